@@ -1,0 +1,81 @@
+// Redis cache-aside with fail-open semantics: any Redis problem (down, slow, auth) is counted in
+// app_cache_errors_total and the request carries on against the database. Commands never queue
+// while Redis is offline (enableOfflineQueue: false) and time out fast (commandTimeout).
+import { Redis } from 'ioredis';
+import type { RedisConfig } from './config.js';
+import type { Metrics } from './metrics.js';
+
+export interface Cache {
+  /** The cached value, null on a miss, undefined when Redis failed (already counted). */
+  get(key: string): Promise<string | null | undefined>;
+  /** Fire-and-forget set with TTL; failures are counted, never thrown. */
+  set(key: string, value: string, ttlSeconds: number): void;
+  /** Invalidate; resolves false when Redis failed (counted). */
+  del(key: string): Promise<boolean>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+  readonly client: Redis;
+}
+
+export function createCache(c: RedisConfig, metrics: Metrics, onError: (err: Error) => void): Cache {
+  const client = new Redis({
+    host: c.host,
+    port: c.port,
+    password: c.password,
+    username: c.username,
+    db: c.db,
+    enableOfflineQueue: false,
+    commandTimeout: c.commandTimeoutMs,
+    connectTimeout: c.connectTimeoutMs,
+    maxRetriesPerRequest: 0,
+    enableAutoPipelining: true,
+    lazyConnect: false,
+    // Keep reconnecting forever, backing off to 2 s between attempts.
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+  });
+  let lastErrorLog = 0;
+  client.on('error', (err: Error) => {
+    // ioredis emits one error per failed reconnect attempt: log at most once every 5 s.
+    const now = Date.now();
+    if (now - lastErrorLog > 5000) { lastErrorLog = now; onError(err); }
+  });
+
+  const errGet = metrics.cacheErrors.labels('get');
+  const errSet = metrics.cacheErrors.labels('set');
+  const errDel = metrics.cacheErrors.labels('del');
+  const onSetError = () => { errSet.inc(); };
+
+  return {
+    client,
+    async get(key) {
+      try {
+        return await client.get(key);
+      } catch {
+        errGet.inc();
+        return undefined;
+      }
+    },
+    set(key, value, ttl) {
+      client.set(key, value, 'EX', ttl).catch(onSetError);
+    },
+    async del(key) {
+      try {
+        await client.del(key);
+        return true;
+      } catch {
+        errDel.inc();
+        return false;
+      }
+    },
+    async ping() {
+      await client.ping();
+    },
+    async close() {
+      try {
+        await client.quit();
+      } catch {
+        client.disconnect();
+      }
+    },
+  };
+}

@@ -1,0 +1,235 @@
+// Configuration: read from the environment (each variable also as VAR_FILE, for Docker
+// secrets), validated with zod. Problems are reported one line per variable, never with a
+// secret's value, and the process exits 2.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+export type Driver = 'postgres' | 'mysql';
+
+export interface DbConfig {
+  driver: Driver;
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password: string;
+  poolMax: number;
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+}
+
+export interface RedisConfig {
+  host: string;
+  port: number;
+  password: string | undefined;
+  username: string | undefined;
+  db: number;
+  commandTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: string;
+  accessLog: boolean;
+  shutdownTimeoutMs: number;
+  cacheTtlSeconds: number;
+  instance: string;
+  db: DbConfig;
+  redis: RedisConfig;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Variables that may be given as VAR_FILE (contents read, trailing newline trimmed). */
+const FILE_VARS = [
+  'DATABASE_URL', 'DB_DRIVER', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_PASSWORD',
+  'REDIS_URL', 'REDIS_HOST', 'REDIS_PORT', 'REDIS_PASSWORD', 'REDIS_USERNAME',
+] as const;
+
+/** Variables whose values are secret: never echoed in an error. */
+const SECRET_VARS = new Set(['DATABASE_URL', 'DB_PASSWORD', 'REDIS_URL', 'REDIS_PASSWORD']);
+
+type Env = Record<string, string | undefined>;
+
+function resolveFiles(env: Env, problems: string[]): Env {
+  const out: Env = { ...env };
+  for (const name of FILE_VARS) {
+    const file = env[`${name}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (env[name] !== undefined && env[name] !== '') {
+      problems.push(`${name}_FILE: both ${name} and ${name}_FILE are set; set only one`);
+      continue;
+    }
+    try {
+      out[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'read error';
+      problems.push(`${name}_FILE: cannot read file ${JSON.stringify(file)} (${code})`);
+    }
+  }
+  return out;
+}
+
+const intIn = (min: number, max: number) =>
+  z.string().trim().regex(/^\d+$/, `expected an integer from ${min} to ${max}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `expected an integer from ${min} to ${max}`);
+
+const boolStr = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const driverStr = z.enum(['postgres', 'postgresql', 'pg', 'mysql', 'mariadb'], {
+  error: 'expected one of postgres, postgresql, mysql, mariadb',
+}).transform((v): Driver => (v === 'mysql' || v === 'mariadb' ? 'mysql' : 'postgres'));
+
+const schema = z.object({
+  PORT: intIn(1, 65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ACCESS_LOG: boolStr.default(true),
+  SHUTDOWN_TIMEOUT_MS: intIn(0, 600_000).default(10_000),
+  CACHE_TTL_SECONDS: intIn(1, 86_400).default(60),
+  INSTANCE_NAME: z.string().min(1).optional(),
+  DB_DRIVER: driverStr.optional(),
+  DB_HOST: z.string().min(1).optional(),
+  DB_PORT: intIn(1, 65535).optional(),
+  DB_NAME: z.string().min(1).optional(),
+  DB_USER: z.string().min(1).optional(),
+  DB_PASSWORD: z.string().optional(),
+  DB_POOL_MAX: intIn(1, 1000).default(10),
+  DB_CONNECT_TIMEOUT_MS: intIn(100, 120_000).default(2000),
+  DB_STATEMENT_TIMEOUT_MS: intIn(100, 600_000).default(5000),
+  REDIS_HOST: z.string().min(1).optional(),
+  REDIS_PORT: intIn(1, 65535).optional(),
+  REDIS_PASSWORD: z.string().optional(),
+  REDIS_USERNAME: z.string().optional(),
+  REDIS_DB: intIn(0, 1000).default(0),
+  REDIS_COMMAND_TIMEOUT_MS: intIn(10, 60_000).default(250),
+  REDIS_CONNECT_TIMEOUT_MS: intIn(10, 60_000).default(1000),
+});
+
+function parseUrl(name: string, raw: string, problems: string[]): URL | undefined {
+  try {
+    return new URL(raw);
+  } catch {
+    // Never echo the value: it may hold a password.
+    problems.push(`${name}: not a valid URL (expected scheme://user:password@host:port/name)`);
+    return undefined;
+  }
+}
+
+const dec = (s: string) => {
+  try { return decodeURIComponent(s); } catch { return s; }
+};
+
+export function loadConfig(rawEnv: Env = process.env): Config {
+  const problems: string[] = [];
+  const env = resolveFiles(rawEnv, problems);
+  // Empty strings count as unset (compose files often pass VAR= through).
+  const cleaned: Env = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') cleaned[k] = v;
+
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? '?');
+      const value = cleaned[name];
+      const shown = SECRET_VARS.has(name) || value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
+      problems.push(`${name}: ${issue.message}${shown}`);
+    }
+  }
+  const e = parsed.success ? parsed.data : undefined;
+
+  // ---- database
+  let driver: Driver | undefined = e?.DB_DRIVER;
+  let host = e?.DB_HOST, port = e?.DB_PORT, database = e?.DB_NAME, user = e?.DB_USER;
+  let password = e?.DB_PASSWORD;
+  if (cleaned.DATABASE_URL) {
+    const u = parseUrl('DATABASE_URL', cleaned.DATABASE_URL, problems);
+    if (u) {
+      const scheme = u.protocol.replace(/:$/, '');
+      const r = driverStr.safeParse(scheme);
+      if (!r.success) problems.push(`DATABASE_URL: unsupported scheme "${scheme}" (expected postgres://, postgresql://, mysql:// or mariadb://)`);
+      else {
+        if (driver && driver !== r.data) problems.push(`DB_DRIVER: conflicts with the scheme of DATABASE_URL ("${scheme}")`);
+        driver = r.data;
+      }
+      if (u.hostname) host = dec(u.hostname).replace(/^\[|\]$/g, '');
+      if (u.port) port = Number(u.port);
+      const name = dec(u.pathname.replace(/^\//, ''));
+      if (name) database = name;
+      if (u.username) user = dec(u.username);
+      if (u.password) password = dec(u.password);
+    }
+  }
+  if (!driver && !cleaned.DATABASE_URL && !problems.some((p) => p.startsWith('DB_DRIVER'))) {
+    problems.push('DATABASE_URL: not set (set DATABASE_URL, or DB_DRIVER with DB_HOST/DB_NAME/DB_USER/DB_PASSWORD)');
+  }
+  if (driver && !host) problems.push('DB_HOST: not set (and no host in DATABASE_URL)');
+  if (driver && !database) problems.push('DB_NAME: not set (and no database name in DATABASE_URL)');
+  if (driver && !user) problems.push('DB_USER: not set (and no user in DATABASE_URL)');
+
+  // ---- redis
+  let rHost = e?.REDIS_HOST, rPort = e?.REDIS_PORT, rPassword = e?.REDIS_PASSWORD, rUser = e?.REDIS_USERNAME;
+  let rDb = e?.REDIS_DB ?? 0;
+  if (cleaned.REDIS_URL) {
+    const u = parseUrl('REDIS_URL', cleaned.REDIS_URL, problems);
+    if (u) {
+      if (u.protocol !== 'redis:') problems.push(`REDIS_URL: unsupported scheme "${u.protocol.replace(/:$/, '')}" (expected redis://)`);
+      if (u.hostname) rHost = dec(u.hostname).replace(/^\[|\]$/g, '');
+      if (u.port) rPort = Number(u.port);
+      if (u.username) rUser = dec(u.username);
+      if (u.password) rPassword = dec(u.password);
+      const dbPath = u.pathname.replace(/^\//, '');
+      if (dbPath) {
+        if (/^\d+$/.test(dbPath)) rDb = Number(dbPath);
+        else problems.push('REDIS_URL: database path must be a number (e.g. redis://host:6379/0)');
+      }
+    }
+  }
+  if (!rHost) problems.push('REDIS_URL: not set (set REDIS_URL, or REDIS_HOST and optionally REDIS_PORT/REDIS_PASSWORD)');
+
+  if (problems.length || !e || !driver || !host || !database || !user || !rHost) throw new ConfigError(problems);
+
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    accessLog: e.ACCESS_LOG,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    cacheTtlSeconds: e.CACHE_TTL_SECONDS,
+    instance: e.INSTANCE_NAME ?? hostname(),
+    db: {
+      driver,
+      host,
+      port: port ?? (driver === 'postgres' ? 5432 : 3306),
+      database,
+      user,
+      password: password ?? '',
+      poolMax: e.DB_POOL_MAX,
+      connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+    },
+    redis: {
+      host: rHost,
+      port: rPort ?? 6379,
+      password: rPassword || undefined,
+      username: rUser || undefined,
+      db: rDb,
+      commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+      connectTimeoutMs: e.REDIS_CONNECT_TIMEOUT_MS,
+    },
+  };
+}
+
+/** Everything secret in a config, so log redaction can be checked against it. */
+export function secretsOf(c: Config): string[] {
+  return [c.db.password, c.redis.password].filter((s): s is string => !!s);
+}

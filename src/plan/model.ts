@@ -1,0 +1,238 @@
+// The normalised platform model. Every decision (networks, secrets, health,
+// scraping, routing) is made once while building it; renderers only read it.
+
+export type Role =
+  | 'app' | 'proxy' | 'database' | 'cache' | 'prometheus' | 'alertmanager' | 'grafana'
+  | 'node-exporter' | 'cadvisor' | 'exporter' | 'backup' | 'portainer';
+
+export type Engine = 'postgres' | 'mysql' | 'mariadb' | 'redis' | 'traefik' | 'haproxy';
+
+export type NetworkName = 'edge' | 'backend' | 'monitoring';
+
+export interface Network {
+  name: NetworkName;
+  /** No route to the outside world: nothing on it can be published or reach the internet. */
+  internal: boolean;
+  purpose: string;
+}
+
+export interface Healthcheck {
+  test: string[];
+  interval: string;
+  timeout: string;
+  retries: number;
+  startPeriod: string;
+}
+
+export interface Mount {
+  type: 'volume' | 'bind' | 'config';
+  /** volume name, host path, or rendered file path relative to the output dir */
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+export interface SecretMount {
+  secret: string;
+  target: string;
+}
+
+export interface PublishedPort {
+  hostIp: string;
+  host: number;
+  container: number;
+}
+
+export interface Dependency {
+  name: string;
+  condition: 'service_healthy' | 'service_started';
+}
+
+export interface MetricsEndpoint {
+  job: string;
+  port: number;
+  path: string;
+}
+
+export interface Component {
+  name: string;
+  role: Role;
+  engine?: Engine;
+  image: string;
+  /** image key in the spec's images: map, so overrides and policy checks can find it */
+  imageKey?: string;
+  build?: { context: string; dockerfile?: string; args: Record<string, string> };
+  command?: string[];
+  user?: string;
+  /** never secret values: secrets travel as files (see secrets) */
+  env: Record<string, string>;
+  secrets: SecretMount[];
+  networks: NetworkName[];
+  ports: PublishedPort[];
+  mounts: Mount[];
+  replicas: number;
+  /** port the component serves on inside its network (app port, db port...) */
+  port?: number;
+  healthcheck?: Healthcheck;
+  dependsOn: Dependency[];
+  resources: { cpus: number; memory: string };
+  restart: 'unless-stopped';
+  init: boolean;
+  readOnlyRootfs: boolean;
+  capDrop: string[];
+  capAdd: string[];
+  securityOpt: string[];
+  metrics?: MetricsEndpoint;
+  /** seconds to wait after SIGTERM */
+  stopGracePeriod: string;
+  labels: Record<string, string>;
+}
+
+export interface Route {
+  name: string;
+  service: string;
+  host: string;
+  path: string;
+  port: number;
+  replicas: number;
+  /** paths the edge must refuse on this host (metrics are never public) */
+  denyPaths: string[];
+  auth: boolean;
+  allow?: string[];
+  healthPath?: string;
+  /** internal platform routes (dashboards) */
+  internal: boolean;
+}
+
+export type SecretSource =
+  | { kind: 'random'; length: number }
+  | { kind: 'file'; path: string }
+  /** Files derived from other secrets, written by the same step that writes those. */
+  | { kind: 'htpasswd'; user: string; from: string }
+  | { kind: 'haproxy-userlist'; list: string; user: string; from: string }
+  | { kind: 'redis-acl'; from: string }
+  | { kind: 'redis-exporter-passwords'; address: string; from: string }
+  | { kind: 'my-cnf'; user: string; host: string; port: number; from: string }
+  | { kind: 'tls-key' }
+  | { kind: 'tls-cert'; hosts: string[]; key: string }
+  | { kind: 'tls-pem'; cert: string; key: string };
+
+export interface Secret {
+  name: string;
+  source: SecretSource;
+  purpose: string;
+}
+
+export interface ScrapeJob {
+  job: string;
+  /** dns: every replica through Docker DNS (A records of the service name) */
+  discovery: 'dns' | 'static';
+  host: string;
+  port: number;
+  path: string;
+  component: string;
+}
+
+export interface Volume {
+  name: string;
+  component: string;
+  purpose: string;
+}
+
+export interface Receiver {
+  name: string;
+  type: 'webhook' | 'email' | 'slack';
+  severities: Array<'critical' | 'warning' | 'info'>;
+  url?: string;
+  to?: string;
+  from?: string;
+  smarthost?: string;
+  username?: string;
+  /** path inside the Alertmanager container of the file holding the secret */
+  secretFile?: string;
+  channel?: string;
+}
+
+export interface AlertOverride {
+  threshold?: number;
+  for?: string;
+  disabled?: boolean;
+}
+
+export interface Monitoring {
+  enabled: boolean;
+  scrapeInterval: string;
+  evaluationInterval: string;
+  retention: string;
+  scrapeJobs: ScrapeJob[];
+  receivers: Receiver[];
+  groupWait: string;
+  groupInterval: string;
+  repeatInterval: string;
+  overrides: Record<string, AlertOverride>;
+  /** which components exist, so the alert catalogue renders only what applies */
+  present: {
+    apps: string[];
+    postgres: string[];
+    mysql: string[];
+    redis: string[];
+    proxy: Engine;
+    nodeExporter: boolean;
+    cadvisor: boolean;
+    alertmanager: boolean;
+    backups: boolean;
+  };
+}
+
+export interface BackupJob {
+  name: string;
+  target: string;
+  kind: 'postgres' | 'mysql' | 'redis' | 'volume';
+  schedule: string;
+  retention: { keepLast?: number; keepDaily?: number; keepWeekly?: number; keepMonthly?: number };
+  destination: { type: 'local'; path: string } | { type: 's3'; endpoint: string; bucket: string; accessKeySecret: string; secretKeySecret: string };
+  encrypt: boolean;
+  verifySchedule: string;
+  restoreTest: boolean;
+}
+
+export interface Tls {
+  mode: 'self-signed' | 'acme' | 'files';
+  email?: string;
+  staging?: boolean;
+  /** secret names holding the edge certificate, key and (HAProxy) combined PEM */
+  certSecret?: string;
+  keySecret?: string;
+  pemSecret?: string;
+  hosts: string[];
+}
+
+export interface Proxy {
+  kind: 'traefik' | 'haproxy';
+  component: string;
+  bind: string;
+  httpPort: number;
+  httpsPort: number;
+  statsPort: number;
+  dashboardHost?: string;
+  dashboardAllow?: string[];
+  /** secret holding the users file for basic auth (htpasswd or HAProxy userlist) */
+  authSecret: string;
+  authUser: string;
+}
+
+export interface Plan {
+  name: string;
+  domain: string;
+  tls: Tls;
+  proxy: Proxy;
+  components: Component[];
+  routes: Route[];
+  networks: Network[];
+  volumes: Volume[];
+  secrets: Secret[];
+  monitoring: Monitoring;
+  backups: BackupJob[];
+  /** relative to the rendered output directory: generated secrets, and the project (spec) directory */
+  paths: { secretsDir: string; projectDir: string };
+}

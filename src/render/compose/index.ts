@@ -1,0 +1,70 @@
+// plan -> compose.yaml (Compose Specification; works with v2 and v1 >= 1.27).
+import { posix } from 'node:path';
+import type { Component, Plan } from '../../plan/model.js';
+import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
+
+export function renderCompose(plan: Plan): RenderedFile[] {
+  const services: Record<string, unknown> = {};
+  for (const c of plan.components) services[c.name] = service(c, plan);
+  const doc: Record<string, unknown> = {
+    name: plan.name,
+    services,
+    networks: Object.fromEntries(plan.networks.map((n) => [n.name, n.internal ? { internal: true } : {}])),
+  };
+  const volumes = plan.volumes.map((v) => v.name);
+  if (volumes.length) doc.volumes = Object.fromEntries(volumes.map((v) => [v, {}]));
+  const used = new Set(plan.components.flatMap((c) => c.secrets.map((s) => s.secret)));
+  const secrets = plan.secrets.filter((s) => used.has(s.name));
+  if (secrets.length) doc.secrets = Object.fromEntries(secrets.map((s) => [s.name, { file: `${plan.paths.secretsDir}/${s.name}` }]));
+  return [{ path: 'compose.yaml', contents: toYaml(doc, generatedHeader) }];
+}
+
+function service(c: Component, plan: Plan): Record<string, unknown> {
+  const s: Record<string, unknown> = {};
+  s.image = c.image;
+  if (c.build) {
+    s.build = { context: fromProject(plan, c.build.context), ...(c.build.dockerfile ? { dockerfile: c.build.dockerfile } : {}), ...(Object.keys(c.build.args).length ? { args: sorted(c.build.args) } : {}) };
+  }
+  if (c.command) s.command = c.command;
+  if (c.user) s.user = c.user;
+  if (c.init) s.init = true;
+  if (Object.keys(c.env).length) s.environment = sorted(c.env);
+  if (c.secrets.length) s.secrets = c.secrets.map((m) => (m.target === `/run/secrets/${m.secret}` ? m.secret : { source: m.secret, target: m.target }));
+  s.networks = [...c.networks].sort();
+  if (c.ports.length) s.ports = c.ports.map((p) => ({ target: p.container, published: String(p.host), host_ip: p.hostIp, protocol: 'tcp', mode: 'host' }));
+  const vols = c.mounts.map((m) => {
+    const source = m.type === 'config' ? `./${m.source}` : m.source;
+    return { type: m.type === 'volume' ? 'volume' : 'bind', source, target: m.target, read_only: m.readOnly };
+  });
+  if (vols.length) s.volumes = vols;
+  if (c.dependsOn.length) {
+    s.depends_on = Object.fromEntries([...c.dependsOn].sort((a, b) => a.name.localeCompare(b.name)).map((d) => [d.name, { condition: d.condition }]));
+  }
+  if (c.healthcheck) {
+    const h = c.healthcheck;
+    s.healthcheck = { test: h.test, interval: h.interval, timeout: h.timeout, retries: h.retries, start_period: h.startPeriod };
+  }
+  s.restart = c.restart;
+  s.stop_grace_period = c.stopGracePeriod;
+  s.security_opt = c.securityOpt;
+  if (c.capDrop.length) s.cap_drop = c.capDrop;
+  if (c.capAdd.length) s.cap_add = c.capAdd;
+  if (c.readOnlyRootfs) s.read_only = true;
+  // Compose v1 ignores deploy.replicas outside swarm, so replicas use `scale`;
+  // resource limits use the service-level keys both versions honour.
+  if (c.replicas > 1) s.scale = c.replicas;
+  s.cpus = c.resources.cpus;
+  s.mem_limit = c.resources.memory.toLowerCase().replace(/([kmg])$/, '$1b');
+  s.logging = { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } };
+  s.labels = sorted({ ...c.labels, 'dev.wharf.stack': plan.name, 'dev.wharf.role': c.role });
+  return s;
+}
+
+/** Build contexts are written relative to the spec; compose reads them relative to itself. */
+function fromProject(plan: Plan, p: string): string {
+  return posix.isAbsolute(p) ? p : posix.normalize(posix.join(plan.paths.projectDir, p));
+}
+
+function sorted(o: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+}

@@ -1,0 +1,192 @@
+// Reads wharf.yaml (or wharf.config.ts), validates it against the schema and the
+// cross-field rules, and returns every issue at once with its path and position.
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { resolve, basename } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseDocument, isMap, isSeq, LineCounter, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { stackSchema, type Stack } from './schema.js';
+import { closest, joinPath, type Issue } from './issues.js';
+import { crossFieldRules } from './rules.js';
+
+export interface LoadResult {
+  stack?: Stack;
+  issues: Issue[];
+  file: string;
+}
+
+export const specFileNames = ['wharf.yaml', 'wharf.yml', 'wharf.config.ts'];
+
+export function findSpecFile(dir: string): string | undefined {
+  for (const n of specFileNames) {
+    const p = resolve(dir, n);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+export async function loadSpecFile(file: string): Promise<LoadResult> {
+  const shown = basename(file);
+  if (!existsSync(file)) {
+    return { file, issues: [{ path: '', severity: 'error', file: shown, message: `spec file not found: ${file}`, hint: 'run `wharf init` or pass --file' }] };
+  }
+  if (file.endsWith('.ts') || file.endsWith('.js') || file.endsWith('.mjs')) {
+    let value: unknown;
+    try {
+      const { tsImport } = await import('tsx/esm/api');
+      const mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as { default?: unknown };
+      value = mod.default;
+    } catch (err) {
+      return { file, issues: [{ path: '', severity: 'error', file: shown, message: `could not load: ${(err as Error).message.split('\n')[0]}` }] };
+    }
+    return { file, ...validateSpec(value, { file: shown }) };
+  }
+  const text = await readFile(file, 'utf8');
+  return { file, ...parseSpecText(text, shown) };
+}
+
+export function parseSpecText(text: string, file = 'wharf.yaml'): { stack?: Stack; issues: Issue[] } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const issues: Issue[] = [];
+  for (const e of doc.errors) {
+    const pos = e.linePos?.[0];
+    issues.push({ path: '', severity: 'error', file, message: `YAML: ${e.message.split('\n')[0]}`, line: pos?.line, column: pos?.col });
+  }
+  if (issues.length) return { issues };
+  const value = doc.toJS({ maxAliasCount: 100 });
+  const locate = (path: ReadonlyArray<PropertyKey>) => positionOf(doc, lineCounter, path);
+  return validateSpec(value, { file, locate });
+}
+
+interface ValidateOptions {
+  file?: string;
+  locate?: (path: ReadonlyArray<PropertyKey>) => { line: number; column: number } | undefined;
+}
+
+export function validateSpec(value: unknown, opts: ValidateOptions = {}): { stack?: Stack; issues: Issue[] } {
+  const parsed = stackSchema.safeParse(value ?? {});
+  const place = (path: ReadonlyArray<PropertyKey>) => {
+    const pos = opts.locate?.(path);
+    return { file: opts.file, line: pos?.line, column: pos?.column };
+  };
+  if (!parsed.success) {
+    return { issues: parsed.error.issues.flatMap((zi) => fromZodIssue(zi, value, place)) };
+  }
+  const issues: Issue[] = [];
+  for (const rule of crossFieldRules) {
+    for (const i of rule(parsed.data)) issues.push({ ...i, ...place(splitPath(i.path)) });
+  }
+  const hasError = issues.some((i) => i.severity === 'error');
+  return { stack: hasError ? undefined : parsed.data, issues };
+}
+
+function fromZodIssue(
+  zi: z.core.$ZodIssue,
+  root: unknown,
+  place: (p: ReadonlyArray<PropertyKey>) => Pick<Issue, 'file' | 'line' | 'column'>,
+): Issue[] {
+  if (zi.code === 'unrecognized_keys') {
+    const parent = getAt(root, zi.path);
+    const known = knownKeysAt(zi.path);
+    return zi.keys.map((k) => {
+      const path = [...zi.path, k];
+      const guess = closest(k, known);
+      return {
+        path: joinPath(path),
+        severity: 'error' as const,
+        message: `unknown key "${k}"`,
+        hint: guess ? `did you mean "${guess}"?` : known.length ? `expected one of: ${known.join(', ')}` : undefined,
+        ...place(path),
+        ...(parent === undefined ? {} : {}),
+      };
+    });
+  }
+  if (zi.code === 'invalid_union') {
+    // Report the branch that got furthest, instead of "invalid input".
+    const branches = (zi as { errors?: z.core.$ZodIssue[][] }).errors ?? [];
+    const best = branches.slice().sort((a, b) => a.length - b.length)[0];
+    if (best && best.length) {
+      return best.flatMap((b) => fromZodIssue({ ...b, path: [...zi.path, ...b.path] } as z.core.$ZodIssue, root, place));
+    }
+  }
+  let message = zi.message;
+  if (zi.code === 'invalid_type' && getAt(root, zi.path) === undefined) message = `is required (${zi.expected})`;
+  else if (zi.code === 'invalid_type') message = `expected ${zi.expected}, got ${describe(getAt(root, zi.path))}`;
+  else if (zi.code === 'invalid_value' && 'values' in zi) message = `expected one of ${zi.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  else if (message.startsWith('Invalid input')) message = message.replace(/^Invalid input/, 'invalid value');
+  return [{ path: joinPath(zi.path), severity: 'error', message, ...place(zi.path) }];
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function getAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let cur: unknown = root;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[p];
+  }
+  return cur;
+}
+
+function splitPath(p: string): PropertyKey[] {
+  const out: PropertyKey[] = [];
+  for (const m of p.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
+  return out;
+}
+
+/** Keys the schema allows at a path, for "did you mean" hints. */
+function knownKeysAt(path: ReadonlyArray<PropertyKey>): string[] {
+  let s: unknown = stackSchema;
+  for (const p of path) {
+    s = unwrap(s);
+    const def = (s as { def?: { type?: string; shape?: Record<string, unknown>; valueType?: unknown; element?: unknown } }).def;
+    if (!def) return [];
+    if (def.type === 'object' && def.shape) s = def.shape[String(p)];
+    else if (def.type === 'record') s = def.valueType;
+    else if (def.type === 'array') s = def.element;
+    else return [];
+  }
+  s = unwrap(s);
+  const shape = (s as { def?: { shape?: Record<string, unknown> } })?.def?.shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+function unwrap(s: unknown): unknown {
+  for (let i = 0; i < 10; i++) {
+    const def = (s as { def?: { type?: string; innerType?: unknown; options?: unknown[] } })?.def;
+    if (!def) return s;
+    if (def.type === 'default' || def.type === 'optional' || def.type === 'nullable' || def.type === 'prefault') s = def.innerType;
+    else if (def.type === 'union' && def.options) s = def.options.find((o) => (o as { def?: { type?: string } }).def?.type === 'object') ?? s;
+    else return s;
+    if (def.type === 'union') return s;
+  }
+  return s;
+}
+
+function positionOf(doc: Document, lc: LineCounter, path: ReadonlyArray<PropertyKey>) {
+  let node: Node | null | undefined = doc.contents as Node | null;
+  let keyNode: Node | undefined;
+  for (const p of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((it) => String((it.key as { value?: unknown })?.value ?? it.key) === String(p));
+      if (!pair) break;
+      keyNode = pair.key as Node;
+      node = pair.value as Node;
+    } else if (isSeq(node) && typeof p === 'number') {
+      node = node.items[p] as Node;
+      keyNode = undefined;
+    } else break;
+  }
+  const target = keyNode ?? node;
+  const offset = target?.range?.[0];
+  if (offset === undefined) return undefined;
+  const pos = lc.linePos(offset);
+  return { line: pos.line, column: pos.col };
+}

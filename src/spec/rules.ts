@@ -1,0 +1,107 @@
+// Cross-field rules: small named functions, each returning the issues it finds.
+import type { Stack } from './schema.js';
+import type { Issue } from './issues.js';
+
+type Rule = (s: Stack) => Issue[];
+const err = (path: string, message: string, hint?: string): Issue => ({ path, message, hint, severity: 'error' });
+
+export const imageOrBuild: Rule = (s) =>
+  Object.entries(s.services).flatMap(([n, svc]) =>
+    svc.image && svc.build
+      ? [err(`services.${n}`, 'has both "image" and "build"', 'keep one: build produces the image')]
+      : !svc.image && !svc.build
+        ? [err(`services.${n}`, 'needs "image" or "build"')]
+        : [],
+  );
+
+export const usedBackendsExist: Rule = (s) =>
+  Object.entries(s.services).flatMap(([n, svc]) =>
+    svc.uses.flatMap((u, i) =>
+      s.databases[u] || s.caches[u]
+        ? []
+        : [err(`services.${n}.uses[${i}]`, `"${u}" is not a database or cache of this stack`, hintFrom([...Object.keys(s.databases), ...Object.keys(s.caches)]))],
+    ),
+  );
+
+export const secretsDeclared: Rule = (s) => {
+  const declared = new Set(Object.keys(s.secrets));
+  const out: Issue[] = [];
+  for (const [n, svc] of Object.entries(s.services)) {
+    svc.secrets.forEach((sec, i) => {
+      if (!declared.has(sec)) out.push(err(`services.${n}.secrets[${i}]`, `secret "${sec}" is not declared under secrets`, `add secrets.${sec}: { generate: true } or { file: PATH }`));
+    });
+  }
+  s.monitoring.alerts.receivers.forEach((r, i) => {
+    const ref = r.type === 'slack' ? r.webhookSecret : r.type === 'email' ? r.passwordSecret : undefined;
+    if (ref && !declared.has(ref)) out.push(err(`monitoring.alerts.receivers[${i}]`, `secret "${ref}" is not declared under secrets`));
+  });
+  const backups = allBackups(s);
+  for (const [path, b] of backups) {
+    if (b.destination.type === 's3') {
+      for (const k of ['accessKeySecret', 'secretKeySecret'] as const) {
+        if (!declared.has(b.destination[k])) out.push(err(`${path}.destination.${k}`, `secret "${b.destination[k]}" is not declared under secrets`));
+      }
+    }
+  }
+  return out;
+};
+
+export const uniqueNames: Rule = (s) => {
+  const seen = new Map<string, string>();
+  const out: Issue[] = [];
+  const reserved = new Set(['proxy', 'traefik', 'haproxy', 'prometheus', 'alertmanager', 'grafana', 'node-exporter', 'cadvisor', 'backup', 'portainer']);
+  for (const [kind, rec] of [['services', s.services], ['databases', s.databases], ['caches', s.caches]] as const) {
+    for (const n of Object.keys(rec)) {
+      if (reserved.has(n)) out.push(err(`${kind}.${n}`, `"${n}" is reserved for a platform component`, 'pick another name'));
+      else if (seen.has(n)) out.push(err(`${kind}.${n}`, `name "${n}" is already used by ${seen.get(n)}.${n}`, 'names share one DNS namespace'));
+      else seen.set(n, kind);
+    }
+  }
+  return out;
+};
+
+export const uniqueRouteHosts: Rule = (s) => {
+  const seen = new Map<string, string>();
+  const out: Issue[] = [];
+  for (const [n, svc] of Object.entries(s.services)) {
+    svc.routes.forEach((r, i) => {
+      const key = `${r.host}${r.path}`;
+      const prev = seen.get(key);
+      if (prev) out.push(err(`services.${n}.routes[${i}]`, `host+path ${key} is already routed to ${prev}`));
+      else seen.set(key, `services.${prev ?? n}`);
+    });
+  }
+  return out;
+};
+
+export const routedServicesHaveHealth: Rule = (s) =>
+  Object.entries(s.services).flatMap(([n, svc]) =>
+    svc.routes.length && svc.health === false
+      ? [{ ...err(`services.${n}.health`, 'routed service without a health check: the edge cannot take a dead replica out'), severity: 'warning' as const }]
+      : [],
+  );
+
+export const edgePortsDistinct: Rule = (s) =>
+  s.proxy.httpPort === s.proxy.httpsPort ? [err('proxy.httpsPort', 'must differ from proxy.httpPort')] : [];
+
+export const tlsFilesNeedPaths: Rule = (s) =>
+  s.tls.mode === 'acme' && s.domain.endsWith('.localhost')
+    ? [err('tls.mode', 'ACME cannot issue certificates for .localhost domains', 'use mode: self-signed for local stacks')]
+    : [];
+
+export function allBackups(s: Stack) {
+  const out: Array<[string, NonNullable<Stack['databases'][string]['backup']>]> = [];
+  for (const [n, d] of Object.entries(s.databases)) if (d.backup) out.push([`databases.${n}.backup`, d.backup]);
+  for (const [n, c] of Object.entries(s.caches)) if (c.backup) out.push([`caches.${n}.backup`, c.backup]);
+  for (const [n, svc] of Object.entries(s.services)) svc.volumes.forEach((v, i) => v.backup && out.push([`services.${n}.volumes[${i}].backup`, v.backup]));
+  return out;
+}
+
+function hintFrom(names: string[]): string | undefined {
+  return names.length ? `declared: ${names.join(', ')}` : 'declare it under databases: or caches:';
+}
+
+export const crossFieldRules: Rule[] = [
+  imageOrBuild, usedBackendsExist, secretsDeclared, uniqueNames, uniqueRouteHosts,
+  routedServicesHaveHealth, edgePortsDistinct, tlsFilesNeedPaths,
+];

@@ -1,0 +1,224 @@
+// The one schema: wharf.yaml and defineStack() are validated by it, types are
+// inferred from it, and `wharf schema` prints its JSON Schema.
+import { z } from 'zod';
+
+const name = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, 'should be lowercase letters, digits and dashes, 2-32 chars, starting with a letter');
+const duration = z.string().regex(/^\d+(ms|s|m|h|d|w|y)$/, 'should be a duration like 15s, 5m, 1h, 15d');
+const memory = z.string().regex(/^\d+(\.\d+)?[kmgKMG]?$/, 'should be a size like 256M or 1G');
+const hostname = z
+  .string()
+  .regex(/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'should be a DNS host name like api.example.com');
+const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/, 'should be a CIDR like 10.0.0.0/8');
+const port = z.number().int().min(1).max(65535);
+const cron = z
+  .string()
+  .regex(/^(@(hourly|daily|weekly|monthly)|(\S+\s+){4}\S+)$/, 'should be a 5-field cron expression like "*/5 * * * *" or @daily');
+
+export const resourcesSchema = z
+  .strictObject({
+    cpus: z.number().positive().max(256).describe('CPU limit, in cores').optional(),
+    memory: memory.describe('memory limit, e.g. 256M').optional(),
+  })
+  .describe('resource limits; every service gets defaults when omitted');
+
+export const routeSchema = z.strictObject({
+  host: hostname.describe('host name matched by the edge; "@" prefix-less, full name'),
+  path: z.string().regex(/^\/[^\s]*$/, 'should start with /').default('/'),
+  auth: z.boolean().default(false).describe('protect with generated basic-auth credentials'),
+  allow: z.array(cidr).optional().describe('source IP allow-list'),
+});
+
+export const retentionSchema = z.strictObject({
+  keepLast: z.number().int().min(1).optional(),
+  keepDaily: z.number().int().min(0).optional(),
+  keepWeekly: z.number().int().min(0).optional(),
+  keepMonthly: z.number().int().min(0).optional(),
+});
+
+export const backupSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    schedule: cron.default('@daily'),
+    retention: retentionSchema.prefault({ keepLast: 7, keepWeekly: 4 }),
+    destination: z
+      .union([
+        z.strictObject({ type: z.literal('local'), path: z.string().min(1).default('./.wharf/backups') }),
+        z.strictObject({
+          type: z.literal('s3'),
+          endpoint: z.string().url(),
+          bucket: z.string().min(1),
+          accessKeySecret: name.describe('secret holding the access key id'),
+          secretKeySecret: name.describe('secret holding the secret access key'),
+        }),
+      ])
+      .prefault({ type: 'local' }),
+    encrypt: z.boolean().default(true),
+    verify: z
+      .strictObject({ schedule: cron.default('@weekly'), restoreTest: z.boolean().default(true) })
+      .prefault({}),
+  })
+  .describe('scheduled, encrypted, verified backups');
+
+const healthSchema = z.strictObject({
+  path: z.string().regex(/^\//, 'should start with /').default('/health'),
+  interval: duration.default('10s'),
+  timeout: duration.default('3s'),
+  retries: z.number().int().min(1).max(100).default(5),
+  startPeriod: duration.default('20s'),
+});
+
+const buildSchema = z.strictObject({
+  context: z.string().min(1),
+  dockerfile: z.string().optional(),
+  args: z.record(z.string(), z.string()).default({}),
+});
+
+export const serviceSchema = z
+  .strictObject({
+    image: z.string().min(1).optional().describe('image reference; pin a tag or digest'),
+    build: buildSchema.optional(),
+    command: z.array(z.string()).optional(),
+    port: port.describe('port the service listens on inside its container'),
+    replicas: z.number().int().min(1).max(100).default(1),
+    routes: z.array(routeSchema).default([]),
+    health: z.union([healthSchema, z.literal(false)]).prefault({ path: '/health' }),
+    metrics: z
+      .union([z.strictObject({ path: z.string().regex(/^\//).default('/metrics'), port: port.optional() }), z.literal(false)])
+      .default(false),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'should be an environment variable name'), z.string()).default({}),
+    secrets: z.array(name).default([]).describe('names of secrets mounted at /run/secrets/NAME'),
+    resources: resourcesSchema.prefault({}),
+    uses: z.array(name).default([]).describe('databases and caches this service talks to'),
+    dockerSocket: z.enum(['none', 'read-only']).default('none').describe('mount the Docker socket (read-only only)'),
+    user: z.string().optional(),
+    volumes: z
+      .array(z.strictObject({ name, target: z.string().regex(/^\//, 'should be an absolute path'), backup: backupSchema.optional() }))
+      .default([]),
+    init: z.boolean().default(true).describe('run an init process as PID 1 so SIGTERM stops the service quickly'),
+  })
+  .describe('an application service');
+
+export const databaseSchema = z.strictObject({
+  engine: z.enum(['postgres', 'mysql', 'mariadb']),
+  version: z.string().regex(/^\d+(\.\d+)*$/, 'should be a version number like 16 or 11.4').optional(),
+  database: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,62}$/).optional().describe('database name; defaults to the stack name'),
+  user: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,31}$/).optional(),
+  resources: resourcesSchema.prefault({}),
+  backup: backupSchema.optional(),
+  maxConnections: z.number().int().min(10).max(10000).optional(),
+});
+
+export const cacheSchema = z.strictObject({
+  engine: z.literal('redis'),
+  version: z.string().regex(/^\d+(\.\d+)*$/).optional(),
+  maxmemory: memory.default('128M'),
+  persistence: z.boolean().default(false).describe('keep an RDB snapshot on a volume'),
+  resources: resourcesSchema.prefault({}),
+  backup: backupSchema.optional(),
+});
+
+export const receiverSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('webhook'), name, url: z.string().url(), severity: z.array(z.enum(['critical', 'warning', 'info'])).optional() }),
+  z.strictObject({
+    type: z.literal('email'),
+    name,
+    to: z.string().email(),
+    from: z.string().email(),
+    smarthost: z.string().regex(/^[^:\s]+:\d+$/, 'should be host:port'),
+    username: z.string().optional(),
+    passwordSecret: name.optional(),
+    severity: z.array(z.enum(['critical', 'warning', 'info'])).optional(),
+  }),
+  z.strictObject({
+    type: z.literal('slack'),
+    name,
+    channel: z.string().regex(/^#/),
+    webhookSecret: name.describe('secret holding the Slack webhook URL'),
+    severity: z.array(z.enum(['critical', 'warning', 'info'])).optional(),
+  }),
+]);
+
+export const monitoringSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  scrapeInterval: duration.default('15s'),
+  evaluationInterval: duration.optional(),
+  retention: duration.default('15d'),
+  grafana: z
+    .union([z.strictObject({ host: hostname.optional(), allow: z.array(cidr).optional() }), z.literal(false)])
+    .prefault({}),
+  cadvisor: z.boolean().default(true),
+  nodeExporter: z.boolean().default(true),
+  alerts: z
+    .strictObject({
+      receivers: z.array(receiverSchema).default([]),
+      groupWait: duration.default('30s'),
+      groupInterval: duration.default('5m'),
+      repeatInterval: duration.default('4h'),
+      overrides: z
+        .record(z.string(), z.strictObject({ threshold: z.number().optional(), for: duration.optional(), disabled: z.boolean().optional() }))
+        .default({}),
+    })
+    .prefault({}),
+});
+
+export const proxySchema = z.strictObject({
+  kind: z.enum(['traefik', 'haproxy']).default('traefik'),
+  bind: z.string().default('0.0.0.0').describe('host address the edge ports are published on'),
+  httpPort: port.default(80),
+  httpsPort: port.default(443),
+  dashboard: z
+    .union([z.strictObject({ host: hostname.optional(), allow: z.array(cidr).optional() }), z.literal(false)])
+    .prefault({})
+    .describe('Traefik dashboard or HAProxy stats page, always behind basic auth'),
+  stats: z.strictObject({ port: port.default(8404), publish: z.boolean().default(false) }).prefault({}),
+});
+
+export const tlsSchema = z.discriminatedUnion('mode', [
+  z.strictObject({ mode: z.literal('self-signed') }),
+  z.strictObject({ mode: z.literal('acme'), email: z.string().email(), staging: z.boolean().default(false) }),
+  z.strictObject({ mode: z.literal('files'), cert: z.string().min(1), key: z.string().min(1) }),
+]);
+
+export const imageKeys = [
+  'traefik', 'haproxy', 'prometheus', 'alertmanager', 'grafana', 'node-exporter', 'cadvisor',
+  'postgres', 'mysql', 'mariadb', 'redis', 'postgres-exporter', 'mysqld-exporter', 'redis-exporter',
+  'restic', 'portainer', 'node',
+] as const;
+
+export const stackSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    version: z.literal(1).default(1),
+    name: name.describe('stack name; prefixes containers, networks and volumes'),
+    domain: hostname.describe('base domain; routes default to SERVICE.DOMAIN'),
+    tls: tlsSchema.prefault({ mode: 'self-signed' }),
+    proxy: proxySchema.prefault({}),
+    services: z.record(name, serviceSchema).default({}),
+    databases: z.record(name, databaseSchema).default({}),
+    caches: z.record(name, cacheSchema).default({}),
+    monitoring: monitoringSchema.prefault({}),
+    secrets: z
+      .record(name, z.union([z.strictObject({ file: z.string().min(1) }), z.strictObject({ generate: z.literal(true), length: z.number().int().min(16).max(256).default(32) })]))
+      .default({})
+      .describe('user secrets: read from a file, or generated'),
+    images: z.partialRecord(z.enum(imageKeys), z.string().min(1)).default({}).describe('override any component image'),
+    extras: z
+      .strictObject({ portainer: z.union([z.strictObject({ host: hostname.optional() }), z.literal(false)]).default(false) })
+      .prefault({}),
+  })
+  .describe('wharf stack specification');
+
+export type StackInput = z.input<typeof stackSchema>;
+export type Stack = z.output<typeof stackSchema>;
+export type Service = z.output<typeof serviceSchema>;
+export type Database = z.output<typeof databaseSchema>;
+export type Cache = z.output<typeof cacheSchema>;
+export type Backup = z.output<typeof backupSchema>;
+export type Receiver = z.output<typeof receiverSchema>;
+export type ImageKey = (typeof imageKeys)[number];
+
+export function jsonSchema(): unknown {
+  return z.toJSONSchema(stackSchema, { io: 'input', unrepresentable: 'any' });
+}

@@ -3,11 +3,15 @@ import { posix } from 'node:path';
 import type { Component, Plan } from '../../plan/model.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
 
-export function renderCompose(plan: Plan): RenderedFile[] {
+export interface ComposeOptions {
+  /** per component: hash of the config files it mounts, so a change recreates it */
+  configHashes?: Record<string, string>;
+}
+
+export function renderCompose(plan: Plan, opts: ComposeOptions = {}): RenderedFile[] {
   const services: Record<string, unknown> = {};
-  for (const c of plan.components) services[c.name] = service(c, plan);
+  for (const c of plan.components) services[c.name] = escapeInterpolation(service(c, plan, opts.configHashes?.[c.name]));
   const doc: Record<string, unknown> = {
-    name: plan.name,
     services,
     networks: Object.fromEntries(plan.networks.map((n) => [n.name, n.internal ? { internal: true } : {}])),
   };
@@ -16,10 +20,14 @@ export function renderCompose(plan: Plan): RenderedFile[] {
   const used = new Set(plan.components.flatMap((c) => c.secrets.map((s) => s.secret)));
   const secrets = plan.secrets.filter((s) => used.has(s.name));
   if (secrets.length) doc.secrets = Object.fromEntries(secrets.map((s) => [s.name, { file: `${plan.paths.secretsDir}/${s.name}` }]));
-  return [{ path: 'compose.yaml', contents: toYaml(doc, generatedHeader) }];
+  // The project name travels in .env, which Compose v1 and v2 both read (v1 has no top-level `name:`).
+  return [
+    { path: 'compose.yaml', contents: toYaml(doc, generatedHeader) },
+    { path: '.env', contents: `# ${generatedHeader}\nCOMPOSE_PROJECT_NAME=${plan.name}\n` },
+  ];
 }
 
-function service(c: Component, plan: Plan): Record<string, unknown> {
+function service(c: Component, plan: Plan, configHash?: string): Record<string, unknown> {
   const s: Record<string, unknown> = {};
   s.image = c.image;
   if (c.build) {
@@ -31,7 +39,8 @@ function service(c: Component, plan: Plan): Record<string, unknown> {
   if (Object.keys(c.env).length) s.environment = sorted(c.env);
   if (c.secrets.length) s.secrets = c.secrets.map((m) => (m.target === `/run/secrets/${m.secret}` ? m.secret : { source: m.secret, target: m.target }));
   s.networks = [...c.networks].sort();
-  if (c.ports.length) s.ports = c.ports.map((p) => ({ target: p.container, published: String(p.host), host_ip: p.hostIp, protocol: 'tcp', mode: 'host' }));
+  // Short syntax: Compose v1 rejects host_ip in the long form.
+  if (c.ports.length) s.ports = c.ports.map((p) => `${p.hostIp}:${p.host}:${p.container}/tcp`);
   const vols = c.mounts.map((m) => {
     const source = m.type === 'config' ? `./${m.source}` : m.source;
     return { type: m.type === 'volume' ? 'volume' : 'bind', source, target: m.target, read_only: m.readOnly };
@@ -56,7 +65,7 @@ function service(c: Component, plan: Plan): Record<string, unknown> {
   s.cpus = c.resources.cpus;
   s.mem_limit = c.resources.memory.toLowerCase().replace(/([kmg])$/, '$1b');
   s.logging = { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } };
-  s.labels = sorted({ ...c.labels, 'dev.wharf.stack': plan.name, 'dev.wharf.role': c.role });
+  s.labels = sorted({ ...c.labels, 'dev.wharf.stack': plan.name, 'dev.wharf.role': c.role, ...(configHash ? { 'dev.wharf.config-hash': configHash } : {}) });
   return s;
 }
 
@@ -67,4 +76,12 @@ function fromProject(plan: Plan, p: string): string {
 
 function sorted(o: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** Compose interpolates `${VAR}` in every string; wharf never relies on it, so a literal `$` (regexes, shell in healthchecks) is written as `$$`. */
+function escapeInterpolation<T>(v: T): T {
+  if (typeof v === 'string') return v.replaceAll('$', '$$$$') as T;
+  if (Array.isArray(v)) return v.map(escapeInterpolation) as T;
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, escapeInterpolation(x)])) as T;
+  return v;
 }

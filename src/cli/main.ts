@@ -1,0 +1,99 @@
+// The wharf command line. Commands parse options, call one op, and print its
+// structured result; exit 2 for bad input, 1 for failed operations.
+import { Command, Option } from 'commander';
+import { lint } from '../check/policy.js';
+import { load, prepare, resolveSpecPath } from '../ops/prepare.js';
+import { jsonSchema } from '../spec/schema.js';
+import { UserInputError } from '../spec/issues.js';
+import { loadSpecFile } from '../spec/load.js';
+import { init, templateNames } from './init.js';
+import { printIssues, stdio, table, type Out } from './output.js';
+
+export const EXIT = { ok: 0, failed: 1, input: 2 } as const;
+
+export function program(out: Out = stdio): Command {
+  const cmd = new Command('wharf')
+    .description('One validated spec -> a whole container platform: edge proxy, services, databases, monitoring, backups.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  cmd.configureOutput({ writeOut: (s) => out.log(s.replace(/\n$/, '')), writeErr: (s) => out.error(s.replace(/\n$/, '')) });
+  const fileOpt = () => new Option('-f, --file <path>', 'spec file (default: wharf.yaml or wharf.config.ts in the current directory)');
+
+  cmd.command('init')
+    .description('write a starter wharf.yaml from a template')
+    .addOption(new Option('-t, --template <name>', 'template').default('api'))
+    .option('--dir <dir>', 'project directory', '.')
+    .option('--force', 'overwrite an existing wharf.yaml', false)
+    .action((o: { template: string; dir: string; force: boolean }) => {
+      const r = init(o.dir, o.template, o.force);
+      out.log(`created ${r.created.join(', ')} from template "${o.template}" (templates: ${templateNames().join(', ')})`);
+      out.log('next: `wharf check`, then `wharf up`');
+    });
+
+  cmd.command('schema')
+    .description('print the JSON Schema of wharf.yaml (for editor completion and validation)')
+    .action(() => { out.log(JSON.stringify(jsonSchema(), null, 2)); });
+
+  cmd.command('check')
+    .description('validate the spec and lint it against the security and reliability policy')
+    .addOption(fileOpt())
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--strict', 'fail on warnings too', false)
+    .action(async (o: { file?: string; format: 'text' | 'json'; strict: boolean }) => {
+      const specPath = resolveSpecPath(o.file);
+      const res = await loadSpecFile(specPath);
+      const specErrors = res.issues.filter((i) => i.severity === 'error');
+      const findings = res.stack && !specErrors.length ? lint(res.stack, (await load(specPath)).plan) : [];
+      const all = [...res.issues.map((i) => ({ ...i, rule: 'spec' })), ...findings];
+      const failed = specErrors.length > 0 || all.some((f) => f.severity === 'error' || (o.strict && f.severity === 'warning'));
+      if (o.format === 'json') {
+        out.log(JSON.stringify({ file: specPath, ok: !failed, issues: all }, null, 2));
+      } else if (all.length) {
+        out.log(table(['rule', 'severity', 'where', 'problem', 'fix'], all.map((f) => [f.rule, f.severity, `${f.line ? `${f.file}:${f.line}:${f.column} ` : ''}${f.path}`, f.message, f.hint ?? ''])));
+      } else {
+        out.log(`${specPath}: valid, no policy findings`);
+      }
+      process.exitCode = specErrors.length ? EXIT.input : failed ? EXIT.failed : EXIT.ok;
+    });
+
+  cmd.command('render')
+    .description('render compose.yaml and every config file into .wharf/compose, generating missing secrets')
+    .addOption(fileOpt())
+    .action(async (o: { file?: string }) => {
+      const p = await prepare({ specPath: resolveSpecPath(o.file) });
+      printIssues(out, p.warnings);
+      const changed = new Set(p.write.written);
+      out.log(table(['file', 'state'], p.files.map((f) => [f.path, changed.has(f.path) ? 'written' : 'unchanged'])));
+      if (p.write.removed.length) out.log(`removed stale files: ${p.write.removed.join(', ')}`);
+      out.log(`${p.files.length} files in ${p.outDir}; secrets in ${p.secretsDir} (${p.secrets.created.length} created, ${p.secrets.kept.length} kept)`);
+    });
+
+  cmd.command('secrets')
+    .description('list the stack\'s secrets: names, purpose and file paths (never values)')
+    .addOption(fileOpt())
+    .action(async (o: { file?: string }) => {
+      const l = await load(resolveSpecPath(o.file));
+      out.log(table(['secret', 'purpose', 'file'], l.plan.secrets.map((s) => [s.name, s.purpose, `${l.layout.secretsDir}/${s.name}`])));
+    });
+
+  return cmd;
+}
+
+export async function main(argv = process.argv, out: Out = stdio): Promise<number> {
+  try {
+    await program(out).parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number };
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) return EXIT.input;
+    if (err instanceof UserInputError) {
+      printIssues(out, err.issues);
+      return err.issues.some((i) => i.severity === 'error') ? EXIT.input : EXIT.ok;
+    }
+    out.error(`wharf: ${(err as Error).message}`);
+    if (process.env.WHARF_DEBUG) out.error((err as Error).stack ?? '');
+    return EXIT.failed;
+  }
+}

@@ -1,0 +1,66 @@
+// spec file -> validated stack -> plan -> rendered files on disk + secrets.
+// Everything that can fail on user input fails before anything is written.
+import { dirname, join, resolve } from 'node:path';
+import { buildPlan } from '../plan/build.js';
+import type { Plan } from '../plan/model.js';
+import { renderAll } from '../render/index.js';
+import type { RenderedFile } from '../render/files.js';
+import { ensureSecrets, type SecretsResult } from '../secrets/generate.js';
+import { findSpecFile, loadSpecFile } from '../spec/load.js';
+import { UserInputError, type Issue } from '../spec/issues.js';
+import type { Stack } from '../spec/schema.js';
+import { writeFiles, type WriteResult } from './write.js';
+
+export interface Layout {
+  specPath: string;
+  projectDir: string;
+  /** rendered files (compose.yaml and configs) */
+  outDir: string;
+  secretsDir: string;
+}
+
+export function layout(specPath: string, projectDir = dirname(specPath)): Layout {
+  const p = resolve(projectDir);
+  return { specPath: resolve(specPath), projectDir: p, outDir: join(p, '.wharf', 'compose'), secretsDir: join(p, '.wharf', 'secrets') };
+}
+
+/** The plan's paths are relative to the output dir so rendered files are relocatable with the project. */
+export const planPaths = { secretsDir: '../secrets', projectDir: '../..' };
+
+export function resolveSpecPath(given: string | undefined, cwd = process.cwd()): string {
+  if (given) return resolve(cwd, given);
+  const found = findSpecFile(cwd);
+  if (!found) throw new UserInputError([{ path: '', severity: 'error', message: `no wharf.yaml or wharf.config.ts in ${cwd}`, hint: 'run `wharf init` or pass --file PATH' }]);
+  return found;
+}
+
+export interface Loaded {
+  stack: Stack;
+  plan: Plan;
+  layout: Layout;
+  warnings: Issue[];
+}
+
+export async function load(specPath: string, projectDir?: string): Promise<Loaded> {
+  const res = await loadSpecFile(specPath);
+  const errors = res.issues.filter((i) => i.severity === 'error');
+  if (errors.length || !res.stack) throw new UserInputError(res.issues);
+  return { stack: res.stack, plan: buildPlan(res.stack, planPaths), layout: layout(specPath, projectDir), warnings: res.issues.filter((i) => i.severity === 'warning') };
+}
+
+export interface Prepared extends Loaded {
+  files: RenderedFile[];
+  write: WriteResult;
+  secrets: SecretsResult;
+  outDir: string;
+  secretsDir: string;
+}
+
+export async function prepare(opts: { specPath: string; projectDir?: string }): Promise<Prepared> {
+  const loaded = await load(opts.specPath, opts.projectDir);
+  const files = renderAll(loaded.plan);
+  // Secrets first: a missing user secret file is an input error and must stop us before any config is replaced.
+  const secrets = await ensureSecrets(loaded.plan, loaded.layout.secretsDir, loaded.layout.projectDir);
+  const write = writeFiles(loaded.layout.outDir, files);
+  return { ...loaded, files, write, secrets, outDir: loaded.layout.outDir, secretsDir: loaded.layout.secretsDir };
+}

@@ -1,0 +1,41 @@
+// The render registry: which renderers a plan needs, for which target. Pure:
+// plan in, sorted files out. Components get a hash of the config files they
+// mount so Compose recreates exactly the containers whose configuration changed.
+import { createHash } from 'node:crypto';
+import type { Plan } from '../plan/model.js';
+import { renderCompose } from './compose/index.js';
+import { sortFiles, type RenderedFile } from './files.js';
+
+export type Target = 'compose';
+export const targets: readonly Target[] = ['compose'];
+
+type PlanRenderer = (plan: Plan) => RenderedFile[];
+
+/** Renderers of the files containers mount, and when a plan needs each. */
+const configRenderers: Array<{ name: string; applies: (p: Plan) => boolean; render: PlanRenderer }> = [
+];
+
+export function renderConfigs(plan: Plan): RenderedFile[] {
+  return configRenderers.filter((r) => r.applies(plan)).flatMap((r) => r.render(plan));
+}
+
+export function configHashes(plan: Plan, files: RenderedFile[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of plan.components) {
+    const sources = c.mounts.filter((m) => m.type === 'config').map((m) => m.source);
+    if (!sources.length) continue;
+    const h = createHash('sha256');
+    for (const f of files) {
+      if (sources.some((s) => f.path === s || f.path.startsWith(`${s}/`))) h.update(f.path).update('\0').update(f.contents).update('\0');
+    }
+    out[c.name] = h.digest('hex').slice(0, 16);
+  }
+  return out;
+}
+
+export function renderAll(plan: Plan, target: Target = 'compose'): RenderedFile[] {
+  const configs = renderConfigs(plan);
+  switch (target) {
+    case 'compose': return sortFiles([...configs, ...renderCompose(plan, { configHashes: configHashes(plan, configs) })]);
+  }
+}

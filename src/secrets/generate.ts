@@ -1,0 +1,145 @@
+// Materialises the plan's secrets as files under .wharf/secrets. Values come
+// from a CSPRNG (or a user file) and are never printed; derived files (htpasswd,
+// HAProxy userlist, Redis ACL, exporter configs, TLS) are computed from them.
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import bcrypt from 'bcryptjs';
+import { execa } from 'execa';
+import type { Plan, Secret } from '../plan/model.js';
+import { UserInputError } from '../spec/issues.js';
+
+export interface SecretsResult {
+  dir: string;
+  created: string[];
+  kept: string[];
+}
+
+/** URL- and shell-safe alphabet so secrets survive DSNs, config files and env. */
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+export function randomSecret(length: number): string {
+  // Rejection sampling: no modulo bias.
+  const out: string[] = [];
+  const limit = 256 - (256 % ALPHABET.length);
+  while (out.length < length) {
+    for (const b of randomBytes(length * 2)) {
+      if (b < limit && out.length < length) out.push(ALPHABET[b % ALPHABET.length]!);
+    }
+  }
+  return out.join('');
+}
+
+/**
+ * Secret files are 0644 inside a 0700 directory: the directory keeps other host
+ * users out, while Compose (outside Swarm) bind-mounts each file with its host mode,
+ * and non-root containers (the API, Grafana, exporters) must be able to read theirs.
+ */
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o644;
+
+export async function ensureSecrets(plan: Plan, secretsDir: string, projectDir: string): Promise<SecretsResult> {
+  mkdirSync(secretsDir, { recursive: true, mode: DIR_MODE });
+  chmodSync(secretsDir, DIR_MODE);
+  const ignore = join(secretsDir, '.gitignore');
+  if (!existsSync(ignore)) writeFileSync(ignore, '*\n', { mode: FILE_MODE });
+  const created: string[] = [];
+  const kept: string[] = [];
+  const byName = new Map(plan.secrets.map((s) => [s.name, s]));
+  const done = new Set<string>();
+  const read = (name: string) => readFileSync(join(secretsDir, name), 'utf8');
+
+  const visit = async (s: Secret, stack: string[]): Promise<void> => {
+    if (done.has(s.name)) return;
+    if (stack.includes(s.name)) throw new Error(`secret dependency cycle: ${[...stack, s.name].join(' -> ')}`);
+    for (const dep of deps(s)) {
+      const d = byName.get(dep);
+      if (!d) throw new Error(`secret ${s.name} derives from unknown secret ${dep}`);
+      await visit(d, [...stack, s.name]);
+    }
+    const path = join(secretsDir, s.name);
+    const fingerprint = inputsFingerprint(s, read);
+    const metaPath = join(secretsDir, `.${s.name}.inputs`);
+    const fresh = existsSync(path) && statSync(path).size > 0
+      && (fingerprint === undefined || (existsSync(metaPath) && readFileSync(metaPath, 'utf8') === fingerprint));
+    if (s.source.kind === 'file') {
+      const src = resolve(projectDir, s.source.path);
+      if (!existsSync(src)) throw new UserInputError([{ path: `secrets.${s.name}.file`, message: `file ${s.source.path} does not exist`, hint: 'create it, or use `generate: true`', severity: 'error' }]);
+      const value = readFileSync(src);
+      if (!existsSync(path) || !readFileSync(path).equals(value)) { atomicWrite(path, value); created.push(s.name); } else kept.push(s.name);
+    } else if (fresh) {
+      kept.push(s.name);
+    } else {
+      atomicWrite(path, await derive(s, read, secretsDir));
+      if (fingerprint !== undefined) atomicWrite(metaPath, fingerprint);
+      created.push(s.name);
+    }
+    done.add(s.name);
+  };
+  for (const s of plan.secrets) await visit(s, []);
+  return { dir: secretsDir, created, kept };
+}
+
+function deps(s: Secret): string[] {
+  const src = s.source;
+  switch (src.kind) {
+    case 'htpasswd': case 'haproxy-userlist': case 'redis-acl': case 'redis-exporter-passwords': case 'my-cnf': return [src.from];
+    case 'tls-cert': return [src.key];
+    case 'tls-pem': return [src.cert, src.key];
+    default: return [];
+  }
+}
+
+/** Derived files are rebuilt when what they are built from changes (a hash, never the value). */
+function inputsFingerprint(s: Secret, read: (n: string) => string): string | undefined {
+  if (s.source.kind === 'random' || s.source.kind === 'file' || s.source.kind === 'tls-key') return undefined;
+  const h = createHash('sha256');
+  h.update(JSON.stringify(s.source));
+  for (const d of deps(s)) h.update(read(d));
+  return h.digest('hex');
+}
+
+async function derive(s: Secret, read: (n: string) => string, dir: string): Promise<string> {
+  const src = s.source;
+  switch (src.kind) {
+    case 'random': return randomSecret(src.length);
+    case 'htpasswd': return `${src.user}:${bcrypt.hashSync(read(src.from), 10)}\n`;
+    case 'haproxy-userlist': {
+      // crypt(3) SHA-512: HAProxy checks it with libc crypt; the password goes through stdin, never argv.
+      const { stdout } = await execa('openssl', ['passwd', '-6', '-stdin'], { input: read(src.from) });
+      return `userlist ${src.list}\n  user ${src.user} password ${stdout.trim()}\n`;
+    }
+    case 'redis-acl': {
+      const hash = createHash('sha256').update(read(src.from)).digest('hex');
+      return `user default on #${hash} ~* &* +@all\n`;
+    }
+    case 'redis-exporter-passwords': return `${JSON.stringify({ [src.address]: read(src.from) })}\n`;
+    case 'my-cnf': return `[client]\nuser=${src.user}\npassword=${read(src.from)}\nhost=${src.host}\nport=${src.port}\n`;
+    case 'tls-key': {
+      const { stdout } = await execa('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256']);
+      return `${stdout.trim()}\n`;
+    }
+    case 'tls-cert': {
+      const hosts = [...new Set(src.hosts)];
+      const san = hosts.map((h) => `DNS:${h}`).join(',');
+      const { stdout } = await execa('openssl', ['req', '-x509', '-new', '-key', join(dir, src.key), '-days', '397', '-sha256',
+        '-subj', `/CN=${hosts[0] ?? 'localhost'}/O=wharf self-signed`, '-addext', `subjectAltName=${san}`,
+        '-addext', 'extendedKeyUsage=serverAuth', '-addext', 'basicConstraints=critical,CA:FALSE']);
+      return `${stdout.trim()}\n`;
+    }
+    case 'tls-pem': return `${read(src.cert).trim()}\n${read(src.key).trim()}\n`;
+    case 'file': throw new Error('unreachable');
+  }
+}
+
+function atomicWrite(path: string, contents: string | Buffer): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, contents, { mode: FILE_MODE });
+  chmodSync(tmp, FILE_MODE);
+  renameSync(tmp, path);
+}
+
+/** Reads one secret for the CLI's own use (e.g. to query a protected endpoint). */
+export function readSecret(secretsDir: string, name: string): string {
+  return readFileSync(join(secretsDir, name), 'utf8');
+}

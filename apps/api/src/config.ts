@@ -149,7 +149,8 @@ export function loadConfig(rawEnv: Env = process.env): Config {
 
   // ---- database
   let driver: Driver | undefined = e?.DB_DRIVER;
-  let host = e?.DB_HOST, port = e?.DB_PORT, database = e?.DB_NAME, user = e?.DB_USER;
+  // Fall back to the raw strings so one bad variable does not also report the others as unset.
+  let host = e?.DB_HOST ?? cleaned.DB_HOST, port = e?.DB_PORT, database = e?.DB_NAME ?? cleaned.DB_NAME, user = e?.DB_USER ?? cleaned.DB_USER;
   let password = e?.DB_PASSWORD;
   if (cleaned.DATABASE_URL) {
     const u = parseUrl('DATABASE_URL', cleaned.DATABASE_URL, problems);
@@ -169,15 +170,17 @@ export function loadConfig(rawEnv: Env = process.env): Config {
       if (u.password) password = dec(u.password);
     }
   }
-  if (!driver && !cleaned.DATABASE_URL && !problems.some((p) => p.startsWith('DB_DRIVER'))) {
-    problems.push('DATABASE_URL: not set (set DATABASE_URL, or DB_DRIVER with DB_HOST/DB_NAME/DB_USER/DB_PASSWORD)');
+  // Seed 002 passes DB_HOST/DB_NAME/DB_USER/DB_PASSWORD without a driver: that means PostgreSQL.
+  if (!driver && !cleaned.DATABASE_URL && !cleaned.DB_DRIVER && cleaned.DB_HOST) driver = 'postgres';
+  if (!driver && !cleaned.DATABASE_URL && !cleaned.DB_DRIVER) {
+    problems.push('DATABASE_URL: not set (set DATABASE_URL, or DB_HOST/DB_NAME/DB_USER/DB_PASSWORD with DB_DRIVER=postgres|mysql)');
   }
   if (driver && !host) problems.push('DB_HOST: not set (and no host in DATABASE_URL)');
   if (driver && !database) problems.push('DB_NAME: not set (and no database name in DATABASE_URL)');
   if (driver && !user) problems.push('DB_USER: not set (and no user in DATABASE_URL)');
 
   // ---- redis
-  let rHost = e?.REDIS_HOST, rPort = e?.REDIS_PORT, rPassword = e?.REDIS_PASSWORD, rUser = e?.REDIS_USERNAME;
+  let rHost = e?.REDIS_HOST ?? cleaned.REDIS_HOST, rPort = e?.REDIS_PORT, rPassword = e?.REDIS_PASSWORD, rUser = e?.REDIS_USERNAME;
   let rDb = e?.REDIS_DB ?? 0;
   if (cleaned.REDIS_URL) {
     const u = parseUrl('REDIS_URL', cleaned.REDIS_URL, problems);

@@ -50,11 +50,10 @@ export function createMetrics(): Metrics {
     registers: [registry],
   });
   // Pre-create the error series so they read 0 before the first error.
-  for (const op of ['get', 'set', 'del']) cacheErrors.labels(op);
+  for (const op of ['get', 'set', 'del']) cacheErrors.labels(op).inc(0);
 
-  type Child = { c: client.Counter.Internal<'endpoint' | 'method' | 'status_code'> };
-  const reqChildren = new Map<string, Child['c']>();
-  const latChildren = new Map<string, client.Histogram.Internal<'endpoint' | 'method'>>();
+  const reqChildren = new Map<string, { inc(): void }>();
+  const latChildren = new Map<string, { observe(v: number): void }>();
 
   return {
     registry, requests, latency, cacheErrors, cacheLookups, dbErrors,

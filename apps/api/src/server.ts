@@ -1,0 +1,103 @@
+// Entry point: validate config (exit 2 on error), connect, listen, migrate in the background
+// (readiness stays 503 until done), and shut down gracefully on SIGTERM/SIGINT.
+import pino from 'pino';
+import { buildApp, type AppState } from './app.js';
+import { createCache } from './cache.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createDb } from './db.js';
+import { createMetrics } from './metrics.js';
+
+function readConfig(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const p of err.problems) process.stderr.write(`config error: ${p}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = pino({
+    level: config.logLevel,
+    base: { service: 'wharf-api', instance: config.instance, pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    // Defence in depth: nothing should ever log these, but if it does they are masked.
+    redact: { paths: ['password', '*.password', 'config.db.password', 'config.redis.password', 'req.headers.authorization'], censor: '[redacted]' },
+  });
+
+  const state: AppState = { migrated: false, shuttingDown: false };
+  const metrics = createMetrics();
+  const db = createDb(config.db, (err) => logger.warn({ err: { message: err.message } }, 'database connection error'));
+  const cache = createCache(config.redis, metrics, (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+  const app = buildApp({ config, db, cache, metrics, logger, state });
+
+  // ---- migrations: retried with backoff until they succeed or we shut down
+  let migrationTimer: NodeJS.Timeout | undefined;
+  const migrate = async (attempt: number): Promise<void> => {
+    if (state.shuttingDown) return;
+    try {
+      const applied = await db.migrate();
+      state.migrated = true;
+      logger.info({ applied }, applied.length ? 'schema migrations applied' : 'schema up to date');
+    } catch (err) {
+      const delay = Math.min(250 * 2 ** Math.min(attempt, 5), 5000);
+      logger.warn({ err: { message: (err as Error).message }, retryInMs: delay }, 'schema migration failed; retrying');
+      migrationTimer = setTimeout(() => void migrate(attempt + 1), delay);
+    }
+  };
+
+  // ---- graceful shutdown
+  let shutdownStarted = false;
+  const shutdown = async (signal: string) => {
+    if (shutdownStarted) return;
+    shutdownStarted = true;
+    state.shuttingDown = true;
+    if (migrationTimer) clearTimeout(migrationTimer);
+    logger.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: no new connections, finishing in-flight requests');
+    const deadline = setTimeout(() => {
+      logger.error({ deadlineMs: config.shutdownTimeoutMs }, 'shutdown deadline exceeded; forcing exit');
+      logger.flush();
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    let code = 0;
+    try {
+      await app.close(); // stops listening, waits for in-flight requests, closes idle keep-alives
+    } catch (err) {
+      code = 1;
+      logger.error({ err }, 'error while closing the HTTP server');
+    }
+    await Promise.allSettled([db.close(), cache.close()]);
+    logger.info({ code }, 'shutdown complete');
+    logger.flush();
+    clearTimeout(deadline);
+    process.exitCode = code;
+    // Let the event loop drain; exit explicitly in case a stray handle lingers.
+    setImmediate(() => process.exit(code));
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    logger.fatal({ err: { message: (err as Error).message } }, 'cannot listen');
+    await Promise.allSettled([db.close(), cache.close()]);
+    process.exit(1);
+  }
+  logger.info({
+    port: config.port,
+    db: { driver: config.db.driver, host: config.db.host, port: config.db.port, database: config.db.database, user: config.db.user, poolMax: config.db.poolMax },
+    redis: { host: config.redis.host, port: config.redis.port, db: config.redis.db },
+  }, 'wharf api listening');
+  void migrate(0);
+}
+
+main().catch((err) => {
+  process.stderr.write(`fatal: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

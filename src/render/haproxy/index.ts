@@ -1,0 +1,259 @@
+// plan -> haproxy/haproxy.cfg (seed 003, done properly). Pure: no fs, env, clock or
+// randomness. The container runs
+//   haproxy -W -db -f /usr/local/etc/haproxy/haproxy.cfg -f /run/secrets/<authSecret>
+// where the second file is the generated `userlist` section: credentials never sit in
+// the rendered config.
+//
+// Decisions, in one place:
+// - Replicas are discovered through Docker's embedded DNS (`resolvers docker`,
+//   127.0.0.11): `server-template <svc> <slots> <svc>:<port>` fills one slot per A record
+//   of the service name, for Compose v1, v2 and Swarm (dnsrr) alike. Slots are
+//   max(2 x replicas, replicas + 2): a `--scale` up or a start-first rollout (old and new
+//   containers side by side) is picked up within seconds without a reload; unused slots
+//   sit in MAINT and take no traffic. `init-addr none` lets HAProxy start (and `haproxy
+//   -c` pass) before the names resolve.
+// - Routing: host (Host header, port stripped, lower-cased) plus path prefix, most
+//   specific path first; each route's deny/allow/auth rules apply only to the requests
+//   that route would take.
+// - Metrics paths are never routed: the percent-decoded path, in any letter case and
+//   after any run of slashes and dot segments, is refused with 404 on every host that
+//   declares it (`http-request normalize-uri` would be neater but is experimental in 2.6).
+// - The stats page listens on plan.proxy.statsPort behind the userlist; the Prometheus
+//   exporter on the proxy component's metrics port (its own frontend, no auth, not
+//   published: Prometheus reaches it on the monitoring network).
+import type { Plan, Route } from '../../plan/model.js';
+import { generatedHeader, type RenderedFile } from '../files.js';
+
+export const haproxyPaths = {
+  config: 'haproxy/haproxy.cfg',
+  secrets: '/run/secrets',
+} as const;
+
+/** Where the Prometheus exporter listens when the plan does not say otherwise. */
+export const haproxyDefaultMetricsPort = 8405;
+export const dockerDns = '127.0.0.11:53';
+
+export function renderHAProxy(plan: Plan): RenderedFile[] {
+  return [{ path: haproxyPaths.config, contents: haproxyConfig(plan) }];
+}
+
+/** Spare server-template slots for scale-ups and rollouts (see header). */
+export function templateSlots(replicas: number): number {
+  return Math.max(2 * replicas, replicas + 2);
+}
+
+/** The port the exporter answers on: the plan's proxy metrics port. */
+export function haproxyMetricsPort(plan: Plan): number | undefined {
+  const proxy = plan.components.find((c) => c.name === plan.proxy.component);
+  return proxy?.metrics?.port;
+}
+
+/** Name of the userlist section the auth secret defines. */
+export function userlistName(plan: Plan): string {
+  const s = plan.secrets.find((x) => x.name === plan.proxy.authSecret);
+  return s?.source.kind === 'haproxy-userlist' ? s.source.list : 'admins';
+}
+
+/** A config word: bare when safe, else single-quoted (no expansion), else double-quoted. */
+export function word(s: string): string {
+  if (/^[A-Za-z0-9._/~:@%+=,^-]+$/.test(s)) return s;
+  if (!s.includes("'")) return `'${s}'`;
+  return `"${s.replace(/[\\"$]/g, (c) => `\\${c}`)}"`;
+}
+
+function id(s: string): string {
+  return s.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function edgeHealthPath(r: Route): string | undefined {
+  return r.healthPath;
+}
+
+interface Section {
+  head: string;
+  lines: string[];
+}
+
+function section(head: string, lines: Array<string | false | undefined>): Section {
+  return { head, lines: lines.filter((l): l is string => typeof l === 'string') };
+}
+
+function format(sections: Section[]): string {
+  const header = generatedHeader.split('\n').map((l) => `# ${l}`).join('\n');
+  return `${header}\n${sections.map((s) => [s.head, ...s.lines.map((l) => (l === '' ? '' : `    ${l}`))].join('\n')).join('\n\n')}\n`;
+}
+
+const hsts = 'max-age=31536000; includeSubDomains';
+
+export function haproxyConfig(plan: Plan): string {
+  if (plan.tls.mode === 'acme' || !plan.tls.pemSecret) {
+    throw new Error('bug: the HAProxy edge needs a certificate file (tls mode self-signed or files); ACME is Traefik-only and must be rejected by the spec rules');
+  }
+  const users = userlistName(plan);
+  const metricsPort = haproxyMetricsPort(plan);
+  const statsPort = plan.proxy.statsPort;
+  const routes = plan.routes;
+  const byHost = new Map<string, Route[]>();
+  for (const r of routes) byHost.set(r.host, [...(byHost.get(r.host) ?? []), r]);
+
+  const sections: Section[] = [];
+  sections.push(section('global', [
+    'log stdout format raw local0 info',
+    'maxconn 4096',
+    'hard-stop-after 30s',
+    'ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets',
+    'ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305',
+    'ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256',
+  ]));
+  sections.push(section('defaults', [
+    'mode http',
+    'log global',
+    'option httplog',
+    'option dontlognull',
+    'option forwardfor',
+    // A replica that refuses the connection or drops it without answering is retried
+    // on another one: a dying container costs no failed request.
+    'option redispatch 1',
+    'retries 3',
+    'retry-on conn-failure empty-response',
+    'timeout connect 5s',
+    'timeout client 30s',
+    'timeout server 30s',
+    'timeout http-request 10s',
+    'timeout http-keep-alive 10s',
+    'timeout queue 30s',
+    'timeout check 5s',
+    'default-server inter 5s fall 3 rise 2',
+  ]));
+  sections.push(section('resolvers docker', [
+    `nameserver docker ${dockerDns}`,
+    'accepted_payload_size 8192',
+    'resolve_retries 3',
+    'timeout resolve 1s',
+    'timeout retry 1s',
+    'hold valid 5s',
+    'hold other 10s',
+    'hold refused 10s',
+    'hold nx 5s',
+    'hold timeout 10s',
+    'hold obsolete 5s',
+  ]));
+
+  // HTTP: redirect to the published HTTPS port, nothing else.
+  const httpsSuffix = plan.proxy.httpsPort === 443 ? '' : `:${plan.proxy.httpsPort}`;
+  sections.push(section('frontend http', [
+    'bind :80',
+    'http-request deny deny_status 400 unless { req.hdr(host) -m found }',
+    `http-request redirect location https://%[req.hdr(host),field(1,:),lower]${httpsSuffix}%[capture.req.uri] code 301`,
+  ]));
+
+  // HTTPS: routing, refusals, auth, headers.
+  const https: Array<string | false> = [
+    `bind :443 ssl crt ${haproxyPaths.secrets}/${plan.tls.pemSecret} alpn h2,http/1.1`,
+    'http-request set-var(txn.host) req.hdr(host),field(1,:),lower',
+    // Clients do not get to say who they are or how they came in.
+    'http-request del-header X-Forwarded-For',
+    'http-request set-header X-Forwarded-Proto https',
+    'http-request set-header X-Forwarded-Port %[dst_port]',
+    `acl auth_ok http_auth(${users})`,
+  ];
+  const ordered = [...routes].sort((a, b) => b.path.length - a.path.length || a.name.localeCompare(b.name));
+  for (const r of ordered) {
+    const n = id(r.name);
+    https.push('', `# route ${r.name}: ${r.host}${r.path} -> ${r.service}:${r.port}`);
+    https.push(r.host.startsWith('*.')
+      ? `acl host_${n} var(txn.host) -m end ${word(r.host.slice(1))}`
+      : `acl host_${n} var(txn.host) -m str ${word(r.host)}`);
+    const cond = [`host_${n}`];
+    if (r.path !== '/') {
+      const p = r.path.replace(/\/+$/, '');
+      https.push(`acl path_${n} path ${word(p)}`, `acl path_${n} path_beg ${word(`${p}/`)}`);
+      cond.push(`path_${n}`);
+    }
+    // Requests a more specific route on the same host takes are not this route's.
+    for (const o of byHost.get(r.host) ?? []) {
+      if (o !== r && o.path.length > r.path.length && (r.path === '/' || o.path.startsWith(`${r.path.replace(/\/+$/, '')}/`))) {
+        cond.push(`!path_${id(o.name)}`);
+      }
+    }
+    if (r.denyPaths.length) {
+      // Decoded, any case, after any run of slashes and dot segments: `/metrics`,
+      // `//metrics`, `/./Metrics/` and `/%6detrics` are all refused.
+      const re = r.denyPaths.map((p) => escapeRegExp(p.replace(/^\/+|\/+$/g, ''))).join('|');
+      https.push(`acl deny_${n} path,url_dec -m reg -i ${word(`^[/.]*/(${re})(/|$)`)}`);
+      https.push(`http-request deny deny_status 404 if host_${n} deny_${n}`);
+    }
+    const c = cond.join(' ');
+    if (r.allow?.length) {
+      https.push(`acl allow_${n} src ${r.allow.join(' ')}`);
+      https.push(`http-request deny deny_status 403 if ${c} !allow_${n}`);
+    }
+    if (r.auth) https.push(`http-request auth realm ${word(plan.name)} if ${c} !auth_ok`);
+  }
+  https.push('');
+  for (const r of ordered) {
+    const n = id(r.name);
+    const c = [`host_${n}`, ...(r.path !== '/' ? [`path_${n}`] : [])].join(' ');
+    https.push(`use_backend ${backendName(plan, r)} if ${c}`);
+  }
+  https.push(
+    'default_backend no_route',
+    `http-response set-header Strict-Transport-Security ${word(hsts)}`,
+    'http-response set-header X-Content-Type-Options nosniff',
+    'http-response set-header X-Frame-Options DENY',
+    'http-response set-header Referrer-Policy strict-origin-when-cross-origin',
+    'http-response del-header X-Powered-By',
+  );
+  sections.push(section('frontend https', https));
+
+  // Stats page, on its own port, always behind the userlist.
+  sections.push(section('frontend stats', [
+    `bind :${statsPort}`,
+    // Old plans scraped the stats port: the exporter answers there too, before auth.
+    metricsPort === statsPort && 'http-request use-service prometheus-exporter if { path /metrics }',
+    `acl auth_ok http_auth(${users})`,
+    `http-request auth realm ${word(`${plan.name} stats`)} unless auth_ok`,
+    'stats enable',
+    'stats uri /',
+    'stats refresh 10s',
+    'stats show-legends',
+  ]));
+  if (metricsPort !== undefined && metricsPort !== statsPort) {
+    sections.push(section('frontend metrics', [
+      `bind :${metricsPort}`,
+      'no log',
+      'http-request use-service prometheus-exporter if { path /metrics }',
+      'http-request deny deny_status 404',
+    ]));
+  }
+
+  const seen = new Set<string>();
+  for (const r of ordered) {
+    const be = backendName(plan, r);
+    if (seen.has(be)) continue;
+    seen.add(be);
+    if (r.service === plan.proxy.component) {
+      sections.push(section(`backend ${be}`, ['stats enable', 'stats uri /', 'stats refresh 10s', 'stats show-legends']));
+      continue;
+    }
+    const hp = edgeHealthPath(r);
+    sections.push(section(`backend ${be}`, [
+      'balance roundrobin',
+      'option httpchk',
+      `http-check send meth GET uri ${word(hp ?? '/')} ver HTTP/1.1 hdr Host ${word(r.host.replace(/^\*\./, 'health.'))}`,
+      // An explicit health path must say 200; without one, `/` answering 2xx/3xx will do.
+      hp ? 'http-check expect status 200' : 'http-check expect rstatus ^[23]',
+      `server-template ${id(r.service)} ${templateSlots(r.replicas)} ${r.service}:${r.port} check resolvers docker resolve-prefer ipv4 init-addr none`,
+    ]));
+  }
+  sections.push(section('backend no_route', ['http-request deny deny_status 404']));
+  return format(sections);
+}
+
+function backendName(plan: Plan, r: Route): string {
+  return r.service === plan.proxy.component ? 'be_stats' : `be_${id(r.service)}_${r.port}`;
+}

@@ -1,0 +1,219 @@
+// plan -> Traefik v3 static config (traefik/traefik.yml) and file-provider dynamic
+// config (traefik/dynamic/*.yml). Pure: no fs, env, clock or randomness.
+//
+// Decisions, in one place:
+// - Only the file provider: routes come from the plan, not from Docker labels, so the
+//   proxy needs no Docker socket and the output is deterministic and checkable.
+// - Replicas: a service with one replica is reached through its Compose network alias
+//   (`http://<service>:<port>`, valid for Compose v1, v2 and Swarm). A replicated service
+//   lists one server per container name (`<project>-<service>-<n>`, Compose v2 naming),
+//   because Traefik resolves a host name once per connection and pools keep-alive
+//   connections per host: with the bare alias, Docker DNS round-robin decides which
+//   replica gets a whole connection pool and the health check only ever sees one
+//   replica. Per-container servers give real weighted round-robin and per-replica health
+//   checks. Compose v1 names containers `<project>_<service>_<n>`: pass
+//   `{ replicaNaming: 'compose-v1' }`; `'service'` falls back to the alias.
+//   Scaling past plan.replicas at runtime needs a re-render (HAProxy picks it up by DNS).
+// - Metrics paths are never routed: for every denied path a router with a higher
+//   priority than any route on that host matches it case-insensitively (Express routes
+//   are case-insensitive) and answers 404 through an allow-list that admits nobody.
+import type { Plan, Route } from '../../plan/model.js';
+import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
+
+export type ReplicaNaming = 'compose-v2' | 'compose-v1' | 'service';
+
+export interface TraefikOptions {
+  /** how replicated services are addressed (see the header comment); default compose-v2 */
+  replicaNaming?: ReplicaNaming;
+}
+
+export const traefikPaths = {
+  staticFile: 'traefik/traefik.yml',
+  dynamicDir: 'traefik/dynamic',
+  /** inside the container */
+  dynamicMount: '/etc/traefik/dynamic',
+  acmeStorage: '/acme/acme.json',
+  secrets: '/run/secrets',
+} as const;
+
+export const traefikEntryPoints = { web: 'web', websecure: 'websecure', metrics: 'metrics' } as const;
+export const traefikDefaultMetricsPort = 8082;
+export const certResolverName = 'le';
+/** Higher than any default (rule-length) priority of a user router. */
+export const denyRouterPriority = 100000;
+
+const mw = {
+  headers: 'security-headers',
+  auth: 'edge-auth',
+  deny: 'deny-all',
+} as const;
+
+export function renderTraefik(plan: Plan, opts: TraefikOptions = {}): RenderedFile[] {
+  return [
+    { path: traefikPaths.staticFile, contents: toYaml(traefikStatic(plan), generatedHeader) },
+    { path: `${traefikPaths.dynamicDir}/middlewares.yml`, contents: toYaml(traefikMiddlewares(plan), generatedHeader) },
+    { path: `${traefikPaths.dynamicDir}/routes.yml`, contents: toYaml(traefikRoutes(plan, opts), generatedHeader) },
+    { path: `${traefikPaths.dynamicDir}/tls.yml`, contents: toYaml(traefikTls(plan), generatedHeader) },
+  ];
+}
+
+function metricsPort(plan: Plan): number {
+  const proxy = plan.components.find((c) => c.name === plan.proxy.component);
+  return proxy?.metrics?.port ?? traefikDefaultMetricsPort;
+}
+
+export function traefikStatic(plan: Plan): Record<string, unknown> {
+  const websecure: Record<string, unknown> = { address: ':443', asDefault: true, http: { tls: plan.tls.mode === 'acme' ? { certResolver: certResolverName } : {} } };
+  // The redirect must name the port clients reach HTTPS on, which is the published one.
+  const to = plan.proxy.httpsPort === 443 ? traefikEntryPoints.websecure : `:${plan.proxy.httpsPort}`;
+  const doc: Record<string, unknown> = {
+    global: { checkNewVersion: false, sendAnonymousUsage: false },
+    log: { level: 'INFO', format: 'json' },
+    // Request headers (Authorization, cookies) are dropped from the access log.
+    accessLog: { format: 'json', fields: { defaultMode: 'keep', headers: { defaultMode: 'drop', names: { 'User-Agent': 'keep' } } } },
+    api: { dashboard: true, insecure: false, disableDashboardAd: true },
+    // `traefik healthcheck --ping` (the container healthcheck) reads this file from its
+    // default location and probes ping on the metrics entry point: nothing published.
+    ping: { entryPoint: traefikEntryPoints.metrics },
+    entryPoints: {
+      [traefikEntryPoints.web]: { address: ':80', http: { redirections: { entryPoint: { to, scheme: 'https', permanent: true } } } },
+      [traefikEntryPoints.websecure]: websecure,
+      [traefikEntryPoints.metrics]: { address: `:${metricsPort(plan)}` },
+    },
+    metrics: { prometheus: { entryPoint: traefikEntryPoints.metrics, addEntryPointsLabels: true, addRoutersLabels: true, addServicesLabels: true } },
+    providers: { file: { directory: traefikPaths.dynamicMount, watch: true } },
+  };
+  if (plan.tls.mode === 'acme') {
+    const acme: Record<string, unknown> = {
+      email: plan.tls.email,
+      storage: traefikPaths.acmeStorage,
+      httpChallenge: { entryPoint: traefikEntryPoints.web },
+    };
+    if (plan.tls.staging) acme.caServer = 'https://acme-staging-v02.api.letsencrypt.org/directory';
+    doc.certificatesResolvers = { [certResolverName]: { acme } };
+  }
+  return doc;
+}
+
+export function traefikMiddlewares(plan: Plan): Record<string, unknown> {
+  const middlewares: Record<string, unknown> = {
+    [mw.headers]: {
+      headers: {
+        stsSeconds: 31536000,
+        stsIncludeSubdomains: true,
+        forceSTSHeader: true,
+        contentTypeNosniff: true,
+        frameDeny: true,
+        referrerPolicy: 'strict-origin-when-cross-origin',
+        // An empty value removes the header: no framework fingerprint.
+        customResponseHeaders: { 'X-Powered-By': '' },
+      },
+    },
+    [mw.auth]: { basicAuth: { usersFile: `${traefikPaths.secrets}/${plan.proxy.authSecret}`, realm: plan.name, removeHeader: true } },
+    // 255.255.255.255 is never a TCP source: nobody passes, and the answer is a plain 404.
+    [mw.deny]: { ipAllowList: { sourceRange: ['255.255.255.255/32'], rejectStatusCode: 404 } },
+  };
+  for (const r of plan.routes) {
+    if (r.allow?.length) middlewares[allowName(r)] = { ipAllowList: { sourceRange: [...r.allow] } };
+  }
+  return { http: { middlewares } };
+}
+
+function allowName(r: Route): string {
+  return `${r.name}-allow`;
+}
+
+function isProxyRoute(plan: Plan, r: Route): boolean {
+  return r.service === plan.proxy.component;
+}
+
+/** A Traefik rule string literal: backticks unless the value holds one. */
+function lit(s: string): string {
+  return s.includes('`') ? JSON.stringify(s) : `\`${s}\``;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function hostMatcher(host: string): string {
+  if (host.startsWith('*.')) {
+    const base = escapeRegExp(host.slice(2));
+    return `HostRegexp(${lit(`^[a-z0-9-]+\\.${base}$`)})`;
+  }
+  return `Host(${lit(host)})`;
+}
+
+export function routeRule(r: Route): string {
+  const host = hostMatcher(r.host);
+  return r.path === '/' ? host : `${host} && PathPrefix(${lit(r.path)})`;
+}
+
+/** Matches the path and anything below it, in any letter case. */
+export function denyRule(r: Route, path: string): string {
+  const p = path.replace(/\/+$/, '');
+  return `${hostMatcher(r.host)} && PathRegexp(${lit(`(?i)^${escapeRegExp(p)}(/|$)`)})`;
+}
+
+export function replicaUrls(plan: Plan, r: Route, naming: ReplicaNaming = 'compose-v2'): string[] {
+  if (r.replicas <= 1 || naming === 'service') return [`http://${r.service}:${r.port}`];
+  const sep = naming === 'compose-v2' ? '-' : '_';
+  return Array.from({ length: r.replicas }, (_, i) => `http://${plan.name}${sep}${r.service}${sep}${i + 1}:${r.port}`);
+}
+
+/** The path the edge probes: the service's health path, else `/` (2xx-3xx is healthy). */
+export function edgeHealthPath(r: Route): string {
+  return r.healthPath ?? '/';
+}
+
+export function traefikRoutes(plan: Plan, opts: TraefikOptions = {}): Record<string, unknown> {
+  const routers: Record<string, unknown> = {};
+  const services: Record<string, unknown> = {};
+  const tls = plan.tls.mode === 'acme' ? { certResolver: certResolverName } : {};
+  const entryPoints = [traefikEntryPoints.websecure];
+  const serviceInterval = (r: Route) => plan.components.find((c) => c.name === r.service)?.healthcheck;
+  for (const r of plan.routes) {
+    const proxyRoute = isProxyRoute(plan, r);
+    const middlewares = [mw.headers, ...(r.allow?.length ? [allowName(r)] : []), ...(r.auth ? [mw.auth] : [])];
+    routers[r.name] = {
+      entryPoints,
+      rule: routeRule(r),
+      service: proxyRoute ? 'api@internal' : r.name,
+      middlewares,
+      tls,
+    };
+    r.denyPaths.forEach((p, i) => {
+      routers[`${r.name}-deny-${i}`] = {
+        entryPoints,
+        rule: denyRule(r, p),
+        priority: denyRouterPriority,
+        service: 'noop@internal',
+        middlewares: [mw.headers, mw.deny],
+        tls,
+      };
+    });
+    if (proxyRoute) continue;
+    const hc = serviceInterval(r);
+    services[r.name] = {
+      loadBalancer: {
+        servers: replicaUrls(plan, r, opts.replicaNaming).map((url) => ({ url })),
+        passHostHeader: true,
+        healthCheck: { path: edgeHealthPath(r), interval: hc?.interval ?? '10s', timeout: hc?.timeout ?? '3s' },
+      },
+    };
+  }
+  return { http: { routers, services } };
+}
+
+export function traefikTls(plan: Plan): Record<string, unknown> {
+  const tls: Record<string, unknown> = {
+    options: { default: { minVersion: 'VersionTLS12', sniStrict: false } },
+  };
+  if (plan.tls.mode !== 'acme') {
+    if (!plan.tls.certSecret || !plan.tls.keySecret) throw new Error(`bug: tls mode ${plan.tls.mode} without certSecret/keySecret in the plan`);
+    const cert = { certFile: `${traefikPaths.secrets}/${plan.tls.certSecret}`, keyFile: `${traefikPaths.secrets}/${plan.tls.keySecret}` };
+    tls.certificates = [cert];
+    tls.stores = { default: { defaultCertificate: cert } };
+  }
+  return { tls };
+}

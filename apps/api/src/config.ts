@@ -148,7 +148,7 @@ export function loadConfig(rawEnv: Env = process.env): Config {
   const e = parsed.success ? parsed.data : undefined;
 
   // ---- database
-  let driver: Driver | undefined = e?.DB_DRIVER;
+  let driver: Driver | undefined = e?.DB_DRIVER ?? driverStr.safeParse(cleaned.DB_DRIVER).data;
   // Fall back to the raw strings so one bad variable does not also report the others as unset.
   let host = e?.DB_HOST ?? cleaned.DB_HOST, port = e?.DB_PORT, database = e?.DB_NAME ?? cleaned.DB_NAME, user = e?.DB_USER ?? cleaned.DB_USER;
   let password = e?.DB_PASSWORD;
@@ -197,7 +197,8 @@ export function loadConfig(rawEnv: Env = process.env): Config {
       }
     }
   }
-  if (!rHost) problems.push('REDIS_URL: not set (set REDIS_URL, or REDIS_HOST and optionally REDIS_PORT/REDIS_PASSWORD)');
+  if (!rHost && cleaned.REDIS_URL && !problems.some((p) => p.startsWith('REDIS_URL'))) problems.push('REDIS_URL: no host in the URL');
+  if (!rHost && !cleaned.REDIS_URL) problems.push('REDIS_URL: not set (set REDIS_URL, or REDIS_HOST and optionally REDIS_PORT/REDIS_PASSWORD)');
 
   if (problems.length || !e || !driver || !host || !database || !user || !rHost) throw new ConfigError(problems);
 

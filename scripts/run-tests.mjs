@@ -12,6 +12,7 @@ const skipDirs = new Set(['node_modules', 'dist', '.git', '.wharf']);
 
 function walk(dir, out) {
   if (!existsSync(dir)) return out;
+  if (!statSync(dir).isDirectory()) { if (dir.endsWith('.test.ts')) out.push(dir); return out; }
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) { if (!skipDirs.has(name)) walk(p, out); }

@@ -59,8 +59,8 @@ export const policyRules: PolicyRule[] = [
   },
   {
     id: 'WH007', title: 'missing healthcheck', severity: 'warning',
-    // A scraped exporter nobody waits on is watched by Prometheus (TargetDown) instead: images like redis_exporter have no shell to probe with.
-    check: ({ plan }) => plan.components.filter((c) => !c.healthcheck && !(c.metrics && !plan.components.some((d) => d.dependsOn.some((x) => x.name === c.name))))
+    // The plan states a reason when an image cannot be probed (scratch images) or the user opted out.
+    check: ({ plan }) => plan.components.filter((c) => !c.healthcheck && !c.healthWaiver)
       .map((c) => ({ path: c.role === 'app' ? `services.${c.name}.health` : componentPath(c), message: `${c.name} has no healthcheck: dependants start before it is ready and the edge cannot skip it when it fails`, hint: 'give the service a health path, or an image with a health command' })),
   },
   {

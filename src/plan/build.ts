@@ -89,8 +89,10 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
         { type: 'volume', source: 'portainer-data', target: '/data', readOnly: false },
       ],
       resources: { cpus: 0.25, memory: '128M' },
+      healthWaiver: 'the Portainer image has no shell or HTTP client to probe with; the edge health-checks it',
     });
-    routes.push({ name: 'portainer', service: 'portainer', host, path: '/', port: 9000, replicas: 1, denyPaths: [], auth: false, internal: true });
+    // Behind basic auth too: whoever reaches a fresh Portainer first becomes its administrator.
+    routes.push({ name: 'portainer', service: 'portainer', host, path: '/', port: 9000, replicas: 1, denyPaths: [], auth: true, internal: true, healthPath: '/api/system/status' });
   }
 
   // Edge proxy, TLS and the credentials protecting dashboards
@@ -243,7 +245,7 @@ function planCache(n: string, c: Cache, stack: Stack, addSecret: (s: Secret) => 
       '--maxmemory-policy', 'allkeys-lru', ...(c.persistence ? ['--save', '300 1', '--dir', '/data'] : ['--save', '', '--appendonly', 'no'])],
     secrets: [{ secret: acl, target: `/run/secrets/${acl}` }, { secret: pw, target: `/run/secrets/${pw}` }],
     mounts,
-    healthcheck: health(['CMD-SHELL', `REDISCLI_AUTH="$$(cat /run/secrets/${pw})" redis-cli -h 127.0.0.1 ping | grep -q PONG`]),
+    healthcheck: health(['CMD-SHELL', `REDISCLI_AUTH="$(cat /run/secrets/${pw})" redis-cli -h 127.0.0.1 ping | grep -q PONG`]),
     resources: { cpus: c.resources.cpus ?? 0.25, memory: c.resources.memory ?? formatMemory(mem + 64 * 1024 * 1024) },
   };
 }
@@ -283,6 +285,7 @@ function planCacheExporter(n: string, stack: Stack, addSecret: (s: Secret) => vo
     dependsOn: [{ name: n, condition: 'service_healthy' }],
     resources: { cpus: 0.1, memory: '64M' },
     metrics: { job: `${n}-exporter`, port: 9121, path: '/metrics' },
+    healthWaiver: 'redis_exporter is a scratch image with no probe; Prometheus alerts when its target is down',
   };
 }
 
@@ -334,6 +337,7 @@ function planService(n: string, svc: Service, stack: Stack, monitoringOn: boolea
     healthcheck: svc.health ? health(httpProbe(svc.port, svc.health.path), {
       interval: svc.health.interval, timeout: svc.health.timeout, retries: svc.health.retries, startPeriod: svc.health.startPeriod,
     }) : undefined,
+    healthWaiver: svc.health ? undefined : 'health: false in the spec',
     dependsOn,
     resources: { cpus: svc.resources.cpus ?? 0.5, memory: svc.resources.memory ?? '256M' },
     init: svc.init,

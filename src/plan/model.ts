@@ -74,6 +74,8 @@ export interface Component {
   /** port the component serves on inside its network (app port, db port...) */
   port?: number;
   healthcheck?: Healthcheck;
+  /** why a component has no healthcheck (the lint accepts a stated reason) */
+  healthWaiver?: string;
   dependsOn: Dependency[];
   resources: { cpus: number; memory: string };
   restart: 'unless-stopped';

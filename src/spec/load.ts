@@ -55,7 +55,13 @@ export function parseSpecText(text: string, file = 'wharf.yaml'): { stack?: Stac
     issues.push({ path: '', severity: 'error', file, message: `YAML: ${e.message.split('\n')[0]}`, line: pos?.line, column: pos?.col });
   }
   if (issues.length) return { issues };
-  const value = doc.toJS({ maxAliasCount: 100 });
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // Unresolved aliases and alias bombs surface here, not in doc.errors.
+    return { issues: [{ path: '', severity: 'error', file, message: `YAML: ${(err as Error).message.split('\n')[0]}`, hint: 'check anchors (&name) and aliases (*name)' }] };
+  }
   const locate = (path: ReadonlyArray<PropertyKey>) => positionOf(doc, lineCounter, path);
   return validateSpec(value, { file, locate });
 }

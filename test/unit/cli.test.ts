@@ -1,0 +1,127 @@
+// The CLI as a user runs it: the real bin, real files, exit codes, and no secret
+// value anywhere in its output or in what it writes outside .wharf/secrets.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { repoRoot } from '../support/templates.js';
+
+const bin = join(repoRoot, 'bin', 'wharf.js');
+const wharf = (cwd: string, ...args: string[]) => execa(process.execPath, [bin, ...args], { cwd, reject: false, env: { NO_COLOR: '1' } });
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]);
+}
+
+test('init, check, render, secrets: files written, secrets generated, never printed or rendered', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-cli-'));
+  try {
+    const outputs: string[] = [];
+    for (const args of [['init', '--template', 'api'], ['check'], ['check', '--format', 'json'], ['render'], ['render'], ['secrets'], ['schema']]) {
+      const r = await wharf(dir, ...args);
+      assert.equal(r.exitCode, 0, `wharf ${args.join(' ')}: ${r.stderr}`);
+      outputs.push(r.stdout, r.stderr);
+    }
+    const secretsDir = join(dir, '.wharf', 'secrets');
+    assert.equal(statSync(secretsDir).mode & 0o777, 0o700);
+    const values = readdirSync(secretsDir).filter((n) => !n.startsWith('.')).map((n) => readFileSync(join(secretsDir, n), 'utf8'));
+    const random = values.filter((v) => /^[A-Za-z0-9]{32}$/.test(v));
+    assert.ok(random.length >= 4, 'db, cache, grafana and edge passwords are generated');
+    assert.equal(new Set(random).size, random.length, 'every secret is distinct');
+    const rendered = walk(join(dir, '.wharf', 'compose')).map((p) => readFileSync(p, 'utf8'));
+    assert.ok(rendered.length >= 1);
+    for (const v of random) {
+      for (const o of outputs) assert.ok(!o.includes(v), 'a secret value appeared in command output');
+      for (const f of rendered) assert.ok(!f.includes(v), 'a secret value appeared in a rendered file');
+    }
+    // The second render changed nothing.
+    assert.match(outputs[8] ?? '', /unchanged/);
+    assert.doesNotMatch(outputs[8] ?? '', /written/);
+    const compose = readFileSync(join(dir, '.wharf', 'compose', 'compose.yaml'), 'utf8');
+    for (const weak of ['apppassword', 'admin:admin', 'GF_SECURITY_ADMIN_PASSWORD:']) assert.ok(!compose.includes(weak), `default credential ${weak} in compose.yaml`);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('invalid spec: every problem with path, line and hint, exit 2, nothing written', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-cli-'));
+  try {
+    writeFileSync(join(dir, 'wharf.yaml'), [
+      'name: Bad_Name',
+      'domain: shop.localhost',
+      'services:',
+      '  api:',
+      '    image: example/api:1.0',
+      '    port: 70000',
+      '    replicas: 3',
+      '    uses: [nodb]',
+      '    helth: {}',
+      '',
+    ].join('\n'));
+    for (const cmd of ['render', 'check']) {
+      const r = await wharf(dir, cmd);
+      assert.equal(r.exitCode, 2, `${cmd} exit code`);
+      const text = r.stdout + r.stderr;
+      assert.match(text, /wharf\.yaml:1:\d+.*name/);
+      assert.match(text, /wharf\.yaml:6:\d+.*services\.api\.port/);
+      assert.match(text, /helth.*health/s, 'unknown key gets a did-you-mean hint');
+      assert.ok(!existsSync(join(dir, '.wharf')), `${cmd} wrote files for an invalid spec`);
+    }
+    // Cross-field rules run once the structure is valid, and point at the line too.
+    writeFileSync(join(dir, 'wharf.yaml'), readFileSync(join(dir, 'wharf.yaml'), 'utf8').replace('Bad_Name', 'shop').replace('70000', '3000').replace('    helth: {}\n', ''));
+    const cross = await wharf(dir, 'check');
+    assert.equal(cross.exitCode, 2);
+    assert.match(cross.stdout + cross.stderr, /services\.api\.uses.*nodb/);
+    assert.ok(!existsSync(join(dir, '.wharf')));
+    writeFileSync(join(dir, 'wharf.yaml'), readFileSync(join(dir, 'wharf.yaml'), 'utf8').replace('shop', 'Bad_Name').replace('3000', '70000'));
+    const json = await wharf(dir, 'check', '--format', 'json');
+    const parsed = JSON.parse(json.stdout) as { ok: boolean; issues: Array<{ path: string; line?: number }> };
+    assert.equal(parsed.ok, false);
+    assert.ok(parsed.issues.some((i) => i.path === 'services.api.port' && i.line === 6));
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('a failed render leaves the previous output untouched', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-cli-'));
+  try {
+    assert.equal((await wharf(dir, 'init', '--template', 'lab')).exitCode, 0);
+    assert.equal((await wharf(dir, 'render')).exitCode, 0);
+    const before = readFileSync(join(dir, '.wharf', 'compose', 'compose.yaml'), 'utf8');
+    writeFileSync(join(dir, 'wharf.yaml'), readFileSync(join(dir, 'wharf.yaml'), 'utf8').replace('name: lab', 'name: 9lab'));
+    const r = await wharf(dir, 'render');
+    assert.equal(r.exitCode, 2);
+    assert.equal(readFileSync(join(dir, '.wharf', 'compose', 'compose.yaml'), 'utf8'), before);
+    // Missing user secret file: an input error before anything is replaced.
+    writeFileSync(join(dir, 'wharf.yaml'), `${readFileSync(join(dir, 'wharf.yaml'), 'utf8').replace('name: 9lab', 'name: lab')}\nsecrets:\n  token:\n    file: ./missing-token\n`);
+    const r2 = await wharf(dir, 'render');
+    assert.equal(r2.exitCode, 2, r2.stderr);
+    assert.match(r2.stderr, /secrets\.token\.file/);
+    assert.equal(readFileSync(join(dir, '.wharf', 'compose', 'compose.yaml'), 'utf8'), before);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('init refuses to overwrite and names unknown templates', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-cli-'));
+  try {
+    assert.equal((await wharf(dir, 'init', '--template', 'lab')).exitCode, 0);
+    const again = await wharf(dir, 'init', '--template', 'lab');
+    assert.equal(again.exitCode, 2);
+    assert.match(again.stderr, /already exists.*--force/);
+    const unknown = await wharf(dir, 'init', '--template', 'nope', '--force');
+    assert.equal(unknown.exitCode, 2);
+    assert.match(unknown.stderr, /unknown template "nope".*api, haproxy-mysql, lab/);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('wharf.config.ts with defineStack is accepted like wharf.yaml', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-cli-'));
+  try {
+    writeFileSync(join(dir, 'wharf.config.ts'), `import { defineStack } from ${JSON.stringify(join(repoRoot, 'src/spec/define.ts'))};
+export default defineStack({ name: 'tsdemo', domain: 'demo.localhost', services: { web: { image: 'traefik/whoami:v1.10.3', port: 80, health: false, routes: [{ host: 'web.demo.localhost' }] } } });
+`);
+    const r = await wharf(dir, 'render');
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(readFileSync(join(dir, '.wharf', 'compose', 'compose.yaml'), 'utf8'), /traefik\/whoami:v1\.10\.3/);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});

@@ -251,8 +251,8 @@ test('haproxy live: TLS edge round-robins over DNS-discovered replicas, refuses 
     template: 'haproxy-mysql',
     change: (d) => {
       d.services.web.port = appPort;
-      d.services.admin = { image: 'example/admin:1.0', port: appPort, routes: [{ host: 'admin.cloud.localhost', auth: true }] };
-      d.services.intranet = { image: 'example/intranet:1.0', port: appPort, routes: [{ host: 'intra.cloud.localhost', allow: ['10.0.0.0/8'] }] };
+      d.services.admin = { image: 'example/admin:1.0', port: appPort, routes: [{ host: 'admin.cloud.localhost', auth: true }, { host: 'app.cloud.localhost', path: '/admin', auth: true }] };
+      d.services.intranet = { image: 'example/intranet:1.0', port: appPort, routes: [{ host: '*.intra.cloud.localhost', allow: ['10.0.0.0/8'] }] };
     },
   });
   const web = plan.routes.find((r) => r.service === 'web')!;
@@ -323,8 +323,16 @@ test('haproxy live: TLS edge round-robins over DNS-discovered replicas, refuses 
   const admin = await get(`${https}/`, 'admin.cloud.localhost', basic);
   assert.equal(admin.status, 200);
   assert.equal(admin.headers['x-instance'], 'admin-1');
-  assert.equal((await get(`${https}/`, 'intra.cloud.localhost')).status, 403, 'loopback is outside 10.0.0.0/8');
-  assert.equal((await get(`${https}/`, 'nope.cloud.localhost')).status, 404);
+  assert.equal((await get(`${https}/`, 'a.intra.cloud.localhost')).status, 403, 'loopback is outside 10.0.0.0/8');
+  for (const h of ['nope.cloud.localhost', 'intra.cloud.localhost', 'a.b.intra.cloud.localhost']) assert.equal((await get(`${https}/`, h)).status, 404, h);
+
+  // One route per request: the longer path takes it, with its own auth; its neighbours do not.
+  assert.equal((await get(`${https}/admin`, 'app.cloud.localhost')).status, 401);
+  assert.equal((await get(`${https}/admin/x`, 'app.cloud.localhost', basic)).headers['x-instance'], 'admin-1');
+  const sibling = await get(`${https}/administrator`, 'app.cloud.localhost');
+  assert.equal(sibling.status, 200);
+  assert.match(String(sibling.headers['x-instance']), /^web-\d$/);
+  assert.equal((await get(`${https}/admin/metrics`, 'app.cloud.localhost', basic)).status, 200, 'metrics only at the service root');
 
   // Plain HTTP only redirects, to the HTTPS host without the HTTP port.
   const redirect = await get(`http://127.0.0.1:${ports.get(80)}/a?b=1`, 'app.cloud.localhost:8080');

@@ -12,9 +12,9 @@
 //   containers side by side) is picked up within seconds without a reload; unused slots
 //   sit in MAINT and take no traffic. `init-addr none` lets HAProxy start (and `haproxy
 //   -c` pass) before the names resolve.
-// - Routing: host (Host header, port stripped, lower-cased) plus path prefix, most
-//   specific path first; each route's deny/allow/auth rules apply only to the requests
-//   that route would take.
+// - Routing: host (Host header, port stripped, lower-cased) plus path prefix; one route
+//   per request (exact hosts before wildcards, longer paths first, as with Traefik), and
+//   only that route's allow-list and auth apply to it.
 // - Metrics paths are never routed: the percent-decoded path, in any letter case and
 //   after any run of slashes and dot segments, is refused with 404 on every host that
 //   declares it (`http-request normalize-uri` would be neater but is experimental in 2.6).
@@ -97,8 +97,6 @@ export function haproxyConfig(plan: Plan): string {
   const metricsPort = haproxyMetricsPort(plan);
   const statsPort = plan.proxy.statsPort;
   const routes = plan.routes;
-  const byHost = new Map<string, Route[]>();
-  for (const r of routes) byHost.set(r.host, [...(byHost.get(r.host) ?? []), r]);
 
   const sections: Section[] = [];
   sections.push(section('global', [
@@ -161,12 +159,15 @@ export function haproxyConfig(plan: Plan): string {
     'http-request set-header X-Forwarded-Port %[dst_port]',
     `acl auth_ok http_auth(${users})`,
   ];
-  const ordered = [...routes].sort((a, b) => b.path.length - a.path.length || a.name.localeCompare(b.name));
+  // Like Traefik's router selection: each request takes exactly one route (exact hosts
+  // before wildcards, longer paths first), recorded in txn.route; that route's
+  // allow-list, auth and backend then apply. Metrics are refused on the whole host.
+  const ordered = routePrecedence(routes);
   for (const r of ordered) {
     const n = id(r.name);
     https.push('', `# route ${r.name}: ${r.host}${r.path} -> ${r.service}:${r.port}`);
     https.push(r.host.startsWith('*.')
-      ? `acl host_${n} var(txn.host) -m end ${word(r.host.slice(1))}`
+      ? `acl host_${n} var(txn.host) -m reg ${word(`^[a-z0-9-]+\\.${escapeRegExp(r.host.slice(2))}$`)}`
       : `acl host_${n} var(txn.host) -m str ${word(r.host)}`);
     const cond = [`host_${n}`];
     if (r.path !== '/') {
@@ -174,12 +175,7 @@ export function haproxyConfig(plan: Plan): string {
       https.push(`acl path_${n} path ${word(p)}`, `acl path_${n} path_beg ${word(`${p}/`)}`);
       cond.push(`path_${n}`);
     }
-    // Requests a more specific route on the same host takes are not this route's.
-    for (const o of byHost.get(r.host) ?? []) {
-      if (o !== r && o.path.length > r.path.length && (r.path === '/' || o.path.startsWith(`${r.path.replace(/\/+$/, '')}/`))) {
-        cond.push(`!path_${id(o.name)}`);
-      }
-    }
+    https.push(`http-request set-var(txn.route) str(${n}) if !{ var(txn.route) -m found } ${cond.join(' ')}`);
     if (r.denyPaths.length) {
       // Decoded, any case, after any run of slashes and dot segments: `/metrics`,
       // `//metrics`, `/./Metrics/` and `/%6detrics` are all refused.
@@ -187,19 +183,19 @@ export function haproxyConfig(plan: Plan): string {
       https.push(`acl deny_${n} path,url_dec -m reg -i ${word(`^[/.]*/(${re})(/|$)`)}`);
       https.push(`http-request deny deny_status 404 if host_${n} deny_${n}`);
     }
-    const c = cond.join(' ');
-    if (r.allow?.length) {
-      https.push(`acl allow_${n} src ${r.allow.join(' ')}`);
-      https.push(`http-request deny deny_status 403 if ${c} !allow_${n}`);
-    }
-    if (r.auth) https.push(`http-request auth realm ${word(plan.name)} if ${c} !auth_ok`);
   }
   https.push('');
   for (const r of ordered) {
     const n = id(r.name);
-    const c = [`host_${n}`, ...(r.path !== '/' ? [`path_${n}`] : [])].join(' ');
-    https.push(`use_backend ${backendName(plan, r)} if ${c}`);
+    https.push(`acl route_${n} var(txn.route) -m str ${n}`);
+    if (r.allow?.length) {
+      https.push(`acl allow_${n} src ${r.allow.join(' ')}`);
+      https.push(`http-request deny deny_status 403 if route_${n} !allow_${n}`);
+    }
+    if (r.auth) https.push(`http-request auth realm ${word(plan.name)} if route_${n} !auth_ok`);
   }
+  https.push('');
+  for (const r of ordered) https.push(`use_backend ${backendName(plan, r)} if route_${id(r.name)}`);
   https.push(
     'default_backend no_route',
     `http-response set-header Strict-Transport-Security ${word(hsts)}`,
@@ -252,6 +248,12 @@ export function haproxyConfig(plan: Plan): string {
   }
   sections.push(section('backend no_route', ['http-request deny deny_status 404']));
   return format(sections);
+}
+
+/** The order routes are tried in: exact hosts before wildcards, longer paths first. */
+export function routePrecedence(routes: Route[]): Route[] {
+  const wild = (r: Route) => (r.host.startsWith('*.') ? 1 : 0);
+  return [...routes].sort((a, b) => wild(a) - wild(b) || b.path.length - a.path.length || a.name.localeCompare(b.name));
 }
 
 function backendName(plan: Plan, r: Route): string {

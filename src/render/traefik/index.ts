@@ -178,6 +178,9 @@ export function traefikRoutes(plan: Plan, opts: TraefikOptions = {}): Record<str
     routers[r.name] = {
       entryPoints,
       rule: routeRule(r),
+      // Exact hosts win over wildcards (whose longer HostRegexp rule would otherwise
+      // outrank them); among wildcards, the longer path wins.
+      ...(r.host.startsWith('*.') ? { priority: Math.max(1, r.path.length) } : {}),
       service: proxyRoute ? 'api@internal' : r.name,
       middlewares,
       tls,

@@ -168,7 +168,7 @@ test('traefik: metrics paths are refused by a higher-priority router on every ho
   for (const v of variants) {
     const { plan, docs } = render(v);
     const routers = dynamicMerged(docs).http.routers as Record<string, Doc>;
-    const maxDefault = Math.max(...Object.values(routers).filter((r) => r.priority === undefined).map((r) => r.rule.length));
+    const maxDefault = Math.max(...Object.values(routers).filter((r) => r.priority !== denyRouterPriority).map((r) => r.priority ?? r.rule.length));
     const withMetrics = plan.routes.filter((r) => r.denyPaths.length);
     assert.ok(withMetrics.length > 0 || v.template === 'lab', `${v.id}: expected a route with metrics`);
     for (const r of withMetrics) {
@@ -252,6 +252,8 @@ test('traefik: featureful spec — path routes, wildcard host, non-standard HTTP
   assert.deepEqual(routers['api-1'].middlewares, ['security-headers', 'api-1-allow', 'edge-auth']);
   assert.equal(routers['api-2'].rule, 'HostRegexp(`^[a-z0-9-]+\\.apps\\.shop\\.localhost$`)');
   assert.ok(routers['api-1'].rule.length > routers['api-0'].rule.length, 'longer path wins by default priority');
+  assert.equal(routers['api-2'].priority, 1, 'wildcard hosts lose to any exact host');
+  assert.ok(routers['api-0'].rule.length > routers['api-2'].priority);
   assert.equal(docs.get('traefik/traefik.yml')!.entryPoints.web.http.redirections.entryPoint.to, ':8443');
   assert.ok(routers.dashboard.middlewares.includes('dashboard-allow'));
   assert.equal(plan.proxy.httpPort, 8080);

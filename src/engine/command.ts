@@ -1,0 +1,48 @@
+// Commands as data. Builders in this folder return Cmd objects; only run.ts spawns them,
+// so `--dry-run` prints them and tests compare them exactly.
+
+export interface Cmd {
+  argv: string[];
+  cwd?: string;
+  /** extra environment; values are never printed (see formatCmd) */
+  env?: Record<string, string>;
+  /** written to stdin */
+  input?: string;
+  /** one human line: what this step does ("build images", "start containers") */
+  describe: string;
+  /** strings to mask in captured output and error messages (secret values) */
+  redact?: string[];
+  /** kill after this many ms */
+  timeoutMs?: number;
+}
+
+export function cmd(argv: string[], describe: string, extra: Omit<Cmd, 'argv' | 'describe'> = {}): Cmd {
+  return { argv, describe, ...extra };
+}
+
+const safe = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/** POSIX shell quoting, for display only (commands are never run through a shell). */
+export function shellQuote(arg: string): string {
+  if (arg === '') return "''";
+  return safe.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** How a command is shown to people: env keys without their values, argv quoted. */
+export function formatCmd(c: Cmd): string {
+  const env = Object.keys(c.env ?? {}).sort().map((k) => `${k}=***`);
+  const line = [...env, ...c.argv.map(shellQuote)].join(' ');
+  return c.cwd ? `(cd ${shellQuote(c.cwd)} && ${line})` : line;
+}
+
+/** Replace every occurrence of each secret value by ***. Short values are left alone:
+ *  masking "1" would mangle every number in the output. */
+export function redact(text: string, secrets: readonly string[] | undefined): string {
+  if (!secrets?.length) return text;
+  let out = text;
+  for (const s of secrets) {
+    if (s.length < 6) continue;
+    out = out.split(s).join('***');
+  }
+  return out;
+}

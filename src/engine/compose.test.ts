@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ComposeEngine } from './compose.js';
+
+const v2 = new ComposeEngine({ compose: { kind: 'v2', argv: ['docker', 'compose'], version: '2.26.1' }, project: 'shop', dir: '/p/.wharf/compose' });
+const v1 = new ComposeEngine({ compose: { kind: 'v1', argv: ['docker-compose'], version: '1.29.2' }, project: 'shop', dir: '/p/.wharf/compose' });
+
+test('compose v2 commands: exact argv, run in the output dir, project name always explicit', () => {
+  assert.deepEqual(v2.validate().argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'config', '--quiet']);
+  assert.deepEqual(v2.build(['api']).argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'build', 'api']);
+  assert.deepEqual(v2.deploy().argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'up', '-d', '--remove-orphans', '--no-build']);
+  assert.deepEqual(v2.remove({ volumes: false }).argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'down', '--remove-orphans']);
+  assert.deepEqual(v2.remove({ volumes: true }).argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'down', '--remove-orphans', '--volumes']);
+  assert.deepEqual(v2.logs('api', 20).argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'logs', '--no-color', '--tail', '20', 'api']);
+  assert.deepEqual(v2.ps().argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'ps', '-a']);
+  assert.equal(v2.deploy().cwd, '/p/.wharf/compose');
+  assert.equal(v2.deploy().describe, 'create or update containers');
+});
+
+test('compose v1 commands: same verbs through docker-compose', () => {
+  assert.deepEqual(v1.deploy().argv, ['docker-compose', '-p', 'shop', '-f', 'compose.yaml', 'up', '-d', '--remove-orphans', '--no-build']);
+  assert.deepEqual(v1.remove({ volumes: true }).argv, ['docker-compose', '-p', 'shop', '-f', 'compose.yaml', 'down', '--remove-orphans', '--volumes']);
+});
+
+test('classic builder only when asked', () => {
+  const classic = new ComposeEngine({ compose: { kind: 'v2', argv: ['docker', 'compose'], version: '2.26.1' }, project: 'shop', dir: '/d', buildkit: false });
+  assert.deepEqual(classic.build().env, { DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' });
+  assert.equal(v2.build().env, undefined);
+});
+
+test('containers are found by the compose project label; services by the service label', () => {
+  assert.deepEqual(v2.containerFilters(), ['label=com.docker.compose.project=shop']);
+  assert.equal(v2.serviceOf({ 'com.docker.compose.project': 'shop', 'com.docker.compose.service': 'api' }), 'api');
+  assert.equal(v2.serviceOf({ 'com.docker.compose.project': 'other', 'com.docker.compose.service': 'api' }), undefined);
+  assert.equal(v2.networkName('backend'), 'shop_backend');
+});

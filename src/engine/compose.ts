@@ -1,0 +1,81 @@
+// Docker Compose (v2 plugin or v1 binary) as an Engine: argv builders only.
+import { cmd, type Cmd } from './command.js';
+import type { ComposeBinary } from './detect.js';
+import type { Engine } from './engine.js';
+
+export interface ComposeEngineOptions {
+  compose: ComposeBinary;
+  project: string;
+  /** directory holding compose.yaml (commands run there, relative paths resolve from it) */
+  dir: string;
+  file?: string;
+  /** false when the engine has no buildx: builds use the classic builder */
+  buildkit?: boolean;
+}
+
+export const PROJECT_LABEL = 'com.docker.compose.project';
+export const SERVICE_LABEL = 'com.docker.compose.service';
+
+export class ComposeEngine implements Engine {
+  readonly kind = 'compose' as const;
+  readonly project: string;
+  readonly dir: string;
+  readonly compose: ComposeBinary;
+  private readonly file: string;
+  private readonly buildkit: boolean | undefined;
+
+  constructor(o: ComposeEngineOptions) {
+    this.compose = o.compose;
+    this.project = o.project;
+    this.dir = o.dir;
+    this.file = o.file ?? 'compose.yaml';
+    this.buildkit = o.buildkit;
+  }
+
+  /** `-p` always: v1 ignores the file's top-level name: and would use the directory name. */
+  private base(): string[] {
+    return [...this.compose.argv, '-p', this.project, '-f', this.file];
+  }
+
+  private c(args: string[], describe: string, extra: Omit<Cmd, 'argv' | 'describe' | 'cwd'> = {}): Cmd {
+    return cmd([...this.base(), ...args], describe, { cwd: this.dir, ...extra });
+  }
+
+  validate(): Cmd {
+    return this.c(['config', '--quiet'], 'validate compose.yaml', { timeoutMs: 60_000 });
+  }
+
+  build(services: string[] = []): Cmd {
+    const env = this.buildkit === false ? { DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' } : undefined;
+    return this.c(['build', ...services], services.length ? `build images for ${services.join(', ')}` : 'build images', env ? { env } : {});
+  }
+
+  deploy(): Cmd {
+    // No --wait: v1 lacks it, and ops/up polls health itself so both report the same progress.
+    return this.c(['up', '-d', '--remove-orphans', '--no-build'], 'create or update containers', { timeoutMs: 10 * 60_000 });
+  }
+
+  remove({ volumes }: { volumes: boolean }): Cmd {
+    return this.c(['down', '--remove-orphans', ...(volumes ? ['--volumes'] : [])], volumes ? 'remove containers, networks and volumes' : 'remove containers and networks (volumes kept)', { timeoutMs: 5 * 60_000 });
+  }
+
+  logs(service: string, tail: number): Cmd {
+    return this.c(['logs', '--no-color', '--tail', String(tail), service], `read the last ${tail} log lines of ${service}`, { timeoutMs: 30_000 });
+  }
+
+  ps(): Cmd {
+    return this.c(['ps', '-a'], 'list containers', { timeoutMs: 30_000 });
+  }
+
+  containerFilters(): string[] {
+    return [`label=${PROJECT_LABEL}=${this.project}`];
+  }
+
+  serviceOf(labels: Record<string, string>): string | undefined {
+    return labels[PROJECT_LABEL] === this.project ? labels[SERVICE_LABEL] : undefined;
+  }
+
+  networkName(network: string): string {
+    return `${this.project}_${network}`;
+  }
+}

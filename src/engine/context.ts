@@ -1,0 +1,59 @@
+// What every op receives: the plan, where its files are, and the engine running them.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Plan } from '../plan/model.js';
+import { ComposeEngine } from './compose.js';
+import { detectCompose, type ComposeBinary } from './detect.js';
+import type { Engine } from './engine.js';
+import { run, type Runner } from './run.js';
+import { cmd } from './command.js';
+
+export interface OpsContext {
+  plan: Plan;
+  /** the rendered target directory (compose.yaml lives here) */
+  outDir: string;
+  /** where wharf.yaml lives */
+  projectDir: string;
+  engine: Engine;
+  /** generated secrets; their values are masked in every captured output */
+  secretsDir?: string;
+  /** the executor (default: run); tests and --dry-run pass a recording one */
+  runner?: Runner;
+}
+
+export function runnerOf(ctx: Pick<OpsContext, 'runner'>): Runner {
+  return ctx.runner ?? run;
+}
+
+/** The values to mask: every file in the secrets directory (they are small). */
+export function secretValues(secretsDir: string | undefined): string[] {
+  if (!secretsDir) return [];
+  const out: string[] = [];
+  let names: string[] = [];
+  try { names = readdirSync(secretsDir); } catch { return []; }
+  for (const n of names) {
+    const p = join(secretsDir, n);
+    try {
+      if (!statSync(p).isFile() || statSync(p).size > 64 * 1024) continue;
+      const v = readFileSync(p, 'utf8');
+      out.push(v, v.trim(), ...v.split('\n').map((l) => l.trim()).filter((l) => l.length >= 8));
+    } catch { /* unreadable: nothing to mask */ }
+  }
+  return [...new Set(out.filter((v) => v.length >= 6))].sort((a, b) => b.length - a.length);
+}
+
+/** true when the engine has buildx; without it compose v2 must use the classic builder. */
+export async function hasBuildx(runner: Runner = run): Promise<boolean> {
+  const r = await runner(cmd(['docker', 'buildx', 'version'], 'detect buildx', { timeoutMs: 20_000 }), { reject: false }).catch(() => undefined);
+  return !!r && r.exitCode === 0;
+}
+
+export async function composeContext(o: {
+  plan: Plan; outDir: string; projectDir: string; secretsDir?: string; runner?: Runner; compose?: ComposeBinary; prefer?: 'v1' | 'v2';
+}): Promise<OpsContext> {
+  const runner = o.runner ?? run;
+  const compose = o.compose ?? await detectCompose(runner, o.prefer);
+  // Compose v2 builds through the engine's own BuildKit even without buildx; v1 uses the classic builder.
+  const engine = new ComposeEngine({ compose, project: o.plan.name, dir: o.outDir });
+  return { plan: o.plan, outDir: o.outDir, projectDir: o.projectDir, engine, secretsDir: o.secretsDir, runner: o.runner };
+}

@@ -1,0 +1,34 @@
+// What ops need from a deployment target. Compose implements it now; a Swarm engine
+// (`docker stack deploy`, services labelled com.docker.stack.namespace) slots in beside it.
+import type { Cmd } from './command.js';
+
+export interface DeployOptions {
+  /** also pull/build; compose builds services with build: */
+  build?: boolean;
+}
+
+export interface Engine {
+  readonly kind: 'compose' | 'swarm';
+  /** the project / stack name: prefixes containers, networks and volumes */
+  readonly project: string;
+  /** directory holding the rendered target files */
+  readonly dir: string;
+  /** validate the rendered files with the tool itself */
+  validate(): Cmd;
+  /** build images for the given services (all with build: when omitted) */
+  build(services?: string[]): Cmd;
+  /** create or update everything; unchanged services are left alone */
+  deploy(): Cmd;
+  /** stop and remove; volumes only when asked */
+  remove(opts: { volumes: boolean }): Cmd;
+  /** recent log lines of one service */
+  logs(service: string, tail: number): Cmd;
+  /** the engine's own view of what runs */
+  ps(): Cmd;
+  /** `docker ps` label filters selecting this project's containers */
+  containerFilters(): string[];
+  /** the plan service a container belongs to, from its labels */
+  serviceOf(labels: Record<string, string>): string | undefined;
+  /** the engine's name for a network of the plan (compose: <project>_<name>) */
+  networkName(network: string): string;
+}

@@ -1,0 +1,146 @@
+// Live state of a deployed project, read through `docker ps` / `docker inspect`.
+import { docker, httpGetScript } from './docker.js';
+import type { Engine } from './engine.js';
+import type { Runner } from './run.js';
+
+export type Health = 'healthy' | 'unhealthy' | 'starting' | 'none';
+
+export interface ContainerState {
+  id: string;
+  name: string;
+  service: string;
+  /** created | running | restarting | exited | paused | dead */
+  state: string;
+  health: Health;
+  /** last healthcheck output when it failed */
+  healthLog?: string;
+  startedAt: string;
+  restartCount: number;
+  exitCode: number;
+  image: string;
+  imageId: string;
+  /** engine network names (e.g. shop_backend) with the aliases the container answers to */
+  networks: Array<{ name: string; aliases: string[]; ip: string }>;
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  /** published ports: container port/proto -> host bindings */
+  ports: Array<{ container: string; hostIp: string; hostPort: number }>;
+}
+
+interface InspectJson {
+  Id: string;
+  Name: string;
+  Image: string;
+  RestartCount?: number;
+  State: { Status: string; StartedAt: string; ExitCode: number; Health?: { Status: string; Log?: Array<{ ExitCode: number; Output: string }> } };
+  Config: { Image: string; Env?: string[] | null; Labels?: Record<string, string> | null };
+  NetworkSettings: {
+    Networks?: Record<string, { Aliases?: string[] | null; IPAddress?: string; DNSNames?: string[] | null }> | null;
+    Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null;
+  };
+}
+
+export function parseInspect(json: string, engine: Pick<Engine, 'serviceOf'>): ContainerState[] {
+  const raw = JSON.parse(json) as InspectJson[];
+  return raw.map((c) => {
+    const labels = c.Config.Labels ?? {};
+    const env: Record<string, string> = {};
+    for (const e of c.Config.Env ?? []) {
+      const i = e.indexOf('=');
+      if (i > 0) env[e.slice(0, i)] = e.slice(i + 1);
+    }
+    const h = c.State.Health;
+    const last = h?.Log?.[h.Log.length - 1];
+    return {
+      id: c.Id,
+      name: c.Name.replace(/^\//, ''),
+      service: engine.serviceOf(labels) ?? '',
+      state: c.State.Status,
+      health: (h ? h.Status : 'none') as Health,
+      healthLog: last && last.ExitCode !== 0 ? last.Output.trim().slice(-500) : undefined,
+      startedAt: c.State.StartedAt,
+      restartCount: c.RestartCount ?? 0,
+      exitCode: c.State.ExitCode,
+      image: c.Config.Image,
+      imageId: c.Image,
+      networks: Object.entries(c.NetworkSettings.Networks ?? {}).map(([name, n]) => ({
+        name, aliases: [...new Set([...(n.Aliases ?? []), ...(n.DNSNames ?? [])])], ip: n.IPAddress ?? '',
+      })).sort((a, b) => a.name.localeCompare(b.name)),
+      env,
+      labels,
+      ports: Object.entries(c.NetworkSettings.Ports ?? {}).flatMap(([container, binds]) =>
+        (binds ?? []).map((b) => ({ container, hostIp: b.HostIp, hostPort: Number(b.HostPort) }))),
+    };
+  }).sort((a, b) => a.service.localeCompare(b.service) || a.name.localeCompare(b.name));
+}
+
+export async function listContainers(engine: Engine, runner: Runner): Promise<ContainerState[]> {
+  const ids = (await runner(docker.psIds(engine.containerFilters()))).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0) return [];
+  // A container can vanish between ps and inspect (down running elsewhere): inspect tolerates that.
+  const r = await runner(docker.inspect(ids), { reject: false });
+  const json = r.stdout.trim();
+  if (!json.startsWith('[')) return [];
+  return parseInspect(json, engine);
+}
+
+export function byService(cs: ContainerState[]): Map<string, ContainerState[]> {
+  const m = new Map<string, ContainerState[]>();
+  for (const c of cs) {
+    const l = m.get(c.service) ?? [];
+    l.push(c);
+    m.set(c.service, l);
+  }
+  return m;
+}
+
+/** Last log lines of a container (stdout and stderr together), for error messages. */
+export async function lastLogLines(runner: Runner, container: string, tail = 20, redactList: string[] = []): Promise<string[]> {
+  const c = docker.logs(container, tail);
+  const r = await runner({ ...c, redact: redactList }, { reject: false });
+  return `${r.stdout}\n${r.stderr}`.split('\n').map((l) => l.trimEnd()).filter(Boolean).slice(-tail);
+}
+
+/** GET an HTTP API from inside a container (Prometheus and Alertmanager are never published). */
+export async function httpGetInside(runner: Runner, container: string, url: string): Promise<{ ok: boolean; body: string; error?: string }> {
+  const r = await runner(docker.exec(container, httpGetScript(url), `GET ${url} inside ${container}`), { reject: false });
+  if (r.exitCode === 0) return { ok: true, body: r.stdout };
+  return { ok: false, body: r.stdout, error: (r.stderr || r.stdout || `exit ${r.exitCode}`).trim().split('\n').slice(-3).join(' ') };
+}
+
+export interface PromTarget {
+  job: string;
+  instance: string;
+  health: 'up' | 'down' | 'unknown';
+  lastError: string;
+  scrapeUrl: string;
+}
+
+export async function prometheusApi<T>(runner: Runner, container: string, path: string): Promise<T> {
+  const r = await httpGetInside(runner, container, `http://127.0.0.1:9090${path}`);
+  if (!r.ok) throw new Error(`Prometheus API ${path} unreachable in ${container}: ${r.error}`);
+  const j = JSON.parse(r.body) as { status: string; data: T; error?: string };
+  if (j.status !== 'success') throw new Error(`Prometheus API ${path}: ${j.error ?? j.status}`);
+  return j.data;
+}
+
+export async function prometheusTargets(runner: Runner, container: string): Promise<PromTarget[]> {
+  const data = await prometheusApi<{ activeTargets: Array<{ labels: Record<string, string>; scrapePool: string; health: string; lastError: string; scrapeUrl: string }> }>(
+    runner, container, '/api/v1/targets?state=active');
+  return data.activeTargets.map((t) => ({
+    job: t.labels.job ?? t.scrapePool, instance: t.labels.instance ?? '', health: (t.health as PromTarget['health']) ?? 'unknown',
+    lastError: t.lastError, scrapeUrl: t.scrapeUrl,
+  })).sort((a, b) => a.job.localeCompare(b.job) || a.instance.localeCompare(b.instance));
+}
+
+export interface PromAlert { name: string; state: string; severity: string; labels: Record<string, string>; activeAt?: string }
+
+export async function prometheusAlerts(runner: Runner, container: string): Promise<PromAlert[]> {
+  const data = await prometheusApi<{ alerts: Array<{ labels: Record<string, string>; state: string; activeAt?: string }> }>(runner, container, '/api/v1/alerts');
+  return data.alerts.map((a) => ({ name: a.labels.alertname ?? '?', state: a.state, severity: a.labels.severity ?? '', labels: a.labels, activeAt: a.activeAt }));
+}
+
+export async function prometheusRuleGroups(runner: Runner, container: string): Promise<Array<{ name: string; file: string; rules: number }>> {
+  const data = await prometheusApi<{ groups: Array<{ name: string; file: string; rules: unknown[] }> }>(runner, container, '/api/v1/rules');
+  return data.groups.map((g) => ({ name: g.name, file: g.file, rules: g.rules.length }));
+}

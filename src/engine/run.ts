@@ -1,0 +1,89 @@
+// The one executor: every process wharf starts goes through run().
+import { execa } from 'execa';
+import { formatCmd, redact, type Cmd } from './command.js';
+
+export interface RunResult {
+  cmd: Cmd;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+}
+
+export interface RunOptions {
+  /** each output line as it arrives (already redacted) */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** throw CommandError on a non-zero exit (default true) */
+  reject?: boolean;
+}
+
+export type Runner = (cmd: Cmd, opts?: RunOptions) => Promise<RunResult>;
+
+export class CommandError extends Error {
+  constructor(readonly result: RunResult) {
+    const tail = (result.stderr || result.stdout).trim().split('\n').slice(-15).join('\n');
+    super(`${result.cmd.describe} failed (${result.timedOut ? 'timed out' : `exit ${result.exitCode}`}): ${redact(formatCmd(result.cmd), result.cmd.redact)}${tail ? `\n${tail}` : ''}`);
+    this.name = 'CommandError';
+  }
+}
+
+export const run: Runner = async (c, opts = {}) => {
+  const [file, ...args] = c.argv;
+  if (!file) throw new Error(`empty command: ${c.describe}`);
+  const started = performance.now();
+  const child = execa(file, args, {
+    cwd: c.cwd,
+    env: c.env,
+    extendEnv: true,
+    input: c.input,
+    stdin: c.input === undefined ? 'ignore' : undefined,
+    reject: false,
+    timeout: c.timeoutMs,
+    stripFinalNewline: true,
+    lines: false,
+    buffer: true,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (opts.onLine) {
+    const onLine = opts.onLine;
+    for (const [stream, name] of [[child.stdout, 'stdout'], [child.stderr, 'stderr']] as const) {
+      let pending = '';
+      stream?.on('data', (chunk: Buffer) => {
+        pending += chunk.toString('utf8');
+        const lines = pending.split(/\r?\n|\r/);
+        pending = lines.pop() ?? '';
+        for (const l of lines) if (l.trim()) onLine(redact(l, c.redact), name);
+      });
+      stream?.on('end', () => { if (pending.trim()) onLine(redact(pending, c.redact), name); });
+    }
+  }
+  const r = await child;
+  const result: RunResult = {
+    cmd: c,
+    exitCode: typeof r.exitCode === 'number' ? r.exitCode : r.timedOut ? 124 : 1,
+    stdout: redact(String(r.stdout ?? ''), c.redact),
+    stderr: redact(String(r.stderr ?? ''), c.redact),
+    durationMs: Math.round(performance.now() - started),
+    timedOut: Boolean(r.timedOut),
+  };
+  if (result.exitCode !== 0 && r.code === 'ENOENT' && !result.stderr) {
+    result.stderr = `${file}: command not found`;
+    result.exitCode = 127;
+  }
+  if (result.exitCode !== 0 && opts.reject !== false) throw new CommandError(result);
+  return result;
+};
+
+/** A runner that records commands and answers from a table, for tests and --dry-run. */
+export function recordingRunner(answer: (c: Cmd) => Partial<RunResult> | undefined = () => undefined): { runner: Runner; calls: Cmd[] } {
+  const calls: Cmd[] = [];
+  const runner: Runner = async (c, opts = {}) => {
+    calls.push(c);
+    const a = answer(c) ?? {};
+    const result: RunResult = { cmd: c, exitCode: 0, stdout: '', stderr: '', durationMs: 0, timedOut: false, ...a };
+    if (result.exitCode !== 0 && opts.reject !== false) throw new CommandError(result);
+    return result;
+  };
+  return { runner, calls };
+}

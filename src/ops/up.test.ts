@@ -1,0 +1,63 @@
+// up/down on a real Docker Engine with a tiny stack built from the local base image.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { composeContext, type OpsContext } from '../engine/context.js';
+import { listContainers } from '../engine/live.js';
+import { run } from '../engine/run.js';
+import { requireDocker, tinyPlan, writeCompose } from '../engine/testing/tiny-stack.js';
+import { down } from './down.js';
+import { up, UpTimeoutError, type UpEvent } from './up.js';
+
+const skip = await requireDocker();
+const project = `wharfup${process.pid}`;
+let ctx: OpsContext;
+let dir: string;
+
+before(async () => {
+  if (skip) return;
+  const plan = tinyPlan(project);
+  dir = writeCompose(plan);
+  ctx = await composeContext({ plan, outDir: dir, projectDir: dir });
+});
+
+after(async () => {
+  if (skip) return;
+  await run(ctx.engine.remove({ volumes: true }), { reject: false });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('up starts every replica, reports health progress, and a second up changes nothing', { skip }, async () => {
+  const events: UpEvent[] = [];
+  const first = await up(ctx, { onProgress: (e) => events.push(e), timeoutMs: 60_000 });
+  assert.deepEqual(first.services.map((s) => [s.service, s.desired, s.healthy, s.state]), [['api', 1, 1, 'healthy'], ['db', 2, 2, 'healthy']]);
+  assert.deepEqual(first.changed, ['api', 'db']);
+  assert.deepEqual(events.filter((e) => e.kind === 'step' && e.status === 'done').map((e) => e.kind === 'step' && e.step), ['validate', 'deploy', 'wait']);
+  assert.ok(events.some((e) => e.kind === 'health'), 'health progress events');
+
+  const ids = (await listContainers(ctx.engine, run)).map((c) => `${c.id}@${c.startedAt}`).sort();
+  const second = await up(ctx, { timeoutMs: 60_000 });
+  assert.deepEqual(second.changed, []);
+  assert.deepEqual((await listContainers(ctx.engine, run)).map((c) => `${c.id}@${c.startedAt}`).sort(), ids, 'same containers, not restarted');
+});
+
+test('up names the service that never becomes healthy, with its health output and last log lines', { skip }, async () => {
+  const plan = tinyPlan(project, { dbHealthy: false, dbReplicas: 1 });
+  writeCompose(plan, dir);
+  const bad = { ...ctx, plan };
+  await assert.rejects(up(bad, { timeoutMs: 8_000 }), (e: unknown) => {
+    assert.ok(e instanceof UpTimeoutError);
+    assert.deepEqual(e.services.map((s) => s.service), ['db']);
+    assert.match(e.message, /not healthy after 8s: db \(0\/1 healthy, (unhealthy|starting)\)/);
+    assert.ok(e.services[0]!.logs.some((l) => l.includes('listening on 8080')), `log lines: ${e.services[0]!.logs.join('|')}`);
+    return true;
+  });
+  writeCompose(ctx.plan, dir);
+});
+
+test('down removes containers and networks; volumes only when asked', { skip }, async () => {
+  await up(ctx, { timeoutMs: 60_000 });
+  const r = await down(ctx, { volumes: false });
+  assert.ok(r.removedContainers >= 3, `removed ${r.removedContainers}`);
+  assert.deepEqual(r.remaining, { containers: 0, networks: 0, volumes: [] });
+});

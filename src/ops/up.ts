@@ -1,0 +1,186 @@
+// wharf up: validate, build, create/update, then wait until every replica is healthy.
+import { join, relative } from 'node:path';
+import type { Plan } from '../plan/model.js';
+import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
+import { byService, lastLogLines, listContainers, type ContainerState } from '../engine/live.js';
+import type { Cmd } from '../engine/command.js';
+
+export type ServiceStateName = 'healthy' | 'starting' | 'unhealthy' | 'stopped' | 'missing';
+
+export interface ServiceHealth {
+  service: string;
+  role: string;
+  desired: number;
+  running: number;
+  healthy: number;
+  starting: number;
+  unhealthy: number;
+  state: ServiceStateName;
+}
+
+export type UpStep = 'validate' | 'build' | 'deploy' | 'wait';
+
+export type UpEvent =
+  | { kind: 'step'; step: UpStep; status: 'start' | 'done' | 'skipped'; describe: string; durationMs?: number }
+  | { kind: 'output'; step: UpStep; line: string }
+  | { kind: 'health'; services: ServiceHealth[]; elapsedMs: number };
+
+export interface UpOptions {
+  onProgress?: (e: UpEvent) => void;
+  /** give up waiting for health after this long (default 180 s) */
+  timeoutMs?: number;
+  /** poll interval while waiting (default 1 s) */
+  pollMs?: number;
+  /** build services that have build: (default true) */
+  build?: boolean;
+}
+
+export interface UpResult {
+  project: string;
+  /** services whose containers were created, replaced or removed by this run (empty on a no-op rerun) */
+  changed: string[];
+  services: ServiceHealth[];
+  urls: Array<{ route: string; url: string; service: string; auth: boolean }>;
+  credentials: Array<{ what: string; file: string }>;
+  steps: Array<{ step: UpStep; describe: string; durationMs: number }>;
+  durationMs: number;
+}
+
+export interface UnhealthyService {
+  service: string;
+  state: ServiceStateName;
+  desired: number;
+  running: number;
+  healthy: number;
+  /** last failing healthcheck output */
+  healthcheck?: string;
+  /** last log lines of the first container that is not healthy */
+  logs: string[];
+}
+
+export class UpTimeoutError extends Error {
+  constructor(readonly services: UnhealthyService[], readonly timeoutMs: number) {
+    super(`not healthy after ${Math.round(timeoutMs / 1000)}s: ${services.map((s) => `${s.service} (${s.healthy}/${s.desired} healthy, ${s.state})`).join(', ')}\n` +
+      services.map((s) => [`--- ${s.service}${s.healthcheck ? ` (healthcheck: ${s.healthcheck.split('\n').slice(-1)[0]})` : ''}: last log lines`, ...s.logs.map((l) => `  ${l}`)].join('\n')).join('\n'));
+    this.name = 'UpTimeoutError';
+  }
+}
+
+/** Desired vs live replicas per plan component. Services without a healthcheck count as healthy when running. */
+export function serviceHealth(plan: Plan, containers: ContainerState[]): ServiceHealth[] {
+  const live = byService(containers);
+  return plan.components.map((c) => {
+    const cs = live.get(c.name) ?? [];
+    const running = cs.filter((x) => x.state === 'running');
+    const healthy = running.filter((x) => x.health === 'healthy' || x.health === 'none').length;
+    const starting = running.filter((x) => x.health === 'starting').length;
+    const unhealthy = running.filter((x) => x.health === 'unhealthy').length;
+    let state: ServiceStateName;
+    if (cs.length === 0) state = 'missing';
+    else if (healthy >= c.replicas && running.length === healthy) state = 'healthy';
+    else if (unhealthy > 0) state = 'unhealthy';
+    else if (running.length === 0) state = 'stopped';
+    else state = 'starting';
+    return { service: c.name, role: c.role, desired: c.replicas, running: running.length, healthy, starting, unhealthy, state };
+  });
+}
+
+const fingerprint = (cs: ContainerState[]) => new Map(cs.map((c) => [c.id, `${c.service}@${c.startedAt}`]));
+
+function changedServices(before: ContainerState[], after: ContainerState[]): string[] {
+  const b = fingerprint(before);
+  const a = fingerprint(after);
+  const out = new Set<string>();
+  for (const c of after) if (b.get(c.id) !== a.get(c.id)) out.add(c.service);
+  for (const c of before) if (!a.has(c.id)) out.add(c.service);
+  return [...out].sort();
+}
+
+export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResult> {
+  const runner = runnerOf(ctx);
+  const emit = opts.onProgress ?? (() => {});
+  const timeoutMs = opts.timeoutMs ?? 180_000;
+  const pollMs = opts.pollMs ?? 1000;
+  const masks = secretValues(ctx.secretsDir);
+  const started = performance.now();
+  const steps: UpResult['steps'] = [];
+
+  const step = async (name: UpStep, c: Cmd) => {
+    emit({ kind: 'step', step: name, status: 'start', describe: c.describe });
+    const t = performance.now();
+    await runner({ ...c, redact: [...(c.redact ?? []), ...masks] }, { onLine: (line) => emit({ kind: 'output', step: name, line }) });
+    const durationMs = Math.round(performance.now() - t);
+    steps.push({ step: name, describe: c.describe, durationMs });
+    emit({ kind: 'step', step: name, status: 'done', describe: c.describe, durationMs });
+  };
+
+  await step('validate', ctx.engine.validate());
+  const buildable = ctx.plan.components.filter((c) => c.build).map((c) => c.name);
+  if (opts.build !== false && buildable.length) await step('build', ctx.engine.build(buildable));
+  else emit({ kind: 'step', step: 'build', status: 'skipped', describe: 'nothing to build' });
+
+  const before = await listContainers(ctx.engine, runner);
+  await step('deploy', ctx.engine.deploy());
+
+  emit({ kind: 'step', step: 'wait', status: 'start', describe: 'wait until every replica is healthy' });
+  const waitStart = performance.now();
+  let last = '';
+  let services: ServiceHealth[] = [];
+  let containers: ContainerState[] = [];
+  for (;;) {
+    containers = await listContainers(ctx.engine, runner);
+    services = serviceHealth(ctx.plan, containers);
+    const key = JSON.stringify(services);
+    const elapsedMs = Math.round(performance.now() - waitStart);
+    if (key !== last) { emit({ kind: 'health', services, elapsedMs }); last = key; }
+    if (services.every((s) => s.state === 'healthy')) break;
+    if (elapsedMs >= timeoutMs) {
+      const bad: UnhealthyService[] = [];
+      const live = byService(containers);
+      for (const s of services.filter((x) => x.state !== 'healthy')) {
+        const cs = live.get(s.service) ?? [];
+        const worst = cs.find((c) => c.health === 'unhealthy') ?? cs.find((c) => c.state !== 'running') ?? cs.find((c) => c.health !== 'healthy') ?? cs[0];
+        bad.push({
+          service: s.service, state: s.state, desired: s.desired, running: s.running, healthy: s.healthy,
+          healthcheck: worst?.healthLog,
+          logs: worst ? await lastLogLines(runner, worst.id, 20, masks) : [],
+        });
+      }
+      throw new UpTimeoutError(bad, timeoutMs);
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  const waitMs = Math.round(performance.now() - waitStart);
+  steps.push({ step: 'wait', describe: 'wait until every replica is healthy', durationMs: waitMs });
+  emit({ kind: 'step', step: 'wait', status: 'done', describe: 'every replica healthy', durationMs: waitMs });
+
+  return {
+    project: ctx.engine.project,
+    changed: changedServices(before, containers),
+    services,
+    urls: routeUrls(ctx.plan),
+    credentials: credentialFiles(ctx),
+    steps,
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+export function routeUrls(plan: Plan): UpResult['urls'] {
+  const port = plan.proxy.httpsPort === 443 ? '' : `:${plan.proxy.httpsPort}`;
+  return plan.routes.map((r) => ({ route: r.name, service: r.service, auth: r.auth, url: `https://${r.host}${port}${r.path}` }));
+}
+
+function credentialFiles(ctx: OpsContext): UpResult['credentials'] {
+  const dir = ctx.secretsDir ?? join(ctx.outDir, ctx.plan.paths.secretsDir);
+  const show = (f: string) => relative(process.cwd(), join(dir, f)) || f;
+  const out: UpResult['credentials'] = [];
+  const has = (n: string) => ctx.plan.secrets.some((s) => s.name === n);
+  if (ctx.plan.proxy.dashboardHost && has('edge-admin-password')) {
+    out.push({ what: `${ctx.plan.proxy.kind === 'haproxy' ? 'HAProxy stats' : 'Traefik dashboard'} (user ${ctx.plan.proxy.authUser})`, file: show('edge-admin-password') });
+  }
+  if (has('grafana-admin-password')) out.push({ what: 'Grafana (user admin)', file: show('grafana-admin-password') });
+  for (const c of ctx.plan.components.filter((x) => x.role === 'database')) {
+    if (has(`${c.name}-password`)) out.push({ what: `${c.name} database password`, file: show(`${c.name}-password`) });
+  }
+  return out;
+}

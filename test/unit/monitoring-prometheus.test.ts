@@ -1,0 +1,245 @@
+// Prometheus renderer: the rendered config and rules pass the real promtool, and every
+// alert of the catalogue fires on its firing series and stays silent on its quiet ones.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { spawnSync, execFile } from 'node:child_process';
+import { parse } from 'yaml';
+import { loadSpecFile, parseSpecText } from '../../src/spec/load.js';
+import { buildPlan } from '../../src/plan/build.js';
+import type { Plan } from '../../src/plan/model.js';
+import {
+  renderPrometheus, alertCatalogue, recordingRules, backupStaleSeconds, schedulePeriodSeconds, RULES_DIR,
+  type AlertRule,
+} from '../../src/render/prometheus/index.js';
+
+const templates = ['api', 'lab', 'haproxy-mysql'];
+
+function tool(name: string): string | undefined {
+  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  const p = r.stdout.trim();
+  if (p) return p;
+  if (process.env.CI === 'true') throw new Error(`${name} is required in CI but not on PATH`);
+  return undefined;
+}
+const promtool = tool('promtool');
+const skip = promtool ? false : 'promtool not installed';
+
+async function planOf(t: string): Promise<Plan> {
+  const r = await loadSpecFile(join(process.cwd(), 'templates', `${t}.yaml`));
+  assert.ok(r.stack, JSON.stringify(r.issues));
+  return buildPlan(r.stack);
+}
+
+function writeTree(dir: string, files: Array<{ path: string; contents: string }>): void {
+  for (const f of files) {
+    mkdirSync(dirname(join(dir, f.path)), { recursive: true });
+    writeFileSync(join(dir, f.path), f.contents);
+  }
+}
+
+function run(cmd: string, args: string[], cwd?: string) {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd });
+  return { code: r.status, out: `${r.stdout}${r.stderr}`, ms: performance.now() - t0 };
+}
+
+function runAsync(cmd: string, args: string[], cwd?: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: `${stdout}${stderr}` });
+    });
+  });
+}
+
+/** Renders the alert's annotations/labels the way Prometheus would for the fixture's labels. */
+function expand(s: string, labels: Record<string, string>): string {
+  return s.replace(/\{\{ \$labels\.([a-zA-Z_][a-zA-Z0-9_]*) \}\}/g, (_, k: string) => labels[k] ?? '');
+}
+
+function durationMinutes(d: string): number {
+  const m = /^(\d+)([smh])$/.exec(d);
+  assert.ok(m, `duration ${d}`);
+  return Number(m[1]) * ({ s: 1 / 60, m: 1, h: 60 } as const)[m[2] as 's'];
+}
+
+/** promtool unit tests generated from the catalogue: one firing and one quiet case per alert. */
+function ruleTests(rules: AlertRule[]): unknown[] {
+  const tests = rules.flatMap((a) => {
+    const at = a.fixture.at ?? `${Math.ceil(durationMinutes(a.for)) + 10}m`;
+    const interval = a.fixture.interval ?? '1m';
+    const labels = { ...a.fixture.labels, severity: a.severity, component: expand(a.component, a.fixture.labels) };
+    const annotations = {
+      summary: expand(a.summary, labels), description: expand(a.description, labels), runbook: expand(a.runbook, labels),
+    };
+    return [
+      {
+        name: `${a.alert} fires`, interval, input_series: a.fixture.firing,
+        alert_rule_test: [{ eval_time: at, alertname: a.alert, exp_alerts: [{ exp_labels: labels, exp_annotations: annotations }] }],
+      },
+      {
+        name: `${a.alert} stays quiet`, interval, input_series: a.fixture.quiet,
+        alert_rule_test: [{ eval_time: at, alertname: a.alert, exp_alerts: [] }],
+      },
+    ];
+  });
+  // promtool evaluates every rule at every step up to eval_time: slow fixtures (days of backup
+  // history) get their own file with a coarser evaluation interval.
+  // Files are split in chunks so promtool runs in parallel.
+  const byInterval = new Map<string, unknown[]>();
+  for (const t of tests) byInterval.set(t.interval, [...(byInterval.get(t.interval) ?? []), t]);
+  return [...byInterval].flatMap(([interval, ts]) => {
+    const chunk = Math.ceil(ts.length / 4);
+    return Array.from({ length: Math.ceil(ts.length / chunk) }, (_, i) =>
+      ({ rule_files: ['rules/*.yml'], evaluation_interval: interval, tests: ts.slice(i * chunk, (i + 1) * chunk) }));
+  });
+}
+
+for (const t of templates) {
+  test(`prometheus: ${t} renders a config and rules that promtool accepts`, { skip }, async () => {
+    const plan = await planOf(t);
+    const files = renderPrometheus(plan);
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-prom-'));
+    try {
+      writeTree(dir, files);
+      // The config points at the container path; point it at the temp copy of the same tree.
+      const cfg = parse(files.find((f) => f.path === 'prometheus/prometheus.yml')!.contents) as { rule_files: string[] };
+      assert.deepEqual(cfg.rule_files, [`${RULES_DIR}/*.yml`]);
+      cfg.rule_files = [join(dir, 'prometheus/rules/*.yml')];
+      writeFileSync(join(dir, 'prometheus/check.yml'), JSON.stringify(cfg));
+      const c = run(promtool!, ['check', 'config', join(dir, 'prometheus/check.yml')]);
+      assert.equal(c.code, 0, c.out);
+      const ruleFiles = files.filter((f) => f.path.startsWith('prometheus/rules/')).map((f) => join(dir, f.path));
+      assert.ok(ruleFiles.length >= 3);
+      const r = run(promtool!, ['check', 'rules', ...ruleFiles]);
+      assert.equal(r.code, 0, r.out);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test(`prometheus: ${t} every alert fires on its example and stays quiet otherwise (promtool test rules)`, { skip }, async () => {
+    const plan = await planOf(t);
+    const rules = alertCatalogue(plan);
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-promtest-'));
+    try {
+      writeTree(dir, renderPrometheus(plan).map((f) => ({ ...f, path: f.path.replace(/^prometheus\//, '') })));
+      const suites = ruleTests(rules);
+      suites.forEach((s, i) => writeFileSync(join(dir, `tests-${i}.yml`), JSON.stringify(s)));
+      const results = await Promise.all(suites.map((_, i) => runAsync(promtool!, ['test', 'rules', `tests-${i}.yml`], dir)));
+      for (const r of results) {
+        assert.equal(r.code, 0, r.out);
+        assert.match(r.out, /SUCCESS/, r.out);
+      }
+      // the harness can fail: a firing expectation on the quiet series is rejected
+      const a = rules.find((x) => x.alert === 'TargetDown')!;
+      const wrong = ruleTests([{ ...a, fixture: { ...a.fixture, firing: a.fixture.quiet } }])[0] as { tests: unknown[] };
+      writeFileSync(join(dir, 'wrong.yml'), JSON.stringify({ ...wrong, tests: wrong.tests.slice(0, 1) }));
+      const bad = await runAsync(promtool!, ['test', 'rules', 'wrong.yml'], dir);
+      assert.notEqual(bad.code, 0, bad.out);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test('prometheus: scrape jobs reach every replica through DNS, self statically, alerts go to alertmanager', async () => {
+  const plan = await planOf('api');
+  const cfg = parse(renderPrometheus(plan)[0]!.contents) as Record<string, any>;
+  assert.deepEqual(cfg.global, { scrape_interval: '15s', evaluation_interval: '15s', scrape_timeout: '10s', external_labels: { stack: 'shop' } });
+  assert.deepEqual(cfg.alerting, { alertmanagers: [{ static_configs: [{ targets: ['alertmanager:9093'] }] }] });
+  const jobs = Object.fromEntries((cfg.scrape_configs as any[]).map((j) => [j.job_name, j]));
+  assert.deepEqual(Object.keys(jobs).sort(), ['alertmanager', 'api', 'cache-exporter', 'cadvisor', 'db-exporter', 'grafana', 'node-exporter', 'prometheus', 'proxy']);
+  assert.deepEqual(jobs.api.dns_sd_configs, [{ names: ['api'], type: 'A', port: 3000, refresh_interval: '15s' }]);
+  assert.deepEqual(jobs.prometheus.static_configs, [{ targets: ['localhost:9090'], labels: { component: 'prometheus' } }]);
+  // exporters stand for what they export, so a database's alerts and its exporter share a component
+  assert.deepEqual(jobs['db-exporter'].relabel_configs, [{ target_label: 'component', replacement: 'db' }]);
+  assert.deepEqual(jobs['cache-exporter'].relabel_configs, [{ target_label: 'component', replacement: 'cache' }]);
+  // retention is a flag of the prometheus command (plan), not a config key
+  const prom = plan.components.find((c) => c.name === 'prometheus')!;
+  assert.ok(prom.command?.includes('--storage.tsdb.retention.time=15d'));
+});
+
+test('prometheus: the catalogue holds only the rules of components present', async () => {
+  const names = async (t: string) => alertCatalogue(await planOf(t)).map((a) => a.alert).sort();
+  const api = await names('api');
+  for (const a of ['APIDown', 'APIHighLatency', 'APIHighErrorRatio', 'ContainerHighMemory', 'HighCPUUsage', 'TargetDown', 'JobDown',
+    'HostOutOfMemory', 'HostDiskFull', 'HostDiskWillFillIn4Hours', 'ContainerRestarting', 'ContainerOomKilled', 'ContainerHighCpu',
+    'PostgresDown', 'PostgresTooManyConnections', 'RedisDown', 'RedisMemoryHigh', 'TraefikBackendDown', 'TraefikHighErrorRatio',
+    'CertificateExpiringSoon', 'PrometheusConfigReloadFailed', 'PrometheusRuleEvaluationFailures', 'PrometheusNotConnectedToAlertmanager',
+    'AlertmanagerConfigReloadFailed', 'AlertmanagerNotificationsFailing', 'BackupFailed', 'BackupStale', 'BackupVerifyFailed']) {
+    assert.ok(api.includes(a), `api template lacks ${a}`);
+  }
+  for (const a of ['MysqlDown', 'HAProxyBackendDown']) assert.ok(!api.includes(a), `api template should not have ${a}`);
+  const hm = await names('haproxy-mysql');
+  for (const a of ['MysqlDown', 'MysqlTooManyConnections', 'HAProxyBackendDown', 'HAProxyHighErrorRatio', 'BackupStale']) assert.ok(hm.includes(a), a);
+  for (const a of ['PostgresDown', 'RedisDown', 'TraefikBackendDown', 'CertificateExpiringSoon']) assert.ok(!hm.includes(a), a);
+  const lab = await names('lab');
+  for (const a of ['APIDown', 'APIHighLatency', 'PostgresDown', 'RedisDown', 'BackupFailed']) assert.ok(!lab.includes(a), a);
+  assert.ok(lab.includes('TraefikBackendDown') && lab.includes('ContainerHighMemory'));
+});
+
+test('prometheus: every rule has severity, component, summary, description and runbook; templates use only $labels', async () => {
+  for (const t of templates) {
+    for (const a of alertCatalogue(await planOf(t))) {
+      assert.ok(['critical', 'warning'].includes(a.severity), a.alert);
+      assert.ok(a.component.length > 0 && a.summary.length > 0 && a.description.length > 0 && a.runbook.length > 0, a.alert);
+      assert.ok(a.fixture.firing.length > 0 && a.fixture.quiet.length > 0, a.alert);
+      for (const s of [a.summary, a.description, a.runbook, a.component]) {
+        const other = s.replace(/\{\{ \$labels\.[a-zA-Z_]+ \}\}/g, '');
+        assert.ok(!other.includes('{{'), `${a.alert}: only {{ $labels.x }} templates are allowed, got ${s}`);
+      }
+    }
+  }
+});
+
+test('prometheus: the seeds\' thresholds, and overrides of threshold, for and disabled from the spec', async () => {
+  const plan = await planOf('api');
+  const by = Object.fromEntries(alertCatalogue(plan).map((a) => [a.alert, a]));
+  assert.equal(by.APIHighLatency!.expr, 'job:app_request_latency_seconds:p95_rate5m > 1');
+  assert.equal(by.APIHighLatency!.for, '2m');
+  assert.equal(by.APIDown!.for, '1m');
+  assert.equal(by.APIDown!.severity, 'critical');
+  assert.match(by.APIDown!.expr, /count by \(job, component\) \(up\{job="api"\} == 1\) < 3/);
+  assert.equal(by.ContainerHighMemory!.threshold, 0.8);
+  assert.equal(by.ContainerHighMemory!.for, '5m');
+  assert.equal(by.HighCPUUsage!.threshold, 0.8);
+  assert.equal(by.HighCPUUsage!.for, '5m');
+
+  const text = (await import('node:fs')).readFileSync(join(process.cwd(), 'templates', 'api.yaml'), 'utf8');
+  const spec = `${text}\n  alerts:\n    overrides:\n      APIHighLatency: { threshold: 0.5, for: 5m }\n      HostDiskFull: { disabled: true }\n      BackupStale: { threshold: 3600 }\n`;
+  const r = parseSpecText(spec);
+  assert.ok(r.stack, JSON.stringify(r.issues));
+  const cat = alertCatalogue(buildPlan(r.stack));
+  const lat = cat.find((a) => a.alert === 'APIHighLatency')!;
+  assert.equal(lat.expr, 'job:app_request_latency_seconds:p95_rate5m > 0.5');
+  assert.equal(lat.for, '5m');
+  assert.match(lat.description, /above 0\.5s for 5m/);
+  assert.ok(!cat.some((a) => a.alert === 'HostDiskFull'));
+  assert.match(cat.find((a) => a.alert === 'BackupStale')!.expr, /> 3600$/);
+});
+
+test('prometheus: recording rules per service and backup staleness from the schedule', async () => {
+  const rec = recordingRules(await planOf('api'));
+  assert.deepEqual(rec.map((r) => r.record), [
+    'job:app_requests:rate5m', 'job:app_request_errors:ratio_rate5m', 'job:app_request_latency_seconds:p50_rate5m',
+    'job:app_request_latency_seconds:p95_rate5m', 'job:app_request_latency_seconds:p99_rate5m',
+    'job_endpoint:app_requests:rate5m', 'job_endpoint:app_request_latency_seconds:p95_rate5m',
+  ]);
+  assert.ok(rec.every((r) => r.expr.includes('job=~"api"')));
+  assert.deepEqual(recordingRules(await planOf('lab')), []);
+  assert.equal(schedulePeriodSeconds('*/5 * * * *'), 300);
+  assert.equal(schedulePeriodSeconds('0 3 * * *'), 86400);
+  assert.equal(schedulePeriodSeconds('@weekly'), 604800);
+  assert.equal(schedulePeriodSeconds('0 */6 * * *'), 21600);
+  assert.equal(backupStaleSeconds('*/5 * * * *'), 1500);
+});
+
+test('prometheus: rendering is pure and stable', async () => {
+  const plan = await planOf('api');
+  assert.deepEqual(renderPrometheus(plan), renderPrometheus(plan));
+  const disabled = { ...plan, monitoring: { ...plan.monitoring, enabled: false } };
+  assert.deepEqual(renderPrometheus(disabled), []);
+});

@@ -4,8 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import bcrypt from 'bcryptjs';
-import { execa } from 'execa';
+import { execFileSync } from 'node:child_process';
 import type { Plan, Secret } from '../plan/model.js';
 import { UserInputError } from '../spec/issues.js';
 
@@ -103,10 +102,13 @@ async function derive(s: Secret, read: (n: string) => string, dir: string): Prom
   const src = s.source;
   switch (src.kind) {
     case 'random': return randomSecret(src.length);
-    case 'htpasswd': return `${src.user}:${bcrypt.hashSync(read(src.from), 10)}\n`;
+    case 'htpasswd': {
+      const { default: bcrypt } = await import('bcryptjs'); // only when (re)generating: keeps `render` quick
+      return `${src.user}:${bcrypt.hashSync(read(src.from), 10)}\n`;
+    }
     case 'haproxy-userlist': {
       // crypt(3) SHA-512: HAProxy checks it with libc crypt; the password goes through stdin, never argv.
-      const { stdout } = await execa('openssl', ['passwd', '-6', '-stdin'], { input: read(src.from) });
+      const stdout = openssl(['passwd', '-6', '-stdin'], read(src.from));
       return `userlist ${src.list}\n  user ${src.user} password ${stdout.trim()}\n`;
     }
     case 'redis-acl': {
@@ -116,19 +118,30 @@ async function derive(s: Secret, read: (n: string) => string, dir: string): Prom
     case 'redis-exporter-passwords': return `${JSON.stringify({ [src.address]: read(src.from) })}\n`;
     case 'my-cnf': return `[client]\nuser=${src.user}\npassword=${read(src.from)}\nhost=${src.host}\nport=${src.port}\n`;
     case 'tls-key': {
-      const { stdout } = await execa('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256']);
+      const stdout = openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256']);
       return `${stdout.trim()}\n`;
     }
     case 'tls-cert': {
       const hosts = [...new Set(src.hosts)];
       const san = hosts.map((h) => `DNS:${h}`).join(',');
-      const { stdout } = await execa('openssl', ['req', '-x509', '-new', '-key', join(dir, src.key), '-days', '397', '-sha256',
+      const stdout = openssl(['req', '-x509', '-new', '-key', join(dir, src.key), '-days', '397', '-sha256',
         '-subj', `/CN=${hosts[0] ?? 'localhost'}/O=wharf self-signed`, '-addext', `subjectAltName=${san}`,
         '-addext', 'extendedKeyUsage=serverAuth', '-addext', 'basicConstraints=critical,CA:FALSE']);
       return `${stdout.trim()}\n`;
     }
     case 'tls-pem': return `${read(src.cert).trim()}\n${read(src.key).trim()}\n`;
     case 'file': throw new Error('unreachable');
+  }
+}
+
+/** openssl through stdin/stdout only: secret material never appears on a command line. */
+function openssl(args: string[], input?: string): string {
+  try {
+    return execFileSync('openssl', args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+  } catch (err) {
+    const e = err as { code?: string; stderr?: string };
+    if (e.code === 'ENOENT') throw new Error('openssl is required to generate TLS and HAProxy credentials: install the openssl package');
+    throw new Error(`openssl ${args[0]} failed: ${String(e.stderr ?? '').split('\n')[0]}`);
   }
 }
 

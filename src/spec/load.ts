@@ -37,6 +37,8 @@ export async function loadSpecFile(file: string): Promise<LoadResult> {
       const { tsImport } = await import('tsx/esm/api');
       const mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as { default?: unknown };
       value = mod.default;
+      // Outside an ESM package tsx loads the file as CommonJS: the export arrives wrapped once more.
+      if (value && typeof value === 'object' && 'default' in value && !('name' in value)) value = (value as { default: unknown }).default;
     } catch (err) {
       return { file, issues: [{ path: '', severity: 'error', file: shown, message: `could not load: ${(err as Error).message.split('\n')[0]}` }] };
     }

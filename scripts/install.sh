@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# One step from a fresh Debian/Ubuntu machine to a working wharf checkout:
+# system packages, a running Docker Engine, npm dependencies and the build.
+#
+#   scripts/install.sh            # everything
+#   WHARF_SKIP_APT=1 scripts/install.sh   # packages already there
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log() { printf '[install] %s\n' "$*"; }
+
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+
+# What `wharf up` needs (engine, compose) and what the test suite runs for real
+# (databases and validators: promtool, amtool, haproxy -c, restic, debootstrap for images).
+PACKAGES=(docker.io docker-compose debootstrap postgresql mariadb-server redis-server
+  prometheus prometheus-alertmanager haproxy restic openssl curl jq iproute2 ca-certificates)
+
+if [ "${WHARF_SKIP_APT:-0}" != 1 ]; then
+  missing=()
+  for p in "${PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing ${missing[*]}"
+    $SUDO apt-get update -qq || log "apt-get update failed; trying the install with the current lists"
+    # Debian starts the services it installs where it can; tests start their own instances on loopback.
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/wharf-apt.log 2>&1 \
+      || { tail -n 30 /tmp/wharf-apt.log >&2; echo "[install] apt-get install failed (log: /tmp/wharf-apt.log)" >&2; exit 1; }
+  else
+    log "system packages present"
+  fi
+fi
+
+scripts/docker/ensure-engine.sh
+
+node -e 'const [a]=process.versions.node.split(".");if(+a<20){console.error("[install] Node.js >= 20 is required, found "+process.version);process.exit(1)}'
+log "npm ci"
+npm ci --no-audit --no-fund --loglevel=error
+log "build"
+npm run build --silent
+log "done: try 'bin/wharf.js init && bin/wharf.js up', or 'npm test'"

@@ -21,13 +21,20 @@ function readConfig(): Config {
 
 async function main(): Promise<void> {
   const config = readConfig();
+  // Asynchronous destination: log lines written under load are batched into few write()s instead
+  // of one synchronous write per line (a large share of the per-request CPU otherwise).
+  const dest = pino.destination({ dest: 1, sync: false });
+  const flushLogs = () => new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, 1000);
+    logger.flush(() => { clearTimeout(t); resolve(); });
+  });
   const logger = pino({
     level: config.logLevel,
     base: { service: 'wharf-api', instance: config.instance, pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     // Defence in depth: nothing should ever log these, but if it does they are masked.
     redact: { paths: ['password', '*.password', 'config.db.password', 'config.redis.password', 'req.headers.authorization'], censor: '[redacted]' },
-  });
+  }, dest);
 
   const state: AppState = { migrated: false, shuttingDown: false };
   const metrics = createMetrics();
@@ -60,7 +67,7 @@ async function main(): Promise<void> {
     logger.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: no new connections, finishing in-flight requests');
     const deadline = setTimeout(() => {
       logger.error({ deadlineMs: config.shutdownTimeoutMs }, 'shutdown deadline exceeded; forcing exit');
-      logger.flush();
+      try { dest.flushSync(); } catch { /* a write is in flight: best effort */ }
       process.exit(1);
     }, config.shutdownTimeoutMs);
     deadline.unref();
@@ -73,7 +80,7 @@ async function main(): Promise<void> {
     }
     await Promise.allSettled([db.close(), cache.close()]);
     logger.info({ code }, 'shutdown complete');
-    logger.flush();
+    await flushLogs();
     clearTimeout(deadline);
     process.exitCode = code;
     // Let the event loop drain; exit explicitly in case a stray handle lingers.
@@ -87,6 +94,7 @@ async function main(): Promise<void> {
   } catch (err) {
     logger.fatal({ err: { message: (err as Error).message } }, 'cannot listen');
     await Promise.allSettled([db.close(), cache.close()]);
+    await flushLogs();
     process.exit(1);
   }
   logger.info({

@@ -1,0 +1,76 @@
+// plan -> alertmanager/alertmanager.yml: routes by severity, grouping, inhibition,
+// receivers from the spec. Secrets stay in files (Slack api_url_file, SMTP auth_password_file).
+import type { Plan, Receiver } from '../../plan/model.js';
+import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
+import { alertCatalogue } from '../prometheus/catalogue.js';
+
+/** Receiver that drops what no configured receiver takes. */
+export const NULL_RECEIVER = 'null';
+
+export function renderAlertmanager(plan: Plan): RenderedFile[] {
+  if (!plan.monitoring.enabled || !plan.monitoring.present.alertmanager) return [];
+  return [{ path: 'alertmanager/alertmanager.yml', contents: toYaml(alertmanagerConfig(plan), generatedHeader) }];
+}
+
+export function alertmanagerConfig(plan: Plan): Record<string, unknown> {
+  const m = plan.monitoring;
+  const receivers = [...m.receivers].sort((a, b) => a.name.localeCompare(b.name));
+  const downAlerts = [...new Set(alertCatalogue(plan).filter((a) => a.down).map((a) => a.alert))].sort();
+  const route: Record<string, unknown> = {
+    receiver: NULL_RECEIVER,
+    group_by: ['alertname', 'component'],
+    group_wait: m.groupWait,
+    group_interval: m.groupInterval,
+    repeat_interval: m.repeatInterval,
+  };
+  // One route per receiver, matching the severities it asked for; `continue` lets several
+  // receivers get the same alert. Anything unmatched falls to the null receiver.
+  const routes = receivers.map((r) => ({
+    receiver: r.name,
+    matchers: [severityMatcher(r.severities)],
+    continue: true,
+  }));
+  if (routes.length) route.routes = routes;
+  const inhibit: Array<Record<string, unknown>> = [];
+  if (downAlerts.length) {
+    const names = downAlerts.join('|');
+    // A component that is down makes its other alerts noise.
+    inhibit.push({ source_matchers: [`alertname=~"${names}"`], target_matchers: [`alertname!~"${names}"`], equal: ['component'] });
+  }
+  // The critical alert already says it: silence the warning of the same alert and component.
+  inhibit.push({ source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['alertname', 'component'] });
+  return {
+    global: { resolve_timeout: '5m' },
+    route,
+    inhibit_rules: inhibit,
+    receivers: [{ name: NULL_RECEIVER }, ...receivers.map(receiverConfig)],
+  };
+}
+
+function severityMatcher(sev: Receiver['severities']): string {
+  const s = [...new Set(sev)].sort();
+  return s.length === 1 ? `severity="${s[0]}"` : `severity=~"${s.join('|')}"`;
+}
+
+function receiverConfig(r: Receiver): Record<string, unknown> {
+  if (r.type === 'webhook') {
+    // The spec's webhook URL is not a secret (schema: url). Alertmanager >= 0.26 also reads url_file.
+    return { name: r.name, webhook_configs: [{ url: r.url, send_resolved: true, max_alerts: 0 }] };
+  }
+  if (r.type === 'email') {
+    const email: Record<string, unknown> = { to: r.to, from: r.from, smarthost: r.smarthost, send_resolved: true, require_tls: true };
+    if (r.username) email.auth_username = r.username;
+    if (r.secretFile) email.auth_password_file = r.secretFile;
+    return { name: r.name, email_configs: [email] };
+  }
+  return {
+    name: r.name,
+    slack_configs: [{
+      api_url_file: r.secretFile,
+      channel: r.channel,
+      send_resolved: true,
+      title: '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.component }})',
+      text: '{{ range .Alerts }}*{{ .Labels.severity }}* {{ .Annotations.summary }}\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook }}\n{{ end }}',
+    }],
+  };
+}

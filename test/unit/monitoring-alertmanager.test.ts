@@ -1,0 +1,120 @@
+// Alertmanager renderer: every template and a spec with all receiver kinds pass the real
+// `amtool check-config`, and `amtool config routes test` routes each severity where the spec says.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { parse } from 'yaml';
+import { loadSpecFile, parseSpecText } from '../../src/spec/load.js';
+import { buildPlan } from '../../src/plan/build.js';
+import type { Plan } from '../../src/plan/model.js';
+import { renderAlertmanager, NULL_RECEIVER } from '../../src/render/alertmanager/index.js';
+
+function tool(name: string): string | undefined {
+  const p = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+  if (p) return p;
+  if (process.env.CI === 'true') throw new Error(`${name} is required in CI but not on PATH`);
+  return undefined;
+}
+const amtool = tool('amtool');
+const skip = amtool ? false : 'amtool not installed';
+
+async function planOf(t: string): Promise<Plan> {
+  const r = await loadSpecFile(join(process.cwd(), 'templates', `${t}.yaml`));
+  assert.ok(r.stack, JSON.stringify(r.issues));
+  return buildPlan(r.stack);
+}
+
+function withReceivers(): Plan {
+  const text = readFileSync(join(process.cwd(), 'templates', 'api.yaml'), 'utf8');
+  const spec = `${text}
+  alerts:
+    groupWait: 10s
+    groupInterval: 1m
+    repeatInterval: 2h
+    receivers:
+      - { type: webhook, name: ops-hook, url: "http://hooks.internal:9000/alerts" }
+      - { type: email, name: oncall-mail, to: oncall@example.com, from: alerts@example.com, smarthost: "smtp.example.com:587", username: alerts, passwordSecret: smtp-password, severity: [critical] }
+      - { type: slack, name: team-slack, channel: "#ops", webhookSecret: slack-webhook, severity: [warning, info] }
+secrets:
+  smtp-password: { generate: true }
+  slack-webhook: { file: ./slack-url.txt }
+`;
+  const r = parseSpecText(spec);
+  assert.ok(r.stack, JSON.stringify(r.issues));
+  return buildPlan(r.stack);
+}
+
+function check(contents: string): { code: number | null; out: string; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-am-'));
+  writeFileSync(join(dir, 'alertmanager.yml'), contents);
+  const r = spawnSync(amtool!, ['check-config', join(dir, 'alertmanager.yml')], { encoding: 'utf8' });
+  return { code: r.status, out: `${r.stdout}${r.stderr}`, dir };
+}
+
+function routeOf(dir: string, labels: string[]): string {
+  const r = spawnSync(amtool!, ['config', 'routes', 'test', `--config.file=${join(dir, 'alertmanager.yml')}`, ...labels], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  return r.stdout.trim();
+}
+
+for (const t of ['api', 'lab', 'haproxy-mysql']) {
+  test(`alertmanager: ${t} passes amtool check-config; with no receivers alerts go to the null receiver`, { skip }, async () => {
+    const files = renderAlertmanager(await planOf(t));
+    assert.deepEqual(files.map((f) => f.path), ['alertmanager/alertmanager.yml']);
+    const c = check(files[0]!.contents);
+    try {
+      assert.equal(c.code, 0, c.out);
+      assert.match(c.out, /SUCCESS/);
+      assert.equal(routeOf(c.dir, ['alertname=APIDown', 'severity=critical', 'component=api']), NULL_RECEIVER);
+    } finally {
+      rmSync(c.dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test('alertmanager: webhook, email and Slack receivers, routed by severity, secrets only as file paths', { skip }, () => {
+  const plan = withReceivers();
+  const contents = renderAlertmanager(plan)[0]!.contents;
+  const c = check(contents);
+  try {
+    assert.equal(c.code, 0, c.out);
+    const r = (sev: string) => routeOf(c.dir, ['alertname=X', `severity=${sev}`, 'component=api']);
+    assert.equal(r('critical'), 'oncall-mail,ops-hook');
+    assert.equal(r('warning'), 'ops-hook,team-slack');
+    assert.equal(r('info'), 'team-slack');
+    assert.equal(r('none'), NULL_RECEIVER);
+  } finally {
+    rmSync(c.dir, { recursive: true, force: true });
+  }
+  const doc = parse(contents) as Record<string, any>;
+  const rec = Object.fromEntries((doc.receivers as any[]).map((x) => [x.name, x]));
+  assert.deepEqual(Object.keys(rec).sort(), ['null', 'oncall-mail', 'ops-hook', 'team-slack']);
+  assert.equal(rec['team-slack'].slack_configs[0].api_url_file, '/run/secrets/slack-webhook');
+  assert.equal(rec['oncall-mail'].email_configs[0].auth_password_file, '/run/secrets/smtp-password');
+  assert.equal(rec['oncall-mail'].email_configs[0].auth_password, undefined);
+  assert.equal(rec['ops-hook'].webhook_configs[0].url, 'http://hooks.internal:9000/alerts');
+  assert.ok(Object.values(rec).every((x: any) => Object.values(x).flat().every((cfg: any) => typeof cfg !== 'object' || cfg.send_resolved === true)));
+  assert.deepEqual(doc.route.group_by, ['alertname', 'component']);
+  assert.equal(doc.route.group_wait, '10s');
+  assert.equal(doc.route.group_interval, '1m');
+  assert.equal(doc.route.repeat_interval, '2h');
+});
+
+test('alertmanager: a down alert inhibits the other alerts of its component; critical inhibits warning', async () => {
+  const doc = parse(renderAlertmanager(await planOf('api'))[0]!.contents) as Record<string, any>;
+  const [down, crit] = doc.inhibit_rules as any[];
+  const names = 'APIDown|JobDown|PostgresDown|RedisDown|TargetDown';
+  assert.deepEqual(down, { source_matchers: [`alertname=~"${names}"`], target_matchers: [`alertname!~"${names}"`], equal: ['component'] });
+  assert.deepEqual(crit, { source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['alertname', 'component'] });
+  const hm = parse(renderAlertmanager(await planOf('haproxy-mysql'))[0]!.contents) as Record<string, any>;
+  assert.match(hm.inhibit_rules[0].source_matchers[0], /MysqlDown/);
+});
+
+test('alertmanager: nothing rendered when monitoring is off; output is stable', async () => {
+  const plan = await planOf('api');
+  assert.deepEqual(renderAlertmanager({ ...plan, monitoring: { ...plan.monitoring, enabled: false } }), []);
+  assert.deepEqual(renderAlertmanager(plan), renderAlertmanager(plan));
+});

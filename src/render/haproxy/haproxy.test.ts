@@ -145,6 +145,26 @@ test('haproxy: the config matches the plan — one backend per routed service, D
   assert.equal(templateSlots(3), 6);
 });
 
+test('haproxy: the proxy component runs this file plus the userlist secret, exactly as the test checks it', () => {
+  for (const v of variants) {
+    const { plan } = loadVariant(v);
+    const proxy = plan.components.find((c) => c.name === plan.proxy.component)!;
+    const mount = proxy.mounts.find((m) => m.source === 'haproxy/haproxy.cfg');
+    assert.ok(mount, 'haproxy.cfg is mounted');
+    assert.deepEqual(proxy.command, ['haproxy', '-W', '-db', '-f', mount.target, '-f', `/run/secrets/${plan.proxy.authSecret}`]);
+    const mounted = new Set(proxy.secrets.map((s) => s.target));
+    for (const m of haproxyConfig(plan).matchAll(/\/run\/secrets\/[a-z0-9-]+/g)) assert.ok(mounted.has(m[0]), `${m[0]} is not mounted`);
+    assert.ok(mounted.has(`/run/secrets/${plan.proxy.authSecret}`));
+    const ul = plan.secrets.find((s) => s.name === plan.proxy.authSecret)!;
+    assert.equal(ul.source.kind, 'haproxy-userlist');
+    assert.match(haproxyConfig(plan), new RegExp(`http_auth\\(${userlistName(plan)}\\)`));
+    // Nothing the edge serves internally is published beyond what the plan says.
+    const mp = haproxyMetricsPort(plan);
+    if (mp !== undefined && mp !== plan.proxy.statsPort) assert.ok(!proxy.ports.some((p) => p.container === mp), 'metrics port published');
+    assert.doesNotMatch(haproxyConfig(plan), /password|BEGIN [A-Z ]*PRIVATE KEY/i, 'no secret values in the config');
+  }
+});
+
 test('haproxy: quoting keeps config words intact', () => {
   assert.equal(word('/health'), '/health');
   assert.equal(word('a b'), "'a b'");

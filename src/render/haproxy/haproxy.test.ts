@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Plan } from '../../plan/model.js';
 import { loadVariant, templateNames } from '../../../test/support/templates.js';
-import { haproxyConfig, haproxyMetricsPort, renderHAProxy, templateSlots, userlistName, word } from './index.js';
+import { haproxyConfig, haproxyDefaultMetricsPort, haproxyMetricsPort, renderHAProxy, templateSlots, userlistName, word } from './index.js';
 
 type Doc = Record<string, any>;
 const asHAProxy = (d: Doc) => { d.proxy = { ...(d.proxy ?? {}), kind: 'haproxy' }; };
@@ -83,6 +83,11 @@ function testCopy(cfg: string, plan: Plan, ports?: Map<number, number>, dns?: st
   return out;
 }
 
+/** The plan with the proxy's scrape port changed (the exporter follows the plan). */
+function withMetricsPort(plan: Plan, port: number): Plan {
+  return { ...plan, components: plan.components.map((c) => (c.name === plan.proxy.component && c.metrics ? { ...c, metrics: { ...c.metrics, port } } : c)) };
+}
+
 function check(cfg: string, plan: Plan, name: string) {
   const f = join(work, `${name.replace(/\W/g, '_')}.cfg`);
   writeFileSync(f, testCopy(cfg, plan));
@@ -100,6 +105,20 @@ for (const v of variants) {
     assert.doesNotMatch(r.stdout + r.stderr, /\[WARNING\]|\[ALERT\]/);
   });
 }
+
+test('haproxy: the exporter gets its own unauthenticated frontend, or shares the stats port when the plan scrapes that', { skip: skipReason() }, () => {
+  const { plan } = loadVariant(variants[0]!);
+  const own = haproxyConfig(withMetricsPort(plan, haproxyDefaultMetricsPort));
+  assert.match(own, /^frontend metrics\n {4}bind :8405\n {4}no log\n {4}http-request use-service prometheus-exporter if \{ path \/metrics \}\n/m);
+  assert.doesNotMatch(own.split('frontend stats')[1]!.split('\n\n')[0]!, /prometheus-exporter/);
+  const shared = haproxyConfig(withMetricsPort(plan, plan.proxy.statsPort));
+  assert.doesNotMatch(shared, /^frontend metrics/m);
+  assert.match(shared.split('frontend stats')[1]!.split('\n\n')[0]!, /use-service prometheus-exporter/);
+  for (const [n, cfg] of [['own', own], ['shared', shared]] as const) {
+    const r = check(cfg, plan, `metrics-${n}`);
+    assert.equal(r.status, 0, r.stderr);
+  }
+});
 
 test('haproxy -c has teeth: a broken reference fails', { skip: skipReason() }, () => {
   const { plan } = loadVariant(variants[0]!);
@@ -267,7 +286,7 @@ test('haproxy live: TLS edge round-robins over DNS-discovered replicas, refuses 
     return;
   }
   const appPort = await freePort();
-  const { plan } = loadVariant({
+  const loaded = loadVariant({
     template: 'haproxy-mysql',
     change: (d) => {
       d.services.web.port = appPort;
@@ -275,6 +294,8 @@ test('haproxy live: TLS edge round-robins over DNS-discovered replicas, refuses 
       d.services.intranet = { image: 'example/intranet:1.0', port: appPort, routes: [{ host: '*.intra.cloud.localhost', allow: ['10.0.0.0/8'] }] };
     },
   });
+  // Live, the exporter runs where it is meant to: its own port, apart from the stats page.
+  const plan = withMetricsPort(loaded.plan, haproxyDefaultMetricsPort);
   const web = plan.routes.find((r) => r.service === 'web')!;
   assert.equal(web.replicas, 3);
   assert.deepEqual(web.denyPaths, ['/metrics']);
@@ -372,6 +393,7 @@ test('haproxy live: TLS edge round-robins over DNS-discovered replicas, refuses 
   assert.equal((await get(`${https}/`, plan.proxy.dashboardHost!, basic)).status, 200);
 
   // Prometheus exporter where the plan scrapes it, without credentials.
+  assert.equal((await get(`${stats}/metrics`, 'localhost')).status, 401, 'the stats port gives nothing away without credentials');
   if (metricsPort !== undefined) {
     const m = await get(`http://127.0.0.1:${ports.get(metricsPort)}/metrics`, 'localhost');
     assert.equal(m.status, 200);

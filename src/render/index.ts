@@ -4,6 +4,9 @@
 import { createHash } from 'node:crypto';
 import type { Plan } from '../plan/model.js';
 import { renderCompose } from './compose/index.js';
+import { renderHAProxy } from './haproxy/index.js';
+import { renderPrometheus } from './prometheus/index.js';
+import { renderTraefik } from './traefik/index.js';
 import { sortFiles, type RenderedFile } from './files.js';
 
 export type Target = 'compose';
@@ -13,6 +16,9 @@ type PlanRenderer = (plan: Plan) => RenderedFile[];
 
 /** Renderers of the files containers mount, and when a plan needs each. */
 const configRenderers: Array<{ name: string; applies: (p: Plan) => boolean; render: PlanRenderer }> = [
+  { name: 'traefik', applies: (p) => p.proxy.kind === 'traefik', render: (p) => renderTraefik(p) },
+  { name: 'haproxy', applies: (p) => p.proxy.kind === 'haproxy', render: renderHAProxy },
+  { name: 'prometheus', applies: (p) => p.monitoring.enabled, render: renderPrometheus },
 ];
 
 export function renderConfigs(plan: Plan): RenderedFile[] {

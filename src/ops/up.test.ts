@@ -7,6 +7,7 @@ import { listContainers } from '../engine/live.js';
 import { run } from '../engine/run.js';
 import { requireDocker, tinyPlan, writeCompose } from '../engine/testing/tiny-stack.js';
 import { down } from './down.js';
+import { status } from './status.js';
 import { up, UpTimeoutError, type UpEvent } from './up.js';
 
 const skip = await requireDocker();
@@ -39,6 +40,14 @@ test('up starts every replica, reports health progress, and a second up changes 
   const second = await up(ctx, { timeoutMs: 60_000 });
   assert.deepEqual(second.changed, []);
   assert.deepEqual((await listContainers(ctx.engine, run)).map((c) => `${c.id}@${c.startedAt}`).sort(), ids, 'same containers, not restarted');
+});
+
+test('status reports desired, running and healthy replicas per service, and says monitoring is off', { skip }, async () => {
+  const s = await status(ctx);
+  assert.equal(s.running, true);
+  assert.deepEqual(s.services.map((x) => [x.service, x.desired, x.running, x.healthy, x.state, x.containers.length]), [['api', 1, 1, 1, 'healthy', 1], ['db', 2, 2, 2, 'healthy', 2]]);
+  assert.deepEqual(s.targets, { available: false, up: 0, down: 0, list: [], error: 'monitoring disabled' });
+  assert.equal(s.alerts.available, false);
 });
 
 test('up names the service that never becomes healthy, with its health output and last log lines', { skip }, async () => {

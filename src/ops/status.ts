@@ -1,0 +1,62 @@
+// wharf status: what runs versus what the plan wants, routes, scrape targets, firing alerts.
+import { runnerOf, type OpsContext } from '../engine/context.js';
+import { byService, listContainers, prometheusAlerts, prometheusTargets, type PromAlert, type PromTarget } from '../engine/live.js';
+import { routeUrls, serviceHealth, type ServiceHealth } from './up.js';
+
+export interface RouteStatus {
+  route: string;
+  url: string;
+  service: string;
+  auth: boolean;
+  internal: boolean;
+  /** healthy replicas behind it / replicas wanted */
+  healthy: number;
+  replicas: number;
+}
+
+export interface StatusResult {
+  project: string;
+  running: boolean;
+  services: Array<ServiceHealth & { containers: string[] }>;
+  routes: RouteStatus[];
+  targets: { available: boolean; error?: string; up: number; down: number; list: PromTarget[] };
+  alerts: { available: boolean; error?: string; firing: PromAlert[]; pending: number };
+}
+
+export async function status(ctx: OpsContext): Promise<StatusResult> {
+  const runner = runnerOf(ctx);
+  const containers = await listContainers(ctx.engine, runner);
+  const live = byService(containers);
+  const services = serviceHealth(ctx.plan, containers).map((s) => ({ ...s, containers: (live.get(s.service) ?? []).map((c) => c.name) }));
+  const health = new Map(services.map((s) => [s.service, s]));
+  const urls = new Map(routeUrls(ctx.plan).map((u) => [u.route, u.url]));
+  const routes = ctx.plan.routes.map((r) => ({
+    route: r.name, url: urls.get(r.name) ?? '', service: r.service, auth: r.auth, internal: r.internal,
+    healthy: health.get(r.service)?.healthy ?? 0, replicas: r.replicas,
+  }));
+
+  const promComp = ctx.plan.components.find((c) => c.role === 'prometheus');
+  const prom = promComp ? (live.get(promComp.name) ?? []).find((c) => c.state === 'running') : undefined;
+  const out: StatusResult = {
+    project: ctx.engine.project,
+    running: containers.some((c) => c.state === 'running'),
+    services, routes,
+    targets: { available: false, up: 0, down: 0, list: [] },
+    alerts: { available: false, firing: [], pending: 0 },
+  };
+  if (!promComp) {
+    out.targets.error = out.alerts.error = 'monitoring disabled';
+  } else if (!prom) {
+    out.targets.error = out.alerts.error = 'Prometheus is not running';
+  } else {
+    try {
+      const list = await prometheusTargets(runner, prom.id);
+      out.targets = { available: true, list, up: list.filter((t) => t.health === 'up').length, down: list.filter((t) => t.health !== 'up').length };
+    } catch (e) { out.targets.error = (e as Error).message; }
+    try {
+      const alerts = await prometheusAlerts(runner, prom.id);
+      out.alerts = { available: true, firing: alerts.filter((a) => a.state === 'firing'), pending: alerts.filter((a) => a.state === 'pending').length };
+    } catch (e) { out.alerts.error = (e as Error).message; }
+  }
+  return out;
+}

@@ -59,6 +59,7 @@ if [ "$FORCE" = 1 ] || [ ! -s "$TARBALL" ]; then
   fi
 
   root=$(mktemp -d /tmp/wharf-rootfs.XXXXXX)
+  chmod 0755 "$root"   # mktemp gives 0700; this becomes the image's "/" (non-root users must traverse it)
   cleanup() {
     mountpoint -q "$root/proc" && umount "$root/proc" || true
     rm -rf --one-file-system "$root"
@@ -104,11 +105,15 @@ CFG
   log "apt-get update && upgrade inside the new root (bookworm-updates + security)"
   mount -t proc proc "$root/proc"
   chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
-    sh -ec 'apt-get update -qq && apt-get -y -qq -o Dpkg::Options::=--force-confold dist-upgrade >/dev/null && apt-get clean' \
-    || die "apt-get upgrade in the root failed"
+    sh -ec 'apt-get update -qq && apt-get -y -qq -o Dpkg::Options::=--force-confold dist-upgrade && apt-get clean' \
+    >"$root.upgrade.log" 2>&1 || { tail -n 30 "$root.upgrade.log" >&2; die "apt-get upgrade in the root failed (log: $root.upgrade.log)"; }
+  log "upgraded: $(grep -c '^Unpacking' "$root.upgrade.log" || true) package(s) from updates/security"
+  rm -f "$root.upgrade.log"
   umount "$root/proc"
-  # Drop docs debootstrap already unpacked (before the excludes existed), lists and caches.
+  # Drop docs and translations debootstrap already unpacked (before the excludes existed),
+  # apt lists and caches.
   find "$root/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete 2>/dev/null || true
+  find "$root/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf '{}' + 2>/dev/null || true
   rm -rf "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/var/lib/apt/lists/* \
          "$root"/var/cache/apt/* "$root"/var/log/*.log "$root"/var/log/apt/* "$root"/tmp/* 2>/dev/null || true
   : >"$root/etc/machine-id" 2>/dev/null || true

@@ -139,7 +139,7 @@ function escapeRegExp(s: string): string {
 function hostMatcher(host: string): string {
   if (host.startsWith('*.')) {
     const base = escapeRegExp(host.slice(2));
-    return `HostRegexp(${lit(`^[a-z0-9-]+\\.${base}$`)})`;
+    return `HostRegexp(${lit(`(?i)^[a-z0-9-]+\\.${base}$`)})`;
   }
   return `Host(${lit(host)})`;
 }

@@ -126,6 +126,68 @@ for (const v of variants) {
   });
 }
 
+// Traefik v3 rule grammar (pkg/muxer/http): matchers with string arguments in backticks
+// or Go double quotes, combined with &&, ||, ! and parentheses.
+const matcherArity: Record<string, number> = {
+  ClientIP: 1, Method: 1, Host: 1, HostRegexp: 1, Path: 1, PathPrefix: 1, PathRegexp: 1,
+  Header: 2, HeaderRegexp: 2, Query: 2, QueryRegexp: 2,
+};
+function parseRule(rule: string): Array<{ matcher: string; args: string[] }> {
+  let i = 0;
+  const found: Array<{ matcher: string; args: string[] }> = [];
+  const ws = () => { while (rule[i] === ' ') i++; };
+  const str = (): string => {
+    ws();
+    if (rule[i] === '`') { const j = rule.indexOf('`', i + 1); assert.ok(j > i, `unterminated string in ${rule}`); const v = rule.slice(i + 1, j); i = j + 1; return v; }
+    assert.equal(rule[i], '"', `string expected at ${i} in ${rule}`);
+    const m = /^"(?:[^"\\]|\\.)*"/.exec(rule.slice(i));
+    assert.ok(m, `bad string in ${rule}`);
+    i += m[0].length;
+    return JSON.parse(m[0]) as string;
+  };
+  const term = (): void => {
+    ws();
+    if (rule[i] === '!') { i++; term(); return; }
+    if (rule[i] === '(') { i++; expr(); ws(); assert.equal(rule[i], ')', rule); i++; return; }
+    const m = /^[A-Za-z]+/.exec(rule.slice(i));
+    assert.ok(m && m[0] in matcherArity, `unknown matcher at ${i} in ${rule}`);
+    i += m[0].length;
+    ws(); assert.equal(rule[i], '(', rule); i++;
+    const args = [str()];
+    for (ws(); rule[i] === ','; ws()) { i++; args.push(str()); }
+    assert.equal(rule[i], ')', rule); i++;
+    assert.equal(args.length, matcherArity[m[0]], `${m[0]} takes ${matcherArity[m[0]]} argument(s) in ${rule}`);
+    if (m[0].endsWith('Regexp')) new RegExp(args.at(-1)!.replace(/^\(\?i\)/, ''));
+    found.push({ matcher: m[0], args });
+  };
+  const expr = (): void => {
+    term();
+    for (ws(); rule.startsWith('&&', i) || rule.startsWith('||', i); ws()) { i += 2; term(); }
+  };
+  expr();
+  ws();
+  assert.equal(i, rule.length, `trailing input in ${rule}`);
+  return found;
+}
+
+test('traefik: every rendered rule parses under the v3 rule grammar and names the route host', () => {
+  assert.throws(() => parseRule('Host(`a`) && PathPrefix(/x)'));
+  assert.throws(() => parseRule('Host(`a`, `b`)'));
+  assert.throws(() => parseRule('HostSNI(`a`)'));
+  for (const v of variants) {
+    const { plan, docs } = render(v);
+    const routers = dynamicMerged(docs).http.routers as Record<string, Doc>;
+    for (const [n, r] of Object.entries(routers)) {
+      const ms = parseRule(r.rule);
+      const route = plan.routes.find((x) => n === x.name || n.startsWith(`${x.name}-deny-`))!;
+      assert.ok(route, n);
+      const host = ms.find((m) => m.matcher.startsWith('Host'))!;
+      if (host.matcher === 'Host') assert.equal(host.args[0], route.host);
+      else assert.ok(new RegExp(host.args[0]!.replace('(?i)', ''), 'i').test(route.host.replace('*', 'x')), `${n}: ${r.rule}`);
+    }
+  }
+});
+
 test('traefik: static config — redirect, entry points, metrics not on a public entry point, file provider only', () => {
   for (const v of variants) {
     const { plan, docs } = render(v);
@@ -250,7 +312,7 @@ test('traefik: featureful spec — path routes, wildcard host, non-standard HTTP
   const routers = dynamicMerged(docs).http.routers;
   assert.equal(routers['api-1'].rule, 'Host(`api.shop.localhost`) && PathPrefix(`/admin`)');
   assert.deepEqual(routers['api-1'].middlewares, ['security-headers', 'api-1-allow', 'edge-auth']);
-  assert.equal(routers['api-2'].rule, 'HostRegexp(`^[a-z0-9-]+\\.apps\\.shop\\.localhost$`)');
+  assert.equal(routers['api-2'].rule, 'HostRegexp(`(?i)^[a-z0-9-]+\\.apps\\.shop\\.localhost$`)');
   assert.ok(routers['api-1'].rule.length > routers['api-0'].rule.length, 'longer path wins by default priority');
   assert.equal(routers['api-2'].priority, 1, 'wildcard hosts lose to any exact host');
   assert.ok(routers['api-0'].rule.length > routers['api-2'].priority);

@@ -131,12 +131,15 @@ export function buildApp(deps: AppDeps) {
     done(null, payload);
   });
 
-  const accessLog = config.accessLog;
+  // Every request is counted in metrics; log lines are for failures and slow requests by
+  // default (ACCESS_LOG=all logs every request; the edge proxy keeps the full access log).
+  const logAll = config.accessLog === 'all';
+  const logErrors = config.accessLog !== 'none';
   app.addHook('onResponse', (req, reply, done) => {
     const endpoint = req.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     metrics.observe(endpoint, req.method, reply.statusCode, seconds);
-    if (accessLog) {
+    if (logAll || (logErrors && (reply.statusCode >= 400 || seconds >= 1))) {
       req.log.info({ method: req.method, endpoint, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request completed');
     }
     done();

@@ -33,7 +33,8 @@ export interface Config {
   port: number;
   host: string;
   logLevel: string;
-  accessLog: boolean;
+  /** Which finished requests get a log line: all, errors (status >= 400 or slower than 1 s), none. */
+  accessLog: 'all' | 'errors' | 'none';
   shutdownTimeoutMs: number;
   cacheTtlSeconds: number;
   instance: string;
@@ -83,8 +84,6 @@ const intIn = (min: number, max: number) =>
     .transform(Number)
     .refine((n) => n >= min && n <= max, `expected an integer from ${min} to ${max}`);
 
-const boolStr = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
-
 const driverStr = z.enum(['postgres', 'postgresql', 'pg', 'mysql', 'mariadb'], {
   error: 'expected one of postgres, postgresql, mysql, mariadb',
 }).transform((v): Driver => (v === 'mysql' || v === 'mariadb' ? 'mysql' : 'postgres'));
@@ -93,7 +92,9 @@ const schema = z.object({
   PORT: intIn(1, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  ACCESS_LOG: boolStr.default(true),
+  ACCESS_LOG: z.enum(['all', 'errors', 'none', 'true', 'false', '1', '0'], { error: 'expected all, errors or none' })
+    .transform((v): 'all' | 'errors' | 'none' => (v === 'true' || v === '1' ? 'all' : v === 'false' || v === '0' ? 'none' : v))
+    .default('errors'),
   SHUTDOWN_TIMEOUT_MS: intIn(0, 600_000).default(10_000),
   CACHE_TTL_SECONDS: intIn(1, 86_400).default(60),
   INSTANCE_NAME: z.string().min(1).optional(),

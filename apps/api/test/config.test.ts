@@ -29,6 +29,7 @@ test('the wharf plan\'s variables, passwords from files', () => {
     assert.equal(c.redis.port, 6380);
     assert.equal(c.redis.password, 's3cret-redis');
     assert.equal(c.cacheTtlSeconds, 60);
+    assert.equal(c.accessLog, 'errors');
   } finally {
     dbPw.remove();
     rdPw.remove();
@@ -49,6 +50,14 @@ test('DATABASE_URL and REDIS_URL, with defaults for ports', () => {
   assert.equal(m.db.driver, 'mysql');
   assert.equal(m.db.port, 3306);
   assert.equal(m.redis.port, 6379);
+});
+
+test('ACCESS_LOG modes', () => {
+  const base = { DATABASE_URL: 'postgres://u:p@h/d', REDIS_HOST: 'r' };
+  assert.equal(loadConfig({ ...base, ACCESS_LOG: 'all' }).accessLog, 'all');
+  assert.equal(loadConfig({ ...base, ACCESS_LOG: 'true' }).accessLog, 'all');
+  assert.equal(loadConfig({ ...base, ACCESS_LOG: 'none' }).accessLog, 'none');
+  assert.match(problems({ ...base, ACCESS_LOG: 'loud' }).join('\n'), /^ACCESS_LOG: expected all, errors or none \(got "loud"\)$/m);
 });
 
 test('seed 002 environment (DB_HOST without a driver) means PostgreSQL', () => {

@@ -80,6 +80,9 @@ export function apiSuite(kind: Kind): void {
       assert.match(h.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
       const given = await getJson(api.url + '/health', { headers: { 'x-request-id': 'trace-abc.123' } });
       assert.equal(given.headers.get('x-request-id'), 'trace-abc.123');
+      const missing = await getJson(api.url + '/nope', { headers: { 'x-request-id': 'trace-abc.404' } });
+      assert.equal(missing.status, 404);
+      assert.equal(missing.headers.get('x-request-id'), 'trace-abc.404');
       const r = await getJson(api.url + '/ready');
       assert.equal(r.status, 200);
       assert.deepEqual(r.body, { status: 'ready', failing: [], checks: { database: 'ok', redis: 'ok' } });
@@ -204,7 +207,10 @@ export function apiSuite(kind: Kind): void {
       const access = logs.filter((l) => l.msg === 'request completed');
       assert.ok(access.length > 0);
       assert.ok(access.every((l) => typeof l.reqId === 'string' && l.instance === hostname()));
-      assert.ok(access.some((l) => l.reqId === 'trace-abc.123'));
+      // Default ACCESS_LOG=errors: failed requests are logged (with the caller's request id), successes are only counted.
+      assert.ok(access.some((l) => l.reqId === 'trace-abc.404' && l.status === 404 && l.endpoint === 'unmatched'));
+      assert.ok(access.some((l) => l.status === 400 && l.endpoint === '/api/items'));
+      assert.ok(access.every((l) => (l.status as number) >= 400), 'no line for successful requests by default');
       assert.ok(!api.output().includes(db.password), 'database password never logged');
       assert.ok(!api.output().includes(redis.password), 'redis password never logged');
     });

@@ -8,8 +8,10 @@ import { UserInputError } from '../spec/issues.js';
 import { loadSpecFile } from '../spec/load.js';
 import { init, templateNames } from './init.js';
 import { printIssues, stdio, table, type Out } from './output.js';
+import { EXIT } from './exit.js';
+import { registerOps } from './ops.js';
 
-export const EXIT = { ok: 0, failed: 1, input: 2 } as const;
+export { EXIT };
 
 export function program(out: Out = stdio): Command {
   const cmd = new Command('wharf')
@@ -77,6 +79,7 @@ export function program(out: Out = stdio): Command {
       out.log(table(['secret', 'purpose', 'file'], l.plan.secrets.map((s) => [s.name, s.purpose, `${l.layout.secretsDir}/${s.name}`])));
     });
 
+  registerOps(cmd, out, fileOpt);
   return cmd;
 }
 

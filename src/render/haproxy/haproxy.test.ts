@@ -184,6 +184,17 @@ test('haproxy: the proxy component runs this file plus the userlist secret, exac
   }
 });
 
+test('haproxy: binds follow the container ports the plan publishes', () => {
+  const { plan } = loadVariant(variants[0]!);
+  const moved: Plan = { ...plan, components: plan.components.map((c) => (c.name !== plan.proxy.component ? c : {
+    ...c, ports: c.ports.map((p) => (p.container === 80 ? { ...p, container: 8080 } : p.container === 443 ? { ...p, container: 8443 } : p)),
+  })) };
+  const cfg = haproxyConfig(moved);
+  assert.match(cfg, /^frontend http\n {4}bind :8080$/m);
+  assert.match(cfg, /^ {4}bind :8443 ssl crt /m);
+  assert.match(cfg, /redirect location https:\/\/%\[req\.hdr\(host\),field\(1,:\),lower\]%\[capture\.req\.uri\] code 301/, 'published HTTPS port is still 443');
+});
+
 test('haproxy: quoting keeps config words intact', () => {
   assert.equal(word('/health'), '/health');
   assert.equal(word('a b'), "'a b'");

@@ -37,6 +37,12 @@ export function renderHAProxy(plan: Plan): RenderedFile[] {
   return [{ path: haproxyPaths.config, contents: haproxyConfig(plan) }];
 }
 
+/** The container port the plan publishes a host port to (the plan decides, e.g. 80/443). */
+export function containerPort(plan: Plan, hostPort: number, fallback: number): number {
+  const proxy = plan.components.find((c) => c.name === plan.proxy.component);
+  return proxy?.ports.find((p) => p.host === hostPort)?.container ?? fallback;
+}
+
 /** Spare server-template slots for scale-ups and rollouts (see header). */
 export function templateSlots(replicas: number): number {
   return Math.max(2 * replicas, replicas + 2);
@@ -144,14 +150,14 @@ export function haproxyConfig(plan: Plan): string {
   // HTTP: redirect to the published HTTPS port, nothing else.
   const httpsSuffix = plan.proxy.httpsPort === 443 ? '' : `:${plan.proxy.httpsPort}`;
   sections.push(section('frontend http', [
-    'bind :80',
+    `bind :${containerPort(plan, plan.proxy.httpPort, 80)}`,
     'http-request deny deny_status 400 unless { req.hdr(host) -m found }',
     `http-request redirect location https://%[req.hdr(host),field(1,:),lower]${httpsSuffix}%[capture.req.uri] code 301`,
   ]));
 
   // HTTPS: routing, refusals, auth, headers.
   const https: Array<string | false> = [
-    `bind :443 ssl crt ${haproxyPaths.secrets}/${plan.tls.pemSecret} alpn h2,http/1.1`,
+    `bind :${containerPort(plan, plan.proxy.httpsPort, 443)} ssl crt ${haproxyPaths.secrets}/${plan.tls.pemSecret} alpn h2,http/1.1`,
     'http-request set-var(txn.host) req.hdr(host),field(1,:),lower',
     // Clients do not get to say who they are or how they came in.
     'http-request del-header X-Forwarded-For',

@@ -62,10 +62,18 @@ function metricsPort(plan: Plan): number {
   return proxy?.metrics?.port ?? traefikDefaultMetricsPort;
 }
 
+/** The container port the plan publishes a host port to (the plan decides, e.g. 80/443). */
+export function edgeContainerPort(plan: Plan, hostPort: number, fallback: number): number {
+  const proxy = plan.components.find((c) => c.name === plan.proxy.component);
+  return proxy?.ports.find((p) => p.host === hostPort)?.container ?? fallback;
+}
+
 export function traefikStatic(plan: Plan): Record<string, unknown> {
-  const websecure: Record<string, unknown> = { address: ':443', asDefault: true, http: { tls: plan.tls.mode === 'acme' ? { certResolver: certResolverName } : {} } };
+  const httpPort = edgeContainerPort(plan, plan.proxy.httpPort, 80);
+  const httpsPort = edgeContainerPort(plan, plan.proxy.httpsPort, 443);
+  const websecure: Record<string, unknown> = { address: `:${httpsPort}`, asDefault: true, http: { tls: plan.tls.mode === 'acme' ? { certResolver: certResolverName } : {} } };
   // The redirect must name the port clients reach HTTPS on, which is the published one.
-  const to = plan.proxy.httpsPort === 443 ? traefikEntryPoints.websecure : `:${plan.proxy.httpsPort}`;
+  const to = plan.proxy.httpsPort === httpsPort ? traefikEntryPoints.websecure : `:${plan.proxy.httpsPort}`;
   const doc: Record<string, unknown> = {
     global: { checkNewVersion: false, sendAnonymousUsage: false },
     log: { level: 'INFO', format: 'json' },
@@ -76,7 +84,7 @@ export function traefikStatic(plan: Plan): Record<string, unknown> {
     // default location and probes ping on the metrics entry point: nothing published.
     ping: { entryPoint: traefikEntryPoints.metrics },
     entryPoints: {
-      [traefikEntryPoints.web]: { address: ':80', http: { redirections: { entryPoint: { to, scheme: 'https', permanent: true } } } },
+      [traefikEntryPoints.web]: { address: `:${httpPort}`, http: { redirections: { entryPoint: { to, scheme: 'https', permanent: true } } } },
       [traefikEntryPoints.websecure]: websecure,
       [traefikEntryPoints.metrics]: { address: `:${metricsPort(plan)}` },
     },

@@ -192,8 +192,10 @@ test('traefik: static config — redirect, entry points, metrics not on a public
   for (const v of variants) {
     const { plan, docs } = render(v);
     const st = docs.get('traefik/traefik.yml')!;
-    assert.equal(st.entryPoints.web.address, ':80');
-    assert.equal(st.entryPoints.websecure.address, ':443');
+    const published = (host: number) => plan.components.find((c) => c.name === plan.proxy.component)!.ports.find((p) => p.host === host)!.container;
+    assert.equal(st.entryPoints.web.address, `:${published(plan.proxy.httpPort)}`);
+    assert.equal(st.entryPoints.websecure.address, `:${published(plan.proxy.httpsPort)}`);
+    assert.equal(published(plan.proxy.httpsPort), 443);
     assert.deepEqual(st.entryPoints.web.http.redirections.entryPoint,
       { to: plan.proxy.httpsPort === 443 ? 'websecure' : `:${plan.proxy.httpsPort}`, scheme: 'https', permanent: true });
     const proxy = plan.components.find((c) => c.name === plan.proxy.component)!;

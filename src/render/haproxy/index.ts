@@ -20,7 +20,8 @@
 //   declares it (`http-request normalize-uri` would be neater but is experimental in 2.6).
 // - The stats page listens on plan.proxy.statsPort behind the userlist; the Prometheus
 //   exporter on the proxy component's metrics port (its own frontend, no auth, not
-//   published: Prometheus reaches it on the monitoring network).
+//   published: Prometheus reaches it on the monitoring network). A plan that scrapes the
+//   stats port itself gets the exporter there, answered before the auth check.
 import type { Plan, Route } from '../../plan/model.js';
 import { generatedHeader, type RenderedFile } from '../files.js';
 
@@ -29,7 +30,7 @@ export const haproxyPaths = {
   secrets: '/run/secrets',
 } as const;
 
-/** Where the Prometheus exporter listens when the plan does not say otherwise. */
+/** The exporter port the plan should give the proxy (its own frontend, apart from stats). */
 export const haproxyDefaultMetricsPort = 8405;
 export const dockerDns = '127.0.0.11:53';
 
@@ -73,10 +74,6 @@ function id(s: string): string {
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function edgeHealthPath(r: Route): string | undefined {
-  return r.healthPath;
 }
 
 interface Section {
@@ -242,7 +239,7 @@ export function haproxyConfig(plan: Plan): string {
       sections.push(section(`backend ${be}`, ['stats enable', 'stats uri /', 'stats refresh 10s', 'stats show-legends']));
       continue;
     }
-    const hp = edgeHealthPath(r);
+    const hp = r.healthPath;
     sections.push(section(`backend ${be}`, [
       'balance roundrobin',
       'option httpchk',

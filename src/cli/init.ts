@@ -4,6 +4,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'no
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserInputError } from '../spec/issues.js';
+import { writeSchemaFile } from '../ops/prepare.js';
 
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const templatesDir = join(packageRoot, 'templates');
@@ -38,6 +39,7 @@ export function init(dir: string, template: string, force = false): InitResult {
     created.push('apps/api/');
   }
   writeFileSync(dest, text);
-  created.unshift('wharf.yaml');
+  writeSchemaFile(resolve(dir));
+  created.unshift('wharf.yaml', '.wharf/wharf.schema.json');
   return { created };
 }

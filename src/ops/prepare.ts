@@ -10,6 +10,17 @@ import { findSpecFile, loadSpecFile } from '../spec/load.js';
 import { UserInputError, type Issue } from '../spec/issues.js';
 import type { Stack } from '../spec/schema.js';
 import { writeFiles, type WriteResult } from './write.js';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { jsonSchema } from '../spec/schema.js';
+
+/** The JSON Schema the templates point editors at (`# yaml-language-server: $schema=./.wharf/wharf.schema.json`). */
+export function writeSchemaFile(projectDir: string): string {
+  const path = join(projectDir, '.wharf', 'wharf.schema.json');
+  const text = `${JSON.stringify(jsonSchema(), null, 2)}\n`;
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (!existsSync(path) || readFileSync(path, 'utf8') !== text) writeFileSync(path, text);
+  return path;
+}
 
 export interface Layout {
   specPath: string;
@@ -62,5 +73,6 @@ export async function prepare(opts: { specPath: string; projectDir?: string }): 
   // Secrets first: a missing user secret file is an input error and must stop us before any config is replaced.
   const secrets = await ensureSecrets(loaded.plan, loaded.layout.secretsDir, loaded.layout.projectDir);
   const write = writeFiles(loaded.layout.outDir, files);
+  writeSchemaFile(loaded.layout.projectDir);
   return { ...loaded, files, write, secrets, outDir: loaded.layout.outDir, secretsDir: loaded.layout.secretsDir };
 }

@@ -115,3 +115,22 @@ test('an unhealthy service fails its health check with the last log lines', { sk
   assert.match(c.detail, /healthcheck: db is not ready: simulated/);
   assert.ok(c.lines?.some((l) => l.includes('listening on 8080')));
 });
+
+test('a client that keeps crashing is judged from its configuration, and says so', { skip }, async () => {
+  const p = tinyPlan(project);
+  const api = p.components.find((c) => c.name === 'api')!;
+  api.command = ['sh', '-c', 'exit 1'];
+  api.env.DB_HOST = 'postgres';
+  writeCompose(p, dir);
+  await run(ctx.engine.deploy());
+  // It flips between restarting and (briefly) running: either way the cause is named;
+  // once caught not running, the detail says the verdict comes from configuration.
+  let c: Check | undefined;
+  for (let i = 0; i < 20; i++) {
+    [c] = link((await doctor(ctx, { only: ['links'] })).checks);
+    assert.equal(c?.cause, 'wrong-service-name', c?.detail);
+    if (/not probed/.test(c!.detail)) break;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  assert.match(c!.detail, /api is not running, so this is read from configuration, not probed/);
+});

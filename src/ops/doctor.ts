@@ -274,7 +274,9 @@ async function checkLinks(ctx: OpsContext, containers: ContainerState[], runner:
   const portOf = (h: string) => comp.get(h)?.port;
   const links: Link[] = [];
   for (const c of plan.components) {
-    const first = (live.get(c.name) ?? []).find((x) => x.state === 'running');
+    // A crash-looping client still has its configuration: read it from any of its containers.
+    const cs = live.get(c.name) ?? [];
+    const first = cs.find((x) => x.state === 'running') ?? cs[0];
     if (first) links.push(...linksFromEnv(c.name, first.env, portOf));
   }
   links.push(...planLinks(plan));
@@ -287,10 +289,31 @@ async function checkLinks(ctx: OpsContext, containers: ContainerState[], runner:
 async function checkLink(l: Link, live: Map<string, ContainerState[]>, services: string[], comp: Map<string, Component>, runner: Runner, ctx: OpsContext): Promise<Check> {
   const id = `link:${l.from}->${l.host}:${l.port}`;
   const title = `${l.from} reaches ${l.host}:${l.port}`;
-  const from = (live.get(l.from) ?? []).find((x) => x.state === 'running');
-  if (!from) return check({ id, title, service: l.from, status: 'skip', detail: `${l.from} is not running` });
   const netsOf = (cs: ContainerState[]) => [...new Set(cs.flatMap((c) => c.networks.map((n) => n.name)))].sort();
   const short = (n: string) => n.startsWith(`${ctx.engine.project}_`) ? n.slice(ctx.engine.project.length + 1) : n;
+  const all = live.get(l.from) ?? [];
+  const from = all.find((x) => x.state === 'running');
+  if (!from) {
+    // Nothing to exec into: judge from configuration alone (names, networks, ports), and say so.
+    const any = all[0];
+    if (!any) return check({ id, title, service: l.from, status: 'skip', detail: `${l.from} has no container` });
+    const target = live.get(l.host) ?? [];
+    const note = ` (${l.from} is not running, so this is read from configuration, not probed)`;
+    if (target.length === 0 && !comp.has(l.host)) {
+      const guess = closest(l.host, services.filter((s) => s !== l.from));
+      return check({ id, title, service: l.from, status: 'fail', cause: 'wrong-service-name', detail: `wrong service name: ${l.from} is configured to reach "${l.host}" (${l.via}), but the stack has no service "${l.host}"${note}`, hint: guess ? `did you mean "${guess}"?` : `use one of: ${services.join(', ')}` });
+    }
+    const fromNets = netsOf([any]);
+    const toNets = target.length ? netsOf(target) : comp.get(l.host)?.networks.map((n) => ctx.engine.networkName(n)) ?? [];
+    if (!fromNets.some((n) => toNets.includes(n))) {
+      return check({ id, title, service: l.from, status: 'fail', cause: 'missing-network', detail: `missing network: ${l.from} is not attached to any network ${l.host} is on (${l.from}: ${fromNets.map(short).join(', ') || 'none'}; ${l.host}: ${toNets.map(short).join(', ')})${note}`, hint: `attach ${l.from} to ${toNets.map(short)[0] ?? 'its network'}` });
+    }
+    const expected = comp.get(l.host)?.port;
+    if (expected && expected !== l.port && l.via.includes('PORT')) {
+      return check({ id, title, service: l.from, status: 'fail', cause: 'wrong-port', detail: `wrong port: ${l.from} is configured for ${l.host}:${l.port} (${l.via}) but ${l.host} listens on ${expected}${note}`, hint: `set the port to ${expected}` });
+    }
+    return check({ id, title, service: l.from, status: 'skip', detail: `${l.from} is not running; its configuration for ${l.host}:${l.port} looks right` });
+  }
 
   const res = await runner(docker.exec(from.id, resolveScript(l.host), `resolve ${l.host} in ${from.name}`), { reject: false });
   if (res.exitCode !== 0 || !res.stdout.trim()) {

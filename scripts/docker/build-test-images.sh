@@ -6,7 +6,8 @@
 #                                       [--force] [--keep-old] [--list]
 #
 #   --json      print the map imageKey -> image ref on stdout (progress goes to stderr)
-#   --out FILE  also write that map to FILE (default: $WHARF_CACHE_DIR/test-images.json)
+#   --out FILE  also write that map to FILE (default without --only:
+#               $WHARF_CACHE_DIR/test-images.json)
 #   --only      build only these image directories (e.g. --only postgres,redis)
 #   --jobs N    parallel builds (default 4)
 #   --force     rebuild even when the tag exists (the debootstrap base is kept)
@@ -63,13 +64,14 @@ while [ $# -gt 0 ]; do
     --force) FORCE=1 ;;
     --keep-old) KEEP_OLD=1 ;;
     --list) for n in "${ORDER[@]}"; do printf '%-18s %s\n' "$n" "${KEYS[$n]}"; done; exit 0 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
   shift
 done
 [[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || die "--jobs: expected a positive number, got '$JOBS'"
-OUT=${OUT:-$CACHE_DIR/test-images.json}
+# the default map file always describes the full set: --only writes only to an explicit --out
+if [ -z "$OUT" ] && [ -z "$ONLY" ]; then OUT=$CACHE_DIR/test-images.json; fi
 
 SELECTED=()
 if [ -n "$ONLY" ]; then
@@ -270,8 +272,11 @@ for k in "${KEY_ORDER[@]}"; do
   done
 done
 json+="}"
-mkdir -p "$(dirname "$OUT")"
-printf '%s\n' "$json" >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
-log "image map written to $OUT; total $(( $(date +%s) - t0 ))s"
+if [ -n "$OUT" ]; then
+  mkdir -p "$(dirname "$OUT")"
+  printf '%s\n' "$json" >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
+  log "image map written to $OUT"
+fi
+log "done in $(( $(date +%s) - t0 ))s"
 [ "$JSON" = 1 ] && printf '%s\n' "$json"
 exit 0

@@ -60,7 +60,7 @@ if is_server "$1" && [ ! -d /var/lib/mysql/mysql ]; then
 
   log "initialising /var/lib/mysql"
   mariadb-install-db --datadir=/var/lib/mysql --rpm --auth-root-authentication-method=normal \
-    --skip-test-db --skip-auth-anonymous-user --default-time-zone=SYSTEM --skip-log-bin >/dev/null
+    --skip-test-db --default-time-zone=SYSTEM --skip-log-bin >/dev/null
 
   sock=/run/mysqld/mysqld.sock
   "$@" --skip-networking --socket="$sock" --default-time-zone=SYSTEM --skip-log-bin \
@@ -78,6 +78,9 @@ if is_server "$1" && [ ! -d /var/lib/mysql/mysql ]; then
     echo "SET @@SESSION.SQL_LOG_BIN=0;"
     echo "DROP USER IF EXISTS root@'127.0.0.1', root@'::1';"
     echo "EXECUTE IMMEDIATE CONCAT('DROP USER IF EXISTS root@\\'', @@hostname, '\\'');"
+    # no anonymous accounts (mariadb-install-db 10.11 may create them)
+    echo "DROP USER IF EXISTS ''@'localhost';"
+    echo "EXECUTE IMMEDIATE CONCAT('DROP USER IF EXISTS \\'\\'@\\'', @@hostname, '\\'');"
     echo "ALTER USER 'root'@'localhost' IDENTIFIED BY '$rootpw';"
     if [ -n "$W_ROOT_HOST" ] && [ "$W_ROOT_HOST" != localhost ]; then
       h=$(sql_escape "$W_ROOT_HOST")

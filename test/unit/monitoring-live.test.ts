@@ -1,8 +1,11 @@
-// The rendered rules and dashboard queries against a real Prometheus scraping real targets:
-// three instrumented replicas (in-process HTTP servers speaking the API's metric names) behind a
-// real HAProxy with its built-in Prometheus exporter. Killing a replica fires APIDown; killing
-// them all fires HAProxyBackendDown for that backend only; every rule evaluates without error;
-// the service, proxy and overview dashboard queries return data.
+// The rendered rules, Alertmanager config and dashboard queries against real processes: a
+// Prometheus scraping three instrumented replicas (in-process HTTP servers speaking the API's
+// metric names) behind a real HAProxy with its built-in exporter, plus node-exporter, and a real
+// Alertmanager delivering to a webhook run by the test. Slow replicas fire APIHighLatency (a
+// warning, delivered); killing a replica fires APIDown (critical, delivered) which inhibits the
+// latency alert, and resolves when the replica is back; killing all of them fires
+// HAProxyBackendDown for that backend only. Every rule evaluates without error; every dashboard
+// query whose source runs here returns data.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
@@ -16,6 +19,7 @@ import { parseSpecText } from '../../src/spec/load.js';
 import { buildPlan } from '../../src/plan/build.js';
 import { renderPrometheus } from '../../src/render/prometheus/index.js';
 import { dashboardQueries } from '../../src/render/grafana/index.js';
+import { renderAlertmanager } from '../../src/render/alertmanager/index.js';
 
 function tool(name: string): string | undefined {
   const p = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
@@ -25,7 +29,10 @@ function tool(name: string): string | undefined {
 }
 const prometheusBin = tool('prometheus');
 const haproxyBin = tool('haproxy');
-const skip = !prometheusBin ? 'prometheus not installed' : !haproxyBin ? 'haproxy not installed' : false;
+const alertmanagerBin = tool('prometheus-alertmanager') ?? tool('alertmanager');
+const nodeExporterBin = tool('prometheus-node-exporter') ?? tool('node_exporter');
+const skip = !prometheusBin ? 'prometheus not installed' : !haproxyBin ? 'haproxy not installed'
+  : !alertmanagerBin ? 'alertmanager not installed' : !nodeExporterBin ? 'node-exporter not installed' : false;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -38,27 +45,39 @@ function freePort(): Promise<number> {
   });
 }
 
-/** A replica exposing the API's metric names: 10 requests/s, all fast, all 200. */
-function replica(): Promise<{ server: Server; port: number }> {
-  const t0 = Date.now();
+interface Replica { server: Server; port: number; slow: boolean }
+
+/** A replica exposing the API's metric names: 10 requests per scrape, fast (5-10 ms) or slow (1-2.5 s). */
+function replica(port = 0, existing?: Replica): Promise<Replica> {
+  let fast = 0;
+  let slow = 0;
+  const r: Replica = existing ?? { server: undefined as unknown as Server, port, slow: false };
   const server = createServer((req, res) => {
     if (req.url === '/health') { res.end('ok'); return; }
     if (req.url !== '/metrics') { res.statusCode = 404; res.end(); return; }
-    const n = Math.floor((Date.now() - t0) / 100);
+    if (r.slow) slow += 10; else fast += 10;
+    const n = fast + slow;
     const l = 'endpoint="/items",method="GET"';
+    const buckets: Array<[string, number]> = [['0.005', 0], ['0.01', fast], ['0.1', fast], ['1', fast], ['2.5', n], ['+Inf', n]];
     res.setHeader('content-type', 'text/plain; version=0.0.4');
     res.end([
       '# TYPE app_requests_total counter',
       `app_requests_total{${l},status_code="200"} ${n}`,
       `app_requests_total{${l},status_code="500"} 0`,
       '# TYPE app_request_latency_seconds histogram',
-      ...['0.005', '0.01', '0.05', '0.1', '1', '+Inf'].map((le) => `app_request_latency_seconds_bucket{${l},le="${le}"} ${le === '0.005' ? 0 : n}`),
-      `app_request_latency_seconds_sum{${l}} ${n * 0.008}`,
+      ...buckets.map(([le, v]) => `app_request_latency_seconds_bucket{${l},le="${le}"} ${v}`),
+      `app_request_latency_seconds_sum{${l}} ${fast * 0.008 + slow * 1.5}`,
       `app_request_latency_seconds_count{${l}} ${n}`,
       '',
     ].join('\n'));
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port })));
+  r.server = server;
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => { r.port = (server.address() as { port: number }).port; resolve(r); }));
+}
+
+function stop(r: Replica): Promise<void> {
+  r.server.closeAllConnections();
+  return new Promise((res) => r.server.close(() => res()));
 }
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30000): Promise<T> {
@@ -79,19 +98,36 @@ interface Alert { labels: Record<string, string>; state: string }
 test('monitoring live: rules and dashboard queries on a real Prometheus, HAProxy and three replicas', { skip, timeout: 120000 }, async () => {
   const tpl = readFileSync(join(process.cwd(), 'templates', 'haproxy-mysql.yaml'), 'utf8')
     .replace(/monitoring:\n(  .*\n?)*/, '');
+  // A webhook receiver run by the test collects what Alertmanager delivers.
+  const delivered: Array<{ status: string; labels: Record<string, string> }> = [];
+  const hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      for (const a of (JSON.parse(body) as { alerts: Array<{ status: string; labels: Record<string, string> }> }).alerts) delivered.push(a);
+      res.end();
+    });
+  });
+  const hookPort = await new Promise<number>((res) => hook.listen(0, '127.0.0.1', () => res((hook.address() as { port: number }).port)));
   const spec = `${tpl}
 monitoring:
   scrapeInterval: 1s
   evaluationInterval: 1s
   alerts:
+    groupWait: 1s
+    groupInterval: 1s
+    repeatInterval: 1h
+    receivers:
+      - { type: webhook, name: test-hook, url: "http://127.0.0.1:${hookPort}/hook" }
     overrides:
       APIDown: { for: 2s }
+      APIHighLatency: { for: 1s }
       HAProxyBackendDown: { for: 2s }
 `;
   const r = parseSpecText(spec);
   assert.ok(r.stack, JSON.stringify(r.issues));
   const plan = buildPlan(r.stack);
-  const files = renderPrometheus(plan);
+  const files = [...renderPrometheus(plan), ...renderAlertmanager(plan)];
   const dir = mkdtempSync(join(tmpdir(), 'wharf-live-'));
   const procs: ChildProcess[] = [];
   const replicas = await Promise.all([replica(), replica(), replica()]);
@@ -100,7 +136,12 @@ monitoring:
       mkdirSync(dirname(join(dir, f.path)), { recursive: true });
       writeFileSync(join(dir, f.path), f.contents);
     }
-    const [hp, pp, fp] = [await freePort(), await freePort(), await freePort()];
+    const [hp, pp, fp, np, ap] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+    procs.push(spawn(nodeExporterBin!, [`--web.listen-address=127.0.0.1:${np}`], { stdio: 'ignore' }));
+    procs.push(spawn(alertmanagerBin!, [
+      `--config.file=${join(dir, 'alertmanager/alertmanager.yml')}`, `--storage.path=${join(dir, 'am')}`,
+      `--web.listen-address=127.0.0.1:${ap}`, '--cluster.listen-address=',
+    ], { stdio: 'ignore' }));
     writeFileSync(join(dir, 'haproxy.cfg'), [
       'global', '  log stdout format raw local0 err',
       'defaults', '  mode http', '  timeout connect 1s', '  timeout client 5s', '  timeout server 5s',
@@ -116,10 +157,11 @@ monitoring:
 
     // The rendered config, with Docker DNS discovery swapped for the local addresses.
     const cfg = parse(files.find((f) => f.path === 'prometheus/prometheus.yml')!.contents) as Record<string, any>;
-    delete cfg.alerting;
+    cfg.alerting.alertmanagers[0].static_configs[0].targets = [`127.0.0.1:${ap}`];
     cfg.rule_files = [join(dir, 'prometheus/rules/*.yml')];
     const local: Record<string, string[]> = {
       prometheus: [`127.0.0.1:${pp}`], web: replicas.map((x) => `127.0.0.1:${x.port}`), proxy: [`127.0.0.1:${hp}`],
+      'node-exporter': [`127.0.0.1:${np}`], alertmanager: [`127.0.0.1:${ap}`],
     };
     cfg.scrape_configs = (cfg.scrape_configs as any[]).filter((j) => local[j.job_name]).map((j) => ({
       job_name: j.job_name, metrics_path: j.metrics_path, scrape_interval: '1s',
@@ -163,7 +205,7 @@ monitoring:
     await waitFor('proxy responses counted', async () => ((await query(`sum(rate(haproxy_backend_http_responses_total{job="proxy",proxy="web"}[5m])) > 0`)).length ? true : undefined));
 
     // Dashboard queries whose sources run here return data.
-    const running = new Set(['web', 'proxy', 'prometheus']);
+    const running = new Set(Object.keys(local));
     const queries = dashboardQueries(plan).filter((q) => running.has(q.source));
     assert.ok(queries.length >= 15);
     const empty: string[] = [];
@@ -175,27 +217,46 @@ monitoring:
     assert.equal(await firing('APIDown', () => true), undefined);
     assert.equal(await firing('HAProxyBackendDown', () => true), undefined);
 
-    // One replica dies: APIDown for web.
+    const wasDelivered = (name: string, status: string) => async () =>
+      delivered.find((a) => a.labels.alertname === name && a.status === status && a.labels.component === 'web');
+
+    // Slow replicas: APIHighLatency (warning) reaches the webhook.
+    for (const x of replicas) x.slow = true;
+    const slowAt = Date.now();
+    const lat = await waitFor('APIHighLatency delivered', wasDelivered('APIHighLatency', 'firing'));
+    assert.equal(lat.labels.severity, 'warning');
+    console.log(`# APIHighLatency delivered ${Date.now() - slowAt} ms after the replicas turned slow`);
+
+    // One replica dies: APIDown (critical) is delivered and inhibits the latency alert of the same component.
     const t0 = Date.now();
-    replicas[2]!.server.closeAllConnections();
-    await new Promise<void>((res) => replicas[2]!.server.close(() => res()));
+    await stop(replicas[2]!);
     const apiDown = await waitFor('APIDown firing', () => firing('APIDown', (l) => l.job === 'web'));
     const detectMs = Date.now() - t0;
     assert.equal(apiDown.labels.component, 'web');
     assert.equal(apiDown.labels.severity, 'critical');
-    console.log(`# APIDown firing ${detectMs} ms after a replica died (for 2s, plus up to one 1s scrape and one 1s evaluation)`);
+    await waitFor('APIDown delivered', wasDelivered('APIDown', 'firing'));
+    const deliveredMs = Date.now() - t0;
+    console.log(`# APIDown firing ${detectMs} ms, delivered ${deliveredMs} ms after a replica died (for 2s + scrape 1s + eval 1s + group_wait 1s)`);
+    const amAlerts = async () => (await (await fetch(`http://127.0.0.1:${ap}/api/v2/alerts`)).json()) as Array<{ labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } }>;
+    const inhibited = await waitFor('APIHighLatency inhibited by APIDown', async () =>
+      (await amAlerts()).find((a) => a.labels.alertname === 'APIHighLatency' && a.status.state === 'suppressed' && a.status.inhibitedBy.length > 0));
+    assert.equal(inhibited.labels.component, 'web');
+    assert.equal((await amAlerts()).find((a) => a.labels.alertname === 'APIDown')?.status.state, 'active');
+
+    // The replica comes back on the same address: APIDown resolves at the webhook.
+    await replica(replicas[2]!.port, replicas[2]!);
+    await waitFor('APIDown resolved', wasDelivered('APIDown', 'resolved'));
 
     // All replicas die: the HAProxy backend goes down, the server-less backend never alerts.
-    for (const x of replicas.slice(0, 2)) {
-      x.server.closeAllConnections();
-      await new Promise<void>((res) => x.server.close(() => res()));
-    }
+    for (const x of replicas) await stop(x);
     const beDown = await waitFor('HAProxyBackendDown firing', () => firing('HAProxyBackendDown', (l) => l.proxy === 'web'));
     assert.equal(beDown.labels.component, 'proxy');
     assert.equal((await alerts()).some((a) => a.labels.alertname === 'HAProxyBackendDown' && a.labels.proxy === 'empty'), false);
   } finally {
     for (const p of procs) if (p.pid && p.exitCode === null) process.kill(p.pid, 'SIGTERM');
     for (const x of replicas) if (x.server.listening) { x.server.closeAllConnections(); x.server.close(); }
+    hook.closeAllConnections();
+    hook.close();
     await new Promise((r) => setTimeout(r, 300));
     for (const p of procs) if (p.pid && p.exitCode === null) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
     rmSync(dir, { recursive: true, force: true });

@@ -157,7 +157,8 @@ export function dashboardSpecs(plan: Plan): DashboardSpec[] {
           { expr: `sum(mysql_global_status_threads_running{${j}})`, legend: 'running' },
         ] },
         { title: 'Slow queries/s', kind: 'timeseries', unit: 'ops', source: job, queries: [{ expr: `sum(rate(mysql_global_status_slow_queries{${j}}[5m]))`, legend: 'slow' }] },
-        { title: 'InnoDB buffer pool used', kind: 'timeseries', unit: 'percentunit', source: job, max: 1, queries: [{ expr: `1 - sum(mysql_global_status_innodb_buffer_pool_pages_free{${j}}) / sum(mysql_global_status_innodb_buffer_pool_pages_total{${j}})`, legend: 'used' }] },
+        // mysqld_exporter exports pages by state and skips the total ("old" is part of "data").
+        { title: 'InnoDB buffer pool used', kind: 'timeseries', unit: 'percentunit', source: job, max: 1, queries: [{ expr: `1 - sum(mysql_global_status_buffer_pool_pages{${j},state="free"}) / sum(mysql_global_status_buffer_pool_pages{${j},state=~"data|free|misc"})`, legend: 'used' }] },
       ],
     });
   }

@@ -2,8 +2,11 @@
 // is never committed) against apps/api, each as ONE node process, on the same PostgreSQL and
 // Redis, with identical autocannon settings.
 //
-//   npm run bench:api                     # defaults: 50 connections, 10 s per run, 3 s warm-up
-//   npm run bench:api -- --duration 20 --connections 100 --strict
+//   npm run bench:api                     # 50 connections, 3 rounds of 5 s per path, 2 s warm-up
+//   npm run bench:api -- --rounds 5 --duration 10 --connections 100 --strict
+//
+// Rounds alternate between the apps (seed, apps/api, seed, ...) so that load drifting on a shared
+// machine hits both alike; each figure is the median over the rounds.
 //
 // The seed app hardcodes PostgreSQL port 5432, and its redis@4 client ignores `host` (it always
 // connects to localhost:6379), so this benchmark runs its own PostgreSQL on 5432 and Redis on
@@ -27,8 +30,9 @@ const SEED = process.env.WHARF_SEED_002 ?? join(ROOT, '..', 'shared', 'seeds', '
 
 const { values: args } = parseArgs({
   options: {
-    duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
     pipelining: { type: 'string', default: '1' },
     strict: { type: 'boolean', default: false },
@@ -37,6 +41,7 @@ const { values: args } = parseArgs({
 });
 const DURATION = Number(args.duration);
 const WARMUP = Number(args.warmup);
+const ROUNDS = Math.max(1, Number(args.rounds));
 const CONNECTIONS = Number(args.connections);
 const PIPELINING = Number(args.pipelining);
 
@@ -111,11 +116,11 @@ async function load(url: string, paths: string[] | string, seconds: number): Pro
   let i = 0;
   const list = Array.isArray(paths) ? paths : [paths];
   const r = await autocannon({
-    url,
+    url: list.length === 1 ? url + list[0] : url,
     connections: CONNECTIONS,
     pipelining: PIPELINING,
     duration: seconds,
-    requests: [{ method: 'GET', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: list[i++ % list.length] }) }],
+    ...(list.length > 1 ? { requests: [{ method: 'GET', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: list[i++ % list.length] }) }] } : {}),
   });
   return {
     reqPerSec: r.requests.average,
@@ -127,14 +132,26 @@ async function load(url: string, paths: string[] | string, seconds: number): Pro
   };
 }
 
-async function measure(app: App, paths: string[] | string): Promise<Result> {
-  if (WARMUP > 0) await load(app.url, paths, WARMUP);
+async function measureOnce(app: App, paths: string[] | string): Promise<Result> {
   const cpu0 = cpuSeconds(app.child.pid!);
   const r = await load(app.url, paths, DURATION);
   r.cpuUsPerReq = ((cpuSeconds(app.child.pid!) - cpu0) * 1e6) / r.total;
-  log(`${app.name} ${Array.isArray(paths) ? paths[0]!.replace(/\d+$/, ':id') : paths}: ${r.reqPerSec.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuUsPerReq!.toFixed(1)} us CPU/req, non-2xx ${r.non2xx}, errors ${r.errors}`);
+  log(`${app.name} ${Array.isArray(paths) ? '/api/items/:id' : paths}: ${r.reqPerSec.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuUsPerReq.toFixed(1)} us CPU/req, non-2xx ${r.non2xx}, errors ${r.errors}`);
   if (r.non2xx || r.errors) throw new Error(`${app.name}: ${r.non2xx} non-2xx responses and ${r.errors} errors under load`);
   return r;
+}
+
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
+function summarise(rs: Result[]): Result {
+  return {
+    reqPerSec: median(rs.map((r) => r.reqPerSec)),
+    p50: median(rs.map((r) => r.p50)),
+    p99: median(rs.map((r) => r.p99)),
+    total: rs.reduce((a, r) => a + r.total, 0),
+    non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
+    errors: rs.reduce((a, r) => a + r.errors, 0),
+    cpuUsPerReq: median(rs.map((r) => r.cpuUsPerReq!)),
+  };
 }
 
 // ------------------------------------------------------------------ main
@@ -198,10 +215,22 @@ async function main() {
       if (body.source !== 'cache') log(`note: ${a.name} /api/data answered from ${body.source} after warm-up`);
     }
 
-    log(`autocannon: ${CONNECTIONS} connections, pipelining ${PIPELINING}, ${WARMUP} s warm-up + ${DURATION} s per run, one run at a time`);
-    const seedData = await measure(seed, '/api/data');
-    const apiData = await measure(api, '/api/data');
-    const apiItems = await measure(api, itemPaths);
+    log(`autocannon: ${CONNECTIONS} connections, pipelining ${PIPELINING}, ${WARMUP} s warm-up, then ${ROUNDS} rounds of ${DURATION} s per path, one run at a time`);
+    if (WARMUP > 0) {
+      await load(seed.url, '/api/data', WARMUP);
+      await load(api.url, '/api/data', WARMUP);
+      await load(api.url, itemPaths, WARMUP);
+    }
+    const runs = { seedData: [] as Result[], apiData: [] as Result[], apiItems: [] as Result[] };
+    for (let round = 1; round <= ROUNDS; round++) {
+      log(`round ${round}/${ROUNDS}`);
+      runs.seedData.push(await measureOnce(seed, '/api/data'));
+      runs.apiData.push(await measureOnce(api, '/api/data'));
+      runs.apiItems.push(await measureOnce(api, itemPaths));
+    }
+    const seedData = summarise(runs.seedData);
+    const apiData = summarise(runs.apiData);
+    const apiItems = summarise(runs.apiItems);
 
     const rows = [
       { path: 'GET /api/data (cached)', app: 'seed 002 (Express)', r: seedData, base: undefined as Result | undefined },
@@ -220,7 +249,7 @@ async function main() {
     const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
     console.log('');
     console.log(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}); seed deps: ${seedVersions}`);
-    console.log(`autocannon: ${CONNECTIONS} connections, pipelining ${PIPELINING}, ${DURATION} s after ${WARMUP} s warm-up; each app one node process; PostgreSQL 15 and Redis on loopback`);
+    console.log(`autocannon: ${CONNECTIONS} connections, pipelining ${PIPELINING}; median of ${ROUNDS} alternating rounds of ${DURATION} s after ${WARMUP} s warm-up; each app one node process; PostgreSQL 15 and Redis on loopback`);
     console.log(line(header));
     console.log('| ' + widths.map((w) => '-'.repeat(w)).join(' | ') + ' |');
     for (const row of table) console.log(line(row));
@@ -229,7 +258,7 @@ async function main() {
     console.log(`goal (>= 3x seed throughput, p99 no worse): ${met ? 'MET' : 'NOT MET'}`);
     const load1 = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
     console.log(`load average at the end: ${load1} (the load generator, Redis and PostgreSQL share this machine's ${cpus().length} CPUs with the app under test)`);
-    if (args.json) writeFileSync(args.json, JSON.stringify({ settings: { CONNECTIONS, PIPELINING, DURATION, WARMUP }, seedData, apiData, apiItems }, null, 2));
+    if (args.json) writeFileSync(args.json, JSON.stringify({ settings: { CONNECTIONS, PIPELINING, DURATION, WARMUP, ROUNDS }, seedData, apiData, apiItems, runs }, null, 2));
     if (args.strict && !met) process.exitCode = 1;
   } finally {
     await Promise.allSettled([stopNode(seed), stopNode(api)]);

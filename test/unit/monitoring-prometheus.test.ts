@@ -11,7 +11,7 @@ import { loadSpecFile, parseSpecText } from '../../src/spec/load.js';
 import { buildPlan } from '../../src/plan/build.js';
 import type { Plan } from '../../src/plan/model.js';
 import {
-  renderPrometheus, alertCatalogue, recordingRules, backupStaleSeconds, schedulePeriodSeconds, RULES_DIR,
+  renderPrometheus, alertCatalogue, knownAlertNames, recordingRules, backupStaleSeconds, schedulePeriodSeconds, RULES_DIR,
   type AlertRule,
 } from '../../src/render/prometheus/index.js';
 
@@ -219,6 +219,9 @@ test('prometheus: the seeds\' thresholds, and overrides of threshold, for and di
   assert.match(lat.description, /above 0\.5s for 5m/);
   assert.ok(!cat.some((a) => a.alert === 'HostDiskFull'));
   assert.match(cat.find((a) => a.alert === 'BackupStale')!.expr, /> 3600$/);
+  // disabled alerts are still known names, so a lint can tell a typo from a disabled alert
+  assert.ok(knownAlertNames(buildPlan(r.stack)).includes('HostDiskFull'));
+  assert.ok(!knownAlertNames(buildPlan(r.stack)).includes('HostDiskFul'));
 });
 
 test('prometheus: recording rules per service and backup staleness from the schedule', async () => {

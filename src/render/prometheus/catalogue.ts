@@ -679,3 +679,10 @@ export function recordingRules(plan: Plan): RecordingRule[] {
     },
   ];
 }
+
+/** Names of every alert the plan's components call for, disabled ones included: for linting
+ *  `monitoring.alerts.overrides` keys (an unknown name there is a typo that silently does nothing). */
+export function knownAlertNames(plan: Plan): string[] {
+  const all = alertCatalogue({ ...plan, monitoring: { ...plan.monitoring, overrides: {} } });
+  return [...new Set(all.map((a) => a.alert))].sort();
+}

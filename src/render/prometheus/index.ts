@@ -5,7 +5,7 @@ import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
 import { alertCatalogue, jobComponents, recordingRules, type AlertRule } from './catalogue.js';
 
 export {
-  alertCatalogue, recordingRules, jobComponents, backupStaleSeconds, schedulePeriodSeconds,
+  alertCatalogue, knownAlertNames, recordingRules, jobComponents, backupStaleSeconds, schedulePeriodSeconds,
   BACKUP_LAST_SUCCESS_METRIC, BACKUP_LAST_STATUS_METRIC, BACKUP_VERIFY_LAST_STATUS_METRIC, BACKUP_METRIC_LABELS,
   RECORDED,
 } from './catalogue.js';

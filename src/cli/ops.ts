@@ -10,9 +10,12 @@ import { table, type Out } from './output.js';
 
 async function context(file: string | undefined, opts: { render: boolean }): Promise<OpsContext> {
   const specPath = resolveSpecPath(file);
-  const l = opts.render ? await prepare({ specPath }) : await load(specPath);
   const { composeContext } = await import('../engine/context.js');
-  return composeContext({ plan: l.plan, outDir: l.layout.outDir, projectDir: l.layout.projectDir, secretsDir: l.layout.secretsDir });
+  const { detectCompose } = await import('../engine/detect.js');
+  // Which Compose runs the files is known before rendering: replica container names depend on it.
+  const compose = await detectCompose();
+  const l = opts.render ? await prepare({ specPath, render: { composeKind: compose.kind } }) : await load(specPath);
+  return composeContext({ plan: l.plan, outDir: l.layout.outDir, projectDir: l.layout.projectDir, secretsDir: l.layout.secretsDir, compose });
 }
 
 export async function confirm(question: string): Promise<boolean> {

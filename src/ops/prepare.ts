@@ -3,7 +3,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { buildPlan } from '../plan/build.js';
 import type { Plan } from '../plan/model.js';
-import { renderAll } from '../render/index.js';
+import { renderAll, type RenderOptions } from '../render/index.js';
 import type { RenderedFile } from '../render/files.js';
 import { ensureSecrets, type SecretsResult } from '../secrets/generate.js';
 import { findSpecFile, loadSpecFile } from '../spec/load.js';
@@ -67,9 +67,9 @@ export interface Prepared extends Loaded {
   secretsDir: string;
 }
 
-export async function prepare(opts: { specPath: string; projectDir?: string }): Promise<Prepared> {
+export async function prepare(opts: { specPath: string; projectDir?: string; render?: RenderOptions }): Promise<Prepared> {
   const loaded = await load(opts.specPath, opts.projectDir);
-  const files = renderAll(loaded.plan);
+  const files = renderAll(loaded.plan, 'compose', opts.render);
   // Secrets first: a missing user secret file is an input error and must stop us before any config is replaced.
   const secrets = await ensureSecrets(loaded.plan, loaded.layout.secretsDir, loaded.layout.projectDir);
   const write = writeFiles(loaded.layout.outDir, files);

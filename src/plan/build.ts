@@ -507,11 +507,13 @@ function planProxy(stack: Stack, name: string, routes: Route[], tls: Plan['tls']
     ...hardening, name, role: 'proxy', engine: 'haproxy', image: pickImage('haproxy', stack.images), imageKey: 'haproxy',
     networks, ports, secrets, dependsOn,
     mounts: [{ type: 'config', source: 'haproxy/haproxy.cfg', target: '/usr/local/etc/haproxy/haproxy.cfg', readOnly: true }],
-    command: ['haproxy', '-W', '-db', '-f', '/usr/local/etc/haproxy/haproxy.cfg', '-f', `/run/secrets/${authSecret}`],
+    // The image's entrypoint adds -W -db (master-worker, foreground) to a command starting with haproxy.
+    command: ['haproxy', '-f', '/usr/local/etc/haproxy/haproxy.cfg', '-f', `/run/secrets/${authSecret}`],
     capDrop: ['ALL'], capAdd: ['NET_BIND_SERVICE'],
     healthcheck: health(['CMD-SHELL', `bash -c '</dev/tcp/127.0.0.1/${p.stats.port}'`]),
     resources: { cpus: 0.5, memory: '128M' },
-    metrics: stack.monitoring.enabled ? { job: 'proxy', port: p.stats.port, path: '/metrics' } : undefined,
+    // The exporter has its own unauthenticated port on the monitoring side; the stats page keeps its password.
+    metrics: stack.monitoring.enabled ? { job: 'proxy', port: 8405, path: '/metrics' } : undefined,
   };
 }
 

@@ -12,17 +12,23 @@ import { sortFiles, type RenderedFile } from './files.js';
 export type Target = 'compose';
 export const targets: readonly Target[] = ['compose'];
 
-type PlanRenderer = (plan: Plan) => RenderedFile[];
+/** What the renderers may need to know about where the files will run (not part of the spec). */
+export interface RenderOptions {
+  /** container names of replicas differ: v2 `project-svc-1`, v1 `project_svc_1` (Traefik lists replicas by name) */
+  composeKind?: 'v1' | 'v2';
+}
+
+type PlanRenderer = (plan: Plan, opts: RenderOptions) => RenderedFile[];
 
 /** Renderers of the files containers mount, and when a plan needs each. */
 const configRenderers: Array<{ name: string; applies: (p: Plan) => boolean; render: PlanRenderer }> = [
-  { name: 'traefik', applies: (p) => p.proxy.kind === 'traefik', render: (p) => renderTraefik(p) },
+  { name: 'traefik', applies: (p) => p.proxy.kind === 'traefik', render: (p, o) => renderTraefik(p, { replicaNaming: o.composeKind === 'v1' ? 'compose-v1' : 'compose-v2' }) },
   { name: 'haproxy', applies: (p) => p.proxy.kind === 'haproxy', render: renderHAProxy },
   { name: 'prometheus', applies: (p) => p.monitoring.enabled, render: renderPrometheus },
 ];
 
-export function renderConfigs(plan: Plan): RenderedFile[] {
-  return configRenderers.filter((r) => r.applies(plan)).flatMap((r) => r.render(plan));
+export function renderConfigs(plan: Plan, opts: RenderOptions = {}): RenderedFile[] {
+  return configRenderers.filter((r) => r.applies(plan)).flatMap((r) => r.render(plan, opts));
 }
 
 export function configHashes(plan: Plan, files: RenderedFile[]): Record<string, string> {
@@ -39,8 +45,8 @@ export function configHashes(plan: Plan, files: RenderedFile[]): Record<string, 
   return out;
 }
 
-export function renderAll(plan: Plan, target: Target = 'compose'): RenderedFile[] {
-  const configs = renderConfigs(plan);
+export function renderAll(plan: Plan, target: Target = 'compose', opts: RenderOptions = {}): RenderedFile[] {
+  const configs = renderConfigs(plan, opts);
   switch (target) {
     case 'compose': return sortFiles([...configs, ...renderCompose(plan, { configHashes: configHashes(plan, configs) })]);
   }

@@ -89,6 +89,11 @@ export const tlsFilesNeedPaths: Rule = (s) =>
     ? [err('tls.mode', 'ACME cannot issue certificates for .localhost domains', 'use mode: self-signed for local stacks')]
     : [];
 
+export const acmeNeedsTraefik: Rule = (s) =>
+  s.tls.mode === 'acme' && s.proxy.kind === 'haproxy'
+    ? [err('tls.mode', 'ACME certificates are obtained by Traefik; HAProxy needs a certificate file', 'use proxy.kind: traefik, or tls: {mode: files, cert, key} with a certificate from your ACME client')]
+    : [];
+
 export function allBackups(s: Stack) {
   const out: Array<[string, NonNullable<Stack['databases'][string]['backup']>]> = [];
   for (const [n, d] of Object.entries(s.databases)) if (d.backup) out.push([`databases.${n}.backup`, d.backup]);
@@ -102,6 +107,7 @@ function hintFrom(names: string[]): string | undefined {
 }
 
 export const crossFieldRules: Rule[] = [
+  acmeNeedsTraefik,
   imageOrBuild, usedBackendsExist, secretsDeclared, uniqueNames, uniqueRouteHosts,
   routedServicesHaveHealth, edgePortsDistinct, tlsFilesNeedPaths,
 ];

@@ -224,7 +224,8 @@ export function haproxyConfig(plan: Plan): string {
   if (metricsPort !== undefined && metricsPort !== statsPort) {
     sections.push(section('frontend metrics', [
       `bind :${metricsPort}`,
-      'no log',
+      // Scrapes are not worth a log line each; `no log` would make httplog warn.
+      'http-request set-log-level silent',
       'http-request use-service prometheus-exporter if { path /metrics }',
       'http-request deny deny_status 404',
     ]));

@@ -1,0 +1,34 @@
+// Cross-field rules: problems the schema alone cannot see, each with a path and a hint.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parse, stringify } from 'yaml';
+import { parseSpecText } from '../../src/spec/load.js';
+import { templateText } from '../support/templates.js';
+
+function issuesOf(change: (d: any) => void) {
+  const d = parse(templateText('api'));
+  change(d);
+  return parseSpecText(stringify(d)).issues.filter((i) => i.severity === 'error');
+}
+
+test('ACME with HAProxy is refused with a way out', () => {
+  const i = issuesOf((d) => { d.domain = 'shop.example.com'; d.services.api.routes = [{ host: 'api.shop.example.com' }]; d.tls = { mode: 'acme', email: 'ops@example.com' }; d.proxy.kind = 'haproxy'; });
+  assert.equal(i.length, 1);
+  assert.equal(i[0]!.path, 'tls.mode');
+  assert.match(i[0]!.hint ?? '', /traefik|files/);
+});
+
+test('ACME for a .localhost domain is refused', () => {
+  const i = issuesOf((d) => { d.tls = { mode: 'acme', email: 'ops@example.com' }; });
+  assert.ok(i.some((x) => x.path === 'tls.mode' && /localhost/.test(x.message)));
+});
+
+test('a service using an undeclared database names the entry', () => {
+  const i = issuesOf((d) => { d.services.api.uses = ['db', 'nodb']; });
+  assert.ok(i.some((x) => x.path.startsWith('services.api.uses') && /nodb/.test(x.message)), JSON.stringify(i));
+});
+
+test('same edge port twice', () => {
+  const i = issuesOf((d) => { d.proxy.httpPort = 8443; d.proxy.httpsPort = 8443; });
+  assert.ok(i.some((x) => x.path === 'proxy.httpsPort'));
+});

@@ -4,6 +4,9 @@
 //
 //   npm run bench:api                     # 50 connections, 3 rounds of 5 s per path, 2 s warm-up
 //   npm run bench:api -- --rounds 5 --duration 10 --connections 100 --strict
+//   npm run bench:api -- --cpus 0.5       # each app capped at half a CPU (a cgroup CPU quota, as
+//                                         # `docker run --cpus 0.5`), so that the app, not the
+//                                         # load generator sharing the machine, is the bottleneck
 //
 // Rounds alternate between the apps (seed, apps/api, seed, ...) so that load drifting on a shared
 // machine hits both alike; each figure is the median over the rounds.
@@ -17,7 +20,7 @@
 //   GET /api/items/:id     apps/api, cached items; the seed has no items endpoint, so its closest
 //                          equivalent, the cached GET /api/data, is the baseline for the ratio.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,12 +39,15 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     pipelining: { type: 'string', default: '1' },
     strict: { type: 'boolean', default: false },
+    cpus: { type: 'string' },
     json: { type: 'string' },
   },
 });
 const DURATION = Number(args.duration);
 const WARMUP = Number(args.warmup);
 const ROUNDS = Math.max(1, Number(args.rounds));
+const CPUS = args.cpus === undefined ? undefined : Number(args.cpus);
+if (CPUS !== undefined && !(CPUS > 0 && CPUS <= 64)) throw new Error('--cpus: expected a number of CPUs such as 0.5');
 const CONNECTIONS = Number(args.connections);
 const PIPELINING = Number(args.pipelining);
 
@@ -66,7 +72,32 @@ export function extractSeedApp(markdown: string): { appJs: string; packageJson: 
 
 // ------------------------------------------------------------------ processes
 
-interface App { name: string; url: string; child: ChildProcess; out: string[] }
+interface App { name: string; url: string; child: ChildProcess; out: string[]; cgroup?: string }
+
+/** Puts pid in a new cgroup limited to `cpus` CPUs (cgroup v2 cpu.max or v1 cfs quota); returns its path. */
+function capCpu(pid: number, name: string, cpus: number): string {
+  const period = 100_000;
+  const quota = Math.round(cpus * period);
+  const v2 = '/sys/fs/cgroup/cgroup.controllers';
+  try {
+    if (existsSync(v2)) {
+      const dir = `/sys/fs/cgroup/wharf-bench-${name}-${process.pid}`;
+      try { writeFileSync('/sys/fs/cgroup/cgroup.subtree_control', '+cpu'); } catch { /* already enabled or not allowed */ }
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'cpu.max'), `${quota} ${period}`);
+      writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+      return dir;
+    }
+    const dir = `/sys/fs/cgroup/cpu/wharf-bench-${name}-${process.pid}`;
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'cpu.cfs_period_us'), String(period));
+    writeFileSync(join(dir, 'cpu.cfs_quota_us'), String(quota));
+    writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+    return dir;
+  } catch (err) {
+    throw new Error(`--cpus needs a writable cgroup CPU controller (root, cgroup v1 or v2): ${(err as Error).message}`);
+  }
+}
 
 async function waitFor(url: string, child: ChildProcess, out: string[], ok: (status: number, body: string) => boolean, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
@@ -89,15 +120,19 @@ function startNode(name: string, script: string, cwd: string, env: Record<string
   // JSON access log on, written to /dev/null here); stderr kept for failure messages.
   const child = spawn(process.execPath, [script], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr!.on('data', (b: Buffer) => { out.push(b.toString()); if (out.length > 200) out.shift(); });
-  return { name, url: `http://127.0.0.1:${port}`, child, out, port };
+  const cgroup = CPUS !== undefined ? capCpu(child.pid!, name.replace(/[^a-z0-9]/gi, ''), CPUS) : undefined;
+  return { name, url: `http://127.0.0.1:${port}`, child, out, port, cgroup };
 }
 
 async function stopNode(app: App | undefined) {
-  if (!app || app.child.exitCode !== null) return;
-  app.child.kill('SIGTERM');
-  const t = setTimeout(() => app.child.kill('SIGKILL'), 10_000);
-  await new Promise((r) => app.child.once('exit', r));
-  clearTimeout(t);
+  if (!app) return;
+  if (app.child.exitCode === null && app.child.signalCode === null) {
+    app.child.kill('SIGTERM');
+    const t = setTimeout(() => app.child.kill('SIGKILL'), 10_000);
+    await new Promise((r) => app.child.once('exit', r));
+    clearTimeout(t);
+  }
+  if (app.cgroup) { try { rmdirSync(app.cgroup); } catch { /* still busy: left for the OS */ } }
 }
 
 // ------------------------------------------------------------------ load
@@ -113,14 +148,15 @@ function cpuSeconds(pid: number): number {
 }
 
 async function load(url: string, paths: string[] | string, seconds: number): Promise<Result> {
-  let i = 0;
   const list = Array.isArray(paths) ? paths : [paths];
   const r = await autocannon({
     url: list.length === 1 ? url + list[0] : url,
     connections: CONNECTIONS,
     pipelining: PIPELINING,
     duration: seconds,
-    ...(list.length > 1 ? { requests: [{ method: 'GET', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: list[i++ % list.length] }) }] } : {}),
+    // Several paths: a fixed request sequence each connection cycles through (autocannon builds
+    // each request once), so the load generator spends no extra CPU per request on it.
+    ...(list.length > 1 ? { requests: list.map((path) => ({ method: 'GET', path })) } : {}),
   });
   return {
     reqPerSec: r.requests.average,
@@ -249,6 +285,7 @@ async function main() {
     const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
     console.log('');
     console.log(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}); seed deps: ${seedVersions}`);
+    console.log(`each app: one node process, ${CPUS === undefined ? 'no CPU cap (shares the CPUs with the load generator, Redis and PostgreSQL)' : `capped at ${CPUS} CPU (cgroup quota)`}`);
     console.log(`autocannon: ${CONNECTIONS} connections, pipelining ${PIPELINING}; median of ${ROUNDS} alternating rounds of ${DURATION} s after ${WARMUP} s warm-up; each app one node process; PostgreSQL 15 and Redis on loopback`);
     console.log(line(header));
     console.log('| ' + widths.map((w) => '-'.repeat(w)).join(' | ') + ' |');
@@ -258,7 +295,7 @@ async function main() {
     console.log(`goal (>= 3x seed throughput, p99 no worse): ${met ? 'MET' : 'NOT MET'}`);
     const load1 = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
     console.log(`load average at the end: ${load1} (the load generator, Redis and PostgreSQL share this machine's ${cpus().length} CPUs with the app under test)`);
-    if (args.json) writeFileSync(args.json, JSON.stringify({ settings: { CONNECTIONS, PIPELINING, DURATION, WARMUP, ROUNDS }, seedData, apiData, apiItems, runs }, null, 2));
+    if (args.json) writeFileSync(args.json, JSON.stringify({ settings: { CONNECTIONS, PIPELINING, DURATION, WARMUP, ROUNDS, CPUS }, seedData, apiData, apiItems, runs }, null, 2));
     if (args.strict && !met) process.exitCode = 1;
   } finally {
     await Promise.allSettled([stopNode(seed), stopNode(api)]);

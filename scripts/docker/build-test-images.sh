@@ -10,7 +10,8 @@
 #               $WHARF_CACHE_DIR/test-images.json)
 #   --only      build only these image directories (e.g. --only postgres,redis)
 #   --jobs N    parallel builds (default 4)
-#   --force     rebuild even when the tag exists (the debootstrap base is kept)
+#   --force     rebuild without layer cache even when the tag exists (fresh Debian
+#               packages; the debootstrap base is kept: build-base.sh --force renews it)
 #   --keep-old  do not remove older tags of the same image
 #   --list      print the image directories and the imageKeys they serve, then exit
 #
@@ -133,9 +134,11 @@ prune_old() {
 # docker_build NAME CONTEXT REF HASH PARENT [BUILD-ARGS...] (output to the log file)
 docker_build() {
   local name=$1 ctx=$2 ref=$3 hash=$4 parent=$5; shift 5
-  local net=()
-  [ -n "${WHARF_BUILD_NETWORK:-}" ] && net=(--network "$WHARF_BUILD_NETWORK")
-  DOCKER_BUILDKIT=0 docker build "${net[@]}" --rm --force-rm \
+  local opts=()
+  if [ -n "${WHARF_BUILD_NETWORK:-}" ]; then opts+=(--network "$WHARF_BUILD_NETWORK"); fi
+  # --force means fresh packages: no layer cache
+  if [ "$FORCE" = 1 ]; then opts+=(--no-cache); fi
+  DOCKER_BUILDKIT=0 docker build "${opts[@]}" --rm --force-rm \
     --build-arg "BASE=$parent" "$@" \
     --label "org.wharf.test.image=$name" --label "org.wharf.test.hash=$hash" \
     -t "$ref" "$ctx"
@@ -144,15 +147,21 @@ docker_build() {
 # --- shared layer: wharf-test/base ---------------------------------------------------------
 shared_hash=$(hash_inputs "$IMAGES_DIR/base" "$base_id")
 SHARED="wharf-test/base:$shared_hash"
-if [ "$FORCE" = 0 ] && docker image inspect "$SHARED" >/dev/null 2>&1; then
+# --force renews the shared layer only on a full run: with --only it would change the tag
+# of every other image
+if { [ "$FORCE" = 0 ] || [ -n "$ONLY" ]; } && docker image inspect "$SHARED" >/dev/null 2>&1; then
   log "cached  base               $SHARED"
 else
+  old_shared=$(docker image inspect -f '{{.Id}}' "$SHARED" 2>/dev/null || true)
   log "build   base               $SHARED (ca-certificates, wget)"
   s=$(date +%s)
   docker_build base "$IMAGES_DIR/base" "$SHARED" "$shared_hash" "$BASE_TAG" >"$CACHE_DIR/logs/base.log" 2>&1 \
     || { tail -n 30 "$CACHE_DIR/logs/base.log" >&2; die "building $SHARED failed (log: $CACHE_DIR/logs/base.log)"; }
   log "built   base               $SHARED in $(( $(date +%s) - s ))s, $(image_size "$SHARED")"
   prune_old wharf-test/base "$shared_hash"
+  if [ -n "$old_shared" ] && [ "$KEEP_OLD" = 0 ] && [ "$old_shared" != "$(docker image inspect -f '{{.Id}}' "$SHARED")" ]; then
+    docker image rm "$old_shared" >/dev/null 2>&1 || true
+  fi
 fi
 shared_id=$(docker image inspect -f '{{.Id}}' "$SHARED")
 
@@ -184,7 +193,7 @@ for n in "${SELECTED[@]}"; do
 done
 
 # --- the images, in parallel -----------------------------------------------------------------
-declare -A REF=() STATUS=() SECS=() STARTED=()
+declare -A REF=() STATUS=() SECS=() STARTED=() OLD_ID=()
 for n in "${SELECTED[@]}"; do
   if [ "$n" = node ]; then h=$(hash_inputs "$IMAGES_DIR/$n" "$shared_id" "${NODE_EXTRA[@]}")
   else h=$(hash_inputs "$IMAGES_DIR/$n" "$shared_id"); fi
@@ -194,6 +203,8 @@ for n in "${SELECTED[@]}"; do
     log "cached  $(printf '%-18s' "$n") ${REF[$n]}"
   else
     STATUS[$n]=pending
+    # --force re-uses the tag: the image it pointed to is removed after the rebuild
+    OLD_ID[$n]=$(docker image inspect -f '{{.Id}}' "${REF[$n]}" 2>/dev/null || true)
   fi
 done
 
@@ -226,6 +237,10 @@ if [ "${#pending[@]}" -gt 0 ]; then
         STATUS[$n]=built
         log "built   $(printf '%-18s' "$n") ${REF[$n]} in ${SECS[$n]}s, $(image_size "${REF[$n]}")"
         prune_old "wharf-test/$n" "${REF[$n]##*:}"
+        if [ -n "${OLD_ID[$n]}" ] && [ "$KEEP_OLD" = 0 ] \
+           && [ "${OLD_ID[$n]}" != "$(docker image inspect -f '{{.Id}}' "${REF[$n]}")" ]; then
+          docker image rm "${OLD_ID[$n]}" >/dev/null 2>&1 || true
+        fi
       else
         STATUS[$n]=FAILED; failed+=("$n")
         log "FAILED  $n after ${SECS[$n]}s; last lines of $CACHE_DIR/logs/$n.log:"
@@ -245,11 +260,6 @@ if [ "${#pending[@]}" -gt 0 ]; then
       log "... $(IFS=','; echo "${parts[*]}" | sed 's/,/, /g')$q"
     fi
   done
-fi
-
-# replaced images of ours that lost their tag (only those carrying our label)
-if [ "$KEEP_OLD" = 0 ]; then
-  docker image prune -f --filter label=org.wharf.test.image >/dev/null 2>&1 || true
 fi
 
 # --- summary --------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { dockerSkipReason, ensureTestImages, substitutedKeys, type TestImages } from './support/images.js';
+import { buildScript, dockerSkipReason, ensureTestImages, parseImageMap, substitutedKeys, type TestImages } from './support/images.js';
 
 const skip = dockerSkipReason();
 const run = `wsmk${process.pid}`;
@@ -223,6 +223,19 @@ describe('e2e substitute images (docker)', { skip }, () => {
       const id = await must(['image', 'inspect', '-f', '{{.Id}}', ref], `inspect ${ref}`);
       assert.match(id, /^sha256:/);
     }
+  });
+
+  it('a second build run finds every tag and rebuilds nothing (warm cache)', async () => {
+    const t = Date.now();
+    const r = await execa('bash', [buildScript, '--json'], { reject: false, timeout: 120_000 });
+    const ms = Date.now() - t;
+    assert.equal(r.exitCode, 0, r.stderr.slice(-2000));
+    assert.deepEqual(parseImageMap(r.stdout), images, 'same map as the first run');
+    const cached = r.stderr.split('\n').filter((l) => /^\[build-images\] cached /.test(l));
+    assert.equal(cached.length, 13, `expected base + 12 images cached:\n${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /^\[build-images\] build /m);
+    console.error(`[smoke] warm build run: ${ms} ms`);
+    assert.ok(ms < 60_000, `warm run took ${ms} ms`);
   });
 
   it('postgres: initialises from POSTGRES_* and the password file, serves scram-sha-256 on 5432', async () => {

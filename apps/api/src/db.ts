@@ -220,7 +220,8 @@ export function createMysqlDb(c: DbConfig, onError: (err: Error) => void): Db {
   });
   pool.on('connection', (conn) => {
     // Session in UTC so NOW() and TIMESTAMP columns mean the same thing everywhere.
-    conn.query("SET time_zone = '+00:00'");
+    // The core (callback) connection: pass a callback, or a failure would be an unhandled 'error' event.
+    (conn as unknown as { query(sql: string, cb: (err: unknown) => void): void }).query("SET time_zone = '+00:00'", () => undefined);
   });
   (pool as unknown as { pool: { on(e: string, f: (err: Error) => void): void } }).pool?.on?.('error', onError);
 

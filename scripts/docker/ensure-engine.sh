@@ -9,7 +9,8 @@
 #   WHARF_DOCKERD_PID   dockerd pid file        (default /var/run/docker.pid)
 #   WHARF_DOCKERD_WAIT  seconds to wait for dockerd to answer (default 60)
 #   WHARF_COMPOSE_SUITE Debian suite to take Compose v2 from (default trixie)
-#   DOCKER_CONFIG       where the CLI plugin goes (default $HOME/.docker)
+#   DOCKER_CONFIG       CLI plugin goes to $DOCKER_CONFIG/cli-plugins (default: root
+#                       /usr/local/lib/docker/cli-plugins, others ~/.docker/cli-plugins)
 set -euo pipefail
 
 log() { printf '[ensure-engine] %s\n' "$*"; }
@@ -19,7 +20,11 @@ DOCKERD_LOG=${WHARF_DOCKERD_LOG:-/var/log/wharf-dockerd.log}
 DOCKERD_PID=${WHARF_DOCKERD_PID:-/var/run/docker.pid}
 DOCKERD_WAIT=${WHARF_DOCKERD_WAIT:-60}
 COMPOSE_SUITE=${WHARF_COMPOSE_SUITE:-trixie}
-PLUGIN_DIR="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
+# $DOCKER_CONFIG/cli-plugins when set; else the system-wide plugin dir when root (every user
+# gets `docker compose`); else ~/.docker/cli-plugins.
+if [ -n "${DOCKER_CONFIG:-}" ]; then PLUGIN_DIR="$DOCKER_CONFIG/cli-plugins"
+elif [ "$(id -u)" = 0 ]; then PLUGIN_DIR=/usr/local/lib/docker/cli-plugins
+else PLUGIN_DIR="$HOME/.docker/cli-plugins"; fi
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then
@@ -75,17 +80,18 @@ else
 fi
 
 # --- 3. Compose v2 as a CLI plugin -----------------------------------------------------
-if docker compose version >/dev/null 2>&1; then
-  log "compose v2 present: $(docker compose version)"
-else
-  log "compose v2 missing: fetching Debian ${COMPOSE_SUITE}'s docker-compose .deb into $PLUGIN_DIR"
-  command -v dpkg >/dev/null || die "dpkg is needed to unpack the compose .deb"
-  work=$(mktemp -d /tmp/wharf-compose.XXXXXX)
-  trap 'rm -rf "$work"' EXIT
+# Compose v2 is what users run; Debian's v1 `docker-compose` is the fallback: failing to get
+# v2 is a warning when v1 works, an error otherwise.
+install_compose_v2() {
+  local work deb bin
+  command -v dpkg >/dev/null || { log "dpkg is needed to unpack the compose .deb"; return 1; }
+  COMPOSE_WORK=$(mktemp -d /tmp/wharf-compose.XXXXXX)
+  trap 'rm -rf "${COMPOSE_WORK:-}"' EXIT
+  work=$COMPOSE_WORK
   mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/parts" "$work/prefs" "$work/dl"
   # A private apt configuration: the host's sources, lists and cache stay untouched.
   echo "deb http://deb.debian.org/debian ${COMPOSE_SUITE} main" >"$work/sources.list"
-  APT_OPTS=(
+  local APT_OPTS=(
     -o "Dir::Etc::SourceList=$work/sources.list"
     -o "Dir::Etc::SourceParts=$work/parts"
     -o "Dir::Etc::Preferences=$work/prefs/none"
@@ -95,20 +101,32 @@ else
     -o "APT::Sandbox::User=root"
   )
   apt-get "${APT_OPTS[@]}" update -qq >"$work/update.log" 2>&1 \
-    || { cat "$work/update.log" >&2; die "apt-get update for ${COMPOSE_SUITE} failed (is deb.debian.org reachable? is the ${COMPOSE_SUITE} key in debian-archive-keyring?)"; }
+    || { tail -n 20 "$work/update.log" >&2; log "apt-get update for ${COMPOSE_SUITE} failed (is deb.debian.org reachable? is the ${COMPOSE_SUITE} key in debian-archive-keyring?)"; return 1; }
   ( cd "$work/dl" && apt-get "${APT_OPTS[@]}" download docker-compose >"$work/download.log" 2>&1 ) \
-    || { cat "$work/download.log" >&2; die "apt-get download docker-compose from ${COMPOSE_SUITE} failed"; }
+    || { tail -n 20 "$work/download.log" >&2; log "apt-get download docker-compose from ${COMPOSE_SUITE} failed"; return 1; }
   deb=$(ls "$work"/dl/docker-compose_*.deb 2>/dev/null | head -n1)
-  [ -n "$deb" ] || die "no docker-compose .deb was downloaded"
+  [ -n "$deb" ] || { log "no docker-compose .deb was downloaded"; return 1; }
   log "downloaded $(basename "$deb")"
   dpkg -x "$deb" "$work/x"
   bin="$work/x/usr/libexec/docker/cli-plugins/docker-compose"
-  [ -x "$bin" ] || die "$(basename "$deb") has no usr/libexec/docker/cli-plugins/docker-compose"
-  mkdir -p "$PLUGIN_DIR"
-  install -m 0755 "$bin" "$PLUGIN_DIR/docker-compose"
+  [ -x "$bin" ] || { log "$(basename "$deb") has no usr/libexec/docker/cli-plugins/docker-compose"; return 1; }
+  $SUDO mkdir -p "$PLUGIN_DIR"
+  $SUDO install -m 0755 "$bin" "$PLUGIN_DIR/docker-compose"
   docker compose version >/dev/null 2>&1 \
-    || die "installed $PLUGIN_DIR/docker-compose but 'docker compose version' still fails: $(docker compose version 2>&1 | head -n3)"
-  log "compose v2 installed: $(docker compose version)"
+    || { log "installed $PLUGIN_DIR/docker-compose but 'docker compose version' still fails: $(docker compose version 2>&1 | head -n3)"; return 1; }
+}
+
+if docker compose version >/dev/null 2>&1; then
+  log "compose v2 present: $(docker compose version)"
+else
+  log "compose v2 missing: fetching Debian ${COMPOSE_SUITE}'s docker-compose .deb into $PLUGIN_DIR"
+  if install_compose_v2; then
+    log "compose v2 installed: $(docker compose version)"
+  elif docker-compose version >/dev/null 2>&1; then
+    log "WARNING: compose v2 could not be installed; wharf falls back to docker-compose v1"
+  else
+    die "neither compose v2 nor docker-compose v1 works"
+  fi
 fi
 log "compose v1 fallback: $(docker-compose version --short 2>/dev/null || echo 'not found')"
 log "ok"

@@ -3,7 +3,9 @@
 // mount so Compose recreates exactly the containers whose configuration changed.
 import { createHash } from 'node:crypto';
 import type { Plan } from '../plan/model.js';
+import { renderAlertmanager } from './alertmanager/index.js';
 import { renderCompose } from './compose/index.js';
+import { renderGrafana } from './grafana/index.js';
 import { renderHAProxy } from './haproxy/index.js';
 import { renderPrometheus } from './prometheus/index.js';
 import { renderTraefik } from './traefik/index.js';
@@ -25,6 +27,8 @@ const configRenderers: Array<{ name: string; applies: (p: Plan) => boolean; rend
   { name: 'traefik', applies: (p) => p.proxy.kind === 'traefik', render: (p, o) => renderTraefik(p, { replicaNaming: o.composeKind === 'v1' ? 'compose-v1' : 'compose-v2' }) },
   { name: 'haproxy', applies: (p) => p.proxy.kind === 'haproxy', render: renderHAProxy },
   { name: 'prometheus', applies: (p) => p.monitoring.enabled, render: renderPrometheus },
+  { name: 'alertmanager', applies: (p) => p.monitoring.enabled && p.monitoring.present.alertmanager, render: renderAlertmanager },
+  { name: 'grafana', applies: (p) => p.monitoring.enabled && p.components.some((c) => c.role === 'grafana'), render: renderGrafana },
 ];
 
 export function renderConfigs(plan: Plan, opts: RenderOptions = {}): RenderedFile[] {

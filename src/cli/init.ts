@@ -6,7 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { UserInputError } from '../spec/issues.js';
 import { writeSchemaFile } from '../ops/prepare.js';
 
-export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The installed package's root (holds templates/), from src/cli, dist/cli or dist/bundle alike. */
+export const packageRoot = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'templates')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
 const templatesDir = join(packageRoot, 'templates');
 
 export function templateNames(): string[] {

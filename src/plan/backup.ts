@@ -1,0 +1,144 @@
+// The backup service of a plan: one container running wharf's scheduler, restic and the
+// database clients, that dumps every BackupJob into its restic repository, checks it, and
+// writes Prometheus metrics as textfiles that node-exporter publishes. Pure.
+//
+// Image: the `restic` image key. By default wharf builds it from the rendered
+// backup/Dockerfile (FROM restic/restic:0.17.3 + the PostgreSQL client of the database's
+// major version, the MariaDB client and redis-cli, ENTRYPOINT reset), because no official
+// image carries restic and pg_dump/mysqldump/redis-cli together, and pg_dump must be at least
+// the server's major version. An `images: { restic: ... }` override replaces the build: it
+// must carry restic >= 0.17 (for --stdin-from-command) and the clients, with no ENTRYPOINT.
+import { posix } from 'node:path';
+import type { Stack } from '../spec/schema.js';
+import { defaultImages } from './images.js';
+import type { BackupJob, Component, Mount, NetworkName, Secret, Volume } from './model.js';
+
+export const BACKUP_COMPONENT = 'backup';
+export const RESTIC_PASSWORD_SECRET = 'backup-restic-password';
+export const BACKUP_METRICS_VOLUME = 'backup-metrics';
+/** where node-exporter reads the textfiles (--collector.textfile.directory) */
+export const TEXTFILE_DIR = '/textfile';
+
+/** The repository of a job: a directory under one of the local mounts, or an S3 URL. */
+export interface JobRepository {
+  /** restic repository string inside the container (local: uses $WHARF_REPO_DIR for the default mount) */
+  repository: string;
+  /** host directory (relative to the project, as in the spec) for local destinations */
+  hostPath?: string;
+  /** mount point in the container for that directory */
+  mountPoint?: string;
+}
+
+/** Distinct local destinations get /repo, /repo-2, ... in the order of the sorted paths. */
+export function jobRepositories(jobs: BackupJob[]): Map<string, JobRepository> {
+  const localPaths = [...new Set(jobs.flatMap((j) => (j.destination.type === 'local' ? [j.destination.path] : [])))].sort();
+  const mountOf = (p: string) => { const i = localPaths.indexOf(p); return i === 0 ? '/repo' : `/repo-${i + 1}`; };
+  const out = new Map<string, JobRepository>();
+  for (const j of jobs) {
+    if (j.destination.type === 'local') {
+      const m = mountOf(j.destination.path);
+      out.set(j.name, { repository: m === '/repo' ? `$WHARF_REPO_DIR/${j.name}` : `${m}/${j.name}`, hostPath: j.destination.path, mountPoint: m });
+    } else {
+      const endpoint = j.destination.endpoint.replace(/\/+$/, '');
+      out.set(j.name, { repository: `s3:${endpoint}/${j.destination.bucket}/${j.name}` });
+    }
+  }
+  return out;
+}
+
+export interface BackupServicePart {
+  components: Component[];
+  secrets: Secret[];
+  volumes: Volume[];
+}
+
+/** PostgreSQL major version the backup image's pg_dump must match (the highest in the stack). */
+export function postgresMajor(components: Component[], jobs: BackupJob[]): string {
+  const majors = jobs.filter((j) => j.kind === 'postgres')
+    .map((j) => components.find((c) => c.name === j.target)?.image ?? '')
+    .map((img) => /:(\d+)/.exec(img)?.[1])
+    .filter((m): m is string => !!m)
+    .map(Number);
+  return String(majors.length ? Math.max(...majors) : Number(/:(\d+)/.exec(defaultImages.postgres)![1]));
+}
+
+/**
+ * The backup component (and what it needs) for the plan's jobs; empty when there are none.
+ * `components` are the plan's other components: the backup joins their networks, mounts the
+ * volumes it archives, and node-exporter (when present) gets the metrics volume.
+ */
+export function planBackupService(stack: Stack, jobs: BackupJob[], components: Component[], projectDir = '../..'): BackupServicePart {
+  if (!jobs.length) return { components: [], secrets: [], volumes: [] };
+  const secrets: Secret[] = [
+    { name: RESTIC_PASSWORD_SECRET, purpose: 'restic repository password (encrypts every backup)', source: { kind: 'random', length: 48 } },
+  ];
+  const volumes: Volume[] = [{ name: BACKUP_METRICS_VOLUME, component: BACKUP_COMPONENT, purpose: 'backup metrics (node-exporter textfiles) and run state' }];
+  const secretNames = new Set<string>([RESTIC_PASSWORD_SECRET]);
+  const mounts: Mount[] = [
+    { type: 'config', source: 'backup', target: '/backup', readOnly: true },
+    { type: 'volume', source: BACKUP_METRICS_VOLUME, target: '/metrics', readOnly: false },
+  ];
+  const repos = jobRepositories(jobs);
+  const seenMounts = new Set<string>();
+  for (const j of jobs) {
+    const r = repos.get(j.name)!;
+    if (r.hostPath && r.mountPoint && !seenMounts.has(r.mountPoint)) {
+      seenMounts.add(r.mountPoint);
+      const source = posix.isAbsolute(r.hostPath) ? r.hostPath : posix.normalize(posix.join(projectDir, r.hostPath));
+      mounts.push({ type: 'bind', source, target: r.mountPoint, readOnly: false });
+    }
+    if (j.destination.type === 's3') { secretNames.add(j.destination.accessKeySecret); secretNames.add(j.destination.secretKeySecret); }
+    const pw = jobPasswordSecret(j, components);
+    if (pw) secretNames.add(pw);
+    // Volumes are mounted read-write: a restore writes them back (with the owning service stopped).
+    if (j.kind === 'volume') mounts.push({ type: 'volume', source: j.name, target: `/volumes/${j.name}`, readOnly: false });
+  }
+  const networks: NetworkName[] = jobs.some((j) => j.kind !== 'volume') ? ['backend'] : [];
+  // S3 destinations are outside the stack: the internal backend network has no route out.
+  if (jobs.some((j) => j.destination.type === 's3') || networks.length === 0) networks.push('edge');
+  const override = stack.images.restic;
+  const pgMajor = postgresMajor(components, jobs);
+  const backup: Component = {
+    name: BACKUP_COMPONENT, role: 'backup', imageKey: 'restic',
+    image: override ?? `${stack.name}/backup:restic-${defaultImages.restic.split(':')[1]}-pg${pgMajor}`,
+    build: override ? undefined : { context: '.wharf/compose/backup', dockerfile: 'Dockerfile', args: { RESTIC_IMAGE: defaultImages.restic, PG_MAJOR: pgMajor } },
+    command: ['/backup/bin/scheduler.sh'],
+    env: { TZ: 'UTC', WHARF_BACKUP_HOME: '/backup', WHARF_METRICS_DIR: '/metrics', WHARF_REPO_DIR: '/repo', RESTIC_CACHE_DIR: '/metrics/cache' },
+    secrets: [...secretNames].sort().map((s) => ({ secret: s, target: `/run/secrets/${s}` })),
+    networks, ports: [], mounts,
+    replicas: 1,
+    dependsOn: [...new Set(jobs.filter((j) => j.kind !== 'volume').map((j) => j.target))].sort().map((t) => ({ name: t, condition: 'service_healthy' as const })),
+    // The scheduler is a shell loop: if it stops the container stops, and the restart policy
+    // plus the BackupStale alert cover it. Liveness of the backups is what the metrics prove.
+    healthWaiver: 'the scheduler is the container process; backup health is the wharf_backup_* metrics and their alerts',
+    resources: { cpus: 1, memory: '512M' },
+    restart: 'unless-stopped', init: true, readOnlyRootfs: false,
+    capDrop: [], capAdd: [], securityOpt: ['no-new-privileges:true'],
+    stopGracePeriod: '30s', labels: {},
+  };
+  const nodeExporter = components.find((c) => c.role === 'node-exporter');
+  if (nodeExporter && !nodeExporter.mounts.some((m) => m.source === BACKUP_METRICS_VOLUME)) {
+    nodeExporter.mounts.push({ type: 'volume', source: BACKUP_METRICS_VOLUME, target: TEXTFILE_DIR, readOnly: true });
+    nodeExporter.command = [...(nodeExporter.command ?? []), `--collector.textfile.directory=${TEXTFILE_DIR}`];
+  }
+  return { components: [backup], secrets, volumes };
+}
+
+/** The secret holding the password the job's dump client logs in with. */
+export function jobPasswordSecret(j: BackupJob, components: Component[]): string | undefined {
+  if (j.kind === 'volume') return undefined;
+  const c = components.find((x) => x.name === j.target);
+  if (j.kind === 'mysql') return `${j.target}-root-password`;
+  if (c && !c.secrets.some((s) => s.secret === `${j.target}-password`)) return undefined;
+  return `${j.target}-password`;
+}
+
+/** Connection facts of a job's target, from its component. */
+export function jobConnection(j: BackupJob, components: Component[]): { host: string; port: number; user: string; database: string } {
+  const c = components.find((x) => x.name === j.target);
+  const env = c?.env ?? {};
+  if (j.kind === 'postgres') return { host: j.target, port: c?.port ?? 5432, user: env.POSTGRES_USER ?? 'app', database: env.POSTGRES_DB ?? 'app' };
+  if (j.kind === 'mysql') return { host: j.target, port: c?.port ?? 3306, user: 'root', database: env.MYSQL_DATABASE ?? env.MARIADB_DATABASE ?? 'app' };
+  if (j.kind === 'redis') return { host: j.target, port: c?.port ?? 6379, user: 'default', database: '0' };
+  return { host: '', port: 0, user: '', database: '' };
+}

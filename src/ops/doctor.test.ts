@@ -6,9 +6,9 @@ import { rmSync } from 'node:fs';
 import { composeContext, type OpsContext } from '../engine/context.js';
 import { run } from '../engine/run.js';
 import { requireDocker, tinyPlan, writeCompose } from '../engine/testing/tiny-stack.js';
-import { doctor, linksFromEnv, planLinks, type Check } from './doctor.js';
+import { doctor, linksFromEnv, planLinks, suggestService, type Check } from './doctor.js';
 import { up } from './up.js';
-import type { Plan } from '../plan/model.js';
+import type { Component, Plan } from '../plan/model.js';
 
 test('links come from the live environment: HOST/PORT pairs and host:port URLs', () => {
   const portOf = (h: string) => ({ db: 5432, cache: 6379 } as Record<string, number>)[h];
@@ -32,6 +32,16 @@ test('links the plan implies: edge to routed services, Prometheus to scrape targ
   ];
   plan.components.push({ ...plan.components[0]!, name: 'prometheus', role: 'prometheus', port: 9090 }, { ...plan.components[0]!, name: 'alertmanager', role: 'alertmanager', port: 9093 });
   assert.deepEqual(planLinks(plan).map((l) => `${l.from}>${l.host}:${l.port}`), ['proxy>api:3000', 'prometheus>api:3000', 'prometheus>alertmanager:9093']);
+});
+
+test('a wrong name is matched to the service it most likely meant', () => {
+  const plan = tinyPlan('p');
+  const extra = (name: string, role: Component['role'], engine?: Component['engine']) => ({ ...plan.components[0]!, name, role, engine });
+  const comps = [...plan.components, extra('cache', 'cache', 'redis'), extra('prometheus', 'prometheus'), extra('pg', 'database', 'postgres')];
+  assert.equal(suggestService('postgres', 'DB_HOST=postgres, DB_PORT=5432', comps, 'api'), 'pg');
+  assert.equal(suggestService('redis', 'REDIS_HOST=redis', comps, 'api'), 'cache');
+  assert.equal(suggestService('database', 'DB_HOST=database', comps, 'api'), 'db');
+  assert.equal(suggestService('cahce', 'X_HOST=cahce', comps, 'api'), 'cache');
 });
 
 const skip = await requireDocker();

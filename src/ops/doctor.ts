@@ -234,6 +234,23 @@ export function planLinks(plan: Plan): Link[] {
   return out;
 }
 
+/** The service a wrong name most likely meant: one whose engine or role is that name
+ *  ("postgres" -> the postgres database), or whose role the variable names (DB_HOST -> a
+ *  database, REDIS_HOST -> a cache), else the nearest name by edit distance. */
+export function suggestService(name: string, via: string, comps: Component[], exclude: string): string | undefined {
+  const cs = comps.filter((c) => c.name !== exclude);
+  const byKind = cs.find((c) => c.engine === name || c.role === name || c.imageKey === name);
+  if (byKind) return byKind.name;
+  const roleOfVar: Array<[RegExp, string[]]> = [[/^(\w+_)?DB_|DATABASE|PG|POSTGRES|MYSQL/, ['database']], [/REDIS|CACHE/, ['cache']], [/ALERTMANAGER/, ['alertmanager']], [/PROMETHEUS/, ['prometheus']]];
+  for (const [re, roles] of roleOfVar) {
+    if (!re.test(via)) continue;
+    const m = cs.filter((c) => roles.includes(c.role));
+    if (m.length === 1) return m[0]!.name;
+    if (m.length > 1) return closest(name, m.map((c) => c.name));
+  }
+  return closest(name, cs.map((c) => c.name));
+}
+
 function closest(name: string, candidates: string[]): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
@@ -300,7 +317,7 @@ async function checkLink(l: Link, live: Map<string, ContainerState[]>, services:
     const target = live.get(l.host) ?? [];
     const note = ` (${l.from} is not running, so this is read from configuration, not probed)`;
     if (target.length === 0 && !comp.has(l.host)) {
-      const guess = closest(l.host, services.filter((s) => s !== l.from));
+      const guess = suggestService(l.host, l.via, [...comp.values()], l.from);
       return check({ id, title, service: l.from, status: 'fail', cause: 'wrong-service-name', detail: `wrong service name: ${l.from} is configured to reach "${l.host}" (${l.via}), but the stack has no service "${l.host}"${note}`, hint: guess ? `did you mean "${guess}"?` : `use one of: ${services.join(', ')}` });
     }
     const fromNets = netsOf([any]);
@@ -338,7 +355,7 @@ async function checkLink(l: Link, live: Map<string, ContainerState[]>, services:
       }
       return check({ id, title, service: l.from, status: 'fail', cause: 'dns-failure', detail: `"${l.host}" does not resolve in ${from.name} although both are on ${shared.map(short).join(', ')} (${l.via})`, hint: 'recreate the containers: `wharf down && wharf up`' });
     }
-    const guess = closest(l.host, services.filter((s) => s !== l.from));
+    const guess = suggestService(l.host, l.via, [...comp.values()], l.from) ?? closest(l.host, services.filter((s) => s !== l.from));
     return check({
       id, title, service: l.from, status: 'fail', cause: 'wrong-service-name',
       detail: `wrong service name: ${l.from} is configured to reach "${l.host}" (${l.via}), but the stack has no service "${l.host}" (services: ${services.join(', ')})`,

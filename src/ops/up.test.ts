@@ -64,6 +64,22 @@ test('up names the service that never becomes healthy, with its health output an
   writeCompose(ctx.plan, dir);
 });
 
+test('a service that exits on start is reported as crash-looping without waiting for the timeout', { skip }, async () => {
+  const plan = tinyPlan(project, { dbReplicas: 1 });
+  plan.components.find((c) => c.name === 'db')!.command = ['sh', '-c', 'echo "fatal: boom" >&2; exit 3'];
+  writeCompose(plan, dir);
+  const t0 = Date.now();
+  await assert.rejects(up({ ...ctx, plan }, { timeoutMs: 120_000 }), (e: unknown) => {
+    assert.ok(e instanceof UpTimeoutError);
+    assert.equal(e.reason, 'crash-loop');
+    assert.match(e.message, /^crash-looping: db \(0\/1 healthy/);
+    assert.ok(e.services[0]!.logs.includes('fatal: boom'), e.services[0]!.logs.join('|'));
+    return true;
+  });
+  assert.ok(Date.now() - t0 < 60_000, `took ${Date.now() - t0} ms`);
+  writeCompose(ctx.plan, dir);
+});
+
 test('down removes containers and networks; volumes only when asked', { skip }, async () => {
   await up(ctx, { timeoutMs: 60_000 });
   const r = await down(ctx, { volumes: false });

@@ -58,9 +58,10 @@ export interface UnhealthyService {
   logs: string[];
 }
 
+/** A service did not become healthy: it timed out, or it keeps crashing (no point waiting). */
 export class UpTimeoutError extends Error {
-  constructor(readonly services: UnhealthyService[], readonly timeoutMs: number) {
-    super(`not healthy after ${Math.round(timeoutMs / 1000)}s: ${services.map((s) => `${s.service} (${s.healthy}/${s.desired} healthy, ${s.state})`).join(', ')}\n` +
+  constructor(readonly services: UnhealthyService[], readonly timeoutMs: number, readonly reason: 'timeout' | 'crash-loop' = 'timeout') {
+    super(`${reason === 'crash-loop' ? 'crash-looping' : `not healthy after ${Math.round(timeoutMs / 1000)}s`}: ${services.map((s) => `${s.service} (${s.healthy}/${s.desired} healthy, ${s.state})`).join(', ')}\n` +
       services.map((s) => [`--- ${s.service}${s.healthcheck ? ` (healthcheck: ${s.healthcheck.split('\n').slice(-1)[0]})` : ''}: last log lines`, ...s.logs.map((l) => `  ${l}`)].join('\n')).join('\n'));
     this.name = 'UpTimeoutError';
   }
@@ -84,6 +85,8 @@ export function serviceHealth(plan: Plan, containers: ContainerState[]): Service
     return { service: c.name, role: c.role, desired: c.replicas, running: running.length, healthy, starting, unhealthy, state };
   });
 }
+
+const CRASH_RESTARTS = 3;
 
 const fingerprint = (cs: ContainerState[]) => new Map(cs.map((c) => [c.id, `${c.service}@${c.startedAt}`]));
 
@@ -134,10 +137,13 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
     const elapsedMs = Math.round(performance.now() - waitStart);
     if (key !== last) { emit({ kind: 'health', services, elapsedMs }); last = key; }
     if (services.every((s) => s.state === 'healthy')) break;
-    if (elapsedMs >= timeoutMs) {
+    // Every container of a service restarted CRASH_RESTARTS times and none runs: it exits on start.
+    const live = byService(containers);
+    const crashing = services.filter((s) => s.state !== 'healthy' && s.running === 0 &&
+      (live.get(s.service) ?? []).length > 0 && (live.get(s.service) ?? []).every((c) => c.restartCount >= CRASH_RESTARTS));
+    if (elapsedMs >= timeoutMs || crashing.length) {
       const bad: UnhealthyService[] = [];
-      const live = byService(containers);
-      for (const s of services.filter((x) => x.state !== 'healthy')) {
+      for (const s of crashing.length ? crashing : services.filter((x) => x.state !== 'healthy')) {
         const cs = live.get(s.service) ?? [];
         const worst = cs.find((c) => c.health === 'unhealthy') ?? cs.find((c) => c.state !== 'running') ?? cs.find((c) => c.health !== 'healthy') ?? cs[0];
         bad.push({
@@ -146,7 +152,7 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
           logs: worst ? await lastLogLines(runner, worst.id, 20, masks) : [],
         });
       }
-      throw new UpTimeoutError(bad, timeoutMs);
+      throw new UpTimeoutError(bad, timeoutMs, crashing.length ? 'crash-loop' : 'timeout');
     }
     await new Promise((r) => setTimeout(r, pollMs));
   }

@@ -23,15 +23,17 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { freePort, portInUse, startPostgres, startRedis, type DbServer, type RedisServer } from '../../test/support/servers.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SEED = process.env.WHARF_SEED_002 ?? join(ROOT, '..', 'shared', 'seeds', '002_797ea9f78481eb88.md');
+export const SEED = process.env.WHARF_SEED_002 ?? join(ROOT, '..', 'shared', 'seeds', '002_797ea9f78481eb88.md');
 
+const isMain = !!process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href;
 const { values: args } = parseArgs({
+  args: isMain ? process.argv.slice(2) : [],
   options: {
     duration: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '2' },
@@ -290,6 +292,8 @@ async function main() {
     console.log(line(header));
     console.log('| ' + widths.map((w) => '-'.repeat(w)).join(' | ') + ' |');
     for (const row of table) console.log(line(row));
+    const perRound = (rs: Result[]) => rs.map((r, i) => (r.reqPerSec / runs.seedData[i]!.reqPerSec).toFixed(2) + 'x').join(' ');
+    console.log(`per-round throughput ratios (paired with that round's seed run): /api/data ${perRound(runs.apiData)}; /api/items/:id ${perRound(runs.apiItems)}`);
     const ratio = apiData.reqPerSec / seedData.reqPerSec;
     const met = ratio >= 3 && apiData.p99 <= seedData.p99 && apiItems.reqPerSec / seedData.reqPerSec >= 3 && apiItems.p99 <= seedData.p99;
     console.log(`goal (>= 3x seed throughput, p99 no worse): ${met ? 'MET' : 'NOT MET'}`);
@@ -304,7 +308,10 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  process.stderr.write(`bench:api failed: ${(err as Error).message}\n`);
-  process.exit(1);
-});
+// Run only as a script (tests import extractSeedApp).
+if (isMain) {
+  main().catch((err) => {
+    process.stderr.write(`bench:api failed: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}

@@ -263,6 +263,11 @@ export function apiSuite(kind: Kind): void {
       assert.deepEqual(ready.body.failing, ['database']);
       assert.ok(ready.ms < 3000);
       assert.ok(await metric(api.url, 'app_db_errors_total') >= 6);
+      // An instance started while the database is down is live, not ready, and keeps retrying.
+      const late = await startApi(env, { waitReady: false });
+      const lateReady = await getJson(late.url + '/ready');
+      assert.equal(lateReady.status, 503);
+      assert.deepEqual(lateReady.body.failing, ['database']);
 
       await db.start();
       const t0 = Date.now();
@@ -271,6 +276,10 @@ export function apiSuite(kind: Kind): void {
       assert.equal(r.status, 200, 'recovered without a restart');
       assert.equal(r.body.name, 'before-db-outage');
       assert.equal((await getJson(api.url + '/ready')).status, 200);
+      let lr;
+      do { await sleep(200); lr = await getJson(late.url + '/ready'); } while (lr.status !== 200 && Date.now() - t0 < 20_000);
+      assert.equal(lr.status, 200, 'the late instance migrated and became ready once the database returned');
+      assert.equal(await late.stop(), 0);
     });
 
     test('SIGTERM with requests in flight: all complete, pools closed, exit 0', async () => {

@@ -104,7 +104,9 @@ if [ -n "$bad" ]; then
   fail "backup rejected: $bad"
 fi
 if [ -n "$MANIFEST" ]; then
-  "$RESTIC" backup --json --host wharf --tag wharf-manifest --tag "job=$JOB" --tag "for=$(printf '%s' "$SNAPSHOT" | cut -c1-8)" --stdin --stdin-filename manifest.tsv < "$MANIFEST" > /dev/null 2> "$WORK/manifest.err" \
+  # a header line: restic refuses empty input, and an empty database has an empty manifest
+  { printf '# wharf-manifest v1: table, rows, checksum of snapshot %s\n' "$SNAPSHOT"; cat "$MANIFEST"; } > "$WORK/manifest.store"
+  "$RESTIC" backup --json --host wharf --tag wharf-manifest --tag "job=$JOB" --tag "for=$(printf '%s' "$SNAPSHOT" | cut -c1-8)" --stdin --stdin-filename manifest.tsv < "$WORK/manifest.store" > /dev/null 2> "$WORK/manifest.err" \
     || fail "cannot store the table manifest: $(tail -n 2 "$WORK/manifest.err" | tr '\n' ' ')"
 fi
 PREV="$(state_get "$SF" last_size)"

@@ -167,11 +167,16 @@ pg_manifest() {
   fi
 }
 
-# the manifest stored beside a snapshot (empty when there is none)
-fetch_manifest() { # snapshot-id > file
+# load_manifest SNAPSHOT FILE: the manifest stored beside a snapshot, without its header line.
+# Returns 1 when the snapshot has none (taken by an older wharf, or not PostgreSQL).
+load_manifest() {
+  : > "$2"
   mid="$("$RESTIC" snapshots --json --tag "wharf-manifest,for=$(printf '%s' "$1" | cut -c1-8)" 2>/dev/null | sed -n 's/.*"short_id":"\([0-9a-f]*\)".*/\1/p' | tail -n 1)"
-  [ -n "$mid" ] || return 0
-  "$RESTIC" dump "$mid" /manifest.tsv
+  [ -n "$mid" ] || return 1
+  "$RESTIC" dump "$mid" /manifest.tsv > "$2.raw" 2>/dev/null || return 1
+  grep -q '^# wharf-manifest' "$2.raw" || return 1
+  grep -v '^#' "$2.raw" > "$2" || true
+  return 0
 }
 
 # compare_manifests expected actual: prints mismatches, returns 1 on any

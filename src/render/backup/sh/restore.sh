@@ -50,12 +50,13 @@ case "$KIND" in
         || fail "restore failed and was rolled back; $DEST is as before: $(grep -v '^$' "$WORK/err" | tail -n 2 | tr '\n' ' ')"
     fi
     progress check "comparing row counts and checksums with the backup's manifest"
-    fetch_manifest "$SNAPSHOT" > "$WORK/expected.tsv" || true
+    HAVE=1; load_manifest "$SNAPSHOT" "$WORK/expected.tsv" || HAVE=0
     pg_manifest "$DEST" > "$WORK/actual.tsv" || fail "cannot read $DEST after the restore"
-    if [ -s "$WORK/expected.tsv" ]; then
+    if [ "$HAVE" = 1 ]; then
       # tables that exist now but not in the backup are reported, not dropped
       cut -f1 "$WORK/expected.tsv" > "$WORK/names"
-      grep -F -f "$WORK/names" "$WORK/actual.tsv" > "$WORK/actual.sel" || true
+      : > "$WORK/actual.sel"
+      while IFS= read -r t; do grep "^$t$TAB" "$WORK/actual.tsv" >> "$WORK/actual.sel" || true; done < "$WORK/names"
       compare_manifests "$WORK/expected.tsv" "$WORK/actual.sel" || fail "restored $DEST does not match snapshot $short${SAFETY_ID:+ (safety snapshot: $SAFETY_ID)}"
       VERIFIED=true
     else

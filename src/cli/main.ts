@@ -9,7 +9,7 @@ import { loadSpecFile } from '../spec/load.js';
 import { init, templateNames } from './init.js';
 import { printIssues, stdio, table, type Out } from './output.js';
 import { EXIT } from './exit.js';
-import { registerOps } from './ops.js';
+import { registerBackups, registerOps } from './ops.js';
 
 export { EXIT };
 
@@ -80,6 +80,7 @@ export function program(out: Out = stdio): Command {
     });
 
   registerOps(cmd, out, fileOpt);
+  registerBackups(cmd, out, fileOpt);
   return cmd;
 }
 

@@ -142,3 +142,90 @@ export function registerOps(cmd: Command, out: Out, fileOpt: () => import('comma
       if (r.requests.errors + r.requests.timeouts > 0 || r.fairness.verdict === 'unfair') process.exitCode = EXIT.failed;
     });
 }
+
+export function registerBackups(cmd: Command, out: Out, fileOpt: () => import('commander').Option): void {
+  const progress = (json: boolean) => json ? undefined : (e: { job: string; phase: string; message: string }) => {
+    if (e.phase === 'log' && !process.env.WHARF_VERBOSE) return;
+    out.error(`  ${e.job}: ${e.phase === 'log' ? '' : `${e.phase} `}${e.message}`);
+  };
+  const size = (b?: number) => b === undefined ? '' : b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(2)} GiB` : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`;
+  const age = (s: number) => s < 120 ? `${Math.round(s)}s` : s < 7200 ? `${Math.round(s / 60)}m` : s < 172800 ? `${Math.round(s / 3600)}h` : `${Math.round(s / 86400)}d`;
+
+  cmd.command('backup')
+    .description('back up now: every backup job, or those of one target (database, cache or volume)')
+    .argument('[target]', 'backup job or target name')
+    .addOption(fileOpt())
+    .option('--json', 'print the result as JSON', false)
+    .action(async (target: string | undefined, o: { file?: string; json: boolean }) => {
+      const ctx = await context(o.file, { render: false });
+      const { backupNow, composeBackupExecutor } = await import('../ops/backup.js');
+      const r = await backupNow(composeBackupExecutor(ctx), { target, onProgress: progress(o.json) });
+      if (o.json) out.log(JSON.stringify(r, null, 2));
+      else out.log(table(['job', 'target', 'result', 'snapshot', 'dump size', 'added', 'snapshots kept', 'time'], r.map((x) => [x.job, x.target, x.ok ? 'ok' : `FAILED: ${x.error ?? `exit ${x.exitCode}`}`, x.snapshot?.slice(0, 8) ?? '', size(x.bytes), size(x.added), x.snapshots ?? '', `${(x.durationMs / 1000).toFixed(1)}s`])));
+      if (r.some((x) => !x.ok)) process.exitCode = EXIT.failed;
+    });
+
+  cmd.command('backups')
+    .description('list snapshots with size, age and verification state')
+    .argument('[target]', 'backup job or target name')
+    .addOption(fileOpt())
+    .option('--json', 'print the result as JSON', false)
+    .action(async (target: string | undefined, o: { file?: string; json: boolean }) => {
+      const ctx = await context(o.file, { render: false });
+      const { listBackups, composeBackupExecutor } = await import('../ops/backup.js');
+      const r = await listBackups(composeBackupExecutor(ctx), { target });
+      if (o.json) { out.log(JSON.stringify(r, null, 2)); } else {
+        const rows = r.flatMap((j) => j.ok
+          ? (j.snapshots.length ? j.snapshots.map((s) => [j.job, s.shortId, s.time.replace(/\.\d+.*$/, ''), age(s.ageSeconds), size(s.bytes), s.safety ? 'safety (pre-restore)' : s.verification]) : [[j.job, '—', '', '', '', 'no snapshot yet']])
+          : [[j.job, '—', '', '', '', `ERROR: ${j.error ?? 'unreachable'}`]]);
+        out.log(table(['job', 'snapshot', 'time', 'age', 'size', 'verification'], rows));
+        for (const j of r) {
+          if (j.lastBackup && !j.lastBackup.ok) out.error(`${j.job}: last backup FAILED${j.lastBackup.error ? `: ${j.lastBackup.error}` : ''}`);
+          if (j.lastVerify && !j.lastVerify.ok) out.error(`${j.job}: last verification FAILED${j.lastVerify.error ? `: ${j.lastVerify.error}` : ''}`);
+        }
+      }
+      if (r.some((j) => !j.ok || (j.lastBackup && !j.lastBackup.ok) || (j.lastVerify && !j.lastVerify.ok))) process.exitCode = EXIT.failed;
+    });
+
+  cmd.command('verify')
+    .description('verify backups now: restic check, then a test restore into a scratch database compared with the manifest')
+    .argument('[target]', 'backup job or target name')
+    .addOption(fileOpt())
+    .option('--no-restore-test', 'only check the repository')
+    .option('--json', 'print the result as JSON', false)
+    .action(async (target: string | undefined, o: { file?: string; restoreTest: boolean; json: boolean }) => {
+      const ctx = await context(o.file, { render: false });
+      const { verifyBackups, composeBackupExecutor } = await import('../ops/backup.js');
+      const r = await verifyBackups(composeBackupExecutor(ctx), { target, restoreTest: o.restoreTest, onProgress: progress(o.json) });
+      if (o.json) out.log(JSON.stringify(r, null, 2));
+      else out.log(table(['job', 'result', 'restore test', 'tables compared', 'time'], r.map((x) => [x.job, x.ok ? 'ok' : `FAILED: ${x.error ?? `exit ${x.exitCode}`}`, x.restoreTest ? 'yes' : 'no', x.tables ?? '', `${(x.durationMs / 1000).toFixed(1)}s`])));
+      if (r.some((x) => !x.ok)) process.exitCode = EXIT.failed;
+    });
+
+  cmd.command('restore')
+    .description('restore a target from a snapshot (latest by default); asks first, takes a safety snapshot, checks the result')
+    .argument('<target>', 'backup job or target name')
+    .addOption(fileOpt())
+    .option('--snapshot <id>', 'snapshot id, or latest', 'latest')
+    .option('--to-scratch [name]', 'restore into a scratch database instead of the live one')
+    .option('-y, --yes', 'do not ask for confirmation', false)
+    .option('--json', 'print the result as JSON', false)
+    .action(async (target: string, o: { file?: string; snapshot: string; toScratch?: boolean | string; yes: boolean; json: boolean }) => {
+      const ctx = await context(o.file, { render: false });
+      const { restoreBackup, composeBackupExecutor } = await import('../ops/backup.js');
+      const r = await restoreBackup(composeBackupExecutor(ctx), {
+        target, snapshot: o.snapshot, toScratch: o.toScratch, onProgress: progress(o.json),
+        confirm: async (req) => {
+          const what = `restore ${req.target} (${req.kind}) ${req.destination === 'scratch' ? 'into a scratch copy' : 'IN PLACE, replacing its current data'} from snapshot ${req.snapshot.shortId} of ${req.snapshot.time}${req.safetySnapshot ? '; a safety snapshot is taken first' : ''}`;
+          if (o.yes) { if (!o.json) out.error(what); return true; }
+          if (!process.stdin.isTTY) { out.error(`${what}: refusing without confirmation (pass --yes)`); return false; }
+          return confirm(`${what}?`);
+        },
+      });
+      if (o.json) { out.log(JSON.stringify(r, null, 2)); } else if (r.cancelled) { out.error('restore cancelled: nothing changed'); } else {
+        out.log(table(['job', 'result', 'snapshot', 'destination', 'safety snapshot', 'checked against manifest', 'time'], [[r.job, r.ok ? 'ok' : `FAILED: ${r.error ?? `exit ${r.exitCode}`}`, r.snapshot?.slice(0, 8) ?? '', r.destination ?? '', r.safetySnapshot?.slice(0, 8) ?? '', r.verified === undefined ? '' : r.verified ? `yes (${r.tables ?? 0} tables)` : 'MISMATCH', `${(r.durationMs / 1000).toFixed(1)}s`]]));
+      }
+      if (r.cancelled) process.exitCode = EXIT.input;
+      else if (!r.ok || r.verified === false) process.exitCode = EXIT.failed;
+    });
+}

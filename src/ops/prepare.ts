@@ -74,5 +74,9 @@ export async function prepare(opts: { specPath: string; projectDir?: string; ren
   const secrets = await ensureSecrets(loaded.plan, loaded.layout.secretsDir, loaded.layout.projectDir);
   const write = writeFiles(loaded.layout.outDir, files);
   writeSchemaFile(loaded.layout.projectDir);
+  // Local backup destinations are bind mounts: Compose would create them root-owned and world-readable.
+  for (const j of loaded.plan.backups) {
+    if (j.destination.type === 'local') mkdirSync(resolve(loaded.layout.projectDir, j.destination.path), { recursive: true, mode: 0o700 });
+  }
   return { ...loaded, files, write, secrets, outDir: loaded.layout.outDir, secretsDir: loaded.layout.secretsDir };
 }

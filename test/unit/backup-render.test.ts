@@ -59,7 +59,7 @@ describe('backup renderer', () => {
     const env = files.find((f) => f.path === 'backup/jobs/db.env')!.contents;
     assert.match(env, /^KIND=mysql$/m);
     assert.match(env, /^RETENTION='--keep-last 10'$/m);
-    assert.match(env, /^DB_USER='root'$/m);
+    assert.match(env, /^DB_USER="\$\{WHARF_DB_USER:-root\}"$/m);
     assert.match(env, /^DB_PASSWORD_SECRET=db-root-password$/m);
     assert.match(env, /^REPOSITORY="\$WHARF_REPO_DIR\/db"$/m);
     assert.match(renderSchedule(plan), /^\*\/5 \* \* \* \* backup db$/m);

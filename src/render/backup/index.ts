@@ -47,11 +47,11 @@ export function renderJobEnv(plan: Plan, job: BackupJob): string {
   if (job.kind === 'volume') {
     lines.push(`VOLUME=${q(job.name)}`);
   } else {
-    // WHARF_DB_HOST / WHARF_DB_PORT move the job to another server (tests on loopback)
+    // WHARF_DB_HOST / WHARF_DB_PORT / WHARF_DB_USER move the job to another server (tests on loopback)
     lines.push(
       `DB_HOST="\${WHARF_DB_HOST:-${conn.host}}"`,
       `DB_PORT="\${WHARF_DB_PORT:-${conn.port}}"`,
-      `DB_USER=${q(conn.user)}`,
+      `DB_USER="\${WHARF_DB_USER:-${conn.user}}"`,
       `DB_NAME=${q(conn.database)}`,
       `DB_PASSWORD_SECRET=${pw ?? ''}`,
     );

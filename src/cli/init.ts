@@ -36,10 +36,11 @@ export function init(dir: string, template: string, force = false): InitResult {
   const text = readFileSync(templatePath(template), 'utf8');
   const created: string[] = [];
   if (text.includes('context: ./apps/api') && !existsSync(resolve(dir, 'apps/api'))) {
-    const skip = new Set(['node_modules', 'dist', 'test', '.tmp']);
+    // A built dist/server.js goes along: the Dockerfile then builds without the npm registry.
+    const skip = new Set(['node_modules', 'test', '.tmp']);
     cpSync(join(packageRoot, 'apps', 'api'), resolve(dir, 'apps', 'api'), {
       recursive: true,
-      filter: (src) => !src.split(/[\\/]/).some((part) => skip.has(part)),
+      filter: (src) => !src.split(/[\\/]/).some((part) => skip.has(part)) && !src.endsWith('.map'),
     });
     created.push('apps/api/');
   }

@@ -139,7 +139,9 @@ export function registerOps(cmd: Command, out: Out, fileOpt: () => import('comma
         out.log(table(['replica (X-Instance)', 'responses', 'share'], r.distribution.map((d) => [d.instance, d.count, `${(d.share * 100).toFixed(1)}%`])));
         out.log(`fairness: ${r.fairness.verdict} (chi² ${r.fairness.chiSquare.toFixed(2)}, df ${r.fairness.df}, p ${r.fairness.pValue.toFixed(3)}): ${r.fairness.explanation}`);
       }
-      if (r.requests.errors + r.requests.timeouts > 0 || r.fairness.verdict === 'unfair') process.exitCode = EXIT.failed;
+      const non2xxShare = r.requests.total ? r.requests.non2xx / r.requests.total : 0;
+      if (non2xxShare > 0.01 && !o.json) out.error(`${(non2xxShare * 100).toFixed(1)}% of responses were not 2xx: is ${r.target.path} the path you meant? (--path)`);
+      if (r.requests.errors + r.requests.timeouts > 0 || non2xxShare > 0.01 || r.fairness.verdict === 'unfair') process.exitCode = EXIT.failed;
     });
 }
 

@@ -207,6 +207,7 @@ export function buildApp(deps: AppDeps) {
   });
 
   // ---- seed 002's cached data endpoint
+  const dataLoads = new SingleFlight<string>();
   const dataHit = metrics.cacheLookups.labels('/api/data', 'hit');
   const dataMiss = metrics.cacheLookups.labels('/api/data', 'miss');
   const dataErr = metrics.cacheLookups.labels('/api/data', 'error');
@@ -219,12 +220,19 @@ export function buildApp(deps: AppDeps) {
       return reply.send({ data: cached, source: 'cache' });
     }
     if (cached === null) dataMiss.inc(); else dataErr.inc();
-    const data = await db.now();
-    if (cached === null) cache.set(DATA_KEY, data, ttl); // skip when Redis just failed
+    const { flight, leader } = dataLoads.load(DATA_KEY, () => db.now());
+    const data = await flight.promise;
+    if (leader && cached === null) cache.set(DATA_KEY, data, ttl); // skip when Redis just failed
     return reply.send({ data, source: 'database' });
   });
 
   // ---- items
+  const itemLoads = new SingleFlight<string | undefined>();
+  /** After a write: no in-flight load may re-cache the old value, and the cached entry goes. */
+  const invalidateItem = (id: number) => {
+    itemLoads.invalidate(itemKey(id));
+    return cache.del(itemKey(id));
+  };
   const itemHit = metrics.cacheLookups.labels('/api/items/:id', 'hit');
   const itemMiss = metrics.cacheLookups.labels('/api/items/:id', 'miss');
   const itemErr = metrics.cacheLookups.labels('/api/items/:id', 'error');
@@ -234,7 +242,7 @@ export function buildApp(deps: AppDeps) {
   }, async (req, reply) => {
     if (!requireMigrated(reply)) return reply;
     const item = await db.createItem(req.body.name, req.body.description ?? '');
-    await cache.del(itemKey(item.id)); // ids can be reused after a restore: never trust an old entry
+    await invalidateItem(item.id); // ids can be reused after a restore: never trust an old entry
     return reply.code(201).header('location', `/api/items/${item.id}`).send(item);
   });
 
@@ -251,10 +259,13 @@ export function buildApp(deps: AppDeps) {
     }
     if (cached === null) itemMiss.inc(); else itemErr.inc();
     if (!requireMigrated(reply)) return reply;
-    const item = await db.getItem(id);
-    if (!item) return reply.code(404).send({ error: 'not found', field: 'id', message: `item ${id} does not exist` });
-    const body = JSON.stringify(item);
-    if (cached === null) cache.set(key, body, ttl);
+    const { flight, leader } = itemLoads.load(key, async () => {
+      const item = await db.getItem(id);
+      return item ? JSON.stringify(item) : undefined;
+    });
+    const body = await flight.promise;
+    if (body === undefined) return reply.code(404).send({ error: 'not found', field: 'id', message: `item ${id} does not exist` });
+    if (leader && cached === null && !flight.stale) cache.set(key, body, ttl);
     return reply.header('x-cache', cached === null ? 'miss' : 'error').type('application/json; charset=utf-8').serializer(passThrough).send(body);
   });
 
@@ -264,7 +275,7 @@ export function buildApp(deps: AppDeps) {
     if (!requireMigrated(reply)) return reply;
     const id = Number(req.params.id);
     const item = await db.updateItem(id, req.body.name, req.body.description ?? '');
-    await cache.del(itemKey(id));
+    await invalidateItem(id);
     if (!item) return reply.code(404).send({ error: 'not found', field: 'id', message: `item ${id} does not exist` });
     return reply.send(item);
   });
@@ -275,7 +286,7 @@ export function buildApp(deps: AppDeps) {
     if (!requireMigrated(reply)) return reply;
     const id = Number(req.params.id);
     const deleted = await db.deleteItem(id);
-    await cache.del(itemKey(id));
+    await invalidateItem(id);
     if (!deleted) return reply.code(404).send({ error: 'not found', field: 'id', message: `item ${id} does not exist` });
     return reply.code(204).send();
   });
@@ -301,5 +312,31 @@ export function buildApp(deps: AppDeps) {
 }
 
 const passThrough = (payload: unknown) => payload as string;
+
+interface Flight<T> { promise: Promise<T>; stale: boolean }
+
+/**
+ * Concurrent cache misses for one key share ONE database load (no stampede when a hot entry
+ * expires). Only the request that started the load writes the cache, and not if a write to that
+ * key happened meanwhile (invalidate() marks the load stale), so a load racing an update cannot
+ * put the old value back into the cache after the update removed it.
+ */
+export class SingleFlight<T> {
+  private readonly flights = new Map<string, Flight<T>>();
+
+  load(key: string, fn: () => Promise<T>): { flight: Flight<T>; leader: boolean } {
+    const existing = this.flights.get(key);
+    if (existing) return { flight: existing, leader: false };
+    const flight: Flight<T> = { promise: undefined as unknown as Promise<T>, stale: false };
+    flight.promise = fn().finally(() => { if (this.flights.get(key) === flight) this.flights.delete(key); });
+    this.flights.set(key, flight);
+    return { flight, leader: true };
+  }
+
+  invalidate(key: string): void {
+    const f = this.flights.get(key);
+    if (f) { f.stale = true; this.flights.delete(key); }
+  }
+}
 
 export type { FastifyRequest };

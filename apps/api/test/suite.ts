@@ -27,6 +27,23 @@ async function lockItems(db: DbServer): Promise<() => Promise<void>> {
   return async () => { await c.query('UNLOCK TABLES'); await c.end(); };
 }
 
+/** Item reads of the API blocked on the lock (from the server's own view of its sessions). */
+async function waitingItemQueries(db: DbServer): Promise<number> {
+  if (db.kind === 'postgres') {
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      const r = await c.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'wharf-api' AND state = 'active' AND query LIKE 'SELECT id, name%FROM items WHERE id = $1'");
+      return r.rows[0].n as number;
+    } finally { await c.end(); }
+  }
+  const c = await mysql.createConnection({ uri: db.url });
+  try {
+    const [rows] = await c.query("SELECT count(*) AS n FROM information_schema.processlist WHERE info LIKE 'SELECT id, name%FROM items WHERE id = ?' AND id <> CONNECTION_ID()");
+    return Number((rows as { n: number }[])[0]!.n);
+  } finally { await c.end(); }
+}
+
 async function migrationRows(db: DbServer): Promise<number[]> {
   if (db.kind === 'postgres') {
     const c = new pg.Client({ connectionString: db.url });
@@ -163,6 +180,28 @@ export function apiSuite(kind: Kind): void {
       const gone = await getJson(`${api.url}/api/items/${id}`);
       assert.equal(gone.status, 404);
       assert.equal(gone.body.field, 'id');
+    });
+
+    test('a stampede of misses for one item makes one database query', async () => {
+      const created = await postJson(api.url + '/api/items', { name: 'hot' });
+      const id = created.body.id as number;
+      await rc.del(`item:${id}`);
+      const release = await lockItems(db);
+      let released = false;
+      try {
+        const all = Array.from({ length: 30 }, () => getJson(`${api.url}/api/items/${id}`));
+        await sleep(400);
+        assert.equal(await waitingItemQueries(db), 1, 'one query for 30 concurrent misses');
+        await release();
+        released = true;
+        const results = await Promise.all(all);
+        assert.ok(results.every((r) => r.status === 200 && r.body.name === 'hot'));
+        assert.ok(results.every((r) => r.headers.get('x-cache') === 'miss'));
+      } finally {
+        if (!released) await release();
+      }
+      await sleep(50);
+      assert.equal((await getJson(`${api.url}/api/items/${id}`)).headers.get('x-cache'), 'hit');
     });
 
     test('bad input: 400 with a JSON error naming the field', async () => {

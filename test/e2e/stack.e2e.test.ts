@@ -1,0 +1,166 @@
+// End to end on the real Docker Engine: the `api` template (seed 002, with HAProxy since
+// Traefik cannot run here) and the `haproxy-mysql` template (seed 003), built from local
+// substitute images, asserted only through the loopback-published edge and the ops layer.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { edgeRequest } from '../../src/engine/edge.js';
+import { listContainers } from '../../src/engine/live.js';
+import { run } from '../../src/engine/run.js';
+import { docker } from '../../src/engine/docker.js';
+import { doctor, type Check } from '../../src/ops/doctor.js';
+import { down } from '../../src/ops/down.js';
+import { loadtest } from '../../src/ops/loadtest.js';
+import { status, type StatusResult } from '../../src/ops/status.js';
+import { up } from '../../src/ops/up.js';
+import { dockerSkipReason } from './support/images.js';
+import { createStack, editCompose, restoreCompose, type E2EStack } from './support/stack.js';
+
+const skip = dockerSkipReason() ?? false;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitForTargets(s: E2EStack, timeoutMs = 120_000): Promise<StatusResult> {
+  const t0 = Date.now();
+  for (;;) {
+    const st = await status(s.ctx);
+    if (st.targets.available && st.targets.list.length > 0 && st.targets.down === 0) return st;
+    if (Date.now() - t0 > timeoutMs) {
+      assert.fail(`Prometheus targets not all up after ${timeoutMs} ms: ${st.targets.error ?? st.targets.list.filter((t) => t.health !== 'up').map((t) => `${t.job} ${t.instance} ${t.health} ${t.lastError}`).join('; ')}`);
+    }
+    await sleep(2000);
+  }
+}
+
+const failures = (checks: Check[]) => checks.filter((c) => !c.ok).map((c) => `${c.id}: ${c.detail}${c.lines ? `\n  ${c.lines.join('\n  ')}` : ''}`).join('\n');
+
+describe('api template (PostgreSQL, Redis, HAProxy, monitoring)', { skip }, () => {
+  let s: E2EStack;
+  let host: string;
+  const edge = (path: string, extra: { host?: string; tls?: boolean; ca?: string } = {}) =>
+    edgeRequest({ host: extra.host ?? host, path, port: extra.tls === false ? s.ports.http : s.ports.https, address: '127.0.0.1', tls: extra.tls, ca: extra.ca });
+
+  before(async () => {
+    s = await createStack('api', 'wharf-e2e-api');
+    host = s.ctx.plan.routes.find((r) => r.service === 'api')!.host;
+  });
+  after(async () => { await s?.destroy(); });
+
+  test('up: every replica healthy; a second up changes nothing', async () => {
+    const first = await up(s.ctx, { timeoutMs: 240_000 });
+    assert.ok(first.services.every((x) => x.state === 'healthy'), JSON.stringify(first.services));
+    assert.equal(first.services.find((x) => x.service === 'api')?.healthy, 3);
+    const before = (await listContainers(s.ctx.engine, run)).map((c) => `${c.id}@${c.startedAt}`).sort();
+    const second = await up(s.ctx, { timeoutMs: 120_000 });
+    assert.deepEqual(second.changed, []);
+    assert.deepEqual((await listContainers(s.ctx.engine, run)).map((c) => `${c.id}@${c.startedAt}`).sort(), before);
+  });
+
+  test('host routing through the edge: the route answers, an unknown host does not, HTTP redirects to HTTPS', async () => {
+    const ok = await edge('/health');
+    assert.equal(ok.status, 200);
+    assert.deepEqual(JSON.parse(ok.body), { status: 'healthy' });
+    assert.ok(ok.headers['x-instance'], 'X-Instance header');
+    assert.equal((await edge('/health', { host: 'nope.example.com' })).status, 404);
+    const http = await edge('/health', { tls: false });
+    assert.equal(http.status, 301);
+    assert.equal(http.headers.location, `https://${host}:${s.ports.https}/health`);
+  });
+
+  test('TLS: the edge presents the generated certificate, which verifies for the route host', async () => {
+    const ca = readFileSync(join(s.ctx.secretsDir!, 'edge-tls-cert'), 'utf8');
+    const r = await edge('/health', { ca });
+    assert.equal(r.status, 200);
+    assert.match(r.cert?.subjectAltName ?? '', new RegExp(`DNS:${host.replace(/\./g, '\\.')}`));
+  });
+
+  test('/api/data: first from the database, then from the Redis cache (shared by the replicas)', async () => {
+    const a = JSON.parse((await edge('/api/data')).body) as { source: string; data: string };
+    const b = JSON.parse((await edge('/api/data')).body) as { source: string; data: string };
+    assert.equal(a.source, 'database');
+    assert.equal(b.source, 'cache');
+    assert.equal(b.data, a.data);
+  });
+
+  test('round-robin across the 3 replicas: sequential requests split evenly, and the loadtest verdict is fair', async () => {
+    const seen = new Map<string, number>();
+    for (let i = 0; i < 30; i++) {
+      const id = String((await edge('/health')).headers['x-instance']);
+      seen.set(id, (seen.get(id) ?? 0) + 1);
+    }
+    assert.equal(seen.size, 3, JSON.stringify([...seen]));
+    assert.ok(Math.max(...seen.values()) - Math.min(...seen.values()) <= 1, JSON.stringify([...seen]));
+    const lt = await loadtest(s.ctx, { route: 'api', path: '/health', amount: 600, connections: 6 });
+    assert.equal(lt.requests.errors, 0);
+    assert.equal(lt.requests.non2xx, 0);
+    assert.equal(lt.distribution.length, 3);
+    assert.equal(lt.fairness.verdict, 'fair', lt.fairness.explanation);
+  });
+
+  test('/metrics is not reachable through the edge', async () => {
+    assert.equal((await edge('/metrics')).status, 404);
+  });
+
+  test('Prometheus scrapes every target, and doctor passes', async () => {
+    const st = await waitForTargets(s);
+    const jobs = new Set(st.targets.list.map((t) => t.job));
+    for (const j of s.ctx.plan.monitoring.scrapeJobs) assert.ok(jobs.has(j.job), `job ${j.job} has targets`);
+    assert.equal(st.targets.list.filter((t) => t.job === 'api').length, 3, 'every api replica scraped');
+    const d = await doctor(s.ctx);
+    assert.equal(d.ok, true, failures(d.checks));
+    assert.deepEqual(d.checks.filter((c) => c.status === 'warn').map((c) => c.id), []);
+  });
+
+  /** Each break starts from the rendered file plus one hand edit, applied with compose itself. */
+  async function breakAndDiagnose(change: Parameters<typeof editCompose>[1]): Promise<Check[]> {
+    editCompose(s, change);
+    await run(s.ctx.engine.deploy());
+    for (let i = 0; ; i++) {
+      const api = (await listContainers(s.ctx.engine, run)).filter((c) => c.service === 'api');
+      if (api.length === 3 && api.every((c) => c.state === 'running')) break;
+      if (i > 60) assert.fail(`api replicas not running: ${api.map((c) => `${c.name} ${c.state}`).join(', ')}`);
+      await sleep(500);
+    }
+    const d = await doctor(s.ctx, { only: ['links'] });
+    return d.checks.filter((c) => !c.ok);
+  }
+
+  test('seed 002 part 7, wrong service name: doctor names it', async () => {
+    const bad = await breakAndDiagnose((doc) => doc.setIn(['services', 'api', 'environment', 'DB_HOST'], 'postgres'));
+    const c = bad.find((x) => x.cause === 'wrong-service-name');
+    assert.ok(c, failures(bad));
+    assert.equal(c.service, 'api');
+    assert.match(c.detail, /no service "postgres"/);
+    assert.match(c.hint ?? '', /did you mean "db"\?/);
+  });
+
+  test('seed 002 part 7, wrong port: doctor names it', async () => {
+    const bad = await breakAndDiagnose((doc) => doc.setIn(['services', 'api', 'environment', 'DB_PORT'], '5433'));
+    const c = bad.find((x) => x.cause === 'wrong-port');
+    assert.ok(c, failures(bad));
+    assert.match(c.detail, /refuses connections on port 5433 .*db listens on 5432/);
+  });
+
+  test('seed 002 part 7, missing network: doctor names it', async () => {
+    const bad = await breakAndDiagnose((doc) => doc.setIn(['services', 'api', 'networks'], ['edge', 'monitoring']));
+    const c = bad.find((x) => x.cause === 'missing-network' && x.id.startsWith('link:api->db:'));
+    assert.ok(c, failures(bad));
+    assert.match(c.detail, /api is not attached to any network db is on \(api: edge, monitoring; db: backend\)/);
+    assert.ok(bad.some((x) => x.cause === 'missing-network' && x.id.startsWith('link:api->cache:')));
+  });
+
+  test('after repair doctor passes again; down leaves nothing running and keeps the data volumes', async () => {
+    restoreCompose(s);
+    const fixed = await up(s.ctx, { build: false, timeoutMs: 120_000 });
+    // Only the edited service is replaced (Compose also restarts the proxy that depends on it).
+    assert.ok(fixed.changed.includes('api'));
+    assert.deepEqual(fixed.changed.filter((x) => x !== 'api' && x !== 'proxy'), []);
+    const d = await doctor(s.ctx, { only: ['health', 'links', 'routes'] });
+    assert.equal(d.ok, true, failures(d.checks));
+    const r = await down(s.ctx, { volumes: false });
+    assert.deepEqual({ containers: r.remaining.containers, networks: r.remaining.networks }, { containers: 0, networks: 0 });
+    assert.ok(r.remaining.volumes.includes('wharf-e2e-api_db-data'), r.remaining.volumes.join(','));
+    const ps = await run(docker.psIds(s.ctx.engine.containerFilters()));
+    assert.equal(ps.stdout.trim(), '');
+  });
+});

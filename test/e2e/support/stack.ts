@@ -1,0 +1,86 @@
+// A template brought up for real: copied into a temp project, pointed at the locally built
+// substitute images, edge published on free loopback ports, then prepared and deployed
+// through the same functions the CLI uses.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, parseDocument, stringify } from 'yaml';
+import { composeContext, type OpsContext } from '../../../src/engine/context.js';
+import { run } from '../../../src/engine/run.js';
+import { prepare } from '../../../src/ops/prepare.js';
+import { ensureTestImages, repoRoot } from './images.js';
+
+export interface E2EStack {
+  dir: string;
+  specPath: string;
+  ctx: OpsContext;
+  ports: { http: number; https: number };
+  images: Record<string, string>;
+  /** the compose file as rendered, to restore after breaking it */
+  compose: string;
+  composePath: string;
+  /** remove containers, networks and volumes, then the project directory */
+  destroy(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** apps/api's Dockerfile builds offline from a prebuilt bundle: make it when missing. */
+export function ensureApiBundle(): void {
+  const api = join(repoRoot, 'apps', 'api');
+  if (existsSync(join(api, 'dist', 'server.js'))) return;
+  execFileSync(process.execPath, ['build.mjs'], { cwd: api, env: { ...process.env, BUILD_QUIET: '1' }, stdio: 'inherit' });
+}
+
+export async function createStack(template: 'api' | 'haproxy-mysql', name: string, edit: (spec: Record<string, any>) => void = () => {}): Promise<E2EStack> {
+  const images = await ensureTestImages({ progress: null });
+  ensureApiBundle();
+  const dir = mkdtempSync(join(tmpdir(), `wharf-e2e-${template}-`));
+  const spec = parse(readFileSync(join(repoRoot, 'templates', `${template}.yaml`), 'utf8')) as Record<string, any>;
+  const ports = { http: await freePort(), https: await freePort() };
+  spec.name = name;
+  spec.images = images;
+  spec.proxy = { ...(spec.proxy ?? {}), kind: 'haproxy', bind: '127.0.0.1', httpPort: ports.http, httpsPort: ports.https };
+  // Grafana and cAdvisor images cannot be obtained here (no registry, no Debian package).
+  // A short scrape interval only so the suite does not wait 15 s per target.
+  spec.monitoring = { ...(spec.monitoring ?? {}), grafana: false, cadvisor: false, scrapeInterval: '5s' };
+  for (const s of Object.values<Record<string, any>>(spec.services ?? {})) {
+    if (s.build) s.build = { ...s.build, context: join(repoRoot, 'apps', 'api') };
+  }
+  edit(spec);
+  const specPath = join(dir, 'wharf.yaml');
+  writeFileSync(specPath, stringify(spec));
+  const p = await prepare({ specPath });
+  const ctx = await composeContext({ plan: p.plan, outDir: p.outDir, projectDir: dir, secretsDir: p.secretsDir });
+  const composePath = join(p.outDir, 'compose.yaml');
+  return {
+    dir, specPath, ctx, ports, images, composePath, compose: readFileSync(composePath, 'utf8'),
+    async destroy() {
+      await run(ctx.engine.remove({ volumes: true }), { reject: false });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Edit the rendered compose.yaml the way a person debugging by hand would. */
+export function editCompose(s: E2EStack, change: (doc: ReturnType<typeof parseDocument>) => void): void {
+  const doc = parseDocument(s.compose);
+  change(doc);
+  writeFileSync(s.composePath, doc.toString());
+}
+
+export function restoreCompose(s: E2EStack): void {
+  writeFileSync(s.composePath, s.compose);
+}

@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { composeContext, type OpsContext } from '../engine/context.js';
+import type { ComposeEngine } from '../engine/compose.js';
 import { listContainers } from '../engine/live.js';
 import { run } from '../engine/run.js';
 import { requireDocker, tinyPlan, writeCompose } from '../engine/testing/tiny-stack.js';
@@ -78,6 +79,22 @@ test('a service that exits on start is reported as crash-looping without waiting
   });
   assert.ok(Date.now() - t0 < 60_000, `took ${Date.now() - t0} ms`);
   writeCompose(ctx.plan, dir);
+});
+
+test('Compose v1 (docker-compose) runs the same stack: up, no-op rerun, down', { skip }, async (t) => {
+  const v1 = await composeContext({ plan: ctx.plan, outDir: dir, projectDir: dir, prefer: 'v1' }).catch(() => undefined);
+  if (!v1 || (v1.engine as ComposeEngine).compose.kind !== 'v1') {
+    if (process.env.CI === 'true') throw new Error('docker-compose (v1) not installed');
+    t.skip('docker-compose (v1) not installed');
+    return;
+  }
+  writeCompose(ctx.plan, dir);
+  await run(ctx.engine.remove({ volumes: true }));
+  const first = await up(v1, { timeoutMs: 60_000 });
+  assert.deepEqual(first.services.map((s) => [s.service, s.healthy]), [['api', 1], ['db', 2]]);
+  assert.deepEqual((await up(v1, { timeoutMs: 60_000 })).changed, []);
+  const r = await down(v1, { volumes: true });
+  assert.deepEqual(r.remaining, { containers: 0, networks: 0, volumes: [] });
 });
 
 test('down removes containers and networks; volumes only when asked', { skip }, async () => {

@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { missingServers, startPostgres, type DbServer } from '../support/servers.js';
@@ -51,6 +51,36 @@ describe('backup scripts against real PostgreSQL and restic', { skip, timeout: 6
     let found = '';
     try { found = execFileSync('grep', ['-r', '-l', '-a', 'item 1999', sb.repoDir], { encoding: 'utf8' }); } catch { /* exit 1: not found */ }
     assert.equal(found, '', 'row data in clear text in the repository');
+  });
+
+  it('the scheduler starts the jobs that are due', async () => {
+    writeFileSync(join(sb.home, 'schedule'), '* * * * * backup db\n');
+    const r = await sb.run('scheduler', ['--once']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /scheduler: starting backup db/);
+    const [l] = await listBackups(sb.executor, { target: 'db' });
+    assert.equal(l!.snapshots.length, 2, 'the scheduled run added a snapshot');
+    // back to one snapshot, as the rest of this suite expects
+    execFileSync(sb.env.RESTIC!, ['forget', l!.snapshots[0]!.id], { env: { ...process.env, RESTIC_REPOSITORY: join(sb.repoDir, 'db'), RESTIC_PASSWORD_FILE: join(sb.secretsDir, 'backup-restic-password') }, stdio: 'pipe' });
+  });
+
+  it('bad backups are loud: an unreachable database or a dump under the size floor fails, keeps no snapshot, and sets the failure metric', async () => {
+    const down = await sb.run('backup', ['db'], { WHARF_DB_PORT: '1' });
+    assert.notEqual(down.code, 0);
+    assert.match(down.stderr, /cannot connect/);
+    assert.equal(metricValue(sb.metrics('db'), BACKUP_LAST_STATUS_METRIC), 0);
+    const jobFile = join(sb.home, 'jobs', 'db.env');
+    const orig = readFileSync(jobFile, 'utf8');
+    writeFileSync(jobFile, orig.replace(/^MIN_BYTES=\d+$/m, 'MIN_BYTES=100000000'));
+    try {
+      const small = await sb.run('backup', ['db']);
+      assert.notEqual(small.code, 0);
+      assert.match(small.stderr, /backup rejected: dump is \d+ bytes, below the 100000000-byte floor/);
+    } finally { writeFileSync(jobFile, orig); }
+    const [l] = await listBackups(sb.executor, { target: 'db' });
+    assert.equal(l!.snapshots.length, 1, 'the rejected snapshot was dropped');
+    assert.equal(l!.lastBackup?.ok, false);
+    assert.match(l!.lastBackup?.error ?? '', /floor/);
   });
 
   it('restores every item identically after the data is destroyed, with a safety snapshot first', async () => {

@@ -58,6 +58,14 @@ run_due() { # "M H DOM MON DOW"
 }
 
 if [ "${1:-}" = "--match" ]; then shift; cron_match "$@"; exit $?; fi
+if [ "${1:-}" = "--once" ]; then
+  # run what is due this minute, wait for it (used by tests and `wharf doctor`)
+  set -- $(date +'%M %H %d %m %w')
+  M="$1"; H="$2"; D="$3"; MO="$4"; W="$5"
+  run_due "$M $H $D $MO $W"
+  wait
+  exit 0
+fi
 
 echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) scheduler: $(grep -c -v -e '^#' -e '^$' "$SCHEDULE") entries from $SCHEDULE"
 trap 'exit 0' INT TERM

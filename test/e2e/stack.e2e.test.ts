@@ -46,12 +46,14 @@ describe('api template (PostgreSQL, Redis, HAProxy, monitoring)', { skip }, () =
   });
   after(async () => { await s?.destroy(); });
 
-  test('up: every replica healthy; a second up changes nothing', async () => {
+  test('up: every replica healthy; a second up changes nothing', async (t) => {
     const first = await up(s.ctx, { timeoutMs: 240_000 });
+    t.diagnostic(`first up: ${first.durationMs} ms (${first.steps.map((x) => `${x.step} ${x.durationMs}`).join(', ')})`);
     assert.ok(first.services.every((x) => x.state === 'healthy'), JSON.stringify(first.services));
     assert.equal(first.services.find((x) => x.service === 'api')?.healthy, 3);
     const before = (await listContainers(s.ctx.engine, run)).map((c) => `${c.id}@${c.startedAt}`).sort();
     const second = await up(s.ctx, { timeoutMs: 120_000 });
+    t.diagnostic(`second up (no-op): ${second.durationMs} ms`);
     assert.deepEqual(second.changed, []);
     assert.deepEqual((await listContainers(s.ctx.engine, run)).map((c) => `${c.id}@${c.startedAt}`).sort(), before);
   });
@@ -82,7 +84,7 @@ describe('api template (PostgreSQL, Redis, HAProxy, monitoring)', { skip }, () =
     assert.equal(b.data, a.data);
   });
 
-  test('round-robin across the 3 replicas: sequential requests split evenly, and the loadtest verdict is fair', async () => {
+  test('round-robin across the 3 replicas: sequential requests split evenly, and the loadtest verdict is fair', async (t) => {
     const seen = new Map<string, number>();
     for (let i = 0; i < 30; i++) {
       const id = String((await edge('/health')).headers['x-instance']);
@@ -95,18 +97,21 @@ describe('api template (PostgreSQL, Redis, HAProxy, monitoring)', { skip }, () =
     assert.equal(lt.requests.non2xx, 0);
     assert.equal(lt.distribution.length, 3);
     assert.equal(lt.fairness.verdict, 'fair', lt.fairness.explanation);
+    t.diagnostic(`loadtest: ${lt.requests.total} req, ${lt.rps} req/s, p50 ${lt.latencyMs.p50} ms, p99 ${lt.latencyMs.p99} ms, ${lt.distribution.map((d) => d.count).join('/')}, chi2 ${lt.fairness.chiSquare.toFixed(3)} p=${lt.fairness.pValue.toFixed(3)}`);
   });
 
   test('/metrics is not reachable through the edge', async () => {
     assert.equal((await edge('/metrics')).status, 404);
   });
 
-  test('Prometheus scrapes every target, and doctor passes', async () => {
+  test('Prometheus scrapes every target, alert rules are evaluated, and doctor passes', async (t) => {
     const st = await waitForTargets(s);
+    assert.equal(st.alerts.available, true, st.alerts.error);
     const jobs = new Set(st.targets.list.map((t) => t.job));
     for (const j of s.ctx.plan.monitoring.scrapeJobs) assert.ok(jobs.has(j.job), `job ${j.job} has targets`);
     assert.equal(st.targets.list.filter((t) => t.job === 'api').length, 3, 'every api replica scraped');
     const d = await doctor(s.ctx);
+    t.diagnostic(`doctor: ${d.checks.length} checks in ${d.durationMs} ms; targets ${st.targets.up}/${st.targets.list.length} up; alerts firing: ${st.alerts.firing.map((a) => a.name).join(', ') || 'none'}`);
     assert.equal(d.ok, true, failures(d.checks));
     assert.deepEqual(d.checks.filter((c) => c.status === 'warn').map((c) => c.id), []);
   });

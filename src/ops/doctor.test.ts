@@ -44,6 +44,30 @@ test('a wrong name is matched to the service it most likely meant', () => {
   assert.equal(suggestService('cahce', 'X_HOST=cahce', comps, 'api'), 'cache');
 });
 
+test('a published port held by another process fails with the fix; a free one passes', async () => {
+  const { createServer } = await import('node:net');
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const busy = (srv.address() as { port: number }).port;
+  try {
+    const plan = tinyPlan(`wharfports${process.pid}`);
+    plan.components.find((c) => c.name === 'api')!.ports = [{ hostIp: '127.0.0.1', host: busy, container: 443 }];
+    const ctx = await composeContext({ plan, outDir: '/nonexistent', projectDir: '/nonexistent', compose: { kind: 'v2', argv: ['docker', 'compose'], version: '2' } });
+    const r = await doctor(ctx, { only: ['ports'] });
+    const c = r.checks.find((x) => x.id === `port:127.0.0.1:${busy}`)!;
+    assert.equal(c.status, 'fail');
+    assert.equal(c.cause, 'port-in-use');
+    assert.match(c.hint!, /change proxy\.httpsPort in wharf\.yaml/);
+    srv.close();
+    await new Promise((r) => setTimeout(r, 50));
+    const free = (await doctor(ctx, { only: ['ports'] })).checks.find((x) => x.id === `port:127.0.0.1:${busy}`)!;
+    assert.equal(free.status, 'ok');
+    assert.equal(free.detail, 'free');
+  } finally {
+    srv.close();
+  }
+});
+
 const skip = await requireDocker();
 const project = `wharfdoc${process.pid}`;
 let ctx: OpsContext;

@@ -9,7 +9,16 @@ import { run } from '../engine/run.js';
 import { requireDocker, tinyPlan, writeCompose } from '../engine/testing/tiny-stack.js';
 import { down } from './down.js';
 import { status } from './status.js';
-import { up, UpTimeoutError, type UpEvent } from './up.js';
+import { up, upCommands, UpTimeoutError, type UpEvent } from './up.js';
+
+test('upCommands lists what up runs, for --dry-run', async () => {
+  const plan = tinyPlan('dry');
+  const { ComposeEngine } = await import('../engine/compose.js');
+  const engine = new ComposeEngine({ compose: { kind: 'v2', argv: ['docker', 'compose'], version: '2.26.1' }, project: 'dry', dir: '/o' });
+  assert.deepEqual(upCommands({ plan, engine }).map((c) => c.argv.slice(6).join(' ')), ['config --quiet', 'up -d --remove-orphans --no-build']);
+  plan.components[0]!.build = { context: '.', args: {} };
+  assert.deepEqual(upCommands({ plan, engine }).map((c) => c.describe), ['validate compose.yaml', 'build images for api', 'create or update containers']);
+});
 
 const skip = await requireDocker();
 const project = `wharfup${process.pid}`;

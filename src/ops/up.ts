@@ -99,6 +99,12 @@ function changedServices(before: ContainerState[], after: ContainerState[]): str
   return [...out].sort();
 }
 
+/** The commands up runs, in order, for --dry-run (up then polls health with docker inspect). */
+export function upCommands(ctx: Pick<OpsContext, 'plan' | 'engine'>, opts: Pick<UpOptions, 'build'> = {}): Cmd[] {
+  const buildable = ctx.plan.components.filter((c) => c.build).map((c) => c.name);
+  return [ctx.engine.validate(), ...(opts.build !== false && buildable.length ? [ctx.engine.build(buildable)] : []), ctx.engine.deploy()];
+}
+
 export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResult> {
   const runner = runnerOf(ctx);
   const emit = opts.onProgress ?? (() => {});

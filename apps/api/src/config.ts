@@ -36,6 +36,8 @@ export interface Config {
   /** Which finished requests get a log line: all, errors (status >= 400 or slower than 1 s), none. */
   accessLog: 'all' | 'errors' | 'none';
   shutdownTimeoutMs: number;
+  /** Keep serving (readiness 503, connections closed after each response) this long before closing. */
+  shutdownDrainMs: number;
   cacheTtlSeconds: number;
   instance: string;
   db: DbConfig;
@@ -96,6 +98,7 @@ const schema = z.object({
     .transform((v): 'all' | 'errors' | 'none' => (v === 'true' || v === '1' ? 'all' : v === 'false' || v === '0' ? 'none' : v))
     .default('errors'),
   SHUTDOWN_TIMEOUT_MS: intIn(0, 600_000).default(10_000),
+  SHUTDOWN_DRAIN_MS: intIn(0, 600_000).default(0),
   CACHE_TTL_SECONDS: intIn(1, 86_400).default(60),
   INSTANCE_NAME: z.string().min(1).optional(),
   DB_DRIVER: driverStr.optional(),
@@ -209,6 +212,7 @@ export function loadConfig(rawEnv: Env = process.env): Config {
     logLevel: e.LOG_LEVEL,
     accessLog: e.ACCESS_LOG,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     cacheTtlSeconds: e.CACHE_TTL_SECONDS,
     instance: e.INSTANCE_NAME ?? hostname(),
     db: {

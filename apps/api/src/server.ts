@@ -64,13 +64,19 @@ async function main(): Promise<void> {
     shutdownStarted = true;
     state.shuttingDown = true;
     if (migrationTimer) clearTimeout(migrationTimer);
-    logger.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: no new connections, finishing in-flight requests');
     const deadline = setTimeout(() => {
       logger.error({ deadlineMs: config.shutdownTimeoutMs }, 'shutdown deadline exceeded; forcing exit');
       try { dest.flushSync(); } catch { /* a write is in flight: best effort */ }
       process.exit(1);
     }, config.shutdownTimeoutMs);
     deadline.unref();
+    if (config.shutdownDrainMs > 0) {
+      // Drain: still serving, but /ready says 503 and every response closes its connection, so
+      // health-checking proxies move traffic elsewhere before the listener goes away.
+      logger.info({ signal, drainMs: config.shutdownDrainMs }, 'shutting down: draining (readiness 503, still serving)');
+      await new Promise((r) => setTimeout(r, config.shutdownDrainMs));
+    }
+    logger.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: no new connections, finishing in-flight requests');
     let code = 0;
     try {
       await app.close(); // stops listening, waits for in-flight requests, closes idle keep-alives

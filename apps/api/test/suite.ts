@@ -321,6 +321,21 @@ export function apiSuite(kind: Kind): void {
       assert.equal(await late.stop(), 0);
     });
 
+    test('SIGTERM with SHUTDOWN_DRAIN_MS: keeps serving, readiness 503, connections closed, then exit 0', async () => {
+      const drain = await startApi({ ...env, SHUTDOWN_DRAIN_MS: '1500' });
+      drain.child.kill('SIGTERM');
+      await sleep(300);
+      const ready = await getJson(drain.url + '/ready');
+      assert.equal(ready.status, 503);
+      assert.deepEqual(ready.body.failing, ['shutdown']);
+      const data = await getJson(drain.url + '/api/data');
+      assert.equal(data.status, 200);
+      assert.equal(data.headers.get('connection'), 'close');
+      assert.equal((await getJson(drain.url + '/health')).status, 200);
+      assert.equal(await drain.exited, 0);
+      assert.ok(drain.logs().some((l) => l.msg === 'shutting down: draining (readiness 503, still serving)'));
+    });
+
     test('SIGTERM with requests in flight: all complete, pools closed, exit 0', async () => {
       const ids: number[] = [];
       for (let i = 0; i < 16; i++) ids.push((await postJson(api.url + '/api/items', { name: `inflight-${i}` })).body.id);

@@ -1,8 +1,11 @@
 // Bundles the server and all its dependencies into one file, dist/server.js, so the runtime
-// image needs no node_modules.
+// image needs no node_modules. Run from anywhere: `node apps/api/build.mjs`.
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 await build({
+  absWorkingDir: dirname(fileURLToPath(import.meta.url)), // works from any cwd
   entryPoints: ['src/server.ts'],
   outfile: 'dist/server.js',
   bundle: true,

@@ -181,8 +181,10 @@ function unique<T>(xs: T[]): T[] {
   return [...new Set(xs)];
 }
 
+// 5 s: dependants wait for `healthy`, and the first probe only runs one interval after start,
+// so each level of the dependency chain (db -> api -> proxy) costs up to one interval.
 function health(test: string[], h: Partial<Healthcheck> = {}): Healthcheck {
-  return { test, interval: '10s', timeout: '5s', retries: 5, startPeriod: '30s', ...h };
+  return { test, interval: '5s', timeout: '5s', retries: 5, startPeriod: '30s', ...h };
 }
 
 /** wget, curl or node: whichever the image has. The slim images of each ecosystem carry one. */

@@ -63,7 +63,7 @@ export const backupSchema = z
 
 const healthSchema = z.strictObject({
   path: z.string().regex(/^\//, 'should start with /').default('/health'),
-  interval: duration.default('10s'),
+  interval: duration.default('5s'),
   timeout: duration.default('3s'),
   retries: z.number().int().min(1).max(100).default(5),
   startPeriod: duration.default('20s'),

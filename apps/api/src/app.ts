@@ -194,9 +194,9 @@ export function buildApp(deps: AppDeps) {
     const [d, r] = await Promise.allSettled([withTimeout(db.ping(), checkTimeout), withTimeout(cache.ping(), checkTimeout)]);
     const checks: Record<string, string> = {
       database: d.status === 'fulfilled' ? (state.migrated ? 'ok' : 'migrating') : 'unavailable',
-      redis: r.status === 'fulfilled' ? 'ok' : 'unavailable',
+      redis: !cache.enabled ? 'disabled' : r.status === 'fulfilled' ? 'ok' : 'unavailable',
     };
-    const failing = Object.entries(checks).filter(([, v]) => v !== 'ok').map(([k]) => k);
+    const failing = Object.entries(checks).filter(([, v]) => v !== 'ok' && v !== 'disabled').map(([k]) => k);
     return reply.code(failing.length ? 503 : 200).send({ status: failing.length ? 'not ready' : 'ready', failing, checks });
   });
 

@@ -14,10 +14,26 @@ export interface Cache {
   del(key: string): Promise<boolean>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** false when no Redis is configured: every get is a miss and nothing is stored */
+  readonly enabled: boolean;
   readonly client: Redis;
 }
 
-export function createCache(c: RedisConfig, metrics: Metrics, onError: (err: Error) => void): Cache {
+/** The service without Redis: reads miss, writes are dropped, nothing to ping. */
+export function disabledCache(): Cache {
+  return {
+    enabled: false,
+    get client(): Redis { throw new Error('no Redis configured'); },
+    get: async () => null,
+    set: () => {},
+    del: async () => true,
+    ping: async () => {},
+    close: async () => {},
+  };
+}
+
+export function createCache(c: RedisConfig | null, metrics: Metrics, onError: (err: Error) => void): Cache {
+  if (!c) return disabledCache();
   const client = new Redis({
     host: c.host,
     port: c.port,
@@ -67,6 +83,7 @@ export function createCache(c: RedisConfig, metrics: Metrics, onError: (err: Err
   };
 
   return {
+    enabled: true,
     client,
     get(key) {
       return new Promise<string | null | undefined>((resolve) => {

@@ -41,7 +41,8 @@ export interface Config {
   cacheTtlSeconds: number;
   instance: string;
   db: DbConfig;
-  redis: RedisConfig;
+  /** null: no Redis configured, the service runs without a cache (seed 003's web tier has none) */
+  redis: RedisConfig | null;
 }
 
 export class ConfigError extends Error {
@@ -202,9 +203,10 @@ export function loadConfig(rawEnv: Env = process.env): Config {
     }
   }
   if (!rHost && cleaned.REDIS_URL && !problems.some((p) => p.startsWith('REDIS_URL'))) problems.push('REDIS_URL: no host in the URL');
-  if (!rHost && !cleaned.REDIS_URL) problems.push('REDIS_URL: not set (set REDIS_URL, or REDIS_HOST and optionally REDIS_PORT/REDIS_PASSWORD)');
+  // Neither REDIS_URL nor REDIS_HOST: no cache. Every read goes to the database.
+  const cacheless = !rHost && !cleaned.REDIS_URL;
 
-  if (problems.length || !e || !driver || !host || !database || !user || !rHost) throw new ConfigError(problems);
+  if (problems.length || !e || !driver || !host || !database || !user || (!rHost && !cacheless)) throw new ConfigError(problems);
 
   return {
     port: e.PORT,
@@ -226,7 +228,7 @@ export function loadConfig(rawEnv: Env = process.env): Config {
       connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     },
-    redis: {
+    redis: cacheless || !rHost ? null : {
       host: rHost,
       port: rPort ?? 6379,
       password: rPassword || undefined,
@@ -240,5 +242,5 @@ export function loadConfig(rawEnv: Env = process.env): Config {
 
 /** Everything secret in a config, so log redaction can be checked against it. */
 export function secretsOf(c: Config): string[] {
-  return [c.db.password, c.redis.password].filter((s): s is string => !!s);
+  return [c.db.password, c.redis?.password].filter((s): s is string => !!s);
 }

@@ -106,7 +106,7 @@ async function main(): Promise<void> {
   logger.info({
     port: config.port,
     db: { driver: config.db.driver, host: config.db.host, port: config.db.port, database: config.db.database, user: config.db.user, poolMax: config.db.poolMax },
-    redis: { host: config.redis.host, port: config.redis.port, db: config.redis.db },
+    redis: config.redis ? { host: config.redis.host, port: config.redis.port, db: config.redis.db } : 'disabled (no REDIS_URL or REDIS_HOST): every read goes to the database',
   }, 'wharf api listening');
   void migrate(0);
 }

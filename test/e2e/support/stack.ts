@@ -64,6 +64,9 @@ export async function createStack(template: 'api' | 'haproxy-mysql', name: strin
   writeFileSync(specPath, stringify(spec));
   const p = await prepare({ specPath });
   const ctx = await composeContext({ plan: p.plan, outDir: p.outDir, projectDir: dir, secretsDir: p.secretsDir });
+  // A run that was killed leaves its volumes: a database volume initialised with another
+  // run's generated password would never accept this one's. Start clean.
+  await run(ctx.engine.remove({ volumes: true }), { reject: false });
   const composePath = join(p.outDir, 'compose.yaml');
   return {
     dir, specPath, ctx, ports, images, composePath, compose: readFileSync(composePath, 'utf8'),

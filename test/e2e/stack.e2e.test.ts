@@ -169,3 +169,39 @@ describe('api template (PostgreSQL, Redis, HAProxy, monitoring)', { skip }, () =
     assert.equal(ps.stdout.trim(), '');
   });
 });
+
+describe('haproxy-mysql template (seed 003: MySQL, 3 web replicas, stats)', { skip }, () => {
+  let s: E2EStack;
+  let host: string;
+  before(async () => {
+    s = await createStack('haproxy-mysql', 'wharf-e2e-mysql');
+    host = s.ctx.plan.routes.find((r) => r.service === 'web')!.host;
+  });
+  after(async () => { await s?.destroy(); });
+
+  test('up, round-robin over 3 replicas through TLS, metrics refused, targets up, doctor passes, down', async (t) => {
+    const u = await up(s.ctx, { timeoutMs: 300_000 });
+    t.diagnostic(`up: ${u.durationMs} ms`);
+    assert.ok(u.services.every((x) => x.state === 'healthy'), JSON.stringify(u.services));
+    const seen = new Set<string>();
+    for (let i = 0; i < 9; i++) {
+      const r = await edgeRequest({ host, path: '/health', port: s.ports.https, address: '127.0.0.1' });
+      assert.equal(r.status, 200);
+      seen.add(String(r.headers['x-instance']));
+    }
+    assert.equal(seen.size, 3);
+    const lt = await loadtest(s.ctx, { route: 'web', path: '/health', amount: 300, connections: 3 });
+    assert.equal(lt.fairness.verdict, 'fair', lt.fairness.explanation);
+    assert.equal(lt.requests.errors + lt.requests.non2xx, 0);
+    const items = await edgeRequest({ host, path: '/api/data', port: s.ports.https, address: '127.0.0.1' });
+    assert.equal(items.status, 200, items.body);
+    assert.equal((await edgeRequest({ host, path: '/metrics', port: s.ports.https, address: '127.0.0.1' })).status, 404);
+    const stats = await edgeRequest({ host: s.ctx.plan.proxy.dashboardHost!, path: '/', port: s.ports.https, address: '127.0.0.1' });
+    assert.equal(stats.status, 401, 'stats page behind basic auth');
+    await waitForTargets(s);
+    const d = await doctor(s.ctx);
+    assert.equal(d.ok, true, failures(d.checks));
+    const r = await down(s.ctx, { volumes: true });
+    assert.deepEqual(r.remaining, { containers: 0, networks: 0, volumes: [] });
+  });
+});

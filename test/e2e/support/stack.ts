@@ -2,7 +2,7 @@
 // substitute images, edge published on free loopback ports, then prepared and deployed
 // through the same functions the CLI uses.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,10 +37,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** apps/api's Dockerfile builds offline from a prebuilt bundle: make it when missing. */
+/** apps/api's Dockerfile builds offline from a prebuilt bundle: make it when missing or older than the sources. */
 export function ensureApiBundle(): void {
   const api = join(repoRoot, 'apps', 'api');
-  if (existsSync(join(api, 'dist', 'server.js'))) return;
+  const bundle = join(api, 'dist', 'server.js');
+  const newest = (dir: string): number => readdirSync(dir, { withFileTypes: true })
+    .reduce((m, e) => Math.max(m, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0);
+  if (existsSync(bundle) && statSync(bundle).mtimeMs >= newest(join(api, 'src'))) return;
   execFileSync(process.execPath, ['build.mjs'], { cwd: api, env: { ...process.env, BUILD_QUIET: '1' }, stdio: 'inherit' });
 }
 

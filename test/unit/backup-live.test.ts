@@ -64,6 +64,17 @@ describe('backup scripts against real PostgreSQL and restic', { skip, timeout: 6
     execFileSync(sb.env.RESTIC!, ['forget', l!.snapshots[0]!.id], { env: { ...process.env, RESTIC_REPOSITORY: join(sb.repoDir, 'db'), RESTIC_PASSWORD_FILE: join(sb.secretsDir, 'backup-restic-password') }, stdio: 'pipe' });
   });
 
+  it('two runs that meet (schedule and a manual backup) are serialised, and both succeed', async () => {
+    const [a, b] = await Promise.all([sb.run('backup', ['db']), sb.run('backup', ['db'])]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal([a, b].filter((r) => /progress wait waiting for another run of db/.test(r.stderr)).length, 1);
+    const [l] = await listBackups(sb.executor, { target: 'db' });
+    for (const s of l!.snapshots.slice(0, 2)) {
+      execFileSync(sb.env.RESTIC!, ['forget', s.id], { env: { ...process.env, RESTIC_REPOSITORY: join(sb.repoDir, 'db'), RESTIC_PASSWORD_FILE: join(sb.secretsDir, 'backup-restic-password') }, stdio: 'pipe' });
+    }
+  });
+
   it('bad backups are loud: an unreachable database or a dump under the size floor fails, keeps no snapshot, and sets the failure metric', async () => {
     const down = await sb.run('backup', ['db'], { WHARF_DB_PORT: '1' });
     assert.notEqual(down.code, 0);
@@ -131,6 +142,19 @@ describe('backup scripts against real PostgreSQL and restic', { skip, timeout: 6
     assert.equal(listing!.snapshots.filter((s) => s.verification === 'restore-tested').length, 1);
   });
 
+  it('retention keeps the last 3 dumps, and exactly one manifest per kept dump', async () => {
+    for (let i = 0; i < 4; i++) {
+      const [r] = await backupNow(sb.executor, { target: 'db' });
+      assert.ok(r?.ok, r?.error);
+    }
+    const env = { ...process.env, RESTIC_REPOSITORY: join(sb.repoDir, 'db'), RESTIC_PASSWORD_FILE: join(sb.secretsDir, 'backup-restic-password') };
+    const snaps = JSON.parse(execFileSync(sb.env.RESTIC!, ['snapshots', '--json'], { env, encoding: 'utf8' })) as Array<{ id: string; tags: string[] }>;
+    const dumps = snaps.filter((x) => x.tags.includes('wharf-dump'));
+    const manifests = snaps.filter((x) => x.tags.includes('wharf-manifest'));
+    assert.equal(dumps.length, 3);
+    assert.deepEqual(manifests.map((m) => m.tags.find((t) => t.startsWith('for='))!.slice(4)).sort(), dumps.map((d) => d.id.slice(0, 8)).sort());
+  });
+
   it('an unreachable destination fails loudly, creates no new repository, and leaves earlier snapshots untouched', async () => {
     const repo = join(sb.repoDir, 'db');
     const moved = `${repo}.away`;
@@ -144,7 +168,7 @@ describe('backup scripts against real PostgreSQL and restic', { skip, timeout: 6
       assert.equal(metricValue(sb.metrics('db'), BACKUP_LAST_STATUS_METRIC), 0);
     } finally { renameSync(moved, repo); }
     const [listing] = await listBackups(sb.executor, { target: 'db' });
-    assert.equal(listing!.snapshots.length, 2, 'earlier snapshots are all there');
+    assert.equal(listing!.snapshots.length, 3, 'earlier snapshots are all there');
   });
 
   it('a full destination fails loudly and leaves earlier backups restorable', async () => {

@@ -116,8 +116,18 @@ fi
 
 progress retention "applying retention ($RETENTION)"
 # shellcheck disable=SC2086
-"$RESTIC" forget --prune $RETENTION > "$WORK/forget.out" 2> "$WORK/forget.err" \
+"$RESTIC" forget --tag wharf-dump --path "$DUMP_FILE" $RETENTION > "$WORK/forget.out" 2> "$WORK/forget.err" \
   || fail "retention failed (the new snapshot is kept): $(tail -n 2 "$WORK/forget.err" | tr '\n' ' ')"
+# manifests follow their dumps: forget the ones whose dump is gone
+"$RESTIC" snapshots --json --tag wharf-dump --path "$DUMP_FILE" 2>/dev/null | split_snapshots | sed -n 's/.*"id":"\([0-9a-f]\{8\}\).*/\1/p' > "$WORK/dumps"
+ORPHANS="$("$RESTIC" snapshots --json --tag wharf-manifest 2>/dev/null | split_snapshots | while IFS= read -r line; do
+  for_id="$(printf '%s' "$line" | sed -n 's/.*"for=\([0-9a-f]*\)".*/\1/p')"
+  mid="$(printf '%s' "$line" | sed -n 's/.*"id":"\([0-9a-f]\{64\}\)".*/\1/p')"
+  [ -n "$mid" ] && ! grep -qx "$for_id" "$WORK/dumps" && printf '%s ' "$mid"
+done || true)"
+# shellcheck disable=SC2086
+[ -z "$ORPHANS" ] || "$RESTIC" forget $ORPHANS > /dev/null 2>> "$WORK/forget.err" || fail "cannot forget old manifests: $(tail -n 2 "$WORK/forget.err" | tr '\n' ' ')"
+"$RESTIC" prune > "$WORK/prune.out" 2>> "$WORK/forget.err" || fail "prune failed (the new snapshot is kept): $(tail -n 2 "$WORK/forget.err" | tr '\n' ' ')"
 COUNT="$("$RESTIC" snapshots --json --tag wharf-dump 2>/dev/null | grep -o '"short_id"' | wc -l | tr -d ' ')"
 DURATION=$(( $(now) - STARTED ))
 progress done "snapshot $SNAPSHOT, $SIZE bytes, $ADDED added, ${DURATION}s"

@@ -60,14 +60,20 @@ load_job() {
   esac
 }
 
-# one run per job at a time (cron and a manual `wharf backup` may meet)
+# one run per job at a time (cron and a manual `wharf backup` may meet): wait for the other
+# run (restic's own locks would make one of them fail anyway), up to WHARF_LOCK_WAIT seconds.
 lock_job() {
   LOCK="$WHARF_TMP/wharf-$JOB.lock"
-  if ! mkdir "$LOCK" 2>/dev/null; then
+  waited=0
+  while ! mkdir "$LOCK" 2>/dev/null; do
     pid="$(cat "$LOCK/pid" 2>/dev/null || true)"
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then fail "another run of $JOB is in progress (pid $pid)" 75; fi
-    rm -rf "$LOCK"; mkdir "$LOCK"
-  fi
+    [ -n "$pid" ] || { sleep 1; pid="$(cat "$LOCK/pid" 2>/dev/null || true)"; }  # just created
+    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then rm -rf "$LOCK"; continue; fi  # stale
+    [ "$waited" = 0 ] && progress wait "waiting for another run of $JOB (pid $pid)"
+    waited=$((waited + 2))
+    [ "$waited" -gt "${WHARF_LOCK_WAIT:-3600}" ] && fail "another run of $JOB (pid $pid) still holds the lock after ${WHARF_LOCK_WAIT:-3600}s" 75
+    sleep 2
+  done
   echo $$ > "$LOCK/pid"
 }
 

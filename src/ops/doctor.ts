@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import type { Component, Plan } from '../plan/model.js';
 import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
 import { docker, resolveScript, tcpConnectScript } from '../engine/docker.js';
-import { edgeRequest } from '../engine/edge.js';
+import { edgeAddress, edgeRequest } from '../engine/edge.js';
 import {
   byService, httpGetInside, lastLogLines, listContainers, prometheusApi, prometheusRuleGroups, prometheusTargets,
   type ContainerState,
@@ -411,7 +411,11 @@ async function checkRoutes(plan: Plan, containers: ContainerState[]): Promise<Ch
         out.push(check({ id: `route-deny:${r.name}:${deny}`, title: `${deny} not public on ${r.host}`, service: r.service, status: blocked ? 'ok' : 'fail', cause: blocked ? undefined : 'metrics-exposed', detail: `GET ${deny} through the edge -> ${d.status}`, hint: blocked ? undefined : 'the edge must refuse metrics paths: re-render the proxy config' }));
       }
     } catch (e) {
-      out.push(check({ id, title, service: r.service, status: 'fail', cause: 'unreachable', detail: `${(e as Error).message} (https://127.0.0.1:${plan.proxy.httpsPort}, Host: ${r.host})`, hint: 'is the edge port published? see the port checks' }));
+      const healthy = (live.get(r.service) ?? []).filter((b) => b.state === 'running' && (b.health === 'healthy' || b.health === 'none')).length;
+      const where = `https://${edgeAddress(plan.proxy.bind)}:${plan.proxy.httpsPort}, Host: ${r.host}`;
+      out.push(healthy === 0
+        ? check({ id, title, service: r.service, status: 'fail', cause: 'no-healthy-backend', detail: `GET ${path}: ${(e as Error).message} (${where}); ${r.service}: 0/${r.replicas} healthy`, hint: `${r.service} has no healthy replica: see its health check above` })
+        : check({ id, title, service: r.service, status: 'fail', cause: 'unreachable', detail: `GET ${path}: ${(e as Error).message} (${where})`, hint: 'is the edge port published? see the port checks' }));
     }
   }
   return out;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { edgeRequest } from '../../src/engine/edge.js';
 import { listContainers } from '../../src/engine/live.js';
 import { run } from '../../src/engine/run.js';
+import { cmd } from '../../src/engine/command.js';
 import { docker } from '../../src/engine/docker.js';
 import { doctor, type Check } from '../../src/ops/doctor.js';
 import { down } from '../../src/ops/down.js';
@@ -152,6 +153,18 @@ describe('api template (PostgreSQL, Redis, HAProxy, monitoring)', { skip }, () =
     assert.ok(c, failures(bad));
     assert.match(c.detail, /api is not attached to any network db is on \(api: edge, monitoring; db: backend\)/);
     assert.ok(bad.some((x) => x.cause === 'missing-network' && x.id.startsWith('link:api->cache:')));
+  });
+
+  test('every api replica stopped: doctor fails its health and says the route has no healthy backend', async () => {
+    restoreCompose(s);
+    const ids = (await listContainers(s.ctx.engine, run)).filter((c) => c.service === 'api').map((c) => c.id);
+    await run(cmd(['docker', 'stop', ...ids], 'stop the api replicas'));
+    const d = await doctor(s.ctx, { only: ['health', 'routes'] });
+    const route = d.checks.find((c) => c.id === 'route:api');
+    assert.equal(route?.cause, 'no-healthy-backend', failures(d.checks));
+    // 503 once HAProxy's checks mark the servers down; a timeout before that. Both name the cause.
+    assert.match(route!.detail, /(-> 503 through the edge|timed out after \d+ ms .*); api: 0\/3 healthy/);
+    assert.equal(d.checks.find((c) => c.id === 'health:api')?.status, 'fail');
   });
 
   test('after repair doctor passes again; down leaves nothing running and keeps the data volumes', async () => {

@@ -34,3 +34,10 @@ test('containers are found by the compose project label; services by the service
   assert.equal(v2.serviceOf({ 'com.docker.compose.project': 'other', 'com.docker.compose.service': 'api' }), undefined);
   assert.equal(v2.networkName('backend'), 'shop_backend');
 });
+
+test('down without the rendered file: v2 finds the project by label, v1 still needs the file', () => {
+  const c = v2.remove({ volumes: true, withoutFile: true });
+  assert.deepEqual(c.argv, ['docker', 'compose', '-p', 'shop', 'down', '--remove-orphans', '--volumes']);
+  assert.equal(c.cwd, undefined);
+  assert.deepEqual(v1.remove({ volumes: false, withoutFile: true }).argv, ['docker-compose', '-p', 'shop', '-f', 'compose.yaml', 'down', '--remove-orphans']);
+});

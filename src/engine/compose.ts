@@ -55,7 +55,12 @@ export class ComposeEngine implements Engine {
     return this.c(['up', '-d', '--remove-orphans', '--no-build'], 'create or update containers', { timeoutMs: 10 * 60_000 });
   }
 
-  remove({ volumes }: { volumes: boolean }): Cmd {
+  remove({ volumes, withoutFile }: { volumes: boolean; withoutFile?: boolean }): Cmd {
+    if (withoutFile && this.compose.kind === 'v2') {
+      // v2 finds a project's resources by label, so a deleted output dir does not strand them.
+      return cmd([...this.compose.argv, '-p', this.project, 'down', '--remove-orphans', ...(volumes ? ['--volumes'] : [])],
+        volumes ? 'remove containers, networks and volumes' : 'remove containers and networks (volumes kept)', { timeoutMs: 5 * 60_000 });
+    }
     return this.c(['down', '--remove-orphans', ...(volumes ? ['--volumes'] : [])], volumes ? 'remove containers, networks and volumes' : 'remove containers and networks (volumes kept)', { timeoutMs: 5 * 60_000 });
   }
 

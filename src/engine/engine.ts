@@ -20,7 +20,7 @@ export interface Engine {
   /** create or update everything; unchanged services are left alone */
   deploy(): Cmd;
   /** stop and remove; volumes only when asked */
-  remove(opts: { volumes: boolean }): Cmd;
+  remove(opts: { volumes: boolean; withoutFile?: boolean }): Cmd;
   /** recent log lines of one service */
   logs(service: string, tail: number): Cmd;
   /** the engine's own view of what runs */

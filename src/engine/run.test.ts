@@ -36,6 +36,8 @@ test('a missing program is exit 127 with a clear message; a slow one times out',
   const r = await run(cmd(['wharf-no-such-program-x'], 'missing'), { reject: false });
   assert.equal(r.exitCode, 127);
   assert.match(r.stderr, /command not found|ENOENT/);
+  const gone = await run(cmd([node, '-e', '0'], 'in a missing dir', { cwd: '/nonexistent/wharf-dir' }), { reject: false });
+  assert.equal(gone.stderr, 'working directory /nonexistent/wharf-dir does not exist');
   const t = await run(cmd([node, '-e', 'setTimeout(()=>{},10000)'], 'slow', { timeoutMs: 200 }), { reject: false });
   assert.equal(t.timedOut, true);
   assert.notEqual(t.exitCode, 0);

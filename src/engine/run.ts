@@ -1,4 +1,5 @@
 // The one executor: every process wharf starts goes through run().
+import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { formatCmd, redact, type Cmd } from './command.js';
 
@@ -68,7 +69,7 @@ export const run: Runner = async (c, opts = {}) => {
     timedOut: Boolean(r.timedOut),
   };
   if (result.exitCode !== 0 && r.code === 'ENOENT' && !result.stderr) {
-    result.stderr = `${file}: command not found`;
+    result.stderr = c.cwd && !existsSync(c.cwd) ? `working directory ${c.cwd} does not exist` : `${file}: command not found`;
     result.exitCode = 127;
   }
   if (result.exitCode !== 0 && opts.reject !== false) throw new CommandError(result);

@@ -1,4 +1,6 @@
 // wharf down: remove what up created. Data volumes stay unless asked (the CLI confirms first).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { runnerOf, type OpsContext } from '../engine/context.js';
 import { docker } from '../engine/docker.js';
 import { listContainers } from '../engine/live.js';
@@ -16,7 +18,8 @@ export async function down(ctx: OpsContext, opts: { volumes?: boolean; onLine?: 
   const runner = runnerOf(ctx);
   const started = performance.now();
   const before = await listContainers(ctx.engine, runner);
-  await runner(ctx.engine.remove({ volumes: opts.volumes === true }), { onLine: opts.onLine ? (l) => opts.onLine!(l) : undefined });
+  const withoutFile = !existsSync(join(ctx.outDir, 'compose.yaml'));
+  await runner(ctx.engine.remove({ volumes: opts.volumes === true, withoutFile }), { onLine: opts.onLine ? (l) => opts.onLine!(l) : undefined });
   const after = await listContainers(ctx.engine, runner);
   const filters = ctx.engine.containerFilters();
   const nets = (await runner(docker.networkIds(filters))).stdout.split('\n').filter(Boolean);

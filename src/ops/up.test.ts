@@ -112,3 +112,12 @@ test('down removes containers and networks; volumes only when asked', { skip }, 
   assert.ok(r.removedContainers >= 3, `removed ${r.removedContainers}`);
   assert.deepEqual(r.remaining, { containers: 0, networks: 0, volumes: [] });
 });
+
+test('down still removes the stack when its rendered directory is gone (compose v2)', { skip }, async (t) => {
+  if ((ctx.engine as ComposeEngine).compose.kind !== 'v2') { t.skip('needs compose v2'); return; }
+  await up(ctx, { timeoutMs: 60_000 });
+  rmSync(dir, { recursive: true, force: true });
+  const r = await down(ctx, { volumes: true });
+  assert.deepEqual(r.remaining, { containers: 0, networks: 0, volumes: [] });
+  assert.ok(r.removedContainers >= 3);
+});

@@ -62,6 +62,10 @@ try {
   });
   const b = await timed('backup', ['db']);
   if (b.code !== 0) throw new Error(`wharf backup failed: ${b.stderr}`);
+  // a second backup of the same data: restic's deduplication (pg_dump -Z 0, restic compresses)
+  const b2 = await timed('backup', ['db']);
+  if (b2.code !== 0) throw new Error(`second wharf backup failed: ${b2.stderr}`);
+  const added2 = Number(/"added":(\d+)/.exec(b2.stdout)?.[1] ?? NaN);
   const r = await timed('restore', ['db', 'latest', '--to-scratch', 'wharf_restore']);
   const wharfRestore = r.seconds;
   if (r.code !== 0) throw new Error(`wharf restore failed: ${r.stderr}`);
@@ -81,6 +85,7 @@ try {
   console.log(`database ${(dbBytes / 1024 ** 3).toFixed(2)} GB, raw dump ${(dumpBytes / 1024 ** 2).toFixed(0)} MB, restic repo ${(repoBytes / 1024 ** 2).toFixed(0)} MB, restore verified against manifest: ${verified}`);
   for (const row of rowsOut) console.log(row.map((c, i) => (i === 0 ? c.padEnd(38) : c.padStart(16))).join(''));
   console.log(`time to restore the ${(dbBytes / 1024 ** 3).toFixed(2)} GB database with wharf: ${wharfRestore.toFixed(1)} s`);
+  console.log(`dump+upload phase alone vs raw pg_dump: ${(b.phases.find(([n]) => n === 'dump')![1] / rawDump).toFixed(2)}x; second backup of unchanged data: ${b2.seconds.toFixed(1)} s, added ${(added2 / 1024 ** 2).toFixed(1)} MB to the repository`);
   console.log(`wharf backup phases:  ${b.phases.map(([n, x]) => `${n} ${x.toFixed(1)}s`).join(', ')}`);
   console.log(`wharf restore phases: ${r.phases.map(([n, x]) => `${n} ${x.toFixed(1)}s`).join(', ')}`);
 } finally {

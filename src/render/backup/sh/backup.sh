@@ -61,7 +61,7 @@ case "$KIND" in
     progress manifest "counting rows and checksums"
     pg_manifest "$DB_NAME" "$SNAP" > "$WORK/manifest.tsv" || fail "cannot read table checksums"
     MANIFEST="$WORK/manifest.tsv"
-    set -- pg_dump -Fc -Z 6 --snapshot="$SNAP" --no-owner -d "$DB_NAME" ;;
+    set -- pg_dump -Fc -Z 0 --snapshot="$SNAP" --no-owner -d "$DB_NAME" ;;
   mysql)
     set -- mysqldump --defaults-extra-file="$MYCNF" --single-transaction --quick --routines --triggers --events --no-tablespaces --hex-blob "$DB_NAME" ;;
   redis)

@@ -7,7 +7,7 @@
 // major version, the MariaDB client and redis-cli, ENTRYPOINT reset), because no official
 // image carries restic and pg_dump/mysqldump/redis-cli together, and pg_dump must be at least
 // the server's major version. An `images: { restic: ... }` override replaces the build: it
-// must carry restic >= 0.17 (for --stdin-from-command) and the clients, with no ENTRYPOINT.
+// must carry restic >= 0.17 (for --stdin-from-command) and the clients; the plan sets the entrypoint.
 import { posix } from 'node:path';
 import type { Stack } from '../spec/schema.js';
 import { defaultImages } from './images.js';
@@ -102,7 +102,8 @@ export function planBackupService(stack: Stack, jobs: BackupJob[], components: C
     name: BACKUP_COMPONENT, role: 'backup', imageKey: 'restic',
     image: override ?? `${stack.name}/backup:restic-${defaultImages.restic.split(':')[1]}-pg${pgMajor}`,
     build: override ? undefined : { context: '.wharf/compose/backup', dockerfile: 'Dockerfile', args: { RESTIC_IMAGE: defaultImages.restic, PG_MAJOR: pgMajor } },
-    command: ['/backup/bin/scheduler.sh'],
+    // An entrypoint, not a command: restic/restic (and look-alikes) have ENTRYPOINT restic.
+    entrypoint: ['/backup/bin/scheduler.sh'],
     env: { TZ: 'UTC', WHARF_BACKUP_HOME: '/backup', WHARF_METRICS_DIR: '/metrics', WHARF_REPO_DIR: '/repo', RESTIC_CACHE_DIR: '/metrics/cache' },
     secrets: [...secretNames].sort().map((s) => ({ secret: s, target: `/run/secrets/${s}` })),
     networks, ports: [], mounts,

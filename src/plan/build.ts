@@ -1,5 +1,6 @@
 // spec -> plan. Pure: no fs, env, clock or randomness.
 import type { Stack, Service, Database, Cache, Backup } from '../spec/schema.js';
+import { planBackupService } from './backup.js';
 import { pickImage } from './images.js';
 import type {
   BackupJob, Component, Dependency, Healthcheck, Monitoring, Network, NetworkName, Plan,
@@ -149,6 +150,10 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
   };
 
   const backups = planBackups(stack);
+  const backupPart = planBackupService(stack, backups, components, opts.projectDir);
+  components.push(...backupPart.components);
+  volumes.push(...backupPart.volumes);
+  backupPart.secrets.forEach(addSecret);
   monitoring.present.backups = backups.length > 0;
 
   for (const c of components) {
@@ -184,7 +189,7 @@ function unique<T>(xs: T[]): T[] {
 // 5 s: dependants wait for `healthy`, and the first probe only runs one interval after start,
 // so each level of the dependency chain (db -> api -> proxy) costs up to one interval.
 function health(test: string[], h: Partial<Healthcheck> = {}): Healthcheck {
-  return { test, interval: '5s', timeout: '5s', retries: 5, startPeriod: '30s', ...h };
+  return { test, interval: '5s', timeout: '3s', retries: 5, startPeriod: '30s', ...h };
 }
 
 /** wget, curl or node: whichever the image has. The slim images of each ecosystem carry one. */

@@ -62,6 +62,8 @@ export interface Component {
   /** image key in the spec's images: map, so overrides and policy checks can find it */
   imageKey?: string;
   build?: { context: string; dockerfile?: string; args: Record<string, string> };
+  /** replaces the image's ENTRYPOINT (set when the plan must not depend on how an image starts) */
+  entrypoint?: string[];
   command?: string[];
   user?: string;
   /** never secret values: secrets travel as files (see secrets) */

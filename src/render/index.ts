@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Plan } from '../plan/model.js';
 import { renderAlertmanager } from './alertmanager/index.js';
+import { renderBackup } from './backup/index.js';
 import { renderCompose } from './compose/index.js';
 import { renderGrafana } from './grafana/index.js';
 import { renderHAProxy } from './haproxy/index.js';
@@ -28,6 +29,7 @@ const configRenderers: Array<{ name: string; applies: (p: Plan) => boolean; rend
   { name: 'haproxy', applies: (p) => p.proxy.kind === 'haproxy', render: renderHAProxy },
   { name: 'prometheus', applies: (p) => p.monitoring.enabled, render: renderPrometheus },
   { name: 'alertmanager', applies: (p) => p.monitoring.enabled && p.monitoring.present.alertmanager, render: renderAlertmanager },
+  { name: 'backup', applies: (p) => p.backups.length > 0, render: renderBackup },
   { name: 'grafana', applies: (p) => p.monitoring.enabled && p.components.some((c) => c.role === 'grafana'), render: renderGrafana },
 ];
 

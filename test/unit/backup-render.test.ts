@@ -21,7 +21,7 @@ describe('backup plan', () => {
     const b = plan.components.find((c) => c.role === 'backup')!;
     assert.ok(b);
     assert.equal(b.imageKey, 'restic');
-    assert.deepEqual(b.command, ['/backup/bin/scheduler.sh']);
+    assert.deepEqual(b.entrypoint, ['/backup/bin/scheduler.sh']);
     assert.deepEqual(b.secrets.map((s) => s.secret), [RESTIC_PASSWORD_SECRET, 'db-password']);
     assert.deepEqual(plan.secrets.find((s) => s.name === RESTIC_PASSWORD_SECRET)!.source, { kind: 'random', length: 48 });
     assert.deepEqual(b.mounts.map((m) => `${m.type}:${m.source}:${m.target}`), ['config:backup:/backup', 'volume:backup-metrics:/metrics', 'bind:../../.wharf/backups:/repo']);

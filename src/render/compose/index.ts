@@ -33,6 +33,7 @@ function service(c: Component, plan: Plan, configHash?: string): Record<string, 
   if (c.build) {
     s.build = { context: fromProject(plan, c.build.context), ...(c.build.dockerfile ? { dockerfile: c.build.dockerfile } : {}), ...(Object.keys(c.build.args).length ? { args: sorted(c.build.args) } : {}) };
   }
+  if (c.entrypoint) s.entrypoint = c.entrypoint;
   if (c.command) s.command = c.command;
   if (c.user) s.user = c.user;
   if (c.init) s.init = true;

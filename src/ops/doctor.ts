@@ -3,6 +3,7 @@
 import { statfsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Component, Plan } from '../plan/model.js';
+import { nearest } from '../spec/issues.js';
 import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
 import { docker, resolveScript, tcpConnectScript } from '../engine/docker.js';
 import { edgeAddress, edgeRequest } from '../engine/edge.js';
@@ -246,33 +247,9 @@ export function suggestService(name: string, via: string, comps: Component[], ex
     if (!re.test(via)) continue;
     const m = cs.filter((c) => roles.includes(c.role));
     if (m.length === 1) return m[0]!.name;
-    if (m.length > 1) return closest(name, m.map((c) => c.name));
+    if (m.length > 1) return nearest(name, m.map((c) => c.name));
   }
-  return closest(name, cs.map((c) => c.name));
-}
-
-function closest(name: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = levenshtein(name, c);
-    if (d < bestD) { bestD = d; best = c; }
-  }
-  return best;
-}
-
-function levenshtein(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length]!;
+  return nearest(name, cs.map((c) => c.name));
 }
 
 async function pool<T, R>(items: T[], n: number, f: (t: T) => Promise<R>): Promise<R[]> {
@@ -355,7 +332,7 @@ async function checkLink(l: Link, live: Map<string, ContainerState[]>, services:
       }
       return check({ id, title, service: l.from, status: 'fail', cause: 'dns-failure', detail: `"${l.host}" does not resolve in ${from.name} although both are on ${shared.map(short).join(', ')} (${l.via})`, hint: 'recreate the containers: `wharf down && wharf up`' });
     }
-    const guess = suggestService(l.host, l.via, [...comp.values()], l.from) ?? closest(l.host, services.filter((s) => s !== l.from));
+    const guess = suggestService(l.host, l.via, [...comp.values()], l.from) ?? nearest(l.host, services.filter((s) => s !== l.from));
     return check({
       id, title, service: l.from, status: 'fail', cause: 'wrong-service-name',
       detail: `wrong service name: ${l.from} is configured to reach "${l.host}" (${l.via}), but the stack has no service "${l.host}" (services: ${services.join(', ')})`,

@@ -27,15 +27,20 @@ export function joinPath(parts: ReadonlyArray<PropertyKey>): string {
   return out;
 }
 
-/** Levenshtein distance, for "did you mean" hints on unknown keys. */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
+/** The candidate nearest to word by edit distance (case-insensitive), if within maxDistance. */
+export function nearest(word: string, candidates: readonly string[], maxDistance = Infinity): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {
     const d = distance(word.toLowerCase(), c.toLowerCase());
     if (d < bestD) { bestD = d; best = c; }
   }
-  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  return bestD <= maxDistance ? best : undefined;
+}
+
+/** For "did you mean" hints on unknown keys: only near enough to be a typo. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  return nearest(word, candidates, Math.max(2, Math.floor(word.length / 3)));
 }
 
 function distance(a: string, b: string): number {

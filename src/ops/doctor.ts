@@ -128,7 +128,7 @@ async function checkConfig(ctx: OpsContext, runner: Runner): Promise<Check> {
 
 // ---------------------------------------------------------------- ports
 
-function portFree(host: string, port: number): Promise<{ free: boolean; error?: string }> {
+export function portFree(host: string, port: number): Promise<{ free: boolean; error?: string }> {
   return new Promise((resolve) => {
     const s = createServer();
     s.once('error', (e: NodeJS.ErrnoException) => resolve({ free: false, error: e.code ?? e.message }));

@@ -121,3 +121,23 @@ test('down still removes the stack when its rendered directory is gone (compose 
   assert.deepEqual(r.remaining, { containers: 0, networks: 0, volumes: [] });
   assert.ok(r.removedContainers >= 3);
 });
+
+test('a published port held by another process stops up before anything is created, naming it', { skip }, async () => {
+  const { createServer } = await import('node:net');
+  const { PortInUseError } = await import('./up.js');
+  const holder = createServer();
+  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', () => r()));
+  const port = (holder.address() as { port: number }).port;
+  const plan = tinyPlan(`${project}p`);
+  plan.components[0]!.ports = [{ hostIp: '127.0.0.1', host: port, container: 8080 }];
+  const pdir = writeCompose(plan);
+  const pctx = await composeContext({ plan, outDir: pdir, projectDir: pdir });
+  try {
+    await assert.rejects(up(pctx, { timeoutMs: 30_000 }), (err: unknown) => err instanceof PortInUseError && err.message.includes(`127.0.0.1:${port}`) && /api/.test(err.message));
+    assert.deepEqual(await listContainers(pctx.engine, run), [], 'nothing was created');
+  } finally {
+    holder.close();
+    await run(pctx.engine.remove({ volumes: true }), { reject: false });
+    rmSync(pdir, { recursive: true, force: true });
+  }
+});

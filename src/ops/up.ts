@@ -129,6 +129,7 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   else emit({ kind: 'step', step: 'build', status: 'skipped', describe: 'nothing to build' });
 
   const before = await listContainers(ctx.engine, runner);
+  await ensurePortsFree(ctx.plan, before);
   await step('deploy', ctx.engine.deploy());
 
   emit({ kind: 'step', step: 'wait', status: 'start', describe: 'wait until every replica is healthy' });
@@ -195,4 +196,26 @@ function credentialFiles(ctx: OpsContext): UpResult['credentials'] {
     if (has(`${c.name}-password`)) out.push({ what: `${c.name} database password`, file: show(`${c.name}-password`) });
   }
   return out;
+}
+
+export class PortInUseError extends Error {
+  constructor(readonly busy: Array<{ service: string; address: string; error: string }>) {
+    super(busy.map((b) => `${b.address} (published by ${b.service}) is in use by another process (${b.error}): stop it (ss -ltnp 'sport = :${b.address.split(':').pop()}') or change the port in wharf.yaml (proxy.httpPort, proxy.httpsPort)`).join('\n'));
+    this.name = 'PortInUseError';
+  }
+}
+
+/** Before deploying: a published port held by something else would fail half-way through `compose up`. */
+async function ensurePortsFree(plan: Plan, ours: ContainerState[]): Promise<void> {
+  const { portFree } = await import('./doctor.js');
+  const busy: PortInUseError['busy'] = [];
+  for (const c of plan.components) {
+    // Our own running container holds its port: that is the rerun case, not a conflict.
+    if (ours.some((x) => x.service === c.name && x.state === 'running')) continue;
+    for (const p of c.ports) {
+      const r = await portFree(p.hostIp, p.host);
+      if (!r.free) busy.push({ service: c.name, address: `${p.hostIp}:${p.host}`, error: r.error ?? 'in use' });
+    }
+  }
+  if (busy.length) throw new PortInUseError(busy);
 }

@@ -2,7 +2,8 @@
 // structured result; exit 2 for bad input, 1 for failed operations.
 import { Command, Option } from 'commander';
 import { lint } from '../check/policy.js';
-import { load, prepare, resolveSpecPath } from '../ops/prepare.js';
+import { buildPlan } from '../plan/build.js';
+import { load, planPaths, prepare, resolveSpecPath } from '../ops/prepare.js';
 import { jsonSchema } from '../spec/schema.js';
 import { UserInputError } from '../spec/issues.js';
 import { loadSpecFile } from '../spec/load.js';
@@ -46,7 +47,7 @@ export function program(out: Out = stdio): Command {
       const specPath = resolveSpecPath(o.file);
       const res = await loadSpecFile(specPath);
       const specErrors = res.issues.filter((i) => i.severity === 'error');
-      const findings = res.stack && !specErrors.length ? lint(res.stack, (await load(specPath)).plan) : [];
+      const findings = res.stack && !specErrors.length ? lint(res.stack, buildPlan(res.stack, planPaths)) : [];
       const all = [...res.issues.map((i) => ({ ...i, rule: 'spec' })), ...findings];
       const failed = specErrors.length > 0 || all.some((f) => f.severity === 'error' || (o.strict && f.severity === 'warning'));
       if (o.format === 'json') {

@@ -2,8 +2,6 @@
 // src/render/backup) inside its container, stream their progress, and return structured
 // results. The scripts do the work and the checks; these functions choose jobs, ask for
 // confirmation, and turn the scripts' output into results.
-import { mkdirSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
 import { cmd, type Cmd } from '../engine/command.js';
 import { ComposeEngine } from '../engine/compose.js';
 import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
@@ -274,14 +272,5 @@ export async function restoreBackup(ex: BackupExecutor, opts: {
   };
 }
 
-/** Local destinations are bind mounts: their directories must exist before `up` (Compose will not create them). */
-export function ensureBackupDirs(plan: Plan, projectDir: string): string[] {
-  const made: string[] = [];
-  for (const j of plan.backups) {
-    if (j.destination.type !== 'local') continue;
-    const p = isAbsolute(j.destination.path) ? j.destination.path : join(projectDir, j.destination.path);
-    mkdirSync(p, { recursive: true, mode: 0o700 });
-    made.push(p);
-  }
-  return [...new Set(made)];
-}
+// Made by prepare() with the rest of the project's files; kept here for callers of the backup ops.
+export { ensureBackupDirs } from './prepare.js';

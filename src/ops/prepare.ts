@@ -74,9 +74,18 @@ export async function prepare(opts: { specPath: string; projectDir?: string; ren
   const secrets = await ensureSecrets(loaded.plan, loaded.layout.secretsDir, loaded.layout.projectDir);
   const write = writeFiles(loaded.layout.outDir, files);
   writeSchemaFile(loaded.layout.projectDir);
-  // Local backup destinations are bind mounts: Compose would create them root-owned and world-readable.
-  for (const j of loaded.plan.backups) {
-    if (j.destination.type === 'local') mkdirSync(resolve(loaded.layout.projectDir, j.destination.path), { recursive: true, mode: 0o700 });
-  }
+  ensureBackupDirs(loaded.plan, loaded.layout.projectDir);
   return { ...loaded, files, write, secrets, outDir: loaded.layout.outDir, secretsDir: loaded.layout.secretsDir };
+}
+
+/** Local backup destinations are bind mounts: Compose would create them root-owned and world-readable. */
+export function ensureBackupDirs(plan: Plan, projectDir: string): string[] {
+  const made = new Set<string>();
+  for (const j of plan.backups) {
+    if (j.destination.type !== 'local') continue;
+    const p = resolve(projectDir, j.destination.path);
+    mkdirSync(p, { recursive: true, mode: 0o700 });
+    made.add(p);
+  }
+  return [...made];
 }

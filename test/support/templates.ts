@@ -31,3 +31,8 @@ export function loadVariant(v: { template: string; change?: (doc: Record<string,
   if (!res.stack) throw new Error(`template ${v.template} invalid: ${JSON.stringify(res.issues)}`);
   return { stack: res.stack, plan: buildPlan(res.stack, planPaths), text };
 }
+
+/** The plan of a shipped template, unchanged. */
+export function templatePlan(name: string): Plan {
+  return loadVariant({ template: name }).plan;
+}

@@ -1,4 +1,5 @@
 // External tools the tests run for real. Missing in CI is a failure, not a skip.
+import { spawnSync } from 'node:child_process';
 import { execaSync } from 'execa';
 
 export function have(cmd: string, args: string[] = ['--version']): boolean {
@@ -10,6 +11,14 @@ export function requireTool(ok: boolean, what: string): string | undefined {
   if (ok) return undefined;
   if (process.env.CI === 'true') throw new Error(`${what} is required in CI but is not available`);
   return `${what} not available (install it, or run .ci/run)`;
+}
+
+/** Absolute path of a program on PATH; undefined locally when missing, an error under CI=true. */
+export function toolPath(name: string): string | undefined {
+  const p = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+  if (p) return p;
+  if (process.env.CI === 'true') throw new Error(`${name} is required in CI but not on PATH`);
+  return undefined;
 }
 
 export function composeCommands(): Array<{ name: string; argv: string[] }> {

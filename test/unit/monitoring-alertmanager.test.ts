@@ -7,25 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parse } from 'yaml';
-import { loadSpecFile, parseSpecText } from '../../src/spec/load.js';
+import { parseSpecText } from '../../src/spec/load.js';
 import { buildPlan } from '../../src/plan/build.js';
 import type { Plan } from '../../src/plan/model.js';
 import { renderAlertmanager, NULL_RECEIVER } from '../../src/render/alertmanager/index.js';
+import { toolPath } from '../support/tools.js';
+import { templatePlan } from '../support/templates.js';
 
-function tool(name: string): string | undefined {
-  const p = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
-  if (p) return p;
-  if (process.env.CI === 'true') throw new Error(`${name} is required in CI but not on PATH`);
-  return undefined;
-}
-const amtool = tool('amtool');
+const amtool = toolPath('amtool');
 const skip = amtool ? false : 'amtool not installed';
 
-async function planOf(t: string): Promise<Plan> {
-  const r = await loadSpecFile(join(process.cwd(), 'templates', `${t}.yaml`));
-  assert.ok(r.stack, JSON.stringify(r.issues));
-  return buildPlan(r.stack);
-}
 
 function withReceivers(): Plan {
   const text = readFileSync(join(process.cwd(), 'templates', 'api.yaml'), 'utf8');
@@ -62,7 +53,7 @@ function routeOf(dir: string, labels: string[]): string {
 
 for (const t of ['api', 'lab', 'haproxy-mysql']) {
   test(`alertmanager: ${t} passes amtool check-config; with no receivers alerts go to the null receiver`, { skip }, async () => {
-    const files = renderAlertmanager(await planOf(t));
+    const files = renderAlertmanager(templatePlan(t));
     assert.deepEqual(files.map((f) => f.path), ['alertmanager/alertmanager.yml']);
     const c = check(files[0]!.contents);
     try {
@@ -104,17 +95,17 @@ test('alertmanager: webhook, email and Slack receivers, routed by severity, secr
 });
 
 test('alertmanager: a down alert inhibits the other alerts of its component; critical inhibits warning', async () => {
-  const doc = parse(renderAlertmanager(await planOf('api'))[0]!.contents) as Record<string, any>;
+  const doc = parse(renderAlertmanager(templatePlan('api'))[0]!.contents) as Record<string, any>;
   const [down, crit] = doc.inhibit_rules as any[];
   const names = 'APIDown|JobDown|PostgresDown|RedisDown|TargetDown';
   assert.deepEqual(down, { source_matchers: [`alertname=~"${names}"`], target_matchers: [`alertname!~"${names}"`], equal: ['component'] });
   assert.deepEqual(crit, { source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['alertname', 'component'] });
-  const hm = parse(renderAlertmanager(await planOf('haproxy-mysql'))[0]!.contents) as Record<string, any>;
+  const hm = parse(renderAlertmanager(templatePlan('haproxy-mysql'))[0]!.contents) as Record<string, any>;
   assert.match(hm.inhibit_rules[0].source_matchers[0], /MysqlDown/);
 });
 
 test('alertmanager: nothing rendered when monitoring is off; output is stable', async () => {
-  const plan = await planOf('api');
+  const plan = templatePlan('api');
   assert.deepEqual(renderAlertmanager({ ...plan, monitoring: { ...plan.monitoring, enabled: false } }), []);
   assert.deepEqual(renderAlertmanager(plan), renderAlertmanager(plan));
 });

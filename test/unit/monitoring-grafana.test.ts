@@ -7,30 +7,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parse } from 'yaml';
-import { loadSpecFile } from '../../src/spec/load.js';
-import { buildPlan } from '../../src/plan/build.js';
-import type { Plan } from '../../src/plan/model.js';
 import { renderGrafana, dashboardQueries, dashboardUid, stableJson } from '../../src/render/grafana/index.js';
 import { renderPrometheus } from '../../src/render/prometheus/index.js';
+import { toolPath } from '../support/tools.js';
+import { templatePlan } from '../support/templates.js';
 
 const templates = ['api', 'lab', 'haproxy-mysql'];
 
-function tool(name: string): string | undefined {
-  const p = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
-  if (p) return p;
-  if (process.env.CI === 'true') throw new Error(`${name} is required in CI but not on PATH`);
-  return undefined;
-}
-const promtool = tool('promtool');
+const promtool = toolPath('promtool');
 
-async function planOf(t: string): Promise<Plan> {
-  const r = await loadSpecFile(join(process.cwd(), 'templates', `${t}.yaml`));
-  assert.ok(r.stack, JSON.stringify(r.issues));
-  return buildPlan(r.stack);
-}
 
 test('grafana: provisioning points at the Prometheus datasource and the mounted dashboards dir', async () => {
-  const plan = await planOf('api');
+  const plan = templatePlan('api');
   const files = renderGrafana(plan);
   const byPath = Object.fromEntries(files.map((f) => [f.path, f.contents]));
   const dsDoc = parse(byPath['grafana/provisioning/datasources/prometheus.yml']!);
@@ -52,16 +40,16 @@ test('grafana: provisioning points at the Prometheus datasource and the mounted 
 });
 
 test('grafana: dashboards only for components present', async () => {
-  const names = async (t: string) => renderGrafana(await planOf(t)).map((f) => f.path).filter((p) => p.endsWith('.json')).map((p) => p.replace(/^.*\/|\.json$/g, ''));
+  const names = async (t: string) => renderGrafana(templatePlan(t)).map((f) => f.path).filter((p) => p.endsWith('.json')).map((p) => p.replace(/^.*\/|\.json$/g, ''));
   assert.deepEqual(await names('lab'), ['overview', 'host', 'containers', 'proxy']);
   assert.deepEqual(await names('haproxy-mysql'), ['overview', 'service-web', 'host', 'containers', 'mysql', 'proxy', 'backups']);
-  const lab = await planOf('lab');
+  const lab = templatePlan('lab');
   assert.deepEqual(renderGrafana({ ...lab, monitoring: { ...lab.monitoring, enabled: false } }), []);
 });
 
 for (const t of templates) {
   test(`grafana: ${t} dashboards are well-formed, stable and list every query`, async () => {
-    const plan = await planOf(t);
+    const plan = templatePlan(t);
     const files = renderGrafana(plan);
     assert.deepEqual(files, renderGrafana(plan));
     const queries = dashboardQueries(plan);
@@ -95,7 +83,7 @@ for (const t of templates) {
   });
 
   test(`grafana: ${t} every panel query is valid PromQL (promtool check rules)`, { skip: promtool ? false : 'promtool not installed' }, async () => {
-    const plan = await planOf(t);
+    const plan = templatePlan(t);
     const queries = dashboardQueries(plan);
     // Recording rules the panels read must exist in the rendered rules.
     const rules = renderPrometheus(plan).filter((f) => f.path.startsWith('prometheus/rules/')).map((f) => f.contents).join('\n');
@@ -116,7 +104,7 @@ for (const t of templates) {
 }
 
 test('grafana: long stack names still give unique uids within Grafana\'s 40 characters', async () => {
-  const plan = { ...(await planOf('api')), name: 'a-very-long-stack-name-that-goes-on-and-on' };
+  const plan = { ...(templatePlan('api')), name: 'a-very-long-stack-name-that-goes-on-and-on' };
   const a = dashboardUid(plan, 'service-api');
   const b = dashboardUid(plan, 'service-apx');
   assert.ok(a.length <= 40 && b.length <= 40);

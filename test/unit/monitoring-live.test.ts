@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { createServer as netServer } from 'node:net';
 import { parse } from 'yaml';
@@ -20,17 +20,12 @@ import { buildPlan } from '../../src/plan/build.js';
 import { renderPrometheus } from '../../src/render/prometheus/index.js';
 import { dashboardQueries } from '../../src/render/grafana/index.js';
 import { renderAlertmanager } from '../../src/render/alertmanager/index.js';
+import { toolPath } from '../support/tools.js';
 
-function tool(name: string): string | undefined {
-  const p = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
-  if (p) return p;
-  if (process.env.CI === 'true') throw new Error(`${name} is required in CI but not on PATH`);
-  return undefined;
-}
-const prometheusBin = tool('prometheus');
-const haproxyBin = tool('haproxy');
-const alertmanagerBin = tool('prometheus-alertmanager') ?? tool('alertmanager');
-const nodeExporterBin = tool('prometheus-node-exporter') ?? tool('node_exporter');
+const prometheusBin = toolPath('prometheus');
+const haproxyBin = toolPath('haproxy');
+const alertmanagerBin = toolPath('prometheus-alertmanager') ?? toolPath('alertmanager');
+const nodeExporterBin = toolPath('prometheus-node-exporter') ?? toolPath('node_exporter');
 const skip = !prometheusBin ? 'prometheus not installed' : !haproxyBin ? 'haproxy not installed'
   : !alertmanagerBin ? 'alertmanager not installed' : !nodeExporterBin ? 'node-exporter not installed' : false;
 

@@ -7,31 +7,20 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { spawnSync, execFile } from 'node:child_process';
 import { parse } from 'yaml';
-import { loadSpecFile, parseSpecText } from '../../src/spec/load.js';
+import { parseSpecText } from '../../src/spec/load.js';
 import { buildPlan } from '../../src/plan/build.js';
-import type { Plan } from '../../src/plan/model.js';
 import {
   renderPrometheus, alertCatalogue, knownAlertNames, recordingRules, backupStaleSeconds, schedulePeriodSeconds, RULES_DIR,
   type AlertRule,
 } from '../../src/render/prometheus/index.js';
+import { toolPath } from '../support/tools.js';
+import { templatePlan } from '../support/templates.js';
 
 const templates = ['api', 'lab', 'haproxy-mysql'];
 
-function tool(name: string): string | undefined {
-  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  const p = r.stdout.trim();
-  if (p) return p;
-  if (process.env.CI === 'true') throw new Error(`${name} is required in CI but not on PATH`);
-  return undefined;
-}
-const promtool = tool('promtool');
+const promtool = toolPath('promtool');
 const skip = promtool ? false : 'promtool not installed';
 
-async function planOf(t: string): Promise<Plan> {
-  const r = await loadSpecFile(join(process.cwd(), 'templates', `${t}.yaml`));
-  assert.ok(r.stack, JSON.stringify(r.issues));
-  return buildPlan(r.stack);
-}
 
 function writeTree(dir: string, files: Array<{ path: string; contents: string }>): void {
   for (const f of files) {
@@ -99,7 +88,7 @@ function ruleTests(rules: AlertRule[]): unknown[] {
 
 for (const t of templates) {
   test(`prometheus: ${t} renders a config and rules that promtool accepts`, { skip }, async () => {
-    const plan = await planOf(t);
+    const plan = templatePlan(t);
     const files = renderPrometheus(plan);
     const dir = mkdtempSync(join(tmpdir(), 'wharf-prom-'));
     try {
@@ -121,7 +110,7 @@ for (const t of templates) {
   });
 
   test(`prometheus: ${t} every alert fires on its example and stays quiet otherwise (promtool test rules)`, { skip }, async () => {
-    const plan = await planOf(t);
+    const plan = templatePlan(t);
     const rules = alertCatalogue(plan);
     const dir = mkdtempSync(join(tmpdir(), 'wharf-promtest-'));
     try {
@@ -146,7 +135,7 @@ for (const t of templates) {
 }
 
 test('prometheus: scrape jobs reach every replica through DNS, self statically, alerts go to alertmanager', async () => {
-  const plan = await planOf('api');
+  const plan = templatePlan('api');
   const cfg = parse(renderPrometheus(plan)[0]!.contents) as Record<string, any>;
   assert.deepEqual(cfg.global, { scrape_interval: '15s', evaluation_interval: '15s', scrape_timeout: '10s', external_labels: { stack: 'shop' } });
   assert.deepEqual(cfg.alerting, { alertmanagers: [{ static_configs: [{ targets: ['alertmanager:9093'] }] }] });
@@ -163,7 +152,7 @@ test('prometheus: scrape jobs reach every replica through DNS, self statically, 
 });
 
 test('prometheus: the catalogue holds only the rules of components present', async () => {
-  const names = async (t: string) => alertCatalogue(await planOf(t)).map((a) => a.alert).sort();
+  const names = async (t: string) => alertCatalogue(templatePlan(t)).map((a) => a.alert).sort();
   const api = await names('api');
   for (const a of ['APIDown', 'APIHighLatency', 'APIHighErrorRatio', 'ContainerHighMemory', 'HighCPUUsage', 'TargetDown', 'JobDown',
     'HostOutOfMemory', 'HostDiskFull', 'HostDiskWillFillIn4Hours', 'ContainerRestarting', 'ContainerOomKilled', 'ContainerHighCpu',
@@ -183,7 +172,7 @@ test('prometheus: the catalogue holds only the rules of components present', asy
 
 test('prometheus: every rule has severity, component, summary, description and runbook; templates use only $labels', async () => {
   for (const t of templates) {
-    for (const a of alertCatalogue(await planOf(t))) {
+    for (const a of alertCatalogue(templatePlan(t))) {
       assert.ok(['critical', 'warning'].includes(a.severity), a.alert);
       assert.ok(a.component.length > 0 && a.summary.length > 0 && a.description.length > 0 && a.runbook.length > 0, a.alert);
       assert.ok(a.fixture.firing.length > 0 && a.fixture.quiet.length > 0, a.alert);
@@ -196,7 +185,7 @@ test('prometheus: every rule has severity, component, summary, description and r
 });
 
 test('prometheus: the seeds\' thresholds, and overrides of threshold, for and disabled from the spec', async () => {
-  const plan = await planOf('api');
+  const plan = templatePlan('api');
   const by = Object.fromEntries(alertCatalogue(plan).map((a) => [a.alert, a]));
   assert.equal(by.APIHighLatency!.expr, 'job:app_request_latency_seconds:p95_rate5m > 1');
   assert.equal(by.APIHighLatency!.for, '2m');
@@ -225,14 +214,14 @@ test('prometheus: the seeds\' thresholds, and overrides of threshold, for and di
 });
 
 test('prometheus: recording rules per service and backup staleness from the schedule', async () => {
-  const rec = recordingRules(await planOf('api'));
+  const rec = recordingRules(templatePlan('api'));
   assert.deepEqual(rec.map((r) => r.record), [
     'job:app_requests:rate5m', 'job:app_request_errors:ratio_rate5m', 'job:app_request_latency_seconds:p50_rate5m',
     'job:app_request_latency_seconds:p95_rate5m', 'job:app_request_latency_seconds:p99_rate5m',
     'job_endpoint:app_requests:rate5m', 'job_endpoint:app_request_latency_seconds:p95_rate5m',
   ]);
   assert.ok(rec.every((r) => r.expr.includes('job=~"api"')));
-  assert.deepEqual(recordingRules(await planOf('lab')), []);
+  assert.deepEqual(recordingRules(templatePlan('lab')), []);
   assert.equal(schedulePeriodSeconds('*/5 * * * *'), 300);
   assert.equal(schedulePeriodSeconds('0 3 * * *'), 86400);
   assert.equal(schedulePeriodSeconds('@weekly'), 604800);
@@ -241,7 +230,7 @@ test('prometheus: recording rules per service and backup staleness from the sche
 });
 
 test('prometheus: rendering is pure and stable', async () => {
-  const plan = await planOf('api');
+  const plan = templatePlan('api');
   assert.deepEqual(renderPrometheus(plan), renderPrometheus(plan));
   const disabled = { ...plan, monitoring: { ...plan.monitoring, enabled: false } };
   assert.deepEqual(renderPrometheus(disabled), []);

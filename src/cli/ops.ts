@@ -55,6 +55,7 @@ export function registerOps(cmd: Command, out: Out, fileOpt: () => import('comma
     .action(async (o: { file?: string; timeout: string; build: boolean; json: boolean }) => {
       const ctx = await context(o.file, { render: true });
       const { up, UpTimeoutError } = await import('../ops/up.js');
+      const { ImageUnavailableError } = await import('../ops/images.js');
       try {
         const r = await up(ctx, { timeoutMs: Number(o.timeout) * 1000, build: o.build, onProgress: o.json ? undefined : upProgress(out, !!process.stderr.isTTY) });
         if (process.stderr.isTTY && !o.json) process.stderr.write('\n');
@@ -64,6 +65,7 @@ export function registerOps(cmd: Command, out: Out, fileOpt: () => import('comma
         out.log(table(['credentials for', 'file'], r.credentials.map((c) => [c.what, c.file])));
         out.log(`${r.project}: ${r.services.length} services healthy in ${(r.durationMs / 1000).toFixed(1)}s${r.changed.length ? ` (changed: ${r.changed.join(', ')})` : ' (nothing changed)'}`);
       } catch (err) {
+        if (err instanceof ImageUnavailableError) { out.error(err.message); process.exitCode = EXIT.failed; return; }
         if (err instanceof UpTimeoutError) { if (process.stderr.isTTY) process.stderr.write('\n'); out.error(err.message); process.exitCode = EXIT.failed; return; }
         throw err;
       }

@@ -17,6 +17,9 @@ export const docker = {
   imageId(ref: string): Cmd {
     return cmd(['docker', 'image', 'inspect', '--format', '{{.Id}}', ref], `look up image ${ref}`, { timeoutMs: 20_000 });
   },
+  pull(ref: string): Cmd {
+    return cmd(['docker', 'pull', '--quiet', ref], `pull ${ref}`, { timeoutMs: 10 * 60_000 });
+  },
   logs(container: string, tail: number): Cmd {
     return cmd(['docker', 'logs', '--tail', String(tail), container], `read the last ${tail} log lines of ${container}`, { timeoutMs: 20_000 });
   },

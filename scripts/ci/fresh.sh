@@ -37,14 +37,23 @@ mkdir -p "$ctx/rootfs/usr/bin" "$ctx/rootfs/usr/lib/node_modules" "$ctx/rootfs/u
 cp "$node_bin" "$ctx/rootfs/usr/bin/node"
 cp -a "$npm_dir" "$ctx/rootfs/usr/lib/node_modules/npm"
 cp "$(command -v docker)" "$ctx/rootfs/usr/local/bin/docker"
+# and the machine's own setup: its CA certificates (its HTTPS egress is inspected), npm's config.
 [ -f "$HOME/.npmrc" ] && cp "$HOME/.npmrc" "$ctx/rootfs/root/.npmrc"
+npm_global=$(npm config get globalconfig 2>/dev/null || true)
+if [ -n "$npm_global" ] && [ -f "$npm_global" ]; then mkdir -p "$ctx/rootfs$(dirname "$npm_global")"; cp "$npm_global" "$ctx/rootfs$npm_global"; fi
+mkdir -p "$ctx/rootfs/usr/local/share/ca-certificates"
+cp /usr/local/share/ca-certificates/*.crt "$ctx/rootfs/usr/local/share/ca-certificates/" 2>/dev/null || true
+env_args=()
+for v in NODE_EXTRA_CA_CERTS SSL_CERT_FILE SSL_CERT_DIR CURL_CA_BUNDLE GIT_SSL_CAINFO REQUESTS_CA_BUNDLE; do
+  [ -n "${!v:-}" ] && env_args+=(-e "$v=${!v}")
+done
 cp "$here/fresh-entrypoint.sh" "$ctx/entrypoint.sh"
 cat > "$ctx/Dockerfile" <<'DOCKERFILE'
 FROM local/debian:bookworm
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       git ca-certificates python3 make g++ procps >/dev/null && rm -rf /var/lib/apt/lists/*
 COPY rootfs/ /
-RUN ln -sf ../lib/node_modules/npm/bin/npm-cli.js /usr/bin/npm && ln -sf ../lib/node_modules/npm/bin/npx-cli.js /usr/bin/npx \
+RUN update-ca-certificates >/dev/null && ln -sf ../lib/node_modules/npm/bin/npm-cli.js /usr/bin/npm && ln -sf ../lib/node_modules/npm/bin/npx-cli.js /usr/bin/npx \
  && node --version && npm --version
 COPY entrypoint.sh /entrypoint.sh
 ENTRYPOINT ["/bin/bash", "/entrypoint.sh"]
@@ -62,7 +71,7 @@ docker run --name "$name" --cap-add ALL --cap-drop SYS_RESOURCE \
   --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined \
   --device-cgroup-rule='a *:* rwm' -v /var/lib/docker \
   -v "$repo/.git:/src/repo.git:ro" -v "$shared:/src/shared:ro" \
-  -e WHARF_FRESH_REF="$(git -C "$repo" rev-parse HEAD)" \
+  -e WHARF_FRESH_REF="$(git -C "$repo" rev-parse HEAD)" "${env_args[@]}" \
   "$IMAGE" >"$LOG" 2>&1 || rc=$?
 secs=$(( $(date +%s) - start ))
 totals=$(grep -E '^# (tests|pass|fail|skipped) ' "$LOG" | tr '\n' ' ' || true)

@@ -64,9 +64,10 @@ export function parseSpecText(text: string, file = 'wharf.yaml'): { stack?: Stac
   const issues: Issue[] = [];
   for (const e of doc.errors) {
     const pos = lineCounter.linePos(e.pos[0]);
-    issues.push({ path: '', severity: 'error', file, message: `YAML: ${e.message.split('\n')[0]}`, line: pos.line, column: pos.col });
+    const deep = e.message.includes('call stack');
+    issues.push({ path: '', severity: 'error', file, message: `YAML: ${e.message.split('\n')[0]}`, hint: deep ? 'the document is nested too deeply' : undefined, line: pos.line, column: pos.col });
   }
-  if (issues.length) return { issues };
+  if (issues.length) return { issues: issues.slice(0, 20) };
   for (const d of duplicateKeys(doc)) {
     const pos = lineCounter.linePos(d.offset);
     issues.push({ path: joinPath(d.path), severity: 'error', file, message: `duplicate key "${d.key}"`, hint: 'each key may appear once per mapping; the later one would silently win', line: pos.line, column: pos.col });

@@ -91,6 +91,7 @@ const cases: Case[] = [
   // 12. YAML itself
   { id: 'YAML syntax error', file: { name: 'wharf.yaml', text: 'name: shop\ndomain: shop.localhost\nservices:\n  api: [unclosed\n' }, path: '', message: /wharf\.yaml:\d+:\d+: YAML:/ },
   { id: 'duplicate key', file: { name: 'wharf.yaml', text: `${templateText('api')}\nname: other\n` }, path: 'name', message: /duplicate key "name"/ },
+  { id: 'nesting 100 000 deep', file: { name: 'wharf.yaml', text: `name: ${'['.repeat(100_000)}\n` }, path: '', message: /YAML: .*nested too deeply/ },
   { id: 'spec over the size limit', file: { name: 'wharf.yaml', text: `${templateText('api')}\n${'#'.repeat(1024 * 1024)}\n` }, path: '', message: /MiB limit/ },
   // 13. wharf.config.ts
   { id: 'config calls process.exit(0)', file: { name: 'wharf.config.ts', text: 'process.exit(0);\nexport default {};\n' }, path: '', message: /wharf\.config\.ts ended with exit code 0 before exporting/ },

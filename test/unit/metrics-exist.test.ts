@@ -204,7 +204,7 @@ before(async () => {
     if (!src) continue;
     addExposure(src, versions[src], name, Object.keys(s).filter((l) => l !== '__name__'));
   }
-  for (const f of ['cadvisor-v0.49.1.json', 'traefik-v3.2.3.json', 'pinned-only.json']) {
+  for (const f of ['cadvisor-v0.49.1.json', 'traefik-v3.2.3.json']) {
     const fx = fixture(f);
     for (const [name, labels] of Object.entries(fx.metrics)) addExposure(sourceOf(name)!, fx.version, name, [...labels, ...TARGET_LABELS]);
   }

@@ -19,9 +19,17 @@ export interface GroupingRef {
   created: string[];
 }
 
+export interface CallRef {
+  /** the function's name as written, e.g. changes */
+  fn: string;
+  /** metrics selected in its arguments */
+  scope: string[];
+}
+
 export interface PromqlRefs {
   selectors: SelectorRef[];
   groupings: GroupingRef[];
+  calls: CallRef[];
 }
 
 export class PromqlSyntaxError extends Error {}
@@ -90,10 +98,16 @@ export function promqlRefs(expr: string): PromqlRefs {
 
   const selectors: SelectorRef[] = [];
   const groupings: GroupingRef[] = [];
+  const calls: CallRef[] = [];
   const labelsIn = (g: SyntaxNode | null) => (g ? children(g).filter((c) => c.name === 'LabelName').map(text) : []);
 
   const visit = (n: SyntaxNode) => {
     if (n.name === 'VectorSelector') selectors.push(selectorOf(n));
+    if (n.name === 'FunctionCall') {
+      const id = n.getChild('FunctionIdentifier');
+      const body = n.getChild('FunctionCallBody');
+      if (id && body) calls.push({ fn: text(id), scope: scopeOf(body).metrics });
+    }
     if (n.name === 'AggregateExpr') {
       const mod = n.getChild('AggregateModifier');
       if (mod) {
@@ -116,5 +130,5 @@ export function promqlRefs(expr: string): PromqlRefs {
     for (const c of children(n)) visit(c);
   };
   visit(tree.topNode);
-  return { selectors, groupings };
+  return { selectors, groupings, calls };
 }

@@ -340,14 +340,15 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
     drafts.push({
       alert: 'ContainerRestarting', group: 'containers', severity: 'warning', for: '0m', component: comp, down: false,
       threshold: 2, thresholdUnit: 'restarts in 15 minutes',
-      // A restart keeps the container (and its series) but moves its start time.
-      expr: (t) => `${toComponent('changes(container_start_time_seconds{name!=""}[15m])')} >= ${t}`,
+      // cAdvisor's container_start_time_seconds is the creation time (a restart keeps it); a
+      // restart recreates the cgroup, so the container's CPU counter resets.
+      expr: (t) => `${toComponent('max without (cpu) (resets(container_cpu_usage_seconds_total{name!=""}[15m]))')} >= ${t}`,
       summary: 'Container {{ $labels.name }} keeps restarting',
       description: (t) => `Container {{ $labels.name }} has restarted at least ${t} times in 15 minutes.`,
       runbook: 'Read the logs of the previous runs (`docker logs <container>`); a failing healthcheck, a missing secret or an OOM kill are the usual causes.',
       fixture: {
-        firing: [{ series: sel('container_start_time_seconds', c), values: '100x5 400x5 700x5 1000x300' }],
-        quiet: [{ series: sel('container_start_time_seconds', c), values: flat(100) }],
+        firing: [{ series: sel('container_cpu_usage_seconds_total', { ...c, cpu: 'total' }), values: '0+10x5 0+10x5 0+10x5 0+10x300' }],
+        quiet: [{ series: sel('container_cpu_usage_seconds_total', { ...c, cpu: 'total' }), values: ramp(0, 10) }],
         labels: out, at: '14m',
       },
     });

@@ -96,6 +96,9 @@ let pg: DbServer | undefined;
 let maria: DbServer | undefined;
 let redis: RedisServer | undefined;
 let api: RunningApi | undefined;
+let alertmanagerProc: ChildProcess | undefined;
+let promApi: (path: string) => Promise<any> = async () => { throw new Error('no Prometheus'); };
+const promQuery = async (expr: string) => (await promApi(`/api/v1/query?query=${encodeURIComponent(expr)}`)).result as Array<{ metric: Record<string, string>; value: [number, string] }>;
 
 function run(bin: string, args: string[], env?: Record<string, string>): ChildProcess {
   const c = spawn(bin, args, { stdio: 'ignore', env: env ? { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } : process.env });
@@ -151,7 +154,7 @@ before(async () => {
   ].join('\n'));
   run(bins.haproxy!, ['-db', '-f', join(dir, 'haproxy.cfg')]);
   writeFileSync(join(dir, 'alertmanager.yml'), 'route: { receiver: none }\nreceivers: [{ name: none }]\n');
-  run(bins.alertmanager!, [`--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'am')}`,
+  alertmanagerProc = run(bins.alertmanager!, [`--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'am')}`,
     `--web.listen-address=127.0.0.1:${ap}`, '--cluster.listen-address=']);
 
   // Prometheus runs the api template's rules; its app jobs are the scrape job of apps/api.
@@ -160,6 +163,8 @@ before(async () => {
     mkdirSync(dirname(join(dir, f.path)), { recursive: true });
     writeFileSync(join(dir, f.path), f.contents);
   }
+  // Something always firing, so Prometheus has alerts to deliver (the behaviour test needs it).
+  writeFileSync(join(dir, 'prometheus/rules/always.yml'), JSON.stringify({ groups: [{ name: 'always', rules: [{ alert: 'Always', expr: 'vector(1)' }] }] }));
   const appJobs = jobComponents(plan).filter((j) => j.app).map((j) => j.job);
   const targets: Record<string, string> = {
     prometheus: `127.0.0.1:${pp}`, alertmanager: `127.0.0.1:${ap}`, 'node-exporter': `127.0.0.1:${np}`,
@@ -172,9 +177,9 @@ before(async () => {
     rule_files: [join(dir, 'prometheus/rules/*.yml')],
     scrape_configs: Object.entries(targets).map(([job, t]) => ({ job_name: job, static_configs: [{ targets: [t], labels: { component: job } }] })),
   }));
-  run(bins.prometheus!, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${pp}`]);
+  run(bins.prometheus!, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${pp}`, '--rules.alert.resend-delay=1s']);
 
-  const promApi = async (path: string) => {
+  promApi = async (path: string) => {
     const body = (await (await fetch(`http://127.0.0.1:${pp}${path}`)).json()) as { status: string; data: any; error?: string };
     if (body.status !== 'success') throw new Error(body.error);
     return body.data;
@@ -275,6 +280,17 @@ test('metrics exist: every metric and label the rules and dashboards name is exp
   console.log(`metrics checked: ${checked.size}; exposed: ${sources.join('; ')}`);
   assert.ok(checked.size > 40, `only ${checked.size} metrics checked`);
   assert.deepEqual([...new Set(found)].sort(), []);
+});
+
+test('metrics exist: PrometheusNotConnectedToAlertmanager fires when Alertmanager is gone', { skip, timeout: 60_000 }, async () => {
+  const rule = alertCatalogue(templatePlan('api')).find((a) => a.alert === 'PrometheusNotConnectedToAlertmanager')!;
+  assert.deepEqual(await promQuery(rule.expr), [], 'quiet while Alertmanager runs');
+  process.kill(alertmanagerProc!.pid!, 'SIGKILL');
+  await waitFor('failed notifications', async () => ((await promQuery('increase(prometheus_notifications_errors_total[1m]) > 0')).length ? true : undefined));
+  // With a static Alertmanager target the discovered count stays 1 whether it answers or not.
+  const discovered = await promQuery('prometheus_notifications_alertmanagers_discovered{job="prometheus"}');
+  assert.equal(discovered[0]?.value[1], '1');
+  await waitFor(`${rule.expr} yields a series`, async () => ((await promQuery(rule.expr)).length ? true : undefined), 20_000);
 });
 
 test('metrics exist: the checker reports a metric, a matcher label and a grouping label that are not exposed', { skip }, () => {

@@ -545,13 +545,24 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
   if (p.alertmanager) {
     drafts.push({
       alert: 'PrometheusNotConnectedToAlertmanager', group: 'self', severity: 'critical', for: '5m', component: 'prometheus', down: false,
-      expr: () => 'prometheus_notifications_alertmanagers_discovered < 1',
+      threshold: 0.03, thresholdUnit: 'ratio of alerts that failed to send',
+      // The Alertmanager target is static: "discovered" stays 1 when it is unreachable, so the
+      // send errors tell (Prometheus counts every attempt in _sent_total).
+      expr: (t) => `prometheus_notifications_alertmanagers_discovered < 1 or min without (alertmanager) (rate(prometheus_notifications_errors_total[5m]) / rate(prometheus_notifications_sent_total[5m])) > ${t}`,
       summary: 'Prometheus cannot reach any Alertmanager',
-      description: (_t, f) => `Prometheus has had no Alertmanager to send alerts to for ${f}: no alert is delivered.`,
+      description: (t, f) => `Prometheus has failed to send more than ${pct(t)} of its alerts to Alertmanager for ${f}: no alert is delivered.`,
       runbook: 'Check the alertmanager container (`docker compose logs alertmanager`) and that it shares the monitoring network with Prometheus.',
       fixture: {
-        firing: [{ series: sel('prometheus_notifications_alertmanagers_discovered', prom), values: flat(0) }],
-        quiet: [{ series: sel('prometheus_notifications_alertmanagers_discovered', prom), values: flat(1) }],
+        firing: [
+          { series: sel('prometheus_notifications_alertmanagers_discovered', prom), values: flat(1) },
+          { series: sel('prometheus_notifications_errors_total', { ...prom, alertmanager: 'http://alertmanager:9093/api/v2/alerts' }), values: ramp(0, 5) },
+          { series: sel('prometheus_notifications_sent_total', { ...prom, alertmanager: 'http://alertmanager:9093/api/v2/alerts' }), values: ramp(0, 5) },
+        ],
+        quiet: [
+          { series: sel('prometheus_notifications_alertmanagers_discovered', prom), values: flat(1) },
+          { series: sel('prometheus_notifications_errors_total', { ...prom, alertmanager: 'http://alertmanager:9093/api/v2/alerts' }), values: flat(0) },
+          { series: sel('prometheus_notifications_sent_total', { ...prom, alertmanager: 'http://alertmanager:9093/api/v2/alerts' }), values: ramp(0, 5) },
+        ],
         labels: prom,
       },
     });

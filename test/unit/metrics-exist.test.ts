@@ -22,6 +22,7 @@ import { promqlRefs } from '../support/promql-refs.js';
 import { templatePlan, templateNames, repoRoot } from '../support/templates.js';
 import { toolPath } from '../support/tools.js';
 import { freePort, skipUnless, startMariadb, startPostgres, startRedis, type DbServer, type RedisServer } from '../support/servers.js';
+import Redis from 'ioredis';
 import { buildServer, startApi, secretFile, type RunningApi } from '../../apps/api/test/support.js';
 
 const bins = {
@@ -291,6 +292,39 @@ test('metrics exist: PrometheusNotConnectedToAlertmanager fires when Alertmanage
   const discovered = await promQuery('prometheus_notifications_alertmanagers_discovered{job="prometheus"}');
   assert.equal(discovered[0]?.value[1], '1');
   await waitFor(`${rule.expr} yields a series`, async () => ((await promQuery(rule.expr)).length ? true : undefined), 20_000);
+});
+
+test('metrics exist: RedisMemoryHigh stays quiet on a full LRU cache that hits, fires when it evicts what is asked for', { skip, timeout: 90_000 }, async () => {
+  const rule = alertCatalogue(templatePlan('api')).find((a) => a.alert === 'RedisMemoryHigh')!;
+  const rc = new Redis({ host: redis!.host, port: redis!.port, password: redis!.password, maxRetriesPerRequest: 1 });
+  try {
+    // What the plan runs: --maxmemory N --maxmemory-policy allkeys-lru; then twice as much data as fits.
+    await rc.config('SET', 'maxmemory', '8mb');
+    await rc.config('SET', 'maxmemory-policy', 'allkeys-lru');
+    const value = 'x'.repeat(2048);
+    for (let b = 0; b < 8; b++) {
+      const p = rc.pipeline();
+      for (let i = 0; i < 1000; i++) p.set(`k${b * 1000 + i}`, value);
+      await p.exec();
+    }
+    const recent = async () => { const p = rc.pipeline(); for (let i = 7800; i < 8000; i++) p.get(`k${i}`); await p.exec(); };
+    // A healthy full cache: memory at its limit, evictions, and the keys asked for are there.
+    await waitFor('redis memory at maxmemory', async () => {
+      await recent();
+      return (await promQuery('redis_memory_used_bytes / (redis_memory_max_bytes > 0) > 0.9')).length ? true : undefined;
+    });
+    for (let i = 0; i < 8; i++) { await recent(); await sleep(500); }
+    assert.deepEqual(await promQuery(rule.expr), [], `${rule.expr} on a full cache whose reads hit`);
+    // Thrashing: the keys asked for were evicted.
+    await waitFor(`${rule.expr} yields a series`, async () => {
+      const p = rc.pipeline();
+      for (let i = 0; i < 2000; i++) p.get(`k${i}`);
+      await p.exec();
+      return (await promQuery(rule.expr)).length ? true : undefined;
+    }, 30_000);
+  } finally {
+    rc.disconnect();
+  }
 });
 
 test('metrics exist: the checker reports a metric, a matcher label and a grouping label that are not exposed', { skip }, () => {

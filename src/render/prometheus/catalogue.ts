@@ -430,13 +430,25 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
     drafts.push({
       alert: 'RedisMemoryHigh', group: 'databases', severity: 'warning', for: '10m', component: comp, down: false,
       threshold: 0.9, thresholdUnit: 'ratio of maxmemory',
-      expr: (t) => `redis_memory_used_bytes / (redis_memory_max_bytes > 0) > ${t}`,
-      summary: 'Redis {{ $labels.component }} is near maxmemory',
-      description: (t, f) => `{{ $labels.component }} has used more than ${pct(t)} of maxmemory for ${f}: keys are being evicted (allkeys-lru).`,
-      runbook: 'A full LRU cache evicts instead of failing; if the hit ratio drops (service dashboard), raise `maxmemory` of the cache in wharf.yaml.',
+      // An allkeys-lru cache sits at maxmemory by design: full only matters while it evicts
+      // keys that are still read (hit ratio below a half).
+      expr: (t) => `redis_memory_used_bytes / (redis_memory_max_bytes > 0) > ${t} and rate(redis_evicted_keys_total[5m]) > 0`
+        + ' and rate(redis_keyspace_hits_total[5m]) / (rate(redis_keyspace_hits_total[5m]) + rate(redis_keyspace_misses_total[5m])) < 0.5',
+      summary: 'Redis {{ $labels.component }} is too small for what is read from it',
+      description: (t, f) => `{{ $labels.component }} has been above ${pct(t)} of maxmemory, evicting keys, with fewer than half of its reads hitting, for ${f}.`,
+      runbook: 'The cache evicts keys that are still read (allkeys-lru); raise `maxmemory` of the cache in wharf.yaml, or shorten what the services cache.',
       fixture: {
-        firing: [{ series: sel('redis_memory_used_bytes', lbl), values: flat(1.25e8) }, { series: sel('redis_memory_max_bytes', lbl), values: flat(1.342e8) }],
-        quiet: [{ series: sel('redis_memory_used_bytes', lbl), values: flat(1e7) }, { series: sel('redis_memory_max_bytes', lbl), values: flat(1.342e8) }],
+        firing: [
+          { series: sel('redis_memory_used_bytes', lbl), values: flat(1.3e8) }, { series: sel('redis_memory_max_bytes', lbl), values: flat(1.342e8) },
+          { series: sel('redis_evicted_keys_total', lbl), values: ramp(0, 100) },
+          { series: sel('redis_keyspace_hits_total', lbl), values: ramp(0, 10) }, { series: sel('redis_keyspace_misses_total', lbl), values: ramp(0, 100) },
+        ],
+        // full and evicting, but what is read is there: a healthy LRU cache
+        quiet: [
+          { series: sel('redis_memory_used_bytes', lbl), values: flat(1.3e8) }, { series: sel('redis_memory_max_bytes', lbl), values: flat(1.342e8) },
+          { series: sel('redis_evicted_keys_total', lbl), values: ramp(0, 100) },
+          { series: sel('redis_keyspace_hits_total', lbl), values: ramp(0, 100) }, { series: sel('redis_keyspace_misses_total', lbl), values: ramp(0, 10) },
+        ],
         labels: lbl,
       },
     });

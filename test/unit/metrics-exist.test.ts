@@ -7,7 +7,9 @@
 // scrapes them all and runs the rendered rules. Prometheus is the parser: its series API gives
 // each scraped series with every label, target labels and recording-rule outputs included.
 // cAdvisor and Traefik cannot run here: test/fixtures/metrics/ holds their lists, read from the
-// upstream source at the pinned tags, as does the list of metrics only the pinned versions have.
+// upstream source at the pinned tags (see its README for the gap between Debian and the pinned versions).
+// Two rules whose names all exist but which could not fire as meant are also run here for real:
+// PrometheusNotConnectedToAlertmanager with Alertmanager killed, RedisMemoryHigh on a full LRU cache.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -22,7 +24,7 @@ import { promqlRefs } from '../support/promql-refs.js';
 import { templatePlan, templateNames, repoRoot } from '../support/templates.js';
 import { toolPath } from '../support/tools.js';
 import { freePort, skipUnless, startMariadb, startPostgres, startRedis, type DbServer, type RedisServer } from '../support/servers.js';
-import Redis from 'ioredis';
+import { Redis } from 'ioredis';
 import { buildServer, startApi, secretFile, type RunningApi } from '../../apps/api/test/support.js';
 
 const bins = {

@@ -8,6 +8,7 @@ import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
 import { run, type Runner } from '../engine/run.js';
 import { BACKUP_COMPONENT } from '../plan/backup.js';
 import type { BackupJob, Plan } from '../plan/model.js';
+import { byCodeUnit } from '../plan/sort.js';
 
 /** Where the scripts run: `compose exec -T backup …` in a stack, a plain process in tests. */
 export interface BackupExecutor {
@@ -218,7 +219,7 @@ export async function listBackups(ex: BackupExecutor, opts: { target?: string; n
         bytes: s.summary?.total_bytes_processed, tags, safety: tags.includes('wharf-safety'),
         verification: tested ? (vOk && js.verify.restoreTest === 1 ? 'restore-tested' : vOk ? 'read-back' : 'failed') : 'read-back',
       };
-    }).sort((a, b) => b.time.localeCompare(a.time));
+    }).sort((a, b) => byCodeUnit(b.time, a.time));
     const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
     const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
     out.push({

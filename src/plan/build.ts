@@ -2,6 +2,7 @@
 import type { Stack, Service, Database, Cache, Backup } from '../spec/schema.js';
 import { planBackupService } from './backup.js';
 import { pickImage } from './images.js';
+import { byCodeUnit } from './sort.js';
 import type {
   BackupJob, Component, Dependency, Healthcheck, Monitoring, Network, NetworkName, Plan,
   Receiver, Route, ScrapeJob, Secret, Volume,
@@ -157,9 +158,9 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
   monitoring.present.backups = backups.length > 0;
 
   for (const c of components) {
-    c.secrets.sort((a, b) => a.secret.localeCompare(b.secret));
+    c.secrets.sort((a, b) => byCodeUnit(a.secret, b.secret));
   }
-  components.sort((a, b) => a.name.localeCompare(b.name));
+  components.sort((a, b) => byCodeUnit(a.name, b.name));
   return {
     name: stack.name,
     domain: stack.domain,
@@ -171,10 +172,10 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
       authSecret, authUser: 'admin',
     },
     components,
-    routes: routes.sort((a, b) => a.name.localeCompare(b.name)),
+    routes: routes.sort((a, b) => byCodeUnit(a.name, b.name)),
     networks,
-    volumes: volumes.sort((a, b) => a.name.localeCompare(b.name)),
-    secrets: secrets.sort((a, b) => a.name.localeCompare(b.name)),
+    volumes: volumes.sort((a, b) => byCodeUnit(a.name, b.name)),
+    secrets: secrets.sort((a, b) => byCodeUnit(a.name, b.name)),
     monitoring,
     backups,
     paths: { secretsDir: opts.secretsDir ?? '../secrets', projectDir: opts.projectDir ?? '../..' },
@@ -537,7 +538,7 @@ function scrapeJobsFor(components: Component[], stack: Stack): ScrapeJob[] {
       path: c.metrics!.path,
       component: c.name,
     }))
-    .sort((a, b) => a.job.localeCompare(b.job));
+    .sort((a, b) => byCodeUnit(a.job, b.job));
 }
 
 function planReceiver(r: Stack['monitoring']['alerts']['receivers'][number]): Receiver {
@@ -561,7 +562,7 @@ function planBackups(stack: Stack): BackupJob[] {
   for (const [n, d] of Object.entries(stack.databases)) if (d.backup) add(n, n, d.engine === 'postgres' ? 'postgres' : 'mysql', d.backup);
   for (const [n, c] of Object.entries(stack.caches)) if (c.backup) add(n, n, 'redis', c.backup);
   for (const [n, s] of Object.entries(stack.services)) for (const v of s.volumes) if (v.backup) add(v.name, n, 'volume', v.backup);
-  return jobs.sort((a, b) => a.name.localeCompare(b.name));
+  return jobs.sort((a, b) => byCodeUnit(a.name, b.name));
 }
 
 export function parseMemory(s: string): number {

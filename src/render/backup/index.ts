@@ -4,6 +4,7 @@ import type { BackupJob, Plan } from '../../plan/model.js';
 import { RESTIC_PASSWORD_SECRET, jobConnection, jobPasswordSecret, jobRepositories } from '../../plan/backup.js';
 import { generatedHeader, type RenderedFile } from '../files.js';
 import { scripts } from './scripts.js';
+import { byCodeUnit } from '../../plan/sort.js';
 
 /** Smallest dump that can be a real backup, per kind (the "20-byte backups" floor). */
 export const MIN_BYTES: Record<BackupJob['kind'], number> = { postgres: 256, mysql: 512, redis: 32, volume: 1024 };
@@ -92,5 +93,5 @@ export function renderBackup(plan: Plan): RenderedFile[] {
     files.push({ path: `backup/bin/${name}`, contents: text, mode: name === 'lib.sh' ? 0o644 : 0o755 });
   }
   for (const j of plan.backups) files.push({ path: `backup/jobs/${j.name}.env`, contents: renderJobEnv(plan, j) });
-  return files.sort((a, b) => a.path.localeCompare(b.path));
+  return files.sort((a, b) => byCodeUnit(a.path, b.path));
 }

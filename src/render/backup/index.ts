@@ -1,7 +1,7 @@
 // plan -> the backup service's files: scripts, one env file per job, the schedule and the
 // Dockerfile of the default backup image. Pure: no fs, env, clock or randomness.
 import type { BackupJob, Plan } from '../../plan/model.js';
-import { RESTIC_PASSWORD_SECRET, jobConnection, jobPasswordSecret, jobRepositories } from '../../plan/backup.js';
+import { RESTIC_PASSWORD_SECRET, jobConnection, jobPasswordSecret, jobRepositories, redisDataVolume } from '../../plan/backup.js';
 import { generatedHeader, type RenderedFile } from '../files.js';
 import { scripts } from './scripts.js';
 import { byCodeUnit } from '../../plan/sort.js';
@@ -56,6 +56,8 @@ export function renderJobEnv(plan: Plan, job: BackupJob): string {
       `DB_NAME=${q(conn.database)}`,
       `DB_PASSWORD_SECRET=${pw ?? ''}`,
     );
+    // empty: the cache keeps no RDB, so an in-place restore is refused
+    if (job.kind === 'redis') lines.push(`REDIS_VOLUME=${q(redisDataVolume(job, plan.components) ?? '')}`);
   }
   return `${lines.join('\n')}\n`;
 }

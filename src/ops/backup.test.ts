@@ -42,7 +42,7 @@ monitoring: { enabled: false }
 `;
 
 /** A fake engine state: containers of every plan service, stopped or running; a started one is "starting" once. */
-function fakeStack(plan: ReturnType<typeof planOf>, restore: { exitCode: number; stderr?: string }) {
+function fakeStack(plan: ReturnType<typeof planOf>, restore: { exitCode: number; stderr?: string; checkStderr?: string }) {
   const stopped = new Set<string>();
   const justStarted = new Set<string>();
   const base = ['docker', 'compose', '-p', 'rs', '-f', 'compose.yaml'];
@@ -56,6 +56,7 @@ function fakeStack(plan: ReturnType<typeof planOf>, restore: { exitCode: number;
     }
     if (s?.[0] === 'exec' && s[3] === '/backup/bin/restore.sh') {
       const check = s.includes('--check');
+      if (check && restore.checkStderr) return { exitCode: 1, stderr: restore.checkStderr };
       if (!check && restore.exitCode !== 0) return { exitCode: restore.exitCode, stderr: restore.stderr };
       return { stdout: JSON.stringify({ job: s[4], snapshot: SNAP, destination: '/x', scratch: false, safetySnapshot: '', verified: check, tables: 3 }) };
     }
@@ -137,9 +138,19 @@ test('redis restore: stop users and the cache, put the RDB in place, start the c
     'exec -T backup /backup/bin/list.sh cache',
     'stop web', 'stop cache',
     `exec -T backup /backup/bin/restore.sh cache ${SNAP}`,
-    'start cache', 'start web',
+    'start cache',
     `exec -T backup /backup/bin/restore.sh cache ${SNAP} --check`,
+    'start web',
   ]);
+});
+
+test('a redis restore whose DBSIZE does not match fails, and the cache users are started all the same', async () => {
+  const { ex, actions } = fakeStack(planOf(spec), { exitCode: 0, checkStderr: 'x [cache] ERROR: restored cache has 3 keys, the backup has 51 (0 with a TTL)' });
+  const r = await restoreBackup(ex, { target: 'cache', confirm: () => true });
+  assert.equal(r.ok, false);
+  assert.equal(r.error, 'restored cache has 3 keys, the backup has 51 (0 with a TTL); cache, web started again');
+  assert.deepEqual(actions().slice(-2), [`exec -T backup /backup/bin/restore.sh cache ${SNAP} --check`, 'start web']);
+  assert.deepEqual(r.restarted, ['cache', 'web']);
 });
 
 test('a failed restore starts the stopped services again and says so; the error is kept', async () => {

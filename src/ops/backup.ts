@@ -363,10 +363,10 @@ async function restoreInPlace(ex: BackupExecutor, j: BackupJob, stops: RestoreSt
     ok: false, exitCode: r && r.exitCode !== 0 ? r.exitCode : 1, error, stopped, restarted, durationMs: Math.round(performance.now() - t0),
   } as RestoreResult);
   // start again what was stopped, data owner first; returns the problems
-  const startAgain = async (why: string): Promise<string[]> => {
+  const startAgain = async (why: string, only?: string): Promise<string[]> => {
     const problems: string[] = [];
     for (const s of [...stops].reverse()) {
-      if (!stopped.includes(s.service) || restarted.includes(s.service)) continue;
+      if (!stopped.includes(s.service) || restarted.includes(s.service) || (only && s.service !== only)) continue;
       say('start', `starting ${s.service} again (${why})`);
       try { await ex.services!.start([s.service]); await ex.services!.waitHealthy([s.service], timeout); restarted.push(s.service); say('start', `${s.service} is healthy`); }
       catch (e) { problems.push(`${s.service} did not start again: ${(e as Error).message.split('\n')[0]}`); }
@@ -393,14 +393,19 @@ async function restoreInPlace(ex: BackupExecutor, j: BackupJob, stops: RestoreSt
     return failed([`${r.error ?? `exit ${r.exitCode}`}${started}`, ...problems].join('; '), r);
   }
   let result = toResult(r);
-  const problems = await startAgain('restored');
-  if (problems.length) return failed(`restored, but ${problems.join('; ')}`, r);
   if (j.kind === 'redis') {
-    // the cache loaded the file when it started: compare it with the backup now
+    // the cache loads the file when it starts: compare it with the backup before its users write again
+    const up = await startAgain('restored', j.target);
+    if (up.length) return failed([`restored, but ${up.join('; ')}`, ...(await startAgain('the cache did not start'))].join('; '), r);
     const c = await runScript(ex, j.name, ex.script('restore', [j.name, args[1]!, '--check'], `check the restored ${j.target}`, 600_000), opts.onProgress);
-    if (c.exitCode !== 0) return failed(c.error ?? `check exit ${c.exitCode}`, c);
+    if (c.exitCode !== 0) {
+      const rest = await startAgain('the check FAILED');
+      return failed([`${c.error ?? `check exit ${c.exitCode}`}; ${restarted.join(', ')} started again`, ...rest].join('; '), c);
+    }
     result = { ...result, verified: (c.json ?? {}).verified === true, tables: (c.json ?? {}).tables as number | undefined };
   }
+  const problems = await startAgain('restored');
+  if (problems.length) return failed(`restored, but ${problems.join('; ')}`, r);
   return { ...result, stopped, restarted, durationMs: Math.round(performance.now() - t0) };
 }
 

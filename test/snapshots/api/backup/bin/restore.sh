@@ -145,7 +145,10 @@ case "$KIND" in
     restic_dump_into "$SNAPSHOT" tar -C "$DEST" -xpf - 2>"$WORK/err" || fail "restore failed${SAFETY_ID:+ (safety snapshot: $SAFETY_ID)}: $(tail -n 2 "$WORK/err" | tr '\n' ' ')"
     # every file of the archive, with its size, must be there (restic authenticates the content)
     progress check "comparing the restored files with the snapshot's listing"
-    restic_dump_into "$SNAPSHOT" tar -tvf - > "$WORK/listing" 2>"$WORK/err" || fail "cannot list snapshot $short: $(tail -n 1 "$WORK/err")"
+    # GNU tar escapes non-ASCII names in the C locale; busybox tar prints them as they are
+    QUOTE=""; tar --version 2>/dev/null | grep -q GNU && QUOTE="--quoting-style=literal"
+    # shellcheck disable=SC2086
+    restic_dump_into "$SNAPSHOT" tar $QUOTE -tvf - > "$WORK/listing" 2>"$WORK/err" || fail "cannot list snapshot $short: $(tail -n 1 "$WORK/err")"
     awk '$1 ~ /^-/ { n = $6; for (i = 7; i <= NF; i++) n = n " " $i; sub(/^\.\//, "", n); print $3 "\t" n }' "$WORK/listing" | sort > "$WORK/expected.files"
     (cd "$DEST" && find . -type f -exec stat -c '%s %n' {} +) | awk '{ s = $1; sub(/^[0-9]+ \.\//, ""); print s "\t" $0 }' | sort > "$WORK/actual.files"
     TABLES="$(wc -l < "$WORK/actual.files" | tr -d ' ')"

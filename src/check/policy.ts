@@ -3,6 +3,7 @@
 import type { Component, Plan } from '../plan/model.js';
 import type { Stack } from '../spec/schema.js';
 import type { Issue, Severity } from '../spec/issues.js';
+import { byCodeUnit } from '../plan/sort.js';
 
 export interface Finding extends Issue {
   rule: string;
@@ -107,4 +108,3 @@ export function lint(stack: Stack, plan: Plan, rules: PolicyRule[] = policyRules
 }
 
 // Plain code-unit order: the same on every machine, whatever its locale.
-const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -221,7 +221,7 @@ export function registerBackups(cmd: Command, out: Out, fileOpt: () => import('c
       const r = await restoreBackup(composeBackupExecutor(ctx), {
         target, snapshot: o.snapshot, toScratch: o.toScratch, onProgress: progress(o.json),
         confirm: async (req) => {
-          const what = `restore ${req.target} (${req.kind}) ${req.destination === 'scratch' ? 'into a scratch copy' : 'IN PLACE, replacing its current data'} from snapshot ${req.snapshot.shortId} of ${req.snapshot.time}${req.safetySnapshot ? '; a safety snapshot is taken first' : ''}`;
+          const what = `restore ${req.target} (${req.kind}) ${req.destination === 'scratch' ? 'into a scratch copy' : 'IN PLACE, replacing its current data'} from snapshot ${req.snapshot.shortId} of ${req.snapshot.time}${req.safetySnapshot ? '; a safety snapshot is taken first' : ''}${req.stops.length ? `; stops ${req.stops.map((x) => x.service).join(', ')} first and starts them again after` : ''}`;
           if (o.yes) { if (!o.json) out.error(what); return true; }
           if (!process.stdin.isTTY) { out.error(`${what}: refusing without confirmation (pass --yes)`); return false; }
           return confirm(`${what}?`);

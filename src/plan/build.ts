@@ -2,12 +2,14 @@
 import type { Stack, Service, Database, Cache, Backup } from '../spec/schema.js';
 import { planBackupService } from './backup.js';
 import { pickImage } from './images.js';
+import { byCodeUnit } from './sort.js';
 import type {
   BackupJob, Component, Dependency, Healthcheck, Monitoring, Network, NetworkName, Plan,
   Receiver, Route, ScrapeJob, Secret, Volume,
 } from './model.js';
 
-const hardening = {
+// A function, not a shared object: every component gets its own arrays and maps to change.
+const hardening = () => ({
   restart: 'unless-stopped' as const,
   securityOpt: ['no-new-privileges:true'],
   capDrop: [] as string[],
@@ -22,7 +24,10 @@ const hardening = {
   replicas: 1,
   init: false,
   stopGracePeriod: '10s',
-};
+});
+
+/** a copy of a spec array: the plan never hands out the spec's own objects */
+const copy = <T>(a: readonly T[] | undefined): T[] | undefined => (a ? [...a] : undefined);
 
 const enginePort = { postgres: 5432, mysql: 3306, mariadb: 3306, redis: 6379 } as const;
 
@@ -68,7 +73,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
         name: svc.routes.length > 1 ? `${n}-${i}` : n,
         service: n, host: r.host, path: r.path, port: svc.port, replicas: svc.replicas,
         denyPaths: svc.metrics ? [svc.metrics.path] : [],
-        auth: r.auth, allow: r.allow,
+        auth: r.auth, allow: copy(r.allow),
         healthPath: svc.health ? svc.health.path : undefined,
         internal: false,
       });
@@ -83,7 +88,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
     const host = stack.extras.portainer.host ?? `portainer.${stack.domain}`;
     volumes.push({ name: 'portainer-data', component: 'portainer', purpose: 'Portainer database' });
     components.push({
-      ...hardening, name: 'portainer', role: 'portainer', image: pickImage('portainer', img), imageKey: 'portainer',
+      ...hardening(), name: 'portainer', role: 'portainer', image: pickImage('portainer', img), imageKey: 'portainer',
       networks: ['edge'], port: 9000,
       mounts: [
         { type: 'bind', source: '/var/run/docker.sock', target: '/var/run/docker.sock', readOnly: true },
@@ -106,10 +111,10 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
   const dashboard = stack.proxy.dashboard;
   const dashboardHost = dashboard === false ? undefined : dashboard.host ?? `${stack.proxy.kind}.${stack.domain}`;
   if (dashboardHost && stack.proxy.kind === 'traefik') {
-    routes.push({ name: 'dashboard', service: proxyName, host: dashboardHost, path: '/', port: 8080, replicas: 1, denyPaths: [], auth: true, allow: dashboard ? dashboard.allow : undefined, internal: true });
+    routes.push({ name: 'dashboard', service: proxyName, host: dashboardHost, path: '/', port: 8080, replicas: 1, denyPaths: [], auth: true, allow: dashboard ? copy(dashboard.allow) : undefined, internal: true });
   }
   if (dashboardHost && stack.proxy.kind === 'haproxy') {
-    routes.push({ name: 'stats', service: proxyName, host: dashboardHost, path: '/', port: stack.proxy.stats.port, replicas: 1, denyPaths: [], auth: true, allow: dashboard ? dashboard.allow : undefined, internal: true });
+    routes.push({ name: 'stats', service: proxyName, host: dashboardHost, path: '/', port: stack.proxy.stats.port, replicas: 1, denyPaths: [], auth: true, allow: dashboard ? copy(dashboard.allow) : undefined, internal: true });
   }
   const tlsHosts = unique([stack.domain, `*.${stack.domain}`, ...routes.map((r) => r.host)]);
   const tls = planTls(stack, tlsHosts, addSecret);
@@ -135,7 +140,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
     groupWait: stack.monitoring.alerts.groupWait,
     groupInterval: stack.monitoring.alerts.groupInterval,
     repeatInterval: stack.monitoring.alerts.repeatInterval,
-    overrides: stack.monitoring.alerts.overrides,
+    overrides: structuredClone(stack.monitoring.alerts.overrides),
     present: {
       apps: Object.entries(stack.services).filter(([, s]) => s.metrics).map(([n]) => n).sort(),
       postgres: Object.entries(stack.databases).filter(([, d]) => d.engine === 'postgres').map(([n]) => n).sort(),
@@ -157,9 +162,9 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
   monitoring.present.backups = backups.length > 0;
 
   for (const c of components) {
-    c.secrets.sort((a, b) => a.secret.localeCompare(b.secret));
+    c.secrets.sort((a, b) => byCodeUnit(a.secret, b.secret));
   }
-  components.sort((a, b) => a.name.localeCompare(b.name));
+  components.sort((a, b) => byCodeUnit(a.name, b.name));
   return {
     name: stack.name,
     domain: stack.domain,
@@ -167,14 +172,14 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
     proxy: {
       kind: stack.proxy.kind, component: proxyName, bind: stack.proxy.bind,
       httpPort: stack.proxy.httpPort, httpsPort: stack.proxy.httpsPort, statsPort: stack.proxy.stats.port,
-      dashboardHost, dashboardAllow: dashboard ? dashboard.allow : undefined,
+      dashboardHost, dashboardAllow: dashboard ? copy(dashboard.allow) : undefined,
       authSecret, authUser: 'admin',
     },
     components,
-    routes: routes.sort((a, b) => a.name.localeCompare(b.name)),
+    routes: routes.sort((a, b) => byCodeUnit(a.name, b.name)),
     networks,
-    volumes: volumes.sort((a, b) => a.name.localeCompare(b.name)),
-    secrets: secrets.sort((a, b) => a.name.localeCompare(b.name)),
+    volumes: volumes.sort((a, b) => byCodeUnit(a.name, b.name)),
+    secrets: secrets.sort((a, b) => byCodeUnit(a.name, b.name)),
     monitoring,
     backups,
     paths: { secretsDir: opts.secretsDir ?? '../secrets', projectDir: opts.projectDir ?? '../..' },
@@ -208,7 +213,7 @@ function planDatabase(n: string, db: Database, stack: Stack, addSecret: (s: Secr
   const pw = `${n}-password`;
   addSecret({ name: pw, purpose: `${n} password for user ${user}`, source: { kind: 'random', length: 32 } });
   volumes.push({ name: `${n}-data`, component: n, purpose: `${db.engine} data for ${n}` });
-  const base = { ...hardening, name: n, role: 'database' as const, engine: db.engine, networks: ['backend'] as NetworkName[], port: enginePort[db.engine], stopGracePeriod: '30s' };
+  const base = { ...hardening(), name: n, role: 'database' as const, engine: db.engine, networks: ['backend'] as NetworkName[], port: enginePort[db.engine], stopGracePeriod: '30s' };
   if (db.engine === 'postgres') {
     return {
       ...base,
@@ -246,7 +251,7 @@ function planCache(n: string, c: Cache, stack: Stack, addSecret: (s: Secret) => 
   if (c.persistence) volumes.push({ name: `${n}-data`, component: n, purpose: `Redis snapshots for ${n}` });
   const mem = parseMemory(c.maxmemory);
   return {
-    ...hardening, name: n, role: 'cache', engine: 'redis', networks: ['backend'], port: 6379,
+    ...hardening(), name: n, role: 'cache', engine: 'redis', networks: ['backend'], port: 6379,
     image: pickImage('redis', stack.images, c.version), imageKey: 'redis',
     command: ['redis-server', '--aclfile', `/run/secrets/${acl}`, '--maxmemory', c.maxmemory.toLowerCase().replace(/([kmg])$/, '$1b'),
       '--maxmemory-policy', 'allkeys-lru', ...(c.persistence ? ['--save', '300 1', '--dir', '/data'] : ['--save', '', '--appendonly', 'no'])],
@@ -260,7 +265,7 @@ function planCache(n: string, c: Cache, stack: Stack, addSecret: (s: Secret) => 
 function planDatabaseExporter(n: string, db: Database, stack: Stack, addSecret: (s: Secret) => void): Component {
   const { user, database } = dbUser(n, db, stack);
   const pw = `${n}-password`;
-  const common = { ...hardening, role: 'exporter' as const, networks: ['backend', 'monitoring'] as NetworkName[], dependsOn: [{ name: n, condition: 'service_healthy' as const }], resources: { cpus: 0.1, memory: '64M' } };
+  const common = { ...hardening(), role: 'exporter' as const, networks: ['backend', 'monitoring'] as NetworkName[], dependsOn: [{ name: n, condition: 'service_healthy' as const }], resources: { cpus: 0.1, memory: '64M' } };
   if (db.engine === 'postgres') {
     return {
       ...common, name: `${n}-exporter`, image: pickImage('postgres-exporter', stack.images), imageKey: 'postgres-exporter', port: 9187,
@@ -285,7 +290,7 @@ function planCacheExporter(n: string, stack: Stack, addSecret: (s: Secret) => vo
   const map = `${n}-exporter-passwords`;
   addSecret({ name: map, purpose: `${n} password map for redis_exporter`, source: { kind: 'redis-exporter-passwords', address: `redis://${n}:6379`, from: `${n}-password` } });
   return {
-    ...hardening, name: `${n}-exporter`, role: 'exporter', networks: ['backend', 'monitoring'], port: 9121,
+    ...hardening(), name: `${n}-exporter`, role: 'exporter', networks: ['backend', 'monitoring'], port: 9121,
     image: pickImage('redis-exporter', stack.images), imageKey: 'redis-exporter',
     env: { REDIS_ADDR: `redis://${n}:6379`, REDIS_PASSWORD_FILE: `/run/secrets/${map}` },
     secrets: [{ secret: map, target: `/run/secrets/${map}` }],
@@ -330,11 +335,11 @@ function planService(n: string, svc: Service, stack: Stack, monitoringOn: boolea
     : undefined;
   if (build && !('NODE_IMAGE' in build.args) && stack.images.node) build.args.NODE_IMAGE = stack.images.node;
   return {
-    ...hardening,
+    ...hardening(),
     name: n, role: 'app',
     image: svc.image ?? `${stack.name}/${n}:local`,
     build,
-    command: svc.command,
+    command: copy(svc.command),
     user: svc.user,
     env, secrets: secretMounts, networks, port: svc.port, replicas: svc.replicas,
     mounts: [
@@ -358,7 +363,7 @@ function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, volumes: V
   const out: Component[] = [];
   volumes.push({ name: 'prometheus-data', component: 'prometheus', purpose: 'Prometheus TSDB' });
   out.push({
-    ...hardening, name: 'prometheus', role: 'prometheus', image: pickImage('prometheus', img), imageKey: 'prometheus', port: 9090,
+    ...hardening(), name: 'prometheus', role: 'prometheus', image: pickImage('prometheus', img), imageKey: 'prometheus', port: 9090,
     networks: ['monitoring'], user: '65534:65534',
     command: [
       '--config.file=/etc/prometheus/prometheus.yml', '--storage.tsdb.path=/prometheus',
@@ -379,7 +384,7 @@ function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, volumes: V
     r.type === 'slack' ? [r.webhookSecret] : r.type === 'email' && r.passwordSecret ? [r.passwordSecret] : []);
   const externalReceivers = m.alerts.receivers.some((r) => r.type !== 'webhook' || !/^https?:\/\/[a-z0-9-]+(:\d+)?\//.test(r.url));
   out.push({
-    ...hardening, name: 'alertmanager', role: 'alertmanager', image: pickImage('alertmanager', img), imageKey: 'alertmanager', port: 9093,
+    ...hardening(), name: 'alertmanager', role: 'alertmanager', image: pickImage('alertmanager', img), imageKey: 'alertmanager', port: 9093,
     // Receivers outside the stack need a route out; in-stack webhooks do not.
     networks: externalReceivers ? ['edge', 'monitoring'] : ['monitoring'],
     user: '65534:65534',
@@ -398,7 +403,7 @@ function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, volumes: V
     volumes.push({ name: 'grafana-data', component: 'grafana', purpose: 'Grafana database' });
     const host = m.grafana.host ?? `grafana.${stack.domain}`;
     out.push({
-      ...hardening, name: 'grafana', role: 'grafana', image: pickImage('grafana', img), imageKey: 'grafana', port: 3000,
+      ...hardening(), name: 'grafana', role: 'grafana', image: pickImage('grafana', img), imageKey: 'grafana', port: 3000,
       networks: ['edge', 'monitoring'],
       env: {
         GF_SECURITY_ADMIN_USER: 'admin',
@@ -421,11 +426,11 @@ function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, volumes: V
       resources: { cpus: 0.5, memory: '256M' },
       metrics: { job: 'grafana', port: 3000, path: '/metrics' },
     });
-    routes.push({ name: 'grafana', service: 'grafana', host, path: '/', port: 3000, replicas: 1, denyPaths: ['/metrics'], auth: false, allow: m.grafana.allow, healthPath: '/api/health', internal: true });
+    routes.push({ name: 'grafana', service: 'grafana', host, path: '/', port: 3000, replicas: 1, denyPaths: ['/metrics'], auth: false, allow: copy(m.grafana.allow), healthPath: '/api/health', internal: true });
   }
   if (m.nodeExporter) {
     out.push({
-      ...hardening, name: 'node-exporter', role: 'node-exporter', image: pickImage('node-exporter', img), imageKey: 'node-exporter', port: 9100,
+      ...hardening(), name: 'node-exporter', role: 'node-exporter', image: pickImage('node-exporter', img), imageKey: 'node-exporter', port: 9100,
       networks: ['monitoring'], user: '65534:65534',
       command: ['--path.procfs=/host/proc', '--path.sysfs=/host/sys', '--path.rootfs=/host/root',
         '--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run|var/lib/docker/.+)($|/)'],
@@ -441,7 +446,7 @@ function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, volumes: V
   }
   if (m.cadvisor) {
     out.push({
-      ...hardening, name: 'cadvisor', role: 'cadvisor', image: pickImage('cadvisor', img), imageKey: 'cadvisor', port: 8080,
+      ...hardening(), name: 'cadvisor', role: 'cadvisor', image: pickImage('cadvisor', img), imageKey: 'cadvisor', port: 8080,
       networks: ['monitoring'],
       command: ['--docker_only=true', '--housekeeping_interval=15s', '--store_container_labels=false',
         '--whitelisted_container_labels=com.docker.compose.service,com.docker.compose.project'],
@@ -501,7 +506,7 @@ function planProxy(stack: Stack, name: string, routes: Route[], tls: Plan['tls']
       mounts.push({ type: 'volume' as const, source: 'traefik-acme', target: '/acme', readOnly: false } as never);
     }
     return {
-      ...hardening, name, role: 'proxy', engine: 'traefik', image: pickImage('traefik', stack.images), imageKey: 'traefik',
+      ...hardening(), name, role: 'proxy', engine: 'traefik', image: pickImage('traefik', stack.images), imageKey: 'traefik',
       networks, ports, mounts, secrets, dependsOn,
       command: ['--configFile=/etc/traefik/traefik.yml'],
       capDrop: ['ALL'], capAdd: ['NET_BIND_SERVICE'],
@@ -511,7 +516,7 @@ function planProxy(stack: Stack, name: string, routes: Route[], tls: Plan['tls']
     };
   }
   return {
-    ...hardening, name, role: 'proxy', engine: 'haproxy', image: pickImage('haproxy', stack.images), imageKey: 'haproxy',
+    ...hardening(), name, role: 'proxy', engine: 'haproxy', image: pickImage('haproxy', stack.images), imageKey: 'haproxy',
     networks, ports, secrets, dependsOn,
     mounts: [{ type: 'config', source: 'haproxy/haproxy.cfg', target: '/usr/local/etc/haproxy/haproxy.cfg', readOnly: true }],
     // The image's entrypoint adds -W -db (master-worker, foreground) to a command starting with haproxy.
@@ -537,11 +542,11 @@ function scrapeJobsFor(components: Component[], stack: Stack): ScrapeJob[] {
       path: c.metrics!.path,
       component: c.name,
     }))
-    .sort((a, b) => a.job.localeCompare(b.job));
+    .sort((a, b) => byCodeUnit(a.job, b.job));
 }
 
 function planReceiver(r: Stack['monitoring']['alerts']['receivers'][number]): Receiver {
-  const severities = r.severity ?? ['critical', 'warning'];
+  const severities = [...(r.severity ?? ['critical', 'warning'])];
   if (r.type === 'webhook') return { name: r.name, type: 'webhook', severities, url: r.url };
   if (r.type === 'email') {
     return { name: r.name, type: 'email', severities, to: r.to, from: r.from, smarthost: r.smarthost, username: r.username, secretFile: r.passwordSecret ? `/run/secrets/${r.passwordSecret}` : undefined };
@@ -554,14 +559,14 @@ function planBackups(stack: Stack): BackupJob[] {
   const add = (name: string, target: string, kind: BackupJob['kind'], b: Backup) => {
     if (!b.enabled) return;
     jobs.push({
-      name, target, kind, schedule: b.schedule, retention: b.retention, destination: b.destination,
+      name, target, kind, schedule: b.schedule, retention: { ...b.retention }, destination: { ...b.destination },
       encrypt: b.encrypt, verifySchedule: b.verify.schedule, restoreTest: b.verify.restoreTest,
     });
   };
   for (const [n, d] of Object.entries(stack.databases)) if (d.backup) add(n, n, d.engine === 'postgres' ? 'postgres' : 'mysql', d.backup);
   for (const [n, c] of Object.entries(stack.caches)) if (c.backup) add(n, n, 'redis', c.backup);
   for (const [n, s] of Object.entries(stack.services)) for (const v of s.volumes) if (v.backup) add(v.name, n, 'volume', v.backup);
-  return jobs.sort((a, b) => a.name.localeCompare(b.name));
+  return jobs.sort((a, b) => byCodeUnit(a.name, b.name));
 }
 
 export function parseMemory(s: string): number {

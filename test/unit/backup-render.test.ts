@@ -53,8 +53,8 @@ describe('backup renderer', () => {
     const plan = template('haproxy-mysql');
     const files = renderBackup(plan);
     assert.deepEqual(files.map((f) => f.path), [
-      'backup/bin/backup.sh', 'backup/bin/lib.sh', 'backup/bin/list.sh', 'backup/bin/restore.sh',
-      'backup/bin/scheduler.sh', 'backup/bin/verify.sh', 'backup/Dockerfile', 'backup/jobs/db.env', 'backup/schedule',
+      'backup/Dockerfile', 'backup/bin/backup.sh', 'backup/bin/lib.sh', 'backup/bin/list.sh', 'backup/bin/restore.sh',
+      'backup/bin/scheduler.sh', 'backup/bin/verify.sh', 'backup/jobs/db.env', 'backup/schedule',
     ]);
     const env = files.find((f) => f.path === 'backup/jobs/db.env')!.contents;
     assert.match(env, /^KIND=mysql$/m);

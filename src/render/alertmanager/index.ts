@@ -3,6 +3,7 @@
 import type { Plan, Receiver } from '../../plan/model.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
 import { alertCatalogue } from '../prometheus/catalogue.js';
+import { byCodeUnit } from '../../plan/sort.js';
 
 /** Receiver that drops what no configured receiver takes. */
 export const NULL_RECEIVER = 'null';
@@ -14,7 +15,7 @@ export function renderAlertmanager(plan: Plan): RenderedFile[] {
 
 export function alertmanagerConfig(plan: Plan): Record<string, unknown> {
   const m = plan.monitoring;
-  const receivers = [...m.receivers].sort((a, b) => a.name.localeCompare(b.name));
+  const receivers = [...m.receivers].sort((a, b) => byCodeUnit(a.name, b.name));
   const downAlerts = [...new Set(alertCatalogue(plan).filter((a) => a.down).map((a) => a.alert))].sort();
   const route: Record<string, unknown> = {
     receiver: NULL_RECEIVER,

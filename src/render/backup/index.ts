@@ -1,9 +1,10 @@
 // plan -> the backup service's files: scripts, one env file per job, the schedule and the
 // Dockerfile of the default backup image. Pure: no fs, env, clock or randomness.
 import type { BackupJob, Plan } from '../../plan/model.js';
-import { RESTIC_PASSWORD_SECRET, jobConnection, jobPasswordSecret, jobRepositories } from '../../plan/backup.js';
+import { RESTIC_PASSWORD_SECRET, jobConnection, jobPasswordSecret, jobRepositories, redisDataVolume } from '../../plan/backup.js';
 import { generatedHeader, type RenderedFile } from '../files.js';
 import { scripts } from './scripts.js';
+import { byCodeUnit } from '../../plan/sort.js';
 
 /** Smallest dump that can be a real backup, per kind (the "20-byte backups" floor). */
 export const MIN_BYTES: Record<BackupJob['kind'], number> = { postgres: 256, mysql: 512, redis: 32, volume: 1024 };
@@ -55,6 +56,8 @@ export function renderJobEnv(plan: Plan, job: BackupJob): string {
       `DB_NAME=${q(conn.database)}`,
       `DB_PASSWORD_SECRET=${pw ?? ''}`,
     );
+    // empty: the cache keeps no RDB, so an in-place restore is refused
+    if (job.kind === 'redis') lines.push(`REDIS_VOLUME=${q(redisDataVolume(job, plan.components) ?? '')}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -92,5 +95,5 @@ export function renderBackup(plan: Plan): RenderedFile[] {
     files.push({ path: `backup/bin/${name}`, contents: text, mode: name === 'lib.sh' ? 0o644 : 0o755 });
   }
   for (const j of plan.backups) files.push({ path: `backup/jobs/${j.name}.env`, contents: renderJobEnv(plan, j) });
-  return files.sort((a, b) => a.path.localeCompare(b.path));
+  return files.sort((a, b) => byCodeUnit(a.path, b.path));
 }

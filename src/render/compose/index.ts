@@ -2,6 +2,7 @@
 import { posix } from 'node:path';
 import type { Component, Plan } from '../../plan/model.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
+import { byCodeUnit } from '../../plan/sort.js';
 
 export interface ComposeOptions {
   /** per component: hash of the config files it mounts, so a change recreates it */
@@ -48,7 +49,7 @@ function service(c: Component, plan: Plan, configHash?: string): Record<string, 
   });
   if (vols.length) s.volumes = vols;
   if (c.dependsOn.length) {
-    s.depends_on = Object.fromEntries([...c.dependsOn].sort((a, b) => a.name.localeCompare(b.name)).map((d) => [d.name, { condition: d.condition }]));
+    s.depends_on = Object.fromEntries([...c.dependsOn].sort((a, b) => byCodeUnit(a.name, b.name)).map((d) => [d.name, { condition: d.condition }]));
   }
   if (c.healthcheck) {
     const h = c.healthcheck;
@@ -76,7 +77,7 @@ function fromProject(plan: Plan, p: string): string {
 }
 
 function sorted(o: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => byCodeUnit(a, b)));
 }
 
 /** Compose interpolates `${VAR}` in every string; wharf never relies on it, so a literal `$` (regexes, shell in healthchecks) is written as `$$`. */

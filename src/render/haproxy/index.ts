@@ -24,6 +24,7 @@
 //   stats port itself gets the exporter there, answered before the auth check.
 import type { Plan, Route } from '../../plan/model.js';
 import { generatedHeader, type RenderedFile } from '../files.js';
+import { byCodeUnit } from '../../plan/sort.js';
 
 export const haproxyPaths = {
   config: 'haproxy/haproxy.cfg',
@@ -257,7 +258,7 @@ export function haproxyConfig(plan: Plan): string {
 /** The order routes are tried in: exact hosts before wildcards, longer paths first. */
 export function routePrecedence(routes: Route[]): Route[] {
   const wild = (r: Route) => (r.host.startsWith('*.') ? 1 : 0);
-  return [...routes].sort((a, b) => wild(a) - wild(b) || b.path.length - a.path.length || a.name.localeCompare(b.name));
+  return [...routes].sort((a, b) => wild(a) - wild(b) || b.path.length - a.path.length || byCodeUnit(a.name, b.name));
 }
 
 function backendName(plan: Plan, r: Route): string {

@@ -1,7 +1,7 @@
 // The alert catalogue and the recording rules, decided from the plan: only the
 // components present get their rules. Each alert carries its own example series
 // (a firing and a quiet case) so `promtool test rules` can prove every rule.
-import type { Plan } from '../../plan/model.js';
+import type { BackupJob, Plan } from '../../plan/model.js';
 
 /** Metrics the backup jobs export (the backup runner writes them; the rules read them). */
 export const BACKUP_LAST_SUCCESS_METRIC = 'wharf_backup_last_success_timestamp_seconds';
@@ -40,6 +40,8 @@ export interface AlertFixture {
   at?: string;
   /** sample interval of the series (defaults to 1m) */
   interval?: string;
+  /** more ways the alert must fire (each its own promtool case, same interval) */
+  alsoFires?: Array<{ name: string; firing: PromSeries[]; labels: Record<string, string>; at?: string }>;
 }
 
 export type Severity = 'critical' | 'warning';
@@ -87,6 +89,8 @@ const FS = 'fstype!~"tmpfs|ramfs|squashfs|overlay|nsfs|fuse.*|nfs.*",mountpoint!
 
 interface Draft extends Omit<AlertRule, 'threshold' | 'for' | 'expr' | 'description' | 'fixture'> {
   for: string;
+  /** `for` is part of the rule (the threshold itself), not the alert's overridable `for` */
+  fixedFor?: boolean;
   threshold?: number;
   thresholdUnit?: string;
   expr: (t: number) => string;
@@ -372,17 +376,21 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
     if (!db) continue;
     const lbl = { job: exporterJob(plan, db), instance: `10.0.4.1:${engine === 'postgres' ? 9187 : 9104}`, component: db };
     const Name = engine === 'postgres' ? 'Postgres' : 'Mysql';
+    const upMetric = engine === 'postgres' ? 'pg_up' : 'mysql_up';
     const pretty = engine === 'postgres' ? 'PostgreSQL' : 'MySQL';
     drafts.push({
       alert: `${Name}Down`, group: 'databases', severity: 'critical', for: '1m', component: comp, down: true,
-      expr: () => `${engine === 'postgres' ? 'pg_up' : 'mysql_up'} == 0`,
+      // The exporter itself unreachable says nothing about the database, but nothing watches it
+      // then: TargetDown ignores jobs whose every target is down, so this alert covers it.
+      expr: () => `${upMetric} == 0 or up{job=~"${re(names.map((n) => exporterJob(plan, n)))}"} == 0`,
       summary: `${pretty} {{ $labels.component }} is down`,
-      description: (_t, f) => `The exporter of {{ $labels.component }} has not been able to connect to ${pretty} for ${f}.`,
-      runbook: 'Check the database container (`docker compose logs <db>`), its volume and disk space; services using it answer 5xx until it is back.',
+      description: (_t, f) => `${pretty} {{ $labels.component }} has not answered its exporter, or the exporter has not answered Prometheus, for ${f}.`,
+      runbook: 'Check the database container (`docker compose logs <db>`), its volume and disk space, and its exporter (`docker compose logs <db>-exporter`); services using it answer 5xx until it is back.',
       fixture: {
-        firing: [{ series: sel(engine === 'postgres' ? 'pg_up' : 'mysql_up', lbl), values: flat(0) }],
-        quiet: [{ series: sel(engine === 'postgres' ? 'pg_up' : 'mysql_up', lbl), values: flat(1) }],
+        firing: [{ series: sel(upMetric, lbl), values: flat(0) }, { series: sel('up', lbl), values: flat(1) }],
+        quiet: [{ series: sel(upMetric, lbl), values: flat(1) }, { series: sel('up', lbl), values: flat(1) }],
         labels: lbl,
+        alsoFires: [{ name: 'exporter unreachable', firing: [{ series: sel('up', lbl), values: flat(0) }], labels: lbl }],
       },
     });
     if (engine === 'postgres') {
@@ -613,9 +621,17 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
     const b0 = plan.backups[0]!;
     const bl = { job: 'backup', instance: '10.0.8.1:9000', backup: b0.name, target: b0.target };
     const bcomp = '{{ $labels.target }}';
+    const ov = m.overrides.BackupStale?.threshold;
+    const staleOf = (b: BackupJob) => ov ?? backupStaleSeconds(b.schedule);
+    // a job whose last success is always "now"
+    const healthy = (b: BackupJob, step: number) => ({ series: sel(BACKUP_LAST_SUCCESS_METRIC, { ...bl, backup: b.name, target: b.target }), values: ramp(0, step * 60) });
     drafts.push({
       alert: 'BackupFailed', group: 'backups', severity: 'critical', for: '0m', component: bcomp, down: false,
-      expr: () => `${BACKUP_LAST_STATUS_METRIC} == 0`,
+      // last_over_time: a failure keeps firing when the textfile then vanishes (the series would
+      // go stale and the alert resolve as if fixed); BackupStale's absent() rule takes over after.
+      expr: () => plan.backups
+        .map((b) => `last_over_time(${BACKUP_LAST_STATUS_METRIC}{backup="${b.name}"}[${fmtDuration(staleOf(b))}]) == 0`)
+        .join('\nor\n'),
       summary: 'Backup {{ $labels.backup }} failed',
       description: () => 'The last run of backup {{ $labels.backup }} (of {{ $labels.target }}) failed: no new restore point was written.',
       runbook: 'Run `wharf backup {{ $labels.backup }}` to see the error; a stale restic lock (`restic unlock`) or a full destination are common.',
@@ -623,6 +639,8 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
         firing: [{ series: sel(BACKUP_LAST_STATUS_METRIC, bl), values: flat(0) }],
         quiet: [{ series: sel(BACKUP_LAST_STATUS_METRIC, bl), values: flat(1) }],
         labels: bl, at: '5m',
+        // failed, then the textfile is gone: 10 samples, nothing after
+        alsoFires: [{ name: 'textfile gone after a failure', firing: [{ series: sel(BACKUP_LAST_STATUS_METRIC, bl), values: '0x10' }], labels: bl, at: '30m' }],
       },
     });
     drafts.push({
@@ -637,8 +655,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
         labels: bl, at: '5m',
       },
     });
-    const ov = m.overrides.BackupStale?.threshold;
-    const stale0 = ov ?? backupStaleSeconds(b0.schedule);
+    const stale0 = staleOf(b0);
     const stepMin = Math.max(1, Math.ceil((stale0 + 3600) / 60 / 250));
     drafts.push({
       alert: 'BackupStale', group: 'backups', severity: 'warning', for: '0m', component: bcomp, down: false,
@@ -650,13 +667,34 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
       description: () => 'No run of backup {{ $labels.backup }} (of {{ $labels.target }}) has succeeded for more than two scheduled periods.',
       runbook: 'Check that the backup scheduler runs (`wharf status`) and run `wharf backup {{ $labels.backup }}` by hand to see why it fails.',
       fixture: {
-        firing: [{ series: sel(BACKUP_LAST_SUCCESS_METRIC, bl), values: flat(0) }],
-        quiet: [{ series: sel(BACKUP_LAST_SUCCESS_METRIC, bl), values: ramp(0, stepMin * 60) }],
+        firing: [{ series: sel(BACKUP_LAST_SUCCESS_METRIC, bl), values: flat(0) }, ...plan.backups.slice(1).map((b) => healthy(b, stepMin))],
+        quiet: plan.backups.map((b) => healthy(b, stepMin)),
         labels: bl,
         interval: `${stepMin}m`,
         at: `${Math.ceil((stale0 + 1800) / 60 / stepMin) * stepMin}m`,
       },
     });
+    // A backup that never succeeded (or whose metrics vanished) has no series to be stale:
+    // absent() per job, firing once it has lasted the job's stale threshold.
+    for (const b of plan.backups) {
+      const t = staleOf(b);
+      const step = Math.max(1, Math.ceil((t + 3600) / 60 / 250));
+      const others = plan.backups.filter((x) => x !== b).map((x) => healthy(x, step));
+      drafts.push({
+        alert: 'BackupStale', group: 'backups', severity: 'warning', for: fmtDuration(t), fixedFor: true, component: bcomp, down: false,
+        expr: () => `absent(${BACKUP_LAST_SUCCESS_METRIC}{backup="${b.name}",target="${b.target}"})`,
+        summary: 'Backup {{ $labels.backup }} is stale',
+        description: () => 'Backup {{ $labels.backup }} (of {{ $labels.target }}) has no successful run on record: it never ran, or its metrics are gone.',
+        runbook: 'Check that the backup service runs (`wharf status`) and that node-exporter reads its textfiles; run `wharf backup {{ $labels.backup }}` by hand.',
+        fixture: {
+          firing: others.length ? others : [{ series: sel('up', { job: 'backup-never-ran' }), values: flat(1) }],
+          quiet: [healthy(b, step), ...others],
+          labels: { backup: b.name, target: b.target },
+          interval: `${step}m`,
+          at: `${Math.ceil((t + 1800) / 60 / step) * step}m`,
+        },
+      });
+    }
   }
 
   return drafts
@@ -664,7 +702,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
     .map((d) => {
       const o = m.overrides[d.alert] ?? {};
       const threshold = d.threshold === undefined ? undefined : o.threshold ?? d.threshold;
-      const forDur = o.for ?? d.for;
+      const forDur = d.fixedFor ? d.for : o.for ?? d.for;
       const forText = forDur === '0m' || forDur === '0s' ? 'now' : fmtDuration(parseDurationSeconds(forDur));
       const rule: AlertRule = {
         alert: d.alert, group: d.group, severity: d.severity, component: d.component, down: d.down,

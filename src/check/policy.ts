@@ -106,5 +106,3 @@ export function lint(stack: Stack, plan: Plan, rules: PolicyRule[] = policyRules
   return rules.flatMap((r) => r.check({ stack, plan }).map((f) => ({ ...f, rule: r.id, severity: f.severity ?? r.severity })))
     .sort((a, b) => byCodeUnit(a.rule, b.rule) || byCodeUnit(a.path, b.path));
 }
-
-// Plain code-unit order: the same on every machine, whatever its locale.

@@ -1,6 +1,7 @@
 // The one schema: wharf.yaml and defineStack() are validated by it, types are
 // inferred from it, and `wharf schema` prints its JSON Schema.
 import { z } from 'zod';
+import { cronProblem } from './cron.js';
 
 const name = z
   .string()
@@ -12,9 +13,10 @@ const hostname = z
   .regex(/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'should be a DNS host name like api.example.com');
 const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/, 'should be a CIDR like 10.0.0.0/8');
 const port = z.number().int().min(1).max(65535);
-const cron = z
-  .string()
-  .regex(/^(@(hourly|daily|weekly|monthly)|(\S+\s+){4}\S+)$/, 'should be a 5-field cron expression like "*/5 * * * *" or @daily');
+const cron = z.string().superRefine((v, ctx) => {
+  const problem = cronProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: `should be a 5-field cron expression like "*/5 * * * *" or @daily (${problem})` });
+}).describe('cron schedule in UTC: 5 fields of numbers, names, * , - and /, or @hourly, @daily, @weekly, @monthly');
 
 export const resourcesSchema = z
   .strictObject({

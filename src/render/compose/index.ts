@@ -23,7 +23,7 @@ export function renderCompose(plan: Plan, opts: ComposeOptions = {}): RenderedFi
   // The project name travels in .env, which Compose v1 and v2 both read (v1 has no top-level `name:`).
   return [
     { path: 'compose.yaml', contents: toYaml(doc, generatedHeader) },
-    { path: '.env', contents: `# ${generatedHeader}\nCOMPOSE_PROJECT_NAME=${plan.name}\n` },
+    { path: '.env', contents: `# ${generatedHeader}\nCOMPOSE_PROJECT_NAME=${projectName(plan.name)}\n` },
   ];
 }
 
@@ -68,6 +68,12 @@ function service(c: Component, plan: Plan, configHash?: string): Record<string, 
   s.logging = { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } };
   s.labels = sorted({ ...c.labels, 'dev.wharf.stack': plan.name, 'dev.wharf.role': c.role, ...(configHash ? { 'dev.wharf.config-hash': configHash } : {}) });
   return s;
+}
+
+/** .env has no quoting both Compose v1 and v2 read alike; Compose allows only these characters anyway. */
+function projectName(name: string): string {
+  if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) throw new Error(`bug: stack name ${JSON.stringify(name)} is not a Compose project name`);
+  return name;
 }
 
 /** Build contexts are written relative to the spec; compose reads them relative to itself. */

@@ -134,7 +134,7 @@ test('haproxy: the config matches the plan — one backend per routed service, D
     assert.match(cfg, /^resolvers docker\n {4}nameserver docker 127\.0\.0\.11:53$/m);
     assert.match(cfg, /^frontend http\n {4}bind :80$/m);
     assert.match(cfg, new RegExp(`^ {4}bind :443 ssl crt /run/secrets/${plan.tls.pemSecret} alpn h2,http/1.1$`, 'm'));
-    assert.match(cfg, /^ {4}http-response set-header Strict-Transport-Security 'max-age=31536000; includeSubDomains'$/m);
+    assert.match(cfg, /^ {4}http-response set-header Strict-Transport-Security "max-age=31536000; includeSubDomains"$/m);
     assert.doesNotMatch(cfg, /^\s*(daemon|user|group|chroot)\b/m, 'runs in the foreground as the image user');
     for (const r of plan.routes) {
       if (r.service === plan.proxy.component) {
@@ -198,8 +198,10 @@ test('haproxy: binds follow the container ports the plan publishes', () => {
 
 test('haproxy: quoting keeps config words intact', () => {
   assert.equal(word('/health'), '/health');
-  assert.equal(word('a b'), "'a b'");
+  assert.equal(word('a b'), '"a b"');
   assert.equal(word("it's $HOME"), '"it\'s \\$HOME"');
+  assert.equal(word('/health\nbackend evil'), '"/health\\x0abackend evil"');
+  assert.equal(word('a#b"c\\d'), '"a\\#b\\"c\\\\d"');
 });
 
 test('haproxy: ACME is Traefik-only — a plan that asks for it is a bug the spec rules must catch', () => {

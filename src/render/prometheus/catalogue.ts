@@ -2,6 +2,8 @@
 // components present get their rules. Each alert carries its own example series
 // (a firing and a quiet case) so `promtool test rules` can prove every rule.
 import type { Plan } from '../../plan/model.js';
+import { cronMaxIntervalSeconds } from '../../spec/cron.js';
+import { promqlRegex, promqlReplacement, promqlString as str } from '../../escape/promql.js';
 
 /** Metrics the backup jobs export (the backup runner writes them; the rules read them). */
 export const BACKUP_LAST_SUCCESS_METRIC = 'wharf_backup_last_success_timestamp_seconds';
@@ -79,8 +81,7 @@ const LEN = 300;
 const flat = (v: number | string) => `${v}x${LEN}`;
 const ramp = (start: number, step: number) => (step < 0 ? `${start}-${-step}x${LEN}` : `${start}+${step}x${LEN}`);
 const sel = (metric: string, labels: Record<string, string>) =>
-  `${metric}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',')}}`;
-const re = (xs: string[]) => xs.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  `${metric}{${Object.entries(labels).map(([k, v]) => `${k}=${str(v)}`).join(',')}}`;
 
 /** Filesystems that say nothing about the host's disks. */
 const FS = 'fstype!~"tmpfs|ramfs|squashfs|overlay|nsfs|fuse.*|nfs.*",mountpoint!~"/(dev|proc|sys|run)($|/).*"';
@@ -113,24 +114,12 @@ function exporterJob(plan: Plan, component: string): string {
   return jobComponents(plan).find((j) => j.component === component && j.job !== component)?.job ?? `${component}-exporter`;
 }
 
-/** Seconds between two runs of a cron schedule (an approximation good enough to judge staleness). */
+/** The longest time between two runs of a cron schedule, from the cron library (src/spec/cron.ts). */
 export function schedulePeriodSeconds(schedule: string): number {
-  const named: Record<string, number> = { '@hourly': 3600, '@daily': 86400, '@weekly': 604800, '@monthly': 2678400 };
-  if (named[schedule]) return named[schedule];
-  const f = schedule.trim().split(/\s+/);
-  if (f.length !== 5) return 86400;
-  const [min, hour, dom, , dow] = f as [string, string, string, string, string];
-  const every = (s: string) => (s === '*' ? 1 : /^\*\/(\d+)$/.test(s) ? Number(s.slice(2)) : undefined);
-  if (dow !== '*' && dom === '*') return 604800;
-  if (dom !== '*') return 2678400;
-  const h = every(hour);
-  if (h === undefined) return 86400; // fixed hour(s): daily
-  const m = every(min);
-  if (m === undefined) return 3600 * h; // fixed minute: every h hours
-  return h === 1 ? 60 * m : 3600 * h;
+  return cronMaxIntervalSeconds(schedule);
 }
 
-/** A backup is stale when no run has succeeded for two periods plus 15 minutes. */
+/** A backup is stale when no run has succeeded for two of its longest gaps plus 15 minutes. */
 export function backupStaleSeconds(schedule: string): number {
   return 2 * schedulePeriodSeconds(schedule) + 900;
 }
@@ -163,7 +152,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
   const comp = '{{ $labels.component }}';
 
   // Platform: scrape targets.
-  const notApps = appJobs.length ? `job!~"${re(appJobs.map((j) => j.job))}"` : '';
+  const notApps = appJobs.length ? `job!~${str(promqlRegex(appJobs.map((j) => j.job)))}` : '';
   const anyJob = otherJobs[0] ?? jobs[0];
   if (anyJob) {
     const base = { job: anyJob.job, component: anyJob.component };
@@ -186,7 +175,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
       alert: 'JobDown', group: 'platform', severity: 'critical', for: '2m', component: comp, down: true,
       // Docker DNS drops a dead container's address, so its `up` series vanishes instead of reading 0.
       expr: () => otherJobs
-        .map((j) => `label_replace(label_replace(absent(up{job="${j.job}"} == 1), "job", "${j.job}", "", ""), "component", "${j.component}", "", "")`)
+        .map((j) => `label_replace(label_replace(absent(up{job=${str(j.job)}} == 1), "job", ${promqlReplacement(j.job)}, "", ""), "component", ${promqlReplacement(j.component)}, "", "")`)
         .join('\nor\n'),
       summary: 'No target of {{ $labels.job }} is up',
       description: (_t, f) => `Every target of job {{ $labels.job }} ({{ $labels.component }}) has been down or missing from Docker DNS for ${f}.`,
@@ -209,7 +198,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
     drafts.push({
       alert: 'APIDown', group: 'services', severity: 'critical', for: '1m', component: comp, down: true,
       expr: () => appJobs.map((j) =>
-        `(count by (job, component) (up{job="${j.job}"} == 1) < ${j.replicas})\nor\nlabel_replace(label_replace(absent(up{job="${j.job}"} == 1), "job", "${j.job}", "", ""), "component", "${j.component}", "", "")`)
+        `(count by (job, component) (up{job=${str(j.job)}} == 1) < ${j.replicas})\nor\nlabel_replace(label_replace(absent(up{job=${str(j.job)}} == 1), "job", ${promqlReplacement(j.job)}, "", ""), "component", ${promqlReplacement(j.component)}, "", "")`)
         .join('\nor\n'),
       summary: 'Service {{ $labels.job }} has replicas down',
       description: (_t, f) => `Fewer replicas of {{ $labels.job }} answer on their metrics endpoint than the plan runs, for ${f}.`,
@@ -620,7 +609,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
       alert: 'BackupStale', group: 'backups', severity: 'warning', for: '0m', component: bcomp, down: false,
       thresholdUnit: 'seconds since the last success (default: twice the schedule period plus 15m)',
       expr: () => plan.backups
-        .map((b) => `time() - ${BACKUP_LAST_SUCCESS_METRIC}{backup="${b.name}"} > ${ov ?? backupStaleSeconds(b.schedule)}`)
+        .map((b) => `time() - ${BACKUP_LAST_SUCCESS_METRIC}{backup=${str(b.name)}} > ${ov ?? backupStaleSeconds(b.schedule)}`)
         .join('\nor\n'),
       summary: 'Backup {{ $labels.backup }} is stale',
       description: () => 'No run of backup {{ $labels.backup }} (of {{ $labels.target }}) has succeeded for more than two scheduled periods.',
@@ -661,7 +650,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
 export function recordingRules(plan: Plan): RecordingRule[] {
   const apps = jobComponents(plan).filter((j) => j.app).map((j) => j.job);
   if (!plan.monitoring.enabled || apps.length === 0) return [];
-  const f = `job=~"${re(apps)}"`;
+  const f = `job=~${str(promqlRegex(apps))}`;
   const q = (x: number) => `histogram_quantile(${x}, sum by (job, component, le) (rate(app_request_latency_seconds_bucket{${f}}[5m])))`;
   return [
     { record: RECORDED.requestRate, expr: `sum by (job, component) (rate(app_requests_total{${f}}[5m]))` },

@@ -1,0 +1,107 @@
+// The one cron implementation: cron-parser reads every schedule. The schema validates with
+// it, the backup renderer writes its expansion (explicit lists, so the shell scheduler only
+// tests list membership) and BackupStale's threshold is its longest gap between two runs.
+// Times are UTC, like the scheduler's.
+import { CronExpressionParser, type CronExpression } from 'cron-parser';
+
+export const cronMacros: Record<string, string> = {
+  '@hourly': '0 * * * *',
+  '@daily': '0 0 * * *',
+  '@weekly': '0 0 * * 0',
+  '@monthly': '0 0 1 * *',
+};
+
+/** A schedule as the scheduler reads it: per field `*` or an ascending comma list. */
+export interface CronFields {
+  minute: string;
+  hour: string;
+  dayOfMonth: string;
+  month: string;
+  dayOfWeek: string;
+}
+
+// Plain cron only: numbers, names, * , - /. The library's extensions (L, W, #, ?, H, a
+// seconds field) have no fixed expansion into lists, so they are refused.
+const token = /^(\*|\d+|[a-z]{3})$/i;
+
+function parse(expr: string, currentDate?: Date): CronExpression {
+  const fields = (cronMacros[expr] ?? expr).trim().split(/\s+/);
+  if (fields.length !== 5) throw new Error(`expected 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}`);
+  for (const f of fields) {
+    for (const t of f.split(/[,/-]/)) if (!token.test(t)) throw new Error(`unsupported field "${f}" (use numbers, names, * , - and /)`);
+  }
+  return CronExpressionParser.parse(fields.join(' '), { tz: 'UTC', currentDate: currentDate ?? new Date(0), strict: false });
+}
+
+/** undefined when the library accepts the expression, else its reason. */
+export function cronProblem(expr: string): string | undefined {
+  try {
+    parse(expr);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** The expanded fields; throws on an expression the schema would refuse (a bug upstream). */
+export function cronFields(expr: string): CronFields {
+  let f;
+  try {
+    f = parse(expr).fields;
+  } catch (e) {
+    throw new Error(`bug: invalid cron expression ${JSON.stringify(expr)} reached the plan: ${(e as Error).message}`);
+  }
+  const list = (field: { isWildcard: boolean; values: readonly unknown[] }, map = (n: number) => n) => {
+    if (field.isWildcard) return '*';
+    const nums = [...new Set(field.values.map((v) => map(Number(v))))].sort((a, b) => a - b);
+    return nums.join(',');
+  };
+  return {
+    minute: list(f.minute),
+    hour: list(f.hour),
+    dayOfMonth: list(f.dayOfMonth),
+    month: list(f.month),
+    dayOfWeek: list(f.dayOfWeek, (d) => d % 7), // 7 and 0 are both Sunday
+  };
+}
+
+/** "m h dom mon dow" with explicit lists: what backup/schedule holds. */
+export function normalizeCron(expr: string): string {
+  const f = cronFields(expr);
+  return [f.minute, f.hour, f.dayOfMonth, f.month, f.dayOfWeek].join(' ');
+}
+
+/** The run times after `from`, from the library (tests compare the shell scheduler with it). */
+export function cronRuns(expr: string, from: Date, count: number): Date[] {
+  const it = parse(expr, from);
+  return Array.from({ length: count }, () => it.next().toDate());
+}
+
+const gapCache = new Map<string, number>();
+// Five years from 2024 hold two 29ths of February, so even `0 0 29 2 *` has a gap.
+const windowStart = Date.UTC(2024, 0, 1);
+const windowEnd = Date.UTC(2029, 0, 2);
+
+/** The longest time between two consecutive runs, in seconds: the run days come from the
+ *  library and the times within a day from its expanded minute and hour lists (walking every
+ *  minute of `* * * * *` for years would be slow). */
+export function cronMaxIntervalSeconds(expr: string): number {
+  const cached = gapCache.get(expr);
+  if (cached !== undefined) return cached;
+  const f = cronFields(expr);
+  const all = (field: string, n: number, from = 0) => (field === '*' ? Array.from({ length: n }, (_, i) => i + from) : field.split(',').map(Number));
+  const times = all(f.hour, 24).flatMap((h) => all(f.minute, 60).map((m) => (h * 60 + m) * 60)).sort((a, b) => a - b);
+  let max = 0;
+  for (let i = 1; i < times.length; i++) max = Math.max(max, times[i]! - times[i - 1]!);
+  const days = parse(`0 0 ${f.dayOfMonth} ${f.month} ${f.dayOfWeek}`, new Date(windowStart - 1000));
+  let prev: number | undefined;
+  for (;;) {
+    const d = days.next().getTime();
+    if (d > windowEnd) break;
+    if (prev !== undefined) max = Math.max(max, (d - prev) / 1000 - times[times.length - 1]! + times[0]!);
+    prev = d;
+  }
+  if (max === 0) max = (windowEnd - windowStart) / 1000; // at most one run in five years
+  gapCache.set(expr, max);
+  return max;
+}

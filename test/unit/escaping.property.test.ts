@@ -35,7 +35,7 @@ function setAt<T>(obj: T, path: Path, value: string): T {
   return copy;
 }
 
-const nasty = ['\n', '\r', '"', "'", '`', '$', '${HOME}', '$$', ';', '\\', '#', ' ', '&', '|', '$(touch PWNED)', '`touch PWNED`', '{{', '}}', 'ü', '😀', '\t', ',', ':', '- ', '%', '\u2028'];
+const nasty = ['\n', '\r', '\x7f', '\u0085', '\u2029', '\x01', '"', "'", '`', '$', '${HOME}', '$$', ';', '\\', '#', ' ', '&', '|', '$(touch PWNED)', '`touch PWNED`', '{{', '}}', 'ü', '😀', '\t', ',', ':', '- ', '%', '\u2028'];
 const hostile = fc.oneof(
   fc.array(fc.constantFrom(...nasty, 'a', '/', 'x.y'), { minLength: 1, maxLength: 8 }).map((xs) => xs.join('')),
   fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }),

@@ -120,6 +120,25 @@ test('haproxy: the exporter gets its own unauthenticated frontend, or shares the
   }
 });
 
+test('haproxy: hostile paths, hosts and names stay one word each; haproxy -c still passes', { skip: skipReason() }, () => {
+  const { plan } = loadVariant(variants[0]!);
+  const evil = ['/health\nbackend evil\n    server x 1.2.3.4:80', '/h;touch${IFS}/tmp/x;', '/?a=1&b=2', '/a"b\'c`d', '/x#comment', '/$HOME\\', '/ü 😀\r\t'];
+  const r0 = plan.routes.find((r) => r.service !== plan.proxy.component)!;
+  evil.forEach((e, i) => {
+    const p = {
+      ...plan,
+      name: `shop${e}`,
+      routes: plan.routes.map((r) => (r === r0 ? { ...r, healthPath: e, host: `api${e}`, denyPaths: [...r.denyPaths, e] } : r)),
+    };
+    const cfg = haproxyConfig(p);
+    const sameShape = haproxyConfig({ ...p, name: 'shopx', routes: plan.routes.map((r) => (r === r0 ? { ...r, healthPath: '/x', host: 'apix', denyPaths: [...r.denyPaths, '/x'] } : r)) });
+    assert.equal(cfg.split('\n').length, sameShape.split('\n').length, `line count with ${JSON.stringify(e)}`);
+    assert.doesNotMatch(cfg, /^backend evil/m);
+    const r = check(cfg, p, `hostile-${i}`);
+    assert.equal(r.status, 0, `${JSON.stringify(e)}: ${r.stdout}\n${r.stderr}`);
+  });
+});
+
 test('haproxy -c has teeth: a broken reference fails', { skip: skipReason() }, () => {
   const { plan } = loadVariant(variants[0]!);
   const cfg = haproxyConfig(plan).replace('http_auth(admins)', 'http_auth(nobody)');

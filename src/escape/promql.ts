@@ -17,3 +17,9 @@ export function promqlRegex(values: string[]): string {
 export function promqlReplacement(value: string): string {
   return promqlString(value.replaceAll('$', '$$$$'));
 }
+
+/** Text in an alert's labels or annotations, which Prometheus expands as a Go template:
+ *  a literal `{{` is written as the action {{"{{"}} (a lone `}}` is plain text already). */
+export function promTemplateText(value: string): string {
+  return value.replaceAll('{{', '{{"{{"}}');
+}

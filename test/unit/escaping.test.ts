@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { shellQuote } from '../../src/escape/shell.js';
 import { haproxyQuote, haproxyWord } from '../../src/escape/haproxy.js';
 import { traefikRuleValue } from '../../src/escape/traefik.js';
-import { promqlRegex, promqlReplacement, promqlString } from '../../src/escape/promql.js';
+import { promTemplateText, promqlRegex, promqlReplacement, promqlString } from '../../src/escape/promql.js';
 import { toYaml } from '../../src/render/files.js';
 
 const nasty = [
@@ -104,10 +104,27 @@ test('promqlString / promqlRegex / promqlReplacement: promtool parses rules buil
   try {
     const rules = nasty.map((v, i) => ({
       alert: `A${i}`,
+      labels: { component: promTemplateText(`${v}{{ .Value }}{{`) },
       expr: `label_replace(absent(up{job=${promqlString(v)}} == 1), "job", ${promqlReplacement(v)}, "", "") or up{job=~${promqlString(promqlRegex([v, 'x']))}} == 0`,
     }));
     writeFileSync(join(dir, 'r.yml'), toYaml({ groups: [{ name: 'g', rules }] })); // the renderers' YAML writer
     const r = spawnSync('promtool', ['check', 'rules', join(dir, 'r.yml')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('promTemplateText: promtool expands the alert label back to the literal value', { skip: !promtoolOk && 'promtool not installed' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-pt-'));
+  try {
+    const values = ['plain', '{{ .Value }}', '{{', '}}', 'a{{{b}}}c', '{{ printf "%s" "x" }}', '{{"{{"}}'];
+    const rules = values.map((v, i) => ({ alert: `T${i}`, expr: 'vector(1)', labels: { component: promTemplateText(v) } }));
+    writeFileSync(join(dir, 'r.yml'), toYaml({ groups: [{ name: 'g', rules }] }));
+    const tests = {
+      rule_files: ['r.yml'], evaluation_interval: '1m',
+      tests: [{ interval: '1m', input_series: [], alert_rule_test: values.map((v, i) => ({ eval_time: '1m', alertname: `T${i}`, exp_alerts: [{ exp_labels: { component: v } }] })) }],
+    };
+    writeFileSync(join(dir, 't.yml'), toYaml(tests));
+    const r = spawnSync('promtool', ['test', 'rules', 't.yml'], { cwd: dir, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stdout + r.stderr);
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });

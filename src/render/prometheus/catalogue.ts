@@ -3,7 +3,7 @@
 // (a firing and a quiet case) so `promtool test rules` can prove every rule.
 import type { Plan } from '../../plan/model.js';
 import { cronMaxIntervalSeconds } from '../../spec/cron.js';
-import { promqlRegex, promqlReplacement, promqlString as str } from '../../escape/promql.js';
+import { promTemplateText, promqlRegex, promqlReplacement, promqlString as str } from '../../escape/promql.js';
 
 /** Metrics the backup jobs export (the backup runner writes them; the rules read them). */
 export const BACKUP_LAST_SUCCESS_METRIC = 'wharf_backup_last_success_timestamp_seconds';
@@ -441,7 +441,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
         { series: sel('traefik_service_server_up', { ...pl, service: 'api@file', url: 'http://10.0.1.2:3000' }), values: flat(v) },
       ];
       drafts.push({
-        alert: 'TraefikBackendDown', group: 'proxy', severity: 'critical', for: '1m', component: proxyComp, down: false,
+        alert: 'TraefikBackendDown', group: 'proxy', severity: 'critical', for: '1m', component: promTemplateText(proxyComp), down: false,
         // max, not count: count ignores the values and never reaches 0.
         expr: () => 'max by (service) (traefik_service_server_up) == 0',
         summary: 'Traefik has no healthy server for {{ $labels.service }}',
@@ -454,7 +454,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
         { series: sel('traefik_service_requests_total', { ...pl, service: 'api@file', code: '502', method: 'GET', protocol: 'http' }), values: c5 },
       ];
       drafts.push({
-        alert: 'TraefikHighErrorRatio', group: 'proxy', severity: 'warning', for: '5m', component: proxyComp, down: false,
+        alert: 'TraefikHighErrorRatio', group: 'proxy', severity: 'warning', for: '5m', component: promTemplateText(proxyComp), down: false,
         threshold: 0.05, thresholdUnit: 'ratio',
         expr: (t) => `sum by (service) (rate(traefik_service_requests_total{code=~"5.."}[5m])) / sum by (service) (rate(traefik_service_requests_total[5m])) > ${t}`,
         summary: 'Traefik service {{ $labels.service }} answers with too many 5xx',
@@ -464,7 +464,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
       });
       const cert = (v: number) => [{ series: sel('traefik_tls_certs_not_after', { ...pl, cn: plan.domain, sans: plan.domain, serial: '1' }), values: flat(v) }];
       drafts.push({
-        alert: 'CertificateExpiringSoon', group: 'proxy', severity: 'warning', for: '10m', component: proxyComp, down: false,
+        alert: 'CertificateExpiringSoon', group: 'proxy', severity: 'warning', for: '10m', component: promTemplateText(proxyComp), down: false,
         threshold: 14, thresholdUnit: 'days',
         expr: (t) => `(traefik_tls_certs_not_after - time()) / 86400 < ${t}`,
         summary: 'TLS certificate {{ $labels.cn }} expires soon',
@@ -481,7 +481,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
         { series: sel('haproxy_backend_status', { ...pl, proxy: 'stats', state: 'UP' }), values: flat(0) },
       ];
       drafts.push({
-        alert: 'HAProxyBackendDown', group: 'proxy', severity: 'critical', for: '1m', component: proxyComp, down: false,
+        alert: 'HAProxyBackendDown', group: 'proxy', severity: 'critical', for: '1m', component: promTemplateText(proxyComp), down: false,
         expr: () => 'max by (proxy) (haproxy_backend_status{state="UP"}) == 0 and on (proxy) count by (proxy) (haproxy_server_status) > 0',
         summary: 'HAProxy backend {{ $labels.proxy }} has no server up',
         description: (_t, f) => `Every server of HAProxy backend {{ $labels.proxy }} has failed its health check for ${f}; requests get 503.`,
@@ -493,7 +493,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
         { series: sel('haproxy_backend_http_responses_total', { ...pl, proxy: 'web', code: '5xx' }), values: c5 },
       ];
       drafts.push({
-        alert: 'HAProxyHighErrorRatio', group: 'proxy', severity: 'warning', for: '5m', component: proxyComp, down: false,
+        alert: 'HAProxyHighErrorRatio', group: 'proxy', severity: 'warning', for: '5m', component: promTemplateText(proxyComp), down: false,
         threshold: 0.05, thresholdUnit: 'ratio',
         expr: (t) => `sum by (proxy) (rate(haproxy_backend_http_responses_total{code="5xx"}[5m])) / sum by (proxy) (rate(haproxy_backend_http_responses_total[5m])) > ${t}`,
         summary: 'HAProxy backend {{ $labels.proxy }} answers with too many 5xx',

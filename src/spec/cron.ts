@@ -1,6 +1,7 @@
 // The one cron implementation: cron-parser reads every schedule. The schema validates with
 // it, the backup renderer writes its expansion (explicit lists, so the shell scheduler only
-// tests list membership) and BackupStale's threshold is its longest gap between two runs.
+// tests list membership) and BackupStale's threshold is the longest gap between two runs
+// of that expansion (tested against the library's next()).
 // Times are UTC, like the scheduler's.
 import { CronExpressionParser, type CronExpression } from 'cron-parser';
 
@@ -81,25 +82,32 @@ const gapCache = new Map<string, number>();
 // Five years from 2024 hold two 29ths of February, so even `0 0 29 2 *` has a gap.
 const windowStart = Date.UTC(2024, 0, 1);
 const windowEnd = Date.UTC(2029, 0, 2);
+const DAY = 86400000;
 
-/** The longest time between two consecutive runs, in seconds: the run days come from the
- *  library and the times within a day from its expanded minute and hour lists (walking every
- *  minute of `* * * * *` for years would be slow). */
+/** The longest time between two consecutive runs, in seconds, over five years. Computed on
+ *  the library's expansion with the scheduler's own rule (walking every minute of `* * * * *`
+ *  with the library would take seconds); a test checks it against the library's next(). */
 export function cronMaxIntervalSeconds(expr: string): number {
   const cached = gapCache.get(expr);
   if (cached !== undefined) return cached;
   const f = cronFields(expr);
-  const all = (field: string, n: number, from = 0) => (field === '*' ? Array.from({ length: n }, (_, i) => i + from) : field.split(',').map(Number));
-  const times = all(f.hour, 24).flatMap((h) => all(f.minute, 60).map((m) => (h * 60 + m) * 60)).sort((a, b) => a - b);
+  const set = (field: string) => (field === '*' ? undefined : new Set(field.split(',').map(Number)));
+  const [minutes, hours, doms, months, dows] = [f.minute, f.hour, f.dayOfMonth, f.month, f.dayOfWeek].map(set);
+  const has = (s: Set<number> | undefined, v: number) => s === undefined || s.has(v);
+  const times: number[] = [];
+  for (let h = 0; h < 24; h++) for (let m = 0; m < 60; m++) if (has(hours, h) && has(minutes, m)) times.push((h * 60 + m) * 60);
   let max = 0;
   for (let i = 1; i < times.length; i++) max = Math.max(max, times[i]! - times[i - 1]!);
-  const days = parse(`0 0 ${f.dayOfMonth} ${f.month} ${f.dayOfWeek}`, new Date(windowStart - 1000));
+  const runsOn = (d: Date) => {
+    if (!has(months, d.getUTCMonth() + 1)) return false;
+    const dom = has(doms, d.getUTCDate()), dow = has(dows, d.getUTCDay());
+    return doms && dows ? dom || dow : dom && dow; // cron: either day field when both are restricted
+  };
   let prev: number | undefined;
-  for (;;) {
-    const d = days.next().getTime();
-    if (d > windowEnd) break;
-    if (prev !== undefined) max = Math.max(max, (d - prev) / 1000 - times[times.length - 1]! + times[0]!);
-    prev = d;
+  for (let t = windowStart; t <= windowEnd; t += DAY) {
+    if (!runsOn(new Date(t))) continue;
+    if (prev !== undefined) max = Math.max(max, (t - prev) / 1000 - times[times.length - 1]! + times[0]!);
+    prev = t;
   }
   if (max === 0) max = (windowEnd - windowStart) / 1000; // at most one run in five years
   gapCache.set(expr, max);

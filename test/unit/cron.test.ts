@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stringify, parse } from 'yaml';
-import { cronMaxIntervalSeconds, cronProblem, normalizeCron } from '../../src/spec/cron.js';
+import { cronMaxIntervalSeconds, cronProblem, cronRuns, normalizeCron } from '../../src/spec/cron.js';
 import { validateSpec } from '../../src/spec/load.js';
 import { backupStaleSeconds } from '../../src/render/prometheus/catalogue.js';
 import { templateText } from '../support/templates.js';
@@ -45,4 +45,13 @@ test('longest gap between runs, and the BackupStale threshold from it', () => {
   ];
   for (const [expr, gap] of table) assert.equal(cronMaxIntervalSeconds(expr), gap, expr);
   assert.equal(backupStaleSeconds('*/5 * * * *'), 2 * 300 + 900);
+});
+
+test('the longest gap agrees with the gaps between the library\'s own next() runs', () => {
+  for (const expr of ['*/7 */5 * * *', '0 0 1 * 1-5', '30 2 * 1-3 *', '0 0 */2 * *', '0 0 * * */2', '15 4 1,15 * 5', '0 3 * * 1-5', '59 23 31 * *']) {
+    const runs = cronRuns(expr, new Date(Date.UTC(2024, 0, 1) - 1000), 3000).map((d) => d.getTime());
+    let max = 0;
+    for (let i = 1; i < runs.length; i++) max = Math.max(max, (runs[i]! - runs[i - 1]!) / 1000);
+    assert.equal(max, cronMaxIntervalSeconds(expr), expr);
+  }
 });

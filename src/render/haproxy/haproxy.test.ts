@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import type { Plan } from '../../plan/model.js';
 import { loadVariant, templateNames } from '../../../test/support/templates.js';
 import { haproxyConfig, haproxyDefaultMetricsPort, haproxyMetricsPort, renderHAProxy, templateSlots, userlistName, word } from './index.js';
@@ -137,6 +138,26 @@ test('haproxy: hostile paths, hosts and names stay one word each; haproxy -c sti
     const r = check(cfg, p, `hostile-${i}`);
     assert.equal(r.status, 0, `${JSON.stringify(e)}: ${r.stdout}\n${r.stderr}`);
   });
+});
+
+test('haproxy: any string as health path, host, path or stack name keeps the line count and passes haproxy -c', { skip: skipReason() }, () => {
+  const { plan } = loadVariant(variants[0]!);
+  const r0 = plan.routes.find((r) => r.service !== plan.proxy.component)!;
+  const piece = fc.constantFrom('\n', '\r', '"', "'", '`', '$', '${X}', ';', '\\', '#', ' ', '&', '\t', '%[src]', '{', '}', 'ü', '😀', '\x7f', 'a', '/');
+  const hostile = fc.oneof(fc.array(piece, { minLength: 1, maxLength: 10 }).map((xs) => xs.join('')), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 16 }));
+  const withValue = (v: string): Plan => ({
+    ...plan,
+    name: `shop${v}`,
+    routes: plan.routes.map((r) => (r === r0 ? { ...r, healthPath: `/${v}`, host: `api${v}`, path: `/p${v}`, denyPaths: [...r.denyPaths, `/m${v}`] } : r)),
+  });
+  let n = 0;
+  fc.assert(fc.property(hostile, (v) => {
+    if (v.includes('\0')) return;
+    const cfg = haproxyConfig(withValue(v));
+    assert.equal(cfg.split('\n').length, haproxyConfig(withValue('x')).split('\n').length, `line count with ${JSON.stringify(v)}`);
+    const r = check(cfg, withValue(v), `prop-${n++}`);
+    assert.equal(r.status, 0, `${JSON.stringify(v)}: ${r.stdout}\n${r.stderr}`);
+  }), { numRuns: Number(process.env.PROPERTY_RUNS ?? 40), includeErrorInReport: true });
 });
 
 test('haproxy -c has teeth: a broken reference fails', { skip: skipReason() }, () => {

@@ -10,10 +10,13 @@ log() { printf '[install] %s\n' "$*"; }
 
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 
-# What `wharf up` needs (engine, compose) and what the test suite runs for real
-# (databases and validators: promtool, amtool, haproxy -c, restic, debootstrap for images).
-PACKAGES=(docker.io docker-compose debootstrap postgresql mariadb-server redis-server
-  prometheus prometheus-alertmanager haproxy restic openssl curl jq iproute2 ca-certificates)
+# One list (scripts/requirements.txt) of the Debian packages `wharf up` and the test suite
+# need; a test checks it against the commands the tests ask for.
+PACKAGES=()
+while read -r pkg _; do
+  case "$pkg" in ''|'#'*) continue ;; esac
+  PACKAGES+=("$pkg")
+done < scripts/requirements.txt
 
 if [ "${WHARF_SKIP_APT:-0}" != 1 ]; then
   missing=()

@@ -103,5 +103,8 @@ function routeCovers(prefix: string, path: string): boolean {
 
 export function lint(stack: Stack, plan: Plan, rules: PolicyRule[] = policyRules): Finding[] {
   return rules.flatMap((r) => r.check({ stack, plan }).map((f) => ({ ...f, rule: r.id, severity: f.severity ?? r.severity })))
-    .sort((a, b) => a.rule.localeCompare(b.rule) || a.path.localeCompare(b.path));
+    .sort((a, b) => byCodeUnit(a.rule, b.rule) || byCodeUnit(a.path, b.path));
 }
+
+// Plain code-unit order: the same on every machine, whatever its locale.
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -17,6 +17,9 @@ export const docker = {
   imageId(ref: string): Cmd {
     return cmd(['docker', 'image', 'inspect', '--format', '{{.Id}}', ref], `look up image ${ref}`, { timeoutMs: 20_000 });
   },
+  pull(ref: string): Cmd {
+    return cmd(['docker', 'pull', '--quiet', ref], `pull ${ref}`, { timeoutMs: 10 * 60_000 });
+  },
   logs(container: string, tail: number): Cmd {
     return cmd(['docker', 'logs', '--tail', String(tail), container], `read the last ${tail} log lines of ${container}`, { timeoutMs: 20_000 });
   },
@@ -31,34 +34,36 @@ export const docker = {
   },
 };
 
-/** Shell fragment for an HTTP GET inside a container with whatever client it has
+// Probes run inside containers with whatever tools the image has. The script text is fixed;
+// the URL, name, host and port travel as positional arguments ($1, $2), never inside it.
+
+/** An HTTP GET inside a container with whatever client it has
  *  (wget in busybox/Debian images, curl elsewhere, node in the API image). */
 export function httpGetScript(url: string): string[] {
-  const u = url.replace(/'/g, '');
   return ['sh', '-c',
-    `if command -v wget >/dev/null 2>&1; then wget -q -T 5 -O - '${u}'; ` +
-    `elif command -v curl >/dev/null 2>&1; then curl -fsS -m 5 '${u}'; ` +
-    `elif command -v node >/dev/null 2>&1; then node -e "fetch(process.argv[1]).then(async r=>{process.stdout.write(await r.text());process.exit(r.ok?0:1)},e=>{console.error(String(e));process.exit(1)})" '${u}'; ` +
-    `else echo 'no http client (wget, curl or node) in this container' >&2; exit 127; fi`];
+    'if command -v wget >/dev/null 2>&1; then wget -q -T 5 -O - "$1"; ' +
+    'elif command -v curl >/dev/null 2>&1; then curl -fsS -m 5 -- "$1"; ' +
+    'elif command -v node >/dev/null 2>&1; then node -e "fetch(process.argv[1]).then(async r=>{process.stdout.write(await r.text());process.exit(r.ok?0:1)},e=>{console.error(String(e));process.exit(1)})" "$1"; ' +
+    "else echo 'no http client (wget, curl or node) in this container' >&2; exit 127; fi",
+    'wharf-probe', url];
 }
 
 /** Name resolution inside a container. Exit 0 and "ip name" lines when it resolves. */
 export function resolveScript(name: string): string[] {
-  const n = name.replace(/[^A-Za-z0-9._-]/g, '');
   return ['sh', '-c',
-    `if command -v getent >/dev/null 2>&1; then getent hosts '${n}'; ` +
-    `elif command -v nslookup >/dev/null 2>&1; then nslookup '${n}' 2>/dev/null | awk '/^Address/ && NR>2 {print $NF}' | grep . ; ` +
-    `elif command -v node >/dev/null 2>&1; then node -e "require('dns').lookup(process.argv[1],{all:true},(e,a)=>{if(e)process.exit(2);for(const x of a)console.log(x.address);})" '${n}'; ` +
-    `else echo 'no resolver tool (getent, nslookup or node) in this container' >&2; exit 127; fi`];
+    'if command -v getent >/dev/null 2>&1; then getent hosts "$1"; ' +
+    'elif command -v nslookup >/dev/null 2>&1; then nslookup "$1" 2>/dev/null | awk \'/^Address/ && NR>2 {print $NF}\' | grep . ; ' +
+    'elif command -v node >/dev/null 2>&1; then node -e "require(\'dns\').lookup(process.argv[1],{all:true},(e,a)=>{if(e)process.exit(2);for(const x of a)console.log(x.address);})" "$1"; ' +
+    "else echo 'no resolver tool (getent, nslookup or node) in this container' >&2; exit 127; fi",
+    'wharf-probe', name];
 }
 
 /** TCP connect inside a container. Exit 0 when connected; stderr says why not. */
 export function tcpConnectScript(host: string, port: number): string[] {
-  const h = host.replace(/[^A-Za-z0-9._:-]/g, '');
-  const p = String(Math.trunc(port));
   return ['sh', '-c',
-    `if command -v bash >/dev/null 2>&1; then timeout 5 bash -c 'exec 3<>/dev/tcp/${h}/${p}' ; ` +
-    `elif command -v nc >/dev/null 2>&1; then nc -z -w 5 '${h}' ${p}; ` +
-    `elif command -v node >/dev/null 2>&1; then node -e "const s=require('net').connect(+process.argv[2],process.argv[1]);s.setTimeout(5000,()=>{console.error('timeout');process.exit(1)});s.on('connect',()=>process.exit(0));s.on('error',e=>{console.error(e.code||String(e));process.exit(1)})" '${h}' ${p}; ` +
-    `else echo 'no tcp tool (bash, nc or node) in this container' >&2; exit 127; fi`];
+    'if command -v bash >/dev/null 2>&1; then timeout 5 bash -c \'exec 3<>"/dev/tcp/$1/$2"\' wharf-probe "$1" "$2"; ' +
+    'elif command -v nc >/dev/null 2>&1; then nc -z -w 5 "$1" "$2"; ' +
+    'elif command -v node >/dev/null 2>&1; then node -e "const s=require(\'net\').connect(+process.argv[2],process.argv[1]);s.setTimeout(5000,()=>{console.error(\'timeout\');process.exit(1)});s.on(\'connect\',()=>process.exit(0));s.on(\'error\',e=>{console.error(e.code||String(e));process.exit(1)})" "$1" "$2"; ' +
+    "else echo 'no tcp tool (bash, nc or node) in this container' >&2; exit 127; fi",
+    'wharf-probe', host, String(Math.trunc(port))];
 }

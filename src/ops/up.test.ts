@@ -10,14 +10,15 @@ import { requireDocker, tinyPlan, writeCompose } from '../engine/testing/tiny-st
 import { down } from './down.js';
 import { status } from './status.js';
 import { up, upCommands, UpTimeoutError, type UpEvent } from './up.js';
+import { ImageUnavailableError } from './images.js';
 
 test('upCommands lists what up runs, for --dry-run', async () => {
   const plan = tinyPlan('dry');
   const { ComposeEngine } = await import('../engine/compose.js');
   const engine = new ComposeEngine({ compose: { kind: 'v2', argv: ['docker', 'compose'], version: '2.26.1' }, project: 'dry', dir: '/o' });
-  assert.deepEqual(upCommands({ plan, engine }).map((c) => c.argv.slice(6).join(' ')), ['config --quiet', 'up -d --remove-orphans --no-build']);
+  assert.deepEqual(upCommands({ plan, engine }).map((c) => c.describe), ['validate compose.yaml', 'look up image local/debian:bookworm', 'create or update containers']);
   plan.components[0]!.build = { context: '.', args: {} };
-  assert.deepEqual(upCommands({ plan, engine }).map((c) => c.describe), ['validate compose.yaml', 'build images for api', 'create or update containers']);
+  assert.deepEqual(upCommands({ plan, engine }).map((c) => c.describe), ['validate compose.yaml', 'look up image local/debian:bookworm', 'build images for api', 'create or update containers']);
 });
 
 const skip = await requireDocker();
@@ -43,7 +44,7 @@ test('up starts every replica, reports health progress, and a second up changes 
   const first = await up(ctx, { onProgress: (e) => events.push(e), timeoutMs: 60_000 });
   assert.deepEqual(first.services.map((s) => [s.service, s.desired, s.healthy, s.state]), [['api', 1, 1, 'healthy'], ['db', 2, 2, 'healthy']]);
   assert.deepEqual(first.changed, ['api', 'db']);
-  assert.deepEqual(events.filter((e) => e.kind === 'step' && e.status === 'done').map((e) => e.kind === 'step' && e.step), ['validate', 'deploy', 'wait']);
+  assert.deepEqual(events.filter((e) => e.kind === 'step' && e.status === 'done').map((e) => e.kind === 'step' && e.step), ['validate', 'images', 'deploy', 'wait']);
   assert.ok(events.some((e) => e.kind === 'health'), 'health progress events');
 
   const ids = (await listContainers(ctx.engine, run)).map((c) => `${c.id}@${c.startedAt}`).sort();
@@ -139,5 +140,26 @@ test('a published port held by another process stops up before anything is creat
     holder.close();
     await run(pctx.engine.remove({ volumes: true }), { reject: false });
     rmSync(pdir, { recursive: true, force: true });
+  }
+});
+
+test('an image that cannot be pulled is named with the spec key that replaces it, and nothing is deployed', { skip }, async () => {
+  // A registry on a closed loopback port: the pull fails at once, and no traffic leaves the machine.
+  const plan = tinyPlan(`${project}img`);
+  const db = plan.components.find((c) => c.name === 'db')!;
+  db.image = '127.0.0.1:1/wharf-test/missing:1';
+  db.imageKey = 'postgres';
+  const d = writeCompose(plan);
+  const c = await composeContext({ plan, outDir: d, projectDir: d });
+  try {
+    const err = await up(c, { timeoutMs: 30_000 }).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof ImageUnavailableError, String(err));
+    assert.deepEqual(err.images.map((i) => [i.image, i.services, i.override]), [['127.0.0.1:1/wharf-test/missing:1', ['db'], 'images.postgres']]);
+    assert.match(err.message, /127\.0\.0\.1:1\/wharf-test\/missing:1 {2}for db {2}\(replace with images\.postgres\)/);
+    assert.match(err.message, /quickstart\.sh --local-images/);
+    assert.equal((await listContainers(c.engine, run)).length, 0, 'nothing was created');
+  } finally {
+    await run(c.engine.remove({ volumes: true }), { reject: false });
+    rmSync(d, { recursive: true, force: true });
   }
 });

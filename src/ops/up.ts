@@ -4,6 +4,9 @@ import type { Plan } from '../plan/model.js';
 import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
 import { byService, lastLogLines, listContainers, type ContainerState } from '../engine/live.js';
 import type { Cmd } from '../engine/command.js';
+import { CommandError } from '../engine/run.js';
+import { ensureImages, ImageUnavailableError, isPullFailure, neededImages } from './images.js';
+import { docker } from '../engine/docker.js';
 
 export type ServiceStateName = 'healthy' | 'starting' | 'unhealthy' | 'stopped' | 'missing';
 
@@ -18,7 +21,7 @@ export interface ServiceHealth {
   state: ServiceStateName;
 }
 
-export type UpStep = 'validate' | 'build' | 'deploy' | 'wait';
+export type UpStep = 'validate' | 'images' | 'build' | 'deploy' | 'wait';
 
 export type UpEvent =
   | { kind: 'step'; step: UpStep; status: 'start' | 'done' | 'skipped'; describe: string; durationMs?: number }
@@ -102,7 +105,7 @@ function changedServices(before: ContainerState[], after: ContainerState[]): str
 /** The commands up runs, in order, for --dry-run (up then polls health with docker inspect). */
 export function upCommands(ctx: Pick<OpsContext, 'plan' | 'engine'>, opts: Pick<UpOptions, 'build'> = {}): Cmd[] {
   const buildable = ctx.plan.components.filter((c) => c.build).map((c) => c.name);
-  return [ctx.engine.validate(), ...(opts.build !== false && buildable.length ? [ctx.engine.build(buildable)] : []), ctx.engine.deploy()];
+  return [ctx.engine.validate(), ...neededImages(ctx.plan).map((i) => docker.imageId(i.image)), ...(opts.build !== false && buildable.length ? [ctx.engine.build(buildable)] : []), ctx.engine.deploy()];
 }
 
 export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResult> {
@@ -124,9 +127,26 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   };
 
   await step('validate', ctx.engine.validate());
+
+  emit({ kind: 'step', step: 'images', status: 'start', describe: 'find or pull the images' });
+  const tImages = performance.now();
+  const images = await ensureImages(ctx.plan, runner, (image) => emit({ kind: 'output', step: 'images', line: `pulling ${image}` }));
+  const imagesMs = Math.round(performance.now() - tImages);
+  const imagesDescribe = `find or pull the images (${images.present.length} present, ${images.pulled.length} pulled)`;
+  steps.push({ step: 'images', describe: imagesDescribe, durationMs: imagesMs });
+  emit({ kind: 'step', step: 'images', status: 'done', describe: imagesDescribe, durationMs: imagesMs });
+
   const buildable = ctx.plan.components.filter((c) => c.build).map((c) => c.name);
-  if (opts.build !== false && buildable.length) await step('build', ctx.engine.build(buildable));
-  else emit({ kind: 'step', step: 'build', status: 'skipped', describe: 'nothing to build' });
+  if (opts.build !== false && buildable.length) {
+    try {
+      await step('build', ctx.engine.build(buildable));
+    } catch (err) {
+      if (err instanceof CommandError && isPullFailure(err.message)) {
+        throw new ImageUnavailableError([], { services: buildable, reason: err.message.split('\n').filter(Boolean).slice(-3).join(' / ').slice(0, 500) });
+      }
+      throw err;
+    }
+  } else emit({ kind: 'step', step: 'build', status: 'skipped', describe: 'nothing to build' });
 
   const before = await listContainers(ctx.engine, runner);
   await ensurePortsFree(ctx.plan, before);

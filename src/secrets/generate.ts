@@ -2,7 +2,8 @@
 // from a CSPRNG (or a user file) and are never printed; derived files (htpasswd,
 // HAProxy userlist, Redis ACL, exporter configs, TLS) are computed from them.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { Plan, Secret } from '../plan/model.js';
@@ -37,19 +38,27 @@ export function randomSecret(length: number): string {
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o644;
 
+/**
+ * Works out every secret in memory first (generated, derived, copied from user files), and
+ * writes only once all of them succeeded: a missing user file or a failing openssl leaves
+ * .wharf/secrets as it was (or absent).
+ */
 export async function ensureSecrets(plan: Plan, secretsDir: string, projectDir: string): Promise<SecretsResult> {
-  mkdirSync(secretsDir, { recursive: true, mode: DIR_MODE });
-  chmodSync(secretsDir, DIR_MODE);
-  const ignore = join(secretsDir, '.gitignore');
-  if (!existsSync(ignore)) writeFileSync(ignore, '*\n', { mode: FILE_MODE });
+  const missing = plan.secrets.flatMap((s) => s.source.kind === 'file' && !existsSync(resolve(projectDir, s.source.path))
+    ? [{ path: `secrets.${s.name}.file`, message: `file ${s.source.path} does not exist`, hint: 'create it, or use `generate: true`', severity: 'error' as const }]
+    : []);
+  if (missing.length) throw new UserInputError(missing);
+
   const created: string[] = [];
   const kept: string[] = [];
   const byName = new Map(plan.secrets.map((s) => [s.name, s]));
-  const done = new Set<string>();
-  const read = (name: string) => readFileSync(join(secretsDir, name), 'utf8');
+  const values = new Map<string, string | Buffer>();
+  const writes: Array<{ path: string; contents: string | Buffer }> = [];
+  const onDisk = (name: string) => readFileSync(join(secretsDir, name));
+  const read = (name: string) => String(values.get(name) ?? onDisk(name).toString('utf8'));
 
   const visit = async (s: Secret, stack: string[]): Promise<void> => {
-    if (done.has(s.name)) return;
+    if (values.has(s.name)) return;
     if (stack.includes(s.name)) throw new Error(`secret dependency cycle: ${[...stack, s.name].join(' -> ')}`);
     for (const dep of deps(s)) {
       const d = byName.get(dep);
@@ -62,20 +71,27 @@ export async function ensureSecrets(plan: Plan, secretsDir: string, projectDir: 
     const fresh = existsSync(path) && statSync(path).size > 0
       && (fingerprint === undefined || (existsSync(metaPath) && readFileSync(metaPath, 'utf8') === fingerprint));
     if (s.source.kind === 'file') {
-      const src = resolve(projectDir, s.source.path);
-      if (!existsSync(src)) throw new UserInputError([{ path: `secrets.${s.name}.file`, message: `file ${s.source.path} does not exist`, hint: 'create it, or use `generate: true`', severity: 'error' }]);
-      const value = readFileSync(src);
-      if (!existsSync(path) || !readFileSync(path).equals(value)) { atomicWrite(path, value); created.push(s.name); } else kept.push(s.name);
+      const value = readFileSync(resolve(projectDir, s.source.path));
+      if (!existsSync(path) || !onDisk(s.name).equals(value)) { writes.push({ path, contents: value }); created.push(s.name); } else kept.push(s.name);
+      values.set(s.name, value);
     } else if (fresh) {
       kept.push(s.name);
+      values.set(s.name, onDisk(s.name).toString('utf8'));
     } else {
-      atomicWrite(path, await derive(s, read, secretsDir));
-      if (fingerprint !== undefined) atomicWrite(metaPath, fingerprint);
+      const value = await derive(s, read);
+      writes.push({ path, contents: value });
+      if (fingerprint !== undefined) writes.push({ path: metaPath, contents: fingerprint });
+      values.set(s.name, value);
       created.push(s.name);
     }
-    done.add(s.name);
   };
   for (const s of plan.secrets) await visit(s, []);
+
+  mkdirSync(secretsDir, { recursive: true, mode: DIR_MODE });
+  chmodSync(secretsDir, DIR_MODE);
+  const ignore = join(secretsDir, '.gitignore');
+  if (!existsSync(ignore)) writeFileSync(ignore, '*\n', { mode: FILE_MODE });
+  for (const w of writes) atomicWrite(w.path, w.contents);
   return { dir: secretsDir, created, kept };
 }
 
@@ -98,7 +114,7 @@ function inputsFingerprint(s: Secret, read: (n: string) => string): string | und
   return h.digest('hex');
 }
 
-async function derive(s: Secret, read: (n: string) => string, dir: string): Promise<string> {
+async function derive(s: Secret, read: (n: string) => string): Promise<string> {
   const src = s.source;
   switch (src.kind) {
     case 'random': return randomSecret(src.length);
@@ -124,10 +140,18 @@ async function derive(s: Secret, read: (n: string) => string, dir: string): Prom
     case 'tls-cert': {
       const hosts = [...new Set(src.hosts)];
       const san = hosts.map((h) => `DNS:${h}`).join(',');
-      const stdout = openssl(['req', '-x509', '-new', '-key', join(dir, src.key), '-days', '397', '-sha256',
-        '-subj', `/CN=${hosts[0] ?? 'localhost'}/O=wharf self-signed`, '-addext', `subjectAltName=${san}`,
-        '-addext', 'extendedKeyUsage=serverAuth', '-addext', 'basicConstraints=critical,CA:FALSE']);
-      return `${stdout.trim()}\n`;
+      // The key may not be in .wharf/secrets yet (secrets are written together at the end), and
+      // openssl req reads it only from a file: a private temporary one, removed at once.
+      const tmp = mkdtempSync(join(tmpdir(), 'wharf-tls-'));
+      try {
+        writeFileSync(join(tmp, 'key.pem'), read(src.key), { mode: 0o600 });
+        const stdout = openssl(['req', '-x509', '-new', '-key', join(tmp, 'key.pem'), '-days', '397', '-sha256',
+          '-subj', `/CN=${hosts[0] ?? 'localhost'}/O=wharf self-signed`, '-addext', `subjectAltName=${san}`,
+          '-addext', 'extendedKeyUsage=serverAuth', '-addext', 'basicConstraints=critical,CA:FALSE']);
+        return `${stdout.trim()}\n`;
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
     }
     case 'tls-pem': return `${read(src.cert).trim()}\n${read(src.key).trim()}\n`;
     case 'file': throw new Error('unreachable');

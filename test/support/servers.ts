@@ -14,6 +14,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } 
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { assertDeclared } from './requirements.js';
 
 export const PG_BIN = process.env.WHARF_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
@@ -67,6 +68,7 @@ const TOOLS: Record<ServerKind, string[]> = {
 };
 
 function which(cmd: string): string | undefined {
+  assertDeclared(cmd);
   if (cmd.includes('/')) return existsSync(cmd) ? cmd : undefined;
   for (const d of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/bin', '/usr/local/bin', '/sbin'])) {
     if (d && existsSync(join(d, cmd))) return join(d, cmd);

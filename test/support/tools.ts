@@ -1,8 +1,10 @@
 // External tools the tests run for real. Missing in CI is a failure, not a skip.
 import { spawnSync } from 'node:child_process';
 import { execaSync } from 'execa';
+import { assertDeclared } from './requirements.js';
 
 export function have(cmd: string, args: string[] = ['--version']): boolean {
+  assertDeclared(cmd);
   try { execaSync(cmd, args, { stdio: 'ignore', timeout: 20_000 }); return true; } catch { return false; }
 }
 
@@ -15,7 +17,8 @@ export function requireTool(ok: boolean, what: string): string | undefined {
 
 /** Absolute path of a program on PATH; undefined locally when missing, an error under CI=true. */
 export function toolPath(name: string): string | undefined {
-  const p = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+  assertDeclared(name);
+  const p = spawnSync('sh', ['-c', 'command -v "$1"', 'sh', name], { encoding: 'utf8' }).stdout.trim();
   if (p) return p;
   if (process.env.CI === 'true') throw new Error(`${name} is required in CI but not on PATH`);
   return undefined;

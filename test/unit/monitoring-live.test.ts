@@ -24,8 +24,8 @@ import { toolPath } from '../support/tools.js';
 
 const prometheusBin = toolPath('prometheus');
 const haproxyBin = toolPath('haproxy');
-const alertmanagerBin = toolPath('prometheus-alertmanager') ?? toolPath('alertmanager');
-const nodeExporterBin = toolPath('prometheus-node-exporter') ?? toolPath('node_exporter');
+const alertmanagerBin = toolPath('prometheus-alertmanager');
+const nodeExporterBin = toolPath('prometheus-node-exporter');
 const skip = !prometheusBin ? 'prometheus not installed' : !haproxyBin ? 'haproxy not installed'
   : !alertmanagerBin ? 'alertmanager not installed' : !nodeExporterBin ? 'node-exporter not installed' : false;
 

@@ -11,6 +11,7 @@ import { run } from '../run.js';
 import { cmd } from '../command.js';
 
 export const BASE_IMAGE = 'local/debian:bookworm';
+const buildBase = join(import.meta.dirname, '..', '..', '..', 'scripts', 'docker', 'build-base.sh');
 
 const server = [
   'use IO::Socket::INET; $|=1;',
@@ -76,7 +77,10 @@ export async function dockerUnavailable(): Promise<string | undefined> {
   const v = await run(cmd(['docker', 'version', '--format', '{{.Server.Version}}'], 'docker version', { timeoutMs: 15_000 }), { reject: false }).catch(() => undefined);
   if (!v || v.exitCode !== 0) return 'no Docker Engine answering (run scripts/docker/ensure-engine.sh)';
   const i = await run(cmd(['docker', 'image', 'inspect', BASE_IMAGE], 'inspect base', { timeoutMs: 15_000 }), { reject: false });
-  if (i.exitCode !== 0) return `image ${BASE_IMAGE} missing (run scripts/docker/build-base.sh)`;
+  if (i.exitCode === 0) return undefined;
+  // The base is a fixture, not a precondition: build it (debootstrap, ~1 min) as e2e files do.
+  const b = await run(cmd(['bash', buildBase], `build ${BASE_IMAGE}`, { timeoutMs: 15 * 60_000 }), { reject: false });
+  if (b.exitCode !== 0) return `image ${BASE_IMAGE} missing and scripts/docker/build-base.sh failed: ${b.stderr.split('\n').slice(-3).join(' ')}`;
   return undefined;
 }
 

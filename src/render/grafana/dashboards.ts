@@ -123,7 +123,7 @@ export function dashboardSpecs(plan: Plan): DashboardSpec[] {
         { title: 'Memory working set by container', kind: 'timeseries', unit: 'bytes', source: job, queries: [{ expr: `sum by (name) (container_memory_working_set_bytes{${j}})`, legend: '{{name}}' }] },
         { title: 'Memory used of limit', kind: 'timeseries', unit: 'percentunit', source: job, max: 1, queries: [{ expr: `max by (name) (container_memory_working_set_bytes{${j}} / (container_spec_memory_limit_bytes{${j}} > 0))`, legend: '{{name}}' }] },
         { title: 'Network received by container', kind: 'timeseries', unit: 'Bps', source: job, queries: [{ expr: `sum by (name) (rate(container_network_receive_bytes_total{${j}}[5m]))`, legend: '{{name}}' }] },
-        { title: 'Restarts (15m)', kind: 'timeseries', unit: 'short', source: job, queries: [{ expr: `max by (name) (changes(container_start_time_seconds{${j}}[15m]))`, legend: '{{name}}' }] },
+        { title: 'Restarts (15m)', kind: 'timeseries', unit: 'short', source: job, queries: [{ expr: `max by (name) (resets(container_cpu_usage_seconds_total{${j}}[15m]))`, legend: '{{name}}' }] },
       ],
     });
   }

@@ -329,14 +329,15 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
     drafts.push({
       alert: 'ContainerRestarting', group: 'containers', severity: 'warning', for: '0m', component: comp, down: false,
       threshold: 2, thresholdUnit: 'restarts in 15 minutes',
-      // A restart keeps the container (and its series) but moves its start time.
-      expr: (t) => `${toComponent('changes(container_start_time_seconds{name!=""}[15m])')} >= ${t}`,
+      // cAdvisor's container_start_time_seconds is the creation time (a restart keeps it); a
+      // restart recreates the cgroup, so the container's CPU counter resets.
+      expr: (t) => `${toComponent('max without (cpu) (resets(container_cpu_usage_seconds_total{name!=""}[15m]))')} >= ${t}`,
       summary: 'Container {{ $labels.name }} keeps restarting',
       description: (t) => `Container {{ $labels.name }} has restarted at least ${t} times in 15 minutes.`,
       runbook: 'Read the logs of the previous runs (`docker logs <container>`); a failing healthcheck, a missing secret or an OOM kill are the usual causes.',
       fixture: {
-        firing: [{ series: sel('container_start_time_seconds', c), values: '100x5 400x5 700x5 1000x300' }],
-        quiet: [{ series: sel('container_start_time_seconds', c), values: flat(100) }],
+        firing: [{ series: sel('container_cpu_usage_seconds_total', { ...c, cpu: 'total' }), values: '0+10x5 0+10x5 0+10x5 0+10x300' }],
+        quiet: [{ series: sel('container_cpu_usage_seconds_total', { ...c, cpu: 'total' }), values: ramp(0, 10) }],
         labels: out, at: '14m',
       },
     });
@@ -418,13 +419,25 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
     drafts.push({
       alert: 'RedisMemoryHigh', group: 'databases', severity: 'warning', for: '10m', component: comp, down: false,
       threshold: 0.9, thresholdUnit: 'ratio of maxmemory',
-      expr: (t) => `redis_memory_used_bytes / (redis_memory_max_bytes > 0) > ${t}`,
-      summary: 'Redis {{ $labels.component }} is near maxmemory',
-      description: (t, f) => `{{ $labels.component }} has used more than ${pct(t)} of maxmemory for ${f}: keys are being evicted (allkeys-lru).`,
-      runbook: 'A full LRU cache evicts instead of failing; if the hit ratio drops (service dashboard), raise `maxmemory` of the cache in wharf.yaml.',
+      // An allkeys-lru cache sits at maxmemory by design: full only matters while it evicts
+      // keys that are still read (hit ratio below a half).
+      expr: (t) => `redis_memory_used_bytes / (redis_memory_max_bytes > 0) > ${t} and rate(redis_evicted_keys_total[5m]) > 0`
+        + ' and rate(redis_keyspace_hits_total[5m]) / (rate(redis_keyspace_hits_total[5m]) + rate(redis_keyspace_misses_total[5m])) < 0.5',
+      summary: 'Redis {{ $labels.component }} is too small for what is read from it',
+      description: (t, f) => `{{ $labels.component }} has been above ${pct(t)} of maxmemory, evicting keys, with fewer than half of its reads hitting, for ${f}.`,
+      runbook: 'The cache evicts keys that are still read (allkeys-lru); raise `maxmemory` of the cache in wharf.yaml, or shorten what the services cache.',
       fixture: {
-        firing: [{ series: sel('redis_memory_used_bytes', lbl), values: flat(1.25e8) }, { series: sel('redis_memory_max_bytes', lbl), values: flat(1.342e8) }],
-        quiet: [{ series: sel('redis_memory_used_bytes', lbl), values: flat(1e7) }, { series: sel('redis_memory_max_bytes', lbl), values: flat(1.342e8) }],
+        firing: [
+          { series: sel('redis_memory_used_bytes', lbl), values: flat(1.3e8) }, { series: sel('redis_memory_max_bytes', lbl), values: flat(1.342e8) },
+          { series: sel('redis_evicted_keys_total', lbl), values: ramp(0, 100) },
+          { series: sel('redis_keyspace_hits_total', lbl), values: ramp(0, 10) }, { series: sel('redis_keyspace_misses_total', lbl), values: ramp(0, 100) },
+        ],
+        // full and evicting, but what is read is there: a healthy LRU cache
+        quiet: [
+          { series: sel('redis_memory_used_bytes', lbl), values: flat(1.3e8) }, { series: sel('redis_memory_max_bytes', lbl), values: flat(1.342e8) },
+          { series: sel('redis_evicted_keys_total', lbl), values: ramp(0, 100) },
+          { series: sel('redis_keyspace_hits_total', lbl), values: ramp(0, 100) }, { series: sel('redis_keyspace_misses_total', lbl), values: ramp(0, 10) },
+        ],
         labels: lbl,
       },
     });
@@ -533,13 +546,24 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
   if (p.alertmanager) {
     drafts.push({
       alert: 'PrometheusNotConnectedToAlertmanager', group: 'self', severity: 'critical', for: '5m', component: 'prometheus', down: false,
-      expr: () => 'prometheus_notifications_alertmanagers_discovered < 1',
+      threshold: 0.03, thresholdUnit: 'ratio of alerts that failed to send',
+      // The Alertmanager target is static: "discovered" stays 1 when it is unreachable, so the
+      // send errors tell (Prometheus counts every attempt in _sent_total).
+      expr: (t) => `prometheus_notifications_alertmanagers_discovered < 1 or min without (alertmanager) (rate(prometheus_notifications_errors_total[5m]) / rate(prometheus_notifications_sent_total[5m])) > ${t}`,
       summary: 'Prometheus cannot reach any Alertmanager',
-      description: (_t, f) => `Prometheus has had no Alertmanager to send alerts to for ${f}: no alert is delivered.`,
+      description: (t, f) => `Prometheus has failed to send more than ${pct(t)} of its alerts to Alertmanager for ${f}: no alert is delivered.`,
       runbook: 'Check the alertmanager container (`docker compose logs alertmanager`) and that it shares the monitoring network with Prometheus.',
       fixture: {
-        firing: [{ series: sel('prometheus_notifications_alertmanagers_discovered', prom), values: flat(0) }],
-        quiet: [{ series: sel('prometheus_notifications_alertmanagers_discovered', prom), values: flat(1) }],
+        firing: [
+          { series: sel('prometheus_notifications_alertmanagers_discovered', prom), values: flat(1) },
+          { series: sel('prometheus_notifications_errors_total', { ...prom, alertmanager: 'http://alertmanager:9093/api/v2/alerts' }), values: ramp(0, 5) },
+          { series: sel('prometheus_notifications_sent_total', { ...prom, alertmanager: 'http://alertmanager:9093/api/v2/alerts' }), values: ramp(0, 5) },
+        ],
+        quiet: [
+          { series: sel('prometheus_notifications_alertmanagers_discovered', prom), values: flat(1) },
+          { series: sel('prometheus_notifications_errors_total', { ...prom, alertmanager: 'http://alertmanager:9093/api/v2/alerts' }), values: flat(0) },
+          { series: sel('prometheus_notifications_sent_total', { ...prom, alertmanager: 'http://alertmanager:9093/api/v2/alerts' }), values: ramp(0, 5) },
+        ],
         labels: prom,
       },
     });

@@ -11,6 +11,8 @@ import { composeContext, type OpsContext } from '../../../src/engine/context.js'
 import { run } from '../../../src/engine/run.js';
 import { prepare } from '../../../src/ops/prepare.js';
 import { ensureTestImages, repoRoot } from './images.js';
+// @ts-expect-error plain ESM script without types, shared with scripts/quickstart.sh
+import { localSpec } from '../../../scripts/docker/local-images.mjs';
 
 export interface E2EStack {
   dir: string;
@@ -54,11 +56,11 @@ export async function createStack(template: 'api' | 'haproxy-mysql', name: strin
   const spec = parse(readFileSync(join(repoRoot, 'templates', `${template}.yaml`), 'utf8')) as Record<string, any>;
   const ports = { http: await freePort(), https: await freePort() };
   spec.name = name;
-  spec.images = images;
-  spec.proxy = { ...(spec.proxy ?? {}), kind: 'haproxy', bind: '127.0.0.1', httpPort: ports.http, httpsPort: ports.https };
-  // Grafana and cAdvisor images cannot be obtained here (no registry, no Debian package).
+  // What `scripts/quickstart.sh --local-images` does: substitute images, HAProxy edge, no Grafana/cAdvisor.
+  localSpec(spec, images);
+  spec.proxy = { ...spec.proxy, bind: '127.0.0.1', httpPort: ports.http, httpsPort: ports.https };
   // A short scrape interval only so the suite does not wait 15 s per target.
-  spec.monitoring = { ...(spec.monitoring ?? {}), grafana: false, cadvisor: false, scrapeInterval: '5s' };
+  spec.monitoring = { ...spec.monitoring, scrapeInterval: '5s' };
   for (const s of Object.values<Record<string, any>>(spec.services ?? {})) {
     if (s.build) s.build = { ...s.build, context: join(repoRoot, 'apps', 'api') };
   }

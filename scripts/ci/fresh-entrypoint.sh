@@ -1,0 +1,16 @@
+#!/bin/bash
+# Inside the fresh-machine container: make the cgroup and /sys mounts writable for the inner
+# dockerd (no --privileged here), clone the committed repository, run CI as CI would.
+set -euo pipefail
+mount -o remount,rw /sys 2>/dev/null || true
+for d in /sys/fs/cgroup /sys/fs/cgroup/*; do
+  [ -d "$d" ] && mountpoint -q "$d" && mount -o remount,rw,bind "$d" "$d" 2>/dev/null || true
+done
+rm -f /var/run/docker.pid /run/docker/containerd/containerd.pid
+mkdir -p /work/ci
+git clone -q /src/repo.git /work/ci/main
+git -C /work/ci/main checkout -q "$WHARF_FRESH_REF"
+cp -a /src/shared /work/ci/shared && chmod -R a-w /work/ci/shared
+cd /work/ci/main
+echo "[fresh] $(git log --oneline -1) on $(node --version); docker client $(docker version --format '{{.Client.Version}}' 2>/dev/null || echo '?')"
+CI=true bash .ci/run </dev/null

@@ -1,0 +1,68 @@
+// Before deploying: every image the plan runs is on the engine, or is pulled now, one by one,
+// so a missing registry is named per image with the spec key that replaces it, instead of
+// Compose's raw pull error half-way through `up` (or BuildKit's "failed to solve").
+import type { Plan } from '../plan/model.js';
+import { docker } from '../engine/docker.js';
+import type { Runner } from '../engine/run.js';
+
+export interface NeededImage {
+  image: string;
+  services: string[];
+  /** the spec key that replaces it: images.<key>, or services.<name>.image */
+  override: string;
+}
+
+export interface UnavailableImage extends NeededImage {
+  reason: string;
+}
+
+/** Images the plan runs as they are (built services make their own; their bases are checked by the build). */
+export function neededImages(plan: Plan): NeededImage[] {
+  const byImage = new Map<string, NeededImage>();
+  for (const c of plan.components) {
+    if (c.build) continue;
+    const override = c.imageKey ? `images.${c.imageKey}` : `services.${c.name}.image`;
+    const e = byImage.get(c.image) ?? { image: c.image, services: [], override };
+    e.services.push(c.name);
+    byImage.set(c.image, e);
+  }
+  return [...byImage.values()].sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0));
+}
+
+/** Output of a pull or build that failed because no registry could be reached or the image is not there. */
+export function isPullFailure(output: string): boolean {
+  return /failed to solve|pull access denied|manifest unknown|not found: manifest|dial tcp|no such host|connection refused|i\/o timeout|TLS handshake timeout|server misbehaving|failed to resolve source metadata|error pulling image|Get "?https?:\/\//i.test(output);
+}
+
+export class ImageUnavailableError extends Error {
+  constructor(readonly images: UnavailableImage[], readonly build?: { services: string[]; reason: string }) {
+    const lines = [
+      ...(images.length ? [`${images.length} image${images.length > 1 ? 's' : ''} could not be pulled (is a registry reachable from this engine?):`] : []),
+      ...images.map((i) => `  ${i.image}  for ${i.services.join(', ')}  (replace with ${i.override}): ${i.reason}`),
+      ...(build ? [`building ${build.services.join(', ')} failed while fetching a base image: ${build.reason}`] : []),
+      'To proceed: load the images into this engine (docker load -i FILE, or docker pull from a machine that can) and rerun,',
+      'or point the spec at images this engine has (`images:` in wharf.yaml, e.g. images.postgres: registry.local/postgres:16);',
+      'with no registry at all, scripts/quickstart.sh --local-images builds local substitutes from Debian packages (README: "Without a registry").',
+    ];
+    super(lines.join('\n'));
+    this.name = 'ImageUnavailableError';
+  }
+}
+
+/** Finds each needed image locally or pulls it; collects every failure, then throws once. */
+export async function ensureImages(plan: Plan, runner: Runner, onPull: (image: string) => void = () => {}): Promise<{ present: string[]; pulled: string[] }> {
+  const present: string[] = [];
+  const pulled: string[] = [];
+  const failed: UnavailableImage[] = [];
+  for (const n of neededImages(plan)) {
+    const local = await runner(docker.imageId(n.image), { reject: false });
+    if (local.exitCode === 0) { present.push(n.image); continue; }
+    onPull(n.image);
+    const r = await runner(docker.pull(n.image), { reject: false });
+    if (r.exitCode === 0) { pulled.push(n.image); continue; }
+    const out = `${r.stderr}\n${r.stdout}`.trim();
+    failed.push({ ...n, reason: r.timedOut ? 'timed out' : (out.split('\n').filter(Boolean).pop() ?? `exit ${r.exitCode}`).slice(0, 300) });
+  }
+  if (failed.length) throw new ImageUnavailableError(failed);
+  return { present, pulled };
+}

@@ -197,11 +197,13 @@ function health(test: string[], h: Partial<Healthcheck> = {}): Healthcheck {
   return { test, interval: '5s', timeout: '3s', retries: 5, startPeriod: '30s', ...h };
 }
 
-/** wget, curl or node: whichever the image has. The slim images of each ecosystem carry one. */
+/** wget, curl or node: whichever the image has (the slim images of each ecosystem carry one).
+ *  The URL travels as an argument ($1, process.argv[1]) of a fixed script, never as shell text. */
 export function httpProbe(port: number, path: string): string[] {
   const url = `http://127.0.0.1:${port}${path}`;
-  return ['CMD-SHELL',
-    `wget -q -O /dev/null ${url} 2>/dev/null || curl -fsS -o /dev/null ${url} 2>/dev/null || node -e "fetch('${url}').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`];
+  return ['CMD', 'sh', '-c',
+    'wget -q -O /dev/null "$1" 2>/dev/null || curl -fsS -o /dev/null "$1" 2>/dev/null || node -e "fetch(process.argv[1]).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" "$1"',
+    'probe', url];
 }
 
 function dbUser(n: string, db: Database, stack: Stack) {
@@ -222,7 +224,7 @@ function planDatabase(n: string, db: Database, stack: Stack, addSecret: (s: Secr
       secrets: [{ secret: pw, target: `/run/secrets/${pw}` }],
       mounts: [{ type: 'volume', source: `${n}-data`, target: '/var/lib/postgresql/data', readOnly: false }],
       command: db.maxConnections ? ['postgres', '-c', `max_connections=${db.maxConnections}`] : undefined,
-      healthcheck: health(['CMD-SHELL', `pg_isready -h 127.0.0.1 -U ${user} -d ${database}`]),
+      healthcheck: health(['CMD', 'pg_isready', '-h', '127.0.0.1', '-U', user, '-d', database]),
       resources: { cpus: db.resources.cpus ?? 1, memory: db.resources.memory ?? '512M' },
     };
   }
@@ -237,7 +239,7 @@ function planDatabase(n: string, db: Database, stack: Stack, addSecret: (s: Secr
     secrets: [{ secret: pw, target: `/run/secrets/${pw}` }, { secret: root, target: `/run/secrets/${root}` }],
     mounts: [{ type: 'volume', source: `${n}-data`, target: '/var/lib/mysql', readOnly: false }],
     command: db.maxConnections ? [`--max-connections=${db.maxConnections}`] : undefined,
-    healthcheck: health(['CMD-SHELL', `${isMaria ? 'mariadb-admin' : 'mysqladmin'} ping -h 127.0.0.1 --silent`], { startPeriod: '60s' }),
+    healthcheck: health(['CMD', isMaria ? 'mariadb-admin' : 'mysqladmin', 'ping', '-h', '127.0.0.1', '--silent'], { startPeriod: '60s' }),
     resources: { cpus: db.resources.cpus ?? 1, memory: db.resources.memory ?? '768M' },
   };
 }
@@ -257,7 +259,7 @@ function planCache(n: string, c: Cache, stack: Stack, addSecret: (s: Secret) => 
       '--maxmemory-policy', 'allkeys-lru', ...(c.persistence ? ['--save', '300 1', '--dir', '/data'] : ['--save', '', '--appendonly', 'no'])],
     secrets: [{ secret: acl, target: `/run/secrets/${acl}` }, { secret: pw, target: `/run/secrets/${pw}` }],
     mounts,
-    healthcheck: health(['CMD-SHELL', `REDISCLI_AUTH="$(cat /run/secrets/${pw})" redis-cli -h 127.0.0.1 ping | grep -q PONG`]),
+    healthcheck: health(['CMD', 'sh', '-c', 'REDISCLI_AUTH="$(cat "$1")" redis-cli -h 127.0.0.1 ping | grep -q PONG', 'probe', `/run/secrets/${pw}`]),
     resources: { cpus: c.resources.cpus ?? 0.25, memory: c.resources.memory ?? formatMemory(mem + 64 * 1024 * 1024) },
   };
 }
@@ -522,7 +524,7 @@ function planProxy(stack: Stack, name: string, routes: Route[], tls: Plan['tls']
     // The image's entrypoint adds -W -db (master-worker, foreground) to a command starting with haproxy.
     command: ['haproxy', '-f', '/usr/local/etc/haproxy/haproxy.cfg', '-f', `/run/secrets/${authSecret}`],
     capDrop: ['ALL'], capAdd: ['NET_BIND_SERVICE'],
-    healthcheck: health(['CMD-SHELL', `bash -c '</dev/tcp/127.0.0.1/${p.stats.port}'`]),
+    healthcheck: health(['CMD', 'bash', '-c', '</dev/tcp/127.0.0.1/"$1"', 'probe', String(p.stats.port)]),
     resources: { cpus: 0.5, memory: '128M' },
     // The exporter has its own unauthenticated port on the monitoring side; the stats page keeps its password.
     metrics: stack.monitoring.enabled ? { job: 'proxy', port: 8405, path: '/metrics' } : undefined,

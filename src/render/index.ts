@@ -11,6 +11,7 @@ import { renderHAProxy } from './haproxy/index.js';
 import { renderPrometheus } from './prometheus/index.js';
 import { renderTraefik } from './traefik/index.js';
 import { sortFiles, type RenderedFile } from './files.js';
+import { assertIdentifiers } from './identifiers.js';
 
 export type Target = 'compose';
 export const targets: readonly Target[] = ['compose'];
@@ -52,6 +53,7 @@ export function configHashes(plan: Plan, files: RenderedFile[]): Record<string, 
 }
 
 export function renderAll(plan: Plan, target: Target = 'compose', opts: RenderOptions = {}): RenderedFile[] {
+  assertIdentifiers(plan);
   const configs = renderConfigs(plan, opts);
   switch (target) {
     case 'compose': return sortFiles([...configs, ...renderCompose(plan, { configHashes: configHashes(plan, configs) })]);

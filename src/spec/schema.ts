@@ -1,6 +1,7 @@
 // The one schema: wharf.yaml and defineStack() are validated by it, types are
 // inferred from it, and `wharf schema` prints its JSON Schema.
 import { z } from 'zod';
+import { cronProblem } from './cron.js';
 import { isCidr, isIpAddress, sizeBytes, staysInside, URL_PATH_MAX, urlPathPattern } from './grammar.js';
 import { parseImageReference } from './image-ref.js';
 
@@ -24,9 +25,10 @@ const imageRef = z.string().superRefine((s, ctx) => {
 });
 const projectPath = z.string().min(1).refine(staysInside, 'should be a relative path inside the project directory (no absolute path, no ../ leaving it)');
 const port = z.number().int().min(1).max(65535);
-const cron = z
-  .string()
-  .regex(/^(@(hourly|daily|weekly|monthly)|(\S+\s+){4}\S+)$/, 'should be a 5-field cron expression like "*/5 * * * *" or @daily');
+const cron = z.string().superRefine((v, ctx) => {
+  const problem = cronProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: `should be a 5-field cron expression like "*/5 * * * *" or @daily (${problem})` });
+}).describe('cron schedule in UTC: 5 fields of numbers, names, * , - and /, or @hourly, @daily, @weekly, @monthly');
 
 export const resourcesSchema = z
   .strictObject({

@@ -2,6 +2,8 @@
 // components present get their rules. Each alert carries its own example series
 // (a firing and a quiet case) so `promtool test rules` can prove every rule.
 import type { BackupJob, Plan } from '../../plan/model.js';
+import { cronMaxIntervalSeconds } from '../../spec/cron.js';
+import { promTemplateText, promqlRegex, promqlReplacement, promqlString as str } from '../../escape/promql.js';
 
 /** Metrics the backup jobs export (the backup runner writes them; the rules read them). */
 export const BACKUP_LAST_SUCCESS_METRIC = 'wharf_backup_last_success_timestamp_seconds';
@@ -81,8 +83,7 @@ const LEN = 300;
 const flat = (v: number | string) => `${v}x${LEN}`;
 const ramp = (start: number, step: number) => (step < 0 ? `${start}-${-step}x${LEN}` : `${start}+${step}x${LEN}`);
 const sel = (metric: string, labels: Record<string, string>) =>
-  `${metric}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',')}}`;
-const re = (xs: string[]) => xs.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  `${metric}{${Object.entries(labels).map(([k, v]) => `${k}=${str(v)}`).join(',')}}`;
 
 /** Filesystems that say nothing about the host's disks. */
 const FS = 'fstype!~"tmpfs|ramfs|squashfs|overlay|nsfs|fuse.*|nfs.*",mountpoint!~"/(dev|proc|sys|run)($|/).*"';
@@ -117,24 +118,12 @@ function exporterJob(plan: Plan, component: string): string {
   return jobComponents(plan).find((j) => j.component === component && j.job !== component)?.job ?? `${component}-exporter`;
 }
 
-/** Seconds between two runs of a cron schedule (an approximation good enough to judge staleness). */
+/** The longest time between two runs of a cron schedule, from the cron library (src/spec/cron.ts). */
 export function schedulePeriodSeconds(schedule: string): number {
-  const named: Record<string, number> = { '@hourly': 3600, '@daily': 86400, '@weekly': 604800, '@monthly': 2678400 };
-  if (named[schedule]) return named[schedule];
-  const f = schedule.trim().split(/\s+/);
-  if (f.length !== 5) return 86400;
-  const [min, hour, dom, , dow] = f as [string, string, string, string, string];
-  const every = (s: string) => (s === '*' ? 1 : /^\*\/(\d+)$/.test(s) ? Number(s.slice(2)) : undefined);
-  if (dow !== '*' && dom === '*') return 604800;
-  if (dom !== '*') return 2678400;
-  const h = every(hour);
-  if (h === undefined) return 86400; // fixed hour(s): daily
-  const m = every(min);
-  if (m === undefined) return 3600 * h; // fixed minute: every h hours
-  return h === 1 ? 60 * m : 3600 * h;
+  return cronMaxIntervalSeconds(schedule);
 }
 
-/** A backup is stale when no run has succeeded for two periods plus 15 minutes. */
+/** A backup is stale when no run has succeeded for two of its longest gaps plus 15 minutes. */
 export function backupStaleSeconds(schedule: string): number {
   return 2 * schedulePeriodSeconds(schedule) + 900;
 }
@@ -167,7 +156,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
   const comp = '{{ $labels.component }}';
 
   // Platform: scrape targets.
-  const notApps = appJobs.length ? `job!~"${re(appJobs.map((j) => j.job))}"` : '';
+  const notApps = appJobs.length ? `job!~${str(promqlRegex(appJobs.map((j) => j.job)))}` : '';
   const anyJob = otherJobs[0] ?? jobs[0];
   if (anyJob) {
     const base = { job: anyJob.job, component: anyJob.component };
@@ -190,7 +179,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
       alert: 'JobDown', group: 'platform', severity: 'critical', for: '2m', component: comp, down: true,
       // Docker DNS drops a dead container's address, so its `up` series vanishes instead of reading 0.
       expr: () => otherJobs
-        .map((j) => `label_replace(label_replace(absent(up{job="${j.job}"} == 1), "job", "${j.job}", "", ""), "component", "${j.component}", "", "")`)
+        .map((j) => `label_replace(label_replace(absent(up{job=${str(j.job)}} == 1), "job", ${promqlReplacement(j.job)}, "", ""), "component", ${promqlReplacement(j.component)}, "", "")`)
         .join('\nor\n'),
       summary: 'No target of {{ $labels.job }} is up',
       description: (_t, f) => `Every target of job {{ $labels.job }} ({{ $labels.component }}) has been down or missing from Docker DNS for ${f}.`,
@@ -213,7 +202,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
     drafts.push({
       alert: 'APIDown', group: 'services', severity: 'critical', for: '1m', component: comp, down: true,
       expr: () => appJobs.map((j) =>
-        `(count by (job, component) (up{job="${j.job}"} == 1) < ${j.replicas})\nor\nlabel_replace(label_replace(absent(up{job="${j.job}"} == 1), "job", "${j.job}", "", ""), "component", "${j.component}", "", "")`)
+        `(count by (job, component) (up{job=${str(j.job)}} == 1) < ${j.replicas})\nor\nlabel_replace(label_replace(absent(up{job=${str(j.job)}} == 1), "job", ${promqlReplacement(j.job)}, "", ""), "component", ${promqlReplacement(j.component)}, "", "")`)
         .join('\nor\n'),
       summary: 'Service {{ $labels.job }} has replicas down',
       description: (_t, f) => `Fewer replicas of {{ $labels.job }} answer on their metrics endpoint than the plan runs, for ${f}.`,
@@ -382,7 +371,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
       alert: `${Name}Down`, group: 'databases', severity: 'critical', for: '1m', component: comp, down: true,
       // The exporter itself unreachable says nothing about the database, but nothing watches it
       // then: TargetDown ignores jobs whose every target is down, so this alert covers it.
-      expr: () => `${upMetric} == 0 or up{job=~"${re(names.map((n) => exporterJob(plan, n)))}"} == 0`,
+      expr: () => `${upMetric} == 0 or up{job=~${str(promqlRegex(names.map((n) => exporterJob(plan, n))))}} == 0`,
       summary: `${pretty} {{ $labels.component }} is down`,
       description: (_t, f) => `${pretty} {{ $labels.component }} has not answered its exporter, or the exporter has not answered Prometheus, for ${f}.`,
       runbook: 'Check the database container (`docker compose logs <db>`), its volume and disk space, and its exporter (`docker compose logs <db>-exporter`); services using it answer 5xx until it is back.',
@@ -473,7 +462,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
         { series: sel('traefik_service_server_up', { ...pl, service: 'api@file', url: 'http://10.0.1.2:3000' }), values: flat(v) },
       ];
       drafts.push({
-        alert: 'TraefikBackendDown', group: 'proxy', severity: 'critical', for: '1m', component: proxyComp, down: false,
+        alert: 'TraefikBackendDown', group: 'proxy', severity: 'critical', for: '1m', component: promTemplateText(proxyComp), down: false,
         // max, not count: count ignores the values and never reaches 0.
         expr: () => 'max by (service) (traefik_service_server_up) == 0',
         summary: 'Traefik has no healthy server for {{ $labels.service }}',
@@ -486,7 +475,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
         { series: sel('traefik_service_requests_total', { ...pl, service: 'api@file', code: '502', method: 'GET', protocol: 'http' }), values: c5 },
       ];
       drafts.push({
-        alert: 'TraefikHighErrorRatio', group: 'proxy', severity: 'warning', for: '5m', component: proxyComp, down: false,
+        alert: 'TraefikHighErrorRatio', group: 'proxy', severity: 'warning', for: '5m', component: promTemplateText(proxyComp), down: false,
         threshold: 0.05, thresholdUnit: 'ratio',
         expr: (t) => `sum by (service) (rate(traefik_service_requests_total{code=~"5.."}[5m])) / sum by (service) (rate(traefik_service_requests_total[5m])) > ${t}`,
         summary: 'Traefik service {{ $labels.service }} answers with too many 5xx',
@@ -496,7 +485,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
       });
       const cert = (v: number) => [{ series: sel('traefik_tls_certs_not_after', { ...pl, cn: plan.domain, sans: plan.domain, serial: '1' }), values: flat(v) }];
       drafts.push({
-        alert: 'CertificateExpiringSoon', group: 'proxy', severity: 'warning', for: '10m', component: proxyComp, down: false,
+        alert: 'CertificateExpiringSoon', group: 'proxy', severity: 'warning', for: '10m', component: promTemplateText(proxyComp), down: false,
         threshold: 14, thresholdUnit: 'days',
         expr: (t) => `(traefik_tls_certs_not_after - time()) / 86400 < ${t}`,
         summary: 'TLS certificate {{ $labels.cn }} expires soon',
@@ -513,7 +502,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
         { series: sel('haproxy_backend_status', { ...pl, proxy: 'stats', state: 'UP' }), values: flat(0) },
       ];
       drafts.push({
-        alert: 'HAProxyBackendDown', group: 'proxy', severity: 'critical', for: '1m', component: proxyComp, down: false,
+        alert: 'HAProxyBackendDown', group: 'proxy', severity: 'critical', for: '1m', component: promTemplateText(proxyComp), down: false,
         expr: () => 'max by (proxy) (haproxy_backend_status{state="UP"}) == 0 and on (proxy) count by (proxy) (haproxy_server_status) > 0',
         summary: 'HAProxy backend {{ $labels.proxy }} has no server up',
         description: (_t, f) => `Every server of HAProxy backend {{ $labels.proxy }} has failed its health check for ${f}; requests get 503.`,
@@ -525,7 +514,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
         { series: sel('haproxy_backend_http_responses_total', { ...pl, proxy: 'web', code: '5xx' }), values: c5 },
       ];
       drafts.push({
-        alert: 'HAProxyHighErrorRatio', group: 'proxy', severity: 'warning', for: '5m', component: proxyComp, down: false,
+        alert: 'HAProxyHighErrorRatio', group: 'proxy', severity: 'warning', for: '5m', component: promTemplateText(proxyComp), down: false,
         threshold: 0.05, thresholdUnit: 'ratio',
         expr: (t) => `sum by (proxy) (rate(haproxy_backend_http_responses_total{code="5xx"}[5m])) / sum by (proxy) (rate(haproxy_backend_http_responses_total[5m])) > ${t}`,
         summary: 'HAProxy backend {{ $labels.proxy }} answers with too many 5xx',
@@ -630,7 +619,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
       // last_over_time: a failure keeps firing when the textfile then vanishes (the series would
       // go stale and the alert resolve as if fixed); BackupStale's absent() rule takes over after.
       expr: () => plan.backups
-        .map((b) => `last_over_time(${BACKUP_LAST_STATUS_METRIC}{backup="${b.name}"}[${fmtDuration(staleOf(b))}]) == 0`)
+        .map((b) => `last_over_time(${BACKUP_LAST_STATUS_METRIC}{backup=${str(b.name)}}[${fmtDuration(staleOf(b))}]) == 0`)
         .join('\nor\n'),
       summary: 'Backup {{ $labels.backup }} failed',
       description: () => 'The last run of backup {{ $labels.backup }} (of {{ $labels.target }}) failed: no new restore point was written.',
@@ -661,7 +650,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
       alert: 'BackupStale', group: 'backups', severity: 'warning', for: '0m', component: bcomp, down: false,
       thresholdUnit: 'seconds since the last success (default: twice the schedule period plus 15m)',
       expr: () => plan.backups
-        .map((b) => `time() - ${BACKUP_LAST_SUCCESS_METRIC}{backup="${b.name}"} > ${ov ?? backupStaleSeconds(b.schedule)}`)
+        .map((b) => `time() - ${BACKUP_LAST_SUCCESS_METRIC}{backup=${str(b.name)}} > ${ov ?? backupStaleSeconds(b.schedule)}`)
         .join('\nor\n'),
       summary: 'Backup {{ $labels.backup }} is stale',
       description: () => 'No run of backup {{ $labels.backup }} (of {{ $labels.target }}) has succeeded for more than two scheduled periods.',
@@ -682,7 +671,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
       const others = plan.backups.filter((x) => x !== b).map((x) => healthy(x, step));
       drafts.push({
         alert: 'BackupStale', group: 'backups', severity: 'warning', for: fmtDuration(t), fixedFor: true, component: bcomp, down: false,
-        expr: () => `absent(${BACKUP_LAST_SUCCESS_METRIC}{backup="${b.name}",target="${b.target}"})`,
+        expr: () => `absent(${BACKUP_LAST_SUCCESS_METRIC}{backup=${str(b.name)},target=${str(b.target)}})`,
         summary: 'Backup {{ $labels.backup }} is stale',
         description: () => 'Backup {{ $labels.backup }} (of {{ $labels.target }}) has no successful run on record: it never ran, or its metrics are gone.',
         runbook: 'Check that the backup service runs (`wharf status`) and that node-exporter reads its textfiles; run `wharf backup {{ $labels.backup }}` by hand.',
@@ -723,7 +712,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
 export function recordingRules(plan: Plan): RecordingRule[] {
   const apps = jobComponents(plan).filter((j) => j.app).map((j) => j.job);
   if (!plan.monitoring.enabled || apps.length === 0) return [];
-  const f = `job=~"${re(apps)}"`;
+  const f = `job=~${str(promqlRegex(apps))}`;
   const q = (x: number) => `histogram_quantile(${x}, sum by (job, component, le) (rate(app_request_latency_seconds_bucket{${f}}[5m])))`;
   return [
     { record: RECORDED.requestRate, expr: `sum by (job, component) (rate(app_requests_total{${f}}[5m]))` },

@@ -1,6 +1,7 @@
 // Input errors that only the plan can see: names and hosts the platform itself
 // takes (Grafana's host, db-data, the alert catalogue). Same shape as the
 // spec's cross-field rules, run by `check` and by every command that loads a spec.
+import { dirname, resolve } from 'node:path';
 import type { Plan } from '../plan/model.js';
 import { knownAlertNames } from '../render/prometheus/catalogue.js';
 import { closest, type Issue } from '../spec/issues.js';
@@ -53,6 +54,15 @@ export function checkPlan(stack: Stack, plan: Plan, rules: PlanRule[] = planRule
 }
 
 /** The plan rules' issues for a loaded spec, placed at their line in the spec file. */
-export function checkLoaded(res: Pick<LoadResult, 'place'> & { stack: Stack }, plan: Plan): Issue[] {
-  return checkPlan(res.stack, plan).map((i) => ({ ...i, ...res.place?.(splitPath(i.path)) }));
+export function checkLoaded(res: Pick<LoadResult, 'place' | 'file'> & { stack: Stack }, plan: Plan): Issue[] {
+  return [...checkPlan(res.stack, plan), ...buildContextsNotRoot(res.stack, dirname(resolve(res.file)))]
+    .map((i) => ({ ...i, ...res.place?.(splitPath(i.path)) }));
+}
+
+/** A context that resolves to / would send the whole filesystem to the Docker daemon. */
+export function buildContextsNotRoot(stack: Stack, projectDir: string): Issue[] {
+  return Object.entries(stack.services).flatMap(([n, svc]) =>
+    svc.build && resolve(projectDir, svc.build.context) === '/'
+      ? [err(`services.${n}.build.context`, `"${svc.build.context}" resolves to the filesystem root: the whole disk would be sent to the Docker daemon`, 'point it at the directory holding the Dockerfile, e.g. ./apps/api')]
+      : []);
 }

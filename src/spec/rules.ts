@@ -113,9 +113,10 @@ export const backupsEncrypted: Rule = (s) =>
 export const buildInsideProject: Rule = (s) =>
   Object.entries(s.services).flatMap(([n, svc]) => {
     const b = svc.build;
-    // Compose reads the Dockerfile relative to the context: the joined path must stay inside too.
-    if (!b?.dockerfile || !staysInside(b.context)) return [];
-    return !posix.isAbsolute(b.dockerfile) && staysInside(posix.join(b.context, b.dockerfile)) ? [] : [err(`services.${n}.build.dockerfile`, `"${b.dockerfile}" resolves outside the project directory`, 'give a path relative to build.context that stays inside the project')];
+    // Compose reads the Dockerfile relative to the context: it must stay inside the context.
+    if (!b?.dockerfile) return [];
+    const rel = posix.relative(posix.normalize(b.context), posix.join(b.context, b.dockerfile));
+    return !posix.isAbsolute(b.dockerfile) && staysInside(rel || '.') ? [] : [err(`services.${n}.build.dockerfile`, `"${b.dockerfile}" resolves outside the build context`, 'give a path relative to build.context that stays inside it')];
   });
 
 export function allBackups(s: Stack) {

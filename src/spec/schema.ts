@@ -84,8 +84,9 @@ const healthSchema = z.strictObject({
 });
 
 const buildSchema = z.strictObject({
-  context: projectPath,
-  dockerfile: z.string().min(1).optional().describe('relative to context; must stay inside the project directory'),
+  context: z.string().min(1).regex(/^[^\x00-\x1f\x7f\\]+$/, 'should be a path (no control characters or backslashes)')
+    .describe('build context, relative to wharf.yaml (../ allowed for monorepos; never the filesystem root)'),
+  dockerfile: z.string().min(1).optional().describe('relative to context; must stay inside it'),
   args: z.record(z.string(), z.string()).default({}),
 });
 

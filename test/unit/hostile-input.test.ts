@@ -81,10 +81,10 @@ const cases: Case[] = [
   // 10. paths leaving the project
   { id: 'local backup to /etc', change: (d) => { d.databases.db.backup.destination = { type: 'local', path: '/etc' }; }, path: 'databases.db.backup.destination.path', message: /inside the project/ },
   { id: 'local backup to ../..', change: (d) => { d.databases.db.backup.destination = { type: 'local', path: 'backups/../../..' }; }, path: 'databases.db.backup.destination.path', message: /inside the project/ },
-  { id: 'build context /', change: (d) => { d.services.api.build.context = '/'; }, path: 'services.api.build.context', message: /inside the project/ },
-  { id: 'build context ../..', change: (d) => { d.services.api.build.context = '../..'; }, path: 'services.api.build.context', message: /inside the project/ },
-  { id: 'build dockerfile escaping', change: (d) => { d.services.api.build.dockerfile = '../../../Dockerfile'; }, path: 'services.api.build.dockerfile', message: /outside the project/ },
-  { id: 'build dockerfile absolute', change: (d) => { d.services.api.build.dockerfile = '/etc/passwd'; }, path: 'services.api.build.dockerfile', message: /outside the project/ },
+  { id: 'build context /', change: (d) => { d.services.api.build.context = '/'; }, path: 'services.api.build.context', message: /filesystem root/ },
+  { id: 'build context ../..', change: (d) => { d.services.api.build.context = '../../../../../../../../..'; }, path: 'services.api.build.context', message: /filesystem root/ },
+  { id: 'build dockerfile escaping', change: (d) => { d.services.api.build.dockerfile = '../../../Dockerfile'; }, path: 'services.api.build.dockerfile', message: /outside the build context/ },
+  { id: 'build dockerfile absolute', change: (d) => { d.services.api.build.dockerfile = '/etc/passwd'; }, path: 'services.api.build.dockerfile', message: /outside the build context/ },
   // 11. platform volumes
   { id: 'volume named db-data', change: (d) => { d.services.api.volumes = [{ name: 'db-data', target: '/data' }]; }, path: 'services.api.volumes[0].name', message: /platform's volume for db/ },
   { id: 'volume named prometheus-data', change: (d) => { d.services.api.volumes = [{ name: 'prometheus-data', target: '/data' }]; }, path: 'services.api.volumes[0].name', message: /prometheus/ },

@@ -2,6 +2,7 @@
 import type { Stack, Service, Database, Cache, Backup } from '../spec/schema.js';
 import { planBackupService } from './backup.js';
 import { pickImage } from './images.js';
+import { placeComponents } from './placement.js';
 import type {
   BackupJob, Component, Dependency, Healthcheck, Monitoring, Network, NetworkName, Plan,
   Receiver, Route, ScrapeJob, Secret, Volume,
@@ -159,6 +160,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
   for (const c of components) {
     c.secrets.sort((a, b) => a.secret.localeCompare(b.secret));
   }
+  placeComponents(components);
   components.sort((a, b) => a.name.localeCompare(b.name));
   return {
     name: stack.name,

@@ -82,8 +82,8 @@ json_status() {
     n=$(node_name "$i"); ip=$(ip_of "$n")
     nodes+="${nodes:+,}{\"name\":\"$n\",\"ip\":\"$ip\",\"dockerHost\":\"tcp://$ip:2375\"}"
   done
-  printf '{"prefix":"%s","network":"%s","registry":{"name":"%s","push":"127.0.0.1:%s","pull":"%s:5000"},"leader":"%s","nodes":[%s]}\n' \
-    "$P" "$NET" "$REG" "$port" "$REG" "$leader" "$nodes"
+  printf '{"prefix":"%s","network":"%s","registry":{"name":"%s","push":"127.0.0.1:%s","pull":"%s:5000"},"leader":"%s","dataNode":"%s","nodes":[%s]}\n' \
+    "$P" "$NET" "$REG" "$port" "$REG" "$leader" "$(node_name "$NODES")" "$nodes"
 }
 
 up() {
@@ -147,8 +147,15 @@ up() {
     fi
   done
   wait_for 60 "$NODES ready managers" sh -c "[ \$(docker exec $first docker node ls --format '{{.Status}} {{.ManagerStatus}}' | grep -c '^Ready \\(Leader\\|Reachable\\)') -eq $NODES ]"
-  # databases and caches are pinned to the node labelled wharf.db=true (see src/render/swarm)
-  nd "$first" node update --label-add wharf.db=true "$first" >/dev/null
+  # Databases and caches are pinned to the node labelled wharf.db=true (src/plan/placement.ts):
+  # the last node, so the first one (the leader after init) can be lost without the data.
+  local data
+  data=$(node_name "$NODES")
+  for i in $(seq 1 "$NODES"); do
+    n=$(node_name "$i")
+    if [ "$n" = "$data" ]; then nd "$first" node update --label-add wharf.db=true "$n" >/dev/null
+    else nd "$first" node update --label-rm wharf.db "$n" >/dev/null 2>&1 || true; fi
+  done
   wait_for 30 "the registry" sh -c "wget -q -O /dev/null http://127.0.0.1:$(registry_port)/v2/ 2>/dev/null || curl -fsS -o /dev/null http://127.0.0.1:$(registry_port)/v2/"
   log "swarm of $NODES managers ready in $((SECONDS - t1))s (total $((SECONDS - t0))s)"
   json_status

@@ -1,0 +1,166 @@
+// The swarm target for real: a 3-manager swarm of Docker-in-Docker nodes (built from the
+// debootstrap base), images through a local registry, the `api` template behind HAProxy
+// deployed with SwarmEngine, answered through a node's host-mode port and balanced over
+// the API's tasks. Then the leader node is stopped under a steady load through the edge
+// of another node: a new leader, the stack reconverges, and the failed requests are counted.
+//
+// WHARF_KEEP_SWARM=1 leaves the fixture up for the next run (the stack is removed either way).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execa } from 'execa';
+import { edgeRequest } from '../../src/engine/edge.js';
+import { run } from '../../src/engine/run.js';
+import { SwarmEngine } from '../../src/engine/swarm.js';
+import { dockerSkipReason } from './support/images.js';
+import {
+  createSwarmStack, leaderOf, swarmScript, swarmUp, waitConverged,
+  type SwarmFixture, type SwarmStack,
+} from './support/swarm.js';
+
+const skip = dockerSkipReason();
+const log = (m: string) => process.stderr.write(`[swarm-e2e] ${m}\n`);
+
+let fx: SwarmFixture;
+let stack: SwarmStack;
+const numbers: Record<string, number | string> = {};
+
+before(async () => {
+  if (skip) return;
+  const up = await swarmUp();
+  fx = up.fixture;
+  numbers.swarmUpSeconds = +up.seconds.toFixed(1);
+  stack = await createSwarmStack(fx, 'api', 'shopswarm');
+  numbers.pushSeconds = +stack.pushSeconds.toFixed(1);
+  log(`fixture up in ${numbers.swarmUpSeconds}s, images pushed in ${numbers.pushSeconds}s, leader ${fx.leader}, data on ${fx.nodes.at(-1)!.name}`);
+}, { timeout: 30 * 60_000 });
+
+after(async () => {
+  if (skip) return;
+  log(`numbers: ${JSON.stringify(numbers)}`);
+  await stack?.destroy();
+  if (process.env.WHARF_KEEP_SWARM !== '1') await execa('bash', [swarmScript, 'down'], { reject: false, timeout: 120_000 });
+}, { timeout: 5 * 60_000 });
+
+const apiHost = () => stack.plan.routes.find((r) => r.service === 'api')!.host;
+const https = (node: { ip: string }, path = '/health', timeoutMs = 5000) =>
+  edgeRequest({ host: apiHost(), path, port: stack.plan.proxy.httpsPort, address: node.ip, timeoutMs });
+
+async function untilOk(node: { ip: string }, timeoutMs: number): Promise<number> {
+  const t0 = performance.now();
+  let last = '';
+  while (performance.now() - t0 < timeoutMs) {
+    try {
+      const r = await https(node, '/health', 3000);
+      if (r.status === 200) return (performance.now() - t0) / 1000;
+      last = `status ${r.status}`;
+    } catch (e) { last = (e as Error).message; }
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  throw new Error(`the API did not answer through ${node.ip}:${stack.plan.proxy.httpsPort} in ${timeoutMs} ms (${last})`);
+}
+
+test('the api template deploys to the swarm and converges', { skip, timeout: 15 * 60_000 }, async () => {
+  await run(stack.engine.validate());
+  const t0 = performance.now();
+  await run(stack.engine.deploy());
+  const conv = await waitConverged(stack.engine, stack.plan.components.length, 10 * 60_000);
+  numbers.deployConvergeSeconds = +((performance.now() - t0) / 1000).toFixed(1);
+  log(`converged in ${numbers.deployConvergeSeconds}s: ${conv.rows.map((r) => `${r.Name}=${r.Replicas}`).join(' ')}`);
+  // databases and caches on the labelled node, prometheus on a manager, node agents everywhere
+  const tasks = (await run(stack.engine.tasks())).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { Name: string; Node: string; CurrentState: string; DesiredState: string });
+  const running = tasks.filter((t) => t.DesiredState === 'Running');
+  for (const svc of ['db', 'cache', 'backup']) {
+    assert.deepEqual([...new Set(running.filter((t) => t.Name.startsWith(`${stack.plan.name}_${svc}.`)).map((t) => t.Node))], [fx.dataNode], svc);
+  }
+  assert.equal(new Set(running.filter((t) => t.Name.startsWith(`${stack.plan.name}_node-exporter.`)).map((t) => t.Node)).size, fx.nodes.length);
+  assert.equal(new Set(running.filter((t) => t.Name.startsWith(`${stack.plan.name}_proxy.`)).map((t) => t.Node)).size, fx.nodes.length);
+});
+
+test('the API answers through every node\'s host-mode edge port, balanced over its tasks', { skip, timeout: 10 * 60_000 }, async () => {
+  for (const n of fx.nodes) {
+    const s = await untilOk(n, 180_000);
+    log(`${n.name} (${n.ip}) edge answers after ${s.toFixed(1)}s more`);
+  }
+  const counts = new Map<string, number>();
+  for (let i = 0; i < 60; i++) {
+    const r = await https(fx.nodes[i % fx.nodes.length]!, '/health');
+    assert.equal(r.status, 200);
+    const inst = String(r.headers['x-instance']);
+    counts.set(inst, (counts.get(inst) ?? 0) + 1);
+  }
+  log(`instances: ${JSON.stringify(Object.fromEntries(counts))}`);
+  numbers.instances = counts.size;
+  assert.equal(counts.size, 3, `expected the 3 API tasks to answer, got ${[...counts.keys()].join(', ')}`);
+  for (const [k, n] of counts) assert.ok(n >= 10, `${k} answered only ${n} of 60`);
+  // metrics are never routed by the edge
+  assert.equal((await https(fx.nodes[0]!, '/metrics')).status, 404);
+});
+
+test('losing the leader: a new leader, the stack reconverges, requests through another node keep answering', { skip, timeout: 15 * 60_000 }, async () => {
+  const leader = await leaderOf(fx);
+  assert.ok(leader, 'no leader before the failover');
+  assert.notEqual(leader, fx.dataNode, 'the fixture keeps the data node apart from the first leader');
+  const client = fx.nodes.find((n) => n.name !== leader && n.name !== fx.dataNode)!;
+  const survivor = new SwarmEngine({ project: stack.plan.name, dir: stack.outDir, dockerHost: client.dockerHost, resolveImage: 'never' });
+
+  // Steady load: 4 workers, each one request at a time, 2 s client timeout.
+  let stop = false;
+  const results: Array<{ t: number; ok: boolean; why?: string }> = [];
+  const t0 = performance.now();
+  const worker = async () => {
+    while (!stop) {
+      const t = (performance.now() - t0) / 1000;
+      try {
+        const r = await https(client, '/health', 2000);
+        results.push({ t, ok: r.status === 200, why: r.status === 200 ? undefined : `status ${r.status}` });
+      } catch (e) { results.push({ t, ok: false, why: (e as Error).message }); }
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  };
+  const workers = Array.from({ length: 4 }, worker);
+  await new Promise((res) => setTimeout(res, 3000));
+  const killedAt = (performance.now() - t0) / 1000;
+  await execa('docker', ['stop', '-t', '10', leader]);
+  const stoppedAt = (performance.now() - t0) / 1000;
+
+  let newLeader: string | undefined;
+  while (!newLeader && performance.now() - t0 < 120_000) {
+    newLeader = await leaderOf(fx, [leader]);
+    if (!newLeader) await new Promise((res) => setTimeout(res, 500));
+  }
+  const leaderAt = (performance.now() - t0) / 1000;
+  assert.ok(newLeader && newLeader !== leader, 'no new leader within 120 s');
+  // Reconverged: every replicated service at its count again on the two nodes left
+  // (global services count the nodes that are up).
+  const conv = await waitConverged(survivor, stack.plan.components.length, 5 * 60_000);
+  const convergedAt = (performance.now() - t0) / 1000;
+  await new Promise((res) => setTimeout(res, 5000));
+  stop = true;
+  await Promise.all(workers);
+
+  const failed = results.filter((r) => !r.ok);
+  Object.assign(numbers, {
+    failoverStopSeconds: +(stoppedAt - killedAt).toFixed(1),
+    failoverNewLeaderSeconds: +(leaderAt - killedAt).toFixed(1),
+    failoverReconvergeSeconds: +(convergedAt - killedAt).toFixed(1),
+    failoverRequests: results.length,
+    failoverFailed: failed.length,
+    failoverNewLeader: newLeader!,
+  });
+  log(`stopped ${leader} (docker stop took ${numbers.failoverStopSeconds}s); new leader ${newLeader} after ${numbers.failoverNewLeaderSeconds}s; reconverged after ${numbers.failoverReconvergeSeconds}s: ${conv.rows.map((r) => `${r.Name}=${r.Replicas}`).join(' ')}`);
+  log(`${results.length} requests, ${failed.length} failed${failed.length ? `: ${failed.slice(0, 10).map((f) => `${f.t.toFixed(1)}s ${f.why}`).join('; ')}` : ''}`);
+  assert.ok(results.length > 100, 'the load did not run');
+  // Goal 0 (issue 10); until retries cover every case, report and bound it.
+  assert.ok(failed.length <= results.length * 0.05, `${failed.length} of ${results.length} requests failed`);
+
+  // Bring the node back so the fixture stays a 3-manager swarm.
+  await execa('docker', ['start', leader]);
+  const back = performance.now();
+  while (performance.now() - back < 120_000) {
+    const r = await run(survivor.nodes(), { reject: false });
+    const rows = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { Hostname: string; Status: string; ManagerStatus: string });
+    if (rows.length === fx.nodes.length && rows.every((x) => x.Status === 'Ready' && (x.ManagerStatus === 'Leader' || x.ManagerStatus === 'Reachable'))) break;
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  numbers.rejoinSeconds = +((performance.now() - back) / 1000).toFixed(1);
+});

@@ -7,7 +7,13 @@
 export interface Addressing {
   /** DNS name resolving to the address of every running replica of a service */
   replicas(service: string): string;
+  /**
+   * A replica can vanish without a word: its node died, so connects to it hang instead of
+   * being refused. Proxies then need short connect timeouts and must stop using a server
+   * on its first failed connection. On one host a dead container's address refuses at once.
+   */
+  silentLoss: boolean;
 }
 
-export const composeAddressing: Addressing = { replicas: (service) => service };
-export const swarmAddressing: Addressing = { replicas: (service) => `tasks.${service}` };
+export const composeAddressing: Addressing = { replicas: (service) => service, silentLoss: false };
+export const swarmAddressing: Addressing = { replicas: (service) => `tasks.${service}`, silentLoss: true };

@@ -13,6 +13,9 @@
 //   containers side by side) is picked up within seconds without a reload; unused slots
 //   sit in MAINT and take no traffic. `init-addr none` lets HAProxy start (and `haproxy
 //   -c` pass) before the names resolve.
+// - Where a replica can vanish silently (another node died: see Addressing.silentLoss),
+//   connects time out after 1 s and a server is marked down on its first failed
+//   connection; `retries` + `redispatch` then send the request to another replica.
 // - Routing: host (Host header, port stripped, lower-cased) plus path prefix; one route
 //   per request (exact hosts before wildcards, longer paths first, as with Traefik), and
 //   only that route's allow-list and auth apply to it.
@@ -129,14 +132,17 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
     'option redispatch 1',
     'retries 3',
     'retry-on conn-failure empty-response',
-    'timeout connect 5s',
+    // Across nodes a dead node's tasks drop SYNs: give up on them quickly and try another.
+    addressing.silentLoss ? 'timeout connect 1s' : 'timeout connect 5s',
     'timeout client 30s',
     'timeout server 30s',
     'timeout http-request 10s',
     'timeout http-keep-alive 10s',
     'timeout queue 30s',
     'timeout check 5s',
-    'default-server inter 5s fall 3 rise 2',
+    addressing.silentLoss
+      ? 'default-server inter 2s fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down'
+      : 'default-server inter 5s fall 3 rise 2',
   ]));
   sections.push(section('resolvers docker', [
     `nameserver docker ${dockerDns}`,

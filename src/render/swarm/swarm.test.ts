@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { Ajv } from 'ajv';
+import { spawnSync } from 'node:child_process';
 import { execa } from 'execa';
 import { parse } from 'yaml';
 import { renderAll } from '../index.js';
@@ -152,4 +153,24 @@ test('encrypted overlays can be turned off (kernels without IPsec/xfrm)', () => 
 test('a swarm render without secret hashes is a bug, not a guess', () => {
   const { plan } = loadVariant(variants[0]!);
   assert.throws(() => renderAll(plan, 'swarm'), /no content hash for secret/);
+});
+
+const haproxyOk = spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).status === 0 && spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
+test('haproxy -c accepts the swarm edge config (tasks.<svc> servers, fast failover defaults)', { skip: haproxyOk ? undefined : 'haproxy or openssl not installed' }, () => {
+  const { plan, files } = renderSwarmVariant('api-haproxy');
+  const cfg = files.find((f) => f.path === 'haproxy/haproxy.cfg')!.contents;
+  assert.match(cfg, /timeout connect 1s/);
+  assert.match(cfg, /default-server inter 2s fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down/);
+  const work = mkdtempSync(join(tmpdir(), 'wharf-swarm-haproxy-'));
+  try {
+    const key = join(work, 'key.pem'); const cert = join(work, 'cert.pem'); const pem = join(work, 'edge.pem');
+    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=wharf-test'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    writeFileSync(pem, readFileSync(cert, 'utf8') + readFileSync(key, 'utf8'));
+    writeFileSync(join(work, 'users'), 'userlist admins\n  user admin insecure-password test-only\n');
+    writeFileSync(join(work, 'haproxy.cfg'), cfg.replaceAll(`/run/secrets/${plan.tls.pemSecret}`, pem));
+    const c = spawnSync('haproxy', ['-c', '-f', join(work, 'haproxy.cfg'), '-f', join(work, 'users')], { encoding: 'utf8' });
+    assert.equal(c.status, 0, c.stdout + c.stderr);
+    assert.doesNotMatch(c.stdout + c.stderr, /\[WARNING\]/);
+  } finally { rmSync(work, { recursive: true, force: true }); }
 });

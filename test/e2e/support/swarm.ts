@@ -75,6 +75,26 @@ export function jsonLines<T>(s: string): T[] {
   return s.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
 }
 
+/**
+ * `stack rm`, then the stack's volumes on every node (Swarm leaves them: they are node-local).
+ * A database volume initialised with another run's generated password would refuse this one.
+ */
+export async function removeStack(fx: SwarmFixture, project: string, timeoutMs = 120_000): Promise<void> {
+  for (const n of fx.nodes) if ((await docker(n.dockerHost, ['stack', 'rm', project])).exitCode === 0) break;
+  const t0 = performance.now();
+  for (const n of fx.nodes) {
+    while (performance.now() - t0 < timeoutMs) {
+      const c = await docker(n.dockerHost, ['ps', '-aq', '--filter', `label=com.docker.stack.namespace=${project}`]);
+      if (c.exitCode !== 0) break; // node down: nothing to clean there now
+      const v = await docker(n.dockerHost, ['volume', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${project}`]);
+      const vols = v.stdout.split('\n').filter(Boolean);
+      if (!c.stdout.trim() && vols.length === 0) break;
+      if (!c.stdout.trim()) await docker(n.dockerHost, ['volume', 'rm', ...vols]);
+      else await new Promise((res) => setTimeout(res, 1000));
+    }
+  }
+}
+
 export interface SwarmStack {
   dir: string;
   outDir: string;
@@ -114,13 +134,14 @@ export async function createSwarmStack(fx: SwarmFixture, template: 'api', name: 
     mkdirSync(dirname(join(outDir, f.path)), { recursive: true });
     writeFileSync(join(outDir, f.path), f.contents, { mode: f.mode ?? 0o644 });
   }
+  await removeStack(fx, name);
   const manager = fx.nodes.find((n) => n.name === fx.leader) ?? fx.nodes[0]!;
   // The host cannot resolve the registry's in-network name to pin digests; tags are content hashes.
   const engine = new SwarmEngine({ project: name, dir: outDir, dockerHost: manager.dockerHost, resolveImage: 'never' });
   return {
     dir, outDir, plan: p.plan, engine, images, pushSeconds: seconds,
     async destroy() {
-      await run(engine.remove({ volumes: true }), { reject: false });
+      await removeStack(fx, name);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -145,6 +166,38 @@ export async function waitConverged(engine: SwarmEngine, services: number, timeo
   throw new Error(`stack ${engine.project} did not converge in ${timeoutMs} ms:\n${rows.map((x) => `${x.Name} ${x.Replicas}`).join('\n')}${last ? `\n${last}` : ''}`);
 }
 
+export interface TaskRow { Name: string; Node: string; DesiredState: string; CurrentState: string }
+export interface NodeRow { Hostname: string; Status: string; Availability: string; ManagerStatus: string }
+
+/**
+ * Reconverged after losing nodes: the swarm reports them Down, and every service runs its
+ * replica count (global: one per live node) on live nodes only. `stack services` alone
+ * would still count the lost node's tasks until the manager notices.
+ */
+export async function waitReconverged(engine: SwarmEngine, plan: Plan, lost: string[], timeoutMs: number): Promise<{ seconds: number; detail: string }> {
+  const t0 = performance.now();
+  let detail = '';
+  while (performance.now() - t0 < timeoutMs) {
+    const nodes = await run(engine.nodes(), { reject: false });
+    const tasks = await run(engine.tasks(), { reject: false });
+    if (nodes.exitCode === 0 && tasks.exitCode === 0) {
+      const rows = jsonLines<NodeRow>(nodes.stdout);
+      const live = rows.filter((n) => n.Status === 'Ready').map((n) => n.Hostname);
+      const lostDown = lost.every((l) => rows.find((n) => n.Hostname === l)?.Status === 'Down');
+      const running = jsonLines<TaskRow>(tasks.stdout).filter((t) => t.DesiredState === 'Running' && t.CurrentState.startsWith('Running') && live.includes(t.Node));
+      const missing = plan.components.flatMap((c) => {
+        const want = c.placement?.kind === 'every-node' ? live.length : c.replicas;
+        const have = running.filter((t) => t.Name.startsWith(`${engine.project}_${c.name}.`)).length;
+        return have === want ? [] : [`${c.name} ${have}/${want}`];
+      });
+      detail = `${lostDown ? '' : `not yet Down: ${lost.join(', ')}; `}${missing.join(', ')}`;
+      if (lostDown && missing.length === 0) return { seconds: (performance.now() - t0) / 1000, detail: `live nodes ${live.join(', ')}` };
+    }
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  throw new Error(`not reconverged after ${timeoutMs} ms: ${detail}`);
+}
+
 /** The current leader's node name, asked of any manager that answers. */
 export async function leaderOf(fx: SwarmFixture, except: string[] = []): Promise<string | undefined> {
   for (const n of fx.nodes.filter((x) => !except.includes(x.name))) {
@@ -153,4 +206,28 @@ export async function leaderOf(fx: SwarmFixture, except: string[] = []): Promise
     if (leader) return leader;
   }
   return undefined;
+}
+
+/**
+ * Leadership off a node: demote it (its managers elect another leader) and promote it back.
+ * The failover test stops the leader, and it must not be the node holding the data.
+ */
+export async function moveLeaderOff(fx: SwarmFixture, node: string, timeoutMs = 60_000): Promise<string> {
+  const other = fx.nodes.find((n) => n.name !== node)!;
+  let leader = await leaderOf(fx);
+  if (leader !== node) return leader!;
+  await docker(other.dockerHost, ['node', 'demote', node]);
+  const t0 = performance.now();
+  while (performance.now() - t0 < timeoutMs) {
+    leader = await leaderOf(fx, [node]);
+    if (leader && leader !== node) break;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  await docker(other.dockerHost, ['node', 'promote', node]);
+  while (performance.now() - t0 < timeoutMs) {
+    const r = await docker(other.dockerHost, ['node', 'inspect', '-f', '{{.ManagerStatus.Reachability}}', node]);
+    if (r.stdout.trim() === 'reachable') return (await leaderOf(fx))!;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  throw new Error(`${node} did not come back as a reachable manager`);
 }

@@ -73,6 +73,18 @@ wait_for() { # wait_for SECONDS DESCRIPTION CMD...
   done
 }
 
+# Docker's encrypted overlays install IPsec ESP states with AES-GCM (rfc4106). Kernels
+# without ESP or that AEAD refuse them ("function not implemented" in dockerd's log) and
+# then silently drop the network's traffic between nodes. Probe what dockerd would do.
+esp_works() {
+  local n; n=$(node_name 1)
+  if docker exec "$n" ip xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x7711 reqid 0x7711 mode transport \
+      aead 'rfc4106(gcm(aes))' 0x0102030405060708090a0b0c0d0e0f1011121314 128 >/dev/null 2>&1; then
+    docker exec "$n" ip xfrm state delete src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x7711 >/dev/null 2>&1 || true
+    echo true
+  else echo false; fi
+}
+
 json_status() {
   local port leader nodes="" i n ip
   port=$(registry_port)
@@ -82,8 +94,8 @@ json_status() {
     n=$(node_name "$i"); ip=$(ip_of "$n")
     nodes+="${nodes:+,}{\"name\":\"$n\",\"ip\":\"$ip\",\"dockerHost\":\"tcp://$ip:2375\"}"
   done
-  printf '{"prefix":"%s","network":"%s","registry":{"name":"%s","push":"127.0.0.1:%s","pull":"%s:5000"},"leader":"%s","dataNode":"%s","nodes":[%s]}\n' \
-    "$P" "$NET" "$REG" "$port" "$REG" "$leader" "$(node_name "$NODES")" "$nodes"
+  printf '{"prefix":"%s","network":"%s","registry":{"name":"%s","push":"127.0.0.1:%s","pull":"%s:5000"},"leader":"%s","dataNode":"%s","encryptedOverlays":%s,"nodes":[%s]}\n' \
+    "$P" "$NET" "$REG" "$port" "$REG" "$leader" "$(node_name "$NODES")" "$(esp_works)" "$nodes"
 }
 
 up() {

@@ -120,10 +120,13 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
   }
 
   const usedNetworks = new Set(components.flatMap((c) => c.networks));
+  // The edge carries what the proxy already decrypted for the public; the internal networks
+  // carry data and credentials, so they are the ones encrypted between nodes.
+  const encrypt = stack.cluster.encryptNetworks;
   const networks: Network[] = ([
-    { name: 'edge', internal: false, purpose: 'edge proxy and the services it routes to' },
-    { name: 'backend', internal: true, purpose: 'services and the databases and caches they use; no outside access' },
-    { name: 'monitoring', internal: true, purpose: 'Prometheus, exporters and scraped services; no outside access' },
+    { name: 'edge', internal: false, encrypted: false, purpose: 'edge proxy and the services it routes to' },
+    { name: 'backend', internal: true, encrypted: encrypt, purpose: 'services and the databases and caches they use; no outside access' },
+    { name: 'monitoring', internal: true, encrypted: encrypt, purpose: 'Prometheus, exporters and scraped services; no outside access' },
   ] satisfies Network[]).filter((n) => usedNetworks.has(n.name));
 
   const monitoring: Monitoring = {

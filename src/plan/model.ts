@@ -13,6 +13,8 @@ export interface Network {
   name: NetworkName;
   /** No route to the outside world: nothing on it can be published or reach the internet. */
   internal: boolean;
+  /** traffic between nodes is encrypted (multi-node targets; one host has nothing to encrypt) */
+  encrypted: boolean;
   purpose: string;
 }
 

@@ -25,8 +25,6 @@ export interface RenderOptions {
   addressing?: Addressing;
   /** swarm: secret name -> sha256 of its content (Swarm objects are named by content) */
   secretHashes?: Record<string, string>;
-  /** swarm: encrypt the internal overlay networks (default true) */
-  encryptOverlays?: boolean;
 }
 
 type PlanRenderer = (plan: Plan, opts: RenderOptions) => RenderedFile[];
@@ -67,6 +65,6 @@ export function renderAll(plan: Plan, target: Target = 'compose', opts: RenderOp
   const configs = renderConfigs(plan, { ...opts, addressing: addressingOf[target] });
   switch (target) {
     case 'compose': return sortFiles([...configs, ...renderCompose(plan, { configHashes: configHashes(plan, configs) })]);
-    case 'swarm': return sortFiles([...configs, ...renderSwarm(plan, { configs, secretHashes: opts.secretHashes ?? {}, encryptOverlays: opts.encryptOverlays })]);
+    case 'swarm': return sortFiles([...configs, ...renderSwarm(plan, { configs, secretHashes: opts.secretHashes ?? {} })]);
   }
 }

@@ -13,7 +13,7 @@ import { run } from '../../src/engine/run.js';
 import { SwarmEngine } from '../../src/engine/swarm.js';
 import { dockerSkipReason } from './support/images.js';
 import {
-  createSwarmStack, leaderOf, moveLeaderOff, swarmScript, swarmUp, waitConverged, waitReconverged,
+  createSwarmStack, execInTask, leaderOf, moveLeaderOff, swarmScript, swarmUp, waitConverged, waitReconverged,
   type SwarmFixture, type SwarmStack,
 } from './support/swarm.js';
 
@@ -94,6 +94,33 @@ test('the API answers through every node\'s host-mode edge port, balanced over i
   for (const [k, n] of counts) assert.ok(n >= 10, `${k} answered only ${n} of 60`);
   // metrics are never routed by the edge
   assert.equal((await https(fx.nodes[0]!, '/metrics')).status, 404);
+  // the API reaches PostgreSQL and Redis on the data node over the backend overlay
+  for (const n of fx.nodes) {
+    const r = await https(n, '/api/data');
+    assert.equal(r.status, 200, `/api/data through ${n.name}: ${r.status} ${r.body.slice(0, 200)}`);
+  }
+});
+
+test('Prometheus finds every target through tasks.<svc> and scrapes them all across nodes', { skip, timeout: 5 * 60_000 }, async () => {
+  const t0 = performance.now();
+  let down: string[] = [];
+  let total = 0;
+  while (performance.now() - t0 < 120_000) {
+    const r = await execInTask(fx, stack.engine, 'prometheus', ['wget', '-q', '-O', '-', 'http://127.0.0.1:9090/api/v1/targets?state=active']);
+    if (r.exitCode === 0) {
+      const targets = (JSON.parse(r.stdout) as { data: { activeTargets: Array<{ labels: Record<string, string>; health: string; lastError: string }> } }).data.activeTargets;
+      total = targets.length;
+      down = targets.filter((t) => t.health !== 'up').map((t) => `${t.labels.job} ${t.labels.instance} ${t.health} ${t.lastError}`);
+      // 3 api tasks and 3 node-exporters (one per node) at least
+      const jobs = (j: string) => targets.filter((t) => t.labels.job === j).length;
+      if (down.length === 0 && jobs('api') === 3 && jobs('node-exporter') === fx.nodes.length) break;
+    }
+    await new Promise((res) => setTimeout(res, 2000));
+  }
+  numbers.prometheusTargets = total;
+  numbers.prometheusTargetsSeconds = +((performance.now() - t0) / 1000).toFixed(1);
+  assert.deepEqual(down, [], `targets not up: ${down.join('\n')}`);
+  assert.ok(total >= 3 + fx.nodes.length, `only ${total} targets`);
 });
 
 test('losing the leader: a new leader, the stack reconverges, requests through another node keep answering', { skip, timeout: 15 * 60_000 }, async () => {

@@ -35,8 +35,6 @@ export interface SwarmOptions {
   configs: RenderedFile[];
   /** secret name -> sha256 hex of its content; the secret files are generated outside the renderer */
   secretHashes: Record<string, string>;
-  /** encrypt overlay networks other than the edge (IPsec between nodes); default true */
-  encryptOverlays?: boolean;
 }
 
 interface ConfigObject {
@@ -51,15 +49,12 @@ export function renderSwarm(plan: Plan, opts: SwarmOptions): RenderedFile[] {
   const configsByComponent = new Map(plan.components.map((c) => [c.name, configObjects(plan, c, opts.configs)]));
   const services: Record<string, unknown> = {};
   for (const c of plan.components) services[c.name] = escapeInterpolation(service(c, plan, configsByComponent.get(c.name) ?? []));
-  const encrypted = opts.encryptOverlays ?? true;
   const doc: Record<string, unknown> = {
     services,
     networks: Object.fromEntries(plan.networks.map((n) => [n.name, {
       driver: 'overlay',
       ...(n.internal ? { internal: true } : {}),
-      // The edge carries TLS-terminated but otherwise plain HTTP between nodes too; encrypt
-      // every network that holds data or credentials.
-      ...(encrypted && n.internal ? { driver_opts: { encrypted: '' } } : {}),
+      ...(n.encrypted ? { driver_opts: { encrypted: '' } } : {}),
     }])),
   };
   const volumes = [...new Set([...plan.volumes.map((v) => v.name), ...plan.components.flatMap((c) => relativeBinds(c).map((m) => localVolumeName(c, m.target)))])].sort(byCodeUnit);

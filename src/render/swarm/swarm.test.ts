@@ -143,11 +143,13 @@ test('object names stay within 64 characters; update order follows volumes and h
   assert.equal(updateOrder(byName.get('prometheus')!), 'stop-first');
 });
 
-test('encrypted overlays can be turned off (kernels without IPsec/xfrm)', () => {
+test('encrypted overlays follow the plan (cluster.encryptNetworks: false where the kernel has no ESP)', () => {
   const v = variants.find((x) => x.id === 'api-haproxy')!;
-  const { plan } = loadVariant(v);
-  const doc = stackOf(renderAll(plan, 'swarm', { secretHashes: secretHashes(plan), encryptOverlays: false }));
+  const { plan } = loadVariant({ template: v.template, change: (d) => { v.change!(d); d.cluster = { encryptNetworks: false }; } });
+  assert.ok(plan.networks.every((n) => !n.encrypted));
+  const doc = stackOf(renderAll(plan, 'swarm', { secretHashes: secretHashes(plan) }));
   assert.deepEqual(doc.networks.backend, { driver: 'overlay', internal: true });
+  assert.deepEqual(doc.networks.monitoring, { driver: 'overlay', internal: true });
 });
 
 test('a swarm render without secret hashes is a bug, not a guess', () => {

@@ -27,6 +27,8 @@ export interface SwarmFixture {
   leader: string;
   /** the node labelled wharf.db=true (databases, caches and backups run there) */
   dataNode: string;
+  /** whether the nodes' kernel can do what Docker's encrypted overlays need (IPsec ESP, AES-GCM) */
+  encryptedOverlays: boolean;
   nodes: SwarmNode[];
 }
 
@@ -121,6 +123,8 @@ export async function createSwarmStack(fx: SwarmFixture, template: 'api', name: 
   spec.name = name;
   localSpec(spec, images);
   spec.monitoring = { ...spec.monitoring, scrapeInterval: '5s' };
+  // Encrypted overlays drop all traffic between nodes where the kernel has no ESP (this VM).
+  spec.cluster = { ...spec.cluster, encryptNetworks: fx.encryptedOverlays };
   for (const s of Object.values<Record<string, any>>(spec.services ?? {})) {
     if (s.build) { delete s.build; s.image = map[api]; }
   }
@@ -230,4 +234,14 @@ export async function moveLeaderOff(fx: SwarmFixture, node: string, timeoutMs = 
     await new Promise((res) => setTimeout(res, 500));
   }
   throw new Error(`${node} did not come back as a reachable manager`);
+}
+
+/** Run a command in the first running task of a service, on whichever node it is. */
+export async function execInTask(fx: SwarmFixture, engine: SwarmEngine, service: string, argv: string[]) {
+  const tasks = jsonLines<TaskRow>((await run(engine.tasks(service))).stdout).filter((t) => t.DesiredState === 'Running' && t.CurrentState.startsWith('Running'));
+  const node = fx.nodes.find((n) => n.name === tasks[0]?.Node);
+  if (!node) throw new Error(`no running task of ${service}`);
+  const id = (await docker(node.dockerHost, ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${engine.serviceName(service)}`])).stdout.split('\n')[0];
+  if (!id) throw new Error(`no container of ${service} on ${node.name}`);
+  return docker(node.dockerHost, ['exec', id, ...argv]);
 }

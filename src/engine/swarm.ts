@@ -89,6 +89,20 @@ export class SwarmEngine implements Engine {
       : this.c(['stack', 'ps', '--no-trunc', '--format', '{{json .}}', this.project], 'list tasks', { timeoutMs: 30_000 });
   }
 
+  /** replace every task of a service, one at a time as its update_config says */
+  rollout(service: string): Cmd {
+    return this.c(['service', 'update', '--force', '--detach=true', this.serviceName(service)], `roll every task of ${service}`, { timeoutMs: 60_000 });
+  }
+
+  /** the state of a service's last update: updating, completed, paused, rollback_completed... (empty: never updated) */
+  rolloutState(service: string): Cmd {
+    return this.c(['service', 'inspect', '--format', '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}', this.serviceName(service)], `read the rollout state of ${service}`, { timeoutMs: 30_000 });
+  }
+
+  scale(service: string, replicas: number): Cmd {
+    return this.c(['service', 'scale', '--detach=true', `${this.serviceName(service)}=${replicas}`], `scale ${service} to ${replicas}`, { timeoutMs: 60_000 });
+  }
+
   /** the swarm's nodes: status, availability, manager status (Leader / Reachable) */
   nodes(): Cmd {
     return this.c(['node', 'ls', '--format', '{{json .}}'], 'list swarm nodes', { timeoutMs: 30_000 });

@@ -2,16 +2,15 @@
 // local registry (scripts/docker/swarm-nodes.sh), images pushed to it, and a template
 // rendered for the swarm target and deployed through SwarmEngine.
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { parse, stringify } from 'yaml';
 import { SwarmEngine } from '../../../src/engine/swarm.js';
 import { run } from '../../../src/engine/run.js';
 import { prepare } from '../../../src/ops/prepare.js';
 import type { Plan } from '../../../src/plan/model.js';
-import { renderAll } from '../../../src/render/index.js';
 import { ensureTestImages, repoRoot } from './images.js';
 import { ensureApiBundle } from './stack.js';
 // @ts-expect-error plain ESM script without types, shared with scripts/quickstart.sh
@@ -131,13 +130,8 @@ export async function createSwarmStack(fx: SwarmFixture, template: 'api', name: 
   edit(spec);
   const specPath = join(dir, 'wharf.yaml');
   writeFileSync(specPath, stringify(spec));
-  const p = await prepare({ specPath });
-  const outDir = join(dirname(p.outDir), 'swarm');
-  const secretHashes = Object.fromEntries(p.plan.secrets.map((s) => [s.name, createHash('sha256').update(readFileSync(join(p.outDir, p.plan.paths.secretsDir, s.name))).digest('hex')]));
-  for (const f of renderAll(p.plan, 'swarm', { secretHashes })) {
-    mkdirSync(dirname(join(outDir, f.path)), { recursive: true });
-    writeFileSync(join(outDir, f.path), f.contents, { mode: f.mode ?? 0o644 });
-  }
+  const p = await prepare({ specPath, target: 'swarm' });
+  const outDir = p.outDir;
   await removeStack(fx, name);
   const manager = fx.nodes.find((n) => n.name === fx.leader) ?? fx.nodes[0]!;
   // The host cannot resolve the registry's in-network name to pin digests; tags are content hashes.

@@ -3,6 +3,7 @@
 import type { Component, Plan } from '../plan/model.js';
 import type { Stack } from '../spec/schema.js';
 import type { Issue, Severity } from '../spec/issues.js';
+import { byCodeUnit } from '../plan/sort.js';
 
 export interface Finding extends Issue {
   rule: string;
@@ -103,5 +104,5 @@ function routeCovers(prefix: string, path: string): boolean {
 
 export function lint(stack: Stack, plan: Plan, rules: PolicyRule[] = policyRules): Finding[] {
   return rules.flatMap((r) => r.check({ stack, plan }).map((f) => ({ ...f, rule: r.id, severity: f.severity ?? r.severity })))
-    .sort((a, b) => a.rule.localeCompare(b.rule) || a.path.localeCompare(b.path));
+    .sort((a, b) => byCodeUnit(a.rule, b.rule) || byCodeUnit(a.path, b.path));
 }

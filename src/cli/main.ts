@@ -2,6 +2,7 @@
 // structured result; exit 2 for bad input, 1 for failed operations.
 import { Command, Option } from 'commander';
 import { lint } from '../check/policy.js';
+import { checkLoaded } from '../check/plan-rules.js';
 import { buildPlan } from '../plan/build.js';
 import { load, planPaths, prepare, resolveSpecPath } from '../ops/prepare.js';
 import { jsonSchema } from '../spec/schema.js';
@@ -47,9 +48,11 @@ export function program(out: Out = stdio): Command {
     .action(async (o: { file?: string; format: 'text' | 'json'; strict: boolean }) => {
       const specPath = resolveSpecPath(o.file);
       const res = await loadSpecFile(specPath);
-      const specErrors = res.issues.filter((i) => i.severity === 'error');
-      const findings = res.stack && !specErrors.length ? lint(res.stack, buildPlan(res.stack, planPaths)) : [];
-      const all = [...res.issues.map((i) => ({ ...i, rule: 'spec' })), ...findings];
+      const plan = res.stack && !res.issues.some((i) => i.severity === 'error') ? buildPlan(res.stack, planPaths) : undefined;
+      const issues = [...res.issues, ...(plan && res.stack ? checkLoaded({ ...res, stack: res.stack }, plan) : [])];
+      const specErrors = issues.filter((i) => i.severity === 'error');
+      const findings = plan && res.stack && !specErrors.length ? lint(res.stack, plan) : [];
+      const all = [...issues.map((i) => ({ ...i, rule: 'spec' })), ...findings];
       const failed = specErrors.length > 0 || all.some((f) => f.severity === 'error' || (o.strict && f.severity === 'warning'));
       if (o.format === 'json') {
         out.log(JSON.stringify({ file: specPath, ok: !failed, issues: all }, null, 2));

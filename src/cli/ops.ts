@@ -7,6 +7,7 @@ import { prepare, load, resolveSpecPath } from '../ops/prepare.js';
 import type { UpEvent } from '../ops/up.js';
 import { EXIT } from './exit.js';
 import { table, type Out } from './output.js';
+import { parseCount, parseSeconds } from './parse-options.js';
 
 async function context(file: string | undefined, opts: { render: boolean }): Promise<OpsContext> {
   const specPath = resolveSpecPath(file);
@@ -49,15 +50,15 @@ export function registerOps(cmd: Command, out: Out, fileOpt: () => import('comma
   cmd.command('up')
     .description('render, build, start through Compose and wait until every service is healthy')
     .addOption(fileOpt())
-    .option('--timeout <seconds>', 'how long to wait for health', '300')
+    .option('--timeout <seconds>', 'how long to wait for health: seconds, or a duration like 5m', parseSeconds, 300)
     .option('--no-build', 'do not build services with build:')
     .option('--json', 'print the result as JSON', false)
-    .action(async (o: { file?: string; timeout: string; build: boolean; json: boolean }) => {
+    .action(async (o: { file?: string; timeout: number; build: boolean; json: boolean }) => {
       const ctx = await context(o.file, { render: true });
       const { up, UpTimeoutError } = await import('../ops/up.js');
       const { ImageUnavailableError } = await import('../ops/images.js');
       try {
-        const r = await up(ctx, { timeoutMs: Number(o.timeout) * 1000, build: o.build, onProgress: o.json ? undefined : upProgress(out, !!process.stderr.isTTY) });
+        const r = await up(ctx, { timeoutMs: o.timeout * 1000, build: o.build, onProgress: o.json ? undefined : upProgress(out, !!process.stderr.isTTY) });
         if (process.stderr.isTTY && !o.json) process.stderr.write('\n');
         if (o.json) { out.log(JSON.stringify(r, null, 2)); return; }
         out.log(table(['service', 'role', 'replicas', 'state'], r.services.map((s) => [s.service, s.role, `${s.healthy}/${s.desired}`, s.state])));
@@ -128,14 +129,14 @@ export function registerOps(cmd: Command, out: Out, fileOpt: () => import('comma
     .addOption(fileOpt())
     .option('--route <name|host>', 'route to load (default: the first public route)')
     .option('--path <path>', 'request path (default: the route\'s)')
-    .option('-d, --duration <seconds>', 'duration', '10')
-    .option('-c, --connections <n>', 'concurrent connections', '10')
+    .option('-d, --duration <seconds>', 'duration: seconds, or a duration like 90s', parseSeconds, 10)
+    .option('-c, --connections <n>', 'concurrent connections', parseCount(10_000), 10)
     .option('--json', 'print the result as JSON', false)
-    .action(async (o: { file?: string; route?: string; path?: string; duration: string; connections: string; json: boolean }) => {
+    .action(async (o: { file?: string; route?: string; path?: string; duration: number; connections: number; json: boolean }) => {
       const l = await load(resolveSpecPath(o.file));
       const { loadtest } = await import('../ops/loadtest.js');
       if (!o.json) out.error(`loading for ${o.duration}s with ${o.connections} connections…`);
-      const r = await loadtest({ plan: l.plan }, { route: o.route, path: o.path, duration: Number(o.duration), connections: Number(o.connections) });
+      const r = await loadtest({ plan: l.plan }, { route: o.route, path: o.path, duration: o.duration, connections: o.connections });
       if (o.json) { out.log(JSON.stringify(r, null, 2)); } else {
         out.log(table(['url', 'requests', 'req/s', 'p50', 'p90', 'p99', 'non-2xx', 'errors'], [[r.url, r.requests.total, r.rps.toFixed(0), `${r.latencyMs.p50} ms`, `${r.latencyMs.p90} ms`, `${r.latencyMs.p99} ms`, r.requests.non2xx, r.requests.errors + r.requests.timeouts]]));
         out.log(table(['replica (X-Instance)', 'responses', 'share'], r.distribution.map((d) => [d.instance, d.count, `${(d.share * 100).toFixed(1)}%`])));
@@ -220,7 +221,7 @@ export function registerBackups(cmd: Command, out: Out, fileOpt: () => import('c
       const r = await restoreBackup(composeBackupExecutor(ctx), {
         target, snapshot: o.snapshot, toScratch: o.toScratch, onProgress: progress(o.json),
         confirm: async (req) => {
-          const what = `restore ${req.target} (${req.kind}) ${req.destination === 'scratch' ? 'into a scratch copy' : 'IN PLACE, replacing its current data'} from snapshot ${req.snapshot.shortId} of ${req.snapshot.time}${req.safetySnapshot ? '; a safety snapshot is taken first' : ''}`;
+          const what = `restore ${req.target} (${req.kind}) ${req.destination === 'scratch' ? 'into a scratch copy' : 'IN PLACE, replacing its current data'} from snapshot ${req.snapshot.shortId} of ${req.snapshot.time}${req.safetySnapshot ? '; a safety snapshot is taken first' : ''}${req.stops.length ? `; stops ${req.stops.map((x) => x.service).join(', ')} first and starts them again after` : ''}`;
           if (o.yes) { if (!o.json) out.error(what); return true; }
           if (!process.stdin.isTTY) { out.error(`${what}: refusing without confirmation (pass --yes)`); return false; }
           return confirm(`${what}?`);

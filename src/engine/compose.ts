@@ -64,6 +64,15 @@ export class ComposeEngine implements Engine {
     return this.c(['down', '--remove-orphans', ...(volumes ? ['--volumes'] : [])], volumes ? 'remove containers, networks and volumes' : 'remove containers and networks (volumes kept)', { timeoutMs: 5 * 60_000 });
   }
 
+  // Compose v2 (up to 2.30) and v1 stop exactly the named services, not their dependents.
+  stop(services: string[]): Cmd {
+    return this.c(['stop', ...services], `stop ${services.join(', ')}`, { timeoutMs: 5 * 60_000 });
+  }
+
+  start(services: string[]): Cmd {
+    return this.c(['start', ...services], `start ${services.join(', ')}`, { timeoutMs: 5 * 60_000 });
+  }
+
   logs(service: string, tail: number): Cmd {
     return this.c(['logs', '--no-color', '--tail', String(tail), service], `read the last ${tail} log lines of ${service}`, { timeoutMs: 30_000 });
   }

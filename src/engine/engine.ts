@@ -21,6 +21,10 @@ export interface Engine {
   deploy(): Cmd;
   /** stop and remove; volumes only when asked */
   remove(opts: { volumes: boolean; withoutFile?: boolean }): Cmd;
+  /** stop the services' containers, keeping them (a restore stops what writes to its data) */
+  stop(services: string[]): Cmd;
+  /** start stopped containers of the services again */
+  start(services: string[]): Cmd;
   /** recent log lines of one service */
   logs(service: string, tail: number): Cmd;
   /** the engine's own view of what runs */

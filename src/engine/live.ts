@@ -2,6 +2,7 @@
 import { docker, httpGetScript } from './docker.js';
 import type { Engine } from './engine.js';
 import type { Runner } from './run.js';
+import { byCodeUnit } from '../plan/sort.js';
 
 export type Health = 'healthy' | 'unhealthy' | 'starting' | 'none';
 
@@ -65,13 +66,13 @@ export function parseInspect(json: string, engine: Pick<Engine, 'serviceOf'>): C
       imageId: c.Image,
       networks: Object.entries(c.NetworkSettings.Networks ?? {}).map(([name, n]) => ({
         name, aliases: [...new Set([...(n.Aliases ?? []), ...(n.DNSNames ?? [])])], ip: n.IPAddress ?? '',
-      })).sort((a, b) => a.name.localeCompare(b.name)),
+      })).sort((a, b) => byCodeUnit(a.name, b.name)),
       env,
       labels,
       ports: Object.entries(c.NetworkSettings.Ports ?? {}).flatMap(([container, binds]) =>
         (binds ?? []).map((b) => ({ container, hostIp: b.HostIp, hostPort: Number(b.HostPort) }))),
     };
-  }).sort((a, b) => a.service.localeCompare(b.service) || a.name.localeCompare(b.name));
+  }).sort((a, b) => byCodeUnit(a.service, b.service) || byCodeUnit(a.name, b.name));
 }
 
 export async function listContainers(engine: Engine, runner: Runner): Promise<ContainerState[]> {
@@ -130,7 +131,7 @@ export async function prometheusTargets(runner: Runner, container: string): Prom
   return data.activeTargets.map((t) => ({
     job: t.labels.job ?? t.scrapePool, instance: t.labels.instance ?? '', health: (t.health as PromTarget['health']) ?? 'unknown',
     lastError: t.lastError, scrapeUrl: t.scrapeUrl,
-  })).sort((a, b) => a.job.localeCompare(b.job) || a.instance.localeCompare(b.instance));
+  })).sort((a, b) => byCodeUnit(a.job, b.job) || byCodeUnit(a.instance, b.instance));
 }
 
 export interface PromAlert { name: string; state: string; severity: string; labels: Record<string, string>; activeAt?: string }

@@ -19,6 +19,8 @@ export interface SwarmEngineOptions {
   dockerHost?: string;
   /** `--resolve-image`: "never" when the client cannot reach the nodes' registry to pin digests */
   resolveImage?: 'always' | 'changed' | 'never';
+  /** replicas per service as the plan wants them: what start() scales back to (default 1) */
+  replicas?: Record<string, number>;
 }
 
 export class SwarmEngine implements Engine {
@@ -28,6 +30,7 @@ export class SwarmEngine implements Engine {
   readonly dockerHost: string | undefined;
   private readonly file: string;
   private readonly resolveImage: 'always' | 'changed' | 'never';
+  private readonly replicas: Record<string, number>;
 
   constructor(o: SwarmEngineOptions) {
     this.project = o.project;
@@ -35,6 +38,7 @@ export class SwarmEngine implements Engine {
     this.file = o.file ?? 'stack.yaml';
     this.dockerHost = o.dockerHost;
     this.resolveImage = o.resolveImage ?? 'always';
+    this.replicas = o.replicas ?? {};
   }
 
   private c(args: string[], describe: string, extra: Omit<Cmd, 'argv' | 'describe'> = {}): Cmd {
@@ -67,6 +71,16 @@ export class SwarmEngine implements Engine {
     // Swarm volumes are node-local and outlive the stack: `stack rm` removes services,
     // networks, configs and secrets by namespace label, with or without the file.
     return this.c(['stack', 'rm', this.project], 'remove services, networks, configs and secrets (volumes stay on their nodes)', { timeoutMs: 5 * 60_000 });
+  }
+
+  // Swarm has no stopped-but-kept task: stopping is scaling to 0 (waited for, so a restore
+  // writes only once nothing else does), starting is scaling back to the plan's count.
+  stop(services: string[]): Cmd {
+    return this.c(['service', 'scale', '--detach=false', ...services.map((s) => `${this.serviceName(s)}=0`)], `stop ${services.join(', ')}`, { timeoutMs: 5 * 60_000 });
+  }
+
+  start(services: string[]): Cmd {
+    return this.c(['service', 'scale', '--detach=false', ...services.map((s) => `${this.serviceName(s)}=${this.replicas[s] ?? 1}`)], `start ${services.join(', ')}`, { timeoutMs: 5 * 60_000 });
   }
 
   logs(service: string, tail: number): Cmd {

@@ -4,6 +4,7 @@
 import type { Plan } from '../plan/model.js';
 import { docker } from '../engine/docker.js';
 import type { Runner } from '../engine/run.js';
+import { byCodeUnit } from '../plan/sort.js';
 
 export interface NeededImage {
   image: string;
@@ -26,7 +27,7 @@ export function neededImages(plan: Plan): NeededImage[] {
     e.services.push(c.name);
     byImage.set(c.image, e);
   }
-  return [...byImage.values()].sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0));
+  return [...byImage.values()].sort((a, b) => byCodeUnit(a.image, b.image));
 }
 
 /** Output of a pull or build that failed because no registry could be reached or the image is not there. */

@@ -4,6 +4,7 @@
 import autocannon from 'autocannon';
 import type { OpsContext } from '../engine/context.js';
 import { edgeAddress } from '../engine/edge.js';
+import { byCodeUnit } from '../plan/sort.js';
 
 export interface LoadtestOptions {
   /** route name or host (default: the first non-internal route) */
@@ -99,7 +100,7 @@ export async function loadtest(ctx: Pick<OpsContext, 'plan'>, opts: LoadtestOpti
   const known = [...counts.entries()].filter(([k]) => k !== '(no X-Instance)');
   const distribution = [...counts.entries()]
     .map(([inst, count]) => ({ instance: inst, count, share: total ? count / total : 0 }))
-    .sort((a, b) => a.instance.localeCompare(b.instance));
+    .sort((a, b) => byCodeUnit(a.instance, b.instance));
   const ok = result['2xx'];
   const r: LoadtestResult = {
     route: route.name,

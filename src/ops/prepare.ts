@@ -2,6 +2,7 @@
 // Everything that can fail on user input fails before anything is written.
 import { dirname, join, resolve } from 'node:path';
 import { buildPlan } from '../plan/build.js';
+import { checkLoaded } from '../check/plan-rules.js';
 import type { Plan } from '../plan/model.js';
 import { createHash } from 'node:crypto';
 import { renderAll, type RenderOptions, type Target } from '../render/index.js';
@@ -57,7 +58,10 @@ export async function load(specPath: string, projectDir?: string): Promise<Loade
   const res = await loadSpecFile(specPath);
   const errors = res.issues.filter((i) => i.severity === 'error');
   if (errors.length || !res.stack) throw new UserInputError(res.issues);
-  return { stack: res.stack, plan: buildPlan(res.stack, planPaths), layout: layout(specPath, projectDir), warnings: res.issues.filter((i) => i.severity === 'warning') };
+  const plan = buildPlan(res.stack, planPaths);
+  const issues = [...res.issues, ...checkLoaded({ ...res, stack: res.stack }, plan)];
+  if (issues.some((i) => i.severity === 'error')) throw new UserInputError(issues);
+  return { stack: res.stack, plan, layout: layout(specPath, projectDir), warnings: issues.filter((i) => i.severity === 'warning') };
 }
 
 export interface Prepared extends Loaded {

@@ -92,6 +92,9 @@ export function planBackupService(stack: Stack, jobs: BackupJob[], components: C
     if (pw) secretNames.add(pw);
     // Volumes are mounted read-write: a restore writes them back (with the owning service stopped).
     if (j.kind === 'volume') mounts.push({ type: 'volume', source: j.name, target: `/volumes/${j.name}`, readOnly: false });
+    // A Redis restore replaces the RDB in the cache's data volume (with the cache stopped).
+    const rdb = j.kind === 'redis' ? redisDataVolume(j, components) : undefined;
+    if (rdb) mounts.push({ type: 'volume', source: rdb, target: `/volumes/${rdb}`, readOnly: false });
   }
   const networks: NetworkName[] = jobs.some((j) => j.kind !== 'volume') ? ['backend'] : [];
   // S3 destinations are outside the stack: the internal backend network has no route out.
@@ -123,6 +126,13 @@ export function planBackupService(stack: Stack, jobs: BackupJob[], components: C
     nodeExporter.command = [...(nodeExporter.command ?? []), `--collector.textfile.directory=${TEXTFILE_DIR}`];
   }
   return { components: [backup], secrets, volumes };
+}
+
+/** The volume holding a Redis job's RDB (`--dir /data`), or undefined without persistence. */
+export function redisDataVolume(j: BackupJob, components: Component[]): string | undefined {
+  if (j.kind !== 'redis') return undefined;
+  const c = components.find((x) => x.name === j.target);
+  return c?.mounts.find((m) => m.type === 'volume' && m.target === '/data')?.source;
 }
 
 /** The secret holding the password the job's dump client logs in with. */

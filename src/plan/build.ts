@@ -2,13 +2,15 @@
 import type { Stack, Service, Database, Cache, Backup } from '../spec/schema.js';
 import { planBackupService } from './backup.js';
 import { pickImage } from './images.js';
+import { byCodeUnit } from './sort.js';
 import { placeComponents } from './placement.js';
 import type {
   BackupJob, Component, Dependency, Healthcheck, Monitoring, Network, NetworkName, Plan,
   Receiver, Route, ScrapeJob, Secret, Volume,
 } from './model.js';
 
-const hardening = {
+// A function, not a shared object: every component gets its own arrays and maps to change.
+const hardening = () => ({
   restart: 'unless-stopped' as const,
   securityOpt: ['no-new-privileges:true'],
   capDrop: [] as string[],
@@ -23,7 +25,10 @@ const hardening = {
   replicas: 1,
   init: false,
   stopGracePeriod: '10s',
-};
+});
+
+/** a copy of a spec array: the plan never hands out the spec's own objects */
+const copy = <T>(a: readonly T[] | undefined): T[] | undefined => (a ? [...a] : undefined);
 
 const enginePort = { postgres: 5432, mysql: 3306, mariadb: 3306, redis: 6379 } as const;
 
@@ -69,7 +74,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
         name: svc.routes.length > 1 ? `${n}-${i}` : n,
         service: n, host: r.host, path: r.path, port: svc.port, replicas: svc.replicas,
         denyPaths: svc.metrics ? [svc.metrics.path] : [],
-        auth: r.auth, allow: r.allow,
+        auth: r.auth, allow: copy(r.allow),
         healthPath: svc.health ? svc.health.path : undefined,
         internal: false,
       });
@@ -84,7 +89,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
     const host = stack.extras.portainer.host ?? `portainer.${stack.domain}`;
     volumes.push({ name: 'portainer-data', component: 'portainer', purpose: 'Portainer database' });
     components.push({
-      ...hardening, name: 'portainer', role: 'portainer', image: pickImage('portainer', img), imageKey: 'portainer',
+      ...hardening(), name: 'portainer', role: 'portainer', image: pickImage('portainer', img), imageKey: 'portainer',
       networks: ['edge'], port: 9000,
       mounts: [
         { type: 'bind', source: '/var/run/docker.sock', target: '/var/run/docker.sock', readOnly: true },
@@ -107,10 +112,10 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
   const dashboard = stack.proxy.dashboard;
   const dashboardHost = dashboard === false ? undefined : dashboard.host ?? `${stack.proxy.kind}.${stack.domain}`;
   if (dashboardHost && stack.proxy.kind === 'traefik') {
-    routes.push({ name: 'dashboard', service: proxyName, host: dashboardHost, path: '/', port: 8080, replicas: 1, denyPaths: [], auth: true, allow: dashboard ? dashboard.allow : undefined, internal: true });
+    routes.push({ name: 'dashboard', service: proxyName, host: dashboardHost, path: '/', port: 8080, replicas: 1, denyPaths: [], auth: true, allow: dashboard ? copy(dashboard.allow) : undefined, internal: true });
   }
   if (dashboardHost && stack.proxy.kind === 'haproxy') {
-    routes.push({ name: 'stats', service: proxyName, host: dashboardHost, path: '/', port: stack.proxy.stats.port, replicas: 1, denyPaths: [], auth: true, allow: dashboard ? dashboard.allow : undefined, internal: true });
+    routes.push({ name: 'stats', service: proxyName, host: dashboardHost, path: '/', port: stack.proxy.stats.port, replicas: 1, denyPaths: [], auth: true, allow: dashboard ? copy(dashboard.allow) : undefined, internal: true });
   }
   const tlsHosts = unique([stack.domain, `*.${stack.domain}`, ...routes.map((r) => r.host)]);
   const tls = planTls(stack, tlsHosts, addSecret);
@@ -139,7 +144,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
     groupWait: stack.monitoring.alerts.groupWait,
     groupInterval: stack.monitoring.alerts.groupInterval,
     repeatInterval: stack.monitoring.alerts.repeatInterval,
-    overrides: stack.monitoring.alerts.overrides,
+    overrides: structuredClone(stack.monitoring.alerts.overrides),
     present: {
       apps: Object.entries(stack.services).filter(([, s]) => s.metrics).map(([n]) => n).sort(),
       postgres: Object.entries(stack.databases).filter(([, d]) => d.engine === 'postgres').map(([n]) => n).sort(),
@@ -161,10 +166,10 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
   monitoring.present.backups = backups.length > 0;
 
   for (const c of components) {
-    c.secrets.sort((a, b) => a.secret.localeCompare(b.secret));
+    c.secrets.sort((a, b) => byCodeUnit(a.secret, b.secret));
   }
   placeComponents(components);
-  components.sort((a, b) => a.name.localeCompare(b.name));
+  components.sort((a, b) => byCodeUnit(a.name, b.name));
   return {
     name: stack.name,
     domain: stack.domain,
@@ -172,14 +177,14 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
     proxy: {
       kind: stack.proxy.kind, component: proxyName, bind: stack.proxy.bind,
       httpPort: stack.proxy.httpPort, httpsPort: stack.proxy.httpsPort, statsPort: stack.proxy.stats.port,
-      dashboardHost, dashboardAllow: dashboard ? dashboard.allow : undefined,
+      dashboardHost, dashboardAllow: dashboard ? copy(dashboard.allow) : undefined,
       authSecret, authUser: 'admin',
     },
     components,
-    routes: routes.sort((a, b) => a.name.localeCompare(b.name)),
+    routes: routes.sort((a, b) => byCodeUnit(a.name, b.name)),
     networks,
-    volumes: volumes.sort((a, b) => a.name.localeCompare(b.name)),
-    secrets: secrets.sort((a, b) => a.name.localeCompare(b.name)),
+    volumes: volumes.sort((a, b) => byCodeUnit(a.name, b.name)),
+    secrets: secrets.sort((a, b) => byCodeUnit(a.name, b.name)),
     monitoring,
     backups,
     paths: { secretsDir: opts.secretsDir ?? '../secrets', projectDir: opts.projectDir ?? '../..' },
@@ -197,11 +202,13 @@ function health(test: string[], h: Partial<Healthcheck> = {}): Healthcheck {
   return { test, interval: '5s', timeout: '3s', retries: 5, startPeriod: '30s', ...h };
 }
 
-/** wget, curl or node: whichever the image has. The slim images of each ecosystem carry one. */
+/** wget, curl or node: whichever the image has (the slim images of each ecosystem carry one).
+ *  The URL travels as an argument ($1, process.argv[1]) of a fixed script, never as shell text. */
 export function httpProbe(port: number, path: string): string[] {
   const url = `http://127.0.0.1:${port}${path}`;
-  return ['CMD-SHELL',
-    `wget -q -O /dev/null ${url} 2>/dev/null || curl -fsS -o /dev/null ${url} 2>/dev/null || node -e "fetch('${url}').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`];
+  return ['CMD', 'sh', '-c',
+    'wget -q -O /dev/null "$1" 2>/dev/null || curl -fsS -o /dev/null "$1" 2>/dev/null || node -e "fetch(process.argv[1]).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" "$1"',
+    'probe', url];
 }
 
 function dbUser(n: string, db: Database, stack: Stack) {
@@ -213,7 +220,7 @@ function planDatabase(n: string, db: Database, stack: Stack, addSecret: (s: Secr
   const pw = `${n}-password`;
   addSecret({ name: pw, purpose: `${n} password for user ${user}`, source: { kind: 'random', length: 32 } });
   volumes.push({ name: `${n}-data`, component: n, purpose: `${db.engine} data for ${n}` });
-  const base = { ...hardening, name: n, role: 'database' as const, engine: db.engine, networks: ['backend'] as NetworkName[], port: enginePort[db.engine], stopGracePeriod: '30s' };
+  const base = { ...hardening(), name: n, role: 'database' as const, engine: db.engine, networks: ['backend'] as NetworkName[], port: enginePort[db.engine], stopGracePeriod: '30s' };
   if (db.engine === 'postgres') {
     return {
       ...base,
@@ -222,7 +229,7 @@ function planDatabase(n: string, db: Database, stack: Stack, addSecret: (s: Secr
       secrets: [{ secret: pw, target: `/run/secrets/${pw}` }],
       mounts: [{ type: 'volume', source: `${n}-data`, target: '/var/lib/postgresql/data', readOnly: false }],
       command: db.maxConnections ? ['postgres', '-c', `max_connections=${db.maxConnections}`] : undefined,
-      healthcheck: health(['CMD-SHELL', `pg_isready -h 127.0.0.1 -U ${user} -d ${database}`]),
+      healthcheck: health(['CMD', 'pg_isready', '-h', '127.0.0.1', '-U', user, '-d', database]),
       resources: { cpus: db.resources.cpus ?? 1, memory: db.resources.memory ?? '512M' },
     };
   }
@@ -237,7 +244,7 @@ function planDatabase(n: string, db: Database, stack: Stack, addSecret: (s: Secr
     secrets: [{ secret: pw, target: `/run/secrets/${pw}` }, { secret: root, target: `/run/secrets/${root}` }],
     mounts: [{ type: 'volume', source: `${n}-data`, target: '/var/lib/mysql', readOnly: false }],
     command: db.maxConnections ? [`--max-connections=${db.maxConnections}`] : undefined,
-    healthcheck: health(['CMD-SHELL', `${isMaria ? 'mariadb-admin' : 'mysqladmin'} ping -h 127.0.0.1 --silent`], { startPeriod: '60s' }),
+    healthcheck: health(['CMD', isMaria ? 'mariadb-admin' : 'mysqladmin', 'ping', '-h', '127.0.0.1', '--silent'], { startPeriod: '60s' }),
     resources: { cpus: db.resources.cpus ?? 1, memory: db.resources.memory ?? '768M' },
   };
 }
@@ -251,13 +258,13 @@ function planCache(n: string, c: Cache, stack: Stack, addSecret: (s: Secret) => 
   if (c.persistence) volumes.push({ name: `${n}-data`, component: n, purpose: `Redis snapshots for ${n}` });
   const mem = parseMemory(c.maxmemory);
   return {
-    ...hardening, name: n, role: 'cache', engine: 'redis', networks: ['backend'], port: 6379,
+    ...hardening(), name: n, role: 'cache', engine: 'redis', networks: ['backend'], port: 6379,
     image: pickImage('redis', stack.images, c.version), imageKey: 'redis',
     command: ['redis-server', '--aclfile', `/run/secrets/${acl}`, '--maxmemory', c.maxmemory.toLowerCase().replace(/([kmg])$/, '$1b'),
       '--maxmemory-policy', 'allkeys-lru', ...(c.persistence ? ['--save', '300 1', '--dir', '/data'] : ['--save', '', '--appendonly', 'no'])],
     secrets: [{ secret: acl, target: `/run/secrets/${acl}` }, { secret: pw, target: `/run/secrets/${pw}` }],
     mounts,
-    healthcheck: health(['CMD-SHELL', `REDISCLI_AUTH="$(cat /run/secrets/${pw})" redis-cli -h 127.0.0.1 ping | grep -q PONG`]),
+    healthcheck: health(['CMD', 'sh', '-c', 'REDISCLI_AUTH="$(cat "$1")" redis-cli -h 127.0.0.1 ping | grep -q PONG', 'probe', `/run/secrets/${pw}`]),
     resources: { cpus: c.resources.cpus ?? 0.25, memory: c.resources.memory ?? formatMemory(mem + 64 * 1024 * 1024) },
   };
 }
@@ -265,7 +272,7 @@ function planCache(n: string, c: Cache, stack: Stack, addSecret: (s: Secret) => 
 function planDatabaseExporter(n: string, db: Database, stack: Stack, addSecret: (s: Secret) => void): Component {
   const { user, database } = dbUser(n, db, stack);
   const pw = `${n}-password`;
-  const common = { ...hardening, role: 'exporter' as const, networks: ['backend', 'monitoring'] as NetworkName[], dependsOn: [{ name: n, condition: 'service_healthy' as const }], resources: { cpus: 0.1, memory: '64M' } };
+  const common = { ...hardening(), role: 'exporter' as const, networks: ['backend', 'monitoring'] as NetworkName[], dependsOn: [{ name: n, condition: 'service_healthy' as const }], resources: { cpus: 0.1, memory: '64M' } };
   if (db.engine === 'postgres') {
     return {
       ...common, name: `${n}-exporter`, image: pickImage('postgres-exporter', stack.images), imageKey: 'postgres-exporter', port: 9187,
@@ -290,7 +297,7 @@ function planCacheExporter(n: string, stack: Stack, addSecret: (s: Secret) => vo
   const map = `${n}-exporter-passwords`;
   addSecret({ name: map, purpose: `${n} password map for redis_exporter`, source: { kind: 'redis-exporter-passwords', address: `redis://${n}:6379`, from: `${n}-password` } });
   return {
-    ...hardening, name: `${n}-exporter`, role: 'exporter', networks: ['backend', 'monitoring'], port: 9121,
+    ...hardening(), name: `${n}-exporter`, role: 'exporter', networks: ['backend', 'monitoring'], port: 9121,
     image: pickImage('redis-exporter', stack.images), imageKey: 'redis-exporter',
     env: { REDIS_ADDR: `redis://${n}:6379`, REDIS_PASSWORD_FILE: `/run/secrets/${map}` },
     secrets: [{ secret: map, target: `/run/secrets/${map}` }],
@@ -335,11 +342,11 @@ function planService(n: string, svc: Service, stack: Stack, monitoringOn: boolea
     : undefined;
   if (build && !('NODE_IMAGE' in build.args) && stack.images.node) build.args.NODE_IMAGE = stack.images.node;
   return {
-    ...hardening,
+    ...hardening(),
     name: n, role: 'app',
     image: svc.image ?? `${stack.name}/${n}:local`,
     build,
-    command: svc.command,
+    command: copy(svc.command),
     user: svc.user,
     env, secrets: secretMounts, networks, port: svc.port, replicas: svc.replicas,
     mounts: [
@@ -363,7 +370,7 @@ function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, volumes: V
   const out: Component[] = [];
   volumes.push({ name: 'prometheus-data', component: 'prometheus', purpose: 'Prometheus TSDB' });
   out.push({
-    ...hardening, name: 'prometheus', role: 'prometheus', image: pickImage('prometheus', img), imageKey: 'prometheus', port: 9090,
+    ...hardening(), name: 'prometheus', role: 'prometheus', image: pickImage('prometheus', img), imageKey: 'prometheus', port: 9090,
     networks: ['monitoring'], user: '65534:65534',
     command: [
       '--config.file=/etc/prometheus/prometheus.yml', '--storage.tsdb.path=/prometheus',
@@ -384,7 +391,7 @@ function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, volumes: V
     r.type === 'slack' ? [r.webhookSecret] : r.type === 'email' && r.passwordSecret ? [r.passwordSecret] : []);
   const externalReceivers = m.alerts.receivers.some((r) => r.type !== 'webhook' || !/^https?:\/\/[a-z0-9-]+(:\d+)?\//.test(r.url));
   out.push({
-    ...hardening, name: 'alertmanager', role: 'alertmanager', image: pickImage('alertmanager', img), imageKey: 'alertmanager', port: 9093,
+    ...hardening(), name: 'alertmanager', role: 'alertmanager', image: pickImage('alertmanager', img), imageKey: 'alertmanager', port: 9093,
     // Receivers outside the stack need a route out; in-stack webhooks do not.
     networks: externalReceivers ? ['edge', 'monitoring'] : ['monitoring'],
     user: '65534:65534',
@@ -403,7 +410,7 @@ function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, volumes: V
     volumes.push({ name: 'grafana-data', component: 'grafana', purpose: 'Grafana database' });
     const host = m.grafana.host ?? `grafana.${stack.domain}`;
     out.push({
-      ...hardening, name: 'grafana', role: 'grafana', image: pickImage('grafana', img), imageKey: 'grafana', port: 3000,
+      ...hardening(), name: 'grafana', role: 'grafana', image: pickImage('grafana', img), imageKey: 'grafana', port: 3000,
       networks: ['edge', 'monitoring'],
       env: {
         GF_SECURITY_ADMIN_USER: 'admin',
@@ -426,11 +433,11 @@ function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, volumes: V
       resources: { cpus: 0.5, memory: '256M' },
       metrics: { job: 'grafana', port: 3000, path: '/metrics' },
     });
-    routes.push({ name: 'grafana', service: 'grafana', host, path: '/', port: 3000, replicas: 1, denyPaths: ['/metrics'], auth: false, allow: m.grafana.allow, healthPath: '/api/health', internal: true });
+    routes.push({ name: 'grafana', service: 'grafana', host, path: '/', port: 3000, replicas: 1, denyPaths: ['/metrics'], auth: false, allow: copy(m.grafana.allow), healthPath: '/api/health', internal: true });
   }
   if (m.nodeExporter) {
     out.push({
-      ...hardening, name: 'node-exporter', role: 'node-exporter', image: pickImage('node-exporter', img), imageKey: 'node-exporter', port: 9100,
+      ...hardening(), name: 'node-exporter', role: 'node-exporter', image: pickImage('node-exporter', img), imageKey: 'node-exporter', port: 9100,
       networks: ['monitoring'], user: '65534:65534',
       command: ['--path.procfs=/host/proc', '--path.sysfs=/host/sys', '--path.rootfs=/host/root',
         '--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run|var/lib/docker/.+)($|/)'],
@@ -446,7 +453,7 @@ function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, volumes: V
   }
   if (m.cadvisor) {
     out.push({
-      ...hardening, name: 'cadvisor', role: 'cadvisor', image: pickImage('cadvisor', img), imageKey: 'cadvisor', port: 8080,
+      ...hardening(), name: 'cadvisor', role: 'cadvisor', image: pickImage('cadvisor', img), imageKey: 'cadvisor', port: 8080,
       networks: ['monitoring'],
       command: ['--docker_only=true', '--housekeeping_interval=15s', '--store_container_labels=false',
         '--whitelisted_container_labels=com.docker.compose.service,com.docker.compose.project'],
@@ -506,7 +513,7 @@ function planProxy(stack: Stack, name: string, routes: Route[], tls: Plan['tls']
       mounts.push({ type: 'volume' as const, source: 'traefik-acme', target: '/acme', readOnly: false } as never);
     }
     return {
-      ...hardening, name, role: 'proxy', engine: 'traefik', image: pickImage('traefik', stack.images), imageKey: 'traefik',
+      ...hardening(), name, role: 'proxy', engine: 'traefik', image: pickImage('traefik', stack.images), imageKey: 'traefik',
       networks, ports, mounts, secrets, dependsOn,
       command: ['--configFile=/etc/traefik/traefik.yml'],
       capDrop: ['ALL'], capAdd: ['NET_BIND_SERVICE'],
@@ -516,13 +523,13 @@ function planProxy(stack: Stack, name: string, routes: Route[], tls: Plan['tls']
     };
   }
   return {
-    ...hardening, name, role: 'proxy', engine: 'haproxy', image: pickImage('haproxy', stack.images), imageKey: 'haproxy',
+    ...hardening(), name, role: 'proxy', engine: 'haproxy', image: pickImage('haproxy', stack.images), imageKey: 'haproxy',
     networks, ports, secrets, dependsOn,
     mounts: [{ type: 'config', source: 'haproxy/haproxy.cfg', target: '/usr/local/etc/haproxy/haproxy.cfg', readOnly: true }],
     // The image's entrypoint adds -W -db (master-worker, foreground) to a command starting with haproxy.
     command: ['haproxy', '-f', '/usr/local/etc/haproxy/haproxy.cfg', '-f', `/run/secrets/${authSecret}`],
     capDrop: ['ALL'], capAdd: ['NET_BIND_SERVICE'],
-    healthcheck: health(['CMD-SHELL', `bash -c '</dev/tcp/127.0.0.1/${p.stats.port}'`]),
+    healthcheck: health(['CMD', 'bash', '-c', '</dev/tcp/127.0.0.1/"$1"', 'probe', String(p.stats.port)]),
     resources: { cpus: 0.5, memory: '128M' },
     // The exporter has its own unauthenticated port on the monitoring side; the stats page keeps its password.
     metrics: stack.monitoring.enabled ? { job: 'proxy', port: 8405, path: '/metrics' } : undefined,
@@ -542,11 +549,11 @@ function scrapeJobsFor(components: Component[], stack: Stack): ScrapeJob[] {
       path: c.metrics!.path,
       component: c.name,
     }))
-    .sort((a, b) => a.job.localeCompare(b.job));
+    .sort((a, b) => byCodeUnit(a.job, b.job));
 }
 
 function planReceiver(r: Stack['monitoring']['alerts']['receivers'][number]): Receiver {
-  const severities = r.severity ?? ['critical', 'warning'];
+  const severities = [...(r.severity ?? ['critical', 'warning'])];
   if (r.type === 'webhook') return { name: r.name, type: 'webhook', severities, url: r.url };
   if (r.type === 'email') {
     return { name: r.name, type: 'email', severities, to: r.to, from: r.from, smarthost: r.smarthost, username: r.username, secretFile: r.passwordSecret ? `/run/secrets/${r.passwordSecret}` : undefined };
@@ -559,14 +566,14 @@ function planBackups(stack: Stack): BackupJob[] {
   const add = (name: string, target: string, kind: BackupJob['kind'], b: Backup) => {
     if (!b.enabled) return;
     jobs.push({
-      name, target, kind, schedule: b.schedule, retention: b.retention, destination: b.destination,
+      name, target, kind, schedule: b.schedule, retention: { ...b.retention }, destination: { ...b.destination },
       encrypt: b.encrypt, verifySchedule: b.verify.schedule, restoreTest: b.verify.restoreTest,
     });
   };
   for (const [n, d] of Object.entries(stack.databases)) if (d.backup) add(n, n, d.engine === 'postgres' ? 'postgres' : 'mysql', d.backup);
   for (const [n, c] of Object.entries(stack.caches)) if (c.backup) add(n, n, 'redis', c.backup);
   for (const [n, s] of Object.entries(stack.services)) for (const v of s.volumes) if (v.backup) add(v.name, n, 'volume', v.backup);
-  return jobs.sort((a, b) => a.name.localeCompare(b.name));
+  return jobs.sort((a, b) => byCodeUnit(a.name, b.name));
 }
 
 export function parseMemory(s: string): number {

@@ -2,7 +2,7 @@
 // the spec's images: map (the e2e suite swaps in locally built substitutes).
 import type { ImageKey } from '../spec/schema.js';
 
-export const defaultImages: Record<ImageKey, string> = {
+export const defaultImages: Readonly<Record<ImageKey, string>> = Object.freeze({
   traefik: 'traefik:v3.2.3',
   haproxy: 'haproxy:2.8.14',
   prometheus: 'prom/prometheus:v2.55.1',
@@ -20,7 +20,7 @@ export const defaultImages: Record<ImageKey, string> = {
   restic: 'restic/restic:0.17.3',
   portainer: 'portainer/portainer-ce:2.21.4',
   node: 'node:20.18.1-bookworm-slim',
-};
+});
 
 /** Image for a component: spec override first, then a version the spec asked for, then the pinned default. */
 export function pickImage(key: ImageKey, overrides: Partial<Record<ImageKey, string>>, version?: string): string {

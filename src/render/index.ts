@@ -13,6 +13,7 @@ import { renderSwarm } from './swarm/index.js';
 import { composeAddressing, swarmAddressing, type Addressing } from './addressing.js';
 import { renderTraefik } from './traefik/index.js';
 import { sortFiles, type RenderedFile } from './files.js';
+import { assertIdentifiers } from './identifiers.js';
 
 export type Target = 'compose' | 'swarm';
 export const targets: readonly Target[] = ['compose', 'swarm'];
@@ -62,6 +63,7 @@ export function configHashes(plan: Plan, files: RenderedFile[]): Record<string, 
 const addressingOf: Record<Target, Addressing> = { compose: composeAddressing, swarm: swarmAddressing };
 
 export function renderAll(plan: Plan, target: Target = 'compose', opts: RenderOptions = {}): RenderedFile[] {
+  assertIdentifiers(plan);
   const configs = renderConfigs(plan, { ...opts, addressing: addressingOf[target] });
   switch (target) {
     case 'compose': return sortFiles([...configs, ...renderCompose(plan, { configHashes: configHashes(plan, configs) })]);

@@ -1,10 +1,10 @@
 // Reads wharf.yaml (or wharf.config.ts), validates it against the schema and the
 // cross-field rules, and returns every issue at once with its path and position.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { resolve, basename } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { parseDocument, isMap, isSeq, LineCounter, type Document, type Node } from 'yaml';
+import { parseDocument, isMap, isSeq, isScalar, LineCounter, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import { evaluateConfig } from './config-file.js';
 import type { z } from 'zod';
 import { stackSchema, type Stack } from './schema.js';
 import { closest, joinPath, type Issue } from './issues.js';
@@ -14,7 +14,19 @@ export interface LoadResult {
   stack?: Stack;
   issues: Issue[];
   file: string;
+  /** file, line and column of a spec path, for issues found later (by the plan rules) */
+  place?: Place;
 }
+
+type Place = (path: ReadonlyArray<PropertyKey>) => Pick<Issue, 'file' | 'line' | 'column'>;
+
+/** A spec is a page of YAML; megabytes of it are a mistake or an attack. */
+export const MAX_SPEC_BYTES = 1024 * 1024;
+const tooBig = (file: string, bytes: number): Issue => ({
+  path: '', severity: 'error', file,
+  message: `spec is ${(bytes / 1024 / 1024).toFixed(1)} MiB, more than the ${MAX_SPEC_BYTES / 1024 / 1024} MiB limit`,
+  hint: 'a wharf spec is a page or two of YAML: is this the right file?',
+});
 
 export const specFileNames = ['wharf.yaml', 'wharf.yml', 'wharf.config.ts'];
 
@@ -26,35 +38,39 @@ export function findSpecFile(dir: string): string | undefined {
   return undefined;
 }
 
-export async function loadSpecFile(file: string): Promise<LoadResult> {
+export async function loadSpecFile(file: string, opts: { configTimeoutMs?: number } = {}): Promise<LoadResult> {
   const shown = basename(file);
   if (!existsSync(file)) {
     return { file, issues: [{ path: '', severity: 'error', file: shown, message: `spec file not found: ${file}`, hint: 'run `wharf init` or pass --file' }] };
   }
   if (file.endsWith('.ts') || file.endsWith('.js') || file.endsWith('.mjs')) {
-    let value: unknown;
-    try {
-      const { tsImport } = await import('tsx/esm/api');
-      const mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as { default?: unknown };
-      value = mod.default;
-      // Outside an ESM package tsx loads the file as CommonJS: the export arrives wrapped once more.
-      if (value && typeof value === 'object' && 'default' in value && !('name' in value)) value = (value as { default: unknown }).default;
-    } catch (err) {
-      return { file, issues: [{ path: '', severity: 'error', file: shown, message: `could not load: ${(err as Error).message.split('\n')[0]}` }] };
-    }
-    return { file, ...validateSpec(value, { file: shown }) };
+    const r = await evaluateConfig(file, { timeoutMs: opts.configTimeoutMs });
+    // The message names the file itself (and a syntax error its line): no file prefix on top.
+    if (!r.ok) return { file, issues: [{ path: '', severity: 'error', message: r.message, hint: r.hint }] };
+    return { file, place: () => ({ file: shown }), ...validateSpec(r.value, { file: shown }) };
   }
+  const size = (await stat(file)).size;
+  if (size > MAX_SPEC_BYTES) return { file, issues: [tooBig(shown, size)] };
   const text = await readFile(file, 'utf8');
   return { file, ...parseSpecText(text, shown) };
 }
 
-export function parseSpecText(text: string, file = 'wharf.yaml'): { stack?: Stack; issues: Issue[] } {
+export function parseSpecText(text: string, file = 'wharf.yaml'): { stack?: Stack; issues: Issue[]; place?: Place } {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_SPEC_BYTES) return { issues: [tooBig(file, bytes)] };
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // yaml's own uniqueKeys check compares each key with every earlier one (quadratic); duplicateKeys is linear.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const issues: Issue[] = [];
   for (const e of doc.errors) {
-    const pos = e.linePos?.[0];
-    issues.push({ path: '', severity: 'error', file, message: `YAML: ${e.message.split('\n')[0]}`, line: pos?.line, column: pos?.col });
+    const pos = lineCounter.linePos(e.pos[0]);
+    const deep = e.message.includes('call stack');
+    issues.push({ path: '', severity: 'error', file, message: `YAML: ${e.message.split('\n')[0]}`, hint: deep ? 'the document is nested too deeply' : undefined, line: pos.line, column: pos.col });
+  }
+  if (issues.length) return { issues: issues.slice(0, 20) };
+  for (const d of duplicateKeys(doc)) {
+    const pos = lineCounter.linePos(d.offset);
+    issues.push({ path: joinPath(d.path), severity: 'error', file, message: `duplicate key "${d.key}"`, hint: 'each key may appear once per mapping; the later one would silently win', line: pos.line, column: pos.col });
   }
   if (issues.length) return { issues };
   let value: unknown;
@@ -65,7 +81,32 @@ export function parseSpecText(text: string, file = 'wharf.yaml'): { stack?: Stac
     return { issues: [{ path: '', severity: 'error', file, message: `YAML: ${(err as Error).message.split('\n')[0]}`, hint: 'check anchors (&name) and aliases (*name)' }] };
   }
   const locate = (path: ReadonlyArray<PropertyKey>) => positionOf(doc, lineCounter, path);
-  return validateSpec(value, { file, locate });
+  const place: Place = (path) => { const pos = locate(path); return { file, line: pos?.line, column: pos?.column }; };
+  return { ...validateSpec(value, { file, locate }), place };
+}
+
+/** Keys repeated within one mapping, with the path of the repeat; one pass over the document. */
+function duplicateKeys(doc: Document): Array<{ path: PropertyKey[]; key: string; offset: number }> {
+  const out: Array<{ path: PropertyKey[]; key: string; offset: number }> = [];
+  // An explicit stack instead of recursion: deep nesting must not overflow the call stack.
+  const todo: Array<{ node: unknown; path: PropertyKey[] }> = [{ node: doc.contents, path: [] }];
+  while (todo.length) {
+    const { node, path } = todo.pop()!;
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        const k = isScalar(pair.key) ? String(pair.key.value) : undefined;
+        if (k !== undefined) {
+          if (seen.has(k)) out.push({ path: [...path, k], key: k, offset: (pair.key as Node).range?.[0] ?? 0 });
+          seen.add(k);
+        }
+        todo.push({ node: pair.value, path: [...path, k ?? '?'] });
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((it, i) => todo.push({ node: it, path: [...path, i] }));
+    }
+  }
+  return out.sort((a, b) => a.offset - b.offset);
 }
 
 interface ValidateOptions {
@@ -143,7 +184,7 @@ function getAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   return cur;
 }
 
-function splitPath(p: string): PropertyKey[] {
+export function splitPath(p: string): PropertyKey[] {
   const out: PropertyKey[] = [];
   for (const m of p.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
   return out;
@@ -178,12 +219,27 @@ function unwrap(s: unknown): unknown {
   return s;
 }
 
+// Per-mapping key index: looking a key up by scanning items made many issues quadratic.
+const keyIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
+function pairAt(map: YAMLMap, key: string): Pair | undefined {
+  let idx = keyIndex.get(map);
+  if (!idx) {
+    idx = new Map();
+    for (const it of map.items) {
+      const k = String((it.key as { value?: unknown })?.value ?? it.key);
+      if (!idx.has(k)) idx.set(k, it as Pair);
+    }
+    keyIndex.set(map, idx);
+  }
+  return idx.get(key);
+}
+
 function positionOf(doc: Document, lc: LineCounter, path: ReadonlyArray<PropertyKey>) {
   let node: Node | null | undefined = doc.contents as Node | null;
   let keyNode: Node | undefined;
   for (const p of path) {
     if (isMap(node)) {
-      const pair = node.items.find((it) => String((it.key as { value?: unknown })?.value ?? it.key) === String(p));
+      const pair = pairAt(node as YAMLMap, String(p));
       if (!pair) break;
       keyNode = pair.key as Node;
       node = pair.value as Node;

@@ -1,6 +1,8 @@
 // Cross-field rules: small named functions, each returning the issues it finds.
+import { posix } from 'node:path';
 import type { Stack } from './schema.js';
 import type { Issue } from './issues.js';
+import { staysInside } from './grammar.js';
 
 type Rule = (s: Stack) => Issue[];
 const err = (path: string, message: string, hint?: string): Issue => ({ path, message, hint, severity: 'error' });
@@ -94,6 +96,29 @@ export const acmeNeedsTraefik: Rule = (s) =>
     ? [err('tls.mode', 'ACME certificates are obtained by Traefik; HAProxy needs a certificate file', 'use proxy.kind: traefik, or tls: {mode: files, cert, key} with a certificate from your ACME client')]
     : [];
 
+export const retentionKeepsSomething: Rule = (s) =>
+  allBackups(s).flatMap(([path, b]) => {
+    const r = b.retention;
+    const given = [r.keepLast, r.keepDaily, r.keepWeekly, r.keepMonthly].filter((n) => n !== undefined);
+    if (!given.length) return [err(`${path}.retention`, 'keeps nothing: no keepLast, keepDaily, keepWeekly or keepMonthly', 'say what to keep, e.g. retention: { keepDaily: 7, keepWeekly: 4 }, or leave retention out for the default (keepLast 7, keepWeekly 4)')];
+    if (given.every((n) => n === 0)) return [err(`${path}.retention`, 'keeps nothing: every keep-* is 0', 'set at least one keep-* above 0, e.g. keepDaily: 7')];
+    return [];
+  });
+
+export const backupsEncrypted: Rule = (s) =>
+  allBackups(s).flatMap(([path, b]) =>
+    b.encrypt === false ? [err(`${path}.encrypt`, 'cannot be false: restic encrypts every repository', 'remove encrypt (it can only be true); the key is the generated restic password secret')] : [],
+  );
+
+export const buildInsideProject: Rule = (s) =>
+  Object.entries(s.services).flatMap(([n, svc]) => {
+    const b = svc.build;
+    // Compose reads the Dockerfile relative to the context: it must stay inside the context.
+    if (!b?.dockerfile) return [];
+    const rel = posix.relative(posix.normalize(b.context), posix.join(b.context, b.dockerfile));
+    return !posix.isAbsolute(b.dockerfile) && staysInside(rel || '.') ? [] : [err(`services.${n}.build.dockerfile`, `"${b.dockerfile}" resolves outside the build context`, 'give a path relative to build.context that stays inside it')];
+  });
+
 export function allBackups(s: Stack) {
   const out: Array<[string, NonNullable<Stack['databases'][string]['backup']>]> = [];
   for (const [n, d] of Object.entries(s.databases)) if (d.backup) out.push([`databases.${n}.backup`, d.backup]);
@@ -110,4 +135,5 @@ export const crossFieldRules: Rule[] = [
   acmeNeedsTraefik,
   imageOrBuild, usedBackendsExist, secretsDeclared, uniqueNames, uniqueRouteHosts,
   routedServicesHaveHealth, edgePortsDistinct, tlsFilesNeedPaths,
+  retentionKeepsSomething, backupsEncrypted, buildInsideProject,
 ];

@@ -1,6 +1,9 @@
 // The one schema: wharf.yaml and defineStack() are validated by it, types are
 // inferred from it, and `wharf schema` prints its JSON Schema.
 import { z } from 'zod';
+import { cronProblem } from './cron.js';
+import { isCidr, isIpAddress, sizeBytes, staysInside, URL_PATH_MAX, urlPathPattern } from './grammar.js';
+import { parseImageReference } from './image-ref.js';
 
 const name = z
   .string()
@@ -10,22 +13,33 @@ const memory = z.string().regex(/^\d+(\.\d+)?[kmgKMG]?$/, 'should be a size like
 const hostname = z
   .string()
   .regex(/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'should be a DNS host name like api.example.com');
-const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/, 'should be a CIDR like 10.0.0.0/8');
+const cidr = z.string().refine(isCidr, 'should be a CIDR like 10.0.0.0/8 or fd00::/8 (an IP address, then a prefix length of 0-32 for IPv4, 0-128 for IPv6)');
+const MIN_MEMORY = 4 * 1024 ** 2;
+const memoryLimit = memory.refine((s) => (sizeBytes(s) ?? 0) >= MIN_MEMORY, 'should be at least 4M: a smaller limit is either a typo or a container the kernel kills at once');
+const urlPath = (query: boolean) => z.string().max(URL_PATH_MAX).regex(urlPathPattern({ query }), query
+  ? 'should be a URL path like /health or /health?full=1 (letters, digits, -._~!&()*+,=:@/ and %XX escapes; no spaces, quotes, ; $ or backslash)'
+  : 'should be a URL path prefix like /api (letters, digits, -._~!&()*+,=:@/ and %XX escapes; no query, spaces, quotes, ; $ or backslash)');
+const imageRef = z.string().superRefine((s, ctx) => {
+  const r = parseImageReference(s);
+  if (!r.ok) ctx.addIssue({ code: 'custom', message: `should be an image reference like nginx:1.27 or registry.example.com/team/app@sha256:... (${r.error})` });
+});
+const projectPath = z.string().min(1).refine(staysInside, 'should be a relative path inside the project directory (no absolute path, no ../ leaving it)');
 const port = z.number().int().min(1).max(65535);
-const cron = z
-  .string()
-  .regex(/^(@(hourly|daily|weekly|monthly)|(\S+\s+){4}\S+)$/, 'should be a 5-field cron expression like "*/5 * * * *" or @daily');
+const cron = z.string().superRefine((v, ctx) => {
+  const problem = cronProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: `should be a 5-field cron expression like "*/5 * * * *" or @daily (${problem})` });
+}).describe('cron schedule in UTC: 5 fields of numbers, names, * , - and /, or @hourly, @daily, @weekly, @monthly');
 
 export const resourcesSchema = z
   .strictObject({
     cpus: z.number().positive().max(256).describe('CPU limit, in cores').optional(),
-    memory: memory.describe('memory limit, e.g. 256M').optional(),
+    memory: memoryLimit.describe('memory limit, e.g. 256M').optional(),
   })
   .describe('resource limits; every service gets defaults when omitted');
 
 export const routeSchema = z.strictObject({
   host: hostname.describe('host name matched by the edge; "@" prefix-less, full name'),
-  path: z.string().regex(/^\/[^\s]*$/, 'should start with /').default('/'),
+  path: urlPath(false).default('/'),
   auth: z.boolean().default(false).describe('protect with generated basic-auth credentials'),
   allow: z.array(cidr).optional().describe('source IP allow-list'),
 });
@@ -44,7 +58,7 @@ export const backupSchema = z
     retention: retentionSchema.prefault({ keepLast: 7, keepWeekly: 4 }),
     destination: z
       .union([
-        z.strictObject({ type: z.literal('local'), path: z.string().min(1).default('./.wharf/backups') }),
+        z.strictObject({ type: z.literal('local'), path: projectPath.default('./.wharf/backups') }),
         z.strictObject({
           type: z.literal('s3'),
           endpoint: z.string().url(),
@@ -62,7 +76,7 @@ export const backupSchema = z
   .describe('scheduled, encrypted, verified backups');
 
 const healthSchema = z.strictObject({
-  path: z.string().regex(/^\//, 'should start with /').default('/health'),
+  path: urlPath(true).default('/health'),
   interval: duration.default('5s'),
   timeout: duration.default('3s'),
   retries: z.number().int().min(1).max(100).default(5),
@@ -70,14 +84,15 @@ const healthSchema = z.strictObject({
 });
 
 const buildSchema = z.strictObject({
-  context: z.string().min(1),
-  dockerfile: z.string().optional(),
+  context: z.string().min(1).regex(/^[^\x00-\x1f\x7f\\]+$/, 'should be a path (no control characters or backslashes)')
+    .describe('build context, relative to wharf.yaml (../ allowed for monorepos; never the filesystem root)'),
+  dockerfile: z.string().min(1).optional().describe('relative to context; must stay inside it'),
   args: z.record(z.string(), z.string()).default({}),
 });
 
 export const serviceSchema = z
   .strictObject({
-    image: z.string().min(1).optional().describe('image reference; pin a tag or digest'),
+    image: imageRef.optional().describe('image reference; pin a tag or digest'),
     build: buildSchema.optional(),
     command: z.array(z.string()).optional(),
     port: port.describe('port the service listens on inside its container'),
@@ -85,7 +100,7 @@ export const serviceSchema = z
     routes: z.array(routeSchema).default([]),
     health: z.union([healthSchema, z.literal(false)]).prefault({ path: '/health' }),
     metrics: z
-      .union([z.strictObject({ path: z.string().regex(/^\//).default('/metrics'), port: port.optional() }), z.literal(false)])
+      .union([z.strictObject({ path: urlPath(true).default('/metrics'), port: port.optional() }), z.literal(false)])
       .default(false),
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'should be an environment variable name'), z.string()).default({}),
     secrets: z.array(name).default([]).describe('names of secrets mounted at /run/secrets/NAME'),
@@ -165,7 +180,7 @@ export const monitoringSchema = z.strictObject({
 
 export const proxySchema = z.strictObject({
   kind: z.enum(['traefik', 'haproxy']).default('traefik'),
-  bind: z.string().default('0.0.0.0').describe('host address the edge ports are published on'),
+  bind: z.string().refine(isIpAddress, 'should be an IP address like 0.0.0.0, 127.0.0.1 or :: (no port, no host name)').default('0.0.0.0').describe('host address the edge ports are published on'),
   httpPort: port.default(80),
   httpsPort: port.default(443),
   dashboard: z
@@ -203,7 +218,7 @@ export const stackSchema = z
       .record(name, z.union([z.strictObject({ file: z.string().min(1) }), z.strictObject({ generate: z.literal(true), length: z.number().int().min(16).max(256).default(32) })]))
       .default({})
       .describe('user secrets: read from a file, or generated'),
-    images: z.partialRecord(z.enum(imageKeys), z.string().min(1)).default({}).describe('override any component image'),
+    images: z.partialRecord(z.enum(imageKeys), imageRef).default({}).describe('override any component image'),
     cluster: z
       .strictObject({
         encryptNetworks: z.boolean().default(true)

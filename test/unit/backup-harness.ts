@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { buildPlan } from '../../src/plan/build.js';
 import type { Plan } from '../../src/plan/model.js';
 import { planBackupService } from '../../src/plan/backup.js';
-import type { BackupExecutor } from '../../src/ops/backup.js';
+import type { BackupExecutor, ServiceControl } from '../../src/ops/backup.js';
 import { cmd } from '../../src/engine/command.js';
 import { renderBackup } from '../../src/render/backup/index.js';
 import { parseSpecText } from '../../src/spec/load.js';
@@ -104,12 +104,30 @@ export interface Sandbox {
   run(script: 'backup' | 'verify' | 'restore' | 'scheduler', args: string[], extraEnv?: Record<string, string>): Promise<RunOut>;
   /** the ops layer's executor, running the scripts here instead of in the container */
   executor: BackupExecutor;
+  /** service stops and starts asked by restores, in order ("stop web", "start web") */
+  serviceCalls: string[];
   /** the job's metrics file (node-exporter textfile) */
   metrics(job: string): string;
   cleanup(): void;
 }
 
-export function makeSandbox(plan: Plan, o: { restic: string; secrets: Record<string, string>; env?: Record<string, string> }): Sandbox {
+/**
+ * Service control for the sandbox: records every stop/start in `calls`; `real` maps a service
+ * to the process standing in for it (a real Redis), others are only recorded.
+ */
+export function recordingServices(calls: string[], real: Record<string, Partial<ServiceControl>> = {}): ServiceControl {
+  const each = async (op: 'stop' | 'start', names: string[]) => {
+    for (const n of names) { calls.push(`${op} ${n}`); await real[n]?.[op]?.([n]); }
+  };
+  return {
+    stop: (names) => each('stop', names),
+    start: (names) => each('start', names),
+    waitHealthy: async (names, ms) => { for (const n of names) await real[n]?.waitHealthy?.([n], ms); },
+    notRunning: async () => [],
+  };
+}
+
+export function makeSandbox(plan: Plan, o: { restic: string; secrets: Record<string, string>; env?: Record<string, string>; services?: Record<string, Partial<ServiceControl>> }): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-backup-'));
   const home = join(dir, 'backup');
   const metricsDir = join(dir, 'metrics');
@@ -136,9 +154,10 @@ export function makeSandbox(plan: Plan, o: { restic: string; secrets: Record<str
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr, ms: performance.now() - t0 }));
   });
+  const serviceCalls: string[] = [];
   return {
-    dir, home, metricsDir, repoDir, secretsDir, env, run,
-    executor: { plan, script: (name, args, describe, timeoutMs) => cmd([join(home, 'bin', `${name}.sh`), ...args], describe, { env, timeoutMs }) },
+    dir, home, metricsDir, repoDir, secretsDir, env, run, serviceCalls,
+    executor: { plan, services: recordingServices(serviceCalls, o.services), script: (name, args, describe, timeoutMs) => cmd([join(home, 'bin', `${name}.sh`), ...args], describe, { env, timeoutMs }) },
     metrics: (job) => { try { return execaSync('cat', [join(metricsDir, `wharf_backup_${job}.prom`)]).stdout; } catch { return ''; } },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };

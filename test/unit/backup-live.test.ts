@@ -109,6 +109,9 @@ describe('backup scripts against real PostgreSQL and restic', { skip, timeout: 6
     assert.equal(r.verified, true, 'restored data compared with the manifest');
     assert.match(r.safetySnapshot ?? '', /^[0-9a-f]{64}$/);
     assert.deepEqual(await items(db), before);
+    // the API writing to the database was stopped before the restore and started after it
+    assert.deepEqual(asked[0]!.stops, [{ service: 'api', reason: 'uses database db' }]);
+    assert.deepEqual(sb.serviceCalls, ['stop api', 'start api']);
     const [listing] = await listBackups(sb.executor, { target: 'db' });
     assert.equal(listing!.snapshots.length, 2);
     assert.equal(listing!.snapshots.filter((s) => s.safety).length, 1, 'the safety snapshot is listed and marked');
@@ -122,9 +125,11 @@ describe('backup scripts against real PostgreSQL and restic', { skip, timeout: 6
   });
 
   it('restores into a scratch database and leaves the live one alone', async () => {
+    sb.serviceCalls.length = 0;
     const r = await restoreBackup(sb.executor, { target: 'db', toScratch: true, confirm: () => true });
     assert.ok(r.ok, r.error);
     assert.equal(r.scratch, true);
+    assert.deepEqual(sb.serviceCalls, [], 'a scratch restore stops nothing');
     assert.match(r.destination!, /^wharf_restore_[0-9a-f]{8}$/);
     assert.equal((await q<{ name: string }>(db, 'SELECT name FROM items WHERE id = 1'))[0]!.name, 'changed');
     const c = new pg.Client({ connectionString: db.url.replace(/\/wharf$/, `/${r.destination}`) });

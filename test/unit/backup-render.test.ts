@@ -3,10 +3,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderBackup, renderSchedule, retentionFlags, cronFields } from '../../src/render/backup/index.js';
+import { renderBackup, renderJobEnv, renderSchedule, retentionFlags } from '../../src/render/backup/index.js';
+import { cronRuns, normalizeCron } from '../../src/spec/cron.js';
 import { scripts } from '../../src/render/backup/scripts.js';
 import { RESTIC_PASSWORD_SECRET, TEXTFILE_DIR } from '../../src/plan/backup.js';
 import { planFromYaml, postgresSpec } from './backup-harness.js';
@@ -53,16 +54,16 @@ describe('backup renderer', () => {
     const plan = template('haproxy-mysql');
     const files = renderBackup(plan);
     assert.deepEqual(files.map((f) => f.path), [
-      'backup/bin/backup.sh', 'backup/bin/lib.sh', 'backup/bin/list.sh', 'backup/bin/restore.sh',
-      'backup/bin/scheduler.sh', 'backup/bin/verify.sh', 'backup/Dockerfile', 'backup/jobs/db.env', 'backup/schedule',
+      'backup/Dockerfile', 'backup/bin/backup.sh', 'backup/bin/lib.sh', 'backup/bin/list.sh', 'backup/bin/restore.sh',
+      'backup/bin/scheduler.sh', 'backup/bin/verify.sh', 'backup/jobs/db.env', 'backup/schedule',
     ]);
     const env = files.find((f) => f.path === 'backup/jobs/db.env')!.contents;
-    assert.match(env, /^KIND=mysql$/m);
+    assert.match(env, /^KIND='mysql'$/m);
     assert.match(env, /^RETENTION='--keep-last 10'$/m);
-    assert.match(env, /^DB_USER="\$\{WHARF_DB_USER:-root\}"$/m);
-    assert.match(env, /^DB_PASSWORD_SECRET=db-root-password$/m);
-    assert.match(env, /^REPOSITORY="\$WHARF_REPO_DIR\/db"$/m);
-    assert.match(renderSchedule(plan), /^\*\/5 \* \* \* \* backup db$/m);
+    assert.match(env, /^DB_USER='root'$/m);
+    assert.match(env, /^DB_PASSWORD_SECRET='db-root-password'$/m);
+    assert.match(env, /^REPOSITORY="\$WHARF_REPO_DIR"\/'db'$/m);
+    assert.match(renderSchedule(plan), /^0,5,10,15,20,25,30,35,40,45,50,55 \* \* \* \* backup db$/m);
     assert.match(renderSchedule(plan), /^0 0 \* \* 0 verify db$/m);
     assert.equal(files.find((f) => f.path === 'backup/bin/backup.sh')!.mode, 0o755);
     const b = plan.components.find((c) => c.role === 'backup')!;
@@ -76,11 +77,9 @@ describe('backup renderer', () => {
     assert.match(renderSchedule(plan), /^0 3 \* \* \* backup db$/m);
   });
 
-  it('retention and cron helpers', () => {
+  it('retention helper', () => {
     assert.equal(retentionFlags({}), '--keep-last 1');
     assert.equal(retentionFlags({ keepLast: 3, keepMonthly: 6 }), '--keep-last 3 --keep-monthly 6');
-    assert.equal(cronFields('@daily'), '0 0 * * *');
-    assert.equal(cronFields(' */5  * * * *'), '*/5 * * * *');
   });
 
   it('no secret value in rendered files: only secret names', () => {
@@ -91,7 +90,7 @@ describe('backup renderer', () => {
   it('the scripts write the metric names the alert catalogue reads, with its labels', () => {
     const lib = scripts['lib.sh']!;
     for (const m of [BACKUP_LAST_SUCCESS_METRIC, BACKUP_LAST_STATUS_METRIC, BACKUP_VERIFY_LAST_STATUS_METRIC]) assert.ok(lib.includes(`m ${m} `), m);
-    assert.ok(lib.includes('L="backup=\\"$JOB\\",target=\\"$TARGET\\"'));
+    assert.ok(lib.includes('L="backup=\\"$JOB\\",target=\\"$(prom_label "$TARGET")\\"'));
   });
 
   it('scripts.ts is generated from sh/*.sh and up to date', async () => {
@@ -110,11 +109,11 @@ describe('backup renderer', () => {
     } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 
-  it('the scheduler matches cron expressions like cron', () => {
+  it('the scheduler matches the expanded schedule like cron', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-sched-'));
     const sched = join(dir, 'scheduler.sh');
     writeFileSync(sched, scripts['scheduler.sh']!);
-    const match = (expr: string, at: string) => spawnSync('sh', [sched, '--match', expr, ...at.split(' ')]).status === 0;
+    const match = (expr: string, at: string) => spawnSync('sh', [sched, '--match', normalizeCron(expr), ...at.split(' ')]).status === 0;
     const table: Array<[string, string, boolean]> = [
       ['*/5 * * * *', '10 3 1 1 0', true], ['*/5 * * * *', '11 3 1 1 0', false],
       ['0 3 * * *', '0 3 5 6 2', true], ['0 3 * * *', '0 4 5 6 2', false],
@@ -125,6 +124,57 @@ describe('backup renderer', () => {
     ];
     try {
       for (const [expr, at, want] of table) assert.equal(match(expr, at), want, `${expr} @ ${at}`);
+      // a field the renderer never writes (a step, a range) matches nothing: no arithmetic in sh
+      assert.equal(spawnSync('sh', [sched, '--match', '*/0 * * * *', '0', '0', '1', '1', '1']).status, 1);
+      assert.equal(spawnSync('sh', [sched, '--match', '1-5 * * * *', '3', '0', '1', '1', '1']).status, 1);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  it('the real scheduler.sh on the expanded schedule agrees with the cron library, minute by minute', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-sched-'));
+    const sched = join(dir, 'scheduler.sh');
+    writeFileSync(sched, scripts['scheduler.sh']!);
+    const exprs = ['* * * * *', '*/5 * * * *', '*/7 */3 * * *', '0 3 * * *', '15 4 1 * *', '0 0 1 * 1-5', '0 0 1,15 * 5', '30 2 * 1-3 *',
+      '5-20/5 * * * *', '0 0 * * 7', '0 0 * * sun,sat', '0 12 29 2 *', '59 23 31 * *', '0 0 */2 * *', '0 0 * * */2', '@hourly', '@daily', '@weekly', '@monthly'];
+    const fields = (d: Date) => [d.getUTCMinutes(), d.getUTCHours(), d.getUTCDate(), d.getUTCMonth() + 1, d.getUTCDay()].join(' ');
+    let rnd = 42;
+    const next = () => (rnd = (rnd * 1103515245 + 12345) % 2147483648);
+    try {
+      for (const expr of exprs) {
+        // the library's own run times (every one must match) and random minutes over 2026-2029
+        const at: Date[] = cronRuns(expr, new Date(Date.UTC(2026, 0, 1)), 60);
+        for (let i = 0; i < 200; i++) at.push(new Date(Date.UTC(2026, 0, 1) + (next() % (4 * 525600)) * 60000));
+        const want = at.map((t) => (cronRuns(expr, new Date(t.getTime() - 60000), 1)[0]!.getTime() === t.getTime() ? '1' : '0'));
+        const r = spawnSync('sh', [sched, '--match-each', normalizeCron(expr)], { input: `${at.map(fields).join('\n')}\n`, encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        const got = r.stdout.trim().split('\n');
+        assert.equal(got.length, at.length);
+        for (let i = 0; i < at.length; i++) assert.equal(got[i], want[i], `${expr} at ${at[i]!.toISOString()}`);
+        assert.ok(want.filter((w) => w === '1').length >= 60, `${expr}: the library's runs are matches`);
+      }
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  it('a job env file sourced by the real lib.sh load_job runs nothing and keeps hostile values intact', () => {
+    const nasty = `x'; touch PWNED; echo '\n$(touch PWNED)\`touch PWNED\`\n"; touch PWNED #\\ ü`;
+    const plan = template('api');
+    const job = { ...plan.backups[0]!, schedule: `0 3 * * *\ntouch PWNED`, target: nasty };
+    const env = renderJobEnv(plan, job);
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-job-'));
+    try {
+      mkdirSync(join(dir, 'jobs')); mkdirSync(join(dir, 'secrets'));
+      writeFileSync(join(dir, 'jobs', `${job.name}.env`), env);
+      writeFileSync(join(dir, 'secrets', `${nasty}-password`), 'pw'); // the secret is named after the target
+      writeFileSync(join(dir, 'lib.sh'), scripts['lib.sh']!);
+      writeFileSync(join(dir, 'show.sh'), `. "$1/lib.sh"\nload_job ${job.name}\nprintf '%s' "$TARGET" > "$1/target"\nprintf '%s' "$SCHEDULE" > "$1/schedule"\ncleanup\n`);
+      const r = spawnSync('/bin/sh', [join(dir, 'show.sh'), dir], {
+        cwd: dir, encoding: 'utf8',
+        env: { PATH: process.env.PATH, WHARF_BACKUP_HOME: dir, WHARF_SECRETS_DIR: join(dir, 'secrets'), WHARF_METRICS_DIR: join(dir, 'm'), WHARF_TMP: dir, WHARF_REPO_DIR: join(dir, 'repo') },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(existsSync(join(dir, 'PWNED')), false, 'no command ran');
+      assert.equal(readFileSync(join(dir, 'target'), 'utf8'), nasty);
+      assert.equal(readFileSync(join(dir, 'schedule'), 'utf8'), job.schedule);
     } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 });

@@ -59,15 +59,19 @@ function ruleTests(rules: AlertRule[]): unknown[] {
   const tests = rules.flatMap((a) => {
     const at = a.fixture.at ?? `${Math.ceil(durationMinutes(a.for)) + 10}m`;
     const interval = a.fixture.interval ?? '1m';
-    const labels = { ...a.fixture.labels, severity: a.severity, component: expand(a.component, a.fixture.labels) };
-    const annotations = {
-      summary: expand(a.summary, labels), description: expand(a.description, labels), runbook: expand(a.runbook, labels),
+    const expected = (fl: Record<string, string>) => {
+      const labels = { ...fl, severity: a.severity, component: expand(a.component, fl) };
+      return { exp_labels: labels, exp_annotations: { summary: expand(a.summary, labels), description: expand(a.description, labels), runbook: expand(a.runbook, labels) } };
     };
     return [
       {
         name: `${a.alert} fires`, interval, input_series: a.fixture.firing,
-        alert_rule_test: [{ eval_time: at, alertname: a.alert, exp_alerts: [{ exp_labels: labels, exp_annotations: annotations }] }],
+        alert_rule_test: [{ eval_time: at, alertname: a.alert, exp_alerts: [expected(a.fixture.labels)] }],
       },
+      ...(a.fixture.alsoFires ?? []).map((x) => ({
+        name: `${a.alert} fires: ${x.name}`, interval, input_series: x.firing,
+        alert_rule_test: [{ eval_time: x.at ?? at, alertname: a.alert, exp_alerts: [expected(x.labels)] }],
+      })),
       {
         name: `${a.alert} stays quiet`, interval, input_series: a.fixture.quiet,
         alert_rule_test: [{ eval_time: at, alertname: a.alert, exp_alerts: [] }],
@@ -234,4 +238,36 @@ test('prometheus: rendering is pure and stable', async () => {
   assert.deepEqual(renderPrometheus(plan), renderPrometheus(plan));
   const disabled = { ...plan, monitoring: { ...plan.monitoring, enabled: false } };
   assert.deepEqual(renderPrometheus(disabled), []);
+});
+
+test('prometheus: down and backup alerts fire where the old rules were silent (exporter unreachable, textfile gone, never ran)', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-promold-'));
+  try {
+    for (const t of ['api', 'haproxy-mysql']) {
+      const rules = alertCatalogue(templatePlan(t));
+      const down = rules.find((a) => a.alert === (t === 'api' ? 'PostgresDown' : 'MysqlDown'))!;
+      const failed = rules.find((a) => a.alert === 'BackupFailed')!;
+      const never = rules.find((a) => a.alert === 'BackupStale' && a.expr.startsWith('absent('))!;
+      assert.match(down.expr, /^(pg_up|mysql_up) == 0 or up\{job=~"db-exporter"\} == 0$/);
+      assert.ok(never, `${t}: a BackupStale rule for a backup that never ran`);
+      assert.equal(never.expr, 'absent(wharf_backup_last_success_timestamp_seconds{backup="db",target="db"})');
+      assert.equal(never.for, t === 'api' ? '2895m' : '25m', 'for = the stale threshold of the job');
+      // each case against the rule alone: passes with today's expression, fails with the old one
+      const cases: Array<[AlertRule, string]> = [[down, down.expr.split(' or ')[0]!], [failed, 'wharf_backup_last_status == 0'], [never, rules.find((a) => a.alert === 'BackupStale' && !a.expr.startsWith('absent('))!.expr]];
+      for (const [rule, oldExpr] of cases) {
+        const one = (expr: string) => ({ ...rule, expr, fixture: { ...rule.fixture, firing: rule.fixture.alsoFires?.[0]?.firing ?? rule.fixture.firing, labels: rule.fixture.alsoFires?.[0]?.labels ?? rule.fixture.labels, at: rule.fixture.alsoFires?.[0]?.at ?? rule.fixture.at, alsoFires: undefined } });
+        for (const [expr, ok] of [[rule.expr, true], [oldExpr, false]] as const) {
+          const r1 = one(expr);
+          mkdirSync(join(dir, 'rules'), { recursive: true });
+          writeFileSync(join(dir, 'rules', 'one.yml'), JSON.stringify({ groups: [{ name: 'one', rules: [{ alert: r1.alert, expr, for: r1.for, labels: { severity: r1.severity, component: r1.component }, annotations: { summary: r1.summary, description: r1.description, runbook: r1.runbook } }] }] }));
+          const suite = ruleTests([r1])[0] as { tests: unknown[] };
+          writeFileSync(join(dir, 'one-test.yml'), JSON.stringify({ ...suite, tests: suite.tests.slice(0, 1) }));
+          const res = await runAsync(promtool!, ['test', 'rules', 'one-test.yml'], dir);
+          assert.equal(res.code === 0, ok, `${t} ${rule.alert} with ${expr}: ${res.out}`);
+        }
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lint, policyRules } from '../../src/check/policy.js';
+import { checkPlan } from '../../src/check/plan-rules.js';
 import { loadVariant, variants } from '../support/templates.js';
 
 test('rule ids are unique and stable-looking', () => {
@@ -80,4 +81,42 @@ test('WH009 dashboard route without auth', () => {
 test('WH012 public domain with a self-signed certificate on all interfaces', () => {
   const { stack, plan } = loadVariant({ template: 'api', change: (d) => { d.domain = 'shop.example.com'; d.services.api.routes = [{ host: 'api.shop.example.com' }]; } });
   assert.equal(fired(lint(stack, plan), 'WH012').length, 1);
+});
+
+// Plan rules: input errors only the plan can see (platform hosts, volumes, the alert catalogue).
+const planErrors = (template: string, change: (d: Record<string, any>) => void) => {
+  const { stack, plan } = loadVariant({ template, change });
+  return checkPlan(stack, plan);
+};
+
+for (const v of variants) {
+  test(`template ${v.id} passes the plan rules`, () => {
+    const { stack, plan } = loadVariant(v);
+    assert.deepEqual(checkPlan(stack, plan), []);
+  });
+}
+
+test('a route on a platform host names both the route and the platform option', () => {
+  const g = planErrors('api', (d) => { d.services.api.routes[0].host = 'grafana.shop.localhost'; });
+  assert.deepEqual(g.map((i) => i.path), ['services.api.routes[0].host']);
+  assert.match(g[0]!.message, /grafana\.shop\.localhost.*grafana.*monitoring\.grafana\.host/);
+  const dash = planErrors('haproxy-mysql', (d) => { d.proxy.dashboard = { host: 'edge.example.test' }; d.services.web.routes[0].host = 'edge.example.test'; });
+  assert.ok(dash.some((i) => i.path === 'services.web.routes[0].host' && /proxy\.dashboard\.host/.test(i.message)), JSON.stringify(dash));
+  // Grafana off: its default host is free for the app.
+  assert.deepEqual(planErrors('api', (d) => { d.monitoring.grafana = false; d.services.api.routes[0].host = 'grafana.shop.localhost'; }), []);
+});
+
+test('a user volume named like a platform volume is refused', () => {
+  for (const name of ['db-data', 'prometheus-data', 'grafana-data', 'alertmanager-data']) {
+    const i = planErrors('api', (d) => { d.services.api.volumes = [{ name: 'uploads', target: '/u' }, { name, target: '/data' }]; });
+    assert.deepEqual(i.map((x) => x.path), ['services.api.volumes[1].name'], name);
+  }
+});
+
+test('an override for an alert this stack does not have is refused with a did-you-mean', () => {
+  const i = planErrors('api', (d) => { d.monitoring.alerts = { overrides: { TargetDwn: { disabled: true }, TargetDown: { for: '5m' } } }; });
+  assert.deepEqual(i.map((x) => x.path), ['monitoring.alerts.overrides.TargetDwn']);
+  assert.equal(i[0]!.hint, 'did you mean "TargetDown"?');
+  const far = planErrors('api', (d) => { d.monitoring.alerts = { overrides: { Zzzzzzzzzz: { disabled: true } } }; });
+  assert.match(far[0]!.hint ?? '', /alerts of this stack: .*TargetDown/);
 });

@@ -32,3 +32,25 @@ test('same edge port twice', () => {
   const i = issuesOf((d) => { d.proxy.httpPort = 8443; d.proxy.httpsPort = 8443; });
   assert.ok(i.some((x) => x.path === 'proxy.httpsPort'));
 });
+
+test('retention that keeps nothing is refused instead of becoming keep-last 1', () => {
+  for (const retention of [{}, { keepLast: undefined }, { keepDaily: 0, keepWeekly: 0, keepMonthly: 0 }]) {
+    const i = issuesOf((d) => { d.databases.db.backup.retention = retention; });
+    assert.ok(i.some((x) => x.path === 'databases.db.backup.retention' && /keeps nothing/.test(x.message) && /keepDaily/.test(x.hint ?? '')), JSON.stringify(i));
+  }
+  assert.deepEqual(issuesOf((d) => { d.databases.db.backup.retention = { keepMonthly: 1 }; }), []);
+});
+
+test('encrypt: false is refused: restic always encrypts', () => {
+  const i = issuesOf((d) => { d.databases.db.backup.encrypt = false; });
+  assert.deepEqual(i.map((x) => x.path), ['databases.db.backup.encrypt']);
+  assert.match(i[0]!.hint ?? '', /can only be true/);
+});
+
+test('a Dockerfile outside the project is refused; one beside the context is fine', () => {
+  assert.deepEqual(issuesOf((d) => { d.services.api.build.dockerfile = '../api/Dockerfile.dev'; }), []);
+  for (const f of ['../../../Dockerfile', '/etc/passwd', '../../..']) {
+    const i = issuesOf((d) => { d.services.api.build.dockerfile = f; });
+    assert.deepEqual(i.map((x) => x.path), ['services.api.build.dockerfile'], f);
+  }
+});

@@ -3,6 +3,8 @@
 import type { Plan, Receiver } from '../../plan/model.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
 import { alertCatalogue } from '../prometheus/catalogue.js';
+import { byCodeUnit } from '../../plan/sort.js';
+import { promqlRegex, promqlString } from '../../escape/promql.js';
 
 /** Receiver that drops what no configured receiver takes. */
 export const NULL_RECEIVER = 'null';
@@ -14,7 +16,7 @@ export function renderAlertmanager(plan: Plan): RenderedFile[] {
 
 export function alertmanagerConfig(plan: Plan): Record<string, unknown> {
   const m = plan.monitoring;
-  const receivers = [...m.receivers].sort((a, b) => a.name.localeCompare(b.name));
+  const receivers = [...m.receivers].sort((a, b) => byCodeUnit(a.name, b.name));
   const downAlerts = [...new Set(alertCatalogue(plan).filter((a) => a.down).map((a) => a.alert))].sort();
   const route: Record<string, unknown> = {
     receiver: NULL_RECEIVER,
@@ -33,9 +35,9 @@ export function alertmanagerConfig(plan: Plan): Record<string, unknown> {
   if (routes.length) route.routes = routes;
   const inhibit: Array<Record<string, unknown>> = [];
   if (downAlerts.length) {
-    const names = downAlerts.join('|');
+    const names = promqlString(promqlRegex(downAlerts));
     // A component that is down makes its other alerts noise.
-    inhibit.push({ source_matchers: [`alertname=~"${names}"`], target_matchers: [`alertname!~"${names}"`], equal: ['component'] });
+    inhibit.push({ source_matchers: [`alertname=~${names}`], target_matchers: [`alertname!~${names}`], equal: ['component'] });
   }
   // The critical alert already says it: silence the warning of the same alert and component.
   inhibit.push({ source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['alertname', 'component'] });
@@ -49,7 +51,7 @@ export function alertmanagerConfig(plan: Plan): Record<string, unknown> {
 
 function severityMatcher(sev: Receiver['severities']): string {
   const s = [...new Set(sev)].sort();
-  return s.length === 1 ? `severity="${s[0]}"` : `severity=~"${s.join('|')}"`;
+  return s.length === 1 ? `severity=${promqlString(s[0]!)}` : `severity=~${promqlString(promqlRegex(s))}`;
 }
 
 function receiverConfig(r: Receiver): Record<string, unknown> {

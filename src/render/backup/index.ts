@@ -1,17 +1,15 @@
 // plan -> the backup service's files: scripts, one env file per job, the schedule and the
 // Dockerfile of the default backup image. Pure: no fs, env, clock or randomness.
 import type { BackupJob, Plan } from '../../plan/model.js';
-import { RESTIC_PASSWORD_SECRET, jobConnection, jobPasswordSecret, jobRepositories } from '../../plan/backup.js';
+import { RESTIC_PASSWORD_SECRET, jobConnection, jobPasswordSecret, jobRepositories, redisDataVolume } from '../../plan/backup.js';
 import { generatedHeader, type RenderedFile } from '../files.js';
 import { scripts } from './scripts.js';
+import { byCodeUnit } from '../../plan/sort.js';
+import { shellQuote as q } from '../../escape/shell.js';
+import { normalizeCron } from '../../spec/cron.js';
 
 /** Smallest dump that can be a real backup, per kind (the "20-byte backups" floor). */
 export const MIN_BYTES: Record<BackupJob['kind'], number> = { postgres: 256, mysql: 512, redis: 32, volume: 1024 };
-
-const macros: Record<string, string> = { '@hourly': '0 * * * *', '@daily': '0 0 * * *', '@weekly': '0 0 * * 0', '@monthly': '0 0 1 * *' };
-export function cronFields(expr: string): string {
-  return macros[expr] ?? expr.trim().split(/\s+/).join(' ');
-}
 
 export function retentionFlags(r: BackupJob['retention']): string {
   const f: string[] = [];
@@ -23,47 +21,63 @@ export function retentionFlags(r: BackupJob['retention']): string {
   return f.length ? f.join(' ') : '--keep-last 1';
 }
 
-const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
-
 export function renderJobEnv(plan: Plan, job: BackupJob): string {
   const repo = jobRepositories(plan.backups).get(job.name)!;
   const conn = jobConnection(job, plan.components);
   const pw = jobPasswordSecret(job, plan.components);
+  // Sourced by lib.sh: every value is one single-quoted word, comments hold no values.
   const lines = [
     `# ${generatedHeader}`,
-    `# backup job ${job.name}: ${job.kind} ${job.target}, schedule "${job.schedule}", verify "${job.verifySchedule}"`,
     `# restic encrypts every repository (AES-256 + Poly1305) with the ${RESTIC_PASSWORD_SECRET} secret.`,
-    `KIND=${job.kind}`,
+    `KIND=${q(job.kind)}`,
     `TARGET=${q(job.target)}`,
-    `REPOSITORY="${repo.repository}"`,
-    `RESTIC_PASSWORD_SECRET=${RESTIC_PASSWORD_SECRET}`,
+    `SCHEDULE=${q(job.schedule)}`,
+    `VERIFY_SCHEDULE=${q(job.verifySchedule)}`,
+    `REPOSITORY=${repositoryWord(repo.repository)}`,
+    `RESTIC_PASSWORD_SECRET=${q(RESTIC_PASSWORD_SECRET)}`,
     `RETENTION=${q(retentionFlags(job.retention))}`,
     `MIN_BYTES=${MIN_BYTES[job.kind]}`,
     `RESTORE_TEST=${job.restoreTest ? 1 : 0}`,
   ];
   if (job.destination.type === 's3') {
-    lines.push(`S3_ACCESS_KEY_SECRET=${job.destination.accessKeySecret}`, `S3_SECRET_KEY_SECRET=${job.destination.secretKeySecret}`);
+    lines.push(`S3_ACCESS_KEY_SECRET=${q(job.destination.accessKeySecret)}`, `S3_SECRET_KEY_SECRET=${q(job.destination.secretKeySecret)}`);
   }
   if (job.kind === 'volume') {
     lines.push(`VOLUME=${q(job.name)}`);
   } else {
-    // WHARF_DB_HOST / WHARF_DB_PORT / WHARF_DB_USER move the job to another server (tests on loopback)
+    // lib.sh lets WHARF_DB_HOST / WHARF_DB_PORT / WHARF_DB_USER move the job to another server (tests on loopback)
     lines.push(
-      `DB_HOST="\${WHARF_DB_HOST:-${conn.host}}"`,
-      `DB_PORT="\${WHARF_DB_PORT:-${conn.port}}"`,
-      `DB_USER="\${WHARF_DB_USER:-${conn.user}}"`,
+      `DB_HOST=${q(conn.host)}`,
+      `DB_PORT=${q(String(conn.port))}`,
+      `DB_USER=${q(conn.user)}`,
       `DB_NAME=${q(conn.database)}`,
-      `DB_PASSWORD_SECRET=${pw ?? ''}`,
+      `DB_PASSWORD_SECRET=${q(pw ?? '')}`,
     );
+    // empty: the cache keeps no RDB, so an in-place restore is refused
+    if (job.kind === 'redis') lines.push(`REDIS_VOLUME=${q(redisDataVolume(job, plan.components) ?? '')}`);
   }
   return `${lines.join('\n')}\n`;
 }
 
+/** The default local repository lives under $WHARF_REPO_DIR (moved by tests): that prefix
+ *  is the one expansion left to the shell, the rest is quoted. */
+function repositoryWord(repository: string): string {
+  const prefix = '$WHARF_REPO_DIR/';
+  return repository.startsWith(prefix) ? `"$WHARF_REPO_DIR"/${q(repository.slice(prefix.length))}` : q(repository);
+}
+
+/** Job names are words of the schedule file and parts of paths: the plan guarantees the
+ *  grammar, and a name outside it is a bug, not something to quote. */
+function jobName(name: string): string {
+  if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`bug: backup job name ${JSON.stringify(name)} is not lowercase letters, digits and dashes`);
+  return name;
+}
+
 export function renderSchedule(plan: Plan): string {
-  const lines = [`# ${generatedHeader}`, '# m h dom mon dow  script job   (times in UTC; read by backup/bin/scheduler.sh)'];
+  const lines = [`# ${generatedHeader}`, '# m h dom mon dow  script job   (UTC; expanded lists, read by backup/bin/scheduler.sh)'];
   for (const j of plan.backups) {
-    lines.push(`${cronFields(j.schedule)} backup ${j.name}`);
-    lines.push(`${cronFields(j.verifySchedule)} verify ${j.name}`);
+    lines.push(`${normalizeCron(j.schedule)} backup ${jobName(j.name)}`);
+    lines.push(`${normalizeCron(j.verifySchedule)} verify ${jobName(j.name)}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -91,6 +105,6 @@ export function renderBackup(plan: Plan): RenderedFile[] {
   for (const [name, text] of Object.entries(scripts)) {
     files.push({ path: `backup/bin/${name}`, contents: text, mode: name === 'lib.sh' ? 0o644 : 0o755 });
   }
-  for (const j of plan.backups) files.push({ path: `backup/jobs/${j.name}.env`, contents: renderJobEnv(plan, j) });
-  return files.sort((a, b) => a.path.localeCompare(b.path));
+  for (const j of plan.backups) files.push({ path: `backup/jobs/${jobName(j.name)}.env`, contents: renderJobEnv(plan, j) });
+  return files.sort((a, b) => byCodeUnit(a.path, b.path));
 }

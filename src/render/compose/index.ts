@@ -1,7 +1,9 @@
 // plan -> compose.yaml (Compose Specification; works with v2 and v1 >= 1.27).
+import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import type { Component, Plan } from '../../plan/model.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
+import { byCodeUnit } from '../../plan/sort.js';
 
 export interface ComposeOptions {
   /** per component: hash of the config files it mounts, so a change recreates it */
@@ -23,7 +25,7 @@ export function renderCompose(plan: Plan, opts: ComposeOptions = {}): RenderedFi
   // The project name travels in .env, which Compose v1 and v2 both read (v1 has no top-level `name:`).
   return [
     { path: 'compose.yaml', contents: toYaml(doc, generatedHeader) },
-    { path: '.env', contents: `# ${generatedHeader}\nCOMPOSE_PROJECT_NAME=${plan.name}\n` },
+    { path: '.env', contents: `# ${generatedHeader}\nCOMPOSE_PROJECT_NAME=${projectName(plan.name)}\n` },
   ];
 }
 
@@ -41,14 +43,14 @@ function service(c: Component, plan: Plan, configHash?: string): Record<string, 
   if (c.secrets.length) s.secrets = c.secrets.map((m) => (m.target === `/run/secrets/${m.secret}` ? m.secret : { source: m.secret, target: m.target }));
   s.networks = [...c.networks].sort();
   // Short syntax: Compose v1 rejects host_ip in the long form.
-  if (c.ports.length) s.ports = c.ports.map((p) => `${p.hostIp}:${p.host}:${p.container}/tcp`);
+  if (c.ports.length) s.ports = c.ports.map((p) => `${hostAddress(p.hostIp)}:${p.host}:${p.container}/tcp`);
   const vols = c.mounts.map((m) => {
     const source = m.type === 'config' ? `./${m.source}` : m.source;
     return { type: m.type === 'volume' ? 'volume' : 'bind', source, target: m.target, read_only: m.readOnly };
   });
   if (vols.length) s.volumes = vols;
   if (c.dependsOn.length) {
-    s.depends_on = Object.fromEntries([...c.dependsOn].sort((a, b) => a.name.localeCompare(b.name)).map((d) => [d.name, { condition: d.condition }]));
+    s.depends_on = Object.fromEntries([...c.dependsOn].sort((a, b) => byCodeUnit(a.name, b.name)).map((d) => [d.name, { condition: d.condition }]));
   }
   if (c.healthcheck) {
     const h = c.healthcheck;
@@ -70,13 +72,27 @@ function service(c: Component, plan: Plan, configHash?: string): Record<string, 
   return s;
 }
 
+/** The short port syntax is colon-separated: only an IP address may stand before the ports. */
+function hostAddress(ip: string): string {
+  const v = isIP(ip);
+  if (v === 4) return ip;
+  if (v === 6) return `[${ip}]`;
+  throw new Error(`bug: published port address ${JSON.stringify(ip)} is not an IP address`);
+}
+
+/** .env has no quoting both Compose v1 and v2 read alike; Compose allows only these characters anyway. */
+function projectName(name: string): string {
+  if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) throw new Error(`bug: stack name ${JSON.stringify(name)} is not a Compose project name`);
+  return name;
+}
+
 /** Build contexts are written relative to the spec; compose reads them relative to itself. */
 function fromProject(plan: Plan, p: string): string {
   return posix.isAbsolute(p) ? p : posix.normalize(posix.join(plan.paths.projectDir, p));
 }
 
 function sorted(o: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => byCodeUnit(a, b)));
 }
 
 /** Compose interpolates `${VAR}` in every string; wharf never relies on it, so a literal `$` (regexes, shell in healthchecks) is written as `$$`. */

@@ -1,6 +1,7 @@
 // The dashboards as data first (title, panels, PromQL, which scrape job feeds each query),
 // so the same model builds the Grafana JSON and lists every query for the live e2e check.
 import type { Plan } from '../../plan/model.js';
+import { promqlRegex, promqlString } from '../../escape/promql.js';
 import { RECORDED, jobComponents, BACKUP_LAST_SUCCESS_METRIC, BACKUP_LAST_STATUS_METRIC } from '../prometheus/catalogue.js';
 
 export interface QuerySpec {
@@ -50,11 +51,11 @@ export function dashboardSpecs(plan: Plan): DashboardSpec[] {
     { title: 'Targets up by job', kind: 'timeseries', unit: 'short', source: 'prometheus', queries: [{ expr: 'sum by (job) (up)', legend: '{{job}}' }] },
   ];
   if (apps.length) {
-    const a = apps.map((j) => j.job).join('|');
+    const a = promqlString(promqlRegex(apps.map((j) => j.job)));
     overview.push(
-      { title: 'Requests/s by service', kind: 'timeseries', unit: 'reqps', source: apps[0]!.job, queries: [{ expr: `sum by (job) (${RECORDED.requestRate}{job=~"${a}"})`, legend: '{{job}}' }] },
-      { title: 'p95 latency by service', kind: 'timeseries', unit: 's', source: apps[0]!.job, queries: [{ expr: `max by (job) (${RECORDED.p95}{job=~"${a}"})`, legend: '{{job}}' }] },
-      { title: 'Error ratio by service', kind: 'timeseries', unit: 'percentunit', source: apps[0]!.job, queries: [{ expr: `max by (job) (${RECORDED.errorRatio}{job=~"${a}"})`, legend: '{{job}}' }] },
+      { title: 'Requests/s by service', kind: 'timeseries', unit: 'reqps', source: apps[0]!.job, queries: [{ expr: `sum by (job) (${RECORDED.requestRate}{job=~${a}})`, legend: '{{job}}' }] },
+      { title: 'p95 latency by service', kind: 'timeseries', unit: 's', source: apps[0]!.job, queries: [{ expr: `max by (job) (${RECORDED.p95}{job=~${a}})`, legend: '{{job}}' }] },
+      { title: 'Error ratio by service', kind: 'timeseries', unit: 'percentunit', source: apps[0]!.job, queries: [{ expr: `max by (job) (${RECORDED.errorRatio}{job=~${a}})`, legend: '{{job}}' }] },
     );
   }
   if (p.nodeExporter) {
@@ -64,7 +65,7 @@ export function dashboardSpecs(plan: Plan): DashboardSpec[] {
 
   // Per-service RED (seed 002 §5.6 panels plus error ratio).
   for (const a of apps) {
-    const j = `job="${a.job}"`;
+    const j = `job=${promqlString(a.job)}`;
     out.push({
       slug: `service-${a.job}`, title: `${plan.name} / Service ${a.job}`, tags: ['wharf', 'service'],
       panels: [
@@ -91,7 +92,7 @@ export function dashboardSpecs(plan: Plan): DashboardSpec[] {
 
   // Host.
   if (p.nodeExporter) {
-    const j = `job="${jobOf('node-exporter')}"`;
+    const j = `job=${promqlString(jobOf('node-exporter'))}`;
     out.push({
       slug: 'host', title: `${plan.name} / Host`, tags: ['wharf', 'host'],
       panels: [
@@ -114,7 +115,7 @@ export function dashboardSpecs(plan: Plan): DashboardSpec[] {
   // Containers.
   if (p.cadvisor) {
     const job = jobOf('cadvisor');
-    const j = `job="${job}",name!=""`;
+    const j = `job=${promqlString(job)},name!=""`;
     out.push({
       slug: 'containers', title: `${plan.name} / Containers`, tags: ['wharf', 'containers'],
       panels: [
@@ -122,7 +123,7 @@ export function dashboardSpecs(plan: Plan): DashboardSpec[] {
         { title: 'Memory working set by container', kind: 'timeseries', unit: 'bytes', source: job, queries: [{ expr: `sum by (name) (container_memory_working_set_bytes{${j}})`, legend: '{{name}}' }] },
         { title: 'Memory used of limit', kind: 'timeseries', unit: 'percentunit', source: job, max: 1, queries: [{ expr: `max by (name) (container_memory_working_set_bytes{${j}} / (container_spec_memory_limit_bytes{${j}} > 0))`, legend: '{{name}}' }] },
         { title: 'Network received by container', kind: 'timeseries', unit: 'Bps', source: job, queries: [{ expr: `sum by (name) (rate(container_network_receive_bytes_total{${j}}[5m]))`, legend: '{{name}}' }] },
-        { title: 'Restarts (15m)', kind: 'timeseries', unit: 'short', source: job, queries: [{ expr: `max by (name) (changes(container_start_time_seconds{${j}}[15m]))`, legend: '{{name}}' }] },
+        { title: 'Restarts (15m)', kind: 'timeseries', unit: 'short', source: job, queries: [{ expr: `max by (name) (resets(container_cpu_usage_seconds_total{${j}}[15m]))`, legend: '{{name}}' }] },
       ],
     });
   }
@@ -130,7 +131,7 @@ export function dashboardSpecs(plan: Plan): DashboardSpec[] {
   // Databases and cache.
   if (p.postgres.length) {
     const job = jobOf(p.postgres[0]!);
-    const j = `job=~"${p.postgres.map(jobOf).join('|')}"`;
+    const j = `job=~${promqlString(promqlRegex(p.postgres.map(jobOf)))}`;
     out.push({
       slug: 'postgres', title: `${plan.name} / PostgreSQL`, tags: ['wharf', 'database'],
       panels: [
@@ -145,7 +146,7 @@ export function dashboardSpecs(plan: Plan): DashboardSpec[] {
   }
   if (p.mysql.length) {
     const job = jobOf(p.mysql[0]!);
-    const j = `job=~"${p.mysql.map(jobOf).join('|')}"`;
+    const j = `job=~${promqlString(promqlRegex(p.mysql.map(jobOf)))}`;
     out.push({
       slug: 'mysql', title: `${plan.name} / MySQL`, tags: ['wharf', 'database'],
       panels: [
@@ -164,7 +165,7 @@ export function dashboardSpecs(plan: Plan): DashboardSpec[] {
   }
   if (p.redis.length) {
     const job = jobOf(p.redis[0]!);
-    const j = `job=~"${p.redis.map(jobOf).join('|')}"`;
+    const j = `job=~${promqlString(promqlRegex(p.redis.map(jobOf)))}`;
     out.push({
       slug: 'redis', title: `${plan.name} / Redis`, tags: ['wharf', 'cache'],
       panels: [
@@ -181,7 +182,7 @@ export function dashboardSpecs(plan: Plan): DashboardSpec[] {
   // Edge proxy.
   const proxyJob = jobs.find((x) => x.component === plan.proxy.component)?.job;
   if (proxyJob) {
-    const j = `job="${proxyJob}"`;
+    const j = `job=${promqlString(proxyJob)}`;
     const panels: PanelSpec[] = p.proxy === 'traefik'
       ? [
         { title: 'Requests/s by service', kind: 'timeseries', unit: 'reqps', source: proxyJob, queries: [{ expr: `sum by (service) (rate(traefik_service_requests_total{${j}}[5m]))`, legend: '{{service}}' }] },

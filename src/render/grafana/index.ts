@@ -17,7 +17,8 @@ export const PROMETHEUS_URL = 'http://prometheus:9090';
 /** Where the dashboard JSON files are mounted in the Grafana container (see the plan's mounts). */
 export const DASHBOARDS_DIR = '/var/lib/grafana/dashboards';
 
-const ds = { type: 'prometheus', uid: DATASOURCE_UID };
+// fresh per panel: the builders keep the object they are given
+const ds = () => ({ type: 'prometheus', uid: DATASOURCE_UID });
 
 export interface DashboardQuery {
   dashboard: string;
@@ -115,21 +116,21 @@ function buildDashboard(plan: Plan, spec: DashboardSpec): Dashboard {
 
 function panel(p: PanelSpec, id: number) {
   const targets = p.queries.map((q, i) => {
-    const t = new DataqueryBuilder().datasource(ds).refId(String.fromCharCode(65 + i)).expr(q.expr);
+    const t = new DataqueryBuilder().datasource(ds()).refId(String.fromCharCode(65 + i)).expr(q.expr);
     if (q.legend) t.legendFormat(q.legend);
     return p.kind === 'stat' ? t.instant() : t.range();
   });
   const width = p.width ?? 12;
   const height = p.kind === 'stat' ? 4 : 8;
   if (p.kind === 'stat') {
-    const s = new StatPanel().id(id).title(p.title).datasource(ds).unit(p.unit).span(width).height(height)
+    const s = new StatPanel().id(id).title(p.title).datasource(ds()).unit(p.unit).span(width).height(height)
       .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false));
     if (p.description) s.description(p.description);
     if (p.max !== undefined) s.max(p.max);
     for (const t of targets) s.withTarget(t);
     return s;
   }
-  const ts = new TimeseriesPanel().id(id).title(p.title).datasource(ds).unit(p.unit).span(width).height(height).min(0)
+  const ts = new TimeseriesPanel().id(id).title(p.title).datasource(ds()).unit(p.unit).span(width).height(height).min(0)
     .legend(new VizLegendOptionsBuilder().showLegend(true).displayMode(LegendDisplayMode.List).placement(LegendPlacement.Bottom).calcs([]));
   if (p.description) ts.description(p.description);
   if (p.max !== undefined) ts.max(p.max);

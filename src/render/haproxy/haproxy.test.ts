@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import type { Plan } from '../../plan/model.js';
 import { loadVariant, templateNames } from '../../../test/support/templates.js';
 import { haproxyConfig, haproxyDefaultMetricsPort, haproxyMetricsPort, renderHAProxy, templateSlots, userlistName, word } from './index.js';
@@ -120,6 +121,45 @@ test('haproxy: the exporter gets its own unauthenticated frontend, or shares the
   }
 });
 
+test('haproxy: hostile paths, hosts and names stay one word each; haproxy -c still passes', { skip: skipReason() }, () => {
+  const { plan } = loadVariant(variants[0]!);
+  const evil = ['/health\nbackend evil\n    server x 1.2.3.4:80', '/h;touch${IFS}/tmp/x;', '/?a=1&b=2', '/a"b\'c`d', '/x#comment', '/$HOME\\', '/ü 😀\r\t'];
+  const r0 = plan.routes.find((r) => r.service !== plan.proxy.component)!;
+  evil.forEach((e, i) => {
+    const p = {
+      ...plan,
+      name: `shop${e}`,
+      routes: plan.routes.map((r) => (r === r0 ? { ...r, healthPath: e, host: `api${e}`, denyPaths: [...r.denyPaths, e] } : r)),
+    };
+    const cfg = haproxyConfig(p);
+    const sameShape = haproxyConfig({ ...p, name: 'shopx', routes: plan.routes.map((r) => (r === r0 ? { ...r, healthPath: '/x', host: 'apix', denyPaths: [...r.denyPaths, '/x'] } : r)) });
+    assert.equal(cfg.split('\n').length, sameShape.split('\n').length, `line count with ${JSON.stringify(e)}`);
+    assert.doesNotMatch(cfg, /^backend evil/m);
+    const r = check(cfg, p, `hostile-${i}`);
+    assert.equal(r.status, 0, `${JSON.stringify(e)}: ${r.stdout}\n${r.stderr}`);
+  });
+});
+
+test('haproxy: any string as health path, host, path or stack name keeps the line count and passes haproxy -c', { skip: skipReason() }, () => {
+  const { plan } = loadVariant(variants[0]!);
+  const r0 = plan.routes.find((r) => r.service !== plan.proxy.component)!;
+  const piece = fc.constantFrom('\n', '\r', '"', "'", '`', '$', '${X}', ';', '\\', '#', ' ', '&', '\t', '%[src]', '{', '}', 'ü', '😀', '\x7f', 'a', '/');
+  const hostile = fc.oneof(fc.array(piece, { minLength: 1, maxLength: 10 }).map((xs) => xs.join('')), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 16 }));
+  const withValue = (v: string): Plan => ({
+    ...plan,
+    name: `shop${v}`,
+    routes: plan.routes.map((r) => (r === r0 ? { ...r, healthPath: `/${v}`, host: `api${v}`, path: `/p${v}`, denyPaths: [...r.denyPaths, `/m${v}`] } : r)),
+  });
+  let n = 0;
+  fc.assert(fc.property(hostile, (v) => {
+    if (v.includes('\0')) return;
+    const cfg = haproxyConfig(withValue(v));
+    assert.equal(cfg.split('\n').length, haproxyConfig(withValue('x')).split('\n').length, `line count with ${JSON.stringify(v)}`);
+    const r = check(cfg, withValue(v), `prop-${n++}`);
+    assert.equal(r.status, 0, `${JSON.stringify(v)}: ${r.stdout}\n${r.stderr}`);
+  }), { numRuns: Number(process.env.PROPERTY_RUNS ?? 40), includeErrorInReport: true });
+});
+
 test('haproxy -c has teeth: a broken reference fails', { skip: skipReason() }, () => {
   const { plan } = loadVariant(variants[0]!);
   const cfg = haproxyConfig(plan).replace('http_auth(admins)', 'http_auth(nobody)');
@@ -134,7 +174,7 @@ test('haproxy: the config matches the plan — one backend per routed service, D
     assert.match(cfg, /^resolvers docker\n {4}nameserver docker 127\.0\.0\.11:53$/m);
     assert.match(cfg, /^frontend http\n {4}bind :80$/m);
     assert.match(cfg, new RegExp(`^ {4}bind :443 ssl crt /run/secrets/${plan.tls.pemSecret} alpn h2,http/1.1$`, 'm'));
-    assert.match(cfg, /^ {4}http-response set-header Strict-Transport-Security 'max-age=31536000; includeSubDomains'$/m);
+    assert.match(cfg, /^ {4}http-response set-header Strict-Transport-Security "max-age=31536000; includeSubDomains"$/m);
     assert.doesNotMatch(cfg, /^\s*(daemon|user|group|chroot)\b/m, 'runs in the foreground as the image user');
     for (const r of plan.routes) {
       if (r.service === plan.proxy.component) {
@@ -198,8 +238,10 @@ test('haproxy: binds follow the container ports the plan publishes', () => {
 
 test('haproxy: quoting keeps config words intact', () => {
   assert.equal(word('/health'), '/health');
-  assert.equal(word('a b'), "'a b'");
+  assert.equal(word('a b'), '"a b"');
   assert.equal(word("it's $HOME"), '"it\'s \\$HOME"');
+  assert.equal(word('/health\nbackend evil'), '"/health\\x0abackend evil"');
+  assert.equal(word('a#b"c\\d'), '"a\\#b\\"c\\\\d"');
 });
 
 test('haproxy: ACME is Traefik-only — a plan that asks for it is a bug the spec rules must catch', () => {

@@ -29,6 +29,8 @@
 import type { Plan, Route } from '../../plan/model.js';
 import { composeAddressing, type Addressing } from '../addressing.js';
 import { generatedHeader, type RenderedFile } from '../files.js';
+import { byCodeUnit } from '../../plan/sort.js';
+import { haproxyWord } from '../../escape/haproxy.js';
 
 export interface HAProxyOptions {
   /** how the target names every replica of a service (compose: the name; swarm: tasks.<name>) */
@@ -68,15 +70,14 @@ export function haproxyMetricsPort(plan: Plan): number | undefined {
 /** Name of the userlist section the auth secret defines. */
 export function userlistName(plan: Plan): string {
   const s = plan.secrets.find((x) => x.name === plan.proxy.authSecret);
-  return s?.source.kind === 'haproxy-userlist' ? s.source.list : 'admins';
+  const list = s?.source.kind === 'haproxy-userlist' ? s.source.list : 'admins';
+  // It sits inside http_auth(...), where quoting does not reach: an identifier or a bug.
+  if (!/^[A-Za-z0-9_.-]+$/.test(list)) throw new Error(`bug: userlist name ${JSON.stringify(list)} is not an identifier`);
+  return list;
 }
 
-/** A config word: bare when safe, else single-quoted (no expansion), else double-quoted. */
-export function word(s: string): string {
-  if (/^[A-Za-z0-9._/~:@%+=,^-]+$/.test(s)) return s;
-  if (!s.includes("'")) return `'${s}'`;
-  return `"${s.replace(/[\\"$]/g, (c) => `\\${c}`)}"`;
-}
+/** A config word: bare when safe, else double-quoted with HAProxy's escapes (src/escape/haproxy.ts). */
+export const word = haproxyWord;
 
 function id(s: string): string {
   return s.replace(/[^A-Za-z0-9_-]/g, '_');
@@ -168,7 +169,7 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
 
   // HTTPS: routing, refusals, auth, headers.
   const https: Array<string | false> = [
-    `bind :${containerPort(plan, plan.proxy.httpsPort, 443)} ssl crt ${haproxyPaths.secrets}/${plan.tls.pemSecret} alpn h2,http/1.1`,
+    `bind :${containerPort(plan, plan.proxy.httpsPort, 443)} ssl crt ${word(`${haproxyPaths.secrets}/${plan.tls.pemSecret}`)} alpn h2,http/1.1`,
     'http-request set-var(txn.host) req.hdr(host),field(1,:),lower',
     // Clients do not get to say who they are or how they came in.
     'http-request del-header X-Forwarded-For',
@@ -180,9 +181,12 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
   // before wildcards, longer paths first), recorded in txn.route; that route's
   // allow-list, auth and backend then apply. Metrics are refused on the whole host.
   const ordered = routePrecedence(routes);
+  // ACL names come from route names: two routes sharing one would merge their conditions.
+  const ids = new Set(ordered.map((r) => id(r.name)));
+  if (ids.size !== ordered.length) throw new Error('bug: two route names map to the same HAProxy ACL name');
   for (const r of ordered) {
     const n = id(r.name);
-    https.push('', `# route ${r.name}: ${r.host}${r.path} -> ${r.service}:${r.port}`);
+    https.push('', `# route ${word(r.name)}: ${word(`${r.host}${r.path}`)} -> ${word(`${r.service}:${r.port}`)}`);
     https.push(r.host.startsWith('*.')
       ? `acl host_${n} var(txn.host) -m reg ${word(`^[a-z0-9-]+\\.${escapeRegExp(r.host.slice(2))}$`)}`
       : `acl host_${n} var(txn.host) -m str ${word(r.host)}`);
@@ -206,7 +210,7 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
     const n = id(r.name);
     https.push(`acl route_${n} var(txn.route) -m str ${n}`);
     if (r.allow?.length) {
-      https.push(`acl allow_${n} src ${r.allow.join(' ')}`);
+      https.push(`acl allow_${n} src ${r.allow.map(word).join(' ')}`);
       https.push(`http-request deny deny_status 403 if route_${n} !allow_${n}`);
     }
     if (r.auth) https.push(`http-request auth realm ${word(plan.name)} if route_${n} !auth_ok`);
@@ -261,7 +265,7 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
       `http-check send meth GET uri ${word(hp ?? '/')} ver HTTP/1.1 hdr Host ${word(r.host.replace(/^\*\./, 'health.'))}`,
       // An explicit health path must say 200; without one, `/` answering 2xx/3xx will do.
       hp ? 'http-check expect status 200' : 'http-check expect rstatus ^[23]',
-      `server-template ${id(r.service)} ${templateSlots(r.replicas)} ${addressing.replicas(r.service)}:${r.port} check resolvers docker resolve-prefer ipv4 init-addr none`,
+      `server-template ${id(r.service)} ${templateSlots(r.replicas)} ${word(`${addressing.replicas(r.service)}:${r.port}`)} check resolvers docker resolve-prefer ipv4 init-addr none`,
     ]));
   }
   sections.push(section('backend no_route', ['http-request deny deny_status 404']));
@@ -271,7 +275,7 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
 /** The order routes are tried in: exact hosts before wildcards, longer paths first. */
 export function routePrecedence(routes: Route[]): Route[] {
   const wild = (r: Route) => (r.host.startsWith('*.') ? 1 : 0);
-  return [...routes].sort((a, b) => wild(a) - wild(b) || b.path.length - a.path.length || a.name.localeCompare(b.name));
+  return [...routes].sort((a, b) => wild(a) - wild(b) || b.path.length - a.path.length || byCodeUnit(a.name, b.name));
 }
 
 function backendName(plan: Plan, r: Route): string {

@@ -1,7 +1,9 @@
 // The alert catalogue and the recording rules, decided from the plan: only the
 // components present get their rules. Each alert carries its own example series
 // (a firing and a quiet case) so `promtool test rules` can prove every rule.
-import type { Plan } from '../../plan/model.js';
+import type { BackupJob, Plan } from '../../plan/model.js';
+import { cronMaxIntervalSeconds } from '../../spec/cron.js';
+import { promTemplateText, promqlRegex, promqlReplacement, promqlString as str } from '../../escape/promql.js';
 
 /** Metrics the backup jobs export (the backup runner writes them; the rules read them). */
 export const BACKUP_LAST_SUCCESS_METRIC = 'wharf_backup_last_success_timestamp_seconds';
@@ -40,6 +42,8 @@ export interface AlertFixture {
   at?: string;
   /** sample interval of the series (defaults to 1m) */
   interval?: string;
+  /** more ways the alert must fire (each its own promtool case, same interval) */
+  alsoFires?: Array<{ name: string; firing: PromSeries[]; labels: Record<string, string>; at?: string }>;
 }
 
 export type Severity = 'critical' | 'warning';
@@ -79,14 +83,15 @@ const LEN = 300;
 const flat = (v: number | string) => `${v}x${LEN}`;
 const ramp = (start: number, step: number) => (step < 0 ? `${start}-${-step}x${LEN}` : `${start}+${step}x${LEN}`);
 const sel = (metric: string, labels: Record<string, string>) =>
-  `${metric}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',')}}`;
-const re = (xs: string[]) => xs.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  `${metric}{${Object.entries(labels).map(([k, v]) => `${k}=${str(v)}`).join(',')}}`;
 
 /** Filesystems that say nothing about the host's disks. */
 const FS = 'fstype!~"tmpfs|ramfs|squashfs|overlay|nsfs|fuse.*|nfs.*",mountpoint!~"/(dev|proc|sys|run)($|/).*"';
 
 interface Draft extends Omit<AlertRule, 'threshold' | 'for' | 'expr' | 'description' | 'fixture'> {
   for: string;
+  /** `for` is part of the rule (the threshold itself), not the alert's overridable `for` */
+  fixedFor?: boolean;
   threshold?: number;
   thresholdUnit?: string;
   expr: (t: number) => string;
@@ -113,24 +118,12 @@ function exporterJob(plan: Plan, component: string): string {
   return jobComponents(plan).find((j) => j.component === component && j.job !== component)?.job ?? `${component}-exporter`;
 }
 
-/** Seconds between two runs of a cron schedule (an approximation good enough to judge staleness). */
+/** The longest time between two runs of a cron schedule, from the cron library (src/spec/cron.ts). */
 export function schedulePeriodSeconds(schedule: string): number {
-  const named: Record<string, number> = { '@hourly': 3600, '@daily': 86400, '@weekly': 604800, '@monthly': 2678400 };
-  if (named[schedule]) return named[schedule];
-  const f = schedule.trim().split(/\s+/);
-  if (f.length !== 5) return 86400;
-  const [min, hour, dom, , dow] = f as [string, string, string, string, string];
-  const every = (s: string) => (s === '*' ? 1 : /^\*\/(\d+)$/.test(s) ? Number(s.slice(2)) : undefined);
-  if (dow !== '*' && dom === '*') return 604800;
-  if (dom !== '*') return 2678400;
-  const h = every(hour);
-  if (h === undefined) return 86400; // fixed hour(s): daily
-  const m = every(min);
-  if (m === undefined) return 3600 * h; // fixed minute: every h hours
-  return h === 1 ? 60 * m : 3600 * h;
+  return cronMaxIntervalSeconds(schedule);
 }
 
-/** A backup is stale when no run has succeeded for two periods plus 15 minutes. */
+/** A backup is stale when no run has succeeded for two of its longest gaps plus 15 minutes. */
 export function backupStaleSeconds(schedule: string): number {
   return 2 * schedulePeriodSeconds(schedule) + 900;
 }
@@ -163,7 +156,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
   const comp = '{{ $labels.component }}';
 
   // Platform: scrape targets.
-  const notApps = appJobs.length ? `job!~"${re(appJobs.map((j) => j.job))}"` : '';
+  const notApps = appJobs.length ? `job!~${str(promqlRegex(appJobs.map((j) => j.job)))}` : '';
   const anyJob = otherJobs[0] ?? jobs[0];
   if (anyJob) {
     const base = { job: anyJob.job, component: anyJob.component };
@@ -186,7 +179,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
       alert: 'JobDown', group: 'platform', severity: 'critical', for: '2m', component: comp, down: true,
       // Docker DNS drops a dead container's address, so its `up` series vanishes instead of reading 0.
       expr: () => otherJobs
-        .map((j) => `label_replace(label_replace(absent(up{job="${j.job}"} == 1), "job", "${j.job}", "", ""), "component", "${j.component}", "", "")`)
+        .map((j) => `label_replace(label_replace(absent(up{job=${str(j.job)}} == 1), "job", ${promqlReplacement(j.job)}, "", ""), "component", ${promqlReplacement(j.component)}, "", "")`)
         .join('\nor\n'),
       summary: 'No target of {{ $labels.job }} is up',
       description: (_t, f) => `Every target of job {{ $labels.job }} ({{ $labels.component }}) has been down or missing from Docker DNS for ${f}.`,
@@ -209,7 +202,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
     drafts.push({
       alert: 'APIDown', group: 'services', severity: 'critical', for: '1m', component: comp, down: true,
       expr: () => appJobs.map((j) =>
-        `(count by (job, component) (up{job="${j.job}"} == 1) < ${j.replicas})\nor\nlabel_replace(label_replace(absent(up{job="${j.job}"} == 1), "job", "${j.job}", "", ""), "component", "${j.component}", "", "")`)
+        `(count by (job, component) (up{job=${str(j.job)}} == 1) < ${j.replicas})\nor\nlabel_replace(label_replace(absent(up{job=${str(j.job)}} == 1), "job", ${promqlReplacement(j.job)}, "", ""), "component", ${promqlReplacement(j.component)}, "", "")`)
         .join('\nor\n'),
       summary: 'Service {{ $labels.job }} has replicas down',
       description: (_t, f) => `Fewer replicas of {{ $labels.job }} answer on their metrics endpoint than the plan runs, for ${f}.`,
@@ -340,14 +333,15 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
     drafts.push({
       alert: 'ContainerRestarting', group: 'containers', severity: 'warning', for: '0m', component: comp, down: false,
       threshold: 2, thresholdUnit: 'restarts in 15 minutes',
-      // A restart keeps the container (and its series) but moves its start time.
-      expr: (t) => `${toComponent('changes(container_start_time_seconds{name!=""}[15m])')} >= ${t}`,
+      // cAdvisor's container_start_time_seconds is the creation time (a restart keeps it); a
+      // restart recreates the cgroup, so the container's CPU counter resets.
+      expr: (t) => `${toComponent('max without (cpu) (resets(container_cpu_usage_seconds_total{name!=""}[15m]))')} >= ${t}`,
       summary: 'Container {{ $labels.name }} keeps restarting',
       description: (t) => `Container {{ $labels.name }} has restarted at least ${t} times in 15 minutes.`,
       runbook: 'Read the logs of the previous runs (`docker logs <container>`); a failing healthcheck, a missing secret or an OOM kill are the usual causes.',
       fixture: {
-        firing: [{ series: sel('container_start_time_seconds', c), values: '100x5 400x5 700x5 1000x300' }],
-        quiet: [{ series: sel('container_start_time_seconds', c), values: flat(100) }],
+        firing: [{ series: sel('container_cpu_usage_seconds_total', { ...c, cpu: 'total' }), values: '0+10x5 0+10x5 0+10x5 0+10x300' }],
+        quiet: [{ series: sel('container_cpu_usage_seconds_total', { ...c, cpu: 'total' }), values: ramp(0, 10) }],
         labels: out, at: '14m',
       },
     });
@@ -371,17 +365,21 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
     if (!db) continue;
     const lbl = { job: exporterJob(plan, db), instance: `10.0.4.1:${engine === 'postgres' ? 9187 : 9104}`, component: db };
     const Name = engine === 'postgres' ? 'Postgres' : 'Mysql';
+    const upMetric = engine === 'postgres' ? 'pg_up' : 'mysql_up';
     const pretty = engine === 'postgres' ? 'PostgreSQL' : 'MySQL';
     drafts.push({
       alert: `${Name}Down`, group: 'databases', severity: 'critical', for: '1m', component: comp, down: true,
-      expr: () => `${engine === 'postgres' ? 'pg_up' : 'mysql_up'} == 0`,
+      // The exporter itself unreachable says nothing about the database, but nothing watches it
+      // then: TargetDown ignores jobs whose every target is down, so this alert covers it.
+      expr: () => `${upMetric} == 0 or up{job=~${str(promqlRegex(names.map((n) => exporterJob(plan, n))))}} == 0`,
       summary: `${pretty} {{ $labels.component }} is down`,
-      description: (_t, f) => `The exporter of {{ $labels.component }} has not been able to connect to ${pretty} for ${f}.`,
-      runbook: 'Check the database container (`docker compose logs <db>`), its volume and disk space; services using it answer 5xx until it is back.',
+      description: (_t, f) => `${pretty} {{ $labels.component }} has not answered its exporter, or the exporter has not answered Prometheus, for ${f}.`,
+      runbook: 'Check the database container (`docker compose logs <db>`), its volume and disk space, and its exporter (`docker compose logs <db>-exporter`); services using it answer 5xx until it is back.',
       fixture: {
-        firing: [{ series: sel(engine === 'postgres' ? 'pg_up' : 'mysql_up', lbl), values: flat(0) }],
-        quiet: [{ series: sel(engine === 'postgres' ? 'pg_up' : 'mysql_up', lbl), values: flat(1) }],
+        firing: [{ series: sel(upMetric, lbl), values: flat(0) }, { series: sel('up', lbl), values: flat(1) }],
+        quiet: [{ series: sel(upMetric, lbl), values: flat(1) }, { series: sel('up', lbl), values: flat(1) }],
         labels: lbl,
+        alsoFires: [{ name: 'exporter unreachable', firing: [{ series: sel('up', lbl), values: flat(0) }], labels: lbl }],
       },
     });
     if (engine === 'postgres') {
@@ -429,13 +427,25 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
     drafts.push({
       alert: 'RedisMemoryHigh', group: 'databases', severity: 'warning', for: '10m', component: comp, down: false,
       threshold: 0.9, thresholdUnit: 'ratio of maxmemory',
-      expr: (t) => `redis_memory_used_bytes / (redis_memory_max_bytes > 0) > ${t}`,
-      summary: 'Redis {{ $labels.component }} is near maxmemory',
-      description: (t, f) => `{{ $labels.component }} has used more than ${pct(t)} of maxmemory for ${f}: keys are being evicted (allkeys-lru).`,
-      runbook: 'A full LRU cache evicts instead of failing; if the hit ratio drops (service dashboard), raise `maxmemory` of the cache in wharf.yaml.',
+      // An allkeys-lru cache sits at maxmemory by design: full only matters while it evicts
+      // keys that are still read (hit ratio below a half).
+      expr: (t) => `redis_memory_used_bytes / (redis_memory_max_bytes > 0) > ${t} and rate(redis_evicted_keys_total[5m]) > 0`
+        + ' and rate(redis_keyspace_hits_total[5m]) / (rate(redis_keyspace_hits_total[5m]) + rate(redis_keyspace_misses_total[5m])) < 0.5',
+      summary: 'Redis {{ $labels.component }} is too small for what is read from it',
+      description: (t, f) => `{{ $labels.component }} has been above ${pct(t)} of maxmemory, evicting keys, with fewer than half of its reads hitting, for ${f}.`,
+      runbook: 'The cache evicts keys that are still read (allkeys-lru); raise `maxmemory` of the cache in wharf.yaml, or shorten what the services cache.',
       fixture: {
-        firing: [{ series: sel('redis_memory_used_bytes', lbl), values: flat(1.25e8) }, { series: sel('redis_memory_max_bytes', lbl), values: flat(1.342e8) }],
-        quiet: [{ series: sel('redis_memory_used_bytes', lbl), values: flat(1e7) }, { series: sel('redis_memory_max_bytes', lbl), values: flat(1.342e8) }],
+        firing: [
+          { series: sel('redis_memory_used_bytes', lbl), values: flat(1.3e8) }, { series: sel('redis_memory_max_bytes', lbl), values: flat(1.342e8) },
+          { series: sel('redis_evicted_keys_total', lbl), values: ramp(0, 100) },
+          { series: sel('redis_keyspace_hits_total', lbl), values: ramp(0, 10) }, { series: sel('redis_keyspace_misses_total', lbl), values: ramp(0, 100) },
+        ],
+        // full and evicting, but what is read is there: a healthy LRU cache
+        quiet: [
+          { series: sel('redis_memory_used_bytes', lbl), values: flat(1.3e8) }, { series: sel('redis_memory_max_bytes', lbl), values: flat(1.342e8) },
+          { series: sel('redis_evicted_keys_total', lbl), values: ramp(0, 100) },
+          { series: sel('redis_keyspace_hits_total', lbl), values: ramp(0, 100) }, { series: sel('redis_keyspace_misses_total', lbl), values: ramp(0, 10) },
+        ],
         labels: lbl,
       },
     });
@@ -452,7 +462,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
         { series: sel('traefik_service_server_up', { ...pl, service: 'api@file', url: 'http://10.0.1.2:3000' }), values: flat(v) },
       ];
       drafts.push({
-        alert: 'TraefikBackendDown', group: 'proxy', severity: 'critical', for: '1m', component: proxyComp, down: false,
+        alert: 'TraefikBackendDown', group: 'proxy', severity: 'critical', for: '1m', component: promTemplateText(proxyComp), down: false,
         // max, not count: count ignores the values and never reaches 0.
         expr: () => 'max by (service) (traefik_service_server_up) == 0',
         summary: 'Traefik has no healthy server for {{ $labels.service }}',
@@ -465,7 +475,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
         { series: sel('traefik_service_requests_total', { ...pl, service: 'api@file', code: '502', method: 'GET', protocol: 'http' }), values: c5 },
       ];
       drafts.push({
-        alert: 'TraefikHighErrorRatio', group: 'proxy', severity: 'warning', for: '5m', component: proxyComp, down: false,
+        alert: 'TraefikHighErrorRatio', group: 'proxy', severity: 'warning', for: '5m', component: promTemplateText(proxyComp), down: false,
         threshold: 0.05, thresholdUnit: 'ratio',
         expr: (t) => `sum by (service) (rate(traefik_service_requests_total{code=~"5.."}[5m])) / sum by (service) (rate(traefik_service_requests_total[5m])) > ${t}`,
         summary: 'Traefik service {{ $labels.service }} answers with too many 5xx',
@@ -475,7 +485,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
       });
       const cert = (v: number) => [{ series: sel('traefik_tls_certs_not_after', { ...pl, cn: plan.domain, sans: plan.domain, serial: '1' }), values: flat(v) }];
       drafts.push({
-        alert: 'CertificateExpiringSoon', group: 'proxy', severity: 'warning', for: '10m', component: proxyComp, down: false,
+        alert: 'CertificateExpiringSoon', group: 'proxy', severity: 'warning', for: '10m', component: promTemplateText(proxyComp), down: false,
         threshold: 14, thresholdUnit: 'days',
         expr: (t) => `(traefik_tls_certs_not_after - time()) / 86400 < ${t}`,
         summary: 'TLS certificate {{ $labels.cn }} expires soon',
@@ -492,7 +502,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
         { series: sel('haproxy_backend_status', { ...pl, proxy: 'stats', state: 'UP' }), values: flat(0) },
       ];
       drafts.push({
-        alert: 'HAProxyBackendDown', group: 'proxy', severity: 'critical', for: '1m', component: proxyComp, down: false,
+        alert: 'HAProxyBackendDown', group: 'proxy', severity: 'critical', for: '1m', component: promTemplateText(proxyComp), down: false,
         expr: () => 'max by (proxy) (haproxy_backend_status{state="UP"}) == 0 and on (proxy) count by (proxy) (haproxy_server_status) > 0',
         summary: 'HAProxy backend {{ $labels.proxy }} has no server up',
         description: (_t, f) => `Every server of HAProxy backend {{ $labels.proxy }} has failed its health check for ${f}; requests get 503.`,
@@ -504,7 +514,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
         { series: sel('haproxy_backend_http_responses_total', { ...pl, proxy: 'web', code: '5xx' }), values: c5 },
       ];
       drafts.push({
-        alert: 'HAProxyHighErrorRatio', group: 'proxy', severity: 'warning', for: '5m', component: proxyComp, down: false,
+        alert: 'HAProxyHighErrorRatio', group: 'proxy', severity: 'warning', for: '5m', component: promTemplateText(proxyComp), down: false,
         threshold: 0.05, thresholdUnit: 'ratio',
         expr: (t) => `sum by (proxy) (rate(haproxy_backend_http_responses_total{code="5xx"}[5m])) / sum by (proxy) (rate(haproxy_backend_http_responses_total[5m])) > ${t}`,
         summary: 'HAProxy backend {{ $labels.proxy }} answers with too many 5xx',
@@ -544,13 +554,24 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
   if (p.alertmanager) {
     drafts.push({
       alert: 'PrometheusNotConnectedToAlertmanager', group: 'self', severity: 'critical', for: '5m', component: 'prometheus', down: false,
-      expr: () => 'prometheus_notifications_alertmanagers_discovered < 1',
+      threshold: 0.03, thresholdUnit: 'ratio of alerts that failed to send',
+      // The Alertmanager target is static: "discovered" stays 1 when it is unreachable, so the
+      // send errors tell (Prometheus counts every attempt in _sent_total).
+      expr: (t) => `prometheus_notifications_alertmanagers_discovered < 1 or min without (alertmanager) (rate(prometheus_notifications_errors_total[5m]) / rate(prometheus_notifications_sent_total[5m])) > ${t}`,
       summary: 'Prometheus cannot reach any Alertmanager',
-      description: (_t, f) => `Prometheus has had no Alertmanager to send alerts to for ${f}: no alert is delivered.`,
+      description: (t, f) => `Prometheus has failed to send more than ${pct(t)} of its alerts to Alertmanager for ${f}: no alert is delivered.`,
       runbook: 'Check the alertmanager container (`docker compose logs alertmanager`) and that it shares the monitoring network with Prometheus.',
       fixture: {
-        firing: [{ series: sel('prometheus_notifications_alertmanagers_discovered', prom), values: flat(0) }],
-        quiet: [{ series: sel('prometheus_notifications_alertmanagers_discovered', prom), values: flat(1) }],
+        firing: [
+          { series: sel('prometheus_notifications_alertmanagers_discovered', prom), values: flat(1) },
+          { series: sel('prometheus_notifications_errors_total', { ...prom, alertmanager: 'http://alertmanager:9093/api/v2/alerts' }), values: ramp(0, 5) },
+          { series: sel('prometheus_notifications_sent_total', { ...prom, alertmanager: 'http://alertmanager:9093/api/v2/alerts' }), values: ramp(0, 5) },
+        ],
+        quiet: [
+          { series: sel('prometheus_notifications_alertmanagers_discovered', prom), values: flat(1) },
+          { series: sel('prometheus_notifications_errors_total', { ...prom, alertmanager: 'http://alertmanager:9093/api/v2/alerts' }), values: flat(0) },
+          { series: sel('prometheus_notifications_sent_total', { ...prom, alertmanager: 'http://alertmanager:9093/api/v2/alerts' }), values: ramp(0, 5) },
+        ],
         labels: prom,
       },
     });
@@ -589,9 +610,17 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
     const b0 = plan.backups[0]!;
     const bl = { job: 'backup', instance: '10.0.8.1:9000', backup: b0.name, target: b0.target };
     const bcomp = '{{ $labels.target }}';
+    const ov = m.overrides.BackupStale?.threshold;
+    const staleOf = (b: BackupJob) => ov ?? backupStaleSeconds(b.schedule);
+    // a job whose last success is always "now"
+    const healthy = (b: BackupJob, step: number) => ({ series: sel(BACKUP_LAST_SUCCESS_METRIC, { ...bl, backup: b.name, target: b.target }), values: ramp(0, step * 60) });
     drafts.push({
       alert: 'BackupFailed', group: 'backups', severity: 'critical', for: '0m', component: bcomp, down: false,
-      expr: () => `${BACKUP_LAST_STATUS_METRIC} == 0`,
+      // last_over_time: a failure keeps firing when the textfile then vanishes (the series would
+      // go stale and the alert resolve as if fixed); BackupStale's absent() rule takes over after.
+      expr: () => plan.backups
+        .map((b) => `last_over_time(${BACKUP_LAST_STATUS_METRIC}{backup=${str(b.name)}}[${fmtDuration(staleOf(b))}]) == 0`)
+        .join('\nor\n'),
       summary: 'Backup {{ $labels.backup }} failed',
       description: () => 'The last run of backup {{ $labels.backup }} (of {{ $labels.target }}) failed: no new restore point was written.',
       runbook: 'Run `wharf backup {{ $labels.backup }}` to see the error; a stale restic lock (`restic unlock`) or a full destination are common.',
@@ -599,6 +628,8 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
         firing: [{ series: sel(BACKUP_LAST_STATUS_METRIC, bl), values: flat(0) }],
         quiet: [{ series: sel(BACKUP_LAST_STATUS_METRIC, bl), values: flat(1) }],
         labels: bl, at: '5m',
+        // failed, then the textfile is gone: 10 samples, nothing after
+        alsoFires: [{ name: 'textfile gone after a failure', firing: [{ series: sel(BACKUP_LAST_STATUS_METRIC, bl), values: '0x10' }], labels: bl, at: '30m' }],
       },
     });
     drafts.push({
@@ -613,26 +644,46 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
         labels: bl, at: '5m',
       },
     });
-    const ov = m.overrides.BackupStale?.threshold;
-    const stale0 = ov ?? backupStaleSeconds(b0.schedule);
+    const stale0 = staleOf(b0);
     const stepMin = Math.max(1, Math.ceil((stale0 + 3600) / 60 / 250));
     drafts.push({
       alert: 'BackupStale', group: 'backups', severity: 'warning', for: '0m', component: bcomp, down: false,
       thresholdUnit: 'seconds since the last success (default: twice the schedule period plus 15m)',
       expr: () => plan.backups
-        .map((b) => `time() - ${BACKUP_LAST_SUCCESS_METRIC}{backup="${b.name}"} > ${ov ?? backupStaleSeconds(b.schedule)}`)
+        .map((b) => `time() - ${BACKUP_LAST_SUCCESS_METRIC}{backup=${str(b.name)}} > ${ov ?? backupStaleSeconds(b.schedule)}`)
         .join('\nor\n'),
       summary: 'Backup {{ $labels.backup }} is stale',
       description: () => 'No run of backup {{ $labels.backup }} (of {{ $labels.target }}) has succeeded for more than two scheduled periods.',
       runbook: 'Check that the backup scheduler runs (`wharf status`) and run `wharf backup {{ $labels.backup }}` by hand to see why it fails.',
       fixture: {
-        firing: [{ series: sel(BACKUP_LAST_SUCCESS_METRIC, bl), values: flat(0) }],
-        quiet: [{ series: sel(BACKUP_LAST_SUCCESS_METRIC, bl), values: ramp(0, stepMin * 60) }],
+        firing: [{ series: sel(BACKUP_LAST_SUCCESS_METRIC, bl), values: flat(0) }, ...plan.backups.slice(1).map((b) => healthy(b, stepMin))],
+        quiet: plan.backups.map((b) => healthy(b, stepMin)),
         labels: bl,
         interval: `${stepMin}m`,
         at: `${Math.ceil((stale0 + 1800) / 60 / stepMin) * stepMin}m`,
       },
     });
+    // A backup that never succeeded (or whose metrics vanished) has no series to be stale:
+    // absent() per job, firing once it has lasted the job's stale threshold.
+    for (const b of plan.backups) {
+      const t = staleOf(b);
+      const step = Math.max(1, Math.ceil((t + 3600) / 60 / 250));
+      const others = plan.backups.filter((x) => x !== b).map((x) => healthy(x, step));
+      drafts.push({
+        alert: 'BackupStale', group: 'backups', severity: 'warning', for: fmtDuration(t), fixedFor: true, component: bcomp, down: false,
+        expr: () => `absent(${BACKUP_LAST_SUCCESS_METRIC}{backup=${str(b.name)},target=${str(b.target)}})`,
+        summary: 'Backup {{ $labels.backup }} is stale',
+        description: () => 'Backup {{ $labels.backup }} (of {{ $labels.target }}) has no successful run on record: it never ran, or its metrics are gone.',
+        runbook: 'Check that the backup service runs (`wharf status`) and that node-exporter reads its textfiles; run `wharf backup {{ $labels.backup }}` by hand.',
+        fixture: {
+          firing: others.length ? others : [{ series: sel('up', { job: 'backup-never-ran' }), values: flat(1) }],
+          quiet: [healthy(b, step), ...others],
+          labels: { backup: b.name, target: b.target },
+          interval: `${step}m`,
+          at: `${Math.ceil((t + 1800) / 60 / step) * step}m`,
+        },
+      });
+    }
   }
 
   return drafts
@@ -640,7 +691,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
     .map((d) => {
       const o = m.overrides[d.alert] ?? {};
       const threshold = d.threshold === undefined ? undefined : o.threshold ?? d.threshold;
-      const forDur = o.for ?? d.for;
+      const forDur = d.fixedFor ? d.for : o.for ?? d.for;
       const forText = forDur === '0m' || forDur === '0s' ? 'now' : fmtDuration(parseDurationSeconds(forDur));
       const rule: AlertRule = {
         alert: d.alert, group: d.group, severity: d.severity, component: d.component, down: d.down,
@@ -661,7 +712,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
 export function recordingRules(plan: Plan): RecordingRule[] {
   const apps = jobComponents(plan).filter((j) => j.app).map((j) => j.job);
   if (!plan.monitoring.enabled || apps.length === 0) return [];
-  const f = `job=~"${re(apps)}"`;
+  const f = `job=~${str(promqlRegex(apps))}`;
   const q = (x: number) => `histogram_quantile(${x}, sum by (job, component, le) (rate(app_request_latency_seconds_bucket{${f}}[5m])))`;
   return [
     { record: RECORDED.requestRate, expr: `sum by (job, component) (rate(app_requests_total{${f}}[5m]))` },

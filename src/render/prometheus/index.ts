@@ -4,6 +4,7 @@ import type { Plan } from '../../plan/model.js';
 import { composeAddressing, type Addressing } from '../addressing.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
 import { alertCatalogue, jobComponents, recordingRules, type AlertRule } from './catalogue.js';
+import { byCodeUnit } from '../../plan/sort.js';
 
 export {
   alertCatalogue, knownAlertNames, recordingRules, jobComponents, backupStaleSeconds, schedulePeriodSeconds,
@@ -81,7 +82,7 @@ export function ruleGroups(plan: Plan): Array<{ file: string; group: Record<stri
     list.push(a);
     byGroup.set(a.group, list);
   }
-  for (const [g, rules] of [...byGroup].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [g, rules] of [...byGroup].sort(([a], [b]) => byCodeUnit(a, b))) {
     out.push({ file: `alerts-${g}`, group: { name: `wharf-${g}`, rules: rules.map(ruleYaml) } });
   }
   return out;

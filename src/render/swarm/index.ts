@@ -25,6 +25,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Component, Healthcheck, Plan } from '../../plan/model.js';
+import { byCodeUnit } from '../../plan/sort.js';
 import { escapeInterpolation } from '../compose/index.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
 
@@ -183,10 +184,6 @@ function deploy(c: Component, labels: Record<string, string>): Record<string, un
   if (placement.kind === 'spread') d.placement = { preferences: [{ spread: 'node.id' }] };
   d.labels = labels;
   return d;
-}
-
-function byCodeUnit(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function sorted(o: Record<string, string>): Record<string, string> {

@@ -19,6 +19,7 @@
 //   are case-insensitive) and answers 404 through an allow-list that admits nobody.
 import type { Plan, Route } from '../../plan/model.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
+import { traefikRuleValue } from '../../escape/traefik.js';
 
 export type ReplicaNaming = 'compose-v2' | 'compose-v1' | 'service';
 
@@ -135,10 +136,8 @@ function isProxyRoute(plan: Plan, r: Route): boolean {
   return r.service === plan.proxy.component;
 }
 
-/** A Traefik rule string literal: backticks unless the value holds one. */
-function lit(s: string): string {
-  return s.includes('`') ? JSON.stringify(s) : `\`${s}\``;
-}
+/** A Traefik rule string literal (src/escape/traefik.ts). */
+const lit = traefikRuleValue;
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

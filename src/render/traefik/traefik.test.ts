@@ -336,3 +336,16 @@ test('traefik: rendering is deterministic and carries no secret values, only sec
     }
   }
 });
+
+test('traefik: hostile hosts and paths stay one rule value each and come back intact', () => {
+  const { plan } = render(variants[0]!);
+  const r0 = plan.routes[0]!;
+  for (const e of ['a`) || Host(`evil', 'a"b\\c', 'x\ny', 'x\r', '$HOME ${X} `$(id)`', 'ü😀\u2028', "') || PathPrefix('/"]) {
+    const route = { ...r0, host: `api${e}`, path: `/p${e}` };
+    const ms = parseRule(routeRule(route));
+    assert.deepEqual(ms, [{ matcher: 'Host', args: [route.host] }, { matcher: 'PathPrefix', args: [route.path] }], JSON.stringify(e));
+    const deny = parseRule(denyRule(route, `/m${e}`));
+    assert.equal(deny.length, 2);
+    assert.ok(new RegExp(deny[1]!.args[0]!.replace('(?i)', ''), 'i').test(`/m${e}`), 'the deny regexp matches the literal path');
+  }
+});

@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { listContainers, type ContainerState } from '../../../src/engine/live.js';
 import { run } from '../../../src/engine/run.js';
 import type { E2EStack } from './stack.js';
+import { byCodeUnit } from '../../../src/plan/sort.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -135,7 +136,7 @@ export async function containers(s: E2EStack): Promise<ContainerState[]> {
 }
 
 export async function containerOf(s: E2EStack, service: string, index = 0): Promise<ContainerState> {
-  const cs = (await containers(s)).filter((c) => c.service === service).sort((a, b) => a.name.localeCompare(b.name));
+  const cs = (await containers(s)).filter((c) => c.service === service).sort((a, b) => byCodeUnit(a.name, b.name));
   const c = cs[index];
   if (!c) throw new Error(`no container ${index} of ${service} (have: ${cs.map((x) => x.name).join(', ') || 'none'})`);
   return c;

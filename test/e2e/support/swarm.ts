@@ -135,7 +135,7 @@ export async function createSwarmStack(fx: SwarmFixture, template: 'api', name: 
   await removeStack(fx, name);
   const manager = fx.nodes.find((n) => n.name === fx.leader) ?? fx.nodes[0]!;
   // The host cannot resolve the registry's in-network name to pin digests; tags are content hashes.
-  const engine = new SwarmEngine({ project: name, dir: outDir, dockerHost: manager.dockerHost, resolveImage: 'never' });
+  const engine = new SwarmEngine({ project: name, dir: outDir, dockerHost: manager.dockerHost, resolveImage: 'never', replicas: Object.fromEntries(p.plan.components.map((c) => [c.name, c.replicas])) });
   return {
     dir, outDir, plan: p.plan, engine, images, pushSeconds: seconds,
     async destroy() {

@@ -103,6 +103,17 @@ if [ -n "$bad" ]; then
   "$RESTIC" forget "$SNAPSHOT" >/dev/null 2>&1 || true
   fail "backup rejected: $bad"
 fi
+if [ "$KIND" = redis ] && [ -f "$WORK/dump.rdb" ]; then
+  # key count and checksum of the RDB itself, for a restore to compare the loaded cache with
+  if command -v redis-check-rdb >/dev/null 2>&1 && redis-check-rdb "$WORK/dump.rdb" > "$WORK/rdb.check" 2>&1; then
+    RDB_KEYS="$(sed -n 's/.*\[info\] \([0-9]*\) keys read.*/\1/p' "$WORK/rdb.check")"
+    RDB_EXPIRES="$(sed -n 's/.*\[info\] \([0-9]*\) expires.*/\1/p' "$WORK/rdb.check")"
+    printf 'rdb%s%s%s%s\nexpires%s%s%s-\n' "$TAB" "${RDB_KEYS:-0}" "$TAB" "$(sha256sum "$WORK/dump.rdb" | cut -d' ' -f1)" "$TAB" "${RDB_EXPIRES:-0}" "$TAB" > "$WORK/manifest.tsv"
+    MANIFEST="$WORK/manifest.tsv"
+  else
+    log "WARNING: redis-check-rdb missing or failed: no key count recorded, an in-place restore of this snapshot will be refused"
+  fi
+fi
 if [ -n "$MANIFEST" ]; then
   # a header line: restic refuses empty input, and an empty database has an empty manifest
   { printf '# wharf-manifest v1: table, rows, checksum of snapshot %s\n' "$SNAPSHOT"; cat "$MANIFEST"; } > "$WORK/manifest.store"

@@ -2,19 +2,24 @@
 # wharf restore: a snapshot back into its own target (after a safety snapshot of what is
 # there now), or into a scratch target beside it; then the result is checked against the
 # manifest taken with the backup.
-#   restore.sh JOB SNAPSHOT|latest [--to-scratch [NAME]] [--no-safety]
-# A restore only ever writes to the database or volume its job names.
+#   restore.sh JOB SNAPSHOT|latest [--to-scratch [NAME]] [--no-safety] [--check]
+# A restore only ever writes to the database or volume its job names. Whatever writes to that
+# data is stopped by `wharf restore` first (these scripts run beside it and cannot stop it).
+# Redis loads its RDB only when it starts: the first run puts the file in place while the
+# cache is stopped, and a second run with --check compares the started cache with the backup.
 . "$(dirname "$0")/lib.sh"
 load_job "$1"; shift
 WANT="${1:-latest}"; [ $# -gt 0 ] && shift
-SCRATCH=""; SAFETY=1
+SCRATCH=""; SAFETY=1; CHECK=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --to-scratch) SCRATCH="auto"; if [ $# -gt 1 ] && [ "${2#--}" = "$2" ]; then SCRATCH="$2"; shift; fi; shift ;;
     --no-safety) SAFETY=0; shift ;;
+    --check) CHECK=1; SAFETY=0; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
+[ "$CHECK" = 0 ] || [ "$KIND" = redis ] || { echo "--check is for redis jobs" >&2; exit 2; }
 FAIL_REASON=""
 trap 'cleanup' EXIT
 trap 'exit 130' INT TERM
@@ -79,12 +84,55 @@ case "$KIND" in
     [ "$TABLES" -ge "$EXPECTED" ] || fail "restored $DEST has $TABLES tables, the dump defines $EXPECTED"
     VERIFIED=true ;;
   redis)
-    # Redis loads its RDB only at start: the file is written next to the repository and
-    # `wharf restore` swaps it into the data volume while the cache is stopped.
-    DEST="$WHARF_TMP/wharf-restore-$JOB-$short.rdb"
-    restic_dump_into "$SNAPSHOT" sh -c 'cat > "$1"' rdb "$DEST" || fail "cannot read snapshot $short"
-    [ "$(head -c 5 "$DEST")" = REDIS ] || fail "snapshot $short is not an RDB file"
-    VERIFIED=true ;;
+    if [ -n "$SCRATCH" ]; then
+      DEST="$WHARF_TMP/wharf-restore-$JOB-$short.rdb"
+      restic_dump_into "$SNAPSHOT" sh -c 'cat > "$1"' rdb "$DEST" || fail "cannot read snapshot $short"
+      [ "$(head -c 5 "$DEST")" = REDIS ] || fail "snapshot $short is not an RDB file"
+      VERIFIED=true
+    else
+      [ -n "${REDIS_VOLUME:-}" ] || fail "cache $TARGET has no persistence volume: a restored RDB would never be loaded. Set caches.$TARGET.persistence: true (or restore --to-scratch for the file)" 2
+      DIR="$WHARF_VOLUMES_DIR/$REDIS_VOLUME"; DEST="$DIR/dump.rdb"
+      [ -d "$DIR" ] || fail "volume $REDIS_VOLUME is not mounted at $DIR"
+      # what the backup recorded: key count and checksum of the RDB (older snapshots: read it from the RDB)
+      KEYS=""; EXPIRES=0; SUM=""
+      if load_manifest "$SNAPSHOT" "$WORK/expected.tsv"; then
+        KEYS="$(awk -F "$TAB" '$1 == "rdb" { print $2; exit }' "$WORK/expected.tsv")"
+        SUM="$(awk -F "$TAB" '$1 == "rdb" { print $3; exit }' "$WORK/expected.tsv")"
+        EXPIRES="$(awk -F "$TAB" '$1 == "expires" { print $2; exit }' "$WORK/expected.tsv")"; EXPIRES="${EXPIRES:-0}"
+      fi
+      if [ "$CHECK" = 1 ]; then
+        progress check "comparing the keys of the started cache with the backup"
+        if [ -z "$KEYS" ]; then KEYS="$(state_get "$DIR/.wharf-restore" keys)"; EXPIRES="$(state_get "$DIR/.wharf-restore" expires)"; EXPIRES="${EXPIRES:-0}"; fi
+        [ -n "$KEYS" ] || fail "no key count recorded for snapshot $short: cannot check the restored cache"
+        N="$(redis-cli -h "$DB_HOST" -p "$DB_PORT" --no-auth-warning DBSIZE 2>"$WORK/err")" || fail "cannot reach $TARGET after the restore: $(tail -n 1 "$WORK/err")"
+        # keys with a TTL may have expired since the backup; nothing else may be missing
+        [ "$N" -le "$KEYS" ] && [ "$N" -ge $((KEYS - EXPIRES)) ] || fail "restored $TARGET has $N keys, the backup has $KEYS ($EXPIRES with a TTL)"
+        TABLES="$N"; VERIFIED=true
+      else
+        # Redis rewrites dump.rdb when it shuts down: a running cache would undo the restore
+        if redis-cli -h "$DB_HOST" -p "$DB_PORT" --no-auth-warning PING 2>/dev/null | grep -q PONG; then
+          fail "Redis $TARGET is still running: stop it first (wharf restore does), or it overwrites the restored file" 2
+        fi
+        progress restore "restoring $short into $DEST (volume $REDIS_VOLUME)"
+        NEW="$DIR/.dump.rdb.wharf-restore"
+        restic_dump_into "$SNAPSHOT" sh -c 'cat > "$1"' rdb "$NEW" || { rm -f "$NEW"; fail "cannot read snapshot $short"; }
+        [ "$(head -c 5 "$NEW")" = REDIS ] || { rm -f "$NEW"; fail "snapshot $short is not an RDB file"; }
+        if [ -n "$SUM" ]; then
+          [ "$(sha256sum "$NEW" | cut -d' ' -f1)" = "$SUM" ] || { rm -f "$NEW"; fail "restored RDB does not match the checksum recorded with snapshot $short"; }
+        fi
+        if [ -z "$KEYS" ] && command -v redis-check-rdb >/dev/null 2>&1; then
+          redis-check-rdb "$NEW" > "$WORK/check.out" 2>&1 || { rm -f "$NEW"; fail "snapshot $short is a damaged RDB: $(tail -n 2 "$WORK/check.out" | tr '\n' ' ')"; }
+          KEYS="$(sed -n 's/.*\[info\] \([0-9]*\) keys read.*/\1/p' "$WORK/check.out")"
+          EXPIRES="$(sed -n 's/.*\[info\] \([0-9]*\) expires.*/\1/p' "$WORK/check.out")"; EXPIRES="${EXPIRES:-0}"
+        fi
+        [ -n "$KEYS" ] || { rm -f "$NEW"; fail "snapshot $short has no recorded key count and redis-check-rdb is missing: refusing a restore that cannot be checked"; }
+        # keep the file's owner (the cache's user), and the replaced RDB beside it
+        [ -f "$DEST" ] && { chown "$(stat -c %u:%g "$DEST")" "$NEW" 2>/dev/null || true; mv -f "$DEST" "$DIR/dump.rdb.before-restore"; }
+        chmod 644 "$NEW"; mv -f "$NEW" "$DEST"
+        state_put "$DIR/.wharf-restore" "snapshot=$SNAPSHOT" "keys=$KEYS" "expires=$EXPIRES"
+        TABLES="$KEYS"; VERIFIED=false
+      fi
+    fi ;;
   volume)
     if [ -n "$SCRATCH" ]; then
       DEST="$WHARF_TMP/wharf-restore-$JOB-$short"; rm -rf "$DEST"; mkdir -p "$DEST"
@@ -95,9 +143,17 @@ case "$KIND" in
     fi
     progress restore "restoring $short into $DEST"
     restic_dump_into "$SNAPSHOT" tar -C "$DEST" -xpf - 2>"$WORK/err" || fail "restore failed${SAFETY_ID:+ (safety snapshot: $SAFETY_ID)}: $(tail -n 2 "$WORK/err" | tr '\n' ' ')"
-    EXPECTED="$(restic_dump_into "$SNAPSHOT" tar -tf - | grep -v '/$' | wc -l | tr -d ' ')"
-    TABLES="$(cd "$DEST" && find . ! -type d | wc -l | tr -d ' ')"
-    [ "$TABLES" = "$EXPECTED" ] || fail "restored $TABLES files, the archive has $EXPECTED"
+    # every file of the archive, with its size, must be there (restic authenticates the content)
+    progress check "comparing the restored files with the snapshot's listing"
+    # GNU tar escapes non-ASCII names in the C locale; busybox tar prints them as they are
+    QUOTE=""; tar --version 2>/dev/null | grep -q GNU && QUOTE="--quoting-style=literal"
+    # shellcheck disable=SC2086
+    restic_dump_into "$SNAPSHOT" tar $QUOTE -tvf - > "$WORK/listing" 2>"$WORK/err" || fail "cannot list snapshot $short: $(tail -n 1 "$WORK/err")"
+    awk '$1 ~ /^-/ { n = $6; for (i = 7; i <= NF; i++) n = n " " $i; sub(/^\.\//, "", n); print $3 "\t" n }' "$WORK/listing" | sort > "$WORK/expected.files"
+    (cd "$DEST" && find . -type f -exec stat -c '%s %n' {} +) | awk '{ s = $1; sub(/^[0-9]+ \.\//, ""); print s "\t" $0 }' | sort > "$WORK/actual.files"
+    TABLES="$(wc -l < "$WORK/actual.files" | tr -d ' ')"
+    compare_manifests "$WORK/expected.files" "$WORK/actual.files" \
+      || fail "restored files in $DEST differ from snapshot $short ($TABLES files, the archive has $(wc -l < "$WORK/expected.files" | tr -d ' '))${SAFETY_ID:+ (safety snapshot: $SAFETY_ID)}"
     VERIFIED=true ;;
 esac
 progress done "restored $short into $DEST"

@@ -12,6 +12,8 @@ WHARF_VOLUMES_DIR="${WHARF_VOLUMES_DIR:-/volumes}"
 WHARF_TMP="${WHARF_TMP:-/tmp}"
 RESTIC="${RESTIC:-restic}"
 TAB="$(printf '\t')"
+NL='
+'
 
 log() { printf '%s [%s] %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${JOB:-wharf}" "$*" >&2; }
 # progress lines: "progress <phase> <message>" (ops turn them into progress events)
@@ -26,8 +28,11 @@ load_job() {
   case "$JOB" in *[!a-z0-9-]*|'') echo "invalid job name: $JOB" >&2; exit 2;; esac
   f="$WHARF_BACKUP_HOME/jobs/$JOB.env"
   [ -f "$f" ] || { echo "unknown backup job: $JOB (no $f)" >&2; exit 2; }
+  # Every value in the file is one single-quoted word (the renderer's shellQuote), so
+  # sourcing only assigns. WHARF_DB_* move a job to another server (tests on loopback).
   # shellcheck disable=SC1090
   . "$f"
+  DB_HOST="${WHARF_DB_HOST:-${DB_HOST:-}}"; DB_PORT="${WHARF_DB_PORT:-${DB_PORT:-}}"; DB_USER="${WHARF_DB_USER:-${DB_USER:-}}"
   export RESTIC_REPOSITORY="$REPOSITORY"
   export RESTIC_PASSWORD_FILE="$WHARF_SECRETS_DIR/$RESTIC_PASSWORD_SECRET"
   export RESTIC_CACHE_DIR="${RESTIC_CACHE_DIR:-$WHARF_TMP/restic-cache}"
@@ -44,7 +49,8 @@ load_job() {
       export PGPASSWORD PGHOST="$DB_HOST" PGPORT="$DB_PORT" PGUSER="$DB_USER" PGDATABASE="$DB_NAME" PGCONNECT_TIMEOUT=10
       DUMP_FILE="/$JOB.pgdump" ;;
     mysql)
-      # client options in a 0600 file, never on the command line
+      # client options in a 0600 file, never on the command line; one option a line
+      case "$DB_HOST$DB_PORT$DB_USER" in *"$NL"*) echo "newline in the connection settings of $JOB" >&2; exit 2;; esac
       printf '[client]\nhost=%s\nport=%s\nuser=%s\npassword="%s"\n' "$DB_HOST" "$DB_PORT" "$DB_USER" "$(cat "$WHARF_SECRETS_DIR/$DB_PASSWORD_SECRET")" > "$WORK/my.cnf"
       chmod 600 "$WORK/my.cnf"
       MYCNF="$WORK/my.cnf"
@@ -101,10 +107,13 @@ state_put() { # file key=value...
   mv "$tmp" "$f"
 }
 
+# a Prometheus label value: \ " and newline escaped (text exposition format)
+prom_label() { printf '%s' "$1" | awk 'NR > 1 { printf "\\n" } { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); printf "%s", $0 }'; }
+
 # metrics for node-exporter's textfile collector, written atomically
 write_metrics() {
   b="$WHARF_STATE_DIR/$JOB.backup"; v="$WHARF_STATE_DIR/$JOB.verify"
-  L="backup=\"$JOB\",target=\"$TARGET\",kind=\"$KIND\""
+  L="backup=\"$JOB\",target=\"$(prom_label "$TARGET")\",kind=\"$(prom_label "$KIND")\""
   out="$WHARF_METRICS_DIR/wharf_backup_$JOB.prom"
   tmp="$WHARF_METRICS_DIR/.wharf_backup_$JOB.prom.$$"
   {

@@ -1,0 +1,22 @@
+// Parsers for numeric command-line options: a bad value is a usage error (exit 2)
+// before anything runs, never a NaN that reaches a timer or a loop.
+import { InvalidArgumentError } from 'commander';
+
+const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
+
+/** Seconds, as a plain number (90, 1.5) or a duration (500ms, 90s, 5m, 1h); must be > 0. */
+export function parseSeconds(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  const n = m ? Number(m[1]) * UNIT_SECONDS[m[2] ?? 's']! : NaN;
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`"${value}" is not a duration: give seconds (90) or a duration like 90s, 5m, 1h`);
+  return n;
+}
+
+/** A whole number from 1 to max. */
+export function parseCount(max: number): (value: string) => number {
+  return (value) => {
+    const n = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+    if (!(n >= 1 && n <= max)) throw new InvalidArgumentError(`"${value}" should be a whole number from 1 to ${max}`);
+    return n;
+  };
+}

@@ -1,0 +1,73 @@
+// wharf.config.ts runs in a child process (node + tsx) with a time limit: a config
+// that calls process.exit, loops forever or throws a string cannot take wharf
+// with it. The child sends back the default export as JSON over IPC.
+import { spawn } from 'node:child_process';
+import { basename } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+export const CONFIG_TIMEOUT_MS = 10_000;
+
+export type ConfigResult = { ok: true; value: unknown } | { ok: false; message: string; hint?: string };
+
+// Runs inside the child. Kept as text so the bundled CLI needs no extra file.
+const runner = `
+import { inspect } from 'node:util';
+const send = (m) => process.send(m, () => process.exit(0));
+try {
+  const mod = await import(process.env.WHARF_CONFIG_URL);
+  let v = mod.default;
+  // Outside an ESM package tsx loads the file as CommonJS: module.exports arrives as the default,
+  // marked __esModule, with the real default export (if any) inside it.
+  if (v && typeof v === 'object' && v.__esModule) v = v.default;
+  if (v === undefined) send({ kind: 'no-default' });
+  else {
+    let json;
+    try { json = JSON.stringify(v); } catch (e) { send({ kind: 'error', message: 'its default export cannot be turned into JSON: ' + (e && e.message) }); }
+    if (json !== undefined) send({ kind: 'ok', json });
+  }
+} catch (e) {
+  send(e instanceof Error ? { kind: 'error', message: e.message || String(e) } : { kind: 'throw', message: inspect(e) });
+}
+`;
+
+function timeoutMs(given?: number): number {
+  const env = Number(process.env.WHARF_CONFIG_TIMEOUT_MS);
+  return given ?? (Number.isFinite(env) && env > 0 ? env : CONFIG_TIMEOUT_MS);
+}
+
+export function evaluateConfig(file: string, opts: { timeoutMs?: number } = {}): Promise<ConfigResult> {
+  const shown = basename(file);
+  const limit = timeoutMs(opts.timeoutMs);
+  const tsx = import.meta.resolve('tsx');
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['--import', tsx, '--input-type=module', '--eval', runner], {
+      env: { ...process.env, WHARF_CONFIG_URL: pathToFileURL(file).href },
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    let stderr = '';
+    let reply: { kind: string; json?: string; message?: string } | undefined;
+    let settled = false;
+    const finish = (r: ConfigResult) => { if (!settled) { settled = true; clearTimeout(timer); done(r); } };
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      finish({ ok: false, message: `${shown} did not finish within ${limit / 1000}s`, hint: 'an endless loop, or a promise that never settles, at the top level of the config' });
+    }, limit);
+    child.stderr!.on('data', (b: Buffer) => { if (stderr.length < 64 * 1024) stderr += b.toString('utf8'); });
+    child.on('message', (m) => { reply = m as typeof reply; });
+    child.on('error', (e) => finish({ ok: false, message: `could not start node to evaluate ${shown}: ${e.message}` }));
+    child.on('exit', (code, signal) => {
+      if (reply?.kind === 'ok') {
+        try { finish({ ok: true, value: JSON.parse(reply.json!) }); } catch (e) { finish({ ok: false, message: `${shown}: ${(e as Error).message}` }); }
+      } else if (reply?.kind === 'no-default') {
+        finish({ ok: false, message: `${shown} has no default export`, hint: 'export default defineStack({...})' });
+      } else if (reply?.kind === 'error') {
+        finish({ ok: false, message: `${shown} failed: ${reply.message}` });
+      } else if (reply?.kind === 'throw') {
+        finish({ ok: false, message: `${shown} threw a non-Error value: ${reply.message}`, hint: 'throw new Error("...") so the message and stack survive' });
+      } else {
+        const tail = stderr.trim().split('\n').slice(-5).join('\n');
+        finish({ ok: false, message: `${shown} ended ${signal ? `by signal ${signal}` : `with exit code ${code}`} before exporting a stack${tail ? `:\n${tail}` : ''}`, hint: 'a config must not call process.exit; export default defineStack({...})' });
+      }
+    });
+  });
+}

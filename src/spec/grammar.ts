@@ -1,0 +1,57 @@
+// Strict grammars for spec values that end up in proxy rules, healthchecks,
+// scrape configs and bind mounts: parsed here once, reused by the schema.
+import { isIP } from 'node:net';
+import { posix } from 'node:path';
+
+// RFC 3986 pchar without the sub-delims that mean something to a shell or a
+// config parser ($ ' ;), and without whitespace, quotes, backslash, backtick.
+const pchar = String.raw`(?:[A-Za-z0-9\-._~!&()*+,=:@]|%[0-9A-Fa-f]{2})`;
+const queryPart = String.raw`(?:\?(?:${pchar}|[/?])*)?`;
+export const URL_PATH_MAX = 1024;
+
+/** An absolute URL path (RFC 3986 path-absolute: no leading //), with a query string when allowed.
+ *  A regular expression, so the JSON Schema carries it as a pattern too. */
+export function urlPathPattern(opts: { query: boolean }): RegExp {
+  return new RegExp(String.raw`^(?!//)(?:/${pchar}*)+${opts.query ? queryPart : ''}$`);
+}
+
+const withQuery = urlPathPattern({ query: true });
+const withoutQuery = urlPathPattern({ query: false });
+
+export function isUrlPath(s: string, opts: { query: boolean }): boolean {
+  return s.length <= URL_PATH_MAX && (opts.query ? withQuery : withoutQuery).test(s);
+}
+
+/** An IPv4 or IPv6 address, as node's own parser reads it; no port, no brackets, and no
+ *  IPv6 zone (%eth0), which node accepts but a published port or an allow-list cannot use. */
+export function isIpAddress(s: string): boolean {
+  return !s.includes('%') && isIP(s) !== 0;
+}
+
+/** ADDRESS/PREFIX with the prefix within 0-32 (IPv4) or 0-128 (IPv6). */
+export function isCidr(s: string): boolean {
+  const slash = s.indexOf('/');
+  if (slash < 0) return false;
+  const addr = s.slice(0, slash);
+  const prefix = s.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  const family = isIpAddress(addr) ? isIP(addr) : 0;
+  const max = family === 4 ? 32 : family === 6 ? 128 : -1;
+  return Number(prefix) <= max;
+}
+
+const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** Bytes in a Compose-style size (256M, 1.5G, 1048576), or undefined if it is not one. */
+export function sizeBytes(s: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)([kmgKMG]?)$/.exec(s);
+  if (!m) return undefined;
+  return Number(m[1]) * UNITS[m[2]!.toLowerCase()]!;
+}
+
+/** A relative path that stays inside the directory it is resolved against ("." included). */
+export function staysInside(p: string): boolean {
+  if (/[\x00-\x1f\x7f\\]/.test(p) || posix.isAbsolute(p)) return false;
+  const n = posix.normalize(p);
+  return n !== '..' && !n.startsWith('../');
+}

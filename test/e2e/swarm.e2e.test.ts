@@ -106,6 +106,17 @@ test('the API answers through every node\'s host-mode edge port, balanced over i
     const s = await untilOk(n, 180_000);
     log(`${n.name} (${n.ip}) edge answers after ${s.toFixed(1)}s more`);
   }
+  // Each node's HAProxy finds the tasks by DNS and needs 2 passed checks (2 s apart) per
+  // server: wait until every edge rotates over all three before measuring the balance.
+  for (const n of fx.nodes) {
+    const t0 = performance.now();
+    const seen = new Set<string>();
+    while (seen.size < 3 && performance.now() - t0 < 60_000) {
+      seen.add(String((await https(n, '/health')).headers['x-instance']));
+      if (seen.size < 3) await new Promise((res) => setTimeout(res, 200));
+    }
+    assert.equal(seen.size, 3, `${n.name}'s edge reaches only ${[...seen].join(', ')}`);
+  }
   const counts = new Map<string, number>();
   for (let i = 0; i < 60; i++) {
     const r = await https(fx.nodes[i % fx.nodes.length]!, '/health');

@@ -8,6 +8,7 @@ import { load, planPaths, prepare, resolveSpecPath } from '../ops/prepare.js';
 import { jsonSchema } from '../spec/schema.js';
 import { UserInputError } from '../spec/issues.js';
 import { loadSpecFile } from '../spec/load.js';
+import { targets, type Target } from '../render/index.js';
 import { init, templateNames } from './init.js';
 import { printIssues, stdio, table, type Out } from './output.js';
 import { EXIT } from './exit.js';
@@ -64,10 +65,11 @@ export function program(out: Out = stdio): Command {
     });
 
   cmd.command('render')
-    .description('render compose.yaml and every config file into .wharf/compose, generating missing secrets')
+    .description('render compose.yaml (or the swarm stack.yaml) and every config file into .wharf/<target>, generating missing secrets')
     .addOption(fileOpt())
-    .action(async (o: { file?: string }) => {
-      const p = await prepare({ specPath: resolveSpecPath(o.file) });
+    .addOption(new Option('--target <target>', 'what the files are for').choices([...targets]).default('compose'))
+    .action(async (o: { file?: string; target: Target }) => {
+      const p = await prepare({ specPath: resolveSpecPath(o.file), target: o.target });
       printIssues(out, p.warnings);
       const changed = new Set(p.write.written);
       out.log(table(['file', 'state'], p.files.map((f) => [f.path, changed.has(f.path) ? 'written' : 'unchanged'])));

@@ -1,5 +1,5 @@
-// What ops need from a deployment target. Compose implements it now; a Swarm engine
-// (`docker stack deploy`, services labelled com.docker.stack.namespace) slots in beside it.
+// What ops need from a deployment target: ComposeEngine (compose.ts) and SwarmEngine
+// (swarm.ts: `docker stack deploy`, containers labelled com.docker.stack.namespace).
 import type { Cmd } from './command.js';
 
 export interface DeployOptions {

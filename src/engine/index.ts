@@ -6,3 +6,4 @@ export * from './compose.js';
 export * from './docker.js';
 export * from './live.js';
 export * from './context.js';
+export * from './swarm.js';

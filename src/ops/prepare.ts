@@ -4,7 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { buildPlan } from '../plan/build.js';
 import { checkLoaded } from '../check/plan-rules.js';
 import type { Plan } from '../plan/model.js';
-import { renderAll, type RenderOptions } from '../render/index.js';
+import { createHash } from 'node:crypto';
+import { renderAll, type RenderOptions, type Target } from '../render/index.js';
 import type { RenderedFile } from '../render/files.js';
 import { ensureSecrets, type SecretsResult } from '../secrets/generate.js';
 import { findSpecFile, loadSpecFile } from '../spec/load.js';
@@ -71,15 +72,30 @@ export interface Prepared extends Loaded {
   secretsDir: string;
 }
 
-export async function prepare(opts: { specPath: string; projectDir?: string; render?: RenderOptions }): Promise<Prepared> {
+/** Where a target's files go: .wharf/<target>, beside .wharf/secrets (the plan's ../secrets). */
+export function targetDir(l: Layout, target: Target): string {
+  return join(dirname(l.outDir), target);
+}
+
+export async function prepare(opts: { specPath: string; projectDir?: string; render?: RenderOptions; target?: Target }): Promise<Prepared> {
   const loaded = await load(opts.specPath, opts.projectDir);
-  const files = renderAll(loaded.plan, 'compose', opts.render);
+  const target = opts.target ?? 'compose';
+  const outDir = targetDir(loaded.layout, target);
+  // Compose renders first so a renderer bug fails before secrets are made; Swarm names its
+  // secrets by content, so it renders once they exist.
+  let files = target === 'compose' ? renderAll(loaded.plan, 'compose', opts.render) : [];
   // Secrets first: a missing user secret file is an input error and must stop us before any config is replaced.
   const secrets = await ensureSecrets(loaded.plan, loaded.layout.secretsDir, loaded.layout.projectDir);
-  const write = writeFiles(loaded.layout.outDir, files);
+  if (target !== 'compose') files = renderAll(loaded.plan, target, { ...opts.render, secretHashes: secretHashes(loaded.plan, loaded.layout.secretsDir) });
+  const write = writeFiles(outDir, files);
   writeSchemaFile(loaded.layout.projectDir);
   ensureBackupDirs(loaded.plan, loaded.layout.projectDir);
-  return { ...loaded, files, write, secrets, outDir: loaded.layout.outDir, secretsDir: loaded.layout.secretsDir };
+  return { ...loaded, files, write, secrets, outDir, secretsDir: loaded.layout.secretsDir };
+}
+
+/** sha256 of each secret file: Swarm secrets are immutable, so their names carry it. */
+export function secretHashes(plan: Plan, secretsDir: string): Record<string, string> {
+  return Object.fromEntries(plan.secrets.map((s) => [s.name, createHash('sha256').update(readFileSync(join(secretsDir, s.name))).digest('hex')]));
 }
 
 /** Local backup destinations are bind mounts: Compose would create them root-owned and world-readable. */

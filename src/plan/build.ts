@@ -3,6 +3,7 @@ import type { Stack, Service, Database, Cache, Backup } from '../spec/schema.js'
 import { planBackupService } from './backup.js';
 import { pickImage } from './images.js';
 import { byCodeUnit } from './sort.js';
+import { placeComponents } from './placement.js';
 import type {
   BackupJob, Component, Dependency, Healthcheck, Monitoring, Network, NetworkName, Plan,
   Receiver, Route, ScrapeJob, Secret, Volume,
@@ -124,10 +125,13 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
   }
 
   const usedNetworks = new Set(components.flatMap((c) => c.networks));
+  // The edge carries what the proxy already decrypted for the public; the internal networks
+  // carry data and credentials, so they are the ones encrypted between nodes.
+  const encrypt = stack.cluster.encryptNetworks;
   const networks: Network[] = ([
-    { name: 'edge', internal: false, purpose: 'edge proxy and the services it routes to' },
-    { name: 'backend', internal: true, purpose: 'services and the databases and caches they use; no outside access' },
-    { name: 'monitoring', internal: true, purpose: 'Prometheus, exporters and scraped services; no outside access' },
+    { name: 'edge', internal: false, encrypted: false, purpose: 'edge proxy and the services it routes to' },
+    { name: 'backend', internal: true, encrypted: encrypt, purpose: 'services and the databases and caches they use; no outside access' },
+    { name: 'monitoring', internal: true, encrypted: encrypt, purpose: 'Prometheus, exporters and scraped services; no outside access' },
   ] satisfies Network[]).filter((n) => usedNetworks.has(n.name));
 
   const monitoring: Monitoring = {
@@ -164,6 +168,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
   for (const c of components) {
     c.secrets.sort((a, b) => byCodeUnit(a.secret, b.secret));
   }
+  placeComponents(components);
   components.sort((a, b) => byCodeUnit(a.name, b.name));
   return {
     name: stack.name,

@@ -13,6 +13,8 @@ export interface Network {
   name: NetworkName;
   /** No route to the outside world: nothing on it can be published or reach the internet. */
   internal: boolean;
+  /** traffic between nodes is encrypted (multi-node targets; one host has nothing to encrypt) */
+  encrypted: boolean;
   purpose: string;
 }
 
@@ -48,6 +50,17 @@ export interface Dependency {
   condition: 'service_healthy' | 'service_started';
 }
 
+/** Where a component may run when there are several nodes; single-host targets ignore it. */
+export type Placement =
+  /** anywhere; replicas spread over the nodes */
+  | { kind: 'spread' }
+  /** on the nodes that hold cluster state (Swarm managers, Kubernetes control plane) */
+  | { kind: 'control-plane' }
+  /** exactly one per node (host agents, an edge that answers on every node's address) */
+  | { kind: 'every-node' }
+  /** only on nodes carrying this label set to true: data that lives on one node's disk */
+  | { kind: 'node-label'; label: string };
+
 export interface MetricsEndpoint {
   job: string;
   port: number;
@@ -79,7 +92,10 @@ export interface Component {
   /** why a component has no healthcheck (the lint accepts a stated reason) */
   healthWaiver?: string;
   dependsOn: Dependency[];
-  resources: { cpus: number; memory: string };
+  /** limits; reservations are what a scheduler must find free on a node before placing it */
+  resources: { cpus: number; memory: string; reserveCpus?: number; reserveMemory?: string };
+  /** set for every component by plan/placement.ts */
+  placement?: Placement;
   restart: 'unless-stopped';
   init: boolean;
   readOnlyRootfs: boolean;

@@ -9,26 +9,34 @@ import { renderCompose } from './compose/index.js';
 import { renderGrafana } from './grafana/index.js';
 import { renderHAProxy } from './haproxy/index.js';
 import { renderPrometheus } from './prometheus/index.js';
+import { renderSwarm } from './swarm/index.js';
+import { composeAddressing, swarmAddressing, type Addressing } from './addressing.js';
 import { renderTraefik } from './traefik/index.js';
 import { sortFiles, type RenderedFile } from './files.js';
 import { assertIdentifiers } from './identifiers.js';
 
-export type Target = 'compose';
-export const targets: readonly Target[] = ['compose'];
+export type Target = 'compose' | 'swarm';
+export const targets: readonly Target[] = ['compose', 'swarm'];
 
 /** What the renderers may need to know about where the files will run (not part of the spec). */
 export interface RenderOptions {
   /** container names of replicas differ: v2 `project-svc-1`, v1 `project_svc_1` (Traefik lists replicas by name) */
   composeKind?: 'v1' | 'v2';
+  /** set by renderAll from the target: how config files name every replica of a service */
+  addressing?: Addressing;
+  /** swarm: secret name -> sha256 of its content (Swarm objects are named by content) */
+  secretHashes?: Record<string, string>;
 }
 
 type PlanRenderer = (plan: Plan, opts: RenderOptions) => RenderedFile[];
 
 /** Renderers of the files containers mount, and when a plan needs each. */
 const configRenderers: Array<{ name: string; applies: (p: Plan) => boolean; render: PlanRenderer }> = [
-  { name: 'traefik', applies: (p) => p.proxy.kind === 'traefik', render: (p, o) => renderTraefik(p, { replicaNaming: o.composeKind === 'v1' ? 'compose-v1' : 'compose-v2' }) },
-  { name: 'haproxy', applies: (p) => p.proxy.kind === 'haproxy', render: renderHAProxy },
-  { name: 'prometheus', applies: (p) => p.monitoring.enabled, render: renderPrometheus },
+  // On Swarm there are no per-container names: Traefik falls back to the service alias
+  // (dnsrr) until its providers.swarm renderer exists.
+  { name: 'traefik', applies: (p) => p.proxy.kind === 'traefik', render: (p, o) => renderTraefik(p, { replicaNaming: o.addressing === swarmAddressing ? 'service' : o.composeKind === 'v1' ? 'compose-v1' : 'compose-v2' }) },
+  { name: 'haproxy', applies: (p) => p.proxy.kind === 'haproxy', render: (p, o) => renderHAProxy(p, { addressing: o.addressing }) },
+  { name: 'prometheus', applies: (p) => p.monitoring.enabled, render: (p, o) => renderPrometheus(p, { addressing: o.addressing }) },
   { name: 'alertmanager', applies: (p) => p.monitoring.enabled && p.monitoring.present.alertmanager, render: renderAlertmanager },
   { name: 'backup', applies: (p) => p.backups.length > 0, render: renderBackup },
   { name: 'grafana', applies: (p) => p.monitoring.enabled && p.components.some((c) => c.role === 'grafana'), render: renderGrafana },
@@ -52,10 +60,13 @@ export function configHashes(plan: Plan, files: RenderedFile[]): Record<string, 
   return out;
 }
 
+const addressingOf: Record<Target, Addressing> = { compose: composeAddressing, swarm: swarmAddressing };
+
 export function renderAll(plan: Plan, target: Target = 'compose', opts: RenderOptions = {}): RenderedFile[] {
   assertIdentifiers(plan);
-  const configs = renderConfigs(plan, opts);
+  const configs = renderConfigs(plan, { ...opts, addressing: addressingOf[target] });
   switch (target) {
     case 'compose': return sortFiles([...configs, ...renderCompose(plan, { configHashes: configHashes(plan, configs) })]);
+    case 'swarm': return sortFiles([...configs, ...renderSwarm(plan, { configs, secretHashes: opts.secretHashes ?? {} })]);
   }
 }

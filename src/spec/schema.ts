@@ -219,6 +219,12 @@ export const stackSchema = z
       .default({})
       .describe('user secrets: read from a file, or generated'),
     images: z.partialRecord(z.enum(imageKeys), imageRef).default({}).describe('override any component image'),
+    cluster: z
+      .strictObject({
+        encryptNetworks: z.boolean().default(true)
+          .describe('multi-node targets: encrypt the internal networks between nodes (Swarm: IPsec overlays, which need kernel ESP with AES-GCM; without it their traffic between nodes is dropped)'),
+      })
+      .prefault({}),
     extras: z
       .strictObject({ portainer: z.union([z.strictObject({ host: hostname.optional() }), z.literal(false)]).default(false) })
       .prefault({}),

@@ -51,8 +51,8 @@ export function tinyPlan(name: string, o: { dbHealthy?: boolean; dbReplicas?: nu
     components: [api, db],
     routes: [],
     networks: [
-      { name: 'backend', internal: true, purpose: 'test' },
-      { name: 'edge', internal: false, purpose: 'test' },
+      { name: 'backend', internal: true, encrypted: false, purpose: 'test' },
+      { name: 'edge', internal: false, encrypted: false, purpose: 'test' },
     ],
     volumes: [], secrets: [],
     monitoring: {

@@ -96,7 +96,7 @@ function sorted(o: Record<string, string>): Record<string, string> {
 }
 
 /** Compose interpolates `${VAR}` in every string; wharf never relies on it, so a literal `$` (regexes, shell in healthchecks) is written as `$$`. */
-function escapeInterpolation<T>(v: T): T {
+export function escapeInterpolation<T>(v: T): T {
   if (typeof v === 'string') return v.replaceAll('$', '$$$$') as T;
   if (Array.isArray(v)) return v.map(escapeInterpolation) as T;
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, escapeInterpolation(x)])) as T;

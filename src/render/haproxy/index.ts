@@ -7,11 +7,15 @@
 // Decisions, in one place:
 // - Replicas are discovered through Docker's embedded DNS (`resolvers docker`,
 //   127.0.0.11): `server-template <svc> <slots> <svc>:<port>` fills one slot per A record
-//   of the service name, for Compose v1, v2 and Swarm (dnsrr) alike. Slots are
+//   of the name the target gives all replicas (Compose: the service name; Swarm:
+//   `tasks.<svc>`, see ../addressing.ts). Slots are
 //   max(2 x replicas, replicas + 2): a `--scale` up or a start-first rollout (old and new
 //   containers side by side) is picked up within seconds without a reload; unused slots
 //   sit in MAINT and take no traffic. `init-addr none` lets HAProxy start (and `haproxy
 //   -c` pass) before the names resolve.
+// - Where a replica can vanish silently (another node died: see Addressing.silentLoss),
+//   connects time out after 1 s and a server is marked down on its first failed
+//   connection; `retries` + `redispatch` then send the request to another replica.
 // - Routing: host (Host header, port stripped, lower-cased) plus path prefix; one route
 //   per request (exact hosts before wildcards, longer paths first, as with Traefik), and
 //   only that route's allow-list and auth apply to it.
@@ -23,9 +27,15 @@
 //   published: Prometheus reaches it on the monitoring network). A plan that scrapes the
 //   stats port itself gets the exporter there, answered before the auth check.
 import type { Plan, Route } from '../../plan/model.js';
+import { composeAddressing, type Addressing } from '../addressing.js';
 import { generatedHeader, type RenderedFile } from '../files.js';
 import { byCodeUnit } from '../../plan/sort.js';
 import { haproxyWord } from '../../escape/haproxy.js';
+
+export interface HAProxyOptions {
+  /** how the target names every replica of a service (compose: the name; swarm: tasks.<name>) */
+  addressing?: Addressing;
+}
 
 export const haproxyPaths = {
   config: 'haproxy/haproxy.cfg',
@@ -36,8 +46,8 @@ export const haproxyPaths = {
 export const haproxyDefaultMetricsPort = 8405;
 export const dockerDns = '127.0.0.11:53';
 
-export function renderHAProxy(plan: Plan): RenderedFile[] {
-  return [{ path: haproxyPaths.config, contents: haproxyConfig(plan) }];
+export function renderHAProxy(plan: Plan, opts: HAProxyOptions = {}): RenderedFile[] {
+  return [{ path: haproxyPaths.config, contents: haproxyConfig(plan, opts) }];
 }
 
 /** The container port the plan publishes a host port to (the plan decides, e.g. 80/443). */
@@ -93,7 +103,8 @@ function format(sections: Section[]): string {
 
 const hsts = 'max-age=31536000; includeSubDomains';
 
-export function haproxyConfig(plan: Plan): string {
+export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
+  const addressing = opts.addressing ?? composeAddressing;
   if (plan.tls.mode === 'acme' || !plan.tls.pemSecret) {
     throw new Error('bug: the HAProxy edge needs a certificate file (tls mode self-signed or files); ACME is Traefik-only and must be rejected by the spec rules');
   }
@@ -122,14 +133,17 @@ export function haproxyConfig(plan: Plan): string {
     'option redispatch 1',
     'retries 3',
     'retry-on conn-failure empty-response',
-    'timeout connect 5s',
+    // Across nodes a dead node's tasks drop SYNs: give up on them quickly and try another.
+    addressing.silentLoss ? 'timeout connect 1s' : 'timeout connect 5s',
     'timeout client 30s',
     'timeout server 30s',
     'timeout http-request 10s',
     'timeout http-keep-alive 10s',
     'timeout queue 30s',
     'timeout check 5s',
-    'default-server inter 5s fall 3 rise 2',
+    addressing.silentLoss
+      ? 'default-server inter 2s fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down'
+      : 'default-server inter 5s fall 3 rise 2',
   ]));
   sections.push(section('resolvers docker', [
     `nameserver docker ${dockerDns}`,
@@ -251,7 +265,7 @@ export function haproxyConfig(plan: Plan): string {
       `http-check send meth GET uri ${word(hp ?? '/')} ver HTTP/1.1 hdr Host ${word(r.host.replace(/^\*\./, 'health.'))}`,
       // An explicit health path must say 200; without one, `/` answering 2xx/3xx will do.
       hp ? 'http-check expect status 200' : 'http-check expect rstatus ^[23]',
-      `server-template ${id(r.service)} ${templateSlots(r.replicas)} ${word(`${r.service}:${r.port}`)} check resolvers docker resolve-prefer ipv4 init-addr none`,
+      `server-template ${id(r.service)} ${templateSlots(r.replicas)} ${word(`${addressing.replicas(r.service)}:${r.port}`)} check resolvers docker resolve-prefer ipv4 init-addr none`,
     ]));
   }
   sections.push(section('backend no_route', ['http-request deny deny_status 404']));

@@ -1,6 +1,7 @@
 // plan -> prometheus/prometheus.yml and prometheus/rules/*.yml.
 // Retention is not here: it is a command-line flag (--storage.tsdb.retention.time), set by the plan.
 import type { Plan } from '../../plan/model.js';
+import { composeAddressing, type Addressing } from '../addressing.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
 import { alertCatalogue, jobComponents, recordingRules, type AlertRule } from './catalogue.js';
 import { byCodeUnit } from '../../plan/sort.js';
@@ -16,17 +17,23 @@ export type { AlertRule, AlertFixture, PromSeries, RecordingRule, Severity } fro
 export const RULES_DIR = '/etc/prometheus/rules';
 export const ALERTMANAGER_TARGET = 'alertmanager:9093';
 
-export function renderPrometheus(plan: Plan): RenderedFile[] {
+export interface PrometheusOptions {
+  /** how the target names every replica of a service (see ../addressing.ts) */
+  addressing?: Addressing;
+}
+
+export function renderPrometheus(plan: Plan, opts: PrometheusOptions = {}): RenderedFile[] {
   const m = plan.monitoring;
   if (!m.enabled) return [];
   return [
-    { path: 'prometheus/prometheus.yml', contents: toYaml(prometheusConfig(plan), generatedHeader) },
+    { path: 'prometheus/prometheus.yml', contents: toYaml(prometheusConfig(plan, opts), generatedHeader) },
     ...renderRuleFiles(plan),
   ];
 }
 
-export function prometheusConfig(plan: Plan): Record<string, unknown> {
+export function prometheusConfig(plan: Plan, opts: PrometheusOptions = {}): Record<string, unknown> {
   const m = plan.monitoring;
+  const addressing = opts.addressing ?? composeAddressing;
   const components = new Map(jobComponents(plan).map((j) => [j.job, j.component]));
   const doc: Record<string, unknown> = {
     global: {
@@ -46,8 +53,8 @@ export function prometheusConfig(plan: Plan): Record<string, unknown> {
     if (j.discovery === 'static') {
       job.static_configs = [{ targets: [`${j.host}:${j.port}`], labels: { component } }];
     } else {
-      // The compose service name resolves to the addresses of all its replicas.
-      job.dns_sd_configs = [{ names: [j.host], type: 'A', port: j.port, refresh_interval: m.scrapeInterval }];
+      // The target's replica name resolves to the addresses of all replicas.
+      job.dns_sd_configs = [{ names: [addressing.replicas(j.host)], type: 'A', port: j.port, refresh_interval: m.scrapeInterval }];
       job.relabel_configs = [{ target_label: 'component', replacement: component }];
     }
     return job;

@@ -1,0 +1,139 @@
+// Docker Swarm (`docker stack`) as an Engine: argv builders only.
+//
+// Commands go to one manager through DOCKER_HOST (tcp://, ssh:// or a socket), so the local
+// docker client reads the stack file and the secret and config files it names, exactly as
+// for a user with DOCKER_HOST=ssh://a-manager. The client must have `docker stack config`
+// (docker 25+); the nodes' engines may be older (20.10 answers API 1.41).
+import { cmd, type Cmd } from './command.js';
+import type { Engine } from './engine.js';
+
+export const STACK_NAMESPACE_LABEL = 'com.docker.stack.namespace';
+export const SWARM_SERVICE_LABEL = 'com.docker.swarm.service.name';
+
+export interface SwarmEngineOptions {
+  project: string;
+  /** directory holding stack.yaml (relative paths in it resolve from here) */
+  dir: string;
+  file?: string;
+  /** a manager's engine; unset: whatever the environment's docker talks to */
+  dockerHost?: string;
+  /** `--resolve-image`: "never" when the client cannot reach the nodes' registry to pin digests */
+  resolveImage?: 'always' | 'changed' | 'never';
+  /** replicas per service as the plan wants them: what start() scales back to (default 1) */
+  replicas?: Record<string, number>;
+}
+
+export class SwarmEngine implements Engine {
+  readonly kind = 'swarm' as const;
+  readonly project: string;
+  readonly dir: string;
+  readonly dockerHost: string | undefined;
+  private readonly file: string;
+  private readonly resolveImage: 'always' | 'changed' | 'never';
+  private readonly replicas: Record<string, number>;
+
+  constructor(o: SwarmEngineOptions) {
+    this.project = o.project;
+    this.dir = o.dir;
+    this.file = o.file ?? 'stack.yaml';
+    this.dockerHost = o.dockerHost;
+    this.resolveImage = o.resolveImage ?? 'always';
+    this.replicas = o.replicas ?? {};
+  }
+
+  private c(args: string[], describe: string, extra: Omit<Cmd, 'argv' | 'describe'> = {}): Cmd {
+    return cmd(['docker', ...args], describe, { ...(this.dockerHost ? { env: { DOCKER_HOST: this.dockerHost } } : {}), ...extra });
+  }
+
+  /** A service's name in the swarm: the stack namespace prefixes it. */
+  serviceName(service: string): string {
+    return `${this.project}_${service}`;
+  }
+
+  validate(): Cmd {
+    // Client-side only: interpolation, schema and the files it names.
+    return this.c(['stack', 'config', '-c', this.file], `validate ${this.file}`, { cwd: this.dir, timeoutMs: 60_000 });
+  }
+
+  build(services: string[] = []): Cmd {
+    // A cluster pulls every image from a registry: building on the client would leave the
+    // nodes without it. Build and push before rendering the stack with the pushed refs.
+    throw new Error(`bug: the swarm engine does not build (${services.join(', ') || 'all services'}); push images to a registry and reference them`);
+  }
+
+  deploy(): Cmd {
+    // --detach: ops poll convergence themselves (the same progress on every target).
+    return this.c(['stack', 'deploy', '--with-registry-auth', '--prune', '--detach=true', '--resolve-image', this.resolveImage, '-c', this.file, this.project],
+      'create or update the stack\'s services', { cwd: this.dir, timeoutMs: 10 * 60_000 });
+  }
+
+  remove(_opts: { volumes: boolean; withoutFile?: boolean }): Cmd {
+    // Swarm volumes are node-local and outlive the stack: `stack rm` removes services,
+    // networks, configs and secrets by namespace label, with or without the file.
+    return this.c(['stack', 'rm', this.project], 'remove services, networks, configs and secrets (volumes stay on their nodes)', { timeoutMs: 5 * 60_000 });
+  }
+
+  // Swarm has no stopped-but-kept task: stopping is scaling to 0 (waited for, so a restore
+  // writes only once nothing else does), starting is scaling back to the plan's count.
+  stop(services: string[]): Cmd {
+    return this.c(['service', 'scale', '--detach=false', ...services.map((s) => `${this.serviceName(s)}=0`)], `stop ${services.join(', ')}`, { timeoutMs: 5 * 60_000 });
+  }
+
+  start(services: string[]): Cmd {
+    return this.c(['service', 'scale', '--detach=false', ...services.map((s) => `${this.serviceName(s)}=${this.replicas[s] ?? 1}`)], `start ${services.join(', ')}`, { timeoutMs: 5 * 60_000 });
+  }
+
+  logs(service: string, tail: number): Cmd {
+    return this.c(['service', 'logs', '--no-trunc', '--tail', String(tail), this.serviceName(service)], `read the last ${tail} log lines of ${service}`, { timeoutMs: 30_000 });
+  }
+
+  ps(): Cmd {
+    return this.c(['stack', 'ps', '--no-trunc', this.project], 'list tasks', { timeoutMs: 30_000 });
+  }
+
+  /** desired and running replicas of every service, one JSON object per line */
+  services(): Cmd {
+    return this.c(['stack', 'services', '--format', '{{json .}}', this.project], 'list services', { timeoutMs: 30_000 });
+  }
+
+  /** tasks of one service (or the whole stack) with node and state, one JSON object per line */
+  tasks(service?: string): Cmd {
+    return service
+      ? this.c(['service', 'ps', '--no-trunc', '--format', '{{json .}}', this.serviceName(service)], `list tasks of ${service}`, { timeoutMs: 30_000 })
+      : this.c(['stack', 'ps', '--no-trunc', '--format', '{{json .}}', this.project], 'list tasks', { timeoutMs: 30_000 });
+  }
+
+  /** replace every task of a service, one at a time as its update_config says */
+  rollout(service: string): Cmd {
+    return this.c(['service', 'update', '--force', '--detach=true', this.serviceName(service)], `roll every task of ${service}`, { timeoutMs: 60_000 });
+  }
+
+  /** the state of a service's last update: updating, completed, paused, rollback_completed... (empty: never updated) */
+  rolloutState(service: string): Cmd {
+    return this.c(['service', 'inspect', '--format', '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}', this.serviceName(service)], `read the rollout state of ${service}`, { timeoutMs: 30_000 });
+  }
+
+  scale(service: string, replicas: number): Cmd {
+    return this.c(['service', 'scale', '--detach=true', `${this.serviceName(service)}=${replicas}`], `scale ${service} to ${replicas}`, { timeoutMs: 60_000 });
+  }
+
+  /** the swarm's nodes: status, availability, manager status (Leader / Reachable) */
+  nodes(): Cmd {
+    return this.c(['node', 'ls', '--format', '{{json .}}'], 'list swarm nodes', { timeoutMs: 30_000 });
+  }
+
+  containerFilters(): string[] {
+    // Only the containers on the node DOCKER_HOST points at: each node runs its own tasks.
+    return [`label=${STACK_NAMESPACE_LABEL}=${this.project}`];
+  }
+
+  serviceOf(labels: Record<string, string>): string | undefined {
+    const name = labels[SWARM_SERVICE_LABEL];
+    const prefix = `${this.project}_`;
+    return labels[STACK_NAMESPACE_LABEL] === this.project && name?.startsWith(prefix) ? name.slice(prefix.length) : undefined;
+  }
+
+  networkName(network: string): string {
+    return `${this.project}_${network}`;
+  }
+}

@@ -1,4 +1,5 @@
 // plan -> compose.yaml (Compose Specification; works with v2 and v1 >= 1.27).
+import { processFields, sortedRecord } from '../service-fields.js';
 import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import type { Component, Plan } from '../../plan/model.js';
@@ -33,14 +34,9 @@ function service(c: Component, plan: Plan, configHash?: string): Record<string, 
   const s: Record<string, unknown> = {};
   s.image = c.image;
   if (c.build) {
-    s.build = { context: fromProject(plan, c.build.context), ...(c.build.dockerfile ? { dockerfile: c.build.dockerfile } : {}), ...(Object.keys(c.build.args).length ? { args: sorted(c.build.args) } : {}) };
+    s.build = { context: fromProject(plan, c.build.context), ...(c.build.dockerfile ? { dockerfile: c.build.dockerfile } : {}), ...(Object.keys(c.build.args).length ? { args: sortedRecord(c.build.args) } : {}) };
   }
-  if (c.entrypoint) s.entrypoint = c.entrypoint;
-  if (c.command) s.command = c.command;
-  if (c.user) s.user = c.user;
-  if (c.init) s.init = true;
-  if (Object.keys(c.env).length) s.environment = sorted(c.env);
-  if (c.secrets.length) s.secrets = c.secrets.map((m) => (m.target === `/run/secrets/${m.secret}` ? m.secret : { source: m.secret, target: m.target }));
+  Object.assign(s, processFields(c));
   s.networks = [...c.networks].sort();
   // Short syntax: Compose v1 rejects host_ip in the long form.
   if (c.ports.length) s.ports = c.ports.map((p) => `${hostAddress(p.hostIp)}:${p.host}:${p.container}/tcp`);
@@ -68,7 +64,7 @@ function service(c: Component, plan: Plan, configHash?: string): Record<string, 
   s.cpus = c.resources.cpus;
   s.mem_limit = c.resources.memory.toLowerCase().replace(/([kmg])$/, '$1b');
   s.logging = { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } };
-  s.labels = sorted({ ...c.labels, 'dev.wharf.stack': plan.name, 'dev.wharf.role': c.role, ...(configHash ? { 'dev.wharf.config-hash': configHash } : {}) });
+  s.labels = sortedRecord({ ...c.labels, 'dev.wharf.stack': plan.name, 'dev.wharf.role': c.role, ...(configHash ? { 'dev.wharf.config-hash': configHash } : {}) });
   return s;
 }
 
@@ -91,9 +87,6 @@ function fromProject(plan: Plan, p: string): string {
   return posix.isAbsolute(p) ? p : posix.normalize(posix.join(plan.paths.projectDir, p));
 }
 
-function sorted(o: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => byCodeUnit(a, b)));
-}
 
 /** Compose interpolates `${VAR}` in every string; wharf never relies on it, so a literal `$` (regexes, shell in healthchecks) is written as `$$`. */
 export function escapeInterpolation<T>(v: T): T {

@@ -22,6 +22,7 @@
 // - Bind mounts of host paths stay bind mounts only when absolute (node agents: /proc,
 //   /sys...). A path relative to the project (a local backup repository) means nothing on
 //   another node: it becomes a named volume on the node the component is pinned to.
+import { processFields, sortedRecord } from '../service-fields.js';
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Component, Healthcheck, Plan } from '../../plan/model.js';
@@ -131,12 +132,7 @@ export function updateOrder(c: Component): 'start-first' | 'stop-first' {
 function service(c: Component, plan: Plan, configs: ConfigObject[]): Record<string, unknown> {
   const s: Record<string, unknown> = {};
   s.image = c.image;
-  if (c.entrypoint) s.entrypoint = c.entrypoint;
-  if (c.command) s.command = c.command;
-  if (c.user) s.user = c.user;
-  if (c.init) s.init = true;
-  if (Object.keys(c.env).length) s.environment = sorted(c.env);
-  if (c.secrets.length) s.secrets = c.secrets.map((m) => (m.target === `/run/secrets/${m.secret}` ? m.secret : { source: m.secret, target: m.target }));
+  Object.assign(s, processFields(c));
   if (configs.length) s.configs = configs.map((o) => ({ source: o.key, target: o.target, mode: o.mode }));
   s.networks = [...c.networks].sort(byCodeUnit);
   if (c.ports.length) s.ports = c.ports.map((p) => ({ target: p.container, published: p.host, protocol: 'tcp', mode: 'host' }));
@@ -155,7 +151,7 @@ function service(c: Component, plan: Plan, configs: ConfigObject[]): Record<stri
   if (c.capAdd.length) s.cap_add = c.capAdd;
   if (c.readOnlyRootfs) s.read_only = true;
   s.logging = { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } };
-  const labels = sorted({ ...c.labels, 'dev.wharf.stack': plan.name, 'dev.wharf.role': c.role });
+  const labels = sortedRecord({ ...c.labels, 'dev.wharf.stack': plan.name, 'dev.wharf.role': c.role });
   s.labels = labels;
   s.deploy = deploy(c, labels);
   return s;
@@ -186,6 +182,3 @@ function deploy(c: Component, labels: Record<string, string>): Record<string, un
   return d;
 }
 
-function sorted(o: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => byCodeUnit(a, b)));
-}

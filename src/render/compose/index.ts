@@ -1,9 +1,9 @@
 // plan -> compose.yaml (Compose Specification; works with v2 and v1 >= 1.27).
-import { processFields, sortedRecord } from '../service-fields.js';
 import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import type { Component, Plan } from '../../plan/model.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
+import { processFields, sortedRecord } from '../service-fields.js';
 import { byCodeUnit } from '../../plan/sort.js';
 
 export interface ComposeOptions {

@@ -22,13 +22,13 @@
 // - Bind mounts of host paths stay bind mounts only when absolute (node agents: /proc,
 //   /sys...). A path relative to the project (a local backup repository) means nothing on
 //   another node: it becomes a named volume on the node the component is pinned to.
-import { processFields, sortedRecord } from '../service-fields.js';
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Component, Healthcheck, Plan } from '../../plan/model.js';
 import { byCodeUnit } from '../../plan/sort.js';
 import { escapeInterpolation } from '../compose/index.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
+import { processFields, sortedRecord } from '../service-fields.js';
 
 export const STACK_FILE = 'stack.yaml';
 

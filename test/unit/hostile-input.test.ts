@@ -3,14 +3,13 @@
 // exit 2, and leave the project directory byte-identical (no .wharf/, no secrets).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { main } from '../../src/cli/main.js';
 import type { Out } from '../../src/cli/output.js';
 import { parseCount, parseSeconds } from '../../src/cli/parse-options.js';
-import { tempProject } from '../support/project.js';
+import { dirSnapshot, tempProject } from '../support/project.js';
 import { templateText } from '../support/templates.js';
 
 interface Case {
@@ -115,20 +114,6 @@ async function run(args: string[]): Promise<{ code: number; text: string }> {
   return { code, text: out.text() };
 }
 
-/** Every entry under dir, with its content hash (links by their target, never followed). */
-function snapshot(dir: string, rel = ''): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of readdirSync(join(dir, rel)).sort()) {
-    const r = join(rel, name);
-    const p = join(dir, r);
-    const st = lstatSync(p);
-    if (st.isSymbolicLink()) out[r] = `link:${readlinkSync(p)}`;
-    else if (st.isDirectory()) { out[`${r}/`] = `dir:${st.mode}`; Object.assign(out, snapshot(dir, r)); }
-    else out[r] = `${st.mode}:${createHash('sha256').update(readFileSync(p)).digest('hex')}`;
-  }
-  return out;
-}
-
 function specOf(c: Case): { name: string; text: string } {
   if (c.file) return c.file;
   const d = parse(templateText(c.template ?? 'api')) as Record<string, any>;
@@ -146,7 +131,7 @@ for (const c of cases) {
       if (name !== 'wharf.yaml') rmSync(p.spec);
       const spec = join(p.dir, name);
       writeFileSync(spec, text);
-      const before = snapshot(p.dir);
+      const before = dirSnapshot(p.dir);
 
       const check = await run(['check', '--format', 'json', '--file', spec]);
       assert.equal(check.code, 2, `check exit code; output:\n${check.text}`);
@@ -163,7 +148,7 @@ for (const c of cases) {
       assert.ok(line, `render did not name ${c.path}:\n${render.text}`);
       assert.match(render.text, c.message);
 
-      assert.deepEqual(snapshot(p.dir), before, 'the project directory changed');
+      assert.deepEqual(dirSnapshot(p.dir), before, 'the project directory changed');
       assert.ok(!existsSync(join(p.dir, '.wharf')), '.wharf/ was created');
     } finally {
       for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
@@ -206,14 +191,14 @@ test('durations and counts on the command line', () => {
 test('bad numeric options are usage errors (exit 2) before anything runs', async () => {
   const p = tempProject(templateText('api'), 'wharf-hostile-');
   try {
-    const before = snapshot(p.dir);
+    const before = dirSnapshot(p.dir);
     for (const args of [['up', '--timeout', '5 minutes'], ['up', '--timeout', '0'], ['up', '--timeout', 'NaN'], ['up', '--timeout', '-5'],
       ['loadtest', '--duration', 'soon'], ['loadtest', '--connections', '0'], ['loadtest', '--connections', '2.5'], ['loadtest', '-c', '1e9']]) {
       const r = await run([...args, '--file', p.spec]);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.text}`);
       assert.match(r.text, /is not a duration|whole number/, args.join(' '));
     }
-    assert.deepEqual(snapshot(p.dir), before);
+    assert.deepEqual(dirSnapshot(p.dir), before);
   } finally { p.cleanup(); }
 });
 

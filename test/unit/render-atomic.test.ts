@@ -2,31 +2,15 @@
 // together, only after every input is there.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { parse, stringify } from 'yaml';
 import { repoRoot } from '../support/templates.js';
-import { tempProject } from '../support/project.js';
+import { dirSnapshot, tempProject } from '../support/project.js';
 
 const bin = join(repoRoot, 'bin', 'wharf.js');
 const wharf = (cwd: string, ...args: string[]) => execa(process.execPath, [bin, ...args], { cwd, reject: false, env: { NO_COLOR: '1' } });
-
-/** path -> sha256 of every file under dir (symlinked apps/ not followed). */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isSymbolicLink()) continue;
-      if (e.isDirectory()) walk(p);
-      else out[relative(dir, p)] = `${(statSync(p).mode & 0o777).toString(8)} ${createHash('sha256').update(readFileSync(p)).digest('hex')}`;
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 const spec = parse(readFileSync(join(repoRoot, 'templates', 'api.yaml'), 'utf8'));
 
@@ -36,12 +20,12 @@ test('a user secret file that does not exist: exit 2, path named, and no secret 
   s.services.api.secrets = ['api-key'];
   const p = tempProject(stringify(s));
   try {
-    const before = snapshot(p.dir);
+    const before = dirSnapshot(p.dir);
     const r = await wharf(p.dir, 'render');
     assert.equal(r.exitCode, 2, r.stderr);
     assert.match(r.stderr + r.stdout, /secrets\.api-key\.file/);
     assert.match(r.stderr + r.stdout, /does not exist/);
-    assert.deepEqual(snapshot(p.dir), before);
+    assert.deepEqual(dirSnapshot(p.dir), before);
     assert.ok(!existsSync(join(p.dir, '.wharf')), 'no .wharf directory');
   } finally { p.cleanup(); }
 });
@@ -50,7 +34,7 @@ test('after a good render, a later failing one leaves secrets and rendered files
   const p = tempProject(stringify(spec));
   try {
     assert.equal((await wharf(p.dir, 'render')).exitCode, 0);
-    const before = snapshot(p.dir);
+    const before = dirSnapshot(p.dir);
     const s = structuredClone(spec);
     s.secrets = { 'api-key': { file: './nowhere.txt' } };
     s.services.api.secrets = ['api-key'];
@@ -59,9 +43,9 @@ test('after a good render, a later failing one leaves secrets and rendered files
     const specText = stringify(s);
     const { writeFileSync } = await import('node:fs');
     writeFileSync(p.spec, specText);
-    before['wharf.yaml'] = snapshot(p.dir)['wharf.yaml']!;
+    before['wharf.yaml'] = dirSnapshot(p.dir)['wharf.yaml']!;
     const r = await wharf(p.dir, 'render');
     assert.equal(r.exitCode, 2, r.stderr);
-    assert.deepEqual(snapshot(p.dir), before);
+    assert.deepEqual(dirSnapshot(p.dir), before);
   } finally { p.cleanup(); }
 });

@@ -117,24 +117,24 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   const started = performance.now();
   const steps: UpResult['steps'] = [];
 
-  const step = async (name: UpStep, c: Cmd) => {
-    emit({ kind: 'step', step: name, status: 'start', describe: c.describe });
+  /** One timed step with start/done events; `done` may describe the outcome. */
+  const timed = async <T>(name: UpStep, describe: string, work: () => Promise<T>, done: (r: T) => string = () => describe): Promise<T> => {
+    emit({ kind: 'step', step: name, status: 'start', describe });
     const t = performance.now();
-    await runner({ ...c, redact: [...(c.redact ?? []), ...masks] }, { onLine: (line) => emit({ kind: 'output', step: name, line }) });
+    const r = await work();
     const durationMs = Math.round(performance.now() - t);
-    steps.push({ step: name, describe: c.describe, durationMs });
-    emit({ kind: 'step', step: name, status: 'done', describe: c.describe, durationMs });
+    const d = done(r);
+    steps.push({ step: name, describe: d, durationMs });
+    emit({ kind: 'step', step: name, status: 'done', describe: d, durationMs });
+    return r;
   };
+  const step = (name: UpStep, c: Cmd) => timed(name, c.describe, () =>
+    runner({ ...c, redact: [...(c.redact ?? []), ...masks] }, { onLine: (line) => emit({ kind: 'output', step: name, line }) }));
 
   await step('validate', ctx.engine.validate());
-
-  emit({ kind: 'step', step: 'images', status: 'start', describe: 'find or pull the images' });
-  const tImages = performance.now();
-  const images = await ensureImages(ctx.plan, runner, (image) => emit({ kind: 'output', step: 'images', line: `pulling ${image}` }));
-  const imagesMs = Math.round(performance.now() - tImages);
-  const imagesDescribe = `find or pull the images (${images.present.length} present, ${images.pulled.length} pulled)`;
-  steps.push({ step: 'images', describe: imagesDescribe, durationMs: imagesMs });
-  emit({ kind: 'step', step: 'images', status: 'done', describe: imagesDescribe, durationMs: imagesMs });
+  await timed('images', 'find or pull the images',
+    () => ensureImages(ctx.plan, runner, (image) => emit({ kind: 'output', step: 'images', line: `pulling ${image}` })),
+    (r) => `find or pull the images (${r.present.length} present, ${r.pulled.length} pulled)`);
 
   const buildable = ctx.plan.components.filter((c) => c.build).map((c) => c.name);
   if (opts.build !== false && buildable.length) {

@@ -21,3 +21,9 @@ export function haproxyQuote(value: string): string {
 export function haproxyWord(value: string): string {
   return /^[A-Za-z0-9._/~:@%+=,^-]+$/.test(value) ? value : haproxyQuote(value);
 }
+
+/** A value in a log-format argument (`hdr <name> <fmt>`, `set-header`): `%` starts a sample
+ *  expression there (`%[src]`) and a lone `%` is a parse error, so it is doubled first. */
+export function haproxyLogFormat(value: string): string {
+  return haproxyWord(value.replaceAll('%', '%%'));
+}

@@ -11,13 +11,15 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { propertyParams } from '../support/property.js';
 import { parseAllDocuments } from 'yaml';
 import { renderAll } from '../../src/render/index.js';
 import type { RenderedFile } from '../../src/render/files.js';
 import type { Plan } from '../../src/plan/model.js';
 import { loadVariant, variants } from '../support/templates.js';
 
-const runs = Number(process.env.PROPERTY_RUNS ?? 150);
+const params = propertyParams(150);
+const runs = params.numRuns;
 const mark = 'wq7'; // both twins start with it: no enum or '/' check can tell them apart
 
 type Path = Array<string | number>;
@@ -118,7 +120,7 @@ for (const v of variants) {
           }
         }
         assert.deepEqual(readdirSync(dir).filter((n) => n !== 'job.env'), [], 'no command ran');
-      }), { numRuns: runs, includeErrorInReport: true });
+      }), params);
       assert.ok(checked > runs / 4, `most injections render (${checked}/${runs}); the rest were refused`);
     } finally { rmSync(dir, { recursive: true, force: true }); }
   });

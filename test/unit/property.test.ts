@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { propertyParams } from '../support/property.js';
 import { parse, stringify } from 'yaml';
 import { buildPlan } from '../../src/plan/build.js';
 import { renderAll } from '../../src/render/index.js';
@@ -10,7 +11,8 @@ import { parseSpecText, validateSpec } from '../../src/spec/load.js';
 import { planPaths } from '../../src/ops/prepare.js';
 import { templateNames, templateText } from '../support/templates.js';
 
-const runs = Number(process.env.PROPERTY_RUNS ?? 300);
+const params = propertyParams(300);
+const runs = params.numRuns;
 
 function checkOutcome(res: { stack?: unknown; issues: Array<{ path: string; message: string; severity: string }> }): void {
   for (const i of res.issues) {
@@ -26,11 +28,11 @@ function checkOutcome(res: { stack?: unknown; issues: Array<{ path: string; mess
 }
 
 test('arbitrary JSON values', () => {
-  fc.assert(fc.property(fc.jsonValue(), (v) => { checkOutcome(validateSpec(v)); }), { numRuns: runs });
+  fc.assert(fc.property(fc.jsonValue(), (v) => { checkOutcome(validateSpec(v)); }), params);
 });
 
 test('arbitrary text as YAML', () => {
-  fc.assert(fc.property(fc.string({ maxLength: 400 }), (t) => { checkOutcome(parseSpecText(t)); }), { numRuns: runs });
+  fc.assert(fc.property(fc.string({ maxLength: 400 }), (t) => { checkOutcome(parseSpecText(t)); }), params);
 });
 
 // Mutations of real templates reach deep into the schema: replace, delete or retype one node.
@@ -61,6 +63,6 @@ for (const name of templateNames) {
       const changed = mutate(doc, all[i]!, op, value);
       checkOutcome(validateSpec(changed));
       checkOutcome(parseSpecText(stringify(changed)));
-    }), { numRuns: runs });
+    }), params);
   });
 }

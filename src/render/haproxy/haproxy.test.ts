@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import type { Plan } from '../../plan/model.js';
 import { loadVariant, templateNames } from '../../../test/support/templates.js';
+import { propertyParams } from '../../../test/support/property.js';
 import { haproxyConfig, haproxyDefaultMetricsPort, haproxyMetricsPort, renderHAProxy, templateSlots, userlistName, word } from './index.js';
 
 type Doc = Record<string, any>;
@@ -123,7 +124,7 @@ test('haproxy: the exporter gets its own unauthenticated frontend, or shares the
 
 test('haproxy: hostile paths, hosts and names stay one word each; haproxy -c still passes', { skip: skipReason() }, () => {
   const { plan } = loadVariant(variants[0]!);
-  const evil = ['/health\nbackend evil\n    server x 1.2.3.4:80', '/h;touch${IFS}/tmp/x;', '/?a=1&b=2', '/a"b\'c`d', '/x#comment', '/$HOME\\', '/ü 😀\r\t'];
+  const evil = ['/health\nbackend evil\n    server x 1.2.3.4:80', '/h;touch${IFS}/tmp/x;', '/?a=1&b=2', '/a"b\'c`d', '/x#comment', '/$HOME\\', '/ü 😀\r\t', '/%', '/%[src]%'];
   const r0 = plan.routes.find((r) => r.service !== plan.proxy.component)!;
   evil.forEach((e, i) => {
     const p = {
@@ -143,7 +144,7 @@ test('haproxy: hostile paths, hosts and names stay one word each; haproxy -c sti
 test('haproxy: any string as health path, host, path or stack name keeps the line count and passes haproxy -c', { skip: skipReason() }, () => {
   const { plan } = loadVariant(variants[0]!);
   const r0 = plan.routes.find((r) => r.service !== plan.proxy.component)!;
-  const piece = fc.constantFrom('\n', '\r', '"', "'", '`', '$', '${X}', ';', '\\', '#', ' ', '&', '\t', '%[src]', '{', '}', 'ü', '😀', '\x7f', 'a', '/');
+  const piece = fc.constantFrom('\n', '\r', '"', "'", '`', '$', '${X}', ';', '\\', '#', ' ', '&', '\t', '%[src]', '%', '{', '}', 'ü', '😀', '\x7f', 'a', '/');
   const hostile = fc.oneof(fc.array(piece, { minLength: 1, maxLength: 10 }).map((xs) => xs.join('')), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 16 }));
   const withValue = (v: string): Plan => ({
     ...plan,
@@ -157,7 +158,7 @@ test('haproxy: any string as health path, host, path or stack name keeps the lin
     assert.equal(cfg.split('\n').length, haproxyConfig(withValue('x')).split('\n').length, `line count with ${JSON.stringify(v)}`);
     const r = check(cfg, withValue(v), `prop-${n++}`);
     assert.equal(r.status, 0, `${JSON.stringify(v)}: ${r.stdout}\n${r.stderr}`);
-  }), { numRuns: Number(process.env.PROPERTY_RUNS ?? 40), includeErrorInReport: true });
+  }), propertyParams(40));
 });
 
 test('haproxy -c has teeth: a broken reference fails', { skip: skipReason() }, () => {

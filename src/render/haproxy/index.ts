@@ -30,7 +30,7 @@ import type { Plan, Route } from '../../plan/model.js';
 import { composeAddressing, type Addressing } from '../addressing.js';
 import { generatedHeader, type RenderedFile } from '../files.js';
 import { byCodeUnit } from '../../plan/sort.js';
-import { haproxyWord } from '../../escape/haproxy.js';
+import { haproxyLogFormat, haproxyWord } from '../../escape/haproxy.js';
 
 export interface HAProxyOptions {
   /** how the target names every replica of a service (compose: the name; swarm: tasks.<name>) */
@@ -219,7 +219,7 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
   for (const r of ordered) https.push(`use_backend ${backendName(plan, r)} if route_${id(r.name)}`);
   https.push(
     'default_backend no_route',
-    `http-response set-header Strict-Transport-Security ${word(hsts)}`,
+    `http-response set-header Strict-Transport-Security ${haproxyLogFormat(hsts)}`,
     'http-response set-header X-Content-Type-Options nosniff',
     'http-response set-header X-Frame-Options DENY',
     'http-response set-header Referrer-Policy strict-origin-when-cross-origin',
@@ -262,7 +262,7 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
     sections.push(section(`backend ${be}`, [
       'balance roundrobin',
       'option httpchk',
-      `http-check send meth GET uri ${word(hp ?? '/')} ver HTTP/1.1 hdr Host ${word(r.host.replace(/^\*\./, 'health.'))}`,
+      `http-check send meth GET uri ${word(hp ?? '/')} ver HTTP/1.1 hdr Host ${haproxyLogFormat(r.host.replace(/^\*\./, 'health.'))}`,
       // An explicit health path must say 200; without one, `/` answering 2xx/3xx will do.
       hp ? 'http-check expect status 200' : 'http-check expect rstatus ^[23]',
       `server-template ${id(r.service)} ${templateSlots(r.replicas)} ${word(`${addressing.replicas(r.service)}:${r.port}`)} check resolvers docker resolve-prefer ipv4 init-addr none`,

@@ -102,6 +102,11 @@ function routeCovers(prefix: string, path: string): boolean {
   return prefix === '/' || path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
 }
 
+/** The policy rules, plus those of the target the platform runs on. */
+export async function rulesFor(target: string): Promise<PolicyRule[]> {
+  return target === 'swarm' ? [...policyRules, ...(await import('./swarm-rules.js')).swarmRules] : policyRules;
+}
+
 export function lint(stack: Stack, plan: Plan, rules: PolicyRule[] = policyRules): Finding[] {
   return rules.flatMap((r) => r.check({ stack, plan }).map((f) => ({ ...f, rule: r.id, severity: f.severity ?? r.severity })))
     .sort((a, b) => byCodeUnit(a.rule, b.rule) || byCodeUnit(a.path, b.path));

@@ -1,18 +1,18 @@
 // The wharf command line. Commands parse options, call one op, and print its
 // structured result; exit 2 for bad input, 1 for failed operations.
 import { Command, Option } from 'commander';
-import { lint } from '../check/policy.js';
+import { lint, rulesFor } from '../check/policy.js';
 import { checkLoaded } from '../check/plan-rules.js';
 import { buildPlan } from '../plan/build.js';
 import { load, planPaths, prepare, resolveSpecPath } from '../ops/prepare.js';
 import { jsonSchema } from '../spec/schema.js';
 import { UserInputError } from '../spec/issues.js';
-import { loadSpecFile } from '../spec/load.js';
+import { loadSpecFile, splitPath } from '../spec/load.js';
 import { targets, type Target } from '../render/index.js';
 import { init, templateNames } from './init.js';
 import { printIssues, stdio, table, type Out } from './output.js';
 import { EXIT } from './exit.js';
-import { registerBackups, registerOps } from './ops.js';
+import { registerBackups, registerOps, targetOpt } from './ops.js';
 
 export { EXIT };
 
@@ -45,13 +45,17 @@ export function program(out: Out = stdio): Command {
     .addOption(fileOpt())
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('--strict', 'fail on warnings too', false)
-    .action(async (o: { file?: string; format: 'text' | 'json'; strict: boolean }) => {
+    .addOption(targetOpt())
+    .action(async (o: { file?: string; format: 'text' | 'json'; strict: boolean; target?: Target }) => {
       const specPath = resolveSpecPath(o.file);
       const res = await loadSpecFile(specPath);
       const plan = res.stack && !res.issues.some((i) => i.severity === 'error') ? buildPlan(res.stack, planPaths) : undefined;
       const issues = [...res.issues, ...(plan && res.stack ? checkLoaded({ ...res, stack: res.stack }, plan) : [])];
       const specErrors = issues.filter((i) => i.severity === 'error');
-      const findings = plan && res.stack && !specErrors.length ? lint(res.stack, plan) : [];
+      const target = o.target ?? res.stack?.target ?? 'compose';
+      const findings = plan && res.stack && !specErrors.length
+        ? lint(res.stack, plan, await rulesFor(target)).map((f) => ({ ...f, ...res.place?.(splitPath(f.path)) }))
+        : [];
       const all = [...issues.map((i) => ({ ...i, rule: 'spec' })), ...findings];
       const failed = specErrors.length > 0 || all.some((f) => f.severity === 'error' || (o.strict && f.severity === 'warning'));
       if (o.format === 'json') {
@@ -59,7 +63,7 @@ export function program(out: Out = stdio): Command {
       } else if (all.length) {
         out.log(table(['rule', 'severity', 'where', 'problem', 'fix'], all.map((f) => [f.rule, f.severity, `${f.line ? `${f.file}:${f.line}:${f.column} ` : ''}${f.path}`, f.message, f.hint ?? ''])));
       } else {
-        out.log(`${specPath}: valid, no policy findings`);
+        out.log(`${specPath}: valid, no policy findings (target ${target})`);
       }
       process.exitCode = specErrors.length ? EXIT.input : failed ? EXIT.failed : EXIT.ok;
     });
@@ -67,8 +71,8 @@ export function program(out: Out = stdio): Command {
   cmd.command('render')
     .description('render compose.yaml (or the swarm stack.yaml) and every config file into .wharf/<target>, generating missing secrets')
     .addOption(fileOpt())
-    .addOption(new Option('--target <target>', 'what the files are for').choices([...targets]).default('compose'))
-    .action(async (o: { file?: string; target: Target }) => {
+    .addOption(targetOpt())
+    .action(async (o: { file?: string; target?: Target }) => {
       const p = await prepare({ specPath: resolveSpecPath(o.file), target: o.target });
       printIssues(out, p.warnings);
       const changed = new Set(p.write.written);

@@ -1,22 +1,32 @@
 // Commands that drive a running stack. Ops are loaded lazily so `check` and
 // `render` stay quick; each prints a table, or JSON with --json.
 import { createInterface } from 'node:readline/promises';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { OpsContext } from '../engine/context.js';
-import { prepare, load, resolveSpecPath } from '../ops/prepare.js';
+import { prepare, load, resolveSpecPath, targetDir } from '../ops/prepare.js';
+import { targets, type Target } from '../render/index.js';
 import type { UpEvent } from '../ops/up.js';
 import { EXIT } from './exit.js';
 import { table, type Out } from './output.js';
-import { parseCount, parseSeconds } from './parse-options.js';
+import { parseCount, parseDockerHost, parseSeconds } from './parse-options.js';
 
-async function context(file: string | undefined, opts: { render: boolean }): Promise<OpsContext> {
-  const specPath = resolveSpecPath(file);
-  const { composeContext } = await import('../engine/context.js');
-  const { detectCompose } = await import('../engine/detect.js');
+interface TargetFlags { file?: string; target?: Target; host?: string }
+
+export const targetOpt = () => new Option('--target <target>', 'where the platform runs (default: the spec\'s target:, else compose)').choices([...targets]);
+const hostOpt = () => new Option('-H, --host <docker-host>', 'swarm: a manager\'s engine, tcp://HOST:2375 or ssh://USER@HOST (default: cluster.manager, then DOCKER_HOST)').argParser(parseDockerHost);
+
+async function context(o: TargetFlags, opts: { render: boolean }): Promise<OpsContext> {
+  const specPath = resolveSpecPath(o.file);
+  const { targetContext } = await import('../engine/context.js');
+  const loaded = await load(specPath);
+  const target = o.target ?? loaded.stack.target ?? 'compose';
   // Which Compose runs the files is known before rendering: replica container names depend on it.
-  const compose = await detectCompose();
-  const l = opts.render ? await prepare({ specPath, render: { composeKind: compose.kind } }) : await load(specPath);
-  return composeContext({ plan: l.plan, outDir: l.layout.outDir, projectDir: l.layout.projectDir, secretsDir: l.layout.secretsDir, compose });
+  const compose = target === 'compose' ? await (await import('../engine/detect.js')).detectCompose() : undefined;
+  const l = opts.render ? await prepare({ specPath, target, loaded, render: compose ? { composeKind: compose.kind } : undefined }) : loaded;
+  return targetContext({
+    target, plan: l.plan, stack: l.stack, outDir: targetDir(l.layout, target), projectDir: l.layout.projectDir,
+    secretsDir: l.layout.secretsDir, compose, host: o.host,
+  });
 }
 
 export async function confirm(question: string): Promise<boolean> {
@@ -49,12 +59,12 @@ function upProgress(out: Out, tty: boolean): (e: UpEvent) => void {
 export function registerOps(cmd: Command, out: Out, fileOpt: () => import('commander').Option): void {
   cmd.command('up')
     .description('render, build, start through Compose and wait until every service is healthy')
-    .addOption(fileOpt())
+    .addOption(fileOpt()).addOption(targetOpt()).addOption(hostOpt())
     .option('--timeout <seconds>', 'how long to wait for health: seconds, or a duration like 5m', parseSeconds, 300)
     .option('--no-build', 'do not build services with build:')
     .option('--json', 'print the result as JSON', false)
-    .action(async (o: { file?: string; timeout: number; build: boolean; json: boolean }) => {
-      const ctx = await context(o.file, { render: true });
+    .action(async (o: { file?: string; target?: Target; host?: string; timeout: number; build: boolean; json: boolean }) => {
+      const ctx = await context(o, { render: true });
       const { up, UpTimeoutError } = await import('../ops/up.js');
       const { ImageUnavailableError } = await import('../ops/images.js');
       try {
@@ -74,12 +84,12 @@ export function registerOps(cmd: Command, out: Out, fileOpt: () => import('comma
 
   cmd.command('down')
     .description('stop and remove the stack; data volumes are kept unless --volumes')
-    .addOption(fileOpt())
+    .addOption(fileOpt()).addOption(targetOpt()).addOption(hostOpt())
     .option('-v, --volumes', 'also delete data volumes (asks first when interactive)', false)
     .option('-y, --yes', 'do not ask before deleting volumes', false)
     .option('--json', 'print the result as JSON', false)
-    .action(async (o: { file?: string; volumes: boolean; yes: boolean; json: boolean }) => {
-      const ctx = await context(o.file, { render: false });
+    .action(async (o: { file?: string; target?: Target; host?: string; volumes: boolean; yes: boolean; json: boolean }) => {
+      const ctx = await context(o, { render: false });
       if (o.volumes && !o.yes) {
         if (!process.stdin.isTTY) { out.error('refusing to delete volumes without confirmation: pass --yes'); process.exitCode = EXIT.input; return; }
         const names = ctx.plan.volumes.map((v) => v.name).join(', ');
@@ -94,10 +104,10 @@ export function registerOps(cmd: Command, out: Out, fileOpt: () => import('comma
 
   cmd.command('status')
     .description('replicas desired/running/healthy, routes, Prometheus targets and firing alerts')
-    .addOption(fileOpt())
+    .addOption(fileOpt()).addOption(targetOpt()).addOption(hostOpt())
     .option('--json', 'print the result as JSON', false)
-    .action(async (o: { file?: string; json: boolean }) => {
-      const ctx = await context(o.file, { render: false });
+    .action(async (o: { file?: string; target?: Target; host?: string; json: boolean }) => {
+      const ctx = await context(o, { render: false });
       const { status } = await import('../ops/status.js');
       const r = await status(ctx);
       if (o.json) { out.log(JSON.stringify(r, null, 2)); return; }
@@ -110,10 +120,10 @@ export function registerOps(cmd: Command, out: Out, fileOpt: () => import('comma
 
   cmd.command('doctor')
     .description('diagnose the stack: engine, ports, health, DNS between services, routes, monitoring, disk')
-    .addOption(fileOpt())
+    .addOption(fileOpt()).addOption(targetOpt()).addOption(hostOpt())
     .option('--json', 'print the result as JSON', false)
-    .action(async (o: { file?: string; json: boolean }) => {
-      const ctx = await context(o.file, { render: false });
+    .action(async (o: { file?: string; target?: Target; host?: string; json: boolean }) => {
+      const ctx = await context(o, { render: false });
       const { doctor } = await import('../ops/doctor.js');
       const r = await doctor(ctx);
       if (o.json) { out.log(JSON.stringify(r, null, 2)); } else {
@@ -126,13 +136,13 @@ export function registerOps(cmd: Command, out: Out, fileOpt: () => import('comma
 
   cmd.command('loadtest')
     .description('load a route through the edge: throughput, latency percentiles, errors, per-replica fairness')
-    .addOption(fileOpt())
+    .addOption(fileOpt()).addOption(targetOpt()).addOption(hostOpt())
     .option('--route <name|host>', 'route to load (default: the first public route)')
     .option('--path <path>', 'request path (default: the route\'s)')
     .option('-d, --duration <seconds>', 'duration: seconds, or a duration like 90s', parseSeconds, 10)
     .option('-c, --connections <n>', 'concurrent connections', parseCount(10_000), 10)
     .option('--json', 'print the result as JSON', false)
-    .action(async (o: { file?: string; route?: string; path?: string; duration: number; connections: number; json: boolean }) => {
+    .action(async (o: { file?: string; target?: Target; host?: string; route?: string; path?: string; duration: number; connections: number; json: boolean }) => {
       const l = await load(resolveSpecPath(o.file));
       const { loadtest } = await import('../ops/loadtest.js');
       if (!o.json) out.error(`loading for ${o.duration}s with ${o.connections} connections…`);
@@ -159,12 +169,12 @@ export function registerBackups(cmd: Command, out: Out, fileOpt: () => import('c
   cmd.command('backup')
     .description('back up now: every backup job, or those of one target (database, cache or volume)')
     .argument('[target]', 'backup job or target name')
-    .addOption(fileOpt())
+    .addOption(fileOpt()).addOption(targetOpt()).addOption(hostOpt())
     .option('--json', 'print the result as JSON', false)
-    .action(async (target: string | undefined, o: { file?: string; json: boolean }) => {
-      const ctx = await context(o.file, { render: false });
-      const { backupNow, composeBackupExecutor } = await import('../ops/backup.js');
-      const r = await backupNow(composeBackupExecutor(ctx), { target, onProgress: progress(o.json) });
+    .action(async (target: string | undefined, o: { file?: string; target?: Target; host?: string; json: boolean }) => {
+      const ctx = await context(o, { render: false });
+      const { backupNow, stackBackupExecutor } = await import('../ops/backup.js');
+      const r = await backupNow(await stackBackupExecutor(ctx), { target, onProgress: progress(o.json) });
       if (o.json) out.log(JSON.stringify(r, null, 2));
       else out.log(table(['job', 'target', 'result', 'snapshot', 'dump size', 'added', 'snapshots kept', 'time'], r.map((x) => [x.job, x.target, x.ok ? 'ok' : `FAILED: ${x.error ?? `exit ${x.exitCode}`}`, x.snapshot?.slice(0, 8) ?? '', size(x.bytes), size(x.added), x.snapshots ?? '', `${(x.durationMs / 1000).toFixed(1)}s`])));
       if (r.some((x) => !x.ok)) process.exitCode = EXIT.failed;
@@ -173,12 +183,12 @@ export function registerBackups(cmd: Command, out: Out, fileOpt: () => import('c
   cmd.command('backups')
     .description('list snapshots with size, age and verification state')
     .argument('[target]', 'backup job or target name')
-    .addOption(fileOpt())
+    .addOption(fileOpt()).addOption(targetOpt()).addOption(hostOpt())
     .option('--json', 'print the result as JSON', false)
-    .action(async (target: string | undefined, o: { file?: string; json: boolean }) => {
-      const ctx = await context(o.file, { render: false });
-      const { listBackups, composeBackupExecutor } = await import('../ops/backup.js');
-      const r = await listBackups(composeBackupExecutor(ctx), { target });
+    .action(async (target: string | undefined, o: { file?: string; target?: Target; host?: string; json: boolean }) => {
+      const ctx = await context(o, { render: false });
+      const { listBackups, stackBackupExecutor } = await import('../ops/backup.js');
+      const r = await listBackups(await stackBackupExecutor(ctx), { target });
       if (o.json) { out.log(JSON.stringify(r, null, 2)); } else {
         const rows = r.flatMap((j) => j.ok
           ? (j.snapshots.length ? j.snapshots.map((s) => [j.job, s.shortId, s.time.replace(/\.\d+.*$/, ''), age(s.ageSeconds), size(s.bytes), s.safety ? 'safety (pre-restore)' : s.verification]) : [[j.job, '—', '', '', '', 'no snapshot yet']])
@@ -195,13 +205,13 @@ export function registerBackups(cmd: Command, out: Out, fileOpt: () => import('c
   cmd.command('verify')
     .description('verify backups now: restic check, then a test restore into a scratch database compared with the manifest')
     .argument('[target]', 'backup job or target name')
-    .addOption(fileOpt())
+    .addOption(fileOpt()).addOption(targetOpt()).addOption(hostOpt())
     .option('--no-restore-test', 'only check the repository')
     .option('--json', 'print the result as JSON', false)
-    .action(async (target: string | undefined, o: { file?: string; restoreTest: boolean; json: boolean }) => {
-      const ctx = await context(o.file, { render: false });
-      const { verifyBackups, composeBackupExecutor } = await import('../ops/backup.js');
-      const r = await verifyBackups(composeBackupExecutor(ctx), { target, restoreTest: o.restoreTest, onProgress: progress(o.json) });
+    .action(async (target: string | undefined, o: { file?: string; target?: Target; host?: string; restoreTest: boolean; json: boolean }) => {
+      const ctx = await context(o, { render: false });
+      const { verifyBackups, stackBackupExecutor } = await import('../ops/backup.js');
+      const r = await verifyBackups(await stackBackupExecutor(ctx), { target, restoreTest: o.restoreTest, onProgress: progress(o.json) });
       if (o.json) out.log(JSON.stringify(r, null, 2));
       else out.log(table(['job', 'result', 'restore test', 'tables compared', 'time'], r.map((x) => [x.job, x.ok ? 'ok' : `FAILED: ${x.error ?? `exit ${x.exitCode}`}`, x.restoreTest ? 'yes' : 'no', x.tables ?? '', `${(x.durationMs / 1000).toFixed(1)}s`])));
       if (r.some((x) => !x.ok)) process.exitCode = EXIT.failed;
@@ -210,15 +220,15 @@ export function registerBackups(cmd: Command, out: Out, fileOpt: () => import('c
   cmd.command('restore')
     .description('restore a target from a snapshot (latest by default); asks first, takes a safety snapshot, checks the result')
     .argument('<target>', 'backup job or target name')
-    .addOption(fileOpt())
+    .addOption(fileOpt()).addOption(targetOpt()).addOption(hostOpt())
     .option('--snapshot <id>', 'snapshot id, or latest', 'latest')
     .option('--to-scratch [name]', 'restore into a scratch database instead of the live one')
     .option('-y, --yes', 'do not ask for confirmation', false)
     .option('--json', 'print the result as JSON', false)
-    .action(async (target: string, o: { file?: string; snapshot: string; toScratch?: boolean | string; yes: boolean; json: boolean }) => {
-      const ctx = await context(o.file, { render: false });
-      const { restoreBackup, composeBackupExecutor } = await import('../ops/backup.js');
-      const r = await restoreBackup(composeBackupExecutor(ctx), {
+    .action(async (target: string, o: { file?: string; target?: Target; host?: string; snapshot: string; toScratch?: boolean | string; yes: boolean; json: boolean }) => {
+      const ctx = await context(o, { render: false });
+      const { restoreBackup, stackBackupExecutor } = await import('../ops/backup.js');
+      const r = await restoreBackup(await stackBackupExecutor(ctx), {
         target, snapshot: o.snapshot, toScratch: o.toScratch, onProgress: progress(o.json),
         confirm: async (req) => {
           const what = `restore ${req.target} (${req.kind}) ${req.destination === 'scratch' ? 'into a scratch copy' : 'IN PLACE, replacing its current data'} from snapshot ${req.snapshot.shortId} of ${req.snapshot.time}${req.safetySnapshot ? '; a safety snapshot is taken first' : ''}${req.stops.length ? `; stops ${req.stops.map((x) => x.service).join(', ')} first and starts them again after` : ''}`;

@@ -1,6 +1,7 @@
 // Parsers for numeric command-line options: a bad value is a usage error (exit 2)
 // before anything runs, never a NaN that reaches a timer or a loop.
 import { InvalidArgumentError } from 'commander';
+import { isDockerHost } from '../spec/grammar.js';
 
 const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
 
@@ -19,4 +20,10 @@ export function parseCount(max: number): (value: string) => number {
     if (!(n >= 1 && n <= max)) throw new InvalidArgumentError(`"${value}" should be a whole number from 1 to ${max}`);
     return n;
   };
+}
+
+/** A Docker engine address (DOCKER_HOST grammar); it travels in the environment, never a shell. */
+export function parseDockerHost(value: string): string {
+  if (!isDockerHost(value)) throw new InvalidArgumentError(`"${value}" is not a Docker engine address: give tcp://HOST:PORT, ssh://[USER@]HOST[:PORT] or unix:///PATH`);
+  return value;
 }

@@ -7,6 +7,8 @@ import { detectCompose, type ComposeBinary } from './detect.js';
 import type { Engine } from './engine.js';
 import { run, type Runner } from './run.js';
 import { cmd } from './command.js';
+import { SwarmEngine } from './swarm.js';
+import type { Stack, TargetName } from '../spec/schema.js';
 
 export interface OpsContext {
   plan: Plan;
@@ -55,5 +57,34 @@ export async function composeContext(o: {
   const compose = o.compose ?? await detectCompose(runner, o.prefer);
   // Compose v2 builds through the engine's own BuildKit even without buildx; v1 uses the classic builder.
   const engine = new ComposeEngine({ compose, project: o.plan.name, dir: o.outDir });
+  return { plan: o.plan, outDir: o.outDir, projectDir: o.projectDir, engine, secretsDir: o.secretsDir, runner: o.runner };
+}
+
+/** The engine registry: one entry per target, each making the context its ops run in. */
+export interface TargetContextOptions {
+  target: TargetName;
+  plan: Plan;
+  stack: Stack;
+  /** the target's rendered directory (.wharf/<target>) */
+  outDir: string;
+  projectDir: string;
+  secretsDir?: string;
+  runner?: Runner;
+  /** compose: the binary, when already detected */
+  compose?: ComposeBinary;
+  /** swarm: a manager's engine (--host); default cluster.manager, then DOCKER_HOST */
+  host?: string;
+}
+
+export async function targetContext(o: TargetContextOptions): Promise<OpsContext> {
+  if (o.target === 'compose') return composeContext(o);
+  const c = o.stack.cluster;
+  const engine = new SwarmEngine({
+    project: o.plan.name, dir: o.outDir,
+    dockerHost: o.host ?? c.manager ?? process.env.DOCKER_HOST,
+    resolveImage: c.resolveImage,
+    replicas: Object.fromEntries(o.plan.components.map((x) => [x.name, x.replicas])),
+    nodeHosts: Object.fromEntries(c.nodes.filter((n) => n.dockerHost).map((n) => [n.name, n.dockerHost!])),
+  });
   return { plan: o.plan, outDir: o.outDir, projectDir: o.projectDir, engine, secretsDir: o.secretsDir, runner: o.runner };
 }

@@ -1,6 +1,19 @@
 // Plain `docker` commands the ops use to look at live state. Builders only.
 import { cmd, type Cmd } from './command.js';
 
+/** A container and the engine that runs it (on a multi-node target each node has its own). */
+export interface ContainerRef {
+  id: string;
+  name?: string;
+  /** DOCKER_HOST of the node running it; undefined: the environment's engine */
+  host?: string;
+}
+
+/** The same command aimed at another engine (DOCKER_HOST travels in the environment, not argv). */
+export function onHost(c: Cmd, host: string | undefined): Cmd {
+  return host ? { ...c, env: { ...c.env, DOCKER_HOST: host } } : c;
+}
+
 export const docker = {
   version(): Cmd {
     return cmd(['docker', 'version', '--format', '{{json .}}'], 'ask the Docker Engine for its version', { timeoutMs: 20_000 });
@@ -20,11 +33,11 @@ export const docker = {
   pull(ref: string): Cmd {
     return cmd(['docker', 'pull', '--quiet', ref], `pull ${ref}`, { timeoutMs: 10 * 60_000 });
   },
-  logs(container: string, tail: number): Cmd {
-    return cmd(['docker', 'logs', '--tail', String(tail), container], `read the last ${tail} log lines of ${container}`, { timeoutMs: 20_000 });
+  logs(c: ContainerRef, tail: number): Cmd {
+    return onHost(cmd(['docker', 'logs', '--tail', String(tail), c.id], `read the last ${tail} log lines of ${c.name ?? c.id}`, { timeoutMs: 20_000 }), c.host);
   },
-  exec(container: string, argv: string[], describe: string, timeoutMs = 15_000): Cmd {
-    return cmd(['docker', 'exec', container, ...argv], describe, { timeoutMs });
+  exec(c: ContainerRef, argv: string[], describe: string, timeoutMs = 15_000): Cmd {
+    return onHost(cmd(['docker', 'exec', c.id, ...argv], describe, { timeoutMs }), c.host);
   },
   networkIds(filters: string[]): Cmd {
     return cmd(['docker', 'network', 'ls', '-q', ...filters.flatMap((f) => ['--filter', f])], 'list networks', { timeoutMs: 20_000 });

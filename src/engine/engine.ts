@@ -35,4 +35,11 @@ export interface Engine {
   serviceOf(labels: Record<string, string>): string | undefined;
   /** the engine's name for a network of the plan (compose: <project>_<name>) */
   networkName(network: string): string;
+  /** the engine the commands talk to (DOCKER_HOST); undefined: the environment's own */
+  readonly dockerHost?: string;
+  /** multi-node targets: the command listing node ids, and the one inspecting them */
+  nodeIds?(): Cmd;
+  nodeInspect?(ids: string[]): Cmd;
+  /** multi-node targets: the DOCKER_HOST reaching one node's own engine (its containers, exec, logs) */
+  nodeHost?(node: { hostname: string; addr: string }): string | undefined;
 }

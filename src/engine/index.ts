@@ -7,3 +7,4 @@ export * from './docker.js';
 export * from './live.js';
 export * from './context.js';
 export * from './swarm.js';
+export * from './nodes.js';

@@ -6,6 +6,7 @@
 // (docker 25+); the nodes' engines may be older (20.10 answers API 1.41).
 import { cmd, type Cmd } from './command.js';
 import type { Engine } from './engine.js';
+import { nodeDockerHost } from './nodes.js';
 
 export const STACK_NAMESPACE_LABEL = 'com.docker.stack.namespace';
 export const SWARM_SERVICE_LABEL = 'com.docker.swarm.service.name';
@@ -21,6 +22,8 @@ export interface SwarmEngineOptions {
   resolveImage?: 'always' | 'changed' | 'never';
   /** replicas per service as the plan wants them: what start() scales back to (default 1) */
   replicas?: Record<string, number>;
+  /** nodes whose engine address is declared (cluster.nodes[].dockerHost); others are derived from the manager's */
+  nodeHosts?: Record<string, string>;
 }
 
 export class SwarmEngine implements Engine {
@@ -31,6 +34,7 @@ export class SwarmEngine implements Engine {
   private readonly file: string;
   private readonly resolveImage: 'always' | 'changed' | 'never';
   private readonly replicas: Record<string, number>;
+  private readonly nodeHosts: Record<string, string>;
 
   constructor(o: SwarmEngineOptions) {
     this.project = o.project;
@@ -39,6 +43,7 @@ export class SwarmEngine implements Engine {
     this.dockerHost = o.dockerHost;
     this.resolveImage = o.resolveImage ?? 'always';
     this.replicas = o.replicas ?? {};
+    this.nodeHosts = o.nodeHosts ?? {};
   }
 
   private c(args: string[], describe: string, extra: Omit<Cmd, 'argv' | 'describe'> = {}): Cmd {
@@ -120,6 +125,18 @@ export class SwarmEngine implements Engine {
   /** the swarm's nodes: status, availability, manager status (Leader / Reachable) */
   nodes(): Cmd {
     return this.c(['node', 'ls', '--format', '{{json .}}'], 'list swarm nodes', { timeoutMs: 30_000 });
+  }
+
+  nodeIds(): Cmd {
+    return this.c(['node', 'ls', '-q'], 'list swarm node ids', { timeoutMs: 30_000 });
+  }
+
+  nodeInspect(ids: string[]): Cmd {
+    return this.c(['node', 'inspect', ...ids], 'inspect swarm nodes', { timeoutMs: 30_000 });
+  }
+
+  nodeHost(node: { hostname: string; addr: string }): string | undefined {
+    return nodeDockerHost(node.addr, this.dockerHost, this.nodeHosts[node.hostname]);
   }
 
   containerFilters(): string[] {

@@ -9,7 +9,7 @@ import { recordingRunner } from '../engine/run.js';
 import type { Cmd } from '../engine/command.js';
 import { buildPlan } from '../plan/build.js';
 import { parseSpecText } from '../spec/load.js';
-import { BackupError, composeBackupExecutor, engineServiceControl, restoreBackup, restoreStops, type BackupProgress } from './backup.js';
+import { BackupError, stackBackupExecutor, engineServiceControl, restoreBackup, restoreStops, type BackupProgress } from './backup.js';
 
 const SNAP = 'ab'.repeat(32);
 
@@ -42,23 +42,25 @@ monitoring: { enabled: false }
 `;
 
 /** A fake engine state: containers of every plan service, stopped or running; a started one is "starting" once. */
-function fakeStack(plan: ReturnType<typeof planOf>, restore: { exitCode: number; stderr?: string; checkStderr?: string }) {
+async function fakeStack(plan: ReturnType<typeof planOf>, restore: { exitCode: number; stderr?: string; checkStderr?: string }) {
   const stopped = new Set<string>();
   const justStarted = new Set<string>();
   const base = ['docker', 'compose', '-p', 'rs', '-f', 'compose.yaml'];
-  const sub = (c: Cmd) => (c.argv.slice(0, base.length).join(' ') === base.join(' ') ? c.argv.slice(base.length) : undefined);
+  // compose subcommands, and `docker exec CONTAINER ...` (the backup scripts) as ['exec', CONTAINER, ...]
+  const sub = (c: Cmd) => (c.argv[0] === 'docker' && c.argv[1] === 'exec' ? c.argv.slice(1)
+    : c.argv.slice(0, base.length).join(' ') === base.join(' ') ? c.argv.slice(base.length) : undefined);
   const { runner, calls } = recordingRunner((c) => {
     const s = sub(c);
     if (s?.[0] === 'stop') { for (const n of s.slice(1)) stopped.add(n); return {}; }
     if (s?.[0] === 'start') { for (const n of s.slice(1)) { stopped.delete(n); justStarted.add(n); } return {}; }
-    if (s?.[0] === 'exec' && s[3] === '/backup/bin/list.sh') {
+    if (s?.[0] === 'exec' && s[2] === '/backup/bin/list.sh') {
       return { stdout: JSON.stringify({ backup: { status: 1 }, verify: { status: null }, snapshots: [{ id: SNAP, short_id: SNAP.slice(0, 8), time: '2026-12-01T03:00:00Z', tags: ['wharf-dump'] }] }) };
     }
-    if (s?.[0] === 'exec' && s[3] === '/backup/bin/restore.sh') {
+    if (s?.[0] === 'exec' && s[2] === '/backup/bin/restore.sh') {
       const check = s.includes('--check');
       if (check && restore.checkStderr) return { exitCode: 1, stderr: restore.checkStderr };
       if (!check && restore.exitCode !== 0) return { exitCode: restore.exitCode, stderr: restore.stderr };
-      return { stdout: JSON.stringify({ job: s[4], snapshot: SNAP, destination: '/x', scratch: false, safetySnapshot: '', verified: check, tables: 3 }) };
+      return { stdout: JSON.stringify({ job: s[3], snapshot: SNAP, destination: '/x', scratch: false, safetySnapshot: '', verified: check, tables: 3 }) };
     }
     if (c.argv[0] === 'docker' && c.argv[1] === 'ps') return { stdout: plan.components.flatMap((p) => Array.from({ length: p.replicas }, (_, i) => `${p.name}-${i}`)).join('\n') };
     if (c.argv[0] === 'docker' && c.argv[1] === 'inspect') {
@@ -80,7 +82,7 @@ function fakeStack(plan: ReturnType<typeof planOf>, restore: { exitCode: number;
   });
   const engine = new ComposeEngine({ compose: { kind: 'v2', argv: ['docker', 'compose'], version: '2.26.1' }, project: 'rs', dir: '/out' });
   const ctx: OpsContext = { plan, outDir: '/out', projectDir: '/p', engine, runner };
-  const ex = { ...composeBackupExecutor(ctx), services: engineServiceControl(ctx, 1) };
+  const ex = { ...(await stackBackupExecutor(ctx)), services: engineServiceControl(ctx, 1) };
   // the commands that change or run something (health polls are docker ps/inspect)
   const actions = () => calls.map((c) => sub(c)).filter((s): s is string[] => !!s).map((s) => s.join(' '));
   return { ex, calls, actions };
@@ -102,14 +104,14 @@ test('what an in-place restore stops: volume owners; database users; cache users
 
 test('volume restore: stop the owner, restore, start it, wait until healthy (exact commands)', async () => {
   const plan = planOf(spec);
-  const { ex, calls, actions } = fakeStack(plan, { exitCode: 0 });
+  const { ex, calls, actions } = await fakeStack(plan, { exitCode: 0 });
   const events: BackupProgress[] = [];
   const r = await restoreBackup(ex, { target: 'uploads', confirm: () => true, onProgress: (e) => events.push(e) });
   assert.ok(r.ok, r.error);
   assert.deepEqual(actions(), [
-    'exec -T backup /backup/bin/list.sh uploads',
+    'exec backup-0 /backup/bin/list.sh uploads',
     'stop files',
-    `exec -T backup /backup/bin/restore.sh uploads ${SNAP}`,
+    `exec backup-0 /backup/bin/restore.sh uploads ${SNAP}`,
     'start files',
   ]);
   assert.deepEqual(events.filter((e) => e.phase === 'stop' || e.phase === 'start').map((e) => e.message), [
@@ -123,57 +125,58 @@ test('volume restore: stop the owner, restore, start it, wait until healthy (exa
 });
 
 test('database restore stops the services that use it, and starts them after', async () => {
-  const { ex, actions } = fakeStack(planOf(spec), { exitCode: 0 });
+  const { ex, actions } = await fakeStack(planOf(spec), { exitCode: 0 });
   const r = await restoreBackup(ex, { target: 'db', confirm: () => true });
   assert.ok(r.ok, r.error);
-  assert.deepEqual(actions(), ['exec -T backup /backup/bin/list.sh db', 'stop web', `exec -T backup /backup/bin/restore.sh db ${SNAP}`, 'start web']);
+  assert.deepEqual(actions(), ['exec backup-0 /backup/bin/list.sh db', 'stop web', `exec backup-0 /backup/bin/restore.sh db ${SNAP}`, 'start web']);
 });
 
 test('redis restore: stop users and the cache, put the RDB in place, start the cache, then check it, then the users', async () => {
-  const { ex, actions } = fakeStack(planOf(spec), { exitCode: 0 });
+  const { ex, actions } = await fakeStack(planOf(spec), { exitCode: 0 });
   const r = await restoreBackup(ex, { target: 'cache', confirm: () => true });
   assert.ok(r.ok, r.error);
   assert.equal(r.verified, true);
   assert.deepEqual(actions(), [
-    'exec -T backup /backup/bin/list.sh cache',
+    'exec backup-0 /backup/bin/list.sh cache',
     'stop web', 'stop cache',
-    `exec -T backup /backup/bin/restore.sh cache ${SNAP}`,
+    `exec backup-0 /backup/bin/restore.sh cache ${SNAP}`,
     'start cache',
-    `exec -T backup /backup/bin/restore.sh cache ${SNAP} --check`,
+    `exec backup-0 /backup/bin/restore.sh cache ${SNAP} --check`,
     'start web',
   ]);
 });
 
 test('a redis restore whose DBSIZE does not match fails, and the cache users are started all the same', async () => {
-  const { ex, actions } = fakeStack(planOf(spec), { exitCode: 0, checkStderr: 'x [cache] ERROR: restored cache has 3 keys, the backup has 51 (0 with a TTL)' });
+  const { ex, actions } = await fakeStack(planOf(spec), { exitCode: 0, checkStderr: 'x [cache] ERROR: restored cache has 3 keys, the backup has 51 (0 with a TTL)' });
   const r = await restoreBackup(ex, { target: 'cache', confirm: () => true });
   assert.equal(r.ok, false);
   assert.equal(r.error, 'restored cache has 3 keys, the backup has 51 (0 with a TTL); cache, web started again');
-  assert.deepEqual(actions().slice(-2), [`exec -T backup /backup/bin/restore.sh cache ${SNAP} --check`, 'start web']);
+  assert.deepEqual(actions().slice(-2), [`exec backup-0 /backup/bin/restore.sh cache ${SNAP} --check`, 'start web']);
   assert.deepEqual(r.restarted, ['cache', 'web']);
 });
 
 test('a failed restore starts the stopped services again and says so; the error is kept', async () => {
-  const { ex, actions } = fakeStack(planOf(spec), { exitCode: 1, stderr: '2026-12-01T00:00:00Z [uploads] ERROR: restore failed: disk full' });
+  const { ex, actions } = await fakeStack(planOf(spec), { exitCode: 1, stderr: '2026-12-01T00:00:00Z [uploads] ERROR: restore failed: disk full' });
   const events: BackupProgress[] = [];
   const r = await restoreBackup(ex, { target: 'uploads', confirm: () => true, onProgress: (e) => events.push(e) });
   assert.equal(r.ok, false);
   assert.equal(r.exitCode, 1);
   assert.equal(r.error, 'restore failed: disk full; files started again');
-  assert.deepEqual(actions().slice(1), ['stop files', `exec -T backup /backup/bin/restore.sh uploads ${SNAP}`, 'start files']);
+  assert.deepEqual(actions().slice(1), ['stop files', `exec backup-0 /backup/bin/restore.sh uploads ${SNAP}`, 'start files']);
   assert.ok(events.some((e) => e.message === 'starting files again (the restore FAILED)'));
 });
 
 test('a cache without persistence is refused before anything runs', async () => {
   const plan = planOf(spec.replace('persistence: true', 'persistence: false'));
-  const { ex, calls } = fakeStack(plan, { exitCode: 0 });
+  const { ex, calls } = await fakeStack(plan, { exitCode: 0 });
+  const found = calls.length; // the executor looked up the backup container (docker ps, inspect)
   await assert.rejects(restoreBackup(ex, { target: 'cache', confirm: () => true }), (e: Error) => e instanceof BackupError && /no persistence/.test(e.message));
-  assert.equal(calls.length, 0);
+  assert.equal(calls.length, found);
 });
 
 test('a scratch restore stops nothing', async () => {
-  const { ex, actions } = fakeStack(planOf(spec), { exitCode: 0 });
+  const { ex, actions } = await fakeStack(planOf(spec), { exitCode: 0 });
   const r = await restoreBackup(ex, { target: 'db', toScratch: true, confirm: () => true });
   assert.ok(r.ok, r.error);
-  assert.deepEqual(actions(), ['exec -T backup /backup/bin/list.sh db', `exec -T backup /backup/bin/restore.sh db ${SNAP} --to-scratch`]);
+  assert.deepEqual(actions(), ['exec backup-0 /backup/bin/list.sh db', `exec backup-0 /backup/bin/restore.sh db ${SNAP} --to-scratch`]);
 });

@@ -2,8 +2,8 @@
 // src/render/backup) inside its container, stream their progress, and return structured
 // results. The scripts do the work and the checks; these functions choose jobs, ask for
 // confirmation, and turn the scripts' output into results.
-import { cmd, type Cmd } from '../engine/command.js';
-import { ComposeEngine } from '../engine/compose.js';
+import type { Cmd } from '../engine/command.js';
+import { docker } from '../engine/docker.js';
 import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
 import { run, type Runner } from '../engine/run.js';
 import { listContainers } from '../engine/live.js';
@@ -32,17 +32,20 @@ export interface BackupExecutor {
   script(name: 'backup' | 'verify' | 'restore' | 'list', args: string[], describe: string, timeoutMs: number): Cmd;
 }
 
-export function composeBackupExecutor(ctx: OpsContext): BackupExecutor {
-  const e = ctx.engine;
-  if (!(e instanceof ComposeEngine)) throw new Error(`backups run through compose; engine ${e.kind} is not supported yet`);
+/**
+ * The scripts run in the backup service's running container, on whichever node it is
+ * (`docker exec` through that node's engine): the same on every target.
+ */
+export async function stackBackupExecutor(ctx: OpsContext): Promise<BackupExecutor> {
+  const runner = runnerOf(ctx);
   const redact = secretValues(ctx.secretsDir);
+  const box = (await listContainers(ctx.engine, runner)).find((c) => c.service === BACKUP_COMPONENT && c.state === 'running');
+  if (!box) throw new BackupError(`the ${BACKUP_COMPONENT} service of ${ctx.engine.project} is not running: run \`wharf up\` first`);
   return {
     plan: ctx.plan,
-    runner: runnerOf(ctx),
+    runner,
     services: engineServiceControl(ctx),
-    script: (name, args, describe, timeoutMs) => cmd(
-      [...e.compose.argv, '-p', e.project, '-f', 'compose.yaml', 'exec', '-T', BACKUP_COMPONENT, `/backup/bin/${name}.sh`, ...args],
-      describe, { cwd: e.dir, timeoutMs, redact }),
+    script: (name, args, describe, timeoutMs) => ({ ...docker.exec(box, [`/backup/bin/${name}.sh`, ...args], describe, timeoutMs), redact }),
   };
 }
 

@@ -177,7 +177,7 @@ async function checkHealth(plan: Plan, containers: ContainerState[], runner: Run
       continue;
     }
     const worst = bad.find((x) => x.health === 'unhealthy') ?? bad.find((x) => x.state !== 'running') ?? bad[0] ?? cs[0]!;
-    const logs = await lastLogLines(runner, worst.id, 15, masks);
+    const logs = await lastLogLines(runner, worst, 15, masks);
     const starting = bad.length > 0 && bad.every((x) => x.state === 'running' && x.health === 'starting');
     out.push(check({
       id, title, service: c.name, status: starting ? 'warn' : 'fail', cause: 'not-healthy',
@@ -309,7 +309,7 @@ async function checkLink(l: Link, live: Map<string, ContainerState[]>, services:
     return check({ id, title, service: l.from, status: 'skip', detail: `${l.from} is not running; its configuration for ${l.host}:${l.port} looks right` });
   }
 
-  const res = await runner(docker.exec(from.id, resolveScript(l.host), `resolve ${l.host} in ${from.name}`), { reject: false });
+  const res = await runner(docker.exec(from, resolveScript(l.host), `resolve ${l.host} in ${from.name}`), { reject: false });
   if (res.exitCode !== 0 || !res.stdout.trim()) {
     const target = live.get(l.host) ?? [];
     if (res.exitCode === 127) return check({ id, title, service: l.from, status: 'skip', detail: res.stderr.trim() });
@@ -340,7 +340,7 @@ async function checkLink(l: Link, live: Map<string, ContainerState[]>, services:
     });
   }
   const ips = res.stdout.trim().split('\n').map((x) => x.trim().split(/\s+/)[0]).filter(Boolean);
-  const tcp = await runner(docker.exec(from.id, tcpConnectScript(l.host, l.port), `connect ${l.host}:${l.port} from ${from.name}`, 20_000), { reject: false });
+  const tcp = await runner(docker.exec(from, tcpConnectScript(l.host, l.port), `connect ${l.host}:${l.port} from ${from.name}`, 20_000), { reject: false });
   if (tcp.exitCode === 0) return check({ id, title, service: l.from, status: 'ok', detail: `${l.host} -> ${ips.join(', ')}; port ${l.port} open (${l.via})` });
   if (tcp.exitCode === 127) return check({ id, title, service: l.from, status: 'skip', detail: tcp.stderr.trim() });
   const err = `${tcp.stderr}${tcp.stdout}`.trim().split('\n').slice(-1)[0] ?? '';
@@ -411,7 +411,7 @@ async function checkMonitoring(plan: Plan, containers: ContainerState[], runner:
     out.push(check({ id: 'prometheus-targets', title: 'Prometheus targets up', status: 'fail', cause: 'unreachable', detail: 'Prometheus is not running', hint: 'wharf up' }));
   } else {
     try {
-      const targets = await prometheusTargets(runner, prom.id);
+      const targets = await prometheusTargets(runner, prom);
       const down = targets.filter((t) => t.health !== 'up');
       const jobs = new Set(targets.map((t) => t.job));
       const missingJobs = plan.monitoring.scrapeJobs.map((j) => j.job).filter((j) => !jobs.has(j));
@@ -426,7 +426,7 @@ async function checkMonitoring(plan: Plan, containers: ContainerState[], runner:
       out.push(check({ id: 'prometheus-targets', title: 'Prometheus targets up', status: 'fail', cause: 'unreachable', detail: (e as Error).message }));
     }
     try {
-      const groups = await prometheusRuleGroups(runner, prom.id);
+      const groups = await prometheusRuleGroups(runner, prom);
       const rules = groups.reduce((n, g) => n + g.rules, 0);
       out.push(check({ id: 'prometheus-rules', title: 'alert rules loaded', status: rules > 0 ? 'ok' : 'fail', cause: rules > 0 ? undefined : 'no-rules', detail: `${rules} rules in ${groups.length} groups`, hint: rules > 0 ? undefined : 'check the rule_files of prometheus.yml and `promtool check config`' }));
     } catch (e) {
@@ -438,12 +438,12 @@ async function checkMonitoring(plan: Plan, containers: ContainerState[], runner:
     const am = running('alertmanager');
     if (!am) out.push(check({ id: 'alertmanager', title: 'Alertmanager reachable', status: 'fail', cause: 'alertmanager-unreachable', service: amComp.name, detail: 'Alertmanager is not running', hint: 'wharf up' }));
     else {
-      const ready = await httpGetInside(runner, am.id, `http://127.0.0.1:${amComp.port ?? 9093}/-/ready`);
+      const ready = await httpGetInside(runner, am, `http://127.0.0.1:${amComp.port ?? 9093}/-/ready`);
       let seen = 'not checked';
       let seenOk = true;
       if (prom) {
         try {
-          const d = await prometheusApi<{ activeAlertmanagers: Array<{ url: string }> }>(runner, prom.id, '/api/v1/alertmanagers');
+          const d = await prometheusApi<{ activeAlertmanagers: Array<{ url: string }> }>(runner, prom, '/api/v1/alertmanagers');
           seenOk = d.activeAlertmanagers.length > 0;
           seen = seenOk ? `Prometheus sends to ${d.activeAlertmanagers.map((a) => a.url).join(', ')}` : 'Prometheus has no active Alertmanager';
         } catch (e) { seenOk = false; seen = (e as Error).message; }

@@ -70,6 +70,7 @@ export interface Prepared extends Loaded {
   secrets: SecretsResult;
   outDir: string;
   secretsDir: string;
+  target: Target;
 }
 
 /** Where a target's files go: .wharf/<target>, beside .wharf/secrets (the plan's ../secrets). */
@@ -77,9 +78,9 @@ export function targetDir(l: Layout, target: Target): string {
   return join(dirname(l.outDir), target);
 }
 
-export async function prepare(opts: { specPath: string; projectDir?: string; render?: RenderOptions; target?: Target }): Promise<Prepared> {
-  const loaded = await load(opts.specPath, opts.projectDir);
-  const target = opts.target ?? 'compose';
+export async function prepare(opts: { specPath: string; projectDir?: string; render?: RenderOptions; target?: Target; loaded?: Loaded }): Promise<Prepared> {
+  const loaded = opts.loaded ?? await load(opts.specPath, opts.projectDir);
+  const target = opts.target ?? loaded.stack.target ?? 'compose';
   const outDir = targetDir(loaded.layout, target);
   // Compose renders first so a renderer bug fails before secrets are made; Swarm names its
   // secrets by content, so it renders once they exist.
@@ -90,7 +91,7 @@ export async function prepare(opts: { specPath: string; projectDir?: string; ren
   const write = writeFiles(outDir, files);
   writeSchemaFile(loaded.layout.projectDir);
   ensureBackupDirs(loaded.plan, loaded.layout.projectDir);
-  return { ...loaded, files, write, secrets, outDir, secretsDir: loaded.layout.secretsDir };
+  return { ...loaded, files, write, secrets, outDir, secretsDir: loaded.layout.secretsDir, target };
 }
 
 /** sha256 of each secret file: Swarm secrets are immutable, so their names carry it. */

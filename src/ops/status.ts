@@ -50,11 +50,11 @@ export async function status(ctx: OpsContext): Promise<StatusResult> {
     out.targets.error = out.alerts.error = 'Prometheus is not running';
   } else {
     try {
-      const list = await prometheusTargets(runner, prom.id);
+      const list = await prometheusTargets(runner, prom);
       out.targets = { available: true, list, up: list.filter((t) => t.health === 'up').length, down: list.filter((t) => t.health !== 'up').length };
     } catch (e) { out.targets.error = (e as Error).message; }
     try {
-      const alerts = await prometheusAlerts(runner, prom.id);
+      const alerts = await prometheusAlerts(runner, prom);
       out.alerts = { available: true, firing: alerts.filter((a) => a.state === 'firing'), pending: alerts.filter((a) => a.state === 'pending').length };
     } catch (e) { out.alerts.error = (e as Error).message; }
   }

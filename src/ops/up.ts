@@ -176,7 +176,7 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
         bad.push({
           service: s.service, state: s.state, desired: s.desired, running: s.running, healthy: s.healthy,
           healthcheck: worst?.healthLog,
-          logs: worst ? await lastLogLines(runner, worst.id, 20, masks) : [],
+          logs: worst ? await lastLogLines(runner, worst, 20, masks) : [],
         });
       }
       throw new UpTimeoutError(bad, timeoutMs, crashing.length ? 'crash-loop' : 'timeout');

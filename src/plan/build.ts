@@ -168,7 +168,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
   for (const c of components) {
     c.secrets.sort((a, b) => byCodeUnit(a.secret, b.secret));
   }
-  placeComponents(components);
+  placeComponents(components, stack.services);
   components.sort((a, b) => byCodeUnit(a.name, b.name));
   return {
     name: stack.name,

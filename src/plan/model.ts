@@ -59,7 +59,17 @@ export type Placement =
   /** exactly one per node (host agents, an edge that answers on every node's address) */
   | { kind: 'every-node' }
   /** only on nodes carrying this label set to true: data that lives on one node's disk */
-  | { kind: 'node-label'; label: string };
+  | { kind: 'node-label'; label: string }
+  /** where the spec says (services.<name>.placement): a node, labels, a role */
+  | { kind: 'constraints'; node?: string; labels: Record<string, string>; role?: 'manager' | 'worker' };
+
+/** How a changed component rolls on a multi-node target, decided once (plan/placement.ts). */
+export interface Update {
+  order: 'start-first' | 'stop-first';
+  /** how long each new replica is watched (longer than its health window) */
+  monitor: string;
+  parallelism: number;
+}
 
 export interface MetricsEndpoint {
   job: string;
@@ -96,6 +106,8 @@ export interface Component {
   resources: { cpus: number; memory: string; reserveCpus?: number; reserveMemory?: string };
   /** set for every component by plan/placement.ts */
   placement?: Placement;
+  /** set for every component by plan/placement.ts */
+  update?: Update;
   restart: 'unless-stopped';
   init: boolean;
   readOnlyRootfs: boolean;

@@ -1,19 +1,59 @@
-// Where each component runs on a multi-node target, and what it reserves there, decided
-// once by role. Single-host renderers (Compose) never read these fields.
-import type { Component, Placement } from './model.js';
+// Where each component runs on a multi-node target, what it reserves there, and how a change
+// rolls over its replicas, decided once by role and spec. Single-host renderers (Compose)
+// never read these fields.
+import { posix } from 'node:path';
+import type { Service } from '../spec/schema.js';
+import type { Component, Healthcheck, Placement, Update } from './model.js';
 
 /** Node label (value `true`) that marks the node holding databases, caches and their backups. */
 export const DATA_NODE_LABEL = 'wharf.db';
 
-export function placementFor(c: Component): Placement {
+/** A component that keeps data on a node's disk (a named volume or a project-relative path). */
+export function keepsData(c: Component): boolean {
+  return c.mounts.some((m) => m.type === 'volume' || (m.type === 'bind' && !posix.isAbsolute(m.source)));
+}
+
+export function placementFor(c: Component, spec?: Service['placement']): Placement {
+  if (spec) return { kind: 'constraints', ...(spec.node ? { node: spec.node } : {}), labels: { ...spec.labels }, ...(spec.role ? { role: spec.role } : {}) };
   switch (c.role) {
     // Their volumes live on one node's disk: a task moved elsewhere would start empty.
     case 'database': case 'cache': case 'backup': return { kind: 'node-label', label: DATA_NODE_LABEL };
     case 'prometheus': case 'alertmanager': case 'grafana': case 'portainer': return { kind: 'control-plane' };
     // Host agents report on the node they run on; the edge answers on every node's address.
     case 'node-exporter': case 'cadvisor': case 'proxy': return { kind: 'every-node' };
-    default: return { kind: 'spread' };
+    // An application with a volume stays beside its data, as the databases do.
+    default: return keepsData(c) ? { kind: 'node-label', label: DATA_NODE_LABEL } : { kind: 'spread' };
   }
+}
+
+/** Seconds of a duration the plan uses ("5s", "1m30s", "500ms", "2d"). */
+export function seconds(d: string): number {
+  let total = 0;
+  for (const [, n, u] of d.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)/g)) {
+    total += Number(n) * ({ ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800, y: 31_536_000 } as const)[u as 'ms'];
+  }
+  return total;
+}
+
+/** How long a new replica may take to be declared unhealthy: start period, then every retry. */
+export function healthWindow(h: Healthcheck): number {
+  return seconds(h.startPeriod) + h.retries * seconds(h.interval) + seconds(h.timeout);
+}
+
+/** Start-first only when two replicas can run side by side: not on one node's data or one host port. */
+export function safeOrder(c: Component): Update['order'] {
+  return c.ports.length || keepsData(c) ? 'stop-first' : 'start-first';
+}
+
+/** Watch each new replica past its health window, so one that turns unhealthy late still fails the update.
+ *  Without a healthcheck the scheduler only sees "running": watch a little while for crash loops. */
+export function defaultMonitor(c: Component): string {
+  return `${Math.ceil((c.healthcheck ? healthWindow(c.healthcheck) : 10) + 5)}s`;
+}
+
+export function updateFor(c: Component, spec?: Service['update']): Update {
+  // A spec's unsafe order or short monitor is kept as written: `wharf check --target swarm` names it.
+  return { order: spec?.order ?? safeOrder(c), monitor: spec?.monitor ?? defaultMonitor(c), parallelism: spec?.parallelism ?? 1 };
 }
 
 /** Reserve a quarter of the CPU limit and half the memory limit: enough for the scheduler to
@@ -24,9 +64,11 @@ export function reservationFor(r: Component['resources']): { reserveCpus: number
   return { reserveCpus: Math.round((r.cpus / 4) * 1000) / 1000, reserveMemory: mem };
 }
 
-export function placeComponents(components: Component[]): void {
+export function placeComponents(components: Component[], services: Record<string, Service> = {}): void {
   for (const c of components) {
-    c.placement = placementFor(c);
+    const svc = c.role === 'app' ? services[c.name] : undefined;
+    c.placement = placementFor(c, svc?.placement);
+    c.update = updateFor(c, svc?.update);
     c.resources = { ...c.resources, ...reservationFor(c.resources) };
   }
 }

@@ -3,6 +3,7 @@
 // mount so Compose recreates exactly the containers whose configuration changed.
 import { createHash } from 'node:crypto';
 import type { Plan } from '../plan/model.js';
+import { targetNames, type TargetName } from '../spec/schema.js';
 import { renderAlertmanager } from './alertmanager/index.js';
 import { renderBackup } from './backup/index.js';
 import { renderCompose } from './compose/index.js';
@@ -15,8 +16,8 @@ import { renderTraefik } from './traefik/index.js';
 import { sortFiles, type RenderedFile } from './files.js';
 import { assertIdentifiers } from './identifiers.js';
 
-export type Target = 'compose' | 'swarm';
-export const targets: readonly Target[] = ['compose', 'swarm'];
+export type Target = TargetName;
+export const targets: readonly Target[] = targetNames;
 
 /** What the renderers may need to know about where the files will run (not part of the spec). */
 export interface RenderOptions {

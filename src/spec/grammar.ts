@@ -55,3 +55,10 @@ export function staysInside(p: string): boolean {
   const n = posix.normalize(p);
   return n !== '..' && !n.startsWith('../');
 }
+
+/** A Docker engine address as DOCKER_HOST takes it: tcp://host[:port], ssh://[user@]host[:port]
+ *  or unix:///path. Plain characters only: it travels as an environment value, never a shell word. */
+export function isDockerHost(s: string): boolean {
+  const host = '(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)';
+  return new RegExp(`^(tcp://${host}(:\\d{1,5})?|ssh://([A-Za-z_][A-Za-z0-9._-]{0,31}@)?${host}(:\\d{1,5})?|unix:///[A-Za-z0-9._/-]{1,200})$`).test(s);
+}

@@ -2,7 +2,7 @@
 // inferred from it, and `wharf schema` prints its JSON Schema.
 import { z } from 'zod';
 import { cronProblem } from './cron.js';
-import { isCidr, isIpAddress, sizeBytes, staysInside, URL_PATH_MAX, urlPathPattern } from './grammar.js';
+import { isCidr, isDockerHost, isIpAddress, sizeBytes, staysInside, URL_PATH_MAX, urlPathPattern } from './grammar.js';
 import { parseImageReference } from './image-ref.js';
 
 const name = z
@@ -90,6 +90,28 @@ const buildSchema = z.strictObject({
   args: z.record(z.string(), z.string()).default({}),
 });
 
+/** The targets a spec can be rendered for (src/render/index.ts registers one renderer each). */
+export const targetNames = ['compose', 'swarm'] as const;
+export type TargetName = (typeof targetNames)[number];
+
+const dockerHost = z.string().refine(isDockerHost, 'should be a Docker engine address: tcp://HOST:PORT, ssh://[USER@]HOST[:PORT] or unix:///PATH');
+const nodeName = z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/, 'should be a node\'s host name: lowercase letters, digits, dots and dashes');
+const labelKey = z.string().regex(/^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/, 'should be a node label name like zone or wharf.db');
+const labelValue = z.string().regex(/^[A-Za-z0-9._-]{1,63}$/, 'should be a label value: letters, digits, dots, dashes, underscores');
+
+const placementSchema = z.strictObject({
+  node: nodeName.optional().describe('run only on the node with this host name'),
+  labels: z.record(labelKey, labelValue).default({}).describe('run only on nodes carrying every one of these labels'),
+  role: z.enum(['manager', 'worker']).optional().describe('run only on managers, or only on workers'),
+}).describe('multi-node targets: where the service may run (single-host targets ignore it)');
+
+const updateSchema = z.strictObject({
+  order: z.enum(['start-first', 'stop-first']).optional()
+    .describe('start the new replica before stopping the old one; default start-first, stop-first with a volume or a published port'),
+  monitor: duration.optional().describe('how long each new replica is watched before the next one rolls; default its health window + 5s'),
+  parallelism: z.number().int().min(1).max(100).default(1).describe('replicas replaced at a time'),
+}).describe('multi-node targets: how a changed service rolls');
+
 export const serviceSchema = z
   .strictObject({
     image: imageRef.optional().describe('image reference; pin a tag or digest'),
@@ -112,6 +134,8 @@ export const serviceSchema = z
       .array(z.strictObject({ name, target: z.string().regex(/^\//, 'should be an absolute path'), backup: backupSchema.optional() }))
       .default([]),
     init: z.boolean().default(true).describe('run an init process as PID 1 so SIGTERM stops the service quickly'),
+    placement: placementSchema.optional(),
+    update: updateSchema.prefault({}),
   })
   .describe('an application service');
 
@@ -207,6 +231,7 @@ export const stackSchema = z
     $schema: z.string().optional(),
     version: z.literal(1).default(1),
     name: name.describe('stack name; prefixes containers, networks and volumes'),
+    target: z.enum(targetNames).optional().describe('the target commands use when --target is not given (default compose)'),
     domain: hostname.describe('base domain; routes default to SERVICE.DOMAIN'),
     tls: tlsSchema.prefault({ mode: 'self-signed' }),
     proxy: proxySchema.prefault({}),
@@ -223,6 +248,16 @@ export const stackSchema = z
       .strictObject({
         encryptNetworks: z.boolean().default(true)
           .describe('multi-node targets: encrypt the internal networks between nodes (Swarm: IPsec overlays, which need kernel ESP with AES-GCM; without it their traffic between nodes is dropped)'),
+        resolveImage: z.enum(['always', 'changed', 'never']).default('always')
+          .describe('Swarm: pin image digests at deploy (docker stack deploy --resolve-image); never when this machine cannot reach the registry the nodes pull from'),
+        manager: dockerHost.optional().describe('Swarm: a manager\'s engine the commands talk to (default: DOCKER_HOST, or --host)'),
+        nodes: z.array(z.strictObject({
+          name: nodeName.describe('the node\'s host name, as `docker node ls` shows it'),
+          address: z.string().refine(isIpAddress, 'should be an IPv4 or IPv6 address'),
+          role: z.enum(['manager', 'worker']).default('manager'),
+          labels: z.record(labelKey, labelValue).default({}),
+          dockerHost: dockerHost.optional().describe('how wharf reaches this node\'s engine for exec and logs (default: the manager\'s scheme and port at the node\'s address)'),
+        })).default([]).describe('the cluster\'s nodes, when known: checked offline (quorum, placement) and used to reach each node\'s containers'),
       })
       .prefault({}),
     extras: z

@@ -10,7 +10,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { composeContext, type OpsContext } from '../../src/engine/context.js';
-import { backupNow, composeBackupExecutor, ensureBackupDirs, listBackups, restoreBackup, verifyBackups, type BackupExecutor } from '../../src/ops/backup.js';
+import { backupNow, stackBackupExecutor, ensureBackupDirs, listBackups, restoreBackup, verifyBackups, type BackupExecutor } from '../../src/ops/backup.js';
 import { renderBackup } from '../../src/render/backup/index.js';
 import { renderCompose } from '../../src/render/compose/index.js';
 import { ensureSecrets } from '../../src/secrets/generate.js';
@@ -63,9 +63,9 @@ describe('backups in containers (PostgreSQL + backup service, real engine)', { s
     await ensureSecrets(plan, join(dir, '.wharf', 'secrets'), dir);
     ensureBackupDirs(plan, dir);
     ctx = await composeContext({ plan, outDir: out, projectDir: dir, secretsDir: join(dir, '.wharf', 'secrets'), prefer: 'v2' });
-    ex = composeBackupExecutor(ctx);
     await compose('up', '-d');
     await waitHealthy();
+    ex = await stackBackupExecutor(ctx);
   });
   after(async () => {
     if (dir) { await compose('down', '-v', '--remove-orphans').catch(() => undefined); rmSync(dir, { recursive: true, force: true }); }
@@ -166,7 +166,7 @@ describe('api template with backups: items through the API survive a destroyed d
     }
     const before = await allItems();
     assert.equal(before.length, 40);
-    const ex = composeBackupExecutor(s.ctx);
+    const ex = await stackBackupExecutor(s.ctx);
     const [b] = await backupNow(ex, { target: 'db' });
     assert.ok(b?.ok, b?.error);
     const project = s.ctx.plan.name;

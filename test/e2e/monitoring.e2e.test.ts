@@ -81,8 +81,8 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
       assert.ok(r.status < 500, `${paths[i % paths.length]} -> ${r.status}`);
     }
     // Backup panels read the backup service's metrics, which node-exporter publishes after a run.
-    const { backupNow, composeBackupExecutor } = await import('../../src/ops/backup.js');
-    const runs = await backupNow(composeBackupExecutor(s.ctx));
+    const { backupNow, stackBackupExecutor } = await import('../../src/ops/backup.js');
+    const runs = await backupNow(await stackBackupExecutor(s.ctx));
     assert.ok(runs.length > 0 && runs.every((r) => r.ok), JSON.stringify(runs));
     const scraped = new Set([...s.ctx.plan.monitoring.scrapeJobs.map((j) => j.job), ...(s.ctx.plan.backups.length ? ['backup'] : [])]);
     const all = dashboardQueries(s.ctx.plan);

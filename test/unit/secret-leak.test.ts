@@ -14,7 +14,7 @@ import { formatCmd, redact, type Cmd } from '../../src/engine/command.js';
 import { ComposeEngine } from '../../src/engine/compose.js';
 import type { OpsContext } from '../../src/engine/context.js';
 import { recordingRunner } from '../../src/engine/run.js';
-import { backupNow, composeBackupExecutor, listBackups, restoreBackup, verifyBackups } from '../../src/ops/backup.js';
+import { backupNow, stackBackupExecutor, listBackups, restoreBackup, verifyBackups } from '../../src/ops/backup.js';
 import { load } from '../../src/ops/prepare.js';
 import { upCommands } from '../../src/ops/up.js';
 import { leaks, secretInventory } from '../support/secret-values.js';
@@ -37,11 +37,16 @@ async function loggedCommands(ctx: OpsContext): Promise<Cmd[]> {
   const { runner, calls } = recordingRunner((c) => {
     if (c.argv.includes('/backup/bin/list.sh')) return { stdout: JSON.stringify({ backup: { status: 1 }, verify: { status: 1 }, snapshots: [{ id: snap, short_id: snap.slice(0, 8), time: '2026-12-01T03:00:00Z', tags: ['wharf-dump'] }] }) };
     if (c.argv.includes('/backup/bin/restore.sh')) return { stdout: JSON.stringify({ verified: true, tables: 1 }) };
-    if (c.argv[1] === 'ps' || c.argv[1] === 'inspect') return { stdout: c.argv[1] === 'inspect' ? '[]' : '' };
+    // one running backup container, for the executor to exec into
+    if (c.argv[1] === 'ps') return { stdout: 'b0\n' };
+    if (c.argv[1] === 'inspect') {
+      return { stdout: JSON.stringify([{ Id: 'b0', Name: `/${ctx.plan.name}-backup-1`, Image: 'sha256:0', State: { Status: 'running', StartedAt: '', ExitCode: 0 },
+        Config: { Image: 'restic', Labels: { 'com.docker.compose.project': ctx.plan.name, 'com.docker.compose.service': 'backup' } }, NetworkSettings: {} }]) };
+    }
     return undefined;
   });
   const rctx = { ...ctx, runner };
-  const ex = composeBackupExecutor(rctx);
+  const ex = await stackBackupExecutor(rctx);
   ex.services = { ...ex.services!, waitHealthy: async () => {}, notRunning: async () => [] };
   await backupNow(ex);
   await verifyBackups(ex);

@@ -24,7 +24,8 @@
 //   another node: it becomes a named volume on the node the component is pinned to.
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import type { Component, Healthcheck, Plan } from '../../plan/model.js';
+import type { Component, Plan } from '../../plan/model.js';
+import { updateFor } from '../../plan/placement.js';
 import { byCodeUnit } from '../../plan/sort.js';
 import { escapeInterpolation } from '../compose/index.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
@@ -112,23 +113,6 @@ function localVolumeName(c: Component, target: string): string {
   return `${c.name}${target.replace(/[^A-Za-z0-9]+/g, '-').replace(/-$/, '')}`;
 }
 
-/** Seconds of a Go-style duration the plan uses ("5s", "1m30s", "500ms"). */
-export function seconds(d: string): number {
-  let total = 0;
-  for (const [, n, u] of d.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(n) * ({ ms: 0.001, s: 1, m: 60, h: 3600 } as const)[u as 'ms' | 's' | 'm' | 'h'];
-  return total;
-}
-
-/** How long a new task may take to be declared unhealthy: start period, then every retry. */
-export function healthWindow(h: Healthcheck): number {
-  return seconds(h.startPeriod) + h.retries * seconds(h.interval) + seconds(h.timeout);
-}
-
-/** Rollout order: start-first only when two tasks can run side by side. */
-export function updateOrder(c: Component): 'start-first' | 'stop-first' {
-  return c.ports.length || c.mounts.some((m) => m.type === 'volume' || (m.type === 'bind' && !posix.isAbsolute(m.source))) ? 'stop-first' : 'start-first';
-}
-
 function service(c: Component, plan: Plan, configs: ConfigObject[]): Record<string, unknown> {
   const s: Record<string, unknown> = {};
   s.image = c.image;
@@ -163,11 +147,9 @@ function deploy(c: Component, labels: Record<string, string>): Record<string, un
   if (placement.kind === 'every-node') d.mode = 'global';
   else { d.mode = 'replicated'; d.replicas = c.replicas; }
   d.endpoint_mode = 'dnsrr';
-  const order = updateOrder(c);
-  // Without a healthcheck Swarm only sees "running": watch a little while for crash loops.
-  const monitor = `${Math.ceil((c.healthcheck ? healthWindow(c.healthcheck) : 10) + 5)}s`;
-  d.update_config = { parallelism: 1, delay: '0s', order, failure_action: 'rollback', monitor, max_failure_ratio: 0 };
-  d.rollback_config = { parallelism: 1, delay: '0s', order, failure_action: 'pause', monitor, max_failure_ratio: 0 };
+  const { order, monitor, parallelism } = c.update ?? updateFor(c);
+  d.update_config = { parallelism, delay: '0s', order, failure_action: 'rollback', monitor, max_failure_ratio: 0 };
+  d.rollback_config = { parallelism, delay: '0s', order, failure_action: 'pause', monitor, max_failure_ratio: 0 };
   d.restart_policy = { condition: 'any', delay: '5s', window: '60s' };
   d.resources = {
     limits: { cpus: String(c.resources.cpus), memory: c.resources.memory },
@@ -178,6 +160,14 @@ function deploy(c: Component, labels: Record<string, string>): Record<string, un
   if (placement.kind === 'node-label') d.placement = { constraints: [`node.labels.${placement.label} == true`] };
   if (placement.kind === 'control-plane') d.placement = { constraints: ['node.role == manager'] };
   if (placement.kind === 'spread') d.placement = { preferences: [{ spread: 'node.id' }] };
+  if (placement.kind === 'constraints') {
+    const cs = [
+      ...(placement.node ? [`node.hostname == ${placement.node}`] : []),
+      ...Object.entries(placement.labels).sort(([a], [b]) => byCodeUnit(a, b)).map(([k, v]) => `node.labels.${k} == ${v}`),
+      ...(placement.role ? [`node.role == ${placement.role}`] : []),
+    ];
+    d.placement = cs.length ? { constraints: cs } : { preferences: [{ spread: 'node.id' }] };
+  }
   d.labels = labels;
   return d;
 }

@@ -13,7 +13,8 @@ import { execa } from 'execa';
 import { parse } from 'yaml';
 import { renderAll } from '../index.js';
 import type { Plan } from '../../plan/model.js';
-import { healthWindow, objectName, seconds, STACK_FILE, updateOrder } from './index.js';
+import { objectName, STACK_FILE } from './index.js';
+import { healthWindow, safeOrder as updateOrder, seconds } from '../../plan/placement.js';
 import { loadVariant, repoRoot, variants } from '../../../test/support/templates.js';
 
 const snapRoot = join(repoRoot, 'test', 'snapshots', 'swarm');

@@ -111,3 +111,9 @@ export function lint(stack: Stack, plan: Plan, rules: PolicyRule[] = policyRules
   return rules.flatMap((r) => r.check({ stack, plan }).map((f) => ({ ...f, rule: r.id, severity: f.severity ?? r.severity })))
     .sort((a, b) => byCodeUnit(a.rule, b.rule) || byCodeUnit(a.path, b.path));
 }
+
+/** The target's own rules that make a deploy impossible: refused before anything runs. */
+export async function targetErrors(target: string, stack: Stack, plan: Plan): Promise<Finding[]> {
+  const all = await rulesFor(target);
+  return lint(stack, plan, all.filter((r) => !policyRules.includes(r))).filter((f) => f.severity === 'error');
+}

@@ -7,6 +7,7 @@ import { prepare, load, resolveSpecPath, targetDir } from '../ops/prepare.js';
 import { targets, type Target } from '../render/index.js';
 import type { UpEvent } from '../ops/up.js';
 import { EXIT } from './exit.js';
+import { UserInputError } from '../spec/issues.js';
 import { table, type Out } from './output.js';
 import { parseCount, parseDockerHost, parseSeconds } from './parse-options.js';
 
@@ -20,6 +21,8 @@ async function context(o: TargetFlags, opts: { render: boolean }): Promise<OpsCo
   const { targetContext } = await import('../engine/context.js');
   const loaded = await load(specPath);
   const target = o.target ?? loaded.stack.target ?? 'compose';
+  const refused = await (await import('../check/policy.js')).targetErrors(target, loaded.stack, loaded.plan);
+  if (refused.length) throw new UserInputError(refused);
   // Which Compose runs the files is known before rendering: replica container names depend on it.
   const compose = target === 'compose' ? await (await import('../engine/detect.js')).detectCompose() : undefined;
   const l = opts.render ? await prepare({ specPath, target, loaded, render: compose ? { composeKind: compose.kind } : undefined }) : loaded;
@@ -111,7 +114,13 @@ export function registerOps(cmd: Command, out: Out, fileOpt: () => import('comma
       const { status } = await import('../ops/status.js');
       const r = await status(ctx);
       if (o.json) { out.log(JSON.stringify(r, null, 2)); return; }
-      out.log(table(['service', 'role', 'desired', 'running', 'healthy', 'state'], r.services.map((s) => [s.service, s.role, s.desired, s.running, s.healthy, s.state])));
+      if (r.cluster) {
+        const c = r.cluster;
+        out.log(table(['node', 'role', 'state', 'availability', 'manager', 'address', 'containers'], c.nodes.map((n) => [
+          n.hostname, n.role, n.state, n.availability, n.leader ? 'leader' : n.reachability ?? '', n.addr, n.dockerHost ? n.containers : 'unreachable (set cluster.nodes[].dockerHost)'])));
+        out.log(`managers: ${c.managersUp}/${c.managers} up, leader ${c.leader ?? 'NONE'}; can lose ${c.tolerates} more manager${c.tolerates === 1 ? '' : 's'} and keep quorum`);
+      }
+      out.log(table(['service', 'role', 'desired', 'running', 'healthy', 'state', ...(r.cluster ? ['nodes'] : [])], r.services.map((s) => [s.service, s.role, s.desired, s.running, s.healthy, s.state, ...(r.cluster ? [s.nodes.join(' ')] : [])])));
       out.log(table(['route', 'url', 'healthy replicas', 'auth'], r.routes.map((x) => [x.route, x.url, `${x.healthy}/${x.replicas}`, x.auth ? 'basic auth' : ''])));
       out.log(r.targets.available ? `Prometheus targets: ${r.targets.up} up, ${r.targets.down} down${r.targets.down ? ` (${r.targets.list.filter((t) => t.health !== 'up').map((t) => t.job).join(', ')})` : ''}` : `Prometheus targets: unavailable (${r.targets.error ?? 'not running'})`);
       out.log(r.alerts.available ? `alerts firing: ${r.alerts.firing.length ? r.alerts.firing.map((a) => a.name).join(', ') : 'none'}${r.alerts.pending ? `; ${r.alerts.pending} pending` : ''}` : `alerts: unavailable (${r.alerts.error ?? 'not running'})`);

@@ -1,7 +1,7 @@
 // Docker Compose (v2 plugin or v1 binary) as an Engine: argv builders only.
 import { cmd, type Cmd } from './command.js';
 import type { ComposeBinary } from './detect.js';
-import type { Engine } from './engine.js';
+import type { Engine, ToolCheck } from './engine.js';
 
 export interface ComposeEngineOptions {
   compose: ComposeBinary;
@@ -18,6 +18,7 @@ export const SERVICE_LABEL = 'com.docker.compose.service';
 
 export class ComposeEngine implements Engine {
   readonly kind = 'compose' as const;
+  readonly multiNode = false;
   readonly project: string;
   readonly dir: string;
   readonly compose: ComposeBinary;
@@ -79,6 +80,18 @@ export class ComposeEngine implements Engine {
 
   ps(): Cmd {
     return this.c(['ps', '-a'], 'list containers', { timeoutMs: 30_000 });
+  }
+
+  tool(): ToolCheck {
+    const bin = this.compose;
+    return {
+      id: 'compose', title: 'Compose available', cmd: cmd([...bin.argv, 'version'], 'compose version', { timeoutMs: 20_000 }),
+      judge: () => ({
+        status: bin.kind === 'v1' ? 'warn' : 'ok', detail: `${bin.argv.join(' ')} ${bin.version} (${bin.kind})`,
+        hint: bin.kind === 'v1' ? 'docker-compose v1 is end-of-life: install Compose v2 (docker compose) when you can' : undefined,
+      }),
+      missing: 'install the compose plugin (scripts/docker/ensure-engine.sh) or docker-compose',
+    };
   }
 
   containerFilters(): string[] {

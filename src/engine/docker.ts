@@ -39,8 +39,14 @@ export const docker = {
   exec(c: ContainerRef, argv: string[], describe: string, timeoutMs = 15_000): Cmd {
     return onHost(cmd(['docker', 'exec', c.id, ...argv], describe, { timeoutMs }), c.host);
   },
+  networkInspect(name: string): Cmd {
+    return cmd(['docker', 'network', 'inspect', '--verbose', name], `inspect network ${name}`, { timeoutMs: 20_000 });
+  },
   networkIds(filters: string[]): Cmd {
     return cmd(['docker', 'network', 'ls', '-q', ...filters.flatMap((f) => ['--filter', f])], 'list networks', { timeoutMs: 20_000 });
+  },
+  volumeRemove(names: string[]): Cmd {
+    return cmd(['docker', 'volume', 'rm', ...names], `remove volumes ${names.join(', ')}`, { timeoutMs: 60_000 });
   },
   volumeNames(filters: string[]): Cmd {
     return cmd(['docker', 'volume', 'ls', '-q', ...filters.flatMap((f) => ['--filter', f])], 'list volumes', { timeoutMs: 20_000 });

@@ -7,8 +7,19 @@ export interface DeployOptions {
   build?: boolean;
 }
 
+export interface ToolCheck {
+  id: string;
+  title: string;
+  cmd: Cmd;
+  judge(stdout: string): { status: 'ok' | 'warn'; detail: string; hint?: string };
+  /** the fix when the command fails */
+  missing: string;
+}
+
 export interface Engine {
   readonly kind: 'compose' | 'swarm';
+  /** several nodes: images are pulled by each node from a registry, ports are bound on every node */
+  readonly multiNode: boolean;
   /** the project / stack name: prefixes containers, networks and volumes */
   readonly project: string;
   /** directory holding the rendered target files */
@@ -35,6 +46,8 @@ export interface Engine {
   serviceOf(labels: Record<string, string>): string | undefined;
   /** the engine's name for a network of the plan (compose: <project>_<name>) */
   networkName(network: string): string;
+  /** what doctor asks first: the orchestrator answers, and how to judge its answer */
+  tool(): ToolCheck;
   /** the engine the commands talk to (DOCKER_HOST); undefined: the environment's own */
   readonly dockerHost?: string;
   /** multi-node targets: the command listing node ids, and the one inspecting them */

@@ -5,7 +5,7 @@
 // for a user with DOCKER_HOST=ssh://a-manager. The client must have `docker stack config`
 // (docker 25+); the nodes' engines may be older (20.10 answers API 1.41).
 import { cmd, type Cmd } from './command.js';
-import type { Engine } from './engine.js';
+import type { Engine, ToolCheck } from './engine.js';
 import { nodeDockerHost } from './nodes.js';
 
 export const STACK_NAMESPACE_LABEL = 'com.docker.stack.namespace';
@@ -28,6 +28,7 @@ export interface SwarmEngineOptions {
 
 export class SwarmEngine implements Engine {
   readonly kind = 'swarm' as const;
+  readonly multiNode = true;
   readonly project: string;
   readonly dir: string;
   readonly dockerHost: string | undefined;
@@ -125,6 +126,19 @@ export class SwarmEngine implements Engine {
   /** the swarm's nodes: status, availability, manager status (Leader / Reachable) */
   nodes(): Cmd {
     return this.c(['node', 'ls', '--format', '{{json .}}'], 'list swarm nodes', { timeoutMs: 30_000 });
+  }
+
+  tool(): ToolCheck {
+    return {
+      id: 'swarm', title: 'a swarm manager answers', cmd: this.c(['info', '--format', '{{json .Swarm}}'], 'read the swarm state', { timeoutMs: 20_000 }),
+      judge: (out) => {
+        const s = JSON.parse(out || '{}') as { LocalNodeState?: string; ControlAvailable?: boolean; Managers?: number; Nodes?: number; NodeAddr?: string };
+        if (s.LocalNodeState !== 'active') return { status: 'warn', detail: `this engine is not in a swarm (${s.LocalNodeState ?? 'unknown'})`, hint: 'docker swarm init on the first manager, or point --host / cluster.manager at a manager' };
+        if (!s.ControlAvailable) return { status: 'warn', detail: `${s.NodeAddr ?? 'this node'} is a worker: it cannot deploy or list services`, hint: 'point --host / cluster.manager at a manager' };
+        return { status: 'ok', detail: `manager ${s.NodeAddr ?? ''}: ${s.Managers ?? '?'} managers, ${s.Nodes ?? '?'} nodes${this.dockerHost ? ` via ${this.dockerHost}` : ''}` };
+      },
+      missing: 'point --host / cluster.manager / DOCKER_HOST at a manager (tcp://HOST:2375 or ssh://USER@HOST)',
+    };
   }
 
   nodeIds(): Cmd {

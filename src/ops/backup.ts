@@ -6,7 +6,7 @@ import type { Cmd } from '../engine/command.js';
 import { docker } from '../engine/docker.js';
 import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
 import { run, type Runner } from '../engine/run.js';
-import { listContainers } from '../engine/live.js';
+import { listContainers, listNodes } from '../engine/live.js';
 import { BACKUP_COMPONENT, redisDataVolume } from '../plan/backup.js';
 import type { BackupJob, Plan } from '../plan/model.js';
 import { serviceHealth } from './up.js';
@@ -53,7 +53,10 @@ export async function stackBackupExecutor(ctx: OpsContext): Promise<BackupExecut
 export function engineServiceControl(ctx: OpsContext, pollMs = 1000): ServiceControl {
   const runner = runnerOf(ctx);
   const redact = secretValues(ctx.secretsDir);
-  const states = async (names: string[]) => serviceHealth(ctx.plan, await listContainers(ctx.engine, runner)).filter((h) => names.includes(h.service));
+  const states = async (names: string[]) => {
+    const nodes = await listNodes(ctx.engine, runner);
+    return serviceHealth(ctx.plan, await listContainers(ctx.engine, runner, nodes), nodes).filter((h) => names.includes(h.service));
+  };
   return {
     stop: async (names) => { await runner({ ...ctx.engine.stop(names), redact }); },
     start: async (names) => { await runner({ ...ctx.engine.start(names), redact }); },

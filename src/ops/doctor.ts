@@ -5,14 +5,16 @@ import { createServer } from 'node:net';
 import type { Component, Plan } from '../plan/model.js';
 import { nearest } from '../spec/issues.js';
 import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
-import { docker, resolveScript, tcpConnectScript } from '../engine/docker.js';
+import { docker, onHost, resolveScript, tcpConnectScript } from '../engine/docker.js';
+import { checkClusterPorts, checkNodeEngines, checkNodes } from './doctor-cluster.js';
 import { edgeAddress, edgeRequest } from '../engine/edge.js';
 import {
-  byService, httpGetInside, lastLogLines, listContainers, prometheusApi, prometheusRuleGroups, prometheusTargets,
+  byService, httpGetInside, lastLogLines, listContainers, listNodes, prometheusApi, prometheusRuleGroups, prometheusTargets,
   type ContainerState,
 } from '../engine/live.js';
 import type { Runner } from '../engine/run.js';
-import { ComposeEngine } from '../engine/compose.js';
+import type { NodeState } from '../engine/nodes.js';
+import { serviceHealth } from './up.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -48,7 +50,7 @@ export interface DoctorResult {
 
 export interface DoctorOptions {
   /** which groups to run (default all) */
-  only?: Array<'engine' | 'ports' | 'health' | 'links' | 'routes' | 'monitoring' | 'disk'>;
+  only?: Array<'engine' | 'cluster' | 'ports' | 'health' | 'links' | 'routes' | 'monitoring' | 'disk'>;
   onCheck?: (c: Check) => void;
 }
 
@@ -64,28 +66,37 @@ export async function doctor(ctx: OpsContext, opts: DoctorOptions = {}): Promise
 
   let engineUp = true;
   if (want('engine')) {
-    const e = await checkEngine(runner);
+    const e = await checkEngine(runner, ctx.engine.dockerHost);
     engineUp = e.status !== 'fail';
     add(e);
-    add(await checkCompose(ctx, runner));
+    add(await checkTool(ctx, runner));
     if (engineUp) add(await checkConfig(ctx, runner));
   }
   let containers: ContainerState[] = [];
-  if (engineUp) containers = await listContainers(ctx.engine, runner).catch(() => []);
+  const nodes = engineUp ? await listNodes(ctx.engine, runner).catch(() => []) : [];
+  if (want('cluster') && nodes.length) {
+    for (const c of checkNodes(nodes)) add(c);
+    for (const c of await checkNodeEngines(nodes, runner)) add(c);
+  }
+  if (engineUp) containers = await listContainers(ctx.engine, runner, nodes).catch(() => []);
   const running = containers.some((c) => c.state === 'running');
 
-  if (want('ports')) for (const c of await checkPorts(ctx.plan, containers)) add(c);
+  // Ports of a multi-node target are bound on each node, not on this machine.
+  if (want('ports') && !ctx.engine.multiNode) for (const c of await checkPorts(ctx.plan, containers)) add(c);
 
   if (engineUp && !running) {
     add(check({ id: 'stack', title: `stack ${ctx.engine.project} running`, status: 'warn', cause: 'not-running', detail: 'no container of this stack is running: live checks skipped', hint: 'run `wharf up`' }));
   }
   if (engineUp && running) {
-    if (want('health')) for (const c of await checkHealth(ctx.plan, containers, runner, masks)) add(c);
+    if (want('health')) for (const c of await checkHealth(ctx.plan, containers, runner, masks, nodes)) add(c);
     if (want('links')) for (const c of await checkLinks(ctx, containers, runner)) add(c);
-    if (want('routes')) for (const c of await checkRoutes(ctx.plan, containers)) add(c);
+    if (want('cluster') && nodes.length) for (const c of await checkClusterPorts(ctx, nodes, containers, runner)) add(c);
+    // On several nodes the edge answers on each node's address: the routes are checked through the first ready one.
+    const edgeAt = nodes.find((n) => n.state === 'ready' && containers.some((c) => c.node === n.hostname && c.service === ctx.plan.proxy.component && c.state === 'running'))?.addr;
+    if (want('routes')) for (const c of await checkRoutes(ctx.plan, containers, edgeAt)) add(c);
     if (want('monitoring') && ctx.plan.monitoring.enabled) for (const c of await checkMonitoring(ctx.plan, containers, runner)) add(c);
   }
-  if (want('disk') && engineUp) add(await checkDisk(runner));
+  if (want('disk') && engineUp && !ctx.engine.multiNode) add(await checkDisk(runner));
 
   const summary: Record<CheckStatus, number> = { ok: 0, warn: 0, fail: 0, skip: 0 };
   for (const c of checks) summary[c.status]++;
@@ -94,8 +105,8 @@ export async function doctor(ctx: OpsContext, opts: DoctorOptions = {}): Promise
 
 // ---------------------------------------------------------------- engine
 
-async function checkEngine(runner: Runner): Promise<Check> {
-  const r = await runner(docker.version(), { reject: false }).catch((e: Error) => ({ exitCode: 1, stdout: '', stderr: e.message }));
+async function checkEngine(runner: Runner, host: string | undefined): Promise<Check> {
+  const r = await runner(onHost(docker.version(), host), { reject: false }).catch((e: Error) => ({ exitCode: 1, stdout: '', stderr: e.message }));
   if (r.exitCode !== 0) {
     return check({ id: 'engine', title: 'Docker Engine reachable', status: 'fail', cause: 'engine-unreachable', detail: (r.stderr || 'docker did not answer').trim().split('\n').slice(-2).join(' '), hint: 'start dockerd (scripts/docker/ensure-engine.sh) or check DOCKER_HOST and your permissions on /var/run/docker.sock' });
   }
@@ -107,16 +118,16 @@ async function checkEngine(runner: Runner): Promise<Check> {
   }
 }
 
-async function checkCompose(ctx: OpsContext, runner: Runner): Promise<Check> {
-  if (!(ctx.engine instanceof ComposeEngine)) return check({ id: 'compose', title: 'Compose available', status: 'skip', detail: `engine is ${ctx.engine.kind}` });
-  const bin = ctx.engine.compose;
-  const r = await runner({ argv: [...bin.argv, 'version'], describe: 'compose version', timeoutMs: 20_000 }, { reject: false }).catch(() => undefined);
-  if (!r || r.exitCode !== 0) return check({ id: 'compose', title: 'Compose available', status: 'fail', cause: 'compose-missing', detail: `${bin.argv.join(' ')} does not run`, hint: 'install the compose plugin (scripts/docker/ensure-engine.sh) or docker-compose' });
-  return check({
-    id: 'compose', title: 'Compose available', status: bin.kind === 'v1' ? 'warn' : 'ok',
-    detail: `${bin.argv.join(' ')} ${bin.version} (${bin.kind})`,
-    hint: bin.kind === 'v1' ? 'docker-compose v1 is end-of-life: install Compose v2 (docker compose) when you can' : undefined,
-  });
+async function checkTool(ctx: OpsContext, runner: Runner): Promise<Check> {
+  const t = ctx.engine.tool();
+  const r = await runner(t.cmd, { reject: false }).catch(() => undefined);
+  if (!r || r.exitCode !== 0) return check({ id: t.id, title: t.title, status: 'fail', cause: 'compose-missing', detail: `${t.cmd.argv.join(' ')} failed${r ? `: ${(r.stderr || r.stdout).trim().split('\n').pop()}` : ''}`, hint: t.missing });
+  try {
+    const j = t.judge(r.stdout);
+    return check({ id: t.id, title: t.title, ...j });
+  } catch (e) {
+    return check({ id: t.id, title: t.title, status: 'warn', detail: `unexpected answer: ${(e as Error).message}` });
+  }
 }
 
 async function checkConfig(ctx: OpsContext, runner: Runner): Promise<Check> {
@@ -159,11 +170,15 @@ async function checkPorts(plan: Plan, containers: ContainerState[]): Promise<Che
 
 // ---------------------------------------------------------------- health
 
-async function checkHealth(plan: Plan, containers: ContainerState[], runner: Runner, masks: string[]): Promise<Check[]> {
+async function checkHealth(plan: Plan, containers: ContainerState[], runner: Runner, masks: string[], nodes: NodeState[] = []): Promise<Check[]> {
   const live = byService(containers);
+  const desired = new Map(serviceHealth(plan, containers, nodes).map((h) => [h.service, h.desired]));
   const out: Check[] = [];
-  for (const c of plan.components) {
-    const cs = live.get(c.name) ?? [];
+  for (const comp of plan.components) {
+    const c = { name: comp.name, replicas: desired.get(comp.name) ?? comp.replicas };
+    const all = live.get(c.name) ?? [];
+    // A scheduler keeps the stopped containers of replaced tasks as history: only live ones count, unless none is.
+    const cs = nodes.length && all.some((x) => x.state === 'running') ? all.filter((x) => x.state === 'running') : all;
     const id = `health:${c.name}`;
     const title = `${c.name} healthy`;
     if (cs.length === 0) {
@@ -361,7 +376,7 @@ async function checkLink(l: Link, live: Map<string, ContainerState[]>, services:
 
 // ---------------------------------------------------------------- routes through the edge
 
-async function checkRoutes(plan: Plan, containers: ContainerState[]): Promise<Check[]> {
+async function checkRoutes(plan: Plan, containers: ContainerState[], address = plan.proxy.bind): Promise<Check[]> {
   const out: Check[] = [];
   const edgeRunning = containers.some((c) => c.service === plan.proxy.component && c.state === 'running');
   const live = byService(containers);
@@ -371,7 +386,7 @@ async function checkRoutes(plan: Plan, containers: ContainerState[]): Promise<Ch
     if (!edgeRunning) { out.push(check({ id, title, service: r.service, status: 'fail', cause: 'unreachable', detail: 'the edge proxy is not running', hint: 'wharf up' })); continue; }
     const path = r.healthPath ?? r.path;
     try {
-      const res = await edgeRequest({ host: r.host, path, port: plan.proxy.httpsPort, address: plan.proxy.bind });
+      const res = await edgeRequest({ host: r.host, path, port: plan.proxy.httpsPort, address });
       const backends = live.get(r.service) ?? [];
       const healthy = backends.filter((b) => b.state === 'running' && (b.health === 'healthy' || b.health === 'none')).length;
       if (r.auth && res.status === 401) out.push(check({ id, title, service: r.service, status: 'ok', detail: `401 without credentials (protected), ${res.ms} ms` }));
@@ -383,13 +398,13 @@ async function checkRoutes(plan: Plan, containers: ContainerState[]): Promise<Ch
         out.push(check({ id, title, service: r.service, status: 'ok', detail: `GET ${path} -> ${res.status} in ${res.ms} ms${res.headers['x-instance'] ? ` from ${String(res.headers['x-instance'])}` : ''}` }));
       }
       for (const deny of r.denyPaths) {
-        const d = await edgeRequest({ host: r.host, path: deny, port: plan.proxy.httpsPort, address: plan.proxy.bind });
+        const d = await edgeRequest({ host: r.host, path: deny, port: plan.proxy.httpsPort, address });
         const blocked = d.status === 403 || d.status === 404;
         out.push(check({ id: `route-deny:${r.name}:${deny}`, title: `${deny} not public on ${r.host}`, service: r.service, status: blocked ? 'ok' : 'fail', cause: blocked ? undefined : 'metrics-exposed', detail: `GET ${deny} through the edge -> ${d.status}`, hint: blocked ? undefined : 'the edge must refuse metrics paths: re-render the proxy config' }));
       }
     } catch (e) {
       const healthy = (live.get(r.service) ?? []).filter((b) => b.state === 'running' && (b.health === 'healthy' || b.health === 'none')).length;
-      const where = `https://${edgeAddress(plan.proxy.bind)}:${plan.proxy.httpsPort}, Host: ${r.host}`;
+      const where = `https://${edgeAddress(address)}:${plan.proxy.httpsPort}, Host: ${r.host}`;
       out.push(healthy === 0
         ? check({ id, title, service: r.service, status: 'fail', cause: 'no-healthy-backend', detail: `GET ${path}: ${(e as Error).message} (${where}); ${r.service}: 0/${r.replicas} healthy`, hint: `${r.service} has no healthy replica: see its health check above` })
         : check({ id, title, service: r.service, status: 'fail', cause: 'unreachable', detail: `GET ${path}: ${(e as Error).message} (${where})`, hint: 'is the edge port published? see the port checks' }));

@@ -2,8 +2,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runnerOf, type OpsContext } from '../engine/context.js';
-import { docker } from '../engine/docker.js';
-import { listContainers } from '../engine/live.js';
+import { docker, onHost } from '../engine/docker.js';
+import { listContainers, listNodes } from '../engine/live.js';
 
 export interface DownResult {
   project: string;
@@ -14,21 +14,37 @@ export interface DownResult {
   durationMs: number;
 }
 
-export async function down(ctx: OpsContext, opts: { volumes?: boolean; onLine?: (line: string) => void } = {}): Promise<DownResult> {
+export async function down(ctx: OpsContext, opts: { volumes?: boolean; onLine?: (line: string) => void; waitMs?: number } = {}): Promise<DownResult> {
   const runner = runnerOf(ctx);
   const started = performance.now();
-  const before = await listContainers(ctx.engine, runner);
+  const nodes = await listNodes(ctx.engine, runner);
+  const before = await listContainers(ctx.engine, runner, nodes);
   const withoutFile = !existsSync(join(ctx.outDir, 'compose.yaml'));
   await runner(ctx.engine.remove({ volumes: opts.volumes === true, withoutFile }), { onLine: opts.onLine ? (l) => opts.onLine!(l) : undefined });
-  const after = await listContainers(ctx.engine, runner);
+  // A scheduler removes tasks after the command returns: wait for their containers to go.
+  let after = await listContainers(ctx.engine, runner, nodes);
+  const deadline = performance.now() + (opts.waitMs ?? 120_000);
+  while (after.length && nodes.length && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1000));
+    after = await listContainers(ctx.engine, runner, nodes);
+  }
   const filters = ctx.engine.containerFilters();
-  const nets = (await runner(docker.networkIds(filters))).stdout.split('\n').filter(Boolean);
-  const vols = (await runner(docker.volumeNames(filters))).stdout.split('\n').filter(Boolean).sort();
+  // Volumes of a multi-node target live on the node that used them: each node removes its own.
+  const hosts = nodes.length ? nodes.filter((n) => n.state === 'ready' && n.dockerHost).map((n) => n.dockerHost) : [ctx.engine.dockerHost];
+  if (opts.volumes && nodes.length && !after.length) {
+    for (const h of hosts) {
+      const vols = (await runner(onHost(docker.volumeNames(filters), h), { reject: false })).stdout.split('\n').filter(Boolean);
+      if (vols.length) await runner(onHost(docker.volumeRemove(vols), h));
+    }
+  }
+  const nets = (await runner(onHost(docker.networkIds(filters), ctx.engine.dockerHost))).stdout.split('\n').filter(Boolean);
+  const vols: string[] = [];
+  for (const h of hosts) vols.push(...(await runner(onHost(docker.volumeNames(filters), h), { reject: false })).stdout.split('\n').filter(Boolean));
   return {
     project: ctx.engine.project,
     removedContainers: before.length - after.length,
     volumesRemoved: opts.volumes === true,
-    remaining: { containers: after.length, networks: nets.length, volumes: vols },
+    remaining: { containers: after.length, networks: nets.length, volumes: [...new Set(vols)].sort() },
     durationMs: Math.round(performance.now() - started),
   };
 }

@@ -3,6 +3,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { buildPlan } from '../plan/build.js';
 import { checkLoaded } from '../check/plan-rules.js';
+import { targetErrors } from '../check/policy.js';
 import type { Plan } from '../plan/model.js';
 import { createHash } from 'node:crypto';
 import { renderAll, type RenderOptions, type Target } from '../render/index.js';
@@ -81,6 +82,8 @@ export function targetDir(l: Layout, target: Target): string {
 export async function prepare(opts: { specPath: string; projectDir?: string; render?: RenderOptions; target?: Target; loaded?: Loaded }): Promise<Prepared> {
   const loaded = opts.loaded ?? await load(opts.specPath, opts.projectDir);
   const target = opts.target ?? loaded.stack.target ?? 'compose';
+  // Rendering what cannot be deployed yet is allowed (to read it); deploying it is refused by the ops.
+  const blockers = (await targetErrors(target, loaded.stack, loaded.plan)).map((f) => ({ ...f, severity: 'warning' as const, message: `${f.message} (${f.rule}: \`wharf up --target ${target}\` refuses this)` }));
   const outDir = targetDir(loaded.layout, target);
   // Compose renders first so a renderer bug fails before secrets are made; Swarm names its
   // secrets by content, so it renders once they exist.
@@ -91,7 +94,7 @@ export async function prepare(opts: { specPath: string; projectDir?: string; ren
   const write = writeFiles(outDir, files);
   writeSchemaFile(loaded.layout.projectDir);
   ensureBackupDirs(loaded.plan, loaded.layout.projectDir);
-  return { ...loaded, files, write, secrets, outDir, secretsDir: loaded.layout.secretsDir, target };
+  return { ...loaded, warnings: [...loaded.warnings, ...blockers], files, write, secrets, outDir, secretsDir: loaded.layout.secretsDir, target };
 }
 
 /** sha256 of each secret file: Swarm secrets are immutable, so their names carry it. */

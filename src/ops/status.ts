@@ -1,6 +1,7 @@
 // wharf status: what runs versus what the plan wants, routes, scrape targets, firing alerts.
 import { runnerOf, type OpsContext } from '../engine/context.js';
-import { byService, listContainers, prometheusAlerts, prometheusTargets, type PromAlert, type PromTarget } from '../engine/live.js';
+import { byService, listContainers, listNodes, prometheusAlerts, prometheusTargets, type PromAlert, type PromTarget } from '../engine/live.js';
+import type { NodeState } from '../engine/nodes.js';
 import { routeUrls, serviceHealth, type ServiceHealth } from './up.js';
 
 export interface RouteStatus {
@@ -17,7 +18,9 @@ export interface RouteStatus {
 export interface StatusResult {
   project: string;
   running: boolean;
-  services: Array<ServiceHealth & { containers: string[] }>;
+  services: Array<ServiceHealth & { containers: string[]; nodes: string[] }>;
+  /** multi-node targets: the nodes, and how many managers may still be lost */
+  cluster?: { nodes: Array<NodeState & { containers: number }>; managers: number; managersUp: number; tolerates: number; leader?: string };
   routes: RouteStatus[];
   targets: { available: boolean; error?: string; up: number; down: number; list: PromTarget[] };
   alerts: { available: boolean; error?: string; firing: PromAlert[]; pending: number };
@@ -25,9 +28,13 @@ export interface StatusResult {
 
 export async function status(ctx: OpsContext): Promise<StatusResult> {
   const runner = runnerOf(ctx);
-  const containers = await listContainers(ctx.engine, runner);
+  const nodes = await listNodes(ctx.engine, runner);
+  const containers = await listContainers(ctx.engine, runner, nodes);
   const live = byService(containers);
-  const services = serviceHealth(ctx.plan, containers).map((s) => ({ ...s, containers: (live.get(s.service) ?? []).map((c) => c.name) }));
+  const services = serviceHealth(ctx.plan, containers, nodes).map((s) => {
+    const cs = (live.get(s.service) ?? []).filter((c) => c.state === 'running' || !nodes.length);
+    return { ...s, containers: cs.map((c) => c.name), nodes: [...new Set(cs.map((c) => c.node).filter((n): n is string => !!n))].sort() };
+  });
   const health = new Map(services.map((s) => [s.service, s]));
   const urls = new Map(routeUrls(ctx.plan).map((u) => [u.route, u.url]));
   const routes = ctx.plan.routes.map((r) => ({
@@ -41,6 +48,7 @@ export async function status(ctx: OpsContext): Promise<StatusResult> {
     project: ctx.engine.project,
     running: containers.some((c) => c.state === 'running'),
     services, routes,
+    ...(nodes.length ? { cluster: clusterOf(nodes, containers) } : {}),
     targets: { available: false, up: 0, down: 0, list: [] },
     alerts: { available: false, firing: [], pending: 0 },
   };
@@ -59,4 +67,16 @@ export async function status(ctx: OpsContext): Promise<StatusResult> {
     } catch (e) { out.alerts.error = (e as Error).message; }
   }
   return out;
+}
+
+function clusterOf(nodes: NodeState[], containers: Array<{ node?: string; state: string }>): NonNullable<StatusResult['cluster']> {
+  const managers = nodes.filter((n) => n.role === 'manager');
+  const up = managers.filter((n) => n.state === 'ready' && n.reachability !== 'unreachable');
+  return {
+    nodes: nodes.map((n) => ({ ...n, containers: containers.filter((c) => c.node === n.hostname && c.state === 'running').length })),
+    managers: managers.length, managersUp: up.length,
+    // Raft keeps working while a majority of all managers is up: what is left to lose.
+    tolerates: Math.max(0, up.length - (Math.floor(managers.length / 2) + 1)),
+    leader: managers.find((n) => n.leader)?.hostname,
+  };
 }

@@ -2,7 +2,8 @@
 import { join, relative } from 'node:path';
 import type { Plan } from '../plan/model.js';
 import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
-import { byService, lastLogLines, listContainers, type ContainerState } from '../engine/live.js';
+import { byService, lastLogLines, listContainers, listNodes, type ContainerState } from '../engine/live.js';
+import type { NodeState } from '../engine/nodes.js';
 import type { Cmd } from '../engine/command.js';
 import { CommandError } from '../engine/run.js';
 import { ensureImages, ImageUnavailableError, isPullFailure, neededImages } from './images.js';
@@ -70,10 +71,13 @@ export class UpTimeoutError extends Error {
   }
 }
 
-/** Desired vs live replicas per plan component. Services without a healthcheck count as healthy when running. */
-export function serviceHealth(plan: Plan, containers: ContainerState[]): ServiceHealth[] {
+/** Desired vs live replicas per plan component. Services without a healthcheck count as healthy when running.
+ *  On several nodes a component placed on every node wants one replica per schedulable node. */
+export function serviceHealth(plan: Plan, containers: ContainerState[], nodes: NodeState[] = []): ServiceHealth[] {
   const live = byService(containers);
+  const schedulable = nodes.filter((n) => n.state === 'ready' && n.availability === 'active').length;
   return plan.components.map((c) => {
+    const desired = c.placement?.kind === 'every-node' && nodes.length ? schedulable : c.replicas;
     const cs = live.get(c.name) ?? [];
     const running = cs.filter((x) => x.state === 'running');
     const healthy = running.filter((x) => x.health === 'healthy' || x.health === 'none').length;
@@ -81,15 +85,24 @@ export function serviceHealth(plan: Plan, containers: ContainerState[]): Service
     const unhealthy = running.filter((x) => x.health === 'unhealthy').length;
     let state: ServiceStateName;
     if (cs.length === 0) state = 'missing';
-    else if (healthy >= c.replicas && running.length === healthy) state = 'healthy';
+    else if (healthy >= desired && running.length === healthy) state = 'healthy';
     else if (unhealthy > 0) state = 'unhealthy';
     else if (running.length === 0) state = 'stopped';
     else state = 'starting';
-    return { service: c.name, role: c.role, desired: c.replicas, running: running.length, healthy, starting, unhealthy, state };
+    return { service: c.name, role: c.role, desired, running: running.length, healthy, starting, unhealthy, state };
   });
 }
 
 const CRASH_RESTARTS = 3;
+
+/** Every container restarted CRASH_RESTARTS times (one host), or as many new tasks failed since
+ *  the deploy (a scheduler replaces a failed task with a new container instead of restarting it). */
+export function crashLooping(cs: ContainerState[], since: number): boolean {
+  if (!cs.length) return false;
+  if (cs.every((c) => c.restartCount >= CRASH_RESTARTS)) return true;
+  const failedSince = cs.filter((c) => c.state !== 'running' && c.exitCode !== 0 && Date.parse(c.startedAt) >= since - 1000);
+  return failedSince.length >= CRASH_RESTARTS;
+}
 
 const fingerprint = (cs: ContainerState[]) => new Map(cs.map((c) => [c.id, `${c.service}@${c.startedAt}`]));
 
@@ -132,12 +145,16 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
     runner({ ...c, redact: [...(c.redact ?? []), ...masks] }, { onLine: (line) => emit({ kind: 'output', step: name, line }) }));
 
   await step('validate', ctx.engine.validate());
-  await timed('images', 'find or pull the images',
-    () => ensureImages(ctx.plan, runner, (image) => emit({ kind: 'output', step: 'images', line: `pulling ${image}` })),
-    (r) => `find or pull the images (${r.present.length} present, ${r.pulled.length} pulled)`);
+  // On several nodes each node pulls from the registry itself, at deploy time.
+  if (ctx.engine.multiNode) emit({ kind: 'step', step: 'images', status: 'skipped', describe: 'the nodes pull the images from their registry' });
+  else {
+    await timed('images', 'find or pull the images',
+      () => ensureImages(ctx.plan, runner, (image) => emit({ kind: 'output', step: 'images', line: `pulling ${image}` })),
+      (r) => `find or pull the images (${r.present.length} present, ${r.pulled.length} pulled)`);
+  }
 
   const buildable = ctx.plan.components.filter((c) => c.build).map((c) => c.name);
-  if (opts.build !== false && buildable.length) {
+  if (opts.build !== false && buildable.length && !ctx.engine.multiNode) {
     try {
       await step('build', ctx.engine.build(buildable));
     } catch (err) {
@@ -149,7 +166,9 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   } else emit({ kind: 'step', step: 'build', status: 'skipped', describe: 'nothing to build' });
 
   const before = await listContainers(ctx.engine, runner);
-  await ensurePortsFree(ctx.plan, before);
+  // Ports of a multi-node target are bound on the nodes, not here.
+  if (!ctx.engine.multiNode) await ensurePortsFree(ctx.plan, before);
+  const deployedAt = Date.now();
   await step('deploy', ctx.engine.deploy());
 
   emit({ kind: 'step', step: 'wait', status: 'start', describe: 'wait until every replica is healthy' });
@@ -158,16 +177,16 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   let services: ServiceHealth[] = [];
   let containers: ContainerState[] = [];
   for (;;) {
-    containers = await listContainers(ctx.engine, runner);
-    services = serviceHealth(ctx.plan, containers);
+    const nodes = await listNodes(ctx.engine, runner);
+    containers = await listContainers(ctx.engine, runner, nodes);
+    services = serviceHealth(ctx.plan, containers, nodes);
     const key = JSON.stringify(services);
     const elapsedMs = Math.round(performance.now() - waitStart);
     if (key !== last) { emit({ kind: 'health', services, elapsedMs }); last = key; }
     if (services.every((s) => s.state === 'healthy')) break;
     // Every container of a service restarted CRASH_RESTARTS times and none runs: it exits on start.
     const live = byService(containers);
-    const crashing = services.filter((s) => s.state !== 'healthy' && s.running === 0 &&
-      (live.get(s.service) ?? []).length > 0 && (live.get(s.service) ?? []).every((c) => c.restartCount >= CRASH_RESTARTS));
+    const crashing = services.filter((s) => s.state !== 'healthy' && s.running === 0 && crashLooping(live.get(s.service) ?? [], deployedAt));
     if (elapsedMs >= timeoutMs || crashing.length) {
       const bad: UnhealthyService[] = [];
       for (const s of crashing.length ? crashing : services.filter((x) => x.state !== 'healthy')) {

@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { stackSchema, type Stack } from './schema.js';
 import { closest, joinPath, type Issue } from './issues.js';
 import { crossFieldRules } from './rules.js';
+import { SPEC_VERSION, migrateValue } from './migrate.js';
 
 export interface LoadResult {
   stack?: Stack;
@@ -114,16 +115,22 @@ interface ValidateOptions {
   locate?: (path: ReadonlyArray<PropertyKey>) => { line: number; column: number } | undefined;
 }
 
-export function validateSpec(value: unknown, opts: ValidateOptions = {}): { stack?: Stack; issues: Issue[] } {
-  const parsed = stackSchema.safeParse(value ?? {});
+export function validateSpec(input: unknown, opts: ValidateOptions = {}): { stack?: Stack; issues: Issue[] } {
   const place = (path: ReadonlyArray<PropertyKey>) => {
     const pos = opts.locate?.(path);
     return { file: opts.file, line: pos?.line, column: pos?.column };
   };
+  // An older spec is read through the migration table; a newer or unknown version stops here.
+  const migrated = migrateValue(input);
+  if (migrated.issue) return { issues: [{ ...migrated.issue, ...place(['version']) }] };
+  const issues: Issue[] = migrated.steps.length
+    ? [{ path: 'version', severity: 'warning', message: `written for spec version ${(input as { version?: number }).version ?? 1}, read as version ${SPEC_VERSION}`, hint: '`wharf migrate` rewrites the file for this version', ...place(['version']) }]
+    : [];
+  const value = migrated.value;
+  const parsed = stackSchema.safeParse(value ?? {});
   if (!parsed.success) {
-    return { issues: parsed.error.issues.flatMap((zi) => fromZodIssue(zi, value, place)) };
+    return { issues: [...issues, ...parsed.error.issues.flatMap((zi) => fromZodIssue(zi, value, place))] };
   }
-  const issues: Issue[] = [];
   for (const rule of crossFieldRules) {
     for (const i of rule(parsed.data)) issues.push({ ...i, ...place(splitPath(i.path)) });
   }

@@ -8,6 +8,8 @@ import { load, planPaths, prepare, resolveSpecPath } from '../ops/prepare.js';
 import { jsonSchema } from '../spec/schema.js';
 import { UserInputError } from '../spec/issues.js';
 import { loadSpecFile } from '../spec/load.js';
+import { typeCheckConfig } from '../spec/config-types.js';
+import { selfEntry } from '../spec/config-file.js';
 import { targets, type Target } from '../render/index.js';
 import { init, templateNames } from './init.js';
 import { printIssues, stdio, table, type Out } from './output.js';
@@ -50,9 +52,10 @@ export function program(out: Out = stdio): Command {
       const res = await loadSpecFile(specPath);
       const plan = res.stack && !res.issues.some((i) => i.severity === 'error') ? buildPlan(res.stack, planPaths) : undefined;
       const issues = [...res.issues, ...(plan && res.stack ? checkLoaded({ ...res, stack: res.stack }, plan) : [])];
-      const specErrors = issues.filter((i) => i.severity === 'error');
+      const typeIssues = specPath.endsWith('.ts') ? typeCheckConfig(specPath, selfEntry().types) : [];
+      const specErrors = [...issues, ...typeIssues].filter((i) => i.severity === 'error');
       const findings = plan && res.stack && !specErrors.length ? lint(res.stack, plan) : [];
-      const all = [...issues.map((i) => ({ ...i, rule: 'spec' })), ...findings];
+      const all = [...typeIssues.map((i) => ({ ...i, rule: 'types' })), ...issues.map((i) => ({ ...i, rule: 'spec' })), ...findings];
       const failed = specErrors.length > 0 || all.some((f) => f.severity === 'error' || (o.strict && f.severity === 'warning'));
       if (o.format === 'json') {
         out.log(JSON.stringify({ file: specPath, ok: !failed, issues: all }, null, 2));

@@ -4,7 +4,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { resolve, basename } from 'node:path';
 import { parseDocument, isMap, isSeq, isScalar, LineCounter, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import { dirname } from 'node:path';
 import { evaluateConfig } from './config-file.js';
+import { configLocator, projectTypeScript } from './config-types.js';
 import type { z } from 'zod';
 import { stackSchema, type Stack } from './schema.js';
 import { closest, joinPath, type Issue } from './issues.js';
@@ -48,7 +50,11 @@ export async function loadSpecFile(file: string, opts: { configTimeoutMs?: numbe
     const r = await evaluateConfig(file, { timeoutMs: opts.configTimeoutMs });
     // The message names the file itself (and a syntax error its line): no file prefix on top.
     if (!r.ok) return { file, issues: [{ path: '', severity: 'error', message: r.message, hint: r.hint }] };
-    return { file, place: () => ({ file: shown }), ...validateSpec(r.value, { file: shown }) };
+    // With the project's TypeScript, issues point into the config's source too.
+    const ts = file.endsWith('.ts') ? projectTypeScript(dirname(file)) : undefined;
+    const locate = ts ? configLocator(ts, file) : undefined;
+    const place: Place = (path) => { const pos = locate?.(path); return { file: shown, line: pos?.line, column: pos?.column }; };
+    return { file, place, ...validateSpec(r.value, { file: shown, locate }) };
   }
   const size = (await stat(file)).size;
   if (size > MAX_SPEC_BYTES) return { file, issues: [tooBig(shown, size)] };

@@ -10,6 +10,8 @@ import { UserInputError } from '../spec/issues.js';
 import { loadSpecFile } from '../spec/load.js';
 import { typeCheckConfig } from '../spec/config-types.js';
 import { selfEntry } from '../spec/config-file.js';
+import { SPEC_VERSION } from '../spec/migrate.js';
+import { migrateSpecFile } from '../ops/migrate.js';
 import { targets, type Target } from '../render/index.js';
 import { init, templateNames } from './init.js';
 import { printIssues, stdio, table, type Out } from './output.js';
@@ -28,13 +30,15 @@ export function program(out: Out = stdio): Command {
   const fileOpt = () => new Option('-f, --file <path>', 'spec file (default: wharf.yaml or wharf.config.ts in the current directory)');
 
   cmd.command('init')
-    .description('write a starter wharf.yaml from a template')
+    .description('write a starter wharf.yaml (or wharf.config.ts) from a template; adds wharf:up and wharf:check to an existing package.json')
     .addOption(new Option('-t, --template <name>', 'template').default('api'))
     .option('--dir <dir>', 'project directory', '.')
-    .option('--force', 'overwrite an existing wharf.yaml', false)
-    .action((o: { template: string; dir: string; force: boolean }) => {
-      const r = init(o.dir, o.template, o.force);
+    .option('--ts', 'write wharf.config.ts (export default defineStack({...})) instead of wharf.yaml', false)
+    .option('--force', 'overwrite an existing spec file', false)
+    .action((o: { template: string; dir: string; force: boolean; ts: boolean }) => {
+      const r = init(o.dir, o.template, o.force, { ts: o.ts });
       out.log(`created ${r.created.join(', ')} from template "${o.template}" (templates: ${templateNames().join(', ')})`);
+      if (r.kept.length) out.log(`kept your own ${r.kept.join(', ')}`);
       out.log('next: `wharf check`, then `wharf up`');
     });
 
@@ -65,6 +69,16 @@ export function program(out: Out = stdio): Command {
         out.log(`${specPath}: valid, no policy findings`);
       }
       process.exitCode = specErrors.length ? EXIT.input : failed ? EXIT.failed : EXIT.ok;
+    });
+
+  cmd.command('migrate')
+    .description(`rewrite a spec written for an older spec version into version ${SPEC_VERSION}`)
+    .addOption(fileOpt())
+    .option('--dry-run', 'say what would change, write nothing', false)
+    .action(async (o: { file?: string; dryRun: boolean }) => {
+      const r = await migrateSpecFile(resolveSpecPath(o.file), { dryRun: o.dryRun });
+      if (!r.steps.length) out.log(`${r.file}: already spec version ${r.to}, nothing to do`);
+      else out.log(`${r.file}: version ${r.from} -> ${r.to}${r.written ? '' : ' (dry run, not written)'}\n${r.steps.map((s) => `  - ${s}`).join('\n')}`);
     });
 
   cmd.command('render')

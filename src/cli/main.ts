@@ -64,7 +64,7 @@ export function program(out: Out = stdio): Command {
       if (o.format === 'json') {
         out.log(JSON.stringify({ file: specPath, ok: !failed, issues: all }, null, 2));
       } else if (all.length) {
-        out.log(table(['rule', 'severity', 'where', 'problem', 'fix'], all.map((f) => [f.rule, f.severity, `${f.line ? `${f.file}:${f.line}:${f.column} ` : ''}${f.path}`, f.message, f.hint ?? ''])));
+        out.log(table(['rule', 'severity', 'where', 'problem', 'fix'], all.map((f) => [f.rule, f.severity, `${f.line ? `${f.file}:${f.line}:${f.column} ` : f.file ? `${f.file} ` : ''}${f.path}`, f.message, f.hint ?? ''])));
       } else {
         out.log(`${specPath}: valid, no policy findings`);
       }

@@ -1,10 +1,19 @@
 #!/usr/bin/env node
 // Bundles the CLI into dist/bundle/ (code-split so lazily loaded ops stay lazy).
 // One file per chunk instead of hundreds of modules: startup is what `wharf render` costs.
+// Also the package's public entry (`import { defineStack } from 'wharf'`) as ESM and CommonJS,
+// and its type declarations in dist/types (emitted by tsc from the one schema).
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { rmSync } from 'node:fs';
+
+// Chunk names carry content hashes: without a clean outdir old chunks pile up (and get packed).
+rmSync('dist/bundle', { recursive: true, force: true });
+rmSync('dist/types', { recursive: true, force: true });
 
 await build({
-  entryPoints: { wharf: 'src/cli/run.ts' },
+  entryPoints: { wharf: 'src/cli/run.ts', index: 'src/index.ts' },
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -17,3 +26,19 @@ await build({
   logLevel: 'warning',
   legalComments: 'none',
 });
+
+// A config loaded as CommonJS (a project without "type": "module") requires 'wharf'.
+await build({
+  entryPoints: { index: 'src/index.ts' },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  outExtension: { '.js': '.cjs' },
+  outdir: 'dist/bundle',
+  logLevel: 'warning',
+  legalComments: 'none',
+});
+
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+execFileSync(process.execPath, [tsc, '-p', 'tsconfig.types.json'], { stdio: 'inherit' });

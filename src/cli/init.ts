@@ -1,10 +1,14 @@
-// `wharf init`: writes a template as wharf.yaml, and the reference API source
-// when the template builds it, so `wharf up` works in an empty directory.
+// `wharf init`: writes a template as wharf.yaml (or, with --ts, wharf.config.ts), and the
+// reference API source when the template builds it, so `wharf up` works in an empty directory.
+// In a directory with a package.json it adds the scripts wharf:up and wharf:check.
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 import { UserInputError } from '../spec/issues.js';
+import { specFileNames } from '../spec/load.js';
 import { writeSchemaFile } from '../ops/prepare.js';
+import { configSource } from './ts-config.js';
 
 /** The installed package's root (holds templates/), from src/cli, dist/cli or dist/bundle alike. */
 export const packageRoot = (() => {
@@ -22,19 +26,29 @@ export function templatePath(name: string): string {
   return join(templatesDir, `${name}.yaml`);
 }
 
-export interface InitResult { created: string[] }
+export interface InitResult { created: string[]; kept: string[] }
 
-export function init(dir: string, template: string, force = false): InitResult {
+export const packageScripts = { 'wharf:up': 'wharf up', 'wharf:check': 'wharf check' };
+
+export function init(dir: string, template: string, force = false, opts: { ts?: boolean } = {}): InitResult {
   const names = templateNames();
   if (!names.includes(template)) {
     throw new UserInputError([{ path: '--template', severity: 'error', message: `unknown template "${template}"`, hint: `one of: ${names.join(', ')}` }]);
   }
-  const dest = resolve(dir, 'wharf.yaml');
+  const specName = opts.ts ? 'wharf.config.ts' : 'wharf.yaml';
+  const dest = resolve(dir, specName);
   if (existsSync(dest) && !force) {
-    throw new UserInputError([{ path: 'wharf.yaml', severity: 'error', message: `${dest} already exists`, hint: 'pass --force to overwrite it' }]);
+    throw new UserInputError([{ path: specName, severity: 'error', message: `${dest} already exists`, hint: 'pass --force to overwrite it' }]);
   }
+  const other = specFileNames.find((n) => n !== specName && existsSync(resolve(dir, n)));
+  if (other) {
+    throw new UserInputError([{ path: specName, severity: 'error', message: `${resolve(dir, other)} already exists and would be read instead of ${specName}`, hint: `remove ${other} first` }]);
+  }
+  // Read before anything is written: a broken package.json must leave the directory as it was.
+  const pkg = readPackageJson(resolve(dir, 'package.json'));
   const text = readFileSync(templatePath(template), 'utf8');
   const created: string[] = [];
+  const kept: string[] = [];
   if (text.includes('context: ./apps/api') && !existsSync(resolve(dir, 'apps/api'))) {
     // A built dist/server.js goes along: the Dockerfile then builds without the npm registry.
     const skip = new Set(['node_modules', 'test', '.tmp']);
@@ -44,8 +58,36 @@ export function init(dir: string, template: string, force = false): InitResult {
     });
     created.push('apps/api/');
   }
-  writeFileSync(dest, text);
-  writeSchemaFile(resolve(dir));
-  created.unshift('wharf.yaml', '.wharf/wharf.schema.json');
-  return { created };
+  if (opts.ts) {
+    writeFileSync(dest, configSource(parse(text)));
+    created.unshift(specName);
+  } else {
+    writeFileSync(dest, text);
+    writeSchemaFile(resolve(dir));
+    created.unshift(specName, '.wharf/wharf.schema.json');
+  }
+  if (pkg) {
+    const scripts = (pkg.value.scripts ?? {}) as Record<string, string>;
+    const added = Object.entries(packageScripts).filter(([k]) => scripts[k] === undefined);
+    kept.push(...Object.keys(packageScripts).filter((k) => scripts[k] !== undefined && scripts[k] !== packageScripts[k as keyof typeof packageScripts]).map((k) => `package.json scripts.${k}`));
+    if (added.length) {
+      pkg.value.scripts = { ...scripts, ...Object.fromEntries(added) };
+      writeFileSync(pkg.path, `${JSON.stringify(pkg.value, null, pkg.indent)}\n`);
+      created.push(`package.json scripts ${added.map(([k]) => k).join(', ')}`);
+    }
+  }
+  return { created, kept };
+}
+
+function readPackageJson(path: string): { path: string; value: Record<string, unknown>; indent: string } | undefined {
+  if (!existsSync(path)) return undefined;
+  const text = readFileSync(path, 'utf8');
+  let value: unknown;
+  try { value = JSON.parse(text); } catch (e) {
+    throw new UserInputError([{ path: basename(path), severity: 'error', message: `not valid JSON: ${(e as Error).message}`, hint: 'fix package.json, then run `wharf init` again' }]);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new UserInputError([{ path: basename(path), severity: 'error', message: 'should be a JSON object' }]);
+  }
+  return { path, value: value as Record<string, unknown>, indent: /^\{\r?\n([ \t]+)"/.exec(text)?.[1] ?? '  ' };
 }

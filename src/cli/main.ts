@@ -8,6 +8,10 @@ import { load, planPaths, prepare, resolveSpecPath } from '../ops/prepare.js';
 import { jsonSchema } from '../spec/schema.js';
 import { UserInputError } from '../spec/issues.js';
 import { loadSpecFile, splitPath } from '../spec/load.js';
+import { typeCheckConfig } from '../spec/config-types.js';
+import { selfEntry } from '../spec/config-file.js';
+import { SPEC_VERSION } from '../spec/migrate.js';
+import { migrateSpecFile } from '../ops/migrate.js';
 import { targets, type Target } from '../render/index.js';
 import { init, templateNames } from './init.js';
 import { printIssues, stdio, table, type Out } from './output.js';
@@ -26,13 +30,15 @@ export function program(out: Out = stdio): Command {
   const fileOpt = () => new Option('-f, --file <path>', 'spec file (default: wharf.yaml or wharf.config.ts in the current directory)');
 
   cmd.command('init')
-    .description('write a starter wharf.yaml from a template')
+    .description('write a starter wharf.yaml (or wharf.config.ts) from a template; adds wharf:up and wharf:check to an existing package.json')
     .addOption(new Option('-t, --template <name>', 'template').default('api'))
     .option('--dir <dir>', 'project directory', '.')
-    .option('--force', 'overwrite an existing wharf.yaml', false)
-    .action((o: { template: string; dir: string; force: boolean }) => {
-      const r = init(o.dir, o.template, o.force);
+    .option('--ts', 'write wharf.config.ts (export default defineStack({...})) instead of wharf.yaml', false)
+    .option('--force', 'overwrite an existing spec file', false)
+    .action((o: { template: string; dir: string; force: boolean; ts: boolean }) => {
+      const r = init(o.dir, o.template, o.force, { ts: o.ts });
       out.log(`created ${r.created.join(', ')} from template "${o.template}" (templates: ${templateNames().join(', ')})`);
+      if (r.kept.length) out.log(`kept your own ${r.kept.join(', ')}`);
       out.log('next: `wharf check`, then `wharf up`');
     });
 
@@ -51,21 +57,32 @@ export function program(out: Out = stdio): Command {
       const res = await loadSpecFile(specPath);
       const plan = res.stack && !res.issues.some((i) => i.severity === 'error') ? buildPlan(res.stack, planPaths) : undefined;
       const issues = [...res.issues, ...(plan && res.stack ? checkLoaded({ ...res, stack: res.stack }, plan) : [])];
-      const specErrors = issues.filter((i) => i.severity === 'error');
+      const typeIssues = specPath.endsWith('.ts') ? typeCheckConfig(specPath, selfEntry().types) : [];
+      const specErrors = [...issues, ...typeIssues].filter((i) => i.severity === 'error');
       const target = o.target ?? res.stack?.target ?? 'compose';
       const findings = plan && res.stack && !specErrors.length
         ? lint(res.stack, plan, await rulesFor(target)).map((f) => ({ ...f, ...res.place?.(splitPath(f.path)) }))
         : [];
-      const all = [...issues.map((i) => ({ ...i, rule: 'spec' })), ...findings];
+      const all = [...typeIssues.map((i) => ({ ...i, rule: 'types' })), ...issues.map((i) => ({ ...i, rule: 'spec' })), ...findings];
       const failed = specErrors.length > 0 || all.some((f) => f.severity === 'error' || (o.strict && f.severity === 'warning'));
       if (o.format === 'json') {
         out.log(JSON.stringify({ file: specPath, ok: !failed, issues: all }, null, 2));
       } else if (all.length) {
-        out.log(table(['rule', 'severity', 'where', 'problem', 'fix'], all.map((f) => [f.rule, f.severity, `${f.line ? `${f.file}:${f.line}:${f.column} ` : ''}${f.path}`, f.message, f.hint ?? ''])));
+        out.log(table(['rule', 'severity', 'where', 'problem', 'fix'], all.map((f) => [f.rule, f.severity, `${f.line ? `${f.file}:${f.line}:${f.column} ` : f.file ? `${f.file} ` : ''}${f.path}`, f.message, f.hint ?? ''])));
       } else {
         out.log(`${specPath}: valid, no policy findings (target ${target})`);
       }
       process.exitCode = specErrors.length ? EXIT.input : failed ? EXIT.failed : EXIT.ok;
+    });
+
+  cmd.command('migrate')
+    .description(`rewrite a spec written for an older spec version into version ${SPEC_VERSION}`)
+    .addOption(fileOpt())
+    .option('--dry-run', 'say what would change, write nothing', false)
+    .action(async (o: { file?: string; dryRun: boolean }) => {
+      const r = await migrateSpecFile(resolveSpecPath(o.file), { dryRun: o.dryRun });
+      if (!r.steps.length) out.log(`${r.file}: already spec version ${r.to}, nothing to do`);
+      else out.log(`${r.file}: version ${r.from} -> ${r.to}${r.written ? '' : ' (dry run, not written)'}\n${r.steps.map((s) => `  - ${s}`).join('\n')}`);
     });
 
   cmd.command('render')

@@ -1,9 +1,12 @@
 // wharf.config.ts runs in a child process (node + tsx) with a time limit: a config
 // that calls process.exit, loops forever or throws a string cannot take wharf
 // with it. The child sends back the default export as JSON over IPC.
+// `import ... from 'wharf'` in the config resolves to the running wharf itself, so a config
+// works from a clone, from npx and from a global install alike (for ESM and CommonJS loading).
 import { spawn } from 'node:child_process';
-import { basename } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const CONFIG_TIMEOUT_MS = 10_000;
 
@@ -12,6 +15,15 @@ export type ConfigResult = { ok: true; value: unknown } | { ok: false; message: 
 // Runs inside the child. Kept as text so the bundled CLI needs no extra file.
 const runner = `
 import { inspect } from 'node:util';
+import Module, { register } from 'node:module';
+const self = { esmUrl: process.env.WHARF_SELF_ESM_URL, cjs: process.env.WHARF_SELF_CJS };
+const resolveFilename = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  return request === 'wharf' ? self.cjs : resolveFilename.call(this, request, ...rest);
+};
+const hook = 'export async function resolve(s, c, next) { return s === "wharf" ? { url: ' +
+  JSON.stringify(self.esmUrl) + ', shortCircuit: true } : next(s, c); }';
+register('data:text/javascript,' + encodeURIComponent(hook));
 const send = (m) => process.send(m, () => process.exit(0));
 try {
   const mod = await import(process.env.WHARF_CONFIG_URL);
@@ -30,6 +42,18 @@ try {
 }
 `;
 
+/** The public entry of the running wharf: the bundle's index.js/.cjs, or src/index.ts in a checkout run through tsx. */
+export function selfEntry(): { esm: string; cjs: string; types: string } {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.ts')) {
+    const src = join(dirname(here), '..', 'index.ts');
+    return { esm: src, cjs: src, types: src };
+  }
+  // dist/bundle/<chunk>.js, or dist/spec/config-file.js from the plain tsc build.
+  const bundle = existsSync(join(dirname(here), 'index.js')) ? dirname(here) : join(dirname(here), '..', 'bundle');
+  return { esm: join(bundle, 'index.js'), cjs: join(bundle, 'index.cjs'), types: join(bundle, '..', 'types', 'index.d.ts') };
+}
+
 function timeoutMs(given?: number): number {
   const env = Number(process.env.WHARF_CONFIG_TIMEOUT_MS);
   return given ?? (Number.isFinite(env) && env > 0 ? env : CONFIG_TIMEOUT_MS);
@@ -39,9 +63,10 @@ export function evaluateConfig(file: string, opts: { timeoutMs?: number } = {}):
   const shown = basename(file);
   const limit = timeoutMs(opts.timeoutMs);
   const tsx = import.meta.resolve('tsx');
+  const self = selfEntry();
   return new Promise((done) => {
     const child = spawn(process.execPath, ['--import', tsx, '--input-type=module', '--eval', runner], {
-      env: { ...process.env, WHARF_CONFIG_URL: pathToFileURL(file).href },
+      env: { ...process.env, WHARF_CONFIG_URL: pathToFileURL(file).href, WHARF_SELF_ESM_URL: pathToFileURL(self.esm).href, WHARF_SELF_CJS: self.cjs },
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     let stderr = '';

@@ -4,11 +4,14 @@ import { readFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { resolve, basename } from 'node:path';
 import { parseDocument, isMap, isSeq, isScalar, LineCounter, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import { dirname } from 'node:path';
 import { evaluateConfig } from './config-file.js';
+import { configLocator, projectTypeScript } from './config-types.js';
 import type { z } from 'zod';
 import { stackSchema, type Stack } from './schema.js';
 import { closest, joinPath, type Issue } from './issues.js';
 import { crossFieldRules } from './rules.js';
+import { SPEC_VERSION, migrateValue } from './migrate.js';
 
 export interface LoadResult {
   stack?: Stack;
@@ -47,7 +50,11 @@ export async function loadSpecFile(file: string, opts: { configTimeoutMs?: numbe
     const r = await evaluateConfig(file, { timeoutMs: opts.configTimeoutMs });
     // The message names the file itself (and a syntax error its line): no file prefix on top.
     if (!r.ok) return { file, issues: [{ path: '', severity: 'error', message: r.message, hint: r.hint }] };
-    return { file, place: () => ({ file: shown }), ...validateSpec(r.value, { file: shown }) };
+    // With the project's TypeScript, issues point into the config's source too.
+    const ts = file.endsWith('.ts') ? projectTypeScript(dirname(file)) : undefined;
+    const locate = ts ? configLocator(ts, file) : undefined;
+    const place: Place = (path) => { const pos = locate?.(path); return { file: shown, line: pos?.line, column: pos?.column }; };
+    return { file, place, ...validateSpec(r.value, { file: shown, locate }) };
   }
   const size = (await stat(file)).size;
   if (size > MAX_SPEC_BYTES) return { file, issues: [tooBig(shown, size)] };
@@ -114,16 +121,22 @@ interface ValidateOptions {
   locate?: (path: ReadonlyArray<PropertyKey>) => { line: number; column: number } | undefined;
 }
 
-export function validateSpec(value: unknown, opts: ValidateOptions = {}): { stack?: Stack; issues: Issue[] } {
-  const parsed = stackSchema.safeParse(value ?? {});
+export function validateSpec(input: unknown, opts: ValidateOptions = {}): { stack?: Stack; issues: Issue[] } {
   const place = (path: ReadonlyArray<PropertyKey>) => {
     const pos = opts.locate?.(path);
     return { file: opts.file, line: pos?.line, column: pos?.column };
   };
+  // An older spec is read through the migration table; a newer or unknown version stops here.
+  const migrated = migrateValue(input);
+  if (migrated.issue) return { issues: [{ ...migrated.issue, ...place(['version']) }] };
+  const issues: Issue[] = migrated.steps.length
+    ? [{ path: 'version', severity: 'warning', message: `written for spec version ${(input as { version?: number }).version ?? 1}, read as version ${SPEC_VERSION}`, hint: '`wharf migrate` rewrites the file for this version', ...place(['version']) }]
+    : [];
+  const value = migrated.value;
+  const parsed = stackSchema.safeParse(value ?? {});
   if (!parsed.success) {
-    return { issues: parsed.error.issues.flatMap((zi) => fromZodIssue(zi, value, place)) };
+    return { issues: [...issues, ...parsed.error.issues.flatMap((zi) => fromZodIssue(zi, value, place))] };
   }
-  const issues: Issue[] = [];
   for (const rule of crossFieldRules) {
     for (const i of rule(parsed.data)) issues.push({ ...i, ...place(splitPath(i.path)) });
   }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { cronProblem } from './cron.js';
 import { isCidr, isDockerHost, isIpAddress, sizeBytes, staysInside, URL_PATH_MAX, urlPathPattern } from './grammar.js';
 import { parseImageReference } from './image-ref.js';
+import { SPEC_VERSION } from './migrate.js';
 
 const name = z
   .string()
@@ -229,7 +230,7 @@ export const imageKeys = [
 export const stackSchema = z
   .strictObject({
     $schema: z.string().optional(),
-    version: z.literal(1).default(1),
+    version: z.literal(SPEC_VERSION).default(SPEC_VERSION).describe('the spec version the file was written for (`wharf migrate` rewrites an older one)'),
     name: name.describe('stack name; prefixes containers, networks and volumes'),
     target: z.enum(targetNames).optional().describe('the target commands use when --target is not given (default compose)'),
     domain: hostname.describe('base domain; routes default to SERVICE.DOMAIN'),

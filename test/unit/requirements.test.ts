@@ -12,7 +12,7 @@ import { toolPath } from '../support/tools.js';
 
 const repo = join(import.meta.dirname, '..', '..');
 // Programs of Debian's essential set and Node itself: on every machine the suite can run on.
-const essential = new Set(['sh', '/bin/sh', 'bash', 'dash', 'cat', 'id', 'getconf', 'env', 'true', 'false', 'sleep', 'tar', 'grep', 'sed', 'cp', 'dd', 'mount', 'umount', 'node', 'npm', 'git']);
+const essential = new Set(['sh', '/bin/sh', 'bash', 'dash', 'cat', 'id', 'getconf', 'env', 'true', 'false', 'sleep', 'tar', 'grep', 'sed', 'cp', 'dd', 'mount', 'umount', 'node', 'npm', 'npx', 'git']);
 
 function sources(dir: string, out: string[] = []): string[] {
   if (!existsSync(dir)) return out;

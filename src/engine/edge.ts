@@ -25,6 +25,8 @@ export interface EdgeRequest {
   /** PEM of a CA to verify the edge against; without it the certificate is not verified */
   ca?: string;
   headers?: Record<string, string>;
+  /** request body (sent with its content-length) */
+  body?: string;
 }
 
 export function edgeAddress(bind: string | undefined): string {
@@ -37,7 +39,7 @@ export function edgeRequest(r: EdgeRequest): Promise<EdgeResponse> {
   return new Promise((resolve, reject) => {
     const opts = {
       host: edgeAddress(r.address), port: r.port, path: r.path ?? '/', method: r.method ?? 'GET',
-      headers: { host: r.host, 'user-agent': 'wharf-doctor', ...r.headers },
+      headers: { host: r.host, 'user-agent': 'wharf-doctor', ...r.headers, ...(r.body !== undefined ? { 'content-length': String(Buffer.byteLength(r.body)) } : {}) },
       timeout: r.timeoutMs ?? 5000,
       ...(tls ? { servername: r.host.replace(/:\d+$/, ''), rejectUnauthorized: !!r.ca, ca: r.ca } : {}),
       agent: false as const,
@@ -55,6 +57,6 @@ export function edgeRequest(r: EdgeRequest): Promise<EdgeResponse> {
     });
     req.on('timeout', () => req.destroy(new Error(`timed out after ${opts.timeout} ms`)));
     req.on('error', reject);
-    req.end();
+    req.end(r.body);
   });
 }

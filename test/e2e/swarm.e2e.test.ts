@@ -11,9 +11,15 @@ import { execa } from 'execa';
 import { edgeRequest } from '../../src/engine/edge.js';
 import { run } from '../../src/engine/run.js';
 import { SwarmEngine } from '../../src/engine/swarm.js';
+import type { OpsContext } from '../../src/engine/context.js';
+import { up } from '../../src/ops/up.js';
+import { status } from '../../src/ops/status.js';
+import { doctor } from '../../src/ops/doctor.js';
+import { backupNow, restoreBackup, stackBackupExecutor } from '../../src/ops/backup.js';
+import { join } from 'node:path';
 import { dockerSkipReason } from './support/images.js';
 import {
-  createSwarmStack, execInTask, leaderOf, moveLeaderOff, swarmScript, swarmUp, waitConverged, waitReconverged,
+  createSwarmStack, execInTask, leaderOf, moveLeaderOff, swarmScript, swarmUp, waitReconverged,
   type SwarmFixture, type SwarmStack,
 } from './support/swarm.js';
 
@@ -84,13 +90,19 @@ async function untilOk(node: { ip: string }, timeoutMs: number): Promise<number>
   throw new Error(`the API did not answer through ${node.ip}:${stack.plan.proxy.httpsPort} in ${timeoutMs} ms (${last})`);
 }
 
-test('the api template deploys to the swarm and converges', { skip, timeout: 15 * 60_000 }, async () => {
-  await run(stack.engine.validate());
+const ctx = (): OpsContext => ({ plan: stack.plan, outDir: stack.outDir, projectDir: stack.dir, engine: stack.engine, secretsDir: join(stack.dir, '.wharf', 'secrets') });
+
+test('wharf up --target swarm: deploys, waits for every task healthy on every node', { skip, timeout: 15 * 60_000 }, async () => {
   const t0 = performance.now();
-  await run(stack.engine.deploy());
-  const conv = await waitConverged(stack.engine, stack.plan.components.length, 10 * 60_000);
-  numbers.deployConvergeSeconds = +((performance.now() - t0) / 1000).toFixed(1);
-  log(`converged in ${numbers.deployConvergeSeconds}s: ${conv.rows.map((r) => `${r.Name}=${r.Replicas}`).join(' ')}`);
+  const steps: string[] = [];
+  const r = await up(ctx(), { timeoutMs: 10 * 60_000, pollMs: 2000, onProgress: (e) => { if (e.kind === 'step' && e.status !== 'start') steps.push(`${e.step}:${e.status}`); } });
+  numbers.upSeconds = +((performance.now() - t0) / 1000).toFixed(1);
+  log(`up in ${numbers.upSeconds}s (${steps.join(' ')}): ${r.services.map((x) => `${x.service}=${x.healthy}/${x.desired}`).join(' ')}`);
+  assert.ok(steps.includes('images:skipped'), 'the nodes pull their images: nothing is looked up locally');
+  assert.ok(r.services.every((x) => x.state === 'healthy'), JSON.stringify(r.services));
+  // a global service wants one task per node
+  assert.equal(r.services.find((x) => x.service === 'node-exporter')!.desired, fx.nodes.length);
+  assert.equal(r.services.find((x) => x.service === 'proxy')!.desired, fx.nodes.length);
   // databases and caches on the labelled node, prometheus on a manager, node agents everywhere
   const tasks = (await run(stack.engine.tasks())).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { Name: string; Node: string; CurrentState: string; DesiredState: string });
   const running = tasks.filter((t) => t.DesiredState === 'Running');
@@ -98,7 +110,6 @@ test('the api template deploys to the swarm and converges', { skip, timeout: 15 
     assert.deepEqual([...new Set(running.filter((t) => t.Name.startsWith(`${stack.plan.name}_${svc}.`)).map((t) => t.Node))], [fx.dataNode], svc);
   }
   assert.equal(new Set(running.filter((t) => t.Name.startsWith(`${stack.plan.name}_node-exporter.`)).map((t) => t.Node)).size, fx.nodes.length);
-  assert.equal(new Set(running.filter((t) => t.Name.startsWith(`${stack.plan.name}_proxy.`)).map((t) => t.Node)).size, fx.nodes.length);
 });
 
 test('the API answers through every node\'s host-mode edge port, balanced over its tasks', { skip, timeout: 10 * 60_000 }, async () => {
@@ -157,6 +168,69 @@ test('Prometheus finds every target through tasks.<svc> and scrapes them all acr
   numbers.prometheusTargetsSeconds = +((performance.now() - t0) / 1000).toFixed(1);
   assert.deepEqual(down, [], `targets not up: ${down.join('\n')}`);
   assert.ok(total >= 3 + fx.nodes.length, `only ${total} targets`);
+});
+
+test('wharf status --target swarm: nodes, quorum, and every service on its nodes', { skip, timeout: 5 * 60_000 }, async () => {
+  const r = await status(ctx());
+  assert.ok(r.cluster, 'a multi-node status has a cluster section');
+  assert.equal(r.cluster!.nodes.length, fx.nodes.length);
+  assert.equal(r.cluster!.managers, 3);
+  assert.equal(r.cluster!.managersUp, 3);
+  assert.equal(r.cluster!.tolerates, 1, 'three managers may lose one');
+  assert.ok(r.cluster!.leader);
+  assert.ok(r.cluster!.nodes.every((n) => n.dockerHost && n.containers > 0), JSON.stringify(r.cluster!.nodes));
+  assert.deepEqual(r.services.filter((x) => x.state !== 'healthy').map((x) => x.service), []);
+  assert.deepEqual(r.services.find((x) => x.service === 'db')!.nodes, [fx.dataNode]);
+  assert.equal(r.services.find((x) => x.service === 'api')!.healthy, 3);
+  assert.ok(r.targets.available && r.targets.down === 0, `${r.targets.down} targets down: ${r.targets.error ?? ''}`);
+  numbers.statusTargets = r.targets.up;
+});
+
+test('wharf doctor --target swarm passes: nodes, quorum, node engines, cluster ports, health, links, routes, monitoring', { skip, timeout: 5 * 60_000 }, async () => {
+  const r = await doctor(ctx());
+  const bad = r.checks.filter((c) => c.status === 'fail' || c.status === 'warn');
+  log(`doctor: ${JSON.stringify(r.summary)} in ${(r.durationMs / 1000).toFixed(1)}s${bad.length ? `; ${bad.map((c) => `${c.id} ${c.status}: ${c.detail}`).join(' | ')}` : ''}`);
+  numbers.doctorSeconds = +(r.durationMs / 1000).toFixed(1);
+  assert.equal(r.summary.fail, 0, bad.map((c) => `${c.id}: ${c.detail}`).join('\n'));
+  for (const id of ['swarm', 'cluster:nodes', 'cluster:quorum', 'cluster:port:2377']) assert.equal(r.checks.find((c) => c.id === id)?.status, 'ok', id);
+  assert.equal(r.checks.filter((c) => c.id.startsWith('cluster:engine:') && c.status === 'ok').length, fx.nodes.length);
+  assert.ok(r.checks.some((c) => c.id.startsWith('cluster:peers:') && c.status === 'ok'), 'an overlay spans nodes and all of them are peers');
+  assert.ok(r.checks.some((c) => c.id.startsWith('route:') && c.status === 'ok'));
+});
+
+test('backup and in-place restore of the database pinned to the data node', { skip, timeout: 10 * 60_000 }, async () => {
+  const node = fx.nodes[0]!;
+  const post = async (name: string) => {
+    const r = await edgeRequest({ host: apiHost(), path: '/api/items', port: stack.plan.proxy.httpsPort, address: node.ip, method: 'POST', timeoutMs: 10_000,
+      headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, description: 'written through the swarm edge' }) });
+    assert.equal(r.status, 201, r.body);
+  };
+  const names = async () => {
+    const r = await https(node, '/api/items?limit=100', 10_000);
+    assert.equal(r.status, 200, r.body);
+    return (JSON.parse(r.body) as { items: Array<{ name: string }> }).items.map((i) => i.name);
+  };
+  await post('kept by the backup');
+  const ex = await stackBackupExecutor(ctx());
+  const t0 = performance.now();
+  const [b] = await backupNow(ex, { target: 'db' });
+  numbers.backupSeconds = +((performance.now() - t0) / 1000).toFixed(1);
+  assert.ok(b?.ok, b?.error);
+  await post('written after the backup');
+  assert.ok((await names()).includes('written after the backup'));
+  const t1 = performance.now();
+  const r = await restoreBackup(ex, { target: 'db', confirm: () => true });
+  numbers.restoreSeconds = +((performance.now() - t1) / 1000).toFixed(1);
+  assert.ok(r.ok, r.error);
+  log(`backup ${numbers.backupSeconds}s, in-place restore ${numbers.restoreSeconds}s (stopped and started ${r.restarted?.join(', ') ?? 'nothing'})`);
+  assert.ok(r.restarted?.includes('api'), 'the API writes to the database: stopped (scaled to 0) first and started again');
+  await untilOk(node, 180_000);
+  const after = await names();
+  assert.ok(after.includes('kept by the backup'), after.join(', '));
+  assert.ok(!after.includes('written after the backup'), 'the restore went back to the snapshot');
+  // the API is back at its replica count
+  const st = await status(ctx());
+  assert.equal(st.services.find((x) => x.service === 'api')!.healthy, 3);
 });
 
 test('a rolling update of the API (start-first) under load through the edge', { skip, timeout: 15 * 60_000 }, async () => {

@@ -76,12 +76,13 @@ export async function checkClusterPorts(ctx: OpsContext, nodes: NodeState[], con
     const r = await runner(onHost(docker.networkInspect(name), at.dockerHost), { reject: false });
     if (r.exitCode !== 0) { out.push(check({ id: `cluster:peers:${net.name}`, title: `overlay ${name} gossip (7946)`, status: 'warn', detail: `cannot inspect ${name} on ${at.hostname}` })); continue; }
     const info = (JSON.parse(r.stdout) as Array<{ Peers?: Array<{ Name: string; IP: string }> | null; Options?: Record<string, string> | null }>)[0];
-    const peers = new Set((info?.Peers ?? []).map((p) => p.Name));
-    const missing = using.filter((h) => !peers.has(h));
+    // Peers are named by the network database's own ids: match them to nodes by address.
+    const peers = new Set((info?.Peers ?? []).map((p) => p.IP));
+    const missing = using.filter((h) => !peers.has(nodes.find((n) => n.hostname === h)?.addr ?? ''));
     const mtu = info?.Options?.['com.docker.network.driver.mtu'];
     out.push(check({
       id: `cluster:peers:${net.name}`, title: `overlay ${name}: every node with a task is a peer (7946/tcp+udp)`, status: missing.length ? 'fail' : 'ok',
-      detail: missing.length ? `${missing.join(', ')} run tasks on ${name} but are not among its peers (${[...peers].join(', ') || 'none'})` : `${using.length} nodes peered${mtu ? `, MTU ${mtu}` : ' (MTU: the default 1500, 1450 inside VXLAN)'}`,
+      detail: missing.length ? `${missing.join(', ')} run tasks on ${name} but are not among its peers (${[...peers].sort().join(', ') || 'none'})` : `${using.length} nodes peered${mtu ? `, MTU ${mtu}` : ' (MTU: the default 1500, 1450 inside VXLAN)'}`,
       hint: missing.length ? 'open 7946/tcp+udp and 4789/udp between the nodes; with encrypted overlays also IP protocol 50 (ESP)' : undefined,
     }));
   }

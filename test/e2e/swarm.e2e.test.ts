@@ -19,7 +19,7 @@ import { backupNow, restoreBackup, stackBackupExecutor } from '../../src/ops/bac
 import { join } from 'node:path';
 import { dockerSkipReason } from './support/images.js';
 import {
-  createSwarmStack, execInTask, leaderOf, moveLeaderOff, swarmScript, swarmUp, waitReconverged,
+  createSwarmStack, edgeLoad, execInTask, leaderOf, moveLeaderOff, swarmScript, swarmUp, waitReconverged,
   type SwarmFixture, type SwarmStack,
 } from './support/swarm.js';
 
@@ -51,28 +51,7 @@ const apiHost = () => stack.plan.routes.find((r) => r.service === 'api')!.host;
 const https = (node: { ip: string }, path = '/health', timeoutMs = 5000) =>
   edgeRequest({ host: apiHost(), path, port: stack.plan.proxy.httpsPort, address: node.ip, timeoutMs });
 
-/** Steady load through one node's edge: 4 workers, one request at a time each, 2 s client timeout. */
-function steadyLoad(node: { ip: string }) {
-  let stop = false;
-  const results: Array<{ t: number; ok: boolean; why?: string }> = [];
-  const t0 = performance.now();
-  const worker = async () => {
-    while (!stop) {
-      const t = (performance.now() - t0) / 1000;
-      try {
-        const r = await https(node, '/health', 2000);
-        results.push({ t, ok: r.status === 200, why: r.status === 200 ? undefined : `status ${r.status}` });
-      } catch (e) { results.push({ t, ok: false, why: (e as Error).message }); }
-      await new Promise((res) => setTimeout(res, 50));
-    }
-  };
-  const workers = Array.from({ length: 4 }, worker);
-  return {
-    t0, results,
-    now: () => (performance.now() - t0) / 1000,
-    async end() { stop = true; await Promise.all(workers); return { results, failed: results.filter((r) => !r.ok) }; },
-  };
-}
+const steadyLoad = (node: { ip: string }) => edgeLoad(() => https(node, '/health', 2000));
 
 const failures = (failed: Array<{ t: number; why?: string }>) => failed.slice(0, 10).map((f) => `${f.t.toFixed(1)}s ${f.why}`).join('; ');
 
@@ -219,7 +198,7 @@ test('backup and in-place restore of the database pinned to the data node', { sk
   await post('written after the backup');
   assert.ok((await names()).includes('written after the backup'));
   const t1 = performance.now();
-  const r = await restoreBackup(ex, { target: 'db', confirm: () => true });
+  const r = await restoreBackup(ex, { target: 'db', confirm: () => true, onProgress: (e) => log(`  restore +${((performance.now() - t1) / 1000).toFixed(1)}s ${e.message}`) });
   numbers.restoreSeconds = +((performance.now() - t1) / 1000).toFixed(1);
   assert.ok(r.ok, r.error);
   log(`backup ${numbers.backupSeconds}s, in-place restore ${numbers.restoreSeconds}s (stopped and started ${r.restarted?.join(', ') ?? 'nothing'})`);

@@ -239,3 +239,29 @@ export async function execInTask(fx: SwarmFixture, engine: SwarmEngine, service:
   if (!id) throw new Error(`no container of ${service} on ${node.name}`);
   return docker(node.dockerHost, ['exec', id, ...argv]);
 }
+
+export interface LoadResult { t: number; ok: boolean; ms: number; why?: string }
+
+/** Steady load: 4 workers, one request at a time each, 50 ms apart; every result timed. */
+export function edgeLoad(request: () => Promise<{ status: number }>, workers = 4) {
+  let stop = false;
+  const results: LoadResult[] = [];
+  const t0 = performance.now();
+  const worker = async () => {
+    while (!stop) {
+      const start = performance.now();
+      const t = (start - t0) / 1000;
+      try {
+        const r = await request();
+        results.push({ t, ok: r.status === 200, ms: performance.now() - start, why: r.status === 200 ? undefined : `status ${r.status}` });
+      } catch (e) { results.push({ t, ok: false, ms: performance.now() - start, why: (e as Error).message }); }
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  };
+  const running = Array.from({ length: workers }, worker);
+  return {
+    t0, results,
+    now: () => (performance.now() - t0) / 1000,
+    async end() { stop = true; await Promise.all(running); return { results, failed: results.filter((r) => !r.ok) }; },
+  };
+}

@@ -25,11 +25,11 @@ test('swarm commands: exact argv, stack namespace always explicit, sent to the m
   assert.equal(e.deploy().describe, "create or update the stack's services");
 });
 
-test('stop and start scale to 0 and back to the plan\'s replicas, waiting for it', () => {
+test('stop and start scale to 0 and back to the plan\'s replicas, detached (ServiceControl polls the containers)', () => {
   const withReplicas = new SwarmEngine({ project: 'shop', dir: '/d', replicas: { api: 3, db: 1 } });
-  assert.deepEqual(withReplicas.stop(['api', 'db']).argv, ['docker', 'service', 'scale', '--detach=false', 'shop_api=0', 'shop_db=0']);
-  assert.deepEqual(withReplicas.start(['api', 'db']).argv, ['docker', 'service', 'scale', '--detach=false', 'shop_api=3', 'shop_db=1']);
-  assert.deepEqual(e.start(['backup']).argv, ['docker', 'service', 'scale', '--detach=false', 'shop_backup=1']);
+  assert.deepEqual(withReplicas.stop(['api', 'db']).argv, ['docker', 'service', 'scale', '--detach=true', 'shop_api=0', 'shop_db=0']);
+  assert.deepEqual(withReplicas.start(['api', 'db']).argv, ['docker', 'service', 'scale', '--detach=true', 'shop_api=3', 'shop_db=1']);
+  assert.deepEqual(e.start(['backup']).argv, ['docker', 'service', 'scale', '--detach=true', 'shop_backup=1']);
 });
 
 test('without a docker host the environment decides; resolve-image is an option', () => {

@@ -79,14 +79,15 @@ export class SwarmEngine implements Engine {
     return this.c(['stack', 'rm', this.project], 'remove services, networks, configs and secrets (volumes stay on their nodes)', { timeoutMs: 5 * 60_000 });
   }
 
-  // Swarm has no stopped-but-kept task: stopping is scaling to 0 (waited for, so a restore
-  // writes only once nothing else does), starting is scaling back to the plan's count.
+  // Swarm has no stopped-but-kept task: stopping is scaling to 0, starting is scaling back to
+  // the plan's count. Detached: the CLI's own convergence wait adds ~50 s per call against
+  // 20.10 engines; the ops poll the containers instead (ServiceControl waits for both).
   stop(services: string[]): Cmd {
-    return this.c(['service', 'scale', '--detach=false', ...services.map((s) => `${this.serviceName(s)}=0`)], `stop ${services.join(', ')}`, { timeoutMs: 5 * 60_000 });
+    return this.c(['service', 'scale', '--detach=true', ...services.map((s) => `${this.serviceName(s)}=0`)], `stop ${services.join(', ')}`, { timeoutMs: 60_000 });
   }
 
   start(services: string[]): Cmd {
-    return this.c(['service', 'scale', '--detach=false', ...services.map((s) => `${this.serviceName(s)}=${this.replicas[s] ?? 1}`)], `start ${services.join(', ')}`, { timeoutMs: 5 * 60_000 });
+    return this.c(['service', 'scale', '--detach=true', ...services.map((s) => `${this.serviceName(s)}=${this.replicas[s] ?? 1}`)], `start ${services.join(', ')}`, { timeoutMs: 60_000 });
   }
 
   logs(service: string, tail: number): Cmd {

@@ -58,7 +58,17 @@ export function engineServiceControl(ctx: OpsContext, pollMs = 1000): ServiceCon
     return serviceHealth(ctx.plan, await listContainers(ctx.engine, runner, nodes), nodes).filter((h) => names.includes(h.service));
   };
   return {
-    stop: async (names) => { await runner({ ...ctx.engine.stop(names), redact }); },
+    // Returns once no container of the services runs: a restore must not write beside them.
+    stop: async (names) => {
+      await runner({ ...ctx.engine.stop(names), redact });
+      const started = performance.now();
+      for (;;) {
+        const live = (await states(names)).filter((h) => h.running > 0);
+        if (!live.length) return;
+        if (performance.now() - started >= 5 * 60_000) throw new Error(`still running 300s after stop: ${live.map((h) => h.service).join(', ')}`);
+        await new Promise((r) => setTimeout(r, pollMs));
+      }
+    },
     start: async (names) => { await runner({ ...ctx.engine.start(names), redact }); },
     waitHealthy: async (names, timeoutMs) => {
       const started = performance.now();

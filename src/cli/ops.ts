@@ -68,7 +68,7 @@ export function registerOps(cmd: Command, out: Out, fileOpt: () => import('comma
     .option('--json', 'print the result as JSON', false)
     .action(async (o: { file?: string; target?: Target; host?: string; timeout: number; build: boolean; json: boolean }) => {
       const ctx = await context(o, { render: true });
-      const { up, UpTimeoutError } = await import('../ops/up.js');
+      const { up, UpTimeoutError, RolloutFailedError } = await import('../ops/up.js');
       const { ImageUnavailableError } = await import('../ops/images.js');
       try {
         const r = await up(ctx, { timeoutMs: o.timeout * 1000, build: o.build, onProgress: o.json ? undefined : upProgress(out, !!process.stderr.isTTY) });
@@ -77,9 +77,10 @@ export function registerOps(cmd: Command, out: Out, fileOpt: () => import('comma
         out.log(table(['service', 'role', 'replicas', 'state'], r.services.map((s) => [s.service, s.role, `${s.healthy}/${s.desired}`, s.state])));
         out.log(table(['route', 'url', 'auth'], r.urls.map((u) => [u.route, u.url, u.auth ? 'basic auth' : ''])));
         out.log(table(['credentials for', 'file'], r.credentials.map((c) => [c.what, c.file])));
-        out.log(`${r.project}: ${r.services.length} services healthy in ${(r.durationMs / 1000).toFixed(1)}s${r.changed.length ? ` (changed: ${r.changed.join(', ')})` : ' (nothing changed)'}`);
+        out.log(`${r.project}: ${r.services.length} services healthy in ${(r.durationMs / 1000).toFixed(1)}s${r.changed.length ? ` (changed: ${r.changed.join(', ')})` : ' (nothing changed)'}${r.pruned.length ? `; removed ${r.pruned.length} superseded configs and secrets` : ''}`);
       } catch (err) {
         if (err instanceof ImageUnavailableError) { out.error(err.message); process.exitCode = EXIT.failed; return; }
+        if (err instanceof RolloutFailedError) { out.error(err.message); process.exitCode = EXIT.failed; return; }
         if (err instanceof UpTimeoutError) { if (process.stderr.isTTY) process.stderr.write('\n'); out.error(err.message); process.exitCode = EXIT.failed; return; }
         throw err;
       }

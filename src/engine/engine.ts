@@ -16,6 +16,15 @@ export interface ToolCheck {
   missing: string;
 }
 
+/** Immutable objects a deploy leaves behind (Swarm configs and secrets named by content). */
+export interface Superseded {
+  /** commands listing the project's objects of each kind, one name per line */
+  list(): Array<{ kind: 'config' | 'secret'; cmd: Cmd }>;
+  /** the names the current rendered files use */
+  inUse(): Set<string>;
+  remove(kind: 'config' | 'secret', names: string[]): Cmd;
+}
+
 export interface Engine {
   readonly kind: 'compose' | 'swarm';
   /** several nodes: images are pulled by each node from a registry, ports are bound on every node */
@@ -46,6 +55,11 @@ export interface Engine {
   serviceOf(labels: Record<string, string>): string | undefined;
   /** the engine's name for a network of the plan (compose: <project>_<name>) */
   networkName(network: string): string;
+  /** multi-node targets: objects older deploys made and the current one no longer names */
+  readonly superseded?: Superseded;
+  /** multi-node targets: each service's last rollout, one `<service> <json>` line each, the JSON
+   *  {State, StartedAt, Message} or null (State: updating, completed, paused, rollback_started, rollback_completed) */
+  rolloutStates?(services: string[]): Cmd;
   /** what doctor asks first: the orchestrator answers, and how to judge its answer */
   tool(): ToolCheck;
   /** the engine the commands talk to (DOCKER_HOST); undefined: the environment's own */

@@ -5,7 +5,10 @@
 // for a user with DOCKER_HOST=ssh://a-manager. The client must have `docker stack config`
 // (docker 25+); the nodes' engines may be older (20.10 answers API 1.41).
 import { cmd, type Cmd } from './command.js';
-import type { Engine, ToolCheck } from './engine.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { Engine, Superseded, ToolCheck } from './engine.js';
 import { nodeDockerHost } from './nodes.js';
 
 export const STACK_NAMESPACE_LABEL = 'com.docker.stack.namespace';
@@ -120,6 +123,11 @@ export class SwarmEngine implements Engine {
     return this.c(['service', 'inspect', '--format', '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}', this.serviceName(service)], `read the rollout state of ${service}`, { timeoutMs: 30_000 });
   }
 
+  rolloutStates(services: string[]): Cmd {
+    return this.c(['service', 'inspect', '--format', '{{.Spec.Name}} {{json .UpdateStatus}}', ...services.map((s) => this.serviceName(s))],
+      'read the rollout state of every service', { timeoutMs: 30_000 });
+  }
+
   scale(service: string, replicas: number): Cmd {
     return this.c(['service', 'scale', '--detach=true', `${this.serviceName(service)}=${replicas}`], `scale ${service} to ${replicas}`, { timeoutMs: 60_000 });
   }
@@ -128,6 +136,18 @@ export class SwarmEngine implements Engine {
   nodes(): Cmd {
     return this.c(['node', 'ls', '--format', '{{json .}}'], 'list swarm nodes', { timeoutMs: 30_000 });
   }
+
+  /** Configs and secrets are named by content: every changed file left its old object behind. */
+  readonly superseded: Superseded = {
+    list: () => (['config', 'secret'] as const).map((kind) => ({
+      kind, cmd: this.c([kind, 'ls', '--filter', `label=${STACK_NAMESPACE_LABEL}=${this.project}`, '--format', '{{.Name}}'], `list the stack's ${kind}s`, { timeoutMs: 30_000 }),
+    })),
+    inUse: () => {
+      const doc = parse(readFileSync(join(this.dir, this.file), 'utf8')) as { configs?: Record<string, { name?: string }>; secrets?: Record<string, { name?: string }> };
+      return new Set([...Object.values(doc.configs ?? {}), ...Object.values(doc.secrets ?? {})].map((o) => o.name).filter((n): n is string => !!n));
+    },
+    remove: (kind, names) => this.c([kind, 'rm', ...names], `remove ${names.length} superseded ${kind}${names.length === 1 ? '' : 's'}`, { timeoutMs: 60_000 }),
+  };
 
   tool(): ToolCheck {
     return {

@@ -22,7 +22,7 @@ export interface ServiceHealth {
   state: ServiceStateName;
 }
 
-export type UpStep = 'validate' | 'images' | 'build' | 'deploy' | 'wait';
+export type UpStep = 'validate' | 'images' | 'build' | 'deploy' | 'wait' | 'prune';
 
 export type UpEvent =
   | { kind: 'step'; step: UpStep; status: 'start' | 'done' | 'skipped'; describe: string; durationMs?: number }
@@ -46,6 +46,8 @@ export interface UpResult {
   services: ServiceHealth[];
   urls: Array<{ route: string; url: string; service: string; auth: boolean }>;
   credentials: Array<{ what: string; file: string }>;
+  /** superseded immutable objects removed after the deploy converged (multi-node targets) */
+  pruned: string[];
   steps: Array<{ step: UpStep; describe: string; durationMs: number }>;
   durationMs: number;
 }
@@ -94,6 +96,39 @@ export function serviceHealth(plan: Plan, containers: ContainerState[], nodes: N
 }
 
 const CRASH_RESTARTS = 3;
+
+/** A scheduler rolled a changed service back (or paused it): its new version never became healthy. */
+export class RolloutFailedError extends Error {
+  constructor(readonly services: Array<{ service: string; state: string }>) {
+    super(`rollout failed, the old version keeps serving: ${services.map((s) => `${s.service} (${s.state.replace('_', ' ')})`).join(', ')}; read \`wharf logs\` of the new tasks`);
+    this.name = 'RolloutFailedError';
+  }
+}
+
+/**
+ * Services a multi-node engine is still rolling, and those whose rollout failed. The first
+ * look waits 2 s after the deploy: the orchestrator marks a changed service "updating" only
+ * once it picks the change up.
+ */
+async function rollouts(ctx: OpsContext, runner: ReturnType<typeof runnerOf>, deployedAt: number): Promise<{ updating: string[]; failed: Array<{ service: string; state: string }> }> {
+  if (!ctx.engine.rolloutStates) return { updating: [], failed: [] };
+  const wait = deployedAt + 2000 - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  const r = await runner(ctx.engine.rolloutStates(ctx.plan.components.map((c) => c.name)), { reject: false });
+  const prefix = `${ctx.engine.project}_`;
+  const states = r.stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith(prefix)).map((l) => {
+    const i = l.indexOf(' ');
+    const u = JSON.parse(l.slice(i + 1) || 'null') as { State?: string; StartedAt?: string; Message?: string } | null;
+    return { service: l.slice(prefix.length, i), state: u?.State ?? '', startedAt: Date.parse(u?.StartedAt ?? '') || 0, message: u?.Message ?? '' };
+  });
+  // A rollback from an earlier deploy is history, not this run's failure.
+  const ours = (s: { startedAt: number }) => s.startedAt >= deployedAt - 2000;
+  return {
+    updating: states.filter((s) => s.state === 'updating' || s.state === 'rollback_started').map((s) => s.service),
+    failed: states.filter((s) => ours(s) && (s.state === 'rollback_completed' || s.state === 'paused' || s.state === 'rollback_paused'))
+      .map((s) => ({ service: s.service, state: s.message ? `${s.state}: ${s.message}` : s.state })),
+  };
+}
 
 /** Every container restarted CRASH_RESTARTS times (one host), or as many new tasks failed since
  *  the deploy (a scheduler replaces a failed task with a new container instead of restarting it). */
@@ -180,10 +215,12 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
     const nodes = await listNodes(ctx.engine, runner);
     containers = await listContainers(ctx.engine, runner, nodes);
     services = serviceHealth(ctx.plan, containers, nodes);
-    const key = JSON.stringify(services);
+    const rolling = await rollouts(ctx, runner, deployedAt);
+    const key = JSON.stringify([services, rolling]);
     const elapsedMs = Math.round(performance.now() - waitStart);
     if (key !== last) { emit({ kind: 'health', services, elapsedMs }); last = key; }
-    if (services.every((s) => s.state === 'healthy')) break;
+    if (rolling.failed.length) throw new RolloutFailedError(rolling.failed);
+    if (services.every((s) => s.state === 'healthy') && !rolling.updating.length) break;
     // Every container of a service restarted CRASH_RESTARTS times and none runs: it exits on start.
     const live = byService(containers);
     const crashing = services.filter((s) => s.state !== 'healthy' && s.running === 0 && crashLooping(live.get(s.service) ?? [], deployedAt));
@@ -205,6 +242,7 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   const waitMs = Math.round(performance.now() - waitStart);
   steps.push({ step: 'wait', describe: 'wait until every replica is healthy', durationMs: waitMs });
   emit({ kind: 'step', step: 'wait', status: 'done', describe: 'every replica healthy', durationMs: waitMs });
+  const pruned = ctx.engine.superseded ? await timed('prune', 'remove superseded configs and secrets', () => prune(ctx), (n) => `removed ${n.length} superseded configs and secrets`) : [];
 
   return {
     project: ctx.engine.project,
@@ -212,9 +250,27 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
     services,
     urls: routeUrls(ctx.plan),
     credentials: credentialFiles(ctx),
+    pruned,
     steps,
     durationMs: Math.round(performance.now() - started),
   };
+}
+
+/**
+ * After convergence, the project's configs and secrets the current files no longer name.
+ * Only ours (by namespace label), never one in use: the engine refuses to remove an object a
+ * task still mounts, and such a refusal leaves it for the next run instead of failing up.
+ */
+async function prune(ctx: OpsContext): Promise<string[]> {
+  const s = ctx.engine.superseded!;
+  const runner = runnerOf(ctx);
+  const keep = s.inUse();
+  const removed: string[] = [];
+  for (const { kind, cmd } of s.list()) {
+    const old = (await runner(cmd)).stdout.split('\n').map((l) => l.trim()).filter((n) => n && !keep.has(n)).sort();
+    for (const n of old) if ((await runner(s.remove(kind, [n]), { reject: false })).exitCode === 0) removed.push(n);
+  }
+  return removed;
 }
 
 export function routeUrls(plan: Plan): UpResult['urls'] {

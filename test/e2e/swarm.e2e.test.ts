@@ -17,6 +17,9 @@ import { status } from '../../src/ops/status.js';
 import { doctor } from '../../src/ops/doctor.js';
 import { backupNow, restoreBackup, stackBackupExecutor } from '../../src/ops/backup.js';
 import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
+import { prepare } from '../../src/ops/prepare.js';
 import { dockerSkipReason } from './support/images.js';
 import {
   createSwarmStack, edgeLoad, execInTask, leaderOf, moveLeaderOff, swarmScript, swarmUp, waitReconverged,
@@ -189,6 +192,7 @@ test('backup and in-place restore of the database pinned to the data node', { sk
     assert.equal(r.status, 200, r.body);
     return (JSON.parse(r.body) as { items: Array<{ name: string }> }).items.map((i) => i.name);
   };
+  await untilOk(node, 180_000); // the edge admits a task after two passed checks
   await post('kept by the backup');
   const ex = await stackBackupExecutor(ctx());
   const t0 = performance.now();
@@ -237,6 +241,23 @@ test('a rolling update of the API (start-first) under load through the edge', { 
   assert.equal(after.size, 3);
   assert.ok([...after].every((i) => !before.has(i)), 'every task was replaced');
   assert.ok(failed.length <= results.length * 0.05, `${failed.length} of ${results.length} requests failed`);
+});
+
+test('a changed config rolls only what mounts it, and up prunes the superseded Swarm config', { skip, timeout: 10 * 60_000 }, async () => {
+  const specPath = join(stack.dir, 'wharf.yaml');
+  const spec = parse(readFileSync(specPath, 'utf8')) as Record<string, any>;
+  spec.monitoring = { ...spec.monitoring, scrapeInterval: '6s' };
+  writeFileSync(specPath, stringify(spec));
+  const p = await prepare({ specPath, target: 'swarm' });
+  assert.deepEqual(p.write.written.filter((f) => !f.startsWith('prometheus/')).filter((f) => f !== 'stack.yaml'), [], 'only the Prometheus config and the stack file change');
+  const before = (await run(stack.engine.superseded.list()[0]!.cmd)).stdout.split('\n').filter(Boolean);
+  const r = await up({ ...ctx(), plan: p.plan }, { timeoutMs: 5 * 60_000, pollMs: 2000 });
+  log(`config change: changed ${r.changed.join(', ')}; pruned ${r.pruned.join(', ')}`);
+  assert.deepEqual(r.changed, ['prometheus']);
+  assert.ok(r.pruned.length >= 1 && r.pruned.every((n) => before.includes(n) && n.startsWith(`${stack.plan.name}_`)), `pruned ${r.pruned.join(', ')}`);
+  const afterList = (await run(stack.engine.superseded.list()[0]!.cmd)).stdout.split('\n').filter(Boolean);
+  assert.deepEqual(afterList.sort(), [...stack.engine.superseded.inUse()].filter((n) => afterList.includes(n)).sort(), 'every config left is one the stack uses');
+  stack.plan = p.plan;
 });
 
 test('losing the leader: a new leader, the stack reconverges, requests through another node keep answering', { skip, timeout: 15 * 60_000 }, async () => {

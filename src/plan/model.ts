@@ -133,6 +133,8 @@ export type SecretSource =
   | { kind: 'redis-acl'; from: string }
   | { kind: 'redis-exporter-passwords'; address: string; from: string }
   | { kind: 'my-cnf'; user: string; host: string; port: number; from: string }
+  /** scheme://user:password@host:port/database?options, the password read from `from` */
+  | { kind: 'connection-url'; scheme: 'postgres' | 'mysql' | 'redis'; user?: string; host: string; port: number; database: string; options?: Record<string, string>; from: string }
   | { kind: 'tls-key' }
   | { kind: 'tls-cert'; hosts: string[]; key: string }
   | { kind: 'tls-pem'; cert: string; key: string };

@@ -48,6 +48,32 @@ export const secretsDeclared: Rule = (s) => {
   return out;
 };
 
+/** How a service's env entry { secret, as } is read: `as` defaults from the variable's name. */
+export function envSecretMode(name: string, as: 'file' | 'value' | undefined): 'file' | 'value' {
+  return as ?? (name.endsWith('_FILE') ? 'file' : 'value');
+}
+
+export const envSecretsResolve: Rule = (s) => {
+  const out: Issue[] = [];
+  for (const [n, svc] of Object.entries(s.services)) {
+    let injects = false;
+    for (const [k, v] of Object.entries(svc.env)) {
+      if (typeof v === 'string') continue;
+      const path = `services.${n}.env.${k}.secret`;
+      const [used, part] = v.secret.split('.');
+      if (part) {
+        if (!svc.uses.includes(used!)) out.push(err(path, `"${used}" is not in services.${n}.uses`, `add it to uses, or pick one of: ${svc.uses.join(', ') || '(none)'}`));
+      } else if (!s.secrets[used!]) {
+        out.push(err(path, `secret "${used}" is not declared under secrets`, `declare secrets.${used}: { generate: true } or { file: PATH }, or reference a used backend as NAME.url / NAME.password`));
+      }
+      if (envSecretMode(k, v.as) === 'value') injects = true;
+    }
+    // The wrapper replaces the entrypoint; the image's own command cannot be read at render time.
+    if (injects && !svc.command) out.push(err(`services.${n}.command`, 'is required when env reads a secret value at start (as: value)', 'give the image\'s full start command, e.g. command: [nginx, -g, "daemon off;"]; or use a *_FILE variable if the image reads files'));
+  }
+  return out;
+};
+
 export const uniqueNames: Rule = (s) => {
   const seen = new Map<string, string>();
   const out: Issue[] = [];
@@ -133,7 +159,7 @@ function hintFrom(names: string[]): string | undefined {
 
 export const crossFieldRules: Rule[] = [
   acmeNeedsTraefik,
-  imageOrBuild, usedBackendsExist, secretsDeclared, uniqueNames, uniqueRouteHosts,
+  imageOrBuild, usedBackendsExist, secretsDeclared, envSecretsResolve, uniqueNames, uniqueRouteHosts,
   routedServicesHaveHealth, edgePortsDistinct, tlsFilesNeedPaths,
   retentionKeepsSomething, backupsEncrypted, buildInsideProject,
 ];

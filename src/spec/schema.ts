@@ -90,6 +90,16 @@ const buildSchema = z.strictObject({
   args: z.record(z.string(), z.string()).default({}),
 });
 
+/** `db.url`, `db.password` (a database or cache the service uses) or a user secret's name. */
+export const secretRef = z.string().regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9](\.(url|password))?$/,
+  'should be USED.url, USED.password (a database or cache in uses) or the name of a declared secret');
+
+const envSecretSchema = z.strictObject({
+  secret: secretRef,
+  as: z.enum(['file', 'value']).optional()
+    .describe('file: the variable holds the path of the mounted secret file; value: an entrypoint wrapper reads the file at start and exports its contents (the image needs /bin/sh, and the service needs command). Default: file for names ending in _FILE, value otherwise'),
+}).describe('an environment variable filled from a secret file, never from a value in the rendered files');
+
 export const serviceSchema = z
   .strictObject({
     image: imageRef.optional().describe('image reference; pin a tag or digest'),
@@ -102,7 +112,8 @@ export const serviceSchema = z
     metrics: z
       .union([z.strictObject({ path: urlPath(true).default('/metrics'), port: port.optional() }), z.literal(false)])
       .default(false),
-    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'should be an environment variable name'), z.string()).default({}),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'should be an environment variable name'), z.union([z.string(), envSecretSchema])).default({})
+      .describe('environment: plain strings, or { secret: REF } for a secret (a file path for *_FILE / __FILE names, the value itself otherwise)'),
     secrets: z.array(name).default([]).describe('names of secrets mounted at /run/secrets/NAME'),
     resources: resourcesSchema.prefault({}),
     uses: z.array(name).default([]).describe('databases and caches this service talks to'),

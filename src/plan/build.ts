@@ -76,7 +76,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
         service: n, host: r.host, path: r.path, port: svc.port, replicas: svc.replicas,
         denyPaths: svc.metrics ? [svc.metrics.path] : [],
         auth: r.auth, allow: copy(r.allow),
-        healthPath: svc.health ? svc.health.path : undefined,
+        ...edgeHealth(svc),
         internal: false,
       });
     });
@@ -210,6 +210,34 @@ export function httpProbe(port: number, path: string): string[] {
   return ['CMD', 'sh', '-c',
     'wget -q -O /dev/null "$1" 2>/dev/null || curl -fsS -o /dev/null "$1" 2>/dev/null || node -e "fetch(process.argv[1]).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" "$1"',
     'probe', url];
+}
+
+/** Listening on the port, read from the kernel's socket table: no client needed, only sh and grep. */
+export function tcpProbe(port: number): string[] {
+  return ['CMD', 'sh', '-c', 'grep -qE "^ *[0-9]+: [0-9A-F]+:$(printf %04X "$1") [0-9A-F]+:[0-9A-F]+ 0A " /proc/net/tcp /proc/net/tcp6', 'probe', String(port)];
+}
+
+/** An app's healthcheck, or why it has none, and the probe in words for `wharf check`. */
+function serviceHealth(svc: Service): Pick<Component, 'healthcheck' | 'healthWaiver' | 'healthProbe'> {
+  const h = svc.health;
+  if (!h) return { healthWaiver: 'health: false in the spec', healthProbe: 'none (health: false)' };
+  const timing = { interval: h.interval, timeout: h.timeout, retries: h.retries, startPeriod: h.startPeriod };
+  if (h.from === 'edge') {
+    const what = h.tcp ? `TCP connect to port ${svc.port}` : `HTTP GET ${h.path ?? '/health'}`;
+    return { healthWaiver: 'health.from: edge (the image has no shell or HTTP client); the edge probes every replica', healthProbe: `from the edge: ${what}` };
+  }
+  if (h.command) return { healthcheck: health(['CMD', ...h.command], timing), healthProbe: `in the container: ${h.command.join(' ')}` };
+  if (h.tcp) return { healthcheck: health(tcpProbe(svc.port), timing), healthProbe: `in the container: port ${svc.port} listening (/proc/net/tcp)` };
+  const path = h.path ?? '/health';
+  return { healthcheck: health(httpProbe(svc.port, path), timing), healthProbe: `in the container: HTTP GET ${path} (wget, curl or node)` };
+}
+
+/** What the edge probes: the HTTP health path, a bare connect for tcp, else / answering 2xx-3xx. */
+function edgeHealth(svc: Service): Pick<Route, 'healthPath' | 'healthTcp'> {
+  const h = svc.health;
+  if (!h || h.command) return {};
+  if (h.tcp) return { healthTcp: true };
+  return { healthPath: h.path ?? '/health' };
 }
 
 function dbUser(n: string, db: Database, stack: Stack) {
@@ -379,10 +407,7 @@ function planService(n: string, svc: Service, stack: Stack, monitoringOn: boolea
       ...svc.volumes.map((v) => ({ type: 'volume' as const, source: v.name, target: v.target, readOnly: false })),
       ...(svc.dockerSocket === 'read-only' ? [{ type: 'bind' as const, source: '/var/run/docker.sock', target: '/var/run/docker.sock', readOnly: true }] : []),
     ],
-    healthcheck: svc.health ? health(httpProbe(svc.port, svc.health.path), {
-      interval: svc.health.interval, timeout: svc.health.timeout, retries: svc.health.retries, startPeriod: svc.health.startPeriod,
-    }) : undefined,
-    healthWaiver: svc.health ? undefined : 'health: false in the spec',
+    ...serviceHealth(svc),
     dependsOn,
     resources: { cpus: svc.resources.cpus ?? 0.5, memory: svc.resources.memory ?? '256M' },
     init: svc.init,

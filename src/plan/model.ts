@@ -91,6 +91,8 @@ export interface Component {
   healthcheck?: Healthcheck;
   /** why a component has no healthcheck (the lint accepts a stated reason) */
   healthWaiver?: string;
+  /** what decides an app service's health, in words (`wharf check` lists it) */
+  healthProbe?: string;
   dependsOn: Dependency[];
   /** limits; reservations are what a scheduler must find free on a node before placing it */
   resources: { cpus: number; memory: string; reserveCpus?: number; reserveMemory?: string };
@@ -120,6 +122,8 @@ export interface Route {
   auth: boolean;
   allow?: string[];
   healthPath?: string;
+  /** the edge checks that the port accepts connections instead of an HTTP answer */
+  healthTcp?: boolean;
   /** internal platform routes (dashboards) */
   internal: boolean;
 }

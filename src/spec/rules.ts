@@ -74,6 +74,20 @@ export const envSecretsResolve: Rule = (s) => {
   return out;
 };
 
+export const healthProbeIsOne: Rule = (s) =>
+  Object.entries(s.services).flatMap(([n, svc]) => {
+    const h = svc.health;
+    if (!h) return [];
+    const given = (['path', 'command', 'tcp'] as const).filter((k) => h[k] !== undefined);
+    const path = `services.${n}.health`;
+    if (given.length > 1) return [err(path, `has ${given.join(' and ')}: a health check is one probe`, 'keep one of path, command, tcp')];
+    if (h.from !== 'edge') return [];
+    if (h.command) return [err(`${path}.from`, 'the edge cannot run a command', 'probe from the edge with path or tcp, or run the command in the container (from: container)')];
+    if (!svc.routes.length) return [err(`${path}.from`, 'nothing probes an unrouted service from the edge', 'route it, or give it a probe the container can run')];
+    if (h.tcp && s.proxy.kind === 'traefik') return [err(`${path}.tcp`, 'Traefik health checks are HTTP only', 'use path, or proxy.kind: haproxy')];
+    return [];
+  });
+
 export const uniqueNames: Rule = (s) => {
   const seen = new Map<string, string>();
   const out: Issue[] = [];
@@ -159,7 +173,7 @@ function hintFrom(names: string[]): string | undefined {
 
 export const crossFieldRules: Rule[] = [
   acmeNeedsTraefik,
-  imageOrBuild, usedBackendsExist, secretsDeclared, envSecretsResolve, uniqueNames, uniqueRouteHosts,
+  imageOrBuild, usedBackendsExist, secretsDeclared, envSecretsResolve, healthProbeIsOne, uniqueNames, uniqueRouteHosts,
   routedServicesHaveHealth, edgePortsDistinct, tlsFilesNeedPaths,
   retentionKeepsSomething, backupsEncrypted, buildInsideProject,
 ];

@@ -76,7 +76,11 @@ export const backupSchema = z
   .describe('scheduled, encrypted, verified backups');
 
 const healthSchema = z.strictObject({
-  path: urlPath(true).default('/health'),
+  path: urlPath(true).optional().describe('HTTP GET that must answer 200 (the default probe, at /health)'),
+  command: z.array(z.string().min(1)).min(1).optional().describe('the image\'s own probe, run in the container (exit 0 = healthy)'),
+  tcp: z.literal(true).optional().describe('healthy when the service port is listening (read from /proc/net/tcp: needs only sh and grep)'),
+  from: z.enum(['container', 'edge']).default('container')
+    .describe('edge: the image has no shell or HTTP client, so only the edge proxy probes it (path or tcp) and takes failing replicas out'),
   interval: duration.default('5s'),
   timeout: duration.default('3s'),
   retries: z.number().int().min(1).max(100).default(5),
@@ -108,7 +112,7 @@ export const serviceSchema = z
     port: port.describe('port the service listens on inside its container'),
     replicas: z.number().int().min(1).max(100).default(1),
     routes: z.array(routeSchema).default([]),
-    health: z.union([healthSchema, z.literal(false)]).prefault({ path: '/health' }),
+    health: z.union([healthSchema, z.literal(false)]).prefault({}).describe('one of path (HTTP, default /health), command or tcp; false for none'),
     metrics: z
       .union([z.strictObject({ path: urlPath(true).default('/metrics'), port: port.optional() }), z.literal(false)])
       .default(false),

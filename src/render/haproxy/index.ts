@@ -261,10 +261,13 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
     const hp = r.healthPath;
     sections.push(section(`backend ${be}`, [
       'balance roundrobin',
-      'option httpchk',
-      `http-check send meth GET uri ${word(hp ?? '/')} ver HTTP/1.1 hdr Host ${haproxyLogFormat(r.host.replace(/^\*\./, 'health.'))}`,
-      // An explicit health path must say 200; without one, `/` answering 2xx/3xx will do.
-      hp ? 'http-check expect status 200' : 'http-check expect rstatus ^[23]',
+      // health.tcp: a plain `check` is a TCP connect
+      ...(r.healthTcp ? [] : [
+        'option httpchk',
+        `http-check send meth GET uri ${word(hp ?? '/')} ver HTTP/1.1 hdr Host ${haproxyLogFormat(r.host.replace(/^\*\./, 'health.'))}`,
+        // An explicit health path must say 200; without one, `/` answering 2xx/3xx will do.
+        hp ? 'http-check expect status 200' : 'http-check expect rstatus ^[23]',
+      ]),
       `server-template ${id(r.service)} ${templateSlots(r.replicas)} ${word(`${addressing.replicas(r.service)}:${r.port}`)} check resolvers docker resolve-prefer ipv4 init-addr none`,
     ]));
   }

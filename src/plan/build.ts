@@ -180,6 +180,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
       httpPort: stack.proxy.httpPort, httpsPort: stack.proxy.httpsPort, statsPort: stack.proxy.stats.port,
       dashboardHost, dashboardAllow: dashboard ? copy(dashboard.allow) : undefined,
       authSecret, authUser: 'admin',
+      serverHeader: stack.proxy.kind === 'haproxy' ? { request: 'X-Wharf-Trace', response: 'X-Wharf-Server' } : undefined,
     },
     components,
     routes: routes.sort((a, b) => byCodeUnit(a.name, b.name)),

@@ -245,6 +245,9 @@ export interface Proxy {
   /** secret holding the users file for basic auth (htpasswd or HAProxy userlist) */
   authSecret: string;
   authUser: string;
+  /** the edge names the replica that served a response when the request asks for it
+   *  (HAProxy can; Traefik has no way to put a server in a header) */
+  serverHeader?: { request: string; response: string };
 }
 
 export interface Plan {

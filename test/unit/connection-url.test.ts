@@ -15,7 +15,7 @@ import { ensureSecrets } from '../../src/secrets/generate.js';
 import { parseSpecText } from '../../src/spec/load.js';
 import { loadVariant } from '../support/templates.js';
 import { leaks, secretInventory } from '../support/secret-values.js';
-import { skipUnless, startPostgres, startRedis } from '../support/servers.js';
+import { skipUnless, startMariadb, startPostgres, startRedis } from '../support/servers.js';
 import { toolPath } from '../support/tools.js';
 import { propertyParams } from '../support/property.js';
 
@@ -49,6 +49,20 @@ test('libpq logs in with a derived URL whose password is hostile', { skip: skipU
   }
 });
 
+test('mysql2 (a common MySQL/MariaDB client) logs in with a derived mysql:// URL', { skip: skipUnless('mariadb') }, async () => {
+  const my = await startMariadb({ password: HOSTILE, user: 'app', database: 'shop' });
+  try {
+    const { createConnection } = await import('mysql2/promise');
+    const c = await createConnection(connectionUrl({ scheme: 'mysql', user: 'app', password: HOSTILE, host: my.host, port: my.port, database: 'shop' }));
+    try {
+      const [rows] = await c.query('SELECT CURRENT_USER() AS u, DATABASE() AS d');
+      assert.deepEqual(rows, [{ u: 'app@%', d: 'shop' }]);
+    } finally { await c.end(); }
+  } finally {
+    await my.stop();
+  }
+});
+
 test('redis-cli logs in with a derived URL as the default user', { skip: skipUnless('redis') }, async () => {
   const rd = await startRedis({ password: 'r@d:is/pw#1' });
   try {
@@ -62,12 +76,13 @@ test('redis-cli logs in with a derived URL as the default user', { skip: skipUnl
 
 test('every used database and cache gets a URL file; env { secret } names it, never its value', async () => {
   const { plan } = loadVariant({ template: 'api', change: (d) => {
-    d.services.api.env = { ...d.services.api.env, DATABASE_URL_FILE: { secret: 'db.url' }, CACHE_URL: { secret: 'cache.url' } };
+    d.services.api.env = { ...d.services.api.env, DATABASE_URL_FILE: { secret: 'db.url' }, CACHE_URL: { secret: 'cache.url' }, APP__db__PASSWD__FILE: { secret: 'db.password' } };
     d.services.api.command = ['node', 'dist/server.js'];
   } });
   const api = plan.components.find((c) => c.name === 'api')!;
   assert.equal(api.env.DATABASE_URL_FILE, '/run/secrets/db-url');
   assert.equal(api.env.DB_URL_FILE, '/run/secrets/db-url');
+  assert.equal(api.env.APP__db__PASSWD__FILE, '/run/secrets/db-password', 'the __FILE convention gets a path too');
   assert.equal(api.env.REDIS_URL_FILE, '/run/secrets/cache-url');
   assert.equal(api.env.CACHE_URL, undefined, 'a value variable is exported at start, not rendered');
   assert.deepEqual(api.entrypoint, ['/bin/sh', '-c', ENV_WRAPPER, 'wharf-env']);

@@ -69,7 +69,7 @@ export const envSecretsResolve: Rule = (s) => {
       if (envSecretMode(k, v.as) === 'value') injects = true;
     }
     // The wrapper replaces the entrypoint; the image's own command cannot be read at render time.
-    if (injects && !svc.command) out.push(err(`services.${n}.command`, 'is required when env reads a secret value at start (as: value)', 'give the image\'s full start command, e.g. command: [nginx, -g, "daemon off;"]; or use a *_FILE variable if the image reads files'));
+    if (injects && !svc.command) out.push(err(`services.${n}.command`, 'is required when env reads a secret value at start (as: value)', 'give the image\'s full start command (its ENTRYPOINT and CMD together), e.g. command: [docker-entrypoint.sh, postgres]; or use a *_FILE variable if the image reads files'));
   }
   return out;
 };

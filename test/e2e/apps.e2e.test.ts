@@ -140,6 +140,19 @@ describe('third-party images: nginx and a URL-only PostgreSQL client behind HAPr
     assert.equal(rows, 'https://example.org/feed');
   });
 
+  test('the CLI as a user runs it: check states the probes, status and loadtest work on this stack', async () => {
+    const cli = (...args: string[]) => execa(process.execPath, [join(repoRoot, 'bin', 'wharf.js'), ...args, '-f', s.specPath], { reject: false, env: { NO_COLOR: '1' } });
+    const check = await cli('check');
+    assert.equal(check.exitCode, 0, check.stdout + check.stderr);
+    assert.match(check.stdout, /reader\s+│ in the container: port 9187 listening/);
+    assert.match(check.stdout, /site\s+│ in the container: HTTP GET \//);
+    const st = await cli('status');
+    const lt = await cli('loadtest', '--route', 'reader', '--duration', '1', '--connections', '2');
+    assert.equal(lt.exitCode, 0, lt.stdout + lt.stderr);
+    assert.match(lt.stdout, /replica \(named by the edge\)/);
+    for (const [name, r] of [['check', check], ['status', st], ['loadtest', lt]] as const) outputs.push({ name: `wharf ${name}`, text: `${r.stdout}\n${r.stderr}` });
+  });
+
   test('no secret, derived URL included, in rendered files, results, logs or docker inspect', async () => {
     const inv = secretInventory(s.ctx.plan, s.ctx.secretsDir!);
     assert.ok(inv.values.some((v) => v.secret === 'db-url'), 'the URL is in the inventory');

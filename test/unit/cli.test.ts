@@ -135,6 +135,9 @@ test('the third-party starters: init, check (valid, probe stated), render with n
       const check = await wharf(dir, 'check', '--strict');
       assert.equal(check.exitCode, 0, check.stdout + check.stderr);
       assert.match(check.stdout, probe);
+      const json = JSON.parse((await wharf(dir, 'check', '--format', 'json')).stdout) as { ok: boolean; health: Array<{ service: string; probe: string }> };
+      assert.deepEqual(json.health.map((h) => h.service), [template]);
+      assert.match(`${template}  │ ${json.health[0]!.probe}`, probe);
       const render = await wharf(dir, 'render');
       assert.equal(render.exitCode, 0, render.stderr);
       const { plan } = await load(join(dir, 'wharf.yaml'));

@@ -29,7 +29,8 @@ async function nginxImage(): Promise<string> {
   for (const f of readdirSync(ctx).sort()) h.update(f).update(readFileSync(join(ctx, f)));
   const ref = `wharf-test/app-nginx:${h.digest('hex').slice(0, 12)}`;
   if ((await execa('docker', ['image', 'inspect', ref], { reject: false })).exitCode !== 0) {
-    await execa('docker', ['build', '-q', '--build-arg', `BASE=${base}`, '-t', ref, ctx], { env: { DOCKER_BUILDKIT: '0' } });
+    const network = process.env.WHARF_BUILD_NETWORK ? ['--network', process.env.WHARF_BUILD_NETWORK] : []; // as build-test-images.sh
+    await execa('docker', ['build', '-q', ...network, '--build-arg', `BASE=${base}`, '--label', 'org.wharf.test.image=app-nginx', '-t', ref, ctx], { env: { DOCKER_BUILDKIT: '0' } });
   }
   return ref;
 }

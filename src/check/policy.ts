@@ -30,8 +30,8 @@ export const policyRules: PolicyRule[] = [
   {
     id: 'WH002', title: 'plaintext secret in environment', severity: 'error',
     check: ({ stack }) => Object.entries(stack.services).flatMap(([n, s]) => Object.entries(s.env)
-      .filter(([k, v]) => SECRET_NAME.test(k) && v !== '' && !k.endsWith('_FILE'))
-      .map(([k]) => ({ path: `services.${n}.env.${k}`, message: `${k} holds a secret as plain text`, hint: `declare it under secrets: and list it in services.${n}.secrets; the app reads /run/secrets/NAME (or ${k}_FILE)` }))),
+      .filter(([k, v]) => typeof v === 'string' && SECRET_NAME.test(k) && v !== '' && !k.endsWith('_FILE'))
+      .map(([k]) => ({ path: `services.${n}.env.${k}`, message: `${k} holds a secret as plain text`, hint: `declare it under secrets: and write env.${k}: { secret: NAME } (the value is read from the file at start), or ${k}_FILE: { secret: NAME }` }))),
   },
   {
     id: 'WH003', title: 'unpinned image', severity: 'warning',
@@ -55,7 +55,7 @@ export const policyRules: PolicyRule[] = [
   {
     id: 'WH006', title: 'default credentials', severity: 'error',
     check: ({ stack }) => Object.entries(stack.services).flatMap(([n, s]) => Object.entries(s.env)
-      .filter(([k, v]) => SECRET_NAME.test(k) && DEFAULT_CREDS.has(v.toLowerCase()))
+      .filter(([k, v]) => typeof v === 'string' && SECRET_NAME.test(k) && DEFAULT_CREDS.has(v.toLowerCase()))
       .map(([k]) => ({ path: `services.${n}.env.${k}`, message: `${k} is set to a well-known default password`, hint: 'remove it: wharf generates a random secret per stack' }))),
   },
   {

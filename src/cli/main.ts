@@ -65,12 +65,13 @@ export function program(out: Out = stdio): Command {
         : [];
       const all = [...typeIssues.map((i) => ({ ...i, rule: 'types' })), ...issues.map((i) => ({ ...i, rule: 'spec' })), ...findings];
       const failed = specErrors.length > 0 || all.some((f) => f.severity === 'error' || (o.strict && f.severity === 'warning'));
+      const health = plan ? plan.components.filter((c) => c.role === 'app').map((c) => ({ service: c.name, probe: c.healthProbe ?? 'none' })) : [];
       if (o.format === 'json') {
-        out.log(JSON.stringify({ file: specPath, ok: !failed, issues: all }, null, 2));
-      } else if (all.length) {
-        out.log(table(['rule', 'severity', 'where', 'problem', 'fix'], all.map((f) => [f.rule, f.severity, `${f.line ? `${f.file}:${f.line}:${f.column} ` : f.file ? `${f.file} ` : ''}${f.path}`, f.message, f.hint ?? ''])));
+        out.log(JSON.stringify({ file: specPath, ok: !failed, issues: all, health }, null, 2));
       } else {
-        out.log(`${specPath}: valid, no policy findings (target ${target})`);
+        if (all.length) out.log(table(['rule', 'severity', 'where', 'problem', 'fix'], all.map((f) => [f.rule, f.severity, `${f.line ? `${f.file}:${f.line}:${f.column} ` : f.file ? `${f.file} ` : ''}${f.path}`, f.message, f.hint ?? ''])));
+        if (health.length) out.log(table(['service', 'health probe'], health.map((h) => [h.service, h.probe])));
+        if (!all.length) out.log(`${specPath}: valid, no policy findings (target ${target})`);
       }
       process.exitCode = specErrors.length ? EXIT.input : failed ? EXIT.failed : EXIT.ok;
     });

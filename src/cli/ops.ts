@@ -159,7 +159,8 @@ export function registerOps(cmd: Command, out: Out, fileOpt: () => import('comma
       const r = await loadtest({ plan: l.plan }, { route: o.route, path: o.path, duration: o.duration, connections: o.connections });
       if (o.json) { out.log(JSON.stringify(r, null, 2)); } else {
         out.log(table(['url', 'requests', 'req/s', 'p50', 'p90', 'p99', 'non-2xx', 'errors'], [[r.url, r.requests.total, r.rps.toFixed(0), `${r.latencyMs.p50} ms`, `${r.latencyMs.p90} ms`, `${r.latencyMs.p99} ms`, r.requests.non2xx, r.requests.errors + r.requests.timeouts]]));
-        out.log(table(['replica (X-Instance)', 'responses', 'share'], r.distribution.map((d) => [d.instance, d.count, `${(d.share * 100).toFixed(1)}%`])));
+        out.log(table([r.source === 'edge' ? 'replica (named by the edge)' : 'replica (X-Instance)', 'responses', 'share'], r.distribution.map((d) => [d.instance, d.count, `${(d.share * 100).toFixed(1)}%`])));
+        if (r.crossCheck) out.log(`cross-check with X-Instance: ${r.crossCheck.agree ? 'agrees' : 'DISAGREES'} (${r.crossCheck.pairs.map((p) => `${p.server}=${p.instances.join('+')}`).join(', ')})`);
         out.log(`fairness: ${r.fairness.verdict} (chi² ${r.fairness.chiSquare.toFixed(2)}, df ${r.fairness.df}, p ${r.fairness.pValue.toFixed(3)}): ${r.fairness.explanation}`);
       }
       const non2xxShare = r.requests.total ? r.requests.non2xx / r.requests.total : 0;

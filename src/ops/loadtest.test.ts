@@ -2,13 +2,15 @@
 // behind it answer in turn (or one of them is dead), identified by X-Instance.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tinyPlan } from '../engine/testing/tiny-stack.js';
+import { haproxyConfig } from '../render/haproxy/index.js';
 import { chiSquarePValue, fairness, loadtest, LoadtestError } from './loadtest.js';
 
 test('chi-square p-values match the tables', () => {
@@ -96,3 +98,73 @@ test('a replica that never answers makes the verdict unfair', async () => {
 test('an unknown route is a clear error naming the routes there are', async () => {
   await assert.rejects(loadtest({ plan: plan() }, { route: 'nope' }), (e: unknown) => e instanceof LoadtestError && /no route "nope" \(routes: api \(api.lt.localhost\)\)/.test(e.message));
 });
+
+test('a real HAProxy names the replica with the rendered trace rules: no X-Instance needed, X-Instance cross-checked', { skip: !haveHaproxy() && 'haproxy not installed' }, async (t) => {
+  const lines = renderedTraceLines();
+  assert.equal(lines.length, 3, lines.join('\n'));
+  // Two plain backends that say nothing about themselves (the third-party case); later they
+  // send X-Instance, truthfully and then both the same, which the cross-check must catch.
+  const says: Array<string | undefined> = [undefined, undefined];
+  const backends: HttpServer[] = [];
+  const ports: number[] = [];
+  for (const i of [0, 1]) {
+    const s = createHttpServer((_req, res) => { if (says[i]) res.setHeader('X-Instance', says[i]!); res.end('ok'); });
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    backends.push(s); ports.push((s.address() as AddressInfo).port);
+  }
+  const edgePort = await freePort();
+  writeFileSync(join(dir, 'edge.pem'), readFileSync(join(dir, 'c.pem'), 'utf8') + readFileSync(join(dir, 'k.pem'), 'utf8'));
+  writeFileSync(join(dir, 'haproxy.cfg'), [
+    'defaults', '  mode http', '  timeout connect 1s', '  timeout client 5s', '  timeout server 5s',
+    'frontend https', `  bind 127.0.0.1:${edgePort} ssl crt ${join(dir, 'edge.pem')}`, `  ${lines[0]}`, `  ${lines[1]}`, '  default_backend be_web', `  ${lines[2]}`,
+    'backend be_web', '  balance roundrobin', ...ports.map((p, i) => `  server web${i + 1} 127.0.0.1:${p}`), '',
+  ].join('\n'));
+  const hap = spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: 'ignore' });
+  t.after(() => { hap.kill(); for (const s of backends) s.close(); });
+  const p = plan();
+  p.proxy.httpsPort = edgePort;
+  p.proxy.serverHeader = { request: 'X-Wharf-Trace', response: 'X-Wharf-Server' };
+  p.routes[0]!.replicas = 2;
+  for (let i = 0; i < 50 && !(await portOpen(edgePort)); i++) await new Promise((r) => setTimeout(r, 100));
+
+  const r = await loadtest({ plan: p }, { amount: 400, connections: 4 });
+  assert.equal(r.source, 'edge');
+  assert.deepEqual(r.distribution.map((d) => [d.instance, d.count]), [['web1', 200], ['web2', 200]]);
+  assert.equal(r.fairness.verdict, 'fair');
+  assert.equal(r.crossCheck, undefined, 'no app header: nothing to cross-check');
+
+  says.splice(0, 2, 'host-a', 'host-b');
+  const agree = await loadtest({ plan: p }, { amount: 100, connections: 2 });
+  assert.deepEqual(agree.crossCheck, { agree: true, pairs: [{ server: 'web1', instances: ['host-a'] }, { server: 'web2', instances: ['host-b'] }] });
+  says.splice(0, 2, 'host-a', 'host-a');
+  const lie = await loadtest({ plan: p }, { amount: 100, connections: 2 });
+  assert.equal(lie.crossCheck?.agree, false, 'one instance behind two servers');
+});
+
+function haveHaproxy(): boolean {
+  try { execFileSync('haproxy', ['-v'], { stdio: 'ignore' }); return true; } catch {
+    if (process.env.CI === 'true') throw new Error('CI must provide haproxy');
+    return false;
+  }
+}
+
+/** The frontend lines the HAProxy renderer writes for the trace header, taken from its output. */
+function renderedTraceLines(): string[] {
+  const p = tinyPlan('lt');
+  p.proxy = { ...p.proxy, kind: 'haproxy', serverHeader: { request: 'X-Wharf-Trace', response: 'X-Wharf-Server' } };
+  p.tls = { ...p.tls, mode: 'self-signed', pemSecret: 'edge-tls-pem' };
+  return haproxyConfig(p, {}).split('\n').map((l) => l.trim()).filter((l) => /txn\.trace|X-Wharf-Trace/.test(l));
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port }, () => { s.destroy(); resolve(true); });
+    s.on('error', () => resolve(false));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createNetServer().listen(0, '127.0.0.1', () => { const p = (s.address() as AddressInfo).port; s.close(() => resolve(p)); });
+  });
+}

@@ -1,6 +1,8 @@
 // wharf loadtest: load through the edge (autocannon over TLS to the published port with the
-// route's Host header), count which replica answered (X-Instance), and test whether the
-// distribution is uniform with a chi-square test -- what seed 003's scripts tried to show.
+// route's Host header), count which replica answered, and test whether the distribution is
+// uniform with a chi-square test -- what seed 003's scripts tried to show. The edge names the
+// replica when it can (HAProxy: a response header on request), so the app needs nothing; an
+// app's own X-Instance header is counted too, as a cross-check or the only source (Traefik).
 import autocannon from 'autocannon';
 import type { OpsContext } from '../engine/context.js';
 import { edgeAddress } from '../engine/edge.js';
@@ -44,7 +46,11 @@ export interface LoadtestResult {
   rps: number;
   latencyMs: { p50: number; p90: number; p99: number; mean: number; max: number };
   replicas: number;
+  /** who named the replica of each response: the edge, or the app's X-Instance header */
+  source: 'edge' | 'app';
   distribution: Array<{ instance: string; count: number; share: number }>;
+  /** edge server -> the X-Instance values seen behind it, when both were present */
+  crossCheck?: { pairs: Array<{ server: string; instances: string[] }>; agree: boolean };
   fairness: Fairness;
 }
 
@@ -66,7 +72,10 @@ export async function loadtest(ctx: Pick<OpsContext, 'plan'>, opts: LoadtestOpti
   const path = opts.path ?? route.path;
   const address = edgeAddress(plan.proxy.bind);
   const port = plan.proxy.httpsPort;
-  const counts = new Map<string, number>();
+  const edge = new Map<string, number>();
+  const app = new Map<string, number>();
+  const pairs = new Map<string, Set<string>>();
+  const trace = plan.proxy.serverHeader;
   const duration = opts.duration ?? 10;
   const connections = opts.connections ?? 10;
 
@@ -77,16 +86,18 @@ export async function loadtest(ctx: Pick<OpsContext, 'plan'>, opts: LoadtestOpti
       connections,
       ...(opts.amount ? { amount: opts.amount } : { duration }),
       timeout: 10,
-      headers: { host: route.host, 'user-agent': 'wharf-loadtest' },
+      headers: { host: route.host, 'user-agent': 'wharf-loadtest', ...(trace ? { [trace.request]: '1' } : {}) },
       servername: route.host,
       requests: [{
         method: 'GET', path,
         onResponse: (_status: number, _body: string, _context: unknown, headers?: Record<string, string | string[]>) => {
           instance.requests++;
-          let v: string | string[] | undefined;
-          for (const [k, x] of Object.entries(headers ?? {})) if (k.toLowerCase() === 'x-instance') v = x;
-          const id = Array.isArray(v) ? v[0] : v;
-          counts.set(id ?? '(no X-Instance)', (counts.get(id ?? '(no X-Instance)') ?? 0) + 1);
+          const server = header(headers, trace?.response);
+          const id = header(headers, 'x-instance');
+          if (server) edge.set(server, (edge.get(server) ?? 0) + 1);
+          if (id) app.set(id, (app.get(id) ?? 0) + 1);
+          if (server && id) pairs.set(server, (pairs.get(server) ?? new Set()).add(id));
+          if (!server && !id) app.set(UNNAMED, (app.get(UNNAMED) ?? 0) + 1);
         },
       }],
     } as autocannon.Options, (err, res) => (err ? reject(err) : resolve(res)));
@@ -96,8 +107,14 @@ export async function loadtest(ctx: Pick<OpsContext, 'plan'>, opts: LoadtestOpti
     }
   });
 
+  const source = edge.size ? 'edge' : 'app';
+  const counts = edge.size ? edge : app;
   const total = counts.size ? [...counts.values()].reduce((a, b) => a + b, 0) : 0;
-  const known = [...counts.entries()].filter(([k]) => k !== '(no X-Instance)');
+  const known = [...counts.entries()].filter(([k]) => k !== UNNAMED);
+  // Agreement: each server answered as one instance, and no instance behind two servers.
+  const pairList = [...pairs.entries()].map(([server, ids]) => ({ server, instances: [...ids].sort(byCodeUnit) })).sort((a, b) => byCodeUnit(a.server, b.server));
+  const allIds = pairList.flatMap((p) => p.instances);
+  const crossCheck = pairList.length ? { pairs: pairList, agree: pairList.every((p) => p.instances.length === 1) && new Set(allIds).size === allIds.length } : undefined;
   const distribution = [...counts.entries()]
     .map(([inst, count]) => ({ instance: inst, count, share: total ? count / total : 0 }))
     .sort((a, b) => byCodeUnit(a.instance, b.instance));
@@ -115,10 +132,21 @@ export async function loadtest(ctx: Pick<OpsContext, 'plan'>, opts: LoadtestOpti
       mean: Math.round(result.latency.mean * 100) / 100, max: result.latency.max,
     },
     replicas: route.replicas,
+    source,
     distribution,
+    crossCheck,
     fairness: fairness(known.map(([, c]) => c), route.replicas, opts.alpha ?? 0.01),
   };
   return r;
+}
+
+const UNNAMED = '(replica not named)';
+
+function header(headers: Record<string, string | string[]> | undefined, name: string | undefined): string | undefined {
+  if (!name) return undefined;
+  const want = name.toLowerCase();
+  for (const [k, v] of Object.entries(headers ?? {})) if (k.toLowerCase() === want) return Array.isArray(v) ? v[0] : v;
+  return undefined;
 }
 
 /** Chi-square goodness of fit against a uniform split over `replicas` buckets.

@@ -1,6 +1,7 @@
 // spec -> plan. Pure: no fs, env, clock or randomness.
 import type { Stack, Service, Database, Cache, Backup } from '../spec/schema.js';
 import { planBackupService } from './backup.js';
+import { envSecretMode } from '../spec/rules.js';
 import { pickImage } from './images.js';
 import { byCodeUnit } from './sort.js';
 import { placeComponents } from './placement.js';
@@ -75,7 +76,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
         service: n, host: r.host, path: r.path, port: svc.port, replicas: svc.replicas,
         denyPaths: svc.metrics ? [svc.metrics.path] : [],
         auth: r.auth, allow: copy(r.allow),
-        healthPath: svc.health ? svc.health.path : undefined,
+        ...edgeHealth(svc),
         internal: false,
       });
     });
@@ -179,6 +180,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
       httpPort: stack.proxy.httpPort, httpsPort: stack.proxy.httpsPort, statsPort: stack.proxy.stats.port,
       dashboardHost, dashboardAllow: dashboard ? copy(dashboard.allow) : undefined,
       authSecret, authUser: 'admin',
+      serverHeader: stack.proxy.kind === 'haproxy' ? { request: 'X-Wharf-Trace', response: 'X-Wharf-Server' } : undefined,
     },
     components,
     routes: routes.sort((a, b) => byCodeUnit(a.name, b.name)),
@@ -211,6 +213,34 @@ export function httpProbe(port: number, path: string): string[] {
     'probe', url];
 }
 
+/** Listening on the port, read from the kernel's socket table: no client needed, only sh and grep. */
+export function tcpProbe(port: number): string[] {
+  return ['CMD', 'sh', '-c', 'grep -qE "^ *[0-9]+: [0-9A-F]+:$(printf %04X "$1") [0-9A-F]+:[0-9A-F]+ 0A " /proc/net/tcp /proc/net/tcp6', 'probe', String(port)];
+}
+
+/** An app's healthcheck, or why it has none, and the probe in words for `wharf check`. */
+function serviceHealth(svc: Service): Pick<Component, 'healthcheck' | 'healthWaiver' | 'healthProbe'> {
+  const h = svc.health;
+  if (!h) return { healthWaiver: 'health: false in the spec', healthProbe: 'none (health: false)' };
+  const timing = { interval: h.interval, timeout: h.timeout, retries: h.retries, startPeriod: h.startPeriod };
+  if (h.from === 'edge') {
+    const what = h.tcp ? `TCP connect to port ${svc.port}` : `HTTP GET ${h.path ?? '/health'}`;
+    return { healthWaiver: 'health.from: edge (the image has no shell or HTTP client); the edge probes every replica', healthProbe: `from the edge: ${what}` };
+  }
+  if (h.command) return { healthcheck: health(['CMD', ...h.command], timing), healthProbe: `in the container: ${h.command.join(' ')}` };
+  if (h.tcp) return { healthcheck: health(tcpProbe(svc.port), timing), healthProbe: `in the container: port ${svc.port} listening (/proc/net/tcp)` };
+  const path = h.path ?? '/health';
+  return { healthcheck: health(httpProbe(svc.port, path), timing), healthProbe: `in the container: HTTP GET ${path} (wget, curl or node)` };
+}
+
+/** What the edge probes: the HTTP health path, a bare connect for tcp, else / answering 2xx-3xx. */
+function edgeHealth(svc: Service): Pick<Route, 'healthPath' | 'healthTcp'> {
+  const h = svc.health;
+  if (!h || h.command) return {};
+  if (h.tcp) return { healthTcp: true };
+  return { healthPath: h.path ?? '/health' };
+}
+
 function dbUser(n: string, db: Database, stack: Stack) {
   return { user: db.user ?? 'app', database: db.database ?? stack.name.replace(/-/g, '_') };
 }
@@ -219,6 +249,11 @@ function planDatabase(n: string, db: Database, stack: Stack, addSecret: (s: Secr
   const { user, database } = dbUser(n, db, stack);
   const pw = `${n}-password`;
   addSecret({ name: pw, purpose: `${n} password for user ${user}`, source: { kind: 'random', length: 32 } });
+  addSecret({ name: `${n}-url`, purpose: `${n} connection URL for user ${user}`, source: {
+    kind: 'connection-url', scheme: db.engine === 'postgres' ? 'postgres' : 'mysql', user, host: n, port: enginePort[db.engine], database,
+    // the backend network is internal and the server has no certificate: say so, or libpq tries TLS first
+    options: db.engine === 'postgres' ? { sslmode: 'disable' } : undefined, from: pw,
+  } });
   volumes.push({ name: `${n}-data`, component: n, purpose: `${db.engine} data for ${n}` });
   const base = { ...hardening(), name: n, role: 'database' as const, engine: db.engine, networks: ['backend'] as NetworkName[], port: enginePort[db.engine], stopGracePeriod: '30s' };
   if (db.engine === 'postgres') {
@@ -254,6 +289,8 @@ function planCache(n: string, c: Cache, stack: Stack, addSecret: (s: Secret) => 
   const acl = `${n}-acl`;
   addSecret({ name: pw, purpose: `${n} password (Redis ACL default user)`, source: { kind: 'random', length: 32 } });
   addSecret({ name: acl, purpose: `${n} ACL file`, source: { kind: 'redis-acl', from: pw } });
+  // Redis 6+ ACL user `default` named: redis-cli 7.0 ignores a password with an empty user name.
+  addSecret({ name: `${n}-url`, purpose: `${n} connection URL`, source: { kind: 'connection-url', scheme: 'redis', user: 'default', host: n, port: 6379, database: '0', from: pw } });
   const mounts = c.persistence ? [{ type: 'volume' as const, source: `${n}-data`, target: '/data', readOnly: false }] : [];
   if (c.persistence) volumes.push({ name: `${n}-data`, component: n, purpose: `Redis snapshots for ${n}` });
   const mem = parseMemory(c.maxmemory);
@@ -308,9 +345,26 @@ function planCacheExporter(n: string, stack: Stack, addSecret: (s: Secret) => vo
   };
 }
 
+/** Starts the image's command with the named variables read from secret files: names and
+ *  paths arrive as NAME=PATH arguments, so the values never exist outside the process. */
+export const ENV_WRAPPER = 'while [ "$1" != -- ]; do v=$(cat -- "${1#*=}") || exit 70; export "${1%%=*}=$v"; shift; done; shift; exec "$@"';
+
 function planService(n: string, svc: Service, stack: Stack, monitoringOn: boolean): Component {
-  const env: Record<string, string> = { ...svc.env };
+  const env: Record<string, string> = {};
   const secretMounts = svc.secrets.map((s) => ({ secret: s, target: `/run/secrets/${s}` }));
+  const mount = (secret: string) => {
+    const target = `/run/secrets/${secret}`;
+    if (!secretMounts.some((m) => m.secret === secret)) secretMounts.push({ secret, target });
+    return target;
+  };
+  const injected: string[] = [];
+  for (const [k, v] of Object.entries(svc.env)) {
+    if (typeof v === 'string') { env[k] = v; continue; }
+    const [ref, part] = v.secret.split('.');
+    const path = mount(part ? `${ref}-${part}` : ref!);
+    if (envSecretMode(k, v.as) === 'file') env[k] = path;
+    else injected.push(`${k}=${path}`);
+  }
   const dependsOn: Dependency[] = [];
   const usedDbs = svc.uses.filter((u) => stack.databases[u]);
   const usedCaches = svc.uses.filter((u) => stack.caches[u]);
@@ -320,15 +374,14 @@ function planService(n: string, svc: Service, stack: Stack, monitoringOn: boolea
     const P = usedDbs.length > 1 ? `${u.toUpperCase().replace(/-/g, '_')}_DB` : 'DB';
     Object.assign(env, {
       [`${P}_DRIVER`]: db.engine, [`${P}_HOST`]: u, [`${P}_PORT`]: String(enginePort[db.engine]),
-      [`${P}_NAME`]: database, [`${P}_USER`]: user, [`${P}_PASSWORD_FILE`]: `/run/secrets/${u}-password`,
+      [`${P}_NAME`]: database, [`${P}_USER`]: user, [`${P}_PASSWORD_FILE`]: mount(`${u}-password`), [`${P}_URL_FILE`]: mount(`${u}-url`),
+      ...env,
     });
-    secretMounts.push({ secret: `${u}-password`, target: `/run/secrets/${u}-password` });
     dependsOn.push({ name: u, condition: 'service_healthy' });
   }
   for (const u of usedCaches) {
     const P = usedCaches.length > 1 ? `${u.toUpperCase().replace(/-/g, '_')}_REDIS` : 'REDIS';
-    Object.assign(env, { [`${P}_HOST`]: u, [`${P}_PORT`]: '6379', [`${P}_PASSWORD_FILE`]: `/run/secrets/${u}-password` });
-    secretMounts.push({ secret: `${u}-password`, target: `/run/secrets/${u}-password` });
+    Object.assign(env, { [`${P}_HOST`]: u, [`${P}_PORT`]: '6379', [`${P}_PASSWORD_FILE`]: mount(`${u}-password`), [`${P}_URL_FILE`]: mount(`${u}-url`), ...env });
     dependsOn.push({ name: u, condition: 'service_healthy' });
   }
   if (!('PORT' in env)) env.PORT = String(svc.port);
@@ -346,17 +399,16 @@ function planService(n: string, svc: Service, stack: Stack, monitoringOn: boolea
     name: n, role: 'app',
     image: svc.image ?? `${stack.name}/${n}:local`,
     build,
-    command: copy(svc.command),
+    ...(injected.length
+      ? { entrypoint: ['/bin/sh', '-c', ENV_WRAPPER, 'wharf-env'], command: [...injected, '--', ...svc.command!] }
+      : { command: copy(svc.command) }),
     user: svc.user,
     env, secrets: secretMounts, networks, port: svc.port, replicas: svc.replicas,
     mounts: [
       ...svc.volumes.map((v) => ({ type: 'volume' as const, source: v.name, target: v.target, readOnly: false })),
       ...(svc.dockerSocket === 'read-only' ? [{ type: 'bind' as const, source: '/var/run/docker.sock', target: '/var/run/docker.sock', readOnly: true }] : []),
     ],
-    healthcheck: svc.health ? health(httpProbe(svc.port, svc.health.path), {
-      interval: svc.health.interval, timeout: svc.health.timeout, retries: svc.health.retries, startPeriod: svc.health.startPeriod,
-    }) : undefined,
-    healthWaiver: svc.health ? undefined : 'health: false in the spec',
+    ...serviceHealth(svc),
     dependsOn,
     resources: { cpus: svc.resources.cpus ?? 0.5, memory: svc.resources.memory ?? '256M' },
     init: svc.init,

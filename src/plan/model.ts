@@ -101,6 +101,8 @@ export interface Component {
   healthcheck?: Healthcheck;
   /** why a component has no healthcheck (the lint accepts a stated reason) */
   healthWaiver?: string;
+  /** what decides an app service's health, in words (`wharf check` lists it) */
+  healthProbe?: string;
   dependsOn: Dependency[];
   /** limits; reservations are what a scheduler must find free on a node before placing it */
   resources: { cpus: number; memory: string; reserveCpus?: number; reserveMemory?: string };
@@ -132,6 +134,8 @@ export interface Route {
   auth: boolean;
   allow?: string[];
   healthPath?: string;
+  /** the edge checks that the port accepts connections instead of an HTTP answer */
+  healthTcp?: boolean;
   /** internal platform routes (dashboards) */
   internal: boolean;
 }
@@ -145,6 +149,8 @@ export type SecretSource =
   | { kind: 'redis-acl'; from: string }
   | { kind: 'redis-exporter-passwords'; address: string; from: string }
   | { kind: 'my-cnf'; user: string; host: string; port: number; from: string }
+  /** scheme://user:password@host:port/database?options, the password read from `from` */
+  | { kind: 'connection-url'; scheme: 'postgres' | 'mysql' | 'redis'; user?: string; host: string; port: number; database: string; options?: Record<string, string>; from: string }
   | { kind: 'tls-key' }
   | { kind: 'tls-cert'; hosts: string[]; key: string }
   | { kind: 'tls-pem'; cert: string; key: string };
@@ -251,6 +257,9 @@ export interface Proxy {
   /** secret holding the users file for basic auth (htpasswd or HAProxy userlist) */
   authSecret: string;
   authUser: string;
+  /** the edge names the replica that served a response when the request asks for it
+   *  (HAProxy can; Traefik has no way to put a server in a header) */
+  serverHeader?: { request: string; response: string };
 }
 
 export interface Plan {

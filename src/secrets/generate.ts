@@ -6,6 +6,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { connectionUrl } from '../escape/url.js';
 import type { Plan, Secret } from '../plan/model.js';
 import { UserInputError } from '../spec/issues.js';
 
@@ -98,7 +99,7 @@ export async function ensureSecrets(plan: Plan, secretsDir: string, projectDir: 
 function deps(s: Secret): string[] {
   const src = s.source;
   switch (src.kind) {
-    case 'htpasswd': case 'haproxy-userlist': case 'redis-acl': case 'redis-exporter-passwords': case 'my-cnf': return [src.from];
+    case 'htpasswd': case 'haproxy-userlist': case 'redis-acl': case 'redis-exporter-passwords': case 'my-cnf': case 'connection-url': return [src.from];
     case 'tls-cert': return [src.key];
     case 'tls-pem': return [src.cert, src.key];
     default: return [];
@@ -133,6 +134,8 @@ async function derive(s: Secret, read: (n: string) => string): Promise<string> {
     }
     case 'redis-exporter-passwords': return `${JSON.stringify({ [src.address]: read(src.from) })}\n`;
     case 'my-cnf': return `[client]\nuser=${src.user}\npassword=${read(src.from)}\nhost=${src.host}\nport=${src.port}\n`;
+    // No trailing newline: not every app trims what it reads from a *_FILE.
+    case 'connection-url': return connectionUrl({ ...src, password: read(src.from) });
     case 'tls-key': {
       const stdout = openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256']);
       return `${stdout.trim()}\n`;

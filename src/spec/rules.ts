@@ -48,6 +48,46 @@ export const secretsDeclared: Rule = (s) => {
   return out;
 };
 
+/** How a service's env entry { secret, as } is read: `as` defaults from the variable's name. */
+export function envSecretMode(name: string, as: 'file' | 'value' | undefined): 'file' | 'value' {
+  return as ?? (name.endsWith('_FILE') ? 'file' : 'value');
+}
+
+export const envSecretsResolve: Rule = (s) => {
+  const out: Issue[] = [];
+  for (const [n, svc] of Object.entries(s.services)) {
+    let injects = false;
+    for (const [k, v] of Object.entries(svc.env)) {
+      if (typeof v === 'string') continue;
+      const path = `services.${n}.env.${k}.secret`;
+      const [used, part] = v.secret.split('.');
+      if (part) {
+        if (!svc.uses.includes(used!)) out.push(err(path, `"${used}" is not in services.${n}.uses`, `add it to uses, or pick one of: ${svc.uses.join(', ') || '(none)'}`));
+      } else if (!s.secrets[used!]) {
+        out.push(err(path, `secret "${used}" is not declared under secrets`, `declare secrets.${used}: { generate: true } or { file: PATH }, or reference a used backend as NAME.url / NAME.password`));
+      }
+      if (envSecretMode(k, v.as) === 'value') injects = true;
+    }
+    // The wrapper replaces the entrypoint; the image's own command cannot be read at render time.
+    if (injects && !svc.command) out.push(err(`services.${n}.command`, 'is required when env reads a secret value at start (as: value)', 'give the image\'s full start command (its ENTRYPOINT and CMD together), e.g. command: [docker-entrypoint.sh, postgres]; or use a *_FILE variable if the image reads files'));
+  }
+  return out;
+};
+
+export const healthProbeIsOne: Rule = (s) =>
+  Object.entries(s.services).flatMap(([n, svc]) => {
+    const h = svc.health;
+    if (!h) return [];
+    const given = (['path', 'command', 'tcp'] as const).filter((k) => h[k] !== undefined);
+    const path = `services.${n}.health`;
+    if (given.length > 1) return [err(path, `has ${given.join(' and ')}: a health check is one probe`, 'keep one of path, command, tcp')];
+    if (h.from !== 'edge') return [];
+    if (h.command) return [err(`${path}.from`, 'the edge cannot run a command', 'probe from the edge with path or tcp, or run the command in the container (from: container)')];
+    if (!svc.routes.length) return [err(`${path}.from`, 'nothing probes an unrouted service from the edge', 'route it, or give it a probe the container can run')];
+    if (h.tcp && s.proxy.kind === 'traefik') return [err(`${path}.tcp`, 'Traefik health checks are HTTP only', 'use path, or proxy.kind: haproxy')];
+    return [];
+  });
+
 export const uniqueNames: Rule = (s) => {
   const seen = new Map<string, string>();
   const out: Issue[] = [];
@@ -133,7 +173,7 @@ function hintFrom(names: string[]): string | undefined {
 
 export const crossFieldRules: Rule[] = [
   acmeNeedsTraefik,
-  imageOrBuild, usedBackendsExist, secretsDeclared, uniqueNames, uniqueRouteHosts,
+  imageOrBuild, usedBackendsExist, secretsDeclared, envSecretsResolve, healthProbeIsOne, uniqueNames, uniqueRouteHosts,
   routedServicesHaveHealth, edgePortsDistinct, tlsFilesNeedPaths,
   retentionKeepsSomething, backupsEncrypted, buildInsideProject,
 ];

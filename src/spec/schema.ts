@@ -77,7 +77,11 @@ export const backupSchema = z
   .describe('scheduled, encrypted, verified backups');
 
 const healthSchema = z.strictObject({
-  path: urlPath(true).default('/health'),
+  path: urlPath(true).optional().describe('HTTP GET that must answer 200 (the default probe, at /health)'),
+  command: z.array(z.string().min(1)).min(1).optional().describe('the image\'s own probe, run in the container (exit 0 = healthy)'),
+  tcp: z.literal(true).optional().describe('healthy when the service port is listening (read from /proc/net/tcp: needs only sh and grep)'),
+  from: z.enum(['container', 'edge']).default('container')
+    .describe('edge: the image has no shell or HTTP client, so only the edge proxy probes it (path or tcp) and takes failing replicas out'),
   interval: duration.default('5s'),
   timeout: duration.default('3s'),
   retries: z.number().int().min(1).max(100).default(5),
@@ -113,6 +117,16 @@ const updateSchema = z.strictObject({
   parallelism: z.number().int().min(1).max(100).default(1).describe('replicas replaced at a time'),
 }).describe('multi-node targets: how a changed service rolls');
 
+/** `db.url`, `db.password` (a database or cache the service uses) or a user secret's name. */
+export const secretRef = z.string().regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9](\.(url|password))?$/,
+  'should be USED.url, USED.password (a database or cache in uses) or the name of a declared secret');
+
+const envSecretSchema = z.strictObject({
+  secret: secretRef,
+  as: z.enum(['file', 'value']).optional()
+    .describe('file: the variable holds the path of the mounted secret file; value: an entrypoint wrapper reads the file at start and exports its contents (the image needs /bin/sh, and the service needs command). Default: file for names ending in _FILE, value otherwise'),
+}).describe('an environment variable filled from a secret file, never from a value in the rendered files');
+
 export const serviceSchema = z
   .strictObject({
     image: imageRef.optional().describe('image reference; pin a tag or digest'),
@@ -121,11 +135,12 @@ export const serviceSchema = z
     port: port.describe('port the service listens on inside its container'),
     replicas: z.number().int().min(1).max(100).default(1),
     routes: z.array(routeSchema).default([]),
-    health: z.union([healthSchema, z.literal(false)]).prefault({ path: '/health' }),
+    health: z.union([healthSchema, z.literal(false)]).prefault({}).describe('one of path (HTTP, default /health), command or tcp; false for none'),
     metrics: z
       .union([z.strictObject({ path: urlPath(true).default('/metrics'), port: port.optional() }), z.literal(false)])
       .default(false),
-    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'should be an environment variable name'), z.string()).default({}),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'should be an environment variable name'), z.union([z.string(), envSecretSchema])).default({})
+      .describe('environment: plain strings, or { secret: REF } for a secret (a file path for *_FILE / __FILE names, the value itself otherwise)'),
     secrets: z.array(name).default([]).describe('names of secrets mounted at /run/secrets/NAME'),
     resources: resourcesSchema.prefault({}),
     uses: z.array(name).default([]).describe('databases and caches this service talks to'),

@@ -98,6 +98,10 @@ describe('api template (PostgreSQL, Redis, HAProxy, monitoring)', { skip }, () =
     assert.equal(lt.requests.non2xx, 0);
     assert.equal(lt.distribution.length, 3);
     assert.equal(lt.fairness.verdict, 'fair', lt.fairness.explanation);
+    // HAProxy named each replica; the API's own X-Instance must tell the same story
+    assert.equal(lt.source, 'edge');
+    assert.equal(lt.crossCheck?.agree, true, JSON.stringify(lt.crossCheck));
+    assert.equal(lt.crossCheck?.pairs.length, 3);
     t.diagnostic(`loadtest: ${lt.requests.total} req, ${lt.rps} req/s, p50 ${lt.latencyMs.p50} ms, p99 ${lt.latencyMs.p99} ms, ${lt.distribution.map((d) => d.count).join('/')}, chi2 ${lt.fairness.chiSquare.toFixed(3)} p=${lt.fairness.pValue.toFixed(3)}`);
   });
 

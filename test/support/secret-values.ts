@@ -44,6 +44,12 @@ export function secretInventory(plan: Plan, secretsDir: string): SecretInventory
       case 'redis-exporter-passwords':
         for (const v of Object.values(JSON.parse(text) as Record<string, string>)) add(v);
         break;
+      case 'connection-url': {
+        // the whole URL, and the password as it appears inside it (percent-encoded)
+        const pw = new URL(text).password;
+        if (decodeURIComponent(pw) !== read(src.from)) throw new Error(`${name}: the URL does not hold the password of ${src.from}`);
+        add(text); if (pw) add(pw); break;
+      }
       case 'tls-key': for (const p of privateKeyParts(name, text)) add(p); break;
       case 'tls-pem': for (const p of privateKeyParts(name, text)) add(p); break;
       case 'tls-cert':

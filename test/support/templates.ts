@@ -9,7 +9,7 @@ import { parseSpecText } from '../../src/spec/load.js';
 import type { Stack } from '../../src/spec/schema.js';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
-export const templateNames = ['api', 'lab', 'haproxy-mysql'] as const;
+export const templateNames = ['api', 'lab', 'haproxy-mysql', 'miniflux', 'gitea'] as const;
 
 /** Every template, plus the api template behind HAProxy (what the e2e suite runs). */
 export const variants: Array<{ id: string; template: string; change?: (doc: Record<string, any>) => void }> = [
@@ -17,6 +17,8 @@ export const variants: Array<{ id: string; template: string; change?: (doc: Reco
   { id: 'api-haproxy', template: 'api', change: (d) => { d.proxy = { ...(d.proxy ?? {}), kind: 'haproxy' }; } },
   { id: 'lab', template: 'lab' },
   { id: 'haproxy-mysql', template: 'haproxy-mysql' },
+  { id: 'miniflux', template: 'miniflux' },
+  { id: 'gitea', template: 'gitea' },
 ];
 
 export function templateText(name: string): string {

@@ -111,7 +111,7 @@ test('init refuses to overwrite and names unknown templates', async () => {
     assert.match(again.stderr, /already exists.*--force/);
     const unknown = await wharf(dir, 'init', '--template', 'nope', '--force');
     assert.equal(unknown.exitCode, 2);
-    assert.match(unknown.stderr, /unknown template "nope".*api, haproxy-mysql, lab/);
+    assert.match(unknown.stderr, /unknown template "nope".*api, gitea, haproxy-mysql, lab, miniflux/);
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
@@ -125,4 +125,28 @@ export default defineStack({ name: 'tsdemo', domain: 'demo.localhost', services:
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(readFileSync(join(dir, '.wharf', 'compose', 'compose.yaml'), 'utf8'), /traefik\/whoami:v1\.10\.3/);
   } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('the third-party starters: init, check (valid, probe stated), render with no secret or URL in any file', async () => {
+  for (const [template, probe] of [['miniflux', /miniflux\s+│ in the container: \/usr\/bin\/miniflux -healthcheck auto/], ['gitea', /gitea\s+│ in the container: HTTP GET \/api\/healthz/]] as const) {
+    const dir = mkdtempSync(join(tmpdir(), `wharf-cli-${template}-`));
+    try {
+      assert.equal((await wharf(dir, 'init', '--template', template)).exitCode, 0);
+      const check = await wharf(dir, 'check', '--strict');
+      assert.equal(check.exitCode, 0, check.stdout + check.stderr);
+      assert.match(check.stdout, probe);
+      const json = JSON.parse((await wharf(dir, 'check', '--format', 'json')).stdout) as { ok: boolean; health: Array<{ service: string; probe: string }> };
+      assert.deepEqual(json.health.map((h) => h.service), [template]);
+      assert.match(`${template}  │ ${json.health[0]!.probe}`, probe);
+      const render = await wharf(dir, 'render');
+      assert.equal(render.exitCode, 0, render.stderr);
+      const { plan } = await load(join(dir, 'wharf.yaml'));
+      const inv = secretInventory(plan, join(dir, '.wharf', 'secrets'));
+      assert.ok(inv.values.some((v) => v.kind === 'connection-url'));
+      const rendered = walk(join(dir, '.wharf', 'compose')).map((p) => ({ name: p, text: readFileSync(p, 'utf8') }));
+      assert.deepEqual(leaks(inv, [...rendered, { name: 'check', text: check.stdout }, { name: 'render', text: render.stdout + render.stderr }]), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
 });

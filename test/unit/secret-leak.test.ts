@@ -55,7 +55,7 @@ async function loggedCommands(ctx: OpsContext): Promise<Cmd[]> {
   return [...upCommands(ctx), ...calls];
 }
 
-for (const template of ['api', 'haproxy-mysql']) {
+for (const template of ['api', 'haproxy-mysql', 'gitea']) {
   test(`${template}: no generated secret of any kind appears in rendered files, CLI output or command logs`, { timeout: 300_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-leak-'));
     try {
@@ -75,7 +75,7 @@ for (const template of ['api', 'haproxy-mysql']) {
       const { plan, layout } = await load(join(dir, 'wharf.yaml'));
       const inv = secretInventory(plan, layout.secretsDir);
       // every plain secret is searched for, whatever its length
-      const plain = plan.secrets.filter((s) => ['random', 'file', 'my-cnf', 'redis-exporter-passwords', 'tls-key', 'tls-pem'].includes(s.source.kind));
+      const plain = plan.secrets.filter((s) => ['random', 'file', 'my-cnf', 'redis-exporter-passwords', 'connection-url', 'tls-key', 'tls-pem'].includes(s.source.kind));
       for (const s of plain) assert.ok(inv.values.some((v) => v.secret === s.name), `${s.name} (${s.source.kind}) is not searched for`);
       const restic = inv.values.find((v) => v.secret === 'backup-restic-password');
       assert.equal(restic?.value.length, 48, 'the restic password (48 characters) is searched for');

@@ -43,7 +43,7 @@ test('ensureSecrets: modes, idempotence, derived files rebuilt only when their i
     // Rotating a password rebuilds what derives from it.
     writeFileSync(join(dir, 's', 'cache-password'), randomSecret(32));
     const third = await ensureSecrets(plan, join(dir, 's'), dir);
-    assert.deepEqual(third.created.sort(), ['cache-acl', 'cache-exporter-passwords']);
+    assert.deepEqual(third.created.sort(), ['cache-acl', 'cache-exporter-passwords', 'cache-url']);
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 

@@ -34,6 +34,8 @@ const featureful = (d: Doc) => {
 const variants = [
   ...templateNames.map((t) => ({ id: `${t}/haproxy`, template: t, change: asHAProxy })),
   { id: 'api/haproxy+features', template: 'api', change: featureful },
+  // a TCP connect from the edge for an image with nothing to probe with
+  { id: 'api/haproxy+edge-tcp-health', template: 'api', change: (d: Doc) => { asHAProxy(d); d.services.api.health = { tcp: true, from: 'edge' }; } },
 ];
 
 const haproxyOk = spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).status === 0;
@@ -186,9 +188,13 @@ test('haproxy: the config matches the plan — one backend per routed service, D
       assert.ok(be, `backend for ${r.name}`);
       const body = be[1]!;
       assert.match(body, /balance roundrobin/);
-      assert.match(body, /option httpchk/);
-      assert.ok(body.includes(`http-check send meth GET uri ${r.healthPath ?? '/'} ver HTTP/1.1`), body);
-      assert.ok(body.includes(r.healthPath ? 'http-check expect status 200' : 'http-check expect rstatus ^[23]'), body);
+      if (r.healthTcp) {
+        assert.doesNotMatch(body, /httpchk|http-check/, 'health.tcp: a bare connect');
+      } else {
+        assert.match(body, /option httpchk/);
+        assert.ok(body.includes(`http-check send meth GET uri ${r.healthPath ?? '/'} ver HTTP/1.1`), body);
+        assert.ok(body.includes(r.healthPath ? 'http-check expect status 200' : 'http-check expect rstatus ^[23]'), body);
+      }
       assert.ok(body.includes(`server-template ${r.service} ${templateSlots(r.replicas)} ${r.service}:${r.port} check resolvers docker resolve-prefer ipv4 init-addr none`), body);
       if (r.denyPaths.length) assert.match(cfg, new RegExp(`http-request deny deny_status 404 if host_${r.name.replace(/-/g, '\\-')} deny_`));
     }

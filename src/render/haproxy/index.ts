@@ -175,6 +175,11 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
     'http-request del-header X-Forwarded-For',
     'http-request set-header X-Forwarded-Proto https',
     'http-request set-header X-Forwarded-Port %[dst_port]',
+    // `wharf loadtest` asks which replica answered: the server name (web1, web2...) is all it learns.
+    ...(plan.proxy.serverHeader ? [
+      `http-request set-var(txn.trace) bool(true) if { req.hdr(${plan.proxy.serverHeader.request}) -m found }`,
+      `http-request del-header ${plan.proxy.serverHeader.request}`,
+    ] : []),
     `acl auth_ok http_auth(${users})`,
   ];
   // Like Traefik's router selection: each request takes exactly one route (exact hosts
@@ -224,6 +229,7 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
     'http-response set-header X-Frame-Options DENY',
     'http-response set-header Referrer-Policy strict-origin-when-cross-origin',
     'http-response del-header X-Powered-By',
+    ...(plan.proxy.serverHeader ? [`http-response set-header ${plan.proxy.serverHeader.response} %s if { var(txn.trace) -m bool }`] : []),
   );
   sections.push(section('frontend https', https));
 
@@ -261,10 +267,13 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
     const hp = r.healthPath;
     sections.push(section(`backend ${be}`, [
       'balance roundrobin',
-      'option httpchk',
-      `http-check send meth GET uri ${word(hp ?? '/')} ver HTTP/1.1 hdr Host ${haproxyLogFormat(r.host.replace(/^\*\./, 'health.'))}`,
-      // An explicit health path must say 200; without one, `/` answering 2xx/3xx will do.
-      hp ? 'http-check expect status 200' : 'http-check expect rstatus ^[23]',
+      // health.tcp: a plain `check` is a TCP connect
+      ...(r.healthTcp ? [] : [
+        'option httpchk',
+        `http-check send meth GET uri ${word(hp ?? '/')} ver HTTP/1.1 hdr Host ${haproxyLogFormat(r.host.replace(/^\*\./, 'health.'))}`,
+        // An explicit health path must say 200; without one, `/` answering 2xx/3xx will do.
+        hp ? 'http-check expect status 200' : 'http-check expect rstatus ^[23]',
+      ]),
       `server-template ${id(r.service)} ${templateSlots(r.replicas)} ${word(`${addressing.replicas(r.service)}:${r.port}`)} check resolvers docker resolve-prefer ipv4 init-addr none`,
     ]));
   }

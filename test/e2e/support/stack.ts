@@ -49,11 +49,14 @@ export function ensureApiBundle(): void {
   execFileSync(process.execPath, ['build.mjs'], { cwd: api, env: { ...process.env, BUILD_QUIET: '1' }, stdio: 'inherit' });
 }
 
-export async function createStack(template: 'api' | 'haproxy-mysql', name: string, edit: (spec: Record<string, any>) => void = () => {}): Promise<E2EStack> {
+/** template: a shipped template's name, or a spec object of the test's own */
+export async function createStack(template: 'api' | 'haproxy-mysql' | Record<string, any>, name: string, edit: (spec: Record<string, any>) => void = () => {}): Promise<E2EStack> {
   const images = await ensureTestImages({ progress: null });
   ensureApiBundle();
-  const dir = mkdtempSync(join(tmpdir(), `wharf-e2e-${template}-`));
-  const spec = parse(readFileSync(join(repoRoot, 'templates', `${template}.yaml`), 'utf8')) as Record<string, any>;
+  const dir = mkdtempSync(join(tmpdir(), `wharf-e2e-${typeof template === 'string' ? template : 'spec'}-`));
+  const spec = typeof template === 'string'
+    ? parse(readFileSync(join(repoRoot, 'templates', `${template}.yaml`), 'utf8')) as Record<string, any>
+    : structuredClone(template);
   const ports = { http: await freePort(), https: await freePort() };
   spec.name = name;
   // What `scripts/quickstart.sh --local-images` does: substitute images, HAProxy edge, no Grafana/cAdvisor.

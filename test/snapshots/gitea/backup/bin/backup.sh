@@ -1,0 +1,145 @@
+#!/bin/sh
+# wharf backup: one restic snapshot of one job, checked before it counts.
+#   backup.sh JOB [--tag TAG] [--safety]
+# Exit 0 only when the snapshot exists, is big enough and reads back as a valid dump.
+# Every run rewrites the job's metrics (last status, last success, size, duration).
+. "$(dirname "$0")/lib.sh"
+load_job "$1"; shift
+EXTRA_TAG=""; SAFETY=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --tag) EXTRA_TAG="$2"; shift 2 ;;
+    --safety) SAFETY=1; EXTRA_TAG="wharf-safety"; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+STARTED="$(now)"
+SF="$WHARF_STATE_DIR/$JOB.backup"
+FAIL_REASON=""
+finish() {
+  rc=$?
+  [ -n "${PG_CTL_FD:-}" ] && { exec 3>&- 2>/dev/null || true; }
+  [ -n "${PSQL_PID:-}" ] && { kill "$PSQL_PID" 2>/dev/null || true; }
+  end="$(now)"
+  if [ "$rc" = 0 ]; then
+    state_put "$SF" "last_run=$end" "last_status=1" "last_success=$end" "last_duration=$((end - STARTED))" "last_size=$SIZE" "last_added=$ADDED" "snapshots=$COUNT"
+  else
+    state_put "$SF" "last_run=$end" "last_status=0" "last_duration=$((end - STARTED))" "last_error=$(printf '%s' "${FAIL_REASON:-exit $rc}" | tr '\n=' '  ' | cut -c1-300)"
+    log "backup of $JOB FAILED (exit $rc)"
+  fi
+  write_metrics || log "cannot write metrics to $WHARF_METRICS_DIR"
+  cleanup
+  exit "$rc"
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+lock_job
+progress open "opening repository"
+open_repo
+"$RESTIC" unlock >/dev/null 2>&1 || true   # removes stale locks only
+
+TAGS="--tag wharf-dump --tag job=$JOB --tag kind=$KIND"
+[ -n "$EXTRA_TAG" ] && TAGS="$TAGS --tag $EXTRA_TAG"
+MANIFEST=""
+
+case "$KIND" in
+  postgres)
+    # One exported snapshot: pg_dump and the row-count/checksum manifest see the same data.
+    mkfifo "$WORK/ctl"
+    psql -X -q -At -v ON_ERROR_STOP=1 < "$WORK/ctl" > "$WORK/snap.out" 2> "$WORK/snap.err" &
+    PSQL_PID=$!
+    exec 3> "$WORK/ctl"; PG_CTL_FD=1
+    printf 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT pg_export_snapshot();\n' >&3
+    i=0; SNAP=""
+    while [ -z "$SNAP" ]; do
+      SNAP="$(grep -E '^[0-9A-F]+-[0-9A-F]+-[0-9]+$' "$WORK/snap.out" 2>/dev/null || true)"
+      [ -n "$SNAP" ] && break
+      kill -0 "$PSQL_PID" 2>/dev/null || fail "cannot connect to $DB_HOST:$DB_PORT/$DB_NAME: $(tail -n 2 "$WORK/snap.err" | tr '\n' ' ')"
+      i=$((i + 1)); [ "$i" -gt 300 ] && fail "timed out waiting for the database snapshot"
+      sleep 0.1
+    done
+    progress manifest "counting rows and checksums"
+    pg_manifest "$DB_NAME" "$SNAP" > "$WORK/manifest.tsv" || fail "cannot read table checksums"
+    MANIFEST="$WORK/manifest.tsv"
+    set -- pg_dump -Fc -Z 0 --snapshot="$SNAP" --no-owner -d "$DB_NAME" ;;
+  mysql)
+    set -- mysqldump --defaults-extra-file="$MYCNF" --single-transaction --quick --routines --triggers --events --no-tablespaces --hex-blob "$DB_NAME" ;;
+  redis)
+    set -- sh -c 'redis-cli -h "$1" -p "$2" --no-auth-warning --rdb "$3" >/dev/null && cat "$3"' rdb "$DB_HOST" "$DB_PORT" "$WORK/dump.rdb" ;;
+  volume)
+    [ -d "$VOLUME_PATH" ] || fail "volume $VOLUME is not mounted at $VOLUME_PATH"
+    set -- tar -C "$VOLUME_PATH" -cf - . ;;
+esac
+
+progress dump "dumping $KIND $TARGET into the repository"
+# --stdin-from-command: restic keeps no snapshot when the dump command fails.
+# shellcheck disable=SC2086
+"$RESTIC" backup --json --host wharf $TAGS --stdin-filename "${DUMP_FILE#/}" --stdin-from-command -- "$@" > "$WORK/backup.json" 2> "$WORK/backup.err" \
+  || fail "dump or upload failed; earlier snapshots were not touched: $(grep -v '^$' "$WORK/backup.err" | tail -n 3 | tr '\n' ' ')"
+if [ -n "${PSQL_PID:-}" ]; then printf 'COMMIT;\n' >&3; exec 3>&-; PG_CTL_FD=""; wait "$PSQL_PID" || true; PSQL_PID=""; fi
+SNAPSHOT="$(sed -n 's/.*"snapshot_id":"\([0-9a-f]*\)".*/\1/p' "$WORK/backup.json" | tail -n 1)"
+SIZE="$(sed -n 's/.*"total_bytes_processed":\([0-9]*\).*/\1/p' "$WORK/backup.json" | tail -n 1)"
+ADDED="$(sed -n 's/.*"data_added":\([0-9]*\).*/\1/p' "$WORK/backup.json" | tail -n 1)"
+[ -n "$SNAPSHOT" ] || fail "restic reported no snapshot: $(tail -n 3 "$WORK/backup.err" | tr '\n' ' ')"
+SIZE="${SIZE:-0}"; ADDED="${ADDED:-0}"
+progress check "checking snapshot ${SNAPSHOT%"${SNAPSHOT#????????}"} ($SIZE bytes)"
+
+# Size sanity: a dump below the floor is never a good backup (the 20-byte backups).
+bad=""
+if [ "$SIZE" -lt "$MIN_BYTES" ] && [ "$SAFETY" = 0 ]; then bad="dump is $SIZE bytes, below the $MIN_BYTES-byte floor"; fi
+# Format: read the snapshot back from the repository and parse it completely.
+if [ -z "$bad" ]; then
+  case "$KIND" in
+    postgres) restic_dump_into "$SNAPSHOT" pg_restore -f /dev/null 2> "$WORK/check.err" || bad="the dump does not read back as a PostgreSQL archive: $(tail -n 2 "$WORK/check.err" | tr '\n' ' ')" ;;
+    mysql) restic_dump_into "$SNAPSHOT" tail -n 1 > "$WORK/tail" || bad="cannot read the dump back"
+           [ -n "$bad" ] || grep -q -- '-- Dump completed' "$WORK/tail" || bad="the dump is truncated (no 'Dump completed' trailer)" ;;
+    redis) restic_dump_into "$SNAPSHOT" head -c 5 > "$WORK/magic" 2>/dev/null || true
+           [ "$(cat "$WORK/magic")" = REDIS ] || bad="the dump is not a Redis RDB file" ;;
+    volume) restic_dump_into "$SNAPSHOT" tar -tf - > /dev/null 2> "$WORK/check.err" || bad="the archive does not list: $(tail -n 2 "$WORK/check.err" | tr '\n' ' ')" ;;
+  esac
+fi
+if [ -n "$bad" ]; then
+  # A bad snapshot must never be restored by mistake: drop it, keep the evidence in the log.
+  "$RESTIC" forget "$SNAPSHOT" >/dev/null 2>&1 || true
+  fail "backup rejected: $bad"
+fi
+if [ "$KIND" = redis ] && [ -f "$WORK/dump.rdb" ]; then
+  # key count and checksum of the RDB itself, for a restore to compare the loaded cache with
+  if command -v redis-check-rdb >/dev/null 2>&1 && redis-check-rdb "$WORK/dump.rdb" > "$WORK/rdb.check" 2>&1; then
+    RDB_KEYS="$(sed -n 's/.*\[info\] \([0-9]*\) keys read.*/\1/p' "$WORK/rdb.check")"
+    RDB_EXPIRES="$(sed -n 's/.*\[info\] \([0-9]*\) expires.*/\1/p' "$WORK/rdb.check")"
+    printf 'rdb%s%s%s%s\nexpires%s%s%s-\n' "$TAB" "${RDB_KEYS:-0}" "$TAB" "$(sha256sum "$WORK/dump.rdb" | cut -d' ' -f1)" "$TAB" "${RDB_EXPIRES:-0}" "$TAB" > "$WORK/manifest.tsv"
+    MANIFEST="$WORK/manifest.tsv"
+  else
+    log "WARNING: redis-check-rdb missing or failed: no key count recorded, an in-place restore of this snapshot will be refused"
+  fi
+fi
+if [ -n "$MANIFEST" ]; then
+  # a header line: restic refuses empty input, and an empty database has an empty manifest
+  { printf '# wharf-manifest v1: table, rows, checksum of snapshot %s\n' "$SNAPSHOT"; cat "$MANIFEST"; } > "$WORK/manifest.store"
+  "$RESTIC" backup --json --host wharf --tag wharf-manifest --tag "job=$JOB" --tag "for=$(printf '%s' "$SNAPSHOT" | cut -c1-8)" --stdin --stdin-filename manifest.tsv < "$WORK/manifest.store" > /dev/null 2> "$WORK/manifest.err" \
+    || fail "cannot store the table manifest: $(tail -n 2 "$WORK/manifest.err" | tr '\n' ' ')"
+fi
+PREV="$(state_get "$SF" last_size)"
+if [ -n "$PREV" ] && [ "$PREV" -gt 0 ] && [ $((SIZE * 2)) -lt "$PREV" ]; then
+  log "WARNING: dump is less than half the previous one ($SIZE < $PREV bytes)"
+fi
+
+progress retention "applying retention ($RETENTION)"
+# shellcheck disable=SC2086
+"$RESTIC" forget --tag wharf-dump --path "$DUMP_FILE" $RETENTION > "$WORK/forget.out" 2> "$WORK/forget.err" \
+  || fail "retention failed (the new snapshot is kept): $(tail -n 2 "$WORK/forget.err" | tr '\n' ' ')"
+# manifests follow their dumps: forget the ones whose dump is gone
+"$RESTIC" snapshots --json --tag wharf-dump --path "$DUMP_FILE" 2>/dev/null | split_snapshots | sed -n 's/.*"id":"\([0-9a-f]\{8\}\).*/\1/p' > "$WORK/dumps"
+ORPHANS="$("$RESTIC" snapshots --json --tag wharf-manifest 2>/dev/null | split_snapshots | while IFS= read -r line; do
+  for_id="$(printf '%s' "$line" | sed -n 's/.*"for=\([0-9a-f]*\)".*/\1/p')"
+  mid="$(printf '%s' "$line" | sed -n 's/.*"id":"\([0-9a-f]\{64\}\)".*/\1/p')"
+  [ -n "$mid" ] && ! grep -qx "$for_id" "$WORK/dumps" && printf '%s ' "$mid"
+done || true)"
+# shellcheck disable=SC2086
+[ -z "$ORPHANS" ] || "$RESTIC" forget $ORPHANS > /dev/null 2>> "$WORK/forget.err" || fail "cannot forget old manifests: $(tail -n 2 "$WORK/forget.err" | tr '\n' ' ')"
+"$RESTIC" prune > "$WORK/prune.out" 2>> "$WORK/forget.err" || fail "prune failed (the new snapshot is kept): $(tail -n 2 "$WORK/forget.err" | tr '\n' ' ')"
+COUNT="$("$RESTIC" snapshots --json --tag wharf-dump 2>/dev/null | grep -o '"short_id"' | wc -l | tr -d ' ')"
+DURATION=$(( $(now) - STARTED ))
+progress done "snapshot $SNAPSHOT, $SIZE bytes, $ADDED added, ${DURATION}s"
+result "{\"job\":\"$JOB\",\"kind\":\"$KIND\",\"snapshot\":\"$SNAPSHOT\",\"bytes\":$SIZE,\"added\":$ADDED,\"snapshots\":$COUNT,\"durationSeconds\":$DURATION,\"manifest\":$([ -n "$MANIFEST" ] && echo true || echo false)}"

@@ -1,0 +1,235 @@
+# wharf backup library, sourced by backup.sh, verify.sh and restore.sh.
+# POSIX sh (busybox ash in restic/restic, dash on Debian). Every path can be moved by an
+# environment variable so the same scripts run on a host in tests.
+set -eu
+umask 022
+WHARF_BACKUP_HOME="${WHARF_BACKUP_HOME:-/backup}"
+WHARF_METRICS_DIR="${WHARF_METRICS_DIR:-/metrics}"
+WHARF_STATE_DIR="${WHARF_STATE_DIR:-$WHARF_METRICS_DIR/state}"
+WHARF_SECRETS_DIR="${WHARF_SECRETS_DIR:-/run/secrets}"
+WHARF_REPO_DIR="${WHARF_REPO_DIR:-/repo}"
+WHARF_VOLUMES_DIR="${WHARF_VOLUMES_DIR:-/volumes}"
+WHARF_TMP="${WHARF_TMP:-/tmp}"
+RESTIC="${RESTIC:-restic}"
+TAB="$(printf '\t')"
+NL='
+'
+
+log() { printf '%s [%s] %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${JOB:-wharf}" "$*" >&2; }
+# progress lines: "progress <phase> <message>" (ops turn them into progress events)
+progress() { phase="$1"; shift; printf 'progress %s %s\n' "$phase" "$*" >&2; }
+fail() { FAIL_REASON="$1"; log "ERROR: $1"; exit "${2:-1}"; }
+
+now() { date -u +%s; }
+
+# load_job NAME: reads jobs/NAME.env (kind, connection, repository, retention)
+load_job() {
+  JOB="$1"
+  case "$JOB" in *[!a-z0-9-]*|'') echo "invalid job name: $JOB" >&2; exit 2;; esac
+  f="$WHARF_BACKUP_HOME/jobs/$JOB.env"
+  [ -f "$f" ] || { echo "unknown backup job: $JOB (no $f)" >&2; exit 2; }
+  # Every value in the file is one single-quoted word (the renderer's shellQuote), so
+  # sourcing only assigns. WHARF_DB_* move a job to another server (tests on loopback).
+  # shellcheck disable=SC1090
+  . "$f"
+  DB_HOST="${WHARF_DB_HOST:-${DB_HOST:-}}"; DB_PORT="${WHARF_DB_PORT:-${DB_PORT:-}}"; DB_USER="${WHARF_DB_USER:-${DB_USER:-}}"
+  export RESTIC_REPOSITORY="$REPOSITORY"
+  export RESTIC_PASSWORD_FILE="$WHARF_SECRETS_DIR/$RESTIC_PASSWORD_SECRET"
+  export RESTIC_CACHE_DIR="${RESTIC_CACHE_DIR:-$WHARF_TMP/restic-cache}"
+  if [ -n "${S3_ACCESS_KEY_SECRET:-}" ]; then
+    AWS_ACCESS_KEY_ID="$(cat "$WHARF_SECRETS_DIR/$S3_ACCESS_KEY_SECRET")"
+    AWS_SECRET_ACCESS_KEY="$(cat "$WHARF_SECRETS_DIR/$S3_SECRET_KEY_SECRET")"
+    export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+  fi
+  WORK="$(mktemp -d "$WHARF_TMP/wharf-$JOB.XXXXXX")"
+  mkdir -p "$WHARF_STATE_DIR"
+  case "$KIND" in
+    postgres)
+      PGPASSWORD="$(cat "$WHARF_SECRETS_DIR/$DB_PASSWORD_SECRET")"
+      export PGPASSWORD PGHOST="$DB_HOST" PGPORT="$DB_PORT" PGUSER="$DB_USER" PGDATABASE="$DB_NAME" PGCONNECT_TIMEOUT=10
+      DUMP_FILE="/$JOB.pgdump" ;;
+    mysql)
+      # client options in a 0600 file, never on the command line; one option a line
+      case "$DB_HOST$DB_PORT$DB_USER" in *"$NL"*) echo "newline in the connection settings of $JOB" >&2; exit 2;; esac
+      printf '[client]\nhost=%s\nport=%s\nuser=%s\npassword="%s"\n' "$DB_HOST" "$DB_PORT" "$DB_USER" "$(cat "$WHARF_SECRETS_DIR/$DB_PASSWORD_SECRET")" > "$WORK/my.cnf"
+      chmod 600 "$WORK/my.cnf"
+      MYCNF="$WORK/my.cnf"
+      DUMP_FILE="/$JOB.sql" ;;
+    redis)
+      REDISCLI_AUTH="$(cat "$WHARF_SECRETS_DIR/$DB_PASSWORD_SECRET")"
+      export REDISCLI_AUTH
+      DUMP_FILE="/$JOB.rdb" ;;
+    volume)
+      VOLUME_PATH="$WHARF_VOLUMES_DIR/$VOLUME"
+      DUMP_FILE="/$JOB.tar" ;;
+    *) echo "unknown kind $KIND" >&2; exit 2 ;;
+  esac
+}
+
+# one run per job at a time (cron and a manual `wharf backup` may meet): wait for the other
+# run (restic's own locks would make one of them fail anyway), up to WHARF_LOCK_WAIT seconds.
+lock_job() {
+  LOCK="$WHARF_TMP/wharf-$JOB.lock"
+  waited=0
+  while ! mkdir "$LOCK" 2>/dev/null; do
+    pid="$(cat "$LOCK/pid" 2>/dev/null || true)"
+    [ -n "$pid" ] || { sleep 1; pid="$(cat "$LOCK/pid" 2>/dev/null || true)"; }  # just created
+    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then rm -rf "$LOCK"; continue; fi  # stale
+    [ "$waited" = 0 ] && progress wait "waiting for another run of $JOB (pid $pid)"
+    waited=$((waited + 2))
+    [ "$waited" -gt "${WHARF_LOCK_WAIT:-3600}" ] && fail "another run of $JOB (pid $pid) still holds the lock after ${WHARF_LOCK_WAIT:-3600}s" 75
+    sleep 2
+  done
+  echo $$ > "$LOCK/pid"
+}
+
+cleanup() {
+  [ -n "${WORK:-}" ] && rm -rf "$WORK"
+  [ -n "${LOCK:-}" ] && rm -rf "$LOCK"
+  return 0
+}
+
+# state files: key=value lines the metrics are rebuilt from
+state_get() { # file key
+  [ -f "$1" ] || return 0
+  sed -n "s/^$2=//p" "$1" | tail -n 1
+}
+state_put() { # file key=value...
+  f="$1"; shift
+  tmp="$f.tmp.$$"
+  [ -f "$f" ] && cp "$f" "$tmp" || : > "$tmp"
+  for kv in "$@"; do
+    k="${kv%%=*}"
+    grep -v "^$k=" "$tmp" > "$tmp.2" || true
+    mv "$tmp.2" "$tmp"
+    printf '%s\n' "$kv" >> "$tmp"
+  done
+  mv "$tmp" "$f"
+}
+
+# a Prometheus label value: \ " and newline escaped (text exposition format)
+prom_label() { printf '%s' "$1" | awk 'NR > 1 { printf "\\n" } { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); printf "%s", $0 }'; }
+
+# metrics for node-exporter's textfile collector, written atomically
+write_metrics() {
+  b="$WHARF_STATE_DIR/$JOB.backup"; v="$WHARF_STATE_DIR/$JOB.verify"
+  L="backup=\"$JOB\",target=\"$(prom_label "$TARGET")\",kind=\"$(prom_label "$KIND")\""
+  out="$WHARF_METRICS_DIR/wharf_backup_$JOB.prom"
+  tmp="$WHARF_METRICS_DIR/.wharf_backup_$JOB.prom.$$"
+  {
+    m() { # name help value
+      [ -n "$3" ] || return 0
+      printf '# HELP %s %s\n# TYPE %s gauge\n%s{%s} %s\n' "$1" "$2" "$1" "$1" "$L" "$3"
+    }
+    m wharf_backup_last_success_timestamp_seconds "Unix time of the last successful backup." "$(state_get "$b" last_success)"
+    m wharf_backup_last_run_timestamp_seconds "Unix time the last backup run ended." "$(state_get "$b" last_run)"
+    m wharf_backup_last_status "1 if the last backup run succeeded, 0 if it failed." "$(state_get "$b" last_status)"
+    m wharf_backup_last_duration_seconds "Duration of the last backup run." "$(state_get "$b" last_duration)"
+    m wharf_backup_last_size_bytes "Size of the last successful dump or archive, before deduplication." "$(state_get "$b" last_size)"
+    m wharf_backup_last_added_bytes "Bytes the last successful backup added to the repository." "$(state_get "$b" last_added)"
+    m wharf_backup_snapshots "Backup snapshots in the repository after retention." "$(state_get "$b" snapshots)"
+    m wharf_backup_verify_last_status "1 if the last verification (restic check and restore test) succeeded, 0 if it failed." "$(state_get "$v" last_status)"
+    m wharf_backup_verify_last_timestamp_seconds "Unix time the last verification ended." "$(state_get "$v" last_run)"
+    m wharf_backup_verify_last_success_timestamp_seconds "Unix time of the last successful verification." "$(state_get "$v" last_success)"
+    m wharf_backup_restore_test_last_status "1 if the last test restore matched the source's row counts and checksums." "$(state_get "$v" restore_test_status)"
+  } > "$tmp"
+  mv "$tmp" "$out"
+}
+
+# result line on stdout, for ops: one JSON object
+result() { printf '%s\n' "$1"; }
+
+json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
+
+# repository: open it, or create it only when it never existed. A repository that held
+# backups and cannot be opened now (unreachable, wrong password, vanished) is an error:
+# creating a new empty one would hide that.
+open_repo() {
+  if "$RESTIC" cat config >/dev/null 2>"$WORK/open.err"; then return 0; fi
+  code=0; grep -qiE 'does not exist|no such file|Is there a repository' "$WORK/open.err" || code=1
+  if [ "$code" = 0 ] && [ -z "$(state_get "$WHARF_STATE_DIR/$JOB.backup" last_success)" ]; then
+    case "$RESTIC_REPOSITORY" in
+      /*) if [ -d "$RESTIC_REPOSITORY" ] && [ -n "$(ls -A "$RESTIC_REPOSITORY" 2>/dev/null)" ]; then
+            fail "repository $RESTIC_REPOSITORY is not empty but cannot be opened: $(tail -n 1 "$WORK/open.err")"; fi ;;
+    esac
+    progress init "creating repository for $JOB"
+    "$RESTIC" init >/dev/null 2>"$WORK/init.err" || fail "cannot create repository: $(tail -n 2 "$WORK/init.err" | tr '\n' ' ')"
+    return 0
+  fi
+  fail "repository unreachable or unreadable; earlier snapshots were not touched: $(grep -v '^$' "$WORK/open.err" | tail -n 2 | tr '\n' ' ')"
+}
+
+# PostgreSQL row counts and order-independent checksums per table, as TSV.
+pg_manifest_sql() {
+  cat <<'SQL'
+SELECT n.nspname || '.' || c.relname,
+       (xpath('/row/c/text()', x))[1]::text,
+       (xpath('/row/s/text()', x))[1]::text
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
+LATERAL query_to_xml(format('SELECT count(*) AS c, coalesce(sum((''x'' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0) AS s FROM %I.%I t', n.nspname, c.relname), false, true, '') AS x
+WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+ORDER BY 1;
+SQL
+}
+
+# pg_manifest DB [SNAPSHOT] > file
+pg_manifest() {
+  pg_manifest_sql > "$WORK/manifest.sql"
+  if [ -n "${2:-}" ]; then
+    psql -X -q -At -F "$TAB" -v ON_ERROR_STOP=1 -d "$1" -c 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' -c "SET TRANSACTION SNAPSHOT '$2'" -f "$WORK/manifest.sql" -c 'COMMIT'
+  else
+    psql -X -q -At -F "$TAB" -v ON_ERROR_STOP=1 -d "$1" -f "$WORK/manifest.sql"
+  fi
+}
+
+# load_manifest SNAPSHOT FILE: the manifest stored beside a snapshot, without its header line.
+# Returns 1 when the snapshot has none (taken by an older wharf, or not PostgreSQL).
+load_manifest() {
+  : > "$2"
+  mid="$("$RESTIC" snapshots --json --tag "wharf-manifest,for=$(printf '%s' "$1" | cut -c1-8)" 2>/dev/null | sed -n 's/.*"short_id":"\([0-9a-f]*\)".*/\1/p' | tail -n 1)"
+  [ -n "$mid" ] || return 1
+  "$RESTIC" dump "$mid" /manifest.tsv > "$2.raw" 2>/dev/null || return 1
+  grep -q '^# wharf-manifest' "$2.raw" || return 1
+  grep -v '^#' "$2.raw" > "$2" || true
+  return 0
+}
+
+# compare_manifests expected actual: prints mismatches, returns 1 on any
+compare_manifests() {
+  if cmp -s "$1" "$2"; then return 0; fi
+  log "restored data differs from the source at backup time:"
+  diff "$1" "$2" | sed -n 's/^[<>]/  &/p' | head -n 20 >&2 || true
+  return 1
+}
+
+# snapshot id for "latest" (dumps only, never manifests)
+resolve_snapshot() { # id-or-latest
+  if [ "$1" = latest ]; then
+    # the newest dump that is not a safety snapshot (those are taken by restores)
+    "$RESTIC" snapshots --json --tag "wharf-dump" --path "$DUMP_FILE" 2>"$WORK/snap.err" | split_snapshots \
+      | grep -v '"wharf-safety"' | sed -n 's/.*"id":"\([0-9a-f]\{64\}\)".*/\1/p' | tail -n 1 | grep . || fail "no snapshot of $JOB in the repository: $(tail -n 1 "$WORK/snap.err")"
+  else
+    case "$1" in *[!0-9a-f]*|'') fail "invalid snapshot id: $1" 2;; esac
+    printf '%s\n' "$1"
+  fi
+}
+
+# restic's JSON array of snapshots -> one snapshot object per line
+split_snapshots() {
+  sed 's/},{"time"/}\
+{"time"/g'
+}
+
+# stream a snapshot's dump into a command: restic_dump_into SNAP cmd args...
+# both sides' exit codes count (no pipefail in POSIX sh: a fifo and two waits).
+restic_dump_into() {
+  snap="$1"; shift
+  fifo="$WORK/dump.fifo"; rm -f "$fifo"; mkfifo "$fifo"
+  "$RESTIC" dump "$snap" "$DUMP_FILE" > "$fifo" 2>"$WORK/dump.err" &
+  rpid=$!
+  rc=0; "$@" < "$fifo" || rc=$?
+  rrc=0; wait "$rpid" || rrc=$?
+  rm -f "$fifo"
+  if [ "$rrc" != 0 ]; then log "restic dump failed ($rrc): $(tail -n 3 "$WORK/dump.err" | tr '\n' ' ')"; return 3; fi
+  return "$rc"
+}

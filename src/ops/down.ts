@@ -21,14 +21,17 @@ export async function down(ctx: OpsContext, opts: { volumes?: boolean; onLine?: 
   const before = await listContainers(ctx.engine, runner, nodes);
   const withoutFile = !existsSync(join(ctx.outDir, 'compose.yaml'));
   await runner(ctx.engine.remove({ volumes: opts.volumes === true, withoutFile }), { onLine: opts.onLine ? (l) => opts.onLine!(l) : undefined });
-  // A scheduler removes tasks after the command returns: wait for their containers to go.
+  const filters = ctx.engine.containerFilters();
+  const networks = async () => (await runner(onHost(docker.networkIds(filters), ctx.engine.dockerHost))).stdout.split('\n').filter(Boolean);
+  // A scheduler removes tasks, then their networks, after the command returns: wait for both.
   let after = await listContainers(ctx.engine, runner, nodes);
+  let nets = await networks();
   const deadline = performance.now() + (opts.waitMs ?? 120_000);
-  while (after.length && nodes.length && performance.now() < deadline) {
+  while ((after.length || nets.length) && nodes.length && performance.now() < deadline) {
     await new Promise((r) => setTimeout(r, 1000));
     after = await listContainers(ctx.engine, runner, nodes);
+    nets = await networks();
   }
-  const filters = ctx.engine.containerFilters();
   // Volumes of a multi-node target live on the node that used them: each node removes its own.
   const hosts = nodes.length ? nodes.filter((n) => n.state === 'ready' && n.dockerHost).map((n) => n.dockerHost) : [ctx.engine.dockerHost];
   if (opts.volumes && nodes.length && !after.length) {
@@ -37,7 +40,6 @@ export async function down(ctx: OpsContext, opts: { volumes?: boolean; onLine?: 
       if (vols.length) await runner(onHost(docker.volumeRemove(vols), h));
     }
   }
-  const nets = (await runner(onHost(docker.networkIds(filters), ctx.engine.dockerHost))).stdout.split('\n').filter(Boolean);
   const vols: string[] = [];
   for (const h of hosts) vols.push(...(await runner(onHost(docker.volumeNames(filters), h), { reject: false })).stdout.split('\n').filter(Boolean));
   return {

@@ -15,6 +15,7 @@ import type { OpsContext } from '../../src/engine/context.js';
 import { up } from '../../src/ops/up.js';
 import { status } from '../../src/ops/status.js';
 import { doctor } from '../../src/ops/doctor.js';
+import { down } from '../../src/ops/down.js';
 import { backupNow, restoreBackup, stackBackupExecutor } from '../../src/ops/backup.js';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -318,4 +319,15 @@ test('losing the leader: a new leader, the stack reconverges, requests through a
     await new Promise((res) => setTimeout(res, 1000));
   }
   numbers.rejoinSeconds = +((performance.now() - back) / 1000).toFixed(1);
+});
+
+test('wharf down --target swarm --volumes: services, networks and every node\'s volumes of the stack are gone', { skip, timeout: 5 * 60_000 }, async () => {
+  const r = await down(ctx(), { volumes: true });
+  log(`down in ${(r.durationMs / 1000).toFixed(1)}s: removed ${r.removedContainers} containers; left ${JSON.stringify(r.remaining)}`);
+  assert.ok(r.removedContainers > 0);
+  assert.deepEqual(r.remaining, { containers: 0, networks: 0, volumes: [] });
+  for (const n of fx.nodes) {
+    const v = await execa('docker', ['volume', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${stack.plan.name}`], { env: { DOCKER_HOST: n.dockerHost } });
+    assert.equal(v.stdout.trim(), '', `volumes left on ${n.name}`);
+  }
 });

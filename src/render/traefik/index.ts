@@ -2,17 +2,17 @@
 // config (traefik/dynamic/*.yml). Pure: no fs, env, clock or randomness.
 //
 // Decisions, in one place:
-// - Only the file provider: routes come from the plan, not from Docker labels, so the
-//   proxy needs no Docker socket and the output is deterministic and checkable.
+// - Compose: only the file provider: routes come from the plan, not from Docker labels, so
+//   the proxy needs no Docker socket and the output is deterministic and checkable.
 // - Replicas: a service with one replica is reached through its Compose network alias
-//   (`http://<service>:<port>`, valid for Compose v1, v2 and Swarm). A replicated service
+//   (`http://<service>:<port>`, valid for Compose v1 and v2). A replicated service
 //   lists one server per container name (`<project>-<service>-<n>`, Compose v2 naming),
 //   because Traefik resolves a host name once per connection and pools keep-alive
 //   connections per host: with the bare alias, Docker DNS round-robin decides which
 //   replica gets a whole connection pool and the health check only ever sees one
 //   replica. Per-container servers give real weighted round-robin and per-replica health
 //   checks. Compose v1 names containers `<project>_<service>_<n>`: pass
-//   `{ replicaNaming: 'compose-v1' }`; `'service'` falls back to the alias.
+//   `{ replicaNaming: 'compose-v1' }`.
 //   Scaling past plan.replicas at runtime needs a re-render (HAProxy picks it up by DNS).
 // - Swarm (`discovery: 'swarm'`): routers and services of the routed components come from
 //   `providers.swarm` reading their service labels (./swarm-labels.ts); the file provider
@@ -25,7 +25,7 @@ import type { Plan, Route } from '../../plan/model.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
 import { traefikRuleValue } from '../../escape/traefik.js';
 
-export type ReplicaNaming = 'compose-v2' | 'compose-v1' | 'service';
+export type ReplicaNaming = 'compose-v2' | 'compose-v1';
 
 export interface TraefikOptions {
   /** how replicated services are addressed (see the header comment); default compose-v2 */
@@ -199,7 +199,7 @@ export function denyRule(r: Route, path: string): string {
 }
 
 export function replicaUrls(plan: Plan, r: Route, naming: ReplicaNaming = 'compose-v2'): string[] {
-  if (r.replicas <= 1 || naming === 'service') return [`http://${r.service}:${r.port}`];
+  if (r.replicas <= 1) return [`http://${r.service}:${r.port}`];
   const sep = naming === 'compose-v2' ? '-' : '_';
   return Array.from({ length: r.replicas }, (_, i) => `http://${plan.name}${sep}${r.service}${sep}${i + 1}:${r.port}`);
 }

@@ -144,6 +144,8 @@ for (const v of variants) {
   test(`swarm traefik ${v.id}: labels decode to a dynamic config Traefik's schema accepts, and every reference resolves`, () => {
     const { plan, stack, fileDocs, fileCfg, static: st } = render(v);
     assert.ok(validateStatic(st), JSON.stringify(validateStatic.errors?.slice(0, 5), null, 2));
+    // The static schema allows unknown top-level keys; Traefik does not.
+    for (const k of Object.keys(st)) assert.ok(k in staticSchema.properties, `static key ${k}`);
     for (const d of fileDocs) assert.ok(validateDynamic(d), JSON.stringify(validateDynamic.errors?.slice(0, 5), null, 2));
     const routed = plan.routes.filter((r) => r.service !== plan.proxy.component);
     assert.ok(routed.length > 0);

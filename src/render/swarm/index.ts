@@ -27,7 +27,7 @@
 //   another node: it becomes a named volume on the node the component is pinned to.
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import type { Component, Plan } from '../../plan/model.js';
+import type { Component, NetworkName, Plan } from '../../plan/model.js';
 import { updateFor } from '../../plan/placement.js';
 import { byCodeUnit } from '../../plan/sort.js';
 import { escapeInterpolation } from '../compose/index.js';
@@ -47,6 +47,11 @@ export interface SwarmOptions {
 
 /** Where the Docker Engine API answers on every node. */
 export const DOCKER_SOCKET = '/var/run/docker.sock';
+
+/** `docker stack deploy` prefixes the stack's networks with its name (the plan's name). */
+export function stackNetworkName(plan: Plan, network: NetworkName): string {
+  return `${plan.name}_${network}`;
+}
 
 interface ConfigObject {
   key: string;

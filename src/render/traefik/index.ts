@@ -24,6 +24,7 @@
 import type { Plan, Route } from '../../plan/model.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
 import { traefikRuleValue } from '../../escape/traefik.js';
+import { DOCKER_SOCKET, stackNetworkName } from '../swarm/index.js';
 
 export type ReplicaNaming = 'compose-v2' | 'compose-v1';
 
@@ -56,11 +57,11 @@ export const mw = {
   retry: 'retry',
 } as const;
 
-/** Swarm: a stack's networks are named `<stack>_<network>`; the provider reads the stack label. */
+/** Swarm: the Engine API on the node, the label Docker puts on a stack's services, the edge overlay. */
 export const swarmProvider = {
-  endpoint: 'unix:///var/run/docker.sock',
+  endpoint: `unix://${DOCKER_SOCKET}`,
   stackLabel: 'com.docker.stack.namespace',
-  network: (plan: Plan) => `${plan.name}_edge`,
+  network: (plan: Plan) => stackNetworkName(plan, 'edge'),
 } as const;
 
 export function renderTraefik(plan: Plan, opts: TraefikOptions = {}): RenderedFile[] {

@@ -62,13 +62,13 @@ export const swarmRules: PolicyRule[] = [
         const fits = nodes.filter((n) => {
           if (!p) return true;
           if (p.kind === 'node-label') return n.labels[p.label] === 'true';
-          if (p.kind === 'control-plane') return n.role === 'manager';
+          if (p.kind === 'control-plane' || p.kind === 'every-control-plane-node') return n.role === 'manager';
           if (p.kind !== 'constraints') return true;
           return (!p.node || n.name === p.node) && (!p.role || n.role === p.role) && Object.entries(p.labels).every(([k, v]) => n.labels[k] === v);
         });
         if (fits.length) continue;
         const where = c.role === 'app' ? `${servicePath(c)}.placement` : 'cluster.nodes';
-        const want = p?.kind === 'node-label' ? `a node labelled ${p.label}=true` : p?.kind === 'control-plane' ? 'a manager' : 'a node matching its placement';
+        const want = p?.kind === 'node-label' ? `a node labelled ${p.label}=true` : p?.kind === 'control-plane' || p?.kind === 'every-control-plane-node' ? 'a manager' : 'a node matching its placement';
         out.push({ path: where, message: `${c.name} needs ${want}, and none of cluster.nodes (${nodes.map((n) => n.name).join(', ')}) is one`,
           hint: p?.kind === 'node-label' ? `label one node: cluster.nodes[].labels: { ${p.label}: "true" } (and docker node update --label-add ${p.label}=true NODE)` : 'fix the placement or the nodes' });
       }

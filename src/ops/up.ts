@@ -77,9 +77,12 @@ export class UpTimeoutError extends Error {
  *  On several nodes a component placed on every node wants one replica per schedulable node. */
 export function serviceHealth(plan: Plan, containers: ContainerState[], nodes: NodeState[] = []): ServiceHealth[] {
   const live = byService(containers);
-  const schedulable = nodes.filter((n) => n.state === 'ready' && n.availability === 'active').length;
+  const ready = nodes.filter((n) => n.state === 'ready' && n.availability === 'active');
+  const schedulable = ready.length;
+  const managers = ready.filter((n) => n.role === 'manager').length;
   return plan.components.map((c) => {
-    const desired = c.placement?.kind === 'every-node' && nodes.length ? schedulable : c.replicas;
+    const kind = c.placement?.kind;
+    const desired = !nodes.length ? c.replicas : kind === 'every-node' ? schedulable : kind === 'every-control-plane-node' ? managers : c.replicas;
     const cs = live.get(c.name) ?? [];
     const running = cs.filter((x) => x.state === 'running');
     const healthy = running.filter((x) => x.health === 'healthy' || x.health === 'none').length;

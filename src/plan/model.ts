@@ -58,6 +58,8 @@ export type Placement =
   | { kind: 'control-plane' }
   /** exactly one per node (host agents, an edge that answers on every node's address) */
   | { kind: 'every-node' }
+  /** exactly one per control-plane node (an edge that reads the orchestrator's API) */
+  | { kind: 'every-control-plane-node' }
   /** only on nodes carrying this label set to true: data that lives on one node's disk */
   | { kind: 'node-label'; label: string }
   /** where the spec says (services.<name>.placement): a node, labels, a role */
@@ -110,6 +112,9 @@ export interface Component {
   placement?: Placement;
   /** set for every component by plan/placement.ts */
   update?: Update;
+  /** discovers what it serves from the orchestrator's API (multi-node targets; set by
+   *  plan/placement.ts). Single-host targets configure it by file and ignore this. */
+  readsOrchestrator?: boolean;
   restart: 'unless-stopped';
   init: boolean;
   readOnlyRootfs: boolean;

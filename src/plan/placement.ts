@@ -13,6 +13,11 @@ export function keepsData(c: Component): boolean {
   return c.mounts.some((m) => m.type === 'volume' || (m.type === 'bind' && !posix.isAbsolute(m.source)));
 }
 
+/** Traefik routes by what the orchestrator says runs (Swarm service labels); HAProxy by DNS. */
+export function readsOrchestrator(c: Component): boolean {
+  return c.role === 'proxy' && c.engine === 'traefik';
+}
+
 export function placementFor(c: Component, spec?: Service['placement']): Placement {
   if (spec) return { kind: 'constraints', ...(spec.node ? { node: spec.node } : {}), labels: { ...spec.labels }, ...(spec.role ? { role: spec.role } : {}) };
   switch (c.role) {
@@ -20,7 +25,9 @@ export function placementFor(c: Component, spec?: Service['placement']): Placeme
     case 'database': case 'cache': case 'backup': return { kind: 'node-label', label: DATA_NODE_LABEL };
     case 'prometheus': case 'alertmanager': case 'grafana': case 'portainer': return { kind: 'control-plane' };
     // Host agents report on the node they run on; the edge answers on every node's address.
-    case 'node-exporter': case 'cadvisor': case 'proxy': return { kind: 'every-node' };
+    case 'node-exporter': case 'cadvisor': return { kind: 'every-node' };
+    // Traefik discovers the routed services from the Swarm API, which only managers answer.
+    case 'proxy': return readsOrchestrator(c) ? { kind: 'every-control-plane-node' } : { kind: 'every-node' };
     // An application with a volume stays beside its data, as the databases do.
     default: return keepsData(c) ? { kind: 'node-label', label: DATA_NODE_LABEL } : { kind: 'spread' };
   }
@@ -68,6 +75,7 @@ export function placeComponents(components: Component[], services: Record<string
   for (const c of components) {
     const svc = c.role === 'app' ? services[c.name] : undefined;
     c.placement = placementFor(c, svc?.placement);
+    if (readsOrchestrator(c)) c.readsOrchestrator = true;
     c.update = updateFor(c, svc?.update);
     c.resources = { ...c.resources, ...reservationFor(c.resources) };
   }

@@ -13,6 +13,7 @@ import { renderPrometheus } from './prometheus/index.js';
 import { renderSwarm } from './swarm/index.js';
 import { composeAddressing, swarmAddressing, type Addressing } from './addressing.js';
 import { renderTraefik } from './traefik/index.js';
+import { traefikSwarmLabels } from './traefik/swarm-labels.js';
 import { sortFiles, type RenderedFile } from './files.js';
 import { assertIdentifiers } from './identifiers.js';
 
@@ -33,9 +34,8 @@ type PlanRenderer = (plan: Plan, opts: RenderOptions) => RenderedFile[];
 
 /** Renderers of the files containers mount, and when a plan needs each. */
 const configRenderers: Array<{ name: string; applies: (p: Plan) => boolean; render: PlanRenderer }> = [
-  // On Swarm there are no per-container names: Traefik falls back to the service alias
-  // (dnsrr) until its providers.swarm renderer exists.
-  { name: 'traefik', applies: (p) => p.proxy.kind === 'traefik', render: (p, o) => renderTraefik(p, { replicaNaming: o.addressing === swarmAddressing ? 'service' : o.composeKind === 'v1' ? 'compose-v1' : 'compose-v2' }) },
+  // On Swarm, Traefik discovers the routed services from their service labels.
+  { name: 'traefik', applies: (p) => p.proxy.kind === 'traefik', render: (p, o) => renderTraefik(p, o.addressing === swarmAddressing ? { discovery: 'swarm' } : { replicaNaming: o.composeKind === 'v1' ? 'compose-v1' : 'compose-v2' }) },
   { name: 'haproxy', applies: (p) => p.proxy.kind === 'haproxy', render: (p, o) => renderHAProxy(p, { addressing: o.addressing }) },
   { name: 'prometheus', applies: (p) => p.monitoring.enabled, render: (p, o) => renderPrometheus(p, { addressing: o.addressing }) },
   { name: 'alertmanager', applies: (p) => p.monitoring.enabled && p.monitoring.present.alertmanager, render: renderAlertmanager },
@@ -68,6 +68,9 @@ export function renderAll(plan: Plan, target: Target = 'compose', opts: RenderOp
   const configs = renderConfigs(plan, { ...opts, addressing: addressingOf[target] });
   switch (target) {
     case 'compose': return sortFiles([...configs, ...renderCompose(plan, { configHashes: configHashes(plan, configs) })]);
-    case 'swarm': return sortFiles([...configs, ...renderSwarm(plan, { configs, secretHashes: opts.secretHashes ?? {} })]);
+    case 'swarm': {
+      const serviceLabels = plan.proxy.kind === 'traefik' ? traefikSwarmLabels(plan) : {};
+      return sortFiles([...configs, ...renderSwarm(plan, { configs, secretHashes: opts.secretHashes ?? {}, serviceLabels })]);
+    }
   }
 }

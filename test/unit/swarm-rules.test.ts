@@ -90,6 +90,16 @@ test('SW006 a placement no declared node satisfies: the data node label, a pinne
   const pinnedAway = swarmApi((d) => { d.cluster = { nodes: three.map((n, i) => (i === 0 ? { ...n, labels: { 'wharf.db': 'true' } } : n)) }; d.services.api.placement = { node: 'n9' }; });
   const g = fired(lint(pinnedAway.stack, pinnedAway.plan, swarmRules), 'SW006');
   assert.deepEqual(g.map((x) => x.path), ['services.api.placement']);
+  // Traefik reads the Swarm API, which only managers answer: a cluster of workers has no edge.
+  const workersOnly = swarmApi((d) => {
+    d.proxy = { ...(d.proxy ?? {}), kind: 'traefik' };
+    d.cluster = { nodes: three.map((n, i) => ({ ...n, role: i === 0 ? 'manager' : 'worker', ...(i === 0 ? { labels: { 'wharf.db': 'true' } } : {}) })) };
+  });
+  assert.deepEqual(fired(lint(workersOnly.stack, workersOnly.plan, swarmRules), 'SW006').filter((x) => /proxy/.test(x.message)), []);
+  const noManager = structuredClone(workersOnly);
+  noManager.stack.cluster.nodes = noManager.stack.cluster.nodes.map((n: any) => ({ ...n, role: 'worker' }));
+  const h = fired(lint(noManager.stack, noManager.plan, swarmRules), 'SW006');
+  assert.ok(h.some((x) => /^proxy needs a manager/.test(x.message)), JSON.stringify(h));
 });
 
 test('a placement renders as swarm constraints in a stable order', async () => {

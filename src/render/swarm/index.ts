@@ -19,12 +19,15 @@
 // - No `depends_on` (Swarm ignores it: services retry until their dependencies answer),
 //   no `build` (nodes pull images from a registry), no `security_opt` (Swarm services have
 //   no no-new-privileges option; the Compose target keeps it).
+// - A component that reads the orchestrator (the Traefik edge) gets the Docker socket,
+//   read-only, and runs on every manager: only managers answer the Swarm API. A read-only
+//   bind of a socket does not make the API read-only; it only keeps the file itself intact.
 // - Bind mounts of host paths stay bind mounts only when absolute (node agents: /proc,
 //   /sys...). A path relative to the project (a local backup repository) means nothing on
 //   another node: it becomes a named volume on the node the component is pinned to.
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import type { Component, Plan } from '../../plan/model.js';
+import type { Component, NetworkName, Plan } from '../../plan/model.js';
 import { updateFor } from '../../plan/placement.js';
 import { byCodeUnit } from '../../plan/sort.js';
 import { escapeInterpolation } from '../compose/index.js';
@@ -38,6 +41,16 @@ export interface SwarmOptions {
   configs: RenderedFile[];
   /** secret name -> sha256 hex of its content; the secret files are generated outside the renderer */
   secretHashes: Record<string, string>;
+  /** component -> extra service labels (deploy.labels only), e.g. the edge's discovery labels */
+  serviceLabels?: Record<string, Record<string, string>>;
+}
+
+/** Where the Docker Engine API answers on every node. */
+export const DOCKER_SOCKET = '/var/run/docker.sock';
+
+/** `docker stack deploy` prefixes the stack's networks with its name (the plan's name). */
+export function stackNetworkName(plan: Plan, network: NetworkName): string {
+  return `${plan.name}_${network}`;
 }
 
 interface ConfigObject {
@@ -51,7 +64,7 @@ interface ConfigObject {
 export function renderSwarm(plan: Plan, opts: SwarmOptions): RenderedFile[] {
   const configsByComponent = new Map(plan.components.map((c) => [c.name, configObjects(plan, c, opts.configs)]));
   const services: Record<string, unknown> = {};
-  for (const c of plan.components) services[c.name] = escapeInterpolation(service(c, plan, configsByComponent.get(c.name) ?? []));
+  for (const c of plan.components) services[c.name] = escapeInterpolation(service(c, plan, configsByComponent.get(c.name) ?? [], opts.serviceLabels?.[c.name] ?? {}));
   const doc: Record<string, unknown> = {
     services,
     networks: Object.fromEntries(plan.networks.map((n) => [n.name, {
@@ -113,7 +126,7 @@ function localVolumeName(c: Component, target: string): string {
   return `${c.name}${target.replace(/[^A-Za-z0-9]+/g, '-').replace(/-$/, '')}`;
 }
 
-function service(c: Component, plan: Plan, configs: ConfigObject[]): Record<string, unknown> {
+function service(c: Component, plan: Plan, configs: ConfigObject[], serviceLabels: Record<string, string>): Record<string, unknown> {
   const s: Record<string, unknown> = {};
   s.image = c.image;
   Object.assign(s, processFields(c));
@@ -125,6 +138,7 @@ function service(c: Component, plan: Plan, configs: ConfigObject[]): Record<stri
     if (posix.isAbsolute(m.source)) return { type: 'bind', source: m.source, target: m.target, read_only: m.readOnly };
     return { type: 'volume', source: localVolumeName(c, m.target), target: m.target, read_only: m.readOnly };
   });
+  if (c.readsOrchestrator) vols.push({ type: 'bind', source: DOCKER_SOCKET, target: DOCKER_SOCKET, read_only: true });
   if (vols.length) s.volumes = vols;
   if (c.healthcheck) {
     const h = c.healthcheck;
@@ -137,14 +151,14 @@ function service(c: Component, plan: Plan, configs: ConfigObject[]): Record<stri
   s.logging = { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } };
   const labels = sortedRecord({ ...c.labels, 'dev.wharf.stack': plan.name, 'dev.wharf.role': c.role });
   s.labels = labels;
-  s.deploy = deploy(c, labels);
+  s.deploy = deploy(c, sortedRecord({ ...serviceLabels, ...labels }));
   return s;
 }
 
 function deploy(c: Component, labels: Record<string, string>): Record<string, unknown> {
   const d: Record<string, unknown> = {};
   const placement = c.placement ?? { kind: 'spread' };
-  if (placement.kind === 'every-node') d.mode = 'global';
+  if (placement.kind === 'every-node' || placement.kind === 'every-control-plane-node') d.mode = 'global';
   else { d.mode = 'replicated'; d.replicas = c.replicas; }
   d.endpoint_mode = 'dnsrr';
   const { order, monitor, parallelism } = c.update ?? updateFor(c);
@@ -158,7 +172,7 @@ function deploy(c: Component, labels: Record<string, string>): Record<string, un
       : {}),
   };
   if (placement.kind === 'node-label') d.placement = { constraints: [`node.labels.${placement.label} == true`] };
-  if (placement.kind === 'control-plane') d.placement = { constraints: ['node.role == manager'] };
+  if (placement.kind === 'control-plane' || placement.kind === 'every-control-plane-node') d.placement = { constraints: ['node.role == manager'] };
   if (placement.kind === 'spread') d.placement = { preferences: [{ spread: 'node.id' }] };
   if (placement.kind === 'constraints') {
     const cs = [

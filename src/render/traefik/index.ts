@@ -2,30 +2,37 @@
 // config (traefik/dynamic/*.yml). Pure: no fs, env, clock or randomness.
 //
 // Decisions, in one place:
-// - Only the file provider: routes come from the plan, not from Docker labels, so the
-//   proxy needs no Docker socket and the output is deterministic and checkable.
+// - Compose: only the file provider: routes come from the plan, not from Docker labels, so
+//   the proxy needs no Docker socket and the output is deterministic and checkable.
 // - Replicas: a service with one replica is reached through its Compose network alias
-//   (`http://<service>:<port>`, valid for Compose v1, v2 and Swarm). A replicated service
+//   (`http://<service>:<port>`, valid for Compose v1 and v2). A replicated service
 //   lists one server per container name (`<project>-<service>-<n>`, Compose v2 naming),
 //   because Traefik resolves a host name once per connection and pools keep-alive
 //   connections per host: with the bare alias, Docker DNS round-robin decides which
 //   replica gets a whole connection pool and the health check only ever sees one
 //   replica. Per-container servers give real weighted round-robin and per-replica health
 //   checks. Compose v1 names containers `<project>_<service>_<n>`: pass
-//   `{ replicaNaming: 'compose-v1' }`; `'service'` falls back to the alias.
+//   `{ replicaNaming: 'compose-v1' }`.
 //   Scaling past plan.replicas at runtime needs a re-render (HAProxy picks it up by DNS).
+// - Swarm (`discovery: 'swarm'`): routers and services of the routed components come from
+//   `providers.swarm` reading their service labels (./swarm-labels.ts); the file provider
+//   keeps what labels are bad at (TLS, middlewares, the dashboard) and the deny routers, so a
+//   metrics path is refused whether or not discovery has seen the service yet.
 // - Metrics paths are never routed: for every denied path a router with a higher
 //   priority than any route on that host matches it case-insensitively (Express routes
 //   are case-insensitive) and answers 404 through an allow-list that admits nobody.
 import type { Plan, Route } from '../../plan/model.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
 import { traefikRuleValue } from '../../escape/traefik.js';
+import { DOCKER_SOCKET, stackNetworkName } from '../swarm/index.js';
 
-export type ReplicaNaming = 'compose-v2' | 'compose-v1' | 'service';
+export type ReplicaNaming = 'compose-v2' | 'compose-v1';
 
 export interface TraefikOptions {
   /** how replicated services are addressed (see the header comment); default compose-v2 */
   replicaNaming?: ReplicaNaming;
+  /** where routed services come from: this file provider (default), or Swarm service labels */
+  discovery?: 'file' | 'swarm';
 }
 
 export const traefikPaths = {
@@ -43,16 +50,24 @@ export const certResolverName = 'le';
 /** Higher than any default (rule-length) priority of a user router. */
 export const denyRouterPriority = 100000;
 
-const mw = {
+export const mw = {
   headers: 'security-headers',
   auth: 'edge-auth',
   deny: 'deny-all',
+  retry: 'retry',
+} as const;
+
+/** Swarm: the Engine API on the node, the label Docker puts on a stack's services, the edge overlay. */
+export const swarmProvider = {
+  endpoint: `unix://${DOCKER_SOCKET}`,
+  stackLabel: 'com.docker.stack.namespace',
+  network: (plan: Plan) => stackNetworkName(plan, 'edge'),
 } as const;
 
 export function renderTraefik(plan: Plan, opts: TraefikOptions = {}): RenderedFile[] {
   return [
-    { path: traefikPaths.staticFile, contents: toYaml(traefikStatic(plan), generatedHeader) },
-    { path: `${traefikPaths.dynamicDir}/middlewares.yml`, contents: toYaml(traefikMiddlewares(plan), generatedHeader) },
+    { path: traefikPaths.staticFile, contents: toYaml(traefikStatic(plan, opts), generatedHeader) },
+    { path: `${traefikPaths.dynamicDir}/middlewares.yml`, contents: toYaml(traefikMiddlewares(plan, opts), generatedHeader) },
     { path: `${traefikPaths.dynamicDir}/routes.yml`, contents: toYaml(traefikRoutes(plan, opts), generatedHeader) },
     { path: `${traefikPaths.dynamicDir}/tls.yml`, contents: toYaml(traefikTls(plan), generatedHeader) },
   ];
@@ -69,7 +84,7 @@ export function edgeContainerPort(plan: Plan, hostPort: number, fallback: number
   return proxy?.ports.find((p) => p.host === hostPort)?.container ?? fallback;
 }
 
-export function traefikStatic(plan: Plan): Record<string, unknown> {
+export function traefikStatic(plan: Plan, opts: TraefikOptions = {}): Record<string, unknown> {
   const httpPort = edgeContainerPort(plan, plan.proxy.httpPort, 80);
   const httpsPort = edgeContainerPort(plan, plan.proxy.httpsPort, 443);
   const websecure: Record<string, unknown> = { address: `:${httpsPort}`, asDefault: true, http: { tls: plan.tls.mode === 'acme' ? { certResolver: certResolverName } : {} } };
@@ -92,6 +107,25 @@ export function traefikStatic(plan: Plan): Record<string, unknown> {
     metrics: { prometheus: { entryPoint: traefikEntryPoints.metrics, addEntryPointsLabels: true, addRoutersLabels: true, addServicesLabels: true } },
     providers: { file: { directory: traefikPaths.dynamicMount, watch: true } },
   };
+  if (opts.discovery === 'swarm') {
+    doc.providers = {
+      swarm: {
+        endpoint: swarmProvider.endpoint,
+        exposedByDefault: false,
+        // Only this stack's services: other stacks on the swarm may run their own edge.
+        constraints: `Label(${lit(swarmProvider.stackLabel)}, ${lit(plan.name)})`,
+        network: swarmProvider.network(plan),
+        // The swarm provider polls; 5 s instead of 15 s to see a new or gone task sooner.
+        refreshSeconds: '5s',
+        // A service with no running task keeps its router and answers 503, not 404.
+        allowEmptyServices: true,
+      },
+      ...(doc.providers as Record<string, unknown>),
+    };
+    // A task on a dead node does not refuse: its connect hangs until this timeout
+    // (default 30 s) before the retry middleware can try another task.
+    doc.serversTransport = { forwardingTimeouts: { dialTimeout: '1s' } };
+  }
   if (plan.tls.mode === 'acme') {
     const acme: Record<string, unknown> = {
       email: plan.tls.email,
@@ -104,7 +138,7 @@ export function traefikStatic(plan: Plan): Record<string, unknown> {
   return doc;
 }
 
-export function traefikMiddlewares(plan: Plan): Record<string, unknown> {
+export function traefikMiddlewares(plan: Plan, opts: TraefikOptions = {}): Record<string, unknown> {
   const middlewares: Record<string, unknown> = {
     [mw.headers]: {
       headers: {
@@ -125,14 +159,17 @@ export function traefikMiddlewares(plan: Plan): Record<string, unknown> {
   for (const r of plan.routes) {
     if (r.allow?.length) middlewares[allowName(r)] = { ipAllowList: { sourceRange: [...r.allow] } };
   }
+  // Swarm tasks vanish (rolling updates, lost nodes): a request whose connection to one
+  // fails is sent to another. Traefik retries only before the server answered.
+  if (opts.discovery === 'swarm') middlewares[mw.retry] = { retry: { attempts: 3, initialInterval: '100ms' } };
   return { http: { middlewares } };
 }
 
-function allowName(r: Route): string {
+export function allowName(r: Route): string {
   return `${r.name}-allow`;
 }
 
-function isProxyRoute(plan: Plan, r: Route): boolean {
+export function isProxyRoute(plan: Plan, r: Route): boolean {
   return r.service === plan.proxy.component;
 }
 
@@ -163,7 +200,7 @@ export function denyRule(r: Route, path: string): string {
 }
 
 export function replicaUrls(plan: Plan, r: Route, naming: ReplicaNaming = 'compose-v2'): string[] {
-  if (r.replicas <= 1 || naming === 'service') return [`http://${r.service}:${r.port}`];
+  if (r.replicas <= 1) return [`http://${r.service}:${r.port}`];
   const sep = naming === 'compose-v2' ? '-' : '_';
   return Array.from({ length: r.replicas }, (_, i) => `http://${plan.name}${sep}${r.service}${sep}${i + 1}:${r.port}`);
 }
@@ -173,21 +210,37 @@ export function edgeHealthPath(r: Route): string {
   return r.healthPath ?? '/';
 }
 
+/** The middlewares of a route, in order, by their names in the file provider. */
+export function routeMiddlewares(r: Route): string[] {
+  return [mw.headers, ...(r.allow?.length ? [allowName(r)] : []), ...(r.auth ? [mw.auth] : [])];
+}
+
+/** Exact hosts win over wildcards (whose longer HostRegexp rule would otherwise outrank
+ *  them); among wildcards, the longer path wins. */
+export function routePriority(r: Route): number | undefined {
+  return r.host.startsWith('*.') ? Math.max(1, r.path.length) : undefined;
+}
+
+/** The edge's health check of a routed service: its path, and the service's own cadence. */
+export function edgeHealthCheck(plan: Plan, r: Route): { path: string; interval: string; timeout: string } {
+  const hc = plan.components.find((c) => c.name === r.service)?.healthcheck;
+  return { path: edgeHealthPath(r), interval: hc?.interval ?? '10s', timeout: hc?.timeout ?? '3s' };
+}
+
 export function traefikRoutes(plan: Plan, opts: TraefikOptions = {}): Record<string, unknown> {
   const routers: Record<string, unknown> = {};
   const services: Record<string, unknown> = {};
   const tls = plan.tls.mode === 'acme' ? { certResolver: certResolverName } : {};
   const entryPoints = [traefikEntryPoints.websecure];
-  const serviceInterval = (r: Route) => plan.components.find((c) => c.name === r.service)?.healthcheck;
+  const labelled = opts.discovery === 'swarm';
   for (const r of plan.routes) {
     const proxyRoute = isProxyRoute(plan, r);
-    const middlewares = [mw.headers, ...(r.allow?.length ? [allowName(r)] : []), ...(r.auth ? [mw.auth] : [])];
-    routers[r.name] = {
+    const middlewares = routeMiddlewares(r);
+    const priority = routePriority(r);
+    if (!(labelled && !proxyRoute)) routers[r.name] = {
       entryPoints,
       rule: routeRule(r),
-      // Exact hosts win over wildcards (whose longer HostRegexp rule would otherwise
-      // outrank them); among wildcards, the longer path wins.
-      ...(r.host.startsWith('*.') ? { priority: Math.max(1, r.path.length) } : {}),
+      ...(priority !== undefined ? { priority } : {}),
       service: proxyRoute ? 'api@internal' : r.name,
       middlewares,
       tls,
@@ -202,17 +255,16 @@ export function traefikRoutes(plan: Plan, opts: TraefikOptions = {}): Record<str
         tls,
       };
     });
-    if (proxyRoute) continue;
-    const hc = serviceInterval(r);
+    if (proxyRoute || labelled) continue;
     services[r.name] = {
       loadBalancer: {
         servers: replicaUrls(plan, r, opts.replicaNaming).map((url) => ({ url })),
         passHostHeader: true,
-        healthCheck: { path: edgeHealthPath(r), interval: hc?.interval ?? '10s', timeout: hc?.timeout ?? '3s' },
+        healthCheck: edgeHealthCheck(plan, r),
       },
     };
   }
-  return { http: { routers, services } };
+  return { http: { routers, ...(labelled ? {} : { services }) } };
 }
 
 export function traefikTls(plan: Plan): Record<string, unknown> {

@@ -10,6 +10,7 @@ import addFormatsModule from 'ajv-formats';
 import { parse } from 'yaml';
 import type { Plan } from '../../plan/model.js';
 import { loadVariant, repoRoot, templateNames } from '../../../test/support/templates.js';
+import { parseRule } from '../../../test/support/traefik-rule.js';
 import { denyRouterPriority, denyRule, renderTraefik, replicaUrls, routeRule } from './index.js';
 
 const addFormats = addFormatsModule as unknown as (a: Ajv) => Ajv;
@@ -124,50 +125,6 @@ for (const v of variants) {
       if (r.allow?.length) assert.deepEqual(dyn.http.middlewares[`${r.name}-allow`].ipAllowList.sourceRange, r.allow);
     }
   });
-}
-
-// Traefik v3 rule grammar (pkg/muxer/http): matchers with string arguments in backticks
-// or Go double quotes, combined with &&, ||, ! and parentheses.
-const matcherArity: Record<string, number> = {
-  ClientIP: 1, Method: 1, Host: 1, HostRegexp: 1, Path: 1, PathPrefix: 1, PathRegexp: 1,
-  Header: 2, HeaderRegexp: 2, Query: 2, QueryRegexp: 2,
-};
-function parseRule(rule: string): Array<{ matcher: string; args: string[] }> {
-  let i = 0;
-  const found: Array<{ matcher: string; args: string[] }> = [];
-  const ws = () => { while (rule[i] === ' ') i++; };
-  const str = (): string => {
-    ws();
-    if (rule[i] === '`') { const j = rule.indexOf('`', i + 1); assert.ok(j > i, `unterminated string in ${rule}`); const v = rule.slice(i + 1, j); i = j + 1; return v; }
-    assert.equal(rule[i], '"', `string expected at ${i} in ${rule}`);
-    const m = /^"(?:[^"\\]|\\.)*"/.exec(rule.slice(i));
-    assert.ok(m, `bad string in ${rule}`);
-    i += m[0].length;
-    return JSON.parse(m[0]) as string;
-  };
-  const term = (): void => {
-    ws();
-    if (rule[i] === '!') { i++; term(); return; }
-    if (rule[i] === '(') { i++; expr(); ws(); assert.equal(rule[i], ')', rule); i++; return; }
-    const m = /^[A-Za-z]+/.exec(rule.slice(i));
-    assert.ok(m && m[0] in matcherArity, `unknown matcher at ${i} in ${rule}`);
-    i += m[0].length;
-    ws(); assert.equal(rule[i], '(', rule); i++;
-    const args = [str()];
-    for (ws(); rule[i] === ','; ws()) { i++; args.push(str()); }
-    assert.equal(rule[i], ')', rule); i++;
-    assert.equal(args.length, matcherArity[m[0]], `${m[0]} takes ${matcherArity[m[0]]} argument(s) in ${rule}`);
-    if (m[0].endsWith('Regexp')) new RegExp(args.at(-1)!.replace(/^\(\?i\)/, ''));
-    found.push({ matcher: m[0], args });
-  };
-  const expr = (): void => {
-    term();
-    for (ws(); rule.startsWith('&&', i) || rule.startsWith('||', i); ws()) { i += 2; term(); }
-  };
-  expr();
-  ws();
-  assert.equal(i, rule.length, `trailing input in ${rule}`);
-  return found;
 }
 
 test('traefik: every rendered rule parses under the v3 rule grammar and names the route host', () => {
@@ -291,11 +248,8 @@ test('traefik: replica addressing — per container for Compose v2/v1, the alias
   assert.equal(api.replicas, 3);
   assert.deepEqual(replicaUrls(plan, api), ['http://shop-api-1:3000', 'http://shop-api-2:3000', 'http://shop-api-3:3000']);
   assert.deepEqual(replicaUrls(plan, api, 'compose-v1'), ['http://shop_api_1:3000', 'http://shop_api_2:3000', 'http://shop_api_3:3000']);
-  assert.deepEqual(replicaUrls(plan, api, 'service'), ['http://api:3000']);
   const one = { ...api, replicas: 1 };
   assert.deepEqual(replicaUrls(plan, one), ['http://api:3000']);
-  const dyn = dynamicMerged(new Map(renderTraefik(plan, { replicaNaming: 'service' }).map((f) => [f.path, parse(f.contents) as Doc])));
-  assert.deepEqual(dyn.http.services.api.loadBalancer.servers, [{ url: 'http://api:3000' }]);
 });
 
 test('traefik: TLS — default store certificate from the secrets, TLS 1.2 minimum', () => {

@@ -14,6 +14,9 @@ export const BACKUP_VERIFY_LAST_STATUS_METRIC = 'wharf_backup_verify_last_status
 /** Labels every backup metric carries: `backup` is the BackupJob name, `target` the component backed up. */
 export const BACKUP_METRIC_LABELS = ['backup', 'target'] as const;
 
+/** The always-firing alert: its arrival at the heartbeat receiver proves the whole pipeline works. */
+export const WATCHDOG_ALERT = 'Watchdog';
+
 /** Recording rules the dashboards and alerts read (one series per app service). */
 export const RECORDED = {
   requestRate: 'job:app_requests:rate5m',
@@ -42,11 +45,14 @@ export interface AlertFixture {
   at?: string;
   /** sample interval of the series (defaults to 1m) */
   interval?: string;
+  /** fires on any input: there is no quiet case (the Watchdog) */
+  always?: boolean;
   /** more ways the alert must fire (each its own promtool case, same interval) */
   alsoFires?: Array<{ name: string; firing: PromSeries[]; labels: Record<string, string>; at?: string }>;
 }
 
-export type Severity = 'critical' | 'warning';
+/** `none` is for the Watchdog only: no human receiver matches it. */
+export type Severity = 'critical' | 'warning' | 'none';
 
 export interface AlertRule {
   alert: string;
@@ -552,6 +558,14 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
     },
   });
   if (p.alertmanager) {
+    drafts.push({
+      alert: WATCHDOG_ALERT, group: 'self', severity: 'none', for: '0m', component: 'prometheus', down: false,
+      expr: () => 'vector(1)',
+      summary: 'The alerting pipeline is alive',
+      description: () => 'This alert always fires. It is routed only to the heartbeat receiver (monitoring.alerts.heartbeat): when the heartbeat stops arriving, rule evaluation, Prometheus, Alertmanager or the route out is broken.',
+      runbook: 'If the heartbeat service reports silence: `wharf status` (prometheus and alertmanager running?), then `docker compose logs alertmanager` for delivery errors to the heartbeat URL.',
+      fixture: { firing: [{ series: 'up{job="prometheus"}', values: flat(1) }], quiet: [], labels: {}, always: true, at: '1m' },
+    });
     drafts.push({
       alert: 'PrometheusNotConnectedToAlertmanager', group: 'self', severity: 'critical', for: '5m', component: 'prometheus', down: false,
       threshold: 0.03, thresholdUnit: 'ratio of alerts that failed to send',

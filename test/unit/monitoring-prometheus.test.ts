@@ -159,13 +159,13 @@ test('prometheus: the catalogue holds only the rules of components present', asy
   const names = async (t: string) => alertCatalogue(templatePlan(t)).map((a) => a.alert).sort();
   const api = await names('api');
   for (const a of ['APIDown', 'APIHighLatency', 'APIHighErrorRatio', 'ContainerHighMemory', 'HighCPUUsage', 'TargetDown', 'JobDown',
-    'HostOutOfMemory', 'HostDiskFull', 'HostDiskWillFillIn4Hours', 'ContainerRestarting', 'ContainerOomKilled', 'ContainerHighCpu',
-    'PostgresDown', 'PostgresTooManyConnections', 'RedisDown', 'RedisMemoryHigh', 'TraefikBackendDown', 'TraefikHighErrorRatio',
+    'HostOutOfMemory', 'HostDiskFull', 'HostDiskWillFillIn4Hours', 'ContainerRestarting', 'HostOomKillDetected', 'HostOutOfInodes', 'HostClockSkew', 'NodeTextfileScrapeError', 'ContainerHighCpu',
+    'PostgresDown', 'PostgresTooManyConnections', 'PostgresLongTransaction', 'Watchdog', 'PrometheusTsdbCompactionsFailing', 'PrometheusTsdbReloadsFailing', 'RedisDown', 'RedisMemoryHigh', 'TraefikBackendDown', 'TraefikHighErrorRatio',
     'CertificateExpiringSoon', 'PrometheusConfigReloadFailed', 'PrometheusRuleEvaluationFailures', 'PrometheusNotConnectedToAlertmanager',
     'AlertmanagerConfigReloadFailed', 'AlertmanagerNotificationsFailing', 'BackupFailed', 'BackupStale', 'BackupVerifyFailed']) {
     assert.ok(api.includes(a), `api template lacks ${a}`);
   }
-  for (const a of ['MysqlDown', 'HAProxyBackendDown']) assert.ok(!api.includes(a), `api template should not have ${a}`);
+  for (const a of ['MysqlDown', 'HAProxyBackendDown', 'ContainerOomKilled']) assert.ok(!api.includes(a), `api template should not have ${a}`);
   const hm = await names('haproxy-mysql');
   for (const a of ['MysqlDown', 'MysqlTooManyConnections', 'HAProxyBackendDown', 'HAProxyHighErrorRatio', 'BackupStale']) assert.ok(hm.includes(a), a);
   for (const a of ['PostgresDown', 'RedisDown', 'TraefikBackendDown', 'CertificateExpiringSoon']) assert.ok(!hm.includes(a), a);

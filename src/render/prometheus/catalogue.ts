@@ -300,6 +300,60 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
         at: '200m',
       },
     });
+    drafts.push({
+      alert: 'HostOutOfInodes', group: 'host', severity: 'critical', for: '5m', component: 'host', down: false,
+      threshold: 0.1, thresholdUnit: 'ratio of inodes free',
+      // filesystems without an inode table (btrfs reports 0) divide by nothing and stay out
+      expr: (t) => `node_filesystem_files_free{${FS}} / (node_filesystem_files{${FS}} > 0) < ${t} and node_filesystem_readonly{${FS}} == 0`,
+      summary: 'Disk {{ $labels.mountpoint }} is running out of inodes on {{ $labels.instance }}',
+      description: (t, f) => `Less than ${pct(t)} of the inodes of {{ $labels.mountpoint }} ({{ $labels.device }}) have been free for ${f}: new files fail with "No space left on device" while space remains.`,
+      runbook: 'Find the directory with millions of small files (`find / -xdev -type d -size +1M`): image layers (`docker image prune`), session or cache files, mail queues.',
+      fixture: {
+        firing: [{ series: sel('node_filesystem_files_free', fs), values: flat(5e4) }, { series: sel('node_filesystem_files', fs), values: flat(1e6) }, { series: sel('node_filesystem_readonly', fs), values: flat(0) }],
+        quiet: [{ series: sel('node_filesystem_files_free', fs), values: flat(8e5) }, { series: sel('node_filesystem_files', fs), values: flat(1e6) }, { series: sel('node_filesystem_readonly', fs), values: flat(0) }],
+        labels: { ...out, device: fs.device, fstype: fs.fstype, mountpoint: fs.mountpoint },
+      },
+    });
+    drafts.push({
+      alert: 'HostOomKillDetected', group: 'host', severity: 'warning', for: '0m', component: 'host', down: false,
+      // the kernel's own count (/proc/vmstat): it needs no /dev/kmsg, unlike cAdvisor's per-container one
+      expr: () => 'increase(node_vmstat_oom_kill[15m]) > 0',
+      summary: 'The kernel OOM-killed a process on {{ $labels.instance }}',
+      description: () => 'The kernel killed a process for lack of memory in the last 15 minutes (a container over its memory limit, or the host out of memory).',
+      runbook: '`docker ps -a --filter exited=137` (exit code 137) and `docker inspect <container>` (State.OOMKilled) name the container; raise its `resources.memory` or find the leak.',
+      fixture: {
+        firing: [{ series: sel('node_vmstat_oom_kill', lbl), values: `0x5 1x${LEN}` }],
+        quiet: [{ series: sel('node_vmstat_oom_kill', lbl), values: flat(3) }],
+        labels: out, at: '10m',
+      },
+    });
+    drafts.push({
+      alert: 'HostClockSkew', group: 'host', severity: 'warning', for: '10m', component: 'host', down: false,
+      threshold: 0.05, thresholdUnit: 'seconds of offset',
+      // only while the offset is not shrinking: NTP slewing back is not a problem
+      expr: (t) => `(node_timex_offset_seconds > ${t} and deriv(node_timex_offset_seconds[5m]) >= 0) or (node_timex_offset_seconds < -${t} and deriv(node_timex_offset_seconds[5m]) <= 0)`,
+      summary: 'The clock of {{ $labels.instance }} is off',
+      description: (t, f) => `The kernel clock has been more than ${t}s off its time source, and not converging, for ${f}: TLS, tokens, backup schedules and metrics timestamps suffer.`,
+      runbook: 'Check the time daemon (`timedatectl`, `chronyc tracking`); a VM paused or restored from a snapshot jumps.',
+      fixture: {
+        firing: [{ series: sel('node_timex_offset_seconds', lbl), values: flat(0.2) }],
+        quiet: [{ series: sel('node_timex_offset_seconds', lbl), values: flat(0.001) }],
+        labels: out,
+        alsoFires: [{ name: 'behind', firing: [{ series: sel('node_timex_offset_seconds', lbl), values: flat(-0.2) }], labels: out }],
+      },
+    });
+    drafts.push({
+      alert: 'NodeTextfileScrapeError', group: 'host', severity: 'warning', for: '5m', component: 'host', down: false,
+      expr: () => 'node_textfile_scrape_error == 1',
+      summary: 'node-exporter cannot read a textfile on {{ $labels.instance }}',
+      description: (_t, f) => `A file in node-exporter's textfile directory has been unreadable or unparsable for ${f}: the metrics it carries (the backups' among them) are missing.`,
+      runbook: '`docker compose logs node-exporter` names the file and the parse error; a backup metrics file is rewritten by the next `wharf backup <job>`.',
+      fixture: {
+        firing: [{ series: sel('node_textfile_scrape_error', lbl), values: flat(1) }],
+        quiet: [{ series: sel('node_textfile_scrape_error', lbl), values: flat(0) }],
+        labels: out,
+      },
+    });
   }
 
   // Containers (cAdvisor): Docker containers are labelled by name and compose service.
@@ -351,18 +405,9 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
         labels: out, at: '14m',
       },
     });
-    drafts.push({
-      alert: 'ContainerOomKilled', group: 'containers', severity: 'warning', for: '0m', component: comp, down: false,
-      expr: () => `${toComponent('increase(container_oom_events_total{name!=""}[15m])')} > 0`,
-      summary: 'Container {{ $labels.name }} was OOM-killed',
-      description: () => 'The kernel killed a process of container {{ $labels.name }} for exceeding its memory limit in the last 15 minutes.',
-      runbook: 'Raise `resources.memory` of the service in wharf.yaml, or find the allocation spike in the containers dashboard.',
-      fixture: {
-        firing: [{ series: sel('container_oom_events_total', c), values: `0x5 1x${LEN}` }],
-        quiet: [{ series: sel('container_oom_events_total', c), values: flat(0) }],
-        labels: out, at: '10m',
-      },
-    });
+    // No ContainerOomKilled: cAdvisor counts OOM events from /dev/kmsg, a device the cAdvisor
+    // service is not given (and Swarm services cannot be); HostOomKillDetected reads the kernel's
+    // own counter through node-exporter instead.
   }
 
   // Databases and caches (through their exporters; `component` is the database itself).
@@ -401,6 +446,21 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
           firing: [{ series: sel('pg_stat_activity_count', { ...lbl, datname: 'app', state: 'active' }), values: flat(90) }, { series: sel('pg_settings_max_connections', lbl), values: flat(100) }, { series: sel('pg_settings_superuser_reserved_connections', lbl), values: flat(3) }],
           quiet: [{ series: sel('pg_stat_activity_count', { ...lbl, datname: 'app', state: 'active' }), values: flat(10) }, { series: sel('pg_settings_max_connections', lbl), values: flat(100) }, { series: sel('pg_settings_superuser_reserved_connections', lbl), values: flat(3) }],
           labels: lbl,
+        },
+      });
+      const tx = (state: string, v: number) => ({ series: sel('pg_stat_activity_max_tx_duration', { ...lbl, datname: 'app', state }), values: flat(v) });
+      drafts.push({
+        alert: 'PostgresLongTransaction', group: 'databases', severity: 'warning', for: '5m', component: comp, down: false,
+        threshold: 900, thresholdUnit: 'seconds',
+        // idle in transaction counts most: it holds locks and stops vacuum while doing nothing
+        expr: (t) => `max by (${by}, datname, state) (pg_stat_activity_max_tx_duration{state!="idle"}) > ${t}`,
+        summary: 'PostgreSQL {{ $labels.component }} has a transaction open for long',
+        description: (t, f) => `A transaction in database {{ $labels.datname }} ({{ $labels.state }}) has been open for more than ${fmtDuration(t)}, for ${f}: it holds locks and keeps vacuum from cleaning up. A very long pg_dump shows here too.`,
+        runbook: '`SELECT pid, state, now() - xact_start, query FROM pg_stat_activity ORDER BY xact_start` finds it; `SELECT pg_terminate_backend(pid)` ends it; fix the code path that leaves transactions open.',
+        fixture: {
+          firing: [tx('idle in transaction', 1200), tx('active', 2), tx('idle', 0)],
+          quiet: [tx('idle in transaction', 3), tx('active', 2), tx('idle', 0)],
+          labels: { ...lbl, datname: 'app', state: 'idle in transaction' },
         },
       });
     } else {
@@ -557,6 +617,23 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
       labels: { ...prom, rule_group: '/etc/prometheus/rules/host.yml;host' },
     },
   });
+  for (const [alert, metric, what] of [
+    ['PrometheusTsdbCompactionsFailing', 'prometheus_tsdb_compactions_failed_total', 'compact its storage blocks'],
+    ['PrometheusTsdbReloadsFailing', 'prometheus_tsdb_reloads_failures_total', 'reload its storage blocks from disk'],
+  ] as const) {
+    drafts.push({
+      alert, group: 'self', severity: 'warning', for: '0m', component: 'prometheus', down: false,
+      expr: () => `increase(${metric}[3h]) > 0`,
+      summary: `Prometheus failed to ${what}`,
+      description: () => `{{ $labels.instance }} failed to ${what} in the last 3 hours: the disk fills, queries slow down, or data is lost.`,
+      runbook: '`docker compose logs prometheus` shows the failing block; a full disk or a corrupt block (move it out of the prometheus-data volume) are the usual causes.',
+      fixture: {
+        firing: [{ series: sel(metric, prom), values: `0x5 1x${LEN}` }],
+        quiet: [{ series: sel(metric, prom), values: flat(0) }],
+        labels: prom, at: '10m',
+      },
+    });
+  }
   if (p.alertmanager) {
     drafts.push({
       alert: WATCHDOG_ALERT, group: 'self', severity: 'none', for: '0m', component: 'prometheus', down: false,

@@ -9,7 +9,9 @@
 // cAdvisor and Traefik cannot run here: test/fixtures/metrics/ holds their lists, read from the
 // upstream source at the pinned tags (see its README for the gap between Debian and the pinned versions).
 // Two rules whose names all exist but which could not fire as meant are also run here for real:
-// PrometheusNotConnectedToAlertmanager with Alertmanager killed, RedisMemoryHigh on a full LRU cache.
+// PrometheusNotConnectedToAlertmanager with Alertmanager killed, RedisMemoryHigh on a full LRU cache;
+// and two whose fault is cheap to make: PostgresLongTransaction on a transaction left idle (its
+// threshold lowered to seconds), NodeTextfileScrapeError on a corrupt metrics file.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -25,6 +27,7 @@ import { templatePlan, templateNames, repoRoot } from '../support/templates.js';
 import { toolPath } from '../support/tools.js';
 import { freePort, skipUnless, startMariadb, startPostgres, startRedis, type DbServer, type RedisServer } from '../support/servers.js';
 import { Redis } from 'ioredis';
+import pgPkg from 'pg';
 import { buildServer, startApi, secretFile, type RunningApi } from '../../apps/api/test/support.js';
 
 const bins = {
@@ -327,6 +330,43 @@ test('metrics exist: RedisMemoryHigh stays quiet on a full LRU cache that hits, 
   } finally {
     rc.disconnect();
   }
+});
+
+/** A rule's expression with its threshold (the trailing number) replaced. */
+const withThreshold = (expr: string, t: number) => { assert.match(expr, / > \d+$/); return expr.replace(/ > \d+$/, ` > ${t}`); };
+
+test('metrics exist: PostgresLongTransaction fires on a transaction left idle, not on short ones', { skip, timeout: 60_000 }, async () => {
+  const rule = alertCatalogue(templatePlan('api')).find((a) => a.alert === 'PostgresLongTransaction')!;
+  const expr = withThreshold(rule.expr, 3);
+  assert.deepEqual(await promQuery(expr), [], 'quiet with no transaction open');
+  const c = new pgPkg.Client({ host: pg!.host, port: pg!.port, user: pg!.user, password: pg!.password, database: pg!.database });
+  await c.connect();
+  try {
+    await c.query('BEGIN');
+    await c.query('SELECT 1');
+    const hit = await waitFor(`${expr} yields a series`, async () => {
+      const r = await promQuery(expr);
+      return r.length ? r : undefined;
+    }, 30_000);
+    assert.deepEqual(hit.map((x) => [x.metric.datname, x.metric.state]), [[pg!.database, 'idle in transaction']]);
+    await c.query('COMMIT');
+    await waitFor('quiet after COMMIT', async () => ((await promQuery(expr)).length ? undefined : true), 30_000);
+  } finally {
+    await c.end();
+  }
+});
+
+test('metrics exist: NodeTextfileScrapeError fires on a corrupt metrics file and clears when it is rewritten', { skip, timeout: 60_000 }, async () => {
+  const rule = alertCatalogue(templatePlan('api')).find((a) => a.alert === 'NodeTextfileScrapeError')!;
+  assert.deepEqual(await promQuery(rule.expr), [], 'quiet with the backup textfile as write_metrics writes it');
+  const bad = join(dir, 'textfile', 'wharf-backup-broken.prom');
+  writeFileSync(bad, 'wharf_backup_last_status{backup="x" 1\n');
+  try {
+    await waitFor(`${rule.expr} yields a series`, async () => ((await promQuery(rule.expr)).length ? true : undefined), 20_000);
+  } finally {
+    rmSync(bad, { force: true });
+  }
+  await waitFor('quiet once the file is gone', async () => ((await promQuery(rule.expr)).length ? undefined : true), 20_000);
 });
 
 test('metrics exist: the checker reports a metric, a matcher label and a grouping label that are not exposed', { skip }, () => {

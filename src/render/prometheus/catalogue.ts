@@ -617,6 +617,20 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
       labels: { ...prom, rule_group: '/etc/prometheus/rules/host.yml;host' },
     },
   });
+  const rg = { ...prom, rule_group: '/etc/prometheus/rules/alerts-host.yml;wharf-host' };
+  drafts.push({
+    alert: 'PrometheusMissedRuleEvaluations', group: 'self', severity: 'warning', for: '15m', component: 'prometheus', down: false,
+    // a group whose evaluation outlasts its interval skips rounds: its alerts fire late or never
+    expr: () => 'increase(prometheus_rule_group_iterations_missed_total[5m]) > 0',
+    summary: 'Prometheus skips evaluations of {{ $labels.rule_group }}',
+    description: (_t, f) => `Rule group {{ $labels.rule_group }} has missed evaluation rounds for ${f}: the host is too slow for it, and its alerts come late.`,
+    runbook: 'The host is overloaded (see HighCPUUsage) or a rule is too expensive: the Prometheus /rules page shows each group\'s evaluation time; give the host more CPU or raise `monitoring.evaluationInterval`.',
+    fixture: {
+      firing: [{ series: sel('prometheus_rule_group_iterations_missed_total', rg), values: ramp(0, 1) }],
+      quiet: [{ series: sel('prometheus_rule_group_iterations_missed_total', rg), values: flat(0) }],
+      labels: rg,
+    },
+  });
   for (const [alert, metric, what] of [
     ['PrometheusTsdbCompactionsFailing', 'prometheus_tsdb_compactions_failed_total', 'compact its storage blocks'],
     ['PrometheusTsdbReloadsFailing', 'prometheus_tsdb_reloads_failures_total', 'reload its storage blocks from disk'],

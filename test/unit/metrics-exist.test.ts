@@ -24,7 +24,9 @@ import { jobComponents } from '../../src/render/prometheus/catalogue.js';
 import type { Plan } from '../../src/plan/model.js';
 import { promqlRefs } from '../support/promql-refs.js';
 import { templatePlan, templateNames, repoRoot } from '../support/templates.js';
-import { toolPath } from '../support/tools.js';
+import { have, requireTool, toolPath } from '../support/tools.js';
+import { ensureTestImages } from '../e2e/support/images.js';
+import { randomBytes } from 'node:crypto';
 import { freePort, skipUnless, startMariadb, startPostgres, startRedis, type DbServer, type RedisServer } from '../support/servers.js';
 import { Redis } from 'ioredis';
 import pgPkg from 'pg';
@@ -411,6 +413,28 @@ test('metrics exist: NodeTextfileScrapeError fires on a corrupt metrics file and
     rmSync(bad, { force: true });
   }
   await waitFor('quiet once the file is gone', async () => ((await promQuery(rule.expr)).length ? undefined : true), 20_000);
+});
+
+test('metrics exist: HostOomKillDetected fires when the kernel OOM-kills a container over its memory limit', { skip: skip || requireTool(have('docker', ['version']), 'docker'), timeout: 120_000 }, async () => {
+  const rule = ruleOf('HostOomKillDetected');
+  // node_vmstat_oom_kill counts every OOM kill of this kernel (other people's too): the proof is
+  // the rule firing once ours happened, with the counter above what it was before.
+  const count = async () => Number((await promQuery('node_vmstat_oom_kill'))[0]?.value[1] ?? NaN);
+  const before = await count();
+  assert.ok(Number.isFinite(before), 'node_vmstat_oom_kill is scraped');
+  const { redis: image } = await ensureTestImages({ only: ['redis'], progress: null });
+  const name = `wharf-oom-${randomBytes(4).toString('hex')}`;
+  try {
+    const r = spawnSync('docker', ['run', '--name', name, '--memory', '32m', '--memory-swap', '32m', '--network', 'none', '--entrypoint', 'sh', image!, '-c', 'tail /dev/zero'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 137, r.stderr);
+    const oom = spawnSync('docker', ['inspect', '-f', '{{.State.OOMKilled}}', name], { encoding: 'utf8' });
+    assert.equal(oom.stdout.trim(), 'true');
+  } finally {
+    spawnSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
+  }
+  const hit = await fires(rule.expr);
+  assert.equal(hit[0]?.metric.job, 'node-exporter');
+  assert.ok((await count()) > before);
 });
 
 test('metrics exist: the checker reports a metric, a matcher label and a grouping label that are not exposed', { skip }, () => {

@@ -437,6 +437,42 @@ test('metrics exist: HostOomKillDetected fires when the kernel OOM-kills a conta
   assert.ok((await count()) > before);
 });
 
+test('metrics exist: a small ext4 filling up: HostDiskWillFillIn4Hours, then HostDiskFull and HostOutOfInodes', {
+  skip: skip || requireTool(process.getuid?.() === 0 && have('mkfs.ext4', ['-V']), 'root and mkfs.ext4 (a loop mount)'), timeout: 120_000,
+}, async () => {
+  const at = (expr: string, mnt: string) => async () => { const r = await promQuery(expr); return r.some((x) => x.metric.mountpoint === mnt) ? true : undefined; };
+  const fsDir = mkdtempSync(join(tmpdir(), 'wharf-fs-'));
+  const mnt = join(fsDir, 'mnt');
+  mkdirSync(mnt);
+  // 16 MiB, 256 inodes, no root reserve: what node-exporter reports is the whole disk
+  const img = join(fsDir, 'disk.img');
+  const mk = spawnSync('mkfs.ext4', ['-q', '-F', '-m', '0', '-N', '256', img, '16M'], { encoding: 'utf8' });
+  assert.equal(mk.status, 0, mk.stderr);
+  const mount = spawnSync('mount', ['-o', 'loop', img, mnt], { encoding: 'utf8' });
+  assert.equal(mount.status, 0, mount.stderr);
+  try {
+    const rules = Object.fromEntries(['HostDiskFull', 'HostOutOfInodes', 'HostDiskWillFillIn4Hours'].map((n) => [n, ruleOf(n).expr]));
+    await waitFor('node-exporter sees the new filesystem', async () => ((await promQuery(`node_filesystem_size_bytes{mountpoint="${mnt}"}`)).length ? true : undefined));
+    for (const [n, e] of Object.entries(rules)) assert.equal(await at(e, mnt)(), undefined, `${n} quiet on an empty disk`);
+    // a steady write: at this rate the disk is full in seconds, well inside 4 hours
+    for (let i = 0; i < 8; i++) {
+      const dd = spawnSync('dd', ['if=/dev/zero', `of=${join(mnt, `grow-${i}`)}`, 'bs=1M', 'count=1', 'status=none']);
+      assert.equal(dd.status, 0);
+      await sleep(1000);
+    }
+    await waitFor('HostDiskWillFillIn4Hours', at(rules.HostDiskWillFillIn4Hours!, mnt), 20_000);
+    assert.equal(await at(rules.HostDiskFull!, mnt)(), undefined, 'not full yet');
+    spawnSync('dd', ['if=/dev/zero', `of=${join(mnt, 'fill')}`, 'bs=1M', 'status=none']); // ends at ENOSPC
+    await waitFor('HostDiskFull', at(rules.HostDiskFull!, mnt), 20_000);
+    assert.equal(await at(rules.HostOutOfInodes!, mnt)(), undefined, 'inodes are still free');
+    for (let i = 0; i < 256; i++) { try { writeFileSync(join(mnt, `f${i}`), ''); } catch { break; } }
+    await waitFor('HostOutOfInodes', at(rules.HostOutOfInodes!, mnt), 20_000);
+  } finally {
+    spawnSync('umount', [mnt]);
+    rmSync(fsDir, { recursive: true, force: true });
+  }
+});
+
 test('metrics exist: the checker reports a metric, a matcher label and a grouping label that are not exposed', { skip }, () => {
   const found = mismatches([
     { where: 'alert X', expr: 'sum by (nolabel) (node_load1{nolabel2="x"}) + node_nonexistent_total' },

@@ -6,7 +6,9 @@
 // whose source cannot run here), that a killed API replica and a stopped database reach the
 // webhook as the right alerts (APIDown; PostgresDown, or JobDown{component="db"} when the
 // exporter's scrape times out) and resolve after recovery, and that a database that is down
-// inhibits that database's other alerts.
+// inhibits that database's other alerts; and that the always-firing Watchdog reaches the
+// heartbeat path of the hook every interval, never the human receiver, and nothing else reaches
+// the heartbeat.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
@@ -22,8 +24,9 @@ import { dockerSkipReason } from './support/images.js';
 import { createStack, type E2EStack } from './support/stack.js';
 import {
   amAlerts, amPost, containerOf, findDelivery, monitoringDiagnostics, monitoringEdit, promQuery, promRules,
-  startHook, testProfile, waitFor, type Hook,
+  startHook, testProfile, waitFor, durationSeconds, HEARTBEAT_PATH, type Hook,
 } from './support/monitoring.js';
+import { randomBytes } from 'node:crypto';
 
 const skip = dockerSkipReason() ?? false;
 
@@ -44,7 +47,7 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
   const diag = () => monitoringDiagnostics(s, hook);
 
   before(async () => {
-    s = await createStack('api', 'wharf-mon-e2e', monitoringEdit(testProfile));
+    s = await createStack('api', `wharf-mon-e2e-${randomBytes(3).toString('hex')}`, monitoringEdit(testProfile));
     host = s.ctx.plan.routes.find((r) => r.service === 'api')!.host;
     const u = await up(s.ctx, { timeoutMs: 240_000 });
     assert.ok(u.services.every((x) => x.state === 'healthy'), JSON.stringify(u.services));
@@ -122,6 +125,22 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
     t.diagnostic(`${live.length} panel queries returned data; ${skipped.length} not run here`);
   });
 
+  test('the Watchdog reaches the heartbeat every interval, and only the heartbeat; nothing else reaches it', async (t) => {
+    const interval = durationSeconds(testProfile.heartbeatInterval) * 1000;
+    const beats = await waitFor('three Watchdog heartbeats', async () => {
+      const b = (await hook.read()).filter((d) => d.path === HEARTBEAT_PATH && d.labels.alertname === 'Watchdog');
+      return b.length >= 3 ? b : undefined;
+    }, 60_000, 500, diag);
+    const gaps = beats.slice(1).map((b, i) => b.at - beats[i]!.at);
+    t.diagnostic(`heartbeat gaps ${gaps.join(', ')} ms (interval ${interval} ms, group_interval a quarter of it)`);
+    // repeat_interval is the floor; a tick of a quarter interval (plus delivery) the ceiling
+    for (const g of gaps) assert.ok(g >= interval - 500 && g <= interval * 1.5 + 1000, `gap ${g} ms for interval ${interval} ms`);
+    const all = await hook.read();
+    assert.deepEqual(all.filter((d) => d.labels.alertname === 'Watchdog' && d.path !== HEARTBEAT_PATH).map((d) => d.path), [], 'the Watchdog reached a human receiver');
+    assert.deepEqual(all.filter((d) => d.path === HEARTBEAT_PATH && d.labels.alertname !== 'Watchdog').map((d) => d.labels.alertname), [], 'another alert reached the heartbeat');
+    assert.ok(beats.every((b) => b.status === 'firing'));
+  });
+
   test('a killed API replica: APIDown reaches the webhook firing, and resolved after wharf up', async (t) => {
     const victim = await containerOf(s, 'api', 2);
     const mark = (await hook.read()).length;
@@ -186,5 +205,12 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
       findDelivery(await hook.read(), mark, dbDown, 'resolved', { component: 'db' }), 90_000, 250, diag);
     t.diagnostic(`${dbDown} resolved ${resolved.at - t1} ms after wharf up began`);
     assert.equal(findDelivery(await hook.read(), mark, 'PostgresTooManyConnections', 'firing', { component: 'db' }), undefined);
+  });
+
+  test('after the faults: no alert but the Watchdog ever reached the heartbeat, and the Watchdog never a human receiver', async () => {
+    const all = await hook.read();
+    assert.ok(all.some((d) => d.labels.alertname === 'APIDown'), 'the faults above were delivered');
+    assert.deepEqual([...new Set(all.filter((d) => d.path === HEARTBEAT_PATH).map((d) => d.labels.alertname))], ['Watchdog']);
+    assert.deepEqual(all.filter((d) => d.labels.alertname === 'Watchdog' && d.path !== HEARTBEAT_PATH), []);
   });
 });

@@ -8,7 +8,8 @@
 // exporter's scrape times out) and resolve after recovery, and that a database that is down
 // inhibits that database's other alerts; and that the always-firing Watchdog reaches the
 // heartbeat path of the hook every interval, never the human receiver, and nothing else reaches
-// the heartbeat.
+// the heartbeat; a failed backup run (repository unreadable) delivers BackupFailed and the next
+// good run resolves it; a corrupt metrics file delivers NodeTextfileScrapeError until removed.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
@@ -205,6 +206,54 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
       findDelivery(await hook.read(), mark, dbDown, 'resolved', { component: 'db' }), 90_000, 250, diag);
     t.diagnostic(`${dbDown} resolved ${resolved.at - t1} ms after wharf up began`);
     assert.equal(findDelivery(await hook.read(), mark, 'PostgresTooManyConnections', 'firing', { component: 'db' }), undefined);
+  });
+
+  test('a backup that fails: BackupFailed reaches the webhook, and resolves with the next good backup', async (t) => {
+    const { backupNow, composeBackupExecutor } = await import('../../src/ops/backup.js');
+    const ex = composeBackupExecutor(s.ctx);
+    const job = s.ctx.plan.backups.find((b) => b.target === 'db')!;
+    const backup = (await containerOf(s, 'backup')).name;
+    // the repository made unreadable (its config moved aside) while the database is up: the run
+    // fails without a down alert to inhibit it
+    const repoConfigs = (on: boolean) => execa('docker', ['exec', backup, 'sh', '-c',
+      on ? 'for c in /repo/*/config.off /repo/config.off; do [ -e "$c" ] && mv "$c" "${c%.off}"; done; true'
+        : 'for c in /repo/*/config /repo/config; do [ -e "$c" ] && mv "$c" "$c.off"; done; true']);
+    const mark = (await hook.read()).length;
+    await repoConfigs(false);
+    let t0 = 0;
+    try {
+      t0 = Date.now();
+      const runs = await backupNow(ex, { target: 'db' });
+      assert.ok(runs.length > 0 && runs.every((r) => !r.ok), JSON.stringify(runs));
+    } finally {
+      await repoConfigs(true);
+    }
+    const fired = await waitFor('BackupFailed firing at the webhook', async () =>
+      findDelivery(await hook.read(), mark, 'BackupFailed', 'firing', { backup: job.name, target: 'db' }), 60_000, 250, diag);
+    assert.equal(fired.labels.severity, 'critical');
+    t.diagnostic(`BackupFailed delivered ${fired.at - t0} ms after the failing run began`);
+    const t1 = Date.now();
+    const ok = await backupNow(ex, { target: 'db' });
+    assert.ok(ok.every((r) => r.ok), JSON.stringify(ok));
+    const resolved = await waitFor('BackupFailed resolved at the webhook', async () =>
+      findDelivery(await hook.read(), mark, 'BackupFailed', 'resolved', { backup: job.name, target: 'db' }), 60_000, 250, diag);
+    t.diagnostic(`BackupFailed resolved ${resolved.at - t1} ms after the good run began`);
+  });
+
+  test('a corrupt backup metrics file: NodeTextfileScrapeError reaches the webhook, and resolves when it is gone', async (t) => {
+    const backup = (await containerOf(s, 'backup')).name;
+    const mark = (await hook.read()).length;
+    const t0 = Date.now();
+    await execa('docker', ['exec', backup, 'sh', '-c', 'printf "wharf_backup_last_status{backup=\\"x\\" 1\\n" > /metrics/wharf-e2e-corrupt.prom']);
+    try {
+      const fired = await waitFor('NodeTextfileScrapeError firing at the webhook', async () =>
+        findDelivery(await hook.read(), mark, 'NodeTextfileScrapeError', 'firing'), 60_000, 250, diag);
+      t.diagnostic(`NodeTextfileScrapeError delivered ${fired.at - t0} ms after the corrupt file was written`);
+    } finally {
+      await execa('docker', ['exec', backup, 'rm', '-f', '/metrics/wharf-e2e-corrupt.prom']);
+    }
+    await waitFor('NodeTextfileScrapeError resolved at the webhook', async () =>
+      findDelivery(await hook.read(), mark, 'NodeTextfileScrapeError', 'resolved'), 60_000, 250, diag);
   });
 
   test('after the faults: no alert but the Watchdog ever reached the heartbeat, and the Watchdog never a human receiver', async () => {

@@ -35,7 +35,8 @@ export const HEARTBEAT_PATH = '/heartbeat';
 // JobDown: when the database stops, its exporter may hang on the lookup of the dead container's
 // name (Docker's DNS takes 20 s to fail when no upstream resolver answers, as here) and its whole
 // scrape times out: the database then shows as JobDown{component="db"} instead of PostgresDown.
-export const profileAlerts = ['APIDown', 'PostgresDown', 'JobDown'];
+// NodeTextfileScrapeError: a corrupt backup metrics file (5m in production).
+export const profileAlerts = ['APIDown', 'PostgresDown', 'JobDown', 'NodeTextfileScrapeError'];
 
 /** A spec edit for createStack(): short intervals, short `for`, one webhook receiver. */
 export function monitoringEdit(p: MonitoringProfile = testProfile): (spec: Record<string, any>) => void {

@@ -9,7 +9,7 @@
 // inhibits that database's other alerts; and that the always-firing Watchdog reaches the
 // heartbeat path of the hook every interval, never the human receiver, and nothing else reaches
 // the heartbeat; a failed backup run (repository unreadable) delivers BackupFailed and the next
-// good run resolves it; a corrupt metrics file delivers NodeTextfileScrapeError until removed.
+// good run resolves it; a stopped exporter reports its database unwatched; a corrupt metrics file delivers NodeTextfileScrapeError until removed.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
@@ -206,6 +206,24 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
       findDelivery(await hook.read(), mark, dbDown, 'resolved', { component: 'db' }), 90_000, 250, diag);
     t.diagnostic(`${dbDown} resolved ${resolved.at - t1} ms after wharf up began`);
     assert.equal(findDelivery(await hook.read(), mark, 'PostgresTooManyConnections', 'firing', { component: 'db' }), undefined);
+  });
+
+  test('a stopped exporter: the database is reported unwatched (JobDown or PostgresDown), and resolves after wharf up', async (t) => {
+    const exporter = await containerOf(s, 'db-exporter');
+    const mark = (await hook.read()).length;
+    const t0 = Date.now();
+    await execa('docker', ['stop', '-t', '5', exporter.name]);
+    // Docker DNS drops a stopped container: the job's `up` vanishes (JobDown's absent()), or reads 0 (PostgresDown's up clause)
+    const fired = await waitFor('JobDown{job="db-exporter"} or PostgresDown firing', async () => {
+      const d = await hook.read();
+      return findDelivery(d, mark, 'JobDown', 'firing', { job: 'db-exporter', component: 'db' }) ?? findDelivery(d, mark, 'PostgresDown', 'firing', { component: 'db' });
+    }, 60_000, 250, diag);
+    t.diagnostic(`${fired.labels.alertname}{component="db"} delivered ${fired.at - t0} ms after docker stop ${exporter.name} began`);
+    const t1 = Date.now();
+    await up(s.ctx, { build: false, timeoutMs: 120_000 });
+    const resolved = await waitFor(`${fired.labels.alertname} resolved`, async () =>
+      findDelivery(await hook.read(), mark, fired.labels.alertname!, 'resolved', { component: 'db' }), 90_000, 250, diag);
+    t.diagnostic(`${fired.labels.alertname} resolved ${resolved.at - t1} ms after wharf up began`);
   });
 
   test('a backup that fails: BackupFailed reaches the webhook, and resolves with the next good backup', async (t) => {

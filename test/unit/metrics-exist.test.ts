@@ -473,6 +473,32 @@ test('metrics exist: a small ext4 filling up: HostDiskWillFillIn4Hours, then Hos
   }
 });
 
+test('metrics exist: RedisRejectedConnections fires once Redis refuses clients over maxclients', { skip, timeout: 60_000 }, async () => {
+  const rule = ruleOf('RedisRejectedConnections');
+  await quiets(rule.expr);
+  const admin = new Redis({ host: redis!.host, port: redis!.port, password: redis!.password, maxRetriesPerRequest: 1 });
+  const extra: Redis[] = [];
+  try {
+    const [, was] = (await admin.config('GET', 'maxclients')) as [string, string];
+    const clients = Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))?.[1]);
+    await admin.config('SET', 'maxclients', String(clients));
+    try {
+      for (let i = 0; i < 3; i++) {
+        const c = new Redis({ host: redis!.host, port: redis!.port, password: redis!.password, maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+        extra.push(c);
+        await c.connect().then(() => c.ping()).catch(() => undefined);
+      }
+      assert.match(await admin.info('stats'), /rejected_connections:[1-9]/);
+    } finally {
+      await admin.config('SET', 'maxclients', was);
+    }
+    await fires(rule.expr);
+  } finally {
+    for (const c of extra) c.disconnect();
+    admin.disconnect();
+  }
+});
+
 test('metrics exist: the checker reports a metric, a matcher label and a grouping label that are not exposed', { skip }, () => {
   const found = mismatches([
     { where: 'alert X', expr: 'sum by (nolabel) (node_load1{nolabel2="x"}) + node_nonexistent_total' },

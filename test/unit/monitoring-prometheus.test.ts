@@ -160,7 +160,7 @@ test('prometheus: the catalogue holds only the rules of components present', asy
   const api = await names('api');
   for (const a of ['APIDown', 'APIHighLatency', 'APIHighErrorRatio', 'ContainerHighMemory', 'HighCPUUsage', 'TargetDown', 'JobDown',
     'HostOutOfMemory', 'HostDiskFull', 'HostDiskWillFillIn4Hours', 'ContainerRestarting', 'HostOomKillDetected', 'HostOutOfInodes', 'HostClockSkew', 'NodeTextfileScrapeError', 'ContainerHighCpu',
-    'PostgresDown', 'PostgresTooManyConnections', 'PostgresLongTransaction', 'Watchdog', 'PrometheusTsdbCompactionsFailing', 'PrometheusTsdbReloadsFailing', 'PrometheusMissedRuleEvaluations', 'RedisDown', 'RedisMemoryHigh', 'TraefikBackendDown', 'TraefikHighErrorRatio',
+    'PostgresDown', 'PostgresTooManyConnections', 'PostgresLongTransaction', 'Watchdog', 'PrometheusTsdbCompactionsFailing', 'PrometheusTsdbReloadsFailing', 'PrometheusMissedRuleEvaluations', 'RedisDown', 'RedisMemoryHigh', 'RedisRejectedConnections', 'TraefikBackendDown', 'TraefikHighErrorRatio',
     'CertificateExpiringSoon', 'PrometheusConfigReloadFailed', 'PrometheusRuleEvaluationFailures', 'PrometheusNotConnectedToAlertmanager',
     'AlertmanagerConfigReloadFailed', 'AlertmanagerNotificationsFailing', 'BackupFailed', 'BackupStale', 'BackupVerifyFailed']) {
     assert.ok(api.includes(a), `api template lacks ${a}`);

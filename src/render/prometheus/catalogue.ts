@@ -491,6 +491,18 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
       fixture: { firing: [{ series: sel('redis_up', lbl), values: flat(0) }], quiet: [{ series: sel('redis_up', lbl), values: flat(1) }], labels: lbl },
     });
     drafts.push({
+      alert: 'RedisRejectedConnections', group: 'databases', severity: 'warning', for: '0m', component: comp, down: false,
+      expr: () => 'increase(redis_rejected_connections_total[5m]) > 0',
+      summary: 'Redis {{ $labels.component }} refuses connections',
+      description: () => '{{ $labels.component }} has refused connections in the last 5 minutes: maxclients is reached, and the services that were refused fall back to the database or fail.',
+      runbook: '`redis-cli INFO clients` shows connected_clients against maxclients; look for a connection leak (a client per request instead of a pool) in the services using the cache.',
+      fixture: {
+        firing: [{ series: sel('redis_rejected_connections_total', lbl), values: `0x5 3x${LEN}` }],
+        quiet: [{ series: sel('redis_rejected_connections_total', lbl), values: flat(2) }],
+        labels: lbl, at: '8m',
+      },
+    });
+    drafts.push({
       alert: 'RedisMemoryHigh', group: 'databases', severity: 'warning', for: '10m', component: comp, down: false,
       threshold: 0.9, thresholdUnit: 'ratio of maxmemory',
       // An allkeys-lru cache sits at maxmemory by design: full only matters while it evicts

@@ -115,16 +115,17 @@ function run(bin: string, args: string[], env?: Record<string, string>): ChildPr
   return c;
 }
 
-/** The textfile the real backup library writes after one good backup and one good verification. */
-function writeBackupTextfile(textfileDir: string) {
-  const state = join(dir, 'backup-state');
+/** The textfile the real backup library writes for a job, from the state lines given
+ *  (default: one good backup and one good verification). */
+function writeBackupTextfile(textfileDir: string, job = 'db-daily', target = 'db', state = [
+  'state_put "$WHARF_STATE_DIR/$JOB.backup" "last_run=$t" last_status=1 "last_success=$t" last_duration=3 last_size=4096 last_added=512 snapshots=2',
+  'state_put "$WHARF_STATE_DIR/$JOB.verify" "last_run=$t" last_status=1 "last_success=$t" restore_test_status=1',
+]) {
+  const stateDir = join(dir, 'backup-state');
   const lib = join(repoRoot, 'src', 'render', 'backup', 'sh', 'lib.sh');
   const r = spawnSync('sh', ['-c', [
-    '. "$1"', 'JOB=db-daily TARGET=db KIND=postgres', 'mkdir -p "$WHARF_STATE_DIR"', 't="$(now)"',
-    'state_put "$WHARF_STATE_DIR/$JOB.backup" "last_run=$t" last_status=1 "last_success=$t" last_duration=3 last_size=4096 last_added=512 snapshots=2',
-    'state_put "$WHARF_STATE_DIR/$JOB.verify" "last_run=$t" last_status=1 "last_success=$t" restore_test_status=1',
-    'write_metrics',
-  ].join('\n'), 'sh', lib], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', WHARF_METRICS_DIR: textfileDir, WHARF_STATE_DIR: state } });
+    '. "$1"', 'JOB="$2" TARGET="$3" KIND=postgres', 'mkdir -p "$WHARF_STATE_DIR"', 't="$(now)"', ...state, 'write_metrics',
+  ].join('\n'), 'sh', lib, job, target], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', WHARF_METRICS_DIR: textfileDir, WHARF_STATE_DIR: stateDir } });
   assert.equal(r.status, 0, r.stderr);
 }
 
@@ -426,9 +427,9 @@ test('metrics exist: HostOomKillDetected fires when the kernel OOM-kills a conta
   const name = `wharf-oom-${randomBytes(4).toString('hex')}`;
   try {
     const r = spawnSync('docker', ['run', '--name', name, '--memory', '32m', '--memory-swap', '32m', '--network', 'none', '--entrypoint', 'sh', image!, '-c', 'tail /dev/zero'], { encoding: 'utf8', timeout: 60_000 });
+    // SIGKILL; Docker's own OOMKilled flag is set from an event that sometimes loses the race
+    // with the exit (seen here), so the kernel's counter below is the proof
     assert.equal(r.status, 137, r.stderr);
-    const oom = spawnSync('docker', ['inspect', '-f', '{{.State.OOMKilled}}', name], { encoding: 'utf8' });
-    assert.equal(oom.stdout.trim(), 'true');
   } finally {
     spawnSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
   }
@@ -496,6 +497,35 @@ test('metrics exist: RedisRejectedConnections fires once Redis refuses clients o
   } finally {
     for (const c of extra) c.disconnect();
     admin.disconnect();
+  }
+});
+
+test('metrics exist: the backup rules on textfiles the real write_metrics writes: never ran, good, failed and long stale, metrics gone', { skip, timeout: 60_000 }, async () => {
+  // the api template's backup job (its name differs from the one the exposure check writes)
+  const job = templatePlan('api').backups[0]!;
+  const stale = alertCatalogue(templatePlan('api')).filter((a) => a.alert === 'BackupStale');
+  const absent = stale.find((a) => a.expr.startsWith('absent('))!.expr;
+  const tooOld = stale.find((a) => a.expr.startsWith('time()'))!.expr;
+  const failed = ruleOf('BackupFailed').expr;
+  const verify = ruleOf('BackupVerifyFailed').expr;
+  const file = join(dir, 'textfile', `wharf_backup_${job.name}.prom`);
+  const quietAll = async () => { for (const e of [absent, tooOld, failed, verify]) await quiets(e); };
+  try {
+    await fires(absent); // never ran: no series at all
+    writeBackupTextfile(join(dir, 'textfile'), job.name, job.target);
+    await quietAll();
+    // a failed run, and a last success older than twice the schedule period
+    writeBackupTextfile(join(dir, 'textfile'), job.name, job.target, [
+      'old=$((t - 3 * 86400))',
+      'state_put "$WHARF_STATE_DIR/$JOB.backup" "last_run=$t" last_status=0 "last_success=$old"',
+      'state_put "$WHARF_STATE_DIR/$JOB.verify" "last_run=$t" last_status=0',
+    ]);
+    const hits = await Promise.all([fires(failed), fires(tooOld), fires(verify)]);
+    assert.ok(hits.every((h) => h.some((x) => x.metric.backup === job.name && x.metric.target === job.target)), JSON.stringify(hits));
+    rmSync(file);
+    await fires(absent); // the metrics vanished
+  } finally {
+    rmSync(file, { force: true });
   }
 });
 

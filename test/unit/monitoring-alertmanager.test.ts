@@ -122,3 +122,16 @@ test('alertmanager: nothing rendered when monitoring is off; output is stable', 
   assert.deepEqual(renderAlertmanager({ ...plan, monitoring: { ...plan.monitoring, enabled: false } }), []);
   assert.deepEqual(renderAlertmanager(plan), renderAlertmanager(plan));
 });
+
+test('alertmanager: a heartbeat outside the stack gives Alertmanager a route out; one inside it does not', () => {
+  const text = readFileSync(join(process.cwd(), 'templates', 'api.yaml'), 'utf8');
+  const nets = (url: string) => {
+    const r = parseSpecText(`${text}\n  alerts:\n    heartbeat: { url: "${url}" }\n`);
+    assert.ok(r.stack, JSON.stringify(r.issues));
+    const plan = buildPlan(r.stack);
+    assert.equal(plan.monitoring.heartbeat?.interval, '5m');
+    return plan.components.find((c) => c.name === 'alertmanager')!.networks;
+  };
+  assert.deepEqual(nets('https://hc-ping.com/0f3e'), ['edge', 'monitoring']);
+  assert.deepEqual(nets('http://hook:8080/heartbeat'), ['monitoring']);
+});

@@ -3,6 +3,7 @@ import { runnerOf, type OpsContext } from '../engine/context.js';
 import { byService, listContainers, listNodes, prometheusAlerts, prometheusTargets, type PromAlert, type PromTarget } from '../engine/live.js';
 import type { NodeState } from '../engine/nodes.js';
 import { routeUrls, serviceHealth, type ServiceHealth } from './up.js';
+import { WATCHDOG_ALERT } from '../render/prometheus/catalogue.js';
 
 export interface RouteStatus {
   route: string;
@@ -62,7 +63,8 @@ export async function status(ctx: OpsContext): Promise<StatusResult> {
       out.targets = { available: true, list, up: list.filter((t) => t.health === 'up').length, down: list.filter((t) => t.health !== 'up').length };
     } catch (e) { out.targets.error = (e as Error).message; }
     try {
-      const alerts = await prometheusAlerts(runner, prom);
+      // the Watchdog always fires (it is the heartbeat): it says nothing is wrong
+      const alerts = (await prometheusAlerts(runner, prom)).filter((a) => a.name !== WATCHDOG_ALERT);
       out.alerts = { available: true, firing: alerts.filter((a) => a.state === 'firing'), pending: alerts.filter((a) => a.state === 'pending').length };
     } catch (e) { out.alerts.error = (e as Error).message; }
   }

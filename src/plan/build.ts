@@ -145,6 +145,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
     groupWait: stack.monitoring.alerts.groupWait,
     groupInterval: stack.monitoring.alerts.groupInterval,
     repeatInterval: stack.monitoring.alerts.repeatInterval,
+    heartbeat: stack.monitoring.alerts.heartbeat ? { ...stack.monitoring.alerts.heartbeat } : undefined,
     overrides: structuredClone(stack.monitoring.alerts.overrides),
     present: {
       apps: Object.entries(stack.services).filter(([, s]) => s.metrics).map(([n]) => n).sort(),
@@ -441,7 +442,9 @@ function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, volumes: V
   volumes.push({ name: 'alertmanager-data', component: 'alertmanager', purpose: 'Alertmanager silences and notification log' });
   const receiverSecrets = m.alerts.receivers.flatMap((r) =>
     r.type === 'slack' ? [r.webhookSecret] : r.type === 'email' && r.passwordSecret ? [r.passwordSecret] : []);
-  const externalReceivers = m.alerts.receivers.some((r) => r.type !== 'webhook' || !/^https?:\/\/[a-z0-9-]+(:\d+)?\//.test(r.url));
+  const inStack = (url: string) => /^https?:\/\/[a-z0-9-]+(:\d+)?\//.test(url);
+  const externalReceivers = m.alerts.receivers.some((r) => r.type !== 'webhook' || !inStack(r.url))
+    || (m.alerts.heartbeat !== undefined && !inStack(m.alerts.heartbeat.url));
   out.push({
     ...hardening(), name: 'alertmanager', role: 'alertmanager', image: pickImage('alertmanager', img), imageKey: 'alertmanager', port: 9093,
     // Receivers outside the stack need a route out; in-stack webhooks do not.

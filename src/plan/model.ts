@@ -212,6 +212,8 @@ export interface Monitoring {
   groupWait: string;
   groupInterval: string;
   repeatInterval: string;
+  /** dead man's switch: the Watchdog alert is sent there every interval, and nowhere else */
+  heartbeat?: { url: string; interval: string };
   overrides: Record<string, AlertOverride>;
   /** which components exist, so the alert catalogue renders only what applies */
   present: {

@@ -167,6 +167,18 @@ export function allBackups(s: Stack) {
   return out;
 }
 
+/** Alertmanager receiver names are one namespace: `null` and `heartbeat` are the platform's own. */
+export const receiverNamesFree: Rule = (s) => {
+  const seen = new Set<string>();
+  return s.monitoring.alerts.receivers.flatMap((r, i) => {
+    const path = `monitoring.alerts.receivers[${i}].name`;
+    if (r.name === 'null' || r.name === 'heartbeat') return [err(path, `"${r.name}" is reserved for the platform's own receiver`, r.name === 'heartbeat' ? 'set monitoring.alerts.heartbeat for a dead man\'s switch' : 'pick another name')];
+    if (seen.has(r.name)) return [err(path, `receiver "${r.name}" is declared twice`)];
+    seen.add(r.name);
+    return [];
+  });
+};
+
 function hintFrom(names: string[]): string | undefined {
   return names.length ? `declared: ${names.join(', ')}` : 'declare it under databases: or caches:';
 }
@@ -175,5 +187,5 @@ export const crossFieldRules: Rule[] = [
   acmeNeedsTraefik,
   imageOrBuild, usedBackendsExist, secretsDeclared, envSecretsResolve, healthProbeIsOne, uniqueNames, uniqueRouteHosts,
   routedServicesHaveHealth, edgePortsDistinct, tlsFilesNeedPaths,
-  retentionKeepsSomething, backupsEncrypted, buildInsideProject,
+  retentionKeepsSomething, backupsEncrypted, buildInsideProject, receiverNamesFree,
 ];

@@ -211,6 +211,13 @@ export const monitoringSchema = z.strictObject({
       groupWait: duration.default('30s'),
       groupInterval: duration.default('5m'),
       repeatInterval: duration.default('4h'),
+      heartbeat: z
+        .strictObject({
+          url: z.string().url().describe('dead man\'s switch URL (healthchecks.io, Dead Man\'s Snitch, ...) that expects a ping every interval'),
+          interval: duration.default('5m').describe('how often the always-firing Watchdog alert is sent'),
+        })
+        .optional()
+        .describe('where the Watchdog alert goes: silence there means the alerting pipeline is broken'),
       overrides: z
         .record(z.string(), z.strictObject({ threshold: z.number().optional(), for: duration.optional(), disabled: z.boolean().optional() }))
         .default({}),

@@ -6,7 +6,10 @@
 // whose source cannot run here), that a killed API replica and a stopped database reach the
 // webhook as the right alerts (APIDown; PostgresDown, or JobDown{component="db"} when the
 // exporter's scrape times out) and resolve after recovery, and that a database that is down
-// inhibits that database's other alerts.
+// inhibits that database's other alerts; and that the always-firing Watchdog reaches the
+// heartbeat path of the hook every interval, never the human receiver, and nothing else reaches
+// the heartbeat; a failed backup run (repository unreadable) delivers BackupFailed and the next
+// good run resolves it; a stopped exporter reports its database unwatched; a corrupt metrics file delivers NodeTextfileScrapeError until removed.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
@@ -22,8 +25,9 @@ import { dockerSkipReason } from './support/images.js';
 import { createStack, type E2EStack } from './support/stack.js';
 import {
   amAlerts, amPost, containerOf, findDelivery, monitoringDiagnostics, monitoringEdit, promQuery, promRules,
-  startHook, testProfile, waitFor, type Hook,
+  startHook, testProfile, waitFor, durationSeconds, HEARTBEAT_PATH, type Hook,
 } from './support/monitoring.js';
+import { randomBytes } from 'node:crypto';
 
 const skip = dockerSkipReason() ?? false;
 
@@ -44,7 +48,7 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
   const diag = () => monitoringDiagnostics(s, hook);
 
   before(async () => {
-    s = await createStack('api', 'wharf-mon-e2e', monitoringEdit(testProfile));
+    s = await createStack('api', `wharf-mon-e2e-${randomBytes(3).toString('hex')}`, monitoringEdit(testProfile));
     host = s.ctx.plan.routes.find((r) => r.service === 'api')!.host;
     const u = await up(s.ctx, { timeoutMs: 240_000 });
     assert.ok(u.services.every((x) => x.state === 'healthy'), JSON.stringify(u.services));
@@ -122,6 +126,22 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
     t.diagnostic(`${live.length} panel queries returned data; ${skipped.length} not run here`);
   });
 
+  test('the Watchdog reaches the heartbeat every interval, and only the heartbeat; nothing else reaches it', async (t) => {
+    const interval = durationSeconds(testProfile.heartbeatInterval) * 1000;
+    const beats = await waitFor('three Watchdog heartbeats', async () => {
+      const b = (await hook.read()).filter((d) => d.path === HEARTBEAT_PATH && d.labels.alertname === 'Watchdog');
+      return b.length >= 3 ? b : undefined;
+    }, 60_000, 500, diag);
+    const gaps = beats.slice(1).map((b, i) => b.at - beats[i]!.at);
+    t.diagnostic(`heartbeat gaps ${gaps.join(', ')} ms (interval ${interval} ms, group_interval a quarter of it)`);
+    // repeat_interval is the floor; a tick of a quarter interval (plus delivery) the ceiling
+    for (const g of gaps) assert.ok(g >= interval - 500 && g <= interval * 1.5 + 1000, `gap ${g} ms for interval ${interval} ms`);
+    const all = await hook.read();
+    assert.deepEqual(all.filter((d) => d.labels.alertname === 'Watchdog' && d.path !== HEARTBEAT_PATH).map((d) => d.path), [], 'the Watchdog reached a human receiver');
+    assert.deepEqual(all.filter((d) => d.path === HEARTBEAT_PATH && d.labels.alertname !== 'Watchdog').map((d) => d.labels.alertname), [], 'another alert reached the heartbeat');
+    assert.ok(beats.every((b) => b.status === 'firing'));
+  });
+
   test('a killed API replica: APIDown reaches the webhook firing, and resolved after wharf up', async (t) => {
     const victim = await containerOf(s, 'api', 2);
     const mark = (await hook.read()).length;
@@ -186,5 +206,78 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
       findDelivery(await hook.read(), mark, dbDown, 'resolved', { component: 'db' }), 90_000, 250, diag);
     t.diagnostic(`${dbDown} resolved ${resolved.at - t1} ms after wharf up began`);
     assert.equal(findDelivery(await hook.read(), mark, 'PostgresTooManyConnections', 'firing', { component: 'db' }), undefined);
+  });
+
+  test('a stopped exporter: the database is reported unwatched (JobDown or PostgresDown), and resolves after wharf up', async (t) => {
+    const exporter = await containerOf(s, 'db-exporter');
+    const mark = (await hook.read()).length;
+    const t0 = Date.now();
+    await execa('docker', ['stop', '-t', '5', exporter.name]);
+    // Docker DNS drops a stopped container: the job's `up` vanishes (JobDown's absent()), or reads 0 (PostgresDown's up clause)
+    const fired = await waitFor('JobDown{job="db-exporter"} or PostgresDown firing', async () => {
+      const d = await hook.read();
+      return findDelivery(d, mark, 'JobDown', 'firing', { job: 'db-exporter', component: 'db' }) ?? findDelivery(d, mark, 'PostgresDown', 'firing', { component: 'db' });
+    }, 60_000, 250, diag);
+    t.diagnostic(`${fired.labels.alertname}{component="db"} delivered ${fired.at - t0} ms after docker stop ${exporter.name} began`);
+    const t1 = Date.now();
+    await up(s.ctx, { build: false, timeoutMs: 120_000 });
+    const resolved = await waitFor(`${fired.labels.alertname} resolved`, async () =>
+      findDelivery(await hook.read(), mark, fired.labels.alertname!, 'resolved', { component: 'db' }), 90_000, 250, diag);
+    t.diagnostic(`${fired.labels.alertname} resolved ${resolved.at - t1} ms after wharf up began`);
+  });
+
+  test('a backup that fails: BackupFailed reaches the webhook, and resolves with the next good backup', async (t) => {
+    const { backupNow, composeBackupExecutor } = await import('../../src/ops/backup.js');
+    const ex = composeBackupExecutor(s.ctx);
+    const job = s.ctx.plan.backups.find((b) => b.target === 'db')!;
+    const backup = (await containerOf(s, 'backup')).name;
+    // the repository made unreadable (its config moved aside) while the database is up: the run
+    // fails without a down alert to inhibit it
+    const repoConfigs = (on: boolean) => execa('docker', ['exec', backup, 'sh', '-c',
+      on ? 'for c in /repo/*/config.off /repo/config.off; do [ -e "$c" ] && mv "$c" "${c%.off}"; done; true'
+        : 'for c in /repo/*/config /repo/config; do [ -e "$c" ] && mv "$c" "$c.off"; done; true']);
+    const mark = (await hook.read()).length;
+    await repoConfigs(false);
+    let t0 = 0;
+    try {
+      t0 = Date.now();
+      const runs = await backupNow(ex, { target: 'db' });
+      assert.ok(runs.length > 0 && runs.every((r) => !r.ok), JSON.stringify(runs));
+    } finally {
+      await repoConfigs(true);
+    }
+    const fired = await waitFor('BackupFailed firing at the webhook', async () =>
+      findDelivery(await hook.read(), mark, 'BackupFailed', 'firing', { backup: job.name, target: 'db' }), 60_000, 250, diag);
+    assert.equal(fired.labels.severity, 'critical');
+    t.diagnostic(`BackupFailed delivered ${fired.at - t0} ms after the failing run began`);
+    const t1 = Date.now();
+    const ok = await backupNow(ex, { target: 'db' });
+    assert.ok(ok.every((r) => r.ok), JSON.stringify(ok));
+    const resolved = await waitFor('BackupFailed resolved at the webhook', async () =>
+      findDelivery(await hook.read(), mark, 'BackupFailed', 'resolved', { backup: job.name, target: 'db' }), 60_000, 250, diag);
+    t.diagnostic(`BackupFailed resolved ${resolved.at - t1} ms after the good run began`);
+  });
+
+  test('a corrupt backup metrics file: NodeTextfileScrapeError reaches the webhook, and resolves when it is gone', async (t) => {
+    const backup = (await containerOf(s, 'backup')).name;
+    const mark = (await hook.read()).length;
+    const t0 = Date.now();
+    await execa('docker', ['exec', backup, 'sh', '-c', 'printf "wharf_backup_last_status{backup=\\"x\\" 1\\n" > /metrics/wharf-e2e-corrupt.prom']);
+    try {
+      const fired = await waitFor('NodeTextfileScrapeError firing at the webhook', async () =>
+        findDelivery(await hook.read(), mark, 'NodeTextfileScrapeError', 'firing'), 60_000, 250, diag);
+      t.diagnostic(`NodeTextfileScrapeError delivered ${fired.at - t0} ms after the corrupt file was written`);
+    } finally {
+      await execa('docker', ['exec', backup, 'rm', '-f', '/metrics/wharf-e2e-corrupt.prom']);
+    }
+    await waitFor('NodeTextfileScrapeError resolved at the webhook', async () =>
+      findDelivery(await hook.read(), mark, 'NodeTextfileScrapeError', 'resolved'), 60_000, 250, diag);
+  });
+
+  test('after the faults: no alert but the Watchdog ever reached the heartbeat, and the Watchdog never a human receiver', async () => {
+    const all = await hook.read();
+    assert.ok(all.some((d) => d.labels.alertname === 'APIDown'), 'the faults above were delivered');
+    assert.deepEqual([...new Set(all.filter((d) => d.path === HEARTBEAT_PATH).map((d) => d.labels.alertname))], ['Watchdog']);
+    assert.deepEqual(all.filter((d) => d.labels.alertname === 'Watchdog' && d.path !== HEARTBEAT_PATH), []);
   });
 });

@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 import { parseSpecText } from '../../src/spec/load.js';
 import { buildPlan } from '../../src/plan/build.js';
 import type { Plan } from '../../src/plan/model.js';
-import { renderAlertmanager, NULL_RECEIVER } from '../../src/render/alertmanager/index.js';
+import { renderAlertmanager, NULL_RECEIVER, HEARTBEAT_RECEIVER } from '../../src/render/alertmanager/index.js';
 import { toolPath } from '../support/tools.js';
 import { templatePlan } from '../support/templates.js';
 
@@ -25,6 +25,7 @@ function withReceivers(): Plan {
     groupWait: 10s
     groupInterval: 1m
     repeatInterval: 2h
+    heartbeat: { url: "https://hc-ping.example.com/0f3e", interval: 2m }
     receivers:
       - { type: webhook, name: ops-hook, url: "http://hooks.internal:9000/alerts" }
       - { type: email, name: oncall-mail, to: oncall@example.com, from: alerts@example.com, smarthost: "smtp.example.com:587", username: alerts, passwordSecret: smtp-password, severity: [critical] }
@@ -60,6 +61,7 @@ for (const t of ['api', 'lab', 'haproxy-mysql']) {
       assert.equal(c.code, 0, c.out);
       assert.match(c.out, /SUCCESS/);
       assert.equal(routeOf(c.dir, ['alertname=APIDown', 'severity=critical', 'component=api']), NULL_RECEIVER);
+      assert.equal(routeOf(c.dir, ['alertname=Watchdog', 'severity=none']), NULL_RECEIVER);
     } finally {
       rmSync(c.dir, { recursive: true, force: true });
     }
@@ -77,17 +79,28 @@ test('alertmanager: webhook, email and Slack receivers, routed by severity, secr
     assert.equal(r('warning'), 'ops-hook,team-slack');
     assert.equal(r('info'), 'team-slack');
     assert.equal(r('none'), NULL_RECEIVER);
+    // the dead man's switch: the Watchdog reaches the heartbeat only, whatever its labels say;
+    // no other alert ever reaches the heartbeat
+    for (const sev of ['none', 'critical', 'warning', 'info']) {
+      assert.equal(routeOf(c.dir, ['alertname=Watchdog', `severity=${sev}`, 'component=prometheus']), HEARTBEAT_RECEIVER, sev);
+      assert.doesNotMatch(r(sev), /heartbeat/, sev);
+    }
+    assert.doesNotMatch(routeOf(c.dir, ['alertname=WatchdogX', 'severity=critical']), /heartbeat/);
   } finally {
     rmSync(c.dir, { recursive: true, force: true });
   }
   const doc = parse(contents) as Record<string, any>;
   const rec = Object.fromEntries((doc.receivers as any[]).map((x) => [x.name, x]));
-  assert.deepEqual(Object.keys(rec).sort(), ['null', 'oncall-mail', 'ops-hook', 'team-slack']);
+  assert.deepEqual(Object.keys(rec).sort(), ['heartbeat', 'null', 'oncall-mail', 'ops-hook', 'team-slack']);
+  assert.deepEqual(rec.heartbeat.webhook_configs, [{ url: 'https://hc-ping.example.com/0f3e', send_resolved: false, max_alerts: 1 }]);
+  // resent every interval: ticks at a quarter of it, so a ping comes 2 to 2.5 minutes after the last
+  assert.deepEqual(doc.route.routes[0], { receiver: 'heartbeat', matchers: ['alertname="Watchdog"'], group_wait: '0s', group_interval: '30s', repeat_interval: '2m' });
   assert.equal(rec['team-slack'].slack_configs[0].api_url_file, '/run/secrets/slack-webhook');
   assert.equal(rec['oncall-mail'].email_configs[0].auth_password_file, '/run/secrets/smtp-password');
   assert.equal(rec['oncall-mail'].email_configs[0].auth_password, undefined);
   assert.equal(rec['ops-hook'].webhook_configs[0].url, 'http://hooks.internal:9000/alerts');
-  assert.ok(Object.values(rec).every((x: any) => Object.values(x).flat().every((cfg: any) => typeof cfg !== 'object' || cfg.send_resolved === true)));
+  // the heartbeat alone sends no resolved notification: the Watchdog never resolves
+  assert.ok(Object.values(rec).filter((x: any) => x.name !== 'heartbeat').every((x: any) => Object.values(x).flat().every((cfg: any) => typeof cfg !== 'object' || cfg.send_resolved === true)));
   assert.deepEqual(doc.route.group_by, ['alertname', 'component']);
   assert.equal(doc.route.group_wait, '10s');
   assert.equal(doc.route.group_interval, '1m');
@@ -98,7 +111,7 @@ test('alertmanager: a down alert inhibits the other alerts of its component; cri
   const doc = parse(renderAlertmanager(templatePlan('api'))[0]!.contents) as Record<string, any>;
   const [down, crit] = doc.inhibit_rules as any[];
   const names = 'APIDown|JobDown|PostgresDown|RedisDown|TargetDown';
-  assert.deepEqual(down, { source_matchers: [`alertname=~"${names}"`], target_matchers: [`alertname!~"${names}"`], equal: ['component'] });
+  assert.deepEqual(down, { source_matchers: [`alertname=~"${names}"`], target_matchers: [`alertname!~"${names}"`, 'alertname!="Watchdog"'], equal: ['component'] });
   assert.deepEqual(crit, { source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['alertname', 'component'] });
   const hm = parse(renderAlertmanager(templatePlan('haproxy-mysql'))[0]!.contents) as Record<string, any>;
   assert.match(hm.inhibit_rules[0].source_matchers[0], /MysqlDown/);
@@ -108,4 +121,17 @@ test('alertmanager: nothing rendered when monitoring is off; output is stable', 
   const plan = templatePlan('api');
   assert.deepEqual(renderAlertmanager({ ...plan, monitoring: { ...plan.monitoring, enabled: false } }), []);
   assert.deepEqual(renderAlertmanager(plan), renderAlertmanager(plan));
+});
+
+test('alertmanager: a heartbeat outside the stack gives Alertmanager a route out; one inside it does not', () => {
+  const text = readFileSync(join(process.cwd(), 'templates', 'api.yaml'), 'utf8');
+  const nets = (url: string) => {
+    const r = parseSpecText(`${text}\n  alerts:\n    heartbeat: { url: "${url}" }\n`);
+    assert.ok(r.stack, JSON.stringify(r.issues));
+    const plan = buildPlan(r.stack);
+    assert.equal(plan.monitoring.heartbeat?.interval, '5m');
+    return plan.components.find((c) => c.name === 'alertmanager')!.networks;
+  };
+  assert.deepEqual(nets('https://hc-ping.com/0f3e'), ['edge', 'monitoring']);
+  assert.deepEqual(nets('http://hook:8080/heartbeat'), ['monitoring']);
 });

@@ -54,3 +54,19 @@ test('a Dockerfile outside the project is refused; one beside the context is fin
     assert.deepEqual(i.map((x) => x.path), ['services.api.build.dockerfile'], f);
   }
 });
+
+test('receiver names: the platform\'s null and heartbeat are reserved, duplicates refused; a heartbeat needs a URL', () => {
+  const i = issuesOf((d) => {
+    d.monitoring.alerts = { receivers: [
+      { type: 'webhook', name: 'heartbeat', url: 'https://hc.example.com/x' },
+      { type: 'webhook', name: 'null', url: 'https://hc.example.com/y' },
+      { type: 'webhook', name: 'ops', url: 'https://hc.example.com/z' },
+      { type: 'webhook', name: 'ops', url: 'https://hc.example.com/w' },
+    ] };
+  });
+  assert.deepEqual(i.map((x) => x.path), [0, 1, 3].map((n) => `monitoring.alerts.receivers[${n}].name`));
+  assert.match(i[0]!.hint ?? '', /monitoring\.alerts\.heartbeat/);
+  const hb = issuesOf((d) => { d.monitoring.alerts = { heartbeat: { url: 'not a url', interval: '5 minutes' } }; });
+  assert.deepEqual(hb.map((x) => x.path).sort(), ['monitoring.alerts.heartbeat.interval', 'monitoring.alerts.heartbeat.url']);
+  assert.deepEqual(issuesOf((d) => { d.monitoring.alerts = { heartbeat: { url: 'https://hc-ping.com/abc' } }; }), []);
+});

@@ -2,12 +2,14 @@
 // receivers from the spec. Secrets stay in files (Slack api_url_file, SMTP auth_password_file).
 import type { Plan, Receiver } from '../../plan/model.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
-import { alertCatalogue } from '../prometheus/catalogue.js';
+import { alertCatalogue, parseDurationSeconds, WATCHDOG_ALERT } from '../prometheus/catalogue.js';
 import { byCodeUnit } from '../../plan/sort.js';
 import { promqlRegex, promqlString } from '../../escape/promql.js';
 
 /** Receiver that drops what no configured receiver takes. */
 export const NULL_RECEIVER = 'null';
+/** Receiver of the Watchdog: the spec's monitoring.alerts.heartbeat. */
+export const HEARTBEAT_RECEIVER = 'heartbeat';
 
 export function renderAlertmanager(plan: Plan): RenderedFile[] {
   if (!plan.monitoring.enabled || !plan.monitoring.present.alertmanager) return [];
@@ -27,17 +29,21 @@ export function alertmanagerConfig(plan: Plan): Record<string, unknown> {
   };
   // One route per receiver, matching the severities it asked for; `continue` lets several
   // receivers get the same alert. Anything unmatched falls to the null receiver.
-  const routes = receivers.map((r) => ({
+  const routes: Array<Record<string, unknown>> = receivers.map((r) => ({
     receiver: r.name,
     matchers: [severityMatcher(r.severities)],
     continue: true,
   }));
-  if (routes.length) route.routes = routes;
+  // The Watchdog is matched first and stops there (no `continue`): it reaches the heartbeat and
+  // never a human receiver, whatever severities those ask for.
+  routes.unshift(watchdogRoute(m.heartbeat));
+  route.routes = routes;
   const inhibit: Array<Record<string, unknown>> = [];
   if (downAlerts.length) {
     const names = promqlString(promqlRegex(downAlerts));
     // A component that is down makes its other alerts noise.
-    inhibit.push({ source_matchers: [`alertname=~${names}`], target_matchers: [`alertname!~${names}`], equal: ['component'] });
+    // The Watchdog is never inhibited: a heartbeat that stops must mean the pipeline broke.
+    inhibit.push({ source_matchers: [`alertname=~${names}`], target_matchers: [`alertname!~${names}`, `alertname!=${promqlString(WATCHDOG_ALERT)}`], equal: ['component'] });
   }
   // The critical alert already says it: silence the warning of the same alert and component.
   inhibit.push({ source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['alertname', 'component'] });
@@ -45,8 +51,23 @@ export function alertmanagerConfig(plan: Plan): Record<string, unknown> {
     global: { resolve_timeout: '5m' },
     route,
     inhibit_rules: inhibit,
-    receivers: [{ name: NULL_RECEIVER }, ...receivers.map(receiverConfig)],
+    receivers: [
+      { name: NULL_RECEIVER },
+      ...(m.heartbeat ? [{ name: HEARTBEAT_RECEIVER, webhook_configs: [{ url: m.heartbeat.url, send_resolved: false, max_alerts: 1 }] }] : []),
+      ...receivers.map(receiverConfig),
+    ],
   };
+}
+
+/** A dead man's switch: the Watchdog is resent every heartbeat interval. Alertmanager resends only
+ *  on a group_interval tick once repeat_interval has passed, so ticks come at a quarter of the
+ *  interval: a ping arrives between 1 and 1.25 intervals after the previous one. Without a
+ *  heartbeat in the spec, the Watchdog still stops here, at the null receiver. */
+function watchdogRoute(hb: Plan['monitoring']['heartbeat']): Record<string, unknown> {
+  const matchers = [`alertname=${promqlString(WATCHDOG_ALERT)}`];
+  if (!hb) return { receiver: NULL_RECEIVER, matchers };
+  const tick = Math.max(1, Math.floor(parseDurationSeconds(hb.interval) / 4));
+  return { receiver: HEARTBEAT_RECEIVER, matchers, group_wait: '0s', group_interval: `${tick}s`, repeat_interval: hb.interval };
 }
 
 function severityMatcher(sev: Receiver['severities']): string {

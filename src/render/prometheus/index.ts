@@ -9,7 +9,7 @@ import { byCodeUnit } from '../../plan/sort.js';
 export {
   alertCatalogue, knownAlertNames, recordingRules, jobComponents, backupStaleSeconds, schedulePeriodSeconds,
   BACKUP_LAST_SUCCESS_METRIC, BACKUP_LAST_STATUS_METRIC, BACKUP_VERIFY_LAST_STATUS_METRIC, BACKUP_METRIC_LABELS,
-  RECORDED,
+  RECORDED, WATCHDOG_ALERT,
 } from './catalogue.js';
 export type { AlertRule, AlertFixture, PromSeries, RecordingRule, Severity } from './catalogue.js';
 

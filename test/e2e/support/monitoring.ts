@@ -19,19 +19,24 @@ export interface MonitoringProfile {
   groupWait: string;
   groupInterval: string;
   repeatInterval: string;
+  /** how often the Watchdog reaches the heartbeat (monitoring.alerts.heartbeat.interval) */
+  heartbeatInterval: string;
 }
 
-export const testProfile: MonitoringProfile = { scrapeInterval: '1s', alertFor: '2s', groupWait: '1s', groupInterval: '1s', repeatInterval: '1h' };
+export const testProfile: MonitoringProfile = { scrapeInterval: '1s', alertFor: '2s', groupWait: '1s', groupInterval: '1s', repeatInterval: '1h', heartbeatInterval: '4s' };
 
 /** The alias the webhook container answers to on the monitoring network, and its port. */
 export const HOOK_ALIAS = 'hook';
 export const HOOK_PORT = 8080;
+/** The path of the hook that stands for the heartbeat service (the human receiver posts to /). */
+export const HEARTBEAT_PATH = '/heartbeat';
 
 /** Alerts the scenarios fire, whose `for` the profile shortens. */
 // JobDown: when the database stops, its exporter may hang on the lookup of the dead container's
 // name (Docker's DNS takes 20 s to fail when no upstream resolver answers, as here) and its whole
 // scrape times out: the database then shows as JobDown{component="db"} instead of PostgresDown.
-export const profileAlerts = ['APIDown', 'PostgresDown', 'JobDown'];
+// NodeTextfileScrapeError: a corrupt backup metrics file (5m in production).
+export const profileAlerts = ['APIDown', 'PostgresDown', 'JobDown', 'NodeTextfileScrapeError'];
 
 /** A spec edit for createStack(): short intervals, short `for`, one webhook receiver. */
 export function monitoringEdit(p: MonitoringProfile = testProfile): (spec: Record<string, any>) => void {
@@ -47,6 +52,7 @@ export function monitoringEdit(p: MonitoringProfile = testProfile): (spec: Recor
         groupInterval: p.groupInterval,
         repeatInterval: p.repeatInterval,
         receivers: [{ type: 'webhook', name: 'test', url: `http://${HOOK_ALIAS}:${HOOK_PORT}/` }],
+        heartbeat: { url: `http://${HOOK_ALIAS}:${HOOK_PORT}${HEARTBEAT_PATH}`, interval: p.heartbeatInterval },
         overrides: Object.fromEntries(profileAlerts.map((a) => [a, { for: p.alertFor }])),
       },
     };
@@ -56,6 +62,8 @@ export function monitoringEdit(p: MonitoringProfile = testProfile): (spec: Recor
 /** One alert as the webhook received it, stamped with the receiver's clock (the host's). */
 export interface Delivered {
   at: number;
+  /** the request path: which receiver sent it */
+  path: string;
   status: 'firing' | 'resolved';
   labels: Record<string, string>;
   startsAt: string;
@@ -73,8 +81,8 @@ http.createServer((req, res) => {
     req.on('end', () => {
       const at = Date.now();
       try {
-        for (const a of JSON.parse(b).alerts || []) got.push({ at, status: a.status, labels: a.labels, startsAt: a.startsAt, endsAt: a.endsAt });
-      } catch (e) { got.push({ at, status: 'invalid', labels: {}, error: String(e) }); }
+        for (const a of JSON.parse(b).alerts || []) got.push({ at, path: req.url, status: a.status, labels: a.labels, startsAt: a.startsAt, endsAt: a.endsAt });
+      } catch (e) { got.push({ at, path: req.url, status: 'invalid', labels: {}, error: String(e) }); }
       res.end('ok');
     });
     return;

@@ -511,7 +511,7 @@ function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, volumes: V
       ...hardening(), name: 'cadvisor', role: 'cadvisor', image: pickImage('cadvisor', img), imageKey: 'cadvisor', port: 8080,
       networks: ['monitoring'],
       command: ['--docker_only=true', '--housekeeping_interval=15s', '--store_container_labels=false',
-        '--whitelisted_container_labels=com.docker.compose.service,com.docker.compose.project'],
+        '--whitelisted_container_labels=dev.wharf.service,dev.wharf.stack'],
       mounts: [
         { type: 'bind', source: '/', target: '/rootfs', readOnly: true },
         { type: 'bind', source: '/var/run/docker.sock', target: '/var/run/docker.sock', readOnly: true },

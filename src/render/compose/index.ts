@@ -64,7 +64,7 @@ function service(c: Component, plan: Plan, configHash?: string): Record<string, 
   s.cpus = c.resources.cpus;
   s.mem_limit = c.resources.memory.toLowerCase().replace(/([kmg])$/, '$1b');
   s.logging = { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } };
-  s.labels = sortedRecord({ ...c.labels, 'dev.wharf.stack': plan.name, 'dev.wharf.role': c.role, ...(configHash ? { 'dev.wharf.config-hash': configHash } : {}) });
+  s.labels = sortedRecord({ ...c.labels, 'dev.wharf.stack': plan.name, 'dev.wharf.service': c.name, 'dev.wharf.role': c.role, ...(configHash ? { 'dev.wharf.config-hash': configHash } : {}) });
   return s;
 }
 

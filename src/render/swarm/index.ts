@@ -149,7 +149,7 @@ function service(c: Component, plan: Plan, configs: ConfigObject[], serviceLabel
   if (c.capAdd.length) s.cap_add = c.capAdd;
   if (c.readOnlyRootfs) s.read_only = true;
   s.logging = { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } };
-  const labels = sortedRecord({ ...c.labels, 'dev.wharf.stack': plan.name, 'dev.wharf.role': c.role });
+  const labels = sortedRecord({ ...c.labels, 'dev.wharf.stack': plan.name, 'dev.wharf.service': c.name, 'dev.wharf.role': c.role });
   s.labels = labels;
   s.deploy = deploy(c, sortedRecord({ ...serviceLabels, ...labels }));
   return s;

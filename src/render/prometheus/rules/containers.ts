@@ -1,4 +1,4 @@
-// Containers: cAdvisor (Docker containers are labelled by name and compose service).
+// Containers: cAdvisor. Every target labels its containers dev.wharf.service and dev.wharf.stack (and cAdvisor keeps only those), so one rule reads them on Compose and Swarm alike.
 import { flat, ramp, sel, pct, type Draft, type RuleContext } from './shared.js';
 
 export function containersRules({ plan, p, jobs, appJobs, comp }: RuleContext): Draft[] {
@@ -6,9 +6,9 @@ export function containersRules({ plan, p, jobs, appJobs, comp }: RuleContext): 
   if (p.cadvisor) {
     const job = jobs.find((j) => j.component === 'cadvisor')?.job ?? 'cadvisor';
     const svc = appJobs[0]?.component ?? 'prometheus';
-    const c = { job, instance: '10.0.3.1:8080', component: 'cadvisor', name: `${plan.name}-${svc}-1`, container_label_com_docker_compose_service: svc };
+    const c = { job, instance: '10.0.3.1:8080', component: 'cadvisor', name: `${plan.name}-${svc}-1`, container_label_dev_wharf_service: svc };
     const out = { ...c, component: svc };
-    const toComponent = (e: string) => `label_replace(${e}, "component", "$1", "container_label_com_docker_compose_service", "(.+)")`;
+    const toComponent = (e: string) => `label_replace(${e}, "component", "$1", "container_label_dev_wharf_service", "(.+)")`;
     drafts.push({
       alert: 'ContainerHighMemory', group: 'containers', severity: 'warning', for: '5m', component: comp, down: false,
       threshold: 0.8, thresholdUnit: 'ratio of the memory limit',
@@ -22,7 +22,7 @@ export function containersRules({ plan, p, jobs, appJobs, comp }: RuleContext): 
         labels: out,
       },
     });
-    const L = 'name, instance, job, container_label_com_docker_compose_service';
+    const L = 'name, instance, job, container_label_dev_wharf_service';
     drafts.push({
       alert: 'ContainerHighCpu', group: 'containers', severity: 'warning', for: '5m', component: comp, down: false,
       threshold: 0.8, thresholdUnit: 'ratio of the CPU quota',
@@ -33,7 +33,7 @@ export function containersRules({ plan, p, jobs, appJobs, comp }: RuleContext): 
       fixture: {
         firing: [{ series: sel('container_cpu_usage_seconds_total', { ...c, cpu: 'total' }), values: ramp(0, 54) }, { series: sel('container_spec_cpu_period', c), values: flat(100000) }, { series: sel('container_spec_cpu_quota', c), values: flat(100000) }],
         quiet: [{ series: sel('container_cpu_usage_seconds_total', { ...c, cpu: 'total' }), values: ramp(0, 6) }, { series: sel('container_spec_cpu_period', c), values: flat(100000) }, { series: sel('container_spec_cpu_quota', c), values: flat(100000) }],
-        labels: { name: c.name, instance: c.instance, job, container_label_com_docker_compose_service: svc, component: svc },
+        labels: { name: c.name, instance: c.instance, job, container_label_dev_wharf_service: svc, component: svc },
       },
     });
     drafts.push({

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { up } from '../../src/ops/up.js';
-import { backupNow, composeBackupExecutor } from '../../src/ops/backup.js';
+import { backupNow, stackBackupExecutor } from '../../src/ops/backup.js';
 import { dockerSkipReason } from '../../test/e2e/support/images.js';
 import { createStack, type E2EStack } from '../../test/e2e/support/stack.js';
 import {
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     }, 90_000, 250, diag);
     await allUp();
     const backup = (await containerOf(stack, 'backup')).name;
-    const ex = composeBackupExecutor(stack.ctx);
+    const ex = await stackBackupExecutor(stack.ctx);
     const job = stack.ctx.plan.backups.find((b) => b.target === 'db')!;
     const first = await backupNow(ex, { target: 'db' });
     if (!first.every((r) => r.ok)) throw new Error(`first backup failed: ${JSON.stringify(first)}`);

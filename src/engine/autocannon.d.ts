@@ -37,5 +37,6 @@ declare module 'autocannon' {
     interface Instance extends EventEmitter { stop(): void }
   }
   function autocannon(opts: autocannon.Options, cb: (err: Error | null, res: autocannon.Result) => void): autocannon.Instance;
+  function autocannon(opts: autocannon.Options): Promise<autocannon.Result>;
   export default autocannon;
 }

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { edgeRequest } from '../../src/engine/edge.js';
-import { composeBackupExecutor, backupNow, ensureBackupDirs, restoreBackup } from '../../src/ops/backup.js';
+import { stackBackupExecutor, backupNow, ensureBackupDirs, restoreBackup } from '../../src/ops/backup.js';
 import { loadtest } from '../../src/ops/loadtest.js';
 import { status } from '../../src/ops/status.js';
 import { up } from '../../src/ops/up.js';
@@ -125,7 +125,7 @@ describe('third-party images: nginx and a URL-only PostgreSQL client behind HAPr
   });
 
   test('backed up and restored: the database and the site volume', async () => {
-    const ex = composeBackupExecutor(s.ctx);
+    const ex = await stackBackupExecutor(s.ctx);
     await compose('exec', '-T', '-u', 'root', 'site', 'sh', '-c', 'printf "<h1>kept by wharf</h1>" > /var/www/html/index.html');
     await compose('exec', '-T', 'db', 'psql', '-X', '-q', '-U', 'app', '-d', s.ctx.plan.name.replace(/-/g, '_'), '-c', 'CREATE TABLE feeds (url text); INSERT INTO feeds VALUES ($$https://example.org/feed$$)');
     const runs = await backupNow(ex);

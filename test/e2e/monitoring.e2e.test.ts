@@ -227,8 +227,8 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
   });
 
   test('a backup that fails: BackupFailed reaches the webhook, and resolves with the next good backup', async (t) => {
-    const { backupNow, composeBackupExecutor } = await import('../../src/ops/backup.js');
-    const ex = composeBackupExecutor(s.ctx);
+    const { backupNow, stackBackupExecutor } = await import('../../src/ops/backup.js');
+    const ex = await stackBackupExecutor(s.ctx);
     const job = s.ctx.plan.backups.find((b) => b.target === 'db')!;
     const backup = (await containerOf(s, 'backup')).name;
     // the repository made unreadable (its config moved aside) while the database is up: the run

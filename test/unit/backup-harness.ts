@@ -127,7 +127,7 @@ export function recordingServices(calls: string[], real: Record<string, Partial<
   };
 }
 
-export function makeSandbox(plan: Plan, o: { restic: string; secrets: Record<string, string>; env?: Record<string, string>; services?: Record<string, Partial<ServiceControl>> }): Sandbox {
+export function makeSandbox(plan: Plan, o: { restic: string; secrets?: Record<string, string>; env?: Record<string, string>; services?: Record<string, Partial<ServiceControl>> }): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-backup-'));
   const home = join(dir, 'backup');
   const metricsDir = join(dir, 'metrics');

@@ -98,8 +98,8 @@ for (const v of variants) {
         checked++;
         assert.deepEqual(a.map((f) => f.path), b.map((f) => f.path), `${path.join('.')}: same files`);
         for (let k = 0; k < a.length; k++) {
-          const fa = a[k]!, fb = b[k]!;
-          const where = `${path.join('.')} = ${JSON.stringify(evil)} in ${fa.path}`;
+          const fa: { path: string; contents: string } = a[k]!, fb: { path: string; contents: string } = b[k]!;
+          const where: string = `${path.join('.')} = ${JSON.stringify(evil)} in ${fa.path}`;
           if (/\.ya?ml$/.test(fa.path)) {
             const sa = yamlShape(fa.contents), sb = yamlShape(fb.contents);
             assert.deepEqual([sa.maps, sa.seqs, sa.scalars], [sb.maps, sb.seqs, sb.scalars], `${where}: YAML structure unchanged`);

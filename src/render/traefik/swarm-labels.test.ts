@@ -90,7 +90,7 @@ export function decodeLabels(labels: Record<string, string>): Doc {
 }
 
 /** What providers.swarm makes of a service's labels with lbswarm=false: one server per task IP. */
-function asProviderOutput(labels: Record<string, string>, taskIps: string[]): Doc {
+function asProviderOutput(labels: Record<string, string>, taskIps: string[]): { provider: Record<string, string>; cfg: Doc } {
   const provider: Record<string, string> = {};
   const dyn: Record<string, string> = {};
   for (const [k, v] of Object.entries(labels)) {
@@ -158,7 +158,7 @@ for (const v of variants) {
       assert.deepEqual(provider, { 'traefik.enable': 'true', 'traefik.swarm.lbswarm': 'false', 'traefik.swarm.network': swarmProvider.network(plan) });
       assert.ok(validateDynamic(cfg), `${name}: ${JSON.stringify(validateDynamic.errors?.slice(0, 5), null, 2)}`);
       for (const r of routed.filter((x) => x.service === name)) {
-        const router = cfg.http.routers[r.name];
+        const router: Doc = cfg.http.routers[r.name];
         assert.ok(router, `route ${r.name} has a router on ${name}`);
         assert.equal(router.rule, routeRule(r));
         const hosts = parseRule(router.rule).filter((m) => m.matcher.startsWith('Host'));
@@ -167,7 +167,7 @@ for (const v of variants) {
         for (const ep of router.entryPoints) assert.ok(ep in st.entryPoints);
         if (plan.tls.mode === 'acme') assert.ok(router.tls.certResolver in st.certificatesResolvers);
         else assert.deepEqual(router.tls, {});
-        const lb = cfg.http.services[router.service]?.loadBalancer;
+        const lb: Doc = cfg.http.services[router.service]?.loadBalancer;
         assert.ok(lb, `${r.name} names a service of its own provider`);
         assert.equal(lb.servers.length, replicas);
         assert.ok(lb.servers.every((s: Doc) => s.url.endsWith(`:${r.port}`)));

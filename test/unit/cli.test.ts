@@ -150,3 +150,28 @@ test('the third-party starters: init, check (valid, probe stated), render with n
     }
   }
 });
+
+test('the swarm target from the CLI: check --target swarm names SW005 with its line, up refuses it before anything runs, a bad --host is exit 2', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-cli-swarm-'));
+  try {
+    assert.equal((await wharf(dir, 'init', '--template', 'api')).exitCode, 0);
+    const compose = await wharf(dir, 'check');
+    assert.equal(compose.exitCode, 0, compose.stdout);
+    const swarm = await wharf(dir, 'check', '--target', 'swarm', '--format', 'json');
+    assert.equal(swarm.exitCode, 1, swarm.stdout);
+    const sw = (JSON.parse(swarm.stdout) as { issues: Array<{ rule: string; path: string; line?: number; hint?: string }> }).issues.filter((i) => i.rule === 'SW005');
+    assert.equal(sw.length, 1);
+    assert.equal(sw[0]!.path, 'services.api.build');
+    assert.ok(sw[0]!.line && sw[0]!.line > 1, 'placed at its line in wharf.yaml');
+    const before = readdirSync(dir).sort();
+    const up = await wharf(dir, 'up', '--target', 'swarm', '-H', 'tcp://127.0.0.1:1');
+    assert.equal(up.exitCode, 2, up.stderr);
+    assert.match(up.stderr, /services\.api\.build/);
+    assert.deepEqual(readdirSync(dir).sort(), before, 'nothing rendered or started');
+    for (const bad of ['http://x:2375', 'tcp://a;b', 'ssh://-oProxyCommand=x']) {
+      const r = await wharf(dir, 'status', '--target', 'swarm', '--host', bad);
+      assert.equal(r.exitCode, 2, `${bad}: ${r.stderr}`);
+      assert.match(r.stderr, /not a Docker engine address/);
+    }
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});

@@ -87,7 +87,7 @@ export function program(out: Out = stdio): Command {
     });
 
   cmd.command('render')
-    .description('render compose.yaml (or the swarm stack.yaml) and every config file into .wharf/<target>, generating missing secrets')
+    .description('render compose.yaml (or the swarm stack.yaml, or the k8s Flux tree) and every config file into .wharf/<target>, generating missing secrets')
     .addOption(fileOpt())
     .addOption(targetOpt())
     .action(async (o: { file?: string; target?: Target }) => {

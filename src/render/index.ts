@@ -11,7 +11,8 @@ import { renderGrafana } from './grafana/index.js';
 import { renderHAProxy } from './haproxy/index.js';
 import { renderPrometheus } from './prometheus/index.js';
 import { renderSwarm } from './swarm/index.js';
-import { composeAddressing, swarmAddressing, type Addressing } from './addressing.js';
+import { composeAddressing, k8sAddressing, swarmAddressing, type Addressing } from './addressing.js';
+import { renderK8s } from './k8s/index.js';
 import { renderTraefik } from './traefik/index.js';
 import { sortFiles, type RenderedFile } from './files.js';
 import { assertIdentifiers } from './identifiers.js';
@@ -27,6 +28,8 @@ export interface RenderOptions {
   addressing?: Addressing;
   /** swarm: secret name -> sha256 of its content (Swarm objects are named by content) */
   secretHashes?: Record<string, string>;
+  /** k8s: the age public key .sops.yaml encrypts secrets to */
+  ageRecipient?: string;
 }
 
 type PlanRenderer = (plan: Plan, opts: RenderOptions) => RenderedFile[];
@@ -61,10 +64,12 @@ export function configHashes(plan: Plan, files: RenderedFile[]): Record<string, 
   return out;
 }
 
-const addressingOf: Record<Target, Addressing> = { compose: composeAddressing, swarm: swarmAddressing };
+const addressingOf: Record<Target, Addressing> = { compose: composeAddressing, swarm: swarmAddressing, k8s: k8sAddressing };
 
 export function renderAll(plan: Plan, target: Target = 'compose', opts: RenderOptions = {}): RenderedFile[] {
   assertIdentifiers(plan);
+  // The platform's config files belong to components this target does not render yet.
+  if (target === 'k8s') return sortFiles(renderK8s(plan, { ageRecipient: opts.ageRecipient }));
   const configs = renderConfigs(plan, { ...opts, addressing: addressingOf[target] });
   switch (target) {
     case 'compose': return sortFiles([...configs, ...renderCompose(plan, { configHashes: configHashes(plan, configs) })]);

@@ -104,7 +104,9 @@ function routeCovers(prefix: string, path: string): boolean {
 
 /** The policy rules, plus those of the target the platform runs on. */
 export async function rulesFor(target: string): Promise<PolicyRule[]> {
-  return target === 'swarm' ? [...policyRules, ...(await import('./swarm-rules.js')).swarmRules] : policyRules;
+  if (target === 'swarm') return [...policyRules, ...(await import('./swarm-rules.js')).swarmRules];
+  if (target === 'k8s') return [...policyRules, ...(await import('./k8s-rules.js')).k8sRules];
+  return policyRules;
 }
 
 export function lint(stack: Stack, plan: Plan, rules: PolicyRule[] = policyRules): Finding[] {

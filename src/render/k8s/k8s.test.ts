@@ -1,0 +1,210 @@
+// The k8s target offline: snapshots of the api and haproxy-mysql trees, every document read
+// back from its YAML and validated against the schema of its kind (kubernetes-models, made
+// from the Kubernetes OpenAPI; the Flux, Traefik and cert-manager CRD packages), the real
+// `kubectl kustomize` building every directory, the NetworkPolicies allowing exactly the
+// plan's edges, and no generated secret value anywhere in the tree.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { execa } from 'execa';
+import { parseAllDocuments } from 'yaml';
+import { Namespace, Service } from 'kubernetes-models/v1';
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { Kustomization } from '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1';
+import { IngressRoute, Middleware } from '@kubernetes-models/traefik/traefik.io/v1alpha1';
+import { Certificate, ClusterIssuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
+import { renderAll } from '../index.js';
+import type { Plan } from '../../plan/model.js';
+import { k8sComponents, k8sPaths } from './index.js';
+import { toolPath } from '../../../test/support/tools.js';
+import { leaks, secretInventory } from '../../../test/support/secret-values.js';
+import { loadVariant, repoRoot, variants } from '../../../test/support/templates.js';
+
+const snapRoot = join(repoRoot, 'test', 'snapshots', 'k8s');
+const update = process.env.UPDATE_SNAPSHOTS === '1';
+const snapshotted = ['api', 'haproxy-mysql'];
+
+const models: Record<string, new (data: any) => { validate(): void }> = {
+  'v1/Namespace': Namespace, 'v1/Service': Service, 'apps/v1/Deployment': Deployment, 'apps/v1/StatefulSet': StatefulSet,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy, 'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'kustomize.toolkit.fluxcd.io/v1/Kustomization': Kustomization, 'traefik.io/v1alpha1/IngressRoute': IngressRoute,
+  'traefik.io/v1alpha1/Middleware': Middleware, 'cert-manager.io/v1/Certificate': Certificate, 'cert-manager.io/v1/ClusterIssuer': ClusterIssuer,
+};
+
+function render(id: string) {
+  const { plan } = loadVariant(variants.find((v) => v.id === id)!);
+  return { plan, files: renderAll(plan, 'k8s') };
+}
+
+type Doc = Record<string, any>;
+const docsOf = (files: { path: string; contents: string }[]): Array<{ file: string; doc: Doc }> => files
+  .filter((f) => f.path.endsWith('.yaml') && !f.path.endsWith('kustomization.yaml') && f.path !== '.sops.yaml')
+  .flatMap((f) => parseAllDocuments(f.contents).map((d) => ({ file: f.path, doc: d.toJS() as Doc })));
+
+function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)]);
+}
+
+function writeTree(dir: string, files: { path: string; contents: string }[]) {
+  for (const f of files) { mkdirSync(dirname(join(dir, f.path)), { recursive: true }); writeFileSync(join(dir, f.path), f.contents); }
+}
+
+for (const id of snapshotted) {
+  test(`k8s snapshot: ${id}`, () => {
+    const { files } = render(id);
+    const dir = join(snapRoot, id);
+    if (update) { rmSync(dir, { recursive: true, force: true }); writeTree(dir, files); }
+    assert.deepEqual(files.map((f) => f.path).sort(), listFiles(dir).map((p) => relative(dir, p)).sort(), `k8s/${id} file list differs (UPDATE_SNAPSHOTS=1 to accept)`);
+    for (const f of files) assert.equal(f.contents, readFileSync(join(dir, f.path), 'utf8'), `k8s/${id}/${f.path} differs from its snapshot`);
+    assert.deepEqual(render(id).files, files, 'rendering twice gives the same tree');
+  });
+}
+
+for (const v of variants) {
+  test(`k8s: every document of ${v.id} validates against its kind's schema, read back from YAML`, () => {
+    const { files } = render(v.id);
+    const docs = docsOf(files);
+    assert.ok(docs.length > 10);
+    for (const { file, doc } of docs) {
+      const Model = models[`${doc.apiVersion}/${doc.kind}`];
+      assert.ok(Model, `${file}: no schema for ${doc.apiVersion} ${doc.kind}`);
+      assert.doesNotThrow(() => new Model(doc).validate(), `${file}: ${doc.kind} ${doc.metadata?.name}`);
+      assert.deepEqual(Object.keys(doc).slice(0, 3), ['apiVersion', 'kind', 'metadata'], `${file}: apiVersion, kind, metadata come first`);
+    }
+    // a document the schema refuses really is refused (the validation is not a no-op)
+    const dep = docs.find((d) => d.doc.kind === 'Deployment')!.doc;
+    assert.throws(() => new Deployment({ ...dep, spec: { ...dep.spec, replicas: 'three' } }).validate());
+  });
+
+  test(`k8s: kubectl kustomize builds every directory of ${v.id}`, { timeout: 120_000 }, async (t) => {
+    const kubectl = toolPath('kubectl');
+    if (!kubectl) return t.skip('kubectl (kubernetes-client) is not installed');
+    const { plan, files } = render(v.id);
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-k8s-'));
+    try {
+      writeTree(dir, files);
+      const dirs = files.filter((f) => f.path.endsWith('kustomization.yaml')).map((f) => dirname(f.path)).sort();
+      assert.deepEqual(dirs, ['apps/base', k8sPaths.overlay(plan), k8sPaths.cluster(plan), k8sPaths.infra].sort());
+      for (const d of dirs) {
+        const r = await execa(kubectl, ['kustomize', join(dir, d)], { reject: false });
+        assert.equal(r.exitCode, 0, `kubectl kustomize ${d}: ${r.stderr}`);
+        const built = parseAllDocuments(r.stdout).map((x) => x.toJS() as Doc);
+        const own = docsOf(files.filter((f) => f.path.startsWith(`${d === k8sPaths.overlay(plan) ? 'apps/base' : d}/`)));
+        assert.equal(built.length, own.length, `${d}: kustomize emits every document of the directory`);
+      }
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+}
+
+/** Who may open a connection to whom, on which port, read from the rendered NetworkPolicies. */
+function allowedIngress(docs: Doc[]): Set<string> {
+  const out = new Set<string>();
+  for (const p of docs.filter((d) => d.kind === 'NetworkPolicy')) {
+    const to = p.spec.podSelector.matchLabels?.['app.kubernetes.io/name'];
+    for (const rule of p.spec.ingress ?? []) {
+      for (const peer of rule.from ?? []) {
+        const from = peer.namespaceSelector ? `${peer.namespaceSelector.matchLabels['kubernetes.io/metadata.name']}/${peer.podSelector.matchLabels['app.kubernetes.io/name']}` : peer.podSelector.matchLabels['app.kubernetes.io/name'];
+        for (const port of rule.ports) out.add(`${from}>${to}:${port.port}`);
+      }
+    }
+  }
+  return out;
+}
+
+/** The same edges, straight from the plan: dependsOn within a shared network, Prometheus scrapes, routes from the edge. */
+function expectedIngress(plan: Plan): Set<string> {
+  const rendered = new Set(k8sComponents(plan).map((c) => c.name));
+  const byName = new Map(plan.components.map((c) => [c.name, c]));
+  const out = new Set<string>();
+  for (const c of plan.components) {
+    if (c.role === 'proxy') continue;
+    for (const d of c.dependsOn) {
+      const t = byName.get(d.name)!;
+      if (rendered.has(t.name) && t.port && t.networks.some((n) => c.networks.includes(n))) out.add(`${c.name}>${t.name}:${t.port}`);
+    }
+  }
+  for (const j of plan.monitoring.scrapeJobs) if (rendered.has(j.component)) out.add(`prometheus>${j.component}:${j.port}`);
+  for (const r of plan.routes) if (rendered.has(r.service)) out.add(`kube-system/traefik>${r.service}:${r.port}`);
+  return out;
+}
+
+test('k8s network policies of api: default deny, and exactly the plan\'s edges', () => {
+  const { plan, files } = render('api');
+  const docs = docsOf(files).map((d) => d.doc);
+  const deny = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === 'default-deny')!;
+  assert.deepEqual(deny.spec, { podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+  assert.deepEqual([...allowedIngress(docs)].sort(), [...expectedIngress(plan)].sort());
+  // the database answers only the API, its exporter and the backup job, on 5432
+  assert.deepEqual([...allowedIngress(docs)].filter((e) => e.includes('>db:')).sort(), ['api>db:5432', 'backup>db:5432', 'db-exporter>db:5432']);
+  // the edge reaches only routed services; no database or cache reaches the internet
+  assert.deepEqual([...allowedIngress(docs)].filter((e) => e.startsWith('kube-system/')), ['kube-system/traefik>api:3000']);
+  for (const p of docs.filter((d) => d.kind === 'NetworkPolicy' && ['db', 'cache'].includes(d.spec.podSelector.matchLabels?.['app.kubernetes.io/name']))) {
+    assert.ok(!(p.spec.egress ?? []).some((e: Doc) => e.to?.some((t: Doc) => t.ipBlock)), `${p.metadata.name} lets a datastore out`);
+  }
+});
+
+test('k8s network policies of haproxy-mysql: exactly the plan\'s edges, MySQL only from its users', () => {
+  const { plan, files } = render('haproxy-mysql');
+  const docs = docsOf(files).map((d) => d.doc);
+  assert.deepEqual([...allowedIngress(docs)].sort(), [...expectedIngress(plan)].sort());
+  assert.deepEqual([...allowedIngress(docs)].filter((e) => e.includes('>db:')).sort(), ['backup>db:3306', 'db-exporter>db:3306', 'web>db:3306']);
+});
+
+test('k8s workloads: probes, limits, hardening, drain, rollout and placement from the plan', () => {
+  const { plan, files } = render('api');
+  const docs = docsOf(files).map((d) => d.doc);
+  const workload = (n: string) => docs.find((d) => ['Deployment', 'StatefulSet'].includes(d.kind) && d.metadata.name === n)!;
+  const api = workload('api');
+  assert.equal(api.kind, 'Deployment');
+  assert.equal(api.spec.replicas, 3);
+  assert.deepEqual(api.spec.strategy.rollingUpdate, { maxSurge: 1, maxUnavailable: 0 }, 'start-first');
+  const c = api.spec.template.spec.containers[0];
+  assert.deepEqual(c.livenessProbe.httpGet, { path: '/health', port: 3000, scheme: 'HTTP' });
+  assert.deepEqual(c.readinessProbe.httpGet, c.livenessProbe.httpGet);
+  assert.ok(c.startupProbe.failureThreshold * c.startupProbe.periodSeconds >= 20, 'startup covers the start period');
+  assert.deepEqual(c.lifecycle.preStop, { sleep: { seconds: 5 } });
+  assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+  assert.equal(c.securityContext.runAsNonRoot, true);
+  assert.equal(api.spec.template.spec.securityContext.seccompProfile.type, 'RuntimeDefault');
+  assert.deepEqual(c.resources.limits, { cpu: '500m', memory: '256Mi' });
+  const db = workload('db');
+  assert.equal(db.kind, 'StatefulSet');
+  assert.equal(db.spec.serviceName, 'db-headless');
+  assert.deepEqual(db.spec.template.spec.nodeSelector, { 'wharf.db': 'true' });
+  assert.deepEqual(db.spec.volumeClaimTemplates.map((v: Doc) => [v.metadata.name, v.spec.storageClassName]), [['db-data', 'local-path']]);
+  assert.deepEqual(db.spec.template.spec.containers[0].livenessProbe.exec.command, plan.components.find((x) => x.name === 'db')!.healthcheck!.test.slice(1));
+  const headless = docs.find((d) => d.kind === 'Service' && d.metadata.name === 'db-headless')!;
+  assert.equal(headless.spec.clusterIP, 'None');
+  for (const d of docs.filter((x) => x.kind === 'Service')) assert.ok(!d.spec.type || d.spec.type === 'ClusterIP', `${d.metadata.name} stays inside the cluster`);
+  const names = k8sComponents(plan).map((x) => x.name);
+  assert.deepEqual(docs.filter((d) => d.kind === 'PodDisruptionBudget').map((d) => d.metadata.name).sort(), names);
+  const apps = docs.find((d) => d.kind === 'Kustomization' && d.metadata.name === 'apps')!;
+  assert.deepEqual(apps.spec.dependsOn, [{ name: 'infra-configs' }]);
+  assert.deepEqual(apps.spec.decryption, { provider: 'sops', secretRef: { name: 'sops-age' } });
+  const route = docs.find((d) => d.kind === 'IngressRoute' && d.metadata.name === 'api')!;
+  assert.deepEqual(route.spec.routes.map((r: Doc) => r.match), ['Host(`api.shop.localhost`)', 'Host(`api.shop.localhost`) && PathRegexp(`(?i)^/metrics(/|$)`)']);
+  assert.deepEqual(route.spec.routes[1].middlewares.map((m: Doc) => m.name), ['security-headers', 'deny-all']);
+});
+
+for (const template of ['api', 'haproxy-mysql']) {
+  test(`k8s: wharf render --target k8s writes the tree and no generated secret value is in it (${template})`, { timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-k8s-leak-'));
+    try {
+      writeFileSync(join(dir, 'wharf.yaml'), readFileSync(join(repoRoot, 'templates', `${template}.yaml`)));
+      const r = await execa(process.execPath, [join(repoRoot, 'bin', 'wharf.js'), 'render', '--target', 'k8s'], { cwd: dir, reject: false, env: { NO_COLOR: '1' } });
+      assert.equal(r.exitCode, 0, r.stderr);
+      const out = join(dir, '.wharf', 'k8s');
+      const tree = listFiles(out);
+      assert.ok(tree.some((p) => p.endsWith('apps/base/kustomization.yaml')));
+      const { plan } = loadVariant({ template });
+      const inv = secretInventory(plan, join(dir, '.wharf', 'secrets'));
+      assert.ok(inv.values.length >= plan.secrets.length - inv.skipped.length);
+      assert.deepEqual(leaks(inv, [...tree.map((p) => ({ name: relative(out, p), text: readFileSync(p, 'utf8') })), { name: 'stdout', text: r.stdout + r.stderr }]), []);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+}

@@ -97,6 +97,7 @@ export function program(out: Out = stdio): Command {
       out.log(table(['file', 'state'], p.files.map((f) => [f.path, changed.has(f.path) ? 'written' : 'unchanged'])));
       if (p.write.removed.length) out.log(`removed stale files: ${p.write.removed.join(', ')}`);
       out.log(`${p.files.length} files in ${p.outDir}; secrets in ${p.secretsDir} (${p.secrets.created.length} created, ${p.secrets.kept.length} kept)`);
+      if (p.ageKeyPath) out.log(`Secrets are SOPS-encrypted to the age key ${p.ageKeyPath}; give Flux the key once:\n  kubectl -n flux-system create secret generic sops-age --from-file=age.agekey=${p.ageKeyPath}`);
     });
 
   cmd.command('secrets')

@@ -72,6 +72,8 @@ export interface Prepared extends Loaded {
   outDir: string;
   secretsDir: string;
   target: Target;
+  /** k8s: the age identity the sealed Secrets open with (load it into flux-system) */
+  ageKeyPath?: string;
 }
 
 /** Where a target's files go: .wharf/<target>, beside .wharf/secrets (the plan's ../secrets). */
@@ -90,11 +92,17 @@ export async function prepare(opts: { specPath: string; projectDir?: string; ren
   let files = target === 'compose' ? renderAll(loaded.plan, 'compose', opts.render) : [];
   // Secrets first: a missing user secret file is an input error and must stop us before any config is replaced.
   const secrets = await ensureSecrets(loaded.plan, loaded.layout.secretsDir, loaded.layout.projectDir);
-  if (target !== 'compose') files = renderAll(loaded.plan, target, { ...opts.render, secretHashes: secretHashes(loaded.plan, loaded.layout.secretsDir) });
+  const sealed = target === 'k8s' ? await (await import('./seal.js')).sealSecrets(loaded.plan, loaded.layout.secretsDir, outDir) : undefined;
+  if (target !== 'compose') {
+    files = renderAll(loaded.plan, target, {
+      ...opts.render, secretHashes: secretHashes(loaded.plan, loaded.layout.secretsDir),
+      ...(sealed ? { ageRecipient: sealed.recipient, sealedSecrets: sealed.sealed } : {}),
+    });
+  }
   const write = writeFiles(outDir, files);
   writeSchemaFile(loaded.layout.projectDir);
   ensureBackupDirs(loaded.plan, loaded.layout.projectDir);
-  return { ...loaded, warnings: [...loaded.warnings, ...blockers], files, write, secrets, outDir, secretsDir: loaded.layout.secretsDir, target };
+  return { ...loaded, warnings: [...loaded.warnings, ...blockers], files, write, secrets, outDir, secretsDir: loaded.layout.secretsDir, target, ...(sealed ? { ageKeyPath: sealed.keyPath } : {}) };
 }
 
 /** sha256 of each secret file: Swarm secrets are immutable, so their names carry it. */

@@ -30,6 +30,8 @@ export interface RenderOptions {
   secretHashes?: Record<string, string>;
   /** k8s: the age public key .sops.yaml encrypts secrets to */
   ageRecipient?: string;
+  /** k8s: secret name -> SOPS-encrypted Secret manifest */
+  sealedSecrets?: Record<string, string>;
 }
 
 type PlanRenderer = (plan: Plan, opts: RenderOptions) => RenderedFile[];
@@ -69,7 +71,7 @@ const addressingOf: Record<Target, Addressing> = { compose: composeAddressing, s
 export function renderAll(plan: Plan, target: Target = 'compose', opts: RenderOptions = {}): RenderedFile[] {
   assertIdentifiers(plan);
   // The platform's config files belong to components this target does not render yet.
-  if (target === 'k8s') return sortFiles(renderK8s(plan, { ageRecipient: opts.ageRecipient }));
+  if (target === 'k8s') return sortFiles(renderK8s(plan, { ageRecipient: opts.ageRecipient, sealedSecrets: opts.sealedSecrets }));
   const configs = renderConfigs(plan, { ...opts, addressing: addressingOf[target] });
   switch (target) {
     case 'compose': return sortFiles([...configs, ...renderCompose(plan, { configHashes: configHashes(plan, configs) })]);

@@ -9,7 +9,7 @@
 //
 // Not on this target yet (rendered for Compose and Swarm only): the platform's own proxy
 // (K3s's Traefik is the edge), Prometheus, Alertmanager, Grafana, node agents and backups.
-// Secrets are never written here: each must be added SOPS-encrypted (see secretsNeeded).
+// Secrets are only ever written SOPS-encrypted (sealed by the caller, src/ops/seal.ts).
 import type { Component, Plan } from '../../plan/model.js';
 import { byCodeUnit } from '../../plan/sort.js';
 import type { RenderedFile } from '../files.js';
@@ -24,9 +24,14 @@ export const K8S_ROLES: ReadonlySet<Component['role']> = new Set(['app', 'databa
 export interface K8sOptions {
   /** age public key (age1...) that .sops.yaml encrypts to; without it no .sops.yaml is written */
   ageRecipient?: string;
+  /** secret name -> its SOPS-encrypted Secret manifest (sealed outside the renderer: encryption is random) */
+  sealedSecrets?: Record<string, string>;
   storageClass?: string;
   volumeSize?: string;
 }
+
+/** Where a sealed Secret lives in the tree, relative to it. */
+export const secretFileName = (name: string) => `apps/base/secret-${name}.sops.yaml`;
 
 export const k8sPaths = {
   cluster: (plan: Plan) => `clusters/${plan.name}`,
@@ -74,8 +79,11 @@ export function renderK8s(plan: Plan, opts: K8sOptions = {}): RenderedFile[] {
   const edge = edgeObjects(plan, ns, routes);
   if (edge.length) add(`${k8sPaths.base}/edge.yaml`, edge);
   const needed = secretsNeeded(plan);
-  kustomization(k8sPaths.base, [...components.map((c) => `${c.name}.yaml`), ...(edge.length ? ['edge.yaml'] : [])],
-    needed.length ? `Secrets the workloads mount (add each SOPS-encrypted, data key = its name): ${needed.join(', ')}` : undefined);
+  const sealed = needed.filter((n) => opts.sealedSecrets?.[n]);
+  for (const n of sealed) files.push({ path: secretFileName(n), contents: opts.sealedSecrets![n]! });
+  const missing = needed.filter((n) => !opts.sealedSecrets?.[n]);
+  kustomization(k8sPaths.base, [...components.map((c) => `${c.name}.yaml`), ...(edge.length ? ['edge.yaml'] : []), ...sealed.map((n) => secretFileName(n).slice(`${k8sPaths.base}/`.length))],
+    missing.length ? `Secrets the workloads mount that are not in this tree (\`wharf render --target k8s\` seals them with SOPS): ${missing.join(', ')}` : undefined);
   kustomization(k8sPaths.overlay(plan), ['../base']);
 
   // clusters/<name>: what Flux applies, in order

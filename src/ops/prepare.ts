@@ -6,7 +6,7 @@ import { checkLoaded } from '../check/plan-rules.js';
 import { targetErrors } from '../check/policy.js';
 import type { Plan } from '../plan/model.js';
 import { createHash } from 'node:crypto';
-import { renderAll, type RenderOptions, type Target } from '../render/index.js';
+import { loadRenderer, renderAll, type RenderOptions, type Target } from '../render/index.js';
 import type { RenderedFile } from '../render/files.js';
 import { ensureSecrets, type SecretsResult } from '../secrets/generate.js';
 import { findSpecFile, loadSpecFile } from '../spec/load.js';
@@ -94,6 +94,7 @@ export async function prepare(opts: { specPath: string; projectDir?: string; ren
   const secrets = await ensureSecrets(loaded.plan, loaded.layout.secretsDir, loaded.layout.projectDir);
   const sealed = target === 'k8s' ? await (await import('./seal.js')).sealSecrets(loaded.plan, loaded.layout.secretsDir, outDir) : undefined;
   if (target !== 'compose') {
+    await loadRenderer(target);
     files = renderAll(loaded.plan, target, {
       ...opts.render, secretHashes: secretHashes(loaded.plan, loaded.layout.secretsDir),
       ...(sealed ? { ageRecipient: sealed.recipient, sealedSecrets: sealed.sealed } : {}),

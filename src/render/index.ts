@@ -12,7 +12,7 @@ import { renderHAProxy } from './haproxy/index.js';
 import { renderPrometheus } from './prometheus/index.js';
 import { renderSwarm } from './swarm/index.js';
 import { composeAddressing, k8sAddressing, swarmAddressing, type Addressing } from './addressing.js';
-import { renderK8s } from './k8s/index.js';
+import type { renderK8s } from './k8s/index.js';
 import { renderTraefik } from './traefik/index.js';
 import { sortFiles, type RenderedFile } from './files.js';
 import { assertIdentifiers } from './identifiers.js';
@@ -68,10 +68,22 @@ export function configHashes(plan: Plan, files: RenderedFile[]): Record<string, 
 
 const addressingOf: Record<Target, Addressing> = { compose: composeAddressing, swarm: swarmAddressing, k8s: k8sAddressing };
 
+// The k8s renderer pulls in the Kubernetes models and their validators (megabytes): loaded
+// only when that target is used, so Compose and Swarm commands start as fast as before.
+let k8sRenderer: typeof renderK8s | undefined;
+
+/** Loads what renderAll needs for a target; call it once before rendering k8s. */
+export async function loadRenderer(target: Target): Promise<void> {
+  if (target === 'k8s') k8sRenderer ??= (await import('./k8s/index.js')).renderK8s;
+}
+
 export function renderAll(plan: Plan, target: Target = 'compose', opts: RenderOptions = {}): RenderedFile[] {
   assertIdentifiers(plan);
   // The platform's config files belong to components this target does not render yet.
-  if (target === 'k8s') return sortFiles(renderK8s(plan, { ageRecipient: opts.ageRecipient, sealedSecrets: opts.sealedSecrets }));
+  if (target === 'k8s') {
+    if (!k8sRenderer) throw new Error('bug: await loadRenderer(\'k8s\') before renderAll(plan, \'k8s\')');
+    return sortFiles(k8sRenderer(plan, { ageRecipient: opts.ageRecipient, sealedSecrets: opts.sealedSecrets }));
+  }
   const configs = renderConfigs(plan, { ...opts, addressing: addressingOf[target] });
   switch (target) {
     case 'compose': return sortFiles([...configs, ...renderCompose(plan, { configHashes: configHashes(plan, configs) })]);

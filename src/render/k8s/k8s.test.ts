@@ -20,13 +20,14 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Kustomization } from '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1';
 import { IngressRoute, Middleware } from '@kubernetes-models/traefik/traefik.io/v1alpha1';
 import { Certificate, ClusterIssuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
-import { renderAll } from '../index.js';
+import { loadRenderer, renderAll } from '../index.js';
 import type { Plan } from '../../plan/model.js';
 import { k8sComponents, k8sPaths, secretsNeeded } from './index.js';
 import { toolPath } from '../../../test/support/tools.js';
 import { leaks, secretInventory } from '../../../test/support/secret-values.js';
 import { loadVariant, repoRoot, variants } from '../../../test/support/templates.js';
 
+await loadRenderer('k8s');
 const snapRoot = join(repoRoot, 'test', 'snapshots', 'k8s');
 const update = process.env.UPDATE_SNAPSHOTS === '1';
 const snapshotted = ['api', 'haproxy-mysql'];

@@ -182,6 +182,8 @@ test('k8s workloads: probes, limits, hardening, drain, rollout and placement fro
   assert.deepEqual(db.spec.template.spec.nodeSelector, { 'wharf.db': 'true' });
   assert.deepEqual(db.spec.volumeClaimTemplates.map((v: Doc) => [v.metadata.name, v.spec.storageClassName]), [['db-data', 'local-path']]);
   assert.deepEqual(db.spec.template.spec.containers[0].livenessProbe.exec.command, plan.components.find((x) => x.name === 'db')!.healthcheck!.test.slice(1));
+  // local-path volumes are root-owned: PostgreSQL keeps its data one directory below the mount
+  assert.deepEqual(db.spec.template.spec.containers[0].env.find((e: Doc) => e.name === 'PGDATA'), { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' });
   const headless = docs.find((d) => d.kind === 'Service' && d.metadata.name === 'db-headless')!;
   assert.equal(headless.spec.clusterIP, 'None');
   for (const d of docs.filter((x) => x.kind === 'Service')) assert.ok(!d.spec.type || d.spec.type === 'ClusterIP', `${d.metadata.name} stays inside the cluster`);

@@ -140,7 +140,7 @@ function podSpec(plan: Plan, c: Component): IPodSpec {
     imagePullPolicy: 'IfNotPresent',
     ...(c.entrypoint ? { command: c.entrypoint } : {}),
     ...(c.command ? { args: c.command } : {}),
-    ...(Object.keys(c.env).length ? { env: Object.entries(sortedKeys(c.env)).map(([name, value]) => ({ name, value })) } : {}),
+    ...(Object.keys(envOf(c)).length ? { env: Object.entries(envOf(c)).map(([name, value]) => ({ name, value })) } : {}),
     ...(c.port ? { ports: [{ name: 'main', containerPort: c.port, protocol: 'TCP' as const }, ...(c.metrics && c.metrics.port !== c.port ? [{ name: 'metrics', containerPort: c.metrics.port, protocol: 'TCP' as const }] : [])] } : {}),
     resources: {
       limits: { cpu: cpuQuantity(c.resources.cpus), memory: memoryQuantity(c.resources.memory) },
@@ -170,6 +170,15 @@ function podSpec(plan: Plan, c: Component): IPodSpec {
     containers: [container],
     ...(volumes.length ? { volumes } : {}),
   };
+}
+
+/**
+ * K3s's local-path volumes are root-owned directories: PostgreSQL running as its own uid
+ * cannot chmod the mount point itself, so its data lives one directory down.
+ */
+function envOf(c: Component): Record<string, string> {
+  const data = c.engine === 'postgres' ? c.mounts.find((m) => m.type === 'volume' && !m.readOnly) : undefined;
+  return sortedKeys({ ...c.env, ...(data && !c.env.PGDATA ? { PGDATA: posix.join(data.target, 'pgdata') } : {}) });
 }
 
 /** The plan's placement as a nodeSelector, node affinity or spread constraint. */

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { createDecipheriv, createHash } from 'node:crypto';
 import { execa } from 'execa';
+import fc from 'fast-check';
 import { decryptSops } from 'sops-age';
 import { checkK8sDocuments } from '../../check/k8s-rules.js';
 import { parseAllDocuments } from 'yaml';
@@ -24,6 +25,7 @@ import { loadRenderer, renderAll } from '../index.js';
 import type { Plan } from '../../plan/model.js';
 import { k8sComponents, k8sPaths, secretsNeeded } from './index.js';
 import { toolPath } from '../../../test/support/tools.js';
+import { propertyParams } from '../../../test/support/property.js';
 import { leaks, secretInventory } from '../../../test/support/secret-values.js';
 import { loadVariant, repoRoot, variants } from '../../../test/support/templates.js';
 
@@ -295,3 +297,60 @@ for (const template of ['api', 'haproxy-mysql']) {
     } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 }
+
+// Hostile strings in any plan field: the tree has the same files and YAML structure as for a
+// plain twin value, and where the twin is a whole scalar the hostile value is too, intact.
+const nasty = ['\n', '\r', '\x7f', '\u0085', '\u2029', '\x01', '"', "'", '`', '$', '${HOME}', ';', '\\', '#', ' ', '&', '|', '{{', '}}', 'ü', '😀', '\t', ',', ':', '- ', '%', '---', '...', '\u2028'];
+const hostile = fc.oneof(
+  fc.array(fc.constantFrom(...nasty, 'a', '/', 'x.y'), { minLength: 1, maxLength: 8 }).map((xs) => xs.join('')),
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }),
+);
+const benign = (s: string) => Array.from(s, (c) => (/[A-Za-z0-9]/.test(c) ? c : 'x')).join('');
+
+function stringLeaves(v: unknown, at: Array<string | number> = []): Array<Array<string | number>> {
+  if (typeof v === 'string') return [at];
+  if (Array.isArray(v)) return v.flatMap((x, i) => stringLeaves(x, [...at, i]));
+  if (v && typeof v === 'object') return Object.entries(v).flatMap(([k, x]) => stringLeaves(x, [...at, k]));
+  return [];
+}
+function setAt<T>(obj: T, path: Array<string | number>, value: string): T {
+  const copy = structuredClone(obj) as any;
+  let o = copy;
+  for (const k of path.slice(0, -1)) o = o[k];
+  o[path[path.length - 1]!] = value;
+  return copy;
+}
+function shape(text: string) {
+  const docs = parseAllDocuments(text);
+  for (const d of docs) assert.equal(d.errors.length, 0, String(d.errors[0]));
+  const out = { docs: docs.length, maps: 0, seqs: 0, scalars: 0, strings: new Set<string>() };
+  const walk = (v: unknown) => {
+    if (Array.isArray(v)) { out.seqs++; v.forEach(walk); } else if (v && typeof v === 'object') { out.maps++; Object.values(v).forEach(walk); } else { out.scalars++; if (typeof v === 'string') out.strings.add(v); }
+  };
+  docs.forEach((d) => walk(d.toJS()));
+  return out;
+}
+
+test('k8s: hostile strings in any plan field keep the tree\'s structure and arrive intact', () => {
+  const { plan } = render('api');
+  const leaves = stringLeaves(plan);
+  const tryRender = (p: Plan) => { try { return renderAll(p, 'k8s'); } catch (e) { assert.ok(e instanceof Error); return undefined; } };
+  let checked = 0;
+  const params = propertyParams(120);
+  fc.assert(fc.property(fc.nat(), hostile, (i, s) => {
+    const path = leaves[i % leaves.length]!;
+    const evil = `wq7${s}`, good = `wq7${benign(s)}`;
+    const a = tryRender(setAt(plan, path, evil)), b = tryRender(setAt(plan, path, good));
+    if (!a || !b) return;
+    checked++;
+    assert.deepEqual(a.map((f) => f.path), b.map((f) => f.path), `${path.join('.')}: same files`);
+    a.forEach((fa, k) => {
+      const fb = b[k]!;
+      const sa = shape(fa.contents), sb = shape(fb.contents);
+      const where = `${path.join('.')} = ${JSON.stringify(evil)} in ${fa.path}`;
+      assert.deepEqual([sa.docs, sa.maps, sa.seqs, sa.scalars], [sb.docs, sb.maps, sb.seqs, sb.scalars], `${where}: structure`);
+      if (sb.strings.has(good)) assert.ok(sa.strings.has(evil), `${where}: value intact`);
+    });
+  }), params);
+  assert.ok(checked > params.numRuns / 4, `most injections render (${checked}/${params.numRuns})`);
+});

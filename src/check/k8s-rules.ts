@@ -2,6 +2,8 @@
 // they judge exactly what Flux would apply. `checkK8sDocuments` takes any documents (a
 // tampered tree in the tests, a user's added files later); the policy rules feed it the
 // rendered tree. Paths name the spec place to fix when there is one, else the file.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Plan } from '../plan/model.js';
 import { renderK8s } from '../render/k8s/index.js';
@@ -17,6 +19,13 @@ const DATA_ROLES = new Set(['database', 'cache']);
 export function k8sDocuments(plan: Plan): K8sDoc[] {
   return renderK8s(plan).filter((f) => f.path.endsWith('.yaml') && !f.path.endsWith('kustomization.yaml'))
     .flatMap((f) => parseAllDocuments(f.contents).map((d) => ({ file: f.path, doc: d.toJS() as Record<string, any> })).filter((d) => d.doc));
+}
+
+/** Every document of a tree on disk (kustomization.yaml and .sops.yaml are not API objects). */
+export function readK8sTree(dir: string): K8sDoc[] {
+  const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]);
+  return walk(dir).filter((p) => /\.ya?ml$/.test(p) && !/(^|\/)(kustomization\.ya?ml|\.sops\.ya?ml)$/.test(p)).sort()
+    .flatMap((p) => parseAllDocuments(readFileSync(p, 'utf8')).map((d) => ({ file: relative(dir, p), doc: d.toJS() as Record<string, any> })).filter((d) => d.doc && typeof d.doc === 'object'));
 }
 
 const where = (d: K8sDoc) => `${d.file}: ${d.doc.kind} ${d.doc.metadata?.namespace ? `${d.doc.metadata.namespace}/` : ''}${d.doc.metadata?.name ?? ''}`;
@@ -66,9 +75,11 @@ function isDefaultDeny(p: Record<string, any>): boolean {
     && types.includes('Ingress') && types.includes('Egress') && !(p.spec?.ingress ?? []).length && !(p.spec?.egress ?? []).length;
 }
 
+// Secrets are judged in the tree on disk too (sealed ones, and any a user added); the rest
+// on what the spec renders to.
 const rule = (id: string, title: string, severity: Severity): PolicyRule => ({
   id, title, severity,
-  check: ({ plan }) => checkK8sDocuments(k8sDocuments(plan)).filter((f) => f.rule === id).map(({ path, message, hint, severity: s }) => ({ path, message, hint, severity: s })),
+  check: ({ plan, k8sTree }) => checkK8sDocuments([...k8sDocuments(plan), ...(id === 'K8S002' ? k8sTree ?? [] : [])]).filter((f) => f.rule === id).map(({ path, message, hint, severity: s }) => ({ path, message, hint, severity: s })),
 });
 
 export const k8sRules: PolicyRule[] = [

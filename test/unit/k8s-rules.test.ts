@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { parse, stringify } from 'yaml';
 import { lint, policyRules, rulesFor } from '../../src/check/policy.js';
-import { checkK8sDocuments, k8sDocuments, k8sRules, type K8sDoc } from '../../src/check/k8s-rules.js';
+import { checkK8sDocuments, k8sDocuments, k8sRules, readK8sTree, type K8sDoc } from '../../src/check/k8s-rules.js';
 import { k8sComponents } from '../../src/render/k8s/index.js';
 import { loadVariant, repoRoot, templatePlan, variants } from '../support/templates.js';
 
@@ -93,5 +93,19 @@ test('wharf check --target k8s reports the k8s rule ids', { timeout: 60_000 }, a
     assert.ok(findings.some((f) => f.rule === 'K8S005'), r.stdout);
     assert.ok(findings.some((f) => f.rule === 'K8S001'), r.stdout);
     assert.notEqual(r.exitCode, 0);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('wharf check --target k8s reads the rendered tree on disk: sealed Secrets pass, a plaintext one added by hand is named', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-k8s-tree-'));
+  const wharf = (...args: string[]) => execa(process.execPath, [join(repoRoot, 'bin', 'wharf.js'), ...args], { cwd: dir, reject: false, env: { NO_COLOR: '1' } });
+  const k8s002 = async () => (JSON.parse((await wharf('check', '--target', 'k8s', '--format', 'json')).stdout) as { issues: Array<{ rule: string; path: string }> }).issues.filter((f) => f.rule === 'K8S002');
+  try {
+    writeFileSync(join(dir, 'wharf.yaml'), readFileSync(join(repoRoot, 'templates', 'api.yaml')));
+    assert.equal((await wharf('render', '--target', 'k8s')).exitCode, 0);
+    assert.ok(readK8sTree(join(dir, '.wharf', 'k8s')).filter((d) => d.doc.kind === 'Secret').length >= 3, 'the tree holds sealed Secrets');
+    assert.deepEqual(await k8s002(), []);
+    writeFileSync(join(dir, '.wharf', 'k8s', 'apps', 'base', 'extra.yaml'), 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: extra\n  namespace: shop\nstringData:\n  token: not-so-secret\n');
+    assert.deepEqual((await k8s002()).map((f) => f.path), ['apps/base/extra.yaml: Secret shop/extra']);
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });

@@ -272,7 +272,8 @@ for (const template of ['api', 'haproxy-mysql']) {
         writeFileSync(keyPath, doc.sops.age[0].enc);
         const agekey = join(dir, 'id.txt');
         writeFileSync(agekey, `${identity}\n`, { mode: 0o600 });
-        const dk = await execa(ageBin, ['-d', '-i', agekey, keyPath], { encoding: 'buffer' });
+        // the key is raw bytes: a final 0x0a is part of it
+        const dk = await execa(ageBin, ['-d', '-i', agekey, keyPath], { encoding: 'buffer', stripFinalNewline: false });
         assert.equal(dk.stdout.length, 32);
         assert.equal(aesGcmOpen(doc.sops.mac, Buffer.from(dk.stdout), doc.sops.lastmodified), sopsMac(opened));
         assert.equal(aesGcmOpen(doc.stringData[name], Buffer.from(dk.stdout), `stringData:${name}:`), value);
@@ -283,6 +284,11 @@ for (const template of ['api', 'haproxy-mysql']) {
       assert.equal(onDisk.filter((d) => d.doc.kind === 'Secret').length, needed.length);
       assert.deepEqual(checkK8sDocuments(onDisk).filter((f) => f.rule === 'K8S002'), []);
       assert.ok(!listFiles(out).some((p) => readFileSync(p, 'utf8').includes(identity)), 'the age identity is never in the tree');
+      // kustomize keeps each Secret's SOPS metadata: Flux decrypts what the build emits
+      const built = await execa(toolPath('kubectl')!, ['kustomize', join(out, k8sPaths.overlay(plan))]);
+      const builtSecrets = parseAllDocuments(built.stdout).map((x) => x.toJS() as Doc).filter((d) => d.kind === 'Secret');
+      assert.deepEqual(builtSecrets.map((d) => d.metadata.name).sort(), [...needed].sort());
+      for (const d of builtSecrets) assert.equal(d.sops.mac, (parseAllDocuments(readFileSync(join(out, 'apps', 'base', `secret-${d.metadata.name}.sops.yaml`), 'utf8'))[0]!.toJS() as Doc).sops.mac);
       // a second render leaves every sealed file as it was; a changed secret is sealed anew, alone
       const before = files.map((f) => readFileSync(f, 'utf8'));
       assert.equal((await wharf()).exitCode, 0);

@@ -13,14 +13,27 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 # One list (scripts/requirements.txt) of the Debian packages `wharf up` and the test suite
 # need; a test checks it against the commands the tests ask for.
 PACKAGES=()
-while read -r pkg _; do
+declare -A COMMANDS=()
+while read -r pkg cmds; do
   case "$pkg" in ''|'#'*) continue ;; esac
   PACKAGES+=("$pkg")
+  COMMANDS[$pkg]="$cmds"
 done < scripts/requirements.txt
+
+# A package counts as present when it is installed, or when every command it is listed for is
+# already on PATH from another package (a machine may ship kubectl outside Debian's
+# kubernetes-client; installing that package over it would fail on the shared /usr/bin/kubectl).
+present() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" && return 0
+  local c cmds="${COMMANDS[$1]}"
+  [ "$cmds" = "-" ] || [ -z "$cmds" ] && return 1
+  for c in $cmds; do command -v "$c" >/dev/null 2>&1 || return 1; done
+  return 0
+}
 
 if [ "${WHARF_SKIP_APT:-0}" != 1 ]; then
   missing=()
-  for p in "${PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
+  for p in "${PACKAGES[@]}"; do present "$p" || missing+=("$p"); done
   if [ "${#missing[@]}" -gt 0 ]; then
     log "installing ${missing[*]}"
     $SUDO apt-get update -qq || log "apt-get update failed; trying the install with the current lists"

@@ -9,11 +9,18 @@ export interface Finding extends Issue {
   rule: string;
 }
 
+export interface PolicyContext {
+  stack: Stack;
+  plan: Plan;
+  /** k8s: every document of the tree on disk (.wharf/k8s), when one was rendered: what Flux applies */
+  k8sTree?: Array<{ file: string; doc: Record<string, any> }>;
+}
+
 export interface PolicyRule {
   id: string;
   title: string;
   severity: Severity;
-  check: (ctx: { stack: Stack; plan: Plan }) => Array<Omit<Finding, 'rule' | 'severity'> & { severity?: Severity }>;
+  check: (ctx: PolicyContext) => Array<Omit<Finding, 'rule' | 'severity'> & { severity?: Severity }>;
 }
 
 const SECRET_NAME = /(PASS(WORD)?|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)$/i;
@@ -104,11 +111,13 @@ function routeCovers(prefix: string, path: string): boolean {
 
 /** The policy rules, plus those of the target the platform runs on. */
 export async function rulesFor(target: string): Promise<PolicyRule[]> {
-  return target === 'swarm' ? [...policyRules, ...(await import('./swarm-rules.js')).swarmRules] : policyRules;
+  if (target === 'swarm') return [...policyRules, ...(await import('./swarm-rules.js')).swarmRules];
+  if (target === 'k8s') return [...policyRules, ...(await import('./k8s-rules.js')).k8sRules];
+  return policyRules;
 }
 
-export function lint(stack: Stack, plan: Plan, rules: PolicyRule[] = policyRules): Finding[] {
-  return rules.flatMap((r) => r.check({ stack, plan }).map((f) => ({ ...f, rule: r.id, severity: f.severity ?? r.severity })))
+export function lint(stack: Stack, plan: Plan, rules: PolicyRule[] = policyRules, extra: Omit<PolicyContext, 'stack' | 'plan'> = {}): Finding[] {
+  return rules.flatMap((r) => r.check({ ...extra, stack, plan }).map((f) => ({ ...f, rule: r.id, severity: f.severity ?? r.severity })))
     .sort((a, b) => byCodeUnit(a.rule, b.rule) || byCodeUnit(a.path, b.path));
 }
 

@@ -1,5 +1,7 @@
 // The wharf command line. Commands parse options, call one op, and print its
 // structured result; exit 2 for bad input, 1 for failed operations.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { lint, rulesFor } from '../check/policy.js';
 import { checkLoaded } from '../check/plan-rules.js';
@@ -60,8 +62,10 @@ export function program(out: Out = stdio): Command {
       const typeIssues = specPath.endsWith('.ts') ? typeCheckConfig(specPath, selfEntry().types) : [];
       const specErrors = [...issues, ...typeIssues].filter((i) => i.severity === 'error');
       const target = o.target ?? res.stack?.target ?? 'compose';
+      const tree = target === 'k8s' ? join(dirname(specPath), '.wharf', 'k8s') : undefined;
+      const k8sTree = tree && existsSync(tree) ? (await import('../check/k8s-rules.js')).readK8sTree(tree) : undefined;
       const findings = plan && res.stack && !specErrors.length
-        ? lint(res.stack, plan, await rulesFor(target)).map((f) => ({ ...f, ...res.place?.(splitPath(f.path)) }))
+        ? lint(res.stack, plan, await rulesFor(target), { k8sTree }).map((f) => ({ ...f, ...res.place?.(splitPath(f.path)) }))
         : [];
       const all = [...typeIssues.map((i) => ({ ...i, rule: 'types' })), ...issues.map((i) => ({ ...i, rule: 'spec' })), ...findings];
       const failed = specErrors.length > 0 || all.some((f) => f.severity === 'error' || (o.strict && f.severity === 'warning'));
@@ -87,7 +91,7 @@ export function program(out: Out = stdio): Command {
     });
 
   cmd.command('render')
-    .description('render compose.yaml (or the swarm stack.yaml) and every config file into .wharf/<target>, generating missing secrets')
+    .description('render compose.yaml (or the swarm stack.yaml, or the k8s Flux tree) and every config file into .wharf/<target>, generating missing secrets')
     .addOption(fileOpt())
     .addOption(targetOpt())
     .action(async (o: { file?: string; target?: Target }) => {
@@ -97,6 +101,7 @@ export function program(out: Out = stdio): Command {
       out.log(table(['file', 'state'], p.files.map((f) => [f.path, changed.has(f.path) ? 'written' : 'unchanged'])));
       if (p.write.removed.length) out.log(`removed stale files: ${p.write.removed.join(', ')}`);
       out.log(`${p.files.length} files in ${p.outDir}; secrets in ${p.secretsDir} (${p.secrets.created.length} created, ${p.secrets.kept.length} kept)`);
+      if (p.ageKeyPath) out.log(`Secrets are SOPS-encrypted to the age key ${p.ageKeyPath}; give Flux the key once:\n  kubectl -n flux-system create secret generic sops-age --from-file=age.agekey=${p.ageKeyPath}`);
     });
 
   cmd.command('secrets')

@@ -6,7 +6,7 @@ import { checkLoaded } from '../check/plan-rules.js';
 import { targetErrors } from '../check/policy.js';
 import type { Plan } from '../plan/model.js';
 import { createHash } from 'node:crypto';
-import { renderAll, type RenderOptions, type Target } from '../render/index.js';
+import { loadRenderer, renderAll, type RenderOptions, type Target } from '../render/index.js';
 import type { RenderedFile } from '../render/files.js';
 import { ensureSecrets, type SecretsResult } from '../secrets/generate.js';
 import { findSpecFile, loadSpecFile } from '../spec/load.js';
@@ -72,6 +72,8 @@ export interface Prepared extends Loaded {
   outDir: string;
   secretsDir: string;
   target: Target;
+  /** k8s: the age identity the sealed Secrets open with (load it into flux-system) */
+  ageKeyPath?: string;
 }
 
 /** Where a target's files go: .wharf/<target>, beside .wharf/secrets (the plan's ../secrets). */
@@ -90,11 +92,18 @@ export async function prepare(opts: { specPath: string; projectDir?: string; ren
   let files = target === 'compose' ? renderAll(loaded.plan, 'compose', opts.render) : [];
   // Secrets first: a missing user secret file is an input error and must stop us before any config is replaced.
   const secrets = await ensureSecrets(loaded.plan, loaded.layout.secretsDir, loaded.layout.projectDir);
-  if (target !== 'compose') files = renderAll(loaded.plan, target, { ...opts.render, secretHashes: secretHashes(loaded.plan, loaded.layout.secretsDir) });
+  const sealed = target === 'k8s' ? await (await import('./seal.js')).sealSecrets(loaded.plan, loaded.layout.secretsDir, outDir) : undefined;
+  if (target !== 'compose') {
+    await loadRenderer(target);
+    files = renderAll(loaded.plan, target, {
+      ...opts.render, secretHashes: secretHashes(loaded.plan, loaded.layout.secretsDir),
+      ...(sealed ? { ageRecipient: sealed.recipient, sealedSecrets: sealed.sealed } : {}),
+    });
+  }
   const write = writeFiles(outDir, files);
   writeSchemaFile(loaded.layout.projectDir);
   ensureBackupDirs(loaded.plan, loaded.layout.projectDir);
-  return { ...loaded, warnings: [...loaded.warnings, ...blockers], files, write, secrets, outDir, secretsDir: loaded.layout.secretsDir, target };
+  return { ...loaded, warnings: [...loaded.warnings, ...blockers], files, write, secrets, outDir, secretsDir: loaded.layout.secretsDir, target, ...(sealed ? { ageKeyPath: sealed.keyPath } : {}) };
 }
 
 /** sha256 of each secret file: Swarm secrets are immutable, so their names carry it. */

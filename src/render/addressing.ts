@@ -2,7 +2,7 @@
 // its own primitive, so HAProxy and Prometheus renderers stay target-neutral.
 //   compose: the service name (Docker DNS answers one A record per container)
 //   swarm:   tasks.<service> (one A record per running task, VIP or dnsrr alike)
-//   k8s:     a headless Service's name (next target)
+//   k8s:     <service>-headless, a headless Service (one A record per ready pod)
 
 export interface Addressing {
   /** DNS name resolving to the address of every running replica of a service */
@@ -17,3 +17,4 @@ export interface Addressing {
 
 export const composeAddressing: Addressing = { replicas: (service) => service, silentLoss: false };
 export const swarmAddressing: Addressing = { replicas: (service) => `tasks.${service}`, silentLoss: true };
+export const k8sAddressing: Addressing = { replicas: (service) => `${service}-headless`, silentLoss: true };

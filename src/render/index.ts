@@ -11,7 +11,8 @@ import { renderGrafana } from './grafana/index.js';
 import { renderHAProxy } from './haproxy/index.js';
 import { renderPrometheus } from './prometheus/index.js';
 import { renderSwarm } from './swarm/index.js';
-import { composeAddressing, swarmAddressing, type Addressing } from './addressing.js';
+import { composeAddressing, k8sAddressing, swarmAddressing, type Addressing } from './addressing.js';
+import type { renderK8s } from './k8s/index.js';
 import { renderTraefik } from './traefik/index.js';
 import { traefikSwarmLabels } from './traefik/swarm-labels.js';
 import { sortFiles, type RenderedFile } from './files.js';
@@ -28,6 +29,10 @@ export interface RenderOptions {
   addressing?: Addressing;
   /** swarm: secret name -> sha256 of its content (Swarm objects are named by content) */
   secretHashes?: Record<string, string>;
+  /** k8s: the age public key .sops.yaml encrypts secrets to */
+  ageRecipient?: string;
+  /** k8s: secret name -> SOPS-encrypted Secret manifest */
+  sealedSecrets?: Record<string, string>;
 }
 
 type PlanRenderer = (plan: Plan, opts: RenderOptions) => RenderedFile[];
@@ -61,10 +66,24 @@ export function configHashes(plan: Plan, files: RenderedFile[]): Record<string, 
   return out;
 }
 
-const addressingOf: Record<Target, Addressing> = { compose: composeAddressing, swarm: swarmAddressing };
+const addressingOf: Record<Target, Addressing> = { compose: composeAddressing, swarm: swarmAddressing, k8s: k8sAddressing };
+
+// The k8s renderer pulls in the Kubernetes models and their validators (megabytes): loaded
+// only when that target is used, so Compose and Swarm commands start as fast as before.
+let k8sRenderer: typeof renderK8s | undefined;
+
+/** Loads what renderAll needs for a target; call it once before rendering k8s. */
+export async function loadRenderer(target: Target): Promise<void> {
+  if (target === 'k8s') k8sRenderer ??= (await import('./k8s/index.js')).renderK8s;
+}
 
 export function renderAll(plan: Plan, target: Target = 'compose', opts: RenderOptions = {}): RenderedFile[] {
   assertIdentifiers(plan);
+  // The platform's config files belong to components this target does not render yet.
+  if (target === 'k8s') {
+    if (!k8sRenderer) throw new Error('bug: await loadRenderer(\'k8s\') before renderAll(plan, \'k8s\')');
+    return sortFiles(k8sRenderer(plan, { ageRecipient: opts.ageRecipient, sealedSecrets: opts.sealedSecrets }));
+  }
   const configs = renderConfigs(plan, { ...opts, addressing: addressingOf[target] });
   switch (target) {
     case 'compose': return sortFiles([...configs, ...renderCompose(plan, { configHashes: configHashes(plan, configs) })]);

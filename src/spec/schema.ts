@@ -96,7 +96,7 @@ const buildSchema = z.strictObject({
 });
 
 /** The targets a spec can be rendered for (src/render/index.ts registers one renderer each). */
-export const targetNames = ['compose', 'swarm'] as const;
+export const targetNames = ['compose', 'swarm', 'k8s'] as const;
 export type TargetName = (typeof targetNames)[number];
 
 const dockerHost = z.string().refine(isDockerHost, 'should be a Docker engine address: tcp://HOST:PORT, ssh://[USER@]HOST[:PORT] or unix:///PATH');

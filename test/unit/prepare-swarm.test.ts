@@ -32,8 +32,8 @@ test('GIVEN the api template WHEN prepared for swarm THEN .wharf/swarm holds a s
     const cli = await execa(process.execPath, [join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(repoRoot, 'src', 'cli', 'run.ts'), 'render', '--target', 'swarm'], { cwd: p.dir, reject: false, env: { NO_COLOR: '1' } });
     assert.equal(cli.exitCode, 0, cli.stderr);
     assert.match(cli.stdout, /stack\.yaml\W+unchanged/);
-    const bad = await execa(process.execPath, [join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(repoRoot, 'src', 'cli', 'run.ts'), 'render', '--target', 'k8s'], { cwd: p.dir, reject: false, env: { NO_COLOR: '1' } });
+    const bad = await execa(process.execPath, [join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(repoRoot, 'src', 'cli', 'run.ts'), 'render', '--target', 'nomad'], { cwd: p.dir, reject: false, env: { NO_COLOR: '1' } });
     assert.notEqual(bad.exitCode, 0);
-    assert.match(bad.stderr, /compose, swarm/);
+    assert.match(bad.stderr, /compose, swarm, k8s/);
   } finally { p.cleanup(); }
 });

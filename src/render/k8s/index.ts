@@ -1,0 +1,110 @@
+// plan -> a Flux repository tree for Kubernetes (K3s). Pure: no fs, env, clock or randomness.
+//
+//   clusters/<name>/        Flux Kustomizations: infrastructure first, then apps (dependsOn),
+//                           apps decrypted with SOPS (secretRef sops-age in flux-system)
+//   infrastructure/configs/ the namespace, its NetworkPolicies, cert-manager ClusterIssuers
+//   apps/base/              per component: Deployment or StatefulSet, Services, PDB; the edge
+//   apps/<name>/            the cluster's overlay of apps/base
+// Every directory has an explicit kustomization.yaml, so `kustomize build` works on each.
+//
+// Not on this target yet (rendered for Compose and Swarm only): the platform's own proxy
+// (K3s's Traefik is the edge), Prometheus, Alertmanager, Grafana, node agents and backups.
+// Secrets are only ever written SOPS-encrypted (sealed by the caller, src/ops/seal.ts).
+import type { Component, Plan } from '../../plan/model.js';
+import { byCodeUnit } from '../../plan/sort.js';
+import type { RenderedFile } from '../files.js';
+import { Kustomization } from '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1';
+import { clusterIssuers, edgeObjects } from './edge.js';
+import { namespaceObject, networkPolicies } from './network.js';
+import { yamlFile, yamlStream, type K8sObject } from './objects.js';
+import { workloadObjects } from './workloads.js';
+
+export const K8S_ROLES: ReadonlySet<Component['role']> = new Set(['app', 'database', 'cache', 'exporter']);
+
+export interface K8sOptions {
+  /** age public key (age1...) that .sops.yaml encrypts to; without it no .sops.yaml is written */
+  ageRecipient?: string;
+  /** secret name -> its SOPS-encrypted Secret manifest (sealed outside the renderer: encryption is random) */
+  sealedSecrets?: Record<string, string>;
+  storageClass?: string;
+  volumeSize?: string;
+}
+
+/** Where a sealed Secret lives in the tree, relative to it. */
+export const secretFileName = (name: string) => `apps/base/secret-${name}.sops.yaml`;
+
+export const k8sPaths = {
+  cluster: (plan: Plan) => `clusters/${plan.name}`,
+  infra: 'infrastructure/configs',
+  base: 'apps/base',
+  overlay: (plan: Plan) => `apps/${plan.name}`,
+} as const;
+
+/** The components this target renders, by name. */
+export function k8sComponents(plan: Plan): Component[] {
+  return plan.components.filter((c) => K8S_ROLES.has(c.role)).sort((a, b) => byCodeUnit(a.name, b.name));
+}
+
+/** Secrets the rendered workloads mount: each must exist in the namespace (SOPS-encrypted in Git), key = its name. */
+export function secretsNeeded(plan: Plan): string[] {
+  const cs = k8sComponents(plan);
+  const routes = plan.routes.filter((r) => cs.some((c) => c.name === r.service));
+  const names = new Set(cs.flatMap((c) => c.secrets.map((s) => s.secret)));
+  if (routes.some((r) => r.auth)) names.add(plan.proxy.authSecret);
+  return [...names].sort(byCodeUnit);
+}
+
+export function renderK8s(plan: Plan, opts: K8sOptions = {}): RenderedFile[] {
+  const ns = plan.name;
+  const components = k8sComponents(plan);
+  const rendered = new Set(components.map((c) => c.name));
+  const routes = plan.routes.filter((r) => rendered.has(r.service)).sort((a, b) => byCodeUnit(a.name, b.name));
+  const files: RenderedFile[] = [];
+  const add = (path: string, objects: K8sObject[]) => files.push({ path, contents: yamlStream(objects) });
+  const kustomization = (dir: string, resources: string[], comment?: string, bases: string[] = []) => files.push({
+    path: `${dir}/kustomization.yaml`,
+    contents: yamlFile({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', ...(bases.length ? { bases } : {}), ...(resources.length ? { resources } : {}) }, comment),
+  });
+
+  // infrastructure/configs
+  add(`${k8sPaths.infra}/namespace.yaml`, [namespaceObject(plan, ns)]);
+  add(`${k8sPaths.infra}/network-policies.yaml`, networkPolicies(plan, ns, rendered));
+  const issuers = clusterIssuers(plan);
+  if (issuers.length) add(`${k8sPaths.infra}/cluster-issuers.yaml`, issuers);
+  kustomization(k8sPaths.infra, ['namespace.yaml', 'network-policies.yaml', ...(issuers.length ? ['cluster-issuers.yaml'] : [])]);
+
+  // apps/base and the cluster overlay
+  const o = { namespace: ns, storageClass: opts.storageClass ?? 'local-path', volumeSize: opts.volumeSize ?? '1Gi' };
+  for (const c of components) add(`${k8sPaths.base}/${c.name}.yaml`, workloadObjects(plan, c, o));
+  const edge = edgeObjects(plan, ns, routes);
+  if (edge.length) add(`${k8sPaths.base}/edge.yaml`, edge);
+  const needed = secretsNeeded(plan);
+  const sealed = needed.filter((n) => opts.sealedSecrets?.[n]);
+  for (const n of sealed) files.push({ path: secretFileName(n), contents: opts.sealedSecrets![n]! });
+  const missing = needed.filter((n) => !opts.sealedSecrets?.[n]);
+  kustomization(k8sPaths.base, [...components.map((c) => `${c.name}.yaml`), ...(edge.length ? ['edge.yaml'] : []), ...sealed.map((n) => secretFileName(n).slice(`${k8sPaths.base}/`.length))],
+    missing.length ? `Secrets the workloads mount that are not in this tree (\`wharf render --target k8s\` seals them with SOPS): ${missing.join(', ')}` : undefined);
+  // `bases:` rather than a directory under `resources:`: kustomize v2 (Debian's kubectl 1.20)
+  // reads only files there, and v3-v5 (Flux's kustomize-controller) still accept bases.
+  kustomization(k8sPaths.overlay(plan), [], undefined, ['../base']);
+
+  // clusters/<name>: what Flux applies, in order
+  const flux = (name: string, path: string, extra: Record<string, unknown> = {}) => new Kustomization({
+    metadata: { name, namespace: 'flux-system' },
+    spec: { interval: '10m', retryInterval: '1m', timeout: '5m', path, prune: true, wait: true, sourceRef: { kind: 'GitRepository', name: 'flux-system' }, ...extra },
+  });
+  add(`${k8sPaths.cluster(plan)}/infrastructure.yaml`, [flux('infra-configs', `./${k8sPaths.infra}`)]);
+  add(`${k8sPaths.cluster(plan)}/apps.yaml`, [flux('apps', `./${k8sPaths.overlay(plan)}`, {
+    dependsOn: [{ name: 'infra-configs' }],
+    decryption: { provider: 'sops', secretRef: { name: 'sops-age' } },
+  })]);
+  kustomization(k8sPaths.cluster(plan), ['apps.yaml', 'infrastructure.yaml']);
+
+  if (opts.ageRecipient) {
+    files.push({
+      path: '.sops.yaml',
+      contents: yamlFile({ creation_rules: [{ path_regex: '.*\\.sops\\.ya?ml$', encrypted_regex: '^(data|stringData)$', age: opts.ageRecipient }] }),
+    });
+  }
+  return files;
+}

@@ -1,0 +1,117 @@
+// The plan's networks as NetworkPolicies: everything in the namespace is denied both ways,
+// then each component gets exactly the connections the plan draws:
+//   - a dependant -> its dependency (dependsOn), when the two share a plan network
+//     (so a database answers only the services that use it);
+//   - the edge (K3s's Traefik in kube-system) -> each routed service on its route port;
+//   - Prometheus -> every component it scrapes, on the metrics port (monitoring network);
+//   - a component on a network that is not internal (edge) -> the internet, never the
+//     private ranges the cluster lives in.
+// DNS to kube-system is the only other thing every pod may reach.
+import { Namespace } from 'kubernetes-models/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import type { INetworkPolicyEgressRule, INetworkPolicyIngressRule, INetworkPolicyPeer } from 'kubernetes-models/networking.k8s.io/v1';
+import type { Component, Plan } from '../../plan/model.js';
+import { byCodeUnit } from '../../plan/sort.js';
+import { selectorOf, type K8sObject } from './objects.js';
+
+export const TRAEFIK_PEER: INetworkPolicyPeer = {
+  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+  podSelector: { matchLabels: { 'app.kubernetes.io/name': 'traefik' } },
+};
+const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '100.64.0.0/10'];
+
+export interface Edge {
+  from: string;
+  to: string;
+  port: number;
+  why: 'depends-on' | 'scrape';
+}
+
+const shareNetwork = (a: Component, b: Component) => a.networks.some((n) => b.networks.includes(n));
+
+/** Every pod-to-pod connection the plan allows, sorted; the policies are rendered from this list. */
+export function planEdges(plan: Plan): Edge[] {
+  const byName = new Map(plan.components.map((c) => [c.name, c]));
+  const edges: Edge[] = [];
+  for (const from of plan.components) {
+    // The plan's edge proxy is K3s's Traefik here: its connections are the routes (edgePorts).
+    if (from.role === 'proxy') continue;
+    for (const d of from.dependsOn) {
+      const to = byName.get(d.name);
+      if (to?.port && shareNetwork(from, to)) edges.push({ from: from.name, to: to.name, port: to.port, why: 'depends-on' });
+    }
+  }
+  const prometheus = plan.components.find((c) => c.role === 'prometheus');
+  if (prometheus && plan.monitoring.enabled) {
+    for (const j of plan.monitoring.scrapeJobs) {
+      const to = byName.get(j.component);
+      if (!to || to === prometheus || !to.networks.includes('monitoring')) continue;
+      edges.push({ from: prometheus.name, to: to.name, port: j.port, why: 'scrape' });
+    }
+  }
+  const seen = new Set<string>();
+  return edges.filter((e) => { const k = `${e.from}>${e.to}:${e.port}`; if (seen.has(k)) return false; seen.add(k); return true; })
+    .sort((a, b) => byCodeUnit(a.to, b.to) || byCodeUnit(a.from, b.from) || a.port - b.port);
+}
+
+/** Routed services and their ports, as the edge reaches them. */
+export function edgePorts(plan: Plan, rendered: Set<string>): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const r of plan.routes) {
+    if (!rendered.has(r.service)) continue;
+    out.set(r.service, [...new Set([...(out.get(r.service) ?? []), r.port])].sort((a, b) => a - b));
+  }
+  return out;
+}
+
+export function namespaceObject(plan: Plan, namespace: string): K8sObject {
+  return new Namespace({
+    metadata: {
+      name: namespace,
+      labels: {
+        'app.kubernetes.io/part-of': plan.name,
+        // Baseline is enforced; restricted is reported (datastore images may need a capability).
+        'pod-security.kubernetes.io/enforce': 'baseline',
+        'pod-security.kubernetes.io/warn': 'restricted',
+        'pod-security.kubernetes.io/audit': 'restricted',
+      },
+    },
+  });
+}
+
+export function networkPolicies(plan: Plan, namespace: string, rendered: Set<string>): K8sObject[] {
+  const edges = planEdges(plan);
+  const edge = edgePorts(plan, rendered);
+  const out: K8sObject[] = [
+    new NetworkPolicy({ metadata: { name: 'default-deny', namespace }, spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] } }),
+    new NetworkPolicy({
+      metadata: { name: 'allow-dns', namespace },
+      spec: {
+        podSelector: {},
+        policyTypes: ['Egress'],
+        egress: [{
+          to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+          ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
+        }],
+      },
+    }),
+  ];
+  for (const c of [...plan.components].sort((a, b) => byCodeUnit(a.name, b.name))) {
+    if (!rendered.has(c.name)) continue;
+    const ingress: INetworkPolicyIngressRule[] = [];
+    for (const port of [...new Set(edges.filter((e) => e.to === c.name).map((e) => e.port))].sort((a, b) => a - b)) {
+      const from = edges.filter((e) => e.to === c.name && e.port === port).map((e) => e.from);
+      ingress.push({ from: from.map((n) => ({ podSelector: { matchLabels: selectorOf(n) } })), ports: [{ protocol: 'TCP', port }] });
+    }
+    for (const port of edge.get(c.name) ?? []) ingress.push({ from: [TRAEFIK_PEER], ports: [{ protocol: 'TCP', port }] });
+    const egress: INetworkPolicyEgressRule[] = edges.filter((e) => e.from === c.name)
+      .map((e) => ({ to: [{ podSelector: { matchLabels: selectorOf(e.to) } }], ports: [{ protocol: 'TCP', port: e.port }] }));
+    const outside = c.networks.some((n) => !plan.networks.find((x) => x.name === n)?.internal);
+    if (outside) egress.push({ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: PRIVATE_RANGES } }] });
+    out.push(new NetworkPolicy({
+      metadata: { name: `allow-${c.name}`, namespace },
+      spec: { podSelector: { matchLabels: selectorOf(c.name) }, policyTypes: ['Ingress', 'Egress'], ingress, egress },
+    }));
+  }
+  return out;
+}

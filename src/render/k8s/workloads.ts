@@ -1,0 +1,236 @@
+// One component -> its workload (Deployment, or StatefulSet when it keeps data), Services
+// (ClusterIP by name, headless `<name>-headless` for per-replica addressing) and a
+// PodDisruptionBudget. Placement and rollouts come from the plan (plan/placement.ts).
+import { posix } from 'node:path';
+import { Service } from 'kubernetes-models/v1';
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import type { IContainer, IServicePort, IPodSpec, IProbe, IVolume, IVolumeMount, IPersistentVolumeClaim } from 'kubernetes-models/v1';
+import type { Component, Plan } from '../../plan/model.js';
+import { keepsData, seconds, updateFor } from '../../plan/placement.js';
+import { byCodeUnit } from '../../plan/sort.js';
+import { k8sAddressing } from '../addressing.js';
+import { cpuQuantity, labelsOf, memoryQuantity, selectorOf, sortedKeys, type K8sObject } from './objects.js';
+
+/** K3s labels its server nodes so; the plan's "control-plane" and "manager" mean these. */
+export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
+/** Seconds the old pod keeps serving after it is removed from the Endpoints: the edge and kube-proxy catch up first. */
+export const DRAIN_SECONDS = 5;
+/** Official database images run as this uid once they drop root (postgres, mysql, redis). */
+const DATASTORE_UID = 999;
+const NOBODY = 65534;
+
+export interface WorkloadOptions {
+  namespace: string;
+  storageClass: string;
+  volumeSize: string;
+}
+
+export function workloadObjects(plan: Plan, c: Component, o: WorkloadOptions): K8sObject[] {
+  const labels = labelsOf(plan, c.name, c.role);
+  const meta = { name: c.name, namespace: o.namespace, labels };
+  const stateful = keepsData(c);
+  const out: K8sObject[] = [];
+  const pod = { metadata: { labels }, spec: podSpec(plan, c) };
+  const { order, parallelism, monitor } = c.update ?? updateFor(c);
+  const minReady = Math.max(0, Math.ceil(seconds(monitor) - (c.healthcheck ? seconds(c.healthcheck.startPeriod) : 0)));
+  if (stateful) {
+    out.push(new StatefulSet({
+      metadata: meta,
+      spec: {
+        serviceName: k8sAddressing.replicas(c.name),
+        replicas: c.replicas,
+        selector: { matchLabels: selectorOf(c.name) },
+        podManagementPolicy: 'OrderedReady',
+        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: parallelism } },
+        minReadySeconds: minReady,
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+        template: pod,
+        volumeClaimTemplates: claimNames(c).map((name): IPersistentVolumeClaim => ({
+          apiVersion: 'v1', kind: 'PersistentVolumeClaim',
+          metadata: { name },
+          spec: { accessModes: ['ReadWriteOnce'], storageClassName: o.storageClass, resources: { requests: { storage: o.volumeSize } } },
+        })),
+      },
+    }));
+  } else {
+    // start-first: one extra pod comes up before an old one goes; stop-first: the reverse.
+    const rollingUpdate = order === 'start-first' ? { maxSurge: parallelism, maxUnavailable: 0 } : { maxSurge: 0, maxUnavailable: parallelism };
+    out.push(new Deployment({
+      metadata: meta,
+      spec: {
+        replicas: c.replicas,
+        selector: { matchLabels: selectorOf(c.name) },
+        strategy: { type: 'RollingUpdate', rollingUpdate },
+        minReadySeconds: minReady,
+        revisionHistoryLimit: 5,
+        template: pod,
+      },
+    }));
+  }
+  if (c.port) {
+    const ports = servicePorts(c);
+    out.push(new Service({ metadata: meta, spec: { type: 'ClusterIP', selector: selectorOf(c.name), ports } }));
+    out.push(new Service({
+      metadata: { ...meta, name: k8sAddressing.replicas(c.name) },
+      spec: { clusterIP: 'None', selector: selectorOf(c.name), ports, publishNotReadyAddresses: false },
+    }));
+  }
+  out.push(new PodDisruptionBudget({ metadata: meta, spec: { maxUnavailable: 1, selector: { matchLabels: selectorOf(c.name) } } }));
+  return out;
+}
+
+function servicePorts(c: Component) {
+  const ports: IServicePort[] = [{ name: 'main', port: c.port!, targetPort: c.port!, protocol: 'TCP' }];
+  if (c.metrics && c.metrics.port !== c.port) ports.push({ name: 'metrics', port: c.metrics.port, targetPort: c.metrics.port, protocol: 'TCP' });
+  return ports;
+}
+
+/** PVC names: the plan's volume names (db-data), or the swarm-style name of a project-relative bind. */
+function claimNames(c: Component): string[] {
+  return [...new Set(c.mounts.filter((m) => m.type === 'volume' || (m.type === 'bind' && !posix.isAbsolute(m.source))).map((m) => claimName(c, m)))].sort(byCodeUnit);
+}
+
+function claimName(c: Component, m: Component['mounts'][number]): string {
+  return m.type === 'volume' ? m.source : `${c.name}${m.target.replace(/[^A-Za-z0-9]+/g, '-').replace(/-$/, '')}`.toLowerCase();
+}
+
+function uidOf(c: Component): number {
+  const u = c.user ? Number(c.user.split(':')[0]) : NaN;
+  if (Number.isInteger(u) && u > 0) return u;
+  return c.role === 'database' || c.role === 'cache' ? DATASTORE_UID : NOBODY;
+}
+
+function podSpec(plan: Plan, c: Component): IPodSpec {
+  const uid = uidOf(c);
+  const volumes: IVolume[] = [];
+  const mounts: IVolumeMount[] = [];
+  for (const m of c.mounts) {
+    if (m.type === 'config') continue; // config files of platform components: not on this target yet
+    if (m.type === 'bind' && posix.isAbsolute(m.source)) {
+      const name = `host${m.target.replace(/[^A-Za-z0-9]+/g, '-').replace(/-$/, '')}`.toLowerCase();
+      volumes.push({ name, hostPath: { path: m.source } });
+      mounts.push({ name, mountPath: m.target, readOnly: m.readOnly });
+      continue;
+    }
+    mounts.push({ name: claimName(c, m), mountPath: m.target, readOnly: m.readOnly });
+  }
+  // Secrets keep their Compose paths (/run/secrets/<name>): one projected volume per directory.
+  const byDir = new Map<string, Component['secrets']>();
+  for (const s of c.secrets) byDir.set(posix.dirname(s.target), [...(byDir.get(posix.dirname(s.target)) ?? []), s]);
+  [...byDir.entries()].sort(([a], [b]) => byCodeUnit(a, b)).forEach(([dir, list], i) => {
+    const name = `secrets-${i}`;
+    volumes.push({
+      name,
+      projected: {
+        defaultMode: 0o440,
+        sources: list.map((s) => ({ secret: { name: s.secret, items: [{ key: s.secret, path: posix.basename(s.target) }] } })),
+      },
+    });
+    mounts.push({ name, mountPath: dir, readOnly: true });
+  });
+  // Datastores write sockets and temp files outside their data volume.
+  if (c.readOnlyRootfs) {
+    volumes.push({ name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } });
+    mounts.push({ name: 'tmp', mountPath: '/tmp' });
+  }
+  const container: IContainer = {
+    name: c.name,
+    image: c.image,
+    imagePullPolicy: 'IfNotPresent',
+    ...(c.entrypoint ? { command: c.entrypoint } : {}),
+    ...(c.command ? { args: c.command } : {}),
+    ...(Object.keys(envOf(c)).length ? { env: Object.entries(envOf(c)).map(([name, value]) => ({ name, value })) } : {}),
+    ...(c.port ? { ports: [{ name: 'main', containerPort: c.port, protocol: 'TCP' as const }, ...(c.metrics && c.metrics.port !== c.port ? [{ name: 'metrics', containerPort: c.metrics.port, protocol: 'TCP' as const }] : [])] } : {}),
+    resources: {
+      limits: { cpu: cpuQuantity(c.resources.cpus), memory: memoryQuantity(c.resources.memory) },
+      requests: {
+        cpu: cpuQuantity(c.resources.reserveCpus ?? c.resources.cpus),
+        memory: memoryQuantity(c.resources.reserveMemory ?? c.resources.memory),
+      },
+    },
+    ...probes(plan, c),
+    lifecycle: { preStop: { sleep: { seconds: DRAIN_SECONDS } } },
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: uid,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: c.readOnlyRootfs,
+      privileged: false,
+      capabilities: { drop: c.capDrop.length ? [...c.capDrop] : ['ALL'], ...(c.capAdd.length ? { add: [...c.capAdd] } : {}) },
+    },
+    ...(mounts.length ? { volumeMounts: mounts } : {}),
+  };
+  return {
+    ...placement(c),
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    terminationGracePeriodSeconds: Math.ceil(seconds(c.stopGracePeriod)) + DRAIN_SECONDS,
+    securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, seccompProfile: { type: 'RuntimeDefault' } },
+    containers: [container],
+    ...(volumes.length ? { volumes } : {}),
+  };
+}
+
+/**
+ * K3s's local-path volumes are root-owned directories: PostgreSQL running as its own uid
+ * cannot chmod the mount point itself, so its data lives one directory down.
+ */
+function envOf(c: Component): Record<string, string> {
+  const data = c.engine === 'postgres' ? c.mounts.find((m) => m.type === 'volume' && !m.readOnly) : undefined;
+  return sortedKeys({ ...c.env, ...(data && !c.env.PGDATA ? { PGDATA: posix.join(data.target, 'pgdata') } : {}) });
+}
+
+/** The plan's placement as a nodeSelector, node affinity or spread constraint. */
+function placement(c: Component): Partial<IPodSpec> {
+  const p = c.placement ?? { kind: 'spread' };
+  const spread = { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway' as const, labelSelector: { matchLabels: selectorOf(c.name) } }] };
+  switch (p.kind) {
+    case 'node-label': return { nodeSelector: { [p.label]: 'true' } };
+    case 'control-plane': case 'every-control-plane-node':
+      return { nodeSelector: { [CONTROL_PLANE_LABEL]: 'true' }, tolerations: [{ key: CONTROL_PLANE_LABEL, operator: 'Exists', effect: 'NoSchedule' }] };
+    case 'every-node': return spread;
+    case 'spread': return spread;
+    case 'constraints': {
+      const sel = sortedKeys({ ...(p.node ? { 'kubernetes.io/hostname': p.node } : {}), ...p.labels, ...(p.role === 'manager' ? { [CONTROL_PLANE_LABEL]: 'true' } : {}) });
+      const worker = p.role === 'worker'
+        ? { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: CONTROL_PLANE_LABEL, operator: 'DoesNotExist' as const }] }] } } } }
+        : {};
+      return { ...(Object.keys(sel).length ? { nodeSelector: sel } : spread), ...worker };
+    }
+  }
+}
+
+/** The HTTP path the plan probes the service on (its route's health path), if any. */
+export function healthPathOf(plan: Plan, c: Component): string | undefined {
+  return plan.routes.find((r) => r.service === c.name && r.healthPath)?.healthPath;
+}
+
+/**
+ * Liveness and readiness from the plan's healthcheck: an HTTP GET of the health path when the
+ * service has one, else the same command Compose runs. The startup probe covers the start
+ * period, so liveness never kills a slow starter. The plan knows no separate readiness
+ * endpoint: readiness uses the health path too, failing after one miss so the edge stops
+ * sending sooner than liveness restarts.
+ */
+function probes(plan: Plan, c: Component): Pick<IContainer, 'livenessProbe' | 'readinessProbe' | 'startupProbe'> {
+  const h = c.healthcheck;
+  if (!h) return {};
+  const path = healthPathOf(plan, c);
+  const handler: Partial<IProbe> = path && c.port
+    ? { httpGet: { path, port: c.port, scheme: 'HTTP' } }
+    : { exec: { command: execCommand(h.test) } };
+  const period = Math.max(1, Math.ceil(seconds(h.interval)));
+  const timeout = Math.max(1, Math.ceil(seconds(h.timeout)));
+  return {
+    startupProbe: { ...handler, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: Math.ceil(seconds(h.startPeriod) / period) + h.retries },
+    livenessProbe: { ...handler, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: h.retries },
+    readinessProbe: { ...handler, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: 1, successThreshold: 1 },
+  };
+}
+
+function execCommand(test: string[]): string[] {
+  if (test[0] === 'CMD') return test.slice(1);
+  if (test[0] === 'CMD-SHELL') return ['sh', '-c', test.slice(1).join(' ')];
+  return test;
+}

@@ -284,7 +284,7 @@ export const stackSchema = z
           port: z.number().int().min(1).max(65535).default(22),
         }).prefault({}),
         wireguard: z.strictObject({
-          subnet: cidr.refine((s) => isIP(s.split('/')[0]!) === 4 && Number(s.split('/')[1]) <= 30, 'should be an IPv4 subnet with a prefix of /30 or wider').default('10.213.0.0/24')
+          subnet: cidr.refine((s) => !isCidr(s) || (isIP(s.split('/')[0]!) === 4 && Number(s.split('/')[1]) <= 30), 'should be an IPv4 subnet with a prefix of /30 or wider').default('10.213.0.0/24')
             .describe('the WireGuard mesh\'s subnet; every node gets one address on wg0 inside it'),
           port: z.number().int().min(1).max(65535).default(51820).describe('UDP port WireGuard listens on (opened publicly)'),
           underlayMtu: z.number().int().min(1280).max(9000).default(1500).describe('MTU of the public network between the nodes; wg0 and the overlay MTUs are computed from it'),

@@ -1,0 +1,138 @@
+// `wharf cluster`: the cluster: section's rules name the node at fault; the rendered Ansible
+// project passes ansible-playbook --syntax-check and ansible-lint; WireGuard keys are the
+// ones `wg pubkey` derives, and no private key reaches a rendered file.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { parseSpecText } from '../../src/spec/load.js';
+import { buildClusterPlan, mtus } from '../../src/plan/cluster.js';
+import { clusterRender } from '../../src/ops/cluster.js';
+import { generatePrivateKey, publicKeyOf, wgKeyFile } from '../../src/secrets/wireguard.js';
+import { templateText } from '../support/templates.js';
+import { requireTool, toolPath } from '../support/tools.js';
+
+const three = () => [
+  { name: 'n1', address: '203.0.113.10', labels: { db: 'true' } },
+  { name: 'n2', address: '203.0.113.11' },
+  { name: 'n3', address: '2001:db8::3' },
+];
+function specWith(cluster: Record<string, unknown>): string {
+  const d = parse(templateText('api'));
+  d.cluster = cluster;
+  return stringify(d);
+}
+const errors = (cluster: Record<string, unknown>) => parseSpecText(specWith(cluster)).issues.filter((i) => i.severity === 'error');
+
+test('cluster rules: duplicate names, public and wg0 addresses are named by node path', () => {
+  const nodes = [...three(), { name: 'n1', address: '203.0.113.10', wgAddress: '10.213.0.2' }];
+  const e = errors({ nodes });
+  assert.deepEqual(e.map((i) => i.path).sort(), ['cluster.nodes[3].address', 'cluster.nodes[3].name', 'cluster.nodes[3].wgAddress']);
+  assert.match(e.find((i) => i.path.endsWith('.name'))!.message, /cluster\.nodes\[0\]/);
+});
+
+test('cluster rules: the subnet grammar, its size and wg0 addresses inside it', () => {
+  assert.deepEqual(errors({ nodes: three(), wireguard: { subnet: '10.213.0.0/33' } }).map((i) => i.path), ['cluster.wireguard.subnet']);
+  assert.deepEqual(errors({ nodes: three(), wireguard: { subnet: 'fd00::/64' } }).map((i) => i.path), ['cluster.wireguard.subnet']);
+  const small = errors({ nodes: three(), wireguard: { subnet: '10.9.0.0/30' } });
+  assert.equal(small.length, 1);
+  assert.match(small[0]!.message, /2 host addresses for 3 nodes/);
+  const outside = errors({ nodes: [...three().slice(0, 2), { name: 'n3', address: '203.0.113.12', wgAddress: '10.214.0.3' }] });
+  assert.deepEqual(outside.map((i) => i.path), ['cluster.nodes[2].wgAddress']);
+  assert.match(outside[0]!.hint ?? '', /10\.213\.0\.3/);
+  assert.deepEqual(errors({ nodes: three(), ssh: { user: 'root; rm -rf /' } }).map((i) => i.path), ['cluster.ssh.user']);
+});
+
+test('MTU: 1500 underlay - 80 WireGuard (IPv6 worst case) = 1420 on wg0; - 50 VXLAN = 1370 for the overlay', () => {
+  assert.deepEqual(mtus(1500), { mtu: 1420, overlayMtu: 1370 });
+  // the overlay packet plus both encapsulations fits the underlay exactly
+  const { mtu, overlayMtu } = mtus(9000);
+  assert.equal(overlayMtu + 50 + 80, 9000);
+  assert.equal(mtu, 8920);
+  const stack = parseSpecText(specWith({ nodes: three(), wireguard: { underlayMtu: 1400 } })).stack!;
+  assert.deepEqual([buildClusterPlan(stack).wireguard.mtu, buildClusterPlan(stack).wireguard.overlayMtu], [1320, 1270]);
+});
+
+test('WireGuard keys: node:crypto keys are the ones wg pubkey derives, both ways', (t) => {
+  const wg = toolPath('wg');
+  const skip = requireTool(!!wg, 'wg (wireguard-tools)');
+  if (skip) return t.skip(skip);
+  for (let i = 0; i < 5; i++) {
+    const ours = generatePrivateKey();
+    assert.equal(publicKeyOf(ours), execFileSync(wg!, ['pubkey'], { input: `${ours}\n`, encoding: 'utf8' }).trim());
+    const theirs = execFileSync(wg!, ['genkey'], { encoding: 'utf8' }).trim();
+    assert.equal(publicKeyOf(theirs), execFileSync(wg!, ['pubkey'], { input: `${theirs}\n`, encoding: 'utf8' }).trim());
+  }
+});
+
+/** Renders a project for `cluster` in a fresh directory. */
+async function renderProject(cluster: Record<string, unknown>) {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-cluster-'));
+  writeFileSync(join(dir, 'wharf.yaml'), specWith(cluster));
+  return { dir, r: await clusterRender(join(dir, 'wharf.yaml')) };
+}
+
+test('render: inventory carries the spec\'s values, keys stay secret, a second render changes nothing', async () => {
+  const { dir, r } = await renderProject({ nodes: three(), wireguard: { port: 51999 } });
+  try {
+    const inv = parse(readFileSync(join(r.outDir, 'inventory.yml'), 'utf8'));
+    const n3 = inv.all.children.managers.hosts.n3;
+    assert.equal(n3.wg_endpoint, '[2001:db8::3]:51999');
+    assert.equal(n3.wg_address, '10.213.0.3');
+    assert.equal(inv.all.vars.wg_mtu, 1420);
+    assert.equal(inv.all.vars.overlay_mtu, 1370);
+    assert.equal(inv.all.vars.swarm_bootstrap, 'n1');
+    assert.deepEqual(inv.all.children.managers.hosts.n1.node_labels, { db: 'true' });
+    for (const n of ['n1', 'n2', 'n3']) {
+      const keyPath = join(r.secretsDir, wgKeyFile(n));
+      assert.equal(statSync(keyPath).mode & 0o777, 0o600);
+      const priv = readFileSync(keyPath, 'utf8').trim();
+      assert.equal(inv.all.children.managers.hosts[n].wg_public_key, publicKeyOf(priv));
+      for (const f of r.files) assert.ok(!f.contents.includes(priv), `${f.path} holds ${n}'s private key`);
+    }
+    const again = await clusterRender(join(dir, 'wharf.yaml'));
+    assert.deepEqual(again.write.written, []);
+    assert.deepEqual(again.keys.created, []);
+    const swarm = parse(readFileSync(join(r.outDir, 'roles/swarm/tasks/main.yml'), 'utf8'));
+    const init = swarm.find((t: any) => t['community.docker.docker_swarm']?.state === 'present')['community.docker.docker_swarm'];
+    assert.equal(init.advertise_addr, '{{ wg_address }}');
+    assert.equal(init.data_path_addr, '{{ wg_address }}');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+const variants: Array<[string, Record<string, unknown>]> = [
+  ['three managers', { nodes: three() }],
+  ['managers and a worker, firewall off, SSH from a range', { nodes: [...three(), { name: 'w1', address: '198.51.100.7', role: 'worker', sshUser: 'deploy' }], firewall: { enabled: false, sshFrom: ['192.0.2.0/24'] }, ssh: { port: 2222 } }],
+  ['one manager, jumbo underlay', { nodes: [three()[0]], wireguard: { underlayMtu: 9000, subnet: '172.31.7.0/28' } }],
+];
+
+for (const [name, cluster] of variants) {
+  test(`rendered project (${name}) passes ansible-playbook --syntax-check and ansible-lint (production profile)`, async (t) => {
+    const playbook = toolPath('ansible-playbook');
+    const lint = toolPath('ansible-lint');
+    const skip = requireTool(!!playbook && !!lint, 'ansible-playbook and ansible-lint');
+    if (skip) return t.skip(skip);
+    const { dir, r } = await renderProject(cluster);
+    try {
+      for (const pb of ['site.yml', 'preflight.yml']) execFileSync(playbook!, ['--syntax-check', pb], { cwd: r.outDir, stdio: 'pipe' });
+      try {
+        execFileSync(lint!, ['--offline', '--profile', 'production', '--nocolor', '-q', 'site.yml', 'preflight.yml'], { cwd: r.outDir, stdio: 'pipe', encoding: 'utf8' });
+      } catch (err) {
+        const e = err as { stdout?: string; stderr?: string };
+        assert.fail(`ansible-lint failed:\n${e.stdout}\n${e.stderr}`);
+      }
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+}
+
+test('community.docker.docker_swarm is documented offline (Debian\'s ansible bundles the collection)', (t) => {
+  const doc = toolPath('ansible-doc');
+  const skip = requireTool(!!doc, 'ansible-doc');
+  if (skip) return t.skip(skip);
+  for (const m of ['community.docker.docker_swarm', 'community.docker.docker_node', 'community.general.ufw']) {
+    assert.match(execFileSync(doc!, ['-t', 'module', m], { encoding: 'utf8' }), /advertise_addr|hostname|rule/);
+  }
+});

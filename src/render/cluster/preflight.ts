@@ -9,6 +9,8 @@ export const PREFLIGHT_TASKS = {
 } as const;
 
 const peerList = "groups['all'] | difference([inventory_hostname])";
+// 7946 (gossip) on every peer, 2377 (Raft, joins) only where a manager listens
+const peerPorts = `(${peerList}) | product(['7946']) | list + (groups['managers'] | difference([inventory_hostname])) | product(['2377']) | list`;
 
 export const preflightPlaybook = [{
   name: 'Preflight every node',
@@ -30,7 +32,7 @@ export const preflightPlaybook = [{
     {
       name: PREFLIGHT_TASKS.ports,
       'ansible.builtin.wait_for': { host: '{{ hostvars[item[0]].wg_address }}', port: '{{ item[1] }}', timeout: 3 },
-      loop: `{{ ${peerList} | product(['2377', '7946']) | list }}`,
+      loop: `{{ ${peerPorts} }}`,
       register: 'cluster_ports', failed_when: false,
     },
     {

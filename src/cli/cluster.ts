@@ -4,7 +4,7 @@ import { resolveSpecPath } from '../ops/prepare.js';
 import { EXIT } from './exit.js';
 import { printIssues, table, type Out } from './output.js';
 
-interface Flags { file?: string; inventory?: string[]; limit?: string; json?: boolean }
+interface Flags { file?: string; inventory?: string[]; limit?: string; tags?: string[]; json?: boolean }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -32,11 +32,12 @@ export function registerCluster(cmd: Command, out: Out, fileOpt: () => Option): 
 
   withRunOptions(cluster.command('apply'))
     .description('render, then run ansible-playbook site.yml on every node; prints a summary per host')
+    .option('--tags <tags>', 'only these parts: hardening, wireguard, firewall, docker, swarm (comma-separated)', (v: string) => v.split(',').filter(Boolean))
     .action(async (o: Flags) => {
       const r = await render(o);
       const { clusterApply } = await import('../ops/cluster.js');
       const a = await clusterApply(r, {
-        inventories: o.inventory, limit: o.limit,
+        inventories: o.inventory, limit: o.limit, tags: o.tags,
         onEvent: o.json ? undefined : (e) => { if (e.kind === 'play') out.error(`• ${e.name}`); else if (e.kind === 'task') out.error(`  ${e.name}`); else if (e.kind === 'host' && (e.status === 'fatal' || e.status === 'unreachable')) out.error(`    ✗ ${e.host} ${e.status}`); },
       });
       if (o.json) out.log(JSON.stringify(a, null, 2));

@@ -6,12 +6,14 @@ export interface PlaybookOptions {
   /** more inventories after inventory.yml (tests add connection variables this way) */
   inventories?: string[];
   limit?: string;
+  /** only the plays with these tags (hardening, wireguard, firewall, docker, swarm) */
+  tags?: string[];
   /** Ansible's json callback instead of the human one */
   json?: boolean;
 }
 
 export function playbookCmd(projectDir: string, playbook: string, o: PlaybookOptions = {}): Cmd {
-  const argv = ['ansible-playbook', '-i', 'inventory.yml', ...(o.inventories ?? []).flatMap((i) => ['-i', i]), ...(o.limit ? ['--limit', o.limit] : []), playbook];
+  const argv = ['ansible-playbook', '-i', 'inventory.yml', ...(o.inventories ?? []).flatMap((i) => ['-i', i]), ...(o.limit ? ['--limit', o.limit] : []), ...(o.tags?.length ? ['--tags', o.tags.join(',')] : []), playbook];
   const env: Record<string, string> = { ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0', ANSIBLE_RETRY_FILES_ENABLED: '0' };
   if (o.json) env.ANSIBLE_STDOUT_CALLBACK = 'json';
   return cmd(argv, `ansible-playbook ${playbook}`, { cwd: projectDir, env });

@@ -29,6 +29,7 @@ const CLOCK_FAIL_S = 30;
 const check = (c: Omit<PreflightCheck, 'ok'>): PreflightCheck => ({ ...c, ok: c.status !== 'fail' });
 const itemsOf = (r: TaskResult | undefined) => r?.results ?? [];
 const text = (r: TaskResult) => `${r.stdout ?? ''}\n${r.stderr ?? ''}\n${r.msg ?? ''}`;
+const firstLine = (s: string, max = 200) => { const l = s.trim().split('\n')[0] ?? ''; return l.length > max ? `${l.slice(0, max)}…` : l; };
 
 export function preflightChecks(run: JsonRun, plan: ClusterPlan, publicKeys: Record<string, string>): PreflightCheck[] {
   const out: PreflightCheck[] = [];
@@ -78,14 +79,16 @@ export function preflightChecks(run: JsonRun, plan: ClusterPlan, publicKeys: Rec
     for (const r of itemsOf(task(PREFLIGHT_TASKS.ports).get(n.name))) {
       const [p, port] = r.item as [string, string];
       const id = `port:${n.name}->${p}:${port}`;
-      out.push(check(r.failed
+      // failed_when: false keeps every pair probed; a timeout is how wait_for reports no connection
+      const blocked = r.failed || /timeout|timed out/i.test(String(r.msg ?? ''));
+      out.push(check(blocked
         ? { id, title: `TCP ${port} ${n.name} -> ${p}`, status: 'fail', cause: 'port-blocked', detail: `no connection to ${p}'s wg0 address on ${port}/tcp within 3s`, hint: `on ${p}: ufw allow in on wg0 from ${plan.wireguard.subnet} to any port ${port} proto tcp (wharf cluster apply does it); is Docker running and in the swarm?` }
         : { id, title: `TCP ${port} ${n.name} -> ${p}`, status: 'ok', detail: 'connected' }));
     }
     const d = task(PREFLIGHT_TASKS.docker).get(n.name) as (TaskResult & { host_info?: { ServerVersion?: string } }) | undefined;
     const v = d?.host_info?.ServerVersion;
     if (v) versions.set(n.name, v);
-    else out.push(check({ id: `docker:${n.name}`, title: `Docker Engine on ${n.name}`, status: 'fail', cause: 'docker-missing', detail: text(d ?? {}).trim().split('\n')[0] || 'no Docker Engine answered', hint: 'run `wharf cluster apply` (it installs docker.io), then `systemctl status docker`' }));
+    else out.push(check({ id: `docker:${n.name}`, title: `Docker Engine on ${n.name}`, status: 'fail', cause: 'docker-missing', detail: firstLine(text(d ?? {})) || 'no Docker Engine answered', hint: 'run `wharf cluster apply` (it installs docker.io), then `systemctl status docker`' }));
   }
 
   if (now.size > 1) {

@@ -38,7 +38,7 @@ export type ApplyEvent = { kind: 'play' | 'task'; name: string } | { kind: 'host
 
 export interface ApplyResult { ok: boolean; hosts: HostRecap[]; durationMs: number; exitCode: number; tail: string[] }
 
-export interface ClusterRunOptions extends Pick<PlaybookOptions, 'inventories' | 'limit'> {
+export interface ClusterRunOptions extends Pick<PlaybookOptions, 'inventories' | 'limit' | 'tags'> {
   runner?: Runner;
   onEvent?: (e: ApplyEvent) => void;
 }
@@ -51,7 +51,7 @@ export async function clusterApply(r: Pick<ClusterRendered, 'outDir'>, o: Cluste
   });
   const hosts = parseRecap(res.stdout);
   const ok = res.exitCode === 0 && hosts.length > 0 && hosts.every((h) => h.failed === 0 && h.unreachable === 0);
-  const tail = ok ? [] : `${res.stdout}\n${res.stderr}`.split('\n').filter((l) => /fatal|failed|ERROR|unreachable/i.test(l)).slice(-15);
+  const tail = ok ? [] : `${res.stdout}\n${res.stderr}`.split('\n').filter((l) => /^(fatal|failed): \[|^ERROR!/.test(l)).slice(-15);
   return { ok, hosts, durationMs: res.durationMs, exitCode: res.exitCode, tail };
 }
 

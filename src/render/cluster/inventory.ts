@@ -32,6 +32,7 @@ export function inventory(plan: ClusterPlan, publicKeys: Record<string, string>)
         firewall_enabled: plan.firewall.enabled,
         ssh_from: plan.firewall.sshFrom.length ? plan.firewall.sshFrom : ['any'],
         wg_userspace: false,
+        wg_systemd: true,
       },
       children: { managers: group('manager'), workers: group('worker') },
     },

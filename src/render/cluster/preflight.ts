@@ -8,15 +8,17 @@ export const PREFLIGHT_TASKS = {
   docker: 'Read the Docker Engine version',
 } as const;
 
-const peerList = "groups['all'] | difference([inventory_hostname])";
-// 7946 (gossip) on every peer, 2377 (Raft, joins) only where a manager listens
-const peerPorts = `(${peerList}) | product(['7946']) | list + (groups['managers'] | difference([inventory_hostname])) | product(['2377']) | list`;
+
 
 export const preflightPlaybook = [{
   name: 'Preflight every node',
   hosts: 'all',
   become: true,
   gather_facts: false,
+  vars: {
+    peers: "{{ groups['all'] | difference([inventory_hostname]) }}",
+    manager_peers: "{{ groups['managers'] | difference([inventory_hostname]) }}",
+  },
   tasks: [
     {
       name: PREFLIGHT_TASKS.handshakes,
@@ -27,12 +29,13 @@ export const preflightPlaybook = [{
       // ICMP payload = MTU - 20 (IPv4) - 8 (ICMP); -M do sets DF, so a smaller path MTU fails here
       name: PREFLIGHT_TASKS.ping,
       'ansible.builtin.command': { argv: ['ping', '-c', '1', '-W', '2', '-M', 'do', '-s', '{{ wg_mtu - 28 }}', '-I', 'wg0', '{{ hostvars[item].wg_address }}'] },
-      loop: `{{ ${peerList} }}`, register: 'wg_ping', changed_when: false, failed_when: false,
+      loop: '{{ peers }}', register: 'wg_ping', changed_when: false, failed_when: false,
     },
     {
       name: PREFLIGHT_TASKS.ports,
       'ansible.builtin.wait_for': { host: '{{ hostvars[item[0]].wg_address }}', port: '{{ item[1] }}', timeout: 3 },
-      loop: `{{ ${peerPorts} }}`,
+      // 7946 (gossip) on every peer, 2377 (Raft, joins) only where a manager listens
+      loop: "{{ peers | product(['7946']) | list + manager_peers | product(['2377']) | list }}",
       register: 'cluster_ports', failed_when: false,
     },
     {

@@ -3,10 +3,18 @@
 type Task = Record<string, unknown>;
 export interface Role { tasks: Task[]; handlers?: Task[]; templates?: Record<string, string> }
 
-const apt = (name: string, pkgs: string[]): Task => ({ name, 'ansible.builtin.apt': { name: pkgs, state: 'present', update_cache: true, cache_valid_time: 3600 } });
+// The package lists are refreshed only when a package is missing: a second apply of an
+// installed node needs no mirror and changes nothing.
+const apt = (name: string, pkgs: string[]): Task => ({
+  name,
+  'ansible.builtin.apt': { name: pkgs, state: 'present', update_cache: true, cache_valid_time: 3600 },
+  when: `${JSON.stringify(pkgs)} | difference(ansible_facts.packages | default({}) | list) | length > 0`,
+});
+const packageFacts: Task = { name: 'Read the installed packages', 'ansible.builtin.package_facts': { manager: 'apt' } };
 
 const hardening: Role = {
   tasks: [
+    packageFacts,
     apt('Install the hardening packages', ['fail2ban', 'unattended-upgrades', 'ufw']),
     {
       name: 'Turn SSH password and keyboard-interactive login off',
@@ -58,13 +66,16 @@ PersistentKeepalive = 25
 {% endfor %}
 `;
 
+const wgQuickEnv = { WG_QUICK_USERSPACE_IMPLEMENTATION: "{{ 'wireguard-go' if wg_userspace | bool else '' }}" };
+
 const wireguard: Role = {
   tasks: [
+    packageFacts,
     apt('Install WireGuard tools', ['wireguard-tools']),
-    { name: 'Install the userspace WireGuard', when: 'wg_userspace | bool', ...apt('Install wireguard-go', ['wireguard-go']) },
+    { ...apt('Install the userspace WireGuard', ['wireguard-go']), when: `wg_userspace | bool and (${String(apt('', ['wireguard-go']).when)})` },
     {
       name: 'Use wireguard-go where the kernel has no WireGuard',
-      when: 'wg_userspace | bool',
+      when: 'wg_userspace | bool and wg_systemd | bool',
       'ansible.builtin.copy': {
         dest: '/etc/systemd/system/wg-quick@wg0.service.d/userspace.conf', owner: 'root', group: 'root', mode: '0644',
         content: '[Service]\nEnvironment=WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go\n',
@@ -76,9 +87,18 @@ const wireguard: Role = {
       no_log: true,
       notify: 'Restart wg0',
     },
-    { name: 'Bring wg0 up at boot', 'ansible.builtin.systemd': { name: 'wg-quick@wg0', state: 'started', enabled: true, daemon_reload: true } },
+    { name: 'Bring wg0 up at boot', when: 'wg_systemd | bool', 'ansible.builtin.systemd': { name: 'wg-quick@wg0', state: 'started', enabled: true, daemon_reload: true } },
+    // hosts without systemd (containers): wg-quick directly, once
+    {
+      name: 'Bring wg0 up without an init system', when: 'not (wg_systemd | bool)',
+      'ansible.builtin.command': { argv: ['wg-quick', 'up', 'wg0'], creates: '/sys/class/net/wg0' }, environment: wgQuickEnv,
+    },
   ],
-  handlers: [{ name: 'Restart wg0', 'ansible.builtin.systemd': { name: 'wg-quick@wg0', state: 'restarted' } }],
+  handlers: [
+    { name: 'Restart wg0 with systemd', listen: 'Restart wg0', when: 'wg_systemd | bool', 'ansible.builtin.systemd': { name: 'wg-quick@wg0', state: 'restarted' } },
+    { name: 'Take wg0 down', listen: 'Restart wg0', when: 'not (wg_systemd | bool)', 'ansible.builtin.command': { argv: ['wg-quick', 'down', 'wg0'] }, changed_when: true, failed_when: false },
+    { name: 'Bring wg0 back up', listen: 'Restart wg0', when: 'not (wg_systemd | bool)', 'ansible.builtin.command': { argv: ['wg-quick', 'up', 'wg0'] }, changed_when: true, environment: wgQuickEnv },
+  ],
   templates: { 'wg0.conf.j2': wgConf },
 };
 
@@ -98,6 +118,7 @@ const firewall: Role = {
 
 const docker: Role = {
   tasks: [
+    packageFacts,
     apt('Install Docker Engine and the Python SDK the docker modules use', ['docker.io', 'python3-docker']),
     { name: 'Run Docker', 'ansible.builtin.service': { name: 'docker', state: 'started', enabled: true } },
   ],
@@ -142,10 +163,10 @@ const swarm: Role = {
 export const roles: Record<string, Role> = { hardening, firewall, wireguard, docker, swarm };
 
 export const sitePlaybook = [
-  { name: 'Harden every node', hosts: 'all', become: true, roles: ['hardening'] },
-  { name: 'Mesh every node over WireGuard', hosts: 'all', become: true, roles: ['wireguard'] },
+  { name: 'Harden every node', hosts: 'all', become: true, roles: ['hardening'], tags: ['hardening'] },
+  { name: 'Mesh every node over WireGuard', hosts: 'all', become: true, roles: ['wireguard'], tags: ['wireguard'] },
   { name: 'Firewall every node', hosts: 'all', become: true, roles: [{ role: 'firewall', when: 'firewall_enabled | bool' }], tags: ['firewall'] },
-  { name: 'Install Docker Engine', hosts: 'all', become: true, roles: ['docker'] },
+  { name: 'Install Docker Engine', hosts: 'all', become: true, roles: ['docker'], tags: ['docker'] },
   // serial 1: managers join one at a time, so Raft never loses its majority mid-join
-  { name: 'Form the swarm over wg0', hosts: 'managers:workers', become: true, serial: 1, roles: ['swarm'] },
+  { name: 'Form the swarm over wg0', hosts: 'managers:workers', become: true, serial: 1, roles: ['swarm'], tags: ['swarm'] },
 ];

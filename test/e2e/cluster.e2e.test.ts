@@ -1,0 +1,168 @@
+// `wharf cluster` for real, on 3 test hosts this test creates: containers from the debootstrap
+// base (scripts/docker/cluster-node), reached with Ansible's community.docker.docker connection.
+// The WireGuard role is applied (userspace wireguard-go: no kernel module needed), every pair
+// must complete a handshake, a second apply must change nothing, and preflight must pass its
+// WireGuard, MTU, port and clock checks — then name the cause once a port closes and once
+// wg0's MTU is lowered on a node. The hosts have no systemd and no Docker Engine: hardening,
+// UFW, Docker and Swarm are only checked offline (test/unit/cluster.test.ts).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { parse, stringify } from 'yaml';
+import { clusterApply, clusterPreflight, clusterRender, type ApplyEvent, type ClusterRendered } from '../../src/ops/cluster.js';
+import { run, type Runner } from '../../src/engine/run.js';
+import { wgKeyFile } from '../../src/secrets/wireguard.js';
+import { templateText } from '../support/templates.js';
+import { requireTool, toolPath } from '../support/tools.js';
+import { dockerSkipReason } from './support/images.js';
+
+const skip = dockerSkipReason() ?? requireTool(!!toolPath('ansible-playbook'), 'ansible-playbook');
+const log = (m: string) => process.stderr.write(`[cluster-e2e] ${m}\n`);
+const prefix = `wharf-boot-${randomBytes(4).toString('hex')}`;
+const net = `${prefix}-net`;
+const names = ['n1', 'n2', 'n3'];
+const container = (n: string) => `${prefix}-${n}`;
+const dockerfileDir = join(import.meta.dirname, '..', '..', 'scripts', 'docker', 'cluster-node');
+
+let dir: string;
+let rendered: ClusterRendered;
+let hostsFile: string;
+const output: string[] = [];
+/** the real executor, keeping every line ansible printed so the test can grep it for keys */
+const recording: Runner = async (c, o) => { const r = await run(c, o); output.push(r.stdout, r.stderr); return r; };
+const numbers: Record<string, number> = {};
+
+async function nodeImage(): Promise<string> {
+  const base = (await execa('docker', ['image', 'inspect', '-f', '{{.Id}}', 'local/debian:bookworm'])).stdout.trim();
+  const hash = createHash('sha256').update(base).update(readFileSync(join(dockerfileDir, 'Dockerfile'))).digest('hex').slice(0, 12);
+  const ref = `wharf-test/cluster-node:${hash}`;
+  if ((await execa('docker', ['image', 'inspect', ref], { reject: false })).exitCode !== 0) {
+    log(`building ${ref}`);
+    const network = process.env.WHARF_BUILD_NETWORK ? ['--network', process.env.WHARF_BUILD_NETWORK] : [];
+    await execa('docker', ['build', '-q', '-t', ref, ...network, dockerfileDir], { env: { DOCKER_BUILDKIT: '0' } });
+  }
+  return ref;
+}
+
+const exec = (n: string, argv: string[], reject = true) => execa('docker', ['exec', container(n), ...argv], { reject });
+
+before(async () => {
+  if (skip) return;
+  const image = await nodeImage();
+  await execa('docker', ['network', 'create', net]);
+  for (const n of names) {
+    await execa('docker', ['run', '-d', '--name', container(n), '--hostname', n, '--network', net, '--cap-add', 'NET_ADMIN', '--device', '/dev/net/tun', '--init', image]);
+  }
+  const ips = await Promise.all(names.map(async (n) => (await execa('docker', ['inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, container(n)])).stdout.trim()));
+  dir = mkdtempSync(join(tmpdir(), 'wharf-cluster-e2e-'));
+  const spec = parse(templateText('api'));
+  spec.cluster = { nodes: names.map((name, i) => ({ name, address: ips[i] })) };
+  writeFileSync(join(dir, 'wharf.yaml'), stringify(spec));
+  // how the test reaches its hosts: docker exec instead of SSH, already root, no systemd, userspace WireGuard
+  hostsFile = join(dir, 'test-hosts.yml');
+  writeFileSync(hostsFile, stringify({ all: {
+    vars: { ansible_connection: 'community.docker.docker', ansible_become: false, wg_userspace: true, wg_systemd: false },
+    hosts: Object.fromEntries(names.map((n) => [n, { ansible_host: container(n) }])),
+  } }));
+  rendered = await clusterRender(join(dir, 'wharf.yaml'));
+  log(`hosts ${names.map((n, i) => `${container(n)}=${ips[i]}`).join(', ')}`);
+}, { timeout: 10 * 60_000 });
+
+after(async () => {
+  if (skip) return;
+  log(`numbers: ${JSON.stringify(numbers)}`);
+  for (const n of names) await execa('docker', ['rm', '-f', '-v', container(n)], { reject: false });
+  await execa('docker', ['network', 'rm', net], { reject: false });
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}, { timeout: 120_000 });
+
+const runOpts = () => ({ runner: recording, inventories: [hostsFile], tags: ['wireguard'] });
+
+test('apply: the WireGuard mesh comes up with a handshake between every pair; a second apply changes nothing', { skip, timeout: 10 * 60_000 }, async () => {
+  const events: ApplyEvent[] = [];
+  const first = await clusterApply(rendered, { ...runOpts(), onEvent: (e) => events.push(e) });
+  numbers.firstApplySeconds = +(first.durationMs / 1000).toFixed(1);
+  assert.ok(first.ok, `first apply failed:\n${first.tail.join('\n')}`);
+  assert.deepEqual(first.hosts.map((h) => h.host), names);
+  assert.ok(first.hosts.every((h) => h.changed > 0 && h.failed === 0));
+  assert.ok(events.some((e) => e.kind === 'task' && /Write wg0\.conf/.test(e.name)), 'progress names the tasks');
+
+  for (const n of names) {
+    const conf = await exec(n, ['stat', '-c', '%a', '/etc/wireguard/wg0.conf']);
+    assert.equal(conf.stdout.trim(), '600');
+    const mtu = await exec(n, ['cat', '/sys/class/net/wg0/mtu']);
+    assert.equal(mtu.stdout.trim(), String(rendered.plan.wireguard.mtu));
+  }
+  // a handshake needs traffic: one ping each way, then every peer of every node has one
+  for (const a of rendered.plan.nodes) for (const b of rendered.plan.nodes) if (a !== b) await exec(a.name, ['ping', '-c', '1', '-W', '3', '-I', 'wg0', b.wgAddress]);
+  for (const a of rendered.plan.nodes) {
+    const hs = (await exec(a.name, ['wg', 'show', 'wg0', 'latest-handshakes'])).stdout.trim().split('\n').map((l) => l.split('\t'));
+    for (const b of rendered.plan.nodes.filter((x) => x !== a)) {
+      const row = hs.find(([k]) => k === rendered.publicKeys[b.name]);
+      assert.ok(row && Number(row[1]) > 0, `${a.name} has no handshake with ${b.name}: ${JSON.stringify(hs)}`);
+    }
+  }
+
+  const second = await clusterApply(rendered, runOpts());
+  numbers.secondApplySeconds = +(second.durationMs / 1000).toFixed(1);
+  assert.ok(second.ok, second.tail.join('\n'));
+  assert.deepEqual(second.hosts.map((h) => [h.host, h.changed]), names.map((n) => [n, 0]));
+});
+
+/** A TCP listener on the node's wg0 address, standing in for dockerd's cluster ports. */
+async function listen(n: string, port: number) {
+  const addr = rendered.plan.nodes.find((x) => x.name === n)!.wgAddress;
+  const script = 'import os,socket,sys\nopen("/tmp/listen-%s.pid" % sys.argv[2], "w").write(str(os.getpid()))\ns = socket.create_server((sys.argv[1], int(sys.argv[2])))\nwhile True: s.accept()[0].close()';
+  await execa('docker', ['exec', '-d', container(n), 'python3', '-c', script, addr, String(port)]);
+}
+const stopListening = (n: string, port: number) => exec(n, ['sh', '-c', 'kill "$(cat "/tmp/listen-$1.pid")"', 'sh', String(port)]);
+
+const byId = (checks: Array<{ id: string }>) => new Map(checks.map((c) => [c.id, c as { id: string; status: string; cause?: string; detail: string }]));
+
+test('preflight passes on the mesh, then names the closed port and the lowered MTU', { skip, timeout: 10 * 60_000 }, async () => {
+  for (const n of names) for (const p of [7946, 2377]) await listen(n, p);
+  await new Promise((r) => setTimeout(r, 500));
+  const good = await clusterPreflight(rendered, { runner: recording, inventories: [hostsFile] });
+  numbers.preflightSeconds = +(good.durationMs / 1000).toFixed(1);
+  const failing = good.checks.filter((c) => c.status === 'fail');
+  // no Docker Engine on these hosts: the only failures are the engine checks
+  assert.deepEqual(failing.map((c) => [c.id, c.cause]), names.map((n) => [`docker:${n}`, 'docker-missing']), JSON.stringify(failing, null, 2));
+  const g = byId(good.checks);
+  for (const a of names) {
+    assert.equal(g.get(`ssh:${a}`)?.status, 'ok');
+    for (const b of names.filter((x) => x !== a)) {
+      for (const id of [`wg:${a}->${b}`, `mtu:${a}->${b}`, `port:${a}->${b}:7946`, `port:${a}->${b}:2377`]) assert.equal(g.get(id)?.status, 'ok', `${id}: ${g.get(id)?.detail}`);
+    }
+  }
+  assert.equal(g.get('clock')?.status, 'ok');
+
+  await stopListening('n3', 7946);
+  await exec('n2', ['ip', 'link', 'set', 'wg0', 'mtu', '1300']);
+  try {
+    const bad = byId((await clusterPreflight(rendered, { runner: recording, inventories: [hostsFile] })).checks);
+    for (const a of ['n1', 'n2']) assert.equal(bad.get(`port:${a}->n3:7946`)?.cause, 'port-blocked');
+    assert.equal(bad.get('port:n1->n2:7946')?.status, 'ok');
+    for (const b of ['n1', 'n3']) {
+      const c = bad.get(`mtu:n2->${b}`);
+      assert.equal(c?.cause, 'mtu-too-small', JSON.stringify(c));
+      assert.match(c!.detail, /1300/);
+    }
+    assert.equal(bad.get('mtu:n1->n3')?.status, 'ok');
+    assert.equal(bad.get('wg:n2->n1')?.status, 'ok', 'the handshake itself still works');
+  } finally {
+    await exec('n2', ['ip', 'link', 'set', 'wg0', 'mtu', String(rendered.plan.wireguard.mtu)], false);
+  }
+});
+
+test('no private key in anything ansible printed', { skip }, () => {
+  const all = output.join('\n');
+  assert.ok(all.length > 1000, 'ansible output was recorded');
+  for (const n of names) {
+    const priv = readFileSync(join(rendered.secretsDir, wgKeyFile(n)), 'utf8').trim();
+    assert.ok(!all.includes(priv), `${n}'s private key was printed`);
+  }
+});

@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -135,4 +136,47 @@ test('community.docker.docker_swarm is documented offline (Debian\'s ansible bun
   for (const m of ['community.docker.docker_swarm', 'community.docker.docker_node', 'community.general.ufw']) {
     assert.match(execFileSync(doc!, ['-t', 'module', m], { encoding: 'utf8' }), /advertise_addr|hostname|rule/);
   }
+});
+
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'wharf.js');
+const wharf = (cwd: string, ...args: string[]) => execa(process.execPath, [bin, ...args], { cwd, reject: false, env: { NO_COLOR: '1' } });
+const listing = (d: string) => readdirSync(d, { recursive: true }).map(String).sort();
+
+test('wharf cluster render: bad nodes exit 2 with every issue by path, and nothing is written', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-cluster-cli-'));
+  try {
+    writeFileSync(join(dir, 'wharf.yaml'), specWith({ nodes: [...three(), { name: 'n2', address: '203.0.113.11', sshUser: 'Root$(id)' }], wireguard: { subnet: '10.0.0.0' } }));
+    const before = listing(dir);
+    const r = await wharf(dir, 'cluster', 'render');
+    assert.equal(r.exitCode, 2, r.stderr);
+    for (const p of ['cluster.nodes[3].sshUser', 'cluster.wireguard.subnet']) assert.match(r.stderr, new RegExp(p.replace(/[[\].]/g, '\\$&')));
+    assert.deepEqual(listing(dir), before);
+    writeFileSync(join(dir, 'wharf.yaml'), specWith({ nodes: three().map((n) => ({ ...n, role: 'worker' })) }));
+    const none = await wharf(dir, 'cluster', 'render');
+    assert.equal(none.exitCode, 2);
+    assert.match(none.stderr, /cluster\.nodes.*no manager/);
+    writeFileSync(join(dir, 'wharf.yaml'), specWith({ nodes: three() }));
+    const ok = await wharf(dir, 'cluster', 'render');
+    assert.equal(ok.exitCode, 0, ok.stderr);
+    assert.match(ok.stdout, /wg0 MTU 1420, overlay MTU 1370/);
+    for (const n of ['n1', 'n2', 'n3']) assert.ok(!ok.stdout.includes(readFileSync(join(dir, '.wharf', 'secrets', wgKeyFile(n)), 'utf8').trim()));
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('wharf cluster preflight: hosts that do not answer fail as ssh-unreachable, with exit 1 (real ansible-playbook)', async (t) => {
+  const skip = requireTool(!!toolPath('ansible-playbook'), 'ansible-playbook');
+  if (skip) return t.skip(skip);
+  const { dir, r } = await renderProject({ nodes: three() });
+  try {
+    // a connection that cannot succeed and sends nothing anywhere: docker exec into containers that do not exist
+    const hosts = join(dir, 'hosts.yml');
+    writeFileSync(hosts, stringify({ all: { vars: { ansible_connection: 'community.docker.docker' }, hosts: Object.fromEntries(['n1', 'n2', 'n3'].map((n) => [n, { ansible_host: `wharf-boot-absent-${n}-${process.pid}` }])) } }));
+    const res = await wharf(dir, 'cluster', 'preflight', '-i', hosts, '--json');
+    assert.equal(res.exitCode, 1, res.stderr);
+    const p = JSON.parse(res.stdout) as { ok: boolean; checks: Array<{ id: string; status: string; cause?: string; hint?: string }> };
+    assert.equal(p.ok, false);
+    assert.deepEqual(p.checks.map((c) => [c.id, c.status, c.cause]), ['n1', 'n2', 'n3'].map((n) => [`ssh:${n}`, 'fail', 'ssh-unreachable']));
+    assert.match(p.checks[0]!.hint ?? '', /ssh -p 22 root@203\.0\.113\.10/);
+    assert.equal(r.outDir, join(dir, '.wharf', 'cluster'));
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });

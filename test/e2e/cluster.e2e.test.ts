@@ -1,10 +1,12 @@
 // `wharf cluster` for real, on 3 test hosts this test creates: containers from the debootstrap
 // base (scripts/docker/cluster-node), reached with Ansible's community.docker.docker connection.
-// The WireGuard role is applied (userspace wireguard-go: no kernel module needed), every pair
-// must complete a handshake, a second apply must change nothing, and preflight must pass its
-// WireGuard, MTU, port and clock checks — then name the cause once a port closes and once
-// wg0's MTU is lowered on a node. The hosts have no systemd and no Docker Engine: hardening,
-// UFW, Docker and Swarm are only checked offline (test/unit/cluster.test.ts).
+// The WireGuard and firewall roles are applied (userspace wireguard-go: no kernel module
+// needed; UFW in each container's own network namespace): every pair must complete a
+// handshake, the cluster ports must be open on wg0 and closed on the public address, a second
+// apply must change nothing, and preflight must pass its WireGuard, MTU, port and clock checks,
+// then name the cause once UFW blocks 7946 between two nodes and once wg0's MTU is lowered on a
+// node. The hosts have no systemd and no Docker Engine: hardening, Docker and Swarm are only
+// checked offline (test/unit/cluster.test.ts).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -80,9 +82,9 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, { timeout: 120_000 });
 
-const runOpts = () => ({ runner: recording, inventories: [hostsFile], tags: ['wireguard'] });
+const runOpts = () => ({ runner: recording, inventories: [hostsFile], tags: ['wireguard', 'firewall'] });
 
-test('apply: the WireGuard mesh comes up with a handshake between every pair; a second apply changes nothing', { skip, timeout: 10 * 60_000 }, async () => {
+test('apply: the WireGuard mesh comes up with a handshake between every pair, UFW opens the cluster ports on wg0 only; a second apply changes nothing', { skip, timeout: 10 * 60_000 }, async () => {
   const events: ApplyEvent[] = [];
   const first = await clusterApply(rendered, { ...runOpts(), onEvent: (e) => events.push(e) });
   numbers.firstApplySeconds = +(first.durationMs / 1000).toFixed(1);
@@ -107,23 +109,41 @@ test('apply: the WireGuard mesh comes up with a handshake between every pair; a 
     }
   }
 
+  for (const n of names) {
+    const ufw = (await exec(n, ['ufw', 'status', 'verbose'])).stdout;
+    assert.match(ufw, /Status: active/);
+    assert.match(ufw, /Default: deny \(incoming\)/);
+    for (const rule of ['2377/tcp on wg0', '7946/tcp on wg0', '7946/udp on wg0', '4789/udp on wg0']) assert.match(ufw, new RegExp(`${rule}\\s+ALLOW IN\\s+10\\.213\\.0\\.0/24`));
+    assert.match(ufw, /51820\/udp\s+ALLOW IN\s+Anywhere/);
+  }
+  // a gossip listener on every address of n3: reachable from n1 over wg0, not over the public network
+  await listen('n3', 7946, '0.0.0.0');
+  const n3 = rendered.plan.nodes[2]!;
+  assert.equal(await connects('n1', n3.wgAddress, 7946), 'open');
+  assert.match(await connects('n1', n3.publicAddress, 7946), /timed out/);
+  await stopListening('n3', 7946);
+
   const second = await clusterApply(rendered, runOpts());
   numbers.secondApplySeconds = +(second.durationMs / 1000).toFixed(1);
   assert.ok(second.ok, second.tail.join('\n'));
   assert.deepEqual(second.hosts.map((h) => [h.host, h.changed]), names.map((n) => [n, 0]));
 });
 
-/** A TCP listener on the node's wg0 address, standing in for dockerd's cluster ports. */
-async function listen(n: string, port: number) {
-  const addr = rendered.plan.nodes.find((x) => x.name === n)!.wgAddress;
+/** A TCP listener on the node's wg0 address (or `addr`), standing in for dockerd's cluster ports. */
+async function listen(n: string, port: number, addr = rendered.plan.nodes.find((x) => x.name === n)!.wgAddress) {
   const script = 'import os,socket,sys\nopen("/tmp/listen-%s.pid" % sys.argv[2], "w").write(str(os.getpid()))\ns = socket.create_server((sys.argv[1], int(sys.argv[2])))\nwhile True: s.accept()[0].close()';
   await execa('docker', ['exec', '-d', container(n), 'python3', '-c', script, addr, String(port)]);
 }
 const stopListening = (n: string, port: number) => exec(n, ['sh', '-c', 'kill "$(cat "/tmp/listen-$1.pid")"', 'sh', String(port)]);
+/** "open", or why a TCP connection from node `from` to addr:port failed within 3s */
+async function connects(from: string, addr: string, port: number): Promise<string> {
+  const script = 'import socket,sys\ntry:\n  socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3); print("open")\nexcept Exception as e: print(e)';
+  return (await exec(from, ['python3', '-c', script, addr, String(port)])).stdout.trim();
+}
 
 const byId = (checks: Array<{ id: string }>) => new Map(checks.map((c) => [c.id, c as { id: string; status: string; cause?: string; detail: string }]));
 
-test('preflight passes on the mesh, then names the closed port and the lowered MTU', { skip, timeout: 10 * 60_000 }, async () => {
+test('preflight passes on the mesh, then names the port UFW blocks between two nodes and the lowered MTU', { skip, timeout: 10 * 60_000 }, async () => {
   for (const n of names) for (const p of [7946, 2377]) await listen(n, p);
   await new Promise((r) => setTimeout(r, 500));
   const good = await clusterPreflight(rendered, { runner: recording, inventories: [hostsFile] });
@@ -140,12 +160,13 @@ test('preflight passes on the mesh, then names the closed port and the lowered M
   }
   assert.equal(g.get('clock')?.status, 'ok');
 
-  await stopListening('n3', 7946);
+  // UFW on n3 blocks gossip from n1 only, ahead of the allow rule
+  await exec('n3', ['ufw', 'insert', '1', 'deny', 'in', 'on', 'wg0', 'from', rendered.plan.nodes[0]!.wgAddress, 'to', 'any', 'port', '7946', 'proto', 'tcp']);
   await exec('n2', ['ip', 'link', 'set', 'wg0', 'mtu', '1300']);
   try {
     const bad = byId((await clusterPreflight(rendered, { runner: recording, inventories: [hostsFile] })).checks);
-    for (const a of ['n1', 'n2']) assert.equal(bad.get(`port:${a}->n3:7946`)?.cause, 'port-blocked');
-    assert.equal(bad.get('port:n1->n2:7946')?.status, 'ok');
+    assert.equal(bad.get('port:n1->n3:7946')?.cause, 'port-blocked');
+    for (const id of ['port:n2->n3:7946', 'port:n1->n3:2377', 'port:n1->n2:7946']) assert.equal(bad.get(id)?.status, 'ok', id);
     for (const b of ['n1', 'n3']) {
       const c = bad.get(`mtu:n2->${b}`);
       assert.equal(c?.cause, 'mtu-too-small', JSON.stringify(c));
@@ -155,6 +176,7 @@ test('preflight passes on the mesh, then names the closed port and the lowered M
     assert.equal(bad.get('wg:n2->n1')?.status, 'ok', 'the handshake itself still works');
   } finally {
     await exec('n2', ['ip', 'link', 'set', 'wg0', 'mtu', String(rendered.plan.wireguard.mtu)], false);
+    await exec('n3', ['ufw', '--force', 'delete', '1'], false);
   }
 });
 

@@ -4,16 +4,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { parseSpecText } from '../../src/spec/load.js';
 import { buildClusterPlan, mtus } from '../../src/plan/cluster.js';
 import { clusterRender } from '../../src/ops/cluster.js';
 import { generatePrivateKey, publicKeyOf, wgKeyFile } from '../../src/secrets/wireguard.js';
-import { templateText } from '../support/templates.js';
+import { renderCluster } from '../../src/render/cluster/index.js';
+import { repoRoot, templateText } from '../support/templates.js';
 import { requireTool, toolPath } from '../support/tools.js';
 
 const three = () => [
@@ -179,4 +180,20 @@ test('wharf cluster preflight: hosts that do not answer fail as ssh-unreachable,
     assert.match(p.checks[0]!.hint ?? '', /ssh -p 22 root@203\.0\.113\.10/);
     assert.equal(r.outDir, join(dir, '.wharf', 'cluster'));
   } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('snapshot: the rendered Ansible project (test/snapshots/cluster, UPDATE_SNAPSHOTS=1 to accept)', () => {
+  const stack = parseSpecText(specWith({ nodes: [...three(), { name: 'w1', address: '198.51.100.7', role: 'worker', labels: { zone: 'b' } }] })).stack!;
+  const plan = buildClusterPlan(stack);
+  // fixed keys, so the snapshot is stable: the renderer is pure, keys are its input
+  const keys = Object.fromEntries(plan.nodes.map((n, i) => [n.name, publicKeyOf(Buffer.alloc(32, i + 1).toString('base64'))]));
+  const files = renderCluster(plan, keys);
+  const dir = join(repoRoot, 'test', 'snapshots', 'cluster');
+  if (process.env.UPDATE_SNAPSHOTS === '1') {
+    rmSync(dir, { recursive: true, force: true });
+    for (const f of files) { mkdirSync(dirname(join(dir, f.path)), { recursive: true }); writeFileSync(join(dir, f.path), f.contents); }
+  }
+  const onDisk = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name))).sort();
+  assert.deepEqual(files.map((f) => f.path).sort(), onDisk);
+  for (const f of files) assert.equal(f.contents, readFileSync(join(dir, f.path), 'utf8'), `cluster/${f.path} differs from its snapshot`);
 });

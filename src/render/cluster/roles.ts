@@ -15,7 +15,8 @@ const packageFacts: Task = { name: 'Read the installed packages', 'ansible.built
 const hardening: Role = {
   tasks: [
     packageFacts,
-    apt('Install the hardening packages', ['fail2ban', 'unattended-upgrades', 'ufw']),
+    // python3-systemd: Debian 12 logs sshd to the journal only, and the jail reads it there
+    apt('Install the hardening packages', ['fail2ban', 'python3-systemd', 'unattended-upgrades', 'ufw']),
     {
       name: 'Turn SSH password and keyboard-interactive login off',
       'ansible.builtin.copy': {

@@ -197,3 +197,46 @@ test('snapshot: the rendered Ansible project (test/snapshots/cluster, UPDATE_SNA
   assert.deepEqual(files.map((f) => f.path).sort(), onDisk);
   for (const f of files) assert.equal(f.contents, readFileSync(join(dir, f.path), 'utf8'), `cluster/${f.path} differs from its snapshot`);
 });
+
+test('wharf cluster apply: unreachable hosts are a failed apply (exit 1) with a per-host summary (real ansible-playbook)', async (t) => {
+  const skip = requireTool(!!toolPath('ansible-playbook'), 'ansible-playbook');
+  if (skip) return t.skip(skip);
+  const { dir } = await renderProject({ nodes: three() });
+  try {
+    const hosts = join(dir, 'hosts.yml');
+    writeFileSync(hosts, stringify({ all: { vars: { ansible_connection: 'community.docker.docker' }, hosts: Object.fromEntries(['n1', 'n2', 'n3'].map((n) => [n, { ansible_host: `wharf-boot-absent-${n}-${process.pid}` }])) } }));
+    const res = await wharf(dir, 'cluster', 'apply', '-i', hosts, '--tags', 'wireguard', '--json');
+    assert.equal(res.exitCode, 1, res.stderr);
+    const a = JSON.parse(res.stdout) as { ok: boolean; hosts: Array<{ host: string; unreachable: number; changed: number }>; tail: string[] };
+    assert.equal(a.ok, false);
+    assert.deepEqual(a.hosts.map((h) => [h.host, h.unreachable, h.changed]), [['n1', 1, 0], ['n2', 1, 0], ['n3', 1, 0]]);
+    assert.ok(a.tail.some((l) => /^fatal: \[n\d\]: UNREACHABLE/.test(l)), a.tail.join('\n'));
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('preflight rules: clock skew and Docker versions across nodes', async () => {
+  const { preflightChecks } = await import('../../src/ops/cluster-preflight.js');
+  const stack = parseSpecText(specWith({ nodes: three() })).stack!;
+  const plan = buildClusterPlan(stack);
+  const stats = Object.fromEntries(['n1', 'n2', 'n3'].map((n) => [n, { ok: 5, changed: 0, unreachable: 0, failures: 0, skipped: 0 }]));
+  const runWith = (clock: number[], versions: string[]) => ({
+    stats,
+    tasks: new Map<string, Map<string, Record<string, unknown>>>([
+      ['Read the clock', new Map(clock.map((c, i) => [`n${i + 1}`, { rc: 0, stdout: String(c) }]))],
+      ['Read the Docker Engine version', new Map(versions.map((v, i) => [`n${i + 1}`, { host_info: { ServerVersion: v } }]))],
+    ]),
+  });
+  const table: Array<[number[], string[], Record<string, string>]> = [
+    [[100, 100.4, 100.9], ['20.10.24', '20.10.24', '20.10.24'], { clock: 'ok', 'docker-versions': 'ok' }],
+    [[100, 104, 100], ['20.10.24', '24.0.7', '20.10.24'], { clock: 'warn', 'docker-versions': 'warn' }],
+    [[100, 160, 100], ['24.0.7', '24.0.9', '24.0.7'], { clock: 'fail', 'docker-versions': 'ok' }],
+  ];
+  for (const [clock, versions, want] of table) {
+    const checks = preflightChecks(runWith(clock, versions) as never, plan, {});
+    const got = Object.fromEntries(checks.filter((c) => c.id in want).map((c) => [c.id, c.status]));
+    assert.deepEqual(got, want, JSON.stringify({ clock, versions }));
+    for (const c of checks.filter((x) => x.id in want && x.status !== 'ok')) assert.ok(c.cause && c.hint, `${c.id} names a cause and a fix`);
+    // the probes that did not run (handshakes) are failures with their cause, never silently ok
+    assert.ok(checks.filter((c) => c.id.startsWith('wg:')).every((c) => c.status === 'fail' && c.cause === 'wg-down'));
+  }
+});

@@ -240,3 +240,22 @@ test('preflight rules: clock skew and Docker versions across nodes', async () =>
     assert.ok(checks.filter((c) => c.id.startsWith('wg:')).every((c) => c.status === 'fail' && c.cause === 'wg-down'));
   }
 });
+
+test('swarm target with cluster.nodes: every overlay carries the overlay MTU that fits VXLAN inside wg0', async () => {
+  const { buildPlan } = await import('../../src/plan/build.js');
+  const { renderAll } = await import('../../src/render/index.js');
+  const { planPaths } = await import('../../src/ops/prepare.js');
+  const hashes = (p: { secrets: Array<{ name: string }> }) => Object.fromEntries(p.secrets.map((s) => [s.name, 'a'.repeat(64)]));
+  const networksOf = (cluster: Record<string, unknown> | undefined) => {
+    const d = parse(templateText('api'));
+    delete d.services.api.build; d.services.api.image = 'registry.example.com/shop/api:1.4.2';
+    if (cluster) d.cluster = cluster;
+    const plan = buildPlan(parseSpecText(stringify(d)).stack!, planPaths);
+    return parse(renderAll(plan, 'swarm', { secretHashes: hashes(plan) }).find((f) => f.path === 'stack.yaml')!.contents).networks as Record<string, { driver_opts?: Record<string, string> }>;
+  };
+  const withNodes = networksOf({ nodes: three() });
+  assert.deepEqual(Object.values(withNodes).map((n) => n.driver_opts?.['com.docker.network.driver.mtu']), Object.keys(withNodes).map(() => '1370'));
+  assert.equal(withNodes.backend!.driver_opts!.encrypted, '');
+  assert.equal(networksOf({ nodes: three(), wireguard: { underlayMtu: 9000 } }).backend!.driver_opts!['com.docker.network.driver.mtu'], '8870');
+  assert.ok(Object.values(networksOf(undefined)).every((n) => !n.driver_opts?.['com.docker.network.driver.mtu']), 'no nodes, no MTU');
+});

@@ -19,6 +19,7 @@ import { init, templateNames } from './init.js';
 import { printIssues, stdio, table, type Out } from './output.js';
 import { EXIT } from './exit.js';
 import { registerBackups, registerOps, targetOpt } from './ops.js';
+import { registerCluster } from './cluster.js';
 
 export { EXIT };
 
@@ -114,6 +115,7 @@ export function program(out: Out = stdio): Command {
 
   registerOps(cmd, out, fileOpt);
   registerBackups(cmd, out, fileOpt);
+  registerCluster(cmd, out, fileOpt);
   return cmd;
 }
 

@@ -5,6 +5,7 @@ import { envSecretMode } from '../spec/rules.js';
 import { pickImage } from './images.js';
 import { byCodeUnit } from './sort.js';
 import { placeComponents } from './placement.js';
+import { mtus } from './cluster.js';
 import type {
   BackupJob, Component, Dependency, Healthcheck, Monitoring, Network, NetworkName, Plan,
   Receiver, Route, ScrapeJob, Secret, Volume,
@@ -133,7 +134,10 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
     { name: 'edge', internal: false, encrypted: false, purpose: 'edge proxy and the services it routes to' },
     { name: 'backend', internal: true, encrypted: encrypt, purpose: 'services and the databases and caches they use; no outside access' },
     { name: 'monitoring', internal: true, encrypted: encrypt, purpose: 'Prometheus, exporters and scraped services; no outside access' },
-  ] satisfies Network[]).filter((n) => usedNetworks.has(n.name));
+  ] satisfies Network[]).filter((n) => usedNetworks.has(n.name))
+    // nodes declared: they may run over wharf's WireGuard mesh, where a 1500-byte overlay would
+    // fragment every full-size VXLAN packet; a smaller MTU costs little on any other network
+    .map((n) => stack.cluster.nodes.length ? { ...n, mtu: mtus(stack.cluster.wireguard.underlayMtu).overlayMtu } : n);
 
   const monitoring: Monitoring = {
     enabled: monitoringOn,

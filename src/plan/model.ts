@@ -15,6 +15,9 @@ export interface Network {
   internal: boolean;
   /** traffic between nodes is encrypted (multi-node targets; one host has nothing to encrypt) */
   encrypted: boolean;
+  /** multi-node targets with declared cluster.nodes: the overlay MTU that keeps VXLAN inside
+   *  wg0 unfragmented (plan/cluster.ts: underlay - 80 - 50, 1370 on a 1500 network) */
+  mtu?: number;
   purpose: string;
 }
 

@@ -70,7 +70,7 @@ export function renderSwarm(plan: Plan, opts: SwarmOptions): RenderedFile[] {
     networks: Object.fromEntries(plan.networks.map((n) => [n.name, {
       driver: 'overlay',
       ...(n.internal ? { internal: true } : {}),
-      ...(n.encrypted ? { driver_opts: { encrypted: '' } } : {}),
+      ...(n.encrypted || n.mtu ? { driver_opts: { ...(n.encrypted ? { encrypted: '' } : {}), ...(n.mtu ? { 'com.docker.network.driver.mtu': String(n.mtu) } : {}) } } : {}),
     }])),
   };
   const volumes = [...new Set([...plan.volumes.map((v) => v.name), ...plan.components.flatMap((c) => relativeBinds(c).map((m) => localVolumeName(c, m.target)))])].sort(byCodeUnit);

@@ -1,0 +1,200 @@
+// `wharf cluster` for real, on 3 test hosts this test creates: containers from the debootstrap
+// base (scripts/docker/cluster-node), reached with Ansible's community.docker.docker connection.
+// The wireguard, firewall, docker and swarm roles are applied (userspace wireguard-go; UFW in
+// each container's own network namespace; Debian's dockerd inside each node): every pair must
+// complete a handshake, a 3-manager swarm must form with wg0 addresses and the spec's labels,
+// the cluster ports must be open on wg0 and closed on the public address, a second apply must
+// change nothing, and preflight must pass everything, then name the cause once UFW blocks 7946
+// between two nodes and once wg0's MTU is lowered on a node. The hosts have no systemd or sshd:
+// the hardening role is only checked offline (test/unit/cluster.test.ts).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { parse, stringify } from 'yaml';
+import { clusterApply, clusterPreflight, clusterRender, type ApplyEvent, type ClusterRendered } from '../../src/ops/cluster.js';
+import { run, type Runner } from '../../src/engine/run.js';
+import { wgKeyFile } from '../../src/secrets/wireguard.js';
+import { templateText } from '../support/templates.js';
+import { requireTool, toolPath } from '../support/tools.js';
+import { dockerSkipReason } from './support/images.js';
+
+const skip = dockerSkipReason() ?? requireTool(!!toolPath('ansible-playbook'), 'ansible-playbook');
+const log = (m: string) => process.stderr.write(`[cluster-e2e] ${m}\n`);
+const prefix = `wharf-boot-${randomBytes(4).toString('hex')}`;
+const net = `${prefix}-net`;
+const names = ['n1', 'n2', 'n3'];
+const container = (n: string) => `${prefix}-${n}`;
+const dockerfileDir = join(import.meta.dirname, '..', '..', 'scripts', 'docker', 'cluster-node');
+
+let dir: string;
+let rendered: ClusterRendered;
+let hostsFile: string;
+const output: string[] = [];
+/** the real executor, keeping every line ansible printed so the test can grep it for keys */
+const recording: Runner = async (c, o) => { const r = await run(c, o); output.push(r.stdout, r.stderr); return r; };
+const numbers: Record<string, number> = {};
+
+async function nodeImage(): Promise<string> {
+  const base = (await execa('docker', ['image', 'inspect', '-f', '{{.Id}}', 'local/debian:bookworm'])).stdout.trim();
+  const hash = createHash('sha256').update(base);
+  for (const f of ['Dockerfile', 'entrypoint.sh']) hash.update(readFileSync(join(dockerfileDir, f)));
+  const tag = hash.digest('hex').slice(0, 12);
+  const ref = `wharf-test/cluster-node:${tag}`;
+  if ((await execa('docker', ['image', 'inspect', ref], { reject: false })).exitCode !== 0) {
+    log(`building ${ref}`);
+    const network = process.env.WHARF_BUILD_NETWORK ? ['--network', process.env.WHARF_BUILD_NETWORK] : [];
+    await execa('docker', ['build', '-q', '-t', ref, ...network, dockerfileDir], { env: { DOCKER_BUILDKIT: '0' } });
+  }
+  return ref;
+}
+
+const exec = (n: string, argv: string[], reject = true) => execa('docker', ['exec', container(n), ...argv], { reject });
+
+before(async () => {
+  if (skip) return;
+  const image = await nodeImage();
+  await execa('docker', ['network', 'create', net]);
+  for (const n of names) {
+    // as scripts/docker/swarm-nodes.sh runs its Docker-in-Docker nodes (no --privileged here)
+    await execa('docker', ['run', '-d', '--name', container(n), '--hostname', n, '--network', net,
+      '--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
+      '--security-opt', 'systempaths=unconfined', '--device', '/dev/net/tun', '--init', image]);
+  }
+  const ips = await Promise.all(names.map(async (n) => (await execa('docker', ['inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, container(n)])).stdout.trim()));
+  dir = mkdtempSync(join(tmpdir(), 'wharf-cluster-e2e-'));
+  const spec = parse(templateText('api'));
+  spec.cluster = { nodes: names.map((name, i) => ({ name, address: ips[i], labels: name === 'n3' ? { 'wharf.db': 'true' } : {} })) };
+  writeFileSync(join(dir, 'wharf.yaml'), stringify(spec));
+  // how the test reaches its hosts: docker exec instead of SSH, already root, no systemd, userspace WireGuard
+  hostsFile = join(dir, 'test-hosts.yml');
+  writeFileSync(hostsFile, stringify({ all: {
+    vars: { ansible_connection: 'community.docker.docker', ansible_become: false, wg_userspace: true, wg_systemd: false },
+    hosts: Object.fromEntries(names.map((n) => [n, { ansible_host: container(n) }])),
+  } }));
+  rendered = await clusterRender(join(dir, 'wharf.yaml'));
+  log(`hosts ${names.map((n, i) => `${container(n)}=${ips[i]}`).join(', ')}`);
+}, { timeout: 10 * 60_000 });
+
+after(async () => {
+  if (skip) return;
+  log(`numbers: ${JSON.stringify(numbers)}`);
+  for (const n of names) await execa('docker', ['rm', '-f', '-v', container(n)], { reject: false });
+  await execa('docker', ['network', 'rm', net], { reject: false });
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}, { timeout: 120_000 });
+
+const runOpts = () => ({ runner: recording, inventories: [hostsFile], tags: ['wireguard', 'firewall', 'docker', 'swarm'] });
+
+test('apply: a WireGuard mesh with a handshake between every pair, a 3-manager swarm over wg0, the cluster ports open on wg0 only; a second apply changes nothing', { skip, timeout: 10 * 60_000 }, async () => {
+  const events: ApplyEvent[] = [];
+  const first = await clusterApply(rendered, { ...runOpts(), onEvent: (e) => events.push(e) });
+  numbers.firstApplySeconds = +(first.durationMs / 1000).toFixed(1);
+  assert.ok(first.ok, `first apply failed:\n${first.tail.join('\n')}`);
+  assert.deepEqual(first.hosts.map((h) => h.host), names);
+  assert.ok(first.hosts.every((h) => h.changed > 0 && h.failed === 0));
+  assert.ok(events.some((e) => e.kind === 'task' && /Write wg0\.conf/.test(e.name)), 'progress names the tasks');
+
+  for (const n of names) {
+    const conf = await exec(n, ['stat', '-c', '%a', '/etc/wireguard/wg0.conf']);
+    assert.equal(conf.stdout.trim(), '600');
+    const mtu = await exec(n, ['cat', '/sys/class/net/wg0/mtu']);
+    assert.equal(mtu.stdout.trim(), String(rendered.plan.wireguard.mtu));
+  }
+  // a handshake needs traffic: one ping each way, then every peer of every node has one
+  for (const a of rendered.plan.nodes) for (const b of rendered.plan.nodes) if (a !== b) await exec(a.name, ['ping', '-c', '1', '-W', '3', '-I', 'wg0', b.wgAddress]);
+  for (const a of rendered.plan.nodes) {
+    const hs = (await exec(a.name, ['wg', 'show', 'wg0', 'latest-handshakes'])).stdout.trim().split('\n').map((l) => l.split('\t'));
+    for (const b of rendered.plan.nodes.filter((x) => x !== a)) {
+      const row = hs.find(([k]) => k === rendered.publicKeys[b.name]);
+      assert.ok(row && Number(row[1]) > 0, `${a.name} has no handshake with ${b.name}: ${JSON.stringify(hs)}`);
+    }
+  }
+
+  for (const n of names) {
+    const ufw = (await exec(n, ['ufw', 'status', 'verbose'])).stdout;
+    assert.match(ufw, /Status: active/);
+    assert.match(ufw, /Default: deny \(incoming\)/);
+    for (const rule of ['2377/tcp on wg0', '7946/tcp on wg0', '7946/udp on wg0', '4789/udp on wg0']) assert.match(ufw, new RegExp(`${rule}\\s+ALLOW IN\\s+10\\.213\\.0\\.0/24`));
+    assert.match(ufw, /51820\/udp\s+ALLOW IN\s+Anywhere/);
+  }
+  // the swarm: 3 reachable managers, each advertising its wg0 address, n3 labelled as the spec says
+  const nodes = (await exec('n1', ['docker', 'node', 'ls', '--format', '{{.Hostname}} {{.Status}} {{.ManagerStatus}}'])).stdout.trim().split('\n').sort();
+  assert.deepEqual(nodes.map((l) => l.replace(/ (Leader|Reachable)$/, ' manager')), names.map((n) => `${n} Ready manager`));
+  for (const n of rendered.plan.nodes) {
+    const addr = (await exec('n1', ['docker', 'node', 'inspect', n.name, '--format', '{{.Status.Addr}} {{.ManagerStatus.Addr}} {{json .Spec.Labels}}'])).stdout.trim();
+    assert.equal(addr, `${n.wgAddress} ${n.wgAddress}:2377 ${JSON.stringify(n.labels)}`);
+  }
+  // dockerd's gossip port answers n1 over wg0; a listener on n3's public address is dropped by UFW
+  const n3 = rendered.plan.nodes[2]!;
+  assert.equal(await connects('n1', n3.wgAddress, 7946), 'open');
+  await listen('n3', 7946, n3.publicAddress);
+  assert.match(await connects('n1', n3.publicAddress, 7946), /timed out/);
+  await stopListening('n3', 7946);
+
+  const second = await clusterApply(rendered, runOpts());
+  numbers.secondApplySeconds = +(second.durationMs / 1000).toFixed(1);
+  assert.ok(second.ok, second.tail.join('\n'));
+  assert.deepEqual(second.hosts.map((h) => [h.host, h.changed]), names.map((n) => [n, 0]));
+});
+
+/** A TCP listener on one of the node's addresses. */
+async function listen(n: string, port: number, addr: string) {
+  const script = 'import os,socket,sys\nopen("/tmp/listen-%s.pid" % sys.argv[2], "w").write(str(os.getpid()))\ns = socket.create_server((sys.argv[1], int(sys.argv[2])))\nwhile True: s.accept()[0].close()';
+  await execa('docker', ['exec', '-d', container(n), 'python3', '-c', script, addr, String(port)]);
+}
+const stopListening = (n: string, port: number) => exec(n, ['sh', '-c', 'kill "$(cat "/tmp/listen-$1.pid")"', 'sh', String(port)]);
+/** "open", or why a TCP connection from node `from` to addr:port failed within 3s */
+async function connects(from: string, addr: string, port: number): Promise<string> {
+  const script = 'import socket,sys\ntry:\n  socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3); print("open")\nexcept Exception as e: print(e)';
+  return (await exec(from, ['python3', '-c', script, addr, String(port)])).stdout.trim();
+}
+
+const byId = (checks: Array<{ id: string }>) => new Map(checks.map((c) => [c.id, c as { id: string; status: string; cause?: string; detail: string }]));
+
+test('preflight passes on the mesh, then names the port UFW blocks between two nodes and the lowered MTU', { skip, timeout: 10 * 60_000 }, async () => {
+  const good = await clusterPreflight(rendered, { runner: recording, inventories: [hostsFile] });
+  numbers.preflightSeconds = +(good.durationMs / 1000).toFixed(1);
+  assert.deepEqual(good.checks.filter((c) => c.status !== 'ok'), []);
+  assert.ok(good.ok);
+  const g = byId(good.checks);
+  for (const a of names) {
+    assert.equal(g.get(`ssh:${a}`)?.status, 'ok');
+    for (const b of names.filter((x) => x !== a)) {
+      for (const id of [`wg:${a}->${b}`, `mtu:${a}->${b}`, `port:${a}->${b}:7946`, `port:${a}->${b}:2377`]) assert.equal(g.get(id)?.status, 'ok', `${id}: ${g.get(id)?.detail}`);
+    }
+  }
+  assert.equal(g.get('clock')?.status, 'ok');
+  assert.equal(g.get('docker-versions')?.status, 'ok');
+
+  // UFW on n3 blocks gossip from n1 only, ahead of the allow rule
+  await exec('n3', ['ufw', 'insert', '1', 'deny', 'in', 'on', 'wg0', 'from', rendered.plan.nodes[0]!.wgAddress, 'to', 'any', 'port', '7946', 'proto', 'tcp']);
+  await exec('n2', ['ip', 'link', 'set', 'wg0', 'mtu', '1300']);
+  try {
+    const bad = byId((await clusterPreflight(rendered, { runner: recording, inventories: [hostsFile] })).checks);
+    assert.equal(bad.get('port:n1->n3:7946')?.cause, 'port-blocked');
+    for (const id of ['port:n2->n3:7946', 'port:n1->n3:2377', 'port:n1->n2:7946']) assert.equal(bad.get(id)?.status, 'ok', id);
+    for (const b of ['n1', 'n3']) {
+      const c = bad.get(`mtu:n2->${b}`);
+      assert.equal(c?.cause, 'mtu-too-small', JSON.stringify(c));
+      assert.match(c!.detail, /1300/);
+    }
+    assert.equal(bad.get('mtu:n1->n3')?.status, 'ok');
+    assert.equal(bad.get('wg:n2->n1')?.status, 'ok', 'the handshake itself still works');
+  } finally {
+    await exec('n2', ['ip', 'link', 'set', 'wg0', 'mtu', String(rendered.plan.wireguard.mtu)], false);
+    await exec('n3', ['ufw', '--force', 'delete', '1'], false);
+  }
+});
+
+test('no private key in anything ansible printed', { skip }, () => {
+  const all = output.join('\n');
+  assert.ok(all.length > 1000, 'ansible output was recorded');
+  for (const n of names) {
+    const priv = readFileSync(join(rendered.secretsDir, wgKeyFile(n)), 'utf8').trim();
+    assert.ok(!all.includes(priv), `${n}'s private key was printed`);
+  }
+});

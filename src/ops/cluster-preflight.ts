@@ -4,21 +4,13 @@
 import type { ClusterPlan } from '../plan/cluster.js';
 import { PREFLIGHT_TASKS } from '../render/cluster/preflight.js';
 import type { JsonRun, TaskResult } from '../engine/ansible.js';
-import type { CheckStatus } from './doctor.js';
+import { checkResult, type CheckOf, type CheckStatus } from './checks.js';
 
 export type PreflightCause =
   | 'ssh-unreachable' | 'wg-down' | 'no-handshake' | 'stale-handshake' | 'mtu-too-small' | 'wg-unreachable'
   | 'port-blocked' | 'clock-skew' | 'docker-missing' | 'docker-version-mismatch';
 
-export interface PreflightCheck {
-  id: string;
-  title: string;
-  status: CheckStatus;
-  ok: boolean;
-  detail: string;
-  hint?: string;
-  cause?: PreflightCause;
-}
+export type PreflightCheck = CheckOf<PreflightCause>;
 
 /** A handshake older than this means the peer stopped answering (WireGuard re-keys every 2 min). */
 const HANDSHAKE_MAX_AGE_S = 180;
@@ -26,7 +18,7 @@ const HANDSHAKE_MAX_AGE_S = 180;
 const CLOCK_WARN_S = 2;
 const CLOCK_FAIL_S = 30;
 
-const check = (c: Omit<PreflightCheck, 'ok'>): PreflightCheck => ({ ...c, ok: c.status !== 'fail' });
+const check = (c: Omit<PreflightCheck, 'ok'>): PreflightCheck => checkResult(c);
 const itemsOf = (r: TaskResult | undefined) => r?.results ?? [];
 const text = (r: TaskResult) => `${r.stdout ?? ''}\n${r.stderr ?? ''}\n${r.msg ?? ''}`;
 const firstLine = (s: string, max = 200) => { const l = s.trim().split('\n')[0] ?? ''; return l.length > max ? `${l.slice(0, max)}…` : l; };

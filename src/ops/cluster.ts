@@ -10,7 +10,7 @@ import { load } from './prepare.js';
 import { parseJsonRun, parseRecap, playbookCmd, progressOf, type HostRecap, type PlaybookOptions } from '../engine/ansible.js';
 import { run as defaultRun, type Runner } from '../engine/run.js';
 import { preflightChecks, type PreflightCheck } from './cluster-preflight.js';
-import type { CheckStatus } from './doctor.js';
+import type { CheckStatus } from './checks.js';
 import { writeFiles, type WriteResult } from './write.js';
 
 export interface ClusterRendered {

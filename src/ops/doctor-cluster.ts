@@ -6,9 +6,10 @@ import type { OpsContext } from '../engine/context.js';
 import type { ContainerState } from '../engine/live.js';
 import { faultTolerance, type NodeState } from '../engine/nodes.js';
 import type { Runner } from '../engine/run.js';
-import type { Check, CheckStatus } from './doctor.js';
+import type { Check } from './doctor.js';
+import { checkResult, type CheckStatus } from './checks.js';
 
-const check = (c: Omit<Check, 'ok'>): Check => ({ ...c, ok: c.status !== 'fail' });
+const check = (c: Omit<Check, 'ok'>): Check => checkResult(c);
 
 export function checkNodes(nodes: NodeState[]): Check[] {
   const down = nodes.filter((n) => n.state !== 'ready');

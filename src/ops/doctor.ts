@@ -3,6 +3,7 @@
 import { statfsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Component, Plan } from '../plan/model.js';
+import { checkResult, type CheckOf, type CheckStatus } from './checks.js';
 import { nearest } from '../spec/issues.js';
 import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
 import { docker, onHost, resolveScript, tcpConnectScript } from '../engine/docker.js';
@@ -16,7 +17,7 @@ import type { Runner } from '../engine/run.js';
 import type { NodeState } from '../engine/nodes.js';
 import { serviceHealth } from './up.js';
 
-export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
+export type { CheckStatus } from './checks.js';
 
 /** Machine-readable reason, so callers and tests need not parse prose. */
 export type Cause =
@@ -25,14 +26,7 @@ export type Cause =
   | 'unreachable' | 'no-healthy-backend' | 'route-error' | 'metrics-exposed' | 'targets-down' | 'no-rules'
   | 'alertmanager-unreachable' | 'low-disk';
 
-export interface Check {
-  id: string;
-  title: string;
-  status: CheckStatus;
-  ok: boolean;
-  detail: string;
-  hint?: string;
-  cause?: Cause;
+export interface Check extends CheckOf<Cause> {
   /** the service the finding is about, when there is one */
   service?: string;
   /** supporting lines (last logs, down targets...) */
@@ -54,7 +48,7 @@ export interface DoctorOptions {
   onCheck?: (c: Check) => void;
 }
 
-const check = (c: Omit<Check, 'ok'>): Check => ({ ...c, ok: c.status !== 'fail' });
+const check = (c: Omit<Check, 'ok'>): Check => checkResult(c);
 
 export async function doctor(ctx: OpsContext, opts: DoctorOptions = {}): Promise<DoctorResult> {
   const runner = runnerOf(ctx);

@@ -67,13 +67,9 @@ start=$(date +%s)
 rc=0
 # DinD without --privileged (the VM withholds CAP_SYS_RESOURCE): DESIGN.md's flags. /var/lib/docker
 # is an anonymous volume so the inner engine's overlay2 sits on the host's filesystem.
-# The TUN device node, as a machine of this kind has it: the cluster e2e's WireGuard (wireguard-go)
-# needs /dev/net/tun, and a container's /dev has only what it is given.
-tun=()
-if [ -c /dev/net/tun ]; then tun=(--device /dev/net/tun); fi
 docker run --name "$name" --cap-add ALL --cap-drop SYS_RESOURCE \
   --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined \
-  --device-cgroup-rule='a *:* rwm' "${tun[@]}" -v /var/lib/docker \
+  --device-cgroup-rule='a *:* rwm' -v /var/lib/docker \
   -v "$repo/.git:/src/repo.git:ro" -v "$shared:/src/shared:ro" \
   -e WHARF_FRESH_REF="$(git -C "$repo" rev-parse HEAD)" "${env_args[@]}" \
   "$IMAGE" >"$LOG" 2>&1 || rc=$?

@@ -67,6 +67,12 @@ export async function startApi(env: Record<string, string>, opts: { waitReady?: 
   child.stderr!.on('data', (b: Buffer) => chunks.push(b.toString()));
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, sig) => resolve(code ?? sig ?? -1)));
   const kill = () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); };
+  // A test that fails before stopping its instance must not keep the test file alive forever
+  // (a hung file hangs the whole CI run): the child and its pipes do not hold the event loop,
+  // and the instance is killed when the file's process exits.
+  child.unref();
+  (child.stdout as unknown as { unref?: () => void }).unref?.();
+  (child.stderr as unknown as { unref?: () => void }).unref?.();
   process.once('exit', kill);
   const url = `http://127.0.0.1:${port}`;
   const api: RunningApi = {

@@ -73,7 +73,7 @@ try {
       const load = edgeLoad(through(client.ip));
       await sleep(2000);
       const t0 = performance.now();
-      await run({ ...engine.rollout('api'), argv: [...engine.rollout('api').argv.slice(0, -1), '--update-order', order, engine.serviceName('api')] });
+      await run(engine.rollout('api', order));
       let state = '';
       while (performance.now() - t0 < 10 * 60_000) {
         state = (await run(engine.rolloutState('api'))).stdout.trim();
@@ -89,7 +89,7 @@ try {
     }
   }
   // leave the service as rendered
-  await run({ ...engine.rollout('api'), argv: [...engine.rollout('api').argv.slice(0, -1), '--update-order', 'start-first', engine.serviceName('api')] });
+  await run(engine.rollout('api', 'start-first'));
 
   const row = (k: string, v: string) => console.log(`${k.padEnd(44)} ${v}`);
   console.log(`\nfailover: ${rounds} rounds of stopping the leader node (3 managers, HAProxy edge with retries and redispatch)`);

@@ -113,9 +113,9 @@ export class SwarmEngine implements Engine {
       : this.c(['stack', 'ps', '--no-trunc', '--format', '{{json .}}', this.project], 'list tasks', { timeoutMs: 30_000 });
   }
 
-  /** replace every task of a service, one at a time as its update_config says */
-  rollout(service: string): Cmd {
-    return this.c(['service', 'update', '--force', '--detach=true', this.serviceName(service)], `roll every task of ${service}`, { timeoutMs: 60_000 });
+  /** replace every task of a service, one at a time as its update_config says (or in the order given) */
+  rollout(service: string, order?: 'start-first' | 'stop-first'): Cmd {
+    return this.c(['service', 'update', '--force', '--detach=true', ...(order ? ['--update-order', order] : []), this.serviceName(service)], `roll every task of ${service}`, { timeoutMs: 60_000 });
   }
 
   /** the state of a service's last update: updating, completed, paused, rollback_completed... (empty: never updated) */

@@ -1,6 +1,7 @@
 // The nodes of a multi-node target, read from a manager (`docker node inspect`), and how
 // wharf reaches each node's own engine: exec, logs and container state are per node.
 import { byCodeUnit } from '../plan/sort.js';
+import { parseDockerHost } from '../spec/grammar.js';
 
 export interface NodeState {
   id: string;
@@ -53,10 +54,10 @@ export function parseNodeInspect(json: string): Omit<NodeState, 'dockerHost'>[] 
 export function nodeDockerHost(addr: string, manager: string | undefined, declared?: string): string | undefined {
   if (declared) return declared;
   if (!manager || !addr) return undefined;
-  const m = /^(tcp|ssh):\/\/([^@/]+@)?(\[[^\]]+\]|[^:/]+)(:\d+)?$/.exec(manager);
-  if (!m) return undefined;
+  const m = parseDockerHost(manager);
+  if (!m || m.scheme === 'unix') return undefined;
   const host = addr.includes(':') ? `[${addr}]` : addr;
-  return `${m[1]}://${m[2] ?? ''}${host}${m[4] ?? ''}`;
+  return `${m.scheme}://${m.user ? `${m.user}@` : ''}${host}${m.port !== undefined ? `:${m.port}` : ''}`;
 }
 
 /** How many managers may be lost before the swarm stops accepting changes (Raft majority). */

@@ -56,9 +56,29 @@ export function staysInside(p: string): boolean {
   return n !== '..' && !n.startsWith('../');
 }
 
+export interface DockerHost {
+  scheme: 'tcp' | 'ssh' | 'unix';
+  /** ssh only */
+  user?: string;
+  /** as written: IPv6 literals keep their brackets; unix: the socket path */
+  host: string;
+  port?: number;
+}
+
+const hostPart = '(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)';
+const dockerHostPattern = new RegExp(`^(?:(tcp)://${hostPart}(?::(\\d{1,5}))?|(ssh)://(?:([A-Za-z_][A-Za-z0-9._-]{0,31})@)?${hostPart}(?::(\\d{1,5}))?|(unix)://(/[A-Za-z0-9._/-]{1,200}))$`);
+
 /** A Docker engine address as DOCKER_HOST takes it: tcp://host[:port], ssh://[user@]host[:port]
- *  or unix:///path. Plain characters only: it travels as an environment value, never a shell word. */
+ *  or unix:///path, split into its parts (undefined when it is not one). Plain characters only:
+ *  it travels as an environment value, never a shell word. The one grammar for engine addresses. */
+export function parseDockerHost(s: string): DockerHost | undefined {
+  const m = dockerHostPattern.exec(s);
+  if (!m) return undefined;
+  if (m[1]) return { scheme: 'tcp', host: m[2]!, ...(m[3] ? { port: Number(m[3]) } : {}) };
+  if (m[4]) return { scheme: 'ssh', ...(m[5] ? { user: m[5] } : {}), host: m[6]!, ...(m[7] ? { port: Number(m[7]) } : {}) };
+  return { scheme: 'unix', host: m[9]! };
+}
+
 export function isDockerHost(s: string): boolean {
-  const host = '(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)';
-  return new RegExp(`^(tcp://${host}(:\\d{1,5})?|ssh://([A-Za-z_][A-Za-z0-9._-]{0,31}@)?${host}(:\\d{1,5})?|unix:///[A-Za-z0-9._/-]{1,200})$`).test(s);
+  return parseDockerHost(s) !== undefined;
 }

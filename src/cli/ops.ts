@@ -86,6 +86,49 @@ export function registerOps(cmd: Command, out: Out, fileOpt: () => import('comma
       }
     });
 
+  const rolloutProgress = (json: boolean) => json ? undefined : (e: import('../ops/rollout.js').RolloutEventOut) =>
+    out.error(`  ${e.service} [${e.phase}] ${e.detail} (${(e.elapsedMs / 1000).toFixed(1)}s)`);
+  const rolloutTable = (rs: import('../ops/rollout.js').ServiceRollout[]) => table(['service', 'result', 'replicas', 'replaced', 'started', 'waves', 'revision', 'time'],
+    rs.map((r) => [r.service, r.ok ? 'ok' : `FAILED: ${r.error}`, r.replicas, r.replaced, r.started, r.waves, r.revision ?? '', `${(r.durationMs / 1000).toFixed(1)}s`]));
+  const rolloutFailure = async (err: unknown, json: boolean): Promise<boolean> => {
+    const { RolloutError } = await import('../ops/rollout.js');
+    if (!(err instanceof RolloutError)) return false;
+    if (json) out.log(JSON.stringify({ ok: false, rollouts: [err.result] }, null, 2)); else out.error(err.message);
+    process.exitCode = EXIT.failed;
+    return true;
+  };
+
+  cmd.command('rollout')
+    .description('replace a service\'s containers with new ones, zero-downtime: new beside old, gated on health and the edge, old drained (every rolling service when omitted)')
+    .argument('[service]', 'service to roll')
+    .addOption(fileOpt()).addOption(targetOpt()).addOption(hostOpt())
+    .option('--json', 'print the result as JSON', false)
+    .action(async (service: string | undefined, o: { file?: string; target?: Target; host?: string; json: boolean }) => {
+      const ctx = await context(o, { render: false });
+      const { rollout } = await import('../ops/rollout.js');
+      try {
+        const r = await rollout(ctx, service ? [service] : [], { onProgress: rolloutProgress(o.json) });
+        if (o.json) { out.log(JSON.stringify({ ok: true, ...r }, null, 2)); return; }
+        out.log(rolloutTable(r.rollouts));
+      } catch (err) { if (!(await rolloutFailure(err, o.json))) throw err; }
+    });
+
+  cmd.command('rollback')
+    .description('roll a service back to its previous recorded revision (definition and image ID), zero-downtime')
+    .argument('<service>', 'service to roll back')
+    .addOption(fileOpt()).addOption(targetOpt()).addOption(hostOpt())
+    .option('--json', 'print the result as JSON', false)
+    .action(async (service: string, o: { file?: string; target?: Target; host?: string; json: boolean }) => {
+      const ctx = await context(o, { render: false });
+      const { rollback } = await import('../ops/rollback.js');
+      try {
+        const r = await rollback(ctx, service, { onProgress: rolloutProgress(o.json) });
+        if (o.json) { out.log(JSON.stringify({ ok: true, rollouts: [r] }, null, 2)); return; }
+        out.log(rolloutTable([r]));
+        out.log(`${service}: back to revision ${r.to.revision} (${r.to.image}, ${r.to.imageId.slice(0, 19)}, recorded ${r.to.at}); wharf.yaml is unchanged: the next \`wharf up\` rolls forward again unless you change it`);
+      } catch (err) { if (!(await rolloutFailure(err, o.json))) throw err; }
+    });
+
   cmd.command('down')
     .description('stop and remove the stack; data volumes are kept unless --volumes')
     .addOption(fileOpt()).addOption(targetOpt()).addOption(hostOpt())

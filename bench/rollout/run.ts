@@ -69,13 +69,16 @@ try {
   log(`deploying ${project}`);
   let ctx = await changeEnv('0');
   await up(ctx, { timeoutMs: 300_000 });
-  const steadyLoad = load();
-  await sleep(15_000);
-  const steady = (await steadyLoad.end()).api;
-  log(`steady: ${steady.length} requests, ${steady.filter((r) => !r.ok).length} failed, p50 ${pct(steady.map((r) => r.ms), 50).toFixed(1)} ms, p99 ${pct(steady.map((r) => r.ms), 99).toFixed(1)} ms`);
-
+  await sleep(10_000);
+  // Steady state is measured before every change, so it sees the same machine load as the rollouts.
+  const steady: LoadResult[] = [];
   for (let i = 0; i < rounds; i++) {
     for (const how of ['compose', 'wharf'] as const) {
+      const sl = load();
+      await sleep(8000);
+      const st = (await sl.end()).api;
+      steady.push(...st);
+      log(`steady before round ${i + 1} ${how}: ${st.length} requests, ${st.filter((r) => !r.ok).length} failed, p50 ${pct(st.map((r) => r.ms), 50).toFixed(1)} ms, p99 ${pct(st.map((r) => r.ms), 99).toFixed(1)} ms`);
       ctx = await changeEnv(`${i}-${how}`);
       const old = new Set((await listContainers(ctx.engine, run)).filter((c) => c.service === 'api').map((c) => c.id));
       const l = load();

@@ -70,6 +70,9 @@ export interface Engine {
   serviceHashes?(): Cmd;
   /** the container label holding that hash */
   readonly configHashLabel?: string;
+  /** orchestrators: replace every replica of the service by its own update policy (Swarm:
+   *  `service update --force`, start-first with rollback as rendered); rolloutStates reports it */
+  rollout?(service: string): Cmd;
   /** what doctor asks first: the orchestrator answers, and how to judge its answer */
   tool(): ToolCheck;
   /** the engine the commands talk to (DOCKER_HOST); undefined: the environment's own */

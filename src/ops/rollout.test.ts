@@ -71,3 +71,21 @@ test('revisions: appended when new, the same one not twice, the last KEEP kept, 
     assert.match(readFileSync(revisionsPath(dir), 'utf8'), /"via": "up"/);
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test('on an orchestrator the same op starts its own update and waits for it: completed, or rolled back (exit non-zero)', async () => {
+  const { SwarmEngine } = await import('../engine/swarm.js');
+  const { recordingRunner } = await import('../engine/run.js');
+  const { rollout, RolloutError } = await import('./rollout.js');
+  const p = plan();
+  const engine = new SwarmEngine({ project: 't', dir: '/x' });
+  const answer = (state: string) => recordingRunner((c) => c.argv.includes('inspect')
+    ? { stdout: `t_api ${JSON.stringify({ State: state, StartedAt: new Date(Date.now() + 1000).toISOString(), Message: state === 'rollback_completed' ? 'task unhealthy' : 'update completed' })}` }
+    : undefined);
+  const ok = answer('completed');
+  const r = await rollout({ plan: p, outDir: '/x', projectDir: '/x', engine, runner: ok.runner }, ['api'], { pollMs: 1 });
+  assert.equal(r.rollouts[0]!.ok, true);
+  assert.deepEqual(ok.calls[0]!.argv, ['docker', 'service', 'update', '--force', '--detach=true', 't_api']);
+  const bad = answer('rollback_completed');
+  await assert.rejects(rollout({ plan: p, outDir: '/x', projectDir: '/x', engine, runner: bad.runner }, ['api'], { pollMs: 1 }),
+    (e: unknown) => e instanceof RolloutError && /rollout of api failed \(rollback completed: task unhealthy\)/.test(e.message));
+});

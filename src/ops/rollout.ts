@@ -298,7 +298,7 @@ export async function rollout(ctx: OpsContext, services: string[] = [], opts: Ro
   const t0 = performance.now();
   const names = services.length ? services : ctx.plan.components.filter((c) => rolls(ctx.plan, c)).map((c) => c.name);
   const rollouts: ServiceRollout[] = [];
-  for (const s of names) rollouts.push(await rolloutService(ctx, s, { force: true, ...opts }));
+  for (const s of names) rollouts.push(ctx.engine.scaleOut ? await rolloutService(ctx, s, { force: true, ...opts }) : await orchestratedRollout(ctx, s, opts));
   return { project: ctx.engine.project, rollouts, durationMs: Math.round(performance.now() - t0) };
 }
 
@@ -327,4 +327,49 @@ export function decideDeploy(plan: Plan, live: ContainerState[], want: Desired, 
     }
   }
   return d;
+}
+
+/** One `<name> <json>` line of Engine.rolloutStates: the update's state and when it started. */
+export function parseRolloutState(stdout: string, name: string): { state: string; startedAt: number; message: string } | undefined {
+  for (const l of stdout.split('\n')) {
+    const i = l.indexOf(' ');
+    if (i < 0 || l.slice(0, i) !== name) continue;
+    const u = JSON.parse(l.slice(i + 1) || 'null') as { State?: string; StartedAt?: string; Message?: string } | null;
+    return { state: u?.State ?? '', startedAt: Date.parse(u?.StartedAt ?? '') || 0, message: u?.Message ?? '' };
+  }
+  return undefined;
+}
+
+/**
+ * An orchestrator rolls by its own update policy (Swarm: start-first, rollback on failure,
+ * as the plan rendered it): start it, then wait until it says completed, or rolled back.
+ */
+export async function orchestratedRollout(ctx: OpsContext, service: string, opts: RolloutOptions = {}): Promise<ServiceRollout> {
+  const engine = ctx.engine;
+  if (!engine.rollout || !engine.rolloutStates) throw new Error(`the ${engine.kind} engine cannot roll a service`);
+  const component = ctx.plan.components.find((c) => c.name === service);
+  if (!component) throw new Error(`no service "${service}" in the plan (services: ${ctx.plan.components.map((c) => c.name).join(', ')})`);
+  const runner = runnerOf(ctx);
+  const emit = opts.onProgress ?? (() => {});
+  const t0 = performance.now();
+  const elapsed = () => Math.round(performance.now() - t0);
+  const limit = (component.healthcheck ? healthWindow(component.healthcheck) * 1000 + 60_000 : 120_000) * Math.max(1, component.replicas);
+  const name = `${engine.project}_${service}`;
+  const startedAt = Date.now();
+  emit({ kind: 'phase', service, phase: 'start', detail: `the orchestrator replaces ${component.replicas} replicas by its update policy`, elapsedMs: 0 });
+  await runner(engine.rollout(service));
+  let last = '';
+  for (;;) {
+    const st = parseRolloutState((await runner(engine.rolloutStates([service]))).stdout, name);
+    const ours = st && st.startedAt >= startedAt - 2000;
+    const state = ours ? st.state : 'pending';
+    if (state !== last) { emit({ kind: 'phase', service, phase: state === 'completed' ? 'done' : 'health', detail: `update ${state}${st?.message ? `: ${st.message}` : ''}`, elapsedMs: elapsed() }); last = state; }
+    const base = { service, replaced: component.replicas, started: component.replicas, replicas: component.replicas, waves: component.replicas, durationMs: elapsed() };
+    if (state === 'completed') return { ...base, ok: true, phase: 'done' };
+    if (state === 'rollback_completed' || state === 'paused' || state === 'rollback_paused' || elapsed() > limit) {
+      const r: ServiceRollout = { ...base, ok: false, replaced: 0, phase: 'failed', error: elapsed() > limit ? `not converged within ${Math.round(limit / 1000)}s (${state})` : `${state.replace('_', ' ')}${st?.message ? `: ${st.message}` : ''}` };
+      throw new RolloutError(r);
+    }
+    await sleep(opts.pollMs ?? 1000);
+  }
 }

@@ -174,7 +174,7 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
         const bad = cs.find((c) => c.health === 'unhealthy' || c.state === 'exited' || c.state === 'dead' || c.restartCount > 0);
         if (bad) {
           logs = await lastLogLines(runner, bad, 20, masks);
-          return { kind: 'failed', reason: `${bad.name} ${bad.health === 'unhealthy' ? `unhealthy${bad.healthLog ? ` (healthcheck: ${bad.healthLog.split('\n').slice(-1)[0]})` : ''}` : `exited (code ${bad.exitCode}, ${bad.restartCount} restarts)`}` };
+          return { kind: 'failed', reason: `${bad.name} ${bad.health === 'unhealthy' ? `unhealthy${bad.healthLog ? ` (healthcheck: ${bad.healthLog.split('\n').slice(-1)[0]})` : ''}` : `${bad.state === 'running' ? 'restarted' : bad.state} (last exit code ${bad.exitCode}, ${bad.restartCount} restarts)`}` };
         }
         if (cs.every((c) => c.state === 'running' && (c.health === 'healthy' || c.health === 'none'))) { say(`${cs.length} new healthy`); return { kind: 'healthy', at: Date.now() }; }
         await sleep(pollMs);

@@ -77,13 +77,59 @@ export function registerOps(cmd: Command, out: Out, fileOpt: () => import('comma
         out.log(table(['service', 'role', 'replicas', 'state'], r.services.map((s) => [s.service, s.role, `${s.healthy}/${s.desired}`, s.state])));
         out.log(table(['route', 'url', 'auth'], r.urls.map((u) => [u.route, u.url, u.auth ? 'basic auth' : ''])));
         out.log(table(['credentials for', 'file'], r.credentials.map((c) => [c.what, c.file])));
+        for (const x of r.rollouts) out.log(`rolled ${x.service} zero-downtime: ${x.replicas} replicas (${x.replaced} replaced, ${x.started} new, ${x.waves} wave${x.waves === 1 ? '' : 's'}) in ${(x.durationMs / 1000).toFixed(1)}s${x.revision ? `, revision ${x.revision}` : ''}`);
+        for (const x of r.unavailable) out.log(`recreated ${x.service} stop-first: unavailable for ${(x.ms / 1000).toFixed(1)}s`);
         out.log(`${r.project}: ${r.services.length} services healthy in ${(r.durationMs / 1000).toFixed(1)}s${r.changed.length ? ` (changed: ${r.changed.join(', ')})` : ' (nothing changed)'}${r.pruned.length ? `; removed ${r.pruned.length} superseded configs and secrets` : ''}`);
       } catch (err) {
         if (err instanceof ImageUnavailableError) { out.error(err.message); process.exitCode = EXIT.failed; return; }
         if (err instanceof RolloutFailedError) { out.error(err.message); process.exitCode = EXIT.failed; return; }
+        if (await rolloutFailure(err, false)) return;
         if (err instanceof UpTimeoutError) { if (process.stderr.isTTY) process.stderr.write('\n'); out.error(err.message); process.exitCode = EXIT.failed; return; }
         throw err;
       }
+    });
+
+  const rolloutProgress = (json: boolean) => json ? undefined : (e: import('../ops/rollout.js').RolloutEventOut) =>
+    out.error(`  ${e.service} [${e.phase}] ${e.detail} (${(e.elapsedMs / 1000).toFixed(1)}s)`);
+  const rolloutTable = (rs: import('../ops/rollout.js').ServiceRollout[]) => table(['service', 'result', 'replicas', 'replaced', 'started', 'waves', 'revision', 'time'],
+    rs.map((r) => [r.service, r.ok ? 'ok' : `FAILED: ${r.error}`, r.replicas, r.replaced, r.started, r.waves, r.revision ?? '', `${(r.durationMs / 1000).toFixed(1)}s`]));
+  const rolloutFailure = async (err: unknown, json: boolean): Promise<boolean> => {
+    const { RolloutError } = await import('../ops/rollout.js');
+    if (!(err instanceof RolloutError)) return false;
+    if (json) out.log(JSON.stringify({ ok: false, rollouts: [err.result] }, null, 2)); else out.error(err.message);
+    process.exitCode = EXIT.failed;
+    return true;
+  };
+
+  cmd.command('rollout')
+    .description('replace a service\'s containers with new ones, zero-downtime: new beside old, gated on health and the edge, old drained (every rolling service when omitted)')
+    .argument('[service]', 'service to roll')
+    .addOption(fileOpt()).addOption(targetOpt()).addOption(hostOpt())
+    .option('--json', 'print the result as JSON', false)
+    .action(async (service: string | undefined, o: { file?: string; target?: Target; host?: string; json: boolean }) => {
+      const ctx = await context(o, { render: false });
+      const { rollout } = await import('../ops/rollout.js');
+      try {
+        const r = await rollout(ctx, service ? [service] : [], { onProgress: rolloutProgress(o.json) });
+        if (o.json) { out.log(JSON.stringify({ ok: true, ...r }, null, 2)); return; }
+        out.log(rolloutTable(r.rollouts));
+      } catch (err) { if (!(await rolloutFailure(err, o.json))) throw err; }
+    });
+
+  cmd.command('rollback')
+    .description('roll a service back to its previous recorded revision (definition and image ID), zero-downtime')
+    .argument('<service>', 'service to roll back')
+    .addOption(fileOpt()).addOption(targetOpt()).addOption(hostOpt())
+    .option('--json', 'print the result as JSON', false)
+    .action(async (service: string, o: { file?: string; target?: Target; host?: string; json: boolean }) => {
+      const ctx = await context(o, { render: false });
+      const { rollback } = await import('../ops/rollback.js');
+      try {
+        const r = await rollback(ctx, service, { onProgress: rolloutProgress(o.json) });
+        if (o.json) { out.log(JSON.stringify({ ok: true, rollouts: [r] }, null, 2)); return; }
+        out.log(rolloutTable([r]));
+        out.log(`${service}: back to revision ${r.to.revision} (${r.to.image}, ${r.to.imageId.slice(0, 19)}, recorded ${r.to.at}); wharf.yaml is unchanged: the next \`wharf up\` rolls forward again unless you change it`);
+      } catch (err) { if (!(await rolloutFailure(err, o.json))) throw err; }
     });
 
   cmd.command('down')

@@ -41,3 +41,13 @@ test('down without the rendered file: v2 finds the project by label, v1 still ne
   assert.equal(c.cwd, undefined);
   assert.deepEqual(v1.remove({ volumes: false, withoutFile: true }).argv, ['docker-compose', '-p', 'shop', '-f', 'compose.yaml', 'down', '--remove-orphans']);
 });
+
+test('rollout commands: scale out keeping the old containers (with depends_on, so the hash matches a later up), only-these-services, hashes', () => {
+  assert.deepEqual(v2.scaleOut('api', 6).argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'up', '-d', '--no-build', '--no-recreate', '--scale', 'api=6', 'api']);
+  assert.deepEqual(v2.scaleOut('api', 4, 'rollback.yaml').argv, ['docker', 'compose', '-p', 'shop', '-f', 'rollback.yaml', 'up', '-d', '--no-build', '--no-recreate', '--scale', 'api=4', 'api']);
+  assert.equal(v2.scaleOut('api', 6).cwd, '/p/.wharf/compose');
+  assert.deepEqual(v2.deployServices(['db', 'proxy']).argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'up', '-d', '--remove-orphans', '--no-build', 'db', 'proxy']);
+  assert.deepEqual(v2.converge().argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'up', '-d', '--remove-orphans', '--no-build', '--no-recreate']);
+  assert.deepEqual(v2.serviceHashes().argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'config', '--hash', '*']);
+  assert.equal(v2.configHashLabel, 'com.docker.compose.config-hash');
+});

@@ -15,10 +15,12 @@ export interface ComposeEngineOptions {
 
 export const PROJECT_LABEL = 'com.docker.compose.project';
 export const SERVICE_LABEL = 'com.docker.compose.service';
+export const CONFIG_HASH_LABEL = 'com.docker.compose.config-hash';
 
 export class ComposeEngine implements Engine {
   readonly kind = 'compose' as const;
   readonly multiNode = false;
+  readonly configHashLabel = CONFIG_HASH_LABEL;
   readonly project: string;
   readonly dir: string;
   readonly compose: ComposeBinary;
@@ -54,6 +56,33 @@ export class ComposeEngine implements Engine {
   deploy(): Cmd {
     // No --wait: v1 lacks it, and ops/up polls health itself so both report the same progress.
     return this.c(['up', '-d', '--remove-orphans', '--no-build'], 'create or update containers', { timeoutMs: 10 * 60_000 });
+  }
+
+  /** Only these services (and whatever they need that is missing): a recreated service's
+   *  dependents are left alone, which a plain `up` (Compose 2.26) recreates with it. */
+  deployServices(services: string[]): Cmd {
+    return this.c(['up', '-d', '--remove-orphans', '--no-build', ...services], `create or update ${services.join(', ')}`, { timeoutMs: 10 * 60_000 });
+  }
+
+  /** Start what is missing, remove orphans, recreate nothing. */
+  converge(): Cmd {
+    return this.c(['up', '-d', '--remove-orphans', '--no-build', '--no-recreate'], 'start missing containers', { timeoutMs: 10 * 60_000 });
+  }
+
+  /**
+   * `total` containers of the service, the existing ones kept as they are: the new ones get
+   * the file's definition. Not --no-deps: Compose then leaves depends_on out of the config
+   * hash, and the next plain `up` would recreate the new containers (measured on 2.26).
+   */
+  scaleOut(service: string, total: number, file?: string): Cmd {
+    const base = file ? [...this.compose.argv, '-p', this.project, '-f', file] : this.base();
+    return cmd([...base, 'up', '-d', '--no-build', '--no-recreate', '--scale', `${service}=${total}`, service],
+      `start new ${service} containers beside the old ones (${total} in all)`, { cwd: this.dir, timeoutMs: 5 * 60_000 });
+  }
+
+  /** `<service> <hash>` per line: the config hash Compose labels each container with. */
+  serviceHashes(): Cmd {
+    return this.c(['config', '--hash', '*'], 'compute each service\'s config hash', { timeoutMs: 60_000 });
   }
 
   remove({ volumes, withoutFile }: { volumes: boolean; withoutFile?: boolean }): Cmd {

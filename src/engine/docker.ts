@@ -39,6 +39,13 @@ export const docker = {
   exec(c: ContainerRef, argv: string[], describe: string, timeoutMs = 15_000): Cmd {
     return onHost(cmd(['docker', 'exec', c.id, ...argv], describe, { timeoutMs }), c.host);
   },
+  /** SIGTERM, then SIGKILL after `graceSeconds` */
+  stop(ids: string[], graceSeconds: number): Cmd {
+    return cmd(['docker', 'stop', '--time', String(Math.ceil(graceSeconds)), ...ids], `stop ${ids.length} container${ids.length === 1 ? '' : 's'}`, { timeoutMs: (Math.ceil(graceSeconds) + 60) * 1000 });
+  },
+  removeContainers(ids: string[]): Cmd {
+    return cmd(['docker', 'rm', '--force', ...ids], `remove ${ids.length} container${ids.length === 1 ? '' : 's'}`, { timeoutMs: 120_000 });
+  },
   networkInspect(name: string): Cmd {
     return cmd(['docker', 'network', 'inspect', '--verbose', name], `inspect network ${name}`, { timeoutMs: 20_000 });
   },

@@ -60,6 +60,19 @@ export interface Engine {
   /** multi-node targets: each service's last rollout, one `<service> <json>` line each, the JSON
    *  {State, StartedAt, Message} or null (State: updating, completed, paused, rollback_started, rollback_completed) */
   rolloutStates?(services: string[]): Cmd;
+  /** single host: only these services (dependents of a recreated one are not recreated with it) */
+  deployServices?(services: string[]): Cmd;
+  /** single host: start missing containers, recreate none */
+  converge?(): Cmd;
+  /** single host: `total` containers of the service, the existing ones kept; new ones from `file` (default the rendered one) */
+  scaleOut?(service: string, total: number, file?: string): Cmd;
+  /** single host: `<service> <hash>` lines, the hash each up-to-date container carries (CONFIG_HASH_LABEL) */
+  serviceHashes?(): Cmd;
+  /** the container label holding that hash */
+  readonly configHashLabel?: string;
+  /** orchestrators: replace every replica of the service by its own update policy (Swarm:
+   *  `service update --force`, start-first with rollback as rendered); rolloutStates reports it */
+  rollout?(service: string): Cmd;
   /** what doctor asks first: the orchestrator answers, and how to judge its answer */
   tool(): ToolCheck;
   /** the engine the commands talk to (DOCKER_HOST); undefined: the environment's own */

@@ -8,6 +8,7 @@ import type { Cmd } from '../engine/command.js';
 import { CommandError } from '../engine/run.js';
 import { ensureImages, ImageUnavailableError, isPullFailure, neededImages } from './images.js';
 import { docker } from '../engine/docker.js';
+import { decideDeploy, desiredState, recordCurrent, rolloutService, type ServiceRollout } from './rollout.js';
 
 export type ServiceStateName = 'healthy' | 'starting' | 'unhealthy' | 'stopped' | 'missing';
 
@@ -22,7 +23,7 @@ export interface ServiceHealth {
   state: ServiceStateName;
 }
 
-export type UpStep = 'validate' | 'images' | 'build' | 'deploy' | 'wait' | 'prune';
+export type UpStep = 'validate' | 'images' | 'build' | 'rollout' | 'deploy' | 'wait' | 'prune';
 
 export type UpEvent =
   | { kind: 'step'; step: UpStep; status: 'start' | 'done' | 'skipped'; describe: string; durationMs?: number }
@@ -48,6 +49,10 @@ export interface UpResult {
   credentials: Array<{ what: string; file: string }>;
   /** superseded immutable objects removed after the deploy converged (multi-node targets) */
   pruned: string[];
+  /** services rolled start-first (single host): new replicas beside the old, gated, then the old drained */
+  rollouts: ServiceRollout[];
+  /** stop-first services recreated by this run, and how long each was not healthy */
+  unavailable: Array<{ service: string; ms: number }>;
   steps: Array<{ step: UpStep; describe: string; durationMs: number }>;
   durationMs: number;
 }
@@ -206,8 +211,21 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   const before = await listContainers(ctx.engine, runner);
   // Ports of a multi-node target are bound on the nodes, not here.
   if (!ctx.engine.multiNode) await ensurePortsFree(ctx.plan, before);
+  // One host: changed stateless services roll start-first, the rest is deployed by name so a
+  // recreated service's dependents stay as they are (see ops/rollout.ts).
+  const rolled: ServiceRollout[] = [];
+  const sideBySide = !ctx.engine.multiNode && ctx.engine.scaleOut && ctx.engine.deployServices && ctx.engine.converge && ctx.engine.serviceHashes;
+  const decision = sideBySide ? decideDeploy(ctx.plan, before, await desiredState(ctx, ctx.plan.components.map((c) => c.name)), ctx.engine.configHashLabel) : undefined;
+  for (const service of decision?.roll ?? []) {
+    rolled.push(await timed('rollout', `roll ${service} (new replicas beside the old, then drain the old)`,
+      () => rolloutService(ctx, service, { via: 'up', onProgress: (e) => emit({ kind: 'output', step: 'rollout', line: `${e.service}: ${e.detail}` }) }),
+      (r) => `rolled ${service}: ${r.replicas} replicas in ${r.waves} wave${r.waves === 1 ? '' : 's'}`));
+  }
   const deployedAt = Date.now();
-  await step('deploy', ctx.engine.deploy());
+  if (!decision) await step('deploy', ctx.engine.deploy());
+  else if (decision.deploy.length) await step('deploy', ctx.engine.deployServices!(decision.deploy));
+  else await step('deploy', ctx.engine.converge!());
+  const unavailable = new Map<string, number>();
 
   emit({ kind: 'step', step: 'wait', status: 'start', describe: 'wait until every replica is healthy' });
   const waitStart = performance.now();
@@ -222,6 +240,7 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
     const key = JSON.stringify([services, rolling]);
     const elapsedMs = Math.round(performance.now() - waitStart);
     if (key !== last) { emit({ kind: 'health', services, elapsedMs }); last = key; }
+    for (const x of services) if (decision?.stopFirst.includes(x.service) && x.state === 'healthy' && !unavailable.has(x.service)) unavailable.set(x.service, Date.now() - deployedAt);
     if (rolling.failed.length) throw new RolloutFailedError(rolling.failed);
     if (services.every((s) => s.state === 'healthy') && !rolling.updating.length) break;
     // Every container of a service restarted CRASH_RESTARTS times and none runs: it exits on start.
@@ -245,6 +264,7 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   const waitMs = Math.round(performance.now() - waitStart);
   steps.push({ step: 'wait', describe: 'wait until every replica is healthy', durationMs: waitMs });
   emit({ kind: 'step', step: 'wait', status: 'done', describe: 'every replica healthy', durationMs: waitMs });
+  if (decision) for (const c of ctx.plan.components.filter((x) => x.role === 'app')) await recordCurrent(ctx, c.name, undefined, 'up');
   const pruned = ctx.engine.superseded ? await timed('prune', 'remove superseded configs and secrets', () => prune(ctx), (n) => `removed ${n.length} superseded configs and secrets`) : [];
 
   return {
@@ -254,6 +274,8 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
     urls: routeUrls(ctx.plan),
     credentials: credentialFiles(ctx),
     pruned,
+    rollouts: rolled,
+    unavailable: [...unavailable].map(([service, ms]) => ({ service, ms })).sort((a, b) => a.service < b.service ? -1 : 1),
     steps,
     durationMs: Math.round(performance.now() - started),
   };

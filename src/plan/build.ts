@@ -557,8 +557,10 @@ function planProxy(stack: Stack, name: string, routes: Route[], tls: Plan['tls']
     { hostIp: p.bind, host: p.httpsPort, container: 443 },
     ...(p.stats.publish ? [{ hostIp: '127.0.0.1', host: p.stats.port, container: p.stats.port }] : []),
   ];
-  const routed = unique(routes.filter((r) => r.service !== name).map((r) => r.service)).sort();
-  const dependsOn = routed.map((s) => ({ name: s, condition: 'service_started' as const }));
+  // No depends_on on the routed services: both edges find replicas at run time (HAProxy by
+  // DNS with init-addr none, Traefik from its provider), and Compose 2.26 recreates every
+  // dependent of a recreated service, so a deploy of one service would restart the edge.
+  const dependsOn: Component['dependsOn'] = [];
   const tlsSecrets = [tls.certSecret, tls.keySecret, tls.pemSecret].filter((s): s is string => !!s);
   const secrets = [...tlsSecrets, authSecret].map((s) => ({ secret: s, target: `/run/secrets/${s}` }));
   const networks: NetworkName[] = stack.monitoring.enabled ? ['edge', 'monitoring'] : ['edge'];

@@ -22,6 +22,8 @@
 // - Metrics paths are never routed: the percent-decoded path, in any letter case and
 //   after any run of slashes and dot segments, is refused with 404 on every host that
 //   declares it (`http-request normalize-uri` would be neater but is experimental in 2.6).
+// - The runtime API listens on the container's loopback (haproxyRuntimePort): a rollout
+//   sees which slot holds which replica, waits until the new ones are UP and drains the old.
 // - The stats page listens on plan.proxy.statsPort behind the userlist; the Prometheus
 //   exporter on the proxy component's metrics port (its own frontend, no auth, not
 //   published: Prometheus reaches it on the monitoring network). A plan that scrapes the
@@ -45,6 +47,9 @@ export const haproxyPaths = {
 /** The exporter port the plan should give the proxy (its own frontend, apart from stats). */
 export const haproxyDefaultMetricsPort = 8405;
 export const dockerDns = '127.0.0.11:53';
+/** The runtime API, on the container's own loopback: rollouts read server states and drain
+ *  old replicas through it (`docker exec`), nothing outside the container reaches it. */
+export const haproxyRuntimePort = 19999;
 
 export function renderHAProxy(plan: Plan, opts: HAProxyOptions = {}): RenderedFile[] {
   return [{ path: haproxyPaths.config, contents: haproxyConfig(plan, opts) }];
@@ -117,6 +122,7 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
   sections.push(section('global', [
     'log stdout format raw local0 info',
     'maxconn 4096',
+    `stats socket ipv4@127.0.0.1:${haproxyRuntimePort} level admin`,
     'hard-stop-after 30s',
     'ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets',
     'ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305',

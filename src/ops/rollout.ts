@@ -1,0 +1,375 @@
+// Zero-downtime rollouts on one host: drives the state machine (rollout-machine.ts) with
+// the engine's commands. The op never knows the target: it needs an engine that can run new
+// containers beside the old ones (scaleOut) and reads the edge through its runtime API.
+//
+// Measured on Compose 2.26 (see README "Zero-downtime rollouts"):
+// - `up -d --no-recreate --scale svc=M svc` adds M-N containers with the new definition and
+//   leaves the N old ones alone; `--no-deps` would drop depends_on from their config hash
+//   and the next plain `up` would recreate them.
+// - a plain `up` recreates every dependent of a recreated service (the edge too, while it
+//   depended on the routed services): so changed services are deployed by name.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { Component, Plan } from '../plan/model.js';
+import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
+import { docker, type ContainerRef } from '../engine/docker.js';
+import { lastLogLines, listContainers, type ContainerState } from '../engine/live.js';
+import { runtime, serversOf, type EdgeServer } from '../engine/haproxy-runtime.js';
+import type { Runner } from '../engine/run.js';
+import { healthWindow, seconds } from '../plan/placement.js';
+import { action, begin, terminal, transition, type Deadlines, type Phase, type RolloutEvent, type RolloutState } from './rollout-machine.js';
+import { recordRevision, type Revision } from './revisions.js';
+
+export type RolloutEventOut =
+  | { kind: 'phase'; service: string; phase: Phase; detail: string; elapsedMs: number };
+
+export interface RolloutOptions {
+  onProgress?: (e: RolloutEventOut) => void;
+  /** replace every container, even up-to-date ones */
+  force?: boolean;
+  /** compose file the new containers come from (a rollback's), relative to the output dir */
+  file?: string;
+  deadlines?: Partial<Deadlines>;
+  pollMs?: number;
+  via?: Revision['via'];
+}
+
+export interface ServiceRollout {
+  service: string;
+  ok: boolean;
+  /** containers replaced, and the new ones */
+  replaced: number;
+  started: number;
+  replicas: number;
+  waves: number;
+  revision?: string;
+  durationMs: number;
+  phase: Phase;
+  error?: string;
+  /** last log lines of a new container that failed */
+  logs?: string[];
+}
+
+export class RolloutError extends Error {
+  constructor(readonly result: ServiceRollout) {
+    super(`rollout of ${result.service} failed (${result.error}); the old replicas keep serving${result.logs?.length ? `\n--- ${result.service}: last log lines of a new container\n${result.logs.map((l) => `  ${l}`).join('\n')}` : ''}`);
+    this.name = 'RolloutError';
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Services behind an edge route. */
+export function routedServices(plan: Plan): Set<string> {
+  return new Set(plan.routes.filter((r) => r.service !== plan.proxy.component).map((r) => r.service));
+}
+
+/** Rolls start-first: stateless (the plan said start-first) and either routed or replicated. */
+export function rolls(plan: Plan, c: Component): boolean {
+  return c.update?.order === 'start-first' && c.role === 'app' && (routedServices(plan).has(c.name) || c.replicas > 1);
+}
+
+/** What each container is compared with: the engine's config hash and the image's ID now. */
+export interface Desired { hashes: Map<string, string>; imageIds: Map<string, string> }
+
+export async function desiredState(ctx: OpsContext, services: string[]): Promise<Desired> {
+  const runner = runnerOf(ctx);
+  const hashes = new Map<string, string>();
+  if (ctx.engine.serviceHashes) {
+    for (const l of (await runner(ctx.engine.serviceHashes())).stdout.split('\n')) {
+      const [s, h] = l.trim().split(/\s+/);
+      if (s && h) hashes.set(s, h);
+    }
+  }
+  const imageIds = new Map<string, string>();
+  for (const s of services) {
+    const c = ctx.plan.components.find((x) => x.name === s);
+    if (!c) continue;
+    const r = await runner(docker.imageId(c.image), { reject: false });
+    if (r.exitCode === 0) imageIds.set(s, r.stdout.trim());
+  }
+  return { hashes, imageIds };
+}
+
+export function upToDate(c: ContainerState, service: string, want: Desired, hashLabel: string | undefined): boolean {
+  const hash = want.hashes.get(service);
+  const image = want.imageIds.get(service);
+  return c.state === 'running' && (!hash || !hashLabel || c.labels[hashLabel] === hash) && (!image || c.imageId === image);
+}
+
+interface Edge {
+  proxy?: ContainerRef;
+  /** the edge network's engine name: new replicas' addresses are read there */
+  network: string;
+  runtimeApi: boolean;
+}
+
+async function edgeOf(ctx: OpsContext, service: string, live: ContainerState[]): Promise<Edge> {
+  const plan = ctx.plan;
+  const proxy = live.find((c) => c.service === plan.proxy.component && c.state === 'running');
+  const routed = routedServices(plan).has(service);
+  return { proxy: routed && proxy ? { id: proxy.id, name: proxy.name, host: proxy.host } : undefined, network: ctx.engine.networkName('edge'), runtimeApi: routed && !!proxy && plan.proxy.kind === 'haproxy' };
+}
+
+async function edgeServers(runner: Runner, edge: Edge, service: string): Promise<EdgeServer[]> {
+  const [st, stat] = await Promise.all([runner(runtime.serversState(edge.proxy!)), runner(runtime.stat(edge.proxy!))]);
+  return serversOf(service, st.stdout, stat.stdout);
+}
+
+const addrOn = (c: ContainerState | undefined, network: string) => c?.networks.find((n) => n.name === network)?.ip ?? '';
+
+/** Roll one service. Throws RolloutError when it failed (the old replicas then keep serving). */
+export async function rolloutService(ctx: OpsContext, service: string, opts: RolloutOptions = {}): Promise<ServiceRollout> {
+  const engine = ctx.engine;
+  if (!engine.scaleOut) throw new Error(`the ${engine.kind} engine has no side-by-side rollout`);
+  const component = ctx.plan.components.find((c) => c.name === service);
+  if (!component) throw new Error(`no service "${service}" in the plan (services: ${ctx.plan.components.map((c) => c.name).join(', ')})`);
+  const runner = runnerOf(ctx);
+  const masks = secretValues(ctx.secretsDir);
+  const emit = opts.onProgress ?? (() => {});
+  const t0 = performance.now();
+  const elapsed = () => Math.round(performance.now() - t0);
+  const pollMs = opts.pollMs ?? 500;
+  const health = component.healthcheck ? healthWindow(component.healthcheck) * 1000 : 30_000;
+  const d: Deadlines = { healthMs: health + 30_000, admitMs: 30_000, drainMs: 30_000, ...opts.deadlines };
+  const grace = Math.max(seconds(component.stopGracePeriod), 1);
+
+  const mine = async () => (await listContainers(engine, runner)).filter((c) => c.service === service);
+  const all = await listContainers(engine, runner);
+  const current = all.filter((c) => c.service === service);
+  const edge = await edgeOf(ctx, service, all);
+  const want = opts.force ? undefined : await desiredState(ctx, [service]);
+  const keep = want ? current.filter((c) => upToDate(c, service, want, engine.configHashLabel)).slice(0, component.replicas) : [];
+  const old = current.filter((c) => !keep.includes(c)).map((c) => c.id);
+  // The edge fills a fixed number of slots per route: never run more side by side than the fullest backend holds.
+  let slots = Infinity;
+  if (edge.runtimeApi) {
+    const perBackend = new Map<string, number>();
+    for (const s of await edgeServers(runner, edge, service)) perBackend.set(s.backend, (perBackend.get(s.backend) ?? 0) + 1);
+    if (perBackend.size) slots = Math.min(...perBackend.values());
+  }
+  let s: RolloutState = begin({ service, target: component.replicas, slots, old, fresh: keep.map((c) => c.id) });
+  const drained = new Map<string, EdgeServer>();
+  let logs: string[] | undefined;
+  let revision: string | undefined;
+  let started = 0;
+  const say = (detail: string) => emit({ kind: 'phase', service, phase: s.phase, detail, elapsedMs: elapsed() });
+  say(`${current.length} running, ${keep.length} up to date, ${old.length} to replace, target ${component.replicas}${Number.isFinite(slots) ? `, ${slots} edge slots` : ''}`);
+
+  const perform = async (): Promise<RolloutEvent> => {
+    const a = action(s);
+    switch (a.kind) {
+      case 'start': {
+        const before = new Set((await mine()).map((c) => c.id));
+        say(`starting ${a.count} new (${a.total} side by side)`);
+        await runner({ ...engine.scaleOut!(service, a.total, opts.file), redact: masks });
+        const ids = (await mine()).filter((c) => !before.has(c.id)).map((c) => c.id);
+        started += ids.length;
+        return { kind: 'started', ids, at: Date.now() };
+      }
+      case 'await-health': {
+        const cs = (await mine()).filter((c) => a.ids.includes(c.id));
+        if (cs.length < a.ids.length) return { kind: 'failed', reason: `${a.ids.length - cs.length} new container(s) vanished` };
+        const bad = cs.find((c) => c.health === 'unhealthy' || c.state === 'exited' || c.state === 'dead' || c.restartCount > 0);
+        if (bad) {
+          logs = await lastLogLines(runner, bad, 20, masks);
+          return { kind: 'failed', reason: `${bad.name} ${bad.health === 'unhealthy' ? `unhealthy${bad.healthLog ? ` (healthcheck: ${bad.healthLog.split('\n').slice(-1)[0]})` : ''}` : `${bad.state === 'running' ? 'restarted' : bad.state} (last exit code ${bad.exitCode}, ${bad.restartCount} restarts)`}` };
+        }
+        if (cs.every((c) => c.state === 'running' && (c.health === 'healthy' || c.health === 'none'))) { say(`${cs.length} new healthy`); return { kind: 'healthy', at: Date.now() }; }
+        await sleep(pollMs);
+        return { kind: 'waiting', at: Date.now() };
+      }
+      case 'await-admission': {
+        if (!edge.runtimeApi) return { kind: 'admitted', at: Date.now() };
+        const cs = (await mine()).filter((c) => a.ids.includes(c.id));
+        const servers = await edgeServers(runner, edge, service);
+        const backends = new Set(servers.map((x) => x.backend));
+        // UP (op state 2) with no maintenance or drain bit, in every backend routing to the service.
+        const up = (ip: string) => [...backends].every((b) => servers.some((x) => x.backend === b && x.addr === ip && x.opState === 2 && x.adminState === 0));
+        if (cs.every((c) => up(addrOn(c, edge.network)))) { say(`the edge sends traffic to ${cs.length} new`); return { kind: 'admitted', at: Date.now() }; }
+        await sleep(pollMs);
+        return { kind: 'waiting', at: Date.now() };
+      }
+      case 'drain': {
+        if (!edge.runtimeApi) return { kind: 'drained', at: Date.now() };
+        const cs = (await listContainers(engine, runner)).filter((c) => a.ids.includes(c.id));
+        const ips = new Set(cs.map((c) => addrOn(c, edge.network)).filter(Boolean));
+        const servers = (await edgeServers(runner, edge, service)).filter((x) => ips.has(x.addr));
+        for (const x of servers) {
+          const key = `${x.backend}/${x.server}`;
+          if ((x.adminState & 0x08) === 0) await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'drain'));
+          drained.set(key, x);
+        }
+        const sessions = servers.reduce((n, x) => n + (x.sessions ?? 0), 0);
+        if (sessions === 0) { say(`${a.ids.length} old drained`); return { kind: 'drained', at: Date.now() }; }
+        await sleep(pollMs);
+        return { kind: 'waiting', at: Date.now() };
+      }
+      case 'stop': {
+        say(`stopping ${a.ids.length} old (grace ${grace}s)`);
+        const cs = (await listContainers(engine, runner)).filter((c) => a.ids.includes(c.id));
+        const ips = new Set(cs.map((c) => addrOn(c, edge.network)).filter(Boolean));
+        await runner(docker.stop(a.ids, grace));
+        await runner(docker.removeContainers(a.ids));
+        if (edge.runtimeApi) await releaseSlots(runner, edge, service, ips, drained);
+        return { kind: 'stopped' };
+      }
+      case 'record': {
+        const r = await recordCurrent(ctx, service, opts.file, opts.via ?? 'rollout');
+        revision = r?.revision;
+        return { kind: 'recorded' };
+      }
+      case 'remove': {
+        if (a.ids.length) {
+          say(`removing ${a.ids.length} new (${s.error})`);
+          await runner(docker.removeContainers(a.ids));
+        }
+        return { kind: 'removed' };
+      }
+      default:
+        throw new Error(`bug: no action in phase ${s.phase}`);
+    }
+  };
+
+  while (!terminal(s)) {
+    let e: RolloutEvent;
+    try { e = await perform(); } catch (err) { e = { kind: 'failed', reason: (err as Error).message.split('\n')[0]! }; }
+    const before = s.phase;
+    s = transition(s, e, d);
+    if (s.phase !== before && (s.phase === 'abort' || s.phase === 'failed')) say(s.error ?? 'failed');
+  }
+  const result: ServiceRollout = {
+    service, ok: s.phase === 'done', replaced: old.length - s.old.length, started, replicas: s.fresh.length, waves: s.waves,
+    revision, durationMs: elapsed(), phase: s.phase, ...(s.error ? { error: s.error } : {}), ...(logs ? { logs } : {}),
+  };
+  if (!result.ok) throw new RolloutError(result);
+  say(`done: ${result.replicas} replicas${revision ? `, revision ${revision}` : ''}`);
+  return result;
+}
+
+/**
+ * Once the old replicas are gone the edge re-resolves their slots; the drain flag we set
+ * stays on the slot, and a new replica later resolved into it would get no traffic: clear
+ * it once the slot no longer holds the old address (or after 15 s: the address is dead).
+ */
+async function releaseSlots(runner: Runner, edge: Edge, service: string, ips: Set<string>, drained: Map<string, EdgeServer>): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    const servers = await edgeServers(runner, edge, service);
+    const pending = servers.filter((x) => drained.has(`${x.backend}/${x.server}`));
+    const stale = pending.filter((x) => ips.has(x.addr));
+    if (!stale.length || Date.now() - t0 > 15_000) {
+      for (const x of pending) {
+        if ((x.adminState & 0x08) !== 0) await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'ready'));
+        drained.delete(`${x.backend}/${x.server}`);
+      }
+      return;
+    }
+    await sleep(500);
+  }
+}
+
+/** The service's definition in a rendered compose file. */
+export function serviceDefinition(outDir: string, service: string, file = 'compose.yaml'): Record<string, unknown> | undefined {
+  const doc = parse(readFileSync(join(outDir, file), 'utf8')) as { services?: Record<string, Record<string, unknown>> };
+  return doc.services?.[service];
+}
+
+/** Record what the service runs now (definition, image ID, config hash). */
+export async function recordCurrent(ctx: OpsContext, service: string, file: string | undefined, via: Revision['via']): Promise<Revision | undefined> {
+  const definition = serviceDefinition(ctx.outDir, service, file);
+  if (!definition) return undefined;
+  const runner = runnerOf(ctx);
+  const live = (await listContainers(ctx.engine, runner)).filter((c) => c.service === service && c.state === 'running');
+  const imageId = live[0]?.imageId ?? '';
+  const hash = ctx.engine.configHashLabel ? live[0]?.labels[ctx.engine.configHashLabel] : undefined;
+  return recordRevision(ctx.projectDir, service, { image: String(definition.image ?? ''), imageId, ...(hash ? { configHash: hash } : {}), definition, at: new Date().toISOString(), via }).revision;
+}
+
+export interface RolloutResult {
+  project: string;
+  rollouts: ServiceRollout[];
+  durationMs: number;
+}
+
+/** `wharf rollout [service]`: new containers for the service (every rolling one when omitted), even with no change. */
+export async function rollout(ctx: OpsContext, services: string[] = [], opts: RolloutOptions = {}): Promise<RolloutResult> {
+  const t0 = performance.now();
+  const names = services.length ? services : ctx.plan.components.filter((c) => rolls(ctx.plan, c)).map((c) => c.name);
+  const rollouts: ServiceRollout[] = [];
+  for (const s of names) rollouts.push(ctx.engine.scaleOut ? await rolloutService(ctx, s, { force: true, ...opts }) : await orchestratedRollout(ctx, s, opts));
+  return { project: ctx.engine.project, rollouts, durationMs: Math.round(performance.now() - t0) };
+}
+
+export interface DeployDecision {
+  /** rolled start-first, one after the other */
+  roll: string[];
+  /** created, recreated or scaled by the engine, by name */
+  deploy: string[];
+  /** among deploy: existing stop-first services recreated (they are unavailable meanwhile) */
+  stopFirst: string[];
+  unchanged: string[];
+}
+
+/** Which services roll, which the engine recreates, and which stay untouched: decided once per up. */
+export function decideDeploy(plan: Plan, live: ContainerState[], want: Desired, hashLabel: string | undefined): DeployDecision {
+  const d: DeployDecision = { roll: [], deploy: [], stopFirst: [], unchanged: [] };
+  for (const c of plan.components) {
+    const cs = live.filter((x) => x.service === c.name);
+    if (!cs.length) { d.deploy.push(c.name); continue; }
+    const changed = cs.length !== c.replicas || cs.some((x) => !upToDate(x, c.name, want, hashLabel));
+    if (!changed) d.unchanged.push(c.name);
+    else if (rolls(plan, c)) d.roll.push(c.name);
+    else {
+      d.deploy.push(c.name);
+      if (cs.some((x) => !upToDate(x, c.name, want, hashLabel))) d.stopFirst.push(c.name);
+    }
+  }
+  return d;
+}
+
+/** One `<name> <json>` line of Engine.rolloutStates: the update's state and when it started. */
+export function parseRolloutState(stdout: string, name: string): { state: string; startedAt: number; message: string } | undefined {
+  for (const l of stdout.split('\n')) {
+    const i = l.indexOf(' ');
+    if (i < 0 || l.slice(0, i) !== name) continue;
+    const u = JSON.parse(l.slice(i + 1) || 'null') as { State?: string; StartedAt?: string; Message?: string } | null;
+    return { state: u?.State ?? '', startedAt: Date.parse(u?.StartedAt ?? '') || 0, message: u?.Message ?? '' };
+  }
+  return undefined;
+}
+
+/**
+ * An orchestrator rolls by its own update policy (Swarm: start-first, rollback on failure,
+ * as the plan rendered it): start it, then wait until it says completed, or rolled back.
+ */
+export async function orchestratedRollout(ctx: OpsContext, service: string, opts: RolloutOptions = {}): Promise<ServiceRollout> {
+  const engine = ctx.engine;
+  if (!engine.rollout || !engine.rolloutStates) throw new Error(`the ${engine.kind} engine cannot roll a service`);
+  const component = ctx.plan.components.find((c) => c.name === service);
+  if (!component) throw new Error(`no service "${service}" in the plan (services: ${ctx.plan.components.map((c) => c.name).join(', ')})`);
+  const runner = runnerOf(ctx);
+  const emit = opts.onProgress ?? (() => {});
+  const t0 = performance.now();
+  const elapsed = () => Math.round(performance.now() - t0);
+  const limit = (component.healthcheck ? healthWindow(component.healthcheck) * 1000 + 60_000 : 120_000) * Math.max(1, component.replicas);
+  const name = `${engine.project}_${service}`;
+  const startedAt = Date.now();
+  emit({ kind: 'phase', service, phase: 'start', detail: `the orchestrator replaces ${component.replicas} replicas by its update policy`, elapsedMs: 0 });
+  await runner(engine.rollout(service));
+  let last = '';
+  for (;;) {
+    const st = parseRolloutState((await runner(engine.rolloutStates([service]))).stdout, name);
+    const ours = st && st.startedAt >= startedAt - 2000;
+    const state = ours ? st.state : 'pending';
+    if (state !== last) { emit({ kind: 'phase', service, phase: state === 'completed' ? 'done' : 'health', detail: `update ${state}${st?.message ? `: ${st.message}` : ''}`, elapsedMs: elapsed() }); last = state; }
+    const base = { service, replaced: component.replicas, started: component.replicas, replicas: component.replicas, waves: component.replicas, durationMs: elapsed() };
+    if (state === 'completed') return { ...base, ok: true, phase: 'done' };
+    if (state === 'rollback_completed' || state === 'paused' || state === 'rollback_paused' || elapsed() > limit) {
+      const r: ServiceRollout = { ...base, ok: false, replaced: 0, phase: 'failed', error: elapsed() > limit ? `not converged within ${Math.round(limit / 1000)}s (${state})` : `${state.replace('_', ' ')}${st?.message ? `: ${st.message}` : ''}` };
+      throw new RolloutError(r);
+    }
+    await sleep(opts.pollMs ?? 1000);
+  }
+}

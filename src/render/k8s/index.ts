@@ -66,6 +66,12 @@ export function secretsNeeded(plan: Plan): string[] {
   return [...names].sort(byCodeUnit);
 }
 
+/** The namespaces Prometheus finds pods in (role pod): those of the components it scrapes. */
+function discoveredNamespaces(plan: Plan, namespaceOf: (c: string) => string): string[] {
+  const jobs = plan.monitoring.scrapeJobs.filter((j) => j.discovery === 'dns' && j.job !== KUBELET_JOB);
+  return [...new Set(jobs.map((j) => namespaceOf(j.component)))].sort(byCodeUnit);
+}
+
 export function renderK8s(input: Plan, opts: K8sOptions = {}): RenderedFile[] {
   const plan = k8sView(input);
   const ns = plan.name;
@@ -103,9 +109,7 @@ export function renderK8s(input: Plan, opts: K8sOptions = {}): RenderedFile[] {
       ...(c.role === 'prometheus' ? { serviceAccount: PROMETHEUS_SA } : {}),
     };
     const objects: K8sObject[] = [...configMapObjects(plan, c, namespace, maps)];
-    if (c.role === 'prometheus') {
-      objects.push(...prometheusRbac(plan, c, ns, [...new Set(plan.monitoring.scrapeJobs.filter((j) => j.discovery === 'dns' && j.job !== KUBELET_JOB).map((j) => namespaceOf(j.component)))].sort(byCodeUnit), plan.monitoring.scrapeJobs.some((j) => j.job === KUBELET_JOB)));
-    }
+    if (c.role === 'prometheus') objects.push(...prometheusRbac(plan, c, ns, discoveredNamespaces(plan, namespaceOf), plan.monitoring.scrapeJobs.some((j) => j.job === KUBELET_JOB)));
     objects.push(...(c.role === 'backup' ? backupObjects(plan, c, claims.own, wo) : workloadObjects(plan, c, wo)));
     add(`${k8sPaths.base}/${c.name}.yaml`, objects);
   }

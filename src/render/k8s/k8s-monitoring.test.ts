@@ -284,3 +284,10 @@ test('spec: autoscale min <= max and replicas within them, path-named; health.re
   assert.match(issues('ready: /ready', 'ready: "/ready; rm -rf /"').join('\n'), /services\.api\.health\.ready: should be a URL path/);
   assert.match(issues('autoscale: { min: 3, max: 6, cpu: 70 }', 'autoscale: { min: 3, max: 6, cpu: 5 }').join('\n'), /services\.api\.autoscale\.cpu/);
 });
+
+test('k8s view: the view of a view is itself (secretsNeeded and the checks take either)', () => {
+  for (const v of variants) {
+    const { plan } = loadVariant(v);
+    assert.deepEqual(k8sView(k8sView(plan)), k8sView(plan), v.id);
+  }
+});

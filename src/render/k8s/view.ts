@@ -23,6 +23,7 @@ export const KUBELET_JOB = 'cadvisor';
 /** A StatefulSet's PVC for ordinal 0: `<template>-<statefulset>-0`. */
 export const statefulClaim = (volume: string, owner: string) => `${volume}-${owner}-0`;
 
+/** Idempotent: the view of a view is itself. */
 export function k8sView(plan: Plan): Plan {
   const byName = new Map(plan.components.map((c) => [c.name, c]));
   const components: Component[] = plan.components.filter((c) => RENDERED_ROLES.has(c.role)).map((c) => structuredClone(c));
@@ -35,11 +36,12 @@ export function k8sView(plan: Plan): Plan {
   const backup = components.find((c) => c.role === 'backup');
   if (backup) backup.mounts = backup.mounts.map((m) => backupMount(m, backup, byName));
   const monitored = plan.monitoring.enabled && components.some((c) => c.role === 'prometheus');
-  if (backup && monitored) components.push(backupMetrics(plan, nodeExporter));
+  const exporter = backup && monitored && !components.some((c) => c.name === BACKUP_METRICS);
+  if (exporter) components.push(backupMetrics(plan, nodeExporter));
   components.sort((a, b) => byCodeUnit(a.name, b.name));
   const here = new Set(components.map((c) => c.name));
   const scrapeJobs = plan.monitoring.scrapeJobs.filter((j) => here.has(j.component) || j.job === KUBELET_JOB);
-  if (backup && monitored) scrapeJobs.push({ job: BACKUP_METRICS, discovery: 'dns', host: BACKUP_METRICS, port: 9100, path: '/metrics', component: BACKUP_METRICS });
+  if (exporter) scrapeJobs.push({ job: BACKUP_METRICS, discovery: 'dns', host: BACKUP_METRICS, port: 9100, path: '/metrics', component: BACKUP_METRICS });
   return { ...plan, components, monitoring: { ...plan.monitoring, scrapeJobs } };
 }
 

@@ -14,6 +14,13 @@ export interface K8sDoc { file: string; doc: Record<string, any> }
 export interface K8sFinding { rule: string; path: string; message: string; hint: string; severity: Severity }
 
 const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
+
+/** The pod template of a workload or a CronJob, and whether its containers must be probed (a Job's run to completion: no probes). */
+function podTemplate(d: K8sDoc): { spec: Record<string, any> | undefined; probed: boolean } | undefined {
+  if (WORKLOADS.has(d.doc.kind)) return { spec: d.doc.spec?.template?.spec, probed: true };
+  if (d.doc.kind === 'CronJob') return { spec: d.doc.spec?.jobTemplate?.spec?.template?.spec, probed: false };
+  return undefined;
+}
 const DATA_ROLES = new Set(['database', 'cache']);
 
 export function k8sDocuments(plan: Plan): K8sDoc[] {
@@ -40,9 +47,10 @@ export function imageUnpinned(image: string): boolean {
 export function checkK8sDocuments(docs: K8sDoc[]): K8sFinding[] {
   const out: K8sFinding[] = [];
   for (const d of docs) {
-    if (!WORKLOADS.has(d.doc.kind)) continue;
-    for (const c of d.doc.spec?.template?.spec?.containers ?? []) {
-      const missing = [!c.livenessProbe && 'liveness probe', !c.readinessProbe && 'readiness probe', !(c.resources?.limits?.cpu && c.resources?.limits?.memory) && 'CPU and memory limits'].filter(Boolean);
+    const pod = podTemplate(d);
+    if (!pod) continue;
+    for (const c of pod.spec?.containers ?? []) {
+      const missing = [pod.probed && !c.livenessProbe && 'liveness probe', pod.probed && !c.readinessProbe && 'readiness probe', !(c.resources?.limits?.cpu && c.resources?.limits?.memory) && 'CPU and memory limits'].filter(Boolean);
       if (missing.length) out.push({ rule: 'K8S001', severity: 'warning', path: where(d), message: `container ${c.name} has no ${missing.join(', no ')}`, hint: 'give the service a health path or an image with a health command, and resources.cpus/memory' });
       if (imageUnpinned(String(c.image ?? ''))) out.push({ rule: 'K8S005', severity: 'error', path: where(d), message: `container ${c.name} runs ${c.image}, which is not pinned: every node may pull a different image`, hint: 'pin a version tag (image:1.2.3) or a digest (@sha256:...)' });
     }
@@ -83,7 +91,7 @@ const rule = (id: string, title: string, severity: Severity): PolicyRule => ({
 });
 
 export const k8sRules: PolicyRule[] = [
-  rule('K8S001', 'workload without probes or limits', 'warning'),
+  rule('K8S001', 'workload without probes or limits (CronJob: without limits)', 'warning'),
   rule('K8S002', 'Secret without SOPS metadata', 'error'),
   rule('K8S003', 'namespace without default-deny', 'error'),
   rule('K8S004', 'database Service of type LoadBalancer or NodePort', 'error'),

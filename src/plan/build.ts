@@ -414,6 +414,8 @@ function planService(n: string, svc: Service, stack: Stack, monitoringOn: boolea
       ...(svc.dockerSocket === 'read-only' ? [{ type: 'bind' as const, source: '/var/run/docker.sock', target: '/var/run/docker.sock', readOnly: true }] : []),
     ],
     ...serviceHealth(svc),
+    ...(svc.health && svc.health.ready ? { readyPath: svc.health.ready } : {}),
+    ...(svc.autoscale ? { autoscale: { ...svc.autoscale } } : {}),
     dependsOn,
     resources: { cpus: svc.resources.cpus ?? 0.5, memory: svc.resources.memory ?? '256M' },
     init: svc.init,

@@ -108,6 +108,10 @@ export interface Component {
   healthWaiver?: string;
   /** what decides an app service's health, in words (`wharf check` lists it) */
   healthProbe?: string;
+  /** HTTP path answering 200 only while the service can take traffic (Kubernetes readiness) */
+  readyPath?: string;
+  /** Kubernetes: replicas scaled between min and max on CPU (percent of the request); `replicas` is where it starts */
+  autoscale?: { min: number; max: number; cpu: number };
   dependsOn: Dependency[];
   /** limits; reservations are what a scheduler must find free on a node before placing it */
   resources: { cpus: number; memory: string; reserveCpus?: number; reserveMemory?: string };

@@ -79,6 +79,7 @@ export const backupSchema = z
 
 const healthSchema = z.strictObject({
   path: urlPath(true).optional().describe('HTTP GET that must answer 200 (the default probe, at /health)'),
+  ready: urlPath(true).optional().describe('HTTP GET that answers 200 only while the service can take traffic (its dependencies reachable); Kubernetes readiness probe, default: the health probe'),
   command: z.array(z.string().min(1)).min(1).optional().describe('the image\'s own probe, run in the container (exit 0 = healthy)'),
   tcp: z.literal(true).optional().describe('healthy when the service port is listening (read from /proc/net/tcp: needs only sh and grep)'),
   from: z.enum(['container', 'edge']).default('container')
@@ -119,6 +120,13 @@ const updateSchema = z.strictObject({
   parallelism: z.number().int().min(1).max(100).default(1).describe('replicas replaced at a time'),
 }).describe('multi-node targets: how a changed service rolls');
 
+const autoscaleSchema = z.strictObject({
+  min: z.number().int().min(1).max(100).describe('fewest replicas'),
+  max: z.number().int().min(1).max(100).describe('most replicas'),
+  cpu: z.number().int().min(10).max(100).default(70).describe('target CPU use, percent of the CPU request, averaged over the replicas'),
+}).refine((a) => a.min <= a.max, { message: 'min should be at most max', path: ['min'] })
+  .describe('Kubernetes: a HorizontalPodAutoscaler scales the service between min and max replicas on CPU (Compose and Swarm run `replicas`)');
+
 /** `db.url`, `db.password` (a database or cache the service uses) or a user secret's name. */
 export const secretRef = z.string().regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9](\.(url|password))?$/,
   'should be USED.url, USED.password (a database or cache in uses) or the name of a declared secret');
@@ -154,6 +162,11 @@ export const serviceSchema = z
     init: z.boolean().default(true).describe('run an init process as PID 1 so SIGTERM stops the service quickly'),
     placement: placementSchema.optional(),
     update: updateSchema.prefault({}),
+    autoscale: autoscaleSchema.optional(),
+  })
+  .refine((s) => !s.autoscale || (s.replicas >= s.autoscale.min && s.replicas <= s.autoscale.max), {
+    message: 'should lie between autoscale.min and autoscale.max: it is the count Compose and Swarm run, and where the autoscaler starts',
+    path: ['replicas'],
   })
   .describe('an application service');
 

@@ -3,12 +3,15 @@
 //   clusters/<name>/        Flux Kustomizations: infrastructure first, then apps (dependsOn),
 //                           apps decrypted with SOPS (secretRef sops-age in flux-system)
 //   infrastructure/configs/ the namespace, its NetworkPolicies, cert-manager ClusterIssuers
-//   apps/base/              per component: Deployment or StatefulSet, Services, PDB; the edge
+//                           and the host namespace of node agents (node-exporter)
+//   apps/base/              per component: Deployment, StatefulSet or DaemonSet, Services,
+//                           PDB, HPA, ConfigMaps of its config files, RBAC (Prometheus);
+//                           backup CronJobs; the edge
 //   apps/<name>/            the cluster's overlay of apps/base
 // Every directory has an explicit kustomization.yaml, so `kustomize build` works on each.
 //
-// Not on this target yet (rendered for Compose and Swarm only): the platform's own proxy
-// (K3s's Traefik is the edge), Prometheus, Alertmanager, Grafana, node agents and backups.
+// What runs here is the plan's view for K3s (view.ts): K3s's Traefik is the edge (no proxy
+// component), the kubelet's cAdvisor replaces the cAdvisor container.
 // Secrets are only ever written SOPS-encrypted (sealed by the caller, src/ops/seal.ts).
 import type { Component, Plan } from '../../plan/model.js';
 import { byCodeUnit } from '../../plan/sort.js';
@@ -17,9 +20,18 @@ import { Kustomization } from '@kubernetes-models/flux-cd/kustomize.toolkit.flux
 import { clusterIssuers, edgeObjects } from './edge.js';
 import { namespaceObject, networkPolicies } from './network.js';
 import { yamlFile, yamlStream, type K8sObject } from './objects.js';
-import { workloadObjects } from './workloads.js';
+import { workloadObjects, type ConfigMapRef } from './workloads.js';
+import { configHash, configMapObjects, configMapsOf, k8sConfigFiles, PROMETHEUS_SA, prometheusRbac } from './monitoring.js';
+import { backupObjects } from './backup.js';
+import { backupClaims, k8sView, KUBELET_JOB, RENDERED_ROLES } from './view.js';
 
-export const K8S_ROLES: ReadonlySet<Component['role']> = new Set(['app', 'database', 'cache', 'exporter']);
+export const K8S_ROLES: ReadonlySet<Component['role']> = RENDERED_ROLES;
+export { k8sView } from './view.js';
+
+/** Node agents need host paths, which the stack namespace's Pod Security (baseline) refuses. */
+export const hostNamespace = (plan: Plan) => `${plan.name}-host`;
+export const namespaceOfIn = (plan: Plan) => (component: string) =>
+  plan.components.find((c) => c.name === component)?.role === 'node-exporter' ? hostNamespace(plan) : plan.name;
 
 export interface K8sOptions {
   /** age public key (age1...) that .sops.yaml encrypts to; without it no .sops.yaml is written */
@@ -40,9 +52,9 @@ export const k8sPaths = {
   overlay: (plan: Plan) => `apps/${plan.name}`,
 } as const;
 
-/** The components this target renders, by name. */
+/** The components this target renders, by name (the plan's view for K3s). */
 export function k8sComponents(plan: Plan): Component[] {
-  return plan.components.filter((c) => K8S_ROLES.has(c.role)).sort((a, b) => byCodeUnit(a.name, b.name));
+  return k8sView(plan).components;
 }
 
 /** Secrets the rendered workloads mount: each must exist in the namespace (SOPS-encrypted in Git), key = its name. */
@@ -54,9 +66,17 @@ export function secretsNeeded(plan: Plan): string[] {
   return [...names].sort(byCodeUnit);
 }
 
-export function renderK8s(plan: Plan, opts: K8sOptions = {}): RenderedFile[] {
+/** The namespaces Prometheus finds pods in (role pod): those of the components it scrapes. */
+function discoveredNamespaces(plan: Plan, namespaceOf: (c: string) => string): string[] {
+  const jobs = plan.monitoring.scrapeJobs.filter((j) => j.discovery === 'dns' && j.job !== KUBELET_JOB);
+  return [...new Set(jobs.map((j) => namespaceOf(j.component)))].sort(byCodeUnit);
+}
+
+export function renderK8s(input: Plan, opts: K8sOptions = {}): RenderedFile[] {
+  const plan = k8sView(input);
   const ns = plan.name;
-  const components = k8sComponents(plan);
+  const namespaceOf = namespaceOfIn(plan);
+  const components = plan.components;
   const rendered = new Set(components.map((c) => c.name));
   const routes = plan.routes.filter((r) => rendered.has(r.service)).sort((a, b) => byCodeUnit(a.name, b.name));
   const files: RenderedFile[] = [];
@@ -67,15 +87,32 @@ export function renderK8s(plan: Plan, opts: K8sOptions = {}): RenderedFile[] {
   });
 
   // infrastructure/configs
-  add(`${k8sPaths.infra}/namespace.yaml`, [namespaceObject(plan, ns)]);
-  add(`${k8sPaths.infra}/network-policies.yaml`, networkPolicies(plan, ns, rendered));
+  const hostNs = components.some((c) => namespaceOf(c.name) !== ns);
+  add(`${k8sPaths.infra}/namespace.yaml`, [namespaceObject(plan, ns), ...(hostNs ? [namespaceObject(plan, hostNamespace(plan), 'privileged')] : [])]);
+  add(`${k8sPaths.infra}/network-policies.yaml`, networkPolicies(plan, ns, rendered, namespaceOf));
   const issuers = clusterIssuers(plan);
   if (issuers.length) add(`${k8sPaths.infra}/cluster-issuers.yaml`, issuers);
   kustomization(k8sPaths.infra, ['namespace.yaml', 'network-policies.yaml', ...(issuers.length ? ['cluster-issuers.yaml'] : [])]);
 
   // apps/base and the cluster overlay
   const o = { namespace: ns, storageClass: opts.storageClass ?? 'local-path', volumeSize: opts.volumeSize ?? '1Gi' };
-  for (const c of components) add(`${k8sPaths.base}/${c.name}.yaml`, workloadObjects(plan, c, o));
+  const configFiles = k8sConfigFiles(plan, namespaceOf);
+  const claims = backupClaims(plan);
+  for (const c of components) {
+    const maps = configMapsOf(c, configFiles);
+    const namespace = namespaceOf(c.name);
+    const wo = {
+      ...o, namespace,
+      configMaps: new Map<string, ConfigMapRef>(maps.map((m) => [m.source, m.ref])),
+      sharedClaims: new Set(claims.all),
+      ...(maps.length ? { podAnnotations: { 'wharf.dev/config-hash': configHash(maps) } } : {}),
+      ...(c.role === 'prometheus' ? { serviceAccount: PROMETHEUS_SA } : {}),
+    };
+    const objects: K8sObject[] = [...configMapObjects(plan, c, namespace, maps)];
+    if (c.role === 'prometheus') objects.push(...prometheusRbac(plan, c, ns, discoveredNamespaces(plan, namespaceOf), plan.monitoring.scrapeJobs.some((j) => j.job === KUBELET_JOB)));
+    objects.push(...(c.role === 'backup' ? backupObjects(plan, c, claims.own, wo) : workloadObjects(plan, c, wo)));
+    add(`${k8sPaths.base}/${c.name}.yaml`, objects);
+  }
   const edge = edgeObjects(plan, ns, routes);
   if (edge.length) add(`${k8sPaths.base}/edge.yaml`, edge);
   const needed = secretsNeeded(plan);

@@ -1,6 +1,7 @@
 // The k8s target offline: snapshots of the api and haproxy-mysql trees, every document read
 // back from its YAML and validated against the schema of its kind (kubernetes-models, made
-// from the Kubernetes OpenAPI; the Flux, Traefik and cert-manager CRD packages), the real
+// from the Kubernetes OpenAPI; the Flux, Traefik and cert-manager CRD packages) and against
+// the official OpenAPI definitions of the pinned Kubernetes version (ajv, strict), the real
 // `kubectl kustomize` building every directory, the NetworkPolicies allowing exactly the
 // plan's edges, and no generated secret value anywhere in the tree.
 import { test } from 'node:test';
@@ -14,8 +15,11 @@ import fc from 'fast-check';
 import { decryptSops } from 'sops-age';
 import { checkK8sDocuments } from '../../check/k8s-rules.js';
 import { parseAllDocuments } from 'yaml';
-import { Namespace, Service } from 'kubernetes-models/v1';
-import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { ConfigMap, Namespace, PersistentVolumeClaim, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { DaemonSet, Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { CronJob } from 'kubernetes-models/batch/v1';
+import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Kustomization } from '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1';
@@ -23,7 +27,8 @@ import { IngressRoute, Middleware } from '@kubernetes-models/traefik/traefik.io/
 import { Certificate, ClusterIssuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
 import { loadRenderer, renderAll } from '../index.js';
 import type { Plan } from '../../plan/model.js';
-import { k8sComponents, k8sPaths, secretsNeeded } from './index.js';
+import { hostNamespace, k8sComponents, k8sPaths, k8sView, namespaceOfIn, secretsNeeded } from './index.js';
+import { k8sSchemaErrors, K8S_SCHEMA_VERSION } from '../../../test/support/k8s-schema.js';
 import { toolPath } from '../../../test/support/tools.js';
 import { propertyParams } from '../../../test/support/property.js';
 import { leaks, secretInventory } from '../../../test/support/secret-values.js';
@@ -39,7 +44,13 @@ const models: Record<string, new (data: any) => { validate(): void }> = {
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy, 'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'kustomize.toolkit.fluxcd.io/v1/Kustomization': Kustomization, 'traefik.io/v1alpha1/IngressRoute': IngressRoute,
   'traefik.io/v1alpha1/Middleware': Middleware, 'cert-manager.io/v1/Certificate': Certificate, 'cert-manager.io/v1/ClusterIssuer': ClusterIssuer,
+  'v1/ConfigMap': ConfigMap, 'v1/ServiceAccount': ServiceAccount, 'v1/PersistentVolumeClaim': PersistentVolumeClaim, 'apps/v1/DaemonSet': DaemonSet,
+  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler, 'batch/v1/CronJob': CronJob,
+  'rbac.authorization.k8s.io/v1/Role': Role, 'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
+  'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole, 'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
 };
+/** Kinds whose schema is a CRD's (the @kubernetes-models packages), not the Kubernetes API's. */
+const crdGroups = /^(kustomize\.toolkit\.fluxcd\.io|traefik\.io|cert-manager\.io)\//;
 
 function render(id: string) {
   const { plan } = loadVariant(variants.find((v) => v.id === id)!);
@@ -80,11 +91,17 @@ for (const v of variants) {
       const Model = models[`${doc.apiVersion}/${doc.kind}`];
       assert.ok(Model, `${file}: no schema for ${doc.apiVersion} ${doc.kind}`);
       assert.doesNotThrow(() => new Model(doc).validate(), `${file}: ${doc.kind} ${doc.metadata?.name}`);
+      if (!crdGroups.test(doc.apiVersion)) {
+        // and against the official OpenAPI definition of the pinned version, unknown fields refused
+        assert.deepEqual(k8sSchemaErrors(doc), [], `${file}: ${doc.kind} ${doc.metadata?.name} against Kubernetes ${K8S_SCHEMA_VERSION}`);
+      }
       assert.deepEqual(Object.keys(doc).slice(0, 3), ['apiVersion', 'kind', 'metadata'], `${file}: apiVersion, kind, metadata come first`);
     }
     // a document the schema refuses really is refused (the validation is not a no-op)
     const dep = docs.find((d) => d.doc.kind === 'Deployment')!.doc;
     assert.throws(() => new Deployment({ ...dep, spec: { ...dep.spec, replicas: 'three' } }).validate());
+    assert.deepEqual(k8sSchemaErrors({ ...dep, spec: { ...dep.spec, replicas: 'three' } }), ['/spec/replicas must be integer']);
+    assert.deepEqual(k8sSchemaErrors({ ...dep, spec: { ...dep.spec, replica: 3 } }), ['/spec must NOT have additional properties: replica'], 'a field the API does not know is refused');
   });
 
   test(`k8s: kubectl kustomize builds every directory of ${v.id}`, { timeout: 120_000 }, async (t) => {
@@ -107,14 +124,33 @@ for (const v of variants) {
   });
 }
 
-/** Who may open a connection to whom, on which port, read from the rendered NetworkPolicies. */
-function allowedIngress(docs: Doc[]): Set<string> {
+/** Who may open a connection to whom, on which port, read from the rendered NetworkPolicies;
+ *  a pod outside the stack's namespace is written namespace/name. */
+function allowedIngress(docs: Doc[], ns: string): Set<string> {
   const out = new Set<string>();
+  const q = (n: string, name: string) => (n === ns ? name : `${n}/${name}`);
   for (const p of docs.filter((d) => d.kind === 'NetworkPolicy')) {
     const to = p.spec.podSelector.matchLabels?.['app.kubernetes.io/name'];
     for (const rule of p.spec.ingress ?? []) {
       for (const peer of rule.from ?? []) {
-        const from = peer.namespaceSelector ? `${peer.namespaceSelector.matchLabels['kubernetes.io/metadata.name']}/${peer.podSelector.matchLabels['app.kubernetes.io/name']}` : peer.podSelector.matchLabels['app.kubernetes.io/name'];
+        const from = q(peer.namespaceSelector ? peer.namespaceSelector.matchLabels['kubernetes.io/metadata.name'] : p.metadata.namespace, peer.podSelector.matchLabels['app.kubernetes.io/name']);
+        for (const port of rule.ports) out.add(`${from}>${q(p.metadata.namespace, to)}:${port.port}`);
+      }
+    }
+  }
+  return out;
+}
+
+/** Who may connect where by the egress rules (pod peers only), in the same notation. */
+function allowedEgress(docs: Doc[], ns: string): Set<string> {
+  const out = new Set<string>();
+  const q = (n: string, name: string) => (n === ns ? name : `${n}/${name}`);
+  for (const p of docs.filter((d) => d.kind === 'NetworkPolicy' && d.spec.podSelector.matchLabels)) {
+    const from = q(p.metadata.namespace, p.spec.podSelector.matchLabels['app.kubernetes.io/name']);
+    for (const rule of p.spec.egress ?? []) {
+      for (const peer of rule.to ?? []) {
+        if (!peer.podSelector) continue;
+        const to = q(peer.namespaceSelector ? peer.namespaceSelector.matchLabels['kubernetes.io/metadata.name'] : p.metadata.namespace, peer.podSelector.matchLabels['app.kubernetes.io/name']);
         for (const port of rule.ports) out.add(`${from}>${to}:${port.port}`);
       }
     }
@@ -122,19 +158,23 @@ function allowedIngress(docs: Doc[]): Set<string> {
   return out;
 }
 
-/** The same edges, straight from the plan: dependsOn within a shared network, Prometheus scrapes, routes from the edge. */
-function expectedIngress(plan: Plan): Set<string> {
+/** The same edges, straight from the plan's view for K3s: dependsOn within a shared network,
+ *  Prometheus scrapes and alerts, routes from the edge. */
+function expectedIngress(input: Plan): Set<string> {
+  const plan = k8sView(input);
+  const nsOf = namespaceOfIn(plan);
+  const q = (name: string) => (nsOf(name) === plan.name ? name : `${nsOf(name)}/${name}`);
   const rendered = new Set(k8sComponents(plan).map((c) => c.name));
   const byName = new Map(plan.components.map((c) => [c.name, c]));
   const out = new Set<string>();
   for (const c of plan.components) {
-    if (c.role === 'proxy') continue;
     for (const d of c.dependsOn) {
       const t = byName.get(d.name)!;
-      if (rendered.has(t.name) && t.port && t.networks.some((n) => c.networks.includes(n))) out.add(`${c.name}>${t.name}:${t.port}`);
+      if (rendered.has(t.name) && t.port && t.networks.some((n) => c.networks.includes(n))) out.add(`${q(c.name)}>${q(t.name)}:${t.port}`);
     }
   }
-  for (const j of plan.monitoring.scrapeJobs) if (rendered.has(j.component)) out.add(`prometheus>${j.component}:${j.port}`);
+  for (const j of plan.monitoring.scrapeJobs) if (rendered.has(j.component) && j.component !== 'prometheus') out.add(`prometheus>${q(j.component)}:${j.port}`);
+  if (rendered.has('alertmanager')) out.add('prometheus>alertmanager:9093');
   for (const r of plan.routes) if (rendered.has(r.service)) out.add(`kube-system/traefik>${r.service}:${r.port}`);
   return out;
 }
@@ -144,11 +184,27 @@ test('k8s network policies of api: default deny, and exactly the plan\'s edges',
   const docs = docsOf(files).map((d) => d.doc);
   const deny = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === 'default-deny')!;
   assert.deepEqual(deny.spec, { podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
-  assert.deepEqual([...allowedIngress(docs)].sort(), [...expectedIngress(plan)].sort());
+  assert.deepEqual([...allowedIngress(docs, plan.name)].sort(), [...expectedIngress(plan)].sort());
   // the database answers only the API, its exporter and the backup job, on 5432
-  assert.deepEqual([...allowedIngress(docs)].filter((e) => e.includes('>db:')).sort(), ['api>db:5432', 'backup>db:5432', 'db-exporter>db:5432']);
+  assert.deepEqual([...allowedIngress(docs, plan.name)].filter((e) => e.includes('>db:')).sort(), ['api>db:5432', 'backup>db:5432', 'db-exporter>db:5432']);
   // the edge reaches only routed services; no database or cache reaches the internet
-  assert.deepEqual([...allowedIngress(docs)].filter((e) => e.startsWith('kube-system/')), ['kube-system/traefik>api:3000']);
+  assert.deepEqual([...allowedIngress(docs, plan.name)].filter((e) => e.startsWith('kube-system/')), ['kube-system/traefik>api:3000', 'kube-system/traefik>grafana:3000']);
+  // monitoring: Prometheus reaches what it scrapes and Alertmanager; only Grafana reaches Prometheus
+  assert.deepEqual([...allowedIngress(docs, plan.name)].filter((e) => e.startsWith('prometheus>')).sort(),
+    ['prometheus>alertmanager:9093', 'prometheus>api:3000', 'prometheus>backup-metrics:9100', 'prometheus>cache-exporter:9121', 'prometheus>db-exporter:9187', 'prometheus>grafana:3000', 'prometheus>shop-host/node-exporter:9100']);
+  assert.deepEqual([...allowedIngress(docs, plan.name)].filter((e) => e.includes('>prometheus:')), ['grafana>prometheus:9090']);
+  // every pod-to-pod egress is the other end of an ingress allow, and the reverse
+  assert.deepEqual([...allowedEgress(docs, plan.name)].sort(), [...allowedIngress(docs, plan.name)].filter((e) => !e.startsWith('kube-system/')).sort());
+  // out of the cluster network: Prometheus only to the API server and the kubelets, by port;
+  // the backup CronJobs, datastores and exporters not at all
+  const policy = (n: string) => docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === `allow-${n}`)!;
+  assert.deepEqual(policy('prometheus').spec.egress.filter((e: Doc) => e.to.some((t: Doc) => t.ipBlock)), [{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 6443 }, { protocol: 'TCP', port: 10250 }] }]);
+  for (const n of ['backup', 'backup-metrics', 'db-exporter', 'cache-exporter', 'alertmanager']) {
+    assert.ok(!policy(n).spec.egress.some((e: Doc) => e.to?.some((t: Doc) => t.ipBlock)), `${n} reaches out of the cluster network`);
+  }
+  // node-exporter lives in the host namespace, with its own default deny
+  const host = docs.filter((d) => d.kind === 'NetworkPolicy' && d.metadata.namespace === hostNamespace(plan)).map((d) => d.metadata.name);
+  assert.deepEqual(host, ['default-deny', 'allow-dns', 'allow-node-exporter']);
   for (const p of docs.filter((d) => d.kind === 'NetworkPolicy' && ['db', 'cache'].includes(d.spec.podSelector.matchLabels?.['app.kubernetes.io/name']))) {
     assert.ok(!(p.spec.egress ?? []).some((e: Doc) => e.to?.some((t: Doc) => t.ipBlock)), `${p.metadata.name} lets a datastore out`);
   }
@@ -157,8 +213,8 @@ test('k8s network policies of api: default deny, and exactly the plan\'s edges',
 test('k8s network policies of haproxy-mysql: exactly the plan\'s edges, MySQL only from its users', () => {
   const { plan, files } = render('haproxy-mysql');
   const docs = docsOf(files).map((d) => d.doc);
-  assert.deepEqual([...allowedIngress(docs)].sort(), [...expectedIngress(plan)].sort());
-  assert.deepEqual([...allowedIngress(docs)].filter((e) => e.includes('>db:')).sort(), ['backup>db:3306', 'db-exporter>db:3306', 'web>db:3306']);
+  assert.deepEqual([...allowedIngress(docs, plan.name)].sort(), [...expectedIngress(plan)].sort());
+  assert.deepEqual([...allowedIngress(docs, plan.name)].filter((e) => e.includes('>db:')).sort(), ['backup>db:3306', 'db-exporter>db:3306', 'web>db:3306']);
 });
 
 test('k8s workloads: probes, limits, hardening, drain, rollout and placement from the plan', () => {
@@ -167,11 +223,18 @@ test('k8s workloads: probes, limits, hardening, drain, rollout and placement fro
   const workload = (n: string) => docs.find((d) => ['Deployment', 'StatefulSet'].includes(d.kind) && d.metadata.name === n)!;
   const api = workload('api');
   assert.equal(api.kind, 'Deployment');
-  assert.equal(api.spec.replicas, 3);
+  // autoscaled: the HPA owns the count (a fixed one would be reset on every Flux apply)
+  assert.equal(api.spec.replicas, undefined);
+  const hpa = docs.find((d) => d.kind === 'HorizontalPodAutoscaler')!;
+  assert.deepEqual([hpa.metadata.name, hpa.spec.scaleTargetRef, hpa.spec.minReplicas, hpa.spec.maxReplicas, hpa.spec.metrics],
+    ['api', { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' }, 3, 6, [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }]]);
+  assert.deepEqual(docs.filter((d) => d.kind === 'HorizontalPodAutoscaler').map((d) => d.metadata.name), ['api'], 'only what the spec autoscales');
   assert.deepEqual(api.spec.strategy.rollingUpdate, { maxSurge: 1, maxUnavailable: 0 }, 'start-first');
   const c = api.spec.template.spec.containers[0];
   assert.deepEqual(c.livenessProbe.httpGet, { path: '/health', port: 3000, scheme: 'HTTP' });
-  assert.deepEqual(c.readinessProbe.httpGet, c.livenessProbe.httpGet);
+  // readiness asks /ready (200 only while PostgreSQL and Redis answer), liveness /health
+  assert.deepEqual(c.readinessProbe.httpGet, { path: '/ready', port: 3000, scheme: 'HTTP' });
+  assert.equal(c.readinessProbe.failureThreshold, 1);
   assert.ok(c.startupProbe.failureThreshold * c.startupProbe.periodSeconds >= 20, 'startup covers the start period');
   assert.deepEqual(c.lifecycle.preStop, { sleep: { seconds: 5 } });
   assert.equal(c.securityContext.allowPrivilegeEscalation, false);
@@ -189,7 +252,8 @@ test('k8s workloads: probes, limits, hardening, drain, rollout and placement fro
   const headless = docs.find((d) => d.kind === 'Service' && d.metadata.name === 'db-headless')!;
   assert.equal(headless.spec.clusterIP, 'None');
   for (const d of docs.filter((x) => x.kind === 'Service')) assert.ok(!d.spec.type || d.spec.type === 'ClusterIP', `${d.metadata.name} stays inside the cluster`);
-  const names = k8sComponents(plan).map((x) => x.name);
+  // a PDB for every long-running workload but the per-node agent; none for the backup CronJobs
+  const names = k8sComponents(plan).map((x) => x.name).filter((n) => !['node-exporter', 'backup'].includes(n));
   assert.deepEqual(docs.filter((d) => d.kind === 'PodDisruptionBudget').map((d) => d.metadata.name).sort(), names);
   const apps = docs.find((d) => d.kind === 'Kustomization' && d.metadata.name === 'apps')!;
   assert.deepEqual(apps.spec.dependsOn, [{ name: 'infra-configs' }]);

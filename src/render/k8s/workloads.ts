@@ -3,7 +3,8 @@
 // PodDisruptionBudget. Placement and rollouts come from the plan (plan/placement.ts).
 import { posix } from 'node:path';
 import { Service } from 'kubernetes-models/v1';
-import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { DaemonSet, Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import type { IContainer, IServicePort, IPodSpec, IProbe, IVolume, IVolumeMount, IPersistentVolumeClaim } from 'kubernetes-models/v1';
 import type { Component, Plan } from '../../plan/model.js';
@@ -24,14 +25,29 @@ export interface WorkloadOptions {
   namespace: string;
   storageClass: string;
   volumeSize: string;
+  /** config mount source (a rendered file or directory) -> the ConfigMap holding it */
+  configMaps?: ReadonlyMap<string, ConfigMapRef>;
+  /** volumes that are standalone PVCs shared with other pods (the backup CronJobs), not per-replica claims */
+  sharedClaims?: ReadonlySet<string>;
+  /** pod template annotations: a hash of the mounted config, so a change rolls the pods */
+  podAnnotations?: Record<string, string>;
+  /** the pod talks to the Kubernetes API (Prometheus' service discovery) as this ServiceAccount */
+  serviceAccount?: string;
+}
+
+/** A ConfigMap standing for a config mount: `file` is the key when the mount is one file. */
+export interface ConfigMapRef {
+  name: string;
+  file?: string;
+  items: Array<{ key: string; path: string; mode?: number }>;
 }
 
 export function workloadObjects(plan: Plan, c: Component, o: WorkloadOptions): K8sObject[] {
   const labels = labelsOf(plan, c.name, c.role);
   const meta = { name: c.name, namespace: o.namespace, labels };
-  const stateful = keepsData(c);
+  const stateful = claimNames(c, o).length > 0;
   const out: K8sObject[] = [];
-  const pod = { metadata: { labels }, spec: podSpec(plan, c) };
+  const pod = { metadata: { labels, ...(o.podAnnotations ? { annotations: sortedKeys(o.podAnnotations) } : {}) }, spec: podSpec(plan, c, o) };
   const { order, parallelism, monitor } = c.update ?? updateFor(c);
   const minReady = Math.max(0, Math.ceil(seconds(monitor) - (c.healthcheck ? seconds(c.healthcheck.startPeriod) : 0)));
   if (stateful) {
@@ -46,11 +62,23 @@ export function workloadObjects(plan: Plan, c: Component, o: WorkloadOptions): K
         minReadySeconds: minReady,
         persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         template: pod,
-        volumeClaimTemplates: claimNames(c).map((name): IPersistentVolumeClaim => ({
+        volumeClaimTemplates: claimNames(c, o).map((name): IPersistentVolumeClaim => ({
           apiVersion: 'v1', kind: 'PersistentVolumeClaim',
           metadata: { name },
           spec: { accessModes: ['ReadWriteOnce'], storageClassName: o.storageClass, resources: { requests: { storage: o.volumeSize } } },
         })),
+      },
+    }));
+  } else if (c.placement?.kind === 'every-node') {
+    // one per node (host agents); a node without it reports nothing, so replace in place
+    out.push(new DaemonSet({
+      metadata: meta,
+      spec: {
+        selector: { matchLabels: selectorOf(c.name) },
+        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: parallelism } },
+        minReadySeconds: minReady,
+        revisionHistoryLimit: 5,
+        template: pod,
       },
     }));
   } else {
@@ -59,7 +87,8 @@ export function workloadObjects(plan: Plan, c: Component, o: WorkloadOptions): K
     out.push(new Deployment({
       metadata: meta,
       spec: {
-        replicas: c.replicas,
+        // an autoscaled Deployment leaves the count to its HPA (a fixed one would be reset on every apply)
+        ...(c.autoscale ? {} : { replicas: c.replicas }),
         selector: { matchLabels: selectorOf(c.name) },
         strategy: { type: 'RollingUpdate', rollingUpdate },
         minReadySeconds: minReady,
@@ -76,8 +105,27 @@ export function workloadObjects(plan: Plan, c: Component, o: WorkloadOptions): K
       spec: { clusterIP: 'None', selector: selectorOf(c.name), ports, publishNotReadyAddresses: false },
     }));
   }
-  out.push(new PodDisruptionBudget({ metadata: meta, spec: { maxUnavailable: 1, selector: { matchLabels: selectorOf(c.name) } } }));
+  if (c.placement?.kind !== 'every-node') {
+    out.push(new PodDisruptionBudget({ metadata: meta, spec: { maxUnavailable: 1, selector: { matchLabels: selectorOf(c.name) } } }));
+  }
+  if (c.autoscale && !stateful) out.push(autoscaler(c, meta));
   return out;
+}
+
+/** CPU-driven HPA (autoscaling/v2): utilisation is a percentage of the pods' CPU request. */
+function autoscaler(c: Component, meta: { name: string; namespace: string; labels: Record<string, string> }): K8sObject {
+  const a = c.autoscale!;
+  return new HorizontalPodAutoscaler({
+    metadata: meta,
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: c.name },
+      minReplicas: a.min,
+      maxReplicas: a.max,
+      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: a.cpu } } }],
+      // scale down slowly: a burst that ends should not drop replicas the next one needs
+      behavior: { scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] } },
+    },
+  });
 }
 
 function servicePorts(c: Component) {
@@ -86,9 +134,9 @@ function servicePorts(c: Component) {
   return ports;
 }
 
-/** PVC names: the plan's volume names (db-data), or the swarm-style name of a project-relative bind. */
-function claimNames(c: Component): string[] {
-  return [...new Set(c.mounts.filter((m) => m.type === 'volume' || (m.type === 'bind' && !posix.isAbsolute(m.source))).map((m) => claimName(c, m)))].sort(byCodeUnit);
+/** Per-replica PVC names: the plan's volume names (db-data), or the swarm-style name of a project-relative bind. */
+function claimNames(c: Component, o: Pick<WorkloadOptions, 'sharedClaims'>): string[] {
+  return [...new Set(c.mounts.filter((m) => (m.type === 'volume' && !o.sharedClaims?.has(m.source)) || (m.type === 'bind' && !posix.isAbsolute(m.source))).map((m) => claimName(c, m)))].sort(byCodeUnit);
 }
 
 function claimName(c: Component, m: Component['mounts'][number]): string {
@@ -101,12 +149,23 @@ function uidOf(c: Component): number {
   return c.role === 'database' || c.role === 'cache' ? DATASTORE_UID : NOBODY;
 }
 
-function podSpec(plan: Plan, c: Component): IPodSpec {
+export function podSpec(plan: Plan, c: Component, o: Partial<WorkloadOptions> = {}): IPodSpec {
   const uid = uidOf(c);
   const volumes: IVolume[] = [];
   const mounts: IVolumeMount[] = [];
   for (const m of c.mounts) {
-    if (m.type === 'config') continue; // config files of platform components: not on this target yet
+    if (m.type === 'config') {
+      const cm = o.configMaps?.get(m.source);
+      if (!cm) throw new Error(`bug: no ConfigMap for ${c.name}'s config mount ${m.source}`);
+      volumes.push({ name: cm.name, configMap: { name: cm.name, defaultMode: 0o444, items: cm.items.map((i) => ({ ...i })) } });
+      mounts.push({ name: cm.name, mountPath: m.target, readOnly: true, ...(cm.file ? { subPath: cm.file } : {}) });
+      continue;
+    }
+    if (m.type === 'volume' && o.sharedClaims?.has(m.source)) {
+      volumes.push({ name: m.source, persistentVolumeClaim: { claimName: m.source, readOnly: m.readOnly } });
+      mounts.push({ name: m.source, mountPath: m.target, readOnly: m.readOnly });
+      continue;
+    }
     if (m.type === 'bind' && posix.isAbsolute(m.source)) {
       const name = `host${m.target.replace(/[^A-Za-z0-9]+/g, '-').replace(/-$/, '')}`.toLowerCase();
       volumes.push({ name, hostPath: { path: m.source } });
@@ -163,7 +222,8 @@ function podSpec(plan: Plan, c: Component): IPodSpec {
   };
   return {
     ...placement(c),
-    automountServiceAccountToken: false,
+    ...(o.serviceAccount ? { serviceAccountName: o.serviceAccount } : {}),
+    automountServiceAccountToken: !!o.serviceAccount,
     enableServiceLinks: false,
     terminationGracePeriodSeconds: Math.ceil(seconds(c.stopGracePeriod)) + DRAIN_SECONDS,
     securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, seccompProfile: { type: 'RuntimeDefault' } },
@@ -189,7 +249,8 @@ function placement(c: Component): Partial<IPodSpec> {
     case 'node-label': return { nodeSelector: { [p.label]: 'true' } };
     case 'control-plane': case 'every-control-plane-node':
       return { nodeSelector: { [CONTROL_PLANE_LABEL]: 'true' }, tolerations: [{ key: CONTROL_PLANE_LABEL, operator: 'Exists', effect: 'NoSchedule' }] };
-    case 'every-node': return spread;
+    // a DaemonSet: one pod on every node, tainted ones included (a node agent reports on all)
+    case 'every-node': return { tolerations: [{ operator: 'Exists' }] };
     case 'spread': return spread;
     case 'constraints': {
       const sel = sortedKeys({ ...(p.node ? { 'kubernetes.io/hostname': p.node } : {}), ...p.labels, ...(p.role === 'manager' ? { [CONTROL_PLANE_LABEL]: 'true' } : {}) });
@@ -209,9 +270,9 @@ export function healthPathOf(plan: Plan, c: Component): string | undefined {
 /**
  * Liveness and readiness from the plan's healthcheck: an HTTP GET of the health path when the
  * service has one, else the same command Compose runs. The startup probe covers the start
- * period, so liveness never kills a slow starter. The plan knows no separate readiness
- * endpoint: readiness uses the health path too, failing after one miss so the edge stops
- * sending sooner than liveness restarts.
+ * period, so liveness never kills a slow starter. Readiness asks the service's ready path
+ * (`health.ready`: 200 only while its dependencies answer) when it has one, else the health
+ * probe, and fails after one miss so the edge stops sending sooner than liveness restarts.
  */
 function probes(plan: Plan, c: Component): Pick<IContainer, 'livenessProbe' | 'readinessProbe' | 'startupProbe'> {
   const h = c.healthcheck;
@@ -220,12 +281,13 @@ function probes(plan: Plan, c: Component): Pick<IContainer, 'livenessProbe' | 'r
   const handler: Partial<IProbe> = path && c.port
     ? { httpGet: { path, port: c.port, scheme: 'HTTP' } }
     : { exec: { command: execCommand(h.test) } };
+  const ready: Partial<IProbe> = c.readyPath && c.port ? { httpGet: { path: c.readyPath, port: c.port, scheme: 'HTTP' } } : handler;
   const period = Math.max(1, Math.ceil(seconds(h.interval)));
   const timeout = Math.max(1, Math.ceil(seconds(h.timeout)));
   return {
     startupProbe: { ...handler, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: Math.ceil(seconds(h.startPeriod) / period) + h.retries },
     livenessProbe: { ...handler, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: h.retries },
-    readinessProbe: { ...handler, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: 1, successThreshold: 1 },
+    readinessProbe: { ...ready, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: 1, successThreshold: 1 },
   };
 }
 

@@ -19,6 +19,9 @@ import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Kustomization } from '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1';
+import { HelmRelease } from '@kubernetes-models/flux-cd/helm.toolkit.fluxcd.io/v2';
+import { HelmRepository } from '@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1';
+import { strimziValidator } from '../../../test/support/strimzi-crds.js';
 import { IngressRoute, Middleware } from '@kubernetes-models/traefik/traefik.io/v1alpha1';
 import { Certificate, ClusterIssuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
 import { loadRenderer, renderAll } from '../index.js';
@@ -32,17 +35,23 @@ import { loadVariant, repoRoot, variants } from '../../../test/support/templates
 await loadRenderer('k8s');
 const snapRoot = join(repoRoot, 'test', 'snapshots', 'k8s');
 const update = process.env.UPDATE_SNAPSHOTS === '1';
-const snapshotted = ['api', 'haproxy-mysql'];
+const snapshotted = ['api', 'haproxy-mysql', 'k3s'];
+// k3s has messaging: (k8s only), so it is not among the variants every target renders
+const k8sVariants = [...variants, { id: 'k3s', template: 'k3s' }];
+const strimzi = strimziValidator();
 
 const models: Record<string, new (data: any) => { validate(): void }> = {
   'v1/Namespace': Namespace, 'v1/Service': Service, 'apps/v1/Deployment': Deployment, 'apps/v1/StatefulSet': StatefulSet,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy, 'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'kustomize.toolkit.fluxcd.io/v1/Kustomization': Kustomization, 'traefik.io/v1alpha1/IngressRoute': IngressRoute,
   'traefik.io/v1alpha1/Middleware': Middleware, 'cert-manager.io/v1/Certificate': Certificate, 'cert-manager.io/v1/ClusterIssuer': ClusterIssuer,
+  'helm.toolkit.fluxcd.io/v2/HelmRelease': HelmRelease, 'source.toolkit.fluxcd.io/v1/HelmRepository': HelmRepository,
+  // Strimzi's own CRD schemas (test/data/strimzi-0.45.2), through ajv
+  ...Object.fromEntries(['Kafka', 'KafkaNodePool', 'KafkaTopic', 'KafkaUser'].map((k) => [`kafka.strimzi.io/v1beta2/${k}`, class { constructor(private d: any) {} validate() { strimzi.check(this.d); } }])),
 };
 
 function render(id: string) {
-  const { plan } = loadVariant(variants.find((v) => v.id === id)!);
+  const { plan } = loadVariant(k8sVariants.find((v) => v.id === id)!);
   return { plan, files: renderAll(plan, 'k8s') };
 }
 
@@ -71,7 +80,7 @@ for (const id of snapshotted) {
   });
 }
 
-for (const v of variants) {
+for (const v of k8sVariants) {
   test(`k8s: every document of ${v.id} validates against its kind's schema, read back from YAML`, () => {
     const { files } = render(v.id);
     const docs = docsOf(files);
@@ -95,7 +104,8 @@ for (const v of variants) {
     try {
       writeTree(dir, files);
       const dirs = files.filter((f) => f.path.endsWith('kustomization.yaml')).map((f) => dirname(f.path)).sort();
-      assert.deepEqual(dirs, ['apps/base', k8sPaths.overlay(plan), k8sPaths.cluster(plan), k8sPaths.infra].sort());
+      // cert-manager for issuers (every template), Strimzi only with messaging
+      assert.deepEqual(dirs, ['apps/base', k8sPaths.overlay(plan), k8sPaths.cluster(plan), k8sPaths.infra, ...(plan.tls.mode === 'files' ? [] : [k8sPaths.controllers])].sort());
       for (const d of dirs) {
         const r: { exitCode?: number; stderr: string; stdout: string } = await execa(kubectl, ['kustomize', join(dir, d)], { reject: false });
         assert.equal(r.exitCode, 0, `kubectl kustomize ${d}: ${r.stderr}`);
@@ -107,22 +117,41 @@ for (const v of variants) {
   });
 }
 
+/** A peer or a policy's pods by name: the wharf component, Strimzi's pod set, or "ns/name" across namespaces. */
+function peerName(peer: Doc): string {
+  const l = peer.podSelector?.matchLabels ?? {};
+  const own = l['app.kubernetes.io/name'] ?? l['strimzi.io/name'] ?? (l['strimzi.io/kind'] && `${l['strimzi.io/kind']}`) ?? (l['strimzi.io/cluster'] && `cluster:${l['strimzi.io/cluster']}`);
+  return peer.namespaceSelector ? `${peer.namespaceSelector.matchLabels['kubernetes.io/metadata.name']}/${own}` : own;
+}
+
 /** Who may open a connection to whom, on which port, read from the rendered NetworkPolicies. */
 function allowedIngress(docs: Doc[]): Set<string> {
   const out = new Set<string>();
   for (const p of docs.filter((d) => d.kind === 'NetworkPolicy')) {
-    const to = p.spec.podSelector.matchLabels?.['app.kubernetes.io/name'];
+    const to = peerName(p.spec);
     for (const rule of p.spec.ingress ?? []) {
       for (const peer of rule.from ?? []) {
-        const from = peer.namespaceSelector ? `${peer.namespaceSelector.matchLabels['kubernetes.io/metadata.name']}/${peer.podSelector.matchLabels['app.kubernetes.io/name']}` : peer.podSelector.matchLabels['app.kubernetes.io/name'];
-        for (const port of rule.ports) out.add(`${from}>${to}:${port.port}`);
+        for (const port of rule.ports) out.add(`${peerName(peer)}>${to}:${port.port}`);
       }
     }
   }
   return out;
 }
 
-/** The same edges, straight from the plan: dependsOn within a shared network, Prometheus scrapes, routes from the edge. */
+/** Who each policy lets its pods open connections to (pod peers only), read from the rendered NetworkPolicies. */
+function allowedEgress(docs: Doc[]): Set<string> {
+  const out = new Set<string>();
+  for (const p of docs.filter((d) => d.kind === 'NetworkPolicy' && d.spec.podSelector.matchLabels)) {
+    for (const rule of p.spec.egress ?? []) {
+      for (const peer of (rule.to ?? []).filter((t: Doc) => t.podSelector && !t.namespaceSelector)) {
+        for (const port of rule.ports) out.add(`${peerName(p.spec)}>${peerName(peer)}:${port.port}`);
+      }
+    }
+  }
+  return out;
+}
+
+/** The same edges, straight from the plan: dependsOn within a shared network, Prometheus scrapes, routes from the edge, Kafka clients. */
 function expectedIngress(plan: Plan): Set<string> {
   const rendered = new Set(k8sComponents(plan).map((c) => c.name));
   const byName = new Map(plan.components.map((c) => [c.name, c]));
@@ -136,6 +165,12 @@ function expectedIngress(plan: Plan): Set<string> {
   }
   for (const j of plan.monitoring.scrapeJobs) if (rendered.has(j.component)) out.add(`prometheus>${j.component}:${j.port}`);
   for (const r of plan.routes) if (rendered.has(r.service)) out.add(`kube-system/traefik>${r.service}:${r.port}`);
+  const m = plan.messaging;
+  if (m) {
+    for (const c of m.clients) out.add(`${c.service}>${m.cluster}-kafka:${c.port}`);
+    // Strimzi's own connections, as its generated policy has them (KafkaCluster.generateNetworkPolicy, 0.45.2)
+    for (const e of [`cluster:${m.cluster}>${m.cluster}-kafka:9090`, `cluster:${m.cluster}>${m.cluster}-kafka:9091`, `strimzi/cluster-operator>${m.cluster}-kafka:9091`, `strimzi/cluster-operator>${m.cluster}-kafka:8443`]) out.add(e);
+  }
   return out;
 }
 
@@ -159,6 +194,30 @@ test('k8s network policies of haproxy-mysql: exactly the plan\'s edges, MySQL on
   const docs = docsOf(files).map((d) => d.doc);
   assert.deepEqual([...allowedIngress(docs)].sort(), [...expectedIngress(plan)].sort());
   assert.deepEqual([...allowedIngress(docs)].filter((e) => e.includes('>db:')).sort(), ['backup>db:3306', 'db-exporter>db:3306', 'web>db:3306']);
+});
+
+test('k8s network policies of k3s: exactly the plan\'s edges, the brokers only from the services that use messaging', () => {
+  const { plan, files } = render('k3s');
+  const docs = docsOf(files).map((d) => d.doc);
+  const ingress = allowedIngress(docs);
+  assert.deepEqual([...ingress].sort(), [...expectedIngress(plan)].sort());
+  // the listener answers exactly the three APIs; nothing else of the stack reaches a broker
+  assert.deepEqual([...ingress].filter((e) => e.includes('>events-kafka:9093')).sort(), ['enrichment>events-kafka:9093', 'gateway>events-kafka:9093', 'generation>events-kafka:9093']);
+  assert.deepEqual([...ingress].filter((e) => e.includes('>events-kafka:')).map((e) => e.split('>')[0]).filter((f) => !['enrichment', 'gateway', 'generation', 'cluster:events', 'strimzi/cluster-operator'].includes(f!)), []);
+  // and each API may open exactly that connection: egress mirrors ingress
+  const egress = allowedEgress(docs);
+  for (const svc of ['enrichment', 'gateway', 'generation']) assert.ok(egress.has(`${svc}>events-kafka:9093`), `${svc} may reach the brokers`);
+  assert.deepEqual([...egress].filter((e) => e.includes('>events-kafka:')).sort(), [
+    'enrichment>events-kafka:9093', 'events-entity-operator>events-kafka:9091', 'events-kafka>events-kafka:9090', 'events-kafka>events-kafka:9091',
+    'gateway>events-kafka:9093', 'generation>events-kafka:9093',
+  ]);
+  // the database still answers only its users
+  assert.deepEqual([...ingress].filter((e) => e.includes('>db:')).sort(), ['backup>db:5432', 'db-exporter>db:5432', 'enrichment>db:5432', 'gateway>db:5432', 'generation>db:5432']);
+  // Strimzi generates no policies of its own: the tree's are the only ones
+  const release = docs.find((d) => d.kind === 'HelmRelease' && d.metadata.name === 'strimzi')!;
+  assert.equal(release.spec.values.generateNetworkPolicy, false);
+  const kafka = docs.find((d) => d.kind === 'Kafka')!;
+  assert.deepEqual(kafka.spec.kafka.listeners[0].networkPolicyPeers.map((p: Doc) => p.podSelector.matchLabels['app.kubernetes.io/name']), ['enrichment', 'gateway', 'generation']);
 });
 
 test('k8s workloads: probes, limits, hardening, drain, rollout and placement from the plan', () => {
@@ -199,7 +258,7 @@ test('k8s workloads: probes, limits, hardening, drain, rollout and placement fro
   assert.deepEqual(route.spec.routes[1].middlewares.map((m: Doc) => m.name), ['security-headers', 'deny-all']);
 });
 
-for (const template of ['api', 'haproxy-mysql']) {
+for (const template of ['api', 'haproxy-mysql', 'k3s']) {
   test(`k8s: wharf render --target k8s writes the tree and no generated secret value is in it (${template})`, { timeout: 120_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-k8s-leak-'));
     try {
@@ -238,7 +297,7 @@ function aesGcmOpen(enc: string, key: Buffer, aad: string): string {
   return Buffer.concat([d.update(Buffer.from(m[1]!, 'base64')), d.final()]).toString('utf8');
 }
 
-for (const template of ['api', 'haproxy-mysql']) {
+for (const template of ['api', 'haproxy-mysql', 'k3s']) {
   test(`k8s: every Secret is SOPS-encrypted; sops-age and the age binary open it, the MAC holds, a re-render keeps it (${template})`, { timeout: 180_000 }, async (t) => {
     const ageBin = toolPath('age');
     if (!ageBin) return t.skip('age is not installed');

@@ -4,6 +4,8 @@
 //     (so a database answers only the services that use it);
 //   - the edge (K3s's Traefik in kube-system) -> each routed service on its route port;
 //   - Prometheus -> every component it scrapes, on the metrics port (monitoring network);
+//   - a service that uses messaging -> the Kafka brokers, on its listener (messaging.ts adds
+//     the brokers' own policy: each other and the Strimzi operators on Strimzi's ports);
 //   - a component on a network that is not internal (edge) -> the internet, never the
 //     private ranges the cluster lives in.
 // DNS to kube-system is the only other thing every pod may reach.
@@ -13,6 +15,7 @@ import type { INetworkPolicyEgressRule, INetworkPolicyIngressRule, INetworkPolic
 import type { Component, Plan } from '../../plan/model.js';
 import { byCodeUnit } from '../../plan/sort.js';
 import { selectorOf, type K8sObject } from './objects.js';
+import { brokerName, brokerSelector, messagingPolicies } from './messaging.js';
 
 export const TRAEFIK_PEER: INetworkPolicyPeer = {
   namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
@@ -24,7 +27,7 @@ export interface Edge {
   from: string;
   to: string;
   port: number;
-  why: 'depends-on' | 'scrape';
+  why: 'depends-on' | 'scrape' | 'messaging';
 }
 
 const shareNetwork = (a: Component, b: Component) => a.networks.some((n) => b.networks.includes(n));
@@ -49,6 +52,8 @@ export function planEdges(plan: Plan): Edge[] {
       edges.push({ from: prometheus.name, to: to.name, port: j.port, why: 'scrape' });
     }
   }
+  // the brokers are Strimzi's pods, not a plan component: their edge names the Kafka cluster's pods
+  for (const c of plan.messaging?.clients ?? []) edges.push({ from: c.service, to: brokerName(plan.messaging!), port: c.port, why: 'messaging' });
   const seen = new Set<string>();
   return edges.filter((e) => { const k = `${e.from}>${e.to}:${e.port}`; if (seen.has(k)) return false; seen.add(k); return true; })
     .sort((a, b) => byCodeUnit(a.to, b.to) || byCodeUnit(a.from, b.from) || a.port - b.port);
@@ -105,7 +110,7 @@ export function networkPolicies(plan: Plan, namespace: string, rendered: Set<str
     }
     for (const port of edge.get(c.name) ?? []) ingress.push({ from: [TRAEFIK_PEER], ports: [{ protocol: 'TCP', port }] });
     const egress: INetworkPolicyEgressRule[] = edges.filter((e) => e.from === c.name)
-      .map((e) => ({ to: [{ podSelector: { matchLabels: selectorOf(e.to) } }], ports: [{ protocol: 'TCP', port: e.port }] }));
+      .map((e) => ({ to: [{ podSelector: { matchLabels: e.why === 'messaging' ? brokerSelector(plan.messaging!) : selectorOf(e.to) } }], ports: [{ protocol: 'TCP', port: e.port }] }));
     const outside = c.networks.some((n) => !plan.networks.find((x) => x.name === n)?.internal);
     if (outside) egress.push({ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: PRIVATE_RANGES } }] });
     out.push(new NetworkPolicy({
@@ -113,5 +118,6 @@ export function networkPolicies(plan: Plan, namespace: string, rendered: Set<str
       spec: { podSelector: { matchLabels: selectorOf(c.name) }, policyTypes: ['Ingress', 'Egress'], ingress, egress },
     }));
   }
+  if (plan.messaging) out.push(...messagingPolicies(plan.messaging, namespace));
   return out;
 }

@@ -1,8 +1,10 @@
 // infrastructure/controllers: the operators the tree's custom resources need, as Flux
-// HelmRepository + HelmRelease pairs with pinned chart versions, each in its own namespace.
+// HelmRepository + HelmRelease pairs (in flux-system) with pinned chart versions, each
+// release installed into its own namespace, which Helm creates (targetNamespace). Those
+// namespaces get no default-deny from wharf: the operators need the API server, their
+// webhooks and (Strimzi) the brokers, and that is not something to guess without a cluster.
 // The charts install their CRDs (install/upgrade crds: CreateReplace), so Flux applies this
 // directory first and the issuers and Strimzi objects that follow find their kinds.
-import { Namespace } from 'kubernetes-models/v1';
 import { HelmRelease } from '@kubernetes-models/flux-cd/helm.toolkit.fluxcd.io/v2';
 import { HelmRepository } from '@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1';
 import type { Plan } from '../../plan/model.js';
@@ -17,14 +19,15 @@ export const CHARTS = {
 
 function controller(name: string, c: (typeof CHARTS)[keyof typeof CHARTS], values: Record<string, unknown>): K8sObject[] {
   return [
-    new Namespace({ metadata: { name: c.namespace, labels: { 'app.kubernetes.io/managed-by': 'wharf' } } }),
-    new HelmRepository({ metadata: { name, namespace: c.namespace }, spec: { url: c.repo, interval: '24h' } }),
+    new HelmRepository({ metadata: { name, namespace: 'flux-system' }, spec: { url: c.repo, interval: '24h' } }),
     new HelmRelease({
-      metadata: { name, namespace: c.namespace },
+      metadata: { name, namespace: 'flux-system' },
       spec: {
         interval: '30m',
+        targetNamespace: c.namespace,
+        releaseName: name,
         chart: { spec: { chart: c.chart, version: c.version, sourceRef: { kind: 'HelmRepository', name } } },
-        install: { crds: 'CreateReplace', remediation: { retries: 3 } },
+        install: { crds: 'CreateReplace', createNamespace: true, remediation: { retries: 3 } },
         upgrade: { crds: 'CreateReplace', remediation: { retries: 3 } },
         values,
       },

@@ -22,9 +22,10 @@ const three = () => [
   { name: 'n2', address: '203.0.113.11' },
   { name: 'n3', address: '2001:db8::3' },
 ];
-function specWith(cluster: Record<string, unknown>): string {
+function specWith(cluster: Record<string, unknown>, target?: string): string {
   const d = parse(templateText('api'));
   d.cluster = cluster;
+  if (target) d.target = target;
   return stringify(d);
 }
 const errors = (cluster: Record<string, unknown>) => parseSpecText(specWith(cluster)).issues.filter((i) => i.severity === 'error');
@@ -71,9 +72,9 @@ test('WireGuard keys: node:crypto keys are the ones wg pubkey derives, both ways
 });
 
 /** Renders a project for `cluster` in a fresh directory. */
-async function renderProject(cluster: Record<string, unknown>) {
+async function renderProject(cluster: Record<string, unknown>, target?: string) {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-cluster-'));
-  writeFileSync(join(dir, 'wharf.yaml'), specWith(cluster));
+  writeFileSync(join(dir, 'wharf.yaml'), specWith(cluster, target));
   return { dir, r: await clusterRender(join(dir, 'wharf.yaml')) };
 }
 
@@ -105,19 +106,21 @@ test('render: inventory carries the spec\'s values, keys stay secret, a second r
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
-const variants: Array<[string, Record<string, unknown>]> = [
+const variants: Array<[string, Record<string, unknown>, string?]> = [
   ['three managers', { nodes: three() }],
+  ['k8s target: three K3s servers and an agent', { nodes: [...three(), { name: 'w1', address: '198.51.100.7', role: 'worker', labels: { zone: 'b' } }] }, 'k8s'],
+  ['k8s target: one K3s server, firewall off', { nodes: [three()[0]], firewall: { enabled: false } }, 'k8s'],
   ['managers and a worker, firewall off, SSH from a range', { nodes: [...three(), { name: 'w1', address: '198.51.100.7', role: 'worker', sshUser: 'deploy' }], firewall: { enabled: false, sshFrom: ['192.0.2.0/24'] }, ssh: { port: 2222 } }],
   ['one manager, jumbo underlay', { nodes: [three()[0]], wireguard: { underlayMtu: 9000, subnet: '172.31.7.0/28' } }],
 ];
 
-for (const [name, cluster] of variants) {
+for (const [name, cluster, target] of variants) {
   test(`rendered project (${name}) passes ansible-playbook --syntax-check and ansible-lint (production profile)`, async (t) => {
     const playbook = toolPath('ansible-playbook');
     const lint = toolPath('ansible-lint');
     const skip = requireTool(!!playbook && !!lint, 'ansible-playbook and ansible-lint');
     if (skip) return t.skip(skip);
-    const { dir, r } = await renderProject(cluster);
+    const { dir, r } = await renderProject(cluster, target);
     try {
       for (const pb of ['site.yml', 'preflight.yml']) execFileSync(playbook!, ['--syntax-check', pb], { cwd: r.outDir, stdio: 'pipe' });
       try {

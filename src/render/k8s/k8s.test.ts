@@ -396,8 +396,8 @@ function shape(text: string) {
   return out;
 }
 
-test('k8s: hostile strings in any plan field keep the tree\'s structure and arrive intact', () => {
-  const { plan } = render('api');
+for (const id of ['api', 'k3s']) test(`k8s: hostile strings in any plan field keep the tree's structure and arrive intact (${id})`, () => {
+  const { plan } = render(id);
   const leaves = stringLeaves(plan);
   const tryRender = (p: Plan) => { try { return renderAll(p, 'k8s'); } catch (e) { assert.ok(e instanceof Error); return undefined; } };
   let checked = 0;

@@ -12,7 +12,8 @@ import type { K8sObject } from './objects.js';
 import { STRIMZI_NAMESPACE } from './messaging.js';
 
 export const CHARTS = {
-  certManager: { repo: 'https://charts.jetstack.io', chart: 'cert-manager', version: 'v1.16.3', namespace: 'cert-manager' },
+  /** test/data/cert-manager-v1.16.5/values.schema.json is this chart's: the values below are checked against it */
+  certManager: { repo: 'https://charts.jetstack.io', chart: 'cert-manager', version: 'v1.16.5', namespace: 'cert-manager' },
   /** the CRDs under test/data/strimzi-0.45.2 are this chart's */
   strimzi: { repo: 'https://strimzi.io/charts/', chart: 'strimzi-kafka-operator', version: '0.45.2', namespace: STRIMZI_NAMESPACE },
 } as const;

@@ -133,7 +133,7 @@ test('controllers: cert-manager and Strimzi as pinned HelmReleases that install 
   const all = docs();
   const releases = all.filter((d) => d.doc.kind === 'HelmRelease').map((d) => d.doc);
   assert.deepEqual(releases.map((r) => [r.metadata.name, r.spec.chart.spec.chart, r.spec.chart.spec.version, r.spec.targetNamespace]),
-    [['cert-manager', 'cert-manager', 'v1.16.3', 'cert-manager'], ['strimzi', 'strimzi-kafka-operator', '0.45.2', 'strimzi']]);
+    [['cert-manager', 'cert-manager', 'v1.16.5', 'cert-manager'], ['strimzi', 'strimzi-kafka-operator', '0.45.2', 'strimzi']]);
   for (const r of releases) {
     assert.match(r.spec.chart.spec.version, /^v?\d+\.\d+\.\d+$/, 'an exact version, not a range');
     assert.equal(r.spec.install.crds, 'CreateReplace');
@@ -151,4 +151,23 @@ test('controllers: cert-manager and Strimzi as pinned HelmReleases that install 
   assert.deepEqual(flux['infra-configs'].dependsOn, [{ name: 'infra-controllers' }]);
   assert.deepEqual(flux.apps.dependsOn, [{ name: 'infra-configs' }]);
   assert.equal(flux['infra-controllers'].wait, true, 'configs wait for the releases (and their CRDs) to be ready');
+});
+
+test('controllers: the values are ones the pinned charts read (cert-manager\'s values.schema.json, Strimzi\'s values.yaml)', async () => {
+  const { Ajv } = await import('ajv');
+  const releases = Object.fromEntries(docs().filter((d) => d.doc.kind === 'HelmRelease').map((d) => [d.doc.metadata.name, d.doc.spec]));
+  // cert-manager's chart schema refuses unknown keys (additionalProperties: false) and wrong types
+  const schema = JSON.parse(readFileSync(join(repoRoot, 'test', 'data', 'cert-manager-v1.16.5', 'values.schema.json'), 'utf8'));
+  const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
+  assert.ok(validate(releases['cert-manager'].values), JSON.stringify(validate.errors));
+  assert.ok(!validate({ ...releases['cert-manager'].values, crd: { enabled: true } }), 'a misspelt key is refused');
+  assert.ok(!validate({ crds: { enabled: 'yes' } }), 'a wrong type is refused');
+  assert.deepEqual(releases['cert-manager'].values, { crds: { enabled: true, keep: true } });
+  // Strimzi's chart has no schema: every key set must be one its values.yaml declares, with the same type
+  const defaults = parse(readFileSync(join(repoRoot, 'test', 'data', 'strimzi-0.45.2', 'values.yaml'), 'utf8')) as Doc;
+  for (const [k, v] of Object.entries(releases.strimzi.values as Doc)) {
+    assert.ok(k in defaults, `strimzi chart has no value ${k}`);
+    assert.equal(typeof v, typeof defaults[k], k);
+    assert.notEqual(v, defaults[k], `${k} is set to its default: drop it`);
+  }
 });

@@ -111,9 +111,10 @@ function routeCovers(prefix: string, path: string): boolean {
 
 /** The policy rules, plus those of the target the platform runs on. */
 export async function rulesFor(target: string): Promise<PolicyRule[]> {
-  if (target === 'swarm') return [...policyRules, ...(await import('./swarm-rules.js')).swarmRules];
   if (target === 'k8s') return [...policyRules, ...(await import('./k8s-rules.js')).k8sRules];
-  return policyRules;
+  const { messagingTargetRule } = await import('./messaging-rules.js');
+  if (target === 'swarm') return [...policyRules, ...(await import('./swarm-rules.js')).swarmRules, messagingTargetRule];
+  return [...policyRules, messagingTargetRule];
 }
 
 export function lint(stack: Stack, plan: Plan, rules: PolicyRule[] = policyRules, extra: Omit<PolicyContext, 'stack' | 'plan'> = {}): Finding[] {

@@ -27,7 +27,7 @@ export async function clusterRender(specPath: string): Promise<ClusterRendered> 
   const l = await load(specPath);
   const plan = buildClusterPlan(l.stack);
   if (!plan.nodes.length) throw new UserInputError([{ path: 'cluster.nodes', severity: 'error', message: 'no nodes to bootstrap', hint: 'list them: cluster.nodes: [{ name, address, role }]' }]);
-  if (!plan.bootstrap) throw new UserInputError([{ path: 'cluster.nodes', severity: 'error', message: 'no manager: a swarm needs one to initialise it', hint: 'set role: manager on at least one node (3 for fault tolerance)' }]);
+  if (!plan.bootstrap) throw new UserInputError([{ path: 'cluster.nodes', severity: 'error', message: plan.orchestrator === 'k3s' ? 'no manager: K3s needs one as its first server' : 'no manager: a swarm needs one to initialise it', hint: 'set role: manager on at least one node (3 for fault tolerance)' }]);
   const outDir = join(l.layout.projectDir, '.wharf', 'cluster');
   const { publicKeys, created, kept } = ensureWireguardKeys(l.layout.secretsDir, plan.nodes.map((n) => n.name));
   const files = renderCluster(plan, publicKeys);

@@ -1,4 +1,5 @@
 // spec -> plan. Pure: no fs, env, clock or randomness.
+import { planMessaging } from './messaging.js';
 import type { Stack, Service, Database, Cache, Backup } from '../spec/schema.js';
 import { planBackupService } from './backup.js';
 import { envSecretMode } from '../spec/rules.js';
@@ -194,6 +195,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
     secrets: secrets.sort((a, b) => byCodeUnit(a.name, b.name)),
     monitoring,
     backups,
+    ...(stack.messaging ? { messaging: planMessaging(stack) } : {}),
     paths: { secretsDir: opts.secretsDir ?? '../secrets', projectDir: opts.projectDir ?? '../..' },
   };
 

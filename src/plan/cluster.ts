@@ -14,6 +14,9 @@ export const WIREGUARD_OVERHEAD = 80;
  *  fragments VXLAN or drops it (DF set), the classic "small requests work, big ones hang". */
 export const VXLAN_OVERHEAD = 50;
 
+/** The K3s release the nodes install when the spec targets k8s (Kubernetes 1.31). */
+export const K3S_VERSION = 'v1.31.4+k3s1';
+
 export interface ClusterNode {
   name: string;
   role: 'manager' | 'worker';
@@ -26,8 +29,12 @@ export interface ClusterNode {
 }
 
 export interface ClusterPlan {
+  /** what the nodes run: Docker Swarm, or K3s when the spec targets k8s */
+  orchestrator: 'swarm' | 'k3s';
+  /** K3s release (orchestrator k3s) */
+  k3sVersion?: string;
   nodes: ClusterNode[];
-  /** the manager that runs `swarm init`; the others join it */
+  /** the manager that runs `swarm init` (K3s: `cluster-init`); the others join it */
   bootstrap: string;
   wireguard: { subnet: string; prefix: number; port: number; mtu: number; overlayMtu: number };
   firewall: { enabled: boolean; sshFrom: string[] };
@@ -46,7 +53,10 @@ export function buildClusterPlan(stack: Stack): ClusterPlan {
     wgAddress: n.wgAddress ?? defaultWgAddress(c.wireguard.subnet, i),
     sshUser: n.sshUser ?? c.ssh.user, sshPort: c.ssh.port, labels: { ...n.labels },
   }));
+  const k3s = stack.target === 'k8s';
   return {
+    orchestrator: k3s ? 'k3s' : 'swarm',
+    ...(k3s ? { k3sVersion: K3S_VERSION } : {}),
     nodes,
     bootstrap: nodes.find((n) => n.role === 'manager')?.name ?? '',
     wireguard: { subnet: `${intToIpv4(network)}/${prefix}`, prefix, port: c.wireguard.port, ...mtus(c.wireguard.underlayMtu) },

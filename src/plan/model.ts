@@ -276,6 +276,18 @@ export interface Proxy {
   serverHeader?: { request: string; response: string };
 }
 
+/** A Kafka cluster (KRaft) with its topics and users; only the k8s target runs it (Strimzi). */
+export interface Messaging {
+  cluster: string;
+  version: string;
+  nodePools: Array<{ name: string; roles: Array<'broker' | 'controller'>; replicas: number; storage: { size: string; class?: string }; resources: { cpus: number; memory: string } }>;
+  listeners: Array<{ name: string; port: number; tls: boolean; authentication: 'scram-sha-512' | 'tls' }>;
+  topics: Array<{ name: string; partitions: number; replicas: number; config: Record<string, string | number | boolean> }>;
+  users: Array<{ name: string; read: string[]; write: string[]; authentication: 'scram-sha-512' | 'tls' }>;
+  /** the services that connect, each as one user, on the first listener */
+  clients: Array<{ service: string; user: string; listener: string; port: number; tls: boolean }>;
+}
+
 export interface Plan {
   name: string;
   domain: string;
@@ -288,6 +300,7 @@ export interface Plan {
   secrets: Secret[];
   monitoring: Monitoring;
   backups: BackupJob[];
+  messaging?: Messaging;
   /** relative to the rendered output directory: generated secrets, and the project (spec) directory */
   paths: { secretsDir: string; projectDir: string };
 }

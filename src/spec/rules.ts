@@ -4,6 +4,7 @@ import type { Stack } from './schema.js';
 import type { Issue } from './issues.js';
 import { staysInside } from './grammar.js';
 import { clusterRules } from './cluster-rules.js';
+import { messagingRules } from './messaging-rules.js';
 
 type Rule = (s: Stack) => Issue[];
 const err = (path: string, message: string, hint?: string): Issue => ({ path, message, hint, severity: 'error' });
@@ -189,5 +190,5 @@ export const crossFieldRules: Rule[] = [
   imageOrBuild, usedBackendsExist, secretsDeclared, envSecretsResolve, healthProbeIsOne, uniqueNames, uniqueRouteHosts,
   routedServicesHaveHealth, edgePortsDistinct, tlsFilesNeedPaths,
   retentionKeepsSomething, backupsEncrypted, buildInsideProject, receiverNamesFree,
-  ...clusterRules,
+  ...clusterRules, ...messagingRules,
 ];

@@ -111,7 +111,7 @@ test('init refuses to overwrite and names unknown templates', async () => {
     assert.match(again.stderr, /already exists.*--force/);
     const unknown = await wharf(dir, 'init', '--template', 'nope', '--force');
     assert.equal(unknown.exitCode, 2);
-    assert.match(unknown.stderr, /unknown template "nope".*api, gitea, haproxy-mysql, lab, miniflux/);
+    assert.match(unknown.stderr, /unknown template "nope".*api, gitea, haproxy-mysql, k3s, lab, miniflux/);
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 

@@ -22,9 +22,10 @@ const three = () => [
   { name: 'n2', address: '203.0.113.11' },
   { name: 'n3', address: '2001:db8::3' },
 ];
-function specWith(cluster: Record<string, unknown>): string {
+function specWith(cluster: Record<string, unknown>, target?: string): string {
   const d = parse(templateText('api'));
   d.cluster = cluster;
+  if (target) d.target = target;
   return stringify(d);
 }
 const errors = (cluster: Record<string, unknown>) => parseSpecText(specWith(cluster)).issues.filter((i) => i.severity === 'error');
@@ -71,9 +72,9 @@ test('WireGuard keys: node:crypto keys are the ones wg pubkey derives, both ways
 });
 
 /** Renders a project for `cluster` in a fresh directory. */
-async function renderProject(cluster: Record<string, unknown>) {
+async function renderProject(cluster: Record<string, unknown>, target?: string) {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-cluster-'));
-  writeFileSync(join(dir, 'wharf.yaml'), specWith(cluster));
+  writeFileSync(join(dir, 'wharf.yaml'), specWith(cluster, target));
   return { dir, r: await clusterRender(join(dir, 'wharf.yaml')) };
 }
 
@@ -105,19 +106,21 @@ test('render: inventory carries the spec\'s values, keys stay secret, a second r
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
-const variants: Array<[string, Record<string, unknown>]> = [
+const variants: Array<[string, Record<string, unknown>, string?]> = [
   ['three managers', { nodes: three() }],
+  ['k8s target: three K3s servers and an agent', { nodes: [...three(), { name: 'w1', address: '198.51.100.7', role: 'worker', labels: { zone: 'b' } }] }, 'k8s'],
+  ['k8s target: one K3s server, firewall off', { nodes: [three()[0]], firewall: { enabled: false } }, 'k8s'],
   ['managers and a worker, firewall off, SSH from a range', { nodes: [...three(), { name: 'w1', address: '198.51.100.7', role: 'worker', sshUser: 'deploy' }], firewall: { enabled: false, sshFrom: ['192.0.2.0/24'] }, ssh: { port: 2222 } }],
   ['one manager, jumbo underlay', { nodes: [three()[0]], wireguard: { underlayMtu: 9000, subnet: '172.31.7.0/28' } }],
 ];
 
-for (const [name, cluster] of variants) {
+for (const [name, cluster, target] of variants) {
   test(`rendered project (${name}) passes ansible-playbook --syntax-check and ansible-lint (production profile)`, async (t) => {
     const playbook = toolPath('ansible-playbook');
     const lint = toolPath('ansible-lint');
     const skip = requireTool(!!playbook && !!lint, 'ansible-playbook and ansible-lint');
     if (skip) return t.skip(skip);
-    const { dir, r } = await renderProject(cluster);
+    const { dir, r } = await renderProject(cluster, target);
     try {
       for (const pb of ['site.yml', 'preflight.yml']) execFileSync(playbook!, ['--syntax-check', pb], { cwd: r.outDir, stdio: 'pipe' });
       try {
@@ -258,4 +261,64 @@ test('swarm target with cluster.nodes: every overlay carries the overlay MTU tha
   assert.equal(withNodes.backend!.driver_opts!.encrypted, '');
   assert.equal(networksOf({ nodes: three(), wireguard: { underlayMtu: 9000 } }).backend!.driver_opts!['com.docker.network.driver.mtu'], '8870');
   assert.ok(Object.values(networksOf(undefined)).every((n) => !n.driver_opts?.['com.docker.network.driver.mtu']), 'no nodes, no MTU');
+});
+
+test('k3s role: Ansible itself renders config.yaml for the bootstrap server, a joining server and an agent, all on wg0', async (t) => {
+  const playbook = toolPath('ansible-playbook');
+  const skip = requireTool(!!playbook, 'ansible-playbook');
+  if (skip) return t.skip(skip);
+  const { dir, r } = await renderProject({ nodes: [...three(), { name: 'w1', address: '198.51.100.7', role: 'worker', labels: { zone: 'b' } }] }, 'k8s');
+  try {
+    const out = join(dir, 'configs');
+    mkdirSync(out);
+    // the template module on this machine only (local connection): the join token is a stand-in
+    writeFileSync(join(r.outDir, 'render-config.yml'), stringify([{
+      hosts: 'all', gather_facts: false, become: false,
+      tasks: [
+        { 'ansible.builtin.set_fact': { k3s_token_read: { content: Buffer.from('K10stand-in-token::server:x\n').toString('base64') } }, when: 'inventory_hostname != k3s_bootstrap' },
+        { 'ansible.builtin.template': { src: 'roles/k3s/templates/config.yaml.j2', dest: `${out}/{{ inventory_hostname }}.yaml`, mode: '0600' } },
+      ],
+    }]));
+    const res = await execa(playbook!, ['render-config.yml', '-e', 'ansible_connection=local'], { cwd: r.outDir, reject: false });
+    assert.equal(res.exitCode, 0, `${res.stdout}\n${res.stderr}`);
+    const cfg = (n: string) => parse(readFileSync(join(out, `${n}.yaml`), 'utf8'));
+    const inv = parse(readFileSync(join(r.outDir, 'inventory.yml'), 'utf8'));
+    assert.equal(inv.all.vars.k3s_version, 'v1.31.4+k3s1');
+    assert.equal(inv.all.vars.k3s_bootstrap, 'n1');
+    assert.equal(inv.all.children.workers.hosts.w1.k3s_role, 'agent');
+    assert.deepEqual(cfg('n1'), {
+      'node-name': 'n1', 'node-ip': '10.213.0.1', 'flannel-iface': 'wg0', 'node-label': ['db=true'],
+      'advertise-address': '10.213.0.1', 'tls-san': ['10.213.0.1'], 'write-kubeconfig-mode': '0600', 'secrets-encryption': true, 'cluster-init': true,
+    });
+    assert.deepEqual(cfg('n2'), {
+      'node-name': 'n2', 'node-ip': '10.213.0.2', 'flannel-iface': 'wg0',
+      'advertise-address': '10.213.0.2', 'tls-san': ['10.213.0.2'], 'write-kubeconfig-mode': '0600', 'secrets-encryption': true,
+      server: 'https://10.213.0.1:6443', token: 'K10stand-in-token::server:x',
+    });
+    assert.deepEqual(cfg('w1'), { 'node-name': 'w1', 'node-ip': '10.213.0.4', 'flannel-iface': 'wg0', 'node-label': ['zone=b'], server: 'https://10.213.0.1:6443', token: 'K10stand-in-token::server:x' });
+    // the Swarm roles and ports are gone; K3s's are only on wg0
+    assert.ok(!r.files.some((f) => /roles\/(docker|swarm)\//.test(f.path)));
+    const fw = parse(readFileSync(join(r.outDir, 'roles/firewall/tasks/main.yml'), 'utf8')) as any[];
+    const onWg0 = fw.filter((x) => x['community.general.ufw']?.interface === 'wg0');
+    assert.deepEqual(onWg0.flatMap((x) => x.loop ? x.loop.map((l: any) => `${l.port}/${l.proto}`) : [`${x['community.general.ufw'].port}/${x['community.general.ufw'].proto}`]), ['6443/tcp', '10250/tcp', '8472/udp', '2379:2380/tcp']);
+    for (const x of onWg0) assert.equal(x['community.general.ufw'].from_ip, '{{ wg_subnet }}');
+    assert.ok(!JSON.stringify(fw).includes('2377') && !JSON.stringify(fw).includes('7946'));
+    const dl = (parse(readFileSync(join(r.outDir, 'roles/k3s/tasks/main.yml'), 'utf8')) as any[]).find((x) => x['ansible.builtin.get_url'])!;
+    assert.match(dl['ansible.builtin.get_url'].checksum, /^sha256:\{\{ k3s_release_url \}\}\/sha256sum-/);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('k3s role: every module it names is documented by this machine\'s Ansible', async (t) => {
+  const doc = toolPath('ansible-doc');
+  const skip = requireTool(!!doc, 'ansible-doc');
+  if (skip) return t.skip(skip);
+  const { dir, r } = await renderProject({ nodes: three() }, 'k8s');
+  try {
+    const modules = new Set<string>();
+    for (const f of r.files.filter((x) => /^roles\/(k3s|firewall)\/(tasks|handlers)\//.test(x.path))) {
+      for (const task of parse(f.contents) as Array<Record<string, unknown>>) for (const k of Object.keys(task)) if (/^[a-z_]+\.[a-z_]+\.[a-z_]+$/.test(k)) modules.add(k);
+    }
+    assert.ok(modules.size >= 7, [...modules].join(', '));
+    for (const m of modules) assert.doesNotThrow(() => execFileSync(doc!, ['-t', 'module', m], { stdio: 'pipe' }), m);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });

@@ -22,7 +22,7 @@ test('k8s rule ids are unique, K8S-numbered and distinct from the policy rules; 
   assert.deepEqual((await rulesFor('k8s')).map((r) => r.id), [...policyRules.map((r) => r.id), ...ids]);
 });
 
-for (const v of variants) {
+for (const v of [...variants, { id: 'k3s', template: 'k3s' }]) {
   test(`k8s rules on the rendered ${v.id} tree: only the components without a healthcheck are named`, () => {
     const { plan } = loadVariant(v);
     const f = checkK8sDocuments(k8sDocuments(plan));

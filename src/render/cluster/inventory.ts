@@ -15,7 +15,7 @@ export function inventory(plan: ClusterPlan, publicKeys: Record<string, string>)
     wg_address: n.wgAddress,
     wg_endpoint: endpoint(n.publicAddress, plan.wireguard.port),
     wg_public_key: publicKeys[n.name],
-    swarm_role: n.role,
+    ...(plan.orchestrator === 'k3s' ? { k3s_role: n.role === 'manager' ? 'server' : 'agent' } : { swarm_role: n.role }),
     node_labels: n.labels,
   });
   const group = (role: 'manager' | 'worker') => ({ hosts: Object.fromEntries(plan.nodes.filter((n) => n.role === role).map((n) => [n.name, host(n)])) });
@@ -23,7 +23,7 @@ export function inventory(plan: ClusterPlan, publicKeys: Record<string, string>)
     all: {
       vars: {
         wharf_secrets_dir: '{{ playbook_dir }}/../secrets',
-        swarm_bootstrap: plan.bootstrap,
+        ...(plan.orchestrator === 'k3s' ? { k3s_bootstrap: plan.bootstrap, k3s_version: plan.k3sVersion } : { swarm_bootstrap: plan.bootstrap }),
         wg_subnet: plan.wireguard.subnet,
         wg_prefix: plan.wireguard.prefix,
         wg_port: plan.wireguard.port,

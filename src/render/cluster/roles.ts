@@ -1,7 +1,9 @@
 // The roles, as data: each task a plain object serialised by toYaml. Everything they vary on
 // is an inventory variable (inventory.ts); commands are argv lists, never shell lines.
+import { k3s, k3sFirewallTasks } from './k3s.js';
+
 type Task = Record<string, unknown>;
-export interface Role { tasks: Task[]; handlers?: Task[]; templates?: Record<string, string> }
+export interface Role { tasks: Task[]; handlers?: Task[]; templates?: Record<string, string>; files?: Record<string, string> }
 
 // The package lists are refreshed only when a package is missing: a second apply of an
 // installed node needs no mirror and changes nothing.
@@ -162,6 +164,20 @@ const swarm: Role = {
 };
 
 export const roles: Record<string, Role> = { hardening, firewall, wireguard, docker, swarm };
+
+/** The spec targets k8s: K3s instead of Docker and Swarm, and UFW opening K3s's ports instead of Swarm's. */
+export const k3sRoles: Record<string, Role> = {
+  hardening, wireguard, k3s,
+  firewall: { tasks: [...firewall.tasks.slice(0, 2), ...k3sFirewallTasks, firewall.tasks[3]!] },
+};
+
+export const k3sSitePlaybook = [
+  { name: 'Harden every node', hosts: 'all', become: true, roles: ['hardening'], tags: ['hardening'] },
+  { name: 'Mesh every node over WireGuard', hosts: 'all', become: true, roles: ['wireguard'], tags: ['wireguard'] },
+  { name: 'Firewall every node', hosts: 'all', become: true, roles: [{ role: 'firewall', when: 'firewall_enabled | bool' }], tags: ['firewall'] },
+  // serial 1, bootstrap server first: it initialises etcd and writes the token the others join with
+  { name: 'Form the K3s cluster over wg0', hosts: 'managers:workers', become: true, serial: 1, roles: ['k3s'], tags: ['k3s'] },
+];
 
 export const sitePlaybook = [
   { name: 'Harden every node', hosts: 'all', become: true, roles: ['hardening'], tags: ['hardening'] },

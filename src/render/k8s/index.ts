@@ -1,12 +1,14 @@
 // plan -> a Flux repository tree for Kubernetes (K3s). Pure: no fs, env, clock or randomness.
 //
-//   clusters/<name>/        Flux Kustomizations: infrastructure first, then apps (dependsOn),
+//   clusters/<name>/        Flux Kustomizations: controllers, then configs, then apps (dependsOn),
 //                           apps decrypted with SOPS (secretRef sops-age in flux-system)
+//   infrastructure/controllers/ cert-manager and Strimzi as HelmReleases (when the tree needs them)
 //   infrastructure/configs/ the namespace, its NetworkPolicies, cert-manager ClusterIssuers
 //                           and the host namespace of node agents (node-exporter)
 //   apps/base/              per component: Deployment, StatefulSet or DaemonSet, Services,
 //                           PDB, HPA, ConfigMaps of its config files, RBAC (Prometheus);
-//                           backup CronJobs; the edge
+//                           backup CronJobs; the edge; the Kafka cluster, its topics and
+//                           users (messaging.yaml)
 //   apps/<name>/            the cluster's overlay of apps/base
 // Every directory has an explicit kustomization.yaml, so `kustomize build` works on each.
 //
@@ -24,6 +26,9 @@ import { workloadObjects, type ConfigMapRef } from './workloads.js';
 import { configHash, configMapObjects, configMapsOf, k8sConfigFiles, PROMETHEUS_SA, prometheusRbac } from './monitoring.js';
 import { backupObjects } from './backup.js';
 import { backupClaims, k8sView, KUBELET_JOB, RENDERED_ROLES } from './view.js';
+import { controllerFiles } from './controllers.js';
+import { connectClient, messagingObjects } from './messaging.js';
+import type { IDeployment } from 'kubernetes-models/apps/v1';
 
 export const K8S_ROLES: ReadonlySet<Component['role']> = RENDERED_ROLES;
 export { k8sView } from './view.js';
@@ -47,6 +52,7 @@ export const secretFileName = (name: string) => `apps/base/secret-${name}.sops.y
 
 export const k8sPaths = {
   cluster: (plan: Plan) => `clusters/${plan.name}`,
+  controllers: 'infrastructure/controllers',
   infra: 'infrastructure/configs',
   base: 'apps/base',
   overlay: (plan: Plan) => `apps/${plan.name}`,
@@ -86,11 +92,14 @@ export function renderK8s(input: Plan, opts: K8sOptions = {}): RenderedFile[] {
     contents: yamlFile({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', ...(bases.length ? { bases } : {}), ...(resources.length ? { resources } : {}) }, comment),
   });
 
-  // infrastructure/configs
+  // infrastructure/controllers, then infrastructure/configs
+  const issuers = clusterIssuers(plan);
+  const controllers = controllerFiles(plan, issuers.length > 0);
+  for (const [f, objects] of Object.entries(controllers)) add(`${k8sPaths.controllers}/${f}`, objects);
+  if (Object.keys(controllers).length) kustomization(k8sPaths.controllers, Object.keys(controllers).sort());
   const hostNs = components.some((c) => namespaceOf(c.name) !== ns);
   add(`${k8sPaths.infra}/namespace.yaml`, [namespaceObject(plan, ns), ...(hostNs ? [namespaceObject(plan, hostNamespace(plan), 'privileged')] : [])]);
   add(`${k8sPaths.infra}/network-policies.yaml`, networkPolicies(plan, ns, rendered, namespaceOf));
-  const issuers = clusterIssuers(plan);
   if (issuers.length) add(`${k8sPaths.infra}/cluster-issuers.yaml`, issuers);
   kustomization(k8sPaths.infra, ['namespace.yaml', 'network-policies.yaml', ...(issuers.length ? ['cluster-issuers.yaml'] : [])]);
 
@@ -111,15 +120,18 @@ export function renderK8s(input: Plan, opts: K8sOptions = {}): RenderedFile[] {
     const objects: K8sObject[] = [...configMapObjects(plan, c, namespace, maps)];
     if (c.role === 'prometheus') objects.push(...prometheusRbac(plan, c, ns, discoveredNamespaces(plan, namespaceOf), plan.monitoring.scrapeJobs.some((j) => j.job === KUBELET_JOB)));
     objects.push(...(c.role === 'backup' ? backupObjects(plan, c, claims.own, wo) : workloadObjects(plan, c, wo)));
+    const client = plan.messaging?.clients.find((x) => x.service === c.name);
+    if (client) connectClient(objects.find((x) => x.kind === 'Deployment') as unknown as IDeployment, plan.messaging!, client);
     add(`${k8sPaths.base}/${c.name}.yaml`, objects);
   }
+  if (plan.messaging) add(`${k8sPaths.base}/messaging.yaml`, messagingObjects(plan, plan.messaging, ns, o.storageClass));
   const edge = edgeObjects(plan, ns, routes);
   if (edge.length) add(`${k8sPaths.base}/edge.yaml`, edge);
   const needed = secretsNeeded(plan);
   const sealed = needed.filter((n) => opts.sealedSecrets?.[n]);
   for (const n of sealed) files.push({ path: secretFileName(n), contents: opts.sealedSecrets![n]! });
   const missing = needed.filter((n) => !opts.sealedSecrets?.[n]);
-  kustomization(k8sPaths.base, [...components.map((c) => `${c.name}.yaml`), ...(edge.length ? ['edge.yaml'] : []), ...sealed.map((n) => secretFileName(n).slice(`${k8sPaths.base}/`.length))],
+  kustomization(k8sPaths.base, [...components.map((c) => `${c.name}.yaml`), ...(edge.length ? ['edge.yaml'] : []), ...(plan.messaging ? ['messaging.yaml'] : []), ...sealed.map((n) => secretFileName(n).slice(`${k8sPaths.base}/`.length))],
     missing.length ? `Secrets the workloads mount that are not in this tree (\`wharf render --target k8s\` seals them with SOPS): ${missing.join(', ')}` : undefined);
   // `bases:` rather than a directory under `resources:`: kustomize v2 (Debian's kubectl 1.20)
   // reads only files there, and v3-v5 (Flux's kustomize-controller) still accept bases.
@@ -130,7 +142,11 @@ export function renderK8s(input: Plan, opts: K8sOptions = {}): RenderedFile[] {
     metadata: { name, namespace: 'flux-system' },
     spec: { interval: '10m', retryInterval: '1m', timeout: '5m', path, prune: true, wait: true, sourceRef: { kind: 'GitRepository', name: 'flux-system' }, ...extra },
   });
-  add(`${k8sPaths.cluster(plan)}/infrastructure.yaml`, [flux('infra-configs', `./${k8sPaths.infra}`)]);
+  const hasControllers = Object.keys(controllers).length > 0;
+  add(`${k8sPaths.cluster(plan)}/infrastructure.yaml`, [
+    ...(hasControllers ? [flux('infra-controllers', `./${k8sPaths.controllers}`)] : []),
+    flux('infra-configs', `./${k8sPaths.infra}`, hasControllers ? { dependsOn: [{ name: 'infra-controllers' }] } : {}),
+  ]);
   add(`${k8sPaths.cluster(plan)}/apps.yaml`, [flux('apps', `./${k8sPaths.overlay(plan)}`, {
     dependsOn: [{ name: 'infra-configs' }],
     decryption: { provider: 'sops', secretRef: { name: 'sops-age' } },

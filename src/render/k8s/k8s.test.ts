@@ -23,6 +23,9 @@ import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-m
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Kustomization } from '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1';
+import { HelmRelease } from '@kubernetes-models/flux-cd/helm.toolkit.fluxcd.io/v2';
+import { HelmRepository } from '@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1';
+import { strimziValidator } from '../../../test/support/strimzi-crds.js';
 import { IngressRoute, Middleware } from '@kubernetes-models/traefik/traefik.io/v1alpha1';
 import { Certificate, ClusterIssuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
 import { loadRenderer, renderAll } from '../index.js';
@@ -37,7 +40,10 @@ import { loadVariant, repoRoot, variants } from '../../../test/support/templates
 await loadRenderer('k8s');
 const snapRoot = join(repoRoot, 'test', 'snapshots', 'k8s');
 const update = process.env.UPDATE_SNAPSHOTS === '1';
-const snapshotted = ['api', 'haproxy-mysql'];
+const snapshotted = ['api', 'haproxy-mysql', 'k3s'];
+// k3s has messaging: (k8s only), so it is not among the variants every target renders
+const k8sVariants = [...variants, { id: 'k3s', template: 'k3s' }];
+const strimzi = strimziValidator();
 
 const models: Record<string, new (data: any) => { validate(): void }> = {
   'v1/Namespace': Namespace, 'v1/Service': Service, 'apps/v1/Deployment': Deployment, 'apps/v1/StatefulSet': StatefulSet,
@@ -48,12 +54,15 @@ const models: Record<string, new (data: any) => { validate(): void }> = {
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler, 'batch/v1/CronJob': CronJob,
   'rbac.authorization.k8s.io/v1/Role': Role, 'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
   'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole, 'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
+  'helm.toolkit.fluxcd.io/v2/HelmRelease': HelmRelease, 'source.toolkit.fluxcd.io/v1/HelmRepository': HelmRepository,
+  // Strimzi's own CRD schemas (test/data/strimzi-0.45.2), through ajv
+  ...Object.fromEntries(['Kafka', 'KafkaNodePool', 'KafkaTopic', 'KafkaUser'].map((k) => [`kafka.strimzi.io/v1beta2/${k}`, class { constructor(private d: any) {} validate() { strimzi.check(this.d); } }])),
 };
 /** Kinds whose schema is a CRD's (the @kubernetes-models packages), not the Kubernetes API's. */
-const crdGroups = /^(kustomize\.toolkit\.fluxcd\.io|traefik\.io|cert-manager\.io)\//;
+const crdGroups = /^(kustomize\.toolkit\.fluxcd\.io|helm\.toolkit\.fluxcd\.io|source\.toolkit\.fluxcd\.io|traefik\.io|cert-manager\.io|kafka\.strimzi\.io)\//;
 
 function render(id: string) {
-  const { plan } = loadVariant(variants.find((v) => v.id === id)!);
+  const { plan } = loadVariant(k8sVariants.find((v) => v.id === id)!);
   return { plan, files: renderAll(plan, 'k8s') };
 }
 
@@ -82,7 +91,7 @@ for (const id of snapshotted) {
   });
 }
 
-for (const v of variants) {
+for (const v of k8sVariants) {
   test(`k8s: every document of ${v.id} validates against its kind's schema, read back from YAML`, () => {
     const { files } = render(v.id);
     const docs = docsOf(files);
@@ -112,7 +121,8 @@ for (const v of variants) {
     try {
       writeTree(dir, files);
       const dirs = files.filter((f) => f.path.endsWith('kustomization.yaml')).map((f) => dirname(f.path)).sort();
-      assert.deepEqual(dirs, ['apps/base', k8sPaths.overlay(plan), k8sPaths.cluster(plan), k8sPaths.infra].sort());
+      // cert-manager for issuers (every template), Strimzi only with messaging
+      assert.deepEqual(dirs, ['apps/base', k8sPaths.overlay(plan), k8sPaths.cluster(plan), k8sPaths.infra, ...(plan.tls.mode === 'files' ? [] : [k8sPaths.controllers])].sort());
       for (const d of dirs) {
         const r: { exitCode?: number; stderr: string; stdout: string } = await execa(kubectl, ['kustomize', join(dir, d)], { reject: false });
         assert.equal(r.exitCode, 0, `kubectl kustomize ${d}: ${r.stderr}`);
@@ -124,17 +134,23 @@ for (const v of variants) {
   });
 }
 
-/** Who may open a connection to whom, on which port, read from the rendered NetworkPolicies;
- *  a pod outside the stack's namespace is written namespace/name. */
+/** A peer or a policy's pods by name: the wharf component, Strimzi's pod set; a pod outside the
+ *  stack's namespace is written ns/name. */
+function peerName(peer: Doc, policyNs: string, ns: string): string {
+  const l = peer.podSelector?.matchLabels ?? {};
+  const own = l['app.kubernetes.io/name'] ?? l['strimzi.io/name'] ?? (l['strimzi.io/kind'] && `${l['strimzi.io/kind']}`) ?? (l['strimzi.io/cluster'] && `cluster:${l['strimzi.io/cluster']}`);
+  const n = peer.namespaceSelector ? peer.namespaceSelector.matchLabels['kubernetes.io/metadata.name'] : policyNs;
+  return n === ns ? own : `${n}/${own}`;
+}
+
+/** Who may open a connection to whom, on which port, read from the rendered NetworkPolicies. */
 function allowedIngress(docs: Doc[], ns: string): Set<string> {
   const out = new Set<string>();
-  const q = (n: string, name: string) => (n === ns ? name : `${n}/${name}`);
   for (const p of docs.filter((d) => d.kind === 'NetworkPolicy')) {
-    const to = p.spec.podSelector.matchLabels?.['app.kubernetes.io/name'];
+    const to = peerName(p.spec, p.metadata.namespace, ns);
     for (const rule of p.spec.ingress ?? []) {
       for (const peer of rule.from ?? []) {
-        const from = q(peer.namespaceSelector ? peer.namespaceSelector.matchLabels['kubernetes.io/metadata.name'] : p.metadata.namespace, peer.podSelector.matchLabels['app.kubernetes.io/name']);
-        for (const port of rule.ports) out.add(`${from}>${q(p.metadata.namespace, to)}:${port.port}`);
+        for (const port of rule.ports) out.add(`${peerName(peer, p.metadata.namespace, ns)}>${to}:${port.port}`);
       }
     }
   }
@@ -144,14 +160,12 @@ function allowedIngress(docs: Doc[], ns: string): Set<string> {
 /** Who may connect where by the egress rules (pod peers only), in the same notation. */
 function allowedEgress(docs: Doc[], ns: string): Set<string> {
   const out = new Set<string>();
-  const q = (n: string, name: string) => (n === ns ? name : `${n}/${name}`);
   for (const p of docs.filter((d) => d.kind === 'NetworkPolicy' && d.spec.podSelector.matchLabels)) {
-    const from = q(p.metadata.namespace, p.spec.podSelector.matchLabels['app.kubernetes.io/name']);
+    const from = peerName(p.spec, p.metadata.namespace, ns);
     for (const rule of p.spec.egress ?? []) {
       for (const peer of rule.to ?? []) {
         if (!peer.podSelector) continue;
-        const to = q(peer.namespaceSelector ? peer.namespaceSelector.matchLabels['kubernetes.io/metadata.name'] : p.metadata.namespace, peer.podSelector.matchLabels['app.kubernetes.io/name']);
-        for (const port of rule.ports) out.add(`${from}>${to}:${port.port}`);
+        for (const port of rule.ports) out.add(`${from}>${peerName(peer, p.metadata.namespace, ns)}:${port.port}`);
       }
     }
   }
@@ -176,6 +190,12 @@ function expectedIngress(input: Plan): Set<string> {
   for (const j of plan.monitoring.scrapeJobs) if (rendered.has(j.component) && j.component !== 'prometheus') out.add(`prometheus>${q(j.component)}:${j.port}`);
   if (rendered.has('alertmanager')) out.add('prometheus>alertmanager:9093');
   for (const r of plan.routes) if (rendered.has(r.service)) out.add(`kube-system/traefik>${r.service}:${r.port}`);
+  const m = plan.messaging;
+  if (m) {
+    for (const c of m.clients) out.add(`${c.service}>${m.cluster}-kafka:${c.port}`);
+    // Strimzi's own connections, as its generated policy has them (KafkaCluster.generateNetworkPolicy, 0.45.2)
+    for (const e of [`cluster:${m.cluster}>${m.cluster}-kafka:9090`, `cluster:${m.cluster}>${m.cluster}-kafka:9091`, `strimzi/cluster-operator>${m.cluster}-kafka:9091`, `strimzi/cluster-operator>${m.cluster}-kafka:8443`]) out.add(e);
+  }
   return out;
 }
 
@@ -215,6 +235,30 @@ test('k8s network policies of haproxy-mysql: exactly the plan\'s edges, MySQL on
   const docs = docsOf(files).map((d) => d.doc);
   assert.deepEqual([...allowedIngress(docs, plan.name)].sort(), [...expectedIngress(plan)].sort());
   assert.deepEqual([...allowedIngress(docs, plan.name)].filter((e) => e.includes('>db:')).sort(), ['backup>db:3306', 'db-exporter>db:3306', 'web>db:3306']);
+});
+
+test('k8s network policies of k3s: exactly the plan\'s edges, the brokers only from the services that use messaging', () => {
+  const { plan, files } = render('k3s');
+  const docs = docsOf(files).map((d) => d.doc);
+  const ingress = allowedIngress(docs, plan.name);
+  assert.deepEqual([...ingress].sort(), [...expectedIngress(plan)].sort());
+  // the listener answers exactly the three APIs; nothing else of the stack reaches a broker
+  assert.deepEqual([...ingress].filter((e) => e.includes('>events-kafka:9093')).sort(), ['enrichment>events-kafka:9093', 'gateway>events-kafka:9093', 'generation>events-kafka:9093']);
+  assert.deepEqual([...ingress].filter((e) => e.includes('>events-kafka:')).map((e) => e.split('>')[0]).filter((f) => !['enrichment', 'gateway', 'generation', 'cluster:events', 'strimzi/cluster-operator'].includes(f!)), []);
+  // and each API may open exactly that connection: egress mirrors ingress
+  const egress = allowedEgress(docs, plan.name);
+  for (const svc of ['enrichment', 'gateway', 'generation']) assert.ok(egress.has(`${svc}>events-kafka:9093`), `${svc} may reach the brokers`);
+  assert.deepEqual([...egress].filter((e) => e.includes('>events-kafka:')).sort(), [
+    'enrichment>events-kafka:9093', 'events-entity-operator>events-kafka:9091', 'events-kafka>events-kafka:9090', 'events-kafka>events-kafka:9091',
+    'gateway>events-kafka:9093', 'generation>events-kafka:9093',
+  ]);
+  // the database still answers only its users
+  assert.deepEqual([...ingress].filter((e) => e.includes('>db:')).sort(), ['backup>db:5432', 'db-exporter>db:5432', 'enrichment>db:5432', 'gateway>db:5432', 'generation>db:5432']);
+  // Strimzi generates no policies of its own: the tree's are the only ones
+  const release = docs.find((d) => d.kind === 'HelmRelease' && d.metadata.name === 'strimzi')!;
+  assert.equal(release.spec.values.generateNetworkPolicy, false);
+  const kafka = docs.find((d) => d.kind === 'Kafka')!;
+  assert.deepEqual(kafka.spec.kafka.listeners[0].networkPolicyPeers.map((p: Doc) => p.podSelector.matchLabels['app.kubernetes.io/name']), ['enrichment', 'gateway', 'generation']);
 });
 
 test('k8s workloads: probes, limits, hardening, drain, rollout and placement from the plan', () => {
@@ -263,7 +307,7 @@ test('k8s workloads: probes, limits, hardening, drain, rollout and placement fro
   assert.deepEqual(route.spec.routes[1].middlewares.map((m: Doc) => m.name), ['security-headers', 'deny-all']);
 });
 
-for (const template of ['api', 'haproxy-mysql']) {
+for (const template of ['api', 'haproxy-mysql', 'k3s']) {
   test(`k8s: wharf render --target k8s writes the tree and no generated secret value is in it (${template})`, { timeout: 120_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-k8s-leak-'));
     try {
@@ -302,7 +346,7 @@ function aesGcmOpen(enc: string, key: Buffer, aad: string): string {
   return Buffer.concat([d.update(Buffer.from(m[1]!, 'base64')), d.final()]).toString('utf8');
 }
 
-for (const template of ['api', 'haproxy-mysql']) {
+for (const template of ['api', 'haproxy-mysql', 'k3s']) {
   test(`k8s: every Secret is SOPS-encrypted; sops-age and the age binary open it, the MAC holds, a re-render keeps it (${template})`, { timeout: 180_000 }, async (t) => {
     const ageBin = toolPath('age');
     if (!ageBin) return t.skip('age is not installed');
@@ -401,8 +445,8 @@ function shape(text: string) {
   return out;
 }
 
-test('k8s: hostile strings in any plan field keep the tree\'s structure and arrive intact', () => {
-  const { plan } = render('api');
+for (const id of ['api', 'k3s']) test(`k8s: hostile strings in any plan field keep the tree's structure and arrive intact (${id})`, () => {
+  const { plan } = render(id);
   const leaves = stringLeaves(plan);
   const tryRender = (p: Plan) => { try { return renderAll(p, 'k8s'); } catch (e) { assert.ok(e instanceof Error); return undefined; } };
   let checked = 0;

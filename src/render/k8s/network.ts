@@ -6,6 +6,8 @@
 //   - Prometheus -> every component it scrapes, on the metrics port (monitoring network),
 //     and -> Alertmanager; out of the cluster network only to the API server (service
 //     discovery) and the kubelets (cAdvisor), by port: the plan does not know node addresses;
+//   - a service that uses messaging -> the Kafka brokers, on its listener (messaging.ts adds
+//     the brokers' own policy: each other and the Strimzi operators on Strimzi's ports);
 //   - a component on a network that is not internal (edge) -> the internet, never the
 //     private ranges the cluster lives in.
 // DNS to kube-system is the only other thing every pod may reach. A component in another
@@ -17,6 +19,7 @@ import type { Component, Plan } from '../../plan/model.js';
 import { byCodeUnit } from '../../plan/sort.js';
 import { selectorOf, type K8sObject } from './objects.js';
 import { KUBELET_JOB } from './view.js';
+import { brokerName, brokerSelector, messagingPolicies } from './messaging.js';
 
 export const TRAEFIK_PEER: INetworkPolicyPeer = {
   namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
@@ -31,7 +34,7 @@ export interface Edge {
   from: string;
   to: string;
   port: number;
-  why: 'depends-on' | 'scrape' | 'alerts';
+  why: 'depends-on' | 'scrape' | 'alerts' | 'messaging';
 }
 
 const shareNetwork = (a: Component, b: Component) => a.networks.some((n) => b.networks.includes(n));
@@ -58,6 +61,8 @@ export function planEdges(plan: Plan): Edge[] {
     const am = plan.components.find((c) => c.role === 'alertmanager');
     if (am?.port && plan.monitoring.present.alertmanager) edges.push({ from: prometheus.name, to: am.name, port: am.port, why: 'alerts' });
   }
+  // the brokers are Strimzi's pods, not a plan component: their edge names the Kafka cluster's pods
+  for (const c of plan.messaging?.clients ?? []) edges.push({ from: c.service, to: brokerName(plan.messaging!), port: c.port, why: 'messaging' });
   const seen = new Set<string>();
   return edges.filter((e) => { const k = `${e.from}>${e.to}:${e.port}`; if (seen.has(k)) return false; seen.add(k); return true; })
     .sort((a, b) => byCodeUnit(a.to, b.to) || byCodeUnit(a.from, b.from) || a.port - b.port);
@@ -121,6 +126,7 @@ export function networkPolicies(plan: Plan, namespace: string, rendered: Set<str
     out.push(...baseline(ns));
     for (const c of components.filter((x) => namespaceOf(x.name) === ns)) out.push(componentPolicy(plan, c, ns, edges, edge, namespaceOf));
   }
+  if (plan.messaging) out.push(...messagingPolicies(plan.messaging, namespace));
   return out;
 }
 
@@ -137,7 +143,7 @@ function componentPolicy(plan: Plan, c: Component, namespace: string, edges: Edg
   }
   for (const port of edge.get(c.name) ?? []) ingress.push({ from: [TRAEFIK_PEER], ports: [{ protocol: 'TCP', port }] });
   const egress: INetworkPolicyEgressRule[] = edges.filter((e) => e.from === c.name)
-    .map((e) => ({ to: [peer(e.to)], ports: [{ protocol: 'TCP', port: e.port }] }));
+    .map((e) => ({ to: [e.why === 'messaging' ? { podSelector: { matchLabels: brokerSelector(plan.messaging!) } } : peer(e.to)], ports: [{ protocol: 'TCP', port: e.port }] }));
   if (c.role === 'prometheus') {
     const kubelet = plan.monitoring.scrapeJobs.some((j) => j.job === KUBELET_JOB);
     egress.push({ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: API_SERVER_PORT }, ...(kubelet ? [{ protocol: 'TCP' as const, port: KUBELET_PORT }] : [])] });

@@ -8,7 +8,7 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import type { IContainer, IServicePort, IPodSpec, IProbe, IVolume, IVolumeMount, IPersistentVolumeClaim } from 'kubernetes-models/v1';
 import type { Component, Plan } from '../../plan/model.js';
-import { keepsData, seconds, updateFor } from '../../plan/placement.js';
+import { seconds, updateFor } from '../../plan/placement.js';
 import { byCodeUnit } from '../../plan/sort.js';
 import { k8sAddressing } from '../addressing.js';
 import { cpuQuantity, labelsOf, memoryQuantity, selectorOf, sortedKeys, type K8sObject } from './objects.js';

@@ -77,7 +77,7 @@ export function registerOps(cmd: Command, out: Out, fileOpt: () => import('comma
         out.log(table(['service', 'role', 'replicas', 'state'], r.services.map((s) => [s.service, s.role, `${s.healthy}/${s.desired}`, s.state])));
         out.log(table(['route', 'url', 'auth'], r.urls.map((u) => [u.route, u.url, u.auth ? 'basic auth' : ''])));
         out.log(table(['credentials for', 'file'], r.credentials.map((c) => [c.what, c.file])));
-        out.log(`${r.project}: ${r.services.length} services healthy in ${(r.durationMs / 1000).toFixed(1)}s${r.changed.length ? ` (changed: ${r.changed.join(', ')})` : ' (nothing changed)'}${r.pruned.length ? `; removed ${r.pruned.length} superseded configs and secrets` : ''}`);
+        out.log(`${r.project}: ${r.services.length} services healthy in ${(r.durationMs / 1000).toFixed(1)}s${r.changed.length || r.reloaded.length ? ` (${[r.changed.length ? `changed: ${r.changed.join(', ')}` : '', r.reloaded.length ? `reloaded: ${r.reloaded.join(', ')}` : ''].filter(Boolean).join('; ')})` : ' (nothing changed)'}${r.pruned.length ? `; removed ${r.pruned.length} superseded configs and secrets` : ''}`);
       } catch (err) {
         if (err instanceof ImageUnavailableError) { out.error(err.message); process.exitCode = EXIT.failed; return; }
         if (err instanceof RolloutFailedError) { out.error(err.message); process.exitCode = EXIT.failed; return; }

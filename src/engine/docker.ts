@@ -39,6 +39,10 @@ export const docker = {
   exec(c: ContainerRef, argv: string[], describe: string, timeoutMs = 15_000): Cmd {
     return onHost(cmd(['docker', 'exec', c.id, ...argv], describe, { timeoutMs }), c.host);
   },
+  /** a signal to the container's PID 1 */
+  signal(c: ContainerRef, signal: string, describe: string): Cmd {
+    return onHost(cmd(['docker', 'kill', '--signal', signal, c.id], describe, { timeoutMs: 15_000 }), c.host);
+  },
   networkInspect(name: string): Cmd {
     return cmd(['docker', 'network', 'inspect', '--verbose', name], `inspect network ${name}`, { timeoutMs: 20_000 });
   },

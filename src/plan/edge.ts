@@ -1,7 +1,9 @@
 // The edge's capacity and how it takes a change of its own configuration, decided once here.
 //
-// Sizing (HAProxy). A connection holds at most two buffers (request and response, tune.bufsize
-// each) plus its TLS session, connection and stream state. Measured with Debian's HAProxy 2.6 /
+// Sizing (HAProxy). A connection holds two buffers (request and response, tune.bufsize each)
+// plus its TLS session, connection and stream state; an HTTP/2 connection holds two per stream
+// (up to 100 streams), so the buffers are capped on their own (tune.buffers.limit, two per
+// admitted connection: a stream past it waits for a free one) and maxconn cannot be outgrown. Measured with Debian's HAProxy 2.6 /
 // OpenSSL 3.0 in the edge container (cgroup RSS, 2,000 connections): ~16 KiB per idle TLS
 // connection, ~28 KiB with a request buffer in use; 2 x 16 KiB + 16 KiB bounds both. After a
 // reload the old worker keeps its connections (at most hard-stop-after) while the new one admits
@@ -73,6 +75,7 @@ export function sizeEdge(o: { memoryBytes?: number; maxconn?: number; metrics: b
     frontends: { https: maxconn - http - stats - metrics, http, stats, metrics },
     bufsize: edgeModel.bufsize,
     maxrewrite: edgeModel.maxrewrite,
+    buffers: 2 * maxconn,
     memoryBytes,
     perConnectionBytes: perConnection(),
     workers: workers(),

@@ -155,6 +155,9 @@ export interface EdgeSizing {
   frontends: { https: number; http: number; stats: number; metrics: number };
   bufsize: number;
   maxrewrite: number;
+  /** buffers one worker may allocate (tune.buffers.limit): HTTP/2 streams multiply buffers per
+   *  connection, so the count is capped apart from maxconn; a stream past it waits for one */
+  buffers: number;
   /** container memory limit, bytes */
   memoryBytes: number;
   /** what one connection may hold at most: two buffers plus TLS and stream state */

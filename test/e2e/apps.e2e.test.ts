@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
 import { edgeRequest } from '../../src/engine/edge.js';
 import { stackBackupExecutor, backupNow, ensureBackupDirs, restoreBackup } from '../../src/ops/backup.js';
 import { loadtest } from '../../src/ops/loadtest.js';
@@ -17,26 +16,10 @@ import { up } from '../../src/ops/up.js';
 import { leaks, secretInventory } from '../support/secret-values.js';
 import { dockerSkipReason, ensureTestImages, repoRoot } from './support/images.js';
 import { createStack, type E2EStack } from './support/stack.js';
+import { nginxImage } from './support/nginx.js';
 
 const skip = dockerSkipReason() ?? false;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Debian's nginx on the shared substitute base, tagged by the content of its build context. */
-async function nginxImage(): Promise<string> {
-  const base = (await execa('docker', ['image', 'ls', 'wharf-test/base', '--format', '{{.Repository}}:{{.Tag}}'])).stdout.split('\n')[0]!;
-  const ctx = join(repoRoot, 'test', 'e2e', 'apps', 'nginx');
-  const h = createHash('sha256').update(base);
-  for (const f of readdirSync(ctx).sort()) h.update(f).update(readFileSync(join(ctx, f)));
-  const ref = `wharf-test/app-nginx:${h.digest('hex').slice(0, 12)}`;
-  if ((await execa('docker', ['image', 'inspect', ref], { reject: false })).exitCode !== 0) {
-    const network = process.env.WHARF_BUILD_NETWORK ? ['--network', process.env.WHARF_BUILD_NETWORK] : []; // as build-test-images.sh
-    await execa('docker', ['build', '-q', ...network, '--build-arg', `BASE=${base}`, '--label', 'org.wharf.test.image=app-nginx', '-t', ref, ctx], { env: { DOCKER_BUILDKIT: '0' } });
-    // one tag kept, like build-test-images.sh does for its own
-    const old = (await execa('docker', ['image', 'ls', 'wharf-test/app-nginx', '--format', '{{.Repository}}:{{.Tag}}'])).stdout.split('\n').filter((r) => r && r !== ref);
-    if (old.length) await execa('docker', ['image', 'rm', ...old], { reject: false });
-  }
-  return ref;
-}
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => { const p = join(dir, n); return statSync(p).isDirectory() ? filesUnder(p) : [p]; });

@@ -122,6 +122,7 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
     `maxconn ${size.maxconn}`,
     `tune.bufsize ${size.bufsize}`,
     `tune.maxrewrite ${size.maxrewrite}`,
+    `tune.buffers.limit ${size.buffers}`,
     // A reload leaves at most one old worker finishing its connections, for at most hard-stop-after.
     `mworker-max-reloads ${size.workers - 1}`,
     `hard-stop-after ${size.hardStopAfter}s`,
@@ -140,6 +141,9 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
     'option redispatch 1',
     'retries 3',
     'retry-on conn-failure empty-response',
+    // A client that gave up (a reconnect storm) frees its request at once instead of
+    // holding buffers and a server connection until the server answers.
+    'option abortonclose',
     // Across nodes a dead node's tasks drop SYNs: give up on them quickly and try another.
     addressing.silentLoss ? 'timeout connect 1s' : 'timeout connect 5s',
     'timeout client 30s',

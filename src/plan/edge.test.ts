@@ -43,7 +43,7 @@ test('frontends split maxconn: a tenth for the redirect port, a few for stats an
     assert.ok(f.https > 0);
   }
   assert.deepEqual(sizeEdge({ metrics: true }), {
-    maxconn: 836, frontends: { https: 721, http: 83, stats: 16, metrics: 16 }, bufsize: 16384, maxrewrite: 1024,
+    maxconn: 836, frontends: { https: 721, http: 83, stats: 16, metrics: 16 }, bufsize: 16384, maxrewrite: 1024, buffers: 1672,
     memoryBytes: 128 * MiB, perConnectionBytes: 48 * 1024, workers: 2, hardStopAfter: 30,
   });
 });
@@ -55,7 +55,7 @@ test('the plan carries one sizing into the container limit and haproxy.cfg', () 
   const compose = parse(files.find((f) => f.path === 'compose.yaml')!.contents) as { services: Record<string, { mem_limit: string }> };
   const n = edgeMaxconnFor(512 * MiB);
   assert.equal(compose.services.proxy!.mem_limit, '512mb');
-  assert.match(cfg, new RegExp(`^global\\n(?: {4}.*\\n)* {4}maxconn ${n}\\n {4}tune\\.bufsize 16384\\n {4}tune\\.maxrewrite 1024\\n {4}mworker-max-reloads 1\\n {4}hard-stop-after 30s\\n`, 'm'));
+  assert.match(cfg, new RegExp(`^global\\n(?: {4}.*\\n)* {4}maxconn ${n}\\n {4}tune\\.bufsize 16384\\n {4}tune\\.maxrewrite 1024\\n {4}tune\\.buffers\\.limit ${2 * n}\\n {4}mworker-max-reloads 1\\n {4}hard-stop-after 30s\\n`, 'm'));
   const fronts = [...cfg.matchAll(/^frontend (\w+)\n(?: {4}.*\n)*? {4}maxconn (\d+)$/gm)].map((m) => [m[1], Number(m[2])] as const);
   assert.deepEqual(fronts.map(([f]) => f), ['http', 'https', 'stats', 'metrics']);
   assert.equal(fronts.reduce((a, [, x]) => a + x, 0), n);

@@ -3,6 +3,7 @@
 // spec's cross-field rules, run by `check` and by every command that loads a spec.
 import { dirname, resolve } from 'node:path';
 import type { Plan } from '../plan/model.js';
+import { edgeMaxconnFor, edgeMemoryFor, edgeModel } from '../plan/edge.js';
 import { knownAlertNames } from '../render/prometheus/catalogue.js';
 import { closest, type Issue } from '../spec/issues.js';
 import { splitPath, type LoadResult } from '../spec/load.js';
@@ -47,7 +48,26 @@ export const alertOverridesExist: PlanRule = (stack, plan) => {
   });
 };
 
-export const planRules: PlanRule[] = [routeHostsFreeOfPlatform, volumeNamesFreeOfPlatform, alertOverridesExist];
+/** HAProxy's maxconn must fit its memory limit (plan/edge.ts), or connections alone can get it killed. */
+export const edgeFitsMemory: PlanRule = (stack, plan) => {
+  const p = stack.proxy;
+  if (p.kind !== 'haproxy') {
+    return p.maxconn !== undefined ? [err('proxy.maxconn', 'is an HAProxy setting: Traefik has no connection limit to size', 'remove it, or set proxy.kind: haproxy')] : [];
+  }
+  const size = plan.proxy.sizing;
+  if (!size) return [];
+  const mib = (b: number) => `${Math.ceil(b / 1024 ** 2)}M`;
+  if (p.maxconn !== undefined && p.memory !== undefined && edgeMemoryFor(p.maxconn) > size.memoryBytes) {
+    return [err('proxy.maxconn', `${p.maxconn} connections need a memory limit of ${mib(edgeMemoryFor(p.maxconn))} (2 workers x ${Math.round(size.perConnectionBytes / 1024)} KiB each, plus the processes), more than proxy.memory ${p.memory}`,
+      `lower proxy.maxconn to ${edgeMaxconnFor(size.memoryBytes)}, raise proxy.memory to ${mib(edgeMemoryFor(p.maxconn))}, or drop one and let wharf derive it`)];
+  }
+  if (p.maxconn === undefined && edgeMaxconnFor(size.memoryBytes) < edgeModel.minMaxconn) {
+    return [err('proxy.memory', `${p.memory} leaves room for fewer than ${edgeModel.minMaxconn} connections`, `raise it to at least ${mib(edgeMemoryFor(edgeModel.minMaxconn))}`)];
+  }
+  return [];
+};
+
+export const planRules: PlanRule[] = [routeHostsFreeOfPlatform, volumeNamesFreeOfPlatform, alertOverridesExist, edgeFitsMemory];
 
 export function checkPlan(stack: Stack, plan: Plan, rules: PlanRule[] = planRules): Issue[] {
   return rules.flatMap((r) => r(stack, plan));

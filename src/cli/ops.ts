@@ -79,7 +79,7 @@ export function registerOps(cmd: Command, out: Out, fileOpt: () => import('comma
         out.log(table(['credentials for', 'file'], r.credentials.map((c) => [c.what, c.file])));
         for (const x of r.rollouts) out.log(`rolled ${x.service} zero-downtime: ${x.replicas} replicas (${x.replaced} replaced, ${x.started} new, ${x.waves} wave${x.waves === 1 ? '' : 's'}) in ${(x.durationMs / 1000).toFixed(1)}s${x.revision ? `, revision ${x.revision}` : ''}`);
         for (const x of r.unavailable) out.log(`recreated ${x.service} stop-first: unavailable for ${(x.ms / 1000).toFixed(1)}s`);
-        out.log(`${r.project}: ${r.services.length} services healthy in ${(r.durationMs / 1000).toFixed(1)}s${r.changed.length ? ` (changed: ${r.changed.join(', ')})` : ' (nothing changed)'}${r.pruned.length ? `; removed ${r.pruned.length} superseded configs and secrets` : ''}`);
+        out.log(`${r.project}: ${r.services.length} services healthy in ${(r.durationMs / 1000).toFixed(1)}s${r.changed.length || r.reloaded.length ? ` (${[r.changed.length ? `changed: ${r.changed.join(', ')}` : '', r.reloaded.length ? `reloaded: ${r.reloaded.join(', ')}` : ''].filter(Boolean).join('; ')})` : ' (nothing changed)'}${r.pruned.length ? `; removed ${r.pruned.length} superseded configs and secrets` : ''}`);
       } catch (err) {
         if (err instanceof ImageUnavailableError) { out.error(err.message); process.exitCode = EXIT.failed; return; }
         if (err instanceof RolloutFailedError) { out.error(err.message); process.exitCode = EXIT.failed; return; }

@@ -51,3 +51,15 @@ test('rollout commands: scale out keeping the old containers (with depends_on, s
   assert.deepEqual(v2.serviceHashes().argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'config', '--hash', '*']);
   assert.equal(v2.configHashLabel, 'com.docker.compose.config-hash');
 });
+
+test('reload: a signalled edge is checked in place, then its master gets SIGUSR2; a watching one needs no command', () => {
+  const haproxy = { name: 'proxy', reload: { sources: ['haproxy'], mode: 'signal' as const, signal: 'SIGUSR2' as const, check: ['haproxy', '-c', '-q', '-f', '/usr/local/etc/haproxy/haproxy.cfg'] } };
+  const cmds = v2.reload(haproxy as never, [{ id: 'c1', name: 'shop-proxy-1' }]);
+  assert.deepEqual(cmds.map((c) => c.argv), [
+    ['docker', 'exec', 'c1', 'haproxy', '-c', '-q', '-f', '/usr/local/etc/haproxy/haproxy.cfg'],
+    ['docker', 'kill', '--signal', 'SIGUSR2', 'c1'],
+  ]);
+  assert.deepEqual(cmds.map((c) => c.describe), ['check the new configuration of proxy in shop-proxy-1', 'reload proxy in shop-proxy-1 (SIGUSR2)']);
+  assert.deepEqual(v2.reload({ name: 'proxy', reload: { sources: ['traefik/dynamic'], mode: 'watch' } } as never, [{ id: 'c1' }]), []);
+  assert.deepEqual(v2.reload({ name: 'api' } as never, [{ id: 'c2' }]), []);
+});

@@ -2,6 +2,8 @@
 import { cmd, type Cmd } from './command.js';
 import type { ComposeBinary } from './detect.js';
 import type { Engine, ToolCheck } from './engine.js';
+import { docker, type ContainerRef } from './docker.js';
+import type { Component } from '../plan/model.js';
 
 export interface ComposeEngineOptions {
   compose: ComposeBinary;
@@ -109,6 +111,20 @@ export class ComposeEngine implements Engine {
 
   ps(): Cmd {
     return this.c(['ps', '-a'], 'list containers', { timeoutMs: 30_000 });
+  }
+
+  /**
+   * The files are bind-mounted directories, so the running container already sees the new ones:
+   * a signalled program checks them in place first (a bad file never reaches the signal: the old
+   * workers keep serving), then its PID 1 (HAProxy's master) reloads. A watching one needs nothing.
+   */
+  reload(c: Component, containers: ContainerRef[]): Cmd[] {
+    const r = c.reload;
+    if (!r || r.mode === 'watch') return [];
+    return containers.flatMap((k) => [
+      ...(r.check ? [docker.exec(k, r.check, `check the new configuration of ${c.name} in ${k.name ?? k.id}`, 30_000)] : []),
+      docker.signal(k, r.signal ?? 'SIGHUP', `reload ${c.name} in ${k.name ?? k.id} (${r.signal ?? 'SIGHUP'})`),
+    ]);
   }
 
   tool(): ToolCheck {

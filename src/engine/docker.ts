@@ -46,6 +46,10 @@ export const docker = {
   removeContainers(ids: string[]): Cmd {
     return cmd(['docker', 'rm', '--force', ...ids], `remove ${ids.length} container${ids.length === 1 ? '' : 's'}`, { timeoutMs: 120_000 });
   },
+  /** a signal to the container's PID 1 */
+  signal(c: ContainerRef, signal: string, describe: string): Cmd {
+    return onHost(cmd(['docker', 'kill', '--signal', signal, c.id], describe, { timeoutMs: 15_000 }), c.host);
+  },
   networkInspect(name: string): Cmd {
     return cmd(['docker', 'network', 'inspect', '--verbose', name], `inspect network ${name}`, { timeoutMs: 20_000 });
   },

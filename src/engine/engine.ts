@@ -1,6 +1,8 @@
 // What ops need from a deployment target: ComposeEngine (compose.ts) and SwarmEngine
 // (swarm.ts: `docker stack deploy`, containers labelled com.docker.stack.namespace).
 import type { Cmd } from './command.js';
+import type { ContainerRef } from './docker.js';
+import type { Component } from '../plan/model.js';
 
 export interface DeployOptions {
   /** also pull/build; compose builds services with build: */
@@ -49,6 +51,10 @@ export interface Engine {
   logs(service: string, tail: number): Cmd;
   /** the engine's own view of what runs */
   ps(): Cmd;
+  /** commands applying a component's changed live-config files (plan: Component.reload) to its
+   *  running containers, in order; a failing one stops the rest. Undefined: the deploy itself
+   *  applies them (Swarm: configs are named by content, so a change rolls the service) */
+  reload?(c: Component, containers: ContainerRef[]): Cmd[];
   /** `docker ps` label filters selecting this project's containers */
   containerFilters(): string[];
   /** the plan service a container belongs to, from its labels */

@@ -1,5 +1,6 @@
 // loadtest against a real TLS server on loopback standing in for the edge: three "replicas"
 // behind it answer in turn (or one of them is dead), identified by X-Instance.
+import { sizeEdge } from '../plan/edge.js';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -151,7 +152,7 @@ function haveHaproxy(): boolean {
 /** The frontend lines the HAProxy renderer writes for the trace header, taken from its output. */
 function renderedTraceLines(): string[] {
   const p = tinyPlan('lt');
-  p.proxy = { ...p.proxy, kind: 'haproxy', serverHeader: { request: 'X-Wharf-Trace', response: 'X-Wharf-Server' } };
+  p.proxy = { ...p.proxy, kind: 'haproxy', serverHeader: { request: 'X-Wharf-Trace', response: 'X-Wharf-Server' }, sizing: sizeEdge({ metrics: false }) };
   p.tls = { ...p.tls, mode: 'self-signed', pemSecret: 'edge-tls-pem' };
   return haproxyConfig(p, {}).split('\n').map((l) => l.trim()).filter((l) => /txn\.trace|X-Wharf-Trace/.test(l));
 }

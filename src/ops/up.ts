@@ -9,6 +9,7 @@ import { CommandError } from '../engine/run.js';
 import { ensureImages, ImageUnavailableError, isPullFailure, neededImages } from './images.js';
 import { docker } from '../engine/docker.js';
 import { decideDeploy, desiredState, recordCurrent, rolloutService, type ServiceRollout } from './rollout.js';
+import { reloadChanged } from './reload.js';
 
 export type ServiceStateName = 'healthy' | 'starting' | 'unhealthy' | 'stopped' | 'missing';
 
@@ -23,7 +24,7 @@ export interface ServiceHealth {
   state: ServiceStateName;
 }
 
-export type UpStep = 'validate' | 'images' | 'build' | 'rollout' | 'deploy' | 'wait' | 'prune';
+export type UpStep = 'validate' | 'images' | 'build' | 'rollout' | 'deploy' | 'reload' | 'wait' | 'prune';
 
 export type UpEvent =
   | { kind: 'step'; step: UpStep; status: 'start' | 'done' | 'skipped'; describe: string; durationMs?: number }
@@ -44,6 +45,8 @@ export interface UpResult {
   project: string;
   /** services whose containers were created, replaced or removed by this run (empty on a no-op rerun) */
   changed: string[];
+  /** services that took a configuration change live, their containers kept (the edge) */
+  reloaded: string[];
   services: ServiceHealth[];
   urls: Array<{ route: string; url: string; service: string; auth: boolean }>;
   credentials: Array<{ what: string; file: string }>;
@@ -226,6 +229,11 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   else if (decision.deploy.length) await step('deploy', ctx.engine.deployServices!(decision.deploy));
   else await step('deploy', ctx.engine.converge!());
   const unavailable = new Map<string, number>();
+  // The edge's routing files are not part of what recreates it: the engine applies them live.
+  const reloaded = ctx.engine.reload && ctx.plan.components.some((c) => c.reload)
+    ? await timed('reload', 'reload what takes its configuration live', () => reloadChanged(ctx, before),
+      (r) => r.length ? `reloaded ${r.map((x) => `${x.service} (${x.mode === 'watch' ? 'watches its files' : `${x.containers.length} replica${x.containers.length === 1 ? '' : 's'}, ${x.durationMs} ms`})`).join(', ')}` : 'no live configuration changed')
+    : [];
 
   emit({ kind: 'step', step: 'wait', status: 'start', describe: 'wait until every replica is healthy' });
   const waitStart = performance.now();
@@ -270,6 +278,7 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   return {
     project: ctx.engine.project,
     changed: changedServices(before, containers),
+    reloaded: reloaded.map((r) => r.service).filter((n) => !changedServices(before, containers).includes(n)),
     services,
     urls: routeUrls(ctx.plan),
     credentials: credentialFiles(ctx),

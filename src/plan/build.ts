@@ -1,5 +1,4 @@
 // spec -> plan. Pure: no fs, env, clock or randomness.
-import { planMessaging } from './messaging.js';
 import type { Stack, Service, Database, Cache, Backup } from '../spec/schema.js';
 import { planBackupService } from './backup.js';
 import { envSecretMode } from '../spec/rules.js';
@@ -7,8 +6,9 @@ import { pickImage } from './images.js';
 import { byCodeUnit } from './sort.js';
 import { placeComponents } from './placement.js';
 import { mtus } from './cluster.js';
+import { defaultEdgeMemory, haproxyConfigDir, haproxyReload, sizeEdge, traefikReload } from './edge.js';
 import type {
-  BackupJob, Component, Dependency, Healthcheck, Monitoring, Network, NetworkName, Plan,
+  BackupJob, Component, Dependency, EdgeSizing, Healthcheck, Monitoring, Network, NetworkName, Plan,
   Receiver, Route, ScrapeJob, Secret, Volume,
 } from './model.js';
 
@@ -122,7 +122,10 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
   }
   const tlsHosts = unique([stack.domain, `*.${stack.domain}`, ...routes.map((r) => r.host)]);
   const tls = planTls(stack, tlsHosts, addSecret);
-  components.push(planProxy(stack, proxyName, routes, tls, authSecret, volumes));
+  const sizing = stack.proxy.kind === 'haproxy'
+    ? sizeEdge({ memoryBytes: stack.proxy.memory ? parseMemory(stack.proxy.memory) : undefined, maxconn: stack.proxy.maxconn, metrics: stack.monitoring.enabled })
+    : undefined;
+  components.push(planProxy(stack, proxyName, tls, authSecret, volumes, sizing));
   if (monitoringOn) {
     scrapeJobs.push(...scrapeJobsFor(components, stack));
   }
@@ -187,6 +190,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
       dashboardHost, dashboardAllow: dashboard ? copy(dashboard.allow) : undefined,
       authSecret, authUser: 'admin',
       serverHeader: stack.proxy.kind === 'haproxy' ? { request: 'X-Wharf-Trace', response: 'X-Wharf-Server' } : undefined,
+      sizing,
     },
     components,
     routes: routes.sort((a, b) => byCodeUnit(a.name, b.name)),
@@ -195,7 +199,6 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
     secrets: secrets.sort((a, b) => byCodeUnit(a.name, b.name)),
     monitoring,
     backups,
-    ...(stack.messaging ? { messaging: planMessaging(stack) } : {}),
     paths: { secretsDir: opts.secretsDir ?? '../secrets', projectDir: opts.projectDir ?? '../..' },
   };
 
@@ -416,8 +419,6 @@ function planService(n: string, svc: Service, stack: Stack, monitoringOn: boolea
       ...(svc.dockerSocket === 'read-only' ? [{ type: 'bind' as const, source: '/var/run/docker.sock', target: '/var/run/docker.sock', readOnly: true }] : []),
     ],
     ...serviceHealth(svc),
-    ...(svc.health && svc.health.ready ? { readyPath: svc.health.ready } : {}),
-    ...(svc.autoscale ? { autoscale: { ...svc.autoscale } } : {}),
     dependsOn,
     resources: { cpus: svc.resources.cpus ?? 0.5, memory: svc.resources.memory ?? '256M' },
     init: svc.init,
@@ -554,17 +555,17 @@ function planTls(stack: Stack, hosts: string[], addSecret: (s: Secret) => void) 
   };
 }
 
-function planProxy(stack: Stack, name: string, routes: Route[], tls: Plan['tls'], authSecret: string, volumes: Volume[]): Component {
+function planProxy(stack: Stack, name: string, tls: Plan['tls'], authSecret: string, volumes: Volume[], sizing: EdgeSizing | undefined): Component {
   const p = stack.proxy;
   const ports = [
     { hostIp: p.bind, host: p.httpPort, container: 80 },
     { hostIp: p.bind, host: p.httpsPort, container: 443 },
     ...(p.stats.publish ? [{ hostIp: '127.0.0.1', host: p.stats.port, container: p.stats.port }] : []),
   ];
-  // No depends_on on the routed services: both edges find replicas at run time (HAProxy by
-  // DNS with init-addr none, Traefik from its provider), and Compose 2.26 recreates every
-  // dependent of a recreated service, so a deploy of one service would restart the edge.
-  const dependsOn: Component['dependsOn'] = [];
+  // No depends_on on the routed services: the edge finds their replicas by DNS when they come
+  // (HAProxy init-addr none, Traefik at request time), and Compose v2 recreates every dependant
+  // of a recreated service (measured with 2.26: an env change of one service recreated the edge).
+  const dependsOn: Dependency[] = [];
   const tlsSecrets = [tls.certSecret, tls.keySecret, tls.pemSecret].filter((s): s is string => !!s);
   const secrets = [...tlsSecrets, authSecret].map((s) => ({ secret: s, target: `/run/secrets/${s}` }));
   const networks: NetworkName[] = stack.monitoring.enabled ? ['edge', 'monitoring'] : ['edge'];
@@ -581,21 +582,25 @@ function planProxy(stack: Stack, name: string, routes: Route[], tls: Plan['tls']
       ...hardening(), name, role: 'proxy', engine: 'traefik', image: pickImage('traefik', stack.images), imageKey: 'traefik',
       networks, ports, mounts, secrets, dependsOn,
       command: ['--configFile=/etc/traefik/traefik.yml'],
+      reload: traefikReload(),
       capDrop: ['ALL'], capAdd: ['NET_BIND_SERVICE'],
       healthcheck: health(['CMD', 'traefik', 'healthcheck', '--ping']),
-      resources: { cpus: 0.5, memory: '128M' },
+      resources: { cpus: 0.5, memory: formatMemory(p.memory ? parseMemory(p.memory) : defaultEdgeMemory) },
       metrics: stack.monitoring.enabled ? { job: 'proxy', port: 8082, path: '/metrics' } : undefined,
     };
   }
+  const command = ['haproxy', '-f', `${haproxyConfigDir}/haproxy.cfg`, '-f', `/run/secrets/${authSecret}`];
   return {
     ...hardening(), name, role: 'proxy', engine: 'haproxy', image: pickImage('haproxy', stack.images), imageKey: 'haproxy',
     networks, ports, secrets, dependsOn,
-    mounts: [{ type: 'config', source: 'haproxy/haproxy.cfg', target: '/usr/local/etc/haproxy/haproxy.cfg', readOnly: true }],
+    // The directory, not the file: a file replaced by rename is never seen through a file mount.
+    mounts: [{ type: 'config', source: 'haproxy', target: haproxyConfigDir, readOnly: true }],
     // The image's entrypoint adds -W -db (master-worker, foreground) to a command starting with haproxy.
-    command: ['haproxy', '-f', '/usr/local/etc/haproxy/haproxy.cfg', '-f', `/run/secrets/${authSecret}`],
+    command,
+    reload: haproxyReload(command),
     capDrop: ['ALL'], capAdd: ['NET_BIND_SERVICE'],
     healthcheck: health(['CMD', 'bash', '-c', '</dev/tcp/127.0.0.1/"$1"', 'probe', String(p.stats.port)]),
-    resources: { cpus: 0.5, memory: '128M' },
+    resources: { cpus: 0.5, memory: formatMemory(sizing!.memoryBytes) },
     // The exporter has its own unauthenticated port on the monitoring side; the stats page keeps its password.
     metrics: stack.monitoring.enabled ? { job: 'proxy', port: 8405, path: '/metrics' } : undefined,
   };

@@ -132,6 +132,44 @@ export interface Component {
   /** seconds to wait after SIGTERM */
   stopGracePeriod: string;
   labels: Record<string, string>;
+  /** config files this component takes live, without being recreated (plan/edge.ts) */
+  reload?: HotReload;
+}
+
+/**
+ * How a running component applies a change of some of its config files. Those files are left
+ * out of what decides a recreate; the engine applies them instead (engine.reload).
+ */
+export interface HotReload {
+  /** rendered paths (as Mount.source: relative to the output dir) whose change is applied live */
+  sources: string[];
+  /** signal: validate with `check` inside the running container, then signal its PID 1;
+   *  watch: the program watches the files itself (Traefik's file provider) */
+  mode: 'signal' | 'watch';
+  signal?: 'SIGUSR2' | 'SIGHUP';
+  /** argv run inside the container that exits non-zero when the new files are bad */
+  check?: string[];
+}
+
+/** HAProxy's limits, sized together so connections alone cannot reach the memory limit (plan/edge.ts). */
+export interface EdgeSizing {
+  /** global maxconn of one worker */
+  maxconn: number;
+  /** per frontend; they add up to maxconn */
+  frontends: { https: number; http: number; stats: number; metrics: number };
+  bufsize: number;
+  maxrewrite: number;
+  /** buffers one worker may allocate (tune.buffers.limit): HTTP/2 streams multiply buffers per
+   *  connection, so the count is capped apart from maxconn; a stream past it waits for one */
+  buffers: number;
+  /** container memory limit, bytes */
+  memoryBytes: number;
+  /** what one connection may hold at most: two buffers plus TLS and stream state */
+  perConnectionBytes: number;
+  /** workers alive at once: the current one plus those a reload left finishing (mworker-max-reloads) */
+  workers: number;
+  /** seconds an old worker may keep its connections after a reload */
+  hardStopAfter: number;
 }
 
 export interface Route {
@@ -274,6 +312,8 @@ export interface Proxy {
   /** the edge names the replica that served a response when the request asks for it
    *  (HAProxy can; Traefik has no way to put a server in a header) */
   serverHeader?: { request: string; response: string };
+  /** HAProxy only: connection limits and buffers sized with the memory limit */
+  sizing?: EdgeSizing;
 }
 
 /** A Kafka cluster (KRaft) with its topics and users; only the k8s target runs it (Strimzi). */

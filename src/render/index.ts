@@ -17,6 +17,7 @@ import { renderTraefik } from './traefik/index.js';
 import { traefikSwarmLabels } from './traefik/swarm-labels.js';
 import { sortFiles, type RenderedFile } from './files.js';
 import { assertIdentifiers } from './identifiers.js';
+import { isHotSource } from '../plan/edge.js';
 
 export type Target = TargetName;
 export const targets: readonly Target[] = targetNames;
@@ -52,14 +53,16 @@ export function renderConfigs(plan: Plan, opts: RenderOptions = {}): RenderedFil
   return configRenderers.filter((r) => r.applies(plan)).flatMap((r) => r.render(plan, opts));
 }
 
+/** Files a component takes live (plan/edge.ts: HAProxy's config, Traefik's dynamic directory)
+ *  stay out of its hash: their change is a reload, not a recreate. */
 export function configHashes(plan: Plan, files: RenderedFile[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const c of plan.components) {
-    const sources = c.mounts.filter((m) => m.type === 'config').map((m) => m.source);
+    const sources = c.mounts.filter((m) => m.type === 'config' && !isHotSource(c, m.source)).map((m) => m.source);
     if (!sources.length) continue;
     const h = createHash('sha256');
     for (const f of files) {
-      if (sources.some((s) => f.path === s || f.path.startsWith(`${s}/`))) h.update(f.path).update('\0').update(f.contents).update('\0');
+      if (sources.some((s) => f.path === s || f.path.startsWith(`${s}/`)) && !isHotSource(c, f.path)) h.update(f.path).update('\0').update(f.contents).update('\0');
     }
     out[c.name] = h.digest('hex').slice(0, 16);
   }

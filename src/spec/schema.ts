@@ -291,6 +291,9 @@ export const proxySchema = z.strictObject({
     .prefault({})
     .describe('Traefik dashboard or HAProxy stats page, always behind basic auth'),
   stats: z.strictObject({ port: port.default(8404), publish: z.boolean().default(false) }).prefault({}),
+  memory: memoryLimit.optional().describe('memory limit of the edge (default 128M); HAProxy derives its maxconn from it'),
+  maxconn: z.number().int().min(64).max(1_000_000).optional()
+    .describe('HAProxy: concurrent connections to admit; the memory limit is derived from it unless proxy.memory is given too'),
 });
 
 export const tlsSchema = z.discriminatedUnion('mode', [

@@ -113,7 +113,7 @@ for (const v of variants) {
 test('haproxy: the exporter gets its own unauthenticated frontend, or shares the stats port when the plan scrapes that', { skip: skipReason() }, () => {
   const { plan } = loadVariant(variants[0]!);
   const own = haproxyConfig(withMetricsPort(plan, haproxyDefaultMetricsPort));
-  assert.match(own, /^frontend metrics\n {4}bind :8405\n(?: {4}#.*\n)? {4}http-request set-log-level silent\n {4}http-request use-service prometheus-exporter if \{ path \/metrics \}\n/m);
+  assert.match(own, /^frontend metrics\n {4}bind :8405\n {4}maxconn \d+\n(?: {4}#.*\n)? {4}http-request set-log-level silent\n {4}http-request use-service prometheus-exporter if \{ path \/metrics \}\n/m);
   assert.doesNotMatch(own.split('frontend stats')[1]!.split('\n\n')[0]!, /prometheus-exporter/);
   const shared = haproxyConfig(withMetricsPort(plan, plan.proxy.statsPort));
   assert.doesNotMatch(shared, /^frontend metrics/m);
@@ -215,10 +215,13 @@ test('haproxy: the proxy component runs this file plus the userlist secret, exac
   for (const v of variants) {
     const { plan } = loadVariant(v);
     const proxy = plan.components.find((c) => c.name === plan.proxy.component)!;
-    const mount = proxy.mounts.find((m) => m.source === 'haproxy/haproxy.cfg');
-    assert.ok(mount, 'haproxy.cfg is mounted');
+    // Its directory, not the file: a file replaced by rename stays unseen through a file mount.
+    const mount = proxy.mounts.find((m) => m.source === 'haproxy');
+    assert.ok(mount, 'the haproxy directory is mounted');
     // The image entrypoint adds -W -db to a command that starts with haproxy.
-    assert.deepEqual(proxy.command, ['haproxy', '-f', mount.target, '-f', `/run/secrets/${plan.proxy.authSecret}`]);
+    assert.deepEqual(proxy.command, ['haproxy', '-f', `${mount.target}/haproxy.cfg`, '-f', `/run/secrets/${plan.proxy.authSecret}`]);
+    // A reload checks exactly what the master will load.
+    assert.deepEqual(proxy.reload, { sources: ['haproxy'], mode: 'signal', signal: 'SIGUSR2', check: ['haproxy', '-c', '-q', ...proxy.command!.slice(1)] });
     const mounted = new Set(proxy.secrets.map((s) => s.target));
     for (const m of haproxyConfig(plan).matchAll(/\/run\/secrets\/[a-z0-9-]+/g)) assert.ok(mounted.has(m[0]), `${m[0]} is not mounted`);
     assert.ok(mounted.has(`/run/secrets/${plan.proxy.authSecret}`));

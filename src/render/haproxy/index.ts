@@ -118,12 +118,20 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
   const statsPort = plan.proxy.statsPort;
   const routes = plan.routes;
 
+  const size = plan.proxy.sizing;
+  if (!size) throw new Error('bug: the HAProxy edge needs plan.proxy.sizing (plan/edge.ts)');
   const sections: Section[] = [];
   sections.push(section('global', [
     'log stdout format raw local0 info',
-    'maxconn 4096',
+    // Sized with the container's memory limit (plan/edge.ts): connections alone cannot reach it.
+    `maxconn ${size.maxconn}`,
+    `tune.bufsize ${size.bufsize}`,
+    `tune.maxrewrite ${size.maxrewrite}`,
+    `tune.buffers.limit ${size.buffers}`,
+    // A reload leaves at most one old worker finishing its connections, for at most hard-stop-after.
+    `mworker-max-reloads ${size.workers - 1}`,
+    `hard-stop-after ${size.hardStopAfter}s`,
     `stats socket ipv4@127.0.0.1:${haproxyRuntimePort} level admin`,
-    'hard-stop-after 30s',
     'ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets',
     'ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305',
     'ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256',
@@ -139,6 +147,9 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
     'option redispatch 1',
     'retries 3',
     'retry-on conn-failure empty-response',
+    // A client that gave up (a reconnect storm) frees its request at once instead of
+    // holding buffers and a server connection until the server answers.
+    'option abortonclose',
     // Across nodes a dead node's tasks drop SYNs: give up on them quickly and try another.
     addressing.silentLoss ? 'timeout connect 1s' : 'timeout connect 5s',
     'timeout client 30s',
@@ -169,6 +180,7 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
   const httpsSuffix = plan.proxy.httpsPort === 443 ? '' : `:${plan.proxy.httpsPort}`;
   sections.push(section('frontend http', [
     `bind :${containerPort(plan, plan.proxy.httpPort, 80)}`,
+    `maxconn ${size.frontends.http}`,
     'http-request deny deny_status 400 unless { req.hdr(host) -m found }',
     `http-request redirect location https://%[req.hdr(host),field(1,:),lower]${httpsSuffix}%[capture.req.uri] code 301`,
   ]));
@@ -176,6 +188,7 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
   // HTTPS: routing, refusals, auth, headers.
   const https: Array<string | false> = [
     `bind :${containerPort(plan, plan.proxy.httpsPort, 443)} ssl crt ${word(`${haproxyPaths.secrets}/${plan.tls.pemSecret}`)} alpn h2,http/1.1`,
+    `maxconn ${size.frontends.https}`,
     'http-request set-var(txn.host) req.hdr(host),field(1,:),lower',
     // Clients do not get to say who they are or how they came in.
     'http-request del-header X-Forwarded-For',
@@ -242,6 +255,7 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
   // Stats page, on its own port, always behind the userlist.
   sections.push(section('frontend stats', [
     `bind :${statsPort}`,
+    `maxconn ${size.frontends.stats}`,
     // Old plans scraped the stats port: the exporter answers there too, before auth.
     metricsPort === statsPort && 'http-request use-service prometheus-exporter if { path /metrics }',
     `acl auth_ok http_auth(${users})`,
@@ -254,6 +268,7 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
   if (metricsPort !== undefined && metricsPort !== statsPort) {
     sections.push(section('frontend metrics', [
       `bind :${metricsPort}`,
+      `maxconn ${size.frontends.metrics}`,
       // Scrapes are not worth a log line each; `no log` would make httplog warn.
       'http-request set-log-level silent',
       'http-request use-service prometheus-exporter if { path /metrics }',

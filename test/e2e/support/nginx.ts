@@ -1,5 +1,5 @@
-// Debian's nginx on the shared substitute base, tagged by the content of its build context:
-// a third-party web server for e2e stacks.
+// Debian's nginx on the shared substitute base (test/e2e/apps/nginx), tagged by the content of
+// its build context: a third-party web server for e2e stacks.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

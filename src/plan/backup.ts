@@ -12,6 +12,7 @@ import { posix } from 'node:path';
 import type { Stack } from '../spec/schema.js';
 import { defaultImages } from './images.js';
 import type { BackupJob, Component, Mount, NetworkName, Secret, Volume } from './model.js';
+import { MINIO_COMPONENT, isInStackMinio } from './minio.js';
 
 export const BACKUP_COMPONENT = 'backup';
 export const RESTIC_PASSWORD_SECRET = 'backup-restic-password';
@@ -97,8 +98,11 @@ export function planBackupService(stack: Stack, jobs: BackupJob[], components: C
     if (rdb) mounts.push({ type: 'volume', source: rdb, target: `/volumes/${rdb}`, readOnly: false });
   }
   const networks: NetworkName[] = jobs.some((j) => j.kind !== 'volume') ? ['backend'] : [];
-  // S3 destinations are outside the stack: the internal backend network has no route out.
-  if (jobs.some((j) => j.destination.type === 's3') || networks.length === 0) networks.push('edge');
+  // S3 destinations outside the stack need a way out (the internal backend network has none);
+  // the stack's own MinIO is on the backend network.
+  const toMinio = jobs.some((j) => isInStackMinio(j.destination));
+  if (toMinio && !networks.includes('backend')) networks.push('backend');
+  if (jobs.some((j) => j.destination.type === 's3' && !isInStackMinio(j.destination)) || networks.length === 0) networks.push('edge');
   const override = stack.images.restic;
   const pgMajor = postgresMajor(components, jobs);
   const backup: Component = {
@@ -111,7 +115,7 @@ export function planBackupService(stack: Stack, jobs: BackupJob[], components: C
     secrets: [...secretNames].sort().map((s) => ({ secret: s, target: `/run/secrets/${s}` })),
     networks, ports: [], mounts,
     replicas: 1,
-    dependsOn: [...new Set(jobs.filter((j) => j.kind !== 'volume').map((j) => j.target))].sort().map((t) => ({ name: t, condition: 'service_healthy' as const })),
+    dependsOn: [...new Set([...jobs.filter((j) => j.kind !== 'volume').map((j) => j.target), ...(toMinio ? [MINIO_COMPONENT] : [])])].sort().map((t) => ({ name: t, condition: 'service_healthy' as const })),
     // The scheduler is a shell loop: if it stops the container stops, and the restart policy
     // plus the BackupStale alert cover it. Liveness of the backups is what the metrics prove.
     healthWaiver: 'the scheduler is the container process; backup health is the wharf_backup_* metrics and their alerts',

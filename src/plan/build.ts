@@ -4,7 +4,8 @@ import { planBackupService } from './backup.js';
 import { envSecretMode } from '../spec/rules.js';
 import { pickImage } from './images.js';
 import { byCodeUnit } from './sort.js';
-import { placeComponents } from './placement.js';
+import { placeComponents, placementFor } from './placement.js';
+import { minioDestination, planMinio } from './minio.js';
 import { mtus } from './cluster.js';
 import { defaultEdgeMemory, haproxyConfigDir, haproxyReload, sizeEdge, traefikReload } from './edge.js';
 import type {
@@ -105,6 +106,14 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
     routes.push({ name: 'portainer', service: 'portainer', host, path: '/', port: 9000, replicas: 1, denyPaths: [], auth: true, internal: true, healthPath: '/api/system/status' });
   }
 
+  // MinIO: object storage for backups, on the backend network only
+  const minio = planMinio(stack, hardening());
+  if (minio) {
+    components.push(minio.component);
+    minio.secrets.forEach(addSecret);
+    volumes.push(minio.volume);
+  }
+
   // Edge proxy, TLS and the credentials protecting dashboards
   const proxyName = 'proxy';
   const authSecret = stack.proxy.kind === 'traefik' ? 'edge-htpasswd' : 'edge-userlist';
@@ -179,6 +188,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
     c.secrets.sort((a, b) => byCodeUnit(a.secret, b.secret));
   }
   placeComponents(components, stack.services);
+  if (minio && stack.storage.minio && stack.storage.minio.placement) minio.component.placement = placementFor(minio.component, stack.storage.minio.placement);
   components.sort((a, b) => byCodeUnit(a.name, b.name));
   return {
     name: stack.name,
@@ -636,7 +646,8 @@ function planBackups(stack: Stack): BackupJob[] {
   const add = (name: string, target: string, kind: BackupJob['kind'], b: Backup) => {
     if (!b.enabled) return;
     jobs.push({
-      name, target, kind, schedule: b.schedule, retention: { ...b.retention }, destination: { ...b.destination },
+      // a minio destination is the stack's own MinIO as S3 (rules.ts refuses it without storage.minio)
+      name, target, kind, schedule: b.schedule, retention: { ...b.retention }, destination: b.destination.type === 'minio' ? minioDestination(stack)! : { ...b.destination },
       encrypt: b.encrypt, verifySchedule: b.verify.schedule, restoreTest: b.verify.restoreTest,
     });
   };

@@ -3,7 +3,7 @@
 
 export type Role =
   | 'app' | 'proxy' | 'database' | 'cache' | 'prometheus' | 'alertmanager' | 'grafana'
-  | 'node-exporter' | 'cadvisor' | 'exporter' | 'backup' | 'portainer';
+  | 'node-exporter' | 'cadvisor' | 'exporter' | 'backup' | 'portainer' | 'object-store';
 
 export type Engine = 'postgres' | 'mysql' | 'mariadb' | 'redis' | 'traefik' | 'haproxy';
 

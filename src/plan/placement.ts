@@ -22,7 +22,7 @@ export function placementFor(c: Component, spec?: Service['placement']): Placeme
   if (spec) return { kind: 'constraints', ...(spec.node ? { node: spec.node } : {}), labels: { ...spec.labels }, ...(spec.role ? { role: spec.role } : {}) };
   switch (c.role) {
     // Their volumes live on one node's disk: a task moved elsewhere would start empty.
-    case 'database': case 'cache': case 'backup': return { kind: 'node-label', label: DATA_NODE_LABEL };
+    case 'database': case 'cache': case 'backup': case 'object-store': return { kind: 'node-label', label: DATA_NODE_LABEL };
     case 'prometheus': case 'alertmanager': case 'grafana': case 'portainer': return { kind: 'control-plane' };
     // Host agents report on the node they run on; the edge answers on every node's address.
     case 'node-exporter': case 'cadvisor': return { kind: 'every-node' };

@@ -93,7 +93,7 @@ export const healthProbeIsOne: Rule = (s) =>
 export const uniqueNames: Rule = (s) => {
   const seen = new Map<string, string>();
   const out: Issue[] = [];
-  const reserved = new Set(['proxy', 'traefik', 'haproxy', 'prometheus', 'alertmanager', 'grafana', 'node-exporter', 'cadvisor', 'backup', 'portainer']);
+  const reserved = new Set(['proxy', 'traefik', 'haproxy', 'prometheus', 'alertmanager', 'grafana', 'node-exporter', 'cadvisor', 'backup', 'portainer', ...(s.storage.minio ? ['minio'] : [])]);
   for (const [kind, rec] of [['services', s.services], ['databases', s.databases], ['caches', s.caches]] as const) {
     for (const n of Object.keys(rec)) {
       if (reserved.has(n)) out.push(err(`${kind}.${n}`, `"${n}" is reserved for a platform component`, 'pick another name'));
@@ -147,6 +147,11 @@ export const retentionKeepsSomething: Rule = (s) =>
     return [];
   });
 
+export const minioDestinationExists: Rule = (s) =>
+  allBackups(s).flatMap(([path, b]) =>
+    b.destination.type === 'minio' && !s.storage.minio ? [err(`${path}.destination.type`, 'there is no MinIO in the stack', 'add storage: { minio: {} }, or give an S3 endpoint (type: s3)')] : [],
+  );
+
 export const backupsEncrypted: Rule = (s) =>
   allBackups(s).flatMap(([path, b]) =>
     b.encrypt === false ? [err(`${path}.encrypt`, 'cannot be false: restic encrypts every repository', 'remove encrypt (it can only be true); the key is the generated restic password secret')] : [],
@@ -189,6 +194,6 @@ export const crossFieldRules: Rule[] = [
   acmeNeedsTraefik,
   imageOrBuild, usedBackendsExist, secretsDeclared, envSecretsResolve, healthProbeIsOne, uniqueNames, uniqueRouteHosts,
   routedServicesHaveHealth, edgePortsDistinct, tlsFilesNeedPaths,
-  retentionKeepsSomething, backupsEncrypted, buildInsideProject, receiverNamesFree,
+  retentionKeepsSomething, minioDestinationExists, backupsEncrypted, buildInsideProject, receiverNamesFree,
   ...clusterRules, ...messagingRules,
 ];

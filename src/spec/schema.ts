@@ -53,6 +53,18 @@ export const retentionSchema = z.strictObject({
   keepMonthly: z.number().int().min(0).optional(),
 });
 
+/** S3 bucket naming rules (the part every provider accepts) */
+const s3Bucket = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'should be an S3 bucket name: 3-63 lowercase letters, digits, dots and dashes');
+
+/** restic reads s3:ENDPOINT/BUCKET/PREFIX: an endpoint with a path would move the bucket, and
+ *  credentials in the URL would end up in rendered files and logs. */
+function isS3Endpoint(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password && u.pathname === '/' && !u.search && !u.hash;
+  } catch { return false; }
+}
+
 export const backupSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
@@ -63,11 +75,14 @@ export const backupSchema = z
         z.strictObject({ type: z.literal('local'), path: projectPath.default('./.wharf/backups') }),
         z.strictObject({
           type: z.literal('s3'),
-          endpoint: z.string().url(),
+          endpoint: z.string().url().refine(isS3Endpoint, 'should be http(s)://HOST[:PORT] only: no path (the bucket has its own key), no user or password (keys come from secrets)')
+            .describe('S3-compatible endpoint, e.g. https://s3.eu-central-1.amazonaws.com or http://minio:9000'),
           bucket: z.string().min(1),
           accessKeySecret: name.describe('secret holding the access key id'),
           secretKeySecret: name.describe('secret holding the secret access key'),
         }),
+        z.strictObject({ type: z.literal('minio') })
+          .describe('the stack\'s own MinIO (storage.minio): endpoint, bucket and keys are filled in'),
       ])
       .prefault({ type: 'local' }),
     encrypt: z.boolean().default(true),
@@ -305,7 +320,7 @@ export const tlsSchema = z.discriminatedUnion('mode', [
 export const imageKeys = [
   'traefik', 'haproxy', 'prometheus', 'alertmanager', 'grafana', 'node-exporter', 'cadvisor',
   'postgres', 'mysql', 'mariadb', 'redis', 'postgres-exporter', 'mysqld-exporter', 'redis-exporter',
-  'restic', 'portainer', 'node',
+  'restic', 'portainer', 'node', 'minio',
 ] as const;
 
 export const stackSchema = z
@@ -360,6 +375,15 @@ export const stackSchema = z
       })
       .prefault({}),
     messaging: messagingSchema.optional(),
+    storage: z
+      .strictObject({
+        minio: z.union([z.strictObject({
+          bucket: s3Bucket.default('wharf-backups').describe('bucket the backups go to (restic creates it on the first backup)'),
+          placement: placementSchema.optional().describe('multi-node targets: where MinIO and its volume live (default: the node labelled wharf.db=true, beside the databases)'),
+        }), z.literal(false)]).default(false)
+          .describe('MinIO, an S3-compatible object store in the stack for backups (destination: { type: minio }): root credentials generated as secrets, a volume, not published'),
+      })
+      .prefault({}),
     extras: z
       .strictObject({ portainer: z.union([z.strictObject({ host: hostname.optional() }), z.literal(false)]).default(false) })
       .prefault({}),

@@ -23,7 +23,7 @@ done
 FAIL_REASON=""
 trap 'cleanup' EXIT
 trap 'exit 130' INT TERM
-"$RESTIC" cat config >/dev/null 2>"$WORK/open.err" || fail "repository unreachable or unreadable: $(tail -n 2 "$WORK/open.err" | tr '\n' ' ')"
+need_repo
 SNAPSHOT="$(resolve_snapshot "$WANT")"
 short="$(printf '%s' "$SNAPSHOT" | cut -c1-8)"
 "$RESTIC" snapshots --json "$SNAPSHOT" > "$WORK/snap.json" 2>"$WORK/snap.err" || fail "no snapshot $WANT: $(tail -n 1 "$WORK/snap.err")"

@@ -35,7 +35,7 @@ finish() {
 trap finish EXIT
 trap 'exit 130' INT TERM
 lock_job
-"$RESTIC" cat config >/dev/null 2>"$WORK/open.err" || fail "repository unreachable or unreadable: $(tail -n 2 "$WORK/open.err" | tr '\n' ' ')"
+need_repo
 "$RESTIC" unlock >/dev/null 2>&1 || true
 progress check "restic check --read-data-subset $SUBSET"
 "$RESTIC" check --read-data-subset "$SUBSET" > "$WORK/check.out" 2>&1 \

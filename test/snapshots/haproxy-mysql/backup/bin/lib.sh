@@ -141,22 +141,61 @@ result() { printf '%s\n' "$1"; }
 
 json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
 
+# probe_repo: `restic cat config`, watched. restic retries what it cannot reach, and an S3
+# bucket that does not exist or keys it refuses, for many minutes; a backup that hangs is not
+# loud. So: a missing bucket returns 1 at once (no repository yet: `restic init` creates the
+# bucket), refused keys and no answer within WHARF_REPO_TIMEOUT seconds (30) fail naming the
+# destination (the repository string: an S3 URL names endpoint, bucket and prefix, never the
+# keys). Returns 1 when the destination answered but holds no readable repository
+# ($WORK/open.err says why).
+probe_repo() {
+  "$RESTIC" cat config >/dev/null 2>"$WORK/open.err" &
+  probe_pid=$!
+  ticks=0; limit=$(( ${WHARF_REPO_TIMEOUT:-30} * 5 ))
+  while kill -0 "$probe_pid" 2>/dev/null; do
+    if grep -q 'bucket does not exist' "$WORK/open.err"; then stop_probe; return 1; fi
+    why="$(grep -oE '(Access Denied|SignatureDoesNotMatch|signature we calculated does not match|InvalidAccessKeyId|Access Key Id you provided does not exist)[^"]*' "$WORK/open.err" | tail -n 1)"
+    if [ -n "$why" ]; then
+      stop_probe
+      fail "backup destination $RESTIC_REPOSITORY refused the keys (secrets ${S3_ACCESS_KEY_SECRET:-?} and ${S3_SECRET_KEY_SECRET:-?}): $why"
+    fi
+    if [ "$ticks" -ge "$limit" ]; then
+      stop_probe
+      why="$(grep -oE '(dial tcp|lookup |connect: |tls: |x509: )[^"]*' "$WORK/open.err" | tail -n 1)"
+      fail "backup destination $RESTIC_REPOSITORY unreachable: no answer within ${WHARF_REPO_TIMEOUT:-30}s${why:+ ($why)}; earlier snapshots were not touched"
+    fi
+    sleep 0.2; ticks=$((ticks + 1))
+  done
+  prc=0; wait "$probe_pid" || prc=$?
+  [ "$prc" = 0 ] && return 0
+  why="$(grep -oE '(dial tcp|lookup |connect: |tls: |x509: )[^"]*' "$WORK/open.err" | tail -n 1)"
+  [ -n "$why" ] && fail "backup destination $RESTIC_REPOSITORY unreachable: $why; earlier snapshots were not touched"
+  return 1
+}
+stop_probe() { kill "$probe_pid" 2>/dev/null || true; wait "$probe_pid" 2>/dev/null || true; }
+
 # repository: open it, or create it only when it never existed. A repository that held
 # backups and cannot be opened now (unreachable, wrong password, vanished) is an error:
 # creating a new empty one would hide that.
 open_repo() {
-  if "$RESTIC" cat config >/dev/null 2>"$WORK/open.err"; then return 0; fi
+  if probe_repo; then return 0; fi
   code=0; grep -qiE 'does not exist|no such file|Is there a repository' "$WORK/open.err" || code=1
   if [ "$code" = 0 ] && [ -z "$(state_get "$WHARF_STATE_DIR/$JOB.backup" last_success)" ]; then
     case "$RESTIC_REPOSITORY" in
       /*) if [ -d "$RESTIC_REPOSITORY" ] && [ -n "$(ls -A "$RESTIC_REPOSITORY" 2>/dev/null)" ]; then
             fail "repository $RESTIC_REPOSITORY is not empty but cannot be opened: $(tail -n 1 "$WORK/open.err")"; fi ;;
     esac
-    progress init "creating repository for $JOB"
-    "$RESTIC" init >/dev/null 2>"$WORK/init.err" || fail "cannot create repository: $(tail -n 2 "$WORK/init.err" | tr '\n' ' ')"
+    progress init "creating repository for $JOB at $RESTIC_REPOSITORY"
+    # an S3 destination's bucket is created here too when it does not exist yet (restic init)
+    "$RESTIC" init >/dev/null 2>"$WORK/init.err" || fail "cannot create repository at $RESTIC_REPOSITORY: $(tail -n 2 "$WORK/init.err" | tr '\n' ' ')"
     return 0
   fi
-  fail "repository unreachable or unreadable; earlier snapshots were not touched: $(grep -v '^$' "$WORK/open.err" | tail -n 2 | tr '\n' ' ')"
+  fail "repository $RESTIC_REPOSITORY unreachable or unreadable; earlier snapshots were not touched: $(grep -v '^$' "$WORK/open.err" | tail -n 2 | tr '\n' ' ')"
+}
+
+# a repository that must exist already (list, verify, restore)
+need_repo() {
+  probe_repo || fail "repository $RESTIC_REPOSITORY unreachable or unreadable: $(grep -v '^$' "$WORK/open.err" | tail -n 2 | tr '\n' ' ')"
 }
 
 # PostgreSQL row counts and order-independent checksums per table, as TSV.

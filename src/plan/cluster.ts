@@ -15,7 +15,7 @@ export const WIREGUARD_OVERHEAD = 80;
 export const VXLAN_OVERHEAD = 50;
 
 /** The K3s release the nodes install when the spec targets k8s (Kubernetes 1.31). */
-export const K3S_VERSION = 'v1.31.4+k3s1';
+export const K3S_VERSION = 'v1.32.0+k3s1';
 
 export interface ClusterNode {
   name: string;

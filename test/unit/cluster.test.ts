@@ -283,7 +283,7 @@ test('k3s role: Ansible itself renders config.yaml for the bootstrap server, a j
     assert.equal(res.exitCode, 0, `${res.stdout}\n${res.stderr}`);
     const cfg = (n: string) => parse(readFileSync(join(out, `${n}.yaml`), 'utf8'));
     const inv = parse(readFileSync(join(r.outDir, 'inventory.yml'), 'utf8'));
-    assert.equal(inv.all.vars.k3s_version, 'v1.31.4+k3s1');
+    assert.equal(inv.all.vars.k3s_version, 'v1.32.0+k3s1');
     assert.equal(inv.all.vars.k3s_bootstrap, 'n1');
     assert.equal(inv.all.children.workers.hosts.w1.k3s_role, 'agent');
     assert.deepEqual(cfg('n1'), {

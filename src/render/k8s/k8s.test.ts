@@ -36,6 +36,7 @@ import { toolPath } from '../../../test/support/tools.js';
 import { propertyParams } from '../../../test/support/property.js';
 import { leaks, secretInventory } from '../../../test/support/secret-values.js';
 import { loadVariant, repoRoot, variants } from '../../../test/support/templates.js';
+import { K3S_VERSION } from '../../plan/cluster.js';
 
 await loadRenderer('k8s');
 const snapRoot = join(repoRoot, 'test', 'snapshots', 'k8s');
@@ -468,4 +469,8 @@ for (const id of ['api', 'k3s']) test(`k8s: hostile strings in any plan field ke
     });
   }), params);
   assert.ok(checked > params.numRuns / 4, `most injections render (${checked}/${params.numRuns})`);
+});
+
+test('k8s: the Kubernetes schemas the tree is validated against are those of the K3s release the K3s role installs', () => {
+  assert.equal(K3S_VERSION.replace(/^v/, '').replace(/\+k3s\d+$/, ''), K8S_SCHEMA_VERSION);
 });

@@ -1,4 +1,5 @@
 // spec -> plan. Pure: no fs, env, clock or randomness.
+import { planMessaging } from './messaging.js';
 import type { Stack, Service, Database, Cache, Backup } from '../spec/schema.js';
 import { planBackupService } from './backup.js';
 import { envSecretMode } from '../spec/rules.js';
@@ -209,6 +210,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
     secrets: secrets.sort((a, b) => byCodeUnit(a.name, b.name)),
     monitoring,
     backups,
+    ...(stack.messaging ? { messaging: planMessaging(stack) } : {}),
     paths: { secretsDir: opts.secretsDir ?? '../secrets', projectDir: opts.projectDir ?? '../..' },
   };
 
@@ -429,6 +431,8 @@ function planService(n: string, svc: Service, stack: Stack, monitoringOn: boolea
       ...(svc.dockerSocket === 'read-only' ? [{ type: 'bind' as const, source: '/var/run/docker.sock', target: '/var/run/docker.sock', readOnly: true }] : []),
     ],
     ...serviceHealth(svc),
+    ...(svc.health && svc.health.ready ? { readyPath: svc.health.ready } : {}),
+    ...(svc.autoscale ? { autoscale: { ...svc.autoscale } } : {}),
     dependsOn,
     resources: { cpus: svc.resources.cpus ?? 0.5, memory: svc.resources.memory ?? '256M' },
     init: svc.init,

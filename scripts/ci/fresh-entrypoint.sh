@@ -12,6 +12,8 @@ rm -f /var/run/docker.pid /run/docker/containerd/containerd.pid
 [ -e /dev/loop-control ] || mknod -m 660 /dev/loop-control c 10 237
 for i in $(seq 0 15); do [ -e "/dev/loop$i" ] || mknod -m 660 "/dev/loop$i" b 7 "$i"; done
 mkdir -p /dev/net && { [ -e /dev/net/tun ] || mknod -m 666 /dev/net/tun c 10 200; }
+# The kernel log, as a machine of this kind has it (the edge storm test reads its OOM records).
+[ -e /dev/kmsg ] || mknod -m 644 /dev/kmsg c 1 11
 mkdir -p /work/ci
 git clone -q /src/repo.git /work/ci/main
 git -C /work/ci/main checkout -q "$WHARF_FRESH_REF"

@@ -122,8 +122,13 @@ export function memoryCgroup(container: string): MemoryCgroup {
   const pid = execFileSync('docker', ['inspect', '--format', '{{.State.Pid}}', container]).toString().trim();
   const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
   const v1 = lines.map((l) => l.split(':')).find(([, ctrl]) => ctrl!.split(',').includes('memory'));
-  const dir = v1 ? `/sys/fs/cgroup/memory${v1[2]}` : `/sys/fs/cgroup${lines.find((l) => l.startsWith('0::'))!.slice(3)}`;
-  if (!existsSync(dir)) throw new Error(`no memory cgroup at ${dir} for ${container}`);
+  const root = v1 ? '/sys/fs/cgroup/memory' : '/sys/fs/cgroup';
+  const path = v1 ? v1[2]! : lines.find((l) => l.startsWith('0::'))!.slice(3);
+  // Inside a container (Docker-in-Docker, as on a fresh CI machine) /proc shows the host's whole
+  // cgroup path while the hierarchy is mounted from the container's own cgroup: try its suffixes.
+  const parts = path.split('/').filter(Boolean);
+  const dir = parts.map((_, i) => `${root}/${parts.slice(i).join('/')}`).find((d) => existsSync(d)) ?? `${root}${path}`;
+  if (!existsSync(dir)) throw new Error(`no memory cgroup at ${root}${path} (or any suffix of it) for ${container}`);
   const num = (f: string) => Number(readFileSync(`${dir}/${f}`, 'utf8').trim());
   const stat = () => Object.fromEntries(readFileSync(`${dir}/memory.stat`, 'utf8').trim().split('\n').map((l) => l.split(' ')).map(([k, v]) => [k, Number(v)]));
   if (v1) {

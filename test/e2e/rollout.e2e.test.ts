@@ -46,10 +46,14 @@ describe('zero-downtime rollouts on Compose behind HAProxy', { skip, timeout: 1_
     const api = edgeLoad(() => edgeRequest({ host: hosts.api, path: '/health', port: s.ports.https, address: '127.0.0.1', timeoutMs: 10_000 }), 3);
     const web = edgeLoad(through(hosts.web), 2);
     await sleep(2000);
+    // The load stops whatever `work` does: a throw that left it running kept the file alive.
     let value: T;
-    try { value = await work(); } finally { await sleep(3000); }
-    const [a, w] = [await api.end(), await web.end()];
-    return { value: value!, api: a.results, web: w.results };
+    let ended: Array<{ results: LoadResult[] }> = [];
+    try { value = await work(); } finally {
+      await sleep(3000);
+      ended = [await api.end(), await web.end()];
+    }
+    return { value: value!, api: ended[0]!.results, web: ended[1]!.results };
   }
 
   const failed = (rs: LoadResult[]) => rs.filter((r) => !r.ok);

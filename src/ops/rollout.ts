@@ -13,9 +13,10 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { Component, Plan } from '../plan/model.js';
 import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
-import { docker, type ContainerRef } from '../engine/docker.js';
+import { docker } from '../engine/docker.js';
 import { lastLogLines, listContainers, type ContainerState } from '../engine/live.js';
-import { runtime, serversOf, type EdgeServer } from '../engine/haproxy-runtime.js';
+import { runtime, type EdgeServer } from '../engine/haproxy-runtime.js';
+import { addrOn, admitted, edgeOf, edgeServers, FORCED_DRAIN, FORCED_MAINT, routedServices, slotKey, type Edge } from './edge-admission.js';
 import type { Runner } from '../engine/run.js';
 import { healthWindow, seconds } from '../plan/placement.js';
 import { action, begin, terminal, transition, type Deadlines, type Phase, type RolloutEvent, type RolloutState } from './rollout-machine.js';
@@ -60,10 +61,7 @@ export class RolloutError extends Error {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Services behind an edge route. */
-export function routedServices(plan: Plan): Set<string> {
-  return new Set(plan.routes.filter((r) => r.service !== plan.proxy.component).map((r) => r.service));
-}
+export { routedServices };
 
 /** Rolls start-first: stateless (the plan said start-first) and either routed or replicated. */
 export function rolls(plan: Plan, c: Component): boolean {
@@ -98,27 +96,6 @@ export function upToDate(c: ContainerState, service: string, want: Desired, hash
   return c.state === 'running' && (!hash || !hashLabel || c.labels[hashLabel] === hash) && (!image || c.imageId === image);
 }
 
-interface Edge {
-  proxy?: ContainerRef;
-  /** the edge network's engine name: new replicas' addresses are read there */
-  network: string;
-  runtimeApi: boolean;
-}
-
-async function edgeOf(ctx: OpsContext, service: string, live: ContainerState[]): Promise<Edge> {
-  const plan = ctx.plan;
-  const proxy = live.find((c) => c.service === plan.proxy.component && c.state === 'running');
-  const routed = routedServices(plan).has(service);
-  return { proxy: routed && proxy ? { id: proxy.id, name: proxy.name, host: proxy.host } : undefined, network: ctx.engine.networkName('edge'), runtimeApi: routed && !!proxy && plan.proxy.kind === 'haproxy' };
-}
-
-async function edgeServers(runner: Runner, edge: Edge, service: string): Promise<EdgeServer[]> {
-  const [st, stat] = await Promise.all([runner(runtime.serversState(edge.proxy!)), runner(runtime.stat(edge.proxy!))]);
-  return serversOf(service, st.stdout, stat.stdout);
-}
-
-const addrOn = (c: ContainerState | undefined, network: string) => c?.networks.find((n) => n.name === network)?.ip ?? '';
-
 /** Roll one service. Throws RolloutError when it failed (the old replicas then keep serving). */
 export async function rolloutService(ctx: OpsContext, service: string, opts: RolloutOptions = {}): Promise<ServiceRollout> {
   const engine = ctx.engine;
@@ -138,7 +115,7 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
   const mine = async () => (await listContainers(engine, runner)).filter((c) => c.service === service);
   const all = await listContainers(engine, runner);
   const current = all.filter((c) => c.service === service);
-  const edge = await edgeOf(ctx, service, all);
+  const edge = edgeOf(ctx, service, all);
   const want = opts.force ? undefined : await desiredState(ctx, [service]);
   const keep = want ? current.filter((c) => upToDate(c, service, want, engine.configHashLabel)).slice(0, component.replicas) : [];
   const old = current.filter((c) => !keep.includes(c)).map((c) => c.id);
@@ -151,6 +128,11 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
   }
   let s: RolloutState = begin({ service, target: component.replicas, slots, old, fresh: keep.map((c) => c.id) });
   const drained = new Map<string, EdgeServer>();
+  // Spare slots are put in maintenance before new replicas start, so the edge resolves them
+  // into slots that take no traffic until Docker's healthcheck passed (a replica that never
+  // gets healthy never sees a request); released once the rollout ends.
+  const held = new Map<string, EdgeServer>();
+  const liveIps = async () => new Set((await mine()).filter((c) => c.state === 'running').map((c) => addrOn(c, edge.network)).filter(Boolean));
   let logs: string[] | undefined;
   let revision: string | undefined;
   let started = 0;
@@ -162,6 +144,14 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
     switch (a.kind) {
       case 'start': {
         const before = new Set((await mine()).map((c) => c.id));
+        if (edge.runtimeApi) {
+          const live = await liveIps();
+          for (const x of await edgeServers(runner, edge, service)) {
+            if (live.has(x.addr) || (x.adminState & FORCED_MAINT) !== 0) continue;
+            await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'maint'));
+            held.set(slotKey(x), x);
+          }
+        }
         say(`starting ${a.count} new (${a.total} side by side)`);
         await runner({ ...engine.scaleOut!(service, a.total, opts.file), redact: masks });
         const ids = (await mine()).filter((c) => !before.has(c.id)).map((c) => c.id);
@@ -183,11 +173,15 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
       case 'await-admission': {
         if (!edge.runtimeApi) return { kind: 'admitted', at: Date.now() };
         const cs = (await mine()).filter((c) => a.ids.includes(c.id));
+        const ips = cs.map((c) => addrOn(c, edge.network));
         const servers = await edgeServers(runner, edge, service);
-        const backends = new Set(servers.map((x) => x.backend));
-        // UP (op state 2) with no maintenance or drain bit, in every backend routing to the service.
-        const up = (ip: string) => [...backends].every((b) => servers.some((x) => x.backend === b && x.addr === ip && x.opState === 2 && x.adminState === 0));
-        if (cs.every((c) => up(addrOn(c, edge.network)))) { say(`the edge sends traffic to ${cs.length} new`); return { kind: 'admitted', at: Date.now() }; }
+        // Healthy now: the slots the edge resolved them into leave maintenance; its checks then bring them UP.
+        for (const x of servers) {
+          if (!x.addr || !ips.includes(x.addr) || (x.adminState & FORCED_MAINT) === 0) continue;
+          await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'ready'));
+          held.delete(slotKey(x));
+        }
+        if (admitted(servers, ips)) { say(`the edge sends traffic to ${cs.length} new`); return { kind: 'admitted', at: Date.now() }; }
         await sleep(pollMs);
         return { kind: 'waiting', at: Date.now() };
       }
@@ -197,9 +191,8 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
         const ips = new Set(cs.map((c) => addrOn(c, edge.network)).filter(Boolean));
         const servers = (await edgeServers(runner, edge, service)).filter((x) => ips.has(x.addr));
         for (const x of servers) {
-          const key = `${x.backend}/${x.server}`;
-          if ((x.adminState & 0x08) === 0) await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'drain'));
-          drained.set(key, x);
+          if ((x.adminState & FORCED_DRAIN) === 0) await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'drain'));
+          drained.set(slotKey(x), x);
         }
         const sessions = servers.reduce((n, x) => n + (x.sessions ?? 0), 0);
         if (sessions === 0) { say(`${a.ids.length} old drained`); return { kind: 'drained', at: Date.now() }; }
@@ -208,11 +201,9 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
       }
       case 'stop': {
         say(`stopping ${a.ids.length} old (grace ${grace}s)`);
-        const cs = (await listContainers(engine, runner)).filter((c) => a.ids.includes(c.id));
-        const ips = new Set(cs.map((c) => addrOn(c, edge.network)).filter(Boolean));
         await runner(docker.stop(a.ids, grace));
         await runner(docker.removeContainers(a.ids));
-        if (edge.runtimeApi) await releaseSlots(runner, edge, service, ips, drained);
+        if (edge.runtimeApi) await releaseSlots(runner, edge, service, await liveIps(), drained);
         return { kind: 'stopped' };
       }
       case 'record': {
@@ -239,6 +230,9 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
     s = transition(s, e, d);
     if (s.phase !== before && (s.phase === 'abort' || s.phase === 'failed')) say(s.error ?? 'failed');
   }
+  if (edge.runtimeApi && held.size) {
+    try { await releaseSlots(runner, edge, service, await liveIps(), held); } catch (err) { say(`could not release ${held.size} edge slot(s) from maintenance: ${(err as Error).message.split('\n')[0]}`); }
+  }
   const result: ServiceRollout = {
     service, ok: s.phase === 'done', replaced: old.length - s.old.length, started, replicas: s.fresh.length, waves: s.waves,
     revision, durationMs: elapsed(), phase: s.phase, ...(s.error ? { error: s.error } : {}), ...(logs ? { logs } : {}),
@@ -249,20 +243,20 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
 }
 
 /**
- * Once the old replicas are gone the edge re-resolves their slots; the drain flag we set
- * stays on the slot, and a new replica later resolved into it would get no traffic: clear
- * it once the slot no longer holds the old address (or after 15 s: the address is dead).
+ * Slots we put in drain or maintenance go back to ready once they no longer hold the
+ * address of a container that is gone (or after 15 s: the address is dead): a replica later
+ * resolved into a slot left flagged would get no traffic.
  */
-async function releaseSlots(runner: Runner, edge: Edge, service: string, ips: Set<string>, drained: Map<string, EdgeServer>): Promise<void> {
+async function releaseSlots(runner: Runner, edge: Edge, service: string, live: Set<string>, flagged: Map<string, EdgeServer>): Promise<void> {
   const t0 = Date.now();
   for (;;) {
     const servers = await edgeServers(runner, edge, service);
-    const pending = servers.filter((x) => drained.has(`${x.backend}/${x.server}`));
-    const stale = pending.filter((x) => ips.has(x.addr));
+    const pending = servers.filter((x) => flagged.has(slotKey(x)));
+    const stale = pending.filter((x) => x.addr && !live.has(x.addr));
     if (!stale.length || Date.now() - t0 > 15_000) {
       for (const x of pending) {
-        if ((x.adminState & 0x08) !== 0) await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'ready'));
-        drained.delete(`${x.backend}/${x.server}`);
+        if ((x.adminState & (FORCED_DRAIN | FORCED_MAINT)) !== 0) await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'ready'));
+        flagged.delete(slotKey(x));
       }
       return;
     }

@@ -8,6 +8,7 @@ import type { Cmd } from '../engine/command.js';
 import { CommandError } from '../engine/run.js';
 import { ensureImages, ImageUnavailableError, isPullFailure, neededImages } from './images.js';
 import { docker } from '../engine/docker.js';
+import { edgeLag, type EdgeLag } from './edge-admission.js';
 import { decideDeploy, desiredState, recordCurrent, rolloutService, type ServiceRollout } from './rollout.js';
 import { reloadChanged } from './reload.js';
 
@@ -235,11 +236,12 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
       (r) => r.length ? `reloaded ${r.map((x) => `${x.service} (${x.mode === 'watch' ? 'watches its files' : `${x.containers.length} replica${x.containers.length === 1 ? '' : 's'}, ${x.durationMs} ms`})`).join(', ')}` : 'no live configuration changed')
     : [];
 
-  emit({ kind: 'step', step: 'wait', status: 'start', describe: 'wait until every replica is healthy' });
+  emit({ kind: 'step', step: 'wait', status: 'start', describe: 'wait until every replica is healthy and routed' });
   const waitStart = performance.now();
   let last = '';
   let services: ServiceHealth[] = [];
   let containers: ContainerState[] = [];
+  let lag: EdgeLag[] = [];
   for (;;) {
     const nodes = await listNodes(ctx.engine, runner);
     containers = await listContainers(ctx.engine, runner, nodes);
@@ -250,13 +252,19 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
     if (key !== last) { emit({ kind: 'health', services, elapsedMs }); last = key; }
     for (const x of services) if (decision?.stopFirst.includes(x.service) && x.state === 'healthy' && !unavailable.has(x.service)) unavailable.set(x.service, Date.now() - deployedAt);
     if (rolling.failed.length) throw new RolloutFailedError(rolling.failed);
-    if (services.every((s) => s.state === 'healthy') && !rolling.updating.length) break;
+    const healthy = services.every((s) => s.state === 'healthy') && !rolling.updating.length;
+    // On one host the edge discovers replicas itself: done when it routes to every healthy one.
+    lag = healthy && !ctx.engine.multiNode ? await edgeLag(ctx, runner, containers, (line) => emit({ kind: 'output', step: 'wait', line: `edge: ${line}` })) : [];
+    if (healthy && !lag.length) break;
     // Every container of a service restarted CRASH_RESTARTS times and none runs: it exits on start.
     const live = byService(containers);
     const crashing = services.filter((s) => s.state !== 'healthy' && s.running === 0 && crashLooping(live.get(s.service) ?? [], deployedAt));
     if (elapsedMs >= timeoutMs || crashing.length) {
-      const bad: UnhealthyService[] = [];
-      for (const s of crashing.length ? crashing : services.filter((x) => x.state !== 'healthy')) {
+      const bad: UnhealthyService[] = lag.map((l) => ({
+        service: l.service, state: 'starting', desired: l.healthy, running: l.healthy, healthy: l.healthy,
+        healthcheck: `healthy, but the edge routes to ${l.admitted} of ${l.healthy} replicas (HAProxy's checks fail: see \`wharf doctor\`)`, logs: [],
+      }));
+      for (const s of crashing.length ? crashing : services.filter((x) => x.state !== 'healthy' && !lag.some((l) => l.service === x.service))) {
         const cs = live.get(s.service) ?? [];
         const worst = cs.find((c) => c.health === 'unhealthy') ?? cs.find((c) => c.state !== 'running') ?? cs.find((c) => c.health !== 'healthy') ?? cs[0];
         bad.push({
@@ -270,8 +278,8 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
     await new Promise((r) => setTimeout(r, pollMs));
   }
   const waitMs = Math.round(performance.now() - waitStart);
-  steps.push({ step: 'wait', describe: 'wait until every replica is healthy', durationMs: waitMs });
-  emit({ kind: 'step', step: 'wait', status: 'done', describe: 'every replica healthy', durationMs: waitMs });
+  steps.push({ step: 'wait', describe: 'wait until every replica is healthy and routed', durationMs: waitMs });
+  emit({ kind: 'step', step: 'wait', status: 'done', describe: 'every replica healthy and routed', durationMs: waitMs });
   if (decision) for (const c of ctx.plan.components.filter((x) => x.role === 'app')) await recordCurrent(ctx, c.name, undefined, 'up');
   const pruned = ctx.engine.superseded ? await timed('prune', 'remove superseded configs and secrets', () => prune(ctx), (n) => `removed ${n.length} superseded configs and secrets`) : [];
 

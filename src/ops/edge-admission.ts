@@ -1,0 +1,79 @@
+// What the edge does with a service's replicas, read and steered through HAProxy's runtime
+// API: used by rollouts (admit the new, drain the old) and by `up` (done only when the edge
+// routes to every healthy replica). Slots are server-template slots (render/haproxy).
+import type { OpsContext } from '../engine/context.js';
+import type { ContainerRef } from '../engine/docker.js';
+import { runtime, serversOf, type EdgeServer } from '../engine/haproxy-runtime.js';
+import type { ContainerState } from '../engine/live.js';
+import type { Runner } from '../engine/run.js';
+import type { Plan } from '../plan/model.js';
+
+/** admin-state bits of `show servers state` we set and clear */
+export const FORCED_MAINT = 0x01;
+export const FORCED_DRAIN = 0x08;
+
+export interface Edge {
+  proxy?: ContainerRef;
+  /** the edge network's engine name: replicas' addresses are read there */
+  network: string;
+  /** the edge is HAProxy, running, and routes to the service */
+  runtimeApi: boolean;
+}
+
+/** Services behind an edge route. */
+export function routedServices(plan: Plan): Set<string> {
+  return new Set(plan.routes.filter((r) => r.service !== plan.proxy.component).map((r) => r.service));
+}
+
+export function edgeOf(ctx: OpsContext, service: string, live: ContainerState[]): Edge {
+  const plan = ctx.plan;
+  const proxy = live.find((c) => c.service === plan.proxy.component && c.state === 'running');
+  const routed = routedServices(plan).has(service);
+  return { proxy: routed && proxy ? { id: proxy.id, name: proxy.name, host: proxy.host } : undefined, network: ctx.engine.networkName('edge'), runtimeApi: routed && !!proxy && plan.proxy.kind === 'haproxy' };
+}
+
+export async function edgeServers(runner: Runner, edge: Edge, service: string): Promise<EdgeServer[]> {
+  const [st, stat] = await Promise.all([runner(runtime.serversState(edge.proxy!)), runner(runtime.stat(edge.proxy!))]);
+  return serversOf(service, st.stdout, stat.stdout);
+}
+
+export const addrOn = (c: ContainerState | undefined, network: string): string => c?.networks.find((n) => n.name === network)?.ip ?? '';
+
+/** Every address is UP (op state 2, no maintenance or drain bit) in every backend routing to the service. */
+export function admitted(servers: EdgeServer[], ips: string[]): boolean {
+  const backends = new Set(servers.map((x) => x.backend));
+  return ips.every((ip) => !!ip && [...backends].every((b) => servers.some((x) => x.backend === b && x.addr === ip && x.opState === 2 && x.adminState === 0)));
+}
+
+export const slotKey = (x: EdgeServer): string => `${x.backend}/${x.server}`;
+
+export interface EdgeLag {
+  service: string;
+  /** healthy running replicas, and how many of them the edge routes to */
+  healthy: number;
+  admitted: number;
+}
+
+/**
+ * Routed services whose healthy replicas the edge does not all route to yet (one host, HAProxy:
+ * discovery by DNS and its own checks lag Docker's). A slot an interrupted rollout left in
+ * maintenance while it holds a healthy replica is set ready: `up` converges to "every
+ * healthy replica serves".
+ */
+export async function edgeLag(ctx: OpsContext, runner: Runner, containers: ContainerState[], onFix?: (line: string) => void): Promise<EdgeLag[]> {
+  const lag: EdgeLag[] = [];
+  for (const service of [...routedServices(ctx.plan)].sort()) {
+    const edge = edgeOf(ctx, service, containers);
+    if (!edge.runtimeApi) continue;
+    const ips = containers.filter((c) => c.service === service && c.state === 'running' && (c.health === 'healthy' || c.health === 'none')).map((c) => addrOn(c, edge.network)).filter(Boolean);
+    const servers = await edgeServers(runner, edge, service);
+    for (const x of servers) {
+      if (!ips.includes(x.addr) || (x.adminState & FORCED_MAINT) === 0) continue;
+      await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'ready'));
+      onFix?.(`${x.backend}/${x.server} (${service}) was left in maintenance: set ready`);
+    }
+    const n = ips.filter((ip) => admitted(servers, [ip])).length;
+    if (n < ips.length) lag.push({ service, healthy: ips.length, admitted: n });
+  }
+  return lag;
+}

@@ -23,7 +23,9 @@ function walk(dir, out) {
 
 const files = (roots.length ? roots : defaults).flatMap((r) => walk(r, []));
 if (files.length === 0) { console.error('no test files found'); process.exit(1); }
+// --test-force-exit: a file whose tests are done exits even if it leaked a handle (a load
+// loop left running once held a CI run until its time limit).
 const r = spawnSync(process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', ...passthrough, ...files],
+  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-force-exit', ...passthrough, ...files],
   { stdio: 'inherit' });
 process.exit(r.status ?? 1);

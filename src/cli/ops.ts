@@ -117,7 +117,7 @@ export function registerOps(cmd: Command, out: Out, fileOpt: () => import('comma
     });
 
   cmd.command('rollback')
-    .description('roll a service back to its previous recorded revision (definition and image ID), zero-downtime')
+    .description('roll a service back to its previous revision, zero-downtime (one host: the recorded definition and image ID; Swarm: the previous service spec)')
     .argument('<service>', 'service to roll back')
     .addOption(fileOpt()).addOption(targetOpt()).addOption(hostOpt())
     .option('--json', 'print the result as JSON', false)
@@ -128,7 +128,7 @@ export function registerOps(cmd: Command, out: Out, fileOpt: () => import('comma
         const r = await rollback(ctx, service, { onProgress: rolloutProgress(o.json) });
         if (o.json) { out.log(JSON.stringify({ ok: true, rollouts: [r] }, null, 2)); return; }
         out.log(rolloutTable([r]));
-        out.log(`${service}: back to revision ${r.to.revision} (${r.to.image}, ${r.to.imageId.slice(0, 19)}, recorded ${r.to.at}); wharf.yaml is unchanged: the next \`wharf up\` rolls forward again unless you change it`);
+        out.log(`${service}: back to ${r.to ? `revision ${r.to.revision} (${r.to.image}, ${r.to.imageId.slice(0, 19)}, recorded ${r.to.at})` : 'the spec the orchestrator ran before the last update'}; wharf.yaml is unchanged: the next \`wharf up\` rolls forward again unless you change it`);
       } catch (err) { if (!(await rolloutFailure(err, o.json))) throw err; }
     });
 

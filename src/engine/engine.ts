@@ -79,6 +79,9 @@ export interface Engine {
   /** orchestrators: replace every replica of the service by its own update policy (Swarm:
    *  `service update --force`, start-first with rollback as rendered); rolloutStates reports it */
   rollout?(service: string): Cmd;
+  /** orchestrators: return the service to the spec it ran before its last update (Swarm keeps
+   *  it: `service rollback`), by the rendered rollback_config; rolloutStates reports it */
+  rollback?(service: string): Cmd;
   /** what doctor asks first: the orchestrator answers, and how to judge its answer */
   tool(): ToolCheck;
   /** the engine the commands talk to (DOCKER_HOST); undefined: the environment's own */

@@ -19,6 +19,7 @@ test('swarm commands: exact argv, stack namespace always explicit, sent to the m
   assert.deepEqual(e.tasks().argv, ['docker', 'stack', 'ps', '--no-trunc', '--format', '{{json .}}', 'shop']);
   assert.deepEqual(e.nodes().argv, ['docker', 'node', 'ls', '--format', '{{json .}}']);
   assert.deepEqual(e.rollout('api').argv, ['docker', 'service', 'update', '--force', '--detach=true', 'shop_api']);
+  assert.deepEqual(e.rollback('api').argv, ['docker', 'service', 'rollback', '--detach', '--quiet', 'shop_api']);
   assert.deepEqual(e.rolloutState('api').argv, ['docker', 'service', 'inspect', '--format', '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}', 'shop_api']);
   assert.deepEqual(e.scale('api', 5).argv, ['docker', 'service', 'scale', '--detach=true', 'shop_api=5']);
   for (const c of [e.validate(), e.deploy(), e.remove({ volumes: false }), e.logs('api', 1), e.ps(), e.nodes()]) assert.deepEqual(c.env, { DOCKER_HOST: 'tcp://10.0.0.2:2375' });

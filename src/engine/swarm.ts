@@ -118,6 +118,11 @@ export class SwarmEngine implements Engine {
     return this.c(['service', 'update', '--force', '--detach=true', ...(order ? ['--update-order', order] : []), this.serviceName(service)], `roll every task of ${service}`, { timeoutMs: 60_000 });
   }
 
+  /** back to the service's previous spec (Swarm keeps one), as its rollback_config says */
+  rollback(service: string): Cmd {
+    return this.c(['service', 'rollback', '--detach', '--quiet', this.serviceName(service)], `roll ${service} back to its previous spec`, { timeoutMs: 60_000 });
+  }
+
   /** the state of a service's last update: updating, completed, paused, rollback_completed... (empty: never updated) */
   rolloutState(service: string): Cmd {
     return this.c(['service', 'inspect', '--format', '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}', this.serviceName(service)], `read the rollout state of ${service}`, { timeoutMs: 30_000 });

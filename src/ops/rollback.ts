@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { runnerOf, type OpsContext } from '../engine/context.js';
 import { listContainers } from '../engine/live.js';
-import { rolloutService, type RolloutOptions, type ServiceRollout } from './rollout.js';
+import { orchestratedRollout, rolloutService, type RolloutOptions, type ServiceRollout } from './rollout.js';
 import { previousRevision, readRevisions, type Revision } from './revisions.js';
 
 export const ROLLBACK_FILE = 'compose.rollback.yaml';
@@ -15,7 +15,10 @@ export const ROLLBACK_FILE = 'compose.rollback.yaml';
  * the rendered file with that service's recorded definition, pinned to the image ID it ran.
  * The spec is not changed: the next `wharf up` rolls forward again unless wharf.yaml is.
  */
-export async function rollback(ctx: OpsContext, service: string, opts: RolloutOptions = {}): Promise<ServiceRollout & { to: Revision }> {
+export async function rollback(ctx: OpsContext, service: string, opts: RolloutOptions = {}): Promise<ServiceRollout & { to?: Revision }> {
+  // An orchestrator keeps the previous spec itself (Swarm: PreviousSpec) and rolls back by the
+  // rendered rollback_config (start-first, health-gated): wharf waits and reports.
+  if (!ctx.engine.scaleOut && ctx.engine.rollback) return orchestratedRollout(ctx, service, { ...opts, via: 'rollback' }, 'rollback');
   const list = readRevisions(ctx.projectDir)[service] ?? [];
   const runner = runnerOf(ctx);
   const live = (await listContainers(ctx.engine, runner)).filter((c) => c.service === service && c.state === 'running');

@@ -338,9 +338,10 @@ export function parseRolloutState(stdout: string, name: string): { state: string
  * An orchestrator rolls by its own update policy (Swarm: start-first, rollback on failure,
  * as the plan rendered it): start it, then wait until it says completed, or rolled back.
  */
-export async function orchestratedRollout(ctx: OpsContext, service: string, opts: RolloutOptions = {}): Promise<ServiceRollout> {
+export async function orchestratedRollout(ctx: OpsContext, service: string, opts: RolloutOptions = {}, mode: 'rollout' | 'rollback' = 'rollout'): Promise<ServiceRollout> {
   const engine = ctx.engine;
-  if (!engine.rollout || !engine.rolloutStates) throw new Error(`the ${engine.kind} engine cannot roll a service`);
+  const start = mode === 'rollout' ? engine.rollout : engine.rollback;
+  if (!start || !engine.rolloutStates) throw new Error(`the ${engine.kind} engine cannot ${mode === 'rollout' ? 'roll a service' : 'roll a service back'}`);
   const component = ctx.plan.components.find((c) => c.name === service);
   if (!component) throw new Error(`no service "${service}" in the plan (services: ${ctx.plan.components.map((c) => c.name).join(', ')})`);
   const runner = runnerOf(ctx);
@@ -350,17 +351,20 @@ export async function orchestratedRollout(ctx: OpsContext, service: string, opts
   const limit = (component.healthcheck ? healthWindow(component.healthcheck) * 1000 + 60_000 : 120_000) * Math.max(1, component.replicas);
   const name = `${engine.project}_${service}`;
   const startedAt = Date.now();
-  emit({ kind: 'phase', service, phase: 'start', detail: `the orchestrator replaces ${component.replicas} replicas by its update policy`, elapsedMs: 0 });
-  await runner(engine.rollout(service));
+  emit({ kind: 'phase', service, phase: 'start', detail: mode === 'rollout' ? `the orchestrator replaces ${component.replicas} replicas by its update policy` : `the orchestrator returns ${component.replicas} replicas to the previous spec by its rollback policy`, elapsedMs: 0 });
+  await runner(start.call(engine, service));
+  // A rollback ends in rollback_completed; an update ends in completed, and rolled back means it failed.
+  const done = mode === 'rollout' ? 'completed' : 'rollback_completed';
+  const failedStates = mode === 'rollout' ? ['rollback_completed', 'paused', 'rollback_paused'] : ['rollback_paused', 'paused'];
   let last = '';
   for (;;) {
     const st = parseRolloutState((await runner(engine.rolloutStates([service]))).stdout, name);
     const ours = st && st.startedAt >= startedAt - 2000;
     const state = ours ? st.state : 'pending';
-    if (state !== last) { emit({ kind: 'phase', service, phase: state === 'completed' ? 'done' : 'health', detail: `update ${state}${st?.message ? `: ${st.message}` : ''}`, elapsedMs: elapsed() }); last = state; }
+    if (state !== last) { emit({ kind: 'phase', service, phase: state === done ? 'done' : 'health', detail: `update ${state}${st?.message ? `: ${st.message}` : ''}`, elapsedMs: elapsed() }); last = state; }
     const base = { service, replaced: component.replicas, started: component.replicas, replicas: component.replicas, waves: component.replicas, durationMs: elapsed() };
-    if (state === 'completed') return { ...base, ok: true, phase: 'done' };
-    if (state === 'rollback_completed' || state === 'paused' || state === 'rollback_paused' || elapsed() > limit) {
+    if (state === done) return { ...base, ok: true, phase: 'done' };
+    if (failedStates.includes(state) || elapsed() > limit) {
       const r: ServiceRollout = { ...base, ok: false, replaced: 0, phase: 'failed', error: elapsed() > limit ? `not converged within ${Math.round(limit / 1000)}s (${state})` : `${state.replace('_', ' ')}${st?.message ? `: ${st.message}` : ''}` };
       throw new RolloutError(r);
     }

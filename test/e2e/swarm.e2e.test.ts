@@ -16,6 +16,7 @@ import { up } from '../../src/ops/up.js';
 import { status } from '../../src/ops/status.js';
 import { doctor } from '../../src/ops/doctor.js';
 import { down } from '../../src/ops/down.js';
+import { rollback } from '../../src/ops/rollback.js';
 import { backupNow, restoreBackup, stackBackupExecutor } from '../../src/ops/backup.js';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -23,7 +24,7 @@ import { parse, stringify } from 'yaml';
 import { prepare } from '../../src/ops/prepare.js';
 import { dockerSkipReason } from './support/images.js';
 import {
-  createSwarmStack, edgeLoad, execInTask, leaderOf, moveLeaderOff, swarmScript, swarmUp, waitReconverged,
+  createSwarmStack, docker, edgeLoad, jsonLines, type TaskRow, execInTask, leaderOf, moveLeaderOff, swarmScript, swarmUp, waitReconverged,
   type SwarmFixture, type SwarmStack,
 } from './support/swarm.js';
 
@@ -242,6 +243,30 @@ test('a rolling update of the API (start-first) under load through the edge', { 
   assert.equal(after.size, 3);
   assert.ok([...after].every((i) => !before.has(i)), 'every task was replaced');
   assert.ok(failed.length <= results.length * 0.05, `${failed.length} of ${results.length} requests failed`);
+});
+
+test('wharf rollback --target swarm: the API returns to the spec before the update, under load through the edge', { skip, timeout: 15 * 60_000 }, async () => {
+  const name = stack.engine.serviceName('api');
+  // the rolling update above was `service update --force`: only ForceUpdate tells the two specs apart
+  const specs = async () => (await docker(stack.engine.dockerHost, ['service', 'inspect', '--format', '{{.Spec.TaskTemplate.ForceUpdate}} {{.PreviousSpec.TaskTemplate.ForceUpdate}}', name])).stdout.trim().split(' ').map(Number);
+  const force = async () => (await specs())[0];
+  const [now, previous] = await specs();
+  assert.notEqual(now, previous, 'the rolling update left a previous spec');
+  const load = steadyLoad(fx.nodes[0]!);
+  await new Promise((res) => setTimeout(res, 2000));
+  const phases: string[] = [];
+  let r;
+  try { r = await rollback(ctx(), 'api', { pollMs: 1000, onProgress: (e) => phases.push(e.detail) }); } finally { await new Promise((res) => setTimeout(res, 3000)); }
+  const { results, failed } = await load.end();
+  Object.assign(numbers, { rollbackSeconds: +(r.durationMs / 1000).toFixed(1), rollbackRequests: results.length, rollbackFailed: failed.length });
+  log(`rollback in ${numbers.rollbackSeconds}s (${phases.join(' / ')}); ${results.length} requests, ${failed.length} failed${failed.length ? `: ${failures(failed)}` : ''}`);
+  assert.equal(r.ok, true);
+  assert.equal(r.phase, 'done');
+  assert.equal(await force(), previous, 'the service runs the spec from before the update');
+  assert.ok(phases.some((p) => /rollback_completed/.test(p)), phases.join(' / '));
+  const tasks = jsonLines<TaskRow>((await run(stack.engine.tasks('api'))).stdout).filter((x) => x.DesiredState === 'Running');
+  assert.equal(tasks.length, 3);
+  assert.ok(failed.length <= results.length * 0.01, `${failed.length} of ${results.length} requests failed`);
 });
 
 test('a changed config rolls only what mounts it, and up prunes the superseded Swarm config', { skip, timeout: 10 * 60_000 }, async () => {

@@ -4,6 +4,9 @@
 // baseline), alternating in the same run. Failed requests on both routes, p50/p99 on the
 // API's route against the steady state, and the time until every API replica is healthy.
 //   npx tsx bench/rollout/run.ts [--rounds 3]
+//   npx tsx bench/rollout/run.ts --target swarm [--rounds 1]   (bench/rollout/swarm.ts: the same
+//   measurement on the Docker-in-Docker swarm, `wharf up` vs `docker stack deploy` with Swarm's
+//   default update_config; also `npm run bench:rollout:swarm`)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { composeContext, type OpsContext } from '../../src/engine/context.js';
@@ -17,6 +20,10 @@ import { nginxImage } from '../../test/e2e/support/nginx.js';
 import { createStack } from '../../test/e2e/support/stack.js';
 import { edgeLoad, type LoadResult } from '../../test/e2e/support/swarm.js';
 
+if (process.argv.includes('--target') && process.argv[process.argv.indexOf('--target') + 1] === 'swarm') {
+  await import('./swarm.js');
+  process.exit(0);
+}
 const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1] || 3);
 const log = (m: string) => process.stderr.write(`[bench-rollout] ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -13,11 +13,10 @@ import { run } from '../../src/engine/run.js';
 import { SwarmEngine } from '../../src/engine/swarm.js';
 import { up } from '../../src/ops/up.js';
 import { createSwarmStack, edgeLoad, leaderOf, moveLeaderOff, swarmScript, swarmUp, waitReconverged, type LoadResult } from '../../test/e2e/support/swarm.js';
+import { median, pct } from '../stats.js';
 
 const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1] || 3);
 const log = (m: string) => process.stderr.write(`[bench-failover] ${m}\n`);
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN; };
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN; };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const { fixture: fx } = await swarmUp();

@@ -19,6 +19,7 @@ import { ensureTestImages } from '../../test/e2e/support/images.js';
 import { nginxImage } from '../../test/e2e/support/nginx.js';
 import { createStack } from '../../test/e2e/support/stack.js';
 import { edgeLoad, type LoadResult } from '../../test/e2e/support/swarm.js';
+import { median, pct } from '../stats.js';
 
 if (process.argv.includes('--target') && process.argv[process.argv.indexOf('--target') + 1] === 'swarm') {
   await import('./swarm.js');
@@ -27,8 +28,6 @@ if (process.argv.includes('--target') && process.argv[process.argv.indexOf('--ta
 const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1] || 3);
 const log = (m: string) => process.stderr.write(`[bench-rollout] ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN; };
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN; };
 
 const project = `benchro${process.pid % 10000}`;
 const hosts = { api: 'api.ro.localhost', web: 'www.ro.localhost' };

@@ -25,13 +25,12 @@ import { prepare } from '../../src/ops/prepare.js';
 import { parseRolloutState } from '../../src/ops/rollout.js';
 import { up } from '../../src/ops/up.js';
 import { createSwarmStack, edgeLoad, swarmScript, swarmUp, type LoadResult } from '../../test/e2e/support/swarm.js';
+import { median, pct } from '../stats.js';
 
 const arg = (k: string) => (process.argv.includes(k) ? process.argv[process.argv.indexOf(k) + 1] : undefined);
 const rounds = Number(arg('--rounds') || 1);
 const log = (m: string) => process.stderr.write(`[bench-rollout-swarm] ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN; };
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN; };
 
 const BASELINE_FILE = 'stack.baseline.yaml';
 // Its own fixture: the e2e's (default prefix wharf-swarm) may be in use, and this one is torn down after.

@@ -47,6 +47,17 @@ export function admitted(servers: EdgeServer[], ips: string[]): boolean {
 
 export const slotKey = (x: EdgeServer): string => `${x.backend}/${x.server}`;
 
+/** Slots in forced maintenance that hold one of these (healthy) addresses are set ready; returns them. */
+export async function readySlotsOf(runner: Runner, edge: Edge, servers: EdgeServer[], ips: string[]): Promise<EdgeServer[]> {
+  const out: EdgeServer[] = [];
+  for (const x of servers) {
+    if (!x.addr || !ips.includes(x.addr) || (x.adminState & FORCED_MAINT) === 0) continue;
+    await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'ready'));
+    out.push(x);
+  }
+  return out;
+}
+
 export interface EdgeLag {
   service: string;
   /** healthy running replicas, and how many of them the edge routes to */
@@ -67,11 +78,7 @@ export async function edgeLag(ctx: OpsContext, runner: Runner, containers: Conta
     if (!edge.runtimeApi) continue;
     const ips = containers.filter((c) => c.service === service && c.state === 'running' && (c.health === 'healthy' || c.health === 'none')).map((c) => addrOn(c, edge.network)).filter(Boolean);
     const servers = await edgeServers(runner, edge, service);
-    for (const x of servers) {
-      if (!ips.includes(x.addr) || (x.adminState & FORCED_MAINT) === 0) continue;
-      await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'ready'));
-      onFix?.(`${x.backend}/${x.server} (${service}) was left in maintenance: set ready`);
-    }
+    for (const x of await readySlotsOf(runner, edge, servers, ips)) onFix?.(`${slotKey(x)} (${service}) was left in maintenance: set ready`);
     const n = ips.filter((ip) => admitted(servers, [ip])).length;
     if (n < ips.length) lag.push({ service, healthy: ips.length, admitted: n });
   }

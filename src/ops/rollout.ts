@@ -16,7 +16,7 @@ import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
 import { docker } from '../engine/docker.js';
 import { lastLogLines, listContainers, type ContainerState } from '../engine/live.js';
 import { runtime, type EdgeServer } from '../engine/haproxy-runtime.js';
-import { addrOn, admitted, edgeOf, edgeServers, FORCED_DRAIN, FORCED_MAINT, routedServices, slotKey, type Edge } from './edge-admission.js';
+import { addrOn, admitted, edgeOf, edgeServers, FORCED_DRAIN, FORCED_MAINT, readySlotsOf, routedServices, slotKey, type Edge } from './edge-admission.js';
 import type { Runner } from '../engine/run.js';
 import { healthWindow, seconds } from '../plan/placement.js';
 import { action, begin, terminal, transition, type Deadlines, type Phase, type RolloutEvent, type RolloutState } from './rollout-machine.js';
@@ -60,8 +60,6 @@ export class RolloutError extends Error {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export { routedServices };
 
 /** Rolls start-first: stateless (the plan said start-first) and either routed or replicated. */
 export function rolls(plan: Plan, c: Component): boolean {
@@ -176,11 +174,7 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
         const ips = cs.map((c) => addrOn(c, edge.network));
         const servers = await edgeServers(runner, edge, service);
         // Healthy now: the slots the edge resolved them into leave maintenance; its checks then bring them UP.
-        for (const x of servers) {
-          if (!x.addr || !ips.includes(x.addr) || (x.adminState & FORCED_MAINT) === 0) continue;
-          await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'ready'));
-          held.delete(slotKey(x));
-        }
+        for (const x of await readySlotsOf(runner, edge, servers, ips)) held.delete(slotKey(x));
         if (admitted(servers, ips)) { say(`the edge sends traffic to ${cs.length} new`); return { kind: 'admitted', at: Date.now() }; }
         await sleep(pollMs);
         return { kind: 'waiting', at: Date.now() };

@@ -42,8 +42,12 @@ monitoring: { enabled: false }
 `;
 
 /** A fake engine state: containers of every plan service, stopped or running; a started one is "starting" once. */
-async function fakeStack(plan: ReturnType<typeof planOf>, restore: { exitCode: number; stderr?: string; checkStderr?: string }) {
+async function fakeStack(plan: ReturnType<typeof planOf>, restore: { exitCode: number; stderr?: string; checkStderr?: string },
+  /** web's replicas sit on the edge network, and HAProxy reports web-1's slot DOWN for this many looks after web started */
+  edge?: { downLooks: number }) {
   const stopped = new Set<string>();
+  let downLooks = 0;
+  const ipOf = (id: string) => `172.19.0.${10 + Number(id.replace(/^.*-/, ''))}`;
   const justStarted = new Set<string>();
   const base = ['docker', 'compose', '-p', 'rs', '-f', 'compose.yaml'];
   // compose subcommands, and `docker exec CONTAINER ...` (the backup scripts) as ['exec', CONTAINER, ...]
@@ -52,7 +56,15 @@ async function fakeStack(plan: ReturnType<typeof planOf>, restore: { exitCode: n
   const { runner, calls } = recordingRunner((c) => {
     const s = sub(c);
     if (s?.[0] === 'stop') { for (const n of s.slice(1)) stopped.add(n); return {}; }
-    if (s?.[0] === 'start') { for (const n of s.slice(1)) { stopped.delete(n); justStarted.add(n); } return {}; }
+    if (s?.[0] === 'start') { for (const n of s.slice(1)) { stopped.delete(n); justStarted.add(n); if (n === 'web') downLooks = edge?.downLooks ?? 0; } return {}; }
+    // HAProxy's runtime API in the proxy (`docker exec proxy-0 bash -c … wharf-runtime PORT COMMAND`)
+    if (s?.[0] === 'exec' && s[1] === 'proxy-0' && s.at(-1) === 'show stat') return { stdout: '# pxname,svname,scur\n' };
+    if (s?.[0] === 'exec' && s[1] === 'proxy-0' && s.at(-1) === 'show servers state') {
+      const down = downLooks > 0;
+      if (down) downLooks--;
+      return { stdout: ['1', '# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state …',
+        ...[0, 1].map((i) => `5 be_web_3000 ${i + 1} web${i + 1} ${ipOf(`web-${i}`)} ${i === 1 && down ? 0 : 2} 0 1 1 6 15 3 4 6 0 0 0 web 3000 - 0 0 - - 0`)].join('\n') };
+    }
     if (s?.[0] === 'exec' && s[2] === '/backup/bin/list.sh') {
       return { stdout: JSON.stringify({ backup: { status: 1 }, verify: { status: null }, snapshots: [{ id: SNAP, short_id: SNAP.slice(0, 8), time: '2026-12-01T03:00:00Z', tags: ['wharf-dump'] }] }) };
     }
@@ -71,7 +83,7 @@ async function fakeStack(plan: ReturnType<typeof planOf>, restore: { exitCode: n
           Id: id, Name: `/rs-${id}`, Image: 'sha256:x', RestartCount: 0,
           State: { Status: stopped.has(svc) ? 'exited' : 'running', StartedAt: '', ExitCode: 0, Health: { Status: health } },
           Config: { Image: 'x', Env: [], Labels: { 'com.docker.compose.project': 'rs', 'com.docker.compose.service': svc } },
-          NetworkSettings: { Networks: {}, Ports: {} },
+          NetworkSettings: { Networks: edge && (svc === 'web' || svc === 'proxy') ? { rs_edge: { IPAddress: ipOf(id) } } : {}, Ports: {} },
         };
       });
       // health settles after one look
@@ -129,6 +141,21 @@ test('database restore stops the services that use it, and starts them after', a
   const r = await restoreBackup(ex, { target: 'db', confirm: () => true });
   assert.ok(r.ok, r.error);
   assert.deepEqual(actions(), ['exec backup-0 /backup/bin/list.sh db', 'stop web', `exec backup-0 /backup/bin/restore.sh db ${SNAP}`, 'start web']);
+});
+
+test('the users of a restored database count as back once the edge routes to each of them again, not before', async () => {
+  const plan = planOf(spec.replace('services:', 'proxy: { kind: haproxy }\nservices:').replace('    replicas: 2\n', '    replicas: 2\n    routes: [{ host: web.rs.localhost }]\n'));
+  assert.equal(plan.proxy.kind, 'haproxy');
+  const { ex, calls } = await fakeStack(plan, { exitCode: 0 }, { downLooks: 3 });
+  const r = await restoreBackup(ex, { target: 'db', confirm: () => true });
+  assert.ok(r.ok, r.error);
+  const afterStart = calls.slice(calls.findIndex((c) => c.argv.includes('start')) + 1);
+  assert.equal(afterStart.filter((c) => c.argv.at(-1) === 'show servers state').length, 4, 'asked the edge until web-1 was UP');
+  // still DOWN when the time is up: the restore says so
+  const late = await fakeStack(plan, { exitCode: 0 }, { downLooks: 1_000_000 });
+  const bad = await restoreBackup(late.ex, { target: 'db', confirm: () => true, healthTimeoutMs: 50 });
+  assert.equal(bad.ok, false);
+  assert.match(bad.error ?? '', /restored, but web did not start again: not healthy after 0s: web \(healthy, but the edge routes to 1 of 2 replicas\)/);
 });
 
 test('redis restore: stop users and the cache, put the RDB in place, start the cache, then check it, then the users', async () => {

@@ -10,6 +10,7 @@ import { listContainers, listNodes } from '../engine/live.js';
 import { BACKUP_COMPONENT, redisDataVolume } from '../plan/backup.js';
 import type { BackupJob, Plan } from '../plan/model.js';
 import { serviceHealth } from './up.js';
+import { edgeLag } from './edge-admission.js';
 import { byCodeUnit } from '../plan/sort.js';
 
 /** Stops and starts the plan's services around an in-place restore. */
@@ -53,10 +54,12 @@ export async function stackBackupExecutor(ctx: OpsContext): Promise<BackupExecut
 export function engineServiceControl(ctx: OpsContext, pollMs = 1000): ServiceControl {
   const runner = runnerOf(ctx);
   const redact = secretValues(ctx.secretsDir);
-  const states = async (names: string[]) => {
+  const live = async (names: string[]) => {
     const nodes = await listNodes(ctx.engine, runner);
-    return serviceHealth(ctx.plan, await listContainers(ctx.engine, runner, nodes), nodes).filter((h) => names.includes(h.service));
+    const containers = await listContainers(ctx.engine, runner, nodes);
+    return { containers, health: serviceHealth(ctx.plan, containers, nodes).filter((h) => names.includes(h.service)) };
   };
+  const states = async (names: string[]) => (await live(names)).health;
   return {
     // Returns once no container of the services runs: a restore must not write beside them.
     stop: async (names) => {
@@ -70,14 +73,19 @@ export function engineServiceControl(ctx: OpsContext, pollMs = 1000): ServiceCon
       }
     },
     start: async (names) => { await runner({ ...ctx.engine.start(names), redact }); },
+    // As `up`: on one host, healthy is not enough while the edge still routes to none of them.
     waitHealthy: async (names, timeoutMs) => {
       const started = performance.now();
       for (;;) {
-        const hs = await states(names);
+        const { containers, health: hs } = await live(names);
         const bad = hs.filter((h) => h.state !== 'healthy');
-        if (!bad.length && hs.length === names.length) return;
+        const healthy = !bad.length && hs.length === names.length;
+        const lag = healthy && !ctx.engine.multiNode ? await edgeLag(ctx, runner, containers, undefined, names) : [];
+        if (healthy && !lag.length) return;
         if (performance.now() - started >= timeoutMs) {
-          throw new Error(`not healthy after ${Math.round(timeoutMs / 1000)}s: ${bad.map((h) => `${h.service} (${h.healthy}/${h.desired} healthy, ${h.state})`).join(', ')}`);
+          const why = [...bad.map((h) => `${h.service} (${h.healthy}/${h.desired} healthy, ${h.state})`),
+            ...lag.map((l) => `${l.service} (healthy, but the edge routes to ${l.admitted} of ${l.healthy} replicas)`)];
+          throw new Error(`not healthy after ${Math.round(timeoutMs / 1000)}s: ${why.join(', ')}`);
         }
         await new Promise((r) => setTimeout(r, pollMs));
       }

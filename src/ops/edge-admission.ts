@@ -71,9 +71,10 @@ export interface EdgeLag {
  * maintenance while it holds a healthy replica is set ready: `up` converges to "every
  * healthy replica serves".
  */
-export async function edgeLag(ctx: OpsContext, runner: Runner, containers: ContainerState[], onFix?: (line: string) => void): Promise<EdgeLag[]> {
+export async function edgeLag(ctx: OpsContext, runner: Runner, containers: ContainerState[], onFix?: (line: string) => void, only?: string[]): Promise<EdgeLag[]> {
   const lag: EdgeLag[] = [];
   for (const service of [...routedServices(ctx.plan)].sort()) {
+    if (only && !only.includes(service)) continue;
     const edge = edgeOf(ctx, service, containers);
     if (!edge.runtimeApi) continue;
     const ips = containers.filter((c) => c.service === service && c.state === 'running' && (c.health === 'healthy' || c.health === 'none')).map((c) => addrOn(c, edge.network)).filter(Boolean);

@@ -2,13 +2,13 @@
 // `wharf doctor`'s (ok/warn/fail, detail, hint, machine-readable cause). Every check runs;
 // the CLI maps the result to an exit code.
 import type { ClusterPlan } from '../plan/cluster.js';
-import { PREFLIGHT_TASKS } from '../render/cluster/preflight.js';
+import { CLUSTER_PORTS, PREFLIGHT_TASKS } from '../render/cluster/preflight.js';
 import type { JsonRun, TaskResult } from '../engine/ansible.js';
 import { checkResult, type CheckOf, type CheckStatus } from './checks.js';
 
 export type PreflightCause =
   | 'ssh-unreachable' | 'wg-down' | 'no-handshake' | 'stale-handshake' | 'mtu-too-small' | 'wg-unreachable'
-  | 'port-blocked' | 'clock-skew' | 'docker-missing' | 'docker-version-mismatch';
+  | 'port-blocked' | 'udp-blocked' | 'udp-unobservable' | 'clock-skew' | 'docker-missing' | 'docker-version-mismatch';
 
 export type PreflightCheck = CheckOf<PreflightCause>;
 
@@ -74,13 +74,32 @@ export function preflightChecks(run: JsonRun, plan: ClusterPlan, publicKeys: Rec
       // failed_when: false keeps every pair probed; a timeout is how wait_for reports no connection
       const blocked = r.failed || /timeout|timed out/i.test(String(r.msg ?? ''));
       out.push(check(blocked
-        ? { id, title: `TCP ${port} ${n.name} -> ${p}`, status: 'fail', cause: 'port-blocked', detail: `no connection to ${p}'s wg0 address on ${port}/tcp within 3s`, hint: `on ${p}: ufw allow in on wg0 from ${plan.wireguard.subnet} to any port ${port} proto tcp (wharf cluster apply does it); is Docker running and in the swarm?` }
+        ? { id, title: `TCP ${port} ${n.name} -> ${p}`, status: 'fail', cause: 'port-blocked', detail: `no connection to ${p}'s wg0 address on ${port}/tcp within 3s`, hint: `on ${p}: ufw allow in on wg0 from ${plan.wireguard.subnet} to any port ${port} proto tcp (wharf cluster apply does it); ${plan.orchestrator === 'k3s' ? 'is k3s running there?' : 'is Docker running and in the swarm?'}` }
         : { id, title: `TCP ${port} ${n.name} -> ${p}`, status: 'ok', detail: 'connected' }));
+    }
+    // the receiver (n) reports what its connection tracking saw of each peer's datagrams
+    for (const r of itemsOf(task(PREFLIGHT_TASKS.udpSeen).get(n.name))) {
+      const p = String(r.item);
+      let seen: Record<string, unknown> = {};
+      try { seen = JSON.parse(r.stdout ?? '') as Record<string, unknown>; } catch { seen = { error: firstLine(text(r)) || 'no result' }; }
+      const ports = CLUSTER_PORTS[plan.orchestrator].udp;
+      if (typeof seen.error === 'string') {
+        out.push(check({ id: `udp:${p}->${n.name}`, title: `UDP ${ports.join(', ')} ${p} -> ${n.name}`, status: 'warn', cause: 'udp-unobservable', detail: `cannot tell whether ${p}'s datagrams get in on ${n.name}: ${seen.error}`, hint: 'install the conntrack package on the node, or check UFW on both nodes by hand (`ufw status verbose`)' }));
+        continue;
+      }
+      for (const port of ports) {
+        const id = `udp:${p}->${n.name}:${port}`;
+        const title = `UDP ${port} ${p} -> ${n.name}`;
+        const why = port === '4789' || port === '8472' ? 'VXLAN, the overlay\'s data path: without it containers on these nodes cannot reach each other while the cluster looks healthy' : 'gossip: without it nodes are marked down and overlay peers are not learnt';
+        out.push(check(seen[port] === true
+          ? { id, title, status: 'ok', detail: `a new flow got through ${n.name}'s firewall (seen in its connection tracking)` }
+          : { id, title, status: 'fail', cause: 'udp-blocked', detail: `${p}'s datagrams to ${n.name}'s wg0 address on ${port}/udp never got past its firewall (${why})`, hint: `on ${n.name}: ufw allow in on wg0 from ${plan.wireguard.subnet} to any port ${port} proto udp (wharf cluster apply does it)` }));
+      }
     }
     const d = task(PREFLIGHT_TASKS.docker).get(n.name) as (TaskResult & { host_info?: { ServerVersion?: string } }) | undefined;
     const v = d?.host_info?.ServerVersion;
     if (v) versions.set(n.name, v);
-    else out.push(check({ id: `docker:${n.name}`, title: `Docker Engine on ${n.name}`, status: 'fail', cause: 'docker-missing', detail: firstLine(text(d ?? {})) || 'no Docker Engine answered', hint: 'run `wharf cluster apply` (it installs docker.io), then `systemctl status docker`' }));
+    else if (plan.orchestrator === 'swarm') out.push(check({ id: `docker:${n.name}`, title: `Docker Engine on ${n.name}`, status: 'fail', cause: 'docker-missing', detail: firstLine(text(d ?? {})) || 'no Docker Engine answered', hint: 'run `wharf cluster apply` (it installs docker.io), then `systemctl status docker`' }));
   }
 
   if (now.size > 1) {

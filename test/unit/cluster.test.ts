@@ -244,6 +244,43 @@ test('preflight rules: clock skew and Docker versions across nodes', async () =>
   }
 });
 
+test('preflight rules: UDP delivery as the receiver\'s conntrack saw it; K3s nodes are probed on K3s\'s ports, not on Docker', async () => {
+  const { preflightChecks } = await import('../../src/ops/cluster-preflight.js');
+  const { preflightPlaybook } = await import('../../src/render/cluster/preflight.js');
+  const stats = Object.fromEntries(['n1', 'n2', 'n3'].map((n) => [n, { ok: 5, changed: 0, unreachable: 0, failures: 0, skipped: 0 }]));
+  // what the receiver's script prints per peer (render/cluster/preflight.ts udpSeenScript)
+  const runWith = (seen: Record<string, Record<string, string>>) => ({
+    stats,
+    tasks: new Map<string, Map<string, Record<string, unknown>>>([
+      ["Look for the peers' datagrams in the connection tracking table", new Map(Object.entries(seen).map(([n, byPeer]) => [n, { results: Object.entries(byPeer).map(([item, stdout]) => ({ item, rc: 0, stdout })) }]))],
+    ]),
+  });
+  const swarm = buildClusterPlan(parseSpecText(specWith({ nodes: three() })).stack!);
+  const checks = preflightChecks(runWith({
+    n1: { n2: '{"7946": true, "4789": false}', n3: '{"7946": true, "4789": true}' },
+    n2: { n1: '{"error": "no connection tracking table (neither /proc/net/nf_conntrack nor the conntrack tool)"}' },
+  }) as never, swarm, {});
+  const udp = Object.fromEntries(checks.filter((c) => c.id.startsWith('udp:')).map((c) => [c.id, [c.status, c.cause]]));
+  assert.deepEqual(udp, {
+    'udp:n2->n1:7946': ['ok', undefined], 'udp:n2->n1:4789': ['fail', 'udp-blocked'],
+    'udp:n3->n1:7946': ['ok', undefined], 'udp:n3->n1:4789': ['ok', undefined],
+    'udp:n1->n2': ['warn', 'udp-unobservable'],
+  });
+  assert.match(checks.find((c) => c.id === 'udp:n2->n1:4789')!.detail, /VXLAN/);
+  assert.ok(checks.some((c) => c.id === 'docker:n1' && c.cause === 'docker-missing'), 'a swarm node without a Docker answer fails');
+
+  const k3s = buildClusterPlan(parseSpecText(specWith({ nodes: three() }, 'k8s')).stack!);
+  const kc = preflightChecks(runWith({ n1: { n2: '{"8472": false}' } }) as never, k3s, {});
+  assert.deepEqual(kc.filter((c) => c.id.startsWith('udp:')).map((c) => [c.id, c.cause]), [['udp:n2->n1:8472', 'udp-blocked']]);
+  assert.ok(!kc.some((c) => c.id.startsWith('docker')), 'K3s nodes run no Docker');
+  const tasks = (o: 'swarm' | 'k3s') => preflightPlaybook(o)[0]!.tasks as Array<Record<string, unknown>>;
+  const loops = (o: 'swarm' | 'k3s') => tasks(o).map((t) => [t.name, t.loop ?? (t['ansible.builtin.command'] as { argv?: string[] } | undefined)?.argv?.at(-1)]);
+  assert.match(String(loops('k3s').find(([n]) => /TCP ports/.test(String(n)))![1]), /\["10250"\].*\["6443"\]/);
+  assert.equal(loops('k3s').find(([n]) => /Send a datagram/.test(String(n)))![1], '8472');
+  assert.equal(loops('swarm').find(([n]) => /Send a datagram/.test(String(n)))![1], '7946,4789');
+  assert.ok(!tasks('k3s').some((t) => 'community.docker.docker_host_info' in t));
+});
+
 test('swarm target with cluster.nodes: every overlay carries the overlay MTU that fits VXLAN inside wg0', async () => {
   const { buildPlan } = await import('../../src/plan/build.js');
   const { renderAll } = await import('../../src/render/index.js');

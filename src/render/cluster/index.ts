@@ -26,7 +26,7 @@ export function renderCluster(plan: ClusterPlan, publicKeys: Record<string, stri
     { path: 'ansible.cfg', contents: ansibleCfg },
     { path: 'inventory.yml', contents: yaml(inventory(plan, publicKeys)) },
     { path: 'site.yml', contents: yaml(plan.orchestrator === 'k3s' ? k3sSitePlaybook : sitePlaybook) },
-    { path: 'preflight.yml', contents: yaml(preflightPlaybook) },
+    { path: 'preflight.yml', contents: yaml(preflightPlaybook(plan.orchestrator)) },
   ];
   for (const [name, role] of Object.entries(plan.orchestrator === 'k3s' ? k3sRoles : roles)) {
     files.push({ path: `roles/${name}/tasks/main.yml`, contents: yaml(role.tasks) });

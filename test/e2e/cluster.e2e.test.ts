@@ -5,8 +5,10 @@
 // complete a handshake, a 3-manager swarm must form with wg0 addresses and the spec's labels,
 // the cluster ports must be open on wg0 and closed on the public address, a second apply must
 // change nothing, and preflight must pass everything, then name the cause once UFW blocks 7946
-// between two nodes and once wg0's MTU is lowered on a node. The hosts have no systemd or sshd:
-// the hardening role is only checked offline (test/unit/cluster.test.ts).
+// between two nodes and once wg0's MTU is lowered on a node. The hardening role too: the hosts
+// have no systemd, so Debian's init scripts run sshd and fail2ban, and fail2ban reads the
+// auth.log rsyslog writes (the jail's backend follows the service manager); repeated failed
+// SSH logins from one node get that node banned, and only that one.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -87,7 +89,7 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, { timeout: 120_000 });
 
-const runOpts = () => ({ runner: recording, inventories: [hostsFile], tags: ['wireguard', 'firewall', 'docker', 'swarm'] });
+const runOpts = () => ({ runner: recording, inventories: [hostsFile], tags: ['hardening', 'wireguard', 'firewall', 'docker', 'swarm'] });
 
 test('apply: a WireGuard mesh with a handshake between every pair, a 3-manager swarm over wg0, the cluster ports open on wg0 only; a second apply changes nothing', { skip, timeout: 10 * 60_000 }, async () => {
   const events: ApplyEvent[] = [];
@@ -139,6 +141,42 @@ test('apply: a WireGuard mesh with a handshake between every pair, a 3-manager s
   numbers.secondApplySeconds = +(second.durationMs / 1000).toFixed(1);
   assert.ok(second.ok, second.tail.join('\n'));
   assert.deepEqual(second.hosts.map((h) => [h.host, h.changed]), names.map((n) => [n, 0]));
+});
+
+test('hardening: SSH keys only, fail2ban bans the node that keeps failing SSH logins and no other, unattended upgrades on', { skip, timeout: 5 * 60_000 }, async () => {
+  const [n1, n2, n3] = rendered.plan.nodes;
+  for (const n of names) {
+    const sshd = (await exec(n, ['sshd', '-T'])).stdout;
+    for (const line of ['passwordauthentication no', 'kbdinteractiveauthentication no', 'permitrootlogin without-password']) assert.match(sshd, new RegExp(`^${line}$`, 'm'), `${n}: ${line}`);
+    assert.equal((await exec(n, ['apt-config', 'dump', '--format', '%v%n', 'APT::Periodic::Unattended-Upgrade'])).stdout.trim(), '1');
+    const jail = (await exec(n, ['fail2ban-client', 'status', 'sshd'])).stdout;
+    assert.match(jail, /Currently banned:\s+0/, `${n}: ${jail}`);
+    assert.match(jail, /File list:\s+\/var\/log\/auth\.log/, `${n} reads auth.log (no journal here)`);
+  }
+  // n2 tries five unknown users on n1's public SSH port: refused each time, then banned
+  const attempt = (from: string, to: string) => exec(from, ['ssh', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=3', '-p', '22', `nosuchuser@${to}`, 'true'], false);
+  for (let i = 0; i < 5; i++) {
+    const r = await attempt('n2', n1!.publicAddress);
+    assert.notEqual(r.exitCode, 0);
+    assert.match(r.stderr, /Permission denied \(publickey\)/, 'password login is off: only keys are offered');
+  }
+  const t0 = performance.now();
+  let banned = '';
+  while (performance.now() - t0 < 30_000) {
+    banned = (await exec('n1', ['fail2ban-client', 'status', 'sshd'])).stdout;
+    if (banned.includes(n2!.publicAddress)) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  numbers.banSeconds = +((performance.now() - t0) / 1000).toFixed(1);
+  assert.match(banned, new RegExp(`Banned IP list:.*\\b${n2!.publicAddress.replaceAll('.', '\\.')}\\b`), banned);
+  assert.doesNotMatch(banned, new RegExp(`\\b${n3!.publicAddress.replaceAll('.', '\\.')}\\b`));
+  try {
+    assert.notEqual(await connects('n2', n1!.publicAddress, 22), 'open', 'the banned node can no longer reach sshd');
+    assert.equal(await connects('n3', n1!.publicAddress, 22), 'open', 'the others still can');
+  } finally {
+    await exec('n1', ['fail2ban-client', 'set', 'sshd', 'unbanip', n2!.publicAddress], false);
+  }
+  assert.equal(await connects('n2', n1!.publicAddress, 22), 'open');
 });
 
 /** A TCP listener on one of the node's addresses. */

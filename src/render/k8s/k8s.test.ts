@@ -262,6 +262,18 @@ test('k8s network policies of k3s: exactly the plan\'s edges, the brokers only f
   assert.deepEqual(kafka.spec.kafka.listeners[0].networkPolicyPeers.map((p: Doc) => p.podSelector.matchLabels['app.kubernetes.io/name']), ['enrichment', 'gateway', 'generation']);
 });
 
+test('k8s: an autoscaled service with a volume is a StatefulSet its HPA scales (no fixed count), each replica with its claim', () => {
+  const { plan } = loadVariant({ template: 'api', change: (d) => { delete d.services.api.build; d.services.api.image = 'registry.example.com/shop/api:1.4.2'; d.services.api.volumes = [{ name: 'uploads', target: '/uploads' }]; } });
+  const docs = docsOf(renderAll(plan, 'k8s')).map((d) => d.doc);
+  const api = docs.find((d) => d.kind === 'StatefulSet' && d.metadata.name === 'api')!;
+  assert.equal(api.spec.replicas, undefined, 'the HPA owns the count');
+  assert.deepEqual(api.spec.volumeClaimTemplates.map((t: Doc) => t.metadata.name), ['uploads']);
+  assert.deepEqual(api.spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: 'Retain', whenScaled: 'Retain' }, 'a scaled-down replica keeps its data');
+  const hpa = docs.find((d) => d.kind === 'HorizontalPodAutoscaler' && d.metadata.name === 'api')!;
+  assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'api' });
+  for (const d of [api, hpa]) assert.deepEqual(k8sSchemaErrors(d), []);
+});
+
 test('k8s workloads: probes, limits, hardening, drain, rollout and placement from the plan', () => {
   const { plan, files } = render('api');
   const docs = docsOf(files).map((d) => d.doc);

@@ -55,7 +55,7 @@ export function workloadObjects(plan: Plan, c: Component, o: WorkloadOptions): K
       metadata: meta,
       spec: {
         serviceName: k8sAddressing.replicas(c.name),
-        replicas: c.replicas,
+        ...(c.autoscale ? {} : { replicas: c.replicas }),
         selector: { matchLabels: selectorOf(c.name) },
         podManagementPolicy: 'OrderedReady',
         updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: parallelism } },
@@ -108,17 +108,18 @@ export function workloadObjects(plan: Plan, c: Component, o: WorkloadOptions): K
   if (c.placement?.kind !== 'every-node') {
     out.push(new PodDisruptionBudget({ metadata: meta, spec: { maxUnavailable: 1, selector: { matchLabels: selectorOf(c.name) } } }));
   }
-  if (c.autoscale && !stateful) out.push(autoscaler(c, meta));
+  // a StatefulSet scales too: each new replica gets its claims, and a scaled-down one keeps them (Retain)
+  if (c.autoscale) out.push(autoscaler(c, meta, stateful ? 'StatefulSet' : 'Deployment'));
   return out;
 }
 
 /** CPU-driven HPA (autoscaling/v2): utilisation is a percentage of the pods' CPU request. */
-function autoscaler(c: Component, meta: { name: string; namespace: string; labels: Record<string, string> }): K8sObject {
+function autoscaler(c: Component, meta: { name: string; namespace: string; labels: Record<string, string> }, kind: 'Deployment' | 'StatefulSet'): K8sObject {
   const a = c.autoscale!;
   return new HorizontalPodAutoscaler({
     metadata: meta,
     spec: {
-      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: c.name },
+      scaleTargetRef: { apiVersion: 'apps/v1', kind, name: c.name },
       minReplicas: a.min,
       maxReplicas: a.max,
       metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: a.cpu } } }],

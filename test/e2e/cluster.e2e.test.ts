@@ -10,7 +10,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -54,15 +54,34 @@ async function nodeImage(): Promise<string> {
 
 const exec = (n: string, argv: string[], reject = true) => execa('docker', ['exec', container(n), ...argv], { reject });
 
+/**
+ * Test-only, read by Debian's /etc/init.d/docker when the docker role starts dockerd (the role
+ * writes no daemon config). A second socket in a directory shared with the host is how the
+ * Swarm test reaches each node's engine: UFW denies every other incoming port on the nodes.
+ * The nodes reach no registry: tasks start from the images the test loads, without a pull
+ * that can only fail first.
+ */
+const dockerDefaults = `# written by test/e2e/cluster.e2e.test.ts
+DOCKER_OPTS="-H unix:///var/run/docker.sock -H unix:///run/wharf-engine/docker.sock"
+export DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1
+`;
+let enginesDir: string;
+const engineDir = (n: string) => join(enginesDir, n);
+/** the host's way to each node's dockerd (the socket above) */
+const engineHost = (n: string) => `unix://${join(engineDir(n), 'docker.sock')}`;
+
 before(async () => {
   if (skip) return;
   const image = await nodeImage();
+  enginesDir = mkdtempSync(join(tmpdir(), 'wharf-cluster-engines-'));
+  for (const n of names) mkdirSync(engineDir(n));
   await execa('docker', ['network', 'create', net]);
   for (const n of names) {
     // as scripts/docker/swarm-nodes.sh runs its Docker-in-Docker nodes (no --privileged here)
     await execa('docker', ['run', '-d', '--name', container(n), '--hostname', n, '--network', net,
       '--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
-      '--security-opt', 'systempaths=unconfined', '--device', '/dev/net/tun', '--init', image]);
+      '--security-opt', 'systempaths=unconfined', '--device', '/dev/net/tun', '--init', '-v', `${engineDir(n)}:/run/wharf-engine`, image]);
+    await execa('docker', ['exec', '-i', container(n), 'sh', '-c', 'cat > /etc/default/docker'], { input: dockerDefaults });
   }
   const ips = await Promise.all(names.map(async (n) => (await execa('docker', ['inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, container(n)])).stdout.trim()));
   dir = mkdtempSync(join(tmpdir(), 'wharf-cluster-e2e-'));
@@ -85,6 +104,7 @@ after(async () => {
   for (const n of names) await execa('docker', ['rm', '-f', '-v', container(n)], { reject: false });
   await execa('docker', ['network', 'rm', net], { reject: false });
   if (dir) rmSync(dir, { recursive: true, force: true });
+  if (enginesDir) rmSync(enginesDir, { recursive: true, force: true });
 }, { timeout: 120_000 });
 
 const runOpts = () => ({ runner: recording, inventories: [hostsFile], tags: ['wireguard', 'firewall', 'docker', 'swarm'] });

@@ -8,11 +8,15 @@
 // between two nodes and once wg0's MTU is lowered on a node. The hardening role too: the hosts
 // have no systemd, so Debian's init scripts run sshd and fail2ban, and fail2ban reads the
 // auth.log rsyslog writes (the jail's backend follows the service manager); repeated failed
-// SSH logins from one node get that node banned, and only that one.
+// SSH logins from one node get that node banned, and only that one. Then the Swarm target
+// deploys the reference API behind HAProxy with PostgreSQL onto that swarm (images loaded into
+// each node, engines reached through a socket each node shares with the host): replicas on
+// every node answer through one node's edge, their VXLAN leaves by wg0 and nowhere else, doctor
+// passes, down --volumes leaves nothing.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -22,7 +26,18 @@ import { run, type Runner } from '../../src/engine/run.js';
 import { wgKeyFile } from '../../src/secrets/wireguard.js';
 import { templateText } from '../support/templates.js';
 import { requireTool, toolPath } from '../support/tools.js';
-import { dockerSkipReason } from './support/images.js';
+import { edgeRequest } from '../../src/engine/edge.js';
+import { targetContext } from '../../src/engine/context.js';
+import { listContainers } from '../../src/engine/live.js';
+import type { SwarmEngine } from '../../src/engine/swarm.js';
+import { doctor } from '../../src/ops/doctor.js';
+import { down } from '../../src/ops/down.js';
+import { prepare } from '../../src/ops/prepare.js';
+import { up } from '../../src/ops/up.js';
+import { dockerSkipReason, ensureTestImages } from './support/images.js';
+import { ensureApiImage } from './support/swarm.js';
+// @ts-expect-error plain ESM script without types, shared with scripts/quickstart.sh
+import { localSpec } from '../../scripts/docker/local-images.mjs';
 
 const skip = dockerSkipReason() ?? requireTool(!!toolPath('ansible-playbook'), 'ansible-playbook');
 const log = (m: string) => process.stderr.write(`[cluster-e2e] ${m}\n`);
@@ -56,15 +71,34 @@ async function nodeImage(): Promise<string> {
 
 const exec = (n: string, argv: string[], reject = true) => execa('docker', ['exec', container(n), ...argv], { reject });
 
+/**
+ * Test-only, read by Debian's /etc/init.d/docker when the docker role starts dockerd (the role
+ * writes no daemon config). A second socket in a directory shared with the host is how the
+ * Swarm test reaches each node's engine: UFW denies every other incoming port on the nodes.
+ * The nodes reach no registry: tasks start from the images the test loads, without a pull
+ * that can only fail first.
+ */
+const dockerDefaults = `# written by test/e2e/cluster.e2e.test.ts
+DOCKER_OPTS="-H unix:///var/run/docker.sock -H unix:///run/wharf-engine/docker.sock"
+export DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1
+`;
+let enginesDir: string;
+const engineDir = (n: string) => join(enginesDir, n);
+/** the host's way to each node's dockerd (the socket above) */
+const engineHost = (n: string) => `unix://${join(engineDir(n), 'docker.sock')}`;
+
 before(async () => {
   if (skip) return;
   const image = await nodeImage();
+  enginesDir = mkdtempSync(join(tmpdir(), 'wharf-cluster-engines-'));
+  for (const n of names) mkdirSync(engineDir(n));
   await execa('docker', ['network', 'create', net]);
   for (const n of names) {
     // as scripts/docker/swarm-nodes.sh runs its Docker-in-Docker nodes (no --privileged here)
     await execa('docker', ['run', '-d', '--name', container(n), '--hostname', n, '--network', net,
       '--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
-      '--security-opt', 'systempaths=unconfined', '--device', '/dev/net/tun', '--init', image]);
+      '--security-opt', 'systempaths=unconfined', '--device', '/dev/net/tun', '--init', '-v', `${engineDir(n)}:/run/wharf-engine`, image]);
+    await execa('docker', ['exec', '-i', container(n), 'sh', '-c', 'cat > /etc/default/docker'], { input: dockerDefaults });
   }
   const ips = await Promise.all(names.map(async (n) => (await execa('docker', ['inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, container(n)])).stdout.trim()));
   dir = mkdtempSync(join(tmpdir(), 'wharf-cluster-e2e-'));
@@ -87,6 +121,7 @@ after(async () => {
   for (const n of names) await execa('docker', ['rm', '-f', '-v', container(n)], { reject: false });
   await execa('docker', ['network', 'rm', net], { reject: false });
   if (dir) rmSync(dir, { recursive: true, force: true });
+  if (enginesDir) rmSync(enginesDir, { recursive: true, force: true });
 }, { timeout: 120_000 });
 
 const runOpts = () => ({ runner: recording, inventories: [hostsFile], tags: ['hardening', 'wireguard', 'firewall', 'docker', 'swarm'] });
@@ -232,6 +267,138 @@ test('preflight passes on the mesh, then names the TCP and the UDP port UFW bloc
     await exec('n2', ['ip', 'link', 'set', 'wg0', 'mtu', String(rendered.plan.wireguard.mtu)], false);
     await exec('n3', ['ufw', '--force', 'delete', '1'], false);
     await exec('n1', ['ufw', '--force', 'delete', '1'], false);
+  }
+});
+
+/** packets and bytes of VXLAN (4789/udp) a node sent out of wg0 and out of any other interface */
+async function vxlanSent(n: string): Promise<{ wg0: number; elsewhere: number }> {
+  const rules = (await exec(n, ['iptables', '-w', '-v', '-S', 'OUTPUT'])).stdout;
+  const count = (neg: boolean) => {
+    const m = new RegExp(`^-A OUTPUT ${neg ? '! ' : ''}-o wg0 -p udp -m udp --dport 4789 -c (\\d+) \\d+$`, 'm').exec(rules);
+    if (!m) throw new Error(`no VXLAN counter on ${n}:\n${rules}`);
+    return Number(m[1]);
+  };
+  return { wg0: count(false), elsewhere: count(true) };
+}
+// Counting rules only (no target): the packet goes on through UFW's and Docker's chains.
+const vxlanCounters = (n: string, op: '-I' | '-D') => Promise.all(['', '!'].map((neg) =>
+  exec(n, ['iptables', '-w', op, 'OUTPUT', ...(op === '-I' ? ['1'] : []), ...(neg ? [neg] : []), '-o', 'wg0', '-p', 'udp', '-m', 'udp', '--dport', '4789'], op === '-I')));
+
+test('the Swarm target on the swarm Ansible formed: up converges, an edge on one node reaches replicas on the others over the overlay (VXLAN on wg0), doctor passes, down --volumes leaves nothing', { skip, timeout: 10 * 60_000 }, async () => {
+  const t0 = performance.now();
+  const seconds = (since: number) => +((performance.now() - since) / 1000).toFixed(1);
+  const local = await ensureTestImages({ progress: null });
+  const apiImage = await ensureApiImage(local.node!);
+
+  // The reference API behind HAProxy with PostgreSQL, as the cluster's own spec deploys it; the
+  // host reaches each engine through its node's socket (cluster.manager, nodes[].dockerHost).
+  const stackDir = join(dir, 'stack');
+  mkdirSync(stackDir);
+  const spec = parse(readFileSync(join(dir, 'wharf.yaml'), 'utf8')) as Record<string, any>;
+  localSpec(spec, local);
+  spec.services = { api: { image: apiImage, port: 3000, replicas: 3, routes: [{ host: 'api.shop.localhost' }], health: { path: '/health', ready: '/ready' }, uses: ['db'] } };
+  spec.databases = { db: { engine: 'postgres' } };
+  delete spec.caches;
+  spec.monitoring = { enabled: false };
+  spec.cluster = {
+    ...spec.cluster,
+    manager: engineHost('n1'),
+    nodes: spec.cluster.nodes.map((n: { name: string }) => ({ ...n, dockerHost: engineHost(n.name) })),
+    // the nodes have no registry: the images are loaded below, tags are content hashes
+    resolveImage: 'never',
+    // wg0 already encrypts every packet between the nodes (and this VM's kernel may lack the ESP IPsec overlays need)
+    encryptNetworks: false,
+  };
+  writeFileSync(join(stackDir, 'wharf.yaml'), stringify(spec));
+  const p = await prepare({ specPath: join(stackDir, 'wharf.yaml'), target: 'swarm' });
+  assert.deepEqual(p.warnings.filter((w) => /refuses this/.test(w.message)).map((w) => w.message), []);
+  const ctx = await targetContext({ target: 'swarm', plan: p.plan, stack: p.stack, outDir: p.outDir, projectDir: stackDir, secretsDir: p.secretsDir });
+  const engine = ctx.engine as SwarmEngine;
+
+  const stackFile = parse(readFileSync(join(p.outDir, 'stack.yaml'), 'utf8')) as { services: Record<string, { image: string }> };
+  const refs = [...new Set(Object.values(stackFile.services).map((x) => x.image))].sort();
+  const tLoad = performance.now();
+  const tar = join(dir, 'images.tar');
+  await execa('docker', ['save', '-o', tar, ...refs]);
+  await Promise.all(names.map((n) => execa('docker', ['exec', '-i', container(n), 'docker', 'load', '-q'], { inputFile: tar })));
+  rmSync(tar);
+  numbers.swarmImageLoadSeconds = seconds(tLoad);
+  log(`loaded ${refs.join(', ')} into ${names.length} nodes in ${numbers.swarmImageLoadSeconds}s`);
+
+  for (const n of names) await vxlanCounters(n, '-I');
+  let gone: Awaited<ReturnType<typeof down>> | Error;
+  try {
+    const tUp = performance.now();
+    const r = await up(ctx, { timeoutMs: 5 * 60_000, pollMs: 2000 });
+    numbers.swarmUpSeconds = seconds(tUp);
+    log(`up in ${numbers.swarmUpSeconds}s: ${r.services.map((x) => `${x.service}=${x.healthy}/${x.desired}`).join(' ')}`);
+    assert.ok(r.services.every((x) => x.state === 'healthy'), JSON.stringify(r.services));
+    assert.equal(r.services.find((x) => x.service === 'proxy')?.desired, names.length, 'the edge runs on every node');
+
+    // Which node runs which API replica: its instance id is its container's host name (12 hex of the id).
+    const apis = (await listContainers(engine, run)).filter((c) => c.service === 'api' && c.state === 'running');
+    const nodeOf = new Map(apis.map((c) => [c.id.slice(0, 12), c.node!]));
+    const apiNodes = new Set(nodeOf.values());
+    numbers.swarmApiNodes = apiNodes.size;
+    assert.ok(apiNodes.size > 1, `every API task runs on ${[...apiNodes].join(', ')}`);
+    assert.deepEqual([...new Set((await listContainers(engine, run)).filter((c) => c.service === 'db').map((c) => c.node))], ['n3'], 'the database on the node labelled wharf.db');
+
+    // Through n1's edge only: HAProxy admits each replica after two passed checks.
+    const edge = { host: 'api.shop.localhost', port: p.plan.proxy.httpsPort, address: rendered.plan.nodes[0]!.publicAddress };
+    const tEdge = performance.now();
+    const seen = new Set<string>();
+    while (seen.size < nodeOf.size && performance.now() - tEdge < 90_000) {
+      const res = await edgeRequest({ ...edge, path: '/health' }).catch(() => undefined);
+      if (res?.status === 200) seen.add(String(res.headers['x-instance']));
+      else await new Promise((res) => setTimeout(res, 500));
+    }
+    numbers.swarmEdgeAllReplicasSeconds = seconds(tEdge);
+    assert.equal(seen.size, nodeOf.size, `n1's edge reaches only ${[...seen].join(', ')} of ${[...nodeOf.keys()].join(', ')}`);
+
+    const before = await vxlanSent('n1');
+    const byNode = new Map<string, number>();
+    for (let i = 0; i < 60; i++) {
+      // /api/data reads PostgreSQL on n3: replicas on n1 and n2 reach it over the backend overlay
+      const res = await edgeRequest({ ...edge, path: '/api/data', timeoutMs: 10_000 });
+      assert.equal(res.status, 200, `/api/data through n1: ${res.status} ${res.body.slice(0, 200)}`);
+      const node = nodeOf.get(String(res.headers['x-instance']));
+      assert.ok(node, `unknown instance ${String(res.headers['x-instance'])}`);
+      byNode.set(node, (byNode.get(node) ?? 0) + 1);
+    }
+    const sent = await vxlanSent('n1');
+    log(`60 requests through n1's edge answered by ${JSON.stringify(Object.fromEntries([...byNode].sort()))}; n1 sent ${sent.wg0 - before.wg0} VXLAN packets on wg0 meanwhile`);
+    numbers.swarmAnsweringNodes = byNode.size;
+    numbers.swarmRequestsAnsweredElsewhere = [...byNode].filter(([n]) => n !== 'n1').reduce((a, [, c]) => a + c, 0);
+    numbers.swarmVxlanPacketsOnWg0 = sent.wg0 - before.wg0;
+    assert.ok(numbers.swarmRequestsAnsweredElsewhere > 0, 'no request through n1 reached a replica on another node');
+    assert.ok(sent.wg0 > before.wg0, 'the requests crossed nodes without VXLAN on wg0');
+    for (const n of names) assert.equal((await vxlanSent(n)).elsewhere, 0, `${n} sent VXLAN off wg0`);
+
+    const d = await doctor(ctx);
+    numbers.swarmDoctorSeconds = +(d.durationMs / 1000).toFixed(1);
+    const bad = d.checks.filter((c) => c.status === 'fail' || c.status === 'warn');
+    log(`doctor: ${JSON.stringify(d.summary)}${bad.length ? `; ${bad.map((c) => `${c.id} ${c.status}: ${c.detail}`).join(' | ')}` : ''}`);
+    assert.equal(d.summary.fail, 0, bad.map((c) => `${c.id}: ${c.detail}`).join('\n'));
+    for (const id of ['swarm', 'cluster:nodes', 'cluster:quorum', 'cluster:port:2377', 'cluster:peers:edge', 'cluster:peers:backend', ...names.map((n) => `cluster:engine:${n}`)]) {
+      assert.equal(d.checks.find((c) => c.id === id)?.status, 'ok', id);
+    }
+    // the overlays fit inside wg0 (VXLAN adds 50 bytes): no full-size packet is fragmented
+    assert.match(d.checks.find((c) => c.id === 'cluster:peers:backend')!.detail, new RegExp(`MTU ${rendered.plan.wireguard.overlayMtu}$`));
+  } finally {
+    // down runs however the checks above ended; its own failure is reported below, not instead of theirs
+    const tDown = performance.now();
+    gone = await down(ctx, { volumes: true }).catch((e: Error) => e);
+    numbers.swarmDownSeconds = seconds(tDown);
+    for (const n of names) await vxlanCounters(n, '-D');
+    numbers.swarmTestSeconds = seconds(t0);
+  }
+  if (gone instanceof Error) throw gone;
+  assert.ok(gone.removedContainers > 0);
+  assert.deepEqual(gone.remaining, { containers: 0, networks: 0, volumes: [] });
+  for (const n of names) {
+    const left = await execa('docker', ['ps', '-aq', '--filter', `label=com.docker.stack.namespace=${p.plan.name}`], { env: { DOCKER_HOST: engineHost(n) } });
+    const vols = await execa('docker', ['volume', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${p.plan.name}`], { env: { DOCKER_HOST: engineHost(n) } });
+    assert.equal(`${left.stdout.trim()}${vols.stdout.trim()}`, '', `left on ${n}`);
   }
 });
 

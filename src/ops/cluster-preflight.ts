@@ -78,7 +78,9 @@ export function preflightChecks(run: JsonRun, plan: ClusterPlan, publicKeys: Rec
         : { id, title: `TCP ${port} ${n.name} -> ${p}`, status: 'ok', detail: 'connected' }));
     }
     // the receiver (n) reports what its connection tracking saw of each peer's datagrams
-    for (const r of itemsOf(task(PREFLIGHT_TASKS.udpSeen).get(n.name))) {
+    const udpSeen = itemsOf(task(PREFLIGHT_TASKS.udpSeen).get(n.name));
+    if (!udpSeen.length && peers.length) out.push(check({ id: `udp:${n.name}`, title: `UDP into ${n.name}`, status: 'warn', cause: 'udp-unobservable', detail: `the UDP probe did not run on ${n.name}: ${firstLine(text(task(PREFLIGHT_TASKS.udpSeen).get(n.name) ?? {})) || 'no result'}`, hint: 'check that python3 runs on the node (the probes are python3 scripts)' }));
+    for (const r of udpSeen) {
       const p = String(r.item);
       let seen: Record<string, unknown> = {};
       try { seen = JSON.parse(r.stdout ?? '') as Record<string, unknown>; } catch { seen = { error: firstLine(text(r)) || 'no result' }; }

@@ -265,13 +265,15 @@ test('preflight rules: UDP delivery as the receiver\'s conntrack saw it; K3s nod
     'udp:n2->n1:7946': ['ok', undefined], 'udp:n2->n1:4789': ['fail', 'udp-blocked'],
     'udp:n3->n1:7946': ['ok', undefined], 'udp:n3->n1:4789': ['ok', undefined],
     'udp:n1->n2': ['warn', 'udp-unobservable'],
+    // n3's receiving probe never ran: said, not silently ok
+    'udp:n3': ['warn', 'udp-unobservable'],
   });
   assert.match(checks.find((c) => c.id === 'udp:n2->n1:4789')!.detail, /VXLAN/);
   assert.ok(checks.some((c) => c.id === 'docker:n1' && c.cause === 'docker-missing'), 'a swarm node without a Docker answer fails');
 
   const k3s = buildClusterPlan(parseSpecText(specWith({ nodes: three() }, 'k8s')).stack!);
   const kc = preflightChecks(runWith({ n1: { n2: '{"8472": false}' } }) as never, k3s, {});
-  assert.deepEqual(kc.filter((c) => c.id.startsWith('udp:')).map((c) => [c.id, c.cause]), [['udp:n2->n1:8472', 'udp-blocked']]);
+  assert.deepEqual(kc.filter((c) => c.id.startsWith('udp:')).map((c) => [c.id, c.cause]), [['udp:n2->n1:8472', 'udp-blocked'], ['udp:n2', 'udp-unobservable'], ['udp:n3', 'udp-unobservable']]);
   assert.ok(!kc.some((c) => c.id.startsWith('docker')), 'K3s nodes run no Docker');
   const tasks = (o: 'swarm' | 'k3s') => preflightPlaybook(o)[0]!.tasks as Array<Record<string, unknown>>;
   const loops = (o: 'swarm' | 'k3s') => tasks(o).map((t) => [t.name, t.loop ?? (t['ansible.builtin.command'] as { argv?: string[] } | undefined)?.argv?.at(-1)]);

@@ -89,3 +89,33 @@ test('on an orchestrator the same op starts its own update and waits for it: com
   await assert.rejects(rollout({ plan: p, outDir: '/x', projectDir: '/x', engine, runner: bad.runner }, ['api'], { pollMs: 1 }),
     (e: unknown) => e instanceof RolloutError && /rollout of api failed \(rollback completed: task unhealthy\)/.test(e.message));
 });
+
+test('a rollout the orchestrator rolled back names the task it gave up on, with its healthcheck and last log lines', async () => {
+  const { SwarmEngine } = await import('../engine/swarm.js');
+  const { recordingRunner } = await import('../engine/run.js');
+  const { rollout, RolloutError } = await import('./rollout.js');
+  const engine = new SwarmEngine({ project: 't', dir: '/x' });
+  const now = Date.now();
+  const box = (id: string, status: string, health: string, startedAt: number, output = '') => ({
+    Id: id, Name: `/t_api.1.${id}`, Image: 'sha256:x', RestartCount: 0,
+    State: { Status: status, StartedAt: new Date(startedAt).toISOString(), ExitCode: status === 'exited' ? 143 : 0, Health: { Status: health, Log: output ? [{ ExitCode: 1, Output: output }] : [] } },
+    Config: { Image: 'shop/api:2', Env: [], Labels: { 'com.docker.stack.namespace': 't', 'com.docker.swarm.service.name': 't_api' } },
+    NetworkSettings: { Networks: {}, Ports: {} },
+  });
+  // the old task (hours ago), the new one Swarm gave up on, and the one its rollback started
+  const boxes = [box('old1', 'running', 'healthy', now - 3600_000), box('new1', 'exited', 'unhealthy', now + 1500, 'curl: (7) Failed to connect to 127.0.0.1 port 3000'), box('back1', 'running', 'healthy', now + 4000)];
+  const { runner, calls } = recordingRunner((c) => {
+    if (c.argv[1] === 'service' && c.argv[2] === 'inspect') return { stdout: `t_api ${JSON.stringify({ State: 'rollback_completed', StartedAt: new Date(now + 1000).toISOString(), Message: 'rollback completed' })}` };
+    if (c.argv[1] === 'ps') return { stdout: boxes.map((b) => b.Id).join('\n') };
+    if (c.argv[1] === 'inspect') return { stdout: JSON.stringify(boxes.filter((b) => c.argv.includes(b.Id))) };
+    if (c.argv[1] === 'logs') return { stdout: 'listening on 3999\nready' };
+    return undefined;
+  });
+  await assert.rejects(rollout({ plan: plan(), outDir: '/x', projectDir: '/x', engine, runner }, ['api'], { pollMs: 1 }), (e: unknown) => {
+    assert.ok(e instanceof RolloutError);
+    assert.match(e.message, /rollout of api failed \(rollback completed: rollback completed; t_api\.1\.new1 unhealthy \(healthcheck: curl: \(7\) Failed to connect to 127\.0\.0\.1 port 3000\)\)/);
+    assert.match(e.message, /last log lines of a new container\n {2}listening on 3999\n {2}ready/);
+    return true;
+  });
+  assert.deepEqual(calls.filter((c) => c.argv[1] === 'logs').map((c) => c.argv.at(-1)), ['new1'], 'the logs of the task it gave up on, not of the rollback\'s');
+});

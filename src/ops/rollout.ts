@@ -329,6 +329,20 @@ export function parseRolloutState(stdout: string, name: string): { state: string
 }
 
 /**
+ * The container of a rollout the orchestrator gave up on: started since, and not a healthy
+ * running one (the tasks a rollback starts are). Unhealthy first, then the newest.
+ */
+export function gaveUpOn(cs: ContainerState[], service: string, since: number): ContainerState | undefined {
+  return cs.filter((c) => c.service === service && Date.parse(c.startedAt) >= since - 2000 && !(c.state === 'running' && (c.health === 'healthy' || c.health === 'none')))
+    .sort((a, b) => Number(b.health === 'unhealthy') - Number(a.health === 'unhealthy') || Date.parse(b.startedAt) - Date.parse(a.startedAt))[0];
+}
+
+/** "t_api.1.x on n2 unhealthy (healthcheck: ...)", or its state and exit code */
+export function whyFailed(c: ContainerState): string {
+  return `${c.name}${c.node ? ` on ${c.node}` : ''} ${c.health === 'unhealthy' ? `unhealthy${c.healthLog ? ` (healthcheck: ${c.healthLog.split('\n').slice(-1)[0]})` : ''}` : `${c.state} (exit code ${c.exitCode})`}`;
+}
+
+/**
  * An orchestrator rolls by its own update policy (Swarm: start-first, rollback on failure,
  * as the plan rendered it): start it, then wait until it says completed, or rolled back.
  */
@@ -359,7 +373,13 @@ export async function orchestratedRollout(ctx: OpsContext, service: string, opts
     const base = { service, replaced: component.replicas, started: component.replicas, replicas: component.replicas, waves: component.replicas, durationMs: elapsed() };
     if (state === done) return { ...base, ok: true, phase: 'done' };
     if (failedStates.includes(state) || elapsed() > limit) {
-      const r: ServiceRollout = { ...base, ok: false, replaced: 0, phase: 'failed', error: elapsed() > limit ? `not converged within ${Math.round(limit / 1000)}s (${state})` : `${state.replace('_', ' ')}${st?.message ? `: ${st.message}` : ''}` };
+      const bad = gaveUpOn(await listContainers(engine, runner).catch(() => []), service, startedAt);
+      const why = bad ? `; ${whyFailed(bad)}` : '';
+      const r: ServiceRollout = {
+        ...base, ok: false, replaced: 0, phase: 'failed',
+        error: `${elapsed() > limit ? `not converged within ${Math.round(limit / 1000)}s (${state})` : `${state.replace('_', ' ')}${st?.message ? `: ${st.message}` : ''}`}${why}`,
+        ...(bad ? { logs: await lastLogLines(runner, bad, 20, secretValues(ctx.secretsDir)) } : {}),
+      };
       throw new RolloutError(r);
     }
     await sleep(opts.pollMs ?? 1000);

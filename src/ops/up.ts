@@ -9,7 +9,7 @@ import { CommandError } from '../engine/run.js';
 import { ensureImages, ImageUnavailableError, isPullFailure, neededImages } from './images.js';
 import { docker } from '../engine/docker.js';
 import { edgeLag, type EdgeLag } from './edge-admission.js';
-import { decideDeploy, desiredState, recordCurrent, rolloutService, type ServiceRollout } from './rollout.js';
+import { decideDeploy, desiredState, gaveUpOn, recordCurrent, rolloutService, whyFailed, type ServiceRollout } from './rollout.js';
 import { reloadChanged } from './reload.js';
 
 export type ServiceStateName = 'healthy' | 'starting' | 'unhealthy' | 'stopped' | 'missing';
@@ -111,8 +111,9 @@ const CRASH_RESTARTS = 3;
 
 /** A scheduler rolled a changed service back (or paused it): its new version never became healthy. */
 export class RolloutFailedError extends Error {
-  constructor(readonly services: Array<{ service: string; state: string }>) {
-    super(`rollout failed, the old version keeps serving: ${services.map((s) => `${s.service} (${s.state.replace('_', ' ')})`).join(', ')}; read \`wharf logs\` of the new tasks`);
+  constructor(readonly services: Array<{ service: string; state: string; task?: string; logs?: string[] }>) {
+    super(`rollout failed, the old version keeps serving: ${services.map((s) => `${s.service} (${s.state.replace('_', ' ')}${s.task ? `; ${s.task}` : ''})`).join(', ')}${
+      services.some((s) => s.logs?.length) ? services.filter((s) => s.logs?.length).map((s) => `\n--- ${s.service}: last log lines of the task it gave up on\n${s.logs!.map((l) => `  ${l}`).join('\n')}`).join('') : '; read `wharf logs` of the new tasks'}`);
     this.name = 'RolloutFailedError';
   }
 }
@@ -251,7 +252,12 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
     const elapsedMs = Math.round(performance.now() - waitStart);
     if (key !== last) { emit({ kind: 'health', services, elapsedMs }); last = key; }
     for (const x of services) if (decision?.stopFirst.includes(x.service) && x.state === 'healthy' && !unavailable.has(x.service)) unavailable.set(x.service, Date.now() - deployedAt);
-    if (rolling.failed.length) throw new RolloutFailedError(rolling.failed);
+    if (rolling.failed.length) {
+      throw new RolloutFailedError(await Promise.all(rolling.failed.map(async (f) => {
+        const bad = gaveUpOn(containers, f.service, deployedAt);
+        return { ...f, ...(bad ? { task: whyFailed(bad), logs: await lastLogLines(runner, bad, 20, masks) } : {}) };
+      })));
+    }
     const healthy = services.every((s) => s.state === 'healthy') && !rolling.updating.length;
     // On one host the edge discovers replicas itself: done when it routes to every healthy one.
     lag = healthy && !ctx.engine.multiNode ? await edgeLag(ctx, runner, containers, (line) => emit({ kind: 'output', step: 'wait', line: `edge: ${line}` })) : [];

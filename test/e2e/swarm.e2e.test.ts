@@ -12,7 +12,7 @@ import { edgeRequest } from '../../src/engine/edge.js';
 import { run } from '../../src/engine/run.js';
 import { SwarmEngine } from '../../src/engine/swarm.js';
 import type { OpsContext } from '../../src/engine/context.js';
-import { up } from '../../src/ops/up.js';
+import { RolloutFailedError, up } from '../../src/ops/up.js';
 import { status } from '../../src/ops/status.js';
 import { doctor } from '../../src/ops/doctor.js';
 import { down } from '../../src/ops/down.js';
@@ -266,6 +266,42 @@ test('wharf rollback --target swarm: the API returns to the spec before the upda
   const tasks = jsonLines<TaskRow>((await run(stack.engine.tasks('api'))).stdout).filter((x) => x.DesiredState === 'Running');
   assert.equal(tasks.length, 3);
   assert.ok(failed.length <= results.length * 0.01, `${failed.length} of ${results.length} requests failed`);
+});
+
+test('a version that never gets healthy: Swarm rolls it back, up fails naming the task it gave up on with its logs, the old tasks keep serving', { skip, timeout: 15 * 60_000 }, async () => {
+  const specPath = join(stack.dir, 'wharf.yaml');
+  const original = readFileSync(specPath, 'utf8');
+  const spec = parse(original) as Record<string, any>;
+  // Listens on 3999 while its healthcheck asks 3000: running, never healthy.
+  spec.services.api.env = { ...spec.services.api.env, PORT: '3999' };
+  writeFileSync(specPath, stringify(spec));
+  const name = stack.engine.serviceName('api');
+  const envOf = async () => (await docker(stack.engine.dockerHost, ['service', 'inspect', '--format', '{{json .Spec.TaskTemplate.ContainerSpec.Env}}', name])).stdout.trim();
+  const before = await envOf();
+  const load = steadyLoad(fx.nodes[0]!);
+  await new Promise((res) => setTimeout(res, 2000));
+  const t = performance.now();
+  let err: unknown;
+  try {
+    const p = await prepare({ specPath, target: 'swarm' });
+    await up({ ...ctx(), plan: p.plan }, { timeoutMs: 10 * 60_000, pollMs: 2000 });
+  } catch (e) { err = e; } finally {
+    // the next tests start from the healthy spec, rendered again
+    writeFileSync(specPath, original);
+    stack.plan = (await prepare({ specPath, target: 'swarm' })).plan;
+  }
+  numbers.neverHealthySeconds = +((performance.now() - t) / 1000).toFixed(1);
+  const { results, failed } = await load.end();
+  Object.assign(numbers, { neverHealthyRequests: results.length, neverHealthyFailed: failed.length });
+  log(`never-healthy version: ${numbers.neverHealthySeconds}s, ${results.length} requests, ${failed.length} failed; ${String((err as Error | undefined)?.message).split('\n').slice(0, 3).join(' / ')}`);
+  assert.ok(err instanceof RolloutFailedError, String(err));
+  assert.deepEqual(err.services.map((x) => x.service), ['api']);
+  assert.match(err.message, new RegExp(`api \\(rollback completed.*; ${name}\\.\\d+\\.\\w+ on \\S+ (unhealthy|exited)`));
+  assert.ok(err.services[0]!.logs?.length, 'the last log lines of the task it gave up on');
+  assert.match(err.message, /--- api: last log lines of the task it gave up on\n {2}\S/);
+  assert.equal(await envOf(), before, 'the service runs the spec from before');
+  assert.equal(jsonLines<TaskRow>((await run(stack.engine.tasks('api'))).stdout).filter((x) => x.DesiredState === 'Running').length, 3);
+  assert.ok(failed.length <= results.length * 0.01, `${failed.length} of ${results.length} requests failed: ${failures(failed)}`);
 });
 
 test('a changed config rolls only what mounts it, and up prunes the superseded Swarm config', { skip, timeout: 10 * 60_000 }, async () => {

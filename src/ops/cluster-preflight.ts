@@ -38,6 +38,7 @@ export function preflightChecks(run: JsonRun, plan: ClusterPlan, publicKeys: Rec
     return ok;
   });
 
+  const udpPorts = CLUSTER_PORTS[plan.orchestrator];
   const now = new Map<string, number>();
   const versions = new Map<string, string>();
   for (const n of reachable) {
@@ -84,15 +85,14 @@ export function preflightChecks(run: JsonRun, plan: ClusterPlan, publicKeys: Rec
       const p = String(r.item);
       let seen: Record<string, unknown> = {};
       try { seen = JSON.parse(r.stdout ?? '') as Record<string, unknown>; } catch { seen = { error: firstLine(text(r)) || 'no result' }; }
-      const ports = CLUSTER_PORTS[plan.orchestrator].udp;
       if (typeof seen.error === 'string') {
-        out.push(check({ id: `udp:${p}->${n.name}`, title: `UDP ${ports.join(', ')} ${p} -> ${n.name}`, status: 'warn', cause: 'udp-unobservable', detail: `cannot tell whether ${p}'s datagrams get in on ${n.name}: ${seen.error}`, hint: 'install the conntrack package on the node, or check UFW on both nodes by hand (`ufw status verbose`)' }));
+        out.push(check({ id: `udp:${p}->${n.name}`, title: `UDP ${udpPorts.udp.join(', ')} ${p} -> ${n.name}`, status: 'warn', cause: 'udp-unobservable', detail: `cannot tell whether ${p}'s datagrams get in on ${n.name}: ${seen.error}`, hint: 'install the conntrack package on the node, or check UFW on both nodes by hand (`ufw status verbose`)' }));
         continue;
       }
-      for (const port of ports) {
+      for (const port of udpPorts.udp) {
         const id = `udp:${p}->${n.name}:${port}`;
         const title = `UDP ${port} ${p} -> ${n.name}`;
-        const why = port === '4789' || port === '8472' ? 'VXLAN, the overlay\'s data path: without it containers on these nodes cannot reach each other while the cluster looks healthy' : 'gossip: without it nodes are marked down and overlay peers are not learnt';
+        const why = port === udpPorts.vxlan ? 'VXLAN, the overlay\'s data path: without it containers on these nodes cannot reach each other while the cluster looks healthy' : 'gossip: without it nodes are marked down and overlay peers are not learnt';
         out.push(check(seen[port] === true
           ? { id, title, status: 'ok', detail: `a new flow got through ${n.name}'s firewall (seen in its connection tracking)` }
           : { id, title, status: 'fail', cause: 'udp-blocked', detail: `${p}'s datagrams to ${n.name}'s wg0 address on ${port}/udp never got past its firewall (${why})`, hint: `on ${n.name}: ufw allow in on wg0 from ${plan.wireguard.subnet} to any port ${port} proto udp (wharf cluster apply does it)` }));

@@ -162,7 +162,7 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
         const bad = cs.find((c) => c.health === 'unhealthy' || c.state === 'exited' || c.state === 'dead' || c.restartCount > 0);
         if (bad) {
           logs = await lastLogLines(runner, bad, 20, masks);
-          return { kind: 'failed', reason: `${bad.name} ${bad.health === 'unhealthy' ? `unhealthy${bad.healthLog ? ` (healthcheck: ${bad.healthLog.split('\n').slice(-1)[0]})` : ''}` : `${bad.state === 'running' ? 'restarted' : bad.state} (last exit code ${bad.exitCode}, ${bad.restartCount} restarts)`}` };
+          return { kind: 'failed', reason: whyFailed(bad) };
         }
         if (cs.every((c) => c.state === 'running' && (c.health === 'healthy' || c.health === 'none'))) { say(`${cs.length} new healthy`); return { kind: 'healthy', at: Date.now() }; }
         await sleep(pollMs);
@@ -332,14 +332,20 @@ export function parseRolloutState(stdout: string, name: string): { state: string
  * The container of a rollout the orchestrator gave up on: started since, and not a healthy
  * running one (the tasks a rollback starts are). Unhealthy first, then the newest.
  */
-export function gaveUpOn(cs: ContainerState[], service: string, since: number): ContainerState | undefined {
+function gaveUpOn(cs: ContainerState[], service: string, since: number): ContainerState | undefined {
   return cs.filter((c) => c.service === service && Date.parse(c.startedAt) >= since - 2000 && !(c.state === 'running' && (c.health === 'healthy' || c.health === 'none')))
     .sort((a, b) => Number(b.health === 'unhealthy') - Number(a.health === 'unhealthy') || Date.parse(b.startedAt) - Date.parse(a.startedAt))[0];
 }
 
-/** "t_api.1.x on n2 unhealthy (healthcheck: ...)", or its state and exit code */
-export function whyFailed(c: ContainerState): string {
-  return `${c.name}${c.node ? ` on ${c.node}` : ''} ${c.health === 'unhealthy' ? `unhealthy${c.healthLog ? ` (healthcheck: ${c.healthLog.split('\n').slice(-1)[0]})` : ''}` : `${c.state} (exit code ${c.exitCode})`}`;
+/** "api-2 unhealthy (healthcheck: ...)", "t_api.1.x on n2 exited (last exit code 1, 0 restarts)" */
+function whyFailed(c: ContainerState): string {
+  return `${c.name}${c.node ? ` on ${c.node}` : ''} ${c.health === 'unhealthy' ? `unhealthy${c.healthLog ? ` (healthcheck: ${c.healthLog.split('\n').slice(-1)[0]})` : ''}` : `${c.state === 'running' ? 'restarted' : c.state} (last exit code ${c.exitCode}, ${c.restartCount} restarts)`}`;
+}
+
+/** What a failed rollout reports of the container it gave up on: why, and its last log lines. */
+export async function failedTaskReport(runner: Runner, cs: ContainerState[], service: string, since: number, masks: string[]): Promise<{ task: string; logs: string[] } | undefined> {
+  const bad = gaveUpOn(cs, service, since);
+  return bad && { task: whyFailed(bad), logs: await lastLogLines(runner, bad, 20, masks) };
 }
 
 /**
@@ -373,12 +379,11 @@ export async function orchestratedRollout(ctx: OpsContext, service: string, opts
     const base = { service, replaced: component.replicas, started: component.replicas, replicas: component.replicas, waves: component.replicas, durationMs: elapsed() };
     if (state === done) return { ...base, ok: true, phase: 'done' };
     if (failedStates.includes(state) || elapsed() > limit) {
-      const bad = gaveUpOn(await listContainers(engine, runner).catch(() => []), service, startedAt);
-      const why = bad ? `; ${whyFailed(bad)}` : '';
+      const report = await failedTaskReport(runner, await listContainers(engine, runner).catch(() => []), service, startedAt, secretValues(ctx.secretsDir));
       const r: ServiceRollout = {
         ...base, ok: false, replaced: 0, phase: 'failed',
-        error: `${elapsed() > limit ? `not converged within ${Math.round(limit / 1000)}s (${state})` : `${state.replace('_', ' ')}${st?.message ? `: ${st.message}` : ''}`}${why}`,
-        ...(bad ? { logs: await lastLogLines(runner, bad, 20, secretValues(ctx.secretsDir)) } : {}),
+        error: `${elapsed() > limit ? `not converged within ${Math.round(limit / 1000)}s (${state})` : `${state.replace('_', ' ')}${st?.message ? `: ${st.message}` : ''}`}${report ? `; ${report.task}` : ''}`,
+        ...(report ? { logs: report.logs } : {}),
       };
       throw new RolloutError(r);
     }

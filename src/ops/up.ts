@@ -9,7 +9,7 @@ import { CommandError } from '../engine/run.js';
 import { ensureImages, ImageUnavailableError, isPullFailure, neededImages } from './images.js';
 import { docker } from '../engine/docker.js';
 import { edgeLag, type EdgeLag } from './edge-admission.js';
-import { decideDeploy, desiredState, gaveUpOn, recordCurrent, rolloutService, whyFailed, type ServiceRollout } from './rollout.js';
+import { decideDeploy, desiredState, failedTaskReport, recordCurrent, rolloutService, type ServiceRollout } from './rollout.js';
 import { reloadChanged } from './reload.js';
 
 export type ServiceStateName = 'healthy' | 'starting' | 'unhealthy' | 'stopped' | 'missing';
@@ -253,10 +253,7 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
     if (key !== last) { emit({ kind: 'health', services, elapsedMs }); last = key; }
     for (const x of services) if (decision?.stopFirst.includes(x.service) && x.state === 'healthy' && !unavailable.has(x.service)) unavailable.set(x.service, Date.now() - deployedAt);
     if (rolling.failed.length) {
-      throw new RolloutFailedError(await Promise.all(rolling.failed.map(async (f) => {
-        const bad = gaveUpOn(containers, f.service, deployedAt);
-        return { ...f, ...(bad ? { task: whyFailed(bad), logs: await lastLogLines(runner, bad, 20, masks) } : {}) };
-      })));
+      throw new RolloutFailedError(await Promise.all(rolling.failed.map(async (f) => ({ ...f, ...(await failedTaskReport(runner, containers, f.service, deployedAt, masks)) }))));
     }
     const healthy = services.every((s) => s.state === 'healthy') && !rolling.updating.length;
     // On one host the edge discovers replicas itself: done when it routes to every healthy one.

@@ -13,9 +13,9 @@ export const PREFLIGHT_TASKS = {
 /** The ports nodes must reach each other on over wg0, per orchestrator. */
 export const CLUSTER_PORTS = {
   // gossip on every node, Raft and joins on managers; gossip's UDP half and VXLAN (the overlay's data path)
-  swarm: { everyTcp: ['7946'], managerTcp: ['2377'], udp: ['7946', '4789'] },
+  swarm: { everyTcp: ['7946'], managerTcp: ['2377'], udp: ['7946', '4789'], vxlan: '4789' },
   // kubelet on every node, the API server on servers; flannel's VXLAN
-  k3s: { everyTcp: ['10250'], managerTcp: ['6443'], udp: ['8472'] },
+  k3s: { everyTcp: ['10250'], managerTcp: ['6443'], udp: ['8472'], vxlan: '8472' },
 } as const;
 
 // A datagram sent alone cannot tell dropped from accepted (nothing answers either way). The

@@ -50,12 +50,14 @@ export function workloadObjects(plan: Plan, c: Component, o: WorkloadOptions): K
   const pod = { metadata: { labels, ...(o.podAnnotations ? { annotations: sortedKeys(o.podAnnotations) } : {}) }, spec: podSpec(plan, c, o) };
   const { order, parallelism, monitor } = c.update ?? updateFor(c);
   const minReady = Math.max(0, Math.ceil(seconds(monitor) - (c.healthcheck ? seconds(c.healthcheck.startPeriod) : 0)));
+  // an autoscaled workload leaves the count to its HPA (a fixed one would be reset on every apply)
+  const count = c.autoscale ? {} : { replicas: c.replicas };
   if (stateful) {
     out.push(new StatefulSet({
       metadata: meta,
       spec: {
         serviceName: k8sAddressing.replicas(c.name),
-        ...(c.autoscale ? {} : { replicas: c.replicas }),
+        ...count,
         selector: { matchLabels: selectorOf(c.name) },
         podManagementPolicy: 'OrderedReady',
         updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: parallelism } },
@@ -87,8 +89,7 @@ export function workloadObjects(plan: Plan, c: Component, o: WorkloadOptions): K
     out.push(new Deployment({
       metadata: meta,
       spec: {
-        // an autoscaled Deployment leaves the count to its HPA (a fixed one would be reset on every apply)
-        ...(c.autoscale ? {} : { replicas: c.replicas }),
+        ...count,
         selector: { matchLabels: selectorOf(c.name) },
         strategy: { type: 'RollingUpdate', rollingUpdate },
         minReadySeconds: minReady,

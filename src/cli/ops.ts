@@ -147,9 +147,10 @@ export function registerOps(cmd: Command, out: Out, fileOpt: () => import('comma
       }
       const { down } = await import('../ops/down.js');
       const r = await down(ctx, { volumes: o.volumes });
+      if (r.remaining.containers > 0 || r.unreachableNodes.length) process.exitCode = EXIT.failed;
       if (o.json) { out.log(JSON.stringify(r, null, 2)); return; }
       out.log(`${r.project}: removed ${r.removedContainers} containers${r.volumesRemoved ? ' and the data volumes' : ''}; left: ${r.remaining.containers} containers, ${r.remaining.networks} networks, ${r.remaining.volumes.length} volumes${r.remaining.volumes.length && !r.volumesRemoved ? ` kept (${r.remaining.volumes.join(', ')})` : ''}`);
-      if (r.remaining.containers > 0) process.exitCode = EXIT.failed;
+      if (r.unreachableNodes.length) out.log(`not ready, not cleaned: ${r.unreachableNodes.join(', ')} (run down again once they are back)`);
     });
 
   cmd.command('status')

@@ -22,6 +22,7 @@ import { writeFiles } from '../../src/ops/write.js';
 import { up } from '../../src/ops/up.js';
 import { parseSpecText } from '../../src/spec/load.js';
 import { planFromYaml, postgresSpec } from '../unit/backup-harness.js';
+import { quietSchedule } from '../support/schedule.js';
 
 const skip = dockerSkipReason() ?? false;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -48,7 +49,7 @@ describe('backups in containers (PostgreSQL + backup service, real engine)', { s
     const backupImage = `wharf-test/backup:${images.restic!.split(':')[1]}`;
     await execa('docker', ['build', '-q', '-t', backupImage, '-'], { input: `FROM ${images.restic}\nENTRYPOINT []\n` });
     dir = mkdtempSync(join(tmpdir(), 'wharf-bk-e2e-'));
-    const spec = `${postgresSpec({ keepLast: 5 }).replace('name: bk', `name: ${project}`)}images:\n  postgres: ${images.postgres}\n  restic: ${backupImage}\n`;
+    const spec = `${postgresSpec({ keepLast: 5, schedule: quietSchedule() }).replace('name: bk', `name: ${project}`)}images:\n  postgres: ${images.postgres}\n  restic: ${backupImage}\n`;
     writeFileSync(join(dir, 'wharf.yaml'), spec);
     const plan = planFromYaml(spec);
     plan.components = plan.components.filter((c) => c.name === 'db' || c.name === 'backup');

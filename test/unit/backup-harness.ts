@@ -69,7 +69,7 @@ export function planFromYaml(text: string): Plan {
 }
 
 /** A minimal stack with one PostgreSQL database backed up (user/database match startPostgres()). */
-export function postgresSpec(opts: { keepLast?: number } = {}): string {
+export function postgresSpec(opts: { keepLast?: number; schedule?: string } = {}): string {
   return `name: bk
 domain: bk.localhost
 services:
@@ -83,10 +83,10 @@ databases:
     user: wharf
     database: wharf
     backup:
-      schedule: "*/5 * * * *"
+      schedule: "${opts.schedule ?? '*/5 * * * *'}"
       retention:
         keepLast: ${opts.keepLast ?? 10}
-monitoring:
+${opts.schedule ? `      verify:\n        schedule: "${opts.schedule}"\n` : ''}monitoring:
   enabled: false
 `;
 }

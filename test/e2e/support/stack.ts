@@ -13,6 +13,7 @@ import { prepare } from '../../../src/ops/prepare.js';
 import { ensureTestImages, repoRoot } from './images.js';
 // @ts-expect-error plain ESM script without types, shared with scripts/quickstart.sh
 import { localSpec } from '../../../scripts/docker/local-images.mjs';
+import { quietBackups } from '../../support/schedule.js';
 
 export interface E2EStack {
   dir: string;
@@ -61,6 +62,7 @@ export async function createStack(template: 'api' | 'haproxy-mysql' | Record<str
   spec.name = name;
   // What `scripts/quickstart.sh --local-images` does: substitute images, HAProxy edge, no Grafana/cAdvisor.
   localSpec(spec, images);
+  quietBackups(spec);
   spec.proxy = { ...spec.proxy, bind: '127.0.0.1', httpPort: ports.http, httpsPort: ports.https };
   // A short scrape interval only so the suite does not wait 15 s per target.
   spec.monitoring = { ...spec.monitoring, scrapeInterval: '5s' };

@@ -15,6 +15,7 @@ import { ensureTestImages, repoRoot } from './images.js';
 import { ensureApiBundle } from './stack.js';
 // @ts-expect-error plain ESM script without types, shared with scripts/quickstart.sh
 import { localSpec } from '../../../scripts/docker/local-images.mjs';
+import { quietBackups } from '../../support/schedule.js';
 
 export const swarmScript = join(repoRoot, 'scripts', 'docker', 'swarm-nodes.sh');
 
@@ -121,6 +122,7 @@ export async function createSwarmStack(fx: SwarmFixture, template: 'api', name: 
   const spec = parse(readFileSync(join(repoRoot, 'templates', `${template}.yaml`), 'utf8')) as Record<string, any>;
   spec.name = name;
   localSpec(spec, images);
+  quietBackups(spec);
   spec.monitoring = { ...spec.monitoring, scrapeInterval: '5s' };
   // Encrypted overlays drop all traffic between nodes where the kernel has no ESP (this VM).
   spec.cluster = { ...spec.cluster, encryptNetworks: fx.encryptedOverlays };

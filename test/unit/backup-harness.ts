@@ -46,7 +46,7 @@ export function resticBinary(): string | undefined {
     if (!existsSync(dest)) {
       mkdirSync(dirname(dest), { recursive: true });
       const cid = execaSync('docker', ['create', ref], { timeout: 30_000 }).stdout.trim();
-      try { execaSync('docker', ['cp', `${cid}:/usr/bin/restic`, dest], { timeout: 60_000 }); } finally { execaSync('docker', ['rm', cid], { reject: false }); }
+      try { execaSync('docker', ['cp', `${cid}:/usr/bin/restic`, dest], { timeout: 60_000 }); } finally { execaSync('docker', ['rm', '-v', cid], { reject: false }); }
       chmodSync(dest, 0o755);
     }
     const v = versionOf(dest);

@@ -431,7 +431,7 @@ test('metrics exist: HostOomKillDetected fires when the kernel OOM-kills a conta
     // with the exit (seen here), so the kernel's counter below is the proof
     assert.equal(r.status, 137, r.stderr);
   } finally {
-    spawnSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
+    spawnSync('docker', ['rm', '-f', '-v', name], { stdio: 'ignore' });
   }
   const hit = await fires(rule.expr);
   assert.equal(hit[0]?.metric.job, 'node-exporter');

@@ -105,7 +105,7 @@ export async function startHook(s: E2EStack): Promise<Hook> {
   const image = s.images.node;
   if (!image) throw new Error('no substitute node image in the test image map');
   const container = `${project}-test-hook`;
-  await execa('docker', ['rm', '-f', container], { reject: false });
+  await execa('docker', ['rm', '-f', '-v', container], { reject: false });
   await execa('docker', [
     'run', '-d', '--name', container, '--network', `${project}_monitoring`, '--network-alias', HOOK_ALIAS,
     '--label', `wharf.test=${project}`, image, 'node', '-e', HOOK_SERVER,
@@ -116,7 +116,7 @@ export async function startHook(s: E2EStack): Promise<Hook> {
       const r = await execa('docker', ['exec', container, 'wget', '-qO-', `http://127.0.0.1:${HOOK_PORT}/`]);
       return JSON.parse(r.stdout) as Delivered[];
     },
-    async remove() { await execa('docker', ['rm', '-f', container], { reject: false }); },
+    async remove() { await execa('docker', ['rm', '-f', '-v', container], { reject: false }); },
   };
   await waitFor('webhook receiver answers', async () => (await hook.read().then(() => true, () => undefined)), 30_000, 300);
   return hook;

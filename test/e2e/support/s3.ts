@@ -66,7 +66,7 @@ export async function startS3(image: string, network: string, alias: string): Pr
         .filter((q) => !Object.keys(q.headers).some((h) => h.toLowerCase() === TEST_HEADER));
     },
     async stop() {
-      await execa('docker', ['rm', '-f', container], { reject: false });
+      await execa('docker', ['rm', '-f', '-v', container], { reject: false });
       await execa('docker', ['network', 'rm', own], { reject: false });
     },
   };

@@ -63,7 +63,8 @@ export function parseInspect(json: string, engine: Pick<Engine, 'serviceOf'>, wh
       service: engine.serviceOf(labels) ?? '',
       state: c.State.Status,
       health: (h ? h.Status : 'none') as Health,
-      healthLog: last && last.ExitCode !== 0 ? last.Output.trim().slice(-500) : undefined,
+      // a check that fails silently (curl -f, a script's exit 1) still says how it failed
+      healthLog: last && last.ExitCode !== 0 ? (last.Output.trim().slice(-500) || `exit code ${last.ExitCode}, no output`) : undefined,
       startedAt: c.State.StartedAt,
       restartCount: c.RestartCount ?? 0,
       exitCode: c.State.ExitCode,

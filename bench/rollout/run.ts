@@ -4,7 +4,7 @@
 // baseline), alternating in the same run. Failed requests on both routes, p50/p99 on the
 // API's route against the steady state, and the time until every API replica is healthy.
 //   npx tsx bench/rollout/run.ts [--rounds 3]
-//   npx tsx bench/rollout/run.ts --target swarm [--rounds 1]   (bench/rollout/swarm.ts: the same
+//   npx tsx bench/rollout/run.ts --target swarm [--rounds 3]   (bench/rollout/swarm.ts: the same
 //   measurement on the Docker-in-Docker swarm, `wharf up` vs `docker stack deploy` with Swarm's
 //   default update_config; also `npm run bench:rollout:swarm`)
 import { readFileSync, writeFileSync } from 'node:fs';

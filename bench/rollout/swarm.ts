@@ -11,7 +11,7 @@
 // Failed requests, p50/p99 of the successful ones against the steady state before each
 // change, the time until every running task runs the new spec, and the time until the
 // update is completed (wharf: when up returns).
-//   npx tsx bench/rollout/swarm.ts [--rounds 1]   (fixture prefix: WHARF_SWARM_PREFIX, default wharf-swarm-bench)
+//   npx tsx bench/rollout/swarm.ts [--rounds 3]   (fixture prefix: WHARF_SWARM_PREFIX, default wharf-swarm-bench)
 // WHARF_KEEP_SWARM=1 leaves the fixture up (the stack is removed either way).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,7 +28,7 @@ import { createSwarmStack, edgeLoad, swarmScript, swarmUp, type LoadResult } fro
 import { median, pct } from '../stats.js';
 
 const arg = (k: string) => (process.argv.includes(k) ? process.argv[process.argv.indexOf(k) + 1] : undefined);
-const rounds = Number(arg('--rounds') || 1);
+const rounds = Number(arg('--rounds') || 3);
 const log = (m: string) => process.stderr.write(`[bench-rollout-swarm] ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -4,6 +4,7 @@ import type { ComposeBinary } from './detect.js';
 import type { Engine, ToolCheck } from './engine.js';
 import { docker, type ContainerRef } from './docker.js';
 import type { Component } from '../plan/model.js';
+import { composeAddressing } from '../render/addressing.js';
 
 export interface ComposeEngineOptions {
   compose: ComposeBinary;
@@ -22,6 +23,7 @@ export const CONFIG_HASH_LABEL = 'com.docker.compose.config-hash';
 export class ComposeEngine implements Engine {
   readonly kind = 'compose' as const;
   readonly multiNode = false;
+  readonly addressing = composeAddressing;
   readonly configHashLabel = CONFIG_HASH_LABEL;
   readonly project: string;
   readonly dir: string;

@@ -3,6 +3,7 @@
 import type { Cmd } from './command.js';
 import type { ContainerRef } from './docker.js';
 import type { Component } from '../plan/model.js';
+import type { Addressing } from '../render/addressing.js';
 
 export interface DeployOptions {
   /** also pull/build; compose builds services with build: */
@@ -59,6 +60,8 @@ export interface Engine {
   containerFilters(): string[];
   /** the plan service a container belongs to, from its labels */
   serviceOf(labels: Record<string, string>): string | undefined;
+  /** how its rendered files name every replica of a service (the name the edge's slots resolve) */
+  readonly addressing: Addressing;
   /** the engine's name for a network of the plan (compose: <project>_<name>) */
   networkName(network: string): string;
   /** multi-node targets: objects older deploys made and the current one no longer names */

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { Engine, Superseded, ToolCheck } from './engine.js';
 import { nodeDockerHost } from './nodes.js';
+import { swarmAddressing } from '../render/addressing.js';
 
 export const STACK_NAMESPACE_LABEL = 'com.docker.stack.namespace';
 export const SWARM_SERVICE_LABEL = 'com.docker.swarm.service.name';
@@ -32,6 +33,7 @@ export interface SwarmEngineOptions {
 export class SwarmEngine implements Engine {
   readonly kind = 'swarm' as const;
   readonly multiNode = true;
+  readonly addressing = swarmAddressing;
   readonly project: string;
   readonly dir: string;
   readonly dockerHost: string | undefined;

@@ -10,7 +10,7 @@ import { listContainers, listNodes } from '../engine/live.js';
 import { BACKUP_COMPONENT, redisDataVolume } from '../plan/backup.js';
 import type { BackupJob, Plan } from '../plan/model.js';
 import { serviceHealth } from './up.js';
-import { edgeLag } from './edge-admission.js';
+import { edgeLag, edgeWhere } from './edge-admission.js';
 import { byCodeUnit } from '../plan/sort.js';
 
 /** Stops and starts the plan's services around an in-place restore. */
@@ -73,18 +73,18 @@ export function engineServiceControl(ctx: OpsContext, pollMs = 1000): ServiceCon
       }
     },
     start: async (names) => { await runner({ ...ctx.engine.start(names), redact }); },
-    // As `up`: on one host, healthy is not enough while the edge still routes to none of them.
+    // As `up`: healthy is not enough while an edge still routes to none of them.
     waitHealthy: async (names, timeoutMs) => {
       const started = performance.now();
       for (;;) {
         const { containers, health: hs } = await live(names);
         const bad = hs.filter((h) => h.state !== 'healthy');
         const healthy = !bad.length && hs.length === names.length;
-        const lag = healthy && !ctx.engine.multiNode ? await edgeLag(ctx, runner, containers, undefined, names) : [];
+        const lag = healthy ? await edgeLag(ctx, runner, containers, undefined, names) : [];
         if (healthy && !lag.length) return;
         if (performance.now() - started >= timeoutMs) {
           const why = [...bad.map((h) => `${h.service} (${h.healthy}/${h.desired} healthy, ${h.state})`),
-            ...lag.map((l) => `${l.service} (healthy, but the edge routes to ${l.admitted} of ${l.healthy} replicas)`)];
+            ...lag.map((l) => `${l.service} (healthy, but ${edgeWhere(l)} routes to ${l.admitted} of ${l.healthy} replicas)`)];
           throw new Error(`not healthy after ${Math.round(timeoutMs / 1000)}s: ${why.join(', ')}`);
         }
         await new Promise((r) => setTimeout(r, pollMs));

@@ -121,7 +121,7 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
   let slots = Infinity;
   if (edge.runtimeApi) {
     const perBackend = new Map<string, number>();
-    for (const s of await edgeServers(runner, edge, service)) perBackend.set(s.backend, (perBackend.get(s.backend) ?? 0) + 1);
+    for (const s of await edgeServers(runner, edge)) perBackend.set(s.backend, (perBackend.get(s.backend) ?? 0) + 1);
     if (perBackend.size) slots = Math.min(...perBackend.values());
   }
   let s: RolloutState = begin({ service, target: component.replicas, slots, old, fresh: keep.map((c) => c.id) });
@@ -144,7 +144,7 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
         const before = new Set((await mine()).map((c) => c.id));
         if (edge.runtimeApi) {
           const live = await liveIps();
-          for (const x of await edgeServers(runner, edge, service)) {
+          for (const x of await edgeServers(runner, edge)) {
             if (live.has(x.addr) || (x.adminState & FORCED_MAINT) !== 0) continue;
             await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'maint'));
             held.set(slotKey(x), x);
@@ -172,7 +172,7 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
         if (!edge.runtimeApi) return { kind: 'admitted', at: Date.now() };
         const cs = (await mine()).filter((c) => a.ids.includes(c.id));
         const ips = cs.map((c) => addrOn(c, edge.network));
-        const servers = await edgeServers(runner, edge, service);
+        const servers = await edgeServers(runner, edge);
         // Healthy now: the slots the edge resolved them into leave maintenance; its checks then bring them UP.
         for (const x of await readySlotsOf(runner, edge, servers, ips)) held.delete(slotKey(x));
         if (admitted(servers, ips)) { say(`the edge sends traffic to ${cs.length} new`); return { kind: 'admitted', at: Date.now() }; }
@@ -183,7 +183,7 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
         if (!edge.runtimeApi) return { kind: 'drained', at: Date.now() };
         const cs = (await listContainers(engine, runner)).filter((c) => a.ids.includes(c.id));
         const ips = new Set(cs.map((c) => addrOn(c, edge.network)).filter(Boolean));
-        const servers = (await edgeServers(runner, edge, service)).filter((x) => ips.has(x.addr));
+        const servers = (await edgeServers(runner, edge)).filter((x) => ips.has(x.addr));
         for (const x of servers) {
           if ((x.adminState & FORCED_DRAIN) === 0) await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'drain'));
           drained.set(slotKey(x), x);
@@ -244,7 +244,7 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
 async function releaseSlots(runner: Runner, edge: Edge, service: string, live: Set<string>, flagged: Map<string, EdgeServer>): Promise<void> {
   const t0 = Date.now();
   for (;;) {
-    const servers = await edgeServers(runner, edge, service);
+    const servers = await edgeServers(runner, edge);
     const pending = servers.filter((x) => flagged.has(slotKey(x)));
     const stale = pending.filter((x) => x.addr && !live.has(x.addr));
     if (!stale.length || Date.now() - t0 > 15_000) {

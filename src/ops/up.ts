@@ -8,7 +8,7 @@ import type { Cmd } from '../engine/command.js';
 import { CommandError } from '../engine/run.js';
 import { ensureImages, ImageUnavailableError, isPullFailure, neededImages } from './images.js';
 import { docker } from '../engine/docker.js';
-import { edgeLag, type EdgeLag } from './edge-admission.js';
+import { edgeLag, edgeWhere, type EdgeLag } from './edge-admission.js';
 import { decideDeploy, desiredState, failedTaskReport, recordCurrent, rolloutService, type ServiceRollout } from './rollout.js';
 import { reloadChanged } from './reload.js';
 
@@ -256,8 +256,8 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
       throw new RolloutFailedError(await Promise.all(rolling.failed.map(async (f) => ({ ...f, ...(await failedTaskReport(runner, containers, f.service, deployedAt, masks)) }))));
     }
     const healthy = services.every((s) => s.state === 'healthy') && !rolling.updating.length;
-    // On one host the edge discovers replicas itself: done when it routes to every healthy one.
-    lag = healthy && !ctx.engine.multiNode ? await edgeLag(ctx, runner, containers, (line) => emit({ kind: 'output', step: 'wait', line: `edge: ${line}` })) : [];
+    // The edge discovers replicas itself: done when every edge routes to every healthy one.
+    lag = healthy ? await edgeLag(ctx, runner, containers, (line) => emit({ kind: 'output', step: 'wait', line: `edge: ${line}` })) : [];
     if (healthy && !lag.length) break;
     // Every container of a service restarted CRASH_RESTARTS times and none runs: it exits on start.
     const live = byService(containers);
@@ -265,7 +265,7 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
     if (elapsedMs >= timeoutMs || crashing.length) {
       const bad: UnhealthyService[] = lag.map((l) => ({
         service: l.service, state: 'starting', desired: l.healthy, running: l.healthy, healthy: l.healthy,
-        healthcheck: `healthy, but the edge routes to ${l.admitted} of ${l.healthy} replicas (HAProxy's checks fail: see \`wharf doctor\`)`, logs: [],
+        healthcheck: `healthy, but ${edgeWhere(l)} (${l.edge}) routes to ${l.admitted} of ${l.healthy} replicas (HAProxy's checks fail: see \`wharf doctor\`)`, logs: [],
       }));
       for (const s of crashing.length ? crashing : services.filter((x) => x.state !== 'healthy' && !lag.some((l) => l.service === x.service))) {
         const cs = live.get(s.service) ?? [];

@@ -172,7 +172,7 @@ describe('zero-downtime rollouts on Compose behind HAProxy', { skip, timeout: 1_
     assert.deepEqual(failed(api), [], summary('api route', api));
     // ...and every slot left maintenance once they were gone (a later scale-up gets traffic).
     const live = await listContainers(ctx.engine, run);
-    const servers = await edgeServers(run, edgeOf(ctx, 'api', live), 'api');
+    const servers = await edgeServers(run, edgeOf(ctx, 'api', live));
     assert.ok(servers.length >= 6, JSON.stringify(servers));
     assert.deepEqual(servers.filter((x) => (x.adminState & (FORCED_MAINT | FORCED_DRAIN)) !== 0), []);
     assert.deepEqual(await apiIds(), oldApi, 'the old replicas are the ones running');

@@ -86,6 +86,12 @@ const wireguard: Role = {
     packageFacts,
     apt('Install WireGuard tools', ['wireguard-tools']),
     { ...apt('Install the userspace WireGuard', ['wireguard-go']), when: `wg_userspace | bool and (${String(apt('', ['wireguard-go']).when)})` },
+    // a drop-in directory exists on no fresh host (found by the systemd test host)
+    {
+      name: 'Make the wg-quick@wg0 drop-in directory',
+      when: 'wg_userspace | bool and wg_systemd | bool',
+      'ansible.builtin.file': { path: '/etc/systemd/system/wg-quick@wg0.service.d', state: 'directory', owner: 'root', group: 'root', mode: '0755' },
+    },
     {
       name: 'Use wireguard-go where the kernel has no WireGuard',
       when: 'wg_userspace | bool and wg_systemd | bool',

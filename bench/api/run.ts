@@ -27,6 +27,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { freePort, portInUse, startPostgres, startRedis, type DbServer, type RedisServer } from '../../test/support/servers.js';
+import { median } from '../stats.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SEED = process.env.WHARF_SEED_002 ?? join(ROOT, '..', 'shared', 'seeds', '002_797ea9f78481eb88.md');
@@ -179,7 +180,6 @@ async function measureOnce(app: App, paths: string[] | string): Promise<Result> 
   return r;
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
 function summarise(rs: Result[]): Result {
   return {
     reqPerSec: median(rs.map((r) => r.reqPerSec)),

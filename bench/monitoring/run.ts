@@ -24,6 +24,7 @@ import {
   containerOf, durationSeconds, findDelivery, monitoringDiagnostics, monitoringEdit, promQuery, startHook,
   testProfile, waitFor, type Hook,
 } from '../../test/e2e/support/monitoring.js';
+import { median } from '../stats.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
@@ -154,11 +155,6 @@ async function main(): Promise<void> {
   } finally {
     await cleanup();
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 function report(scenarios: Scenario[], runs: Run[]): void {

@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { parse, stringify } from 'yaml';
 import { ensureTestImages, repoRoot } from '../../test/e2e/support/images.js';
 import { freePort } from '../../test/e2e/support/stack.js';
+import { pct } from '../stats.js';
 
 const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1] || 3);
 const bin = join(repoRoot, 'bin', 'wharf.js');
@@ -63,7 +64,6 @@ try {
     perService.set(svc, (perService.get(svc) ?? 0) + toMiB(usage!.split('/')[0]!));
   }
 
-  const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN; };
   const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   console.log(`wharf up, api template (9 services, api x3), HAProxy edge, images prebuilt; ${rounds} rounds, ${composeArgv.join(' ')}`);
   console.log(['case', 'median', 'max'].join('\t'));

@@ -12,7 +12,8 @@
 // deploys the reference API behind HAProxy with PostgreSQL onto that swarm (images loaded into
 // each node, engines reached through a socket each node shares with the host): replicas on
 // every node answer through one node's edge, their VXLAN leaves by wg0 and nowhere else, doctor
-// passes, down --volumes leaves nothing.
+// passes, a rolling update under load loses nothing, a backup and an in-place restore run on the
+// data node, down --volumes leaves nothing.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -34,8 +35,11 @@ import { doctor } from '../../src/ops/doctor.js';
 import { down } from '../../src/ops/down.js';
 import { prepare } from '../../src/ops/prepare.js';
 import { up } from '../../src/ops/up.js';
+import { rollout } from '../../src/ops/rollout.js';
+import { backupNow, restoreBackup, stackBackupExecutor } from '../../src/ops/backup.js';
+import { quietSchedule } from '../support/schedule.js';
 import { dockerSkipReason, ensureTestImages } from './support/images.js';
-import { ensureApiImage } from './support/swarm.js';
+import { edgeLoad, ensureApiImage } from './support/swarm.js';
 // @ts-expect-error plain ESM script without types, shared with scripts/quickstart.sh
 import { localSpec } from '../../scripts/docker/local-images.mjs';
 
@@ -284,7 +288,7 @@ async function vxlanSent(n: string): Promise<{ wg0: number; elsewhere: number }>
 const vxlanCounters = (n: string, op: '-I' | '-D') => Promise.all(['', '!'].map((neg) =>
   exec(n, ['iptables', '-w', op, 'OUTPUT', ...(op === '-I' ? ['1'] : []), ...(neg ? [neg] : []), '-o', 'wg0', '-p', 'udp', '-m', 'udp', '--dport', '4789'], op === '-I')));
 
-test('the Swarm target on the swarm Ansible formed: up converges, an edge on one node reaches replicas on the others over the overlay (VXLAN on wg0), doctor passes, down --volumes leaves nothing', { skip, timeout: 10 * 60_000 }, async () => {
+test('the Swarm target on the swarm Ansible formed: up converges, an edge on one node reaches replicas on the others over the overlay (VXLAN on wg0), doctor passes, a rolling update under load loses nothing, a backup and an in-place restore on the data node, down --volumes leaves nothing', { skip, timeout: 15 * 60_000 }, async () => {
   const t0 = performance.now();
   const seconds = (since: number) => +((performance.now() - since) / 1000).toFixed(1);
   const local = await ensureTestImages({ progress: null });
@@ -297,7 +301,8 @@ test('the Swarm target on the swarm Ansible formed: up converges, an edge on one
   const spec = parse(readFileSync(join(dir, 'wharf.yaml'), 'utf8')) as Record<string, any>;
   localSpec(spec, local);
   spec.services = { api: { image: apiImage, port: 3000, replicas: 3, routes: [{ host: 'api.shop.localhost' }], health: { path: '/health', ready: '/ready' }, uses: ['db'] } };
-  spec.databases = { db: { engine: 'postgres' } };
+  // backed up: a backup and an in-place restore run on the node that holds it, through its engine
+  spec.databases = { db: { engine: 'postgres', backup: { schedule: quietSchedule(), verify: { schedule: quietSchedule() }, retention: { keepLast: 3 } } } };
   delete spec.caches;
   spec.monitoring = { enabled: false };
   spec.cluster = {
@@ -384,6 +389,52 @@ test('the Swarm target on the swarm Ansible formed: up converges, an edge on one
     }
     // the overlays fit inside wg0 (VXLAN adds 50 bytes): no full-size packet is fragmented
     assert.match(d.checks.find((c) => c.id === 'cluster:peers:backend')!.detail, new RegExp(`MTU ${rendered.plan.wireguard.overlayMtu}$`));
+
+    // A rolling update of the API (start-first, as rendered) under load through n1's edge only:
+    // new tasks on every node admitted and old ones drained across wg0, no request lost.
+    const instances = async () => new Set((await listContainers(engine, run)).filter((c) => c.service === 'api' && c.state === 'running').map((c) => c.id.slice(0, 12)));
+    const oldTasks = await instances();
+    const load = edgeLoad(() => edgeRequest({ ...edge, path: '/api/data', timeoutMs: 10_000 }));
+    await new Promise((res) => setTimeout(res, 2000));
+    const rolled = await rollout(ctx, ['api'], { pollMs: 1000 });
+    await new Promise((res) => setTimeout(res, 2000));
+    const { results, failed } = await load.end();
+    const newTasks = await instances();
+    Object.assign(numbers, { swarmRollingUpdateSeconds: +(rolled.durationMs / 1000).toFixed(1), swarmRollingUpdateRequests: results.length, swarmRollingUpdateFailed: failed.length });
+    log(`rolling update in ${numbers.swarmRollingUpdateSeconds}s: ${results.length} requests through n1, ${failed.length} failed${failed.length ? ` (${[...new Set(failed.map((f) => f.why))].slice(0, 3).join('; ')})` : ''}`);
+    assert.ok(rolled.rollouts.every((x) => x.ok), JSON.stringify(rolled.rollouts));
+    assert.equal(newTasks.size, 3);
+    assert.ok([...newTasks].every((i) => !oldTasks.has(i)), 'every task was replaced');
+    assert.ok(results.length > 100, `only ${results.length} requests`);
+    assert.ok(failed.length <= results.length * 0.01, `${failed.length} of ${results.length} requests failed`);
+
+    // Backup and in-place restore of the database on n3: the API scaled to 0 and back, and the
+    // restore returns only once every node's edge routes to every API task again.
+    const post = async (name: string) => {
+      const r = await edgeRequest({ ...edge, path: '/api/items', method: 'POST', timeoutMs: 10_000, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, description: 'through the cluster' }) });
+      assert.equal(r.status, 201, r.body);
+    };
+    const items = async () => {
+      const r = await edgeRequest({ ...edge, path: '/api/items?limit=100', timeoutMs: 10_000 });
+      assert.equal(r.status, 200, r.body);
+      return (JSON.parse(r.body) as { items: Array<{ name: string }> }).items.map((i) => i.name);
+    };
+    await post('kept by the backup');
+    const ex = await stackBackupExecutor(ctx);
+    const tBackup = performance.now();
+    const [b] = await backupNow(ex, { target: 'db' });
+    numbers.swarmBackupSeconds = seconds(tBackup);
+    assert.ok(b?.ok, b?.error);
+    await post('written after the backup');
+    const tRestore = performance.now();
+    const restored = await restoreBackup(ex, { target: 'db', confirm: () => true });
+    numbers.swarmRestoreSeconds = seconds(tRestore);
+    assert.ok(restored.ok, restored.error);
+    assert.ok(restored.restarted?.includes('api'), 'the API was stopped first and started again');
+    const after = await items();
+    log(`backup ${numbers.swarmBackupSeconds}s, in-place restore ${numbers.swarmRestoreSeconds}s; items after: ${after.join(', ')}`);
+    assert.ok(after.includes('kept by the backup'), after.join(', '));
+    assert.ok(!after.includes('written after the backup'), 'the restore went back to the snapshot');
   } finally {
     // down runs however the checks above ended; its own failure is reported below, not instead of theirs
     const tDown = performance.now();

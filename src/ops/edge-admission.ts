@@ -95,9 +95,11 @@ export async function edgeLag(ctx: OpsContext, runner: Runner, containers: Conta
   const lag: EdgeLag[] = [];
   for (const service of [...routedServices(ctx.plan)].sort()) {
     if (only && !only.includes(service)) continue;
-    for (const edge of edgesOf(ctx, service, containers)) {
-      if (!edge.runtimeApi) continue;
-      const ips = containers.filter((c) => c.service === service && c.state === 'running' && (c.health === 'healthy' || c.health === 'none')).map((c) => addrOn(c, edge.network)).filter(Boolean);
+    const edges = edgesOf(ctx, service, containers).filter((e) => e.runtimeApi);
+    if (!edges.length) continue;
+    // every edge of a target sits on the same edge network: the replicas' addresses there, once
+    const ips = containers.filter((c) => c.service === service && c.state === 'running' && (c.health === 'healthy' || c.health === 'none')).map((c) => addrOn(c, edges[0]!.network)).filter(Boolean);
+    for (const edge of edges) {
       const servers = await edgeServers(runner, edge);
       for (const x of await readySlotsOf(runner, edge, servers, ips)) onFix?.(`${slotKey(x)} (${service}) was left in maintenance: set ready`);
       const n = ips.filter((ip) => admitted(servers, [ip])).length;

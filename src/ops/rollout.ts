@@ -197,7 +197,7 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
         say(`stopping ${a.ids.length} old (grace ${grace}s)`);
         await runner(docker.stop(a.ids, grace));
         await runner(docker.removeContainers(a.ids));
-        if (edge.runtimeApi) await releaseSlots(runner, edge, service, await liveIps(), drained);
+        if (edge.runtimeApi) await releaseSlots(runner, edge, await liveIps(), drained);
         return { kind: 'stopped' };
       }
       case 'record': {
@@ -225,7 +225,7 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
     if (s.phase !== before && (s.phase === 'abort' || s.phase === 'failed')) say(s.error ?? 'failed');
   }
   if (edge.runtimeApi && held.size) {
-    try { await releaseSlots(runner, edge, service, await liveIps(), held); } catch (err) { say(`could not release ${held.size} edge slot(s) from maintenance: ${(err as Error).message.split('\n')[0]}`); }
+    try { await releaseSlots(runner, edge, await liveIps(), held); } catch (err) { say(`could not release ${held.size} edge slot(s) from maintenance: ${(err as Error).message.split('\n')[0]}`); }
   }
   const result: ServiceRollout = {
     service, ok: s.phase === 'done', replaced: old.length - s.old.length, started, replicas: s.fresh.length, waves: s.waves,
@@ -241,7 +241,7 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
  * address of a container that is gone (or after 15 s: the address is dead): a replica later
  * resolved into a slot left flagged would get no traffic.
  */
-async function releaseSlots(runner: Runner, edge: Edge, service: string, live: Set<string>, flagged: Map<string, EdgeServer>): Promise<void> {
+async function releaseSlots(runner: Runner, edge: Edge, live: Set<string>, flagged: Map<string, EdgeServer>): Promise<void> {
   const t0 = Date.now();
   for (;;) {
     const servers = await edgeServers(runner, edge);

@@ -9,7 +9,6 @@
 // are back by themselves, with a fresh handshake.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,15 +19,13 @@ import { run, type Runner } from '../../src/engine/run.js';
 import { wgKeyFile } from '../../src/secrets/wireguard.js';
 import { templateText } from '../support/templates.js';
 import { requireTool, toolPath } from '../support/tools.js';
+import { assertHandshakes, hostImage, HOST_RUN_FLAGS, testHosts, waitBanned } from './support/cluster-hosts.js';
 import { dockerSkipReason } from './support/images.js';
 
 const skip = dockerSkipReason() ?? requireTool(!!toolPath('ansible-playbook'), 'ansible-playbook');
 const log = (m: string) => process.stderr.write(`[cluster-systemd-e2e] ${m}\n`);
-const prefix = `wharf-sd-${randomBytes(4).toString('hex')}`;
-const net = `${prefix}-net`;
-const names = ['n1', 'n2'];
-const container = (n: string) => `${prefix}-${n}`;
-const dockerfileDir = join(import.meta.dirname, '..', '..', 'scripts', 'docker', 'cluster-node');
+const hosts = testHosts('sd', ['n1', 'n2']);
+const { names, net, container, exec } = hosts;
 const TAGS = ['hardening', 'wireguard', 'firewall'];
 const UNITS = ['ssh', 'fail2ban', 'wg-quick@wg0', 'ufw'];
 
@@ -38,20 +35,7 @@ let hostsFile: string;
 const output: string[] = [];
 const recording: Runner = async (c, o) => { const r = await run(c, o); output.push(r.stdout, r.stderr); return r; };
 const numbers: Record<string, number> = {};
-const exec = (n: string, argv: string[], reject = true) => execa('docker', ['exec', container(n), ...argv], { reject });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function nodeImage(): Promise<string> {
-  const base = (await execa('docker', ['image', 'inspect', '-f', '{{.Id}}', 'local/debian:bookworm'])).stdout.trim();
-  const tag = createHash('sha256').update(base).update(readFileSync(join(dockerfileDir, 'Dockerfile.systemd'))).digest('hex').slice(0, 12);
-  const ref = `wharf-test/cluster-node-systemd:${tag}`;
-  if ((await execa('docker', ['image', 'inspect', ref], { reject: false })).exitCode !== 0) {
-    log(`building ${ref}`);
-    const network = process.env.WHARF_BUILD_NETWORK ? ['--network', process.env.WHARF_BUILD_NETWORK] : [];
-    await execa('docker', ['build', '-q', '-f', join(dockerfileDir, 'Dockerfile.systemd'), '-t', ref, ...network, dockerfileDir], { env: { DOCKER_BUILDKIT: '0' } });
-  }
-  return ref;
-}
 
 /** Until systemd says the boot is over ("running", or "degraded" when some unit failed). */
 async function booted(n: string): Promise<string> {
@@ -71,26 +55,14 @@ async function unitStates(n: string): Promise<Record<string, string>> {
   return Object.fromEntries(UNITS.map((u, i) => [u, `${active[i]}/${enabled[i]}`]));
 }
 
-async function handshakes(): Promise<void> {
-  const [a, b] = rendered.plan.nodes as [ClusterRendered['plan']['nodes'][number], ClusterRendered['plan']['nodes'][number]];
-  const pairs = [[a, b], [b, a]] as const;
-  for (const [x, y] of pairs) await exec(x.name, ['ping', '-c', '1', '-W', '3', '-I', 'wg0', y.wgAddress]);
-  for (const [x, y] of pairs) {
-    const hs = (await exec(x.name, ['wg', 'show', 'wg0', 'latest-handshakes'])).stdout.trim().split('\n').map((l) => l.split('\t'));
-    const row = hs.find(([k]) => k === rendered.publicKeys[y.name]);
-    assert.ok(row && Number(row[1]) > 0, `${x.name} has no handshake with ${y.name}: ${JSON.stringify(hs)}`);
-  }
-}
-
 before(async () => {
   if (skip) return;
-  const image = await nodeImage();
+  const image = await hostImage('wharf-test/cluster-node-systemd', 'Dockerfile.systemd', [], log);
   await execa('docker', ['network', 'create', net]);
   for (const n of names) {
     // as cluster.e2e.test.ts runs its hosts, but PID 1 is systemd: its own cgroup namespace, /run on tmpfs
-    await execa('docker', ['run', '-d', '--name', container(n), '--hostname', n, '--network', net,
-      '--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
-      '--security-opt', 'systempaths=unconfined', '--device', '/dev/net/tun', '--cgroupns', 'private', '--tmpfs', '/run', '--tmpfs', '/run/lock', image]);
+    await execa('docker', ['run', '-d', '--name', container(n), '--hostname', n, '--network', net, ...HOST_RUN_FLAGS,
+      '--cgroupns', 'private', '--tmpfs', '/run', '--tmpfs', '/run/lock', image]);
   }
   for (const n of names) log(`${n} booted: ${await booted(n)}`);
   const ips = await Promise.all(names.map(async (n) => (await execa('docker', ['inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, container(n)])).stdout.trim()));
@@ -98,20 +70,15 @@ before(async () => {
   const spec = parse(templateText('api'));
   spec.cluster = { nodes: names.map((name, i) => ({ name, address: ips[i] })) };
   writeFileSync(join(dir, 'wharf.yaml'), stringify(spec));
-  // docker exec instead of SSH and userspace WireGuard; wg_systemd keeps its default (true)
-  hostsFile = join(dir, 'test-hosts.yml');
-  writeFileSync(hostsFile, stringify({ all: {
-    vars: { ansible_connection: 'community.docker.docker', ansible_become: false, wg_userspace: true },
-    hosts: Object.fromEntries(names.map((n) => [n, { ansible_host: container(n) }])),
-  } }));
+  // wg_systemd keeps its default (true)
+  hostsFile = hosts.writeInventory(join(dir, 'test-hosts.yml'), {});
   rendered = await clusterRender(join(dir, 'wharf.yaml'));
 }, { timeout: 10 * 60_000 });
 
 after(async () => {
   if (skip) return;
   log(`numbers: ${JSON.stringify(numbers)}`);
-  for (const n of names) await execa('docker', ['rm', '-f', '-v', container(n)], { reject: false });
-  await execa('docker', ['network', 'rm', net], { reject: false });
+  await hosts.remove();
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, { timeout: 120_000 });
 
@@ -133,7 +100,7 @@ test('under systemd: wg0, sshd, fail2ban and UFW run as enabled units, the jail 
     for (const line of ['passwordauthentication no', 'kbdinteractiveauthentication no', 'permitrootlogin without-password']) assert.match(sshd, new RegExp(`^${line}$`, 'm'), `${n}: ${line}`);
     assert.match((await exec(n, ['ufw', 'status'])).stdout, /Status: active/);
   }
-  await handshakes();
+  await assertHandshakes(hosts, rendered);
   const second = await clusterApply(rendered, runOpts());
   numbers.secondApplySeconds = +(second.durationMs / 1000).toFixed(1);
   assert.ok(second.ok, second.tail.join('\n'));
@@ -148,14 +115,8 @@ test('under systemd: failed SSH logins in the journal get the node that made the
   }
   // what fail2ban read: sshd's own lines in the journal, not a file
   assert.match((await exec('n1', ['journalctl', '-u', 'ssh', '--no-pager', '-q', '-n', '20'])).stdout, /Invalid user nosuchuser from/);
-  const t0 = performance.now();
-  let status = '';
-  while (performance.now() - t0 < 30_000) {
-    status = (await exec('n1', ['fail2ban-client', 'status', 'sshd'])).stdout;
-    if (status.includes(n2!.publicAddress)) break;
-    await sleep(500);
-  }
-  numbers.banSeconds = +((performance.now() - t0) / 1000).toFixed(1);
+  const { status, seconds } = await waitBanned(hosts, 'n1', n2!.publicAddress);
+  numbers.banSeconds = seconds;
   assert.match(status, new RegExp(`Banned IP list:.*\\b${n2!.publicAddress.replaceAll('.', '\\.')}\\b`), status);
   await exec('n1', ['fail2ban-client', 'set', 'sshd', 'unbanip', n2!.publicAddress]);
 });
@@ -170,7 +131,7 @@ test('after a reboot, wg0 (with a fresh handshake), the jail and UFW are back wi
   assert.equal((await exec('n1', ['cat', '/sys/class/net/wg0/mtu'])).stdout.trim(), String(rendered.plan.wireguard.mtu));
   assert.match((await exec('n1', ['fail2ban-client', 'status', 'sshd'])).stdout, /Journal matches:/);
   assert.match((await exec('n1', ['ufw', 'status'])).stdout, /Status: active/);
-  await handshakes();
+  await assertHandshakes(hosts, rendered);
   // no private key reached any output the apply printed
   for (const n of names) {
     const key = readFileSync(join(rendered.secretsDir, wgKeyFile(n)), 'utf8').trim();

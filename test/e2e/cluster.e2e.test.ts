@@ -16,7 +16,6 @@
 // data node, down --volumes leaves nothing.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,16 +39,14 @@ import { backupNow, restoreBackup, stackBackupExecutor } from '../../src/ops/bac
 import { quietSchedule } from '../support/schedule.js';
 import { dockerSkipReason, ensureTestImages } from './support/images.js';
 import { edgeLoad, ensureApiImage } from './support/swarm.js';
+import { assertHandshakes, hostImage, HOST_RUN_FLAGS, testHosts, waitBanned } from './support/cluster-hosts.js';
 // @ts-expect-error plain ESM script without types, shared with scripts/quickstart.sh
 import { localSpec } from '../../scripts/docker/local-images.mjs';
 
 const skip = dockerSkipReason() ?? requireTool(!!toolPath('ansible-playbook'), 'ansible-playbook');
 const log = (m: string) => process.stderr.write(`[cluster-e2e] ${m}\n`);
-const prefix = `wharf-boot-${randomBytes(4).toString('hex')}`;
-const net = `${prefix}-net`;
-const names = ['n1', 'n2', 'n3'];
-const container = (n: string) => `${prefix}-${n}`;
-const dockerfileDir = join(import.meta.dirname, '..', '..', 'scripts', 'docker', 'cluster-node');
+const hosts = testHosts('boot', ['n1', 'n2', 'n3']);
+const { names, net, container, exec } = hosts;
 
 let dir: string;
 let rendered: ClusterRendered;
@@ -59,21 +56,6 @@ const output: string[] = [];
 const recording: Runner = async (c, o) => { const r = await run(c, o); output.push(r.stdout, r.stderr); return r; };
 const numbers: Record<string, number> = {};
 
-async function nodeImage(): Promise<string> {
-  const base = (await execa('docker', ['image', 'inspect', '-f', '{{.Id}}', 'local/debian:bookworm'])).stdout.trim();
-  const hash = createHash('sha256').update(base);
-  for (const f of ['Dockerfile', 'entrypoint.sh']) hash.update(readFileSync(join(dockerfileDir, f)));
-  const tag = hash.digest('hex').slice(0, 12);
-  const ref = `wharf-test/cluster-node:${tag}`;
-  if ((await execa('docker', ['image', 'inspect', ref], { reject: false })).exitCode !== 0) {
-    log(`building ${ref}`);
-    const network = process.env.WHARF_BUILD_NETWORK ? ['--network', process.env.WHARF_BUILD_NETWORK] : [];
-    await execa('docker', ['build', '-q', '-t', ref, ...network, dockerfileDir], { env: { DOCKER_BUILDKIT: '0' } });
-  }
-  return ref;
-}
-
-const exec = (n: string, argv: string[], reject = true) => execa('docker', ['exec', container(n), ...argv], { reject });
 
 /**
  * Test-only, read by Debian's /etc/init.d/docker when the docker role starts dockerd (the role
@@ -93,15 +75,13 @@ const engineHost = (n: string) => `unix://${join(engineDir(n), 'docker.sock')}`;
 
 before(async () => {
   if (skip) return;
-  const image = await nodeImage();
+  const image = await hostImage('wharf-test/cluster-node', 'Dockerfile', ['entrypoint.sh'], log);
   enginesDir = mkdtempSync(join(tmpdir(), 'wharf-cluster-engines-'));
   for (const n of names) mkdirSync(engineDir(n));
   await execa('docker', ['network', 'create', net]);
   for (const n of names) {
-    // as scripts/docker/swarm-nodes.sh runs its Docker-in-Docker nodes (no --privileged here)
-    await execa('docker', ['run', '-d', '--name', container(n), '--hostname', n, '--network', net,
-      '--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
-      '--security-opt', 'systempaths=unconfined', '--device', '/dev/net/tun', '--init', '-v', `${engineDir(n)}:/run/wharf-engine`, image]);
+    await execa('docker', ['run', '-d', '--name', container(n), '--hostname', n, '--network', net, ...HOST_RUN_FLAGS,
+      '--init', '-v', `${engineDir(n)}:/run/wharf-engine`, image]);
     await execa('docker', ['exec', '-i', container(n), 'sh', '-c', 'cat > /etc/default/docker'], { input: dockerDefaults });
   }
   const ips = await Promise.all(names.map(async (n) => (await execa('docker', ['inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, container(n)])).stdout.trim()));
@@ -109,12 +89,8 @@ before(async () => {
   const spec = parse(templateText('api'));
   spec.cluster = { nodes: names.map((name, i) => ({ name, address: ips[i], labels: name === 'n3' ? { 'wharf.db': 'true' } : {} })) };
   writeFileSync(join(dir, 'wharf.yaml'), stringify(spec));
-  // how the test reaches its hosts: docker exec instead of SSH, already root, no systemd, userspace WireGuard
-  hostsFile = join(dir, 'test-hosts.yml');
-  writeFileSync(hostsFile, stringify({ all: {
-    vars: { ansible_connection: 'community.docker.docker', ansible_become: false, wg_userspace: true, wg_systemd: false },
-    hosts: Object.fromEntries(names.map((n) => [n, { ansible_host: container(n) }])),
-  } }));
+  // no systemd on these hosts: wg-quick directly
+  hostsFile = hosts.writeInventory(join(dir, 'test-hosts.yml'), { wg_systemd: false });
   rendered = await clusterRender(join(dir, 'wharf.yaml'));
   log(`hosts ${names.map((n, i) => `${container(n)}=${ips[i]}`).join(', ')}`);
 }, { timeout: 10 * 60_000 });
@@ -122,8 +98,7 @@ before(async () => {
 after(async () => {
   if (skip) return;
   log(`numbers: ${JSON.stringify(numbers)}`);
-  for (const n of names) await execa('docker', ['rm', '-f', '-v', container(n)], { reject: false });
-  await execa('docker', ['network', 'rm', net], { reject: false });
+  await hosts.remove();
   if (dir) rmSync(dir, { recursive: true, force: true });
   if (enginesDir) rmSync(enginesDir, { recursive: true, force: true });
 }, { timeout: 120_000 });
@@ -145,15 +120,7 @@ test('apply: a WireGuard mesh with a handshake between every pair, a 3-manager s
     const mtu = await exec(n, ['cat', '/sys/class/net/wg0/mtu']);
     assert.equal(mtu.stdout.trim(), String(rendered.plan.wireguard.mtu));
   }
-  // a handshake needs traffic: one ping each way, then every peer of every node has one
-  for (const a of rendered.plan.nodes) for (const b of rendered.plan.nodes) if (a !== b) await exec(a.name, ['ping', '-c', '1', '-W', '3', '-I', 'wg0', b.wgAddress]);
-  for (const a of rendered.plan.nodes) {
-    const hs = (await exec(a.name, ['wg', 'show', 'wg0', 'latest-handshakes'])).stdout.trim().split('\n').map((l) => l.split('\t'));
-    for (const b of rendered.plan.nodes.filter((x) => x !== a)) {
-      const row = hs.find(([k]) => k === rendered.publicKeys[b.name]);
-      assert.ok(row && Number(row[1]) > 0, `${a.name} has no handshake with ${b.name}: ${JSON.stringify(hs)}`);
-    }
-  }
+  await assertHandshakes(hosts, rendered);
 
   for (const n of names) {
     const ufw = (await exec(n, ['ufw', 'status', 'verbose'])).stdout;
@@ -199,14 +166,8 @@ test('hardening: SSH keys only, fail2ban bans the node that keeps failing SSH lo
     assert.notEqual(r.exitCode, 0);
     assert.match(r.stderr, /Permission denied \(publickey\)/, 'password login is off: only keys are offered');
   }
-  const t0 = performance.now();
-  let banned = '';
-  while (performance.now() - t0 < 30_000) {
-    banned = (await exec('n1', ['fail2ban-client', 'status', 'sshd'])).stdout;
-    if (banned.includes(n2!.publicAddress)) break;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  numbers.banSeconds = +((performance.now() - t0) / 1000).toFixed(1);
+  const { status: banned, seconds } = await waitBanned(hosts, 'n1', n2!.publicAddress);
+  numbers.banSeconds = seconds;
   assert.match(banned, new RegExp(`Banned IP list:.*\\b${n2!.publicAddress.replaceAll('.', '\\.')}\\b`), banned);
   assert.doesNotMatch(banned, new RegExp(`\\b${n3!.publicAddress.replaceAll('.', '\\.')}\\b`));
   try {

@@ -1,6 +1,7 @@
 // Which Compose is installed: v2 (`docker compose`, what users run) first, then v1 (`docker-compose`).
 import { cmd } from './command.js';
 import { run, type Runner } from './run.js';
+import { OperationError } from '../errors.js';
 
 export interface ComposeBinary {
   kind: 'v2' | 'v1';
@@ -9,7 +10,7 @@ export interface ComposeBinary {
   version: string;
 }
 
-export class ComposeNotFoundError extends Error {
+export class ComposeNotFoundError extends OperationError {
   constructor(readonly tried: string[]) {
     super(`Docker Compose not found (tried ${tried.join(', ')}). Install the compose plugin (docker compose) or docker-compose.`);
     this.name = 'ComposeNotFoundError';

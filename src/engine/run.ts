@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { formatCmd, redact, type Cmd } from './command.js';
+import { OperationError } from '../errors.js';
 
 export interface RunResult {
   cmd: Cmd;
@@ -17,11 +18,13 @@ export interface RunOptions {
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   /** throw CommandError on a non-zero exit (default true) */
   reject?: boolean;
+  /** only onLine sees the output, none is kept (a followed log has no end) */
+  stream?: boolean;
 }
 
 export type Runner = (cmd: Cmd, opts?: RunOptions) => Promise<RunResult>;
 
-export class CommandError extends Error {
+export class CommandError extends OperationError {
   constructor(readonly result: RunResult) {
     const tail = (result.stderr || result.stdout).trim().split('\n').slice(-15).join('\n');
     super(`${result.cmd.describe} failed (${result.timedOut ? 'timed out' : `exit ${result.exitCode}`}): ${redact(formatCmd(result.cmd), result.cmd.redact)}${tail ? `\n${tail}` : ''}`);

@@ -12,6 +12,7 @@ import type { BackupJob, Plan } from '../plan/model.js';
 import { serviceHealth } from './up.js';
 import { edgeLag, edgeWhere } from './edge-admission.js';
 import { byCodeUnit } from '../plan/sort.js';
+import { OperationError } from '../errors.js';
 
 /** Stops and starts the plan's services around an in-place restore. */
 export interface ServiceControl {
@@ -226,7 +227,7 @@ export function selectJobs(plan: Plan, target?: string): BackupJob[] {
   return jobs;
 }
 
-export class BackupError extends Error {
+export class BackupError extends OperationError {
   constructor(message: string) { super(message); this.name = 'BackupError'; }
 }
 

@@ -5,6 +5,7 @@ import type { Plan } from '../plan/model.js';
 import { docker } from '../engine/docker.js';
 import type { Runner } from '../engine/run.js';
 import { byCodeUnit } from '../plan/sort.js';
+import { OperationError } from '../errors.js';
 
 export interface NeededImage {
   image: string;
@@ -35,7 +36,7 @@ export function isPullFailure(output: string): boolean {
   return /failed to solve|pull access denied|manifest unknown|not found: manifest|dial tcp|no such host|connection refused|i\/o timeout|TLS handshake timeout|server misbehaving|failed to resolve source metadata|error pulling image|Get "?https?:\/\//i.test(output);
 }
 
-export class ImageUnavailableError extends Error {
+export class ImageUnavailableError extends OperationError {
   constructor(readonly images: UnavailableImage[], readonly build?: { services: string[]; reason: string }) {
     const lines = [
       ...(images.length ? [`${images.length} image${images.length > 1 ? 's' : ''} could not be pulled (is a registry reachable from this engine?):`] : []),

@@ -7,6 +7,7 @@ import autocannon from 'autocannon';
 import type { OpsContext } from '../engine/context.js';
 import { edgeAddress } from '../engine/edge.js';
 import { byCodeUnit } from '../plan/sort.js';
+import { InputError } from '../errors.js';
 
 export interface LoadtestOptions {
   /** route name or host (default: the first non-internal route) */
@@ -54,7 +55,7 @@ export interface LoadtestResult {
   fairness: Fairness;
 }
 
-export class LoadtestError extends Error {
+export class LoadtestError extends InputError {
   constructor(message: string) { super(message); this.name = 'LoadtestError'; }
 }
 

@@ -21,6 +21,7 @@ import type { Runner } from '../engine/run.js';
 import { healthWindow, seconds } from '../plan/placement.js';
 import { action, begin, terminal, transition, type Deadlines, type Phase, type RolloutEvent, type RolloutState } from './rollout-machine.js';
 import { recordRevision, type Revision } from './revisions.js';
+import { OperationError } from '../errors.js';
 
 export type RolloutEventOut =
   | { kind: 'phase'; service: string; phase: Phase; detail: string; elapsedMs: number };
@@ -52,7 +53,7 @@ export interface ServiceRollout {
   logs?: string[];
 }
 
-export class RolloutError extends Error {
+export class RolloutError extends OperationError {
   constructor(readonly result: ServiceRollout) {
     super(`rollout of ${result.service} failed (${result.error}); the old replicas keep serving${result.logs?.length ? `\n--- ${result.service}: last log lines of a new container\n${result.logs.map((l) => `  ${l}`).join('\n')}` : ''}`);
     this.name = 'RolloutError';

@@ -11,6 +11,7 @@ import { docker } from '../engine/docker.js';
 import { edgeLag, edgeWhere, type EdgeLag } from './edge-admission.js';
 import { decideDeploy, desiredState, failedTaskReport, recordCurrent, rolloutService, type ServiceRollout } from './rollout.js';
 import { reloadChanged } from './reload.js';
+import { OperationError } from '../errors.js';
 
 export type ServiceStateName = 'healthy' | 'starting' | 'unhealthy' | 'stopped' | 'missing';
 
@@ -74,7 +75,7 @@ export interface UnhealthyService {
 }
 
 /** A service did not become healthy: it timed out, or it keeps crashing (no point waiting). */
-export class UpTimeoutError extends Error {
+export class UpTimeoutError extends OperationError {
   constructor(readonly services: UnhealthyService[], readonly timeoutMs: number, readonly reason: 'timeout' | 'crash-loop' = 'timeout') {
     super(`${reason === 'crash-loop' ? 'crash-looping' : `not healthy after ${Math.round(timeoutMs / 1000)}s`}: ${services.map((s) => `${s.service} (${s.healthy}/${s.desired} healthy, ${s.state})`).join(', ')}\n` +
       services.map((s) => [`--- ${s.service}${s.healthcheck ? ` (healthcheck: ${s.healthcheck.split('\n').slice(-1)[0]})` : ''}: last log lines`, ...s.logs.map((l) => `  ${l}`)].join('\n')).join('\n'));
@@ -110,7 +111,7 @@ export function serviceHealth(plan: Plan, containers: ContainerState[], nodes: N
 const CRASH_RESTARTS = 3;
 
 /** A scheduler rolled a changed service back (or paused it): its new version never became healthy. */
-export class RolloutFailedError extends Error {
+export class RolloutFailedError extends OperationError {
   constructor(readonly services: Array<{ service: string; state: string; task?: string; logs?: string[] }>) {
     super(`rollout failed, the old version keeps serving: ${services.map((s) => `${s.service} (${s.state.replace('_', ' ')}${s.task ? `; ${s.task}` : ''})`).join(', ')}${
       services.some((s) => s.logs?.length) ? services.filter((s) => s.logs?.length).map((s) => `\n--- ${s.service}: last log lines of the task it gave up on\n${s.logs!.map((l) => `  ${l}`).join('\n')}`).join('') : '; read `wharf logs` of the new tasks'}`);
@@ -338,7 +339,7 @@ function credentialFiles(ctx: OpsContext): UpResult['credentials'] {
   return out;
 }
 
-export class PortInUseError extends Error {
+export class PortInUseError extends OperationError {
   constructor(readonly busy: Array<{ service: string; address: string; error: string }>) {
     super(busy.map((b) => `${b.address} (published by ${b.service}) is in use by another process (${b.error}): stop it (ss -ltnp 'sport = :${b.address.split(':').pop()}') or change the port in wharf.yaml (proxy.httpPort, proxy.httpsPort)`).join('\n'));
     this.name = 'PortInUseError';

@@ -1,5 +1,6 @@
 // User-input problems are collected, never thrown: each names its path and,
 // where known, the YAML line and column, plus a hint.
+import { InputError } from '../errors.js';
 export type Severity = 'error' | 'warning';
 
 export interface Issue {
@@ -58,7 +59,7 @@ function distance(a: string, b: string): number {
 }
 
 /** Thrown only at the CLI boundary when a step refuses to go on because of user input. */
-export class UserInputError extends Error {
+export class UserInputError extends InputError {
   constructor(public readonly issues: Issue[]) {
     super(issues.map(formatIssue).join('\n'));
     this.name = 'UserInputError';

@@ -1,7 +1,7 @@
 // Docker Compose (v2 plugin or v1 binary) as an Engine: argv builders only.
 import { cmd, type Cmd } from './command.js';
 import type { ComposeBinary } from './detect.js';
-import type { Engine, ToolCheck } from './engine.js';
+import { logFlags, logTimeout, type Engine, type LogOptions, type ToolCheck } from './engine.js';
 import { docker, type ContainerRef } from './docker.js';
 import type { Component } from '../plan/model.js';
 import { composeAddressing } from '../render/addressing.js';
@@ -107,8 +107,8 @@ export class ComposeEngine implements Engine {
     return this.c(['start', ...services], `start ${services.join(', ')}`, { timeoutMs: 5 * 60_000 });
   }
 
-  logs(service: string, tail: number): Cmd {
-    return this.c(['logs', '--no-color', '--tail', String(tail), service], `read the last ${tail} log lines of ${service}`, { timeoutMs: 30_000 });
+  logs(service: string, tail: number | 'all', opts: LogOptions = {}): Cmd {
+    return this.c(['logs', '--no-color', '--tail', String(tail), ...logFlags(opts), service], `read the last ${tail} log lines of ${service}`, logTimeout(opts));
   }
 
   ps(): Cmd {

@@ -10,6 +10,24 @@ export interface DeployOptions {
   build?: boolean;
 }
 
+/** `wharf logs`: the replicas' lines merged by the tool, each prefixed by its replica. */
+export interface LogOptions {
+  /** only lines newer than this: a duration (10m) or a timestamp, as docker takes it */
+  since?: string;
+  /** keep streaming new lines (no timeout) */
+  follow?: boolean;
+}
+
+/** The same flags for `docker compose logs` and `docker service logs`. */
+export function logFlags(o: LogOptions): string[] {
+  return [...(o.since ? ['--since', o.since] : []), ...(o.follow ? ['--follow'] : [])];
+}
+
+/** A followed stream runs until the user stops it. */
+export function logTimeout(o: LogOptions): { timeoutMs?: number } {
+  return o.follow ? {} : { timeoutMs: 30_000 };
+}
+
 export interface ToolCheck {
   id: string;
   title: string;
@@ -48,8 +66,8 @@ export interface Engine {
   stop(services: string[]): Cmd;
   /** start stopped containers of the services again */
   start(services: string[]): Cmd;
-  /** recent log lines of one service */
-  logs(service: string, tail: number): Cmd;
+  /** recent log lines of one service (every replica; `tail` per replica) */
+  logs(service: string, tail: number | 'all', opts?: LogOptions): Cmd;
   /** the engine's own view of what runs */
   ps(): Cmd;
   /** commands applying a component's changed live-config files (plan: Component.reload) to its

@@ -8,7 +8,7 @@ import { cmd, type Cmd } from './command.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { Engine, Superseded, ToolCheck } from './engine.js';
+import { logFlags, logTimeout, type Engine, type LogOptions, type Superseded, type ToolCheck } from './engine.js';
 import { nodeDockerHost } from './nodes.js';
 import { swarmAddressing } from '../render/addressing.js';
 
@@ -95,8 +95,8 @@ export class SwarmEngine implements Engine {
     return this.c(['service', 'scale', '--detach=true', ...services.map((s) => `${this.serviceName(s)}=${this.replicas[s] ?? 1}`)], `start ${services.join(', ')}`, { timeoutMs: 60_000 });
   }
 
-  logs(service: string, tail: number): Cmd {
-    return this.c(['service', 'logs', '--no-trunc', '--tail', String(tail), this.serviceName(service)], `read the last ${tail} log lines of ${service}`, { timeoutMs: 30_000 });
+  logs(service: string, tail: number | 'all', opts: LogOptions = {}): Cmd {
+    return this.c(['service', 'logs', '--no-trunc', '--tail', String(tail), ...logFlags(opts), this.serviceName(service)], `read the last ${tail} log lines of ${service}`, logTimeout(opts));
   }
 
   ps(): Cmd {

@@ -42,7 +42,8 @@ export function init(dir: string, template: string, force = false, opts: { ts?: 
   }
   const other = specFileNames.find((n) => n !== specName && existsSync(resolve(dir, n)));
   if (other) {
-    throw new UserInputError([{ path: specName, severity: 'error', message: `${resolve(dir, other)} already exists and would be read instead of ${specName}`, hint: `remove ${other} first` }]);
+    const message = `${resolve(dir, other)} already exists and would be read instead of ${specName}`;
+    throw new UserInputError([{ path: specName, severity: 'error', message, hint: `remove ${other} first` }]);
   }
   // Read before anything is written: a broken package.json must leave the directory as it was.
   const pkg = readPackageJson(resolve(dir, 'package.json'));
@@ -69,7 +70,8 @@ export function init(dir: string, template: string, force = false, opts: { ts?: 
   if (pkg) {
     const scripts = (pkg.value.scripts ?? {}) as Record<string, string>;
     const added = Object.entries(packageScripts).filter(([k]) => scripts[k] === undefined);
-    kept.push(...Object.keys(packageScripts).filter((k) => scripts[k] !== undefined && scripts[k] !== packageScripts[k as keyof typeof packageScripts]).map((k) => `package.json scripts.${k}`));
+    const own = (k: string) => scripts[k] !== undefined && scripts[k] !== packageScripts[k as keyof typeof packageScripts];
+    kept.push(...Object.keys(packageScripts).filter(own).map((k) => `package.json scripts.${k}`));
     if (added.length) {
       pkg.value.scripts = { ...scripts, ...Object.fromEntries(added) };
       writeFileSync(pkg.path, `${JSON.stringify(pkg.value, null, pkg.indent)}\n`);
@@ -84,7 +86,8 @@ function readPackageJson(path: string): { path: string; value: Record<string, un
   const text = readFileSync(path, 'utf8');
   let value: unknown;
   try { value = JSON.parse(text); } catch (e) {
-    throw new UserInputError([{ path: basename(path), severity: 'error', message: `not valid JSON: ${(e as Error).message}`, hint: 'fix package.json, then run `wharf init` again' }]);
+    const message = `not valid JSON: ${(e as Error).message}`;
+    throw new UserInputError([{ path: basename(path), severity: 'error', message, hint: 'fix package.json, then run `wharf init` again' }]);
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     throw new UserInputError([{ path: basename(path), severity: 'error', message: 'should be a JSON object' }]);

@@ -1,23 +1,17 @@
-// Everything the CLI prints goes through here: tables for people, JSON for tools.
-import Table from 'cli-table3';
-import { formatIssue, type Issue } from '../spec/issues.js';
-
+// Where the CLI's lines go: stdout for results, stderr for progress and errors.
 export interface Out {
   log(line?: string): void;
   error(line: string): void;
+  /** stderr is a terminal that takes colours (not under NO_COLOR) */
+  colour?: boolean;
 }
 
 export const stdio: Out = {
   log: (line = '') => process.stdout.write(`${line}\n`),
   error: (line) => process.stderr.write(`${line}\n`),
+  colour: !!process.stderr.isTTY && !process.env.NO_COLOR,
 };
 
-export function table(head: string[], rows: Array<Array<string | number>>): string {
-  const t = new Table({ head, style: { head: [], border: [] }, chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } });
-  for (const r of rows) t.push(r.map(String));
-  return t.toString();
-}
-
-export function printIssues(out: Out, issues: Issue[]): void {
-  for (const i of issues) out.error(`${i.severity === 'error' ? 'error' : 'warning'}: ${formatIssue(i)}`);
-}
+// The helpers moved to format/; re-exported for the callers of the old module.
+export { table } from './format/table.js';
+export { printIssues } from './format/issues.js';

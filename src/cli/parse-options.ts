@@ -24,6 +24,25 @@ export function parseCount(max: number): (value: string) => number {
 
 /** A Docker engine address (DOCKER_HOST grammar); it travels in the environment, never a shell. */
 export function parseDockerHost(value: string): string {
-  if (!isDockerHost(value)) throw new InvalidArgumentError(`"${value}" is not a Docker engine address: give tcp://HOST:PORT, ssh://[USER@]HOST[:PORT] or unix:///PATH`);
+  if (!isDockerHost(value)) {
+    throw new InvalidArgumentError(`"${value}" is not a Docker engine address: give tcp://HOST:PORT, ssh://[USER@]HOST[:PORT] or unix:///PATH`);
+  }
   return value;
+}
+
+/** Log lines since: a duration (10m, 1h30m, 90s) or a timestamp (2026-12-07, 2026-12-07T10:00:00Z, unix seconds). */
+export function parseSince(value: string): string {
+  const v = value.trim();
+  const duration = /^(\d+(\.\d+)?(ms|s|m|h))+$/.test(v);
+  const date = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(v);
+  const unix = /^\d{9,10}(\.\d+)?$/.test(v);
+  if (!duration && !date && !unix) {
+    throw new InvalidArgumentError(`"${value}" is not a time: give a duration like 10m or 2h, or a timestamp like 2026-12-07T10:00:00Z`);
+  }
+  return v;
+}
+
+/** Lines per replica: a whole number, or all. */
+export function parseTail(value: string): number | 'all' {
+  return value.trim() === 'all' ? 'all' : parseCount(1_000_000)(value);
 }

@@ -1,0 +1,70 @@
+// wharf check: the spec validated, then linted against the policy of its target.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Option } from 'commander';
+import { lint, rulesFor } from '../../check/policy.js';
+import { checkLoaded } from '../../check/plan-rules.js';
+import { buildPlan } from '../../plan/build.js';
+import { planPaths, resolveSpecPath } from '../../ops/prepare.js';
+import type { Target } from '../../render/index.js';
+import { selfEntry } from '../../spec/config-file.js';
+import { typeCheckConfig } from '../../spec/config-types.js';
+import { loadSpecFile, splitPath } from '../../spec/load.js';
+import { action, fileOption, type Register } from '../command.js';
+import { table } from '../format/table.js';
+import { refuseUnsupported, withTargets } from '../targets.js';
+
+interface Flags {
+  file?: string;
+  format: 'text' | 'json';
+  strict: boolean;
+  target?: Target;
+}
+
+export const registerCheck: Register = (program, cli) => {
+  const c = program
+    .command('check')
+    .description('validate the spec and lint it against the security and reliability policy')
+    .addOption(fileOption())
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--strict', 'fail on warnings too', false);
+  withTargets(c, 'check').action(
+    action(cli, async (o: Flags) => {
+      if (o.target) refuseUnsupported('check', o.target, 'option');
+      const specPath = resolveSpecPath(o.file);
+      const res = await loadSpecFile(specPath);
+      const valid = res.stack && !res.issues.some((i) => i.severity === 'error');
+      const plan = valid && res.stack ? buildPlan(res.stack, planPaths) : undefined;
+      const issues = [...res.issues, ...(plan && res.stack ? checkLoaded({ ...res, stack: res.stack }, plan) : [])];
+      const typeIssues = specPath.endsWith('.ts') ? typeCheckConfig(specPath, selfEntry().types) : [];
+      const specErrors = [...issues, ...typeIssues].filter((i) => i.severity === 'error');
+      const target = o.target ?? res.stack?.target ?? 'compose';
+      const tree = target === 'k8s' ? join(dirname(specPath), '.wharf', 'k8s') : undefined;
+      const k8sTree = tree && existsSync(tree) ? (await import('../../check/k8s-rules.js')).readK8sTree(tree) : undefined;
+      const findings =
+        plan && res.stack && !specErrors.length
+          ? lint(res.stack, plan, await rulesFor(target), { k8sTree }).map((f) => ({ ...f, ...res.place?.(splitPath(f.path)) }))
+          : [];
+      const all = [
+        ...typeIssues.map((i) => ({ ...i, rule: 'types' })),
+        ...issues.map((i) => ({ ...i, rule: 'spec' })),
+        ...findings,
+      ];
+      const failed = specErrors.length > 0 || all.some((f) => f.severity === 'error' || (o.strict && f.severity === 'warning'));
+      const apps = plan ? plan.components.filter((x) => x.role === 'app') : [];
+      const health = apps.map((x) => ({ service: x.name, probe: x.healthProbe ?? 'none' }));
+      const out = cli.io.out;
+      if (o.format === 'json') {
+        out.log(JSON.stringify({ file: specPath, ok: !failed, issues: all, health }, null, 2));
+      } else {
+        const where = (f: (typeof all)[number]) =>
+          `${f.line ? `${f.file}:${f.line}:${f.column} ` : f.file ? `${f.file} ` : ''}${f.path}`;
+        const rows = all.map((f) => [f.rule, f.severity, where(f), f.message, f.hint ?? '']);
+        if (all.length) out.log(table(['rule', 'severity', 'where', 'problem', 'fix'], rows));
+        if (health.length) out.log(table(['service', 'health probe'], health.map((h) => [h.service, h.probe])));
+        if (!all.length) out.log(`${specPath}: valid, no policy findings (target ${target})`);
+      }
+      return specErrors.length ? 'invalid' : failed ? 'failed' : 'ok';
+    }),
+  );
+};

@@ -1,0 +1,82 @@
+// wharf restore: a snapshot back into its target (asked first, a safety snapshot taken, checked).
+import type { RestoreRequest, RestoreResult } from '../../ops/backup.js';
+import { action, fileOption, hostOption, jsonOption, type Io, type Register } from '../command.js';
+import { table } from '../format/table.js';
+import { seconds } from '../format/units.js';
+import { loadTargeted, opsContext, type TargetFlags } from '../stack.js';
+import { withTargets } from '../targets.js';
+import { backupProgress } from './backup.js';
+import { requireBackupTarget, requireSnapshotId } from './backup-targets.js';
+
+interface Flags extends TargetFlags {
+  snapshot: string;
+  toScratch?: boolean | string;
+  yes: boolean;
+  json: boolean;
+}
+
+export const registerRestore: Register = (program, cli) => {
+  const c = program
+    .command('restore')
+    .description('restore a target from a snapshot (latest by default); asks first, takes a safety snapshot, checks the result')
+    .argument('<target>', 'backup job or target name')
+    .addOption(fileOption())
+    .addOption(hostOption())
+    .option('--snapshot <id>', 'snapshot id, or latest', 'latest')
+    .option('--to-scratch [name]', 'restore into a scratch database instead of the live one')
+    .option('-y, --yes', 'do not ask for confirmation', false)
+    .addOption(jsonOption());
+  withTargets(c, 'restore').action(
+    action(cli, async (target: string, o: Flags) => {
+      const { io } = cli;
+      const targeted = await loadTargeted('restore', o);
+      requireBackupTarget(targeted.loaded.plan, target, { one: true });
+      requireSnapshotId(o.snapshot);
+      const ctx = await opsContext('restore', o, io, { render: false, loaded: targeted });
+      const { restoreBackup, stackBackupExecutor } = await import('../../ops/backup.js');
+      const r = await restoreBackup(await stackBackupExecutor(ctx), {
+        target,
+        snapshot: o.snapshot,
+        toScratch: o.toScratch,
+        onProgress: backupProgress(io, o.json),
+        confirm: (req) => ask(io, req, o),
+      });
+      if (o.json) io.out.log(JSON.stringify(r, null, 2));
+      else if (r.cancelled) io.out.error('restore cancelled: nothing changed');
+      else io.out.log(resultTable(r));
+      // Not confirmed: nothing was done, as with any other refused input.
+      if (r.cancelled) return 'invalid';
+      return r.ok && r.verified !== false ? 'ok' : 'failed';
+    }),
+  );
+};
+
+async function ask(io: Io, req: RestoreRequest, o: Flags): Promise<boolean> {
+  const where = req.destination === 'scratch' ? 'into a scratch copy' : 'IN PLACE, replacing its current data';
+  const safety = req.safetySnapshot ? '; a safety snapshot is taken first' : '';
+  const stops = req.stops.length ? `; stops ${req.stops.map((x) => x.service).join(', ')} first and starts them again after` : '';
+  const what = `restore ${req.target} (${req.kind}) ${where} from snapshot ${req.snapshot.shortId} of ${req.snapshot.time}${safety}${stops}`;
+  if (o.yes) {
+    if (!o.json) io.out.error(what);
+    return true;
+  }
+  if (!io.interactive) {
+    io.out.error(`${what}: refusing without confirmation (pass --yes)`);
+    return false;
+  }
+  return io.confirm(`${what}?`);
+}
+
+function resultTable(r: RestoreResult): string {
+  const checked = r.verified === undefined ? '' : r.verified ? `yes (${r.tables ?? 0} tables)` : 'MISMATCH';
+  const row = [
+    r.job,
+    r.ok ? 'ok' : `FAILED: ${r.error ?? `exit ${r.exitCode}`}`,
+    r.snapshot?.slice(0, 8) ?? '',
+    r.destination ?? '',
+    r.safetySnapshot?.slice(0, 8) ?? '',
+    checked,
+    seconds(r.durationMs),
+  ];
+  return table(['job', 'result', 'snapshot', 'destination', 'safety snapshot', 'checked against manifest', 'time'], [row]);
+}

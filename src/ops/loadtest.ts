@@ -7,12 +7,13 @@ import autocannon from 'autocannon';
 import type { OpsContext } from '../engine/context.js';
 import { edgeAddress } from '../engine/edge.js';
 import { byCodeUnit } from '../plan/sort.js';
+import type { Route } from '../plan/model.js';
 import { InputError } from '../errors.js';
 
 export interface LoadtestOptions {
   /** route name or host (default: the first non-internal route) */
   route?: string;
-  /** request path (default: the route's path) */
+  /** request path (default: the health path of the route's service, else the route's path) */
   path?: string;
   /** seconds (default 10) */
   duration?: number;
@@ -59,6 +60,11 @@ export class LoadtestError extends InputError {
   constructor(message: string) { super(message); this.name = 'LoadtestError'; }
 }
 
+/** What a load test requests when no --path is given. */
+export function defaultPath(route: Pick<Route, 'path' | 'healthPath'>): string {
+  return route.healthPath ?? route.path;
+}
+
 export async function loadtest(ctx: Pick<OpsContext, 'plan'>, opts: LoadtestOptions = {}): Promise<LoadtestResult> {
   const plan = ctx.plan;
   const candidates = plan.routes.filter((r) => !r.internal);
@@ -70,7 +76,9 @@ export async function loadtest(ctx: Pick<OpsContext, 'plan'>, opts: LoadtestOpti
       ? `no route "${opts.route}" (routes: ${plan.routes.map((r) => `${r.name} (${r.host})`).join(', ') || 'none'})`
       : 'the stack has no route to load');
   }
-  const path = opts.path ?? route.path;
+  // The route's own path may answer 404 (the api template serves nothing at /): its service's
+  // health path answers 2xx whenever the replica is up, which is what a load test can count on.
+  const path = opts.path ?? defaultPath(route);
   const address = edgeAddress(plan.proxy.bind);
   const port = plan.proxy.httpsPort;
   const edge = new Map<string, number>();

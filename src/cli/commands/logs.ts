@@ -14,6 +14,9 @@ interface Flags extends TargetFlags {
   tail?: number | 'all';
 }
 
+/** Compose v2 starts each line with an erase-line sequence even with --no-color, piped too. */
+export const logLine = (line: string): string => line.replace(/^(\x1b\[2K)+/, '');
+
 /** Named services, or every app service: what `wharf logs` reads. */
 export function logServices(plan: Plan, named: string[]): string[] {
   if (named.length) return [...new Set(named)];
@@ -41,7 +44,7 @@ export const registerLogs: Register = (program, cli) => {
       const redact = secretValues(ctx.secretsDir);
       const tail = o.tail ?? (o.since ? 'all' : 100);
       const { out } = cli.io;
-      const onLine = (line: string, stream: 'stdout' | 'stderr') => (stream === 'stdout' ? out.log(line) : out.error(line));
+      const onLine = (line: string, stream: 'stdout' | 'stderr') => (stream === 'stdout' ? out.log(logLine(line)) : out.error(logLine(line)));
       const results = await Promise.all(
         services.map((s) => {
           const cmd = { ...ctx.engine.logs(s, tail, { since: o.since, follow: o.follow }), redact };

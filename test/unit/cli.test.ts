@@ -175,3 +175,23 @@ test('the swarm target from the CLI: check --target swarm names SW005 with its l
     }
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test('the real binary: refusals exit 2 with one plain line naming what was wrong, nothing written', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-cli-refuse-'));
+  try {
+    assert.equal((await wharf(dir, 'init', '--template', 'api')).exitCode, 0);
+    const before = readdirSync(dir).sort();
+    for (const [args, message] of [
+      [['rollout', 'nosuch'], /^error: no service "nosuch" in shop \(services: .*\bapi\b.*\)$/m],
+      [['restore', 'nosuch', '--yes'], /^error: no database, cache or volume "nosuch" is backed up \(backups: db\)$/m],
+      [['up', '--target', 'k8s'], /^error: wharf up does not support the k8s target \(--target k8s\); it supports compose, swarm$/m],
+      [['logs', '--target', 'nope'], /argument 'nope' is invalid\. Allowed choices are compose, swarm, k8s/],
+    ] as const) {
+      const r = await wharf(dir, ...args);
+      assert.equal(r.exitCode, 2, `wharf ${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /\x1b\[/, 'no colour when not a terminal');
+      assert.deepEqual(readdirSync(dir).sort(), before, `wharf ${args.join(' ')} wrote nothing`);
+    }
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});

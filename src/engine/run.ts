@@ -46,7 +46,7 @@ export const run: Runner = async (c, opts = {}) => {
     timeout: c.timeoutMs,
     stripFinalNewline: true,
     lines: false,
-    buffer: true,
+    buffer: !opts.stream,
     maxBuffer: 64 * 1024 * 1024,
   });
   if (opts.onLine) {

@@ -42,3 +42,13 @@ test('wharf logs: every replica of a service, merged, each line prefixed by its 
   const tail = await run(ctx.engine.logs('db', 1));
   assert.equal(tail.stdout.split('\n').filter(Boolean).length, 2, 'one line per replica');
 });
+
+test('wharf logs --follow: streams both replicas\' lines until stopped, keeping none in memory', { skip }, async () => {
+  const lines: string[] = [];
+  // stopped by a deadline here; a user stops it with Ctrl-C
+  const follow = { ...ctx.engine.logs('db', 'all', { follow: true }), timeoutMs: 3000 };
+  const r = await run(follow, { reject: false, stream: true, onLine: (l) => void lines.push(logLine(l)) });
+  assert.equal(r.timedOut, true, 'still following when stopped');
+  assert.equal(r.stdout, '', 'nothing buffered');
+  assert.deepEqual(lines.filter((l) => /listening on 8080/.test(l)).map((l) => l.split('|')[0]!.trim()).sort(), ['db-1', 'db-2']);
+});

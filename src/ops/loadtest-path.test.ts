@@ -12,7 +12,9 @@ test('loadtest without --path requests the health path of the route\'s service',
   assert.equal(defaultPath(route), '/health');
 });
 
-test('a route without an HTTP health path keeps its own path', () => {
+test('a route without an HTTP health path, or under a path prefix, keeps its own path', () => {
   assert.equal(defaultPath({ path: '/shop' }), '/shop');
   assert.equal(defaultPath({ path: '/', healthPath: '/api/healthz' }), '/api/healthz');
+  // under a path prefix the edge would not route /health to this service
+  assert.equal(defaultPath({ path: '/shop', healthPath: '/health' }), '/shop');
 });

@@ -60,9 +60,10 @@ export class LoadtestError extends InputError {
   constructor(message: string) { super(message); this.name = 'LoadtestError'; }
 }
 
-/** What a load test requests when no --path is given. */
+/** What a load test requests when no --path is given: the health path reaches the service
+ *  through the edge only when the route takes every path of its host. */
 export function defaultPath(route: Pick<Route, 'path' | 'healthPath'>): string {
-  return route.healthPath ?? route.path;
+  return route.healthPath && route.path === '/' ? route.healthPath : route.path;
 }
 
 export async function loadtest(ctx: Pick<OpsContext, 'plan'>, opts: LoadtestOptions = {}): Promise<LoadtestResult> {

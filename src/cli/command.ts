@@ -18,7 +18,7 @@ export interface Io {
   /** stderr is a terminal: progress lines may be rewritten in place */
   liveProgress: boolean;
   /** print each engine output line as it arrives (WHARF_VERBOSE) */
-  verbose: boolean;
+  showOutput: boolean;
   confirm(question: string): Promise<boolean>;
 }
 
@@ -63,7 +63,7 @@ export function processIo(out: Out): Io {
     out,
     interactive: !!process.stdin.isTTY,
     liveProgress: !!process.stderr.isTTY,
-    verbose: !!process.env.WHARF_VERBOSE,
+    showOutput: !!process.env.WHARF_VERBOSE,
     confirm: askOnTerminal,
   };
 }

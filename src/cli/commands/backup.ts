@@ -11,7 +11,7 @@ import { requireBackupTarget } from './backup-targets.js';
 export function backupProgress(io: Io, json: boolean) {
   if (json) return undefined;
   return (e: { job: string; phase: string; message: string }) => {
-    if (e.phase === 'log' && !io.verbose) return;
+    if (e.phase === 'log' && !io.showOutput) return;
     io.out.error(`  ${e.job}: ${e.phase === 'log' ? '' : `${e.phase} `}${e.message}`);
   };
 }

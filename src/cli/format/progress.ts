@@ -18,7 +18,7 @@ export function upProgress(io: Io): (e: UpEvent) => void {
       if (e.status === 'start') out.error(`• ${e.describe}`);
       else out.error(`  ${e.status === 'done' ? '✓' : '–'} ${e.step}${e.durationMs !== undefined ? ` (${seconds(e.durationMs)})` : ''}`);
     } else if (e.kind === 'output') {
-      if (io.verbose) out.error(`    ${e.line}`);
+      if (io.showOutput) out.error(`    ${e.line}`);
     } else {
       const healthy = e.services.filter((s) => s.state === 'healthy').length;
       const waiting = e.services

@@ -2,7 +2,7 @@
 // with a message naming what was wrong, and runs nothing (no command recorded, no file written).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { recordingRunner } from '../engine/run.js';
@@ -129,8 +129,12 @@ test('wharf logs: exact argv per service, merged and prefixed by the tool; every
     assert.equal(follow.code, 0, follow.text);
     assert.deepEqual(follow.calls.slice(1).map((c) => c.argv), [[...base, '--tail', 'all', '--since', '2026-12-07T10:00:00Z', '--follow', 'api']]);
     assert.equal(follow.calls[1]!.timeoutMs, undefined, 'a followed stream has no timeout');
+    // a secret an app prints is masked in every line (run() redacts what the command carries)
+    mkdirSync(join(p.dir, '.wharf', 'secrets'), { recursive: true });
+    writeFileSync(join(p.dir, '.wharf', 'secrets', 'db-password'), 's3cret-value-of-db\n');
     const plain = await wharf(p.spec, 'logs');
     assert.deepEqual(plain.calls.slice(1).map((c) => c.argv), [[...base, '--tail', '100', 'api']]);
+    assert.ok(plain.calls[1]!.redact?.includes('s3cret-value-of-db'));
     for (const bad of [['--since', '-x'], ['--since', 'yesterday'], ['--tail', '0']]) {
       const r = await wharf(p.spec, 'logs', ...bad);
       assert.equal(r.code, 2, `${bad.join(' ')}: ${r.text}`);

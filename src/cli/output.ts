@@ -11,7 +11,3 @@ export const stdio: Out = {
   error: (line) => process.stderr.write(`${line}\n`),
   colour: !!process.stderr.isTTY && !process.env.NO_COLOR,
 };
-
-// The helpers moved to format/; re-exported for the callers of the old module.
-export { table } from './format/table.js';
-export { printIssues } from './format/issues.js';

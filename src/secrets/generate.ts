@@ -179,7 +179,3 @@ function atomicWrite(path: string, contents: string | Buffer): void {
   renameSync(tmp, path);
 }
 
-/** Reads one secret for the CLI's own use (e.g. to query a protected endpoint). */
-export function readSecret(secretsDir: string, name: string): string {
-  return readFileSync(join(secretsDir, name), 'utf8');
-}

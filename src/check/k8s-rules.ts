@@ -8,7 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import type { Plan } from '../plan/model.js';
 import { renderK8s } from '../render/k8s/index.js';
 import type { Severity } from '../spec/issues.js';
-import type { PolicyRule } from './policy.js';
+import type { PolicyRule } from './rule.js';
 
 export interface K8sDoc { file: string; doc: Record<string, any> }
 export interface K8sFinding { rule: string; path: string; message: string; hint: string; severity: Severity }

@@ -1,7 +1,7 @@
 // messaging: (Kafka) is run by Strimzi on the k8s target only. Compose and Swarm refuse it at
 // check time rather than rendering a single-node Kafka that would silently differ (no KafkaUser
 // ACLs, no operator-generated credentials, no NetworkPolicies keeping the brokers private).
-import type { PolicyRule } from './policy.js';
+import type { PolicyRule } from './rule.js';
 
 export const messagingTargetRule: PolicyRule = {
   id: 'MSG001', title: 'messaging (Kafka) on a target without Strimzi', severity: 'error',

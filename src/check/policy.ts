@@ -2,26 +2,10 @@
 // stable id, a severity and a fix hint; findings are collected, never thrown.
 import type { Component, Plan } from '../plan/model.js';
 import type { Stack } from '../spec/schema.js';
-import type { Issue, Severity } from '../spec/issues.js';
-import { byCodeUnit } from '../plan/sort.js';
+import { runRules, type Finding, type PolicyContext, type PolicyRule } from './rule.js';
 
-export interface Finding extends Issue {
-  rule: string;
-}
-
-export interface PolicyContext {
-  stack: Stack;
-  plan: Plan;
-  /** k8s: every document of the tree on disk (.wharf/k8s), when one was rendered: what Flux applies */
-  k8sTree?: Array<{ file: string; doc: Record<string, any> }>;
-}
-
-export interface PolicyRule {
-  id: string;
-  title: string;
-  severity: Severity;
-  check: (ctx: PolicyContext) => Array<Omit<Finding, 'rule' | 'severity'> & { severity?: Severity }>;
-}
+// The rule files import the rule's shape from rule.ts, never from here: this file loads them.
+export type { Finding, PolicyContext, PolicyRule } from './rule.js';
 
 const SECRET_NAME = /(PASS(WORD)?|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)$/i;
 const DEFAULT_CREDS = new Set(['admin', 'password', 'changeme', 'secret', 'root', 'postgres', 'apppassword', 'appuser:apppassword', 'admin:admin', '123456', 'letmein', 'grafana']);
@@ -117,9 +101,9 @@ export async function rulesFor(target: string): Promise<PolicyRule[]> {
   return [...policyRules, messagingTargetRule];
 }
 
+/** Runs the rules (the policy rules unless told) over the spec and its plan, sorted by rule and path. */
 export function lint(stack: Stack, plan: Plan, rules: PolicyRule[] = policyRules, extra: Omit<PolicyContext, 'stack' | 'plan'> = {}): Finding[] {
-  return rules.flatMap((r) => r.check({ ...extra, stack, plan }).map((f) => ({ ...f, rule: r.id, severity: f.severity ?? r.severity })))
-    .sort((a, b) => byCodeUnit(a.rule, b.rule) || byCodeUnit(a.path, b.path));
+  return runRules(stack, plan, rules, extra);
 }
 
 /** The target's own rules that make a deploy impossible: refused before anything runs. */

@@ -3,7 +3,7 @@
 // and the plan. The live side (nodes up, quorum now, ports between nodes) is `wharf doctor`.
 import type { Component } from '../plan/model.js';
 import { DATA_NODE_LABEL, healthWindow, keepsData, seconds } from '../plan/placement.js';
-import type { PolicyRule } from './policy.js';
+import type { PolicyRule } from './rule.js';
 
 const servicePath = (c: Component) => `services.${c.name}`;
 const apps = (cs: Component[]) => cs.filter((c) => c.role === 'app');

@@ -3,7 +3,7 @@
 // nothing is piped to a shell). Servers on the managers (the first initialises embedded etcd,
 // the others join it), agents on the workers; every node's kubelet, API and flannel VXLAN on
 // wg0 (--node-ip, --flannel-iface), so cluster traffic never leaves the WireGuard mesh.
-import type { Role } from './roles.js';
+import type { Role } from './role.js';
 
 // the release names its binaries k3s (amd64) and k3s-arm64, each listed in sha256sum-<arch>.txt
 const downloadVars = {

@@ -1,9 +1,7 @@
 // The roles, as data: each task a plain object serialised by toYaml. Everything they vary on
 // is an inventory variable (inventory.ts); commands are argv lists, never shell lines.
 import { k3s, k3sFirewallTasks } from './k3s.js';
-
-type Task = Record<string, unknown>;
-export interface Role { tasks: Task[]; handlers?: Task[]; templates?: Record<string, string>; files?: Record<string, string> }
+import type { Role, Task } from './role.js';
 
 // The package lists are refreshed only when a package is missing: a second apply of an
 // installed node needs no mirror and changes nothing.

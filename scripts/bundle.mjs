@@ -16,7 +16,9 @@ const backupScripts = {
   name: 'backup-scripts',
   setup(b) {
     b.onLoad({ filter: /[\\/]render[\\/]backup[\\/]scripts\.ts$/ }, () => {
-      const names = readdirSync(join(backupDir, 'sh')).filter((n) => n.endsWith('.sh')).sort();
+      const names = readdirSync(join(backupDir, 'sh'))
+        .filter((n) => n.endsWith('.sh'))
+        .sort();
       const imports = names.map((n, i) => `import s${i} from './sh/${n}';`).join('\n');
       const entries = names.map((n, i) => `${JSON.stringify(n)}: s${i}`).join(', ');
       return {

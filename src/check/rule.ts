@@ -24,6 +24,7 @@ export interface PolicyRule {
 }
 
 export function runRules(stack: Stack, plan: Plan, rules: PolicyRule[], extra: Omit<PolicyContext, 'stack' | 'plan'> = {}): Finding[] {
-  return rules.flatMap((r) => r.check({ ...extra, stack, plan }).map((f) => ({ ...f, rule: r.id, severity: f.severity ?? r.severity })))
+  return rules
+    .flatMap((r) => r.check({ ...extra, stack, plan }).map((f) => ({ ...f, rule: r.id, severity: f.severity ?? r.severity })))
     .sort((a, b) => byCodeUnit(a.rule, b.rule) || byCodeUnit(a.path, b.path));
 }

@@ -69,7 +69,8 @@ function repositoryWord(repository: string): string {
 /** Job names are words of the schedule file and parts of paths: the plan guarantees the
  *  grammar, and a name outside it is a bug, not something to quote. */
 function jobName(name: string): string {
-  if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`bug: backup job name ${JSON.stringify(name)} is not lowercase letters, digits and dashes`);
+  if (!/^[a-z0-9-]+$/.test(name))
+    throw new Error(`bug: backup job name ${JSON.stringify(name)} is not lowercase letters, digits and dashes`);
   return name;
 }
 

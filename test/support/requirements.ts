@@ -8,7 +8,12 @@ import { basename, join } from 'node:path';
 export const requirementsFile = join(import.meta.dirname, '..', '..', 'scripts', 'requirements.txt');
 export const testRequirementsFile = join(import.meta.dirname, '..', '..', 'scripts', 'requirements-test.txt');
 
-export interface Requirement { pkg: string; commands: string[]; line: number; file: string }
+export interface Requirement {
+  pkg: string;
+  commands: string[];
+  line: number;
+  file: string;
+}
 
 /** One list (default: both, runtime first, as install.sh --with-tests reads them). */
 export function requirements(files: string[] = [requirementsFile, testRequirementsFile]): Requirement[] {
@@ -35,5 +40,8 @@ export function isDeclared(cmd: string): boolean {
 }
 
 export function assertDeclared(cmd: string): void {
-  if (!isDeclared(cmd)) throw new Error(`${cmd} is not in scripts/requirements.txt or requirements-test.txt: add the Debian package that provides it, so install.sh installs it`);
+  if (!isDeclared(cmd))
+    throw new Error(
+      `${cmd} is not in scripts/requirements.txt or requirements-test.txt: add the Debian package that provides it, so install.sh installs it`,
+    );
 }

@@ -14,7 +14,30 @@ import { toolPath } from '../support/tools.js';
 
 const repo = join(import.meta.dirname, '..', '..');
 // Programs of Debian's essential set and Node itself: on every machine the suite can run on.
-const essential = new Set(['sh', '/bin/sh', 'bash', 'dash', 'cat', 'id', 'getconf', 'env', 'true', 'false', 'sleep', 'tar', 'grep', 'sed', 'cp', 'dd', 'mount', 'umount', 'node', 'npm', 'npx', 'git']);
+const essential = new Set([
+  'sh',
+  '/bin/sh',
+  'bash',
+  'dash',
+  'cat',
+  'id',
+  'getconf',
+  'env',
+  'true',
+  'false',
+  'sleep',
+  'tar',
+  'grep',
+  'sed',
+  'cp',
+  'dd',
+  'mount',
+  'umount',
+  'node',
+  'npm',
+  'npx',
+  'git',
+]);
 
 function sources(dir: string, out: string[] = []): string[] {
   if (!existsSync(dir)) return out;
@@ -30,7 +53,8 @@ function sources(dir: string, out: string[] = []): string[] {
 /** Programs code names literally: toolPath('x'), have('x'), spawn('x'...), execa('x'...), cmd(['x', ...]), argv = ['x', ...]. */
 export function programsNamed(text: string): string[] {
   const found = new Set<string>();
-  const re = /\b(?:(?:toolPath|have|execa|execaSync|spawn|spawnSync|execFile|execFileSync)\(\s*|cmd\(\s*\[\s*|\bargv\s*=\s*\[\s*)'([A-Za-z0-9_./-]+)'/g;
+  const re =
+    /\b(?:(?:toolPath|have|execa|execaSync|spawn|spawnSync|execFile|execFileSync)\(\s*|cmd\(\s*\[\s*|\bargv\s*=\s*\[\s*)'([A-Za-z0-9_./-]+)'/g;
   for (const m of text.matchAll(re)) found.add(m[1]!);
   return [...found];
 }
@@ -41,18 +65,25 @@ const optionalAtRuntime: Record<string, string> = {
   'ansible-playbook': 'wharf cluster (multi-host bootstrap): README, "Many hosts"',
 };
 
-const testCode = [...sources(join(repo, 'test')), ...sources(join(repo, 'apps', 'api', 'test')),
-  ...sources(join(repo, 'src')).filter((f) => f.endsWith('.test.ts') || f.includes('/testing/'))]
-  .filter((f) => !f.endsWith('requirements.test.ts'));
+const testCode = [
+  ...sources(join(repo, 'test')),
+  ...sources(join(repo, 'apps', 'api', 'test')),
+  ...sources(join(repo, 'src')).filter((f) => f.endsWith('.test.ts') || f.includes('/testing/')),
+].filter((f) => !f.endsWith('requirements.test.ts'));
 
 test('the scanner finds the programs code names', () => {
-  assert.deepEqual(programsNamed(`toolPath('promtool'); spawnSync('haproxy', ['-c']); execa( 'redis-cli', []); run('backup'); cmd(['docker', 'ps']); const argv = ['ansible-playbook', '-i']`).sort(),
-    ['ansible-playbook', 'docker', 'haproxy', 'promtool', 'redis-cli']);
+  assert.deepEqual(
+    programsNamed(
+      `toolPath('promtool'); spawnSync('haproxy', ['-c']); execa( 'redis-cli', []); run('backup'); cmd(['docker', 'ps']); const argv = ['ansible-playbook', '-i']`,
+    ).sort(),
+    ['ansible-playbook', 'docker', 'haproxy', 'promtool', 'redis-cli'],
+  );
 });
 
 test('every program shipped code spawns is in scripts/requirements.txt (what the quick start installs)', () => {
   const runtime = new Set(requirements([requirementsFile]).flatMap((r) => r.commands));
-  const shipped = ['engine', 'ops', 'secrets', 'cli'].flatMap((d) => sources(join(repo, 'src', d)))
+  const shipped = ['engine', 'ops', 'secrets', 'cli']
+    .flatMap((d) => sources(join(repo, 'src', d)))
     .filter((f) => !f.endsWith('.test.ts') && !f.includes('/testing/'));
   const named = new Set<string>();
   const missing: string[] = [];
@@ -71,7 +102,10 @@ test('every program shipped code spawns is in scripts/requirements.txt (what the
 test('the runtime list starts no server beside the platform: only the Docker Engine', () => {
   const servers = ['postgresql', 'mariadb-server', 'redis-server', 'prometheus', 'prometheus-alertmanager', 'haproxy', 'ansible'];
   const runtime = requirements([requirementsFile]).map((r) => r.pkg);
-  assert.deepEqual(runtime.filter((p) => servers.includes(p) || p.startsWith('prometheus-')), []);
+  assert.deepEqual(
+    runtime.filter((p) => servers.includes(p) || p.startsWith('prometheus-')),
+    [],
+  );
   assert.ok(runtime.includes('docker.io'));
 });
 
@@ -92,12 +126,22 @@ test('toolPath refuses a program the list does not name', () => {
 
 test('install.sh installs the runtime list, and with --with-tests both lists', () => {
   const parse = (...args: string[]) => {
-    const r = spawnSync('bash', ['-c', 'source <(sed -n "/^LISTS=(/,/^done$/p" scripts/install.sh); printf "%s\\n" "${PACKAGES[@]}"', 'bash', ...args], { cwd: repo, encoding: 'utf8' });
+    const r = spawnSync(
+      'bash',
+      ['-c', 'source <(sed -n "/^LISTS=(/,/^done$/p" scripts/install.sh); printf "%s\\n" "${PACKAGES[@]}"', 'bash', ...args],
+      { cwd: repo, encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, r.stderr);
     return r.stdout.trim().split('\n');
   };
-  assert.deepEqual(parse(), requirements([requirementsFile]).map((x) => x.pkg));
-  assert.deepEqual(parse('--with-tests'), requirements().map((x) => x.pkg));
+  assert.deepEqual(
+    parse(),
+    requirements([requirementsFile]).map((x) => x.pkg),
+  );
+  assert.deepEqual(
+    parse('--with-tests'),
+    requirements().map((x) => x.pkg),
+  );
 });
 
 test('every listed command is installed', { skip: process.env.CI === 'true' ? false : 'outside CI: run scripts/install.sh' }, () => {

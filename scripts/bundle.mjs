@@ -6,7 +6,29 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+// The backup scripts ship as text assets: src/render/backup/scripts.ts reads sh/*.sh from disk
+// when run from source; in the bundle the same module imports each script through the text loader.
+const backupDir = resolve('src/render/backup');
+const backupScripts = {
+  name: 'backup-scripts',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]render[\\/]backup[\\/]scripts\.ts$/ }, () => {
+      const names = readdirSync(join(backupDir, 'sh'))
+        .filter((n) => n.endsWith('.sh'))
+        .sort();
+      const imports = names.map((n, i) => `import s${i} from './sh/${n}';`).join('\n');
+      const entries = names.map((n, i) => `${JSON.stringify(n)}: s${i}`).join(', ');
+      return {
+        contents: `${imports}\nexport const SCRIPT_NAMES = ${JSON.stringify(names)};\nexport const scripts = { ${entries} };\n`,
+        loader: 'js',
+        resolveDir: backupDir,
+      };
+    });
+  },
+};
 
 // Chunk names carry content hashes: without a clean outdir old chunks pile up (and get packed).
 rmSync('dist/bundle', { recursive: true, force: true });
@@ -25,6 +47,8 @@ await build({
   banner: { js: "import { createRequire as __wharfRequire } from 'node:module'; const require = __wharfRequire(import.meta.url);" },
   logLevel: 'warning',
   legalComments: 'none',
+  loader: { '.sh': 'text' },
+  plugins: [backupScripts],
 });
 
 // A config loaded as CommonJS (a project without "type": "module") requires 'wharf'.
@@ -38,6 +62,8 @@ await build({
   outdir: 'dist/bundle',
   logLevel: 'warning',
   legalComments: 'none',
+  loader: { '.sh': 'text' },
+  plugins: [backupScripts],
 });
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');

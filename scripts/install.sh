@@ -2,23 +2,34 @@
 # One step from a fresh Debian/Ubuntu machine to a working wharf checkout:
 # system packages, a running Docker Engine, npm dependencies and the build.
 #
-#   scripts/install.sh            # everything
+#   scripts/install.sh                    # what wharf needs (scripts/requirements.txt)
+#   scripts/install.sh --with-tests       # and what the test suite needs (requirements-test.txt: CI)
 #   WHARF_SKIP_APT=1 scripts/install.sh   # packages already there
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[install] %s\n' "$*"; }
 
+LISTS=(scripts/requirements.txt)
+case "${1:-}" in
+  --with-tests) LISTS+=(scripts/requirements-test.txt) ;;
+  '') ;;
+  *) echo "usage: scripts/install.sh [--with-tests]" >&2; exit 2 ;;
+esac
+
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 
-# One list (scripts/requirements.txt) of the Debian packages `wharf up` and the test suite
-# need; a test checks it against the commands the tests ask for.
+# The Debian packages wharf needs on a user's host (requirements.txt: Docker Engine, Compose,
+# openssl) and, with --with-tests, the servers and validators the test suite runs; a test checks
+# both lists against the programs the code and the tests spawn.
 PACKAGES=()
 declare -A COMMANDS=()
-while read -r pkg cmds; do
-  case "$pkg" in ''|'#'*) continue ;; esac
-  PACKAGES+=("$pkg")
-  COMMANDS[$pkg]="$cmds"
-done < scripts/requirements.txt
+for list in "${LISTS[@]}"; do
+  while read -r pkg cmds; do
+    case "$pkg" in ''|'#'*) continue ;; esac
+    PACKAGES+=("$pkg")
+    COMMANDS[$pkg]="$cmds"
+  done < "$list"
+done
 
 # A package counts as present when it is installed, or when every command it is listed for is
 # already on PATH from another package (a machine may ship kubectl outside Debian's
@@ -47,9 +58,16 @@ fi
 
 scripts/docker/ensure-engine.sh
 
-node -e 'const [a]=process.versions.node.split(".");if(+a<20){console.error("[install] Node.js >= 20 is required, found "+process.version);process.exit(1)}'
+# Node.js 22 or newer: kubernetes-models (the k8s target's typed objects) requires it, and Node 20
+# reached end of life in April 2026. Node 20 still runs wharf today, so it is a warning, not a
+# failure (this keeps older CI hosts working); below 20 nothing works and install stops.
+node -e '
+const [major] = process.versions.node.split(".").map(Number);
+if (major < 20) { console.error(`[install] Node.js >= 22 is required, found ${process.version}: see the README, "Node.js"`); process.exit(1); }
+if (major < 22) console.error(`[install] WARNING: Node.js ${process.version} is past its end of life and below what kubernetes-models requires (>= 22): install Node.js 22 (README, "Node.js")`);
+'
 log "npm ci"
 npm ci --no-audit --no-fund --loglevel=error
 log "build"
 npm run build --silent
-log "done: try 'bin/wharf.js init && bin/wharf.js up', or 'npm test'"
+if [ "${#LISTS[@]}" -gt 1 ]; then log "done: try 'npm test'"; else log "done: try 'bin/wharf.js init && bin/wharf.js up' (the test suite needs scripts/install.sh --with-tests)"; fi

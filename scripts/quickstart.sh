@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole platform from a fresh Debian/Ubuntu machine, in one command:
 #   scripts/quickstart.sh [--local-images] [project-dir] [template]
-# Installs prerequisites (scripts/install.sh), writes wharf.yaml from a template
-# when the directory has none, and runs `wharf up`.
+# Installs what wharf needs on this host (scripts/install.sh: Docker Engine, Compose, openssl;
+# not the test suite's servers), writes wharf.yaml from a template when the directory has none,
+# and runs `wharf up`.
 # --local-images: for a machine that reaches no container registry. Builds substitute images
 # from Debian packages (scripts/docker/), points the spec's `images:` at them, and swaps what
 # has no Debian package (Traefik -> HAProxy; Grafana, cAdvisor off). See README.

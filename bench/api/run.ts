@@ -98,7 +98,7 @@ function capCpu(pid: number, name: string, cpus: number): string {
     writeFileSync(join(dir, 'cgroup.procs'), String(pid));
     return dir;
   } catch (err) {
-    throw new Error(`--cpus needs a writable cgroup CPU controller (root, cgroup v1 or v2): ${(err as Error).message}`);
+    throw new Error(`--cpus needs a writable cgroup CPU controller (root, cgroup v1 or v2): ${(err as Error).message}`, { cause: err });
   }
 }
 

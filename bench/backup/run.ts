@@ -7,7 +7,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { PG_BIN, startPostgres } from '../../test/support/servers.js';
 import { makeSandbox, planFromYaml, postgresSpec, resticBinary } from '../../test/unit/backup-harness.js';
 

@@ -1,5 +1,6 @@
 // Commands as data. Builders in this folder return Cmd objects; only run.ts spawns them,
 // so `--dry-run` prints them and tests compare them exactly.
+import { shellWord } from '../escape/shell.js';
 
 export interface Cmd {
   argv: string[];
@@ -20,19 +21,11 @@ export function cmd(argv: string[], describe: string, extra: Omit<Cmd, 'argv' | 
   return { argv, describe, ...extra };
 }
 
-const safe = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-/** POSIX shell quoting, for display only (commands are never run through a shell). */
-export function shellQuote(arg: string): string {
-  if (arg === '') return "''";
-  return safe.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
 /** How a command is shown to people: env keys without their values, argv quoted. */
 export function formatCmd(c: Cmd): string {
   const env = Object.keys(c.env ?? {}).sort().map((k) => `${k}=***`);
-  const line = [...env, ...c.argv.map(shellQuote)].join(' ');
-  return c.cwd ? `(cd ${shellQuote(c.cwd)} && ${line})` : line;
+  const line = [...env, ...c.argv.map(shellWord)].join(' ');
+  return c.cwd ? `(cd ${shellWord(c.cwd)} && ${line})` : line;
 }
 
 /** Replace every occurrence of each secret value by ***. Short values are left alone:

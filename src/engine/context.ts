@@ -6,7 +6,6 @@ import { ComposeEngine } from './compose.js';
 import { detectCompose, type ComposeBinary } from './detect.js';
 import type { Engine } from './engine.js';
 import { run, type Runner } from './run.js';
-import { cmd } from './command.js';
 import { SwarmEngine } from './swarm.js';
 import type { Stack, TargetName } from '../spec/schema.js';
 
@@ -42,12 +41,6 @@ export function secretValues(secretsDir: string | undefined): string[] {
     } catch { /* unreadable: nothing to mask */ }
   }
   return [...new Set(out.filter((v) => v.length >= 6))].sort((a, b) => b.length - a.length);
-}
-
-/** true when the engine has buildx; without it compose v2 must use the classic builder. */
-export async function hasBuildx(runner: Runner = run): Promise<boolean> {
-  const r = await runner(cmd(['docker', 'buildx', 'version'], 'detect buildx', { timeoutMs: 20_000 }), { reject: false }).catch(() => undefined);
-  return !!r && r.exitCode === 0;
 }
 
 export async function composeContext(o: {

@@ -6,7 +6,6 @@
 
 export function traefikRuleValue(value: string): string {
   if (/\p{Cs}/u.test(value)) throw new Error('bug: a lone surrogate cannot be in a Traefik rule');
-  // eslint-disable-next-line no-control-regex
   if (/^[^`\x00-\x1f\x7f]*$/.test(value)) return `\`${value}\``;
   return JSON.stringify(value);
 }

@@ -9,7 +9,10 @@ export function urlComponent(value: string): string {
   if (/\p{Cs}/u.test(value)) throw new Error('bug: a lone surrogate cannot be in a URL');
   let out = '';
   for (const ch of value) {
-    if (UNRESERVED.test(ch)) { out += ch; continue; }
+    if (UNRESERVED.test(ch)) {
+      out += ch;
+      continue;
+    }
     for (const b of Buffer.from(ch, 'utf8')) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
@@ -28,6 +31,8 @@ export interface ConnectionUrl {
 
 /** scheme://user:password@host:port/database?options, every part encoded. */
 export function connectionUrl(u: ConnectionUrl): string {
-  const query = Object.entries(u.options ?? {}).map(([k, v]) => `${urlComponent(k)}=${urlComponent(v)}`).join('&');
+  const query = Object.entries(u.options ?? {})
+    .map(([k, v]) => `${urlComponent(k)}=${urlComponent(v)}`)
+    .join('&');
   return `${u.scheme}://${urlComponent(u.user ?? '')}:${urlComponent(u.password)}@${u.host}:${u.port}/${urlComponent(u.database)}${query ? `?${query}` : ''}`;
 }

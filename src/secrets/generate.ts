@@ -167,8 +167,8 @@ function openssl(args: string[], input?: string): string {
     return execFileSync('openssl', args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
   } catch (err) {
     const e = err as { code?: string; stderr?: string };
-    if (e.code === 'ENOENT') throw new Error('openssl is required to generate TLS and HAProxy credentials: install the openssl package');
-    throw new Error(`openssl ${args[0]} failed: ${String(e.stderr ?? '').split('\n')[0]}`);
+    if (e.code === 'ENOENT') throw new Error('openssl is required to generate TLS and HAProxy credentials: install the openssl package', { cause: err });
+    throw new Error(`openssl ${args[0]} failed: ${String(e.stderr ?? '').split('\n')[0]}`, { cause: err });
   }
 }
 
@@ -179,7 +179,3 @@ function atomicWrite(path: string, contents: string | Buffer): void {
   renameSync(tmp, path);
 }
 
-/** Reads one secret for the CLI's own use (e.g. to query a protected endpoint). */
-export function readSecret(secretsDir: string, name: string): string {
-  return readFileSync(join(secretsDir, name), 'utf8');
-}

@@ -9,7 +9,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { shellQuote } from '../../src/escape/shell.js';
+import { shellQuote, shellWord } from '../../src/escape/shell.js';
 import { haproxyQuote, haproxyWord } from '../../src/escape/haproxy.js';
 import { traefikRuleValue } from '../../src/escape/traefik.js';
 import { promTemplateText, promqlRegex, promqlReplacement, promqlString } from '../../src/escape/promql.js';
@@ -37,6 +37,15 @@ test('shellQuote: /bin/sh reads every value back as one word, runs nothing', () 
   } finally { rmSync(dir, { recursive: true, force: true }); }
   assert.equal(shellQuote("it's"), `'it'\\''s'`);
   assert.throws(() => shellQuote('a\0b'), /NUL/);
+});
+
+test('shellWord (commands shown to people): safe words bare, the rest one quoted word that /bin/sh reads back', () => {
+  assert.equal(shellWord('compose.yaml'), 'compose.yaml');
+  assert.equal(shellWord('label=com.docker.compose.project=shop'), 'label=com.docker.compose.project=shop');
+  assert.equal(shellWord(''), "''");
+  assert.equal(shellWord('a b'), "'a b'");
+  const argv = spawnSync('/bin/sh', ['-c', `printf '%s\\0' ${nasty.map(shellWord).join(' ')}`], { encoding: 'utf8' });
+  assert.deepEqual(argv.stdout.split('\0').slice(0, -1), nasty);
 });
 
 test('haproxyQuote: no line break, comment or expansion survives; haproxy reads the value back intact', { skip: !haproxyOk && 'haproxy not installed' }, async () => {

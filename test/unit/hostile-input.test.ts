@@ -23,7 +23,6 @@ interface Case {
   env?: Record<string, string>;
 }
 
-const api = (change: (d: Record<string, any>) => void) => change;
 const imageSvc = (image: string) => (d: Record<string, any>) => { delete d.services.api.build; d.services.api.image = image; };
 const pathChars = ['\n', '\r', '\t', ' ', '"', "'", '\\', ';', '$', '`', '\u0000', '\u007f'];
 

@@ -12,7 +12,6 @@ import { planPaths } from '../../src/ops/prepare.js';
 import { templateNames, templateText } from '../support/templates.js';
 
 const params = propertyParams(300);
-const runs = params.numRuns;
 
 function checkOutcome(res: { stack?: unknown; issues: Array<{ path: string; message: string; severity: string }> }): void {
   for (const i of res.issues) {

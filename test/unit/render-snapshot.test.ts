@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { renderAll } from '../../src/render/index.js';
+import { scripts } from '../../src/render/backup/scripts.js';
 import { loadVariant, repoRoot, variants } from '../support/templates.js';
 
 const snapRoot = join(repoRoot, 'test', 'snapshots');
@@ -15,9 +16,31 @@ function listFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)]);
 }
 
+// The backup scripts are text assets, the same in every template: snapshot once, in
+// test/snapshots/backup-scripts/, and each template's tree holds everything else.
+const sharedDir = join(snapRoot, 'backup-scripts');
+const shared = (path: string) => /(^|\/)backup\/bin\/[^/]+\.sh$/.test(path);
+
+test('snapshot: backup scripts (shared by every template)', () => {
+  if (update) {
+    rmSync(sharedDir, { recursive: true, force: true });
+    mkdirSync(sharedDir, { recursive: true });
+    for (const [name, text] of Object.entries(scripts)) writeFileSync(join(sharedDir, name), text);
+  }
+  assert.deepEqual(Object.keys(scripts).sort(), listFiles(sharedDir).map((p) => relative(sharedDir, p)).sort());
+  for (const [name, text] of Object.entries(scripts)) {
+    assert.equal(text, readFileSync(join(sharedDir, name), 'utf8'), `backup script ${name} differs from its snapshot (UPDATE_SNAPSHOTS=1 to accept)`);
+  }
+});
+
 for (const v of variants) {
   test(`snapshot: ${v.id}`, () => {
-    const files = renderAll(loadVariant(v).plan);
+    const all = renderAll(loadVariant(v).plan);
+    for (const f of all.filter((x) => shared(x.path))) {
+      const name = f.path.split('/').pop()!;
+      assert.equal(f.contents, scripts[name], `${v.id}/${f.path} is not the shipped script ${name}`);
+    }
+    const files = all.filter((f) => !shared(f.path));
     const dir = join(snapRoot, v.id);
     if (update) {
       rmSync(dir, { recursive: true, force: true });

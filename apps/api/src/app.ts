@@ -23,7 +23,7 @@ export interface AppDeps {
 
 const DATA_KEY = 'data_cache'; // the seed's key, kept so a mixed fleet shares the cache
 const itemKey = (id: number) => 'item:' + id;
-const REQUEST_ID_RE = /^[A-Za-z0-9._:@\/+=-]{1,128}$/;
+const REQUEST_ID_RE = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
 // ---- JSON schemas (validation in, fast-json-stringify out)
 const itemSchema = {

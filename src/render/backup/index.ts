@@ -69,7 +69,8 @@ function repositoryWord(repository: string): string {
 /** Job names are words of the schedule file and parts of paths: the plan guarantees the
  *  grammar, and a name outside it is a bug, not something to quote. */
 function jobName(name: string): string {
-  if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`bug: backup job name ${JSON.stringify(name)} is not lowercase letters, digits and dashes`);
+  if (!/^[a-z0-9-]+$/.test(name))
+    throw new Error(`bug: backup job name ${JSON.stringify(name)} is not lowercase letters, digits and dashes`);
   return name;
 }
 
@@ -84,13 +85,14 @@ export function renderSchedule(plan: Plan): string {
 
 export function renderDockerfile(): string {
   return `# ${generatedHeader}
-# The default backup image: restic plus the database clients the jobs run. pg_dump must be at
-# least the server's major version, so PG_MAJOR follows the stack's PostgreSQL image.
+# The default backup image: restic, the database clients the jobs run and jq (the scripts read
+# restic's JSON with it). pg_dump must be at least the server's major version, so PG_MAJOR
+# follows the stack's PostgreSQL image.
 ARG RESTIC_IMAGE=restic/restic:0.17.3
 FROM \${RESTIC_IMAGE}
 ARG PG_MAJOR=16
-RUN apk add --no-cache "postgresql\${PG_MAJOR}-client" mariadb-client redis tar tzdata \\
- && restic version && pg_dump --version && mysqldump --version && redis-cli --version
+RUN apk add --no-cache "postgresql\${PG_MAJOR}-client" mariadb-client redis tar tzdata jq \\
+ && restic version && pg_dump --version && mysqldump --version && redis-cli --version && jq --version
 ENTRYPOINT []
 CMD ["/backup/bin/scheduler.sh"]
 `;

@@ -18,12 +18,16 @@ export function inventory(plan: ClusterPlan, publicKeys: Record<string, string>)
     ...(plan.orchestrator === 'k3s' ? { k3s_role: n.role === 'manager' ? 'server' : 'agent' } : { swarm_role: n.role }),
     node_labels: n.labels,
   });
-  const group = (role: 'manager' | 'worker') => ({ hosts: Object.fromEntries(plan.nodes.filter((n) => n.role === role).map((n) => [n.name, host(n)])) });
+  const group = (role: 'manager' | 'worker') => ({
+    hosts: Object.fromEntries(plan.nodes.filter((n) => n.role === role).map((n) => [n.name, host(n)])),
+  });
   return {
     all: {
       vars: {
         wharf_secrets_dir: '{{ playbook_dir }}/../secrets',
-        ...(plan.orchestrator === 'k3s' ? { k3s_bootstrap: plan.bootstrap, k3s_version: plan.k3sVersion } : { swarm_bootstrap: plan.bootstrap }),
+        ...(plan.orchestrator === 'k3s'
+          ? { k3s_bootstrap: plan.bootstrap, k3s_version: plan.k3sVersion }
+          : { swarm_bootstrap: plan.bootstrap }),
         wg_subnet: plan.wireguard.subnet,
         wg_prefix: plan.wireguard.prefix,
         wg_port: plan.wireguard.port,

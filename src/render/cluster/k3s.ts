@@ -3,7 +3,7 @@
 // nothing is piped to a shell). Servers on the managers (the first initialises embedded etcd,
 // the others join it), agents on the workers; every node's kubelet, API and flannel VXLAN on
 // wg0 (--node-ip, --flannel-iface), so cluster traffic never leaves the WireGuard mesh.
-import type { Role } from './roles.js';
+import type { Role } from './role.js';
 
 // the release names its binaries k3s (amd64) and k3s-arm64, each listed in sha256sum-<arch>.txt
 const downloadVars = {
@@ -70,16 +70,22 @@ const service = "{{ 'k3s' if k3s_role == 'server' else 'k3s-agent' }}";
 export const k3s: Role = {
   tasks: [
     {
-      name: 'Download the pinned K3s binary, checked against the release\'s sha256sum',
+      name: "Download the pinned K3s binary, checked against the release's sha256sum",
       vars: downloadVars,
       'ansible.builtin.get_url': {
         url: "{{ k3s_release_url }}/{{ 'k3s-arm64' if k3s_arm else 'k3s' }}",
         checksum: "sha256:{{ k3s_release_url }}/sha256sum-{{ 'arm64' if k3s_arm else 'amd64' }}.txt",
-        dest: '/usr/local/bin/k3s', owner: 'root', group: 'root', mode: '0755',
+        dest: '/usr/local/bin/k3s',
+        owner: 'root',
+        group: 'root',
+        mode: '0755',
       },
       notify: 'Restart k3s',
     },
-    { name: 'Create the K3s configuration directory', 'ansible.builtin.file': { path: '/etc/rancher/k3s', state: 'directory', owner: 'root', group: 'root', mode: '0700' } },
+    {
+      name: 'Create the K3s configuration directory',
+      'ansible.builtin.file': { path: '/etc/rancher/k3s', state: 'directory', owner: 'root', group: 'root', mode: '0700' },
+    },
     {
       name: 'Read the join token on the bootstrap server',
       when: 'inventory_hostname != k3s_bootstrap',
@@ -90,13 +96,25 @@ export const k3s: Role = {
     },
     {
       name: 'Write the K3s configuration (wg0 address, flannel on wg0)',
-      'ansible.builtin.template': { src: 'config.yaml.j2', dest: '/etc/rancher/k3s/config.yaml', owner: 'root', group: 'root', mode: '0600' },
+      'ansible.builtin.template': {
+        src: 'config.yaml.j2',
+        dest: '/etc/rancher/k3s/config.yaml',
+        owner: 'root',
+        group: 'root',
+        mode: '0600',
+      },
       no_log: true,
       notify: 'Restart k3s',
     },
     {
       name: 'Install the K3s systemd unit',
-      'ansible.builtin.copy': { src: `${service}.service`, dest: `/etc/systemd/system/${service}.service`, owner: 'root', group: 'root', mode: '0644' },
+      'ansible.builtin.copy': {
+        src: `${service}.service`,
+        dest: `/etc/systemd/system/${service}.service`,
+        owner: 'root',
+        group: 'root',
+        mode: '0644',
+      },
       notify: 'Restart k3s',
     },
     { name: 'Run K3s', 'ansible.builtin.systemd': { name: service, state: 'started', enabled: true, daemon_reload: true } },
@@ -106,9 +124,7 @@ export const k3s: Role = {
       'ansible.builtin.wait_for': { host: '{{ wg_address }}', port: 6443, timeout: 300 },
     },
   ],
-  handlers: [
-    { name: 'Restart k3s', 'ansible.builtin.systemd': { name: service, state: 'restarted', daemon_reload: true } },
-  ],
+  handlers: [{ name: 'Restart k3s', 'ansible.builtin.systemd': { name: service, state: 'restarted', daemon_reload: true } }],
   templates: { 'config.yaml.j2': configYaml },
   files: { 'k3s.service': unit('server'), 'k3s-agent.service': unit('agent') },
 };
@@ -117,15 +133,33 @@ export const k3s: Role = {
 export const k3sFirewallTasks = [
   {
     name: 'Allow the K3s ports only on wg0, from the mesh',
-    'community.general.ufw': { rule: 'allow', interface: 'wg0', direction: 'in', from_ip: '{{ wg_subnet }}', port: '{{ item.port }}', proto: '{{ item.proto }}' },
+    'community.general.ufw': {
+      rule: 'allow',
+      interface: 'wg0',
+      direction: 'in',
+      from_ip: '{{ wg_subnet }}',
+      port: '{{ item.port }}',
+      proto: '{{ item.proto }}',
+    },
     // API server, kubelet, flannel VXLAN
-    loop: [{ port: '6443', proto: 'tcp' }, { port: '10250', proto: 'tcp' }, { port: '8472', proto: 'udp' }],
+    loop: [
+      { port: '6443', proto: 'tcp' },
+      { port: '10250', proto: 'tcp' },
+      { port: '8472', proto: 'udp' },
+    ],
     loop_control: { label: '{{ item.port }}/{{ item.proto }}' },
   },
   {
     name: 'Allow embedded etcd between the servers, only on wg0',
     when: "groups['managers'] | length > 1",
-    'community.general.ufw': { rule: 'allow', interface: 'wg0', direction: 'in', from_ip: '{{ wg_subnet }}', port: '2379:2380', proto: 'tcp' },
+    'community.general.ufw': {
+      rule: 'allow',
+      interface: 'wg0',
+      direction: 'in',
+      from_ip: '{{ wg_subnet }}',
+      port: '2379:2380',
+      proto: 'tcp',
+    },
   },
   {
     // K3s's defaults (--cluster-cidr, --service-cidr): pods reaching pods and Services through the host

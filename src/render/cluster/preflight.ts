@@ -5,7 +5,7 @@ export const PREFLIGHT_TASKS = {
   ping: 'Ping every peer over wg0 with a full-MTU packet that may not fragment',
   ports: 'Connect to the cluster TCP ports of every peer over wg0',
   udpSend: 'Send a datagram to the cluster UDP ports of every peer over wg0',
-  udpSeen: 'Look for the peers\' datagrams in the connection tracking table',
+  udpSeen: "Look for the peers' datagrams in the connection tracking table",
   clock: 'Read the clock',
   docker: 'Read the Docker Engine version',
 } as const;
@@ -71,55 +71,96 @@ print(json.dumps({port: (str(sport), port) in seen for port, sport in sent.items
 
 export function preflightPlaybook(orchestrator: keyof typeof CLUSTER_PORTS) {
   const ports = CLUSTER_PORTS[orchestrator];
-  return [{
-    name: 'Preflight every node',
-    hosts: 'all',
-    become: true,
-    gather_facts: false,
-    vars: {
-      peers: "{{ groups['all'] | difference([inventory_hostname]) }}",
-      manager_peers: "{{ groups['managers'] | difference([inventory_hostname]) }}",
+  return [
+    {
+      name: 'Preflight every node',
+      hosts: 'all',
+      become: true,
+      gather_facts: false,
+      vars: {
+        peers: "{{ groups['all'] | difference([inventory_hostname]) }}",
+        manager_peers: "{{ groups['managers'] | difference([inventory_hostname]) }}",
+      },
+      tasks: [
+        {
+          name: PREFLIGHT_TASKS.handshakes,
+          'ansible.builtin.command': { argv: ['wg', 'show', 'wg0', 'latest-handshakes'] },
+          register: 'wg_handshakes',
+          changed_when: false,
+          failed_when: false,
+        },
+        {
+          // ICMP payload = MTU - 20 (IPv4) - 8 (ICMP); -M do sets DF, so a smaller path MTU fails here
+          name: PREFLIGHT_TASKS.ping,
+          'ansible.builtin.command': {
+            argv: ['ping', '-c', '1', '-W', '2', '-M', 'do', '-s', '{{ wg_mtu - 28 }}', '-I', 'wg0', '{{ hostvars[item].wg_address }}'],
+          },
+          loop: '{{ peers }}',
+          register: 'wg_ping',
+          changed_when: false,
+          failed_when: false,
+        },
+        {
+          name: PREFLIGHT_TASKS.ports,
+          'ansible.builtin.wait_for': { host: '{{ hostvars[item[0]].wg_address }}', port: '{{ item[1] }}', timeout: 3 },
+          loop: `{{ peers | product(${JSON.stringify(ports.everyTcp)}) | list + manager_peers | product(${JSON.stringify(ports.managerTcp)}) | list }}`,
+          register: 'cluster_ports',
+          failed_when: false,
+        },
+        {
+          name: PREFLIGHT_TASKS.udpSend,
+          'ansible.builtin.command': {
+            argv: [
+              'python3',
+              '-c',
+              udpSendScript,
+              '{{ wg_address }}',
+              "{{ dict(peers | zip(peers | map('extract', hostvars, 'wg_address'))) | to_json | b64encode }}",
+              ports.udp.join(','),
+            ],
+          },
+          register: 'udp_sent',
+          changed_when: false,
+          failed_when: false,
+        },
+        {
+          // after every node has sent (the linear strategy finishes a task on all hosts first)
+          name: PREFLIGHT_TASKS.udpSeen,
+          'ansible.builtin.command': {
+            argv: [
+              'python3',
+              '-c',
+              udpSeenScript,
+              '{{ wg_address }}',
+              '{{ hostvars[item].wg_address }}',
+              "{{ hostvars[item]['udp_sent']['stdout'] | default('{}') | b64encode }}",
+              '{{ inventory_hostname }}',
+            ],
+          },
+          loop: '{{ peers }}',
+          register: 'udp_seen',
+          changed_when: false,
+          failed_when: false,
+        },
+        {
+          name: PREFLIGHT_TASKS.clock,
+          'ansible.builtin.command': { argv: ['date', '+%s.%N'] },
+          register: 'clock',
+          changed_when: false,
+          failed_when: false,
+        },
+        // K3s brings its own containerd: Docker is checked on swarm nodes only
+        ...(orchestrator === 'swarm'
+          ? [
+              {
+                name: PREFLIGHT_TASKS.docker,
+                'community.docker.docker_host_info': {},
+                register: 'docker_info',
+                failed_when: false,
+              },
+            ]
+          : []),
+      ],
     },
-    tasks: [
-      {
-        name: PREFLIGHT_TASKS.handshakes,
-        'ansible.builtin.command': { argv: ['wg', 'show', 'wg0', 'latest-handshakes'] },
-        register: 'wg_handshakes', changed_when: false, failed_when: false,
-      },
-      {
-        // ICMP payload = MTU - 20 (IPv4) - 8 (ICMP); -M do sets DF, so a smaller path MTU fails here
-        name: PREFLIGHT_TASKS.ping,
-        'ansible.builtin.command': { argv: ['ping', '-c', '1', '-W', '2', '-M', 'do', '-s', '{{ wg_mtu - 28 }}', '-I', 'wg0', '{{ hostvars[item].wg_address }}'] },
-        loop: '{{ peers }}', register: 'wg_ping', changed_when: false, failed_when: false,
-      },
-      {
-        name: PREFLIGHT_TASKS.ports,
-        'ansible.builtin.wait_for': { host: '{{ hostvars[item[0]].wg_address }}', port: '{{ item[1] }}', timeout: 3 },
-        loop: `{{ peers | product(${JSON.stringify(ports.everyTcp)}) | list + manager_peers | product(${JSON.stringify(ports.managerTcp)}) | list }}`,
-        register: 'cluster_ports', failed_when: false,
-      },
-      {
-        name: PREFLIGHT_TASKS.udpSend,
-        'ansible.builtin.command': { argv: ['python3', '-c', udpSendScript, '{{ wg_address }}', "{{ dict(peers | zip(peers | map('extract', hostvars, 'wg_address'))) | to_json | b64encode }}", ports.udp.join(',')] },
-        register: 'udp_sent', changed_when: false, failed_when: false,
-      },
-      {
-        // after every node has sent (the linear strategy finishes a task on all hosts first)
-        name: PREFLIGHT_TASKS.udpSeen,
-        'ansible.builtin.command': { argv: ['python3', '-c', udpSeenScript, '{{ wg_address }}', '{{ hostvars[item].wg_address }}', "{{ hostvars[item]['udp_sent']['stdout'] | default('{}') | b64encode }}", '{{ inventory_hostname }}'] },
-        loop: '{{ peers }}', register: 'udp_seen', changed_when: false, failed_when: false,
-      },
-      {
-        name: PREFLIGHT_TASKS.clock,
-        'ansible.builtin.command': { argv: ['date', '+%s.%N'] },
-        register: 'clock', changed_when: false, failed_when: false,
-      },
-      // K3s brings its own containerd: Docker is checked on swarm nodes only
-      ...(orchestrator === 'swarm' ? [{
-        name: PREFLIGHT_TASKS.docker,
-        'community.docker.docker_host_info': {},
-        register: 'docker_info', failed_when: false,
-      }] : []),
-    ],
-  }];
+  ];
 }

@@ -1,9 +1,7 @@
 // The roles, as data: each task a plain object serialised by toYaml. Everything they vary on
 // is an inventory variable (inventory.ts); commands are argv lists, never shell lines.
 import { k3s, k3sFirewallTasks } from './k3s.js';
-
-type Task = Record<string, unknown>;
-export interface Role { tasks: Task[]; handlers?: Task[]; templates?: Record<string, string>; files?: Record<string, string> }
+import type { Role, Task } from './role.js';
 
 // The package lists are refreshed only when a package is missing: a second apply of an
 // installed node needs no mirror and changes nothing.
@@ -22,20 +20,32 @@ const hardening: Role = {
     {
       name: 'Turn SSH password and keyboard-interactive login off',
       'ansible.builtin.copy': {
-        dest: '/etc/ssh/sshd_config.d/10-wharf.conf', owner: 'root', group: 'root', mode: '0644',
+        dest: '/etc/ssh/sshd_config.d/10-wharf.conf',
+        owner: 'root',
+        group: 'root',
+        mode: '0644',
         content: 'PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n',
       },
       notify: 'Reload sshd',
     },
     {
       name: 'Ban repeated SSH login failures',
-      'ansible.builtin.template': { src: 'wharf-sshd.local.j2', dest: '/etc/fail2ban/jail.d/wharf-sshd.local', owner: 'root', group: 'root', mode: '0644' },
+      'ansible.builtin.template': {
+        src: 'wharf-sshd.local.j2',
+        dest: '/etc/fail2ban/jail.d/wharf-sshd.local',
+        owner: 'root',
+        group: 'root',
+        mode: '0644',
+      },
       notify: 'Restart fail2ban',
     },
     {
       name: 'Install security updates unattended',
       'ansible.builtin.copy': {
-        dest: '/etc/apt/apt.conf.d/20auto-upgrades', owner: 'root', group: 'root', mode: '0644',
+        dest: '/etc/apt/apt.conf.d/20auto-upgrades',
+        owner: 'root',
+        group: 'root',
+        mode: '0644',
         content: 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n',
       },
     },
@@ -85,53 +95,109 @@ const wireguard: Role = {
   tasks: [
     packageFacts,
     apt('Install WireGuard tools', ['wireguard-tools']),
-    { ...apt('Install the userspace WireGuard', ['wireguard-go']), when: `wg_userspace | bool and (${String(apt('', ['wireguard-go']).when)})` },
+    {
+      ...apt('Install the userspace WireGuard', ['wireguard-go']),
+      when: `wg_userspace | bool and (${String(apt('', ['wireguard-go']).when)})`,
+    },
     // a drop-in directory exists on no fresh host (found by the systemd test host)
     {
       name: 'Make the wg-quick@wg0 drop-in directory',
       when: 'wg_userspace | bool and wg_systemd | bool',
-      'ansible.builtin.file': { path: '/etc/systemd/system/wg-quick@wg0.service.d', state: 'directory', owner: 'root', group: 'root', mode: '0755' },
+      'ansible.builtin.file': {
+        path: '/etc/systemd/system/wg-quick@wg0.service.d',
+        state: 'directory',
+        owner: 'root',
+        group: 'root',
+        mode: '0755',
+      },
     },
     {
       name: 'Use wireguard-go where the kernel has no WireGuard',
       when: 'wg_userspace | bool and wg_systemd | bool',
       'ansible.builtin.copy': {
-        dest: '/etc/systemd/system/wg-quick@wg0.service.d/userspace.conf', owner: 'root', group: 'root', mode: '0644',
+        dest: '/etc/systemd/system/wg-quick@wg0.service.d/userspace.conf',
+        owner: 'root',
+        group: 'root',
+        mode: '0644',
         content: '[Service]\nEnvironment=WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go\n',
       },
     },
     {
-      name: 'Write wg0.conf with this node\'s key and every peer',
+      name: "Write wg0.conf with this node's key and every peer",
       'ansible.builtin.template': { src: 'wg0.conf.j2', dest: '/etc/wireguard/wg0.conf', owner: 'root', group: 'root', mode: '0600' },
       no_log: true,
       notify: 'Restart wg0',
     },
-    { name: 'Bring wg0 up at boot', when: 'wg_systemd | bool', 'ansible.builtin.systemd': { name: 'wg-quick@wg0', state: 'started', enabled: true, daemon_reload: true } },
+    {
+      name: 'Bring wg0 up at boot',
+      when: 'wg_systemd | bool',
+      'ansible.builtin.systemd': { name: 'wg-quick@wg0', state: 'started', enabled: true, daemon_reload: true },
+    },
     // hosts without systemd (containers): wg-quick directly, once
     {
-      name: 'Bring wg0 up without an init system', when: 'not (wg_systemd | bool)',
-      'ansible.builtin.command': { argv: ['wg-quick', 'up', 'wg0'], creates: '/sys/class/net/wg0' }, environment: wgQuickEnv,
+      name: 'Bring wg0 up without an init system',
+      when: 'not (wg_systemd | bool)',
+      'ansible.builtin.command': { argv: ['wg-quick', 'up', 'wg0'], creates: '/sys/class/net/wg0' },
+      environment: wgQuickEnv,
     },
   ],
   handlers: [
-    { name: 'Restart wg0 with systemd', listen: 'Restart wg0', when: 'wg_systemd | bool', 'ansible.builtin.systemd': { name: 'wg-quick@wg0', state: 'restarted' } },
-    { name: 'Take wg0 down', listen: 'Restart wg0', when: 'not (wg_systemd | bool)', 'ansible.builtin.command': { argv: ['wg-quick', 'down', 'wg0'] }, changed_when: true, failed_when: false },
-    { name: 'Bring wg0 back up', listen: 'Restart wg0', when: 'not (wg_systemd | bool)', 'ansible.builtin.command': { argv: ['wg-quick', 'up', 'wg0'] }, changed_when: true, environment: wgQuickEnv },
+    {
+      name: 'Restart wg0 with systemd',
+      listen: 'Restart wg0',
+      when: 'wg_systemd | bool',
+      'ansible.builtin.systemd': { name: 'wg-quick@wg0', state: 'restarted' },
+    },
+    {
+      name: 'Take wg0 down',
+      listen: 'Restart wg0',
+      when: 'not (wg_systemd | bool)',
+      'ansible.builtin.command': { argv: ['wg-quick', 'down', 'wg0'] },
+      changed_when: true,
+      failed_when: false,
+    },
+    {
+      name: 'Bring wg0 back up',
+      listen: 'Restart wg0',
+      when: 'not (wg_systemd | bool)',
+      'ansible.builtin.command': { argv: ['wg-quick', 'up', 'wg0'] },
+      changed_when: true,
+      environment: wgQuickEnv,
+    },
   ],
   templates: { 'wg0.conf.j2': wgConf },
 };
 
 const firewall: Role = {
   tasks: [
-    { name: 'Allow SSH from the allowed sources', 'community.general.ufw': { rule: 'allow', port: '{{ ansible_port | default(22) | string }}', proto: 'tcp', from_ip: '{{ item }}' }, loop: '{{ ssh_from }}' },
+    {
+      name: 'Allow SSH from the allowed sources',
+      'community.general.ufw': { rule: 'allow', port: '{{ ansible_port | default(22) | string }}', proto: 'tcp', from_ip: '{{ item }}' },
+      loop: '{{ ssh_from }}',
+    },
     { name: 'Allow WireGuard publicly', 'community.general.ufw': { rule: 'allow', port: '{{ wg_port | string }}', proto: 'udp' } },
     {
       name: 'Allow the Swarm ports only on wg0, from the mesh',
-      'community.general.ufw': { rule: 'allow', interface: 'wg0', direction: 'in', from_ip: '{{ wg_subnet }}', port: '{{ item.port }}', proto: '{{ item.proto }}' },
-      loop: [{ port: '2377', proto: 'tcp' }, { port: '7946', proto: 'tcp' }, { port: '7946', proto: 'udp' }, { port: '4789', proto: 'udp' }],
+      'community.general.ufw': {
+        rule: 'allow',
+        interface: 'wg0',
+        direction: 'in',
+        from_ip: '{{ wg_subnet }}',
+        port: '{{ item.port }}',
+        proto: '{{ item.proto }}',
+      },
+      loop: [
+        { port: '2377', proto: 'tcp' },
+        { port: '7946', proto: 'tcp' },
+        { port: '7946', proto: 'udp' },
+        { port: '4789', proto: 'udp' },
+      ],
       loop_control: { label: '{{ item.port }}/{{ item.proto }}' },
     },
-    { name: 'Deny everything else incoming and enable UFW', 'community.general.ufw': { state: 'enabled', policy: 'deny', direction: 'incoming' } },
+    {
+      name: 'Deny everything else incoming and enable UFW',
+      'community.general.ufw': { state: 'enabled', policy: 'deny', direction: 'incoming' },
+    },
   ],
 };
 
@@ -150,7 +216,12 @@ const swarm: Role = {
     {
       name: 'Initialise the swarm on the bootstrap manager',
       when: 'inventory_hostname == swarm_bootstrap',
-      'community.docker.docker_swarm': { state: 'present', advertise_addr: '{{ wg_address }}', listen_addr: '{{ wg_address }}:2377', data_path_addr: '{{ wg_address }}' },
+      'community.docker.docker_swarm': {
+        state: 'present',
+        advertise_addr: '{{ wg_address }}',
+        listen_addr: '{{ wg_address }}:2377',
+        data_path_addr: '{{ wg_address }}',
+      },
       register: 'swarm_init',
     },
     {
@@ -164,9 +235,11 @@ const swarm: Role = {
       when: 'inventory_hostname != swarm_bootstrap',
       'community.docker.docker_swarm': {
         state: 'join',
-        advertise_addr: '{{ wg_address }}', listen_addr: '{{ wg_address }}:2377', data_path_addr: '{{ wg_address }}',
+        advertise_addr: '{{ wg_address }}',
+        listen_addr: '{{ wg_address }}:2377',
+        data_path_addr: '{{ wg_address }}',
         remote_addrs: ['{{ hostvars[swarm_bootstrap].wg_address }}:2377'],
-        join_token: "{{ hostvars[swarm_bootstrap].swarm_info.swarm_facts.JoinTokens[swarm_role | capitalize] }}",
+        join_token: '{{ hostvars[swarm_bootstrap].swarm_info.swarm_facts.JoinTokens[swarm_role | capitalize] }}',
       },
       no_log: true,
     },
@@ -183,14 +256,22 @@ export const roles: Record<string, Role> = { hardening, firewall, wireguard, doc
 
 /** The spec targets k8s: K3s instead of Docker and Swarm, and UFW opening K3s's ports instead of Swarm's. */
 export const k3sRoles: Record<string, Role> = {
-  hardening, wireguard, k3s,
+  hardening,
+  wireguard,
+  k3s,
   firewall: { tasks: [...firewall.tasks.slice(0, 2), ...k3sFirewallTasks, firewall.tasks[3]!] },
 };
 
 export const k3sSitePlaybook = [
   { name: 'Harden every node', hosts: 'all', become: true, roles: ['hardening'], tags: ['hardening'] },
   { name: 'Mesh every node over WireGuard', hosts: 'all', become: true, roles: ['wireguard'], tags: ['wireguard'] },
-  { name: 'Firewall every node', hosts: 'all', become: true, roles: [{ role: 'firewall', when: 'firewall_enabled | bool' }], tags: ['firewall'] },
+  {
+    name: 'Firewall every node',
+    hosts: 'all',
+    become: true,
+    roles: [{ role: 'firewall', when: 'firewall_enabled | bool' }],
+    tags: ['firewall'],
+  },
   // serial 1, bootstrap server first: it initialises etcd and writes the token the others join with
   { name: 'Form the K3s cluster over wg0', hosts: 'managers:workers', become: true, serial: 1, roles: ['k3s'], tags: ['k3s'] },
 ];
@@ -198,7 +279,13 @@ export const k3sSitePlaybook = [
 export const sitePlaybook = [
   { name: 'Harden every node', hosts: 'all', become: true, roles: ['hardening'], tags: ['hardening'] },
   { name: 'Mesh every node over WireGuard', hosts: 'all', become: true, roles: ['wireguard'], tags: ['wireguard'] },
-  { name: 'Firewall every node', hosts: 'all', become: true, roles: [{ role: 'firewall', when: 'firewall_enabled | bool' }], tags: ['firewall'] },
+  {
+    name: 'Firewall every node',
+    hosts: 'all',
+    become: true,
+    roles: [{ role: 'firewall', when: 'firewall_enabled | bool' }],
+    tags: ['firewall'],
+  },
   { name: 'Install Docker Engine', hosts: 'all', become: true, roles: ['docker'], tags: ['docker'] },
   // serial 1: managers join one at a time, so Raft never loses its majority mid-join
   { name: 'Form the swarm over wg0', hosts: 'managers:workers', become: true, serial: 1, roles: ['swarm'], tags: ['swarm'] },

@@ -25,12 +25,11 @@ import { yamlFile, yamlStream, type K8sObject } from './objects.js';
 import { workloadObjects, type ConfigMapRef } from './workloads.js';
 import { configHash, configMapObjects, configMapsOf, k8sConfigFiles, PROMETHEUS_SA, prometheusRbac } from './monitoring.js';
 import { backupObjects } from './backup.js';
-import { backupClaims, k8sView, KUBELET_JOB, RENDERED_ROLES } from './view.js';
+import { backupClaims, k8sView, KUBELET_JOB } from './view.js';
 import { controllerFiles } from './controllers.js';
 import { connectClient, messagingObjects } from './messaging.js';
 import type { IDeployment } from 'kubernetes-models/apps/v1';
 
-export const K8S_ROLES: ReadonlySet<Component['role']> = RENDERED_ROLES;
 export { k8sView } from './view.js';
 
 /** Node agents need host paths, which the stack namespace's Pod Security (baseline) refuses. */

@@ -139,7 +139,8 @@ write_metrics() {
 # result line on stdout, for ops: one JSON object
 result() { printf '%s\n' "$1"; }
 
-json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
+# a shell string as one JSON string (quotes, backslashes and control characters escaped by jq)
+json_str() { jq -n -c --arg s "$1" '$s'; }
 
 # probe_repo: `restic cat config`, watched. restic retries what it cannot reach, and an S3
 # bucket that does not exist or keys it refuses, for many minutes; a backup that hangs is not
@@ -225,7 +226,7 @@ pg_manifest() {
 # Returns 1 when the snapshot has none (taken by an older wharf, or not PostgreSQL).
 load_manifest() {
   : > "$2"
-  mid="$("$RESTIC" snapshots --json --tag "wharf-manifest,for=$(printf '%s' "$1" | cut -c1-8)" 2>/dev/null | sed -n 's/.*"short_id":"\([0-9a-f]*\)".*/\1/p' | tail -n 1)"
+  mid="$("$RESTIC" snapshots --json --tag "wharf-manifest,for=$(printf '%s' "$1" | cut -c1-8)" 2>/dev/null | jq -r 'last | .id // empty')"
   [ -n "$mid" ] || return 1
   "$RESTIC" dump "$mid" /manifest.tsv > "$2.raw" 2>/dev/null || return 1
   grep -q '^# wharf-manifest' "$2.raw" || return 1
@@ -245,18 +246,13 @@ compare_manifests() {
 resolve_snapshot() { # id-or-latest
   if [ "$1" = latest ]; then
     # the newest dump that is not a safety snapshot (those are taken by restores)
-    "$RESTIC" snapshots --json --tag "wharf-dump" --path "$DUMP_FILE" 2>"$WORK/snap.err" | split_snapshots \
-      | grep -v '"wharf-safety"' | sed -n 's/.*"id":"\([0-9a-f]\{64\}\)".*/\1/p' | tail -n 1 | grep . || fail "no snapshot of $JOB in the repository: $(tail -n 1 "$WORK/snap.err")"
+    "$RESTIC" snapshots --json --tag "wharf-dump" --path "$DUMP_FILE" 2>"$WORK/snap.err" \
+      | jq -r 'map(select((.tags // []) | any(. == "wharf-safety") | not)) | last | .id // empty' \
+      | grep . || fail "no snapshot of $JOB in the repository: $(tail -n 1 "$WORK/snap.err")"
   else
     case "$1" in *[!0-9a-f]*|'') fail "invalid snapshot id: $1" 2;; esac
     printf '%s\n' "$1"
   fi
-}
-
-# restic's JSON array of snapshots -> one snapshot object per line
-split_snapshots() {
-  sed 's/},{"time"/}\
-{"time"/g'
 }
 
 # stream a snapshot's dump into a command: restic_dump_into SNAP cmd args...

@@ -77,9 +77,9 @@ progress dump "dumping $KIND $TARGET into the repository"
 "$RESTIC" backup --json --host wharf $TAGS --stdin-filename "${DUMP_FILE#/}" --stdin-from-command -- "$@" > "$WORK/backup.json" 2> "$WORK/backup.err" \
   || fail "dump or upload failed; earlier snapshots were not touched: $(grep -v '^$' "$WORK/backup.err" | tail -n 3 | tr '\n' ' ')"
 if [ -n "${PSQL_PID:-}" ]; then printf 'COMMIT;\n' >&3; exec 3>&-; PG_CTL_FD=""; wait "$PSQL_PID" || true; PSQL_PID=""; fi
-SNAPSHOT="$(sed -n 's/.*"snapshot_id":"\([0-9a-f]*\)".*/\1/p' "$WORK/backup.json" | tail -n 1)"
-SIZE="$(sed -n 's/.*"total_bytes_processed":\([0-9]*\).*/\1/p' "$WORK/backup.json" | tail -n 1)"
-ADDED="$(sed -n 's/.*"data_added":\([0-9]*\).*/\1/p' "$WORK/backup.json" | tail -n 1)"
+# restic writes one JSON object per line (status lines, then the summary): read the summary's fields.
+summary() { jq -R -r --arg key "$1" 'fromjson? | select(.message_type == "summary") | .[$key] // empty' "$WORK/backup.json" | tail -n 1; }
+SNAPSHOT="$(summary snapshot_id)"; SIZE="$(summary total_bytes_processed)"; ADDED="$(summary data_added)"
 [ -n "$SNAPSHOT" ] || fail "restic reported no snapshot: $(tail -n 3 "$WORK/backup.err" | tr '\n' ' ')"
 SIZE="${SIZE:-0}"; ADDED="${ADDED:-0}"
 progress check "checking snapshot ${SNAPSHOT%"${SNAPSHOT#????????}"} ($SIZE bytes)"
@@ -130,16 +130,19 @@ progress retention "applying retention ($RETENTION)"
 "$RESTIC" forget --tag wharf-dump --path "$DUMP_FILE" $RETENTION > "$WORK/forget.out" 2> "$WORK/forget.err" \
   || fail "retention failed (the new snapshot is kept): $(tail -n 2 "$WORK/forget.err" | tr '\n' ' ')"
 # manifests follow their dumps: forget the ones whose dump is gone
-"$RESTIC" snapshots --json --tag wharf-dump --path "$DUMP_FILE" 2>/dev/null | split_snapshots | sed -n 's/.*"id":"\([0-9a-f]\{8\}\).*/\1/p' > "$WORK/dumps"
-ORPHANS="$("$RESTIC" snapshots --json --tag wharf-manifest 2>/dev/null | split_snapshots | while IFS= read -r line; do
-  for_id="$(printf '%s' "$line" | sed -n 's/.*"for=\([0-9a-f]*\)".*/\1/p')"
-  mid="$(printf '%s' "$line" | sed -n 's/.*"id":"\([0-9a-f]\{64\}\)".*/\1/p')"
-  [ -n "$mid" ] && ! grep -qx "$for_id" "$WORK/dumps" && printf '%s ' "$mid"
-done || true)"
+# (only when both lists were read: an unreadable dump list must not orphan every manifest)
+ORPHANS=""
+if "$RESTIC" snapshots --json --tag wharf-dump --path "$DUMP_FILE" > "$WORK/dumps.json" 2>/dev/null \
+  && "$RESTIC" snapshots --json --tag wharf-manifest > "$WORK/manifests.json" 2>/dev/null; then
+  ORPHANS="$(jq -r --slurpfile dumps "$WORK/dumps.json" '
+    ($dumps[0] // [] | map(.id[0:8])) as $ids
+    | .[] | select(((.tags // []) | map(select(startswith("for=")) | .[4:]) | .[0] // "") as $for | $ids | any(. == $for) | not)
+    | .id' "$WORK/manifests.json" | tr '\n' ' ')"
+fi
 # shellcheck disable=SC2086
 [ -z "$ORPHANS" ] || "$RESTIC" forget $ORPHANS > /dev/null 2>> "$WORK/forget.err" || fail "cannot forget old manifests: $(tail -n 2 "$WORK/forget.err" | tr '\n' ' ')"
 "$RESTIC" prune > "$WORK/prune.out" 2>> "$WORK/forget.err" || fail "prune failed (the new snapshot is kept): $(tail -n 2 "$WORK/forget.err" | tr '\n' ' ')"
-COUNT="$("$RESTIC" snapshots --json --tag wharf-dump 2>/dev/null | grep -o '"short_id"' | wc -l | tr -d ' ')"
+COUNT="$("$RESTIC" snapshots --json --tag wharf-dump 2>/dev/null | jq 'length')"; COUNT="${COUNT:-0}"
 DURATION=$(( $(now) - STARTED ))
 progress done "snapshot $SNAPSHOT, $SIZE bytes, $ADDED added, ${DURATION}s"
 result "{\"job\":\"$JOB\",\"kind\":\"$KIND\",\"snapshot\":\"$SNAPSHOT\",\"bytes\":$SIZE,\"added\":$ADDED,\"snapshots\":$COUNT,\"durationSeconds\":$DURATION,\"manifest\":$([ -n "$MANIFEST" ] && echo true || echo false)}"

@@ -27,13 +27,13 @@ need_repo
 SNAPSHOT="$(resolve_snapshot "$WANT")"
 short="$(printf '%s' "$SNAPSHOT" | cut -c1-8)"
 "$RESTIC" snapshots --json "$SNAPSHOT" > "$WORK/snap.json" 2>"$WORK/snap.err" || fail "no snapshot $WANT: $(tail -n 1 "$WORK/snap.err")"
-grep -q "\"job=$JOB\"" "$WORK/snap.json" || fail "snapshot $short does not belong to backup $JOB"
+jq -e --arg tag "job=$JOB" 'any(.[]; (.tags // []) | any(. == $tag))' "$WORK/snap.json" > /dev/null || fail "snapshot $short does not belong to backup $JOB"
 
 SAFETY_ID=""
 if [ -z "$SCRATCH" ] && [ "$SAFETY" = 1 ] && [ "$KIND" != redis ]; then
   progress safety "taking a safety snapshot of the current $TARGET before overwriting it"
   "$(dirname "$0")/backup.sh" "$JOB" --safety > "$WORK/safety.json" || fail "safety snapshot failed; nothing was overwritten"
-  SAFETY_ID="$(sed -n 's/.*"snapshot":"\([0-9a-f]*\)".*/\1/p' "$WORK/safety.json")"
+  SAFETY_ID="$(jq -R -r 'fromjson? | .snapshot // empty' "$WORK/safety.json" | tail -n 1)"
 fi
 lock_job
 

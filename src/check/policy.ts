@@ -47,7 +47,7 @@ export const policyRules: PolicyRule[] = [
   },
   {
     id: 'WH004', title: 'writable Docker socket', severity: 'error',
-    check: ({ plan }) => plan.components.flatMap((c) => c.mounts.filter((m) => m.source.endsWith('docker.sock') && !m.readOnly)
+    check: ({ plan }) => plan.components.flatMap((c) => c.mounts.filter((m) => m.type !== 'config' && m.source.endsWith('docker.sock') && !m.readOnly)
       .map(() => ({ path: `${componentPath(c)}.dockerSocket`, message: `${c.name} mounts the Docker socket writable (root on the host)`, hint: 'use dockerSocket: read-only, or drop the socket' }))),
   },
   {
@@ -88,7 +88,7 @@ export const policyRules: PolicyRule[] = [
   },
   {
     id: 'WH011', title: 'container runs privileged or without no-new-privileges', severity: 'error',
-    check: ({ plan }) => plan.components.filter((c) => !c.securityOpt.includes('no-new-privileges:true') || c.capAdd.includes('ALL') || c.capAdd.includes('SYS_ADMIN'))
+    check: ({ plan }) => plan.components.filter((c) => !c.hardening.noNewPrivileges || c.hardening.addCaps.includes('ALL') || c.hardening.addCaps.includes('SYS_ADMIN'))
       .map((c) => ({ path: componentPath(c), message: `${c.name} can gain privileges (no-new-privileges off or broad capabilities)`, hint: 'keep no-new-privileges and drop capabilities the image does not need' })),
   },
   {

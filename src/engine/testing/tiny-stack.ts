@@ -24,8 +24,8 @@ const server = [
 function component(p: Partial<Component> & Pick<Component, 'name' | 'role'>): Component {
   return {
     image: BASE_IMAGE, env: {}, secrets: [], networks: ['backend'], ports: [], mounts: [], replicas: 1,
-    dependsOn: [], resources: { cpus: 0.2, memory: '64M' }, restart: 'unless-stopped', init: true,
-    readOnlyRootfs: false, capDrop: [], capAdd: [], securityOpt: ['no-new-privileges:true'],
+    dependsOn: [], resources: { cpus: 0.2, memory: '64M' }, init: true,
+    hardening: { noNewPrivileges: true, readOnlyRoot: false, dropAllCaps: false, addCaps: [] },
     stopGracePeriod: '2s', labels: {}, ...p,
   };
 }
@@ -35,14 +35,14 @@ export function tinyPlan(name: string, o: { dbHealthy?: boolean; dbReplicas?: nu
   const db = component({
     name: 'db', role: 'database', port: 8080, replicas: o.dbReplicas ?? 2,
     command: ['perl', '-e', server],
-    healthcheck: { test: ['CMD-SHELL', o.dbHealthy === false ? 'echo "db is not ready: simulated" >&2; exit 1' : "bash -c '</dev/tcp/127.0.0.1/8080'"], ...fast },
+    healthcheck: { probe: { kind: 'exec', command: ['sh', '-c', o.dbHealthy === false ? 'echo "db is not ready: simulated" >&2; exit 1' : "bash -c '</dev/tcp/127.0.0.1/8080'"] }, ...fast },
   });
   const api = component({
     name: 'api', role: 'app', networks: ['backend', 'edge'],
     env: { DB_HOST: 'db', DB_PORT: '8080' },
     command: ['sleep', 'infinity'],
-    healthcheck: { test: ['CMD', 'true'], ...fast },
-    dependsOn: [{ name: 'db', condition: 'service_started' }],
+    healthcheck: { probe: { kind: 'exec', command: ['true'] }, ...fast },
+    dependsOn: [{ name: 'db', on: 'started' }],
   });
   return {
     name, domain: `${name}.localhost`,

@@ -216,12 +216,12 @@ test('haproxy: the proxy component runs this file plus the userlist secret, exac
     const { plan } = loadVariant(v);
     const proxy = plan.components.find((c) => c.name === plan.proxy.component)!;
     // Its directory, not the file: a file replaced by rename stays unseen through a file mount.
-    const mount = proxy.mounts.find((m) => m.source === 'haproxy');
+    const mount = proxy.mounts.find((m) => m.type === 'config' && m.bundle === 'haproxy-config');
     assert.ok(mount, 'the haproxy directory is mounted');
     // The image entrypoint adds -W -db to a command that starts with haproxy.
     assert.deepEqual(proxy.command, ['haproxy', '-f', `${mount.target}/haproxy.cfg`, '-f', `/run/secrets/${plan.proxy.authSecret}`]);
     // A reload checks exactly what the master will load.
-    assert.deepEqual(proxy.reload, { sources: ['haproxy'], mode: 'signal', signal: 'SIGUSR2', check: ['haproxy', '-c', '-q', ...proxy.command!.slice(1)] });
+    assert.deepEqual(proxy.reload, { bundles: ['haproxy-config'], mode: 'signal', signal: 'SIGUSR2', check: ['haproxy', '-c', '-q', ...proxy.command!.slice(1)] });
     const mounted = new Set(proxy.secrets.map((s) => s.target));
     for (const m of haproxyConfig(plan).matchAll(/\/run\/secrets\/[a-z0-9-]+/g)) assert.ok(mounted.has(m[0]), `${m[0]} is not mounted`);
     assert.ok(mounted.has(`/run/secrets/${plan.proxy.authSecret}`));

@@ -37,6 +37,7 @@ import { propertyParams } from '../../../test/support/property.js';
 import { leaks, secretInventory } from '../../../test/support/secret-values.js';
 import { loadVariant, repoRoot, variants } from '../../../test/support/templates.js';
 import { K3S_VERSION } from '../../plan/cluster.js';
+import { probeCommand } from '../probes.js';
 
 await loadRenderer('k8s');
 const snapRoot = join(repoRoot, 'test', 'snapshots', 'k8s');
@@ -303,7 +304,7 @@ test('k8s workloads: probes, limits, hardening, drain, rollout and placement fro
   assert.equal(db.spec.serviceName, 'db-headless');
   assert.deepEqual(db.spec.template.spec.nodeSelector, { 'wharf.db': 'true' });
   assert.deepEqual(db.spec.volumeClaimTemplates.map((v: Doc) => [v.metadata.name, v.spec.storageClassName]), [['db-data', 'local-path']]);
-  assert.deepEqual(db.spec.template.spec.containers[0].livenessProbe.exec.command, plan.components.find((x) => x.name === 'db')!.healthcheck!.test.slice(1));
+  assert.deepEqual(db.spec.template.spec.containers[0].livenessProbe.exec.command, probeCommand(plan.components.find((x) => x.name === 'db')!.healthcheck!.probe));
   // local-path volumes are root-owned: PostgreSQL keeps its data one directory below the mount
   assert.deepEqual(db.spec.template.spec.containers[0].env.find((e: Doc) => e.name === 'PGDATA'), { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' });
   const headless = docs.find((d) => d.kind === 'Service' && d.metadata.name === 'db-headless')!;

@@ -73,7 +73,7 @@ export const policyRules: PolicyRule[] = [
   },
   {
     id: 'WH008', title: 'no resource limits', severity: 'warning',
-    check: ({ plan }) => plan.components.filter((c) => !(c.resources.cpus > 0) || !c.resources.memory)
+    check: ({ plan }) => plan.components.filter((c) => !(c.resources.cpus > 0) || !c.resources.memory.toBytes())
       .map((c) => ({ path: `${componentPath(c)}.resources`, message: `${c.name} has no CPU or memory limit`, hint: 'set resources.cpus and resources.memory' })),
   },
   {

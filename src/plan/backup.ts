@@ -14,6 +14,7 @@ import type { Stack } from '../spec/schema.js';
 import { defaultImages } from './images.js';
 import type { BackupJob, Component, Mount, NetworkName, Secret, Volume } from './model.js';
 import { MINIO_COMPONENT, isInStackMinio } from './minio.js';
+import { Duration, Size } from '../spec/units.js';
 
 export const BACKUP_COMPONENT = 'backup';
 export const RESTIC_PASSWORD_SECRET = 'backup-restic-password';
@@ -120,10 +121,10 @@ export function planBackupService(stack: Stack, jobs: BackupJob[], components: C
     // The scheduler is a shell loop: if it stops the container stops, and the restart policy
     // plus the BackupStale alert cover it. Liveness of the backups is what the metrics prove.
     healthWaiver: 'the scheduler is the container process; backup health is the wharf_backup_* metrics and their alerts',
-    resources: { cpus: 1, memory: '512M' },
+    resources: { cpus: 1, memory: Size.parse('512M') },
     init: true,
     hardening: { noNewPrivileges: true, readOnlyRoot: false, dropAllCaps: false, addCaps: [] },
-    stopGracePeriod: '30s', labels: {},
+    stopGracePeriod: Duration.parse('30s'), labels: {},
   };
   return { components: [backup], secrets, volumes, textfiles: { volume: BACKUP_METRICS_VOLUME, writer: BACKUP_COMPONENT } };
 }

@@ -8,13 +8,15 @@ import { placeComponents, placementFor } from './placement.js';
 import { planMinio } from './minio.js';
 import { mtus } from './cluster.js';
 import { sizeEdge } from './edge.js';
+import { deepCopy } from './copy.js';
 import type { Component, Monitoring, Network, Plan, Route, Secret, Volume } from './model.js';
 import { planBackups } from './build/backups.js';
-import { componentDefaults, copy, parseMemory, unique } from './build/common.js';
+import { componentDefaults, copy, unique } from './build/common.js';
 import { planCache, planCacheExporter, planDatabase, planDatabaseExporter } from './build/datastores.js';
 import { planProxy, planTls } from './build/edge.js';
 import { planMonitoring, planReceiver, scrapeJobsFor } from './build/monitoring.js';
 import { planService, serviceRoutes } from './build/services.js';
+import { Size } from '../spec/units.js';
 
 export { ENV_WRAPPER } from './build/services.js';
 
@@ -75,7 +77,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
   }
   const tls = planTls(stack, unique([stack.domain, `*.${stack.domain}`, ...routes.map((r) => r.host)]), addSecret);
   const sizing = stack.proxy.kind === 'haproxy'
-    ? sizeEdge({ memoryBytes: stack.proxy.memory ? parseMemory(stack.proxy.memory) : undefined, maxconn: stack.proxy.maxconn, metrics: stack.monitoring.enabled })
+    ? sizeEdge({ memoryBytes: stack.proxy.memory?.toBytes(), maxconn: stack.proxy.maxconn, metrics: stack.monitoring.enabled })
     : undefined;
   components.push(planProxy(stack, proxyName, tls, authSecret, volumes, sizing));
 
@@ -129,7 +131,7 @@ function planPortainer(stack: Stack, volumes: Volume[], routes: Route[]): Compon
       { type: 'bind', source: '/var/run/docker.sock', target: '/var/run/docker.sock', readOnly: true },
       { type: 'volume', source: 'portainer-data', target: '/data', readOnly: false },
     ],
-    resources: { cpus: 0.25, memory: '128M' },
+    resources: { cpus: 0.25, memory: Size.parse('128M') },
     healthWaiver: 'the Portainer image has no shell or HTTP client to probe with; the edge health-checks it',
   };
 }
@@ -162,7 +164,7 @@ function monitoringOf(stack: Stack, scrapeJobs: Monitoring['scrapeJobs']): Monit
     groupInterval: m.alerts.groupInterval,
     repeatInterval: m.alerts.repeatInterval,
     heartbeat: m.alerts.heartbeat ? { ...m.alerts.heartbeat } : undefined,
-    overrides: structuredClone(m.alerts.overrides),
+    overrides: deepCopy(m.alerts.overrides),
     present: {
       apps: Object.entries(stack.services).filter(([, s]) => s.metrics).map(([n]) => n).sort(),
       postgres: Object.entries(stack.databases).filter(([, d]) => d.engine === 'postgres').map(([n]) => n).sort(),

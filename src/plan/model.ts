@@ -1,5 +1,6 @@
 // The normalised platform model. Every decision (networks, secrets, health,
 // scraping, routing) is made once while building it; renderers only read it.
+import type { Duration, Size } from '../spec/units.js';
 
 export type Role =
   | 'app' | 'proxy' | 'database' | 'cache' | 'prometheus' | 'alertmanager' | 'grafana'
@@ -37,10 +38,10 @@ export type Probe =
 
 export interface Healthcheck {
   probe: Probe;
-  interval: string;
-  timeout: string;
+  interval: Duration;
+  timeout: Duration;
   retries: number;
-  startPeriod: string;
+  startPeriod: Duration;
 }
 
 /** Rendered config a component mounts, by id: each target decides where it lives (a file beside
@@ -102,7 +103,7 @@ export type Placement =
 export interface Update {
   order: 'start-first' | 'stop-first';
   /** how long each new replica is watched (longer than its health window) */
-  monitor: string;
+  monitor: Duration;
   parallelism: number;
 }
 
@@ -145,7 +146,7 @@ export interface Component {
   autoscale?: { min: number; max: number; cpu: number };
   dependsOn: Dependency[];
   /** limits; reservations are what a scheduler must find free on a node before placing it */
-  resources: { cpus: number; memory: string; reserveCpus?: number; reserveMemory?: string };
+  resources: { cpus: number; memory: Size; reserveCpus?: number; reserveMemory?: Size };
   /** set for every component by plan/placement.ts */
   placement?: Placement;
   /** set for every component by plan/placement.ts */
@@ -157,8 +158,8 @@ export interface Component {
   init: boolean;
   hardening: Hardening;
   metrics?: MetricsEndpoint;
-  /** seconds to wait after SIGTERM */
-  stopGracePeriod: string;
+  /** how long to wait after SIGTERM */
+  stopGracePeriod: Duration;
   labels: Record<string, string>;
   /** config files this component takes live, without being recreated (plan/edge.ts) */
   reload?: HotReload;
@@ -271,22 +272,22 @@ export interface Receiver {
 
 export interface AlertOverride {
   threshold?: number;
-  for?: string;
+  for?: Duration;
   disabled?: boolean;
 }
 
 export interface Monitoring {
   enabled: boolean;
-  scrapeInterval: string;
-  evaluationInterval: string;
-  retention: string;
+  scrapeInterval: Duration;
+  evaluationInterval: Duration;
+  retention: Duration;
   scrapeJobs: ScrapeJob[];
   receivers: Receiver[];
-  groupWait: string;
-  groupInterval: string;
-  repeatInterval: string;
+  groupWait: Duration;
+  groupInterval: Duration;
+  repeatInterval: Duration;
   /** dead man's switch: the Watchdog alert is sent there every interval, and nowhere else */
-  heartbeat?: { url: string; interval: string };
+  heartbeat?: { url: string; interval: Duration };
   overrides: Record<string, AlertOverride>;
   /** which components exist, so the alert catalogue renders only what applies */
   present: {
@@ -351,7 +352,7 @@ export interface Proxy {
 export interface Messaging {
   cluster: string;
   version: string;
-  nodePools: Array<{ name: string; roles: Array<'broker' | 'controller'>; replicas: number; storage: { size: string; class?: string }; resources: { cpus: number; memory: string } }>;
+  nodePools: Array<{ name: string; roles: Array<'broker' | 'controller'>; replicas: number; storage: { size: string; class?: string }; resources: { cpus: number; memory: Size } }>;
   listeners: Array<{ name: string; port: number; tls: boolean; authentication: 'scram-sha-512' | 'tls' }>;
   topics: Array<{ name: string; partitions: number; replicas: number; config: Record<string, string | number | boolean> }>;
   users: Array<{ name: string; read: string[]; write: string[]; authentication: 'scram-sha-512' | 'tls' }>;

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { lint, policyRules } from '../../src/check/policy.js';
 import { checkPlan } from '../../src/check/plan-rules.js';
 import { loadVariant, variants } from '../support/templates.js';
+import { Size } from '../../src/spec/units.js';
 
 test('rule ids are unique and stable-looking', () => {
   const ids = policyRules.map((r) => r.id);
@@ -63,7 +64,7 @@ test('WH007 missing healthcheck, WH008 no limits, WH010 published database, WH01
   const { stack, plan } = api();
   const db = plan.components.find((c) => c.name === 'db')!;
   db.healthcheck = undefined;
-  db.resources = { cpus: 0, memory: '' };
+  db.resources = { cpus: 0, memory: Size.bytes(0) };
   db.ports = [{ hostIp: '0.0.0.0', host: 5432, container: 5432 }];
   db.hardening.noNewPrivileges = false;
   const all = lint(stack, plan);

@@ -9,6 +9,7 @@ import type { Component, Plan } from '../../plan/model.js';
 import { renderCompose } from '../../render/compose/index.js';
 import { run } from '../run.js';
 import { cmd } from '../command.js';
+import { Duration, Size } from '../../spec/units.js';
 
 export const BASE_IMAGE = 'local/debian:bookworm';
 const buildBase = join(import.meta.dirname, '..', '..', '..', 'scripts', 'docker', 'build-base.sh');
@@ -24,14 +25,14 @@ const server = [
 function component(p: Partial<Component> & Pick<Component, 'name' | 'role'>): Component {
   return {
     image: BASE_IMAGE, env: {}, secrets: [], networks: ['backend'], ports: [], mounts: [], replicas: 1,
-    dependsOn: [], resources: { cpus: 0.2, memory: '64M' }, init: true,
+    dependsOn: [], resources: { cpus: 0.2, memory: Size.parse('64M') }, init: true,
     hardening: { noNewPrivileges: true, readOnlyRoot: false, dropAllCaps: false, addCaps: [] },
-    stopGracePeriod: '2s', labels: {}, ...p,
+    stopGracePeriod: Duration.parse('2s'), labels: {}, ...p,
   };
 }
 
 export function tinyPlan(name: string, o: { dbHealthy?: boolean; dbReplicas?: number } = {}): Plan {
-  const fast = { interval: '1s', timeout: '2s', retries: 3, startPeriod: '5s' };
+  const fast = { interval: Duration.parse('1s'), timeout: Duration.parse('2s'), retries: 3, startPeriod: Duration.parse('5s') };
   const db = component({
     name: 'db', role: 'database', port: 8080, replicas: o.dbReplicas ?? 2,
     command: ['perl', '-e', server],
@@ -56,8 +57,8 @@ export function tinyPlan(name: string, o: { dbHealthy?: boolean; dbReplicas?: nu
     ],
     volumes: [], secrets: [],
     monitoring: {
-      enabled: false, scrapeInterval: '15s', evaluationInterval: '15s', retention: '1d', scrapeJobs: [], receivers: [],
-      groupWait: '30s', groupInterval: '5m', repeatInterval: '4h', overrides: {},
+      enabled: false, scrapeInterval: Duration.parse('15s'), evaluationInterval: Duration.parse('15s'), retention: Duration.parse('1d'), scrapeJobs: [], receivers: [],
+      groupWait: Duration.parse('30s'), groupInterval: Duration.parse('5m'), repeatInterval: Duration.parse('4h'), overrides: {},
       present: { apps: [], postgres: [], mysql: [], redis: [], proxy: 'haproxy', nodeExporter: false, cadvisor: false, alertmanager: false, backups: false },
     },
     backups: [],

@@ -2,7 +2,8 @@
 import type { Stack, Cache, Database } from '../../spec/schema.js';
 import { pickImage } from '../images.js';
 import type { Component, NetworkName, Secret, Volume } from '../model.js';
-import { componentDefaults, dbUser, enginePort, formatMemory, health, parseMemory, wgetProbe } from './common.js';
+import { componentDefaults, dbUser, enginePort, health, wgetProbe } from './common.js';
+import { Duration, Size } from '../../spec/units.js';
 
 export function planDatabase(n: string, db: Database, stack: Stack, addSecret: (s: Secret) => void, volumes: Volume[]): Component {
   const { user, database } = dbUser(n, db, stack);
@@ -14,7 +15,7 @@ export function planDatabase(n: string, db: Database, stack: Stack, addSecret: (
     options: db.engine === 'postgres' ? { sslmode: 'disable' } : undefined, from: pw,
   } });
   volumes.push({ name: `${n}-data`, component: n, purpose: `${db.engine} data for ${n}` });
-  const base = { ...componentDefaults(), name: n, role: 'database' as const, engine: db.engine, networks: ['backend'] as NetworkName[], port: enginePort[db.engine], stopGracePeriod: '30s' };
+  const base = { ...componentDefaults(), name: n, role: 'database' as const, engine: db.engine, networks: ['backend'] as NetworkName[], port: enginePort[db.engine], stopGracePeriod: Duration.parse('30s') };
   if (db.engine === 'postgres') {
     return {
       ...base,
@@ -24,7 +25,7 @@ export function planDatabase(n: string, db: Database, stack: Stack, addSecret: (
       mounts: [{ type: 'volume', source: `${n}-data`, target: '/var/lib/postgresql/data', readOnly: false }],
       command: db.maxConnections ? ['postgres', '-c', `max_connections=${db.maxConnections}`] : undefined,
       healthcheck: health({ kind: 'exec', command: ['pg_isready', '-h', '127.0.0.1', '-U', user, '-d', database] }),
-      resources: { cpus: db.resources.cpus ?? 1, memory: db.resources.memory ?? '512M' },
+      resources: { cpus: db.resources.cpus ?? 1, memory: db.resources.memory ?? Size.parse('512M') },
     };
   }
   const root = `${n}-root-password`;
@@ -38,8 +39,8 @@ export function planDatabase(n: string, db: Database, stack: Stack, addSecret: (
     secrets: [{ secret: pw, target: `/run/secrets/${pw}` }, { secret: root, target: `/run/secrets/${root}` }],
     mounts: [{ type: 'volume', source: `${n}-data`, target: '/var/lib/mysql', readOnly: false }],
     command: db.maxConnections ? [`--max-connections=${db.maxConnections}`] : undefined,
-    healthcheck: health({ kind: 'exec', command: [isMaria ? 'mariadb-admin' : 'mysqladmin', 'ping', '-h', '127.0.0.1', '--silent'] }, { startPeriod: '60s' }),
-    resources: { cpus: db.resources.cpus ?? 1, memory: db.resources.memory ?? '768M' },
+    healthcheck: health({ kind: 'exec', command: [isMaria ? 'mariadb-admin' : 'mysqladmin', 'ping', '-h', '127.0.0.1', '--silent'] }, { startPeriod: Duration.parse('60s') }),
+    resources: { cpus: db.resources.cpus ?? 1, memory: db.resources.memory ?? Size.parse('768M') },
   };
 }
 
@@ -52,23 +53,22 @@ export function planCache(n: string, c: Cache, stack: Stack, addSecret: (s: Secr
   addSecret({ name: `${n}-url`, purpose: `${n} connection URL`, source: { kind: 'connection-url', scheme: 'redis', user: 'default', host: n, port: 6379, database: '0', from: pw } });
   const mounts = c.persistence ? [{ type: 'volume' as const, source: `${n}-data`, target: '/data', readOnly: false }] : [];
   if (c.persistence) volumes.push({ name: `${n}-data`, component: n, purpose: `Redis snapshots for ${n}` });
-  const mem = parseMemory(c.maxmemory);
   return {
     ...componentDefaults(), name: n, role: 'cache', engine: 'redis', networks: ['backend'], port: 6379,
     image: pickImage('redis', stack.images, c.version), imageKey: 'redis',
-    command: ['redis-server', '--aclfile', `/run/secrets/${acl}`, '--maxmemory', c.maxmemory.toLowerCase().replace(/([kmg])$/, '$1b'),
+    command: ['redis-server', '--aclfile', `/run/secrets/${acl}`, '--maxmemory', c.maxmemory.toByteUnits(),
       '--maxmemory-policy', 'allkeys-lru', ...(c.persistence ? ['--save', '300 1', '--dir', '/data'] : ['--save', '', '--appendonly', 'no'])],
     secrets: [{ secret: acl, target: `/run/secrets/${acl}` }, { secret: pw, target: `/run/secrets/${pw}` }],
     mounts,
     healthcheck: health({ kind: 'exec', command: ['sh', '-c', 'REDISCLI_AUTH="$(cat "$1")" redis-cli -h 127.0.0.1 ping | grep -q PONG', 'probe', `/run/secrets/${pw}`] }),
-    resources: { cpus: c.resources.cpus ?? 0.25, memory: c.resources.memory ?? formatMemory(mem + 64 * 1024 * 1024) },
+    resources: { cpus: c.resources.cpus ?? 0.25, memory: c.resources.memory ?? Size.mebibytes(c.maxmemory.toBytes() + 64 * 1024 * 1024) },
   };
 }
 
 export function planDatabaseExporter(n: string, db: Database, stack: Stack, addSecret: (s: Secret) => void): Component {
   const { user, database } = dbUser(n, db, stack);
   const pw = `${n}-password`;
-  const common = { ...componentDefaults(), role: 'exporter' as const, networks: ['backend', 'monitoring'] as NetworkName[], dependsOn: [{ name: n, on: 'ready' as const }], resources: { cpus: 0.1, memory: '64M' } };
+  const common = { ...componentDefaults(), role: 'exporter' as const, networks: ['backend', 'monitoring'] as NetworkName[], dependsOn: [{ name: n, on: 'ready' as const }], resources: { cpus: 0.1, memory: Size.parse('64M') } };
   if (db.engine === 'postgres') {
     return {
       ...common, name: `${n}-exporter`, image: pickImage('postgres-exporter', stack.images), imageKey: 'postgres-exporter', port: 9187,
@@ -98,10 +98,10 @@ export function planCacheExporter(n: string, stack: Stack, addSecret: (s: Secret
     env: { REDIS_ADDR: `redis://${n}:6379`, REDIS_PASSWORD_FILE: `/run/secrets/${map}` },
     secrets: [{ secret: map, target: `/run/secrets/${map}` }],
     dependsOn: [{ name: n, on: 'ready' }],
-    resources: { cpus: 0.1, memory: '64M' },
+    resources: { cpus: 0.1, memory: Size.parse('64M') },
     metrics: { job: `${n}-exporter`, port: 9121, path: '/metrics' },
     // A scratch image: nothing inside can probe, so only a target that probes from outside the
     // container (the kubelet) runs this; Compose and Swarm leave it to Prometheus' ExporterDown.
-    healthcheck: health({ kind: 'http', port: 9121, path: '/health', client: 'none' }, { interval: '10s', retries: 3, startPeriod: '10s' }),
+    healthcheck: health({ kind: 'http', port: 9121, path: '/health', client: 'none' }, { interval: Duration.parse('10s'), retries: 3, startPeriod: Duration.parse('10s') }),
   };
 }

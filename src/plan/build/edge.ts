@@ -3,8 +3,8 @@ import type { Stack } from '../../spec/schema.js';
 import { pickImage } from '../images.js';
 import { defaultEdgeMemory, haproxyConfigDir, haproxyReload, traefikReload } from '../edge.js';
 import type { Component, Dependency, EdgeSizing, Mount, NetworkName, Plan, Secret, Volume } from '../model.js';
-import { componentDefaults, formatMemory, health } from './common.js';
-import { parseMemory } from './common.js';
+import { componentDefaults, health } from './common.js';
+import { Size } from '../../spec/units.js';
 
 export function planTls(stack: Stack, hosts: string[], addSecret: (s: Secret) => void) {
   if (stack.tls.mode === 'acme') {
@@ -56,7 +56,7 @@ export function planProxy(stack: Stack, name: string, tls: Plan['tls'], authSecr
       reload: traefikReload(),
       hardening: { noNewPrivileges: true, readOnlyRoot: false, dropAllCaps: true, addCaps: ['NET_BIND_SERVICE'] },
       healthcheck: health({ kind: 'exec', command: ['traefik', 'healthcheck', '--ping'] }),
-      resources: { cpus: 0.5, memory: formatMemory(p.memory ? parseMemory(p.memory) : defaultEdgeMemory) },
+      resources: { cpus: 0.5, memory: Size.mebibytes(p.memory ? p.memory.toBytes() : defaultEdgeMemory) },
       metrics: stack.monitoring.enabled ? { job: 'proxy', port: 8082, path: '/metrics' } : undefined,
     };
   }
@@ -71,7 +71,7 @@ export function planProxy(stack: Stack, name: string, tls: Plan['tls'], authSecr
     reload: haproxyReload(command),
     hardening: { noNewPrivileges: true, readOnlyRoot: false, dropAllCaps: true, addCaps: ['NET_BIND_SERVICE'] },
     healthcheck: health({ kind: 'tcp', port: p.stats.port, client: 'bash' }),
-    resources: { cpus: 0.5, memory: formatMemory(sizing!.memoryBytes) },
+    resources: { cpus: 0.5, memory: Size.mebibytes(sizing!.memoryBytes) },
     // The exporter has its own unauthenticated port on the monitoring side; the stats page keeps its password.
     metrics: stack.monitoring.enabled ? { job: 'proxy', port: 8405, path: '/metrics' } : undefined,
   };

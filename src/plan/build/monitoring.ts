@@ -4,6 +4,7 @@ import { pickImage } from '../images.js';
 import { byCodeUnit } from '../sort.js';
 import type { Component, Receiver, Route, ScrapeJob, Secret, Volume } from '../model.js';
 import { componentDefaults, copy, health, wgetProbe } from './common.js';
+import { Size } from '../../spec/units.js';
 
 export function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, volumes: Volume[], routes: Route[]): Component[] {
   const m = stack.monitoring;
@@ -24,7 +25,7 @@ export function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, vol
       { type: 'volume', source: 'prometheus-data', target: '/prometheus', readOnly: false },
     ],
     healthcheck: health(wgetProbe(9090, '/-/ready')),
-    resources: { cpus: 0.5, memory: '512M' },
+    resources: { cpus: 0.5, memory: Size.parse('512M') },
     metrics: { job: 'prometheus', port: 9090, path: '/metrics' },
   });
   volumes.push({ name: 'alertmanager-data', component: 'alertmanager', purpose: 'Alertmanager silences and notification log' });
@@ -45,7 +46,7 @@ export function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, vol
     ],
     secrets: receiverSecrets.map((s) => ({ secret: s, target: `/run/secrets/${s}` })),
     healthcheck: health(wgetProbe(9093, '/-/ready')),
-    resources: { cpus: 0.1, memory: '64M' },
+    resources: { cpus: 0.1, memory: Size.parse('64M') },
     metrics: { job: 'alertmanager', port: 9093, path: '/metrics' },
   });
   if (m.grafana !== false) {
@@ -73,7 +74,7 @@ export function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, vol
       ],
       dependsOn: [{ name: 'prometheus', on: 'ready' }],
       healthcheck: health(wgetProbe(3000, '/api/health')),
-      resources: { cpus: 0.5, memory: '256M' },
+      resources: { cpus: 0.5, memory: Size.parse('256M') },
       metrics: { job: 'grafana', port: 3000, path: '/metrics' },
     });
     routes.push({ name: 'grafana', service: 'grafana', host, path: '/', port: 3000, replicas: 1, denyPaths: ['/metrics'], auth: false, allow: copy(m.grafana.allow), healthPath: '/api/health', internal: true });
@@ -90,7 +91,7 @@ export function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, vol
         { type: 'bind', source: '/', target: '/host/root', readOnly: true },
       ],
       healthcheck: health(wgetProbe(9100, '/metrics')),
-      resources: { cpus: 0.1, memory: '64M' },
+      resources: { cpus: 0.1, memory: Size.parse('64M') },
       metrics: { job: 'node-exporter', port: 9100, path: '/metrics' },
     });
   }
@@ -107,7 +108,7 @@ export function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, vol
         { type: 'bind', source: '/var/lib/docker', target: '/var/lib/docker', readOnly: true },
       ],
       healthcheck: health(wgetProbe(8080, '/healthz')),
-      resources: { cpus: 0.3, memory: '256M' },
+      resources: { cpus: 0.3, memory: Size.parse('256M') },
       metrics: { job: 'cadvisor', port: 8080, path: '/metrics' },
     });
   }

@@ -3,6 +3,7 @@ import type { Stack, Service } from '../../spec/schema.js';
 import { envSecretMode } from '../../spec/rules.js';
 import type { Component, Dependency, NetworkName, Route } from '../model.js';
 import { componentDefaults, copy, dbUser, enginePort, health } from './common.js';
+import { Size } from '../../spec/units.js';
 
 /** An app's healthcheck, or why it has none, and the probe in words for `wharf check`. */
 export function serviceHealth(svc: Service): Pick<Component, 'healthcheck' | 'healthWaiver' | 'healthProbe'> {
@@ -106,7 +107,7 @@ export function planService(n: string, svc: Service, stack: Stack, monitoringOn:
     ...(svc.health && svc.health.ready ? { readyPath: svc.health.ready } : {}),
     ...(svc.autoscale ? { autoscale: { ...svc.autoscale } } : {}),
     dependsOn,
-    resources: { cpus: svc.resources.cpus ?? 0.5, memory: svc.resources.memory ?? '256M' },
+    resources: { cpus: svc.resources.cpus ?? 0.5, memory: svc.resources.memory ?? Size.parse('256M') },
     init: svc.init,
     metrics: svc.metrics && monitoringOn ? { job: n, port: svc.metrics.port ?? svc.port, path: svc.metrics.path } : undefined,
   };

@@ -61,7 +61,7 @@ function service(c: Component, plan: Plan, configHash?: string): Record<string, 
   // resource limits use the service-level keys both versions honour.
   if (c.replicas > 1) s.scale = c.replicas;
   s.cpus = c.resources.cpus;
-  s.mem_limit = c.resources.memory.toLowerCase().replace(/([kmg])$/, '$1b');
+  s.mem_limit = c.resources.memory.toByteUnits();
   s.logging = { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } };
   s.labels = sortedRecord({ ...c.labels, 'dev.wharf.stack': plan.name, 'dev.wharf.service': c.name, 'dev.wharf.role': c.role, ...(configHash ? { 'dev.wharf.config-hash': configHash } : {}) });
   return s;
@@ -97,6 +97,7 @@ function fromProject(plan: Plan, p: string): string {
 export function escapeInterpolation<T>(v: T): T {
   if (typeof v === 'string') return v.replaceAll('$', '$$$$') as T;
   if (Array.isArray(v)) return v.map(escapeInterpolation) as T;
+  if (v && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') return escapeInterpolation((v as unknown as { toJSON(): unknown }).toJSON()) as T;
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, escapeInterpolation(x)])) as T;
   return v;
 }

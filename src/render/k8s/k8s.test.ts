@@ -38,6 +38,7 @@ import { leaks, secretInventory } from '../../../test/support/secret-values.js';
 import { loadVariant, repoRoot, variants } from '../../../test/support/templates.js';
 import { K3S_VERSION } from '../../plan/cluster.js';
 import { probeCommand } from '../probes.js';
+import { deepCopy } from '../../plan/copy.js';
 
 await loadRenderer('k8s');
 const snapRoot = join(repoRoot, 'test', 'snapshots', 'k8s');
@@ -438,11 +439,12 @@ const benign = (s: string) => Array.from(s, (c) => (/[A-Za-z0-9]/.test(c) ? c : 
 function stringLeaves(v: unknown, at: Array<string | number> = []): Array<Array<string | number>> {
   if (typeof v === 'string') return [at];
   if (Array.isArray(v)) return v.flatMap((x, i) => stringLeaves(x, [...at, i]));
-  if (v && typeof v === 'object') return Object.entries(v).flatMap(([k, x]) => stringLeaves(x, [...at, k]));
+  // Duration and Size are parsed values (frozen), not strings a renderer receives
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) return Object.entries(v).flatMap(([k, x]) => stringLeaves(x, [...at, k]));
   return [];
 }
 function setAt<T>(obj: T, path: Array<string | number>, value: string): T {
-  const copy = structuredClone(obj) as any;
+  const copy = deepCopy(obj) as any;
   let o = copy;
   for (const k of path.slice(0, -1)) o = o[k];
   o[path[path.length - 1]!] = value;

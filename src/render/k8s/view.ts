@@ -15,7 +15,9 @@ import { BACKUP_COMPONENT } from '../../plan/backup.js';
 import { defaultImages } from '../../plan/images.js';
 import type { Component, Mount, Plan, Role } from '../../plan/model.js';
 import { byCodeUnit } from '../../plan/sort.js';
+import { deepCopy } from '../../plan/copy.js';
 import { TEXTFILE_DIR } from '../textfiles.js';
+import { Duration, Size } from '../../spec/units.js';
 
 export const RENDERED_ROLES: ReadonlySet<Role> = new Set<Role>(['app', 'database', 'cache', 'exporter', 'prometheus', 'alertmanager', 'grafana', 'node-exporter', 'backup']);
 /** The textfile exporter of the backup metrics, and its scrape job. */
@@ -28,7 +30,7 @@ export const statefulClaim = (volume: string, owner: string) => `${volume}-${own
 
 /** Idempotent: the view of a view is itself. */
 export function k8sView(plan: Plan): Plan {
-  const components: Component[] = plan.components.filter((c) => RENDERED_ROLES.has(c.role)).map((c) => structuredClone(c));
+  const components: Component[] = plan.components.filter((c) => RENDERED_ROLES.has(c.role)).map((c) => deepCopy(c));
   const backup = components.find((c) => c.role === 'backup');
   if (backup) backup.mounts = backup.mounts.map((m) => backupMount(m, backup, plan.components, plan.monitoring.textfiles?.volume));
   const textfiles = plan.monitoring.textfiles;
@@ -73,13 +75,13 @@ function textfileExporter(plan: Plan, textfiles: NonNullable<Plan['monitoring'][
     env: {}, secrets: [], networks: ['monitoring'], ports: [],
     mounts: [{ type: 'volume', source: textfiles.volume, target: TEXTFILE_DIR, readOnly: true }],
     replicas: 1, port: 9100,
-    healthcheck: { probe: { kind: 'http', port: 9100, path: '/metrics', client: 'wget' }, interval: '10s', timeout: '3s', retries: 3, startPeriod: '10s' },
+    healthcheck: { probe: { kind: 'http', port: 9100, path: '/metrics', client: 'wget' }, interval: Duration.parse('10s'), timeout: Duration.parse('3s'), retries: 3, startPeriod: Duration.parse('10s') },
     dependsOn: [],
-    resources: { cpus: 0.05, memory: '32M', reserveCpus: 0.01, reserveMemory: '16M' },
+    resources: { cpus: 0.05, memory: Size.parse('32M'), reserveCpus: 0.01, reserveMemory: Size.parse('16M') },
     // beside the writer's volume: a node-local PVC is readable only on its node
-    placement: writer?.placement, update: { order: 'stop-first', monitor: '20s', parallelism: 1 },
+    placement: writer?.placement, update: { order: 'stop-first', monitor: Duration.parse('20s'), parallelism: 1 },
     init: false, hardening: { noNewPrivileges: true, readOnlyRoot: true, dropAllCaps: true, addCaps: [] },
     metrics: { job: BACKUP_METRICS, port: 9100, path: '/metrics' },
-    stopGracePeriod: '10s', labels: {},
+    stopGracePeriod: Duration.parse('10s'), labels: {},
   };
 }

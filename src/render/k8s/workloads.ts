@@ -8,11 +8,11 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import type { IContainer, IServicePort, IPodSpec, IProbe, IVolume, IVolumeMount, IPersistentVolumeClaim } from 'kubernetes-models/v1';
 import type { Component, ConfigBundle, Plan } from '../../plan/model.js';
-import { seconds, updateFor } from '../../plan/placement.js';
+import { updateFor } from '../../plan/placement.js';
 import { byCodeUnit } from '../../plan/sort.js';
 import { k8sAddressing } from '../addressing.js';
 import { probeCommand } from '../probes.js';
-import { cpuQuantity, labelsOf, memoryQuantity, selectorOf, sortedKeys, type K8sObject } from './objects.js';
+import { cpuQuantity, labelsOf, selectorOf, sortedKeys, type K8sObject } from './objects.js';
 
 /** K3s labels its server nodes so; the plan's "control-plane" and "manager" mean these. */
 export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
@@ -50,7 +50,7 @@ export function workloadObjects(plan: Plan, c: Component, o: WorkloadOptions): K
   const out: K8sObject[] = [];
   const pod = { metadata: { labels, ...(o.podAnnotations ? { annotations: sortedKeys(o.podAnnotations) } : {}) }, spec: podSpec(plan, c, o) };
   const { order, parallelism, monitor } = c.update ?? updateFor(c);
-  const minReady = Math.max(0, Math.ceil(seconds(monitor) - (c.healthcheck ? seconds(c.healthcheck.startPeriod) : 0)));
+  const minReady = Math.max(0, Math.ceil(monitor.toSeconds() - (c.healthcheck ? c.healthcheck.startPeriod.toSeconds() : 0)));
   // an autoscaled workload leaves the count to its HPA (a fixed one would be reset on every apply)
   const count = c.autoscale ? {} : { replicas: c.replicas };
   if (stateful) {
@@ -205,10 +205,10 @@ export function podSpec(plan: Plan, c: Component, o: Partial<WorkloadOptions> = 
     ...(Object.keys(envOf(c)).length ? { env: Object.entries(envOf(c)).map(([name, value]) => ({ name, value })) } : {}),
     ...(c.port ? { ports: [{ name: 'main', containerPort: c.port, protocol: 'TCP' as const }, ...(c.metrics && c.metrics.port !== c.port ? [{ name: 'metrics', containerPort: c.metrics.port, protocol: 'TCP' as const }] : [])] } : {}),
     resources: {
-      limits: { cpu: cpuQuantity(c.resources.cpus), memory: memoryQuantity(c.resources.memory) },
+      limits: { cpu: cpuQuantity(c.resources.cpus), memory: c.resources.memory.toQuantity() },
       requests: {
         cpu: cpuQuantity(c.resources.reserveCpus ?? c.resources.cpus),
-        memory: memoryQuantity(c.resources.reserveMemory ?? c.resources.memory),
+        memory: (c.resources.reserveMemory ?? c.resources.memory).toQuantity(),
       },
     },
     ...probes(plan, c),
@@ -229,7 +229,7 @@ export function podSpec(plan: Plan, c: Component, o: Partial<WorkloadOptions> = 
     ...(o.serviceAccount ? { serviceAccountName: o.serviceAccount } : {}),
     automountServiceAccountToken: !!o.serviceAccount,
     enableServiceLinks: false,
-    terminationGracePeriodSeconds: Math.ceil(seconds(c.stopGracePeriod)) + DRAIN_SECONDS,
+    terminationGracePeriodSeconds: c.stopGracePeriod.toWholeSeconds() + DRAIN_SECONDS,
     securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, seccompProfile: { type: 'RuntimeDefault' } },
     containers: [container],
     ...(volumes.length ? { volumes } : {}),
@@ -289,10 +289,10 @@ function probes(plan: Plan, c: Component): Pick<IContainer, 'livenessProbe' | 'r
     : p.kind === 'http' && p.client === 'none' ? { httpGet: { path: p.path, port: p.port, scheme: 'HTTP' } }
     : { exec: { command: probeCommand(p)! } };
   const ready: Partial<IProbe> = c.readyPath && c.port ? { httpGet: { path: c.readyPath, port: c.port, scheme: 'HTTP' } } : handler;
-  const period = Math.max(1, Math.ceil(seconds(h.interval)));
-  const timeout = Math.max(1, Math.ceil(seconds(h.timeout)));
+  const period = h.interval.toWholeSeconds(1);
+  const timeout = h.timeout.toWholeSeconds(1);
   return {
-    startupProbe: { ...handler, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: Math.ceil(seconds(h.startPeriod) / period) + h.retries },
+    startupProbe: { ...handler, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: Math.ceil(h.startPeriod.toSeconds() / period) + h.retries },
     livenessProbe: { ...handler, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: h.retries },
     readinessProbe: { ...ready, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: 1, successThreshold: 1 },
   };

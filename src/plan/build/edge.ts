@@ -1,10 +1,42 @@
 // The edge proxy, its TLS and the credentials protecting the dashboards.
 import type { Stack } from '../../spec/schema.js';
 import { pickImage } from '../images.js';
-import { defaultEdgeMemory, haproxyConfigDir, haproxyReload, traefikReload } from '../edge.js';
-import type { Component, Dependency, EdgeSizing, Mount, NetworkName, Plan, Secret, Volume } from '../model.js';
-import { componentDefaults, health } from './common.js';
+import { defaultEdgeMemory, haproxyConfigDir, haproxyReload, sizeEdge, traefikReload } from '../edge.js';
+import type { Component, Dependency, EdgeSizing, Mount, NetworkName, Plan, Route, Secret, Volume } from '../model.js';
+import { componentDefaults, copy, health, unique } from './common.js';
 import { Size } from '../../spec/units.js';
+
+/** The edge proxy, its TLS and the credentials protecting the dashboards; `routes` are the
+ *  stack's so far (the TLS certificate covers their hosts) and gain the dashboard's. */
+export function planEdge(stack: Stack, routes: Route[], addSecret: (s: Secret) => void, volumes: Volume[]): { component: Component; tls: Plan['tls']; proxy: Plan['proxy'] } {
+  const p = stack.proxy;
+  const name = 'proxy';
+  const authSecret = p.kind === 'traefik' ? 'edge-htpasswd' : 'edge-userlist';
+  addSecret({ name: 'edge-admin-password', purpose: 'edge dashboard / stats basic auth', source: { kind: 'random', length: 32 } });
+  addSecret(p.kind === 'traefik'
+    ? { name: authSecret, purpose: 'htpasswd users file for basic auth', source: { kind: 'htpasswd', user: 'admin', from: 'edge-admin-password' } }
+    : { name: authSecret, purpose: 'HAProxy userlist for basic auth', source: { kind: 'haproxy-userlist', list: 'admins', user: 'admin', from: 'edge-admin-password' } });
+  const dashboard = p.dashboard;
+  const dashboardHost = dashboard === false ? undefined : dashboard.host ?? `${p.kind}.${stack.domain}`;
+  if (dashboardHost) {
+    const [route, port] = p.kind === 'traefik' ? ['dashboard', 8080] : ['stats', p.stats.port];
+    routes.push({ name: route, service: name, host: dashboardHost, path: '/', port, replicas: 1, denyPaths: [], auth: true, allow: dashboard ? copy(dashboard.allow) : undefined, internal: true });
+  }
+  const tls = planTls(stack, unique([stack.domain, `*.${stack.domain}`, ...routes.map((r) => r.host)]), addSecret);
+  const sizing = p.kind === 'haproxy' ? sizeEdge({ memoryBytes: p.memory?.toBytes(), maxconn: p.maxconn, metrics: stack.monitoring.enabled }) : undefined;
+  return {
+    component: planProxy(stack, name, tls, authSecret, volumes, sizing),
+    tls,
+    proxy: {
+      kind: p.kind, component: name, bind: p.bind,
+      httpPort: p.httpPort, httpsPort: p.httpsPort, statsPort: p.stats.port,
+      dashboardHost, dashboardAllow: dashboard ? copy(dashboard.allow) : undefined,
+      authSecret, authUser: 'admin',
+      serverHeader: p.kind === 'haproxy' ? { request: 'X-Wharf-Trace', response: 'X-Wharf-Server' } : undefined,
+      sizing,
+    },
+  };
+}
 
 export function planTls(stack: Stack, hosts: string[], addSecret: (s: Secret) => void) {
   if (stack.tls.mode === 'acme') {

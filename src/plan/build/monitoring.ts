@@ -2,7 +2,8 @@
 import type { Stack } from '../../spec/schema.js';
 import { pickImage } from '../images.js';
 import { byCodeUnit } from '../sort.js';
-import type { Component, Receiver, Route, ScrapeJob, Secret, Volume } from '../model.js';
+import type { Component, Monitoring, Receiver, Route, ScrapeJob, Secret, Volume } from '../model.js';
+import { deepCopy } from '../copy.js';
 import { componentDefaults, copy, health, wgetProbe } from './common.js';
 import { Size } from '../../spec/units.js';
 
@@ -137,4 +138,33 @@ export function planReceiver(r: Stack['monitoring']['alerts']['receivers'][numbe
     return { name: r.name, type: 'email', severities, to: r.to, from: r.from, smarthost: r.smarthost, username: r.username, secretFile: r.passwordSecret ? `/run/secrets/${r.passwordSecret}` : undefined };
   }
   return { name: r.name, type: 'slack', severities, channel: r.channel, secretFile: `/run/secrets/${r.webhookSecret}` };
+}
+
+/** The monitoring settings of the plan; `scrapeJobs` from scrapeJobsFor once every component exists. */
+export function monitoringOf(stack: Stack, scrapeJobs: Monitoring['scrapeJobs']): Monitoring {
+  const m = stack.monitoring;
+  return {
+    enabled: m.enabled,
+    scrapeInterval: m.scrapeInterval,
+    evaluationInterval: m.evaluationInterval ?? m.scrapeInterval,
+    retention: m.retention,
+    scrapeJobs,
+    receivers: m.alerts.receivers.map(planReceiver),
+    groupWait: m.alerts.groupWait,
+    groupInterval: m.alerts.groupInterval,
+    repeatInterval: m.alerts.repeatInterval,
+    heartbeat: m.alerts.heartbeat ? { ...m.alerts.heartbeat } : undefined,
+    overrides: deepCopy(m.alerts.overrides),
+    present: {
+      apps: Object.entries(stack.services).filter(([, s]) => s.metrics).map(([n]) => n).sort(),
+      postgres: Object.entries(stack.databases).filter(([, d]) => d.engine === 'postgres').map(([n]) => n).sort(),
+      mysql: Object.entries(stack.databases).filter(([, d]) => d.engine !== 'postgres').map(([n]) => n).sort(),
+      redis: Object.keys(stack.caches).sort(),
+      proxy: stack.proxy.kind,
+      nodeExporter: m.enabled && m.nodeExporter,
+      cadvisor: m.enabled && m.cadvisor,
+      alertmanager: m.enabled,
+      backups: false,
+    },
+  };
 }

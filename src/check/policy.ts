@@ -82,7 +82,7 @@ export const policyRules: PolicyRule[] = [
     check: ({ plan }) =>
       plan.components.flatMap((c) =>
         c.mounts
-          .filter((m) => m.source.endsWith('docker.sock') && !m.readOnly)
+          .filter((m) => m.type !== 'config' && m.source.endsWith('docker.sock') && !m.readOnly)
           .map(() => ({
             path: `${componentPath(c)}.dockerSocket`,
             message: `${c.name} mounts the Docker socket writable (root on the host)`,
@@ -145,7 +145,7 @@ export const policyRules: PolicyRule[] = [
     severity: 'warning',
     check: ({ plan }) =>
       plan.components
-        .filter((c) => !(c.resources.cpus > 0) || !c.resources.memory)
+        .filter((c) => !(c.resources.cpus > 0) || !c.resources.memory.toBytes())
         .map((c) => ({
           path: `${componentPath(c)}.resources`,
           message: `${c.name} has no CPU or memory limit`,
@@ -184,7 +184,7 @@ export const policyRules: PolicyRule[] = [
     severity: 'error',
     check: ({ plan }) =>
       plan.components
-        .filter((c) => !c.securityOpt.includes('no-new-privileges:true') || c.capAdd.includes('ALL') || c.capAdd.includes('SYS_ADMIN'))
+        .filter((c) => !c.hardening.noNewPrivileges || c.hardening.addCaps.includes('ALL') || c.hardening.addCaps.includes('SYS_ADMIN'))
         .map((c) => ({
           path: componentPath(c),
           message: `${c.name} can gain privileges (no-new-privileges off or broad capabilities)`,

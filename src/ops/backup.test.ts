@@ -111,7 +111,7 @@ test('what an in-place restore stops: volume owners; database users; cache users
   ]);
   // the backup service mounts the cache's data volume, to put the RDB there
   const backup = plan.components.find((c) => c.role === 'backup')!;
-  assert.ok(backup.mounts.some((m) => m.source === 'cache-data' && m.target === '/volumes/cache-data' && !m.readOnly));
+  assert.ok(backup.mounts.some((m) => m.type === 'volume' && m.source === 'cache-data' && m.target === '/volumes/cache-data' && !m.readOnly));
 });
 
 test('volume restore: stop the owner, restore, start it, wait until healthy (exact commands)', async () => {

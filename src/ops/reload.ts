@@ -10,6 +10,7 @@ import { replicasToReload, type LiveReplica } from '../plan/edge.js';
 import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
 import { listContainers, type ContainerState } from '../engine/live.js';
 import { byCodeUnit } from '../plan/sort.js';
+import { bundlePath } from '../render/bundles.js';
 
 const STATE = '.wharf-live-config.json';
 
@@ -33,7 +34,7 @@ export function liveConfigDigest(outDir: string, c: Component): string {
     if (!existsSync(p)) return [];
     return statSync(p).isDirectory() ? readdirSync(p).sort(byCodeUnit).flatMap((n) => walk(`${rel}/${n}`)) : [rel];
   };
-  for (const f of (c.reload?.sources ?? []).flatMap(walk).filter((f) => !f.includes('.wharf-tmp-')).sort(byCodeUnit)) {
+  for (const f of (c.reload?.bundles ?? []).map(bundlePath).flatMap(walk).filter((f) => !f.includes('.wharf-tmp-')).sort(byCodeUnit)) {
     h.update(f).update('\0').update(readFileSync(join(outDir, f))).update('\0');
   }
   return h.digest('hex').slice(0, 16);

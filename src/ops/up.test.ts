@@ -17,7 +17,7 @@ test('upCommands lists what up runs, for --dry-run', async () => {
   const { ComposeEngine } = await import('../engine/compose.js');
   const engine = new ComposeEngine({ compose: { kind: 'v2', argv: ['docker', 'compose'], version: '2.26.1' }, project: 'dry', dir: '/o' });
   assert.deepEqual(upCommands({ plan, engine }).map((c) => c.describe), ['validate compose.yaml', 'look up image local/debian:bookworm', 'create or update containers']);
-  plan.components[0]!.build = { context: '.', args: {} };
+  plan.components[0]!.build = { context: { project: '.' }, args: {} };
   assert.deepEqual(upCommands({ plan, engine }).map((c) => c.describe), ['validate compose.yaml', 'look up image local/debian:bookworm', 'build images for api', 'create or update containers']);
 });
 

@@ -1,6 +1,7 @@
 // The backup service of a plan: one container running wharf's scheduler, restic and the
 // database clients, that dumps every BackupJob into its restic repository, checks it, and
-// writes Prometheus metrics as textfiles that node-exporter publishes. Pure.
+// writes Prometheus metrics as textfiles into a volume (Plan.monitoring.textfiles: each target
+// decides who publishes them). Pure.
 //
 // Image: the `restic` image key. By default wharf builds it from the rendered
 // backup/Dockerfile (FROM restic/restic:0.17.3 + the PostgreSQL client of the database's
@@ -13,12 +14,11 @@ import type { Stack } from '../spec/schema.js';
 import { defaultImages } from './images.js';
 import type { BackupJob, Component, Mount, NetworkName, Secret, Volume } from './model.js';
 import { MINIO_COMPONENT, isInStackMinio } from './minio.js';
+import { Duration, Size } from '../spec/units.js';
 
 export const BACKUP_COMPONENT = 'backup';
 export const RESTIC_PASSWORD_SECRET = 'backup-restic-password';
 export const BACKUP_METRICS_VOLUME = 'backup-metrics';
-/** where node-exporter reads the textfiles (--collector.textfile.directory) */
-export const TEXTFILE_DIR = '/textfile';
 
 /** The repository of a job: a directory under one of the local mounts, or an S3 URL. */
 export interface JobRepository {
@@ -51,6 +51,8 @@ export interface BackupServicePart {
   components: Component[];
   secrets: Secret[];
   volumes: Volume[];
+  /** the metrics the backup writes as textfiles, for Plan.monitoring.textfiles */
+  textfiles?: { volume: string; writer: string };
 }
 
 /** PostgreSQL major version the backup image's pg_dump must match (the highest in the stack). */
@@ -65,8 +67,8 @@ export function postgresMajor(components: Component[], jobs: BackupJob[]): strin
 
 /**
  * The backup component (and what it needs) for the plan's jobs; empty when there are none.
- * `components` are the plan's other components: the backup joins their networks, mounts the
- * volumes it archives, and node-exporter (when present) gets the metrics volume.
+ * `components` are the plan's other components: the backup joins their networks and mounts the
+ * volumes it archives.
  */
 export function planBackupService(stack: Stack, jobs: BackupJob[], components: Component[], projectDir = '../..'): BackupServicePart {
   if (!jobs.length) return { components: [], secrets: [], volumes: [] };
@@ -76,7 +78,7 @@ export function planBackupService(stack: Stack, jobs: BackupJob[], components: C
   const volumes: Volume[] = [{ name: BACKUP_METRICS_VOLUME, component: BACKUP_COMPONENT, purpose: 'backup metrics (node-exporter textfiles) and run state' }];
   const secretNames = new Set<string>([RESTIC_PASSWORD_SECRET]);
   const mounts: Mount[] = [
-    { type: 'config', source: 'backup', target: '/backup', readOnly: true },
+    { type: 'config', bundle: 'backup-scripts', target: '/backup', readOnly: true },
     { type: 'volume', source: BACKUP_METRICS_VOLUME, target: '/metrics', readOnly: false },
   ];
   const repos = jobRepositories(jobs);
@@ -108,35 +110,30 @@ export function planBackupService(stack: Stack, jobs: BackupJob[], components: C
   const backup: Component = {
     name: BACKUP_COMPONENT, role: 'backup', imageKey: 'restic',
     image: override ?? `${stack.name}/backup:restic-${defaultImages.restic.split(':')[1]}-pg${pgMajor}`,
-    build: override ? undefined : { context: '.wharf/compose/backup', dockerfile: 'Dockerfile', args: { RESTIC_IMAGE: defaultImages.restic, PG_MAJOR: pgMajor } },
+    build: override ? undefined : { context: { bundle: 'backup-scripts' }, dockerfile: 'Dockerfile', args: { RESTIC_IMAGE: defaultImages.restic, PG_MAJOR: pgMajor } },
     // An entrypoint, not a command: restic/restic (and look-alikes) have ENTRYPOINT restic.
     entrypoint: ['/backup/bin/scheduler.sh'],
     env: { TZ: 'UTC', WHARF_BACKUP_HOME: '/backup', WHARF_METRICS_DIR: '/metrics', WHARF_REPO_DIR: '/repo', RESTIC_CACHE_DIR: '/metrics/cache' },
     secrets: [...secretNames].sort().map((s) => ({ secret: s, target: `/run/secrets/${s}` })),
     networks, ports: [], mounts,
     replicas: 1,
-    dependsOn: [...new Set([...jobs.filter((j) => j.kind !== 'volume').map((j) => j.target), ...(toMinio ? [MINIO_COMPONENT] : [])])].sort().map((t) => ({ name: t, condition: 'service_healthy' as const })),
+    dependsOn: [...new Set([...jobs.filter((j) => j.kind !== 'volume').map((j) => j.target), ...(toMinio ? [MINIO_COMPONENT] : [])])].sort().map((t) => ({ name: t, on: 'ready' as const })),
     // The scheduler is a shell loop: if it stops the container stops, and the restart policy
     // plus the BackupStale alert cover it. Liveness of the backups is what the metrics prove.
     healthWaiver: 'the scheduler is the container process; backup health is the wharf_backup_* metrics and their alerts',
-    resources: { cpus: 1, memory: '512M' },
-    restart: 'unless-stopped', init: true, readOnlyRootfs: false,
-    capDrop: [], capAdd: [], securityOpt: ['no-new-privileges:true'],
-    stopGracePeriod: '30s', labels: {},
+    resources: { cpus: 1, memory: Size.parse('512M') },
+    init: true,
+    hardening: { noNewPrivileges: true, readOnlyRoot: false, dropAllCaps: false, addCaps: [] },
+    stopGracePeriod: Duration.parse('30s'), labels: {},
   };
-  const nodeExporter = components.find((c) => c.role === 'node-exporter');
-  if (nodeExporter && !nodeExporter.mounts.some((m) => m.source === BACKUP_METRICS_VOLUME)) {
-    nodeExporter.mounts.push({ type: 'volume', source: BACKUP_METRICS_VOLUME, target: TEXTFILE_DIR, readOnly: true });
-    nodeExporter.command = [...(nodeExporter.command ?? []), `--collector.textfile.directory=${TEXTFILE_DIR}`];
-  }
-  return { components: [backup], secrets, volumes };
+  return { components: [backup], secrets, volumes, textfiles: { volume: BACKUP_METRICS_VOLUME, writer: BACKUP_COMPONENT } };
 }
 
 /** The volume holding a Redis job's RDB (`--dir /data`), or undefined without persistence. */
 export function redisDataVolume(j: BackupJob, components: Component[]): string | undefined {
   if (j.kind !== 'redis') return undefined;
   const c = components.find((x) => x.name === j.target);
-  return c?.mounts.find((m) => m.type === 'volume' && m.target === '/data')?.source;
+  return c?.mounts.flatMap((m) => (m.type === 'volume' && m.target === '/data' ? [m.source] : []))[0];
 }
 
 /** The secret holding the password the job's dump client logs in with. */

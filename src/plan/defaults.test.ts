@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseSpecText } from '../spec/load.js';
 import { buildPlan } from './build.js';
+import { deepCopy } from './copy.js';
 import type { Plan } from './model.js';
 import { renderAll } from '../render/index.js';
 
@@ -20,7 +21,8 @@ const stackOf = (t: string) => {
 
 /** path of every object and array reachable from a value */
 function objects(v: unknown, path = '$', out = new Map<object, string>()): Map<object, string> {
-  if (v === null || typeof v !== 'object' || out.has(v)) return out;
+  // frozen values (Duration, Size) are immutable: sharing them is safe
+  if (v === null || typeof v !== 'object' || out.has(v) || Object.isFrozen(v)) return out;
   out.set(v, path);
   for (const [k, x] of Object.entries(v)) objects(x, `${path}.${k}`, out);
   return out;
@@ -68,7 +70,7 @@ test('a rich spec: the plan holds copies of the spec\'s arrays and maps, never t
   const a = buildPlan(r.stack);
   assert.deepEqual(shared(r.stack, a), []);
   assert.deepEqual(shared(a, buildPlan(r.stack)), []);
-  const before = structuredClone(buildPlan(r.stack));
+  const before = deepCopy(buildPlan(r.stack));
   vandalise(a);
   assert.deepEqual(buildPlan(r.stack), before);
 });
@@ -85,7 +87,7 @@ for (const t of templates) {
   });
 
   test(`mutating one plan of ${t} changes neither the next plan nor its rendered files`, () => {
-    const before = structuredClone(buildPlan(stackOf(t)));
+    const before = deepCopy(buildPlan(stackOf(t)));
     const files = renderAll(buildPlan(stackOf(t)));
     const first: Plan = buildPlan(stackOf(t));
     first.components[0]!.labels.leak = 'yes';

@@ -18,7 +18,7 @@
 // SIGUSR2 makes the master start new workers while the old ones finish their connections;
 // Traefik's file provider watches its dynamic directory. Both mount a directory, not a file:
 // rendered files are replaced by rename, which a single-file bind mount would never show.
-import type { Component, EdgeSizing, HotReload } from './model.js';
+import type { Component, ConfigBundle, EdgeSizing, HotReload } from './model.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -88,17 +88,17 @@ export const haproxyConfigDir = '/usr/local/etc/haproxy';
 /** HAProxy: the rendered haproxy/ directory, checked in place, then SIGUSR2 to the master. */
 export function haproxyReload(command: string[]): HotReload {
   const [bin, ...args] = command;
-  return { sources: ['haproxy'], mode: 'signal', signal: 'SIGUSR2', check: [bin!, '-c', '-q', ...args] };
+  return { bundles: ['haproxy-config'], mode: 'signal', signal: 'SIGUSR2', check: [bin!, '-c', '-q', ...args] };
 }
 
 /** Traefik: the file provider watches the dynamic directory; the static file needs a restart. */
 export function traefikReload(): HotReload {
-  return { sources: ['traefik/dynamic'], mode: 'watch' };
+  return { bundles: ['traefik-dynamic'], mode: 'watch' };
 }
 
-/** Whether a rendered file is one a component takes live. */
-export function isHotSource(c: Component, path: string): boolean {
-  return !!c.reload?.sources.some((s) => path === s || path.startsWith(`${s}/`));
+/** Whether a mounted bundle is one a component takes live. */
+export function isHotBundle(c: Component, bundle: ConfigBundle): boolean {
+  return !!c.reload?.bundles.includes(bundle);
 }
 
 /** A running container as the reload decision sees it. */

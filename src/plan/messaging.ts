@@ -3,6 +3,7 @@
 import type { Stack } from '../spec/schema.js';
 import type { Messaging } from './model.js';
 import { byCodeUnit } from './sort.js';
+import { Size } from '../spec/units.js';
 
 export function planMessaging(stack: Stack): Messaging | undefined {
   const m = stack.messaging;
@@ -14,7 +15,7 @@ export function planMessaging(stack: Stack): Messaging | undefined {
     nodePools: m.kafka.nodePools.map((p) => ({
       name: p.name, roles: [...p.roles].sort(byCodeUnit) as Array<'broker' | 'controller'>, replicas: p.replicas,
       storage: { size: p.storage.size, class: p.storage.class },
-      resources: { cpus: p.resources.cpus ?? 1, memory: p.resources.memory ?? '2G' },
+      resources: { cpus: p.resources.cpus ?? 1, memory: p.resources.memory ?? Size.parse('2G') },
     })),
     listeners: m.kafka.listeners.map((l) => ({ ...l })),
     topics: Object.entries(m.topics).map(([name, t]) => ({ name, partitions: t.partitions, replicas: t.replicas, config: { ...t.config } }))

@@ -14,6 +14,7 @@
 import type { Stack } from '../spec/schema.js';
 import { pickImage } from './images.js';
 import type { BackupJob, Component, Secret, Volume } from './model.js';
+import { Duration, Size } from '../spec/units.js';
 
 export const MINIO_COMPONENT = 'minio';
 export const MINIO_PORT = 9000;
@@ -37,7 +38,7 @@ export function isInStackMinio(d: BackupJob['destination']): boolean {
 
 export interface MinioPart { component: Component; secrets: Secret[]; volume: Volume }
 
-/** `base`: the plan's hardening defaults (restart, no-new-privileges, empty lists). */
+/** `base`: the plan's component defaults (hardening, empty lists). */
 export function planMinio(stack: Stack, base: Omit<Component, 'name' | 'role' | 'image' | 'networks' | 'resources'>): MinioPart | undefined {
   if (!stack.storage.minio) return undefined;
   const secrets: Secret[] = [
@@ -53,9 +54,9 @@ export function planMinio(stack: Stack, base: Omit<Component, 'name' | 'role' | 
     secrets: secrets.map((s) => ({ secret: s.name, target: `/run/secrets/${s.name}` })),
     networks: ['backend'], port: MINIO_PORT,
     mounts: [{ type: 'volume', source: MINIO_VOLUME, target: '/data', readOnly: false }],
-    healthcheck: { test: ['CMD', 'mc', 'ready', 'local'], interval: '10s', timeout: '5s', retries: 5, startPeriod: '20s' },
-    resources: { cpus: 1, memory: '1G' },
-    stopGracePeriod: '30s',
+    healthcheck: { probe: { kind: 'exec', command: ['mc', 'ready', 'local'] }, interval: Duration.parse('10s'), timeout: Duration.parse('5s'), retries: 5, startPeriod: Duration.parse('20s') },
+    resources: { cpus: 1, memory: Size.parse('1G') },
+    stopGracePeriod: Duration.parse('30s'),
   };
   return { component, secrets, volume: { name: MINIO_VOLUME, component: MINIO_COMPONENT, purpose: 'MinIO objects (the backups\' repositories)' } };
 }

@@ -1,5 +1,6 @@
 // The normalised platform model. Every decision (networks, secrets, health,
 // scraping, routing) is made once while building it; renderers only read it.
+import type { Duration, Size } from '../spec/units.js';
 
 export type Role =
   | 'app' | 'proxy' | 'database' | 'cache' | 'prometheus' | 'alertmanager' | 'grafana'
@@ -21,21 +22,40 @@ export interface Network {
   purpose: string;
 }
 
+/**
+ * How a component's health is probed, in no target's terms. Each target maps it: Compose and
+ * Swarm run it inside the container (render/probes.ts), Kubernetes as a kubelet probe.
+ */
+export type Probe =
+  /** argv run inside the container; exit 0 = healthy */
+  | { kind: 'exec'; command: string[] }
+  /** GET http://127.0.0.1:PORT/PATH answers 2xx. `client`: what inside the image can send it:
+   *  wget, any of wget/curl/node, or none (only a prober outside the container can ask) */
+  | { kind: 'http'; port: number; path: string; client: 'wget' | 'any' | 'none' }
+  /** the port accepts connections. `client`: how the container itself can tell: /proc/net/tcp
+   *  read with sh and grep, or bash's /dev/tcp */
+  | { kind: 'tcp'; port: number; client: 'proc' | 'bash' };
+
 export interface Healthcheck {
-  test: string[];
-  interval: string;
-  timeout: string;
+  probe: Probe;
+  interval: Duration;
+  timeout: Duration;
   retries: number;
-  startPeriod: string;
+  startPeriod: Duration;
 }
 
-export interface Mount {
-  type: 'volume' | 'bind' | 'config';
-  /** volume name, host path, or rendered file path relative to the output dir */
-  source: string;
-  target: string;
-  readOnly: boolean;
-}
+/** Rendered config a component mounts, by id: each target decides where it lives (a file beside
+ *  compose.yaml, a Swarm config, a ConfigMap); render/bundles.ts names the files. */
+export type ConfigBundle =
+  | 'prometheus-config' | 'prometheus-rules' | 'alertmanager-config' | 'grafana-provisioning' | 'grafana-dashboards'
+  | 'traefik-static' | 'traefik-dynamic' | 'haproxy-config' | 'backup-scripts';
+
+export type Mount =
+  /** a named volume of the plan */
+  | { type: 'volume'; source: string; target: string; readOnly: boolean }
+  /** a host path (absolute), or a directory relative to the output dir */
+  | { type: 'bind'; source: string; target: string; readOnly: boolean }
+  | { type: 'config'; bundle: ConfigBundle; target: string; readOnly: true };
 
 export interface SecretMount {
   secret: string;
@@ -48,9 +68,20 @@ export interface PublishedPort {
   container: number;
 }
 
+/** A component starts after another is ready (its health probe passes) or merely started. */
 export interface Dependency {
   name: string;
-  condition: 'service_healthy' | 'service_started';
+  on: 'ready' | 'started';
+}
+
+/** Restrictions each target maps onto its own primitives (security options, securityContext). */
+export interface Hardening {
+  /** no process may gain privileges (setuid binaries, file capabilities) */
+  noNewPrivileges: boolean;
+  readOnlyRoot: boolean;
+  /** start with no Linux capability, then `addCaps` */
+  dropAllCaps: boolean;
+  addCaps: string[];
 }
 
 /** Where a component may run when there are several nodes; single-host targets ignore it. */
@@ -72,7 +103,7 @@ export type Placement =
 export interface Update {
   order: 'start-first' | 'stop-first';
   /** how long each new replica is watched (longer than its health window) */
-  monitor: string;
+  monitor: Duration;
   parallelism: number;
 }
 
@@ -89,7 +120,8 @@ export interface Component {
   image: string;
   /** image key in the spec's images: map, so overrides and policy checks can find it */
   imageKey?: string;
-  build?: { context: string; dockerfile?: string; args: Record<string, string> };
+  /** context: a directory of the project (relative to it, as the spec says) or a rendered bundle */
+  build?: { context: { project: string } | { bundle: ConfigBundle }; dockerfile?: string; args: Record<string, string> };
   /** replaces the image's ENTRYPOINT (set when the plan must not depend on how an image starts) */
   entrypoint?: string[];
   command?: string[];
@@ -114,7 +146,7 @@ export interface Component {
   autoscale?: { min: number; max: number; cpu: number };
   dependsOn: Dependency[];
   /** limits; reservations are what a scheduler must find free on a node before placing it */
-  resources: { cpus: number; memory: string; reserveCpus?: number; reserveMemory?: string };
+  resources: { cpus: number; memory: Size; reserveCpus?: number; reserveMemory?: Size };
   /** set for every component by plan/placement.ts */
   placement?: Placement;
   /** set for every component by plan/placement.ts */
@@ -122,15 +154,12 @@ export interface Component {
   /** discovers what it serves from the orchestrator's API (multi-node targets; set by
    *  plan/placement.ts). Single-host targets configure it by file and ignore this. */
   readsOrchestrator?: boolean;
-  restart: 'unless-stopped';
+  /** the restart policy is each target's own: every component is restarted when it stops */
   init: boolean;
-  readOnlyRootfs: boolean;
-  capDrop: string[];
-  capAdd: string[];
-  securityOpt: string[];
+  hardening: Hardening;
   metrics?: MetricsEndpoint;
-  /** seconds to wait after SIGTERM */
-  stopGracePeriod: string;
+  /** how long to wait after SIGTERM */
+  stopGracePeriod: Duration;
   labels: Record<string, string>;
   /** config files this component takes live, without being recreated (plan/edge.ts) */
   reload?: HotReload;
@@ -141,8 +170,8 @@ export interface Component {
  * out of what decides a recreate; the engine applies them instead (engine.reload).
  */
 export interface HotReload {
-  /** rendered paths (as Mount.source: relative to the output dir) whose change is applied live */
-  sources: string[];
+  /** mounted bundles whose change is applied live */
+  bundles: ConfigBundle[];
   /** signal: validate with `check` inside the running container, then signal its PID 1;
    *  watch: the program watches the files itself (Traefik's file provider) */
   mode: 'signal' | 'watch';
@@ -243,22 +272,22 @@ export interface Receiver {
 
 export interface AlertOverride {
   threshold?: number;
-  for?: string;
+  for?: Duration;
   disabled?: boolean;
 }
 
 export interface Monitoring {
   enabled: boolean;
-  scrapeInterval: string;
-  evaluationInterval: string;
-  retention: string;
+  scrapeInterval: Duration;
+  evaluationInterval: Duration;
+  retention: Duration;
   scrapeJobs: ScrapeJob[];
   receivers: Receiver[];
-  groupWait: string;
-  groupInterval: string;
-  repeatInterval: string;
+  groupWait: Duration;
+  groupInterval: Duration;
+  repeatInterval: Duration;
   /** dead man's switch: the Watchdog alert is sent there every interval, and nowhere else */
-  heartbeat?: { url: string; interval: string };
+  heartbeat?: { url: string; interval: Duration };
   overrides: Record<string, AlertOverride>;
   /** which components exist, so the alert catalogue renders only what applies */
   present: {
@@ -272,6 +301,9 @@ export interface Monitoring {
     alertmanager: boolean;
     backups: boolean;
   };
+  /** Prometheus textfiles another component writes into a volume (the backup's metrics): each
+   *  target decides who publishes them (node-exporter on the host, or an exporter beside the volume) */
+  textfiles?: { volume: string; writer: string };
 }
 
 export interface BackupJob {
@@ -320,7 +352,7 @@ export interface Proxy {
 export interface Messaging {
   cluster: string;
   version: string;
-  nodePools: Array<{ name: string; roles: Array<'broker' | 'controller'>; replicas: number; storage: { size: string; class?: string }; resources: { cpus: number; memory: string } }>;
+  nodePools: Array<{ name: string; roles: Array<'broker' | 'controller'>; replicas: number; storage: { size: string; class?: string }; resources: { cpus: number; memory: Size } }>;
   listeners: Array<{ name: string; port: number; tls: boolean; authentication: 'scram-sha-512' | 'tls' }>;
   topics: Array<{ name: string; partitions: number; replicas: number; config: Record<string, string | number | boolean> }>;
   users: Array<{ name: string; read: string[]; write: string[]; authentication: 'scram-sha-512' | 'tls' }>;

@@ -4,6 +4,7 @@
 import { posix } from 'node:path';
 import type { Service } from '../spec/schema.js';
 import type { Component, Healthcheck, Placement, Update } from './model.js';
+import { Duration, type Size } from '../spec/units.js';
 
 /** Node label (value `true`) that marks the node holding databases, caches and their backups. */
 export const DATA_NODE_LABEL = 'wharf.db';
@@ -33,13 +34,9 @@ export function placementFor(c: Component, spec?: Service['placement']): Placeme
   }
 }
 
-/** Seconds of a duration the plan uses ("5s", "1m30s", "500ms", "2d"). */
-export function seconds(d: string): number {
-  let total = 0;
-  for (const [, n, u] of d.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)/g)) {
-    total += Number(n) * ({ ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800, y: 31_536_000 } as const)[u as 'ms'];
-  }
-  return total;
+/** Seconds of a duration (a Duration, or text in its grammar: "5s", "1m30s", "500ms", "2d"). */
+export function seconds(d: Duration | string): number {
+  return (typeof d === 'string' ? Duration.parse(d) : d).toSeconds();
 }
 
 /** How long a new replica may take to be declared unhealthy: start period, then every retry. */
@@ -54,8 +51,8 @@ export function safeOrder(c: Component): Update['order'] {
 
 /** Watch each new replica past its health window, so one that turns unhealthy late still fails the update.
  *  Without a healthcheck the scheduler only sees "running": watch a little while for crash loops. */
-export function defaultMonitor(c: Component): string {
-  return `${Math.ceil((c.healthcheck ? healthWindow(c.healthcheck) : 10) + 5)}s`;
+export function defaultMonitor(c: Component): Duration {
+  return Duration.seconds(Math.ceil((c.healthcheck ? healthWindow(c.healthcheck) : 10) + 5));
 }
 
 export function updateFor(c: Component, spec?: Service['update']): Update {
@@ -65,10 +62,8 @@ export function updateFor(c: Component, spec?: Service['update']): Update {
 
 /** Reserve a quarter of the CPU limit and half the memory limit: enough for the scheduler to
  *  refuse an overfull node, small enough that a 2-core test node fits a whole stack. */
-export function reservationFor(r: Component['resources']): { reserveCpus: number; reserveMemory: string } {
-  const m = /^(\d+)([KMG])$/i.exec(r.memory);
-  const mem = m ? `${Math.max(1, Math.floor(Number(m[1]) / 2))}${m[2]!.toUpperCase()}` : r.memory;
-  return { reserveCpus: Math.round((r.cpus / 4) * 1000) / 1000, reserveMemory: mem };
+export function reservationFor(r: Component['resources']): { reserveCpus: number; reserveMemory: Size } {
+  return { reserveCpus: Math.round((r.cpus / 4) * 1000) / 1000, reserveMemory: r.memory.divideWhole(2) };
 }
 
 export function placeComponents(components: Component[], services: Record<string, Service> = {}): void {

@@ -34,6 +34,8 @@ function quoteUnprintable(v: unknown): unknown {
     return s;
   }
   if (Array.isArray(v)) return v.map(quoteUnprintable);
+  // value types (Duration, Size) are written as they serialise
+  if (v && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') return quoteUnprintable((v as { toJSON(): unknown }).toJSON());
   if (v && typeof v === 'object' && !(v instanceof Scalar)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, quoteUnprintable(x)]));
   return v;
 }

@@ -17,7 +17,8 @@ import { renderTraefik } from './traefik/index.js';
 import { traefikSwarmLabels } from './traefik/swarm-labels.js';
 import { sortFiles, type RenderedFile } from './files.js';
 import { assertIdentifiers } from './identifiers.js';
-import { isHotSource } from '../plan/edge.js';
+import { isHotBundle } from '../plan/edge.js';
+import { bundlePath, inBundle } from './bundles.js';
 
 export type Target = TargetName;
 export const targets: readonly Target[] = targetNames;
@@ -58,11 +59,12 @@ export function renderConfigs(plan: Plan, opts: RenderOptions = {}): RenderedFil
 export function configHashes(plan: Plan, files: RenderedFile[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const c of plan.components) {
-    const sources = c.mounts.filter((m) => m.type === 'config' && !isHotSource(c, m.source)).map((m) => m.source);
+    const sources = c.mounts.flatMap((m) => (m.type === 'config' && !isHotBundle(c, m.bundle) ? [bundlePath(m.bundle)] : []));
+    const hot = (c.reload?.bundles ?? []).map(bundlePath);
     if (!sources.length) continue;
     const h = createHash('sha256');
     for (const f of files) {
-      if (sources.some((s) => f.path === s || f.path.startsWith(`${s}/`)) && !isHotSource(c, f.path)) h.update(f.path).update('\0').update(f.contents).update('\0');
+      if (sources.some((s) => inBundle(f.path, s)) && !hot.some((s) => inBundle(f.path, s))) h.update(f.path).update('\0').update(f.contents).update('\0');
     }
     out[c.name] = h.digest('hex').slice(0, 16);
   }

@@ -7,6 +7,15 @@ export function sortedRecord(o: Record<string, string>): Record<string, string> 
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => byCodeUnit(a, b)));
 }
 
+/** The plan's hardening as Compose and Swarm say it (no-new-privileges is Compose's security_opt). */
+export function capabilityFields(c: Component): Record<string, unknown> {
+  const s: Record<string, unknown> = {};
+  if (c.hardening.dropAllCaps) s.cap_drop = ['ALL'];
+  if (c.hardening.addCaps.length) s.cap_add = [...c.hardening.addCaps];
+  if (c.hardening.readOnlyRoot) s.read_only = true;
+  return s;
+}
+
 /** entrypoint, command, user, init, environment and secrets, in the files' key order. */
 export function processFields(c: Component): Record<string, unknown> {
   const s: Record<string, unknown> = {};

@@ -2,6 +2,7 @@
 // scrape configs and bind mounts: parsed here once, reused by the schema.
 import { isIP } from 'node:net';
 import { posix } from 'node:path';
+import { Size } from './units.js';
 
 // RFC 3986 pchar without the sub-delims that mean something to a shell or a
 // config parser ($ ' ;), and without whitespace, quotes, backslash, backtick.
@@ -40,13 +41,10 @@ export function isCidr(s: string): boolean {
   return Number(prefix) <= max;
 }
 
-const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
-
 /** Bytes in a Compose-style size (256M, 1.5G, 1048576), or undefined if it is not one. */
 export function sizeBytes(s: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)([kmgKMG]?)$/.exec(s);
-  if (!m) return undefined;
-  return Number(m[1]) * UNITS[m[2]!.toLowerCase()]!;
+  const r = Size.tryParse(s);
+  return typeof r === 'string' ? undefined : r.toBytes();
 }
 
 /** A relative path that stays inside the directory it is resolved against ("." included). */
@@ -81,4 +79,13 @@ export function parseDockerHost(s: string): DockerHost | undefined {
 
 export function isDockerHost(s: string): boolean {
   return parseDockerHost(s) !== undefined;
+}
+
+/** restic reads s3:ENDPOINT/BUCKET/PREFIX: an endpoint with a path would move the bucket, and
+ *  credentials in the URL would end up in rendered files and logs. */
+export function isS3Endpoint(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password && u.pathname === '/' && !u.search && !u.hash;
+  } catch { return false; }
 }

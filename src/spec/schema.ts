@@ -2,35 +2,9 @@
 // inferred from it, and `wharf schema` prints its JSON Schema.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { cronProblem } from './cron.js';
-import { isCidr, isDockerHost, isIpAddress, sizeBytes, staysInside, URL_PATH_MAX, urlPathPattern } from './grammar.js';
-import { parseImageReference } from './image-ref.js';
+import { isCidr, isDockerHost, isIpAddress, isS3Endpoint } from './grammar.js';
+import { cidr, cron, duration, hostname, imageRef, memory, memoryLimit, name, port, projectPath, urlPath } from './primitives.js';
 import { SPEC_VERSION } from './migrate.js';
-
-const name = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, 'should be lowercase letters, digits and dashes, 2-32 chars, starting with a letter');
-const duration = z.string().regex(/^\d+(ms|s|m|h|d|w|y)$/, 'should be a duration like 15s, 5m, 1h, 15d');
-const memory = z.string().regex(/^\d+(\.\d+)?[kmgKMG]?$/, 'should be a size like 256M or 1G');
-const hostname = z
-  .string()
-  .regex(/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'should be a DNS host name like api.example.com');
-const cidr = z.string().refine(isCidr, 'should be a CIDR like 10.0.0.0/8 or fd00::/8 (an IP address, then a prefix length of 0-32 for IPv4, 0-128 for IPv6)');
-const MIN_MEMORY = 4 * 1024 ** 2;
-const memoryLimit = memory.refine((s) => (sizeBytes(s) ?? 0) >= MIN_MEMORY, 'should be at least 4M: a smaller limit is either a typo or a container the kernel kills at once');
-const urlPath = (query: boolean) => z.string().max(URL_PATH_MAX).regex(urlPathPattern({ query }), query
-  ? 'should be a URL path like /health or /health?full=1 (letters, digits, -._~!&()*+,=:@/ and %XX escapes; no spaces, quotes, ; $ or backslash)'
-  : 'should be a URL path prefix like /api (letters, digits, -._~!&()*+,=:@/ and %XX escapes; no query, spaces, quotes, ; $ or backslash)');
-const imageRef = z.string().superRefine((s, ctx) => {
-  const r = parseImageReference(s);
-  if (!r.ok) ctx.addIssue({ code: 'custom', message: `should be an image reference like nginx:1.27 or registry.example.com/team/app@sha256:... (${r.error})` });
-});
-const projectPath = z.string().min(1).refine(staysInside, 'should be a relative path inside the project directory (no absolute path, no ../ leaving it)');
-const port = z.number().int().min(1).max(65535);
-const cron = z.string().superRefine((v, ctx) => {
-  const problem = cronProblem(v);
-  if (problem) ctx.addIssue({ code: 'custom', message: `should be a 5-field cron expression like "*/5 * * * *" or @daily (${problem})` });
-}).describe('cron schedule in UTC: 5 fields of numbers, names, * , - and /, or @hourly, @daily, @weekly, @monthly');
 
 export const resourcesSchema = z
   .strictObject({
@@ -55,15 +29,6 @@ export const retentionSchema = z.strictObject({
 
 /** S3 bucket naming rules (the part every provider accepts) */
 const s3Bucket = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'should be an S3 bucket name: 3-63 lowercase letters, digits, dots and dashes');
-
-/** restic reads s3:ENDPOINT/BUCKET/PREFIX: an endpoint with a path would move the bucket, and
- *  credentials in the URL would end up in rendered files and logs. */
-function isS3Endpoint(v: string): boolean {
-  try {
-    const u = new URL(v);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password && u.pathname === '/' && !u.search && !u.hash;
-  } catch { return false; }
-}
 
 export const backupSchema = z
   .strictObject({
@@ -99,10 +64,10 @@ const healthSchema = z.strictObject({
   tcp: z.literal(true).optional().describe('healthy when the service port is listening (read from /proc/net/tcp: needs only sh and grep)'),
   from: z.enum(['container', 'edge']).default('container')
     .describe('edge: the image has no shell or HTTP client, so only the edge proxy probes it (path or tcp) and takes failing replicas out'),
-  interval: duration.default('5s'),
-  timeout: duration.default('3s'),
+  interval: duration.prefault('5s'),
+  timeout: duration.prefault('3s'),
   retries: z.number().int().min(1).max(100).default(5),
-  startPeriod: duration.default('20s'),
+  startPeriod: duration.prefault('20s'),
 });
 
 const buildSchema = z.strictObject({
@@ -200,7 +165,7 @@ export const databaseSchema = z.strictObject({
 export const cacheSchema = z.strictObject({
   engine: z.literal('redis'),
   version: z.string().regex(/^\d+(\.\d+)*$/).optional(),
-  maxmemory: memory.default('128M'),
+  maxmemory: memory.prefault('128M'),
   persistence: z.boolean().default(false).describe('keep an RDB snapshot on a volume'),
   resources: resourcesSchema.prefault({}),
   backup: backupSchema.optional(),
@@ -268,9 +233,9 @@ export const receiverSchema = z.discriminatedUnion('type', [
 
 export const monitoringSchema = z.strictObject({
   enabled: z.boolean().default(true),
-  scrapeInterval: duration.default('15s'),
+  scrapeInterval: duration.prefault('15s'),
   evaluationInterval: duration.optional(),
-  retention: duration.default('15d'),
+  retention: duration.prefault('15d'),
   grafana: z
     .union([z.strictObject({ host: hostname.optional(), allow: z.array(cidr).optional() }), z.literal(false)])
     .prefault({}),
@@ -279,13 +244,13 @@ export const monitoringSchema = z.strictObject({
   alerts: z
     .strictObject({
       receivers: z.array(receiverSchema).default([]),
-      groupWait: duration.default('30s'),
-      groupInterval: duration.default('5m'),
-      repeatInterval: duration.default('4h'),
+      groupWait: duration.prefault('30s'),
+      groupInterval: duration.prefault('5m'),
+      repeatInterval: duration.prefault('4h'),
       heartbeat: z
         .strictObject({
           url: z.string().url().describe('dead man\'s switch URL (healthchecks.io, Dead Man\'s Snitch, ...) that expects a ping every interval'),
-          interval: duration.default('5m').describe('how often the always-firing Watchdog alert is sent'),
+          interval: duration.prefault('5m').describe('how often the always-firing Watchdog alert is sent'),
         })
         .optional()
         .describe('where the Watchdog alert goes: silence there means the alerting pipeline is broken'),

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { renderBackup, renderJobEnv, renderSchedule, retentionFlags } from '../../src/render/backup/index.js';
 import { cronRuns, normalizeCron } from '../../src/spec/cron.js';
 import { SCRIPT_NAMES, scripts } from '../../src/render/backup/scripts.js';
-import { RESTIC_PASSWORD_SECRET, TEXTFILE_DIR } from '../../src/plan/backup.js';
+import { RESTIC_PASSWORD_SECRET } from '../../src/plan/backup.js';
+import { TEXTFILE_DIR, withTextfiles } from '../../src/render/textfiles.js';
 import { planFromYaml, postgresSpec } from './backup-harness.js';
 import { BACKUP_LAST_STATUS_METRIC, BACKUP_LAST_SUCCESS_METRIC, BACKUP_VERIFY_LAST_STATUS_METRIC } from '../../src/render/prometheus/catalogue.js';
 
@@ -25,13 +26,17 @@ describe('backup plan', () => {
     assert.deepEqual(b.entrypoint, ['/backup/bin/scheduler.sh']);
     assert.deepEqual(b.secrets.map((s) => s.secret), [RESTIC_PASSWORD_SECRET, 'db-password']);
     assert.deepEqual(plan.secrets.find((s) => s.name === RESTIC_PASSWORD_SECRET)!.source, { kind: 'random', length: 48 });
-    assert.deepEqual(b.mounts.map((m) => `${m.type}:${m.source}:${m.target}`), ['config:backup:/backup', 'volume:backup-metrics:/metrics', 'bind:../../.wharf/backups:/repo']);
+    assert.deepEqual(b.mounts.map((m) => `${m.type}:${m.type === 'config' ? m.bundle : m.source}:${m.target}`), ['config:backup-scripts:/backup', 'volume:backup-metrics:/metrics', 'bind:../../.wharf/backups:/repo']);
     assert.deepEqual(b.networks, ['backend']);
-    assert.deepEqual(b.dependsOn, [{ name: 'db', condition: 'service_healthy' }]);
+    assert.deepEqual(b.dependsOn, [{ name: 'db', on: 'ready' }]);
     assert.equal(b.build?.args.PG_MAJOR, '16', 'pg_dump follows the server major version');
-    const ne = plan.components.find((c) => c.role === 'node-exporter')!;
+    // the metrics are a relation of the plan; the host's node-exporter publishes them on Compose and Swarm
+    assert.deepEqual(plan.monitoring.textfiles, { volume: 'backup-metrics', writer: 'backup' });
+    const planned = plan.components.find((c) => c.role === 'node-exporter')!;
+    assert.ok(!planned.mounts.some((m) => m.type === 'volume' && m.source === 'backup-metrics'), 'the backup plan leaves node-exporter alone');
+    const ne = withTextfiles(plan, planned);
     assert.ok(ne.command!.includes(`--collector.textfile.directory=${TEXTFILE_DIR}`));
-    assert.ok(ne.mounts.some((m) => m.source === 'backup-metrics' && m.target === TEXTFILE_DIR && m.readOnly));
+    assert.ok(ne.mounts.some((m) => m.type === 'volume' && m.source === 'backup-metrics' && m.target === TEXTFILE_DIR && m.readOnly));
   });
 
   it('an images.restic override replaces the build', () => {

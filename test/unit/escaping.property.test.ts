@@ -17,6 +17,7 @@ import { renderAll } from '../../src/render/index.js';
 import type { RenderedFile } from '../../src/render/files.js';
 import type { Plan } from '../../src/plan/model.js';
 import { loadVariant, variants } from '../support/templates.js';
+import { deepCopy } from '../../src/plan/copy.js';
 
 const params = propertyParams(150);
 const runs = params.numRuns;
@@ -26,11 +27,12 @@ type Path = Array<string | number>;
 function stringLeaves(v: unknown, at: Path = []): Path[] {
   if (typeof v === 'string') return [at];
   if (Array.isArray(v)) return v.flatMap((x, i) => stringLeaves(x, [...at, i]));
-  if (v && typeof v === 'object') return Object.entries(v).flatMap(([k, x]) => stringLeaves(x, [...at, k]));
+  // Duration and Size are parsed values (frozen), not strings a renderer receives
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) return Object.entries(v).flatMap(([k, x]) => stringLeaves(x, [...at, k]));
   return [];
 }
 function setAt<T>(obj: T, path: Path, value: string): T {
-  const copy = structuredClone(obj) as any;
+  const copy = deepCopy(obj) as any;
   let o = copy;
   for (const k of path.slice(0, -1)) o = o[k];
   o[path[path.length - 1]!] = value;

@@ -4,11 +4,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { execa } from 'execa';
-import { tcpProbe } from '../../src/plan/build.js';
+import { probeCommand } from '../../src/render/probes.js';
 import { renderHAProxy } from '../../src/render/haproxy/index.js';
 import { parseSpecText } from '../../src/spec/load.js';
 import { buildPlan } from '../../src/plan/build.js';
 import { freePort } from '../support/servers.js';
+import type { Probe } from '../../src/plan/model.js';
 
 const spec = (web: Record<string, unknown>, proxy = 'haproxy') => JSON.stringify({
   name: 'site', domain: 'site.localhost', proxy: { kind: proxy },
@@ -22,7 +23,7 @@ test('the TCP probe sees a listening port in /proc/net/tcp and nothing else', as
   const server = createServer().listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const port = (server.address() as { port: number }).port;
-  const [, sh, c, script, argv0] = tcpProbe(port);
+  const [sh, c, script, argv0] = probeCommand({ kind: 'tcp', port, client: 'proc' })!;
   try {
     assert.equal((await execa(sh!, [c!, script!, argv0!, String(port)], { reject: false })).exitCode, 0);
     const closed = await freePort();
@@ -33,11 +34,11 @@ test('the TCP probe sees a listening port in /proc/net/tcp and nothing else', as
 });
 
 test('each probe kind becomes its healthcheck and is stated in words', () => {
-  const cases: Array<[Record<string, unknown> | false | undefined, RegExp, string[] | undefined]> = [
+  const cases: Array<[Record<string, unknown> | false | undefined, RegExp, Probe | undefined]> = [
     [undefined, /in the container: HTTP GET \/health/, undefined],
     [{ path: '/ping' }, /HTTP GET \/ping/, undefined],
-    [{ command: ['nginx', '-t'] }, /in the container: nginx -t/, ['CMD', 'nginx', '-t']],
-    [{ tcp: true }, /port 80 listening/, tcpProbe(80)],
+    [{ command: ['nginx', '-t'] }, /in the container: nginx -t/, { kind: 'exec', command: ['nginx', '-t'] }],
+    [{ tcp: true }, /port 80 listening/, { kind: 'tcp', port: 80, client: 'proc' }],
     [{ from: 'edge', path: '/ping' }, /from the edge: HTTP GET \/ping/, undefined],
     [false, /none/, undefined],
   ];
@@ -45,7 +46,7 @@ test('each probe kind becomes its healthcheck and is stated in words', () => {
     const plan = planOf(health === undefined ? {} : { health });
     const web = plan.components.find((c) => c.name === 'web')!;
     assert.match(web.healthProbe ?? '', words);
-    if (test) assert.deepEqual(web.healthcheck?.test, test);
+    if (test) assert.deepEqual(web.healthcheck?.probe, test);
     const edge = health && (health as { from?: string }).from === 'edge';
     assert.equal(web.healthcheck === undefined, !!edge || health === false, JSON.stringify(health));
     if (edge) assert.match(web.healthWaiver ?? '', /edge/);

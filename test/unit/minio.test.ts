@@ -37,14 +37,14 @@ test('GIVEN storage.minio WHEN planned THEN a pinned MinIO on the backend networ
   assert.deepEqual(m.networks, ['backend']);
   assert.deepEqual(m.ports, []);
   assert.deepEqual(m.env, { MINIO_BROWSER: 'off', MINIO_ROOT_PASSWORD_FILE: 'minio-root-password', MINIO_ROOT_USER_FILE: 'minio-root-user' });
-  assert.deepEqual(m.healthcheck?.test, ['CMD', 'mc', 'ready', 'local']);
+  assert.deepEqual(m.healthcheck?.probe, { kind: 'exec', command: ['mc', 'ready', 'local'] });
   assert.deepEqual(m.placement, { kind: 'node-label', label: 'wharf.db' });
   const job = p.backups.find((j) => j.name === 'db')!;
   assert.deepEqual(job.destination, { type: 's3', endpoint: 'http://minio:9000', bucket: 'shop-backups', accessKeySecret: 'minio-root-user', secretKeySecret: 'minio-root-password' });
   assert.match(renderJobEnv(p, job), /^REPOSITORY='s3:http:\/\/minio:9000\/shop-backups\/db'$/m);
   const b = p.components.find((c) => c.name === 'backup')!;
   assert.deepEqual(b.networks, ['backend'], 'no way out needed for the in-stack store');
-  assert.ok(b.dependsOn.some((d) => d.name === 'minio' && d.condition === 'service_healthy'));
+  assert.ok(b.dependsOn.some((d) => d.name === 'minio' && d.on === 'ready'));
   assert.ok(b.secrets.some((s) => s.secret === 'minio-root-password'));
   assert.ok(!Object.keys(b.env).some((k) => k.startsWith('AWS_')));
 });

@@ -129,7 +129,7 @@ test('alertmanager: a heartbeat outside the stack gives Alertmanager a route out
     const r = parseSpecText(`${text}\n  alerts:\n    heartbeat: { url: "${url}" }\n`);
     assert.ok(r.stack, JSON.stringify(r.issues));
     const plan = buildPlan(r.stack);
-    assert.equal(plan.monitoring.heartbeat?.interval, '5m');
+    assert.equal(plan.monitoring.heartbeat?.interval.toString(), '5m');
     return plan.components.find((c) => c.name === 'alertmanager')!.networks;
   };
   assert.deepEqual(nets('https://hc-ping.com/0f3e'), ['edge', 'monitoring']);

@@ -30,8 +30,8 @@ test('grafana: provisioning points at the Prometheus datasource and the mounted 
   assert.equal(prov.providers[0].options.path, '/var/lib/grafana/dashboards');
   // the plan mounts exactly these directories into the Grafana container
   const grafana = plan.components.find((c) => c.name === 'grafana')!;
-  assert.ok(grafana.mounts.some((m) => m.source === 'grafana/provisioning' && m.target === '/etc/grafana/provisioning'));
-  assert.ok(grafana.mounts.some((m) => m.source === 'grafana/dashboards' && m.target === prov.providers[0].options.path));
+  assert.ok(grafana.mounts.some((m) => m.type === 'config' && m.bundle === 'grafana-provisioning' && m.target === '/etc/grafana/provisioning'));
+  assert.ok(grafana.mounts.some((m) => m.type === 'config' && m.bundle === 'grafana-dashboards' && m.target === prov.providers[0].options.path));
   assert.deepEqual(files.filter((f) => f.path.startsWith('grafana/dashboards/')).map((f) => f.path), [
     'grafana/dashboards/overview.json', 'grafana/dashboards/service-api.json', 'grafana/dashboards/host.json',
     'grafana/dashboards/containers.json', 'grafana/dashboards/postgres.json', 'grafana/dashboards/redis.json',

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { lint, policyRules } from '../../src/check/policy.js';
 import { checkPlan } from '../../src/check/plan-rules.js';
 import { loadVariant, variants } from '../support/templates.js';
+import { Size } from '../../src/spec/units.js';
 
 test('rule ids are unique and stable-looking', () => {
   const ids = policyRules.map((r) => r.id);
@@ -45,7 +46,7 @@ test('WH003 unpinned and :latest images', () => {
 
 test('WH004 writable Docker socket', () => {
   const { stack, plan } = loadVariant({ template: 'lab' });
-  const sock = plan.components.flatMap((c) => c.mounts).find((m) => m.source.endsWith('docker.sock'));
+  const sock = plan.components.flatMap((c) => c.mounts).find((m) => m.type === 'bind' && m.source.endsWith('docker.sock'));
   assert.ok(sock, 'lab mounts the socket (portainer, cadvisor)');
   sock.readOnly = false;
   assert.equal(fired(lint(stack, plan), 'WH004').length, 1);
@@ -63,9 +64,9 @@ test('WH007 missing healthcheck, WH008 no limits, WH010 published database, WH01
   const { stack, plan } = api();
   const db = plan.components.find((c) => c.name === 'db')!;
   db.healthcheck = undefined;
-  db.resources = { cpus: 0, memory: '' };
+  db.resources = { cpus: 0, memory: Size.bytes(0) };
   db.ports = [{ hostIp: '0.0.0.0', host: 5432, container: 5432 }];
-  db.securityOpt = [];
+  db.hardening.noNewPrivileges = false;
   const all = lint(stack, plan);
   for (const id of ['WH007', 'WH008', 'WH010', 'WH011']) assert.deepEqual(fired(all, id).map((x) => x.path.split('.')[1]), ['db'], id);
 });

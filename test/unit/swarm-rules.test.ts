@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { lint, policyRules } from '../../src/check/policy.js';
 import { swarmRules } from '../../src/check/swarm-rules.js';
 import { loadVariant, variants } from '../support/templates.js';
+import { deepCopy } from '../../src/plan/copy.js';
 
 const fired = (f: ReturnType<typeof lint>, rule: string) => f.filter((x) => x.rule === rule);
 /** a template as the swarm runs it: the API from a registry, not built here */
@@ -96,7 +97,7 @@ test('SW006 a placement no declared node satisfies: the data node label, a pinne
     d.cluster = { nodes: three.map((n, i) => ({ ...n, role: i === 0 ? 'manager' : 'worker', ...(i === 0 ? { labels: { 'wharf.db': 'true' } } : {}) })) };
   });
   assert.deepEqual(fired(lint(workersOnly.stack, workersOnly.plan, swarmRules), 'SW006').filter((x) => /proxy/.test(x.message)), []);
-  const noManager = structuredClone(workersOnly);
+  const noManager = deepCopy(workersOnly);
   noManager.stack.cluster.nodes = noManager.stack.cluster.nodes.map((n: any) => ({ ...n, role: 'worker' }));
   const h = fired(lint(noManager.stack, noManager.plan, swarmRules), 'SW006');
   assert.ok(h.some((x) => /^proxy needs a manager/.test(x.message)), JSON.stringify(h));

@@ -9,6 +9,7 @@ import type { Component, Plan } from '../../plan/model.js';
 import { renderCompose } from '../../render/compose/index.js';
 import { run } from '../run.js';
 import { cmd } from '../command.js';
+import { Duration, Size } from '../../spec/units.js';
 
 export const BASE_IMAGE = 'local/debian:bookworm';
 const buildBase = join(import.meta.dirname, '..', '..', '..', 'scripts', 'docker', 'build-base.sh');
@@ -24,25 +25,25 @@ const server = [
 function component(p: Partial<Component> & Pick<Component, 'name' | 'role'>): Component {
   return {
     image: BASE_IMAGE, env: {}, secrets: [], networks: ['backend'], ports: [], mounts: [], replicas: 1,
-    dependsOn: [], resources: { cpus: 0.2, memory: '64M' }, restart: 'unless-stopped', init: true,
-    readOnlyRootfs: false, capDrop: [], capAdd: [], securityOpt: ['no-new-privileges:true'],
-    stopGracePeriod: '2s', labels: {}, ...p,
+    dependsOn: [], resources: { cpus: 0.2, memory: Size.parse('64M') }, init: true,
+    hardening: { noNewPrivileges: true, readOnlyRoot: false, dropAllCaps: false, addCaps: [] },
+    stopGracePeriod: Duration.parse('2s'), labels: {}, ...p,
   };
 }
 
 export function tinyPlan(name: string, o: { dbHealthy?: boolean; dbReplicas?: number } = {}): Plan {
-  const fast = { interval: '1s', timeout: '2s', retries: 3, startPeriod: '5s' };
+  const fast = { interval: Duration.parse('1s'), timeout: Duration.parse('2s'), retries: 3, startPeriod: Duration.parse('5s') };
   const db = component({
     name: 'db', role: 'database', port: 8080, replicas: o.dbReplicas ?? 2,
     command: ['perl', '-e', server],
-    healthcheck: { test: ['CMD-SHELL', o.dbHealthy === false ? 'echo "db is not ready: simulated" >&2; exit 1' : "bash -c '</dev/tcp/127.0.0.1/8080'"], ...fast },
+    healthcheck: { probe: { kind: 'exec', command: ['sh', '-c', o.dbHealthy === false ? 'echo "db is not ready: simulated" >&2; exit 1' : "bash -c '</dev/tcp/127.0.0.1/8080'"] }, ...fast },
   });
   const api = component({
     name: 'api', role: 'app', networks: ['backend', 'edge'],
     env: { DB_HOST: 'db', DB_PORT: '8080' },
     command: ['sleep', 'infinity'],
-    healthcheck: { test: ['CMD', 'true'], ...fast },
-    dependsOn: [{ name: 'db', condition: 'service_started' }],
+    healthcheck: { probe: { kind: 'exec', command: ['true'] }, ...fast },
+    dependsOn: [{ name: 'db', on: 'started' }],
   });
   return {
     name, domain: `${name}.localhost`,
@@ -56,8 +57,8 @@ export function tinyPlan(name: string, o: { dbHealthy?: boolean; dbReplicas?: nu
     ],
     volumes: [], secrets: [],
     monitoring: {
-      enabled: false, scrapeInterval: '15s', evaluationInterval: '15s', retention: '1d', scrapeJobs: [], receivers: [],
-      groupWait: '30s', groupInterval: '5m', repeatInterval: '4h', overrides: {},
+      enabled: false, scrapeInterval: Duration.parse('15s'), evaluationInterval: Duration.parse('15s'), retention: Duration.parse('1d'), scrapeJobs: [], receivers: [],
+      groupWait: Duration.parse('30s'), groupInterval: Duration.parse('5m'), repeatInterval: Duration.parse('4h'), overrides: {},
       present: { apps: [], postgres: [], mysql: [], redis: [], proxy: 'haproxy', nodeExporter: false, cadvisor: false, alertmanager: false, backups: false },
     },
     backups: [],

@@ -2,7 +2,7 @@
 // receivers from the spec. Secrets stay in files (Slack api_url_file, SMTP auth_password_file).
 import type { Plan, Receiver } from '../../plan/model.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
-import { alertCatalogue, parseDurationSeconds, WATCHDOG_ALERT } from '../prometheus/catalogue.js';
+import { alertCatalogue, WATCHDOG_ALERT } from '../prometheus/catalogue.js';
 import { byCodeUnit } from '../../plan/sort.js';
 import { promqlRegex, promqlString } from '../../escape/promql.js';
 
@@ -66,7 +66,7 @@ export function alertmanagerConfig(plan: Plan): Record<string, unknown> {
 function watchdogRoute(hb: Plan['monitoring']['heartbeat']): Record<string, unknown> {
   const matchers = [`alertname=${promqlString(WATCHDOG_ALERT)}`];
   if (!hb) return { receiver: NULL_RECEIVER, matchers };
-  const tick = Math.max(1, Math.floor(parseDurationSeconds(hb.interval) / 4));
+  const tick = Math.max(1, Math.floor(hb.interval.toSeconds() / 4));
   return { receiver: HEARTBEAT_RECEIVER, matchers, group_wait: '0s', group_interval: `${tick}s`, repeat_interval: hb.interval };
 }
 

@@ -15,7 +15,7 @@
 // What runs here is the plan's view for K3s (view.ts): K3s's Traefik is the edge (no proxy
 // component), the kubelet's cAdvisor replaces the cAdvisor container.
 // Secrets are only ever written SOPS-encrypted (sealed by the caller, src/ops/seal.ts).
-import type { Component, Plan } from '../../plan/model.js';
+import type { Component, ConfigBundle, Plan } from '../../plan/model.js';
 import { byCodeUnit } from '../../plan/sort.js';
 import type { RenderedFile } from '../files.js';
 import { Kustomization } from '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1';
@@ -111,7 +111,7 @@ export function renderK8s(input: Plan, opts: K8sOptions = {}): RenderedFile[] {
     const namespace = namespaceOf(c.name);
     const wo = {
       ...o, namespace,
-      configMaps: new Map<string, ConfigMapRef>(maps.map((m) => [m.source, m.ref])),
+      configMaps: new Map<ConfigBundle, ConfigMapRef>(maps.map((m) => [m.bundle, m.ref])),
       sharedClaims: new Set(claims.all),
       ...(maps.length ? { podAnnotations: { 'wharf.dev/config-hash': configHash(maps) } } : {}),
       ...(c.role === 'prometheus' ? { serviceAccount: PROMETHEUS_SA } : {}),

@@ -8,7 +8,7 @@ import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import type { IDeployment } from 'kubernetes-models/apps/v1';
 import type { INetworkPolicyPeer } from 'kubernetes-models/networking.k8s.io/v1';
 import type { Messaging, Plan } from '../../plan/model.js';
-import { cpuQuantity, memoryQuantity, selectorOf, sortedKeys, type K8sObject } from './objects.js';
+import { cpuQuantity, selectorOf, sortedKeys, type K8sObject } from './objects.js';
 import { CLUSTER_LABEL, Kafka, KafkaNodePool, KafkaTopic, KafkaUser } from './strimzi/objects.js';
 import type { KafkaUserSpec } from './strimzi/types.js';
 
@@ -68,7 +68,7 @@ export function messagingObjects(plan: Plan, m: Messaging, namespace: string, st
     },
   })];
   for (const p of m.nodePools) {
-    const resources = { cpu: cpuQuantity(p.resources.cpus), memory: memoryQuantity(p.resources.memory) };
+    const resources = { cpu: cpuQuantity(p.resources.cpus), memory: p.resources.memory.toQuantity() };
     out.push(new KafkaNodePool({ name: p.name, namespace, labels: labels({ [CLUSTER_LABEL]: m.cluster }) }, {
       replicas: p.replicas,
       roles: p.roles,

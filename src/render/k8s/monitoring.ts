@@ -10,7 +10,8 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { ConfigMap, ServiceAccount } from 'kubernetes-models/v1';
 import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
-import type { Component, Plan } from '../../plan/model.js';
+import type { Component, ConfigBundle, Plan } from '../../plan/model.js';
+import { bundlePath } from '../bundles.js';
 import { byCodeUnit } from '../../plan/sort.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
 import { renderAlertmanager } from '../alertmanager/index.js';
@@ -37,17 +38,18 @@ export function k8sConfigFiles(view: Plan, namespaceOf: (c: string) => string): 
 }
 
 /** ConfigMap names and keys: a key is the file's path below the mount, `/` written `_` (keys allow no slash). */
-export function configMapsOf(c: Component, files: RenderedFile[]): Array<{ ref: ConfigMapRef; source: string; data: Record<string, string> }> {
-  return c.mounts.filter((m) => m.type === 'config').map((m) => {
-    const name = `${m.source.replace(/[^a-z0-9]+/g, '-')}`;
-    const exact = files.find((f) => f.path === m.source);
-    const under = exact ? [exact] : files.filter((f) => f.path.startsWith(`${m.source}/`));
-    if (!under.length) throw new Error(`bug: ${c.name} mounts ${m.source}, which renders no file`);
-    const rel = (f: RenderedFile) => (exact ? posix.basename(f.path) : f.path.slice(m.source.length + 1));
+export function configMapsOf(c: Component, files: RenderedFile[]): Array<{ ref: ConfigMapRef; bundle: ConfigBundle; data: Record<string, string> }> {
+  return c.mounts.flatMap((m) => (m.type === 'config' ? [m.bundle] : [])).map((bundle) => {
+    const source = bundlePath(bundle);
+    const name = `${source.replace(/[^a-z0-9]+/g, '-')}`;
+    const exact = files.find((f) => f.path === source);
+    const under = exact ? [exact] : files.filter((f) => f.path.startsWith(`${source}/`));
+    if (!under.length) throw new Error(`bug: ${c.name} mounts ${source}, which renders no file`);
+    const rel = (f: RenderedFile) => (exact ? posix.basename(f.path) : f.path.slice(source.length + 1));
     const key = (f: RenderedFile) => rel(f).replaceAll('/', '_');
     const data = Object.fromEntries(under.map((f) => [key(f), f.contents]).sort(([a], [b]) => byCodeUnit(a!, b!)));
     const items = under.map((f) => ({ key: key(f), path: rel(f), ...(f.mode && f.mode & 0o111 ? { mode: 0o555 } : {}) })).sort((a, b) => byCodeUnit(a.key, b.key));
-    return { source: m.source, data, ref: { name, items, ...(exact ? { file: key(exact) } : {}) } };
+    return { bundle, data, ref: { name, items, ...(exact ? { file: key(exact) } : {}) } };
   });
 }
 

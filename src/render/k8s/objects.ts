@@ -44,13 +44,6 @@ export function sortedKeys<T>(o: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => byCodeUnit(a, b)));
 }
 
-/** Docker memory sizes are binary (256M = 256 MiB): Kubernetes writes that 256Mi. */
-export function memoryQuantity(m: string): string {
-  const x = /^(\d+(?:\.\d+)?)([KMGT])B?$/i.exec(m.trim());
-  if (!x) return m;
-  return `${x[1]}${x[2]!.toUpperCase()}i`;
-}
-
 /** CPUs as millicores: "0.5" -> 500m, exact and stable. */
 export function cpuQuantity(cpus: number): string {
   return `${Math.max(1, Math.round(cpus * 1000))}m`;

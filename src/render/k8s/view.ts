@@ -6,13 +6,18 @@
 //   - the kubelet's built-in cAdvisor stands in for the cAdvisor container: the `cadvisor`
 //     job scrapes every node's kubelet (/metrics/cadvisor), relabelled to the labels the
 //     Compose cAdvisor has (prometheus.ts), so the same container rules and dashboards apply;
-//   - node-exporter runs as a DaemonSet in the host namespace; the backup CronJobs' textfile
-//     metrics (the same files the Compose backup writes) are published by a textfile-only
-//     node-exporter, `backup-metrics`, beside their volume.
-import { BACKUP_COMPONENT, BACKUP_METRICS_VOLUME, TEXTFILE_DIR } from '../../plan/backup.js';
+//   - node-exporter runs as a DaemonSet in the host namespace; the textfile metrics the plan
+//     names (Plan.monitoring.textfiles: the backup CronJobs') are published by a textfile-only
+//     node-exporter, `backup-metrics`, beside their volume (a node-local PVC);
+//   - the backup's volumes are PVCs: a local repository its own claim, another component's
+//     volume that StatefulSet's claim.
+import { BACKUP_COMPONENT } from '../../plan/backup.js';
 import { defaultImages } from '../../plan/images.js';
 import type { Component, Mount, Plan, Role } from '../../plan/model.js';
 import { byCodeUnit } from '../../plan/sort.js';
+import { deepCopy } from '../../plan/copy.js';
+import { TEXTFILE_DIR } from '../textfiles.js';
+import { Duration, Size } from '../../spec/units.js';
 
 export const RENDERED_ROLES: ReadonlySet<Role> = new Set<Role>(['app', 'database', 'cache', 'exporter', 'prometheus', 'alertmanager', 'grafana', 'node-exporter', 'backup']);
 /** The textfile exporter of the backup metrics, and its scrape job. */
@@ -25,19 +30,13 @@ export const statefulClaim = (volume: string, owner: string) => `${volume}-${own
 
 /** Idempotent: the view of a view is itself. */
 export function k8sView(plan: Plan): Plan {
-  const byName = new Map(plan.components.map((c) => [c.name, c]));
-  const components: Component[] = plan.components.filter((c) => RENDERED_ROLES.has(c.role)).map((c) => structuredClone(c));
-  const nodeExporter = components.find((c) => c.role === 'node-exporter');
-  if (nodeExporter) {
-    // The backup metrics do not live on every node: backup-metrics publishes them.
-    nodeExporter.mounts = nodeExporter.mounts.filter((m) => m.source !== BACKUP_METRICS_VOLUME);
-    nodeExporter.command = nodeExporter.command?.filter((a) => !a.startsWith('--collector.textfile.directory='));
-  }
+  const components: Component[] = plan.components.filter((c) => RENDERED_ROLES.has(c.role)).map((c) => deepCopy(c));
   const backup = components.find((c) => c.role === 'backup');
-  if (backup) backup.mounts = backup.mounts.map((m) => backupMount(m, backup, byName));
+  if (backup) backup.mounts = backup.mounts.map((m) => backupMount(m, backup, plan.components, plan.monitoring.textfiles?.volume));
+  const textfiles = plan.monitoring.textfiles;
   const monitored = plan.monitoring.enabled && components.some((c) => c.role === 'prometheus');
-  const exporter = backup && monitored && !components.some((c) => c.name === BACKUP_METRICS);
-  if (exporter) components.push(backupMetrics(plan, nodeExporter));
+  const exporter = textfiles && monitored && !components.some((c) => c.name === BACKUP_METRICS);
+  if (exporter) components.push(textfileExporter(plan, textfiles));
   components.sort((a, b) => byCodeUnit(a.name, b.name));
   const here = new Set(components.map((c) => c.name));
   const scrapeJobs = plan.monitoring.scrapeJobs.filter((j) => here.has(j.component) || j.job === KUBELET_JOB);
@@ -45,13 +44,13 @@ export function k8sView(plan: Plan): Plan {
   return { ...plan, components, monitoring: { ...plan.monitoring, scrapeJobs } };
 }
 
-/** The backup's volumes are PVCs: a local repository its own claim, another component's volume that StatefulSet's claim. */
-function backupMount(m: Mount, backup: Component, byName: Map<string, Component>): Mount {
+/** `own`: the backup's own volume (its textfiles), which the view's exporter also mounts. */
+function backupMount(m: Mount, backup: Component, all: Component[], own: string | undefined): Mount {
   if (m.type === 'bind' && !m.source.startsWith('/')) {
     return { type: 'volume', source: `${backup.name}${m.target.replace(/[^A-Za-z0-9]+/g, '-').replace(/-$/, '')}`.toLowerCase(), target: m.target, readOnly: m.readOnly };
   }
-  if (m.type !== 'volume' || m.source === BACKUP_METRICS_VOLUME) return m;
-  const owner = [...byName.values()].find((c) => c.name !== BACKUP_COMPONENT && c.mounts.some((x) => x.type === 'volume' && x.source === m.source));
+  if (m.type !== 'volume' || m.source === own) return m;
+  const owner = all.find((c) => c.name !== BACKUP_COMPONENT && c.mounts.some((x) => x.type === 'volume' && x.source === m.source));
   return owner ? { ...m, source: statefulClaim(m.source, owner.name) } : m;
 }
 
@@ -59,28 +58,30 @@ function backupMount(m: Mount, backup: Component, byName: Map<string, Component>
 export function backupClaims(view: Plan): { own: string[]; all: string[] } {
   const backup = view.components.find((c) => c.role === 'backup');
   if (!backup) return { own: [], all: [] };
-  const all = [...new Set(backup.mounts.filter((m) => m.type === 'volume').map((m) => m.source))].sort(byCodeUnit);
-  const stateful = new Set(view.components.filter((c) => c.role !== 'backup').flatMap((c) => c.mounts.filter((m) => m.type === 'volume').map((m) => statefulClaim(m.source, c.name))));
+  const volumes = (c: Component) => c.mounts.flatMap((m) => (m.type === 'volume' ? [m.source] : []));
+  const all = [...new Set(volumes(backup))].sort(byCodeUnit);
+  const stateful = new Set(view.components.filter((c) => c.role !== 'backup').flatMap((c) => volumes(c).map((s) => statefulClaim(s, c.name))));
   return { own: all.filter((s) => !stateful.has(s)), all };
 }
 
-function backupMetrics(plan: Plan, nodeExporter: Component | undefined): Component {
-  const backup = plan.components.find((c) => c.role === 'backup')!;
+function textfileExporter(plan: Plan, textfiles: NonNullable<Plan['monitoring']['textfiles']>): Component {
+  const writer = plan.components.find((c) => c.name === textfiles.writer);
+  const nodeExporter = plan.components.find((c) => c.role === 'node-exporter');
   return {
     name: BACKUP_METRICS, role: 'exporter',
     image: nodeExporter?.image ?? defaultImages['node-exporter'], imageKey: 'node-exporter',
     user: '65534:65534',
     command: ['--collector.disable-defaults', '--collector.textfile', `--collector.textfile.directory=${TEXTFILE_DIR}`],
     env: {}, secrets: [], networks: ['monitoring'], ports: [],
-    mounts: [{ type: 'volume', source: BACKUP_METRICS_VOLUME, target: TEXTFILE_DIR, readOnly: true }],
+    mounts: [{ type: 'volume', source: textfiles.volume, target: TEXTFILE_DIR, readOnly: true }],
     replicas: 1, port: 9100,
-    healthcheck: { test: ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:9100/metrics'], interval: '10s', timeout: '3s', retries: 3, startPeriod: '10s' },
+    healthcheck: { probe: { kind: 'http', port: 9100, path: '/metrics', client: 'wget' }, interval: Duration.parse('10s'), timeout: Duration.parse('3s'), retries: 3, startPeriod: Duration.parse('10s') },
     dependsOn: [],
-    resources: { cpus: 0.05, memory: '32M', reserveCpus: 0.01, reserveMemory: '16M' },
-    // beside the backups' volume: a node-local PVC is readable only on its node
-    placement: backup.placement, update: { order: 'stop-first', monitor: '20s', parallelism: 1 },
-    restart: 'unless-stopped', init: false, readOnlyRootfs: true, capDrop: ['ALL'], capAdd: [], securityOpt: ['no-new-privileges:true'],
+    resources: { cpus: 0.05, memory: Size.parse('32M'), reserveCpus: 0.01, reserveMemory: Size.parse('16M') },
+    // beside the writer's volume: a node-local PVC is readable only on its node
+    placement: writer?.placement, update: { order: 'stop-first', monitor: Duration.parse('20s'), parallelism: 1 },
+    init: false, hardening: { noNewPrivileges: true, readOnlyRoot: true, dropAllCaps: true, addCaps: [] },
     metrics: { job: BACKUP_METRICS, port: 9100, path: '/metrics' },
-    stopGracePeriod: '10s', labels: {},
+    stopGracePeriod: Duration.parse('10s'), labels: {},
   };
 }

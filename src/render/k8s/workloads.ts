@@ -7,11 +7,12 @@ import { DaemonSet, Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import type { IContainer, IServicePort, IPodSpec, IProbe, IVolume, IVolumeMount, IPersistentVolumeClaim } from 'kubernetes-models/v1';
-import type { Component, Plan } from '../../plan/model.js';
-import { seconds, updateFor } from '../../plan/placement.js';
+import type { Component, ConfigBundle, Plan } from '../../plan/model.js';
+import { updateFor } from '../../plan/placement.js';
 import { byCodeUnit } from '../../plan/sort.js';
 import { k8sAddressing } from '../addressing.js';
-import { cpuQuantity, labelsOf, memoryQuantity, selectorOf, sortedKeys, type K8sObject } from './objects.js';
+import { probeCommand } from '../probes.js';
+import { cpuQuantity, labelsOf, selectorOf, sortedKeys, type K8sObject } from './objects.js';
 
 /** K3s labels its server nodes so; the plan's "control-plane" and "manager" mean these. */
 export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
@@ -26,7 +27,7 @@ export interface WorkloadOptions {
   storageClass: string;
   volumeSize: string;
   /** config mount source (a rendered file or directory) -> the ConfigMap holding it */
-  configMaps?: ReadonlyMap<string, ConfigMapRef>;
+  configMaps?: ReadonlyMap<ConfigBundle, ConfigMapRef>;
   /** volumes that are standalone PVCs shared with other pods (the backup CronJobs), not per-replica claims */
   sharedClaims?: ReadonlySet<string>;
   /** pod template annotations: a hash of the mounted config, so a change rolls the pods */
@@ -49,7 +50,7 @@ export function workloadObjects(plan: Plan, c: Component, o: WorkloadOptions): K
   const out: K8sObject[] = [];
   const pod = { metadata: { labels, ...(o.podAnnotations ? { annotations: sortedKeys(o.podAnnotations) } : {}) }, spec: podSpec(plan, c, o) };
   const { order, parallelism, monitor } = c.update ?? updateFor(c);
-  const minReady = Math.max(0, Math.ceil(seconds(monitor) - (c.healthcheck ? seconds(c.healthcheck.startPeriod) : 0)));
+  const minReady = Math.max(0, Math.ceil(monitor.toSeconds() - (c.healthcheck ? c.healthcheck.startPeriod.toSeconds() : 0)));
   // an autoscaled workload leaves the count to its HPA (a fixed one would be reset on every apply)
   const count = c.autoscale ? {} : { replicas: c.replicas };
   if (stateful) {
@@ -157,8 +158,8 @@ export function podSpec(plan: Plan, c: Component, o: Partial<WorkloadOptions> = 
   const mounts: IVolumeMount[] = [];
   for (const m of c.mounts) {
     if (m.type === 'config') {
-      const cm = o.configMaps?.get(m.source);
-      if (!cm) throw new Error(`bug: no ConfigMap for ${c.name}'s config mount ${m.source}`);
+      const cm = o.configMaps?.get(m.bundle);
+      if (!cm) throw new Error(`bug: no ConfigMap for ${c.name}'s config bundle ${m.bundle}`);
       volumes.push({ name: cm.name, configMap: { name: cm.name, defaultMode: 0o444, items: cm.items.map((i) => ({ ...i })) } });
       mounts.push({ name: cm.name, mountPath: m.target, readOnly: true, ...(cm.file ? { subPath: cm.file } : {}) });
       continue;
@@ -191,7 +192,7 @@ export function podSpec(plan: Plan, c: Component, o: Partial<WorkloadOptions> = 
     mounts.push({ name, mountPath: dir, readOnly: true });
   });
   // Datastores write sockets and temp files outside their data volume.
-  if (c.readOnlyRootfs) {
+  if (c.hardening.readOnlyRoot) {
     volumes.push({ name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } });
     mounts.push({ name: 'tmp', mountPath: '/tmp' });
   }
@@ -204,10 +205,10 @@ export function podSpec(plan: Plan, c: Component, o: Partial<WorkloadOptions> = 
     ...(Object.keys(envOf(c)).length ? { env: Object.entries(envOf(c)).map(([name, value]) => ({ name, value })) } : {}),
     ...(c.port ? { ports: [{ name: 'main', containerPort: c.port, protocol: 'TCP' as const }, ...(c.metrics && c.metrics.port !== c.port ? [{ name: 'metrics', containerPort: c.metrics.port, protocol: 'TCP' as const }] : [])] } : {}),
     resources: {
-      limits: { cpu: cpuQuantity(c.resources.cpus), memory: memoryQuantity(c.resources.memory) },
+      limits: { cpu: cpuQuantity(c.resources.cpus), memory: c.resources.memory.toQuantity() },
       requests: {
         cpu: cpuQuantity(c.resources.reserveCpus ?? c.resources.cpus),
-        memory: memoryQuantity(c.resources.reserveMemory ?? c.resources.memory),
+        memory: (c.resources.reserveMemory ?? c.resources.memory).toQuantity(),
       },
     },
     ...probes(plan, c),
@@ -215,10 +216,11 @@ export function podSpec(plan: Plan, c: Component, o: Partial<WorkloadOptions> = 
     securityContext: {
       runAsNonRoot: true,
       runAsUser: uid,
+      // stricter than the plan asks: no escalation and no capability but those it adds, whatever the image
       allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: c.readOnlyRootfs,
+      readOnlyRootFilesystem: c.hardening.readOnlyRoot,
       privileged: false,
-      capabilities: { drop: c.capDrop.length ? [...c.capDrop] : ['ALL'], ...(c.capAdd.length ? { add: [...c.capAdd] } : {}) },
+      capabilities: { drop: ['ALL'], ...(c.hardening.addCaps.length ? { add: [...c.hardening.addCaps] } : {}) },
     },
     ...(mounts.length ? { volumeMounts: mounts } : {}),
   };
@@ -227,7 +229,7 @@ export function podSpec(plan: Plan, c: Component, o: Partial<WorkloadOptions> = 
     ...(o.serviceAccount ? { serviceAccountName: o.serviceAccount } : {}),
     automountServiceAccountToken: !!o.serviceAccount,
     enableServiceLinks: false,
-    terminationGracePeriodSeconds: Math.ceil(seconds(c.stopGracePeriod)) + DRAIN_SECONDS,
+    terminationGracePeriodSeconds: c.stopGracePeriod.toWholeSeconds() + DRAIN_SECONDS,
     securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, seccompProfile: { type: 'RuntimeDefault' } },
     containers: [container],
     ...(volumes.length ? { volumes } : {}),
@@ -270,8 +272,9 @@ export function healthPathOf(plan: Plan, c: Component): string | undefined {
 }
 
 /**
- * Liveness and readiness from the plan's healthcheck: an HTTP GET of the health path when the
- * service has one, else the same command Compose runs. The startup probe covers the start
+ * Liveness and readiness from the plan's probe: an HTTP GET when the service's route has a
+ * health path or nothing in the image can send one, else the command the container runs to
+ * probe itself (as on Compose). The startup probe covers the start
  * period, so liveness never kills a slow starter. Readiness asks the service's ready path
  * (`health.ready`: 200 only while its dependencies answer) when it has one, else the health
  * probe, and fails after one miss so the edge stops sending sooner than liveness restarts.
@@ -280,21 +283,17 @@ function probes(plan: Plan, c: Component): Pick<IContainer, 'livenessProbe' | 'r
   const h = c.healthcheck;
   if (!h) return {};
   const path = healthPathOf(plan, c);
+  const p = h.probe;
   const handler: Partial<IProbe> = path && c.port
     ? { httpGet: { path, port: c.port, scheme: 'HTTP' } }
-    : { exec: { command: execCommand(h.test) } };
+    : p.kind === 'http' && p.client === 'none' ? { httpGet: { path: p.path, port: p.port, scheme: 'HTTP' } }
+    : { exec: { command: probeCommand(p)! } };
   const ready: Partial<IProbe> = c.readyPath && c.port ? { httpGet: { path: c.readyPath, port: c.port, scheme: 'HTTP' } } : handler;
-  const period = Math.max(1, Math.ceil(seconds(h.interval)));
-  const timeout = Math.max(1, Math.ceil(seconds(h.timeout)));
+  const period = h.interval.toWholeSeconds(1);
+  const timeout = h.timeout.toWholeSeconds(1);
   return {
-    startupProbe: { ...handler, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: Math.ceil(seconds(h.startPeriod) / period) + h.retries },
+    startupProbe: { ...handler, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: Math.ceil(h.startPeriod.toSeconds() / period) + h.retries },
     livenessProbe: { ...handler, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: h.retries },
     readinessProbe: { ...ready, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: 1, successThreshold: 1 },
   };
-}
-
-function execCommand(test: string[]): string[] {
-  if (test[0] === 'CMD') return test.slice(1);
-  if (test[0] === 'CMD-SHELL') return ['sh', '-c', test.slice(1).join(' ')];
-  return test;
 }

@@ -3,7 +3,8 @@
 // its own example series (a firing and a quiet case) so `promtool test rules` can prove every rule.
 import type { Plan } from '../../plan/model.js';
 import { promqlRegex, promqlString as str } from '../../escape/promql.js';
-import { fmtDuration, jobComponents, parseDurationSeconds, RECORDED, type AlertRule, type RecordingRule, type RuleContext } from './rules/shared.js';
+import { Duration } from '../../spec/units.js';
+import { fmtDuration, jobComponents, RECORDED, type AlertRule, type RecordingRule, type RuleContext } from './rules/shared.js';
 import { platformRules } from './rules/platform.js';
 import { servicesRules } from './rules/services.js';
 import { hostRules } from './rules/host.js';
@@ -15,7 +16,7 @@ import { backupsRules } from './rules/backups.js';
 
 export {
   BACKUP_LAST_SUCCESS_METRIC, BACKUP_LAST_STATUS_METRIC, BACKUP_VERIFY_LAST_STATUS_METRIC, BACKUP_METRIC_LABELS, WATCHDOG_ALERT, RECORDED,
-  backupStaleSeconds, jobComponents, parseDurationSeconds, schedulePeriodSeconds,
+  backupStaleSeconds, jobComponents, schedulePeriodSeconds,
 } from './rules/shared.js';
 export type { AlertFixture, AlertRule, PromSeries, RecordingRule, RuleGroup, Severity } from './rules/shared.js';
 
@@ -36,8 +37,8 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
     .map((d) => {
       const o = m.overrides[d.alert] ?? {};
       const threshold = d.threshold === undefined ? undefined : o.threshold ?? d.threshold;
-      const forDur = d.fixedFor ? d.for : o.for ?? d.for;
-      const forText = forDur === '0m' || forDur === '0s' ? 'now' : fmtDuration(parseDurationSeconds(forDur));
+      const forDur = d.fixedFor ? d.for : o.for?.toString() ?? d.for;
+      const forText = forDur === '0m' || forDur === '0s' ? 'now' : fmtDuration(Duration.parse(forDur).toSeconds());
       const rule: AlertRule = {
         alert: d.alert, group: d.group, severity: d.severity, component: d.component, down: d.down,
         expr: d.expr(threshold ?? 0),

@@ -1,6 +1,7 @@
 // plan -> prometheus/prometheus.yml and prometheus/rules/*.yml.
 // Retention is not here: it is a command-line flag (--storage.tsdb.retention.time), set by the plan.
 import type { Plan } from '../../plan/model.js';
+import type { Duration } from '../../spec/units.js';
 import { composeAddressing, type Addressing } from '../addressing.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
 import { alertCatalogue, jobComponents, recordingRules, type AlertRule } from './catalogue.js';
@@ -63,11 +64,8 @@ export function prometheusConfig(plan: Plan, opts: PrometheusOptions = {}): Reco
 }
 
 /** Scrape timeout: 10s (Prometheus' default) unless the interval is shorter. */
-function scrapeTimeout(interval: string): string {
-  const m = /^(\d+)(ms|s|m|h)$/.exec(interval);
-  if (!m) return '10s';
-  const secs = Number(m[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600 } as const)[m[2] as 's'];
-  return secs < 10 ? interval : '10s';
+function scrapeTimeout(interval: Duration): string {
+  return interval.toSeconds() < 10 ? interval.toString() : '10s';
 }
 
 export function ruleGroups(plan: Plan): Array<{ file: string; group: Record<string, unknown> }> {

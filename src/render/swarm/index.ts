@@ -32,7 +32,10 @@ import { updateFor } from '../../plan/placement.js';
 import { byCodeUnit } from '../../plan/sort.js';
 import { escapeInterpolation } from '../compose/index.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
-import { processFields, sortedRecord } from '../service-fields.js';
+import { bundlePath, inBundle } from '../bundles.js';
+import { dockerHealthcheck } from '../probes.js';
+import { capabilityFields, processFields, sortedRecord } from '../service-fields.js';
+import { withTextfiles } from '../textfiles.js';
 
 export const STACK_FILE = 'stack.yaml';
 
@@ -64,7 +67,7 @@ interface ConfigObject {
 export function renderSwarm(plan: Plan, opts: SwarmOptions): RenderedFile[] {
   const configsByComponent = new Map(plan.components.map((c) => [c.name, configObjects(plan, c, opts.configs)]));
   const services: Record<string, unknown> = {};
-  for (const c of plan.components) services[c.name] = escapeInterpolation(service(c, plan, configsByComponent.get(c.name) ?? [], opts.serviceLabels?.[c.name] ?? {}));
+  for (const c of plan.components) services[c.name] = escapeInterpolation(service(withTextfiles(plan, c), plan, configsByComponent.get(c.name) ?? [], opts.serviceLabels?.[c.name] ?? {}));
   const doc: Record<string, unknown> = {
     services,
     networks: Object.fromEntries(plan.networks.map((n) => [n.name, {
@@ -107,10 +110,12 @@ function sha256(s: string): string {
 /** One Swarm config per rendered file a component mounts (a directory mount is one per file). */
 function configObjects(plan: Plan, c: Component, files: RenderedFile[]): ConfigObject[] {
   const out: ConfigObject[] = [];
-  for (const m of c.mounts.filter((x) => x.type === 'config')) {
+  for (const m of c.mounts) {
+    if (m.type !== 'config') continue;
+    const source = bundlePath(m.bundle);
     for (const f of files) {
-      if (f.path !== m.source && !f.path.startsWith(`${m.source}/`)) continue;
-      const rest = f.path === m.source ? '' : f.path.slice(m.source.length);
+      if (!inBundle(f.path, source)) continue;
+      const rest = f.path === source ? '' : f.path.slice(source.length);
       const key = f.path.replace(/[^A-Za-z0-9_.-]/g, '-');
       out.push({ key, file: f.path, name: objectName(plan.name, key, sha256(f.contents)), target: posix.join(m.target, rest), mode: f.mode === 0o755 ? 0o555 : 0o444 });
     }
@@ -140,14 +145,10 @@ function service(c: Component, plan: Plan, configs: ConfigObject[], serviceLabel
   });
   if (c.readsOrchestrator) vols.push({ type: 'bind', source: DOCKER_SOCKET, target: DOCKER_SOCKET, read_only: true });
   if (vols.length) s.volumes = vols;
-  if (c.healthcheck) {
-    const h = c.healthcheck;
-    s.healthcheck = { test: h.test, interval: h.interval, timeout: h.timeout, retries: h.retries, start_period: h.startPeriod };
-  }
+  const healthcheck = dockerHealthcheck(c.healthcheck);
+  if (healthcheck) s.healthcheck = healthcheck;
   s.stop_grace_period = c.stopGracePeriod;
-  if (c.capDrop.length) s.cap_drop = c.capDrop;
-  if (c.capAdd.length) s.cap_add = c.capAdd;
-  if (c.readOnlyRootfs) s.read_only = true;
+  Object.assign(s, capabilityFields(c));
   s.logging = { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } };
   const labels = sortedRecord({ ...c.labels, 'dev.wharf.stack': plan.name, 'dev.wharf.service': c.name, 'dev.wharf.role': c.role });
   s.labels = labels;

@@ -16,6 +16,7 @@ import type { Plan } from '../../plan/model.js';
 import { objectName, STACK_FILE } from './index.js';
 import { healthWindow, safeOrder as updateOrder, seconds } from '../../plan/placement.js';
 import { loadVariant, repoRoot, variants } from '../../../test/support/templates.js';
+import { deepCopy } from '../../plan/copy.js';
 
 const snapRoot = join(repoRoot, 'test', 'snapshots', 'swarm');
 const update = process.env.UPDATE_SNAPSHOTS === '1';
@@ -127,7 +128,7 @@ test('configs and secrets are Swarm objects named by content; a changed file get
   assert.ok(doc.services.backup.volumes.some((m: any) => m.type === 'volume' && m.source === 'backup-repo' && m.target === '/repo'));
   assert.ok('backup-repo' in doc.volumes);
   const { files: changed } = (() => {
-    const p = structuredClone(plan);
+    const p = deepCopy(plan);
     p.routes[0]!.host = 'other.shop.localhost';
     return { files: renderAll(p, 'swarm', { secretHashes: secretHashes(p) }) };
   })();

@@ -224,7 +224,7 @@ export function routePriority(r: Route): number | undefined {
 /** The edge's health check of a routed service: its path, and the service's own cadence. */
 export function edgeHealthCheck(plan: Plan, r: Route): { path: string; interval: string; timeout: string } {
   const hc = plan.components.find((c) => c.name === r.service)?.healthcheck;
-  return { path: edgeHealthPath(r), interval: hc?.interval ?? '10s', timeout: hc?.timeout ?? '3s' };
+  return { path: edgeHealthPath(r), interval: hc?.interval.toString() ?? '10s', timeout: hc?.timeout.toString() ?? '3s' };
 }
 
 export function traefikRoutes(plan: Plan, opts: TraefikOptions = {}): Record<string, unknown> {

@@ -12,6 +12,7 @@ import type { Plan } from '../../plan/model.js';
 import { loadVariant, repoRoot, templateNames } from '../../../test/support/templates.js';
 import { parseRule } from '../../../test/support/traefik-rule.js';
 import { denyRouterPriority, denyRule, renderTraefik, replicaUrls, routeRule } from './index.js';
+import { bundlePath } from '../bundles.js';
 
 const addFormats = addFormatsModule as unknown as (a: Ajv) => Ajv;
 const schemaDir = join(repoRoot, 'test', 'fixtures', 'schemas');
@@ -168,8 +169,8 @@ test('traefik: static config — redirect, entry points, metrics not on a public
     assert.deepEqual(Object.keys(st.providers), ['file']);
     assert.equal(st.providers.file.directory, '/etc/traefik/dynamic');
     // The compose renderer mounts the dynamic directory exactly there.
-    assert.ok(proxy.mounts.some((m) => m.source === 'traefik/dynamic' && m.target === st.providers.file.directory));
-    assert.ok(proxy.mounts.some((m) => m.source === 'traefik/traefik.yml' && m.target === '/etc/traefik/traefik.yml'));
+    assert.ok(proxy.mounts.some((m) => m.type === 'config' && bundlePath(m.bundle) === 'traefik/dynamic' && m.target === st.providers.file.directory));
+    assert.ok(proxy.mounts.some((m) => m.type === 'config' && bundlePath(m.bundle) === 'traefik/traefik.yml' && m.target === '/etc/traefik/traefik.yml'));
     assert.equal(st.accessLog.format, 'json');
     assert.equal(st.accessLog.fields.headers.defaultMode, 'drop', 'Authorization must not reach the access log');
     if (plan.tls.mode === 'acme') {

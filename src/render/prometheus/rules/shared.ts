@@ -139,12 +139,6 @@ export function fmtDuration(seconds: number): string {
   return `${seconds}s`;
 }
 
-export function parseDurationSeconds(d: string): number {
-  const m = /^(\d+)(ms|s|m|h|d|w|y)$/.exec(d);
-  if (!m) return 0;
-  const mult = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 }[m[2] as 'ms'];
-  return Number(m[1]) * mult;
-}
 
 export const pct = (t: number) => `${Math.round(t * 1000) / 10}%`;
 

@@ -3,7 +3,7 @@
 // routes to every healthy replica). Slots are server-template slots (render/haproxy).
 import type { OpsContext } from '../engine/context.js';
 import type { ContainerRef } from '../engine/docker.js';
-import { runtime, serversOf, type EdgeServer } from '../engine/haproxy-runtime.js';
+import { askEdge, runtime, serversOf, type EdgeServer } from '../engine/haproxy-runtime.js';
 import type { ContainerState } from '../engine/live.js';
 import type { Runner } from '../engine/run.js';
 import type { Plan } from '../plan/model.js';
@@ -45,7 +45,7 @@ export function edgesOf(ctx: OpsContext, service: string, live: ContainerState[]
 }
 
 export async function edgeServers(runner: Runner, edge: Edge): Promise<EdgeServer[]> {
-  const [st, stat] = await Promise.all([runner(runtime.serversState(edge.proxy!)), runner(runtime.stat(edge.proxy!))]);
+  const [st, stat] = await Promise.all([askEdge(runner, runtime.serversState(edge.proxy!)), askEdge(runner, runtime.stat(edge.proxy!))]);
   return serversOf(edge.replicas, st.stdout, stat.stdout);
 }
 
@@ -65,7 +65,7 @@ export async function readySlotsOf(runner: Runner, edge: Edge, servers: EdgeServ
   const out: EdgeServer[] = [];
   for (const x of servers) {
     if (!x.addr || !ips.includes(x.addr) || (x.adminState & FORCED_MAINT) === 0) continue;
-    await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'ready'));
+    await askEdge(runner, runtime.setState(edge.proxy!, x.backend, x.server, 'ready'));
     out.push(x);
   }
   return out;

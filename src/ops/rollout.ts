@@ -15,7 +15,7 @@ import type { Component, Plan } from '../plan/model.js';
 import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
 import { docker } from '../engine/docker.js';
 import { lastLogLines, listContainers, type ContainerState } from '../engine/live.js';
-import { runtime, type EdgeServer } from '../engine/haproxy-runtime.js';
+import { askEdge, runtime, type EdgeServer } from '../engine/haproxy-runtime.js';
 import { addrOn, admitted, edgeOf, edgeServers, FORCED_DRAIN, FORCED_MAINT, readySlotsOf, routedServices, slotKey, type Edge } from './edge-admission.js';
 import type { Runner } from '../engine/run.js';
 import { healthWindow, seconds } from '../plan/placement.js';
@@ -146,7 +146,7 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
           const live = await liveIps();
           for (const x of await edgeServers(runner, edge)) {
             if (live.has(x.addr) || (x.adminState & FORCED_MAINT) !== 0) continue;
-            await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'maint'));
+            await askEdge(runner, runtime.setState(edge.proxy!, x.backend, x.server, 'maint'));
             held.set(slotKey(x), x);
           }
         }
@@ -185,7 +185,7 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
         const ips = new Set(cs.map((c) => addrOn(c, edge.network)).filter(Boolean));
         const servers = (await edgeServers(runner, edge)).filter((x) => ips.has(x.addr));
         for (const x of servers) {
-          if ((x.adminState & FORCED_DRAIN) === 0) await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'drain'));
+          if ((x.adminState & FORCED_DRAIN) === 0) await askEdge(runner, runtime.setState(edge.proxy!, x.backend, x.server, 'drain'));
           drained.set(slotKey(x), x);
         }
         const sessions = servers.reduce((n, x) => n + (x.sessions ?? 0), 0);
@@ -249,7 +249,7 @@ async function releaseSlots(runner: Runner, edge: Edge, live: Set<string>, flagg
     const stale = pending.filter((x) => x.addr && !live.has(x.addr));
     if (!stale.length || Date.now() - t0 > 15_000) {
       for (const x of pending) {
-        if ((x.adminState & (FORCED_DRAIN | FORCED_MAINT)) !== 0) await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'ready'));
+        if ((x.adminState & (FORCED_DRAIN | FORCED_MAINT)) !== 0) await askEdge(runner, runtime.setState(edge.proxy!, x.backend, x.server, 'ready'));
         flagged.delete(slotKey(x));
       }
       return;

@@ -8,18 +8,18 @@ const v1 = new ComposeEngine({ compose: { kind: 'v1', argv: ['docker-compose'], 
 test('compose v2 commands: exact argv, run in the output dir, project name always explicit', () => {
   assert.deepEqual(v2.validate().argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'config', '--quiet']);
   assert.deepEqual(v2.build(['api']).argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'build', 'api']);
-  assert.deepEqual(v2.deploy().argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'up', '-d', '--remove-orphans', '--no-build']);
-  assert.deepEqual(v2.remove({ volumes: false }).argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'down', '--remove-orphans']);
-  assert.deepEqual(v2.remove({ volumes: true }).argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'down', '--remove-orphans', '--volumes']);
+  assert.deepEqual(v2.apply().argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'up', '-d', '--remove-orphans', '--no-build']);
+  assert.deepEqual(v2.remove({ volumes: false, withoutFile: false }).argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'down', '--remove-orphans']);
+  assert.deepEqual(v2.remove({ volumes: true, withoutFile: false }).argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'down', '--remove-orphans', '--volumes']);
   assert.deepEqual(v2.logs('api', 20).argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'logs', '--no-color', '--tail', '20', 'api']);
   assert.deepEqual(v2.ps().argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'ps', '-a']);
-  assert.equal(v2.deploy().cwd, '/p/.wharf/compose');
-  assert.equal(v2.deploy().describe, 'create or update containers');
+  assert.equal(v2.apply().cwd, '/p/.wharf/compose');
+  assert.equal(v2.apply().describe, 'create or update containers');
 });
 
 test('compose v1 commands: same verbs through docker-compose', () => {
-  assert.deepEqual(v1.deploy().argv, ['docker-compose', '-p', 'shop', '-f', 'compose.yaml', 'up', '-d', '--remove-orphans', '--no-build']);
-  assert.deepEqual(v1.remove({ volumes: true }).argv, ['docker-compose', '-p', 'shop', '-f', 'compose.yaml', 'down', '--remove-orphans', '--volumes']);
+  assert.deepEqual(v1.apply().argv, ['docker-compose', '-p', 'shop', '-f', 'compose.yaml', 'up', '-d', '--remove-orphans', '--no-build']);
+  assert.deepEqual(v1.remove({ volumes: true, withoutFile: false }).argv, ['docker-compose', '-p', 'shop', '-f', 'compose.yaml', 'down', '--remove-orphans', '--volumes']);
 });
 
 test('classic builder only when asked', () => {

@@ -6,7 +6,6 @@ import { ComposeEngine } from './compose.js';
 import { detectCompose, type ComposeBinary } from './detect.js';
 import type { Engine } from './engine.js';
 import { run, type Runner } from './run.js';
-import { cmd } from './command.js';
 import { SwarmEngine } from './swarm.js';
 import type { Stack, TargetName } from '../spec/schema.js';
 
@@ -44,19 +43,13 @@ export function secretValues(secretsDir: string | undefined): string[] {
   return [...new Set(out.filter((v) => v.length >= 6))].sort((a, b) => b.length - a.length);
 }
 
-/** true when the engine has buildx; without it compose v2 must use the classic builder. */
-export async function hasBuildx(runner: Runner = run): Promise<boolean> {
-  const r = await runner(cmd(['docker', 'buildx', 'version'], 'detect buildx', { timeoutMs: 20_000 }), { reject: false }).catch(() => undefined);
-  return !!r && r.exitCode === 0;
-}
-
 export async function composeContext(o: {
   plan: Plan; outDir: string; projectDir: string; secretsDir?: string; runner?: Runner; compose?: ComposeBinary; prefer?: 'v1' | 'v2';
 }): Promise<OpsContext> {
   const runner = o.runner ?? run;
   const compose = o.compose ?? await detectCompose(runner, o.prefer);
   // Compose v2 builds through the engine's own BuildKit even without buildx; v1 uses the classic builder.
-  const engine = new ComposeEngine({ compose, project: o.plan.name, dir: o.outDir });
+  const engine = new ComposeEngine({ compose, project: o.plan.name, dir: o.outDir, services: o.plan.components });
   return { plan: o.plan, outDir: o.outDir, projectDir: o.projectDir, engine, secretsDir: o.secretsDir, runner: o.runner };
 }
 
@@ -87,6 +80,7 @@ export async function targetContext(o: TargetContextOptions): Promise<OpsContext
     resolveImage: c.resolveImage,
     replicas: Object.fromEntries(o.plan.components.map((x) => [x.name, x.replicas])),
     nodeHosts: Object.fromEntries(c.nodes.filter((n) => n.dockerHost).map((n) => [n.name, n.dockerHost!])),
+    services: o.plan.components,
   });
   return { plan: o.plan, outDir: o.outDir, projectDir: o.projectDir, engine, secretsDir: o.secretsDir, runner: o.runner };
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { faultTolerance, nodeDockerHost, parseNodeInspect } from './nodes.js';
-import { checkNodes } from '../ops/doctor-cluster.js';
+import { checkNodes } from '../ops/doctor/cluster.js';
 
 const fixture = readFileSync(join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'swarm', 'node-inspect.json'), 'utf8');
 

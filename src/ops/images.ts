@@ -2,7 +2,8 @@
 // so a missing registry is named per image with the spec key that replaces it, instead of
 // Compose's raw pull error half-way through `up` (or BuildKit's "failed to solve").
 import type { Plan } from '../plan/model.js';
-import { docker } from '../engine/docker.js';
+import pLimit from 'p-limit';
+import type { ImageSource } from '../engine/engine.js';
 import type { Runner } from '../engine/run.js';
 import { byCodeUnit } from '../plan/sort.js';
 
@@ -50,16 +51,18 @@ export class ImageUnavailableError extends Error {
   }
 }
 
-/** Finds each needed image locally or pulls it; collects every failure, then throws once. */
-export async function ensureImages(plan: Plan, runner: Runner, onPull: (image: string) => void = () => {}): Promise<{ present: string[]; pulled: string[] }> {
+/** Finds each needed image locally (asked at once) or pulls it (one by one); collects every failure, then throws once. */
+export async function ensureImages(plan: Plan, images: Extract<ImageSource, { kind: 'local' }>, runner: Runner, onPull: (image: string) => void = () => {}): Promise<{ present: string[]; pulled: string[] }> {
   const present: string[] = [];
   const pulled: string[] = [];
   const failed: UnavailableImage[] = [];
-  for (const n of neededImages(plan)) {
-    const local = await runner(docker.imageId(n.image), { reject: false });
-    if (local.exitCode === 0) { present.push(n.image); continue; }
+  const limit = pLimit(6);
+  const needed = neededImages(plan);
+  const found = await Promise.all(needed.map((n) => limit(async () => (await runner(images.present(n.image), { reject: false })).exitCode === 0)));
+  for (const [i, n] of needed.entries()) {
+    if (found[i]) { present.push(n.image); continue; }
     onPull(n.image);
-    const r = await runner(docker.pull(n.image), { reject: false });
+    const r = await runner(images.pull(n.image), { reject: false });
     if (r.exitCode === 0) { pulled.push(n.image); continue; }
     const out = `${r.stderr}\n${r.stdout}`.trim();
     failed.push({ ...n, reason: r.timedOut ? 'timed out' : (out.split('\n').filter(Boolean).pop() ?? `exit ${r.exitCode}`).slice(0, 300) });

@@ -9,7 +9,7 @@ import { cmd, type Cmd } from './command.js';
 import type { ComposeBinary } from './detect.js';
 import { DockerEngine, type WantedService } from './docker-engine.js';
 import type { Desired, Engine, ImageSource, SideBySide, ToolCheck, UpdateStatus } from './engine.js';
-import { docker, type ContainerRef } from './docker.js';
+import { docker, listedName, type ContainerRef } from './docker.js';
 import type { NodeState } from './nodes.js';
 import type { Runner } from './run.js';
 import type { Component } from '../plan/model.js';
@@ -60,6 +60,7 @@ export class ComposeEngine extends DockerEngine implements Engine {
   readonly images: ImageSource = {
     kind: 'local',
     present: (ref) => docker.imageId(ref),
+    find: (runner, refs) => this.findImages(runner, refs),
     pull: (ref) => docker.pull(ref),
     build: (services) => this.build(services),
   };
@@ -67,6 +68,7 @@ export class ComposeEngine extends DockerEngine implements Engine {
   readonly strategy: SideBySide = {
     kind: 'side-by-side',
     desired: (runner, services) => this.desired(runner, services),
+    revisions: (runner) => this.revisions(runner),
     applyServices: (services) => this.deployServices(services),
     converge: () => this.converge(),
     scaleOut: (service, total, file) => this.scaleOut(service, total, file),
@@ -77,21 +79,46 @@ export class ComposeEngine extends DockerEngine implements Engine {
     writeVariant: (service, definition) => this.writeVariant(service, definition),
   };
 
+  /** One `image ls` for all; a reference it does not list plainly (a digest, an odd name) is inspected itself. */
+  async findImages(runner: Runner, refs: string[]): Promise<Map<string, string>> {
+    const listed = new Map<string, string>();
+    const r = await runner(docker.images(), { reject: false });
+    for (const l of r.exitCode === 0 ? r.stdout.split('\n') : []) {
+      const [name, id] = l.trim().split(/\s+/);
+      if (name && id && !name.includes('<none>')) listed.set(name, id);
+    }
+    const out = new Map<string, string>();
+    const rest = refs.filter((ref) => {
+      const id = ref.includes('@') ? undefined : listed.get(listedName(ref));
+      if (id) out.set(ref, id);
+      return !id;
+    });
+    const limit = pLimit(6);
+    for (const [ref, x] of await Promise.all(rest.map((ref) => limit(async () => [ref, await runner(docker.imageId(ref), { reject: false })] as const)))) {
+      if (x.exitCode === 0) out.set(ref, x.stdout.trim());
+    }
+    return out;
+  }
+
   /** Each service's config hash and image ID now, asked at once (one `config --hash`, one inspect per image). */
   async desired(runner: Runner, services: Array<{ name: string; image: string }>): Promise<Desired> {
     const limit = pLimit(6);
-    const [hashes, ids] = await Promise.all([
-      runner(this.serviceHashes()),
+    const [revisions, ids] = await Promise.all([
+      this.revisions(runner),
       Promise.all(services.map((s) => limit(async () => [s.name, await runner(docker.imageId(s.image), { reject: false })] as const))),
     ]);
-    const revisions = new Map<string, string>();
-    for (const l of hashes.stdout.split('\n')) {
-      const [s, h] = l.trim().split(/\s+/);
-      if (s && h) revisions.set(s, h);
-    }
     const imageIds = new Map<string, string>();
     for (const [name, r] of ids) if (r.exitCode === 0) imageIds.set(name, r.stdout.trim());
     return { revisions, imageIds };
+  }
+
+  async revisions(runner: Runner): Promise<Map<string, string>> {
+    const revisions = new Map<string, string>();
+    for (const l of (await runner(this.serviceHashes())).stdout.split('\n')) {
+      const [s, h] = l.trim().split(/\s+/);
+      if (s && h) revisions.set(s, h);
+    }
+    return revisions;
   }
 
   /** The service's definition in a rendered compose file. */

@@ -67,7 +67,14 @@ export interface LiveStateOptions {
 /** Where images come from. */
 export type ImageSource =
   /** the engine itself: found locally, pulled, or built here */
-  | { kind: 'local'; present(ref: string): Cmd; pull(ref: string): Cmd; build(services: string[]): Cmd }
+  | {
+    kind: 'local';
+    present(ref: string): Cmd;
+    /** the ID of each of these images the engine has (one listing, then `present` for what it cannot match) */
+    find(runner: Runner, refs: string[]): Promise<Map<string, string>>;
+    pull(ref: string): Cmd;
+    build(services: string[]): Cmd;
+  }
   /** each node pulls from a registry at deploy time */
   | { kind: 'registry' };
 
@@ -80,6 +87,8 @@ export interface SideBySide {
   readonly kind: 'side-by-side';
   /** each service's current definition revision and image ID */
   desired(runner: Runner, services: Array<{ name: string; image: string }>): Promise<Desired>;
+  /** each service's current definition revision alone (what `desired` reads besides the image IDs) */
+  revisions(runner: Runner): Promise<Map<string, string>>;
   /** only these services (dependents of a recreated one are not recreated with it) */
   applyServices(services: string[]): Cmd;
   /** start missing containers, recreate none */

@@ -2,7 +2,6 @@
 // so a missing registry is named per image with the spec key that replaces it, instead of
 // Compose's raw pull error half-way through `up` (or BuildKit's "failed to solve").
 import type { Plan } from '../plan/model.js';
-import pLimit from 'p-limit';
 import type { ImageSource } from '../engine/engine.js';
 import type { Runner } from '../engine/run.js';
 import { byCodeUnit } from '../plan/sort.js';
@@ -51,16 +50,22 @@ export class ImageUnavailableError extends Error {
   }
 }
 
-/** Finds each needed image locally (asked at once) or pulls it (one by one); collects every failure, then throws once. */
-export async function ensureImages(plan: Plan, images: Extract<ImageSource, { kind: 'local' }>, runner: Runner, onPull: (image: string) => void = () => {}): Promise<{ present: string[]; pulled: string[] }> {
+type LocalImages = Extract<ImageSource, { kind: 'local' }>;
+
+/** The ID of each image the engine has, asked at once (read-only: run beside the other first reads of `up`). */
+export async function findImages(refs: string[], images: LocalImages, runner: Runner): Promise<Map<string, string>> {
+  return refs.length ? images.find(runner, refs) : new Map();
+}
+
+/** Finds each needed image locally (or takes what `found` says) or pulls it, one by one; collects every failure, then throws once. */
+export async function ensureImages(plan: Plan, images: LocalImages, runner: Runner, onPull: (image: string) => void = () => {}, found?: Map<string, string>): Promise<{ present: string[]; pulled: string[] }> {
   const present: string[] = [];
   const pulled: string[] = [];
   const failed: UnavailableImage[] = [];
-  const limit = pLimit(6);
   const needed = neededImages(plan);
-  const found = await Promise.all(needed.map((n) => limit(async () => (await runner(images.present(n.image), { reject: false })).exitCode === 0)));
-  for (const [i, n] of needed.entries()) {
-    if (found[i]) { present.push(n.image); continue; }
+  const have = found ?? await findImages(needed.map((n) => n.image), images, runner);
+  for (const n of needed) {
+    if (have.has(n.image)) { present.push(n.image); continue; }
     onPull(n.image);
     const r = await runner(images.pull(n.image), { reject: false });
     if (r.exitCode === 0) { pulled.push(n.image); continue; }

@@ -57,7 +57,7 @@ function writeState(outDir: string, s: State): void {
  * deploy (re)started counts as running the current files. `force`: reload every running replica
  * (what `reloadEdge` does for a caller that changed the files itself).
  */
-export async function reloadChanged(ctx: OpsContext, before: ContainerState[], opts: { force?: boolean; only?: string[] } = {}): Promise<Reloaded[]> {
+export async function reloadChanged(ctx: OpsContext, before: ContainerState[], opts: { force?: boolean; only?: string[]; live?: ContainerState[] } = {}): Promise<Reloaded[]> {
   const engine = ctx.engine;
   // An orchestrator's configs are named by content: the deploy itself rolls what changed.
   if (engine.strategy.kind !== 'side-by-side') return [];
@@ -65,7 +65,8 @@ export async function reloadChanged(ctx: OpsContext, before: ContainerState[], o
   const runner = runnerOf(ctx);
   const masks = secretValues(ctx.secretsDir);
   const earlier = new Set(before.map(keyOf));
-  const live = (await listContainers(engine, runner)).filter((c) => c.state === 'running');
+  // `live`: what runs now when the caller just read it (a deploy that changed nothing)
+  const live = (opts.live ?? await listContainers(engine, runner)).filter((c) => c.state === 'running');
   const state = readState(ctx.outDir);
   const out: Reloaded[] = [];
   for (const c of ctx.plan.components.filter((x) => x.reload && (!opts.only || opts.only.includes(x.name)))) {

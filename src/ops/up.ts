@@ -2,14 +2,15 @@
 import { join, relative } from 'node:path';
 import type { Plan } from '../plan/model.js';
 import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
-import type { LiveState } from '../engine/engine.js';
+import type { ImageSource, LiveState } from '../engine/engine.js';
+import type { Runner } from '../engine/run.js';
 import { byService, lastLogLines, type ContainerState } from '../engine/live.js';
 import type { Cmd } from '../engine/command.js';
 import { CommandError } from '../engine/run.js';
-import { ensureImages, ImageUnavailableError, isPullFailure, neededImages } from './images.js';
+import { ensureImages, findImages, ImageUnavailableError, isPullFailure, neededImages } from './images.js';
 import { edgeLag, edgeWhere, type EdgeLag } from './edge-admission.js';
 import { crashLooping, healthOf, portFree, type ServiceHealth, type ServiceStateName } from './health.js';
-import { decideDeploy, desiredState, failedTaskReport, recordCurrent, rolloutService, type DeployDecision, type ServiceRollout } from './rollout.js';
+import { decideDeploy, failedTaskReport, recordCurrent, rolloutService, type DeployDecision, type ServiceRollout } from './rollout.js';
 import { reloadChanged } from './reload.js';
 
 export { crashLooping, serviceHealth, type ServiceHealth, type ServiceStateName } from './health.js';
@@ -105,6 +106,14 @@ function changedServices(before: ContainerState[], after: ContainerState[]): str
   return [...out].sort();
 }
 
+/** Each component's image ID now: the ones found before, the rest (built, pulled) asked at once. */
+async function imageIds(plan: Plan, local: Extract<ImageSource, { kind: 'local' }>, runner: Runner, found: Map<string, string>): Promise<Map<string, string>> {
+  const built = new Set(plan.components.filter((c) => c.build).map((c) => c.image));
+  const ids = new Map([...found].filter(([ref]) => !built.has(ref)));
+  for (const [ref, id] of await findImages([...new Set(plan.components.map((c) => c.image))].filter((r) => !ids.has(r)), local, runner)) ids.set(ref, id);
+  return new Map(plan.components.filter((c) => ids.has(c.image)).map((c) => [c.name, ids.get(c.image)!]));
+}
+
 /** The commands up runs, in order (it then reads the live state until every replica is healthy). */
 export function upCommands(ctx: Pick<OpsContext, 'plan' | 'engine'>, opts: Pick<UpOptions, 'build'> = {}): Cmd[] {
   const images = ctx.engine.images;
@@ -139,36 +148,48 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   const engine = ctx.engine;
   const strategy = engine.strategy;
   const images = engine.images;
-  await step('validate', engine.validate());
-  // On several nodes each node pulls from the registry itself, at deploy time.
-  if (images.kind === 'registry') emit({ kind: 'step', step: 'images', status: 'skipped', describe: 'the nodes pull the images from their registry' });
-  else {
-    await timed('images', 'find or pull the images',
-      () => ensureImages(ctx.plan, images, runner, (image) => emit({ kind: 'output', step: 'images', line: `pulling ${image}` })),
-      (r) => `find or pull the images (${r.present.length} present, ${r.pulled.length} pulled)`);
-  }
-
+  const local = images.kind === 'local' ? images : undefined;
   const buildable = ctx.plan.components.filter((c) => c.build).map((c) => c.name);
-  if (opts.build !== false && buildable.length && images.kind === 'local') {
+  const build = async (): Promise<void> => {
+    if (opts.build === false || !buildable.length || !local) {
+      emit({ kind: 'step', step: 'build', status: 'skipped', describe: 'nothing to build' });
+      return;
+    }
     try {
-      await step('build', images.build(buildable));
+      await step('build', local.build(buildable));
     } catch (err) {
       if (err instanceof CommandError && isPullFailure(err.message)) {
         throw new ImageUnavailableError([], { services: buildable, reason: err.message.split('\n').filter(Boolean).slice(-3).join(' / ').slice(0, 500) });
       }
       throw err;
     }
-  } else emit({ kind: 'step', step: 'build', status: 'skipped', describe: 'nothing to build' });
-
-  // What runs, and (side by side) what each service should run: read once, at the same time.
-  const [before, want] = await Promise.all([
+  };
+  // At the same time: the files are valid, the images are built, which images the engine has,
+  // what runs, and (side by side) each service's definition revision. Only the build writes
+  // (an image, no container); when the files are invalid that is the one error reported.
+  const first = await Promise.allSettled([
+    step('validate', engine.validate()),
+    local ? findImages(neededImages(ctx.plan).map((n) => n.image), local, runner) : undefined,
     engine.liveState(runner),
-    strategy.kind === 'side-by-side' ? desiredState(ctx, strategy, ctx.plan.components.map((c) => c.name)) : undefined,
-  ]);
+    strategy.kind === 'side-by-side' ? strategy.revisions(runner) : undefined,
+    build(),
+  ] as const);
+  for (const r of first) if (r.status === 'rejected') throw r.reason;
+  const value = <T>(r: PromiseSettledResult<T>): T => (r as PromiseFulfilledResult<T>).value;
+  const [found, before, revisions] = [value(first[1]), value(first[2]), value(first[3])];
+  // On several nodes each node pulls from the registry itself, at deploy time.
+  if (!local) emit({ kind: 'step', step: 'images', status: 'skipped', describe: 'the nodes pull the images from their registry' });
+  else {
+    await timed('images', 'find or pull the images',
+      () => ensureImages(ctx.plan, local, runner, (image) => emit({ kind: 'output', step: 'images', line: `pulling ${image}` }), found),
+      (r) => `find or pull the images (${r.present.length} present, ${r.pulled.length} pulled)`);
+  }
+
   // Ports of a multi-node target are bound on the nodes, not here.
   if (!engine.multiNode) await ensurePortsFree(ctx.plan, before.containers);
   // One host: changed stateless services roll start-first, the rest is deployed by name so a
   // recreated service's dependents stay as they are (see ops/rollout.ts).
+  const want = revisions && local ? { revisions, imageIds: await imageIds(ctx.plan, local, runner, found ?? new Map()) } : undefined;
   const rolled: ServiceRollout[] = [];
   const decision: DeployDecision | undefined = want && decideDeploy(ctx.plan, before.containers, want);
   for (const service of decision?.roll ?? []) {
@@ -177,13 +198,16 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
       (r) => `rolled ${service}: ${r.replicas} replicas in ${r.waves} wave${r.waves === 1 ? '' : 's'}`));
   }
   const deployedAt = Date.now();
+  // Nothing to create, recreate, scale or remove (no orphan): the engine is not asked at all.
+  const idle = !!decision && !decision.deploy.length && !decision.roll.length && before.containers.every((c) => ctx.plan.components.some((x) => x.name === c.service));
   if (strategy.kind === 'orchestrated' || !decision) await step('deploy', engine.apply());
   else if (decision.deploy.length) await step('deploy', strategy.applyServices(decision.deploy));
+  else if (idle) emit({ kind: 'step', step: 'deploy', status: 'skipped', describe: 'every container is up to date' });
   else await step('deploy', strategy.converge());
   const unavailable = new Map<string, number>();
   // The edge's routing files are not part of what recreates it: the engine applies them live.
   const reloaded = strategy.kind === 'side-by-side' && ctx.plan.components.some((c) => c.reload)
-    ? await timed('reload', 'reload what takes its configuration live', () => reloadChanged(ctx, before.containers),
+    ? await timed('reload', 'reload what takes its configuration live', () => reloadChanged(ctx, before.containers, idle ? { live: before.containers } : {}),
       (r) => r.length ? `reloaded ${r.map((x) => `${x.service} (${x.mode === 'watch' ? 'watches its files' : `${x.containers.length} replica${x.containers.length === 1 ? '' : 's'}, ${x.durationMs} ms`})`).join(', ')}` : 'no live configuration changed')
     : [];
 

@@ -1,4 +1,5 @@
 // wharf down: remove what up created. Data volumes stay unless asked (the CLI confirms first).
+import pWaitFor from 'p-wait-for';
 import { runnerOf, type OpsContext } from '../engine/context.js';
 import type { ContainerState } from '../engine/live.js';
 import type { NodeState } from '../engine/nodes.js';
@@ -78,16 +79,16 @@ async function volumeNames(ctx: OpsContext, node: NodeState | undefined): Promis
 // An engine releases a volume a moment after its last container is gone ("volume is in use"):
 // retried until the deadline, then the engine's own error.
 async function removeVolumes(ctx: OpsContext, node: NodeState | undefined, deadline: number): Promise<void> {
-  for (;;) {
+  await pWaitFor(async () => {
     const vols = await volumeNames(ctx, node);
-    if (!vols.length) return;
+    if (!vols.length) return true;
     const rm = ctx.engine.leftovers.removeVolumes(vols, node);
     const r = await runnerOf(ctx)(rm, { reject: false });
-    if (r.exitCode === 0) return;
+    if (r.exitCode === 0) return true;
     if (!/in use/i.test(r.stderr) || performance.now() >= deadline) {
       await runnerOf(ctx)(rm);
-      return;
+      return true;
     }
-    await sleep(1000);
-  }
+    return false;
+  }, { interval: 1000 });
 }

@@ -8,6 +8,7 @@
 //   and the next plain `up` would recreate them.
 // - a plain `up` recreates every dependent of a recreated service (the edge too, while it
 //   depended on the routed services): so changed services are deployed by name.
+import pWaitFor from 'p-wait-for';
 import type { Component, Plan } from '../plan/model.js';
 import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
 import type { Desired, Orchestrated, SideBySide } from '../engine/engine.js';
@@ -232,19 +233,15 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
  * resolved into a slot left flagged would get no traffic.
  */
 async function releaseSlots(runner: Runner, edge: Edge, live: Set<string>, flagged: Map<string, EdgeServer>): Promise<void> {
-  const t0 = Date.now();
-  for (;;) {
-    const servers = await edgeServers(runner, edge);
-    const pending = servers.filter((x) => flagged.has(slotKey(x)));
-    const stale = pending.filter((x) => x.addr && !live.has(x.addr));
-    if (!stale.length || Date.now() - t0 > 15_000) {
-      for (const x of pending) {
-        if ((x.adminState & (FORCED_DRAIN | FORCED_MAINT)) !== 0) await askEdge(runner, runtime.setState(edge.proxy!, x.backend, x.server, 'ready'));
-        flagged.delete(slotKey(x));
-      }
-      return;
-    }
-    await sleep(500);
+  let pending: EdgeServer[] = [];
+  const settled = async () => {
+    pending = (await edgeServers(runner, edge)).filter((x) => flagged.has(slotKey(x)));
+    return !pending.some((x) => x.addr && !live.has(x.addr));
+  };
+  await pWaitFor(settled, { interval: 500, timeout: { milliseconds: 15_000, fallback: () => undefined } });
+  for (const x of pending) {
+    if ((x.adminState & (FORCED_DRAIN | FORCED_MAINT)) !== 0) await askEdge(runner, runtime.setState(edge.proxy!, x.backend, x.server, 'ready'));
+    flagged.delete(slotKey(x));
   }
 }
 
@@ -354,13 +351,14 @@ export async function orchestratedRollout(ctx: OpsContext, service: string, opts
   const done = mode === 'rollout' ? 'completed' : 'rollback_completed';
   const failedStates = mode === 'rollout' ? ['rollback_completed', 'paused', 'rollback_paused'] : ['rollback_paused', 'paused'];
   let last = '';
-  for (;;) {
+  let result: ServiceRollout | undefined;
+  await pWaitFor(async () => {
     const st = (await strategy.updates(runner, [service])).get(service);
     const ours = st && st.startedAt >= startedAt - 2000;
     const state = ours ? st.state : 'pending';
     if (state !== last) { emit({ kind: 'phase', service, phase: state === done ? 'done' : 'health', detail: `update ${state}${st?.message ? `: ${st.message}` : ''}`, elapsedMs: elapsed() }); last = state; }
     const base = { service, replaced: component.replicas, started: component.replicas, replicas: component.replicas, waves: component.replicas, durationMs: elapsed() };
-    if (state === done) return { ...base, ok: true, phase: 'done' };
+    if (state === done) { result = { ...base, ok: true, phase: 'done' }; return true; }
     if (failedStates.includes(state) || elapsed() > limit) {
       const report = await failedTaskReport(ctx, await listContainers(engine, runner).catch(() => []), service, startedAt, secretValues(ctx.secretsDir));
       const r: ServiceRollout = {
@@ -370,6 +368,7 @@ export async function orchestratedRollout(ctx: OpsContext, service: string, opts
       };
       throw new RolloutError(r);
     }
-    await sleep(opts.pollMs ?? 1000);
-  }
+    return false;
+  }, { interval: opts.pollMs ?? 1000 });
+  return result!;
 }

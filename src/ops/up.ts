@@ -1,5 +1,6 @@
 // wharf up: validate, build, create/update, then wait until every replica is healthy.
 import { join, relative } from 'node:path';
+import pWaitFor from 'p-wait-for';
 import type { Plan } from '../plan/model.js';
 import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
 import type { ImageSource, LiveState } from '../engine/engine.js';
@@ -220,7 +221,7 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   // A scheduler marks a changed service "updating" only once it picks the change up: its
   // update states are believed from 2 s after the deploy.
   const orchestrated = strategy.kind === 'orchestrated';
-  for (;;) {
+  await pWaitFor(async () => {
     const settle = orchestrated ? deployedAt + 2000 - Date.now() : 0;
     if (settle > 0) await new Promise((r) => setTimeout(r, settle));
     const live = await engine.liveState(runner, { updates: orchestrated });
@@ -237,7 +238,7 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
     const healthy = services.every((s) => s.state === 'healthy') && !rolling.updating.length;
     // The edge discovers replicas itself: done when every edge routes to every healthy one.
     lag = healthy ? await edgeLag(ctx, runner, containers, (line) => emit({ kind: 'output', step: 'wait', line: `edge: ${line}` })) : [];
-    if (healthy && !lag.length) break;
+    if (healthy && !lag.length) return true;
     // Every container of a service restarted 3 times and none runs: it exits on start.
     const byName = byService(containers);
     const crashing = services.filter((s) => s.state !== 'healthy' && s.running === 0 && crashLooping(byName.get(s.service) ?? [], deployedAt));
@@ -257,8 +258,8 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
       }
       throw new UpTimeoutError(bad, timeoutMs, crashing.length ? 'crash-loop' : 'timeout');
     }
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
+    return false;
+  }, { interval: pollMs });
   const waitMs = Math.round(performance.now() - waitStart);
   steps.push({ step: 'wait', describe: 'wait until every replica is healthy and routed', durationMs: waitMs });
   emit({ kind: 'step', step: 'wait', status: 'done', describe: 'every replica healthy and routed', durationMs: waitMs });

@@ -8,7 +8,7 @@ export type Cause =
   | 'engine-unreachable' | 'compose-missing' | 'config-invalid' | 'port-in-use' | 'not-running'
   | 'not-healthy' | 'missing' | 'wrong-service-name' | 'wrong-port' | 'missing-network' | 'dns-failure'
   | 'unreachable' | 'no-healthy-backend' | 'route-error' | 'metrics-exposed' | 'targets-down' | 'no-rules'
-  | 'alertmanager-unreachable' | 'low-disk';
+  | 'alertmanager-unreachable' | 'low-disk' | 'encrypted-overlay-unsupported';
 
 export interface Check extends CheckOf<Cause> {
   /** the service the finding is about, when there is one */

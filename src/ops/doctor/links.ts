@@ -167,6 +167,33 @@ async function checkLink(l: Link, live: Map<string, ContainerState[]>, services:
   if (refused) {
     return check({ id, title, service: l.from, status: 'fail', cause: 'wrong-port', detail: `${l.host} resolves (${ips.join(', ')}) but nothing listens on port ${l.port} (${l.via})`, hint: `check the port ${l.host} listens on and \`wharf logs ${l.host}\`` });
   }
+  const ipsec = await encryptedWithoutIpsec(ctx, runner, from, live.get(l.host) ?? []);
+  if (ipsec) {
+    return check({
+      id, title, service: l.from, status: 'fail', cause: 'encrypted-overlay-unsupported',
+      detail: `${l.host} resolves (${ips.join(', ')}) but port ${l.port} does not answer from ${from.node}: encrypted overlay without kernel IPsec support (${ipsec}; ${l.via})`,
+      hint: 'every packet between nodes on an encrypted overlay is dropped: set `cluster.encryptNetworks: false` in wharf.yaml, then `wharf up --target swarm` (or give the nodes a kernel with ESP: modprobe esp4, xfrm_user)',
+    });
+  }
   return check({ id, title, service: l.from, status: 'fail', cause: 'unreachable', detail: `${l.host} resolves (${ips.join(', ')}) but port ${l.port} does not answer: ${err || `exit ${tcp.exitCode}`} (${l.via})`, hint: `check that ${l.host} is healthy (\`wharf logs ${l.host}\`)` });
 }
 
+
+/**
+ * Why a link across nodes gets no answer when both ends share only encrypted overlays: the
+ * overlay's IPsec (ESP with AES-GCM) needs the kernel's rfc4106(gcm(aes)), which a kernel
+ * without ESP never lists in /proc/crypto (the kernel's, the same inside any container). Asked
+ * only after a link failed, so a kernel that loads it on demand was already asked for it.
+ * Returns what was seen, or undefined when that is not the cause.
+ */
+export async function encryptedWithoutIpsec(ctx: OpsContext, runner: Runner, from: ContainerState, targets: ContainerState[]): Promise<string | undefined> {
+  if (!from.node) return undefined;
+  const encrypted = new Set(ctx.plan.networks.filter((n) => n.encrypted).map((n) => ctx.engine.networkName(n.name)));
+  const shared = from.networks.map((n) => n.name).filter((n) => targets.some((t) => t.networks.some((x) => x.name === n)));
+  if (!shared.length || !shared.every((n) => encrypted.has(n))) return undefined;
+  const elsewhere = targets.filter((t) => t.state === 'running' && t.node && t.node !== from.node);
+  if (!elsewhere.length) return undefined;
+  const r = await runner(ctx.engine.exec(from, ['sh', '-c', 'grep -c "rfc4106(gcm(aes))" /proc/crypto'], `look for the kernel's IPsec cipher on ${from.node}`), { reject: false });
+  if (r.exitCode === 127 || r.stdout.trim() !== '0') return undefined;
+  return `the kernel on ${from.node} has no rfc4106(gcm(aes)); ${shared.join(', ')} encrypted; ${[...new Set(elsewhere.map((t) => t.node))].join(', ')} on the other side`;
+}

@@ -2,8 +2,11 @@
 // healthy, and the name of its state. Shared by up, status, doctor and restores (it sits
 // below all of them: none imports another for it).
 import { createServer } from 'node:net';
+import pLimit from 'p-limit';
+import type { OpsContext } from '../engine/context.js';
 import { summarize } from '../engine/docker-engine.js';
 import type { LiveState } from '../engine/engine.js';
+import type { Runner } from '../engine/run.js';
 import type { ContainerState } from '../engine/live.js';
 import type { NodeState } from '../engine/nodes.js';
 import type { Plan } from '../plan/model.js';
@@ -61,4 +64,43 @@ export function portFree(host: string, port: number): Promise<{ free: boolean; e
     s.once('error', (e: NodeJS.ErrnoException) => resolve({ free: false, error: e.code ?? e.message }));
     s.listen({ host, port, exclusive: true }, () => s.close(() => resolve({ free: true })));
   });
+}
+
+/**
+ * Whether the kernel running a container can do what an encrypted overlay needs: IPsec ESP
+ * with AES-GCM, which it lists in /proc/crypto as rfc4106(gcm(aes)) once asked for it (the
+ * kernel's list, the same in every container). false: it cannot; undefined: cannot tell.
+ */
+export async function kernelHasIpsec(ctx: Pick<OpsContext, 'engine'>, runner: Runner, c: ContainerState): Promise<boolean | undefined> {
+  const r = await runner(ctx.engine.exec(c, ['sh', '-c', 'grep -c "rfc4106(gcm(aes))" /proc/crypto'], `look for the kernel's IPsec cipher${c.node ? ` on ${c.node}` : ''}`), { reject: false });
+  const n = r.stdout.trim();
+  return /^\d+$/.test(n) ? n !== '0' : undefined;
+}
+
+/**
+ * Nodes whose kernel cannot carry the encrypted overlays their tasks use to other nodes:
+ * every packet between nodes on those networks is dropped although each service is healthy.
+ * One running container per node is asked, all at once; [] when nothing crosses nodes.
+ */
+export async function overlaysWithoutIpsec(ctx: Pick<OpsContext, 'engine' | 'plan'>, runner: Runner, containers: ContainerState[]): Promise<Array<{ node: string; networks: string[] }>> {
+  const encrypted = new Set(ctx.plan.networks.filter((n) => n.encrypted).map((n) => ctx.engine.networkName(n.name)));
+  if (!encrypted.size) return [];
+  const on = containers.filter((c) => c.state === 'running' && c.node && c.networks.some((n) => encrypted.has(n.name)));
+  const perNode = new Map<string, ContainerState>();
+  for (const c of on) if (!perNode.has(c.node!)) perNode.set(c.node!, c);
+  if (perNode.size < 2) return [];
+  const limit = pLimit(8);
+  const answers = await Promise.all([...perNode].map(([node, c]) => limit(async () => ({ node, ok: await kernelHasIpsec(ctx, runner, c) }))));
+  return answers.filter((a) => a.ok === false).map((a) => ({
+    node: a.node, networks: [...new Set(on.filter((c) => c.node === a.node).flatMap((c) => c.networks.map((n) => n.name)).filter((n) => encrypted.has(n)))].sort(),
+  })).sort((a, b) => (a.node < b.node ? -1 : 1));
+}
+
+/** `up` on a target whose encrypted overlays cannot carry traffic between nodes: not healthy. */
+export class OverlayWithoutIpsecError extends Error {
+  constructor(readonly nodes: Array<{ node: string; networks: string[] }>) {
+    super(`encrypted overlay without kernel IPsec support on ${nodes.map((n) => n.node).join(', ')}: every packet between nodes on ${[...new Set(nodes.flatMap((n) => n.networks))].sort().join(', ')} is dropped, although each service reports healthy.\n` +
+      'Set `cluster.encryptNetworks: false` in wharf.yaml and run `wharf up --target swarm` again (or give the nodes a kernel with ESP: modprobe esp4 xfrm_user).');
+    this.name = 'OverlayWithoutIpsecError';
+  }
 }

@@ -10,11 +10,11 @@ import type { Cmd } from '../engine/command.js';
 import { CommandError } from '../engine/run.js';
 import { ensureImages, findImages, ImageUnavailableError, isPullFailure, neededImages } from './images.js';
 import { edgeLag, edgeWhere, type EdgeLag } from './edge-admission.js';
-import { crashLooping, healthOf, portFree, type ServiceHealth, type ServiceStateName } from './health.js';
+import { crashLooping, healthOf, OverlayWithoutIpsecError, overlaysWithoutIpsec, portFree, type ServiceHealth, type ServiceStateName } from './health.js';
 import { decideDeploy, failedTaskReport, recordCurrent, rolloutService, type DeployDecision, type ServiceRollout } from './rollout.js';
 import { reloadChanged } from './reload.js';
 
-export { crashLooping, serviceHealth, type ServiceHealth, type ServiceStateName } from './health.js';
+export { crashLooping, OverlayWithoutIpsecError, serviceHealth, type ServiceHealth, type ServiceStateName } from './health.js';
 
 export type UpStep = 'validate' | 'images' | 'build' | 'rollout' | 'deploy' | 'reload' | 'wait' | 'prune';
 
@@ -263,6 +263,11 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   const waitMs = Math.round(performance.now() - waitStart);
   steps.push({ step: 'wait', describe: 'wait until every replica is healthy and routed', durationMs: waitMs });
   emit({ kind: 'step', step: 'wait', status: 'done', describe: 'every replica healthy and routed', durationMs: waitMs });
+  // Healthy tasks on several nodes still cannot reach each other over an encrypted overlay the kernel cannot do.
+  if (orchestrated) {
+    const blind = await overlaysWithoutIpsec(ctx, runner, containers);
+    if (blind.length) throw new OverlayWithoutIpsecError(blind);
+  }
   if (decision) for (const c of ctx.plan.components.filter((x) => x.role === 'app')) await recordCurrent(ctx, c.name, undefined, 'up', containers);
   const pruned = strategy.kind === 'orchestrated' ? await timed('prune', 'remove superseded configs and secrets', () => strategy.prune(runner), (n) => `removed ${n.length} superseded configs and secrets`) : [];
 

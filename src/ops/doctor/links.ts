@@ -8,6 +8,7 @@ import { byService, type ContainerState } from '../../engine/live.js';
 import type { Runner } from '../../engine/run.js';
 import type { Component, Plan } from '../../plan/model.js';
 import { nearest } from '../../spec/issues.js';
+import { kernelHasIpsec } from '../health.js';
 import { check, type Check } from './check.js';
 
 export interface Link {
@@ -193,7 +194,6 @@ export async function encryptedWithoutIpsec(ctx: OpsContext, runner: Runner, fro
   if (!shared.length || !shared.every((n) => encrypted.has(n))) return undefined;
   const elsewhere = targets.filter((t) => t.state === 'running' && t.node && t.node !== from.node);
   if (!elsewhere.length) return undefined;
-  const r = await runner(ctx.engine.exec(from, ['sh', '-c', 'grep -c "rfc4106(gcm(aes))" /proc/crypto'], `look for the kernel's IPsec cipher on ${from.node}`), { reject: false });
-  if (r.exitCode === 127 || r.stdout.trim() !== '0') return undefined;
+  if (await kernelHasIpsec(ctx, runner, from) !== false) return undefined;
   return `the kernel on ${from.node} has no rfc4106(gcm(aes)); ${shared.join(', ')} encrypted; ${[...new Set(elsewhere.map((t) => t.node))].join(', ')} on the other side`;
 }

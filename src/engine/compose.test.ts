@@ -63,3 +63,19 @@ test('reload: a signalled edge is checked in place, then its master gets SIGUSR2
   assert.deepEqual(v2.reload({ name: 'proxy', reload: { sources: ['traefik/dynamic'], mode: 'watch' } } as never, [{ id: 'c1' }]), []);
   assert.deepEqual(v2.reload({ name: 'api' } as never, [{ id: 'c2' }]), []);
 });
+
+test('images: one listing finds the tagged ones (Docker Hub prefixes and :latest as listed); a digest or unlisted reference is inspected itself', async () => {
+  const { recordingRunner } = await import('./run.js');
+  const { runner, calls } = recordingRunner((c) => {
+    if (c.argv.slice(1, 3).join(' ') === 'image ls') return { stdout: 'postgres:16 sha256:pg\nlocal/debian:latest sha256:deb\n<none>:<none> sha256:dangling' };
+    if (c.argv.at(-1) === 'ghcr.io/a/b@sha256:abc') return { stdout: 'sha256:b' };
+    return { exitCode: 1, stderr: 'No such image' };
+  });
+  const found = await v2.findImages(runner, ['docker.io/library/postgres:16', 'local/debian', 'ghcr.io/a/b@sha256:abc', 'missing:1']);
+  assert.deepEqual([...found], [['docker.io/library/postgres:16', 'sha256:pg'], ['local/debian', 'sha256:deb'], ['ghcr.io/a/b@sha256:abc', 'sha256:b']]);
+  assert.deepEqual(calls.map((c) => c.argv.join(' ')), [
+    'docker image ls --no-trunc --format {{.Repository}}:{{.Tag}} {{.ID}}',
+    'docker image inspect --format {{.Id}} ghcr.io/a/b@sha256:abc',
+    'docker image inspect --format {{.Id}} missing:1',
+  ]);
+});

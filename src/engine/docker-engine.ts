@@ -38,7 +38,8 @@ export function summarize(services: WantedService[], containers: ContainerState[
   });
 }
 
-const sortContainers = (a: ContainerState, b: ContainerState) => byCodeUnit(a.service, b.service) || byCodeUnit(a.name, b.name) || byCodeUnit(a.node ?? '', b.node ?? '');
+const sortContainers = (a: ContainerState, b: ContainerState) =>
+  byCodeUnit(a.service, b.service) || byCodeUnit(a.name, b.name) || byCodeUnit(a.node ?? '', b.node ?? '');
 
 export abstract class DockerEngine implements Pick<Engine, 'replicaLogs' | 'exec' | 'liveState' | 'ping' | 'networkPeers' | 'leftovers'> {
   abstract readonly project: string;
@@ -101,7 +102,8 @@ export abstract class DockerEngine implements Pick<Engine, 'replicaLogs' | 'exec
     else {
       const limit = pLimit(8);
       const reachable = nodes.filter((n) => n.state === 'ready' && n.dockerHost);
-      containers = (await Promise.all(reachable.map((n) => limit(() => this.containersAt(runner, { host: n.dockerHost, node: n.hostname }, false))))).flat().sort(sortContainers);
+      const perNode = reachable.map((n) => limit(() => this.containersAt(runner, { host: n.dockerHost, node: n.hostname }, false)));
+      containers = (await Promise.all(perNode)).flat().sort(sortContainers);
     }
     return { nodes, containers, services: summarize(this.wanted, containers, nodes), updates: await updates };
   }

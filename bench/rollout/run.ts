@@ -91,7 +91,7 @@ try {
       await sleep(2000);
       const t0 = performance.now();
       if (how === 'wharf') await up(ctx, { timeoutMs: 300_000 });
-      else { await run(ctx.engine.deploy()); await apiRolled(ctx, old); }
+      else { await run(ctx.engine.apply()); await apiRolled(ctx, old); }
       const secs = (performance.now() - t0) / 1000;
       await sleep(3000);
       const { api, web } = await l.end();

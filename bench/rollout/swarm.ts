@@ -124,7 +124,7 @@ try {
       const watch = rolled(value, t0, since);
       watch.catch(() => {});
       if (how === 'wharf') await up(ctx, { timeoutMs: 10 * 60_000, pollMs: 1000 });
-      else await run(baselineEngine.deploy());
+      else await run(baselineEngine.apply());
       const t = await watch;
       await sleep(3000);
       const { results, failed } = await l.end();

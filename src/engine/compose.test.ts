@@ -8,18 +8,18 @@ const v1 = new ComposeEngine({ compose: { kind: 'v1', argv: ['docker-compose'], 
 test('compose v2 commands: exact argv, run in the output dir, project name always explicit', () => {
   assert.deepEqual(v2.validate().argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'config', '--quiet']);
   assert.deepEqual(v2.build(['api']).argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'build', 'api']);
-  assert.deepEqual(v2.deploy().argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'up', '-d', '--remove-orphans', '--no-build']);
-  assert.deepEqual(v2.remove({ volumes: false }).argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'down', '--remove-orphans']);
-  assert.deepEqual(v2.remove({ volumes: true }).argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'down', '--remove-orphans', '--volumes']);
+  assert.deepEqual(v2.apply().argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'up', '-d', '--remove-orphans', '--no-build']);
+  assert.deepEqual(v2.remove({ volumes: false, withoutFile: false }).argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'down', '--remove-orphans']);
+  assert.deepEqual(v2.remove({ volumes: true, withoutFile: false }).argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'down', '--remove-orphans', '--volumes']);
   assert.deepEqual(v2.logs('api', 20).argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'logs', '--no-color', '--tail', '20', 'api']);
   assert.deepEqual(v2.ps().argv, ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'ps', '-a']);
-  assert.equal(v2.deploy().cwd, '/p/.wharf/compose');
-  assert.equal(v2.deploy().describe, 'create or update containers');
+  assert.equal(v2.apply().cwd, '/p/.wharf/compose');
+  assert.equal(v2.apply().describe, 'create or update containers');
 });
 
 test('compose v1 commands: same verbs through docker-compose', () => {
-  assert.deepEqual(v1.deploy().argv, ['docker-compose', '-p', 'shop', '-f', 'compose.yaml', 'up', '-d', '--remove-orphans', '--no-build']);
-  assert.deepEqual(v1.remove({ volumes: true }).argv, ['docker-compose', '-p', 'shop', '-f', 'compose.yaml', 'down', '--remove-orphans', '--volumes']);
+  assert.deepEqual(v1.apply().argv, ['docker-compose', '-p', 'shop', '-f', 'compose.yaml', 'up', '-d', '--remove-orphans', '--no-build']);
+  assert.deepEqual(v1.remove({ volumes: true, withoutFile: false }).argv, ['docker-compose', '-p', 'shop', '-f', 'compose.yaml', 'down', '--remove-orphans', '--volumes']);
 });
 
 test('classic builder only when asked', () => {
@@ -62,4 +62,20 @@ test('reload: a signalled edge is checked in place, then its master gets SIGUSR2
   assert.deepEqual(cmds.map((c) => c.describe), ['check the new configuration of proxy in shop-proxy-1', 'reload proxy in shop-proxy-1 (SIGUSR2)']);
   assert.deepEqual(v2.reload({ name: 'proxy', reload: { sources: ['traefik/dynamic'], mode: 'watch' } } as never, [{ id: 'c1' }]), []);
   assert.deepEqual(v2.reload({ name: 'api' } as never, [{ id: 'c2' }]), []);
+});
+
+test('images: one listing finds the tagged ones (Docker Hub prefixes and :latest as listed); a digest or unlisted reference is inspected itself', async () => {
+  const { recordingRunner } = await import('./run.js');
+  const { runner, calls } = recordingRunner((c) => {
+    if (c.argv.slice(1, 3).join(' ') === 'image ls') return { stdout: 'postgres:16 sha256:pg\nlocal/debian:latest sha256:deb\n<none>:<none> sha256:dangling' };
+    if (c.argv.at(-1) === 'ghcr.io/a/b@sha256:abc') return { stdout: 'sha256:b' };
+    return { exitCode: 1, stderr: 'No such image' };
+  });
+  const found = await v2.findImages(runner, ['docker.io/library/postgres:16', 'local/debian', 'ghcr.io/a/b@sha256:abc', 'missing:1']);
+  assert.deepEqual([...found], [['docker.io/library/postgres:16', 'sha256:pg'], ['local/debian', 'sha256:deb'], ['ghcr.io/a/b@sha256:abc', 'sha256:b']]);
+  assert.deepEqual(calls.map((c) => c.argv.join(' ')), [
+    'docker image ls --no-trunc --format {{.Repository}}:{{.Tag}} {{.ID}}',
+    'docker image inspect --format {{.Id}} ghcr.io/a/b@sha256:abc',
+    'docker image inspect --format {{.Id}} missing:1',
+  ]);
 });

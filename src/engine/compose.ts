@@ -1,8 +1,17 @@
-// Docker Compose (v2 plugin or v1 binary) as an Engine: argv builders only.
+// Docker Compose (v2 plugin or v1 binary) as an Engine: one host, rollouts side by side.
+// Everything Compose-specific stays here: the rendered compose.yaml, the config hash each
+// container carries, the project label.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import { parse, stringify } from 'yaml';
 import { cmd, type Cmd } from './command.js';
 import type { ComposeBinary } from './detect.js';
-import { logFlags, logTimeout, type Engine, type LogOptions, type ToolCheck } from './engine.js';
-import { docker, type ContainerRef } from './docker.js';
+import { DockerEngine, type WantedService } from './docker-engine.js';
+import { logFlags, logTimeout, type Desired, type Engine, type ImageSource, type LogOptions, type SideBySide, type ToolCheck, type UpdateStatus } from './engine.js';
+import { docker, listedName, type ContainerRef } from './docker.js';
+import type { NodeState } from './nodes.js';
+import type { Runner } from './run.js';
 import type { Component } from '../plan/model.js';
 import { composeAddressing } from '../render/addressing.js';
 
@@ -14,29 +23,133 @@ export interface ComposeEngineOptions {
   file?: string;
   /** false when the engine has no buildx: builds use the classic builder */
   buildkit?: boolean;
+  /** the plan's services: the replicas each wants */
+  services?: WantedService[];
 }
+
+/** A rollback's variant of the rendered file (one service's definition replaced). */
+export const ROLLBACK_FILE = 'compose.rollback.yaml';
 
 export const PROJECT_LABEL = 'com.docker.compose.project';
 export const SERVICE_LABEL = 'com.docker.compose.service';
 export const CONFIG_HASH_LABEL = 'com.docker.compose.config-hash';
 
-export class ComposeEngine implements Engine {
+export class ComposeEngine extends DockerEngine implements Engine {
   readonly kind = 'compose' as const;
   readonly multiNode = false;
   readonly addressing = composeAddressing;
   readonly configHashLabel = CONFIG_HASH_LABEL;
   readonly project: string;
   readonly dir: string;
+  readonly dockerHost = undefined;
   readonly compose: ComposeBinary;
+  protected readonly wanted: WantedService[];
   private readonly file: string;
   private readonly buildkit: boolean | undefined;
 
   constructor(o: ComposeEngineOptions) {
+    super();
     this.compose = o.compose;
     this.project = o.project;
     this.dir = o.dir;
     this.file = o.file ?? 'compose.yaml';
     this.buildkit = o.buildkit;
+    this.wanted = o.services ?? [];
+  }
+
+  readonly images: ImageSource = {
+    kind: 'local',
+    present: (ref) => docker.imageId(ref),
+    find: (runner, refs) => this.findImages(runner, refs),
+    pull: (ref) => docker.pull(ref),
+    build: (services) => this.build(services),
+  };
+
+  readonly strategy: SideBySide = {
+    kind: 'side-by-side',
+    desired: (runner, services) => this.desired(runner, services),
+    revisions: (runner) => this.revisions(runner),
+    applyServices: (services) => this.deployServices(services),
+    converge: () => this.converge(),
+    scaleOut: (service, total, file) => this.scaleOut(service, total, file),
+    stopContainers: (ids, grace) => docker.stop(ids, grace),
+    removeContainers: (ids) => docker.removeContainers(ids),
+    reload: (c, containers) => this.reload(c, containers),
+    definition: (service, file) => this.definition(service, file),
+    writeVariant: (service, definition) => this.writeVariant(service, definition),
+  };
+
+  /** One `image ls` for all; a reference it does not list plainly (a digest, an odd name) is inspected itself. */
+  async findImages(runner: Runner, refs: string[]): Promise<Map<string, string>> {
+    const listed = new Map<string, string>();
+    const r = await runner(docker.images(), { reject: false });
+    for (const l of r.exitCode === 0 ? r.stdout.split('\n') : []) {
+      const [name, id] = l.trim().split(/\s+/);
+      if (name && id && !name.includes('<none>')) listed.set(name, id);
+    }
+    const out = new Map<string, string>();
+    const rest = refs.filter((ref) => {
+      const id = ref.includes('@') ? undefined : listed.get(listedName(ref));
+      if (id) out.set(ref, id);
+      return !id;
+    });
+    const limit = pLimit(6);
+    for (const [ref, x] of await Promise.all(rest.map((ref) => limit(async () => [ref, await runner(docker.imageId(ref), { reject: false })] as const)))) {
+      if (x.exitCode === 0) out.set(ref, x.stdout.trim());
+    }
+    return out;
+  }
+
+  /** Each service's config hash and image ID now, asked at once (one `config --hash`, one inspect per image). */
+  async desired(runner: Runner, services: Array<{ name: string; image: string }>): Promise<Desired> {
+    const limit = pLimit(6);
+    const [revisions, ids] = await Promise.all([
+      this.revisions(runner),
+      Promise.all(services.map((s) => limit(async () => [s.name, await runner(docker.imageId(s.image), { reject: false })] as const))),
+    ]);
+    const imageIds = new Map<string, string>();
+    for (const [name, r] of ids) if (r.exitCode === 0) imageIds.set(name, r.stdout.trim());
+    return { revisions, imageIds };
+  }
+
+  async revisions(runner: Runner): Promise<Map<string, string>> {
+    const revisions = new Map<string, string>();
+    for (const l of (await runner(this.serviceHashes())).stdout.split('\n')) {
+      const [s, h] = l.trim().split(/\s+/);
+      if (s && h) revisions.set(s, h);
+    }
+    return revisions;
+  }
+
+  /** The service's definition in a rendered compose file. */
+  definition(service: string, file = this.file): Record<string, unknown> | undefined {
+    const doc = parse(readFileSync(join(this.dir, file), 'utf8')) as { services?: Record<string, Record<string, unknown>> };
+    return doc.services?.[service];
+  }
+
+  writeVariant(service: string, definition: Record<string, unknown>): string {
+    const doc = parse(readFileSync(join(this.dir, this.file), 'utf8')) as { services: Record<string, Record<string, unknown>> };
+    doc.services[service] = definition;
+    writeFileSync(join(this.dir, ROLLBACK_FILE), stringify(doc));
+    return ROLLBACK_FILE;
+  }
+
+  protected revisionOf(labels: Record<string, string>): string | undefined {
+    return labels[CONFIG_HASH_LABEL];
+  }
+
+  async readNodes(): Promise<NodeState[]> {
+    return [];
+  }
+
+  async updates(): Promise<Map<string, UpdateStatus>> {
+    return new Map();
+  }
+
+  async dataDir(runner: Runner): Promise<string | undefined> {
+    const r = await runner(docker.info(), { reject: false }).catch(() => undefined);
+    if (r && r.exitCode === 0) { try { return (JSON.parse(r.stdout) as { DockerRootDir?: string }).DockerRootDir ?? '/var/lib/docker'; } catch { /* the default */ } }
+    return '/var/lib/docker';
   }
 
   /** `-p` always: v1 ignores the file's top-level name: and would use the directory name. */
@@ -57,7 +170,7 @@ export class ComposeEngine implements Engine {
     return this.c(['build', ...services], services.length ? `build images for ${services.join(', ')}` : 'build images', env ? { env } : {});
   }
 
-  deploy(): Cmd {
+  apply(): Cmd {
     // No --wait: v1 lacks it, and ops/up polls health itself so both report the same progress.
     return this.c(['up', '-d', '--remove-orphans', '--no-build'], 'create or update containers', { timeoutMs: 10 * 60_000 });
   }
@@ -89,7 +202,7 @@ export class ComposeEngine implements Engine {
     return this.c(['config', '--hash', '*'], 'compute each service\'s config hash', { timeoutMs: 60_000 });
   }
 
-  remove({ volumes, withoutFile }: { volumes: boolean; withoutFile?: boolean }): Cmd {
+  remove({ volumes, withoutFile = !existsSync(join(this.dir, this.file)) }: { volumes: boolean; withoutFile?: boolean }): Cmd {
     if (withoutFile && this.compose.kind === 'v2') {
       // v2 finds a project's resources by label, so a deleted output dir does not strand them.
       return cmd([...this.compose.argv, '-p', this.project, 'down', '--remove-orphans', ...(volumes ? ['--volumes'] : [])],

@@ -49,7 +49,7 @@ export async function composeContext(o: {
   const runner = o.runner ?? run;
   const compose = o.compose ?? await detectCompose(runner, o.prefer);
   // Compose v2 builds through the engine's own BuildKit even without buildx; v1 uses the classic builder.
-  const engine = new ComposeEngine({ compose, project: o.plan.name, dir: o.outDir });
+  const engine = new ComposeEngine({ compose, project: o.plan.name, dir: o.outDir, services: o.plan.components });
   return { plan: o.plan, outDir: o.outDir, projectDir: o.projectDir, engine, secretsDir: o.secretsDir, runner: o.runner };
 }
 
@@ -80,6 +80,7 @@ export async function targetContext(o: TargetContextOptions): Promise<OpsContext
     resolveImage: c.resolveImage,
     replicas: Object.fromEntries(o.plan.components.map((x) => [x.name, x.replicas])),
     nodeHosts: Object.fromEntries(c.nodes.filter((n) => n.dockerHost).map((n) => [n.name, n.dockerHost!])),
+    services: o.plan.components,
   });
   return { plan: o.plan, outDir: o.outDir, projectDir: o.projectDir, engine, secretsDir: o.secretsDir, runner: o.runner };
 }

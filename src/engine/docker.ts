@@ -30,6 +30,10 @@ export const docker = {
   imageId(ref: string): Cmd {
     return cmd(['docker', 'image', 'inspect', '--format', '{{.Id}}', ref], `look up image ${ref}`, { timeoutMs: 20_000 });
   },
+  /** every image: `repository:tag id` per line */
+  images(): Cmd {
+    return cmd(['docker', 'image', 'ls', '--no-trunc', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'], 'list images', { timeoutMs: 20_000 });
+  },
   pull(ref: string): Cmd {
     return cmd(['docker', 'pull', '--quiet', ref], `pull ${ref}`, { timeoutMs: 10 * 60_000 });
   },
@@ -96,4 +100,10 @@ export function tcpConnectScript(host: string, port: number): string[] {
     'elif command -v node >/dev/null 2>&1; then node -e "const s=require(\'net\').connect(+process.argv[2],process.argv[1]);s.setTimeout(5000,()=>{console.error(\'timeout\');process.exit(1)});s.on(\'connect\',()=>process.exit(0));s.on(\'error\',e=>{console.error(e.code||String(e));process.exit(1)})" "$1" "$2"; ' +
     "else echo 'no tcp tool (bash, nc or node) in this container' >&2; exit 127; fi",
     'wharf-probe', host, String(Math.trunc(port))];
+}
+
+/** How `docker image ls` names a reference: Docker Hub's prefixes dropped, `:latest` when untagged. */
+export function listedName(ref: string): string {
+  const r = ref.replace(/^(docker\.io\/library\/|index\.docker\.io\/library\/|docker\.io\/)/, '');
+  return /:[^/]+$/.test(r) ? r : `${r}:latest`;
 }

@@ -1,14 +1,15 @@
-// What ops need from a deployment target: ComposeEngine (compose.ts) and SwarmEngine
-// (swarm.ts: `docker stack deploy`, containers labelled com.docker.stack.namespace).
+// The engine contract: what ops need from a deployment target. A small required core (apply
+// the desired state, read the live state, logs, exec, remove) and one rollout strategy as
+// data: side by side on one host (Compose), or orchestrated by a scheduler (Swarm; later
+// Kubernetes). Whatever is specific to a target (node engines, config hashes, superseded
+// objects) lives inside its implementation (compose.ts, swarm.ts), never in an op.
 import type { Cmd } from './command.js';
 import type { ContainerRef } from './docker.js';
+import type { ContainerState } from './live.js';
+import type { NodeState } from './nodes.js';
+import type { Runner } from './run.js';
 import type { Component } from '../plan/model.js';
 import type { Addressing } from '../render/addressing.js';
-
-export interface DeployOptions {
-  /** also pull/build; compose builds services with build: */
-  build?: boolean;
-}
 
 /** `wharf logs`: the replicas' lines merged by the tool, each prefixed by its replica. */
 export interface LogOptions {
@@ -37,79 +38,156 @@ export interface ToolCheck {
   missing: string;
 }
 
-/** Immutable objects a deploy leaves behind (Swarm configs and secrets named by content). */
-export interface Superseded {
-  /** commands listing the project's objects of each kind, one name per line */
-  list(): Array<{ kind: 'config' | 'secret'; cmd: Cmd }>;
-  /** the names the current rendered files use */
-  inUse(): Set<string>;
-  remove(kind: 'config' | 'secret', names: string[]): Cmd;
+/** A scheduler's last update of a service (Swarm: UpdateStatus). */
+export interface UpdateStatus {
+  /** updating, completed, paused, rollback_started, rollback_completed, rollback_paused ('' never updated) */
+  state: string;
+  /** ms since epoch; 0 unknown */
+  startedAt: number;
+  message: string;
+}
+
+/** One service as it runs. */
+export interface ServiceLive {
+  service: string;
+  /** replicas the target wants (a component on every node: one per schedulable node) */
+  desired: number;
+  running: number;
+  /** running and healthy, or running without a healthcheck */
+  healthy: number;
+  /** the definitions its running replicas carry (compose: config hash; swarm: image ID), sorted */
+  revisions: string[];
+  /** the nodes its running replicas are on (multi-node targets) */
+  nodes: string[];
+  /** every container (task) of the service, stopped ones included */
+  containers: ContainerState[];
+}
+
+/** Everything one read of the target says; read once per command (and per poll), concurrently. */
+export interface LiveState {
+  /** the target's nodes; [] on one host */
+  nodes: NodeState[];
+  /** every container of the project (on every reachable node), sorted */
+  containers: ContainerState[];
+  /** per plan service, in plan order */
+  services: ServiceLive[];
+  /** orchestrated targets: each service's last update; empty on one host */
+  updates: Map<string, UpdateStatus>;
+}
+
+export interface LiveStateOptions {
+  /** one host: an engine that does not answer is an error (default); false: nothing runs */
+  strict?: boolean;
+  /** also read the scheduler's update states (orchestrated targets) */
+  updates?: boolean;
+}
+
+/** Where images come from. */
+export type ImageSource =
+  /** the engine itself: found locally, pulled, or built here */
+  | {
+    kind: 'local';
+    present(ref: string): Cmd;
+    /** the ID of each of these images the engine has (one listing, then `present` for what it cannot match) */
+    find(runner: Runner, refs: string[]): Promise<Map<string, string>>;
+    pull(ref: string): Cmd;
+    build(services: string[]): Cmd;
+  }
+  /** each node pulls from a registry at deploy time */
+  | { kind: 'registry' };
+
+/** What a side-by-side rollout compares each container with: the definition and image now. */
+export interface Desired { revisions: Map<string, string>; imageIds: Map<string, string> }
+
+/** One host: new replicas start beside the old ones, are gated by health and the edge, then
+ *  the old are drained and removed (ops/rollout.ts drives rollout-machine.ts). */
+export interface SideBySide {
+  readonly kind: 'side-by-side';
+  /** each service's current definition revision and image ID */
+  desired(runner: Runner, services: Array<{ name: string; image: string }>): Promise<Desired>;
+  /** each service's current definition revision alone (what `desired` reads besides the image IDs) */
+  revisions(runner: Runner): Promise<Map<string, string>>;
+  /** only these services (dependents of a recreated one are not recreated with it) */
+  applyServices(services: string[]): Cmd;
+  /** start missing containers, recreate none */
+  converge(): Cmd;
+  /** `total` containers of the service, the existing ones kept; new ones from `file` (default the rendered one) */
+  scaleOut(service: string, total: number, file?: string): Cmd;
+  /** SIGTERM, SIGKILL after the grace; then removed */
+  stopContainers(ids: string[], graceSeconds: number): Cmd;
+  removeContainers(ids: string[]): Cmd;
+  /** commands applying a component's changed live-config files (Component.reload) to its running containers, in order */
+  reload(c: Component, containers: ContainerRef[]): Cmd[];
+  /** the service's definition in a rendered file (default the current one) */
+  definition(service: string, file?: string): Record<string, unknown> | undefined;
+  /** write a file like the rendered one with one service's definition replaced; returns its name */
+  writeVariant(service: string, definition: Record<string, unknown>): string;
+}
+
+/** A scheduler replaces replicas by its own update policy (Swarm: start-first with rollback as rendered). */
+export interface Orchestrated {
+  readonly kind: 'orchestrated';
+  /** replace every replica of the service */
+  rollout(service: string): Cmd;
+  /** return the service to the spec it ran before its last update */
+  rollback(service: string): Cmd;
+  /** the services' last updates */
+  updates(runner: Runner, services: string[]): Promise<Map<string, UpdateStatus>>;
+  /** after convergence: remove objects older deploys made and the current one no longer names */
+  prune(runner: Runner): Promise<string[]>;
+}
+
+export type RolloutStrategy = SideBySide | Orchestrated;
+
+/** The project's leftovers after remove, on one engine (a node, or the single host). */
+export interface Leftovers {
+  networks(): Cmd;
+  volumes(node?: NodeState): Cmd;
+  removeVolumes(names: string[], node?: NodeState): Cmd;
+  /** containers grouped by the engine each runs on */
+  removeContainers(cs: ContainerRef[]): Cmd[];
 }
 
 export interface Engine {
   readonly kind: 'compose' | 'swarm';
-  /** several nodes: images are pulled by each node from a registry, ports are bound on every node */
-  readonly multiNode: boolean;
   /** the project / stack name: prefixes containers, networks and volumes */
   readonly project: string;
   /** directory holding the rendered target files */
   readonly dir: string;
-  /** validate the rendered files with the tool itself */
-  validate(): Cmd;
-  /** build images for the given services (all with build: when omitted) */
-  build(services?: string[]): Cmd;
-  /** create or update everything; unchanged services are left alone */
-  deploy(): Cmd;
-  /** stop and remove; volumes only when asked */
-  remove(opts: { volumes: boolean; withoutFile?: boolean }): Cmd;
-  /** stop the services' containers, keeping them (a restore stops what writes to its data) */
-  stop(services: string[]): Cmd;
-  /** start stopped containers of the services again */
-  start(services: string[]): Cmd;
-  /** recent log lines of one service (every replica; `tail` per replica) */
-  logs(service: string, tail: number | 'all', opts?: LogOptions): Cmd;
-  /** the engine's own view of what runs */
-  ps(): Cmd;
-  /** commands applying a component's changed live-config files (plan: Component.reload) to its
-   *  running containers, in order; a failing one stops the rest. Undefined: the deploy itself
-   *  applies them (Swarm: configs are named by content, so a change rolls the service) */
-  reload?(c: Component, containers: ContainerRef[]): Cmd[];
-  /** `docker ps` label filters selecting this project's containers */
-  containerFilters(): string[];
-  /** the plan service a container belongs to, from its labels */
-  serviceOf(labels: Record<string, string>): string | undefined;
+  /** several nodes: ports are bound on the nodes, not on this machine */
+  readonly multiNode: boolean;
   /** how its rendered files name every replica of a service (the name the edge's slots resolve) */
   readonly addressing: Addressing;
+  readonly images: ImageSource;
+  readonly strategy: RolloutStrategy;
+  readonly leftovers: Leftovers;
+
   /** the engine's name for a network of the plan (compose: <project>_<name>) */
   networkName(network: string): string;
-  /** multi-node targets: objects older deploys made and the current one no longer names */
-  readonly superseded?: Superseded;
-  /** multi-node targets: each service's last rollout, one `<service> <json>` line each, the JSON
-   *  {State, StartedAt, Message} or null (State: updating, completed, paused, rollback_started, rollback_completed) */
-  rolloutStates?(services: string[]): Cmd;
-  /** single host: only these services (dependents of a recreated one are not recreated with it) */
-  deployServices?(services: string[]): Cmd;
-  /** single host: start missing containers, recreate none */
-  converge?(): Cmd;
-  /** single host: `total` containers of the service, the existing ones kept; new ones from `file` (default the rendered one) */
-  scaleOut?(service: string, total: number, file?: string): Cmd;
-  /** single host: `<service> <hash>` lines, the hash each up-to-date container carries (CONFIG_HASH_LABEL) */
-  serviceHashes?(): Cmd;
-  /** the container label holding that hash */
-  readonly configHashLabel?: string;
-  /** orchestrators: replace every replica of the service by its own update policy (Swarm:
-   *  `service update --force`, start-first with rollback as rendered); rolloutStates reports it */
-  rollout?(service: string): Cmd;
-  /** orchestrators: return the service to the spec it ran before its last update (Swarm keeps
-   *  it: `service rollback`), by the rendered rollback_config; rolloutStates reports it */
-  rollback?(service: string): Cmd;
+  /** validate the rendered files with the tool itself */
+  validate(): Cmd;
+  /** create or update everything; unchanged services are left alone */
+  apply(): Cmd;
+  /** stop and remove; volumes only when asked */
+  remove(opts: { volumes: boolean }): Cmd;
+  /** stop the services' replicas, keeping their data (a restore stops what writes to it) */
+  stop(services: string[]): Cmd;
+  /** start them again */
+  start(services: string[]): Cmd;
+  /** recent log lines of one service */
+  logs(service: string, tail: number | 'all', opts?: LogOptions): Cmd;
+  /** recent log lines of one replica */
+  replicaLogs(c: ContainerRef, tail: number): Cmd;
+  /** a command inside a running replica */
+  exec(c: ContainerRef, argv: string[], describe: string, timeoutMs?: number): Cmd;
+  /** the whole live state: nodes, containers, per service replicas, updates */
+  liveState(runner: Runner, o?: LiveStateOptions): Promise<LiveState>;
+  /** the engine answers (on a node when given): its version as one line */
+  ping(node?: NodeState): Cmd;
   /** what doctor asks first: the orchestrator answers, and how to judge its answer */
   tool(): ToolCheck;
-  /** the engine the commands talk to (DOCKER_HOST); undefined: the environment's own */
-  readonly dockerHost?: string;
-  /** multi-node targets: the command listing node ids, and the one inspecting them */
-  nodeIds?(): Cmd;
-  nodeInspect?(ids: string[]): Cmd;
-  /** multi-node targets: the DOCKER_HOST reaching one node's own engine (its containers, exec, logs) */
-  nodeHost?(node: { hostname: string; addr: string }): string | undefined;
+  /** an overlay's peers (node addresses) and MTU as one node's engine sees them; undefined: cannot tell */
+  networkPeers(runner: Runner, network: string, node: NodeState): Promise<{ peers: string[]; mtu?: string } | undefined>;
+  /** where the engine keeps its data on this machine (for the disk check); undefined: not here */
+  dataDir(runner: Runner): Promise<string | undefined>;
 }

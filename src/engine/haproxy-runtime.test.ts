@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseServersState, parseStatSessions, runtime, serversOf } from './haproxy-runtime.js';
+import { askEdge, parseServersState, parseStatSessions, runtime, serversOf } from './haproxy-runtime.js';
+import { CommandError, recordingRunner } from './run.js';
 
 // Captured from haproxy 2.6.12 (Debian bookworm) behind Docker DNS, 3 of 6 slots resolved.
 const state = `1
@@ -36,4 +37,18 @@ test('runtime commands travel as arguments to a fixed script inside the proxy co
   assert.deepEqual(c.argv.slice(0, 4), ['docker', 'exec', 'abc', 'bash']);
   assert.deepEqual(c.argv.slice(-3), ['wharf-runtime', '19999', 'set server be_api_3000/api2 state drain']);
   assert.throws(() => runtime.setState({ id: 'abc' }, 'be;x', 'a', 'drain'), /one runtime API command/);
+});
+
+test('a runtime query that fails while the edge reloads is asked again; only the deadline makes it an error', async () => {
+  const c = runtime.stat({ id: 'abc' });
+  let n = 0;
+  const { runner, calls } = recordingRunner(() => (++n === 1 ? { exitCode: 1, stderr: 'bash: connect: Connection refused' } : { stdout: stat }));
+  const r = await askEdge(runner, c, { intervalMs: 10 });
+  assert.equal(r.stdout, stat);
+  assert.equal(calls.length, 2);
+  assert.deepEqual(calls[1]!.argv, c.argv, 'the same query again');
+
+  const down = recordingRunner(() => ({ exitCode: 1, stderr: 'bash: connect: Connection refused' }));
+  await assert.rejects(askEdge(down.runner, c, { intervalMs: 10, deadlineMs: 100 }), (e: Error) => e instanceof CommandError && /ask the edge: show stat failed \(exit 1\)[\s\S]*Connection refused/.test(e.message));
+  assert.ok(down.calls.length >= 3, `asked ${down.calls.length} times within the deadline`);
 });

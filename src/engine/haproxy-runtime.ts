@@ -1,8 +1,10 @@
 // HAProxy's runtime API inside the proxy container: what a rollout asks the edge. The
 // container has bash (its healthcheck uses /dev/tcp), so the command travels as an
 // argument to a fixed script, never inside it.
+import pWaitFor from 'p-wait-for';
 import { docker, type ContainerRef } from './docker.js';
 import type { Cmd } from './command.js';
+import { CommandError, type RunResult, type Runner } from './run.js';
 import { haproxyRuntimePort } from '../render/haproxy/index.js';
 
 export function runtimeCommand(proxy: ContainerRef, command: string): Cmd {
@@ -63,3 +65,27 @@ export const runtime = {
   stat: (proxy: ContainerRef) => runtimeCommand(proxy, 'show stat'),
   setState: (proxy: ContainerRef, backend: string, server: string, state: 'ready' | 'drain' | 'maint') => runtimeCommand(proxy, `set server ${backend}/${server} state ${state}`),
 };
+
+export interface AskOptions {
+  /** give up after this long (default 20 s: longer than a reload under load takes) */
+  deadlineMs?: number;
+  /** pause between attempts (default 250 ms) */
+  intervalMs?: number;
+}
+
+/**
+ * Run one runtime API command, again while it fails: an edge reloading (a new worker taking
+ * over the socket, which a storm of reconnects slows down) refuses the socket for a moment
+ * while the old workers keep serving. Every command wharf sends is idempotent. Only a query
+ * failing for the whole deadline is an error, the last attempt's.
+ */
+export async function askEdge(runner: Runner, c: Cmd, o: AskOptions = {}): Promise<RunResult> {
+  let last: RunResult | undefined;
+  return pWaitFor(async () => {
+    last = await runner(c, { reject: false });
+    return last.exitCode === 0 && pWaitFor.resolveWith(last);
+  }, {
+    interval: o.intervalMs ?? 250,
+    timeout: { milliseconds: o.deadlineMs ?? 20_000, fallback: () => { throw last ? new CommandError(last) : new Error(`${c.describe}: no answer within ${o.deadlineMs ?? 20_000} ms`); } },
+  });
+}

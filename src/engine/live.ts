@@ -1,7 +1,6 @@
 // Live state of a deployed project, read through `docker ps` / `docker inspect`.
-import { docker, httpGetScript, onHost, type ContainerRef } from './docker.js';
-import type { Engine } from './engine.js';
-import { parseNodeInspect, type NodeState } from './nodes.js';
+import { httpGetScript, type ContainerRef } from './docker.js';
+import type { Cmd } from './command.js';
 import type { Runner } from './run.js';
 import { byCodeUnit } from '../plan/sort.js';
 
@@ -31,6 +30,8 @@ export interface ContainerState {
   host?: string;
   /** the node it runs on (multi-node targets) */
   node?: string;
+  /** the definition it runs (compose: its config hash; swarm: its image ID) */
+  revision?: string;
 }
 
 interface InspectJson {
@@ -46,7 +47,7 @@ interface InspectJson {
   };
 }
 
-export function parseInspect(json: string, engine: Pick<Engine, 'serviceOf'>, where: { host?: string; node?: string } = {}): ContainerState[] {
+export function parseInspect(json: string, engine: { serviceOf(labels: Record<string, string>): string | undefined }, where: { host?: string; node?: string } = {}): ContainerState[] {
   const raw = JSON.parse(json) as InspectJson[];
   return raw.map((c) => {
     const labels = c.Config.Labels ?? {};
@@ -83,39 +84,9 @@ export function parseInspect(json: string, engine: Pick<Engine, 'serviceOf'>, wh
   }).sort((a, b) => byCodeUnit(a.service, b.service) || byCodeUnit(a.name, b.name) || byCodeUnit(a.node ?? '', b.node ?? ''));
 }
 
-/** The target's nodes with the engine address of each; [] on a single-host target. */
-export async function listNodes(engine: Engine, runner: Runner): Promise<NodeState[]> {
-  if (!engine.nodeIds || !engine.nodeInspect) return [];
-  const ids = (await runner(engine.nodeIds())).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
-  if (!ids.length) return [];
-  const nodes = parseNodeInspect((await runner(engine.nodeInspect(ids))).stdout);
-  return nodes.map((n) => ({ ...n, dockerHost: engine.nodeHost?.(n) }));
-}
-
-/** Containers of one engine (one node, or the single host). */
-async function containersAt(engine: Engine, runner: Runner, where: { host?: string; node?: string }, strict: boolean): Promise<ContainerState[]> {
-  const ps = await runner(onHost(docker.psIds(engine.containerFilters()), where.host), { reject: strict });
-  if (ps.exitCode !== 0) return [];
-  const ids = ps.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
-  if (ids.length === 0) return [];
-  // A container can vanish between ps and inspect (down running elsewhere): inspect tolerates that.
-  const r = await runner(onHost(docker.inspect(ids), where.host), { reject: false });
-  const json = r.stdout.trim();
-  if (!json.startsWith('[')) return [];
-  return parseInspect(json, engine, where);
-}
-
-/**
- * Every container of the project. On a multi-node target each node's engine is asked for
- * its own (a node that is down or unreachable contributes nothing: status and doctor name
- * it from the node list); on a single host, the one engine, whose failure is an error.
- */
-export async function listContainers(engine: Engine, runner: Runner, nodes?: NodeState[]): Promise<ContainerState[]> {
-  const ns = nodes ?? await listNodes(engine, runner);
-  if (!ns.length) return containersAt(engine, runner, { host: engine.dockerHost }, true);
-  const reachable = ns.filter((n) => n.state === 'ready' && n.dockerHost);
-  const lists = await Promise.all(reachable.map((n) => containersAt(engine, runner, { host: n.dockerHost, node: n.hostname }, false)));
-  return lists.flat().sort((a, b) => byCodeUnit(a.service, b.service) || byCodeUnit(a.name, b.name) || byCodeUnit(a.node ?? '', b.node ?? ''));
+/** Every container of the project, from one read of the live state (tests and tools). */
+export async function listContainers(engine: { liveState(runner: Runner): Promise<{ containers: ContainerState[] }> }, runner: Runner): Promise<ContainerState[]> {
+  return (await engine.liveState(runner)).containers;
 }
 
 export function byService(cs: ContainerState[]): Map<string, ContainerState[]> {
@@ -129,15 +100,18 @@ export function byService(cs: ContainerState[]): Map<string, ContainerState[]> {
 }
 
 /** Last log lines of a container (stdout and stderr together), for error messages. */
-export async function lastLogLines(runner: Runner, container: ContainerRef, tail = 20, redactList: string[] = []): Promise<string[]> {
-  const c = docker.logs(container, tail);
+export async function lastLogLines(engine: { replicaLogs(c: ContainerRef, tail: number): Cmd }, runner: Runner, container: ContainerRef, tail = 20, redactList: string[] = []): Promise<string[]> {
+  const c = engine.replicaLogs(container, tail);
   const r = await runner({ ...c, redact: redactList }, { reject: false });
   return `${r.stdout}\n${r.stderr}`.split('\n').map((l) => l.trimEnd()).filter(Boolean).slice(-tail);
 }
 
 /** GET an HTTP API from inside a container (Prometheus and Alertmanager are never published). */
-export async function httpGetInside(runner: Runner, container: ContainerRef, url: string): Promise<{ ok: boolean; body: string; error?: string }> {
-  const r = await runner(docker.exec(container, httpGetScript(url), `GET ${url} inside ${container.name ?? container.id}`), { reject: false });
+/** an engine that runs a command inside a container (Engine.exec) */
+export interface Inside { exec(c: ContainerRef, argv: string[], describe: string, timeoutMs?: number): Cmd }
+
+export async function httpGetInside(engine: Inside, runner: Runner, container: ContainerRef, url: string): Promise<{ ok: boolean; body: string; error?: string }> {
+  const r = await runner(engine.exec(container, httpGetScript(url), `GET ${url} inside ${container.name ?? container.id}`), { reject: false });
   if (r.exitCode === 0) return { ok: true, body: r.stdout };
   return { ok: false, body: r.stdout, error: (r.stderr || r.stdout || `exit ${r.exitCode}`).trim().split('\n').slice(-3).join(' ') };
 }
@@ -150,17 +124,17 @@ export interface PromTarget {
   scrapeUrl: string;
 }
 
-export async function prometheusApi<T>(runner: Runner, container: ContainerRef, path: string): Promise<T> {
-  const r = await httpGetInside(runner, container, `http://127.0.0.1:9090${path}`);
+export async function prometheusApi<T>(engine: Inside, runner: Runner, container: ContainerRef, path: string): Promise<T> {
+  const r = await httpGetInside(engine, runner, container, `http://127.0.0.1:9090${path}`);
   if (!r.ok) throw new Error(`Prometheus API ${path} unreachable in ${container.name ?? container.id}: ${r.error}`);
   const j = JSON.parse(r.body) as { status: string; data: T; error?: string };
   if (j.status !== 'success') throw new Error(`Prometheus API ${path}: ${j.error ?? j.status}`);
   return j.data;
 }
 
-export async function prometheusTargets(runner: Runner, container: ContainerRef): Promise<PromTarget[]> {
+export async function prometheusTargets(engine: Inside, runner: Runner, container: ContainerRef): Promise<PromTarget[]> {
   const data = await prometheusApi<{ activeTargets: Array<{ labels: Record<string, string>; scrapePool: string; health: string; lastError: string; scrapeUrl: string }> }>(
-    runner, container, '/api/v1/targets?state=active');
+    engine, runner, container, '/api/v1/targets?state=active');
   return data.activeTargets.map((t) => ({
     job: t.labels.job ?? t.scrapePool, instance: t.labels.instance ?? '', health: (t.health as PromTarget['health']) ?? 'unknown',
     lastError: t.lastError, scrapeUrl: t.scrapeUrl,
@@ -169,12 +143,12 @@ export async function prometheusTargets(runner: Runner, container: ContainerRef)
 
 export interface PromAlert { name: string; state: string; severity: string; labels: Record<string, string>; activeAt?: string }
 
-export async function prometheusAlerts(runner: Runner, container: ContainerRef): Promise<PromAlert[]> {
-  const data = await prometheusApi<{ alerts: Array<{ labels: Record<string, string>; state: string; activeAt?: string }> }>(runner, container, '/api/v1/alerts');
+export async function prometheusAlerts(engine: Inside, runner: Runner, container: ContainerRef): Promise<PromAlert[]> {
+  const data = await prometheusApi<{ alerts: Array<{ labels: Record<string, string>; state: string; activeAt?: string }> }>(engine, runner, container, '/api/v1/alerts');
   return data.alerts.map((a) => ({ name: a.labels.alertname ?? '?', state: a.state, severity: a.labels.severity ?? '', labels: a.labels, activeAt: a.activeAt }));
 }
 
-export async function prometheusRuleGroups(runner: Runner, container: ContainerRef): Promise<Array<{ name: string; file: string; rules: number }>> {
-  const data = await prometheusApi<{ groups: Array<{ name: string; file: string; rules: unknown[] }> }>(runner, container, '/api/v1/rules');
+export async function prometheusRuleGroups(engine: Inside, runner: Runner, container: ContainerRef): Promise<Array<{ name: string; file: string; rules: number }>> {
+  const data = await prometheusApi<{ groups: Array<{ name: string; file: string; rules: unknown[] }> }>(engine, runner, container, '/api/v1/rules');
   return data.groups.map((g) => ({ name: g.name, file: g.file, rules: g.rules.length }));
 }

@@ -8,8 +8,8 @@ const local = new SwarmEngine({ project: 'shop', dir: '/d', resolveImage: 'never
 test('swarm commands: exact argv, stack namespace always explicit, sent to the manager in DOCKER_HOST', () => {
   assert.deepEqual(e.validate().argv, ['docker', 'stack', 'config', '-c', 'stack.yaml']);
   assert.equal(e.validate().cwd, '/p/.wharf/swarm');
-  assert.deepEqual(e.deploy().argv, ['docker', 'stack', 'deploy', '--with-registry-auth', '--prune', '--detach=true', '--resolve-image', 'always', '-c', 'stack.yaml', 'shop']);
-  assert.equal(e.deploy().cwd, '/p/.wharf/swarm');
+  assert.deepEqual(e.apply().argv, ['docker', 'stack', 'deploy', '--with-registry-auth', '--prune', '--detach=true', '--resolve-image', 'always', '-c', 'stack.yaml', 'shop']);
+  assert.equal(e.apply().cwd, '/p/.wharf/swarm');
   assert.deepEqual(e.remove({ volumes: true }).argv, ['docker', 'stack', 'rm', 'shop']);
   assert.equal(e.remove({ volumes: false, withoutFile: true }).cwd, undefined);
   assert.deepEqual(e.logs('api', 20).argv, ['docker', 'service', 'logs', '--no-trunc', '--tail', '20', 'shop_api']);
@@ -22,8 +22,8 @@ test('swarm commands: exact argv, stack namespace always explicit, sent to the m
   assert.deepEqual(e.rollback('api').argv, ['docker', 'service', 'rollback', '--detach', '--quiet', 'shop_api']);
   assert.deepEqual(e.rolloutState('api').argv, ['docker', 'service', 'inspect', '--format', '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}', 'shop_api']);
   assert.deepEqual(e.scale('api', 5).argv, ['docker', 'service', 'scale', '--detach=true', 'shop_api=5']);
-  for (const c of [e.validate(), e.deploy(), e.remove({ volumes: false }), e.logs('api', 1), e.ps(), e.nodes()]) assert.deepEqual(c.env, { DOCKER_HOST: 'tcp://10.0.0.2:2375' });
-  assert.equal(e.deploy().describe, "create or update the stack's services");
+  for (const c of [e.validate(), e.apply(), e.remove({ volumes: false }), e.logs('api', 1), e.ps(), e.nodes()]) assert.deepEqual(c.env, { DOCKER_HOST: 'tcp://10.0.0.2:2375' });
+  assert.equal(e.apply().describe, "create or update the stack's services");
 });
 
 test('stop and start scale to 0 and back to the plan\'s replicas, detached (ServiceControl polls the containers)', () => {
@@ -34,8 +34,8 @@ test('stop and start scale to 0 and back to the plan\'s replicas, detached (Serv
 });
 
 test('without a docker host the environment decides; resolve-image is an option', () => {
-  assert.equal(local.deploy().env, undefined);
-  assert.deepEqual(local.deploy().argv, ['docker', 'stack', 'deploy', '--with-registry-auth', '--prune', '--detach=true', '--resolve-image', 'never', '-c', 'stack.yaml', 'shop']);
+  assert.equal(local.apply().env, undefined);
+  assert.deepEqual(local.apply().argv, ['docker', 'stack', 'deploy', '--with-registry-auth', '--prune', '--detach=true', '--resolve-image', 'never', '-c', 'stack.yaml', 'shop']);
 });
 
 test('a cluster does not build: asking is a bug', () => {

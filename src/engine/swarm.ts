@@ -8,8 +8,10 @@ import { cmd, type Cmd } from './command.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { logFlags, logTimeout, type Engine, type LogOptions, type Superseded, type ToolCheck } from './engine.js';
-import { nodeDockerHost } from './nodes.js';
+import { DockerEngine, type WantedService } from './docker-engine.js';
+import { logFlags, logTimeout, type Engine, type ImageSource, type LogOptions, type Orchestrated, type ToolCheck, type UpdateStatus } from './engine.js';
+import { nodeDockerHost, parseNodeInspect, type NodeState } from './nodes.js';
+import type { Runner } from './run.js';
 import { swarmAddressing } from '../render/addressing.js';
 
 export const STACK_NAMESPACE_LABEL = 'com.docker.stack.namespace';
@@ -28,9 +30,31 @@ export interface SwarmEngineOptions {
   replicas?: Record<string, number>;
   /** nodes whose engine address is declared (cluster.nodes[].dockerHost); others are derived from the manager's */
   nodeHosts?: Record<string, string>;
+  /** the plan's services: the replicas each wants (default: `replicas`, one each) */
+  services?: WantedService[];
 }
 
-export class SwarmEngine implements Engine {
+/** Configs and secrets are named by content: every changed file left its old object behind. */
+interface Superseded {
+  list(): Array<{ kind: 'config' | 'secret'; cmd: Cmd }>;
+  inUse(): Set<string>;
+  remove(kind: 'config' | 'secret', names: string[]): Cmd;
+}
+
+/** One `<name> <json>` line per service of `rolloutStates`, by plan service. */
+export function parseUpdateStates(stdout: string, project: string): Map<string, UpdateStatus> {
+  const out = new Map<string, UpdateStatus>();
+  const prefix = `${project}_`;
+  for (const l of stdout.split('\n').map((x) => x.trim())) {
+    const i = l.indexOf(' ');
+    if (i < 0 || !l.startsWith(prefix)) continue;
+    const u = JSON.parse(l.slice(i + 1) || 'null') as { State?: string; StartedAt?: string; Message?: string } | null;
+    out.set(l.slice(prefix.length, i), { state: u?.State ?? '', startedAt: Date.parse(u?.StartedAt ?? '') || 0, message: u?.Message ?? '' });
+  }
+  return out;
+}
+
+export class SwarmEngine extends DockerEngine implements Engine {
   readonly kind = 'swarm' as const;
   readonly multiNode = true;
   readonly addressing = swarmAddressing;
@@ -41,8 +65,10 @@ export class SwarmEngine implements Engine {
   private readonly resolveImage: 'always' | 'changed' | 'never';
   private readonly replicas: Record<string, number>;
   private readonly nodeHosts: Record<string, string>;
+  protected readonly wanted: WantedService[];
 
   constructor(o: SwarmEngineOptions) {
+    super();
     this.project = o.project;
     this.dir = o.dir;
     this.file = o.file ?? 'stack.yaml';
@@ -50,6 +76,55 @@ export class SwarmEngine implements Engine {
     this.resolveImage = o.resolveImage ?? 'always';
     this.replicas = o.replicas ?? {};
     this.nodeHosts = o.nodeHosts ?? {};
+    this.wanted = o.services ?? Object.entries(this.replicas).map(([name, replicas]) => ({ name, replicas }));
+  }
+
+  /** each node pulls from the registry at deploy time */
+  readonly images: ImageSource = { kind: 'registry' };
+
+  readonly strategy: Orchestrated = {
+    kind: 'orchestrated',
+    rollout: (service) => this.rollout(service),
+    rollback: (service) => this.rollback(service),
+    updates: (runner, services) => this.updates(runner, services),
+    prune: (runner) => this.prune(runner),
+  };
+
+  async updates(runner: Runner, services: string[]): Promise<Map<string, UpdateStatus>> {
+    if (!services.length) return new Map();
+    const r = await runner(this.rolloutStates(services), { reject: false });
+    return parseUpdateStates(r.stdout, this.project);
+  }
+
+  /**
+   * After convergence, the project's configs and secrets the current files no longer name.
+   * Only ours (by namespace label), never one in use: the engine refuses to remove an object a
+   * task still mounts, and such a refusal leaves it for the next run instead of failing up.
+   */
+  async prune(runner: Runner): Promise<string[]> {
+    const s = this.superseded;
+    const keep = s.inUse();
+    const removed: string[] = [];
+    for (const { kind, cmd } of s.list()) {
+      const old = (await runner(cmd)).stdout.split('\n').map((l) => l.trim()).filter((n) => n && !keep.has(n)).sort();
+      for (const n of old) if ((await runner(s.remove(kind, [n]), { reject: false })).exitCode === 0) removed.push(n);
+    }
+    return removed;
+  }
+
+  async readNodes(runner: Runner): Promise<NodeState[]> {
+    const ids = (await runner(this.nodeIds())).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+    if (!ids.length) return [];
+    return parseNodeInspect((await runner(this.nodeInspect(ids))).stdout).map((n) => ({ ...n, dockerHost: this.nodeHost(n) }));
+  }
+
+  protected revisionOf(_labels: Record<string, string>, imageId: string): string | undefined {
+    return imageId || undefined;
+  }
+
+  /** the nodes' disks are theirs: not checked from here */
+  async dataDir(): Promise<string | undefined> {
+    return undefined;
   }
 
   private c(args: string[], describe: string, extra: Omit<Cmd, 'argv' | 'describe'> = {}): Cmd {
@@ -72,7 +147,7 @@ export class SwarmEngine implements Engine {
     throw new Error(`bug: the swarm engine does not build (${services.join(', ') || 'all services'}); push images to a registry and reference them`);
   }
 
-  deploy(): Cmd {
+  apply(): Cmd {
     // --detach: ops poll convergence themselves (the same progress on every target).
     return this.c(['stack', 'deploy', '--with-registry-auth', '--prune', '--detach=true', '--resolve-image', this.resolveImage, '-c', this.file, this.project],
       'create or update the stack\'s services', { cwd: this.dir, timeoutMs: 10 * 60_000 });

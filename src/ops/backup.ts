@@ -3,97 +3,13 @@
 // results. The scripts do the work and the checks; these functions choose jobs, ask for
 // confirmation, and turn the scripts' output into results.
 import type { Cmd } from '../engine/command.js';
-import { docker } from '../engine/docker.js';
-import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
-import { run, type Runner } from '../engine/run.js';
-import { listContainers, listNodes } from '../engine/live.js';
+import { run } from '../engine/run.js';
 import { BACKUP_COMPONENT, redisDataVolume } from '../plan/backup.js';
 import type { BackupJob, Plan } from '../plan/model.js';
-import { serviceHealth } from './up.js';
-import { edgeLag, edgeWhere } from './edge-admission.js';
 import { byCodeUnit } from '../plan/sort.js';
-import { OperationError } from '../errors.js';
+import { BackupError, type BackupExecutor } from './backup-executor.js';
 
-/** Stops and starts the plan's services around an in-place restore. */
-export interface ServiceControl {
-  stop(services: string[]): Promise<void>;
-  start(services: string[]): Promise<void>;
-  /** resolves once every replica of the services is healthy (or running, without a healthcheck) */
-  waitHealthy(services: string[], timeoutMs: number): Promise<void>;
-  /** the services among these whose containers are not running */
-  notRunning(services: string[]): Promise<string[]>;
-}
-
-/** Where the scripts run: `compose exec -T backup …` in a stack, a plain process in tests. */
-export interface BackupExecutor {
-  plan: Plan;
-  runner?: Runner;
-  /** needed by in-place restores: they stop what writes to the data first */
-  services?: ServiceControl;
-  /** the command running a script of backup/bin with its arguments */
-  script(name: 'backup' | 'verify' | 'restore' | 'list', args: string[], describe: string, timeoutMs: number): Cmd;
-}
-
-/**
- * The scripts run in the backup service's running container, on whichever node it is
- * (`docker exec` through that node's engine): the same on every target.
- */
-export async function stackBackupExecutor(ctx: OpsContext): Promise<BackupExecutor> {
-  const runner = runnerOf(ctx);
-  const redact = secretValues(ctx.secretsDir);
-  const box = (await listContainers(ctx.engine, runner)).find((c) => c.service === BACKUP_COMPONENT && c.state === 'running');
-  if (!box) throw new BackupError(`the ${BACKUP_COMPONENT} service of ${ctx.engine.project} is not running: run \`wharf up\` first`);
-  return {
-    plan: ctx.plan,
-    runner,
-    services: engineServiceControl(ctx),
-    script: (name, args, describe, timeoutMs) => ({ ...docker.exec(box, [`/backup/bin/${name}.sh`, ...args], describe, timeoutMs), redact }),
-  };
-}
-
-/** Service control through the engine: its stop/start commands, health from the live containers. */
-export function engineServiceControl(ctx: OpsContext, pollMs = 1000): ServiceControl {
-  const runner = runnerOf(ctx);
-  const redact = secretValues(ctx.secretsDir);
-  const live = async (names: string[]) => {
-    const nodes = await listNodes(ctx.engine, runner);
-    const containers = await listContainers(ctx.engine, runner, nodes);
-    return { containers, health: serviceHealth(ctx.plan, containers, nodes).filter((h) => names.includes(h.service)) };
-  };
-  const states = async (names: string[]) => (await live(names)).health;
-  return {
-    // Returns once no container of the services runs: a restore must not write beside them.
-    stop: async (names) => {
-      await runner({ ...ctx.engine.stop(names), redact });
-      const started = performance.now();
-      for (;;) {
-        const live = (await states(names)).filter((h) => h.running > 0);
-        if (!live.length) return;
-        if (performance.now() - started >= 5 * 60_000) throw new Error(`still running 300s after stop: ${live.map((h) => h.service).join(', ')}`);
-        await new Promise((r) => setTimeout(r, pollMs));
-      }
-    },
-    start: async (names) => { await runner({ ...ctx.engine.start(names), redact }); },
-    // As `up`: healthy is not enough while an edge still routes to none of them.
-    waitHealthy: async (names, timeoutMs) => {
-      const started = performance.now();
-      for (;;) {
-        const { containers, health: hs } = await live(names);
-        const bad = hs.filter((h) => h.state !== 'healthy');
-        const healthy = !bad.length && hs.length === names.length;
-        const lag = healthy ? await edgeLag(ctx, runner, containers, undefined, names) : [];
-        if (healthy && !lag.length) return;
-        if (performance.now() - started >= timeoutMs) {
-          const why = [...bad.map((h) => `${h.service} (${h.healthy}/${h.desired} healthy, ${h.state})`),
-            ...lag.map((l) => `${l.service} (healthy, but ${edgeWhere(l)} routes to ${l.admitted} of ${l.healthy} replicas)`)];
-          throw new Error(`not healthy after ${Math.round(timeoutMs / 1000)}s: ${why.join(', ')}`);
-        }
-        await new Promise((r) => setTimeout(r, pollMs));
-      }
-    },
-    notRunning: async (names) => (await states(names)).filter((h) => h.running === 0).map((h) => h.service),
-  };
-}
+export { BackupError, engineServiceControl, stackBackupExecutor, type BackupExecutor, type ServiceControl } from './backup-executor.js';
 
 /** A service an in-place restore stops first, and why (shown in the progress output). */
 export interface RestoreStop { service: string; reason: string }
@@ -227,9 +143,6 @@ export function selectJobs(plan: Plan, target?: string): BackupJob[] {
   return jobs;
 }
 
-export class BackupError extends OperationError {
-  constructor(message: string) { super(message); this.name = 'BackupError'; }
-}
 
 interface ScriptOut { exitCode: number; json?: Record<string, unknown>; error?: string; durationMs: number; stdout: string }
 

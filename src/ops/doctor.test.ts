@@ -136,7 +136,7 @@ test('missing network: api is not attached to the network db is on', { skip }, a
 test('an unhealthy service fails its health check with the last log lines', { skip }, async () => {
   const p = tinyPlan(project, { dbHealthy: false });
   writeCompose(p, dir);
-  await run(ctx.engine.deploy());
+  await run(ctx.engine.apply());
   let c: Check | undefined;
   for (let i = 0; i < 40; i++) {
     c = (await doctor(ctx, { only: ['health'] })).checks.find((x) => x.id === 'health:db')!;
@@ -156,7 +156,7 @@ test('a client that keeps crashing is judged from its configuration, and says so
   api.command = ['sh', '-c', 'exit 1'];
   api.env.DB_HOST = 'postgres';
   writeCompose(p, dir);
-  await run(ctx.engine.deploy());
+  await run(ctx.engine.apply());
   // It flips between restarting and (briefly) running: either way the cause is named;
   // once caught not running, the detail says the verdict comes from configuration.
   let c: Check | undefined;

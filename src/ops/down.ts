@@ -1,9 +1,7 @@
 // wharf down: remove what up created. Data volumes stay unless asked (the CLI confirms first).
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import pWaitFor from 'p-wait-for';
 import { runnerOf, type OpsContext } from '../engine/context.js';
-import { docker, onHost } from '../engine/docker.js';
-import { listContainers, listNodes, type ContainerState } from '../engine/live.js';
+import type { ContainerState } from '../engine/live.js';
 import type { NodeState } from '../engine/nodes.js';
 
 export interface DownResult {
@@ -23,18 +21,18 @@ const stopped = (c: ContainerState) => c.state !== 'running' && c.state !== 'res
 export async function down(ctx: OpsContext, opts: { volumes?: boolean; onLine?: (line: string) => void; waitMs?: number; leftoverGraceMs?: number; nodeWaitMs?: number } = {}): Promise<DownResult> {
   const runner = runnerOf(ctx);
   const started = performance.now();
-  let nodes = await listNodes(ctx.engine, runner);
-  const before = await listContainers(ctx.engine, runner, nodes);
-  const withoutFile = !existsSync(join(ctx.outDir, 'compose.yaml'));
-  await runner(ctx.engine.remove({ volumes: opts.volumes === true, withoutFile }), { onLine: opts.onLine ? (l) => opts.onLine!(l) : undefined });
-  const filters = ctx.engine.containerFilters();
-  const networks = async () => (await runner(onHost(docker.networkIds(filters), ctx.engine.dockerHost))).stdout.split('\n').filter(Boolean);
+  const left = ctx.engine.leftovers;
+  const first = await ctx.engine.liveState(runner);
+  let nodes = first.nodes;
+  const before = first.containers;
+  await runner(ctx.engine.remove({ volumes: opts.volumes === true }), { onLine: opts.onLine ? (l) => opts.onLine!(l) : undefined });
+  const networks = async () => (await runner(left.networks())).stdout.split('\n').filter(Boolean);
   // A scheduler removes tasks, then their networks, after the command returns: wait for both.
   // Nodes are listed again each round: one that was rejoining at the start holds tasks too.
   // A stopped task container the scheduler has not removed after the grace (one left on a
   // node that was down when its task was replaced) carries the stack's label: removed here.
-  let after = await listContainers(ctx.engine, runner, nodes);
-  let nets = await networks();
+  const read = async () => { const [live, nets] = await Promise.all([ctx.engine.liveState(runner, { strict: false }), networks()]); return { ...live, nets }; };
+  let { containers: after, nets } = await read();
   const deadline = performance.now() + (opts.waitMs ?? 120_000);
   const graceEnd = performance.now() + (opts.leftoverGraceMs ?? 20_000);
   // a node that is not ready may be rejoining (a restarted engine): waited for a while, not forever
@@ -43,17 +41,14 @@ export async function down(ctx: OpsContext, opts: { volumes?: boolean; onLine?: 
   while ((after.length || nets.length || notReady()) && nodes.length && performance.now() < deadline) {
     if (performance.now() >= graceEnd) await removeLeftovers(ctx, after.filter(stopped), opts.onLine);
     await sleep(1000);
-    nodes = await listNodes(ctx.engine, runner);
-    after = await listContainers(ctx.engine, runner, nodes);
-    nets = await networks();
+    ({ nodes, containers: after, nets } = await read());
   }
   // Volumes of a multi-node target live on the node that used them: each node removes its own.
-  const hosts = nodes.length ? ready(nodes).map((n) => n.dockerHost!) : [ctx.engine.dockerHost];
+  const hosts: Array<NodeState | undefined> = nodes.length ? ready(nodes) : [undefined];
   if (opts.volumes && nodes.length && !after.length) {
-    for (const h of hosts) await removeVolumes(ctx, h, filters, deadline);
+    for (const h of hosts) await removeVolumes(ctx, h, deadline);
   }
-  const vols: string[] = [];
-  for (const h of hosts) vols.push(...await volumeNames(ctx, h, filters));
+  const vols = (await Promise.all(hosts.map((h) => volumeNames(ctx, h)))).flat();
   return {
     project: ctx.engine.project,
     removedContainers: Math.max(0, before.length - after.length),
@@ -69,30 +64,31 @@ function ready(nodes: NodeState[]): NodeState[] {
 }
 
 async function removeLeftovers(ctx: OpsContext, left: ContainerState[], onLine?: (line: string) => void): Promise<void> {
-  const byHost = new Map<string | undefined, string[]>();
-  for (const c of left) byHost.set(c.host, [...byHost.get(c.host) ?? [], c.id]);
-  for (const [host, ids] of byHost) {
-    onLine?.(`removing ${ids.length} stopped container${ids.length === 1 ? '' : 's'} of the stack the scheduler left${host ? ` on ${host}` : ''}`);
-    await runnerOf(ctx)(onHost(docker.removeContainers(ids), host), { reject: false });
+  const byHost = new Map<string | undefined, ContainerState[]>();
+  for (const c of left) byHost.set(c.host, [...byHost.get(c.host) ?? [], c]);
+  for (const [host, cs] of byHost) {
+    onLine?.(`removing ${cs.length} stopped container${cs.length === 1 ? '' : 's'} of the stack the scheduler left${host ? ` on ${host}` : ''}`);
+    for (const c of ctx.engine.leftovers.removeContainers(cs)) await runnerOf(ctx)(c, { reject: false });
   }
 }
 
-async function volumeNames(ctx: OpsContext, host: string | undefined, filters: string[]): Promise<string[]> {
-  return (await runnerOf(ctx)(onHost(docker.volumeNames(filters), host), { reject: false })).stdout.split('\n').filter(Boolean);
+async function volumeNames(ctx: OpsContext, node: NodeState | undefined): Promise<string[]> {
+  return (await runnerOf(ctx)(ctx.engine.leftovers.volumes(node), { reject: false })).stdout.split('\n').filter(Boolean);
 }
 
 // An engine releases a volume a moment after its last container is gone ("volume is in use"):
 // retried until the deadline, then the engine's own error.
-async function removeVolumes(ctx: OpsContext, host: string | undefined, filters: string[], deadline: number): Promise<void> {
-  for (;;) {
-    const vols = await volumeNames(ctx, host, filters);
-    if (!vols.length) return;
-    const r = await runnerOf(ctx)(onHost(docker.volumeRemove(vols), host), { reject: false });
-    if (r.exitCode === 0) return;
+async function removeVolumes(ctx: OpsContext, node: NodeState | undefined, deadline: number): Promise<void> {
+  await pWaitFor(async () => {
+    const vols = await volumeNames(ctx, node);
+    if (!vols.length) return true;
+    const rm = ctx.engine.leftovers.removeVolumes(vols, node);
+    const r = await runnerOf(ctx)(rm, { reject: false });
+    if (r.exitCode === 0) return true;
     if (!/in use/i.test(r.stderr) || performance.now() >= deadline) {
-      await runnerOf(ctx)(onHost(docker.volumeRemove(vols), host));
-      return;
+      await runnerOf(ctx)(rm);
+      return true;
     }
-    await sleep(1000);
-  }
+    return false;
+  }, { interval: 1000 });
 }

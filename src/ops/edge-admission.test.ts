@@ -70,3 +70,20 @@ test('one host: the only edge, no node in its name', async () => {
   assert.deepEqual(lag, [{ service: 'api', edge: 't-proxy-1', healthy: 2, admitted: 1 }]);
   assert.equal(edgeWhere(lag[0]!), 'the edge');
 });
+
+test('a runtime query failing once while the edge reloads does not fail the check: it is asked again', async () => {
+  const engine = new ComposeEngine({ compose: { kind: 'v2', argv: ['docker', 'compose'], version: '2.26.1' }, project: 't', dir: '/out' });
+  const local = (c: ContainerState): ContainerState => { const { host: _h, node: _n, ...rest } = c; return rest; };
+  const cs = [container('t-proxy-1', 'proxy', 'n1', '172.20.0.2', 't_edge'), container('t-api-1', 'api', 'n1', '172.20.0.10', 't_edge')].map(local);
+  const ok = runnerFor({ local: serversState('api', [['172.20.0.10', 2]]) });
+  let failed = 0;
+  const asked: string[] = [];
+  const runner = async (c: Cmd): Promise<RunResult> => {
+    asked.push(c.argv.at(-1)!);
+    if (c.argv.at(-1) === 'show stat' && failed++ === 0) return { cmd: c, exitCode: 1, stdout: '', stderr: 'bash: connect: Connection refused', durationMs: 0, timedOut: false };
+    return ok.runner(c);
+  };
+  assert.deepEqual(await edgeLag({ plan, outDir: '/x', projectDir: '/x', engine, runner }, runner, cs), []);
+  const count = (q: string) => asked.filter((a) => a === q).length;
+  assert.equal(count('show stat'), count('show servers state') + 1, 'the failed show stat asked again, once');
+});

@@ -3,7 +3,7 @@
 // routes to every healthy replica). Slots are server-template slots (render/haproxy).
 import type { OpsContext } from '../engine/context.js';
 import type { ContainerRef } from '../engine/docker.js';
-import { runtime, serversOf, type EdgeServer } from '../engine/haproxy-runtime.js';
+import { askEdge, runtime, serversOf, type EdgeServer } from '../engine/haproxy-runtime.js';
 import type { ContainerState } from '../engine/live.js';
 import type { Runner } from '../engine/run.js';
 import type { Plan } from '../plan/model.js';
@@ -45,7 +45,7 @@ export function edgesOf(ctx: OpsContext, service: string, live: ContainerState[]
 }
 
 export async function edgeServers(runner: Runner, edge: Edge): Promise<EdgeServer[]> {
-  const [st, stat] = await Promise.all([runner(runtime.serversState(edge.proxy!)), runner(runtime.stat(edge.proxy!))]);
+  const [st, stat] = await Promise.all([askEdge(runner, runtime.serversState(edge.proxy!)), askEdge(runner, runtime.stat(edge.proxy!))]);
   return serversOf(edge.replicas, st.stdout, stat.stdout);
 }
 
@@ -65,7 +65,7 @@ export async function readySlotsOf(runner: Runner, edge: Edge, servers: EdgeServ
   const out: EdgeServer[] = [];
   for (const x of servers) {
     if (!x.addr || !ips.includes(x.addr) || (x.adminState & FORCED_MAINT) === 0) continue;
-    await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'ready'));
+    await askEdge(runner, runtime.setState(edge.proxy!, x.backend, x.server, 'ready'));
     out.push(x);
   }
   return out;
@@ -92,19 +92,20 @@ export const edgeWhere = (l: EdgeLag): string => `the edge${l.node ? ` on ${l.no
  * converges to "every healthy replica serves, through every edge".
  */
 export async function edgeLag(ctx: OpsContext, runner: Runner, containers: ContainerState[], onFix?: (line: string) => void, only?: string[]): Promise<EdgeLag[]> {
-  const lag: EdgeLag[] = [];
-  for (const service of [...routedServices(ctx.plan)].sort()) {
-    if (only && !only.includes(service)) continue;
+  const services = [...routedServices(ctx.plan)].sort().filter((s) => !only || only.includes(s));
+  // every service and every edge asked at once: each answer is independent of the others
+  const lags = await Promise.all(services.map(async (service) => {
     const edges = edgesOf(ctx, service, containers).filter((e) => e.runtimeApi);
-    if (!edges.length) continue;
+    if (!edges.length) return [];
     // every edge of a target sits on the same edge network: the replicas' addresses there, once
     const ips = containers.filter((c) => c.service === service && c.state === 'running' && (c.health === 'healthy' || c.health === 'none')).map((c) => addrOn(c, edges[0]!.network)).filter(Boolean);
-    for (const edge of edges) {
+    const perEdge = await Promise.all(edges.map(async (edge): Promise<EdgeLag | undefined> => {
       const servers = await edgeServers(runner, edge);
       for (const x of await readySlotsOf(runner, edge, servers, ips)) onFix?.(`${slotKey(x)} (${service}) was left in maintenance: set ready`);
       const n = ips.filter((ip) => admitted(servers, [ip])).length;
-      if (n < ips.length) lag.push({ service, edge: edge.proxy!.name ?? edge.proxy!.id, ...(edge.node ? { node: edge.node } : {}), healthy: ips.length, admitted: n });
-    }
-  }
-  return lag;
+      return n < ips.length ? { service, edge: edge.proxy!.name ?? edge.proxy!.id, ...(edge.node ? { node: edge.node } : {}), healthy: ips.length, admitted: n } : undefined;
+    }));
+    return perEdge.filter((l): l is EdgeLag => !!l);
+  }));
+  return lags.flat();
 }

@@ -2,7 +2,7 @@
 // so a missing registry is named per image with the spec key that replaces it, instead of
 // Compose's raw pull error half-way through `up` (or BuildKit's "failed to solve").
 import type { Plan } from '../plan/model.js';
-import { docker } from '../engine/docker.js';
+import type { ImageSource } from '../engine/engine.js';
 import type { Runner } from '../engine/run.js';
 import { byCodeUnit } from '../plan/sort.js';
 import { OperationError } from '../errors.js';
@@ -51,16 +51,24 @@ export class ImageUnavailableError extends OperationError {
   }
 }
 
-/** Finds each needed image locally or pulls it; collects every failure, then throws once. */
-export async function ensureImages(plan: Plan, runner: Runner, onPull: (image: string) => void = () => {}): Promise<{ present: string[]; pulled: string[] }> {
+type LocalImages = Extract<ImageSource, { kind: 'local' }>;
+
+/** The ID of each image the engine has, asked at once (read-only: run beside the other first reads of `up`). */
+export async function findImages(refs: string[], images: LocalImages, runner: Runner): Promise<Map<string, string>> {
+  return refs.length ? images.find(runner, refs) : new Map();
+}
+
+/** Finds each needed image locally (or takes what `found` says) or pulls it, one by one; collects every failure, then throws once. */
+export async function ensureImages(plan: Plan, images: LocalImages, runner: Runner, onPull: (image: string) => void = () => {}, found?: Map<string, string>): Promise<{ present: string[]; pulled: string[] }> {
   const present: string[] = [];
   const pulled: string[] = [];
   const failed: UnavailableImage[] = [];
-  for (const n of neededImages(plan)) {
-    const local = await runner(docker.imageId(n.image), { reject: false });
-    if (local.exitCode === 0) { present.push(n.image); continue; }
+  const needed = neededImages(plan);
+  const have = found ?? await findImages(needed.map((n) => n.image), images, runner);
+  for (const n of needed) {
+    if (have.has(n.image)) { present.push(n.image); continue; }
     onPull(n.image);
-    const r = await runner(docker.pull(n.image), { reject: false });
+    const r = await runner(images.pull(n.image), { reject: false });
     if (r.exitCode === 0) { pulled.push(n.image); continue; }
     const out = `${r.stderr}\n${r.stdout}`.trim();
     failed.push({ ...n, reason: r.timedOut ? 'timed out' : (out.split('\n').filter(Boolean).pop() ?? `exit ${r.exitCode}`).slice(0, 300) });

@@ -58,13 +58,16 @@ function writeState(outDir: string, s: State): void {
  * deploy (re)started counts as running the current files. `force`: reload every running replica
  * (what `reloadEdge` does for a caller that changed the files itself).
  */
-export async function reloadChanged(ctx: OpsContext, before: ContainerState[], opts: { force?: boolean; only?: string[] } = {}): Promise<Reloaded[]> {
+export async function reloadChanged(ctx: OpsContext, before: ContainerState[], opts: { force?: boolean; only?: string[]; live?: ContainerState[] } = {}): Promise<Reloaded[]> {
   const engine = ctx.engine;
-  if (!engine.reload) return [];
+  // An orchestrator's configs are named by content: the deploy itself rolls what changed.
+  if (engine.strategy.kind !== 'side-by-side') return [];
+  const strategy = engine.strategy;
   const runner = runnerOf(ctx);
   const masks = secretValues(ctx.secretsDir);
   const earlier = new Set(before.map(keyOf));
-  const live = (await listContainers(engine, runner)).filter((c) => c.state === 'running');
+  // `live`: what runs now when the caller just read it (a deploy that changed nothing)
+  const live = (opts.live ?? await listContainers(engine, runner)).filter((c) => c.state === 'running');
   const state = readState(ctx.outDir);
   const out: Reloaded[] = [];
   for (const c of ctx.plan.components.filter((x) => x.reload && (!opts.only || opts.only.includes(x.name)))) {
@@ -75,7 +78,7 @@ export async function reloadChanged(ctx: OpsContext, before: ContainerState[], o
     const targets = replicas.filter((x) => due.has(keyOf(x)));
     if (targets.length) {
       const t = performance.now();
-      for (const k of engine.reload(c, targets.map((x) => ({ id: x.id, name: x.name, host: x.host })))) {
+      for (const k of strategy.reload(c, targets.map((x) => ({ id: x.id, name: x.name, host: x.host })))) {
         await runner({ ...k, redact: [...(k.redact ?? []), ...masks] });
       }
       out.push({ service: c.name, containers: targets.map((x) => x.name), mode: c.reload!.mode, durationMs: Math.round(performance.now() - t) });

@@ -12,7 +12,7 @@ import { previousRevision, readRevisions, recordRevision, revisionsPath, KEEP } 
 const label = 'com.docker.compose.config-hash';
 const live = (service: string, n: number, hash: string, image = 'sha256:i1', state = 'running'): ContainerState[] => Array.from({ length: n }, (_, i) => ({
   id: `${service}${i}${hash}`, name: `p-${service}-${i + 1}`, service, state, health: 'healthy', startedAt: '', restartCount: 0, exitCode: 0,
-  image: `${service}:x`, imageId: image, networks: [], env: {}, labels: { [label]: hash }, ports: [],
+  image: `${service}:x`, imageId: image, networks: [], env: {}, labels: { [label]: hash }, ports: [], revision: hash,
 }));
 
 function plan() {
@@ -21,7 +21,7 @@ function plan() {
   placeComponents(p.components);
   return p;
 }
-const want = (api: string, db: string, apiImage = 'sha256:i1'): Desired => ({ hashes: new Map([['api', api], ['db', db]]), imageIds: new Map([['api', apiImage], ['db', 'sha256:i1']]) });
+const want = (api: string, db: string, apiImage = 'sha256:i1'): Desired => ({ revisions: new Map([['api', api], ['db', db]]), imageIds: new Map([['api', apiImage], ['db', 'sha256:i1']]) });
 
 test('rolls: stateless app, replicated or routed (the plan said start-first); a database does not', () => {
   const p = plan();
@@ -30,26 +30,26 @@ test('rolls: stateless app, replicated or routed (the plan said start-first); a 
 });
 
 test('decideDeploy: a changed stateless app rolls, an unchanged database is left alone', () => {
-  const d = decideDeploy(plan(), [...live('api', 3, 'old'), ...live('db', 1, 'h')], want('new', 'h'), label);
+  const d = decideDeploy(plan(), [...live('api', 3, 'old'), ...live('db', 1, 'h')], want('new', 'h'));
   assert.deepEqual(d, { roll: ['api'], deploy: [], stopFirst: [], unchanged: ['db'] });
 });
 
 test('decideDeploy: a rebuilt image rolls even with the same config hash; a replica count change rolls too', () => {
-  assert.deepEqual(decideDeploy(plan(), [...live('api', 3, 'h'), ...live('db', 1, 'h')], want('h', 'h', 'sha256:i2'), label).roll, ['api']);
-  assert.deepEqual(decideDeploy(plan(), [...live('api', 2, 'h'), ...live('db', 1, 'h')], want('h', 'h'), label).roll, ['api']);
+  assert.deepEqual(decideDeploy(plan(), [...live('api', 3, 'h'), ...live('db', 1, 'h')], want('h', 'h', 'sha256:i2')).roll, ['api']);
+  assert.deepEqual(decideDeploy(plan(), [...live('api', 2, 'h'), ...live('db', 1, 'h')], want('h', 'h')).roll, ['api']);
 });
 
 test('decideDeploy: a changed database is deployed by name, stop-first (its downtime measured); a missing service is created', () => {
-  const d = decideDeploy(plan(), live('db', 1, 'old'), want('h', 'new'), label);
+  const d = decideDeploy(plan(), live('db', 1, 'old'), want('h', 'new'));
   assert.deepEqual(d, { roll: [], deploy: ['api', 'db'], stopFirst: ['db'], unchanged: [] });
 });
 
 test('upToDate: running, same hash, same image', () => {
   const [c] = live('api', 1, 'h');
-  assert.equal(upToDate(c!, 'api', want('h', 'h'), label), true);
-  assert.equal(upToDate(c!, 'api', want('x', 'h'), label), false);
-  assert.equal(upToDate(c!, 'api', want('h', 'h', 'sha256:other'), label), false);
-  assert.equal(upToDate({ ...c!, state: 'exited' }, 'api', want('h', 'h'), label), false);
+  assert.equal(upToDate(c!, 'api', want('h', 'h')), true);
+  assert.equal(upToDate(c!, 'api', want('x', 'h')), false);
+  assert.equal(upToDate(c!, 'api', want('h', 'h', 'sha256:other')), false);
+  assert.equal(upToDate({ ...c!, state: 'exited' }, 'api', want('h', 'h')), false);
 });
 
 test('revisions: appended when new, the same one not twice, the last KEEP kept, previous = newest that differs', () => {

@@ -8,14 +8,12 @@
 //   and the next plain `up` would recreate them.
 // - a plain `up` recreates every dependent of a recreated service (the edge too, while it
 //   depended on the routed services): so changed services are deployed by name.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parse } from 'yaml';
+import pWaitFor from 'p-wait-for';
 import type { Component, Plan } from '../plan/model.js';
 import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
-import { docker } from '../engine/docker.js';
+import type { Desired, Orchestrated, SideBySide } from '../engine/engine.js';
 import { lastLogLines, listContainers, type ContainerState } from '../engine/live.js';
-import { runtime, type EdgeServer } from '../engine/haproxy-runtime.js';
+import { askEdge, runtime, type EdgeServer } from '../engine/haproxy-runtime.js';
 import { addrOn, admitted, edgeOf, edgeServers, FORCED_DRAIN, FORCED_MAINT, readySlotsOf, routedServices, slotKey, type Edge } from './edge-admission.js';
 import type { Runner } from '../engine/run.js';
 import { healthWindow, seconds } from '../plan/placement.js';
@@ -67,38 +65,31 @@ export function rolls(plan: Plan, c: Component): boolean {
   return c.update?.order === 'start-first' && c.role === 'app' && (routedServices(plan).has(c.name) || c.replicas > 1);
 }
 
-/** What each container is compared with: the engine's config hash and the image's ID now. */
-export interface Desired { hashes: Map<string, string>; imageIds: Map<string, string> }
+export type { Desired } from '../engine/engine.js';
 
-export async function desiredState(ctx: OpsContext, services: string[]): Promise<Desired> {
-  const runner = runnerOf(ctx);
-  const hashes = new Map<string, string>();
-  if (ctx.engine.serviceHashes) {
-    for (const l of (await runner(ctx.engine.serviceHashes())).stdout.split('\n')) {
-      const [s, h] = l.trim().split(/\s+/);
-      if (s && h) hashes.set(s, h);
-    }
-  }
-  const imageIds = new Map<string, string>();
-  for (const s of services) {
-    const c = ctx.plan.components.find((x) => x.name === s);
-    if (!c) continue;
-    const r = await runner(docker.imageId(c.image), { reject: false });
-    if (r.exitCode === 0) imageIds.set(s, r.stdout.trim());
-  }
-  return { hashes, imageIds };
+/** What each container of the services is compared with: the definition's revision and the image's ID now. */
+export async function desiredState(ctx: OpsContext, strategy: SideBySide, services: string[]): Promise<Desired> {
+  const comps = ctx.plan.components.filter((c) => services.includes(c.name)).map((c) => ({ name: c.name, image: c.image }));
+  return strategy.desired(runnerOf(ctx), comps);
 }
 
-export function upToDate(c: ContainerState, service: string, want: Desired, hashLabel: string | undefined): boolean {
-  const hash = want.hashes.get(service);
+export function upToDate(c: ContainerState, service: string, want: Desired): boolean {
+  const revision = want.revisions.get(service);
   const image = want.imageIds.get(service);
-  return c.state === 'running' && (!hash || !hashLabel || c.labels[hashLabel] === hash) && (!image || c.imageId === image);
+  return c.state === 'running' && (!revision || c.revision === revision) && (!image || c.imageId === image);
+}
+
+/** The engine's side-by-side strategy; an orchestrated target refuses before doing anything. */
+function sideBySide(ctx: OpsContext): SideBySide {
+  const s = ctx.engine.strategy;
+  if (s.kind !== 'side-by-side') throw new Error(`bug: the ${ctx.engine.kind} engine rolls by its scheduler, not side by side`);
+  return s;
 }
 
 /** Roll one service. Throws RolloutError when it failed (the old replicas then keep serving). */
 export async function rolloutService(ctx: OpsContext, service: string, opts: RolloutOptions = {}): Promise<ServiceRollout> {
   const engine = ctx.engine;
-  if (!engine.scaleOut) throw new Error(`the ${engine.kind} engine has no side-by-side rollout`);
+  const strategy = sideBySide(ctx);
   const component = ctx.plan.components.find((c) => c.name === service);
   if (!component) throw new Error(`no service "${service}" in the plan (services: ${ctx.plan.components.map((c) => c.name).join(', ')})`);
   const runner = runnerOf(ctx);
@@ -115,8 +106,8 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
   const all = await listContainers(engine, runner);
   const current = all.filter((c) => c.service === service);
   const edge = edgeOf(ctx, service, all);
-  const want = opts.force ? undefined : await desiredState(ctx, [service]);
-  const keep = want ? current.filter((c) => upToDate(c, service, want, engine.configHashLabel)).slice(0, component.replicas) : [];
+  const want = opts.force ? undefined : await desiredState(ctx, strategy, [service]);
+  const keep = want ? current.filter((c) => upToDate(c, service, want)).slice(0, component.replicas) : [];
   const old = current.filter((c) => !keep.includes(c)).map((c) => c.id);
   // The edge fills a fixed number of slots per route: never run more side by side than the fullest backend holds.
   let slots = Infinity;
@@ -147,12 +138,12 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
           const live = await liveIps();
           for (const x of await edgeServers(runner, edge)) {
             if (live.has(x.addr) || (x.adminState & FORCED_MAINT) !== 0) continue;
-            await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'maint'));
+            await askEdge(runner, runtime.setState(edge.proxy!, x.backend, x.server, 'maint'));
             held.set(slotKey(x), x);
           }
         }
         say(`starting ${a.count} new (${a.total} side by side)`);
-        await runner({ ...engine.scaleOut!(service, a.total, opts.file), redact: masks });
+        await runner({ ...strategy.scaleOut(service, a.total, opts.file), redact: masks });
         const ids = (await mine()).filter((c) => !before.has(c.id)).map((c) => c.id);
         started += ids.length;
         return { kind: 'started', ids, at: Date.now() };
@@ -162,7 +153,7 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
         if (cs.length < a.ids.length) return { kind: 'failed', reason: `${a.ids.length - cs.length} new container(s) vanished` };
         const bad = cs.find((c) => c.health === 'unhealthy' || c.state === 'exited' || c.state === 'dead' || c.restartCount > 0);
         if (bad) {
-          logs = await lastLogLines(runner, bad, 20, masks);
+          logs = await lastLogLines(engine, runner, bad, 20, masks);
           return { kind: 'failed', reason: whyFailed(bad) };
         }
         if (cs.every((c) => c.state === 'running' && (c.health === 'healthy' || c.health === 'none'))) { say(`${cs.length} new healthy`); return { kind: 'healthy', at: Date.now() }; }
@@ -186,7 +177,7 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
         const ips = new Set(cs.map((c) => addrOn(c, edge.network)).filter(Boolean));
         const servers = (await edgeServers(runner, edge)).filter((x) => ips.has(x.addr));
         for (const x of servers) {
-          if ((x.adminState & FORCED_DRAIN) === 0) await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'drain'));
+          if ((x.adminState & FORCED_DRAIN) === 0) await askEdge(runner, runtime.setState(edge.proxy!, x.backend, x.server, 'drain'));
           drained.set(slotKey(x), x);
         }
         const sessions = servers.reduce((n, x) => n + (x.sessions ?? 0), 0);
@@ -196,8 +187,8 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
       }
       case 'stop': {
         say(`stopping ${a.ids.length} old (grace ${grace}s)`);
-        await runner(docker.stop(a.ids, grace));
-        await runner(docker.removeContainers(a.ids));
+        await runner(strategy.stopContainers(a.ids, grace));
+        await runner(strategy.removeContainers(a.ids));
         if (edge.runtimeApi) await releaseSlots(runner, edge, await liveIps(), drained);
         return { kind: 'stopped' };
       }
@@ -209,7 +200,7 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
       case 'remove': {
         if (a.ids.length) {
           say(`removing ${a.ids.length} new (${s.error})`);
-          await runner(docker.removeContainers(a.ids));
+          await runner(strategy.removeContainers(a.ids));
         }
         return { kind: 'removed' };
       }
@@ -243,36 +234,26 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
  * resolved into a slot left flagged would get no traffic.
  */
 async function releaseSlots(runner: Runner, edge: Edge, live: Set<string>, flagged: Map<string, EdgeServer>): Promise<void> {
-  const t0 = Date.now();
-  for (;;) {
-    const servers = await edgeServers(runner, edge);
-    const pending = servers.filter((x) => flagged.has(slotKey(x)));
-    const stale = pending.filter((x) => x.addr && !live.has(x.addr));
-    if (!stale.length || Date.now() - t0 > 15_000) {
-      for (const x of pending) {
-        if ((x.adminState & (FORCED_DRAIN | FORCED_MAINT)) !== 0) await runner(runtime.setState(edge.proxy!, x.backend, x.server, 'ready'));
-        flagged.delete(slotKey(x));
-      }
-      return;
-    }
-    await sleep(500);
+  let pending: EdgeServer[] = [];
+  const settled = async () => {
+    pending = (await edgeServers(runner, edge)).filter((x) => flagged.has(slotKey(x)));
+    return !pending.some((x) => x.addr && !live.has(x.addr));
+  };
+  await pWaitFor(settled, { interval: 500, timeout: { milliseconds: 15_000, fallback: () => undefined } });
+  for (const x of pending) {
+    if ((x.adminState & (FORCED_DRAIN | FORCED_MAINT)) !== 0) await askEdge(runner, runtime.setState(edge.proxy!, x.backend, x.server, 'ready'));
+    flagged.delete(slotKey(x));
   }
 }
 
-/** The service's definition in a rendered compose file. */
-export function serviceDefinition(outDir: string, service: string, file = 'compose.yaml'): Record<string, unknown> | undefined {
-  const doc = parse(readFileSync(join(outDir, file), 'utf8')) as { services?: Record<string, Record<string, unknown>> };
-  return doc.services?.[service];
-}
-
 /** Record what the service runs now (definition, image ID, config hash). */
-export async function recordCurrent(ctx: OpsContext, service: string, file: string | undefined, via: Revision['via']): Promise<Revision | undefined> {
-  const definition = serviceDefinition(ctx.outDir, service, file);
+export async function recordCurrent(ctx: OpsContext, service: string, file: string | undefined, via: Revision['via'], containers?: ContainerState[]): Promise<Revision | undefined> {
+  const definition = sideBySide(ctx).definition(service, file);
   if (!definition) return undefined;
-  const runner = runnerOf(ctx);
-  const live = (await listContainers(ctx.engine, runner)).filter((c) => c.service === service && c.state === 'running');
+  const all = containers ?? await listContainers(ctx.engine, runnerOf(ctx));
+  const live = all.filter((c) => c.service === service && c.state === 'running');
   const imageId = live[0]?.imageId ?? '';
-  const hash = ctx.engine.configHashLabel ? live[0]?.labels[ctx.engine.configHashLabel] : undefined;
+  const hash = live[0]?.revision;
   return recordRevision(ctx.projectDir, service, { image: String(definition.image ?? ''), imageId, ...(hash ? { configHash: hash } : {}), definition, at: new Date().toISOString(), via }).revision;
 }
 
@@ -287,7 +268,7 @@ export async function rollout(ctx: OpsContext, services: string[] = [], opts: Ro
   const t0 = performance.now();
   const names = services.length ? services : ctx.plan.components.filter((c) => rolls(ctx.plan, c)).map((c) => c.name);
   const rollouts: ServiceRollout[] = [];
-  for (const s of names) rollouts.push(ctx.engine.scaleOut ? await rolloutService(ctx, s, { force: true, ...opts }) : await orchestratedRollout(ctx, s, opts));
+  for (const s of names) rollouts.push(ctx.engine.strategy.kind === 'side-by-side' ? await rolloutService(ctx, s, { force: true, ...opts }) : await orchestratedRollout(ctx, s, opts));
   return { project: ctx.engine.project, rollouts, durationMs: Math.round(performance.now() - t0) };
 }
 
@@ -302,23 +283,23 @@ export interface DeployDecision {
 }
 
 /** Which services roll, which the engine recreates, and which stay untouched: decided once per up. */
-export function decideDeploy(plan: Plan, live: ContainerState[], want: Desired, hashLabel: string | undefined): DeployDecision {
+export function decideDeploy(plan: Plan, live: ContainerState[], want: Desired): DeployDecision {
   const d: DeployDecision = { roll: [], deploy: [], stopFirst: [], unchanged: [] };
   for (const c of plan.components) {
     const cs = live.filter((x) => x.service === c.name);
     if (!cs.length) { d.deploy.push(c.name); continue; }
-    const changed = cs.length !== c.replicas || cs.some((x) => !upToDate(x, c.name, want, hashLabel));
+    const changed = cs.length !== c.replicas || cs.some((x) => !upToDate(x, c.name, want));
     if (!changed) d.unchanged.push(c.name);
     else if (rolls(plan, c)) d.roll.push(c.name);
     else {
       d.deploy.push(c.name);
-      if (cs.some((x) => !upToDate(x, c.name, want, hashLabel))) d.stopFirst.push(c.name);
+      if (cs.some((x) => !upToDate(x, c.name, want))) d.stopFirst.push(c.name);
     }
   }
   return d;
 }
 
-/** One `<name> <json>` line of Engine.rolloutStates: the update's state and when it started. */
+/** One `<name> <json>` line of SwarmEngine.rolloutStates: the update's state and when it started. */
 export function parseRolloutState(stdout: string, name: string): { state: string; startedAt: number; message: string } | undefined {
   for (const l of stdout.split('\n')) {
     const i = l.indexOf(' ');
@@ -344,9 +325,9 @@ function whyFailed(c: ContainerState): string {
 }
 
 /** What a failed rollout reports of the container it gave up on: why, and its last log lines. */
-export async function failedTaskReport(runner: Runner, cs: ContainerState[], service: string, since: number, masks: string[]): Promise<{ task: string; logs: string[] } | undefined> {
+export async function failedTaskReport(ctx: OpsContext, cs: ContainerState[], service: string, since: number, masks: string[]): Promise<{ task: string; logs: string[] } | undefined> {
   const bad = gaveUpOn(cs, service, since);
-  return bad && { task: whyFailed(bad), logs: await lastLogLines(runner, bad, 20, masks) };
+  return bad && { task: whyFailed(bad), logs: await lastLogLines(ctx.engine, runnerOf(ctx), bad, 20, masks) };
 }
 
 /**
@@ -355,8 +336,8 @@ export async function failedTaskReport(runner: Runner, cs: ContainerState[], ser
  */
 export async function orchestratedRollout(ctx: OpsContext, service: string, opts: RolloutOptions = {}, mode: 'rollout' | 'rollback' = 'rollout'): Promise<ServiceRollout> {
   const engine = ctx.engine;
-  const start = mode === 'rollout' ? engine.rollout : engine.rollback;
-  if (!start || !engine.rolloutStates) throw new Error(`the ${engine.kind} engine cannot ${mode === 'rollout' ? 'roll a service' : 'roll a service back'}`);
+  if (engine.strategy.kind !== 'orchestrated') throw new Error(`bug: the ${engine.kind} engine rolls side by side, not by a scheduler`);
+  const strategy: Orchestrated = engine.strategy;
   const component = ctx.plan.components.find((c) => c.name === service);
   if (!component) throw new Error(`no service "${service}" in the plan (services: ${ctx.plan.components.map((c) => c.name).join(', ')})`);
   const runner = runnerOf(ctx);
@@ -364,23 +345,23 @@ export async function orchestratedRollout(ctx: OpsContext, service: string, opts
   const t0 = performance.now();
   const elapsed = () => Math.round(performance.now() - t0);
   const limit = (component.healthcheck ? healthWindow(component.healthcheck) * 1000 + 60_000 : 120_000) * Math.max(1, component.replicas);
-  const name = `${engine.project}_${service}`;
   const startedAt = Date.now();
   emit({ kind: 'phase', service, phase: 'start', detail: mode === 'rollout' ? `the orchestrator replaces ${component.replicas} replicas by its update policy` : `the orchestrator returns ${component.replicas} replicas to the previous spec by its rollback policy`, elapsedMs: 0 });
-  await runner(start.call(engine, service));
+  await runner(mode === 'rollout' ? strategy.rollout(service) : strategy.rollback(service));
   // A rollback ends in rollback_completed; an update ends in completed, and rolled back means it failed.
   const done = mode === 'rollout' ? 'completed' : 'rollback_completed';
   const failedStates = mode === 'rollout' ? ['rollback_completed', 'paused', 'rollback_paused'] : ['rollback_paused', 'paused'];
   let last = '';
-  for (;;) {
-    const st = parseRolloutState((await runner(engine.rolloutStates([service]))).stdout, name);
+  let result: ServiceRollout | undefined;
+  await pWaitFor(async () => {
+    const st = (await strategy.updates(runner, [service])).get(service);
     const ours = st && st.startedAt >= startedAt - 2000;
     const state = ours ? st.state : 'pending';
     if (state !== last) { emit({ kind: 'phase', service, phase: state === done ? 'done' : 'health', detail: `update ${state}${st?.message ? `: ${st.message}` : ''}`, elapsedMs: elapsed() }); last = state; }
     const base = { service, replaced: component.replicas, started: component.replicas, replicas: component.replicas, waves: component.replicas, durationMs: elapsed() };
-    if (state === done) return { ...base, ok: true, phase: 'done' };
+    if (state === done) { result = { ...base, ok: true, phase: 'done' }; return true; }
     if (failedStates.includes(state) || elapsed() > limit) {
-      const report = await failedTaskReport(runner, await listContainers(engine, runner).catch(() => []), service, startedAt, secretValues(ctx.secretsDir));
+      const report = await failedTaskReport(ctx, await listContainers(engine, runner).catch(() => []), service, startedAt, secretValues(ctx.secretsDir));
       const r: ServiceRollout = {
         ...base, ok: false, replaced: 0, phase: 'failed',
         error: `${elapsed() > limit ? `not converged within ${Math.round(limit / 1000)}s (${state})` : `${state.replace('_', ' ')}${st?.message ? `: ${st.message}` : ''}`}${report ? `; ${report.task}` : ''}`,
@@ -388,6 +369,7 @@ export async function orchestratedRollout(ctx: OpsContext, service: string, opts
       };
       throw new RolloutError(r);
     }
-    await sleep(opts.pollMs ?? 1000);
-  }
+    return false;
+  }, { interval: opts.pollMs ?? 1000 });
+  return result!;
 }

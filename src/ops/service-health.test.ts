@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadVariant } from '../../test/support/templates.js';
-import { serviceHealth } from './up.js';
+import { serviceHealth } from './health.js';
 
 test('status wants one Traefik per ready manager, one HAProxy per ready node', () => {
   const node = (id: string, role: 'manager' | 'worker', state = 'ready') => ({ id, hostname: id, role, availability: 'active', state, addr: '10.0.0.1', leader: false, labels: {}, engineVersion: '20.10.24' });

@@ -1,8 +1,9 @@
 // wharf status: what runs versus what the plan wants, routes, scrape targets, firing alerts.
 import { runnerOf, type OpsContext } from '../engine/context.js';
-import { byService, listContainers, listNodes, prometheusAlerts, prometheusTargets, type PromAlert, type PromTarget } from '../engine/live.js';
+import { byService, prometheusAlerts, prometheusTargets, type PromAlert, type PromTarget } from '../engine/live.js';
 import type { NodeState } from '../engine/nodes.js';
-import { routeUrls, serviceHealth, type ServiceHealth } from './up.js';
+import { healthOf, type ServiceHealth } from './health.js';
+import { routeUrls } from './up.js';
 import { WATCHDOG_ALERT } from '../render/prometheus/catalogue.js';
 
 export interface RouteStatus {
@@ -29,10 +30,11 @@ export interface StatusResult {
 
 export async function status(ctx: OpsContext): Promise<StatusResult> {
   const runner = runnerOf(ctx);
-  const nodes = await listNodes(ctx.engine, runner);
-  const containers = await listContainers(ctx.engine, runner, nodes);
+  // One read of the target; Prometheus' targets and alerts are then asked at the same time.
+  const state = await ctx.engine.liveState(runner);
+  const { nodes, containers } = state;
   const live = byService(containers);
-  const services = serviceHealth(ctx.plan, containers, nodes).map((s) => {
+  const services = healthOf(ctx.plan, state).map((s) => {
     const cs = (live.get(s.service) ?? []).filter((c) => c.state === 'running' || !nodes.length);
     return { ...s, containers: cs.map((c) => c.name), nodes: [...new Set(cs.map((c) => c.node).filter((n): n is string => !!n))].sort() };
   });
@@ -58,15 +60,16 @@ export async function status(ctx: OpsContext): Promise<StatusResult> {
   } else if (!prom) {
     out.targets.error = out.alerts.error = 'Prometheus is not running';
   } else {
-    try {
-      const list = await prometheusTargets(runner, prom);
+    const [targets, alerts] = await Promise.allSettled([prometheusTargets(ctx.engine, runner, prom), prometheusAlerts(ctx.engine, runner, prom)]);
+    if (targets.status === 'fulfilled') {
+      const list = targets.value;
       out.targets = { available: true, list, up: list.filter((t) => t.health === 'up').length, down: list.filter((t) => t.health !== 'up').length };
-    } catch (e) { out.targets.error = (e as Error).message; }
-    try {
+    } else out.targets.error = (targets.reason as Error).message;
+    if (alerts.status === 'fulfilled') {
       // the Watchdog always fires (it is the heartbeat): it says nothing is wrong
-      const alerts = (await prometheusAlerts(runner, prom)).filter((a) => a.name !== WATCHDOG_ALERT);
-      out.alerts = { available: true, firing: alerts.filter((a) => a.state === 'firing'), pending: alerts.filter((a) => a.state === 'pending').length };
-    } catch (e) { out.alerts.error = (e as Error).message; }
+      const firing = alerts.value.filter((a) => a.name !== WATCHDOG_ALERT);
+      out.alerts = { available: true, firing: firing.filter((a) => a.state === 'firing'), pending: firing.filter((a) => a.state === 'pending').length };
+    } else out.alerts.error = (alerts.reason as Error).message;
   }
   return out;
 }

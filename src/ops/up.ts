@@ -1,30 +1,21 @@
 // wharf up: validate, build, create/update, then wait until every replica is healthy.
 import { join, relative } from 'node:path';
+import pWaitFor from 'p-wait-for';
 import type { Plan } from '../plan/model.js';
 import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
-import { byService, lastLogLines, listContainers, listNodes, type ContainerState } from '../engine/live.js';
-import type { NodeState } from '../engine/nodes.js';
+import type { ImageSource, LiveState } from '../engine/engine.js';
+import type { Runner } from '../engine/run.js';
+import { byService, lastLogLines, type ContainerState } from '../engine/live.js';
 import type { Cmd } from '../engine/command.js';
 import { CommandError } from '../engine/run.js';
-import { ensureImages, ImageUnavailableError, isPullFailure, neededImages } from './images.js';
-import { docker } from '../engine/docker.js';
+import { ensureImages, findImages, ImageUnavailableError, isPullFailure, neededImages } from './images.js';
 import { edgeLag, edgeWhere, type EdgeLag } from './edge-admission.js';
-import { decideDeploy, desiredState, failedTaskReport, recordCurrent, rolloutService, type ServiceRollout } from './rollout.js';
+import { crashLooping, healthOf, OverlayWithoutIpsecError, overlaysWithoutIpsec, portFree, type ServiceHealth, type ServiceStateName } from './health.js';
+import { decideDeploy, failedTaskReport, recordCurrent, rolloutService, type DeployDecision, type ServiceRollout } from './rollout.js';
 import { reloadChanged } from './reload.js';
 import { OperationError } from '../errors.js';
 
-export type ServiceStateName = 'healthy' | 'starting' | 'unhealthy' | 'stopped' | 'missing';
-
-export interface ServiceHealth {
-  service: string;
-  role: string;
-  desired: number;
-  running: number;
-  healthy: number;
-  starting: number;
-  unhealthy: number;
-  state: ServiceStateName;
-}
+export { crashLooping, OverlayWithoutIpsecError, serviceHealth, type ServiceHealth, type ServiceStateName } from './health.js';
 
 export type UpStep = 'validate' | 'images' | 'build' | 'rollout' | 'deploy' | 'reload' | 'wait' | 'prune';
 
@@ -83,33 +74,6 @@ export class UpTimeoutError extends OperationError {
   }
 }
 
-/** Desired vs live replicas per plan component. Services without a healthcheck count as healthy when running.
- *  On several nodes a component placed on every node wants one replica per schedulable node. */
-export function serviceHealth(plan: Plan, containers: ContainerState[], nodes: NodeState[] = []): ServiceHealth[] {
-  const live = byService(containers);
-  const ready = nodes.filter((n) => n.state === 'ready' && n.availability === 'active');
-  const schedulable = ready.length;
-  const managers = ready.filter((n) => n.role === 'manager').length;
-  return plan.components.map((c) => {
-    const kind = c.placement?.kind;
-    const desired = !nodes.length ? c.replicas : kind === 'every-node' ? schedulable : kind === 'every-control-plane-node' ? managers : c.replicas;
-    const cs = live.get(c.name) ?? [];
-    const running = cs.filter((x) => x.state === 'running');
-    const healthy = running.filter((x) => x.health === 'healthy' || x.health === 'none').length;
-    const starting = running.filter((x) => x.health === 'starting').length;
-    const unhealthy = running.filter((x) => x.health === 'unhealthy').length;
-    let state: ServiceStateName;
-    if (cs.length === 0) state = 'missing';
-    else if (healthy >= desired && running.length === healthy) state = 'healthy';
-    else if (unhealthy > 0) state = 'unhealthy';
-    else if (running.length === 0) state = 'stopped';
-    else state = 'starting';
-    return { service: c.name, role: c.role, desired, running: running.length, healthy, starting, unhealthy, state };
-  });
-}
-
-const CRASH_RESTARTS = 3;
-
 /** A scheduler rolled a changed service back (or paused it): its new version never became healthy. */
 export class RolloutFailedError extends OperationError {
   constructor(readonly services: Array<{ service: string; state: string; task?: string; logs?: string[] }>) {
@@ -120,37 +84,17 @@ export class RolloutFailedError extends OperationError {
 }
 
 /**
- * Services a multi-node engine is still rolling, and those whose rollout failed. The first
- * look waits 2 s after the deploy: the orchestrator marks a changed service "updating" only
- * once it picks the change up.
+ * Services the scheduler is still rolling, and those whose rollout of this run failed (a
+ * rollback from an earlier deploy is history, not this run's failure).
  */
-async function rollouts(ctx: OpsContext, runner: ReturnType<typeof runnerOf>, deployedAt: number): Promise<{ updating: string[]; failed: Array<{ service: string; state: string }> }> {
-  if (!ctx.engine.rolloutStates) return { updating: [], failed: [] };
-  const wait = deployedAt + 2000 - Date.now();
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  const r = await runner(ctx.engine.rolloutStates(ctx.plan.components.map((c) => c.name)), { reject: false });
-  const prefix = `${ctx.engine.project}_`;
-  const states = r.stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith(prefix)).map((l) => {
-    const i = l.indexOf(' ');
-    const u = JSON.parse(l.slice(i + 1) || 'null') as { State?: string; StartedAt?: string; Message?: string } | null;
-    return { service: l.slice(prefix.length, i), state: u?.State ?? '', startedAt: Date.parse(u?.StartedAt ?? '') || 0, message: u?.Message ?? '' };
-  });
-  // A rollback from an earlier deploy is history, not this run's failure.
+function rollouts(live: LiveState, deployedAt: number): { updating: string[]; failed: Array<{ service: string; state: string }> } {
+  const states = [...live.updates].map(([service, u]) => ({ service, ...u }));
   const ours = (s: { startedAt: number }) => s.startedAt >= deployedAt - 2000;
   return {
     updating: states.filter((s) => s.state === 'updating' || s.state === 'rollback_started').map((s) => s.service),
     failed: states.filter((s) => ours(s) && (s.state === 'rollback_completed' || s.state === 'paused' || s.state === 'rollback_paused'))
       .map((s) => ({ service: s.service, state: s.message ? `${s.state}: ${s.message}` : s.state })),
   };
-}
-
-/** Every container restarted CRASH_RESTARTS times (one host), or as many new tasks failed since
- *  the deploy (a scheduler replaces a failed task with a new container instead of restarting it). */
-export function crashLooping(cs: ContainerState[], since: number): boolean {
-  if (!cs.length) return false;
-  if (cs.every((c) => c.restartCount >= CRASH_RESTARTS)) return true;
-  const failedSince = cs.filter((c) => c.state !== 'running' && c.exitCode !== 0 && Date.parse(c.startedAt) >= since - 1000);
-  return failedSince.length >= CRASH_RESTARTS;
 }
 
 const fingerprint = (cs: ContainerState[]) => new Map(cs.map((c) => [c.id, `${c.service}@${c.startedAt}`]));
@@ -164,10 +108,20 @@ function changedServices(before: ContainerState[], after: ContainerState[]): str
   return [...out].sort();
 }
 
-/** The commands up runs, in order, for --dry-run (up then polls health with docker inspect). */
+/** Each component's image ID now: the ones found before, the rest (built, pulled) asked at once. */
+async function imageIds(plan: Plan, local: Extract<ImageSource, { kind: 'local' }>, runner: Runner, found: Map<string, string>): Promise<Map<string, string>> {
+  const built = new Set(plan.components.filter((c) => c.build).map((c) => c.image));
+  const ids = new Map([...found].filter(([ref]) => !built.has(ref)));
+  for (const [ref, id] of await findImages([...new Set(plan.components.map((c) => c.image))].filter((r) => !ids.has(r)), local, runner)) ids.set(ref, id);
+  return new Map(plan.components.filter((c) => ids.has(c.image)).map((c) => [c.name, ids.get(c.image)!]));
+}
+
+/** The commands up runs, in order (it then reads the live state until every replica is healthy). */
 export function upCommands(ctx: Pick<OpsContext, 'plan' | 'engine'>, opts: Pick<UpOptions, 'build'> = {}): Cmd[] {
+  const images = ctx.engine.images;
+  if (images.kind === 'registry') return [ctx.engine.validate(), ctx.engine.apply()];
   const buildable = ctx.plan.components.filter((c) => c.build).map((c) => c.name);
-  return [ctx.engine.validate(), ...neededImages(ctx.plan).map((i) => docker.imageId(i.image)), ...(opts.build !== false && buildable.length ? [ctx.engine.build(buildable)] : []), ctx.engine.deploy()];
+  return [ctx.engine.validate(), ...neededImages(ctx.plan).map((i) => images.present(i.image)), ...(opts.build !== false && buildable.length ? [images.build(buildable)] : []), ctx.engine.apply()];
 }
 
 export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResult> {
@@ -193,48 +147,69 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   const step = (name: UpStep, c: Cmd) => timed(name, c.describe, () =>
     runner({ ...c, redact: [...(c.redact ?? []), ...masks] }, { onLine: (line) => emit({ kind: 'output', step: name, line }) }));
 
-  await step('validate', ctx.engine.validate());
-  // On several nodes each node pulls from the registry itself, at deploy time.
-  if (ctx.engine.multiNode) emit({ kind: 'step', step: 'images', status: 'skipped', describe: 'the nodes pull the images from their registry' });
-  else {
-    await timed('images', 'find or pull the images',
-      () => ensureImages(ctx.plan, runner, (image) => emit({ kind: 'output', step: 'images', line: `pulling ${image}` })),
-      (r) => `find or pull the images (${r.present.length} present, ${r.pulled.length} pulled)`);
-  }
-
+  const engine = ctx.engine;
+  const strategy = engine.strategy;
+  const images = engine.images;
+  const local = images.kind === 'local' ? images : undefined;
   const buildable = ctx.plan.components.filter((c) => c.build).map((c) => c.name);
-  if (opts.build !== false && buildable.length && !ctx.engine.multiNode) {
+  const build = async (): Promise<void> => {
+    if (opts.build === false || !buildable.length || !local) {
+      emit({ kind: 'step', step: 'build', status: 'skipped', describe: 'nothing to build' });
+      return;
+    }
     try {
-      await step('build', ctx.engine.build(buildable));
+      await step('build', local.build(buildable));
     } catch (err) {
       if (err instanceof CommandError && isPullFailure(err.message)) {
         throw new ImageUnavailableError([], { services: buildable, reason: err.message.split('\n').filter(Boolean).slice(-3).join(' / ').slice(0, 500) });
       }
       throw err;
     }
-  } else emit({ kind: 'step', step: 'build', status: 'skipped', describe: 'nothing to build' });
+  };
+  // At the same time: the files are valid, the images are built, which images the engine has,
+  // what runs, and (side by side) each service's definition revision. Only the build writes
+  // (an image, no container); when the files are invalid that is the one error reported.
+  const first = await Promise.allSettled([
+    step('validate', engine.validate()),
+    local ? findImages(neededImages(ctx.plan).map((n) => n.image), local, runner) : undefined,
+    engine.liveState(runner),
+    strategy.kind === 'side-by-side' ? strategy.revisions(runner) : undefined,
+    build(),
+  ] as const);
+  for (const r of first) if (r.status === 'rejected') throw r.reason;
+  const value = <T>(r: PromiseSettledResult<T>): T => (r as PromiseFulfilledResult<T>).value;
+  const [found, before, revisions] = [value(first[1]), value(first[2]), value(first[3])];
+  // On several nodes each node pulls from the registry itself, at deploy time.
+  if (!local) emit({ kind: 'step', step: 'images', status: 'skipped', describe: 'the nodes pull the images from their registry' });
+  else {
+    await timed('images', 'find or pull the images',
+      () => ensureImages(ctx.plan, local, runner, (image) => emit({ kind: 'output', step: 'images', line: `pulling ${image}` }), found),
+      (r) => `find or pull the images (${r.present.length} present, ${r.pulled.length} pulled)`);
+  }
 
-  const before = await listContainers(ctx.engine, runner);
   // Ports of a multi-node target are bound on the nodes, not here.
-  if (!ctx.engine.multiNode) await ensurePortsFree(ctx.plan, before);
+  if (!engine.multiNode) await ensurePortsFree(ctx.plan, before.containers);
   // One host: changed stateless services roll start-first, the rest is deployed by name so a
   // recreated service's dependents stay as they are (see ops/rollout.ts).
+  const want = revisions && local ? { revisions, imageIds: await imageIds(ctx.plan, local, runner, found ?? new Map()) } : undefined;
   const rolled: ServiceRollout[] = [];
-  const sideBySide = !ctx.engine.multiNode && ctx.engine.scaleOut && ctx.engine.deployServices && ctx.engine.converge && ctx.engine.serviceHashes;
-  const decision = sideBySide ? decideDeploy(ctx.plan, before, await desiredState(ctx, ctx.plan.components.map((c) => c.name)), ctx.engine.configHashLabel) : undefined;
+  const decision: DeployDecision | undefined = want && decideDeploy(ctx.plan, before.containers, want);
   for (const service of decision?.roll ?? []) {
     rolled.push(await timed('rollout', `roll ${service} (new replicas beside the old, then drain the old)`,
       () => rolloutService(ctx, service, { via: 'up', onProgress: (e) => emit({ kind: 'output', step: 'rollout', line: `${e.service}: ${e.detail}` }) }),
       (r) => `rolled ${service}: ${r.replicas} replicas in ${r.waves} wave${r.waves === 1 ? '' : 's'}`));
   }
   const deployedAt = Date.now();
-  if (!decision) await step('deploy', ctx.engine.deploy());
-  else if (decision.deploy.length) await step('deploy', ctx.engine.deployServices!(decision.deploy));
-  else await step('deploy', ctx.engine.converge!());
+  // Nothing to create, recreate, scale or remove (no orphan): the engine is not asked at all.
+  const idle = !!decision && !decision.deploy.length && !decision.roll.length && before.containers.every((c) => ctx.plan.components.some((x) => x.name === c.service));
+  if (strategy.kind === 'orchestrated' || !decision) await step('deploy', engine.apply());
+  else if (decision.deploy.length) await step('deploy', strategy.applyServices(decision.deploy));
+  else if (idle) emit({ kind: 'step', step: 'deploy', status: 'skipped', describe: 'every container is up to date' });
+  else await step('deploy', strategy.converge());
   const unavailable = new Map<string, number>();
   // The edge's routing files are not part of what recreates it: the engine applies them live.
-  const reloaded = ctx.engine.reload && ctx.plan.components.some((c) => c.reload)
-    ? await timed('reload', 'reload what takes its configuration live', () => reloadChanged(ctx, before),
+  const reloaded = strategy.kind === 'side-by-side' && ctx.plan.components.some((c) => c.reload)
+    ? await timed('reload', 'reload what takes its configuration live', () => reloadChanged(ctx, before.containers, idle ? { live: before.containers } : {}),
       (r) => r.length ? `reloaded ${r.map((x) => `${x.service} (${x.mode === 'watch' ? 'watches its files' : `${x.containers.length} replica${x.containers.length === 1 ? '' : 's'}, ${x.durationMs} ms`})`).join(', ')}` : 'no live configuration changed')
     : [];
 
@@ -244,53 +219,63 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   let services: ServiceHealth[] = [];
   let containers: ContainerState[] = [];
   let lag: EdgeLag[] = [];
-  for (;;) {
-    const nodes = await listNodes(ctx.engine, runner);
-    containers = await listContainers(ctx.engine, runner, nodes);
-    services = serviceHealth(ctx.plan, containers, nodes);
-    const rolling = await rollouts(ctx, runner, deployedAt);
+  // A scheduler marks a changed service "updating" only once it picks the change up: its
+  // update states are believed from 2 s after the deploy.
+  const orchestrated = strategy.kind === 'orchestrated';
+  await pWaitFor(async () => {
+    const settle = orchestrated ? deployedAt + 2000 - Date.now() : 0;
+    if (settle > 0) await new Promise((r) => setTimeout(r, settle));
+    const live = await engine.liveState(runner, { updates: orchestrated });
+    containers = live.containers;
+    services = healthOf(ctx.plan, live);
+    const rolling = rollouts(live, deployedAt);
     const key = JSON.stringify([services, rolling]);
     const elapsedMs = Math.round(performance.now() - waitStart);
     if (key !== last) { emit({ kind: 'health', services, elapsedMs }); last = key; }
     for (const x of services) if (decision?.stopFirst.includes(x.service) && x.state === 'healthy' && !unavailable.has(x.service)) unavailable.set(x.service, Date.now() - deployedAt);
     if (rolling.failed.length) {
-      throw new RolloutFailedError(await Promise.all(rolling.failed.map(async (f) => ({ ...f, ...(await failedTaskReport(runner, containers, f.service, deployedAt, masks)) }))));
+      throw new RolloutFailedError(await Promise.all(rolling.failed.map(async (f) => ({ ...f, ...(await failedTaskReport(ctx, containers, f.service, deployedAt, masks)) }))));
     }
     const healthy = services.every((s) => s.state === 'healthy') && !rolling.updating.length;
     // The edge discovers replicas itself: done when every edge routes to every healthy one.
     lag = healthy ? await edgeLag(ctx, runner, containers, (line) => emit({ kind: 'output', step: 'wait', line: `edge: ${line}` })) : [];
-    if (healthy && !lag.length) break;
-    // Every container of a service restarted CRASH_RESTARTS times and none runs: it exits on start.
-    const live = byService(containers);
-    const crashing = services.filter((s) => s.state !== 'healthy' && s.running === 0 && crashLooping(live.get(s.service) ?? [], deployedAt));
+    if (healthy && !lag.length) return true;
+    // Every container of a service restarted 3 times and none runs: it exits on start.
+    const byName = byService(containers);
+    const crashing = services.filter((s) => s.state !== 'healthy' && s.running === 0 && crashLooping(byName.get(s.service) ?? [], deployedAt));
     if (elapsedMs >= timeoutMs || crashing.length) {
       const bad: UnhealthyService[] = lag.map((l) => ({
         service: l.service, state: 'starting', desired: l.healthy, running: l.healthy, healthy: l.healthy,
         healthcheck: `healthy, but ${edgeWhere(l)} (${l.edge}) routes to ${l.admitted} of ${l.healthy} replicas (HAProxy's checks fail: see \`wharf doctor\`)`, logs: [],
       }));
       for (const s of crashing.length ? crashing : services.filter((x) => x.state !== 'healthy' && !lag.some((l) => l.service === x.service))) {
-        const cs = live.get(s.service) ?? [];
+        const cs = byName.get(s.service) ?? [];
         const worst = cs.find((c) => c.health === 'unhealthy') ?? cs.find((c) => c.state !== 'running') ?? cs.find((c) => c.health !== 'healthy') ?? cs[0];
         bad.push({
           service: s.service, state: s.state, desired: s.desired, running: s.running, healthy: s.healthy,
           healthcheck: worst?.healthLog,
-          logs: worst ? await lastLogLines(runner, worst, 20, masks) : [],
+          logs: worst ? await lastLogLines(engine, runner, worst, 20, masks) : [],
         });
       }
       throw new UpTimeoutError(bad, timeoutMs, crashing.length ? 'crash-loop' : 'timeout');
     }
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
+    return false;
+  }, { interval: pollMs });
   const waitMs = Math.round(performance.now() - waitStart);
   steps.push({ step: 'wait', describe: 'wait until every replica is healthy and routed', durationMs: waitMs });
   emit({ kind: 'step', step: 'wait', status: 'done', describe: 'every replica healthy and routed', durationMs: waitMs });
-  if (decision) for (const c of ctx.plan.components.filter((x) => x.role === 'app')) await recordCurrent(ctx, c.name, undefined, 'up');
-  const pruned = ctx.engine.superseded ? await timed('prune', 'remove superseded configs and secrets', () => prune(ctx), (n) => `removed ${n.length} superseded configs and secrets`) : [];
+  // Healthy tasks on several nodes still cannot reach each other over an encrypted overlay the kernel cannot do.
+  if (orchestrated) {
+    const blind = await overlaysWithoutIpsec(ctx, runner, containers);
+    if (blind.length) throw new OverlayWithoutIpsecError(blind);
+  }
+  if (decision) for (const c of ctx.plan.components.filter((x) => x.role === 'app')) await recordCurrent(ctx, c.name, undefined, 'up', containers);
+  const pruned = strategy.kind === 'orchestrated' ? await timed('prune', 'remove superseded configs and secrets', () => strategy.prune(runner), (n) => `removed ${n.length} superseded configs and secrets`) : [];
 
   return {
     project: ctx.engine.project,
-    changed: changedServices(before, containers),
-    reloaded: reloaded.map((r) => r.service).filter((n) => !changedServices(before, containers).includes(n)),
+    changed: changedServices(before.containers, containers),
+    reloaded: reloaded.map((r) => r.service).filter((n) => !changedServices(before.containers, containers).includes(n)),
     services,
     urls: routeUrls(ctx.plan),
     credentials: credentialFiles(ctx),
@@ -300,23 +285,6 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
     steps,
     durationMs: Math.round(performance.now() - started),
   };
-}
-
-/**
- * After convergence, the project's configs and secrets the current files no longer name.
- * Only ours (by namespace label), never one in use: the engine refuses to remove an object a
- * task still mounts, and such a refusal leaves it for the next run instead of failing up.
- */
-async function prune(ctx: OpsContext): Promise<string[]> {
-  const s = ctx.engine.superseded!;
-  const runner = runnerOf(ctx);
-  const keep = s.inUse();
-  const removed: string[] = [];
-  for (const { kind, cmd } of s.list()) {
-    const old = (await runner(cmd)).stdout.split('\n').map((l) => l.trim()).filter((n) => n && !keep.has(n)).sort();
-    for (const n of old) if ((await runner(s.remove(kind, [n]), { reject: false })).exitCode === 0) removed.push(n);
-  }
-  return removed;
 }
 
 export function routeUrls(plan: Plan): UpResult['urls'] {
@@ -348,7 +316,6 @@ export class PortInUseError extends OperationError {
 
 /** Before deploying: a published port held by something else would fail half-way through `compose up`. */
 async function ensurePortsFree(plan: Plan, ours: ContainerState[]): Promise<void> {
-  const { portFree } = await import('./doctor.js');
   const busy: PortInUseError['busy'] = [];
   for (const c of plan.components) {
     // Our own running container holds its port: that is the rerun case, not a conflict.

@@ -124,7 +124,7 @@ describe('api template (PostgreSQL, Redis, HAProxy, monitoring)', { skip }, () =
   /** Each break starts from the rendered file plus one hand edit, applied with compose itself. */
   async function breakAndDiagnose(change: Parameters<typeof editCompose>[1]): Promise<Check[]> {
     editCompose(s, change);
-    await run(s.ctx.engine.deploy());
+    await run(s.ctx.engine.apply());
     for (let i = 0; ; i++) {
       const api = (await listContainers(s.ctx.engine, run)).filter((c) => c.service === 'api');
       if (api.length === 3 && api.every((c) => c.state === 'running')) break;
@@ -182,8 +182,7 @@ describe('api template (PostgreSQL, Redis, HAProxy, monitoring)', { skip }, () =
     const r = await down(s.ctx, { volumes: false });
     assert.deepEqual({ containers: r.remaining.containers, networks: r.remaining.networks }, { containers: 0, networks: 0 });
     assert.ok(r.remaining.volumes.includes('wharf-e2e-api_db-data'), r.remaining.volumes.join(','));
-    const ps = await run(docker.psIds(s.ctx.engine.containerFilters()));
-    assert.equal(ps.stdout.trim(), '');
+    assert.deepEqual(await listContainers(s.ctx.engine, run), []);
   });
 });
 

@@ -18,7 +18,7 @@ before(async () => {
   const plan = tinyPlan(`wharflogs${process.pid}`);
   dir = writeCompose(plan);
   ctx = await composeContext({ plan, outDir: dir, projectDir: dir });
-  await run(ctx.engine.deploy());
+  await run(ctx.engine.apply());
 });
 
 after(async () => {

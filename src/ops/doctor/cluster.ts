@@ -1,15 +1,13 @@
 // wharf doctor on a multi-node target: the nodes, Raft quorum, each node's engine, the
 // overlay's gossip peers (7946) and the cluster ports. Built on listNodes (a manager's
 // view) and each node's own engine; nothing here knows which orchestrator it is.
-import { docker, onHost } from '../engine/docker.js';
-import type { OpsContext } from '../engine/context.js';
-import type { ContainerState } from '../engine/live.js';
-import { faultTolerance, type NodeState } from '../engine/nodes.js';
-import type { Runner } from '../engine/run.js';
-import type { Check } from './doctor.js';
-import { checkResult, type CheckStatus } from './checks.js';
-
-const check = (c: Omit<Check, 'ok'>): Check => checkResult(c);
+import pLimit from 'p-limit';
+import type { OpsContext } from '../../engine/context.js';
+import type { Engine } from '../../engine/engine.js';
+import type { ContainerState } from '../../engine/live.js';
+import { faultTolerance, type NodeState } from '../../engine/nodes.js';
+import type { Runner } from '../../engine/run.js';
+import { check, type Check, type CheckStatus } from './check.js';
 
 export function checkNodes(nodes: NodeState[]): Check[] {
   const down = nodes.filter((n) => n.state !== 'ready');
@@ -37,21 +35,19 @@ export function checkNodes(nodes: NodeState[]): Check[] {
 }
 
 /** Each ready node's own engine answers on the address wharf derived or was given. */
-export async function checkNodeEngines(nodes: NodeState[], runner: Runner): Promise<Check[]> {
-  const out: Check[] = [];
-  for (const n of nodes.filter((x) => x.state === 'ready')) {
+export async function checkNodeEngines(engine: Pick<Engine, 'ping'>, nodes: NodeState[], runner: Runner): Promise<Check[]> {
+  const limit = pLimit(8);
+  return Promise.all(nodes.filter((x) => x.state === 'ready').map((n) => limit(async () => {
     const id = `cluster:engine:${n.hostname}`;
     const title = `${n.hostname}'s engine reachable`;
     if (!n.dockerHost) {
-      out.push(check({ id, title, status: 'warn', detail: 'no address to reach it: its containers are not inspected', hint: `declare cluster.nodes[].dockerHost for ${n.hostname} (e.g. ssh://root@${n.addr})` }));
-      continue;
+      return check({ id, title, status: 'warn', detail: 'no address to reach it: its containers are not inspected', hint: `declare cluster.nodes[].dockerHost for ${n.hostname} (e.g. ssh://root@${n.addr})` });
     }
-    const r = await runner(onHost(docker.version(), n.dockerHost), { reject: false }).catch((e: Error) => ({ exitCode: 1, stdout: '', stderr: e.message }));
-    out.push(r.exitCode === 0
+    const r = await runner(engine.ping(n), { reject: false }).catch((e: Error) => ({ exitCode: 1, stdout: '', stderr: e.message }));
+    return r.exitCode === 0
       ? check({ id, title, status: 'ok', detail: `${n.dockerHost} (engine ${n.engineVersion})` })
-      : check({ id, title, status: 'fail', cause: 'engine-unreachable', detail: `${n.dockerHost}: ${(r.stderr || 'no answer').trim().split('\n').pop()}`, hint: `check that ${n.hostname}'s dockerd listens there, or set cluster.nodes[].dockerHost` }));
-  }
-  return out;
+      : check({ id, title, status: 'fail', cause: 'engine-unreachable', detail: `${n.dockerHost}: ${(r.stderr || 'no answer').trim().split('\n').pop()}`, hint: `check that ${n.hostname}'s dockerd listens there, or set cluster.nodes[].dockerHost` });
+  })));
 }
 
 /**
@@ -74,13 +70,12 @@ export async function checkClusterPorts(ctx: OpsContext, nodes: NodeState[], con
     const using = [...new Set(containers.filter((c) => c.state === 'running' && c.networks.some((x) => x.name === name)).map((c) => c.node).filter((x): x is string => !!x))].sort();
     if (using.length < 2) continue;
     const at = nodes.find((n) => n.hostname === using[0])!;
-    const r = await runner(onHost(docker.networkInspect(name), at.dockerHost), { reject: false });
-    if (r.exitCode !== 0) { out.push(check({ id: `cluster:peers:${net.name}`, title: `overlay ${name} gossip (7946)`, status: 'warn', detail: `cannot inspect ${name} on ${at.hostname}` })); continue; }
-    const info = (JSON.parse(r.stdout) as Array<{ Peers?: Array<{ Name: string; IP: string }> | null; Options?: Record<string, string> | null }>)[0];
+    const info = await ctx.engine.networkPeers(runner, name, at);
+    if (!info) { out.push(check({ id: `cluster:peers:${net.name}`, title: `overlay ${name} gossip (7946)`, status: 'warn', detail: `cannot inspect ${name} on ${at.hostname}` })); continue; }
     // Peers are named by the network database's own ids: match them to nodes by address.
-    const peers = new Set((info?.Peers ?? []).map((p) => p.IP));
+    const peers = new Set(info.peers);
     const missing = using.filter((h) => !peers.has(nodes.find((n) => n.hostname === h)?.addr ?? ''));
-    const mtu = info?.Options?.['com.docker.network.driver.mtu'];
+    const mtu = info.mtu;
     out.push(check({
       id: `cluster:peers:${net.name}`, title: `overlay ${name}: every node with a task is a peer (7946/tcp+udp)`, status: missing.length ? 'fail' : 'ok',
       detail: missing.length ? `${missing.join(', ')} run tasks on ${name} but are not among its peers (${[...peers].sort().join(', ') || 'none'})` : `${using.length} nodes peered${mtu ? `, MTU ${mtu}` : ' (MTU: the default 1500, 1450 inside VXLAN)'}`,

@@ -35,7 +35,7 @@ export function programsNamed(text: string): string[] {
 
 const testCode = [...sources(join(repo, 'test')), ...sources(join(repo, 'apps', 'api', 'test')),
   ...sources(join(repo, 'src')).filter((f) => f.endsWith('.test.ts') || f.includes('/testing/'))]
-  .filter((f) => !f.endsWith('requirements.test.ts'));
+  .filter((f) => !f.endsWith('requirements.tools.test.ts'));
 
 test('the scanner finds the programs a test names', () => {
   assert.deepEqual(programsNamed(`toolPath('promtool'); spawnSync('haproxy', ['-c']); execa( 'redis-cli', []); run('backup')`).sort(), ['haproxy', 'promtool', 'redis-cli']);

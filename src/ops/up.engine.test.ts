@@ -79,7 +79,7 @@ test('a service that exits on start is reported as crash-looping without waiting
   const plan = tinyPlan(project, { dbReplicas: 1 });
   plan.components.find((c) => c.name === 'db')!.command = ['sh', '-c', 'echo "fatal: boom" >&2; exit 3'];
   writeCompose(plan, dir);
-  const t0 = Date.now();
+  // reason 'crash-loop', not 'timeout': up did not wait out its 120 s (bench/timings measures how soon).
   await assert.rejects(up({ ...ctx, plan }, { timeoutMs: 120_000 }), (e: unknown) => {
     assert.ok(e instanceof UpTimeoutError);
     assert.equal(e.reason, 'crash-loop');
@@ -87,7 +87,6 @@ test('a service that exits on start is reported as crash-looping without waiting
     assert.ok(e.services[0]!.logs.includes('fatal: boom'), e.services[0]!.logs.join('|'));
     return true;
   });
-  assert.ok(Date.now() - t0 < 60_000, `took ${Date.now() - t0} ms`);
   writeCompose(ctx.plan, dir);
 });
 

@@ -8,7 +8,7 @@
 //
 // fast = pure + tools in parallel; all (the default) = fast, then engine, then e2e, each timed.
 // Engine and e2e files run one at a time: they share one Docker engine and the machine's ports.
-import { readdirSync, statSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -40,9 +40,23 @@ if (words.includes('all') || (tiers.length === 0 && paths.length === 0)) tiers =
 const everything = roots.flatMap((r) => walk(r, []));
 
 // --test-force-exit: a file whose tests are done exits even if it leaked a handle (a load
-// loop left running once held a CI run until its time limit).
+// loop left running once held a CI run until its time limit). But then a file's process ends
+// once the tests registered so far are done: a test() before a top-level await drops every
+// test after it, silently (it happened to up's and doctor's engine tests). Refused here.
+function lateAwait(f) {
+  const text = readFileSync(f, 'utf8');
+  const firstTest = text.search(/^(test|describe|it|suite)\(/m);
+  return firstTest >= 0 && /^(?:(?:const|let|var) [^=\n]+= )?await /m.test(text.slice(firstTest));
+}
+
 function run(name, files, n) {
   if (files.length === 0) return { status: 1, line: `[tests] ${name}: no test files` };
+  const late = files.filter(lateAwait);
+  if (late.length) {
+    const line = `[tests] ${name}: FAILED, a top-level await after the first test() in ${late.join(', ')}: move it above`;
+    console.log(line);
+    return { status: 1, line };
+  }
   const t0 = Date.now();
   // TAP as before, then each file's time (unless the caller chose its own reporter).
   const reporters = flags.some((f) => f.startsWith('--test-reporter')) ? []

@@ -12,6 +12,10 @@ import { status } from './status.js';
 import { up, upCommands, UpTimeoutError, type UpEvent } from './up.js';
 import { ImageUnavailableError } from './images.js';
 
+// Before the first test(): with --test-force-exit, tests registered after a top-level await
+// that outlasts the earlier tests are never run.
+const skip = await requireDocker();
+
 test('upCommands lists what up runs, for --dry-run', async () => {
   const plan = tinyPlan('dry');
   const { ComposeEngine } = await import('../engine/compose.js');
@@ -21,7 +25,6 @@ test('upCommands lists what up runs, for --dry-run', async () => {
   assert.deepEqual(upCommands({ plan, engine }).map((c) => c.describe), ['validate compose.yaml', 'look up image local/debian:bookworm', 'build images for api', 'create or update containers']);
 });
 
-const skip = await requireDocker();
 const project = `wharfup${process.pid}`;
 let ctx: OpsContext;
 let dir: string;

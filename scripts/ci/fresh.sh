@@ -74,8 +74,9 @@ docker run --name "$name" --cap-add ALL --cap-drop SYS_RESOURCE \
   -e WHARF_FRESH_REF="$(git -C "$repo" rev-parse HEAD)" "${env_args[@]}" \
   "$IMAGE" >"$LOG" 2>&1 || rc=$?
 secs=$(( $(date +%s) - start ))
+# one set of totals per tier (fast, engine, e2e)
 totals=$(grep -E '^# (tests|pass|fail|skipped) ' "$LOG" | tr '\n' ' ' || true)
 log "finished in ${secs}s ($((secs / 60)) min $((secs % 60)) s), exit $rc; $totals"
-grep -E '^\[ci\] ===' "$LOG" | sed 's/^/[fresh]   /' >&2 || true
+grep -E '^\[ci\] ===|^\[tests\] ' "$LOG" | sed 's/^/[fresh]   /' >&2 || true
 if [ "$KEEP" = 0 ]; then docker rm -f -v "$name" >/dev/null 2>&1 || true; else log "kept container $name"; fi
 exit "$rc"

@@ -1,12 +1,12 @@
 // Backups on the real Docker Engine: the plan's db and backup services only (rendered by
 // renderCompose and renderBackup, secrets by ensureSecrets), run with Compose from the e2e
 // substitute images; the ops functions drive `compose exec -T backup …`.
-// The second suite runs the whole api template with the backup service added.
+// The whole api template's backup (items through the API, volume destroyed, restored) runs on
+// the stack of stack.e2e.test.ts, which brings that template up anyway.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { composeContext, type OpsContext } from '../../src/engine/context.js';
@@ -15,12 +15,6 @@ import { renderBackup } from '../../src/render/backup/index.js';
 import { renderCompose } from '../../src/render/compose/index.js';
 import { ensureSecrets } from '../../src/secrets/generate.js';
 import { dockerSkipReason, ensureTestImages } from './support/images.js';
-import { createStack, type E2EStack } from './support/stack.js';
-import { planBackupService } from '../../src/plan/backup.js';
-import { renderAll } from '../../src/render/index.js';
-import { writeFiles } from '../../src/ops/write.js';
-import { up } from '../../src/ops/up.js';
-import { parseSpecText } from '../../src/spec/load.js';
 import { planFromYaml, postgresSpec } from '../unit/backup-harness.js';
 import { quietSchedule } from '../support/schedule.js';
 
@@ -105,87 +99,5 @@ describe('backups in containers (PostgreSQL + backup service, real engine)', { s
     const prom = (await compose('exec', '-T', 'backup', 'cat', '/metrics/wharf_backup_db.prom')).stdout;
     assert.match(prom, /^wharf_backup_verify_last_status\{backup="db",target="db",kind="postgres"\} 0$/m);
     assert.match(prom, /^wharf_backup_last_status\{backup="db",target="db",kind="postgres"\} 1$/m);
-  });
-});
-
-// The whole `api` template (HAProxy, 3 API replicas, PostgreSQL, Redis, Prometheus, node-exporter)
-// with the backup service added the way build.ts will add it (planBackupService), items written
-// through the API over TLS, the database volume destroyed, restored, and read back through the API.
-describe('api template with backups: items through the API survive a destroyed database volume', { skip, timeout: 1_200_000 }, () => {
-  let s: E2EStack;
-  let host: string;
-  const api = (method: string, path: string, body?: unknown) => new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = httpsRequest({
-      host: '127.0.0.1', port: s.ports.https, path, method, servername: host, rejectUnauthorized: false, timeout: 10_000,
-      headers: { host, ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) },
-    }, (res) => { let b = ''; res.setEncoding('utf8'); res.on('data', (c: string) => { b += c; }); res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b })); });
-    req.on('error', reject);
-    req.end(data);
-  });
-  const allItems = async () => {
-    const out: unknown[] = [];
-    let after = '';
-    for (;;) {
-      const r = await api('GET', `/api/items?limit=100${after ? `&after=${after}` : ''}`);
-      assert.equal(r.status, 200, r.body);
-      const page = JSON.parse(r.body) as { items: Array<{ id: number }>; next_after?: number | null };
-      out.push(...page.items);
-      if (!page.next_after || !page.items.length) return out;
-      after = String(page.next_after);
-    }
-  };
-
-  before(async () => {
-    const images = await ensureTestImages({ progress: null });
-    const backupImage = `wharf-test/backup:${images.restic!.split(':')[1]}`;
-    await execa('docker', ['build', '-q', '-t', backupImage, '-'], { input: `FROM ${images.restic}\nENTRYPOINT []\n` });
-    s = await createStack('api', `wharf-e2e-bk${process.pid % 1000}`, (spec) => { spec.images = { ...spec.images, restic: backupImage }; });
-    host = s.ctx.plan.routes.find((r) => r.service === 'api')!.host;
-    const plan = s.ctx.plan;
-    if (!plan.components.some((c) => c.role === 'backup')) {
-      const stack = parseSpecText(readFileSync(s.specPath, 'utf8')).stack!;
-      const part = planBackupService(stack, plan.backups, plan.components, plan.paths.projectDir);
-      plan.components.push(...part.components);
-      plan.volumes.push(...part.volumes);
-      for (const x of part.secrets) if (!plan.secrets.some((y) => y.name === x.name)) plan.secrets.push(x);
-      const files = renderAll(plan);
-      const extra = files.some((f) => f.path.startsWith('backup/')) ? [] : renderBackup(plan);
-      writeFiles(s.ctx.outDir, [...files, ...extra]);
-      await ensureSecrets(plan, join(s.dir, '.wharf', 'secrets'), s.dir);
-    }
-    ensureBackupDirs(plan, s.dir);
-    const r = await up(s.ctx, { timeoutMs: 300_000 });
-    assert.deepEqual(r.services.filter((x) => x.state !== 'healthy' && x.service !== 'backup').map((x) => `${x.service}:${x.state}`), []);
-  });
-  after(async () => { await s?.destroy(); });
-
-  it('write -> backup -> destroy volume -> restore -> identical, and node-exporter publishes the metrics', async () => {
-    for (let i = 0; i < 40; i++) {
-      const r = await api('POST', '/api/items', { name: `item ${i}`, description: `written through the API, ${'é'.repeat(i % 5)}` });
-      assert.equal(r.status, 201, r.body);
-    }
-    const before = await allItems();
-    assert.equal(before.length, 40);
-    const ex = await stackBackupExecutor(s.ctx);
-    const [b] = await backupNow(ex, { target: 'db' });
-    assert.ok(b?.ok, b?.error);
-    const project = s.ctx.plan.name;
-    const dir = s.ctx.outDir;
-    await execa('docker', ['compose', '-p', project, '-f', 'compose.yaml', 'rm', '-s', '-f', 'db', 'db-exporter'], { cwd: dir, reject: false });
-    await execa('docker', ['volume', 'rm', `${project}_db-data`]);
-    await execa('docker', ['compose', '-p', project, '-f', 'compose.yaml', 'up', '-d', '--no-build'], { cwd: dir });
-    for (let i = 0; i < 120; i++) {
-      const h = await execa('docker', ['inspect', '-f', '{{.State.Health.Status}}', `${project}-db-1`], { reject: false });
-      if (h.stdout.trim() === 'healthy') break;
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-    const r = await restoreBackup(ex, { target: 'db', confirm: () => true });
-    assert.ok(r.ok, r.error);
-    assert.equal(r.verified, true);
-    assert.deepEqual(await allItems(), before);
-    const metrics = (await execa('docker', ['compose', '-p', project, '-f', 'compose.yaml', 'exec', '-T', 'node-exporter', 'wget', '-qO-', 'http://127.0.0.1:9100/metrics'], { cwd: dir })).stdout;
-    assert.match(metrics, /^wharf_backup_last_status\{backup="db",kind="postgres",target="db"\} 1$/m);
-    assert.match(metrics, /^wharf_backup_last_success_timestamp_seconds\{backup="db",kind="postgres",target="db"\} /m);
   });
 });

@@ -367,7 +367,7 @@ test('the Swarm target on the swarm Ansible formed: up converges, an edge on one
     assert.equal(newTasks.size, 3);
     assert.ok([...newTasks].every((i) => !oldTasks.has(i)), 'every task was replaced');
     assert.ok(results.length > 100, `only ${results.length} requests`);
-    assert.ok(failed.length <= results.length * 0.01, `${failed.length} of ${results.length} requests failed`);
+    assert.deepEqual(failed.slice(0, 5), [], `${failed.length} of ${results.length} requests failed: none may be lost`);
 
     // Backup and in-place restore of the database on n3: the API scaled to 0 and back, and the
     // restore returns only once every node's edge routes to every API task again.

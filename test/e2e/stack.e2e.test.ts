@@ -1,15 +1,19 @@
 // End to end on the real Docker Engine: the `api` template (seed 002, with HAProxy since
 // Traefik cannot run here) and the `haproxy-mysql` template (seed 003), built from local
-// substitute images, asserted only through the loopback-published edge and the ops layer.
+// substitute images, asserted only through the loopback-published edge and the ops layer. The api
+// stack also carries the whole-template backup and restore (once in backup.e2e.test.ts).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { edgeRequest } from '../../src/engine/edge.js';
 import { listContainers } from '../../src/engine/live.js';
 import { run } from '../../src/engine/run.js';
 import { cmd } from '../../src/engine/command.js';
 import { docker } from '../../src/engine/docker.js';
+import { backupNow, restoreBackup, stackBackupExecutor } from '../../src/ops/backup.js';
 import { doctor, type Check } from '../../src/ops/doctor.js';
 import { down } from '../../src/ops/down.js';
 import { loadtest } from '../../src/ops/loadtest.js';
@@ -119,6 +123,59 @@ describe('api template (PostgreSQL, Redis, HAProxy, monitoring)', { skip }, () =
     t.diagnostic(`doctor: ${d.checks.length} checks in ${d.durationMs} ms; targets ${st.targets.up}/${st.targets.list.length} up; alerts firing: ${st.alerts.firing.map((a) => a.name).join(', ') || 'none'}`);
     assert.equal(d.ok, true, failures(d.checks));
     assert.deepEqual(d.checks.filter((c) => c.status === 'warn').map((c) => c.id), []);
+  });
+
+  // Shared with what was backup.e2e's second suite (one api stack instead of two): items written
+  // through the API over TLS survive a destroyed database volume, restored by the backup service.
+  const api = (method: string, path: string, body?: unknown) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = httpsRequest({
+      host: '127.0.0.1', port: s.ports.https, path, method, servername: host, rejectUnauthorized: false, timeout: 10_000,
+      headers: { host, ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) },
+    }, (res) => { let b = ''; res.setEncoding('utf8'); res.on('data', (c: string) => { b += c; }); res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b })); });
+    req.on('error', reject);
+    req.end(data);
+  });
+  const allItems = async () => {
+    const out: unknown[] = [];
+    let after = '';
+    for (;;) {
+      const r = await api('GET', `/api/items?limit=100${after ? `&after=${after}` : ''}`);
+      assert.equal(r.status, 200, r.body);
+      const page = JSON.parse(r.body) as { items: Array<{ id: number }>; next_after?: number | null };
+      out.push(...page.items);
+      if (!page.next_after || !page.items.length) return out;
+      after = String(page.next_after);
+    }
+  };
+
+  test('backups: write -> backup -> destroy volume -> restore -> identical, and node-exporter publishes the metrics', async () => {
+    for (let i = 0; i < 40; i++) {
+      const r = await api('POST', '/api/items', { name: `item ${i}`, description: `written through the API, ${'é'.repeat(i % 5)}` });
+      assert.equal(r.status, 201, r.body);
+    }
+    const before = await allItems();
+    assert.equal(before.length, 40);
+    const ex = await stackBackupExecutor(s.ctx);
+    const [b] = await backupNow(ex, { target: 'db' });
+    assert.ok(b?.ok, b?.error);
+    const project = s.ctx.plan.name;
+    const dir = s.ctx.outDir;
+    await execa('docker', ['compose', '-p', project, '-f', 'compose.yaml', 'rm', '-s', '-f', 'db', 'db-exporter'], { cwd: dir, reject: false });
+    await execa('docker', ['volume', 'rm', `${project}_db-data`]);
+    await execa('docker', ['compose', '-p', project, '-f', 'compose.yaml', 'up', '-d', '--no-build'], { cwd: dir });
+    for (let i = 0; i < 120; i++) {
+      const h = await execa('docker', ['inspect', '-f', '{{.State.Health.Status}}', `${project}-db-1`], { reject: false });
+      if (h.stdout.trim() === 'healthy') break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const r = await restoreBackup(ex, { target: 'db', confirm: () => true });
+    assert.ok(r.ok, r.error);
+    assert.equal(r.verified, true);
+    assert.deepEqual(await allItems(), before);
+    const metrics = (await execa('docker', ['compose', '-p', project, '-f', 'compose.yaml', 'exec', '-T', 'node-exporter', 'wget', '-qO-', 'http://127.0.0.1:9100/metrics'], { cwd: dir })).stdout;
+    assert.match(metrics, /^wharf_backup_last_status\{backup="db",kind="postgres",target="db"\} 1$/m);
+    assert.match(metrics, /^wharf_backup_last_success_timestamp_seconds\{backup="db",kind="postgres",target="db"\} /m);
   });
 
   /** Each break starts from the rendered file plus one hand edit, applied with compose itself. */

@@ -244,8 +244,9 @@ export async function execInTask(fx: SwarmFixture, engine: SwarmEngine, service:
 
 export interface LoadResult { t: number; ok: boolean; ms: number; why?: string }
 
-/** Steady load: 4 workers, one request at a time each, 50 ms apart; every result timed. */
-export function edgeLoad(request: () => Promise<{ status: number }>, workers = 4) {
+/** Steady load: 4 workers, one request at a time each, 50 ms apart; every result timed (a failure with
+ * the start of its body: the edge's own 503 page and the API's JSON 503 have different causes). */
+export function edgeLoad(request: () => Promise<{ status: number; body?: string }>, workers = 4) {
   let stop = false;
   const results: LoadResult[] = [];
   const t0 = performance.now();
@@ -255,7 +256,7 @@ export function edgeLoad(request: () => Promise<{ status: number }>, workers = 4
       const t = (start - t0) / 1000;
       try {
         const r = await request();
-        results.push({ t, ok: r.status === 200, ms: performance.now() - start, why: r.status === 200 ? undefined : `status ${r.status}` });
+        results.push({ t, ok: r.status === 200, ms: performance.now() - start, why: r.status === 200 ? undefined : `status ${r.status}${r.body ? `: ${r.body.slice(0, 160)}` : ''}` });
       } catch (e) { results.push({ t, ok: false, ms: performance.now() - start, why: (e as Error).message }); }
       await new Promise((res) => setTimeout(res, 50));
     }

@@ -12,6 +12,10 @@ import { status } from './status.js';
 import { up, upCommands, UpTimeoutError, type UpEvent } from './up.js';
 import { ImageUnavailableError } from './images.js';
 
+// Before the first test(): with --test-force-exit, tests registered after a top-level await
+// that outlasts the earlier tests are never run.
+const skip = await requireDocker();
+
 test('upCommands lists what up runs, for --dry-run', async () => {
   const plan = tinyPlan('dry');
   const { ComposeEngine } = await import('../engine/compose.js');
@@ -21,7 +25,6 @@ test('upCommands lists what up runs, for --dry-run', async () => {
   assert.deepEqual(upCommands({ plan, engine }).map((c) => c.describe), ['validate compose.yaml', 'look up image local/debian:bookworm', 'build images for api', 'create or update containers']);
 });
 
-const skip = await requireDocker();
 const project = `wharfup${process.pid}`;
 let ctx: OpsContext;
 let dir: string;
@@ -79,7 +82,7 @@ test('a service that exits on start is reported as crash-looping without waiting
   const plan = tinyPlan(project, { dbReplicas: 1 });
   plan.components.find((c) => c.name === 'db')!.command = ['sh', '-c', 'echo "fatal: boom" >&2; exit 3'];
   writeCompose(plan, dir);
-  const t0 = Date.now();
+  // reason 'crash-loop', not 'timeout': up did not wait out its 120 s (bench/timings measures how soon).
   await assert.rejects(up({ ...ctx, plan }, { timeoutMs: 120_000 }), (e: unknown) => {
     assert.ok(e instanceof UpTimeoutError);
     assert.equal(e.reason, 'crash-loop');
@@ -87,7 +90,6 @@ test('a service that exits on start is reported as crash-looping without waiting
     assert.ok(e.services[0]!.logs.includes('fatal: boom'), e.services[0]!.logs.join('|'));
     return true;
   });
-  assert.ok(Date.now() - t0 < 60_000, `took ${Date.now() - t0} ms`);
   writeCompose(ctx.plan, dir);
 });
 

@@ -28,7 +28,7 @@ test('init, check, render, secrets: files written, secrets generated, never prin
     }
     const secretsDir = join(dir, '.wharf', 'secrets');
     assert.equal(statSync(secretsDir).mode & 0o777, 0o700);
-    // every secret of every kind (test/unit/secret-leak.test.ts goes further: command logs, more templates)
+    // every secret of every kind (test/unit/secret-leak.tools.test.ts goes further: command logs, more templates)
     const { plan } = await load(join(dir, 'wharf.yaml'));
     const inv = secretInventory(plan, secretsDir);
     const random = inv.values.filter((v) => v.kind === 'random').map((v) => v.value);

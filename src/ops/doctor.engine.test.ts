@@ -10,6 +10,10 @@ import { doctor, linksFromEnv, planLinks, suggestService, type Check } from './d
 import { up } from './up.js';
 import type { Component, Plan } from '../plan/model.js';
 
+// Before the first test(): with --test-force-exit, tests registered after a top-level await
+// that outlasts the earlier tests are never run.
+const skip = await requireDocker();
+
 test('links come from the live environment: HOST/PORT pairs and host:port URLs', () => {
   const portOf = (h: string) => ({ db: 5432, cache: 6379 } as Record<string, number>)[h];
   assert.deepEqual(linksFromEnv('api', { DB_HOST: 'db', DB_PORT: '5433', REDIS_HOST: 'cache', NODE_ENV: 'production', PORT: '3000' }, portOf), [
@@ -68,7 +72,6 @@ test('a published port held by another process fails with the fix; a free one pa
   }
 });
 
-const skip = await requireDocker();
 const project = `wharfdoc${process.pid}`;
 let ctx: OpsContext;
 let dir: string;

@@ -69,7 +69,7 @@ const testCode = [
   ...sources(join(repo, 'test')),
   ...sources(join(repo, 'apps', 'api', 'test')),
   ...sources(join(repo, 'src')).filter((f) => f.endsWith('.test.ts') || f.includes('/testing/')),
-].filter((f) => !f.endsWith('requirements.test.ts'));
+].filter((f) => !f.endsWith('requirements.tools.test.ts'));
 
 test('the scanner finds the programs code names', () => {
   assert.deepEqual(

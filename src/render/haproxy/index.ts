@@ -196,8 +196,8 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
     'http-request set-header X-Forwarded-Port %[dst_port]',
     // `wharf loadtest` asks which replica answered: the server name (web1, web2...) is all it learns.
     ...(plan.proxy.serverHeader ? [
-      `http-request set-var(txn.trace) bool(true) if { req.hdr(${plan.proxy.serverHeader.request}) -m found }`,
-      `http-request del-header ${plan.proxy.serverHeader.request}`,
+      `http-request set-var(txn.trace) bool(true) if { req.hdr(${haproxyWord(plan.proxy.serverHeader.request)}) -m found }`,
+      `http-request del-header ${haproxyWord(plan.proxy.serverHeader.request)}`,
     ] : []),
     `acl auth_ok http_auth(${users})`,
   ];
@@ -248,7 +248,7 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
     'http-response set-header X-Frame-Options DENY',
     'http-response set-header Referrer-Policy strict-origin-when-cross-origin',
     'http-response del-header X-Powered-By',
-    ...(plan.proxy.serverHeader ? [`http-response set-header ${plan.proxy.serverHeader.response} %s if { var(txn.trace) -m bool }`] : []),
+    ...(plan.proxy.serverHeader ? [`http-response set-header ${haproxyWord(plan.proxy.serverHeader.response)} %s if { var(txn.trace) -m bool }`] : []),
   );
   sections.push(section('frontend https', https));
 

@@ -22,11 +22,15 @@ const groups = { fast: ['pure', 'tools'], pure: ['pure'], tools: ['tools'], engi
 
 function walk(dir, out) {
   if (!existsSync(dir)) return out;
-  if (!statSync(dir).isDirectory()) { if (dir.endsWith('.test.ts')) out.push(dir); return out; }
+  if (!statSync(dir).isDirectory()) {
+    if (dir.endsWith('.test.ts')) out.push(dir);
+    return out;
+  }
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) { if (!skipDirs.has(name)) walk(p, out); }
-    else if (name.endsWith('.test.ts')) out.push(p);
+    if (statSync(p).isDirectory()) {
+      if (!skipDirs.has(name)) walk(p, out);
+    } else if (name.endsWith('.test.ts')) out.push(p);
   }
   return out;
 }
@@ -59,10 +63,14 @@ function run(name, files, n) {
   }
   const t0 = Date.now();
   // TAP as before, then each file's time (unless the caller chose its own reporter).
-  const reporters = flags.some((f) => f.startsWith('--test-reporter')) ? []
+  const reporters = flags.some((f) => f.startsWith('--test-reporter'))
+    ? []
     : ['--test-reporter=tap', '--test-reporter-destination=stdout', `--test-reporter=${fileTimes}`, '--test-reporter-destination=stdout'];
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', guard, '--test',
-    `--test-concurrency=${n}`, '--test-force-exit', ...reporters, ...flags, ...files], { stdio: 'inherit' });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--import', guard, '--test', `--test-concurrency=${n}`, '--test-force-exit', ...reporters, ...flags, ...files],
+    { stdio: 'inherit' },
+  );
   const s = Math.round((Date.now() - t0) / 1000);
   const line = `[tests] ${name}: ${files.length} files in ${Math.floor(s / 60)} min ${s % 60} s, ${r.status === 0 ? 'passed' : 'FAILED'}`;
   console.log(line);
@@ -75,7 +83,13 @@ if (paths.length) {
   results.push(run('files', files, files.some((f) => ['engine', 'e2e'].includes(tierOf(f))) ? 1 : concurrency.fast));
 }
 for (const t of tiers) {
-  results.push(run(t, everything.filter((f) => groups[t].includes(tierOf(f))), concurrency[t] ?? concurrency.fast));
+  results.push(
+    run(
+      t,
+      everything.filter((f) => groups[t].includes(tierOf(f))),
+      concurrency[t] ?? concurrency.fast,
+    ),
+  );
 }
 if (results.length > 1) for (const r of results) console.log(r.line);
 process.exit(results.every((r) => r.status === 0) ? 0 : 1);

@@ -75,7 +75,13 @@ export function extractSeedApp(markdown: string): { appJs: string; packageJson: 
 
 // ------------------------------------------------------------------ processes
 
-interface App { name: string; url: string; child: ChildProcess; out: string[]; cgroup?: string }
+interface App {
+  name: string;
+  url: string;
+  child: ChildProcess;
+  out: string[];
+  cgroup?: string;
+}
 
 /** Puts pid in a new cgroup limited to `cpus` CPUs (cgroup v2 cpu.max or v1 cfs quota); returns its path. */
 function capCpu(pid: number, name: string, cpus: number): string {
@@ -85,7 +91,11 @@ function capCpu(pid: number, name: string, cpus: number): string {
   try {
     if (existsSync(v2)) {
       const dir = `/sys/fs/cgroup/wharf-bench-${name}-${process.pid}`;
-      try { writeFileSync('/sys/fs/cgroup/cgroup.subtree_control', '+cpu'); } catch { /* already enabled or not allowed */ }
+      try {
+        writeFileSync('/sys/fs/cgroup/cgroup.subtree_control', '+cpu');
+      } catch {
+        /* already enabled or not allowed */
+      }
       mkdirSync(dir);
       writeFileSync(join(dir, 'cpu.max'), `${quota} ${period}`);
       writeFileSync(join(dir, 'cgroup.procs'), String(pid));
@@ -110,7 +120,9 @@ async function waitFor(url: string, child: ChildProcess, out: string[], ok: (sta
       const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
       const body = await r.text();
       if (ok(r.status, body)) return;
-    } catch { /* not yet */ }
+    } catch {
+      /* not yet */
+    }
     if (Date.now() > deadline) throw new Error(`${url} not ready:\n${out.join('').slice(-3000)}`);
     await sleep(100);
   }
@@ -121,8 +133,15 @@ function startNode(name: string, script: string, cwd: string, env: Record<string
   const out: string[] = [];
   // stdout discarded for both (the seed logs nothing per request; apps/api keeps its default
   // JSON access log on, written to /dev/null here); stderr kept for failure messages.
-  const child = spawn(process.execPath, [script], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr!.on('data', (b: Buffer) => { out.push(b.toString()); if (out.length > 200) out.shift(); });
+  const child = spawn(process.execPath, [script], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr!.on('data', (b: Buffer) => {
+    out.push(b.toString());
+    if (out.length > 200) out.shift();
+  });
   const cgroup = CPUS !== undefined ? capCpu(child.pid!, name.replace(/[^a-z0-9]/gi, ''), CPUS) : undefined;
   return { name, url: `http://127.0.0.1:${port}`, child, out, port, cgroup };
 }
@@ -135,12 +154,26 @@ async function stopNode(app: App | undefined) {
     await new Promise((r) => app.child.once('exit', r));
     clearTimeout(t);
   }
-  if (app.cgroup) { try { rmdirSync(app.cgroup); } catch { /* still busy: left for the OS */ } }
+  if (app.cgroup) {
+    try {
+      rmdirSync(app.cgroup);
+    } catch {
+      /* still busy: left for the OS */
+    }
+  }
 }
 
 // ------------------------------------------------------------------ load
 
-interface Result { reqPerSec: number; p50: number; p99: number; total: number; non2xx: number; errors: number; cpuUsPerReq?: number }
+interface Result {
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  total: number;
+  non2xx: number;
+  errors: number;
+  cpuUsPerReq?: number;
+}
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 /** CPU seconds (user + system) the process has used so far, from /proc. */
@@ -175,7 +208,9 @@ async function measureOnce(app: App, paths: string[] | string): Promise<Result> 
   const cpu0 = cpuSeconds(app.child.pid!);
   const r = await load(app.url, paths, DURATION);
   r.cpuUsPerReq = ((cpuSeconds(app.child.pid!) - cpu0) * 1e6) / r.total;
-  log(`${app.name} ${Array.isArray(paths) ? '/api/items/:id' : paths}: ${r.reqPerSec.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuUsPerReq.toFixed(1)} us CPU/req, non-2xx ${r.non2xx}, errors ${r.errors}`);
+  log(
+    `${app.name} ${Array.isArray(paths) ? '/api/items/:id' : paths}: ${r.reqPerSec.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuUsPerReq.toFixed(1)} us CPU/req, non-2xx ${r.non2xx}, errors ${r.errors}`,
+  );
   if (r.non2xx || r.errors) throw new Error(`${app.name}: ${r.non2xx} non-2xx responses and ${r.errors} errors under load`);
   return r;
 }
@@ -198,9 +233,14 @@ async function main() {
   const seedMd = readFileSync(SEED, 'utf8');
   const { appJs, packageJson } = extractSeedApp(seedMd);
 
-  for (const [port, what] of [[5432, 'PostgreSQL'], [6379, 'Redis']] as const) {
-    if (await portInUse(port) || await portInUse(port, '::1')) {
-      throw new Error(`port ${port} is in use: the seed app hardcodes ${what} on localhost:${port}, so this benchmark must run its own ${what} there. Stop whatever listens on ${port} and retry.`);
+  for (const [port, what] of [
+    [5432, 'PostgreSQL'],
+    [6379, 'Redis'],
+  ] as const) {
+    if ((await portInUse(port)) || (await portInUse(port, '::1'))) {
+      throw new Error(
+        `port ${port} is in use: the seed app hardcodes ${what} on localhost:${port}, so this benchmark must run its own ${what} there. Stop whatever listens on ${port} and retry.`,
+      );
     }
   }
 
@@ -210,18 +250,28 @@ async function main() {
     writeFileSync(join(work, 'app.js'), appJs);
     writeFileSync(join(work, 'package.json'), packageJson);
     log(`seed 002 app extracted to ${work}; npm install (production dependencies)`);
-    const npm = spawnSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: work, encoding: 'utf8', timeout: 300_000 });
+    const npm = spawnSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: work,
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
     if (npm.status !== 0) throw new Error(`npm install of the seed app failed:\n${npm.stdout}${npm.stderr}`);
-    const seedVersions = ['express', 'redis', 'pg', 'prom-client'].map((p) => {
-      const v = (JSON.parse(readFileSync(join(work, 'node_modules', p, 'package.json'), 'utf8')) as { version: string }).version;
-      return `${p}@${v}`;
-    }).join(' ');
+    const seedVersions = ['express', 'redis', 'pg', 'prom-client']
+      .map((p) => {
+        const v = (JSON.parse(readFileSync(join(work, 'node_modules', p, 'package.json'), 'utf8')) as { version: string }).version;
+        return `${p}@${v}`;
+      })
+      .join(' ');
 
     log('building apps/api (esbuild bundle)');
-    const b = spawnSync(process.execPath, ['build.mjs'], { cwd: join(ROOT, 'apps', 'api'), encoding: 'utf8', env: { ...process.env, BUILD_QUIET: '1' } });
+    const b = spawnSync(process.execPath, ['build.mjs'], {
+      cwd: join(ROOT, 'apps', 'api'),
+      encoding: 'utf8',
+      env: { ...process.env, BUILD_QUIET: '1' },
+    });
     if (b.status !== 0) throw new Error(`apps/api build failed:\n${b.stdout}${b.stderr}`);
 
-    log('starting PostgreSQL on 5432 and Redis on 6379 (the seed\'s hardcoded ports)');
+    log("starting PostgreSQL on 5432 and Redis on 6379 (the seed's hardcoded ports)");
     [pgs, redis] = await Promise.all([
       startPostgres({ port: 5432, user: 'appuser', password: 'apppassword', database: 'appdb' }),
       startRedis({ port: 6379, password: '' }),
@@ -229,12 +279,25 @@ async function main() {
 
     const seedPort = await freePort();
     seed = startNode('seed002', join(work, 'app.js'), work, {
-      PORT: String(seedPort), DB_HOST: '127.0.0.1', DB_NAME: 'appdb', DB_USER: 'appuser', DB_PASSWORD: 'apppassword', REDIS_HOST: '127.0.0.1',
+      PORT: String(seedPort),
+      DB_HOST: '127.0.0.1',
+      DB_NAME: 'appdb',
+      DB_USER: 'appuser',
+      DB_PASSWORD: 'apppassword',
+      REDIS_HOST: '127.0.0.1',
     });
     const apiPort = await freePort();
     api = startNode('apps/api', join(ROOT, 'apps', 'api', 'dist', 'server.js'), join(ROOT, 'apps', 'api'), {
-      PORT: String(apiPort), HOST: '127.0.0.1', DB_DRIVER: 'postgres', DB_HOST: '127.0.0.1', DB_PORT: '5432', DB_NAME: 'appdb', DB_USER: 'appuser', DB_PASSWORD: 'apppassword',
-      REDIS_HOST: '127.0.0.1', REDIS_PORT: '6379',
+      PORT: String(apiPort),
+      HOST: '127.0.0.1',
+      DB_DRIVER: 'postgres',
+      DB_HOST: '127.0.0.1',
+      DB_PORT: '5432',
+      DB_NAME: 'appdb',
+      DB_USER: 'appuser',
+      DB_PASSWORD: 'apppassword',
+      REDIS_HOST: '127.0.0.1',
+      REDIS_PORT: '6379',
     });
     await waitFor(seed.url + '/api/data', seed.child, seed.out, (s) => s === 200);
     await waitFor(api.url + '/ready', api.child, api.out, (s) => s === 200);
@@ -242,7 +305,11 @@ async function main() {
     // Items for apps/api: created, then read once so every one is cached.
     const ids: number[] = [];
     for (let i = 0; i < 200; i++) {
-      const r = await fetch(api.url + '/api/items', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: `item-${i}`, description: 'benchmark item '.repeat(4) }) });
+      const r = await fetch(api.url + '/api/items', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `item-${i}`, description: 'benchmark item '.repeat(4) }),
+      });
       if (r.status !== 201) throw new Error(`creating items failed: ${r.status} ${await r.text()}`);
       ids.push(((await r.json()) as { id: number }).id);
     }
@@ -253,7 +320,9 @@ async function main() {
       if (body.source !== 'cache') log(`note: ${a.name} /api/data answered from ${body.source} after warm-up`);
     }
 
-    log(`autocannon: ${CONNECTIONS} connections, pipelining ${PIPELINING}, ${WARMUP} s warm-up, then ${ROUNDS} rounds of ${DURATION} s per path, one run at a time`);
+    log(
+      `autocannon: ${CONNECTIONS} connections, pipelining ${PIPELINING}, ${WARMUP} s warm-up, then ${ROUNDS} rounds of ${DURATION} s per path, one run at a time`,
+    );
     if (WARMUP > 0) {
       await load(seed.url, '/api/data', WARMUP);
       await load(api.url, '/api/data', WARMUP);
@@ -275,9 +344,23 @@ async function main() {
       { path: 'GET /api/data (cached)', app: 'apps/api (Fastify)', r: apiData, base: seedData },
       { path: 'GET /api/items/:id (cached)', app: 'apps/api (Fastify)', r: apiItems, base: seedData },
     ];
-    const header = ['path', 'app', 'req/s', 'p50 ms', 'p99 ms', 'ratio vs seed /api/data', 'p99 no worse', 'CPU us/req', 'CPU efficiency vs seed'];
+    const header = [
+      'path',
+      'app',
+      'req/s',
+      'p50 ms',
+      'p99 ms',
+      'ratio vs seed /api/data',
+      'p99 no worse',
+      'CPU us/req',
+      'CPU efficiency vs seed',
+    ];
     const table = rows.map(({ path, app, r, base }) => [
-      path, app, r.reqPerSec.toFixed(0), String(r.p50), String(r.p99),
+      path,
+      app,
+      r.reqPerSec.toFixed(0),
+      String(r.p50),
+      String(r.p99),
       base ? `${(r.reqPerSec / base.reqPerSec).toFixed(2)}x` : '1.00x (baseline)',
       base ? (r.p99 <= base.p99 ? 'yes' : 'NO') : '-',
       r.cpuUsPerReq!.toFixed(1),
@@ -287,19 +370,35 @@ async function main() {
     const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
     console.log('');
     console.log(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}); seed deps: ${seedVersions}`);
-    console.log(`each app: one node process, ${CPUS === undefined ? 'no CPU cap (shares the CPUs with the load generator, Redis and PostgreSQL)' : `capped at ${CPUS} CPU (cgroup quota)`}`);
-    console.log(`autocannon: ${CONNECTIONS} connections, pipelining ${PIPELINING}; median of ${ROUNDS} alternating rounds of ${DURATION} s after ${WARMUP} s warm-up; each app one node process; PostgreSQL 15 and Redis on loopback`);
+    console.log(
+      `each app: one node process, ${CPUS === undefined ? 'no CPU cap (shares the CPUs with the load generator, Redis and PostgreSQL)' : `capped at ${CPUS} CPU (cgroup quota)`}`,
+    );
+    console.log(
+      `autocannon: ${CONNECTIONS} connections, pipelining ${PIPELINING}; median of ${ROUNDS} alternating rounds of ${DURATION} s after ${WARMUP} s warm-up; each app one node process; PostgreSQL 15 and Redis on loopback`,
+    );
     console.log(line(header));
     console.log('| ' + widths.map((w) => '-'.repeat(w)).join(' | ') + ' |');
     for (const row of table) console.log(line(row));
     const perRound = (rs: Result[]) => rs.map((r, i) => (r.reqPerSec / runs.seedData[i]!.reqPerSec).toFixed(2) + 'x').join(' ');
-    console.log(`per-round throughput ratios (paired with that round's seed run): /api/data ${perRound(runs.apiData)}; /api/items/:id ${perRound(runs.apiItems)}`);
+    console.log(
+      `per-round throughput ratios (paired with that round's seed run): /api/data ${perRound(runs.apiData)}; /api/items/:id ${perRound(runs.apiItems)}`,
+    );
     const ratio = apiData.reqPerSec / seedData.reqPerSec;
     const met = ratio >= 3 && apiData.p99 <= seedData.p99 && apiItems.reqPerSec / seedData.reqPerSec >= 3 && apiItems.p99 <= seedData.p99;
     console.log(`goal (>= 3x seed throughput, p99 no worse): ${met ? 'MET' : 'NOT MET'}`);
     const load1 = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
-    console.log(`load average at the end: ${load1} (the load generator, Redis and PostgreSQL share this machine's ${cpus().length} CPUs with the app under test)`);
-    if (args.json) writeFileSync(args.json, JSON.stringify({ settings: { CONNECTIONS, PIPELINING, DURATION, WARMUP, ROUNDS, CPUS }, seedData, apiData, apiItems, runs }, null, 2));
+    console.log(
+      `load average at the end: ${load1} (the load generator, Redis and PostgreSQL share this machine's ${cpus().length} CPUs with the app under test)`,
+    );
+    if (args.json)
+      writeFileSync(
+        args.json,
+        JSON.stringify(
+          { settings: { CONNECTIONS, PIPELINING, DURATION, WARMUP, ROUNDS, CPUS }, seedData, apiData, apiItems, runs },
+          null,
+          2,
+        ),
+      );
     if (args.strict && !met) process.exitCode = 1;
   } finally {
     await Promise.allSettled([stopNode(seed), stopNode(api)]);

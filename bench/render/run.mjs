@@ -13,15 +13,22 @@ const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 30);
 const bin = join(root, 'bin', 'wharf.js');
 
 // Largest template = most rendered components.
-let largest; let most = -1;
+let largest;
+let most = -1;
 for (const t of readdirSync(join(root, 'templates')).filter((f) => f.endsWith('.yaml'))) {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-'));
   cpSync(join(root, 'templates', t), join(dir, 'wharf.yaml'));
   symlinkSync(join(root, 'apps'), join(dir, 'apps'));
   const r = spawnSync(process.execPath, [bin, 'render'], { cwd: dir, encoding: 'utf8' });
-  if (r.status !== 0) { console.error(r.stderr); process.exit(1); }
+  if (r.status !== 0) {
+    console.error(r.stderr);
+    process.exit(1);
+  }
   const n = (r.stdout.match(/│ /g) ?? []).length;
-  if (n > most) { most = n; largest = { t, dir }; } else rmSync(dir, { recursive: true });
+  if (n > most) {
+    most = n;
+    largest = { t, dir };
+  } else rmSync(dir, { recursive: true });
 }
 
 const cases = [
@@ -34,17 +41,24 @@ for (let i = 0; i < runs + 3; i++) {
     const t0 = performance.now();
     const r = spawnSync(process.execPath, c.argv, { cwd: largest.dir, stdio: 'ignore' });
     const ms = performance.now() - t0;
-    if (r.status !== 0) { console.error(`${c.name} failed`); process.exit(1); }
+    if (r.status !== 0) {
+      console.error(`${c.name} failed`);
+      process.exit(1);
+    }
     if (i >= 3) samples[k].push(ms); // 3 warm-up rounds
   });
 }
 rmSync(largest.dir, { recursive: true });
 
-const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
 const fmt = (x) => `${x.toFixed(0)} ms`;
 console.log(`runs: ${runs} each, interleaved; cwd holds a rendered ${largest.t} project (secrets kept, files unchanged)`);
 console.log(['case', 'p50', 'p95', 'min'].join('\t'));
 cases.forEach((c, k) => console.log([c.name, fmt(pct(samples[k], 50)), fmt(pct(samples[k], 95)), fmt(Math.min(...samples[k]))].join('\t')));
-const p50 = pct(samples[1], 50); const floor = pct(samples[0], 50);
+const p50 = pct(samples[1], 50);
+const floor = pct(samples[0], 50);
 console.log(`ratio render/floor (p50): ${(p50 / floor).toFixed(2)}x; wharf's own work: ${fmt(p50 - floor)}`);
 console.log(`target: render p50 < 300 ms total -> ${p50 < 300 ? 'met' : 'NOT met'}`);

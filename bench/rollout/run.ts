@@ -32,16 +32,27 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const project = `benchro${process.pid % 10000}`;
 const hosts = { api: 'api.ro.localhost', web: 'www.ro.localhost' };
 const [, nginx] = await Promise.all([ensureTestImages({ progress: null }), nginxImage()]);
-const s = await createStack({
-  name: project, domain: 'ro.localhost',
-  databases: { db: { engine: 'postgres' } },
-  caches: { cache: { engine: 'redis' } },
-  services: {
-    api: { build: { context: './apps/api' }, port: 3000, replicas: 3, routes: [{ host: hosts.api }], health: { path: '/health' }, uses: ['db', 'cache'] },
-    web: { image: nginx, port: 8080, replicas: 2, user: 'www-data', routes: [{ host: hosts.web }], health: { path: '/' } },
+const s = await createStack(
+  {
+    name: project,
+    domain: 'ro.localhost',
+    databases: { db: { engine: 'postgres' } },
+    caches: { cache: { engine: 'redis' } },
+    services: {
+      api: {
+        build: { context: './apps/api' },
+        port: 3000,
+        replicas: 3,
+        routes: [{ host: hosts.api }],
+        health: { path: '/health' },
+        uses: ['db', 'cache'],
+      },
+      web: { image: nginx, port: 8080, replicas: 2, user: 'www-data', routes: [{ host: hosts.web }], health: { path: '/' } },
+    },
+    monitoring: { enabled: false },
   },
-  monitoring: { enabled: false },
-}, project);
+  project,
+);
 
 async function changeEnv(value: string): Promise<OpsContext> {
   const spec = parse(readFileSync(s.specPath, 'utf8')) as Record<string, any>;
@@ -52,9 +63,16 @@ async function changeEnv(value: string): Promise<OpsContext> {
 }
 
 function load() {
-  const api = edgeLoad(() => edgeRequest({ host: hosts.api, path: '/health', port: s.ports.https, address: '127.0.0.1', timeoutMs: 10_000 }), 4);
+  const api = edgeLoad(
+    () => edgeRequest({ host: hosts.api, path: '/health', port: s.ports.https, address: '127.0.0.1', timeoutMs: 10_000 }),
+    4,
+  );
   const web = edgeLoad(() => edgeRequest({ host: hosts.web, path: '/', port: s.ports.https, address: '127.0.0.1', timeoutMs: 10_000 }), 2);
-  return { async end() { return { api: (await api.end()).results, web: (await web.end()).results }; } };
+  return {
+    async end() {
+      return { api: (await api.end()).results, web: (await web.end()).results };
+    },
+  };
 }
 
 /** Until every API container is new (not in `old`), running and healthy, 3 of them. */
@@ -68,7 +86,14 @@ async function apiRolled(ctx: OpsContext, old: Set<string>, timeoutMs = 300_000)
   throw new Error('api did not become healthy');
 }
 
-interface Sample { failedApi: number; failedWeb: number; requests: number; p50: number; p99: number; s: number }
+interface Sample {
+  failedApi: number;
+  failedWeb: number;
+  requests: number;
+  p50: number;
+  p99: number;
+  s: number;
+}
 const samples: Record<'wharf' | 'compose', Sample[]> = { wharf: [], compose: [] };
 
 try {
@@ -84,31 +109,69 @@ try {
       await sleep(8000);
       const st = (await sl.end()).api;
       steady.push(...st);
-      log(`steady before round ${i + 1} ${how}: ${st.length} requests, ${st.filter((r) => !r.ok).length} failed, p50 ${pct(st.map((r) => r.ms), 50).toFixed(1)} ms, p99 ${pct(st.map((r) => r.ms), 99).toFixed(1)} ms`);
+      log(
+        `steady before round ${i + 1} ${how}: ${st.length} requests, ${st.filter((r) => !r.ok).length} failed, p50 ${pct(
+          st.map((r) => r.ms),
+          50,
+        ).toFixed(1)} ms, p99 ${pct(
+          st.map((r) => r.ms),
+          99,
+        ).toFixed(1)} ms`,
+      );
       ctx = await changeEnv(`${i}-${how}`);
       const old = new Set((await listContainers(ctx.engine, run)).filter((c) => c.service === 'api').map((c) => c.id));
       const l = load();
       await sleep(2000);
       const t0 = performance.now();
       if (how === 'wharf') await up(ctx, { timeoutMs: 300_000 });
-      else { await run(ctx.engine.apply()); await apiRolled(ctx, old); }
+      else {
+        await run(ctx.engine.apply());
+        await apiRolled(ctx, old);
+      }
       const secs = (performance.now() - t0) / 1000;
       await sleep(3000);
       const { api, web } = await l.end();
       const ms = api.filter((r) => r.ok).map((r) => r.ms);
-      const x: Sample = { failedApi: api.filter((r) => !r.ok).length, failedWeb: web.filter((r) => !r.ok).length, requests: api.length + web.length, p50: pct(ms, 50), p99: pct(ms, 99), s: secs };
+      const x: Sample = {
+        failedApi: api.filter((r) => !r.ok).length,
+        failedWeb: web.filter((r) => !r.ok).length,
+        requests: api.length + web.length,
+        p50: pct(ms, 50),
+        p99: pct(ms, 99),
+        s: secs,
+      };
       samples[how].push(x);
-      log(`round ${i + 1} ${how}: ${secs.toFixed(1)} s, failed api ${x.failedApi} web ${x.failedWeb} of ${x.requests}, p50 ${x.p50.toFixed(1)} ms, p99 ${x.p99.toFixed(1)} ms`);
+      log(
+        `round ${i + 1} ${how}: ${secs.toFixed(1)} s, failed api ${x.failedApi} web ${x.failedWeb} of ${x.requests}, p50 ${x.p50.toFixed(1)} ms, p99 ${x.p99.toFixed(1)} ms`,
+      );
     }
   }
 
-  const sp50 = pct(steady.map((r) => r.ms), 50);
-  const sp99 = pct(steady.map((r) => r.ms), 99);
-  console.log(`\nrollout of a 3-replica API (env change) under load through HAProxy, ${rounds} rounds, medians; steady state p50 ${sp50.toFixed(1)} ms, p99 ${sp99.toFixed(1)} ms`);
-  console.log(`${'how'.padEnd(28)} ${'failed api route'.padEnd(18)} ${'failed web route'.padEnd(18)} ${'p50 ms'.padEnd(8)} ${'p99 ms'.padEnd(8)} ${'time s'.padEnd(8)}`);
+  const sp50 = pct(
+    steady.map((r) => r.ms),
+    50,
+  );
+  const sp99 = pct(
+    steady.map((r) => r.ms),
+    99,
+  );
+  console.log(
+    `\nrollout of a 3-replica API (env change) under load through HAProxy, ${rounds} rounds, medians; steady state p50 ${sp50.toFixed(1)} ms, p99 ${sp99.toFixed(1)} ms`,
+  );
+  console.log(
+    `${'how'.padEnd(28)} ${'failed api route'.padEnd(18)} ${'failed web route'.padEnd(18)} ${'p50 ms'.padEnd(8)} ${'p99 ms'.padEnd(8)} ${'time s'.padEnd(8)}`,
+  );
   for (const how of ['compose', 'wharf'] as const) {
     const u = samples[how];
-    console.log(`${(how === 'wharf' ? 'wharf up (rollout)' : 'docker compose up -d (baseline)').padEnd(28)} ${`${median(u.map((x) => x.failedApi))} (${u.map((x) => x.failedApi).join('/')})`.padEnd(18)} ${`${median(u.map((x) => x.failedWeb))} (${u.map((x) => x.failedWeb).join('/')})`.padEnd(18)} ${median(u.map((x) => x.p50)).toFixed(1).padEnd(8)} ${median(u.map((x) => x.p99)).toFixed(1).padEnd(8)} ${median(u.map((x) => x.s)).toFixed(1)}`);
+    console.log(
+      `${(how === 'wharf' ? 'wharf up (rollout)' : 'docker compose up -d (baseline)').padEnd(28)} ${`${median(u.map((x) => x.failedApi))} (${u.map((x) => x.failedApi).join('/')})`.padEnd(18)} ${`${median(u.map((x) => x.failedWeb))} (${u.map((x) => x.failedWeb).join('/')})`.padEnd(18)} ${median(
+        u.map((x) => x.p50),
+      )
+        .toFixed(1)
+        .padEnd(8)} ${median(u.map((x) => x.p99))
+        .toFixed(1)
+        .padEnd(8)} ${median(u.map((x) => x.s)).toFixed(1)}`,
+    );
   }
   const w = samples.wharf;
   const b = samples.compose;

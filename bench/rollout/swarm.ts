@@ -38,7 +38,9 @@ process.env.WHARF_SWARM_PREFIX ??= 'wharf-swarm-bench';
 const project = `benchrosw${process.pid % 10000}`;
 const t00 = performance.now();
 const { fixture: fx } = await swarmUp();
-const stack = await createSwarmStack(fx, 'api', project, (spec) => { spec.monitoring = { enabled: false }; });
+const stack = await createSwarmStack(fx, 'api', project, (spec) => {
+  spec.monitoring = { enabled: false };
+});
 const node = fx.nodes[0]!;
 const apiHost = stack.plan.routes.find((r) => r.service === 'api')!.host;
 const host = stack.engine.dockerHost ? { DOCKER_HOST: stack.engine.dockerHost } : undefined;
@@ -51,12 +53,20 @@ async function changeEnv(value: string): Promise<OpsContext> {
   writeFileSync(specPath, stringify(spec));
   const p = await prepare({ specPath, target: 'swarm' });
   stack.plan = p.plan;
-  return { plan: p.plan, outDir: stack.outDir, projectDir: stack.dir, engine: stack.engine, secretsDir: join(stack.dir, '.wharf', 'secrets') };
+  return {
+    plan: p.plan,
+    outDir: stack.outDir,
+    projectDir: stack.dir,
+    engine: stack.engine,
+    secretsDir: join(stack.dir, '.wharf', 'secrets'),
+  };
 }
 
 /** The rendered stack file with Swarm's default update and rollback policy for the API. */
 function writeBaseline(): void {
-  const doc = parse(readFileSync(join(stack.outDir, 'stack.yaml'), 'utf8')) as { services: Record<string, { deploy: Record<string, unknown> }> };
+  const doc = parse(readFileSync(join(stack.outDir, 'stack.yaml'), 'utf8')) as {
+    services: Record<string, { deploy: Record<string, unknown> }>;
+  };
   delete doc.services.api!.deploy.update_config;
   delete doc.services.api!.deploy.rollback_config;
   writeFileSync(join(stack.outDir, BASELINE_FILE), stringify(doc));
@@ -64,10 +74,20 @@ function writeBaseline(): void {
 
 /** The env of every running task of the API. */
 async function taskEnvs(): Promise<string[][]> {
-  const ids = (await execa('docker', ['service', 'ps', '-q', '--filter', 'desired-state=running', stack.engine.serviceName('api')], { env: host })).stdout.split('\n').filter(Boolean);
+  const ids = (
+    await execa('docker', ['service', 'ps', '-q', '--filter', 'desired-state=running', stack.engine.serviceName('api')], { env: host })
+  ).stdout
+    .split('\n')
+    .filter(Boolean);
   if (!ids.length) return [];
-  const r = await execa('docker', ['inspect', '--format', '{{.Status.State}} {{json .Spec.ContainerSpec.Env}}', ...ids], { env: host, reject: false });
-  return r.stdout.split('\n').filter((l) => l.startsWith('running ')).map((l) => (JSON.parse(l.slice('running '.length)) as string[] | null) ?? []);
+  const r = await execa('docker', ['inspect', '--format', '{{.Status.State}} {{json .Spec.ContainerSpec.Env}}', ...ids], {
+    env: host,
+    reject: false,
+  });
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('running '))
+    .map((l) => (JSON.parse(l.slice('running '.length)) as string[] | null) ?? []);
 }
 
 /** Seconds (from t0) until 3 tasks run with ROLL=value, and until the update is completed. */
@@ -88,31 +108,59 @@ async function rolled(value: string, t0: number, since: number, timeoutMs = 10 *
   throw new Error(`the API did not roll to ROLL=${value} within ${timeoutMs} ms`);
 }
 
-interface Sample { failed: number; requests: number; p50: number; p99: number; tasksS: number; completedS: number }
+interface Sample {
+  failed: number;
+  requests: number;
+  p50: number;
+  p99: number;
+  tasksS: number;
+  completedS: number;
+}
 const samples: Record<'wharf' | 'baseline', Sample[]> = { wharf: [], baseline: [] };
 
 try {
-  log(`fixture ready after ${((performance.now() - t00) / 1000).toFixed(0)} s; deploying ${project} (leader ${fx.leader}, load through ${node.name})`);
+  log(
+    `fixture ready after ${((performance.now() - t00) / 1000).toFixed(0)} s; deploying ${project} (leader ${fx.leader}, load through ${node.name})`,
+  );
   let ctx = await changeEnv('0');
   await up(ctx, { timeoutMs: 10 * 60_000, pollMs: 2000 });
   // Every node's HAProxy finds the tasks by DNS and admits each after 2 passed checks.
   const seen = new Set<string>();
   const tw = performance.now();
   while (seen.size < 3 && performance.now() - tw < 180_000) {
-    try { const r = await request(); if (r.status === 200) seen.add(String(r.headers['x-instance'])); } catch { /* not yet */ }
+    try {
+      const r = await request();
+      if (r.status === 200) seen.add(String(r.headers['x-instance']));
+    } catch {
+      /* not yet */
+    }
     await sleep(200);
   }
   log(`the edge on ${node.name} reaches ${seen.size} API tasks`);
   await sleep(10_000);
   const steady: LoadResult[] = [];
-  const baselineEngine = new SwarmEngine({ project, dir: stack.outDir, file: BASELINE_FILE, dockerHost: stack.engine.dockerHost, resolveImage: 'never' });
+  const baselineEngine = new SwarmEngine({
+    project,
+    dir: stack.outDir,
+    file: BASELINE_FILE,
+    dockerHost: stack.engine.dockerHost,
+    resolveImage: 'never',
+  });
   for (let i = 0; i < rounds; i++) {
     for (const how of ['baseline', 'wharf'] as const) {
       const sl = edgeLoad(request);
       await sleep(8000);
       const st = (await sl.end()).results;
       steady.push(...st);
-      log(`steady before round ${i + 1} ${how}: ${st.length} requests, ${st.filter((r) => !r.ok).length} failed, p50 ${pct(st.map((r) => r.ms), 50).toFixed(1)} ms, p99 ${pct(st.map((r) => r.ms), 99).toFixed(1)} ms`);
+      log(
+        `steady before round ${i + 1} ${how}: ${st.length} requests, ${st.filter((r) => !r.ok).length} failed, p50 ${pct(
+          st.map((r) => r.ms),
+          50,
+        ).toFixed(1)} ms, p99 ${pct(
+          st.map((r) => r.ms),
+          99,
+        ).toFixed(1)} ms`,
+      );
       const value = `${i}-${how}`;
       ctx = await changeEnv(value);
       if (how === 'baseline') writeBaseline();
@@ -129,20 +177,41 @@ try {
       await sleep(3000);
       const { results, failed } = await l.end();
       const ms = results.filter((r) => r.ok).map((r) => r.ms);
-      const x: Sample = { failed: failed.length, requests: results.length, p50: pct(ms, 50), p99: pct(ms, 99), tasksS: t.tasks, completedS: t.completed };
+      const x: Sample = {
+        failed: failed.length,
+        requests: results.length,
+        p50: pct(ms, 50),
+        p99: pct(ms, 99),
+        tasksS: t.tasks,
+        completedS: t.completed,
+      };
       samples[how].push(x);
-      log(`round ${i + 1} ${how}: new tasks after ${t.tasks.toFixed(1)} s, completed after ${t.completed.toFixed(1)} s; failed ${x.failed} of ${x.requests}${failed.length ? ` (${[...new Set(failed.map((f) => f.why))].slice(0, 3).join('; ')})` : ''}, p50 ${x.p50.toFixed(1)} ms, p99 ${x.p99.toFixed(1)} ms`);
+      log(
+        `round ${i + 1} ${how}: new tasks after ${t.tasks.toFixed(1)} s, completed after ${t.completed.toFixed(1)} s; failed ${x.failed} of ${x.requests}${failed.length ? ` (${[...new Set(failed.map((f) => f.why))].slice(0, 3).join('; ')})` : ''}, p50 ${x.p50.toFixed(1)} ms, p99 ${x.p99.toFixed(1)} ms`,
+      );
     }
   }
 
-  const sp50 = pct(steady.map((r) => r.ms), 50);
-  const sp99 = pct(steady.map((r) => r.ms), 99);
+  const sp50 = pct(
+    steady.map((r) => r.ms),
+    50,
+  );
+  const sp99 = pct(
+    steady.map((r) => r.ms),
+    99,
+  );
   const m = (how: 'wharf' | 'baseline', k: keyof Sample) => median(samples[how].map((x) => x[k]));
-  console.log(`\nSwarm: rollout of a 3-replica API (env change) under load through one node's HAProxy, ${rounds} round(s), medians; steady state p50 ${sp50.toFixed(1)} ms, p99 ${sp99.toFixed(1)} ms`);
-  console.log(`${'how'.padEnd(44)} ${'failed'.padEnd(14)} ${'requests'.padEnd(9)} ${'p50 ms'.padEnd(8)} ${'p99 ms'.padEnd(8)} ${'new tasks s'.padEnd(12)} completed s`);
+  console.log(
+    `\nSwarm: rollout of a 3-replica API (env change) under load through one node's HAProxy, ${rounds} round(s), medians; steady state p50 ${sp50.toFixed(1)} ms, p99 ${sp99.toFixed(1)} ms`,
+  );
+  console.log(
+    `${'how'.padEnd(44)} ${'failed'.padEnd(14)} ${'requests'.padEnd(9)} ${'p50 ms'.padEnd(8)} ${'p99 ms'.padEnd(8)} ${'new tasks s'.padEnd(12)} completed s`,
+  );
   for (const how of ['baseline', 'wharf'] as const) {
     const u = samples[how];
-    console.log(`${(how === 'wharf' ? 'wharf up (start-first, monitored)' : 'docker stack deploy, default update_config').padEnd(44)} ${`${m(how, 'failed')} (${u.map((x) => x.failed).join('/')})`.padEnd(14)} ${String(m(how, 'requests')).padEnd(9)} ${m(how, 'p50').toFixed(1).padEnd(8)} ${m(how, 'p99').toFixed(1).padEnd(8)} ${m(how, 'tasksS').toFixed(1).padEnd(12)} ${m(how, 'completedS').toFixed(1)}`);
+    console.log(
+      `${(how === 'wharf' ? 'wharf up (start-first, monitored)' : 'docker stack deploy, default update_config').padEnd(44)} ${`${m(how, 'failed')} (${u.map((x) => x.failed).join('/')})`.padEnd(14)} ${String(m(how, 'requests')).padEnd(9)} ${m(how, 'p50').toFixed(1).padEnd(8)} ${m(how, 'p99').toFixed(1).padEnd(8)} ${m(how, 'tasksS').toFixed(1).padEnd(12)} ${m(how, 'completedS').toFixed(1)}`,
+    );
   }
   const row = (k: string, v: string) => console.log(`${k.padEnd(40)} ${v}`);
   const fw = m('wharf', 'failed');

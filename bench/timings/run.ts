@@ -24,16 +24,29 @@ async function time(name: string, budgetMs: number, fn: () => Promise<void>): Pr
 // apps/api/test/cache.tools.test.ts: with Redis down, reads fail open fast, not after a timeout.
 {
   const redis = await startRedis();
-  const cache = createCache({ host: redis.host, port: redis.port, password: redis.password, username: undefined, db: 0,
-    commandTimeoutMs: 250, connectTimeoutMs: 1000 }, createMetrics(), () => undefined);
+  const cache = createCache(
+    {
+      host: redis.host,
+      port: redis.port,
+      password: redis.password,
+      username: undefined,
+      db: 0,
+      commandTimeoutMs: 250,
+      connectTimeoutMs: 1000,
+    },
+    createMetrics(),
+    () => undefined,
+  );
   while (cache.client.status !== 'ready') await new Promise((r) => setTimeout(r, 20));
   await redis.stop({ keepData: true });
-  await time('api cache: 3 reads with Redis down resolve', 1000, async () => { await Promise.all([cache.get('a'), cache.get('b'), cache.get('a')]); });
+  await time('api cache: 3 reads with Redis down resolve', 1000, async () => {
+    await Promise.all([cache.get('a'), cache.get('b'), cache.get('a')]);
+  });
   await cache.close();
   await redis.stop();
 }
 
-const noDocker = process.argv.includes('--no-docker') || await requireDocker();
+const noDocker = process.argv.includes('--no-docker') || (await requireDocker());
 if (!noDocker) {
   // src/ops/up.engine.test.ts: a service that exits on start is called crash-looping early.
   const plan = tinyPlan(`wharfbench${process.pid}`, { dbReplicas: 1 });
@@ -42,7 +55,10 @@ if (!noDocker) {
   const ctx = await composeContext({ plan, outDir: dir, projectDir: dir });
   try {
     await time('up: a crash-looping service is reported', 60_000, async () => {
-      const err = await up(ctx, { timeoutMs: 120_000 }).then(() => undefined, (e: unknown) => e);
+      const err = await up(ctx, { timeoutMs: 120_000 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       if (!(err instanceof UpTimeoutError) || err.reason !== 'crash-loop') throw new Error(`expected crash-loop, got ${String(err)}`);
     });
   } finally {
@@ -51,7 +67,9 @@ if (!noDocker) {
   }
   // test/e2e/images-smoke.engine.test.ts: a warm run of the image build finds every tag.
   await execa('bash', [buildScript, '--json']);
-  await time('build-test-images.sh, warm (every image cached)', 60_000, async () => { await execa('bash', [buildScript, '--json']); });
+  await time('build-test-images.sh, warm (every image cached)', 60_000, async () => {
+    await execa('bash', [buildScript, '--json']);
+  });
 }
 
 for (const r of rows) {

@@ -21,7 +21,16 @@ const compose = await detectCompose(runner);
 const tl = performance.now();
 const l = await prepare({ specPath, target: 'compose', loaded, render: { composeKind: compose.kind } });
 const tr = performance.now();
-const ctx = await targetContext({ target: 'compose', plan: l.plan, stack: l.stack, outDir: targetDir(l.layout, 'compose'), projectDir: l.layout.projectDir, secretsDir: l.layout.secretsDir, compose, runner });
+const ctx = await targetContext({
+  target: 'compose',
+  plan: l.plan,
+  stack: l.stack,
+  outDir: targetDir(l.layout, 'compose'),
+  projectDir: l.layout.projectDir,
+  secretsDir: l.layout.secretsDir,
+  compose,
+  runner,
+});
 const tu = performance.now();
 await (process.argv[3] === 'status' ? status(ctx) : up(ctx));
 console.log(log.join('\n'));

@@ -32,9 +32,24 @@ const wharf = (...args: string[]) => {
   if (r.status !== 0) throw new Error(`wharf ${args.join(' ')} failed:\n${r.stderr}\n${r.stdout}`);
   return r.stdout;
 };
-const composeArgv = (() => { try { execFileSync('docker', ['compose', 'version'], { stdio: 'ignore' }); return ['docker', 'compose']; } catch { return ['docker-compose']; } })();
-const compose = (...args: string[]) => execFileSync(composeArgv[0]!, [...composeArgv.slice(1), '-p', 'benchup', '-f', 'compose.yaml', ...args], { cwd: join(dir, '.wharf', 'compose'), stdio: 'pipe' });
-const timed = (f: () => void) => { const t = performance.now(); f(); return performance.now() - t; };
+const composeArgv = (() => {
+  try {
+    execFileSync('docker', ['compose', 'version'], { stdio: 'ignore' });
+    return ['docker', 'compose'];
+  } catch {
+    return ['docker-compose'];
+  }
+})();
+const compose = (...args: string[]) =>
+  execFileSync(composeArgv[0]!, [...composeArgv.slice(1), '-p', 'benchup', '-f', 'compose.yaml', ...args], {
+    cwd: join(dir, '.wharf', 'compose'),
+    stdio: 'pipe',
+  });
+const timed = (f: () => void) => {
+  const t = performance.now();
+  f();
+  return performance.now() - t;
+};
 
 try {
   console.error('first up: builds the API image, creates volumes');
@@ -42,11 +57,12 @@ try {
   const samples = { fresh: [] as number[], restart: [] as number[], rerun: [] as number[], composeWait: [] as number[] };
   for (let i = 0; i < rounds; i++) {
     wharf('down', '--volumes', '--yes');
-    samples.fresh.push(timed(() => wharf('up')));           // new containers and volumes: databases initialise
-    samples.rerun.push(timed(() => wharf('up')));           // nothing to do: must be a no-op
+    samples.fresh.push(timed(() => wharf('up'))); // new containers and volumes: databases initialise
+    samples.rerun.push(timed(() => wharf('up'))); // nothing to do: must be a no-op
     wharf('down');
-    samples.restart.push(timed(() => wharf('up')));         // new containers, data volumes kept
-    if (composeArgv.length === 2) {                         // v1 has no --wait
+    samples.restart.push(timed(() => wharf('up'))); // new containers, data volumes kept
+    if (composeArgv.length === 2) {
+      // v1 has no --wait
       wharf('down');
       samples.composeWait.push(timed(() => compose('up', '-d', '--wait')));
     }
@@ -55,8 +71,14 @@ try {
   // Idle memory: let the stack settle, then one reading per container, summed per service.
   await new Promise((r) => setTimeout(r, 20_000));
   const stats = execFileSync('docker', ['stats', '--no-stream', '--format', '{{.Name}}\t{{.MemUsage}}'], { encoding: 'utf8' })
-    .split('\n').filter((l) => l.startsWith('benchup-'));
-  const toMiB = (s: string) => { const m = /([\d.]+)\s*([KMG]i?B)/.exec(s); if (!m) return 0; const v = Number(m[1]); return m[2]!.startsWith('G') ? v * 1024 : m[2]!.startsWith('K') ? v / 1024 : v; };
+    .split('\n')
+    .filter((l) => l.startsWith('benchup-'));
+  const toMiB = (s: string) => {
+    const m = /([\d.]+)\s*([KMG]i?B)/.exec(s);
+    if (!m) return 0;
+    const v = Number(m[1]);
+    return m[2]!.startsWith('G') ? v * 1024 : m[2]!.startsWith('K') ? v / 1024 : v;
+  };
   const perService = new Map<string, number>();
   for (const l of stats) {
     const [name, usage] = l.split('\t');
@@ -72,12 +94,18 @@ try {
   row('wharf up, volumes kept', samples.restart);
   row('docker compose up -d --wait (floor)', samples.composeWait);
   row('wharf up again (no-op)', samples.rerun);
-  if (samples.composeWait.length) console.log(`ratio wharf up (volumes kept) / compose --wait: ${(pct(samples.restart, 50) / pct(samples.composeWait, 50)).toFixed(2)}x`);
+  if (samples.composeWait.length)
+    console.log(`ratio wharf up (volumes kept) / compose --wait: ${(pct(samples.restart, 50) / pct(samples.composeWait, 50)).toFixed(2)}x`);
   console.log(`target: all healthy in < 30 s -> ${pct(samples.fresh, 50) < 30_000 ? 'met' : 'NOT met'}`);
   console.log('\nidle memory per service (docker stats, 20 s after healthy)');
   let total = 0;
-  for (const [svc, mib] of [...perService].sort((a, b) => b[1] - a[1])) { console.log(`${svc}\t${mib.toFixed(1)} MiB`); total += mib; }
-  console.log(`total\t${total.toFixed(0)} MiB (seed 000 reports ~1 GB for Traefik, Portainer, whoami, Prometheus, Grafana, node-exporter, cAdvisor)`);
+  for (const [svc, mib] of [...perService].sort((a, b) => b[1] - a[1])) {
+    console.log(`${svc}\t${mib.toFixed(1)} MiB`);
+    total += mib;
+  }
+  console.log(
+    `total\t${total.toFixed(0)} MiB (seed 000 reports ~1 GB for Traefik, Portainer, whoami, Prometheus, Grafana, node-exporter, cAdvisor)`,
+  );
 } finally {
   spawnSync(process.execPath, [bin, 'down', '--volumes', '--yes'], { cwd: dir, stdio: 'ignore' });
   rmSync(dir, { recursive: true, force: true });

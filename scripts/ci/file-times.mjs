@@ -5,8 +5,11 @@ import { relative } from 'node:path';
 export default async function* fileTimes(source) {
   const ms = new Map();
   let shown = false;
-  const table = () => ['# file times (s):\n',
-    ...[...ms].sort((a, b) => b[1] - a[1]).map(([f, t]) => `#   ${(t / 1000).toFixed(1).padStart(7)}  ${f}\n`)].join('');
+  const table = () =>
+    [
+      '# file times (s):\n',
+      ...[...ms].sort((a, b) => b[1] - a[1]).map(([f, t]) => `#   ${(t / 1000).toFixed(1).padStart(7)}  ${f}\n`),
+    ].join('');
   for await (const { type, data } of source) {
     if ((type === 'test:pass' || type === 'test:fail') && data.nesting === 0 && data.file) {
       const f = relative(process.cwd(), data.file);
@@ -14,7 +17,10 @@ export default async function* fileTimes(source) {
     }
     // The run's totals end with "todo N"; --test-force-exit may end the process before this
     // generator would finish, so the table goes out with them.
-    if (type === 'test:diagnostic' && data.nesting === 0 && /^todo \d+$/.test(data.message)) { shown = true; yield table(); }
+    if (type === 'test:diagnostic' && data.nesting === 0 && /^todo \d+$/.test(data.message)) {
+      shown = true;
+      yield table();
+    }
   }
   if (!shown) yield table();
 }

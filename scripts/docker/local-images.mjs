@@ -36,12 +36,18 @@ export function localSpecText(text, images) {
   const doc = parseDocument(text);
   const changed = [];
   for (const [k, v] of Object.entries(images).sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (doc.getIn(['images', k]) !== v) { doc.setIn(['images', k], v); changed.push(`images.${k}: ${v}`); }
+    if (doc.getIn(['images', k]) !== v) {
+      doc.setIn(['images', k], v);
+      changed.push(`images.${k}: ${v}`);
+    }
   }
   for (const [path, value, why] of localChanges) {
     const cur = doc.getIn(path);
-    const isOff = value === false ? cur === false || cur === undefined && path[1] === 'portainer' : cur === value;
-    if (!isOff) { doc.setIn(path, value); changed.push(`${path.join('.')}: ${value} (${why})`); }
+    const isOff = value === false ? cur === false || (cur === undefined && path[1] === 'portainer') : cur === value;
+    if (!isOff) {
+      doc.setIn(path, value);
+      changed.push(`${path.join('.')}: ${value} (${why})`);
+    }
   }
   return { text: doc.toString(), changed };
 }
@@ -49,11 +55,18 @@ export function localSpecText(text, images) {
 function main() {
   const file = resolve(process.argv[2] ?? 'wharf.yaml');
   process.stderr.write('[local-images] building or finding the substitute images (first run: a few minutes)\n');
-  const out = execFileSync('bash', [join(here, 'build-test-images.sh'), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync('bash', [join(here, 'build-test-images.sh'), '--json'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const images = JSON.parse(out.trim().split('\n').pop());
   const { text, changed } = localSpecText(readFileSync(file, 'utf8'), images);
   writeFileSync(file, text);
-  process.stderr.write(changed.length ? `[local-images] ${file}:\n${changed.map((c) => `  ${c}`).join('\n')}\n` : `[local-images] ${file} already uses the local images\n`);
+  process.stderr.write(
+    changed.length
+      ? `[local-images] ${file}:\n${changed.map((c) => `  ${c}`).join('\n')}\n`
+      : `[local-images] ${file} already uses the local images\n`,
+  );
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

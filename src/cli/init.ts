@@ -19,26 +19,36 @@ export const packageRoot = (() => {
 const templatesDir = join(packageRoot, 'templates');
 
 export function templateNames(): string[] {
-  return readdirSync(templatesDir).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, '')).sort();
+  return readdirSync(templatesDir)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => f.replace(/\.yaml$/, ''))
+    .sort();
 }
 
 export function templatePath(name: string): string {
   return join(templatesDir, `${name}.yaml`);
 }
 
-export interface InitResult { created: string[]; kept: string[] }
+export interface InitResult {
+  created: string[];
+  kept: string[];
+}
 
 export const packageScripts = { 'wharf:up': 'wharf up', 'wharf:check': 'wharf check' };
 
 export function init(dir: string, template: string, force = false, opts: { ts?: boolean } = {}): InitResult {
   const names = templateNames();
   if (!names.includes(template)) {
-    throw new UserInputError([{ path: '--template', severity: 'error', message: `unknown template "${template}"`, hint: `one of: ${names.join(', ')}` }]);
+    throw new UserInputError([
+      { path: '--template', severity: 'error', message: `unknown template "${template}"`, hint: `one of: ${names.join(', ')}` },
+    ]);
   }
   const specName = opts.ts ? 'wharf.config.ts' : 'wharf.yaml';
   const dest = resolve(dir, specName);
   if (existsSync(dest) && !force) {
-    throw new UserInputError([{ path: specName, severity: 'error', message: `${dest} already exists`, hint: 'pass --force to overwrite it' }]);
+    throw new UserInputError([
+      { path: specName, severity: 'error', message: `${dest} already exists`, hint: 'pass --force to overwrite it' },
+    ]);
   }
   const other = specFileNames.find((n) => n !== specName && existsSync(resolve(dir, n)));
   if (other) {
@@ -71,7 +81,11 @@ export function init(dir: string, template: string, force = false, opts: { ts?: 
     const scripts = (pkg.value.scripts ?? {}) as Record<string, string>;
     const added = Object.entries(packageScripts).filter(([k]) => scripts[k] === undefined);
     const own = (k: string) => scripts[k] !== undefined && scripts[k] !== packageScripts[k as keyof typeof packageScripts];
-    kept.push(...Object.keys(packageScripts).filter(own).map((k) => `package.json scripts.${k}`));
+    kept.push(
+      ...Object.keys(packageScripts)
+        .filter(own)
+        .map((k) => `package.json scripts.${k}`),
+    );
     if (added.length) {
       pkg.value.scripts = { ...scripts, ...Object.fromEntries(added) };
       writeFileSync(pkg.path, `${JSON.stringify(pkg.value, null, pkg.indent)}\n`);
@@ -85,7 +99,9 @@ function readPackageJson(path: string): { path: string; value: Record<string, un
   if (!existsSync(path)) return undefined;
   const text = readFileSync(path, 'utf8');
   let value: unknown;
-  try { value = JSON.parse(text); } catch (e) {
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
     const message = `not valid JSON: ${(e as Error).message}`;
     throw new UserInputError([{ path: basename(path), severity: 'error', message, hint: 'fix package.json, then run `wharf init` again' }]);
   }

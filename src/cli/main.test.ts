@@ -88,13 +88,20 @@ test('unknown service, unknown backup target, unknown or unsupported target: exi
     ];
     for (const command of Object.keys(commandTargets).filter((c) => !['check', 'render'].includes(c))) {
       const args = ['rollback', 'restore'].includes(command) ? [command, 'db'] : [command];
-      cases.push([[...args, '--target', 'k8s'], new RegExp(`wharf ${command} does not support the k8s target \\(--target k8s\\); it supports compose, swarm`)]);
+      cases.push([
+        [...args, '--target', 'k8s'],
+        new RegExp(`wharf ${command} does not support the k8s target \\(--target k8s\\); it supports compose, swarm`),
+      ]);
     }
     for (const [args, message] of cases) {
       const r = await wharf(p.spec, ...args);
       assert.equal(r.code, 2, `wharf ${args.join(' ')}: ${r.text}`);
       assert.match(r.text, message, `wharf ${args.join(' ')}`);
-      assert.deepEqual(r.calls.map((c) => c.argv.join(' ')), [], `wharf ${args.join(' ')} ran nothing`);
+      assert.deepEqual(
+        r.calls.map((c) => c.argv.join(' ')),
+        [],
+        `wharf ${args.join(' ')} ran nothing`,
+      );
     }
     assert.deepEqual(dirSnapshot(p.dir), before, 'nothing written');
   } finally {
@@ -122,20 +129,36 @@ test('wharf logs: exact argv per service, merged and prefixed by the tool; every
     const base = ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'logs', '--no-color'];
     const named = await wharf(p.spec, 'logs', 'api', '--since', '10m', '--tail', '5');
     assert.equal(named.code, 0, named.text);
-    assert.deepEqual(named.calls.map((c) => c.argv), [['docker', 'compose', 'version'], [...base, '--tail', '5', '--since', '10m', 'api']]);
+    assert.deepEqual(
+      named.calls.map((c) => c.argv),
+      [
+        ['docker', 'compose', 'version'],
+        [...base, '--tail', '5', '--since', '10m', 'api'],
+      ],
+    );
     assert.equal(named.calls[1]!.cwd, dir);
     assert.equal(named.calls[1]!.timeoutMs, 30_000);
     const follow = await wharf(p.spec, 'logs', '--follow', '--since', '2026-12-07T10:00:00Z');
     assert.equal(follow.code, 0, follow.text);
-    assert.deepEqual(follow.calls.slice(1).map((c) => c.argv), [[...base, '--tail', 'all', '--since', '2026-12-07T10:00:00Z', '--follow', 'api']]);
+    assert.deepEqual(
+      follow.calls.slice(1).map((c) => c.argv),
+      [[...base, '--tail', 'all', '--since', '2026-12-07T10:00:00Z', '--follow', 'api']],
+    );
     assert.equal(follow.calls[1]!.timeoutMs, undefined, 'a followed stream has no timeout');
     // a secret an app prints is masked in every line (run() redacts what the command carries)
     mkdirSync(join(p.dir, '.wharf', 'secrets'), { recursive: true });
     writeFileSync(join(p.dir, '.wharf', 'secrets', 'db-password'), 's3cret-value-of-db\n');
     const plain = await wharf(p.spec, 'logs');
-    assert.deepEqual(plain.calls.slice(1).map((c) => c.argv), [[...base, '--tail', '100', 'api']]);
+    assert.deepEqual(
+      plain.calls.slice(1).map((c) => c.argv),
+      [[...base, '--tail', '100', 'api']],
+    );
     assert.ok(plain.calls[1]!.redact?.includes('s3cret-value-of-db'));
-    for (const bad of [['--since', '-x'], ['--since', 'yesterday'], ['--tail', '0']]) {
+    for (const bad of [
+      ['--since', '-x'],
+      ['--since', 'yesterday'],
+      ['--tail', '0'],
+    ]) {
       const r = await wharf(p.spec, 'logs', ...bad);
       assert.equal(r.code, 2, `${bad.join(' ')}: ${r.text}`);
       assert.deepEqual(r.calls, []);
@@ -149,7 +172,9 @@ test('a failed log read is an operation failure (exit 1) naming the service', as
   const p = tempProject(templateText('api'));
   try {
     const out = recorder();
-    const rec = recordingRunner((c) => (composeVersion(c.argv) ? { stdout: 'Docker Compose version v2.26.1' } : { exitCode: 1, stderr: 'no such service' }));
+    const rec = recordingRunner((c) =>
+      composeVersion(c.argv) ? { stdout: 'Docker Compose version v2.26.1' } : { exitCode: 1, stderr: 'no such service' },
+    );
     const code = await main(['node', 'wharf', 'logs', '--file', p.spec], out, { runner: rec.runner });
     assert.equal(code, 1);
     assert.match(out.text(), /could not read the logs: read the last 100 log lines of api \(exit 1\)\n {2}hint: .*wharf status/);

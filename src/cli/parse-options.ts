@@ -9,7 +9,8 @@ const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 }
 export function parseSeconds(value: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
   const n = m ? Number(m[1]) * UNIT_SECONDS[m[2] ?? 's']! : NaN;
-  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`"${value}" is not a duration: give seconds (90) or a duration like 90s, 5m, 1h`);
+  if (!(n > 0) || !Number.isFinite(n))
+    throw new InvalidArgumentError(`"${value}" is not a duration: give seconds (90) or a duration like 90s, 5m, 1h`);
   return n;
 }
 
@@ -25,7 +26,9 @@ export function parseCount(max: number): (value: string) => number {
 /** A Docker engine address (DOCKER_HOST grammar); it travels in the environment, never a shell. */
 export function parseDockerHost(value: string): string {
   if (!isDockerHost(value)) {
-    throw new InvalidArgumentError(`"${value}" is not a Docker engine address: give tcp://HOST:PORT, ssh://[USER@]HOST[:PORT] or unix:///PATH`);
+    throw new InvalidArgumentError(
+      `"${value}" is not a Docker engine address: give tcp://HOST:PORT, ssh://[USER@]HOST[:PORT] or unix:///PATH`,
+    );
   }
   return value;
 }

@@ -34,8 +34,9 @@ const instead: Partial<Record<Target, string>> = {
 export function targetOption(command: TargetedCommand): Option {
   const supported = commandTargets[command];
   const which = supported.length === targets.length ? '' : ` (${command}: ${supported.join(', ')})`;
-  return new Option('--target <target>', `where the platform runs${which}; default: the spec's target:, else compose`)
-    .choices([...targets]);
+  return new Option('--target <target>', `where the platform runs${which}; default: the spec's target:, else compose`).choices([
+    ...targets,
+  ]);
 }
 
 /** Adds --target and a "Targets:" line to the command's help. */

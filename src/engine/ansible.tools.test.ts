@@ -9,7 +9,18 @@ import { requireTool, toolPath } from '../../test/support/tools.js';
 
 test('ansible-playbook commands: exact argv, run in the project, colour off, json only when asked', () => {
   const c = playbookCmd('/p/.wharf/cluster', 'site.yml', { inventories: ['/t/hosts.yml'], limit: 'n1', tags: ['wireguard', 'firewall'] });
-  assert.deepEqual(c.argv, ['ansible-playbook', '-i', 'inventory.yml', '-i', '/t/hosts.yml', '--limit', 'n1', '--tags', 'wireguard,firewall', 'site.yml']);
+  assert.deepEqual(c.argv, [
+    'ansible-playbook',
+    '-i',
+    'inventory.yml',
+    '-i',
+    '/t/hosts.yml',
+    '--limit',
+    'n1',
+    '--tags',
+    'wireguard,firewall',
+    'site.yml',
+  ]);
   assert.equal(c.cwd, '/p/.wharf/cluster');
   assert.equal(c.env?.ANSIBLE_NOCOLOR, '1');
   assert.equal(c.env?.ANSIBLE_STDOUT_CALLBACK, undefined);
@@ -40,12 +51,20 @@ test('recap, progress and json results read from real ansible-playbook runs', as
   const dir = mkdtempSync(join(tmpdir(), 'wharf-ansible-'));
   try {
     writeFileSync(join(dir, 'probe.yml'), playbook(dir));
-    writeFileSync(join(dir, 'inventory.yml'), 'all:\n  hosts:\n    probe-host:\n      ansible_connection: local\n      ansible_python_interpreter: /usr/bin/python3\n');
+    writeFileSync(
+      join(dir, 'inventory.yml'),
+      'all:\n  hosts:\n    probe-host:\n      ansible_connection: local\n      ansible_python_interpreter: /usr/bin/python3\n',
+    );
     const lines: string[] = [];
     const first = await run(playbookCmd(dir, 'probe.yml'), { onLine: (l) => lines.push(l) });
-    assert.deepEqual(parseRecap(first.stdout), [{ host: 'probe-host', ok: 2, changed: 1, unreachable: 0, failed: 0, skipped: 1, rescued: 0, ignored: 0 }]);
+    assert.deepEqual(parseRecap(first.stdout), [
+      { host: 'probe-host', ok: 2, changed: 1, unreachable: 0, failed: 0, skipped: 1, rescued: 0, ignored: 0 },
+    ]);
     const events = lines.map(progressOf).filter(Boolean);
-    assert.deepEqual(events.filter((e) => e!.kind === 'task').map((e) => (e as { name: string }).name), ['Write a file', 'Read it', 'Never']);
+    assert.deepEqual(
+      events.filter((e) => e!.kind === 'task').map((e) => (e as { name: string }).name),
+      ['Write a file', 'Read it', 'Never'],
+    );
     assert.ok(events.some((e) => e?.kind === 'host' && e.status === 'changed' && e.host === 'probe-host'));
     assert.equal(parseRecap((await run(playbookCmd(dir, 'probe.yml'))).stdout)[0]!.changed, 0, 'the second run changes nothing');
 
@@ -53,5 +72,7 @@ test('recap, progress and json results read from real ansible-playbook runs', as
     assert.equal(json.tasks.get('Read it')?.get('probe-host')?.stdout, 'x');
     assert.equal(json.tasks.get('Never')?.get('probe-host')?.skipped, true);
     assert.equal(json.stats['probe-host']?.unreachable, 0);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -13,13 +13,30 @@ export interface PlaybookOptions {
 }
 
 export function playbookCmd(projectDir: string, playbook: string, o: PlaybookOptions = {}): Cmd {
-  const argv = ['ansible-playbook', '-i', 'inventory.yml', ...(o.inventories ?? []).flatMap((i) => ['-i', i]), ...(o.limit ? ['--limit', o.limit] : []), ...(o.tags?.length ? ['--tags', o.tags.join(',')] : []), playbook];
+  const argv = [
+    'ansible-playbook',
+    '-i',
+    'inventory.yml',
+    ...(o.inventories ?? []).flatMap((i) => ['-i', i]),
+    ...(o.limit ? ['--limit', o.limit] : []),
+    ...(o.tags?.length ? ['--tags', o.tags.join(',')] : []),
+    playbook,
+  ];
   const env: Record<string, string> = { ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0', ANSIBLE_RETRY_FILES_ENABLED: '0' };
   if (o.json) env.ANSIBLE_STDOUT_CALLBACK = 'json';
   return cmd(argv, `ansible-playbook ${playbook}`, { cwd: projectDir, env });
 }
 
-export interface HostRecap { host: string; ok: number; changed: number; unreachable: number; failed: number; skipped: number; rescued: number; ignored: number }
+export interface HostRecap {
+  host: string;
+  ok: number;
+  changed: number;
+  unreachable: number;
+  failed: number;
+  skipped: number;
+  rescued: number;
+  ignored: number;
+}
 
 const recapLine = /^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$/;
 
@@ -31,14 +48,31 @@ export function parseRecap(stdout: string): HostRecap[] {
   for (const line of stdout.slice(at).split('\n').slice(1)) {
     const m = recapLine.exec(line.trim());
     if (!m) continue;
-    const n = Object.fromEntries(m[2]!.trim().split(/\s+/).map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)]));
-    out.push({ host: m[1]!, ok: n.ok ?? 0, changed: n.changed ?? 0, unreachable: n.unreachable ?? 0, failed: n.failed ?? 0, skipped: n.skipped ?? 0, rescued: n.rescued ?? 0, ignored: n.ignored ?? 0 });
+    const n = Object.fromEntries(
+      m[2]!
+        .trim()
+        .split(/\s+/)
+        .map((kv) => kv.split('='))
+        .map(([k, v]) => [k, Number(v)]),
+    );
+    out.push({
+      host: m[1]!,
+      ok: n.ok ?? 0,
+      changed: n.changed ?? 0,
+      unreachable: n.unreachable ?? 0,
+      failed: n.failed ?? 0,
+      skipped: n.skipped ?? 0,
+      rescued: n.rescued ?? 0,
+      ignored: n.ignored ?? 0,
+    });
   }
   return out;
 }
 
 /** A progress event from one line of the default callback, if it starts a play or task. */
-export function progressOf(line: string): { kind: 'play' | 'task'; name: string } | { kind: 'host'; status: string; host: string } | undefined {
+export function progressOf(
+  line: string,
+): { kind: 'play' | 'task'; name: string } | { kind: 'host'; status: string; host: string } | undefined {
   const m = /^(PLAY|TASK|RUNNING HANDLER) \[(.*)\] \**$/.exec(line);
   if (m) return { kind: m[1] === 'PLAY' ? 'play' : 'task', name: m[2]! };
   const h = /^(ok|changed|skipping|fatal|failed|unreachable): \[([^\]]+)\]/.exec(line);
@@ -47,7 +81,13 @@ export function progressOf(line: string): { kind: 'play' | 'task'; name: string 
 
 /** One host's result of one task, as the json callback reports it. */
 export interface TaskResult {
-  rc?: number; stdout?: string; stderr?: string; msg?: string; failed?: boolean; unreachable?: boolean; skipped?: boolean;
+  rc?: number;
+  stdout?: string;
+  stderr?: string;
+  msg?: string;
+  failed?: boolean;
+  unreachable?: boolean;
+  skipped?: boolean;
   results?: Array<TaskResult & { item?: unknown }>;
   [k: string]: unknown;
 }
@@ -61,12 +101,16 @@ export interface JsonRun {
 /** Ansible's json callback output (stdout of a run with ANSIBLE_STDOUT_CALLBACK=json). */
 export function parseJsonRun(stdout: string): JsonRun {
   const start = stdout.indexOf('{');
-  const doc = JSON.parse(start >= 0 ? stdout.slice(start) : '{}') as { plays?: Array<{ tasks?: Array<{ task: { name: string }; hosts: Record<string, TaskResult> }> }>; stats?: JsonRun['stats'] };
+  const doc = JSON.parse(start >= 0 ? stdout.slice(start) : '{}') as {
+    plays?: Array<{ tasks?: Array<{ task: { name: string }; hosts: Record<string, TaskResult> }> }>;
+    stats?: JsonRun['stats'];
+  };
   const tasks = new Map<string, Map<string, TaskResult>>();
-  for (const p of doc.plays ?? []) for (const t of p.tasks ?? []) {
-    const byHost = tasks.get(t.task.name) ?? new Map<string, TaskResult>();
-    for (const [h, r] of Object.entries(t.hosts)) byHost.set(h, r);
-    tasks.set(t.task.name, byHost);
-  }
+  for (const p of doc.plays ?? [])
+    for (const t of p.tasks ?? []) {
+      const byHost = tasks.get(t.task.name) ?? new Map<string, TaskResult>();
+      for (const [h, r] of Object.entries(t.hosts)) byHost.set(h, r);
+      tasks.set(t.task.name, byHost);
+    }
   return { tasks, stats: doc.stats ?? {} };
 }

@@ -21,20 +21,34 @@ declare module 'autocannon' {
       requests?: Request[];
     }
     interface Histogram {
-      average: number; mean: number; stddev: number; min: number; max: number; total: number;
-      p50: number; p90: number; p97_5: number; p99: number;
+      average: number;
+      mean: number;
+      stddev: number;
+      min: number;
+      max: number;
+      total: number;
+      p50: number;
+      p90: number;
+      p97_5: number;
+      p99: number;
     }
     interface Result {
       duration: number;
       errors: number;
       timeouts: number;
       non2xx: number;
-      '1xx': number; '2xx': number; '3xx': number; '4xx': number; '5xx': number;
+      '1xx': number;
+      '2xx': number;
+      '3xx': number;
+      '4xx': number;
+      '5xx': number;
       latency: Histogram;
       requests: Histogram;
       throughput: Histogram;
     }
-    interface Instance extends EventEmitter { stop(): void }
+    interface Instance extends EventEmitter {
+      stop(): void;
+    }
   }
   function autocannon(opts: autocannon.Options, cb: (err: Error | null, res: autocannon.Result) => void): autocannon.Instance;
   function autocannon(opts: autocannon.Options): Promise<autocannon.Result>;

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { cmd, formatCmd, redact } from './command.js';
 
 test('formatCmd shows env keys but never their values, and quotes argv for a shell', () => {
-  const c = cmd(['docker', 'exec', 'x', 'sh', '-c', "echo 'hi' && true"], 'demo', { env: { DB_PASSWORD: 's3cr3t-value', A: '1' }, cwd: '/tmp/a b' });
+  const c = cmd(['docker', 'exec', 'x', 'sh', '-c', "echo 'hi' && true"], 'demo', {
+    env: { DB_PASSWORD: 's3cr3t-value', A: '1' },
+    cwd: '/tmp/a b',
+  });
   const s = formatCmd(c);
   assert.equal(s, `(cd '/tmp/a b' && A=*** DB_PASSWORD=*** docker exec x sh -c 'echo '\\''hi'\\'' && true')`);
   assert.ok(!s.includes('s3cr3t-value'));

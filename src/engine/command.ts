@@ -23,7 +23,9 @@ export function cmd(argv: string[], describe: string, extra: Omit<Cmd, 'argv' | 
 
 /** How a command is shown to people: env keys without their values, argv quoted. */
 export function formatCmd(c: Cmd): string {
-  const env = Object.keys(c.env ?? {}).sort().map((k) => `${k}=***`);
+  const env = Object.keys(c.env ?? {})
+    .sort()
+    .map((k) => `${k}=***`);
   const line = [...env, ...c.argv.map(shellWord)].join(' ');
   return c.cwd ? `(cd ${shellWord(c.cwd)} && ${line})` : line;
 }

@@ -8,7 +8,17 @@ import { parse, stringify } from 'yaml';
 import { cmd, type Cmd } from './command.js';
 import type { ComposeBinary } from './detect.js';
 import { DockerEngine, type WantedService } from './docker-engine.js';
-import { logFlags, logTimeout, type Desired, type Engine, type ImageSource, type LogOptions, type SideBySide, type ToolCheck, type UpdateStatus } from './engine.js';
+import {
+  logFlags,
+  logTimeout,
+  type Desired,
+  type Engine,
+  type ImageSource,
+  type LogOptions,
+  type SideBySide,
+  type ToolCheck,
+  type UpdateStatus,
+} from './engine.js';
 import { docker, listedName, type ContainerRef } from './docker.js';
 import type { NodeState } from './nodes.js';
 import type { Runner } from './run.js';
@@ -94,7 +104,9 @@ export class ComposeEngine extends DockerEngine implements Engine {
       return !id;
     });
     const limit = pLimit(6);
-    for (const [ref, x] of await Promise.all(rest.map((ref) => limit(async () => [ref, await runner(docker.imageId(ref), { reject: false })] as const)))) {
+    for (const [ref, x] of await Promise.all(
+      rest.map((ref) => limit(async () => [ref, await runner(docker.imageId(ref), { reject: false })] as const)),
+    )) {
       if (x.exitCode === 0) out.set(ref, x.stdout.trim());
     }
     return out;
@@ -148,7 +160,13 @@ export class ComposeEngine extends DockerEngine implements Engine {
 
   async dataDir(runner: Runner): Promise<string | undefined> {
     const r = await runner(docker.info(), { reject: false }).catch(() => undefined);
-    if (r && r.exitCode === 0) { try { return (JSON.parse(r.stdout) as { DockerRootDir?: string }).DockerRootDir ?? '/var/lib/docker'; } catch { /* the default */ } }
+    if (r && r.exitCode === 0) {
+      try {
+        return (JSON.parse(r.stdout) as { DockerRootDir?: string }).DockerRootDir ?? '/var/lib/docker';
+      } catch {
+        /* the default */
+      }
+    }
     return '/var/lib/docker';
   }
 
@@ -178,7 +196,9 @@ export class ComposeEngine extends DockerEngine implements Engine {
   /** Only these services (and whatever they need that is missing): a recreated service's
    *  dependents are left alone, which a plain `up` (Compose 2.26) recreates with it. */
   deployServices(services: string[]): Cmd {
-    return this.c(['up', '-d', '--remove-orphans', '--no-build', ...services], `create or update ${services.join(', ')}`, { timeoutMs: 10 * 60_000 });
+    return this.c(['up', '-d', '--remove-orphans', '--no-build', ...services], `create or update ${services.join(', ')}`, {
+      timeoutMs: 10 * 60_000,
+    });
   }
 
   /** Start what is missing, remove orphans, recreate nothing. */
@@ -193,22 +213,32 @@ export class ComposeEngine extends DockerEngine implements Engine {
    */
   scaleOut(service: string, total: number, file?: string): Cmd {
     const base = file ? [...this.compose.argv, '-p', this.project, '-f', file] : this.base();
-    return cmd([...base, 'up', '-d', '--no-build', '--no-recreate', '--scale', `${service}=${total}`, service],
-      `start new ${service} containers beside the old ones (${total} in all)`, { cwd: this.dir, timeoutMs: 5 * 60_000 });
+    return cmd(
+      [...base, 'up', '-d', '--no-build', '--no-recreate', '--scale', `${service}=${total}`, service],
+      `start new ${service} containers beside the old ones (${total} in all)`,
+      { cwd: this.dir, timeoutMs: 5 * 60_000 },
+    );
   }
 
   /** `<service> <hash>` per line: the config hash Compose labels each container with. */
   serviceHashes(): Cmd {
-    return this.c(['config', '--hash', '*'], 'compute each service\'s config hash', { timeoutMs: 60_000 });
+    return this.c(['config', '--hash', '*'], "compute each service's config hash", { timeoutMs: 60_000 });
   }
 
   remove({ volumes, withoutFile = !existsSync(join(this.dir, this.file)) }: { volumes: boolean; withoutFile?: boolean }): Cmd {
     if (withoutFile && this.compose.kind === 'v2') {
       // v2 finds a project's resources by label, so a deleted output dir does not strand them.
-      return cmd([...this.compose.argv, '-p', this.project, 'down', '--remove-orphans', ...(volumes ? ['--volumes'] : [])],
-        volumes ? 'remove containers, networks and volumes' : 'remove containers and networks (volumes kept)', { timeoutMs: 5 * 60_000 });
+      return cmd(
+        [...this.compose.argv, '-p', this.project, 'down', '--remove-orphans', ...(volumes ? ['--volumes'] : [])],
+        volumes ? 'remove containers, networks and volumes' : 'remove containers and networks (volumes kept)',
+        { timeoutMs: 5 * 60_000 },
+      );
     }
-    return this.c(['down', '--remove-orphans', ...(volumes ? ['--volumes'] : [])], volumes ? 'remove containers, networks and volumes' : 'remove containers and networks (volumes kept)', { timeoutMs: 5 * 60_000 });
+    return this.c(
+      ['down', '--remove-orphans', ...(volumes ? ['--volumes'] : [])],
+      volumes ? 'remove containers, networks and volumes' : 'remove containers and networks (volumes kept)',
+      { timeoutMs: 5 * 60_000 },
+    );
   }
 
   // Compose v2 (up to 2.30) and v1 stop exactly the named services, not their dependents.
@@ -221,7 +251,11 @@ export class ComposeEngine extends DockerEngine implements Engine {
   }
 
   logs(service: string, tail: number | 'all', opts: LogOptions = {}): Cmd {
-    return this.c(['logs', '--no-color', '--tail', String(tail), ...logFlags(opts), service], `read the last ${tail} log lines of ${service}`, logTimeout(opts));
+    return this.c(
+      ['logs', '--no-color', '--tail', String(tail), ...logFlags(opts), service],
+      `read the last ${tail} log lines of ${service}`,
+      logTimeout(opts),
+    );
   }
 
   ps(): Cmd {
@@ -245,9 +279,12 @@ export class ComposeEngine extends DockerEngine implements Engine {
   tool(): ToolCheck {
     const bin = this.compose;
     return {
-      id: 'compose', title: 'Compose available', cmd: cmd([...bin.argv, 'version'], 'compose version', { timeoutMs: 20_000 }),
+      id: 'compose',
+      title: 'Compose available',
+      cmd: cmd([...bin.argv, 'version'], 'compose version', { timeoutMs: 20_000 }),
       judge: () => ({
-        status: bin.kind === 'v1' ? 'warn' : 'ok', detail: `${bin.argv.join(' ')} ${bin.version} (${bin.kind})`,
+        status: bin.kind === 'v1' ? 'warn' : 'ok',
+        detail: `${bin.argv.join(' ')} ${bin.version} (${bin.kind})`,
         hint: bin.kind === 'v1' ? 'docker-compose v1 is end-of-life: install Compose v2 (docker compose) when you can' : undefined,
       }),
       missing: 'install the compose plugin (scripts/docker/ensure-engine.sh) or docker-compose',

@@ -30,24 +30,43 @@ export function runnerOf(ctx: Pick<OpsContext, 'runner'>): Runner {
 export function secretValues(secretsDir: string | undefined): string[] {
   if (!secretsDir) return [];
   const out: string[] = [];
-  let names: string[] = [];
-  try { names = readdirSync(secretsDir); } catch { return []; }
+  let names: string[];
+  try {
+    names = readdirSync(secretsDir);
+  } catch {
+    return [];
+  }
   for (const n of names) {
     const p = join(secretsDir, n);
     try {
       if (!statSync(p).isFile() || statSync(p).size > 64 * 1024) continue;
       const v = readFileSync(p, 'utf8');
-      out.push(v, v.trim(), ...v.split('\n').map((l) => l.trim()).filter((l) => l.length >= 8));
-    } catch { /* unreadable: nothing to mask */ }
+      out.push(
+        v,
+        v.trim(),
+        ...v
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l.length >= 8),
+      );
+    } catch {
+      /* unreadable: nothing to mask */
+    }
   }
   return [...new Set(out.filter((v) => v.length >= 6))].sort((a, b) => b.length - a.length);
 }
 
 export async function composeContext(o: {
-  plan: Plan; outDir: string; projectDir: string; secretsDir?: string; runner?: Runner; compose?: ComposeBinary; prefer?: 'v1' | 'v2';
+  plan: Plan;
+  outDir: string;
+  projectDir: string;
+  secretsDir?: string;
+  runner?: Runner;
+  compose?: ComposeBinary;
+  prefer?: 'v1' | 'v2';
 }): Promise<OpsContext> {
   const runner = o.runner ?? run;
-  const compose = o.compose ?? await detectCompose(runner, o.prefer);
+  const compose = o.compose ?? (await detectCompose(runner, o.prefer));
   // Compose v2 builds through the engine's own BuildKit even without buildx; v1 uses the classic builder.
   const engine = new ComposeEngine({ compose, project: o.plan.name, dir: o.outDir, services: o.plan.components });
   return { plan: o.plan, outDir: o.outDir, projectDir: o.projectDir, engine, secretsDir: o.secretsDir, runner: o.runner };
@@ -72,10 +91,12 @@ export interface TargetContextOptions {
 export async function targetContext(o: TargetContextOptions): Promise<OpsContext> {
   if (o.target === 'compose') return composeContext(o);
   // Flux applies the rendered tree from Git; wharf itself does not talk to a cluster yet.
-  if (o.target === 'k8s') throw new Error('the k8s target has no engine yet: run `wharf render --target k8s`, commit .wharf/k8s and let Flux apply it');
+  if (o.target === 'k8s')
+    throw new Error('the k8s target has no engine yet: run `wharf render --target k8s`, commit .wharf/k8s and let Flux apply it');
   const c = o.stack.cluster;
   const engine = new SwarmEngine({
-    project: o.plan.name, dir: o.outDir,
+    project: o.plan.name,
+    dir: o.outDir,
     dockerHost: o.host ?? c.manager ?? process.env.DOCKER_HOST,
     resolveImage: c.resolveImage,
     replicas: Object.fromEntries(o.plan.components.map((x) => [x.name, x.replicas])),

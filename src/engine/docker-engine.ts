@@ -19,7 +19,11 @@ export function desiredReplicas(c: WantedService, nodes: NodeState[]): number {
   if (!nodes.length) return c.replicas;
   const ready = nodes.filter((n) => n.state === 'ready' && n.availability === 'active');
   const kind = c.placement?.kind;
-  return kind === 'every-node' ? ready.length : kind === 'every-control-plane-node' ? ready.filter((n) => n.role === 'manager').length : c.replicas;
+  return kind === 'every-node'
+    ? ready.length
+    : kind === 'every-control-plane-node'
+      ? ready.filter((n) => n.role === 'manager').length
+      : c.replicas;
 }
 
 const isHealthy = (c: ContainerState) => c.state === 'running' && (c.health === 'healthy' || c.health === 'none');
@@ -30,7 +34,10 @@ export function summarize(services: WantedService[], containers: ContainerState[
     const cs = containers.filter((c) => c.service === s.name);
     const running = cs.filter((c) => c.state === 'running');
     return {
-      service: s.name, desired: desiredReplicas(s, nodes), running: running.length, healthy: running.filter(isHealthy).length,
+      service: s.name,
+      desired: desiredReplicas(s, nodes),
+      running: running.length,
+      healthy: running.filter(isHealthy).length,
       revisions: [...new Set(running.map((c) => c.revision).filter((r): r is string => !!r))].sort(byCodeUnit),
       nodes: [...new Set(running.map((c) => c.node).filter((n): n is string => !!n))].sort(byCodeUnit),
       containers: cs,
@@ -74,7 +81,10 @@ export abstract class DockerEngine implements Pick<Engine, 'replicaLogs' | 'exec
   private async containersAt(runner: Runner, where: { host?: string; node?: string }, strict: boolean): Promise<ContainerState[]> {
     const ps = await runner(onHost(docker.psIds(this.containerFilters()), where.host), { reject: strict });
     if (ps.exitCode !== 0) return [];
-    const ids = ps.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+    const ids = ps.stdout
+      .split('\n')
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (ids.length === 0) return [];
     // A container can vanish between ps and inspect (down running elsewhere): inspect tolerates that.
     const r = await runner(onHost(docker.inspect(ids), where.host), { reject: false });
@@ -95,7 +105,12 @@ export abstract class DockerEngine implements Pick<Engine, 'replicaLogs' | 'exec
    * error unless `strict: false`.
    */
   async liveState(runner: Runner, o: LiveStateOptions = {}): Promise<LiveState> {
-    const updates = o.updates ? this.updates(runner, this.wanted.map((s) => s.name)) : Promise.resolve(new Map<string, UpdateStatus>());
+    const updates = o.updates
+      ? this.updates(
+          runner,
+          this.wanted.map((s) => s.name),
+        )
+      : Promise.resolve(new Map<string, UpdateStatus>());
     const nodes = await this.readNodes(runner);
     let containers: ContainerState[];
     if (!nodes.length) containers = await this.containersAt(runner, { host: this.dockerHost }, o.strict !== false);
@@ -111,7 +126,9 @@ export abstract class DockerEngine implements Pick<Engine, 'replicaLogs' | 'exec
   async networkPeers(runner: Runner, network: string, node: NodeState): Promise<{ peers: string[]; mtu?: string } | undefined> {
     const r = await runner(onHost(docker.networkInspect(network), node.dockerHost), { reject: false });
     if (r.exitCode !== 0) return undefined;
-    const info = (JSON.parse(r.stdout) as Array<{ Peers?: Array<{ Name: string; IP: string }> | null; Options?: Record<string, string> | null }>)[0];
+    const info = (
+      JSON.parse(r.stdout) as Array<{ Peers?: Array<{ Name: string; IP: string }> | null; Options?: Record<string, string> | null }>
+    )[0];
     const mtu = info?.Options?.['com.docker.network.driver.mtu'];
     return { peers: (info?.Peers ?? []).map((p) => p.IP), ...(mtu ? { mtu } : {}) };
   }
@@ -124,7 +141,7 @@ export abstract class DockerEngine implements Pick<Engine, 'replicaLogs' | 'exec
       removeVolumes: (names, node) => onHost(docker.volumeRemove(names), node ? node.dockerHost : this.dockerHost),
       removeContainers: (cs) => {
         const byHost = new Map<string | undefined, string[]>();
-        for (const c of cs) byHost.set(c.host, [...byHost.get(c.host) ?? [], c.id]);
+        for (const c of cs) byHost.set(c.host, [...(byHost.get(c.host) ?? []), c.id]);
         return [...byHost].map(([host, ids]) => onHost(docker.removeContainers(ids), host));
       },
     };

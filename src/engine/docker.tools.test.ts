@@ -14,18 +14,29 @@ test('hostile values reach the probe as arguments: nothing they contain runs', (
   const dir = mkdtempSync(join(tmpdir(), 'wharf-probe-'));
   const marker = join(dir, 'pwned');
   try {
-    const evil = [`x;touch ${marker}`, `$(touch ${marker})`, `\`touch ${marker}\``, `x'; touch ${marker}; '`, `x"; touch ${marker}; "`, `x\ntouch ${marker}`];
+    const evil = [
+      `x;touch ${marker}`,
+      `$(touch ${marker})`,
+      `\`touch ${marker}\``,
+      `x'; touch ${marker}; '`,
+      `x"; touch ${marker}; "`,
+      `x\ntouch ${marker}`,
+    ];
     for (const v of evil) {
       runArgv(resolveScript(v));
       runArgv(tcpConnectScript(v, 1));
       runArgv(httpGetScript(`http://127.0.0.1:1/${v}`));
       assert.ok(!existsSync(marker), `ran a command from ${JSON.stringify(v)}`);
     }
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the probes still work: GET with a query string, TCP connect, and resolving localhost', async () => {
-  const srv = createServer((req, res) => { res.end(`got ${req.url}`); });
+  const srv = createServer((req, res) => {
+    res.end(`got ${req.url}`);
+  });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const port = (srv.address() as { port: number }).port;
   try {
@@ -42,5 +53,7 @@ test('the probes still work: GET with a query string, TCP connect, and resolving
     const res = await execa(n[0]!, n.slice(1), { reject: false, timeout: 20_000 });
     assert.equal(res.exitCode, 0, res.stderr);
     assert.match(res.stdout, /127\.0\.0\.1|::1/);
-  } finally { srv.close(); }
+  } finally {
+    srv.close();
+  }
 });

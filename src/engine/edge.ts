@@ -38,8 +38,16 @@ export function edgeRequest(r: EdgeRequest): Promise<EdgeResponse> {
   const tls = r.tls !== false;
   return new Promise((resolve, reject) => {
     const opts = {
-      host: edgeAddress(r.address), port: r.port, path: r.path ?? '/', method: r.method ?? 'GET',
-      headers: { host: r.host, 'user-agent': 'wharf-doctor', ...r.headers, ...(r.body !== undefined ? { 'content-length': String(Buffer.byteLength(r.body)) } : {}) },
+      host: edgeAddress(r.address),
+      port: r.port,
+      path: r.path ?? '/',
+      method: r.method ?? 'GET',
+      headers: {
+        host: r.host,
+        'user-agent': 'wharf-doctor',
+        ...r.headers,
+        ...(r.body !== undefined ? { 'content-length': String(Buffer.byteLength(r.body)) } : {}),
+      },
       timeout: r.timeoutMs ?? 5000,
       ...(tls ? { servername: r.host.replace(/:\d+$/, ''), rejectUnauthorized: !!r.ca, ca: r.ca } : {}),
       agent: false as const,
@@ -49,10 +57,28 @@ export function edgeRequest(r: EdgeRequest): Promise<EdgeResponse> {
       let cert: EdgeResponse['cert'];
       if (tls) {
         const c = (res.socket as unknown as { getPeerCertificate?: () => PeerCertificate }).getPeerCertificate?.();
-        if (c && c.subject) cert = { subject: Object.entries(c.subject).map(([k, v]) => `${k}=${v}`).join(','), subjectAltName: c.subjectaltname, validTo: c.valid_to, fingerprint256: c.fingerprint256 };
+        if (c && c.subject)
+          cert = {
+            subject: Object.entries(c.subject)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(','),
+            subjectAltName: c.subjectaltname,
+            validTo: c.valid_to,
+            fingerprint256: c.fingerprint256,
+          };
       }
-      res.on('data', (d: Buffer) => { if (chunks.reduce((n, b) => n + b.length, 0) < 1024 * 1024) chunks.push(d); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), cert, ms: Math.round(performance.now() - started) }));
+      res.on('data', (d: Buffer) => {
+        if (chunks.reduce((n, b) => n + b.length, 0) < 1024 * 1024) chunks.push(d);
+      });
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          cert,
+          ms: Math.round(performance.now() - started),
+        }),
+      );
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`timed out after ${opts.timeout} ms`)));

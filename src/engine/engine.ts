@@ -86,18 +86,21 @@ export interface LiveStateOptions {
 export type ImageSource =
   /** the engine itself: found locally, pulled, or built here */
   | {
-    kind: 'local';
-    present(ref: string): Cmd;
-    /** the ID of each of these images the engine has (one listing, then `present` for what it cannot match) */
-    find(runner: Runner, refs: string[]): Promise<Map<string, string>>;
-    pull(ref: string): Cmd;
-    build(services: string[]): Cmd;
-  }
+      kind: 'local';
+      present(ref: string): Cmd;
+      /** the ID of each of these images the engine has (one listing, then `present` for what it cannot match) */
+      find(runner: Runner, refs: string[]): Promise<Map<string, string>>;
+      pull(ref: string): Cmd;
+      build(services: string[]): Cmd;
+    }
   /** each node pulls from a registry at deploy time */
   | { kind: 'registry' };
 
 /** What a side-by-side rollout compares each container with: the definition and image now. */
-export interface Desired { revisions: Map<string, string>; imageIds: Map<string, string> }
+export interface Desired {
+  revisions: Map<string, string>;
+  imageIds: Map<string, string>;
+}
 
 /** One host: new replicas start beside the old ones, are gated by health and the edge, then
  *  the old are drained and removed (ops/rollout.ts drives rollout-machine.ts). */

@@ -25,11 +25,21 @@ test('show servers state: slot, address, states and the name it resolves', () =>
   assert.equal(s[2]!.adminState, 32);
 });
 
-test('show stat: current sessions per server; a service\'s slots carry them', () => {
+test("show stat: current sessions per server; a service's slots carry them", () => {
   assert.equal(parseStatSessions(stat).get('be_api_3000/api1'), 3);
   const api = serversOf('api', state, stat);
-  assert.deepEqual(api.map((x) => [x.server, x.sessions]), [['api1', 3], ['api2', 1], ['api4', 0]]);
-  assert.deepEqual(serversOf('web', state, stat).map((x) => x.server), ['web1']);
+  assert.deepEqual(
+    api.map((x) => [x.server, x.sessions]),
+    [
+      ['api1', 3],
+      ['api2', 1],
+      ['api4', 0],
+    ],
+  );
+  assert.deepEqual(
+    serversOf('web', state, stat).map((x) => x.server),
+    ['web1'],
+  );
 });
 
 test('runtime commands travel as arguments to a fixed script inside the proxy container', () => {
@@ -42,13 +52,18 @@ test('runtime commands travel as arguments to a fixed script inside the proxy co
 test('a runtime query that fails while the edge reloads is asked again; only the deadline makes it an error', async () => {
   const c = runtime.stat({ id: 'abc' });
   let n = 0;
-  const { runner, calls } = recordingRunner(() => (++n === 1 ? { exitCode: 1, stderr: 'bash: connect: Connection refused' } : { stdout: stat }));
+  const { runner, calls } = recordingRunner(() =>
+    ++n === 1 ? { exitCode: 1, stderr: 'bash: connect: Connection refused' } : { stdout: stat },
+  );
   const r = await askEdge(runner, c, { intervalMs: 10 });
   assert.equal(r.stdout, stat);
   assert.equal(calls.length, 2);
   assert.deepEqual(calls[1]!.argv, c.argv, 'the same query again');
 
   const down = recordingRunner(() => ({ exitCode: 1, stderr: 'bash: connect: Connection refused' }));
-  await assert.rejects(askEdge(down.runner, c, { intervalMs: 10, deadlineMs: 100 }), (e: Error) => e instanceof CommandError && /ask the edge: show stat failed \(exit 1\)[\s\S]*Connection refused/.test(e.message));
+  await assert.rejects(
+    askEdge(down.runner, c, { intervalMs: 10, deadlineMs: 100 }),
+    (e: Error) => e instanceof CommandError && /ask the edge: show stat failed \(exit 1\)[\s\S]*Connection refused/.test(e.message),
+  );
   assert.ok(down.calls.length >= 3, `asked ${down.calls.length} times within the deadline`);
 });

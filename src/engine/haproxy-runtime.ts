@@ -9,8 +9,19 @@ import { haproxyRuntimePort } from '../render/haproxy/index.js';
 
 export function runtimeCommand(proxy: ContainerRef, command: string): Cmd {
   if (/[\n;]/.test(command)) throw new Error(`bug: one runtime API command at a time: ${JSON.stringify(command)}`);
-  return docker.exec(proxy, ['bash', '-c', 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf \'%s\\n\' "$2" >&3 && cat <&3', 'wharf-runtime', String(haproxyRuntimePort), command],
-    `ask the edge: ${command}`, 15_000);
+  return docker.exec(
+    proxy,
+    [
+      'bash',
+      '-c',
+      'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf \'%s\\n\' "$2" >&3 && cat <&3',
+      'wharf-runtime',
+      String(haproxyRuntimePort),
+      command,
+    ],
+    `ask the edge: ${command}`,
+    15_000,
+  );
 }
 
 export interface EdgeServer {
@@ -35,7 +46,14 @@ export function parseServersState(text: string): EdgeServer[] {
     if (!line.trim() || line.startsWith('#') || /^\d+$/.test(line.trim())) continue;
     const f = line.trim().split(/\s+/);
     if (f.length < 18) continue;
-    out.push({ backend: f[1]!, server: f[3]!, addr: f[4] === '-' ? '' : f[4]!, opState: Number(f[5]), adminState: Number(f[6]), fqdn: f[17] === '-' ? '' : f[17]! });
+    out.push({
+      backend: f[1]!,
+      server: f[3]!,
+      addr: f[4] === '-' ? '' : f[4]!,
+      opState: Number(f[5]),
+      adminState: Number(f[6]),
+      fqdn: f[17] === '-' ? '' : f[17]!,
+    });
   }
   return out;
 }
@@ -57,13 +75,16 @@ export function parseStatSessions(csv: string): Map<string, number> {
 /** The server slots holding a service's replicas, with their sessions. */
 export function serversOf(service: string, state: string, stat: string): EdgeServer[] {
   const sessions = parseStatSessions(stat);
-  return parseServersState(state).filter((s) => s.fqdn === service).map((s) => ({ ...s, sessions: sessions.get(`${s.backend}/${s.server}`) ?? 0 }));
+  return parseServersState(state)
+    .filter((s) => s.fqdn === service)
+    .map((s) => ({ ...s, sessions: sessions.get(`${s.backend}/${s.server}`) ?? 0 }));
 }
 
 export const runtime = {
   serversState: (proxy: ContainerRef) => runtimeCommand(proxy, 'show servers state'),
   stat: (proxy: ContainerRef) => runtimeCommand(proxy, 'show stat'),
-  setState: (proxy: ContainerRef, backend: string, server: string, state: 'ready' | 'drain' | 'maint') => runtimeCommand(proxy, `set server ${backend}/${server} state ${state}`),
+  setState: (proxy: ContainerRef, backend: string, server: string, state: 'ready' | 'drain' | 'maint') =>
+    runtimeCommand(proxy, `set server ${backend}/${server} state ${state}`),
 };
 
 export interface AskOptions {
@@ -81,11 +102,19 @@ export interface AskOptions {
  */
 export async function askEdge(runner: Runner, c: Cmd, o: AskOptions = {}): Promise<RunResult> {
   let last: RunResult | undefined;
-  return pWaitFor(async () => {
-    last = await runner(c, { reject: false });
-    return last.exitCode === 0 && pWaitFor.resolveWith(last);
-  }, {
-    interval: o.intervalMs ?? 250,
-    timeout: { milliseconds: o.deadlineMs ?? 20_000, fallback: () => { throw last ? new CommandError(last) : new Error(`${c.describe}: no answer within ${o.deadlineMs ?? 20_000} ms`); } },
-  });
+  return pWaitFor(
+    async () => {
+      last = await runner(c, { reject: false });
+      return last.exitCode === 0 && pWaitFor.resolveWith(last);
+    },
+    {
+      interval: o.intervalMs ?? 250,
+      timeout: {
+        milliseconds: o.deadlineMs ?? 20_000,
+        fallback: () => {
+          throw last ? new CommandError(last) : new Error(`${c.describe}: no answer within ${o.deadlineMs ?? 20_000} ms`);
+        },
+      },
+    },
+  );
 }

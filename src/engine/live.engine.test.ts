@@ -13,9 +13,26 @@ test('a silent failing healthcheck reads "exit code N, no output"; a talking one
   const run = randomBytes(3).toString('hex');
   const silent = `wharf-health-silent-${run}`;
   const talking = `wharf-health-talking-${run}`;
-  const start = (name: string, cmd: string) => execa('docker', ['run', '-d', '--name', name, '--network', 'none',
-    '--health-cmd', cmd, '--health-interval', '1s', '--health-retries', '1', '--health-timeout', '2s',
-    'local/debian:bookworm', 'sleep', '120']);
+  const start = (name: string, cmd: string) =>
+    execa('docker', [
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--network',
+      'none',
+      '--health-cmd',
+      cmd,
+      '--health-interval',
+      '1s',
+      '--health-retries',
+      '1',
+      '--health-timeout',
+      '2s',
+      'local/debian:bookworm',
+      'sleep',
+      '120',
+    ]);
   try {
     await start(silent, 'exit 3');
     await start(talking, 'echo "connect: refused on 3999"; exit 1');

@@ -10,15 +10,20 @@ const fixture = readFileSync(join(import.meta.dirname, '..', '..', 'test', 'fixt
 
 test('parseNodeInspect reads role, state, address, leadership and labels of real nodes', () => {
   const nodes = parseNodeInspect(fixture);
-  assert.deepEqual(nodes.map((n) => n.hostname), ['wharf-swarm-1', 'wharf-swarm-2', 'wharf-swarm-3']);
-  assert.ok(nodes.every((n) => n.role === 'manager' && n.state === 'ready' && n.availability === 'active' && /^\d+\.\d+\.\d+\.\d+$/.test(n.addr)));
+  assert.deepEqual(
+    nodes.map((n) => n.hostname),
+    ['wharf-swarm-1', 'wharf-swarm-2', 'wharf-swarm-3'],
+  );
+  assert.ok(
+    nodes.every((n) => n.role === 'manager' && n.state === 'ready' && n.availability === 'active' && /^\d+\.\d+\.\d+\.\d+$/.test(n.addr)),
+  );
   assert.equal(nodes.filter((n) => n.leader).length, 1);
   assert.ok(nodes.every((n) => n.reachability === 'reachable'));
   assert.deepEqual(nodes.find((n) => n.hostname === 'wharf-swarm-3')!.labels, { 'wharf.db': 'true' });
   assert.match(nodes[0]!.engineVersion, /^\d+\.\d+/);
 });
 
-test('a node\'s engine is reached the way the manager is, unless declared', () => {
+test("a node's engine is reached the way the manager is, unless declared", () => {
   assert.equal(nodeDockerHost('10.0.0.7', 'tcp://10.0.0.1:2375'), 'tcp://10.0.0.7:2375');
   assert.equal(nodeDockerHost('10.0.0.7', 'ssh://deploy@m1.example.com'), 'ssh://deploy@10.0.0.7');
   assert.equal(nodeDockerHost('10.0.0.7', 'ssh://deploy@m1:2222'), 'ssh://deploy@10.0.0.7:2222');

@@ -31,19 +31,21 @@ interface NodeInspect {
 }
 
 export function parseNodeInspect(json: string): Omit<NodeState, 'dockerHost'>[] {
-  return (JSON.parse(json) as NodeInspect[]).map((n) => ({
-    id: n.ID,
-    hostname: n.Description.Hostname,
-    role: n.Spec.Role === 'manager' ? 'manager' as const : 'worker' as const,
-    availability: n.Spec.Availability,
-    state: n.Status.State,
-    // A manager's Status.Addr can read 0.0.0.0 when it listens on all addresses: its Raft address is the real one.
-    addr: (n.Status.Addr && n.Status.Addr !== '0.0.0.0' ? n.Status.Addr : n.ManagerStatus?.Addr?.replace(/:\d+$/, '')) ?? '',
-    leader: n.ManagerStatus?.Leader === true,
-    ...(n.ManagerStatus?.Reachability ? { reachability: n.ManagerStatus.Reachability } : {}),
-    labels: { ...(n.Spec.Labels ?? {}) },
-    engineVersion: n.Description.Engine?.EngineVersion ?? '',
-  })).sort((a, b) => byCodeUnit(a.hostname, b.hostname));
+  return (JSON.parse(json) as NodeInspect[])
+    .map((n) => ({
+      id: n.ID,
+      hostname: n.Description.Hostname,
+      role: n.Spec.Role === 'manager' ? ('manager' as const) : ('worker' as const),
+      availability: n.Spec.Availability,
+      state: n.Status.State,
+      // A manager's Status.Addr can read 0.0.0.0 when it listens on all addresses: its Raft address is the real one.
+      addr: (n.Status.Addr && n.Status.Addr !== '0.0.0.0' ? n.Status.Addr : n.ManagerStatus?.Addr?.replace(/:\d+$/, '')) ?? '',
+      leader: n.ManagerStatus?.Leader === true,
+      ...(n.ManagerStatus?.Reachability ? { reachability: n.ManagerStatus.Reachability } : {}),
+      labels: { ...(n.Spec.Labels ?? {}) },
+      engineVersion: n.Description.Engine?.EngineVersion ?? '',
+    }))
+    .sort((a, b) => byCodeUnit(a.hostname, b.hostname));
 }
 
 /**

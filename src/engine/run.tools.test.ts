@@ -8,8 +8,18 @@ const node = process.execPath;
 
 test('run captures stdout/stderr, streams lines, and passes env and input', async () => {
   const lines: string[] = [];
-  const r = await run(cmd([node, '-e', 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{console.log("a");console.error("b");console.log(process.env.W_X+":"+s)})'], 'echo', { env: { W_X: 'x1' }, input: 'in' }),
-    { onLine: (l, s) => lines.push(`${s}:${l}`) });
+  const r = await run(
+    cmd(
+      [
+        node,
+        '-e',
+        'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{console.log("a");console.error("b");console.log(process.env.W_X+":"+s)})',
+      ],
+      'echo',
+      { env: { W_X: 'x1' }, input: 'in' },
+    ),
+    { onLine: (l, s) => lines.push(`${s}:${l}`) },
+  );
   assert.equal(r.exitCode, 0);
   assert.equal(r.stdout, 'a\nx1:in');
   assert.equal(r.stderr, 'b');
@@ -19,7 +29,9 @@ test('run captures stdout/stderr, streams lines, and passes env and input', asyn
 test('run masks secret values in captured output, streamed lines and errors', async () => {
   const secret = 'pa55-w0rd-xyz';
   const lines: string[] = [];
-  const c = cmd([node, '-e', `console.log("pw=${secret}");console.error("bad ${secret}");process.exit(3)`], 'leaky tool', { redact: [secret] });
+  const c = cmd([node, '-e', `console.log("pw=${secret}");console.error("bad ${secret}");process.exit(3)`], 'leaky tool', {
+    redact: [secret],
+  });
   const r = await run(c, { reject: false, onLine: (l) => lines.push(l) });
   assert.equal(r.exitCode, 3);
   assert.equal(r.stdout, 'pw=***');
@@ -44,9 +56,16 @@ test('a missing program is exit 127 with a clear message; a slow one times out',
 });
 
 test('detectCompose prefers v2 and falls back to v1, recorded without running anything', async () => {
-  const onlyV1 = recordingRunner((c) => c.argv[0] === 'docker' ? { exitCode: 1, stderr: "docker: 'compose' is not a docker command." } : { stdout: 'docker-compose version 1.29.2, build unknown' });
+  const onlyV1 = recordingRunner((c) =>
+    c.argv[0] === 'docker'
+      ? { exitCode: 1, stderr: "docker: 'compose' is not a docker command." }
+      : { stdout: 'docker-compose version 1.29.2, build unknown' },
+  );
   assert.deepEqual(await detectCompose(onlyV1.runner), { kind: 'v1', argv: ['docker-compose'], version: '1.29.2' });
-  assert.deepEqual(onlyV1.calls.map((c) => c.argv.join(' ')), ['docker compose version', 'docker-compose version']);
+  assert.deepEqual(
+    onlyV1.calls.map((c) => c.argv.join(' ')),
+    ['docker compose version', 'docker-compose version'],
+  );
   const both = recordingRunner(() => ({ stdout: 'Docker Compose version v2.26.1' }));
   assert.equal((await detectCompose(both.runner)).kind, 'v2');
   assert.equal((await detectCompose(both.runner, 'v1')).kind, 'v1');

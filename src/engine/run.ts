@@ -27,7 +27,9 @@ export type Runner = (cmd: Cmd, opts?: RunOptions) => Promise<RunResult>;
 export class CommandError extends OperationError {
   constructor(readonly result: RunResult) {
     const tail = (result.stderr || result.stdout).trim().split('\n').slice(-15).join('\n');
-    super(`${result.cmd.describe} failed (${result.timedOut ? 'timed out' : `exit ${result.exitCode}`}): ${redact(formatCmd(result.cmd), result.cmd.redact)}${tail ? `\n${tail}` : ''}`);
+    super(
+      `${result.cmd.describe} failed (${result.timedOut ? 'timed out' : `exit ${result.exitCode}`}): ${redact(formatCmd(result.cmd), result.cmd.redact)}${tail ? `\n${tail}` : ''}`,
+    );
     this.name = 'CommandError';
   }
 }
@@ -51,7 +53,10 @@ export const run: Runner = async (c, opts = {}) => {
   });
   if (opts.onLine) {
     const onLine = opts.onLine;
-    for (const [stream, name] of [[child.stdout, 'stdout'], [child.stderr, 'stderr']] as const) {
+    for (const [stream, name] of [
+      [child.stdout, 'stdout'],
+      [child.stderr, 'stderr'],
+    ] as const) {
       let pending = '';
       stream?.on('data', (chunk: Buffer) => {
         pending += chunk.toString('utf8');
@@ -59,7 +64,9 @@ export const run: Runner = async (c, opts = {}) => {
         pending = lines.pop() ?? '';
         for (const l of lines) if (l.trim()) onLine(redact(l, c.redact), name);
       });
-      stream?.on('end', () => { if (pending.trim()) onLine(redact(pending, c.redact), name); });
+      stream?.on('end', () => {
+        if (pending.trim()) onLine(redact(pending, c.redact), name);
+      });
     }
   }
   const r = await child;

@@ -9,7 +9,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { DockerEngine, type WantedService } from './docker-engine.js';
-import { logFlags, logTimeout, type Engine, type ImageSource, type LogOptions, type Orchestrated, type ToolCheck, type UpdateStatus } from './engine.js';
+import {
+  logFlags,
+  logTimeout,
+  type Engine,
+  type ImageSource,
+  type LogOptions,
+  type Orchestrated,
+  type ToolCheck,
+  type UpdateStatus,
+} from './engine.js';
 import { nodeDockerHost, parseNodeInspect, type NodeState } from './nodes.js';
 import type { Runner } from './run.js';
 import { swarmAddressing } from '../render/addressing.js';
@@ -49,7 +58,11 @@ export function parseUpdateStates(stdout: string, project: string): Map<string, 
     const i = l.indexOf(' ');
     if (i < 0 || !l.startsWith(prefix)) continue;
     const u = JSON.parse(l.slice(i + 1) || 'null') as { State?: string; StartedAt?: string; Message?: string } | null;
-    out.set(l.slice(prefix.length, i), { state: u?.State ?? '', startedAt: Date.parse(u?.StartedAt ?? '') || 0, message: u?.Message ?? '' });
+    out.set(l.slice(prefix.length, i), {
+      state: u?.State ?? '',
+      startedAt: Date.parse(u?.StartedAt ?? '') || 0,
+      message: u?.Message ?? '',
+    });
   }
   return out;
 }
@@ -106,14 +119,21 @@ export class SwarmEngine extends DockerEngine implements Engine {
     const keep = s.inUse();
     const removed: string[] = [];
     for (const { kind, cmd } of s.list()) {
-      const old = (await runner(cmd)).stdout.split('\n').map((l) => l.trim()).filter((n) => n && !keep.has(n)).sort();
+      const old = (await runner(cmd)).stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((n) => n && !keep.has(n))
+        .sort();
       for (const n of old) if ((await runner(s.remove(kind, [n]), { reject: false })).exitCode === 0) removed.push(n);
     }
     return removed;
   }
 
   async readNodes(runner: Runner): Promise<NodeState[]> {
-    const ids = (await runner(this.nodeIds())).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+    const ids = (await runner(this.nodeIds())).stdout
+      .split('\n')
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (!ids.length) return [];
     return parseNodeInspect((await runner(this.nodeInspect(ids))).stdout).map((n) => ({ ...n, dockerHost: this.nodeHost(n) }));
   }
@@ -144,34 +164,64 @@ export class SwarmEngine extends DockerEngine implements Engine {
   build(services: string[] = []): Cmd {
     // A cluster pulls every image from a registry: building on the client would leave the
     // nodes without it. Build and push before rendering the stack with the pushed refs.
-    throw new Error(`bug: the swarm engine does not build (${services.join(', ') || 'all services'}); push images to a registry and reference them`);
+    throw new Error(
+      `bug: the swarm engine does not build (${services.join(', ') || 'all services'}); push images to a registry and reference them`,
+    );
   }
 
   apply(): Cmd {
     // --detach: ops poll convergence themselves (the same progress on every target).
-    return this.c(['stack', 'deploy', '--with-registry-auth', '--prune', '--detach=true', '--resolve-image', this.resolveImage, '-c', this.file, this.project],
-      'create or update the stack\'s services', { cwd: this.dir, timeoutMs: 10 * 60_000 });
+    return this.c(
+      [
+        'stack',
+        'deploy',
+        '--with-registry-auth',
+        '--prune',
+        '--detach=true',
+        '--resolve-image',
+        this.resolveImage,
+        '-c',
+        this.file,
+        this.project,
+      ],
+      "create or update the stack's services",
+      { cwd: this.dir, timeoutMs: 10 * 60_000 },
+    );
   }
 
   remove(_opts: { volumes: boolean; withoutFile?: boolean }): Cmd {
     // Swarm volumes are node-local and outlive the stack: `stack rm` removes services,
     // networks, configs and secrets by namespace label, with or without the file.
-    return this.c(['stack', 'rm', this.project], 'remove services, networks, configs and secrets (volumes stay on their nodes)', { timeoutMs: 5 * 60_000 });
+    return this.c(['stack', 'rm', this.project], 'remove services, networks, configs and secrets (volumes stay on their nodes)', {
+      timeoutMs: 5 * 60_000,
+    });
   }
 
   // Swarm has no stopped-but-kept task: stopping is scaling to 0, starting is scaling back to
   // the plan's count. Detached: the CLI's own convergence wait adds ~50 s per call against
   // 20.10 engines; the ops poll the containers instead (ServiceControl waits for both).
   stop(services: string[]): Cmd {
-    return this.c(['service', 'scale', '--detach=true', ...services.map((s) => `${this.serviceName(s)}=0`)], `stop ${services.join(', ')}`, { timeoutMs: 60_000 });
+    return this.c(
+      ['service', 'scale', '--detach=true', ...services.map((s) => `${this.serviceName(s)}=0`)],
+      `stop ${services.join(', ')}`,
+      { timeoutMs: 60_000 },
+    );
   }
 
   start(services: string[]): Cmd {
-    return this.c(['service', 'scale', '--detach=true', ...services.map((s) => `${this.serviceName(s)}=${this.replicas[s] ?? 1}`)], `start ${services.join(', ')}`, { timeoutMs: 60_000 });
+    return this.c(
+      ['service', 'scale', '--detach=true', ...services.map((s) => `${this.serviceName(s)}=${this.replicas[s] ?? 1}`)],
+      `start ${services.join(', ')}`,
+      { timeoutMs: 60_000 },
+    );
   }
 
   logs(service: string, tail: number | 'all', opts: LogOptions = {}): Cmd {
-    return this.c(['service', 'logs', '--no-trunc', '--tail', String(tail), ...logFlags(opts), this.serviceName(service)], `read the last ${tail} log lines of ${service}`, logTimeout(opts));
+    return this.c(
+      ['service', 'logs', '--no-trunc', '--tail', String(tail), ...logFlags(opts), this.serviceName(service)],
+      `read the last ${tail} log lines of ${service}`,
+      logTimeout(opts),
+    );
   }
 
   ps(): Cmd {
@@ -186,32 +236,49 @@ export class SwarmEngine extends DockerEngine implements Engine {
   /** tasks of one service (or the whole stack) with node and state, one JSON object per line */
   tasks(service?: string): Cmd {
     return service
-      ? this.c(['service', 'ps', '--no-trunc', '--format', '{{json .}}', this.serviceName(service)], `list tasks of ${service}`, { timeoutMs: 30_000 })
+      ? this.c(['service', 'ps', '--no-trunc', '--format', '{{json .}}', this.serviceName(service)], `list tasks of ${service}`, {
+          timeoutMs: 30_000,
+        })
       : this.c(['stack', 'ps', '--no-trunc', '--format', '{{json .}}', this.project], 'list tasks', { timeoutMs: 30_000 });
   }
 
   /** replace every task of a service, one at a time as its update_config says (or in the order given) */
   rollout(service: string, order?: 'start-first' | 'stop-first'): Cmd {
-    return this.c(['service', 'update', '--force', '--detach=true', ...(order ? ['--update-order', order] : []), this.serviceName(service)], `roll every task of ${service}`, { timeoutMs: 60_000 });
+    return this.c(
+      ['service', 'update', '--force', '--detach=true', ...(order ? ['--update-order', order] : []), this.serviceName(service)],
+      `roll every task of ${service}`,
+      { timeoutMs: 60_000 },
+    );
   }
 
   /** back to the service's previous spec (Swarm keeps one), as its rollback_config says */
   rollback(service: string): Cmd {
-    return this.c(['service', 'rollback', '--detach', '--quiet', this.serviceName(service)], `roll ${service} back to its previous spec`, { timeoutMs: 60_000 });
+    return this.c(['service', 'rollback', '--detach', '--quiet', this.serviceName(service)], `roll ${service} back to its previous spec`, {
+      timeoutMs: 60_000,
+    });
   }
 
   /** the state of a service's last update: updating, completed, paused, rollback_completed... (empty: never updated) */
   rolloutState(service: string): Cmd {
-    return this.c(['service', 'inspect', '--format', '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}', this.serviceName(service)], `read the rollout state of ${service}`, { timeoutMs: 30_000 });
+    return this.c(
+      ['service', 'inspect', '--format', '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}', this.serviceName(service)],
+      `read the rollout state of ${service}`,
+      { timeoutMs: 30_000 },
+    );
   }
 
   rolloutStates(services: string[]): Cmd {
-    return this.c(['service', 'inspect', '--format', '{{.Spec.Name}} {{json .UpdateStatus}}', ...services.map((s) => this.serviceName(s))],
-      'read the rollout state of every service', { timeoutMs: 30_000 });
+    return this.c(
+      ['service', 'inspect', '--format', '{{.Spec.Name}} {{json .UpdateStatus}}', ...services.map((s) => this.serviceName(s))],
+      'read the rollout state of every service',
+      { timeoutMs: 30_000 },
+    );
   }
 
   scale(service: string, replicas: number): Cmd {
-    return this.c(['service', 'scale', '--detach=true', `${this.serviceName(service)}=${replicas}`], `scale ${service} to ${replicas}`, { timeoutMs: 60_000 });
+    return this.c(['service', 'scale', '--detach=true', `${this.serviceName(service)}=${replicas}`], `scale ${service} to ${replicas}`, {
+      timeoutMs: 60_000,
+    });
   }
 
   /** the swarm's nodes: status, availability, manager status (Leader / Reachable) */
@@ -221,24 +288,57 @@ export class SwarmEngine extends DockerEngine implements Engine {
 
   /** Configs and secrets are named by content: every changed file left its old object behind. */
   readonly superseded: Superseded = {
-    list: () => (['config', 'secret'] as const).map((kind) => ({
-      kind, cmd: this.c([kind, 'ls', '--filter', `label=${STACK_NAMESPACE_LABEL}=${this.project}`, '--format', '{{.Name}}'], `list the stack's ${kind}s`, { timeoutMs: 30_000 }),
-    })),
+    list: () =>
+      (['config', 'secret'] as const).map((kind) => ({
+        kind,
+        cmd: this.c(
+          [kind, 'ls', '--filter', `label=${STACK_NAMESPACE_LABEL}=${this.project}`, '--format', '{{.Name}}'],
+          `list the stack's ${kind}s`,
+          { timeoutMs: 30_000 },
+        ),
+      })),
     inUse: () => {
-      const doc = parse(readFileSync(join(this.dir, this.file), 'utf8')) as { configs?: Record<string, { name?: string }>; secrets?: Record<string, { name?: string }> };
-      return new Set([...Object.values(doc.configs ?? {}), ...Object.values(doc.secrets ?? {})].map((o) => o.name).filter((n): n is string => !!n));
+      const doc = parse(readFileSync(join(this.dir, this.file), 'utf8')) as {
+        configs?: Record<string, { name?: string }>;
+        secrets?: Record<string, { name?: string }>;
+      };
+      return new Set(
+        [...Object.values(doc.configs ?? {}), ...Object.values(doc.secrets ?? {})].map((o) => o.name).filter((n): n is string => !!n),
+      );
     },
-    remove: (kind, names) => this.c([kind, 'rm', ...names], `remove ${names.length} superseded ${kind}${names.length === 1 ? '' : 's'}`, { timeoutMs: 60_000 }),
+    remove: (kind, names) =>
+      this.c([kind, 'rm', ...names], `remove ${names.length} superseded ${kind}${names.length === 1 ? '' : 's'}`, { timeoutMs: 60_000 }),
   };
 
   tool(): ToolCheck {
     return {
-      id: 'swarm', title: 'a swarm manager answers', cmd: this.c(['info', '--format', '{{json .Swarm}}'], 'read the swarm state', { timeoutMs: 20_000 }),
+      id: 'swarm',
+      title: 'a swarm manager answers',
+      cmd: this.c(['info', '--format', '{{json .Swarm}}'], 'read the swarm state', { timeoutMs: 20_000 }),
       judge: (out) => {
-        const s = JSON.parse(out || '{}') as { LocalNodeState?: string; ControlAvailable?: boolean; Managers?: number; Nodes?: number; NodeAddr?: string };
-        if (s.LocalNodeState !== 'active') return { status: 'warn', detail: `this engine is not in a swarm (${s.LocalNodeState ?? 'unknown'})`, hint: 'docker swarm init on the first manager, or point --host / cluster.manager at a manager' };
-        if (!s.ControlAvailable) return { status: 'warn', detail: `${s.NodeAddr ?? 'this node'} is a worker: it cannot deploy or list services`, hint: 'point --host / cluster.manager at a manager' };
-        return { status: 'ok', detail: `manager ${s.NodeAddr ?? ''}: ${s.Managers ?? '?'} managers, ${s.Nodes ?? '?'} nodes${this.dockerHost ? ` via ${this.dockerHost}` : ''}` };
+        const s = JSON.parse(out || '{}') as {
+          LocalNodeState?: string;
+          ControlAvailable?: boolean;
+          Managers?: number;
+          Nodes?: number;
+          NodeAddr?: string;
+        };
+        if (s.LocalNodeState !== 'active')
+          return {
+            status: 'warn',
+            detail: `this engine is not in a swarm (${s.LocalNodeState ?? 'unknown'})`,
+            hint: 'docker swarm init on the first manager, or point --host / cluster.manager at a manager',
+          };
+        if (!s.ControlAvailable)
+          return {
+            status: 'warn',
+            detail: `${s.NodeAddr ?? 'this node'} is a worker: it cannot deploy or list services`,
+            hint: 'point --host / cluster.manager at a manager',
+          };
+        return {
+          status: 'ok',
+          detail: `manager ${s.NodeAddr ?? ''}: ${s.Managers ?? '?'} managers, ${s.Nodes ?? '?'} nodes${this.dockerHost ? ` via ${this.dockerHost}` : ''}`,
+        };
       },
       missing: 'point --host / cluster.manager / DOCKER_HOST at a manager (tcp://HOST:2375 or ssh://USER@HOST)',
     };

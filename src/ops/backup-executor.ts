@@ -11,7 +11,10 @@ import { edgeLag, edgeWhere } from './edge-admission.js';
 import { healthOf } from './health.js';
 
 export class BackupError extends OperationError {
-  constructor(message: string) { super(message); this.name = 'BackupError'; }
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackupError';
+  }
 }
 
 /** Stops and starts the plan's services around an in-place restore. */
@@ -47,7 +50,10 @@ export async function stackBackupExecutor(ctx: OpsContext): Promise<BackupExecut
     plan: ctx.plan,
     runner,
     services: engineServiceControl(ctx),
-    script: (name, args, describe, timeoutMs) => ({ ...ctx.engine.exec(box, [`/backup/bin/${name}.sh`, ...args], describe, timeoutMs), redact }),
+    script: (name, args, describe, timeoutMs) => ({
+      ...ctx.engine.exec(box, [`/backup/bin/${name}.sh`, ...args], describe, timeoutMs),
+      redact,
+    }),
   };
 }
 
@@ -65,24 +71,50 @@ export function engineServiceControl(ctx: OpsContext, pollMs = 1000): ServiceCon
     stop: async (names) => {
       await runner({ ...ctx.engine.stop(names), redact });
       let left: string[] = [];
-      await pWaitFor(async () => {
-        left = (await states(names)).filter((h) => h.running > 0).map((h) => h.service);
-        return !left.length;
-      }, { interval: pollMs, timeout: { milliseconds: 5 * 60_000, fallback: () => { throw new Error(`still running 300s after stop: ${left.join(', ')}`); } } });
+      await pWaitFor(
+        async () => {
+          left = (await states(names)).filter((h) => h.running > 0).map((h) => h.service);
+          return !left.length;
+        },
+        {
+          interval: pollMs,
+          timeout: {
+            milliseconds: 5 * 60_000,
+            fallback: () => {
+              throw new Error(`still running 300s after stop: ${left.join(', ')}`);
+            },
+          },
+        },
+      );
     },
-    start: async (names) => { await runner({ ...ctx.engine.start(names), redact }); },
+    start: async (names) => {
+      await runner({ ...ctx.engine.start(names), redact });
+    },
     // As `up`: healthy is not enough while an edge still routes to none of them.
     waitHealthy: async (names, timeoutMs) => {
       let why: string[] = [];
-      await pWaitFor(async () => {
-        const { containers, health: hs } = await live(names);
-        const bad = hs.filter((h) => h.state !== 'healthy');
-        const healthy = !bad.length && hs.length === names.length;
-        const lag = healthy ? await edgeLag(ctx, runner, containers, undefined, names) : [];
-        why = [...bad.map((h) => `${h.service} (${h.healthy}/${h.desired} healthy, ${h.state})`),
-          ...lag.map((l) => `${l.service} (healthy, but ${edgeWhere(l)} routes to ${l.admitted} of ${l.healthy} replicas)`)];
-        return healthy && !lag.length;
-      }, { interval: pollMs, timeout: { milliseconds: timeoutMs, fallback: () => { throw new Error(`not healthy after ${Math.round(timeoutMs / 1000)}s: ${why.join(', ')}`); } } });
+      await pWaitFor(
+        async () => {
+          const { containers, health: hs } = await live(names);
+          const bad = hs.filter((h) => h.state !== 'healthy');
+          const healthy = !bad.length && hs.length === names.length;
+          const lag = healthy ? await edgeLag(ctx, runner, containers, undefined, names) : [];
+          why = [
+            ...bad.map((h) => `${h.service} (${h.healthy}/${h.desired} healthy, ${h.state})`),
+            ...lag.map((l) => `${l.service} (healthy, but ${edgeWhere(l)} routes to ${l.admitted} of ${l.healthy} replicas)`),
+          ];
+          return healthy && !lag.length;
+        },
+        {
+          interval: pollMs,
+          timeout: {
+            milliseconds: timeoutMs,
+            fallback: () => {
+              throw new Error(`not healthy after ${Math.round(timeoutMs / 1000)}s: ${why.join(', ')}`);
+            },
+          },
+        },
+      );
     },
     notRunning: async (names) => (await states(names)).filter((h) => h.running === 0).map((h) => h.service),
   };

@@ -12,7 +12,10 @@ import { BackupError, type BackupExecutor } from './backup-executor.js';
 export { BackupError, engineServiceControl, stackBackupExecutor, type BackupExecutor, type ServiceControl } from './backup-executor.js';
 
 /** A service an in-place restore stops first, and why (shown in the progress output). */
-export interface RestoreStop { service: string; reason: string }
+export interface RestoreStop {
+  service: string;
+  reason: string;
+}
 
 /**
  * What an in-place restore of a job stops, in stop order: the services writing to the data
@@ -22,11 +25,13 @@ export interface RestoreStop { service: string; reason: string }
 export function restoreStops(plan: Plan, j: BackupJob): RestoreStop[] {
   const others = plan.components.filter((c) => c.role !== 'backup' && c.name !== j.target);
   if (j.kind === 'volume') {
-    return plan.components.filter((c) => c.role !== 'backup' && c.mounts.some((m) => m.type === 'volume' && m.source === j.name))
+    return plan.components
+      .filter((c) => c.role !== 'backup' && c.mounts.some((m) => m.type === 'volume' && m.source === j.name))
       .map((c) => ({ service: c.name, reason: `owns volume ${j.name}` }));
   }
   const what = j.kind === 'redis' ? 'cache' : 'database';
-  const users = others.filter((c) => c.role === 'app' && c.dependsOn.some((d) => d.name === j.target))
+  const users = others
+    .filter((c) => c.role === 'app' && c.dependsOn.some((d) => d.name === j.target))
     .map((c) => ({ service: c.name, reason: `uses ${what} ${j.target}` }));
   if (j.kind === 'redis') users.push({ service: j.target, reason: 'Redis loads the restored RDB when it starts' });
   return users;
@@ -143,8 +148,13 @@ export function selectJobs(plan: Plan, target?: string): BackupJob[] {
   return jobs;
 }
 
-
-interface ScriptOut { exitCode: number; json?: Record<string, unknown>; error?: string; durationMs: number; stdout: string }
+interface ScriptOut {
+  exitCode: number;
+  json?: Record<string, unknown>;
+  error?: string;
+  durationMs: number;
+  stdout: string;
+}
 
 async function runScript(ex: BackupExecutor, job: string, c: Cmd, onProgress?: ProgressFn): Promise<ScriptOut> {
   const runner = ex.runner ?? run;
@@ -154,18 +164,35 @@ async function runScript(ex: BackupExecutor, job: string, c: Cmd, onProgress?: P
     onLine: (line, stream) => {
       if (stream === 'stdout') return;
       const m = /^progress (\S+) (.*)$/.exec(line);
-      if (m) { onProgress?.({ job, phase: m[1]!, message: m[2]! }); return; }
+      if (m) {
+        onProgress?.({ job, phase: m[1]!, message: m[2]! });
+        return;
+      }
       const err = /ERROR: (.*)$/.exec(line);
       if (err) lastError = err[1];
       onProgress?.({ job, phase: 'log', message: line });
     },
   });
-  const jsonLine = r.stdout.split('\n').reverse().find((l) => l.startsWith('{'));
+  const jsonLine = r.stdout
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{'));
   let json: Record<string, unknown> | undefined;
-  if (jsonLine) { try { json = JSON.parse(jsonLine) as Record<string, unknown>; } catch { /* not ours */ } }
+  if (jsonLine) {
+    try {
+      json = JSON.parse(jsonLine) as Record<string, unknown>;
+    } catch {
+      /* not ours */
+    }
+  }
   if (!lastError && r.exitCode !== 0) {
-    lastError = (r.stderr.split('\n').reverse().find((l) => /ERROR: /.test(l))?.replace(/.*ERROR: /, ''))
-      ?? (r.stderr.trim().split('\n').pop() || `exit ${r.exitCode}`);
+    lastError =
+      r.stderr
+        .split('\n')
+        .reverse()
+        .find((l) => /ERROR: /.test(l))
+        ?.replace(/.*ERROR: /, '') ??
+      (r.stderr.trim().split('\n').pop() || `exit ${r.exitCode}`);
   }
   return { exitCode: r.exitCode, json, error: r.exitCode === 0 ? undefined : lastError, durationMs: r.durationMs, stdout: r.stdout };
 }
@@ -177,16 +204,27 @@ export async function backupNow(ex: BackupExecutor, opts: { target?: string; onP
     const r = await runScript(ex, j.name, ex.script('backup', [j.name], `back up ${j.name}`, 6 * 3600_000), opts.onProgress);
     const js = r.json ?? {};
     out.push({
-      job: j.name, target: j.target, kind: j.kind, ok: r.exitCode === 0 && typeof js.snapshot === 'string', exitCode: r.exitCode,
-      snapshot: js.snapshot as string | undefined, bytes: js.bytes as number | undefined, added: js.added as number | undefined,
-      snapshots: js.snapshots as number | undefined, durationMs: r.durationMs, error: r.error,
+      job: j.name,
+      target: j.target,
+      kind: j.kind,
+      ok: r.exitCode === 0 && typeof js.snapshot === 'string',
+      exitCode: r.exitCode,
+      snapshot: js.snapshot as string | undefined,
+      bytes: js.bytes as number | undefined,
+      added: js.added as number | undefined,
+      snapshots: js.snapshots as number | undefined,
+      durationMs: r.durationMs,
+      error: r.error,
     });
   }
   return out;
 }
 
 /** restic check plus (by default) a test restore of the latest snapshot into scratch. */
-export async function verifyBackups(ex: BackupExecutor, opts: { target?: string; restoreTest?: boolean; readDataSubset?: string; onProgress?: ProgressFn } = {}): Promise<VerifyRunResult[]> {
+export async function verifyBackups(
+  ex: BackupExecutor,
+  opts: { target?: string; restoreTest?: boolean; readDataSubset?: string; onProgress?: ProgressFn } = {},
+): Promise<VerifyRunResult[]> {
   const out: VerifyRunResult[] = [];
   for (const j of selectJobs(ex.plan, opts.target)) {
     const args = [j.name];
@@ -195,12 +233,26 @@ export async function verifyBackups(ex: BackupExecutor, opts: { target?: string;
     if (opts.readDataSubset) args.push('--read-data-subset', opts.readDataSubset);
     const r = await runScript(ex, j.name, ex.script('verify', args, `verify ${j.name}`, 6 * 3600_000), opts.onProgress);
     const js = r.json ?? {};
-    out.push({ job: j.name, ok: r.exitCode === 0, exitCode: r.exitCode, restoreTest: js.restoreTest === true, tables: js.tables as number | undefined, durationMs: r.durationMs, error: r.error });
+    out.push({
+      job: j.name,
+      ok: r.exitCode === 0,
+      exitCode: r.exitCode,
+      restoreTest: js.restoreTest === true,
+      tables: js.tables as number | undefined,
+      durationMs: r.durationMs,
+      error: r.error,
+    });
   }
   return out;
 }
 
-interface ResticSnapshot { id: string; short_id: string; time: string; tags?: string[]; summary?: { total_bytes_processed?: number } }
+interface ResticSnapshot {
+  id: string;
+  short_id: string;
+  time: string;
+  tags?: string[];
+  summary?: { total_bytes_processed?: number };
+}
 
 /** `wharf backups [target]`: snapshots per job, newest first, with size, age and verification state. */
 export async function listBackups(ex: BackupExecutor, opts: { target?: string; now?: Date } = {}): Promise<JobListing[]> {
@@ -209,26 +261,49 @@ export async function listBackups(ex: BackupExecutor, opts: { target?: string; n
   for (const j of selectJobs(ex.plan, opts.target)) {
     const r = await runScript(ex, j.name, ex.script('list', [j.name], `list snapshots of ${j.name}`, 120_000));
     const base = { job: j.name, target: j.target, kind: j.kind };
-    if (r.exitCode !== 0 || !r.json) { out.push({ ...base, ok: false, error: r.error ?? 'no answer from the backup service', snapshots: [] }); continue; }
+    if (r.exitCode !== 0 || !r.json) {
+      out.push({ ...base, ok: false, error: r.error ?? 'no answer from the backup service', snapshots: [] });
+      continue;
+    }
     const js = r.json as { backup: Record<string, unknown>; verify: Record<string, unknown>; snapshots: ResticSnapshot[] | null };
     const vOk = js.verify.status === 1;
     const vSnap = typeof js.verify.snapshot === 'string' && js.verify.snapshot ? js.verify.snapshot : undefined;
-    const snaps = (js.snapshots ?? []).map((s): SnapshotInfo => {
-      const tags = s.tags ?? [];
-      const tested = vSnap !== undefined && s.id === vSnap;
-      return {
-        ...base, id: s.id, shortId: s.short_id, time: s.time,
-        ageSeconds: Math.max(0, Math.round((now - Date.parse(s.time)) / 1000)),
-        bytes: s.summary?.total_bytes_processed, tags, safety: tags.includes('wharf-safety'),
-        verification: tested ? (vOk && js.verify.restoreTest === 1 ? 'restore-tested' : vOk ? 'read-back' : 'failed') : 'read-back',
-      };
-    }).sort((a, b) => byCodeUnit(b.time, a.time));
+    const snaps = (js.snapshots ?? [])
+      .map((s): SnapshotInfo => {
+        const tags = s.tags ?? [];
+        const tested = vSnap !== undefined && s.id === vSnap;
+        return {
+          ...base,
+          id: s.id,
+          shortId: s.short_id,
+          time: s.time,
+          ageSeconds: Math.max(0, Math.round((now - Date.parse(s.time)) / 1000)),
+          bytes: s.summary?.total_bytes_processed,
+          tags,
+          safety: tags.includes('wharf-safety'),
+          verification: tested ? (vOk && js.verify.restoreTest === 1 ? 'restore-tested' : vOk ? 'read-back' : 'failed') : 'read-back',
+        };
+      })
+      .sort((a, b) => byCodeUnit(b.time, a.time));
     const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
     const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
     out.push({
-      ...base, ok: true, snapshots: snaps,
-      lastBackup: js.backup.status === null ? undefined : { ok: js.backup.status === 1, at: num(js.backup.lastRun), lastSuccess: num(js.backup.lastSuccess), error: str(js.backup.error) },
-      lastVerify: js.verify.status === null ? undefined : { ok: vOk, at: num(js.verify.lastRun), snapshot: vSnap, restoreTest: js.verify.restoreTest === 1, error: str(js.verify.error) },
+      ...base,
+      ok: true,
+      snapshots: snaps,
+      lastBackup:
+        js.backup.status === null
+          ? undefined
+          : {
+              ok: js.backup.status === 1,
+              at: num(js.backup.lastRun),
+              lastSuccess: num(js.backup.lastSuccess),
+              error: str(js.backup.error),
+            },
+      lastVerify:
+        js.verify.status === null
+          ? undefined
+          : { ok: vOk, at: num(js.verify.lastRun), snapshot: vSnap, restoreTest: js.verify.restoreTest === 1, error: str(js.verify.error) },
     });
   }
   return out;
@@ -240,47 +315,82 @@ export async function listBackups(ex: BackupExecutor, opts: { target?: string; n
  * snapshot first and restores PostgreSQL in one transaction; then the restored data is
  * compared with the manifest stored with the backup. Never writes to another job's target.
  */
-export async function restoreBackup(ex: BackupExecutor, opts: {
-  target: string;
-  snapshot?: string;
-  toScratch?: boolean | string;
-  /** skip the safety snapshot (not recommended) */
-  noSafety?: boolean;
-  confirm: (req: RestoreRequest) => Promise<boolean> | boolean;
-  onProgress?: ProgressFn;
-  /** how long restarted services may take to become healthy */
-  healthTimeoutMs?: number;
-}): Promise<RestoreResult> {
+export async function restoreBackup(
+  ex: BackupExecutor,
+  opts: {
+    target: string;
+    snapshot?: string;
+    toScratch?: boolean | string;
+    /** skip the safety snapshot (not recommended) */
+    noSafety?: boolean;
+    confirm: (req: RestoreRequest) => Promise<boolean> | boolean;
+    onProgress?: ProgressFn;
+    /** how long restarted services may take to become healthy */
+    healthTimeoutMs?: number;
+  },
+): Promise<RestoreResult> {
   const jobs = selectJobs(ex.plan, opts.target);
-  if (jobs.length > 1) throw new BackupError(`"${opts.target}" has ${jobs.length} backups (${jobs.map((j) => j.name).join(', ')}): name one`);
+  if (jobs.length > 1)
+    throw new BackupError(`"${opts.target}" has ${jobs.length} backups (${jobs.map((j) => j.name).join(', ')}): name one`);
   const j = jobs[0]!;
   const scratch = opts.toScratch !== undefined && opts.toScratch !== false;
   if (!scratch && j.kind === 'redis' && !redisDataVolume(j, ex.plan.components)) {
-    throw new BackupError(`cache ${j.target} has no persistence: a restored RDB would never be loaded. Set caches.${j.target}.persistence: true, or use --to-scratch to get the RDB file`);
+    throw new BackupError(
+      `cache ${j.target} has no persistence: a restored RDB would never be loaded. Set caches.${j.target}.persistence: true, or use --to-scratch to get the RDB file`,
+    );
   }
   const stops = scratch ? [] : restoreStops(ex.plan, j);
-  if (stops.length && !ex.services) throw new BackupError(`restoring ${j.target} in place stops ${stops.map((s) => s.service).join(', ')} first, and this executor cannot stop services`);
+  if (stops.length && !ex.services)
+    throw new BackupError(
+      `restoring ${j.target} in place stops ${stops.map((s) => s.service).join(', ')} first, and this executor cannot stop services`,
+    );
   const want = opts.snapshot ?? 'latest';
-  if (want !== 'latest' && !/^[0-9a-f]{8,64}$/.test(want)) throw new BackupError(`--snapshot should be a snapshot id (8-64 hex digits) or latest, not "${want}"`);
+  if (want !== 'latest' && !/^[0-9a-f]{8,64}$/.test(want))
+    throw new BackupError(`--snapshot should be a snapshot id (8-64 hex digits) or latest, not "${want}"`);
   const [listing] = await listBackups(ex, { target: j.name });
   if (!listing || !listing.ok) throw new BackupError(`cannot list the snapshots of ${j.name}: ${listing?.error ?? 'unknown error'}`);
   const candidates = listing.snapshots.filter((s) => (want === 'latest' ? !s.safety : s.id.startsWith(want)));
   const snap = candidates[0];
-  if (!snap) throw new BackupError(want === 'latest' ? `backup ${j.name} has no snapshot yet: run \`wharf backup ${j.name}\`` : `backup ${j.name} has no snapshot ${want}`);
+  if (!snap)
+    throw new BackupError(
+      want === 'latest'
+        ? `backup ${j.name} has no snapshot yet: run \`wharf backup ${j.name}\``
+        : `backup ${j.name} has no snapshot ${want}`,
+    );
   if (want !== 'latest' && candidates.length > 1) throw new BackupError(`snapshot id ${want} is ambiguous: give more digits`);
-  const req: RestoreRequest = { job: j.name, target: j.target, kind: j.kind, snapshot: snap, destination: scratch ? 'scratch' : 'in-place', safetySnapshot: !scratch && !opts.noSafety && j.kind !== 'redis', stops };
+  const req: RestoreRequest = {
+    job: j.name,
+    target: j.target,
+    kind: j.kind,
+    snapshot: snap,
+    destination: scratch ? 'scratch' : 'in-place',
+    safetySnapshot: !scratch && !opts.noSafety && j.kind !== 'redis',
+    stops,
+  };
   if (!(await opts.confirm(req))) return { job: j.name, ok: false, cancelled: true, exitCode: 0, durationMs: 0 };
   const args = [j.name, snap.id];
-  if (scratch) { args.push('--to-scratch'); if (typeof opts.toScratch === 'string') args.push(opts.toScratch); }
+  if (scratch) {
+    args.push('--to-scratch');
+    if (typeof opts.toScratch === 'string') args.push(opts.toScratch);
+  }
   if (opts.noSafety) args.push('--no-safety');
   const describe = `restore ${j.name} from ${snap.shortId}`;
   const toResult = (r: ScriptOut, extra: Partial<RestoreResult> = {}): RestoreResult => {
     const js = r.json ?? {};
     return {
-      job: j.name, ok: r.exitCode === 0, cancelled: false, exitCode: r.exitCode,
-      snapshot: snap.id, destination: js.destination as string | undefined, scratch: js.scratch as boolean | undefined,
-      safetySnapshot: (js.safetySnapshot as string | undefined) || undefined, verified: js.verified as boolean | undefined,
-      tables: js.tables as number | undefined, durationMs: r.durationMs, error: r.error, ...extra,
+      job: j.name,
+      ok: r.exitCode === 0,
+      cancelled: false,
+      exitCode: r.exitCode,
+      snapshot: snap.id,
+      destination: js.destination as string | undefined,
+      scratch: js.scratch as boolean | undefined,
+      safetySnapshot: (js.safetySnapshot as string | undefined) || undefined,
+      verified: js.verified as boolean | undefined,
+      tables: js.tables as number | undefined,
+      durationMs: r.durationMs,
+      error: r.error,
+      ...extra,
     };
   };
   if (scratch) return toResult(await runScript(ex, j.name, ex.script('restore', args, describe, 12 * 3600_000), opts.onProgress));
@@ -288,34 +398,54 @@ export async function restoreBackup(ex: BackupExecutor, opts: {
 }
 
 /** Stop what owns the data, restore, start it again (even when the restore failed), check. */
-async function restoreInPlace(ex: BackupExecutor, j: BackupJob, stops: RestoreStop[], args: string[], describe: string,
+async function restoreInPlace(
+  ex: BackupExecutor,
+  j: BackupJob,
+  stops: RestoreStop[],
+  args: string[],
+  describe: string,
   toResult: (r: ScriptOut, extra?: Partial<RestoreResult>) => RestoreResult,
-  opts: { onProgress?: ProgressFn; healthTimeoutMs?: number }): Promise<RestoreResult> {
+  opts: { onProgress?: ProgressFn; healthTimeoutMs?: number },
+): Promise<RestoreResult> {
   const say = (phase: string, message: string) => opts.onProgress?.({ job: j.name, phase, message });
   const t0 = performance.now();
   const stopped: string[] = [];
   const restarted: string[] = [];
   const timeout = opts.healthTimeoutMs ?? 300_000;
-  const failed = (error: string, r?: ScriptOut): RestoreResult => ({
-    ...(r ? toResult(r) : { job: j.name, cancelled: false, exitCode: 1, snapshot: args[1] }),
-    ok: false, exitCode: r && r.exitCode !== 0 ? r.exitCode : 1, error, stopped, restarted, durationMs: Math.round(performance.now() - t0),
-  } as RestoreResult);
+  const failed = (error: string, r?: ScriptOut): RestoreResult =>
+    ({
+      ...(r ? toResult(r) : { job: j.name, cancelled: false, exitCode: 1, snapshot: args[1] }),
+      ok: false,
+      exitCode: r && r.exitCode !== 0 ? r.exitCode : 1,
+      error,
+      stopped,
+      restarted,
+      durationMs: Math.round(performance.now() - t0),
+    }) as RestoreResult;
   // start again what was stopped, data owner first; returns the problems
   const startAgain = async (why: string, only?: string): Promise<string[]> => {
     const problems: string[] = [];
     for (const s of [...stops].reverse()) {
       if (!stopped.includes(s.service) || restarted.includes(s.service) || (only && s.service !== only)) continue;
       say('start', `starting ${s.service} again (${why})`);
-      try { await ex.services!.start([s.service]); await ex.services!.waitHealthy([s.service], timeout); restarted.push(s.service); say('start', `${s.service} is healthy`); }
-      catch (e) { problems.push(`${s.service} did not start again: ${(e as Error).message.split('\n')[0]}`); }
+      try {
+        await ex.services!.start([s.service]);
+        await ex.services!.waitHealthy([s.service], timeout);
+        restarted.push(s.service);
+        say('start', `${s.service} is healthy`);
+      } catch (e) {
+        problems.push(`${s.service} did not start again: ${(e as Error).message.split('\n')[0]}`);
+      }
     }
     return problems;
   };
 
   for (const s of stops) {
     say('stop', `stopping ${s.service} (${s.reason})`);
-    try { await ex.services!.stop([s.service]); stopped.push(s.service); }
-    catch (e) {
+    try {
+      await ex.services!.stop([s.service]);
+      stopped.push(s.service);
+    } catch (e) {
       const problems = await startAgain('the restore did not run');
       return failed([`cannot stop ${s.service}: ${(e as Error).message.split('\n')[0]}; nothing was restored`, ...problems].join('; '));
     }
@@ -335,7 +465,12 @@ async function restoreInPlace(ex: BackupExecutor, j: BackupJob, stops: RestoreSt
     // the cache loads the file when it starts: compare it with the backup before its users write again
     const up = await startAgain('restored', j.target);
     if (up.length) return failed([`restored, but ${up.join('; ')}`, ...(await startAgain('the cache did not start'))].join('; '), r);
-    const c = await runScript(ex, j.name, ex.script('restore', [j.name, args[1]!, '--check'], `check the restored ${j.target}`, 600_000), opts.onProgress);
+    const c = await runScript(
+      ex,
+      j.name,
+      ex.script('restore', [j.name, args[1]!, '--check'], `check the restored ${j.target}`, 600_000),
+      opts.onProgress,
+    );
     if (c.exitCode !== 0) {
       const rest = await startAgain('the check FAILED');
       return failed([`${c.error ?? `check exit ${c.exitCode}`}; ${restarted.join(', ')} started again`, ...rest].join('; '), c);

@@ -26,17 +26,43 @@ export interface ClusterRendered {
 export async function clusterRender(specPath: string): Promise<ClusterRendered> {
   const l = await load(specPath);
   const plan = buildClusterPlan(l.stack);
-  if (!plan.nodes.length) throw new UserInputError([{ path: 'cluster.nodes', severity: 'error', message: 'no nodes to bootstrap', hint: 'list them: cluster.nodes: [{ name, address, role }]' }]);
-  if (!plan.bootstrap) throw new UserInputError([{ path: 'cluster.nodes', severity: 'error', message: plan.orchestrator === 'k3s' ? 'no manager: K3s needs one as its first server' : 'no manager: a swarm needs one to initialise it', hint: 'set role: manager on at least one node (3 for fault tolerance)' }]);
+  if (!plan.nodes.length)
+    throw new UserInputError([
+      {
+        path: 'cluster.nodes',
+        severity: 'error',
+        message: 'no nodes to bootstrap',
+        hint: 'list them: cluster.nodes: [{ name, address, role }]',
+      },
+    ]);
+  if (!plan.bootstrap)
+    throw new UserInputError([
+      {
+        path: 'cluster.nodes',
+        severity: 'error',
+        message:
+          plan.orchestrator === 'k3s' ? 'no manager: K3s needs one as its first server' : 'no manager: a swarm needs one to initialise it',
+        hint: 'set role: manager on at least one node (3 for fault tolerance)',
+      },
+    ]);
   const outDir = join(l.layout.projectDir, '.wharf', 'cluster');
-  const { publicKeys, created, kept } = ensureWireguardKeys(l.layout.secretsDir, plan.nodes.map((n) => n.name));
+  const { publicKeys, created, kept } = ensureWireguardKeys(
+    l.layout.secretsDir,
+    plan.nodes.map((n) => n.name),
+  );
   const files = renderCluster(plan, publicKeys);
   return { plan, outDir, secretsDir: l.layout.secretsDir, files, write: writeFiles(outDir, files), keys: { created, kept }, publicKeys };
 }
 
 export type ApplyEvent = { kind: 'play' | 'task'; name: string } | { kind: 'host'; status: string; host: string };
 
-export interface ApplyResult { ok: boolean; hosts: HostRecap[]; durationMs: number; exitCode: number; tail: string[] }
+export interface ApplyResult {
+  ok: boolean;
+  hosts: HostRecap[];
+  durationMs: number;
+  exitCode: number;
+  tail: string[];
+}
 
 export interface ClusterRunOptions extends Pick<PlaybookOptions, 'inventories' | 'limit' | 'tags'> {
   runner?: Runner;
@@ -47,24 +73,51 @@ export interface ClusterRunOptions extends Pick<PlaybookOptions, 'inventories' |
 export async function clusterApply(r: Pick<ClusterRendered, 'outDir'>, o: ClusterRunOptions = {}): Promise<ApplyResult> {
   const res = await (o.runner ?? defaultRun)(playbookCmd(r.outDir, 'site.yml', o), {
     reject: false,
-    onLine: o.onEvent ? (line) => { const e = progressOf(line); if (e) o.onEvent!(e); } : undefined,
+    onLine: o.onEvent
+      ? (line) => {
+          const e = progressOf(line);
+          if (e) o.onEvent!(e);
+        }
+      : undefined,
   });
   const hosts = parseRecap(res.stdout);
   const ok = res.exitCode === 0 && hosts.length > 0 && hosts.every((h) => h.failed === 0 && h.unreachable === 0);
-  const tail = ok ? [] : `${res.stdout}\n${res.stderr}`.split('\n').filter((l) => /^(fatal|failed): \[|^ERROR!/.test(l)).slice(-15);
+  const tail = ok
+    ? []
+    : `${res.stdout}\n${res.stderr}`
+        .split('\n')
+        .filter((l) => /^(fatal|failed): \[|^ERROR!/.test(l))
+        .slice(-15);
   return { ok, hosts, durationMs: res.durationMs, exitCode: res.exitCode, tail };
 }
 
-export interface PreflightResult { ok: boolean; checks: PreflightCheck[]; summary: Record<CheckStatus, number>; durationMs: number }
+export interface PreflightResult {
+  ok: boolean;
+  checks: PreflightCheck[];
+  summary: Record<CheckStatus, number>;
+  durationMs: number;
+}
 
 /** ansible-playbook preflight.yml with the json callback, read into checks. */
-export async function clusterPreflight(r: Pick<ClusterRendered, 'outDir' | 'plan' | 'publicKeys'>, o: ClusterRunOptions = {}): Promise<PreflightResult> {
+export async function clusterPreflight(
+  r: Pick<ClusterRendered, 'outDir' | 'plan' | 'publicKeys'>,
+  o: ClusterRunOptions = {},
+): Promise<PreflightResult> {
   const res = await (o.runner ?? defaultRun)(playbookCmd(r.outDir, 'preflight.yml', { ...o, json: true }), { reject: false });
   let checks: PreflightCheck[];
   try {
     checks = preflightChecks(parseJsonRun(res.stdout), r.plan, r.publicKeys);
   } catch {
-    checks = [{ id: 'ansible', title: 'run the preflight playbook', status: 'fail', ok: false, detail: (res.stderr || res.stdout).trim().split('\n').slice(-3).join(' '), hint: 'run it by hand: cd .wharf/cluster && ansible-playbook preflight.yml' }];
+    checks = [
+      {
+        id: 'ansible',
+        title: 'run the preflight playbook',
+        status: 'fail',
+        ok: false,
+        detail: (res.stderr || res.stdout).trim().split('\n').slice(-3).join(' '),
+        hint: 'run it by hand: cd .wharf/cluster && ansible-playbook preflight.yml',
+      },
+    ];
   }
   const summary: Record<CheckStatus, number> = { ok: 0, warn: 0, fail: 0, skip: 0 };
   for (const c of checks) summary[c.status]++;

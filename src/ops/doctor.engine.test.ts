@@ -15,33 +15,71 @@ import type { Component, Plan } from '../plan/model.js';
 const skip = await requireDocker();
 
 test('links come from the live environment: HOST/PORT pairs and host:port URLs', () => {
-  const portOf = (h: string) => ({ db: 5432, cache: 6379 } as Record<string, number>)[h];
-  assert.deepEqual(linksFromEnv('api', { DB_HOST: 'db', DB_PORT: '5433', REDIS_HOST: 'cache', NODE_ENV: 'production', PORT: '3000' }, portOf), [
-    { from: 'api', host: 'db', port: 5433, via: 'DB_HOST=db, DB_PORT=5433' },
-    { from: 'api', host: 'cache', port: 6379, via: 'REDIS_HOST=cache' },
-  ]);
-  assert.deepEqual(linksFromEnv('x', { REDIS_ADDR: 'redis://cache:6379', DATA_SOURCE_URI: 'db:5432/shop?sslmode=disable', GF_SERVER_ROOT_URL: 'https://grafana.shop.localhost/', DB_HOST: '127.0.0.1' }, portOf), [
-    { from: 'x', host: 'cache', port: 6379, via: 'REDIS_ADDR' },
-    { from: 'x', host: 'db', port: 5432, via: 'DATA_SOURCE_URI' },
-  ]);
+  const portOf = (h: string) => (({ db: 5432, cache: 6379 }) as Record<string, number>)[h];
+  assert.deepEqual(
+    linksFromEnv('api', { DB_HOST: 'db', DB_PORT: '5433', REDIS_HOST: 'cache', NODE_ENV: 'production', PORT: '3000' }, portOf),
+    [
+      { from: 'api', host: 'db', port: 5433, via: 'DB_HOST=db, DB_PORT=5433' },
+      { from: 'api', host: 'cache', port: 6379, via: 'REDIS_HOST=cache' },
+    ],
+  );
+  assert.deepEqual(
+    linksFromEnv(
+      'x',
+      {
+        REDIS_ADDR: 'redis://cache:6379',
+        DATA_SOURCE_URI: 'db:5432/shop?sslmode=disable',
+        GF_SERVER_ROOT_URL: 'https://grafana.shop.localhost/',
+        DB_HOST: '127.0.0.1',
+      },
+      portOf,
+    ),
+    [
+      { from: 'x', host: 'cache', port: 6379, via: 'REDIS_ADDR' },
+      { from: 'x', host: 'db', port: 5432, via: 'DATA_SOURCE_URI' },
+    ],
+  );
 });
 
 test('links the plan implies: edge to routed services, Prometheus to scrape targets and Alertmanager', () => {
   const plan = tinyPlan('p');
-  plan.routes = [{ name: 'api', service: 'api', host: 'api.p.localhost', path: '/', port: 3000, replicas: 1, denyPaths: [], auth: false, internal: false }];
+  plan.routes = [
+    {
+      name: 'api',
+      service: 'api',
+      host: 'api.p.localhost',
+      path: '/',
+      port: 3000,
+      replicas: 1,
+      denyPaths: [],
+      auth: false,
+      internal: false,
+    },
+  ];
   plan.monitoring.enabled = true;
   plan.monitoring.scrapeJobs = [
     { job: 'api', discovery: 'dns', host: 'api', port: 3000, path: '/metrics', component: 'api' },
     { job: 'prometheus', discovery: 'static', host: 'localhost', port: 9090, path: '/metrics', component: 'prometheus' },
   ];
-  plan.components.push({ ...plan.components[0]!, name: 'prometheus', role: 'prometheus', port: 9090 }, { ...plan.components[0]!, name: 'alertmanager', role: 'alertmanager', port: 9093 });
-  assert.deepEqual(planLinks(plan).map((l) => `${l.from}>${l.host}:${l.port}`), ['proxy>api:3000', 'prometheus>api:3000', 'prometheus>alertmanager:9093']);
+  plan.components.push(
+    { ...plan.components[0]!, name: 'prometheus', role: 'prometheus', port: 9090 },
+    { ...plan.components[0]!, name: 'alertmanager', role: 'alertmanager', port: 9093 },
+  );
+  assert.deepEqual(
+    planLinks(plan).map((l) => `${l.from}>${l.host}:${l.port}`),
+    ['proxy>api:3000', 'prometheus>api:3000', 'prometheus>alertmanager:9093'],
+  );
 });
 
 test('a wrong name is matched to the service it most likely meant', () => {
   const plan = tinyPlan('p');
   const extra = (name: string, role: Component['role'], engine?: Component['engine']) => ({ ...plan.components[0]!, name, role, engine });
-  const comps = [...plan.components, extra('cache', 'cache', 'redis'), extra('prometheus', 'prometheus'), extra('pg', 'database', 'postgres')];
+  const comps = [
+    ...plan.components,
+    extra('cache', 'cache', 'redis'),
+    extra('prometheus', 'prometheus'),
+    extra('pg', 'database', 'postgres'),
+  ];
   assert.equal(suggestService('postgres', 'DB_HOST=postgres, DB_PORT=5432', comps, 'api'), 'pg');
   assert.equal(suggestService('redis', 'REDIS_HOST=redis', comps, 'api'), 'cache');
   assert.equal(suggestService('database', 'DB_HOST=database', comps, 'api'), 'db');
@@ -56,7 +94,12 @@ test('a published port held by another process fails with the fix; a free one pa
   try {
     const plan = tinyPlan(`wharfports${process.pid}`);
     plan.components.find((c) => c.name === 'api')!.ports = [{ hostIp: '127.0.0.1', host: busy, container: 443 }];
-    const ctx = await composeContext({ plan, outDir: '/nonexistent', projectDir: '/nonexistent', compose: { kind: 'v2', argv: ['docker', 'compose'], version: '2' } });
+    const ctx = await composeContext({
+      plan,
+      outDir: '/nonexistent',
+      projectDir: '/nonexistent',
+      compose: { kind: 'v2', argv: ['docker', 'compose'], version: '2' },
+    });
     const r = await doctor(ctx, { only: ['ports'] });
     const c = r.checks.find((x) => x.id === `port:127.0.0.1:${busy}`)!;
     assert.equal(c.status, 'fail');
@@ -102,25 +145,40 @@ async function deployBroken(change: (p: Plan) => void): Promise<void> {
 
 test('a healthy stack passes every check', { skip }, async () => {
   const r = await doctor(ctx);
-  assert.equal(r.ok, true, r.checks.filter((c) => !c.ok).map((c) => `${c.id}: ${c.detail}`).join('\n'));
+  assert.equal(
+    r.ok,
+    true,
+    r.checks
+      .filter((c) => !c.ok)
+      .map((c) => `${c.id}: ${c.detail}`)
+      .join('\n'),
+  );
   assert.ok(r.running);
   const ids = r.checks.map((c) => c.id);
-  for (const id of ['engine', 'compose', 'config', 'health:api', 'health:db', 'link:api->db:8080', 'disk']) assert.ok(ids.includes(id), `missing check ${id}`);
+  for (const id of ['engine', 'compose', 'config', 'health:api', 'health:db', 'link:api->db:8080', 'disk'])
+    assert.ok(ids.includes(id), `missing check ${id}`);
   assert.match(r.checks.find((c) => c.id === 'link:api->db:8080')!.detail, /port 8080 open/);
 });
 
 test('wrong service name: DB_HOST points to a name no service has', { skip }, async () => {
-  await deployBroken((p) => { p.components.find((c) => c.name === 'api')!.env.DB_HOST = 'postgres'; });
+  await deployBroken((p) => {
+    p.components.find((c) => c.name === 'api')!.env.DB_HOST = 'postgres';
+  });
   const r = await doctor(ctx, { only: ['links'] });
   const [c] = link(r.checks);
   assert.equal(r.ok, false);
   assert.equal(c?.cause, 'wrong-service-name');
-  assert.match(c!.detail, /wrong service name: api is configured to reach "postgres" \(DB_HOST=postgres, DB_PORT=8080\), but the stack has no service "postgres"/);
+  assert.match(
+    c!.detail,
+    /wrong service name: api is configured to reach "postgres" \(DB_HOST=postgres, DB_PORT=8080\), but the stack has no service "postgres"/,
+  );
   assert.match(c!.hint!, /did you mean "db"\?/);
 });
 
 test('wrong port: DB_PORT is not the port db listens on', { skip }, async () => {
-  await deployBroken((p) => { p.components.find((c) => c.name === 'api')!.env.DB_PORT = '5433'; });
+  await deployBroken((p) => {
+    p.components.find((c) => c.name === 'api')!.env.DB_PORT = '5433';
+  });
   const r = await doctor(ctx, { only: ['links'] });
   const [c] = link(r.checks);
   assert.equal(c?.cause, 'wrong-port');
@@ -128,7 +186,9 @@ test('wrong port: DB_PORT is not the port db listens on', { skip }, async () => 
 });
 
 test('missing network: api is not attached to the network db is on', { skip }, async () => {
-  await deployBroken((p) => { p.components.find((c) => c.name === 'api')!.networks = ['edge']; });
+  await deployBroken((p) => {
+    p.components.find((c) => c.name === 'api')!.networks = ['edge'];
+  });
   const r = await doctor(ctx, { only: ['links'] });
   const [c] = link(r.checks);
   assert.equal(c?.cause, 'missing-network');

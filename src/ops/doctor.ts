@@ -32,12 +32,14 @@ export interface DoctorOptions {
   onCheck?: (c: Check) => void;
 }
 
-
 export async function doctor(ctx: OpsContext, opts: DoctorOptions = {}): Promise<DoctorResult> {
   const runner = runnerOf(ctx);
   const started = performance.now();
   const checks: Check[] = [];
-  const add = (c: Check) => { checks.push(c); opts.onCheck?.(c); };
+  const add = (c: Check) => {
+    checks.push(c);
+    opts.onCheck?.(c);
+  };
   const want = (g: NonNullable<DoctorOptions['only']>[number]) => !opts.only || opts.only.includes(g);
   const masks = secretValues(ctx.secretsDir);
 
@@ -64,14 +66,27 @@ export async function doctor(ctx: OpsContext, opts: DoctorOptions = {}): Promise
   if (want('ports') && !ctx.engine.multiNode) for (const c of await checkPorts(ctx.plan, containers)) add(c);
 
   if (engineUp && !running) {
-    add(check({ id: 'stack', title: `stack ${ctx.engine.project} running`, status: 'warn', cause: 'not-running', detail: 'no container of this stack is running: live checks skipped', hint: 'run `wharf up`' }));
+    add(
+      check({
+        id: 'stack',
+        title: `stack ${ctx.engine.project} running`,
+        status: 'warn',
+        cause: 'not-running',
+        detail: 'no container of this stack is running: live checks skipped',
+        hint: 'run `wharf up`',
+      }),
+    );
   }
   if (engineUp && running) {
     if (want('health')) for (const c of await checkHealth(ctx, containers, runner, masks, nodes)) add(c);
     if (want('links')) for (const c of await checkLinks(ctx, containers, runner)) add(c);
     if (want('cluster') && nodes.length) for (const c of await checkClusterPorts(ctx, nodes, containers, runner)) add(c);
     // On several nodes the edge answers on each node's address: the routes are checked through the first ready one.
-    const edgeAt = nodes.find((n) => n.state === 'ready' && containers.some((c) => c.node === n.hostname && c.service === ctx.plan.proxy.component && c.state === 'running'))?.addr;
+    const edgeAt = nodes.find(
+      (n) =>
+        n.state === 'ready' &&
+        containers.some((c) => c.node === n.hostname && c.service === ctx.plan.proxy.component && c.state === 'running'),
+    )?.addr;
     if (want('routes')) for (const c of await checkRoutes(ctx.plan, containers, edgeAt)) add(c);
     if (want('monitoring') && ctx.plan.monitoring.enabled) for (const c of await checkMonitoring(ctx, containers, runner)) add(c);
   }
@@ -80,5 +95,12 @@ export async function doctor(ctx: OpsContext, opts: DoctorOptions = {}): Promise
 
   const summary: Record<CheckStatus, number> = { ok: 0, warn: 0, fail: 0, skip: 0 };
   for (const c of checks) summary[c.status]++;
-  return { project: ctx.engine.project, ok: summary.fail === 0, running, checks, summary, durationMs: Math.round(performance.now() - started) };
+  return {
+    project: ctx.engine.project,
+    ok: summary.fail === 0,
+    running,
+    checks,
+    summary,
+    durationMs: Math.round(performance.now() - started),
+  };
 }

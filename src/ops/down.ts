@@ -18,7 +18,10 @@ export interface DownResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const stopped = (c: ContainerState) => c.state !== 'running' && c.state !== 'restarting';
 
-export async function down(ctx: OpsContext, opts: { volumes?: boolean; onLine?: (line: string) => void; waitMs?: number; leftoverGraceMs?: number; nodeWaitMs?: number } = {}): Promise<DownResult> {
+export async function down(
+  ctx: OpsContext,
+  opts: { volumes?: boolean; onLine?: (line: string) => void; waitMs?: number; leftoverGraceMs?: number; nodeWaitMs?: number } = {},
+): Promise<DownResult> {
   const runner = runnerOf(ctx);
   const started = performance.now();
   const left = ctx.engine.leftovers;
@@ -31,7 +34,10 @@ export async function down(ctx: OpsContext, opts: { volumes?: boolean; onLine?: 
   // Nodes are listed again each round: one that was rejoining at the start holds tasks too.
   // A stopped task container the scheduler has not removed after the grace (one left on a
   // node that was down when its task was replaced) carries the stack's label: removed here.
-  const read = async () => { const [live, nets] = await Promise.all([ctx.engine.liveState(runner, { strict: false }), networks()]); return { ...live, nets }; };
+  const read = async () => {
+    const [live, nets] = await Promise.all([ctx.engine.liveState(runner, { strict: false }), networks()]);
+    return { ...live, nets };
+  };
   let { containers: after, nets } = await read();
   const deadline = performance.now() + (opts.waitMs ?? 120_000);
   const graceEnd = performance.now() + (opts.leftoverGraceMs ?? 20_000);
@@ -54,7 +60,10 @@ export async function down(ctx: OpsContext, opts: { volumes?: boolean; onLine?: 
     removedContainers: Math.max(0, before.length - after.length),
     volumesRemoved: opts.volumes === true,
     remaining: { containers: after.length, networks: nets.length, volumes: [...new Set(vols)].sort() },
-    unreachableNodes: nodes.filter((n) => !ready([n]).length).map((n) => n.hostname).sort(),
+    unreachableNodes: nodes
+      .filter((n) => !ready([n]).length)
+      .map((n) => n.hostname)
+      .sort(),
     durationMs: Math.round(performance.now() - started),
   };
 }
@@ -65,9 +74,11 @@ function ready(nodes: NodeState[]): NodeState[] {
 
 async function removeLeftovers(ctx: OpsContext, left: ContainerState[], onLine?: (line: string) => void): Promise<void> {
   const byHost = new Map<string | undefined, ContainerState[]>();
-  for (const c of left) byHost.set(c.host, [...byHost.get(c.host) ?? [], c]);
+  for (const c of left) byHost.set(c.host, [...(byHost.get(c.host) ?? []), c]);
   for (const [host, cs] of byHost) {
-    onLine?.(`removing ${cs.length} stopped container${cs.length === 1 ? '' : 's'} of the stack the scheduler left${host ? ` on ${host}` : ''}`);
+    onLine?.(
+      `removing ${cs.length} stopped container${cs.length === 1 ? '' : 's'} of the stack the scheduler left${host ? ` on ${host}` : ''}`,
+    );
     for (const c of ctx.engine.leftovers.removeContainers(cs)) await runnerOf(ctx)(c, { reject: false });
   }
 }
@@ -79,16 +90,19 @@ async function volumeNames(ctx: OpsContext, node: NodeState | undefined): Promis
 // An engine releases a volume a moment after its last container is gone ("volume is in use"):
 // retried until the deadline, then the engine's own error.
 async function removeVolumes(ctx: OpsContext, node: NodeState | undefined, deadline: number): Promise<void> {
-  await pWaitFor(async () => {
-    const vols = await volumeNames(ctx, node);
-    if (!vols.length) return true;
-    const rm = ctx.engine.leftovers.removeVolumes(vols, node);
-    const r = await runnerOf(ctx)(rm, { reject: false });
-    if (r.exitCode === 0) return true;
-    if (!/in use/i.test(r.stderr) || performance.now() >= deadline) {
-      await runnerOf(ctx)(rm);
-      return true;
-    }
-    return false;
-  }, { interval: 1000 });
+  await pWaitFor(
+    async () => {
+      const vols = await volumeNames(ctx, node);
+      if (!vols.length) return true;
+      const rm = ctx.engine.leftovers.removeVolumes(vols, node);
+      const r = await runnerOf(ctx)(rm, { reject: false });
+      if (r.exitCode === 0) return true;
+      if (!/in use/i.test(r.stderr) || performance.now() >= deadline) {
+        await runnerOf(ctx)(rm);
+        return true;
+      }
+      return false;
+    },
+    { interval: 1000 },
+  );
 }

@@ -31,17 +31,28 @@ export function routedServices(plan: Plan): Set<string> {
 
 /** The edge in front of a service, through its first running proxy (one host: the only one). */
 export function edgeOf(ctx: OpsContext, service: string, live: ContainerState[]): Edge {
-  return edgesOf(ctx, service, live)[0] ?? { network: ctx.engine.networkName('edge'), replicas: ctx.engine.addressing.replicas(service), runtimeApi: false };
+  return (
+    edgesOf(ctx, service, live)[0] ?? {
+      network: ctx.engine.networkName('edge'),
+      replicas: ctx.engine.addressing.replicas(service),
+      runtimeApi: false,
+    }
+  );
 }
 
 /** Every running proxy in front of a service, each with its own view (Swarm: one per node). */
 export function edgesOf(ctx: OpsContext, service: string, live: ContainerState[]): Edge[] {
   const plan = ctx.plan;
   if (!routedServices(plan).has(service)) return [];
-  return live.filter((c) => c.service === plan.proxy.component && c.state === 'running').map((p) => ({
-    proxy: { id: p.id, name: p.name, host: p.host }, ...(p.node ? { node: p.node } : {}),
-    network: ctx.engine.networkName('edge'), replicas: ctx.engine.addressing.replicas(service), runtimeApi: plan.proxy.kind === 'haproxy',
-  }));
+  return live
+    .filter((c) => c.service === plan.proxy.component && c.state === 'running')
+    .map((p) => ({
+      proxy: { id: p.id, name: p.name, host: p.host },
+      ...(p.node ? { node: p.node } : {}),
+      network: ctx.engine.networkName('edge'),
+      replicas: ctx.engine.addressing.replicas(service),
+      runtimeApi: plan.proxy.kind === 'haproxy',
+    }));
 }
 
 export async function edgeServers(runner: Runner, edge: Edge): Promise<EdgeServer[]> {
@@ -55,7 +66,13 @@ export const addrOn = (c: ContainerState | undefined, network: string): string =
  *  (no slot resolving the service at all is not "admitted": that edge routes to none of them). */
 export function admitted(servers: EdgeServer[], ips: string[]): boolean {
   const backends = new Set(servers.map((x) => x.backend));
-  return backends.size > 0 && ips.every((ip) => !!ip && [...backends].every((b) => servers.some((x) => x.backend === b && x.addr === ip && x.opState === 2 && x.adminState === 0)));
+  return (
+    backends.size > 0 &&
+    ips.every(
+      (ip) =>
+        !!ip && [...backends].every((b) => servers.some((x) => x.backend === b && x.addr === ip && x.opState === 2 && x.adminState === 0)),
+    )
+  );
 }
 
 export const slotKey = (x: EdgeServer): string => `${x.backend}/${x.server}`;
@@ -91,21 +108,43 @@ export const edgeWhere = (l: EdgeLag): string => `the edge${l.node ? ` on ${l.no
  * interrupted rollout left in maintenance while it holds a healthy replica is set ready: `up`
  * converges to "every healthy replica serves, through every edge".
  */
-export async function edgeLag(ctx: OpsContext, runner: Runner, containers: ContainerState[], onFix?: (line: string) => void, only?: string[]): Promise<EdgeLag[]> {
+export async function edgeLag(
+  ctx: OpsContext,
+  runner: Runner,
+  containers: ContainerState[],
+  onFix?: (line: string) => void,
+  only?: string[],
+): Promise<EdgeLag[]> {
   const services = [...routedServices(ctx.plan)].sort().filter((s) => !only || only.includes(s));
   // every service and every edge asked at once: each answer is independent of the others
-  const lags = await Promise.all(services.map(async (service) => {
-    const edges = edgesOf(ctx, service, containers).filter((e) => e.runtimeApi);
-    if (!edges.length) return [];
-    // every edge of a target sits on the same edge network: the replicas' addresses there, once
-    const ips = containers.filter((c) => c.service === service && c.state === 'running' && (c.health === 'healthy' || c.health === 'none')).map((c) => addrOn(c, edges[0]!.network)).filter(Boolean);
-    const perEdge = await Promise.all(edges.map(async (edge): Promise<EdgeLag | undefined> => {
-      const servers = await edgeServers(runner, edge);
-      for (const x of await readySlotsOf(runner, edge, servers, ips)) onFix?.(`${slotKey(x)} (${service}) was left in maintenance: set ready`);
-      const n = ips.filter((ip) => admitted(servers, [ip])).length;
-      return n < ips.length ? { service, edge: edge.proxy!.name ?? edge.proxy!.id, ...(edge.node ? { node: edge.node } : {}), healthy: ips.length, admitted: n } : undefined;
-    }));
-    return perEdge.filter((l): l is EdgeLag => !!l);
-  }));
+  const lags = await Promise.all(
+    services.map(async (service) => {
+      const edges = edgesOf(ctx, service, containers).filter((e) => e.runtimeApi);
+      if (!edges.length) return [];
+      // every edge of a target sits on the same edge network: the replicas' addresses there, once
+      const ips = containers
+        .filter((c) => c.service === service && c.state === 'running' && (c.health === 'healthy' || c.health === 'none'))
+        .map((c) => addrOn(c, edges[0]!.network))
+        .filter(Boolean);
+      const perEdge = await Promise.all(
+        edges.map(async (edge): Promise<EdgeLag | undefined> => {
+          const servers = await edgeServers(runner, edge);
+          for (const x of await readySlotsOf(runner, edge, servers, ips))
+            onFix?.(`${slotKey(x)} (${service}) was left in maintenance: set ready`);
+          const n = ips.filter((ip) => admitted(servers, [ip])).length;
+          return n < ips.length
+            ? {
+                service,
+                edge: edge.proxy!.name ?? edge.proxy!.id,
+                ...(edge.node ? { node: edge.node } : {}),
+                healthy: ips.length,
+                admitted: n,
+              }
+            : undefined;
+        }),
+      );
+      return perEdge.filter((l): l is EdgeLag => !!l);
+    }),
+  );
   return lags.flat();
 }

@@ -38,7 +38,16 @@ export function serviceHealth(plan: Plan, containers: ContainerState[], nodes: N
     else if (unhealthy > 0) state = 'unhealthy';
     else if (s.running === 0) state = 'stopped';
     else state = 'starting';
-    return { service: s.service, role: plan.components[i]!.role, desired: s.desired, running: s.running, healthy: s.healthy, starting, unhealthy, state };
+    return {
+      service: s.service,
+      role: plan.components[i]!.role,
+      desired: s.desired,
+      running: s.running,
+      healthy: s.healthy,
+      starting,
+      unhealthy,
+      state,
+    };
   });
 }
 
@@ -73,7 +82,11 @@ export function portFree(host: string, port: number): Promise<{ free: boolean; e
  * kernel's list, the same in every container). false: it cannot; undefined: cannot tell.
  */
 export async function kernelHasIpsec(ctx: Pick<OpsContext, 'engine'>, runner: Runner, c: ContainerState): Promise<boolean | undefined> {
-  const probe = ctx.engine.exec(c, ['sh', '-c', 'grep -c "rfc4106(gcm(aes))" /proc/crypto'], `look for the kernel's IPsec cipher${c.node ? ` on ${c.node}` : ''}`);
+  const probe = ctx.engine.exec(
+    c,
+    ['sh', '-c', 'grep -c "rfc4106(gcm(aes))" /proc/crypto'],
+    `look for the kernel's IPsec cipher${c.node ? ` on ${c.node}` : ''}`,
+  );
   const r = await runner(probe, { reject: false });
   const n = r.stdout.trim();
   return /^\d+$/.test(n) ? n !== '0' : undefined;
@@ -85,7 +98,9 @@ export async function kernelHasIpsec(ctx: Pick<OpsContext, 'engine'>, runner: Ru
  * One running container per node is asked, all at once; [] when nothing crosses nodes.
  */
 export async function overlaysWithoutIpsec(
-  ctx: Pick<OpsContext, 'engine' | 'plan'>, runner: Runner, containers: ContainerState[],
+  ctx: Pick<OpsContext, 'engine' | 'plan'>,
+  runner: Runner,
+  containers: ContainerState[],
 ): Promise<Array<{ node: string; networks: string[] }>> {
   const encrypted = new Set(ctx.plan.networks.filter((n) => n.encrypted).map((n) => ctx.engine.networkName(n.name)));
   if (!encrypted.size) return [];
@@ -94,19 +109,26 @@ export async function overlaysWithoutIpsec(
   for (const c of on) if (!perNode.has(c.node!)) perNode.set(c.node!, c);
   if (perNode.size < 2) return [];
   const limit = pLimit(8);
-  const answers = await Promise.all([...perNode].map(([node, c]) => limit(async () => ({ node, ok: await kernelHasIpsec(ctx, runner, c) }))));
-  const networksOn = (node: string) => [...new Set(on.filter((c) => c.node === node).flatMap((c) => c.networks.map((n) => n.name)))]
-    .filter((n) => encrypted.has(n)).sort();
-  return answers.filter((a) => a.ok === false).map((a) => ({ node: a.node, networks: networksOn(a.node) })).sort((a, b) => (a.node < b.node ? -1 : 1));
+  const answers = await Promise.all(
+    [...perNode].map(([node, c]) => limit(async () => ({ node, ok: await kernelHasIpsec(ctx, runner, c) }))),
+  );
+  const networksOn = (node: string) =>
+    [...new Set(on.filter((c) => c.node === node).flatMap((c) => c.networks.map((n) => n.name)))].filter((n) => encrypted.has(n)).sort();
+  return answers
+    .filter((a) => a.ok === false)
+    .map((a) => ({ node: a.node, networks: networksOn(a.node) }))
+    .sort((a, b) => (a.node < b.node ? -1 : 1));
 }
 
 /** `up` on a target whose encrypted overlays cannot carry traffic between nodes: not healthy. */
 export class OverlayWithoutIpsecError extends OperationError {
   constructor(readonly nodes: Array<{ node: string; networks: string[] }>) {
     const networks = [...new Set(nodes.flatMap((n) => n.networks))].sort().join(', ');
-    super(`encrypted overlay without kernel IPsec support on ${nodes.map((n) => n.node).join(', ')}: ` +
-      `every packet between nodes on ${networks} is dropped, although each service reports healthy.\n` +
-      'Set `cluster.encryptNetworks: false` in wharf.yaml and run `wharf up --target swarm` again (or give the nodes a kernel with ESP: modprobe esp4 xfrm_user).');
+    super(
+      `encrypted overlay without kernel IPsec support on ${nodes.map((n) => n.node).join(', ')}: ` +
+        `every packet between nodes on ${networks} is dropped, although each service reports healthy.\n` +
+        'Set `cluster.encryptNetworks: false` in wharf.yaml and run `wharf up --target swarm` again (or give the nodes a kernel with ESP: modprobe esp4 xfrm_user).',
+    );
     this.name = 'OverlayWithoutIpsecError';
   }
 }

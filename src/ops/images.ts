@@ -33,13 +33,20 @@ export function neededImages(plan: Plan): NeededImage[] {
 
 /** Output of a pull or build that failed because no registry could be reached or the image is not there. */
 export function isPullFailure(output: string): boolean {
-  return /failed to solve|pull access denied|manifest unknown|not found: manifest|dial tcp|no such host|connection refused|i\/o timeout|TLS handshake timeout|server misbehaving|failed to resolve source metadata|error pulling image|Get "?https?:\/\//i.test(output);
+  return /failed to solve|pull access denied|manifest unknown|not found: manifest|dial tcp|no such host|connection refused|i\/o timeout|TLS handshake timeout|server misbehaving|failed to resolve source metadata|error pulling image|Get "?https?:\/\//i.test(
+    output,
+  );
 }
 
 export class ImageUnavailableError extends OperationError {
-  constructor(readonly images: UnavailableImage[], readonly build?: { services: string[]; reason: string }) {
+  constructor(
+    readonly images: UnavailableImage[],
+    readonly build?: { services: string[]; reason: string },
+  ) {
     const lines = [
-      ...(images.length ? [`${images.length} image${images.length > 1 ? 's' : ''} could not be pulled (is a registry reachable from this engine?):`] : []),
+      ...(images.length
+        ? [`${images.length} image${images.length > 1 ? 's' : ''} could not be pulled (is a registry reachable from this engine?):`]
+        : []),
       ...images.map((i) => `  ${i.image}  for ${i.services.join(', ')}  (replace with ${i.override}): ${i.reason}`),
       ...(build ? [`building ${build.services.join(', ')} failed while fetching a base image: ${build.reason}`] : []),
       'To proceed: load the images into this engine (docker load -i FILE, or docker pull from a machine that can) and rerun,',
@@ -59,17 +66,35 @@ export async function findImages(refs: string[], images: LocalImages, runner: Ru
 }
 
 /** Finds each needed image locally (or takes what `found` says) or pulls it, one by one; collects every failure, then throws once. */
-export async function ensureImages(plan: Plan, images: LocalImages, runner: Runner, onPull: (image: string) => void = () => {}, found?: Map<string, string>): Promise<{ present: string[]; pulled: string[] }> {
+export async function ensureImages(
+  plan: Plan,
+  images: LocalImages,
+  runner: Runner,
+  onPull: (image: string) => void = () => {},
+  found?: Map<string, string>,
+): Promise<{ present: string[]; pulled: string[] }> {
   const present: string[] = [];
   const pulled: string[] = [];
   const failed: UnavailableImage[] = [];
   const needed = neededImages(plan);
-  const have = found ?? await findImages(needed.map((n) => n.image), images, runner);
+  const have =
+    found ??
+    (await findImages(
+      needed.map((n) => n.image),
+      images,
+      runner,
+    ));
   for (const n of needed) {
-    if (have.has(n.image)) { present.push(n.image); continue; }
+    if (have.has(n.image)) {
+      present.push(n.image);
+      continue;
+    }
     onPull(n.image);
     const r = await runner(images.pull(n.image), { reject: false });
-    if (r.exitCode === 0) { pulled.push(n.image); continue; }
+    if (r.exitCode === 0) {
+      pulled.push(n.image);
+      continue;
+    }
     const out = `${r.stderr}\n${r.stdout}`.trim();
     failed.push({ ...n, reason: r.timedOut ? 'timed out' : (out.split('\n').filter(Boolean).pop() ?? `exit ${r.exitCode}`).slice(0, 300) });
   }

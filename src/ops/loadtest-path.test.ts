@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { templatePlan } from '../../test/support/templates.js';
 import { defaultPath } from './loadtest.js';
 
-test('loadtest without --path requests the health path of the route\'s service', () => {
+test("loadtest without --path requests the health path of the route's service", () => {
   const plan = templatePlan('api');
   const route = plan.routes.find((r) => !r.internal)!;
   assert.equal(route.path, '/');

@@ -57,7 +57,10 @@ export interface LoadtestResult {
 }
 
 export class LoadtestError extends InputError {
-  constructor(message: string) { super(message); this.name = 'LoadtestError'; }
+  constructor(message: string) {
+    super(message);
+    this.name = 'LoadtestError';
+  }
 }
 
 /** What a load test requests when no --path is given: the health path reaches the service
@@ -69,13 +72,13 @@ export function defaultPath(route: Pick<Route, 'path' | 'healthPath'>): string {
 export async function loadtest(ctx: Pick<OpsContext, 'plan'>, opts: LoadtestOptions = {}): Promise<LoadtestResult> {
   const plan = ctx.plan;
   const candidates = plan.routes.filter((r) => !r.internal);
-  const route = opts.route
-    ? plan.routes.find((r) => r.name === opts.route || r.host === opts.route)
-    : candidates[0];
+  const route = opts.route ? plan.routes.find((r) => r.name === opts.route || r.host === opts.route) : candidates[0];
   if (!route) {
-    throw new LoadtestError(opts.route
-      ? `no route "${opts.route}" (routes: ${plan.routes.map((r) => `${r.name} (${r.host})`).join(', ') || 'none'})`
-      : 'the stack has no route to load');
+    throw new LoadtestError(
+      opts.route
+        ? `no route "${opts.route}" (routes: ${plan.routes.map((r) => `${r.name} (${r.host})`).join(', ') || 'none'})`
+        : 'the stack has no route to load',
+    );
   }
   // The route's own path may answer 404 (the api template serves nothing at /): its service's
   // health path answers 2xx whenever the replica is up, which is what a load test can count on.
@@ -91,26 +94,32 @@ export async function loadtest(ctx: Pick<OpsContext, 'plan'>, opts: LoadtestOpti
 
   const instance = { requests: 0 };
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const inst = autocannon({
-      url: `https://${address}:${port}`,
-      connections,
-      ...(opts.amount ? { amount: opts.amount } : { duration }),
-      timeout: 10,
-      headers: { host: route.host, 'user-agent': 'wharf-loadtest', ...(trace ? { [trace.request]: '1' } : {}) },
-      servername: route.host,
-      requests: [{
-        method: 'GET', path,
-        onResponse: (_status: number, _body: string, _context: unknown, headers?: Record<string, string | string[]>) => {
-          instance.requests++;
-          const server = header(headers, trace?.response);
-          const id = header(headers, 'x-instance');
-          if (server) edge.set(server, (edge.get(server) ?? 0) + 1);
-          if (id) app.set(id, (app.get(id) ?? 0) + 1);
-          if (server && id) pairs.set(server, (pairs.get(server) ?? new Set()).add(id));
-          if (!server && !id) app.set(UNNAMED, (app.get(UNNAMED) ?? 0) + 1);
-        },
-      }],
-    } as autocannon.Options, (err, res) => (err ? reject(err) : resolve(res)));
+    const inst = autocannon(
+      {
+        url: `https://${address}:${port}`,
+        connections,
+        ...(opts.amount ? { amount: opts.amount } : { duration }),
+        timeout: 10,
+        headers: { host: route.host, 'user-agent': 'wharf-loadtest', ...(trace ? { [trace.request]: '1' } : {}) },
+        servername: route.host,
+        requests: [
+          {
+            method: 'GET',
+            path,
+            onResponse: (_status: number, _body: string, _context: unknown, headers?: Record<string, string | string[]>) => {
+              instance.requests++;
+              const server = header(headers, trace?.response);
+              const id = header(headers, 'x-instance');
+              if (server) edge.set(server, (edge.get(server) ?? 0) + 1);
+              if (id) app.set(id, (app.get(id) ?? 0) + 1);
+              if (server && id) pairs.set(server, (pairs.get(server) ?? new Set()).add(id));
+              if (!server && !id) app.set(UNNAMED, (app.get(UNNAMED) ?? 0) + 1);
+            },
+          },
+        ],
+      } as autocannon.Options,
+      (err, res) => (err ? reject(err) : resolve(res)),
+    );
     if (opts.onTick) {
       const t0 = Date.now();
       inst.on('tick', () => opts.onTick!({ elapsedS: Math.round((Date.now() - t0) / 1000), requests: instance.requests }));
@@ -122,9 +131,13 @@ export async function loadtest(ctx: Pick<OpsContext, 'plan'>, opts: LoadtestOpti
   const total = counts.size ? [...counts.values()].reduce((a, b) => a + b, 0) : 0;
   const known = [...counts.entries()].filter(([k]) => k !== UNNAMED);
   // Agreement: each server answered as one instance, and no instance behind two servers.
-  const pairList = [...pairs.entries()].map(([server, ids]) => ({ server, instances: [...ids].sort(byCodeUnit) })).sort((a, b) => byCodeUnit(a.server, b.server));
+  const pairList = [...pairs.entries()]
+    .map(([server, ids]) => ({ server, instances: [...ids].sort(byCodeUnit) }))
+    .sort((a, b) => byCodeUnit(a.server, b.server));
   const allIds = pairList.flatMap((p) => p.instances);
-  const crossCheck = pairList.length ? { pairs: pairList, agree: pairList.every((p) => p.instances.length === 1) && new Set(allIds).size === allIds.length } : undefined;
+  const crossCheck = pairList.length
+    ? { pairs: pairList, agree: pairList.every((p) => p.instances.length === 1) && new Set(allIds).size === allIds.length }
+    : undefined;
   const distribution = [...counts.entries()]
     .map(([inst, count]) => ({ instance: inst, count, share: total ? count / total : 0 }))
     .sort((a, b) => byCodeUnit(a.instance, b.instance));
@@ -138,14 +151,21 @@ export async function loadtest(ctx: Pick<OpsContext, 'plan'>, opts: LoadtestOpti
     requests: { total: result.requests.total, ok, non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts },
     rps: Math.round(result.requests.average),
     latencyMs: {
-      p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99,
-      mean: Math.round(result.latency.mean * 100) / 100, max: result.latency.max,
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      mean: Math.round(result.latency.mean * 100) / 100,
+      max: result.latency.max,
     },
     replicas: route.replicas,
     source,
     distribution,
     crossCheck,
-    fairness: fairness(known.map(([, c]) => c), route.replicas, opts.alpha ?? 0.01),
+    fairness: fairness(
+      known.map(([, c]) => c),
+      route.replicas,
+      opts.alpha ?? 0.01,
+    ),
   };
   return r;
 }
@@ -169,16 +189,37 @@ export function fairness(observed: number[], replicas: number, alpha = 0.01): Fa
   const expected = n / k;
   const df = k - 1;
   if (k < 2) {
-    return { chiSquare: 0, df: 0, pValue: 1, alpha, verdict: n > 0 ? 'fair' : 'insufficient', missingReplicas, explanation: n > 0 ? 'one replica: nothing to balance' : 'no responses' };
+    return {
+      chiSquare: 0,
+      df: 0,
+      pValue: 1,
+      alpha,
+      verdict: n > 0 ? 'fair' : 'insufficient',
+      missingReplicas,
+      explanation: n > 0 ? 'one replica: nothing to balance' : 'no responses',
+    };
   }
   const chiSquare = counts.reduce((s, o) => s + (o - expected) ** 2 / expected, 0);
   const pValue = n > 0 ? chiSquarePValue(chiSquare, df) : 1;
   if (expected < 5) {
-    return { chiSquare, df, pValue, alpha, verdict: 'insufficient', missingReplicas, explanation: `${n} responses over ${k} replicas: fewer than 5 expected per replica, the test is not reliable` };
+    return {
+      chiSquare,
+      df,
+      pValue,
+      alpha,
+      verdict: 'insufficient',
+      missingReplicas,
+      explanation: `${n} responses over ${k} replicas: fewer than 5 expected per replica, the test is not reliable`,
+    };
   }
   const fair = pValue >= alpha;
   return {
-    chiSquare, df, pValue, alpha, verdict: fair ? 'fair' : 'unfair', missingReplicas,
+    chiSquare,
+    df,
+    pValue,
+    alpha,
+    verdict: fair ? 'fair' : 'unfair',
+    missingReplicas,
     explanation: fair
       ? `consistent with an even split over ${k} replicas (p=${pValue.toPrecision(3)} >= ${alpha})`
       : `not an even split over ${k} replicas (p=${pValue.toExponential(2)} < ${alpha})${missingReplicas ? `; ${missingReplicas} replica(s) never answered` : ''}`,
@@ -194,8 +235,10 @@ export function chiSquarePValue(x: number, df: number): number {
 function lnGamma(z: number): number {
   // Lanczos approximation (g=7, n=9)
   const g = 7;
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
+    -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
   if (z < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * z)) - lnGamma(1 - z);
   z -= 1;
   let a = c[0]!;

@@ -8,7 +8,13 @@ import { evaluateConfig } from '../spec/config-file.js';
 import { UserInputError } from '../spec/issues.js';
 import { migrateDocument, migrations, SPEC_VERSION, versionState, type Migration } from '../spec/migrate.js';
 
-export interface MigrateResult { file: string; from: number; to: number; steps: string[]; written: boolean }
+export interface MigrateResult {
+  file: string;
+  from: number;
+  to: number;
+  steps: string[];
+  written: boolean;
+}
 
 export async function migrateSpecFile(
   file: string,
@@ -24,14 +30,27 @@ export async function migrateSpecFile(
     const state = versionState(version, table, current);
     if (state.kind === 'bad') throw new UserInputError([{ ...state.issue, file: shown }]);
     if (state.kind === 'current') return { file, from: current, to: current, steps: [], written: false };
-    throw new UserInputError([{
-      path: 'version', severity: 'error', file: shown,
-      message: `${shown} is code and is not rewritten automatically; for version ${current}: ${state.steps.map((s) => s.describe).join('; ')}; then set version: ${current}`,
-    }]);
+    throw new UserInputError([
+      {
+        path: 'version',
+        severity: 'error',
+        file: shown,
+        message: `${shown} is code and is not rewritten automatically; for version ${current}: ${state.steps.map((s) => s.describe).join('; ')}; then set version: ${current}`,
+      },
+    ]);
   }
   const text = readFileSync(file, 'utf8');
   const doc = parseDocument(text);
-  if (doc.errors.length) throw new UserInputError([{ path: '', severity: 'error', file: shown, message: `YAML: ${doc.errors[0]!.message.split('\n')[0]}`, hint: 'run `wharf check` for every problem' }]);
+  if (doc.errors.length)
+    throw new UserInputError([
+      {
+        path: '',
+        severity: 'error',
+        file: shown,
+        message: `YAML: ${doc.errors[0]!.message.split('\n')[0]}`,
+        hint: 'run `wharf check` for every problem',
+      },
+    ]);
   const from = (doc.get('version') as number | undefined) ?? 1;
   const r = migrateDocument(doc, table, current);
   if (r.issue) throw new UserInputError([{ ...r.issue, file: shown }]);

@@ -44,7 +44,10 @@ export const planPaths = { secretsDir: '../secrets', projectDir: '../..' };
 export function resolveSpecPath(given: string | undefined, cwd = process.cwd()): string {
   if (given) return resolve(cwd, given);
   const found = findSpecFile(cwd);
-  if (!found) throw new UserInputError([{ path: '', severity: 'error', message: `no wharf.yaml or wharf.config.ts in ${cwd}`, hint: 'run `wharf init` or pass --file PATH' }]);
+  if (!found)
+    throw new UserInputError([
+      { path: '', severity: 'error', message: `no wharf.yaml or wharf.config.ts in ${cwd}`, hint: 'run `wharf init` or pass --file PATH' },
+    ]);
   return found;
 }
 
@@ -81,34 +84,63 @@ export function targetDir(l: Layout, target: Target): string {
   return join(dirname(l.outDir), target);
 }
 
-export async function prepare(opts: { specPath: string; projectDir?: string; render?: RenderOptions; target?: Target; loaded?: Loaded }): Promise<Prepared> {
-  const loaded = opts.loaded ?? await load(opts.specPath, opts.projectDir);
+export async function prepare(opts: {
+  specPath: string;
+  projectDir?: string;
+  render?: RenderOptions;
+  target?: Target;
+  loaded?: Loaded;
+}): Promise<Prepared> {
+  const loaded = opts.loaded ?? (await load(opts.specPath, opts.projectDir));
   const target = opts.target ?? loaded.stack.target ?? 'compose';
   // Rendering what cannot be deployed yet is allowed (to read it); deploying it is refused by the ops.
-  const blockers = (await targetErrors(target, loaded.stack, loaded.plan)).map((f) => ({ ...f, severity: 'warning' as const, message: `${f.message} (${f.rule}: \`wharf up --target ${target}\` refuses this)` }));
+  const blockers = (await targetErrors(target, loaded.stack, loaded.plan)).map((f) => ({
+    ...f,
+    severity: 'warning' as const,
+    message: `${f.message} (${f.rule}: \`wharf up --target ${target}\` refuses this)`,
+  }));
   const outDir = targetDir(loaded.layout, target);
   // Compose renders first so a renderer bug fails before secrets are made; Swarm names its
   // secrets by content, so it renders once they exist.
   let files = target === 'compose' ? renderAll(loaded.plan, 'compose', opts.render) : [];
   // Secrets first: a missing user secret file is an input error and must stop us before any config is replaced.
   const secrets = await ensureSecrets(loaded.plan, loaded.layout.secretsDir, loaded.layout.projectDir);
-  const sealed = target === 'k8s' ? await (await import('./seal.js')).sealSecrets(loaded.plan, loaded.layout.secretsDir, outDir) : undefined;
+  const sealed =
+    target === 'k8s' ? await (await import('./seal.js')).sealSecrets(loaded.plan, loaded.layout.secretsDir, outDir) : undefined;
   if (target !== 'compose') {
     await loadRenderer(target);
     files = renderAll(loaded.plan, target, {
-      ...opts.render, secretHashes: secretHashes(loaded.plan, loaded.layout.secretsDir),
+      ...opts.render,
+      secretHashes: secretHashes(loaded.plan, loaded.layout.secretsDir),
       ...(sealed ? { ageRecipient: sealed.recipient, sealedSecrets: sealed.sealed } : {}),
     });
   }
   const write = writeFiles(outDir, files);
   writeSchemaFile(loaded.layout.projectDir);
   ensureBackupDirs(loaded.plan, loaded.layout.projectDir);
-  return { ...loaded, warnings: [...loaded.warnings, ...blockers], files, write, secrets, outDir, secretsDir: loaded.layout.secretsDir, target, ...(sealed ? { ageKeyPath: sealed.keyPath } : {}) };
+  return {
+    ...loaded,
+    warnings: [...loaded.warnings, ...blockers],
+    files,
+    write,
+    secrets,
+    outDir,
+    secretsDir: loaded.layout.secretsDir,
+    target,
+    ...(sealed ? { ageKeyPath: sealed.keyPath } : {}),
+  };
 }
 
 /** sha256 of each secret file: Swarm secrets are immutable, so their names carry it. */
 export function secretHashes(plan: Plan, secretsDir: string): Record<string, string> {
-  return Object.fromEntries(plan.secrets.map((s) => [s.name, createHash('sha256').update(readFileSync(join(secretsDir, s.name))).digest('hex')]));
+  return Object.fromEntries(
+    plan.secrets.map((s) => [
+      s.name,
+      createHash('sha256')
+        .update(readFileSync(join(secretsDir, s.name)))
+        .digest('hex'),
+    ]),
+  );
 }
 
 /** Local backup destinations are bind mounts: Compose would create them root-owned and world-readable. */

@@ -32,10 +32,21 @@ export function liveConfigDigest(outDir: string, c: Component): string {
   const walk = (rel: string): string[] => {
     const p = join(outDir, rel);
     if (!existsSync(p)) return [];
-    return statSync(p).isDirectory() ? readdirSync(p).sort(byCodeUnit).flatMap((n) => walk(`${rel}/${n}`)) : [rel];
+    return statSync(p).isDirectory()
+      ? readdirSync(p)
+          .sort(byCodeUnit)
+          .flatMap((n) => walk(`${rel}/${n}`))
+      : [rel];
   };
-  for (const f of (c.reload?.bundles ?? []).map(bundlePath).flatMap(walk).filter((f) => !f.includes('.wharf-tmp-')).sort(byCodeUnit)) {
-    h.update(f).update('\0').update(readFileSync(join(outDir, f))).update('\0');
+  for (const f of (c.reload?.bundles ?? [])
+    .map(bundlePath)
+    .flatMap(walk)
+    .filter((f) => !f.includes('.wharf-tmp-'))
+    .sort(byCodeUnit)) {
+    h.update(f)
+      .update('\0')
+      .update(readFileSync(join(outDir, f)))
+      .update('\0');
   }
   return h.digest('hex').slice(0, 16);
 }
@@ -43,7 +54,7 @@ export function liveConfigDigest(outDir: string, c: Component): string {
 function readState(outDir: string): State {
   try {
     const v = JSON.parse(readFileSync(join(outDir, STATE), 'utf8')) as unknown;
-    return v && typeof v === 'object' ? v as State : {};
+    return v && typeof v === 'object' ? (v as State) : {};
   } catch {
     return {};
   }
@@ -58,7 +69,11 @@ function writeState(outDir: string, s: State): void {
  * deploy (re)started counts as running the current files. `force`: reload every running replica
  * (what `reloadEdge` does for a caller that changed the files itself).
  */
-export async function reloadChanged(ctx: OpsContext, before: ContainerState[], opts: { force?: boolean; only?: string[]; live?: ContainerState[] } = {}): Promise<Reloaded[]> {
+export async function reloadChanged(
+  ctx: OpsContext,
+  before: ContainerState[],
+  opts: { force?: boolean; only?: string[]; live?: ContainerState[] } = {},
+): Promise<Reloaded[]> {
   const engine = ctx.engine;
   // An orchestrator's configs are named by content: the deploy itself rolls what changed.
   if (engine.strategy.kind !== 'side-by-side') return [];
@@ -67,21 +82,29 @@ export async function reloadChanged(ctx: OpsContext, before: ContainerState[], o
   const masks = secretValues(ctx.secretsDir);
   const earlier = new Set(before.map(keyOf));
   // `live`: what runs now when the caller just read it (a deploy that changed nothing)
-  const live = (opts.live ?? await listContainers(engine, runner)).filter((c) => c.state === 'running');
+  const live = (opts.live ?? (await listContainers(engine, runner))).filter((c) => c.state === 'running');
   const state = readState(ctx.outDir);
   const out: Reloaded[] = [];
   for (const c of ctx.plan.components.filter((x) => x.reload && (!opts.only || opts.only.includes(x.name)))) {
     const digest = liveConfigDigest(ctx.outDir, c);
     const replicas = live.filter((x) => x.service === c.name);
     const view: LiveReplica[] = replicas.map((x) => ({ key: keyOf(x), fresh: !opts.force && !earlier.has(keyOf(x)) }));
-    const due = new Set(replicasToReload(digest, opts.force ? {} : state[c.name] ?? {}, view));
+    const due = new Set(replicasToReload(digest, opts.force ? {} : (state[c.name] ?? {}), view));
     const targets = replicas.filter((x) => due.has(keyOf(x)));
     if (targets.length) {
       const t = performance.now();
-      for (const k of strategy.reload(c, targets.map((x) => ({ id: x.id, name: x.name, host: x.host })))) {
+      for (const k of strategy.reload(
+        c,
+        targets.map((x) => ({ id: x.id, name: x.name, host: x.host })),
+      )) {
         await runner({ ...k, redact: [...(k.redact ?? []), ...masks] });
       }
-      out.push({ service: c.name, containers: targets.map((x) => x.name), mode: c.reload!.mode, durationMs: Math.round(performance.now() - t) });
+      out.push({
+        service: c.name,
+        containers: targets.map((x) => x.name),
+        mode: c.reload!.mode,
+        durationMs: Math.round(performance.now() - t),
+      });
     }
     // Only the replicas running now: a removed container's entry would never be read again.
     state[c.name] = Object.fromEntries(view.map((r) => [r.key, digest]));

@@ -5,7 +5,10 @@ import { action, begin, terminal, transition, waveSize, type Deadlines, type Rol
 const d: Deadlines = { healthMs: 60_000, admitMs: 20_000, drainMs: 10_000 };
 
 /** Drive the machine with an answer per action, the way ops/rollout.ts does, and log the actions. */
-function drive(s: RolloutState, answer: (a: ReturnType<typeof action>, s: RolloutState) => RolloutEvent): { s: RolloutState; log: string[] } {
+function drive(
+  s: RolloutState,
+  answer: (a: ReturnType<typeof action>, s: RolloutState) => RolloutEvent,
+): { s: RolloutState; log: string[] } {
   const log: string[] = [];
   let n = 0;
   while (!terminal(s)) {
@@ -20,14 +23,22 @@ function drive(s: RolloutState, answer: (a: ReturnType<typeof action>, s: Rollou
 let seq = 0;
 const happy = (a: ReturnType<typeof action>): RolloutEvent => {
   switch (a.kind) {
-    case 'start': return { kind: 'started', ids: Array.from({ length: a.count }, () => `n${++seq}`), at: 0 };
-    case 'await-health': return { kind: 'healthy', at: 1 };
-    case 'await-admission': return { kind: 'admitted', at: 2 };
-    case 'drain': return { kind: 'drained', at: 3 };
-    case 'stop': return { kind: 'stopped' };
-    case 'record': return { kind: 'recorded' };
-    case 'remove': return { kind: 'removed' };
-    default: throw new Error(a.kind);
+    case 'start':
+      return { kind: 'started', ids: Array.from({ length: a.count }, () => `n${++seq}`), at: 0 };
+    case 'await-health':
+      return { kind: 'healthy', at: 1 };
+    case 'await-admission':
+      return { kind: 'admitted', at: 2 };
+    case 'drain':
+      return { kind: 'drained', at: 3 };
+    case 'stop':
+      return { kind: 'stopped' };
+    case 'record':
+      return { kind: 'recorded' };
+    case 'remove':
+      return { kind: 'removed' };
+    default:
+      throw new Error(a.kind);
   }
 };
 
@@ -35,7 +46,14 @@ describe('rollout state machine', () => {
   test('3 -> 3 with room for 6: one wave, then all old replicas drained and stopped', () => {
     seq = 0;
     const { s, log } = drive(begin({ service: 'api', target: 3, slots: 6, old: ['o1', 'o2', 'o3'], fresh: [] }), happy);
-    assert.deepEqual(log, ['start 3 (total 6)', 'await-health n1,n2,n3', 'await-admission n1,n2,n3', 'drain o1,o2,o3', 'stop o1,o2,o3', 'record']);
+    assert.deepEqual(log, [
+      'start 3 (total 6)',
+      'await-health n1,n2,n3',
+      'await-admission n1,n2,n3',
+      'drain o1,o2,o3',
+      'stop o1,o2,o3',
+      'record',
+    ]);
     assert.equal(s.phase, 'done');
     assert.deepEqual(s.fresh, ['n1', 'n2', 'n3']);
     assert.deepEqual(s.old, []);
@@ -45,8 +63,17 @@ describe('rollout state machine', () => {
   test('3 -> 5 behind an edge with 6 slots: two waves, never more than 6 side by side', () => {
     seq = 0;
     const { s, log } = drive(begin({ service: 'api', target: 5, slots: 6, old: ['o1', 'o2', 'o3'], fresh: [] }), happy);
-    assert.deepEqual(log, ['start 3 (total 6)', 'await-health n1,n2,n3', 'await-admission n1,n2,n3', 'drain o1,o2,o3', 'stop o1,o2,o3',
-      'start 2 (total 5)', 'await-health n4,n5', 'await-admission n4,n5', 'record']);
+    assert.deepEqual(log, [
+      'start 3 (total 6)',
+      'await-health n1,n2,n3',
+      'await-admission n1,n2,n3',
+      'drain o1,o2,o3',
+      'stop o1,o2,o3',
+      'start 2 (total 5)',
+      'await-health n4,n5',
+      'await-admission n4,n5',
+      'record',
+    ]);
     assert.equal(s.fresh.length, 5);
     assert.equal(s.waves, 2);
   });
@@ -54,8 +81,23 @@ describe('rollout state machine', () => {
   test('5 -> 2 behind an edge with 4 slots: make room one by one', () => {
     seq = 0;
     const { s, log } = drive(begin({ service: 'api', target: 2, slots: 4, old: ['o1', 'o2', 'o3', 'o4', 'o5'], fresh: [] }), happy);
-    assert.deepEqual(log, ['drain o1', 'stop o1', 'drain o2', 'stop o2', 'start 1 (total 4)', 'await-health n1', 'await-admission n1', 'drain o3', 'stop o3',
-      'start 1 (total 4)', 'await-health n2', 'await-admission n2', 'drain o4,o5', 'stop o4,o5', 'record']);
+    assert.deepEqual(log, [
+      'drain o1',
+      'stop o1',
+      'drain o2',
+      'stop o2',
+      'start 1 (total 4)',
+      'await-health n1',
+      'await-admission n1',
+      'drain o3',
+      'stop o3',
+      'start 1 (total 4)',
+      'await-health n2',
+      'await-admission n2',
+      'drain o4,o5',
+      'stop o4,o5',
+      'record',
+    ]);
     assert.deepEqual(s.fresh, ['n1', 'n2']);
   });
 
@@ -90,7 +132,12 @@ describe('rollout state machine', () => {
   });
 
   describe('failures before the new replicas serve: remove them, keep the old ones', () => {
-    const started = () => transition(begin({ service: 'api', target: 3, slots: 6, old: ['o1', 'o2', 'o3'], fresh: [] }), { kind: 'started', ids: ['n1', 'n2', 'n3'], at: 1000 }, d);
+    const started = () =>
+      transition(
+        begin({ service: 'api', target: 3, slots: 6, old: ['o1', 'o2', 'o3'], fresh: [] }),
+        { kind: 'started', ids: ['n1', 'n2', 'n3'], at: 1000 },
+        d,
+      );
 
     test('start creates nothing', () => {
       const s = transition(begin({ service: 'api', target: 3, slots: 6, old: ['o1'], fresh: [] }), { kind: 'started', ids: [], at: 0 }, d);
@@ -98,7 +145,11 @@ describe('rollout state machine', () => {
       assert.deepEqual(action(s), { kind: 'remove', ids: [] });
     });
     test('start command fails', () => {
-      const s = transition(begin({ service: 'api', target: 3, slots: 6, old: ['o1'], fresh: [] }), { kind: 'failed', reason: 'compose exit 1' }, d);
+      const s = transition(
+        begin({ service: 'api', target: 3, slots: 6, old: ['o1'], fresh: [] }),
+        { kind: 'failed', reason: 'compose exit 1' },
+        d,
+      );
       assert.equal(s.phase, 'abort');
       assert.equal(s.error, 'compose exit 1');
     });
@@ -164,13 +215,20 @@ describe('rollout state machine', () => {
       assert.equal(st.phase, 'failed');
     });
     test('recording fails: failed, rollout itself done', () => {
-      const r = transition(transition(transition(draining(), { kind: 'drained', at: 1 }, d), { kind: 'stopped' }, d), { kind: 'failed', reason: 'disk full' }, d);
+      const r = transition(
+        transition(transition(draining(), { kind: 'drained', at: 1 }, d), { kind: 'stopped' }, d),
+        { kind: 'failed', reason: 'disk full' },
+        d,
+      );
       assert.equal(r.phase, 'failed');
       assert.deepEqual(r.old, []);
     });
   });
 
   test('an event the phase does not expect is a bug, not a silent no-op', () => {
-    assert.throws(() => transition(begin({ service: 'api', target: 1, slots: 3, old: ['o'], fresh: [] }), { kind: 'drained', at: 0 }, d), /bug: rollout of api: event drained in phase start/);
+    assert.throws(
+      () => transition(begin({ service: 'api', target: 1, slots: 3, old: ['o'], fresh: [] }), { kind: 'drained', at: 0 }, d),
+      /bug: rollout of api: event drained in phase start/,
+    );
   });
 });

@@ -71,7 +71,17 @@ export function waveSize(s: Pick<RolloutState, 'target' | 'slots' | 'old' | 'fre
 
 /** The first state: start a wave, or (a pure scale-down) go straight to draining the extra ones. */
 export function begin(o: { service: string; target: number; slots: number; old: string[]; fresh: string[] }): RolloutState {
-  const s: RolloutState = { service: o.service, phase: 'start', target: o.target, slots: o.slots, old: [...o.old], fresh: [...o.fresh], wave: [], retiring: [], waves: 0 };
+  const s: RolloutState = {
+    service: o.service,
+    phase: 'start',
+    target: o.target,
+    slots: o.slots,
+    old: [...o.old],
+    fresh: [...o.fresh],
+    wave: [],
+    retiring: [],
+    waves: 0,
+  };
   return afterWave(s);
 }
 
@@ -89,14 +99,24 @@ function afterWave(s: RolloutState): RolloutState {
 
 export function action(s: RolloutState): RolloutAction {
   switch (s.phase) {
-    case 'start': { const count = waveSize(s); return { kind: 'start', count, total: s.old.length + s.fresh.length + count }; }
-    case 'health': return { kind: 'await-health', ids: s.wave };
-    case 'admit': return { kind: 'await-admission', ids: s.wave };
-    case 'drain': return { kind: 'drain', ids: s.retiring };
-    case 'stop': return { kind: 'stop', ids: s.retiring };
-    case 'record': return { kind: 'record' };
-    case 'abort': return { kind: 'remove', ids: s.wave };
-    default: return { kind: 'none' };
+    case 'start': {
+      const count = waveSize(s);
+      return { kind: 'start', count, total: s.old.length + s.fresh.length + count };
+    }
+    case 'health':
+      return { kind: 'await-health', ids: s.wave };
+    case 'admit':
+      return { kind: 'await-admission', ids: s.wave };
+    case 'drain':
+      return { kind: 'drain', ids: s.retiring };
+    case 'stop':
+      return { kind: 'stop', ids: s.retiring };
+    case 'record':
+      return { kind: 'record' };
+    case 'abort':
+      return { kind: 'remove', ids: s.wave };
+    default:
+      return { kind: 'none' };
   }
 }
 
@@ -128,12 +148,18 @@ export function transition(s: RolloutState, e: RolloutEvent, d: Deadlines): Roll
         const next: RolloutState = { ...s, fresh, wave: [], retiring, deadline: undefined };
         return retiring.length ? { ...next, phase: 'drain', deadline: e.at + d.drainMs } : afterWave(next);
       }
-      if (e.kind === 'waiting') return e.at >= s.deadline! ? abort(s, `the edge sent no traffic to the new replicas within ${Math.round(d.admitMs / 1000)}s`) : s;
+      if (e.kind === 'waiting')
+        return e.at >= s.deadline! ? abort(s, `the edge sent no traffic to the new replicas within ${Math.round(d.admitMs / 1000)}s`) : s;
       break;
     case 'drain':
       if (e.kind === 'drained') return { ...s, phase: 'stop', deadline: undefined };
       // A session that outlives the drain window is cut by the stop's grace period, not waited for forever.
-      if (e.kind === 'waiting') return s.deadline === undefined ? { ...s, deadline: e.at + d.drainMs } : e.at >= s.deadline ? { ...s, phase: 'stop', deadline: undefined } : s;
+      if (e.kind === 'waiting')
+        return s.deadline === undefined
+          ? { ...s, deadline: e.at + d.drainMs }
+          : e.at >= s.deadline
+            ? { ...s, phase: 'stop', deadline: undefined }
+            : s;
       break;
     case 'stop':
       if (e.kind !== 'stopped') break;

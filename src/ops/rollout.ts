@@ -14,15 +14,34 @@ import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
 import type { Desired, Orchestrated, SideBySide } from '../engine/engine.js';
 import { lastLogLines, listContainers, type ContainerState } from '../engine/live.js';
 import { askEdge, runtime, type EdgeServer } from '../engine/haproxy-runtime.js';
-import { addrOn, admitted, edgeOf, edgeServers, FORCED_DRAIN, FORCED_MAINT, readySlotsOf, routedServices, slotKey, type Edge } from './edge-admission.js';
+import {
+  addrOn,
+  admitted,
+  edgeOf,
+  edgeServers,
+  FORCED_DRAIN,
+  FORCED_MAINT,
+  readySlotsOf,
+  routedServices,
+  slotKey,
+  type Edge,
+} from './edge-admission.js';
 import type { Runner } from '../engine/run.js';
 import { healthWindow, seconds } from '../plan/placement.js';
-import { action, begin, terminal, transition, type Deadlines, type Phase, type RolloutEvent, type RolloutState } from './rollout-machine.js';
+import {
+  action,
+  begin,
+  terminal,
+  transition,
+  type Deadlines,
+  type Phase,
+  type RolloutEvent,
+  type RolloutState,
+} from './rollout-machine.js';
 import { recordRevision, type Revision } from './revisions.js';
 import { OperationError } from '../errors.js';
 
-export type RolloutEventOut =
-  | { kind: 'phase'; service: string; phase: Phase; detail: string; elapsedMs: number };
+export type RolloutEventOut = { kind: 'phase'; service: string; phase: Phase; detail: string; elapsedMs: number };
 
 export interface RolloutOptions {
   onProgress?: (e: RolloutEventOut) => void;
@@ -53,7 +72,9 @@ export interface ServiceRollout {
 
 export class RolloutError extends OperationError {
   constructor(readonly result: ServiceRollout) {
-    super(`rollout of ${result.service} failed (${result.error}); the old replicas keep serving${result.logs?.length ? `\n--- ${result.service}: last log lines of a new container\n${result.logs.map((l) => `  ${l}`).join('\n')}` : ''}`);
+    super(
+      `rollout of ${result.service} failed (${result.error}); the old replicas keep serving${result.logs?.length ? `\n--- ${result.service}: last log lines of a new container\n${result.logs.map((l) => `  ${l}`).join('\n')}` : ''}`,
+    );
     this.name = 'RolloutError';
   }
 }
@@ -122,12 +143,20 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
   // into slots that take no traffic until Docker's healthcheck passed (a replica that never
   // gets healthy never sees a request); released once the rollout ends.
   const held = new Map<string, EdgeServer>();
-  const liveIps = async () => new Set((await mine()).filter((c) => c.state === 'running').map((c) => addrOn(c, edge.network)).filter(Boolean));
+  const liveIps = async () =>
+    new Set(
+      (await mine())
+        .filter((c) => c.state === 'running')
+        .map((c) => addrOn(c, edge.network))
+        .filter(Boolean),
+    );
   let logs: string[] | undefined;
   let revision: string | undefined;
   let started = 0;
   const say = (detail: string) => emit({ kind: 'phase', service, phase: s.phase, detail, elapsedMs: elapsed() });
-  say(`${current.length} running, ${keep.length} up to date, ${old.length} to replace, target ${component.replicas}${Number.isFinite(slots) ? `, ${slots} edge slots` : ''}`);
+  say(
+    `${current.length} running, ${keep.length} up to date, ${old.length} to replace, target ${component.replicas}${Number.isFinite(slots) ? `, ${slots} edge slots` : ''}`,
+  );
 
   const perform = async (): Promise<RolloutEvent> => {
     const a = action(s);
@@ -156,7 +185,10 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
           logs = await lastLogLines(engine, runner, bad, 20, masks);
           return { kind: 'failed', reason: whyFailed(bad) };
         }
-        if (cs.every((c) => c.state === 'running' && (c.health === 'healthy' || c.health === 'none'))) { say(`${cs.length} new healthy`); return { kind: 'healthy', at: Date.now() }; }
+        if (cs.every((c) => c.state === 'running' && (c.health === 'healthy' || c.health === 'none'))) {
+          say(`${cs.length} new healthy`);
+          return { kind: 'healthy', at: Date.now() };
+        }
         await sleep(pollMs);
         return { kind: 'waiting', at: Date.now() };
       }
@@ -167,7 +199,10 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
         const servers = await edgeServers(runner, edge);
         // Healthy now: the slots the edge resolved them into leave maintenance; its checks then bring them UP.
         for (const x of await readySlotsOf(runner, edge, servers, ips)) held.delete(slotKey(x));
-        if (admitted(servers, ips)) { say(`the edge sends traffic to ${cs.length} new`); return { kind: 'admitted', at: Date.now() }; }
+        if (admitted(servers, ips)) {
+          say(`the edge sends traffic to ${cs.length} new`);
+          return { kind: 'admitted', at: Date.now() };
+        }
         await sleep(pollMs);
         return { kind: 'waiting', at: Date.now() };
       }
@@ -181,7 +216,10 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
           drained.set(slotKey(x), x);
         }
         const sessions = servers.reduce((n, x) => n + (x.sessions ?? 0), 0);
-        if (sessions === 0) { say(`${a.ids.length} old drained`); return { kind: 'drained', at: Date.now() }; }
+        if (sessions === 0) {
+          say(`${a.ids.length} old drained`);
+          return { kind: 'drained', at: Date.now() };
+        }
         await sleep(pollMs);
         return { kind: 'waiting', at: Date.now() };
       }
@@ -211,17 +249,34 @@ export async function rolloutService(ctx: OpsContext, service: string, opts: Rol
 
   while (!terminal(s)) {
     let e: RolloutEvent;
-    try { e = await perform(); } catch (err) { e = { kind: 'failed', reason: (err as Error).message.split('\n')[0]! }; }
+    try {
+      e = await perform();
+    } catch (err) {
+      e = { kind: 'failed', reason: (err as Error).message.split('\n')[0]! };
+    }
     const before = s.phase;
     s = transition(s, e, d);
     if (s.phase !== before && (s.phase === 'abort' || s.phase === 'failed')) say(s.error ?? 'failed');
   }
   if (edge.runtimeApi && held.size) {
-    try { await releaseSlots(runner, edge, await liveIps(), held); } catch (err) { say(`could not release ${held.size} edge slot(s) from maintenance: ${(err as Error).message.split('\n')[0]}`); }
+    try {
+      await releaseSlots(runner, edge, await liveIps(), held);
+    } catch (err) {
+      say(`could not release ${held.size} edge slot(s) from maintenance: ${(err as Error).message.split('\n')[0]}`);
+    }
   }
   const result: ServiceRollout = {
-    service, ok: s.phase === 'done', replaced: old.length - s.old.length, started, replicas: s.fresh.length, waves: s.waves,
-    revision, durationMs: elapsed(), phase: s.phase, ...(s.error ? { error: s.error } : {}), ...(logs ? { logs } : {}),
+    service,
+    ok: s.phase === 'done',
+    replaced: old.length - s.old.length,
+    started,
+    replicas: s.fresh.length,
+    waves: s.waves,
+    revision,
+    durationMs: elapsed(),
+    phase: s.phase,
+    ...(s.error ? { error: s.error } : {}),
+    ...(logs ? { logs } : {}),
   };
   if (!result.ok) throw new RolloutError(result);
   say(`done: ${result.replicas} replicas${revision ? `, revision ${revision}` : ''}`);
@@ -241,20 +296,34 @@ async function releaseSlots(runner: Runner, edge: Edge, live: Set<string>, flagg
   };
   await pWaitFor(settled, { interval: 500, timeout: { milliseconds: 15_000, fallback: () => undefined } });
   for (const x of pending) {
-    if ((x.adminState & (FORCED_DRAIN | FORCED_MAINT)) !== 0) await askEdge(runner, runtime.setState(edge.proxy!, x.backend, x.server, 'ready'));
+    if ((x.adminState & (FORCED_DRAIN | FORCED_MAINT)) !== 0)
+      await askEdge(runner, runtime.setState(edge.proxy!, x.backend, x.server, 'ready'));
     flagged.delete(slotKey(x));
   }
 }
 
 /** Record what the service runs now (definition, image ID, config hash). */
-export async function recordCurrent(ctx: OpsContext, service: string, file: string | undefined, via: Revision['via'], containers?: ContainerState[]): Promise<Revision | undefined> {
+export async function recordCurrent(
+  ctx: OpsContext,
+  service: string,
+  file: string | undefined,
+  via: Revision['via'],
+  containers?: ContainerState[],
+): Promise<Revision | undefined> {
   const definition = sideBySide(ctx).definition(service, file);
   if (!definition) return undefined;
-  const all = containers ?? await listContainers(ctx.engine, runnerOf(ctx));
+  const all = containers ?? (await listContainers(ctx.engine, runnerOf(ctx)));
   const live = all.filter((c) => c.service === service && c.state === 'running');
   const imageId = live[0]?.imageId ?? '';
   const hash = live[0]?.revision;
-  return recordRevision(ctx.projectDir, service, { image: String(definition.image ?? ''), imageId, ...(hash ? { configHash: hash } : {}), definition, at: new Date().toISOString(), via }).revision;
+  return recordRevision(ctx.projectDir, service, {
+    image: String(definition.image ?? ''),
+    imageId,
+    ...(hash ? { configHash: hash } : {}),
+    definition,
+    at: new Date().toISOString(),
+    via,
+  }).revision;
 }
 
 export interface RolloutResult {
@@ -268,7 +337,12 @@ export async function rollout(ctx: OpsContext, services: string[] = [], opts: Ro
   const t0 = performance.now();
   const names = services.length ? services : ctx.plan.components.filter((c) => rolls(ctx.plan, c)).map((c) => c.name);
   const rollouts: ServiceRollout[] = [];
-  for (const s of names) rollouts.push(ctx.engine.strategy.kind === 'side-by-side' ? await rolloutService(ctx, s, { force: true, ...opts }) : await orchestratedRollout(ctx, s, opts));
+  for (const s of names)
+    rollouts.push(
+      ctx.engine.strategy.kind === 'side-by-side'
+        ? await rolloutService(ctx, s, { force: true, ...opts })
+        : await orchestratedRollout(ctx, s, opts),
+    );
   return { project: ctx.engine.project, rollouts, durationMs: Math.round(performance.now() - t0) };
 }
 
@@ -287,7 +361,10 @@ export function decideDeploy(plan: Plan, live: ContainerState[], want: Desired):
   const d: DeployDecision = { roll: [], deploy: [], stopFirst: [], unchanged: [] };
   for (const c of plan.components) {
     const cs = live.filter((x) => x.service === c.name);
-    if (!cs.length) { d.deploy.push(c.name); continue; }
+    if (!cs.length) {
+      d.deploy.push(c.name);
+      continue;
+    }
     const changed = cs.length !== c.replicas || cs.some((x) => !upToDate(x, c.name, want));
     if (!changed) d.unchanged.push(c.name);
     else if (rolls(plan, c)) d.roll.push(c.name);
@@ -315,8 +392,16 @@ export function parseRolloutState(stdout: string, name: string): { state: string
  * running one (the tasks a rollback starts are). Unhealthy first, then the newest.
  */
 function gaveUpOn(cs: ContainerState[], service: string, since: number): ContainerState | undefined {
-  return cs.filter((c) => c.service === service && Date.parse(c.startedAt) >= since - 2000 && !(c.state === 'running' && (c.health === 'healthy' || c.health === 'none')))
-    .sort((a, b) => Number(b.health === 'unhealthy') - Number(a.health === 'unhealthy') || Date.parse(b.startedAt) - Date.parse(a.startedAt))[0];
+  return cs
+    .filter(
+      (c) =>
+        c.service === service &&
+        Date.parse(c.startedAt) >= since - 2000 &&
+        !(c.state === 'running' && (c.health === 'healthy' || c.health === 'none')),
+    )
+    .sort(
+      (a, b) => Number(b.health === 'unhealthy') - Number(a.health === 'unhealthy') || Date.parse(b.startedAt) - Date.parse(a.startedAt),
+    )[0];
 }
 
 /** "api-2 unhealthy (healthcheck: ...)", "t_api.1.x on n2 exited (last exit code 1, 0 restarts)" */
@@ -325,7 +410,13 @@ function whyFailed(c: ContainerState): string {
 }
 
 /** What a failed rollout reports of the container it gave up on: why, and its last log lines. */
-export async function failedTaskReport(ctx: OpsContext, cs: ContainerState[], service: string, since: number, masks: string[]): Promise<{ task: string; logs: string[] } | undefined> {
+export async function failedTaskReport(
+  ctx: OpsContext,
+  cs: ContainerState[],
+  service: string,
+  since: number,
+  masks: string[],
+): Promise<{ task: string; logs: string[] } | undefined> {
   const bad = gaveUpOn(cs, service, since);
   return bad && { task: whyFailed(bad), logs: await lastLogLines(ctx.engine, runnerOf(ctx), bad, 20, masks) };
 }
@@ -334,7 +425,12 @@ export async function failedTaskReport(ctx: OpsContext, cs: ContainerState[], se
  * An orchestrator rolls by its own update policy (Swarm: start-first, rollback on failure,
  * as the plan rendered it): start it, then wait until it says completed, or rolled back.
  */
-export async function orchestratedRollout(ctx: OpsContext, service: string, opts: RolloutOptions = {}, mode: 'rollout' | 'rollback' = 'rollout'): Promise<ServiceRollout> {
+export async function orchestratedRollout(
+  ctx: OpsContext,
+  service: string,
+  opts: RolloutOptions = {},
+  mode: 'rollout' | 'rollback' = 'rollout',
+): Promise<ServiceRollout> {
   const engine = ctx.engine;
   if (engine.strategy.kind !== 'orchestrated') throw new Error(`bug: the ${engine.kind} engine rolls side by side, not by a scheduler`);
   const strategy: Orchestrated = engine.strategy;
@@ -346,30 +442,70 @@ export async function orchestratedRollout(ctx: OpsContext, service: string, opts
   const elapsed = () => Math.round(performance.now() - t0);
   const limit = (component.healthcheck ? healthWindow(component.healthcheck) * 1000 + 60_000 : 120_000) * Math.max(1, component.replicas);
   const startedAt = Date.now();
-  emit({ kind: 'phase', service, phase: 'start', detail: mode === 'rollout' ? `the orchestrator replaces ${component.replicas} replicas by its update policy` : `the orchestrator returns ${component.replicas} replicas to the previous spec by its rollback policy`, elapsedMs: 0 });
+  emit({
+    kind: 'phase',
+    service,
+    phase: 'start',
+    detail:
+      mode === 'rollout'
+        ? `the orchestrator replaces ${component.replicas} replicas by its update policy`
+        : `the orchestrator returns ${component.replicas} replicas to the previous spec by its rollback policy`,
+    elapsedMs: 0,
+  });
   await runner(mode === 'rollout' ? strategy.rollout(service) : strategy.rollback(service));
   // A rollback ends in rollback_completed; an update ends in completed, and rolled back means it failed.
   const done = mode === 'rollout' ? 'completed' : 'rollback_completed';
   const failedStates = mode === 'rollout' ? ['rollback_completed', 'paused', 'rollback_paused'] : ['rollback_paused', 'paused'];
   let last = '';
   let result: ServiceRollout | undefined;
-  await pWaitFor(async () => {
-    const st = (await strategy.updates(runner, [service])).get(service);
-    const ours = st && st.startedAt >= startedAt - 2000;
-    const state = ours ? st.state : 'pending';
-    if (state !== last) { emit({ kind: 'phase', service, phase: state === done ? 'done' : 'health', detail: `update ${state}${st?.message ? `: ${st.message}` : ''}`, elapsedMs: elapsed() }); last = state; }
-    const base = { service, replaced: component.replicas, started: component.replicas, replicas: component.replicas, waves: component.replicas, durationMs: elapsed() };
-    if (state === done) { result = { ...base, ok: true, phase: 'done' }; return true; }
-    if (failedStates.includes(state) || elapsed() > limit) {
-      const report = await failedTaskReport(ctx, await listContainers(engine, runner).catch(() => []), service, startedAt, secretValues(ctx.secretsDir));
-      const r: ServiceRollout = {
-        ...base, ok: false, replaced: 0, phase: 'failed',
-        error: `${elapsed() > limit ? `not converged within ${Math.round(limit / 1000)}s (${state})` : `${state.replace('_', ' ')}${st?.message ? `: ${st.message}` : ''}`}${report ? `; ${report.task}` : ''}`,
-        ...(report ? { logs: report.logs } : {}),
+  await pWaitFor(
+    async () => {
+      const st = (await strategy.updates(runner, [service])).get(service);
+      const ours = st && st.startedAt >= startedAt - 2000;
+      const state = ours ? st.state : 'pending';
+      if (state !== last) {
+        emit({
+          kind: 'phase',
+          service,
+          phase: state === done ? 'done' : 'health',
+          detail: `update ${state}${st?.message ? `: ${st.message}` : ''}`,
+          elapsedMs: elapsed(),
+        });
+        last = state;
+      }
+      const base = {
+        service,
+        replaced: component.replicas,
+        started: component.replicas,
+        replicas: component.replicas,
+        waves: component.replicas,
+        durationMs: elapsed(),
       };
-      throw new RolloutError(r);
-    }
-    return false;
-  }, { interval: opts.pollMs ?? 1000 });
+      if (state === done) {
+        result = { ...base, ok: true, phase: 'done' };
+        return true;
+      }
+      if (failedStates.includes(state) || elapsed() > limit) {
+        const report = await failedTaskReport(
+          ctx,
+          await listContainers(engine, runner).catch(() => []),
+          service,
+          startedAt,
+          secretValues(ctx.secretsDir),
+        );
+        const r: ServiceRollout = {
+          ...base,
+          ok: false,
+          replaced: 0,
+          phase: 'failed',
+          error: `${elapsed() > limit ? `not converged within ${Math.round(limit / 1000)}s (${state})` : `${state.replace('_', ' ')}${st?.message ? `: ${st.message}` : ''}`}${report ? `; ${report.task}` : ''}`,
+          ...(report ? { logs: report.logs } : {}),
+        };
+        throw new RolloutError(r);
+      }
+      return false;
+    },
+    { interval: opts.pollMs ?? 1000 },
+  );
   return result!;
 }

@@ -11,10 +11,15 @@ import { newAgeIdentity, sealOrKeep } from '../secrets/sops.js';
 /** The age identity file in .wharf/secrets (Flux decrypts with it once loaded into flux-system). */
 export const AGE_KEY_FILE = 'sops-age-key';
 
-export async function ensureAgeIdentity(secretsDir: string): Promise<{ identity: string; recipient: string; path: string; created: boolean }> {
+export async function ensureAgeIdentity(
+  secretsDir: string,
+): Promise<{ identity: string; recipient: string; path: string; created: boolean }> {
   const path = join(secretsDir, AGE_KEY_FILE);
   if (existsSync(path)) {
-    const identity = readFileSync(path, 'utf8').split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-'))?.trim();
+    const identity = readFileSync(path, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('AGE-SECRET-KEY-'))
+      ?.trim();
     if (!identity) throw new Error(`${path} holds no age identity (AGE-SECRET-KEY-...): move it away and render again`);
     return { identity, recipient: await age.identityToRecipient(identity), path, created: false };
   }
@@ -28,14 +33,25 @@ export function secretData(plan: Plan, name: string, value: string): Record<stri
   return name === plan.proxy.authSecret ? { [name]: value, users: value } : { [name]: value };
 }
 
-export async function sealSecrets(plan: Plan, secretsDir: string, outDir: string, now = new Date()): Promise<{ recipient: string; sealed: Record<string, string>; keyPath: string }> {
+export async function sealSecrets(
+  plan: Plan,
+  secretsDir: string,
+  outDir: string,
+  now = new Date(),
+): Promise<{ recipient: string; sealed: Record<string, string>; keyPath: string }> {
   const { identity, recipient, path } = await ensureAgeIdentity(secretsDir);
   const sealed: Record<string, string> = {};
   for (const name of secretsNeeded(plan)) {
     const file = join(outDir, secretFileName(name));
     const previous = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
     const value = readFileSync(join(secretsDir, name), 'utf8');
-    sealed[name] = await sealOrKeep({ name, namespace: plan.name, data: secretData(plan, name, value) }, [recipient], identity, previous, now);
+    sealed[name] = await sealOrKeep(
+      { name, namespace: plan.name, data: secretData(plan, name, value) },
+      [recipient],
+      identity,
+      previous,
+      now,
+    );
   }
   return { recipient, sealed, keyPath: path };
 }

@@ -41,8 +41,13 @@ export async function status(ctx: OpsContext): Promise<StatusResult> {
   const health = new Map(services.map((s) => [s.service, s]));
   const urls = new Map(routeUrls(ctx.plan).map((u) => [u.route, u.url]));
   const routes = ctx.plan.routes.map((r) => ({
-    route: r.name, url: urls.get(r.name) ?? '', service: r.service, auth: r.auth, internal: r.internal,
-    healthy: health.get(r.service)?.healthy ?? 0, replicas: r.replicas,
+    route: r.name,
+    url: urls.get(r.name) ?? '',
+    service: r.service,
+    auth: r.auth,
+    internal: r.internal,
+    healthy: health.get(r.service)?.healthy ?? 0,
+    replicas: r.replicas,
   }));
 
   const promComp = ctx.plan.components.find((c) => c.role === 'prometheus');
@@ -50,7 +55,8 @@ export async function status(ctx: OpsContext): Promise<StatusResult> {
   const out: StatusResult = {
     project: ctx.engine.project,
     running: containers.some((c) => c.state === 'running'),
-    services, routes,
+    services,
+    routes,
     ...(nodes.length ? { cluster: clusterOf(nodes, containers) } : {}),
     targets: { available: false, up: 0, down: 0, list: [] },
     alerts: { available: false, firing: [], pending: 0 },
@@ -60,15 +66,27 @@ export async function status(ctx: OpsContext): Promise<StatusResult> {
   } else if (!prom) {
     out.targets.error = out.alerts.error = 'Prometheus is not running';
   } else {
-    const [targets, alerts] = await Promise.allSettled([prometheusTargets(ctx.engine, runner, prom), prometheusAlerts(ctx.engine, runner, prom)]);
+    const [targets, alerts] = await Promise.allSettled([
+      prometheusTargets(ctx.engine, runner, prom),
+      prometheusAlerts(ctx.engine, runner, prom),
+    ]);
     if (targets.status === 'fulfilled') {
       const list = targets.value;
-      out.targets = { available: true, list, up: list.filter((t) => t.health === 'up').length, down: list.filter((t) => t.health !== 'up').length };
+      out.targets = {
+        available: true,
+        list,
+        up: list.filter((t) => t.health === 'up').length,
+        down: list.filter((t) => t.health !== 'up').length,
+      };
     } else out.targets.error = (targets.reason as Error).message;
     if (alerts.status === 'fulfilled') {
       // the Watchdog always fires (it is the heartbeat): it says nothing is wrong
       const firing = alerts.value.filter((a) => a.name !== WATCHDOG_ALERT);
-      out.alerts = { available: true, firing: firing.filter((a) => a.state === 'firing'), pending: firing.filter((a) => a.state === 'pending').length };
+      out.alerts = {
+        available: true,
+        firing: firing.filter((a) => a.state === 'firing'),
+        pending: firing.filter((a) => a.state === 'pending').length,
+      };
     } else out.alerts.error = (alerts.reason as Error).message;
   }
   return out;
@@ -79,7 +97,8 @@ function clusterOf(nodes: NodeState[], containers: Array<{ node?: string; state:
   const up = managers.filter((n) => n.state === 'ready' && n.reachability !== 'unreachable');
   return {
     nodes: nodes.map((n) => ({ ...n, containers: containers.filter((c) => c.node === n.hostname && c.state === 'running').length })),
-    managers: managers.length, managersUp: up.length,
+    managers: managers.length,
+    managersUp: up.length,
     // Raft keeps working while a majority of all managers is up: what is left to lose.
     tolerates: Math.max(0, up.length - (Math.floor(managers.length / 2) + 1)),
     leader: managers.find((n) => n.leader)?.hostname,

@@ -15,10 +15,21 @@ const HASH = 'com.docker.compose.config-hash';
 
 /** A one-host Docker holding api x1 and db x2 of project t, each carrying `hashes[service]`. */
 function world(hashes: Record<string, string>, want: Record<string, string>) {
-  const containers = [['a1', 'api'], ['d1', 'db'], ['d2', 'db']].map(([id, service]) => ({
-    Id: id, Name: `/t-${service}-${id}`, Image: 'sha256:img', RestartCount: 0,
+  const containers = [
+    ['a1', 'api'],
+    ['d1', 'db'],
+    ['d2', 'db'],
+  ].map(([id, service]) => ({
+    Id: id,
+    Name: `/t-${service}-${id}`,
+    Image: 'sha256:img',
+    RestartCount: 0,
     State: { Status: 'running', StartedAt: '2026-12-07T10:00:00Z', ExitCode: 0, Health: { Status: 'healthy' } },
-    Config: { Image: 'local/debian:bookworm', Env: [], Labels: { 'com.docker.compose.project': 't', 'com.docker.compose.service': service!, [HASH]: hashes[service!]! } },
+    Config: {
+      Image: 'local/debian:bookworm',
+      Env: [],
+      Labels: { 'com.docker.compose.project': 't', 'com.docker.compose.service': service!, [HASH]: hashes[service!]! },
+    },
     NetworkSettings: { Networks: {}, Ports: {} },
   }));
   return recordingRunner((c: Cmd) => {
@@ -26,7 +37,12 @@ function world(hashes: Record<string, string>, want: Record<string, string>) {
     if (a.startsWith('docker image ls')) return { stdout: 'local/debian:bookworm sha256:img\nother/x:1 sha256:other' };
     if (a.startsWith('docker ps')) return { stdout: 'a1\nd1\nd2' };
     if (a.startsWith('docker inspect')) return { stdout: JSON.stringify(containers) };
-    if (a.endsWith("config --hash *")) return { stdout: Object.entries(want).map(([s, h]) => `${s} ${h}`).join('\n') };
+    if (a.endsWith('config --hash *'))
+      return {
+        stdout: Object.entries(want)
+          .map(([s, h]) => `${s} ${h}`)
+          .join('\n'),
+      };
     return undefined;
   });
 }
@@ -35,8 +51,22 @@ function setup() {
   const plan = tinyPlan('t');
   const dir = writeCompose(plan);
   const projectDir = mkdtempSync(join(tmpdir(), 'wharf-up-rec-'));
-  const engine = new ComposeEngine({ compose: { kind: 'v2', argv: ['docker', 'compose'], version: '2.26.1' }, project: 't', dir, services: plan.components });
-  return { plan, dir, projectDir, engine, done: () => { rmSync(dir, { recursive: true, force: true }); rmSync(projectDir, { recursive: true, force: true }); } };
+  const engine = new ComposeEngine({
+    compose: { kind: 'v2', argv: ['docker', 'compose'], version: '2.26.1' },
+    project: 't',
+    dir,
+    services: plan.components,
+  });
+  return {
+    plan,
+    dir,
+    projectDir,
+    engine,
+    done: () => {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(projectDir, { recursive: true, force: true });
+    },
+  };
 }
 
 const verb = (c: Cmd) => c.argv.slice(c.argv[1] === 'compose' ? 6 : 1).join(' ');
@@ -47,15 +77,30 @@ test('a rerun with nothing changed: one read of what runs, the images and the ha
     const { runner, calls } = world({ api: 'h1', db: 'h2' }, { api: 'h1', db: 'h2' });
     const r = await up({ plan: s.plan, outDir: s.dir, projectDir: s.projectDir, engine: s.engine, runner }, { pollMs: 10 });
     assert.deepEqual(r.changed, []);
-    assert.deepEqual(r.services.map((x) => [x.service, x.desired, x.healthy, x.state]), [['api', 1, 1, 'healthy'], ['db', 2, 2, 'healthy']]);
-    assert.deepEqual(calls.map(verb).sort(), [
-      "config --hash *", 'config --quiet',
-      'image ls --no-trunc --format {{.Repository}}:{{.Tag}} {{.ID}}',
-      'inspect a1 d1 d2', 'inspect a1 d1 d2',
-      'ps -a -q --no-trunc --filter label=com.docker.compose.project=t', 'ps -a -q --no-trunc --filter label=com.docker.compose.project=t',
-    ], 'what runs read before and once while waiting; every image found in one listing, its ID reused for the comparison');
+    assert.deepEqual(
+      r.services.map((x) => [x.service, x.desired, x.healthy, x.state]),
+      [
+        ['api', 1, 1, 'healthy'],
+        ['db', 2, 2, 'healthy'],
+      ],
+    );
+    assert.deepEqual(
+      calls.map(verb).sort(),
+      [
+        'config --hash *',
+        'config --quiet',
+        'image ls --no-trunc --format {{.Repository}}:{{.Tag}} {{.ID}}',
+        'inspect a1 d1 d2',
+        'inspect a1 d1 d2',
+        'ps -a -q --no-trunc --filter label=com.docker.compose.project=t',
+        'ps -a -q --no-trunc --filter label=com.docker.compose.project=t',
+      ],
+      'what runs read before and once while waiting; every image found in one listing, its ID reused for the comparison',
+    );
     assert.ok(!calls.some((c) => c.argv.includes('up')), 'no compose up');
-  } finally { s.done(); }
+  } finally {
+    s.done();
+  }
 });
 
 test('a changed database is deployed by name, stop-first; the unchanged app is left alone', async () => {
@@ -63,10 +108,23 @@ test('a changed database is deployed by name, stop-first; the unchanged app is l
   try {
     const { runner, calls } = world({ api: 'h1', db: 'old' }, { api: 'h1', db: 'new' });
     const events: string[] = [];
-    await up({ plan: s.plan, outDir: s.dir, projectDir: s.projectDir, engine: s.engine, runner }, { pollMs: 10, onProgress: (e) => { if (e.kind === 'step' && e.status !== 'start') events.push(`${e.step} ${e.status}`); } });
+    await up(
+      { plan: s.plan, outDir: s.dir, projectDir: s.projectDir, engine: s.engine, runner },
+      {
+        pollMs: 10,
+        onProgress: (e) => {
+          if (e.kind === 'step' && e.status !== 'start') events.push(`${e.step} ${e.status}`);
+        },
+      },
+    );
     const deploys = calls.filter((c) => c.argv.includes('up'));
-    assert.deepEqual(deploys.map((c) => c.argv), [['docker', 'compose', '-p', 't', '-f', 'compose.yaml', 'up', '-d', '--remove-orphans', '--no-build', 'db']]);
+    assert.deepEqual(
+      deploys.map((c) => c.argv),
+      [['docker', 'compose', '-p', 't', '-f', 'compose.yaml', 'up', '-d', '--remove-orphans', '--no-build', 'db']],
+    );
     assert.equal(deploys[0]!.cwd, s.dir);
     assert.deepEqual(events.sort(), ['build skipped', 'deploy done', 'images done', 'validate done', 'wait done']);
-  } finally { s.done(); }
+  } finally {
+    s.done();
+  }
 });

@@ -20,9 +20,15 @@ test('upCommands lists what up runs, for --dry-run', async () => {
   const plan = tinyPlan('dry');
   const { ComposeEngine } = await import('../engine/compose.js');
   const engine = new ComposeEngine({ compose: { kind: 'v2', argv: ['docker', 'compose'], version: '2.26.1' }, project: 'dry', dir: '/o' });
-  assert.deepEqual(upCommands({ plan, engine }).map((c) => c.describe), ['validate compose.yaml', 'look up image local/debian:bookworm', 'create or update containers']);
+  assert.deepEqual(
+    upCommands({ plan, engine }).map((c) => c.describe),
+    ['validate compose.yaml', 'look up image local/debian:bookworm', 'create or update containers'],
+  );
   plan.components[0]!.build = { context: { project: '.' }, args: {} };
-  assert.deepEqual(upCommands({ plan, engine }).map((c) => c.describe), ['validate compose.yaml', 'look up image local/debian:bookworm', 'build images for api', 'create or update containers']);
+  assert.deepEqual(
+    upCommands({ plan, engine }).map((c) => c.describe),
+    ['validate compose.yaml', 'look up image local/debian:bookworm', 'build images for api', 'create or update containers'],
+  );
 });
 
 const project = `wharfup${process.pid}`;
@@ -45,21 +51,43 @@ after(async () => {
 test('up starts every replica, reports health progress, and a second up changes nothing', { skip }, async () => {
   const events: UpEvent[] = [];
   const first = await up(ctx, { onProgress: (e) => events.push(e), timeoutMs: 60_000 });
-  assert.deepEqual(first.services.map((s) => [s.service, s.desired, s.healthy, s.state]), [['api', 1, 1, 'healthy'], ['db', 2, 2, 'healthy']]);
+  assert.deepEqual(
+    first.services.map((s) => [s.service, s.desired, s.healthy, s.state]),
+    [
+      ['api', 1, 1, 'healthy'],
+      ['db', 2, 2, 'healthy'],
+    ],
+  );
   assert.deepEqual(first.changed, ['api', 'db']);
-  assert.deepEqual(events.filter((e) => e.kind === 'step' && e.status === 'done').map((e) => e.kind === 'step' && e.step), ['validate', 'images', 'deploy', 'wait']);
-  assert.ok(events.some((e) => e.kind === 'health'), 'health progress events');
+  assert.deepEqual(
+    events.filter((e) => e.kind === 'step' && e.status === 'done').map((e) => e.kind === 'step' && e.step),
+    ['validate', 'images', 'deploy', 'wait'],
+  );
+  assert.ok(
+    events.some((e) => e.kind === 'health'),
+    'health progress events',
+  );
 
   const ids = (await listContainers(ctx.engine, run)).map((c) => `${c.id}@${c.startedAt}`).sort();
   const second = await up(ctx, { timeoutMs: 60_000 });
   assert.deepEqual(second.changed, []);
-  assert.deepEqual((await listContainers(ctx.engine, run)).map((c) => `${c.id}@${c.startedAt}`).sort(), ids, 'same containers, not restarted');
+  assert.deepEqual(
+    (await listContainers(ctx.engine, run)).map((c) => `${c.id}@${c.startedAt}`).sort(),
+    ids,
+    'same containers, not restarted',
+  );
 });
 
 test('status reports desired, running and healthy replicas per service, and says monitoring is off', { skip }, async () => {
   const s = await status(ctx);
   assert.equal(s.running, true);
-  assert.deepEqual(s.services.map((x) => [x.service, x.desired, x.running, x.healthy, x.state, x.containers.length]), [['api', 1, 1, 1, 'healthy', 1], ['db', 2, 2, 2, 'healthy', 2]]);
+  assert.deepEqual(
+    s.services.map((x) => [x.service, x.desired, x.running, x.healthy, x.state, x.containers.length]),
+    [
+      ['api', 1, 1, 1, 'healthy', 1],
+      ['db', 2, 2, 2, 'healthy', 2],
+    ],
+  );
   assert.deepEqual(s.targets, { available: false, up: 0, down: 0, list: [], error: 'monitoring disabled' });
   assert.equal(s.alerts.available, false);
 });
@@ -70,9 +98,15 @@ test('up names the service that never becomes healthy, with its health output an
   const bad = { ...ctx, plan };
   await assert.rejects(up(bad, { timeoutMs: 8_000 }), (e: unknown) => {
     assert.ok(e instanceof UpTimeoutError);
-    assert.deepEqual(e.services.map((s) => s.service), ['db']);
+    assert.deepEqual(
+      e.services.map((s) => s.service),
+      ['db'],
+    );
     assert.match(e.message, /not healthy after 8s: db \(0\/1 healthy, (unhealthy|starting)\)/);
-    assert.ok(e.services[0]!.logs.some((l) => l.includes('listening on 8080')), `log lines: ${e.services[0]!.logs.join('|')}`);
+    assert.ok(
+      e.services[0]!.logs.some((l) => l.includes('listening on 8080')),
+      `log lines: ${e.services[0]!.logs.join('|')}`,
+    );
     return true;
   });
   writeCompose(ctx.plan, dir);
@@ -103,7 +137,13 @@ test('Compose v1 (docker-compose) runs the same stack: up, no-op rerun, down', {
   writeCompose(ctx.plan, dir);
   await run(ctx.engine.remove({ volumes: true }));
   const first = await up(v1, { timeoutMs: 60_000 });
-  assert.deepEqual(first.services.map((s) => [s.service, s.healthy]), [['api', 1], ['db', 2]]);
+  assert.deepEqual(
+    first.services.map((s) => [s.service, s.healthy]),
+    [
+      ['api', 1],
+      ['db', 2],
+    ],
+  );
   assert.deepEqual((await up(v1, { timeoutMs: 60_000 })).changed, []);
   const r = await down(v1, { volumes: true });
   assert.deepEqual(r.remaining, { containers: 0, networks: 0, volumes: [] });
@@ -117,7 +157,10 @@ test('down removes containers and networks; volumes only when asked', { skip }, 
 });
 
 test('down still removes the stack when its rendered directory is gone (compose v2)', { skip }, async (t) => {
-  if ((ctx.engine as ComposeEngine).compose.kind !== 'v2') { t.skip('needs compose v2'); return; }
+  if ((ctx.engine as ComposeEngine).compose.kind !== 'v2') {
+    t.skip('needs compose v2');
+    return;
+  }
   await up(ctx, { timeoutMs: 60_000 });
   rmSync(dir, { recursive: true, force: true });
   const r = await down(ctx, { volumes: true });
@@ -136,7 +179,10 @@ test('a published port held by another process stops up before anything is creat
   const pdir = writeCompose(plan);
   const pctx = await composeContext({ plan, outDir: pdir, projectDir: pdir });
   try {
-    await assert.rejects(up(pctx, { timeoutMs: 30_000 }), (err: unknown) => err instanceof PortInUseError && err.message.includes(`127.0.0.1:${port}`) && /api/.test(err.message));
+    await assert.rejects(
+      up(pctx, { timeoutMs: 30_000 }),
+      (err: unknown) => err instanceof PortInUseError && err.message.includes(`127.0.0.1:${port}`) && /api/.test(err.message),
+    );
     assert.deepEqual(await listContainers(pctx.engine, run), [], 'nothing was created');
   } finally {
     holder.close();
@@ -154,9 +200,15 @@ test('an image that cannot be pulled is named with the spec key that replaces it
   const d = writeCompose(plan);
   const c = await composeContext({ plan, outDir: d, projectDir: d });
   try {
-    const err = await up(c, { timeoutMs: 30_000 }).then(() => undefined, (e: unknown) => e);
+    const err = await up(c, { timeoutMs: 30_000 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof ImageUnavailableError, String(err));
-    assert.deepEqual(err.images.map((i) => [i.image, i.services, i.override]), [['127.0.0.1:1/wharf-test/missing:1', ['db'], 'images.postgres']]);
+    assert.deepEqual(
+      err.images.map((i) => [i.image, i.services, i.override]),
+      [['127.0.0.1:1/wharf-test/missing:1', ['db'], 'images.postgres']],
+    );
     assert.match(err.message, /127\.0\.0\.1:1\/wharf-test\/missing:1 {2}for db {2}\(replace with images\.postgres\)/);
     assert.match(err.message, /quickstart\.sh --local-images/);
     assert.equal((await listContainers(c.engine, run)).length, 0, 'nothing was created');

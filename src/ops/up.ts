@@ -10,7 +10,15 @@ import type { Cmd } from '../engine/command.js';
 import { CommandError } from '../engine/run.js';
 import { ensureImages, findImages, ImageUnavailableError, isPullFailure, neededImages } from './images.js';
 import { edgeLag, edgeWhere, type EdgeLag } from './edge-admission.js';
-import { crashLooping, healthOf, OverlayWithoutIpsecError, overlaysWithoutIpsec, portFree, type ServiceHealth, type ServiceStateName } from './health.js';
+import {
+  crashLooping,
+  healthOf,
+  OverlayWithoutIpsecError,
+  overlaysWithoutIpsec,
+  portFree,
+  type ServiceHealth,
+  type ServiceStateName,
+} from './health.js';
 import { decideDeploy, failedTaskReport, recordCurrent, rolloutService, type DeployDecision, type ServiceRollout } from './rollout.js';
 import { reloadChanged } from './reload.js';
 import { OperationError } from '../errors.js';
@@ -67,9 +75,22 @@ export interface UnhealthyService {
 
 /** A service did not become healthy: it timed out, or it keeps crashing (no point waiting). */
 export class UpTimeoutError extends OperationError {
-  constructor(readonly services: UnhealthyService[], readonly timeoutMs: number, readonly reason: 'timeout' | 'crash-loop' = 'timeout') {
-    super(`${reason === 'crash-loop' ? 'crash-looping' : `not healthy after ${Math.round(timeoutMs / 1000)}s`}: ${services.map((s) => `${s.service} (${s.healthy}/${s.desired} healthy, ${s.state})`).join(', ')}\n` +
-      services.map((s) => [`--- ${s.service}${s.healthcheck ? ` (healthcheck: ${s.healthcheck.split('\n').slice(-1)[0]})` : ''}: last log lines`, ...s.logs.map((l) => `  ${l}`)].join('\n')).join('\n'));
+  constructor(
+    readonly services: UnhealthyService[],
+    readonly timeoutMs: number,
+    readonly reason: 'timeout' | 'crash-loop' = 'timeout',
+  ) {
+    super(
+      `${reason === 'crash-loop' ? 'crash-looping' : `not healthy after ${Math.round(timeoutMs / 1000)}s`}: ${services.map((s) => `${s.service} (${s.healthy}/${s.desired} healthy, ${s.state})`).join(', ')}\n` +
+        services
+          .map((s) =>
+            [
+              `--- ${s.service}${s.healthcheck ? ` (healthcheck: ${s.healthcheck.split('\n').slice(-1)[0]})` : ''}: last log lines`,
+              ...s.logs.map((l) => `  ${l}`),
+            ].join('\n'),
+          )
+          .join('\n'),
+    );
     this.name = 'UpTimeoutError';
   }
 }
@@ -77,8 +98,16 @@ export class UpTimeoutError extends OperationError {
 /** A scheduler rolled a changed service back (or paused it): its new version never became healthy. */
 export class RolloutFailedError extends OperationError {
   constructor(readonly services: Array<{ service: string; state: string; task?: string; logs?: string[] }>) {
-    super(`rollout failed, the old version keeps serving: ${services.map((s) => `${s.service} (${s.state.replace('_', ' ')}${s.task ? `; ${s.task}` : ''})`).join(', ')}${
-      services.some((s) => s.logs?.length) ? services.filter((s) => s.logs?.length).map((s) => `\n--- ${s.service}: last log lines of the task it gave up on\n${s.logs!.map((l) => `  ${l}`).join('\n')}`).join('') : '; read `wharf logs` of the new tasks'}`);
+    super(
+      `rollout failed, the old version keeps serving: ${services.map((s) => `${s.service} (${s.state.replace('_', ' ')}${s.task ? `; ${s.task}` : ''})`).join(', ')}${
+        services.some((s) => s.logs?.length)
+          ? services
+              .filter((s) => s.logs?.length)
+              .map((s) => `\n--- ${s.service}: last log lines of the task it gave up on\n${s.logs!.map((l) => `  ${l}`).join('\n')}`)
+              .join('')
+          : '; read `wharf logs` of the new tasks'
+      }`,
+    );
     this.name = 'RolloutFailedError';
   }
 }
@@ -92,7 +121,8 @@ function rollouts(live: LiveState, deployedAt: number): { updating: string[]; fa
   const ours = (s: { startedAt: number }) => s.startedAt >= deployedAt - 2000;
   return {
     updating: states.filter((s) => s.state === 'updating' || s.state === 'rollback_started').map((s) => s.service),
-    failed: states.filter((s) => ours(s) && (s.state === 'rollback_completed' || s.state === 'paused' || s.state === 'rollback_paused'))
+    failed: states
+      .filter((s) => ours(s) && (s.state === 'rollback_completed' || s.state === 'paused' || s.state === 'rollback_paused'))
       .map((s) => ({ service: s.service, state: s.message ? `${s.state}: ${s.message}` : s.state })),
   };
 }
@@ -109,10 +139,20 @@ function changedServices(before: ContainerState[], after: ContainerState[]): str
 }
 
 /** Each component's image ID now: the ones found before, the rest (built, pulled) asked at once. */
-async function imageIds(plan: Plan, local: Extract<ImageSource, { kind: 'local' }>, runner: Runner, found: Map<string, string>): Promise<Map<string, string>> {
+async function imageIds(
+  plan: Plan,
+  local: Extract<ImageSource, { kind: 'local' }>,
+  runner: Runner,
+  found: Map<string, string>,
+): Promise<Map<string, string>> {
   const built = new Set(plan.components.filter((c) => c.build).map((c) => c.image));
   const ids = new Map([...found].filter(([ref]) => !built.has(ref)));
-  for (const [ref, id] of await findImages([...new Set(plan.components.map((c) => c.image))].filter((r) => !ids.has(r)), local, runner)) ids.set(ref, id);
+  for (const [ref, id] of await findImages(
+    [...new Set(plan.components.map((c) => c.image))].filter((r) => !ids.has(r)),
+    local,
+    runner,
+  ))
+    ids.set(ref, id);
   return new Map(plan.components.filter((c) => ids.has(c.image)).map((c) => [c.name, ids.get(c.image)!]));
 }
 
@@ -121,7 +161,12 @@ export function upCommands(ctx: Pick<OpsContext, 'plan' | 'engine'>, opts: Pick<
   const images = ctx.engine.images;
   if (images.kind === 'registry') return [ctx.engine.validate(), ctx.engine.apply()];
   const buildable = ctx.plan.components.filter((c) => c.build).map((c) => c.name);
-  return [ctx.engine.validate(), ...neededImages(ctx.plan).map((i) => images.present(i.image)), ...(opts.build !== false && buildable.length ? [images.build(buildable)] : []), ctx.engine.apply()];
+  return [
+    ctx.engine.validate(),
+    ...neededImages(ctx.plan).map((i) => images.present(i.image)),
+    ...(opts.build !== false && buildable.length ? [images.build(buildable)] : []),
+    ctx.engine.apply(),
+  ];
 }
 
 export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResult> {
@@ -144,8 +189,10 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
     emit({ kind: 'step', step: name, status: 'done', describe: d, durationMs });
     return r;
   };
-  const step = (name: UpStep, c: Cmd) => timed(name, c.describe, () =>
-    runner({ ...c, redact: [...(c.redact ?? []), ...masks] }, { onLine: (line) => emit({ kind: 'output', step: name, line }) }));
+  const step = (name: UpStep, c: Cmd) =>
+    timed(name, c.describe, () =>
+      runner({ ...c, redact: [...(c.redact ?? []), ...masks] }, { onLine: (line) => emit({ kind: 'output', step: name, line }) }),
+    );
 
   const engine = ctx.engine;
   const strategy = engine.strategy;
@@ -161,7 +208,10 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
       await step('build', local.build(buildable));
     } catch (err) {
       if (err instanceof CommandError && isPullFailure(err.message)) {
-        throw new ImageUnavailableError([], { services: buildable, reason: err.message.split('\n').filter(Boolean).slice(-3).join(' / ').slice(0, 500) });
+        throw new ImageUnavailableError([], {
+          services: buildable,
+          reason: err.message.split('\n').filter(Boolean).slice(-3).join(' / ').slice(0, 500),
+        });
       }
       throw err;
     }
@@ -171,9 +221,15 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   // (an image, no container); when the files are invalid that is the one error reported.
   const first = await Promise.allSettled([
     step('validate', engine.validate()),
-    local ? findImages(neededImages(ctx.plan).map((n) => n.image), local, runner) : undefined,
+    local
+      ? findImages(
+          neededImages(ctx.plan).map((n) => n.image),
+          local,
+          runner,
+        )
+      : Promise.resolve(undefined),
     engine.liveState(runner),
-    strategy.kind === 'side-by-side' ? strategy.revisions(runner) : undefined,
+    strategy.kind === 'side-by-side' ? strategy.revisions(runner) : Promise.resolve(undefined),
     build(),
   ] as const);
   for (const r of first) if (r.status === 'rejected') throw r.reason;
@@ -182,9 +238,12 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   // On several nodes each node pulls from the registry itself, at deploy time.
   if (!local) emit({ kind: 'step', step: 'images', status: 'skipped', describe: 'the nodes pull the images from their registry' });
   else {
-    await timed('images', 'find or pull the images',
+    await timed(
+      'images',
+      'find or pull the images',
       () => ensureImages(ctx.plan, local, runner, (image) => emit({ kind: 'output', step: 'images', line: `pulling ${image}` }), found),
-      (r) => `find or pull the images (${r.present.length} present, ${r.pulled.length} pulled)`);
+      (r) => `find or pull the images (${r.present.length} present, ${r.pulled.length} pulled)`,
+    );
   }
 
   // Ports of a multi-node target are bound on the nodes, not here.
@@ -195,23 +254,44 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   const rolled: ServiceRollout[] = [];
   const decision: DeployDecision | undefined = want && decideDeploy(ctx.plan, before.containers, want);
   for (const service of decision?.roll ?? []) {
-    rolled.push(await timed('rollout', `roll ${service} (new replicas beside the old, then drain the old)`,
-      () => rolloutService(ctx, service, { via: 'up', onProgress: (e) => emit({ kind: 'output', step: 'rollout', line: `${e.service}: ${e.detail}` }) }),
-      (r) => `rolled ${service}: ${r.replicas} replicas in ${r.waves} wave${r.waves === 1 ? '' : 's'}`));
+    rolled.push(
+      await timed(
+        'rollout',
+        `roll ${service} (new replicas beside the old, then drain the old)`,
+        () =>
+          rolloutService(ctx, service, {
+            via: 'up',
+            onProgress: (e) => emit({ kind: 'output', step: 'rollout', line: `${e.service}: ${e.detail}` }),
+          }),
+        (r) => `rolled ${service}: ${r.replicas} replicas in ${r.waves} wave${r.waves === 1 ? '' : 's'}`,
+      ),
+    );
   }
   const deployedAt = Date.now();
   // Nothing to create, recreate, scale or remove (no orphan): the engine is not asked at all.
-  const idle = !!decision && !decision.deploy.length && !decision.roll.length && before.containers.every((c) => ctx.plan.components.some((x) => x.name === c.service));
+  const idle =
+    !!decision &&
+    !decision.deploy.length &&
+    !decision.roll.length &&
+    before.containers.every((c) => ctx.plan.components.some((x) => x.name === c.service));
   if (strategy.kind === 'orchestrated' || !decision) await step('deploy', engine.apply());
   else if (decision.deploy.length) await step('deploy', strategy.applyServices(decision.deploy));
   else if (idle) emit({ kind: 'step', step: 'deploy', status: 'skipped', describe: 'every container is up to date' });
   else await step('deploy', strategy.converge());
   const unavailable = new Map<string, number>();
   // The edge's routing files are not part of what recreates it: the engine applies them live.
-  const reloaded = strategy.kind === 'side-by-side' && ctx.plan.components.some((c) => c.reload)
-    ? await timed('reload', 'reload what takes its configuration live', () => reloadChanged(ctx, before.containers, idle ? { live: before.containers } : {}),
-      (r) => r.length ? `reloaded ${r.map((x) => `${x.service} (${x.mode === 'watch' ? 'watches its files' : `${x.containers.length} replica${x.containers.length === 1 ? '' : 's'}, ${x.durationMs} ms`})`).join(', ')}` : 'no live configuration changed')
-    : [];
+  const reloaded =
+    strategy.kind === 'side-by-side' && ctx.plan.components.some((c) => c.reload)
+      ? await timed(
+          'reload',
+          'reload what takes its configuration live',
+          () => reloadChanged(ctx, before.containers, idle ? { live: before.containers } : {}),
+          (r) =>
+            r.length
+              ? `reloaded ${r.map((x) => `${x.service} (${x.mode === 'watch' ? 'watches its files' : `${x.containers.length} replica${x.containers.length === 1 ? '' : 's'}, ${x.durationMs} ms`})`).join(', ')}`
+              : 'no live configuration changed',
+        )
+      : [];
 
   emit({ kind: 'step', step: 'wait', status: 'start', describe: 'wait until every replica is healthy and routed' });
   const waitStart = performance.now();
@@ -222,45 +302,74 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   // A scheduler marks a changed service "updating" only once it picks the change up: its
   // update states are believed from 2 s after the deploy.
   const orchestrated = strategy.kind === 'orchestrated';
-  await pWaitFor(async () => {
-    const settle = orchestrated ? deployedAt + 2000 - Date.now() : 0;
-    if (settle > 0) await new Promise((r) => setTimeout(r, settle));
-    const live = await engine.liveState(runner, { updates: orchestrated });
-    containers = live.containers;
-    services = healthOf(ctx.plan, live);
-    const rolling = rollouts(live, deployedAt);
-    const key = JSON.stringify([services, rolling]);
-    const elapsedMs = Math.round(performance.now() - waitStart);
-    if (key !== last) { emit({ kind: 'health', services, elapsedMs }); last = key; }
-    for (const x of services) if (decision?.stopFirst.includes(x.service) && x.state === 'healthy' && !unavailable.has(x.service)) unavailable.set(x.service, Date.now() - deployedAt);
-    if (rolling.failed.length) {
-      throw new RolloutFailedError(await Promise.all(rolling.failed.map(async (f) => ({ ...f, ...(await failedTaskReport(ctx, containers, f.service, deployedAt, masks)) }))));
-    }
-    const healthy = services.every((s) => s.state === 'healthy') && !rolling.updating.length;
-    // The edge discovers replicas itself: done when every edge routes to every healthy one.
-    lag = healthy ? await edgeLag(ctx, runner, containers, (line) => emit({ kind: 'output', step: 'wait', line: `edge: ${line}` })) : [];
-    if (healthy && !lag.length) return true;
-    // Every container of a service restarted 3 times and none runs: it exits on start.
-    const byName = byService(containers);
-    const crashing = services.filter((s) => s.state !== 'healthy' && s.running === 0 && crashLooping(byName.get(s.service) ?? [], deployedAt));
-    if (elapsedMs >= timeoutMs || crashing.length) {
-      const bad: UnhealthyService[] = lag.map((l) => ({
-        service: l.service, state: 'starting', desired: l.healthy, running: l.healthy, healthy: l.healthy,
-        healthcheck: `healthy, but ${edgeWhere(l)} (${l.edge}) routes to ${l.admitted} of ${l.healthy} replicas (HAProxy's checks fail: see \`wharf doctor\`)`, logs: [],
-      }));
-      for (const s of crashing.length ? crashing : services.filter((x) => x.state !== 'healthy' && !lag.some((l) => l.service === x.service))) {
-        const cs = byName.get(s.service) ?? [];
-        const worst = cs.find((c) => c.health === 'unhealthy') ?? cs.find((c) => c.state !== 'running') ?? cs.find((c) => c.health !== 'healthy') ?? cs[0];
-        bad.push({
-          service: s.service, state: s.state, desired: s.desired, running: s.running, healthy: s.healthy,
-          healthcheck: worst?.healthLog,
-          logs: worst ? await lastLogLines(engine, runner, worst, 20, masks) : [],
-        });
+  await pWaitFor(
+    async () => {
+      const settle = orchestrated ? deployedAt + 2000 - Date.now() : 0;
+      if (settle > 0) await new Promise((r) => setTimeout(r, settle));
+      const live = await engine.liveState(runner, { updates: orchestrated });
+      containers = live.containers;
+      services = healthOf(ctx.plan, live);
+      const rolling = rollouts(live, deployedAt);
+      const key = JSON.stringify([services, rolling]);
+      const elapsedMs = Math.round(performance.now() - waitStart);
+      if (key !== last) {
+        emit({ kind: 'health', services, elapsedMs });
+        last = key;
       }
-      throw new UpTimeoutError(bad, timeoutMs, crashing.length ? 'crash-loop' : 'timeout');
-    }
-    return false;
-  }, { interval: pollMs });
+      for (const x of services)
+        if (decision?.stopFirst.includes(x.service) && x.state === 'healthy' && !unavailable.has(x.service))
+          unavailable.set(x.service, Date.now() - deployedAt);
+      if (rolling.failed.length) {
+        throw new RolloutFailedError(
+          await Promise.all(
+            rolling.failed.map(async (f) => ({ ...f, ...(await failedTaskReport(ctx, containers, f.service, deployedAt, masks)) })),
+          ),
+        );
+      }
+      const healthy = services.every((s) => s.state === 'healthy') && !rolling.updating.length;
+      // The edge discovers replicas itself: done when every edge routes to every healthy one.
+      lag = healthy ? await edgeLag(ctx, runner, containers, (line) => emit({ kind: 'output', step: 'wait', line: `edge: ${line}` })) : [];
+      if (healthy && !lag.length) return true;
+      // Every container of a service restarted 3 times and none runs: it exits on start.
+      const byName = byService(containers);
+      const crashing = services.filter(
+        (s) => s.state !== 'healthy' && s.running === 0 && crashLooping(byName.get(s.service) ?? [], deployedAt),
+      );
+      if (elapsedMs >= timeoutMs || crashing.length) {
+        const bad: UnhealthyService[] = lag.map((l) => ({
+          service: l.service,
+          state: 'starting',
+          desired: l.healthy,
+          running: l.healthy,
+          healthy: l.healthy,
+          healthcheck: `healthy, but ${edgeWhere(l)} (${l.edge}) routes to ${l.admitted} of ${l.healthy} replicas (HAProxy's checks fail: see \`wharf doctor\`)`,
+          logs: [],
+        }));
+        for (const s of crashing.length
+          ? crashing
+          : services.filter((x) => x.state !== 'healthy' && !lag.some((l) => l.service === x.service))) {
+          const cs = byName.get(s.service) ?? [];
+          const worst =
+            cs.find((c) => c.health === 'unhealthy') ??
+            cs.find((c) => c.state !== 'running') ??
+            cs.find((c) => c.health !== 'healthy') ??
+            cs[0];
+          bad.push({
+            service: s.service,
+            state: s.state,
+            desired: s.desired,
+            running: s.running,
+            healthy: s.healthy,
+            healthcheck: worst?.healthLog,
+            logs: worst ? await lastLogLines(engine, runner, worst, 20, masks) : [],
+          });
+        }
+        throw new UpTimeoutError(bad, timeoutMs, crashing.length ? 'crash-loop' : 'timeout');
+      }
+      return false;
+    },
+    { interval: pollMs },
+  );
   const waitMs = Math.round(performance.now() - waitStart);
   steps.push({ step: 'wait', describe: 'wait until every replica is healthy and routed', durationMs: waitMs });
   emit({ kind: 'step', step: 'wait', status: 'done', describe: 'every replica healthy and routed', durationMs: waitMs });
@@ -269,8 +378,17 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
     const blind = await overlaysWithoutIpsec(ctx, runner, containers);
     if (blind.length) throw new OverlayWithoutIpsecError(blind);
   }
-  if (decision) for (const c of ctx.plan.components.filter((x) => x.role === 'app')) await recordCurrent(ctx, c.name, undefined, 'up', containers);
-  const pruned = strategy.kind === 'orchestrated' ? await timed('prune', 'remove superseded configs and secrets', () => strategy.prune(runner), (n) => `removed ${n.length} superseded configs and secrets`) : [];
+  if (decision)
+    for (const c of ctx.plan.components.filter((x) => x.role === 'app')) await recordCurrent(ctx, c.name, undefined, 'up', containers);
+  const pruned =
+    strategy.kind === 'orchestrated'
+      ? await timed(
+          'prune',
+          'remove superseded configs and secrets',
+          () => strategy.prune(runner),
+          (n) => `removed ${n.length} superseded configs and secrets`,
+        )
+      : [];
 
   return {
     project: ctx.engine.project,
@@ -281,7 +399,7 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
     credentials: credentialFiles(ctx),
     pruned,
     rollouts: rolled,
-    unavailable: [...unavailable].map(([service, ms]) => ({ service, ms })).sort((a, b) => a.service < b.service ? -1 : 1),
+    unavailable: [...unavailable].map(([service, ms]) => ({ service, ms })).sort((a, b) => (a.service < b.service ? -1 : 1)),
     steps,
     durationMs: Math.round(performance.now() - started),
   };
@@ -298,7 +416,10 @@ function credentialFiles(ctx: OpsContext): UpResult['credentials'] {
   const out: UpResult['credentials'] = [];
   const has = (n: string) => ctx.plan.secrets.some((s) => s.name === n);
   if (ctx.plan.proxy.dashboardHost && has('edge-admin-password')) {
-    out.push({ what: `${ctx.plan.proxy.kind === 'haproxy' ? 'HAProxy stats' : 'Traefik dashboard'} (user ${ctx.plan.proxy.authUser})`, file: show('edge-admin-password') });
+    out.push({
+      what: `${ctx.plan.proxy.kind === 'haproxy' ? 'HAProxy stats' : 'Traefik dashboard'} (user ${ctx.plan.proxy.authUser})`,
+      file: show('edge-admin-password'),
+    });
   }
   if (has('grafana-admin-password')) out.push({ what: 'Grafana (user admin)', file: show('grafana-admin-password') });
   for (const c of ctx.plan.components.filter((x) => x.role === 'database')) {
@@ -309,7 +430,14 @@ function credentialFiles(ctx: OpsContext): UpResult['credentials'] {
 
 export class PortInUseError extends OperationError {
   constructor(readonly busy: Array<{ service: string; address: string; error: string }>) {
-    super(busy.map((b) => `${b.address} (published by ${b.service}) is in use by another process (${b.error}): stop it (ss -ltnp 'sport = :${b.address.split(':').pop()}') or change the port in wharf.yaml (proxy.httpPort, proxy.httpsPort)`).join('\n'));
+    super(
+      busy
+        .map(
+          (b) =>
+            `${b.address} (published by ${b.service}) is in use by another process (${b.error}): stop it (ss -ltnp 'sport = :${b.address.split(':').pop()}') or change the port in wharf.yaml (proxy.httpPort, proxy.httpsPort)`,
+        )
+        .join('\n'),
+    );
     this.name = 'PortInUseError';
   }
 }

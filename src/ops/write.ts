@@ -43,7 +43,10 @@ export function writeFiles(outDir: string, files: RenderedFile[]): WriteResult {
   const previous = readManifest(outDir);
   const current = new Set(files.map((f) => f.path));
   for (const p of previous) {
-    if (!current.has(p)) { rmSync(join(outDir, p), { force: true }); result.removed.push(p); }
+    if (!current.has(p)) {
+      rmSync(join(outDir, p), { force: true });
+      result.removed.push(p);
+    }
   }
   writeFileSync(join(outDir, MANIFEST), `${JSON.stringify([...current].sort(), null, 2)}\n`);
   return result;

@@ -33,12 +33,19 @@ export interface JobRepository {
 /** Distinct local destinations get /repo, /repo-2, ... in the order of the sorted paths. */
 export function jobRepositories(jobs: BackupJob[]): Map<string, JobRepository> {
   const localPaths = [...new Set(jobs.flatMap((j) => (j.destination.type === 'local' ? [j.destination.path] : [])))].sort();
-  const mountOf = (p: string) => { const i = localPaths.indexOf(p); return i === 0 ? '/repo' : `/repo-${i + 1}`; };
+  const mountOf = (p: string) => {
+    const i = localPaths.indexOf(p);
+    return i === 0 ? '/repo' : `/repo-${i + 1}`;
+  };
   const out = new Map<string, JobRepository>();
   for (const j of jobs) {
     if (j.destination.type === 'local') {
       const m = mountOf(j.destination.path);
-      out.set(j.name, { repository: m === '/repo' ? `$WHARF_REPO_DIR/${j.name}` : `${m}/${j.name}`, hostPath: j.destination.path, mountPoint: m });
+      out.set(j.name, {
+        repository: m === '/repo' ? `$WHARF_REPO_DIR/${j.name}` : `${m}/${j.name}`,
+        hostPath: j.destination.path,
+        mountPoint: m,
+      });
     } else {
       const endpoint = j.destination.endpoint.replace(/\/+$/, '');
       out.set(j.name, { repository: `s3:${endpoint}/${j.destination.bucket}/${j.name}` });
@@ -57,7 +64,8 @@ export interface BackupServicePart {
 
 /** PostgreSQL major version the backup image's pg_dump must match (the highest in the stack). */
 export function postgresMajor(components: Component[], jobs: BackupJob[]): string {
-  const majors = jobs.filter((j) => j.kind === 'postgres')
+  const majors = jobs
+    .filter((j) => j.kind === 'postgres')
     .map((j) => components.find((c) => c.name === j.target)?.image ?? '')
     .map((img) => /:(\d+)/.exec(img)?.[1])
     .filter((m): m is string => !!m)
@@ -75,7 +83,9 @@ export function planBackupService(stack: Stack, jobs: BackupJob[], components: C
   const secrets: Secret[] = [
     { name: RESTIC_PASSWORD_SECRET, purpose: 'restic repository password (encrypts every backup)', source: { kind: 'random', length: 48 } },
   ];
-  const volumes: Volume[] = [{ name: BACKUP_METRICS_VOLUME, component: BACKUP_COMPONENT, purpose: 'backup metrics (node-exporter textfiles) and run state' }];
+  const volumes: Volume[] = [
+    { name: BACKUP_METRICS_VOLUME, component: BACKUP_COMPONENT, purpose: 'backup metrics (node-exporter textfiles) and run state' },
+  ];
   const secretNames = new Set<string>([RESTIC_PASSWORD_SECRET]);
   const mounts: Mount[] = [
     { type: 'config', bundle: 'backup-scripts', target: '/backup', readOnly: true },
@@ -90,7 +100,10 @@ export function planBackupService(stack: Stack, jobs: BackupJob[], components: C
       const source = posix.isAbsolute(r.hostPath) ? r.hostPath : posix.normalize(posix.join(projectDir, r.hostPath));
       mounts.push({ type: 'bind', source, target: r.mountPoint, readOnly: false });
     }
-    if (j.destination.type === 's3') { secretNames.add(j.destination.accessKeySecret); secretNames.add(j.destination.secretKeySecret); }
+    if (j.destination.type === 's3') {
+      secretNames.add(j.destination.accessKeySecret);
+      secretNames.add(j.destination.secretKeySecret);
+    }
     const pw = jobPasswordSecret(j, components);
     if (pw) secretNames.add(pw);
     // Volumes are mounted read-write: a restore writes them back (with the owning service stopped).
@@ -108,23 +121,42 @@ export function planBackupService(stack: Stack, jobs: BackupJob[], components: C
   const override = stack.images.restic;
   const pgMajor = postgresMajor(components, jobs);
   const backup: Component = {
-    name: BACKUP_COMPONENT, role: 'backup', imageKey: 'restic',
+    name: BACKUP_COMPONENT,
+    role: 'backup',
+    imageKey: 'restic',
     image: override ?? `${stack.name}/backup:restic-${defaultImages.restic.split(':')[1]}-pg${pgMajor}`,
-    build: override ? undefined : { context: { bundle: 'backup-scripts' }, dockerfile: 'Dockerfile', args: { RESTIC_IMAGE: defaultImages.restic, PG_MAJOR: pgMajor } },
+    build: override
+      ? undefined
+      : {
+          context: { bundle: 'backup-scripts' },
+          dockerfile: 'Dockerfile',
+          args: { RESTIC_IMAGE: defaultImages.restic, PG_MAJOR: pgMajor },
+        },
     // An entrypoint, not a command: restic/restic (and look-alikes) have ENTRYPOINT restic.
     entrypoint: ['/backup/bin/scheduler.sh'],
-    env: { TZ: 'UTC', WHARF_BACKUP_HOME: '/backup', WHARF_METRICS_DIR: '/metrics', WHARF_REPO_DIR: '/repo', RESTIC_CACHE_DIR: '/metrics/cache' },
+    env: {
+      TZ: 'UTC',
+      WHARF_BACKUP_HOME: '/backup',
+      WHARF_METRICS_DIR: '/metrics',
+      WHARF_REPO_DIR: '/repo',
+      RESTIC_CACHE_DIR: '/metrics/cache',
+    },
     secrets: [...secretNames].sort().map((s) => ({ secret: s, target: `/run/secrets/${s}` })),
-    networks, ports: [], mounts,
+    networks,
+    ports: [],
+    mounts,
     replicas: 1,
-    dependsOn: [...new Set([...jobs.filter((j) => j.kind !== 'volume').map((j) => j.target), ...(toMinio ? [MINIO_COMPONENT] : [])])].sort().map((t) => ({ name: t, on: 'ready' as const })),
+    dependsOn: [...new Set([...jobs.filter((j) => j.kind !== 'volume').map((j) => j.target), ...(toMinio ? [MINIO_COMPONENT] : [])])]
+      .sort()
+      .map((t) => ({ name: t, on: 'ready' as const })),
     // The scheduler is a shell loop: if it stops the container stops, and the restart policy
     // plus the BackupStale alert cover it. Liveness of the backups is what the metrics prove.
     healthWaiver: 'the scheduler is the container process; backup health is the wharf_backup_* metrics and their alerts',
     resources: { cpus: 1, memory: Size.parse('512M') },
     init: true,
     hardening: { noNewPrivileges: true, readOnlyRoot: false, dropAllCaps: false, addCaps: [] },
-    stopGracePeriod: Duration.parse('30s'), labels: {},
+    stopGracePeriod: Duration.parse('30s'),
+    labels: {},
   };
   return { components: [backup], secrets, volumes, textfiles: { volume: BACKUP_METRICS_VOLUME, writer: BACKUP_COMPONENT } };
 }
@@ -149,8 +181,10 @@ export function jobPasswordSecret(j: BackupJob, components: Component[]): string
 export function jobConnection(j: BackupJob, components: Component[]): { host: string; port: number; user: string; database: string } {
   const c = components.find((x) => x.name === j.target);
   const env = c?.env ?? {};
-  if (j.kind === 'postgres') return { host: j.target, port: c?.port ?? 5432, user: env.POSTGRES_USER ?? 'app', database: env.POSTGRES_DB ?? 'app' };
-  if (j.kind === 'mysql') return { host: j.target, port: c?.port ?? 3306, user: 'root', database: env.MYSQL_DATABASE ?? env.MARIADB_DATABASE ?? 'app' };
+  if (j.kind === 'postgres')
+    return { host: j.target, port: c?.port ?? 5432, user: env.POSTGRES_USER ?? 'app', database: env.POSTGRES_DB ?? 'app' };
+  if (j.kind === 'mysql')
+    return { host: j.target, port: c?.port ?? 3306, user: 'root', database: env.MYSQL_DATABASE ?? env.MARIADB_DATABASE ?? 'app' };
   if (j.kind === 'redis') return { host: j.target, port: c?.port ?? 6379, user: 'default', database: '0' };
   return { host: '', port: 0, user: '', database: '' };
 }

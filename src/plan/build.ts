@@ -29,10 +29,16 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
   const volumes: Volume[] = [];
   const routes: Route[] = [];
   const monitoringOn = stack.monitoring.enabled;
-  const addSecret = (s: Secret) => { if (!secrets.some((x) => x.name === s.name)) secrets.push(s); };
+  const addSecret = (s: Secret) => {
+    if (!secrets.some((x) => x.name === s.name)) secrets.push(s);
+  };
 
   for (const [n, s] of Object.entries(stack.secrets)) {
-    addSecret({ name: n, purpose: 'user secret', source: 'file' in s ? { kind: 'file', path: s.file } : { kind: 'random', length: s.length } });
+    addSecret({
+      name: n,
+      purpose: 'user secret',
+      source: 'file' in s ? { kind: 'file', path: s.file } : { kind: 'random', length: s.length },
+    });
   }
   for (const [n, db] of Object.entries(stack.databases)) {
     components.push(planDatabase(n, db, stack, addSecret, volumes));
@@ -72,7 +78,8 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
 
   for (const c of components) c.secrets.sort((a, b) => byCodeUnit(a.secret, b.secret));
   placeComponents(components, stack.services);
-  if (minio && stack.storage.minio && stack.storage.minio.placement) minio.component.placement = placementFor(minio.component, stack.storage.minio.placement);
+  if (minio && stack.storage.minio && stack.storage.minio.placement)
+    minio.component.placement = placementFor(minio.component, stack.storage.minio.placement);
   components.sort((a, b) => byCodeUnit(a.name, b.name));
   return {
     name: stack.name,

@@ -49,9 +49,13 @@ export function buildClusterPlan(stack: Stack): ClusterPlan {
   const c = stack.cluster;
   const { network, prefix } = subnetRange(c.wireguard.subnet);
   const nodes = c.nodes.map((n, i): ClusterNode => ({
-    name: n.name, role: n.role, publicAddress: n.address,
+    name: n.name,
+    role: n.role,
+    publicAddress: n.address,
     wgAddress: n.wgAddress ?? defaultWgAddress(c.wireguard.subnet, i),
-    sshUser: n.sshUser ?? c.ssh.user, sshPort: c.ssh.port, labels: { ...n.labels },
+    sshUser: n.sshUser ?? c.ssh.user,
+    sshPort: c.ssh.port,
+    labels: { ...n.labels },
   }));
   const k3s = stack.target === 'k8s';
   return {

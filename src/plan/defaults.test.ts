@@ -64,7 +64,7 @@ monitoring:
     overrides: { APIDown: { for: 5m } }
 `;
 
-test('a rich spec: the plan holds copies of the spec\'s arrays and maps, never the spec\'s own', () => {
+test("a rich spec: the plan holds copies of the spec's arrays and maps, never the spec's own", () => {
   const r = parseSpecText(rich, 'wharf.yaml');
   assert.ok(r.stack, JSON.stringify(r.issues));
   const a = buildPlan(r.stack);

@@ -13,18 +13,28 @@ export function planMessaging(stack: Stack): Messaging | undefined {
     cluster: m.kafka.name,
     version: m.kafka.version,
     nodePools: m.kafka.nodePools.map((p) => ({
-      name: p.name, roles: [...p.roles].sort(byCodeUnit) as Array<'broker' | 'controller'>, replicas: p.replicas,
+      name: p.name,
+      roles: [...p.roles].sort(byCodeUnit) as Array<'broker' | 'controller'>,
+      replicas: p.replicas,
       storage: { size: p.storage.size, class: p.storage.class },
       resources: { cpus: p.resources.cpus ?? 1, memory: p.resources.memory ?? Size.parse('2G') },
     })),
     listeners: m.kafka.listeners.map((l) => ({ ...l })),
-    topics: Object.entries(m.topics).map(([name, t]) => ({ name, partitions: t.partitions, replicas: t.replicas, config: { ...t.config } }))
+    topics: Object.entries(m.topics)
+      .map(([name, t]) => ({ name, partitions: t.partitions, replicas: t.replicas, config: { ...t.config } }))
       .sort((a, b) => byCodeUnit(a.name, b.name)),
-    users: Object.entries(m.users).map(([name, u]) => ({
-      name, read: [...new Set(u.read)].sort(byCodeUnit), write: [...new Set(u.write)].sort(byCodeUnit),
-      authentication: listener.authentication,
-    })).sort((a, b) => byCodeUnit(a.name, b.name)),
-    clients: Object.entries(stack.services).flatMap(([service, s]) => s.messaging ? [{ service, user: s.messaging.user, listener: listener.name, port: listener.port, tls: listener.tls }] : [])
+    users: Object.entries(m.users)
+      .map(([name, u]) => ({
+        name,
+        read: [...new Set(u.read)].sort(byCodeUnit),
+        write: [...new Set(u.write)].sort(byCodeUnit),
+        authentication: listener.authentication,
+      }))
+      .sort((a, b) => byCodeUnit(a.name, b.name)),
+    clients: Object.entries(stack.services)
+      .flatMap(([service, s]) =>
+        s.messaging ? [{ service, user: s.messaging.user, listener: listener.name, port: listener.port, tls: listener.tls }] : [],
+      )
       .sort((a, b) => byCodeUnit(a.service, b.service)),
   };
 }

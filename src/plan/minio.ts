@@ -28,35 +28,66 @@ type S3Destination = Extract<BackupJob['destination'], { type: 's3' }>;
 export function minioDestination(stack: Stack): S3Destination | undefined {
   const m = stack.storage.minio;
   if (!m) return undefined;
-  return { type: 's3', endpoint: `http://${MINIO_COMPONENT}:${MINIO_PORT}`, bucket: m.bucket, accessKeySecret: MINIO_USER_SECRET, secretKeySecret: MINIO_PASSWORD_SECRET };
+  return {
+    type: 's3',
+    endpoint: `http://${MINIO_COMPONENT}:${MINIO_PORT}`,
+    bucket: m.bucket,
+    accessKeySecret: MINIO_USER_SECRET,
+    secretKeySecret: MINIO_PASSWORD_SECRET,
+  };
 }
 
 /** Whether a job's S3 endpoint is the stack's own MinIO (reached on the backend network). */
 export function isInStackMinio(d: BackupJob['destination']): boolean {
-  return d.type === 's3' && d.endpoint.replace(/\/+$/, '') === `http://${MINIO_COMPONENT}:${MINIO_PORT}` && d.accessKeySecret === MINIO_USER_SECRET;
+  return (
+    d.type === 's3' &&
+    d.endpoint.replace(/\/+$/, '') === `http://${MINIO_COMPONENT}:${MINIO_PORT}` &&
+    d.accessKeySecret === MINIO_USER_SECRET
+  );
 }
 
-export interface MinioPart { component: Component; secrets: Secret[]; volume: Volume }
+export interface MinioPart {
+  component: Component;
+  secrets: Secret[];
+  volume: Volume;
+}
 
 /** `base`: the plan's component defaults (hardening, empty lists). */
-export function planMinio(stack: Stack, base: Omit<Component, 'name' | 'role' | 'image' | 'networks' | 'resources'>): MinioPart | undefined {
+export function planMinio(
+  stack: Stack,
+  base: Omit<Component, 'name' | 'role' | 'image' | 'networks' | 'resources'>,
+): MinioPart | undefined {
   if (!stack.storage.minio) return undefined;
   const secrets: Secret[] = [
     // MinIO wants a root user of 3+ characters and a password of 8+; random ones are both
-    { name: MINIO_USER_SECRET, purpose: 'MinIO root user (the backups\' S3 access key)', source: { kind: 'random', length: 20 } },
-    { name: MINIO_PASSWORD_SECRET, purpose: 'MinIO root password (the backups\' S3 secret key)', source: { kind: 'random', length: 40 } },
+    { name: MINIO_USER_SECRET, purpose: "MinIO root user (the backups' S3 access key)", source: { kind: 'random', length: 20 } },
+    { name: MINIO_PASSWORD_SECRET, purpose: "MinIO root password (the backups' S3 secret key)", source: { kind: 'random', length: 40 } },
   ];
   const component: Component = {
     ...base,
-    name: MINIO_COMPONENT, role: 'object-store', image: pickImage('minio', stack.images), imageKey: 'minio',
+    name: MINIO_COMPONENT,
+    role: 'object-store',
+    image: pickImage('minio', stack.images),
+    imageKey: 'minio',
     command: ['server', '/data', '--address', `:${MINIO_PORT}`],
     env: { MINIO_ROOT_USER_FILE: MINIO_USER_SECRET, MINIO_ROOT_PASSWORD_FILE: MINIO_PASSWORD_SECRET, MINIO_BROWSER: 'off' },
     secrets: secrets.map((s) => ({ secret: s.name, target: `/run/secrets/${s.name}` })),
-    networks: ['backend'], port: MINIO_PORT,
+    networks: ['backend'],
+    port: MINIO_PORT,
     mounts: [{ type: 'volume', source: MINIO_VOLUME, target: '/data', readOnly: false }],
-    healthcheck: { probe: { kind: 'exec', command: ['mc', 'ready', 'local'] }, interval: Duration.parse('10s'), timeout: Duration.parse('5s'), retries: 5, startPeriod: Duration.parse('20s') },
+    healthcheck: {
+      probe: { kind: 'exec', command: ['mc', 'ready', 'local'] },
+      interval: Duration.parse('10s'),
+      timeout: Duration.parse('5s'),
+      retries: 5,
+      startPeriod: Duration.parse('20s'),
+    },
     resources: { cpus: 1, memory: Size.parse('1G') },
     stopGracePeriod: Duration.parse('30s'),
   };
-  return { component, secrets, volume: { name: MINIO_VOLUME, component: MINIO_COMPONENT, purpose: 'MinIO objects (the backups\' repositories)' } };
+  return {
+    component,
+    secrets,
+    volume: { name: MINIO_VOLUME, component: MINIO_COMPONENT, purpose: "MinIO objects (the backups' repositories)" },
+  };
 }

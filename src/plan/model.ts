@@ -3,8 +3,19 @@
 import type { Duration, Size } from '../spec/units.js';
 
 export type Role =
-  | 'app' | 'proxy' | 'database' | 'cache' | 'prometheus' | 'alertmanager' | 'grafana'
-  | 'node-exporter' | 'cadvisor' | 'exporter' | 'backup' | 'portainer' | 'object-store';
+  | 'app'
+  | 'proxy'
+  | 'database'
+  | 'cache'
+  | 'prometheus'
+  | 'alertmanager'
+  | 'grafana'
+  | 'node-exporter'
+  | 'cadvisor'
+  | 'exporter'
+  | 'backup'
+  | 'portainer'
+  | 'object-store';
 
 export type Engine = 'postgres' | 'mysql' | 'mariadb' | 'redis' | 'traefik' | 'haproxy';
 
@@ -47,8 +58,15 @@ export interface Healthcheck {
 /** Rendered config a component mounts, by id: each target decides where it lives (a file beside
  *  compose.yaml, a Swarm config, a ConfigMap); render/bundles.ts names the files. */
 export type ConfigBundle =
-  | 'prometheus-config' | 'prometheus-rules' | 'alertmanager-config' | 'grafana-provisioning' | 'grafana-dashboards'
-  | 'traefik-static' | 'traefik-dynamic' | 'haproxy-config' | 'backup-scripts';
+  | 'prometheus-config'
+  | 'prometheus-rules'
+  | 'alertmanager-config'
+  | 'grafana-provisioning'
+  | 'grafana-dashboards'
+  | 'traefik-static'
+  | 'traefik-dynamic'
+  | 'haproxy-config'
+  | 'backup-scripts';
 
 export type Mount =
   /** a named volume of the plan */
@@ -229,7 +247,16 @@ export type SecretSource =
   | { kind: 'redis-exporter-passwords'; address: string; from: string }
   | { kind: 'my-cnf'; user: string; host: string; port: number; from: string }
   /** scheme://user:password@host:port/database?options, the password read from `from` */
-  | { kind: 'connection-url'; scheme: 'postgres' | 'mysql' | 'redis'; user?: string; host: string; port: number; database: string; options?: Record<string, string>; from: string }
+  | {
+      kind: 'connection-url';
+      scheme: 'postgres' | 'mysql' | 'redis';
+      user?: string;
+      host: string;
+      port: number;
+      database: string;
+      options?: Record<string, string>;
+      from: string;
+    }
   | { kind: 'tls-key' }
   | { kind: 'tls-cert'; hosts: string[]; key: string }
   | { kind: 'tls-pem'; cert: string; key: string };
@@ -312,7 +339,8 @@ export interface BackupJob {
   kind: 'postgres' | 'mysql' | 'redis' | 'volume';
   schedule: string;
   retention: { keepLast?: number; keepDaily?: number; keepWeekly?: number; keepMonthly?: number };
-  destination: { type: 'local'; path: string } | { type: 's3'; endpoint: string; bucket: string; accessKeySecret: string; secretKeySecret: string };
+  destination:
+    { type: 'local'; path: string } | { type: 's3'; endpoint: string; bucket: string; accessKeySecret: string; secretKeySecret: string };
   encrypt: boolean;
   verifySchedule: string;
   restoreTest: boolean;
@@ -352,7 +380,13 @@ export interface Proxy {
 export interface Messaging {
   cluster: string;
   version: string;
-  nodePools: Array<{ name: string; roles: Array<'broker' | 'controller'>; replicas: number; storage: { size: string; class?: string }; resources: { cpus: number; memory: Size } }>;
+  nodePools: Array<{
+    name: string;
+    roles: Array<'broker' | 'controller'>;
+    replicas: number;
+    storage: { size: string; class?: string };
+    resources: { cpus: number; memory: Size };
+  }>;
   listeners: Array<{ name: string; port: number; tls: boolean; authentication: 'scram-sha-512' | 'tls' }>;
   topics: Array<{ name: string; partitions: number; replicas: number; config: Record<string, string | number | boolean> }>;
   users: Array<{ name: string; read: string[]; write: string[]; authentication: 'scram-sha-512' | 'tls' }>;

@@ -20,17 +20,35 @@ export function readsOrchestrator(c: Component): boolean {
 }
 
 export function placementFor(c: Component, spec?: Service['placement']): Placement {
-  if (spec) return { kind: 'constraints', ...(spec.node ? { node: spec.node } : {}), labels: { ...spec.labels }, ...(spec.role ? { role: spec.role } : {}) };
+  if (spec)
+    return {
+      kind: 'constraints',
+      ...(spec.node ? { node: spec.node } : {}),
+      labels: { ...spec.labels },
+      ...(spec.role ? { role: spec.role } : {}),
+    };
   switch (c.role) {
     // Their volumes live on one node's disk: a task moved elsewhere would start empty.
-    case 'database': case 'cache': case 'backup': case 'object-store': return { kind: 'node-label', label: DATA_NODE_LABEL };
-    case 'prometheus': case 'alertmanager': case 'grafana': case 'portainer': return { kind: 'control-plane' };
+    case 'database':
+    case 'cache':
+    case 'backup':
+    case 'object-store':
+      return { kind: 'node-label', label: DATA_NODE_LABEL };
+    case 'prometheus':
+    case 'alertmanager':
+    case 'grafana':
+    case 'portainer':
+      return { kind: 'control-plane' };
     // Host agents report on the node they run on; the edge answers on every node's address.
-    case 'node-exporter': case 'cadvisor': return { kind: 'every-node' };
+    case 'node-exporter':
+    case 'cadvisor':
+      return { kind: 'every-node' };
     // Traefik discovers the routed services from the Swarm API, which only managers answer.
-    case 'proxy': return readsOrchestrator(c) ? { kind: 'every-control-plane-node' } : { kind: 'every-node' };
+    case 'proxy':
+      return readsOrchestrator(c) ? { kind: 'every-control-plane-node' } : { kind: 'every-node' };
     // An application with a volume stays beside its data, as the databases do.
-    default: return keepsData(c) ? { kind: 'node-label', label: DATA_NODE_LABEL } : { kind: 'spread' };
+    default:
+      return keepsData(c) ? { kind: 'node-label', label: DATA_NODE_LABEL } : { kind: 'spread' };
   }
 }
 

@@ -15,9 +15,18 @@ export type Renderer<T = unknown> = (plan: T) => RenderedFile[];
 /** Stable YAML: no anchors, no line folding, keys in the order the object was built.
  *  YAML 1.1 quoting so PyYAML (docker-compose v1) reads "no"/"on" as strings. */
 export function toYaml(value: unknown, header?: string): string {
-  const body = stringify(quoteUnprintable(value), { aliasDuplicateObjects: false, lineWidth: 0, singleQuote: false, version: '1.1' })
-    .replace(unprintable, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return header ? `${header.split('\n').map((l) => `# ${l}`).join('\n')}\n${body}` : body;
+  const body = stringify(quoteUnprintable(value), {
+    aliasDuplicateObjects: false,
+    lineWidth: 0,
+    singleQuote: false,
+    version: '1.1',
+  }).replace(unprintable, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return header
+    ? `${header
+        .split('\n')
+        .map((l) => `# ${l}`)
+        .join('\n')}\n${body}`
+    : body;
 }
 
 // DEL and C1 controls are not printable YAML (Go's parser refuses the file), and NEL, LS and
@@ -35,8 +44,10 @@ function quoteUnprintable(v: unknown): unknown {
   }
   if (Array.isArray(v)) return v.map(quoteUnprintable);
   // value types (Duration, Size) are written as they serialise
-  if (v && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') return quoteUnprintable((v as { toJSON(): unknown }).toJSON());
-  if (v && typeof v === 'object' && !(v instanceof Scalar)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, quoteUnprintable(x)]));
+  if (v && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function')
+    return quoteUnprintable((v as { toJSON(): unknown }).toJSON());
+  if (v && typeof v === 'object' && !(v instanceof Scalar))
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, quoteUnprintable(x)]));
   return v;
 }
 

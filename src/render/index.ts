@@ -42,7 +42,15 @@ type PlanRenderer = (plan: Plan, opts: RenderOptions) => RenderedFile[];
 /** Renderers of the files containers mount, and when a plan needs each. */
 const configRenderers: Array<{ name: string; applies: (p: Plan) => boolean; render: PlanRenderer }> = [
   // On Swarm, Traefik discovers the routed services from their service labels.
-  { name: 'traefik', applies: (p) => p.proxy.kind === 'traefik', render: (p, o) => renderTraefik(p, o.addressing === swarmAddressing ? { discovery: 'swarm' } : { replicaNaming: o.composeKind === 'v1' ? 'compose-v1' : 'compose-v2' }) },
+  {
+    name: 'traefik',
+    applies: (p) => p.proxy.kind === 'traefik',
+    render: (p, o) =>
+      renderTraefik(
+        p,
+        o.addressing === swarmAddressing ? { discovery: 'swarm' } : { replicaNaming: o.composeKind === 'v1' ? 'compose-v1' : 'compose-v2' },
+      ),
+  },
   { name: 'haproxy', applies: (p) => p.proxy.kind === 'haproxy', render: (p, o) => renderHAProxy(p, { addressing: o.addressing }) },
   { name: 'prometheus', applies: (p) => p.monitoring.enabled, render: (p, o) => renderPrometheus(p, { addressing: o.addressing }) },
   { name: 'alertmanager', applies: (p) => p.monitoring.enabled && p.monitoring.present.alertmanager, render: renderAlertmanager },
@@ -64,7 +72,8 @@ export function configHashes(plan: Plan, files: RenderedFile[]): Record<string, 
     if (!sources.length) continue;
     const h = createHash('sha256');
     for (const f of files) {
-      if (sources.some((s) => inBundle(f.path, s)) && !hot.some((s) => inBundle(f.path, s))) h.update(f.path).update('\0').update(f.contents).update('\0');
+      if (sources.some((s) => inBundle(f.path, s)) && !hot.some((s) => inBundle(f.path, s)))
+        h.update(f.path).update('\0').update(f.contents).update('\0');
     }
     out[c.name] = h.digest('hex').slice(0, 16);
   }
@@ -86,12 +95,13 @@ export function renderAll(plan: Plan, target: Target = 'compose', opts: RenderOp
   assertIdentifiers(plan);
   // The platform's config files belong to components this target does not render yet.
   if (target === 'k8s') {
-    if (!k8sRenderer) throw new Error('bug: await loadRenderer(\'k8s\') before renderAll(plan, \'k8s\')');
+    if (!k8sRenderer) throw new Error("bug: await loadRenderer('k8s') before renderAll(plan, 'k8s')");
     return sortFiles(k8sRenderer(plan, { ageRecipient: opts.ageRecipient, sealedSecrets: opts.sealedSecrets }));
   }
   const configs = renderConfigs(plan, { ...opts, addressing: addressingOf[target] });
   switch (target) {
-    case 'compose': return sortFiles([...configs, ...renderCompose(plan, { configHashes: configHashes(plan, configs) })]);
+    case 'compose':
+      return sortFiles([...configs, ...renderCompose(plan, { configHashes: configHashes(plan, configs) })]);
     case 'swarm': {
       const serviceLabels = plan.proxy.kind === 'traefik' ? traefikSwarmLabels(plan) : {};
       return sortFiles([...configs, ...renderSwarm(plan, { configs, secretHashes: opts.secretHashes ?? {}, serviceLabels })]);

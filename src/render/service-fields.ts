@@ -24,6 +24,7 @@ export function processFields(c: Component): Record<string, unknown> {
   if (c.user) s.user = c.user;
   if (c.init) s.init = true;
   if (Object.keys(c.env).length) s.environment = sortedRecord(c.env);
-  if (c.secrets.length) s.secrets = c.secrets.map((m) => (m.target === `/run/secrets/${m.secret}` ? m.secret : { source: m.secret, target: m.target }));
+  if (c.secrets.length)
+    s.secrets = c.secrets.map((m) => (m.target === `/run/secrets/${m.secret}` ? m.secret : { source: m.secret, target: m.target }));
   return s;
 }

@@ -45,9 +45,18 @@ const FILE_MODE = 0o644;
  * .wharf/secrets as it was (or absent).
  */
 export async function ensureSecrets(plan: Plan, secretsDir: string, projectDir: string): Promise<SecretsResult> {
-  const missing = plan.secrets.flatMap((s) => s.source.kind === 'file' && !existsSync(resolve(projectDir, s.source.path))
-    ? [{ path: `secrets.${s.name}.file`, message: `file ${s.source.path} does not exist`, hint: 'create it, or use `generate: true`', severity: 'error' as const }]
-    : []);
+  const missing = plan.secrets.flatMap((s) =>
+    s.source.kind === 'file' && !existsSync(resolve(projectDir, s.source.path))
+      ? [
+          {
+            path: `secrets.${s.name}.file`,
+            message: `file ${s.source.path} does not exist`,
+            hint: 'create it, or use `generate: true`',
+            severity: 'error' as const,
+          },
+        ]
+      : [],
+  );
   if (missing.length) throw new UserInputError(missing);
 
   const created: string[] = [];
@@ -69,11 +78,16 @@ export async function ensureSecrets(plan: Plan, secretsDir: string, projectDir: 
     const path = join(secretsDir, s.name);
     const fingerprint = inputsFingerprint(s, read);
     const metaPath = join(secretsDir, `.${s.name}.inputs`);
-    const fresh = existsSync(path) && statSync(path).size > 0
-      && (fingerprint === undefined || (existsSync(metaPath) && readFileSync(metaPath, 'utf8') === fingerprint));
+    const fresh =
+      existsSync(path) &&
+      statSync(path).size > 0 &&
+      (fingerprint === undefined || (existsSync(metaPath) && readFileSync(metaPath, 'utf8') === fingerprint));
     if (s.source.kind === 'file') {
       const value = readFileSync(resolve(projectDir, s.source.path));
-      if (!existsSync(path) || !onDisk(s.name).equals(value)) { writes.push({ path, contents: value }); created.push(s.name); } else kept.push(s.name);
+      if (!existsSync(path) || !onDisk(s.name).equals(value)) {
+        writes.push({ path, contents: value });
+        created.push(s.name);
+      } else kept.push(s.name);
       values.set(s.name, value);
     } else if (fresh) {
       kept.push(s.name);
@@ -99,10 +113,19 @@ export async function ensureSecrets(plan: Plan, secretsDir: string, projectDir: 
 function deps(s: Secret): string[] {
   const src = s.source;
   switch (src.kind) {
-    case 'htpasswd': case 'haproxy-userlist': case 'redis-acl': case 'redis-exporter-passwords': case 'my-cnf': case 'connection-url': return [src.from];
-    case 'tls-cert': return [src.key];
-    case 'tls-pem': return [src.cert, src.key];
-    default: return [];
+    case 'htpasswd':
+    case 'haproxy-userlist':
+    case 'redis-acl':
+    case 'redis-exporter-passwords':
+    case 'my-cnf':
+    case 'connection-url':
+      return [src.from];
+    case 'tls-cert':
+      return [src.key];
+    case 'tls-pem':
+      return [src.cert, src.key];
+    default:
+      return [];
   }
 }
 
@@ -118,7 +141,8 @@ function inputsFingerprint(s: Secret, read: (n: string) => string): string | und
 async function derive(s: Secret, read: (n: string) => string): Promise<string> {
   const src = s.source;
   switch (src.kind) {
-    case 'random': return randomSecret(src.length);
+    case 'random':
+      return randomSecret(src.length);
     case 'htpasswd': {
       const { default: bcrypt } = await import('bcryptjs'); // only when (re)generating: keeps `render` quick
       return `${src.user}:${bcrypt.hashSync(read(src.from), 10)}\n`;
@@ -132,10 +156,13 @@ async function derive(s: Secret, read: (n: string) => string): Promise<string> {
       const hash = createHash('sha256').update(read(src.from)).digest('hex');
       return `user default on #${hash} ~* &* +@all\n`;
     }
-    case 'redis-exporter-passwords': return `${JSON.stringify({ [src.address]: read(src.from) })}\n`;
-    case 'my-cnf': return `[client]\nuser=${src.user}\npassword=${read(src.from)}\nhost=${src.host}\nport=${src.port}\n`;
+    case 'redis-exporter-passwords':
+      return `${JSON.stringify({ [src.address]: read(src.from) })}\n`;
+    case 'my-cnf':
+      return `[client]\nuser=${src.user}\npassword=${read(src.from)}\nhost=${src.host}\nport=${src.port}\n`;
     // No trailing newline: not every app trims what it reads from a *_FILE.
-    case 'connection-url': return connectionUrl({ ...src, password: read(src.from) });
+    case 'connection-url':
+      return connectionUrl({ ...src, password: read(src.from) });
     case 'tls-key': {
       const stdout = openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256']);
       return `${stdout.trim()}\n`;
@@ -148,16 +175,33 @@ async function derive(s: Secret, read: (n: string) => string): Promise<string> {
       const tmp = mkdtempSync(join(tmpdir(), 'wharf-tls-'));
       try {
         writeFileSync(join(tmp, 'key.pem'), read(src.key), { mode: 0o600 });
-        const stdout = openssl(['req', '-x509', '-new', '-key', join(tmp, 'key.pem'), '-days', '397', '-sha256',
-          '-subj', `/CN=${hosts[0] ?? 'localhost'}/O=wharf self-signed`, '-addext', `subjectAltName=${san}`,
-          '-addext', 'extendedKeyUsage=serverAuth', '-addext', 'basicConstraints=critical,CA:FALSE']);
+        const stdout = openssl([
+          'req',
+          '-x509',
+          '-new',
+          '-key',
+          join(tmp, 'key.pem'),
+          '-days',
+          '397',
+          '-sha256',
+          '-subj',
+          `/CN=${hosts[0] ?? 'localhost'}/O=wharf self-signed`,
+          '-addext',
+          `subjectAltName=${san}`,
+          '-addext',
+          'extendedKeyUsage=serverAuth',
+          '-addext',
+          'basicConstraints=critical,CA:FALSE',
+        ]);
         return `${stdout.trim()}\n`;
       } finally {
         rmSync(tmp, { recursive: true, force: true });
       }
     }
-    case 'tls-pem': return `${read(src.cert).trim()}\n${read(src.key).trim()}\n`;
-    case 'file': throw new Error('unreachable');
+    case 'tls-pem':
+      return `${read(src.cert).trim()}\n${read(src.key).trim()}\n`;
+    case 'file':
+      throw new Error('unreachable');
   }
 }
 
@@ -167,7 +211,8 @@ function openssl(args: string[], input?: string): string {
     return execFileSync('openssl', args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
   } catch (err) {
     const e = err as { code?: string; stderr?: string };
-    if (e.code === 'ENOENT') throw new Error('openssl is required to generate TLS and HAProxy credentials: install the openssl package', { cause: err });
+    if (e.code === 'ENOENT')
+      throw new Error('openssl is required to generate TLS and HAProxy credentials: install the openssl package', { cause: err });
     throw new Error(`openssl ${args[0]} failed: ${String(e.stderr ?? '').split('\n')[0]}`, { cause: err });
   }
 }
@@ -178,4 +223,3 @@ function atomicWrite(path: string, contents: string | Buffer): void {
   chmodSync(tmp, FILE_MODE);
   renameSync(tmp, path);
 }
-

@@ -45,7 +45,8 @@ export async function sealSecret(s: SecretManifest, recipients: string[], now: D
   const key = randomBytes(32);
   const labels = s.labels ?? {};
   const plain: Record<string, unknown> = {
-    apiVersion: 'v1', kind: 'Secret',
+    apiVersion: 'v1',
+    kind: 'Secret',
     metadata: { name: s.name, namespace: s.namespace, ...(Object.keys(labels).length ? { labels } : {}) },
     type: 'Opaque',
     stringData: s.data,
@@ -89,7 +90,9 @@ export async function openSecret(text: string, identity: string): Promise<{ reci
   const { sops: _, ...rest } = doc;
   const mac = createHash('sha512');
   const plain = walk(rest, [], (value, path) => {
-    const v = path.some((p) => new RegExp(String(sops.encrypted_regex ?? ENCRYPTED_REGEX)).test(p)) ? decryptValue(value, key, `${path.join(':')}:`) : value;
+    const v = path.some((p) => new RegExp(String(sops.encrypted_regex ?? ENCRYPTED_REGEX)).test(p))
+      ? decryptValue(value, key, `${path.join(':')}:`)
+      : value;
     mac.update(v, 'utf8');
     return v;
   }) as Record<string, any>;
@@ -98,15 +101,26 @@ export async function openSecret(text: string, identity: string): Promise<{ reci
 }
 
 /** Keep `previous` when it already seals exactly this Secret for exactly these recipients: a render changes nothing in Git. */
-export async function sealOrKeep(s: SecretManifest, recipients: string[], identity: string, previous: string | undefined, now: Date): Promise<string> {
+export async function sealOrKeep(
+  s: SecretManifest,
+  recipients: string[],
+  identity: string,
+  previous: string | undefined,
+  now: Date,
+): Promise<string> {
   if (previous) {
     try {
       const old = await openSecret(previous, identity);
       const doc = parse(previous) as Record<string, any>;
-      const same = JSON.stringify(old.data) === JSON.stringify(s.data) && JSON.stringify([...old.recipients].sort()) === JSON.stringify([...recipients].sort())
-        && doc.metadata?.name === s.name && doc.metadata?.namespace === s.namespace;
+      const same =
+        JSON.stringify(old.data) === JSON.stringify(s.data) &&
+        JSON.stringify([...old.recipients].sort()) === JSON.stringify([...recipients].sort()) &&
+        doc.metadata?.name === s.name &&
+        doc.metadata?.namespace === s.namespace;
       if (same) return previous;
-    } catch { /* unreadable or another key: seal anew */ }
+    } catch {
+      /* unreadable or another key: seal anew */
+    }
   }
   return sealSecret(s, recipients, now);
 }
@@ -124,4 +138,3 @@ export async function newAgeIdentity(): Promise<{ identity: string; recipient: s
   const identity = await age.generateX25519Identity();
   return { identity, recipient: await age.identityToRecipient(identity) };
 }
-

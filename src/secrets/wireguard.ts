@@ -39,7 +39,11 @@ export function ensureWireguardKeys(secretsDir: string, nodes: string[]): Wiregu
     const path = join(secretsDir, wgKeyFile(n));
     let priv = existsSync(path) ? readFileSync(path, 'utf8').trim() : '';
     if (priv) out.kept.push(n);
-    else { priv = generatePrivateKey(); writes.push({ path, value: `${priv}\n` }); out.created.push(n); }
+    else {
+      priv = generatePrivateKey();
+      writes.push({ path, value: `${priv}\n` });
+      out.created.push(n);
+    }
     out.publicKeys[n] = publicKeyOf(priv);
   }
   if (writes.length) {

@@ -15,7 +15,14 @@ function duplicates(s: Stack, field: string, value: (i: number) => string | unde
     if (v === undefined) return;
     const prev = seen.get(v);
     if (prev === undefined) seen.set(v, i);
-    else out.push(err(`cluster.nodes[${i}].${field}`, `${what} ${v} is already used by cluster.nodes[${prev}] (${s.cluster.nodes[prev]!.name})`, `give each node its own ${what}`));
+    else
+      out.push(
+        err(
+          `cluster.nodes[${i}].${field}`,
+          `${what} ${v} is already used by cluster.nodes[${prev}] (${s.cluster.nodes[prev]!.name})`,
+          `give each node its own ${what}`,
+        ),
+      );
   });
   return out;
 }
@@ -26,7 +33,13 @@ export const uniqueNodeAddresses: Rule = (s) => duplicates(s, 'address', (i) => 
 export const subnetFitsNodes: Rule = (s) => {
   const { hosts } = subnetRange(s.cluster.wireguard.subnet);
   return s.cluster.nodes.length > hosts
-    ? [err('cluster.wireguard.subnet', `${s.cluster.wireguard.subnet} has ${hosts} host addresses for ${s.cluster.nodes.length} nodes`, 'use a wider subnet, such as a /24')]
+    ? [
+        err(
+          'cluster.wireguard.subnet',
+          `${s.cluster.wireguard.subnet} has ${hosts} host addresses for ${s.cluster.nodes.length} nodes`,
+          'use a wider subnet, such as a /24',
+        ),
+      ]
     : [];
 };
 
@@ -34,9 +47,17 @@ export const wgAddressesInSubnet: Rule = (s) => {
   const subnet = s.cluster.wireguard.subnet;
   const wg = (i: number) => s.cluster.nodes[i]!.wgAddress ?? defaultWgAddress(subnet, i);
   if (subnetFitsNodes(s).length) return [];
-  const outside = s.cluster.nodes.flatMap((n, i) => n.wgAddress && !inSubnet(n.wgAddress, subnet)
-    ? [err(`cluster.nodes[${i}].wgAddress`, `${n.wgAddress} is not a host address of cluster.wireguard.subnet ${subnet}`, `pick one inside ${subnet}, or remove wgAddress to get ${defaultWgAddress(subnet, i)}`)]
-    : []);
+  const outside = s.cluster.nodes.flatMap((n, i) =>
+    n.wgAddress && !inSubnet(n.wgAddress, subnet)
+      ? [
+          err(
+            `cluster.nodes[${i}].wgAddress`,
+            `${n.wgAddress} is not a host address of cluster.wireguard.subnet ${subnet}`,
+            `pick one inside ${subnet}, or remove wgAddress to get ${defaultWgAddress(subnet, i)}`,
+          ),
+        ]
+      : [],
+  );
   return [...outside, ...duplicates(s, 'wgAddress', wg, 'wg0 address')];
 };
 

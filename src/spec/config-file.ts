@@ -66,32 +66,63 @@ export function evaluateConfig(file: string, opts: { timeoutMs?: number } = {}):
   const self = selfEntry();
   return new Promise((done) => {
     const child = spawn(process.execPath, ['--import', tsx, '--input-type=module', '--eval', runner], {
-      env: { ...process.env, WHARF_CONFIG_URL: pathToFileURL(file).href, WHARF_SELF_ESM_URL: pathToFileURL(self.esm).href, WHARF_SELF_CJS: self.cjs },
+      env: {
+        ...process.env,
+        WHARF_CONFIG_URL: pathToFileURL(file).href,
+        WHARF_SELF_ESM_URL: pathToFileURL(self.esm).href,
+        WHARF_SELF_CJS: self.cjs,
+      },
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     let stderr = '';
     let reply: { kind: string; json?: string; message?: string } | undefined;
     let settled = false;
-    const finish = (r: ConfigResult) => { if (!settled) { settled = true; clearTimeout(timer); done(r); } };
+    const finish = (r: ConfigResult) => {
+      if (!settled) {
+        settled = true;
+        clearTimeout(timer);
+        done(r);
+      }
+    };
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      finish({ ok: false, message: `${shown} did not finish within ${limit / 1000}s`, hint: 'an endless loop, or a promise that never settles, at the top level of the config' });
+      finish({
+        ok: false,
+        message: `${shown} did not finish within ${limit / 1000}s`,
+        hint: 'an endless loop, or a promise that never settles, at the top level of the config',
+      });
     }, limit);
-    child.stderr!.on('data', (b: Buffer) => { if (stderr.length < 64 * 1024) stderr += b.toString('utf8'); });
-    child.on('message', (m) => { reply = m as typeof reply; });
+    child.stderr!.on('data', (b: Buffer) => {
+      if (stderr.length < 64 * 1024) stderr += b.toString('utf8');
+    });
+    child.on('message', (m) => {
+      reply = m as typeof reply;
+    });
     child.on('error', (e) => finish({ ok: false, message: `could not start node to evaluate ${shown}: ${e.message}` }));
     child.on('exit', (code, signal) => {
       if (reply?.kind === 'ok') {
-        try { finish({ ok: true, value: JSON.parse(reply.json!) }); } catch (e) { finish({ ok: false, message: `${shown}: ${(e as Error).message}` }); }
+        try {
+          finish({ ok: true, value: JSON.parse(reply.json!) });
+        } catch (e) {
+          finish({ ok: false, message: `${shown}: ${(e as Error).message}` });
+        }
       } else if (reply?.kind === 'no-default') {
         finish({ ok: false, message: `${shown} has no default export`, hint: 'export default defineStack({...})' });
       } else if (reply?.kind === 'error') {
         finish({ ok: false, message: `${shown} failed: ${reply.message}` });
       } else if (reply?.kind === 'throw') {
-        finish({ ok: false, message: `${shown} threw a non-Error value: ${reply.message}`, hint: 'throw new Error("...") so the message and stack survive' });
+        finish({
+          ok: false,
+          message: `${shown} threw a non-Error value: ${reply.message}`,
+          hint: 'throw new Error("...") so the message and stack survive',
+        });
       } else {
         const tail = stderr.trim().split('\n').slice(-5).join('\n');
-        finish({ ok: false, message: `${shown} ended ${signal ? `by signal ${signal}` : `with exit code ${code}`} before exporting a stack${tail ? `:\n${tail}` : ''}`, hint: 'a config must not call process.exit; export default defineStack({...})' });
+        finish({
+          ok: false,
+          message: `${shown} ended ${signal ? `by signal ${signal}` : `with exit code ${code}`} before exporting a stack${tail ? `:\n${tail}` : ''}`,
+          hint: 'a config must not call process.exit; export default defineStack({...})',
+        });
       }
     });
   });

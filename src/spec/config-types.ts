@@ -85,12 +85,24 @@ function pathAt(ts: Ts, sf: TS.SourceFile, pos: number): string {
 export function typeCheckConfig(file: string, selfTypes: string, ts = projectTypeScript(dirname(file))): Issue[] {
   const shown = basename(file);
   if (!ts) {
-    return [{ path: '', severity: 'warning', file: shown, message: 'types were not checked: no TypeScript installed in this project', hint: 'npm install --save-dev typescript' }];
+    return [
+      {
+        path: '',
+        severity: 'warning',
+        file: shown,
+        message: 'types were not checked: no TypeScript installed in this project',
+        hint: 'npm install --save-dev typescript',
+      },
+    ];
   }
   const dir = dirname(file);
   const configPath = ts.findConfigFile(dir, ts.sys.fileExists);
   let options: TS.CompilerOptions = {
-    strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, skipLibCheck: true,
+    strict: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    skipLibCheck: true,
   };
   if (configPath) {
     const read = ts.readConfigFile(configPath, ts.sys.readFile);
@@ -102,12 +114,14 @@ export function typeCheckConfig(file: string, selfTypes: string, ts = projectTyp
   const sf = program.getSourceFile(file);
   if (!sf) return [];
   const diags = [...program.getSyntacticDiagnostics(sf), ...program.getSemanticDiagnostics(sf)];
-  return diags.filter((d) => d.file === sf && d.start !== undefined).map((d) => ({
-    path: pathAt(ts, sf, d.start!),
-    severity: 'error' as const,
-    file: shown,
-    ...position(sf, d.start!),
-    message: ts.flattenDiagnosticMessageText(d.messageText, ' ').replace(/\s+/g, ' '),
-    hint: `TS${d.code}`,
-  }));
+  return diags
+    .filter((d) => d.file === sf && d.start !== undefined)
+    .map((d) => ({
+      path: pathAt(ts, sf, d.start!),
+      severity: 'error' as const,
+      file: shown,
+      ...position(sf, d.start!),
+      message: ts.flattenDiagnosticMessageText(d.messageText, ' ').replace(/\s+/g, ' '),
+      hint: `TS${d.code}`,
+    }));
 }

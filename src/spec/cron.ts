@@ -50,7 +50,7 @@ export function cronFields(expr: string): CronFields {
   try {
     f = parse(expr).fields;
   } catch (e) {
-    throw new Error(`bug: invalid cron expression ${JSON.stringify(expr)} reached the plan: ${(e as Error).message}`);
+    throw new Error(`bug: invalid cron expression ${JSON.stringify(expr)} reached the plan: ${(e as Error).message}`, { cause: e });
   }
   const list = (field: { isWildcard: boolean; values: readonly unknown[] }, map = (n: number) => n) => {
     if (field.isWildcard) return '*';
@@ -100,7 +100,8 @@ export function cronMaxIntervalSeconds(expr: string): number {
   for (let i = 1; i < times.length; i++) max = Math.max(max, times[i]! - times[i - 1]!);
   const runsOn = (d: Date) => {
     if (!has(months, d.getUTCMonth() + 1)) return false;
-    const dom = has(doms, d.getUTCDate()), dow = has(dows, d.getUTCDay());
+    const dom = has(doms, d.getUTCDate()),
+      dow = has(dows, d.getUTCDay());
     return doms && dows ? dom || dow : dom && dow; // cron: either day field when both are restricted
   };
   let prev: number | undefined;

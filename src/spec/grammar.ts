@@ -64,7 +64,9 @@ export interface DockerHost {
 }
 
 const hostPart = '(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)';
-const dockerHostPattern = new RegExp(`^(?:(tcp)://${hostPart}(?::(\\d{1,5}))?|(ssh)://(?:([A-Za-z_][A-Za-z0-9._-]{0,31})@)?${hostPart}(?::(\\d{1,5}))?|(unix)://(/[A-Za-z0-9._/-]{1,200}))$`);
+const dockerHostPattern = new RegExp(
+  `^(?:(tcp)://${hostPart}(?::(\\d{1,5}))?|(ssh)://(?:([A-Za-z_][A-Za-z0-9._-]{0,31})@)?${hostPart}(?::(\\d{1,5}))?|(unix)://(/[A-Za-z0-9._/-]{1,200}))$`,
+);
 
 /** A Docker engine address as DOCKER_HOST takes it: tcp://host[:port], ssh://[user@]host[:port]
  *  or unix:///path, split into its parts (undefined when it is not one). Plain characters only:
@@ -87,5 +89,7 @@ export function isS3Endpoint(v: string): boolean {
   try {
     const u = new URL(v);
     return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password && u.pathname === '/' && !u.search && !u.hash;
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }

@@ -17,7 +17,11 @@ export const NAME_TOTAL_LENGTH_MAX = 255;
 // go-digest's registered algorithms and their hex lengths; anything else is "unsupported".
 const DIGEST_HEX: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
 
-export interface ImageReference { name: string; tag?: string; digest?: string }
+export interface ImageReference {
+  name: string;
+  tag?: string;
+  digest?: string;
+}
 export type ParsedReference = { ok: true; ref: ImageReference } | { ok: false; error: string };
 
 export function parseImageReference(s: string): ParsedReference {
@@ -28,7 +32,8 @@ export function parseImageReference(s: string): ParsedReference {
     return { ok: false, error: 'invalid reference format' };
   }
   const [, name, tag, digest] = m as unknown as [string, string, string | undefined, string | undefined];
-  if (name.length > NAME_TOTAL_LENGTH_MAX) return { ok: false, error: `repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters` };
+  if (name.length > NAME_TOTAL_LENGTH_MAX)
+    return { ok: false, error: `repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters` };
   if (digest) {
     const [alg, hex] = digest.split(':') as [string, string];
     const want = DIGEST_HEX[alg];

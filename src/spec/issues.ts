@@ -34,7 +34,10 @@ export function nearest(word: string, candidates: readonly string[], maxDistance
   let bestD = Infinity;
   for (const c of candidates) {
     const d = distance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestD) { bestD = d; best = c; }
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
   }
   return bestD <= maxDistance ? best : undefined;
 }

@@ -26,7 +26,9 @@ type Place = (path: ReadonlyArray<PropertyKey>) => Pick<Issue, 'file' | 'line' |
 /** A spec is a page of YAML; megabytes of it are a mistake or an attack. */
 export const MAX_SPEC_BYTES = 1024 * 1024;
 const tooBig = (file: string, bytes: number): Issue => ({
-  path: '', severity: 'error', file,
+  path: '',
+  severity: 'error',
+  file,
   message: `spec is ${(bytes / 1024 / 1024).toFixed(1)} MiB, more than the ${MAX_SPEC_BYTES / 1024 / 1024} MiB limit`,
   hint: 'a wharf spec is a page or two of YAML: is this the right file?',
 });
@@ -44,7 +46,12 @@ export function findSpecFile(dir: string): string | undefined {
 export async function loadSpecFile(file: string, opts: { configTimeoutMs?: number } = {}): Promise<LoadResult> {
   const shown = basename(file);
   if (!existsSync(file)) {
-    return { file, issues: [{ path: '', severity: 'error', file: shown, message: `spec file not found: ${file}`, hint: 'run `wharf init` or pass --file' }] };
+    return {
+      file,
+      issues: [
+        { path: '', severity: 'error', file: shown, message: `spec file not found: ${file}`, hint: 'run `wharf init` or pass --file' },
+      ],
+    };
   }
   if (file.endsWith('.ts') || file.endsWith('.js') || file.endsWith('.mjs')) {
     const r = await evaluateConfig(file, { timeoutMs: opts.configTimeoutMs });
@@ -53,7 +60,10 @@ export async function loadSpecFile(file: string, opts: { configTimeoutMs?: numbe
     // With the project's TypeScript, issues point into the config's source too.
     const ts = file.endsWith('.ts') ? projectTypeScript(dirname(file)) : undefined;
     const locate = ts ? configLocator(ts, file) : undefined;
-    const place: Place = (path) => { const pos = locate?.(path); return { file: shown, line: pos?.line, column: pos?.column }; };
+    const place: Place = (path) => {
+      const pos = locate?.(path);
+      return { file: shown, line: pos?.line, column: pos?.column };
+    };
     return { file, place, ...validateSpec(r.value, { file: shown, locate }) };
   }
   const size = (await stat(file)).size;
@@ -72,12 +82,28 @@ export function parseSpecText(text: string, file = 'wharf.yaml'): { stack?: Stac
   for (const e of doc.errors) {
     const pos = lineCounter.linePos(e.pos[0]);
     const deep = e.message.includes('call stack');
-    issues.push({ path: '', severity: 'error', file, message: `YAML: ${e.message.split('\n')[0]}`, hint: deep ? 'the document is nested too deeply' : undefined, line: pos.line, column: pos.col });
+    issues.push({
+      path: '',
+      severity: 'error',
+      file,
+      message: `YAML: ${e.message.split('\n')[0]}`,
+      hint: deep ? 'the document is nested too deeply' : undefined,
+      line: pos.line,
+      column: pos.col,
+    });
   }
   if (issues.length) return { issues: issues.slice(0, 20) };
   for (const d of duplicateKeys(doc)) {
     const pos = lineCounter.linePos(d.offset);
-    issues.push({ path: joinPath(d.path), severity: 'error', file, message: `duplicate key "${d.key}"`, hint: 'each key may appear once per mapping; the later one would silently win', line: pos.line, column: pos.col });
+    issues.push({
+      path: joinPath(d.path),
+      severity: 'error',
+      file,
+      message: `duplicate key "${d.key}"`,
+      hint: 'each key may appear once per mapping; the later one would silently win',
+      line: pos.line,
+      column: pos.col,
+    });
   }
   if (issues.length) return { issues };
   let value: unknown;
@@ -85,10 +111,23 @@ export function parseSpecText(text: string, file = 'wharf.yaml'): { stack?: Stac
     value = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
     // Unresolved aliases and alias bombs surface here, not in doc.errors.
-    return { issues: [{ path: '', severity: 'error', file, message: `YAML: ${(err as Error).message.split('\n')[0]}`, hint: 'check anchors (&name) and aliases (*name)' }] };
+    return {
+      issues: [
+        {
+          path: '',
+          severity: 'error',
+          file,
+          message: `YAML: ${(err as Error).message.split('\n')[0]}`,
+          hint: 'check anchors (&name) and aliases (*name)',
+        },
+      ],
+    };
   }
   const locate = (path: ReadonlyArray<PropertyKey>) => positionOf(doc, lineCounter, path);
-  const place: Place = (path) => { const pos = locate(path); return { file, line: pos?.line, column: pos?.column }; };
+  const place: Place = (path) => {
+    const pos = locate(path);
+    return { file, line: pos?.line, column: pos?.column };
+  };
   return { ...validateSpec(value, { file, locate }), place };
 }
 
@@ -130,7 +169,15 @@ export function validateSpec(input: unknown, opts: ValidateOptions = {}): { stac
   const migrated = migrateValue(input);
   if (migrated.issue) return { issues: [{ ...migrated.issue, ...place(['version']) }] };
   const issues: Issue[] = migrated.steps.length
-    ? [{ path: 'version', severity: 'warning', message: `written for spec version ${(input as { version?: number }).version ?? 1}, read as version ${SPEC_VERSION}`, hint: '`wharf migrate` rewrites the file for this version', ...place(['version']) }]
+    ? [
+        {
+          path: 'version',
+          severity: 'warning',
+          message: `written for spec version ${(input as { version?: number }).version ?? 1}, read as version ${SPEC_VERSION}`,
+          hint: '`wharf migrate` rewrites the file for this version',
+          ...place(['version']),
+        },
+      ]
     : [];
   const value = migrated.value;
   const parsed = stackSchema.safeParse(value ?? {});
@@ -225,7 +272,8 @@ function unwrap(s: unknown): unknown {
     const def = (s as { def?: { type?: string; innerType?: unknown; options?: unknown[] } })?.def;
     if (!def) return s;
     if (def.type === 'default' || def.type === 'optional' || def.type === 'nullable' || def.type === 'prefault') s = def.innerType;
-    else if (def.type === 'union' && def.options) s = def.options.find((o) => (o as { def?: { type?: string } }).def?.type === 'object') ?? s;
+    else if (def.type === 'union' && def.options)
+      s = def.options.find((o) => (o as { def?: { type?: string } }).def?.type === 'object') ?? s;
     else return s;
     if (def.type === 'union') return s;
   }

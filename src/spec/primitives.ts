@@ -9,25 +9,55 @@ export const name = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, 'should be lowercase letters, digits and dashes, 2-32 chars, starting with a letter');
 /** Parsed here, once: the plan and renderers read Duration and Size, never the text again. */
-export const duration = z.string().regex(DURATION_PATTERN, 'should be a duration like 15s, 5m, 1h30m, 15d').transform((s) => Duration.parse(s));
-export const memory = z.string().regex(SIZE_PATTERN, 'should be a size like 256M or 1G').transform((s) => Size.parse(s));
+export const duration = z
+  .string()
+  .regex(DURATION_PATTERN, 'should be a duration like 15s, 5m, 1h30m, 15d')
+  .transform((s) => Duration.parse(s));
+export const memory = z
+  .string()
+  .regex(SIZE_PATTERN, 'should be a size like 256M or 1G')
+  .transform((s) => Size.parse(s));
 export const hostname = z
   .string()
-  .regex(/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'should be a DNS host name like api.example.com');
-export const cidr = z.string().refine(isCidr, 'should be a CIDR like 10.0.0.0/8 or fd00::/8 (an IP address, then a prefix length of 0-32 for IPv4, 0-128 for IPv6)');
+  .regex(
+    /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    'should be a DNS host name like api.example.com',
+  );
+export const cidr = z
+  .string()
+  .refine(isCidr, 'should be a CIDR like 10.0.0.0/8 or fd00::/8 (an IP address, then a prefix length of 0-32 for IPv4, 0-128 for IPv6)');
 const MIN_MEMORY = 4 * 1024 ** 2;
-export const memoryLimit = memory.refine((s) => s.toBytes() >= MIN_MEMORY, 'should be at least 4M: a smaller limit is either a typo or a container the kernel kills at once');
-export const urlPath = (query: boolean) => z.string().max(URL_PATH_MAX).regex(urlPathPattern({ query }), query
-  ? 'should be a URL path like /health or /health?full=1 (letters, digits, -._~!&()*+,=:@/ and %XX escapes; no spaces, quotes, ; $ or backslash)'
-  : 'should be a URL path prefix like /api (letters, digits, -._~!&()*+,=:@/ and %XX escapes; no query, spaces, quotes, ; $ or backslash)');
+export const memoryLimit = memory.refine(
+  (s) => s.toBytes() >= MIN_MEMORY,
+  'should be at least 4M: a smaller limit is either a typo or a container the kernel kills at once',
+);
+export const urlPath = (query: boolean) =>
+  z
+    .string()
+    .max(URL_PATH_MAX)
+    .regex(
+      urlPathPattern({ query }),
+      query
+        ? 'should be a URL path like /health or /health?full=1 (letters, digits, -._~!&()*+,=:@/ and %XX escapes; no spaces, quotes, ; $ or backslash)'
+        : 'should be a URL path prefix like /api (letters, digits, -._~!&()*+,=:@/ and %XX escapes; no query, spaces, quotes, ; $ or backslash)',
+    );
 export const imageRef = z.string().superRefine((s, ctx) => {
   const r = parseImageReference(s);
-  if (!r.ok) ctx.addIssue({ code: 'custom', message: `should be an image reference like nginx:1.27 or registry.example.com/team/app@sha256:... (${r.error})` });
+  if (!r.ok)
+    ctx.addIssue({
+      code: 'custom',
+      message: `should be an image reference like nginx:1.27 or registry.example.com/team/app@sha256:... (${r.error})`,
+    });
 });
-export const projectPath = z.string().min(1).refine(staysInside, 'should be a relative path inside the project directory (no absolute path, no ../ leaving it)');
+export const projectPath = z
+  .string()
+  .min(1)
+  .refine(staysInside, 'should be a relative path inside the project directory (no absolute path, no ../ leaving it)');
 export const port = z.number().int().min(1).max(65535);
-export const cron = z.string().superRefine((v, ctx) => {
-  const problem = cronProblem(v);
-  if (problem) ctx.addIssue({ code: 'custom', message: `should be a 5-field cron expression like "*/5 * * * *" or @daily (${problem})` });
-}).describe('cron schedule in UTC: 5 fields of numbers, names, * , - and /, or @hourly, @daily, @weekly, @monthly');
-
+export const cron = z
+  .string()
+  .superRefine((v, ctx) => {
+    const problem = cronProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: `should be a 5-field cron expression like "*/5 * * * *" or @daily (${problem})` });
+  })
+  .describe('cron schedule in UTC: 5 fields of numbers, names, * , - and /, or @hourly, @daily, @weekly, @monthly');

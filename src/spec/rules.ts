@@ -23,7 +23,13 @@ export const usedBackendsExist: Rule = (s) =>
     svc.uses.flatMap((u, i) =>
       s.databases[u] || s.caches[u]
         ? []
-        : [err(`services.${n}.uses[${i}]`, `"${u}" is not a database or cache of this stack`, hintFrom([...Object.keys(s.databases), ...Object.keys(s.caches)]))],
+        : [
+            err(
+              `services.${n}.uses[${i}]`,
+              `"${u}" is not a database or cache of this stack`,
+              hintFrom([...Object.keys(s.databases), ...Object.keys(s.caches)]),
+            ),
+          ],
     ),
   );
 
@@ -32,7 +38,14 @@ export const secretsDeclared: Rule = (s) => {
   const out: Issue[] = [];
   for (const [n, svc] of Object.entries(s.services)) {
     svc.secrets.forEach((sec, i) => {
-      if (!declared.has(sec)) out.push(err(`services.${n}.secrets[${i}]`, `secret "${sec}" is not declared under secrets`, `add secrets.${sec}: { generate: true } or { file: PATH }`));
+      if (!declared.has(sec))
+        out.push(
+          err(
+            `services.${n}.secrets[${i}]`,
+            `secret "${sec}" is not declared under secrets`,
+            `add secrets.${sec}: { generate: true } or { file: PATH }`,
+          ),
+        );
     });
   }
   s.monitoring.alerts.receivers.forEach((r, i) => {
@@ -43,7 +56,8 @@ export const secretsDeclared: Rule = (s) => {
   for (const [path, b] of backups) {
     if (b.destination.type === 's3') {
       for (const k of ['accessKeySecret', 'secretKeySecret'] as const) {
-        if (!declared.has(b.destination[k])) out.push(err(`${path}.destination.${k}`, `secret "${b.destination[k]}" is not declared under secrets`));
+        if (!declared.has(b.destination[k]))
+          out.push(err(`${path}.destination.${k}`, `secret "${b.destination[k]}" is not declared under secrets`));
       }
     }
   }
@@ -64,14 +78,30 @@ export const envSecretsResolve: Rule = (s) => {
       const path = `services.${n}.env.${k}.secret`;
       const [used, part] = v.secret.split('.');
       if (part) {
-        if (!svc.uses.includes(used!)) out.push(err(path, `"${used}" is not in services.${n}.uses`, `add it to uses, or pick one of: ${svc.uses.join(', ') || '(none)'}`));
+        if (!svc.uses.includes(used!))
+          out.push(
+            err(path, `"${used}" is not in services.${n}.uses`, `add it to uses, or pick one of: ${svc.uses.join(', ') || '(none)'}`),
+          );
       } else if (!s.secrets[used!]) {
-        out.push(err(path, `secret "${used}" is not declared under secrets`, `declare secrets.${used}: { generate: true } or { file: PATH }, or reference a used backend as NAME.url / NAME.password`));
+        out.push(
+          err(
+            path,
+            `secret "${used}" is not declared under secrets`,
+            `declare secrets.${used}: { generate: true } or { file: PATH }, or reference a used backend as NAME.url / NAME.password`,
+          ),
+        );
       }
       if (envSecretMode(k, v.as) === 'value') injects = true;
     }
     // The wrapper replaces the entrypoint; the image's own command cannot be read at render time.
-    if (injects && !svc.command) out.push(err(`services.${n}.command`, 'is required when env reads a secret value at start (as: value)', 'give the image\'s full start command (its ENTRYPOINT and CMD together), e.g. command: [docker-entrypoint.sh, postgres]; or use a *_FILE variable if the image reads files'));
+    if (injects && !svc.command)
+      out.push(
+        err(
+          `services.${n}.command`,
+          'is required when env reads a secret value at start (as: value)',
+          "give the image's full start command (its ENTRYPOINT and CMD together), e.g. command: [docker-entrypoint.sh, postgres]; or use a *_FILE variable if the image reads files",
+        ),
+      );
   }
   return out;
 };
@@ -84,20 +114,48 @@ export const healthProbeIsOne: Rule = (s) =>
     const path = `services.${n}.health`;
     if (given.length > 1) return [err(path, `has ${given.join(' and ')}: a health check is one probe`, 'keep one of path, command, tcp')];
     if (h.from !== 'edge') return [];
-    if (h.command) return [err(`${path}.from`, 'the edge cannot run a command', 'probe from the edge with path or tcp, or run the command in the container (from: container)')];
-    if (!svc.routes.length) return [err(`${path}.from`, 'nothing probes an unrouted service from the edge', 'route it, or give it a probe the container can run')];
-    if (h.tcp && s.proxy.kind === 'traefik') return [err(`${path}.tcp`, 'Traefik health checks are HTTP only', 'use path, or proxy.kind: haproxy')];
+    if (h.command)
+      return [
+        err(
+          `${path}.from`,
+          'the edge cannot run a command',
+          'probe from the edge with path or tcp, or run the command in the container (from: container)',
+        ),
+      ];
+    if (!svc.routes.length)
+      return [
+        err(`${path}.from`, 'nothing probes an unrouted service from the edge', 'route it, or give it a probe the container can run'),
+      ];
+    if (h.tcp && s.proxy.kind === 'traefik')
+      return [err(`${path}.tcp`, 'Traefik health checks are HTTP only', 'use path, or proxy.kind: haproxy')];
     return [];
   });
 
 export const uniqueNames: Rule = (s) => {
   const seen = new Map<string, string>();
   const out: Issue[] = [];
-  const reserved = new Set(['proxy', 'traefik', 'haproxy', 'prometheus', 'alertmanager', 'grafana', 'node-exporter', 'cadvisor', 'backup', 'portainer', ...(s.storage.minio ? ['minio'] : [])]);
-  for (const [kind, rec] of [['services', s.services], ['databases', s.databases], ['caches', s.caches]] as const) {
+  const reserved = new Set([
+    'proxy',
+    'traefik',
+    'haproxy',
+    'prometheus',
+    'alertmanager',
+    'grafana',
+    'node-exporter',
+    'cadvisor',
+    'backup',
+    'portainer',
+    ...(s.storage.minio ? ['minio'] : []),
+  ]);
+  for (const [kind, rec] of [
+    ['services', s.services],
+    ['databases', s.databases],
+    ['caches', s.caches],
+  ] as const) {
     for (const n of Object.keys(rec)) {
       if (reserved.has(n)) out.push(err(`${kind}.${n}`, `"${n}" is reserved for a platform component`, 'pick another name'));
-      else if (seen.has(n)) out.push(err(`${kind}.${n}`, `name "${n}" is already used by ${seen.get(n)}.${n}`, 'names share one DNS namespace'));
+      else if (seen.has(n))
+        out.push(err(`${kind}.${n}`, `name "${n}" is already used by ${seen.get(n)}.${n}`, 'names share one DNS namespace'));
       else seen.set(n, kind);
     }
   }
@@ -121,7 +179,12 @@ export const uniqueRouteHosts: Rule = (s) => {
 export const routedServicesHaveHealth: Rule = (s) =>
   Object.entries(s.services).flatMap(([n, svc]) =>
     svc.routes.length && svc.health === false
-      ? [{ ...err(`services.${n}.health`, 'routed service without a health check: the edge cannot take a dead replica out'), severity: 'warning' as const }]
+      ? [
+          {
+            ...err(`services.${n}.health`, 'routed service without a health check: the edge cannot take a dead replica out'),
+            severity: 'warning' as const,
+          },
+        ]
       : [],
   );
 
@@ -135,26 +198,50 @@ export const tlsFilesNeedPaths: Rule = (s) =>
 
 export const acmeNeedsTraefik: Rule = (s) =>
   s.tls.mode === 'acme' && s.proxy.kind === 'haproxy'
-    ? [err('tls.mode', 'ACME certificates are obtained by Traefik; HAProxy needs a certificate file', 'use proxy.kind: traefik, or tls: {mode: files, cert, key} with a certificate from your ACME client')]
+    ? [
+        err(
+          'tls.mode',
+          'ACME certificates are obtained by Traefik; HAProxy needs a certificate file',
+          'use proxy.kind: traefik, or tls: {mode: files, cert, key} with a certificate from your ACME client',
+        ),
+      ]
     : [];
 
 export const retentionKeepsSomething: Rule = (s) =>
   allBackups(s).flatMap(([path, b]) => {
     const r = b.retention;
     const given = [r.keepLast, r.keepDaily, r.keepWeekly, r.keepMonthly].filter((n) => n !== undefined);
-    if (!given.length) return [err(`${path}.retention`, 'keeps nothing: no keepLast, keepDaily, keepWeekly or keepMonthly', 'say what to keep, e.g. retention: { keepDaily: 7, keepWeekly: 4 }, or leave retention out for the default (keepLast 7, keepWeekly 4)')];
-    if (given.every((n) => n === 0)) return [err(`${path}.retention`, 'keeps nothing: every keep-* is 0', 'set at least one keep-* above 0, e.g. keepDaily: 7')];
+    if (!given.length)
+      return [
+        err(
+          `${path}.retention`,
+          'keeps nothing: no keepLast, keepDaily, keepWeekly or keepMonthly',
+          'say what to keep, e.g. retention: { keepDaily: 7, keepWeekly: 4 }, or leave retention out for the default (keepLast 7, keepWeekly 4)',
+        ),
+      ];
+    if (given.every((n) => n === 0))
+      return [err(`${path}.retention`, 'keeps nothing: every keep-* is 0', 'set at least one keep-* above 0, e.g. keepDaily: 7')];
     return [];
   });
 
 export const minioDestinationExists: Rule = (s) =>
   allBackups(s).flatMap(([path, b]) =>
-    b.destination.type === 'minio' && !s.storage.minio ? [err(`${path}.destination.type`, 'there is no MinIO in the stack', 'add storage: { minio: {} }, or give an S3 endpoint (type: s3)')] : [],
+    b.destination.type === 'minio' && !s.storage.minio
+      ? [err(`${path}.destination.type`, 'there is no MinIO in the stack', 'add storage: { minio: {} }, or give an S3 endpoint (type: s3)')]
+      : [],
   );
 
 export const backupsEncrypted: Rule = (s) =>
   allBackups(s).flatMap(([path, b]) =>
-    b.encrypt === false ? [err(`${path}.encrypt`, 'cannot be false: restic encrypts every repository', 'remove encrypt (it can only be true); the key is the generated restic password secret')] : [],
+    b.encrypt === false
+      ? [
+          err(
+            `${path}.encrypt`,
+            'cannot be false: restic encrypts every repository',
+            'remove encrypt (it can only be true); the key is the generated restic password secret',
+          ),
+        ]
+      : [],
   );
 
 export const buildInsideProject: Rule = (s) =>
@@ -163,14 +250,23 @@ export const buildInsideProject: Rule = (s) =>
     // Compose reads the Dockerfile relative to the context: it must stay inside the context.
     if (!b?.dockerfile) return [];
     const rel = posix.relative(posix.normalize(b.context), posix.join(b.context, b.dockerfile));
-    return !posix.isAbsolute(b.dockerfile) && staysInside(rel || '.') ? [] : [err(`services.${n}.build.dockerfile`, `"${b.dockerfile}" resolves outside the build context`, 'give a path relative to build.context that stays inside it')];
+    return !posix.isAbsolute(b.dockerfile) && staysInside(rel || '.')
+      ? []
+      : [
+          err(
+            `services.${n}.build.dockerfile`,
+            `"${b.dockerfile}" resolves outside the build context`,
+            'give a path relative to build.context that stays inside it',
+          ),
+        ];
   });
 
 export function allBackups(s: Stack) {
   const out: Array<[string, NonNullable<Stack['databases'][string]['backup']>]> = [];
   for (const [n, d] of Object.entries(s.databases)) if (d.backup) out.push([`databases.${n}.backup`, d.backup]);
   for (const [n, c] of Object.entries(s.caches)) if (c.backup) out.push([`caches.${n}.backup`, c.backup]);
-  for (const [n, svc] of Object.entries(s.services)) svc.volumes.forEach((v, i) => v.backup && out.push([`services.${n}.volumes[${i}].backup`, v.backup]));
+  for (const [n, svc] of Object.entries(s.services))
+    svc.volumes.forEach((v, i) => v.backup && out.push([`services.${n}.volumes[${i}].backup`, v.backup]));
   return out;
 }
 
@@ -179,7 +275,14 @@ export const receiverNamesFree: Rule = (s) => {
   const seen = new Set<string>();
   return s.monitoring.alerts.receivers.flatMap((r, i) => {
     const path = `monitoring.alerts.receivers[${i}].name`;
-    if (r.name === 'null' || r.name === 'heartbeat') return [err(path, `"${r.name}" is reserved for the platform's own receiver`, r.name === 'heartbeat' ? 'set monitoring.alerts.heartbeat for a dead man\'s switch' : 'pick another name')];
+    if (r.name === 'null' || r.name === 'heartbeat')
+      return [
+        err(
+          path,
+          `"${r.name}" is reserved for the platform's own receiver`,
+          r.name === 'heartbeat' ? "set monitoring.alerts.heartbeat for a dead man's switch" : 'pick another name',
+        ),
+      ];
     if (seen.has(r.name)) return [err(path, `receiver "${r.name}" is declared twice`)];
     seen.add(r.name);
     return [];
@@ -192,8 +295,21 @@ function hintFrom(names: string[]): string | undefined {
 
 export const crossFieldRules: Rule[] = [
   acmeNeedsTraefik,
-  imageOrBuild, usedBackendsExist, secretsDeclared, envSecretsResolve, healthProbeIsOne, uniqueNames, uniqueRouteHosts,
-  routedServicesHaveHealth, edgePortsDistinct, tlsFilesNeedPaths,
-  retentionKeepsSomething, minioDestinationExists, backupsEncrypted, buildInsideProject, receiverNamesFree,
-  ...clusterRules, ...messagingRules,
+  imageOrBuild,
+  usedBackendsExist,
+  secretsDeclared,
+  envSecretsResolve,
+  healthProbeIsOne,
+  uniqueNames,
+  uniqueRouteHosts,
+  routedServicesHaveHealth,
+  edgePortsDistinct,
+  tlsFilesNeedPaths,
+  retentionKeepsSomething,
+  minioDestinationExists,
+  backupsEncrypted,
+  buildInsideProject,
+  receiverNamesFree,
+  ...clusterRules,
+  ...messagingRules,
 ];

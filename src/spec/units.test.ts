@@ -5,7 +5,13 @@ import { parseSpecText } from './load.js';
 import { Duration, Size } from './units.js';
 
 test('Duration: number-unit pairs, in seconds, written back as given', () => {
-  for (const [text, secs] of [['15s', 15], ['1m30s', 90], ['500ms', 0.5], ['15d', 1_296_000], ['1h30m', 5400]] as const) {
+  for (const [text, secs] of [
+    ['15s', 15],
+    ['1m30s', 90],
+    ['500ms', 0.5],
+    ['15d', 1_296_000],
+    ['1h30m', 5400],
+  ] as const) {
     const d = Duration.parse(text);
     assert.equal(d.toSeconds(), secs, text);
     assert.equal(d.toString(), text);
@@ -28,7 +34,8 @@ test('Size: binary multiples, as Compose and Kubernetes write them', () => {
 });
 
 test('the schema parses them: the stack holds values, and a bad one is an issue at its path, never 0', () => {
-  const spec = (health: string, memory: string) => `name: site\ndomain: site.localhost\nservices:\n  web:\n    image: nginx:1.27\n    port: 80\n    health: { interval: ${health} }\n    resources: { memory: ${memory} }\n`;
+  const spec = (health: string, memory: string) =>
+    `name: site\ndomain: site.localhost\nservices:\n  web:\n    image: nginx:1.27\n    port: 80\n    health: { interval: ${health} }\n    resources: { memory: ${memory} }\n`;
   const ok = parseSpecText(spec('1m30s', '256M'));
   assert.ok(ok.stack, JSON.stringify(ok.issues));
   const web = ok.stack.services.web!;
@@ -36,6 +43,9 @@ test('the schema parses them: the stack holds values, and a bad one is an issue 
   assert.equal(web.resources.memory?.toBytes(), 256 * 1024 ** 2);
   const bad = parseSpecText(spec('5x', '12Q'));
   assert.equal(bad.stack, undefined);
-  const paths = bad.issues.filter((i) => i.severity === 'error').map((i) => i.path).sort();
+  const paths = bad.issues
+    .filter((i) => i.severity === 'error')
+    .map((i) => i.path)
+    .sort();
   assert.deepEqual(paths, ['services.web.health.interval', 'services.web.resources.memory']);
 });

@@ -22,7 +22,10 @@ const skip = dockerSkipReason() ?? false;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => { const p = join(dir, n); return statSync(p).isDirectory() ? filesUnder(p) : [p]; });
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? filesUnder(p) : [p];
+  });
 }
 
 describe('third-party images: nginx and a URL-only PostgreSQL client behind HAProxy', { skip, timeout: 600_000 }, () => {
@@ -36,31 +39,46 @@ describe('third-party images: nginx and a URL-only PostgreSQL client behind HAPr
     const [images, nginx] = await Promise.all([ensureTestImages({ progress: null }), nginxImage()]);
     const backupImage = `wharf-test/backup:${images.restic!.split(':')[1]}`;
     await execa('docker', ['build', '-q', '-t', backupImage, '-'], { input: `FROM ${images.restic}\nENTRYPOINT []\n` });
-    s = await createStack({
-      name: project, domain: 'apps.localhost',
-      databases: { db: { engine: 'postgres', backup: { schedule: '@daily' } } },
-      services: {
-        site: {
-          image: nginx, port: 8080, replicas: 2, user: 'www-data',
-          routes: [{ host: 'www.apps.localhost' }],
-          health: { path: '/' },
-          volumes: [{ name: 'site-html', target: '/var/www/html', backup: { schedule: '@daily' } }],
+    s = await createStack(
+      {
+        name: project,
+        domain: 'apps.localhost',
+        databases: { db: { engine: 'postgres', backup: { schedule: '@daily' } } },
+        services: {
+          site: {
+            image: nginx,
+            port: 8080,
+            replicas: 2,
+            user: 'www-data',
+            routes: [{ host: 'www.apps.localhost' }],
+            health: { path: '/' },
+            volumes: [{ name: 'site-html', target: '/var/www/html', backup: { schedule: '@daily' } }],
+          },
+          reader: {
+            image: images['postgres-exporter'],
+            port: 9187,
+            replicas: 2,
+            uses: ['db'],
+            // URL-only and a plain variable: the wrapper exports it from /run/secrets/db-url at start
+            env: { DATA_SOURCE_NAME: { secret: 'db.url' } },
+            command: ['/bin/postgres_exporter'],
+            routes: [{ host: 'reader.apps.localhost' }],
+            health: { tcp: true },
+            metrics: { path: '/metrics' },
+          },
         },
-        reader: {
-          image: images['postgres-exporter'], port: 9187, replicas: 2, uses: ['db'],
-          // URL-only and a plain variable: the wrapper exports it from /run/secrets/db-url at start
-          env: { DATA_SOURCE_NAME: { secret: 'db.url' } },
-          command: ['/bin/postgres_exporter'],
-          routes: [{ host: 'reader.apps.localhost' }],
-          health: { tcp: true },
-          metrics: { path: '/metrics' },
-        },
+        monitoring: { nodeExporter: false, alerts: {} },
       },
-      monitoring: { nodeExporter: false, alerts: {} },
-    }, project, (spec) => { spec.images = { ...spec.images, restic: backupImage }; });
+      project,
+      (spec) => {
+        spec.images = { ...spec.images, restic: backupImage };
+      },
+    );
     ensureBackupDirs(s.ctx.plan, s.dir);
   });
-  after(async () => { await s?.destroy(); });
+  after(async () => {
+    await s?.destroy();
+  });
 
   test('up: both images healthy, each with the probe it can run', async (t) => {
     const r = await up(s.ctx, { timeoutMs: 240_000 });
@@ -99,7 +117,9 @@ describe('third-party images: nginx and a URL-only PostgreSQL client behind HAPr
     for (const route of ['site', 'reader']) {
       const lt = await loadtest(s.ctx, { route, amount: 400, connections: 4 });
       outputs.push({ name: `loadtest ${route}`, text: JSON.stringify(lt) });
-      t.diagnostic(`${route}: ${lt.requests.total} req, ${lt.rps} req/s, ${lt.distribution.map((d) => `${d.instance}=${d.count}`).join(' ')}, p=${lt.fairness.pValue.toFixed(3)}`);
+      t.diagnostic(
+        `${route}: ${lt.requests.total} req, ${lt.rps} req/s, ${lt.distribution.map((d) => `${d.instance}=${d.count}`).join(' ')}, p=${lt.fairness.pValue.toFixed(3)}`,
+      );
       assert.equal(lt.source, 'edge');
       assert.equal(lt.requests.errors + lt.requests.non2xx, 0);
       assert.equal(lt.distribution.length, 2, JSON.stringify(lt.distribution));
@@ -110,10 +130,30 @@ describe('third-party images: nginx and a URL-only PostgreSQL client behind HAPr
   test('backed up and restored: the database and the site volume', async () => {
     const ex = await stackBackupExecutor(s.ctx);
     await compose('exec', '-T', '-u', 'root', 'site', 'sh', '-c', 'printf "<h1>kept by wharf</h1>" > /var/www/html/index.html');
-    await compose('exec', '-T', 'db', 'psql', '-X', '-q', '-U', 'app', '-d', s.ctx.plan.name.replace(/-/g, '_'), '-c', 'CREATE TABLE feeds (url text); INSERT INTO feeds VALUES ($$https://example.org/feed$$)');
+    await compose(
+      'exec',
+      '-T',
+      'db',
+      'psql',
+      '-X',
+      '-q',
+      '-U',
+      'app',
+      '-d',
+      s.ctx.plan.name.replace(/-/g, '_'),
+      '-c',
+      'CREATE TABLE feeds (url text); INSERT INTO feeds VALUES ($$https://example.org/feed$$)',
+    );
     const runs = await backupNow(ex);
     outputs.push({ name: 'backup result', text: JSON.stringify(runs) });
-    assert.deepEqual(runs.map((r) => [r.target, r.ok]).sort(), [['db', true], ['site', true]], JSON.stringify(runs));
+    assert.deepEqual(
+      runs.map((r) => [r.target, r.ok]).sort(),
+      [
+        ['db', true],
+        ['site', true],
+      ],
+      JSON.stringify(runs),
+    );
     await compose('exec', '-T', '-u', 'root', 'site', 'sh', '-c', 'echo defaced > /var/www/html/index.html');
     await compose('exec', '-T', 'db', 'psql', '-X', '-q', '-U', 'app', '-d', s.ctx.plan.name.replace(/-/g, '_'), '-c', 'DELETE FROM feeds');
     for (const job of s.ctx.plan.backups) {
@@ -123,12 +163,28 @@ describe('third-party images: nginx and a URL-only PostgreSQL client behind HAPr
     }
     await up(s.ctx, { timeoutMs: 180_000 });
     assert.match((await edge('www.apps.localhost', '/')).body, /kept by wharf/);
-    const rows = (await compose('exec', '-T', 'db', 'psql', '-X', '-At', '-U', 'app', '-d', s.ctx.plan.name.replace(/-/g, '_'), '-c', 'SELECT url FROM feeds')).stdout.trim();
+    const rows = (
+      await compose(
+        'exec',
+        '-T',
+        'db',
+        'psql',
+        '-X',
+        '-At',
+        '-U',
+        'app',
+        '-d',
+        s.ctx.plan.name.replace(/-/g, '_'),
+        '-c',
+        'SELECT url FROM feeds',
+      )
+    ).stdout.trim();
     assert.equal(rows, 'https://example.org/feed');
   });
 
   test('the CLI as a user runs it: check states the probes, status and loadtest work on this stack', async () => {
-    const cli = (...args: string[]) => execa(process.execPath, [join(repoRoot, 'bin', 'wharf.js'), ...args, '-f', s.specPath], { reject: false, env: { NO_COLOR: '1' } });
+    const cli = (...args: string[]) =>
+      execa(process.execPath, [join(repoRoot, 'bin', 'wharf.js'), ...args, '-f', s.specPath], { reject: false, env: { NO_COLOR: '1' } });
     const check = await cli('check');
     assert.equal(check.exitCode, 0, check.stdout + check.stderr);
     assert.match(check.stdout, /reader\s+│ in the container: port 9187 listening/);
@@ -137,15 +193,26 @@ describe('third-party images: nginx and a URL-only PostgreSQL client behind HAPr
     const lt = await cli('loadtest', '--route', 'reader', '--duration', '1', '--connections', '2');
     assert.equal(lt.exitCode, 0, lt.stdout + lt.stderr);
     assert.match(lt.stdout, /replica \(named by the edge\)/);
-    for (const [name, r] of [['check', check], ['status', st], ['loadtest', lt]] as const) outputs.push({ name: `wharf ${name}`, text: `${r.stdout}\n${r.stderr}` });
+    for (const [name, r] of [
+      ['check', check],
+      ['status', st],
+      ['loadtest', lt],
+    ] as const)
+      outputs.push({ name: `wharf ${name}`, text: `${r.stdout}\n${r.stderr}` });
   });
 
   test('no secret, derived URL included, in rendered files, results, logs or docker inspect', async () => {
     const inv = secretInventory(s.ctx.plan, s.ctx.secretsDir!);
-    assert.ok(inv.values.some((v) => v.secret === 'db-url'), 'the URL is in the inventory');
+    assert.ok(
+      inv.values.some((v) => v.secret === 'db-url'),
+      'the URL is in the inventory',
+    );
     const places = [...outputs];
     for (const f of filesUnder(s.ctx.outDir)) places.push({ name: f, text: readFileSync(f, 'utf8') });
-    { const l = await compose('logs', '--no-color'); places.push({ name: 'compose logs', text: `${l.stdout}\n${l.stderr}` }); }
+    {
+      const l = await compose('logs', '--no-color');
+      places.push({ name: 'compose logs', text: `${l.stdout}\n${l.stderr}` });
+    }
     const ids = (await compose('ps', '-aq')).stdout.split('\n').filter(Boolean);
     assert.ok(ids.length >= 6);
     places.push({ name: 'docker inspect', text: (await execa('docker', ['inspect', ...ids])).stdout });

@@ -21,7 +21,10 @@ const BUCKET = 'wharf-backups';
 const ENDPOINT_HOST = 'objects';
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => { const p = join(dir, n); return statSync(p).isDirectory() ? filesUnder(p) : [p]; });
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? filesUnder(p) : [p];
+  });
 }
 
 describe('S3 backup destination, live: restic against an S3-compatible server', { skip, timeout: 900_000 }, () => {
@@ -33,12 +36,17 @@ describe('S3 backup destination, live: restic against an S3-compatible server', 
   const secretKey = randomBytes(30).toString('base64');
   const outputs: Array<{ name: string; text: string }> = [];
   const cli = async (...args: string[]) => {
-    const r = await execa(process.execPath, [join(repoRoot, 'bin', 'wharf.js'), ...args, '-f', s.specPath], { reject: false, env: { NO_COLOR: '1' } });
+    const r = await execa(process.execPath, [join(repoRoot, 'bin', 'wharf.js'), ...args, '-f', s.specPath], {
+      reject: false,
+      env: { NO_COLOR: '1' },
+    });
     outputs.push({ name: `wharf ${args.join(' ')}`, text: `${r.stdout}\n${r.stderr}` });
     return r;
   };
-  const compose = (...args: string[]) => execa('docker', ['compose', '-p', s.ctx.plan.name, '-f', 'compose.yaml', ...args], { cwd: s.ctx.outDir });
-  const sql = async (q: string) => (await compose('exec', '-T', 'db', 'psql', '-X', '-At', '-U', 'app', '-d', s.ctx.plan.name.replace(/-/g, '_'), '-c', q)).stdout.trim();
+  const compose = (...args: string[]) =>
+    execa('docker', ['compose', '-p', s.ctx.plan.name, '-f', 'compose.yaml', ...args], { cwd: s.ctx.outDir });
+  const sql = async (q: string) =>
+    (await compose('exec', '-T', 'db', 'psql', '-X', '-At', '-U', 'app', '-d', s.ctx.plan.name.replace(/-/g, '_'), '-c', q)).stdout.trim();
   const rows = () => sql("SELECT string_agg(id || ':' || name || ':' || price, ',' ORDER BY id) FROM items");
   const bucketKeys = async () => {
     const r = await s3.get(`/${BUCKET}?list-type=2&prefix=db/&max-keys=1000`);
@@ -62,17 +70,29 @@ describe('S3 backup destination, live: restic against an S3-compatible server', 
         db: {
           engine: 'postgres',
           backup: {
-            schedule: '0 3 * * *', retention: { keepLast: 5 },
-            destination: { type: 's3', endpoint: `http://${ENDPOINT_HOST}:5000`, bucket: BUCKET, accessKeySecret: 's3-access-key', secretKeySecret: 's3-secret-key' },
+            schedule: '0 3 * * *',
+            retention: { keepLast: 5 },
+            destination: {
+              type: 's3',
+              endpoint: `http://${ENDPOINT_HOST}:5000`,
+              bucket: BUCKET,
+              accessKeySecret: 's3-access-key',
+              secretKeySecret: 's3-secret-key',
+            },
           },
         },
       },
       secrets: { 's3-access-key': { file: join(keysDir, 'access-key') }, 's3-secret-key': { file: join(keysDir, 'secret-key') } },
       monitoring: { enabled: false },
     };
-    s = await createStack(spec, spec.name, (x) => { x.images = { ...x.images, restic: backupImage }; });
+    s = await createStack(spec, spec.name, (x) => {
+      x.images = { ...x.images, restic: backupImage };
+    });
     const r = await up(s.ctx, { timeoutMs: 300_000 });
-    assert.deepEqual(r.services.filter((x) => x.state !== 'healthy' && x.service !== 'backup').map((x) => `${x.service}:${x.state}`), []);
+    assert.deepEqual(
+      r.services.filter((x) => x.state !== 'healthy' && x.service !== 'backup').map((x) => `${x.service}:${x.state}`),
+      [],
+    );
     s3 = await startS3(moto, `${s.ctx.plan.name}_edge`, ENDPOINT_HOST);
   });
   after(async () => {
@@ -82,13 +102,19 @@ describe('S3 backup destination, live: restic against an S3-compatible server', 
   });
 
   test('wharf backup: the repository is created in the bucket, nothing is kept locally', async () => {
-    await sql("CREATE TABLE items (id serial PRIMARY KEY, name text, price numeric(10,2)); INSERT INTO items (name, price) SELECT 'item ' || g, g * 0.25 FROM generate_series(1, 2000) g");
+    await sql(
+      "CREATE TABLE items (id serial PRIMARY KEY, name text, price numeric(10,2)); INSERT INTO items (name, price) SELECT 'item ' || g, g * 0.25 FROM generate_series(1, 2000) g",
+    );
     const b = await cli('backup', 'db');
     assert.equal(b.exitCode, 0, b.stdout + b.stderr);
     assert.match(b.stdout, /db\s+│ db\s+│ ok/);
     const keys = await bucketKeys();
     assert.ok(keys.includes('db/config'), keys.join(' '));
-    for (const dir of ['keys', 'data', 'index', 'snapshots']) assert.ok(keys.some((k) => k.startsWith(`db/${dir}/`)), `no db/${dir}/ object in ${keys.join(' ')}`);
+    for (const dir of ['keys', 'data', 'index', 'snapshots'])
+      assert.ok(
+        keys.some((k) => k.startsWith(`db/${dir}/`)),
+        `no db/${dir}/ object in ${keys.join(' ')}`,
+      );
     assert.equal(existsSync(join(s.dir, '.wharf', 'backups', 'db')), false, 'no local repository');
   });
 
@@ -120,7 +146,10 @@ describe('S3 backup destination, live: restic against an S3-compatible server', 
     assert.ok(reqs.length > 30, `${reqs.length} requests recorded`);
     const methods = new Set(reqs.map((q) => q.method));
     for (const m of ['GET', 'PUT', 'HEAD', 'DELETE']) assert.ok(methods.has(m), `no ${m} in ${[...methods].join(',')}`);
-    assert.ok(reqs.some((q) => /list-type=2/.test(q.url)), 'ListObjectsV2 used');
+    assert.ok(
+      reqs.some((q) => /list-type=2/.test(q.url)),
+      'ListObjectsV2 used',
+    );
     assert.deepEqual(reqs.map((q) => sigV4Problem(q, accessKey, secretKey)).filter(Boolean), []);
     // and a wrong secret would be noticed: the check is not vacuous
     assert.ok(sigV4Problem(reqs[0]!, accessKey, `${secretKey}x`));
@@ -128,20 +157,37 @@ describe('S3 backup destination, live: restic against an S3-compatible server', 
 
   test('no key or password in CLI output, rendered files, logs, docker inspect or the S3 traffic', async () => {
     const inv = secretInventory(s.ctx.plan, s.ctx.secretsDir!);
-    for (const k of [accessKey, secretKey]) assert.ok(inv.values.some((v) => v.value === k), 'the S3 keys are in the inventory');
+    for (const k of [accessKey, secretKey])
+      assert.ok(
+        inv.values.some((v) => v.value === k),
+        'the S3 keys are in the inventory',
+      );
     const places = [...outputs];
     for (const f of filesUnder(s.ctx.outDir)) places.push({ name: f, text: readFileSync(f, 'utf8') });
-    { const l = await compose('logs', '--no-color'); places.push({ name: 'compose logs', text: `${l.stdout}\n${l.stderr}` }); }
-    { const l = await execa('docker', ['logs', s3.container], { reject: false }); places.push({ name: 'S3 server logs', text: `${l.stdout}\n${l.stderr}` }); }
+    {
+      const l = await compose('logs', '--no-color');
+      places.push({ name: 'compose logs', text: `${l.stdout}\n${l.stderr}` });
+    }
+    {
+      const l = await execa('docker', ['logs', s3.container], { reject: false });
+      places.push({ name: 'S3 server logs', text: `${l.stdout}\n${l.stderr}` });
+    }
     const ids = (await compose('ps', '-aq')).stdout.split('\n').filter(Boolean);
     const inspect = (await execa('docker', ['inspect', ...ids])).stdout;
     places.push({ name: 'docker inspect', text: inspect });
     const backup = (JSON.parse(inspect) as Array<{ Name: string; Config: { Env: string[] } }>).find((c) => c.Name.includes('-backup-'))!;
-    assert.deepEqual(backup.Config.Env.filter((e) => /^AWS_|^RESTIC_PASSWORD=/.test(e)), [], 'keys are read from /run/secrets inside the scripts');
+    assert.deepEqual(
+      backup.Config.Env.filter((e) => /^AWS_|^RESTIC_PASSWORD=/.test(e)),
+      [],
+      'keys are read from /run/secrets inside the scripts',
+    );
     assert.deepEqual(leaks(inv, places), []);
     // the access key id travels in every Authorization header by design; nothing else may
     const wire = JSON.stringify(await s3.recording());
-    assert.deepEqual(leaks({ values: inv.values.filter((v) => v.value !== accessKey), skipped: [] }, [{ name: 'S3 requests', text: wire }]), []);
+    assert.deepEqual(
+      leaks({ values: inv.values.filter((v) => v.value !== accessKey), skipped: [] }, [{ name: 'S3 requests', text: wire }]),
+      [],
+    );
   });
 
   test('an unreachable destination fails loudly, naming it, within the timeout; the snapshots stay', async () => {
@@ -152,7 +198,10 @@ describe('S3 backup destination, live: restic against an S3-compatible server', 
       const b = await cli('backup', 'db');
       const ms = Date.now() - t0;
       assert.equal(b.exitCode, 1, b.stdout + b.stderr);
-      assert.match(b.stdout + b.stderr, new RegExp(`backup destination s3:http://${ENDPOINT_HOST}:5000/${BUCKET}/db unreachable: .*(no such host|lookup ${ENDPOINT_HOST})`));
+      assert.match(
+        b.stdout + b.stderr,
+        new RegExp(`backup destination s3:http://${ENDPOINT_HOST}:5000/${BUCKET}/db unreachable: .*(no such host|lookup ${ENDPOINT_HOST})`),
+      );
       assert.ok(ms < 90_000, `gave up after ${ms} ms`);
       const l = await cli('backups');
       assert.equal(l.exitCode, 1);

@@ -10,7 +10,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { composeContext, type OpsContext } from '../../src/engine/context.js';
-import { backupNow, stackBackupExecutor, ensureBackupDirs, listBackups, restoreBackup, verifyBackups, type BackupExecutor } from '../../src/ops/backup.js';
+import {
+  backupNow,
+  stackBackupExecutor,
+  ensureBackupDirs,
+  listBackups,
+  restoreBackup,
+  verifyBackups,
+  type BackupExecutor,
+} from '../../src/ops/backup.js';
 import { renderBackup } from '../../src/render/backup/index.js';
 import { renderCompose } from '../../src/render/compose/index.js';
 import { ensureSecrets } from '../../src/secrets/generate.js';
@@ -26,8 +34,10 @@ describe('backups in containers (PostgreSQL + backup service, real engine)', { s
   let ctx: OpsContext;
   let ex: BackupExecutor;
   const project = `bke2e${process.pid}`;
-  const compose = (...args: string[]) => execa('docker', ['compose', '-p', project, '-f', 'compose.yaml', ...args], { cwd: join(dir, '.wharf', 'compose') });
-  const sql = async (q: string) => (await compose('exec', '-T', 'db', 'psql', '-X', '-At', '-U', 'wharf', '-d', 'wharf', '-c', q)).stdout.trim();
+  const compose = (...args: string[]) =>
+    execa('docker', ['compose', '-p', project, '-f', 'compose.yaml', ...args], { cwd: join(dir, '.wharf', 'compose') });
+  const sql = async (q: string) =>
+    (await compose('exec', '-T', 'db', 'psql', '-X', '-At', '-U', 'wharf', '-d', 'wharf', '-c', q)).stdout.trim();
   const waitHealthy = async () => {
     for (let i = 0; i < 90; i++) {
       const r = await execa('docker', ['inspect', '-f', '{{.State.Health.Status}}', `${project}-db-1`], { reject: false });
@@ -63,11 +73,16 @@ describe('backups in containers (PostgreSQL + backup service, real engine)', { s
     ex = await stackBackupExecutor(ctx);
   });
   after(async () => {
-    if (dir) { await compose('down', '-v', '--remove-orphans').catch(() => undefined); rmSync(dir, { recursive: true, force: true }); }
+    if (dir) {
+      await compose('down', '-v', '--remove-orphans').catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('items -> backup -> database volume destroyed -> restore -> every item identical', async () => {
-    await sql("CREATE TABLE items (id serial PRIMARY KEY, name text, price numeric(10,2)); INSERT INTO items (name, price) SELECT 'item ' || g, g * 0.5 FROM generate_series(1, 500) g");
+    await sql(
+      "CREATE TABLE items (id serial PRIMARY KEY, name text, price numeric(10,2)); INSERT INTO items (name, price) SELECT 'item ' || g, g * 0.5 FROM generate_series(1, 500) g",
+    );
     const before = await sql("SELECT string_agg(id || ':' || name || ':' || price, ',' ORDER BY id) FROM items");
     const [b] = await backupNow(ex, { target: 'db' });
     assert.ok(b?.ok, b?.error);
@@ -92,7 +107,10 @@ describe('backups in containers (PostgreSQL + backup service, real engine)', { s
     assert.ok(l!.snapshots.some((s) => s.verification === 'restore-tested'));
     // corrupt every pack file of the repository (bind-mounted from the project)
     const data = join(dir, '.wharf', 'backups', 'db', 'data');
-    await execa('sh', ['-c', `for f in $(find "${data}" -type f); do dd if=/dev/zero of="$f" bs=1 seek=200 count=64 conv=notrunc 2>/dev/null; done`]);
+    await execa('sh', [
+      '-c',
+      `for f in $(find "${data}" -type f); do dd if=/dev/zero of="$f" bs=1 seek=200 count=64 conv=notrunc 2>/dev/null; done`,
+    ]);
     const [bad] = await verifyBackups(ex, { target: 'db', readDataSubset: '100%' });
     assert.equal(bad!.ok, false);
     assert.notEqual(bad!.exitCode, 0);

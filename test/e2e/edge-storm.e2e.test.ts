@@ -36,7 +36,11 @@ describe('HAProxy edge: hot reload, sizing, reconnect storm', { skip, timeout: 9
 
   const proxy = async (): Promise<ContainerState> => (await listContainers(ctx.engine, run)).find((c) => c.service === 'proxy')!;
   const key = (c: ContainerState) => `${c.id}@${c.startedAt}`;
-  const get = (host: string) => edgeRequest({ host, port: s.ports.https, address: '127.0.0.1', timeoutMs: 3000 }).then((r) => r.status, () => 0);
+  const get = (host: string) =>
+    edgeRequest({ host, port: s.ports.https, address: '127.0.0.1', timeoutMs: 3000 }).then(
+      (r) => r.status,
+      () => 0,
+    );
   /** Edit wharf.yaml, render and up, the way a user reruns `wharf up`. */
   const upWith = async (edit: (spec: Record<string, any>) => void): Promise<UpResult> => {
     const spec = parse(readFileSync(s.specPath, 'utf8')) as Record<string, any>;
@@ -49,7 +53,9 @@ describe('HAProxy edge: hot reload, sizing, reconnect storm', { skip, timeout: 9
   /** HAProxy's own counters, from the stats page's CSV (published on loopback for this test). */
   const frontend = async (name: string) => {
     const pass = readFileSync(join(ctx.secretsDir!, 'edge-admin-password'), 'utf8').trim();
-    const res = await fetch(`http://127.0.0.1:${statsPort}/;csv`, { headers: { authorization: `Basic ${Buffer.from(`admin:${pass}`).toString('base64')}` } });
+    const res = await fetch(`http://127.0.0.1:${statsPort}/;csv`, {
+      headers: { authorization: `Basic ${Buffer.from(`admin:${pass}`).toString('base64')}` },
+    });
     const [head, ...rows] = (await res.text()).trim().split('\n');
     const cols = head!.replace(/^# /, '').split(',');
     const row = rows.map((l) => l.split(',')).find((r) => r[0] === name && r[1] === 'FRONTEND')!;
@@ -59,45 +65,73 @@ describe('HAProxy edge: hot reload, sizing, reconnect storm', { skip, timeout: 9
   const steady = (host: string) => {
     let stop = false;
     const tally = { ok: 0, failed: 0 };
-    const done = Promise.all(Array.from({ length: 4 }, async () => {
-      while (!stop) {
-        const st = await get(host);
-        if (st === 200) tally.ok++; else tally.failed++;
-      }
-    }));
-    return { async stop() { stop = true; await done; return tally; } };
+    const done = Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (!stop) {
+          const st = await get(host);
+          if (st === 200) tally.ok++;
+          else tally.failed++;
+        }
+      }),
+    );
+    return {
+      async stop() {
+        stop = true;
+        await done;
+        return tally;
+      },
+    };
   };
 
   before(async () => {
     const nginx = await nginxImage();
     statsPort = await freePort();
     const svc = (host: string) => ({ image: nginx, port: 8080, replicas: 2, user: 'www-data', routes: [{ host }], health: { path: '/' } });
-    s = await createStack({
-      name: project, domain: 'edge.localhost',
-      services: { site: svc(hosts.site), web: svc(hosts.web) },
-      monitoring: { enabled: false },
-    }, project, (spec) => { spec.proxy.dashboard = false; spec.proxy.stats = { port: statsPort, publish: true }; });
+    s = await createStack(
+      {
+        name: project,
+        domain: 'edge.localhost',
+        services: { site: svc(hosts.site), web: svc(hosts.web) },
+        monitoring: { enabled: false },
+      },
+      project,
+      (spec) => {
+        spec.proxy.dashboard = false;
+        spec.proxy.stats = { port: statsPort, publish: true };
+      },
+    );
     ctx = s.ctx;
     const first = await up(ctx, { timeoutMs: 180_000 });
-    assert.ok(first.services.every((x) => x.state === 'healthy'), JSON.stringify(first.services));
+    assert.ok(
+      first.services.every((x) => x.state === 'healthy'),
+      JSON.stringify(first.services),
+    );
   });
-  after(async () => { await s?.destroy(); });
+  after(async () => {
+    await s?.destroy();
+  });
 
   test('an env change elsewhere leaves the edge alone; a routing change reloads it in place without a failed request', async (t) => {
     const p0 = await proxy();
-    const env = await upWith((spec) => { spec.services.site.env = { STORM: '1' }; });
+    const env = await upWith((spec) => {
+      spec.services.site.env = { STORM: '1' };
+    });
     assert.deepEqual([env.changed, env.reloaded], [['site'], []]);
     assert.equal(key(await proxy()), key(p0), 'the edge was not recreated or restarted');
 
     // web 2 -> 3 replicas: more server-template slots, so haproxy.cfg changes.
     const load = steady(hosts.site);
     const t0 = performance.now();
-    const scaled = await upWith((spec) => { spec.services.web.replicas = 3; });
+    const scaled = await upWith((spec) => {
+      spec.services.web.replicas = 3;
+    });
     const tally = await load.stop();
     assert.deepEqual([scaled.changed, scaled.reloaded], [['web'], ['proxy']]);
     assert.equal(key(await proxy()), key(p0), 'reloaded, not recreated');
     const reload = scaled.steps.find((x) => x.step === 'reload')!;
-    t.diagnostic(`reload step ${reload.durationMs} ms (${reload.describe}); up ${Math.round(performance.now() - t0)} ms; steady load on site: ${tally.ok} ok, ${tally.failed} failed`);
+    t.diagnostic(
+      `reload step ${reload.durationMs} ms (${reload.describe}); up ${Math.round(performance.now() - t0)} ms; steady load on site: ${tally.ok} ok, ${tally.failed} failed`,
+    );
     assert.ok(tally.ok > 20, `the steady load ran (${tally.ok})`);
     assert.equal(tally.failed, 0);
     const logs = await execa('docker', ['logs', p0.id], { all: true });
@@ -113,14 +147,20 @@ describe('HAProxy edge: hot reload, sizing, reconnect storm', { skip, timeout: 9
     const p0 = await proxy();
     try {
       writeFileSync(cfg, `${good}\nbackend broken\n    no-such-keyword 1\n`);
-      await assert.rejects(reloadEdge(ctx), (e: unknown) => e instanceof CommandError && /check the new configuration of proxy/.test(e.message));
+      await assert.rejects(
+        reloadEdge(ctx),
+        (e: unknown) => e instanceof CommandError && /check the new configuration of proxy/.test(e.message),
+      );
       assert.equal(key(await proxy()), key(p0));
       assert.equal(await get(hosts.site), 200);
     } finally {
       writeFileSync(cfg, good);
     }
     const again = await reloadEdge(ctx);
-    assert.deepEqual(again.map((r) => r.service), ['proxy']);
+    assert.deepEqual(
+      again.map((r) => r.service),
+      ['proxy'],
+    );
   });
 
   test('reconnect storm while backends freeze, stop and scale and the edge reloads: never OOM-killed, under its limit', async (t) => {
@@ -131,7 +171,8 @@ describe('HAProxy edge: hot reload, sizing, reconnect storm', { skip, timeout: 9
     assert.equal(sizing.maxconn, edgeMaxconnFor(sizing.memoryBytes));
     const oom0 = cg.oomKills();
     const kernel0 = kernelOomKills(p0.id);
-    if (kernel0 === undefined && process.env.CI === 'true') assert.fail('/dev/kmsg is unreadable: the kernel\'s OOM record is required in CI');
+    if (kernel0 === undefined && process.env.CI === 'true')
+      assert.fail("/dev/kmsg is unreadable: the kernel's OOM record is required in CI");
     const idle = cg.usage();
     const sampler = sampleMemory(cg);
     const siteIds = (await listContainers(ctx.engine, run)).filter((c) => c.service === 'site').map((c) => c.id);
@@ -144,16 +185,37 @@ describe('HAProxy edge: hot reload, sizing, reconnect storm', { skip, timeout: 9
       await sleep(10_000);
       await execa('docker', ['unpause', ...siteIds]);
       await execa('docker', ['stop', '-t', '1', webOne.id]); // gone: its address refuses
-      reloads.push(await upWith((spec) => { spec.services.web.replicas = 4; })); // starts it again, scales, reloads
-      reloads.push(await upWith((spec) => { spec.services.web.replicas = 2; })); // scales down, reloads again
+      reloads.push(
+        await upWith((spec) => {
+          spec.services.web.replicas = 4;
+        }),
+      ); // starts it again, scales, reloads
+      reloads.push(
+        await upWith((spec) => {
+          spec.services.web.replicas = 2;
+        }),
+      ); // scales down, reloads again
     })();
     // Each worker counts its own sessions, and a reload starts a new one: poll the maximum.
     let smax = 0;
-    const poll = setInterval(() => { frontend('https').then((f) => { smax = Math.max(smax, Number(f.smax)); }, () => {}); }, 1000);
+    const poll = setInterval(() => {
+      frontend('https').then(
+        (f) => {
+          smax = Math.max(smax, Number(f.smax));
+        },
+        () => {},
+      );
+    }, 1000);
     const started = performance.now();
     const load = await storm({
-      port: s.ports.https, host: hosts.site, durationMs: 45_000, timeoutMs: 1000,
-      reconnecting: 100, holders: Math.ceil(1.25 * sizing.maxconn), h2Sessions: 8, streams: 100,
+      port: s.ports.https,
+      host: hosts.site,
+      durationMs: 45_000,
+      timeoutMs: 1000,
+      reconnecting: 100,
+      holders: Math.ceil(1.25 * sizing.maxconn),
+      h2Sessions: 8,
+      streams: 100,
     });
     await chaos;
     clearInterval(poll);
@@ -163,20 +225,36 @@ describe('HAProxy edge: hot reload, sizing, reconnect storm', { skip, timeout: 9
     const p1 = await proxy();
     const peak = cg.peak();
     const kernel = kernelOomKills(p0.id);
-    t.diagnostic(JSON.stringify({
-      stormMs: Math.round(performance.now() - started), limitMiB: sizing.memoryBytes / MiB, maxconn: sizing.maxconn,
-      idleMiB: +(idle / MiB).toFixed(1), maxUsageMiB: +(mem.maxUsage / MiB).toFixed(1), maxAnonMiB: +(mem.maxAnon / MiB).toFixed(1),
-      peakMiB: peak && +(peak / MiB).toFixed(1), samples: mem.samples,
-      httpsFrontend: { smax, slim: https.slim }, load,
-      reloads: reloads.map((r) => ({ changed: r.changed, reloaded: r.reloaded, ms: r.steps.find((x) => x.step === 'reload')?.durationMs })),
-      oomKills: cg.oomKills() - oom0, kernelOomRecords: kernel === undefined ? 'unreadable' : kernel.length - kernel0!.length,
-    }));
+    t.diagnostic(
+      JSON.stringify({
+        stormMs: Math.round(performance.now() - started),
+        limitMiB: sizing.memoryBytes / MiB,
+        maxconn: sizing.maxconn,
+        idleMiB: +(idle / MiB).toFixed(1),
+        maxUsageMiB: +(mem.maxUsage / MiB).toFixed(1),
+        maxAnonMiB: +(mem.maxAnon / MiB).toFixed(1),
+        peakMiB: peak && +(peak / MiB).toFixed(1),
+        samples: mem.samples,
+        httpsFrontend: { smax, slim: https.slim },
+        load,
+        reloads: reloads.map((r) => ({
+          changed: r.changed,
+          reloaded: r.reloaded,
+          ms: r.steps.find((x) => x.step === 'reload')?.durationMs,
+        })),
+        oomKills: cg.oomKills() - oom0,
+        kernelOomRecords: kernel === undefined ? 'unreadable' : kernel.length - kernel0!.length,
+      }),
+    );
 
     // The storm was real: the edge admitted connections up to its cap and was reloaded twice under it.
     assert.ok(smax >= Number(https.slim), `https frontend reached its maxconn (${smax}/${https.slim})`);
     assert.equal(Number(https.slim), sizing.frontends.https);
     assert.ok(load.handshakes + load.holdersAdmitted > sizing.maxconn, JSON.stringify(load));
-    assert.deepEqual(reloads.map((r) => r.reloaded), [['proxy'], ['proxy']]);
+    assert.deepEqual(
+      reloads.map((r) => r.reloaded),
+      [['proxy'], ['proxy']],
+    );
     assert.ok(reloads.every((r) => !r.changed.includes('proxy')));
     // Never killed: same container, same start, no restart, no OOM in the cgroup or the kernel log.
     assert.equal(key(p1), key(p0), 'the edge was never restarted or recreated');

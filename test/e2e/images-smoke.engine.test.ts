@@ -37,14 +37,34 @@ async function must(args: string[], what: string) {
   return r.stdout;
 }
 
-interface Started { name: string; alias: string; t0: number }
+interface Started {
+  name: string;
+  alias: string;
+  t0: number;
+}
 
 /** docker run -d on the test network, with our label so cleanup finds exactly ours. */
 async function start(alias: string, image: string, opts: { flags?: string[]; cmd?: string[] } = {}): Promise<Started> {
   const name = `${run}-${alias}`;
   const t0 = Date.now();
-  await must(['run', '-d', '--name', name, '--label', label, '--network', net, '--network-alias', alias,
-    ...(opts.flags ?? []), image, ...(opts.cmd ?? [])], `start ${alias}`);
+  await must(
+    [
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--label',
+      label,
+      '--network',
+      net,
+      '--network-alias',
+      alias,
+      ...(opts.flags ?? []),
+      image,
+      ...(opts.cmd ?? []),
+    ],
+    `start ${alias}`,
+  );
   return { name, alias, t0 };
 }
 
@@ -70,8 +90,20 @@ async function waitExec(c: Started, cmd: string[], timeoutMs = 90_000): Promise<
 
 /** Runs a throwaway client container on the test network. */
 async function client(image: string, script: string, mounts: string[] = []) {
-  return docker(['run', '--rm', '--label', label, '--network', net, ...mounts.flatMap((m) => ['-v', m]),
-    '--entrypoint', 'sh', image, '-c', script]);
+  return docker([
+    'run',
+    '--rm',
+    '--label',
+    label,
+    '--network',
+    net,
+    ...mounts.flatMap((m) => ['-v', m]),
+    '--entrypoint',
+    'sh',
+    image,
+    '-c',
+    script,
+  ]);
 }
 
 async function hostPort(c: Started, port: number): Promise<number> {
@@ -97,7 +129,11 @@ describe('e2e substitute images (docker)', { skip }, () => {
   let dir: string;
   const s = (f: string) => join(dir, f);
   const c: Record<string, Started> = {};
-  const img = (k: string) => { const r = images[k]; assert.ok(r, `no image for ${k}`); return r; };
+  const img = (k: string) => {
+    const r = images[k];
+    assert.ok(r, `no image for ${k}`);
+    return r;
+  };
 
   before(async () => {
     const t = Date.now();
@@ -116,27 +152,56 @@ describe('e2e substitute images (docker)', { skip }, () => {
       'restic-password': pw.restic,
       'edge-userlist': `userlist admins\n  user admin insecure-password ${pw.edge}\n`,
       'haproxy.cfg': [
-        'global', '  log stdout format raw local0', '  maxconn 256',
-        'defaults', '  mode http', '  log global', '  timeout connect 3s', '  timeout client 10s', '  timeout server 10s',
+        'global',
+        '  log stdout format raw local0',
+        '  maxconn 256',
+        'defaults',
+        '  mode http',
+        '  log global',
+        '  timeout connect 3s',
+        '  timeout client 10s',
+        '  timeout server 10s',
         '  default-server init-addr last,libc,none',
-        'resolvers docker', '  nameserver dns 127.0.0.11:53', '  hold valid 5s',
-        'frontend web', '  bind :80', '  default_backend app',
-        'frontend stats', '  bind :8404', '  http-request use-service prometheus-exporter if { path /metrics }',
-        '  stats enable', '  stats uri /stats', '  stats http-request auth realm stats unless { http_auth(admins) }',
-        'backend app', '  server app1 app:3000 check resolvers docker', '',
+        'resolvers docker',
+        '  nameserver dns 127.0.0.11:53',
+        '  hold valid 5s',
+        'frontend web',
+        '  bind :80',
+        '  default_backend app',
+        'frontend stats',
+        '  bind :8404',
+        '  http-request use-service prometheus-exporter if { path /metrics }',
+        '  stats enable',
+        '  stats uri /stats',
+        '  stats http-request auth realm stats unless { http_auth(admins) }',
+        'backend app',
+        '  server app1 app:3000 check resolvers docker',
+        '',
       ].join('\n'),
       'prometheus.yml': [
-        'global:', '  scrape_interval: 2s', '  evaluation_interval: 2s',
+        'global:',
+        '  scrape_interval: 2s',
+        '  evaluation_interval: 2s',
         'scrape_configs:',
-        ...([['prometheus', 'localhost:9090'], ['alertmanager', 'alertmanager:9093'], ['node-exporter', 'node-exporter:9100'],
-          ['pg-exporter', 'pg-exporter:9187'], ['db-exporter', 'db-exporter:9104'], ['cache-exporter', 'cache-exporter:9121'],
-          ['proxy', 'proxy:8404']] as const)
-          .flatMap(([job, target]) => [`  - job_name: ${job}`, '    static_configs:', `      - targets: ['${target}']`]),
+        ...(
+          [
+            ['prometheus', 'localhost:9090'],
+            ['alertmanager', 'alertmanager:9093'],
+            ['node-exporter', 'node-exporter:9100'],
+            ['pg-exporter', 'pg-exporter:9187'],
+            ['db-exporter', 'db-exporter:9104'],
+            ['cache-exporter', 'cache-exporter:9121'],
+            ['proxy', 'proxy:8404'],
+          ] as const
+        ).flatMap(([job, target]) => [`  - job_name: ${job}`, '    static_configs:', `      - targets: ['${target}']`]),
         '',
       ].join('\n'),
       'alertmanager.yml': 'route:\n  receiver: devnull\n  group_by: [alertname]\nreceivers:\n  - name: devnull\n',
     };
-    for (const [f, v] of Object.entries(files)) { writeFileSync(s(f), v); chmodSync(s(f), 0o444); }
+    for (const [f, v] of Object.entries(files)) {
+      writeFileSync(s(f), v);
+      chmodSync(s(f), 0o444);
+    }
     await must(['network', 'create', '--label', label, net], 'network');
     await must(['volume', 'create', '--label', label, `${run}-prom`], 'volume');
     await must(['volume', 'create', '--label', label, `${run}-am`], 'volume');
@@ -146,61 +211,161 @@ describe('e2e substitute images (docker)', { skip }, () => {
     // Started all at once; each test then waits for its own.
     const started = await Promise.all([
       start('pg', img('postgres'), {
-        flags: [...hardening, ...sec('pg-password'), '-e', 'POSTGRES_USER=app', '-e', 'POSTGRES_DB=appdb',
-          '-e', 'POSTGRES_PASSWORD_FILE=/run/secrets/pg-password', '-e', 'POSTGRES_INITDB_ARGS=--auth-host=scram-sha-256'],
+        flags: [
+          ...hardening,
+          ...sec('pg-password'),
+          '-e',
+          'POSTGRES_USER=app',
+          '-e',
+          'POSTGRES_DB=appdb',
+          '-e',
+          'POSTGRES_PASSWORD_FILE=/run/secrets/pg-password',
+          '-e',
+          'POSTGRES_INITDB_ARGS=--auth-host=scram-sha-256',
+        ],
         cmd: ['postgres', '-c', 'max_connections=50'],
       }),
       start('mysql', img('mysql'), {
-        flags: [...hardening, ...sec('db-password'), ...sec('db-root-password'), '-e', 'MYSQL_USER=app', '-e', 'MYSQL_DATABASE=appdb',
-          '-e', 'MYSQL_PASSWORD_FILE=/run/secrets/db-password', '-e', 'MYSQL_ROOT_PASSWORD_FILE=/run/secrets/db-root-password'],
+        flags: [
+          ...hardening,
+          ...sec('db-password'),
+          ...sec('db-root-password'),
+          '-e',
+          'MYSQL_USER=app',
+          '-e',
+          'MYSQL_DATABASE=appdb',
+          '-e',
+          'MYSQL_PASSWORD_FILE=/run/secrets/db-password',
+          '-e',
+          'MYSQL_ROOT_PASSWORD_FILE=/run/secrets/db-root-password',
+        ],
         cmd: ['--max-connections=42'],
       }),
       start('mariadb', img('mariadb'), {
-        flags: [...hardening, ...sec('db-password'), ...sec('db-root-password'), '-e', 'MARIADB_USER=app', '-e', 'MARIADB_DATABASE=appdb',
-          '-e', 'MARIADB_PASSWORD_FILE=/run/secrets/db-password', '-e', 'MARIADB_ROOT_PASSWORD_FILE=/run/secrets/db-root-password'],
+        flags: [
+          ...hardening,
+          ...sec('db-password'),
+          ...sec('db-root-password'),
+          '-e',
+          'MARIADB_USER=app',
+          '-e',
+          'MARIADB_DATABASE=appdb',
+          '-e',
+          'MARIADB_PASSWORD_FILE=/run/secrets/db-password',
+          '-e',
+          'MARIADB_ROOT_PASSWORD_FILE=/run/secrets/db-root-password',
+        ],
       }),
       start('cache', img('redis'), {
         flags: [...hardening, ...sec('cache-acl'), ...sec('cache-password')],
-        cmd: ['redis-server', '--aclfile', '/run/secrets/cache-acl', '--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru', '--save', '', '--appendonly', 'no'],
+        cmd: [
+          'redis-server',
+          '--aclfile',
+          '/run/secrets/cache-acl',
+          '--maxmemory',
+          '64mb',
+          '--maxmemory-policy',
+          'allkeys-lru',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+        ],
       }),
       start('app', img('node'), {
         flags: [...hardening, '--init', '-e', 'PORT=3000', '--user', 'node'],
-        cmd: ['-e', "require('http').createServer((q,s)=>{s.setHeader('X-Instance',require('os').hostname());s.end('hello from node '+process.version+' uid '+process.getuid()+'\\n')}).listen(+process.env.PORT)"],
+        cmd: [
+          '-e',
+          "require('http').createServer((q,s)=>{s.setHeader('X-Instance',require('os').hostname());s.end('hello from node '+process.version+' uid '+process.getuid()+'\\n')}).listen(+process.env.PORT)",
+        ],
       }),
       start('alertmanager', img('alertmanager'), {
-        flags: [...hardening, '--user', '65534:65534', '-v', `${s('alertmanager.yml')}:/etc/alertmanager/alertmanager.yml:ro`, '-v', `${run}-am:/alertmanager`],
+        flags: [
+          ...hardening,
+          '--user',
+          '65534:65534',
+          '-v',
+          `${s('alertmanager.yml')}:/etc/alertmanager/alertmanager.yml:ro`,
+          '-v',
+          `${run}-am:/alertmanager`,
+        ],
         cmd: ['--config.file=/etc/alertmanager/alertmanager.yml', '--storage.path=/alertmanager'],
       }),
       start('node-exporter', img('node-exporter'), {
         flags: [...hardening, '--user', '65534:65534', '-v', '/proc:/host/proc:ro', '-v', '/sys:/host/sys:ro', '-v', '/:/host/root:ro'],
-        cmd: ['--path.procfs=/host/proc', '--path.sysfs=/host/sys', '--path.rootfs=/host/root',
-          '--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run|var/lib/docker/.+)($|/)'],
+        cmd: [
+          '--path.procfs=/host/proc',
+          '--path.sysfs=/host/sys',
+          '--path.rootfs=/host/root',
+          '--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run|var/lib/docker/.+)($|/)',
+        ],
       }),
     ]);
     for (const x of started) c[x.alias] = x;
     const more = await Promise.all([
       start('pg-exporter', img('postgres-exporter'), {
-        flags: [...hardening, ...sec('pg-password'), '-e', 'DATA_SOURCE_URI=pg:5432/appdb?sslmode=disable', '-e', 'DATA_SOURCE_USER=app',
-          '-e', 'DATA_SOURCE_PASS_FILE=/run/secrets/pg-password'],
+        flags: [
+          ...hardening,
+          ...sec('pg-password'),
+          '-e',
+          'DATA_SOURCE_URI=pg:5432/appdb?sslmode=disable',
+          '-e',
+          'DATA_SOURCE_USER=app',
+          '-e',
+          'DATA_SOURCE_PASS_FILE=/run/secrets/pg-password',
+        ],
       }),
       start('db-exporter', img('mysqld-exporter'), {
         flags: [...hardening, ...sec('db-exporter-cnf')],
         cmd: ['--config.my-cnf=/run/secrets/db-exporter-cnf'],
       }),
       start('cache-exporter', img('redis-exporter'), {
-        flags: [...hardening, ...sec('cache-exporter-passwords'), '-e', 'REDIS_ADDR=redis://cache:6379',
-          '-e', 'REDIS_PASSWORD_FILE=/run/secrets/cache-exporter-passwords'],
+        flags: [
+          ...hardening,
+          ...sec('cache-exporter-passwords'),
+          '-e',
+          'REDIS_ADDR=redis://cache:6379',
+          '-e',
+          'REDIS_PASSWORD_FILE=/run/secrets/cache-exporter-passwords',
+        ],
       }),
       start('proxy', img('haproxy'), {
-        flags: [...hardening, '--cap-drop', 'ALL', '--cap-add', 'NET_BIND_SERVICE', '-p', '127.0.0.1::80', '-p', '127.0.0.1::8404',
-          '-v', `${s('haproxy.cfg')}:/usr/local/etc/haproxy/haproxy.cfg:ro`, ...sec('edge-userlist')],
+        flags: [
+          ...hardening,
+          '--cap-drop',
+          'ALL',
+          '--cap-add',
+          'NET_BIND_SERVICE',
+          '-p',
+          '127.0.0.1::80',
+          '-p',
+          '127.0.0.1::8404',
+          '-v',
+          `${s('haproxy.cfg')}:/usr/local/etc/haproxy/haproxy.cfg:ro`,
+          ...sec('edge-userlist'),
+        ],
         cmd: ['haproxy', '-W', '-db', '-f', '/usr/local/etc/haproxy/haproxy.cfg', '-f', '/run/secrets/edge-userlist'],
       }),
       start('prometheus', img('prometheus'), {
-        flags: [...hardening, '--user', '65534:65534', '-p', '127.0.0.1::9090',
-          '-v', `${s('prometheus.yml')}:/etc/prometheus/prometheus.yml:ro`, '-v', `${run}-prom:/prometheus`],
-        cmd: ['--config.file=/etc/prometheus/prometheus.yml', '--storage.tsdb.path=/prometheus', '--storage.tsdb.retention.time=1d',
-          '--web.enable-lifecycle', '--web.console.libraries=/usr/share/prometheus/console_libraries', '--web.console.templates=/usr/share/prometheus/consoles'],
+        flags: [
+          ...hardening,
+          '--user',
+          '65534:65534',
+          '-p',
+          '127.0.0.1::9090',
+          '-v',
+          `${s('prometheus.yml')}:/etc/prometheus/prometheus.yml:ro`,
+          '-v',
+          `${run}-prom:/prometheus`,
+        ],
+        cmd: [
+          '--config.file=/etc/prometheus/prometheus.yml',
+          '--storage.tsdb.path=/prometheus',
+          '--storage.tsdb.retention.time=1d',
+          '--web.enable-lifecycle',
+          '--web.console.libraries=/usr/share/prometheus/console_libraries',
+          '--web.console.templates=/usr/share/prometheus/consoles',
+        ],
       }),
     ]);
     for (const x of more) c[x.alias] = x;
@@ -241,8 +406,11 @@ describe('e2e substitute images (docker)', { skip }, () => {
     const pg = c.pg!;
     const ms = await waitExec(pg, ['pg_isready', '-h', '127.0.0.1', '-U', 'app', '-d', 'appdb']);
     console.error(`[smoke] postgres ready after ${ms} ms`);
-    const sql = "select current_user || ' ' || current_database() || ' ' || current_setting('max_connections') || ' ' || current_setting('password_encryption')";
-    const ok = await client(img('restic'), `PGPASSWORD="$(cat /s/pg-password)" psql -h pg -U app -d appdb -tAc "${sql}"`, [`${s('pg-password')}:/s/pg-password:ro`]);
+    const sql =
+      "select current_user || ' ' || current_database() || ' ' || current_setting('max_connections') || ' ' || current_setting('password_encryption')";
+    const ok = await client(img('restic'), `PGPASSWORD="$(cat /s/pg-password)" psql -h pg -U app -d appdb -tAc "${sql}"`, [
+      `${s('pg-password')}:/s/pg-password:ro`,
+    ]);
     assert.equal(ok.exitCode, 0, ok.stderr);
     assert.equal(ok.stdout.trim(), 'app appdb 50 scram-sha-256');
     const bad = await client(img('restic'), 'PGPASSWORD=not-the-password psql -h pg -U app -d appdb -tAc "select 1"');
@@ -260,12 +428,25 @@ describe('e2e substitute images (docker)', { skip }, () => {
       console.error(`[smoke] ${flavour} ready after ${ms} ms`);
       await waitExec(db, ['healthcheck.sh', '--connect', '--innodb_initialized'], 10_000);
       const m = [`${s('db-password')}:/s/db-password:ro`, `${s('db-root-password')}:/s/db-root-password:ro`];
-      const app = await client(img('restic'),
-        `MYSQL_PWD="$(cat /s/db-password)" mariadb -h ${flavour} -u app appdb -N -e "select current_user(), @@max_connections; create table t (x int); insert into t values (7); select sum(x) from t"`, m);
+      const app = await client(
+        img('restic'),
+        `MYSQL_PWD="$(cat /s/db-password)" mariadb -h ${flavour} -u app appdb -N -e "select current_user(), @@max_connections; create table t (x int); insert into t values (7); select sum(x) from t"`,
+        m,
+      );
       assert.equal(app.exitCode, 0, app.stderr);
       const want = flavour === 'mysql' ? '42' : '151';
-      assert.deepEqual(app.stdout.trim().split('\n').map((l) => l.trim()), [`app@%\t${want}`, '7']);
-      const root = await client(img('restic'), `MYSQL_PWD="$(cat /s/db-root-password)" mariadb -h ${flavour} -u root -N -e "select count(*) from mysql.user where user=''"`, m);
+      assert.deepEqual(
+        app.stdout
+          .trim()
+          .split('\n')
+          .map((l) => l.trim()),
+        [`app@%\t${want}`, '7'],
+      );
+      const root = await client(
+        img('restic'),
+        `MYSQL_PWD="$(cat /s/db-root-password)" mariadb -h ${flavour} -u root -N -e "select count(*) from mysql.user where user=''"`,
+        m,
+      );
       assert.equal(root.exitCode, 0, `root login with a password containing quotes and a backslash: ${root.stderr}`);
       assert.equal(root.stdout.trim(), '0', 'no anonymous accounts');
       const bad = await client(img('restic'), `MYSQL_PWD=wrong mariadb -h ${flavour} -u app appdb -e "select 1"`);
@@ -278,13 +459,19 @@ describe('e2e substitute images (docker)', { skip }, () => {
 
   it('redis: the plan command with an ACL file; the plan healthcheck passes, no password is refused', async () => {
     const r = c.cache!;
-    const ms = await waitExec(r, ['sh', '-c', 'REDISCLI_AUTH="$(cat /run/secrets/cache-password)" redis-cli -h 127.0.0.1 ping | grep -q PONG']);
+    const ms = await waitExec(r, [
+      'sh',
+      '-c',
+      'REDISCLI_AUTH="$(cat /run/secrets/cache-password)" redis-cli -h 127.0.0.1 ping | grep -q PONG',
+    ]);
     console.error(`[smoke] redis ready after ${ms} ms`);
     const anon = await docker(['exec', r.name, 'redis-cli', '-h', '127.0.0.1', 'ping']);
     assert.match(anon.stdout, /NOAUTH/);
-    const net = await client(img('restic'),
+    const net = await client(
+      img('restic'),
       'export REDISCLI_AUTH="$(cat /s/pw)"; redis-cli -h cache set k v >/dev/null && redis-cli -h cache get k && redis-cli -h cache config get maxmemory | tail -n1',
-      [`${s('cache-password')}:/s/pw:ro`]);
+      [`${s('cache-password')}:/s/pw:ro`],
+    );
     assert.equal(net.exitCode, 0, net.stderr);
     assert.deepEqual(net.stdout.trim().split('\n'), ['v', String(64 * 1024 * 1024)]);
     assert.equal(await uidOf(r), '999');
@@ -305,7 +492,16 @@ describe('e2e substitute images (docker)', { skip }, () => {
   it('haproxy: the plan command as user haproxy with only NET_BIND_SERVICE; routes :80, Prometheus exporter on :8404', async () => {
     const p = c.proxy!;
     await waitExec(p, ['bash', '-c', '</dev/tcp/127.0.0.1/8404']);
-    const check = await docker(['exec', p.name, 'haproxy', '-c', '-f', '/usr/local/etc/haproxy/haproxy.cfg', '-f', '/run/secrets/edge-userlist']);
+    const check = await docker([
+      'exec',
+      p.name,
+      'haproxy',
+      '-c',
+      '-f',
+      '/usr/local/etc/haproxy/haproxy.cfg',
+      '-f',
+      '/run/secrets/edge-userlist',
+    ]);
     assert.equal(check.exitCode, 0, check.stderr);
     assert.equal(await uidOf(p), '99');
     const port = await hostPort(p, 80);
@@ -313,7 +509,10 @@ describe('e2e substitute images (docker)', { skip }, () => {
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       const res = await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined);
-      if (res?.ok) { body = await res.text(); break; }
+      if (res?.ok) {
+        body = await res.text();
+        break;
+      }
       await new Promise((r) => setTimeout(r, 500));
     }
     assert.match(body, /^hello from node v\d+.* uid 1000$/m);
@@ -370,7 +569,9 @@ describe('e2e substitute images (docker)', { skip }, () => {
     const down = targets.filter((t) => t.health !== 'up').map((t) => `${t.labels.job}: ${t.health} ${t.lastError}`);
     assert.deepEqual(down, [], 'targets not up');
     assert.equal(targets.length, 7);
-    const q = (await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=sum(up)`)).json()) as { data: { result: Array<{ value: [number, string] }> } };
+    const q = (await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=sum(up)`)).json()) as {
+      data: { result: Array<{ value: [number, string] }> };
+    };
     assert.equal(q.data.result[0]?.value[1], '7');
   });
 
@@ -390,7 +591,10 @@ describe('e2e substitute images (docker)', { skip }, () => {
       'restic dump latest /appdb.sql | grep -c "^kept$"',
       'command -v mariadb-dump mysqldump redis-cli gzip >/dev/null',
     ].join('\n');
-    const r = await client(img('restic'), script, [`${s('restic-password')}:/s/restic-password:ro`, `${s('pg-password')}:/s/pg-password:ro`]);
+    const r = await client(img('restic'), script, [
+      `${s('restic-password')}:/s/restic-password:ro`,
+      `${s('pg-password')}:/s/pg-password:ro`,
+    ]);
     assert.equal(r.exitCode, 0, `${r.stdout}\n${r.stderr}`);
     assert.deepEqual(r.stdout.trim().split('\n'), ['1', '1']);
   });

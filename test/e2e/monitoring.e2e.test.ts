@@ -24,8 +24,20 @@ import { dashboardQueries } from '../../src/render/grafana/index.js';
 import { dockerSkipReason } from './support/images.js';
 import { createStack, type E2EStack } from './support/stack.js';
 import {
-  amAlerts, amPost, containerOf, findDelivery, monitoringDiagnostics, monitoringEdit, promQuery, promRules,
-  startHook, testProfile, waitFor, durationSeconds, HEARTBEAT_PATH, type Hook,
+  amAlerts,
+  amPost,
+  containerOf,
+  findDelivery,
+  monitoringDiagnostics,
+  monitoringEdit,
+  promQuery,
+  promRules,
+  startHook,
+  testProfile,
+  waitFor,
+  durationSeconds,
+  HEARTBEAT_PATH,
+  type Hook,
 } from './support/monitoring.js';
 import { randomBytes } from 'node:crypto';
 
@@ -51,7 +63,10 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
     s = await createStack('api', `wharf-mon-e2e-${randomBytes(3).toString('hex')}`, monitoringEdit(testProfile));
     host = s.ctx.plan.routes.find((r) => r.service === 'api')!.host;
     const u = await up(s.ctx, { timeoutMs: 240_000 });
-    assert.ok(u.services.every((x) => x.state === 'healthy'), JSON.stringify(u.services));
+    assert.ok(
+      u.services.every((x) => x.state === 'healthy'),
+      JSON.stringify(u.services),
+    );
     hook = await startHook(s);
     prom = (await containerOf(s, 'prometheus')).name;
     am = (await containerOf(s, 'alertmanager')).name;
@@ -63,18 +78,32 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
 
   test('every scrape job has its targets up and every rule evaluates without error', async (t) => {
     const jobs = s.ctx.plan.monitoring.scrapeJobs.map((j) => j.job);
-    await waitFor('every scrape job up (api: 3 replicas)', async () => {
-      const r = await promQuery(prom, 'count by (job) (up == 1)');
-      const n = new Map(r.map((x) => [x.metric.job, Number(x.value[1])]));
-      return jobs.every((j) => (n.get(j) ?? 0) >= 1) && n.get('api') === 3 ? true : undefined;
-    }, 90_000, 500, diag);
-    const groups = await waitFor('every rule evaluated', async () => {
-      const g = await promRules(prom);
-      return g.length && g.every((x) => x.rules.every((r) => r.health !== 'unknown')) ? g : undefined;
-    }, 30_000, 500, diag);
+    await waitFor(
+      'every scrape job up (api: 3 replicas)',
+      async () => {
+        const r = await promQuery(prom, 'count by (job) (up == 1)');
+        const n = new Map(r.map((x) => [x.metric.job, Number(x.value[1])]));
+        return jobs.every((j) => (n.get(j) ?? 0) >= 1) && n.get('api') === 3 ? true : undefined;
+      },
+      90_000,
+      500,
+      diag,
+    );
+    const groups = await waitFor(
+      'every rule evaluated',
+      async () => {
+        const g = await promRules(prom);
+        return g.length && g.every((x) => x.rules.every((r) => r.health !== 'unknown')) ? g : undefined;
+      },
+      30_000,
+      500,
+      diag,
+    );
     const bad = groups.flatMap((g) => g.rules.filter((r) => r.health !== 'ok').map((r) => `${g.name}/${r.name}: ${r.lastError}`));
     assert.deepEqual(bad, []);
-    t.diagnostic(`${jobs.length} scrape jobs up; ${groups.length} rule groups, ${groups.reduce((n, g) => n + g.rules.length, 0)} rules healthy`);
+    t.diagnostic(
+      `${jobs.length} scrape jobs up; ${groups.length} rule groups, ${groups.reduce((n, g) => n + g.rules.length, 0)} rules healthy`,
+    );
   });
 
   test('every dashboard panel query returns data from the live Prometheus, except panels whose source cannot run here', async (t) => {
@@ -111,34 +140,59 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
     // A rate over fresh counters needs two samples: poll until every query answers, then name the empty ones.
     const empty = async () => {
       const out: string[] = [];
-      for (const q of live) if ((await promQuery(prom, q.expr)).length === 0) out.push(`${q.dashboard} / ${q.panel} [${q.source}]: ${q.expr}`);
+      for (const q of live)
+        if ((await promQuery(prom, q.expr)).length === 0) out.push(`${q.dashboard} / ${q.panel} [${q.source}]: ${q.expr}`);
       return out;
     };
     let last: string[] = [];
     try {
-      await waitFor('every live dashboard query to return data', async () => {
-        last = await empty();
-        return last.length === 0 ? true : undefined;
-      }, 45_000, 2000);
-    } catch { /* reported below */ }
+      await waitFor(
+        'every live dashboard query to return data',
+        async () => {
+          last = await empty();
+          return last.length === 0 ? true : undefined;
+        },
+        45_000,
+        2000,
+      );
+    } catch {
+      /* reported below */
+    }
     assert.deepEqual(last, [], `dashboard queries without data:\n${last.join('\n')}\n${await diag()}`);
-    assert.ok(absent.some((q) => q.source === 'cadvisor'), 'the containers dashboard is listed as not run here');
+    assert.ok(
+      absent.some((q) => q.source === 'cadvisor'),
+      'the containers dashboard is listed as not run here',
+    );
     t.diagnostic(`${live.length} panel queries returned data; ${skipped.length} not run here`);
   });
 
   test('the Watchdog reaches the heartbeat every interval, and only the heartbeat; nothing else reaches it', async (t) => {
     const interval = durationSeconds(testProfile.heartbeatInterval) * 1000;
-    const beats = await waitFor('three Watchdog heartbeats', async () => {
-      const b = (await hook.read()).filter((d) => d.path === HEARTBEAT_PATH && d.labels.alertname === 'Watchdog');
-      return b.length >= 3 ? b : undefined;
-    }, 60_000, 500, diag);
+    const beats = await waitFor(
+      'three Watchdog heartbeats',
+      async () => {
+        const b = (await hook.read()).filter((d) => d.path === HEARTBEAT_PATH && d.labels.alertname === 'Watchdog');
+        return b.length >= 3 ? b : undefined;
+      },
+      60_000,
+      500,
+      diag,
+    );
     const gaps = beats.slice(1).map((b, i) => b.at - beats[i]!.at);
     t.diagnostic(`heartbeat gaps ${gaps.join(', ')} ms (interval ${interval} ms, group_interval a quarter of it)`);
     // repeat_interval is the floor; a tick of a quarter interval (plus delivery) the ceiling
     for (const g of gaps) assert.ok(g >= interval - 500 && g <= interval * 1.5 + 1000, `gap ${g} ms for interval ${interval} ms`);
     const all = await hook.read();
-    assert.deepEqual(all.filter((d) => d.labels.alertname === 'Watchdog' && d.path !== HEARTBEAT_PATH).map((d) => d.path), [], 'the Watchdog reached a human receiver');
-    assert.deepEqual(all.filter((d) => d.path === HEARTBEAT_PATH && d.labels.alertname !== 'Watchdog').map((d) => d.labels.alertname), [], 'another alert reached the heartbeat');
+    assert.deepEqual(
+      all.filter((d) => d.labels.alertname === 'Watchdog' && d.path !== HEARTBEAT_PATH).map((d) => d.path),
+      [],
+      'the Watchdog reached a human receiver',
+    );
+    assert.deepEqual(
+      all.filter((d) => d.path === HEARTBEAT_PATH && d.labels.alertname !== 'Watchdog').map((d) => d.labels.alertname),
+      [],
+      'another alert reached the heartbeat',
+    );
     assert.ok(beats.every((b) => b.status === 'firing'));
   });
 
@@ -147,22 +201,38 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
     const mark = (await hook.read()).length;
     const t0 = Date.now();
     await execa('docker', ['kill', victim.name]);
-    const fired = await waitFor('APIDown firing at the webhook', async () =>
-      findDelivery(await hook.read(), mark, 'APIDown', 'firing', { job: 'api', component: 'api' }), 60_000, 250, diag);
+    const fired = await waitFor(
+      'APIDown firing at the webhook',
+      async () => findDelivery(await hook.read(), mark, 'APIDown', 'firing', { job: 'api', component: 'api' }),
+      60_000,
+      250,
+      diag,
+    );
     assert.equal(fired.labels.severity, 'critical');
     const detect = fired.at - t0;
-    t.diagnostic(`APIDown delivered ${detect} ms after docker kill ${victim.name} (for ${testProfile.alertFor}, scrape ${testProfile.scrapeInterval}, group_wait ${testProfile.groupWait})`);
+    t.diagnostic(
+      `APIDown delivered ${detect} ms after docker kill ${victim.name} (for ${testProfile.alertFor}, scrape ${testProfile.scrapeInterval}, group_wait ${testProfile.groupWait})`,
+    );
     const t1 = Date.now();
     const u = await up(s.ctx, { build: false, timeoutMs: 120_000 });
     assert.equal(u.services.find((x) => x.service === 'api')?.healthy, 3, JSON.stringify(u.services));
-    const resolved = await waitFor('APIDown resolved at the webhook', async () =>
-      findDelivery(await hook.read(), mark, 'APIDown', 'resolved', { job: 'api', component: 'api' }), 60_000, 250, diag);
+    const resolved = await waitFor(
+      'APIDown resolved at the webhook',
+      async () => findDelivery(await hook.read(), mark, 'APIDown', 'resolved', { job: 'api', component: 'api' }),
+      60_000,
+      250,
+      diag,
+    );
     t.diagnostic(`APIDown resolved ${resolved.at - t1} ms after wharf up began`);
   });
 
-  test('a stopped database: its down alert reaches the webhook, inhibits the database\'s other alerts, and resolves after wharf up', async (t) => {
+  test("a stopped database: its down alert reaches the webhook, inhibits the database's other alerts, and resolves after wharf up", async (t) => {
     const db = await containerOf(s, 'db');
-    const downAlerts = new Set(alertCatalogue(s.ctx.plan).filter((a) => a.down).map((a) => a.alert));
+    const downAlerts = new Set(
+      alertCatalogue(s.ctx.plan)
+        .filter((a) => a.down)
+        .map((a) => a.alert),
+    );
     assert.ok(downAlerts.has('PostgresDown') && downAlerts.has('JobDown'));
     const mark = (await hook.read()).length;
     const t0 = Date.now();
@@ -170,10 +240,19 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
     // PostgresDown when the exporter answers pg_up 0; JobDown{component="db"} when the exporter's
     // scrape times out instead (it hangs on the dead container's name: Docker's DNS needs 20 s to
     // fail a lookup when no upstream resolver answers, longer than the 1 s scrape timeout).
-    const fired = await waitFor('PostgresDown or JobDown{component="db"} firing at the webhook', async () => {
-      const d = await hook.read();
-      return findDelivery(d, mark, 'PostgresDown', 'firing', { component: 'db' }) ?? findDelivery(d, mark, 'JobDown', 'firing', { component: 'db' });
-    }, 60_000, 250, diag);
+    const fired = await waitFor(
+      'PostgresDown or JobDown{component="db"} firing at the webhook',
+      async () => {
+        const d = await hook.read();
+        return (
+          findDelivery(d, mark, 'PostgresDown', 'firing', { component: 'db' }) ??
+          findDelivery(d, mark, 'JobDown', 'firing', { component: 'db' })
+        );
+      },
+      60_000,
+      250,
+      diag,
+    );
     const dbDown = fired.labels.alertname!;
     assert.equal(fired.labels.severity, 'critical');
     t.diagnostic(`${dbDown}{component="db"} delivered ${fired.at - t0} ms after docker stop ${db.name} began`);
@@ -184,26 +263,57 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
     const endsAt = new Date(Date.now() + 10 * 60_000).toISOString();
     const target = { alertname: 'PostgresTooManyConnections', component: 'db', severity: 'warning', job: 'db-exporter', e2e: 'inhibition' };
     const control = { ...target, component: 'e2e-control' };
-    await amPost(am, [{ labels: target, endsAt }, { labels: control, endsAt }]);
-    const suppressed = await waitFor(`the database warning suppressed by ${dbDown}`, async () =>
-      (await amAlerts(am)).find((a) => a.labels.e2e === 'inhibition' && a.labels.component === 'db' && a.status.state === 'suppressed'), 20_000, 250, diag);
+    await amPost(am, [
+      { labels: target, endsAt },
+      { labels: control, endsAt },
+    ]);
+    const suppressed = await waitFor(
+      `the database warning suppressed by ${dbDown}`,
+      async () =>
+        (await amAlerts(am)).find((a) => a.labels.e2e === 'inhibition' && a.labels.component === 'db' && a.status.state === 'suppressed'),
+      20_000,
+      250,
+      diag,
+    );
     assert.ok(suppressed.status.inhibitedBy.length > 0, JSON.stringify(suppressed.status));
-    await waitFor('the control warning delivered', async () =>
-      findDelivery(await hook.read(), mark, 'PostgresTooManyConnections', 'firing', { component: 'e2e-control' }), 20_000, 250, diag);
+    await waitFor(
+      'the control warning delivered',
+      async () => findDelivery(await hook.read(), mark, 'PostgresTooManyConnections', 'firing', { component: 'e2e-control' }),
+      20_000,
+      250,
+      diag,
+    );
     // Every real alert of the database other than its down alerts is suppressed too.
     const dbAlerts = (await amAlerts(am)).filter((a) => a.labels.component === 'db' && !downAlerts.has(a.labels.alertname ?? ''));
-    assert.deepEqual(dbAlerts.filter((a) => a.status.state !== 'suppressed').map((a) => `${a.labels.alertname} ${a.status.state}`), []);
+    assert.deepEqual(
+      dbAlerts.filter((a) => a.status.state !== 'suppressed').map((a) => `${a.labels.alertname} ${a.status.state}`),
+      [],
+    );
     // Both were posted together and grouped alike: the control has flushed, the inhibited one never does.
     await new Promise((r) => setTimeout(r, 2500));
-    assert.equal(findDelivery(await hook.read(), mark, 'PostgresTooManyConnections', 'firing', { component: 'db' }), undefined, 'an inhibited alert reached the webhook');
-    t.diagnostic(`inhibited: ${dbAlerts.map((a) => a.labels.alertname).join(', ')} (inhibitedBy ${suppressed.status.inhibitedBy.length} alert)`);
-    await amPost(am, [{ labels: target, endsAt: new Date().toISOString() }, { labels: control, endsAt: new Date().toISOString() }]);
+    assert.equal(
+      findDelivery(await hook.read(), mark, 'PostgresTooManyConnections', 'firing', { component: 'db' }),
+      undefined,
+      'an inhibited alert reached the webhook',
+    );
+    t.diagnostic(
+      `inhibited: ${dbAlerts.map((a) => a.labels.alertname).join(', ')} (inhibitedBy ${suppressed.status.inhibitedBy.length} alert)`,
+    );
+    await amPost(am, [
+      { labels: target, endsAt: new Date().toISOString() },
+      { labels: control, endsAt: new Date().toISOString() },
+    ]);
 
     const t1 = Date.now();
     const u = await up(s.ctx, { build: false, timeoutMs: 120_000 });
     assert.equal(u.services.find((x) => x.service === 'db')?.state, 'healthy', JSON.stringify(u.services));
-    const resolved = await waitFor(`${dbDown} resolved at the webhook`, async () =>
-      findDelivery(await hook.read(), mark, dbDown, 'resolved', { component: 'db' }), 90_000, 250, diag);
+    const resolved = await waitFor(
+      `${dbDown} resolved at the webhook`,
+      async () => findDelivery(await hook.read(), mark, dbDown, 'resolved', { component: 'db' }),
+      90_000,
+      250,
+      diag,
+    );
     t.diagnostic(`${dbDown} resolved ${resolved.at - t1} ms after wharf up began`);
     assert.equal(findDelivery(await hook.read(), mark, 'PostgresTooManyConnections', 'firing', { component: 'db' }), undefined);
   });
@@ -214,15 +324,29 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
     const t0 = Date.now();
     await execa('docker', ['stop', '-t', '5', exporter.name]);
     // Docker DNS drops a stopped container: the job's `up` vanishes (JobDown's absent()), or reads 0 (PostgresDown's up clause)
-    const fired = await waitFor('JobDown{job="db-exporter"} or PostgresDown firing', async () => {
-      const d = await hook.read();
-      return findDelivery(d, mark, 'JobDown', 'firing', { job: 'db-exporter', component: 'db' }) ?? findDelivery(d, mark, 'PostgresDown', 'firing', { component: 'db' });
-    }, 60_000, 250, diag);
+    const fired = await waitFor(
+      'JobDown{job="db-exporter"} or PostgresDown firing',
+      async () => {
+        const d = await hook.read();
+        return (
+          findDelivery(d, mark, 'JobDown', 'firing', { job: 'db-exporter', component: 'db' }) ??
+          findDelivery(d, mark, 'PostgresDown', 'firing', { component: 'db' })
+        );
+      },
+      60_000,
+      250,
+      diag,
+    );
     t.diagnostic(`${fired.labels.alertname}{component="db"} delivered ${fired.at - t0} ms after docker stop ${exporter.name} began`);
     const t1 = Date.now();
     await up(s.ctx, { build: false, timeoutMs: 120_000 });
-    const resolved = await waitFor(`${fired.labels.alertname} resolved`, async () =>
-      findDelivery(await hook.read(), mark, fired.labels.alertname!, 'resolved', { component: 'db' }), 90_000, 250, diag);
+    const resolved = await waitFor(
+      `${fired.labels.alertname} resolved`,
+      async () => findDelivery(await hook.read(), mark, fired.labels.alertname!, 'resolved', { component: 'db' }),
+      90_000,
+      250,
+      diag,
+    );
     t.diagnostic(`${fired.labels.alertname} resolved ${resolved.at - t1} ms after wharf up began`);
   });
 
@@ -233,12 +357,19 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
     const backup = (await containerOf(s, 'backup')).name;
     // the repository made unreadable (its config moved aside) while the database is up: the run
     // fails without a down alert to inhibit it
-    const repoConfigs = (on: boolean) => execa('docker', ['exec', backup, 'sh', '-c',
-      on ? 'for c in /repo/*/config.off /repo/config.off; do [ -e "$c" ] && mv "$c" "${c%.off}"; done; true'
-        : 'for c in /repo/*/config /repo/config; do [ -e "$c" ] && mv "$c" "$c.off"; done; true']);
+    const repoConfigs = (on: boolean) =>
+      execa('docker', [
+        'exec',
+        backup,
+        'sh',
+        '-c',
+        on
+          ? 'for c in /repo/*/config.off /repo/config.off; do [ -e "$c" ] && mv "$c" "${c%.off}"; done; true'
+          : 'for c in /repo/*/config /repo/config; do [ -e "$c" ] && mv "$c" "$c.off"; done; true',
+      ]);
     const mark = (await hook.read()).length;
     await repoConfigs(false);
-    let t0 = 0;
+    let t0: number;
     try {
       t0 = Date.now();
       const runs = await backupNow(ex, { target: 'db' });
@@ -246,15 +377,28 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
     } finally {
       await repoConfigs(true);
     }
-    const fired = await waitFor('BackupFailed firing at the webhook', async () =>
-      findDelivery(await hook.read(), mark, 'BackupFailed', 'firing', { backup: job.name, target: 'db' }), 60_000, 250, diag);
+    const fired = await waitFor(
+      'BackupFailed firing at the webhook',
+      async () => findDelivery(await hook.read(), mark, 'BackupFailed', 'firing', { backup: job.name, target: 'db' }),
+      60_000,
+      250,
+      diag,
+    );
     assert.equal(fired.labels.severity, 'critical');
     t.diagnostic(`BackupFailed delivered ${fired.at - t0} ms after the failing run began`);
     const t1 = Date.now();
     const ok = await backupNow(ex, { target: 'db' });
-    assert.ok(ok.every((r) => r.ok), JSON.stringify(ok));
-    const resolved = await waitFor('BackupFailed resolved at the webhook', async () =>
-      findDelivery(await hook.read(), mark, 'BackupFailed', 'resolved', { backup: job.name, target: 'db' }), 60_000, 250, diag);
+    assert.ok(
+      ok.every((r) => r.ok),
+      JSON.stringify(ok),
+    );
+    const resolved = await waitFor(
+      'BackupFailed resolved at the webhook',
+      async () => findDelivery(await hook.read(), mark, 'BackupFailed', 'resolved', { backup: job.name, target: 'db' }),
+      60_000,
+      250,
+      diag,
+    );
     t.diagnostic(`BackupFailed resolved ${resolved.at - t1} ms after the good run began`);
   });
 
@@ -262,22 +406,44 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
     const backup = (await containerOf(s, 'backup')).name;
     const mark = (await hook.read()).length;
     const t0 = Date.now();
-    await execa('docker', ['exec', backup, 'sh', '-c', 'printf "wharf_backup_last_status{backup=\\"x\\" 1\\n" > /metrics/wharf-e2e-corrupt.prom']);
+    await execa('docker', [
+      'exec',
+      backup,
+      'sh',
+      '-c',
+      'printf "wharf_backup_last_status{backup=\\"x\\" 1\\n" > /metrics/wharf-e2e-corrupt.prom',
+    ]);
     try {
-      const fired = await waitFor('NodeTextfileScrapeError firing at the webhook', async () =>
-        findDelivery(await hook.read(), mark, 'NodeTextfileScrapeError', 'firing'), 60_000, 250, diag);
+      const fired = await waitFor(
+        'NodeTextfileScrapeError firing at the webhook',
+        async () => findDelivery(await hook.read(), mark, 'NodeTextfileScrapeError', 'firing'),
+        60_000,
+        250,
+        diag,
+      );
       t.diagnostic(`NodeTextfileScrapeError delivered ${fired.at - t0} ms after the corrupt file was written`);
     } finally {
       await execa('docker', ['exec', backup, 'rm', '-f', '/metrics/wharf-e2e-corrupt.prom']);
     }
-    await waitFor('NodeTextfileScrapeError resolved at the webhook', async () =>
-      findDelivery(await hook.read(), mark, 'NodeTextfileScrapeError', 'resolved'), 60_000, 250, diag);
+    await waitFor(
+      'NodeTextfileScrapeError resolved at the webhook',
+      async () => findDelivery(await hook.read(), mark, 'NodeTextfileScrapeError', 'resolved'),
+      60_000,
+      250,
+      diag,
+    );
   });
 
   test('after the faults: no alert but the Watchdog ever reached the heartbeat, and the Watchdog never a human receiver', async () => {
     const all = await hook.read();
-    assert.ok(all.some((d) => d.labels.alertname === 'APIDown'), 'the faults above were delivered');
+    assert.ok(
+      all.some((d) => d.labels.alertname === 'APIDown'),
+      'the faults above were delivered',
+    );
     assert.deepEqual([...new Set(all.filter((d) => d.path === HEARTBEAT_PATH).map((d) => d.labels.alertname))], ['Watchdog']);
-    assert.deepEqual(all.filter((d) => d.labels.alertname === 'Watchdog' && d.path !== HEARTBEAT_PATH), []);
+    assert.deepEqual(
+      all.filter((d) => d.labels.alertname === 'Watchdog' && d.path !== HEARTBEAT_PATH),
+      [],
+    );
   });
 });

@@ -16,31 +16,80 @@ const typescriptRange = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 
 let packed: { filename: string; size: number; unpackedSize: number; files: Array<{ path: string }> };
 
 const run = (cwd: string, cmd: string, args: string[]) =>
-  execa(cmd, args, { cwd, reject: false, all: true, env: { NO_COLOR: '1', npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' } });
+  execa(cmd, args, {
+    cwd,
+    reject: false,
+    all: true,
+    env: { NO_COLOR: '1', npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' },
+  });
 
-before(async () => {
-  // Pack what the tree holds now: the bundle and the type declarations are rebuilt first.
-  const build = await run(repoRoot, process.execPath, ['scripts/bundle.mjs']);
-  assert.equal(build.exitCode, 0, build.all);
-  const pack = await run(repoRoot, 'npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', root]);
-  assert.equal(pack.exitCode, 0, pack.all);
-  packed = JSON.parse(pack.stdout)[0];
-  mkdirSync(user);
-  writeFileSync(join(user, 'package.json'), `${JSON.stringify({ name: 'wharf-user', version: '1.0.0', private: true, scripts: { 'wharf:up': 'echo mine' } }, null, 2)}\n`);
-  writeFileSync(join(user, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', skipLibCheck: true, noEmit: true }, include: ['wharf.config.ts'] }));
-  const install = await run(user, 'npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--save-dev', join(root, packed.filename), `typescript@${typescriptRange}`]);
-  assert.equal(install.exitCode, 0, install.all);
-}, { timeout: 600_000 });
+before(
+  async () => {
+    // Pack what the tree holds now: the bundle and the type declarations are rebuilt first.
+    const build = await run(repoRoot, process.execPath, ['scripts/bundle.mjs']);
+    assert.equal(build.exitCode, 0, build.all);
+    const pack = await run(repoRoot, 'npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', root]);
+    assert.equal(pack.exitCode, 0, pack.all);
+    packed = JSON.parse(pack.stdout)[0];
+    mkdirSync(user);
+    writeFileSync(
+      join(user, 'package.json'),
+      `${JSON.stringify({ name: 'wharf-user', version: '1.0.0', private: true, scripts: { 'wharf:up': 'echo mine' } }, null, 2)}\n`,
+    );
+    writeFileSync(
+      join(user, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          skipLibCheck: true,
+          noEmit: true,
+        },
+        include: ['wharf.config.ts'],
+      }),
+    );
+    const install = await run(user, 'npm', [
+      'install',
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--save-dev',
+      join(root, packed.filename),
+      `typescript@${typescriptRange}`,
+    ]);
+    assert.equal(install.exitCode, 0, install.all);
+  },
+  { timeout: 600_000 },
+);
 
 after(() => rmSync(root, { recursive: true, force: true }));
 
 test('the tarball holds the CLI, the public API with types, templates and the reference API source; no tests, benchmarks, secrets or .wharf/', () => {
   const files = packed.files.map((f) => f.path).sort();
-  console.log(`# ${packed.filename}: ${(packed.size / 1024 / 1024).toFixed(2)} MiB packed, ${(packed.unpackedSize / 1024 / 1024).toFixed(2)} MiB unpacked, ${files.length} files`);
-  for (const need of ['package.json', 'README.md', 'bin/wharf.js', 'dist/bundle/wharf.js', 'dist/bundle/index.js', 'dist/bundle/index.cjs', 'dist/types/index.d.ts', 'dist/types/spec/schema.d.ts', 'templates/api.yaml', 'apps/api/src/server.ts', 'apps/api/Dockerfile', 'apps/api/package.json']) {
+  console.log(
+    `# ${packed.filename}: ${(packed.size / 1024 / 1024).toFixed(2)} MiB packed, ${(packed.unpackedSize / 1024 / 1024).toFixed(2)} MiB unpacked, ${files.length} files`,
+  );
+  for (const need of [
+    'package.json',
+    'README.md',
+    'bin/wharf.js',
+    'dist/bundle/wharf.js',
+    'dist/bundle/index.js',
+    'dist/bundle/index.cjs',
+    'dist/types/index.d.ts',
+    'dist/types/spec/schema.d.ts',
+    'templates/api.yaml',
+    'apps/api/src/server.ts',
+    'apps/api/Dockerfile',
+    'apps/api/package.json',
+  ]) {
     assert.ok(files.includes(need), `${need} is missing from the tarball`);
   }
-  const unwanted = files.filter((f) => /(^|\/)(test|tests|bench|\.wharf|secrets|node_modules|\.ci|scripts)\//.test(f) || /\.test\.ts$|\.map$|^src\//.test(f));
+  const unwanted = files.filter(
+    (f) => /(^|\/)(test|tests|bench|\.wharf|secrets|node_modules|\.ci|scripts)\//.test(f) || /\.test\.ts$|\.map$|^src\//.test(f),
+  );
   assert.deepEqual(unwanted, []);
 });
 
@@ -63,10 +112,13 @@ export default defineStack({
 // Line 10, column 7: where `replicas` stands in the literal above.
 const at = { line: 10, column: 7 };
 
-test('installed: init --ts, then check, render and tsc pass on the valid config; package.json scripts added, the user\'s own kept', async () => {
+test("installed: init --ts, then check, render and tsc pass on the valid config; package.json scripts added, the user's own kept", async () => {
   const init = await run(user, 'npx', ['wharf', 'init', '--ts', '--template', 'lab']);
   assert.equal(init.exitCode, 0, init.all);
-  assert.match(readFileSync(join(user, 'wharf.config.ts'), 'utf8'), /^import \{ defineStack \} from 'wharf';\n\nexport default defineStack\(\{\n/);
+  assert.match(
+    readFileSync(join(user, 'wharf.config.ts'), 'utf8'),
+    /^import \{ defineStack \} from 'wharf';\n\nexport default defineStack\(\{\n/,
+  );
   const scripts = JSON.parse(readFileSync(join(user, 'package.json'), 'utf8')).scripts;
   assert.deepEqual(scripts, { 'wharf:up': 'echo mine', 'wharf:check': 'wharf check' });
 
@@ -83,7 +135,7 @@ test('installed: init --ts, then check, render and tsc pass on the valid config;
   assert.match(readFileSync(join(user, '.wharf', 'compose', 'compose.yaml'), 'utf8'), /image: traefik\/whoami:v1\.10\.3/);
 });
 
-test('installed: a wrong field type fails tsc and wharf check, both at the field\'s line and column, check with its path', async () => {
+test("installed: a wrong field type fails tsc and wharf check, both at the field's line and column, check with its path", async () => {
   writeFileSync(join(user, 'wharf.config.ts'), config("'two'"));
   const tsc = await run(user, 'npx', ['tsc', '--noEmit', '-p', '.']);
   assert.notEqual(tsc.exitCode, 0);

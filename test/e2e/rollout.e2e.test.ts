@@ -44,13 +44,18 @@ describe('zero-downtime rollouts on Compose behind HAProxy', { skip, timeout: 1_
   /** Steady load on both routes while `work` runs; a few seconds before and after. */
   async function underLoad<T>(work: () => Promise<T>): Promise<{ value: T; api: LoadResult[]; web: LoadResult[] }> {
     const through = (host: string) => () => edgeRequest({ host, path: '/', port: s.ports.https, address: '127.0.0.1', timeoutMs: 10_000 });
-    const api = edgeLoad(() => edgeRequest({ host: hosts.api, path: '/health', port: s.ports.https, address: '127.0.0.1', timeoutMs: 10_000 }), 3);
+    const api = edgeLoad(
+      () => edgeRequest({ host: hosts.api, path: '/health', port: s.ports.https, address: '127.0.0.1', timeoutMs: 10_000 }),
+      3,
+    );
     const web = edgeLoad(through(hosts.web), 2);
     await sleep(2000);
     // The load stops whatever `work` does: a throw that left it running kept the file alive.
     let value: T;
-    let ended: Array<{ results: LoadResult[] }> = [];
-    try { value = await work(); } finally {
+    let ended: Array<{ results: LoadResult[] }>;
+    try {
+      value = await work();
+    } finally {
       await sleep(3000);
       ended = [await api.end(), await web.end()];
     }
@@ -58,49 +63,95 @@ describe('zero-downtime rollouts on Compose behind HAProxy', { skip, timeout: 1_
   }
 
   const failed = (rs: LoadResult[]) => rs.filter((r) => !r.ok);
-  const pct = (rs: LoadResult[], p: number) => { const x = rs.map((r) => r.ms).sort((a, b) => a - b); return Math.round(x[Math.min(x.length - 1, Math.floor((p / 100) * x.length))] ?? NaN); };
-  const summary = (name: string, rs: LoadResult[]) => `${name}: ${rs.length} requests, ${failed(rs).length} failed${failed(rs).length ? ` (${[...new Set(failed(rs).map((r) => r.why))].slice(0, 3).join('; ')})` : ''}, p50 ${pct(rs, 50)} ms, p99 ${pct(rs, 99)} ms`;
+  const pct = (rs: LoadResult[], p: number) => {
+    const x = rs.map((r) => r.ms).sort((a, b) => a - b);
+    return Math.round(x[Math.min(x.length - 1, Math.floor((p / 100) * x.length))] ?? NaN);
+  };
+  const summary = (name: string, rs: LoadResult[]) =>
+    `${name}: ${rs.length} requests, ${failed(rs).length} failed${failed(rs).length ? ` (${[...new Set(failed(rs).map((r) => r.why))].slice(0, 3).join('; ')})` : ''}, p50 ${pct(rs, 50)} ms, p99 ${pct(rs, 99)} ms`;
 
   /** id@StartedAt of every container of the given services. */
   async function fingerprints(services: string[]): Promise<string[]> {
-    return (await listContainers(ctx.engine, run)).filter((c) => services.includes(c.service)).map((c) => `${c.service} ${c.id}@${c.startedAt}`).sort();
+    return (await listContainers(ctx.engine, run))
+      .filter((c) => services.includes(c.service))
+      .map((c) => `${c.service} ${c.id}@${c.startedAt}`)
+      .sort();
   }
-  const apiIds = async () => (await listContainers(ctx.engine, run)).filter((c) => c.service === 'api' && c.state === 'running').map((c) => c.id).sort();
+  const apiIds = async () =>
+    (await listContainers(ctx.engine, run))
+      .filter((c) => c.service === 'api' && c.state === 'running')
+      .map((c) => c.id)
+      .sort();
   const others = ['web', 'db', 'cache', 'proxy'];
 
   before(async () => {
     const [, nginx] = await Promise.all([ensureTestImages({ progress: null }), nginxImage()]);
-    s = await createStack({
-      name: project, domain: 'ro.localhost',
-      databases: { db: { engine: 'postgres' } },
-      caches: { cache: { engine: 'redis' } },
-      services: {
-        api: { build: { context: './apps/api' }, port: 3000, replicas: 3, routes: [{ host: hosts.api }], health: { path: '/health' }, uses: ['db', 'cache'] },
-        web: { image: nginx, port: 8080, replicas: 2, user: 'www-data', routes: [{ host: hosts.web }], health: { path: '/' } },
+    s = await createStack(
+      {
+        name: project,
+        domain: 'ro.localhost',
+        databases: { db: { engine: 'postgres' } },
+        caches: { cache: { engine: 'redis' } },
+        services: {
+          api: {
+            build: { context: './apps/api' },
+            port: 3000,
+            replicas: 3,
+            routes: [{ host: hosts.api }],
+            health: { path: '/health' },
+            uses: ['db', 'cache'],
+          },
+          web: { image: nginx, port: 8080, replicas: 2, user: 'www-data', routes: [{ host: hosts.web }], health: { path: '/' } },
+        },
+        monitoring: { enabled: false },
       },
-      monitoring: { enabled: false },
-    }, project);
+      project,
+    );
     ctx = s.ctx;
     const r = await up(ctx, { timeoutMs: 240_000 });
-    assert.ok(r.services.every((x) => x.state === 'healthy'), JSON.stringify(r.services));
+    assert.ok(
+      r.services.every((x) => x.state === 'healthy'),
+      JSON.stringify(r.services),
+    );
   });
-  after(async () => { await s?.destroy(); });
+  after(async () => {
+    await s?.destroy();
+  });
 
-  async function rollByUp(t: { diagnostic(m: string): void }, name: string, edit: (spec: Record<string, any>) => void, o: { build?: boolean; replicas: number; replaces?: boolean; others?: string[] }) {
+  async function rollByUp(
+    t: { diagnostic(m: string): void },
+    name: string,
+    edit: (spec: Record<string, any>) => void,
+    o: { build?: boolean; replicas: number; replaces?: boolean; others?: string[] },
+  ) {
     await respec(edit);
     const unchanged = o.others ?? others;
     const keep = await fingerprints(unchanged);
     const oldApi = await apiIds();
     const { value: r, api, web } = await underLoad(() => up(ctx, { timeoutMs: 240_000, build: o.build }));
-    t.diagnostic(`${name}: ${summary('api route', api)}; ${summary('web route', web)}; rollout ${r.rollouts.map((x) => `${x.service} ${x.waves} waves ${x.durationMs} ms`).join(', ')}; changed ${r.changed.join(', ')}`);
-    assert.deepEqual(r.rollouts.map((x) => x.service), ['api']);
+    t.diagnostic(
+      `${name}: ${summary('api route', api)}; ${summary('web route', web)}; rollout ${r.rollouts.map((x) => `${x.service} ${x.waves} waves ${x.durationMs} ms`).join(', ')}; changed ${r.changed.join(', ')}`,
+    );
+    assert.deepEqual(
+      r.rollouts.map((x) => x.service),
+      ['api'],
+    );
     assert.deepEqual(failed(api), [], summary('api route', api));
     assert.deepEqual(failed(web), [], summary('web route', web));
     assert.deepEqual(await fingerprints(unchanged), keep, 'no container of an unchanged service was restarted');
     const now = await apiIds();
     assert.equal(now.length, o.replicas);
-    if (o.replaces !== false) assert.deepEqual(now.filter((id) => oldApi.includes(id)), [], 'every api container is new');
-    else assert.ok(now.filter((id) => oldApi.includes(id)).length >= Math.min(o.replicas, oldApi.length), 'a scale change keeps the up-to-date replicas');
+    if (o.replaces !== false)
+      assert.deepEqual(
+        now.filter((id) => oldApi.includes(id)),
+        [],
+        'every api container is new',
+      );
+    else
+      assert.ok(
+        now.filter((id) => oldApi.includes(id)).length >= Math.min(o.replicas, oldApi.length),
+        'a scale change keeps the up-to-date replicas',
+      );
     // A second up changes nothing: the new containers carry the hash a plain up expects.
     const again = await up(ctx, { timeoutMs: 120_000, build: o.build });
     assert.deepEqual(again.changed, []);
@@ -109,7 +160,14 @@ describe('zero-downtime rollouts on Compose behind HAProxy', { skip, timeout: 1_
   }
 
   test('env change: up rolls the API with 0 failed requests on both routes; nothing else restarts', async (t) => {
-    await rollByUp(t, 'env change', (spec) => { spec.services.api.env = { ...spec.services.api.env, ROLL: '1' }; }, { replicas: 3 });
+    await rollByUp(
+      t,
+      'env change',
+      (spec) => {
+        spec.services.api.env = { ...spec.services.api.env, ROLL: '1' };
+      },
+      { replicas: 3 },
+    );
     const revs = readRevisions(s.dir).api ?? [];
     assert.ok(revs.length >= 2, 'the first up and the rollout are both recorded');
     assert.equal((revs.at(-1)!.definition.environment as Record<string, string>).ROLL, '1');
@@ -121,7 +179,10 @@ describe('zero-downtime rollouts on Compose behind HAProxy', { skip, timeout: 1_
     await execa('docker', ['build', '-q', '-t', image, '-'], { input: `FROM ${image}\nLABEL dev.wharf.test.rebuilt=${Date.now()}\n` });
     await rollByUp(t, 'image change', () => {}, { build: false, replicas: 3 });
     const live = (await listContainers(ctx.engine, run)).filter((c) => c.service === 'api');
-    assert.ok(live.every((c) => c.imageId !== before), 'every api container runs the rebuilt image');
+    assert.ok(
+      live.every((c) => c.imageId !== before),
+      'every api container runs the rebuilt image',
+    );
   });
 
   test('rollback under load: the previous revision (the image before the rebuild) comes back, 0 failed', async (t) => {
@@ -136,7 +197,10 @@ describe('zero-downtime rollouts on Compose behind HAProxy', { skip, timeout: 1_
     assert.deepEqual(await fingerprints(others), keep);
     const live = (await listContainers(ctx.engine, run)).filter((c) => c.service === 'api' && c.state === 'running');
     assert.equal(live.length, 3);
-    assert.ok(live.every((c) => c.imageId === want.imageId), `api runs ${want.imageId} again`);
+    assert.ok(
+      live.every((c) => c.imageId === want.imageId),
+      `api runs ${want.imageId} again`,
+    );
   });
 
   test('wharf rollout forces new containers with no change, under load', async (t) => {
@@ -149,41 +213,72 @@ describe('zero-downtime rollouts on Compose behind HAProxy', { skip, timeout: 1_
     assert.deepEqual(await fingerprints(others), keep);
     const now = await apiIds();
     assert.equal(now.length, 3);
-    assert.deepEqual(now.filter((id) => oldApi.includes(id)), []);
+    assert.deepEqual(
+      now.filter((id) => oldApi.includes(id)),
+      [],
+    );
   });
 
   test('a version that never gets healthy: the new replicas are removed, the old keep serving, the error names the service and its logs', async (t) => {
     // Listens on 3999 while its healthcheck asks 3000: running, never healthy.
-    await respec((spec) => { spec.services.api.env = { ...spec.services.api.env, PORT: '3999' }; });
+    await respec((spec) => {
+      spec.services.api.env = { ...spec.services.api.env, PORT: '3999' };
+    });
     // Whatever this test finds, the next one starts from the healthy spec.
-    t.after(() => respec((spec) => { delete spec.services.api.env.PORT; }));
+    t.after(() =>
+      respec((spec) => {
+        delete spec.services.api.env.PORT;
+      }),
+    );
     const oldApi = await apiIds();
     const keep = await fingerprints(others);
     const { value: err, api } = await underLoad(async () => {
       // No build: the Dockerfile would move the tag off the image the API runs now.
-      try { await up(ctx, { timeoutMs: 240_000, build: false }); return undefined; } catch (e) { return e as Error; }
+      try {
+        await up(ctx, { timeoutMs: 240_000, build: false });
+        return undefined;
+      } catch (e) {
+        return e as Error;
+      }
     });
     t.diagnostic(`failed rollout: ${summary('api route', api)}; ${err?.message.split('\n')[0]}`);
     assert.ok(err instanceof RolloutError, String(err));
     assert.equal(err.result.service, 'api');
     assert.match(err.message, /rollout of api failed .*unhealthy.*the old replicas keep serving/s);
-    assert.ok(err.result.logs?.length, 'the new container\'s last log lines');
+    assert.ok(err.result.logs?.length, "the new container's last log lines");
     // The new replicas were resolved into slots held in maintenance: none ever took a request.
     assert.deepEqual(failed(api), [], summary('api route', api));
     // ...and every slot left maintenance once they were gone (a later scale-up gets traffic).
     const live = await listContainers(ctx.engine, run);
     const servers = await edgeServers(run, edgeOf(ctx, 'api', live));
     assert.ok(servers.length >= 6, JSON.stringify(servers));
-    assert.deepEqual(servers.filter((x) => (x.adminState & (FORCED_MAINT | FORCED_DRAIN)) !== 0), []);
+    assert.deepEqual(
+      servers.filter((x) => (x.adminState & (FORCED_MAINT | FORCED_DRAIN)) !== 0),
+      [],
+    );
     assert.deepEqual(await apiIds(), oldApi, 'the old replicas are the ones running');
     assert.deepEqual(await fingerprints(others), keep);
   });
 
-  test('replicas 3 -> 5 -> 2: rolled in waves that fit the edge\'s slots, 0 failed requests', async (t) => {
+  test("replicas 3 -> 5 -> 2: rolled in waves that fit the edge's slots, 0 failed requests", async (t) => {
     // The edge's config changes with the slot count (max(2n, n+2)): the proxy is not among the
     // unchanged services here; a recreate of it (rather than a hot reload) shows as failed requests.
     const o = { build: false, replaces: false, others: ['web', 'db', 'cache'] };
-    await rollByUp(t, 'replicas 3 -> 5', (spec) => { spec.services.api.replicas = 5; }, { ...o, replicas: 5 });
-    await rollByUp(t, 'replicas 5 -> 2', (spec) => { spec.services.api.replicas = 2; }, { ...o, replicas: 2 });
+    await rollByUp(
+      t,
+      'replicas 3 -> 5',
+      (spec) => {
+        spec.services.api.replicas = 5;
+      },
+      { ...o, replicas: 5 },
+    );
+    await rollByUp(
+      t,
+      'replicas 5 -> 2',
+      (spec) => {
+        spec.services.api.replicas = 2;
+      },
+      { ...o, replicas: 2 },
+    );
   });
 });

@@ -12,7 +12,6 @@ import { edgeRequest } from '../../src/engine/edge.js';
 import { listContainers } from '../../src/engine/live.js';
 import { run } from '../../src/engine/run.js';
 import { cmd } from '../../src/engine/command.js';
-import { docker } from '../../src/engine/docker.js';
 import { backupNow, restoreBackup, stackBackupExecutor } from '../../src/ops/backup.js';
 import { doctor, type Check } from '../../src/ops/doctor.js';
 import { down } from '../../src/ops/down.js';
@@ -31,30 +30,54 @@ async function waitForTargets(s: E2EStack, timeoutMs = 120_000): Promise<StatusR
     const st = await status(s.ctx);
     if (st.targets.available && st.targets.list.length > 0 && st.targets.down === 0) return st;
     if (Date.now() - t0 > timeoutMs) {
-      assert.fail(`Prometheus targets not all up after ${timeoutMs} ms: ${st.targets.error ?? st.targets.list.filter((t) => t.health !== 'up').map((t) => `${t.job} ${t.instance} ${t.health} ${t.lastError}`).join('; ')}`);
+      assert.fail(
+        `Prometheus targets not all up after ${timeoutMs} ms: ${
+          st.targets.error ??
+          st.targets.list
+            .filter((t) => t.health !== 'up')
+            .map((t) => `${t.job} ${t.instance} ${t.health} ${t.lastError}`)
+            .join('; ')
+        }`,
+      );
     }
     await sleep(2000);
   }
 }
 
-const failures = (checks: Check[]) => checks.filter((c) => !c.ok).map((c) => `${c.id}: ${c.detail}${c.lines ? `\n  ${c.lines.join('\n  ')}` : ''}`).join('\n');
+const failures = (checks: Check[]) =>
+  checks
+    .filter((c) => !c.ok)
+    .map((c) => `${c.id}: ${c.detail}${c.lines ? `\n  ${c.lines.join('\n  ')}` : ''}`)
+    .join('\n');
 
 describe('api template (PostgreSQL, Redis, HAProxy, monitoring)', { skip }, () => {
   let s: E2EStack;
   let host: string;
   const edge = (path: string, extra: { host?: string; tls?: boolean; ca?: string } = {}) =>
-    edgeRequest({ host: extra.host ?? host, path, port: extra.tls === false ? s.ports.http : s.ports.https, address: '127.0.0.1', tls: extra.tls, ca: extra.ca });
+    edgeRequest({
+      host: extra.host ?? host,
+      path,
+      port: extra.tls === false ? s.ports.http : s.ports.https,
+      address: '127.0.0.1',
+      tls: extra.tls,
+      ca: extra.ca,
+    });
 
   before(async () => {
     s = await createStack('api', 'wharf-e2e-api');
     host = s.ctx.plan.routes.find((r) => r.service === 'api')!.host;
   });
-  after(async () => { await s?.destroy(); });
+  after(async () => {
+    await s?.destroy();
+  });
 
   test('up: every replica healthy; a second up changes nothing', async (t) => {
     const first = await up(s.ctx, { timeoutMs: 240_000 });
     t.diagnostic(`first up: ${first.durationMs} ms (${first.steps.map((x) => `${x.step} ${x.durationMs}`).join(', ')})`);
-    assert.ok(first.services.every((x) => x.state === 'healthy'), JSON.stringify(first.services));
+    assert.ok(
+      first.services.every((x) => x.state === 'healthy'),
+      JSON.stringify(first.services),
+    );
     assert.equal(first.services.find((x) => x.service === 'api')?.healthy, 3);
     const before = (await listContainers(s.ctx.engine, run)).map((c) => `${c.id}@${c.startedAt}`).sort();
     const second = await up(s.ctx, { timeoutMs: 120_000 });
@@ -106,7 +129,9 @@ describe('api template (PostgreSQL, Redis, HAProxy, monitoring)', { skip }, () =
     assert.equal(lt.source, 'edge');
     assert.equal(lt.crossCheck?.agree, true, JSON.stringify(lt.crossCheck));
     assert.equal(lt.crossCheck?.pairs.length, 3);
-    t.diagnostic(`loadtest: ${lt.requests.total} req, ${lt.rps} req/s, p50 ${lt.latencyMs.p50} ms, p99 ${lt.latencyMs.p99} ms, ${lt.distribution.map((d) => d.count).join('/')}, chi2 ${lt.fairness.chiSquare.toFixed(3)} p=${lt.fairness.pValue.toFixed(3)}`);
+    t.diagnostic(
+      `loadtest: ${lt.requests.total} req, ${lt.rps} req/s, p50 ${lt.latencyMs.p50} ms, p99 ${lt.latencyMs.p99} ms, ${lt.distribution.map((d) => d.count).join('/')}, chi2 ${lt.fairness.chiSquare.toFixed(3)} p=${lt.fairness.pValue.toFixed(3)}`,
+    );
   });
 
   test('/metrics is not reachable through the edge', async () => {
@@ -120,22 +145,44 @@ describe('api template (PostgreSQL, Redis, HAProxy, monitoring)', { skip }, () =
     for (const j of s.ctx.plan.monitoring.scrapeJobs) assert.ok(jobs.has(j.job), `job ${j.job} has targets`);
     assert.equal(st.targets.list.filter((t) => t.job === 'api').length, 3, 'every api replica scraped');
     const d = await doctor(s.ctx);
-    t.diagnostic(`doctor: ${d.checks.length} checks in ${d.durationMs} ms; targets ${st.targets.up}/${st.targets.list.length} up; alerts firing: ${st.alerts.firing.map((a) => a.name).join(', ') || 'none'}`);
+    t.diagnostic(
+      `doctor: ${d.checks.length} checks in ${d.durationMs} ms; targets ${st.targets.up}/${st.targets.list.length} up; alerts firing: ${st.alerts.firing.map((a) => a.name).join(', ') || 'none'}`,
+    );
     assert.equal(d.ok, true, failures(d.checks));
-    assert.deepEqual(d.checks.filter((c) => c.status === 'warn').map((c) => c.id), []);
+    assert.deepEqual(
+      d.checks.filter((c) => c.status === 'warn').map((c) => c.id),
+      [],
+    );
   });
 
   // Shared with what was backup.e2e's second suite (one api stack instead of two): items written
   // through the API over TLS survive a destroyed database volume, restored by the backup service.
-  const api = (method: string, path: string, body?: unknown) => new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = httpsRequest({
-      host: '127.0.0.1', port: s.ports.https, path, method, servername: host, rejectUnauthorized: false, timeout: 10_000,
-      headers: { host, ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) },
-    }, (res) => { let b = ''; res.setEncoding('utf8'); res.on('data', (c: string) => { b += c; }); res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b })); });
-    req.on('error', reject);
-    req.end(data);
-  });
+  const api = (method: string, path: string, body?: unknown) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const data = body === undefined ? undefined : JSON.stringify(body);
+      const req = httpsRequest(
+        {
+          host: '127.0.0.1',
+          port: s.ports.https,
+          path,
+          method,
+          servername: host,
+          rejectUnauthorized: false,
+          timeout: 10_000,
+          headers: { host, ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) },
+        },
+        (res) => {
+          let b = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            b += c;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
+        },
+      );
+      req.on('error', reject);
+      req.end(data);
+    });
   const allItems = async () => {
     const out: unknown[] = [];
     let after = '';
@@ -161,7 +208,10 @@ describe('api template (PostgreSQL, Redis, HAProxy, monitoring)', { skip }, () =
     assert.ok(b?.ok, b?.error);
     const project = s.ctx.plan.name;
     const dir = s.ctx.outDir;
-    await execa('docker', ['compose', '-p', project, '-f', 'compose.yaml', 'rm', '-s', '-f', 'db', 'db-exporter'], { cwd: dir, reject: false });
+    await execa('docker', ['compose', '-p', project, '-f', 'compose.yaml', 'rm', '-s', '-f', 'db', 'db-exporter'], {
+      cwd: dir,
+      reject: false,
+    });
     await execa('docker', ['volume', 'rm', `${project}_db-data`]);
     await execa('docker', ['compose', '-p', project, '-f', 'compose.yaml', 'up', '-d', '--no-build'], { cwd: dir });
     for (let i = 0; i < 120; i++) {
@@ -173,7 +223,13 @@ describe('api template (PostgreSQL, Redis, HAProxy, monitoring)', { skip }, () =
     assert.ok(r.ok, r.error);
     assert.equal(r.verified, true);
     assert.deepEqual(await allItems(), before);
-    const metrics = (await execa('docker', ['compose', '-p', project, '-f', 'compose.yaml', 'exec', '-T', 'node-exporter', 'wget', '-qO-', 'http://127.0.0.1:9100/metrics'], { cwd: dir })).stdout;
+    const metrics = (
+      await execa(
+        'docker',
+        ['compose', '-p', project, '-f', 'compose.yaml', 'exec', '-T', 'node-exporter', 'wget', '-qO-', 'http://127.0.0.1:9100/metrics'],
+        { cwd: dir },
+      )
+    ).stdout;
     assert.match(metrics, /^wharf_backup_last_status\{backup="db",kind="postgres",target="db"\} 1$/m);
     assert.match(metrics, /^wharf_backup_last_success_timestamp_seconds\{backup="db",kind="postgres",target="db"\} /m);
   });
@@ -233,7 +289,10 @@ describe('api template (PostgreSQL, Redis, HAProxy, monitoring)', { skip }, () =
     const fixed = await up(s.ctx, { build: false, timeoutMs: 120_000 });
     // Only the edited service is replaced (Compose also restarts the proxy that depends on it).
     assert.ok(fixed.changed.includes('api'));
-    assert.deepEqual(fixed.changed.filter((x) => x !== 'api' && x !== 'proxy'), []);
+    assert.deepEqual(
+      fixed.changed.filter((x) => x !== 'api' && x !== 'proxy'),
+      [],
+    );
     const d = await doctor(s.ctx, { only: ['health', 'links', 'routes'] });
     assert.equal(d.ok, true, failures(d.checks));
     const r = await down(s.ctx, { volumes: false });
@@ -250,12 +309,17 @@ describe('haproxy-mysql template (seed 003: MySQL, 3 web replicas, stats)', { sk
     s = await createStack('haproxy-mysql', 'wharf-e2e-mysql');
     host = s.ctx.plan.routes.find((r) => r.service === 'web')!.host;
   });
-  after(async () => { await s?.destroy(); });
+  after(async () => {
+    await s?.destroy();
+  });
 
   test('up, round-robin over 3 replicas through TLS, metrics refused, targets up, doctor passes, down', async (t) => {
     const u = await up(s.ctx, { timeoutMs: 300_000 });
     t.diagnostic(`up: ${u.durationMs} ms`);
-    assert.ok(u.services.every((x) => x.state === 'healthy'), JSON.stringify(u.services));
+    assert.ok(
+      u.services.every((x) => x.state === 'healthy'),
+      JSON.stringify(u.services),
+    );
     const seen = new Set<string>();
     for (let i = 0; i < 9; i++) {
       const r = await edgeRequest({ host, path: '/health', port: s.ports.https, address: '127.0.0.1' });

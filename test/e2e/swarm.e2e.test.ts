@@ -24,8 +24,19 @@ import { parse, stringify } from 'yaml';
 import { prepare } from '../../src/ops/prepare.js';
 import { dockerSkipReason } from './support/images.js';
 import {
-  createSwarmStack, docker, edgeLoad, jsonLines, type TaskRow, execInTask, leaderOf, moveLeaderOff, swarmScript, swarmUp, waitReconverged,
-  type SwarmFixture, type SwarmStack,
+  createSwarmStack,
+  docker,
+  edgeLoad,
+  jsonLines,
+  type TaskRow,
+  execInTask,
+  leaderOf,
+  moveLeaderOff,
+  swarmScript,
+  swarmUp,
+  waitReconverged,
+  type SwarmFixture,
+  type SwarmStack,
 } from './support/swarm.js';
 
 const skip = dockerSkipReason();
@@ -35,22 +46,30 @@ let fx: SwarmFixture;
 let stack: SwarmStack;
 const numbers: Record<string, number | string> = {};
 
-before(async () => {
-  if (skip) return;
-  const up = await swarmUp();
-  fx = up.fixture;
-  numbers.swarmUpSeconds = +up.seconds.toFixed(1);
-  stack = await createSwarmStack(fx, 'api', 'shopswarm');
-  numbers.pushSeconds = +stack.pushSeconds.toFixed(1);
-  log(`fixture up in ${numbers.swarmUpSeconds}s, images pushed in ${numbers.pushSeconds}s, leader ${fx.leader}, data on ${fx.nodes.at(-1)!.name}`);
-}, { timeout: 30 * 60_000 });
+before(
+  async () => {
+    if (skip) return;
+    const up = await swarmUp();
+    fx = up.fixture;
+    numbers.swarmUpSeconds = +up.seconds.toFixed(1);
+    stack = await createSwarmStack(fx, 'api', 'shopswarm');
+    numbers.pushSeconds = +stack.pushSeconds.toFixed(1);
+    log(
+      `fixture up in ${numbers.swarmUpSeconds}s, images pushed in ${numbers.pushSeconds}s, leader ${fx.leader}, data on ${fx.nodes.at(-1)!.name}`,
+    );
+  },
+  { timeout: 30 * 60_000 },
+);
 
-after(async () => {
-  if (skip) return;
-  log(`numbers: ${JSON.stringify(numbers)}`);
-  await stack?.destroy();
-  if (process.env.WHARF_KEEP_SWARM !== '1') await execa('bash', [swarmScript, 'down'], { reject: false, timeout: 120_000 });
-}, { timeout: 5 * 60_000 });
+after(
+  async () => {
+    if (skip) return;
+    log(`numbers: ${JSON.stringify(numbers)}`);
+    await stack?.destroy();
+    if (process.env.WHARF_KEEP_SWARM !== '1') await execa('bash', [swarmScript, 'down'], { reject: false, timeout: 120_000 });
+  },
+  { timeout: 5 * 60_000 },
+);
 
 const apiHost = () => stack.plan.routes.find((r) => r.service === 'api')!.host;
 const https = (node: { ip: string }, path = '/health', timeoutMs = 5000) =>
@@ -58,7 +77,11 @@ const https = (node: { ip: string }, path = '/health', timeoutMs = 5000) =>
 
 const steadyLoad = (node: { ip: string }) => edgeLoad(() => https(node, '/health', 2000));
 
-const failures = (failed: Array<{ t: number; why?: string }>) => failed.slice(0, 10).map((f) => `${f.t.toFixed(1)}s ${f.why}`).join('; ');
+const failures = (failed: Array<{ t: number; why?: string }>) =>
+  failed
+    .slice(0, 10)
+    .map((f) => `${f.t.toFixed(1)}s ${f.why}`)
+    .join('; ');
 
 async function untilOk(node: { ip: string }, timeoutMs: number): Promise<number> {
   const t0 = performance.now();
@@ -68,35 +91,62 @@ async function untilOk(node: { ip: string }, timeoutMs: number): Promise<number>
       const r = await https(node, '/health', 3000);
       if (r.status === 200) return (performance.now() - t0) / 1000;
       last = `status ${r.status}`;
-    } catch (e) { last = (e as Error).message; }
+    } catch (e) {
+      last = (e as Error).message;
+    }
     await new Promise((res) => setTimeout(res, 500));
   }
   throw new Error(`the API did not answer through ${node.ip}:${stack.plan.proxy.httpsPort} in ${timeoutMs} ms (${last})`);
 }
 
-const ctx = (): OpsContext => ({ plan: stack.plan, outDir: stack.outDir, projectDir: stack.dir, engine: stack.engine, secretsDir: join(stack.dir, '.wharf', 'secrets') });
+const ctx = (): OpsContext => ({
+  plan: stack.plan,
+  outDir: stack.outDir,
+  projectDir: stack.dir,
+  engine: stack.engine,
+  secretsDir: join(stack.dir, '.wharf', 'secrets'),
+});
 
 test('wharf up --target swarm: deploys, waits for every task healthy on every node', { skip, timeout: 15 * 60_000 }, async () => {
   const t0 = performance.now();
   const steps: string[] = [];
-  const r = await up(ctx(), { timeoutMs: 10 * 60_000, pollMs: 2000, onProgress: (e) => { if (e.kind === 'step' && e.status !== 'start') steps.push(`${e.step}:${e.status}`); } });
+  const r = await up(ctx(), {
+    timeoutMs: 10 * 60_000,
+    pollMs: 2000,
+    onProgress: (e) => {
+      if (e.kind === 'step' && e.status !== 'start') steps.push(`${e.step}:${e.status}`);
+    },
+  });
   numbers.upSeconds = +((performance.now() - t0) / 1000).toFixed(1);
   log(`up in ${numbers.upSeconds}s (${steps.join(' ')}): ${r.services.map((x) => `${x.service}=${x.healthy}/${x.desired}`).join(' ')}`);
   assert.ok(steps.includes('images:skipped'), 'the nodes pull their images: nothing is looked up locally');
-  assert.ok(r.services.every((x) => x.state === 'healthy'), JSON.stringify(r.services));
+  assert.ok(
+    r.services.every((x) => x.state === 'healthy'),
+    JSON.stringify(r.services),
+  );
   // a global service wants one task per node
   assert.equal(r.services.find((x) => x.service === 'node-exporter')!.desired, fx.nodes.length);
   assert.equal(r.services.find((x) => x.service === 'proxy')!.desired, fx.nodes.length);
   // databases and caches on the labelled node, prometheus on a manager, node agents everywhere
-  const tasks = (await run(stack.engine.tasks())).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { Name: string; Node: string; CurrentState: string; DesiredState: string });
+  const tasks = (await run(stack.engine.tasks())).stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { Name: string; Node: string; CurrentState: string; DesiredState: string });
   const running = tasks.filter((t) => t.DesiredState === 'Running');
   for (const svc of ['db', 'cache', 'backup']) {
-    assert.deepEqual([...new Set(running.filter((t) => t.Name.startsWith(`${stack.plan.name}_${svc}.`)).map((t) => t.Node))], [fx.dataNode], svc);
+    assert.deepEqual(
+      [...new Set(running.filter((t) => t.Name.startsWith(`${stack.plan.name}_${svc}.`)).map((t) => t.Node))],
+      [fx.dataNode],
+      svc,
+    );
   }
-  assert.equal(new Set(running.filter((t) => t.Name.startsWith(`${stack.plan.name}_node-exporter.`)).map((t) => t.Node)).size, fx.nodes.length);
+  assert.equal(
+    new Set(running.filter((t) => t.Name.startsWith(`${stack.plan.name}_node-exporter.`)).map((t) => t.Node)).size,
+    fx.nodes.length,
+  );
 });
 
-test('the API answers through every node\'s host-mode edge port, balanced over its tasks', { skip, timeout: 10 * 60_000 }, async () => {
+test("the API answers through every node's host-mode edge port, balanced over its tasks", { skip, timeout: 10 * 60_000 }, async () => {
   for (const n of fx.nodes) {
     const s = await untilOk(n, 180_000);
     log(`${n.name} (${n.ip}) edge answers after ${s.toFixed(1)}s more`);
@@ -137,9 +187,17 @@ test('Prometheus finds every target through tasks.<svc> and scrapes them all acr
   let down: string[] = [];
   let total = 0;
   while (performance.now() - t0 < 120_000) {
-    const r = await execInTask(fx, stack.engine, 'prometheus', ['wget', '-q', '-O', '-', 'http://127.0.0.1:9090/api/v1/targets?state=active']);
+    const r = await execInTask(fx, stack.engine, 'prometheus', [
+      'wget',
+      '-q',
+      '-O',
+      '-',
+      'http://127.0.0.1:9090/api/v1/targets?state=active',
+    ]);
     if (r.exitCode === 0) {
-      const targets = (JSON.parse(r.stdout) as { data: { activeTargets: Array<{ labels: Record<string, string>; health: string; lastError: string }> } }).data.activeTargets;
+      const targets = (
+        JSON.parse(r.stdout) as { data: { activeTargets: Array<{ labels: Record<string, string>; health: string; lastError: string }> } }
+      ).data.activeTargets;
       total = targets.length;
       down = targets.filter((t) => t.health !== 'up').map((t) => `${t.labels.job} ${t.labels.instance} ${t.health} ${t.lastError}`);
       // 3 api tasks and 3 node-exporters (one per node) at least
@@ -162,31 +220,55 @@ test('wharf status --target swarm: nodes, quorum, and every service on its nodes
   assert.equal(r.cluster!.managersUp, 3);
   assert.equal(r.cluster!.tolerates, 1, 'three managers may lose one');
   assert.ok(r.cluster!.leader);
-  assert.ok(r.cluster!.nodes.every((n) => n.dockerHost && n.containers > 0), JSON.stringify(r.cluster!.nodes));
-  assert.deepEqual(r.services.filter((x) => x.state !== 'healthy').map((x) => x.service), []);
+  assert.ok(
+    r.cluster!.nodes.every((n) => n.dockerHost && n.containers > 0),
+    JSON.stringify(r.cluster!.nodes),
+  );
+  assert.deepEqual(
+    r.services.filter((x) => x.state !== 'healthy').map((x) => x.service),
+    [],
+  );
   assert.deepEqual(r.services.find((x) => x.service === 'db')!.nodes, [fx.dataNode]);
   assert.equal(r.services.find((x) => x.service === 'api')!.healthy, 3);
   assert.ok(r.targets.available && r.targets.down === 0, `${r.targets.down} targets down: ${r.targets.error ?? ''}`);
   numbers.statusTargets = r.targets.up;
 });
 
-test('wharf doctor --target swarm passes: nodes, quorum, node engines, cluster ports, health, links, routes, monitoring', { skip, timeout: 5 * 60_000 }, async () => {
-  const r = await doctor(ctx());
-  const bad = r.checks.filter((c) => c.status === 'fail' || c.status === 'warn');
-  log(`doctor: ${JSON.stringify(r.summary)} in ${(r.durationMs / 1000).toFixed(1)}s${bad.length ? `; ${bad.map((c) => `${c.id} ${c.status}: ${c.detail}`).join(' | ')}` : ''}`);
-  numbers.doctorSeconds = +(r.durationMs / 1000).toFixed(1);
-  assert.equal(r.summary.fail, 0, bad.map((c) => `${c.id}: ${c.detail}`).join('\n'));
-  for (const id of ['swarm', 'cluster:nodes', 'cluster:quorum', 'cluster:port:2377']) assert.equal(r.checks.find((c) => c.id === id)?.status, 'ok', id);
-  assert.equal(r.checks.filter((c) => c.id.startsWith('cluster:engine:') && c.status === 'ok').length, fx.nodes.length);
-  assert.ok(r.checks.some((c) => c.id.startsWith('cluster:peers:') && c.status === 'ok'), 'an overlay spans nodes and all of them are peers');
-  assert.ok(r.checks.some((c) => c.id.startsWith('route:') && c.status === 'ok'));
-});
+test(
+  'wharf doctor --target swarm passes: nodes, quorum, node engines, cluster ports, health, links, routes, monitoring',
+  { skip, timeout: 5 * 60_000 },
+  async () => {
+    const r = await doctor(ctx());
+    const bad = r.checks.filter((c) => c.status === 'fail' || c.status === 'warn');
+    log(
+      `doctor: ${JSON.stringify(r.summary)} in ${(r.durationMs / 1000).toFixed(1)}s${bad.length ? `; ${bad.map((c) => `${c.id} ${c.status}: ${c.detail}`).join(' | ')}` : ''}`,
+    );
+    numbers.doctorSeconds = +(r.durationMs / 1000).toFixed(1);
+    assert.equal(r.summary.fail, 0, bad.map((c) => `${c.id}: ${c.detail}`).join('\n'));
+    for (const id of ['swarm', 'cluster:nodes', 'cluster:quorum', 'cluster:port:2377'])
+      assert.equal(r.checks.find((c) => c.id === id)?.status, 'ok', id);
+    assert.equal(r.checks.filter((c) => c.id.startsWith('cluster:engine:') && c.status === 'ok').length, fx.nodes.length);
+    assert.ok(
+      r.checks.some((c) => c.id.startsWith('cluster:peers:') && c.status === 'ok'),
+      'an overlay spans nodes and all of them are peers',
+    );
+    assert.ok(r.checks.some((c) => c.id.startsWith('route:') && c.status === 'ok'));
+  },
+);
 
 test('backup and in-place restore of the database pinned to the data node', { skip, timeout: 10 * 60_000 }, async () => {
   const node = fx.nodes[0]!;
   const post = async (name: string) => {
-    const r = await edgeRequest({ host: apiHost(), path: '/api/items', port: stack.plan.proxy.httpsPort, address: node.ip, method: 'POST', timeoutMs: 10_000,
-      headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, description: 'written through the swarm edge' }) });
+    const r = await edgeRequest({
+      host: apiHost(),
+      path: '/api/items',
+      port: stack.plan.proxy.httpsPort,
+      address: node.ip,
+      method: 'POST',
+      timeoutMs: 10_000,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name, description: 'written through the swarm edge' }),
+    });
     assert.equal(r.status, 201, r.body);
   };
   const names = async () => {
@@ -204,10 +286,16 @@ test('backup and in-place restore of the database pinned to the data node', { sk
   await post('written after the backup');
   assert.ok((await names()).includes('written after the backup'));
   const t1 = performance.now();
-  const r = await restoreBackup(ex, { target: 'db', confirm: () => true, onProgress: (e) => log(`  restore +${((performance.now() - t1) / 1000).toFixed(1)}s ${e.message}`) });
+  const r = await restoreBackup(ex, {
+    target: 'db',
+    confirm: () => true,
+    onProgress: (e) => log(`  restore +${((performance.now() - t1) / 1000).toFixed(1)}s ${e.message}`),
+  });
   numbers.restoreSeconds = +((performance.now() - t1) / 1000).toFixed(1);
   assert.ok(r.ok, r.error);
-  log(`backup ${numbers.backupSeconds}s, in-place restore ${numbers.restoreSeconds}s (stopped and started ${r.restarted?.join(', ') ?? 'nothing'})`);
+  log(
+    `backup ${numbers.backupSeconds}s, in-place restore ${numbers.restoreSeconds}s (stopped and started ${r.restarted?.join(', ') ?? 'nothing'})`,
+  );
   assert.ok(r.restarted?.includes('api'), 'the API writes to the database: stopped (scaled to 0) first and started again');
   await untilOk(node, 180_000);
   const after = await names();
@@ -238,71 +326,124 @@ test('a rolling update of the API (start-first) under load through the edge', { 
   for (let i = 0; i < 12; i++) after.add(String((await https(fx.nodes[0]!, '/health')).headers['x-instance']));
   const { results, failed } = await load.end();
   Object.assign(numbers, { rollingUpdateRequests: results.length, rollingUpdateFailed: failed.length });
-  log(`rolling update ${state} in ${numbers.rollingUpdateSeconds}s; ${results.length} requests, ${failed.length} failed${failed.length ? `: ${failures(failed)}` : ''}; instances before ${[...before].join(',')} after ${[...after].join(',')}`);
+  log(
+    `rolling update ${state} in ${numbers.rollingUpdateSeconds}s; ${results.length} requests, ${failed.length} failed${failed.length ? `: ${failures(failed)}` : ''}; instances before ${[...before].join(',')} after ${[...after].join(',')}`,
+  );
   assert.equal(state, 'completed');
   assert.equal(after.size, 3);
-  assert.ok([...after].every((i) => !before.has(i)), 'every task was replaced');
+  assert.ok(
+    [...after].every((i) => !before.has(i)),
+    'every task was replaced',
+  );
   assert.ok(failed.length <= results.length * 0.05, `${failed.length} of ${results.length} requests failed`);
 });
 
-test('wharf rollback --target swarm: the API returns to the spec before the update, under load through the edge', { skip, timeout: 15 * 60_000 }, async () => {
-  const name = stack.engine.serviceName('api');
-  // the rolling update above was `service update --force`: only ForceUpdate tells the two specs apart
-  const specs = async () => (await docker(stack.engine.dockerHost, ['service', 'inspect', '--format', '{{.Spec.TaskTemplate.ForceUpdate}} {{.PreviousSpec.TaskTemplate.ForceUpdate}}', name])).stdout.trim().split(' ').map(Number);
-  const [now, previous] = await specs();
-  assert.notEqual(now, previous, 'the rolling update left a previous spec');
-  const load = steadyLoad(fx.nodes[0]!);
-  await new Promise((res) => setTimeout(res, 2000));
-  const phases: string[] = [];
-  let r;
-  try { r = await rollback(ctx(), 'api', { pollMs: 1000, onProgress: (e) => phases.push(e.detail) }); } finally { await new Promise((res) => setTimeout(res, 3000)); }
-  const { results, failed } = await load.end();
-  Object.assign(numbers, { rollbackSeconds: +(r.durationMs / 1000).toFixed(1), rollbackRequests: results.length, rollbackFailed: failed.length });
-  log(`rollback in ${numbers.rollbackSeconds}s (${phases.join(' / ')}); ${results.length} requests, ${failed.length} failed${failed.length ? `: ${failures(failed)}` : ''}`);
-  assert.equal(r.ok, true);
-  assert.equal(r.phase, 'done');
-  assert.equal((await specs())[0], previous, 'the service runs the spec from before the update');
-  assert.ok(phases.some((p) => /rollback_completed/.test(p)), phases.join(' / '));
-  const tasks = jsonLines<TaskRow>((await run(stack.engine.tasks('api'))).stdout).filter((x) => x.DesiredState === 'Running');
-  assert.equal(tasks.length, 3);
-  assert.ok(failed.length <= results.length * 0.01, `${failed.length} of ${results.length} requests failed`);
-});
+test(
+  'wharf rollback --target swarm: the API returns to the spec before the update, under load through the edge',
+  { skip, timeout: 15 * 60_000 },
+  async () => {
+    const name = stack.engine.serviceName('api');
+    // the rolling update above was `service update --force`: only ForceUpdate tells the two specs apart
+    const specs = async () =>
+      (
+        await docker(stack.engine.dockerHost, [
+          'service',
+          'inspect',
+          '--format',
+          '{{.Spec.TaskTemplate.ForceUpdate}} {{.PreviousSpec.TaskTemplate.ForceUpdate}}',
+          name,
+        ])
+      ).stdout
+        .trim()
+        .split(' ')
+        .map(Number);
+    const [now, previous] = await specs();
+    assert.notEqual(now, previous, 'the rolling update left a previous spec');
+    const load = steadyLoad(fx.nodes[0]!);
+    await new Promise((res) => setTimeout(res, 2000));
+    const phases: string[] = [];
+    let r;
+    try {
+      r = await rollback(ctx(), 'api', { pollMs: 1000, onProgress: (e) => phases.push(e.detail) });
+    } finally {
+      await new Promise((res) => setTimeout(res, 3000));
+    }
+    const { results, failed } = await load.end();
+    Object.assign(numbers, {
+      rollbackSeconds: +(r.durationMs / 1000).toFixed(1),
+      rollbackRequests: results.length,
+      rollbackFailed: failed.length,
+    });
+    log(
+      `rollback in ${numbers.rollbackSeconds}s (${phases.join(' / ')}); ${results.length} requests, ${failed.length} failed${failed.length ? `: ${failures(failed)}` : ''}`,
+    );
+    assert.equal(r.ok, true);
+    assert.equal(r.phase, 'done');
+    assert.equal((await specs())[0], previous, 'the service runs the spec from before the update');
+    assert.ok(
+      phases.some((p) => /rollback_completed/.test(p)),
+      phases.join(' / '),
+    );
+    const tasks = jsonLines<TaskRow>((await run(stack.engine.tasks('api'))).stdout).filter((x) => x.DesiredState === 'Running');
+    assert.equal(tasks.length, 3);
+    assert.ok(failed.length <= results.length * 0.01, `${failed.length} of ${results.length} requests failed`);
+  },
+);
 
-test('a version that never gets healthy: Swarm rolls it back, up fails naming the task it gave up on with its logs, the old tasks keep serving', { skip, timeout: 15 * 60_000 }, async () => {
-  const specPath = join(stack.dir, 'wharf.yaml');
-  const original = readFileSync(specPath, 'utf8');
-  const spec = parse(original) as Record<string, any>;
-  // Listens on 3999 while its healthcheck asks 3000: running, never healthy.
-  spec.services.api.env = { ...spec.services.api.env, PORT: '3999' };
-  writeFileSync(specPath, stringify(spec));
-  const name = stack.engine.serviceName('api');
-  const envOf = async () => (await docker(stack.engine.dockerHost, ['service', 'inspect', '--format', '{{json .Spec.TaskTemplate.ContainerSpec.Env}}', name])).stdout.trim();
-  const before = await envOf();
-  const load = steadyLoad(fx.nodes[0]!);
-  await new Promise((res) => setTimeout(res, 2000));
-  const t = performance.now();
-  let err: unknown;
-  try {
-    const p = await prepare({ specPath, target: 'swarm' });
-    await up({ ...ctx(), plan: p.plan }, { timeoutMs: 10 * 60_000, pollMs: 2000 });
-  } catch (e) { err = e; } finally {
-    // the next tests start from the healthy spec, rendered again
-    writeFileSync(specPath, original);
-    stack.plan = (await prepare({ specPath, target: 'swarm' })).plan;
-  }
-  numbers.neverHealthySeconds = +((performance.now() - t) / 1000).toFixed(1);
-  const { results, failed } = await load.end();
-  Object.assign(numbers, { neverHealthyRequests: results.length, neverHealthyFailed: failed.length });
-  log(`never-healthy version: ${numbers.neverHealthySeconds}s, ${results.length} requests, ${failed.length} failed; ${String((err as Error | undefined)?.message).split('\n').slice(0, 3).join(' / ')}`);
-  assert.ok(err instanceof RolloutFailedError, String(err));
-  assert.deepEqual(err.services.map((x) => x.service), ['api']);
-  assert.match(err.message, new RegExp(`api \\(rollback completed.*; ${name}\\.\\d+\\.\\w+ on \\S+ (unhealthy|exited)`));
-  assert.ok(err.services[0]!.logs?.length, 'the last log lines of the task it gave up on');
-  assert.match(err.message, /--- api: last log lines of the task it gave up on\n {2}\S/);
-  assert.equal(await envOf(), before, 'the service runs the spec from before');
-  assert.equal(jsonLines<TaskRow>((await run(stack.engine.tasks('api'))).stdout).filter((x) => x.DesiredState === 'Running').length, 3);
-  assert.ok(failed.length <= results.length * 0.01, `${failed.length} of ${results.length} requests failed: ${failures(failed)}`);
-});
+test(
+  'a version that never gets healthy: Swarm rolls it back, up fails naming the task it gave up on with its logs, the old tasks keep serving',
+  { skip, timeout: 15 * 60_000 },
+  async () => {
+    const specPath = join(stack.dir, 'wharf.yaml');
+    const original = readFileSync(specPath, 'utf8');
+    const spec = parse(original) as Record<string, any>;
+    // Listens on 3999 while its healthcheck asks 3000: running, never healthy.
+    spec.services.api.env = { ...spec.services.api.env, PORT: '3999' };
+    writeFileSync(specPath, stringify(spec));
+    const name = stack.engine.serviceName('api');
+    const envOf = async () =>
+      (
+        await docker(stack.engine.dockerHost, ['service', 'inspect', '--format', '{{json .Spec.TaskTemplate.ContainerSpec.Env}}', name])
+      ).stdout.trim();
+    const before = await envOf();
+    const load = steadyLoad(fx.nodes[0]!);
+    await new Promise((res) => setTimeout(res, 2000));
+    const t = performance.now();
+    let err: unknown;
+    try {
+      const p = await prepare({ specPath, target: 'swarm' });
+      await up({ ...ctx(), plan: p.plan }, { timeoutMs: 10 * 60_000, pollMs: 2000 });
+    } catch (e) {
+      err = e;
+    } finally {
+      // the next tests start from the healthy spec, rendered again
+      writeFileSync(specPath, original);
+      stack.plan = (await prepare({ specPath, target: 'swarm' })).plan;
+    }
+    numbers.neverHealthySeconds = +((performance.now() - t) / 1000).toFixed(1);
+    const { results, failed } = await load.end();
+    Object.assign(numbers, { neverHealthyRequests: results.length, neverHealthyFailed: failed.length });
+    log(
+      `never-healthy version: ${numbers.neverHealthySeconds}s, ${results.length} requests, ${failed.length} failed; ${String(
+        (err as Error | undefined)?.message,
+      )
+        .split('\n')
+        .slice(0, 3)
+        .join(' / ')}`,
+    );
+    assert.ok(err instanceof RolloutFailedError, String(err));
+    assert.deepEqual(
+      err.services.map((x) => x.service),
+      ['api'],
+    );
+    assert.match(err.message, new RegExp(`api \\(rollback completed.*; ${name}\\.\\d+\\.\\w+ on \\S+ (unhealthy|exited)`));
+    assert.ok(err.services[0]!.logs?.length, 'the last log lines of the task it gave up on');
+    assert.match(err.message, /--- api: last log lines of the task it gave up on\n {2}\S/);
+    assert.equal(await envOf(), before, 'the service runs the spec from before');
+    assert.equal(jsonLines<TaskRow>((await run(stack.engine.tasks('api'))).stdout).filter((x) => x.DesiredState === 'Running').length, 3);
+    assert.ok(failed.length <= results.length * 0.01, `${failed.length} of ${results.length} requests failed: ${failures(failed)}`);
+  },
+);
 
 test('a changed config rolls only what mounts it, and up prunes the superseded Swarm config', { skip, timeout: 10 * 60_000 }, async () => {
   const specPath = join(stack.dir, 'wharf.yaml');
@@ -310,87 +451,119 @@ test('a changed config rolls only what mounts it, and up prunes the superseded S
   spec.monitoring = { ...spec.monitoring, scrapeInterval: '6s' };
   writeFileSync(specPath, stringify(spec));
   const p = await prepare({ specPath, target: 'swarm' });
-  assert.deepEqual(p.write.written.filter((f) => !f.startsWith('prometheus/')).filter((f) => f !== 'stack.yaml'), [], 'only the Prometheus config and the stack file change');
+  assert.deepEqual(
+    p.write.written.filter((f) => !f.startsWith('prometheus/')).filter((f) => f !== 'stack.yaml'),
+    [],
+    'only the Prometheus config and the stack file change',
+  );
   const before = (await run(stack.engine.superseded.list()[0]!.cmd)).stdout.split('\n').filter(Boolean);
   const r = await up({ ...ctx(), plan: p.plan }, { timeoutMs: 5 * 60_000, pollMs: 2000 });
   log(`config change: changed ${r.changed.join(', ')}; pruned ${r.pruned.join(', ')}`);
   assert.deepEqual(r.changed, ['prometheus']);
-  assert.ok(r.pruned.length >= 1 && r.pruned.every((n) => before.includes(n) && n.startsWith(`${stack.plan.name}_`)), `pruned ${r.pruned.join(', ')}`);
+  assert.ok(
+    r.pruned.length >= 1 && r.pruned.every((n) => before.includes(n) && n.startsWith(`${stack.plan.name}_`)),
+    `pruned ${r.pruned.join(', ')}`,
+  );
   const afterList = (await run(stack.engine.superseded.list()[0]!.cmd)).stdout.split('\n').filter(Boolean);
-  assert.deepEqual(afterList.sort(), [...stack.engine.superseded.inUse()].filter((n) => afterList.includes(n)).sort(), 'every config left is one the stack uses');
+  assert.deepEqual(
+    afterList.sort(),
+    [...stack.engine.superseded.inUse()].filter((n) => afterList.includes(n)).sort(),
+    'every config left is one the stack uses',
+  );
   stack.plan = p.plan;
 });
 
-test('losing the leader: a new leader, the stack reconverges, requests through another node keep answering', { skip, timeout: 15 * 60_000 }, async () => {
-  // An earlier failover may have left the leader on the data node: losing it would take
-  // the database along (it is pinned there), which is another test.
-  const leader = await moveLeaderOff(fx, fx.dataNode);
-  assert.ok(leader, 'no leader before the failover');
-  assert.notEqual(leader, fx.dataNode);
-  const client = fx.nodes.find((n) => n.name !== leader && n.name !== fx.dataNode)!;
-  const survivor = new SwarmEngine({ project: stack.plan.name, dir: stack.outDir, dockerHost: client.dockerHost, resolveImage: 'never' });
+test(
+  'losing the leader: a new leader, the stack reconverges, requests through another node keep answering',
+  { skip, timeout: 15 * 60_000 },
+  async () => {
+    // An earlier failover may have left the leader on the data node: losing it would take
+    // the database along (it is pinned there), which is another test.
+    const leader = await moveLeaderOff(fx, fx.dataNode);
+    assert.ok(leader, 'no leader before the failover');
+    assert.notEqual(leader, fx.dataNode);
+    const client = fx.nodes.find((n) => n.name !== leader && n.name !== fx.dataNode)!;
+    const survivor = new SwarmEngine({ project: stack.plan.name, dir: stack.outDir, dockerHost: client.dockerHost, resolveImage: 'never' });
 
-  const load = steadyLoad(client);
-  const t0 = load.t0;
-  await new Promise((res) => setTimeout(res, 3000));
-  const killedAt = load.now();
-  // stop: dockerd stops its containers (SIGTERM, drain) then dies; kill: the node just vanishes
-  const how = process.env.WHARF_SWARM_FAILOVER === 'kill' ? ['kill', leader!] : ['stop', '-t', '10', leader!];
-  await execa('docker', how);
-  const stoppedAt = load.now();
-  numbers.failoverMode = how[0]!;
+    const load = steadyLoad(client);
+    const t0 = load.t0;
+    await new Promise((res) => setTimeout(res, 3000));
+    const killedAt = load.now();
+    // stop: dockerd stops its containers (SIGTERM, drain) then dies; kill: the node just vanishes
+    const how = process.env.WHARF_SWARM_FAILOVER === 'kill' ? ['kill', leader!] : ['stop', '-t', '10', leader!];
+    await execa('docker', how);
+    const stoppedAt = load.now();
+    numbers.failoverMode = how[0]!;
 
-  let newLeader: string | undefined;
-  while (!newLeader && performance.now() - t0 < 120_000) {
-    newLeader = await leaderOf(fx, [leader]);
-    if (!newLeader) await new Promise((res) => setTimeout(res, 500));
-  }
-  const leaderAt = load.now();
-  assert.ok(newLeader && newLeader !== leader, 'no new leader within 120 s');
-  // Reconverged: the stopped node reported Down, every service back at its count on the
-  // nodes left (global services: one per live node).
-  const conv = await waitReconverged(survivor, stack.plan, [leader!], 5 * 60_000);
-  const convergedAt = load.now();
-  await new Promise((res) => setTimeout(res, 5000));
-  const { results, failed } = await load.end();
+    let newLeader: string | undefined;
+    while (!newLeader && performance.now() - t0 < 120_000) {
+      newLeader = await leaderOf(fx, [leader]);
+      if (!newLeader) await new Promise((res) => setTimeout(res, 500));
+    }
+    const leaderAt = load.now();
+    assert.ok(newLeader && newLeader !== leader, 'no new leader within 120 s');
+    // Reconverged: the stopped node reported Down, every service back at its count on the
+    // nodes left (global services: one per live node).
+    const conv = await waitReconverged(survivor, stack.plan, [leader!], 5 * 60_000);
+    const convergedAt = load.now();
+    await new Promise((res) => setTimeout(res, 5000));
+    const { results, failed } = await load.end();
 
-  Object.assign(numbers, {
-    failoverFailureWindowSeconds: failed.length ? +(failed.at(-1)!.t - failed[0]!.t).toFixed(1) : 0,
-    failoverStopSeconds: +(stoppedAt - killedAt).toFixed(1),
-    failoverNewLeaderSeconds: +(leaderAt - killedAt).toFixed(1),
-    failoverReconvergeSeconds: +(convergedAt - killedAt).toFixed(1),
-    failoverRequests: results.length,
-    failoverFailed: failed.length,
-    failoverNewLeader: newLeader!,
-  });
-  log(`stopped ${leader} (docker stop took ${numbers.failoverStopSeconds}s); new leader ${newLeader} after ${numbers.failoverNewLeaderSeconds}s; reconverged after ${numbers.failoverReconvergeSeconds}s (${conv.detail})`);
-  log(`${results.length} requests, ${failed.length} failed${failed.length ? `: ${failures(failed)}` : ''}`);
-  assert.ok(results.length > 100, 'the load did not run');
-  // Goal 0 (issue 10); until retries cover every case, report and bound it.
-  assert.ok(failed.length <= results.length * 0.05, `${failed.length} of ${results.length} requests failed`);
+    Object.assign(numbers, {
+      failoverFailureWindowSeconds: failed.length ? +(failed.at(-1)!.t - failed[0]!.t).toFixed(1) : 0,
+      failoverStopSeconds: +(stoppedAt - killedAt).toFixed(1),
+      failoverNewLeaderSeconds: +(leaderAt - killedAt).toFixed(1),
+      failoverReconvergeSeconds: +(convergedAt - killedAt).toFixed(1),
+      failoverRequests: results.length,
+      failoverFailed: failed.length,
+      failoverNewLeader: newLeader!,
+    });
+    log(
+      `stopped ${leader} (docker stop took ${numbers.failoverStopSeconds}s); new leader ${newLeader} after ${numbers.failoverNewLeaderSeconds}s; reconverged after ${numbers.failoverReconvergeSeconds}s (${conv.detail})`,
+    );
+    log(`${results.length} requests, ${failed.length} failed${failed.length ? `: ${failures(failed)}` : ''}`);
+    assert.ok(results.length > 100, 'the load did not run');
+    // Goal 0 (issue 10); until retries cover every case, report and bound it.
+    assert.ok(failed.length <= results.length * 0.05, `${failed.length} of ${results.length} requests failed`);
 
-  // Bring the node back so the fixture stays a 3-manager swarm.
-  await execa('docker', ['start', leader]);
-  const back = performance.now();
-  let rows: Array<{ Hostname: string; Status: string; ManagerStatus: string }> = [];
-  const rejoined = () => rows.length === fx.nodes.length && rows.every((x) => x.Status === 'Ready' && (x.ManagerStatus === 'Leader' || x.ManagerStatus === 'Reachable'));
-  while (performance.now() - back < 180_000) {
-    const r = await run(survivor.nodes(), { reject: false });
-    rows = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as (typeof rows)[number]);
-    if (rejoined()) break;
-    await new Promise((res) => setTimeout(res, 1000));
-  }
-  numbers.rejoinSeconds = +((performance.now() - back) / 1000).toFixed(1);
-  assert.ok(rejoined(), `${leader} did not rejoin within 180 s: ${JSON.stringify(rows)}`);
-});
+    // Bring the node back so the fixture stays a 3-manager swarm.
+    await execa('docker', ['start', leader]);
+    const back = performance.now();
+    let rows: Array<{ Hostname: string; Status: string; ManagerStatus: string }> = [];
+    const rejoined = () =>
+      rows.length === fx.nodes.length &&
+      rows.every((x) => x.Status === 'Ready' && (x.ManagerStatus === 'Leader' || x.ManagerStatus === 'Reachable'));
+    while (performance.now() - back < 180_000) {
+      const r = await run(survivor.nodes(), { reject: false });
+      rows = r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as (typeof rows)[number]);
+      if (rejoined()) break;
+      await new Promise((res) => setTimeout(res, 1000));
+    }
+    numbers.rejoinSeconds = +((performance.now() - back) / 1000).toFixed(1);
+    assert.ok(rejoined(), `${leader} did not rejoin within 180 s: ${JSON.stringify(rows)}`);
+  },
+);
 
-test('wharf down --target swarm --volumes: services, networks and every node\'s volumes of the stack are gone', { skip, timeout: 5 * 60_000 }, async () => {
-  const r = await down(ctx(), { volumes: true, onLine: (l) => log(`  down: ${l}`) });
-  log(`down in ${(r.durationMs / 1000).toFixed(1)}s: removed ${r.removedContainers} containers; left ${JSON.stringify(r.remaining)}`);
-  assert.ok(r.removedContainers > 0, JSON.stringify(r));
-  assert.deepEqual({ ...r.remaining, unreachableNodes: r.unreachableNodes }, { containers: 0, networks: 0, volumes: [], unreachableNodes: [] }, JSON.stringify(r));
-  for (const n of fx.nodes) {
-    const v = await execa('docker', ['volume', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${stack.plan.name}`], { env: { DOCKER_HOST: n.dockerHost } });
-    assert.equal(v.stdout.trim(), '', `volumes left on ${n.name}`);
-  }
-});
+test(
+  "wharf down --target swarm --volumes: services, networks and every node's volumes of the stack are gone",
+  { skip, timeout: 5 * 60_000 },
+  async () => {
+    const r = await down(ctx(), { volumes: true, onLine: (l) => log(`  down: ${l}`) });
+    log(`down in ${(r.durationMs / 1000).toFixed(1)}s: removed ${r.removedContainers} containers; left ${JSON.stringify(r.remaining)}`);
+    assert.ok(r.removedContainers > 0, JSON.stringify(r));
+    assert.deepEqual(
+      { ...r.remaining, unreachableNodes: r.unreachableNodes },
+      { containers: 0, networks: 0, volumes: [], unreachableNodes: [] },
+      JSON.stringify(r),
+    );
+    for (const n of fx.nodes) {
+      const v = await execa('docker', ['volume', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${stack.plan.name}`], {
+        env: { DOCKER_HOST: n.dockerHost },
+      });
+      assert.equal(v.stdout.trim(), '', `volumes left on ${n.name}`);
+    }
+  },
+);

@@ -31,8 +31,29 @@ export function testMaterial() {
   if (material) return material;
   const key = join(work, 'key.pem');
   const cert = join(work, 'cert.pem');
-  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
-    '-days', '2', '-subj', '/CN=wharf-test', '-addext', 'subjectAltName=DNS:*.localhost'], { encoding: 'utf8' });
+  const r = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=wharf-test',
+      '-addext',
+      'subjectAltName=DNS:*.localhost',
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr);
   const pem = join(work, 'edge-tls-pem');
   const cat = spawnSync('sh', ['-c', `cat "${cert}" "${key}" > "${pem}"`]);
@@ -53,14 +74,21 @@ export function testMaterial() {
 /** The test copy: secret paths to the temp files, optionally ports and DNS rewritten. */
 export function testCopy(cfg: string, plan: Plan, ports?: Map<number, number>, dns?: string): string {
   let out = cfg.replaceAll(`/run/secrets/${plan.tls.pemSecret}`, testMaterial().pem);
-  if (ports) out = out.replace(/^(\s+bind) :(\d+)/gm, (_, b: string, p: string) => `${b} 127.0.0.1:${ports.get(Number(p)) ?? assert.fail(`no port for ${p}`)}`);
+  if (ports)
+    out = out.replace(
+      /^(\s+bind) :(\d+)/gm,
+      (_, b: string, p: string) => `${b} 127.0.0.1:${ports.get(Number(p)) ?? assert.fail(`no port for ${p}`)}`,
+    );
   if (dns) out = out.replace('nameserver docker 127.0.0.11:53', `nameserver docker ${dns}`);
   return out;
 }
 
 /** The plan with the proxy's scrape port changed (the exporter follows the plan). */
 export function withMetricsPort(plan: Plan, port: number): Plan {
-  return { ...plan, components: plan.components.map((c) => (c.name === plan.proxy.component && c.metrics ? { ...c, metrics: { ...c.metrics, port } } : c)) };
+  return {
+    ...plan,
+    components: plan.components.map((c) => (c.name === plan.proxy.component && c.metrics ? { ...c, metrics: { ...c.metrics, port } } : c)),
+  };
 }
 
 export function check(cfg: string, plan: Plan, name: string) {

@@ -22,8 +22,10 @@ export function dirSnapshot(dir: string, rel = ''): Record<string, string> {
     const p = join(dir, r);
     const st = lstatSync(p);
     if (st.isSymbolicLink()) out[r] = `link:${readlinkSync(p)}`;
-    else if (st.isDirectory()) { out[`${r}/`] = `dir:${st.mode}`; Object.assign(out, dirSnapshot(dir, r)); }
-    else out[r] = `${st.mode}:${createHash('sha256').update(readFileSync(p)).digest('hex')}`;
+    else if (st.isDirectory()) {
+      out[`${r}/`] = `dir:${st.mode}`;
+      Object.assign(out, dirSnapshot(dir, r));
+    } else out[r] = `${st.mode}:${createHash('sha256').update(readFileSync(p)).digest('hex')}`;
   }
   return out;
 }

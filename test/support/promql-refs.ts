@@ -82,7 +82,10 @@ export function promqlRefs(expr: string): PromqlRefs {
     const metrics = new Set<string>();
     const created = new Set<string>();
     const walk = (x: SyntaxNode) => {
-      if (x.name === 'VectorSelector') { metrics.add(selectorOf(x).metric); return; }
+      if (x.name === 'VectorSelector') {
+        metrics.add(selectorOf(x).metric);
+        return;
+      }
       if (x.name === 'FunctionCall') {
         const fn = x.getChild('FunctionIdentifier')?.firstChild?.name;
         if (fn === 'LabelReplace' || fn === 'LabelJoin') {
@@ -99,7 +102,12 @@ export function promqlRefs(expr: string): PromqlRefs {
   const selectors: SelectorRef[] = [];
   const groupings: GroupingRef[] = [];
   const calls: CallRef[] = [];
-  const labelsIn = (g: SyntaxNode | null) => (g ? children(g).filter((c) => c.name === 'LabelName').map(text) : []);
+  const labelsIn = (g: SyntaxNode | null) =>
+    g
+      ? children(g)
+          .filter((c) => c.name === 'LabelName')
+          .map(text)
+      : [];
 
   const visit = (n: SyntaxNode) => {
     if (n.name === 'VectorSelector') selectors.push(selectorOf(n));

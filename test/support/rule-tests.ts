@@ -21,21 +21,38 @@ export function ruleTests(rules: AlertRule[]): unknown[] {
     const interval = a.fixture.interval ?? '1m';
     const expected = (fl: Record<string, string>) => {
       const labels = { ...fl, severity: a.severity, component: expand(a.component, fl) };
-      return { exp_labels: labels, exp_annotations: { summary: expand(a.summary, labels), description: expand(a.description, labels), runbook: expand(a.runbook, labels) } };
+      return {
+        exp_labels: labels,
+        exp_annotations: {
+          summary: expand(a.summary, labels),
+          description: expand(a.description, labels),
+          runbook: expand(a.runbook, labels),
+        },
+      };
     };
     return [
       {
-        name: `${a.alert} fires`, interval, input_series: a.fixture.firing,
+        name: `${a.alert} fires`,
+        interval,
+        input_series: a.fixture.firing,
         alert_rule_test: [{ eval_time: at, alertname: a.alert, exp_alerts: [expected(a.fixture.labels)] }],
       },
       ...(a.fixture.alsoFires ?? []).map((x) => ({
-        name: `${a.alert} fires: ${x.name}`, interval, input_series: x.firing,
+        name: `${a.alert} fires: ${x.name}`,
+        interval,
+        input_series: x.firing,
         alert_rule_test: [{ eval_time: x.at ?? at, alertname: a.alert, exp_alerts: [expected(x.labels)] }],
       })),
-      ...(a.fixture.always ? [] : [{
-        name: `${a.alert} stays quiet`, interval, input_series: a.fixture.quiet,
-        alert_rule_test: [{ eval_time: at, alertname: a.alert, exp_alerts: [] }],
-      }]),
+      ...(a.fixture.always
+        ? []
+        : [
+            {
+              name: `${a.alert} stays quiet`,
+              interval,
+              input_series: a.fixture.quiet,
+              alert_rule_test: [{ eval_time: at, alertname: a.alert, exp_alerts: [] }],
+            },
+          ]),
     ];
   });
   // promtool evaluates every rule at every step up to eval_time: slow fixtures (days of backup
@@ -45,8 +62,10 @@ export function ruleTests(rules: AlertRule[]): unknown[] {
   for (const t of tests) byInterval.set(t.interval, [...(byInterval.get(t.interval) ?? []), t]);
   return [...byInterval].flatMap(([interval, ts]) => {
     const chunk = Math.ceil(ts.length / 4);
-    return Array.from({ length: Math.ceil(ts.length / chunk) }, (_, i) =>
-      ({ rule_files: ['rules/*.yml'], evaluation_interval: interval, tests: ts.slice(i * chunk, (i + 1) * chunk) }));
+    return Array.from({ length: Math.ceil(ts.length / chunk) }, (_, i) => ({
+      rule_files: ['rules/*.yml'],
+      evaluation_interval: interval,
+      tests: ts.slice(i * chunk, (i + 1) * chunk),
+    }));
   });
 }
-

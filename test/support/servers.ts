@@ -122,7 +122,10 @@ export function freePort(): Promise<number> {
 export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = connect({ port, host });
-    const done = (v: boolean) => { sock.destroy(); resolve(v); };
+    const done = (v: boolean) => {
+      sock.destroy();
+      resolve(v);
+    };
     sock.setTimeout(500, () => done(false));
     sock.once('connect', () => done(true));
     sock.once('error', () => done(false));
@@ -131,15 +134,23 @@ export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
 
 const live = new Set<ChildProcess>();
 process.on('exit', () => {
-  for (const c of live) if (c.pid && c.exitCode === null && c.signalCode === null) {
-    try { process.kill(c.pid, 'SIGKILL'); } catch { /* already gone */ }
-  }
+  for (const c of live)
+    if (c.pid && c.exitCode === null && c.signalCode === null) {
+      try {
+        process.kill(c.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function capture(child: ChildProcess, sink: string[]) {
-  const push = (b: Buffer) => { sink.push(b.toString()); if (sink.length > 400) sink.splice(0, sink.length - 400); };
+  const push = (b: Buffer) => {
+    sink.push(b.toString());
+    if (sink.length > 400) sink.splice(0, sink.length - 400);
+  };
   child.stdout?.on('data', push);
   child.stderr?.on('data', push);
 }
@@ -148,7 +159,10 @@ async function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return true;
   return new Promise((resolve) => {
     const t = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => { clearTimeout(t); resolve(true); });
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve(true);
+    });
   });
 }
 
@@ -180,8 +194,12 @@ function managed(spec: ProcSpec) {
     dir: spec.dir,
     url: spec.url,
     password: spec.password,
-    get pid() { return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined; },
-    get running() { return handle.pid !== undefined; },
+    get pid() {
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
+    get running() {
+      return handle.pid !== undefined;
+    },
     log: () => out.join(''),
     async start() {
       if (handle.running) return;
@@ -199,7 +217,9 @@ function managed(spec: ProcSpec) {
         if (await spec.probe().catch(() => false)) return;
         if (Date.now() > deadline) {
           await handle.stop({ keepData: true, kill: true });
-          throw new Error(`${spec.kind} did not become ready on port ${spec.port} within ${spec.startTimeoutMs} ms:\n${handle.log().slice(-3000)}`);
+          throw new Error(
+            `${spec.kind} did not become ready on port ${spec.port} within ${spec.startTimeoutMs} ms:\n${handle.log().slice(-3000)}`,
+          );
         }
         await sleep(50);
       }
@@ -207,9 +227,17 @@ function managed(spec: ProcSpec) {
     async stop(opts: StopOptions = {}) {
       const c = child;
       if (c?.pid && c.exitCode === null && c.signalCode === null) {
-        try { process.kill(c.pid, opts.kill ? 'SIGKILL' : spec.stopSignal ?? 'SIGTERM'); } catch { /* gone */ }
+        try {
+          process.kill(c.pid, opts.kill ? 'SIGKILL' : (spec.stopSignal ?? 'SIGTERM'));
+        } catch {
+          /* gone */
+        }
         if (!(await waitExit(c, 15_000))) {
-          try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ }
+          try {
+            process.kill(c.pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
           await waitExit(c, 5000);
         }
       }
@@ -229,8 +257,20 @@ function tempDir(kind: string): string {
 }
 
 function run(cmd: string, args: string[], opts: { uid?: number; gid?: number; cwd?: string; timeoutMs?: number } = {}) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', uid: opts.uid, gid: opts.gid, cwd: opts.cwd ?? '/', timeout: opts.timeoutMs ?? 120_000 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal ?? r.error?.message}):\n${(r.stdout ?? '') + (r.stderr ?? '')}`.slice(0, 4000));
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    uid: opts.uid,
+    gid: opts.gid,
+    cwd: opts.cwd ?? '/',
+    timeout: opts.timeoutMs ?? 120_000,
+  });
+  if (r.status !== 0)
+    throw new Error(
+      `${cmd} ${args.join(' ')} failed (${r.status ?? r.signal ?? r.error?.message}):\n${(r.stdout ?? '') + (r.stderr ?? '')}`.slice(
+        0,
+        4000,
+      ),
+    );
   return r.stdout;
 }
 
@@ -260,19 +300,64 @@ export async function startPostgres(opts: DbOptions = {}): Promise<DbServer> {
   writeFileSync(pwfile, password + '\n', { mode: 0o600 });
   if (ids) chownSync(pwfile, ids.uid, ids.gid);
   // The cluster's superuser is our user; TCP needs its password (scram), the socket is trusted.
-  run(join(PG_BIN, 'initdb'), ['-D', data, '-U', user, `--pwfile=${pwfile}`, '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8', '--locale=C', '--no-sync'], { uid: ids?.uid, gid: ids?.gid });
+  run(
+    join(PG_BIN, 'initdb'),
+    [
+      '-D',
+      data,
+      '-U',
+      user,
+      `--pwfile=${pwfile}`,
+      '--auth-host=scram-sha-256',
+      '--auth-local=trust',
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-sync',
+    ],
+    { uid: ids?.uid, gid: ids?.gid },
+  );
   rmSync(pwfile);
 
   const { default: pg } = await import('pg');
   const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(database)}`;
   let created = false;
   const h = managed({
-    kind: 'postgres', host, port, dir, url, password, startTimeoutMs: 30_000, stopSignal: 'SIGINT',
-    spawn: () => spawn(join(PG_BIN, 'postgres'), [
-      '-D', data, '-p', String(port), '-k', dir,
-      '-c', `listen_addresses=${host}`, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
-      '-c', 'max_connections=200', '-c', 'shared_buffers=64MB', '-c', 'logging_collector=off',
-    ], { uid: ids?.uid, gid: ids?.gid, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }),
+    kind: 'postgres',
+    host,
+    port,
+    dir,
+    url,
+    password,
+    startTimeoutMs: 30_000,
+    stopSignal: 'SIGINT',
+    spawn: () =>
+      spawn(
+        join(PG_BIN, 'postgres'),
+        [
+          '-D',
+          data,
+          '-p',
+          String(port),
+          '-k',
+          dir,
+          '-c',
+          `listen_addresses=${host}`,
+          '-c',
+          'fsync=off',
+          '-c',
+          'synchronous_commit=off',
+          '-c',
+          'full_page_writes=off',
+          '-c',
+          'max_connections=200',
+          '-c',
+          'shared_buffers=64MB',
+          '-c',
+          'logging_collector=off',
+        ],
+        { uid: ids?.uid, gid: ids?.gid, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
     probe: async () => {
       const c = new pg.Client({ host, port, user, password, database: created ? database : 'postgres', connectionTimeoutMillis: 1000 });
       try {
@@ -315,22 +400,52 @@ export async function startMariadb(opts: DbOptions = {}): Promise<DbServer> {
   const runAs = root ? (userIds('mysql') ? 'mysql' : 'root') : undefined;
   const ids = runAs === 'mysql' ? userIds('mysql') : undefined;
   if (ids) chownSync(dir, ids.uid, ids.gid);
-  run(which('mariadb-install-db')!, [
-    '--no-defaults', `--datadir=${data}`, ...(runAs ? [`--user=${runAs}`] : []),
-    '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve',
-  ], { cwd: dir });
+  run(
+    which('mariadb-install-db')!,
+    [
+      '--no-defaults',
+      `--datadir=${data}`,
+      ...(runAs ? [`--user=${runAs}`] : []),
+      '--auth-root-authentication-method=normal',
+      '--skip-test-db',
+      '--skip-name-resolve',
+    ],
+    { cwd: dir },
+  );
 
   const mysql = await import('mysql2/promise');
   const url = `mysql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(database)}`;
   let created = false;
   const h = managed({
-    kind: 'mariadb', host, port, dir, url, password, startTimeoutMs: 60_000,
-    spawn: () => spawn(which('mariadbd')!, [
-      '--no-defaults', `--datadir=${data}`, `--socket=${sock}`, `--port=${port}`, `--bind-address=${host}`,
-      `--pid-file=${join(dir, 'mysqld.pid')}`, ...(runAs ? [`--user=${runAs}`] : []),
-      '--skip-name-resolve', '--skip-log-bin', '--innodb-buffer-pool-size=64M', '--innodb-log-file-size=16M',
-      '--innodb-flush-log-at-trx-commit=0', '--innodb-doublewrite=0', '--max-connections=300', '--log-error=',
-    ], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }),
+    kind: 'mariadb',
+    host,
+    port,
+    dir,
+    url,
+    password,
+    startTimeoutMs: 60_000,
+    spawn: () =>
+      spawn(
+        which('mariadbd')!,
+        [
+          '--no-defaults',
+          `--datadir=${data}`,
+          `--socket=${sock}`,
+          `--port=${port}`,
+          `--bind-address=${host}`,
+          `--pid-file=${join(dir, 'mysqld.pid')}`,
+          ...(runAs ? [`--user=${runAs}`] : []),
+          '--skip-name-resolve',
+          '--skip-log-bin',
+          '--innodb-buffer-pool-size=64M',
+          '--innodb-log-file-size=16M',
+          '--innodb-flush-log-at-trx-commit=0',
+          '--innodb-doublewrite=0',
+          '--max-connections=300',
+          '--log-error=',
+        ],
+        { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
     probe: async () => {
       if (!created) {
         // First start: create the user and database through the socket as root.
@@ -376,22 +491,51 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
   const dir = tempDir('redis');
   const conf = join(dir, 'redis.conf');
   // Config file rather than argv so the password is not visible in `ps`.
-  writeFileSync(conf, [
-    `port ${port}`, `bind ${host}`, `dir ${dir}`, 'save ""', 'appendonly no', 'daemonize no', 'protected-mode no',
-    ...(password ? [`requirepass ${password}`] : []),
-  ].join('\n') + '\n', { mode: 0o600 });
+  writeFileSync(
+    conf,
+    [
+      `port ${port}`,
+      `bind ${host}`,
+      `dir ${dir}`,
+      'save ""',
+      'appendonly no',
+      'daemonize no',
+      'protected-mode no',
+      ...(password ? [`requirepass ${password}`] : []),
+    ].join('\n') + '\n',
+    { mode: 0o600 },
+  );
   const url = password ? `redis://:${encodeURIComponent(password)}@${host}:${port}/0` : `redis://${host}:${port}/0`;
   const h = managed({
-    kind: 'redis', host, port, dir, url, password, startTimeoutMs: 15_000,
+    kind: 'redis',
+    host,
+    port,
+    dir,
+    url,
+    password,
+    startTimeoutMs: 15_000,
     spawn: () => spawn(which('redis-server')!, [conf], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }),
-    probe: () => new Promise<boolean>((resolve) => {
-      const s = connect({ host, port });
-      let buf = '';
-      s.setTimeout(1000, () => { s.destroy(); resolve(false); });
-      s.on('error', () => resolve(false));
-      s.on('connect', () => s.write((password ? `AUTH ${password}\r\n` : '') + 'PING\r\n'));
-      s.on('data', (d) => { buf += d.toString(); if (buf.includes('+PONG')) { s.destroy(); resolve(true); } else if (buf.includes('-')) { s.destroy(); resolve(false); } });
-    }),
+    probe: () =>
+      new Promise<boolean>((resolve) => {
+        const s = connect({ host, port });
+        let buf = '';
+        s.setTimeout(1000, () => {
+          s.destroy();
+          resolve(false);
+        });
+        s.on('error', () => resolve(false));
+        s.on('connect', () => s.write((password ? `AUTH ${password}\r\n` : '') + 'PING\r\n'));
+        s.on('data', (d) => {
+          buf += d.toString();
+          if (buf.includes('+PONG')) {
+            s.destroy();
+            resolve(true);
+          } else if (buf.includes('-')) {
+            s.destroy();
+            resolve(false);
+          }
+        });
+      }),
   });
   await h.start();
   return Object.assign(h, {

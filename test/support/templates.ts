@@ -14,7 +14,13 @@ export const templateNames = ['api', 'lab', 'haproxy-mysql', 'miniflux', 'gitea'
 /** Every template, plus the api template behind HAProxy (what the e2e suite runs). */
 export const variants: Array<{ id: string; template: string; change?: (doc: Record<string, any>) => void }> = [
   { id: 'api', template: 'api' },
-  { id: 'api-haproxy', template: 'api', change: (d) => { d.proxy = { ...(d.proxy ?? {}), kind: 'haproxy' }; } },
+  {
+    id: 'api-haproxy',
+    template: 'api',
+    change: (d) => {
+      d.proxy = { ...(d.proxy ?? {}), kind: 'haproxy' };
+    },
+  },
   { id: 'lab', template: 'lab' },
   { id: 'haproxy-mysql', template: 'haproxy-mysql' },
   { id: 'miniflux', template: 'miniflux' },
@@ -25,7 +31,11 @@ export function templateText(name: string): string {
   return readFileSync(join(repoRoot, 'templates', `${name}.yaml`), 'utf8');
 }
 
-export function loadVariant(v: { template: string; change?: (doc: Record<string, any>) => void }): { stack: Stack; plan: Plan; text: string } {
+export function loadVariant(v: { template: string; change?: (doc: Record<string, any>) => void }): {
+  stack: Stack;
+  plan: Plan;
+  text: string;
+} {
   const doc = parse(templateText(v.template)) as Record<string, any>;
   v.change?.(doc);
   const text = stringify(doc);

@@ -13,9 +13,11 @@ const pure = inTestFile && !/\.(tools|engine|e2e)\.test\.ts$/.test(file);
 
 if (pure) {
   const refuse = (what) => () => {
-    throw new Error(`${basename(file)} is a pure test (plain *.test.ts) but ${what}: `
-      + 'rename it *.tools.test.ts (validators, CLIs, loopback servers), *.engine.test.ts (containers) '
-      + 'or *.e2e.test.ts (whole stacks), or split the file');
+    throw new Error(
+      `${basename(file)} is a pure test (plain *.test.ts) but ${what}: ` +
+        'rename it *.tools.test.ts (validators, CLIs, loopback servers), *.engine.test.ts (containers) ' +
+        'or *.e2e.test.ts (whole stacks), or split the file',
+    );
   };
   for (const fn of ['spawn', 'spawnSync', 'exec', 'execSync', 'execFile', 'execFileSync', 'fork']) {
     childProcess[fn] = refuse(`starts a process (child_process.${fn})`);

@@ -5,7 +5,12 @@ import { assertDeclared } from './requirements.js';
 
 export function have(cmd: string, args: string[] = ['--version']): boolean {
   assertDeclared(cmd);
-  try { execaSync(cmd, args, { stdio: 'ignore', timeout: 20_000 }); return true; } catch { return false; }
+  try {
+    execaSync(cmd, args, { stdio: 'ignore', timeout: 20_000 });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Returns a skip reason outside CI; throws in CI so a missing validator fails the run. */

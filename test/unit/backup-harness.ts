@@ -22,7 +22,9 @@ function versionOf(bin: string): [number, number] | undefined {
     const out = execaSync(bin, ['version'], { timeout: 10_000 }).stdout;
     const m = /restic (\d+)\.(\d+)/.exec(out);
     return m ? [Number(m[1]), Number(m[2])] : undefined;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -37,8 +39,9 @@ export function resticBinary(): string | undefined {
     if (v && (v[0] > 0 || v[1] >= 17)) return c;
   }
   try {
-    const ids = execaSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'], { timeout: 20_000 }).stdout
-      .split('\n').filter((l) => l.startsWith('wharf-test/restic:'));
+    const ids = execaSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'], { timeout: 20_000 })
+      .stdout.split('\n')
+      .filter((l) => l.startsWith('wharf-test/restic:'));
     const line = ids[0];
     if (!line) return undefined;
     const [ref, id] = line.split(' ') as [string, string];
@@ -46,12 +49,18 @@ export function resticBinary(): string | undefined {
     if (!existsSync(dest)) {
       mkdirSync(dirname(dest), { recursive: true });
       const cid = execaSync('docker', ['create', ref], { timeout: 30_000 }).stdout.trim();
-      try { execaSync('docker', ['cp', `${cid}:/usr/bin/restic`, dest], { timeout: 60_000 }); } finally { execaSync('docker', ['rm', '-v', cid], { reject: false }); }
+      try {
+        execaSync('docker', ['cp', `${cid}:/usr/bin/restic`, dest], { timeout: 60_000 });
+      } finally {
+        execaSync('docker', ['rm', '-v', cid], { reject: false });
+      }
       chmodSync(dest, 0o755);
     }
     const v = versionOf(dest);
     return v && (v[0] > 0 || v[1] >= 17) ? dest : undefined;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 /** The plan of a spec, with the backup service in it (planBackupService; build.ts adds it once wired). */
@@ -91,7 +100,12 @@ ${opts.schedule ? `      verify:\n        schedule: "${opts.schedule}"\n` : ''}m
 `;
 }
 
-export interface RunOut { code: number; stdout: string; stderr: string; ms: number }
+export interface RunOut {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 
 export interface Sandbox {
   dir: string;
@@ -117,17 +131,25 @@ export interface Sandbox {
  */
 export function recordingServices(calls: string[], real: Record<string, Partial<ServiceControl>> = {}): ServiceControl {
   const each = async (op: 'stop' | 'start', names: string[]) => {
-    for (const n of names) { calls.push(`${op} ${n}`); await real[n]?.[op]?.([n]); }
+    for (const n of names) {
+      calls.push(`${op} ${n}`);
+      await real[n]?.[op]?.([n]);
+    }
   };
   return {
     stop: (names) => each('stop', names),
     start: (names) => each('start', names),
-    waitHealthy: async (names, ms) => { for (const n of names) await real[n]?.waitHealthy?.([n], ms); },
+    waitHealthy: async (names, ms) => {
+      for (const n of names) await real[n]?.waitHealthy?.([n], ms);
+    },
     notRunning: async () => [],
   };
 }
 
-export function makeSandbox(plan: Plan, o: { restic: string; secrets?: Record<string, string>; env?: Record<string, string>; services?: Record<string, Partial<ServiceControl>> }): Sandbox {
+export function makeSandbox(
+  plan: Plan,
+  o: { restic: string; secrets?: Record<string, string>; env?: Record<string, string>; services?: Record<string, Partial<ServiceControl>> },
+): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-backup-'));
   const home = join(dir, 'backup');
   const metricsDir = join(dir, 'metrics');
@@ -143,22 +165,52 @@ export function makeSandbox(plan: Plan, o: { restic: string; secrets?: Record<st
   for (const [k, v] of Object.entries(all)) writeFileSync(join(secretsDir, k), v, { mode: 0o600 });
   const env: Record<string, string> = {
     PATH: `${PG_BIN}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-    WHARF_BACKUP_HOME: home, WHARF_METRICS_DIR: metricsDir, WHARF_REPO_DIR: repoDir, WHARF_SECRETS_DIR: secretsDir,
-    WHARF_TMP: join(dir, 'tmp'), WHARF_VOLUMES_DIR: join(dir, 'volumes'), RESTIC: o.restic, TZ: 'UTC', ...o.env,
+    WHARF_BACKUP_HOME: home,
+    WHARF_METRICS_DIR: metricsDir,
+    WHARF_REPO_DIR: repoDir,
+    WHARF_SECRETS_DIR: secretsDir,
+    WHARF_TMP: join(dir, 'tmp'),
+    WHARF_VOLUMES_DIR: join(dir, 'volumes'),
+    RESTIC: o.restic,
+    TZ: 'UTC',
+    ...o.env,
   };
-  const run: Sandbox['run'] = (script, args, extraEnv = {}) => new Promise((resolve) => {
-    const t0 = performance.now();
-    const child = spawn(join(home, 'bin', `${script}.sh`), args, { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = ''; let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr, ms: performance.now() - t0 }));
-  });
+  const run: Sandbox['run'] = (script, args, extraEnv = {}) =>
+    new Promise((resolve) => {
+      const t0 = performance.now();
+      const child = spawn(join(home, 'bin', `${script}.sh`), args, { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr, ms: performance.now() - t0 }));
+    });
   const serviceCalls: string[] = [];
   return {
-    dir, home, metricsDir, repoDir, secretsDir, env, run, serviceCalls,
-    executor: { plan, services: recordingServices(serviceCalls, o.services), script: (name, args, describe, timeoutMs) => cmd([join(home, 'bin', `${name}.sh`), ...args], describe, { env, timeoutMs }) },
-    metrics: (job) => { try { return execaSync('cat', [join(metricsDir, `wharf_backup_${job}.prom`)]).stdout; } catch { return ''; } },
+    dir,
+    home,
+    metricsDir,
+    repoDir,
+    secretsDir,
+    env,
+    run,
+    serviceCalls,
+    executor: {
+      plan,
+      services: recordingServices(serviceCalls, o.services),
+      script: (name, args, describe, timeoutMs) => cmd([join(home, 'bin', `${name}.sh`), ...args], describe, { env, timeoutMs }),
+    },
+    metrics: (job) => {
+      try {
+        return execaSync('cat', [join(metricsDir, `wharf_backup_${job}.prom`)]).stdout;
+      } catch {
+        return '';
+      }
+    },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

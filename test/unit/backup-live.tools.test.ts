@@ -9,19 +9,30 @@ import pg from 'pg';
 import { missingServers, startPostgres, type DbServer } from '../support/servers.js';
 import { requireTool } from '../support/tools.js';
 import { backupNow, listBackups, restoreBackup, verifyBackups, type BackupProgress, type RestoreRequest } from '../../src/ops/backup.js';
-import { BACKUP_LAST_STATUS_METRIC, BACKUP_LAST_SUCCESS_METRIC, BACKUP_VERIFY_LAST_STATUS_METRIC } from '../../src/render/prometheus/catalogue.js';
+import {
+  BACKUP_LAST_STATUS_METRIC,
+  BACKUP_LAST_SUCCESS_METRIC,
+  BACKUP_VERIFY_LAST_STATUS_METRIC,
+} from '../../src/render/prometheus/catalogue.js';
 import { makeSandbox, metricValue, planFromYaml, postgresSpec, resticBinary, type Sandbox } from './backup-harness.js';
 
 const restic = resticBinary();
-const skip = requireTool(!!restic, 'restic >= 0.17 (WHARF_RESTIC, or the wharf-test/restic image)') ?? requireTool(!missingServers('postgres'), 'PostgreSQL server binaries');
+const skip =
+  requireTool(!!restic, 'restic >= 0.17 (WHARF_RESTIC, or the wharf-test/restic image)') ??
+  requireTool(!missingServers('postgres'), 'PostgreSQL server binaries');
 
 async function q<T = Record<string, unknown>>(db: DbServer, sql: string, params: unknown[] = []): Promise<T[]> {
   const c = new pg.Client({ connectionString: db.url });
   await c.connect();
-  try { return (await c.query(sql, params)).rows as T[]; } finally { await c.end(); }
+  try {
+    return (await c.query(sql, params)).rows as T[];
+  } finally {
+    await c.end();
+  }
 }
 
-const items = (db: DbServer) => q<{ id: number; name: string; price: string; tags: string[]; meta: unknown }>(db, 'SELECT * FROM items ORDER BY id');
+const items = (db: DbServer) =>
+  q<{ id: number; name: string; price: string; tags: string[]; meta: unknown }>(db, 'SELECT * FROM items ORDER BY id');
 
 describe('backup scripts against real PostgreSQL and restic', { skip, timeout: 600_000 }, () => {
   let db: DbServer;
@@ -29,12 +40,22 @@ describe('backup scripts against real PostgreSQL and restic', { skip, timeout: 6
   before(async () => {
     db = await startPostgres();
     await q(db, 'CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL, price numeric(10,2), tags text[], meta jsonb)');
-    await q(db, "INSERT INTO items (name, price, tags, meta) SELECT 'item ' || g, g * 1.25, ARRAY['t' || (g % 7)], jsonb_build_object('g', g, 'é', 'ünïcode') FROM generate_series(1, 2000) g");
+    await q(
+      db,
+      "INSERT INTO items (name, price, tags, meta) SELECT 'item ' || g, g * 1.25, ARRAY['t' || (g % 7)], jsonb_build_object('g', g, 'é', 'ünïcode') FROM generate_series(1, 2000) g",
+    );
     await q(db, 'CREATE TABLE audit (at timestamptz DEFAULT now(), what text)');
     const plan = planFromYaml(postgresSpec({ keepLast: 3 }));
-    sb = makeSandbox(plan, { restic: restic!, secrets: { 'db-password': db.password }, env: { WHARF_DB_HOST: '127.0.0.1', WHARF_DB_PORT: String(db.port) } });
+    sb = makeSandbox(plan, {
+      restic: restic!,
+      secrets: { 'db-password': db.password },
+      env: { WHARF_DB_HOST: '127.0.0.1', WHARF_DB_PORT: String(db.port) },
+    });
   });
-  after(async () => { await db?.stop(); sb?.cleanup(); });
+  after(async () => {
+    await db?.stop();
+    sb?.cleanup();
+  });
 
   it('backs up with progress, checks the dump, writes the metrics the alert rules read', async () => {
     const events: BackupProgress[] = [];
@@ -42,14 +63,21 @@ describe('backup scripts against real PostgreSQL and restic', { skip, timeout: 6
     assert.ok(r?.ok, `backup failed: ${r?.error}`);
     assert.match(r.snapshot!, /^[0-9a-f]{64}$/);
     assert.ok(r.bytes! > 10_000, `dump of 2000 rows is ${r.bytes} bytes`);
-    assert.deepEqual([...new Set(events.filter((e) => e.phase !== 'log').map((e) => e.phase))], ['open', 'init', 'manifest', 'dump', 'check', 'retention', 'done']);
+    assert.deepEqual(
+      [...new Set(events.filter((e) => e.phase !== 'log').map((e) => e.phase))],
+      ['open', 'init', 'manifest', 'dump', 'check', 'retention', 'done'],
+    );
     const m = sb.metrics('db');
     assert.equal(metricValue(m, BACKUP_LAST_STATUS_METRIC), 1);
     assert.ok(Math.abs(metricValue(m, BACKUP_LAST_SUCCESS_METRIC)! - Date.now() / 1000) < 120);
     assert.match(m, /wharf_backup_last_status\{backup="db",target="db",kind="postgres"\} 1/);
     // the repository is encrypted: no table content in clear anywhere under it
     let found = '';
-    try { found = execFileSync('grep', ['-r', '-l', '-a', 'item 1999', sb.repoDir], { encoding: 'utf8' }); } catch { /* exit 1: not found */ }
+    try {
+      found = execFileSync('grep', ['-r', '-l', '-a', 'item 1999', sb.repoDir], { encoding: 'utf8' });
+    } catch {
+      /* exit 1: not found */
+    }
     assert.equal(found, '', 'row data in clear text in the repository');
   });
 
@@ -61,7 +89,14 @@ describe('backup scripts against real PostgreSQL and restic', { skip, timeout: 6
     const [l] = await listBackups(sb.executor, { target: 'db' });
     assert.equal(l!.snapshots.length, 2, 'the scheduled run added a snapshot');
     // back to one snapshot, as the rest of this suite expects
-    execFileSync(sb.env.RESTIC!, ['forget', l!.snapshots[0]!.id], { env: { ...process.env, RESTIC_REPOSITORY: join(sb.repoDir, 'db'), RESTIC_PASSWORD_FILE: join(sb.secretsDir, 'backup-restic-password') }, stdio: 'pipe' });
+    execFileSync(sb.env.RESTIC!, ['forget', l!.snapshots[0]!.id], {
+      env: {
+        ...process.env,
+        RESTIC_REPOSITORY: join(sb.repoDir, 'db'),
+        RESTIC_PASSWORD_FILE: join(sb.secretsDir, 'backup-restic-password'),
+      },
+      stdio: 'pipe',
+    });
   });
 
   it('two runs that meet (schedule and a manual backup) are serialised, and both succeed', async () => {
@@ -71,7 +106,14 @@ describe('backup scripts against real PostgreSQL and restic', { skip, timeout: 6
     assert.equal([a, b].filter((r) => /progress wait waiting for another run of db/.test(r.stderr)).length, 1);
     const [l] = await listBackups(sb.executor, { target: 'db' });
     for (const s of l!.snapshots.slice(0, 2)) {
-      execFileSync(sb.env.RESTIC!, ['forget', s.id], { env: { ...process.env, RESTIC_REPOSITORY: join(sb.repoDir, 'db'), RESTIC_PASSWORD_FILE: join(sb.secretsDir, 'backup-restic-password') }, stdio: 'pipe' });
+      execFileSync(sb.env.RESTIC!, ['forget', s.id], {
+        env: {
+          ...process.env,
+          RESTIC_REPOSITORY: join(sb.repoDir, 'db'),
+          RESTIC_PASSWORD_FILE: join(sb.secretsDir, 'backup-restic-password'),
+        },
+        stdio: 'pipe',
+      });
     }
   });
 
@@ -87,7 +129,9 @@ describe('backup scripts against real PostgreSQL and restic', { skip, timeout: 6
       const small = await sb.run('backup', ['db']);
       assert.notEqual(small.code, 0);
       assert.match(small.stderr, /backup rejected: dump is \d+ bytes, below the 100000000-byte floor/);
-    } finally { writeFileSync(jobFile, orig); }
+    } finally {
+      writeFileSync(jobFile, orig);
+    }
     const [l] = await listBackups(sb.executor, { target: 'db' });
     assert.equal(l!.snapshots.length, 1, 'the rejected snapshot was dropped');
     assert.equal(l!.lastBackup?.ok, false);
@@ -101,7 +145,13 @@ describe('backup scripts against real PostgreSQL and restic', { skip, timeout: 6
     await q(db, 'DROP TABLE items');
     await q(db, "INSERT INTO audit (what) VALUES ('after the backup')");
     const asked: RestoreRequest[] = [];
-    const r = await restoreBackup(sb.executor, { target: 'db', confirm: (req) => { asked.push(req); return true; } });
+    const r = await restoreBackup(sb.executor, {
+      target: 'db',
+      confirm: (req) => {
+        asked.push(req);
+        return true;
+      },
+    });
     assert.ok(r.ok, `restore failed: ${r.error}`);
     assert.equal(asked.length, 1);
     assert.equal(asked[0]!.destination, 'in-place');
@@ -152,12 +202,22 @@ describe('backup scripts against real PostgreSQL and restic', { skip, timeout: 6
       const [r] = await backupNow(sb.executor, { target: 'db' });
       assert.ok(r?.ok, r?.error);
     }
-    const env = { ...process.env, RESTIC_REPOSITORY: join(sb.repoDir, 'db'), RESTIC_PASSWORD_FILE: join(sb.secretsDir, 'backup-restic-password') };
-    const snaps = JSON.parse(execFileSync(sb.env.RESTIC!, ['snapshots', '--json'], { env, encoding: 'utf8' })) as Array<{ id: string; tags: string[] }>;
+    const env = {
+      ...process.env,
+      RESTIC_REPOSITORY: join(sb.repoDir, 'db'),
+      RESTIC_PASSWORD_FILE: join(sb.secretsDir, 'backup-restic-password'),
+    };
+    const snaps = JSON.parse(execFileSync(sb.env.RESTIC!, ['snapshots', '--json'], { env, encoding: 'utf8' })) as Array<{
+      id: string;
+      tags: string[];
+    }>;
     const dumps = snaps.filter((x) => x.tags.includes('wharf-dump'));
     const manifests = snaps.filter((x) => x.tags.includes('wharf-manifest'));
     assert.equal(dumps.length, 3);
-    assert.deepEqual(manifests.map((m) => m.tags.find((t) => t.startsWith('for='))!.slice(4)).sort(), dumps.map((d) => d.id.slice(0, 8)).sort());
+    assert.deepEqual(
+      manifests.map((m) => m.tags.find((t) => t.startsWith('for='))!.slice(4)).sort(),
+      dumps.map((d) => d.id.slice(0, 8)).sort(),
+    );
   });
 
   it('an unreachable destination fails loudly, creates no new repository, and leaves earlier snapshots untouched', async () => {
@@ -171,7 +231,9 @@ describe('backup scripts against real PostgreSQL and restic', { skip, timeout: 6
       assert.match(r!.error ?? '', /unreachable|unreadable/);
       assert.equal(existsSync(repo), false, 'no new empty repository was created in its place');
       assert.equal(metricValue(sb.metrics('db'), BACKUP_LAST_STATUS_METRIC), 0);
-    } finally { renameSync(moved, repo); }
+    } finally {
+      renameSync(moved, repo);
+    }
     const [listing] = await listBackups(sb.executor, { target: 'db' });
     assert.equal(listing!.snapshots.length, 3, 'earlier snapshots are all there');
   });
@@ -187,7 +249,10 @@ describe('backup scripts against real PostgreSQL and restic', { skip, timeout: 6
       const good = await sb.run('backup', ['db'], env);
       assert.equal(good.code, 0, good.stderr);
       const lastSuccess = metricValue(sb.metrics('db'), BACKUP_LAST_SUCCESS_METRIC);
-      await q(db, "CREATE TABLE noise AS SELECT g, encode(sha512(g::text::bytea), 'hex') || encode(sha512((g + 1)::text::bytea), 'hex') AS junk FROM generate_series(1, 60000) g");
+      await q(
+        db,
+        "CREATE TABLE noise AS SELECT g, encode(sha512(g::text::bytea), 'hex') || encode(sha512((g + 1)::text::bytea), 'hex') AS junk FROM generate_series(1, 60000) g",
+      );
       const full = await sb.run('backup', ['db'], env);
       assert.notEqual(full.code, 0, 'a backup into a full disk must fail');
       assert.match(full.stderr, /no space left|ENOSPC|dump or upload failed/i);
@@ -210,7 +275,9 @@ describe('backup scripts against real PostgreSQL and restic', { skip, timeout: 6
     assert.ok(packs.length > 0);
     for (const p of packs) {
       const size = statSync(p).size;
-      execFileSync('dd', ['if=/dev/zero', `of=${p}`, 'bs=1', `seek=${Math.floor(size / 2)}`, 'count=64', 'conv=notrunc'], { stdio: 'pipe' });
+      execFileSync('dd', ['if=/dev/zero', `of=${p}`, 'bs=1', `seek=${Math.floor(size / 2)}`, 'count=64', 'conv=notrunc'], {
+        stdio: 'pipe',
+      });
     }
     const [v] = await verifyBackups(sb.executor, { target: 'db', readDataSubset: '100%' });
     assert.equal(v!.ok, false);

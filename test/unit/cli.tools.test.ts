@@ -14,14 +14,22 @@ const bin = join(repoRoot, 'bin', 'wharf.js');
 const wharf = (cwd: string, ...args: string[]) => execa(process.execPath, [bin, ...args], { cwd, reject: false, env: { NO_COLOR: '1' } });
 
 function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]);
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
 }
 
 test('init, check, render, secrets: files written, secrets generated, never printed or rendered', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-cli-'));
   try {
     const outputs: string[] = [];
-    for (const args of [['init', '--template', 'api'], ['check'], ['check', '--format', 'json'], ['render'], ['render'], ['secrets'], ['schema']]) {
+    for (const args of [
+      ['init', '--template', 'api'],
+      ['check'],
+      ['check', '--format', 'json'],
+      ['render'],
+      ['render'],
+      ['secrets'],
+      ['schema'],
+    ]) {
       const r = await wharf(dir, ...args);
       assert.equal(r.exitCode, 0, `wharf ${args.join(' ')}: ${r.stderr}`);
       outputs.push(r.stdout, r.stderr);
@@ -41,25 +49,31 @@ test('init, check, render, secrets: files written, secrets generated, never prin
     assert.match(outputs[8] ?? '', /unchanged/);
     assert.doesNotMatch(outputs[8] ?? '', /written/);
     const compose = readFileSync(join(dir, '.wharf', 'compose', 'compose.yaml'), 'utf8');
-    for (const weak of ['apppassword', 'admin:admin', 'GF_SECURITY_ADMIN_PASSWORD:']) assert.ok(!compose.includes(weak), `default credential ${weak} in compose.yaml`);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+    for (const weak of ['apppassword', 'admin:admin', 'GF_SECURITY_ADMIN_PASSWORD:'])
+      assert.ok(!compose.includes(weak), `default credential ${weak} in compose.yaml`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('invalid spec: every problem with path, line and hint, exit 2, nothing written', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-cli-'));
   try {
-    writeFileSync(join(dir, 'wharf.yaml'), [
-      'name: Bad_Name',
-      'domain: shop.localhost',
-      'services:',
-      '  api:',
-      '    image: example/api:1.0',
-      '    port: 70000',
-      '    replicas: 3',
-      '    uses: [nodb]',
-      '    helth: {}',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'wharf.yaml'),
+      [
+        'name: Bad_Name',
+        'domain: shop.localhost',
+        'services:',
+        '  api:',
+        '    image: example/api:1.0',
+        '    port: 70000',
+        '    replicas: 3',
+        '    uses: [nodb]',
+        '    helth: {}',
+        '',
+      ].join('\n'),
+    );
     for (const cmd of ['render', 'check']) {
       const r = await wharf(dir, cmd);
       assert.equal(r.exitCode, 2, `${cmd} exit code`);
@@ -70,17 +84,25 @@ test('invalid spec: every problem with path, line and hint, exit 2, nothing writ
       assert.ok(!existsSync(join(dir, '.wharf')), `${cmd} wrote files for an invalid spec`);
     }
     // Cross-field rules run once the structure is valid, and point at the line too.
-    writeFileSync(join(dir, 'wharf.yaml'), readFileSync(join(dir, 'wharf.yaml'), 'utf8').replace('Bad_Name', 'shop').replace('70000', '3000').replace('    helth: {}\n', ''));
+    writeFileSync(
+      join(dir, 'wharf.yaml'),
+      readFileSync(join(dir, 'wharf.yaml'), 'utf8').replace('Bad_Name', 'shop').replace('70000', '3000').replace('    helth: {}\n', ''),
+    );
     const cross = await wharf(dir, 'check');
     assert.equal(cross.exitCode, 2);
     assert.match(cross.stdout + cross.stderr, /services\.api\.uses.*nodb/);
     assert.ok(!existsSync(join(dir, '.wharf')));
-    writeFileSync(join(dir, 'wharf.yaml'), readFileSync(join(dir, 'wharf.yaml'), 'utf8').replace('shop', 'Bad_Name').replace('3000', '70000'));
+    writeFileSync(
+      join(dir, 'wharf.yaml'),
+      readFileSync(join(dir, 'wharf.yaml'), 'utf8').replace('shop', 'Bad_Name').replace('3000', '70000'),
+    );
     const json = await wharf(dir, 'check', '--format', 'json');
     const parsed = JSON.parse(json.stdout) as { ok: boolean; issues: Array<{ path: string; line?: number }> };
     assert.equal(parsed.ok, false);
     assert.ok(parsed.issues.some((i) => i.path === 'services.api.port' && i.line === 6));
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a failed render leaves the previous output untouched', async () => {
@@ -94,12 +116,17 @@ test('a failed render leaves the previous output untouched', async () => {
     assert.equal(r.exitCode, 2);
     assert.equal(readFileSync(join(dir, '.wharf', 'compose', 'compose.yaml'), 'utf8'), before);
     // Missing user secret file: an input error before anything is replaced.
-    writeFileSync(join(dir, 'wharf.yaml'), `${readFileSync(join(dir, 'wharf.yaml'), 'utf8').replace('name: 9lab', 'name: lab')}\nsecrets:\n  token:\n    file: ./missing-token\n`);
+    writeFileSync(
+      join(dir, 'wharf.yaml'),
+      `${readFileSync(join(dir, 'wharf.yaml'), 'utf8').replace('name: 9lab', 'name: lab')}\nsecrets:\n  token:\n    file: ./missing-token\n`,
+    );
     const r2 = await wharf(dir, 'render');
     assert.equal(r2.exitCode, 2, r2.stderr);
     assert.match(r2.stderr, /secrets\.token\.file/);
     assert.equal(readFileSync(join(dir, '.wharf', 'compose', 'compose.yaml'), 'utf8'), before);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('init refuses to overwrite and names unknown templates', async () => {
@@ -112,31 +139,47 @@ test('init refuses to overwrite and names unknown templates', async () => {
     const unknown = await wharf(dir, 'init', '--template', 'nope', '--force');
     assert.equal(unknown.exitCode, 2);
     assert.match(unknown.stderr, /unknown template "nope".*api, gitea, haproxy-mysql, k3s, lab, miniflux/);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('wharf.config.ts with defineStack is accepted like wharf.yaml', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-cli-'));
   try {
-    writeFileSync(join(dir, 'wharf.config.ts'), `import { defineStack } from ${JSON.stringify(join(repoRoot, 'src/spec/define.ts'))};
+    writeFileSync(
+      join(dir, 'wharf.config.ts'),
+      `import { defineStack } from ${JSON.stringify(join(repoRoot, 'src/spec/define.ts'))};
 export default defineStack({ name: 'tsdemo', domain: 'demo.localhost', services: { web: { image: 'traefik/whoami:v1.10.3', port: 80, health: false, routes: [{ host: 'web.demo.localhost' }] } } });
-`);
+`,
+    );
     const r = await wharf(dir, 'render');
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(readFileSync(join(dir, '.wharf', 'compose', 'compose.yaml'), 'utf8'), /traefik\/whoami:v1\.10\.3/);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the third-party starters: init, check (valid, probe stated), render with no secret or URL in any file', async () => {
-  for (const [template, probe] of [['miniflux', /miniflux\s+│ in the container: \/usr\/bin\/miniflux -healthcheck auto/], ['gitea', /gitea\s+│ in the container: HTTP GET \/api\/healthz/]] as const) {
+  for (const [template, probe] of [
+    ['miniflux', /miniflux\s+│ in the container: \/usr\/bin\/miniflux -healthcheck auto/],
+    ['gitea', /gitea\s+│ in the container: HTTP GET \/api\/healthz/],
+  ] as const) {
     const dir = mkdtempSync(join(tmpdir(), `wharf-cli-${template}-`));
     try {
       assert.equal((await wharf(dir, 'init', '--template', template)).exitCode, 0);
       const check = await wharf(dir, 'check', '--strict');
       assert.equal(check.exitCode, 0, check.stdout + check.stderr);
       assert.match(check.stdout, probe);
-      const json = JSON.parse((await wharf(dir, 'check', '--format', 'json')).stdout) as { ok: boolean; health: Array<{ service: string; probe: string }> };
-      assert.deepEqual(json.health.map((h) => h.service), [template]);
+      const json = JSON.parse((await wharf(dir, 'check', '--format', 'json')).stdout) as {
+        ok: boolean;
+        health: Array<{ service: string; probe: string }>;
+      };
+      assert.deepEqual(
+        json.health.map((h) => h.service),
+        [template],
+      );
       assert.match(`${template}  │ ${json.health[0]!.probe}`, probe);
       const render = await wharf(dir, 'render');
       assert.equal(render.exitCode, 0, render.stderr);
@@ -144,7 +187,10 @@ test('the third-party starters: init, check (valid, probe stated), render with n
       const inv = secretInventory(plan, join(dir, '.wharf', 'secrets'));
       assert.ok(inv.values.some((v) => v.kind === 'connection-url'));
       const rendered = walk(join(dir, '.wharf', 'compose')).map((p) => ({ name: p, text: readFileSync(p, 'utf8') }));
-      assert.deepEqual(leaks(inv, [...rendered, { name: 'check', text: check.stdout }, { name: 'render', text: render.stdout + render.stderr }]), []);
+      assert.deepEqual(
+        leaks(inv, [...rendered, { name: 'check', text: check.stdout }, { name: 'render', text: render.stdout + render.stderr }]),
+        [],
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -159,7 +205,9 @@ test('the swarm target from the CLI: check --target swarm names SW005 with its l
     assert.equal(compose.exitCode, 0, compose.stdout);
     const swarm = await wharf(dir, 'check', '--target', 'swarm', '--format', 'json');
     assert.equal(swarm.exitCode, 1, swarm.stdout);
-    const sw = (JSON.parse(swarm.stdout) as { issues: Array<{ rule: string; path: string; line?: number; hint?: string }> }).issues.filter((i) => i.rule === 'SW005');
+    const sw = (JSON.parse(swarm.stdout) as { issues: Array<{ rule: string; path: string; line?: number; hint?: string }> }).issues.filter(
+      (i) => i.rule === 'SW005',
+    );
     assert.equal(sw.length, 1);
     assert.equal(sw[0]!.path, 'services.api.build');
     assert.ok(sw[0]!.line && sw[0]!.line > 1, 'placed at its line in wharf.yaml');
@@ -173,7 +221,9 @@ test('the swarm target from the CLI: check --target swarm names SW005 with its l
       assert.equal(r.exitCode, 2, `${bad}: ${r.stderr}`);
       assert.match(r.stderr, /not a Docker engine address/);
     }
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the real binary: refusals exit 2 with one plain line naming what was wrong, nothing written', async () => {
@@ -193,5 +243,7 @@ test('the real binary: refusals exit 2 with one plain line naming what was wrong
       assert.doesNotMatch(r.stderr, /\x1b\[/, 'no colour when not a terminal');
       assert.deepEqual(readdirSync(dir).sort(), before, `wharf ${args.join(' ')} wrote nothing`);
     }
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

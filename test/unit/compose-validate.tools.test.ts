@@ -12,7 +12,7 @@ import { composeCommands, requireTool } from '../support/tools.js';
 import { tempProject } from '../support/project.js';
 import { loadVariant, repoRoot, variants } from '../support/templates.js';
 
-const { $schema: _draft, ...schema } = JSON.parse(readFileSync(join(repoRoot, "test/fixtures/compose-spec/compose-spec.json"), "utf8")); // draft-07, which Ajv speaks natively
+const { $schema: _draft, ...schema } = JSON.parse(readFileSync(join(repoRoot, 'test/fixtures/compose-spec/compose-spec.json'), 'utf8')); // draft-07, which Ajv speaks natively
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validate = ajv.compile(schema);
 const composes = composeCommands();
@@ -26,7 +26,9 @@ for (const v of variants) {
       const doc = parse(readFileSync(join(prepared.outDir, 'compose.yaml'), 'utf8'));
       const ok = validate(doc);
       assert.ok(ok, JSON.stringify(validate.errors?.slice(0, 5), null, 2));
-    } finally { p.cleanup(); }
+    } finally {
+      p.cleanup();
+    }
   });
 
   test(`compose config accepts ${v.id}`, { skip }, async () => {
@@ -39,6 +41,8 @@ for (const v of variants) {
         const resolved = parse(r.stdout) as { services: Record<string, unknown> };
         assert.deepEqual(Object.keys(resolved.services).sort(), prepared.plan.components.map((x) => x.name).sort());
       }
-    } finally { p.cleanup(); }
+    } finally {
+      p.cleanup();
+    }
   });
 }

@@ -27,21 +27,39 @@ test('urlComponent: only unreserved characters stay, UTF-8 bytes are %XX', () =>
 });
 
 test('connectionUrl: any user, password and database survive a WHATWG parse', () => {
-  fc.assert(fc.property(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme', minLength: 1 }), fc.string({ unit: 'grapheme', minLength: 1 }), (user, password, database) => {
-    const u = new URL(connectionUrl({ scheme: 'postgres', user, password, host: 'db', port: 5432, database, options: { sslmode: 'disable' } }));
-    assert.equal(u.hostname, 'db');
-    assert.equal(u.port, '5432');
-    assert.equal(decodeURIComponent(u.username), user);
-    assert.equal(decodeURIComponent(u.password), password);
-    assert.equal(decodeURIComponent(u.pathname.slice(1)), database);
-    assert.equal(u.searchParams.get('sslmode'), 'disable');
-  }), propertyParams(200));
+  fc.assert(
+    fc.property(
+      fc.string({ unit: 'grapheme' }),
+      fc.string({ unit: 'grapheme', minLength: 1 }),
+      fc.string({ unit: 'grapheme', minLength: 1 }),
+      (user, password, database) => {
+        const u = new URL(
+          connectionUrl({ scheme: 'postgres', user, password, host: 'db', port: 5432, database, options: { sslmode: 'disable' } }),
+        );
+        assert.equal(u.hostname, 'db');
+        assert.equal(u.port, '5432');
+        assert.equal(decodeURIComponent(u.username), user);
+        assert.equal(decodeURIComponent(u.password), password);
+        assert.equal(decodeURIComponent(u.pathname.slice(1)), database);
+        assert.equal(u.searchParams.get('sslmode'), 'disable');
+      },
+    ),
+    propertyParams(200),
+  );
 });
 
 test('libpq logs in with a derived URL whose password is hostile', { skip: skipUnless('postgres') }, async () => {
   const pg = await startPostgres({ password: HOSTILE, user: 'app', database: 'shop' });
   try {
-    const url = connectionUrl({ scheme: 'postgres', user: 'app', password: HOSTILE, host: pg.host, port: pg.port, database: 'shop', options: { sslmode: 'disable' } });
+    const url = connectionUrl({
+      scheme: 'postgres',
+      user: 'app',
+      password: HOSTILE,
+      host: pg.host,
+      port: pg.port,
+      database: 'shop',
+      options: { sslmode: 'disable' },
+    });
     const r = await execa(toolPath('psql')!, ['-X', '-At', '-c', 'select current_user, current_database()', url]);
     assert.equal(r.stdout, 'app|shop');
   } finally {
@@ -53,11 +71,15 @@ test('mysql2 (a common MySQL/MariaDB client) logs in with a derived mysql:// URL
   const my = await startMariadb({ password: HOSTILE, user: 'app', database: 'shop' });
   try {
     const { createConnection } = await import('mysql2/promise');
-    const c = await createConnection(connectionUrl({ scheme: 'mysql', user: 'app', password: HOSTILE, host: my.host, port: my.port, database: 'shop' }));
+    const c = await createConnection(
+      connectionUrl({ scheme: 'mysql', user: 'app', password: HOSTILE, host: my.host, port: my.port, database: 'shop' }),
+    );
     try {
       const [rows] = await c.query('SELECT CURRENT_USER() AS u, DATABASE() AS d');
       assert.deepEqual(rows, [{ u: 'app@%', d: 'shop' }]);
-    } finally { await c.end(); }
+    } finally {
+      await c.end();
+    }
   } finally {
     await my.stop();
   }
@@ -75,10 +97,18 @@ test('redis-cli logs in with a derived URL as the default user', { skip: skipUnl
 });
 
 test('every used database and cache gets a URL file; env { secret } names it, never its value', async () => {
-  const { plan } = loadVariant({ template: 'api', change: (d) => {
-    d.services.api.env = { ...d.services.api.env, DATABASE_URL_FILE: { secret: 'db.url' }, CACHE_URL: { secret: 'cache.url' }, APP__db__PASSWD__FILE: { secret: 'db.password' } };
-    d.services.api.command = ['node', 'dist/server.js'];
-  } });
+  const { plan } = loadVariant({
+    template: 'api',
+    change: (d) => {
+      d.services.api.env = {
+        ...d.services.api.env,
+        DATABASE_URL_FILE: { secret: 'db.url' },
+        CACHE_URL: { secret: 'cache.url' },
+        APP__db__PASSWD__FILE: { secret: 'db.password' },
+      };
+      d.services.api.command = ['node', 'dist/server.js'];
+    },
+  });
   const api = plan.components.find((c) => c.name === 'api')!;
   assert.equal(api.env.DATABASE_URL_FILE, '/run/secrets/db-url');
   assert.equal(api.env.DB_URL_FILE, '/run/secrets/db-url');
@@ -99,7 +129,13 @@ test('every used database and cache gets a URL file; env { secret } names it, ne
     assert.ok(inv.values.some((v) => v.kind === 'connection-url'));
     for (const target of ['compose', 'swarm'] as const) {
       const files = renderAll(plan, target, { secretHashes: Object.fromEntries(plan.secrets.map((s) => [s.name, 'h'])) });
-      assert.deepEqual(leaks(inv, files.map((f) => ({ name: `${target}:${f.path}`, text: f.contents }))), []);
+      assert.deepEqual(
+        leaks(
+          inv,
+          files.map((f) => ({ name: `${target}:${f.path}`, text: f.contents })),
+        ),
+        [],
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -110,12 +146,12 @@ test('the env wrapper exports each file as its variable, then execs the command'
   const dir = mkdtempSync(join(tmpdir(), 'wharf-envwrap-'));
   try {
     writeFileSync(join(dir, 'url'), 'postgres://u:p%40@db:5432/x');
-    writeFileSync(join(dir, 'odd'), "it's $HOME `x` \"q\"\n");
+    writeFileSync(join(dir, 'odd'), 'it\'s $HOME `x` "q"\n');
     const show = ['sh', '-c', 'printf "%s|%s|%s" "$DATABASE_URL" "$ODD" "$$"'];
     const r = await execa('/bin/sh', ['-c', ENV_WRAPPER, 'wharf-env', `DATABASE_URL=${dir}/url`, `ODD=${dir}/odd`, '--', ...show]);
     const [url, odd] = r.stdout.split('|');
     assert.equal(url, 'postgres://u:p%40@db:5432/x');
-    assert.equal(odd, "it's $HOME `x` \"q\"", 'taken literally; only the trailing newline goes');
+    assert.equal(odd, 'it\'s $HOME `x` "q"', 'taken literally; only the trailing newline goes');
     const missing = await execa('/bin/sh', ['-c', ENV_WRAPPER, 'wharf-env', `X=${dir}/none`, '--', 'true'], { reject: false });
     assert.equal(missing.exitCode, 70, 'a missing file stops the start instead of running with an empty variable');
   } finally {
@@ -125,12 +161,20 @@ test('the env wrapper exports each file as its variable, then execs the command'
 
 test('env { secret } is checked against uses, declared secrets and command', () => {
   const base = { name: 'shop', domain: 'shop.localhost', databases: { db: { engine: 'postgres' } } };
-  const errors = (svc: Record<string, unknown>) => parseSpecText(JSON.stringify({ ...base, services: { web: { image: 'nginx:1.27', port: 80, ...svc } } }))
-    .issues.filter((i) => i.severity === 'error').map((i) => `${i.path}: ${i.message}`);
+  const errors = (svc: Record<string, unknown>) =>
+    parseSpecText(JSON.stringify({ ...base, services: { web: { image: 'nginx:1.27', port: 80, ...svc } } }))
+      .issues.filter((i) => i.severity === 'error')
+      .map((i) => `${i.path}: ${i.message}`);
   assert.deepEqual(errors({ uses: ['db'], env: { DATABASE_URL_FILE: { secret: 'db.url' } } }), []);
-  assert.deepEqual(errors({ env: { DATABASE_URL_FILE: { secret: 'db.url' } } }), ['services.web.env.DATABASE_URL_FILE.secret: "db" is not in services.web.uses']);
-  assert.deepEqual(errors({ env: { TOKEN_FILE: { secret: 'token' } } }), ['services.web.env.TOKEN_FILE.secret: secret "token" is not declared under secrets']);
-  assert.deepEqual(errors({ uses: ['db'], env: { DATABASE_URL: { secret: 'db.url' } } }), ['services.web.command: is required when env reads a secret value at start (as: value)']);
+  assert.deepEqual(errors({ env: { DATABASE_URL_FILE: { secret: 'db.url' } } }), [
+    'services.web.env.DATABASE_URL_FILE.secret: "db" is not in services.web.uses',
+  ]);
+  assert.deepEqual(errors({ env: { TOKEN_FILE: { secret: 'token' } } }), [
+    'services.web.env.TOKEN_FILE.secret: secret "token" is not declared under secrets',
+  ]);
+  assert.deepEqual(errors({ uses: ['db'], env: { DATABASE_URL: { secret: 'db.url' } } }), [
+    'services.web.command: is required when env reads a secret value at start (as: value)',
+  ]);
   assert.deepEqual(errors({ uses: ['db'], env: { DB: { secret: 'db.url', as: 'file' } } }), []);
   assert.match(errors({ uses: ['db'], env: { X: { secret: 'db.host' } } }).join(), /services\.web\.env\.X/);
 });

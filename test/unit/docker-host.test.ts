@@ -14,8 +14,19 @@ test('parseDockerHost splits each scheme into its parts', () => {
 });
 
 test('anything else is not an engine address', () => {
-  for (const bad of ['http://x:2375', 'tcp://a;b', 'ssh://-oProxyCommand=x', 'tcp://', 'unix://relative', 'tcp://h:123456',
-    'ssh://us er@h', 'tcp://h:1\n', ' tcp://h:1', 'tcp://-h', 'unix:///a b']) {
+  for (const bad of [
+    'http://x:2375',
+    'tcp://a;b',
+    'ssh://-oProxyCommand=x',
+    'tcp://',
+    'unix://relative',
+    'tcp://h:123456',
+    'ssh://us er@h',
+    'tcp://h:1\n',
+    ' tcp://h:1',
+    'tcp://-h',
+    'unix:///a b',
+  ]) {
     assert.equal(parseDockerHost(bad), undefined, bad);
     assert.equal(isDockerHost(bad), false, bad);
   }

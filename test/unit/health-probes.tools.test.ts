@@ -11,13 +11,23 @@ import { buildPlan } from '../../src/plan/build.js';
 import { freePort } from '../support/servers.js';
 import type { Probe } from '../../src/plan/model.js';
 
-const spec = (web: Record<string, unknown>, proxy = 'haproxy') => JSON.stringify({
-  name: 'site', domain: 'site.localhost', proxy: { kind: proxy },
-  services: { web: { image: 'nginx:1.27', port: 80, replicas: 2, routes: [{ host: 'www.site.localhost' }], ...web } },
-});
+const spec = (web: Record<string, unknown>, proxy = 'haproxy') =>
+  JSON.stringify({
+    name: 'site',
+    domain: 'site.localhost',
+    proxy: { kind: proxy },
+    services: { web: { image: 'nginx:1.27', port: 80, replicas: 2, routes: [{ host: 'www.site.localhost' }], ...web } },
+  });
 const load = (web: Record<string, unknown>, proxy?: string) => parseSpecText(spec(web, proxy));
-const errors = (web: Record<string, unknown>, proxy?: string) => load(web, proxy).issues.filter((i) => i.severity === 'error').map((i) => `${i.path}: ${i.message}`);
-const planOf = (web: Record<string, unknown>) => { const r = load(web); assert.ok(r.stack, JSON.stringify(r.issues)); return buildPlan(r.stack); };
+const errors = (web: Record<string, unknown>, proxy?: string) =>
+  load(web, proxy)
+    .issues.filter((i) => i.severity === 'error')
+    .map((i) => `${i.path}: ${i.message}`);
+const planOf = (web: Record<string, unknown>) => {
+  const r = load(web);
+  assert.ok(r.stack, JSON.stringify(r.issues));
+  return buildPlan(r.stack);
+};
 
 test('the TCP probe sees a listening port in /proc/net/tcp and nothing else', async () => {
   const server = createServer().listen(0, '127.0.0.1');
@@ -68,7 +78,11 @@ test('the edge probes the health path, a TCP connect for tcp, and / for a comman
 test('one probe per service, and only probes the edge can run from the edge', () => {
   assert.deepEqual(errors({ health: { path: '/h', tcp: true } }), ['services.web.health: has path and tcp: a health check is one probe']);
   assert.deepEqual(errors({ health: { command: ['true'], from: 'edge' } }), ['services.web.health.from: the edge cannot run a command']);
-  assert.deepEqual(errors({ health: { from: 'edge' }, routes: [] }), ['services.web.health.from: nothing probes an unrouted service from the edge']);
-  assert.deepEqual(errors({ health: { tcp: true, from: 'edge' } }, 'traefik'), ['services.web.health.tcp: Traefik health checks are HTTP only']);
+  assert.deepEqual(errors({ health: { from: 'edge' }, routes: [] }), [
+    'services.web.health.from: nothing probes an unrouted service from the edge',
+  ]);
+  assert.deepEqual(errors({ health: { tcp: true, from: 'edge' } }, 'traefik'), [
+    'services.web.health.tcp: Traefik health checks are HTTP only',
+  ]);
   assert.deepEqual(errors({ health: { tcp: true, from: 'edge' } }), []);
 });

@@ -10,7 +10,11 @@ import { parseSpecText } from '../../src/spec/load.js';
 import { buildPlan } from '../../src/plan/build.js';
 
 const template = readFileSync(join(import.meta.dirname, '..', '..', 'templates', 'api.yaml'), 'utf8');
-const images = { postgres: 'wharf-test/postgres:0123456789ab', haproxy: 'wharf-test/haproxy:0123456789ab', node: 'wharf-test/node:0123456789ab' };
+const images = {
+  postgres: 'wharf-test/postgres:0123456789ab',
+  haproxy: 'wharf-test/haproxy:0123456789ab',
+  node: 'wharf-test/node:0123456789ab',
+};
 
 test('the api template points at the local images, swaps Traefik for HAProxy, turns Grafana and cAdvisor off, keeps its comments', () => {
   const { text, changed } = localSpecText(template, images) as { text: string; changed: string[] };
@@ -22,7 +26,10 @@ test('the api template points at the local images, swaps Traefik for HAProxy, tu
   assert.ok(text.startsWith('# wharf template "api"'), 'comments kept');
   assert.ok(changed.some((c) => c.startsWith('proxy.kind: haproxy (Traefik has no Debian package')));
   const res = parseSpecText(text);
-  assert.deepEqual(res.issues.filter((i) => i.severity === 'error'), []);
+  assert.deepEqual(
+    res.issues.filter((i) => i.severity === 'error'),
+    [],
+  );
   const plan = buildPlan(res.stack!, { secretsDir: '../secrets', projectDir: '../..' });
   const byName = new Map(plan.components.map((c) => [c.name, c.image]));
   assert.equal(byName.get('db'), images.postgres);

@@ -17,7 +17,6 @@ import { templatePlan } from '../support/templates.js';
 const amtool = toolPath('amtool');
 const skip = amtool ? false : 'amtool not installed';
 
-
 function withReceivers(): Plan {
   const text = readFileSync(join(process.cwd(), 'templates', 'api.yaml'), 'utf8');
   const spec = `${text}
@@ -47,7 +46,9 @@ function check(contents: string): { code: number | null; out: string; dir: strin
 }
 
 function routeOf(dir: string, labels: string[]): string {
-  const r = spawnSync(amtool!, ['config', 'routes', 'test', `--config.file=${join(dir, 'alertmanager.yml')}`, ...labels], { encoding: 'utf8' });
+  const r = spawnSync(amtool!, ['config', 'routes', 'test', `--config.file=${join(dir, 'alertmanager.yml')}`, ...labels], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
   return r.stdout.trim();
 }
@@ -55,7 +56,10 @@ function routeOf(dir: string, labels: string[]): string {
 for (const t of ['api', 'lab', 'haproxy-mysql']) {
   test(`alertmanager: ${t} passes amtool check-config; with no receivers alerts go to the null receiver`, { skip }, async () => {
     const files = renderAlertmanager(templatePlan(t));
-    assert.deepEqual(files.map((f) => f.path), ['alertmanager/alertmanager.yml']);
+    assert.deepEqual(
+      files.map((f) => f.path),
+      ['alertmanager/alertmanager.yml'],
+    );
     const c = check(files[0]!.contents);
     try {
       assert.equal(c.code, 0, c.out);
@@ -94,13 +98,27 @@ test('alertmanager: webhook, email and Slack receivers, routed by severity, secr
   assert.deepEqual(Object.keys(rec).sort(), ['heartbeat', 'null', 'oncall-mail', 'ops-hook', 'team-slack']);
   assert.deepEqual(rec.heartbeat.webhook_configs, [{ url: 'https://hc-ping.example.com/0f3e', send_resolved: false, max_alerts: 1 }]);
   // resent every interval: ticks at a quarter of it, so a ping comes 2 to 2.5 minutes after the last
-  assert.deepEqual(doc.route.routes[0], { receiver: 'heartbeat', matchers: ['alertname="Watchdog"'], group_wait: '0s', group_interval: '30s', repeat_interval: '2m' });
+  assert.deepEqual(doc.route.routes[0], {
+    receiver: 'heartbeat',
+    matchers: ['alertname="Watchdog"'],
+    group_wait: '0s',
+    group_interval: '30s',
+    repeat_interval: '2m',
+  });
   assert.equal(rec['team-slack'].slack_configs[0].api_url_file, '/run/secrets/slack-webhook');
   assert.equal(rec['oncall-mail'].email_configs[0].auth_password_file, '/run/secrets/smtp-password');
   assert.equal(rec['oncall-mail'].email_configs[0].auth_password, undefined);
   assert.equal(rec['ops-hook'].webhook_configs[0].url, 'http://hooks.internal:9000/alerts');
   // the heartbeat alone sends no resolved notification: the Watchdog never resolves
-  assert.ok(Object.values(rec).filter((x: any) => x.name !== 'heartbeat').every((x: any) => Object.values(x).flat().every((cfg: any) => typeof cfg !== 'object' || cfg.send_resolved === true)));
+  assert.ok(
+    Object.values(rec)
+      .filter((x: any) => x.name !== 'heartbeat')
+      .every((x: any) =>
+        Object.values(x)
+          .flat()
+          .every((cfg: any) => typeof cfg !== 'object' || cfg.send_resolved === true),
+      ),
+  );
   assert.deepEqual(doc.route.group_by, ['alertname', 'component']);
   assert.equal(doc.route.group_wait, '10s');
   assert.equal(doc.route.group_interval, '1m');
@@ -111,8 +129,16 @@ test('alertmanager: a down alert inhibits the other alerts of its component; cri
   const doc = parse(renderAlertmanager(templatePlan('api'))[0]!.contents) as Record<string, any>;
   const [down, crit] = doc.inhibit_rules as any[];
   const names = 'APIDown|JobDown|PostgresDown|RedisDown|TargetDown';
-  assert.deepEqual(down, { source_matchers: [`alertname=~"${names}"`], target_matchers: [`alertname!~"${names}"`, 'alertname!="Watchdog"'], equal: ['component'] });
-  assert.deepEqual(crit, { source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['alertname', 'component'] });
+  assert.deepEqual(down, {
+    source_matchers: [`alertname=~"${names}"`],
+    target_matchers: [`alertname!~"${names}"`, 'alertname!="Watchdog"'],
+    equal: ['component'],
+  });
+  assert.deepEqual(crit, {
+    source_matchers: ['severity="critical"'],
+    target_matchers: ['severity="warning"'],
+    equal: ['alertname', 'component'],
+  });
   const hm = parse(renderAlertmanager(templatePlan('haproxy-mysql'))[0]!.contents) as Record<string, any>;
   assert.match(hm.inhibit_rules[0].source_matchers[0], /MysqlDown/);
 });

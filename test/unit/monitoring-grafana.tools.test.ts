@@ -16,31 +16,52 @@ const templates = ['api', 'lab', 'haproxy-mysql'];
 
 const promtool = toolPath('promtool');
 
-
 test('grafana: provisioning points at the Prometheus datasource and the mounted dashboards dir', async () => {
   const plan = templatePlan('api');
   const files = renderGrafana(plan);
   const byPath = Object.fromEntries(files.map((f) => [f.path, f.contents]));
   const dsDoc = parse(byPath['grafana/provisioning/datasources/prometheus.yml']!);
   assert.deepEqual(dsDoc.datasources[0], {
-    name: 'Prometheus', uid: 'prometheus', type: 'prometheus', access: 'proxy', url: 'http://prometheus:9090',
-    isDefault: true, editable: false, jsonData: { timeInterval: '15s', httpMethod: 'POST' },
+    name: 'Prometheus',
+    uid: 'prometheus',
+    type: 'prometheus',
+    access: 'proxy',
+    url: 'http://prometheus:9090',
+    isDefault: true,
+    editable: false,
+    jsonData: { timeInterval: '15s', httpMethod: 'POST' },
   });
   const prov = parse(byPath['grafana/provisioning/dashboards/wharf.yml']!);
   assert.equal(prov.providers[0].options.path, '/var/lib/grafana/dashboards');
   // the plan mounts exactly these directories into the Grafana container
   const grafana = plan.components.find((c) => c.name === 'grafana')!;
-  assert.ok(grafana.mounts.some((m) => m.type === 'config' && m.bundle === 'grafana-provisioning' && m.target === '/etc/grafana/provisioning'));
-  assert.ok(grafana.mounts.some((m) => m.type === 'config' && m.bundle === 'grafana-dashboards' && m.target === prov.providers[0].options.path));
-  assert.deepEqual(files.filter((f) => f.path.startsWith('grafana/dashboards/')).map((f) => f.path), [
-    'grafana/dashboards/overview.json', 'grafana/dashboards/service-api.json', 'grafana/dashboards/host.json',
-    'grafana/dashboards/containers.json', 'grafana/dashboards/postgres.json', 'grafana/dashboards/redis.json',
-    'grafana/dashboards/proxy.json', 'grafana/dashboards/backups.json',
-  ]);
+  assert.ok(
+    grafana.mounts.some((m) => m.type === 'config' && m.bundle === 'grafana-provisioning' && m.target === '/etc/grafana/provisioning'),
+  );
+  assert.ok(
+    grafana.mounts.some((m) => m.type === 'config' && m.bundle === 'grafana-dashboards' && m.target === prov.providers[0].options.path),
+  );
+  assert.deepEqual(
+    files.filter((f) => f.path.startsWith('grafana/dashboards/')).map((f) => f.path),
+    [
+      'grafana/dashboards/overview.json',
+      'grafana/dashboards/service-api.json',
+      'grafana/dashboards/host.json',
+      'grafana/dashboards/containers.json',
+      'grafana/dashboards/postgres.json',
+      'grafana/dashboards/redis.json',
+      'grafana/dashboards/proxy.json',
+      'grafana/dashboards/backups.json',
+    ],
+  );
 });
 
 test('grafana: dashboards only for components present', async () => {
-  const names = async (t: string) => renderGrafana(templatePlan(t)).map((f) => f.path).filter((p) => p.endsWith('.json')).map((p) => p.replace(/^.*\/|\.json$/g, ''));
+  const names = async (t: string) =>
+    renderGrafana(templatePlan(t))
+      .map((f) => f.path)
+      .filter((p) => p.endsWith('.json'))
+      .map((p) => p.replace(/^.*\/|\.json$/g, ''));
   assert.deepEqual(await names('lab'), ['overview', 'host', 'containers', 'proxy']);
   assert.deepEqual(await names('haproxy-mysql'), ['overview', 'service-web', 'host', 'containers', 'mysql', 'proxy', 'backups']);
   const lab = templatePlan('lab');
@@ -72,7 +93,10 @@ for (const t of templates) {
         assert.ok(p.targets.length > 0);
         for (const q of p.targets) {
           assert.deepEqual(q.datasource, { type: 'prometheus', uid: 'prometheus' });
-          assert.ok(queries.some((x) => x.uid === d.uid && x.panel === p.title && x.expr === q.expr), `${d.title}/${p.title} missing from dashboardQueries`);
+          assert.ok(
+            queries.some((x) => x.uid === d.uid && x.panel === p.title && x.expr === q.expr),
+            `${d.title}/${p.title} missing from dashboardQueries`,
+          );
           seen++;
         }
       }
@@ -82,29 +106,40 @@ for (const t of templates) {
     for (const q of queries) assert.ok(jobs.has(q.source) || q.source === 'backup', `${q.panel}: unknown source ${q.source}`);
   });
 
-  test(`grafana: ${t} every panel query is valid PromQL (promtool check rules)`, { skip: promtool ? false : 'promtool not installed' }, async () => {
-    const plan = templatePlan(t);
-    const queries = dashboardQueries(plan);
-    // Recording rules the panels read must exist in the rendered rules.
-    const rules = renderPrometheus(plan).filter((f) => f.path.startsWith('prometheus/rules/')).map((f) => f.contents).join('\n');
-    for (const q of queries) {
-      for (const rec of q.expr.match(/\bjob(_endpoint)?:[a-z0-9_]+:[a-z0-9_]+/g) ?? []) assert.ok(rules.includes(`record: ${rec}`), `${q.panel}: ${rec} is not recorded`);
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'wharf-graf-'));
-    try {
-      const file = join(dir, 'panels.yml');
-      writeFileSync(file, JSON.stringify({ groups: [{ name: 'panels', rules: queries.map((q, i) => ({ record: `wharf:panel:${i}`, expr: q.expr })) }] }));
-      const r = spawnSync(promtool!, ['check', 'rules', file], { encoding: 'utf8' });
-      assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
-      assert.match(r.stdout, new RegExp(`${queries.length} rules found`));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  test(
+    `grafana: ${t} every panel query is valid PromQL (promtool check rules)`,
+    { skip: promtool ? false : 'promtool not installed' },
+    async () => {
+      const plan = templatePlan(t);
+      const queries = dashboardQueries(plan);
+      // Recording rules the panels read must exist in the rendered rules.
+      const rules = renderPrometheus(plan)
+        .filter((f) => f.path.startsWith('prometheus/rules/'))
+        .map((f) => f.contents)
+        .join('\n');
+      for (const q of queries) {
+        for (const rec of q.expr.match(/\bjob(_endpoint)?:[a-z0-9_]+:[a-z0-9_]+/g) ?? [])
+          assert.ok(rules.includes(`record: ${rec}`), `${q.panel}: ${rec} is not recorded`);
+      }
+      const dir = mkdtempSync(join(tmpdir(), 'wharf-graf-'));
+      try {
+        const file = join(dir, 'panels.yml');
+        writeFileSync(
+          file,
+          JSON.stringify({ groups: [{ name: 'panels', rules: queries.map((q, i) => ({ record: `wharf:panel:${i}`, expr: q.expr })) }] }),
+        );
+        const r = spawnSync(promtool!, ['check', 'rules', file], { encoding: 'utf8' });
+        assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+        assert.match(r.stdout, new RegExp(`${queries.length} rules found`));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 }
 
-test('grafana: long stack names still give unique uids within Grafana\'s 40 characters', async () => {
-  const plan = { ...(templatePlan('api')), name: 'a-very-long-stack-name-that-goes-on-and-on' };
+test("grafana: long stack names still give unique uids within Grafana's 40 characters", async () => {
+  const plan = { ...templatePlan('api'), name: 'a-very-long-stack-name-that-goes-on-and-on' };
   const a = dashboardUid(plan, 'service-api');
   const b = dashboardUid(plan, 'service-apx');
   assert.ok(a.length <= 40 && b.length <= 40);

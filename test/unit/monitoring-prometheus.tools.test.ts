@@ -10,7 +10,13 @@ import { parse } from 'yaml';
 import { parseSpecText } from '../../src/spec/load.js';
 import { buildPlan } from '../../src/plan/build.js';
 import {
-  renderPrometheus, alertCatalogue, knownAlertNames, recordingRules, backupStaleSeconds, schedulePeriodSeconds, RULES_DIR,
+  renderPrometheus,
+  alertCatalogue,
+  knownAlertNames,
+  recordingRules,
+  backupStaleSeconds,
+  schedulePeriodSeconds,
+  RULES_DIR,
   type AlertRule,
 } from '../../src/render/prometheus/index.js';
 import { toolPath } from '../support/tools.js';
@@ -21,7 +27,6 @@ const templates = ['api', 'lab', 'haproxy-mysql'];
 
 const promtool = toolPath('promtool');
 const skip = promtool ? false : 'promtool not installed';
-
 
 function writeTree(dir: string, files: Array<{ path: string; contents: string }>): void {
   for (const f of files) {
@@ -72,7 +77,10 @@ for (const t of templates) {
     const rules = alertCatalogue(plan);
     const dir = mkdtempSync(join(tmpdir(), 'wharf-promtest-'));
     try {
-      writeTree(dir, renderPrometheus(plan).map((f) => ({ ...f, path: f.path.replace(/^prometheus\//, '') })));
+      writeTree(
+        dir,
+        renderPrometheus(plan).map((f) => ({ ...f, path: f.path.replace(/^prometheus\//, '') })),
+      );
       const suites = ruleTests(rules);
       suites.forEach((s, i) => writeFileSync(join(dir, `tests-${i}.yml`), JSON.stringify(s)));
       const results = await Promise.all(suites.map((_, i) => runAsync(promtool!, ['test', 'rules', `tests-${i}.yml`], dir)));
@@ -95,10 +103,25 @@ for (const t of templates) {
 test('prometheus: scrape jobs reach every replica through DNS, self statically, alerts go to alertmanager', async () => {
   const plan = templatePlan('api');
   const cfg = parse(renderPrometheus(plan)[0]!.contents) as Record<string, any>;
-  assert.deepEqual(cfg.global, { scrape_interval: '15s', evaluation_interval: '15s', scrape_timeout: '10s', external_labels: { stack: 'shop' } });
+  assert.deepEqual(cfg.global, {
+    scrape_interval: '15s',
+    evaluation_interval: '15s',
+    scrape_timeout: '10s',
+    external_labels: { stack: 'shop' },
+  });
   assert.deepEqual(cfg.alerting, { alertmanagers: [{ static_configs: [{ targets: ['alertmanager:9093'] }] }] });
   const jobs = Object.fromEntries((cfg.scrape_configs as any[]).map((j) => [j.job_name, j]));
-  assert.deepEqual(Object.keys(jobs).sort(), ['alertmanager', 'api', 'cache-exporter', 'cadvisor', 'db-exporter', 'grafana', 'node-exporter', 'prometheus', 'proxy']);
+  assert.deepEqual(Object.keys(jobs).sort(), [
+    'alertmanager',
+    'api',
+    'cache-exporter',
+    'cadvisor',
+    'db-exporter',
+    'grafana',
+    'node-exporter',
+    'prometheus',
+    'proxy',
+  ]);
   assert.deepEqual(jobs.api.dns_sd_configs, [{ names: ['api'], type: 'A', port: 3000, refresh_interval: '15s' }]);
   assert.deepEqual(jobs.prometheus.static_configs, [{ targets: ['localhost:9090'], labels: { component: 'prometheus' } }]);
   // exporters stand for what they export, so a database's alerts and its exporter share a component
@@ -110,18 +133,57 @@ test('prometheus: scrape jobs reach every replica through DNS, self statically, 
 });
 
 test('prometheus: the catalogue holds only the rules of components present', async () => {
-  const names = async (t: string) => alertCatalogue(templatePlan(t)).map((a) => a.alert).sort();
+  const names = async (t: string) =>
+    alertCatalogue(templatePlan(t))
+      .map((a) => a.alert)
+      .sort();
   const api = await names('api');
-  for (const a of ['APIDown', 'APIHighLatency', 'APIHighErrorRatio', 'ContainerHighMemory', 'HighCPUUsage', 'TargetDown', 'JobDown',
-    'HostOutOfMemory', 'HostDiskFull', 'HostDiskWillFillIn4Hours', 'ContainerRestarting', 'HostOomKillDetected', 'HostOutOfInodes', 'HostClockSkew', 'NodeTextfileScrapeError', 'ContainerHighCpu',
-    'PostgresDown', 'PostgresTooManyConnections', 'PostgresLongTransaction', 'Watchdog', 'PrometheusTsdbCompactionsFailing', 'PrometheusTsdbReloadsFailing', 'PrometheusMissedRuleEvaluations', 'RedisDown', 'RedisMemoryHigh', 'RedisRejectedConnections', 'TraefikBackendDown', 'TraefikHighErrorRatio',
-    'CertificateExpiringSoon', 'PrometheusConfigReloadFailed', 'PrometheusRuleEvaluationFailures', 'PrometheusNotConnectedToAlertmanager',
-    'AlertmanagerConfigReloadFailed', 'AlertmanagerNotificationsFailing', 'BackupFailed', 'BackupStale', 'BackupVerifyFailed']) {
+  for (const a of [
+    'APIDown',
+    'APIHighLatency',
+    'APIHighErrorRatio',
+    'ContainerHighMemory',
+    'HighCPUUsage',
+    'TargetDown',
+    'JobDown',
+    'HostOutOfMemory',
+    'HostDiskFull',
+    'HostDiskWillFillIn4Hours',
+    'ContainerRestarting',
+    'HostOomKillDetected',
+    'HostOutOfInodes',
+    'HostClockSkew',
+    'NodeTextfileScrapeError',
+    'ContainerHighCpu',
+    'PostgresDown',
+    'PostgresTooManyConnections',
+    'PostgresLongTransaction',
+    'Watchdog',
+    'PrometheusTsdbCompactionsFailing',
+    'PrometheusTsdbReloadsFailing',
+    'PrometheusMissedRuleEvaluations',
+    'RedisDown',
+    'RedisMemoryHigh',
+    'RedisRejectedConnections',
+    'TraefikBackendDown',
+    'TraefikHighErrorRatio',
+    'CertificateExpiringSoon',
+    'PrometheusConfigReloadFailed',
+    'PrometheusRuleEvaluationFailures',
+    'PrometheusNotConnectedToAlertmanager',
+    'AlertmanagerConfigReloadFailed',
+    'AlertmanagerNotificationsFailing',
+    'BackupFailed',
+    'BackupStale',
+    'BackupVerifyFailed',
+  ]) {
     assert.ok(api.includes(a), `api template lacks ${a}`);
   }
-  for (const a of ['MysqlDown', 'HAProxyBackendDown', 'ContainerOomKilled']) assert.ok(!api.includes(a), `api template should not have ${a}`);
+  for (const a of ['MysqlDown', 'HAProxyBackendDown', 'ContainerOomKilled'])
+    assert.ok(!api.includes(a), `api template should not have ${a}`);
   const hm = await names('haproxy-mysql');
-  for (const a of ['MysqlDown', 'MysqlTooManyConnections', 'HAProxyBackendDown', 'HAProxyHighErrorRatio', 'BackupStale']) assert.ok(hm.includes(a), a);
+  for (const a of ['MysqlDown', 'MysqlTooManyConnections', 'HAProxyBackendDown', 'HAProxyHighErrorRatio', 'BackupStale'])
+    assert.ok(hm.includes(a), a);
   for (const a of ['PostgresDown', 'RedisDown', 'TraefikBackendDown', 'CertificateExpiringSoon']) assert.ok(!hm.includes(a), a);
   const lab = await names('lab');
   for (const a of ['APIDown', 'APIHighLatency', 'PostgresDown', 'RedisDown', 'BackupFailed']) assert.ok(!lab.includes(a), a);
@@ -145,7 +207,7 @@ test('prometheus: every rule has severity, component, summary, description and r
   }
 });
 
-test('prometheus: the seeds\' thresholds, and overrides of threshold, for and disabled from the spec', async () => {
+test("prometheus: the seeds' thresholds, and overrides of threshold, for and disabled from the spec", async () => {
   const plan = templatePlan('api');
   const by = Object.fromEntries(alertCatalogue(plan).map((a) => [a.alert, a]));
   assert.equal(by.APIHighLatency!.expr, 'job:app_request_latency_seconds:p95_rate5m > 1');
@@ -176,11 +238,18 @@ test('prometheus: the seeds\' thresholds, and overrides of threshold, for and di
 
 test('prometheus: recording rules per service and backup staleness from the schedule', async () => {
   const rec = recordingRules(templatePlan('api'));
-  assert.deepEqual(rec.map((r) => r.record), [
-    'job:app_requests:rate5m', 'job:app_request_errors:ratio_rate5m', 'job:app_request_latency_seconds:p50_rate5m',
-    'job:app_request_latency_seconds:p95_rate5m', 'job:app_request_latency_seconds:p99_rate5m',
-    'job_endpoint:app_requests:rate5m', 'job_endpoint:app_request_latency_seconds:p95_rate5m',
-  ]);
+  assert.deepEqual(
+    rec.map((r) => r.record),
+    [
+      'job:app_requests:rate5m',
+      'job:app_request_errors:ratio_rate5m',
+      'job:app_request_latency_seconds:p50_rate5m',
+      'job:app_request_latency_seconds:p95_rate5m',
+      'job:app_request_latency_seconds:p99_rate5m',
+      'job_endpoint:app_requests:rate5m',
+      'job_endpoint:app_request_latency_seconds:p95_rate5m',
+    ],
+  );
   assert.ok(rec.every((r) => r.expr.includes('job=~"api"')));
   assert.deepEqual(recordingRules(templatePlan('lab')), []);
   assert.equal(schedulePeriodSeconds('*/5 * * * *'), 300);
@@ -197,34 +266,73 @@ test('prometheus: rendering is pure and stable', async () => {
   assert.deepEqual(renderPrometheus(disabled), []);
 });
 
-test('prometheus: down and backup alerts fire where the old rules were silent (exporter unreachable, textfile gone, never ran)', { skip }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-promold-'));
-  try {
-    for (const t of ['api', 'haproxy-mysql']) {
-      const rules = alertCatalogue(templatePlan(t));
-      const down = rules.find((a) => a.alert === (t === 'api' ? 'PostgresDown' : 'MysqlDown'))!;
-      const failed = rules.find((a) => a.alert === 'BackupFailed')!;
-      const never = rules.find((a) => a.alert === 'BackupStale' && a.expr.startsWith('absent('))!;
-      assert.match(down.expr, /^(pg_up|mysql_up) == 0 or up\{job=~"db-exporter"\} == 0$/);
-      assert.ok(never, `${t}: a BackupStale rule for a backup that never ran`);
-      assert.equal(never.expr, 'absent(wharf_backup_last_success_timestamp_seconds{backup="db",target="db"})');
-      assert.equal(never.for, t === 'api' ? '2895m' : '25m', 'for = the stale threshold of the job');
-      // each case against the rule alone: passes with today's expression, fails with the old one
-      const cases: Array<[AlertRule, string]> = [[down, down.expr.split(' or ')[0]!], [failed, 'wharf_backup_last_status == 0'], [never, rules.find((a) => a.alert === 'BackupStale' && !a.expr.startsWith('absent('))!.expr]];
-      for (const [rule, oldExpr] of cases) {
-        const one = (expr: string) => ({ ...rule, expr, fixture: { ...rule.fixture, firing: rule.fixture.alsoFires?.[0]?.firing ?? rule.fixture.firing, labels: rule.fixture.alsoFires?.[0]?.labels ?? rule.fixture.labels, at: rule.fixture.alsoFires?.[0]?.at ?? rule.fixture.at, alsoFires: undefined } });
-        for (const [expr, ok] of [[rule.expr, true], [oldExpr, false]] as const) {
-          const r1 = one(expr);
-          mkdirSync(join(dir, 'rules'), { recursive: true });
-          writeFileSync(join(dir, 'rules', 'one.yml'), JSON.stringify({ groups: [{ name: 'one', rules: [{ alert: r1.alert, expr, for: r1.for, labels: { severity: r1.severity, component: r1.component }, annotations: { summary: r1.summary, description: r1.description, runbook: r1.runbook } }] }] }));
-          const suite = ruleTests([r1])[0] as { tests: unknown[] };
-          writeFileSync(join(dir, 'one-test.yml'), JSON.stringify({ ...suite, tests: suite.tests.slice(0, 1) }));
-          const res = await runAsync(promtool!, ['test', 'rules', 'one-test.yml'], dir);
-          assert.equal(res.code === 0, ok, `${t} ${rule.alert} with ${expr}: ${res.out}`);
+test(
+  'prometheus: down and backup alerts fire where the old rules were silent (exporter unreachable, textfile gone, never ran)',
+  { skip },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-promold-'));
+    try {
+      for (const t of ['api', 'haproxy-mysql']) {
+        const rules = alertCatalogue(templatePlan(t));
+        const down = rules.find((a) => a.alert === (t === 'api' ? 'PostgresDown' : 'MysqlDown'))!;
+        const failed = rules.find((a) => a.alert === 'BackupFailed')!;
+        const never = rules.find((a) => a.alert === 'BackupStale' && a.expr.startsWith('absent('))!;
+        assert.match(down.expr, /^(pg_up|mysql_up) == 0 or up\{job=~"db-exporter"\} == 0$/);
+        assert.ok(never, `${t}: a BackupStale rule for a backup that never ran`);
+        assert.equal(never.expr, 'absent(wharf_backup_last_success_timestamp_seconds{backup="db",target="db"})');
+        assert.equal(never.for, t === 'api' ? '2895m' : '25m', 'for = the stale threshold of the job');
+        // each case against the rule alone: passes with today's expression, fails with the old one
+        const cases: Array<[AlertRule, string]> = [
+          [down, down.expr.split(' or ')[0]!],
+          [failed, 'wharf_backup_last_status == 0'],
+          [never, rules.find((a) => a.alert === 'BackupStale' && !a.expr.startsWith('absent('))!.expr],
+        ];
+        for (const [rule, oldExpr] of cases) {
+          const one = (expr: string) => ({
+            ...rule,
+            expr,
+            fixture: {
+              ...rule.fixture,
+              firing: rule.fixture.alsoFires?.[0]?.firing ?? rule.fixture.firing,
+              labels: rule.fixture.alsoFires?.[0]?.labels ?? rule.fixture.labels,
+              at: rule.fixture.alsoFires?.[0]?.at ?? rule.fixture.at,
+              alsoFires: undefined,
+            },
+          });
+          for (const [expr, ok] of [
+            [rule.expr, true],
+            [oldExpr, false],
+          ] as const) {
+            const r1 = one(expr);
+            mkdirSync(join(dir, 'rules'), { recursive: true });
+            writeFileSync(
+              join(dir, 'rules', 'one.yml'),
+              JSON.stringify({
+                groups: [
+                  {
+                    name: 'one',
+                    rules: [
+                      {
+                        alert: r1.alert,
+                        expr,
+                        for: r1.for,
+                        labels: { severity: r1.severity, component: r1.component },
+                        annotations: { summary: r1.summary, description: r1.description, runbook: r1.runbook },
+                      },
+                    ],
+                  },
+                ],
+              }),
+            );
+            const suite = ruleTests([r1])[0] as { tests: unknown[] };
+            writeFileSync(join(dir, 'one-test.yml'), JSON.stringify({ ...suite, tests: suite.tests.slice(0, 1) }));
+            const res = await runAsync(promtool!, ['test', 'rules', 'one-test.yml'], dir);
+            assert.equal(res.code === 0, ok, `${t} ${rule.alert} with ${expr}: ${res.out}`);
+          }
         }
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  },
+);

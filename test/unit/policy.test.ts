@@ -32,16 +32,38 @@ test('WH001 database on the edge network', () => {
 });
 
 test('WH002 plaintext secret in env and WH006 default credentials', () => {
-  const { stack, plan } = loadVariant({ template: 'api', change: (d) => { d.services.api.env = { DB_PASSWORD: 'apppassword', API_TOKEN: 'x1', LOG_LEVEL: 'info', DB_PASSWORD_FILE: '/run/secrets/x' }; } });
+  const { stack, plan } = loadVariant({
+    template: 'api',
+    change: (d) => {
+      d.services.api.env = { DB_PASSWORD: 'apppassword', API_TOKEN: 'x1', LOG_LEVEL: 'info', DB_PASSWORD_FILE: '/run/secrets/x' };
+    },
+  });
   const all = lint(stack, plan);
-  assert.deepEqual(fired(all, 'WH002').map((x) => x.path), ['services.api.env.API_TOKEN', 'services.api.env.DB_PASSWORD']);
-  assert.deepEqual(fired(all, 'WH006').map((x) => x.path), ['services.api.env.DB_PASSWORD']);
+  assert.deepEqual(
+    fired(all, 'WH002').map((x) => x.path),
+    ['services.api.env.API_TOKEN', 'services.api.env.DB_PASSWORD'],
+  );
+  assert.deepEqual(
+    fired(all, 'WH006').map((x) => x.path),
+    ['services.api.env.DB_PASSWORD'],
+  );
 });
 
 test('WH003 unpinned and :latest images', () => {
-  const { stack, plan } = loadVariant({ template: 'lab', change: (d) => { d.images = { prometheus: 'prom/prometheus', grafana: 'grafana/grafana:latest' }; } });
+  const { stack, plan } = loadVariant({
+    template: 'lab',
+    change: (d) => {
+      d.images = { prometheus: 'prom/prometheus', grafana: 'grafana/grafana:latest' };
+    },
+  });
   const f = fired(lint(stack, plan), 'WH003');
-  assert.deepEqual(f.map((x) => [x.path, x.severity]), [['images.grafana', 'error'], ['images.prometheus', 'warning']]);
+  assert.deepEqual(
+    f.map((x) => [x.path, x.severity]),
+    [
+      ['images.grafana', 'error'],
+      ['images.prometheus', 'warning'],
+    ],
+  );
 });
 
 test('WH004 writable Docker socket', () => {
@@ -68,7 +90,12 @@ test('WH007 missing healthcheck, WH008 no limits, WH010 published database, WH01
   db.ports = [{ hostIp: '0.0.0.0', host: 5432, container: 5432 }];
   db.hardening.noNewPrivileges = false;
   const all = lint(stack, plan);
-  for (const id of ['WH007', 'WH008', 'WH010', 'WH011']) assert.deepEqual(fired(all, id).map((x) => x.path.split('.')[1]), ['db'], id);
+  for (const id of ['WH007', 'WH008', 'WH010', 'WH011'])
+    assert.deepEqual(
+      fired(all, id).map((x) => x.path.split('.')[1]),
+      ['db'],
+      id,
+    );
 });
 
 test('WH009 dashboard route without auth', () => {
@@ -80,7 +107,13 @@ test('WH009 dashboard route without auth', () => {
 });
 
 test('WH012 public domain with a self-signed certificate on all interfaces', () => {
-  const { stack, plan } = loadVariant({ template: 'api', change: (d) => { d.domain = 'shop.example.com'; d.services.api.routes = [{ host: 'api.shop.example.com' }]; } });
+  const { stack, plan } = loadVariant({
+    template: 'api',
+    change: (d) => {
+      d.domain = 'shop.example.com';
+      d.services.api.routes = [{ host: 'api.shop.example.com' }];
+    },
+  });
   assert.equal(fired(lint(stack, plan), 'WH012').length, 1);
 });
 
@@ -98,26 +131,59 @@ for (const v of variants) {
 }
 
 test('a route on a platform host names both the route and the platform option', () => {
-  const g = planErrors('api', (d) => { d.services.api.routes[0].host = 'grafana.shop.localhost'; });
-  assert.deepEqual(g.map((i) => i.path), ['services.api.routes[0].host']);
+  const g = planErrors('api', (d) => {
+    d.services.api.routes[0].host = 'grafana.shop.localhost';
+  });
+  assert.deepEqual(
+    g.map((i) => i.path),
+    ['services.api.routes[0].host'],
+  );
   assert.match(g[0]!.message, /grafana\.shop\.localhost.*grafana.*monitoring\.grafana\.host/);
-  const dash = planErrors('haproxy-mysql', (d) => { d.proxy.dashboard = { host: 'edge.example.test' }; d.services.web.routes[0].host = 'edge.example.test'; });
-  assert.ok(dash.some((i) => i.path === 'services.web.routes[0].host' && /proxy\.dashboard\.host/.test(i.message)), JSON.stringify(dash));
+  const dash = planErrors('haproxy-mysql', (d) => {
+    d.proxy.dashboard = { host: 'edge.example.test' };
+    d.services.web.routes[0].host = 'edge.example.test';
+  });
+  assert.ok(
+    dash.some((i) => i.path === 'services.web.routes[0].host' && /proxy\.dashboard\.host/.test(i.message)),
+    JSON.stringify(dash),
+  );
   // Grafana off: its default host is free for the app.
-  assert.deepEqual(planErrors('api', (d) => { d.monitoring.grafana = false; d.services.api.routes[0].host = 'grafana.shop.localhost'; }), []);
+  assert.deepEqual(
+    planErrors('api', (d) => {
+      d.monitoring.grafana = false;
+      d.services.api.routes[0].host = 'grafana.shop.localhost';
+    }),
+    [],
+  );
 });
 
 test('a user volume named like a platform volume is refused', () => {
   for (const name of ['db-data', 'prometheus-data', 'grafana-data', 'alertmanager-data']) {
-    const i = planErrors('api', (d) => { d.services.api.volumes = [{ name: 'uploads', target: '/u' }, { name, target: '/data' }]; });
-    assert.deepEqual(i.map((x) => x.path), ['services.api.volumes[1].name'], name);
+    const i = planErrors('api', (d) => {
+      d.services.api.volumes = [
+        { name: 'uploads', target: '/u' },
+        { name, target: '/data' },
+      ];
+    });
+    assert.deepEqual(
+      i.map((x) => x.path),
+      ['services.api.volumes[1].name'],
+      name,
+    );
   }
 });
 
 test('an override for an alert this stack does not have is refused with a did-you-mean', () => {
-  const i = planErrors('api', (d) => { d.monitoring.alerts = { overrides: { TargetDwn: { disabled: true }, TargetDown: { for: '5m' } } }; });
-  assert.deepEqual(i.map((x) => x.path), ['monitoring.alerts.overrides.TargetDwn']);
+  const i = planErrors('api', (d) => {
+    d.monitoring.alerts = { overrides: { TargetDwn: { disabled: true }, TargetDown: { for: '5m' } } };
+  });
+  assert.deepEqual(
+    i.map((x) => x.path),
+    ['monitoring.alerts.overrides.TargetDwn'],
+  );
   assert.equal(i[0]!.hint, 'did you mean "TargetDown"?');
-  const far = planErrors('api', (d) => { d.monitoring.alerts = { overrides: { Zzzzzzzzzz: { disabled: true } } }; });
+  const far = planErrors('api', (d) => {
+    d.monitoring.alerts = { overrides: { Zzzzzzzzzz: { disabled: true } } };
+  });
   assert.match(far[0]!.hint ?? '', /alerts of this stack: .*TargetDown/);
 });

@@ -23,17 +23,29 @@ test('GIVEN the api template WHEN prepared for swarm THEN .wharf/swarm holds a s
       assert.equal(s.name, `shop_${key}_${createHash('sha256').update(body).digest('hex').slice(0, 8)}`);
     }
     // no secret value in any rendered file
-    const values = readdirSync(a.secretsDir).map((n) => readFileSync(join(a.secretsDir, n), 'utf8').trim()).filter((v) => v.length >= 16 && !v.includes('\n'));
+    const values = readdirSync(a.secretsDir)
+      .map((n) => readFileSync(join(a.secretsDir, n), 'utf8').trim())
+      .filter((v) => v.length >= 16 && !v.includes('\n'));
     assert.ok(values.length >= 3);
     for (const f of a.files) for (const v of values) assert.ok(!f.contents.includes(v), `a secret value in ${f.path}`);
     // idempotent: same secrets, same names, nothing rewritten
     const b = await prepare({ specPath: p.spec, target: 'swarm' });
     assert.deepEqual(b.write.written, []);
-    const cli = await execa(process.execPath, [join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(repoRoot, 'src', 'cli', 'run.ts'), 'render', '--target', 'swarm'], { cwd: p.dir, reject: false, env: { NO_COLOR: '1' } });
+    const cli = await execa(
+      process.execPath,
+      [join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(repoRoot, 'src', 'cli', 'run.ts'), 'render', '--target', 'swarm'],
+      { cwd: p.dir, reject: false, env: { NO_COLOR: '1' } },
+    );
     assert.equal(cli.exitCode, 0, cli.stderr);
     assert.match(cli.stdout, /stack\.yaml\W+unchanged/);
-    const bad = await execa(process.execPath, [join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(repoRoot, 'src', 'cli', 'run.ts'), 'render', '--target', 'nomad'], { cwd: p.dir, reject: false, env: { NO_COLOR: '1' } });
+    const bad = await execa(
+      process.execPath,
+      [join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(repoRoot, 'src', 'cli', 'run.ts'), 'render', '--target', 'nomad'],
+      { cwd: p.dir, reject: false, env: { NO_COLOR: '1' } },
+    );
     assert.notEqual(bad.exitCode, 0);
     assert.match(bad.stderr, /compose, swarm, k8s/);
-  } finally { p.cleanup(); }
+  } finally {
+    p.cleanup();
+  }
 });

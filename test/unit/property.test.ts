@@ -22,20 +22,40 @@ function checkOutcome(res: { stack?: unknown; issues: Array<{ path: string; mess
     const files = renderAll(buildPlan(res.stack as never, planPaths));
     assert.ok(files.some((f) => f.path === 'compose.yaml'));
   } else {
-    assert.ok(res.issues.some((i) => i.severity === 'error'), 'a rejected spec has at least one error');
+    assert.ok(
+      res.issues.some((i) => i.severity === 'error'),
+      'a rejected spec has at least one error',
+    );
   }
 }
 
 test('arbitrary JSON values', () => {
-  fc.assert(fc.property(fc.jsonValue(), (v) => { checkOutcome(validateSpec(v)); }), params);
+  fc.assert(
+    fc.property(fc.jsonValue(), (v) => {
+      checkOutcome(validateSpec(v));
+    }),
+    params,
+  );
 });
 
 test('arbitrary text as YAML', () => {
-  fc.assert(fc.property(fc.string({ maxLength: 400 }), (t) => { checkOutcome(parseSpecText(t)); }), params);
+  fc.assert(
+    fc.property(fc.string({ maxLength: 400 }), (t) => {
+      checkOutcome(parseSpecText(t));
+    }),
+    params,
+  );
 });
 
 // Mutations of real templates reach deep into the schema: replace, delete or retype one node.
-const leafValue = fc.oneof(fc.string({ maxLength: 20 }), fc.integer({ min: -5, max: 70000 }), fc.boolean(), fc.constant(null), fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 6 }), fc.string({ maxLength: 6 }), { maxKeys: 2 }));
+const leafValue = fc.oneof(
+  fc.string({ maxLength: 20 }),
+  fc.integer({ min: -5, max: 70000 }),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 6 }), fc.string({ maxLength: 6 }), { maxKeys: 2 }),
+);
 
 function paths(v: unknown, prefix: Array<string | number> = []): Array<Array<string | number>> {
   if (Array.isArray(v)) return [prefix, ...v.flatMap((x, i) => paths(x, [...prefix, i]))];
@@ -58,10 +78,13 @@ for (const name of templateNames) {
   test(`one-node mutations of template ${name}`, () => {
     const doc = parse(templateText(name));
     const all = paths(doc);
-    fc.assert(fc.property(fc.nat({ max: all.length - 1 }), fc.nat({ max: 2 }), leafValue, (i, op, value) => {
-      const changed = mutate(doc, all[i]!, op, value);
-      checkOutcome(validateSpec(changed));
-      checkOutcome(parseSpecText(stringify(changed)));
-    }), params);
+    fc.assert(
+      fc.property(fc.nat({ max: all.length - 1 }), fc.nat({ max: 2 }), leafValue, (i, op, value) => {
+        const changed = mutate(doc, all[i]!, op, value);
+        checkOutcome(validateSpec(changed));
+        checkOutcome(parseSpecText(stringify(changed)));
+      }),
+      params,
+    );
   });
 }

@@ -27,7 +27,9 @@ test('a user secret file that does not exist: exit 2, path named, and no secret 
     assert.match(r.stderr + r.stdout, /does not exist/);
     assert.deepEqual(dirSnapshot(p.dir), before);
     assert.ok(!existsSync(join(p.dir, '.wharf')), 'no .wharf directory');
-  } finally { p.cleanup(); }
+  } finally {
+    p.cleanup();
+  }
 });
 
 test('after a good render, a later failing one leaves secrets and rendered files byte-identical', async () => {
@@ -47,5 +49,7 @@ test('after a good render, a later failing one leaves secrets and rendered files
     const r = await wharf(p.dir, 'render');
     assert.equal(r.exitCode, 2, r.stderr);
     assert.deepEqual(dirSnapshot(p.dir), before);
-  } finally { p.cleanup(); }
+  } finally {
+    p.cleanup();
+  }
 });

@@ -17,8 +17,12 @@ process.stdout.write(JSON.stringify({ pid: process.pid, out }));
 `;
 
 async function renderInProcess(): Promise<{ pid: number; out: Record<string, Record<string, string>> }> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', renderScript],
-    { cwd: repoRoot, encoding: 'utf8', timeout: 120_000, maxBuffer: 256 * 1024 * 1024 });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', renderScript], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 120_000,
+    maxBuffer: 256 * 1024 * 1024,
+  });
   return JSON.parse(stdout);
 }
 
@@ -29,6 +33,7 @@ test('render is deterministic: two separate processes render every variant byte 
   for (const v of variants) {
     assert.ok(Object.keys(a.out[v.id]!).length > 5, `${v.id} rendered files`);
     assert.deepEqual(Object.keys(b.out[v.id]!).sort(), Object.keys(a.out[v.id]!).sort(), `${v.id}: the same files`);
-    for (const [path, contents] of Object.entries(a.out[v.id]!)) assert.equal(b.out[v.id]![path], contents, `${v.id}/${path} differs between two processes`);
+    for (const [path, contents] of Object.entries(a.out[v.id]!))
+      assert.equal(b.out[v.id]![path], contents, `${v.id}/${path} differs between two processes`);
   }
 });

@@ -14,7 +14,7 @@ const update = process.env.UPDATE_SNAPSHOTS === '1';
 
 function listFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)]);
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)]));
 }
 
 // The backup scripts are text assets, the same in every template: snapshot once, in
@@ -28,9 +28,18 @@ test('snapshot: backup scripts (shared by every template)', () => {
     mkdirSync(sharedDir, { recursive: true });
     for (const [name, text] of Object.entries(scripts)) writeFileSync(join(sharedDir, name), text);
   }
-  assert.deepEqual(Object.keys(scripts).sort(), listFiles(sharedDir).map((p) => relative(sharedDir, p)).sort());
+  assert.deepEqual(
+    Object.keys(scripts).sort(),
+    listFiles(sharedDir)
+      .map((p) => relative(sharedDir, p))
+      .sort(),
+  );
   for (const [name, text] of Object.entries(scripts)) {
-    assert.equal(text, readFileSync(join(sharedDir, name), 'utf8'), `backup script ${name} differs from its snapshot (UPDATE_SNAPSHOTS=1 to accept)`);
+    assert.equal(
+      text,
+      readFileSync(join(sharedDir, name), 'utf8'),
+      `backup script ${name} differs from its snapshot (UPDATE_SNAPSHOTS=1 to accept)`,
+    );
   }
 });
 
@@ -45,10 +54,24 @@ for (const v of variants) {
     const dir = join(snapRoot, v.id);
     if (update) {
       rmSync(dir, { recursive: true, force: true });
-      for (const f of files) { mkdirSync(dirname(join(dir, f.path)), { recursive: true }); writeFileSync(join(dir, f.path), f.contents); }
+      for (const f of files) {
+        mkdirSync(dirname(join(dir, f.path)), { recursive: true });
+        writeFileSync(join(dir, f.path), f.contents);
+      }
     }
-    const onDisk = listFiles(dir).map((p) => relative(dir, p)).sort();
-    assert.deepEqual(files.map((f) => f.path).sort(), onDisk, `rendered file list of ${v.id} differs from test/snapshots/${v.id} (UPDATE_SNAPSHOTS=1 to accept)`);
-    for (const f of files) assert.equal(f.contents, readFileSync(join(dir, f.path), 'utf8'), `${v.id}/${f.path} differs from its snapshot (UPDATE_SNAPSHOTS=1 to accept)`);
+    const onDisk = listFiles(dir)
+      .map((p) => relative(dir, p))
+      .sort();
+    assert.deepEqual(
+      files.map((f) => f.path).sort(),
+      onDisk,
+      `rendered file list of ${v.id} differs from test/snapshots/${v.id} (UPDATE_SNAPSHOTS=1 to accept)`,
+    );
+    for (const f of files)
+      assert.equal(
+        f.contents,
+        readFileSync(join(dir, f.path), 'utf8'),
+        `${v.id}/${f.path} differs from its snapshot (UPDATE_SNAPSHOTS=1 to accept)`,
+      );
   });
 }

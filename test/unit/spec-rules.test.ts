@@ -12,61 +12,114 @@ function issuesOf(change: (d: any) => void) {
 }
 
 test('ACME with HAProxy is refused with a way out', () => {
-  const i = issuesOf((d) => { d.domain = 'shop.example.com'; d.services.api.routes = [{ host: 'api.shop.example.com' }]; d.tls = { mode: 'acme', email: 'ops@example.com' }; d.proxy.kind = 'haproxy'; });
+  const i = issuesOf((d) => {
+    d.domain = 'shop.example.com';
+    d.services.api.routes = [{ host: 'api.shop.example.com' }];
+    d.tls = { mode: 'acme', email: 'ops@example.com' };
+    d.proxy.kind = 'haproxy';
+  });
   assert.equal(i.length, 1);
   assert.equal(i[0]!.path, 'tls.mode');
   assert.match(i[0]!.hint ?? '', /traefik|files/);
 });
 
 test('ACME for a .localhost domain is refused', () => {
-  const i = issuesOf((d) => { d.tls = { mode: 'acme', email: 'ops@example.com' }; });
+  const i = issuesOf((d) => {
+    d.tls = { mode: 'acme', email: 'ops@example.com' };
+  });
   assert.ok(i.some((x) => x.path === 'tls.mode' && /localhost/.test(x.message)));
 });
 
 test('a service using an undeclared database names the entry', () => {
-  const i = issuesOf((d) => { d.services.api.uses = ['db', 'nodb']; });
-  assert.ok(i.some((x) => x.path.startsWith('services.api.uses') && /nodb/.test(x.message)), JSON.stringify(i));
+  const i = issuesOf((d) => {
+    d.services.api.uses = ['db', 'nodb'];
+  });
+  assert.ok(
+    i.some((x) => x.path.startsWith('services.api.uses') && /nodb/.test(x.message)),
+    JSON.stringify(i),
+  );
 });
 
 test('same edge port twice', () => {
-  const i = issuesOf((d) => { d.proxy.httpPort = 8443; d.proxy.httpsPort = 8443; });
+  const i = issuesOf((d) => {
+    d.proxy.httpPort = 8443;
+    d.proxy.httpsPort = 8443;
+  });
   assert.ok(i.some((x) => x.path === 'proxy.httpsPort'));
 });
 
 test('retention that keeps nothing is refused instead of becoming keep-last 1', () => {
   for (const retention of [{}, { keepLast: undefined }, { keepDaily: 0, keepWeekly: 0, keepMonthly: 0 }]) {
-    const i = issuesOf((d) => { d.databases.db.backup.retention = retention; });
-    assert.ok(i.some((x) => x.path === 'databases.db.backup.retention' && /keeps nothing/.test(x.message) && /keepDaily/.test(x.hint ?? '')), JSON.stringify(i));
+    const i = issuesOf((d) => {
+      d.databases.db.backup.retention = retention;
+    });
+    assert.ok(
+      i.some((x) => x.path === 'databases.db.backup.retention' && /keeps nothing/.test(x.message) && /keepDaily/.test(x.hint ?? '')),
+      JSON.stringify(i),
+    );
   }
-  assert.deepEqual(issuesOf((d) => { d.databases.db.backup.retention = { keepMonthly: 1 }; }), []);
+  assert.deepEqual(
+    issuesOf((d) => {
+      d.databases.db.backup.retention = { keepMonthly: 1 };
+    }),
+    [],
+  );
 });
 
 test('encrypt: false is refused: restic always encrypts', () => {
-  const i = issuesOf((d) => { d.databases.db.backup.encrypt = false; });
-  assert.deepEqual(i.map((x) => x.path), ['databases.db.backup.encrypt']);
+  const i = issuesOf((d) => {
+    d.databases.db.backup.encrypt = false;
+  });
+  assert.deepEqual(
+    i.map((x) => x.path),
+    ['databases.db.backup.encrypt'],
+  );
   assert.match(i[0]!.hint ?? '', /can only be true/);
 });
 
 test('a Dockerfile outside the project is refused; one beside the context is fine', () => {
-  assert.deepEqual(issuesOf((d) => { d.services.api.build.dockerfile = '../api/Dockerfile.dev'; }), []);
+  assert.deepEqual(
+    issuesOf((d) => {
+      d.services.api.build.dockerfile = '../api/Dockerfile.dev';
+    }),
+    [],
+  );
   for (const f of ['../../../Dockerfile', '/etc/passwd', '../../..']) {
-    const i = issuesOf((d) => { d.services.api.build.dockerfile = f; });
-    assert.deepEqual(i.map((x) => x.path), ['services.api.build.dockerfile'], f);
+    const i = issuesOf((d) => {
+      d.services.api.build.dockerfile = f;
+    });
+    assert.deepEqual(
+      i.map((x) => x.path),
+      ['services.api.build.dockerfile'],
+      f,
+    );
   }
 });
 
-test('receiver names: the platform\'s null and heartbeat are reserved, duplicates refused; a heartbeat needs a URL', () => {
+test("receiver names: the platform's null and heartbeat are reserved, duplicates refused; a heartbeat needs a URL", () => {
   const i = issuesOf((d) => {
-    d.monitoring.alerts = { receivers: [
-      { type: 'webhook', name: 'heartbeat', url: 'https://hc.example.com/x' },
-      { type: 'webhook', name: 'null', url: 'https://hc.example.com/y' },
-      { type: 'webhook', name: 'ops', url: 'https://hc.example.com/z' },
-      { type: 'webhook', name: 'ops', url: 'https://hc.example.com/w' },
-    ] };
+    d.monitoring.alerts = {
+      receivers: [
+        { type: 'webhook', name: 'heartbeat', url: 'https://hc.example.com/x' },
+        { type: 'webhook', name: 'null', url: 'https://hc.example.com/y' },
+        { type: 'webhook', name: 'ops', url: 'https://hc.example.com/z' },
+        { type: 'webhook', name: 'ops', url: 'https://hc.example.com/w' },
+      ],
+    };
   });
-  assert.deepEqual(i.map((x) => x.path), [0, 1, 3].map((n) => `monitoring.alerts.receivers[${n}].name`));
+  assert.deepEqual(
+    i.map((x) => x.path),
+    [0, 1, 3].map((n) => `monitoring.alerts.receivers[${n}].name`),
+  );
   assert.match(i[0]!.hint ?? '', /monitoring\.alerts\.heartbeat/);
-  const hb = issuesOf((d) => { d.monitoring.alerts = { heartbeat: { url: 'not a url', interval: '5 minutes' } }; });
+  const hb = issuesOf((d) => {
+    d.monitoring.alerts = { heartbeat: { url: 'not a url', interval: '5 minutes' } };
+  });
   assert.deepEqual(hb.map((x) => x.path).sort(), ['monitoring.alerts.heartbeat.interval', 'monitoring.alerts.heartbeat.url']);
-  assert.deepEqual(issuesOf((d) => { d.monitoring.alerts = { heartbeat: { url: 'https://hc-ping.com/abc' } }; }), []);
+  assert.deepEqual(
+    issuesOf((d) => {
+      d.monitoring.alerts = { heartbeat: { url: 'https://hc-ping.com/abc' } };
+    }),
+    [],
+  );
 });

@@ -15,7 +15,10 @@ import { UserInputError } from '../../src/spec/issues.js';
 import { repoRoot, templateText } from '../support/templates.js';
 
 // A made-up history: v1 called it `web`, v2 `site`, v3 `services`.
-const rename = (from: string, to: string) => (doc: Document) => { doc.set(to, doc.get(from)); doc.delete(from); };
+const rename = (from: string, to: string) => (doc: Document) => {
+  doc.set(to, doc.get(from));
+  doc.delete(from);
+};
 const table: Migration[] = [
   { from: 2, describe: 'site is now services', apply: rename('site', 'services') },
   { from: 1, describe: 'web is now site', apply: rename('web', 'site') },
@@ -38,14 +41,20 @@ test('newer, fractional, textual and zero versions are refused with what this wh
   for (const [v, re] of cases) {
     const s = versionState(v);
     assert.equal(s.kind, 'bad');
-    if (s.kind === 'bad') { assert.equal(s.issue.path, 'version'); assert.match(s.issue.message, re); }
+    if (s.kind === 'bad') {
+      assert.equal(s.issue.path, 'version');
+      assert.match(s.issue.message, re);
+    }
   }
 });
 
 test('an older YAML spec is migrated step by step in order, comments kept, version set', () => {
   const doc = parseDocument('# my stack\nversion: 1\nname: shop # the name\nweb:\n  api: { port: 80 }\n');
   const r = migrateDocument(doc, table, 3);
-  assert.deepEqual(r.steps.map((s) => s.describe), ['web is now site', 'site is now services']);
+  assert.deepEqual(
+    r.steps.map((s) => s.describe),
+    ['web is now site', 'site is now services'],
+  );
   const text = doc.toString();
   assert.match(text, /^# my stack\nversion: 3\nname: shop # the name\n/);
   assert.deepEqual(doc.toJS(), { version: 3, name: 'shop', services: { api: { port: 80 } } });
@@ -70,9 +79,14 @@ test('migrateSpecFile rewrites the file whole (dry run writes nothing); a newer 
     assert.deepEqual([r.from, r.to, r.written], [1, 3, true]);
     assert.equal(readFileSync(file, 'utf8'), '# keep me\nversion: 3\nservices: {}\n');
     writeFileSync(file, 'version: 9\nname: x\n');
-    await assert.rejects(migrateSpecFile(file, { table, current: 3 }), (e: unknown) => e instanceof UserInputError && /version 9 is newer/.test(e.issues[0]!.message));
+    await assert.rejects(
+      migrateSpecFile(file, { table, current: 3 }),
+      (e: unknown) => e instanceof UserInputError && /version 9 is newer/.test(e.issues[0]!.message),
+    );
     assert.equal(readFileSync(file, 'utf8'), 'version: 9\nname: x\n');
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('check and migrate from the CLI: a newer version exits 2 at its line; a current spec has nothing to migrate', async () => {
@@ -84,10 +98,15 @@ test('check and migrate from the CLI: a newer version exits 2 at its line; a cur
     assert.equal(same.exitCode, 0, same.stderr);
     assert.match(same.stdout, /already spec version 1, nothing to do/);
     const res = parseSpecText(`version: 2\n${templateText('lab')}`, 'wharf.yaml');
-    assert.deepEqual(res.issues.map((i) => [i.path, i.line, i.column]), [['version', 1, 1]]);
+    assert.deepEqual(
+      res.issues.map((i) => [i.path, i.line, i.column]),
+      [['version', 1, 1]],
+    );
     writeFileSync(join(dir, 'wharf.yaml'), `version: 2\n${templateText('lab')}`);
     const check = await execa(process.execPath, [bin, 'check'], { cwd: dir, reject: false, env: { NO_COLOR: '1' } });
     assert.equal(check.exitCode, 2);
     assert.match(check.stdout, /wharf\.yaml:1:1 version.*newer than this wharf understands/);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

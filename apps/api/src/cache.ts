@@ -23,7 +23,9 @@ export interface Cache {
 export function disabledCache(): Cache {
   return {
     enabled: false,
-    get client(): Redis { throw new Error('no Redis configured'); },
+    get client(): Redis {
+      throw new Error('no Redis configured');
+    },
     get: async () => null,
     set: () => {},
     del: async () => true,
@@ -53,13 +55,18 @@ export function createCache(c: RedisConfig | null, metrics: Metrics, onError: (e
   client.on('error', (err: Error) => {
     // ioredis emits one error per failed reconnect attempt: log at most once every 5 s.
     const now = Date.now();
-    if (now - lastErrorLog > 5000) { lastErrorLog = now; onError(err); }
+    if (now - lastErrorLog > 5000) {
+      lastErrorLog = now;
+      onError(err);
+    }
   });
 
   const errGet = metrics.cacheErrors.labels('get');
   const errSet = metrics.cacheErrors.labels('set');
   const errDel = metrics.cacheErrors.labels('del');
-  const onSetError = () => { errSet.inc(); };
+  const onSetError = () => {
+    errSet.inc();
+  };
 
   // Reads are coalesced: every get() issued during one turn of the event loop (typically all the
   // requests whose bytes arrived in the same poll) goes to Redis as ONE MGET, and identical keys
@@ -74,10 +81,16 @@ export function createCache(c: RedisConfig | null, metrics: Metrics, onError: (e
     const keys = [...current.keys()];
     client.mget(keys).then(
       (values) => {
-        keys.forEach((k, i) => { for (const w of current.get(k)!) w.resolve(values[i] ?? null); });
+        keys.forEach((k, i) => {
+          for (const w of current.get(k)!) w.resolve(values[i] ?? null);
+        });
       },
       () => {
-        for (const ws of current.values()) for (const w of ws) { errGet.inc(); w.resolve(undefined); }
+        for (const ws of current.values())
+          for (const w of ws) {
+            errGet.inc();
+            w.resolve(undefined);
+          }
       },
     );
   };
@@ -87,9 +100,13 @@ export function createCache(c: RedisConfig | null, metrics: Metrics, onError: (e
     client,
     get(key) {
       return new Promise<string | null | undefined>((resolve) => {
-        if (batch === undefined) { batch = new Map(); setImmediate(flush); }
+        if (batch === undefined) {
+          batch = new Map();
+          setImmediate(flush);
+        }
         const ws = batch.get(key);
-        if (ws) ws.push({ resolve }); else batch.set(key, [{ resolve }]);
+        if (ws) ws.push({ resolve });
+        else batch.set(key, [{ resolve }]);
       });
     },
     set(key, value, ttl) {

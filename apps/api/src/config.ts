@@ -54,8 +54,18 @@ export class ConfigError extends Error {
 
 /** Variables that may be given as VAR_FILE (contents read, trailing newline trimmed). */
 const FILE_VARS = [
-  'DATABASE_URL', 'DB_DRIVER', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_PASSWORD',
-  'REDIS_URL', 'REDIS_HOST', 'REDIS_PORT', 'REDIS_PASSWORD', 'REDIS_USERNAME',
+  'DATABASE_URL',
+  'DB_DRIVER',
+  'DB_HOST',
+  'DB_PORT',
+  'DB_NAME',
+  'DB_USER',
+  'DB_PASSWORD',
+  'REDIS_URL',
+  'REDIS_HOST',
+  'REDIS_PORT',
+  'REDIS_PASSWORD',
+  'REDIS_USERNAME',
 ] as const;
 
 /** Variables whose values are secret: never echoed in an error. */
@@ -83,19 +93,25 @@ function resolveFiles(env: Env, problems: string[]): Env {
 }
 
 const intIn = (min: number, max: number) =>
-  z.string().trim().regex(/^\d+$/, `expected an integer from ${min} to ${max}`)
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `expected an integer from ${min} to ${max}`)
     .transform(Number)
     .refine((n) => n >= min && n <= max, `expected an integer from ${min} to ${max}`);
 
-const driverStr = z.enum(['postgres', 'postgresql', 'pg', 'mysql', 'mariadb'], {
-  error: 'expected one of postgres, postgresql, mysql, mariadb',
-}).transform((v): Driver => (v === 'mysql' || v === 'mariadb' ? 'mysql' : 'postgres'));
+const driverStr = z
+  .enum(['postgres', 'postgresql', 'pg', 'mysql', 'mariadb'], {
+    error: 'expected one of postgres, postgresql, mysql, mariadb',
+  })
+  .transform((v): Driver => (v === 'mysql' || v === 'mariadb' ? 'mysql' : 'postgres'));
 
 const schema = z.object({
   PORT: intIn(1, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  ACCESS_LOG: z.enum(['all', 'errors', 'none', 'true', 'false', '1', '0'], { error: 'expected all, errors or none' })
+  ACCESS_LOG: z
+    .enum(['all', 'errors', 'none', 'true', 'false', '1', '0'], { error: 'expected all, errors or none' })
     .transform((v): 'all' | 'errors' | 'none' => (v === 'true' || v === '1' ? 'all' : v === 'false' || v === '0' ? 'none' : v))
     .default('errors'),
   SHUTDOWN_TIMEOUT_MS: intIn(0, 600_000).default(10_000),
@@ -131,7 +147,11 @@ function parseUrl(name: string, raw: string, problems: string[]): URL | undefine
 }
 
 const dec = (s: string) => {
-  try { return decodeURIComponent(s); } catch { return s; }
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 };
 
 export function loadConfig(rawEnv: Env = process.env): Config {
@@ -155,14 +175,18 @@ export function loadConfig(rawEnv: Env = process.env): Config {
   // ---- database
   let driver: Driver | undefined = e?.DB_DRIVER ?? driverStr.safeParse(cleaned.DB_DRIVER).data;
   // Fall back to the raw strings so one bad variable does not also report the others as unset.
-  let host = e?.DB_HOST ?? cleaned.DB_HOST, port = e?.DB_PORT, database = e?.DB_NAME ?? cleaned.DB_NAME, user = e?.DB_USER ?? cleaned.DB_USER;
+  let host = e?.DB_HOST ?? cleaned.DB_HOST,
+    port = e?.DB_PORT,
+    database = e?.DB_NAME ?? cleaned.DB_NAME,
+    user = e?.DB_USER ?? cleaned.DB_USER;
   let password = e?.DB_PASSWORD;
   if (cleaned.DATABASE_URL) {
     const u = parseUrl('DATABASE_URL', cleaned.DATABASE_URL, problems);
     if (u) {
       const scheme = u.protocol.replace(/:$/, '');
       const r = driverStr.safeParse(scheme);
-      if (!r.success) problems.push(`DATABASE_URL: unsupported scheme "${scheme}" (expected postgres://, postgresql://, mysql:// or mariadb://)`);
+      if (!r.success)
+        problems.push(`DATABASE_URL: unsupported scheme "${scheme}" (expected postgres://, postgresql://, mysql:// or mariadb://)`);
       else {
         if (driver && driver !== r.data) problems.push(`DB_DRIVER: conflicts with the scheme of DATABASE_URL ("${scheme}")`);
         driver = r.data;
@@ -185,7 +209,10 @@ export function loadConfig(rawEnv: Env = process.env): Config {
   if (driver && !user) problems.push('DB_USER: not set (and no user in DATABASE_URL)');
 
   // ---- redis
-  let rHost = e?.REDIS_HOST ?? cleaned.REDIS_HOST, rPort = e?.REDIS_PORT, rPassword = e?.REDIS_PASSWORD, rUser = e?.REDIS_USERNAME;
+  let rHost = e?.REDIS_HOST ?? cleaned.REDIS_HOST,
+    rPort = e?.REDIS_PORT,
+    rPassword = e?.REDIS_PASSWORD,
+    rUser = e?.REDIS_USERNAME;
   let rDb = e?.REDIS_DB ?? 0;
   if (cleaned.REDIS_URL) {
     const u = parseUrl('REDIS_URL', cleaned.REDIS_URL, problems);
@@ -228,15 +255,18 @@ export function loadConfig(rawEnv: Env = process.env): Config {
       connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     },
-    redis: cacheless || !rHost ? null : {
-      host: rHost,
-      port: rPort ?? 6379,
-      password: rPassword || undefined,
-      username: rUser || undefined,
-      db: rDb,
-      commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
-      connectTimeoutMs: e.REDIS_CONNECT_TIMEOUT_MS,
-    },
+    redis:
+      cacheless || !rHost
+        ? null
+        : {
+            host: rHost,
+            port: rPort ?? 6379,
+            password: rPassword || undefined,
+            username: rUser || undefined,
+            db: rDb,
+            commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+            connectTimeoutMs: e.REDIS_CONNECT_TIMEOUT_MS,
+          },
   };
 }
 

@@ -43,7 +43,11 @@ const LOCK_NAME_MY = 'wharf_api_migrations';
 function isLogicError(err: unknown): boolean {
   const e = err as { code?: unknown; errno?: unknown };
   if (typeof e?.code === 'string' && /^(22|23|42)[0-9A-Z]{3}$/.test(e.code)) return true; // PG SQLSTATE
-  if (typeof e?.code === 'string' && /^ER_(PARSE_ERROR|BAD_FIELD_ERROR|NO_SUCH_TABLE|DUP_ENTRY|DATA_TOO_LONG|TRUNCATED_WRONG_VALUE)/.test(e.code)) return true;
+  if (
+    typeof e?.code === 'string' &&
+    /^ER_(PARSE_ERROR|BAD_FIELD_ERROR|NO_SUCH_TABLE|DUP_ENTRY|DATA_TOO_LONG|TRUNCATED_WRONG_VALUE)/.test(e.code)
+  )
+    return true;
   return false;
 }
 
@@ -56,23 +60,31 @@ function iso(v: unknown): string {
   return v instanceof Date ? v.toISOString() : String(v);
 }
 
-interface MigrationStep { version: number; pg: string[]; mysql: string[] }
+interface MigrationStep {
+  version: number;
+  pg: string[];
+  mysql: string[];
+}
 const MIGRATIONS: MigrationStep[] = [
   {
     version: 1,
-    pg: [`CREATE TABLE IF NOT EXISTS items (
+    pg: [
+      `CREATE TABLE IF NOT EXISTS items (
       id BIGSERIAL PRIMARY KEY,
       name VARCHAR(200) NOT NULL,
       description VARCHAR(2000) NOT NULL DEFAULT '',
       created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-      updated_at TIMESTAMPTZ NOT NULL DEFAULT now())`],
-    mysql: [`CREATE TABLE IF NOT EXISTS items (
+      updated_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+    ],
+    mysql: [
+      `CREATE TABLE IF NOT EXISTS items (
       id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
       name VARCHAR(200) NOT NULL,
       description VARCHAR(2000) NOT NULL DEFAULT '',
       created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
       updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
-    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`],
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+    ],
   },
 ];
 
@@ -126,7 +138,11 @@ export function createPgDb(c: DbConfig, onError: (err: Error) => void): Db {
     },
     async migrate() {
       let client: pg.PoolClient;
-      try { client = await pool.connect(); } catch (err) { throw wrap(err); }
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        throw wrap(err);
+      }
       const applied: number[] = [];
       let broken = false;
       try {
@@ -150,8 +166,12 @@ export function createPgDb(c: DbConfig, onError: (err: Error) => void): Db {
             applied.push(m.version);
           }
         } finally {
-          await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY_PG]).catch(() => { broken = true; });
-          await client.query(`SET statement_timeout = ${c.statementTimeoutMs}`).catch(() => { broken = true; });
+          await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY_PG]).catch(() => {
+            broken = true;
+          });
+          await client.query(`SET statement_timeout = ${c.statementTimeoutMs}`).catch(() => {
+            broken = true;
+          });
         }
       } catch (err) {
         broken = true;
@@ -170,7 +190,11 @@ export function createPgDb(c: DbConfig, onError: (err: Error) => void): Db {
       return r.rows.length ? rowPg(r.rows[0]) : undefined;
     },
     async updateItem(id, name, description) {
-      const r = await q('item_update', `UPDATE items SET name = $2, description = $3, updated_at = now() WHERE id = $1 RETURNING ${COLS}`, [id, name, description]);
+      const r = await q('item_update', `UPDATE items SET name = $2, description = $3, updated_at = now() WHERE id = $1 RETURNING ${COLS}`, [
+        id,
+        name,
+        description,
+      ]);
       return r.rows.length ? rowPg(r.rows[0]) : undefined;
     },
     async deleteItem(id) {
@@ -260,7 +284,11 @@ export function createMysqlDb(c: DbConfig, onError: (err: Error) => void): Db {
     },
     async migrate() {
       let conn: mysql.PoolConnection;
-      try { conn = await pool.getConnection(); } catch (err) { throw wrap(err); }
+      try {
+        conn = await pool.getConnection();
+      } catch (err) {
+        throw wrap(err);
+      }
       const applied: number[] = [];
       let broken = false;
       try {
@@ -279,13 +307,16 @@ export function createMysqlDb(c: DbConfig, onError: (err: Error) => void): Db {
             applied.push(m.version);
           }
         } finally {
-          await conn.query('SELECT RELEASE_LOCK(?)', [LOCK_NAME_MY]).catch(() => { broken = true; });
+          await conn.query('SELECT RELEASE_LOCK(?)', [LOCK_NAME_MY]).catch(() => {
+            broken = true;
+          });
         }
       } catch (err) {
         broken = true;
         throw wrap(err);
       } finally {
-        if (broken) conn.destroy(); else conn.release();
+        if (broken) conn.destroy();
+        else conn.release();
       }
       return applied;
     },
@@ -297,7 +328,11 @@ export function createMysqlDb(c: DbConfig, onError: (err: Error) => void): Db {
     },
     getItem: get,
     async updateItem(id, name, description) {
-      const res = (await q('UPDATE items SET name = ?, description = ?, updated_at = CURRENT_TIMESTAMP(3) WHERE id = ?', [name, description, id])) as { affectedRows: number };
+      const res = (await q('UPDATE items SET name = ?, description = ?, updated_at = CURRENT_TIMESTAMP(3) WHERE id = ?', [
+        name,
+        description,
+        id,
+      ])) as { affectedRows: number };
       if (res.affectedRows === 0) return undefined;
       return get(id);
     },
@@ -307,7 +342,10 @@ export function createMysqlDb(c: DbConfig, onError: (err: Error) => void): Db {
     },
     async listItems(limit, after) {
       // LIMIT as a literal: prepared LIMIT placeholders are awkward across MySQL versions.
-      const rows = (await q(`SELECT ${COLS} FROM items WHERE id > ? ORDER BY id LIMIT ${Math.trunc(limit)}`, [after])) as Record<string, unknown>[];
+      const rows = (await q(`SELECT ${COLS} FROM items WHERE id > ? ORDER BY id LIMIT ${Math.trunc(limit)}`, [after])) as Record<
+        string,
+        unknown
+      >[];
       return rows.map(rowMy);
     },
     async close() {

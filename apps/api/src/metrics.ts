@@ -56,15 +56,26 @@ export function createMetrics(): Metrics {
   const latChildren = new Map<string, { observe(v: number): void }>();
 
   return {
-    registry, requests, latency, cacheErrors, cacheLookups, dbErrors,
+    registry,
+    requests,
+    latency,
+    cacheErrors,
+    cacheLookups,
+    dbErrors,
     observe(endpoint, method, status, seconds) {
       const lk = endpoint + ' ' + method;
       let h = latChildren.get(lk);
-      if (h === undefined) { h = latency.labels(endpoint, method); latChildren.set(lk, h); }
+      if (h === undefined) {
+        h = latency.labels(endpoint, method);
+        latChildren.set(lk, h);
+      }
       h.observe(seconds);
       const rk = lk + ' ' + status;
       let c = reqChildren.get(rk);
-      if (c === undefined) { c = requests.labels(endpoint, method, String(status)); reqChildren.set(rk, c); }
+      if (c === undefined) {
+        c = requests.labels(endpoint, method, String(status));
+        reqChildren.set(rk, c);
+      }
       c.inc();
     },
   };

@@ -24,17 +24,27 @@ async function main(): Promise<void> {
   // Asynchronous destination: log lines written under load are batched into few write()s instead
   // of one synchronous write per line (a large share of the per-request CPU otherwise).
   const dest = pino.destination({ dest: 1, sync: false });
-  const flushLogs = () => new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, 1000);
-    logger.flush(() => { clearTimeout(t); resolve(); });
-  });
-  const logger = pino({
-    level: config.logLevel,
-    base: { service: 'wharf-api', instance: config.instance, pid: process.pid },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    // Defence in depth: nothing should ever log these, but if it does they are masked.
-    redact: { paths: ['password', '*.password', 'config.db.password', 'config.redis.password', 'req.headers.authorization'], censor: '[redacted]' },
-  }, dest);
+  const flushLogs = () =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 1000);
+      logger.flush(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  const logger = pino(
+    {
+      level: config.logLevel,
+      base: { service: 'wharf-api', instance: config.instance, pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      // Defence in depth: nothing should ever log these, but if it does they are masked.
+      redact: {
+        paths: ['password', '*.password', 'config.db.password', 'config.redis.password', 'req.headers.authorization'],
+        censor: '[redacted]',
+      },
+    },
+    dest,
+  );
 
   const state: AppState = { migrated: false, shuttingDown: false };
   const metrics = createMetrics();
@@ -66,7 +76,11 @@ async function main(): Promise<void> {
     if (migrationTimer) clearTimeout(migrationTimer);
     const deadline = setTimeout(() => {
       logger.error({ deadlineMs: config.shutdownTimeoutMs }, 'shutdown deadline exceeded; forcing exit');
-      try { dest.flushSync(); } catch { /* a write is in flight: best effort */ }
+      try {
+        dest.flushSync();
+      } catch {
+        /* a write is in flight: best effort */
+      }
       process.exit(1);
     }, config.shutdownTimeoutMs);
     deadline.unref();
@@ -103,11 +117,23 @@ async function main(): Promise<void> {
     await flushLogs();
     process.exit(1);
   }
-  logger.info({
-    port: config.port,
-    db: { driver: config.db.driver, host: config.db.host, port: config.db.port, database: config.db.database, user: config.db.user, poolMax: config.db.poolMax },
-    redis: config.redis ? { host: config.redis.host, port: config.redis.port, db: config.redis.db } : 'disabled (no REDIS_URL or REDIS_HOST): every read goes to the database',
-  }, 'wharf api listening');
+  logger.info(
+    {
+      port: config.port,
+      db: {
+        driver: config.db.driver,
+        host: config.db.host,
+        port: config.db.port,
+        database: config.db.database,
+        user: config.db.user,
+        poolMax: config.db.poolMax,
+      },
+      redis: config.redis
+        ? { host: config.redis.host, port: config.redis.port, db: config.redis.db }
+        : 'disabled (no REDIS_URL or REDIS_HOST): every read goes to the database',
+    },
+    'wharf api listening',
+  );
   void migrate(0);
 }
 

@@ -20,10 +20,19 @@ describe('cache (real Redis)', { skip: skipUnless('redis'), timeout: 60_000 }, (
   before(async () => {
     redis = await startRedis();
     metrics = createMetrics();
-    cache = createCache({
-      host: redis.host, port: redis.port, password: redis.password, username: undefined, db: 0,
-      commandTimeoutMs: 250, connectTimeoutMs: 1000,
-    }, metrics, () => undefined);
+    cache = createCache(
+      {
+        host: redis.host,
+        port: redis.port,
+        password: redis.password,
+        username: undefined,
+        db: 0,
+        commandTimeoutMs: 250,
+        connectTimeoutMs: 1000,
+      },
+      metrics,
+      () => undefined,
+    );
     const t0 = Date.now();
     while (cache.client.status !== 'ready' && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
   });
@@ -40,7 +49,10 @@ describe('cache (real Redis)', { skip: skipUnless('redis'), timeout: 60_000 }, (
     const keys = ['a', 'b', 'missing', 'a', 'a', 'b'];
     const many = Array.from({ length: 100 }, (_, i) => keys[i % keys.length]!);
     const values = await Promise.all(many.map((k) => cache.get(k)));
-    assert.deepEqual(values, many.map((k) => (k === 'a' ? '1' : k === 'b' ? '2' : null)));
+    assert.deepEqual(
+      values,
+      many.map((k) => (k === 'a' ? '1' : k === 'b' ? '2' : null)),
+    );
     assert.equal(await commandCalls(cache, 'mget'), 1);
     assert.equal(await commandCalls(cache, 'get'), 0);
     // A later turn is a new batch.
@@ -58,7 +70,8 @@ describe('cache (real Redis)', { skip: skipUnless('redis'), timeout: 60_000 }, (
   });
 
   test('Redis down: reads resolve undefined fast and are counted, writes never throw, then it recovers', async () => {
-    const errors = async () => (await metrics.registry.getSingleMetric('app_cache_errors_total')!.get()).values.reduce((a, v) => a + v.value, 0);
+    const errors = async () =>
+      (await metrics.registry.getSingleMetric('app_cache_errors_total')!.get()).values.reduce((a, v) => a + v.value, 0);
     const before = await errors();
     await redis.stop({ keepData: true });
     // How fast they fail (under 1 s) is measured by bench/timings, not asserted on a loaded machine.
@@ -67,11 +80,14 @@ describe('cache (real Redis)', { skip: skipUnless('redis'), timeout: 60_000 }, (
     cache.set('x', 'y', 60);
     assert.equal(await cache.del('x'), false);
     await new Promise((r) => setTimeout(r, 20));
-    assert.ok(await errors() >= before + 5, 'three reads, one write and one delete counted');
+    assert.ok((await errors()) >= before + 5, 'three reads, one write and one delete counted');
     await redis.start();
     const t1 = Date.now();
     let v: string | null | undefined;
-    do { await new Promise((r) => setTimeout(r, 100)); v = await cache.get('nothing'); } while (v === undefined && Date.now() - t1 < 10_000);
+    do {
+      await new Promise((r) => setTimeout(r, 100));
+      v = await cache.get('nothing');
+    } while (v === undefined && Date.now() - t1 < 10_000);
     assert.equal(v, null, 'reads reach Redis again after it returns');
   });
 });

@@ -9,11 +9,14 @@ const skip = skipUnless('mariadb');
 let db: DbServer;
 let api: RunningApi;
 
-before(async () => {
-  if (skip) return;
-  db = await startMariadb();
-  api = await startApi({ DATABASE_URL: db.url });
-}, { timeout: 90_000 });
+before(
+  async () => {
+    if (skip) return;
+    db = await startMariadb();
+    api = await startApi({ DATABASE_URL: db.url });
+  },
+  { timeout: 90_000 },
+);
 
 after(async () => {
   await api?.stop();

@@ -15,13 +15,21 @@ function problems(env: Record<string, string>): string[] {
   assert.fail('expected a ConfigError');
 }
 
-test('the wharf plan\'s variables, passwords from files', () => {
+test("the wharf plan's variables, passwords from files", () => {
   const dbPw = secretFile('s3cret-db');
   const rdPw = secretFile('s3cret-redis');
   try {
     const c = loadConfig({
-      DB_DRIVER: 'mysql', DB_HOST: 'db', DB_PORT: '3307', DB_NAME: 'app', DB_USER: 'u', DB_PASSWORD_FILE: dbPw.path,
-      REDIS_HOST: 'cache', REDIS_PORT: '6380', REDIS_PASSWORD_FILE: rdPw.path, PORT: '8080',
+      DB_DRIVER: 'mysql',
+      DB_HOST: 'db',
+      DB_PORT: '3307',
+      DB_NAME: 'app',
+      DB_USER: 'u',
+      DB_PASSWORD_FILE: dbPw.path,
+      REDIS_HOST: 'cache',
+      REDIS_PORT: '6380',
+      REDIS_PASSWORD_FILE: rdPw.path,
+      PORT: '8080',
     });
     assert.equal(c.port, 8080);
     assert.deepEqual({ ...c.db }, { ...c.db, driver: 'mysql', host: 'db', port: 3307, database: 'app', user: 'u', password: 's3cret-db' });
@@ -74,19 +82,34 @@ test('bad configuration: one line per variable, secrets never echoed', () => {
   assert.match(text, /^REDIS_URL: unsupported scheme "http"/m);
   assert.doesNotMatch(text, /topsecret/);
 
-  assert.deepEqual(problems({ REDIS_HOST: 'r' }), ['DATABASE_URL: not set (set DATABASE_URL, or DB_HOST/DB_NAME/DB_USER/DB_PASSWORD with DB_DRIVER=postgres|mysql)']);
+  assert.deepEqual(problems({ REDIS_HOST: 'r' }), [
+    'DATABASE_URL: not set (set DATABASE_URL, or DB_HOST/DB_NAME/DB_USER/DB_PASSWORD with DB_DRIVER=postgres|mysql)',
+  ]);
   // No Redis at all is a valid configuration: the service runs without a cache.
   assert.equal(loadConfig({ DATABASE_URL: 'postgres://u:hunter2@h/d' }).redis, null);
   const bad = problems({ DATABASE_URL: 'not a url hunter2', REDIS_HOST: 'r' }).join('\n');
   assert.match(bad, /DATABASE_URL: not a valid URL/);
   assert.doesNotMatch(bad, /hunter2/);
   assert.match(problems({ DB_DRIVER: 'postgres', DB_HOST: 'h', REDIS_HOST: 'r' }).join('\n'), /DB_NAME: not set[\s\S]*DB_USER: not set/);
-  assert.match(problems({ DATABASE_URL: 'postgres://u@h/d', REDIS_HOST: 'r', DB_PASSWORD_FILE: '/nonexistent/pw' }).join('\n'), /^DB_PASSWORD_FILE: cannot read file "\/nonexistent\/pw" \(ENOENT\)$/m);
-  assert.match(problems({ DATABASE_URL: 'postgres://u@h/d', REDIS_HOST: 'r', DB_PASSWORD: 'a', DB_PASSWORD_FILE: '/x' }).join('\n'), /both DB_PASSWORD and DB_PASSWORD_FILE/);
+  assert.match(
+    problems({ DATABASE_URL: 'postgres://u@h/d', REDIS_HOST: 'r', DB_PASSWORD_FILE: '/nonexistent/pw' }).join('\n'),
+    /^DB_PASSWORD_FILE: cannot read file "\/nonexistent\/pw" \(ENOENT\)$/m,
+  );
+  assert.match(
+    problems({ DATABASE_URL: 'postgres://u@h/d', REDIS_HOST: 'r', DB_PASSWORD: 'a', DB_PASSWORD_FILE: '/x' }).join('\n'),
+    /both DB_PASSWORD and DB_PASSWORD_FILE/,
+  );
 });
 
 test('the built server exits 2 on bad configuration, naming each variable, without secrets', () => {
-  const r = runServerSync({ DB_DRIVER: 'postgres', DB_HOST: 'h', DB_USER: 'u', DB_PASSWORD: 'hunter2', REDIS_URL: 'redis://:topsecret@', PORT: 'eighty' });
+  const r = runServerSync({
+    DB_DRIVER: 'postgres',
+    DB_HOST: 'h',
+    DB_USER: 'u',
+    DB_PASSWORD: 'hunter2',
+    REDIS_URL: 'redis://:topsecret@',
+    PORT: 'eighty',
+  });
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /config error: DB_NAME: not set/);
   assert.match(r.stderr, /config error: PORT: expected an integer/);

@@ -7,7 +7,10 @@ import { SingleFlight } from '../src/app.js';
 function deferred<T>() {
   let resolve!: (v: T) => void;
   let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
   return { promise, resolve, reject };
 }
 
@@ -15,15 +18,24 @@ test('one load per key while in flight; invalidate marks it stale and starts a n
   const sf = new SingleFlight<string>();
   let calls = 0;
   const d1 = deferred<string>();
-  const a = sf.load('k', () => { calls++; return d1.promise; });
-  const b = sf.load('k', () => { calls++; return Promise.resolve('other'); });
+  const a = sf.load('k', () => {
+    calls++;
+    return d1.promise;
+  });
+  const b = sf.load('k', () => {
+    calls++;
+    return Promise.resolve('other');
+  });
   assert.equal(a.leader, true);
   assert.equal(b.leader, false);
   assert.equal(a.flight, b.flight);
   sf.invalidate('k');
   assert.equal(a.flight.stale, true);
   const d2 = deferred<string>();
-  const c = sf.load('k', () => { calls++; return d2.promise; });
+  const c = sf.load('k', () => {
+    calls++;
+    return d2.promise;
+  });
   assert.equal(c.leader, true);
   assert.notEqual(c.flight, a.flight);
   d1.resolve('old');
@@ -32,7 +44,13 @@ test('one load per key while in flight; invalidate marks it stale and starts a n
   assert.equal(c.flight.stale, false);
   assert.equal(calls, 2);
   // Settled flights are forgotten: the next load is a new one.
-  assert.equal(sf.load('k', () => { calls++; return Promise.resolve('again'); }).leader, true);
+  assert.equal(
+    sf.load('k', () => {
+      calls++;
+      return Promise.resolve('again');
+    }).leader,
+    true,
+  );
   assert.equal(calls, 3);
 });
 

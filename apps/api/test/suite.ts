@@ -6,9 +6,7 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
-import {
-  skipUnless, startMariadb, startPostgres, startRedis, type DbServer, type RedisServer,
-} from '../../../test/support/servers.js';
+import { skipUnless, startMariadb, startPostgres, startRedis, type DbServer, type RedisServer } from '../../../test/support/servers.js';
 import { buildServer, getJson, metric, postJson, secretFile, sleep, startApi, type RunningApi } from './support.js';
 
 type Kind = 'postgres' | 'mariadb';
@@ -20,11 +18,17 @@ async function lockItems(db: DbServer): Promise<() => Promise<void>> {
     await c.connect();
     await c.query('BEGIN');
     await c.query('LOCK TABLE items IN ACCESS EXCLUSIVE MODE');
-    return async () => { await c.query('COMMIT'); await c.end(); };
+    return async () => {
+      await c.query('COMMIT');
+      await c.end();
+    };
   }
   const c = await mysql.createConnection({ uri: db.url });
   await c.query('LOCK TABLES items WRITE');
-  return async () => { await c.query('UNLOCK TABLES'); await c.end(); };
+  return async () => {
+    await c.query('UNLOCK TABLES');
+    await c.end();
+  };
 }
 
 /** Item reads of the API blocked on the lock (from the server's own view of its sessions). */
@@ -33,25 +37,42 @@ async function waitingItemQueries(db: DbServer): Promise<number> {
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
     try {
-      const r = await c.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'wharf-api' AND state = 'active' AND query LIKE 'SELECT id, name%FROM items WHERE id = $1'");
+      const r = await c.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'wharf-api' AND state = 'active' AND query LIKE 'SELECT id, name%FROM items WHERE id = $1'",
+      );
       return r.rows[0].n as number;
-    } finally { await c.end(); }
+    } finally {
+      await c.end();
+    }
   }
   const c = await mysql.createConnection({ uri: db.url });
   try {
-    const [rows] = await c.query("SELECT count(*) AS n FROM information_schema.processlist WHERE info LIKE 'SELECT id, name%FROM items WHERE id = ?' AND id <> CONNECTION_ID()");
+    const [rows] = await c.query(
+      "SELECT count(*) AS n FROM information_schema.processlist WHERE info LIKE 'SELECT id, name%FROM items WHERE id = ?' AND id <> CONNECTION_ID()",
+    );
     return Number((rows as { n: number }[])[0]!.n);
-  } finally { await c.end(); }
+  } finally {
+    await c.end();
+  }
 }
 
 async function migrationRows(db: DbServer): Promise<number[]> {
   if (db.kind === 'postgres') {
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
-    try { return (await c.query('SELECT version FROM schema_migrations ORDER BY version')).rows.map((r) => Number(r.version)); } finally { await c.end(); }
+    try {
+      return (await c.query('SELECT version FROM schema_migrations ORDER BY version')).rows.map((r) => Number(r.version));
+    } finally {
+      await c.end();
+    }
   }
   const c = await mysql.createConnection({ uri: db.url });
-  try { const [rows] = await c.query('SELECT version FROM schema_migrations ORDER BY version'); return (rows as { version: number }[]).map((r) => Number(r.version)); } finally { await c.end(); }
+  try {
+    const [rows] = await c.query('SELECT version FROM schema_migrations ORDER BY version');
+    return (rows as { version: number }[]).map((r) => Number(r.version));
+  } finally {
+    await c.end();
+  }
 }
 
 export function apiSuite(kind: Kind): void {
@@ -72,9 +93,15 @@ export function apiSuite(kind: Kind): void {
       secrets.push(dbPw, rdPw);
       // Exactly the variable names the wharf plan passes to the container.
       env = {
-        DB_DRIVER: db.driver, DB_HOST: db.host, DB_PORT: String(db.port), DB_NAME: db.database, DB_USER: db.user,
+        DB_DRIVER: db.driver,
+        DB_HOST: db.host,
+        DB_PORT: String(db.port),
+        DB_NAME: db.database,
+        DB_USER: db.user,
         DB_PASSWORD_FILE: dbPw.path,
-        REDIS_HOST: redis.host, REDIS_PORT: String(redis.port), REDIS_PASSWORD_FILE: rdPw.path,
+        REDIS_HOST: redis.host,
+        REDIS_PORT: String(redis.port),
+        REDIS_PASSWORD_FILE: rdPw.path,
       };
       api = await startApi(env);
       rc = new Redis({ host: redis.host, port: redis.port, password: redis.password, maxRetriesPerRequest: 1, lazyConnect: true });
@@ -111,7 +138,10 @@ export function apiSuite(kind: Kind): void {
       const second = await startApi(env);
       assert.equal(await second.stop(), 0);
       assert.deepEqual(await migrationRows(db), [1]);
-      assert.ok(second.logs().some((l) => l.msg === 'schema up to date'), 'second instance saw the schema up to date');
+      assert.ok(
+        second.logs().some((l) => l.msg === 'schema up to date'),
+        'second instance saw the schema up to date',
+      );
     });
 
     test('GET /api/data: database on a miss, then cache (60 s TTL), seed-compatible body', async () => {
@@ -126,7 +156,7 @@ export function apiSuite(kind: Kind): void {
       assert.ok(ttl > 55 && ttl <= 60, `TTL ${ttl}`);
       const second = await getJson(api.url + '/api/data');
       assert.deepEqual(second.body, { data: first.body.data, source: 'cache' });
-      assert.ok(await metric(api.url, 'app_cache_lookups_total', { endpoint: '/api/data', result: 'hit' }) >= 1);
+      assert.ok((await metric(api.url, 'app_cache_lookups_total', { endpoint: '/api/data', result: 'hit' })) >= 1);
     });
 
     test('items: create, read through the cache, list with pagination, invalidate on write', async () => {
@@ -150,7 +180,11 @@ export function apiSuite(kind: Kind): void {
       assert.match(hit.headers.get('content-type') ?? '', /application\/json/);
 
       // Update invalidates: the next read is a miss with the new value.
-      const upd = await getJson(`${api.url}/api/items/${id}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'renamed' }) });
+      const upd = await getJson(`${api.url}/api/items/${id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'renamed' }),
+      });
       assert.equal(upd.status, 200);
       assert.equal(upd.body.name, 'renamed');
       assert.equal(await rc.exists(`item:${id}`), 0, 'cache entry removed on update');
@@ -208,8 +242,16 @@ export function apiSuite(kind: Kind): void {
       const cases: [string, RequestInit | undefined, string][] = [
         ['/api/items', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }, 'name'],
         ['/api/items', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":42}' }, 'name'],
-        ['/api/items', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x'.repeat(201) }) }, 'name'],
-        ['/api/items', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"a","description":7}' }, 'description'],
+        [
+          '/api/items',
+          { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x'.repeat(201) }) },
+          'name',
+        ],
+        [
+          '/api/items',
+          { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"a","description":7}' },
+          'description',
+        ],
         ['/api/items', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"a","colour":"red"}' }, 'colour'],
         ['/api/items', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":' }, 'body'],
         ['/api/items/abc', undefined, 'id'],
@@ -249,7 +291,10 @@ export function apiSuite(kind: Kind): void {
       // Default ACCESS_LOG=errors: failed requests are logged (with the caller's request id), successes are only counted.
       assert.ok(access.some((l) => l.reqId === 'trace-abc.404' && l.status === 404 && l.endpoint === 'unmatched'));
       assert.ok(access.some((l) => l.status === 400 && l.endpoint === '/api/items'));
-      assert.ok(access.every((l) => (l.status as number) >= 400), 'no line for successful requests by default');
+      assert.ok(
+        access.every((l) => (l.status as number) >= 400),
+        'no line for successful requests by default',
+      );
       assert.ok(!api.output().includes(db.password), 'database password never logged');
       assert.ok(!api.output().includes(redis.password), 'redis password never logged');
     });
@@ -268,9 +313,13 @@ export function apiSuite(kind: Kind): void {
         assert.equal(it.body.name, 'during-outage');
         assert.ok(it.ms < 2000, `served in ${it.ms} ms`);
       }
-      const upd = await getJson(`${api.url}/api/items/${created.body.id}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"name":"x"}' });
+      const upd = await getJson(`${api.url}/api/items/${created.body.id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: '{"name":"x"}',
+      });
       assert.equal(upd.status, 200);
-      assert.ok(await metric(api.url, 'app_cache_errors_total') >= errorsBefore + 10, 'cache errors counted');
+      assert.ok((await metric(api.url, 'app_cache_errors_total')) >= errorsBefore + 10, 'cache errors counted');
       const ready = await getJson(api.url + '/ready');
       assert.equal(ready.status, 503);
       assert.deepEqual(ready.body.failing, ['redis']);
@@ -279,7 +328,10 @@ export function apiSuite(kind: Kind): void {
       await redis.start();
       const t0 = Date.now();
       let d;
-      do { await sleep(100); d = await getJson(api.url + '/api/data'); } while (d.body.source !== 'cache' && Date.now() - t0 < 10_000);
+      do {
+        await sleep(100);
+        d = await getJson(api.url + '/api/data');
+      } while (d.body.source !== 'cache' && Date.now() - t0 < 10_000);
       assert.equal(d.body.source, 'cache', 'cache used again after Redis returned');
       assert.equal((await getJson(api.url + '/ready')).status, 200);
     });
@@ -301,26 +353,35 @@ export function apiSuite(kind: Kind): void {
       assert.equal(ready.status, 503);
       assert.deepEqual(ready.body.failing, ['database']);
       assert.ok(ready.ms < 3000);
-      assert.ok(await metric(api.url, 'app_db_errors_total') >= 6);
+      assert.ok((await metric(api.url, 'app_db_errors_total')) >= 6);
       // An instance started while the database is down is live, not ready, and keeps retrying.
       const late = await startApi(env, { waitReady: false });
       // Its Redis client may still be connecting on the first look (seen on a loaded cold run):
       // what must hold is that the database, and only it, keeps it from being ready.
       const t1 = Date.now();
       let lateReady = await getJson(late.url + '/ready');
-      while (lateReady.body.failing?.join() !== 'database' && Date.now() - t1 < 5000) { await sleep(100); lateReady = await getJson(late.url + '/ready'); }
+      while (lateReady.body.failing?.join() !== 'database' && Date.now() - t1 < 5000) {
+        await sleep(100);
+        lateReady = await getJson(late.url + '/ready');
+      }
       assert.equal(lateReady.status, 503);
       assert.deepEqual(lateReady.body.failing, ['database']);
 
       await db.start();
       const t0 = Date.now();
       let r;
-      do { await sleep(200); r = await getJson(`${api.url}/api/items/${created.body.id}`); } while (r.status !== 200 && Date.now() - t0 < 15_000);
+      do {
+        await sleep(200);
+        r = await getJson(`${api.url}/api/items/${created.body.id}`);
+      } while (r.status !== 200 && Date.now() - t0 < 15_000);
       assert.equal(r.status, 200, 'recovered without a restart');
       assert.equal(r.body.name, 'before-db-outage');
       assert.equal((await getJson(api.url + '/ready')).status, 200);
       let lr;
-      do { await sleep(200); lr = await getJson(late.url + '/ready'); } while (lr.status !== 200 && Date.now() - t0 < 20_000);
+      do {
+        await sleep(200);
+        lr = await getJson(late.url + '/ready');
+      } while (lr.status !== 200 && Date.now() - t0 < 20_000);
       assert.equal(lr.status, 200, 'the late instance migrated and became ready once the database returned');
       assert.equal(await late.stop(), 0);
     });
@@ -359,7 +420,10 @@ export function apiSuite(kind: Kind): void {
         released = true;
         const results = await Promise.all(inflight);
         for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
-        assert.deepEqual(results.map((r) => r.body.id), ids);
+        assert.deepEqual(
+          results.map((r) => r.body.id),
+          ids,
+        );
         assert.equal(await api.exited, 0, api.output().slice(-4000));
         assert.ok(Date.now() - t0 < 10_000, 'exited within the shutdown deadline');
         const msgs = api.logs().map((l) => l.msg);

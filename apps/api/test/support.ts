@@ -66,7 +66,9 @@ export async function startApi(env: Record<string, string>, opts: { waitReady?: 
   child.stdout!.on('data', (b: Buffer) => chunks.push(b.toString()));
   child.stderr!.on('data', (b: Buffer) => chunks.push(b.toString()));
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, sig) => resolve(code ?? sig ?? -1)));
-  const kill = () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); };
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
   // A test that fails before stopping its instance must not keep the test file alive forever
   // (a hung file hangs the whole CI run): the child and its pipes do not hold the event loop,
   // and the instance is killed when the file's process exits.
@@ -76,9 +78,23 @@ export async function startApi(env: Record<string, string>, opts: { waitReady?: 
   process.once('exit', kill);
   const url = `http://127.0.0.1:${port}`;
   const api: RunningApi = {
-    url, port, child, exited,
+    url,
+    port,
+    child,
+    exited,
     output: () => chunks.join(''),
-    logs: () => chunks.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return {}; } }),
+    logs: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => {
+          try {
+            return JSON.parse(l) as Record<string, unknown>;
+          } catch {
+            return {};
+          }
+        }),
     async stop(signal = 'SIGTERM', timeoutMs = 15_000) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const t = setTimeout(kill, timeoutMs);
@@ -94,7 +110,9 @@ export async function startApi(env: Record<string, string>, opts: { waitReady?: 
     try {
       const r = await fetch(url + path, { signal: AbortSignal.timeout(2000) });
       if (r.ok) return api;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     if (Date.now() > deadline) {
       kill();
       throw new Error(`api not ${opts.waitReady === false ? 'live' : 'ready'} within the timeout:\n${api.output().slice(-3000)}`);
@@ -123,10 +141,18 @@ export async function getJson(url: string, init?: RequestInit): Promise<{ status
   const r = await fetch(url, { ...init, signal: AbortSignal.timeout(15_000) });
   const text = await r.text();
   let body: unknown = text;
-  try { body = JSON.parse(text); } catch { /* not JSON */ }
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
   return { status: r.status, body, headers: r.headers, ms: performance.now() - t };
 }
 
 export function postJson(url: string, body: unknown) {
-  return getJson(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return getJson(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 }

@@ -28,8 +28,10 @@ export const registerBackups: Register = (program, cli) => {
       } else {
         out.log(table(['job', 'snapshot', 'time', 'age', 'size', 'verification'], r.flatMap(rows)));
         for (const j of r) {
-          if (j.lastBackup && !j.lastBackup.ok) out.error(`${j.job}: last backup FAILED${j.lastBackup.error ? `: ${j.lastBackup.error}` : ''}`);
-          if (j.lastVerify && !j.lastVerify.ok) out.error(`${j.job}: last verification FAILED${j.lastVerify.error ? `: ${j.lastVerify.error}` : ''}`);
+          if (j.lastBackup && !j.lastBackup.ok)
+            out.error(`${j.job}: last backup FAILED${j.lastBackup.error ? `: ${j.lastBackup.error}` : ''}`);
+          if (j.lastVerify && !j.lastVerify.ok)
+            out.error(`${j.job}: last verification FAILED${j.lastVerify.error ? `: ${j.lastVerify.error}` : ''}`);
         }
       }
       const bad = r.some((j) => !j.ok || (j.lastBackup && !j.lastBackup.ok) || (j.lastVerify && !j.lastVerify.ok));

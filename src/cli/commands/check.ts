@@ -45,11 +45,7 @@ export const registerCheck: Register = (program, cli) => {
         plan && res.stack && !specErrors.length
           ? lint(res.stack, plan, await rulesFor(target), { k8sTree }).map((f) => ({ ...f, ...res.place?.(splitPath(f.path)) }))
           : [];
-      const all = [
-        ...typeIssues.map((i) => ({ ...i, rule: 'types' })),
-        ...issues.map((i) => ({ ...i, rule: 'spec' })),
-        ...findings,
-      ];
+      const all = [...typeIssues.map((i) => ({ ...i, rule: 'types' })), ...issues.map((i) => ({ ...i, rule: 'spec' })), ...findings];
       const failed = specErrors.length > 0 || all.some((f) => f.severity === 'error' || (o.strict && f.severity === 'warning'));
       const apps = plan ? plan.components.filter((x) => x.role === 'app') : [];
       const health = apps.map((x) => ({ service: x.name, probe: x.healthProbe ?? 'none' }));
@@ -57,11 +53,16 @@ export const registerCheck: Register = (program, cli) => {
       if (o.format === 'json') {
         out.log(JSON.stringify({ file: specPath, ok: !failed, issues: all, health }, null, 2));
       } else {
-        const where = (f: (typeof all)[number]) =>
-          `${f.line ? `${f.file}:${f.line}:${f.column} ` : f.file ? `${f.file} ` : ''}${f.path}`;
+        const where = (f: (typeof all)[number]) => `${f.line ? `${f.file}:${f.line}:${f.column} ` : f.file ? `${f.file} ` : ''}${f.path}`;
         const rows = all.map((f) => [f.rule, f.severity, where(f), f.message, f.hint ?? '']);
         if (all.length) out.log(table(['rule', 'severity', 'where', 'problem', 'fix'], rows));
-        if (health.length) out.log(table(['service', 'health probe'], health.map((h) => [h.service, h.probe])));
+        if (health.length)
+          out.log(
+            table(
+              ['service', 'health probe'],
+              health.map((h) => [h.service, h.probe]),
+            ),
+          );
         if (!all.length) out.log(`${specPath}: valid, no policy findings (target ${target})`);
       }
       return specErrors.length ? 'invalid' : failed ? 'failed' : 'ok';

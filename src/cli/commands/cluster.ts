@@ -43,12 +43,19 @@ export const registerCluster: Register = (program, cli) => {
       action(cli, async (o: Flags) => {
         const r = await render(o);
         const changed = new Set(r.write.written);
-        out.log(table(['file', 'state'], r.files.map((f) => [f.path, changed.has(f.path) ? 'written' : 'unchanged'])));
+        out.log(
+          table(
+            ['file', 'state'],
+            r.files.map((f) => [f.path, changed.has(f.path) ? 'written' : 'unchanged']),
+          ),
+        );
         const nodes = r.plan.nodes.map((n) => [n.name, n.role, n.publicAddress, n.wgAddress, `${n.sshUser}, port ${n.sshPort}`]);
         out.log(table(['node', 'role', 'public address', 'wg0', 'ssh'], nodes));
         const wg = r.plan.wireguard;
         const keys = `${r.keys.created.length} created, ${r.keys.kept.length} kept`;
-        out.log(`${r.files.length} files in ${r.outDir}; wg0 MTU ${wg.mtu}, overlay MTU ${wg.overlayMtu}; WireGuard keys in ${r.secretsDir} (${keys})`);
+        out.log(
+          `${r.files.length} files in ${r.outDir}; wg0 MTU ${wg.mtu}, overlay MTU ${wg.overlayMtu}; WireGuard keys in ${r.secretsDir} (${keys})`,
+        );
       }),
     );
 
@@ -70,7 +77,8 @@ export const registerCluster: Register = (program, cli) => {
             : (e) => {
                 if (e.kind === 'play') out.error(`• ${e.name}`);
                 else if (e.kind === 'task') out.error(`  ${e.name}`);
-                else if (e.kind === 'host' && (e.status === 'fatal' || e.status === 'unreachable')) out.error(`    ✗ ${e.host} ${e.status}`);
+                else if (e.kind === 'host' && (e.status === 'fatal' || e.status === 'unreachable'))
+                  out.error(`    ✗ ${e.host} ${e.status}`);
               },
         });
         if (o.json) {
@@ -78,7 +86,11 @@ export const registerCluster: Register = (program, cli) => {
         } else {
           const hosts = a.hosts.map((h) => [h.host, h.ok, h.changed, h.failed, h.unreachable, h.skipped]);
           out.log(table(['host', 'ok', 'changed', 'failed', 'unreachable', 'skipped'], hosts));
-          if (a.tail.length) printIssues(out, a.tail.map((l) => ({ path: 'ansible', severity: 'error', message: l })));
+          if (a.tail.length)
+            printIssues(
+              out,
+              a.tail.map((l) => ({ path: 'ansible', severity: 'error', message: l })),
+            );
           const changes = a.hosts.reduce((n, h) => n + h.changed, 0);
           out.log(`${a.ok ? 'applied' : 'failed'} in ${seconds(a.durationMs)}; ${changes} changes`);
         }
@@ -87,7 +99,9 @@ export const registerCluster: Register = (program, cli) => {
     );
 
   withRunOptions(cluster.command('preflight'))
-    .description('from every node: SSH, WireGuard handshakes, full-MTU ping over wg0, cluster ports between pairs, clock skew, Docker versions')
+    .description(
+      'from every node: SSH, WireGuard handshakes, full-MTU ping over wg0, cluster ports between pairs, clock skew, Docker versions',
+    )
     .action(
       action(cli, async (o: Flags) => {
         const r = await render(o);
@@ -96,7 +110,12 @@ export const registerCluster: Register = (program, cli) => {
         if (o.json) {
           out.log(JSON.stringify(p, null, 2));
         } else {
-          out.log(table(['', 'check', 'result', 'fix'], p.checks.map((c) => [mark[c.status], c.title, c.detail, c.hint ?? ''])));
+          out.log(
+            table(
+              ['', 'check', 'result', 'fix'],
+              p.checks.map((c) => [mark[c.status], c.title, c.detail, c.hint ?? '']),
+            ),
+          );
           out.log(`${p.summary.ok} ok, ${p.summary.warn} warnings, ${p.summary.fail} failed`);
         }
         return p.ok ? 'ok' : 'failed';

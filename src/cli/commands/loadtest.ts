@@ -52,7 +52,12 @@ function printLoadtest(out: Out, r: LoadtestResult): void {
   const row = [r.url, q.total, r.rps.toFixed(0), `${l.p50} ms`, `${l.p90} ms`, `${l.p99} ms`, q.non2xx, q.errors + q.timeouts];
   out.log(table(['url', 'requests', 'req/s', 'p50', 'p90', 'p99', 'non-2xx', 'errors'], [row]));
   const who = r.source === 'edge' ? 'replica (named by the edge)' : 'replica (X-Instance)';
-  out.log(table([who, 'responses', 'share'], r.distribution.map((d) => [d.instance, d.count, `${(d.share * 100).toFixed(1)}%`])));
+  out.log(
+    table(
+      [who, 'responses', 'share'],
+      r.distribution.map((d) => [d.instance, d.count, `${(d.share * 100).toFixed(1)}%`]),
+    ),
+  );
   if (r.crossCheck) {
     const pairs = r.crossCheck.pairs.map((p) => `${p.server}=${p.instances.join('+')}`).join(', ');
     out.log(`cross-check with X-Instance: ${r.crossCheck.agree ? 'agrees' : 'DISAGREES'} (${pairs})`);

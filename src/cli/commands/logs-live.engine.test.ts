@@ -35,7 +35,10 @@ test('wharf logs: every replica of a service, merged, each line prefixed by its 
     await run(ctx.engine.logs('db', 'all', { since: '10m' }), { onLine: (l) => void lines.push(logLine(l)) });
     await new Promise((r) => setTimeout(r, 200));
   }
-  const prefixes = lines.filter((l) => /listening on 8080/.test(l)).map((l) => l.split('|')[0]!.trim()).sort();
+  const prefixes = lines
+    .filter((l) => /listening on 8080/.test(l))
+    .map((l) => l.split('|')[0]!.trim())
+    .sort();
   assert.deepEqual(prefixes, ['db-1', 'db-2'], lines.join('\n'));
   const all = await run(ctx.engine.logs('db', 'all', { since: '2000-01-01T00:00:00Z' }));
   assert.match(all.stdout.split('\n').map(logLine).join('\n'), /^db-1 +\| listening on 8080$/m);
@@ -43,12 +46,18 @@ test('wharf logs: every replica of a service, merged, each line prefixed by its 
   assert.equal(tail.stdout.split('\n').filter(Boolean).length, 2, 'one line per replica');
 });
 
-test('wharf logs --follow: streams both replicas\' lines until stopped, keeping none in memory', { skip }, async () => {
+test("wharf logs --follow: streams both replicas' lines until stopped, keeping none in memory", { skip }, async () => {
   const lines: string[] = [];
   // stopped by a deadline here; a user stops it with Ctrl-C
   const follow = { ...ctx.engine.logs('db', 'all', { follow: true }), timeoutMs: 3000 };
   const r = await run(follow, { reject: false, stream: true, onLine: (l) => void lines.push(logLine(l)) });
   assert.equal(r.timedOut, true, 'still following when stopped');
   assert.equal(r.stdout, '', 'nothing buffered');
-  assert.deepEqual(lines.filter((l) => /listening on 8080/.test(l)).map((l) => l.split('|')[0]!.trim()).sort(), ['db-1', 'db-2']);
+  assert.deepEqual(
+    lines
+      .filter((l) => /listening on 8080/.test(l))
+      .map((l) => l.split('|')[0]!.trim())
+      .sort(),
+    ['db-1', 'db-2'],
+  );
 });

@@ -44,7 +44,8 @@ export const registerLogs: Register = (program, cli) => {
       const redact = secretValues(ctx.secretsDir);
       const tail = o.tail ?? (o.since ? 'all' : 100);
       const { out } = cli.io;
-      const onLine = (line: string, stream: 'stdout' | 'stderr') => (stream === 'stdout' ? out.log(logLine(line)) : out.error(logLine(line)));
+      const onLine = (line: string, stream: 'stdout' | 'stderr') =>
+        stream === 'stdout' ? out.log(logLine(line)) : out.error(logLine(line));
       const results = await Promise.all(
         services.map((s) => {
           const cmd = { ...ctx.engine.logs(s, tail, { since: o.since, follow: o.follow }), redact };

@@ -20,7 +20,12 @@ export const registerRender: Register = (program, cli) => {
       const out = cli.io.out;
       printIssues(out, p.warnings);
       const changed = new Set(p.write.written);
-      out.log(table(['file', 'state'], p.files.map((f) => [f.path, changed.has(f.path) ? 'written' : 'unchanged'])));
+      out.log(
+        table(
+          ['file', 'state'],
+          p.files.map((f) => [f.path, changed.has(f.path) ? 'written' : 'unchanged']),
+        ),
+      );
       if (p.write.removed.length) out.log(`removed stale files: ${p.write.removed.join(', ')}`);
       const made = `${p.secrets.created.length} created, ${p.secrets.kept.length} kept`;
       out.log(`${p.files.length} files in ${p.outDir}; secrets in ${p.secretsDir} (${made})`);

@@ -46,9 +46,20 @@ function printStatus(log: (line: string) => void, r: StatusResult): void {
   const routes = r.routes.map((x) => [x.route, x.url, `${x.healthy}/${x.replicas}`, x.auth ? 'basic auth' : '']);
   log(table(['route', 'url', 'healthy replicas', 'auth'], routes));
   const t = r.targets;
-  const down = t.down ? ` (${t.list.filter((x) => x.health !== 'up').map((x) => x.job).join(', ')})` : '';
-  log(t.available ? `Prometheus targets: ${t.up} up, ${t.down} down${down}` : `Prometheus targets: unavailable (${t.error ?? 'not running'})`);
+  const down = t.down
+    ? ` (${t.list
+        .filter((x) => x.health !== 'up')
+        .map((x) => x.job)
+        .join(', ')})`
+    : '';
+  log(
+    t.available ? `Prometheus targets: ${t.up} up, ${t.down} down${down}` : `Prometheus targets: unavailable (${t.error ?? 'not running'})`,
+  );
   const a = r.alerts;
   const firing = a.available && a.firing.length ? a.firing.map((x) => x.name).join(', ') : 'none';
-  log(a.available ? `alerts firing: ${firing}${a.pending ? `; ${a.pending} pending` : ''}` : `alerts: unavailable (${a.error ?? 'not running'})`);
+  log(
+    a.available
+      ? `alerts firing: ${firing}${a.pending ? `; ${a.pending} pending` : ''}`
+      : `alerts: unavailable (${a.error ?? 'not running'})`,
+  );
 }

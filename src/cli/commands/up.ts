@@ -45,8 +45,18 @@ export const registerUp: Register = (program, cli) => {
       }
       const services = r.services.map((s) => [s.service, s.role, `${s.healthy}/${s.desired}`, s.state]);
       out.log(table(['service', 'role', 'replicas', 'state'], services));
-      out.log(table(['route', 'url', 'auth'], r.urls.map((u) => [u.route, u.url, u.auth ? 'basic auth' : ''])));
-      out.log(table(['credentials for', 'file'], credentials.map((x) => [x.what, x.file])));
+      out.log(
+        table(
+          ['route', 'url', 'auth'],
+          r.urls.map((u) => [u.route, u.url, u.auth ? 'basic auth' : '']),
+        ),
+      );
+      out.log(
+        table(
+          ['credentials for', 'file'],
+          credentials.map((x) => [x.what, x.file]),
+        ),
+      );
       for (const x of r.rollouts) {
         const counts = `${x.replicas} replicas (${x.replaced} replaced, ${x.started} new, ${x.waves} wave${x.waves === 1 ? '' : 's'})`;
         out.log(`rolled ${x.service} zero-downtime: ${counts} in ${seconds(x.durationMs)}${x.revision ? `, revision ${x.revision}` : ''}`);

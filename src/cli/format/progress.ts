@@ -21,9 +21,7 @@ export function upProgress(io: Io): (e: UpEvent) => void {
       if (io.showOutput) out.error(`    ${e.line}`);
     } else {
       const healthy = e.services.filter((s) => s.state === 'healthy').length;
-      const waiting = e.services
-        .filter((s) => s.state !== 'healthy')
-        .map((s) => `${s.service} ${s.healthy}/${s.desired} ${s.state}`);
+      const waiting = e.services.filter((s) => s.state !== 'healthy').map((s) => `${s.service} ${s.healthy}/${s.desired} ${s.state}`);
       const more = waiting.length > 4 ? ', …' : '';
       const tail = waiting.length ? `: waiting for ${waiting.slice(0, 4).join(', ')}${more}` : '';
       const line = `  ${healthy}/${e.services.length} services healthy after ${(e.elapsedMs / 1000).toFixed(0)}s${tail}`;

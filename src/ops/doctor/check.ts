@@ -5,10 +5,26 @@ export type { CheckStatus } from '../checks.js';
 
 /** Machine-readable reason, so callers and tests need not parse prose. */
 export type Cause =
-  | 'engine-unreachable' | 'compose-missing' | 'config-invalid' | 'port-in-use' | 'not-running'
-  | 'not-healthy' | 'missing' | 'wrong-service-name' | 'wrong-port' | 'missing-network' | 'dns-failure'
-  | 'unreachable' | 'no-healthy-backend' | 'route-error' | 'metrics-exposed' | 'targets-down' | 'no-rules'
-  | 'alertmanager-unreachable' | 'low-disk' | 'encrypted-overlay-unsupported';
+  | 'engine-unreachable'
+  | 'compose-missing'
+  | 'config-invalid'
+  | 'port-in-use'
+  | 'not-running'
+  | 'not-healthy'
+  | 'missing'
+  | 'wrong-service-name'
+  | 'wrong-port'
+  | 'missing-network'
+  | 'dns-failure'
+  | 'unreachable'
+  | 'no-healthy-backend'
+  | 'route-error'
+  | 'metrics-exposed'
+  | 'targets-down'
+  | 'no-rules'
+  | 'alertmanager-unreachable'
+  | 'low-disk'
+  | 'encrypted-overlay-unsupported';
 
 export interface Check extends CheckOf<Cause> {
   /** the service the finding is about, when there is one */

@@ -8,8 +8,22 @@ import { tinyPlan } from '../../engine/testing/tiny-stack.js';
 import { encryptedWithoutIpsec } from './links.js';
 
 const box = (name: string, service: string, node: string, networks: string[]): ContainerState => ({
-  id: name, name, service, state: 'running', health: 'healthy', startedAt: '', restartCount: 0, exitCode: 0, image: 'x', imageId: 'sha256:x',
-  networks: networks.map((n) => ({ name: n, aliases: [], ip: '10.0.0.2' })), env: {}, labels: {}, ports: [], host: `tcp://${node}:2375`, node,
+  id: name,
+  name,
+  service,
+  state: 'running',
+  health: 'healthy',
+  startedAt: '',
+  restartCount: 0,
+  exitCode: 0,
+  image: 'x',
+  imageId: 'sha256:x',
+  networks: networks.map((n) => ({ name: n, aliases: [], ip: '10.0.0.2' })),
+  env: {},
+  labels: {},
+  ports: [],
+  host: `tcp://${node}:2375`,
+  node,
 });
 
 function ctx(encrypted: boolean) {
@@ -21,11 +35,14 @@ function ctx(encrypted: boolean) {
 const api = box('t_api.1', 'api', 'n1', ['t_backend']);
 const db = [box('t_db.1', 'db', 'n2', ['t_backend'])];
 
-test('an encrypted overlay across nodes on a kernel without ESP is named as the cause, from the client\'s own container', async () => {
+test("an encrypted overlay across nodes on a kernel without ESP is named as the cause, from the client's own container", async () => {
   const { runner, calls } = recordingRunner((c) => (c.argv.at(-1)!.includes('/proc/crypto') ? { exitCode: 1, stdout: '0' } : undefined));
   const why = await encryptedWithoutIpsec(ctx(true), runner, api, db);
   assert.equal(why, 'the kernel on n1 has no rfc4106(gcm(aes)); t_backend encrypted; n2 on the other side');
-  assert.deepEqual(calls.map((c) => [c.argv.slice(0, 3), c.env?.DOCKER_HOST]), [[['docker', 'exec', 't_api.1'], 'tcp://n1:2375']]);
+  assert.deepEqual(
+    calls.map((c) => [c.argv.slice(0, 3), c.env?.DOCKER_HOST]),
+    [[['docker', 'exec', 't_api.1'], 'tcp://n1:2375']],
+  );
 });
 
 test('not the cause: a kernel with the cipher, a plain overlay, or both ends on one node (nothing asked then)', async () => {

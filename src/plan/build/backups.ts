@@ -10,8 +10,15 @@ export function planBackups(stack: Stack): BackupJob[] {
     if (!b.enabled) return;
     jobs.push({
       // a minio destination is the stack's own MinIO as S3 (rules.ts refuses it without storage.minio)
-      name, target, kind, schedule: b.schedule, retention: { ...b.retention }, destination: b.destination.type === 'minio' ? minioDestination(stack)! : { ...b.destination },
-      encrypt: b.encrypt, verifySchedule: b.verify.schedule, restoreTest: b.verify.restoreTest,
+      name,
+      target,
+      kind,
+      schedule: b.schedule,
+      retention: { ...b.retention },
+      destination: b.destination.type === 'minio' ? minioDestination(stack)! : { ...b.destination },
+      encrypt: b.encrypt,
+      verifySchedule: b.verify.schedule,
+      restoreTest: b.verify.restoreTest,
     });
   };
   for (const [n, d] of Object.entries(stack.databases)) if (d.backup) add(n, n, d.engine === 'postgres' ? 'postgres' : 'mysql', d.backup);

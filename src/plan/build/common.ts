@@ -4,18 +4,19 @@ import type { Component, Dependency, Healthcheck, Probe } from '../model.js';
 import { Duration } from '../../spec/units.js';
 
 // A function, not a shared object: every component gets its own arrays and maps to change.
-export const componentDefaults = () => ({
-  hardening: { noNewPrivileges: true, readOnlyRoot: false, dropAllCaps: false, addCaps: [] as string[] },
-  labels: {} as Record<string, string>,
-  ports: [],
-  dependsOn: [] as Dependency[],
-  mounts: [],
-  secrets: [],
-  env: {} as Record<string, string>,
-  replicas: 1,
-  init: false,
-  stopGracePeriod: Duration.parse('10s'),
-}) satisfies Partial<Component>;
+export const componentDefaults = () =>
+  ({
+    hardening: { noNewPrivileges: true, readOnlyRoot: false, dropAllCaps: false, addCaps: [] as string[] },
+    labels: {} as Record<string, string>,
+    ports: [],
+    dependsOn: [] as Dependency[],
+    mounts: [],
+    secrets: [],
+    env: {} as Record<string, string>,
+    replicas: 1,
+    init: false,
+    stopGracePeriod: Duration.parse('10s'),
+  }) satisfies Partial<Component>;
 
 /** a copy of a spec array: the plan never hands out the spec's own objects */
 export const copy = <T>(a: readonly T[] | undefined): T[] | undefined => (a ? [...a] : undefined);
@@ -38,4 +39,3 @@ export const wgetProbe = (port: number, path: string): Probe => ({ kind: 'http',
 export function dbUser(n: string, db: Database, stack: Stack) {
   return { user: db.user ?? 'app', database: db.database ?? stack.name.replace(/-/g, '_') };
 }
-

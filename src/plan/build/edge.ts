@@ -8,30 +8,65 @@ import { Size } from '../../spec/units.js';
 
 /** The edge proxy, its TLS and the credentials protecting the dashboards; `routes` are the
  *  stack's so far (the TLS certificate covers their hosts) and gain the dashboard's. */
-export function planEdge(stack: Stack, routes: Route[], addSecret: (s: Secret) => void, volumes: Volume[]): { component: Component; tls: Plan['tls']; proxy: Plan['proxy'] } {
+export function planEdge(
+  stack: Stack,
+  routes: Route[],
+  addSecret: (s: Secret) => void,
+  volumes: Volume[],
+): { component: Component; tls: Plan['tls']; proxy: Plan['proxy'] } {
   const p = stack.proxy;
   const name = 'proxy';
   const authSecret = p.kind === 'traefik' ? 'edge-htpasswd' : 'edge-userlist';
   addSecret({ name: 'edge-admin-password', purpose: 'edge dashboard / stats basic auth', source: { kind: 'random', length: 32 } });
-  addSecret(p.kind === 'traefik'
-    ? { name: authSecret, purpose: 'htpasswd users file for basic auth', source: { kind: 'htpasswd', user: 'admin', from: 'edge-admin-password' } }
-    : { name: authSecret, purpose: 'HAProxy userlist for basic auth', source: { kind: 'haproxy-userlist', list: 'admins', user: 'admin', from: 'edge-admin-password' } });
+  addSecret(
+    p.kind === 'traefik'
+      ? {
+          name: authSecret,
+          purpose: 'htpasswd users file for basic auth',
+          source: { kind: 'htpasswd', user: 'admin', from: 'edge-admin-password' },
+        }
+      : {
+          name: authSecret,
+          purpose: 'HAProxy userlist for basic auth',
+          source: { kind: 'haproxy-userlist', list: 'admins', user: 'admin', from: 'edge-admin-password' },
+        },
+  );
   const dashboard = p.dashboard;
-  const dashboardHost = dashboard === false ? undefined : dashboard.host ?? `${p.kind}.${stack.domain}`;
+  const dashboardHost = dashboard === false ? undefined : (dashboard.host ?? `${p.kind}.${stack.domain}`);
   if (dashboardHost) {
     const [route, port] = p.kind === 'traefik' ? ['dashboard', 8080] : ['stats', p.stats.port];
-    routes.push({ name: route, service: name, host: dashboardHost, path: '/', port, replicas: 1, denyPaths: [], auth: true, allow: dashboard ? copy(dashboard.allow) : undefined, internal: true });
+    routes.push({
+      name: route,
+      service: name,
+      host: dashboardHost,
+      path: '/',
+      port,
+      replicas: 1,
+      denyPaths: [],
+      auth: true,
+      allow: dashboard ? copy(dashboard.allow) : undefined,
+      internal: true,
+    });
   }
   const tls = planTls(stack, unique([stack.domain, `*.${stack.domain}`, ...routes.map((r) => r.host)]), addSecret);
-  const sizing = p.kind === 'haproxy' ? sizeEdge({ memoryBytes: p.memory?.toBytes(), maxconn: p.maxconn, metrics: stack.monitoring.enabled }) : undefined;
+  const sizing =
+    p.kind === 'haproxy'
+      ? sizeEdge({ memoryBytes: p.memory?.toBytes(), maxconn: p.maxconn, metrics: stack.monitoring.enabled })
+      : undefined;
   return {
     component: planProxy(stack, name, tls, authSecret, volumes, sizing),
     tls,
     proxy: {
-      kind: p.kind, component: name, bind: p.bind,
-      httpPort: p.httpPort, httpsPort: p.httpsPort, statsPort: p.stats.port,
-      dashboardHost, dashboardAllow: dashboard ? copy(dashboard.allow) : undefined,
-      authSecret, authUser: 'admin',
+      kind: p.kind,
+      component: name,
+      bind: p.bind,
+      httpPort: p.httpPort,
+      httpsPort: p.httpsPort,
+      statsPort: p.stats.port,
+      dashboardHost,
+      dashboardAllow: dashboard ? copy(dashboard.allow) : undefined,
+      authSecret,
+      authUser: 'admin',
       serverHeader: p.kind === 'haproxy' ? { request: 'X-Wharf-Trace', response: 'X-Wharf-Server' } : undefined,
       sizing,
     },
@@ -42,23 +77,40 @@ export function planTls(stack: Stack, hosts: string[], addSecret: (s: Secret) =>
   if (stack.tls.mode === 'acme') {
     return { mode: 'acme' as const, email: stack.tls.email, staging: stack.tls.staging, hosts };
   }
-  addSecret(stack.tls.mode === 'files'
-    ? { name: 'edge-tls-key', purpose: 'edge TLS private key', source: { kind: 'file', path: stack.tls.key } }
-    : { name: 'edge-tls-key', purpose: 'edge TLS private key (self-signed)', source: { kind: 'tls-key' } });
-  addSecret(stack.tls.mode === 'files'
-    ? { name: 'edge-tls-cert', purpose: 'edge TLS certificate', source: { kind: 'file', path: stack.tls.cert } }
-    : { name: 'edge-tls-cert', purpose: 'edge TLS certificate (self-signed)', source: { kind: 'tls-cert', hosts, key: 'edge-tls-key' } });
+  addSecret(
+    stack.tls.mode === 'files'
+      ? { name: 'edge-tls-key', purpose: 'edge TLS private key', source: { kind: 'file', path: stack.tls.key } }
+      : { name: 'edge-tls-key', purpose: 'edge TLS private key (self-signed)', source: { kind: 'tls-key' } },
+  );
+  addSecret(
+    stack.tls.mode === 'files'
+      ? { name: 'edge-tls-cert', purpose: 'edge TLS certificate', source: { kind: 'file', path: stack.tls.cert } }
+      : { name: 'edge-tls-cert', purpose: 'edge TLS certificate (self-signed)', source: { kind: 'tls-cert', hosts, key: 'edge-tls-key' } },
+  );
   if (stack.proxy.kind === 'haproxy') {
-    addSecret({ name: 'edge-tls-pem', purpose: 'edge certificate and key for HAProxy', source: { kind: 'tls-pem', cert: 'edge-tls-cert', key: 'edge-tls-key' } });
+    addSecret({
+      name: 'edge-tls-pem',
+      purpose: 'edge certificate and key for HAProxy',
+      source: { kind: 'tls-pem', cert: 'edge-tls-cert', key: 'edge-tls-key' },
+    });
   }
   return {
-    mode: stack.tls.mode, hosts,
-    certSecret: 'edge-tls-cert', keySecret: 'edge-tls-key',
+    mode: stack.tls.mode,
+    hosts,
+    certSecret: 'edge-tls-cert',
+    keySecret: 'edge-tls-key',
     pemSecret: stack.proxy.kind === 'haproxy' ? 'edge-tls-pem' : undefined,
   };
 }
 
-export function planProxy(stack: Stack, name: string, tls: Plan['tls'], authSecret: string, volumes: Volume[], sizing: EdgeSizing | undefined): Component {
+export function planProxy(
+  stack: Stack,
+  name: string,
+  tls: Plan['tls'],
+  authSecret: string,
+  volumes: Volume[],
+  sizing: EdgeSizing | undefined,
+): Component {
   const p = stack.proxy;
   const ports = [
     { hostIp: p.bind, host: p.httpPort, container: 80 },
@@ -82,8 +134,17 @@ export function planProxy(stack: Stack, name: string, tls: Plan['tls'], authSecr
       mounts.push({ type: 'volume', source: 'traefik-acme', target: '/acme', readOnly: false });
     }
     return {
-      ...componentDefaults(), name, role: 'proxy', engine: 'traefik', image: pickImage('traefik', stack.images), imageKey: 'traefik',
-      networks, ports, mounts, secrets, dependsOn,
+      ...componentDefaults(),
+      name,
+      role: 'proxy',
+      engine: 'traefik',
+      image: pickImage('traefik', stack.images),
+      imageKey: 'traefik',
+      networks,
+      ports,
+      mounts,
+      secrets,
+      dependsOn,
       command: ['--configFile=/etc/traefik/traefik.yml'],
       reload: traefikReload(),
       hardening: { noNewPrivileges: true, readOnlyRoot: false, dropAllCaps: true, addCaps: ['NET_BIND_SERVICE'] },
@@ -94,8 +155,16 @@ export function planProxy(stack: Stack, name: string, tls: Plan['tls'], authSecr
   }
   const command = ['haproxy', '-f', `${haproxyConfigDir}/haproxy.cfg`, '-f', `/run/secrets/${authSecret}`];
   return {
-    ...componentDefaults(), name, role: 'proxy', engine: 'haproxy', image: pickImage('haproxy', stack.images), imageKey: 'haproxy',
-    networks, ports, secrets, dependsOn,
+    ...componentDefaults(),
+    name,
+    role: 'proxy',
+    engine: 'haproxy',
+    image: pickImage('haproxy', stack.images),
+    imageKey: 'haproxy',
+    networks,
+    ports,
+    secrets,
+    dependsOn,
     // The directory, not the file: a file replaced by rename is never seen through a file mount.
     mounts: [{ type: 'config', bundle: 'haproxy-config', target: haproxyConfigDir, readOnly: true }],
     // The image's entrypoint adds -W -db (master-worker, foreground) to a command starting with haproxy.

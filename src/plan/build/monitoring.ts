@@ -13,11 +13,20 @@ export function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, vol
   const out: Component[] = [];
   volumes.push({ name: 'prometheus-data', component: 'prometheus', purpose: 'Prometheus TSDB' });
   out.push({
-    ...componentDefaults(), name: 'prometheus', role: 'prometheus', image: pickImage('prometheus', img), imageKey: 'prometheus', port: 9090,
-    networks: ['monitoring'], user: '65534:65534',
+    ...componentDefaults(),
+    name: 'prometheus',
+    role: 'prometheus',
+    image: pickImage('prometheus', img),
+    imageKey: 'prometheus',
+    port: 9090,
+    networks: ['monitoring'],
+    user: '65534:65534',
     command: [
-      '--config.file=/etc/prometheus/prometheus.yml', '--storage.tsdb.path=/prometheus',
-      `--storage.tsdb.retention.time=${m.retention}`, '--web.enable-lifecycle', '--web.console.libraries=/usr/share/prometheus/console_libraries',
+      '--config.file=/etc/prometheus/prometheus.yml',
+      '--storage.tsdb.path=/prometheus',
+      `--storage.tsdb.retention.time=${m.retention}`,
+      '--web.enable-lifecycle',
+      '--web.console.libraries=/usr/share/prometheus/console_libraries',
       '--web.console.templates=/usr/share/prometheus/consoles',
     ],
     mounts: [
@@ -31,12 +40,19 @@ export function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, vol
   });
   volumes.push({ name: 'alertmanager-data', component: 'alertmanager', purpose: 'Alertmanager silences and notification log' });
   const receiverSecrets = m.alerts.receivers.flatMap((r) =>
-    r.type === 'slack' ? [r.webhookSecret] : r.type === 'email' && r.passwordSecret ? [r.passwordSecret] : []);
+    r.type === 'slack' ? [r.webhookSecret] : r.type === 'email' && r.passwordSecret ? [r.passwordSecret] : [],
+  );
   const inStack = (url: string) => /^https?:\/\/[a-z0-9-]+(:\d+)?\//.test(url);
-  const externalReceivers = m.alerts.receivers.some((r) => r.type !== 'webhook' || !inStack(r.url))
-    || (m.alerts.heartbeat !== undefined && !inStack(m.alerts.heartbeat.url));
+  const externalReceivers =
+    m.alerts.receivers.some((r) => r.type !== 'webhook' || !inStack(r.url)) ||
+    (m.alerts.heartbeat !== undefined && !inStack(m.alerts.heartbeat.url));
   out.push({
-    ...componentDefaults(), name: 'alertmanager', role: 'alertmanager', image: pickImage('alertmanager', img), imageKey: 'alertmanager', port: 9093,
+    ...componentDefaults(),
+    name: 'alertmanager',
+    role: 'alertmanager',
+    image: pickImage('alertmanager', img),
+    imageKey: 'alertmanager',
+    port: 9093,
     // Receivers outside the stack need a route out; in-stack webhooks do not.
     networks: externalReceivers ? ['edge', 'monitoring'] : ['monitoring'],
     user: '65534:65534',
@@ -55,7 +71,12 @@ export function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, vol
     volumes.push({ name: 'grafana-data', component: 'grafana', purpose: 'Grafana database' });
     const host = m.grafana.host ?? `grafana.${stack.domain}`;
     out.push({
-      ...componentDefaults(), name: 'grafana', role: 'grafana', image: pickImage('grafana', img), imageKey: 'grafana', port: 3000,
+      ...componentDefaults(),
+      name: 'grafana',
+      role: 'grafana',
+      image: pickImage('grafana', img),
+      imageKey: 'grafana',
+      port: 3000,
       networks: ['edge', 'monitoring'],
       env: {
         GF_SECURITY_ADMIN_USER: 'admin',
@@ -78,14 +99,36 @@ export function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, vol
       resources: { cpus: 0.5, memory: Size.parse('256M') },
       metrics: { job: 'grafana', port: 3000, path: '/metrics' },
     });
-    routes.push({ name: 'grafana', service: 'grafana', host, path: '/', port: 3000, replicas: 1, denyPaths: ['/metrics'], auth: false, allow: copy(m.grafana.allow), healthPath: '/api/health', internal: true });
+    routes.push({
+      name: 'grafana',
+      service: 'grafana',
+      host,
+      path: '/',
+      port: 3000,
+      replicas: 1,
+      denyPaths: ['/metrics'],
+      auth: false,
+      allow: copy(m.grafana.allow),
+      healthPath: '/api/health',
+      internal: true,
+    });
   }
   if (m.nodeExporter) {
     out.push({
-      ...componentDefaults(), name: 'node-exporter', role: 'node-exporter', image: pickImage('node-exporter', img), imageKey: 'node-exporter', port: 9100,
-      networks: ['monitoring'], user: '65534:65534',
-      command: ['--path.procfs=/host/proc', '--path.sysfs=/host/sys', '--path.rootfs=/host/root',
-        '--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run|var/lib/docker/.+)($|/)'],
+      ...componentDefaults(),
+      name: 'node-exporter',
+      role: 'node-exporter',
+      image: pickImage('node-exporter', img),
+      imageKey: 'node-exporter',
+      port: 9100,
+      networks: ['monitoring'],
+      user: '65534:65534',
+      command: [
+        '--path.procfs=/host/proc',
+        '--path.sysfs=/host/sys',
+        '--path.rootfs=/host/root',
+        '--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run|var/lib/docker/.+)($|/)',
+      ],
       mounts: [
         { type: 'bind', source: '/proc', target: '/host/proc', readOnly: true },
         { type: 'bind', source: '/sys', target: '/host/sys', readOnly: true },
@@ -98,10 +141,19 @@ export function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, vol
   }
   if (m.cadvisor) {
     out.push({
-      ...componentDefaults(), name: 'cadvisor', role: 'cadvisor', image: pickImage('cadvisor', img), imageKey: 'cadvisor', port: 8080,
+      ...componentDefaults(),
+      name: 'cadvisor',
+      role: 'cadvisor',
+      image: pickImage('cadvisor', img),
+      imageKey: 'cadvisor',
+      port: 8080,
       networks: ['monitoring'],
-      command: ['--docker_only=true', '--housekeeping_interval=15s', '--store_container_labels=false',
-        '--whitelisted_container_labels=dev.wharf.service,dev.wharf.stack'],
+      command: [
+        '--docker_only=true',
+        '--housekeeping_interval=15s',
+        '--store_container_labels=false',
+        '--whitelisted_container_labels=dev.wharf.service,dev.wharf.stack',
+      ],
       mounts: [
         { type: 'bind', source: '/', target: '/rootfs', readOnly: true },
         { type: 'bind', source: '/var/run/docker.sock', target: '/var/run/docker.sock', readOnly: true },
@@ -122,7 +174,7 @@ export function scrapeJobsFor(components: Component[]): ScrapeJob[] {
     .map((c) => ({
       job: c.metrics!.job,
       // Replicated services are discovered through Docker DNS so every replica is scraped.
-      discovery: c.name === 'prometheus' ? 'static' as const : 'dns' as const,
+      discovery: c.name === 'prometheus' ? ('static' as const) : ('dns' as const),
       host: c.name === 'prometheus' ? 'localhost' : c.name,
       port: c.metrics!.port,
       path: c.metrics!.path,
@@ -135,7 +187,16 @@ export function planReceiver(r: Stack['monitoring']['alerts']['receivers'][numbe
   const severities = [...(r.severity ?? ['critical', 'warning'])];
   if (r.type === 'webhook') return { name: r.name, type: 'webhook', severities, url: r.url };
   if (r.type === 'email') {
-    return { name: r.name, type: 'email', severities, to: r.to, from: r.from, smarthost: r.smarthost, username: r.username, secretFile: r.passwordSecret ? `/run/secrets/${r.passwordSecret}` : undefined };
+    return {
+      name: r.name,
+      type: 'email',
+      severities,
+      to: r.to,
+      from: r.from,
+      smarthost: r.smarthost,
+      username: r.username,
+      secretFile: r.passwordSecret ? `/run/secrets/${r.passwordSecret}` : undefined,
+    };
   }
   return { name: r.name, type: 'slack', severities, channel: r.channel, secretFile: `/run/secrets/${r.webhookSecret}` };
 }
@@ -156,9 +217,18 @@ export function monitoringOf(stack: Stack, scrapeJobs: Monitoring['scrapeJobs'])
     heartbeat: m.alerts.heartbeat ? { ...m.alerts.heartbeat } : undefined,
     overrides: deepCopy(m.alerts.overrides),
     present: {
-      apps: Object.entries(stack.services).filter(([, s]) => s.metrics).map(([n]) => n).sort(),
-      postgres: Object.entries(stack.databases).filter(([, d]) => d.engine === 'postgres').map(([n]) => n).sort(),
-      mysql: Object.entries(stack.databases).filter(([, d]) => d.engine !== 'postgres').map(([n]) => n).sort(),
+      apps: Object.entries(stack.services)
+        .filter(([, s]) => s.metrics)
+        .map(([n]) => n)
+        .sort(),
+      postgres: Object.entries(stack.databases)
+        .filter(([, d]) => d.engine === 'postgres')
+        .map(([n]) => n)
+        .sort(),
+      mysql: Object.entries(stack.databases)
+        .filter(([, d]) => d.engine !== 'postgres')
+        .map(([n]) => n)
+        .sort(),
       redis: Object.keys(stack.caches).sort(),
       proxy: stack.proxy.kind,
       nodeExporter: m.enabled && m.nodeExporter,

@@ -12,12 +12,26 @@ export function serviceHealth(svc: Service): Pick<Component, 'healthcheck' | 'he
   const timing = { interval: h.interval, timeout: h.timeout, retries: h.retries, startPeriod: h.startPeriod };
   if (h.from === 'edge') {
     const what = h.tcp ? `TCP connect to port ${svc.port}` : `HTTP GET ${h.path ?? '/health'}`;
-    return { healthWaiver: 'health.from: edge (the image has no shell or HTTP client); the edge probes every replica', healthProbe: `from the edge: ${what}` };
+    return {
+      healthWaiver: 'health.from: edge (the image has no shell or HTTP client); the edge probes every replica',
+      healthProbe: `from the edge: ${what}`,
+    };
   }
-  if (h.command) return { healthcheck: health({ kind: 'exec', command: [...h.command] }, timing), healthProbe: `in the container: ${h.command.join(' ')}` };
-  if (h.tcp) return { healthcheck: health({ kind: 'tcp', port: svc.port, client: 'proc' }, timing), healthProbe: `in the container: port ${svc.port} listening (/proc/net/tcp)` };
+  if (h.command)
+    return {
+      healthcheck: health({ kind: 'exec', command: [...h.command] }, timing),
+      healthProbe: `in the container: ${h.command.join(' ')}`,
+    };
+  if (h.tcp)
+    return {
+      healthcheck: health({ kind: 'tcp', port: svc.port, client: 'proc' }, timing),
+      healthProbe: `in the container: port ${svc.port} listening (/proc/net/tcp)`,
+    };
   const path = h.path ?? '/health';
-  return { healthcheck: health({ kind: 'http', port: svc.port, path, client: 'any' }, timing), healthProbe: `in the container: HTTP GET ${path} (wget, curl or node)` };
+  return {
+    healthcheck: health({ kind: 'http', port: svc.port, path, client: 'any' }, timing),
+    healthProbe: `in the container: HTTP GET ${path} (wget, curl or node)`,
+  };
 }
 
 /** What the edge probes: the HTTP health path, a bare connect for tcp, else / answering 2xx-3xx. */
@@ -32,9 +46,14 @@ export function edgeHealth(svc: Service): Pick<Route, 'healthPath' | 'healthTcp'
 export function serviceRoutes(n: string, svc: Service): Route[] {
   return svc.routes.map((r, i) => ({
     name: svc.routes.length > 1 ? `${n}-${i}` : n,
-    service: n, host: r.host, path: r.path, port: svc.port, replicas: svc.replicas,
+    service: n,
+    host: r.host,
+    path: r.path,
+    port: svc.port,
+    replicas: svc.replicas,
     denyPaths: svc.metrics ? [svc.metrics.path] : [],
-    auth: r.auth, allow: copy(r.allow),
+    auth: r.auth,
+    allow: copy(r.allow),
     ...edgeHealth(svc),
     internal: false,
   }));
@@ -54,7 +73,10 @@ export function planService(n: string, svc: Service, stack: Stack, monitoringOn:
   };
   const injected: string[] = [];
   for (const [k, v] of Object.entries(svc.env)) {
-    if (typeof v === 'string') { env[k] = v; continue; }
+    if (typeof v === 'string') {
+      env[k] = v;
+      continue;
+    }
     const [ref, part] = v.secret.split('.');
     const path = mount(part ? `${ref}-${part}` : ref!);
     if (envSecretMode(k, v.as) === 'file') env[k] = path;
@@ -68,15 +90,26 @@ export function planService(n: string, svc: Service, stack: Stack, monitoringOn:
     const { user, database } = dbUser(u, db, stack);
     const P = usedDbs.length > 1 ? `${u.toUpperCase().replace(/-/g, '_')}_DB` : 'DB';
     Object.assign(env, {
-      [`${P}_DRIVER`]: db.engine, [`${P}_HOST`]: u, [`${P}_PORT`]: String(enginePort[db.engine]),
-      [`${P}_NAME`]: database, [`${P}_USER`]: user, [`${P}_PASSWORD_FILE`]: mount(`${u}-password`), [`${P}_URL_FILE`]: mount(`${u}-url`),
+      [`${P}_DRIVER`]: db.engine,
+      [`${P}_HOST`]: u,
+      [`${P}_PORT`]: String(enginePort[db.engine]),
+      [`${P}_NAME`]: database,
+      [`${P}_USER`]: user,
+      [`${P}_PASSWORD_FILE`]: mount(`${u}-password`),
+      [`${P}_URL_FILE`]: mount(`${u}-url`),
       ...env,
     });
     dependsOn.push({ name: u, on: 'ready' });
   }
   for (const u of usedCaches) {
     const P = usedCaches.length > 1 ? `${u.toUpperCase().replace(/-/g, '_')}_REDIS` : 'REDIS';
-    Object.assign(env, { [`${P}_HOST`]: u, [`${P}_PORT`]: '6379', [`${P}_PASSWORD_FILE`]: mount(`${u}-password`), [`${P}_URL_FILE`]: mount(`${u}-url`), ...env });
+    Object.assign(env, {
+      [`${P}_HOST`]: u,
+      [`${P}_PORT`]: '6379',
+      [`${P}_PASSWORD_FILE`]: mount(`${u}-password`),
+      [`${P}_URL_FILE`]: mount(`${u}-url`),
+      ...env,
+    });
     dependsOn.push({ name: u, on: 'ready' });
   }
   if (!('PORT' in env)) env.PORT = String(svc.port);
@@ -91,17 +124,24 @@ export function planService(n: string, svc: Service, stack: Stack, monitoringOn:
   if (build && !('NODE_IMAGE' in build.args) && stack.images.node) build.args.NODE_IMAGE = stack.images.node;
   return {
     ...componentDefaults(),
-    name: n, role: 'app',
+    name: n,
+    role: 'app',
     image: svc.image ?? `${stack.name}/${n}:local`,
     build,
     ...(injected.length
       ? { entrypoint: ['/bin/sh', '-c', ENV_WRAPPER, 'wharf-env'], command: [...injected, '--', ...svc.command!] }
       : { command: copy(svc.command) }),
     user: svc.user,
-    env, secrets: secretMounts, networks, port: svc.port, replicas: svc.replicas,
+    env,
+    secrets: secretMounts,
+    networks,
+    port: svc.port,
+    replicas: svc.replicas,
     mounts: [
       ...svc.volumes.map((v) => ({ type: 'volume' as const, source: v.name, target: v.target, readOnly: false })),
-      ...(svc.dockerSocket === 'read-only' ? [{ type: 'bind' as const, source: '/var/run/docker.sock', target: '/var/run/docker.sock', readOnly: true }] : []),
+      ...(svc.dockerSocket === 'read-only'
+        ? [{ type: 'bind' as const, source: '/var/run/docker.sock', target: '/var/run/docker.sock', readOnly: true }]
+        : []),
     ],
     ...serviceHealth(svc),
     ...(svc.health && svc.health.ready ? { readyPath: svc.health.ready } : {}),

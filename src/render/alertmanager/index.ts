@@ -19,7 +19,13 @@ export function renderAlertmanager(plan: Plan): RenderedFile[] {
 export function alertmanagerConfig(plan: Plan): Record<string, unknown> {
   const m = plan.monitoring;
   const receivers = [...m.receivers].sort((a, b) => byCodeUnit(a.name, b.name));
-  const downAlerts = [...new Set(alertCatalogue(plan).filter((a) => a.down).map((a) => a.alert))].sort();
+  const downAlerts = [
+    ...new Set(
+      alertCatalogue(plan)
+        .filter((a) => a.down)
+        .map((a) => a.alert),
+    ),
+  ].sort();
   const route: Record<string, unknown> = {
     receiver: NULL_RECEIVER,
     group_by: ['alertname', 'component'],
@@ -43,7 +49,11 @@ export function alertmanagerConfig(plan: Plan): Record<string, unknown> {
     const names = promqlString(promqlRegex(downAlerts));
     // A component that is down makes its other alerts noise.
     // The Watchdog is never inhibited: a heartbeat that stops must mean the pipeline broke.
-    inhibit.push({ source_matchers: [`alertname=~${names}`], target_matchers: [`alertname!~${names}`, `alertname!=${promqlString(WATCHDOG_ALERT)}`], equal: ['component'] });
+    inhibit.push({
+      source_matchers: [`alertname=~${names}`],
+      target_matchers: [`alertname!~${names}`, `alertname!=${promqlString(WATCHDOG_ALERT)}`],
+      equal: ['component'],
+    });
   }
   // The critical alert already says it: silence the warning of the same alert and component.
   inhibit.push({ source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['alertname', 'component'] });
@@ -53,7 +63,9 @@ export function alertmanagerConfig(plan: Plan): Record<string, unknown> {
     inhibit_rules: inhibit,
     receivers: [
       { name: NULL_RECEIVER },
-      ...(m.heartbeat ? [{ name: HEARTBEAT_RECEIVER, webhook_configs: [{ url: m.heartbeat.url, send_resolved: false, max_alerts: 1 }] }] : []),
+      ...(m.heartbeat
+        ? [{ name: HEARTBEAT_RECEIVER, webhook_configs: [{ url: m.heartbeat.url, send_resolved: false, max_alerts: 1 }] }]
+        : []),
       ...receivers.map(receiverConfig),
     ],
   };
@@ -88,12 +100,15 @@ function receiverConfig(r: Receiver): Record<string, unknown> {
   }
   return {
     name: r.name,
-    slack_configs: [{
-      api_url_file: r.secretFile,
-      channel: r.channel,
-      send_resolved: true,
-      title: '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.component }})',
-      text: '{{ range .Alerts }}*{{ .Labels.severity }}* {{ .Annotations.summary }}\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook }}\n{{ end }}',
-    }],
+    slack_configs: [
+      {
+        api_url_file: r.secretFile,
+        channel: r.channel,
+        send_resolved: true,
+        title:
+          '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.component }})',
+        text: '{{ range .Alerts }}*{{ .Labels.severity }}* {{ .Annotations.summary }}\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook }}\n{{ end }}',
+      },
+    ],
   };
 }

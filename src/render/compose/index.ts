@@ -16,7 +16,8 @@ export interface ComposeOptions {
 
 export function renderCompose(plan: Plan, opts: ComposeOptions = {}): RenderedFile[] {
   const services: Record<string, unknown> = {};
-  for (const c of plan.components) services[c.name] = escapeInterpolation(service(withTextfiles(plan, c), plan, opts.configHashes?.[c.name]));
+  for (const c of plan.components)
+    services[c.name] = escapeInterpolation(service(withTextfiles(plan, c), plan, opts.configHashes?.[c.name]));
   const doc: Record<string, unknown> = {
     services,
     networks: Object.fromEntries(plan.networks.map((n) => [n.name, n.internal ? { internal: true } : {}])),
@@ -37,7 +38,11 @@ function service(c: Component, plan: Plan, configHash?: string): Record<string, 
   const s: Record<string, unknown> = {};
   s.image = c.image;
   if (c.build) {
-    s.build = { context: buildContext(plan, c.build.context), ...(c.build.dockerfile ? { dockerfile: c.build.dockerfile } : {}), ...(Object.keys(c.build.args).length ? { args: sortedRecord(c.build.args) } : {}) };
+    s.build = {
+      context: buildContext(plan, c.build.context),
+      ...(c.build.dockerfile ? { dockerfile: c.build.dockerfile } : {}),
+      ...(Object.keys(c.build.args).length ? { args: sortedRecord(c.build.args) } : {}),
+    };
   }
   Object.assign(s, processFields(c));
   s.networks = [...c.networks].sort();
@@ -49,7 +54,11 @@ function service(c: Component, plan: Plan, configHash?: string): Record<string, 
   });
   if (vols.length) s.volumes = vols;
   if (c.dependsOn.length) {
-    s.depends_on = Object.fromEntries([...c.dependsOn].sort((a, b) => byCodeUnit(a.name, b.name)).map((d) => [d.name, { condition: d.on === 'ready' ? 'service_healthy' : 'service_started' }]));
+    s.depends_on = Object.fromEntries(
+      [...c.dependsOn]
+        .sort((a, b) => byCodeUnit(a.name, b.name))
+        .map((d) => [d.name, { condition: d.on === 'ready' ? 'service_healthy' : 'service_started' }]),
+    );
   }
   const healthcheck = dockerHealthcheck(c.healthcheck);
   if (healthcheck) s.healthcheck = healthcheck;
@@ -63,7 +72,13 @@ function service(c: Component, plan: Plan, configHash?: string): Record<string, 
   s.cpus = c.resources.cpus;
   s.mem_limit = c.resources.memory.toByteUnits();
   s.logging = { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } };
-  s.labels = sortedRecord({ ...c.labels, 'dev.wharf.stack': plan.name, 'dev.wharf.service': c.name, 'dev.wharf.role': c.role, ...(configHash ? { 'dev.wharf.config-hash': configHash } : {}) });
+  s.labels = sortedRecord({
+    ...c.labels,
+    'dev.wharf.stack': plan.name,
+    'dev.wharf.service': c.name,
+    'dev.wharf.role': c.role,
+    ...(configHash ? { 'dev.wharf.config-hash': configHash } : {}),
+  });
   return s;
 }
 
@@ -92,12 +107,12 @@ function fromProject(plan: Plan, p: string): string {
   return posix.isAbsolute(p) ? p : posix.normalize(posix.join(plan.paths.projectDir, p));
 }
 
-
 /** Compose interpolates `${VAR}` in every string; wharf never relies on it, so a literal `$` (regexes, shell in healthchecks) is written as `$$`. */
 export function escapeInterpolation<T>(v: T): T {
   if (typeof v === 'string') return v.replaceAll('$', '$$$$') as T;
   if (Array.isArray(v)) return v.map(escapeInterpolation) as T;
-  if (v && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') return escapeInterpolation((v as unknown as { toJSON(): unknown }).toJSON()) as T;
+  if (v && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function')
+    return escapeInterpolation((v as unknown as { toJSON(): unknown }).toJSON()) as T;
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, escapeInterpolation(x)])) as T;
   return v;
 }

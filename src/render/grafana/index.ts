@@ -4,7 +4,12 @@ import { DashboardBuilder, type Dashboard } from '@grafana/grafana-foundation-sd
 import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
-import { ReduceDataOptionsBuilder, VizLegendOptionsBuilder, LegendDisplayMode, LegendPlacement } from '@grafana/grafana-foundation-sdk/common';
+import {
+  ReduceDataOptionsBuilder,
+  VizLegendOptionsBuilder,
+  LegendDisplayMode,
+  LegendPlacement,
+} from '@grafana/grafana-foundation-sdk/common';
 import type { Plan } from '../../plan/model.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
 import { dashboardSpecs, type DashboardSpec, type PanelSpec } from './dashboards.js';
@@ -44,40 +49,52 @@ export function renderGrafana(plan: Plan): RenderedFile[] {
 
 /** Every panel query of every dashboard, for the live check against Prometheus. */
 export function dashboardQueries(plan: Plan): DashboardQuery[] {
-  return dashboardSpecs(plan).flatMap((d) => d.panels.flatMap((p) => p.queries.map((q) => ({
-    dashboard: d.title, uid: dashboardUid(plan, d.slug), panel: p.title, expr: q.expr, source: p.source,
-  }))));
+  return dashboardSpecs(plan).flatMap((d) =>
+    d.panels.flatMap((p) =>
+      p.queries.map((q) => ({
+        dashboard: d.title,
+        uid: dashboardUid(plan, d.slug),
+        panel: p.title,
+        expr: q.expr,
+        source: p.source,
+      })),
+    ),
+  );
 }
 
 export function datasourceProvisioning(plan: Plan): Record<string, unknown> {
   return {
     apiVersion: 1,
-    datasources: [{
-      name: 'Prometheus',
-      uid: DATASOURCE_UID,
-      type: 'prometheus',
-      access: 'proxy',
-      url: PROMETHEUS_URL,
-      isDefault: true,
-      editable: false,
-      jsonData: { timeInterval: plan.monitoring.scrapeInterval, httpMethod: 'POST' },
-    }],
+    datasources: [
+      {
+        name: 'Prometheus',
+        uid: DATASOURCE_UID,
+        type: 'prometheus',
+        access: 'proxy',
+        url: PROMETHEUS_URL,
+        isDefault: true,
+        editable: false,
+        jsonData: { timeInterval: plan.monitoring.scrapeInterval, httpMethod: 'POST' },
+      },
+    ],
   };
 }
 
 export function dashboardProvisioning(): Record<string, unknown> {
   return {
     apiVersion: 1,
-    providers: [{
-      name: 'wharf',
-      orgId: 1,
-      folder: 'wharf',
-      type: 'file',
-      disableDeletion: true,
-      allowUiUpdates: false,
-      updateIntervalSeconds: 60,
-      options: { path: DASHBOARDS_DIR, foldersFromFilesStructure: false },
-    }],
+    providers: [
+      {
+        name: 'wharf',
+        orgId: 1,
+        folder: 'wharf',
+        type: 'file',
+        disableDeletion: true,
+        allowUiUpdates: false,
+        updateIntervalSeconds: 60,
+        options: { path: DASHBOARDS_DIR, foldersFromFilesStructure: false },
+      },
+    ],
   };
 }
 
@@ -116,21 +133,37 @@ function buildDashboard(plan: Plan, spec: DashboardSpec): Dashboard {
 
 function panel(p: PanelSpec, id: number) {
   const targets = p.queries.map((q, i) => {
-    const t = new DataqueryBuilder().datasource(ds()).refId(String.fromCharCode(65 + i)).expr(q.expr);
+    const t = new DataqueryBuilder()
+      .datasource(ds())
+      .refId(String.fromCharCode(65 + i))
+      .expr(q.expr);
     if (q.legend) t.legendFormat(q.legend);
     return p.kind === 'stat' ? t.instant() : t.range();
   });
   const width = p.width ?? 12;
   const height = p.kind === 'stat' ? 4 : 8;
   if (p.kind === 'stat') {
-    const s = new StatPanel().id(id).title(p.title).datasource(ds()).unit(p.unit).span(width).height(height)
+    const s = new StatPanel()
+      .id(id)
+      .title(p.title)
+      .datasource(ds())
+      .unit(p.unit)
+      .span(width)
+      .height(height)
       .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false));
     if (p.description) s.description(p.description);
     if (p.max !== undefined) s.max(p.max);
     for (const t of targets) s.withTarget(t);
     return s;
   }
-  const ts = new TimeseriesPanel().id(id).title(p.title).datasource(ds()).unit(p.unit).span(width).height(height).min(0)
+  const ts = new TimeseriesPanel()
+    .id(id)
+    .title(p.title)
+    .datasource(ds())
+    .unit(p.unit)
+    .span(width)
+    .height(height)
+    .min(0)
     .legend(new VizLegendOptionsBuilder().showLegend(true).displayMode(LegendDisplayMode.List).placement(LegendPlacement.Bottom).calcs([]));
   if (p.description) ts.description(p.description);
   if (p.max !== undefined) ts.max(p.max);
@@ -143,9 +176,12 @@ export function stableJson(value: unknown): string {
   const sort = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(sort);
     if (v && typeof v === 'object') {
-      return Object.fromEntries(Object.keys(v as Record<string, unknown>).sort()
-        .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-        .map((k) => [k, sort((v as Record<string, unknown>)[k])]));
+      return Object.fromEntries(
+        Object.keys(v as Record<string, unknown>)
+          .sort()
+          .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+          .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+      );
     }
     return v;
   };

@@ -9,12 +9,16 @@ import fc from 'fast-check';
 import type { Plan } from '../../plan/model.js';
 import { loadVariant, templateNames } from '../../../test/support/templates.js';
 import { propertyParams } from '../../../test/support/property.js';
-import { check, skipReason, testCopy, withMetricsPort } from '../../../test/support/haproxy.js';
+import { check, skipReason, withMetricsPort } from '../../../test/support/haproxy.js';
 import { haproxyConfig, haproxyDefaultMetricsPort, haproxyMetricsPort, renderHAProxy, templateSlots, userlistName, word } from './index.js';
 
 type Doc = Record<string, any>;
-const asHAProxy = (d: Doc) => { d.proxy = { ...(d.proxy ?? {}), kind: 'haproxy' }; };
-const asTraefik = (d: Doc) => { d.proxy = { ...(d.proxy ?? {}), kind: 'traefik' }; };
+const asHAProxy = (d: Doc) => {
+  d.proxy = { ...(d.proxy ?? {}), kind: 'haproxy' };
+};
+const asTraefik = (d: Doc) => {
+  d.proxy = { ...(d.proxy ?? {}), kind: 'traefik' };
+};
 const featureful = (d: Doc) => {
   asHAProxy(d);
   d.proxy = { ...d.proxy, httpPort: 8080, httpsPort: 8443, dashboard: { allow: ['10.0.0.0/8'] } };
@@ -28,16 +32,24 @@ const variants = [
   ...templateNames.map((t) => ({ id: `${t}/haproxy`, template: t, change: asHAProxy })),
   { id: 'api/haproxy+features', template: 'api', change: featureful },
   // a TCP connect from the edge for an image with nothing to probe with
-  { id: 'api/haproxy+edge-tcp-health', template: 'api', change: (d: Doc) => { asHAProxy(d); d.services.api.health = { tcp: true, from: 'edge' }; } },
+  {
+    id: 'api/haproxy+edge-tcp-health',
+    template: 'api',
+    change: (d: Doc) => {
+      asHAProxy(d);
+      d.services.api.health = { tcp: true, from: 'edge' };
+    },
+  },
 ];
-
-
 
 for (const v of variants) {
   test(`haproxy ${v.id}: haproxy -c accepts the rendered config with the userlist secret, no warnings`, { skip: skipReason() }, () => {
     const { plan } = loadVariant(v);
     const files = renderHAProxy(plan);
-    assert.deepEqual(files.map((f) => f.path), ['haproxy/haproxy.cfg']);
+    assert.deepEqual(
+      files.map((f) => f.path),
+      ['haproxy/haproxy.cfg'],
+    );
     const r = check(files[0]!.contents, plan, v.id);
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout + r.stderr, /Configuration file is valid/);
@@ -45,23 +57,43 @@ for (const v of variants) {
   });
 }
 
-test('haproxy: the exporter gets its own unauthenticated frontend, or shares the stats port when the plan scrapes that', { skip: skipReason() }, () => {
-  const { plan } = loadVariant(variants[0]!);
-  const own = haproxyConfig(withMetricsPort(plan, haproxyDefaultMetricsPort));
-  assert.match(own, /^frontend metrics\n {4}bind :8405\n {4}maxconn \d+\n(?: {4}#.*\n)? {4}http-request set-log-level silent\n {4}http-request use-service prometheus-exporter if \{ path \/metrics \}\n/m);
-  assert.doesNotMatch(own.split('frontend stats')[1]!.split('\n\n')[0]!, /prometheus-exporter/);
-  const shared = haproxyConfig(withMetricsPort(plan, plan.proxy.statsPort));
-  assert.doesNotMatch(shared, /^frontend metrics/m);
-  assert.match(shared.split('frontend stats')[1]!.split('\n\n')[0]!, /use-service prometheus-exporter/);
-  for (const [n, cfg] of [['own', own], ['shared', shared]] as const) {
-    const r = check(cfg, plan, `metrics-${n}`);
-    assert.equal(r.status, 0, r.stderr);
-  }
-});
+test(
+  'haproxy: the exporter gets its own unauthenticated frontend, or shares the stats port when the plan scrapes that',
+  { skip: skipReason() },
+  () => {
+    const { plan } = loadVariant(variants[0]!);
+    const own = haproxyConfig(withMetricsPort(plan, haproxyDefaultMetricsPort));
+    assert.match(
+      own,
+      /^frontend metrics\n {4}bind :8405\n {4}maxconn \d+\n(?: {4}#.*\n)? {4}http-request set-log-level silent\n {4}http-request use-service prometheus-exporter if \{ path \/metrics \}\n/m,
+    );
+    assert.doesNotMatch(own.split('frontend stats')[1]!.split('\n\n')[0]!, /prometheus-exporter/);
+    const shared = haproxyConfig(withMetricsPort(plan, plan.proxy.statsPort));
+    assert.doesNotMatch(shared, /^frontend metrics/m);
+    assert.match(shared.split('frontend stats')[1]!.split('\n\n')[0]!, /use-service prometheus-exporter/);
+    for (const [n, cfg] of [
+      ['own', own],
+      ['shared', shared],
+    ] as const) {
+      const r = check(cfg, plan, `metrics-${n}`);
+      assert.equal(r.status, 0, r.stderr);
+    }
+  },
+);
 
 test('haproxy: hostile paths, hosts and names stay one word each; haproxy -c still passes', { skip: skipReason() }, () => {
   const { plan } = loadVariant(variants[0]!);
-  const evil = ['/health\nbackend evil\n    server x 1.2.3.4:80', '/h;touch${IFS}/tmp/x;', '/?a=1&b=2', '/a"b\'c`d', '/x#comment', '/$HOME\\', '/ü 😀\r\t', '/%', '/%[src]%'];
+  const evil = [
+    '/health\nbackend evil\n    server x 1.2.3.4:80',
+    '/h;touch${IFS}/tmp/x;',
+    '/?a=1&b=2',
+    '/a"b\'c`d',
+    '/x#comment',
+    '/$HOME\\',
+    '/ü 😀\r\t',
+    '/%',
+    '/%[src]%',
+  ];
   const r0 = plan.routes.find((r) => r.service !== plan.proxy.component)!;
   evil.forEach((e, i) => {
     const p = {
@@ -70,7 +102,11 @@ test('haproxy: hostile paths, hosts and names stay one word each; haproxy -c sti
       routes: plan.routes.map((r) => (r === r0 ? { ...r, healthPath: e, host: `api${e}`, denyPaths: [...r.denyPaths, e] } : r)),
     };
     const cfg = haproxyConfig(p);
-    const sameShape = haproxyConfig({ ...p, name: 'shopx', routes: plan.routes.map((r) => (r === r0 ? { ...r, healthPath: '/x', host: 'apix', denyPaths: [...r.denyPaths, '/x'] } : r)) });
+    const sameShape = haproxyConfig({
+      ...p,
+      name: 'shopx',
+      routes: plan.routes.map((r) => (r === r0 ? { ...r, healthPath: '/x', host: 'apix', denyPaths: [...r.denyPaths, '/x'] } : r)),
+    });
     assert.equal(cfg.split('\n').length, sameShape.split('\n').length, `line count with ${JSON.stringify(e)}`);
     assert.doesNotMatch(cfg, /^backend evil/m);
     const r = check(cfg, p, `hostile-${i}`);
@@ -78,25 +114,60 @@ test('haproxy: hostile paths, hosts and names stay one word each; haproxy -c sti
   });
 });
 
-test('haproxy: any string as health path, host, path or stack name keeps the line count and passes haproxy -c', { skip: skipReason() }, () => {
-  const { plan } = loadVariant(variants[0]!);
-  const r0 = plan.routes.find((r) => r.service !== plan.proxy.component)!;
-  const piece = fc.constantFrom('\n', '\r', '"', "'", '`', '$', '${X}', ';', '\\', '#', ' ', '&', '\t', '%[src]', '%', '{', '}', 'ü', '😀', '\x7f', 'a', '/');
-  const hostile = fc.oneof(fc.array(piece, { minLength: 1, maxLength: 10 }).map((xs) => xs.join('')), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 16 }));
-  const withValue = (v: string): Plan => ({
-    ...plan,
-    name: `shop${v}`,
-    routes: plan.routes.map((r) => (r === r0 ? { ...r, healthPath: `/${v}`, host: `api${v}`, path: `/p${v}`, denyPaths: [...r.denyPaths, `/m${v}`] } : r)),
-  });
-  let n = 0;
-  fc.assert(fc.property(hostile, (v) => {
-    if (v.includes('\0')) return;
-    const cfg = haproxyConfig(withValue(v));
-    assert.equal(cfg.split('\n').length, haproxyConfig(withValue('x')).split('\n').length, `line count with ${JSON.stringify(v)}`);
-    const r = check(cfg, withValue(v), `prop-${n++}`);
-    assert.equal(r.status, 0, `${JSON.stringify(v)}: ${r.stdout}\n${r.stderr}`);
-  }), propertyParams(40));
-});
+test(
+  'haproxy: any string as health path, host, path or stack name keeps the line count and passes haproxy -c',
+  { skip: skipReason() },
+  () => {
+    const { plan } = loadVariant(variants[0]!);
+    const r0 = plan.routes.find((r) => r.service !== plan.proxy.component)!;
+    const piece = fc.constantFrom(
+      '\n',
+      '\r',
+      '"',
+      "'",
+      '`',
+      '$',
+      '${X}',
+      ';',
+      '\\',
+      '#',
+      ' ',
+      '&',
+      '\t',
+      '%[src]',
+      '%',
+      '{',
+      '}',
+      'ü',
+      '😀',
+      '\x7f',
+      'a',
+      '/',
+    );
+    const hostile = fc.oneof(
+      fc.array(piece, { minLength: 1, maxLength: 10 }).map((xs) => xs.join('')),
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: 16 }),
+    );
+    const withValue = (v: string): Plan => ({
+      ...plan,
+      name: `shop${v}`,
+      routes: plan.routes.map((r) =>
+        r === r0 ? { ...r, healthPath: `/${v}`, host: `api${v}`, path: `/p${v}`, denyPaths: [...r.denyPaths, `/m${v}`] } : r,
+      ),
+    });
+    let n = 0;
+    fc.assert(
+      fc.property(hostile, (v) => {
+        if (v.includes('\0')) return;
+        const cfg = haproxyConfig(withValue(v));
+        assert.equal(cfg.split('\n').length, haproxyConfig(withValue('x')).split('\n').length, `line count with ${JSON.stringify(v)}`);
+        const r = check(cfg, withValue(v), `prop-${n++}`);
+        assert.equal(r.status, 0, `${JSON.stringify(v)}: ${r.stdout}\n${r.stderr}`);
+      }),
+      propertyParams(40),
+    );
+  },
+);
 
 test('haproxy -c has teeth: a broken reference fails', { skip: skipReason() }, () => {
   const { plan } = loadVariant(variants[0]!);
@@ -130,8 +201,14 @@ test('haproxy: the config matches the plan — one backend per routed service, D
         assert.ok(body.includes(`http-check send meth GET uri ${r.healthPath ?? '/'} ver HTTP/1.1`), body);
         assert.ok(body.includes(r.healthPath ? 'http-check expect status 200' : 'http-check expect rstatus ^[23]'), body);
       }
-      assert.ok(body.includes(`server-template ${r.service} ${templateSlots(r.replicas)} ${r.service}:${r.port} check resolvers docker resolve-prefer ipv4 init-addr none`), body);
-      if (r.denyPaths.length) assert.match(cfg, new RegExp(`http-request deny deny_status 404 if host_${r.name.replace(/-/g, '\\-')} deny_`));
+      assert.ok(
+        body.includes(
+          `server-template ${r.service} ${templateSlots(r.replicas)} ${r.service}:${r.port} check resolvers docker resolve-prefer ipv4 init-addr none`,
+        ),
+        body,
+      );
+      if (r.denyPaths.length)
+        assert.match(cfg, new RegExp(`http-request deny deny_status 404 if host_${r.name.replace(/-/g, '\\-')} deny_`));
     }
     // Stats behind auth on the plan's stats port; the exporter where the plan scrapes it.
     const stats = /^frontend stats\n((?: {4}.*\n)+)/m.exec(cfg)![1]!;
@@ -156,7 +233,12 @@ test('haproxy: the proxy component runs this file plus the userlist secret, exac
     // The image entrypoint adds -W -db to a command that starts with haproxy.
     assert.deepEqual(proxy.command, ['haproxy', '-f', `${mount.target}/haproxy.cfg`, '-f', `/run/secrets/${plan.proxy.authSecret}`]);
     // A reload checks exactly what the master will load.
-    assert.deepEqual(proxy.reload, { bundles: ['haproxy-config'], mode: 'signal', signal: 'SIGUSR2', check: ['haproxy', '-c', '-q', ...proxy.command!.slice(1)] });
+    assert.deepEqual(proxy.reload, {
+      bundles: ['haproxy-config'],
+      mode: 'signal',
+      signal: 'SIGUSR2',
+      check: ['haproxy', '-c', '-q', ...proxy.command!.slice(1)],
+    });
     const mounted = new Set(proxy.secrets.map((s) => s.target));
     for (const m of haproxyConfig(plan).matchAll(/\/run\/secrets\/[a-z0-9-]+/g)) assert.ok(mounted.has(m[0]), `${m[0]} is not mounted`);
     assert.ok(mounted.has(`/run/secrets/${plan.proxy.authSecret}`));
@@ -172,13 +254,27 @@ test('haproxy: the proxy component runs this file plus the userlist secret, exac
 
 test('haproxy: binds follow the container ports the plan publishes', () => {
   const { plan } = loadVariant(variants[0]!);
-  const moved: Plan = { ...plan, components: plan.components.map((c) => (c.name !== plan.proxy.component ? c : {
-    ...c, ports: c.ports.map((p) => (p.container === 80 ? { ...p, container: 8080 } : p.container === 443 ? { ...p, container: 8443 } : p)),
-  })) };
+  const moved: Plan = {
+    ...plan,
+    components: plan.components.map((c) =>
+      c.name !== plan.proxy.component
+        ? c
+        : {
+            ...c,
+            ports: c.ports.map((p) =>
+              p.container === 80 ? { ...p, container: 8080 } : p.container === 443 ? { ...p, container: 8443 } : p,
+            ),
+          },
+    ),
+  };
   const cfg = haproxyConfig(moved);
   assert.match(cfg, /^frontend http\n {4}bind :8080$/m);
   assert.match(cfg, /^ {4}bind :8443 ssl crt /m);
-  assert.match(cfg, /redirect location https:\/\/%\[req\.hdr\(host\),field\(1,:\),lower\]%\[capture\.req\.uri\] code 301/, 'published HTTPS port is still 443');
+  assert.match(
+    cfg,
+    /redirect location https:\/\/%\[req\.hdr\(host\),field\(1,:\),lower\]%\[capture\.req\.uri\] code 301/,
+    'published HTTPS port is still 443',
+  );
 });
 
 test('haproxy: quoting keeps config words intact', () => {
@@ -191,7 +287,10 @@ test('haproxy: quoting keeps config words intact', () => {
 
 test('haproxy: ACME is Traefik-only — a plan that asks for it is a bug the spec rules must catch', () => {
   const { plan } = loadVariant({ template: 'api', change: asTraefik });
-  assert.throws(() => haproxyConfig({ ...plan, proxy: { ...plan.proxy, kind: 'haproxy' }, tls: { mode: 'acme', email: 'a@b.c', hosts: [] } }), /ACME is Traefik-only/);
+  assert.throws(
+    () => haproxyConfig({ ...plan, proxy: { ...plan.proxy, kind: 'haproxy' }, tls: { mode: 'acme', email: 'a@b.c', hosts: [] } }),
+    /ACME is Traefik-only/,
+  );
 });
 
 // ---------------------------------------------------------------- live run

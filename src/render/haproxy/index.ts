@@ -102,7 +102,10 @@ function section(head: string, lines: Array<string | false | undefined>): Sectio
 }
 
 function format(sections: Section[]): string {
-  const header = generatedHeader.split('\n').map((l) => `# ${l}`).join('\n');
+  const header = generatedHeader
+    .split('\n')
+    .map((l) => `# ${l}`)
+    .join('\n');
   return `${header}\n${sections.map((s) => [s.head, ...s.lines.map((l) => (l === '' ? '' : `    ${l}`))].join('\n')).join('\n\n')}\n`;
 }
 
@@ -111,7 +114,9 @@ const hsts = 'max-age=31536000; includeSubDomains';
 export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
   const addressing = opts.addressing ?? composeAddressing;
   if (plan.tls.mode === 'acme' || !plan.tls.pemSecret) {
-    throw new Error('bug: the HAProxy edge needs a certificate file (tls mode self-signed or files); ACME is Traefik-only and must be rejected by the spec rules');
+    throw new Error(
+      'bug: the HAProxy edge needs a certificate file (tls mode self-signed or files); ACME is Traefik-only and must be rejected by the spec rules',
+    );
   }
   const users = userlistName(plan);
   const metricsPort = haproxyMetricsPort(plan);
@@ -121,69 +126,77 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
   const size = plan.proxy.sizing;
   if (!size) throw new Error('bug: the HAProxy edge needs plan.proxy.sizing (plan/edge.ts)');
   const sections: Section[] = [];
-  sections.push(section('global', [
-    'log stdout format raw local0 info',
-    // Sized with the container's memory limit (plan/edge.ts): connections alone cannot reach it.
-    `maxconn ${size.maxconn}`,
-    `tune.bufsize ${size.bufsize}`,
-    `tune.maxrewrite ${size.maxrewrite}`,
-    `tune.buffers.limit ${size.buffers}`,
-    // A reload leaves at most one old worker finishing its connections, for at most hard-stop-after.
-    `mworker-max-reloads ${size.workers - 1}`,
-    `hard-stop-after ${size.hardStopAfter}s`,
-    `stats socket ipv4@127.0.0.1:${haproxyRuntimePort} level admin`,
-    'ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets',
-    'ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305',
-    'ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256',
-  ]));
-  sections.push(section('defaults', [
-    'mode http',
-    'log global',
-    'option httplog',
-    'option dontlognull',
-    'option forwardfor',
-    // A replica that refuses the connection or drops it without answering is retried
-    // on another one: a dying container costs no failed request.
-    'option redispatch 1',
-    'retries 3',
-    'retry-on conn-failure empty-response',
-    // A client that gave up (a reconnect storm) frees its request at once instead of
-    // holding buffers and a server connection until the server answers.
-    'option abortonclose',
-    // Across nodes a dead node's tasks drop SYNs: give up on them quickly and try another.
-    addressing.silentLoss ? 'timeout connect 1s' : 'timeout connect 5s',
-    'timeout client 30s',
-    'timeout server 30s',
-    'timeout http-request 10s',
-    'timeout http-keep-alive 10s',
-    'timeout queue 30s',
-    'timeout check 5s',
-    addressing.silentLoss
-      ? 'default-server inter 2s fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down'
-      : 'default-server inter 5s fall 3 rise 2',
-  ]));
-  sections.push(section('resolvers docker', [
-    `nameserver docker ${dockerDns}`,
-    'accepted_payload_size 8192',
-    'resolve_retries 3',
-    'timeout resolve 1s',
-    'timeout retry 1s',
-    'hold valid 5s',
-    'hold other 10s',
-    'hold refused 10s',
-    'hold nx 5s',
-    'hold timeout 10s',
-    'hold obsolete 5s',
-  ]));
+  sections.push(
+    section('global', [
+      'log stdout format raw local0 info',
+      // Sized with the container's memory limit (plan/edge.ts): connections alone cannot reach it.
+      `maxconn ${size.maxconn}`,
+      `tune.bufsize ${size.bufsize}`,
+      `tune.maxrewrite ${size.maxrewrite}`,
+      `tune.buffers.limit ${size.buffers}`,
+      // A reload leaves at most one old worker finishing its connections, for at most hard-stop-after.
+      `mworker-max-reloads ${size.workers - 1}`,
+      `hard-stop-after ${size.hardStopAfter}s`,
+      `stats socket ipv4@127.0.0.1:${haproxyRuntimePort} level admin`,
+      'ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets',
+      'ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305',
+      'ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256',
+    ]),
+  );
+  sections.push(
+    section('defaults', [
+      'mode http',
+      'log global',
+      'option httplog',
+      'option dontlognull',
+      'option forwardfor',
+      // A replica that refuses the connection or drops it without answering is retried
+      // on another one: a dying container costs no failed request.
+      'option redispatch 1',
+      'retries 3',
+      'retry-on conn-failure empty-response',
+      // A client that gave up (a reconnect storm) frees its request at once instead of
+      // holding buffers and a server connection until the server answers.
+      'option abortonclose',
+      // Across nodes a dead node's tasks drop SYNs: give up on them quickly and try another.
+      addressing.silentLoss ? 'timeout connect 1s' : 'timeout connect 5s',
+      'timeout client 30s',
+      'timeout server 30s',
+      'timeout http-request 10s',
+      'timeout http-keep-alive 10s',
+      'timeout queue 30s',
+      'timeout check 5s',
+      addressing.silentLoss
+        ? 'default-server inter 2s fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down'
+        : 'default-server inter 5s fall 3 rise 2',
+    ]),
+  );
+  sections.push(
+    section('resolvers docker', [
+      `nameserver docker ${dockerDns}`,
+      'accepted_payload_size 8192',
+      'resolve_retries 3',
+      'timeout resolve 1s',
+      'timeout retry 1s',
+      'hold valid 5s',
+      'hold other 10s',
+      'hold refused 10s',
+      'hold nx 5s',
+      'hold timeout 10s',
+      'hold obsolete 5s',
+    ]),
+  );
 
   // HTTP: redirect to the published HTTPS port, nothing else.
   const httpsSuffix = plan.proxy.httpsPort === 443 ? '' : `:${plan.proxy.httpsPort}`;
-  sections.push(section('frontend http', [
-    `bind :${containerPort(plan, plan.proxy.httpPort, 80)}`,
-    `maxconn ${size.frontends.http}`,
-    'http-request deny deny_status 400 unless { req.hdr(host) -m found }',
-    `http-request redirect location https://%[req.hdr(host),field(1,:),lower]${httpsSuffix}%[capture.req.uri] code 301`,
-  ]));
+  sections.push(
+    section('frontend http', [
+      `bind :${containerPort(plan, plan.proxy.httpPort, 80)}`,
+      `maxconn ${size.frontends.http}`,
+      'http-request deny deny_status 400 unless { req.hdr(host) -m found }',
+      `http-request redirect location https://%[req.hdr(host),field(1,:),lower]${httpsSuffix}%[capture.req.uri] code 301`,
+    ]),
+  );
 
   // HTTPS: routing, refusals, auth, headers.
   const https: Array<string | false> = [
@@ -195,10 +208,12 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
     'http-request set-header X-Forwarded-Proto https',
     'http-request set-header X-Forwarded-Port %[dst_port]',
     // `wharf loadtest` asks which replica answered: the server name (web1, web2...) is all it learns.
-    ...(plan.proxy.serverHeader ? [
-      `http-request set-var(txn.trace) bool(true) if { req.hdr(${haproxyWord(plan.proxy.serverHeader.request)}) -m found }`,
-      `http-request del-header ${haproxyWord(plan.proxy.serverHeader.request)}`,
-    ] : []),
+    ...(plan.proxy.serverHeader
+      ? [
+          `http-request set-var(txn.trace) bool(true) if { req.hdr(${haproxyWord(plan.proxy.serverHeader.request)}) -m found }`,
+          `http-request del-header ${haproxyWord(plan.proxy.serverHeader.request)}`,
+        ]
+      : []),
     `acl auth_ok http_auth(${users})`,
   ];
   // Like Traefik's router selection: each request takes exactly one route (exact hosts
@@ -211,9 +226,11 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
   for (const r of ordered) {
     const n = id(r.name);
     https.push('', `# route ${word(r.name)}: ${word(`${r.host}${r.path}`)} -> ${word(`${r.service}:${r.port}`)}`);
-    https.push(r.host.startsWith('*.')
-      ? `acl host_${n} var(txn.host) -m reg ${word(`^[a-z0-9-]+\\.${escapeRegExp(r.host.slice(2))}$`)}`
-      : `acl host_${n} var(txn.host) -m str ${word(r.host)}`);
+    https.push(
+      r.host.startsWith('*.')
+        ? `acl host_${n} var(txn.host) -m reg ${word(`^[a-z0-9-]+\\.${escapeRegExp(r.host.slice(2))}$`)}`
+        : `acl host_${n} var(txn.host) -m str ${word(r.host)}`,
+    );
     const cond = [`host_${n}`];
     if (r.path !== '/') {
       const p = r.path.replace(/\/+$/, '');
@@ -248,32 +265,38 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
     'http-response set-header X-Frame-Options DENY',
     'http-response set-header Referrer-Policy strict-origin-when-cross-origin',
     'http-response del-header X-Powered-By',
-    ...(plan.proxy.serverHeader ? [`http-response set-header ${haproxyWord(plan.proxy.serverHeader.response)} %s if { var(txn.trace) -m bool }`] : []),
+    ...(plan.proxy.serverHeader
+      ? [`http-response set-header ${haproxyWord(plan.proxy.serverHeader.response)} %s if { var(txn.trace) -m bool }`]
+      : []),
   );
   sections.push(section('frontend https', https));
 
   // Stats page, on its own port, always behind the userlist.
-  sections.push(section('frontend stats', [
-    `bind :${statsPort}`,
-    `maxconn ${size.frontends.stats}`,
-    // Old plans scraped the stats port: the exporter answers there too, before auth.
-    metricsPort === statsPort && 'http-request use-service prometheus-exporter if { path /metrics }',
-    `acl auth_ok http_auth(${users})`,
-    `http-request auth realm ${word(`${plan.name} stats`)} unless auth_ok`,
-    'stats enable',
-    'stats uri /',
-    'stats refresh 10s',
-    'stats show-legends',
-  ]));
+  sections.push(
+    section('frontend stats', [
+      `bind :${statsPort}`,
+      `maxconn ${size.frontends.stats}`,
+      // Old plans scraped the stats port: the exporter answers there too, before auth.
+      metricsPort === statsPort && 'http-request use-service prometheus-exporter if { path /metrics }',
+      `acl auth_ok http_auth(${users})`,
+      `http-request auth realm ${word(`${plan.name} stats`)} unless auth_ok`,
+      'stats enable',
+      'stats uri /',
+      'stats refresh 10s',
+      'stats show-legends',
+    ]),
+  );
   if (metricsPort !== undefined && metricsPort !== statsPort) {
-    sections.push(section('frontend metrics', [
-      `bind :${metricsPort}`,
-      `maxconn ${size.frontends.metrics}`,
-      // Scrapes are not worth a log line each; `no log` would make httplog warn.
-      'http-request set-log-level silent',
-      'http-request use-service prometheus-exporter if { path /metrics }',
-      'http-request deny deny_status 404',
-    ]));
+    sections.push(
+      section('frontend metrics', [
+        `bind :${metricsPort}`,
+        `maxconn ${size.frontends.metrics}`,
+        // Scrapes are not worth a log line each; `no log` would make httplog warn.
+        'http-request set-log-level silent',
+        'http-request use-service prometheus-exporter if { path /metrics }',
+        'http-request deny deny_status 404',
+      ]),
+    );
   }
 
   const seen = new Set<string>();
@@ -286,17 +309,21 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
       continue;
     }
     const hp = r.healthPath;
-    sections.push(section(`backend ${be}`, [
-      'balance roundrobin',
-      // health.tcp: a plain `check` is a TCP connect
-      ...(r.healthTcp ? [] : [
-        'option httpchk',
-        `http-check send meth GET uri ${word(hp ?? '/')} ver HTTP/1.1 hdr Host ${haproxyLogFormat(r.host.replace(/^\*\./, 'health.'))}`,
-        // An explicit health path must say 200; without one, `/` answering 2xx/3xx will do.
-        hp ? 'http-check expect status 200' : 'http-check expect rstatus ^[23]',
+    sections.push(
+      section(`backend ${be}`, [
+        'balance roundrobin',
+        // health.tcp: a plain `check` is a TCP connect
+        ...(r.healthTcp
+          ? []
+          : [
+              'option httpchk',
+              `http-check send meth GET uri ${word(hp ?? '/')} ver HTTP/1.1 hdr Host ${haproxyLogFormat(r.host.replace(/^\*\./, 'health.'))}`,
+              // An explicit health path must say 200; without one, `/` answering 2xx/3xx will do.
+              hp ? 'http-check expect status 200' : 'http-check expect rstatus ^[23]',
+            ]),
+        `server-template ${id(r.service)} ${templateSlots(r.replicas)} ${word(`${addressing.replicas(r.service)}:${r.port}`)} check resolvers docker resolve-prefer ipv4 init-addr none`,
       ]),
-      `server-template ${id(r.service)} ${templateSlots(r.replicas)} ${word(`${addressing.replicas(r.service)}:${r.port}`)} check resolvers docker resolve-prefer ipv4 init-addr none`,
-    ]));
+    );
   }
   sections.push(section('backend no_route', ['http-request deny deny_status 404']));
   return format(sections);

@@ -86,10 +86,19 @@ export function renderK8s(input: Plan, opts: K8sOptions = {}): RenderedFile[] {
   const routes = plan.routes.filter((r) => rendered.has(r.service)).sort((a, b) => byCodeUnit(a.name, b.name));
   const files: RenderedFile[] = [];
   const add = (path: string, objects: K8sObject[]) => files.push({ path, contents: yamlStream(objects) });
-  const kustomization = (dir: string, resources: string[], comment?: string, bases: string[] = []) => files.push({
-    path: `${dir}/kustomization.yaml`,
-    contents: yamlFile({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', ...(bases.length ? { bases } : {}), ...(resources.length ? { resources } : {}) }, comment),
-  });
+  const kustomization = (dir: string, resources: string[], comment?: string, bases: string[] = []) =>
+    files.push({
+      path: `${dir}/kustomization.yaml`,
+      contents: yamlFile(
+        {
+          apiVersion: 'kustomize.config.k8s.io/v1beta1',
+          kind: 'Kustomization',
+          ...(bases.length ? { bases } : {}),
+          ...(resources.length ? { resources } : {}),
+        },
+        comment,
+      ),
+    });
 
   // infrastructure/controllers, then infrastructure/configs
   const issuers = clusterIssuers(plan);
@@ -97,7 +106,10 @@ export function renderK8s(input: Plan, opts: K8sOptions = {}): RenderedFile[] {
   for (const [f, objects] of Object.entries(controllers)) add(`${k8sPaths.controllers}/${f}`, objects);
   if (Object.keys(controllers).length) kustomization(k8sPaths.controllers, Object.keys(controllers).sort());
   const hostNs = components.some((c) => namespaceOf(c.name) !== ns);
-  add(`${k8sPaths.infra}/namespace.yaml`, [namespaceObject(plan, ns), ...(hostNs ? [namespaceObject(plan, hostNamespace(plan), 'privileged')] : [])]);
+  add(`${k8sPaths.infra}/namespace.yaml`, [
+    namespaceObject(plan, ns),
+    ...(hostNs ? [namespaceObject(plan, hostNamespace(plan), 'privileged')] : []),
+  ]);
   add(`${k8sPaths.infra}/network-policies.yaml`, networkPolicies(plan, ns, rendered, namespaceOf));
   if (issuers.length) add(`${k8sPaths.infra}/cluster-issuers.yaml`, issuers);
   kustomization(k8sPaths.infra, ['namespace.yaml', 'network-policies.yaml', ...(issuers.length ? ['cluster-issuers.yaml'] : [])]);
@@ -110,14 +122,24 @@ export function renderK8s(input: Plan, opts: K8sOptions = {}): RenderedFile[] {
     const maps = configMapsOf(c, configFiles);
     const namespace = namespaceOf(c.name);
     const wo = {
-      ...o, namespace,
+      ...o,
+      namespace,
       configMaps: new Map<ConfigBundle, ConfigMapRef>(maps.map((m) => [m.bundle, m.ref])),
       sharedClaims: new Set(claims.all),
       ...(maps.length ? { podAnnotations: { 'wharf.dev/config-hash': configHash(maps) } } : {}),
       ...(c.role === 'prometheus' ? { serviceAccount: PROMETHEUS_SA } : {}),
     };
     const objects: K8sObject[] = [...configMapObjects(plan, c, namespace, maps)];
-    if (c.role === 'prometheus') objects.push(...prometheusRbac(plan, c, ns, discoveredNamespaces(plan, namespaceOf), plan.monitoring.scrapeJobs.some((j) => j.job === KUBELET_JOB)));
+    if (c.role === 'prometheus')
+      objects.push(
+        ...prometheusRbac(
+          plan,
+          c,
+          ns,
+          discoveredNamespaces(plan, namespaceOf),
+          plan.monitoring.scrapeJobs.some((j) => j.job === KUBELET_JOB),
+        ),
+      );
     objects.push(...(c.role === 'backup' ? backupObjects(plan, c, claims.own, wo) : workloadObjects(plan, c, wo)));
     const client = plan.messaging?.clients.find((x) => x.service === c.name);
     if (client) connectClient(objects.find((x) => x.kind === 'Deployment') as unknown as IDeployment, plan.messaging!, client);
@@ -130,32 +152,56 @@ export function renderK8s(input: Plan, opts: K8sOptions = {}): RenderedFile[] {
   const sealed = needed.filter((n) => opts.sealedSecrets?.[n]);
   for (const n of sealed) files.push({ path: secretFileName(n), contents: opts.sealedSecrets![n]! });
   const missing = needed.filter((n) => !opts.sealedSecrets?.[n]);
-  kustomization(k8sPaths.base, [...components.map((c) => `${c.name}.yaml`), ...(edge.length ? ['edge.yaml'] : []), ...(plan.messaging ? ['messaging.yaml'] : []), ...sealed.map((n) => secretFileName(n).slice(`${k8sPaths.base}/`.length))],
-    missing.length ? `Secrets the workloads mount that are not in this tree (\`wharf render --target k8s\` seals them with SOPS): ${missing.join(', ')}` : undefined);
+  kustomization(
+    k8sPaths.base,
+    [
+      ...components.map((c) => `${c.name}.yaml`),
+      ...(edge.length ? ['edge.yaml'] : []),
+      ...(plan.messaging ? ['messaging.yaml'] : []),
+      ...sealed.map((n) => secretFileName(n).slice(`${k8sPaths.base}/`.length)),
+    ],
+    missing.length
+      ? `Secrets the workloads mount that are not in this tree (\`wharf render --target k8s\` seals them with SOPS): ${missing.join(', ')}`
+      : undefined,
+  );
   // `bases:` rather than a directory under `resources:`: kustomize v2 (Debian's kubectl 1.20)
   // reads only files there, and v3-v5 (Flux's kustomize-controller) still accept bases.
   kustomization(k8sPaths.overlay(plan), [], undefined, ['../base']);
 
   // clusters/<name>: what Flux applies, in order
-  const flux = (name: string, path: string, extra: Record<string, unknown> = {}) => new Kustomization({
-    metadata: { name, namespace: 'flux-system' },
-    spec: { interval: '10m', retryInterval: '1m', timeout: '5m', path, prune: true, wait: true, sourceRef: { kind: 'GitRepository', name: 'flux-system' }, ...extra },
-  });
+  const flux = (name: string, path: string, extra: Record<string, unknown> = {}) =>
+    new Kustomization({
+      metadata: { name, namespace: 'flux-system' },
+      spec: {
+        interval: '10m',
+        retryInterval: '1m',
+        timeout: '5m',
+        path,
+        prune: true,
+        wait: true,
+        sourceRef: { kind: 'GitRepository', name: 'flux-system' },
+        ...extra,
+      },
+    });
   const hasControllers = Object.keys(controllers).length > 0;
   add(`${k8sPaths.cluster(plan)}/infrastructure.yaml`, [
     ...(hasControllers ? [flux('infra-controllers', `./${k8sPaths.controllers}`)] : []),
     flux('infra-configs', `./${k8sPaths.infra}`, hasControllers ? { dependsOn: [{ name: 'infra-controllers' }] } : {}),
   ]);
-  add(`${k8sPaths.cluster(plan)}/apps.yaml`, [flux('apps', `./${k8sPaths.overlay(plan)}`, {
-    dependsOn: [{ name: 'infra-configs' }],
-    decryption: { provider: 'sops', secretRef: { name: 'sops-age' } },
-  })]);
+  add(`${k8sPaths.cluster(plan)}/apps.yaml`, [
+    flux('apps', `./${k8sPaths.overlay(plan)}`, {
+      dependsOn: [{ name: 'infra-configs' }],
+      decryption: { provider: 'sops', secretRef: { name: 'sops-age' } },
+    }),
+  ]);
   kustomization(k8sPaths.cluster(plan), ['apps.yaml', 'infrastructure.yaml']);
 
   if (opts.ageRecipient) {
     files.push({
       path: '.sops.yaml',
-      contents: yamlFile({ creation_rules: [{ path_regex: '.*\\.sops\\.ya?ml$', encrypted_regex: '^(data|stringData)$', age: opts.ageRecipient }] }),
+      contents: yamlFile({
+        creation_rules: [{ path_regex: '.*\\.sops\\.ya?ml$', encrypted_regex: '^(data|stringData)$', age: opts.ageRecipient }],
+      }),
     });
   }
   return files;

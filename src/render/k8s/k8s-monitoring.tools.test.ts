@@ -35,23 +35,30 @@ const prometheusBin = toolPath('prometheus');
 function render(id: string) {
   const { plan } = loadVariant(variants.find((v) => v.id === id)!);
   const files = renderAll(plan, 'k8s');
-  const docs = files.filter((f) => f.path.endsWith('.yaml') && !f.path.endsWith('kustomization.yaml'))
+  const docs = files
+    .filter((f) => f.path.endsWith('.yaml') && !f.path.endsWith('kustomization.yaml'))
     .flatMap((f) => parseAllDocuments(f.contents).map((d) => d.toJS() as Doc));
   const configMap = (name: string) => docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === name)?.data as Record<string, string>;
   return { plan, view: k8sView(plan), files, docs, configMap };
 }
 
 function writeTree(dir: string, files: Array<{ path: string; contents: string }>) {
-  for (const f of files) { mkdirSync(dirname(join(dir, f.path)), { recursive: true }); writeFileSync(join(dir, f.path), f.contents); }
+  for (const f of files) {
+    mkdirSync(dirname(join(dir, f.path)), { recursive: true });
+    writeFileSync(join(dir, f.path), f.contents);
+  }
 }
 
 const run = (cmd: string, args: string[], cwd?: string) => {
   const r = spawnSync(cmd, args, { encoding: 'utf8', cwd });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 };
-const runAsync = (cmd: string, args: string[], cwd?: string) => new Promise<{ code: number; out: string }>((resolve) => {
-  execFile(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => resolve({ code: err ? 1 : 0, out: `${stdout}${stderr}` }));
-});
+const runAsync = (cmd: string, args: string[], cwd?: string) =>
+  new Promise<{ code: number; out: string }>((resolve) => {
+    execFile(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+      resolve({ code: err ? 1 : 0, out: `${stdout}${stderr}` }),
+    );
+  });
 
 for (const id of ['api', 'haproxy-mysql']) {
   test(`k8s monitoring of ${id}: the ConfigMaps are the shared renderers' files of the K3s view`, () => {
@@ -60,9 +67,19 @@ for (const id of ['api', 'haproxy-mysql']) {
     assert.deepEqual(configMap('prometheus-rules'), rules);
     assert.deepEqual(configMap('alertmanager-alertmanager-yml'), { 'alertmanager.yml': renderAlertmanager(view)[0]!.contents });
     const grafana = renderGrafana(view);
-    assert.deepEqual(configMap('grafana-dashboards'), Object.fromEntries(grafana.filter((f) => f.path.startsWith('grafana/dashboards/')).map((f) => [f.path.slice('grafana/dashboards/'.length), f.contents])));
+    assert.deepEqual(
+      configMap('grafana-dashboards'),
+      Object.fromEntries(
+        grafana
+          .filter((f) => f.path.startsWith('grafana/dashboards/'))
+          .map((f) => [f.path.slice('grafana/dashboards/'.length), f.contents]),
+      ),
+    );
     assert.deepEqual(Object.keys(configMap('grafana-provisioning')).sort(), ['dashboards_wharf.yml', 'datasources_prometheus.yml']);
-    assert.deepEqual(configMap('backup'), Object.fromEntries(renderBackup(view).map((f) => [f.path.slice('backup/'.length).replaceAll('/', '_'), f.contents])));
+    assert.deepEqual(
+      configMap('backup'),
+      Object.fromEntries(renderBackup(view).map((f) => [f.path.slice('backup/'.length).replaceAll('/', '_'), f.contents])),
+    );
     // the API server refuses an object over 1 MiB (etcd's limit)
     for (const d of docs.filter((x) => x.kind === 'ConfigMap')) {
       assert.ok(Buffer.byteLength(JSON.stringify(d)) < 1024 * 1024, `ConfigMap ${d.metadata.name} is over 1 MiB`);
@@ -73,59 +90,83 @@ for (const id of ['api', 'haproxy-mysql']) {
     const { plan, view } = render(id);
     const compose = alertCatalogue(plan).map((a) => a.alert);
     const k8s = alertCatalogue(view).map((a) => a.alert);
-    const edge = plan.proxy.kind === 'traefik' ? ['CertificateExpiringSoon', 'TraefikBackendDown', 'TraefikHighErrorRatio'] : ['HAProxyBackendDown', 'HAProxyHighErrorRatio'];
+    const edge =
+      plan.proxy.kind === 'traefik'
+        ? ['CertificateExpiringSoon', 'TraefikBackendDown', 'TraefikHighErrorRatio']
+        : ['HAProxyBackendDown', 'HAProxyHighErrorRatio'];
     assert.deepEqual([...new Set(compose)].filter((a) => !k8s.includes(a)).sort(), edge);
-    assert.deepEqual(k8s.filter((a) => !compose.includes(a)), []);
+    assert.deepEqual(
+      k8s.filter((a) => !compose.includes(a)),
+      [],
+    );
     // every scrape job has a target here; the kubelet keeps cAdvisor's job name, the backup metrics get theirs
-    assert.deepEqual(view.monitoring.scrapeJobs.map((j) => j.job).sort(), [...plan.monitoring.scrapeJobs.map((j) => j.job).filter((j) => j !== 'proxy'), 'backup-metrics'].sort());
+    assert.deepEqual(
+      view.monitoring.scrapeJobs.map((j) => j.job).sort(),
+      [...plan.monitoring.scrapeJobs.map((j) => j.job).filter((j) => j !== 'proxy'), 'backup-metrics'].sort(),
+    );
   });
 
-  test(`k8s monitoring of ${id}: promtool accepts the Kubernetes-SD config and the rules; every alert fires on its example`, { skip: promtool ? false : 'promtool not installed', timeout: 300_000 }, async () => {
-    const { view, configMap } = render(id);
-    const dir = mkdtempSync(join(tmpdir(), 'wharf-k8s-prom-'));
-    try {
-      const rules = configMap('prometheus-rules');
-      writeTree(dir, Object.entries(rules).map(([k, v]) => ({ path: `rules/${k}`, contents: v })));
-      // the container paths (rules, the ServiceAccount's token and CA) pointed at temp copies
-      const sa = '/var/run/secrets/kubernetes.io/serviceaccount/';
-      writeTree(dir, [{ path: 'sa/token', contents: 'token' }, { path: 'sa/ca.crt', contents: '' }]);
-      const cfg = parse(configMap('prometheus-prometheus-yml')['prometheus.yml']!.replaceAll(sa, `${dir}/sa/`)) as Doc;
-      cfg.rule_files = [join(dir, 'rules/*.yml')];
-      writeFileSync(join(dir, 'prometheus.yml'), JSON.stringify(cfg));
-      let c = run(promtool!, ['check', 'config', join(dir, 'prometheus.yml')]);
-      if (c.code !== 0 && /field kubernetes_sd_configs not found in type config\.ScrapeConfig/.test(c.out)) {
-        // Debian builds Prometheus without the Kubernetes SD: check everything else (relabel
-        // regexes, metric_relabel_configs, scheme, authorization, TLS) with the SD swapped for a
-        // static target, and the SD blocks against the fields Prometheus documents for them.
-        for (const j of cfg.scrape_configs as Doc[]) {
-          if (!j.kubernetes_sd_configs) continue;
-          for (const sd of j.kubernetes_sd_configs as Doc[]) {
-            assert.ok(['pod', 'node'].includes(sd.role), `${j.job_name}: role ${sd.role}`);
-            assert.deepEqual(Object.keys(sd).filter((k) => !['role', 'namespaces'].includes(k)), []);
-            if (sd.namespaces) assert.deepEqual(Object.keys(sd.namespaces), ['names']);
-          }
-          delete j.kubernetes_sd_configs;
-          j.static_configs = [{ targets: ['127.0.0.1:1'] }];
-        }
+  test(
+    `k8s monitoring of ${id}: promtool accepts the Kubernetes-SD config and the rules; every alert fires on its example`,
+    { skip: promtool ? false : 'promtool not installed', timeout: 300_000 },
+    async () => {
+      const { view, configMap } = render(id);
+      const dir = mkdtempSync(join(tmpdir(), 'wharf-k8s-prom-'));
+      try {
+        const rules = configMap('prometheus-rules');
+        writeTree(
+          dir,
+          Object.entries(rules).map(([k, v]) => ({ path: `rules/${k}`, contents: v })),
+        );
+        // the container paths (rules, the ServiceAccount's token and CA) pointed at temp copies
+        const sa = '/var/run/secrets/kubernetes.io/serviceaccount/';
+        writeTree(dir, [
+          { path: 'sa/token', contents: 'token' },
+          { path: 'sa/ca.crt', contents: '' },
+        ]);
+        const cfg = parse(configMap('prometheus-prometheus-yml')['prometheus.yml']!.replaceAll(sa, `${dir}/sa/`)) as Doc;
+        cfg.rule_files = [join(dir, 'rules/*.yml')];
         writeFileSync(join(dir, 'prometheus.yml'), JSON.stringify(cfg));
-        c = run(promtool!, ['check', 'config', join(dir, 'prometheus.yml')]);
+        let c = run(promtool!, ['check', 'config', join(dir, 'prometheus.yml')]);
+        if (c.code !== 0 && /field kubernetes_sd_configs not found in type config\.ScrapeConfig/.test(c.out)) {
+          // Debian builds Prometheus without the Kubernetes SD: check everything else (relabel
+          // regexes, metric_relabel_configs, scheme, authorization, TLS) with the SD swapped for a
+          // static target, and the SD blocks against the fields Prometheus documents for them.
+          for (const j of cfg.scrape_configs as Doc[]) {
+            if (!j.kubernetes_sd_configs) continue;
+            for (const sd of j.kubernetes_sd_configs as Doc[]) {
+              assert.ok(['pod', 'node'].includes(sd.role), `${j.job_name}: role ${sd.role}`);
+              assert.deepEqual(
+                Object.keys(sd).filter((k) => !['role', 'namespaces'].includes(k)),
+                [],
+              );
+              if (sd.namespaces) assert.deepEqual(Object.keys(sd.namespaces), ['names']);
+            }
+            delete j.kubernetes_sd_configs;
+            j.static_configs = [{ targets: ['127.0.0.1:1'] }];
+          }
+          writeFileSync(join(dir, 'prometheus.yml'), JSON.stringify(cfg));
+          c = run(promtool!, ['check', 'config', join(dir, 'prometheus.yml')]);
+        }
+        assert.equal(c.code, 0, c.out);
+        const r = run(promtool!, ['check', 'rules', ...Object.keys(rules).map((k) => join(dir, 'rules', k))]);
+        assert.equal(r.code, 0, r.out);
+        const suites = ruleTests(alertCatalogue(view));
+        suites.forEach((s, i) => writeFileSync(join(dir, `tests-${i}.yml`), JSON.stringify(s)));
+        // one at a time: the machine is shared
+        for (const [i] of suites.entries()) {
+          const t = await runAsync(promtool!, ['test', 'rules', `tests-${i}.yml`], dir);
+          assert.equal(t.code, 0, t.out);
+          assert.match(t.out, /SUCCESS/);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
-      assert.equal(c.code, 0, c.out);
-      const r = run(promtool!, ['check', 'rules', ...Object.keys(rules).map((k) => join(dir, 'rules', k))]);
-      assert.equal(r.code, 0, r.out);
-      const suites = ruleTests(alertCatalogue(view));
-      suites.forEach((s, i) => writeFileSync(join(dir, `tests-${i}.yml`), JSON.stringify(s)));
-      // one at a time: the machine is shared
-      for (const [i] of suites.entries()) {
-        const t = await runAsync(promtool!, ['test', 'rules', `tests-${i}.yml`], dir);
-        assert.equal(t.code, 0, t.out);
-        assert.match(t.out, /SUCCESS/);
-      }
-    } finally { rmSync(dir, { recursive: true, force: true }); }
-  });
+    },
+  );
 }
 
-test('k8s monitoring: Prometheus discovers pods in its namespaces only, by the plan\'s component and port', () => {
+test("k8s monitoring: Prometheus discovers pods in its namespaces only, by the plan's component and port", () => {
   const { plan, configMap } = render('api');
   const cfg = parse(configMap('prometheus-prometheus-yml')['prometheus.yml']!) as Doc;
   const jobs = Object.fromEntries((cfg.scrape_configs as Doc[]).map((j) => [j.job_name, j]));
@@ -134,7 +175,11 @@ test('k8s monitoring: Prometheus discovers pods in its namespaces only, by the p
     { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'], regex: 'api', action: 'keep' },
     { source_labels: ['__meta_kubernetes_pod_container_port_number'], regex: '3000', action: 'keep' },
   ]);
-  assert.deepEqual(jobs['db-exporter'].relabel_configs.at(-1), { target_label: 'component', replacement: 'db' }, 'an exporter stands for what it exports, as on Compose');
+  assert.deepEqual(
+    jobs['db-exporter'].relabel_configs.at(-1),
+    { target_label: 'component', replacement: 'db' },
+    'an exporter stands for what it exports, as on Compose',
+  );
   assert.deepEqual(jobs['node-exporter'].kubernetes_sd_configs, [{ role: 'pod', namespaces: { names: [`${plan.name}-host`] } }]);
   assert.deepEqual(jobs.prometheus.static_configs, [{ targets: ['localhost:9090'], labels: { component: 'prometheus' } }]);
   assert.deepEqual(jobs.cadvisor.kubernetes_sd_configs, [{ role: 'node' }]);
@@ -145,29 +190,49 @@ test('k8s monitoring: Prometheus discovers pods in its namespaces only, by the p
 test('k8s monitoring: RBAC is the discovery Prometheus does, nothing more', () => {
   const { plan, docs } = render('api');
   const rbac = docs.filter((d) => /^(Cluster)?Role(Binding)?$/.test(d.kind));
-  assert.deepEqual(rbac.filter((d) => d.kind === 'Role').map((d) => [d.metadata.namespace, d.rules]), [
-    [plan.name, [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]],
-    [`${plan.name}-host`, [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]],
-  ]);
-  assert.deepEqual(rbac.filter((d) => d.kind === 'ClusterRole').map((d) => d.rules), [[
-    { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] },
-    { apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] },
-  ]]);
-  for (const b of rbac.filter((d) => d.kind.endsWith('Binding'))) assert.deepEqual(b.subjects, [{ kind: 'ServiceAccount', name: 'prometheus', namespace: plan.name }]);
+  assert.deepEqual(
+    rbac.filter((d) => d.kind === 'Role').map((d) => [d.metadata.namespace, d.rules]),
+    [
+      [plan.name, [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]],
+      [`${plan.name}-host`, [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]],
+    ],
+  );
+  assert.deepEqual(
+    rbac.filter((d) => d.kind === 'ClusterRole').map((d) => d.rules),
+    [
+      [
+        { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] },
+        { apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] },
+      ],
+    ],
+  );
+  for (const b of rbac.filter((d) => d.kind.endsWith('Binding')))
+    assert.deepEqual(b.subjects, [{ kind: 'ServiceAccount', name: 'prometheus', namespace: plan.name }]);
   // only Prometheus holds an API token
-  const pods = docs.filter((d) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(d.kind)).map((d) => [d.metadata.name, d.spec.template.spec]);
-  assert.deepEqual(pods.filter(([, s]) => s.automountServiceAccountToken).map(([n, s]) => [n, s.serviceAccountName]), [['prometheus', 'prometheus']]);
+  const pods = docs
+    .filter((d) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(d.kind))
+    .map((d) => [d.metadata.name, d.spec.template.spec]);
+  assert.deepEqual(
+    pods.filter(([, s]) => s.automountServiceAccountToken).map(([n, s]) => [n, s.serviceAccountName]),
+    [['prometheus', 'prometheus']],
+  );
   // a change of a mounted config rolls the pods that mount it
   const prom = docs.find((d) => d.kind === 'StatefulSet' && d.metadata.name === 'prometheus')!;
   assert.match(prom.spec.template.metadata.annotations['wharf.dev/config-hash'], /^[0-9a-f]{16}$/);
 });
 
-test('k8s backups: a backup and a verify CronJob per job, the same scripts, the spec\'s cron, never overlapping', () => {
+test("k8s backups: a backup and a verify CronJob per job, the same scripts, the spec's cron, never overlapping", () => {
   const { plan, docs } = render('api');
   const crons = docs.filter((d) => d.kind === 'CronJob');
-  assert.deepEqual(crons.map((d) => d.metadata.name).sort(), plan.backups.flatMap((j) => [`backup-${j.name}`, `backup-${j.name}-verify`]).sort());
+  assert.deepEqual(
+    crons.map((d) => d.metadata.name).sort(),
+    plan.backups.flatMap((j) => [`backup-${j.name}`, `backup-${j.name}-verify`]).sort(),
+  );
   for (const j of plan.backups) {
-    for (const [name, script, schedule] of [[`backup-${j.name}`, 'backup', j.schedule], [`backup-${j.name}-verify`, 'verify', j.verifySchedule]] as const) {
+    for (const [name, script, schedule] of [
+      [`backup-${j.name}`, 'backup', j.schedule],
+      [`backup-${j.name}-verify`, 'verify', j.verifySchedule],
+    ] as const) {
       const cj = crons.find((d) => d.metadata.name === name)!;
       assert.equal(cj.spec.schedule, normalizeCron(schedule));
       assert.equal(cj.spec.timeZone, 'Etc/UTC');
@@ -176,20 +241,44 @@ test('k8s backups: a backup and a verify CronJob per job, the same scripts, the 
       assert.equal(pod.restartPolicy, 'Never');
       assert.deepEqual(pod.containers[0].command, [`/backup/bin/${script}.sh`, j.name]);
       // the metrics textfiles land in the PVC the backup-metrics exporter reads
-      assert.deepEqual(pod.containers[0].volumeMounts.find((m: Doc) => m.mountPath === '/metrics'), { name: 'backup-metrics', mountPath: '/metrics', readOnly: false });
-      assert.deepEqual(pod.volumes.find((v: Doc) => v.name === 'backup-metrics').persistentVolumeClaim, { claimName: 'backup-metrics', readOnly: false });
+      assert.deepEqual(
+        pod.containers[0].volumeMounts.find((m: Doc) => m.mountPath === '/metrics'),
+        { name: 'backup-metrics', mountPath: '/metrics', readOnly: false },
+      );
+      assert.deepEqual(pod.volumes.find((v: Doc) => v.name === 'backup-metrics').persistentVolumeClaim, {
+        claimName: 'backup-metrics',
+        readOnly: false,
+      });
       // secrets are the SOPS Secrets, at the Compose paths
-      const secrets = pod.volumes.find((v: Doc) => v.projected).projected.sources.map((x: Doc) => x.secret.name).sort();
-      assert.deepEqual(secrets, plan.components.find((c) => c.role === 'backup')!.secrets.map((s) => s.secret).sort());
+      const secrets = pod.volumes
+        .find((v: Doc) => v.projected)
+        .projected.sources.map((x: Doc) => x.secret.name)
+        .sort();
+      assert.deepEqual(
+        secrets,
+        plan.components
+          .find((c) => c.role === 'backup')!
+          .secrets.map((s) => s.secret)
+          .sort(),
+      );
     }
   }
   const exporter = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'backup-metrics')!;
   const c = exporter.spec.template.spec.containers[0];
   assert.deepEqual(c.args, ['--collector.disable-defaults', '--collector.textfile', '--collector.textfile.directory=/textfile']);
-  assert.deepEqual(exporter.spec.template.spec.volumes.find((v: Doc) => v.name === 'backup-metrics').persistentVolumeClaim, { claimName: 'backup-metrics', readOnly: true });
+  assert.deepEqual(exporter.spec.template.spec.volumes.find((v: Doc) => v.name === 'backup-metrics').persistentVolumeClaim, {
+    claimName: 'backup-metrics',
+    readOnly: true,
+  });
   // beside the backups' volume, on the data node
   assert.deepEqual(exporter.spec.template.spec.nodeSelector, crons[0]!.spec.jobTemplate.spec.template.spec.nodeSelector);
-  assert.deepEqual(docs.filter((d) => d.kind === 'PersistentVolumeClaim').map((d) => d.metadata.name).sort(), ['backup-metrics', 'backup-repo']);
+  assert.deepEqual(
+    docs
+      .filter((d) => d.kind === 'PersistentVolumeClaim')
+      .map((d) => d.metadata.name)
+      .sort(),
+    ['backup-metrics', 'backup-repo'],
+  );
 });
 
 // Series as the kubelet serves them at /metrics/cadvisor: cAdvisor's metric names, the labels
@@ -197,20 +286,43 @@ test('k8s backups: a backup and a verify CronJob per job, the same scripts, the 
 // containerPrometheusLabelsFunc: id, name, image, pod, namespace, container; pod-level cgroups
 // have container="") and cpu="total" (google/cadvisor metrics/prometheus.go, per-CPU usage off).
 function kubeletExposition(ns: string, t: number): string {
-  const pod = (c: string, n: string) => `id="/kubepods/burstable/pod-${c}/${n}",image="registry.example/${c}:1",name="${n}",namespace="${ns}",pod="${c}-7d9c-xk2p"`;
+  const pod = (c: string, n: string) =>
+    `id="/kubepods/burstable/pod-${c}/${n}",image="registry.example/${c}:1",name="${n}",namespace="${ns}",pod="${c}-7d9c-xk2p"`;
   const series = (c: string, n: string, container: string) => `container="${container}",${pod(c, n)}`;
-  const lines = ['# TYPE container_memory_working_set_bytes gauge', '# TYPE container_spec_memory_limit_bytes gauge', '# TYPE container_cpu_usage_seconds_total counter',
-    '# TYPE container_spec_cpu_period gauge', '# TYPE container_spec_cpu_quota gauge'];
+  const lines = [
+    '# TYPE container_memory_working_set_bytes gauge',
+    '# TYPE container_spec_memory_limit_bytes gauge',
+    '# TYPE container_cpu_usage_seconds_total counter',
+    '# TYPE container_spec_cpu_period gauge',
+    '# TYPE container_spec_cpu_quota gauge',
+  ];
   // api: at 90% of its memory limit, using its whole CPU quota; cache: idle
-  for (const [c, mem, cpu] of [['api', 9e8, 1], ['cache', 1e8, 0.01]] as const) {
+  for (const [c, mem, cpu] of [
+    ['api', 9e8, 1],
+    ['cache', 1e8, 0.01],
+  ] as const) {
     const s = series(c, `ctr-${c}`, c);
-    lines.push(`container_memory_working_set_bytes{${s}} ${mem}`, `container_spec_memory_limit_bytes{${s}} 1e9`,
-      `container_cpu_usage_seconds_total{cpu="total",${s}} ${cpu * t}`, `container_spec_cpu_period{${s}} 100000`, `container_spec_cpu_quota{${s}} 100000`);
+    lines.push(
+      `container_memory_working_set_bytes{${s}} ${mem}`,
+      `container_spec_memory_limit_bytes{${s}} 1e9`,
+      `container_cpu_usage_seconds_total{cpu="total",${s}} ${cpu * t}`,
+      `container_spec_cpu_period{${s}} 100000`,
+      `container_spec_cpu_quota{${s}} 100000`,
+    );
   }
   // the pod's own cgroup, the sandbox, and another namespace's container: not this stack's services
-  lines.push(`container_memory_working_set_bytes{${series('api', 'pod-cgroup', '')}} 9.5e8`, `container_spec_memory_limit_bytes{${series('api', 'pod-cgroup', '')}} 1e9`);
-  lines.push(`container_memory_working_set_bytes{${series('api', 'sandbox', 'POD')}} 9.5e8`, `container_spec_memory_limit_bytes{${series('api', 'sandbox', 'POD')}} 1e9`);
-  lines.push(`container_memory_working_set_bytes{container="x",id="/x",image="x:1",name="y",namespace="other",pod="x-1"} 9.5e8`, `container_spec_memory_limit_bytes{container="x",id="/x",image="x:1",name="y",namespace="other",pod="x-1"} 1e9`);
+  lines.push(
+    `container_memory_working_set_bytes{${series('api', 'pod-cgroup', '')}} 9.5e8`,
+    `container_spec_memory_limit_bytes{${series('api', 'pod-cgroup', '')}} 1e9`,
+  );
+  lines.push(
+    `container_memory_working_set_bytes{${series('api', 'sandbox', 'POD')}} 9.5e8`,
+    `container_spec_memory_limit_bytes{${series('api', 'sandbox', 'POD')}} 1e9`,
+  );
+  lines.push(
+    `container_memory_working_set_bytes{container="x",id="/x",image="x:1",name="y",namespace="other",pod="x-1"} 9.5e8`,
+    `container_spec_memory_limit_bytes{container="x",id="/x",image="x:1",name="y",namespace="other",pod="x-1"} 1e9`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -218,60 +330,119 @@ function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = netServer();
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
   });
 }
 
-test('k8s monitoring: the kubelet\'s cAdvisor series, through the rendered relabelling, feed the Compose container alerts and dashboards (real Prometheus)', { skip: prometheusBin ? false : 'prometheus not installed', timeout: 120_000 }, async () => {
-  const { plan, configMap } = render('api');
-  const cfg = parse(configMap('prometheus-prometheus-yml')['prometheus.yml']!) as Doc;
-  const kubelet = (cfg.scrape_configs as Doc[]).find((j) => j.job_name === 'cadvisor')!;
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-k8s-kubelet-'));
-  const t0 = Date.now();
-  const server = createServer((req, res) => {
-    if (req.url !== '/metrics/cadvisor') { res.statusCode = 404; res.end(); return; }
-    res.setHeader('content-type', 'text/plain; version=0.0.4');
-    res.end(kubeletExposition(plan.name, (Date.now() - t0) / 1000));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const kport = (server.address() as { port: number }).port;
-  const pport = await freePort();
-  let prom: ReturnType<typeof spawn> | undefined;
-  try {
-    const rules = configMap('prometheus-rules');
-    writeTree(dir, Object.entries(rules).map(([k, v]) => ({ path: `rules/${k}`, contents: v })));
-    // The rendered job with its discovery and TLS swapped for the loopback stand-in; the relabelling is the rendered one.
-    const job = { job_name: kubelet.job_name, metrics_path: kubelet.metrics_path, scrape_interval: '1s', static_configs: [{ targets: [`127.0.0.1:${kport}`] }], relabel_configs: kubelet.relabel_configs, metric_relabel_configs: kubelet.metric_relabel_configs };
-    writeFileSync(join(dir, 'prometheus.yml'), JSON.stringify({ global: { scrape_interval: '1s', evaluation_interval: '1s' }, rule_files: [join(dir, 'rules/*.yml')], scrape_configs: [job] }));
-    prom = spawn(prometheusBin!, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${pport}`], { stdio: 'ignore' });
-    const q = async (expr: string): Promise<Doc[]> => {
-      const r = await fetch(`http://127.0.0.1:${pport}/api/v1/query?query=${encodeURIComponent(expr)}`).catch(() => undefined);
-      if (!r?.ok) return [];
-      return ((await r.json()) as { data: { result: Doc[] } }).data.result;
-    };
-    let mem: Doc[] = [];
-    for (let i = 0; i < 60 && (await q('rate(container_cpu_usage_seconds_total[5s])')).length < 2; i++) await new Promise((r) => setTimeout(r, 500));
-    mem = await q('container_memory_working_set_bytes');
-    // only the stack's containers, each labelled as the Compose cAdvisor labels it
-    assert.deepEqual(mem.map((s) => [s.metric.container_label_dev_wharf_service, s.metric.name, s.metric.namespace]).sort(), [['api', 'api-7d9c-xk2p', plan.name], ['cache', 'cache-7d9c-xk2p', plan.name]]);
-    // the container alerts' expressions, as rendered, name the component
-    const alerts = Object.fromEntries(alertCatalogue(k8sView(plan)).filter((a) => a.group === 'containers').map((a) => [a.alert, a.expr]));
-    assert.deepEqual((await q(alerts.ContainerHighMemory!)).map((s) => [s.metric.component, s.metric.name]), [['api', 'api-7d9c-xk2p']]);
-    // the CPU rule joins usage, period and quota on the relabelled labels (its 0.8 needs 5 minutes of
-    // history for rate()[5m]: here, above 0, the join itself is what is checked)
-    const cpu = await q(alerts.ContainerHighCpu!.replace(/ > 0\.8$/, ' > 0'));
-    assert.deepEqual(cpu.map((s) => s.metric.component).sort(), ['api', 'cache']);
-    assert.ok(Number(cpu.find((s) => s.metric.component === 'api')!.value[1]) > 50 * Number(cpu.find((s) => s.metric.component === 'cache')!.value[1]));
-    assert.deepEqual(await q(alerts.ContainerRestarting!), []);
-    // the containers dashboard reads the same series by name (the pod)
-    assert.deepEqual((await q('max by (name) (container_memory_working_set_bytes{job="cadvisor",name!=""} / (container_spec_memory_limit_bytes{job="cadvisor",name!=""} > 0))')).map((s) => s.metric.name).sort(), ['api-7d9c-xk2p', 'cache-7d9c-xk2p']);
-  } finally {
-    prom?.kill('SIGTERM');
-    await new Promise((r) => (prom && prom.exitCode === null ? prom.once('exit', r) : r(undefined)));
-    await new Promise((r) => server.close(r));
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  "k8s monitoring: the kubelet's cAdvisor series, through the rendered relabelling, feed the Compose container alerts and dashboards (real Prometheus)",
+  { skip: prometheusBin ? false : 'prometheus not installed', timeout: 120_000 },
+  async () => {
+    const { plan, configMap } = render('api');
+    const cfg = parse(configMap('prometheus-prometheus-yml')['prometheus.yml']!) as Doc;
+    const kubelet = (cfg.scrape_configs as Doc[]).find((j) => j.job_name === 'cadvisor')!;
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-k8s-kubelet-'));
+    const t0 = Date.now();
+    const server = createServer((req, res) => {
+      if (req.url !== '/metrics/cadvisor') {
+        res.statusCode = 404;
+        res.end();
+        return;
+      }
+      res.setHeader('content-type', 'text/plain; version=0.0.4');
+      res.end(kubeletExposition(plan.name, (Date.now() - t0) / 1000));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const kport = (server.address() as { port: number }).port;
+    const pport = await freePort();
+    let prom: ReturnType<typeof spawn> | undefined;
+    try {
+      const rules = configMap('prometheus-rules');
+      writeTree(
+        dir,
+        Object.entries(rules).map(([k, v]) => ({ path: `rules/${k}`, contents: v })),
+      );
+      // The rendered job with its discovery and TLS swapped for the loopback stand-in; the relabelling is the rendered one.
+      const job = {
+        job_name: kubelet.job_name,
+        metrics_path: kubelet.metrics_path,
+        scrape_interval: '1s',
+        static_configs: [{ targets: [`127.0.0.1:${kport}`] }],
+        relabel_configs: kubelet.relabel_configs,
+        metric_relabel_configs: kubelet.metric_relabel_configs,
+      };
+      writeFileSync(
+        join(dir, 'prometheus.yml'),
+        JSON.stringify({
+          global: { scrape_interval: '1s', evaluation_interval: '1s' },
+          rule_files: [join(dir, 'rules/*.yml')],
+          scrape_configs: [job],
+        }),
+      );
+      prom = spawn(
+        prometheusBin!,
+        [
+          `--config.file=${join(dir, 'prometheus.yml')}`,
+          `--storage.tsdb.path=${join(dir, 'data')}`,
+          `--web.listen-address=127.0.0.1:${pport}`,
+        ],
+        { stdio: 'ignore' },
+      );
+      const q = async (expr: string): Promise<Doc[]> => {
+        const r = await fetch(`http://127.0.0.1:${pport}/api/v1/query?query=${encodeURIComponent(expr)}`).catch(() => undefined);
+        if (!r?.ok) return [];
+        return ((await r.json()) as { data: { result: Doc[] } }).data.result;
+      };
+      let mem: Doc[] = [];
+      for (let i = 0; i < 60 && (await q('rate(container_cpu_usage_seconds_total[5s])')).length < 2; i++)
+        await new Promise((r) => setTimeout(r, 500));
+      mem = await q('container_memory_working_set_bytes');
+      // only the stack's containers, each labelled as the Compose cAdvisor labels it
+      assert.deepEqual(mem.map((s) => [s.metric.container_label_dev_wharf_service, s.metric.name, s.metric.namespace]).sort(), [
+        ['api', 'api-7d9c-xk2p', plan.name],
+        ['cache', 'cache-7d9c-xk2p', plan.name],
+      ]);
+      // the container alerts' expressions, as rendered, name the component
+      const alerts = Object.fromEntries(
+        alertCatalogue(k8sView(plan))
+          .filter((a) => a.group === 'containers')
+          .map((a) => [a.alert, a.expr]),
+      );
+      assert.deepEqual(
+        (await q(alerts.ContainerHighMemory!)).map((s) => [s.metric.component, s.metric.name]),
+        [['api', 'api-7d9c-xk2p']],
+      );
+      // the CPU rule joins usage, period and quota on the relabelled labels (its 0.8 needs 5 minutes of
+      // history for rate()[5m]: here, above 0, the join itself is what is checked)
+      const cpu = await q(alerts.ContainerHighCpu!.replace(/ > 0\.8$/, ' > 0'));
+      assert.deepEqual(cpu.map((s) => s.metric.component).sort(), ['api', 'cache']);
+      assert.ok(
+        Number(cpu.find((s) => s.metric.component === 'api')!.value[1]) >
+          50 * Number(cpu.find((s) => s.metric.component === 'cache')!.value[1]),
+      );
+      assert.deepEqual(await q(alerts.ContainerRestarting!), []);
+      // the containers dashboard reads the same series by name (the pod)
+      assert.deepEqual(
+        (
+          await q(
+            'max by (name) (container_memory_working_set_bytes{job="cadvisor",name!=""} / (container_spec_memory_limit_bytes{job="cadvisor",name!=""} > 0))',
+          )
+        )
+          .map((s) => s.metric.name)
+          .sort(),
+        ['api-7d9c-xk2p', 'cache-7d9c-xk2p'],
+      );
+    } finally {
+      prom?.kill('SIGTERM');
+      await new Promise((r) => (prom && prom.exitCode === null ? prom.once('exit', r) : r(undefined)));
+      await new Promise((r) => server.close(r));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 test('spec: autoscale min <= max and replicas within them, path-named; health.ready is a URL path', async () => {
   const { parseSpecText } = await import('../../spec/load.js');
@@ -282,10 +453,21 @@ test('spec: autoscale min <= max and replicas within them, path-named; health.re
     return parseSpecText(base.replace(from, to)).issues.map((i) => `${i.path}: ${i.message}`);
   };
   assert.deepEqual(issues('autoscale: { min: 3, max: 6, cpu: 70 }', 'autoscale: { min: 3, max: 6, cpu: 70 }'), []);
-  assert.deepEqual(issues('autoscale: { min: 3, max: 6, cpu: 70 }', 'autoscale: { min: 7, max: 6 }').filter((i) => i.startsWith('services.api.autoscale.min')).length, 1);
-  assert.match(issues('replicas: 3', 'replicas: 9').join('\n'), /services\.api\.replicas: should lie between autoscale\.min and autoscale\.max/);
+  assert.deepEqual(
+    issues('autoscale: { min: 3, max: 6, cpu: 70 }', 'autoscale: { min: 7, max: 6 }').filter((i) =>
+      i.startsWith('services.api.autoscale.min'),
+    ).length,
+    1,
+  );
+  assert.match(
+    issues('replicas: 3', 'replicas: 9').join('\n'),
+    /services\.api\.replicas: should lie between autoscale\.min and autoscale\.max/,
+  );
   assert.match(issues('ready: /ready', 'ready: "/ready; rm -rf /"').join('\n'), /services\.api\.health\.ready: should be a URL path/);
-  assert.match(issues('autoscale: { min: 3, max: 6, cpu: 70 }', 'autoscale: { min: 3, max: 6, cpu: 5 }').join('\n'), /services\.api\.autoscale\.cpu/);
+  assert.match(
+    issues('autoscale: { min: 3, max: 6, cpu: 70 }', 'autoscale: { min: 3, max: 6, cpu: 5 }').join('\n'),
+    /services\.api\.autoscale\.cpu/,
+  );
 });
 
 test('k8s view: the view of a view is itself (secretsNeeded and the checks take either)', () => {

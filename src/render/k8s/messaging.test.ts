@@ -19,29 +19,91 @@ import { generate } from './strimzi/gen-types.mjs';
 await loadRenderer('k8s');
 type Doc = Record<string, any>;
 const k3s = () => parse(templateText('k3s')) as Doc;
-const issuesOf = (doc: Doc) => parseSpecText(stringify(doc), 'wharf.yaml').issues.filter((i) => i.severity === 'error').map((i) => `${i.path}: ${i.message}`);
-const docs = () => renderAll(loadVariant({ template: 'k3s' }).plan, 'k8s')
-  .filter((f) => f.path.endsWith('.yaml') && !f.path.endsWith('kustomization.yaml'))
-  .flatMap((f) => parseAllDocuments(f.contents).map((d) => ({ file: f.path, doc: d.toJS() as Doc })));
+const issuesOf = (doc: Doc) =>
+  parseSpecText(stringify(doc), 'wharf.yaml')
+    .issues.filter((i) => i.severity === 'error')
+    .map((i) => `${i.path}: ${i.message}`);
+const docs = () =>
+  renderAll(loadVariant({ template: 'k3s' }).plan, 'k8s')
+    .filter((f) => f.path.endsWith('.yaml') && !f.path.endsWith('kustomization.yaml'))
+    .flatMap((f) => parseAllDocuments(f.contents).map((d) => ({ file: f.path, doc: d.toJS() as Doc })));
 
 test('messaging: the k3s template is valid, and each mistake is an error at its path', () => {
   assert.deepEqual(issuesOf(k3s()), []);
   const cases: Array<[string, (d: Doc) => void, string]> = [
-    ['topic replicas above the brokers', (d) => { d.messaging.topics.results.replicas = 4; }, 'messaging.topics.results.replicas: 4 replicas but the cluster has 3 brokers'],
-    ['a service naming an unknown user', (d) => { d.services.gateway.messaging.user = 'nobody'; }, 'services.gateway.messaging.user: "nobody" is not a user under messaging.users'],
-    ['a user naming an unknown topic', (d) => { d.messaging.users.generation.write = ['enrichment.request']; }, 'messaging.users.generation.write[0]: "enrichment.request" is not a topic under messaging.topics'],
-    ['no controller pool', (d) => { d.messaging.kafka.nodePools = [d.messaging.kafka.nodePools[1]]; }, 'messaging.kafka.nodePools: no pool has the controller role: a KRaft cluster needs controllers and brokers'],
-    ['min.insync.replicas above the replicas', (d) => { d.messaging.topics.results.config['min.insync.replicas'] = 4; }, 'messaging.topics.results.config.min.insync.replicas: 4 in-sync replicas required of 3: every write would fail'],
-    ['an unpinned Kafka version', (d) => { d.messaging.kafka.version = 'latest'; }, 'messaging.kafka.version'],
-    ['a listener on a Strimzi port', (d) => { d.messaging.kafka.listeners[0].port = 9091; }, 'messaging.kafka.listeners[0].port'],
-    ['a service named like Strimzi\'s pods', (d) => { d.services.kafka = d.services.enrichment; delete d.services.enrichment; }, 'services.kafka: "kafka" is the name Strimzi gives its own pods (app.kubernetes.io/name)'],
-    ['messaging on a service without the section', (d) => { delete d.messaging; }, 'services.enrichment.messaging.user: there is no messaging: section'],
+    [
+      'topic replicas above the brokers',
+      (d) => {
+        d.messaging.topics.results.replicas = 4;
+      },
+      'messaging.topics.results.replicas: 4 replicas but the cluster has 3 brokers',
+    ],
+    [
+      'a service naming an unknown user',
+      (d) => {
+        d.services.gateway.messaging.user = 'nobody';
+      },
+      'services.gateway.messaging.user: "nobody" is not a user under messaging.users',
+    ],
+    [
+      'a user naming an unknown topic',
+      (d) => {
+        d.messaging.users.generation.write = ['enrichment.request'];
+      },
+      'messaging.users.generation.write[0]: "enrichment.request" is not a topic under messaging.topics',
+    ],
+    [
+      'no controller pool',
+      (d) => {
+        d.messaging.kafka.nodePools = [d.messaging.kafka.nodePools[1]];
+      },
+      'messaging.kafka.nodePools: no pool has the controller role: a KRaft cluster needs controllers and brokers',
+    ],
+    [
+      'min.insync.replicas above the replicas',
+      (d) => {
+        d.messaging.topics.results.config['min.insync.replicas'] = 4;
+      },
+      'messaging.topics.results.config.min.insync.replicas: 4 in-sync replicas required of 3: every write would fail',
+    ],
+    [
+      'an unpinned Kafka version',
+      (d) => {
+        d.messaging.kafka.version = 'latest';
+      },
+      'messaging.kafka.version',
+    ],
+    [
+      'a listener on a Strimzi port',
+      (d) => {
+        d.messaging.kafka.listeners[0].port = 9091;
+      },
+      'messaging.kafka.listeners[0].port',
+    ],
+    [
+      "a service named like Strimzi's pods",
+      (d) => {
+        d.services.kafka = d.services.enrichment;
+        delete d.services.enrichment;
+      },
+      'services.kafka: "kafka" is the name Strimzi gives its own pods (app.kubernetes.io/name)',
+    ],
+    [
+      'messaging on a service without the section',
+      (d) => {
+        delete d.messaging;
+      },
+      'services.enrichment.messaging.user: there is no messaging: section',
+    ],
   ];
   for (const [what, change, expected] of cases) {
     const d = k3s();
     change(d);
     const found = issuesOf(d);
-    assert.ok(found.some((i) => i.startsWith(expected)), `${what}: expected "${expected}", got ${JSON.stringify(found)}`);
+    assert.ok(
+      found.some((i) => i.startsWith(expected)),
+      `${what}: expected "${expected}", got ${JSON.stringify(found)}`,
+    );
   }
 });
 
@@ -49,18 +111,30 @@ test('messaging: Compose and Swarm refuse it with MSG001 at messaging; k8s does 
   const { stack, plan } = loadVariant({ template: 'k3s' });
   for (const target of ['compose', 'swarm']) {
     const f = (await targetErrors(target, stack, plan)).filter((x) => x.rule === 'MSG001');
-    assert.deepEqual(f.map((x) => [x.path, x.severity]), [['messaging', 'error']], target);
+    assert.deepEqual(
+      f.map((x) => [x.path, x.severity]),
+      [['messaging', 'error']],
+      target,
+    );
     assert.match(f[0]!.hint!, /--target k8s/);
   }
-  assert.deepEqual((await targetErrors('k8s', stack, plan)).filter((x) => x.rule === 'MSG001'), []);
+  assert.deepEqual(
+    (await targetErrors('k8s', stack, plan)).filter((x) => x.rule === 'MSG001'),
+    [],
+  );
   // a spec without messaging is not refused for it
   const api = loadVariant({ template: 'api' });
-  assert.deepEqual((await targetErrors('compose', api.stack, api.plan)).filter((x) => x.rule === 'MSG001'), []);
+  assert.deepEqual(
+    (await targetErrors('compose', api.stack, api.plan)).filter((x) => x.rule === 'MSG001'),
+    [],
+  );
 });
 
 test('strimzi: every rendered Strimzi object validates against its CRD; a broken one is refused', () => {
   const strimzi = strimziValidator();
-  const objects = docs().filter((d) => d.doc.apiVersion === 'kafka.strimzi.io/v1beta2').map((d) => d.doc);
+  const objects = docs()
+    .filter((d) => d.doc.apiVersion === 'kafka.strimzi.io/v1beta2')
+    .map((d) => d.doc);
   assert.deepEqual([...new Set(objects.map((o) => o.kind))].sort(), ['Kafka', 'KafkaNodePool', 'KafkaTopic', 'KafkaUser']);
   assert.equal(objects.length, 1 + 2 + 3 + 3);
   for (const o of objects) assert.doesNotThrow(() => strimzi.check(o), `${o.kind} ${o.metadata.name}`);
@@ -68,7 +142,10 @@ test('strimzi: every rendered Strimzi object validates against its CRD; a broken
   const user = objects.find((o) => o.kind === 'KafkaUser')!;
   const pool = objects.find((o) => o.kind === 'KafkaNodePool')!;
   const broken: Doc[] = [
-    { ...kafka, spec: { ...kafka.spec, kafka: { ...kafka.spec.kafka, listeners: [{ ...kafka.spec.kafka.listeners[0], type: 'public' }] } } },
+    {
+      ...kafka,
+      spec: { ...kafka.spec, kafka: { ...kafka.spec.kafka, listeners: [{ ...kafka.spec.kafka.listeners[0], type: 'public' }] } },
+    },
     { ...kafka, spec: { ...kafka.spec, kafka: { ...kafka.spec.kafka, listeners: [] } } },
     { ...pool, spec: { ...pool.spec, replicas: 'three' } },
     { ...pool, spec: { ...pool.spec, roles: ['leader'] } },
@@ -79,7 +156,11 @@ test('strimzi: every rendered Strimzi object validates against its CRD; a broken
 });
 
 test('strimzi: types.ts is what gen-types.mjs makes from the CRDs now', async () => {
-  assert.equal(readFileSync(join(repoRoot, 'src', 'render', 'k8s', 'strimzi', 'types.ts'), 'utf8'), await generate(), 'stale: run node src/render/k8s/strimzi/gen-types.mjs');
+  assert.equal(
+    readFileSync(join(repoRoot, 'src', 'render', 'k8s', 'strimzi', 'types.ts'), 'utf8'),
+    await generate(),
+    'stale: run node src/render/k8s/strimzi/gen-types.mjs',
+  );
 });
 
 test('strimzi: KRaft with node pools, pinned version, simple ACLs per user, no credentials in the tree', () => {
@@ -93,13 +174,27 @@ test('strimzi: KRaft with node pools, pinned version, simple ACLs per user, no c
   assert.deepEqual(kafka.spec.kafka.authorization, { type: 'simple' });
   assert.equal(kafka.spec.kafka.config['auto.create.topics.enable'], false, 'only declared topics exist');
   const pools = all.filter((d) => d.doc.kind === 'KafkaNodePool').map((d) => d.doc);
-  assert.deepEqual(pools.map((p) => [p.metadata.name, p.spec.roles, p.spec.replicas, p.metadata.labels['strimzi.io/cluster'], p.spec.storage.volumes[0].class]),
-    [['controllers', ['controller'], 3, 'events', 'local-path'], ['brokers', ['broker'], 3, 'events', 'local-path']]);
+  assert.deepEqual(
+    pools.map((p) => [
+      p.metadata.name,
+      p.spec.roles,
+      p.spec.replicas,
+      p.metadata.labels['strimzi.io/cluster'],
+      p.spec.storage.volumes[0].class,
+    ]),
+    [
+      ['controllers', ['controller'], 3, 'events', 'local-path'],
+      ['brokers', ['broker'], 3, 'events', 'local-path'],
+    ],
+  );
   const users = Object.fromEntries(all.filter((d) => d.doc.kind === 'KafkaUser').map((d) => [d.doc.metadata.name, d.doc.spec]));
   assert.deepEqual(users.gateway.authentication, { type: 'scram-sha-512' });
-  assert.deepEqual(users.gateway.authorization.acls.map((a: Doc) => `${a.resource.type}:${a.resource.name}:${a.resource.patternType}:${a.operations.join('+')}`), [
-    'topic:results:literal:Describe+Read', 'topic:generation.requests:literal:Describe+Write', 'group:gateway:prefix:Read',
-  ]);
+  assert.deepEqual(
+    users.gateway.authorization.acls.map(
+      (a: Doc) => `${a.resource.type}:${a.resource.name}:${a.resource.patternType}:${a.operations.join('+')}`,
+    ),
+    ['topic:results:literal:Describe+Read', 'topic:generation.requests:literal:Describe+Write', 'group:gateway:prefix:Read'],
+  );
   // the users' passwords are Strimzi's: no Secret of theirs in the tree, none for wharf to seal
   const { plan } = loadVariant({ template: 'k3s' });
   assert.ok(!all.some((d) => d.doc.kind === 'Secret'));
@@ -117,13 +212,20 @@ test('messaging: a client service connects with env and files only, from the Str
   assert.equal(env.KAFKA_PASSWORD_FILE.value, '/run/kafka/password');
   assert.equal(env.KAFKA_CA_FILE.value, '/run/kafka/ca.crt');
   assert.ok(!c.env.some((e: Doc) => e.valueFrom), 'no secret reaches the environment');
-  assert.deepEqual(c.env.map((e: Doc) => e.name), [...c.env.map((e: Doc) => e.name)].sort(), 'env stays sorted');
+  assert.deepEqual(
+    c.env.map((e: Doc) => e.name),
+    [...c.env.map((e: Doc) => e.name)].sort(),
+    'env stays sorted',
+  );
   const vol = pod.volumes.find((v: Doc) => v.name === 'kafka');
   assert.deepEqual(vol.projected.sources, [
     { secret: { name: 'gateway', items: [{ key: 'password', path: 'password' }] } },
     { secret: { name: 'events-cluster-ca-cert', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
   ]);
-  assert.deepEqual(c.volumeMounts.find((m: Doc) => m.name === 'kafka'), { name: 'kafka', mountPath: '/run/kafka', readOnly: true });
+  assert.deepEqual(
+    c.volumeMounts.find((m: Doc) => m.name === 'kafka'),
+    { name: 'kafka', mountPath: '/run/kafka', readOnly: true },
+  );
   // a service that does not use messaging gets none of it
   const db = docs().find((d) => d.doc.metadata?.name === 'db' && d.doc.kind === 'StatefulSet')!.doc;
   assert.ok(!JSON.stringify(db).includes('KAFKA_'));
@@ -132,8 +234,13 @@ test('messaging: a client service connects with env and files only, from the Str
 test('controllers: cert-manager and Strimzi as pinned HelmReleases that install their CRDs; Flux applies controllers, configs, apps in order', () => {
   const all = docs();
   const releases = all.filter((d) => d.doc.kind === 'HelmRelease').map((d) => d.doc);
-  assert.deepEqual(releases.map((r) => [r.metadata.name, r.spec.chart.spec.chart, r.spec.chart.spec.version, r.spec.targetNamespace]),
-    [['cert-manager', 'cert-manager', 'v1.16.5', 'cert-manager'], ['strimzi', 'strimzi-kafka-operator', '0.45.2', 'strimzi']]);
+  assert.deepEqual(
+    releases.map((r) => [r.metadata.name, r.spec.chart.spec.chart, r.spec.chart.spec.version, r.spec.targetNamespace]),
+    [
+      ['cert-manager', 'cert-manager', 'v1.16.5', 'cert-manager'],
+      ['strimzi', 'strimzi-kafka-operator', '0.45.2', 'strimzi'],
+    ],
+  );
   for (const r of releases) {
     assert.match(r.spec.chart.spec.version, /^v?\d+\.\d+\.\d+$/, 'an exact version, not a range');
     assert.equal(r.spec.install.crds, 'CreateReplace');
@@ -144,7 +251,9 @@ test('controllers: cert-manager and Strimzi as pinned HelmReleases that install 
     assert.match(repo.spec.url, /^https:\/\//);
   }
   // the CRDs under test are the chart's: the same Strimzi version
-  assert.ok(readFileSync(join(repoRoot, 'test', 'data', 'strimzi-0.45.2', '040-Crd-kafka.yaml'), 'utf8').includes('name: kafkas.kafka.strimzi.io'));
+  assert.ok(
+    readFileSync(join(repoRoot, 'test', 'data', 'strimzi-0.45.2', '040-Crd-kafka.yaml'), 'utf8').includes('name: kafkas.kafka.strimzi.io'),
+  );
   const flux = Object.fromEntries(all.filter((d) => d.doc.kind === 'Kustomization').map((d) => [d.doc.metadata.name, d.doc.spec]));
   assert.deepEqual(Object.keys(flux).sort(), ['apps', 'infra-configs', 'infra-controllers']);
   assert.equal(flux['infra-controllers'].dependsOn, undefined);
@@ -153,9 +262,13 @@ test('controllers: cert-manager and Strimzi as pinned HelmReleases that install 
   assert.equal(flux['infra-controllers'].wait, true, 'configs wait for the releases (and their CRDs) to be ready');
 });
 
-test('controllers: the values are ones the pinned charts read (cert-manager\'s values.schema.json, Strimzi\'s values.yaml)', async () => {
+test("controllers: the values are ones the pinned charts read (cert-manager's values.schema.json, Strimzi's values.yaml)", async () => {
   const { Ajv } = await import('ajv');
-  const releases = Object.fromEntries(docs().filter((d) => d.doc.kind === 'HelmRelease').map((d) => [d.doc.metadata.name, d.doc.spec]));
+  const releases = Object.fromEntries(
+    docs()
+      .filter((d) => d.doc.kind === 'HelmRelease')
+      .map((d) => [d.doc.metadata.name, d.doc.spec]),
+  );
   // cert-manager's chart schema refuses unknown keys (additionalProperties: false) and wrong types
   const schema = JSON.parse(readFileSync(join(repoRoot, 'test', 'data', 'cert-manager-v1.16.5', 'values.schema.json'), 'utf8'));
   const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);

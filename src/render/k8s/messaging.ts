@@ -24,8 +24,16 @@ export const bootstrapAddress = (m: Messaging, port: number) => `${m.cluster}-ka
 export const brokerCount = (m: Messaging) => m.nodePools.filter((p) => p.roles.includes('broker')).reduce((n, p) => n + p.replicas, 0);
 
 /** Pods of the Kafka cluster (every node pool), as Strimzi labels them. */
-export const brokerSelector = (m: Messaging) => ({ [CLUSTER_LABEL]: m.cluster, 'strimzi.io/kind': 'Kafka', 'strimzi.io/name': brokerName(m) });
-const entityOperatorSelector = (m: Messaging) => ({ [CLUSTER_LABEL]: m.cluster, 'strimzi.io/kind': 'Kafka', 'strimzi.io/name': entityOperatorName(m) });
+export const brokerSelector = (m: Messaging) => ({
+  [CLUSTER_LABEL]: m.cluster,
+  'strimzi.io/kind': 'Kafka',
+  'strimzi.io/name': brokerName(m),
+});
+const entityOperatorSelector = (m: Messaging) => ({
+  [CLUSTER_LABEL]: m.cluster,
+  'strimzi.io/kind': 'Kafka',
+  'strimzi.io/name': entityOperatorName(m),
+});
 const clusterPeer = (m: Messaging): INetworkPolicyPeer => ({ podSelector: { matchLabels: { [CLUSTER_LABEL]: m.cluster } } });
 export const OPERATOR_PEER: INetworkPolicyPeer = {
   namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': STRIMZI_NAMESPACE } },
@@ -38,60 +46,104 @@ export const metadataVersion = (v: string) => `${v.split('.').slice(0, 2).join('
 export function messagingObjects(plan: Plan, m: Messaging, namespace: string, storageClass: string): K8sObject[] {
   const brokers = brokerCount(m);
   // Strimzi copies these onto its pods, which carry its own app.kubernetes.io/name (kafka, entity-operator)
-  const labels = (extra: Record<string, string> = {}) => sortedKeys({ 'app.kubernetes.io/part-of': plan.name, 'app.kubernetes.io/managed-by': 'wharf', ...extra });
-  const clientsOf = (listener: string) => m.clients.filter((c) => c.listener === listener).map((c): INetworkPolicyPeer => ({ podSelector: { matchLabels: selectorOf(c.service) } }));
-  const out: K8sObject[] = [new Kafka({
-    name: m.cluster, namespace, labels: labels(),
-    annotations: { 'strimzi.io/kraft': 'enabled', 'strimzi.io/node-pools': 'enabled' },
-  }, {
-    kafka: {
-      version: m.version,
-      metadataVersion: metadataVersion(m.version),
-      listeners: m.listeners.map((l) => ({
-        name: l.name, port: l.port, type: 'internal' as const, tls: l.tls, authentication: { type: l.authentication },
-        // what Strimzi would open the listener to, should its own policy generation be turned back on
-        ...(clientsOf(l.name).length ? { networkPolicyPeers: clientsOf(l.name) } : {}),
-      })),
-      authorization: { type: 'simple' },
-      config: sortedKeys({
-        'auto.create.topics.enable': false,
-        'default.replication.factor': Math.min(3, brokers),
-        'min.insync.replicas': Math.min(2, brokers),
-        'offsets.topic.replication.factor': Math.min(3, brokers),
-        'transaction.state.log.min.isr': Math.min(2, brokers),
-        'transaction.state.log.replication.factor': Math.min(3, brokers),
-      }),
-    },
-    entityOperator: {
-      topicOperator: { resources: { limits: { cpu: '500m', memory: '512Mi' }, requests: { cpu: '100m', memory: '256Mi' } } },
-      userOperator: { resources: { limits: { cpu: '500m', memory: '512Mi' }, requests: { cpu: '100m', memory: '256Mi' } } },
-    },
-  })];
+  const labels = (extra: Record<string, string> = {}) =>
+    sortedKeys({ 'app.kubernetes.io/part-of': plan.name, 'app.kubernetes.io/managed-by': 'wharf', ...extra });
+  const clientsOf = (listener: string) =>
+    m.clients
+      .filter((c) => c.listener === listener)
+      .map((c): INetworkPolicyPeer => ({ podSelector: { matchLabels: selectorOf(c.service) } }));
+  const out: K8sObject[] = [
+    new Kafka(
+      {
+        name: m.cluster,
+        namespace,
+        labels: labels(),
+        annotations: { 'strimzi.io/kraft': 'enabled', 'strimzi.io/node-pools': 'enabled' },
+      },
+      {
+        kafka: {
+          version: m.version,
+          metadataVersion: metadataVersion(m.version),
+          listeners: m.listeners.map((l) => ({
+            name: l.name,
+            port: l.port,
+            type: 'internal' as const,
+            tls: l.tls,
+            authentication: { type: l.authentication },
+            // what Strimzi would open the listener to, should its own policy generation be turned back on
+            ...(clientsOf(l.name).length ? { networkPolicyPeers: clientsOf(l.name) } : {}),
+          })),
+          authorization: { type: 'simple' },
+          config: sortedKeys({
+            'auto.create.topics.enable': false,
+            'default.replication.factor': Math.min(3, brokers),
+            'min.insync.replicas': Math.min(2, brokers),
+            'offsets.topic.replication.factor': Math.min(3, brokers),
+            'transaction.state.log.min.isr': Math.min(2, brokers),
+            'transaction.state.log.replication.factor': Math.min(3, brokers),
+          }),
+        },
+        entityOperator: {
+          topicOperator: { resources: { limits: { cpu: '500m', memory: '512Mi' }, requests: { cpu: '100m', memory: '256Mi' } } },
+          userOperator: { resources: { limits: { cpu: '500m', memory: '512Mi' }, requests: { cpu: '100m', memory: '256Mi' } } },
+        },
+      },
+    ),
+  ];
   for (const p of m.nodePools) {
     const resources = { cpu: cpuQuantity(p.resources.cpus), memory: p.resources.memory.toQuantity() };
-    out.push(new KafkaNodePool({ name: p.name, namespace, labels: labels({ [CLUSTER_LABEL]: m.cluster }) }, {
-      replicas: p.replicas,
-      roles: p.roles,
-      resources: { limits: resources, requests: resources },
-      // deleteClaim false: the data outlives a deleted pool; KRaft metadata shares the one volume
-      storage: { type: 'jbod', volumes: [{ id: 0, type: 'persistent-claim', size: p.storage.size, class: p.storage.class ?? storageClass, deleteClaim: false, kraftMetadata: 'shared' }] },
-    }));
+    out.push(
+      new KafkaNodePool(
+        { name: p.name, namespace, labels: labels({ [CLUSTER_LABEL]: m.cluster }) },
+        {
+          replicas: p.replicas,
+          roles: p.roles,
+          resources: { limits: resources, requests: resources },
+          // deleteClaim false: the data outlives a deleted pool; KRaft metadata shares the one volume
+          storage: {
+            type: 'jbod',
+            volumes: [
+              {
+                id: 0,
+                type: 'persistent-claim',
+                size: p.storage.size,
+                class: p.storage.class ?? storageClass,
+                deleteClaim: false,
+                kraftMetadata: 'shared',
+              },
+            ],
+          },
+        },
+      ),
+    );
   }
   for (const t of m.topics) {
-    out.push(new KafkaTopic({ name: t.name, namespace, labels: labels({ [CLUSTER_LABEL]: m.cluster }) }, { partitions: t.partitions, replicas: t.replicas, config: sortedKeys(t.config) }));
+    out.push(
+      new KafkaTopic(
+        { name: t.name, namespace, labels: labels({ [CLUSTER_LABEL]: m.cluster }) },
+        { partitions: t.partitions, replicas: t.replicas, config: sortedKeys(t.config) },
+      ),
+    );
   }
-  for (const u of m.users) out.push(new KafkaUser({ name: u.name, namespace, labels: labels({ [CLUSTER_LABEL]: m.cluster }) }, userSpec(u)));
+  for (const u of m.users)
+    out.push(new KafkaUser({ name: u.name, namespace, labels: labels({ [CLUSTER_LABEL]: m.cluster }) }, userSpec(u)));
   return out;
 }
 
 /** Simple ACLs: read = Read+Describe of the topic and its consumer groups (named after the user); write = Write+Describe. */
 function userSpec(u: Messaging['users'][number]): KafkaUserSpec {
-  const topic = (name: string, operations: Array<'Read' | 'Write' | 'Describe'>) => ({ type: 'allow' as const, resource: { type: 'topic' as const, name, patternType: 'literal' as const }, operations, host: '*' });
+  const topic = (name: string, operations: Array<'Read' | 'Write' | 'Describe'>) => ({
+    type: 'allow' as const,
+    resource: { type: 'topic' as const, name, patternType: 'literal' as const },
+    operations,
+    host: '*',
+  });
   const acls: NonNullable<KafkaUserSpec['authorization']>['acls'] = [
     ...u.read.map((t) => topic(t, ['Describe', 'Read'])),
     ...u.write.map((t) => topic(t, ['Describe', 'Write'])),
   ];
-  if (u.read.length) acls.push({ type: 'allow', resource: { type: 'group', name: u.name, patternType: 'prefix' }, operations: ['Read'], host: '*' });
+  if (u.read.length)
+    acls.push({ type: 'allow', resource: { type: 'group', name: u.name, patternType: 'prefix' }, operations: ['Read'], host: '*' });
   return { authentication: { type: u.authentication }, authorization: { type: 'simple', acls } };
 }
 
@@ -110,7 +162,9 @@ export function messagingPolicies(m: Messaging, namespace: string): K8sObject[] 
           { from: [OPERATOR_PEER, clusterPeer(m)], ports: [{ protocol: 'TCP', port: KAFKA_PORTS.replication }] },
           { from: [OPERATOR_PEER], ports: [{ protocol: 'TCP', port: KAFKA_PORTS.agent }] },
           ...m.listeners.flatMap((l) => {
-            const from = m.clients.filter((c) => c.listener === l.name).map((c) => ({ podSelector: { matchLabels: selectorOf(c.service) } }));
+            const from = m.clients
+              .filter((c) => c.listener === l.name)
+              .map((c) => ({ podSelector: { matchLabels: selectorOf(c.service) } }));
             return from.length ? [{ from, ports: [{ protocol: 'TCP' as const, port: l.port }] }] : [];
           }),
         ],
@@ -125,7 +179,15 @@ export function messagingPolicies(m: Messaging, namespace: string): K8sObject[] 
         policyTypes: ['Ingress', 'Egress'],
         ingress: [],
         // K3s's API server listens on the servers' own addresses (6443); 443 is the kubernetes Service
-        egress: [toBrokers(KAFKA_PORTS.replication), { ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }] }],
+        egress: [
+          toBrokers(KAFKA_PORTS.replication),
+          {
+            ports: [
+              { protocol: 'TCP', port: 443 },
+              { protocol: 'TCP', port: 6443 },
+            ],
+          },
+        ],
       },
     }),
   ];
@@ -141,7 +203,9 @@ export function connectClient(d: IDeployment, m: Messaging, client: Messaging['c
   const c = pod.containers[0]!;
   const scram = user.authentication === 'scram-sha-512';
   const protocol = scram ? (client.tls ? 'SASL_SSL' : 'SASL_PLAINTEXT') : 'SSL';
-  const files: Record<string, string> = scram ? { KAFKA_PASSWORD_FILE: 'password' } : { KAFKA_CERT_FILE: 'user.crt', KAFKA_KEY_FILE: 'user.key' };
+  const files: Record<string, string> = scram
+    ? { KAFKA_PASSWORD_FILE: 'password' }
+    : { KAFKA_CERT_FILE: 'user.crt', KAFKA_KEY_FILE: 'user.key' };
   if (client.tls) files.KAFKA_CA_FILE = 'ca.crt';
   const env = sortedKeys({
     KAFKA_BOOTSTRAP_SERVERS: bootstrapAddress(m, client.port),
@@ -152,18 +216,22 @@ export function connectClient(d: IDeployment, m: Messaging, client: Messaging['c
     KAFKA_TOPICS_WRITE: user.write.join(','),
     ...Object.fromEntries(Object.entries(files).map(([k, f]) => [k, `${KAFKA_CLIENT_DIR}/${f}`])),
   });
-  c.env = [...(c.env ?? []).filter((e) => !(e.name in env)), ...Object.entries(env).map(([name, value]) => ({ name, value }))]
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  c.env = [...(c.env ?? []).filter((e) => !(e.name in env)), ...Object.entries(env).map(([name, value]) => ({ name, value }))].sort(
+    (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  );
   const userKeys = scram ? ['password'] : ['user.crt', 'user.key'];
-  pod.volumes = [...(pod.volumes ?? []), {
-    name: 'kafka',
-    projected: {
-      defaultMode: 0o440,
-      sources: [
-        { secret: { name: user.name, items: userKeys.map((k) => ({ key: k, path: k })) } },
-        ...(client.tls ? [{ secret: { name: `${m.cluster}-cluster-ca-cert`, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] : []),
-      ],
+  pod.volumes = [
+    ...(pod.volumes ?? []),
+    {
+      name: 'kafka',
+      projected: {
+        defaultMode: 0o440,
+        sources: [
+          { secret: { name: user.name, items: userKeys.map((k) => ({ key: k, path: k })) } },
+          ...(client.tls ? [{ secret: { name: `${m.cluster}-cluster-ca-cert`, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] : []),
+        ],
+      },
     },
-  }];
+  ];
   c.volumeMounts = [...(c.volumeMounts ?? []), { name: 'kafka', mountPath: KAFKA_CLIENT_DIR, readOnly: true }];
 }

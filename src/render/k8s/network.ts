@@ -62,9 +62,16 @@ export function planEdges(plan: Plan): Edge[] {
     if (am?.port && plan.monitoring.present.alertmanager) edges.push({ from: prometheus.name, to: am.name, port: am.port, why: 'alerts' });
   }
   // the brokers are Strimzi's pods, not a plan component: their edge names the Kafka cluster's pods
-  for (const c of plan.messaging?.clients ?? []) edges.push({ from: c.service, to: brokerName(plan.messaging!), port: c.port, why: 'messaging' });
+  for (const c of plan.messaging?.clients ?? [])
+    edges.push({ from: c.service, to: brokerName(plan.messaging!), port: c.port, why: 'messaging' });
   const seen = new Set<string>();
-  return edges.filter((e) => { const k = `${e.from}>${e.to}:${e.port}`; if (seen.has(k)) return false; seen.add(k); return true; })
+  return edges
+    .filter((e) => {
+      const k = `${e.from}>${e.to}:${e.port}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    })
     .sort((a, b) => byCodeUnit(a.to, b.to) || byCodeUnit(a.from, b.from) || a.port - b.port);
 }
 
@@ -73,7 +80,10 @@ export function edgePorts(plan: Plan, rendered: Set<string>): Map<string, number
   const out = new Map<string, number[]>();
   for (const r of plan.routes) {
     if (!rendered.has(r.service)) continue;
-    out.set(r.service, [...new Set([...(out.get(r.service) ?? []), r.port])].sort((a, b) => a - b));
+    out.set(
+      r.service,
+      [...new Set([...(out.get(r.service) ?? []), r.port])].sort((a, b) => a - b),
+    );
   }
   return out;
 }
@@ -103,10 +113,20 @@ function baseline(namespace: string): K8sObject[] {
       spec: {
         podSelector: {},
         policyTypes: ['Egress'],
-        egress: [{
-          to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
-          ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
-        }],
+        egress: [
+          {
+            to: [
+              {
+                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+                podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+              },
+            ],
+            ports: [
+              { protocol: 'UDP', port: 53 },
+              { protocol: 'TCP', port: 53 },
+            ],
+          },
+        ],
       },
     }),
   ];
@@ -116,7 +136,12 @@ function baseline(namespace: string): K8sObject[] {
  * The policies of every namespace the components live in (`namespaceOf`; all in `namespace`
  * by default), in order: each namespace's baseline, then one policy per rendered component.
  */
-export function networkPolicies(plan: Plan, namespace: string, rendered: Set<string>, namespaceOf: (component: string) => string = () => namespace): K8sObject[] {
+export function networkPolicies(
+  plan: Plan,
+  namespace: string,
+  rendered: Set<string>,
+  namespaceOf: (component: string) => string = () => namespace,
+): K8sObject[] {
   const edges = planEdges(plan);
   const edge = edgePorts(plan, rendered);
   const components = [...plan.components].filter((c) => rendered.has(c.name)).sort((a, b) => byCodeUnit(a.name, b.name));
@@ -130,10 +155,19 @@ export function networkPolicies(plan: Plan, namespace: string, rendered: Set<str
   return out;
 }
 
-function componentPolicy(plan: Plan, c: Component, namespace: string, edges: Edge[], edge: Map<string, number[]>, namespaceOf: (component: string) => string): K8sObject {
+function componentPolicy(
+  plan: Plan,
+  c: Component,
+  namespace: string,
+  edges: Edge[],
+  edge: Map<string, number[]>,
+  namespaceOf: (component: string) => string,
+): K8sObject {
   // a peer in another namespace is named by its namespace too (a bare podSelector means "this namespace")
   const peer = (name: string): INetworkPolicyPeer => ({
-    ...(namespaceOf(name) === namespace ? {} : { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespaceOf(name) } } }),
+    ...(namespaceOf(name) === namespace
+      ? {}
+      : { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespaceOf(name) } } }),
     podSelector: { matchLabels: selectorOf(name) },
   });
   const ingress: INetworkPolicyIngressRule[] = [];
@@ -142,11 +176,18 @@ function componentPolicy(plan: Plan, c: Component, namespace: string, edges: Edg
     ingress.push({ from: from.map(peer), ports: [{ protocol: 'TCP', port }] });
   }
   for (const port of edge.get(c.name) ?? []) ingress.push({ from: [TRAEFIK_PEER], ports: [{ protocol: 'TCP', port }] });
-  const egress: INetworkPolicyEgressRule[] = edges.filter((e) => e.from === c.name)
-    .map((e) => ({ to: [e.why === 'messaging' ? { podSelector: { matchLabels: brokerSelector(plan.messaging!) } } : peer(e.to)], ports: [{ protocol: 'TCP', port: e.port }] }));
+  const egress: INetworkPolicyEgressRule[] = edges
+    .filter((e) => e.from === c.name)
+    .map((e) => ({
+      to: [e.why === 'messaging' ? { podSelector: { matchLabels: brokerSelector(plan.messaging!) } } : peer(e.to)],
+      ports: [{ protocol: 'TCP', port: e.port }],
+    }));
   if (c.role === 'prometheus') {
     const kubelet = plan.monitoring.scrapeJobs.some((j) => j.job === KUBELET_JOB);
-    egress.push({ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: API_SERVER_PORT }, ...(kubelet ? [{ protocol: 'TCP' as const, port: KUBELET_PORT }] : [])] });
+    egress.push({
+      to: [{ ipBlock: { cidr: '0.0.0.0/0' } }],
+      ports: [{ protocol: 'TCP', port: API_SERVER_PORT }, ...(kubelet ? [{ protocol: 'TCP' as const, port: KUBELET_PORT }] : [])],
+    });
   }
   const outside = c.networks.some((n) => !plan.networks.find((x) => x.name === n)?.internal);
   if (outside) egress.push({ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: PRIVATE_RANGES } }] });

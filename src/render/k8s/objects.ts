@@ -22,7 +22,10 @@ export function plain(o: K8sObject): Record<string, unknown> {
 
 /** One YAML stream, documents in the order given (callers build them in a stable order). */
 export function yamlStream(objects: K8sObject[]): string {
-  return `${generatedHeader.split('\n').map((l) => `# ${l}`).join('\n')}\n${objects.map((o) => toYaml(plain(o))).join('---\n')}`;
+  return `${generatedHeader
+    .split('\n')
+    .map((l) => `# ${l}`)
+    .join('\n')}\n${objects.map((o) => toYaml(plain(o))).join('---\n')}`;
 }
 
 /** Plain YAML for files that are not API objects (kustomization.yaml, .sops.yaml). */

@@ -19,7 +19,17 @@ import { deepCopy } from '../../plan/copy.js';
 import { TEXTFILE_DIR } from '../textfiles.js';
 import { Duration, Size } from '../../spec/units.js';
 
-export const RENDERED_ROLES: ReadonlySet<Role> = new Set<Role>(['app', 'database', 'cache', 'exporter', 'prometheus', 'alertmanager', 'grafana', 'node-exporter', 'backup']);
+export const RENDERED_ROLES: ReadonlySet<Role> = new Set<Role>([
+  'app',
+  'database',
+  'cache',
+  'exporter',
+  'prometheus',
+  'alertmanager',
+  'grafana',
+  'node-exporter',
+  'backup',
+]);
 /** The textfile exporter of the backup metrics, and its scrape job. */
 export const BACKUP_METRICS = 'backup-metrics';
 /** The kubelet's cAdvisor keeps the Compose job name, so rules and dashboards read one job. */
@@ -40,14 +50,27 @@ export function k8sView(plan: Plan): Plan {
   components.sort((a, b) => byCodeUnit(a.name, b.name));
   const here = new Set(components.map((c) => c.name));
   const scrapeJobs = plan.monitoring.scrapeJobs.filter((j) => here.has(j.component) || j.job === KUBELET_JOB);
-  if (exporter) scrapeJobs.push({ job: BACKUP_METRICS, discovery: 'dns', host: BACKUP_METRICS, port: 9100, path: '/metrics', component: BACKUP_METRICS });
+  if (exporter)
+    scrapeJobs.push({
+      job: BACKUP_METRICS,
+      discovery: 'dns',
+      host: BACKUP_METRICS,
+      port: 9100,
+      path: '/metrics',
+      component: BACKUP_METRICS,
+    });
   return { ...plan, components, monitoring: { ...plan.monitoring, scrapeJobs } };
 }
 
 /** `own`: the backup's own volume (its textfiles), which the view's exporter also mounts. */
 function backupMount(m: Mount, backup: Component, all: Component[], own: string | undefined): Mount {
   if (m.type === 'bind' && !m.source.startsWith('/')) {
-    return { type: 'volume', source: `${backup.name}${m.target.replace(/[^A-Za-z0-9]+/g, '-').replace(/-$/, '')}`.toLowerCase(), target: m.target, readOnly: m.readOnly };
+    return {
+      type: 'volume',
+      source: `${backup.name}${m.target.replace(/[^A-Za-z0-9]+/g, '-').replace(/-$/, '')}`.toLowerCase(),
+      target: m.target,
+      readOnly: m.readOnly,
+    };
   }
   if (m.type !== 'volume' || m.source === own) return m;
   const owner = all.find((c) => c.name !== BACKUP_COMPONENT && c.mounts.some((x) => x.type === 'volume' && x.source === m.source));
@@ -60,7 +83,9 @@ export function backupClaims(view: Plan): { own: string[]; all: string[] } {
   if (!backup) return { own: [], all: [] };
   const volumes = (c: Component) => c.mounts.flatMap((m) => (m.type === 'volume' ? [m.source] : []));
   const all = [...new Set(volumes(backup))].sort(byCodeUnit);
-  const stateful = new Set(view.components.filter((c) => c.role !== 'backup').flatMap((c) => volumes(c).map((s) => statefulClaim(s, c.name))));
+  const stateful = new Set(
+    view.components.filter((c) => c.role !== 'backup').flatMap((c) => volumes(c).map((s) => statefulClaim(s, c.name))),
+  );
   return { own: all.filter((s) => !stateful.has(s)), all };
 }
 
@@ -68,20 +93,35 @@ function textfileExporter(plan: Plan, textfiles: NonNullable<Plan['monitoring'][
   const writer = plan.components.find((c) => c.name === textfiles.writer);
   const nodeExporter = plan.components.find((c) => c.role === 'node-exporter');
   return {
-    name: BACKUP_METRICS, role: 'exporter',
-    image: nodeExporter?.image ?? defaultImages['node-exporter'], imageKey: 'node-exporter',
+    name: BACKUP_METRICS,
+    role: 'exporter',
+    image: nodeExporter?.image ?? defaultImages['node-exporter'],
+    imageKey: 'node-exporter',
     user: '65534:65534',
     command: ['--collector.disable-defaults', '--collector.textfile', `--collector.textfile.directory=${TEXTFILE_DIR}`],
-    env: {}, secrets: [], networks: ['monitoring'], ports: [],
+    env: {},
+    secrets: [],
+    networks: ['monitoring'],
+    ports: [],
     mounts: [{ type: 'volume', source: textfiles.volume, target: TEXTFILE_DIR, readOnly: true }],
-    replicas: 1, port: 9100,
-    healthcheck: { probe: { kind: 'http', port: 9100, path: '/metrics', client: 'wget' }, interval: Duration.parse('10s'), timeout: Duration.parse('3s'), retries: 3, startPeriod: Duration.parse('10s') },
+    replicas: 1,
+    port: 9100,
+    healthcheck: {
+      probe: { kind: 'http', port: 9100, path: '/metrics', client: 'wget' },
+      interval: Duration.parse('10s'),
+      timeout: Duration.parse('3s'),
+      retries: 3,
+      startPeriod: Duration.parse('10s'),
+    },
     dependsOn: [],
     resources: { cpus: 0.05, memory: Size.parse('32M'), reserveCpus: 0.01, reserveMemory: Size.parse('16M') },
     // beside the writer's volume: a node-local PVC is readable only on its node
-    placement: writer?.placement, update: { order: 'stop-first', monitor: Duration.parse('20s'), parallelism: 1 },
-    init: false, hardening: { noNewPrivileges: true, readOnlyRoot: true, dropAllCaps: true, addCaps: [] },
+    placement: writer?.placement,
+    update: { order: 'stop-first', monitor: Duration.parse('20s'), parallelism: 1 },
+    init: false,
+    hardening: { noNewPrivileges: true, readOnlyRoot: true, dropAllCaps: true, addCaps: [] },
     metrics: { job: BACKUP_METRICS, port: 9100, path: '/metrics' },
-    stopGracePeriod: Duration.parse('10s'), labels: {},
+    stopGracePeriod: Duration.parse('10s'),
+    labels: {},
   };
 }

@@ -48,64 +48,77 @@ export function workloadObjects(plan: Plan, c: Component, o: WorkloadOptions): K
   const meta = { name: c.name, namespace: o.namespace, labels };
   const stateful = claimNames(c, o).length > 0;
   const out: K8sObject[] = [];
-  const pod = { metadata: { labels, ...(o.podAnnotations ? { annotations: sortedKeys(o.podAnnotations) } : {}) }, spec: podSpec(plan, c, o) };
+  const pod = {
+    metadata: { labels, ...(o.podAnnotations ? { annotations: sortedKeys(o.podAnnotations) } : {}) },
+    spec: podSpec(plan, c, o),
+  };
   const { order, parallelism, monitor } = c.update ?? updateFor(c);
   const minReady = Math.max(0, Math.ceil(monitor.toSeconds() - (c.healthcheck ? c.healthcheck.startPeriod.toSeconds() : 0)));
   // an autoscaled workload leaves the count to its HPA (a fixed one would be reset on every apply)
   const count = c.autoscale ? {} : { replicas: c.replicas };
   if (stateful) {
-    out.push(new StatefulSet({
-      metadata: meta,
-      spec: {
-        serviceName: k8sAddressing.replicas(c.name),
-        ...count,
-        selector: { matchLabels: selectorOf(c.name) },
-        podManagementPolicy: 'OrderedReady',
-        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: parallelism } },
-        minReadySeconds: minReady,
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-        template: pod,
-        volumeClaimTemplates: claimNames(c, o).map((name): IPersistentVolumeClaim => ({
-          apiVersion: 'v1', kind: 'PersistentVolumeClaim',
-          metadata: { name },
-          spec: { accessModes: ['ReadWriteOnce'], storageClassName: o.storageClass, resources: { requests: { storage: o.volumeSize } } },
-        })),
-      },
-    }));
+    out.push(
+      new StatefulSet({
+        metadata: meta,
+        spec: {
+          serviceName: k8sAddressing.replicas(c.name),
+          ...count,
+          selector: { matchLabels: selectorOf(c.name) },
+          podManagementPolicy: 'OrderedReady',
+          updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: parallelism } },
+          minReadySeconds: minReady,
+          persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+          template: pod,
+          volumeClaimTemplates: claimNames(c, o).map((name): IPersistentVolumeClaim => ({
+            apiVersion: 'v1',
+            kind: 'PersistentVolumeClaim',
+            metadata: { name },
+            spec: { accessModes: ['ReadWriteOnce'], storageClassName: o.storageClass, resources: { requests: { storage: o.volumeSize } } },
+          })),
+        },
+      }),
+    );
   } else if (c.placement?.kind === 'every-node') {
     // one per node (host agents); a node without it reports nothing, so replace in place
-    out.push(new DaemonSet({
-      metadata: meta,
-      spec: {
-        selector: { matchLabels: selectorOf(c.name) },
-        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: parallelism } },
-        minReadySeconds: minReady,
-        revisionHistoryLimit: 5,
-        template: pod,
-      },
-    }));
+    out.push(
+      new DaemonSet({
+        metadata: meta,
+        spec: {
+          selector: { matchLabels: selectorOf(c.name) },
+          updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: parallelism } },
+          minReadySeconds: minReady,
+          revisionHistoryLimit: 5,
+          template: pod,
+        },
+      }),
+    );
   } else {
     // start-first: one extra pod comes up before an old one goes; stop-first: the reverse.
-    const rollingUpdate = order === 'start-first' ? { maxSurge: parallelism, maxUnavailable: 0 } : { maxSurge: 0, maxUnavailable: parallelism };
-    out.push(new Deployment({
-      metadata: meta,
-      spec: {
-        ...count,
-        selector: { matchLabels: selectorOf(c.name) },
-        strategy: { type: 'RollingUpdate', rollingUpdate },
-        minReadySeconds: minReady,
-        revisionHistoryLimit: 5,
-        template: pod,
-      },
-    }));
+    const rollingUpdate =
+      order === 'start-first' ? { maxSurge: parallelism, maxUnavailable: 0 } : { maxSurge: 0, maxUnavailable: parallelism };
+    out.push(
+      new Deployment({
+        metadata: meta,
+        spec: {
+          ...count,
+          selector: { matchLabels: selectorOf(c.name) },
+          strategy: { type: 'RollingUpdate', rollingUpdate },
+          minReadySeconds: minReady,
+          revisionHistoryLimit: 5,
+          template: pod,
+        },
+      }),
+    );
   }
   if (c.port) {
     const ports = servicePorts(c);
     out.push(new Service({ metadata: meta, spec: { type: 'ClusterIP', selector: selectorOf(c.name), ports } }));
-    out.push(new Service({
-      metadata: { ...meta, name: k8sAddressing.replicas(c.name) },
-      spec: { clusterIP: 'None', selector: selectorOf(c.name), ports, publishNotReadyAddresses: false },
-    }));
+    out.push(
+      new Service({
+        metadata: { ...meta, name: k8sAddressing.replicas(c.name) },
+        spec: { clusterIP: 'None', selector: selectorOf(c.name), ports, publishNotReadyAddresses: false },
+      }),
+    );
   }
   if (c.placement?.kind !== 'every-node') {
     out.push(new PodDisruptionBudget({ metadata: meta, spec: { maxUnavailable: 1, selector: { matchLabels: selectorOf(c.name) } } }));
@@ -116,7 +129,11 @@ export function workloadObjects(plan: Plan, c: Component, o: WorkloadOptions): K
 }
 
 /** CPU-driven HPA (autoscaling/v2): utilisation is a percentage of the pods' CPU request. */
-function autoscaler(c: Component, meta: { name: string; namespace: string; labels: Record<string, string> }, kind: 'Deployment' | 'StatefulSet'): K8sObject {
+function autoscaler(
+  c: Component,
+  meta: { name: string; namespace: string; labels: Record<string, string> },
+  kind: 'Deployment' | 'StatefulSet',
+): K8sObject {
   const a = c.autoscale!;
   return new HorizontalPodAutoscaler({
     metadata: meta,
@@ -133,13 +150,20 @@ function autoscaler(c: Component, meta: { name: string; namespace: string; label
 
 function servicePorts(c: Component) {
   const ports: IServicePort[] = [{ name: 'main', port: c.port!, targetPort: c.port!, protocol: 'TCP' }];
-  if (c.metrics && c.metrics.port !== c.port) ports.push({ name: 'metrics', port: c.metrics.port, targetPort: c.metrics.port, protocol: 'TCP' });
+  if (c.metrics && c.metrics.port !== c.port)
+    ports.push({ name: 'metrics', port: c.metrics.port, targetPort: c.metrics.port, protocol: 'TCP' });
   return ports;
 }
 
 /** Per-replica PVC names: the plan's volume names (db-data), or the swarm-style name of a project-relative bind. */
 function claimNames(c: Component, o: Pick<WorkloadOptions, 'sharedClaims'>): string[] {
-  return [...new Set(c.mounts.filter((m) => (m.type === 'volume' && !o.sharedClaims?.has(m.source)) || (m.type === 'bind' && !posix.isAbsolute(m.source))).map((m) => claimName(c, m)))].sort(byCodeUnit);
+  return [
+    ...new Set(
+      c.mounts
+        .filter((m) => (m.type === 'volume' && !o.sharedClaims?.has(m.source)) || (m.type === 'bind' && !posix.isAbsolute(m.source)))
+        .map((m) => claimName(c, m)),
+    ),
+  ].sort(byCodeUnit);
 }
 
 function claimName(c: Component, m: Component['mounts'][number]): string {
@@ -180,17 +204,19 @@ export function podSpec(plan: Plan, c: Component, o: Partial<WorkloadOptions> = 
   // Secrets keep their Compose paths (/run/secrets/<name>): one projected volume per directory.
   const byDir = new Map<string, Component['secrets']>();
   for (const s of c.secrets) byDir.set(posix.dirname(s.target), [...(byDir.get(posix.dirname(s.target)) ?? []), s]);
-  [...byDir.entries()].sort(([a], [b]) => byCodeUnit(a, b)).forEach(([dir, list], i) => {
-    const name = `secrets-${i}`;
-    volumes.push({
-      name,
-      projected: {
-        defaultMode: 0o440,
-        sources: list.map((s) => ({ secret: { name: s.secret, items: [{ key: s.secret, path: posix.basename(s.target) }] } })),
-      },
+  [...byDir.entries()]
+    .sort(([a], [b]) => byCodeUnit(a, b))
+    .forEach(([dir, list], i) => {
+      const name = `secrets-${i}`;
+      volumes.push({
+        name,
+        projected: {
+          defaultMode: 0o440,
+          sources: list.map((s) => ({ secret: { name: s.secret, items: [{ key: s.secret, path: posix.basename(s.target) }] } })),
+        },
+      });
+      mounts.push({ name, mountPath: dir, readOnly: true });
     });
-    mounts.push({ name, mountPath: dir, readOnly: true });
-  });
   // Datastores write sockets and temp files outside their data volume.
   if (c.hardening.readOnlyRoot) {
     volumes.push({ name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } });
@@ -203,7 +229,16 @@ export function podSpec(plan: Plan, c: Component, o: Partial<WorkloadOptions> = 
     ...(c.entrypoint ? { command: c.entrypoint } : {}),
     ...(c.command ? { args: c.command } : {}),
     ...(Object.keys(envOf(c)).length ? { env: Object.entries(envOf(c)).map(([name, value]) => ({ name, value })) } : {}),
-    ...(c.port ? { ports: [{ name: 'main', containerPort: c.port, protocol: 'TCP' as const }, ...(c.metrics && c.metrics.port !== c.port ? [{ name: 'metrics', containerPort: c.metrics.port, protocol: 'TCP' as const }] : [])] } : {}),
+    ...(c.port
+      ? {
+          ports: [
+            { name: 'main', containerPort: c.port, protocol: 'TCP' as const },
+            ...(c.metrics && c.metrics.port !== c.port
+              ? [{ name: 'metrics', containerPort: c.metrics.port, protocol: 'TCP' as const }]
+              : []),
+          ],
+        }
+      : {}),
     resources: {
       limits: { cpu: cpuQuantity(c.resources.cpus), memory: c.resources.memory.toQuantity() },
       requests: {
@@ -248,19 +283,48 @@ function envOf(c: Component): Record<string, string> {
 /** The plan's placement as a nodeSelector, node affinity or spread constraint. */
 function placement(c: Component): Partial<IPodSpec> {
   const p = c.placement ?? { kind: 'spread' };
-  const spread = { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway' as const, labelSelector: { matchLabels: selectorOf(c.name) } }] };
+  const spread = {
+    topologySpreadConstraints: [
+      {
+        maxSkew: 1,
+        topologyKey: 'kubernetes.io/hostname',
+        whenUnsatisfiable: 'ScheduleAnyway' as const,
+        labelSelector: { matchLabels: selectorOf(c.name) },
+      },
+    ],
+  };
   switch (p.kind) {
-    case 'node-label': return { nodeSelector: { [p.label]: 'true' } };
-    case 'control-plane': case 'every-control-plane-node':
-      return { nodeSelector: { [CONTROL_PLANE_LABEL]: 'true' }, tolerations: [{ key: CONTROL_PLANE_LABEL, operator: 'Exists', effect: 'NoSchedule' }] };
+    case 'node-label':
+      return { nodeSelector: { [p.label]: 'true' } };
+    case 'control-plane':
+    case 'every-control-plane-node':
+      return {
+        nodeSelector: { [CONTROL_PLANE_LABEL]: 'true' },
+        tolerations: [{ key: CONTROL_PLANE_LABEL, operator: 'Exists', effect: 'NoSchedule' }],
+      };
     // a DaemonSet: one pod on every node, tainted ones included (a node agent reports on all)
-    case 'every-node': return { tolerations: [{ operator: 'Exists' }] };
-    case 'spread': return spread;
+    case 'every-node':
+      return { tolerations: [{ operator: 'Exists' }] };
+    case 'spread':
+      return spread;
     case 'constraints': {
-      const sel = sortedKeys({ ...(p.node ? { 'kubernetes.io/hostname': p.node } : {}), ...p.labels, ...(p.role === 'manager' ? { [CONTROL_PLANE_LABEL]: 'true' } : {}) });
-      const worker = p.role === 'worker'
-        ? { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: CONTROL_PLANE_LABEL, operator: 'DoesNotExist' as const }] }] } } } }
-        : {};
+      const sel = sortedKeys({
+        ...(p.node ? { 'kubernetes.io/hostname': p.node } : {}),
+        ...p.labels,
+        ...(p.role === 'manager' ? { [CONTROL_PLANE_LABEL]: 'true' } : {}),
+      });
+      const worker =
+        p.role === 'worker'
+          ? {
+              affinity: {
+                nodeAffinity: {
+                  requiredDuringSchedulingIgnoredDuringExecution: {
+                    nodeSelectorTerms: [{ matchExpressions: [{ key: CONTROL_PLANE_LABEL, operator: 'DoesNotExist' as const }] }],
+                  },
+                },
+              },
+            }
+          : {};
       return { ...(Object.keys(sel).length ? { nodeSelector: sel } : spread), ...worker };
     }
   }
@@ -284,15 +348,22 @@ function probes(plan: Plan, c: Component): Pick<IContainer, 'livenessProbe' | 'r
   if (!h) return {};
   const path = healthPathOf(plan, c);
   const p = h.probe;
-  const handler: Partial<IProbe> = path && c.port
-    ? { httpGet: { path, port: c.port, scheme: 'HTTP' } }
-    : p.kind === 'http' && p.client === 'none' ? { httpGet: { path: p.path, port: p.port, scheme: 'HTTP' } }
-    : { exec: { command: probeCommand(p)! } };
+  const handler: Partial<IProbe> =
+    path && c.port
+      ? { httpGet: { path, port: c.port, scheme: 'HTTP' } }
+      : p.kind === 'http' && p.client === 'none'
+        ? { httpGet: { path: p.path, port: p.port, scheme: 'HTTP' } }
+        : { exec: { command: probeCommand(p)! } };
   const ready: Partial<IProbe> = c.readyPath && c.port ? { httpGet: { path: c.readyPath, port: c.port, scheme: 'HTTP' } } : handler;
   const period = h.interval.toWholeSeconds(1);
   const timeout = h.timeout.toWholeSeconds(1);
   return {
-    startupProbe: { ...handler, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: Math.ceil(h.startPeriod.toSeconds() / period) + h.retries },
+    startupProbe: {
+      ...handler,
+      periodSeconds: period,
+      timeoutSeconds: timeout,
+      failureThreshold: Math.ceil(h.startPeriod.toSeconds() / period) + h.retries,
+    },
     livenessProbe: { ...handler, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: h.retries },
     readinessProbe: { ...ready, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: 1, successThreshold: 1 },
   };

@@ -15,8 +15,15 @@ import { selfRules } from './rules/self.js';
 import { backupsRules } from './rules/backups.js';
 
 export {
-  BACKUP_LAST_SUCCESS_METRIC, BACKUP_LAST_STATUS_METRIC, BACKUP_VERIFY_LAST_STATUS_METRIC, BACKUP_METRIC_LABELS, WATCHDOG_ALERT, RECORDED,
-  backupStaleSeconds, jobComponents, schedulePeriodSeconds,
+  BACKUP_LAST_SUCCESS_METRIC,
+  BACKUP_LAST_STATUS_METRIC,
+  BACKUP_VERIFY_LAST_STATUS_METRIC,
+  BACKUP_METRIC_LABELS,
+  WATCHDOG_ALERT,
+  RECORDED,
+  backupStaleSeconds,
+  jobComponents,
+  schedulePeriodSeconds,
 } from './rules/shared.js';
 export type { AlertFixture, AlertRule, PromSeries, RecordingRule, RuleGroup, Severity } from './rules/shared.js';
 
@@ -26,21 +33,30 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
   if (!m.enabled) return [];
   const jobs = jobComponents(plan);
   const c: RuleContext = {
-    plan, m, p: m.present, jobs,
+    plan,
+    m,
+    p: m.present,
+    jobs,
     appJobs: jobs.filter((j) => j.app),
     otherJobs: jobs.filter((j) => !j.app && j.job !== 'prometheus'),
     comp: '{{ $labels.component }}',
   };
-  const drafts = [platformRules, servicesRules, hostRules, containersRules, databasesRules, proxyRules, selfRules, backupsRules].flatMap((group) => group(c));
+  const drafts = [platformRules, servicesRules, hostRules, containersRules, databasesRules, proxyRules, selfRules, backupsRules].flatMap(
+    (group) => group(c),
+  );
   return drafts
     .filter((d) => !m.overrides[d.alert]?.disabled)
     .map((d) => {
       const o = m.overrides[d.alert] ?? {};
-      const threshold = d.threshold === undefined ? undefined : o.threshold ?? d.threshold;
-      const forDur = d.fixedFor ? d.for : o.for?.toString() ?? d.for;
+      const threshold = d.threshold === undefined ? undefined : (o.threshold ?? d.threshold);
+      const forDur = d.fixedFor ? d.for : (o.for?.toString() ?? d.for);
       const forText = forDur === '0m' || forDur === '0s' ? 'now' : fmtDuration(Duration.parse(forDur).toSeconds());
       const rule: AlertRule = {
-        alert: d.alert, group: d.group, severity: d.severity, component: d.component, down: d.down,
+        alert: d.alert,
+        group: d.group,
+        severity: d.severity,
+        component: d.component,
+        down: d.down,
         expr: d.expr(threshold ?? 0),
         for: forDur,
         threshold,
@@ -56,7 +72,9 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
 
 /** Recording rules for every instrumented service: request rate, error ratio, latency percentiles. */
 export function recordingRules(plan: Plan): RecordingRule[] {
-  const apps = jobComponents(plan).filter((j) => j.app).map((j) => j.job);
+  const apps = jobComponents(plan)
+    .filter((j) => j.app)
+    .map((j) => j.job);
   if (!plan.monitoring.enabled || apps.length === 0) return [];
   const f = `job=~${str(promqlRegex(apps))}`;
   const q = (x: number) => `histogram_quantile(${x}, sum by (job, component, le) (rate(app_request_latency_seconds_bucket{${f}}[5m])))`;

@@ -8,9 +8,18 @@ import { alertCatalogue, jobComponents, recordingRules, type AlertRule } from '.
 import { byCodeUnit } from '../../plan/sort.js';
 
 export {
-  alertCatalogue, knownAlertNames, recordingRules, jobComponents, backupStaleSeconds, schedulePeriodSeconds,
-  BACKUP_LAST_SUCCESS_METRIC, BACKUP_LAST_STATUS_METRIC, BACKUP_VERIFY_LAST_STATUS_METRIC, BACKUP_METRIC_LABELS,
-  RECORDED, WATCHDOG_ALERT,
+  alertCatalogue,
+  knownAlertNames,
+  recordingRules,
+  jobComponents,
+  backupStaleSeconds,
+  schedulePeriodSeconds,
+  BACKUP_LAST_SUCCESS_METRIC,
+  BACKUP_LAST_STATUS_METRIC,
+  BACKUP_VERIFY_LAST_STATUS_METRIC,
+  BACKUP_METRIC_LABELS,
+  RECORDED,
+  WATCHDOG_ALERT,
 } from './catalogue.js';
 export type { AlertRule, AlertFixture, PromSeries, RecordingRule, Severity } from './catalogue.js';
 
@@ -26,10 +35,7 @@ export interface PrometheusOptions {
 export function renderPrometheus(plan: Plan, opts: PrometheusOptions = {}): RenderedFile[] {
   const m = plan.monitoring;
   if (!m.enabled) return [];
-  return [
-    { path: 'prometheus/prometheus.yml', contents: toYaml(prometheusConfig(plan, opts), generatedHeader) },
-    ...renderRuleFiles(plan),
-  ];
+  return [{ path: 'prometheus/prometheus.yml', contents: toYaml(prometheusConfig(plan, opts), generatedHeader) }, ...renderRuleFiles(plan)];
 }
 
 export function prometheusConfig(plan: Plan, opts: PrometheusOptions = {}): Record<string, unknown> {

@@ -67,31 +67,55 @@ interface ConfigObject {
 export function renderSwarm(plan: Plan, opts: SwarmOptions): RenderedFile[] {
   const configsByComponent = new Map(plan.components.map((c) => [c.name, configObjects(plan, c, opts.configs)]));
   const services: Record<string, unknown> = {};
-  for (const c of plan.components) services[c.name] = escapeInterpolation(service(withTextfiles(plan, c), plan, configsByComponent.get(c.name) ?? [], opts.serviceLabels?.[c.name] ?? {}));
+  for (const c of plan.components)
+    services[c.name] = escapeInterpolation(
+      service(withTextfiles(plan, c), plan, configsByComponent.get(c.name) ?? [], opts.serviceLabels?.[c.name] ?? {}),
+    );
   const doc: Record<string, unknown> = {
     services,
-    networks: Object.fromEntries(plan.networks.map((n) => [n.name, {
-      driver: 'overlay',
-      ...(n.internal ? { internal: true } : {}),
-      ...(n.encrypted || n.mtu ? { driver_opts: { ...(n.encrypted ? { encrypted: '' } : {}), ...(n.mtu ? { 'com.docker.network.driver.mtu': String(n.mtu) } : {}) } } : {}),
-    }])),
+    networks: Object.fromEntries(
+      plan.networks.map((n) => [
+        n.name,
+        {
+          driver: 'overlay',
+          ...(n.internal ? { internal: true } : {}),
+          ...(n.encrypted || n.mtu
+            ? {
+                driver_opts: {
+                  ...(n.encrypted ? { encrypted: '' } : {}),
+                  ...(n.mtu ? { 'com.docker.network.driver.mtu': String(n.mtu) } : {}),
+                },
+              }
+            : {}),
+        },
+      ]),
+    ),
   };
-  const volumes = [...new Set([...plan.volumes.map((v) => v.name), ...plan.components.flatMap((c) => relativeBinds(c).map((m) => localVolumeName(c, m.target)))])].sort(byCodeUnit);
+  const volumes = [
+    ...new Set([
+      ...plan.volumes.map((v) => v.name),
+      ...plan.components.flatMap((c) => relativeBinds(c).map((m) => localVolumeName(c, m.target))),
+    ]),
+  ].sort(byCodeUnit);
   if (volumes.length) doc.volumes = Object.fromEntries(volumes.map((v) => [v, {}]));
   const used = new Set(plan.components.flatMap((c) => c.secrets.map((s) => s.secret)));
   const secrets = plan.secrets.filter((s) => used.has(s.name));
   if (secrets.length) {
-    doc.secrets = Object.fromEntries(secrets.map((s) => {
-      const hash = opts.secretHashes[s.name];
-      if (!hash) throw new Error(`bug: no content hash for secret ${s.name}: render Swarm after the secrets exist`);
-      return [s.name, { file: `${plan.paths.secretsDir}/${s.name}`, name: objectName(plan.name, s.name, hash) }];
-    }));
+    doc.secrets = Object.fromEntries(
+      secrets.map((s) => {
+        const hash = opts.secretHashes[s.name];
+        if (!hash) throw new Error(`bug: no content hash for secret ${s.name}: render Swarm after the secrets exist`);
+        return [s.name, { file: `${plan.paths.secretsDir}/${s.name}`, name: objectName(plan.name, s.name, hash) }];
+      }),
+    );
   }
   const configs = [...configsByComponent.values()].flat();
   if (configs.length) {
     const seen = new Map<string, ConfigObject>();
     for (const o of configs) seen.set(o.key, o);
-    doc.configs = Object.fromEntries([...seen.values()].sort((a, b) => byCodeUnit(a.key, b.key)).map((o) => [o.key, { file: `./${o.file}`, name: o.name }]));
+    doc.configs = Object.fromEntries(
+      [...seen.values()].sort((a, b) => byCodeUnit(a.key, b.key)).map((o) => [o.key, { file: `./${o.file}`, name: o.name }]),
+    );
   }
   return [{ path: STACK_FILE, contents: toYaml(doc, generatedHeader) }];
 }
@@ -117,7 +141,13 @@ function configObjects(plan: Plan, c: Component, files: RenderedFile[]): ConfigO
       if (!inBundle(f.path, source)) continue;
       const rest = f.path === source ? '' : f.path.slice(source.length);
       const key = f.path.replace(/[^A-Za-z0-9_.-]/g, '-');
-      out.push({ key, file: f.path, name: objectName(plan.name, key, sha256(f.contents)), target: posix.join(m.target, rest), mode: f.mode === 0o755 ? 0o555 : 0o444 });
+      out.push({
+        key,
+        file: f.path,
+        name: objectName(plan.name, key, sha256(f.contents)),
+        target: posix.join(m.target, rest),
+        mode: f.mode === 0o755 ? 0o555 : 0o444,
+      });
     }
   }
   return out.sort((a, b) => byCodeUnit(a.target, b.target));
@@ -138,11 +168,13 @@ function service(c: Component, plan: Plan, configs: ConfigObject[], serviceLabel
   if (configs.length) s.configs = configs.map((o) => ({ source: o.key, target: o.target, mode: o.mode }));
   s.networks = [...c.networks].sort(byCodeUnit);
   if (c.ports.length) s.ports = c.ports.map((p) => ({ target: p.container, published: p.host, protocol: 'tcp', mode: 'host' }));
-  const vols = c.mounts.filter((m) => m.type !== 'config').map((m) => {
-    if (m.type === 'volume') return { type: 'volume', source: m.source, target: m.target, read_only: m.readOnly };
-    if (posix.isAbsolute(m.source)) return { type: 'bind', source: m.source, target: m.target, read_only: m.readOnly };
-    return { type: 'volume', source: localVolumeName(c, m.target), target: m.target, read_only: m.readOnly };
-  });
+  const vols = c.mounts
+    .filter((m) => m.type !== 'config')
+    .map((m) => {
+      if (m.type === 'volume') return { type: 'volume', source: m.source, target: m.target, read_only: m.readOnly };
+      if (posix.isAbsolute(m.source)) return { type: 'bind', source: m.source, target: m.target, read_only: m.readOnly };
+      return { type: 'volume', source: localVolumeName(c, m.target), target: m.target, read_only: m.readOnly };
+    });
   if (c.readsOrchestrator) vols.push({ type: 'bind', source: DOCKER_SOCKET, target: DOCKER_SOCKET, read_only: true });
   if (vols.length) s.volumes = vols;
   const healthcheck = dockerHealthcheck(c.healthcheck);
@@ -160,7 +192,10 @@ function deploy(c: Component, labels: Record<string, string>): Record<string, un
   const d: Record<string, unknown> = {};
   const placement = c.placement ?? { kind: 'spread' };
   if (placement.kind === 'every-node' || placement.kind === 'every-control-plane-node') d.mode = 'global';
-  else { d.mode = 'replicated'; d.replicas = c.replicas; }
+  else {
+    d.mode = 'replicated';
+    d.replicas = c.replicas;
+  }
   d.endpoint_mode = 'dnsrr';
   const { order, monitor, parallelism } = c.update ?? updateFor(c);
   d.update_config = { parallelism, delay: '0s', order, failure_action: 'rollback', monitor, max_failure_ratio: 0 };
@@ -169,16 +204,24 @@ function deploy(c: Component, labels: Record<string, string>): Record<string, un
   d.resources = {
     limits: { cpus: String(c.resources.cpus), memory: c.resources.memory },
     ...(c.resources.reserveCpus !== undefined || c.resources.reserveMemory
-      ? { reservations: { ...(c.resources.reserveCpus !== undefined ? { cpus: String(c.resources.reserveCpus) } : {}), ...(c.resources.reserveMemory ? { memory: c.resources.reserveMemory } : {}) } }
+      ? {
+          reservations: {
+            ...(c.resources.reserveCpus !== undefined ? { cpus: String(c.resources.reserveCpus) } : {}),
+            ...(c.resources.reserveMemory ? { memory: c.resources.reserveMemory } : {}),
+          },
+        }
       : {}),
   };
   if (placement.kind === 'node-label') d.placement = { constraints: [`node.labels.${placement.label} == true`] };
-  if (placement.kind === 'control-plane' || placement.kind === 'every-control-plane-node') d.placement = { constraints: ['node.role == manager'] };
+  if (placement.kind === 'control-plane' || placement.kind === 'every-control-plane-node')
+    d.placement = { constraints: ['node.role == manager'] };
   if (placement.kind === 'spread') d.placement = { preferences: [{ spread: 'node.id' }] };
   if (placement.kind === 'constraints') {
     const cs = [
       ...(placement.node ? [`node.hostname == ${placement.node}`] : []),
-      ...Object.entries(placement.labels).sort(([a], [b]) => byCodeUnit(a, b)).map(([k, v]) => `node.labels.${k} == ${v}`),
+      ...Object.entries(placement.labels)
+        .sort(([a], [b]) => byCodeUnit(a, b))
+        .map(([k, v]) => `node.labels.${k} == ${v}`),
       ...(placement.role ? [`node.role == ${placement.role}`] : []),
     ];
     d.placement = cs.length ? { constraints: cs } : { preferences: [{ spread: 'node.id' }] };
@@ -186,4 +229,3 @@ function deploy(c: Component, labels: Record<string, string>): Record<string, un
   d.labels = labels;
   return d;
 }
-

@@ -34,12 +34,18 @@ function renderSwarmVariant(id: string) {
   return { plan, files: renderAll(plan, 'swarm', { secretHashes: secretHashes(plan) }), compose: renderAll(plan, 'compose') };
 }
 
-type StackDoc = { services: Record<string, any>; networks: Record<string, any>; secrets: Record<string, any>; configs: Record<string, any>; volumes: Record<string, any> };
+type StackDoc = {
+  services: Record<string, any>;
+  networks: Record<string, any>;
+  secrets: Record<string, any>;
+  configs: Record<string, any>;
+  volumes: Record<string, any>;
+};
 const stackOf = (files: { path: string; contents: string }[]) => parse(files.find((f) => f.path === STACK_FILE)!.contents) as StackDoc;
 
 function listFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)]);
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)]));
 }
 
 for (const v of variants) {
@@ -50,10 +56,20 @@ for (const v of variants) {
     const dir = join(snapRoot, v.id);
     if (update) {
       rmSync(dir, { recursive: true, force: true });
-      for (const f of differing) { mkdirSync(dirname(join(dir, f.path)), { recursive: true }); writeFileSync(join(dir, f.path), f.contents); }
+      for (const f of differing) {
+        mkdirSync(dirname(join(dir, f.path)), { recursive: true });
+        writeFileSync(join(dir, f.path), f.contents);
+      }
     }
-    assert.deepEqual(differing.map((f) => f.path).sort(), listFiles(dir).map((p) => relative(dir, p)).sort(), `swarm/${v.id} file list differs (UPDATE_SNAPSHOTS=1 to accept)`);
-    for (const f of differing) assert.equal(f.contents, readFileSync(join(dir, f.path), 'utf8'), `swarm/${v.id}/${f.path} differs from its snapshot`);
+    assert.deepEqual(
+      differing.map((f) => f.path).sort(),
+      listFiles(dir)
+        .map((p) => relative(dir, p))
+        .sort(),
+      `swarm/${v.id} file list differs (UPDATE_SNAPSHOTS=1 to accept)`,
+    );
+    for (const f of differing)
+      assert.equal(f.contents, readFileSync(join(dir, f.path), 'utf8'), `swarm/${v.id}/${f.path} differs from its snapshot`);
   });
 
   test(`compose-spec schema and docker stack config accept the swarm stack: ${v.id}`, async () => {
@@ -64,20 +80,30 @@ for (const v of variants) {
     const root = mkdtempSync(join(tmpdir(), 'wharf-swarm-render-'));
     try {
       const out = join(root, '.wharf', 'swarm');
-      for (const f of files) { mkdirSync(dirname(join(out, f.path)), { recursive: true }); writeFileSync(join(out, f.path), f.contents); }
+      for (const f of files) {
+        mkdirSync(dirname(join(out, f.path)), { recursive: true });
+        writeFileSync(join(out, f.path), f.contents);
+      }
       const secrets = join(out, plan.paths.secretsDir);
       mkdirSync(secrets, { recursive: true });
       for (const s of plan.secrets) writeFileSync(join(secrets, s.name), `test-secret:${s.name}`);
-      const r = await execa('docker', ['stack', 'config', '-c', STACK_FILE], { cwd: out, reject: false, env: { DOCKER_HOST: 'unix:///nonexistent.sock' } });
+      const r = await execa('docker', ['stack', 'config', '-c', STACK_FILE], {
+        cwd: out,
+        reject: false,
+        env: { DOCKER_HOST: 'unix:///nonexistent.sock' },
+      });
       assert.equal(r.exitCode, 0, r.stderr);
       const resolved = parse(r.stdout) as StackDoc;
       assert.deepEqual(Object.keys(resolved.services).sort(), plan.components.map((c) => c.name).sort());
       // Swarm would ignore these silently: they must not be there at all.
       for (const [n, s] of Object.entries(doc.services)) {
-        for (const k of ['depends_on', 'build', 'restart', 'scale', 'container_name', 'security_opt', 'cpus', 'mem_limit']) assert.ok(!(k in s), `${n} has ${k}`);
+        for (const k of ['depends_on', 'build', 'restart', 'scale', 'container_name', 'security_opt', 'cpus', 'mem_limit'])
+          assert.ok(!(k in s), `${n} has ${k}`);
       }
       assert.doesNotMatch(r.stderr, /Ignoring unsupported options/);
-    } finally { rmSync(root, { recursive: true, force: true }); }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 }
 
@@ -88,13 +114,23 @@ test('GIVEN the api template behind HAProxy WHEN rendered for swarm THEN replica
   // every service dnsrr: no VIPs (no IPVS here) and the edge sees each task
   for (const [n, x] of Object.entries(s)) assert.equal(x.deploy.endpoint_mode, 'dnsrr', n);
   assert.equal(s.api.deploy.replicas, 3);
-  assert.deepEqual(s.api.deploy.update_config, { parallelism: 1, delay: '0s', order: 'start-first', failure_action: 'rollback', monitor: '53s', max_failure_ratio: 0 });
+  assert.deepEqual(s.api.deploy.update_config, {
+    parallelism: 1,
+    delay: '0s',
+    order: 'start-first',
+    failure_action: 'rollback',
+    monitor: '53s',
+    max_failure_ratio: 0,
+  });
   assert.equal(s.api.deploy.rollback_config.order, 'start-first');
   assert.ok(seconds(s.api.deploy.update_config.monitor) > healthWindow(plan.components.find((c) => c.name === 'api')!.healthcheck!));
   // volumes and host ports: stop-first
   assert.equal(s.db.deploy.update_config.order, 'stop-first');
   assert.equal(s.proxy.deploy.update_config.order, 'stop-first');
-  assert.deepEqual(s.proxy.ports, [{ target: 80, published: 80, protocol: 'tcp', mode: 'host' }, { target: 443, published: 443, protocol: 'tcp', mode: 'host' }]);
+  assert.deepEqual(s.proxy.ports, [
+    { target: 80, published: 80, protocol: 'tcp', mode: 'host' },
+    { target: 443, published: 443, protocol: 'tcp', mode: 'host' },
+  ]);
   assert.equal(s.proxy.deploy.mode, 'global');
   assert.equal(s['node-exporter'].deploy.mode, 'global');
   assert.deepEqual(s.db.deploy.placement, { constraints: ['node.labels.wharf.db == true'] });
@@ -116,8 +152,13 @@ test('configs and secrets are Swarm objects named by content; a changed file get
   const doc = stackOf(files);
   const cfg = files.find((f) => f.path === 'haproxy/haproxy.cfg')!;
   const hash = createHash('sha256').update(cfg.contents).digest('hex');
-  assert.deepEqual(doc.configs['haproxy-haproxy.cfg'], { file: './haproxy/haproxy.cfg', name: `shop_haproxy-haproxy.cfg_${hash.slice(0, 8)}` });
-  assert.deepEqual(doc.services.proxy.configs, [{ source: 'haproxy-haproxy.cfg', target: '/usr/local/etc/haproxy/haproxy.cfg', mode: 0o444 }]);
+  assert.deepEqual(doc.configs['haproxy-haproxy.cfg'], {
+    file: './haproxy/haproxy.cfg',
+    name: `shop_haproxy-haproxy.cfg_${hash.slice(0, 8)}`,
+  });
+  assert.deepEqual(doc.services.proxy.configs, [
+    { source: 'haproxy-haproxy.cfg', target: '/usr/local/etc/haproxy/haproxy.cfg', mode: 0o444 },
+  ]);
   // a directory mount becomes one config per file, executables stay executable
   const backupTargets = doc.services.backup.configs.map((c: any) => `${c.target} ${c.mode.toString(8)}`);
   assert.ok(backupTargets.includes('/backup/bin/backup.sh 555'), backupTargets.join('\n'));
@@ -147,7 +188,13 @@ test('object names stay within 64 characters; update order follows volumes and h
 
 test('encrypted overlays follow the plan (cluster.encryptNetworks: false where the kernel has no ESP)', () => {
   const v = variants.find((x) => x.id === 'api-haproxy')!;
-  const { plan } = loadVariant({ template: v.template, change: (d) => { v.change!(d); d.cluster = { encryptNetworks: false }; } });
+  const { plan } = loadVariant({
+    template: v.template,
+    change: (d) => {
+      v.change!(d);
+      d.cluster = { encryptNetworks: false };
+    },
+  });
   assert.ok(plan.networks.every((n) => !n.encrypted));
   const doc = stackOf(renderAll(plan, 'swarm', { secretHashes: secretHashes(plan) }));
   assert.deepEqual(doc.networks.backend, { driver: 'overlay', internal: true });
@@ -159,22 +206,51 @@ test('a swarm render without secret hashes is a bug, not a guess', () => {
   assert.throws(() => renderAll(plan, 'swarm'), /no content hash for secret/);
 });
 
-const haproxyOk = spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).status === 0 && spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
-test('haproxy -c accepts the swarm edge config (tasks.<svc> servers, fast failover defaults)', { skip: haproxyOk ? undefined : 'haproxy or openssl not installed' }, () => {
-  const { plan, files } = renderSwarmVariant('api-haproxy');
-  const cfg = files.find((f) => f.path === 'haproxy/haproxy.cfg')!.contents;
-  assert.match(cfg, /timeout connect 1s/);
-  assert.match(cfg, /default-server inter 2s fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down/);
-  const work = mkdtempSync(join(tmpdir(), 'wharf-swarm-haproxy-'));
-  try {
-    const key = join(work, 'key.pem'); const cert = join(work, 'cert.pem'); const pem = join(work, 'edge.pem');
-    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=wharf-test'], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    writeFileSync(pem, readFileSync(cert, 'utf8') + readFileSync(key, 'utf8'));
-    writeFileSync(join(work, 'users'), 'userlist admins\n  user admin insecure-password test-only\n');
-    writeFileSync(join(work, 'haproxy.cfg'), cfg.replaceAll(`/run/secrets/${plan.tls.pemSecret}`, pem));
-    const c = spawnSync('haproxy', ['-c', '-f', join(work, 'haproxy.cfg'), '-f', join(work, 'users')], { encoding: 'utf8' });
-    assert.equal(c.status, 0, c.stdout + c.stderr);
-    assert.doesNotMatch(c.stdout + c.stderr, /\[WARNING\]/);
-  } finally { rmSync(work, { recursive: true, force: true }); }
-});
+const haproxyOk =
+  spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).status === 0 && spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
+test(
+  'haproxy -c accepts the swarm edge config (tasks.<svc> servers, fast failover defaults)',
+  { skip: haproxyOk ? undefined : 'haproxy or openssl not installed' },
+  () => {
+    const { plan, files } = renderSwarmVariant('api-haproxy');
+    const cfg = files.find((f) => f.path === 'haproxy/haproxy.cfg')!.contents;
+    assert.match(cfg, /timeout connect 1s/);
+    assert.match(cfg, /default-server inter 2s fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down/);
+    const work = mkdtempSync(join(tmpdir(), 'wharf-swarm-haproxy-'));
+    try {
+      const key = join(work, 'key.pem');
+      const cert = join(work, 'cert.pem');
+      const pem = join(work, 'edge.pem');
+      const r = spawnSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-keyout',
+          key,
+          '-out',
+          cert,
+          '-days',
+          '2',
+          '-subj',
+          '/CN=wharf-test',
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      writeFileSync(pem, readFileSync(cert, 'utf8') + readFileSync(key, 'utf8'));
+      writeFileSync(join(work, 'users'), 'userlist admins\n  user admin insecure-password test-only\n');
+      writeFileSync(join(work, 'haproxy.cfg'), cfg.replaceAll(`/run/secrets/${plan.tls.pemSecret}`, pem));
+      const c = spawnSync('haproxy', ['-c', '-f', join(work, 'haproxy.cfg'), '-f', join(work, 'users')], { encoding: 'utf8' });
+      assert.equal(c.status, 0, c.stdout + c.stderr);
+      assert.doesNotMatch(c.stdout + c.stderr, /\[WARNING\]/);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  },
+);

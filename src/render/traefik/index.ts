@@ -87,7 +87,11 @@ export function edgeContainerPort(plan: Plan, hostPort: number, fallback: number
 export function traefikStatic(plan: Plan, opts: TraefikOptions = {}): Record<string, unknown> {
   const httpPort = edgeContainerPort(plan, plan.proxy.httpPort, 80);
   const httpsPort = edgeContainerPort(plan, plan.proxy.httpsPort, 443);
-  const websecure: Record<string, unknown> = { address: `:${httpsPort}`, asDefault: true, http: { tls: plan.tls.mode === 'acme' ? { certResolver: certResolverName } : {} } };
+  const websecure: Record<string, unknown> = {
+    address: `:${httpsPort}`,
+    asDefault: true,
+    http: { tls: plan.tls.mode === 'acme' ? { certResolver: certResolverName } : {} },
+  };
   // The redirect must name the port clients reach HTTPS on, which is the published one.
   const to = plan.proxy.httpsPort === httpsPort ? traefikEntryPoints.websecure : `:${plan.proxy.httpsPort}`;
   const doc: Record<string, unknown> = {
@@ -100,11 +104,16 @@ export function traefikStatic(plan: Plan, opts: TraefikOptions = {}): Record<str
     // default location and probes ping on the metrics entry point: nothing published.
     ping: { entryPoint: traefikEntryPoints.metrics },
     entryPoints: {
-      [traefikEntryPoints.web]: { address: `:${httpPort}`, http: { redirections: { entryPoint: { to, scheme: 'https', permanent: true } } } },
+      [traefikEntryPoints.web]: {
+        address: `:${httpPort}`,
+        http: { redirections: { entryPoint: { to, scheme: 'https', permanent: true } } },
+      },
       [traefikEntryPoints.websecure]: websecure,
       [traefikEntryPoints.metrics]: { address: `:${metricsPort(plan)}` },
     },
-    metrics: { prometheus: { entryPoint: traefikEntryPoints.metrics, addEntryPointsLabels: true, addRoutersLabels: true, addServicesLabels: true } },
+    metrics: {
+      prometheus: { entryPoint: traefikEntryPoints.metrics, addEntryPointsLabels: true, addRoutersLabels: true, addServicesLabels: true },
+    },
     providers: { file: { directory: traefikPaths.dynamicMount, watch: true } },
   };
   if (opts.discovery === 'swarm') {
@@ -237,14 +246,15 @@ export function traefikRoutes(plan: Plan, opts: TraefikOptions = {}): Record<str
     const proxyRoute = isProxyRoute(plan, r);
     const middlewares = routeMiddlewares(r);
     const priority = routePriority(r);
-    if (!(labelled && !proxyRoute)) routers[r.name] = {
-      entryPoints,
-      rule: routeRule(r),
-      ...(priority !== undefined ? { priority } : {}),
-      service: proxyRoute ? 'api@internal' : r.name,
-      middlewares,
-      tls,
-    };
+    if (!(labelled && !proxyRoute))
+      routers[r.name] = {
+        entryPoints,
+        rule: routeRule(r),
+        ...(priority !== undefined ? { priority } : {}),
+        service: proxyRoute ? 'api@internal' : r.name,
+        middlewares,
+        tls,
+      };
     r.denyPaths.forEach((p, i) => {
       routers[`${r.name}-deny-${i}`] = {
         entryPoints,
@@ -272,7 +282,8 @@ export function traefikTls(plan: Plan): Record<string, unknown> {
     options: { default: { minVersion: 'VersionTLS12', sniStrict: false } },
   };
   if (plan.tls.mode !== 'acme') {
-    if (!plan.tls.certSecret || !plan.tls.keySecret) throw new Error(`bug: tls mode ${plan.tls.mode} without certSecret/keySecret in the plan`);
+    if (!plan.tls.certSecret || !plan.tls.keySecret)
+      throw new Error(`bug: tls mode ${plan.tls.mode} without certSecret/keySecret in the plan`);
     const cert = { certFile: `${traefikPaths.secrets}/${plan.tls.certSecret}`, keyFile: `${traefikPaths.secrets}/${plan.tls.keySecret}` };
     tls.certificates = [cert];
     tls.stores = { default: { defaultCertificate: cert } };

@@ -29,7 +29,11 @@ const addFormats = addFormatsModule as unknown as (a: Ajv) => Ajv;
 const schemaDir = join(repoRoot, 'test', 'fixtures', 'schemas');
 const dynamicSchema = JSON.parse(readFileSync(join(schemaDir, 'traefik-v3-file-provider.json'), 'utf8'));
 const staticSchema = JSON.parse(readFileSync(join(schemaDir, 'traefik-v3.json'), 'utf8'));
-const compile = (s: object) => { const ajv = new Ajv({ allErrors: true, strict: false }); addFormats(ajv); return ajv.compile(s); };
+const compile = (s: object) => {
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  addFormats(ajv);
+  return ajv.compile(s);
+};
 const validateDynamic = compile(dynamicSchema);
 const validateStatic = compile(staticSchema);
 
@@ -37,7 +41,11 @@ const validateStatic = compile(staticSchema);
 
 function resolve(node: Doc): Doc {
   let n = node;
-  while (n.$ref) n = n.$ref.split('/').slice(1).reduce((o: Doc, k: string) => o[k], dynamicSchema);
+  while (n.$ref)
+    n = n.$ref
+      .split('/')
+      .slice(1)
+      .reduce((o: Doc, k: string) => o[k], dynamicSchema);
   return n;
 }
 /** the named fields of a schema object, across the branches of a oneOf (services, middlewares) */
@@ -63,27 +71,49 @@ export function decodeLabels(labels: Record<string, string>): Doc {
       const last = i === path.length - 1;
       let name: string;
       let child: Doc;
-      if (isMap(node)) { name = seg; child = resolve(node).additionalProperties; } else {
+      if (isMap(node)) {
+        name = seg;
+        child = resolve(node).additionalProperties;
+      } else {
         const f = fields(node);
         // `loadbalancer.server.*` is the one server of `servers` (label-slice-as-struct).
         const wanted = seg.toLowerCase() === 'server' && 'servers' in f ? 'servers' : seg.toLowerCase();
         const hit = Object.keys(f).find((k) => k.toLowerCase() === wanted);
         // Server.Port exists only as a label (json:"-"): the provider turns it into URLs.
-        if (!hit && wanted === 'port' && path[i - 1]?.toLowerCase() === 'server') { name = 'port'; child = { type: 'string' }; } else {
+        if (!hit && wanted === 'port' && path[i - 1]?.toLowerCase() === 'server') {
+          name = 'port';
+          child = { type: 'string' };
+        } else {
           assert.ok(hit, `${key}: Traefik has no field "${seg}" here (${Object.keys(f).join(', ')})`);
-          name = hit; child = f[hit]!;
+          name = hit;
+          child = f[hit]!;
         }
       }
       const c = resolve(child);
       if (c.type === 'array' && c.items && resolve(c.items).type === 'object') {
         target[name] ??= [{}];
-        target = target[name][0]; node = c.items; continue;
+        target = target[name][0];
+        node = c.items;
+        continue;
       }
       if (last) {
         const t = Array.isArray(c.type) ? c.type[0] : c.type;
         if (t === 'array') target[name] = value.split(',');
-        else if (t === 'integer') { assert.match(value, /^-?\d+$/, key); target[name] = Number(value); } else if (t === 'boolean') { assert.match(value, /^(true|false)$/, key); target[name] = value === 'true'; } else if (t === 'object' || c.properties) { assert.equal(value, 'true', `${key}: a section takes only "true"`); target[name] ??= {}; } else target[name] = value;
-      } else { target[name] ??= {}; target = target[name]; node = child; }
+        else if (t === 'integer') {
+          assert.match(value, /^-?\d+$/, key);
+          target[name] = Number(value);
+        } else if (t === 'boolean') {
+          assert.match(value, /^(true|false)$/, key);
+          target[name] = value === 'true';
+        } else if (t === 'object' || c.properties) {
+          assert.equal(value, 'true', `${key}: a section takes only "true"`);
+          target[name] ??= {};
+        } else target[name] = value;
+      } else {
+        target[name] ??= {};
+        target = target[name];
+        node = child;
+      }
     }
   }
   return root;
@@ -98,7 +128,8 @@ function asProviderOutput(labels: Record<string, string>, taskIps: string[]): { 
     else if (k.startsWith('traefik.')) dyn[k] = v;
   }
   // The provider-level labels Traefik v3 documents for Swarm (routing/providers/swarm).
-  for (const k of Object.keys(provider)) assert.ok(['traefik.enable', 'traefik.swarm.network', 'traefik.swarm.lbswarm'].includes(k), `unknown swarm label ${k}`);
+  for (const k of Object.keys(provider))
+    assert.ok(['traefik.enable', 'traefik.swarm.network', 'traefik.swarm.lbswarm'].includes(k), `unknown swarm label ${k}`);
   const cfg = decodeLabels(dyn);
   for (const svc of Object.values<Doc>(cfg.http?.services ?? {})) {
     const servers = svc.loadBalancer.servers as Array<{ port: string }>;
@@ -110,21 +141,36 @@ function asProviderOutput(labels: Record<string, string>, taskIps: string[]): { 
 
 // ---- the variants ----
 
-const secretHashes = (plan: Plan) => Object.fromEntries(plan.secrets.map((s) => [s.name, createHash('sha256').update(s.name).digest('hex')]));
-const asTraefik = (d: Doc) => { d.proxy = { ...(d.proxy ?? {}), kind: 'traefik' }; };
+const secretHashes = (plan: Plan) =>
+  Object.fromEntries(plan.secrets.map((s) => [s.name, createHash('sha256').update(s.name).digest('hex')]));
+const asTraefik = (d: Doc) => {
+  d.proxy = { ...(d.proxy ?? {}), kind: 'traefik' };
+};
 const variants: Array<{ id: string; template: string; change?: (d: Doc) => void }> = [
   { id: 'api', template: 'api' },
   { id: 'lab', template: 'lab' },
   { id: 'haproxy-mysql/traefik', template: 'haproxy-mysql', change: asTraefik },
-  { id: 'api/acme', template: 'api', change: (d) => { asTraefik(d); d.domain = 'example.com'; d.tls = { mode: 'acme', email: 'ops@example.com', staging: true }; } },
-  { id: 'api/features', template: 'api', change: (d) => {
-    asTraefik(d);
-    d.services.api.routes = [
-      { host: 'api.shop.localhost' },
-      { host: 'api.shop.localhost', path: '/admin', auth: true, allow: ['192.168.0.0/16'] },
-      { host: '*.apps.shop.localhost' },
-    ];
-  } },
+  {
+    id: 'api/acme',
+    template: 'api',
+    change: (d) => {
+      asTraefik(d);
+      d.domain = 'example.com';
+      d.tls = { mode: 'acme', email: 'ops@example.com', staging: true };
+    },
+  },
+  {
+    id: 'api/features',
+    template: 'api',
+    change: (d) => {
+      asTraefik(d);
+      d.services.api.routes = [
+        { host: 'api.shop.localhost' },
+        { host: 'api.shop.localhost', path: '/admin', auth: true, allow: ['192.168.0.0/16'] },
+        { host: '*.apps.shop.localhost' },
+      ];
+    },
+  },
 ];
 
 function render(v: (typeof variants)[number], change?: (p: Plan) => void) {
@@ -138,7 +184,12 @@ function render(v: (typeof variants)[number], change?: (p: Plan) => void) {
   for (const d of fileDocs) for (const k of ['routers', 'middlewares'] as const) Object.assign(fileCfg.http[k], d.http?.[k] ?? {});
   return { plan, files, stack, fileDocs, fileCfg, static: parse(byPath.get('traefik/traefik.yml')!) as Doc };
 }
-const traefikLabels = (svc: Doc) => Object.fromEntries(Object.entries<string>(svc.deploy.labels).filter(([k]) => k.startsWith('traefik.')).map(([k, v]) => [k, v.replaceAll('$$', '$')]));
+const traefikLabels = (svc: Doc) =>
+  Object.fromEntries(
+    Object.entries<string>(svc.deploy.labels)
+      .filter(([k]) => k.startsWith('traefik.'))
+      .map(([k, v]) => [k, v.replaceAll('$$', '$')]),
+  );
 
 for (const v of variants) {
   test(`swarm traefik ${v.id}: labels decode to a dynamic config Traefik's schema accepts, and every reference resolves`, () => {
@@ -151,11 +202,24 @@ for (const v of variants) {
     assert.ok(routed.length > 0);
     for (const [name, svc] of Object.entries<Doc>(stack.services)) {
       const labels = traefikLabels(svc);
-      assert.ok(!Object.keys(svc.labels ?? {}).some((k) => k.startsWith('traefik.')), `${name}: Swarm mode reads service labels; container labels would be ignored`);
-      if (!routed.some((r) => r.service === name)) { assert.deepEqual(labels, {}, `${name} is not routed`); continue; }
+      assert.ok(
+        !Object.keys(svc.labels ?? {}).some((k) => k.startsWith('traefik.')),
+        `${name}: Swarm mode reads service labels; container labels would be ignored`,
+      );
+      if (!routed.some((r) => r.service === name)) {
+        assert.deepEqual(labels, {}, `${name} is not routed`);
+        continue;
+      }
       const replicas = plan.components.find((c) => c.name === name)!.replicas;
-      const { provider, cfg } = asProviderOutput(labels, Array.from({ length: replicas }, (_, i) => `10.0.9.${i + 2}`));
-      assert.deepEqual(provider, { 'traefik.enable': 'true', 'traefik.swarm.lbswarm': 'false', 'traefik.swarm.network': swarmProvider.network(plan) });
+      const { provider, cfg } = asProviderOutput(
+        labels,
+        Array.from({ length: replicas }, (_, i) => `10.0.9.${i + 2}`),
+      );
+      assert.deepEqual(provider, {
+        'traefik.enable': 'true',
+        'traefik.swarm.lbswarm': 'false',
+        'traefik.swarm.network': swarmProvider.network(plan),
+      });
       assert.ok(validateDynamic(cfg), `${name}: ${JSON.stringify(validateDynamic.errors?.slice(0, 5), null, 2)}`);
       for (const r of routed.filter((x) => x.service === name)) {
         const router: Doc = cfg.http.routers[r.name];
@@ -225,19 +289,32 @@ test('Traefik on swarm: the Docker socket read-only and every manager, decided b
   const s = stack.services.proxy;
   assert.equal(s.deploy.mode, 'global');
   assert.deepEqual(s.deploy.placement, { constraints: ['node.role == manager'] });
-  assert.deepEqual(s.volumes.filter((m: Doc) => m.source === '/var/run/docker.sock'), [{ type: 'bind', source: '/var/run/docker.sock', target: '/var/run/docker.sock', read_only: true }]);
+  assert.deepEqual(
+    s.volumes.filter((m: Doc) => m.source === '/var/run/docker.sock'),
+    [{ type: 'bind', source: '/var/run/docker.sock', target: '/var/run/docker.sock', read_only: true }],
+  );
   // Anything else has the socket only where its plan mounts it on every target (cAdvisor).
   for (const c of plan.components.filter((x) => x.name !== 'proxy')) {
     const planned = c.mounts.some((m) => m.type === 'bind' && m.source === '/var/run/docker.sock');
-    assert.equal((stack.services[c.name].volumes ?? []).some((m: Doc) => m.source === '/var/run/docker.sock'), planned, c.name);
+    assert.equal(
+      (stack.services[c.name].volumes ?? []).some((m: Doc) => m.source === '/var/run/docker.sock'),
+      planned,
+      c.name,
+    );
   }
   const compose = renderAll(plan, 'compose').filter((f) => /compose\.ya?ml$/.test(f.path));
   assert.equal(compose.length, 1, 'one compose file');
   const cp = (parse(compose[0]!.contents) as Doc).services.proxy;
   assert.ok(!JSON.stringify(cp).includes('docker.sock'), 'no socket for Traefik on Compose');
   assert.equal(cp.deploy?.placement, undefined);
-  const h = loadVariant({ template: 'api', change: (d) => { d.proxy = { ...(d.proxy ?? {}), kind: 'haproxy' }; } }).plan;
-  const hs = (parse(renderAll(h, 'swarm', { secretHashes: secretHashes(h) }).find((f) => f.path === STACK_FILE)!.contents) as Doc).services.proxy;
+  const h = loadVariant({
+    template: 'api',
+    change: (d) => {
+      d.proxy = { ...(d.proxy ?? {}), kind: 'haproxy' };
+    },
+  }).plan;
+  const hs = (parse(renderAll(h, 'swarm', { secretHashes: secretHashes(h) }).find((f) => f.path === STACK_FILE)!.contents) as Doc).services
+    .proxy;
   assert.equal(hs.deploy.mode, 'global');
   assert.equal(hs.deploy.placement, undefined, 'HAProxy answers on every node');
   assert.ok(!(hs.volumes ?? []).some((m: Doc) => m.source === '/var/run/docker.sock'));
@@ -248,43 +325,97 @@ test('docker stack config resolves the labels to exactly what the plan meant ($ 
   const { plan, files } = render(variants.find((v) => v.id === 'api/features')!);
   const root = mkdtempSync(join(tmpdir(), 'wharf-traefik-labels-'));
   try {
-    for (const f of files) { mkdirSync(dirname(join(root, f.path)), { recursive: true }); writeFileSync(join(root, f.path), f.contents); }
+    for (const f of files) {
+      mkdirSync(dirname(join(root, f.path)), { recursive: true });
+      writeFileSync(join(root, f.path), f.contents);
+    }
     const secrets = join(root, plan.paths.secretsDir);
     mkdirSync(secrets, { recursive: true });
     for (const s of plan.secrets) writeFileSync(join(secrets, s.name), 'x');
-    const r = await execa('docker', ['stack', 'config', '-c', STACK_FILE], { cwd: root, reject: false, env: { DOCKER_HOST: 'unix:///nonexistent.sock' } });
+    const r = await execa('docker', ['stack', 'config', '-c', STACK_FILE], {
+      cwd: root,
+      reject: false,
+      env: { DOCKER_HOST: 'unix:///nonexistent.sock' },
+    });
     assert.equal(r.exitCode, 0, r.stderr);
     const resolved = parse(r.stdout) as Doc;
     const want = traefikSwarmLabels(plan);
-    assert.ok(Object.values(want.api!).some((x) => x.includes('$')), 'the wildcard rule has a $ to survive');
+    assert.ok(
+      Object.values(want.api!).some((x) => x.includes('$')),
+      'the wildcard rule has a $ to survive',
+    );
     for (const [svc, labels] of Object.entries(want)) {
-      const got = Object.fromEntries(Object.entries<string>(resolved.services[svc].deploy.labels).filter(([k]) => k.startsWith('traefik.')));
+      const got = Object.fromEntries(
+        Object.entries<string>(resolved.services[svc].deploy.labels).filter(([k]) => k.startsWith('traefik.')),
+      );
       assert.deepEqual(got, labels, svc);
     }
-  } finally { rmSync(root, { recursive: true, force: true }); }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 // Hostile input: a route host and path the schema would refuse, put into the plan directly.
 // Either the render refuses, or the label is one YAML value that decodes, after the stack
 // file's interpolation, to a rule whose matchers carry the input unchanged.
-const nasty = ['\n', '\r', '`', '"', "'", '$', '${HOME}', '$$', '\\', '#', ' ', ',', ':', '- ', '=', '@', '.', '😀', '\u2028', '\t', ')', '(', '&&'];
+const nasty = [
+  '\n',
+  '\r',
+  '`',
+  '"',
+  "'",
+  '$',
+  '${HOME}',
+  '$$',
+  '\\',
+  '#',
+  ' ',
+  ',',
+  ':',
+  '- ',
+  '=',
+  '@',
+  '.',
+  '😀',
+  '\u2028',
+  '\t',
+  ')',
+  '(',
+  '&&',
+];
 const hostile = fc.array(fc.constantFrom(...nasty, 'a', 'x.y'), { minLength: 1, maxLength: 8 }).map((xs) => `wq7${xs.join('')}`);
 test('property: a hostile host or path reaches the labels escaped, or the render refuses', () => {
   const base = variants[0]!;
   const benign = render(base);
   const benignKeys = Object.keys(benign.stack.services.api.deploy.labels).sort();
-  fc.assert(fc.property(hostile, hostile, (host, path) => {
-    let out;
-    try {
-      out = render(base, (p) => { const r = p.routes.find((x) => x.service === 'api')!; r.host = host; r.path = `/${path}`; });
-    } catch (e) { assert.ok(e instanceof Error); return; }
-    const text = out.files.find((f) => f.path === STACK_FILE)!.contents;
-    assert.equal(parseAllDocuments(text).length, 1);
-    const labels = out.stack.services.api.deploy.labels as Record<string, string>;
-    assert.deepEqual(Object.keys(labels).sort(), benignKeys, 'no label injected or lost');
-    const raw = labels['traefik.http.routers.api.rule']!;
-    assert.match(raw, /^(?:[^$]|\$\$)*$/, 'every $ escaped for Compose interpolation');
-    const m = parseRule(raw.replaceAll('$$', '$'));
-    assert.deepEqual(m.map((x) => [x.matcher, x.args]), [['Host', [host]], ['PathPrefix', [`/${path}`]]]);
-  }), propertyParams(100));
+  fc.assert(
+    fc.property(hostile, hostile, (host, path) => {
+      let out;
+      try {
+        out = render(base, (p) => {
+          const r = p.routes.find((x) => x.service === 'api')!;
+          r.host = host;
+          r.path = `/${path}`;
+        });
+      } catch (e) {
+        assert.ok(e instanceof Error);
+        return;
+      }
+      const text = out.files.find((f) => f.path === STACK_FILE)!.contents;
+      assert.equal(parseAllDocuments(text).length, 1);
+      const labels = out.stack.services.api.deploy.labels as Record<string, string>;
+      assert.deepEqual(Object.keys(labels).sort(), benignKeys, 'no label injected or lost');
+      const raw = labels['traefik.http.routers.api.rule']!;
+      assert.match(raw, /^(?:[^$]|\$\$)*$/, 'every $ escaped for Compose interpolation');
+      const m = parseRule(raw.replaceAll('$$', '$'));
+      assert.deepEqual(
+        m.map((x) => [x.matcher, x.args]),
+        [
+          ['Host', [host]],
+          ['PathPrefix', [`/${path}`]],
+        ],
+      );
+    }),
+    propertyParams(100),
+  );
 });

@@ -12,8 +12,15 @@
 import type { Plan, Route } from '../../plan/model.js';
 import { byCodeUnit } from '../../plan/sort.js';
 import {
-  certResolverName, edgeHealthCheck, isProxyRoute, mw, routeMiddlewares, routePriority, routeRule,
-  swarmProvider, traefikEntryPoints,
+  certResolverName,
+  edgeHealthCheck,
+  isProxyRoute,
+  mw,
+  routeMiddlewares,
+  routePriority,
+  routeRule,
+  swarmProvider,
+  traefikEntryPoints,
 } from './index.js';
 
 const atFile = (name: string) => `${name}@file`;

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { parse } from 'yaml';
-import type { Plan } from '../../plan/model.js';
 import { loadVariant, repoRoot, templateNames } from '../../../test/support/templates.js';
 import { parseRule } from '../../../test/support/traefik-rule.js';
 import { denyRouterPriority, denyRule, renderTraefik, replicaUrls, routeRule } from './index.js';
@@ -28,8 +27,14 @@ const validateStatic = compile(staticSchema);
 const validateDynamic = compile(dynamicSchema);
 
 type Doc = Record<string, any>;
-const asTraefik = (d: Doc) => { d.proxy = { ...(d.proxy ?? {}), kind: 'traefik' }; };
-const asAcme = (d: Doc) => { asTraefik(d); d.domain = 'example.com'; d.tls = { mode: 'acme', email: 'ops@example.com', staging: true }; };
+const asTraefik = (d: Doc) => {
+  d.proxy = { ...(d.proxy ?? {}), kind: 'traefik' };
+};
+const asAcme = (d: Doc) => {
+  asTraefik(d);
+  d.domain = 'example.com';
+  d.tls = { mode: 'acme', email: 'ops@example.com', staging: true };
+};
 /** Every feature at once: path routes on one host, allow-lists, auth, non-standard ports. */
 const featureful = (d: Doc) => {
   asTraefik(d);
@@ -95,7 +100,10 @@ test('traefik schemas have teeth: typos and wrong shapes are rejected', () => {
 for (const v of variants) {
   test(`traefik ${v.id}: static and dynamic files pass Traefik's JSON schemas`, () => {
     const { files, docs } = render(v);
-    assert.deepEqual(files.map((f) => f.path), ['traefik/traefik.yml', 'traefik/dynamic/middlewares.yml', 'traefik/dynamic/routes.yml', 'traefik/dynamic/tls.yml']);
+    assert.deepEqual(
+      files.map((f) => f.path),
+      ['traefik/traefik.yml', 'traefik/dynamic/middlewares.yml', 'traefik/dynamic/routes.yml', 'traefik/dynamic/tls.yml'],
+    );
     const st = docs.get('traefik/traefik.yml')!;
     assert.ok(validateStatic(st), `traefik.yml: ${errors(validateStatic)}`);
     // The static schema allows unknown top-level keys; Traefik does not.
@@ -150,12 +158,16 @@ test('traefik: static config — redirect, entry points, metrics not on a public
   for (const v of variants) {
     const { plan, docs } = render(v);
     const st = docs.get('traefik/traefik.yml')!;
-    const published = (host: number) => plan.components.find((c) => c.name === plan.proxy.component)!.ports.find((p) => p.host === host)!.container;
+    const published = (host: number) =>
+      plan.components.find((c) => c.name === plan.proxy.component)!.ports.find((p) => p.host === host)!.container;
     assert.equal(st.entryPoints.web.address, `:${published(plan.proxy.httpPort)}`);
     assert.equal(st.entryPoints.websecure.address, `:${published(plan.proxy.httpsPort)}`);
     assert.equal(published(plan.proxy.httpsPort), 443);
-    assert.deepEqual(st.entryPoints.web.http.redirections.entryPoint,
-      { to: plan.proxy.httpsPort === 443 ? 'websecure' : `:${plan.proxy.httpsPort}`, scheme: 'https', permanent: true });
+    assert.deepEqual(st.entryPoints.web.http.redirections.entryPoint, {
+      to: plan.proxy.httpsPort === 443 ? 'websecure' : `:${plan.proxy.httpsPort}`,
+      scheme: 'https',
+      permanent: true,
+    });
     const proxy = plan.components.find((c) => c.name === plan.proxy.component)!;
     // The metrics entry point is the one the plan scrapes, and is not published.
     assert.equal(st.entryPoints.metrics.address, `:${proxy.metrics?.port ?? 8082}`);
@@ -169,16 +181,29 @@ test('traefik: static config — redirect, entry points, metrics not on a public
     assert.deepEqual(Object.keys(st.providers), ['file']);
     assert.equal(st.providers.file.directory, '/etc/traefik/dynamic');
     // The compose renderer mounts the dynamic directory exactly there.
-    assert.ok(proxy.mounts.some((m) => m.type === 'config' && bundlePath(m.bundle) === 'traefik/dynamic' && m.target === st.providers.file.directory));
-    assert.ok(proxy.mounts.some((m) => m.type === 'config' && bundlePath(m.bundle) === 'traefik/traefik.yml' && m.target === '/etc/traefik/traefik.yml'));
+    assert.ok(
+      proxy.mounts.some(
+        (m) => m.type === 'config' && bundlePath(m.bundle) === 'traefik/dynamic' && m.target === st.providers.file.directory,
+      ),
+    );
+    assert.ok(
+      proxy.mounts.some(
+        (m) => m.type === 'config' && bundlePath(m.bundle) === 'traefik/traefik.yml' && m.target === '/etc/traefik/traefik.yml',
+      ),
+    );
     assert.equal(st.accessLog.format, 'json');
     assert.equal(st.accessLog.fields.headers.defaultMode, 'drop', 'Authorization must not reach the access log');
     if (plan.tls.mode === 'acme') {
       assert.deepEqual(st.certificatesResolvers.le.acme, {
-        email: plan.tls.email, storage: '/acme/acme.json', httpChallenge: { entryPoint: 'web' },
+        email: plan.tls.email,
+        storage: '/acme/acme.json',
+        httpChallenge: { entryPoint: 'web' },
         caServer: 'https://acme-staging-v02.api.letsencrypt.org/directory',
       });
-      assert.ok(proxy.mounts.some((m) => m.type === 'volume' && m.target === '/acme'), 'ACME storage on a volume');
+      assert.ok(
+        proxy.mounts.some((m) => m.type === 'volume' && m.target === '/acme'),
+        'ACME storage on a volume',
+      );
       assert.equal(docs.get('traefik/dynamic/tls.yml')!.tls.stores, undefined);
     } else {
       assert.equal(st.certificatesResolvers, undefined);
@@ -190,7 +215,11 @@ test('traefik: metrics paths are refused by a higher-priority router on every ho
   for (const v of variants) {
     const { plan, docs } = render(v);
     const routers = dynamicMerged(docs).http.routers as Record<string, Doc>;
-    const maxDefault = Math.max(...Object.values(routers).filter((r) => r.priority !== denyRouterPriority).map((r) => r.priority ?? r.rule.length));
+    const maxDefault = Math.max(
+      ...Object.values(routers)
+        .filter((r) => r.priority !== denyRouterPriority)
+        .map((r) => r.priority ?? r.rule.length),
+    );
     const withMetrics = plan.routes.filter((r) => r.denyPaths.length);
     assert.ok(withMetrics.length > 0 || v.template === 'lab', `${v.id}: expected a route with metrics`);
     for (const r of withMetrics) {
@@ -231,15 +260,24 @@ test('traefik: services list every replica, health-checked, and the dashboard go
         continue;
       }
       const lb = dyn.http.services[r.name].loadBalancer;
-      assert.deepEqual(lb.servers.map((s: Doc) => s.url), replicaUrls(plan, r));
+      assert.deepEqual(
+        lb.servers.map((s: Doc) => s.url),
+        replicaUrls(plan, r),
+      );
       assert.equal(lb.servers.length, r.replicas);
       assert.equal(lb.healthCheck.path, r.healthPath ?? '/');
       assert.ok(parseInt(lb.healthCheck.interval, 10) > parseInt(lb.healthCheck.timeout, 10), 'interval must exceed timeout');
     }
-    assert.ok(plan.routes.some((r) => r.service === plan.proxy.component), `${v.id}: dashboard route`);
+    assert.ok(
+      plan.routes.some((r) => r.service === plan.proxy.component),
+      `${v.id}: dashboard route`,
+    );
     assert.equal(dyn.http.middlewares['edge-auth'].basicAuth.usersFile, `/run/secrets/${plan.proxy.authSecret}`);
     const proxy = plan.components.find((c) => c.name === plan.proxy.component)!;
-    assert.ok(proxy.secrets.some((s) => s.target === `/run/secrets/${plan.proxy.authSecret}`), 'users file is mounted');
+    assert.ok(
+      proxy.secrets.some((s) => s.target === `/run/secrets/${plan.proxy.authSecret}`),
+      'users file is mounted',
+    );
   }
 });
 
@@ -261,7 +299,11 @@ test('traefik: TLS — default store certificate from the secrets, TLS 1.2 minim
   assert.deepEqual(tls.certificates, [cert]);
   assert.equal(tls.options.default.minVersion, 'VersionTLS12');
   const proxy = plan.components.find((c) => c.name === plan.proxy.component)!;
-  for (const s of [plan.tls.certSecret, plan.tls.keySecret]) assert.ok(proxy.secrets.some((m) => m.target === `/run/secrets/${s}`), `${s} mounted`);
+  for (const s of [plan.tls.certSecret, plan.tls.keySecret])
+    assert.ok(
+      proxy.secrets.some((m) => m.target === `/run/secrets/${s}`),
+      `${s} mounted`,
+    );
 });
 
 test('traefik: featureful spec — path routes, wildcard host, non-standard HTTPS port', () => {
@@ -287,7 +329,10 @@ test('traefik: rendering is deterministic and carries no secret values, only sec
     assert.doesNotMatch(text, /password|BEGIN [A-Z ]*PRIVATE KEY|\$2[aby]\$/i);
     for (const m of text.matchAll(/\/run\/secrets\/([a-z0-9-]+)/g)) {
       const { plan } = render(v);
-      assert.ok(plan.secrets.some((s) => s.name === m[1]), `unknown secret ${m[1]}`);
+      assert.ok(
+        plan.secrets.some((s) => s.name === m[1]),
+        `unknown secret ${m[1]}`,
+      );
     }
   }
 });
@@ -298,7 +343,14 @@ test('traefik: hostile hosts and paths stay one rule value each and come back in
   for (const e of ['a`) || Host(`evil', 'a"b\\c', 'x\ny', 'x\r', '$HOME ${X} `$(id)`', 'ü😀\u2028', "') || PathPrefix('/"]) {
     const route = { ...r0, host: `api${e}`, path: `/p${e}` };
     const ms = parseRule(routeRule(route));
-    assert.deepEqual(ms, [{ matcher: 'Host', args: [route.host] }, { matcher: 'PathPrefix', args: [route.path] }], JSON.stringify(e));
+    assert.deepEqual(
+      ms,
+      [
+        { matcher: 'Host', args: [route.host] },
+        { matcher: 'PathPrefix', args: [route.path] },
+      ],
+      JSON.stringify(e),
+    );
     const deny = parseRule(denyRule(route, `/m${e}`));
     assert.equal(deny.length, 2);
     assert.ok(new RegExp(deny[1]!.args[0]!.replace('(?i)', ''), 'i').test(`/m${e}`), 'the deny regexp matches the literal path');

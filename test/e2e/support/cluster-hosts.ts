@@ -13,8 +13,20 @@ import { repoRoot } from './images.js';
 const dockerfileDir = join(repoRoot, 'scripts', 'docker', 'cluster-node');
 
 /** Every capability but SYS_RESOURCE, as scripts/docker/swarm-nodes.sh runs its nodes (no --privileged), and TUN for wireguard-go. */
-export const HOST_RUN_FLAGS = ['--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
-  '--security-opt', 'systempaths=unconfined', '--device', '/dev/net/tun'];
+export const HOST_RUN_FLAGS = [
+  '--cap-add',
+  'ALL',
+  '--cap-drop',
+  'SYS_RESOURCE',
+  '--security-opt',
+  'seccomp=unconfined',
+  '--security-opt',
+  'apparmor=unconfined',
+  '--security-opt',
+  'systempaths=unconfined',
+  '--device',
+  '/dev/net/tun',
+];
 
 /** The image of scripts/docker/cluster-node/<dockerfile>, tagged by the base and the files that go into it; built when missing. */
 export async function hostImage(repo: string, dockerfile: string, inputs: string[], log: (m: string) => void): Promise<string> {
@@ -25,7 +37,9 @@ export async function hostImage(repo: string, dockerfile: string, inputs: string
   if ((await execa('docker', ['image', 'inspect', ref], { reject: false })).exitCode !== 0) {
     log(`building ${ref}`);
     const network = process.env.WHARF_BUILD_NETWORK ? ['--network', process.env.WHARF_BUILD_NETWORK] : [];
-    await execa('docker', ['build', '-q', '-f', join(dockerfileDir, dockerfile), '-t', ref, ...network, dockerfileDir], { env: { DOCKER_BUILDKIT: '0' } });
+    await execa('docker', ['build', '-q', '-f', join(dockerfileDir, dockerfile), '-t', ref, ...network, dockerfileDir], {
+      env: { DOCKER_BUILDKIT: '0' },
+    });
   }
   return ref;
 }
@@ -35,14 +49,21 @@ export function testHosts(kind: string, names: string[]) {
   const prefix = `wharf-${kind}-${randomBytes(4).toString('hex')}`;
   const container = (n: string) => `${prefix}-${n}`;
   return {
-    names, net: `${prefix}-net`, container,
+    names,
+    net: `${prefix}-net`,
+    container,
     exec: (n: string, argv: string[], reject = true) => execa('docker', ['exec', container(n), ...argv], { reject }),
     /** the inventory that reaches them: docker exec instead of SSH, already root, userspace WireGuard */
     writeInventory(path: string, vars: Record<string, unknown>): string {
-      writeFileSync(path, stringify({ all: {
-        vars: { ansible_connection: 'community.docker.docker', ansible_become: false, wg_userspace: true, ...vars },
-        hosts: Object.fromEntries(names.map((n) => [n, { ansible_host: container(n) }])),
-      } }));
+      writeFileSync(
+        path,
+        stringify({
+          all: {
+            vars: { ansible_connection: 'community.docker.docker', ansible_become: false, wg_userspace: true, ...vars },
+            hosts: Object.fromEntries(names.map((n) => [n, { ansible_host: container(n) }])),
+          },
+        }),
+      );
       return path;
     },
     async remove() {
@@ -56,9 +77,13 @@ export type TestHosts = ReturnType<typeof testHosts>;
 /** A handshake needs traffic: one ping over wg0 each way, then every node has one with every peer. */
 export async function assertHandshakes(hosts: TestHosts, rendered: ClusterRendered): Promise<void> {
   const nodes = rendered.plan.nodes;
-  for (const a of nodes) for (const b of nodes) if (a !== b) await hosts.exec(a.name, ['ping', '-c', '1', '-W', '3', '-I', 'wg0', b.wgAddress]);
+  for (const a of nodes)
+    for (const b of nodes) if (a !== b) await hosts.exec(a.name, ['ping', '-c', '1', '-W', '3', '-I', 'wg0', b.wgAddress]);
   for (const a of nodes) {
-    const hs = (await hosts.exec(a.name, ['wg', 'show', 'wg0', 'latest-handshakes'])).stdout.trim().split('\n').map((l) => l.split('\t'));
+    const hs = (await hosts.exec(a.name, ['wg', 'show', 'wg0', 'latest-handshakes'])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t'));
     for (const b of nodes.filter((x) => x !== a)) {
       const row = hs.find(([k]) => k === rendered.publicKeys[b.name]);
       assert.ok(row && Number(row[1]) > 0, `${a.name} has no handshake with ${b.name}: ${JSON.stringify(hs)}`);

@@ -22,14 +22,35 @@ export type TestImages = Record<string, string>;
 
 /** The imageKeys that get a locally built substitute. */
 export const substitutedKeys = [
-  'haproxy', 'prometheus', 'alertmanager', 'node-exporter', 'postgres', 'mysql', 'mariadb', 'redis',
-  'postgres-exporter', 'mysqld-exporter', 'redis-exporter', 'restic', 'node',
+  'haproxy',
+  'prometheus',
+  'alertmanager',
+  'node-exporter',
+  'postgres',
+  'mysql',
+  'mariadb',
+  'redis',
+  'postgres-exporter',
+  'mysqld-exporter',
+  'redis-exporter',
+  'restic',
+  'node',
 ] as const satisfies readonly ImageKey[];
 
 /** The image directories under test/e2e/images (what `--only` takes). */
 export const imageDirs = [
-  'postgres', 'mariadb', 'redis', 'haproxy', 'prometheus', 'alertmanager', 'node-exporter',
-  'postgres-exporter', 'mysqld-exporter', 'redis-exporter', 'restic', 'node',
+  'postgres',
+  'mariadb',
+  'redis',
+  'haproxy',
+  'prometheus',
+  'alertmanager',
+  'node-exporter',
+  'postgres-exporter',
+  'mysqld-exporter',
+  'redis-exporter',
+  'restic',
+  'node',
 ] as const;
 export type ImageDir = (typeof imageDirs)[number];
 
@@ -71,7 +92,9 @@ function runBuild(args: string[], progress: NodeJS.WritableStream | null): Promi
     const child = spawn('bash', [buildScript, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let tail = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       tail = (tail + d).slice(-4000);
       progress?.write(d);
@@ -106,7 +129,12 @@ export function parseImageMap(text: string): TestImages {
 }
 
 function dockerAnswers(): boolean {
-  try { execaSync('docker', ['version', '--format', '{{.Server.Version}}'], { stdio: 'ignore', timeout: 20_000 }); return true; } catch { return false; }
+  try {
+    execaSync('docker', ['version', '--format', '{{.Server.Version}}'], { stdio: 'ignore', timeout: 20_000 });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -119,7 +147,11 @@ export function dockerSkipReason(): string | undefined {
   if (!dockerAnswers()) {
     const canStart = existsSync(ensureEngineScript) && process.getuid?.() === 0 && commandExists('dockerd');
     if (canStart) {
-      try { execaSync('bash', [ensureEngineScript], { stdio: 'ignore', timeout: 180_000 }); } catch { /* reported below */ }
+      try {
+        execaSync('bash', [ensureEngineScript], { stdio: 'ignore', timeout: 180_000 });
+      } catch {
+        /* reported below */
+      }
     }
     if (!dockerAnswers()) reason = 'no Docker Engine answers (run scripts/docker/ensure-engine.sh as root, or .ci/run)';
   }
@@ -131,9 +163,19 @@ export function dockerSkipReason(): string | undefined {
 }
 
 function commandExists(cmd: string): boolean {
-  try { execaSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }); return true; } catch { return false; }
+  try {
+    execaSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function baseImageExists(): boolean {
-  try { execaSync('docker', ['image', 'inspect', 'local/debian:bookworm'], { stdio: 'ignore' }); return true; } catch { return false; }
+  try {
+    execaSync('docker', ['image', 'inspect', 'local/debian:bookworm'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -23,7 +23,14 @@ export interface MonitoringProfile {
   heartbeatInterval: string;
 }
 
-export const testProfile: MonitoringProfile = { scrapeInterval: '1s', alertFor: '2s', groupWait: '1s', groupInterval: '1s', repeatInterval: '1h', heartbeatInterval: '4s' };
+export const testProfile: MonitoringProfile = {
+  scrapeInterval: '1s',
+  alertFor: '2s',
+  groupWait: '1s',
+  groupInterval: '1s',
+  repeatInterval: '1h',
+  heartbeatInterval: '4s',
+};
 
 /** The alias the webhook container answers to on the monitoring network, and its port. */
 export const HOOK_ALIAS = 'hook';
@@ -107,8 +114,20 @@ export async function startHook(s: E2EStack): Promise<Hook> {
   const container = `${project}-test-hook`;
   await execa('docker', ['rm', '-f', '-v', container], { reject: false });
   await execa('docker', [
-    'run', '-d', '--name', container, '--network', `${project}_monitoring`, '--network-alias', HOOK_ALIAS,
-    '--label', `wharf.test=${project}`, image, 'node', '-e', HOOK_SERVER,
+    'run',
+    '-d',
+    '--name',
+    container,
+    '--network',
+    `${project}_monitoring`,
+    '--network-alias',
+    HOOK_ALIAS,
+    '--label',
+    `wharf.test=${project}`,
+    image,
+    'node',
+    '-e',
+    HOOK_SERVER,
   ]);
   const hook: Hook = {
     container,
@@ -116,26 +135,51 @@ export async function startHook(s: E2EStack): Promise<Hook> {
       const r = await execa('docker', ['exec', container, 'wget', '-qO-', `http://127.0.0.1:${HOOK_PORT}/`]);
       return JSON.parse(r.stdout) as Delivered[];
     },
-    async remove() { await execa('docker', ['rm', '-f', '-v', container], { reject: false }); },
+    async remove() {
+      await execa('docker', ['rm', '-f', '-v', container], { reject: false });
+    },
   };
-  await waitFor('webhook receiver answers', async () => (await hook.read().then(() => true, () => undefined)), 30_000, 300);
+  await waitFor(
+    'webhook receiver answers',
+    async () =>
+      await hook.read().then(
+        () => true,
+        () => undefined,
+      ),
+    30_000,
+    300,
+  );
   return hook;
 }
 
 /** Polls until fn returns something other than undefined; on timeout throws with the last error and diag(). */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 250, diag?: () => Promise<string>): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs = 250,
+  diag?: () => Promise<string>,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await fn();
       if (v !== undefined) return v;
-    } catch (e) { last = e; }
+    } catch (e) {
+      last = e;
+    }
     if (Date.now() > end) break;
     await sleep(intervalMs);
   }
   let extra = '';
-  if (diag) { try { extra = `\n${await diag()}`; } catch (e) { extra = `\n(diagnostics failed: ${String(e)})`; } }
+  if (diag) {
+    try {
+      extra = `\n${await diag()}`;
+    } catch (e) {
+      extra = `\n(diagnostics failed: ${String(e)})`;
+    }
+  }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}${extra}`);
 }
 
@@ -154,36 +198,66 @@ async function getInside(container: string, url: string): Promise<string> {
   return (await execa('docker', ['exec', container, 'wget', '-qO-', url])).stdout;
 }
 
-export interface PromSample { metric: Record<string, string>; value: [number, string] }
+export interface PromSample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
 
 /** Instant query against the live Prometheus (inside its container). */
 export async function promQuery(prom: string, expr: string): Promise<PromSample[]> {
-  const body = JSON.parse(await getInside(prom, `http://localhost:9090/api/v1/query?query=${encodeURIComponent(expr)}`)) as { status: string; data: { result: PromSample[] }; error?: string };
+  const body = JSON.parse(await getInside(prom, `http://localhost:9090/api/v1/query?query=${encodeURIComponent(expr)}`)) as {
+    status: string;
+    data: { result: PromSample[] };
+    error?: string;
+  };
   if (body.status !== 'success') throw new Error(`${expr}: ${body.error}`);
   return body.data.result;
 }
 
-export interface PromRuleGroup { name: string; rules: Array<{ name: string; type: string; health: string; lastError?: string; state?: string }> }
+export interface PromRuleGroup {
+  name: string;
+  rules: Array<{ name: string; type: string; health: string; lastError?: string; state?: string }>;
+}
 
 export async function promRules(prom: string): Promise<PromRuleGroup[]> {
   return (JSON.parse(await getInside(prom, 'http://localhost:9090/api/v1/rules')) as { data: { groups: PromRuleGroup[] } }).data.groups;
 }
 
-export interface PromAlertState { labels: Record<string, string>; state: string; activeAt?: string }
+export interface PromAlertState {
+  labels: Record<string, string>;
+  state: string;
+  activeAt?: string;
+}
 
 export async function promAlerts(prom: string): Promise<PromAlertState[]> {
   return (JSON.parse(await getInside(prom, 'http://localhost:9090/api/v1/alerts')) as { data: { alerts: PromAlertState[] } }).data.alerts;
 }
 
-export interface AmAlert { labels: Record<string, string>; status: { state: string; inhibitedBy: string[]; silencedBy: string[] }; startsAt: string }
+export interface AmAlert {
+  labels: Record<string, string>;
+  status: { state: string; inhibitedBy: string[]; silencedBy: string[] };
+  startsAt: string;
+}
 
 export async function amAlerts(am: string): Promise<AmAlert[]> {
   return JSON.parse(await getInside(am, 'http://localhost:9093/api/v2/alerts')) as AmAlert[];
 }
 
 /** Posts alerts to Alertmanager the way Prometheus does (for the inhibition check). */
-export async function amPost(am: string, alerts: Array<{ labels: Record<string, string>; annotations?: Record<string, string>; endsAt?: string }>): Promise<void> {
-  await execa('docker', ['exec', am, 'wget', '-qO-', '--header', 'Content-Type: application/json', `--post-data=${JSON.stringify(alerts)}`, 'http://localhost:9093/api/v2/alerts']);
+export async function amPost(
+  am: string,
+  alerts: Array<{ labels: Record<string, string>; annotations?: Record<string, string>; endsAt?: string }>,
+): Promise<void> {
+  await execa('docker', [
+    'exec',
+    am,
+    'wget',
+    '-qO-',
+    '--header',
+    'Content-Type: application/json',
+    `--post-data=${JSON.stringify(alerts)}`,
+    'http://localhost:9093/api/v2/alerts',
+  ]);
 }
 
 /** A short account of what the monitoring sees, for failure messages. */
@@ -198,24 +272,39 @@ export async function monitoringDiagnostics(s: E2EStack, hook?: Hook): Promise<s
       const up = await promQuery(prom, 'up').catch((e) => String(e));
       lines.push(`up: ${typeof up === 'string' ? up : up.map((x) => `${x.metric.job}/${x.metric.instance}=${x.value[1]}`).join(', ')}`);
       const al = await promAlerts(prom).catch((e) => String(e));
-      lines.push(`prometheus alerts: ${typeof al === 'string' ? al : al.map((a) => `${a.labels.alertname}{component=${a.labels.component}} ${a.state}`).join(', ') || 'none'}`);
+      lines.push(
+        `prometheus alerts: ${typeof al === 'string' ? al : al.map((a) => `${a.labels.alertname}{component=${a.labels.component}} ${a.state}`).join(', ') || 'none'}`,
+      );
     }
     if (am) {
       const al = await amAlerts(am).catch((e) => String(e));
-      lines.push(`alertmanager: ${typeof al === 'string' ? al : al.map((a) => `${a.labels.alertname}{component=${a.labels.component}} ${a.status.state}`).join(', ') || 'none'}`);
+      lines.push(
+        `alertmanager: ${typeof al === 'string' ? al : al.map((a) => `${a.labels.alertname}{component=${a.labels.component}} ${a.status.state}`).join(', ') || 'none'}`,
+      );
     }
     if (hook) {
       const d = await hook.read().catch((e) => String(e));
-      lines.push(`webhook: ${typeof d === 'string' ? d : d.map((x) => `${x.labels.alertname}{component=${x.labels.component}} ${x.status}`).join(', ') || 'nothing'}`);
+      lines.push(
+        `webhook: ${typeof d === 'string' ? d : d.map((x) => `${x.labels.alertname}{component=${x.labels.component}} ${x.status}`).join(', ') || 'nothing'}`,
+      );
     }
-  } catch (e) { lines.push(`(diagnostics failed: ${String(e)})`); }
+  } catch (e) {
+    lines.push(`(diagnostics failed: ${String(e)})`);
+  }
   return lines.join('\n');
 }
 
 /** The first delivery after index `since` matching alertname/status (and labels), or undefined. */
-export function findDelivery(d: Delivered[], since: number, alertname: string, status: 'firing' | 'resolved', labels: Record<string, string> = {}): Delivered | undefined {
-  return d.slice(since).find((x) => x.labels.alertname === alertname && x.status === status
-    && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
+export function findDelivery(
+  d: Delivered[],
+  since: number,
+  alertname: string,
+  status: 'firing' | 'resolved',
+  labels: Record<string, string> = {},
+): Delivered | undefined {
+  return d
+    .slice(since)
+    .find((x) => x.labels.alertname === alertname && x.status === status && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
 }
 
 /** Count of `up == 1` targets of a job. */

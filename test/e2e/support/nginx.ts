@@ -14,9 +14,15 @@ export async function nginxImage(): Promise<string> {
   const ref = `wharf-test/app-nginx:${h.digest('hex').slice(0, 12)}`;
   if ((await execa('docker', ['image', 'inspect', ref], { reject: false })).exitCode !== 0) {
     const network = process.env.WHARF_BUILD_NETWORK ? ['--network', process.env.WHARF_BUILD_NETWORK] : []; // as build-test-images.sh
-    await execa('docker', ['build', '-q', ...network, '--build-arg', `BASE=${base}`, '--label', 'org.wharf.test.image=app-nginx', '-t', ref, ctx], { env: { DOCKER_BUILDKIT: '0' } });
+    await execa(
+      'docker',
+      ['build', '-q', ...network, '--build-arg', `BASE=${base}`, '--label', 'org.wharf.test.image=app-nginx', '-t', ref, ctx],
+      { env: { DOCKER_BUILDKIT: '0' } },
+    );
     // one tag kept, like build-test-images.sh does for its own
-    const old = (await execa('docker', ['image', 'ls', 'wharf-test/app-nginx', '--format', '{{.Repository}}:{{.Tag}}'])).stdout.split('\n').filter((r) => r && r !== ref);
+    const old = (await execa('docker', ['image', 'ls', 'wharf-test/app-nginx', '--format', '{{.Repository}}:{{.Tag}}'])).stdout
+      .split('\n')
+      .filter((r) => r && r !== ref);
     if (old.length) await execa('docker', ['image', 'rm', ...old], { reject: false });
   }
   return ref;

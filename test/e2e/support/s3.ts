@@ -20,7 +20,9 @@ export async function ensureMotoImage(): Promise<string> {
   for (const f of readdirSync(MOTO_DIR).sort()) h.update(f).update(readFileSync(join(MOTO_DIR, f)));
   const ref = `wharf-test/moto:${h.digest('hex').slice(0, 12)}`;
   if ((await execa('docker', ['image', 'inspect', ref], { reject: false })).exitCode === 0) return ref;
-  await execa('docker', ['build', '-q', '--build-arg', `BASE=${BASE}`, '--label', 'org.wharf.test.image=moto', '-t', ref, MOTO_DIR], { env: { DOCKER_BUILDKIT: '0' } });
+  await execa('docker', ['build', '-q', '--build-arg', `BASE=${BASE}`, '--label', 'org.wharf.test.image=moto', '-t', ref, MOTO_DIR], {
+    env: { DOCKER_BUILDKIT: '0' },
+  });
   return ref;
 }
 
@@ -35,7 +37,12 @@ export interface S3Server {
   stop(): Promise<void>;
 }
 
-export interface RecordedRequest { method: string; url: string; headers: Record<string, string>; body: string }
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
 
 export async function startS3(image: string, network: string, alias: string): Promise<S3Server> {
   const container = `wharf-s3-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
@@ -46,23 +53,35 @@ export async function startS3(image: string, network: string, alias: string): Pr
   await execa('docker', ['run', '-d', '--name', container, '--network', own, '-p', '127.0.0.1::5000', image]);
   await execa('docker', ['network', 'connect', '--alias', alias, network, container]);
   // read each time: a network disconnect/connect can move the published port
-  const base = async () => `http://127.0.0.1:${(await execa('docker', ['port', container, '5000/tcp'])).stdout.split('\n')[0]!.split(':').pop()}`;
+  const base = async () =>
+    `http://127.0.0.1:${(await execa('docker', ['port', container, '5000/tcp'])).stdout.split('\n')[0]!.split(':').pop()}`;
   const url = await base();
   const get = async (path: string, method = 'GET') => httpText(`${await base()}${path}`, method);
   for (let i = 0; ; i++) {
-    const ok = await get('/moto-api/').then((r) => r.status === 200, () => false);
+    const ok = await get('/moto-api/').then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) break;
-    if (i > 120) throw new Error(`moto in ${container} did not answer: ${(await execa('docker', ['logs', container], { reject: false })).stderr.slice(-2000)}`);
+    if (i > 120)
+      throw new Error(
+        `moto in ${container} did not answer: ${(await execa('docker', ['logs', container], { reject: false })).stderr.slice(-2000)}`,
+      );
     await new Promise((r) => setTimeout(r, 500));
   }
   const started = await get('/moto-api/recorder/start-recording', 'POST');
   if (started.status !== 200) throw new Error(`moto recorder: ${started.status} ${started.body.slice(0, 300)}`);
   return {
-    container, url, get,
+    container,
+    url,
+    get,
     async recording() {
       const r = await get('/moto-api/recorder/download-recording');
       if (r.status !== 200) throw new Error(`moto recording: ${r.status} ${r.body.slice(0, 300)}`);
-      return r.body.split('\n').filter(Boolean).map((l) => JSON.parse(l) as RecordedRequest)
+      return r.body
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as RecordedRequest)
         .filter((q) => !Object.keys(q.headers).some((h) => h.toLowerCase() === TEST_HEADER));
     },
     async stop() {
@@ -82,7 +101,9 @@ function httpText(url: string, method: string): Promise<{ status: number; body: 
     const req = request(url, { method, timeout: 10_000, headers: { [TEST_HEADER]: '1' } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('timeout', () => req.destroy(new Error(`${method} ${url}: no answer in 10 s`)));
@@ -103,14 +124,23 @@ const hmac = (k: Buffer | string, s: string) => createHmac('sha256', k).update(s
 export function sigV4Problem(req: RecordedRequest, accessKey: string, secretKey: string): string | undefined {
   const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), v]));
   const auth = headers.authorization ?? '';
-  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(auth);
+  const m =
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(
+      auth,
+    );
   if (!m) return `not a SigV4 header: ${auth.slice(0, 40)}`;
   const [, key, day, region, service, signed, signature] = m as unknown as [string, string, string, string, string, string, string];
   if (key !== accessKey) return `signed with access key ${key}`;
   const u = new URL(req.url);
-  const path = u.pathname.split('/').map((seg) => rfc3986(decodeURIComponent(seg))).join('/');
-  const query = [...u.searchParams].map(([k, v]) => [rfc3986(k), rfc3986(v)] as const)
-    .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join('&');
+  const path = u.pathname
+    .split('/')
+    .map((seg) => rfc3986(decodeURIComponent(seg)))
+    .join('/');
+  const query = [...u.searchParams]
+    .map(([k, v]) => [rfc3986(k), rfc3986(v)] as const)
+    .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
   const names = signed.split(';');
   const canonicalHeaders = names.map((n) => `${n}:${(headers[n] ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
   const canonical = [req.method, path, query, canonicalHeaders, signed, headers['x-amz-content-sha256'] ?? ''].join('\n');

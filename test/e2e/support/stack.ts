@@ -45,20 +45,28 @@ export function freePort(): Promise<number> {
 export function ensureApiBundle(): void {
   const api = join(repoRoot, 'apps', 'api');
   const bundle = join(api, 'dist', 'server.js');
-  const newest = (dir: string): number => readdirSync(dir, { withFileTypes: true })
-    .reduce((m, e) => Math.max(m, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0);
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce(
+      (m, e) => Math.max(m, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs),
+      0,
+    );
   if (existsSync(bundle) && statSync(bundle).mtimeMs >= newest(join(api, 'src'))) return;
   execFileSync(process.execPath, ['build.mjs'], { cwd: api, env: { ...process.env, BUILD_QUIET: '1' }, stdio: 'inherit' });
 }
 
 /** template: a shipped template's name, or a spec object of the test's own */
-export async function createStack(template: 'api' | 'haproxy-mysql' | Record<string, any>, name: string, edit: (spec: Record<string, any>) => void = () => {}): Promise<E2EStack> {
+export async function createStack(
+  template: 'api' | 'haproxy-mysql' | Record<string, any>,
+  name: string,
+  edit: (spec: Record<string, any>) => void = () => {},
+): Promise<E2EStack> {
   const images = await ensureTestImages({ progress: null });
   ensureApiBundle();
   const dir = mkdtempSync(join(tmpdir(), `wharf-e2e-${typeof template === 'string' ? template : 'spec'}-`));
-  const spec = typeof template === 'string'
-    ? parse(readFileSync(join(repoRoot, 'templates', `${template}.yaml`), 'utf8')) as Record<string, any>
-    : structuredClone(template);
+  const spec =
+    typeof template === 'string'
+      ? (parse(readFileSync(join(repoRoot, 'templates', `${template}.yaml`), 'utf8')) as Record<string, any>)
+      : structuredClone(template);
   const ports = { http: await freePort(), https: await freePort() };
   spec.name = name;
   // What `scripts/quickstart.sh --local-images` does: substitute images, HAProxy edge, no Grafana/cAdvisor.
@@ -80,12 +88,20 @@ export async function createStack(template: 'api' | 'haproxy-mysql' | Record<str
   await run(ctx.engine.remove({ volumes: true }), { reject: false });
   const composePath = join(p.outDir, 'compose.yaml');
   return {
-    dir, specPath, ctx, ports, images, composePath, compose: readFileSync(composePath, 'utf8'),
+    dir,
+    specPath,
+    ctx,
+    ports,
+    images,
+    composePath,
+    compose: readFileSync(composePath, 'utf8'),
     async destroy() {
       await run(ctx.engine.remove({ volumes: true }), { reject: false });
       // the images `up` built are named <stack>/<service>:<tag> (plan/build.ts): every run of a
       // suite would otherwise leave ~300 MB of them on the machine
-      const built = (await execa('docker', ['image', 'ls', '-q', '--filter', `reference=${p.plan.name}/*`], { reject: false })).stdout.split('\n').filter(Boolean);
+      const built = (await execa('docker', ['image', 'ls', '-q', '--filter', `reference=${p.plan.name}/*`], { reject: false })).stdout
+        .split('\n')
+        .filter(Boolean);
       if (built.length) await execa('docker', ['image', 'rm', '-f', ...new Set(built)], { reject: false });
       rmSync(dir, { recursive: true, force: true });
     },

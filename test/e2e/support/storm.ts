@@ -42,20 +42,40 @@ export async function storm(o: StormOptions): Promise<StormResult> {
   const r: StormResult = { requests: 0, ok: 0, failed: 0, timedOut: 0, handshakes: 0, holdersAdmitted: 0, h2Ok: 0, h2Failed: 0 };
   const tls = { host: '127.0.0.1', port: o.port, servername: o.host, rejectUnauthorized: false };
 
-  const once = () => new Promise<void>((resolve) => {
-    r.requests++;
-    const req = request({ ...tls, path: '/', headers: { host: o.host, connection: 'close' }, agent: false, timeout: o.timeoutMs }, (res) => {
-      res.resume();
-      res.on('end', () => { if (res.statusCode === 200) r.ok++; else r.failed++; resolve(); });
-      res.on('error', () => { r.failed++; resolve(); });
+  const once = () =>
+    new Promise<void>((resolve) => {
+      r.requests++;
+      const req = request(
+        { ...tls, path: '/', headers: { host: o.host, connection: 'close' }, agent: false, timeout: o.timeoutMs },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            if (res.statusCode === 200) r.ok++;
+            else r.failed++;
+            resolve();
+          });
+          res.on('error', () => {
+            r.failed++;
+            resolve();
+          });
+        },
+      );
+      req.on('socket', (s) => s.once('secureConnect', () => r.handshakes++));
+      req.on('timeout', () => {
+        r.timedOut++;
+        req.destroy();
+      });
+      req.on('error', () => {
+        r.failed++;
+        resolve();
+      });
+      req.end();
     });
-    req.on('socket', (s) => s.once('secureConnect', () => r.handshakes++));
-    req.on('timeout', () => { r.timedOut++; req.destroy(); });
-    req.on('error', () => { r.failed++; resolve(); });
-    req.end();
-  });
   const reconnecting = Array.from({ length: o.reconnecting }, async () => {
-    while (Date.now() < deadline) { await once(); await sleep(5); }
+    while (Date.now() < deadline) {
+      await once();
+      await sleep(5);
+    }
   });
 
   const held: TLSSocket[] = [];
@@ -85,11 +105,28 @@ export async function storm(o: StormOptions): Promise<StormResult> {
           await new Promise<void>((resolve) => {
             let q: ReturnType<ClientHttp2Session['request']>;
             // A reloading edge sends GOAWAY: the session takes no new stream, a new one is opened.
-            try { q = session.request({ ':path': '/', ':authority': o.host }); } catch { r.h2Failed++; session.destroy(); resolve(); return; }
-            const t = setTimeout(() => { q.close(); r.h2Failed++; resolve(); }, o.timeoutMs);
-            q.on('response', (h) => { if (h[':status'] === 200) r.h2Ok++; else r.h2Failed++; });
+            try {
+              q = session.request({ ':path': '/', ':authority': o.host });
+            } catch {
+              r.h2Failed++;
+              session.destroy();
+              resolve();
+              return;
+            }
+            const t = setTimeout(() => {
+              q.close();
+              r.h2Failed++;
+              resolve();
+            }, o.timeoutMs);
+            q.on('response', (h) => {
+              if (h[':status'] === 200) r.h2Ok++;
+              else r.h2Failed++;
+            });
             q.on('data', () => {});
-            q.on('close', () => { clearTimeout(t); resolve(); });
+            q.on('close', () => {
+              clearTimeout(t);
+              resolve();
+            });
             q.on('error', () => {});
             q.end();
           });
@@ -130,7 +167,14 @@ export function memoryCgroup(container: string): MemoryCgroup {
   const dir = parts.map((_, i) => `${root}/${parts.slice(i).join('/')}`).find((d) => existsSync(d)) ?? `${root}${path}`;
   if (!existsSync(dir)) throw new Error(`no memory cgroup at ${root}${path} (or any suffix of it) for ${container}`);
   const num = (f: string) => Number(readFileSync(`${dir}/${f}`, 'utf8').trim());
-  const stat = () => Object.fromEntries(readFileSync(`${dir}/memory.stat`, 'utf8').trim().split('\n').map((l) => l.split(' ')).map(([k, v]) => [k, Number(v)]));
+  const stat = () =>
+    Object.fromEntries(
+      readFileSync(`${dir}/memory.stat`, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' '))
+        .map(([k, v]) => [k, Number(v)]),
+    );
   if (v1) {
     return {
       limit: () => num('memory.limit_in_bytes'),
@@ -144,7 +188,7 @@ export function memoryCgroup(container: string): MemoryCgroup {
     limit: () => num('memory.max'),
     usage: () => num('memory.current'),
     anon: () => stat().anon ?? NaN,
-    peak: () => existsSync(`${dir}/memory.peak`) ? num('memory.peak') : undefined,
+    peak: () => (existsSync(`${dir}/memory.peak`) ? num('memory.peak') : undefined),
     oomKills: () => Number(/oom_kill (\d+)/.exec(readFileSync(`${dir}/memory.events`, 'utf8'))?.[1] ?? NaN),
   };
 }
@@ -155,9 +199,20 @@ export function sampleMemory(cg: MemoryCgroup, intervalMs = 200): { stop(): { ma
   let maxAnon = 0;
   let samples = 0;
   const t = setInterval(() => {
-    try { maxUsage = Math.max(maxUsage, cg.usage()); maxAnon = Math.max(maxAnon, cg.anon()); samples++; } catch { /* the cgroup went away: a restart, which the test catches */ }
+    try {
+      maxUsage = Math.max(maxUsage, cg.usage());
+      maxAnon = Math.max(maxAnon, cg.anon());
+      samples++;
+    } catch {
+      /* the cgroup went away: a restart, which the test catches */
+    }
   }, intervalMs);
-  return { stop: () => { clearInterval(t); return { maxUsage, maxAnon, samples }; } };
+  return {
+    stop: () => {
+      clearInterval(t);
+      return { maxUsage, maxAnon, samples };
+    },
+  };
 }
 
 /**
@@ -167,13 +222,19 @@ export function sampleMemory(cg: MemoryCgroup, intervalMs = 200): { stop(): { ma
  */
 export function kernelOomKills(containerId: string): string[] | undefined {
   let fd: number;
-  try { fd = openSync('/dev/kmsg', constants.O_RDONLY | constants.O_NONBLOCK); } catch { return undefined; }
+  try {
+    fd = openSync('/dev/kmsg', constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
   const out: string[] = [];
   const buf = Buffer.alloc(8192);
   try {
     for (;;) {
       let n: number;
-      try { n = readSync(fd, buf, 0, buf.length, null); } catch (e) {
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EPIPE') continue; // records overwritten while reading: go on from the next
         if (code === 'EAGAIN') break;
@@ -182,6 +243,8 @@ export function kernelOomKills(containerId: string): string[] | undefined {
       const line = buf.subarray(0, n).toString('utf8');
       if (line.includes('oom-kill:') && line.includes(containerId)) out.push(line.trim());
     }
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
   return out;
 }

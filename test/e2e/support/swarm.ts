@@ -19,7 +19,11 @@ import { quietBackups } from '../../support/schedule.js';
 
 export const swarmScript = join(repoRoot, 'scripts', 'docker', 'swarm-nodes.sh');
 
-export interface SwarmNode { name: string; ip: string; dockerHost: string }
+export interface SwarmNode {
+  name: string;
+  ip: string;
+  dockerHost: string;
+}
 export interface SwarmFixture {
   prefix: string;
   network: string;
@@ -60,11 +64,19 @@ export async function ensureApiImage(nodeImage: string): Promise<string> {
   ensureApiBundle();
   const api = join(repoRoot, 'apps', 'api');
   const nodeId = (await execa('docker', ['image', 'inspect', '-f', '{{.Id}}', nodeImage])).stdout.trim();
-  const h = createHash('sha256').update(nodeId).update(readFileSync(join(api, 'Dockerfile'))).update(readFileSync(join(api, 'dist', 'server.js'))).digest('hex').slice(0, 12);
+  const h = createHash('sha256')
+    .update(nodeId)
+    .update(readFileSync(join(api, 'Dockerfile')))
+    .update(readFileSync(join(api, 'dist', 'server.js')))
+    .digest('hex')
+    .slice(0, 12);
   const ref = `wharf-test/swarm-api:${h}`;
   const have = await execa('docker', ['image', 'inspect', ref], { reject: false });
   if (have.exitCode !== 0) {
-    await execa('docker', ['build', '-q', '--build-arg', `NODE_IMAGE=${nodeImage}`, '-t', ref, api], { env: { DOCKER_BUILDKIT: '0' }, timeout: 10 * 60_000 });
+    await execa('docker', ['build', '-q', '--build-arg', `NODE_IMAGE=${nodeImage}`, '-t', ref, api], {
+      env: { DOCKER_BUILDKIT: '0' },
+      timeout: 10 * 60_000,
+    });
   }
   return ref;
 }
@@ -74,7 +86,10 @@ export async function docker(host: string | undefined, args: string[], timeoutMs
 }
 
 export function jsonLines<T>(s: string): T[] {
-  return s.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
+  return s
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as T);
 }
 
 /**
@@ -113,7 +128,12 @@ export interface SwarmStack {
  * referenced by the name the nodes pull, Grafana/cAdvisor off (as for Compose), the stack
  * file and configs in .wharf/swarm beside .wharf/compose (same relative secrets path).
  */
-export async function createSwarmStack(fx: SwarmFixture, template: 'api', name: string, edit: (spec: Record<string, any>) => void = () => {}): Promise<SwarmStack> {
+export async function createSwarmStack(
+  fx: SwarmFixture,
+  template: 'api',
+  name: string,
+  edit: (spec: Record<string, any>) => void = () => {},
+): Promise<SwarmStack> {
   const local = await ensureTestImages({ progress: null });
   const api = await ensureApiImage(local.node!);
   const { map, seconds } = await pushImages([...Object.values(local), api]);
@@ -127,7 +147,10 @@ export async function createSwarmStack(fx: SwarmFixture, template: 'api', name: 
   // Encrypted overlays drop all traffic between nodes where the kernel has no ESP (this VM).
   spec.cluster = { ...spec.cluster, encryptNetworks: fx.encryptedOverlays };
   for (const s of Object.values<Record<string, any>>(spec.services ?? {})) {
-    if (s.build) { delete s.build; s.image = map[api]; }
+    if (s.build) {
+      delete s.build;
+      s.image = map[api];
+    }
   }
   edit(spec);
   const specPath = join(dir, 'wharf.yaml');
@@ -137,9 +160,20 @@ export async function createSwarmStack(fx: SwarmFixture, template: 'api', name: 
   await removeStack(fx, name);
   const manager = fx.nodes.find((n) => n.name === fx.leader) ?? fx.nodes[0]!;
   // The host cannot resolve the registry's in-network name to pin digests; tags are content hashes.
-  const engine = new SwarmEngine({ project: name, dir: outDir, dockerHost: manager.dockerHost, resolveImage: 'never', replicas: Object.fromEntries(p.plan.components.map((c) => [c.name, c.replicas])) });
+  const engine = new SwarmEngine({
+    project: name,
+    dir: outDir,
+    dockerHost: manager.dockerHost,
+    resolveImage: 'never',
+    replicas: Object.fromEntries(p.plan.components.map((c) => [c.name, c.replicas])),
+  });
   return {
-    dir, outDir, plan: p.plan, engine, images, pushSeconds: seconds,
+    dir,
+    outDir,
+    plan: p.plan,
+    engine,
+    images,
+    pushSeconds: seconds,
     async destroy() {
       await removeStack(fx, name);
       rmSync(dir, { recursive: true, force: true });
@@ -147,10 +181,18 @@ export async function createSwarmStack(fx: SwarmFixture, template: 'api', name: 
   };
 }
 
-export interface ServiceRow { Name: string; Mode: string; Replicas: string }
+export interface ServiceRow {
+  Name: string;
+  Mode: string;
+  Replicas: string;
+}
 
 /** Every service of the stack running as many tasks as it wants ("3/3"; global: one per live node). */
-export async function waitConverged(engine: SwarmEngine, services: number, timeoutMs: number): Promise<{ seconds: number; rows: ServiceRow[] }> {
+export async function waitConverged(
+  engine: SwarmEngine,
+  services: number,
+  timeoutMs: number,
+): Promise<{ seconds: number; rows: ServiceRow[] }> {
   const t0 = performance.now();
   let rows: ServiceRow[] = [];
   let last = '';
@@ -158,23 +200,45 @@ export async function waitConverged(engine: SwarmEngine, services: number, timeo
     const r = await run(engine.services(), { reject: false });
     if (r.exitCode === 0) {
       rows = jsonLines<ServiceRow>(r.stdout);
-      const done = rows.length === services && rows.every((x) => { const [a, b] = x.Replicas.split(' ')[0]!.split('/'); return a === b && Number(b) > 0; });
+      const done =
+        rows.length === services &&
+        rows.every((x) => {
+          const [a, b] = x.Replicas.split(' ')[0]!.split('/');
+          return a === b && Number(b) > 0;
+        });
       if (done) return { seconds: (performance.now() - t0) / 1000, rows };
     } else last = r.stderr.trim().split('\n').at(-1) ?? '';
     await new Promise((res) => setTimeout(res, 1000));
   }
-  throw new Error(`stack ${engine.project} did not converge in ${timeoutMs} ms:\n${rows.map((x) => `${x.Name} ${x.Replicas}`).join('\n')}${last ? `\n${last}` : ''}`);
+  throw new Error(
+    `stack ${engine.project} did not converge in ${timeoutMs} ms:\n${rows.map((x) => `${x.Name} ${x.Replicas}`).join('\n')}${last ? `\n${last}` : ''}`,
+  );
 }
 
-export interface TaskRow { Name: string; Node: string; DesiredState: string; CurrentState: string }
-export interface NodeRow { Hostname: string; Status: string; Availability: string; ManagerStatus: string }
+export interface TaskRow {
+  Name: string;
+  Node: string;
+  DesiredState: string;
+  CurrentState: string;
+}
+export interface NodeRow {
+  Hostname: string;
+  Status: string;
+  Availability: string;
+  ManagerStatus: string;
+}
 
 /**
  * Reconverged after losing nodes: the swarm reports them Down, and every service runs its
  * replica count (global: one per live node) on live nodes only. `stack services` alone
  * would still count the lost node's tasks until the manager notices.
  */
-export async function waitReconverged(engine: SwarmEngine, plan: Plan, lost: string[], timeoutMs: number): Promise<{ seconds: number; detail: string }> {
+export async function waitReconverged(
+  engine: SwarmEngine,
+  plan: Plan,
+  lost: string[],
+  timeoutMs: number,
+): Promise<{ seconds: number; detail: string }> {
   const t0 = performance.now();
   let detail = '';
   while (performance.now() - t0 < timeoutMs) {
@@ -184,7 +248,9 @@ export async function waitReconverged(engine: SwarmEngine, plan: Plan, lost: str
       const rows = jsonLines<NodeRow>(nodes.stdout);
       const live = rows.filter((n) => n.Status === 'Ready').map((n) => n.Hostname);
       const lostDown = lost.every((l) => rows.find((n) => n.Hostname === l)?.Status === 'Down');
-      const running = jsonLines<TaskRow>(tasks.stdout).filter((t) => t.DesiredState === 'Running' && t.CurrentState.startsWith('Running') && live.includes(t.Node));
+      const running = jsonLines<TaskRow>(tasks.stdout).filter(
+        (t) => t.DesiredState === 'Running' && t.CurrentState.startsWith('Running') && live.includes(t.Node),
+      );
       const missing = plan.components.flatMap((c) => {
         const want = c.placement?.kind === 'every-node' ? live.length : c.replicas;
         const have = running.filter((t) => t.Name.startsWith(`${engine.project}_${c.name}.`)).length;
@@ -202,7 +268,13 @@ export async function waitReconverged(engine: SwarmEngine, plan: Plan, lost: str
 export async function leaderOf(fx: SwarmFixture, except: string[] = []): Promise<string | undefined> {
   for (const n of fx.nodes.filter((x) => !except.includes(x.name))) {
     const r = await docker(n.dockerHost, ['node', 'ls', '--format', '{{.Hostname}} {{.ManagerStatus}}'], 10_000);
-    const leader = r.exitCode === 0 ? r.stdout.split('\n').map((l) => l.split(' ')).find((p) => p[1] === 'Leader')?.[0] : undefined;
+    const leader =
+      r.exitCode === 0
+        ? r.stdout
+            .split('\n')
+            .map((l) => l.split(' '))
+            .find((p) => p[1] === 'Leader')?.[0]
+        : undefined;
     if (leader) return leader;
   }
   return undefined;
@@ -234,15 +306,24 @@ export async function moveLeaderOff(fx: SwarmFixture, node: string, timeoutMs = 
 
 /** Run a command in the first running task of a service, on whichever node it is. */
 export async function execInTask(fx: SwarmFixture, engine: SwarmEngine, service: string, argv: string[]) {
-  const tasks = jsonLines<TaskRow>((await run(engine.tasks(service))).stdout).filter((t) => t.DesiredState === 'Running' && t.CurrentState.startsWith('Running'));
+  const tasks = jsonLines<TaskRow>((await run(engine.tasks(service))).stdout).filter(
+    (t) => t.DesiredState === 'Running' && t.CurrentState.startsWith('Running'),
+  );
   const node = fx.nodes.find((n) => n.name === tasks[0]?.Node);
   if (!node) throw new Error(`no running task of ${service}`);
-  const id = (await docker(node.dockerHost, ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${engine.serviceName(service)}`])).stdout.split('\n')[0];
+  const id = (
+    await docker(node.dockerHost, ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${engine.serviceName(service)}`])
+  ).stdout.split('\n')[0];
   if (!id) throw new Error(`no container of ${service} on ${node.name}`);
   return docker(node.dockerHost, ['exec', id, ...argv]);
 }
 
-export interface LoadResult { t: number; ok: boolean; ms: number; why?: string }
+export interface LoadResult {
+  t: number;
+  ok: boolean;
+  ms: number;
+  why?: string;
+}
 
 /** Steady load: 4 workers, one request at a time each, 50 ms apart; every result timed (a failure with
  * the start of its body: the edge's own 503 page and the API's JSON 503 have different causes). */
@@ -256,15 +337,27 @@ export function edgeLoad(request: () => Promise<{ status: number; body?: string 
       const t = (start - t0) / 1000;
       try {
         const r = await request();
-        results.push({ t, ok: r.status === 200, ms: performance.now() - start, why: r.status === 200 ? undefined : `status ${r.status}${r.body ? `: ${r.body.slice(0, 160)}` : ''}` });
-      } catch (e) { results.push({ t, ok: false, ms: performance.now() - start, why: (e as Error).message }); }
+        results.push({
+          t,
+          ok: r.status === 200,
+          ms: performance.now() - start,
+          why: r.status === 200 ? undefined : `status ${r.status}${r.body ? `: ${r.body.slice(0, 160)}` : ''}`,
+        });
+      } catch (e) {
+        results.push({ t, ok: false, ms: performance.now() - start, why: (e as Error).message });
+      }
       await new Promise((res) => setTimeout(res, 50));
     }
   };
   const running = Array.from({ length: workers }, worker);
   return {
-    t0, results,
+    t0,
+    results,
     now: () => (performance.now() - t0) / 1000,
-    async end() { stop = true; await Promise.all(running); return { results, failed: results.filter((r) => !r.ok) }; },
+    async end() {
+      stop = true;
+      await Promise.all(running);
+      return { results, failed: results.filter((r) => !r.ok) };
+    },
   };
 }

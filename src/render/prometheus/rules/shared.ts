@@ -87,7 +87,9 @@ export const LEN = 300;
 export const flat = (v: number | string) => `${v}x${LEN}`;
 export const ramp = (start: number, step: number) => (step < 0 ? `${start}-${-step}x${LEN}` : `${start}+${step}x${LEN}`);
 export const sel = (metric: string, labels: Record<string, string>) =>
-  `${metric}{${Object.entries(labels).map(([k, v]) => `${k}=${str(v)}`).join(',')}}`;
+  `${metric}{${Object.entries(labels)
+    .map(([k, v]) => `${k}=${str(v)}`)
+    .join(',')}}`;
 
 /** Filesystems that say nothing about the host's disks. */
 export const FS = 'fstype!~"tmpfs|ramfs|squashfs|overlay|nsfs|fuse.*|nfs.*",mountpoint!~"/(dev|proc|sys|run)($|/).*"';
@@ -138,7 +140,6 @@ export function fmtDuration(seconds: number): string {
   if (seconds % 60 === 0) return `${seconds / 60}m`;
   return `${seconds}s`;
 }
-
 
 export const pct = (t: number) => `${Math.round(t * 1000) / 10}%`;
 

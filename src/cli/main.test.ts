@@ -109,6 +109,18 @@ test('unknown service, unknown backup target, unknown or unsupported target: exi
   }
 });
 
+test('rollback with no earlier revision recorded: exit 2 naming it, after reads only', async () => {
+  const p = tempProject(templateText('api'));
+  try {
+    const r = await wharf(p.spec, 'rollback', 'api');
+    assert.equal(r.code, 2, r.text);
+    assert.match(r.text, /no earlier revision of api recorded/);
+    for (const c of r.calls) assert.match(c.argv.join(' '), /^docker (compose version|ps|inspect)/, 'only reads');
+  } finally {
+    p.cleanup();
+  }
+});
+
 test('a spec whose target: a command cannot drive is refused the same way', async () => {
   const p = tempProject(`${templateText('api')}\ntarget: k8s\n`);
   try {

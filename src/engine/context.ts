@@ -8,6 +8,7 @@ import type { Engine } from './engine.js';
 import { run, type Runner } from './run.js';
 import { SwarmEngine } from './swarm.js';
 import type { Stack, TargetName } from '../spec/schema.js';
+import { InputError } from '../errors.js';
 
 export interface OpsContext {
   plan: Plan;
@@ -92,7 +93,7 @@ export async function targetContext(o: TargetContextOptions): Promise<OpsContext
   if (o.target === 'compose') return composeContext(o);
   // Flux applies the rendered tree from Git; wharf itself does not talk to a cluster yet.
   if (o.target === 'k8s')
-    throw new Error('the k8s target has no engine yet: run `wharf render --target k8s`, commit .wharf/k8s and let Flux apply it');
+    throw new InputError('the k8s target has no engine yet: run `wharf render --target k8s`, commit .wharf/k8s and let Flux apply it');
   const c = o.stack.cluster;
   const engine = new SwarmEngine({
     project: o.plan.name,

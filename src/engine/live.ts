@@ -3,6 +3,7 @@ import { httpGetScript, type ContainerRef } from './docker.js';
 import type { Cmd } from './command.js';
 import type { Runner } from './run.js';
 import { byCodeUnit } from '../plan/sort.js';
+import { OperationError } from '../errors.js';
 
 export type Health = 'healthy' | 'unhealthy' | 'starting' | 'none';
 
@@ -164,9 +165,9 @@ export interface PromTarget {
 
 export async function prometheusApi<T>(engine: Inside, runner: Runner, container: ContainerRef, path: string): Promise<T> {
   const r = await httpGetInside(engine, runner, container, `http://127.0.0.1:9090${path}`);
-  if (!r.ok) throw new Error(`Prometheus API ${path} unreachable in ${container.name ?? container.id}: ${r.error}`);
+  if (!r.ok) throw new OperationError(`Prometheus API ${path} unreachable in ${container.name ?? container.id}: ${r.error}`);
   const j = JSON.parse(r.body) as { status: string; data: T; error?: string };
-  if (j.status !== 'success') throw new Error(`Prometheus API ${path}: ${j.error ?? j.status}`);
+  if (j.status !== 'success') throw new OperationError(`Prometheus API ${path}: ${j.error ?? j.status}`);
   return j.data;
 }
 

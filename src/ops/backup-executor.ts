@@ -81,7 +81,7 @@ export function engineServiceControl(ctx: OpsContext, pollMs = 1000): ServiceCon
           timeout: {
             milliseconds: 5 * 60_000,
             fallback: () => {
-              throw new Error(`still running 300s after stop: ${left.join(', ')}`);
+              throw new OperationError(`still running 300s after stop: ${left.join(', ')}`);
             },
           },
         },
@@ -110,7 +110,7 @@ export function engineServiceControl(ctx: OpsContext, pollMs = 1000): ServiceCon
           timeout: {
             milliseconds: timeoutMs,
             fallback: () => {
-              throw new Error(`not healthy after ${Math.round(timeoutMs / 1000)}s: ${why.join(', ')}`);
+              throw new OperationError(`not healthy after ${Math.round(timeoutMs / 1000)}s: ${why.join(', ')}`);
             },
           },
         },

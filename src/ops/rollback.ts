@@ -6,6 +6,7 @@ import { runnerOf, type OpsContext } from '../engine/context.js';
 import { listContainers } from '../engine/live.js';
 import { orchestratedRollout, rolloutService, type RolloutOptions, type ServiceRollout } from './rollout.js';
 import { previousRevision, readRevisions, type Revision } from './revisions.js';
+import { InputError } from '../errors.js';
 
 /**
  * `wharf rollback <service>`: the previous recorded revision, rolled out like any other:
@@ -23,7 +24,8 @@ export async function rollback(ctx: OpsContext, service: string, opts: RolloutOp
   const running = (r: Revision) => !!live[0] && r.imageId === live[0].imageId && (!r.configHash || r.configHash === live[0].revision);
   const now = [...list].reverse().find(running);
   const to = previousRevision(list, now?.revision);
-  if (!to) throw new Error(`no earlier revision of ${service} recorded (${list.length} in ${join('.wharf', 'state', 'revisions.json')})`);
+  if (!to)
+    throw new InputError(`no earlier revision of ${service} recorded (${list.length} in ${join('.wharf', 'state', 'revisions.json')})`);
   const def: Record<string, unknown> = { ...to.definition, image: to.imageId };
   delete def.build;
   const file = strategy.writeVariant(service, def);

@@ -7,6 +7,7 @@ import type { Plan } from '../plan/model.js';
 import { secretFileName, secretsNeeded } from '../render/k8s/index.js';
 import * as age from 'age-encryption';
 import { newAgeIdentity, sealOrKeep } from '../secrets/sops.js';
+import { InputError } from '../errors.js';
 
 /** The age identity file in .wharf/secrets (Flux decrypts with it once loaded into flux-system). */
 export const AGE_KEY_FILE = 'sops-age-key';
@@ -20,7 +21,7 @@ export async function ensureAgeIdentity(
       .split('\n')
       .find((l) => l.startsWith('AGE-SECRET-KEY-'))
       ?.trim();
-    if (!identity) throw new Error(`${path} holds no age identity (AGE-SECRET-KEY-...): move it away and render again`);
+    if (!identity) throw new InputError(`${path} holds no age identity (AGE-SECRET-KEY-...): move it away and render again`);
     return { identity, recipient: await age.identityToRecipient(identity), path, created: false };
   }
   const { identity, recipient } = await newAgeIdentity();

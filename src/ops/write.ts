@@ -5,6 +5,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { RenderedFile } from '../render/files.js';
+import { InputError } from '../errors.js';
 
 const MANIFEST = '.wharf-manifest.json';
 
@@ -20,7 +21,8 @@ export function writeFiles(outDir: string, files: RenderedFile[]): WriteResult {
   const staged: Array<{ tmp: string; dest: string }> = [];
   try {
     for (const f of files) {
-      if (f.path.startsWith('/') || f.path.split('/').includes('..')) throw new Error(`refusing to write outside ${outDir}: ${f.path}`);
+      if (f.path.startsWith('/') || f.path.split('/').includes('..'))
+        throw new InputError(`refusing to write outside ${outDir}: ${f.path}`);
       const dest = join(outDir, f.path);
       const mode = f.mode ?? 0o644;
       if (existsSync(dest) && readFileSync(dest, 'utf8') === f.contents && (statSync(dest).mode & 0o777) === mode) {

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { connectionUrl } from '../escape/url.js';
 import type { Plan, Secret } from '../plan/model.js';
 import { UserInputError } from '../spec/issues.js';
+import { OperationError } from '../errors.js';
 
 export interface SecretsResult {
   dir: string;
@@ -212,8 +213,8 @@ function openssl(args: string[], input?: string): string {
   } catch (err) {
     const e = err as { code?: string; stderr?: string };
     if (e.code === 'ENOENT')
-      throw new Error('openssl is required to generate TLS and HAProxy credentials: install the openssl package', { cause: err });
-    throw new Error(`openssl ${args[0]} failed: ${String(e.stderr ?? '').split('\n')[0]}`, { cause: err });
+      throw new OperationError('openssl is required to generate TLS and HAProxy credentials: install the openssl package', { cause: err });
+    throw new OperationError(`openssl ${args[0]} failed: ${String(e.stderr ?? '').split('\n')[0]}`, { cause: err });
   }
 }
 

@@ -64,10 +64,16 @@ function freePort(): Promise<number> {
   });
 }
 
-function replica(host: string, port: number, instance: string): Promise<Server> {
+/** A replica; one that is `closing` answers /closing with 503, as a server shutting down does. */
+function replica(host: string, port: number, instance: string, closing = false): Promise<Server> {
   const s = createHttpServer((req, res) => {
     res.setHeader('X-Instance', instance);
     res.setHeader('X-Powered-By', 'Express');
+    if (req.url === '/closing') {
+      res.statusCode = closing ? 503 : 200;
+      res.end(closing ? 'closing' : 'ok');
+      return;
+    }
     if (req.url === '/health') {
       res.end('ok');
       return;
@@ -85,13 +91,13 @@ interface Res {
   headers: Record<string, string | string[] | undefined>;
   body: string;
 }
-function get(url: string, host: string, headers: Record<string, string> = {}): Promise<Res> {
+function get(url: string, host: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Res> {
   const u = new URL(url);
   const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)({
     hostname: u.hostname,
     port: u.port,
     path: u.pathname + u.search,
-    method: 'GET',
+    method,
     agent: false,
     headers: { Host: host, ...headers },
     rejectUnauthorized: false,
@@ -172,7 +178,7 @@ test(
 
     const servers = await Promise.all([
       replica('127.0.0.2', appPort, 'web-1'),
-      replica('127.0.0.3', appPort, 'web-2'),
+      replica('127.0.0.3', appPort, 'web-2', true),
       replica('127.0.0.4', appPort, 'web-3'),
       replica('127.0.0.5', appPort, 'admin-1'),
       replica('127.0.0.6', appPort, 'intranet-1'),
@@ -224,6 +230,18 @@ test(
     const perRequestMs = Number(process.hrtime.bigint() - started) / 1e6 / 30;
     t.diagnostic(`round-robin over 30 requests: ${JSON.stringify(counts)}; ${perRequestMs.toFixed(1)} ms per new TLS connection + request`);
     assert.deepEqual(Object.values(counts).sort(), [10, 10, 10]);
+
+    // A replica answering 503 (shutting down) costs a safe request nothing: it is retried on
+    // another replica. A request that may change something is never sent twice.
+    for (let i = 0; i < 12; i++) {
+      const g = await get(`${https}/closing`, 'app.cloud.localhost');
+      assert.equal(g.status, 200, `GET /closing #${i} was retried away from the closing replica`);
+      assert.notEqual(g.headers['x-instance'], 'web-2');
+    }
+    const posts = await Promise.all([0, 1, 2, 3, 4, 5].map(() => get(`${https}/closing`, 'app.cloud.localhost', {}, 'POST')));
+    const refused = posts.filter((p) => p.status === 503);
+    assert.ok(refused.length > 0, 'a POST that met the closing replica got its 503, not a second delivery');
+    assert.ok(refused.every((p) => p.headers['x-instance'] === 'web-2'));
 
     const r = await get(`${https}/x`, 'APP.cloud.localhost');
     assert.equal(r.status, 200, 'host match is case-insensitive');

@@ -151,10 +151,12 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
       'option dontlognull',
       'option forwardfor',
       // A replica that refuses the connection or drops it without answering is retried
-      // on another one: a dying container costs no failed request.
+      // on another one: a dying container costs no failed request. So is a 503 from a
+      // replica that is shutting down (Swarm stops an old task while this edge may still
+      // send to it): only for requests safe to repeat, see disable-l7-retry below.
       'option redispatch 1',
       'retries 3',
-      'retry-on conn-failure empty-response',
+      'retry-on conn-failure empty-response 503',
       // A client that gave up (a reconnect storm) frees its request at once instead of
       // holding buffers and a server connection until the server answers.
       'option abortonclose',
@@ -207,6 +209,9 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
     'http-request del-header X-Forwarded-For',
     'http-request set-header X-Forwarded-Proto https',
     'http-request set-header X-Forwarded-Port %[dst_port]',
+    // Like nginx's proxy_next_upstream: a request that may have changed something is never
+    // sent twice; only a refused or dropped connection retries it.
+    'http-request disable-l7-retry unless METH_GET || METH_OPTIONS',
     // `wharf loadtest` asks which replica answered: the server name (web1, web2...) is all it learns.
     ...(plan.proxy.serverHeader
       ? [

@@ -169,7 +169,7 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   // Ports of a multi-node target are bound on the nodes, not here.
   if (!engine.multiNode) await ensurePortsFree(ctx.plan, before.containers);
   // One host: changed stateless services roll start-first, the rest is deployed by name so a
-  // recreated service's dependents stay as they are (see ops/rollout.ts).
+  // recreated service's dependents stay as they are (see ops/rollout-side-by-side.ts).
   const want = revisions && local ? { revisions, imageIds: await imageIds(ctx.plan, local, runner, found ?? new Map()) } : undefined;
   const rolled: ServiceRollout[] = [];
   const decision: DeployDecision | undefined = want && decideDeploy(ctx.plan, before.containers, want);

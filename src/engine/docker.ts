@@ -92,7 +92,9 @@ export function httpGetScript(url: string): string[] {
     '-c',
     'if command -v wget >/dev/null 2>&1; then wget -q -T 5 -O - "$1"; ' +
       'elif command -v curl >/dev/null 2>&1; then curl -fsS -m 5 -- "$1"; ' +
-      'elif command -v node >/dev/null 2>&1; then node -e "fetch(process.argv[1]).then(async r=>{process.stdout.write(await r.text());process.exit(r.ok?0:1)},e=>{console.error(String(e));process.exit(1)})" "$1"; ' +
+      'elif command -v node >/dev/null 2>&1; then ' +
+      'node -e "fetch(process.argv[1]).then(async r=>{process.stdout.write(await r.text());process.exit(r.ok?0:1)},' +
+      'e=>{console.error(String(e));process.exit(1)})" "$1"; ' +
       "else echo 'no http client (wget, curl or node) in this container' >&2; exit 127; fi",
     'wharf-probe',
     url,
@@ -106,7 +108,8 @@ export function resolveScript(name: string): string[] {
     '-c',
     'if command -v getent >/dev/null 2>&1; then getent hosts "$1"; ' +
       'elif command -v nslookup >/dev/null 2>&1; then nslookup "$1" 2>/dev/null | awk \'/^Address/ && NR>2 {print $NF}\' | grep . ; ' +
-      'elif command -v node >/dev/null 2>&1; then node -e "require(\'dns\').lookup(process.argv[1],{all:true},(e,a)=>{if(e)process.exit(2);for(const x of a)console.log(x.address);})" "$1"; ' +
+      'elif command -v node >/dev/null 2>&1; then ' +
+      'node -e "require(\'dns\').lookup(process.argv[1],{all:true},(e,a)=>{if(e)process.exit(2);for(const x of a)console.log(x.address);})" "$1"; ' +
       "else echo 'no resolver tool (getent, nslookup or node) in this container' >&2; exit 127; fi",
     'wharf-probe',
     name,
@@ -120,7 +123,9 @@ export function tcpConnectScript(host: string, port: number): string[] {
     '-c',
     'if command -v bash >/dev/null 2>&1; then timeout 5 bash -c \'exec 3<>"/dev/tcp/$1/$2"\' wharf-probe "$1" "$2"; ' +
       'elif command -v nc >/dev/null 2>&1; then nc -z -w 5 "$1" "$2"; ' +
-      "elif command -v node >/dev/null 2>&1; then node -e \"const s=require('net').connect(+process.argv[2],process.argv[1]);s.setTimeout(5000,()=>{console.error('timeout');process.exit(1)});s.on('connect',()=>process.exit(0));s.on('error',e=>{console.error(e.code||String(e));process.exit(1)})\" \"$1\" \"$2\"; " +
+      'elif command -v node >/dev/null 2>&1; then ' +
+      "node -e \"const s=require('net').connect(+process.argv[2],process.argv[1]);s.setTimeout(5000,()=>{console.error('timeout');process.exit(1)});" +
+      's.on(\'connect\',()=>process.exit(0));s.on(\'error\',e=>{console.error(e.code||String(e));process.exit(1)})" "$1" "$2"; ' +
       "else echo 'no tcp tool (bash, nc or node) in this container' >&2; exit 127; fi",
     'wharf-probe',
     host,

@@ -103,7 +103,7 @@ export interface Desired {
 }
 
 /** One host: new replicas start beside the old ones, are gated by health and the edge, then
- *  the old are drained and removed (ops/rollout.ts drives rollout-machine.ts). */
+ *  the old are drained and removed (ops/rollout-side-by-side.ts drives rollout-machine.ts). */
 export interface SideBySide {
   readonly kind: 'side-by-side';
   /** each service's current definition revision and image ID */

@@ -4,8 +4,12 @@ import { askEdge, parseServersState, parseStatSessions, runtime, serversOf } fro
 import { CommandError, recordingRunner } from './run.js';
 
 // Captured from haproxy 2.6.12 (Debian bookworm) behind Docker DNS, 3 of 6 slots resolved.
+const header =
+  '# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight ' +
+  'srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id ' +
+  'srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port';
 const state = `1
-# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port
+${header}
 5 be_api_3000 1 api1 172.19.0.4 2 0 1 1 6 15 3 4 6 0 0 0 api 3000 - 0 0 - - 0
 5 be_api_3000 2 api2 172.19.0.5 2 8 1 1 6 15 3 4 6 0 0 0 api 3000 - 0 0 - - 0
 5 be_api_3000 4 api4 - 0 32 1 1 6 1 0 0 14 0 0 0 api 3000 - 0 0 - - 0

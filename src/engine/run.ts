@@ -28,7 +28,8 @@ export class CommandError extends OperationError {
   constructor(readonly result: RunResult) {
     const tail = (result.stderr || result.stdout).trim().split('\n').slice(-15).join('\n');
     super(
-      `${result.cmd.describe} failed (${result.timedOut ? 'timed out' : `exit ${result.exitCode}`}): ${redact(formatCmd(result.cmd), result.cmd.redact)}${tail ? `\n${tail}` : ''}`,
+      `${result.cmd.describe} failed (${result.timedOut ? 'timed out' : `exit ${result.exitCode}`})` +
+        `: ${redact(formatCmd(result.cmd), result.cmd.redact)}${tail ? `\n${tail}` : ''}`,
     );
     this.name = 'CommandError';
   }

@@ -52,7 +52,9 @@ export function preflightChecks(run: JsonRun, plan: ClusterPlan, publicKeys: Rec
               title: `reach ${n.name}`,
               status: 'fail',
               cause: 'ssh-unreachable',
-              detail: `${n.sshUser}@${n.publicAddress}:${n.sshPort} did not answer${task(PREFLIGHT_TASKS.handshakes).get(n.name)?.msg ? `: ${String(task(PREFLIGHT_TASKS.handshakes).get(n.name)!.msg).split('\n')[0]}` : ''}`,
+              detail:
+                `${n.sshUser}@${n.publicAddress}:${n.sshPort} did not answer` +
+                `${task(PREFLIGHT_TASKS.handshakes).get(n.name)?.msg ? `: ${String(task(PREFLIGHT_TASKS.handshakes).get(n.name)!.msg).split('\n')[0]}` : ''}`,
               hint: `check that ssh -p ${n.sshPort} ${n.sshUser}@${n.publicAddress} logs in with a key (password login is off), and that the SSH port is open`,
             },
       ),
@@ -151,7 +153,9 @@ export function preflightChecks(run: JsonRun, plan: ClusterPlan, publicKeys: Rec
                     .split('\n')
                     .find((l) => /mtu|too long|frag/i.test(l)) ?? ''
                 }`.trim(),
-                hint: `wg0's MTU on ${n.name} is not ${plan.wireguard.mtu} or the path is smaller: set cluster.wireguard.underlayMtu to the real path MTU, render and apply`,
+                hint:
+                  `wg0's MTU on ${n.name} is not ${plan.wireguard.mtu} or the path is smaller: ` +
+                  `set cluster.wireguard.underlayMtu to the real path MTU, render and apply`,
               }
             : {
                 id,
@@ -178,7 +182,9 @@ export function preflightChecks(run: JsonRun, plan: ClusterPlan, publicKeys: Rec
                 status: 'fail',
                 cause: 'port-blocked',
                 detail: `no connection to ${p}'s wg0 address on ${port}/tcp within 3s`,
-                hint: `on ${p}: ufw allow in on wg0 from ${plan.wireguard.subnet} to any port ${port} proto tcp (wharf cluster apply does it); ${plan.orchestrator === 'k3s' ? 'is k3s running there?' : 'is Docker running and in the swarm?'}`,
+                hint:
+                  `on ${p}: ufw allow in on wg0 from ${plan.wireguard.subnet} to any port ${port} proto tcp (wharf cluster apply does it); ` +
+                  `${plan.orchestrator === 'k3s' ? 'is k3s running there?' : 'is Docker running and in the swarm?'}`,
               }
             : { id, title: `TCP ${port} ${n.name} -> ${p}`, status: 'ok', detail: 'connected' },
         ),

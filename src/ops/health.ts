@@ -127,7 +127,8 @@ export class OverlayWithoutIpsecError extends OperationError {
     super(
       `encrypted overlay without kernel IPsec support on ${nodes.map((n) => n.node).join(', ')}: ` +
         `every packet between nodes on ${networks} is dropped, although each service reports healthy.\n` +
-        'Set `cluster.encryptNetworks: false` in wharf.yaml and run `wharf up --target swarm` again (or give the nodes a kernel with ESP: modprobe esp4 xfrm_user).',
+        'Set `cluster.encryptNetworks: false` in wharf.yaml and run `wharf up --target swarm` again ' +
+        '(or give the nodes a kernel with ESP: modprobe esp4 xfrm_user).',
     );
     this.name = 'OverlayWithoutIpsecError';
   }

@@ -31,11 +31,28 @@ export function neededImages(plan: Plan): NeededImage[] {
   return [...byImage.values()].sort((a, b) => byCodeUnit(a.image, b.image));
 }
 
+const PULL_FAILURE = new RegExp(
+  [
+    'failed to solve',
+    'pull access denied',
+    'manifest unknown',
+    'not found: manifest',
+    'dial tcp',
+    'no such host',
+    'connection refused',
+    'i/o timeout',
+    'TLS handshake timeout',
+    'server misbehaving',
+    'failed to resolve source metadata',
+    'error pulling image',
+    'Get "?https?://',
+  ].join('|'),
+  'i',
+);
+
 /** Output of a pull or build that failed because no registry could be reached or the image is not there. */
 export function isPullFailure(output: string): boolean {
-  return /failed to solve|pull access denied|manifest unknown|not found: manifest|dial tcp|no such host|connection refused|i\/o timeout|TLS handshake timeout|server misbehaving|failed to resolve source metadata|error pulling image|Get "?https?:\/\//i.test(
-    output,
-  );
+  return PULL_FAILURE.test(output);
 }
 
 export class ImageUnavailableError extends OperationError {

@@ -222,7 +222,8 @@ export function fairness(observed: number[], replicas: number, alpha = 0.01): Fa
     missingReplicas,
     explanation: fair
       ? `consistent with an even split over ${k} replicas (p=${pValue.toPrecision(3)} >= ${alpha})`
-      : `not an even split over ${k} replicas (p=${pValue.toExponential(2)} < ${alpha})${missingReplicas ? `; ${missingReplicas} replica(s) never answered` : ''}`,
+      : `not an even split over ${k} replicas (p=${pValue.toExponential(2)} < ${alpha})` +
+        `${missingReplicas ? `; ${missingReplicas} replica(s) never answered` : ''}`,
   };
 }
 

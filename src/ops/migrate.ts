@@ -35,7 +35,9 @@ export async function migrateSpecFile(
         path: 'version',
         severity: 'error',
         file: shown,
-        message: `${shown} is code and is not rewritten automatically; for version ${current}: ${state.steps.map((s) => s.describe).join('; ')}; then set version: ${current}`,
+        message:
+          `${shown} is code and is not rewritten automatically; for version ${current}: ${state.steps.map((s) => s.describe).join('; ')}` +
+          `; then set version: ${current}`,
       },
     ]);
   }

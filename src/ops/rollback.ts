@@ -4,7 +4,9 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runnerOf, type OpsContext } from '../engine/context.js';
 import { listContainers } from '../engine/live.js';
-import { orchestratedRollout, rolloutService, type RolloutOptions, type ServiceRollout } from './rollout.js';
+import { orchestratedRollout } from './rollout-orchestrated.js';
+import { rolloutService } from './rollout-side-by-side.js';
+import type { RolloutOptions, ServiceRollout } from './rollout-report.js';
 import { previousRevision, readRevisions, type Revision } from './revisions.js';
 import { InputError } from '../errors.js';
 

@@ -4,7 +4,7 @@ import { action, begin, terminal, transition, waveSize, type Deadlines, type Rol
 
 const d: Deadlines = { healthMs: 60_000, admitMs: 20_000, drainMs: 10_000 };
 
-/** Drive the machine with an answer per action, the way ops/rollout.ts does, and log the actions. */
+/** Drive the machine with an answer per action, the way ops/rollout-side-by-side.ts does, and log the actions. */
 function drive(
   s: RolloutState,
   answer: (a: ReturnType<typeof action>, s: RolloutState) => RolloutEvent,

@@ -1,4 +1,4 @@
-// The rollout of one service as a pure state machine: no I/O, no clock. ops/rollout.ts
+// The rollout of one service as a pure state machine: no I/O, no clock. ops/rollout-side-by-side.ts
 // performs each state's action (start containers, poll health, ask the edge, drain, stop)
 // and feeds the outcome back as an event.
 //

@@ -122,11 +122,17 @@ test('on an orchestrator the same op starts its own update and waits for it: com
   const { rollout, RolloutError } = await import('./rollout.js');
   const p = plan();
   const engine = new SwarmEngine({ project: 't', dir: '/x' });
+  const update = (state: string) =>
+    JSON.stringify({
+      State: state,
+      StartedAt: new Date(Date.now() + 1000).toISOString(),
+      Message: state === 'rollback_completed' ? 'task unhealthy' : 'update completed',
+    });
   const answer = (state: string) =>
     recordingRunner((c) =>
       c.argv.includes('inspect')
         ? {
-            stdout: `t_api ${JSON.stringify({ State: state, StartedAt: new Date(Date.now() + 1000).toISOString(), Message: state === 'rollback_completed' ? 'task unhealthy' : 'update completed' })}`,
+            stdout: `t_api ${update(state)}`,
           }
         : undefined,
     );
@@ -181,7 +187,10 @@ test('a rollout the orchestrator rolled back names the task it gave up on, with 
     assert.ok(e instanceof RolloutError);
     assert.match(
       e.message,
-      /rollout of api failed \(rollback completed: rollback completed; t_api\.1\.new1 unhealthy \(healthcheck: curl: \(7\) Failed to connect to 127\.0\.0\.1 port 3000\)\)/,
+      new RegExp(
+        /rollout of api failed \(rollback completed: rollback completed; t_api\.1\.new1 unhealthy /.source +
+          /\(healthcheck: curl: \(7\) Failed to connect to 127\.0\.0\.1 port 3000\)\)/.source,
+      ),
     );
     assert.match(e.message, /last log lines of a new container\n {2}listening on 3999\n {2}ready/);
     return true;

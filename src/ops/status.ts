@@ -3,7 +3,7 @@ import { runnerOf, type OpsContext } from '../engine/context.js';
 import { byService, prometheusAlerts, prometheusTargets, type PromAlert, type PromTarget } from '../engine/live.js';
 import type { NodeState } from '../engine/nodes.js';
 import { healthOf, type ServiceHealth } from './health.js';
-import { routeUrls } from './up.js';
+import { routeUrls } from './up-report.js';
 import { WATCHDOG_ALERT } from '../render/prometheus/catalogue.js';
 
 export interface RouteStatus {

@@ -19,7 +19,8 @@ const server = [
   'my $s=IO::Socket::INET->new(LocalPort=>8080,Listen=>64,ReuseAddr=>1) or die "listen: $!";',
   'print "listening on 8080\\n";',
   'while(my $c=$s->accept){ my $l=<$c>; while(my $h=<$c>){ last if $h=~/^\\r?\\n$/ }',
-  'my $b="ok\\n"; print $c "HTTP/1.1 200 OK\\r\\nContent-Length: ".length($b)."\\r\\nX-Instance: $ENV{HOSTNAME}\\r\\nConnection: close\\r\\n\\r\\n$b"; close $c }',
+  'my $b="ok\\n"; print $c "HTTP/1.1 200 OK\\r\\nContent-Length: ".length($b)."' +
+    '\\r\\nX-Instance: $ENV{HOSTNAME}\\r\\nConnection: close\\r\\n\\r\\n$b"; close $c }',
 ].join(' ');
 
 function component(p: Partial<Component> & Pick<Component, 'name' | 'role'>): Component {

@@ -38,7 +38,9 @@ export function checkNodes(nodes: NodeState[]): Check[] {
       id: 'cluster:quorum',
       title: 'manager quorum',
       status: quorumStatus,
-      detail: `${up.length}/${managers.length} managers up (a majority is ${majority}), leader ${leader?.hostname ?? 'NONE'}; ${Math.max(0, left)} more may be lost (fault tolerance of ${managers.length}: ${faultTolerance(managers.length)})`,
+      detail:
+        `${up.length}/${managers.length} managers up (a majority is ${majority}), leader ${leader?.hostname ?? 'NONE'}; ` +
+        `${Math.max(0, left)} more may be lost (fault tolerance of ${managers.length}: ${faultTolerance(managers.length)})`,
       hint:
         quorumStatus === 'ok'
           ? undefined

@@ -54,7 +54,10 @@ export async function checkHealth(
         service: c.name,
         status: starting ? 'warn' : 'fail',
         cause: 'not-healthy',
-        detail: `${good.length}/${c.replicas} healthy; ${worst.name} is ${worst.state}${worst.health !== 'none' ? `/${worst.health}` : ''}${worst.restartCount ? `, restarted ${worst.restartCount}x` : ''}${worst.healthLog ? `; healthcheck: ${worst.healthLog.split('\n').slice(-1)[0]}` : ''}`,
+        detail:
+          `${good.length}/${c.replicas} healthy; ${worst.name} is ${worst.state}${worst.health !== 'none' ? `/${worst.health}` : ''}` +
+          `${worst.restartCount ? `, restarted ${worst.restartCount}x` : ''}` +
+          `${worst.healthLog ? `; healthcheck: ${worst.healthLog.split('\n').slice(-1)[0]}` : ''}`,
         hint: starting
           ? 'still starting: wait for the start period, then run doctor again'
           : `read \`wharf logs ${c.name}\`; the last lines are below`,

@@ -153,7 +153,9 @@ async function checkLink(
         service: l.from,
         status: 'fail',
         cause: 'missing-network',
-        detail: `missing network: ${l.from} is not attached to any network ${l.host} is on (${l.from}: ${fromNets.map(short).join(', ') || 'none'}; ${l.host}: ${toNets.map(short).join(', ')})${note}`,
+        detail:
+          `missing network: ${l.from} is not attached to any network ${l.host} is on ` +
+          `(${l.from}: ${fromNets.map(short).join(', ') || 'none'}; ${l.host}: ${toNets.map(short).join(', ')})${note}`,
         hint: `attach ${l.from} to ${toNets.map(short)[0] ?? 'its network'}`,
       });
     }
@@ -196,8 +198,12 @@ async function checkLink(
           service: l.from,
           status: 'fail',
           cause: 'missing-network',
-          detail: `missing network: ${l.from} is not attached to any network ${l.host} is on (${l.from}: ${fromNets.map(short).join(', ') || 'none'}; ${l.host}: ${need.join(', ') || 'none'}), so "${l.host}" does not resolve (${l.via})`,
-          hint: `attach ${l.from} to ${need[0] ?? 'the network of ' + l.host} (in wharf.yaml, \`uses: [${l.host}]\` on ${l.from} does it), then \`wharf render && wharf up\``,
+          detail:
+            `missing network: ${l.from} is not attached to any network ${l.host} is on ` +
+            `(${l.from}: ${fromNets.map(short).join(', ') || 'none'}; ${l.host}: ${need.join(', ') || 'none'}), so "${l.host}" does not resolve (${l.via})`,
+          hint:
+            `attach ${l.from} to ${need[0] ?? 'the network of ' + l.host} ` +
+            `(in wharf.yaml, \`uses: [${l.host}]\` on ${l.from} does it), then \`wharf render && wharf up\``,
         });
       }
       if (target.length === 0 || !target.some((t) => t.state === 'running')) {
@@ -233,7 +239,9 @@ async function checkLink(
       service: l.from,
       status: 'fail',
       cause: 'wrong-service-name',
-      detail: `wrong service name: ${l.from} is configured to reach "${l.host}" (${l.via}), but the stack has no service "${l.host}" (services: ${services.join(', ')})`,
+      detail:
+        `wrong service name: ${l.from} is configured to reach "${l.host}" (${l.via}), ` +
+        `but the stack has no service "${l.host}" (services: ${services.join(', ')})`,
       hint: guess ? `did you mean "${guess}"? fix the host in ${l.from}'s configuration` : `use one of: ${services.join(', ')}`,
     });
   }
@@ -282,8 +290,12 @@ async function checkLink(
       service: l.from,
       status: 'fail',
       cause: 'encrypted-overlay-unsupported',
-      detail: `${l.host} resolves (${ips.join(', ')}) but port ${l.port} does not answer from ${from.node}: encrypted overlay without kernel IPsec support (${ipsec}; ${l.via})`,
-      hint: 'every packet between nodes on an encrypted overlay is dropped: set `cluster.encryptNetworks: false` in wharf.yaml, then `wharf up --target swarm` (or give the nodes a kernel with ESP: modprobe esp4, xfrm_user)',
+      detail:
+        `${l.host} resolves (${ips.join(', ')}) but port ${l.port} does not answer from ${from.node}: ` +
+        `encrypted overlay without kernel IPsec support (${ipsec}; ${l.via})`,
+      hint:
+        'every packet between nodes on an encrypted overlay is dropped: set `cluster.encryptNetworks: false` in wharf.yaml, ' +
+        'then `wharf up --target swarm` (or give the nodes a kernel with ESP: modprobe esp4, xfrm_user)',
     });
   }
   return check({
@@ -317,5 +329,8 @@ export async function encryptedWithoutIpsec(
   const elsewhere = targets.filter((t) => t.state === 'running' && t.node && t.node !== from.node);
   if (!elsewhere.length) return undefined;
   if ((await kernelHasIpsec(ctx, runner, from)) !== false) return undefined;
-  return `the kernel on ${from.node} has no rfc4106(gcm(aes)); ${shared.join(', ')} encrypted; ${[...new Set(elsewhere.map((t) => t.node))].join(', ')} on the other side`;
+  return (
+    `the kernel on ${from.node} has no rfc4106(gcm(aes)); ${shared.join(', ')} encrypted; ` +
+    `${[...new Set(elsewhere.map((t) => t.node))].join(', ')} on the other side`
+  );
 }

@@ -47,7 +47,9 @@ export async function checkPorts(plan: Plan, containers: ContainerState[]): Prom
             service: c.name,
             cause: 'port-in-use',
             detail: `in use by another process (${r.error})`,
-            hint: `stop what listens on ${p.hostIp}:${p.host} (ss -ltnp 'sport = :${p.host}') or change proxy.${p.container === 443 ? 'httpsPort' : p.container === 80 ? 'httpPort' : 'stats.port'} in wharf.yaml`,
+            hint:
+              `stop what listens on ${p.hostIp}:${p.host} (ss -ltnp 'sport = :${p.host}') ` +
+              `or change proxy.${p.container === 443 ? 'httpsPort' : p.container === 80 ? 'httpPort' : 'stats.port'} in wharf.yaml`,
           }),
         );
     }

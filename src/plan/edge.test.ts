@@ -77,7 +77,8 @@ test('the plan carries one sizing into the container limit and haproxy.cfg', () 
   assert.match(
     cfg,
     new RegExp(
-      `^global\\n(?: {4}.*\\n)* {4}maxconn ${n}\\n {4}tune\\.bufsize 16384\\n {4}tune\\.maxrewrite 1024\\n {4}tune\\.buffers\\.limit ${2 * n}\\n {4}mworker-max-reloads 1\\n {4}hard-stop-after 30s\\n`,
+      `^global\\n(?: {4}.*\\n)* {4}maxconn ${n}\\n {4}tune\\.bufsize 16384\\n {4}tune\\.maxrewrite 1024\\n` +
+        ` {4}tune\\.buffers\\.limit ${2 * n}\\n {4}mworker-max-reloads 1\\n {4}hard-stop-after 30s\\n`,
       'm',
     ),
   );

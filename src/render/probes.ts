@@ -5,7 +5,8 @@ import type { Healthcheck, Probe } from '../plan/model.js';
 
 /** wget, curl or node: whichever the image has (the slim images of each ecosystem carry one). */
 const ANY_HTTP_CLIENT =
-  'wget -q -O /dev/null "$1" 2>/dev/null || curl -fsS -o /dev/null "$1" 2>/dev/null || node -e "fetch(process.argv[1]).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" "$1"';
+  'wget -q -O /dev/null "$1" 2>/dev/null || curl -fsS -o /dev/null "$1" 2>/dev/null || ' +
+  'node -e "fetch(process.argv[1]).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" "$1"';
 /** Listening on the port, read from the kernel's socket table: no client needed, only sh and grep. */
 const PROC_LISTEN = 'grep -qE "^ *[0-9]+: [0-9A-F]+:$(printf %04X "$1") [0-9A-F]+:[0-9A-F]+ 0A " /proc/net/tcp /proc/net/tcp6';
 

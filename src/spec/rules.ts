@@ -99,7 +99,8 @@ export const envSecretsResolve: Rule = (s) => {
         err(
           `services.${n}.command`,
           'is required when env reads a secret value at start (as: value)',
-          "give the image's full start command (its ENTRYPOINT and CMD together), e.g. command: [docker-entrypoint.sh, postgres]; or use a *_FILE variable if the image reads files",
+          "give the image's full start command (its ENTRYPOINT and CMD together), e.g. command: [docker-entrypoint.sh, postgres]; " +
+            'or use a *_FILE variable if the image reads files',
         ),
       );
   }

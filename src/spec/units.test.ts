@@ -35,7 +35,8 @@ test('Size: binary multiples, as Compose and Kubernetes write them', () => {
 
 test('the schema parses them: the stack holds values, and a bad one is an issue at its path, never 0', () => {
   const spec = (health: string, memory: string) =>
-    `name: site\ndomain: site.localhost\nservices:\n  web:\n    image: nginx:1.27\n    port: 80\n    health: { interval: ${health} }\n    resources: { memory: ${memory} }\n`;
+    `name: site\ndomain: site.localhost\nservices:\n  web:\n    image: nginx:1.27\n    port: 80\n` +
+    `    health: { interval: ${health} }\n    resources: { memory: ${memory} }\n`;
   const ok = parseSpecText(spec('1m30s', '256M'));
   assert.ok(ok.stack, JSON.stringify(ok.issues));
   const web = ok.stack.services.web!;

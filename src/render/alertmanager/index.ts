@@ -106,8 +106,11 @@ function receiverConfig(r: Receiver): Record<string, unknown> {
         channel: r.channel,
         send_resolved: true,
         title:
-          '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.component }})',
-        text: '{{ range .Alerts }}*{{ .Labels.severity }}* {{ .Annotations.summary }}\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook }}\n{{ end }}',
+          '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}]' +
+          ' {{ .CommonLabels.alertname }} ({{ .CommonLabels.component }})',
+        text:
+          '{{ range .Alerts }}*{{ .Labels.severity }}* {{ .Annotations.summary }}\n' +
+          '{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook }}\n{{ end }}',
       },
     ],
   };

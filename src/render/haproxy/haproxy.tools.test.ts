@@ -65,7 +65,11 @@ test(
     const own = haproxyConfig(withMetricsPort(plan, haproxyDefaultMetricsPort));
     assert.match(
       own,
-      /^frontend metrics\n {4}bind :8405\n {4}maxconn \d+\n(?: {4}#.*\n)? {4}http-request set-log-level silent\n {4}http-request use-service prometheus-exporter if \{ path \/metrics \}\n/m,
+      new RegExp(
+        String.raw`^frontend metrics\n {4}bind :8405\n {4}maxconn \d+\n(?: {4}#.*\n)? {4}http-request set-log-level silent\n` +
+          String.raw` {4}http-request use-service prometheus-exporter if \{ path \/metrics \}\n`,
+        'm',
+      ),
     );
     assert.doesNotMatch(own.split('frontend stats')[1]!.split('\n\n')[0]!, /prometheus-exporter/);
     const shared = haproxyConfig(withMetricsPort(plan, plan.proxy.statsPort));

@@ -110,6 +110,15 @@ function format(sections: Section[]): string {
 }
 
 const hsts = 'max-age=31536000; includeSubDomains';
+/** TLS 1.2 ciphers: ECDHE with AEAD only (TLS 1.3 has its own list, ssl-default-bind-ciphersuites). */
+const TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
 
 export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
   const addressing = opts.addressing ?? composeAddressing;
@@ -139,7 +148,7 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
       `hard-stop-after ${size.hardStopAfter}s`,
       `stats socket ipv4@127.0.0.1:${haproxyRuntimePort} level admin`,
       'ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets',
-      'ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305',
+      `ssl-default-bind-ciphers ${TLS12_CIPHERS}`,
       'ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256',
     ]),
   );
@@ -326,7 +335,8 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
               // An explicit health path must say 200; without one, `/` answering 2xx/3xx will do.
               hp ? 'http-check expect status 200' : 'http-check expect rstatus ^[23]',
             ]),
-        `server-template ${id(r.service)} ${templateSlots(r.replicas)} ${word(`${addressing.replicas(r.service)}:${r.port}`)} check resolvers docker resolve-prefer ipv4 init-addr none`,
+        `server-template ${id(r.service)} ${templateSlots(r.replicas)} ${word(`${addressing.replicas(r.service)}:${r.port}`)}` +
+          ' check resolvers docker resolve-prefer ipv4 init-addr none',
       ]),
     );
   }

@@ -51,7 +51,8 @@ function runScript(argv: string[], env: Record<string, string>): Promise<{ code:
 }
 
 test(
-  "k8s backups, run for real: the CronJob's command and env, scripts from its ConfigMap, PostgreSQL + restic; node-exporter with the backup-metrics args publishes the result",
+  "k8s backups, run for real: the CronJob's command and env, scripts from its ConfigMap, PostgreSQL + restic; " +
+    'node-exporter with the backup-metrics args publishes the result',
   { skip, timeout: 300_000 },
   async () => {
     const db = await startPostgres();

@@ -82,7 +82,10 @@ export function recordingRules(plan: Plan): RecordingRule[] {
     { record: RECORDED.requestRate, expr: `sum by (job, component) (rate(app_requests_total{${f}}[5m]))` },
     {
       record: RECORDED.errorRatio,
-      expr: `(sum by (job, component) (rate(app_requests_total{${f},status_code=~"5.."}[5m])) or 0 * sum by (job, component) (rate(app_requests_total{${f}}[5m]))) / sum by (job, component) (rate(app_requests_total{${f}}[5m]))`,
+      expr:
+        `(sum by (job, component) (rate(app_requests_total{${f},status_code=~"5.."}[5m]))` +
+        ` or 0 * sum by (job, component) (rate(app_requests_total{${f}}[5m])))` +
+        ` / sum by (job, component) (rate(app_requests_total{${f}}[5m]))`,
     },
     { record: RECORDED.p50, expr: q(0.5) },
     { record: RECORDED.p95, expr: q(0.95) },

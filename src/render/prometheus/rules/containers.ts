@@ -1,4 +1,5 @@
-// Containers: cAdvisor. Every target labels its containers dev.wharf.service and dev.wharf.stack (and cAdvisor keeps only those), so one rule reads them on Compose and Swarm alike.
+// Containers: cAdvisor. Every target labels its containers dev.wharf.service and dev.wharf.stack
+// (and cAdvisor keeps only those), so one rule reads them on Compose and Swarm alike.
 import { flat, ramp, sel, pct, type Draft, type RuleContext } from './shared.js';
 
 export function containersRules({ plan, p, jobs, appJobs, comp }: RuleContext): Draft[] {
@@ -53,7 +54,11 @@ export function containersRules({ plan, p, jobs, appJobs, comp }: RuleContext): 
       threshold: 0.8,
       thresholdUnit: 'ratio of the CPU quota',
       expr: (t) =>
-        `${toComponent(`sum by (${L}) (rate(container_cpu_usage_seconds_total{name!=""}[5m])) * sum by (${L}) (container_spec_cpu_period{name!=""}) / sum by (${L}) (container_spec_cpu_quota{name!=""} > 0)`)} > ${t}`,
+        `${toComponent(
+          `sum by (${L}) (rate(container_cpu_usage_seconds_total{name!=""}[5m]))` +
+            ` * sum by (${L}) (container_spec_cpu_period{name!=""})` +
+            ` / sum by (${L}) (container_spec_cpu_quota{name!=""} > 0)`,
+        )} > ${t}`,
       summary: 'Container {{ $labels.name }} is near its CPU limit',
       description: (t, f) =>
         `Container {{ $labels.name }} has used more than ${pct(t)} of its CPU quota for ${f}; beyond it, it is throttled.`,

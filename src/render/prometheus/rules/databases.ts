@@ -28,7 +28,8 @@ export function databasesRules({ plan, p, comp }: RuleContext): Draft[] {
       description: (_t, f) =>
         `${pretty} {{ $labels.component }} has not answered its exporter, or the exporter has not answered Prometheus, for ${f}.`,
       runbook:
-        'Check the database container (`docker compose logs <db>`), its volume and disk space, and its exporter (`docker compose logs <db>-exporter`); services using it answer 5xx until it is back.',
+        'Check the database container (`docker compose logs <db>`), its volume and disk space, ' +
+        'and its exporter (`docker compose logs <db>-exporter`); services using it answer 5xx until it is back.',
       fixture: {
         firing: [
           { series: sel(upMetric, lbl), values: flat(0) },
@@ -91,9 +92,11 @@ export function databasesRules({ plan, p, comp }: RuleContext): Draft[] {
         expr: (t) => `max by (${by}, datname, state) (pg_stat_activity_max_tx_duration{state!="idle"}) > ${t}`,
         summary: 'PostgreSQL {{ $labels.component }} has a transaction open for long',
         description: (t, f) =>
-          `A transaction in database {{ $labels.datname }} ({{ $labels.state }}) has been open for more than ${fmtDuration(t)}, for ${f}: it holds locks and keeps vacuum from cleaning up. A very long pg_dump shows here too.`,
+          `A transaction in database {{ $labels.datname }} ({{ $labels.state }}) has been open for more than ${fmtDuration(t)}, ` +
+          `for ${f}: it holds locks and keeps vacuum from cleaning up. A very long pg_dump shows here too.`,
         runbook:
-          '`SELECT pid, state, now() - xact_start, query FROM pg_stat_activity ORDER BY xact_start` finds it; `SELECT pg_terminate_backend(pid)` ends it; fix the code path that leaves transactions open.',
+          '`SELECT pid, state, now() - xact_start, query FROM pg_stat_activity ORDER BY xact_start` finds it; ' +
+          '`SELECT pg_terminate_backend(pid)` ends it; fix the code path that leaves transactions open.',
         fixture: {
           firing: [tx('idle in transaction', 1200), tx('active', 2), tx('idle', 0)],
           quiet: [tx('idle in transaction', 3), tx('active', 2), tx('idle', 0)],
@@ -160,9 +163,11 @@ export function databasesRules({ plan, p, comp }: RuleContext): Draft[] {
       expr: () => 'increase(redis_rejected_connections_total[5m]) > 0',
       summary: 'Redis {{ $labels.component }} refuses connections',
       description: () =>
-        '{{ $labels.component }} has refused connections in the last 5 minutes: maxclients is reached, and the services that were refused fall back to the database or fail.',
+        '{{ $labels.component }} has refused connections in the last 5 minutes: maxclients is reached, ' +
+        'and the services that were refused fall back to the database or fail.',
       runbook:
-        '`redis-cli INFO clients` shows connected_clients against maxclients; look for a connection leak (a client per request instead of a pool) in the services using the cache.',
+        '`redis-cli INFO clients` shows connected_clients against maxclients; ' +
+        'look for a connection leak (a client per request instead of a pool) in the services using the cache.',
       fixture: {
         firing: [{ series: sel('redis_rejected_connections_total', lbl), values: `0x5 3x${LEN}` }],
         quiet: [{ series: sel('redis_rejected_connections_total', lbl), values: flat(2) }],

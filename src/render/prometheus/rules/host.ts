@@ -91,7 +91,9 @@ export function hostRules({ p, jobs }: RuleContext): Draft[] {
       threshold: 4,
       thresholdUnit: 'hours',
       expr: (t) =>
-        `predict_linear(node_filesystem_avail_bytes{${FS}}[3h], ${t} * 3600) < 0 and node_filesystem_avail_bytes{${FS}} > 0 and node_filesystem_readonly{${FS}} == 0`,
+        `predict_linear(node_filesystem_avail_bytes{${FS}}[3h], ${t} * 3600) < 0` +
+        ` and node_filesystem_avail_bytes{${FS}} > 0` +
+        ` and node_filesystem_readonly{${FS}} == 0`,
       summary: 'Disk {{ $labels.mountpoint }} will fill up soon on {{ $labels.instance }}',
       description: (t, f) =>
         `At the rate of the last 3 hours, {{ $labels.mountpoint }} ({{ $labels.device }}) fills up within ${t} hours; predicted for ${f}.`,
@@ -123,9 +125,11 @@ export function hostRules({ p, jobs }: RuleContext): Draft[] {
       expr: (t) => `node_filesystem_files_free{${FS}} / (node_filesystem_files{${FS}} > 0) < ${t} and node_filesystem_readonly{${FS}} == 0`,
       summary: 'Disk {{ $labels.mountpoint }} is running out of inodes on {{ $labels.instance }}',
       description: (t, f) =>
-        `Less than ${pct(t)} of the inodes of {{ $labels.mountpoint }} ({{ $labels.device }}) have been free for ${f}: new files fail with "No space left on device" while space remains.`,
+        `Less than ${pct(t)} of the inodes of {{ $labels.mountpoint }} ({{ $labels.device }}) have been free for ${f}: ` +
+        `new files fail with "No space left on device" while space remains.`,
       runbook:
-        'Find the directory with millions of small files (`find / -xdev -type d -size +1M`): image layers (`docker image prune`), session or cache files, mail queues.',
+        'Find the directory with millions of small files (`find / -xdev -type d -size +1M`): image layers (`docker image prune`), ' +
+        'session or cache files, mail queues.',
       fixture: {
         firing: [
           { series: sel('node_filesystem_files_free', fs), values: flat(5e4) },
@@ -153,7 +157,8 @@ export function hostRules({ p, jobs }: RuleContext): Draft[] {
       description: () =>
         'The kernel killed a process for lack of memory in the last 15 minutes (a container over its memory limit, or the host out of memory).',
       runbook:
-        '`docker ps -a --filter exited=137` (exit code 137) and `docker inspect <container>` (State.OOMKilled) name the container; raise its `resources.memory` or find the leak.',
+        '`docker ps -a --filter exited=137` (exit code 137) and `docker inspect <container>` (State.OOMKilled) name the container; ' +
+        'raise its `resources.memory` or find the leak.',
       fixture: {
         firing: [{ series: sel('node_vmstat_oom_kill', lbl), values: `0x5 1x${LEN}` }],
         quiet: [{ series: sel('node_vmstat_oom_kill', lbl), values: flat(3) }],
@@ -172,10 +177,12 @@ export function hostRules({ p, jobs }: RuleContext): Draft[] {
       thresholdUnit: 'seconds of offset',
       // only while the offset is not shrinking: NTP slewing back is not a problem
       expr: (t) =>
-        `(node_timex_offset_seconds > ${t} and deriv(node_timex_offset_seconds[5m]) >= 0) or (node_timex_offset_seconds < -${t} and deriv(node_timex_offset_seconds[5m]) <= 0)`,
+        `(node_timex_offset_seconds > ${t} and deriv(node_timex_offset_seconds[5m]) >= 0)` +
+        ` or (node_timex_offset_seconds < -${t} and deriv(node_timex_offset_seconds[5m]) <= 0)`,
       summary: 'The clock of {{ $labels.instance }} is off',
       description: (t, f) =>
-        `The kernel clock has been more than ${t}s off its time source, and not converging, for ${f}: TLS, tokens, backup schedules and metrics timestamps suffer.`,
+        `The kernel clock has been more than ${t}s off its time source, and not converging, for ${f}: TLS, tokens, ` +
+        `backup schedules and metrics timestamps suffer.`,
       runbook: 'Check the time daemon (`timedatectl`, `chronyc tracking`); a VM paused or restored from a snapshot jumps.',
       fixture: {
         firing: [{ series: sel('node_timex_offset_seconds', lbl), values: flat(0.2) }],
@@ -194,7 +201,8 @@ export function hostRules({ p, jobs }: RuleContext): Draft[] {
       expr: () => 'node_textfile_scrape_error == 1',
       summary: 'node-exporter cannot read a textfile on {{ $labels.instance }}',
       description: (_t, f) =>
-        `A file in node-exporter's textfile directory has been unreadable or unparsable for ${f}: the metrics it carries (the backups' among them) are missing.`,
+        `A file in node-exporter's textfile directory has been unreadable or unparsable for ${f}: ` +
+        `the metrics it carries (the backups' among them) are missing.`,
       runbook:
         '`docker compose logs node-exporter` names the file and the parse error; a backup metrics file is rewritten by the next `wharf backup <job>`.',
       fixture: {

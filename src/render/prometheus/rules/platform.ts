@@ -48,7 +48,8 @@ export function platformRules({ jobs, appJobs, otherJobs, comp }: RuleContext): 
         otherJobs
           .map(
             (j) =>
-              `label_replace(label_replace(absent(up{job=${str(j.job)}} == 1), "job", ${promqlReplacement(j.job)}, "", ""), "component", ${promqlReplacement(j.component)}, "", "")`,
+              `label_replace(label_replace(absent(up{job=${str(j.job)}} == 1), "job", ${promqlReplacement(j.job)}, "", ""),` +
+              ` "component", ${promqlReplacement(j.component)}, "", "")`,
           )
           .join('\nor\n'),
       summary: 'No target of {{ $labels.job }} is up',

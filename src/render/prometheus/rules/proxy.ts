@@ -109,7 +109,8 @@ export function proxyRules({ plan, p, jobs }: RuleContext): Draft[] {
         threshold: 0.05,
         thresholdUnit: 'ratio',
         expr: (t) =>
-          `sum by (proxy) (rate(haproxy_backend_http_responses_total{code="5xx"}[5m])) / sum by (proxy) (rate(haproxy_backend_http_responses_total[5m])) > ${t}`,
+          `sum by (proxy) (rate(haproxy_backend_http_responses_total{code="5xx"}[5m]))` +
+          ` / sum by (proxy) (rate(haproxy_backend_http_responses_total[5m])) > ${t}`,
         summary: 'HAProxy backend {{ $labels.proxy }} answers with too many 5xx',
         description: (t, f) => `More than ${pct(t)} of the responses of backend {{ $labels.proxy }} have been 5xx for ${f}.`,
         runbook: 'Compare with the service dashboard: 503 from HAProxy means no server was available, 500 comes from the service.',

@@ -65,7 +65,9 @@ export function selfRules({ p, jobs }: RuleContext): Draft[] {
     description: (_t, f) =>
       `Rule group {{ $labels.rule_group }} has missed evaluation rounds for ${f}: the host is too slow for it, and its alerts come late.`,
     runbook:
-      "The host is overloaded (see HighCPUUsage) or a rule is too expensive: the Prometheus /rules page shows each group's evaluation time; give the host more CPU or raise `monitoring.evaluationInterval`.",
+      'The host is overloaded (see HighCPUUsage) or a rule is too expensive: ' +
+      "the Prometheus /rules page shows each group's evaluation time; " +
+      'give the host more CPU or raise `monitoring.evaluationInterval`.',
     fixture: {
       firing: [{ series: sel('prometheus_rule_group_iterations_missed_total', rg), values: ramp(0, 1) }],
       quiet: [{ series: sel('prometheus_rule_group_iterations_missed_total', rg), values: flat(0) }],
@@ -88,7 +90,8 @@ export function selfRules({ p, jobs }: RuleContext): Draft[] {
       description: () =>
         `{{ $labels.instance }} failed to ${what} in the last 3 hours: the disk fills, queries slow down, or data is lost.`,
       runbook:
-        '`docker compose logs prometheus` shows the failing block; a full disk or a corrupt block (move it out of the prometheus-data volume) are the usual causes.',
+        '`docker compose logs prometheus` shows the failing block; ' +
+        'a full disk or a corrupt block (move it out of the prometheus-data volume) are the usual causes.',
       fixture: {
         firing: [{ series: sel(metric, prom), values: `0x5 1x${LEN}` }],
         quiet: [{ series: sel(metric, prom), values: flat(0) }],
@@ -108,9 +111,11 @@ export function selfRules({ p, jobs }: RuleContext): Draft[] {
       expr: () => 'vector(1)',
       summary: 'The alerting pipeline is alive',
       description: () =>
-        'This alert always fires. It is routed only to the heartbeat receiver (monitoring.alerts.heartbeat): when the heartbeat stops arriving, rule evaluation, Prometheus, Alertmanager or the route out is broken.',
+        'This alert always fires. It is routed only to the heartbeat receiver (monitoring.alerts.heartbeat): ' +
+        'when the heartbeat stops arriving, rule evaluation, Prometheus, Alertmanager or the route out is broken.',
       runbook:
-        'If the heartbeat service reports silence: `wharf status` (prometheus and alertmanager running?), then `docker compose logs alertmanager` for delivery errors to the heartbeat URL.',
+        'If the heartbeat service reports silence: `wharf status` (prometheus and alertmanager running?), ' +
+        'then `docker compose logs alertmanager` for delivery errors to the heartbeat URL.',
       fixture: { firing: [{ series: 'up{job="prometheus"}', values: flat(1) }], quiet: [], labels: {}, always: true, at: '1m' },
     });
     drafts.push({
@@ -125,7 +130,8 @@ export function selfRules({ p, jobs }: RuleContext): Draft[] {
       // The Alertmanager target is static: "discovered" stays 1 when it is unreachable, so the
       // send errors tell (Prometheus counts every attempt in _sent_total).
       expr: (t) =>
-        `prometheus_notifications_alertmanagers_discovered < 1 or min without (alertmanager) (rate(prometheus_notifications_errors_total[5m]) / rate(prometheus_notifications_sent_total[5m])) > ${t}`,
+        `prometheus_notifications_alertmanagers_discovered < 1` +
+        ` or min without (alertmanager) (rate(prometheus_notifications_errors_total[5m]) / rate(prometheus_notifications_sent_total[5m])) > ${t}`,
       summary: 'Prometheus cannot reach any Alertmanager',
       description: (t, f) =>
         `Prometheus has failed to send more than ${pct(t)} of its alerts to Alertmanager for ${f}: no alert is delivered.`,

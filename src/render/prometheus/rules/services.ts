@@ -23,7 +23,9 @@ export function servicesRules({ appJobs, comp }: RuleContext): Draft[] {
         appJobs
           .map(
             (j) =>
-              `(count by (job, component) (up{job=${str(j.job)}} == 1) < ${j.replicas})\nor\nlabel_replace(label_replace(absent(up{job=${str(j.job)}} == 1), "job", ${promqlReplacement(j.job)}, "", ""), "component", ${promqlReplacement(j.component)}, "", "")`,
+              `(count by (job, component) (up{job=${str(j.job)}} == 1) < ${j.replicas})\nor\n` +
+              `label_replace(label_replace(absent(up{job=${str(j.job)}} == 1), "job", ${promqlReplacement(j.job)}, "", ""),` +
+              ` "component", ${promqlReplacement(j.component)}, "", "")`,
           )
           .join('\nor\n'),
       summary: 'Service {{ $labels.job }} has replicas down',

@@ -152,10 +152,8 @@ test('wharf check --target k8s reports the k8s rule ids', { timeout: 60_000 }, a
       findings.some((f) => f.rule === 'K8S005'),
       r.stdout,
     );
-    assert.ok(
-      findings.some((f) => f.rule === 'K8S001'),
-      r.stdout,
-    );
+    // every workload of the api template has probes and limits (its Redis exporter had none)
+    assert.ok(!findings.some((f) => f.rule === 'K8S001'), r.stdout);
     assert.notEqual(r.exitCode, 0);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,8 @@
 // The Swarm target: a snapshot of what it renders differently from Compose, the
 // compose-spec JSON Schema, and the real `docker stack config` on every template.
 // Refresh snapshots with UPDATE_SNAPSHOTS=1.
+import { testMaterial } from '../../../test/support/haproxy.js';
+import { userlistName } from '../haproxy/index.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -218,35 +220,11 @@ test(
     assert.match(cfg, /default-server inter 2s fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down/);
     const work = mkdtempSync(join(tmpdir(), 'wharf-swarm-haproxy-'));
     try {
-      const key = join(work, 'key.pem');
-      const cert = join(work, 'cert.pem');
-      const pem = join(work, 'edge.pem');
-      const r = spawnSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:P-256',
-          '-nodes',
-          '-keyout',
-          key,
-          '-out',
-          cert,
-          '-days',
-          '2',
-          '-subj',
-          '/CN=wharf-test',
-        ],
-        { encoding: 'utf8' },
-      );
-      assert.equal(r.status, 0, r.stderr);
-      writeFileSync(pem, readFileSync(cert, 'utf8') + readFileSync(key, 'utf8'));
-      writeFileSync(join(work, 'users'), 'userlist admins\n  user admin insecure-password test-only\n');
+      const material = testMaterial();
+      const pem = material.pem;
       writeFileSync(join(work, 'haproxy.cfg'), cfg.replaceAll(`/run/secrets/${plan.tls.pemSecret}`, pem));
-      const c = spawnSync('haproxy', ['-c', '-f', join(work, 'haproxy.cfg'), '-f', join(work, 'users')], { encoding: 'utf8' });
+      const users = material.userlist(userlistName(plan));
+      const c = spawnSync('haproxy', ['-c', '-f', join(work, 'haproxy.cfg'), '-f', users], { encoding: 'utf8' });
       assert.equal(c.status, 0, c.stdout + c.stderr);
       assert.doesNotMatch(c.stdout + c.stderr, /\[WARNING\]/);
     } finally {

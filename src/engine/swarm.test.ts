@@ -70,10 +70,6 @@ test('without a docker host the environment decides; resolve-image is an option'
   ]);
 });
 
-test('a cluster does not build: asking is a bug', () => {
-  assert.throws(() => e.build(['api']), /does not build \(api\)/);
-});
-
 test('containers are found by the stack namespace label; services by the swarm service name', () => {
   assert.deepEqual(e.containerFilters(), ['label=com.docker.stack.namespace=shop']);
   assert.equal(e.serviceOf({ 'com.docker.stack.namespace': 'shop', 'com.docker.swarm.service.name': 'shop_api' }), 'api');

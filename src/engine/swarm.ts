@@ -161,14 +161,6 @@ export class SwarmEngine extends DockerEngine implements Engine {
     return this.c(['stack', 'config', '-c', this.file], `validate ${this.file}`, { cwd: this.dir, timeoutMs: 60_000 });
   }
 
-  build(services: string[] = []): Cmd {
-    // A cluster pulls every image from a registry: building on the client would leave the
-    // nodes without it. Build and push before rendering the stack with the pushed refs.
-    throw new Error(
-      `bug: the swarm engine does not build (${services.join(', ') || 'all services'}); push images to a registry and reference them`,
-    );
-  }
-
   apply(): Cmd {
     // --detach: ops poll convergence themselves (the same progress on every target).
     return this.c(

@@ -1,30 +1,14 @@
 // Encrypted overlays a node's kernel cannot carry: found by asking one task per node, all at once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ContainerState } from '../engine/live.js';
 import { recordingRunner } from '../engine/run.js';
 import { SwarmEngine } from '../engine/swarm.js';
+import { runningReplica } from '../engine/testing/container-state.js';
 import { tinyPlan } from '../engine/testing/tiny-stack.js';
 import { OverlayWithoutIpsecError, overlaysWithoutIpsec } from './health.js';
 
-const box = (name: string, node: string, networks: string[]): ContainerState => ({
-  id: name,
-  name,
-  service: name.split('.')[0]!.slice(2),
-  state: 'running',
-  health: 'healthy',
-  startedAt: '',
-  restartCount: 0,
-  exitCode: 0,
-  image: 'x',
-  imageId: 'sha256:x',
-  networks: networks.map((n) => ({ name: n, aliases: [], ip: '10.0.0.2' })),
-  env: {},
-  labels: {},
-  ports: [],
-  host: `tcp://${node}:2375`,
-  node,
-});
+const box = (name: string, node: string, networks: string[]) =>
+  runningReplica({ name, service: name.split('.')[0]!.slice(2), node, networks });
 const ctx = (encrypted: boolean) => {
   const plan = tinyPlan('t');
   plan.networks = plan.networks.map((n) => (n.name === 'backend' ? { ...n, encrypted } : n));

@@ -1,30 +1,13 @@
 // The cause doctor names when a link between nodes gets no answer over encrypted overlays.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ContainerState } from '../../engine/live.js';
 import { recordingRunner } from '../../engine/run.js';
 import { SwarmEngine } from '../../engine/swarm.js';
+import { runningReplica } from '../../engine/testing/container-state.js';
 import { tinyPlan } from '../../engine/testing/tiny-stack.js';
 import { encryptedWithoutIpsec } from './links.js';
 
-const box = (name: string, service: string, node: string, networks: string[]): ContainerState => ({
-  id: name,
-  name,
-  service,
-  state: 'running',
-  health: 'healthy',
-  startedAt: '',
-  restartCount: 0,
-  exitCode: 0,
-  image: 'x',
-  imageId: 'sha256:x',
-  networks: networks.map((n) => ({ name: n, aliases: [], ip: '10.0.0.2' })),
-  env: {},
-  labels: {},
-  ports: [],
-  host: `tcp://${node}:2375`,
-  node,
-});
+const box = (name: string, service: string, node: string, networks: string[]) => runningReplica({ name, service, node, networks });
 
 function ctx(encrypted: boolean) {
   const plan = tinyPlan('t');

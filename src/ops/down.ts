@@ -15,7 +15,6 @@ export interface DownResult {
   durationMs: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const stopped = (c: ContainerState) => c.state !== 'running' && c.state !== 'restarting';
 
 export async function down(
@@ -39,16 +38,24 @@ export async function down(
     return { ...live, nets };
   };
   let { containers: after, nets } = await read();
-  const deadline = performance.now() + (opts.waitMs ?? 120_000);
+  const waitMs = opts.waitMs ?? 120_000;
+  const deadline = performance.now() + waitMs;
   const graceEnd = performance.now() + (opts.leftoverGraceMs ?? 20_000);
   // a node that is not ready may be rejoining (a restarted engine): waited for a while, not forever
   const nodeWaitEnd = performance.now() + (opts.nodeWaitMs ?? 30_000);
   const notReady = () => ready(nodes).length < nodes.length && performance.now() < nodeWaitEnd;
-  while ((after.length || nets.length || notReady()) && nodes.length && performance.now() < deadline) {
-    if (performance.now() >= graceEnd) await removeLeftovers(ctx, after.filter(stopped), opts.onLine);
-    await sleep(1000);
-    ({ nodes, containers: after, nets } = await read());
-  }
+  let reread = false;
+  await pWaitFor(
+    async () => {
+      if (reread) ({ nodes, containers: after, nets } = await read());
+      reread = true;
+      if (!((after.length || nets.length || notReady()) && nodes.length)) return true;
+      if (performance.now() >= graceEnd) await removeLeftovers(ctx, after.filter(stopped), opts.onLine);
+      return false;
+    },
+    // what is still there after the wait is reported in `remaining`, not thrown
+    { interval: 1000, timeout: { milliseconds: waitMs, fallback: () => undefined } },
+  );
   // Volumes of a multi-node target live on the node that used them: each node removes its own.
   const hosts: Array<NodeState | undefined> = nodes.length ? ready(nodes) : [undefined];
   if (opts.volumes && nodes.length && !after.length) {

@@ -7,10 +7,17 @@
 //   node scripts/run-tests.mjs [fast|pure|tools|engine|e2e|all ...] [paths ...] [--node-test-flags]
 //
 // fast = pure + tools in parallel; all (the default) = fast, then engine, then e2e, each timed.
-// Engine and e2e files run one at a time: they share one Docker engine and the machine's ports.
+// Engine files run one at a time. The e2e tier runs in lanes (WHARF_E2E_LANES, default 2; 1 =
+// one serial lane): the multi-node files (DinD nodes of their own, on networks of their own) in
+// one, the one-host Compose files in the other; within a lane one file at a time. They do not
+// collide: each file has its own project/stack names and DinD node prefixes, the edges bind free
+// loopback ports, the host engine never enters swarm mode, image builds are serialised by
+// build-test-images.sh's lock, and the API bundle both lanes build from is made before they start.
+// Each lane's lines are prefixed with its name.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 
 const guard = join(import.meta.dirname, '..', 'test', 'support', 'tier-guard.mjs');
 const fileTimes = join(import.meta.dirname, 'ci', 'file-times.mjs');
@@ -19,6 +26,9 @@ const skipDirs = new Set(['node_modules', 'dist', '.git', '.wharf', 'snapshots',
 const tierOf = (f) => f.match(/\.(tools|engine|e2e)\.test\.ts$/)?.[1] ?? 'pure';
 const concurrency = { fast: Number(process.env.WHARF_TEST_CONCURRENCY ?? 3), engine: 1, e2e: 1 };
 const groups = { fast: ['pure', 'tools'], pure: ['pure'], tools: ['tools'], engine: ['engine'], e2e: ['e2e'] };
+// Multi-node e2e files: Docker-in-Docker swarms and clusters, CPU-heavy and mostly waiting on schedulers.
+const nodesLane = /\/(swarm|cluster[a-z-]*)\.e2e\.test\.ts$/;
+const lanes = Math.max(1, Number(process.env.WHARF_E2E_LANES ?? 2));
 
 function walk(dir, out) {
   if (!existsSync(dir)) return out;
@@ -53,28 +63,81 @@ function lateAwait(f) {
   return firstTest >= 0 && /^(?:(?:const|let|var) [^=\n]+= )?await /m.test(text.slice(firstTest));
 }
 
-function run(name, files, n) {
-  if (files.length === 0) return { status: 1, line: `[tests] ${name}: no test files` };
+function check(name, files) {
+  if (files.length === 0) return `[tests] ${name}: no test files`;
   const late = files.filter(lateAwait);
-  if (late.length) {
-    const line = `[tests] ${name}: FAILED, a top-level await after the first test() in ${late.join(', ')}: move it above`;
-    console.log(line);
-    return { status: 1, line };
-  }
-  const t0 = Date.now();
-  // TAP as before, then each file's time (unless the caller chose its own reporter).
+  if (late.length) return `[tests] ${name}: FAILED, a top-level await after the first test() in ${late.join(', ')}: move it above`;
+}
+
+const summary = (name, files, t0, status) => {
+  const s = Math.round((Date.now() - t0) / 1000);
+  return `[tests] ${name}: ${files.length} files in ${Math.floor(s / 60)} min ${s % 60} s, ${status === 0 ? 'passed' : 'FAILED'}`;
+};
+
+// TAP as before, then each file's time (unless the caller chose its own reporter).
+function nodeTestArgs(files, n) {
   const reporters = flags.some((f) => f.startsWith('--test-reporter'))
     ? []
     : ['--test-reporter=tap', '--test-reporter-destination=stdout', `--test-reporter=${fileTimes}`, '--test-reporter-destination=stdout'];
-  const r = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', '--import', guard, '--test', `--test-concurrency=${n}`, '--test-force-exit', ...reporters, ...flags, ...files],
-    { stdio: 'inherit' },
-  );
-  const s = Math.round((Date.now() - t0) / 1000);
-  const line = `[tests] ${name}: ${files.length} files in ${Math.floor(s / 60)} min ${s % 60} s, ${r.status === 0 ? 'passed' : 'FAILED'}`;
+  return ['--import', 'tsx', '--import', guard, '--test', `--test-concurrency=${n}`, '--test-force-exit', ...reporters, ...flags, ...files];
+}
+
+function run(name, files, n) {
+  const bad = check(name, files);
+  if (bad) {
+    console.log(bad);
+    return { status: 1, line: bad };
+  }
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, nodeTestArgs(files, n), { stdio: 'inherit' });
+  const line = summary(name, files, t0, r.status ?? 1);
   console.log(line);
   return { status: r.status ?? 1, line };
+}
+
+/** One lane: its files one at a time, every line of its output prefixed with its name. */
+function lane(name, files) {
+  const bad = check(name, files);
+  if (bad) return Promise.resolve({ status: 1, line: bad });
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, nodeTestArgs(files, 1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const [from, to] of [
+      [child.stdout, process.stdout],
+      [child.stderr, process.stderr],
+    ])
+      createInterface({ input: from }).on('line', (l) => to.write(`[${name}] ${l}\n`));
+    child.on('close', (code) => {
+      const line = summary(name, files, t0, code ?? 1);
+      console.log(line);
+      resolve({ status: code ?? 1, line });
+    });
+  });
+}
+
+async function runLanes(files) {
+  if (lanes === 1 || files.length < 2) return run('e2e', files, 1);
+  // Both lanes bring up stacks that build apps/api from its bundle: make it once, before them.
+  spawnSync(
+    process.execPath,
+    ['--input-type=module', '--import', 'tsx', '-e', `(await import('./test/e2e/support/stack.ts')).ensureApiBundle()`],
+    {
+      stdio: 'inherit',
+    },
+  );
+  const split = [files.filter((f) => nodesLane.test(f)), files.filter((f) => !nodesLane.test(f))];
+  // more lanes than two: deal the one-host files round-robin over the extra lanes
+  const host = Array.from({ length: lanes - 1 }, () => []);
+  split[1].forEach((f, i) => host[i % host.length].push(f));
+  const named = [['e2e/nodes', split[0]], ...host.map((fs, i) => [host.length > 1 ? `e2e/host${i + 1}` : 'e2e/host', fs])].filter(
+    ([, fs]) => fs.length,
+  );
+  const t0 = Date.now();
+  const rs = await Promise.all(named.map(([n, fs]) => lane(n, fs)));
+  const status = rs.every((r) => r.status === 0) ? 0 : 1;
+  const line = `${summary('e2e', files, t0, status)} (lanes: ${rs.map((r) => r.line.replace('[tests] ', '')).join('; ')})`;
+  console.log(line);
+  return { status, line };
 }
 
 const results = [];
@@ -83,13 +146,8 @@ if (paths.length) {
   results.push(run('files', files, files.some((f) => ['engine', 'e2e'].includes(tierOf(f))) ? 1 : concurrency.fast));
 }
 for (const t of tiers) {
-  results.push(
-    run(
-      t,
-      everything.filter((f) => groups[t].includes(tierOf(f))),
-      concurrency[t] ?? concurrency.fast,
-    ),
-  );
+  const files = everything.filter((f) => groups[t].includes(tierOf(f)));
+  results.push(t === 'e2e' ? await runLanes(files) : run(t, files, concurrency[t] ?? concurrency.fast));
 }
 if (results.length > 1) for (const r of results) console.log(r.line);
 process.exit(results.every((r) => r.status === 0) ? 0 : 1);

@@ -177,7 +177,8 @@ export interface BackupJob {
   schedule: string;
   retention: { keepLast?: number; keepDaily?: number; keepWeekly?: number; keepMonthly?: number };
   destination:
-    { type: 'local'; path: string } | { type: 's3'; endpoint: string; bucket: string; accessKeySecret: string; secretKeySecret: string };
+    | { type: 'local'; path: string }
+    | { type: 's3'; endpoint: string; bucket: string; accessKeySecret: string; secretKeySecret: string; timeout?: Duration };
   encrypt: boolean;
   verifySchedule: string;
   restoreTest: boolean;

@@ -1,7 +1,7 @@
 // Backups (retention, destination, verification) and storage: the stack's own MinIO they may go to.
 import { z } from 'zod';
 import { isS3Endpoint } from './grammar.js';
-import { cron, name, projectPath } from './primitives.js';
+import { cron, duration, name, projectPath } from './primitives.js';
 import { placementSchema } from './cluster-schema.js';
 
 export const retentionSchema = z.strictObject({
@@ -37,6 +37,10 @@ export const backupSchema = z
           bucket: z.string().min(1),
           accessKeySecret: name.describe('secret holding the access key id'),
           secretKeySecret: name.describe('secret holding the secret access key'),
+          timeout: duration
+            .refine((d) => d.toSeconds() >= 1, 'should be 1s or more')
+            .optional()
+            .describe('how long the endpoint may give no answer before a backup, list or restore fails naming it; default 30s'),
         }),
         z
           .strictObject({ type: z.literal('minio') })

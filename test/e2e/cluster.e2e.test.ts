@@ -423,7 +423,8 @@ test(
         port: 3000,
         replicas: 3,
         routes: [{ host: 'api.shop.localhost' }],
-        health: { path: '/health', ready: '/ready' },
+        // a short health window: the rolling update watches each new task for 23 + 5 s, not 48 + 5 s
+        health: { path: '/health', ready: '/ready', interval: '2s', startPeriod: '10s' },
         uses: ['db'],
       },
     };

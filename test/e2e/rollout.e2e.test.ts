@@ -98,7 +98,9 @@ describe('zero-downtime rollouts on Compose behind HAProxy', { skip, timeout: 1_
             port: 3000,
             replicas: 3,
             routes: [{ host: hosts.api }],
-            health: { path: '/health' },
+            // a short health window (the spec's knobs): a version that never gets healthy is
+            // declared so after 10 s + 5 x 2 s instead of 20 s + 5 x 5 s
+            health: { path: '/health', interval: '2s', startPeriod: '10s' },
             uses: ['db', 'cache'],
           },
           web: { image: nginx, port: 8080, replicas: 2, user: 'www-data', routes: [{ host: hosts.web }], health: { path: '/' } },

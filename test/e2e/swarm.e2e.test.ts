@@ -52,7 +52,12 @@ before(
     const up = await swarmUp();
     fx = up.fixture;
     numbers.swarmUpSeconds = +up.seconds.toFixed(1);
-    stack = await createSwarmStack(fx, 'api', 'shopswarm');
+    // A short health window (the spec's own knobs): each rollout below watches every new task
+    // for window + 5 s (23 + 5 s instead of the default 48 + 5 s), and a task that never gets
+    // healthy is declared so after 20 s instead of 45 s. Same scenarios, less waiting.
+    stack = await createSwarmStack(fx, 'api', 'shopswarm', (spec) => {
+      spec.services.api.health = { ...spec.services.api.health, interval: '2s', startPeriod: '10s' };
+    });
     numbers.pushSeconds = +stack.pushSeconds.toFixed(1);
     log(
       `fixture up in ${numbers.swarmUpSeconds}s, images pushed in ${numbers.pushSeconds}s, leader ${fx.leader}, data on ${fx.nodes.at(-1)!.name}`,

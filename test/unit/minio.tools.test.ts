@@ -82,6 +82,34 @@ test('GIVEN an S3 endpoint with credentials or a path THEN refused by path', () 
   }
 });
 
+test('GIVEN an S3 destination timeout THEN the job env gives the probe that many whole seconds; none THEN the script default', () => {
+  const s3 = (extra: string) =>
+    spec
+      .replace(
+        '{ type: minio }',
+        `{ type: s3, endpoint: "https://s3.example.com", bucket: b1b, accessKeySecret: ak, secretKeySecret: sk${extra} }`,
+      )
+      .replace('storage:', 'secrets: { ak: { generate: true }, sk: { generate: true } }\nstorage:');
+  const env = (text: string) => {
+    const p = plan(text);
+    return renderJobEnv(
+      p,
+      p.backups.find((j) => j.name === 'db')!,
+    );
+  };
+  assert.match(env(s3(', timeout: 10s')), /^WHARF_REPO_TIMEOUT=10$/m);
+  assert.match(env(s3(', timeout: 1500ms')), /^WHARF_REPO_TIMEOUT=2$/m);
+  assert.doesNotMatch(env(s3('')), /WHARF_REPO_TIMEOUT/);
+  assert.doesNotMatch(env(spec), /WHARF_REPO_TIMEOUT/);
+  for (const bad of ['0s', '500ms', 'soon']) {
+    const r = parseSpecText(s3(`, timeout: ${bad}`));
+    assert.ok(
+      r.issues.some((i) => i.path === 'databases.db.backup.destination.timeout'),
+      `${bad}: ${JSON.stringify(r.issues)}`,
+    );
+  }
+});
+
 for (const target of ['compose', 'swarm'] as const) {
   test(`docker ${target === 'compose' ? 'compose' : 'stack'} config accepts the MinIO stack (${target})`, async () => {
     const p = plan();

@@ -104,7 +104,9 @@ function liveReasons(c: Component, cs: ContainerState[], want: Desired): string[
   const ids = [...new Set(cs.map((x) => x.imageId))].filter((x) => id && x !== id);
   if (ids.length) out.push(`image ${c.image}: ID ${ids.map((x) => x.slice(7, 19)).join(', ')} → ${id!.slice(7, 19)}`);
   if (rev && cs.some((x) => x.revision !== rev)) out.push('definition: differs from what runs');
-  if (cs.length !== c.replicas) out.push(`replicas running: ${cs.length} → ${c.replicas}`);
+  const up = cs.filter((x) => x.state === 'running').length;
+  if (up !== c.replicas) out.push(`replicas running: ${up} → ${c.replicas}`);
+  if (cs.length > up) out.push(`replicas stopped: ${cs.length - up} → 0`);
   return out;
 }
 

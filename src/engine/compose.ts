@@ -225,12 +225,13 @@ export class ComposeEngine extends DockerEngine implements Engine {
     return this.c(['config', '--hash', '*'], "compute each service's config hash", { timeoutMs: 60_000 });
   }
 
-  /** The same hashes for a file not written: read from stdin, paths resolved from the output dir as for the file. */
+  /** The same hashes for a file not written: read from stdin, paths resolved from the output dir as for the
+   *  file (which need not exist yet: before the first render there is none). */
   renderedHashes(contents: string): Cmd {
     return cmd(
       [...this.compose.argv, '-p', this.project, '-f', '-', '--project-directory', this.dir, 'config', '--hash', '*'],
       "compute each service's config hash as rendered now",
-      { cwd: this.dir, input: contents, timeoutMs: 60_000 },
+      { input: contents, timeoutMs: 60_000 },
     );
   }
 

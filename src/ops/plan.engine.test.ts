@@ -27,7 +27,9 @@ const sh = async (argv: string[]) => (await run(cmd(argv, argv.join(' '), { time
 
 /** Every Docker object by ID, our containers with their start time, and every file of the project with its bytes and mtime. */
 async function snapshot() {
-  const ids = (await sh(['docker', 'ps', '-a', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`])).split('\n');
+  const ids = (await sh(['docker', 'ps', '-a', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`]))
+    .split('\n')
+    .filter(Boolean);
   const files: string[] = [];
   const walk = (d: string) => {
     for (const n of readdirSync(d).sort()) {
@@ -40,7 +42,7 @@ async function snapshot() {
   walk(projectDir);
   return {
     containers: await sh(['docker', 'ps', '-a', '-q', '--no-trunc']),
-    ours: await sh(['docker', 'inspect', '-f', '{{.Id}} {{.State.StartedAt}} {{.State.Status}}', ...ids.filter(Boolean)]),
+    ours: ids.length ? await sh(['docker', 'inspect', '-f', '{{.Id}} {{.State.StartedAt}} {{.State.Status}}', ...ids]) : '',
     networks: await sh(['docker', 'network', 'ls', '-q', '--no-trunc']),
     volumes: await sh(['docker', 'volume', 'ls', '-q']),
     files,

@@ -80,13 +80,12 @@ async function wanted(ctx: OpsContext, runner: Runner, main: string): Promise<De
   return { revisions, imageIds };
 }
 
-/** Containers on the stack's networks that are not the project's. */
-async function foreignOn(engine: Engine, runner: Runner, plan: Plan, ours: ContainerState[]) {
-  const mine = new Set(ours.map((c) => c.id));
+/** Every container on the stack's networks, by network. */
+async function attachedTo(engine: Engine, runner: Runner, plan: Plan) {
   const per = await Promise.all(
     plan.networks.map(async (n) => {
       const network = engine.networkName(n.name);
-      return (await engine.attached(runner, network)).filter((x) => !mine.has(x.id)).map((x) => ({ container: x.name, network }));
+      return (await engine.attached(runner, network)).map((x) => ({ ...x, network }));
     }),
   );
   return per.flat();
@@ -98,8 +97,14 @@ export async function plan(ctx: OpsContext, files: RenderedFile[]): Promise<Plan
   const main = files.find((f) => f.path === engine.file);
   if (!main) throw new Error(`bug: the render has no ${engine.file}`);
   const masks = secretValues(ctx.secretsDir);
-  const [live, want] = await Promise.all([engine.liveState(runner), wanted(ctx, runner, main.contents)]);
-  const foreign = await foreignOn(engine, runner, ctx.plan, live.containers);
+  // every read at once
+  const [live, want, attached] = await Promise.all([
+    engine.liveState(runner),
+    wanted(ctx, runner, main.contents),
+    attachedTo(engine, runner, ctx.plan),
+  ]);
+  const ours = new Set(live.containers.map((c) => c.id));
+  const foreign = attached.filter((x) => !ours.has(x.id)).map((x) => ({ container: x.name, network: x.network }));
   const r = planChanges({
     plan: ctx.plan,
     strategy: engine.strategy.kind,

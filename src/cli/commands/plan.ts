@@ -1,6 +1,7 @@
 // wharf plan: what up would do now, and what changed by hand since the last apply. Renders in
 // memory and reads the engine; writes nothing, creates or removes nothing.
 import { Option } from 'commander';
+import type { ComposeEngine } from '../../engine/compose.js';
 import { action, fileOption, hostOption, jsonOption, type Cli, type Outcome, type Register } from '../command.js';
 import { planLines } from '../format/plan.js';
 import { loadTargeted, opsContext, type TargetFlags } from '../stack.js';
@@ -18,7 +19,8 @@ export async function printPlan(cli: Cli, o: Flags, command: 'plan' | 'up' = 'pl
   const ctx = await opsContext(command, o, io, { render: false, loaded: targeted });
   const { plan, renderInMemory } = await import('../../ops/plan.js');
   const target = targeted.target === 'swarm' ? 'swarm' : 'compose';
-  const compose = target === 'compose' ? await (await import('../../engine/detect.js')).detectCompose(io.runner) : undefined;
+  // the Compose binary opsContext detected: replica names depend on it
+  const compose = ctx.engine.kind === 'compose' ? (ctx.engine as ComposeEngine).compose : undefined;
   const secretsDir = ctx.secretsDir ?? targeted.loaded.layout.secretsDir;
   const files = await renderInMemory(ctx.plan, target, secretsDir, compose ? { composeKind: compose.kind } : undefined);
   const r = await plan(ctx, files);

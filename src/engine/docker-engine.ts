@@ -1,7 +1,7 @@
 // What the Compose and Swarm engines share: both run Docker containers, found by label on
 // each engine (the single host, or every node's own), and reached by `docker exec`/`logs`.
 // The live state is read here, once per call, every engine asked concurrently.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { parse } from 'yaml';
@@ -131,8 +131,11 @@ export abstract class DockerEngine implements Pick<
     return { nodes, containers, services: summarize(this.wanted, containers, nodes), updates: await updates };
   }
 
-  /** Compose and stack files alike: services.<name>. */
-  definitions(contents = readFileSync(join(this.dir, this.file), 'utf8')): Record<string, Record<string, unknown>> {
+  /** Compose and stack files alike: services.<name>. No file yet: none. */
+  definitions(contents?: string): Record<string, Record<string, unknown>> {
+    const path = join(this.dir, this.file);
+    if (contents === undefined && !existsSync(path)) return {};
+    contents ??= readFileSync(path, 'utf8');
     return (parse(contents) as { services?: Record<string, Record<string, unknown>> } | null)?.services ?? {};
   }
 

@@ -77,7 +77,7 @@ export function secretDigests(plan: Plan, secretsDir: string | undefined): Recor
 }
 
 /** Files wharf keeps beside the rendered ones: its own bookkeeping, not rendered. */
-const bookkeeping = (f: string) => f.startsWith('.wharf-') || f.includes('.wharf-tmp-') || f.includes('.rollback.');
+const bookkeeping = (f: string) => f.startsWith('.wharf') || f.includes('.wharf-tmp-') || f.includes('.rollback.');
 
 /** Every rendered file in the output dir with its hash. */
 export function fileDigests(outDir: string): Record<string, string> {

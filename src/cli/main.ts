@@ -15,6 +15,7 @@ import { registerInit } from './commands/init.js';
 import { registerLoadtest } from './commands/loadtest.js';
 import { registerLogs } from './commands/logs.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerPlan } from './commands/plan.js';
 import { registerRender } from './commands/render.js';
 import { registerRestore } from './commands/restore.js';
 import { registerRollback, registerRollout } from './commands/rollout.js';
@@ -37,6 +38,7 @@ const commands: Register[] = [
   registerMigrate,
   registerRender,
   registerSecrets,
+  registerPlan,
   registerUp,
   registerRollout,
   registerRollback,

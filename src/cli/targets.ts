@@ -9,6 +9,7 @@ const running: readonly Target[] = ['compose', 'swarm'];
 export const commandTargets = {
   check: targets,
   render: targets,
+  plan: running,
   up: running,
   down: running,
   status: running,

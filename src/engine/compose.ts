@@ -54,7 +54,7 @@ export class ComposeEngine extends DockerEngine implements Engine {
   readonly dockerHost = undefined;
   readonly compose: ComposeBinary;
   protected readonly wanted: WantedService[];
-  private readonly file: string;
+  readonly file: string;
   private readonly buildkit: boolean | undefined;
 
   constructor(o: ComposeEngineOptions) {
@@ -78,7 +78,7 @@ export class ComposeEngine extends DockerEngine implements Engine {
   readonly strategy: SideBySide = {
     kind: 'side-by-side',
     desired: (runner, services) => this.desired(runner, services),
-    revisions: (runner) => this.revisions(runner),
+    revisions: (runner, rendered) => this.revisions(runner, rendered),
     applyServices: (services) => this.deployServices(services),
     converge: () => this.converge(),
     scaleOut: (service, total, file) => this.scaleOut(service, total, file),
@@ -124,9 +124,9 @@ export class ComposeEngine extends DockerEngine implements Engine {
     return { revisions, imageIds };
   }
 
-  async revisions(runner: Runner): Promise<Map<string, string>> {
+  async revisions(runner: Runner, rendered?: string): Promise<Map<string, string>> {
     const revisions = new Map<string, string>();
-    for (const l of (await runner(this.serviceHashes())).stdout.split('\n')) {
+    for (const l of (await runner(rendered === undefined ? this.serviceHashes() : this.renderedHashes(rendered))).stdout.split('\n')) {
       const [s, h] = l.trim().split(/\s+/);
       if (s && h) revisions.set(s, h);
     }
@@ -223,6 +223,16 @@ export class ComposeEngine extends DockerEngine implements Engine {
   /** `<service> <hash>` per line: the config hash Compose labels each container with. */
   serviceHashes(): Cmd {
     return this.c(['config', '--hash', '*'], "compute each service's config hash", { timeoutMs: 60_000 });
+  }
+
+  /** The same hashes for a file not written: read from stdin, paths resolved from the output dir as for the
+   *  file (which need not exist yet: before the first render there is none). */
+  renderedHashes(contents: string): Cmd {
+    return cmd(
+      [...this.compose.argv, '-p', this.project, '-f', '-', '--project-directory', this.dir, 'config', '--hash', '*'],
+      "compute each service's config hash as rendered now",
+      { input: contents, timeoutMs: 60_000 },
+    );
   }
 
   remove({ volumes, withoutFile = !existsSync(join(this.dir, this.file)) }: { volumes: boolean; withoutFile?: boolean }): Cmd {

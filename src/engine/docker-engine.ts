@@ -1,7 +1,10 @@
 // What the Compose and Swarm engines share: both run Docker containers, found by label on
 // each engine (the single host, or every node's own), and reached by `docker exec`/`logs`.
 // The live state is read here, once per call, every engine asked concurrently.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pLimit from 'p-limit';
+import { parse } from 'yaml';
 import type { Cmd } from './command.js';
 import { docker, onHost, type ContainerRef } from './docker.js';
 import type { Engine, LiveState, LiveStateOptions, Leftovers, ServiceLive, UpdateStatus } from './engine.js';
@@ -48,8 +51,13 @@ export function summarize(services: WantedService[], containers: ContainerState[
 const sortContainers = (a: ContainerState, b: ContainerState) =>
   byCodeUnit(a.service, b.service) || byCodeUnit(a.name, b.name) || byCodeUnit(a.node ?? '', b.node ?? '');
 
-export abstract class DockerEngine implements Pick<Engine, 'replicaLogs' | 'exec' | 'liveState' | 'ping' | 'networkPeers' | 'leftovers'> {
+export abstract class DockerEngine implements Pick<
+  Engine,
+  'replicaLogs' | 'exec' | 'liveState' | 'ping' | 'networkPeers' | 'leftovers' | 'definitions' | 'attached'
+> {
   abstract readonly project: string;
+  abstract readonly dir: string;
+  abstract readonly file: string;
   /** the engine the commands talk to (DOCKER_HOST); undefined: the environment's own */
   abstract readonly dockerHost: string | undefined;
   /** the plan's services, for desired replicas */
@@ -121,6 +129,25 @@ export abstract class DockerEngine implements Pick<Engine, 'replicaLogs' | 'exec
       containers = (await Promise.all(perNode)).flat().sort(sortContainers);
     }
     return { nodes, containers, services: summarize(this.wanted, containers, nodes), updates: await updates };
+  }
+
+  /** Compose and stack files alike: services.<name>. No file yet: none. */
+  definitions(contents?: string): Record<string, Record<string, unknown>> {
+    const path = join(this.dir, this.file);
+    if (contents === undefined && !existsSync(path)) return {};
+    contents ??= readFileSync(path, 'utf8');
+    return (parse(contents) as { services?: Record<string, Record<string, unknown>> } | null)?.services ?? {};
+  }
+
+  /** The network's containers; a swarm's load-balancer endpoints (lb-…) are not containers. */
+  async attached(runner: Runner, network: string): Promise<Array<{ id: string; name: string }>> {
+    const r = await runner(onHost(docker.networkInspect(network), this.dockerHost), { reject: false });
+    if (r.exitCode !== 0) return [];
+    const info = (JSON.parse(r.stdout) as Array<{ Containers?: Record<string, { Name?: string }> | null }>)[0];
+    return Object.entries(info?.Containers ?? {})
+      .filter(([id]) => !id.startsWith('lb-'))
+      .map(([id, c]) => ({ id, name: c.Name ?? id }))
+      .sort((a, b) => byCodeUnit(a.name, b.name));
   }
 
   async networkPeers(runner: Runner, network: string, node: NodeState): Promise<{ peers: string[]; mtu?: string } | undefined> {

@@ -108,8 +108,9 @@ export interface SideBySide {
   readonly kind: 'side-by-side';
   /** each service's current definition revision and image ID */
   desired(runner: Runner, services: Array<{ name: string; image: string }>): Promise<Desired>;
-  /** each service's current definition revision alone (what `desired` reads besides the image IDs) */
-  revisions(runner: Runner): Promise<Map<string, string>>;
+  /** each service's definition revision alone (what `desired` reads besides the image IDs): of the
+   *  rendered file on disk, or of `rendered`, a main file's contents not written (wharf plan) */
+  revisions(runner: Runner, rendered?: string): Promise<Map<string, string>>;
   /** only these services (dependents of a recreated one are not recreated with it) */
   applyServices(services: string[]): Cmd;
   /** start missing containers, recreate none */
@@ -157,6 +158,8 @@ export interface Engine {
   readonly project: string;
   /** directory holding the rendered target files */
   readonly dir: string;
+  /** the rendered main file it applies (compose.yaml, stack.yaml), relative to dir */
+  readonly file: string;
   /** several nodes: ports are bound on the nodes, not on this machine */
   readonly multiNode: boolean;
   /** how its rendered files name every replica of a service (the name the edge's slots resolve) */
@@ -183,6 +186,10 @@ export interface Engine {
   replicaLogs(c: ContainerRef, tail: number): Cmd;
   /** a command inside a running replica */
   exec(c: ContainerRef, argv: string[], describe: string, timeoutMs?: number): Cmd;
+  /** each service's definition in a main file's contents (default: the file on disk) */
+  definitions(contents?: string): Record<string, Record<string, unknown>>;
+  /** every container attached to one of the engine's networks (as the manager sees it), ours or not */
+  attached(runner: Runner, network: string): Promise<Array<{ id: string; name: string }>>;
   /** the whole live state: nodes, containers, per service replicas, updates */
   liveState(runner: Runner, o?: LiveStateOptions): Promise<LiveState>;
   /** the engine answers (on a node when given): its version as one line */

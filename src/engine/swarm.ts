@@ -74,7 +74,7 @@ export class SwarmEngine extends DockerEngine implements Engine {
   readonly project: string;
   readonly dir: string;
   readonly dockerHost: string | undefined;
-  private readonly file: string;
+  readonly file: string;
   private readonly resolveImage: 'always' | 'changed' | 'never';
   private readonly replicas: Record<string, number>;
   private readonly nodeHosts: Record<string, string>;

@@ -28,7 +28,6 @@ const keyOf = (c: ContainerState) => `${c.id}@${c.startedAt}`;
 
 /** sha256 over the component's live-config files as rendered (paths and contents, sorted). */
 export function liveConfigDigest(outDir: string, c: Component): string {
-  const h = createHash('sha256');
   const walk = (rel: string): string[] => {
     const p = join(outDir, rel);
     if (!existsSync(p)) return [];
@@ -38,17 +37,29 @@ export function liveConfigDigest(outDir: string, c: Component): string {
           .flatMap((n) => walk(`${rel}/${n}`))
       : [rel];
   };
-  for (const f of (c.reload?.bundles ?? [])
+  const files = (c.reload?.bundles ?? [])
     .map(bundlePath)
     .flatMap(walk)
-    .filter((f) => !f.includes('.wharf-tmp-'))
-    .sort(byCodeUnit)) {
-    h.update(f)
-      .update('\0')
-      .update(readFileSync(join(outDir, f)))
-      .update('\0');
-  }
+    .filter((f) => !f.includes('.wharf-tmp-'));
+  return digestOf(files.map((f) => ({ path: f, contents: readFileSync(join(outDir, f)) })));
+}
+
+/** The same digest over rendered files not written (wharf plan). */
+export function renderedConfigDigest(files: Array<{ path: string; contents: string }>, c: Component): string {
+  const roots = (c.reload?.bundles ?? []).map(bundlePath);
+  return digestOf(files.filter((f) => roots.some((r) => f.path === r || f.path.startsWith(`${r}/`))));
+}
+
+function digestOf(files: Array<{ path: string; contents: string | Buffer }>): string {
+  const h = createHash('sha256');
+  for (const f of [...files].sort((a, b) => byCodeUnit(a.path, b.path))) h.update(f.path).update('\0').update(f.contents).update('\0');
   return h.digest('hex').slice(0, 16);
+}
+
+/** The running replicas that would be reloaded with files of this digest (none fresh: nothing deploys). */
+export function replicasDue(outDir: string, c: Component, digest: string, running: ContainerState[]): string[] {
+  const view = running.filter((x) => x.service === c.name && x.state === 'running').map((x) => ({ key: keyOf(x), fresh: false }));
+  return replicasToReload(digest, readState(outDir)[c.name] ?? {}, view);
 }
 
 function readState(outDir: string): State {

@@ -10,6 +10,7 @@ import { ComposeEngine } from '../engine/compose.js';
 import { recordingRunner } from '../engine/run.js';
 import { tinyPlan, writeCompose } from '../engine/testing/tiny-stack.js';
 import { up } from './up.js';
+import { readApplied } from './applied.js';
 
 const HASH = 'com.docker.compose.config-hash';
 
@@ -124,6 +125,33 @@ test('a changed database is deployed by name, stop-first; the unchanged app is l
     );
     assert.equal(deploys[0]!.cwd, s.dir);
     assert.deepEqual(events.sort(), ['build skipped', 'deploy done', 'images done', 'validate done', 'wait done']);
+  } finally {
+    s.done();
+  }
+});
+
+test('up decides with the planner: the plan it reports before acting names exactly what it deploys; it records what it applied', async () => {
+  const s = setup();
+  try {
+    const { runner, calls } = world({ api: 'h1', db: 'old' }, { api: 'h1', db: 'new' });
+    const planned: string[] = [];
+    const r = await up(
+      { plan: s.plan, outDir: s.dir, projectDir: s.projectDir, engine: s.engine, runner },
+      { pollMs: 10, onProgress: (e) => e.kind === 'plan' && planned.push(...e.changes.map((c) => `${c.service} ${c.action}`)) },
+    );
+    assert.deepEqual(planned, ['api none', 'db recreate'], 'the plan, emitted before acting');
+    assert.deepEqual(r.plan.changes, [
+      { service: 'api', action: 'none', downtime: false, reasons: [] },
+      { service: 'db', action: 'recreate', downtime: true, reasons: ['definition: differs from what runs'] },
+    ]);
+    assert.deepEqual(
+      calls.filter((c) => c.argv.includes('up')).map((c) => c.argv.at(-1)),
+      ['db'],
+      'deployed exactly the service the plan changes',
+    );
+    const applied = readApplied(s.projectDir)!;
+    assert.deepEqual(Object.keys(applied.services), ['api', 'db']);
+    assert.equal(applied.services.db!.spec.replicas, 2);
   } finally {
     s.done();
   }

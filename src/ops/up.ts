@@ -7,8 +7,11 @@ import type { Cmd } from '../engine/command.js';
 import { CommandError } from '../engine/run.js';
 import { ensureImages, findImages, ImageUnavailableError, isPullFailure, neededImages } from './images.js';
 import { OverlayWithoutIpsecError, overlaysWithoutIpsec, type ServiceHealth } from './health.js';
-import { decideDeploy, recordCurrent, rolloutService, type DeployDecision, type ServiceRollout } from './rollout.js';
-import { reloadChanged, type Reloaded } from './reload.js';
+import { recordCurrent, rolloutService, type DeployDecision, type ServiceRollout } from './rollout.js';
+import { liveConfigDigest, reloadChanged, replicasDue, type Reloaded } from './reload.js';
+import { planChanges, type Change, type Drift } from './plan-changes.js';
+import { appliedNow, desiredOf } from './plan.js';
+import { readApplied, secretDigests, writeApplied } from './applied.js';
 import { waitHealthy } from './up-wait.js';
 import { changedServices, credentialFiles, routeUrls, type CredentialFile, type RouteUrl } from './up-report.js';
 import { ensurePortsFree } from './up-ports.js';
@@ -23,6 +26,7 @@ export type UpStep = 'validate' | 'images' | 'build' | 'rollout' | 'deploy' | 'r
 export type UpEvent =
   | { kind: 'step'; step: UpStep; status: 'start' | 'done' | 'skipped'; describe: string; durationMs?: number }
   | { kind: 'output'; step: UpStep; line: string }
+  | { kind: 'plan'; changes: Change[]; drift: Drift[] }
   | { kind: 'health'; services: ServiceHealth[]; elapsedMs: number };
 
 export interface UpOptions {
@@ -37,6 +41,8 @@ export interface UpOptions {
 
 export interface UpResult {
   project: string;
+  /** what this run set out to do (the same plan `wharf plan` prints), decided before acting */
+  plan: { changes: Change[]; drift: Drift[] };
   /** services whose containers were created, replaced or removed by this run (empty on a no-op rerun) */
   changed: string[];
   /** services that took a configuration change live, their containers kept (the edge) */
@@ -172,7 +178,23 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   // recreated service's dependents stay as they are (see ops/rollout-side-by-side.ts).
   const want = revisions && local ? { revisions, imageIds: await imageIds(ctx.plan, local, runner, found ?? new Map()) } : undefined;
   const rolled: ServiceRollout[] = [];
-  const decision: DeployDecision | undefined = want && decideDeploy(ctx.plan, before.containers, want);
+  // The one decision of what changes (ops/plan-changes.ts): `wharf plan` shows it, up acts on it.
+  const planned = planChanges({
+    plan: ctx.plan,
+    strategy: strategy.kind,
+    containers: before.containers,
+    ...(want ? { want } : {}),
+    desired: { services: desiredOf(ctx.plan, engine.definitions(), masks), secrets: secretDigests(ctx.plan, ctx.secretsDir) },
+    applied: readApplied(ctx.projectDir),
+    reloads: Object.fromEntries(
+      ctx.plan.components
+        .filter((c) => c.reload && strategy.kind === 'side-by-side')
+        .filter((c) => replicasDue(ctx.outDir, c, liveConfigDigest(ctx.outDir, c), before.containers).length)
+        .map((c) => [c.name, ['live configuration']]),
+    ),
+  });
+  emit({ kind: 'plan', changes: planned.changes, drift: planned.drift });
+  const decision: DeployDecision | undefined = planned.decision;
   for (const service of decision?.roll ?? []) {
     rolled.push(
       await timed(
@@ -230,6 +252,7 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   }
   if (decision)
     for (const c of ctx.plan.components.filter((x) => x.role === 'app')) await recordCurrent(ctx, c.name, undefined, 'up', containers);
+  writeApplied(ctx.projectDir, appliedNow(ctx, containers));
   const pruned =
     strategy.kind === 'orchestrated'
       ? await timed(
@@ -242,6 +265,7 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
 
   return {
     project: ctx.engine.project,
+    plan: { changes: planned.changes, drift: planned.drift },
     changed: changedServices(before.containers, containers),
     reloaded: reloaded.map((r) => r.service).filter((n) => !changedServices(before.containers, containers).includes(n)),
     services,

@@ -7,11 +7,13 @@ import { seconds } from '../format/units.js';
 import { parseSeconds } from '../parse-options.js';
 import { loadTargeted, opsContext, type TargetFlags } from '../stack.js';
 import { withTargets } from '../targets.js';
+import { printPlan } from './plan.js';
 
 interface Flags extends TargetFlags {
   timeout: number;
   build: boolean;
   json: boolean;
+  planOnly: boolean;
 }
 
 export const registerUp: Register = (program, cli) => {
@@ -22,10 +24,12 @@ export const registerUp: Register = (program, cli) => {
     .addOption(hostOption())
     .option('--timeout <seconds>', 'how long to wait for health: seconds, or a duration like 5m', parseSeconds, 300)
     .option('--no-build', 'do not build services with build:')
+    .option('--plan-only', 'print what up would do and change nothing (the same as wharf plan)', false)
     .addOption(jsonOption());
   withTargets(c, 'up').action(
     action(cli, async (o: Flags) => {
       const { io } = cli;
+      if (o.planOnly) return printPlan(cli, o, 'up');
       const targeted = await loadTargeted('up', o);
       const ctx = await opsContext('up', o, io, { render: true, loaded: targeted });
       const { up } = await import('../../ops/up.js');

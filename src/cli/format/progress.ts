@@ -5,6 +5,7 @@ import type { RolloutEventOut, ServiceRollout } from '../../ops/rollout.js';
 import type { Io } from '../command.js';
 import { seconds } from './units.js';
 import { table } from './table.js';
+import { planLines } from './plan.js';
 
 export function upProgress(io: Io): (e: UpEvent) => void {
   const { out, liveProgress: tty } = io;
@@ -19,6 +20,8 @@ export function upProgress(io: Io): (e: UpEvent) => void {
       else out.error(`  ${e.status === 'done' ? '✓' : '–'} ${e.step}${e.durationMs !== undefined ? ` (${seconds(e.durationMs)})` : ''}`);
     } else if (e.kind === 'output') {
       if (io.showOutput) out.error(`    ${e.line}`);
+    } else if (e.kind === 'plan') {
+      for (const l of planLines(e)) out.error(l);
     } else {
       const healthy = e.services.filter((s) => s.state === 'healthy').length;
       const waiting = e.services.filter((s) => s.state !== 'healthy').map((s) => `${s.service} ${s.healthy}/${s.desired} ${s.state}`);

@@ -6,7 +6,9 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { join, resolve } from 'node:path';
 
 // The backup scripts ship as text assets: src/render/backup/scripts.ts reads sh/*.sh from disk
@@ -30,6 +32,34 @@ const backupScripts = {
   },
 };
 
+const banner = { js: "import { createRequire as __wharfRequire } from 'node:module'; const require = __wharfRequire(import.meta.url);" };
+
+// The spec's JSON Schema, converted from zod once here instead of on every render.
+const schemaModule = {
+  name: 'schema-text',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]spec[\\/]schema-text\.ts$/ }, async () => {
+      const tmp = mkdtempSync(join(tmpdir(), 'wharf-schema-'));
+      try {
+        const out = join(tmp, 'schema.mjs');
+        await build({
+          entryPoints: ['src/spec/schema-text.ts'],
+          bundle: true,
+          platform: 'node',
+          format: 'esm',
+          outfile: out,
+          banner,
+          logLevel: 'warning',
+        });
+        const { schemaText } = await import(pathToFileURL(out).href);
+        return { contents: `export function schemaText() { return ${JSON.stringify(schemaText())}; }\n`, loader: 'js' };
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+    });
+  },
+};
+
 // Chunk names carry content hashes: without a clean outdir old chunks pile up (and get packed).
 rmSync('dist/bundle', { recursive: true, force: true });
 rmSync('dist/types', { recursive: true, force: true });
@@ -44,11 +74,11 @@ await build({
   outdir: 'dist/bundle',
   // tsx loads wharf.config.ts at run time; autocannon spawns workers from its own files.
   external: ['tsx', 'autocannon'],
-  banner: { js: "import { createRequire as __wharfRequire } from 'node:module'; const require = __wharfRequire(import.meta.url);" },
+  banner,
   logLevel: 'warning',
   legalComments: 'none',
   loader: { '.sh': 'text' },
-  plugins: [backupScripts],
+  plugins: [backupScripts, schemaModule],
 });
 
 // A config loaded as CommonJS (a project without "type": "module") requires 'wharf'.

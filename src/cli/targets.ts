@@ -2,7 +2,8 @@
 // before anything is rendered or run, and each command's --help lists its targets.
 import { Option, type Command } from 'commander';
 import { InputError } from '../errors.js';
-import { targets, type Target } from '../render/index.js';
+import type { Target } from '../render/index.js';
+import { targetNames as targets } from '../spec/schema.js';
 
 const running: readonly Target[] = ['compose', 'swarm'];
 

@@ -6,7 +6,7 @@ import { checkLoaded } from '../check/plan-rules.js';
 import { targetErrors } from '../check/policy.js';
 import type { Plan } from '../plan/model.js';
 import { createHash } from 'node:crypto';
-import { loadRenderer, renderAll, type RenderOptions, type Target } from '../render/index.js';
+import type { RenderOptions, Target } from '../render/index.js';
 import type { RenderedFile } from '../render/files.js';
 import { ensureSecrets, type SecretsResult } from '../secrets/generate.js';
 import { findSpecFile, loadSpecFile } from '../spec/load.js';
@@ -14,12 +14,12 @@ import { UserInputError, type Issue } from '../spec/issues.js';
 import type { Stack } from '../spec/schema.js';
 import { writeFiles, type WriteResult } from './write.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { jsonSchema } from '../spec/schema.js';
+import { schemaText } from '../spec/schema-text.js';
 
 /** The JSON Schema the templates point editors at (`# yaml-language-server: $schema=./.wharf/wharf.schema.json`). */
 export function writeSchemaFile(projectDir: string): string {
   const path = join(projectDir, '.wharf', 'wharf.schema.json');
-  const text = `${JSON.stringify(jsonSchema(), null, 2)}\n`;
+  const text = schemaText();
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   if (!existsSync(path) || readFileSync(path, 'utf8') !== text) writeFileSync(path, text);
   return path;
@@ -100,6 +100,8 @@ export async function prepare(opts: {
     message: `${f.message} (${f.rule}: \`wharf up --target ${target}\` refuses this)`,
   }));
   const outDir = targetDir(loaded.layout, target);
+  // The renderers (Grafana's SDK, the rule catalogues) load only for commands that render.
+  const { loadRenderer, renderAll } = await import('../render/index.js');
   // Compose renders first so a renderer bug fails before secrets are made; Swarm names its
   // secrets by content, so it renders once they exist.
   let files = target === 'compose' ? renderAll(loaded.plan, 'compose', opts.render) : [];

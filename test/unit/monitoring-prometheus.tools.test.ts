@@ -9,6 +9,7 @@ import { spawnSync, execFile } from 'node:child_process';
 import { parse } from 'yaml';
 import { parseSpecText } from '../../src/spec/load.js';
 import { buildPlan } from '../../src/plan/build.js';
+import type { Plan } from '../../src/plan/model.js';
 import {
   renderPrometheus,
   alertCatalogue,
@@ -39,6 +40,28 @@ function run(cmd: string, args: string[], cwd?: string) {
   const t0 = performance.now();
   const r = spawnSync(cmd, args, { encoding: 'utf8', cwd });
   return { code: r.status, out: `${r.stdout}${r.stderr}`, ms: performance.now() - t0 };
+}
+
+/** Per alert: everything a promtool rule test of it depends on, as one string. */
+function alertKeys(plan: Plan): Map<string, string> {
+  const rules = renderPrometheus(plan)
+    .filter((f) => f.path.startsWith('prometheus/rules/'))
+    .flatMap((f) => (parse(f.contents) as { groups: Array<{ rules: Array<Record<string, string>> }> }).groups.flatMap((g) => g.rules));
+  const recording = new Map(rules.filter((r) => r.record).map((r) => [r.record!, r]));
+  const reads = (expr: string, seen: Set<string>): Set<string> => {
+    for (const [name] of expr.matchAll(/[A-Za-z_][A-Za-z0-9_]*:[A-Za-z0-9_:]*/g)) {
+      const r = recording.get(name);
+      if (r && !seen.has(name)) reads(r.expr!, seen.add(name));
+    }
+    return seen;
+  };
+  return new Map(
+    alertCatalogue(plan).map((a) => {
+      const rule = rules.find((r) => r.alert === a.alert)!;
+      const deps = [...reads(rule.expr!, new Set())].sort().map((n) => recording.get(n));
+      return [a.alert, JSON.stringify([a, rule, deps])];
+    }),
+  );
 }
 
 function runAsync(cmd: string, args: string[], cwd?: string): Promise<{ code: number | null; out: string }> {
@@ -72,16 +95,22 @@ for (const t of templates) {
     }
   });
 
-  test(`prometheus: ${t} every alert fires on its example and stays quiet otherwise (promtool test rules)`, { skip }, async () => {
+  const which = t === templates[0] ? 'every alert' : `every alert the ${templates[0]} template's run does not cover`;
+  test(`prometheus: ${t} ${which} fires on its example and stays quiet otherwise (promtool test rules)`, { skip }, async () => {
     const plan = templatePlan(t);
     const rules = alertCatalogue(plan);
+    // An alert whose catalogue entry (fixture included), rendered rule and the recording rules it
+    // reads are the first template's gives promtool the same test: run once, there.
+    const covered = t === templates[0] ? new Set<string>() : new Set(alertKeys(templatePlan(templates[0]!)).values());
+    const keys = alertKeys(plan);
+    const suites = ruleTests(rules.filter((a) => !covered.has(keys.get(a.alert)!)));
+    assert.ok(covered.size === 0 || suites.length > 0, `${t}: some alert is its own`);
     const dir = mkdtempSync(join(tmpdir(), 'wharf-promtest-'));
     try {
       writeTree(
         dir,
         renderPrometheus(plan).map((f) => ({ ...f, path: f.path.replace(/^prometheus\//, '') })),
       );
-      const suites = ruleTests(rules);
       suites.forEach((s, i) => writeFileSync(join(dir, `tests-${i}.yml`), JSON.stringify(s)));
       const results = await Promise.all(suites.map((_, i) => runAsync(promtool!, ['test', 'rules', `tests-${i}.yml`], dir)));
       for (const r of results) {

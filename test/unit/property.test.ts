@@ -12,6 +12,7 @@ import { planPaths } from '../../src/ops/prepare.js';
 import { templateNames, templateText } from '../support/templates.js';
 
 const params = propertyParams(300);
+const rendered = new Set<string>();
 
 function checkOutcome(res: { stack?: unknown; issues: Array<{ path: string; message: string; severity: string }> }): void {
   for (const i of res.issues) {
@@ -19,8 +20,13 @@ function checkOutcome(res: { stack?: unknown; issues: Array<{ path: string; mess
     assert.ok(i.message.length > 0);
   }
   if (res.stack) {
+    // plan and render are pure: a stack already rendered (a mutation the schema normalises
+    // away, or the same mutation read back from YAML) renders the same files again
+    const key = JSON.stringify(res.stack);
+    if (rendered.has(key)) return;
     const files = renderAll(buildPlan(res.stack as never, planPaths));
     assert.ok(files.some((f) => f.path === 'compose.yaml'));
+    rendered.add(key);
   } else {
     assert.ok(
       res.issues.some((i) => i.severity === 'error'),

@@ -58,7 +58,8 @@ export async function stackBackupExecutor(ctx: OpsContext): Promise<BackupExecut
 }
 
 /** Service control through the engine: its stop/start commands, health from the live containers. */
-export function engineServiceControl(ctx: OpsContext, pollMs = 1000): ServiceControl {
+// polled every 250 ms: a restore waits on these, and each second of lag is a second of downtime
+export function engineServiceControl(ctx: OpsContext, pollMs = 250): ServiceControl {
   const runner = runnerOf(ctx);
   const redact = secretValues(ctx.secretsDir);
   const live = async (names: string[]) => {

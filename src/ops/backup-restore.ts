@@ -4,7 +4,7 @@ import { BACKUP_COMPONENT, redisDataVolume } from '../plan/backup.js';
 import type { BackupJob, Plan } from '../plan/model.js';
 import { BackupError, type BackupExecutor } from './backup-executor.js';
 import { listBackups, type SnapshotInfo } from './backup-list.js';
-import { runScript, selectJobs, type ProgressFn, type ScriptOut } from './backup-script.js';
+import { runScript, selectJobs, type PhaseTime, type ProgressFn, type ScriptOut } from './backup-script.js';
 
 /** A service an in-place restore stops first, and why (shown in the progress output). */
 export interface RestoreStop {
@@ -61,6 +61,9 @@ export interface RestoreResult {
   stopped?: string[];
   restarted?: string[];
   durationMs: number;
+  /** where the time went: finding the snapshot, stopping services, the script's phases
+   *  (open, safety, restore, check), and each stopped service back (started and healthy) */
+  phases?: PhaseTime[];
   error?: string;
 }
 
@@ -100,6 +103,7 @@ export async function restoreBackup(
     throw new BackupError(
       `restoring ${j.target} in place stops ${stops.map((s) => s.service).join(', ')} first, and this executor cannot stop services`,
     );
+  const t0 = performance.now();
   const want = opts.snapshot ?? 'latest';
   if (want !== 'latest' && !/^[0-9a-f]{8,64}$/.test(want))
     throw new BackupError(`--snapshot should be a snapshot id (8-64 hex digits) or latest, not "${want}"`);
@@ -114,6 +118,7 @@ export async function restoreBackup(
         : `backup ${j.name} has no snapshot ${want}`,
     );
   if (want !== 'latest' && candidates.length > 1) throw new BackupError(`snapshot id ${want} is ambiguous: give more digits`);
+  const found: PhaseTime = { phase: 'find', ms: Math.round(performance.now() - t0) };
   const req: RestoreRequest = {
     job: j.name,
     target: j.target,
@@ -145,15 +150,20 @@ export async function restoreBackup(
       verified: js.verified as boolean | undefined,
       tables: js.tables as number | undefined,
       durationMs: r.durationMs,
+      phases: [found, ...r.phases],
       error: r.error,
       ...extra,
     };
   };
   if (scratch) return toResult(await runScript(ex, j.name, ex.script('restore', args, describe, 12 * 3600_000), opts.onProgress));
-  return restoreInPlace(ex, j, stops, args, describe, toResult, opts);
+  return restoreInPlace(ex, j, stops, args, describe, toResult, { ...opts, found });
 }
 
-/** Stop what owns the data, restore, start it again (even when the restore failed), check. */
+/**
+ * Stop what owns the data, restore, start it again (even when the restore failed), check.
+ * The services using the data stop together and start together (one engine call each): they
+ * do not depend on each other, only on the data, which a cache loads before they start.
+ */
 async function restoreInPlace(
   ex: BackupExecutor,
   j: BackupJob,
@@ -161,12 +171,21 @@ async function restoreInPlace(
   args: string[],
   describe: string,
   toResult: (r: ScriptOut, extra?: Partial<RestoreResult>) => RestoreResult,
-  opts: { onProgress?: ProgressFn; healthTimeoutMs?: number },
+  opts: { onProgress?: ProgressFn; healthTimeoutMs?: number; found: PhaseTime },
 ): Promise<RestoreResult> {
   const say = (phase: string, message: string) => opts.onProgress?.({ job: j.name, phase, message });
   const t0 = performance.now();
   const stopped: string[] = [];
   const restarted: string[] = [];
+  const phases: PhaseTime[] = [opts.found];
+  const timed = async <T>(phase: string, services: string[], f: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    try {
+      return await f();
+    } finally {
+      phases.push({ phase, service: services.join(', '), ms: Math.round(performance.now() - t) });
+    }
+  };
   const timeout = opts.healthTimeoutMs ?? 300_000;
   const failed = (error: string, r?: ScriptOut): RestoreResult =>
     ({
@@ -176,34 +195,46 @@ async function restoreInPlace(
       error,
       stopped,
       restarted,
+      phases,
       durationMs: Math.round(performance.now() - t0),
     }) as RestoreResult;
+  // the services that use the data, then (Redis) the cache itself: stopped in that order
+  const owner = stops.filter((s) => s.service === j.target).map((s) => s.service);
+  const users = stops.filter((s) => s.service !== j.target).map((s) => s.service);
   // start again what was stopped, data owner first; returns the problems
   const startAgain = async (why: string, only?: string): Promise<string[]> => {
     const problems: string[] = [];
-    for (const s of [...stops].reverse()) {
-      if (!stopped.includes(s.service) || restarted.includes(s.service) || (only && s.service !== only)) continue;
-      say('start', `starting ${s.service} again (${why})`);
+    for (const group of [owner, users]) {
+      const todo = group.filter((s) => stopped.includes(s) && !restarted.includes(s) && (!only || s === only));
+      if (!todo.length) continue;
+      say('start', `starting ${todo.join(', ')} again (${why})`);
       try {
-        await ex.services!.start([s.service]);
-        await ex.services!.waitHealthy([s.service], timeout);
-        restarted.push(s.service);
-        say('start', `${s.service} is healthy`);
+        await timed('back', todo, async () => {
+          await ex.services!.start(todo);
+          await ex.services!.waitHealthy(todo, timeout);
+        });
+        restarted.push(...todo);
+        say('start', `${todo.join(', ')} ${todo.length > 1 ? 'are' : 'is'} healthy`);
       } catch (e) {
-        problems.push(`${s.service} did not start again: ${(e as Error).message.split('\n')[0]}`);
+        problems.push(`${todo.join(', ')} did not start again: ${(e as Error).message.split('\n')[0]}`);
       }
     }
     return problems;
   };
 
-  for (const s of stops) {
-    say('stop', `stopping ${s.service} (${s.reason})`);
+  for (const group of [users, owner]) {
+    if (!group.length) continue;
+    for (const s of stops.filter((x) => group.includes(x.service))) say('stop', `stopping ${s.service} (${s.reason})`);
     try {
-      await ex.services!.stop([s.service]);
-      stopped.push(s.service);
+      await timed('stop', group, () => ex.services!.stop(group));
+      stopped.push(...group);
     } catch (e) {
+      // some of the group may have stopped: starting a running service again is harmless
+      stopped.push(...group);
       const problems = await startAgain('the restore did not run');
-      return failed([`cannot stop ${s.service}: ${(e as Error).message.split('\n')[0]}; nothing was restored`, ...problems].join('; '));
+      return failed(
+        [`cannot stop ${group.join(', ')}: ${(e as Error).message.split('\n')[0]}; nothing was restored`, ...problems].join('; '),
+      );
     }
   }
   if (stops.length && (await ex.services!.notRunning([BACKUP_COMPONENT])).length) {
@@ -211,6 +242,7 @@ async function restoreInPlace(
     return failed([`the ${BACKUP_COMPONENT} service stopped with ${stopped.join(', ')}; nothing was restored`, ...problems].join('; '));
   }
   const r = await runScript(ex, j.name, ex.script('restore', args, describe, 12 * 3600_000), opts.onProgress);
+  phases.push(...r.phases);
   if (r.exitCode !== 0) {
     const problems = await startAgain('the restore FAILED');
     const started = restarted.length ? `; ${restarted.join(', ')} started again` : '';
@@ -227,6 +259,7 @@ async function restoreInPlace(
       ex.script('restore', [j.name, args[1]!, '--check'], `check the restored ${j.target}`, 600_000),
       opts.onProgress,
     );
+    phases.push(...c.phases);
     if (c.exitCode !== 0) {
       const rest = await startAgain('the check FAILED');
       return failed([`${c.error ?? `check exit ${c.exitCode}`}; ${restarted.join(', ')} started again`, ...rest].join('; '), c);
@@ -235,5 +268,5 @@ async function restoreInPlace(
   }
   const problems = await startAgain('restored');
   if (problems.length) return failed(`restored, but ${problems.join('; ')}`, r);
-  return { ...result, stopped, restarted, durationMs: Math.round(performance.now() - t0) };
+  return { ...result, stopped, restarted, phases, durationMs: Math.round(performance.now() - t0) };
 }

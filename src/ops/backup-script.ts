@@ -13,6 +13,14 @@ export interface BackupProgress {
 }
 export type ProgressFn = (e: BackupProgress) => void;
 
+/** How long one phase of a backup or restore took: a script's progress phase (open, dump,
+ *  safety, restore, check...), or stop/start of a service around an in-place restore. */
+export interface PhaseTime {
+  phase: string;
+  service?: string;
+  ms: number;
+}
+
 /** The jobs a target selects: a job name, a component name (all its jobs), or all when omitted. */
 export function selectJobs(plan: Plan, target?: string): BackupJob[] {
   if (!plan.backups.length) throw new BackupError('this stack has no backups: add `backup:` to a database, cache or volume in wharf.yaml');
@@ -28,17 +36,22 @@ export interface ScriptOut {
   error?: string;
   durationMs: number;
   stdout: string;
+  /** from one progress line to the next; the time before the first is "start" (exec), and
+   *  "done" is folded into the phase before it */
+  phases: PhaseTime[];
 }
 
 export async function runScript(ex: BackupExecutor, job: string, c: Cmd, onProgress?: ProgressFn): Promise<ScriptOut> {
   const runner = ex.runner ?? run;
   let lastError: string | undefined;
+  const marks: Array<{ phase: string; at: number }> = [{ phase: 'start', at: performance.now() }];
   const r = await runner(c, {
     reject: false,
     onLine: (line, stream) => {
       if (stream === 'stdout') return;
       const m = /^progress (\S+) (.*)$/.exec(line);
       if (m) {
+        if (m[1] !== 'done') marks.push({ phase: m[1]!, at: performance.now() });
         onProgress?.({ job, phase: m[1]!, message: m[2]! });
         return;
       }
@@ -68,5 +81,16 @@ export async function runScript(ex: BackupExecutor, job: string, c: Cmd, onProgr
         ?.replace(/.*ERROR: /, '') ??
       (r.stderr.trim().split('\n').pop() || `exit ${r.exitCode}`);
   }
-  return { exitCode: r.exitCode, json, error: r.exitCode === 0 ? undefined : lastError, durationMs: r.durationMs, stdout: r.stdout };
+  const end = performance.now();
+  const phases = marks
+    .map((m, i) => ({ phase: m.phase, ms: Math.round((marks[i + 1]?.at ?? end) - m.at) }))
+    .filter((p) => p.phase !== 'start' || p.ms >= 1);
+  return {
+    exitCode: r.exitCode,
+    json,
+    error: r.exitCode === 0 ? undefined : lastError,
+    durationMs: r.durationMs,
+    stdout: r.stdout,
+    phases,
+  };
 }

@@ -4,10 +4,10 @@
 // confirmation, and turn the scripts' output into results.
 import type { BackupJob } from '../plan/model.js';
 import type { BackupExecutor } from './backup-executor.js';
-import { runScript, selectJobs, type ProgressFn } from './backup-script.js';
+import { runScript, selectJobs, type PhaseTime, type ProgressFn } from './backup-script.js';
 
 export { BackupError, engineServiceControl, stackBackupExecutor, type BackupExecutor, type ServiceControl } from './backup-executor.js';
-export { selectJobs, type BackupProgress, type ProgressFn } from './backup-script.js';
+export { selectJobs, type BackupProgress, type PhaseTime, type ProgressFn } from './backup-script.js';
 export { listBackups, type JobListing, type SnapshotInfo, type VerificationState } from './backup-list.js';
 export { restoreBackup, restoreStops, type RestoreRequest, type RestoreResult, type RestoreStop } from './backup-restore.js';
 
@@ -25,6 +25,8 @@ export interface BackupRunResult {
   /** snapshots in the repository after retention */
   snapshots?: number;
   durationMs: number;
+  /** where the time went (open, manifest, dump, check, retention) */
+  phases: PhaseTime[];
   /** the script's last error line when it failed */
   error?: string;
 }
@@ -56,6 +58,7 @@ export async function backupNow(ex: BackupExecutor, opts: { target?: string; onP
       added: js.added as number | undefined,
       snapshots: js.snapshots as number | undefined,
       durationMs: r.durationMs,
+      phases: r.phases,
       error: r.error,
     });
   }

@@ -2,7 +2,7 @@
 import type { Io } from '../command.js';
 import { action, fileOption, hostOption, jsonOption, type Register } from '../command.js';
 import { table } from '../format/table.js';
-import { bytes, seconds } from '../format/units.js';
+import { bytes, phaseLine, seconds } from '../format/units.js';
 import { loadTargeted, opsContext, type TargetFlags } from '../stack.js';
 import { withTargets } from '../targets.js';
 import { requireBackupTarget } from './backup-targets.js';
@@ -48,6 +48,7 @@ export const registerBackup: Register = (program, cli) => {
           seconds(x.durationMs),
         ]);
         cli.io.out.log(table(head, rows));
+        for (const x of r) if (x.phases.length) cli.io.out.log(`${x.job}: ${phaseLine(x.phases)}`);
       }
       return r.every((x) => x.ok) ? 'ok' : 'failed';
     }),

@@ -2,7 +2,7 @@
 import type { RestoreRequest, RestoreResult } from '../../ops/backup.js';
 import { action, fileOption, hostOption, jsonOption, type Io, type Register } from '../command.js';
 import { table } from '../format/table.js';
-import { seconds } from '../format/units.js';
+import { phaseLine, seconds } from '../format/units.js';
 import { loadTargeted, opsContext, type TargetFlags } from '../stack.js';
 import { withTargets } from '../targets.js';
 import { backupProgress } from './backup.js';
@@ -78,5 +78,6 @@ function resultTable(r: RestoreResult): string {
     checked,
     seconds(r.durationMs),
   ];
-  return table(['job', 'result', 'snapshot', 'destination', 'safety snapshot', 'checked against manifest', 'time'], [row]);
+  const head = ['job', 'result', 'snapshot', 'destination', 'safety snapshot', 'checked against manifest', 'time'];
+  return table(head, [row]) + (r.phases?.length ? `\n${phaseLine(r.phases)}` : '');
 }

@@ -34,9 +34,13 @@ finish() {
 trap finish EXIT
 trap 'exit 130' INT TERM
 lock_job
-progress open "opening repository"
-open_repo
-"$RESTIC" unlock >/dev/null 2>&1 || true   # removes stale locks only
+# every restic command opens the repository (a key derivation of about a second on a busy
+# host): the steps below run as few of them as the checks allow, and side by side when they can.
+# A safety snapshot started by restore.sh skips the probe its caller has just made.
+if [ "${WHARF_REPO_OPEN:-}" != "$RESTIC_REPOSITORY" ]; then
+  progress open "opening repository"
+  open_repo
+fi
 
 TAGS="--tag wharf-dump --tag job=$JOB --tag kind=$KIND"
 [ -n "$EXTRA_TAG" ] && TAGS="$TAGS --tag $EXTRA_TAG"
@@ -84,6 +88,26 @@ SNAPSHOT="$(summary snapshot_id)"; SIZE="$(summary total_bytes_processed)"; ADDE
 SIZE="${SIZE:-0}"; ADDED="${ADDED:-0}"
 progress check "checking snapshot ${SNAPSHOT%"${SNAPSHOT#????????}"} ($SIZE bytes)"
 
+if [ "$KIND" = redis ] && [ -f "$WORK/dump.rdb" ]; then
+  # key count and checksum of the RDB itself, for a restore to compare the loaded cache with
+  if command -v redis-check-rdb >/dev/null 2>&1 && redis-check-rdb "$WORK/dump.rdb" > "$WORK/rdb.check" 2>&1; then
+    RDB_KEYS="$(sed -n 's/.*\[info\] \([0-9]*\) keys read.*/\1/p' "$WORK/rdb.check")"
+    RDB_EXPIRES="$(sed -n 's/.*\[info\] \([0-9]*\) expires.*/\1/p' "$WORK/rdb.check")"
+    printf 'rdb%s%s%s%s\nexpires%s%s%s-\n' "$TAB" "${RDB_KEYS:-0}" "$TAB" "$(sha256sum "$WORK/dump.rdb" | cut -d' ' -f1)" "$TAB" "${RDB_EXPIRES:-0}" "$TAB" > "$WORK/manifest.tsv"
+    MANIFEST="$WORK/manifest.tsv"
+  else
+    log "WARNING: redis-check-rdb missing or failed: no key count recorded, an in-place restore of this snapshot will be refused"
+  fi
+fi
+# The manifest is stored while the dump is read back (both only read the repository).
+MANIFEST_PID=""
+if [ -n "$MANIFEST" ]; then
+  # a header line: restic refuses empty input, and an empty database has an empty manifest
+  { printf '# wharf-manifest v1: table, rows, checksum of snapshot %s\n' "$SNAPSHOT"; cat "$MANIFEST"; } > "$WORK/manifest.store"
+  "$RESTIC" backup --json --host wharf --tag wharf-manifest --tag "job=$JOB" --tag "for=$(printf '%s' "$SNAPSHOT" | cut -c1-8)" --stdin --stdin-filename manifest.tsv \
+    < "$WORK/manifest.store" > "$WORK/manifest.json" 2> "$WORK/manifest.err" &
+  MANIFEST_PID=$!
+fi
 # Size sanity: a dump below the floor is never a good backup (the 20-byte backups).
 bad=""
 if [ "$SIZE" -lt "$MIN_BYTES" ] && [ "$SAFETY" = 0 ]; then bad="dump is $SIZE bytes, below the $MIN_BYTES-byte floor"; fi
@@ -98,51 +122,42 @@ if [ -z "$bad" ]; then
     volume) restic_dump_into "$SNAPSHOT" tar -tf - > /dev/null 2> "$WORK/check.err" || bad="the archive does not list: $(tail -n 2 "$WORK/check.err" | tr '\n' ' ')" ;;
   esac
 fi
+MRC=0; [ -z "$MANIFEST_PID" ] || wait "$MANIFEST_PID" || MRC=$?
+MANIFEST_ID="$(jq -R -r 'fromjson? | select(.message_type == "summary") | .snapshot_id // empty' "$WORK/manifest.json" 2>/dev/null | tail -n 1)"
 if [ -n "$bad" ]; then
   # A bad snapshot must never be restored by mistake: drop it, keep the evidence in the log.
-  "$RESTIC" forget "$SNAPSHOT" >/dev/null 2>&1 || true
+  # shellcheck disable=SC2086
+  restic_exclusive forget "$SNAPSHOT" $MANIFEST_ID >/dev/null 2>&1 || true
   fail "backup rejected: $bad"
 fi
-if [ "$KIND" = redis ] && [ -f "$WORK/dump.rdb" ]; then
-  # key count and checksum of the RDB itself, for a restore to compare the loaded cache with
-  if command -v redis-check-rdb >/dev/null 2>&1 && redis-check-rdb "$WORK/dump.rdb" > "$WORK/rdb.check" 2>&1; then
-    RDB_KEYS="$(sed -n 's/.*\[info\] \([0-9]*\) keys read.*/\1/p' "$WORK/rdb.check")"
-    RDB_EXPIRES="$(sed -n 's/.*\[info\] \([0-9]*\) expires.*/\1/p' "$WORK/rdb.check")"
-    printf 'rdb%s%s%s%s\nexpires%s%s%s-\n' "$TAB" "${RDB_KEYS:-0}" "$TAB" "$(sha256sum "$WORK/dump.rdb" | cut -d' ' -f1)" "$TAB" "${RDB_EXPIRES:-0}" "$TAB" > "$WORK/manifest.tsv"
-    MANIFEST="$WORK/manifest.tsv"
-  else
-    log "WARNING: redis-check-rdb missing or failed: no key count recorded, an in-place restore of this snapshot will be refused"
-  fi
-fi
-if [ -n "$MANIFEST" ]; then
-  # a header line: restic refuses empty input, and an empty database has an empty manifest
-  { printf '# wharf-manifest v1: table, rows, checksum of snapshot %s\n' "$SNAPSHOT"; cat "$MANIFEST"; } > "$WORK/manifest.store"
-  "$RESTIC" backup --json --host wharf --tag wharf-manifest --tag "job=$JOB" --tag "for=$(printf '%s' "$SNAPSHOT" | cut -c1-8)" --stdin --stdin-filename manifest.tsv < "$WORK/manifest.store" > /dev/null 2> "$WORK/manifest.err" \
-    || fail "cannot store the table manifest: $(tail -n 2 "$WORK/manifest.err" | tr '\n' ' ')"
-fi
+[ "$MRC" = 0 ] || fail "cannot store the table manifest: $(tail -n 2 "$WORK/manifest.err" | tr '\n' ' ')"
 PREV="$(state_get "$SF" last_size)"
 if [ -n "$PREV" ] && [ "$PREV" -gt 0 ] && [ $((SIZE * 2)) -lt "$PREV" ]; then
   log "WARNING: dump is less than half the previous one ($SIZE < $PREV bytes)"
 fi
 
-progress retention "applying retention ($RETENTION)"
-# shellcheck disable=SC2086
-"$RESTIC" forget --tag wharf-dump --path "$DUMP_FILE" $RETENTION > "$WORK/forget.out" 2> "$WORK/forget.err" \
-  || fail "retention failed (the new snapshot is kept): $(tail -n 2 "$WORK/forget.err" | tr '\n' ' ')"
-# manifests follow their dumps: forget the ones whose dump is gone
-# (only when both lists were read: an unreadable dump list must not orphan every manifest)
-ORPHANS=""
-if "$RESTIC" snapshots --json --tag wharf-dump --path "$DUMP_FILE" > "$WORK/dumps.json" 2>/dev/null \
-  && "$RESTIC" snapshots --json --tag wharf-manifest > "$WORK/manifests.json" 2>/dev/null; then
-  ORPHANS="$(jq -r --slurpfile dumps "$WORK/dumps.json" '
-    ($dumps[0] // [] | map(.id[0:8])) as $ids
-    | .[] | select(((.tags // []) | map(select(startswith("for=")) | .[4:]) | .[0] // "") as $for | $ids | any(. == $for) | not)
-    | .id' "$WORK/manifests.json" | tr '\n' ' ')"
+if [ "$SAFETY" = 1 ]; then
+  # a restore's safety snapshot: the next scheduled backup applies retention
+  COUNT="$(state_get "$SF" snapshots)"; COUNT="${COUNT:-0}"
+else
+  progress retention "applying retention ($RETENTION)"
+  # forget and prune lock the repository exclusively: a lock left by a killed run is removed
+  # (restic unlock removes stale locks only) and the command tried once more
+  # shellcheck disable=SC2086
+  restic_exclusive forget --json --tag wharf-dump --path "$DUMP_FILE" $RETENTION > "$WORK/forget.json" 2> "$WORK/forget.err" \
+    || fail "retention failed (the new snapshot is kept): $(tail -n 2 "$WORK/forget.err" | tr '\n' ' ')"
+  FORGOT="$(grep '^\[' "$WORK/forget.json" | jq -r '[.[] | .remove // [] | .[].id] | join(" ")')"
+  COUNT="$(grep '^\[' "$WORK/forget.json" | jq '[.[] | .keep // [] | length] | add // 0')"
+  if [ -n "$FORGOT" ]; then
+    # manifests follow their dumps: keep those of the kept dumps (--keep-tag, one per dump),
+    # forget the others, and prune once
+    KEEP_TAGS="$(grep '^\[' "$WORK/forget.json" | jq -r '[.[] | .keep // [] | .[] | "--keep-tag for=" + .id[0:8]] | join(" ")')"
+    [ -n "$KEEP_TAGS" ] || fail "retention kept no snapshot of $JOB: refusing to forget its manifests"
+    # shellcheck disable=SC2086
+    restic_exclusive forget --tag wharf-manifest $KEEP_TAGS --prune > "$WORK/prune.out" 2>> "$WORK/forget.err" \
+      || fail "cannot forget old manifests and prune (the new snapshot is kept): $(tail -n 2 "$WORK/forget.err" | tr '\n' ' ')"
+  fi
 fi
-# shellcheck disable=SC2086
-[ -z "$ORPHANS" ] || "$RESTIC" forget $ORPHANS > /dev/null 2>> "$WORK/forget.err" || fail "cannot forget old manifests: $(tail -n 2 "$WORK/forget.err" | tr '\n' ' ')"
-"$RESTIC" prune > "$WORK/prune.out" 2>> "$WORK/forget.err" || fail "prune failed (the new snapshot is kept): $(tail -n 2 "$WORK/forget.err" | tr '\n' ' ')"
-COUNT="$("$RESTIC" snapshots --json --tag wharf-dump 2>/dev/null | jq 'length')"; COUNT="${COUNT:-0}"
 DURATION=$(( $(now) - STARTED ))
 progress done "snapshot $SNAPSHOT, $SIZE bytes, $ADDED added, ${DURATION}s"
 result "{\"job\":\"$JOB\",\"kind\":\"$KIND\",\"snapshot\":\"$SNAPSHOT\",\"bytes\":$SIZE,\"added\":$ADDED,\"snapshots\":$COUNT,\"durationSeconds\":$DURATION,\"manifest\":$([ -n "$MANIFEST" ] && echo true || echo false)}"

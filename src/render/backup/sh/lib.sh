@@ -17,7 +17,8 @@ NL='
 
 log() { printf '%s [%s] %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${JOB:-wharf}" "$*" >&2; }
 # progress lines: "progress <phase> <message>" (ops turn them into progress events)
-progress() { phase="$1"; shift; printf 'progress %s %s\n' "$phase" "$*" >&2; }
+# (a safety snapshot taken inside a restore logs them: the restore's phase is "safety")
+progress() { phase="$1"; shift; if [ -n "${WHARF_NESTED:-}" ]; then log "$*"; else printf 'progress %s %s\n' "$phase" "$*" >&2; fi; }
 fail() { FAIL_REASON="$1"; log "ERROR: $1"; exit "${2:-1}"; }
 
 now() { date -u +%s; }
@@ -149,8 +150,12 @@ json_str() { jq -n -c --arg s "$1" '$s'; }
 # destination (the repository string: an S3 URL names endpoint, bucket and prefix, never the
 # keys). Returns 1 when the destination answered but holds no readable repository
 # ($WORK/open.err says why).
+# probe_repo [OUT ARGS...]: the probe may be the caller's first read itself (restic ARGS, its
+# output in OUT), which saves opening the repository twice.
 probe_repo() {
-  "$RESTIC" cat config >/dev/null 2>"$WORK/open.err" &
+  pout=/dev/null; if [ $# -gt 0 ]; then pout="$1"; shift; fi
+  [ $# -gt 0 ] || set -- cat config
+  "$RESTIC" "$@" >"$pout" 2>"$WORK/open.err" &
   probe_pid=$!
   ticks=0; limit=$(( ${WHARF_REPO_TIMEOUT:-30} * 5 ))
   while kill -0 "$probe_pid" 2>/dev/null; do
@@ -194,9 +199,19 @@ open_repo() {
   fail "repository $RESTIC_REPOSITORY unreachable or unreadable; earlier snapshots were not touched: $(grep -v '^$' "$WORK/open.err" | tail -n 2 | tr '\n' ' ')"
 }
 
+# restic_exclusive ARGS...: a command that locks the repository exclusively (forget, prune).
+# Shared locks ignore the stale lock of a killed run, exclusive ones stop at it (exit 11):
+# then `restic unlock` (stale locks only, never a live run's) and one more try.
+restic_exclusive() {
+  xrc=0; "$RESTIC" "$@" || xrc=$?
+  [ "$xrc" = 11 ] || return "$xrc"
+  "$RESTIC" unlock >/dev/null 2>&1 || true
+  "$RESTIC" "$@"
+}
+
 # a repository that must exist already (list, verify, restore)
-need_repo() {
-  probe_repo || fail "repository $RESTIC_REPOSITORY unreachable or unreadable: $(grep -v '^$' "$WORK/open.err" | tail -n 2 | tr '\n' ' ')"
+need_repo() { # [OUT ARGS...] as probe_repo
+  probe_repo "$@" || fail "repository $RESTIC_REPOSITORY unreachable or unreadable: $(grep -v '^$' "$WORK/open.err" | tail -n 2 | tr '\n' ' ')"
 }
 
 # PostgreSQL row counts and order-independent checksums per table, as TSV.
@@ -222,11 +237,20 @@ pg_manifest() {
   fi
 }
 
+# list_job: every snapshot of the job, dumps and manifests, in one read ($WORK/job.json) that is
+# also the repository's probe; resolve_snapshot and load_manifest look there afterwards.
+list_job() { need_repo "$WORK/job.json" snapshots --json --tag "job=$JOB"; }
+
 # load_manifest SNAPSHOT FILE: the manifest stored beside a snapshot, without its header line.
 # Returns 1 when the snapshot has none (taken by an older wharf, or not PostgreSQL).
 load_manifest() {
   : > "$2"
-  mid="$("$RESTIC" snapshots --json --tag "wharf-manifest,for=$(printf '%s' "$1" | cut -c1-8)" 2>/dev/null | jq -r 'last | .id // empty')"
+  for8="for=$(printf '%s' "$1" | cut -c1-8)"
+  if [ -f "$WORK/job.json" ]; then
+    mid="$(jq -r --arg t "$for8" 'map(select((.tags // []) | any(. == "wharf-manifest") and any(. == $t))) | last | .id // empty' "$WORK/job.json")"
+  else
+    mid="$("$RESTIC" snapshots --json --tag "wharf-manifest,$for8" 2>/dev/null | jq -r 'last | .id // empty')"
+  fi
   [ -n "$mid" ] || return 1
   "$RESTIC" dump "$mid" /manifest.tsv > "$2.raw" 2>/dev/null || return 1
   grep -q '^# wharf-manifest' "$2.raw" || return 1
@@ -242,16 +266,17 @@ compare_manifests() {
   return 1
 }
 
-# snapshot id for "latest" (dumps only, never manifests)
+# the full id of a dump snapshot of this job: "latest" is the newest that is not a safety
+# snapshot (those are taken by restores); an id must name one of the job's dumps
 resolve_snapshot() { # id-or-latest
+  [ -f "$WORK/job.json" ] || list_job
   if [ "$1" = latest ]; then
-    # the newest dump that is not a safety snapshot (those are taken by restores)
-    "$RESTIC" snapshots --json --tag "wharf-dump" --path "$DUMP_FILE" 2>"$WORK/snap.err" \
-      | jq -r 'map(select((.tags // []) | any(. == "wharf-safety") | not)) | last | .id // empty' \
-      | grep . || fail "no snapshot of $JOB in the repository: $(tail -n 1 "$WORK/snap.err")"
+    jq -r --arg p "$DUMP_FILE" 'map(select((.tags // []) | any(. == "wharf-dump") and (any(. == "wharf-safety") | not)) | select(.paths | any(. == $p)))
+      | last | .id // empty' "$WORK/job.json" | grep . || fail "no snapshot of $JOB in the repository"
   else
     case "$1" in *[!0-9a-f]*|'') fail "invalid snapshot id: $1" 2;; esac
-    printf '%s\n' "$1"
+    jq -r --arg w "$1" 'map(select((.tags // []) | any(. == "wharf-dump")) | select(.id | startswith($w))) | if length == 1 then .[0].id else empty end' \
+      "$WORK/job.json" | grep . || fail "no snapshot $1 of backup $JOB (an id of another backup is refused)"
   fi
 }
 

@@ -5,8 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 load_job "$1"
 trap 'cleanup' EXIT
-need_repo
-"$RESTIC" snapshots --json --tag wharf-dump > "$WORK/snaps.json" 2>"$WORK/err" || fail "repository $RESTIC_REPOSITORY unreadable: $(tail -n 2 "$WORK/err" | tr '\n' ' ')"
+need_repo "$WORK/snaps.json" snapshots --json --tag wharf-dump
 b="$WHARF_STATE_DIR/$JOB.backup"; v="$WHARF_STATE_DIR/$JOB.verify"
 n() { x="$(state_get "$1" "$2")"; printf '%s' "${x:-null}"; }
 printf '{"job":"%s","kind":"%s","target":"%s","backup":{"status":%s,"lastSuccess":%s,"lastRun":%s,"error":%s},"verify":{"status":%s,"lastRun":%s,"lastSuccess":%s,"snapshot":%s,"restoreTest":%s,"error":%s},"snapshots":%s}\n' \

@@ -23,16 +23,38 @@ done
 FAIL_REASON=""
 trap 'cleanup' EXIT
 trap 'exit 130' INT TERM
-need_repo
+progress open "opening repository"
+list_job
 SNAPSHOT="$(resolve_snapshot "$WANT")"
 short="$(printf '%s' "$SNAPSHOT" | cut -c1-8)"
-"$RESTIC" snapshots --json "$SNAPSHOT" > "$WORK/snap.json" 2>"$WORK/snap.err" || fail "no snapshot $WANT: $(tail -n 1 "$WORK/snap.err")"
-jq -e --arg tag "job=$JOB" 'any(.[]; (.tags // []) | any(. == $tag))' "$WORK/snap.json" > /dev/null || fail "snapshot $short does not belong to backup $JOB"
+# the manifest is read while the safety snapshot is taken (restic's shared locks allow both)
+MANIFEST_PID=""
+if [ "$KIND" = postgres ] || [ "$KIND" = redis ]; then
+  load_manifest "$SNAPSHOT" "$WORK/expected.tsv" &
+  MANIFEST_PID=$!
+fi
+have_manifest() { [ -n "$MANIFEST_PID" ] && wait "$MANIFEST_PID"; }
+# and a small snapshot is fetched to a file meanwhile: the restore then reads a local copy
+PREFETCH_PID=""; PREFETCHED=""
+SNAP_BYTES="$(jq -r --arg id "$SNAPSHOT" 'map(select(.id == $id)) | .[0].summary.total_bytes_processed // empty' "$WORK/job.json")"
+if [ "$CHECK" = 0 ] && [ -n "$SNAP_BYTES" ] && [ "$SNAP_BYTES" -le "${WHARF_PREFETCH_MAX:-268435456}" ]; then
+  "$RESTIC" dump "$SNAPSHOT" "$DUMP_FILE" > "$WORK/prefetch" 2> "$WORK/prefetch.err" &
+  PREFETCH_PID=$!
+fi
+# snapshot_into SNAP cmd args...: the snapshot's dump into a command, from the local copy if any
+snapshot_into() {
+  if [ -n "$PREFETCH_PID" ]; then
+    prc=0; wait "$PREFETCH_PID" || prc=$?; PREFETCH_PID=""
+    if [ "$prc" = 0 ]; then PREFETCHED="$WORK/prefetch"; else log "fetching $short ahead failed ($prc), streaming it: $(tail -n 1 "$WORK/prefetch.err")"; fi
+  fi
+  if [ -n "$PREFETCHED" ]; then shift; "$@" < "$PREFETCHED"; return; fi
+  restic_dump_into "$@"
+}
 
 SAFETY_ID=""
 if [ -z "$SCRATCH" ] && [ "$SAFETY" = 1 ] && [ "$KIND" != redis ]; then
   progress safety "taking a safety snapshot of the current $TARGET before overwriting it"
-  "$(dirname "$0")/backup.sh" "$JOB" --safety > "$WORK/safety.json" || fail "safety snapshot failed; nothing was overwritten"
+  WHARF_NESTED=1 WHARF_REPO_OPEN="$RESTIC_REPOSITORY" "$(dirname "$0")/backup.sh" "$JOB" --safety > "$WORK/safety.json" || fail "safety snapshot failed; nothing was overwritten"
   SAFETY_ID="$(jq -R -r 'fromjson? | .snapshot // empty' "$WORK/safety.json" | tail -n 1)"
 fi
 lock_job
@@ -47,15 +69,15 @@ case "$KIND" in
       psql -X -q -v ON_ERROR_STOP=1 -d "$DB_NAME" -c "DROP DATABASE IF EXISTS \"$SCRATCH\"" -c "CREATE DATABASE \"$SCRATCH\"" >/dev/null 2>"$WORK/err" || fail "cannot create $SCRATCH: $(tail -n 1 "$WORK/err")"
       DEST="$SCRATCH"
       progress restore "restoring $short into scratch database $DEST"
-      restic_dump_into "$SNAPSHOT" pg_restore --no-owner --exit-on-error -d "$DEST" 2>"$WORK/err" || fail "restore failed: $(grep -v '^$' "$WORK/err" | tail -n 2 | tr '\n' ' ')"
+      snapshot_into "$SNAPSHOT" pg_restore --no-owner --exit-on-error -d "$DEST" 2>"$WORK/err" || fail "restore failed: $(grep -v '^$' "$WORK/err" | tail -n 2 | tr '\n' ' ')"
     else
       DEST="$DB_NAME"
       progress restore "restoring $short into $DEST (one transaction: all or nothing)"
-      restic_dump_into "$SNAPSHOT" pg_restore --clean --if-exists --no-owner --single-transaction --exit-on-error -d "$DEST" 2>"$WORK/err" \
+      snapshot_into "$SNAPSHOT" pg_restore --clean --if-exists --no-owner --single-transaction --exit-on-error -d "$DEST" 2>"$WORK/err" \
         || fail "restore failed and was rolled back; $DEST is as before: $(grep -v '^$' "$WORK/err" | tail -n 2 | tr '\n' ' ')"
     fi
     progress check "comparing row counts and checksums with the backup's manifest"
-    HAVE=1; load_manifest "$SNAPSHOT" "$WORK/expected.tsv" || HAVE=0
+    HAVE=1; have_manifest || HAVE=0
     pg_manifest "$DEST" > "$WORK/actual.tsv" || fail "cannot read $DEST after the restore"
     if [ "$HAVE" = 1 ]; then
       # tables that exist now but not in the backup are reported, not dropped
@@ -78,15 +100,15 @@ case "$KIND" in
       DEST="$DB_NAME"
     fi
     progress restore "restoring $short into $DEST"
-    restic_dump_into "$SNAPSHOT" mysql --defaults-extra-file="$MYCNF" "$DEST" 2>"$WORK/err" || fail "restore failed: $(tail -n 2 "$WORK/err" | tr '\n' ' ')"
+    snapshot_into "$SNAPSHOT" mysql --defaults-extra-file="$MYCNF" "$DEST" 2>"$WORK/err" || fail "restore failed: $(tail -n 2 "$WORK/err" | tr '\n' ' ')"
     TABLES="$(mysql --defaults-extra-file="$MYCNF" -N -e "SELECT count(*) FROM information_schema.tables WHERE table_schema='$DEST'")"
-    EXPECTED="$(restic_dump_into "$SNAPSHOT" grep -c '^CREATE TABLE' || true)"
+    EXPECTED="$(snapshot_into "$SNAPSHOT" grep -c '^CREATE TABLE' || true)"
     [ "$TABLES" -ge "$EXPECTED" ] || fail "restored $DEST has $TABLES tables, the dump defines $EXPECTED"
     VERIFIED=true ;;
   redis)
     if [ -n "$SCRATCH" ]; then
       DEST="$WHARF_TMP/wharf-restore-$JOB-$short.rdb"
-      restic_dump_into "$SNAPSHOT" sh -c 'cat > "$1"' rdb "$DEST" || fail "cannot read snapshot $short"
+      snapshot_into "$SNAPSHOT" sh -c 'cat > "$1"' rdb "$DEST" || fail "cannot read snapshot $short"
       [ "$(head -c 5 "$DEST")" = REDIS ] || fail "snapshot $short is not an RDB file"
       VERIFIED=true
     else
@@ -95,7 +117,7 @@ case "$KIND" in
       [ -d "$DIR" ] || fail "volume $REDIS_VOLUME is not mounted at $DIR"
       # what the backup recorded: key count and checksum of the RDB (older snapshots: read it from the RDB)
       KEYS=""; EXPIRES=0; SUM=""
-      if load_manifest "$SNAPSHOT" "$WORK/expected.tsv"; then
+      if have_manifest; then
         KEYS="$(awk -F "$TAB" '$1 == "rdb" { print $2; exit }' "$WORK/expected.tsv")"
         SUM="$(awk -F "$TAB" '$1 == "rdb" { print $3; exit }' "$WORK/expected.tsv")"
         EXPIRES="$(awk -F "$TAB" '$1 == "expires" { print $2; exit }' "$WORK/expected.tsv")"; EXPIRES="${EXPIRES:-0}"
@@ -115,7 +137,7 @@ case "$KIND" in
         fi
         progress restore "restoring $short into $DEST (volume $REDIS_VOLUME)"
         NEW="$DIR/.dump.rdb.wharf-restore"
-        restic_dump_into "$SNAPSHOT" sh -c 'cat > "$1"' rdb "$NEW" || { rm -f "$NEW"; fail "cannot read snapshot $short"; }
+        snapshot_into "$SNAPSHOT" sh -c 'cat > "$1"' rdb "$NEW" || { rm -f "$NEW"; fail "cannot read snapshot $short"; }
         [ "$(head -c 5 "$NEW")" = REDIS ] || { rm -f "$NEW"; fail "snapshot $short is not an RDB file"; }
         if [ -n "$SUM" ]; then
           [ "$(sha256sum "$NEW" | cut -d' ' -f1)" = "$SUM" ] || { rm -f "$NEW"; fail "restored RDB does not match the checksum recorded with snapshot $short"; }
@@ -142,13 +164,13 @@ case "$KIND" in
       find "$DEST" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
     fi
     progress restore "restoring $short into $DEST"
-    restic_dump_into "$SNAPSHOT" tar -C "$DEST" -xpf - 2>"$WORK/err" || fail "restore failed${SAFETY_ID:+ (safety snapshot: $SAFETY_ID)}: $(tail -n 2 "$WORK/err" | tr '\n' ' ')"
+    snapshot_into "$SNAPSHOT" tar -C "$DEST" -xpf - 2>"$WORK/err" || fail "restore failed${SAFETY_ID:+ (safety snapshot: $SAFETY_ID)}: $(tail -n 2 "$WORK/err" | tr '\n' ' ')"
     # every file of the archive, with its size, must be there (restic authenticates the content)
     progress check "comparing the restored files with the snapshot's listing"
     # GNU tar escapes non-ASCII names in the C locale; busybox tar prints them as they are
     QUOTE=""; tar --version 2>/dev/null | grep -q GNU && QUOTE="--quoting-style=literal"
     # shellcheck disable=SC2086
-    restic_dump_into "$SNAPSHOT" tar $QUOTE -tvf - > "$WORK/listing" 2>"$WORK/err" || fail "cannot list snapshot $short: $(tail -n 1 "$WORK/err")"
+    snapshot_into "$SNAPSHOT" tar $QUOTE -tvf - > "$WORK/listing" 2>"$WORK/err" || fail "cannot list snapshot $short: $(tail -n 1 "$WORK/err")"
     awk '$1 ~ /^-/ { n = $6; for (i = 7; i <= NF; i++) n = n " " $i; sub(/^\.\//, "", n); print $3 "\t" n }' "$WORK/listing" | sort > "$WORK/expected.files"
     (cd "$DEST" && find . -type f -exec stat -c '%s %n' {} +) | awk '{ s = $1; sub(/^[0-9]+ \.\//, ""); print s "\t" $0 }' | sort > "$WORK/actual.files"
     TABLES="$(wc -l < "$WORK/actual.files" | tr -d ' ')"

@@ -35,10 +35,9 @@ finish() {
 trap finish EXIT
 trap 'exit 130' INT TERM
 lock_job
-need_repo
-"$RESTIC" unlock >/dev/null 2>&1 || true
+list_job
 progress check "restic check --read-data-subset $SUBSET"
-"$RESTIC" check --read-data-subset "$SUBSET" > "$WORK/check.out" 2>&1 \
+restic_exclusive check --read-data-subset "$SUBSET" > "$WORK/check.out" 2>&1 \
   || fail "restic check found damage: $(grep -iE 'error|fatal|invalid|mismatch|damaged' "$WORK/check.out" | head -n 3 | tr '\n' ' ')"
 
 if [ "${RESTORE_TEST:-1}" = 1 ]; then

@@ -10,6 +10,7 @@ import { planBackups } from './build/backups.js';
 import { componentDefaults } from './build/common.js';
 import { planCache, planCacheExporter, planDatabase, planDatabaseExporter } from './build/datastores.js';
 import { planEdge } from './build/edge.js';
+import { planAcmeClient } from './acme.js';
 import { monitoringOf, planMonitoring, scrapeJobsFor } from './build/monitoring.js';
 import { networksOf, planPortainer } from './build/extras.js';
 import { planService, serviceRoutes } from './build/services.js';
@@ -66,6 +67,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
 
   const edge = planEdge(stack, routes, addSecret, volumes);
   components.push(edge.component);
+  if (edge.tls.acme) components.push(planAcmeClient(stack, edge.tls.acme.domains, addSecret, volumes));
 
   const monitoring = monitoringOf(stack, monitoringOn ? scrapeJobsFor(components) : []);
   const backups = planBackups(stack);

@@ -192,6 +192,9 @@ export interface Tls {
   keySecret?: string;
   pemSecret?: string;
   hosts: string[];
+  /** HAProxy edge with ACME: the client component obtains one certificate naming `domains` (plan/acme.ts);
+   *  pemSecret stays the self-signed default served until it has */
+  acme?: { component: string; directory: string; domains: string[]; challengePort: number; certDir: string; socket: string };
 }
 
 export interface Proxy {

@@ -5,6 +5,8 @@ import { defaultEdgeMemory, haproxyConfigDir, haproxyReload, sizeEdge, traefikRe
 import type { Component, Dependency, EdgeSizing, Mount, NetworkName, Plan, Route, Secret, Volume } from '../model.js';
 import { componentDefaults, copy, health, unique } from './common.js';
 import { Size } from '../../spec/units.js';
+import { ACME_API_VOLUME, ACME_CERTS_VOLUME, ACME_CHALLENGE_PORT, ACME_COMPONENT, acmeDomains, acmePaths } from '../acme.js';
+import { acmeCa, isPublicCa } from '../../spec/acme.js';
 
 /** The edge proxy, its TLS and the credentials protecting the dashboards; `routes` are the
  *  stack's so far (the TLS certificate covers their hosts) and gain the dashboard's. */
@@ -48,7 +50,8 @@ export function planEdge(
       internal: true,
     });
   }
-  const tls = planTls(stack, unique([stack.domain, `*.${stack.domain}`, ...routes.map((r) => r.host)]), addSecret);
+  const routed = routes.map((r) => r.host);
+  const tls = planTls(stack, unique([stack.domain, `*.${stack.domain}`, ...routed]), routed, addSecret);
   const sizing =
     p.kind === 'haproxy'
       ? sizeEdge({ memoryBytes: p.memory?.toBytes(), maxconn: p.maxconn, metrics: stack.monitoring.enabled })
@@ -73,10 +76,13 @@ export function planEdge(
   };
 }
 
-export function planTls(stack: Stack, hosts: string[], addSecret: (s: Secret) => void) {
-  if (stack.tls.mode === 'acme') {
+/** `routed`: the hosts routes answer on, the names an ACME certificate carries. */
+export function planTls(stack: Stack, hosts: string[], routed: string[], addSecret: (s: Secret) => void): Plan['tls'] {
+  if (stack.tls.mode === 'acme' && stack.proxy.kind === 'traefik') {
     return { mode: 'acme' as const, email: stack.tls.email, staging: stack.tls.staging, hosts };
   }
+  // HAProxy with ACME: the self-signed certificate is the default one, served until (and for
+  // hosts the ACME certificate does not name) the client has obtained it.
   addSecret(
     stack.tls.mode === 'files'
       ? { name: 'edge-tls-key', purpose: 'edge TLS private key', source: { kind: 'file', path: stack.tls.key } }
@@ -94,12 +100,26 @@ export function planTls(stack: Stack, hosts: string[], addSecret: (s: Secret) =>
       source: { kind: 'tls-pem', cert: 'edge-tls-cert', key: 'edge-tls-key' },
     });
   }
-  return {
-    mode: stack.tls.mode,
+  const files = {
     hosts,
     certSecret: 'edge-tls-cert',
     keySecret: 'edge-tls-key',
     pemSecret: stack.proxy.kind === 'haproxy' ? 'edge-tls-pem' : undefined,
+  };
+  if (stack.tls.mode !== 'acme') return { mode: stack.tls.mode, ...files };
+  const ca = acmeCa(stack.tls);
+  return {
+    mode: 'acme',
+    email: stack.tls.email,
+    ...files,
+    acme: {
+      component: ACME_COMPONENT,
+      directory: ca.directory,
+      domains: acmeDomains(routed, isPublicCa(ca)),
+      challengePort: ACME_CHALLENGE_PORT,
+      certDir: `${acmePaths.certs}/`,
+      socket: `${acmePaths.edgeApiDir}/${acmePaths.socketName}`,
+    },
   };
 }
 
@@ -153,6 +173,12 @@ export function planProxy(
       metrics: stack.monitoring.enabled ? { job: 'proxy', port: 8082, path: '/metrics' } : undefined,
     };
   }
+  const acmeMounts: Mount[] = tls.acme
+    ? [
+        { type: 'volume', source: ACME_CERTS_VOLUME, target: acmePaths.certs, readOnly: true },
+        { type: 'volume', source: ACME_API_VOLUME, target: acmePaths.edgeApiDir, readOnly: false },
+      ]
+    : [];
   const command = ['haproxy', '-f', `${haproxyConfigDir}/haproxy.cfg`, '-f', `/run/secrets/${authSecret}`];
   return {
     ...componentDefaults(),
@@ -166,7 +192,7 @@ export function planProxy(
     secrets,
     dependsOn,
     // The directory, not the file: a file replaced by rename is never seen through a file mount.
-    mounts: [{ type: 'config', bundle: 'haproxy-config', target: haproxyConfigDir, readOnly: true }],
+    mounts: [{ type: 'config', bundle: 'haproxy-config', target: haproxyConfigDir, readOnly: true }, ...acmeMounts],
     // The image's entrypoint adds -W -db (master-worker, foreground) to a command starting with haproxy.
     command,
     reload: haproxyReload(command),

@@ -42,7 +42,8 @@ test('the client keeps its account in its own volume; the edge mounts the certif
   const proxy = plan.components.find((c) => c.name === 'proxy')!;
   const vols = (c: typeof acme) =>
     c.mounts.flatMap((m) => (m.type === 'volume' ? [`${m.source}:${m.target}:${m.readOnly ? 'ro' : 'rw'}`] : []));
-  assert.deepEqual(vols(acme), ['acme-data:/acme:rw', 'edge-certs:/certs:rw', 'edge-api:/run/edge-api:rw']);
+  // its metrics go to the stack's textfile volume (the backup's here), which node-exporter reads
+  assert.deepEqual(vols(acme), ['acme-data:/acme:rw', 'edge-certs:/certs:rw', 'edge-api:/run/edge-api:rw', 'backup-metrics:/metrics:rw']);
   assert.deepEqual(vols(proxy), ['edge-certs:/certs:ro', 'edge-api:/var/lib/haproxy:rw']);
   // the template's app.cloud.localhost route gets none: Let's Encrypt does not certify .localhost
   assert.deepEqual(plan.routes.map((r) => r.host).sort(), ['app.cloud.localhost', 'grafana.shop.example.com', 'haproxy.shop.example.com']);

@@ -27,6 +27,7 @@ export const ACME_DATA_VOLUME = 'acme-data';
 export const ACME_CERTS_VOLUME = 'edge-certs';
 export const ACME_API_VOLUME = 'edge-api';
 export const ACME_ROOT_SECRET = 'acme-ca-root';
+export const ACME_METRICS_VOLUME = 'acme-metrics';
 
 export const acmePaths = {
   /** lego's account key, keys and certificates: only the client mounts it */
@@ -110,4 +111,19 @@ export function planAcmeClient(stack: Stack, domains: string[], addSecret: (s: S
     hardening: { noNewPrivileges: true, readOnlyRoot: false, dropAllCaps: true, addCaps: ['CHOWN', 'FOWNER'] },
     stopGracePeriod: Duration.parse('10s'),
   };
+}
+
+/** The client's metrics join the stack's textfiles (the backup's volume when there is one, else
+ *  its own), which node-exporter publishes: one textfile directory per stack. */
+export function publishAcmeMetrics(
+  client: Component,
+  textfiles: { volume: string; writer: string } | undefined,
+  volumes: Volume[],
+): { volume: string; writer: string } {
+  const t = textfiles ?? { volume: ACME_METRICS_VOLUME, writer: client.name };
+  if (!textfiles)
+    volumes.push({ name: ACME_METRICS_VOLUME, component: client.name, purpose: 'ACME client metrics (node-exporter textfiles)' });
+  client.mounts.push({ type: 'volume', source: t.volume, target: '/metrics', readOnly: false });
+  client.env.ACME_METRICS_DIR = '/metrics';
+  return t;
 }

@@ -13,7 +13,7 @@ umask 077
 DATA=${ACME_DATA:-/acme}
 LEGO_PATH=$DATA/lego
 STATE=$DATA/state
-METRICS_DIR=$DATA/metrics
+METRICS_DIR=${ACME_METRICS_DIR:-$DATA/metrics}
 CHECK_EVERY=${ACME_CHECK_EVERY:-43200}
 RETRY_MIN=${ACME_RETRY_MIN:-300}
 RETRY_MAX=${ACME_RETRY_MAX:-21600}
@@ -116,7 +116,7 @@ metrics() {
     echo '# HELP wharf_acme_last_attempt_timestamp_seconds When the client last tried.'
     echo '# TYPE wharf_acme_last_attempt_timestamp_seconds gauge'
     echo "wharf_acme_last_attempt_timestamp_seconds $(date -u +%s)"
-  } >"$METRICS_DIR/.wharf_acme.prom.tmp" && mv -f "$METRICS_DIR/.wharf_acme.prom.tmp" "$METRICS_DIR/wharf_acme.prom"
+  } >"$METRICS_DIR/.wharf_acme.prom.tmp" && chmod 0644 "$METRICS_DIR/.wharf_acme.prom.tmp" && mv -f "$METRICS_DIR/.wharf_acme.prom.tmp" "$METRICS_DIR/wharf_acme.prom"
 }
 
 failures=$(cat "$STATE/failures" 2>/dev/null || echo 0)

@@ -25,7 +25,7 @@ describe('ACME on the HAProxy edge against Pebble', { skip, timeout: 600_000 }, 
   let s: E2EStack;
   const project = `wharf-acme${process.pid % 10000}`;
   const pebble = `${project}-pebble`;
-  const hosts = ['site.acme.test', 'www.acme.test'];
+  const hosts = ['site.acme.test', 'www.acme.test'] as const;
   let root = '';
   let pebbleDir = '';
 
@@ -112,7 +112,7 @@ describe('ACME on the HAProxy edge against Pebble', { skip, timeout: 600_000 }, 
     });
     const res = await up(s.ctx, { timeoutMs: 180_000 });
     assert.ok(
-      res.services.filter((x) => x.name !== 'acme').every((x) => x.state === 'healthy'),
+      res.services.filter((x) => x.service !== 'acme').every((x) => x.state === 'healthy'),
       JSON.stringify(res.services),
     );
     // Pebble on the stack's edge network; its DNS (challtestsrv) answers every name with the edge.

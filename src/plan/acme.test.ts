@@ -93,3 +93,28 @@ test('check warns, naming the route, about a host a public CA will not certify',
   assert.match(issues[0]!.path, /^services\.[a-z-]+\.routes\[0\]\.host$/);
   assert.match(issues[0]!.message, /shop\.internal gets no ACME certificate: \.internal is not a public domain/);
 });
+
+test('Traefik keeps its own resolver and reads the same ca: (its directory, and the root through LEGO_CA_CERTIFICATES)', () => {
+  const traefik = (tls: Record<string, unknown>) => {
+    const { plan } = loadVariant({ template: 'api', change: withAcme(tls) });
+    const files = renderAll(plan);
+    const staticCfg = files.find((f) => f.path.endsWith('traefik/traefik.yml'))!.contents;
+    return { plan, staticCfg, proxy: plan.components.find((c) => c.name === 'proxy')! };
+  };
+  assert.doesNotMatch(traefik({}).staticCfg, /caServer/);
+  assert.match(traefik({ ca: 'staging' }).staticCfg, /caServer: https:\/\/acme-staging-v02\.api\.letsencrypt\.org\/directory/);
+  const pebble = traefik({ ca: { directory: 'https://pebble:14000/dir', root: './pebble.pem' } });
+  assert.match(pebble.staticCfg, /caServer: https:\/\/pebble:14000\/dir/);
+  assert.equal(pebble.proxy.env.LEGO_CA_CERTIFICATES, '/run/secrets/acme-ca-root');
+  assert.ok(pebble.proxy.secrets.some((s) => s.secret === 'acme-ca-root'));
+  assert.ok(!pebble.plan.components.some((c) => c.name === 'acme'), 'no separate client beside Traefik');
+});
+
+test("the ACME account and certificates are backed up with the stack's first job's destination and schedule", () => {
+  const { plan } = loadVariant({ template: 'haproxy-mysql', change: withAcme({}) });
+  const job = plan.backups.find((j) => j.name === 'acme-data');
+  const first = plan.backups.find((j) => j.name !== 'acme-data')!;
+  assert.deepEqual(job && [job.kind, job.target, job.schedule, job.destination], ['volume', 'acme', first.schedule, first.destination]);
+  const backup = plan.components.find((c) => c.name === 'backup')!;
+  assert.ok(backup.mounts.some((m) => m.type === 'volume' && m.source === 'acme-data'));
+});

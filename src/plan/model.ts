@@ -187,6 +187,8 @@ export interface Tls {
   mode: 'self-signed' | 'acme' | 'files';
   email?: string;
   staging?: boolean;
+  /** Traefik with ACME: the directory when it is not Let's Encrypt production (its default) */
+  caServer?: string;
   /** secret names holding the edge certificate, key and (HAProxy) combined PEM */
   certSecret?: string;
   keySecret?: string;

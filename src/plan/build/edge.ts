@@ -5,8 +5,16 @@ import { defaultEdgeMemory, haproxyConfigDir, haproxyReload, sizeEdge, traefikRe
 import type { Component, Dependency, EdgeSizing, Mount, NetworkName, Plan, Route, Secret, Volume } from '../model.js';
 import { componentDefaults, copy, health, unique } from './common.js';
 import { Size } from '../../spec/units.js';
-import { ACME_API_VOLUME, ACME_CERTS_VOLUME, ACME_CHALLENGE_PORT, ACME_COMPONENT, acmeDomains, acmePaths } from '../acme.js';
-import { acmeCa, isPublicCa } from '../../spec/acme.js';
+import {
+  ACME_API_VOLUME,
+  ACME_CERTS_VOLUME,
+  ACME_CHALLENGE_PORT,
+  ACME_COMPONENT,
+  ACME_ROOT_SECRET,
+  acmeDomains,
+  acmePaths,
+} from '../acme.js';
+import { acmeCa, isPublicCa, letsEncrypt } from '../../spec/acme.js';
 
 /** The edge proxy, its TLS and the credentials protecting the dashboards; `routes` are the
  *  stack's so far (the TLS certificate covers their hosts) and gain the dashboard's. */
@@ -79,7 +87,12 @@ export function planEdge(
 /** `routed`: the hosts routes answer on, the names an ACME certificate carries. */
 export function planTls(stack: Stack, hosts: string[], routed: string[], addSecret: (s: Secret) => void): Plan['tls'] {
   if (stack.tls.mode === 'acme' && stack.proxy.kind === 'traefik') {
-    return { mode: 'acme' as const, email: stack.tls.email, staging: stack.tls.staging, hosts };
+    // Traefik keeps its own resolver; the same ca: means the same CA (its root through LEGO_CA_CERTIFICATES).
+    const ca = acmeCa(stack.tls);
+    if (ca.root)
+      addSecret({ name: ACME_ROOT_SECRET, purpose: 'root certificate of the ACME directory', source: { kind: 'file', path: ca.root } });
+    const caServer = ca.directory === letsEncrypt.production ? undefined : ca.directory;
+    return { mode: 'acme' as const, email: stack.tls.email, staging: caServer === letsEncrypt.staging, caServer, hosts };
   }
   // HAProxy with ACME: the self-signed certificate is the default one, served until (and for
   // hosts the ACME certificate does not name) the client has obtained it.
@@ -149,9 +162,14 @@ export function planProxy(
       { type: 'config', bundle: 'traefik-static', target: '/etc/traefik/traefik.yml', readOnly: true },
       { type: 'config', bundle: 'traefik-dynamic', target: '/etc/traefik/dynamic', readOnly: true },
     ];
+    const env: Record<string, string> = {};
     if (tls.mode === 'acme') {
       volumes.push({ name: 'traefik-acme', component: name, purpose: 'ACME account and certificates' });
       mounts.push({ type: 'volume', source: 'traefik-acme', target: '/acme', readOnly: false });
+      if (stack.tls.mode === 'acme' && acmeCa(stack.tls).root) {
+        secrets.push({ secret: ACME_ROOT_SECRET, target: `/run/secrets/${ACME_ROOT_SECRET}` });
+        env.LEGO_CA_CERTIFICATES = `/run/secrets/${ACME_ROOT_SECRET}`;
+      }
     }
     return {
       ...componentDefaults(),
@@ -160,6 +178,7 @@ export function planProxy(
       engine: 'traefik',
       image: pickImage('traefik', stack.images),
       imageKey: 'traefik',
+      env,
       networks,
       ports,
       mounts,

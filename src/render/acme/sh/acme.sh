@@ -37,7 +37,12 @@ lego_do() {
   for d in $ACME_DOMAINS; do set -- "$@" --domains "$d"; done
   set -- "$@" $sub
   set +f
-  lego "$@"
+  # lego's log goes to the container log and its last line, on failure, to `wharf doctor`.
+  lego "$@" 2>"$STATE/lego.log"
+  rc=$?
+  cat "$STATE/lego.log" >&2
+  [ "$rc" -eq 0 ] || tail -n 1 "$STATE/lego.log" >"$STATE/last-error"
+  return "$rc"
 }
 
 api() { printf '%s\n' "$1" | socat -t 10 - "UNIX-CONNECT:$ACME_SOCKET"; }
@@ -58,7 +63,7 @@ hand_over() {
   [ "$sum" = "$(cat "$STATE/handed" 2>/dev/null)" ] && return 0
   tmp=$CERT_DIR/.edge.pem.tmp
   pem >"$tmp" && chown "$EDGE_UID:$EDGE_UID" "$tmp" && chmod 0400 "$tmp" && mv -f "$tmp" "$ACME_CERT_FILE" || {
-    log "could not write $ACME_CERT_FILE"
+    log "could not write $ACME_CERT_FILE" 2>&1 | tee "$STATE/last-error" >&2
     return 1
   }
   out=$(set_cert 2>&1)
@@ -121,8 +126,14 @@ metrics() {
 
 failures=$(cat "$STATE/failures" 2>/dev/null || echo 0)
 attempt() {
-  if check "$@"; then failures=0; else failures=$((failures + 1)); fi
+  if check "$@"; then
+    failures=0
+    rm -f "$STATE/last-error"
+  else
+    failures=$((failures + 1))
+  fi
   printf '%s' "$failures" >"$STATE/failures"
+  date -u +%Y-%m-%dT%H:%M:%SZ >"$STATE/last-attempt"
   metrics
   [ "$failures" -eq 0 ]
 }

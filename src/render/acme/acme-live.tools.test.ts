@@ -16,6 +16,7 @@ import { freePort } from '../../../test/support/servers.js';
 import { requireTool, toolPath } from '../../../test/support/tools.js';
 import { loadVariant } from '../../../test/support/templates.js';
 import { haproxyConfig } from '../haproxy/index.js';
+import { check as checkHAProxy, skipReason as skipHAProxy } from '../../../test/support/haproxy.js';
 
 const tools = ['pebble', 'pebble-challtestsrv', 'lego', 'socat', 'haproxy', 'openssl'].map((t) => [t, toolPath(t)] as const);
 const missing = tools.filter(([, p]) => !p).map(([t]) => t);
@@ -255,4 +256,26 @@ test('with the CA gone the renewal fails and is counted; the edge keeps serving 
   const back = await client('run');
   assert.equal(back.exitCode, 0, back.all);
   assert.match(readFileSync(join(dir, 'acme', 'metrics', 'wharf_acme.prom'), 'utf8'), /^wharf_acme_renewal_failures 0$/m);
+});
+
+test('the whole rendered edge config with ACME passes haproxy -c with no warning', { skip: skipHAProxy() }, () => {
+  const { plan } = loadVariant({
+    template: 'haproxy-mysql',
+    change: (d) => {
+      d.domain = 'shop.example.com';
+      d.tls = { mode: 'acme', email: 'ops@example.com' };
+    },
+  });
+  const certs = mkdtempSync(join(tmpdir(), 'wharf-acme-certs-'));
+  try {
+    // the volumes' mount points, as the container has them
+    const cfg = haproxyConfig(plan)
+      .replace(' crt /certs/ ', ` crt ${certs}/ `)
+      .replace('/var/lib/haproxy/api.sock', join(certs, 'api.sock'));
+    const r = checkHAProxy(cfg, plan, 'acme-rendered');
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.doesNotMatch(r.stdout + r.stderr, /\[WARNING\]|\[ALERT\]/);
+  } finally {
+    rmSync(certs, { recursive: true, force: true });
+  }
 });

@@ -14,6 +14,7 @@ import { execa } from 'execa';
 import { listContainers } from '../../src/engine/live.js';
 import { run } from '../../src/engine/run.js';
 import { up } from '../../src/ops/up.js';
+import { status } from '../../src/ops/status.js';
 import { dockerSkipReason } from './support/images.js';
 import { nginxImage } from './support/nginx.js';
 import { createStack, type E2EStack } from './support/stack.js';
@@ -225,6 +226,12 @@ describe('ACME on the HAProxy edge against Pebble', { skip, timeout: 600_000 }, 
       assert.equal(r.stdout, '200', `${h}: ${r.stderr}`);
     }
     assert.doesNotMatch(issued.all ?? '', /BEGIN|PRIVATE/, 'no key material in the client output');
+    // wharf status (and doctor, the same check) show what the edge serves
+    const st = await status(s.ctx);
+    const cert = st.certificates?.[0];
+    t.diagnostic(`status: ${cert?.title}: ${cert?.status}, ${cert?.detail}`);
+    assert.equal(cert?.status, 'ok', cert?.detail);
+    assert.match(cert?.detail ?? '', /from Pebble Intermediate CA/);
   });
 
   test('a forced renewal under load swaps the certificate with no failed request and no restart of the edge', async (t) => {

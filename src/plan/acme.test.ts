@@ -118,3 +118,18 @@ test("the ACME account and certificates are backed up with the stack's first job
   const backup = plan.components.find((c) => c.name === 'backup')!;
   assert.ok(backup.mounts.some((m) => m.type === 'volume' && m.source === 'acme-data'));
 });
+
+test('no host a public CA certifies: no client, no challenge route, no backup job; the self-signed certificate serves', () => {
+  const { plan } = loadVariant({
+    template: 'haproxy-mysql',
+    change: (d) => {
+      withAcme({})(d);
+      d.proxy.dashboard = false;
+      d.monitoring = { enabled: false };
+    },
+  });
+  assert.equal(plan.tls.acme, undefined);
+  assert.ok(!plan.components.some((c) => c.name === 'acme'));
+  assert.ok(!plan.backups.some((j) => j.name === 'acme-data'));
+  assert.doesNotMatch(haproxyConfig(plan), /acme/);
+});

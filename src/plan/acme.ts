@@ -16,7 +16,8 @@
 // client mount; it sits in the edge image's working directory (/var/lib/haproxy, owned by the
 // haproxy user), whose ownership Docker copies into the fresh volume.
 import type { Stack } from '../spec/schema.js';
-import type { Component, Secret, Volume } from './model.js';
+import type { BackupJob, Component, Secret, Volume } from './model.js';
+import { byCodeUnit } from './sort.js';
 import { pickImage } from './images.js';
 import { componentDefaults } from './build/common.js';
 import { Duration, Size } from '../spec/units.js';
@@ -126,4 +127,11 @@ export function publishAcmeMetrics(
   client.mounts.push({ type: 'volume', source: t.volume, target: '/metrics', readOnly: false });
   client.env.ACME_METRICS_DIR = '/metrics';
   return t;
+}
+
+/** The account key and certificates go with the stack's backups (same destination and schedule
+ *  as its first job): a restored server keeps its account and serves at once. None without backups. */
+export function acmeBackupJob(jobs: BackupJob[]): BackupJob | undefined {
+  const first = [...jobs].sort((a, b) => byCodeUnit(a.name, b.name))[0];
+  return first && { ...first, name: ACME_DATA_VOLUME, target: ACME_COMPONENT, kind: 'volume', retention: { ...first.retention } };
 }

@@ -10,7 +10,7 @@ import { planBackups } from './build/backups.js';
 import { componentDefaults } from './build/common.js';
 import { planCache, planCacheExporter, planDatabase, planDatabaseExporter } from './build/datastores.js';
 import { planEdge } from './build/edge.js';
-import { planAcmeClient, publishAcmeMetrics } from './acme.js';
+import { acmeBackupJob, planAcmeClient, publishAcmeMetrics } from './acme.js';
 import { monitoringOf, planMonitoring, scrapeJobsFor } from './build/monitoring.js';
 import { networksOf, planPortainer } from './build/extras.js';
 import { planService, serviceRoutes } from './build/services.js';
@@ -72,6 +72,9 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
 
   const monitoring = monitoringOf(stack, monitoringOn ? scrapeJobsFor(components) : []);
   const backups = planBackups(stack);
+  const acmeJob = acmeClient && acmeBackupJob(backups);
+  if (acmeJob) backups.push(acmeJob);
+  backups.sort((a, b) => byCodeUnit(a.name, b.name));
   const backupPart = planBackupService(stack, backups, components, opts.projectDir);
   components.push(...backupPart.components);
   volumes.push(...backupPart.volumes);

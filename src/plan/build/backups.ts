@@ -3,7 +3,6 @@ import type { Stack, Backup } from '../../spec/schema.js';
 import { minioDestination } from '../minio.js';
 import { byCodeUnit } from '../sort.js';
 import type { BackupJob } from '../model.js';
-import { ACME_COMPONENT, ACME_DATA_VOLUME } from '../acme.js';
 
 export function planBackups(stack: Stack): BackupJob[] {
   const jobs: BackupJob[] = [];
@@ -25,11 +24,5 @@ export function planBackups(stack: Stack): BackupJob[] {
   for (const [n, d] of Object.entries(stack.databases)) if (d.backup) add(n, n, d.engine === 'postgres' ? 'postgres' : 'mysql', d.backup);
   for (const [n, c] of Object.entries(stack.caches)) if (c.backup) add(n, n, 'redis', c.backup);
   for (const [n, s] of Object.entries(stack.services)) for (const v of s.volumes) if (v.backup) add(v.name, n, 'volume', v.backup);
-  // The ACME account key and certificates go with the stack's backups (same destination and
-  // schedule as its first job): a restored server keeps its account and serves at once.
-  const first = [...jobs].sort((a, b) => byCodeUnit(a.name, b.name))[0];
-  if (first && stack.tls.mode === 'acme' && stack.proxy.kind === 'haproxy') {
-    jobs.push({ ...first, name: ACME_DATA_VOLUME, target: ACME_COMPONENT, kind: 'volume', retention: { ...first.retention } });
-  }
   return jobs.sort((a, b) => byCodeUnit(a.name, b.name));
 }

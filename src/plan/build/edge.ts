@@ -121,6 +121,9 @@ export function planTls(stack: Stack, hosts: string[], routed: string[], addSecr
   };
   if (stack.tls.mode !== 'acme') return { mode: stack.tls.mode, ...files };
   const ca = acmeCa(stack.tls);
+  // No host the CA can certify: no client; the self-signed certificate serves (check warns per route).
+  const domains = acmeDomains(routed, isPublicCa(ca));
+  if (!domains.length) return { mode: 'acme', email: stack.tls.email, ...files };
   return {
     mode: 'acme',
     email: stack.tls.email,
@@ -128,7 +131,7 @@ export function planTls(stack: Stack, hosts: string[], routed: string[], addSecr
     acme: {
       component: ACME_COMPONENT,
       directory: ca.directory,
-      domains: acmeDomains(routed, isPublicCa(ca)),
+      domains,
       challengePort: ACME_CHALLENGE_PORT,
       certDir: `${acmePaths.certs}/`,
       socket: `${acmePaths.edgeApiDir}/${acmePaths.socketName}`,

@@ -133,3 +133,12 @@ test('no host a public CA certifies: no client, no challenge route, no backup jo
   assert.ok(!plan.backups.some((j) => j.name === 'acme-data'));
   assert.doesNotMatch(haproxyConfig(plan), /acme/);
 });
+
+test('the self-signed default certificate leaves the ACME names out: HAProxy takes the exact SNI match, the first loaded on a tie', () => {
+  const { plan } = loadVariant({ template: 'haproxy-mysql', change: withAcme({}) });
+  const source = plan.secrets.find((s) => s.name === 'edge-tls-cert')!.source;
+  assert.equal(source.kind, 'tls-cert');
+  const names = source.kind === 'tls-cert' ? source.hosts : [];
+  for (const d of plan.tls.acme!.domains) assert.ok(!names.includes(d), d);
+  assert.ok(names.includes('app.cloud.localhost'), 'a host without an ACME certificate keeps its self-signed name');
+});

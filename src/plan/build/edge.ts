@@ -95,7 +95,11 @@ export function planTls(stack: Stack, hosts: string[], routed: string[], addSecr
     return { mode: 'acme' as const, email: stack.tls.email, staging: caServer === letsEncrypt.staging, caServer, hosts };
   }
   // HAProxy with ACME: the self-signed certificate is the default one, served until (and for
-  // hosts the ACME certificate does not name) the client has obtained it.
+  // hosts the ACME certificate does not name) the client has obtained it. It must not name the
+  // ACME hosts itself: HAProxy picks by exact SNI name first, and the first certificate loaded wins a tie.
+  const ca = stack.tls.mode === 'acme' ? acmeCa(stack.tls) : undefined;
+  const domains = ca ? acmeDomains(routed, isPublicCa(ca)) : [];
+  const selfSigned = hosts.filter((h) => !domains.includes(h));
   addSecret(
     stack.tls.mode === 'files'
       ? { name: 'edge-tls-key', purpose: 'edge TLS private key', source: { kind: 'file', path: stack.tls.key } }
@@ -104,7 +108,11 @@ export function planTls(stack: Stack, hosts: string[], routed: string[], addSecr
   addSecret(
     stack.tls.mode === 'files'
       ? { name: 'edge-tls-cert', purpose: 'edge TLS certificate', source: { kind: 'file', path: stack.tls.cert } }
-      : { name: 'edge-tls-cert', purpose: 'edge TLS certificate (self-signed)', source: { kind: 'tls-cert', hosts, key: 'edge-tls-key' } },
+      : {
+          name: 'edge-tls-cert',
+          purpose: 'edge TLS certificate (self-signed)',
+          source: { kind: 'tls-cert', hosts: selfSigned, key: 'edge-tls-key' },
+        },
   );
   if (stack.proxy.kind === 'haproxy') {
     addSecret({
@@ -119,10 +127,8 @@ export function planTls(stack: Stack, hosts: string[], routed: string[], addSecr
     keySecret: 'edge-tls-key',
     pemSecret: stack.proxy.kind === 'haproxy' ? 'edge-tls-pem' : undefined,
   };
-  if (stack.tls.mode !== 'acme') return { mode: stack.tls.mode, ...files };
-  const ca = acmeCa(stack.tls);
+  if (stack.tls.mode !== 'acme' || !ca) return { mode: stack.tls.mode, ...files };
   // No host the CA can certify: no client; the self-signed certificate serves (check warns per route).
-  const domains = acmeDomains(routed, isPublicCa(ca));
   if (!domains.length) return { mode: 'acme', email: stack.tls.email, ...files };
   return {
     mode: 'acme',

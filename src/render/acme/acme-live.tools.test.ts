@@ -126,7 +126,9 @@ before(async () => {
     '-out',
     'cert.pem',
   );
-  o('req', '-x509', ...ec, '-days', '2', '-subj', '/CN=default', '-keyout', 'default.key', '-out', 'default.crt');
+  // the self-signed default as the plan makes it with ACME: the domain and its wildcard, not the ACME hosts
+  const san = ['-addext', 'subjectAltName=DNS:acme.test,DNS:*.acme.test'];
+  o('req', '-x509', ...ec, '-days', '2', '-subj', '/CN=default', ...san, '-keyout', 'default.key', '-out', 'default.crt');
   writeFileSync(join(dir, 'default.pem'), readFileSync(join(dir, 'default.crt'), 'utf8') + readFileSync(join(dir, 'default.key'), 'utf8'));
   writeFileSync(
     join(dir, 'pebble.json'),

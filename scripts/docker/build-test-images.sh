@@ -50,10 +50,11 @@ declare -A KEYS=(
   [redis-exporter]="redis-exporter"
   [restic]="restic"
   [node]="node"
+  [lego]="lego"
 )
 # slowest first, so parallel builds finish together
-ORDER=(postgres mariadb restic node prometheus alertmanager haproxy redis node-exporter postgres-exporter mysqld-exporter redis-exporter)
-KEY_ORDER=(haproxy prometheus alertmanager node-exporter postgres mysql mariadb redis postgres-exporter mysqld-exporter redis-exporter restic node)
+ORDER=(postgres mariadb restic node prometheus alertmanager haproxy redis node-exporter postgres-exporter mysqld-exporter redis-exporter lego)
+KEY_ORDER=(haproxy prometheus alertmanager node-exporter postgres mysql mariadb redis postgres-exporter mysqld-exporter redis-exporter restic node lego)
 
 JSON=0; OUT=""; ONLY=""; JOBS=4; FORCE=0; KEEP_OLD=0
 while [ $# -gt 0 ]; do

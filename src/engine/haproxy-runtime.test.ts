@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { askEdge, parseServersState, parseStatSessions, runtime, serversOf } from './haproxy-runtime.js';
+import { askEdge, parseEdgeCert, parseServersState, parseStatSessions, runtime, serversOf } from './haproxy-runtime.js';
 import { CommandError, recordingRunner } from './run.js';
 
 // Captured from haproxy 2.6.12 (Debian bookworm) behind Docker DNS, 3 of 6 slots resolved.
@@ -70,4 +70,25 @@ test('a runtime query that fails while the edge reloads is asked again; only the
     (e: Error) => e instanceof CommandError && /ask the edge: show stat failed \(exit 1\)[\s\S]*Connection refused/.test(e.message),
   );
   assert.ok(down.calls.length >= 3, `asked ${down.calls.length} times within the deadline`);
+});
+
+test('show ssl cert: serial, expiry, issuer and names of the certificate the edge holds; nothing when it holds none', () => {
+  const text = [
+    'Filename: /certs/edge.pem',
+    'Status: Used',
+    'Serial: 426DEF3449F5D837',
+    'notBefore: Dec  7 14:01:51 2026 GMT',
+    'notAfter: Dec  7 14:01:50 2031 GMT',
+    'Subject Alternative Name: DNS:site.acme.test, DNS:www.acme.test',
+    'Subject: /CN=site.acme.test',
+    'Issuer: /CN=Pebble Intermediate CA 2ef6b4',
+    '',
+  ].join('\n');
+  assert.deepEqual(parseEdgeCert(text), {
+    serial: '426DEF3449F5D837',
+    notAfter: new Date('2031-12-07T14:01:50Z'),
+    issuer: 'Pebble Intermediate CA 2ef6b4',
+    names: ['site.acme.test', 'www.acme.test'],
+  });
+  assert.equal(parseEdgeCert("Can't display the certificate: Not found or the certificate is a bundle!\n"), undefined);
 });

@@ -80,7 +80,32 @@ export function serversOf(service: string, state: string, stat: string): EdgeSer
     .map((s) => ({ ...s, sessions: sessions.get(`${s.backend}/${s.server}`) ?? 0 }));
 }
 
+/** A certificate as the running edge holds it (`show ssl cert <file>`). */
+export interface EdgeCert {
+  serial: string;
+  notAfter: Date;
+  issuer: string;
+  names: string[];
+}
+
+/** `show ssl cert <file>`: undefined when the edge holds no such certificate (not issued yet). */
+export function parseEdgeCert(text: string): EdgeCert | undefined {
+  const f = new Map(
+    text.split('\n').flatMap((l) => {
+      const i = l.indexOf(': ');
+      return i > 0 ? [[l.slice(0, i).trim(), l.slice(i + 2).trim()] as const] : [];
+    }),
+  );
+  const notAfter = new Date(f.get('notAfter') ?? '');
+  if (!f.get('Serial') || Number.isNaN(notAfter.getTime())) return undefined;
+  const names = (f.get('Subject Alternative Name') ?? '')
+    .split(',')
+    .flatMap((x) => (x.trim().startsWith('DNS:') ? [x.trim().slice(4)] : []));
+  return { serial: f.get('Serial')!, notAfter, issuer: (f.get('Issuer') ?? '').replace(/^\/CN=/, ''), names };
+}
+
 export const runtime = {
+  showCert: (proxy: ContainerRef, file: string) => runtimeCommand(proxy, `show ssl cert ${file}`),
   serversState: (proxy: ContainerRef) => runtimeCommand(proxy, 'show servers state'),
   stat: (proxy: ContainerRef) => runtimeCommand(proxy, 'show stat'),
   setState: (proxy: ContainerRef, backend: string, server: string, state: 'ready' | 'drain' | 'maint') =>

@@ -11,6 +11,7 @@ import { checkLinks } from './doctor/links.js';
 import { checkMonitoring } from './doctor/monitoring.js';
 import { checkPorts } from './doctor/ports.js';
 import { checkRoutes } from './doctor/routes.js';
+import { checkCertificates } from './doctor/certificates.js';
 import { check } from './doctor/check.js';
 
 export type { Cause, Check, CheckStatus } from './doctor/check.js';
@@ -88,6 +89,7 @@ export async function doctor(ctx: OpsContext, opts: DoctorOptions = {}): Promise
         containers.some((c) => c.node === n.hostname && c.service === ctx.plan.proxy.component && c.state === 'running'),
     )?.addr;
     if (want('routes')) for (const c of await checkRoutes(ctx.plan, containers, edgeAt)) add(c);
+    if (want('routes')) for (const c of await checkCertificates(ctx.plan, containers, runner)) add(c);
     if (want('monitoring') && ctx.plan.monitoring.enabled) for (const c of await checkMonitoring(ctx, containers, runner)) add(c);
   }
   const disk = want('disk') && engineUp ? await checkDisk(ctx, runner) : undefined;

@@ -5,6 +5,8 @@ import type { NodeState } from '../engine/nodes.js';
 import { healthOf, type ServiceHealth } from './health.js';
 import { routeUrls } from './up-report.js';
 import { WATCHDOG_ALERT } from '../render/prometheus/catalogue.js';
+import { checkCertificates } from './doctor/certificates.js';
+import type { Check } from './doctor/check.js';
 
 export interface RouteStatus {
   route: string;
@@ -26,6 +28,8 @@ export interface StatusResult {
   routes: RouteStatus[];
   targets: { available: boolean; error?: string; up: number; down: number; list: PromTarget[] };
   alerts: { available: boolean; error?: string; firing: PromAlert[]; pending: number };
+  /** tls.mode acme on the HAProxy edge: the certificate each edge serves (the doctor's check) */
+  certificates?: Check[];
 }
 
 export async function status(ctx: OpsContext): Promise<StatusResult> {
@@ -60,6 +64,7 @@ export async function status(ctx: OpsContext): Promise<StatusResult> {
     ...(nodes.length ? { cluster: clusterOf(nodes, containers) } : {}),
     targets: { available: false, up: 0, down: 0, list: [] },
     alerts: { available: false, firing: [], pending: 0 },
+    ...(ctx.plan.tls.acme ? { certificates: await checkCertificates(ctx.plan, containers, runner) } : {}),
   };
   if (!promComp) {
     out.targets.error = out.alerts.error = 'monitoring disabled';

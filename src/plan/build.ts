@@ -10,6 +10,7 @@ import { planBackups } from './build/backups.js';
 import { componentDefaults } from './build/common.js';
 import { planCache, planCacheExporter, planDatabase, planDatabaseExporter } from './build/datastores.js';
 import { planEdge } from './build/edge.js';
+import { acmeBackupJob, planAcmeClient, publishAcmeMetrics } from './acme.js';
 import { monitoringOf, planMonitoring, scrapeJobsFor } from './build/monitoring.js';
 import { networksOf, planPortainer } from './build/extras.js';
 import { planService, serviceRoutes } from './build/services.js';
@@ -66,15 +67,21 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
 
   const edge = planEdge(stack, routes, addSecret, volumes);
   components.push(edge.component);
+  const acmeClient = edge.tls.acme ? planAcmeClient(stack, edge.tls.acme.domains, addSecret, volumes) : undefined;
+  if (acmeClient) components.push(acmeClient);
 
   const monitoring = monitoringOf(stack, monitoringOn ? scrapeJobsFor(components) : []);
   const backups = planBackups(stack);
+  const acmeJob = acmeClient && acmeBackupJob(backups);
+  if (acmeJob) backups.push(acmeJob);
+  backups.sort((a, b) => byCodeUnit(a.name, b.name));
   const backupPart = planBackupService(stack, backups, components, opts.projectDir);
   components.push(...backupPart.components);
   volumes.push(...backupPart.volumes);
   backupPart.secrets.forEach(addSecret);
   monitoring.present.backups = backups.length > 0;
   if (backupPart.textfiles && monitoringOn) monitoring.textfiles = backupPart.textfiles;
+  if (acmeClient && monitoringOn) monitoring.textfiles = publishAcmeMetrics(acmeClient, monitoring.textfiles, volumes);
 
   for (const c of components) c.secrets.sort((a, b) => byCodeUnit(a.secret, b.secret));
   placeComponents(components, stack.services);

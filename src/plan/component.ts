@@ -14,6 +14,7 @@ export type Role =
   | 'cadvisor'
   | 'exporter'
   | 'backup'
+  | 'acme'
   | 'portainer'
   | 'object-store';
 
@@ -54,7 +55,8 @@ export type ConfigBundle =
   | 'traefik-static'
   | 'traefik-dynamic'
   | 'haproxy-config'
-  | 'backup-scripts';
+  | 'backup-scripts'
+  | 'acme-scripts';
 
 export type Mount =
   /** a named volume of the plan */

@@ -21,6 +21,7 @@ export const defaultImages: Readonly<Record<ImageKey, string>> = Object.freeze({
   portainer: 'portainer/portainer-ce:2.21.4',
   node: 'node:20.18.1-bookworm-slim',
   minio: 'minio/minio:RELEASE.2025-04-22T22-12-26Z',
+  lego: 'goacme/lego:v4.21.0',
 });
 
 /** Image for a component: spec override first, then a version the spec asked for, then the pinned default. */

@@ -188,11 +188,16 @@ export interface Tls {
   mode: 'self-signed' | 'acme' | 'files';
   email?: string;
   staging?: boolean;
+  /** Traefik with ACME: the directory when it is not Let's Encrypt production (its default) */
+  caServer?: string;
   /** secret names holding the edge certificate, key and (HAProxy) combined PEM */
   certSecret?: string;
   keySecret?: string;
   pemSecret?: string;
   hosts: string[];
+  /** HAProxy edge with ACME: the client component obtains one certificate naming `domains` (plan/acme.ts);
+   *  pemSecret stays the self-signed default served until it has */
+  acme?: { component: string; directory: string; domains: string[]; challengePort: number; certDir: string; socket: string };
 }
 
 export interface Proxy {

@@ -13,6 +13,7 @@ const paths: Record<ConfigBundle, string> = {
   'traefik-dynamic': 'traefik/dynamic',
   'haproxy-config': 'haproxy',
   'backup-scripts': 'backup',
+  'acme-scripts': 'acme',
 };
 
 /** The rendered file, or the directory of rendered files, of a bundle. */

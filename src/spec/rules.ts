@@ -3,6 +3,7 @@ import { posix } from 'node:path';
 import type { Stack } from './schema.js';
 import type { Issue } from './issues.js';
 import { staysInside } from './grammar.js';
+import { acmeCa, isPublicCa, unprovableHost } from './acme.js';
 import { clusterRules } from './cluster-rules.js';
 import { messagingRules } from './messaging-rules.js';
 
@@ -197,16 +198,25 @@ export const tlsFilesNeedPaths: Rule = (s) =>
     ? [err('tls.mode', 'ACME cannot issue certificates for .localhost domains', 'use mode: self-signed for local stacks')]
     : [];
 
-export const acmeNeedsTraefik: Rule = (s) =>
-  s.tls.mode === 'acme' && s.proxy.kind === 'haproxy'
-    ? [
-        err(
-          'tls.mode',
-          'ACME certificates are obtained by Traefik; HAProxy needs a certificate file',
-          'use proxy.kind: traefik, or tls: {mode: files, cert, key} with a certificate from your ACME client',
-        ),
-      ]
-    : [];
+/** Hosts the ACME certificate cannot name are said at check time, not found at 3 a.m. */
+export const acmeHostsProvable: Rule = (s) => {
+  if (s.tls.mode !== 'acme' || s.proxy.kind !== 'haproxy') return [];
+  const publicCa = isPublicCa(acmeCa(s.tls));
+  const hosts = Object.entries(s.services).flatMap(([n, svc]) =>
+    svc.routes.map((r, i) => ({ h: r.host, path: `services.${n}.routes[${i}].host` })),
+  );
+  return hosts.flatMap(({ h, path }) => {
+    const why = unprovableHost(h, publicCa);
+    return why
+      ? [
+          {
+            ...err(path, `${h} gets no ACME certificate: ${why}; the edge serves its self-signed certificate for it`),
+            severity: 'warning' as const,
+          },
+        ]
+      : [];
+  });
+};
 
 export const retentionKeepsSomething: Rule = (s) =>
   allBackups(s).flatMap(([path, b]) => {
@@ -295,7 +305,7 @@ function hintFrom(names: string[]): string | undefined {
 }
 
 export const crossFieldRules: Rule[] = [
-  acmeNeedsTraefik,
+  acmeHostsProvable,
   imageOrBuild,
   usedBackendsExist,
   secretsDeclared,

@@ -42,6 +42,7 @@ export const imageKeys = [
   'portainer',
   'node',
   'minio',
+  'lego',
 ] as const;
 
 export const stackSchema = z

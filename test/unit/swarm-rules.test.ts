@@ -171,3 +171,18 @@ test('a placement renders as swarm constraints in a stable order', async () => {
     constraints: ['node.hostname == n2', 'node.labels.disk == ssd', 'node.labels.zone == b', 'node.role == worker'],
   });
 });
+
+test('SW007 ACME on the HAProxy edge is refused on a swarm; Traefik with ACME is not', () => {
+  const acme = (kind: string) =>
+    swarmApi((d) => {
+      d.domain = 'shop.example.com';
+      d.proxy = { ...(d.proxy ?? {}), kind };
+      d.tls = { mode: 'acme', email: 'ops@example.com' };
+    });
+  const h = acme('haproxy');
+  const f = fired(lint(h.stack, h.plan, swarmRules), 'SW007');
+  assert.equal(f.length, 1);
+  assert.equal(f[0]!.path, 'tls.mode');
+  const t = acme('traefik');
+  assert.deepEqual(fired(lint(t.stack, t.plan, swarmRules), 'SW007'), []);
+});

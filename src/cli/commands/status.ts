@@ -45,6 +45,7 @@ function printStatus(log: (line: string) => void, r: StatusResult): void {
   log(table(head, services));
   const routes = r.routes.map((x) => [x.route, x.url, `${x.healthy}/${x.replicas}`, x.auth ? 'basic auth' : '']);
   log(table(['route', 'url', 'healthy replicas', 'auth'], routes));
+  for (const x of r.certificates ?? []) log(`${x.title}: ${x.status}, ${x.detail}`);
   const t = r.targets;
   const down = t.down
     ? ` (${t.list

@@ -5,6 +5,16 @@ import { defaultEdgeMemory, haproxyConfigDir, haproxyReload, sizeEdge, traefikRe
 import type { Component, Dependency, EdgeSizing, Mount, NetworkName, Plan, Route, Secret, Volume } from '../model.js';
 import { componentDefaults, copy, health, unique } from './common.js';
 import { Size } from '../../spec/units.js';
+import {
+  ACME_API_VOLUME,
+  ACME_CERTS_VOLUME,
+  ACME_CHALLENGE_PORT,
+  ACME_COMPONENT,
+  ACME_ROOT_SECRET,
+  acmeDomains,
+  acmePaths,
+} from '../acme.js';
+import { acmeCa, isPublicCa, letsEncrypt } from '../../spec/acme.js';
 
 /** The edge proxy, its TLS and the credentials protecting the dashboards; `routes` are the
  *  stack's so far (the TLS certificate covers their hosts) and gain the dashboard's. */
@@ -48,7 +58,8 @@ export function planEdge(
       internal: true,
     });
   }
-  const tls = planTls(stack, unique([stack.domain, `*.${stack.domain}`, ...routes.map((r) => r.host)]), addSecret);
+  const routed = routes.map((r) => r.host);
+  const tls = planTls(stack, unique([stack.domain, `*.${stack.domain}`, ...routed]), routed, addSecret);
   const sizing =
     p.kind === 'haproxy'
       ? sizeEdge({ memoryBytes: p.memory?.toBytes(), maxconn: p.maxconn, metrics: stack.monitoring.enabled })
@@ -73,10 +84,22 @@ export function planEdge(
   };
 }
 
-export function planTls(stack: Stack, hosts: string[], addSecret: (s: Secret) => void) {
-  if (stack.tls.mode === 'acme') {
-    return { mode: 'acme' as const, email: stack.tls.email, staging: stack.tls.staging, hosts };
+/** `routed`: the hosts routes answer on, the names an ACME certificate carries. */
+export function planTls(stack: Stack, hosts: string[], routed: string[], addSecret: (s: Secret) => void): Plan['tls'] {
+  if (stack.tls.mode === 'acme' && stack.proxy.kind === 'traefik') {
+    // Traefik keeps its own resolver; the same ca: means the same CA (its root through LEGO_CA_CERTIFICATES).
+    const ca = acmeCa(stack.tls);
+    if (ca.root)
+      addSecret({ name: ACME_ROOT_SECRET, purpose: 'root certificate of the ACME directory', source: { kind: 'file', path: ca.root } });
+    const caServer = ca.directory === letsEncrypt.production ? undefined : ca.directory;
+    return { mode: 'acme' as const, email: stack.tls.email, staging: caServer === letsEncrypt.staging, caServer, hosts };
   }
+  // HAProxy with ACME: the self-signed certificate is the default one, served until (and for
+  // hosts the ACME certificate does not name) the client has obtained it. It must not name the
+  // ACME hosts itself: HAProxy picks by exact SNI name first, and the first certificate loaded wins a tie.
+  const ca = stack.tls.mode === 'acme' ? acmeCa(stack.tls) : undefined;
+  const domains = ca ? acmeDomains(routed, isPublicCa(ca)) : [];
+  const selfSigned = hosts.filter((h) => !domains.includes(h));
   addSecret(
     stack.tls.mode === 'files'
       ? { name: 'edge-tls-key', purpose: 'edge TLS private key', source: { kind: 'file', path: stack.tls.key } }
@@ -85,7 +108,11 @@ export function planTls(stack: Stack, hosts: string[], addSecret: (s: Secret) =>
   addSecret(
     stack.tls.mode === 'files'
       ? { name: 'edge-tls-cert', purpose: 'edge TLS certificate', source: { kind: 'file', path: stack.tls.cert } }
-      : { name: 'edge-tls-cert', purpose: 'edge TLS certificate (self-signed)', source: { kind: 'tls-cert', hosts, key: 'edge-tls-key' } },
+      : {
+          name: 'edge-tls-cert',
+          purpose: 'edge TLS certificate (self-signed)',
+          source: { kind: 'tls-cert', hosts: selfSigned, key: 'edge-tls-key' },
+        },
   );
   if (stack.proxy.kind === 'haproxy') {
     addSecret({
@@ -94,12 +121,27 @@ export function planTls(stack: Stack, hosts: string[], addSecret: (s: Secret) =>
       source: { kind: 'tls-pem', cert: 'edge-tls-cert', key: 'edge-tls-key' },
     });
   }
-  return {
-    mode: stack.tls.mode,
+  const files = {
     hosts,
     certSecret: 'edge-tls-cert',
     keySecret: 'edge-tls-key',
     pemSecret: stack.proxy.kind === 'haproxy' ? 'edge-tls-pem' : undefined,
+  };
+  if (stack.tls.mode !== 'acme' || !ca) return { mode: stack.tls.mode, ...files };
+  // No host the CA can certify: no client; the self-signed certificate serves (check warns per route).
+  if (!domains.length) return { mode: 'acme', email: stack.tls.email, ...files };
+  return {
+    mode: 'acme',
+    email: stack.tls.email,
+    ...files,
+    acme: {
+      component: ACME_COMPONENT,
+      directory: ca.directory,
+      domains,
+      challengePort: ACME_CHALLENGE_PORT,
+      certDir: `${acmePaths.certs}/`,
+      socket: `${acmePaths.edgeApiDir}/${acmePaths.socketName}`,
+    },
   };
 }
 
@@ -129,9 +171,14 @@ export function planProxy(
       { type: 'config', bundle: 'traefik-static', target: '/etc/traefik/traefik.yml', readOnly: true },
       { type: 'config', bundle: 'traefik-dynamic', target: '/etc/traefik/dynamic', readOnly: true },
     ];
+    const env: Record<string, string> = {};
     if (tls.mode === 'acme') {
       volumes.push({ name: 'traefik-acme', component: name, purpose: 'ACME account and certificates' });
       mounts.push({ type: 'volume', source: 'traefik-acme', target: '/acme', readOnly: false });
+      if (stack.tls.mode === 'acme' && acmeCa(stack.tls).root) {
+        secrets.push({ secret: ACME_ROOT_SECRET, target: `/run/secrets/${ACME_ROOT_SECRET}` });
+        env.LEGO_CA_CERTIFICATES = `/run/secrets/${ACME_ROOT_SECRET}`;
+      }
     }
     return {
       ...componentDefaults(),
@@ -140,6 +187,7 @@ export function planProxy(
       engine: 'traefik',
       image: pickImage('traefik', stack.images),
       imageKey: 'traefik',
+      env,
       networks,
       ports,
       mounts,
@@ -153,6 +201,12 @@ export function planProxy(
       metrics: stack.monitoring.enabled ? { job: 'proxy', port: 8082, path: '/metrics' } : undefined,
     };
   }
+  const acmeMounts: Mount[] = tls.acme
+    ? [
+        { type: 'volume', source: ACME_CERTS_VOLUME, target: acmePaths.certs, readOnly: true },
+        { type: 'volume', source: ACME_API_VOLUME, target: acmePaths.edgeApiDir, readOnly: false },
+      ]
+    : [];
   const command = ['haproxy', '-f', `${haproxyConfigDir}/haproxy.cfg`, '-f', `/run/secrets/${authSecret}`];
   return {
     ...componentDefaults(),
@@ -166,7 +220,7 @@ export function planProxy(
     secrets,
     dependsOn,
     // The directory, not the file: a file replaced by rename is never seen through a file mount.
-    mounts: [{ type: 'config', bundle: 'haproxy-config', target: haproxyConfigDir, readOnly: true }],
+    mounts: [{ type: 'config', bundle: 'haproxy-config', target: haproxyConfigDir, readOnly: true }, ...acmeMounts],
     // The image's entrypoint adds -W -db (master-worker, foreground) to a command starting with haproxy.
     command,
     reload: haproxyReload(command),

@@ -289,11 +289,11 @@ test('haproxy: quoting keeps config words intact', () => {
   assert.equal(word('a#b"c\\d'), '"a\\#b\\"c\\\\d"');
 });
 
-test('haproxy: ACME is Traefik-only — a plan that asks for it is a bug the spec rules must catch', () => {
+test('haproxy: a plan without the default certificate file is a bug (with ACME the self-signed one stays the default)', () => {
   const { plan } = loadVariant({ template: 'api', change: asTraefik });
   assert.throws(
     () => haproxyConfig({ ...plan, proxy: { ...plan.proxy, kind: 'haproxy' }, tls: { mode: 'acme', email: 'a@b.c', hosts: [] } }),
-    /ACME is Traefik-only/,
+    /needs its default certificate file/,
   );
 });
 

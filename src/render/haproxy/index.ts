@@ -122,11 +122,8 @@ const TLS12_CIPHERS = [
 
 export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
   const addressing = opts.addressing ?? composeAddressing;
-  if (plan.tls.mode === 'acme' || !plan.tls.pemSecret) {
-    throw new Error(
-      'bug: the HAProxy edge needs a certificate file (tls mode self-signed or files); ACME is Traefik-only and must be rejected by the spec rules',
-    );
-  }
+  if (!plan.tls.pemSecret) throw new Error('bug: the HAProxy edge needs its default certificate file (plan/build/edge.ts)');
+  const acme = plan.tls.acme;
   const users = userlistName(plan);
   const metricsPort = haproxyMetricsPort(plan);
   const statsPort = plan.proxy.statsPort;
@@ -147,6 +144,8 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
       `mworker-max-reloads ${size.workers - 1}`,
       `hard-stop-after ${size.hardStopAfter}s`,
       `stats socket ipv4@127.0.0.1:${haproxyRuntimePort} level admin`,
+      // The ACME client hands certificates over here: only it and the edge mount this volume.
+      acme && `stats socket ${word(acme.socket)} mode 666 level admin`,
       'ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets',
       `ssl-default-bind-ciphers ${TLS12_CIPHERS}`,
       'ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256',
@@ -205,13 +204,20 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
       `bind :${containerPort(plan, plan.proxy.httpPort, 80)}`,
       `maxconn ${size.frontends.http}`,
       'http-request deny deny_status 400 unless { req.hdr(host) -m found }',
-      `http-request redirect location https://%[req.hdr(host),field(1,:),lower]${httpsSuffix}%[capture.req.uri] code 301`,
+      // HTTP-01 challenges go to the ACME client, never to an application nor to the redirect.
+      acme && 'acl acme_challenge path_beg /.well-known/acme-challenge/',
+      `http-request redirect location https://%[req.hdr(host),field(1,:),lower]${httpsSuffix}%[capture.req.uri] code 301` +
+        (acme ? ' unless acme_challenge' : ''),
+      acme && 'use_backend be_acme if acme_challenge',
     ]),
   );
 
   // HTTPS: routing, refusals, auth, headers.
   const https: Array<string | false> = [
-    `bind :${containerPort(plan, plan.proxy.httpsPort, 443)} ssl crt ${word(`${haproxyPaths.secrets}/${plan.tls.pemSecret}`)} alpn h2,http/1.1`,
+    // With ACME, the issued certificate (a file of acme.certDir, taken by SNI) joins the default one.
+    `bind :${containerPort(plan, plan.proxy.httpsPort, 443)} ssl crt ${word(`${haproxyPaths.secrets}/${plan.tls.pemSecret}`)}` +
+      (acme ? ` crt ${word(acme.certDir)}` : '') +
+      ' alpn h2,http/1.1',
     `maxconn ${size.frontends.https}`,
     'http-request set-var(txn.host) req.hdr(host),field(1,:),lower',
     // Clients do not get to say who they are or how they came in.
@@ -339,6 +345,11 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
           ' check resolvers docker resolve-prefer ipv4 init-addr none',
       ]),
     );
+  }
+  if (acme) {
+    // lego listens only while it validates: no health check, a refused connection is a failed challenge.
+    const target = word(`${addressing.replicas(acme.component)}:${acme.challengePort}`);
+    sections.push(section('backend be_acme', [`server acme ${target} resolvers docker resolve-prefer ipv4 init-addr none`]));
   }
   sections.push(section('backend no_route', ['http-request deny deny_status 404']));
   return format(sections);

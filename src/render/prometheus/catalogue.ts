@@ -11,6 +11,7 @@ import { hostRules } from './rules/host.js';
 import { containersRules } from './rules/containers.js';
 import { databasesRules } from './rules/databases.js';
 import { proxyRules } from './rules/proxy.js';
+import { acmeRules } from './rules/acme.js';
 import { selfRules } from './rules/self.js';
 import { backupsRules } from './rules/backups.js';
 
@@ -41,9 +42,17 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
     otherJobs: jobs.filter((j) => !j.app && j.job !== 'prometheus'),
     comp: '{{ $labels.component }}',
   };
-  const drafts = [platformRules, servicesRules, hostRules, containersRules, databasesRules, proxyRules, selfRules, backupsRules].flatMap(
-    (group) => group(c),
-  );
+  const drafts = [
+    platformRules,
+    servicesRules,
+    hostRules,
+    containersRules,
+    databasesRules,
+    proxyRules,
+    acmeRules,
+    selfRules,
+    backupsRules,
+  ].flatMap((group) => group(c));
   return drafts
     .filter((d) => !m.overrides[d.alert]?.disabled)
     .map((d) => {

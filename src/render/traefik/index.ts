@@ -141,7 +141,8 @@ export function traefikStatic(plan: Plan, opts: TraefikOptions = {}): Record<str
       storage: traefikPaths.acmeStorage,
       httpChallenge: { entryPoint: traefikEntryPoints.web },
     };
-    if (plan.tls.staging) acme.caServer = 'https://acme-staging-v02.api.letsencrypt.org/directory';
+    // Let's Encrypt production is Traefik's own default; anything else (staging, Pebble, a company CA) is named.
+    if (plan.tls.caServer) acme.caServer = plan.tls.caServer;
     doc.certificatesResolvers = { [certResolverName]: { acme } };
   }
   return doc;

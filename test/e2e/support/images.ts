@@ -35,6 +35,7 @@ export const substitutedKeys = [
   'redis-exporter',
   'restic',
   'node',
+  'lego',
 ] as const satisfies readonly ImageKey[];
 
 /** The image directories under test/e2e/images (what `--only` takes). */
@@ -51,6 +52,7 @@ export const imageDirs = [
   'redis-exporter',
   'restic',
   'node',
+  'lego',
 ] as const;
 export type ImageDir = (typeof imageDirs)[number];
 

@@ -1,0 +1,9 @@
+// The ACME client's script (sh/acme.sh) is a text asset, like the backup scripts: the bundle
+// inlines it (scripts/bundle.mjs), from source it is read beside this file when the module loads.
+import { readFileSync } from 'node:fs';
+
+export const SCRIPT_NAMES = ['acme.sh'] as const;
+
+export const scripts: Record<string, string> = Object.fromEntries(
+  SCRIPT_NAMES.map((name) => [name, readFileSync(new URL(`./sh/${name}`, import.meta.url), 'utf8')]),
+);

@@ -1,0 +1,44 @@
+// Reads a Compose project the way Compose does, by asking it (engine/compose-config.ts).
+import { resolve } from 'node:path';
+import { composeConfig } from '../engine/compose-config.js';
+import { detectCompose } from '../engine/detect.js';
+import { run, type Runner } from '../engine/run.js';
+import { InputError } from '../errors.js';
+import { composeProjectSchema, type ComposeProject } from './compose-schema.js';
+
+export interface ReadOptions {
+  dir: string;
+  files: string[];
+  envFiles: string[];
+  profiles: string[];
+  runner?: Runner;
+}
+
+export async function readComposeProject(o: ReadOptions): Promise<ComposeProject> {
+  const runner = o.runner ?? run;
+  const bin = await detectCompose(runner);
+  if (bin.kind === 'v1')
+    throw new InputError('wharf import needs Compose v2 (`docker compose config --format json`)', { hint: 'install the compose plugin' });
+  const projectDir = resolve(o.dir);
+  const files = o.files.map((f) => resolve(f));
+  const r = await runner(composeConfig(bin, { projectDir, files, envFiles: o.envFiles.map((f) => resolve(f)), profiles: o.profiles }), {
+    reject: false,
+  });
+  const where = files.length ? files.join(', ') : projectDir;
+  if (r.exitCode !== 0)
+    throw new InputError(`${where}: Compose refused the project: ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')}`, {
+      hint: 'fix the Compose file (`docker compose config` shows the same error)',
+    });
+  let json: unknown;
+  try {
+    json = JSON.parse(r.stdout);
+  } catch {
+    throw new InputError(`${where}: \`docker compose config --format json\` printed no JSON`);
+  }
+  const parsed = composeProjectSchema.safeParse(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new InputError(`${where}: ${first?.path.join('.') ?? ''}: ${first?.message ?? 'unexpected Compose output'}`);
+  }
+  return parsed.data;
+}

@@ -68,6 +68,7 @@ export const composeServiceSchema = z.looseObject({
   cpus: nullish(z.union([z.number(), z.string()])),
   mem_limit: nullish(z.union([z.string(), z.number()])),
   scale: nullish(z.number().int()),
+  labels: nullish(z.record(z.string(), z.string())),
 });
 
 const topFile = z.looseObject({

@@ -29,7 +29,19 @@ export function importCompose(project: ComposeProject, o: ImportOptions): Import
   if (name === project.name) acc.kept('name', 'name', 'the Compose project name: volumes keep their Docker names');
   else acc.changed('name', 'name', `"${project.name}" is not a wharf name: Docker names of volumes change`);
   const domain = o.domain ?? `${name}.localhost`;
-  const taken = new Set<string>();
+  // the platform's own component names (spec/rules.ts uniqueNames): an imported service takes NAME-2
+  const taken = new Set([
+    'proxy',
+    'traefik',
+    'haproxy',
+    'prometheus',
+    'alertmanager',
+    'grafana',
+    'node-exporter',
+    'cadvisor',
+    'backup',
+    'portainer',
+  ]);
   const names = new Map(Object.keys(project.services).map((s) => [s, uniqueName(wharfName(s, 'svc'), taken)]));
 
   const spec: Record<string, unknown> = { name, domain };
@@ -53,11 +65,28 @@ export function importCompose(project: ComposeProject, o: ImportOptions): Import
     accountDatastoreRest(src, n, d.section, svc, d.spec, acc);
   }
 
+  const proxied = new Set<string>();
+  for (const [src, svc] of Object.entries(project.services)) {
+    const kind = proxyKindOf(svc.image);
+    if (!kind || svc.build || storeOf.has(src)) continue;
+    spec.proxy = { kind };
+    storeOf.set(src, '');
+    for (const dep of Object.keys(svc.depends_on ?? {})) proxied.add(dep);
+    acc.changed(
+      `services.${src}`,
+      'proxy',
+      `a ${kind} reverse proxy: wharf's own edge (proxy.kind ${kind}) replaces it, with TLS and routes from the spec`,
+    );
+    for (const k of Object.keys(svc))
+      if (svc[k] != null) acc.changed(`services.${src}.${k}`, null, "the edge is wharf's: its configuration comes from the spec");
+    for (const v of svc.volumes ?? []) if (v.type === 'volume' && v.source) storeVolumes.add(v.source);
+  }
+
   const volumeNames = new Map<string, string>();
   const volTaken = new Set<string>([...storeOf.values()].map((n) => `${n}-data`));
   for (const [key, v] of Object.entries(project.volumes ?? {})) {
     if (storeVolumes.has(key)) {
-      acc.changed(`volumes.${key}`, null, "a datastore's data: it lives in wharf's volume NAME-data");
+      acc.changed(`volumes.${key}`, null, "a datastore's data (or the replaced proxy's): wharf keeps that data in its own volume");
       continue;
     }
     const n = uniqueName(wharfName(key, 'data'), volTaken);
@@ -95,7 +124,17 @@ export function importCompose(project: ComposeProject, o: ImportOptions): Import
       'wharf creates its own networks (edge, backend, monitoring) and attaches each service to those it needs',
     );
 
-  const ctx: ServiceContext = { projectDir: o.projectDir, domain, storeOf, volumeNames, fileSecrets, stores, userSecrets, secretNames };
+  const ctx: ServiceContext = {
+    projectDir: o.projectDir,
+    domain,
+    storeOf,
+    volumeNames,
+    fileSecrets,
+    stores,
+    userSecrets,
+    secretNames,
+    proxied,
+  };
   for (const [src, svc] of Object.entries(project.services)) {
     if (storeOf.has(src)) continue;
     services[names.get(src)!] = importService(src, names.get(src)!, svc, ctx, acc);
@@ -114,6 +153,11 @@ export function importCompose(project: ComposeProject, o: ImportOptions): Import
   if (Object.keys(caches).length) spec.caches = caches;
   if (Object.keys(secrets).length) spec.secrets = secrets;
   return { spec, secretFiles, fields: acc.fields };
+}
+
+function proxyKindOf(image: string | null | undefined): 'traefik' | 'haproxy' | undefined {
+  const m = /^(?:docker\.io\/)?(?:library\/)?(traefik|haproxy)(?:[:@]|$)/.exec(image ?? '');
+  return m?.[1] as 'traefik' | 'haproxy' | undefined;
 }
 
 const DATASTORE_OWN = new Set(['image', 'environment', 'volumes']);

@@ -1,5 +1,5 @@
 // Reads a Compose project the way Compose does, by asking it (engine/compose-config.ts).
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { composeConfig } from '../engine/compose-config.js';
 import { detectCompose } from '../engine/detect.js';
 import { run, type Runner } from '../engine/run.js';
@@ -7,20 +7,22 @@ import { InputError } from '../errors.js';
 import { composeProjectSchema, type ComposeProject } from './compose-schema.js';
 
 export interface ReadOptions {
+  /** where Compose looks for its files when none are given */
   dir: string;
+  /** compose files; the first one's directory is the project directory, as with `docker compose -f` */
   files: string[];
   envFiles: string[];
   profiles: string[];
   runner?: Runner;
 }
 
-export async function readComposeProject(o: ReadOptions): Promise<ComposeProject> {
+export async function readComposeProject(o: ReadOptions): Promise<{ project: ComposeProject; projectDir: string }> {
   const runner = o.runner ?? run;
   const bin = await detectCompose(runner);
   if (bin.kind === 'v1')
     throw new InputError('wharf import needs Compose v2 (`docker compose config --format json`)', { hint: 'install the compose plugin' });
-  const projectDir = resolve(o.dir);
   const files = o.files.map((f) => resolve(f));
+  const projectDir = files[0] ? dirname(files[0]) : resolve(o.dir);
   const r = await runner(composeConfig(bin, { projectDir, files, envFiles: o.envFiles.map((f) => resolve(f)), profiles: o.profiles }), {
     reject: false,
   });
@@ -40,5 +42,5 @@ export async function readComposeProject(o: ReadOptions): Promise<ComposeProject
     const first = parsed.error.issues[0];
     throw new InputError(`${where}: ${first?.path.join('.') ?? ''}: ${first?.message ?? 'unexpected Compose output'}`);
   }
-  return parsed.data;
+  return { project: parsed.data, projectDir };
 }

@@ -15,6 +15,16 @@ export interface ServiceContext extends EnvContext {
   volumeNames: Map<string, string>;
   /** Compose secret key -> wharf secret name (declared under secrets:) */
   fileSecrets: Map<string, string>;
+  /** Compose services a replaced reverse proxy sent traffic to (its depends_on) */
+  proxied: Set<string>;
+}
+
+/** The port Traefik labels send traffic to, when the service is routed by labels. */
+function traefikPort(labels: Record<string, string>): number | undefined {
+  if (labels['traefik.enable'] === 'false') return undefined;
+  const port = Object.entries(labels).find(([k]) => /^traefik\.http\.services\.[^.]+\.loadbalancer\.server\.port$/.test(k))?.[1];
+  const routed = Object.keys(labels).some((k) => /^traefik\.http\.routers\.[^.]+\.rule$/.test(k));
+  return routed && port && /^\d+$/.test(port) ? Number(port) : undefined;
 }
 
 /** Ports that speak something other than HTTP: published, they cannot become an edge route. */
@@ -73,7 +83,17 @@ export function importService(src: string, name: string, svc: ComposeService, ct
   const ports = svc.ports ?? [];
   const http = ports.findIndex((x) => x.published != null && (x.protocol ?? 'tcp') === 'tcp' && !NOT_HTTP.has(x.target));
   const exposed = (svc.expose ?? []).map((e) => Number(String(e).split('/')[0])).find((n) => Number.isInteger(n) && n > 0);
-  if (http >= 0) {
+  const labels = (svc.labels ?? {}) as Record<string, string>;
+  const byLabel = http < 0 ? traefikPort(labels) : undefined;
+  if (byLabel) {
+    out.port = byLabel;
+    out.routes = [{ host: `${name}.${ctx.domain}` }];
+    acc.changed(`${p}.labels`, `${at}.routes[0]`, `Traefik labels -> edge route https://${name}.${ctx.domain}/ to port ${byLabel}`);
+  } else if (http < 0 && ctx.proxied.has(src)) {
+    out.routes = [{ host: `${name}.${ctx.domain}` }];
+    acc.changed(p, `${at}.routes[0]`, `behind the replaced reverse proxy: now the edge route https://${name}.${ctx.domain}/`);
+  }
+  if (!byLabel && http >= 0) {
     out.port = ports[http]!.target;
     out.routes = [{ host: `${name}.${ctx.domain}` }];
     acc.changed(
@@ -81,7 +101,7 @@ export function importService(src: string, name: string, svc: ComposeService, ct
       `${at}.routes[0]`,
       `published ${ports[http]!.published} -> edge route https://${name}.${ctx.domain}/ to port ${ports[http]!.target}`,
     );
-  } else out.port = ports[0]?.target ?? exposed ?? 80;
+  } else if (!byLabel) out.port = ports[0]?.target ?? exposed ?? 80;
   for (const [i, x] of ports.entries()) {
     if (i === http) continue;
     if (i === 0 && http < 0 && x.published == null) acc.kept(`${p}.ports[${i}]`, `${at}.port`);
@@ -93,7 +113,7 @@ export function importService(src: string, name: string, svc: ComposeService, ct
       );
   }
   if (svc.expose) acc.kept(`${p}.expose`, `${at}.port`, 'services reach each other on any port inside the stack');
-  if (!ports.length && exposed === undefined)
+  if (!ports.length && exposed === undefined && !byLabel)
     acc.changed(
       p,
       `${at}.port`,
@@ -201,7 +221,7 @@ export function importService(src: string, name: string, svc: ComposeService, ct
     acc.changed(`${p}.networks`, null, "wharf's networks: the edge reaches routed services, each service reaches the databases it uses");
   if (svc.profiles) acc.changed(`${p}.profiles`, null, 'every profile was imported: wharf has no profiles');
   for (const [k, v] of Object.entries(svc)) {
-    if (MAPPED.has(k) || v === null || v === undefined) continue;
+    if (MAPPED.has(k) || v === null || v === undefined || (k === 'labels' && byLabel)) continue;
     acc.dropped(`${p}.${k}`, DROP_WHY[k] ?? `wharf has no equivalent of ${k}`);
   }
   return out;

@@ -33,7 +33,7 @@ export const registerImport: Register = (program, cli) => {
         'and write wharf.yaml, printing what was kept, changed and dropped',
     )
     .argument('[files...]', 'compose files in override order (default: compose.yaml and its override, as Compose finds them)')
-    .option('--dir <dir>', 'project directory: read .env there, write wharf.yaml there', '.')
+    .option('--dir <dir>', 'where wharf.yaml is written (and, without FILE, where Compose looks for its files and .env)', '.')
     .addOption(new Option('--env-file <file>', 'an env file for interpolation (repeatable)').argParser(collect).default([]))
     .addOption(
       new Option('--profile <name>', 'import only these profiles (repeatable; default every profile)').argParser(collect).default([]),
@@ -46,7 +46,7 @@ export const registerImport: Register = (program, cli) => {
       action(cli, async (files: string[], o: Flags) => {
         const dir = resolve(o.dir);
         refuseExistingSpec(dir, o.force);
-        const project = await readComposeProject({
+        const { project } = await readComposeProject({
           dir,
           files,
           envFiles: o.envFile,

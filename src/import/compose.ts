@@ -45,23 +45,39 @@ export function importCompose(project: ComposeProject, o: ImportOptions): Import
   const names = new Map(Object.keys(project.services).map((s) => [s, uniqueName(wharfName(s, 'svc'), taken)]));
 
   const spec: Record<string, unknown> = { name, domain };
+  // Volumes keep their key: rendered under the same project name, Docker finds the same volume.
+  const volumeNames = new Map<string, string>();
+  const volTaken = new Set<string>();
+  for (const key of Object.keys(project.volumes ?? {})) volumeNames.set(key, uniqueName(wharfName(key, 'data'), volTaken));
+  const sameDockerVolume = (key: string) => {
+    const v = project.volumes?.[key];
+    return (
+      !!v &&
+      !v.external &&
+      volumeNames.get(key) === key &&
+      name === project.name &&
+      (v.name ?? `${project.name}_${key}`) === `${project.name}_${key}`
+    );
+  };
+  const volumeOf = (key: string) => (volumeNames.has(key) ? { name: volumeNames.get(key)!, reused: sameDockerVolume(key) } : undefined);
+  const storeVolume = new Map<string, string>();
   const services: Record<string, unknown> = {};
   const databases: Record<string, unknown> = {};
   const caches: Record<string, unknown> = {};
   const secretFiles: Record<string, string> = {};
   const stores: Datastore[] = [];
   const storeOf = new Map<string, string>();
-  const storeVolumes = new Set<string>();
+  const proxyVolumes = new Set<string>();
   for (const [src, svc] of Object.entries(project.services)) {
     const found = dataEngineOf(svc.image);
     if (!found || svc.build) continue;
     const n = names.get(src)!;
-    const d = importDatastore(src, n, svc, found, acc);
+    const d = importDatastore(src, n, svc, found, acc, volumeOf);
     (d.section === 'databases' ? databases : caches)[n] = d.spec;
     Object.assign(secretFiles, d.secretFiles);
     stores.push(d.store);
     storeOf.set(src, n);
-    for (const v of svc.volumes ?? []) if (v.type === 'volume' && v.source) storeVolumes.add(v.source);
+    if (d.dataVolume) storeVolume.set(d.dataVolume, `${d.section}.${n}.volume`);
     accountDatastoreRest(src, n, d.section, svc, d.spec, acc);
   }
 
@@ -79,22 +95,23 @@ export function importCompose(project: ComposeProject, o: ImportOptions): Import
     );
     for (const k of Object.keys(svc))
       if (svc[k] != null) acc.changed(`services.${src}.${k}`, null, "the edge is wharf's: its configuration comes from the spec");
-    for (const v of svc.volumes ?? []) if (v.type === 'volume' && v.source) storeVolumes.add(v.source);
+    for (const v of svc.volumes ?? []) if (v.type === 'volume' && v.source) proxyVolumes.add(v.source);
   }
 
-  const volumeNames = new Map<string, string>();
-  const volTaken = new Set<string>([...storeOf.values()].map((n) => `${n}-data`));
   for (const [key, v] of Object.entries(project.volumes ?? {})) {
-    if (storeVolumes.has(key)) {
-      acc.changed(`volumes.${key}`, null, "a datastore's data (or the replaced proxy's): wharf keeps that data in its own volume");
-      continue;
-    }
-    const n = uniqueName(wharfName(key, 'data'), volTaken);
-    volumeNames.set(key, n);
-    if (v.external)
-      acc.changed(`volumes.${key}`, `services.*.volumes`, `external volume ${v.name ?? key}: wharf creates its own volume ${n}`);
-    else if (n === key && v.name === `${project.name}_${key}`) acc.kept(`volumes.${key}`, 'services.*.volumes', `Docker volume ${v.name}`);
-    else acc.changed(`volumes.${key}`, 'services.*.volumes', `wharf names it ${name}_${n}${v.name ? ` (was ${v.name})` : ''}`);
+    const n = volumeNames.get(key)!;
+    const to = storeVolume.get(key) ?? 'services.*.volumes';
+    const docker = v.name ?? `${project.name}_${key}`;
+    if (proxyVolumes.has(key) && !storeVolume.has(key))
+      acc.dropped(`volumes.${key}`, "the replaced proxy's data: wharf's edge keeps its own");
+    else if (sameDockerVolume(key))
+      acc.kept(`volumes.${key}`, to, `Docker volume ${docker}: \`wharf up\` mounts the same volume, its data stays`);
+    else
+      acc.changed(
+        `volumes.${key}`,
+        to,
+        `wharf's volume is ${name}_${n}, not ${v.external ? 'the external ' : ''}${docker}: copy the data over before \`wharf up\``,
+      );
   }
 
   const secretNames = new Set<string>(Object.keys(secretFiles));

@@ -40,6 +40,8 @@ export interface DatastoreImport {
   store: Datastore;
   /** file name under .wharf/secrets -> value */
   secretFiles: Record<string, string>;
+  /** the Compose volume key of the data volume it keeps */
+  dataVolume?: string;
 }
 
 const envKeys = {
@@ -56,6 +58,7 @@ export function importDatastore(
   svc: ComposeService,
   found: { engine: DataEngine; version?: string },
   acc: Account,
+  volumeOf: (composeKey: string) => { name: string; reused: boolean } | undefined,
 ): DatastoreImport {
   const section = found.engine === 'redis' ? 'caches' : 'databases';
   const at = `${section}.${name}`;
@@ -135,12 +138,16 @@ export function importDatastore(
   const data = (svc.volumes ?? []).find(
     (v) => v.target === dataDirs[found.engine] || (found.engine === 'postgres' && v.target === '/var/lib/postgresql'),
   );
+  const kept = data?.type === 'volume' && data.source ? volumeOf(data.source) : undefined;
+  if (kept) spec.volume = kept.name;
   for (const [i, v] of (svc.volumes ?? []).entries()) {
-    if (v === data)
+    if (v === data && kept)
+      acc.kept(`${p}.volumes[${i}]`, `${at}.volume`, `the data volume, backed up daily${kept.reused ? ': the same Docker volume' : ''}`);
+    else if (v === data)
       acc.changed(
         `${p}.volumes[${i}]`,
         `${at}`,
-        `the ${v.type} ${v.source ?? ''} at ${v.target} becomes wharf's data volume ${name}-data, backed up daily`,
+        `the ${v.type} mount of ${v.source ?? '?'} becomes wharf's data volume ${name}-data: copy the data over`,
       );
     else acc.dropped(`${p}.volumes[${i}]`, `wharf mounts only the data volume of a ${found.engine}: build extra files into a custom image`);
   }
@@ -150,5 +157,6 @@ export function importDatastore(
     if (!data && section === 'databases')
       acc.changed(`${p}`, `${at}.backup`, 'the database had no data volume: wharf keeps its data on the volume ' + `${name}-data`);
   }
-  return { section, spec, store: { name, engine: found.engine, passwords }, secretFiles };
+  const dataVolume = kept ? (data?.source ?? undefined) : undefined;
+  return { section, spec, store: { name, engine: found.engine, passwords }, secretFiles, dataVolume };
 }

@@ -113,9 +113,16 @@ test('a web app with PostgreSQL and Redis: override, include, extends, profile a
       version: '16',
       user: 'shop',
       database: 'shop',
+      volume: 'pgdata',
       backup: { schedule: '@daily' },
     });
-    assert.deepEqual(spec.caches.cache, { engine: 'redis', version: '7', persistence: true, backup: { schedule: '@daily' } });
+    assert.deepEqual(spec.caches.cache, {
+      engine: 'redis',
+      version: '7',
+      persistence: true,
+      volume: 'redisdata',
+      backup: { schedule: '@daily' },
+    });
     assert.deepEqual(spec.secrets['stripe-key'], { file: 'stripe.key' });
 
     const text = readFileSync(join(p.dir, 'wharf.yaml'), 'utf8');
@@ -138,8 +145,16 @@ test('a web app with PostgreSQL and Redis: override, include, extends, profile a
     assert.equal(outcome('services.web.depends_on.db'), 'changed');
     assert.equal(outcome('services.web.restart'), 'changed');
     assert.equal(outcome('services.worker.profiles'), 'changed');
+    assert.equal(outcome('volumes.pgdata'), 'kept', 'the same Docker volume shop_pgdata');
     assertCoversEveryKey(config, account);
     await assertChecksAndRenders(p.dir);
+    const rendered = parse(readFileSync(join(p.dir, '.wharf/compose/compose.yaml'), 'utf8')) as Record<string, any>;
+    assert.equal(rendered.name ?? 'shop', 'shop');
+    assert.ok(
+      'pgdata' in rendered.volumes && 'uploads' in rendered.volumes,
+      'rendered under the same keys: Docker finds shop_pgdata, shop_uploads',
+    );
+    assert.ok(rendered.services.db.volumes.some((v: any) => (v.source ?? String(v).split(':')[0]) === 'pgdata'));
   } finally {
     p.cleanup();
   }

@@ -1,10 +1,14 @@
 // Reads a Compose project the way Compose does, by asking it (engine/compose-config.ts).
+import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { composeConfig } from '../engine/compose-config.js';
 import { detectCompose } from '../engine/detect.js';
 import { run, type Runner } from '../engine/run.js';
 import { InputError } from '../errors.js';
 import { composeProjectSchema, type ComposeProject } from './compose-schema.js';
+
+/** Real Compose files are a few kB; a bigger one is generated or hostile (alias bombs grow in Compose's memory). */
+export const MAX_COMPOSE_BYTES = 1024 * 1024;
 
 export interface ReadOptions {
   /** where Compose looks for its files when none are given */
@@ -22,6 +26,12 @@ export async function readComposeProject(o: ReadOptions): Promise<{ project: Com
   if (bin.kind === 'v1')
     throw new InputError('wharf import needs Compose v2 (`docker compose config --format json`)', { hint: 'install the compose plugin' });
   const files = o.files.map((f) => resolve(f));
+  for (const f of files) {
+    const st = statSync(f, { throwIfNoEntry: false });
+    if (!st?.isFile()) throw new InputError(`${f}: no such Compose file`);
+    if (st.size > MAX_COMPOSE_BYTES)
+      throw new InputError(`${f}: ${st.size} bytes, more than a Compose file needs (limit ${MAX_COMPOSE_BYTES})`);
+  }
   const projectDir = files[0] ? dirname(files[0]) : resolve(o.dir);
   const r = await runner(composeConfig(bin, { projectDir, files, envFiles: o.envFiles.map((f) => resolve(f)), profiles: o.profiles }), {
     reject: false,

@@ -265,3 +265,40 @@ test('hostile names and values: sanitised names, quotes, newlines and ${} kept a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('hostile files are refused before Compose reads them: alias bomb, duplicate keys, 2 MB (exit 2, path named, nothing written)', async () => {
+  const level = (n: number) =>
+    `x-${n}: &l${n} [${Array(9)
+      .fill(`*l${n - 1}`)
+      .join(',')}]`;
+  const cases: Record<string, string> = {
+    'bomb.yaml': [
+      'x-0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+      ...[1, 2, 3, 4, 5, 6, 7].map(level),
+      'services:',
+      '  web: {image: nginx:1.27}',
+    ].join('\n'),
+    'dup.yaml': 'services:\n  web: {image: nginx:1.27}\n  web: {image: nginx:1.26}\n',
+    'big.yaml': `services:\n  web: {image: nginx:1.27}\nx-pad: "${'a'.repeat(2 * 1024 * 1024)}"\n`,
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-import-'));
+  try {
+    for (const [file, text] of Object.entries(cases)) writeFileSync(join(dir, file), text);
+    const before = dirSnapshot(dir);
+    for (const [file, why] of [
+      ['bomb.yaml', /alias/i],
+      ['dup.yaml', /unique|duplicate/i],
+      ['big.yaml', /bytes/],
+    ] as const) {
+      const started = Date.now();
+      const r = await wharf(['import', 'compose', '--dir', dir, join(dir, file)]);
+      assert.equal(r.code, 2, r.text);
+      assert.match(r.text, new RegExp(file.replace('.', '\\.')));
+      assert.match(r.text, why);
+      assert.ok(Date.now() - started < 10_000, `${file} refused at once`);
+    }
+    assert.deepEqual(dirSnapshot(dir), before);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -163,7 +163,7 @@ export function importCompose(project: ComposeProject, o: ImportOptions): Import
   acc.kept('services', 'services');
   for (const k of Object.keys(project))
     if (!['name', 'services', 'volumes', 'networks', 'secrets', 'configs'].includes(k))
-      acc.dropped(k, k.startsWith('x-') ? 'a Compose extension field: its anchors were already applied' : `wharf has no top-level ${k}`);
+      acc.dropped(k, k.startsWith('x-') ? 'a Compose extension field: its anchors were already applied' : `Wharf has no top-level ${k}`);
 
   if (Object.keys(services).length) spec.services = services;
   if (Object.keys(databases).length) spec.databases = databases;
@@ -199,15 +199,15 @@ function accountDatastoreRest(src: string, n: string, section: string, svc: Comp
       continue;
     }
     const why: Record<string, [string, string | null]> = {
-      healthcheck: [`wharf probes ${engine} itself (pg_isready, mysqladmin ping, redis-cli ping)`, `${at}`],
+      healthcheck: [`Wharf probes ${engine} itself (pg_isready, mysqladmin ping, redis-cli ping)`, `${at}`],
       networks: ['wharf puts datastores on its backend network, reached by the services that use them', null],
       restart: ['wharf restarts every service unless stopped', null],
       profiles: ['every profile was imported: wharf has no profiles', null],
     };
     if (why[k]) acc.changed(`${p}.${k}`, why[k][1], why[k][0]);
     else if (k === 'ports')
-      acc.dropped(`${p}.ports`, `wharf never publishes a ${engine}: reach it from a service in the stack, or with \`docker exec\``);
-    else if (k === 'command') acc.dropped(`${p}.command`, `wharf runs ${engine} with its own command (set maxConnections in the spec)`);
-    else acc.dropped(`${p}.${k}`, `wharf runs ${engine} its own way and has no equivalent of ${k}`);
+      acc.dropped(`${p}.ports`, `Wharf never publishes a ${engine}: reach it from a service in the stack, or with \`docker exec\``);
+    else if (k === 'command') acc.dropped(`${p}.command`, `Wharf runs ${engine} with its own command (set maxConnections in the spec)`);
+    else acc.dropped(`${p}.${k}`, `Wharf runs ${engine} its own way and has no equivalent of ${k}`);
   }
 }

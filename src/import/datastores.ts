@@ -133,7 +133,7 @@ export function importDatastore(
   }
   for (const key of Object.keys(env))
     if (!used.has(key))
-      acc.dropped(`${p}.environment.${key}`, `wharf configures ${found.engine} itself; set it in a custom image if needed`);
+      acc.dropped(`${p}.environment.${key}`, `Wharf configures ${found.engine} itself; set it in a custom image if needed`);
 
   const data = (svc.volumes ?? []).find(
     (v) => v.target === dataDirs[found.engine] || (found.engine === 'postgres' && v.target === '/var/lib/postgresql'),
@@ -149,7 +149,7 @@ export function importDatastore(
         `${at}`,
         `the ${v.type} mount of ${v.source ?? '?'} becomes wharf's data volume ${name}-data: copy the data over`,
       );
-    else acc.dropped(`${p}.volumes[${i}]`, `wharf mounts only the data volume of a ${found.engine}: build extra files into a custom image`);
+    else acc.dropped(`${p}.volumes[${i}]`, `Wharf mounts only the data volume of a ${found.engine}: build extra files into a custom image`);
   }
   if (found.engine === 'redis') spec.persistence = Boolean(data) || /--(appendonly|save)\b/.test((svc.command ?? []).join(' '));
   if (section === 'databases' || spec.persistence) {

@@ -73,7 +73,7 @@ export function importService(src: string, name: string, svc: ComposeService, ct
     const args = Object.fromEntries(Object.entries(b.args ?? {}).filter((e): e is [string, string] => e[1] !== null));
     if (Object.keys(args).length) (out.build as Record<string, unknown>).args = args;
     acc.kept(`${p}.build`, `${at}.build`);
-    if (svc.image) acc.changed(`${p}.image`, null, `wharf tags the image it builds itself (${svc.image} is not used)`);
+    if (svc.image) acc.changed(`${p}.image`, null, `Wharf tags the image it builds itself (${svc.image} is not used)`);
   } else if (svc.image) {
     out.image = svc.image;
     acc.kept(`${p}.image`, `${at}.image`);
@@ -108,7 +108,7 @@ export function importService(src: string, name: string, svc: ComposeService, ct
     else
       acc.dropped(
         `${p}.ports[${i}]`,
-        `wharf publishes only HTTP through the edge, one port per service${NOT_HTTP.has(x.target) ? ` (${x.target} is not HTTP)` : ''}: ` +
+        `Wharf publishes only HTTP through the edge, one port per service${NOT_HTTP.has(x.target) ? ` (${x.target} is not HTTP)` : ''}: ` +
           'reach it from inside the stack, or split it into its own service',
       );
   }
@@ -216,13 +216,13 @@ export function importService(src: string, name: string, svc: ComposeService, ct
     out.user = svc.user;
     acc.kept(`${p}.user`, `${at}.user`);
   }
-  if (svc.restart) acc.changed(`${p}.restart`, null, `wharf restarts every service unless stopped (was ${svc.restart})`);
+  if (svc.restart) acc.changed(`${p}.restart`, null, `Wharf restarts every service unless stopped (was ${svc.restart})`);
   if (svc.networks)
     acc.changed(`${p}.networks`, null, "wharf's networks: the edge reaches routed services, each service reaches the databases it uses");
   if (svc.profiles) acc.changed(`${p}.profiles`, null, 'every profile was imported: wharf has no profiles');
   for (const [k, v] of Object.entries(svc)) {
     if (MAPPED.has(k) || v === null || v === undefined || (k === 'labels' && byLabel)) continue;
-    acc.dropped(`${p}.${k}`, DROP_WHY[k] ?? `wharf has no equivalent of ${k}`);
+    acc.dropped(`${p}.${k}`, DROP_WHY[k] ?? `Wharf has no equivalent of ${k}`);
   }
   return out;
 }
@@ -231,7 +231,7 @@ function importDeploy(p: string, at: string, deploy: Record<string, unknown>, ac
   for (const [k, v] of Object.entries(deploy)) {
     if (k === 'replicas' || v == null || (typeof v === 'object' && !Object.keys(v).length)) continue;
     if (k !== 'resources') {
-      acc.dropped(`${p}.deploy.${k}`, `wharf decides ${k} itself (placement and update under the service's placement/update keys)`);
+      acc.dropped(`${p}.deploy.${k}`, `Wharf decides ${k} itself (placement and update under the service's placement/update keys)`);
       continue;
     }
     for (const [r, rv] of Object.entries(v as Record<string, unknown>)) {

@@ -4,6 +4,7 @@
 //                                  ^       ^
 //                      secrets ----+       |        (secrets: the workspace's secret files; toYaml from render)
 //                      engine  ----+       |        (commands as data for a target; reads plan/render names)
+//                      import -> check, engine, plan, spec, escape  (a Compose project in, a spec document out)
 //                      ops  -> engine, secrets, check, render, plan, spec, escape
 //                      cli  -> anything below it (src/index.ts, the package entry, likewise)
 //
@@ -34,32 +35,33 @@ module.exports = {
     },
     layer(
       'escape',
-      ['spec', 'plan', 'render', 'check', 'secrets', 'engine', 'ops', 'cli'],
+      ['spec', 'plan', 'render', 'check', 'secrets', 'engine', 'ops', 'cli', 'import'],
       'escape/ quotes and encodes strings for one syntax each: it knows nothing of wharf',
     ),
     layer(
       'spec',
-      ['plan', 'render', 'check', 'secrets', 'engine', 'ops', 'cli'],
+      ['plan', 'render', 'check', 'secrets', 'engine', 'ops', 'cli', 'import'],
       "spec/ parses and validates the user's file; only escape/ is below it",
     ),
     layer(
       'plan',
-      ['render', 'check', 'secrets', 'engine', 'ops', 'cli'],
+      ['render', 'check', 'secrets', 'engine', 'ops', 'cli', 'import'],
       'plan/ is the target-neutral model built from the spec; it never knows an output format',
     ),
     layer(
       'render',
-      ['check', 'secrets', 'engine', 'ops', 'cli'],
+      ['check', 'secrets', 'engine', 'ops', 'cli', 'import'],
       'render/ is pure: plan -> files; it does not judge (check), spawn (engine) or operate (ops)',
     ),
-    layer('check', ['secrets', 'engine', 'ops', 'cli'], 'check/ judges spec, plan and rendered files; it never runs anything'),
+    layer('check', ['secrets', 'engine', 'ops', 'cli', 'import'], 'check/ judges spec, plan and rendered files; it never runs anything'),
     layer(
       'secrets',
-      ['check', 'engine', 'ops', 'cli'],
+      ['check', 'engine', 'ops', 'cli', 'import'],
       'secrets/ makes and seals the secret files ops write; it may use render/files for YAML',
     ),
-    layer('engine', ['check', 'secrets', 'ops', 'cli'], 'engine/ builds commands as data and runs them; ops decide what to run'),
-    layer('ops', ['cli'], 'ops/ return results; only cli/ prints and picks exit codes'),
+    layer('engine', ['check', 'secrets', 'ops', 'cli', 'import'], 'engine/ builds commands as data and runs them; ops decide what to run'),
+    layer('ops', ['cli', 'import'], 'ops/ return results; only cli/ prints and picks exit codes'),
+    layer('import', ['ops', 'cli', 'render', 'secrets'], 'import/ turns a Compose project into a spec document; it operates nothing'),
     {
       name: 'testing-only-from-tests',
       comment: 'engine/testing/ (tiny stacks for tests) is not shipped: only tests may import it',

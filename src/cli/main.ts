@@ -11,6 +11,7 @@ import { registerCheck } from './commands/check.js';
 import { registerCluster } from './commands/cluster.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerDown } from './commands/down.js';
+import { registerImport } from './commands/import.js';
 import { registerInit } from './commands/init.js';
 import { registerLoadtest } from './commands/loadtest.js';
 import { registerLogs } from './commands/logs.js';
@@ -33,6 +34,7 @@ export { EXIT };
 /** In the order `wharf --help` lists them. */
 const commands: Register[] = [
   registerInit,
+  registerImport,
   registerSchema,
   registerCheck,
   registerMigrate,

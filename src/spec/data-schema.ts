@@ -1,6 +1,6 @@
 // databases: and caches: the stack's own PostgreSQL/MySQL/MariaDB and Redis.
 import { z } from 'zod';
-import { memory } from './primitives.js';
+import { memory, name } from './primitives.js';
 import { backupSchema } from './backup-schema.js';
 import { resourcesSchema } from './service-schema.js';
 
@@ -19,6 +19,9 @@ export const databaseSchema = z.strictObject({
     .string()
     .regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,31}$/)
     .optional(),
+  volume: name
+    .optional()
+    .describe('the volume holding the data (default NAME-data); `wharf import compose` keeps the Compose one, so its data stays'),
   resources: resourcesSchema.prefault({}),
   backup: backupSchema.optional(),
   maxConnections: z.number().int().min(10).max(10000).optional(),
@@ -32,6 +35,9 @@ export const cacheSchema = z.strictObject({
     .optional(),
   maxmemory: memory.prefault('128M'),
   persistence: z.boolean().default(false).describe('keep an RDB snapshot on a volume'),
+  volume: name
+    .optional()
+    .describe('the volume holding the data (default NAME-data); `wharf import compose` keeps the Compose one, so its data stays'),
   resources: resourcesSchema.prefault({}),
   backup: backupSchema.optional(),
 });

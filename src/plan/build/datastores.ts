@@ -24,7 +24,8 @@ export function planDatabase(n: string, db: Database, stack: Stack, addSecret: (
       from: pw,
     },
   });
-  volumes.push({ name: `${n}-data`, component: n, purpose: `${db.engine} data for ${n}` });
+  const data = db.volume ?? `${n}-data`;
+  volumes.push({ name: data, component: n, purpose: `${db.engine} data for ${n}` });
   const base = {
     ...componentDefaults(),
     name: n,
@@ -46,7 +47,7 @@ export function planDatabase(n: string, db: Database, stack: Stack, addSecret: (
         POSTGRES_INITDB_ARGS: '--auth-host=scram-sha-256',
       },
       secrets: [{ secret: pw, target: `/run/secrets/${pw}` }],
-      mounts: [{ type: 'volume', source: `${n}-data`, target: '/var/lib/postgresql/data', readOnly: false }],
+      mounts: [{ type: 'volume', source: data, target: '/var/lib/postgresql/data', readOnly: false }],
       command: db.maxConnections ? ['postgres', '-c', `max_connections=${db.maxConnections}`] : undefined,
       healthcheck: health({ kind: 'exec', command: ['pg_isready', '-h', '127.0.0.1', '-U', user, '-d', database] }),
       resources: { cpus: db.resources.cpus ?? 1, memory: db.resources.memory ?? Size.parse('512M') },
@@ -70,7 +71,7 @@ export function planDatabase(n: string, db: Database, stack: Stack, addSecret: (
       { secret: pw, target: `/run/secrets/${pw}` },
       { secret: root, target: `/run/secrets/${root}` },
     ],
-    mounts: [{ type: 'volume', source: `${n}-data`, target: '/var/lib/mysql', readOnly: false }],
+    mounts: [{ type: 'volume', source: data, target: '/var/lib/mysql', readOnly: false }],
     command: db.maxConnections ? [`--max-connections=${db.maxConnections}`] : undefined,
     healthcheck: health(
       { kind: 'exec', command: [isMaria ? 'mariadb-admin' : 'mysqladmin', 'ping', '-h', '127.0.0.1', '--silent'] },
@@ -91,8 +92,9 @@ export function planCache(n: string, c: Cache, stack: Stack, addSecret: (s: Secr
     purpose: `${n} connection URL`,
     source: { kind: 'connection-url', scheme: 'redis', user: 'default', host: n, port: 6379, database: '0', from: pw },
   });
-  const mounts = c.persistence ? [{ type: 'volume' as const, source: `${n}-data`, target: '/data', readOnly: false }] : [];
-  if (c.persistence) volumes.push({ name: `${n}-data`, component: n, purpose: `Redis snapshots for ${n}` });
+  const data = c.volume ?? `${n}-data`;
+  const mounts = c.persistence ? [{ type: 'volume' as const, source: data, target: '/data', readOnly: false }] : [];
+  if (c.persistence) volumes.push({ name: data, component: n, purpose: `Redis snapshots for ${n}` });
   return {
     ...componentDefaults(),
     name: n,

@@ -1,0 +1,94 @@
+// wharf import compose: an existing Compose project as wharf.yaml, with the account of every key.
+import { resolve } from 'node:path';
+import { Option } from 'commander';
+import { stringify } from 'yaml';
+import { countOutcomes, type Field } from '../../import/account.js';
+import { importCompose } from '../../import/compose.js';
+import { readComposeProject } from '../../import/project.js';
+import { checkImported } from '../../import/validate.js';
+import { refuseExistingSpec, writeImport } from '../../import/write.js';
+import { writeSchemaFile } from '../../ops/prepare.js';
+import { action, jsonOption, type Register } from '../command.js';
+import { table } from '../format/table.js';
+import { OperationError } from '../../errors.js';
+
+interface Flags {
+  dir: string;
+  envFile: string[];
+  profile: string[];
+  domain?: string;
+  json: boolean;
+  force: boolean;
+  strict: boolean;
+}
+
+const collect = (v: string, all: string[] = []) => [...all, v];
+
+export const registerImport: Register = (program, cli) => {
+  const imp = program.command('import').description('bring an existing project in as wharf.yaml');
+  imp
+    .command('compose')
+    .description(
+      'read Compose files as `docker compose config` resolves them (overrides in order, include, extends, profiles, .env) ' +
+        'and write wharf.yaml, printing what was kept, changed and dropped',
+    )
+    .argument('[files...]', 'compose files in override order (default: compose.yaml and its override, as Compose finds them)')
+    .option('--dir <dir>', 'where wharf.yaml is written (and, without FILE, where Compose looks for its files and .env)', '.')
+    .addOption(new Option('--env-file <file>', 'an env file for interpolation (repeatable)').argParser(collect).default([]))
+    .addOption(
+      new Option('--profile <name>', 'import only these profiles (repeatable; default every profile)').argParser(collect).default([]),
+    )
+    .option('--domain <domain>', 'base domain of the routes (default NAME.localhost)')
+    .addOption(jsonOption())
+    .option('--force', 'replace an existing wharf.yaml', false)
+    .option('--strict', 'write nothing and exit 2 when any key would be dropped', false)
+    .action(
+      action(cli, async (files: string[], o: Flags) => {
+        const dir = resolve(o.dir);
+        refuseExistingSpec(dir, o.force);
+        const { project } = await readComposeProject({
+          dir,
+          files,
+          envFiles: o.envFile,
+          profiles: o.profile.length ? o.profile : ['*'],
+          runner: cli.io.runner,
+        });
+        const r = importCompose(project, { projectDir: dir, domain: o.domain, environment: process.env });
+        const text = `# imported by \`wharf import compose\` from the Compose project "${project.name}"\n${stringify(r.spec, { lineWidth: 0 })}`;
+        const check = await checkImported(text);
+        if (check.errors.length)
+          throw new OperationError(
+            `the imported spec does not pass wharf check (a bug in wharf import): ${check.errors.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+          );
+        const counts = countOutcomes(r.fields);
+        const refused = o.strict && counts.dropped > 0;
+        const written = refused ? [] : writeImport(dir, text, r.secretFiles);
+        if (!refused) writeSchemaFile(dir);
+        const out = cli.io.out;
+        if (o.json) {
+          const warnings = check.warnings.map((w) => ({ path: w.path, message: w.message }));
+          out.log(JSON.stringify({ spec: refused ? null : 'wharf.yaml', written, counts, fields: r.fields, warnings }, null, 2));
+        } else printAccount(out, r.fields, counts, written, refused);
+        return refused ? 'invalid' : 'ok';
+      }),
+    );
+};
+
+function printAccount(
+  out: { log(s?: string): void },
+  fields: Field[],
+  counts: ReturnType<typeof countOutcomes>,
+  written: string[],
+  refused: boolean,
+) {
+  const rows = (f: Field[]) => f.map((x) => [x.path, x.to ?? '-', x.why]);
+  for (const outcome of ['kept', 'changed', 'dropped'] as const) {
+    const group = fields.filter((f) => f.outcome === outcome);
+    if (!group.length) continue;
+    out.log(`${outcome} (${group.length}):`);
+    out.log(table(['compose', 'wharf', outcome === 'dropped' ? 'why, and what to do instead' : 'note'], rows(group)));
+  }
+  out.log(`${counts.kept} kept, ${counts.changed} changed, ${counts.dropped} dropped`);
+  if (refused) out.log('--strict: nothing written, because keys were dropped');
+  else out.log(`wrote ${written.join(', ')}; next: \`wharf check\`, then \`wharf up\``);
+}

@@ -1,0 +1,40 @@
+// Compose's canonical values as the spec's: names, Go durations, byte counts, password-like keys.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { hasUrlPassword, passwordLikeKey, specDuration, specSize, unescapeDollars, wharfName } from './values.js';
+import { dataEngineOf } from './datastores.js';
+
+test('Compose names become wharf names', () => {
+  assert.equal(wharfName('Web_Front.1'), 'web-front-1');
+  assert.equal(wharfName('9lives'), 'lives');
+  assert.equal(wharfName('x'), 'x0');
+  assert.equal(wharfName('___', 'svc'), 'svc');
+  assert.equal(wharfName('a'.repeat(40)).length, 32);
+});
+
+test('Go durations and byte counts', () => {
+  assert.equal(specDuration('1m30s'), '1m30s');
+  assert.equal(specDuration('1.5s'), '1500ms');
+  assert.equal(specDuration('500ms'), '500ms');
+  assert.equal(specDuration('bogus'), undefined);
+  assert.equal(specSize('268435456'), '256M');
+  assert.equal(specSize(1073741824), '1G');
+  assert.equal(specSize('1000'), '1K');
+  assert.equal(specSize('0'), undefined);
+});
+
+test('password-like keys and values', () => {
+  for (const k of ['DB_PASSWORD', 'SESSION_SECRET', 'API_KEY', 'GITHUB_TOKEN', 'MYSQL_ROOT_PASSWD']) assert.ok(passwordLikeKey(k), k);
+  for (const k of ['DB_PASSWORD_FILE', 'DB_HOST', 'LOG_LEVEL']) assert.ok(!passwordLikeKey(k), k);
+  assert.ok(hasUrlPassword('postgres://u:p@db/x'));
+  assert.ok(!hasUrlPassword('https://example.com/a@b'));
+  assert.equal(unescapeDollars('a $$HOME $${X}'), 'a $HOME ${X}');
+});
+
+test('official datastore images and their major version', () => {
+  assert.deepEqual(dataEngineOf('postgres:16.4-alpine'), { engine: 'postgres', version: '16' });
+  assert.deepEqual(dataEngineOf('docker.io/library/mysql:8.0.36'), { engine: 'mysql', version: '8.0' });
+  assert.deepEqual(dataEngineOf('mariadb:10.11'), { engine: 'mariadb', version: '10.11' });
+  assert.deepEqual(dataEngineOf('redis'), { engine: 'redis', version: undefined });
+  assert.equal(dataEngineOf('bitnami/postgresql:16'), undefined);
+});

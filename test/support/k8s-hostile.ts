@@ -106,8 +106,10 @@ export function hostileStringSweep(id: string) {
           b = tryRender(setAt(plan, path, good));
         if (!a || !b) return;
         checked++;
+        // A value that names files (the stack's name: clusters/<name>/) is in both twins' paths:
+        // the same files means the same paths once it is read as its twin.
         assert.deepEqual(
-          a.map((f) => f.path),
+          a.map((f) => f.path.split(evil).join(good)),
           b.map((f) => f.path),
           `${path.join('.')}: same files`,
         );

@@ -2,7 +2,8 @@
 // rendered service definition and the image ID it ran, so a rollback re-creates exactly
 // that even after the tag moved on.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeInside } from '../fs/confined.js';
 import { join } from 'node:path';
 
 export interface Revision {
@@ -56,10 +57,7 @@ export function recordRevision(projectDir: string, service: string, r: Omit<Revi
   if (list.at(-1)?.revision === revision.revision) return { revision: list.at(-1)!, added: false };
   all[service] = [...list, revision].slice(-KEEP);
   const p = revisionsPath(projectDir);
-  mkdirSync(join(projectDir, '.wharf', 'state'), { recursive: true });
-  const tmp = `${p}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(all, null, 2)}\n`);
-  renameSync(tmp, p);
+  writeInside(projectDir, p, `${JSON.stringify(all, null, 2)}\n`);
   return { revision, added: true };
 }
 

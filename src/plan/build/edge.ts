@@ -79,12 +79,12 @@ export function planTls(stack: Stack, hosts: string[], addSecret: (s: Secret) =>
   }
   addSecret(
     stack.tls.mode === 'files'
-      ? { name: 'edge-tls-key', purpose: 'edge TLS private key', source: { kind: 'file', path: stack.tls.key } }
+      ? { name: 'edge-tls-key', purpose: 'edge TLS private key', source: { kind: 'file', path: stack.tls.key, specPath: 'tls.key' } }
       : { name: 'edge-tls-key', purpose: 'edge TLS private key (self-signed)', source: { kind: 'tls-key' } },
   );
   addSecret(
     stack.tls.mode === 'files'
-      ? { name: 'edge-tls-cert', purpose: 'edge TLS certificate', source: { kind: 'file', path: stack.tls.cert } }
+      ? { name: 'edge-tls-cert', purpose: 'edge TLS certificate', source: { kind: 'file', path: stack.tls.cert, specPath: 'tls.cert' } }
       : { name: 'edge-tls-cert', purpose: 'edge TLS certificate (self-signed)', source: { kind: 'tls-cert', hosts, key: 'edge-tls-key' } },
   );
   if (stack.proxy.kind === 'haproxy') {

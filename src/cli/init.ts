@@ -2,7 +2,7 @@
 // reference API source when the template builds it, so `wharf up` works in an empty directory.
 // In a directory with a package.json it adds the scripts wharf:up and wharf:check.
 import { cpSync, existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
-import { assertWritable, mkdirInside, writeInside } from '../fs/confined.js';
+import { assertWritable, mkdirInside, readInside, writeInside } from '../fs/confined.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -57,7 +57,7 @@ export function init(dir: string, template: string, force = false, opts: { ts?: 
     throw new UserInputError([{ path: specName, severity: 'error', message, hint: `remove ${other} first` }]);
   }
   // Read before anything is written: a broken package.json must leave the directory as it was.
-  const pkg = readPackageJson(resolve(dir, 'package.json'));
+  const pkg = readPackageJson(dir);
   const text = readFileSync(templatePath(template), 'utf8');
   const created: string[] = [];
   const kept: string[] = [];
@@ -99,9 +99,10 @@ export function init(dir: string, template: string, force = false, opts: { ts?: 
   return { created, kept };
 }
 
-function readPackageJson(path: string): { path: string; value: Record<string, unknown>; indent: string } | undefined {
-  if (!existsSync(path)) return undefined;
-  const text = readFileSync(path, 'utf8');
+function readPackageJson(dir: string): { path: string; value: Record<string, unknown>; indent: string } | undefined {
+  const path = resolve(dir, 'package.json');
+  if (!lexists(path)) return undefined;
+  const text = readInside(dir, 'package.json').toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text);

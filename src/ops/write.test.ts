@@ -111,3 +111,17 @@ test('an output directory (or a subdirectory) that is a link out of the project:
     s.cleanup();
   }
 });
+
+test('temporaries an interrupted render left behind are removed by the next one', () => {
+  const s = sandbox();
+  try {
+    mkdirSync(join(s.outDir, 'traefik'));
+    writeFileSync(join(s.outDir, 'traefik', 'traefik.yml.wharf-tmp-999999'), '');
+    writeFileSync(join(s.outDir, 'compose.yaml.wharf-tmp-1'), 'half');
+    const r = writeFiles(s.outDir, [{ path: 'compose.yaml', contents: 'a: 1\n' }], s.root);
+    assert.deepEqual(r.removed.sort(), ['compose.yaml.wharf-tmp-1', 'traefik/traefik.yml.wharf-tmp-999999']);
+    assert.deepEqual(Object.keys(dirSnapshot(s.outDir)).sort(), ['.wharf-manifest.json', 'compose.yaml', 'traefik/']);
+  } finally {
+    s.cleanup();
+  }
+});

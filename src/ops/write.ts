@@ -7,7 +7,7 @@
 // link. The manifest (.wharf-manifest.json) may come from a cloned repository, so it is data to
 // check, not to obey: an entry is removed only when it is a regular file inside the output
 // directory whose content still has the hash this wharf recorded when it wrote it.
-import { lstatSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { RenderedFile } from '../render/files.js';
 import { InputError } from '../errors.js';
@@ -63,6 +63,8 @@ export function writeFiles(outDir: string, files: RenderedFile[], root = dirname
     if (proven && removeInside(out, p)) result.removed.push(p);
     else result.kept.push(p);
   }
+  // A render killed mid-write (or an older wharf on a full disk) left temporaries: they are ours.
+  for (const p of staleTemporaries(out)) if (removeInside(out, p)) result.removed.push(p);
   writeInside(root, rel(MANIFEST), `${JSON.stringify({ version: 2, files: sortKeys(hashes) }, null, 2)}\n`);
   return result;
 }
@@ -99,4 +101,12 @@ function readManifest(outDir: string): Record<string, string | undefined> {
   return Object.fromEntries(
     Object.entries(files as Record<string, unknown>).filter(([p, h]) => ok(p) && typeof h === 'string' && /^[0-9a-f]{64}$/.test(h)),
   ) as Record<string, string>;
+}
+
+function staleTemporaries(dir: string, sub = ''): string[] {
+  return readdirSync(join(dir, sub), { withFileTypes: true }).flatMap((e) => {
+    const p = sub ? `${sub}/${e.name}` : e.name;
+    if (e.isDirectory()) return staleTemporaries(dir, p);
+    return e.isFile() && /\.wharf-tmp-\d+$/.test(e.name) && !e.name.endsWith(`-${process.pid}`) ? [p] : [];
+  });
 }

@@ -8,6 +8,8 @@
 //                      ops  -> engine, secrets, check, render, plan, spec, escape
 //                      cli  -> anything below it (src/index.ts, the package entry, likewise)
 //
+//   fs (confined file access, fs/confined.ts) sits on spec: secrets, check, ops and cli use it.
+//
 // A rule names the arrows a layer must not draw; everything else is allowed. Tests beside their
 // source (*.test.ts) may reach up (a render test runs the checker on its output): they are no
 // part of the shipped graph and are exempt from the layer rules, not from the cycle rule.
@@ -35,13 +37,18 @@ module.exports = {
     },
     layer(
       'escape',
-      ['spec', 'plan', 'render', 'check', 'secrets', 'engine', 'ops', 'cli', 'import'],
+      ['spec', 'fs', 'plan', 'render', 'check', 'secrets', 'engine', 'ops', 'cli', 'import'],
       'escape/ quotes and encodes strings for one syntax each: it knows nothing of wharf',
     ),
     layer(
       'spec',
-      ['plan', 'render', 'check', 'secrets', 'engine', 'ops', 'cli', 'import'],
+      ['fs', 'plan', 'render', 'check', 'secrets', 'engine', 'ops', 'cli', 'import'],
       "spec/ parses and validates the user's file; only escape/ is below it",
+    ),
+    layer(
+      'fs',
+      ['plan', 'render', 'check', 'secrets', 'engine', 'ops', 'cli', 'import'],
+      'fs/ confines reads and writes to the project directory; it knows only paths and spec issues',
     ),
     layer(
       'plan',

@@ -1,11 +1,14 @@
 // Input errors that only the plan can see: names and hosts the platform itself
 // takes (Grafana's host, db-data, the alert catalogue). Same shape as the
 // spec's cross-field rules, run by `check` and by every command that loads a spec.
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { confine, isInside } from '../fs/confined.js';
+import { buildPlan } from '../plan/build.js';
+import type { Component, Role } from '../plan/component.js';
 import type { Plan } from '../plan/model.js';
 import { edgeMaxconnFor, edgeMemoryFor, edgeModel } from '../plan/edge.js';
 import { knownAlertNames } from '../render/prometheus/catalogue.js';
-import { closest, type Issue } from '../spec/issues.js';
+import { closest, UserInputError, type Issue } from '../spec/issues.js';
 import { splitPath, type LoadResult } from '../spec/load.js';
 import type { Stack } from '../spec/schema.js';
 
@@ -106,7 +109,58 @@ export const edgeFitsMemory: PlanRule = (stack, plan) => {
   return [];
 };
 
-export const planRules: PlanRule[] = [routeHostsFreeOfPlatform, volumeNamesFreeOfPlatform, alertOverridesExist, edgeFitsMemory];
+/**
+ * Component and secret names are a namespace the platform shares with the user: a service named
+ * db-exporter would replace the generated exporter, a secret named db-password the generated
+ * password. The reserved names are what the plan generates for this stack, never a list kept by hand.
+ */
+export const namesFreeOfPlatform: PlanRule = (stack, plan) => {
+  const declared: Array<[string, Record<string, unknown>, Role]> = [
+    ['services', stack.services, 'app'],
+    ['databases', stack.databases, 'database'],
+    ['caches', stack.caches, 'cache'],
+  ];
+  const own = (c: Component) => declared.some(([, names, role]) => c.role === role && Object.hasOwn(names, c.name));
+  const platform = new Map(plan.components.filter((c) => !own(c)).map((c) => [c.name, c]));
+  const taken = (name: string) => platform.has(name) || generated.has(name);
+  // The secrets of the same stack without the user's own: exactly what wharf generates.
+  const generated = new Map(buildPlan({ ...stack, secrets: {} }, plan.paths).secrets.map((s) => [s.name, s]));
+  const rename = (n: string) => {
+    for (let i = 0; ; i++) {
+      const c = `my-${n}${i ? `-${i}` : ''}`;
+      if (!taken(c)) return c;
+    }
+  };
+  const components = declared.flatMap(([key, names]) =>
+    Object.keys(names).flatMap((n) => {
+      const p = platform.get(n);
+      return p
+        ? [
+            err(
+              `${key}.${n}`,
+              `"${n}" is the name of the platform's ${p.role} component`,
+              `rename it (e.g. "${rename(n)}"): wharf generates ${n}`,
+            ),
+          ]
+        : [];
+    }),
+  );
+  const secrets = Object.keys(stack.secrets).flatMap((n) => {
+    const g = generated.get(n);
+    return g
+      ? [err(`secrets.${n}`, `"${n}" is the name of a secret wharf generates (${g.purpose})`, `rename it (e.g. "${rename(n)}")`)]
+      : [];
+  });
+  return [...components, ...secrets];
+};
+
+export const planRules: PlanRule[] = [
+  routeHostsFreeOfPlatform,
+  volumeNamesFreeOfPlatform,
+  namesFreeOfPlatform,
+  alertOverridesExist,
+  edgeFitsMemory,
+];
 
 export function checkPlan(stack: Stack, plan: Plan, rules: PlanRule[] = planRules): Issue[] {
   return rules.flatMap((r) => r(stack, plan));
@@ -114,10 +168,13 @@ export function checkPlan(stack: Stack, plan: Plan, rules: PlanRule[] = planRule
 
 /** The plan rules' issues for a loaded spec, placed at their line in the spec file. */
 export function checkLoaded(res: Pick<LoadResult, 'place' | 'file'> & { stack: Stack }, plan: Plan): Issue[] {
-  return [...checkPlan(res.stack, plan), ...buildContextsNotRoot(res.stack, dirname(resolve(res.file)))].map((i) => ({
-    ...i,
-    ...res.place?.(splitPath(i.path)),
-  }));
+  const projectDir = dirname(resolve(res.file));
+  return [...checkPlan(res.stack, plan), ...buildContextsNotRoot(res.stack, projectDir), ...secretFilesInProject(plan, projectDir)].map(
+    (i) => ({
+      ...i,
+      ...res.place?.(splitPath(i.path)),
+    }),
+  );
 }
 
 /** A context that resolves to / would send the whole filesystem to the Docker daemon. */
@@ -133,4 +190,34 @@ export function buildContextsNotRoot(stack: Stack, projectDir: string): Issue[] 
         ]
       : [],
   );
+}
+
+/**
+ * Files read into secrets stay inside the project (links included); one named by an absolute path
+ * elsewhere is the user's explicit choice, and reported so that a cloned spec cannot do it unseen.
+ */
+export function secretFilesInProject(plan: Plan, projectDir: string): Issue[] {
+  return plan.secrets.flatMap((s) => {
+    if (s.source.kind !== 'file') return [];
+    const { path, specPath } = s.source;
+    try {
+      confine(projectDir, path, {
+        what: specPath,
+        allowAbsolute: true,
+        hint: 'keep the file inside the project, or name it by its absolute path',
+      });
+    } catch (e) {
+      if (e instanceof UserInputError) return e.issues;
+      throw e;
+    }
+    if (!isAbsolute(path) || isInside(projectDir, path)) return [];
+    return [
+      {
+        path: specPath,
+        severity: 'warning' as const,
+        message: `reads ${path}, outside the project: wharf copies it into .wharf/secrets and mounts it where ${s.name} is used`,
+        hint: 'fine if you chose this file; a spec you did not write should not name one',
+      },
+    ];
+  });
 }

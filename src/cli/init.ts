@@ -1,7 +1,8 @@
 // `wharf init`: writes a template as wharf.yaml (or, with --ts, wharf.config.ts), and the
 // reference API source when the template builds it, so `wharf up` works in an empty directory.
 // In a directory with a package.json it adds the scripts wharf:up and wharf:check.
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { assertWritable, mkdirInside, readInside, writeInside } from '../fs/confined.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -56,24 +57,27 @@ export function init(dir: string, template: string, force = false, opts: { ts?: 
     throw new UserInputError([{ path: specName, severity: 'error', message, hint: `remove ${other} first` }]);
   }
   // Read before anything is written: a broken package.json must leave the directory as it was.
-  const pkg = readPackageJson(resolve(dir, 'package.json'));
+  const pkg = readPackageJson(dir);
   const text = readFileSync(templatePath(template), 'utf8');
   const created: string[] = [];
   const kept: string[] = [];
-  if (text.includes('context: ./apps/api') && !existsSync(resolve(dir, 'apps/api'))) {
+  const copyApi = text.includes('context: ./apps/api') && !lexists(resolve(dir, 'apps/api'));
+  // Every file init writes stays in the directory, also when one of them is a link leading out of it.
+  assertWritable(dir, [specName, '.wharf/wharf.schema.json', ...(pkg ? ['package.json'] : []), ...(copyApi ? ['apps/api'] : [])]);
+  if (copyApi) {
     // A built dist/server.js goes along: the Dockerfile then builds without the npm registry.
     const skip = new Set(['node_modules', 'test', '.tmp']);
-    cpSync(join(packageRoot, 'apps', 'api'), resolve(dir, 'apps', 'api'), {
+    cpSync(join(packageRoot, 'apps', 'api'), mkdirInside(dir, 'apps/api'), {
       recursive: true,
       filter: (src) => !src.split(/[\\/]/).some((part) => skip.has(part)) && !src.endsWith('.map'),
     });
     created.push('apps/api/');
   }
   if (opts.ts) {
-    writeFileSync(dest, configSource(parse(text)));
+    writeInside(dir, specName, configSource(parse(text)));
     created.unshift(specName);
   } else {
-    writeFileSync(dest, text);
+    writeInside(dir, specName, text);
     writeSchemaFile(resolve(dir));
     created.unshift(specName, '.wharf/wharf.schema.json');
   }
@@ -88,25 +92,36 @@ export function init(dir: string, template: string, force = false, opts: { ts?: 
     );
     if (added.length) {
       pkg.value.scripts = { ...scripts, ...Object.fromEntries(added) };
-      writeFileSync(pkg.path, `${JSON.stringify(pkg.value, null, pkg.indent)}\n`);
+      writeInside(dir, 'package.json', `${JSON.stringify(pkg.value, null, pkg.indent)}\n`);
       created.push(`package.json scripts ${added.map(([k]) => k).join(', ')}`);
     }
   }
   return { created, kept };
 }
 
-function readPackageJson(path: string): { path: string; value: Record<string, unknown>; indent: string } | undefined {
-  if (!existsSync(path)) return undefined;
-  const text = readFileSync(path, 'utf8');
+function readPackageJson(dir: string): { path: string; value: Record<string, unknown>; indent: string } | undefined {
+  const path = resolve(dir, 'package.json');
+  if (!lexists(path)) return undefined;
+  const text = readInside(dir, 'package.json').toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
-    const message = `not valid JSON: ${(e as Error).message}`;
+    // Node quotes the text around the error: never echo a file's content (it may hold tokens).
+    const message = `not valid JSON: ${(e as Error).message.replace(/,? ?"[^]*"(\.\.\.)? is not valid JSON/, '').replace(/\s+$/, '')}`;
     throw new UserInputError([{ path: basename(path), severity: 'error', message, hint: 'fix package.json, then run `wharf init` again' }]);
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     throw new UserInputError([{ path: basename(path), severity: 'error', message: 'should be a JSON object' }]);
   }
   return { path, value: value as Record<string, unknown>, indent: /^\{\r?\n([ \t]+)"/.exec(text)?.[1] ?? '  ' };
+}
+
+function lexists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -229,3 +229,23 @@ test('images: one listing finds the tagged ones (Docker Hub prefixes and :latest
     ],
   );
 });
+
+test('writeVariant: a committed link named like the rollback file is refused (exit 2), never written through', async () => {
+  const { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { UserInputError } = await import('../spec/issues.js');
+  const top = mkdtempSync(join(tmpdir(), 'wharf-variant-'));
+  try {
+    const dir = join(top, 'p', '.wharf', 'compose');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'compose.yaml'), 'services:\n  api: {image: x}\n');
+    writeFileSync(join(top, 'bashrc'), 'mine\n');
+    symlinkSync(join(top, 'bashrc'), join(dir, 'compose.rollback.yaml'));
+    const e = new ComposeEngine({ compose: { kind: 'v2', argv: ['docker', 'compose'], version: '2.26.1' }, project: 'shop', dir });
+    assert.throws(() => e.writeVariant('api', { image: 'y' }), UserInputError);
+    assert.equal(readFileSync(join(top, 'bashrc'), 'utf8'), 'mine\n');
+  } finally {
+    rmSync(top, { recursive: true, force: true });
+  }
+});

@@ -1,7 +1,8 @@
 // Docker Compose (v2 plugin or v1 binary) as an Engine: one host, rollouts side by side.
 // Everything Compose-specific stays here: the rendered compose.yaml, the config hash each
 // container carries, the project label.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeInside } from '../fs/confined.js';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { parse, stringify } from 'yaml';
@@ -142,7 +143,8 @@ export class ComposeEngine extends DockerEngine implements Engine {
   writeVariant(service: string, definition: Record<string, unknown>): string {
     const doc = parse(readFileSync(join(this.dir, this.file), 'utf8')) as { services: Record<string, Record<string, unknown>> };
     doc.services[service] = definition;
-    writeFileSync(join(this.dir, ROLLBACK_FILE), stringify(doc));
+    // Confined to the output directory: a committed link named like the file is refused, never written through.
+    writeInside(this.dir, ROLLBACK_FILE, stringify(doc));
     return ROLLBACK_FILE;
   }
 

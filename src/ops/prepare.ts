@@ -13,15 +13,16 @@ import { findSpecFile, loadSpecFile } from '../spec/load.js';
 import { UserInputError, type Issue } from '../spec/issues.js';
 import type { Stack } from '../spec/schema.js';
 import { writeFiles, type WriteResult } from './write.js';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { assertWritable, mkdirInside, writeInside } from '../fs/confined.js';
 import { schemaText } from '../spec/schema-text.js';
 
 /** The JSON Schema the templates point editors at (`# yaml-language-server: $schema=./.wharf/wharf.schema.json`). */
 export function writeSchemaFile(projectDir: string): string {
   const path = join(projectDir, '.wharf', 'wharf.schema.json');
   const text = schemaText();
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  if (!existsSync(path) || readFileSync(path, 'utf8') !== text) writeFileSync(path, text);
+  mkdirInside(projectDir, '.wharf', 0o700);
+  if (!existsSync(path) || readFileSync(path, 'utf8') !== text) writeInside(projectDir, path, text);
   return path;
 }
 
@@ -102,6 +103,14 @@ export async function prepare(opts: {
   const outDir = targetDir(loaded.layout, target);
   // The renderers (Grafana's SDK, the rule catalogues) load only for commands that render.
   const { loadRenderer, renderAll } = await import('../render/index.js');
+  // A link in .wharf (or a local backup destination) leading out of the project stops us before anything is written.
+  const root = loaded.layout.projectDir;
+  assertWritable(root, [
+    outDir,
+    loaded.layout.secretsDir,
+    join(root, '.wharf', 'wharf.schema.json'),
+    ...localBackupDirs(loaded.plan).map((path) => ({ path, allowAbsolute: true })),
+  ]);
   // Compose renders first so a renderer bug fails before secrets are made; Swarm names its
   // secrets by content, so it renders once they exist.
   let files = target === 'compose' ? renderAll(loaded.plan, 'compose', opts.render) : [];
@@ -117,7 +126,7 @@ export async function prepare(opts: {
       ...(sealed ? { ageRecipient: sealed.recipient, sealedSecrets: sealed.sealed } : {}),
     });
   }
-  const write = writeFiles(outDir, files);
+  const write = writeFiles(outDir, files, root);
   writeSchemaFile(loaded.layout.projectDir);
   ensureBackupDirs(loaded.plan, loaded.layout.projectDir);
   return {
@@ -148,11 +157,14 @@ export function secretHashes(plan: Plan, secretsDir: string): Record<string, str
 /** Local backup destinations are bind mounts: Compose would create them root-owned and world-readable. */
 export function ensureBackupDirs(plan: Plan, projectDir: string): string[] {
   const made = new Set<string>();
-  for (const j of plan.backups) {
-    if (j.destination.type !== 'local') continue;
-    const p = resolve(projectDir, j.destination.path);
-    mkdirSync(p, { recursive: true, mode: 0o700 });
-    made.add(p);
+  for (const path of localBackupDirs(plan)) {
+    // A destination written as an absolute path is the user's explicit choice (README, "Trust boundary").
+    mkdirInside(projectDir, path, 0o700, { allowAbsolute: true });
+    made.add(resolve(projectDir, path));
   }
   return [...made];
+}
+
+function localBackupDirs(plan: Plan): string[] {
+  return plan.backups.flatMap((j) => (j.destination.type === 'local' ? [j.destination.path] : []));
 }

@@ -3,7 +3,8 @@
 // replicas run which files is recorded beside the rendered files, so a reload that failed
 // half-way is retried by the next run.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { writeInside } from '../fs/confined.js';
 import { join } from 'node:path';
 import type { Component } from '../plan/model.js';
 import { replicasToReload, type LiveReplica } from '../plan/edge.js';
@@ -72,7 +73,7 @@ function readState(outDir: string): State {
 }
 
 function writeState(outDir: string, s: State): void {
-  writeFileSync(join(outDir, STATE), `${JSON.stringify(s, null, 2)}\n`);
+  writeInside(outDir, STATE, `${JSON.stringify(s, null, 2)}\n`);
 }
 
 /**

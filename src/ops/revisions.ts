@@ -2,7 +2,9 @@
 // rendered service definition and the image ID it ran, so a rollback re-creates exactly
 // that even after the tag moved on.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readInside, writeInside } from '../fs/confined.js';
+import { UserInputError } from '../spec/issues.js';
 import { join } from 'node:path';
 
 export interface Revision {
@@ -45,7 +47,20 @@ function stableJson(v: unknown): string {
 export function readRevisions(projectDir: string): Revisions {
   const p = revisionsPath(projectDir);
   if (!existsSync(p)) return {};
-  return JSON.parse(readFileSync(p, 'utf8')) as Revisions;
+  const refuse = (message: string): never => {
+    const hint = 'move the file away: wharf starts a new history (rollback then has nothing to go back to)';
+    throw new UserInputError([{ path: '.wharf/state/revisions.json', severity: 'error', message, hint }]);
+  };
+  let v: unknown;
+  try {
+    v = JSON.parse(readInside(projectDir, p).toString('utf8'));
+  } catch (e) {
+    if (e instanceof UserInputError) throw e;
+    // The parser's message quotes the file: name the problem, never the content.
+    return refuse('is not valid JSON');
+  }
+  const ok = v && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((l) => Array.isArray(l));
+  return ok ? (v as Revisions) : refuse('should map each service to a list of revisions');
 }
 
 /** Append a revision unless it is already the newest; keep the last KEEP. Written atomically. */
@@ -56,10 +71,7 @@ export function recordRevision(projectDir: string, service: string, r: Omit<Revi
   if (list.at(-1)?.revision === revision.revision) return { revision: list.at(-1)!, added: false };
   all[service] = [...list, revision].slice(-KEEP);
   const p = revisionsPath(projectDir);
-  mkdirSync(join(projectDir, '.wharf', 'state'), { recursive: true });
-  const tmp = `${p}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(all, null, 2)}\n`);
-  renameSync(tmp, p);
+  writeInside(projectDir, p, `${JSON.stringify(all, null, 2)}\n`);
   return { revision, added: true };
 }
 

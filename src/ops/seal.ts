@@ -1,8 +1,9 @@
 // The k8s target's secrets: an age identity kept with the other generated secrets, and every
 // Secret the rendered workloads mount sealed to it in SOPS format. A Secret whose value did
 // not change keeps its file byte for byte, so a render leaves Git alone.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeInside } from '../fs/confined.js';
+import { dirname, join } from 'node:path';
 import type { Plan } from '../plan/model.js';
 import { secretFileName, secretsNeeded } from '../render/k8s/index.js';
 import * as age from 'age-encryption';
@@ -25,7 +26,7 @@ export async function ensureAgeIdentity(
     return { identity, recipient: await age.identityToRecipient(identity), path, created: false };
   }
   const { identity, recipient } = await newAgeIdentity();
-  writeFileSync(path, `# public key: ${recipient}\n${identity}\n`, { mode: 0o600 });
+  writeInside(dirname(dirname(secretsDir)), path, `# public key: ${recipient}\n${identity}\n`, { mode: 0o600, dirMode: 0o700 });
   return { identity, recipient, path, created: true };
 }
 

@@ -59,7 +59,11 @@ export function planAcmeClient(stack: Stack, domains: string[], addSecret: (s: S
   if (stack.tls.mode !== 'acme') throw new Error('bug: planAcmeClient without tls.mode acme');
   const ca = acmeCa(stack.tls);
   if (ca.root)
-    addSecret({ name: ACME_ROOT_SECRET, purpose: 'root certificate of the ACME directory', source: { kind: 'file', path: ca.root } });
+    addSecret({
+      name: ACME_ROOT_SECRET,
+      purpose: 'root certificate of the ACME directory',
+      source: { kind: 'file', path: ca.root, specPath: 'tls.ca.root' },
+    });
   volumes.push(
     { name: ACME_DATA_VOLUME, component: ACME_COMPONENT, purpose: 'ACME account key, private keys and certificates (lego)' },
     { name: ACME_CERTS_VOLUME, component: ACME_COMPONENT, purpose: 'the issued certificate and key the edge loads' },

@@ -38,7 +38,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
     addSecret({
       name: n,
       purpose: 'user secret',
-      source: 'file' in s ? { kind: 'file', path: s.file } : { kind: 'random', length: s.length },
+      source: 'file' in s ? { kind: 'file', path: s.file, specPath: `secrets.${n}.file` } : { kind: 'random', length: s.length },
     });
   }
   for (const [n, db] of Object.entries(stack.databases)) {

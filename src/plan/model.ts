@@ -76,7 +76,8 @@ export interface Route {
 
 export type SecretSource =
   | { kind: 'random'; length: number }
-  | { kind: 'file'; path: string }
+  /** specPath: where the spec names the file (secrets.<name>.file, tls.cert), for errors */
+  | { kind: 'file'; path: string; specPath: string }
   /** Files derived from other secrets, written by the same step that writes those. */
   | { kind: 'htpasswd'; user: string; from: string }
   | { kind: 'haproxy-userlist'; list: string; user: string; from: string }

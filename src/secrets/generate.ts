@@ -2,13 +2,14 @@
 // from a CSPRNG (or a user file) and are never printed; derived files (htpasswd,
 // HAProxy userlist, Redis ACL, exporter configs, TLS) are computed from them.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { assertWritable, mkdirInside, readInside, writeInside } from '../fs/confined.js';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { connectionUrl } from '../escape/url.js';
 import type { Plan, Secret } from '../plan/model.js';
-import { UserInputError } from '../spec/issues.js';
+import { UserInputError, type Issue } from '../spec/issues.js';
 import { OperationError } from '../errors.js';
 
 export interface SecretsResult {
@@ -46,19 +47,20 @@ const FILE_MODE = 0o644;
  * .wharf/secrets as it was (or absent).
  */
 export async function ensureSecrets(plan: Plan, secretsDir: string, projectDir: string): Promise<SecretsResult> {
-  const missing = plan.secrets.flatMap((s) =>
-    s.source.kind === 'file' && !existsSync(resolve(projectDir, s.source.path))
-      ? [
-          {
-            path: `secrets.${s.name}.file`,
-            message: `file ${s.source.path} does not exist`,
-            hint: 'create it, or use `generate: true`',
-            severity: 'error' as const,
-          },
-        ]
-      : [],
-  );
-  if (missing.length) throw new UserInputError(missing);
+  // User files first, all of them: a missing file, or one outside the project, stops us before anything is written.
+  const userFiles = new Map<string, Buffer>();
+  const refused: Issue[] = [];
+  for (const s of plan.secrets) {
+    if (s.source.kind !== 'file') continue;
+    try {
+      userFiles.set(s.name, readUserFile(projectDir, s.source));
+    } catch (e) {
+      if (!(e instanceof UserInputError)) throw e;
+      refused.push(...e.issues);
+    }
+  }
+  if (refused.length) throw new UserInputError(refused);
+  assertWritable(projectDir, [secretsDir]);
 
   const created: string[] = [];
   const kept: string[] = [];
@@ -84,7 +86,7 @@ export async function ensureSecrets(plan: Plan, secretsDir: string, projectDir: 
       statSync(path).size > 0 &&
       (fingerprint === undefined || (existsSync(metaPath) && readFileSync(metaPath, 'utf8') === fingerprint));
     if (s.source.kind === 'file') {
-      const value = readFileSync(resolve(projectDir, s.source.path));
+      const value = userFiles.get(s.name)!;
       if (!existsSync(path) || !onDisk(s.name).equals(value)) {
         writes.push({ path, contents: value });
         created.push(s.name);
@@ -103,11 +105,10 @@ export async function ensureSecrets(plan: Plan, secretsDir: string, projectDir: 
   };
   for (const s of plan.secrets) await visit(s, []);
 
-  mkdirSync(secretsDir, { recursive: true, mode: DIR_MODE });
-  chmodSync(secretsDir, DIR_MODE);
+  chmodSync(mkdirInside(projectDir, secretsDir, DIR_MODE), DIR_MODE);
   const ignore = join(secretsDir, '.gitignore');
-  if (!existsSync(ignore)) writeFileSync(ignore, '*\n', { mode: FILE_MODE });
-  for (const w of writes) atomicWrite(w.path, w.contents);
+  if (!existsSync(ignore)) writeInside(projectDir, ignore, '*\n', { mode: FILE_MODE });
+  for (const w of writes) writeInside(projectDir, w.path, w.contents, { mode: FILE_MODE, dirMode: DIR_MODE });
   return { dir: secretsDir, created, kept };
 }
 
@@ -218,9 +219,14 @@ function openssl(args: string[], input?: string): string {
   }
 }
 
-function atomicWrite(path: string, contents: string | Buffer): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, contents, { mode: FILE_MODE });
-  chmodSync(tmp, FILE_MODE);
-  renameSync(tmp, path);
+/**
+ * A secret's source file, as the spec names it (secrets.<name>.file, tls.cert, tls.key): inside the
+ * project, links included, or an absolute path, which is the user's explicit choice (`check` lists those).
+ */
+export function readUserFile(projectDir: string, src: { path: string; specPath: string }): Buffer {
+  return readInside(projectDir, src.path, {
+    what: src.specPath,
+    allowAbsolute: true,
+    hint: 'keep the file inside the project, or name it by its absolute path if it really lives elsewhere',
+  });
 }

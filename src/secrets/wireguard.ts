@@ -3,8 +3,9 @@
 // part that reaches rendered files. X25519 from node:crypto, in the base64 form `wg genkey`
 // and `wg pubkey` use, so no wireguard-tools are needed on this machine.
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeInside } from '../fs/confined.js';
+import { dirname, join } from 'node:path';
 
 export interface WireguardKeys {
   /** node name -> base64 public key */
@@ -47,13 +48,9 @@ export function ensureWireguardKeys(secretsDir: string, nodes: string[]): Wiregu
     out.publicKeys[n] = publicKeyOf(priv);
   }
   if (writes.length) {
-    mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
-    for (const w of writes) {
-      const tmp = `${w.path}.wharf-tmp-${process.pid}`;
-      writeFileSync(tmp, w.value, { mode: 0o600 });
-      chmodSync(tmp, 0o600);
-      renameSync(tmp, w.path);
-    }
+    // secretsDir is <project>/.wharf/secrets: nothing is written outside the project.
+    const root = dirname(dirname(secretsDir));
+    for (const w of writes) writeInside(root, w.path, w.value, { mode: 0o600, dirMode: 0o700 });
   }
   return out;
 }

@@ -232,7 +232,21 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return describeString(v);
   return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/**
+ * A string is shown only when short, on one line and not shaped like a credential: a wharf.yaml
+ * that is really /etc/passwd or a dotenv file must not be echoed into a terminal or a CI log.
+ */
+export function describeString(v: string): string {
+  const credential = /^\s*[A-Za-z_][A-Za-z0-9_.-]*\s*=|pass|secret|token|api.?key|private|:\/\/[^/\s]*:[^/\s]*@/i.test(v);
+  if (v.length > 60 || /[\r\n]/.test(v) || credential) {
+    const lines = v.split(/\r?\n/).length;
+    return `a string of ${v.length} characters${lines > 1 ? ` on ${lines} lines` : ''} (not shown: is this the right file?)`;
+  }
+  return `string ${JSON.stringify(v)}`;
 }
 
 function getAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {

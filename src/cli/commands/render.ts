@@ -27,6 +27,7 @@ export const registerRender: Register = (program, cli) => {
         ),
       );
       if (p.write.removed.length) out.log(`removed stale files: ${p.write.removed.join(', ')}`);
+      if (p.write.kept.length) out.log(`left in place (no longer rendered, not provably written by wharf): ${p.write.kept.join(', ')}`);
       const made = `${p.secrets.created.length} created, ${p.secrets.kept.length} kept`;
       out.log(`${p.files.length} files in ${p.outDir}; secrets in ${p.secretsDir} (${made})`);
       if (p.ageKeyPath) {

@@ -90,7 +90,11 @@ export function planTls(stack: Stack, hosts: string[], routed: string[], addSecr
     // Traefik keeps its own resolver; the same ca: means the same CA (its root through LEGO_CA_CERTIFICATES).
     const ca = acmeCa(stack.tls);
     if (ca.root)
-      addSecret({ name: ACME_ROOT_SECRET, purpose: 'root certificate of the ACME directory', source: { kind: 'file', path: ca.root } });
+      addSecret({
+        name: ACME_ROOT_SECRET,
+        purpose: 'root certificate of the ACME directory',
+        source: { kind: 'file', path: ca.root, specPath: 'tls.ca.root' },
+      });
     const caServer = ca.directory === letsEncrypt.production ? undefined : ca.directory;
     return { mode: 'acme' as const, email: stack.tls.email, staging: caServer === letsEncrypt.staging, caServer, hosts };
   }
@@ -102,12 +106,12 @@ export function planTls(stack: Stack, hosts: string[], routed: string[], addSecr
   const selfSigned = hosts.filter((h) => !domains.includes(h));
   addSecret(
     stack.tls.mode === 'files'
-      ? { name: 'edge-tls-key', purpose: 'edge TLS private key', source: { kind: 'file', path: stack.tls.key } }
+      ? { name: 'edge-tls-key', purpose: 'edge TLS private key', source: { kind: 'file', path: stack.tls.key, specPath: 'tls.key' } }
       : { name: 'edge-tls-key', purpose: 'edge TLS private key (self-signed)', source: { kind: 'tls-key' } },
   );
   addSecret(
     stack.tls.mode === 'files'
-      ? { name: 'edge-tls-cert', purpose: 'edge TLS certificate', source: { kind: 'file', path: stack.tls.cert } }
+      ? { name: 'edge-tls-cert', purpose: 'edge TLS certificate', source: { kind: 'file', path: stack.tls.cert, specPath: 'tls.cert' } }
       : {
           name: 'edge-tls-cert',
           purpose: 'edge TLS certificate (self-signed)',

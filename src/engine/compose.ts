@@ -11,6 +11,7 @@ import { DockerEngine, type WantedService } from './docker-engine.js';
 import {
   logFlags,
   logTimeout,
+  type AttachOptions,
   type Desired,
   type Engine,
   type ImageSource,
@@ -20,6 +21,7 @@ import {
   type UpdateStatus,
 } from './engine.js';
 import { docker, listedName, type ContainerRef } from './docker.js';
+import type { ContainerState } from './live.js';
 import type { NodeState } from './nodes.js';
 import type { Runner } from './run.js';
 import type { Component } from '../plan/model.js';
@@ -43,6 +45,7 @@ export const ROLLBACK_FILE = 'compose.rollback.yaml';
 export const PROJECT_LABEL = 'com.docker.compose.project';
 export const SERVICE_LABEL = 'com.docker.compose.service';
 export const CONFIG_HASH_LABEL = 'com.docker.compose.config-hash';
+export const NUMBER_LABEL = 'com.docker.compose.container-number';
 
 export class ComposeEngine extends DockerEngine implements Engine {
   readonly kind = 'compose' as const;
@@ -260,6 +263,15 @@ export class ComposeEngine extends DockerEngine implements Engine {
 
   ps(): Cmd {
     return this.c(['ps', '-a'], 'list containers', { timeoutMs: 30_000 });
+  }
+
+  replica(c: ContainerState): string {
+    return c.labels[NUMBER_LABEL] ?? c.name;
+  }
+
+  /** No dependency is started or recreated: a hook runs against what serves now. */
+  run(service: string, argv: string[], attach: AttachOptions): Cmd {
+    return this.c(['run', '--rm', '--no-deps', ...(attach.tty ? [] : ['-T']), service, ...argv], `run a one-off ${service} container`);
   }
 
   /**

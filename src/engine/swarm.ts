@@ -19,12 +19,14 @@ import {
   type ToolCheck,
   type UpdateStatus,
 } from './engine.js';
+import type { ContainerState } from './live.js';
 import { nodeDockerHost, parseNodeInspect, type NodeState } from './nodes.js';
 import type { Runner } from './run.js';
 import { swarmAddressing } from '../render/addressing.js';
 
 export const STACK_NAMESPACE_LABEL = 'com.docker.stack.namespace';
 export const SWARM_SERVICE_LABEL = 'com.docker.swarm.service.name';
+export const TASK_NAME_LABEL = 'com.docker.swarm.task.name';
 
 export interface SwarmEngineOptions {
   project: string;
@@ -226,6 +228,16 @@ export class SwarmEngine extends DockerEngine implements Engine {
 
   ps(): Cmd {
     return this.c(['stack', 'ps', '--no-trunc', this.project], 'list tasks', { timeoutMs: 30_000 });
+  }
+
+  /** the task's slot (stack_api.2.<task id>); a global service's task: its node */
+  replica(c: ContainerState): string {
+    const slot = (c.labels[TASK_NAME_LABEL] ?? '').split('.').at(-2) ?? '';
+    return /^\d+$/.test(slot) ? slot : (c.node ?? slot.slice(0, 12));
+  }
+
+  run(service: string): Cmd {
+    throw new Error(`bug: one-off containers on swarm are not supported yet (wharf run ${service} is refused before this)`);
   }
 
   /** desired and running replicas of every service, one JSON object per line */

@@ -15,7 +15,8 @@ interface ExecFlags extends TargetFlags {
 function writer(out: Out): (text: string, stream: 'stdout' | 'stderr') => void {
   if (out.write) return out.write.bind(out);
   return (text, stream) => {
-    for (const l of text.replace(/\n$/, '').split('\n')) stream === 'stdout' ? out.log(l) : out.error(l);
+    const print = stream === 'stdout' ? (l: string) => out.log(l) : (l: string) => out.error(l);
+    for (const l of text.replace(/\n$/, '').split('\n')) print(l);
   };
 }
 

@@ -59,5 +59,6 @@ test('secretForms: each form once, longest first, nothing shorter than the minim
   assert.ok(f.includes('Abcdefgh12') && f.includes(Buffer.from('Abcdefgh12').toString('base64')));
   assert.ok(!f.includes('abc'));
   assert.deepEqual(f, [...new Set(f)]);
+  assert.deepEqual(secretForms(['Abcdefgh12\n']), f, "a file's trailing newline is not masked");
   for (let i = 1; i < f.length; i++) assert.ok(f[i - 1]!.length >= f[i]!.length);
 });

@@ -11,11 +11,12 @@ export const MIN_SECRET_LENGTH = 6;
 /**
  * The forms a secret value is printed in besides itself: percent-encoded (the connection URLs
  * wharf derives encode every password) and base64 (a value an application encodes for an
- * Authorization header or a config blob). Each form of at least MIN_SECRET_LENGTH, longest first.
+ * Authorization header or a config blob), trailing whitespace dropped. Each form of at least MIN_SECRET_LENGTH, longest first.
  */
 export function secretForms(values: readonly string[]): string[] {
   const out = new Set<string>();
-  for (const v of values) {
+  // a file's trailing newline is not part of the secret: masking it would swallow the line break after it
+  for (const v of values.map((x) => x.replace(/\s+$/, ''))) {
     if (v.length < MIN_SECRET_LENGTH) continue;
     out.add(v);
     if (!/\p{Cs}/u.test(v)) out.add(urlComponent(v));

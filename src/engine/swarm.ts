@@ -5,6 +5,7 @@
 // for a user with DOCKER_HOST=ssh://a-manager. The client must have `docker stack config`
 // (docker 25+); the nodes' engines may be older (20.10 answers API 1.41).
 import { cmd, type Cmd } from './command.js';
+import { OperationError } from '../errors.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -236,8 +237,9 @@ export class SwarmEngine extends DockerEngine implements Engine {
     return /^\d+$/.test(slot) ? slot : (c.node ?? slot.slice(0, 12));
   }
 
+  /** `wharf run` is refused on swarm before this; a release hook reaches it and fails the rollout before anything is replaced */
   run(service: string): Cmd {
-    throw new Error(`bug: one-off containers on swarm are not supported yet (wharf run ${service} is refused before this)`);
+    throw new OperationError(`one-off containers (wharf run, release hooks of ${service}) are not supported on swarm yet`);
   }
 
   /** desired and running replicas of every service, one JSON object per line */

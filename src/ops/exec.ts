@@ -6,6 +6,7 @@ import type { AttachOptions } from '../engine/engine.js';
 import type { ContainerState } from '../engine/live.js';
 import type { RunOptions } from '../engine/run.js';
 import { InputError, OperationError } from '../errors.js';
+import { secretEnvArgs } from '../plan/build/services.js';
 
 /** A shell, bash where the image has it: a fixed script, no user input inside. */
 export const DEFAULT_SHELL = ['sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi'];
@@ -34,6 +35,14 @@ export function pickReplica(ctx: OpsContext, containers: ContainerState[], servi
   return running[i]!;
 }
 
+/** The user's argv with the env the service reads from secret files (exec: through its entrypoint, which exec skips). */
+function withSecretEnv(ctx: OpsContext, service: string, argv: string[], entrypoint: boolean): string[] {
+  const c = ctx.plan.components.find((x) => x.name === service);
+  const prefix = c ? secretEnvArgs(c) : [];
+  if (!prefix.length) return argv;
+  return [...(entrypoint ? (c!.entrypoint ?? []) : []), ...prefix, ...argv];
+}
+
 function attach(o: AttachedOptions): { opts: AttachOptions; run: RunOptions } {
   const opts = { stdin: true, tty: o.terminal };
   return { opts, run: o.terminal ? { reject: false, attach: 'terminal' } : { reject: false, attach: 'stdin', onOutput: o.write } };
@@ -48,7 +57,7 @@ export async function execIn(
   const live = await ctx.engine.liveState(run);
   const c = pickReplica(ctx, live.containers, x.service, x.replica);
   const a = attach(x);
-  const argv = x.argv.length ? x.argv : DEFAULT_SHELL;
+  const argv = withSecretEnv(ctx, x.service, x.argv.length ? x.argv : DEFAULT_SHELL, true);
   const cmd = ctx.engine.exec(c, argv, `run a command in ${c.name}`, undefined, a.opts);
   const r = await run({ ...cmd, redact: secretValues(ctx.secretsDir) }, a.run);
   return { exitCode: r.exitCode, container: c.name };
@@ -57,7 +66,7 @@ export async function execIn(
 /** Runs argv in a one-off container of the service, removed when it exits; returns its exit code. */
 export async function runOnce(ctx: OpsContext, x: { service: string; argv: string[] } & AttachedOptions): Promise<{ exitCode: number }> {
   const a = attach(x);
-  const cmd = ctx.engine.run(x.service, x.argv, a.opts);
+  const cmd = ctx.engine.run(x.service, withSecretEnv(ctx, x.service, x.argv, false), a.opts);
   const r = await runnerOf(ctx)({ ...cmd, redact: secretValues(ctx.secretsDir) }, a.run);
   return { exitCode: r.exitCode };
 }

@@ -46,6 +46,7 @@ export const PROJECT_LABEL = 'com.docker.compose.project';
 export const SERVICE_LABEL = 'com.docker.compose.service';
 export const CONFIG_HASH_LABEL = 'com.docker.compose.config-hash';
 export const NUMBER_LABEL = 'com.docker.compose.container-number';
+export const ONEOFF_LABEL = 'com.docker.compose.oneoff';
 
 export class ComposeEngine extends DockerEngine implements Engine {
   readonly kind = 'compose' as const;
@@ -307,8 +308,9 @@ export class ComposeEngine extends DockerEngine implements Engine {
     return [`label=${PROJECT_LABEL}=${this.project}`];
   }
 
+  /** A one-off container (wharf run, a release hook) is no replica of its service: status, exec and rollouts skip it. */
   serviceOf(labels: Record<string, string>): string | undefined {
-    return labels[PROJECT_LABEL] === this.project ? labels[SERVICE_LABEL] : undefined;
+    return labels[PROJECT_LABEL] === this.project && labels[ONEOFF_LABEL] !== 'True' ? labels[SERVICE_LABEL] : undefined;
   }
 
   networkName(network: string): string {

@@ -194,6 +194,13 @@ test('the reorder window releases lines that waited long enough, in time order',
   assert.ok(compareLines(l(1, 'x', '1'), l(1, 'x', '2')) < 0, 'the same instant: by replica');
 });
 
+test('compose: a one-off container (wharf run, a hook) is no replica of its service', () => {
+  const e = new ComposeEngine({ compose: { kind: 'v2', argv: ['docker', 'compose'], version: '2.26.1' }, project: 't', dir: '/d' });
+  const labels = { 'com.docker.compose.project': 't', 'com.docker.compose.service': 'api' };
+  assert.equal(e.serviceOf({ ...labels, 'com.docker.compose.oneoff': 'False' }), 'api');
+  assert.equal(e.serviceOf({ ...labels, 'com.docker.compose.oneoff': 'True' }), undefined);
+});
+
 test('swarm: a replica is its task slot, on its node', () => {
   const e = new SwarmEngine({ project: 'shop', dir: '/d' });
   const base = {

@@ -6,8 +6,9 @@ import type { Runner } from '../engine/run.js';
 import { parseDockerHost } from './parse-options.js';
 import type { Out } from './output.js';
 
-/** ok: exit 0; failed: the operation ran and did not succeed (1); invalid: refused input (2). */
-export type Outcome = 'ok' | 'failed' | 'invalid';
+/** ok: exit 0; failed: the operation ran and did not succeed (1); invalid: refused input (2);
+ *  exitCode: a command wharf ran for the user (exec, run) ended so, passed through. */
+export type Outcome = 'ok' | 'failed' | 'invalid' | { exitCode: number };
 
 export interface Io {
   out: Out;

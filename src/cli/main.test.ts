@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommanderError } from 'commander';
-import { recordingRunner } from '../engine/run.js';
+import { recordingRunner, type RunResult } from '../engine/run.js';
 import { InputError, OperationError } from '../errors.js';
 import { UserInputError } from '../spec/issues.js';
 import { dirSnapshot, tempProject } from '../../test/support/project.js';
@@ -87,10 +87,15 @@ test('unknown service, unknown backup target, unknown or unsupported target: exi
       [['down', '--volumes'], /refusing to delete volumes without confirmation\n {2}hint: pass --yes/],
     ];
     for (const command of Object.keys(commandTargets).filter((c) => !['check', 'render'].includes(c))) {
-      const args = ['rollback', 'restore'].includes(command) ? [command, 'db'] : [command];
+      const args = ['rollback', 'restore'].includes(command)
+        ? [command, 'db']
+        : ['exec', 'run'].includes(command)
+          ? [command, 'api', 'x']
+          : [command];
+      const supported = commandTargets[command as keyof typeof commandTargets].join(', ');
       cases.push([
         [...args, '--target', 'k8s'],
-        new RegExp(`wharf ${command} does not support the k8s target \\(--target k8s\\); it supports compose, swarm`),
+        new RegExp(`wharf ${command} does not support the k8s target \\(--target k8s\\); it supports ${supported}`),
       ]);
     }
     for (const [args, message] of cases) {
@@ -134,42 +139,69 @@ test('a spec whose target: a command cannot drive is refused the same way', asyn
   }
 });
 
-test('wharf logs: exact argv per service, merged and prefixed by the tool; every app service by default', async () => {
+/** A one-host Docker running api replicas 1 and 2 of project shop; `logs` answers each replica's lines. */
+function shopDocker(logs: (id: string) => Partial<RunResult> = () => ({}), user: Partial<RunResult> = {}) {
+  const box = (id: string, n: number) => ({
+    Id: id,
+    Name: `/shop-api-${n}`,
+    Image: 'sha256:i',
+    State: { Status: 'running', StartedAt: '2026-12-07T10:00:00Z', ExitCode: 0 },
+    Config: {
+      Image: 'x',
+      Labels: {
+        'com.docker.compose.project': 'shop',
+        'com.docker.compose.service': 'api',
+        'com.docker.compose.container-number': String(n),
+      },
+    },
+    NetworkSettings: {},
+  });
+  return recordingRunner((c) => {
+    const a = c.argv;
+    if (composeVersion(a)) return { stdout: 'Docker Compose version v2.26.1' };
+    if (a[1] === 'ps') return { stdout: 'c1\nc2' };
+    if (a[1] === 'inspect') return { stdout: JSON.stringify([box('c1', 1), box('c2', 2)]) };
+    if (a[1] === 'logs') return logs(a.at(-1)!);
+    if (a[1] === 'exec' || a.includes('run')) return user;
+    return undefined;
+  });
+}
+
+test('wharf logs: each replica read with timestamps on its engine, --since/--tail/--follow as given, secrets handed to the executor', async () => {
   const p = tempProject(templateText('api'));
   try {
-    const dir = join(p.dir, '.wharf', 'compose');
-    const base = ['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'logs', '--no-color'];
-    const named = await wharf(p.spec, 'logs', 'api', '--since', '10m', '--tail', '5');
-    assert.equal(named.code, 0, named.text);
-    assert.deepEqual(
-      named.calls.map((c) => c.argv),
-      [
-        ['docker', 'compose', 'version'],
-        [...base, '--tail', '5', '--since', '10m', 'api'],
-      ],
-    );
-    assert.equal(named.calls[1]!.cwd, dir);
-    assert.equal(named.calls[1]!.timeoutMs, 30_000);
-    const follow = await wharf(p.spec, 'logs', '--follow', '--since', '2026-12-07T10:00:00Z');
-    assert.equal(follow.code, 0, follow.text);
-    assert.deepEqual(
-      follow.calls.slice(1).map((c) => c.argv),
-      [[...base, '--tail', 'all', '--since', '2026-12-07T10:00:00Z', '--follow', 'api']],
-    );
-    assert.equal(follow.calls[1]!.timeoutMs, undefined, 'a followed stream has no timeout');
-    // a secret an app prints is masked in every line (run() redacts what the command carries)
     mkdirSync(join(p.dir, '.wharf', 'secrets'), { recursive: true });
     writeFileSync(join(p.dir, '.wharf', 'secrets', 'db-password'), 's3cret-value-of-db\n');
-    const plain = await wharf(p.spec, 'logs');
+    const logsOf = async (...args: string[]) => {
+      const out = recorder();
+      const rec = shopDocker();
+      const code = await main(['node', 'wharf', 'logs', ...args, '--file', p.spec], out, { runner: rec.runner, interactive: false });
+      assert.equal(code, 0, out.text());
+      return rec.calls.filter((c) => c.argv[1] === 'logs');
+    };
+    const named = await logsOf('api', '--since', '10m', '--tail', '5');
     assert.deepEqual(
-      plain.calls.slice(1).map((c) => c.argv),
-      [[...base, '--tail', '100', 'api']],
+      named.map((c) => c.argv),
+      [
+        ['docker', 'logs', '--tail', '5', '--timestamps', '--since', '10m', 'c1'],
+        ['docker', 'logs', '--tail', '5', '--timestamps', '--since', '10m', 'c2'],
+      ],
     );
-    assert.ok(plain.calls[1]!.redact?.includes('s3cret-value-of-db'));
+    assert.equal(named[0]!.timeoutMs, 20_000);
+    assert.ok(named[0]!.redact?.includes('s3cret-value-of-db'));
+    assert.deepEqual(
+      (await logsOf()).map((c) => c.argv.slice(2, 4)),
+      [
+        ['--tail', '100'],
+        ['--tail', '100'],
+      ],
+      'every app service, 100 lines per replica by default',
+    );
     for (const bad of [
       ['--since', '-x'],
       ['--since', 'yesterday'],
       ['--tail', '0'],
+      ['--grep', '(unclosed'],
     ]) {
       const r = await wharf(p.spec, 'logs', ...bad);
       assert.equal(r.code, 2, `${bad.join(' ')}: ${r.text}`);
@@ -180,16 +212,51 @@ test('wharf logs: exact argv per service, merged and prefixed by the tool; every
   }
 });
 
-test('a failed log read is an operation failure (exit 1) naming the service', async () => {
+test('a failed log read is an operation failure (exit 1) naming the replica', async () => {
   const p = tempProject(templateText('api'));
   try {
     const out = recorder();
-    const rec = recordingRunner((c) =>
-      composeVersion(c.argv) ? { stdout: 'Docker Compose version v2.26.1' } : { exitCode: 1, stderr: 'no such service' },
-    );
+    const rec = shopDocker((id) => (id === 'c2' ? { exitCode: 1, stderr: 'no such container' } : {}));
     const code = await main(['node', 'wharf', 'logs', '--file', p.spec], out, { runner: rec.runner });
     assert.equal(code, 1);
-    assert.match(out.text(), /could not read the logs: read the last 100 log lines of api \(exit 1\)\n {2}hint: .*wharf status/);
+    assert.match(out.text(), /could not read the logs of api\.2 \(exit 1\)\n {2}hint: .*wharf status/);
+  } finally {
+    p.cleanup();
+  }
+});
+
+test('wharf exec and run: argv as given after --, the exit code passed through; an unknown replica is exit 2', async () => {
+  const p = tempProject(templateText('api'));
+  try {
+    const go = async (...args: string[]) => {
+      const out = recorder();
+      const rec = shopDocker(undefined, { exitCode: 42 });
+      const code = await main(['node', 'wharf', args[0]!, '--file', p.spec, ...args.slice(1)], out, {
+        runner: rec.runner,
+        interactive: false,
+      });
+      return { code, text: out.text(), calls: rec.calls.filter((c) => c.argv.includes('exec') || c.argv.includes('run')) };
+    };
+    const hostile = ['sh', '-c', 'echo "$1"', 'x', '$(rm -rf /); `id`'];
+    const e = await go('exec', 'api', '--replica', '2', '--', ...hostile);
+    assert.equal(e.code, 42, e.text);
+    assert.deepEqual(e.calls[0]!.argv, ['docker', 'exec', '--interactive', 'c2', ...hostile]);
+    assert.equal(e.calls[0]!.timeoutMs, undefined);
+    const shell = await go('exec', 'api');
+    assert.deepEqual(shell.calls[0]!.argv.slice(0, 5), ['docker', 'exec', '--interactive', 'c1', 'sh'], 'a shell in the first replica');
+    const r = await go('run', 'api', '--', 'node', 'migrate.js', '--to', 'latest');
+    assert.equal(r.code, 42, r.text);
+    assert.deepEqual(r.calls[0]!.argv, [
+      ...['docker', 'compose', '-p', 'shop', '-f', 'compose.yaml', 'run', '--rm', '--no-deps', '-T', 'api'],
+      ...['node', 'migrate.js', '--to', 'latest'],
+    ]);
+    const unknown = await go('exec', 'api', '--replica', '7', '--', 'true');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.text, /no running replica 7 of api \(running: 1, 2\)/);
+    assert.deepEqual(unknown.calls, []);
+    const swarm = await go('run', 'api', '--target', 'swarm', '--', 'true');
+    assert.equal(swarm.code, 2);
+    assert.match(swarm.text, /not supported on swarm yet/);
   } finally {
     p.cleanup();
   }

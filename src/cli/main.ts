@@ -11,6 +11,7 @@ import { registerCheck } from './commands/check.js';
 import { registerCluster } from './commands/cluster.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerDown } from './commands/down.js';
+import { registerExec, registerRun } from './commands/exec.js';
 import { registerImport } from './commands/import.js';
 import { registerInit } from './commands/init.js';
 import { registerLoadtest } from './commands/loadtest.js';
@@ -48,6 +49,8 @@ const commands: Register[] = [
   registerStatus,
   registerDoctor,
   registerLogs,
+  registerExec,
+  registerRun,
   registerLoadtest,
   registerBackup,
   registerBackups,
@@ -73,14 +76,15 @@ export function program(cli: Cli): Command {
   return cmd;
 }
 
-const exitOf: Record<Outcome, number> = { ok: EXIT.ok, failed: EXIT.failed, invalid: EXIT.input };
+const exits = { ok: EXIT.ok, failed: EXIT.failed, invalid: EXIT.input };
+const exitOf = (o: Outcome): number => (typeof o === 'object' ? o.exitCode : exits[o]);
 
 /** Runs wharf with argv; returns the exit code. Nothing else in the CLI picks one. */
 export async function main(argv = process.argv, out: Out = stdio, io: Partial<Io> = {}): Promise<number> {
   const cli: Cli = { io: { ...processIo(out), ...io }, outcome: 'ok' };
   try {
     await program(cli).parseAsync(argv);
-    return exitOf[cli.outcome];
+    return exitOf(cli.outcome);
   } catch (err) {
     const verbose = argv.includes('--verbose') || !!process.env.WHARF_DEBUG;
     return reportError(cli.io.out, err, verbose);

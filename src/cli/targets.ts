@@ -16,6 +16,8 @@ export const commandTargets = {
   status: running,
   doctor: running,
   logs: running,
+  exec: running,
+  run: ['compose'] as readonly Target[],
   rollout: running,
   rollback: running,
   loadtest: running,
@@ -30,6 +32,11 @@ export type TargetedCommand = keyof typeof commandTargets;
 /** Why a target cannot run a command, and what to do instead. */
 const instead: Partial<Record<Target, string>> = {
   k8s: 'wharf does not drive a cluster itself yet: run `wharf render --target k8s`, commit .wharf/k8s and let Flux apply it',
+};
+
+/** Commands a target will drive but does not yet: the hint says so. */
+const notYet: Partial<Record<TargetedCommand, string>> = {
+  run: 'one-off containers are not supported on swarm yet: `wharf exec <service> -- cmd...` runs it in a running replica',
 };
 
 /** --target with every known target as a choice (an unknown one is a usage error, exit 2). */
@@ -59,6 +66,6 @@ export function refuseUnsupported(command: TargetedCommand, target: Target, from
   const where = from === 'option' ? '--target' : "the spec's target:";
   throw new InputError(
     `wharf ${command} does not support the ${target} target (${where} ${target}); it supports ${commandTargets[command].join(', ')}`,
-    { hint: instead[target] ?? `pass --target ${commandTargets[command][0]}` },
+    { hint: instead[target] ?? notYet[command] ?? `pass --target ${commandTargets[command][0]}` },
   );
 }

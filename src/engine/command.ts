@@ -1,6 +1,7 @@
 // Commands as data. Builders in this folder return Cmd objects; only run.ts spawns them,
 // so `--dry-run` prints them and tests compare them exactly.
 import { shellWord } from '../escape/shell.js';
+import { redactText } from './redactor.js';
 
 export interface Cmd {
   argv: string[];
@@ -30,14 +31,7 @@ export function formatCmd(c: Cmd): string {
   return c.cwd ? `(cd ${shellWord(c.cwd)} && ${line})` : line;
 }
 
-/** Replace every occurrence of each secret value by ***. Short values are left alone:
- *  masking "1" would mangle every number in the output. */
+/** Replace every occurrence of each secret value by *** (engine/redactor.ts). */
 export function redact(text: string, secrets: readonly string[] | undefined): string {
-  if (!secrets?.length) return text;
-  let out = text;
-  for (const s of secrets) {
-    if (s.length < 6) continue;
-    out = out.split(s).join('***');
-  }
-  return out;
+  return redactText(text, secrets);
 }

@@ -12,6 +12,7 @@ import { DockerEngine, type WantedService } from './docker-engine.js';
 import {
   logFlags,
   logTimeout,
+  type AttachOptions,
   type Desired,
   type Engine,
   type ImageSource,
@@ -21,6 +22,7 @@ import {
   type UpdateStatus,
 } from './engine.js';
 import { docker, listedName, type ContainerRef } from './docker.js';
+import type { ContainerState } from './live.js';
 import type { NodeState } from './nodes.js';
 import type { Runner } from './run.js';
 import type { Component } from '../plan/model.js';
@@ -44,6 +46,8 @@ export const ROLLBACK_FILE = 'compose.rollback.yaml';
 export const PROJECT_LABEL = 'com.docker.compose.project';
 export const SERVICE_LABEL = 'com.docker.compose.service';
 export const CONFIG_HASH_LABEL = 'com.docker.compose.config-hash';
+export const NUMBER_LABEL = 'com.docker.compose.container-number';
+export const ONEOFF_LABEL = 'com.docker.compose.oneoff';
 
 export class ComposeEngine extends DockerEngine implements Engine {
   readonly kind = 'compose' as const;
@@ -274,6 +278,15 @@ export class ComposeEngine extends DockerEngine implements Engine {
     return this.c(['ps', '-a'], 'list containers', { timeoutMs: 30_000 });
   }
 
+  replica(c: ContainerState): string {
+    return c.labels[NUMBER_LABEL] ?? c.name;
+  }
+
+  /** No dependency is started or recreated: a hook runs against what serves now. */
+  run(service: string, argv: string[], attach: AttachOptions): Cmd {
+    return this.c(['run', '--rm', '--no-deps', ...(attach.tty ? [] : ['-T']), service, ...argv], `run a one-off ${service} container`);
+  }
+
   /**
    * The files are bind-mounted directories, so the running container already sees the new ones:
    * a signalled program checks them in place first (a bad file never reaches the signal: the old
@@ -307,8 +320,9 @@ export class ComposeEngine extends DockerEngine implements Engine {
     return [`label=${PROJECT_LABEL}=${this.project}`];
   }
 
+  /** A one-off container (wharf run, a release hook) is no replica of its service: status, exec and rollouts skip it. */
   serviceOf(labels: Record<string, string>): string | undefined {
-    return labels[PROJECT_LABEL] === this.project ? labels[SERVICE_LABEL] : undefined;
+    return labels[PROJECT_LABEL] === this.project && labels[ONEOFF_LABEL] !== 'True' ? labels[SERVICE_LABEL] : undefined;
   }
 
   networkName(network: string): string {

@@ -5,6 +5,7 @@ import type { Plan } from '../plan/model.js';
 import { ComposeEngine } from './compose.js';
 import { detectCompose, type ComposeBinary } from './detect.js';
 import type { Engine } from './engine.js';
+import { secretForms } from './redactor.js';
 import { run, type Runner } from './run.js';
 import { SwarmEngine } from './swarm.js';
 import type { Stack, TargetName } from '../spec/schema.js';
@@ -27,7 +28,7 @@ export function runnerOf(ctx: Pick<OpsContext, 'runner'>): Runner {
   return ctx.runner ?? run;
 }
 
-/** The values to mask: every file in the secrets directory (they are small). */
+/** The values to mask: every file in the secrets directory (they are small), in every form it is printed in. */
 export function secretValues(secretsDir: string | undefined): string[] {
   if (!secretsDir) return [];
   const out: string[] = [];
@@ -54,7 +55,7 @@ export function secretValues(secretsDir: string | undefined): string[] {
       /* unreadable: nothing to mask */
     }
   }
-  return [...new Set(out.filter((v) => v.length >= 6))].sort((a, b) => b.length - a.length);
+  return secretForms(out);
 }
 
 export async function composeContext(o: {

@@ -7,7 +7,16 @@ import pLimit from 'p-limit';
 import { parse } from 'yaml';
 import type { Cmd } from './command.js';
 import { docker, onHost, type ContainerRef } from './docker.js';
-import type { Engine, LiveState, LiveStateOptions, Leftovers, ServiceLive, UpdateStatus } from './engine.js';
+import type {
+  AttachOptions,
+  Engine,
+  LiveState,
+  LiveStateOptions,
+  Leftovers,
+  ReplicaLogOptions,
+  ServiceLive,
+  UpdateStatus,
+} from './engine.js';
 import { parseInspect, type ContainerState } from './live.js';
 import type { NodeState } from './nodes.js';
 import type { Runner } from './run.js';
@@ -73,12 +82,12 @@ export abstract class DockerEngine implements Pick<
   /** orchestrated targets: the services' last updates */
   abstract updates(runner: Runner, services: string[]): Promise<Map<string, UpdateStatus>>;
 
-  replicaLogs(c: ContainerRef, tail: number): Cmd {
-    return docker.logs(c, tail);
+  replicaLogs(c: ContainerRef, tail: number | 'all', opts: ReplicaLogOptions = {}): Cmd {
+    return docker.logs(c, tail, opts);
   }
 
-  exec(c: ContainerRef, argv: string[], describe: string, timeoutMs?: number): Cmd {
-    return docker.exec(c, argv, describe, timeoutMs);
+  exec(c: ContainerRef, argv: string[], describe: string, timeoutMs?: number, attach?: AttachOptions): Cmd {
+    return docker.exec(c, argv, describe, timeoutMs, attach);
   }
 
   ping(node?: NodeState): Cmd {

@@ -43,14 +43,21 @@ export const docker = {
   pull(ref: string): Cmd {
     return cmd(['docker', 'pull', '--quiet', ref], `pull ${ref}`, { timeoutMs: 10 * 60_000 });
   },
-  logs(c: ContainerRef, tail: number): Cmd {
+  logs(c: ContainerRef, tail: number | 'all', o: { since?: string; follow?: boolean; timestamps?: boolean } = {}): Cmd {
+    const flags = [...(o.timestamps ? ['--timestamps'] : []), ...(o.since ? ['--since', o.since] : []), ...(o.follow ? ['--follow'] : [])];
     return onHost(
-      cmd(['docker', 'logs', '--tail', String(tail), c.id], `read the last ${tail} log lines of ${c.name ?? c.id}`, { timeoutMs: 20_000 }),
+      cmd(
+        ['docker', 'logs', '--tail', String(tail), ...flags, c.id],
+        `read the last ${tail} log lines of ${c.name ?? c.id}`,
+        o.follow ? {} : { timeoutMs: 20_000 },
+      ),
       c.host,
     );
   },
-  exec(c: ContainerRef, argv: string[], describe: string, timeoutMs = 15_000): Cmd {
-    return onHost(cmd(['docker', 'exec', c.id, ...argv], describe, { timeoutMs }), c.host);
+  /** attached: stdin passed (-i), a terminal (-t) when asked, no timeout (the user ends it) */
+  exec(c: ContainerRef, argv: string[], describe: string, timeoutMs = 15_000, attach?: { stdin: boolean; tty: boolean }): Cmd {
+    const flags = attach ? [...(attach.stdin ? ['--interactive'] : []), ...(attach.tty ? ['--tty'] : [])] : [];
+    return onHost(cmd(['docker', 'exec', ...flags, c.id, ...argv], describe, attach ? {} : { timeoutMs }), c.host);
   },
   /** SIGTERM, then SIGKILL after `graceSeconds` */
   stop(ids: string[], graceSeconds: number): Cmd {

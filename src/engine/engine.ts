@@ -24,6 +24,19 @@ export function logFlags(o: LogOptions): string[] {
   return [...(o.since ? ['--since', o.since] : []), ...(o.follow ? ['--follow'] : [])];
 }
 
+/** One replica's lines for `wharf logs`: each stamped with the engine's RFC 3339 time, to merge replicas by. */
+export interface ReplicaLogOptions extends LogOptions {
+  timestamps?: boolean;
+}
+
+/** A command the user runs in a replica or a one-off container (wharf exec, wharf run, release hooks). */
+export interface AttachOptions {
+  /** pass wharf's stdin to the command (-i) */
+  stdin: boolean;
+  /** give it a terminal (-t): only when stdin is one */
+  tty: boolean;
+}
+
 /** A followed stream runs until the user stops it. */
 export function logTimeout(o: LogOptions): { timeoutMs?: number } {
   return o.follow ? {} : { timeoutMs: 30_000 };
@@ -182,10 +195,14 @@ export interface Engine {
   start(services: string[]): Cmd;
   /** recent log lines of one service */
   logs(service: string, tail: number | 'all', opts?: LogOptions): Cmd;
-  /** recent log lines of one replica */
-  replicaLogs(c: ContainerRef, tail: number): Cmd;
-  /** a command inside a running replica */
-  exec(c: ContainerRef, argv: string[], describe: string, timeoutMs?: number): Cmd;
+  /** recent log lines of one replica; with `follow`, until it stops */
+  replicaLogs(c: ContainerRef, tail: number | 'all', opts?: ReplicaLogOptions): Cmd;
+  /** how people name one replica of its service (compose: its container number; swarm: its task slot) */
+  replica(c: ContainerState): string;
+  /** a command inside a running replica; attached: the user's stdin (and terminal), no timeout */
+  exec(c: ContainerRef, argv: string[], describe: string, timeoutMs?: number, attach?: AttachOptions): Cmd;
+  /** a one-off container of the service as now rendered (image, env, secrets, networks), removed when it exits */
+  run(service: string, argv: string[], attach: AttachOptions): Cmd;
   /** each service's definition in a main file's contents (default: the file on disk) */
   definitions(contents?: string): Record<string, Record<string, unknown>>;
   /** every container attached to one of the engine's networks (as the manager sees it), ours or not */

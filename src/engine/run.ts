@@ -1,7 +1,9 @@
 // The one executor: every process wharf starts goes through run().
 import { existsSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { execa } from 'execa';
 import { formatCmd, redact, type Cmd } from './command.js';
+import { Redactor } from './redactor.js';
 import { OperationError } from '../errors.js';
 
 export interface RunResult {
@@ -20,6 +22,13 @@ export interface RunOptions {
   reject?: boolean;
   /** only onLine sees the output, none is kept (a followed log has no end) */
   stream?: boolean;
+  /** the output as it arrives, in chunks (binary-safe pass-through), already redacted; none is kept */
+  onOutput?: (text: string, stream: 'stdout' | 'stderr') => void;
+  /** the user's side: 'stdin' passes wharf's stdin on; 'terminal' hands over stdin, stdout and stderr (a TTY session:
+   *  nothing is captured or redacted, the user is inside the container) */
+  attach?: 'stdin' | 'terminal';
+  /** ends the command (SIGTERM) when aborted: a followed log when the user interrupts */
+  signal?: AbortSignal;
 }
 
 export type Runner = (cmd: Cmd, opts?: RunOptions) => Promise<RunResult>;
@@ -44,14 +53,34 @@ export const run: Runner = async (c, opts = {}) => {
     env: c.env,
     extendEnv: true,
     input: c.input,
-    stdin: c.input === undefined ? 'ignore' : undefined,
+    stdin: opts.attach ? 'inherit' : c.input === undefined ? 'ignore' : undefined,
+    ...(opts.attach === 'terminal' ? { stdout: 'inherit' as const, stderr: 'inherit' as const } : {}),
     reject: false,
     timeout: c.timeoutMs,
+    ...(opts.signal ? { cancelSignal: opts.signal } : {}),
     stripFinalNewline: true,
     lines: false,
-    buffer: !opts.stream,
+    buffer: !opts.stream && !opts.onOutput && opts.attach !== 'terminal',
     maxBuffer: 64 * 1024 * 1024,
   });
+  if (opts.onOutput) {
+    const onOutput = opts.onOutput;
+    for (const [stream, name] of [
+      [child.stdout, 'stdout'],
+      [child.stderr, 'stderr'],
+    ] as const) {
+      const redactor = new Redactor(c.redact ?? []);
+      const utf8 = new StringDecoder('utf8'); // a character split over two chunks stays whole
+      stream?.on('data', (chunk: Buffer) => {
+        const text = redactor.push(utf8.write(chunk));
+        if (text) onOutput(text, name);
+      });
+      stream?.on('end', () => {
+        const text = redactor.push(utf8.end()) + redactor.end();
+        if (text) onOutput(text, name);
+      });
+    }
+  }
   if (opts.onLine) {
     const onLine = opts.onLine;
     for (const [stream, name] of [
@@ -73,7 +102,7 @@ export const run: Runner = async (c, opts = {}) => {
   const r = await child;
   const result: RunResult = {
     cmd: c,
-    exitCode: typeof r.exitCode === 'number' ? r.exitCode : r.timedOut ? 124 : 1,
+    exitCode: typeof r.exitCode === 'number' ? r.exitCode : r.timedOut ? 124 : r.isCanceled ? 130 : 1,
     stdout: redact(String(r.stdout ?? ''), c.redact),
     stderr: redact(String(r.stderr ?? ''), c.redact),
     durationMs: Math.round(performance.now() - started),

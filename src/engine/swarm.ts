@@ -5,6 +5,7 @@
 // for a user with DOCKER_HOST=ssh://a-manager. The client must have `docker stack config`
 // (docker 25+); the nodes' engines may be older (20.10 answers API 1.41).
 import { cmd, type Cmd } from './command.js';
+import { OperationError } from '../errors.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -19,12 +20,14 @@ import {
   type ToolCheck,
   type UpdateStatus,
 } from './engine.js';
+import type { ContainerState } from './live.js';
 import { nodeDockerHost, parseNodeInspect, type NodeState } from './nodes.js';
 import type { Runner } from './run.js';
 import { swarmAddressing } from '../render/addressing.js';
 
 export const STACK_NAMESPACE_LABEL = 'com.docker.stack.namespace';
 export const SWARM_SERVICE_LABEL = 'com.docker.swarm.service.name';
+export const TASK_NAME_LABEL = 'com.docker.swarm.task.name';
 
 export interface SwarmEngineOptions {
   project: string;
@@ -218,6 +221,17 @@ export class SwarmEngine extends DockerEngine implements Engine {
 
   ps(): Cmd {
     return this.c(['stack', 'ps', '--no-trunc', this.project], 'list tasks', { timeoutMs: 30_000 });
+  }
+
+  /** the task's slot (stack_api.2.<task id>); a global service's task: its node */
+  replica(c: ContainerState): string {
+    const slot = (c.labels[TASK_NAME_LABEL] ?? '').split('.').at(-2) ?? '';
+    return /^\d+$/.test(slot) ? slot : (c.node ?? slot.slice(0, 12));
+  }
+
+  /** `wharf run` is refused on swarm before this; a release hook reaches it and fails the rollout before anything is replaced */
+  run(service: string): Cmd {
+    throw new OperationError(`one-off containers (wharf run, release hooks of ${service}) are not supported on swarm yet`);
   }
 
   /** desired and running replicas of every service, one JSON object per line */

@@ -5,6 +5,7 @@ import type { OpsContext } from '../engine/context.js';
 import type { Desired } from '../engine/engine.js';
 import type { ContainerState } from '../engine/live.js';
 import { routedServices } from './edge-admission.js';
+import { runHook } from './hooks.js';
 import { rolloutService, upToDate } from './rollout-side-by-side.js';
 import { orchestratedRollout } from './rollout-orchestrated.js';
 import type { RolloutOptions, ServiceRollout } from './rollout-report.js';
@@ -30,12 +31,18 @@ export async function rollout(ctx: OpsContext, services: string[] = [], opts: Ro
   const t0 = performance.now();
   const names = services.length ? services : ctx.plan.components.filter((c) => rolls(ctx.plan, c)).map((c) => c.name);
   const rollouts: ServiceRollout[] = [];
-  for (const s of names)
+  // a hook's lines as progress of the phase it belongs to
+  const say = (service: string, phase: 'start' | 'done', detail: string) =>
+    opts.onProgress?.({ kind: 'phase', service, phase, detail, elapsedMs: 0 });
+  for (const s of names) {
+    await runHook(ctx, s, 'beforeRollout', (l) => say(s, 'start', `beforeRollout: ${l}`));
     rollouts.push(
       ctx.engine.strategy.kind === 'side-by-side'
         ? await rolloutService(ctx, s, { force: true, ...opts })
         : await orchestratedRollout(ctx, s, opts),
     );
+    await runHook(ctx, s, 'afterRollout', (l) => say(s, 'done', `afterRollout: ${l}`));
+  }
   return { project: ctx.engine.project, rollouts, durationMs: Math.round(performance.now() - t0) };
 }
 

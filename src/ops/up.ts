@@ -7,6 +7,7 @@ import type { Cmd } from '../engine/command.js';
 import { CommandError } from '../engine/run.js';
 import { ensureImages, findImages, ImageUnavailableError, isPullFailure, neededImages } from './images.js';
 import { OverlayWithoutIpsecError, overlaysWithoutIpsec, type ServiceHealth } from './health.js';
+import { runHook, type HookName } from './hooks.js';
 import { recordCurrent, rolloutService, type DeployDecision, type ServiceRollout } from './rollout.js';
 import { liveConfigDigest, reloadChanged, replicasDue, type Reloaded } from './reload.js';
 import { planChanges, type Change, type Drift } from './plan-changes.js';
@@ -195,6 +196,11 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
   });
   emit({ kind: 'plan', changes: planned.changes, drift: planned.drift });
   const decision: DeployDecision | undefined = planned.decision;
+  // Release hooks of the services whose running replicas are about to be replaced: before any is.
+  const replaced = decision ? [...decision.roll, ...decision.stopFirst] : ctx.plan.components.filter((c) => c.hooks).map((c) => c.name);
+  const hook = (service: string, name: HookName) =>
+    runHook(ctx, service, name, (line) => emit({ kind: 'output', step: 'rollout', line: `${service} ${name}: ${line}` }));
+  for (const service of replaced) await hook(service, 'beforeRollout');
   for (const service of decision?.roll ?? []) {
     rolled.push(
       await timed(
@@ -250,6 +256,7 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
     const blind = await overlaysWithoutIpsec(ctx, runner, containers);
     if (blind.length) throw new OverlayWithoutIpsecError(blind);
   }
+  for (const service of replaced) await hook(service, 'afterRollout');
   if (decision)
     for (const c of ctx.plan.components.filter((x) => x.role === 'app')) await recordCurrent(ctx, c.name, undefined, 'up', containers);
   writeApplied(ctx.projectDir, appliedNow(ctx, containers));

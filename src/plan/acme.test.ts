@@ -32,7 +32,11 @@ test("ca: Let's Encrypt production by default, staging as a word, or a directory
   assert.equal(custom.acme.env.ACME_DIRECTORY, 'https://pebble:14000/dir');
   assert.equal(custom.acme.env.LEGO_CA_CERTIFICATES, '/run/secrets/acme-ca-root');
   assert.equal(custom.acme.env.ACME_RENEW_DAYS, '20');
-  assert.deepEqual(custom.plan.secrets.find((s) => s.name === 'acme-ca-root')?.source, { kind: 'file', path: './pebble.pem', specPath: 'tls.ca.root' });
+  assert.deepEqual(custom.plan.secrets.find((s) => s.name === 'acme-ca-root')?.source, {
+    kind: 'file',
+    path: './pebble.pem',
+    specPath: 'tls.ca.root',
+  });
   assert.equal(env({}).acme.env.ACME_RENEW_DAYS, '30');
 });
 

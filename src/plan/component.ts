@@ -152,6 +152,8 @@ export interface Component {
   readyPath?: string;
   /** Kubernetes: replicas scaled between min and max on CPU (percent of the request); `replicas` is where it starts */
   autoscale?: { min: number; max: number; cpu: number };
+  /** release hooks: argv run in a one-off container of the new definition before any replica is replaced, and after */
+  hooks?: { beforeRollout?: string[]; afterRollout?: string[] };
   dependsOn: Dependency[];
   /** limits; reservations are what a scheduler must find free on a node before placing it */
   resources: { cpus: number; memory: Size; reserveCpus?: number; reserveMemory?: Size };

@@ -125,6 +125,17 @@ export const serviceSchema = z
     placement: placementSchema.optional(),
     update: updateSchema.prefault({}),
     autoscale: autoscaleSchema.optional(),
+    hooks: z
+      .strictObject({
+        beforeRollout: z
+          .array(z.string())
+          .min(1)
+          .optional()
+          .describe('argv run in a one-off container of the new image before any replica is replaced (a migration); failing aborts'),
+        afterRollout: z.array(z.string()).min(1).optional().describe('argv run in a one-off container once every replica is replaced'),
+      })
+      .optional()
+      .describe('release hooks, each an argv list (never a shell string)'),
     messaging: z
       .strictObject({ user: name.describe('a user under messaging.users: its topics are what this service may read and write') })
       .optional()

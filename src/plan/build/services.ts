@@ -63,6 +63,13 @@ export function serviceRoutes(n: string, svc: Service): Route[] {
  *  paths arrive as NAME=PATH arguments, so the values never exist outside the process. */
 export const ENV_WRAPPER = 'while [ "$1" != -- ]; do v=$(cat -- "${1#*=}") || exit 70; export "${1%%=*}=$v"; shift; done; shift; exec "$@"';
 
+/** What a one-off command of the service needs before its argv so it gets the same env from secret
+ *  files as the service's own command (the NAME=PATH arguments of ENV_WRAPPER and --); [] when none. */
+export function secretEnvArgs(c: Pick<Component, 'entrypoint' | 'command'>): string[] {
+  if (c.entrypoint?.[2] !== ENV_WRAPPER || !c.command) return [];
+  return c.command.slice(0, c.command.indexOf('--') + 1);
+}
+
 export function planService(n: string, svc: Service, stack: Stack, monitoringOn: boolean): Component {
   const env: Record<string, string> = {};
   const secretMounts = svc.secrets.map((s) => ({ secret: s, target: `/run/secrets/${s}` }));
@@ -146,6 +153,7 @@ export function planService(n: string, svc: Service, stack: Stack, monitoringOn:
     ...serviceHealth(svc),
     ...(svc.health && svc.health.ready ? { readyPath: svc.health.ready } : {}),
     ...(svc.autoscale ? { autoscale: { ...svc.autoscale } } : {}),
+    ...(svc.hooks ? { hooks: { ...svc.hooks } } : {}),
     dependsOn,
     resources: { cpus: svc.resources.cpus ?? 0.5, memory: svc.resources.memory ?? Size.parse('256M') },
     init: svc.init,

@@ -1,7 +1,8 @@
 // Writes the imported spec and its secret files. Refuses an existing spec unless forced, before
 // writing anything: a refused import leaves the directory byte-identical.
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { mkdirInside, writeInside } from '../fs/confined.js';
 import { UserInputError } from '../spec/issues.js';
 import { specFileNames } from '../spec/load.js';
 
@@ -20,20 +21,20 @@ export function refuseExistingSpec(dir: string, force: boolean): void {
     );
 }
 
-/** Same modes as secrets/generate.ts: a 0700 directory, 0644 files, ignored by git. */
+/** Same modes as secrets/generate.ts: a 0700 directory, 0644 files, ignored by git. Every write stays
+ *  inside `dir` (src/fs/confined.ts): a committed `.wharf` or `wharf.yaml` link leading out is refused. */
 export function writeImport(dir: string, specText: string, secretFiles: Record<string, string>): string[] {
   const written: string[] = [];
   if (Object.keys(secretFiles).length) {
-    const secrets = resolve(dir, '.wharf', 'secrets');
-    mkdirSync(secrets, { recursive: true, mode: 0o700 });
+    const secrets = mkdirInside(dir, resolve(dir, '.wharf', 'secrets'), 0o700);
     chmodSync(secrets, 0o700);
     const ignore = join(secrets, '.gitignore');
-    if (!existsSync(ignore)) writeFileSync(ignore, '*\n', { mode: 0o644 });
+    if (!existsSync(ignore)) writeInside(dir, ignore, '*\n');
     for (const [n, v] of Object.entries(secretFiles)) {
-      writeFileSync(join(secrets, n), v, { mode: 0o644 });
+      writeInside(dir, join(secrets, n), v);
       written.push(`.wharf/secrets/${n}`);
     }
   }
-  writeFileSync(resolve(dir, 'wharf.yaml'), specText);
+  writeInside(dir, resolve(dir, 'wharf.yaml'), specText);
   return ['wharf.yaml', ...written];
 }

@@ -3,7 +3,8 @@
 // digest and the environment its replicas ran with (hashed); the digest of every rendered
 // file and of every secret. `plan` diffs the next spec against it and the live state with it.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { writeInside } from '../fs/confined.js';
 import { join } from 'node:path';
 import type { Component, Plan } from '../plan/model.js';
 import type { ContainerState } from '../engine/live.js';
@@ -122,9 +123,6 @@ export function readApplied(projectDir: string): Applied | undefined {
 
 /** Written atomically, after an up converged. */
 export function writeApplied(projectDir: string, a: Applied): void {
-  const p = appliedPath(projectDir);
-  mkdirSync(join(projectDir, '.wharf', 'state'), { recursive: true });
-  const tmp = `${p}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(a, null, 2)}\n`);
-  renameSync(tmp, p);
+  // inside the project only (a committed .wharf/state link is refused), atomically
+  writeInside(projectDir, appliedPath(projectDir), `${JSON.stringify(a, null, 2)}\n`);
 }

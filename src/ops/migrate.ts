@@ -1,8 +1,9 @@
 // `wharf migrate`: rewrites a spec written for an older version into the current one, step by
 // step through the migration table. YAML is edited as a document, so comments survive;
 // wharf.config.ts is code, so its changes are listed for the user to make.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { writeInside } from '../fs/confined.js';
 import { parseDocument } from 'yaml';
 import { evaluateConfig } from '../spec/config-file.js';
 import { UserInputError } from '../spec/issues.js';
@@ -59,9 +60,7 @@ export async function migrateSpecFile(
   if (!r.steps.length) return { file, from, to: current, steps: [], written: false };
   if (!opts.dryRun) {
     // Whole file or nothing: a crash mid-write must not leave half a spec.
-    const tmp = `${file}.migrate-${process.pid}`;
-    writeFileSync(tmp, doc.toString());
-    renameSync(tmp, file);
+    writeInside(dirname(file), file, doc.toString());
   }
   return { file, from, to: current, steps: r.steps.map((s) => s.describe), written: !opts.dryRun };
 }

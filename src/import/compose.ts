@@ -6,6 +6,7 @@ import type { ComposeProject, ComposeService } from './compose-schema.js';
 import { dataEngineOf, importDatastore, type Datastore } from './datastores.js';
 import { importService, type ServiceContext } from './service.js';
 import { specSize, uniqueName, wharfName } from './values.js';
+import { platformComponentNames } from '../spec/rules.js';
 
 export interface ImportOptions {
   /** the Compose project directory: build contexts and secret files become relative to it */
@@ -29,19 +30,8 @@ export function importCompose(project: ComposeProject, o: ImportOptions): Import
   if (name === project.name) acc.kept('name', 'name', 'the Compose project name: volumes keep their Docker names');
   else acc.changed('name', 'name', `"${project.name}" is not a wharf name: Docker names of volumes change`);
   const domain = o.domain ?? `${name}.localhost`;
-  // the platform's own component names (spec/rules.ts uniqueNames): an imported service takes NAME-2
-  const taken = new Set([
-    'proxy',
-    'traefik',
-    'haproxy',
-    'prometheus',
-    'alertmanager',
-    'grafana',
-    'node-exporter',
-    'cadvisor',
-    'backup',
-    'portainer',
-  ]);
+  // the platform's own component names: an imported service takes NAME-2
+  const taken = new Set(platformComponentNames);
   const names = new Map(Object.keys(project.services).map((s) => [s, uniqueName(wharfName(s, 'svc'), taken)]));
 
   const spec: Record<string, unknown> = { name, domain };

@@ -65,6 +65,20 @@ export const secretsDeclared: Rule = (s) => {
   return out;
 };
 
+/** The platform's own component names: never a service's (an import renames a clash NAME-2). */
+export const platformComponentNames: readonly string[] = [
+  'proxy',
+  'traefik',
+  'haproxy',
+  'prometheus',
+  'alertmanager',
+  'grafana',
+  'node-exporter',
+  'cadvisor',
+  'backup',
+  'portainer',
+];
+
 /** How a service's env entry { secret, as } is read: `as` defaults from the variable's name. */
 export function envSecretMode(name: string, as: 'file' | 'value' | undefined): 'file' | 'value' {
   return as ?? (name.endsWith('_FILE') ? 'file' : 'value');
@@ -136,19 +150,7 @@ export const healthProbeIsOne: Rule = (s) =>
 export const uniqueNames: Rule = (s) => {
   const seen = new Map<string, string>();
   const out: Issue[] = [];
-  const reserved = new Set([
-    'proxy',
-    'traefik',
-    'haproxy',
-    'prometheus',
-    'alertmanager',
-    'grafana',
-    'node-exporter',
-    'cadvisor',
-    'backup',
-    'portainer',
-    ...(s.storage.minio ? ['minio'] : []),
-  ]);
+  const reserved = new Set([...platformComponentNames, ...(s.storage.minio ? ['minio'] : [])]);
   for (const [kind, rec] of [
     ['services', s.services],
     ['databases', s.databases],

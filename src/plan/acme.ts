@@ -55,15 +55,20 @@ export function acmeDomains(hosts: string[], publicCa: boolean): string[] {
   return [...new Set(hosts.filter((h) => !unprovableHost(h, publicCa)))].sort();
 }
 
-export function planAcmeClient(stack: Stack, domains: string[], addSecret: (s: Secret) => void, volumes: Volume[]): Component {
-  if (stack.tls.mode !== 'acme') throw new Error('bug: planAcmeClient without tls.mode acme');
-  const ca = acmeCa(stack.tls);
+/** The ACME directory's root certificate (Pebble, a company CA), when the spec names one. */
+export function addAcmeRoot(ca: { root?: string }, addSecret: (s: Secret) => void): void {
   if (ca.root)
     addSecret({
       name: ACME_ROOT_SECRET,
       purpose: 'root certificate of the ACME directory',
       source: { kind: 'file', path: ca.root, specPath: 'tls.ca.root' },
     });
+}
+
+export function planAcmeClient(stack: Stack, domains: string[], addSecret: (s: Secret) => void, volumes: Volume[]): Component {
+  if (stack.tls.mode !== 'acme') throw new Error('bug: planAcmeClient without tls.mode acme');
+  const ca = acmeCa(stack.tls);
+  addAcmeRoot(ca, addSecret);
   volumes.push(
     { name: ACME_DATA_VOLUME, component: ACME_COMPONENT, purpose: 'ACME account key, private keys and certificates (lego)' },
     { name: ACME_CERTS_VOLUME, component: ACME_COMPONENT, purpose: 'the issued certificate and key the edge loads' },

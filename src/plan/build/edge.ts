@@ -11,6 +11,7 @@ import {
   ACME_CHALLENGE_PORT,
   ACME_COMPONENT,
   ACME_ROOT_SECRET,
+  addAcmeRoot,
   acmeDomains,
   acmePaths,
 } from '../acme.js';
@@ -89,12 +90,7 @@ export function planTls(stack: Stack, hosts: string[], routed: string[], addSecr
   if (stack.tls.mode === 'acme' && stack.proxy.kind === 'traefik') {
     // Traefik keeps its own resolver; the same ca: means the same CA (its root through LEGO_CA_CERTIFICATES).
     const ca = acmeCa(stack.tls);
-    if (ca.root)
-      addSecret({
-        name: ACME_ROOT_SECRET,
-        purpose: 'root certificate of the ACME directory',
-        source: { kind: 'file', path: ca.root, specPath: 'tls.ca.root' },
-      });
+    addAcmeRoot(ca, addSecret);
     const caServer = ca.directory === letsEncrypt.production ? undefined : ca.directory;
     return { mode: 'acme' as const, email: stack.tls.email, staging: caServer === letsEncrypt.staging, caServer, hosts };
   }

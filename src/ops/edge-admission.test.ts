@@ -5,6 +5,7 @@ import { ComposeEngine } from '../engine/compose.js';
 import type { ContainerState } from '../engine/live.js';
 import type { RunResult } from '../engine/run.js';
 import { SwarmEngine } from '../engine/swarm.js';
+import { runningReplica } from '../engine/testing/container-state.js';
 import { buildPlan } from '../plan/build.js';
 import { parseSpecText } from '../spec/load.js';
 import { edgeLag, edgeWhere } from './edge-admission.js';
@@ -22,24 +23,8 @@ const plan = (() => {
 })();
 
 const hosts = { n1: 'tcp://10.0.0.1:2375', n2: 'tcp://10.0.0.2:2375' };
-const container = (name: string, service: string, node: 'n1' | 'n2', ip: string, network: string): ContainerState => ({
-  id: name,
-  name,
-  service,
-  state: 'running',
-  health: 'healthy',
-  startedAt: '',
-  restartCount: 0,
-  exitCode: 0,
-  image: 'x',
-  imageId: 'sha256:x',
-  networks: [{ name: network, aliases: [], ip }],
-  env: {},
-  labels: {},
-  ports: [],
-  host: hosts[node],
-  node,
-});
+const container = (name: string, service: string, node: 'n1' | 'n2', ip: string, network: string) =>
+  runningReplica({ name, service, node, networks: [network], ip, host: hosts[node] });
 
 /** `show servers state` as HAProxy 2.6 prints it, one slot per (address, op state); fqdn the name the slot resolves */
 const serversState = (fqdn: string, slots: Array<[string, number]>) =>

@@ -1,7 +1,14 @@
 // One running, healthy replica as the live read reports it, for tests of ops that read live state.
 import type { ContainerState } from '../live.js';
 
-export function runningReplica(o: { name: string; service: string; node: string; networks: string[] }): ContainerState {
+export function runningReplica(o: {
+  name: string;
+  service: string;
+  node: string;
+  networks: string[];
+  ip?: string;
+  host?: string;
+}): ContainerState {
   return {
     id: o.name,
     name: o.name,
@@ -13,11 +20,11 @@ export function runningReplica(o: { name: string; service: string; node: string;
     exitCode: 0,
     image: 'x',
     imageId: 'sha256:x',
-    networks: o.networks.map((n) => ({ name: n, aliases: [], ip: '10.0.0.2' })),
+    networks: o.networks.map((n) => ({ name: n, aliases: [], ip: o.ip ?? '10.0.0.2' })),
     env: {},
     labels: {},
     ports: [],
-    host: `tcp://${o.node}:2375`,
+    host: o.host ?? `tcp://${o.node}:2375`,
     node: o.node,
   };
 }

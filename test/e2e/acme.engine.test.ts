@@ -6,7 +6,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
-import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import { status } from '../../src/ops/status.js';
 import { dockerSkipReason } from './support/images.js';
 import { nginxImage } from './support/nginx.js';
 import { createStack, type E2EStack } from './support/stack.js';
+import { pebbleListenerCert } from '../support/pebble-cert.js';
 
 const skip = dockerSkipReason() ?? false;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -58,28 +58,7 @@ describe('ACME on the HAProxy edge against Pebble', { skip, timeout: 600_000 }, 
   before(async () => {
     // Pebble's own HTTPS certificate (its listener), for the name the stack reaches it by.
     pebbleDir = mkdtempSync(join(tmpdir(), 'wharf-acme-pebble-'));
-    const o = (...a: string[]) => execFileSync('openssl', a, { cwd: pebbleDir, stdio: 'ignore' });
-    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-    o('req', '-x509', ...ec, '-days', '2', '-subj', '/CN=wharf test CA', '-keyout', 'ca.key', '-out', 'ca.pem');
-    o('req', ...ec, '-subj', '/CN=pebble', '-keyout', 'key.pem', '-out', 'req.csr');
-    writeFileSync(join(pebbleDir, 'san.ext'), 'subjectAltName=DNS:pebble\n');
-    o(
-      'x509',
-      '-req',
-      '-in',
-      'req.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      'san.ext',
-      '-out',
-      'cert.pem',
-    );
+    pebbleListenerCert(pebbleDir, 'DNS:pebble');
     chmodSync(pebbleDir, 0o755);
     for (const f of ['ca.pem', 'cert.pem', 'key.pem']) chmodSync(join(pebbleDir, f), 0o644);
     writeFileSync(

@@ -17,6 +17,7 @@ import { requireTool, toolPath } from '../../../test/support/tools.js';
 import { loadVariant } from '../../../test/support/templates.js';
 import { haproxyConfig } from '../haproxy/index.js';
 import { check as checkHAProxy, skipReason as skipHAProxy } from '../../../test/support/haproxy.js';
+import { pebbleListenerCert } from '../../../test/support/pebble-cert.js';
 
 const tools = ['pebble', 'pebble-challtestsrv', 'lego', 'socat', 'haproxy', 'openssl'].map((t) => [t, toolPath(t)] as const);
 const missing = tools.filter(([, p]) => !p).map(([t]) => t);
@@ -104,28 +105,9 @@ before(async () => {
   mkdirSync(join(dir, 'certs'));
   ports = { dir: 0, mgmt: 0, dns: 0, cts: 0, http: 0, https: 0, challenge: 0 };
   for (const k of Object.keys(ports) as Array<keyof typeof ports>) ports[k] = await freePort();
+  pebbleListenerCert(dir, 'IP:127.0.0.1');
   const o = (...a: string[]) => execFileSync('openssl', a, { cwd: dir, stdio: 'ignore' });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  o('req', '-x509', ...ec, '-days', '2', '-subj', '/CN=wharf test CA', '-keyout', 'ca.key', '-out', 'ca.pem');
-  o('req', ...ec, '-subj', '/CN=pebble', '-keyout', 'key.pem', '-out', 'req.csr');
-  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  o(
-    'x509',
-    '-req',
-    '-in',
-    'req.csr',
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    'san.ext',
-    '-out',
-    'cert.pem',
-  );
   // the self-signed default as the plan makes it with ACME: the domain and its wildcard, not the ACME hosts
   const san = ['-addext', 'subjectAltName=DNS:acme.test,DNS:*.acme.test'];
   o('req', '-x509', ...ec, '-days', '2', '-subj', '/CN=default', ...san, '-keyout', 'default.key', '-out', 'default.crt');

@@ -136,21 +136,4 @@ export const swarmRules: PolicyRule[] = [
       return out;
     },
   },
-  {
-    id: 'SW007',
-    title: 'ACME certificates on the HAProxy edge are single-host for now',
-    severity: 'error',
-    // The client's volumes are per node and every node's edge must serve the certificate (README, Certificates (ACME)).
-    check: ({ plan }) =>
-      plan.tls.acme
-        ? [
-            {
-              path: 'tls.mode',
-              message:
-                "the HAProxy edge's ACME client hands certificates to the edge on its own node; on a swarm the other nodes' edges would never get them",
-              hint: 'on Swarm use tls: {mode: files, cert, key} with certificates from your ACME client, or proxy.kind: traefik',
-            },
-          ]
-        : [],
-  },
 ];

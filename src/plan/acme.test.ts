@@ -40,15 +40,28 @@ test("ca: Let's Encrypt production by default, staging as a word, or a directory
   assert.equal(env({}).acme.env.ACME_RENEW_DAYS, '30');
 });
 
-test('the client keeps its account in its own volume; the edge mounts the certificates read-only and shares only the API socket', () => {
+test('the client keeps its account in its own volume; the edge mounts the certificates read-only; both hold the API certificate', () => {
   const { plan } = loadVariant({ template: 'haproxy-mysql', change: withAcme({}) });
   const acme = plan.components.find((c) => c.name === 'acme')!;
   const proxy = plan.components.find((c) => c.name === 'proxy')!;
   const vols = (c: typeof acme) =>
     c.mounts.flatMap((m) => (m.type === 'volume' ? [`${m.source}:${m.target}:${m.readOnly ? 'ro' : 'rw'}`] : []));
   // its metrics go to the stack's textfile volume (the backup's here), which node-exporter reads
-  assert.deepEqual(vols(acme), ['acme-data:/acme:rw', 'edge-certs:/certs:rw', 'edge-api:/run/edge-api:rw', 'backup-metrics:/metrics:rw']);
-  assert.deepEqual(vols(proxy), ['edge-certs:/certs:ro', 'edge-api:/var/lib/haproxy:rw']);
+  assert.deepEqual(vols(acme), ['acme-data:/acme:rw', 'edge-certs:/certs:rw', 'backup-metrics:/metrics:rw']);
+  assert.deepEqual(vols(proxy), ['edge-certs:/certs:ro']);
+  // the edge's runtime API on the edge network: mutual TLS with one generated certificate both hold
+  const api = ['edge-api-cert', 'edge-api-pem'];
+  for (const c of [acme, proxy])
+    for (const name of api)
+      assert.ok(
+        c.secrets.some((x) => x.secret === name),
+        `${c.name} ${name}`,
+      );
+  assert.equal(plan.secrets.find((x) => x.name === 'edge-api-cert')?.source.kind, 'tls-cert');
+  assert.deepEqual(
+    [acme.env.ACME_EDGES, acme.env.ACME_API_PORT, acme.env.ACME_API_PEM, acme.env.ACME_API_CA],
+    ['proxy', '8403', '/run/secrets/edge-api-pem', '/run/secrets/edge-api-cert'],
+  );
   // the template's app.cloud.localhost route gets none: Let's Encrypt does not certify .localhost
   assert.deepEqual(plan.routes.map((r) => r.host).sort(), ['app.cloud.localhost', 'grafana.shop.example.com', 'haproxy.shop.example.com']);
   assert.deepEqual(plan.tls.acme?.domains, ['grafana.shop.example.com', 'haproxy.shop.example.com']);
@@ -57,14 +70,19 @@ test('the client keeps its account in its own volume; the edge mounts the certif
   assert.ok(!Object.values(acme.env).some((v) => v.includes('BEGIN')), 'no key material in the environment');
 });
 
-test('the edge routes HTTP-01 challenges to the client before the redirect, and loads the issued certificate by SNI', () => {
+test('the edge routes HTTP-01 challenges to the client before the redirect, loads the issued certificate by SNI, opens its API to mutual TLS only', () => {
   const { plan } = loadVariant({ template: 'haproxy-mysql', change: withAcme({}) });
   const cfg = haproxyConfig(plan);
   const http = cfg.slice(cfg.indexOf('frontend http\n'), cfg.indexOf('frontend https'));
   assert.match(http, /acl acme_challenge path_beg \/\.well-known\/acme-challenge\/\n/);
   assert.match(http, /code 301 unless acme_challenge\n\s+use_backend be_acme if acme_challenge\n/);
   assert.match(cfg, /bind :443 ssl crt \/run\/secrets\/edge-tls-pem crt \/certs\/ alpn/);
-  assert.match(cfg, /stats socket \/var\/lib\/haproxy\/api\.sock mode 666 level admin/);
+  assert.match(
+    cfg,
+    /frontend edge_api\n\s+bind :8403 ssl crt \/run\/secrets\/edge-api-pem ca-file \/run\/secrets\/edge-api-cert verify required\n/,
+  );
+  assert.match(cfg, /backend be_edge_api\n\s+server api 127\.0\.0\.1:19999\n/);
+  assert.doesNotMatch(cfg, /api\.sock/);
   assert.match(cfg, /backend be_acme\n\s+server acme acme:8402 resolvers docker/);
   // and no application backend ever sees the challenge path on HTTPS either: only be_acme names it
   assert.equal(cfg.match(/acme-challenge/g)?.length, 1);

@@ -1,22 +1,26 @@
 // ACME on the HAProxy edge: one small client component (lego, a packaged and well-kept client)
 // that obtains ONE certificate per stack naming every routed host (SANs), answers HTTP-01
-// through the edge and hands the certificate to the running HAProxy. Pure.
+// through the edge and hands the certificate to every running edge replica. Pure.
 //
 // Why one SAN certificate: one order, one renewal, one file to swap and one expiry to watch;
 // a stack routes a handful of hosts, far below the CA's 100 names per certificate, and the
 // hosts come and go together with the spec. A new route changes the names: the client sees
 // the list differ from the one it last obtained and orders a new certificate at once.
 //
-// How the certificate reaches HAProxy without a restart: the edge loads its default
-// (self-signed) certificate and every file of the `edge-certs` volume (`crt /certs/`, empty at
-// first). The client writes `edge.pem` there (so reloads and restarts read it) and sends it
-// over HAProxy's runtime API (`new ssl cert` + `add ssl crt-list` the first time, `set ssl
-// cert` + `commit ssl cert` after): existing connections keep theirs, new handshakes get the
-// new one. The API is a UNIX socket in the `edge-api` volume, which only the edge and the
-// client mount; it sits in the edge image's working directory (/var/lib/haproxy, owned by the
-// haproxy user), whose ownership Docker copies into the fresh volume.
+// One client, every edge, on one host and on a swarm alike: HTTP-01 may reach any edge replica
+// (any node), which forwards /.well-known/acme-challenge/ to the single client by DNS over the
+// edge network. The client then sends the certificate to each edge replica the edge's DNS name
+// resolves to, over HAProxy's runtime API (`new ssl cert` + `add ssl crt-list` the first time,
+// `set ssl cert` + `commit ssl cert` after): existing connections keep theirs, new handshakes
+// get the new one, no restart. That API is reached on the edge network with mutual TLS: one
+// generated certificate that only the edge and the client hold, the only one either trusts
+// (nothing else on the network, applications included, can speak to it). Every minute the
+// client asks each edge which serial it serves and re-sends to any that differs: an edge task
+// restarted or moved to another node gets the certificate back without a renewal.
+// The client also writes `edge.pem` into the `edge-certs` volume the edge loads (`crt
+// /certs/`), so the edge on the client's node serves it straight after a restart.
 import type { Stack } from '../spec/schema.js';
-import type { BackupJob, Component, Secret, Volume } from './model.js';
+import type { AcmeEdgeApi, BackupJob, Component, Secret, Volume } from './model.js';
 import { byCodeUnit } from './sort.js';
 import { pickImage } from './images.js';
 import { componentDefaults } from './build/common.js';
@@ -26,7 +30,9 @@ import { acmeCa, unprovableHost } from '../spec/acme.js';
 export const ACME_COMPONENT = 'acme';
 export const ACME_DATA_VOLUME = 'acme-data';
 export const ACME_CERTS_VOLUME = 'edge-certs';
-export const ACME_API_VOLUME = 'edge-api';
+export const ACME_API_CERT = 'edge-api-cert';
+export const ACME_API_PEM = 'edge-api-pem';
+export const ACME_API_KEY = 'edge-api-key';
 export const ACME_ROOT_SECRET = 'acme-ca-root';
 export const ACME_METRICS_VOLUME = 'acme-metrics';
 
@@ -37,22 +43,36 @@ export const acmePaths = {
   certs: '/certs',
   /** the file HAProxy knows the issued certificate by */
   certFile: '/certs/edge.pem',
-  /** the runtime API socket, as the edge sees it (its working directory) and as the client does */
-  edgeApiDir: '/var/lib/haproxy',
-  clientApiDir: '/run/edge-api',
-  socketName: 'api.sock',
   /** the client's scripts (the acme-scripts bundle) */
   bin: '/acme-bin',
 } as const;
 
 /** lego answers HTTP-01 here while it validates; the edge routes /.well-known/acme-challenge/ to it. */
 export const ACME_CHALLENGE_PORT = 8402;
+/** The edge's runtime API for the ACME client (mutual TLS, edge network). */
+export const ACME_API_PORT = 8403;
 /** The user the edge image runs HAProxy as (the official image's haproxy user): the client gives it the files. */
 export const EDGE_UID = 99;
 
 /** The names on the certificate: every host HTTP-01 can prove, sorted, the domain's wildcard left out. */
 export function acmeDomains(hosts: string[], publicCa: boolean): string[] {
   return [...new Set(hosts.filter((h) => !unprovableHost(h, publicCa)))].sort();
+}
+
+/** The certificate the client and every edge replica authenticate each other with (mutual TLS). */
+export function addAcmeApiSecrets(addSecret: (s: Secret) => void): { port: number; pemSecret: string; certSecret: string } {
+  addSecret({ name: ACME_API_KEY, purpose: "key of the edge's runtime API for the ACME client", source: { kind: 'tls-key' } });
+  addSecret({
+    name: ACME_API_CERT,
+    purpose: "certificate of the edge's runtime API and of the ACME client (mutual TLS)",
+    source: { kind: 'tls-cert', hosts: ['edge-api'], key: ACME_API_KEY, clientAuth: true },
+  });
+  addSecret({
+    name: ACME_API_PEM,
+    purpose: 'the same certificate with its key',
+    source: { kind: 'tls-pem', cert: ACME_API_CERT, key: ACME_API_KEY },
+  });
+  return { port: ACME_API_PORT, pemSecret: ACME_API_PEM, certSecret: ACME_API_CERT };
 }
 
 /** The ACME directory's root certificate (Pebble, a company CA), when the spec names one. */
@@ -65,26 +85,35 @@ export function addAcmeRoot(ca: { root?: string }, addSecret: (s: Secret) => voi
     });
 }
 
-export function planAcmeClient(stack: Stack, domains: string[], addSecret: (s: Secret) => void, volumes: Volume[]): Component {
+export function planAcmeClient(
+  stack: Stack,
+  acme: { domains: string[]; api: AcmeEdgeApi },
+  edge: string,
+  addSecret: (s: Secret) => void,
+  volumes: Volume[],
+): Component {
   if (stack.tls.mode !== 'acme') throw new Error('bug: planAcmeClient without tls.mode acme');
   const ca = acmeCa(stack.tls);
   addAcmeRoot(ca, addSecret);
   volumes.push(
     { name: ACME_DATA_VOLUME, component: ACME_COMPONENT, purpose: 'ACME account key, private keys and certificates (lego)' },
     { name: ACME_CERTS_VOLUME, component: ACME_COMPONENT, purpose: 'the issued certificate and key the edge loads' },
-    { name: ACME_API_VOLUME, component: ACME_COMPONENT, purpose: "the edge's runtime API socket, for the ACME client only" },
   );
   const override = stack.images.lego;
   const legoVersion = pickImage('lego', {}).split(':')[1]!;
   const env: Record<string, string> = {
     ACME_EMAIL: stack.tls.email,
     ACME_DIRECTORY: ca.directory,
-    ACME_DOMAINS: domains.join(' '),
+    ACME_DOMAINS: acme.domains.join(' '),
     ACME_RENEW_DAYS: String(Math.max(1, Math.round(stack.tls.renewBefore.toSeconds() / 86400))),
     ACME_HTTP_PORT: String(ACME_CHALLENGE_PORT),
     ACME_DATA: acmePaths.data,
     ACME_CERT_FILE: acmePaths.certFile,
-    ACME_SOCKET: `${acmePaths.clientApiDir}/${acmePaths.socketName}`,
+    // Every edge replica: the edge's DNS name answers one address per replica (Compose, and Swarm's dnsrr).
+    ACME_EDGES: edge,
+    ACME_API_PORT: String(acme.api.port),
+    ACME_API_PEM: `/run/secrets/${acme.api.pemSecret}`,
+    ACME_API_CA: `/run/secrets/${acme.api.certSecret}`,
     EDGE_UID: String(EDGE_UID),
     TZ: 'UTC',
   };
@@ -102,18 +131,20 @@ export function planAcmeClient(stack: Stack, domains: string[], addSecret: (s: S
     entrypoint: ['/bin/sh', `${acmePaths.bin}/acme.sh`],
     command: ['loop'],
     env,
-    secrets: ca.root ? [{ secret: ACME_ROOT_SECRET, target: `/run/secrets/${ACME_ROOT_SECRET}` }] : [],
-    // edge: the CA (outside) and the edge's HTTP-01 requests; nothing else reaches it.
+    secrets: [...(ca.root ? [ACME_ROOT_SECRET] : []), acme.api.certSecret, acme.api.pemSecret].map((s) => ({
+      secret: s,
+      target: `/run/secrets/${s}`,
+    })),
+    // edge: the CA (outside), the edge's HTTP-01 requests and the edges' runtime API.
     networks: ['edge'],
     port: ACME_CHALLENGE_PORT,
     mounts: [
       { type: 'config', bundle: 'acme-scripts', target: acmePaths.bin, readOnly: true },
       { type: 'volume', source: ACME_DATA_VOLUME, target: acmePaths.data, readOnly: false },
       { type: 'volume', source: ACME_CERTS_VOLUME, target: acmePaths.certs, readOnly: false },
-      { type: 'volume', source: ACME_API_VOLUME, target: acmePaths.clientApiDir, readOnly: false },
     ],
-    // The socket dir must first be mounted by the edge, which gives the volume its owner.
-    dependsOn: [{ name: 'proxy', on: 'started' }],
+    // The certificate volume must first be mounted by the edge, which gives it its owner.
+    dependsOn: [{ name: edge, on: 'started' }],
     healthWaiver: 'the renewal loop is the container process; certificate health is the acme metrics and their alerts',
     resources: { cpus: 0.25, memory: Size.parse('64M') },
     init: true,

@@ -67,7 +67,7 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
 
   const edge = planEdge(stack, routes, addSecret, volumes);
   components.push(edge.component);
-  const acmeClient = edge.tls.acme ? planAcmeClient(stack, edge.tls.acme.domains, addSecret, volumes) : undefined;
+  const acmeClient = edge.tls.acme ? planAcmeClient(stack, edge.tls.acme, edge.component.name, addSecret, volumes) : undefined;
   if (acmeClient) components.push(acmeClient);
 
   const monitoring = monitoringOf(stack, monitoringOn ? scrapeJobsFor(components) : []);

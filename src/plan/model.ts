@@ -96,7 +96,8 @@ export type SecretSource =
       from: string;
     }
   | { kind: 'tls-key' }
-  | { kind: 'tls-cert'; hosts: string[]; key: string }
+  /** clientAuth: the certificate also authenticates its holder as a client (the edge's runtime API, mutual TLS) */
+  | { kind: 'tls-cert'; hosts: string[]; key: string; clientAuth?: boolean }
   | { kind: 'tls-pem'; cert: string; key: string };
 
 export interface Secret {
@@ -185,6 +186,14 @@ export interface BackupJob {
   restoreTest: boolean;
 }
 
+/** The edge's runtime API as the ACME client reaches every edge replica: TCP on the edge network, mutual TLS
+ *  with one certificate (pem: certificate and key; cert: the same certificate, the only one trusted). */
+export interface AcmeEdgeApi {
+  port: number;
+  pemSecret: string;
+  certSecret: string;
+}
+
 export interface Tls {
   mode: 'self-signed' | 'acme' | 'files';
   email?: string;
@@ -198,7 +207,7 @@ export interface Tls {
   hosts: string[];
   /** HAProxy edge with ACME: the client component obtains one certificate naming `domains` (plan/acme.ts);
    *  pemSecret stays the self-signed default served until it has */
-  acme?: { component: string; directory: string; domains: string[]; challengePort: number; certDir: string; socket: string };
+  acme?: { component: string; directory: string; domains: string[]; challengePort: number; certDir: string; api: AcmeEdgeApi };
 }
 
 export interface Proxy {

@@ -191,7 +191,7 @@ async function derive(s: Secret, read: (n: string) => string): Promise<string> {
           '-addext',
           `subjectAltName=${san}`,
           '-addext',
-          'extendedKeyUsage=serverAuth',
+          `extendedKeyUsage=serverAuth${src.clientAuth ? ',clientAuth' : ''}`,
           '-addext',
           'basicConstraints=critical,CA:FALSE',
         ]);

@@ -22,7 +22,8 @@ import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { prepare } from '../../src/ops/prepare.js';
-import { dockerSkipReason } from './support/images.js';
+import { dockerSkipReason, ensureTestImages } from './support/images.js';
+import { pebbleOn, type PebbleContainer } from './support/pebble.js';
 import {
   createSwarmStack,
   docker,
@@ -44,6 +45,7 @@ const log = (m: string) => process.stderr.write(`[swarm-e2e] ${m}\n`);
 
 let fx: SwarmFixture;
 let stack: SwarmStack;
+let pebble: PebbleContainer | undefined;
 const numbers: Record<string, number | string> = {};
 
 before(
@@ -55,9 +57,14 @@ before(
     // A short health window (the spec's own knobs): each rollout below watches every new task
     // for window + 5 s (23 + 5 s instead of the default 48 + 5 s), and a task that never gets
     // healthy is declared so after 20 s instead of 45 s. Same scenarios, less waiting.
+    // Pebble on the nodes' network (a CA outside the swarm), for the edge's ACME certificate.
+    pebble = await pebbleOn(fx.network, 'acme-swarm-pebble', (await ensureTestImages({ progress: null })).lego!);
     stack = await createSwarmStack(fx, 'api', 'shopswarm', (spec) => {
       spec.services.api.health = { ...spec.services.api.health, interval: '2s', startPeriod: '10s' };
+      spec.tls = { mode: 'acme', email: 'ops@shop.test', ca: { directory: pebble!.directory, root: pebble!.root } };
     });
+    // Every name resolves, for Pebble, to a node that does not run the ACME client (that is the data node).
+    await pebble.serve(stack.plan.proxy.httpPort, challengeNode().ip);
     numbers.pushSeconds = +stack.pushSeconds.toFixed(1);
     log(
       `fixture up in ${numbers.swarmUpSeconds}s, images pushed in ${numbers.pushSeconds}s, leader ${fx.leader}, data on ${fx.nodes.at(-1)!.name}`,
@@ -71,11 +78,13 @@ after(
     if (skip) return;
     log(`numbers: ${JSON.stringify(numbers)}`);
     await stack?.destroy();
+    await pebble?.remove();
     if (process.env.WHARF_KEEP_SWARM !== '1') await execa('bash', [swarmScript, 'down'], { reject: false, timeout: 120_000 });
   },
   { timeout: 5 * 60_000 },
 );
 
+const challengeNode = () => fx.nodes.find((n) => n.name !== fx.dataNode)!;
 const apiHost = () => stack.plan.routes.find((r) => r.service === 'api')!.host;
 const https = (node: { ip: string }, path = '/health', timeoutMs = 5000) =>
   edgeRequest({ host: apiHost(), path, port: stack.plan.proxy.httpsPort, address: node.ip, timeoutMs });

@@ -172,17 +172,28 @@ test('a placement renders as swarm constraints in a stable order', async () => {
   });
 });
 
-test('SW007 ACME on the HAProxy edge is refused on a swarm; Traefik with ACME is not', () => {
-  const acme = (kind: string) =>
-    swarmApi((d) => {
-      d.domain = 'shop.example.com';
-      d.proxy = { ...(d.proxy ?? {}), kind };
-      d.tls = { mode: 'acme', email: 'ops@example.com' };
-    });
-  const h = acme('haproxy');
-  const f = fired(lint(h.stack, h.plan, swarmRules), 'SW007');
-  assert.equal(f.length, 1);
-  assert.equal(f[0]!.path, 'tls.mode');
-  const t = acme('traefik');
-  assert.deepEqual(fired(lint(t.stack, t.plan, swarmRules), 'SW007'), []);
+test('ACME on the HAProxy edge passes the swarm rules: one client on the data node reaching every edge over the edge network', async () => {
+  const { renderAll } = await import('../../src/render/index.js');
+  const { parse } = await import('yaml');
+  const { stack, plan } = swarmApi((d) => {
+    d.domain = 'shop.example.com';
+    d.proxy = { ...(d.proxy ?? {}), kind: 'haproxy' };
+    d.tls = { mode: 'acme', email: 'ops@example.com' };
+  });
+  assert.deepEqual(
+    lint(stack, plan, swarmRules).filter((f) => f.severity === 'error'),
+    [],
+  );
+  const out = parse(
+    renderAll(plan, 'swarm', { secretHashes: Object.fromEntries(plan.secrets.map((s) => [s.name, '0'.repeat(64)])) }).find(
+      (f) => f.path === 'stack.yaml',
+    )!.contents,
+  );
+  assert.equal(out.services.proxy.deploy.mode, 'global');
+  assert.deepEqual(out.services.acme.deploy.placement, { constraints: ['node.labels.wharf.db == true'] });
+  assert.equal(out.services.acme.environment.ACME_EDGES, 'proxy');
+  assert.deepEqual(out.services.acme.networks, ['edge']);
+  // both hold the runtime API's certificate (mutual TLS), at /run/secrets/<name>
+  for (const svc of ['proxy', 'acme'])
+    for (const name of ['edge-api-cert', 'edge-api-pem']) assert.ok(out.services[svc].secrets.includes(name), `${svc} ${name}`);
 });

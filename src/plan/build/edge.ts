@@ -6,11 +6,11 @@ import type { Component, Dependency, EdgeSizing, Mount, NetworkName, Plan, Route
 import { componentDefaults, copy, health, unique } from './common.js';
 import { Size } from '../../spec/units.js';
 import {
-  ACME_API_VOLUME,
   ACME_CERTS_VOLUME,
   ACME_CHALLENGE_PORT,
   ACME_COMPONENT,
   ACME_ROOT_SECRET,
+  addAcmeApiSecrets,
   addAcmeRoot,
   acmeDomains,
   acmePaths,
@@ -140,7 +140,7 @@ export function planTls(stack: Stack, hosts: string[], routed: string[], addSecr
       domains,
       challengePort: ACME_CHALLENGE_PORT,
       certDir: `${acmePaths.certs}/`,
-      socket: `${acmePaths.edgeApiDir}/${acmePaths.socketName}`,
+      api: addAcmeApiSecrets(addSecret),
     },
   };
 }
@@ -201,12 +201,9 @@ export function planProxy(
       metrics: stack.monitoring.enabled ? { job: 'proxy', port: 8082, path: '/metrics' } : undefined,
     };
   }
-  const acmeMounts: Mount[] = tls.acme
-    ? [
-        { type: 'volume', source: ACME_CERTS_VOLUME, target: acmePaths.certs, readOnly: true },
-        { type: 'volume', source: ACME_API_VOLUME, target: acmePaths.edgeApiDir, readOnly: false },
-      ]
-    : [];
+  const acmeMounts: Mount[] = tls.acme ? [{ type: 'volume', source: ACME_CERTS_VOLUME, target: acmePaths.certs, readOnly: true }] : [];
+  // The runtime API the ACME client reaches (mutual TLS): the edge's certificate and the one it trusts.
+  if (tls.acme) secrets.push(...[tls.acme.api.certSecret, tls.acme.api.pemSecret].map((s) => ({ secret: s, target: `/run/secrets/${s}` })));
   const command = ['haproxy', '-f', `${haproxyConfigDir}/haproxy.cfg`, '-f', `/run/secrets/${authSecret}`];
   return {
     ...componentDefaults(),

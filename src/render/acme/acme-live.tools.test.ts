@@ -1,7 +1,7 @@
 // The ACME client script (sh/acme.sh) for real, on loopback, no Docker: Debian's Pebble (with
 // pebble-challtestsrv answering every name with 127.0.0.1) issues over HTTP-01 answered through a
 // real HAProxy whose ACME lines are the rendered ones; the certificate reaches the running HAProxy
-// over its runtime API; a forced renewal under load swaps it with no failed request; with Pebble
+// over its runtime API (the rendered mutual-TLS frontend, with the certificate wharf generates); a forced renewal under load swaps it with no failed request; with Pebble
 // stopped the renewal fails, is counted, and the previous certificate keeps serving.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +16,7 @@ import { freePort } from '../../../test/support/servers.js';
 import { requireTool, toolPath } from '../../../test/support/tools.js';
 import { loadVariant } from '../../../test/support/templates.js';
 import { haproxyConfig } from '../haproxy/index.js';
+import { ensureSecrets } from '../../secrets/generate.js';
 import { check as checkHAProxy, skipReason as skipHAProxy } from '../../../test/support/haproxy.js';
 import { pebbleListenerCert } from '../../../test/support/pebble-cert.js';
 
@@ -29,23 +30,31 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let dir = '';
 const procs: ChildProcess[] = [];
 let pebble: ChildProcess | undefined;
-let ports: Record<'dir' | 'mgmt' | 'dns' | 'cts' | 'http' | 'https' | 'challenge', number>;
+let ports: Record<'dir' | 'mgmt' | 'dns' | 'cts' | 'http' | 'https' | 'challenge' | 'api' | 'runtime', number>;
 let env: Record<string, string> = {};
 let root = '';
 
-/** The ACME lines of the rendered edge config, on loopback ports (the rest of the rendered file needs Docker's DNS). */
-function edgeConfig(): string {
-  const { plan } = loadVariant({
+const acmePlan = () =>
+  loadVariant({
     template: 'haproxy-mysql',
     change: (d) => {
       d.domain = 'acme.test';
       d.tls = { mode: 'acme', email: 'ops@acme.test', ca: { directory: 'https://pebble/dir' } };
     },
-  });
-  const rendered = haproxyConfig(plan);
+  }).plan;
+
+/** The ACME lines of the rendered edge config, on loopback ports (the rest of the rendered file needs Docker's DNS). */
+function edgeConfig(): string {
+  const rendered = haproxyConfig(acmePlan());
   const line = (re: RegExp) => rendered.match(re)![0].trim();
+  // the runtime API for the client, as rendered: mutual TLS in front of the loopback API
+  const api = rendered
+    .slice(rendered.indexOf('defaults edge_api'))
+    .replace(/bind :\d+/, `bind 127.0.0.1:${ports.api}`)
+    .replaceAll('/run/secrets/', `${join(dir, 'secrets')}/`)
+    .replace(/127\.0\.0\.1:\d+$/m, `127.0.0.1:${ports.runtime}`);
   return `global
-    ${line(/stats socket \S+api\.sock .*/).replace(/\S+api\.sock/, join(dir, 'api.sock'))}
+    stats socket ipv4@127.0.0.1:${ports.runtime} level admin
 defaults
     mode http
     timeout client 5s
@@ -61,7 +70,7 @@ frontend https
     http-request return status 200 content-type text/plain string ok
 backend be_acme
     server acme 127.0.0.1:${ports.challenge}
-`;
+${api}`;
 }
 
 function start(cmd: string, args: string[], extra: Record<string, string> = {}): ChildProcess {
@@ -103,9 +112,11 @@ before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'wharf-acme-live-'));
   mkdirSync(join(dir, 'certs'));
-  ports = { dir: 0, mgmt: 0, dns: 0, cts: 0, http: 0, https: 0, challenge: 0 };
+  ports = { dir: 0, mgmt: 0, dns: 0, cts: 0, http: 0, https: 0, challenge: 0, api: 0, runtime: 0 };
   for (const k of Object.keys(ports) as Array<keyof typeof ports>) ports[k] = await freePort();
   pebbleListenerCert(dir, 'IP:127.0.0.1');
+  // the runtime API's certificate as `wharf up` generates it (with the plan's other secrets)
+  await ensureSecrets(acmePlan(), join(dir, 'secrets'), dir);
   const o = (...a: string[]) => execFileSync('openssl', a, { cwd: dir, stdio: 'ignore' });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
   // the self-signed default as the plan makes it with ACME: the domain and its wildcard, not the ACME hosts
@@ -153,7 +164,10 @@ before(async () => {
     ACME_HTTP_PORT: String(ports.challenge),
     ACME_DATA: join(dir, 'acme'),
     ACME_CERT_FILE: join(dir, 'certs', 'edge.pem'),
-    ACME_SOCKET: join(dir, 'api.sock'),
+    ACME_EDGES: 'localhost',
+    ACME_API_PORT: String(ports.api),
+    ACME_API_PEM: join(dir, 'secrets', 'edge-api-pem'),
+    ACME_API_CA: join(dir, 'secrets', 'edge-api-cert'),
     EDGE_UID: String(process.getuid?.() ?? 0),
     LEGO_CA_CERTIFICATES: join(dir, 'ca.pem'),
   };
@@ -191,6 +205,16 @@ test(
     assert.match(metrics, /^wharf_acme_renewal_failures 0$/m);
   },
 );
+
+test("the edge's runtime API answers the client's certificate only: not a client without one, nor one with another", { skip }, async () => {
+  const ask = (opts: string) =>
+    execa('socat', ['-t', '5', '-', `OPENSSL:127.0.0.1:${ports.api},${opts}`], { input: 'show info\n', reject: false, timeout: 15_000 });
+  const ok = await ask(`cert=${env.ACME_API_PEM},cafile=${env.ACME_API_CA},commonname=edge-api`);
+  assert.match(ok.stdout, /^Name: HAProxy$/m);
+  assert.doesNotMatch((await ask('verify=0')).stdout, /HAProxy/);
+  // a certificate the edge did not generate (the default one of this test's edge)
+  assert.doesNotMatch((await ask(`cert=${join(dir, 'default.pem')},verify=0`)).stdout, /HAProxy/);
+});
 
 test('a forced renewal under load swaps the certificate with no failed request', { skip }, async (t) => {
   const before = (await get(hosts[0]!)).serial;
@@ -242,7 +266,7 @@ test('with the CA gone the renewal fails and is counted; the edge keeps serving 
   assert.match(readFileSync(join(dir, 'acme', 'metrics', 'wharf_acme.prom'), 'utf8'), /^wharf_acme_renewal_failures 0$/m);
 });
 
-test('the whole rendered edge config with ACME passes haproxy -c with no warning', { skip: skipHAProxy() }, () => {
+test('the whole rendered edge config with ACME passes haproxy -c with no warning', { skip: skipHAProxy() }, async () => {
   const { plan } = loadVariant({
     template: 'haproxy-mysql',
     change: (d) => {
@@ -253,9 +277,11 @@ test('the whole rendered edge config with ACME passes haproxy -c with no warning
   const certs = mkdtempSync(join(tmpdir(), 'wharf-acme-certs-'));
   try {
     // the volumes' mount points, as the container has them
+    await ensureSecrets(plan, join(certs, 'secrets'), certs);
+    mkdirSync(join(certs, 'certs'));
     const cfg = haproxyConfig(plan)
-      .replace(' crt /certs/ ', ` crt ${certs}/ `)
-      .replace('/var/lib/haproxy/api.sock', join(certs, 'api.sock'));
+      .replace(' crt /certs/ ', ` crt ${certs}/certs/ `)
+      .replaceAll('/run/secrets/edge-api-', `${certs}/secrets/edge-api-`);
     const r = checkHAProxy(cfg, plan, 'acme-rendered');
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.doesNotMatch(r.stdout + r.stderr, /\[WARNING\]|\[ALERT\]/);

@@ -11,7 +11,7 @@ function renderDockerfile(): string {
 # The ACME client of the HAProxy edge: the official lego image plus socat for the edge's runtime API.
 ARG LEGO_IMAGE=${defaultImages.lego}
 FROM \${LEGO_IMAGE}
-RUN apk add --no-cache socat tzdata && lego --version && socat -V >/dev/null
+RUN apk add --no-cache socat tzdata musl-utils && lego --version && socat -V >/dev/null && getent hosts localhost
 ENTRYPOINT []
 CMD ["/bin/sh", "/acme-bin/acme.sh", "loop"]
 `;

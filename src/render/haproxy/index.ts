@@ -28,7 +28,7 @@
 //   exporter on the proxy component's metrics port (its own frontend, no auth, not
 //   published: Prometheus reaches it on the monitoring network). A plan that scrapes the
 //   stats port itself gets the exporter there, answered before the auth check.
-import type { Plan, Route } from '../../plan/model.js';
+import type { AcmeEdgeApi, Plan, Route } from '../../plan/model.js';
 import { composeAddressing, type Addressing } from '../addressing.js';
 import { generatedHeader, type RenderedFile } from '../files.js';
 import { byCodeUnit } from '../../plan/sort.js';
@@ -144,8 +144,6 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
       `mworker-max-reloads ${size.workers - 1}`,
       `hard-stop-after ${size.hardStopAfter}s`,
       `stats socket ipv4@127.0.0.1:${haproxyRuntimePort} level admin`,
-      // The ACME client hands certificates over here: only it and the edge mount this volume.
-      acme && `stats socket ${word(acme.socket)} mode 666 level admin`,
       'ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets',
       `ssl-default-bind-ciphers ${TLS12_CIPHERS}`,
       'ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256',
@@ -352,7 +350,33 @@ export function haproxyConfig(plan: Plan, opts: HAProxyOptions = {}): string {
     sections.push(section('backend be_acme', [`server acme ${target} resolvers docker resolve-prefer ipv4 init-addr none`]));
   }
   sections.push(section('backend no_route', ['http-request deny deny_status 404']));
+  if (acme) sections.push(...edgeApiSections(acme.api));
   return format(sections);
+}
+
+/**
+ * The runtime API for the ACME client on the edge network (every replica, every node): TCP
+ * to the loopback API, behind mutual TLS with the one certificate only the edge and the client
+ * hold. Last, with TCP defaults of its own (the HTTP ones above would only earn warnings).
+ */
+function edgeApiSections(api: AcmeEdgeApi): Section[] {
+  const secret = (name: string) => word(`${haproxyPaths.secrets}/${name}`);
+  return [
+    section('defaults edge_api', [
+      'mode tcp',
+      'log global',
+      'option tcplog',
+      'timeout connect 2s',
+      'timeout client 30s',
+      'timeout server 30s',
+    ]),
+    section('frontend edge_api', [
+      `bind :${api.port} ssl crt ${secret(api.pemSecret)} ca-file ${secret(api.certSecret)} verify required`,
+      'maxconn 10', // one client, a few connections a minute
+      'default_backend be_edge_api',
+    ]),
+    section('backend be_edge_api', [`server api 127.0.0.1:${haproxyRuntimePort}`]),
+  ];
 }
 
 /** The order routes are tried in: exact hosts before wildcards, longer paths first. */

@@ -1,8 +1,10 @@
 // The ACME client script (sh/acme.sh) for real, on loopback, no Docker: Debian's Pebble (with
 // pebble-challtestsrv answering every name with 127.0.0.1) issues over HTTP-01 answered through a
 // real HAProxy whose ACME lines are the rendered ones; the certificate reaches the running HAProxy
-// over its runtime API (the rendered mutual-TLS frontend, with the certificate wharf generates); a forced renewal under load swaps it with no failed request; with Pebble
-// stopped the renewal fails, is counted, and the previous certificate keeps serving.
+// over its runtime API (the rendered mutual-TLS frontend, with the certificate wharf generates);
+// a forced renewal under load swaps it with no failed request; with Pebble stopped renewals fail,
+// are counted, the previous certificate keeps serving, and the rendered CertificateRenewalFailing
+// rule reaches a webhook through real Prometheus and Alertmanager, then resolves.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -17,12 +19,15 @@ import { requireTool, toolPath } from '../../../test/support/tools.js';
 import { loadVariant } from '../../../test/support/templates.js';
 import { haproxyConfig } from '../haproxy/index.js';
 import { ensureSecrets } from '../../secrets/generate.js';
+import { renderPrometheus } from '../prometheus/index.js';
+import { alertTools, startAlertPipeline } from '../../../test/support/alert-pipeline.js';
 import { check as checkHAProxy, skipReason as skipHAProxy } from '../../../test/support/haproxy.js';
 import { pebbleListenerCert } from '../../../test/support/pebble-cert.js';
 
 const tools = ['pebble', 'pebble-challtestsrv', 'lego', 'socat', 'haproxy', 'openssl'].map((t) => [t, toolPath(t)] as const);
 const missing = tools.filter(([, p]) => !p).map(([t]) => t);
 const skip = missing.length ? (requireTool(false, missing.join(', ')) ?? false) : false;
+const alertSkip = alertTools.some((t) => !toolPath(t)) ? (requireTool(false, alertTools.join(', ')) ?? false) : false;
 const script = join(import.meta.dirname, 'sh', 'acme.sh');
 const hosts = ['site.acme.test', 'www.acme.test'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -243,28 +248,52 @@ test('a forced renewal under load swaps the certificate with no failed request',
   assert.equal((await get(hosts[0]!)).serial, now);
 });
 
-test('with the CA gone the renewal fails and is counted; the edge keeps serving the previous certificate', { skip }, async () => {
-  const serving = (await get(hosts[0]!)).serial;
-  pebble!.kill();
-  await new Promise((r) => pebble!.once('exit', r));
-  const r = await client('renew');
-  assert.notEqual(r.exitCode, 0);
-  assert.match(readFileSync(join(dir, 'acme', 'metrics', 'wharf_acme.prom'), 'utf8'), /^wharf_acme_renewal_failures 1$/m);
-  const still = await get(hosts[0]!);
-  assert.deepEqual(still, { status: 200, serial: serving });
-  // The CA back: the next attempt succeeds and the count resets.
-  pebble = startPebble();
-  for (
-    let i = 0;
-    i < 50 && (await execa('curl', ['-sf', '--cacert', join(dir, 'ca.pem'), env.ACME_DIRECTORY!], { reject: false })).exitCode;
-    i++
-  ) {
-    await sleep(200);
-  }
-  const back = await client('run');
-  assert.equal(back.exitCode, 0, back.all);
-  assert.match(readFileSync(join(dir, 'acme', 'metrics', 'wharf_acme.prom'), 'utf8'), /^wharf_acme_renewal_failures 0$/m);
-});
+test(
+  'with the CA gone renewals fail and are counted, the edge keeps the previous certificate, CertificateRenewalFailing reaches a webhook and resolves when the CA is back',
+  { skip: skip || alertSkip },
+  async (t) => {
+    // the rendered alert rules (the proxy group holds the certificate alerts), evaluated by a real
+    // Prometheus over node-exporter reading the client's textfile, notified by a real Alertmanager
+    const rules = renderPrometheus(acmePlan()).find((f) => f.path.endsWith('rules/alerts-proxy.yml'))!;
+    mkdirSync(join(dir, 'alerts'));
+    writeFileSync(join(dir, 'alerts', 'alerts-proxy.yml'), rules.contents);
+    const alerts = await startAlertPipeline(join(dir, 'alerts'), join(dir, 'acme', 'metrics'), [join(dir, 'alerts', 'alerts-proxy.yml')]);
+    try {
+      const serving = (await get(hosts[0]!)).serial;
+      pebble!.kill();
+      await new Promise((r) => pebble!.once('exit', r));
+      const t0 = performance.now();
+      // the rule's threshold: 3 failures in a row (the loop would space them 5, 10, 20 min apart)
+      for (let i = 1; i <= 3; i++) {
+        const r = await client('renew');
+        assert.notEqual(r.exitCode, 0);
+        const m = readFileSync(join(dir, 'acme', 'metrics', 'wharf_acme.prom'), 'utf8');
+        assert.match(m, new RegExp(`^wharf_acme_renewal_failures ${i}$`, 'm'));
+        assert.deepEqual(await get(hosts[0]!), { status: 200, serial: serving });
+      }
+      const firing = await alerts.until('CertificateRenewalFailing', 'firing', 60_000);
+      t.diagnostic(`CertificateRenewalFailing at the webhook ${((performance.now() - t0) / 1000).toFixed(1)} s after the CA went away`);
+      assert.equal(firing.alerts[0]!.labels.severity, 'warning');
+      // The CA back: the next attempt succeeds, the count resets, the alert resolves.
+      pebble = startPebble();
+      for (
+        let i = 0;
+        i < 50 && (await execa('curl', ['-sf', '--cacert', join(dir, 'ca.pem'), env.ACME_DIRECTORY!], { reject: false })).exitCode;
+        i++
+      ) {
+        await sleep(200);
+      }
+      const t1 = performance.now();
+      const back = await client('run');
+      assert.equal(back.exitCode, 0, back.all);
+      assert.match(readFileSync(join(dir, 'acme', 'metrics', 'wharf_acme.prom'), 'utf8'), /^wharf_acme_renewal_failures 0$/m);
+      await alerts.until('CertificateRenewalFailing', 'resolved', 60_000);
+      t.diagnostic(`resolved at the webhook ${((performance.now() - t1) / 1000).toFixed(1)} s after the CA came back`);
+    } finally {
+      await alerts.stop();
+    }
+  },
+);
 
 test('the whole rendered edge config with ACME passes haproxy -c with no warning', { skip: skipHAProxy() }, async () => {
   const { plan } = loadVariant({

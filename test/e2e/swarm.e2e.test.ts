@@ -19,6 +19,7 @@ import { down } from '../../src/ops/down.js';
 import { rollback } from '../../src/ops/rollback.js';
 import { backupNow, restoreBackup, stackBackupExecutor } from '../../src/ops/backup.js';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { prepare } from '../../src/ops/prepare.js';
@@ -61,6 +62,9 @@ before(
     pebble = await pebbleOn(fx.network, 'acme-swarm-pebble', (await ensureTestImages({ progress: null })).lego!);
     stack = await createSwarmStack(fx, 'api', 'shopswarm', (spec) => {
       spec.services.api.health = { ...spec.services.api.health, interval: '2s', startPeriod: '10s' };
+      // names a CA may certify (wharf refuses ACME for .localhost): Pebble's DNS answers them all
+      spec.domain = 'shop.test';
+      for (const r of spec.services.api.routes) r.host = r.host.replace(/\.localhost$/, '.test');
       spec.tls = { mode: 'acme', email: 'ops@shop.test', ca: { directory: pebble!.directory, root: pebble!.root } };
     });
     // Every name resolves, for Pebble, to a node that does not run the ACME client (that is the data node).
@@ -195,6 +199,63 @@ test("the API answers through every node's host-mode edge port, balanced over it
     assert.equal(r.status, 200, `/api/data through ${n.name}: ${r.status} ${r.body.slice(0, 200)}`);
   }
 });
+
+/** The certificate a node's edge serves for the API's host, verified against `ca`. */
+function servedCert(node: { ip: string }, ca: string): Promise<{ authorized: boolean; serial: string; issuer: string; error?: string }> {
+  return new Promise((resolve, reject) => {
+    const sock = tlsConnect(
+      { host: node.ip, port: stack.plan.proxy.httpsPort, servername: apiHost(), ca, rejectUnauthorized: false },
+      () => {
+        const c = sock.getPeerCertificate();
+        resolve({
+          authorized: sock.authorized,
+          serial: c.serialNumber,
+          issuer: String(c.issuer?.CN ?? ''),
+          error: sock.authorizationError?.message,
+        });
+        sock.end();
+      },
+    );
+    sock.setTimeout(5000, () => sock.destroy(new Error(`TLS to ${node.ip} timed out`)));
+    sock.on('error', reject);
+  });
+}
+
+test(
+  "ACME on the swarm: Pebble validates through a node the client does not run on, and every node's edge serves the certificate",
+  { skip, timeout: 5 * 60_000 },
+  async () => {
+    const tasks = jsonLines<TaskRow>((await run(stack.engine.tasks('acme'))).stdout).filter((t) => t.DesiredState === 'Running');
+    const clientNode = tasks[0]?.Node;
+    const via = challengeNode();
+    assert.equal(clientNode, fx.dataNode, 'the client stays beside its volume, on the data node');
+    assert.notEqual(via.name, clientNode);
+    // The client's loop tried at start (maybe before every edge was up); one attempt now, timed.
+    const t0 = performance.now();
+    let r = await execInTask(fx, stack.engine, 'acme', ['/bin/sh', '/acme-bin/acme.sh', 'run']);
+    if (r.exitCode !== 0) r = await execInTask(fx, stack.engine, 'acme', ['/bin/sh', '/acme-bin/acme.sh', 'run']);
+    numbers.acmeIssueSeconds = +((performance.now() - t0) / 1000).toFixed(1);
+    assert.equal(r.exitCode, 0, `${r.stdout}\n${r.stderr}`);
+    assert.doesNotMatch(r.stdout + r.stderr, /BEGIN|PRIVATE/, 'no key material in the client output');
+    // Pebble asked the edge of `via` (its DNS answers every name with that node) and that edge
+    // forwarded the challenge to the client on the data node, over the overlay.
+    const proxyOnVia = (
+      await docker(via.dockerHost, ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${stack.engine.serviceName('proxy')}`])
+    ).stdout.split('\n')[0]!;
+    const edgeLog = await docker(via.dockerHost, ['logs', proxyOnVia]);
+    assert.match(edgeLog.stdout + edgeLog.stderr, /be_acme\/acme .*"GET \/\.well-known\/acme-challenge\/\S+ HTTP\/1\.1"/);
+    const root = await pebble!.issuingRoot();
+    const served = await Promise.all(fx.nodes.map((n) => servedCert(n, root)));
+    log(`ACME: issued in ${numbers.acmeIssueSeconds}s via ${via.name}, client on ${clientNode}; served ${JSON.stringify(served)}`);
+    for (const [i, c] of served.entries()) assert.ok(c.authorized, `${fx.nodes[i]!.name}: ${c.error} (issuer ${c.issuer})`);
+    assert.equal(new Set(served.map((c) => c.serial)).size, 1, 'one certificate on every node');
+    // wharf status reads the certificate from each node's edge
+    const st = await status(ctx());
+    const certs = st.certificates ?? [];
+    assert.equal(certs.length, fx.nodes.length, JSON.stringify(certs));
+    for (const c of certs) assert.equal(c.status, 'ok', `${c.id}: ${c.detail}`);
+  },
+);
 
 test('Prometheus finds every target through tasks.<svc> and scrapes them all across nodes', { skip, timeout: 5 * 60_000 }, async () => {
   const t0 = performance.now();

@@ -24,10 +24,25 @@ export interface PebbleContainer {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A container holding Pebble's files, on `network`; Pebble itself starts with serve(). */
-export async function pebbleOn(network: string, name: string, image: string): Promise<PebbleContainer> {
+/** Pebble's listener certificate for a name, made before the container (whose network may not exist yet). */
+export function pebbleFiles(alias: string): { dir: string; root: string } {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-pebble-'));
+  pebbleListenerCert(dir, `DNS:${alias}`);
+  return { dir, root: join(dir, 'ca.pem') };
+}
+
+/** A container holding Pebble's files, on `network`, reached by its IP (or by `named.alias`,
+ *  with the files pebbleFiles made for it); Pebble itself starts with serve(). */
+export async function pebbleOn(
+  network: string,
+  name: string,
+  image: string,
+  named?: { alias: string; dir: string },
+): Promise<PebbleContainer> {
+  const dir = named?.dir ?? mkdtempSync(join(tmpdir(), 'wharf-pebble-'));
   await execa('docker', ['rm', '-f', name], { reject: false });
+  const alias = named ? ['--network-alias', named.alias] : [];
+  const mount = ['-v', `${dir}:/pebble:ro`];
   await execa('docker', [
     'run',
     '-d',
@@ -35,18 +50,18 @@ export async function pebbleOn(network: string, name: string, image: string): Pr
     name,
     '--network',
     network,
-    '-v',
-    `${dir}:/pebble:ro`,
+    ...alias,
+    ...mount,
     '--entrypoint',
     'sleep',
     image,
     'infinity',
   ]);
   const ip = (await execa('docker', ['inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, name])).stdout.trim();
-  pebbleListenerCert(dir, `IP:${ip}`);
+  if (!named) pebbleListenerCert(dir, `IP:${ip}`);
   chmodSync(dir, 0o755);
   for (const f of ['ca.pem', 'cert.pem', 'key.pem']) chmodSync(join(dir, f), 0o644);
-  const directory = `https://${ip}:14000/dir`;
+  const directory = `https://${named?.alias ?? ip}:14000/dir`;
   const exec = (args: string[]) => execa('docker', ['exec', name, ...args], { reject: false });
   return {
     name,

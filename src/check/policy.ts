@@ -2,6 +2,7 @@
 // stable id, a severity and a fix hint; findings are collected, never thrown.
 import type { Component, Plan } from '../plan/model.js';
 import type { Stack } from '../spec/schema.js';
+import { acmeHostsProvable } from '../spec/rules.js';
 import { runRules, type Finding, type PolicyContext, type PolicyRule } from './rule.js';
 
 // The rule files import the rule's shape from rule.ts, never from here: this file loads them.
@@ -205,6 +206,13 @@ export const policyRules: PolicyRule[] = [
             },
           ]
         : [],
+  },
+  {
+    id: 'WH013',
+    title: 'route host the ACME certificate cannot name',
+    severity: 'warning',
+    // the edge serves its self-signed certificate for it: said now, not found when a browser warns
+    check: ({ stack }) => acmeHostsProvable(stack).map(({ path, message, hint }) => ({ path, message, hint })),
   },
 ];
 

@@ -6,7 +6,7 @@ import { loadVariant } from '../../test/support/templates.js';
 import { haproxyConfig } from '../render/haproxy/index.js';
 import { renderAll } from '../render/index.js';
 import { acmeDomains } from './acme.js';
-import { crossFieldRules } from '../spec/rules.js';
+import { lint, policyRules } from '../check/policy.js';
 
 const withAcme = (tls: Record<string, unknown>) => (d: Record<string, any>) => {
   d.domain = 'shop.example.com';
@@ -101,19 +101,28 @@ test('rendered: the client script and its Dockerfile from the official lego imag
   assert.ok(files.some((f) => f.path.endsWith('acme/acme.sh') && f.mode === 0o755));
 });
 
-test('check warns, naming the route, about a host a public CA will not certify', () => {
-  const { stack } = loadVariant({
+test('wharf check names the rule (WH013) and the route of each host a public CA will not certify: .internal, an IP literal', () => {
+  const { stack, plan } = loadVariant({
     template: 'haproxy-mysql',
     change: (d) => {
       withAcme({})(d);
       const svc = Object.values(d.services as Record<string, any>).find((s) => s.routes?.length);
-      svc.routes[0].host = 'shop.internal';
+      svc.routes = [
+        { ...svc.routes[0], host: 'shop.internal' },
+        { ...svc.routes[0], host: '203.0.113.7' },
+      ];
     },
   });
-  const issues = crossFieldRules.flatMap((r) => r(stack)).filter((i) => i.message.includes('ACME'));
-  assert.equal(issues.length, 1);
-  assert.match(issues[0]!.path, /^services\.[a-z-]+\.routes\[0\]\.host$/);
-  assert.match(issues[0]!.message, /shop\.internal gets no ACME certificate: \.internal is not a public domain/);
+  const f = lint(stack, plan, policyRules).filter((x) => x.rule === 'WH013');
+  assert.deepEqual(
+    f.map((x) => [x.severity, x.path.replace(/^services\.[a-z-]+\./, ''), x.message.split(';')[0]]),
+    [
+      ['warning', 'routes[0].host', 'shop.internal gets no ACME certificate: .internal is not a public domain'],
+      ['warning', 'routes[1].host', '203.0.113.7 gets no ACME certificate: an IP address, not a name'],
+    ],
+  );
+  // and they are left off the certificate, the edge serving its self-signed one for them
+  assert.ok(!plan.tls.acme?.domains.some((d) => d === 'shop.internal' || d === '203.0.113.7'));
 });
 
 test('Traefik keeps its own resolver and reads the same ca: (its directory, and the root through LEGO_CA_CERTIFICATES)', () => {

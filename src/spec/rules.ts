@@ -200,7 +200,7 @@ export const tlsFilesNeedPaths: Rule = (s) =>
     ? [err('tls.mode', 'ACME cannot issue certificates for .localhost domains', 'use mode: self-signed for local stacks')]
     : [];
 
-/** Hosts the ACME certificate cannot name are said at check time, not found at 3 a.m. */
+/** Hosts the ACME certificate cannot name are said at check time, not found at 3 a.m. (`wharf check`, WH013). */
 export const acmeHostsProvable: Rule = (s) => {
   if (s.tls.mode !== 'acme' || s.proxy.kind !== 'haproxy') return [];
   const publicCa = isPublicCa(acmeCa(s.tls));
@@ -307,7 +307,6 @@ function hintFrom(names: string[]): string | undefined {
 }
 
 export const crossFieldRules: Rule[] = [
-  acmeHostsProvable,
   imageOrBuild,
   usedBackendsExist,
   secretsDeclared,

@@ -49,6 +49,15 @@ const featureful = (d: Doc) => {
 const variants = [
   ...templateNames.map((t) => ({ id: `${t}/traefik`, template: t, change: asTraefik })),
   { id: 'api/traefik+acme', template: 'api', change: asAcme },
+  // the same ca: as the HAProxy edge's client: a directory (Pebble, a company CA) and its root
+  {
+    id: 'api/traefik+acme-ca',
+    template: 'api',
+    change: (d: Doc) => {
+      asAcme(d);
+      d.tls = { mode: 'acme', email: 'ops@example.com', ca: { directory: 'https://pebble:14000/dir', root: './pebble.pem' } };
+    },
+  },
   { id: 'api/traefik+features', template: 'api', change: featureful },
 ];
 
@@ -198,8 +207,9 @@ test('traefik: static config — redirect, entry points, metrics not on a public
         email: plan.tls.email,
         storage: '/acme/acme.json',
         httpChallenge: { entryPoint: 'web' },
-        caServer: 'https://acme-staging-v02.api.letsencrypt.org/directory',
+        caServer: plan.tls.caServer,
       });
+      assert.match(plan.tls.caServer ?? '', /^https:\/\/(acme-staging-v02\.api\.letsencrypt\.org|pebble:14000)\/dir/);
       assert.ok(
         proxy.mounts.some((m) => m.type === 'volume' && m.target === '/acme'),
         'ACME storage on a volume',

@@ -124,7 +124,7 @@ export function planAcmeClient(
     role: 'acme',
     imageKey: 'lego',
     image: override ?? `${stack.name}/acme:lego-${legoVersion}`,
-    // goacme/lego carries lego on Alpine; the build adds socat (the runtime API is a UNIX socket).
+    // goacme/lego carries lego on Alpine; the build adds socat (the edges' runtime API, over TLS).
     build: override
       ? undefined
       : { context: { bundle: 'acme-scripts' }, dockerfile: 'Dockerfile', args: { LEGO_IMAGE: pickImage('lego', {}) } },

@@ -5,13 +5,13 @@ import { generatedHeader, type RenderedFile } from '../files.js';
 import { scripts } from './scripts.js';
 import { defaultImages } from '../../plan/images.js';
 
-/** goacme/lego is lego on Alpine; the runtime API is a UNIX socket, which socat speaks. */
+/** goacme/lego is lego on Alpine; socat speaks the edges' runtime API (TLS), busybox's nslookup finds the edges. */
 function renderDockerfile(): string {
   return `# ${generatedHeader}
-# The ACME client of the HAProxy edge: the official lego image plus socat for the edge's runtime API.
+# The ACME client of the HAProxy edge: the official lego image plus socat for the edges' runtime API.
 ARG LEGO_IMAGE=${defaultImages.lego}
 FROM \${LEGO_IMAGE}
-RUN apk add --no-cache socat tzdata musl-utils && lego --version && socat -V >/dev/null && getent hosts localhost
+RUN apk add --no-cache socat tzdata && lego --version && socat -V >/dev/null && command -v nslookup >/dev/null
 ENTRYPOINT []
 CMD ["/bin/sh", "/acme-bin/acme.sh", "loop"]
 `;

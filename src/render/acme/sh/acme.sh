@@ -10,7 +10,7 @@
 #   acme.sh run     one check now: obtain, renew when due, hand over when changed
 #   acme.sh renew   renew now whatever the expiry (a forced renewal), then hand over
 #   acme.sh sync    give the certificate to every edge that does not serve it
-# POSIX sh: runs in goacme/lego (Alpine busybox) and in Debian alike. Needs lego, socat, getent.
+# POSIX sh: runs in goacme/lego (Alpine busybox) and in Debian alike. Needs lego, socat, getent or nslookup.
 set -u
 umask 077
 DATA=${ACME_DATA:-/acme}
@@ -49,9 +49,12 @@ lego_do() {
   return "$rc"
 }
 
-# The edge replicas: every IPv4 address of $ACME_EDGES (glibc prints them all for ahostsv4, musl for hosts).
+# The edge replicas: every IPv4 address of $ACME_EDGES. glibc's getent lists them all
+# (ahostsv4); on Alpine (musl: no ahostsv4) busybox's nslookup does, one "Address: a.b.c.d" each.
 edges() {
-  { getent ahostsv4 "$ACME_EDGES" 2>/dev/null || getent hosts "$ACME_EDGES"; } | awk '{ print $1 }' | sort -u
+  out=$(getent ahostsv4 "$ACME_EDGES" 2>/dev/null) ||
+    out=$(nslookup "$ACME_EDGES" 2>/dev/null | sed -n 's/^Address:[[:space:]]*\([0-9.]*\)$/\1/p')
+  printf '%s\n' "$out" | awk 'NF { print $1 }' | sort -u
 }
 
 # $1 the edge's address; stdin the command. Both ends present the one certificate they trust.

@@ -101,16 +101,19 @@ export function storeRotation(f: StoreFacts, old: string, next: string): StoreRo
   };
 }
 
+// restic opens /dev/stdin by name, which fails on a socket (what a runner may hand it): a pipe from cat.
+const piped = (argv: string[]) => ['sh', '-c', 'cat | "$@"', 'wharf-rotate', ...argv];
+
 /** restic's steps on one repository: the old key's ID, a key with the new password, checked, the old removed. */
 export const resticSteps = {
   /** the keys, as the current password (the container's file) sees them */
   list: (repo: string) => ['restic', '-r', repo, 'key', 'list', '--json'],
   /** the new password on stdin */
-  add: (repo: string) => ['restic', '-r', repo, 'key', 'add', '--new-password-file', '/dev/stdin'],
+  add: (repo: string) => piped(['restic', '-r', repo, 'key', 'add', '--new-password-file', '/dev/stdin']),
   /** opens the repository with the password on stdin */
-  open: (repo: string) => ['restic', '-r', repo, '--password-file', '/dev/stdin', 'key', 'list', '--json'],
+  open: (repo: string) => piped(['restic', '-r', repo, '--password-file', '/dev/stdin', 'key', 'list', '--json']),
   /** removes a key, logged in with the password on stdin */
-  remove: (repo: string, id: string) => ['restic', '-r', repo, '--password-file', '/dev/stdin', 'key', 'remove', id],
+  remove: (repo: string, id: string) => piped(['restic', '-r', repo, '--password-file', '/dev/stdin', 'key', 'remove', id]),
 };
 
 /** The key the password opened the repository with (restic marks it `current`). */

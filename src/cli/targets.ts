@@ -37,7 +37,7 @@ const instead: Partial<Record<Target, string>> = {
 
 /** Commands a target will drive but does not yet: the hint says so. */
 const notYet: Partial<Record<TargetedCommand, string>> = {
-  'secrets rotate': 'rotation on swarm is not supported yet: its secrets are immutable objects, so a new value needs `wharf up`',
+  'secrets rotate': 'rotation is not supported on swarm yet (its secrets are immutable objects named by content)',
   run: 'one-off containers are not supported on swarm yet: `wharf exec <service> -- cmd...` runs it in a running replica',
 };
 

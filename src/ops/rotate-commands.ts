@@ -106,15 +106,20 @@ const piped = (argv: string[]) => ['sh', '-c', 'cat | "$@"', 'wharf-rotate', ...
 
 /** restic's steps on one repository: the old key's ID, a key with the new password, checked, the old removed. */
 export const resticSteps = {
-  /** the keys, as the current password (the container's file) sees them */
-  list: (repo: string) => ['restic', '-r', repo, 'key', 'list', '--json'],
-  /** the new password on stdin */
-  add: (repo: string) => piped(['restic', '-r', repo, 'key', 'add', '--new-password-file', '/dev/stdin']),
+  /** the keys, as the password on stdin sees them (its own is marked current) */
+  list: (repo: string) => piped(['restic', '-r', repo, '--password-file', '/dev/stdin', 'key', 'list', '--json']),
+  /** logged in with the password file given, the new password on stdin */
+  add: (repo: string, passwordFile: string) =>
+    piped(['restic', '-r', repo, '--password-file', passwordFile, 'key', 'add', '--new-password-file', '/dev/stdin']),
   /** opens the repository with the password on stdin */
   open: (repo: string) => piped(['restic', '-r', repo, '--password-file', '/dev/stdin', 'key', 'list', '--json']),
   /** removes a key, logged in with the password on stdin */
   remove: (repo: string, id: string) => piped(['restic', '-r', repo, '--password-file', '/dev/stdin', 'key', 'remove', id]),
 };
+
+/** restic's word for a repository that was never initialised (no backup has run yet). */
+export const noRepository = (stderr: string) =>
+  /Is there a repository at the following location|repository does not exist|config: no such file/i.test(stderr);
 
 /** The key the password opened the repository with (restic marks it `current`). */
 export function currentKey(json: string): string | undefined {

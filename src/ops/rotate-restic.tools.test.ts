@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { cmd } from '../engine/command.js';
 import { run } from '../engine/run.js';
 import { randomSecret } from '../secrets/generate.js';
-import { currentKey, resticSteps } from './rotate-commands.js';
+import { currentKey, noRepository, resticSteps } from './rotate-commands.js';
 
 const missing = (await run(cmd(['restic', 'version'], 'restic version'), { reject: false }).catch(() => undefined))?.exitCode !== 0;
 if (missing && process.env.CI === 'true') throw new Error('CI=true and restic is not installed (scripts/requirements-test.txt)');
@@ -30,13 +30,14 @@ test(
       const ok = (r: { exitCode: number; stderr: string }) => assert.equal(r.exitCode, 0, r.stderr);
       const restic = (argv: string[], input?: string) =>
         run(cmd(argv, argv.slice(3).join(' '), { env, input, cwd: dir, redact: [old, next] }), { reject: false });
+      assert.ok(noRepository((await restic(resticSteps.list(repo), old)).stderr), 'a repository never initialised is told apart');
       ok(await restic(['restic', '-r', repo, 'init']));
       ok(await restic(['restic', '-r', repo, 'backup', 'data.txt']));
 
-      const listed = await restic(resticSteps.list(repo));
+      const listed = await restic(resticSteps.list(repo), old);
       const oldId = currentKey(listed.stdout);
       assert.ok(oldId);
-      ok(await restic(resticSteps.add(repo), next));
+      ok(await restic(resticSteps.add(repo, join(dir, 'old')), next));
       const opened = await restic(resticSteps.open(repo), next);
       const newId = currentKey(opened.stdout);
       assert.ok(newId && newId !== oldId, opened.stderr);

@@ -18,7 +18,7 @@ import type { Component, Plan } from '../plan/model.js';
 import { ensureSecrets } from '../secrets/generate.js';
 import { prepare, type Loaded } from './prepare.js';
 import { reloadChanged } from './reload.js';
-import { currentKey, resticSteps, storeRotation, type StoreEngine, type StoreScript } from './rotate-commands.js';
+import { currentKey, noRepository, resticSteps, storeRotation, type StoreEngine, type StoreScript } from './rotate-commands.js';
 import { commitSecrets, withLogin } from './rotate-files.js';
 import { recordRotation } from './rotate-state.js';
 import { rollout } from './rollout.js';
@@ -235,13 +235,20 @@ async function rotateRestic(ctx: OpsContext, old: string, loaded: Loaded, deploy
   );
   const keys: Array<{ repo: string; old: string }> = [];
   for (const repo of repos) {
-    const l = await exec(s3Env(plan, repo, resticSteps.list(repo)), `restic keys of ${repo}`);
-    if (l.exitCode !== 0) {
+    const l = await exec(s3Env(plan, repo, resticSteps.list(repo)), `restic keys of ${repo}`, old);
+    if (l.exitCode !== 0 && noRepository(l.stderr)) {
       say(`${repo}: no repository yet (nothing to re-key)`);
       continue;
     }
+    if (l.exitCode !== 0)
+      throw new OperationError(`restic password: the current password does not open ${repo}: ${l.stderr.trim().split('\n').at(-1)}`);
     const id = currentKey(l.stdout);
-    const a = await exec(s3Env(plan, repo, resticSteps.add(repo)), `restic key add on ${repo}`, next);
+    // logged in with the current password as the container holds it (its secret file, not yet replaced)
+    const a = await exec(
+      s3Env(plan, repo, resticSteps.add(repo, `/run/secrets/${RESTIC_PASSWORD_SECRET}`)),
+      `restic key add on ${repo}`,
+      next,
+    );
     const v = await exec(s3Env(plan, repo, resticSteps.open(repo)), `open ${repo} with the new key`, next);
     const fresh = v.exitCode === 0 ? currentKey(v.stdout) : undefined;
     if (a.exitCode !== 0 || !fresh || fresh === id || !id)

@@ -35,7 +35,9 @@ export const registerSecrets: Register = (program, cli) => {
     .addOption(fileOption())
     .addOption(hostOption());
   withTargets(rotate, 'secrets rotate').action(
-    action(cli, async (name: string, o: TargetFlags) => {
+    action(cli, async (name: string, flags: TargetFlags) => {
+      // `--file` after the subcommand may be taken by `secrets` itself: read both levels
+      const o = { ...rotate.optsWithGlobals<TargetFlags>(), ...flags };
       const targeted = await loadTargeted('secrets rotate', o);
       const { rotationOf, rotateSecret } = await import('../../ops/rotate.js');
       rotationOf(targeted.loaded.plan, name); // an unknown or unrotatable name: exit 2 before anything runs

@@ -99,9 +99,15 @@ export async function rotateSecret(name: string, o: RotateOptions): Promise<Rota
   const old = readFileSync(join(layout.secretsDir, t.root), 'utf8');
   let changed: Map<string, Buffer>;
   let services: string[];
-  if (t.kind === 'store') ({ changed, services } = await rotateStore(ctx, t, old, o.loaded, deploy, say));
-  else if (t.kind === 'edge') ({ changed, services } = await rotateEdge(ctx, t, o.loaded, say));
-  else ({ changed, services } = await rotateRestic(ctx, old, o.loaded, deploy, say));
+  try {
+    if (t.kind === 'store') ({ changed, services } = await rotateStore(ctx, t, old, o.loaded, deploy, say));
+    else if (t.kind === 'edge') ({ changed, services } = await rotateEdge(ctx, t, o.loaded, say));
+    else ({ changed, services } = await rotateRestic(ctx, old, o.loaded, deploy, say));
+  } catch (e) {
+    // every step accepts a state a stopped run left (the twin exists, a key was added): running again finishes it
+    const hint = `run \`wharf secrets rotate ${name}\` again: each step can be repeated, and the running services keep the credential they started with`;
+    throw new OperationError(`rotation of ${name} stopped: ${(e as Error).message}`, { cause: e, hint });
+  }
   for (const [n, v] of changed) if (plan.secrets.some((s) => s.name === n)) recordRotation(layout.projectDir, n, v);
   return {
     secret: name,
@@ -222,8 +228,14 @@ async function rotateRestic(ctx: OpsContext, old: string, loaded: Loaded, deploy
   const staged = await stageSecrets(plan, layout.secretsDir, layout.projectDir, RESTIC_PASSWORD_SECRET);
   const next = staged.get(RESTIC_PASSWORD_SECRET)!.toString('utf8');
   const backup = plan.components.find((c) => c.name === BACKUP_COMPONENT);
-  const c = (await listContainers(ctx.engine, runnerOf(ctx))).find((x) => x.service === BACKUP_COMPONENT && x.state === 'running');
-  if (!backup || !c) throw new OperationError(`restic password: no running ${BACKUP_COMPONENT} service to reach the repositories from`);
+  const running = async () => {
+    const c = (await listContainers(ctx.engine, runnerOf(ctx))).find((x) => x.service === BACKUP_COMPONENT && x.state === 'running');
+    if (!c) throw new OperationError(`restic password: no running ${BACKUP_COMPONENT} service to reach the repositories from`);
+    return c;
+  };
+  if (!backup) throw new OperationError(`restic password: the plan has no ${BACKUP_COMPONENT} service`);
+  // the container changes when the backup service rolls: read it before each step
+  let c = await running();
   const masks = [old, old.trim(), next, next.trim()];
   const runner = runnerOf(ctx);
   const exec = async (argv: string[], what: string, input?: string) => {
@@ -258,9 +270,13 @@ async function rotateRestic(ctx: OpsContext, old: string, loaded: Loaded, deploy
   }
   commitSecrets(layout, staged, 'replace');
   await rollout(await deploy(plan), [BACKUP_COMPONENT]);
+  c = await running();
   for (const k of keys) {
     const r = await exec(s3Env(plan, k.repo, resticSteps.remove(k.repo, k.old)), `restic key remove on ${k.repo}`, next);
-    if (r.exitCode !== 0) throw new OperationError(`restic password: removing the old key ${k.old.slice(0, 8)} of ${k.repo} failed`);
+    if (r.exitCode !== 0)
+      throw new OperationError(
+        `restic password: removing the old key ${k.old.slice(0, 8)} of ${k.repo} failed: ${r.stderr.trim().split('\n').at(-1)}`,
+      );
   }
   return { changed: staged, services: [BACKUP_COMPONENT] };
 }

@@ -13,6 +13,8 @@ import { composeContext } from '../../src/engine/context.js';
 import { edgeRequest } from '../../src/engine/edge.js';
 import { listContainers } from '../../src/engine/live.js';
 import { run } from '../../src/engine/run.js';
+import { backupNow, verifyBackups } from '../../src/ops/backup.js';
+import { stackBackupExecutor } from '../../src/ops/backup-executor.js';
 import { load } from '../../src/ops/prepare.js';
 import { rotateSecret } from '../../src/ops/rotate.js';
 import { readRotations } from '../../src/ops/rotate-state.js';
@@ -47,7 +49,7 @@ describe('secret rotation under load on Compose behind HAProxy', { skip, timeout
             uses: ['db'],
           },
         },
-        databases: { db: { engine: 'postgres' } },
+        databases: { db: { engine: 'postgres', backup: { schedule: '0 3 * * *' } } },
         monitoring: { enabled: false },
       },
       project,
@@ -152,5 +154,34 @@ describe('secret rotation under load on Compose behind HAProxy', { skip, timeout
     t.diagnostic(`edge-tls-cert: ${failures(rs)}`);
     assert.equal(rs.filter((r) => !r.ok).length, 0, failures(rs));
     assert.notEqual(await served(), before);
+  });
+
+  test('the restic password: a new key, the old one removed; the backup made before restores with the new password', async () => {
+    const ex = await stackBackupExecutor(s.ctx);
+    const [b] = await backupNow(ex, { target: 'db' });
+    assert.ok(b?.ok, b?.error);
+    const old = secret('backup-restic-password').trim();
+    await rotate('backup-restic-password');
+    const next = secret('backup-restic-password').trim();
+    assert.notEqual(next, old);
+    const backup = (await listContainers(s.ctx.engine, run)).find((c) => c.service === 'backup' && c.state === 'running')!;
+    const opens = async (password: string) =>
+      (
+        await execa(
+          'docker',
+          ['exec', '-i', backup.id, 'sh', '-c', 'cat | restic -r "$1" --password-file /dev/stdin cat config', 'x', '/repo/db'],
+          {
+            input: password,
+            reject: false,
+          },
+        )
+      ).exitCode === 0;
+    assert.equal(await opens(old), false, 'the old password is refused');
+    assert.equal(await opens(next), true, 'the new password opens the repository');
+    // the backup service now runs with the new password: the earlier snapshot restores (restore test) and a new backup works
+    const [v] = await verifyBackups(await stackBackupExecutor(s.ctx), { target: 'db', readDataSubset: '100%' });
+    assert.ok(v?.ok, v?.error);
+    const [again] = await backupNow(await stackBackupExecutor(s.ctx), { target: 'db' });
+    assert.ok(again?.ok, again?.error);
   });
 });

@@ -1,8 +1,9 @@
-// Secret rotation on the real engine (Compose): the API (2 replicas, its /ready asks PostgreSQL
-// on every request) behind the HAProxy edge, under steady load through the edge while the
-// database password, the edge's basic-auth password and its self-signed certificate are
-// rotated. Every request must succeed; afterwards the old credentials are refused and the new
-// ones accepted. Needs Docker (hold /tmp/wharf-docker.lock).
+// Secret rotation on the real engine (Compose): the API (one replica, rolled side by side; its
+// /ready asks PostgreSQL on every request) behind the HAProxy edge, under steady load through the
+// edge while the database password, the edge's basic-auth password and its self-signed
+// certificate are rotated: every request must succeed, and afterwards the old credentials are
+// refused and the new ones accepted. Then the restic password: the old key refused, the snapshot
+// made before verified with the new one. Needs Docker (hold /tmp/wharf-docker.lock).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -43,7 +44,7 @@ describe('secret rotation under load on Compose behind HAProxy', { skip, timeout
           api: {
             build: { context: './apps/api' },
             port: 3000,
-            replicas: 2,
+            replicas: 1,
             routes: [{ host: api }],
             health: { path: '/health', interval: '2s' },
             uses: ['db'],
@@ -178,10 +179,8 @@ describe('secret rotation under load on Compose behind HAProxy', { skip, timeout
       ).exitCode === 0;
     assert.equal(await opens(old), false, 'the old password is refused');
     assert.equal(await opens(next), true, 'the new password opens the repository');
-    // the backup service now runs with the new password: the earlier snapshot restores (restore test) and a new backup works
+    // the backup service now runs with the new password: the earlier snapshot restores (restore test)
     const [v] = await verifyBackups(await stackBackupExecutor(s.ctx), { target: 'db', readDataSubset: '100%' });
     assert.ok(v?.ok, v?.error);
-    const [again] = await backupNow(await stackBackupExecutor(s.ctx), { target: 'db' });
-    assert.ok(again?.ok, again?.error);
   });
 });

@@ -91,7 +91,9 @@ test('unknown service, unknown backup target, unknown or unsupported target: exi
         ? [command, 'db']
         : ['exec', 'run'].includes(command)
           ? [command, 'api', 'x']
-          : [command];
+          : command === 'secrets rotate'
+            ? ['secrets', 'rotate', 'db-password']
+            : [command];
       const supported = commandTargets[command as keyof typeof commandTargets].join(', ');
       cases.push([
         [...args, '--target', 'k8s'],
@@ -265,7 +267,7 @@ test('wharf exec and run: argv as given after --, the exit code passed through; 
 test('--help of each command that drives a stack lists its targets', async () => {
   for (const [command, targets] of Object.entries(commandTargets)) {
     const out = recorder();
-    assert.equal(await main(['node', 'wharf', command, '--help'], out), 0);
+    assert.equal(await main(['node', 'wharf', ...command.split(' '), '--help'], out), 0);
     assert.match(out.text(), new RegExp(`\\nTargets: ${targets.join(', ')}`), command);
   }
 });

@@ -25,6 +25,7 @@ export const commandTargets = {
   backups: running,
   verify: running,
   restore: running,
+  'secrets rotate': ['compose'] as readonly Target[],
 } as const satisfies Record<string, readonly Target[]>;
 
 export type TargetedCommand = keyof typeof commandTargets;
@@ -36,6 +37,7 @@ const instead: Partial<Record<Target, string>> = {
 
 /** Commands a target will drive but does not yet: the hint says so. */
 const notYet: Partial<Record<TargetedCommand, string>> = {
+  'secrets rotate': 'rotation is not supported on swarm yet (its secrets are immutable objects named by content)',
   run: 'one-off containers are not supported on swarm yet: `wharf exec <service> -- cmd...` runs it in a running replica',
 };
 

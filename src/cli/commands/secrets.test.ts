@@ -1,0 +1,52 @@
+// wharf secrets and wharf secrets rotate through the CLI's boundary, in-process with a recording
+// executor: ages listed; a name that cannot be rotated, or a target that cannot rotate, is exit 2
+// with nothing run and nothing written.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { recordingRunner } from '../../engine/run.js';
+import { dirSnapshot, tempProject } from '../../../test/support/project.js';
+import { templateText } from '../../../test/support/templates.js';
+import { main } from '../main.js';
+
+async function wharf(spec: string, ...args: string[]) {
+  const lines: string[] = [];
+  const rec = recordingRunner((c) =>
+    c.argv.join(' ') === 'docker compose version' ? { stdout: 'Docker Compose version v2.26.1' } : undefined,
+  );
+  const out = { log: (l = '') => void lines.push(l), error: (l: string) => void lines.push(l) };
+  const code = await main(['node', 'wharf', ...args, '--file', spec], out, { runner: rec.runner, interactive: false });
+  return { code, text: lines.join('\n'), calls: rec.calls };
+}
+
+test('wharf secrets: an age and a rotation count per secret, "not made yet" before render', async () => {
+  const p = tempProject(templateText('api'));
+  try {
+    const r = await wharf(p.spec, 'secrets');
+    assert.equal(r.code, 0, r.text);
+    assert.match(r.text, /secret\W+purpose\W+file\W+age\W+rotations/);
+    assert.match(r.text, /db-password\W.*not made yet\W+0\W/);
+  } finally {
+    p.cleanup();
+  }
+});
+
+test('wharf secrets rotate: an unknown or unrotatable name, or the swarm target, is exit 2; nothing run, nothing written', async () => {
+  const p = tempProject(templateText('api'));
+  try {
+    const before = dirSnapshot(p.dir);
+    const cases: Array<[string[], RegExp]> = [
+      [['secrets', 'rotate', 'nope'], /nope: no such secret in this stack \(rotatable: backup-restic-password, cache-password/],
+      [['secrets', 'rotate', 'grafana-admin-password'], /grafana-admin-password: this secret cannot be rotated by wharf yet/],
+      [['secrets', 'rotate', 'db-password', '--target', 'swarm'], /swarm/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await wharf(p.spec, ...args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.text}`);
+      assert.match(r.text, message);
+      assert.deepEqual(r.calls, []);
+    }
+    assert.deepEqual(dirSnapshot(p.dir), before);
+  } finally {
+    p.cleanup();
+  }
+});

@@ -2,9 +2,10 @@
 import { load, resolveSpecPath } from '../../ops/prepare.js';
 import { action, fileOption, type Register } from '../command.js';
 import { table } from '../format/table.js';
+import { addSecretsTransfer } from './secrets-transfer.js';
 
 export const registerSecrets: Register = (program, cli) => {
-  program
+  const secrets = program
     .command('secrets')
     .description("list the stack's secrets: names, purpose and file paths (never values)")
     .addOption(fileOption())
@@ -15,4 +16,5 @@ export const registerSecrets: Register = (program, cli) => {
         cli.io.out.log(table(['secret', 'purpose', 'file'], rows));
       }),
     );
+  addSecretsTransfer(secrets, cli);
 };

@@ -159,23 +159,25 @@ test('init --force with wharf.yaml, package.json or apps/ linked out of the proj
   }
 });
 
-test('secret files outside the project: a relative escape or a link is refused by check and render with the spec path (tls.key, not secrets.edge-tls-key.file)', async () => {
+test('secret files outside the project: a relative escape or a link is refused by check and render with the spec path (tls.cert, tls.key, not secrets.edge-tls-key.file); an absolute path is reported by check', async () => {
   const d = parse(templateText('api'));
   d.tls = { mode: 'files', cert: './certs/cert.pem', key: './certs/key.pem' };
-  d.secrets = { ...(d.secrets ?? {}), token: { file: '../outside/keep.txt' } };
+  d.secrets = { ...(d.secrets ?? {}), token: { file: '../outside/keep.txt' }, hostfile: { file: '/etc/hostname' } };
   const s = sandbox(stringify(d));
   try {
     mkdirSync(join(s.dir, 'certs'));
     symlinkSync(join(s.outside, 'keep.txt'), join(s.dir, 'certs', 'key.pem'));
-    writeFileSync(join(s.dir, 'certs', 'cert.pem'), 'not a certificate\n');
+    symlinkSync(join(s.outside, 'sub', 'compose.yaml'), join(s.dir, 'certs', 'cert.pem'));
     const project = dirSnapshot(s.dir);
     for (const cmd of ['check', 'render']) {
       const r = await wharf(s.dir, cmd);
       assert.equal(r.exitCode, 2, r.stdout + r.stderr);
       const out = r.stdout + r.stderr;
       assert.match(out, /tls\.key/);
+      assert.match(out, /tls\.cert/);
       assert.match(out, /secrets\.token\.file/);
-      assert.doesNotMatch(out, /edge-tls-key\.file|precious/);
+      if (cmd === 'check') assert.match(out, /warning .*secrets\.hostfile\.file/);
+      assert.doesNotMatch(out, /edge-tls-key\.file|edge-tls-cert\.file|precious|not yours/);
       assert.deepEqual(dirSnapshot(s.dir), project, cmd);
     }
   } finally {

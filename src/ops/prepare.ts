@@ -1,15 +1,14 @@
 // spec file -> validated stack -> plan -> rendered files on disk + secrets.
 // Everything that can fail on user input fails before anything is written.
 import { dirname, join, resolve } from 'node:path';
-import { buildPlan } from '../plan/build.js';
-import { checkLoaded } from '../check/plan-rules.js';
+import { validateSpecFile, withRule } from '../check/validate.js';
 import { targetErrors } from '../check/policy.js';
 import type { Plan } from '../plan/model.js';
 import { createHash } from 'node:crypto';
 import type { RenderOptions, Target } from '../render/index.js';
 import type { RenderedFile } from '../render/files.js';
 import { ensureSecrets, type SecretsResult } from '../secrets/generate.js';
-import { findSpecFile, loadSpecFile } from '../spec/load.js';
+import { findSpecFile } from '../spec/load.js';
 import { UserInputError, type Issue } from '../spec/issues.js';
 import type { Stack } from '../spec/schema.js';
 import { writeFiles, type WriteResult } from './write.js';
@@ -39,8 +38,7 @@ export function layout(specPath: string, projectDir = dirname(specPath)): Layout
   return { specPath: resolve(specPath), projectDir: p, outDir: join(p, '.wharf', 'compose'), secretsDir: join(p, '.wharf', 'secrets') };
 }
 
-/** The plan's paths are relative to the output dir so rendered files are relocatable with the project. */
-export const planPaths = { secretsDir: '../secrets', projectDir: '../..' };
+export { planPaths } from '../check/validate.js';
 
 export function resolveSpecPath(given: string | undefined, cwd = process.cwd()): string {
   if (given) return resolve(cwd, given);
@@ -59,14 +57,12 @@ export interface Loaded {
   warnings: Issue[];
 }
 
+/** The spec validated as `wharf check` does (one function): any error refuses the command, nothing written. */
 export async function load(specPath: string, projectDir?: string): Promise<Loaded> {
-  const res = await loadSpecFile(specPath);
-  const errors = res.issues.filter((i) => i.severity === 'error');
-  if (errors.length || !res.stack) throw new UserInputError(res.issues);
-  const plan = buildPlan(res.stack, planPaths);
-  const issues = [...res.issues, ...checkLoaded({ ...res, stack: res.stack }, plan)];
-  if (issues.some((i) => i.severity === 'error')) throw new UserInputError(issues);
-  return { stack: res.stack, plan, layout: layout(specPath, projectDir), warnings: issues.filter((i) => i.severity === 'warning') };
+  const v = await validateSpecFile(specPath);
+  const issues = v.issues.map(withRule);
+  if (!v.stack || !v.plan || issues.some((i) => i.severity === 'error')) throw new UserInputError(issues);
+  return { stack: v.stack, plan: v.plan, layout: layout(specPath, projectDir), warnings: issues.filter((i) => i.severity === 'warning') };
 }
 
 export interface Prepared extends Loaded {

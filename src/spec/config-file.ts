@@ -4,7 +4,8 @@
 // `import ... from 'wharf'` in the config resolves to the running wharf itself, so a config
 // works from a clone, from npx and from a global install alike (for ESM and CommonJS loading).
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -25,6 +26,7 @@ const hook = 'export async function resolve(s, c, next) { return s === "wharf" ?
   JSON.stringify(self.esmUrl) + ', shortCircuit: true } : next(s, c); }';
 register('data:text/javascript,' + encodeURIComponent(hook));
 const send = (m) => process.send(m, () => process.exit(0));
+process.on('disconnect', () => process.exit(1)); // wharf is gone (Ctrl-C): so is the config
 try {
   const mod = await import(process.env.WHARF_CONFIG_URL);
   let v = mod.default;
@@ -59,8 +61,43 @@ function timeoutMs(given?: number): number {
   return given ?? (Number.isFinite(env) && env > 0 ? env : CONFIG_TIMEOUT_MS);
 }
 
+/**
+ * A config is a program run with the user's rights, so, as ssh does with its keys, one that
+ * someone else could have changed is refused: it must belong to the user (or root) and be
+ * writable by nobody else. Returns why not, or undefined.
+ */
+export function untrustedConfig(file: string): string | undefined {
+  const st = statSync(file);
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid && st.uid !== 0) return `belongs to uid ${st.uid}, not to you (uid ${uid})`;
+  // Group-writable is fine when the group is the user's own (Debian's user private groups, umask 002), as ssh allows there.
+  if (st.mode & 0o022 && !(!(st.mode & 0o002) && privateGroup(st.gid)))
+    return `can be changed by ${st.mode & 0o002 ? 'every user' : 'its group'} (mode ${(st.mode & 0o777).toString(8)})`;
+  return undefined;
+}
+
+/** A group named like the user, the user's primary group, with no other members listed. */
+function privateGroup(gid: number): boolean {
+  if (gid !== process.getgid?.()) return false;
+  let lines: string[];
+  try {
+    lines = readFileSync('/etc/group', 'utf8').split('\n');
+  } catch {
+    return false;
+  }
+  const entry = lines.map((l) => l.split(':')).find((f) => f[2] === String(gid));
+  return !!entry && entry[0] === userInfo().username && !entry[3];
+}
+
 export function evaluateConfig(file: string, opts: { timeoutMs?: number } = {}): Promise<ConfigResult> {
   const shown = basename(file);
+  const why = untrustedConfig(file);
+  if (why)
+    return Promise.resolve({
+      ok: false,
+      message: `${shown} is code wharf would run with your rights, and it ${why}: not run`,
+      hint: `read it, then make it yours and private to change: chown $(id -u) ${shown} && chmod go-w ${shown}`,
+    });
   const limit = timeoutMs(opts.timeoutMs);
   const tsx = import.meta.resolve('tsx');
   const self = selfEntry();
@@ -73,7 +110,16 @@ export function evaluateConfig(file: string, opts: { timeoutMs?: number } = {}):
         WHARF_SELF_CJS: self.cjs,
       },
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      // its own process group, killed whole: what the config started (unless it left the group) ends with it
+      detached: true,
     });
+    const killGroup = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // the group is gone already
+      }
+    };
     let stderr = '';
     let reply: { kind: string; json?: string; message?: string } | undefined;
     let settled = false;
@@ -85,7 +131,7 @@ export function evaluateConfig(file: string, opts: { timeoutMs?: number } = {}):
       }
     };
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      killGroup();
       finish({
         ok: false,
         message: `${shown} did not finish within ${limit / 1000}s`,
@@ -100,6 +146,7 @@ export function evaluateConfig(file: string, opts: { timeoutMs?: number } = {}):
     });
     child.on('error', (e) => finish({ ok: false, message: `could not start node to evaluate ${shown}: ${e.message}` }));
     child.on('exit', (code, signal) => {
+      killGroup();
       if (reply?.kind === 'ok') {
         try {
           finish({ ok: true, value: JSON.parse(reply.json!) });

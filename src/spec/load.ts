@@ -53,6 +53,12 @@ export async function loadSpecFile(file: string, opts: { configTimeoutMs?: numbe
       ],
     };
   }
+  // A directory (or a link to one) named like the spec: say so, not a raw EISDIR without the file's name.
+  if (!(await stat(file)).isFile())
+    return {
+      file,
+      issues: [{ path: '', severity: 'error', file: shown, message: `${file} is not a regular file`, hint: 'point --file at the spec' }],
+    };
   if (file.endsWith('.ts') || file.endsWith('.js') || file.endsWith('.mjs')) {
     const r = await evaluateConfig(file, { timeoutMs: opts.configTimeoutMs });
     // The message names the file itself (and a syntax error its line): no file prefix on top.

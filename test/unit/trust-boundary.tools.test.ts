@@ -11,7 +11,9 @@ import fc from 'fast-check';
 import { parse, stringify } from 'yaml';
 import { repoRoot, templateText } from '../support/templates.js';
 import { dirSnapshot } from '../support/project.js';
-import { prepare, ensureBackupDirs } from '../../src/ops/prepare.js';
+import { prepare, ensureBackupDirs, load } from '../../src/ops/prepare.js';
+import { recordingRunner } from '../../src/engine/run.js';
+import { main } from '../../src/cli/main.js';
 import { init } from '../../src/cli/init.js';
 import { InputError } from '../../src/errors.js';
 
@@ -32,28 +34,86 @@ function sandbox(spec = templateText('api')) {
   return { top, dir, outside, cleanup: () => rmSync(top, { recursive: true, force: true }) };
 }
 
-test('a cloned repository with a committed manifest and a symlinked directory: render deletes nothing outside', async () => {
+for (const target of ['compose', 'k8s']) {
+  test(`a cloned repository with a committed manifest and a symlinked directory: render --target ${target} deletes nothing outside`, async () => {
+    const s = sandbox();
+    try {
+      const repo = join(s.top, 'repo');
+      mkdirSync(join(repo, '.wharf', target), { recursive: true });
+      writeFileSync(join(repo, 'wharf.yaml'), templateText('api'));
+      symlinkSync(join(repoRoot, 'apps'), join(repo, 'apps'));
+      symlinkSync(s.outside, join(repo, '.wharf', target, 'evil'));
+      const manifest = ['evil/keep.txt', 'evil/sub/compose.yaml', 'evil/sub'];
+      writeFileSync(join(repo, '.wharf', target, '.wharf-manifest.json'), JSON.stringify(manifest));
+      const git = (cwd: string, ...a: string[]) => execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...a], { cwd });
+      await git(repo, 'init', '-q');
+      await git(repo, 'add', '-A');
+      await git(repo, 'commit', '-qm', 'x');
+      const clone = join(s.top, 'clone');
+      await execa('git', ['clone', '-q', repo, clone]);
+      const before = dirSnapshot(s.outside);
+      const r = await wharf(clone, 'render', '--target', target);
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.deepEqual(dirSnapshot(s.outside), before);
+    } finally {
+      s.cleanup();
+    }
+  });
+}
+
+test('a manifest entry naming a directory: render succeeds (exit 0) and leaves the directory alone', async () => {
   const s = sandbox();
   try {
-    const repo = join(s.top, 'repo');
-    mkdirSync(join(repo, '.wharf', 'compose'), { recursive: true });
-    writeFileSync(join(repo, 'wharf.yaml'), templateText('api'));
-    symlinkSync(join(repoRoot, 'apps'), join(repo, 'apps'));
-    symlinkSync(s.outside, join(repo, '.wharf', 'compose', 'evil'));
-    writeFileSync(
-      join(repo, '.wharf', 'compose', '.wharf-manifest.json'),
-      JSON.stringify(['evil/keep.txt', 'evil/sub/compose.yaml', 'evil/sub']),
-    );
-    const git = (cwd: string, ...a: string[]) => execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...a], { cwd });
-    await git(repo, 'init', '-q');
-    await git(repo, 'add', '-A');
-    await git(repo, 'commit', '-qm', 'x');
-    const clone = join(s.top, 'clone');
-    await execa('git', ['clone', '-q', repo, clone]);
-    const before = dirSnapshot(s.outside);
-    const r = await wharf(clone, 'render');
-    assert.equal(r.exitCode, 0, r.stderr);
-    assert.deepEqual(dirSnapshot(s.outside), before);
+    mkdirSync(join(s.dir, '.wharf', 'compose', 'mine', 'deep'), { recursive: true });
+    writeFileSync(join(s.dir, '.wharf', 'compose', 'mine', 'deep', 'notes.txt'), 'mine\n');
+    writeFileSync(join(s.dir, '.wharf', 'compose', '.wharf-manifest.json'), JSON.stringify(['mine', 'mine/deep']));
+    const r = await wharf(s.dir, 'render');
+    assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+    assert.equal(readFileSync(join(s.dir, '.wharf', 'compose', 'mine', 'deep', 'notes.txt'), 'utf8'), 'mine\n');
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('names the platform generates (db-exporter, cache-exporter, db-password, backup-restic-password, grafana-admin-password, edge-tls-key): render and up refuse each, nothing written', async () => {
+  const d = parse(templateText('api'));
+  d.services['db-exporter'] = { image: 'nginx:1.27', port: 80 };
+  d.services['cache-exporter'] = { image: 'nginx:1.27', port: 80 };
+  d.tls = { mode: 'files', cert: './cert.pem', key: './key.pem' };
+  const names = ['db-password', 'backup-restic-password', 'grafana-admin-password', 'edge-tls-key'];
+  d.secrets = { ...(d.secrets ?? {}), ...Object.fromEntries(names.map((n) => [n, { generate: true }])) };
+  const s = sandbox(stringify(d));
+  try {
+    for (const f of ['cert.pem', 'key.pem']) writeFileSync(join(s.dir, f), 'not a PEM\n');
+    const project = dirSnapshot(s.dir);
+    for (const cmd of ['render', 'up']) {
+      const r = await wharf(s.dir, cmd);
+      assert.equal(r.exitCode, 2, `${cmd}: ${r.stdout}${r.stderr}`);
+      for (const path of ['services.db-exporter', 'services.cache-exporter', ...names.map((n) => `secrets.${n}`)])
+        assert.match(r.stderr, new RegExp(`${path.replace(/\./g, '\\.')}: "`), `${cmd} names ${path}`);
+      assert.deepEqual(dirSnapshot(s.dir), project, cmd);
+    }
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('a plain secret in env (WH002) is refused by render and up as by check: exit 2, the rule named, nothing written', async () => {
+  const d = parse(templateText('api'));
+  const name = Object.keys(d.services)[0]!;
+  d.services[name].env = { ...(d.services[name].env ?? {}), DB_PASSWORD: 'hunter2-plain' };
+  const s = sandbox(stringify(d));
+  try {
+    const project = dirSnapshot(s.dir);
+    for (const cmd of ['check', 'render', 'up']) {
+      const r = await wharf(s.dir, cmd);
+      assert.notEqual(r.exitCode, 0, cmd);
+      assert.equal(r.exitCode, cmd === 'check' ? 1 : 2, `${cmd}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stdout + r.stderr, new RegExp(`services\\.${name}\\.env\\.DB_PASSWORD`), cmd);
+      assert.match(r.stdout + r.stderr, /WH002/, cmd);
+      assert.doesNotMatch(r.stdout + r.stderr, /hunter2-plain/, cmd);
+      assert.deepEqual(dirSnapshot(s.dir), project, cmd);
+    }
   } finally {
     s.cleanup();
   }
@@ -99,23 +159,25 @@ test('init --force with wharf.yaml, package.json or apps/ linked out of the proj
   }
 });
 
-test('secret files outside the project: a relative escape or a link is refused by check and render with the spec path (tls.key, not secrets.edge-tls-key.file)', async () => {
+test('secret files outside the project: a relative escape or a link is refused by check and render with the spec path (tls.cert, tls.key, not secrets.edge-tls-key.file); an absolute path is reported by check', async () => {
   const d = parse(templateText('api'));
   d.tls = { mode: 'files', cert: './certs/cert.pem', key: './certs/key.pem' };
-  d.secrets = { ...(d.secrets ?? {}), token: { file: '../outside/keep.txt' } };
+  d.secrets = { ...(d.secrets ?? {}), token: { file: '../outside/keep.txt' }, hostfile: { file: '/etc/hostname' } };
   const s = sandbox(stringify(d));
   try {
     mkdirSync(join(s.dir, 'certs'));
     symlinkSync(join(s.outside, 'keep.txt'), join(s.dir, 'certs', 'key.pem'));
-    writeFileSync(join(s.dir, 'certs', 'cert.pem'), 'not a certificate\n');
+    symlinkSync(join(s.outside, 'sub', 'compose.yaml'), join(s.dir, 'certs', 'cert.pem'));
     const project = dirSnapshot(s.dir);
     for (const cmd of ['check', 'render']) {
       const r = await wharf(s.dir, cmd);
       assert.equal(r.exitCode, 2, r.stdout + r.stderr);
       const out = r.stdout + r.stderr;
       assert.match(out, /tls\.key/);
+      assert.match(out, /tls\.cert/);
       assert.match(out, /secrets\.token\.file/);
-      assert.doesNotMatch(out, /edge-tls-key\.file|precious/);
+      if (cmd === 'check') assert.match(out, /warning .*secrets\.hostfile\.file/);
+      assert.doesNotMatch(out, /edge-tls-key\.file|edge-tls-cert\.file|precious|not yours/);
       assert.deepEqual(dirSnapshot(s.dir), project, cmd);
     }
   } finally {
@@ -138,31 +200,45 @@ test('a wharf.yaml that is a link to a non-YAML file is described, its content n
   }
 });
 
-test('fuzz: random links inside the project to files and directories outside; render, init and backup directories change nothing outside', async () => {
+const silent = { log: () => {}, error: () => {} };
+const composeVersion = ({ argv }: { argv: string[] }) =>
+  argv.join(' ') === 'docker compose version' ? { stdout: 'Docker Compose version v2.26.1' } : undefined;
+
+test('fuzz: random links inside the project to files and directories outside; render, init --force, backup and restore change nothing outside', async () => {
+  // A spec whose database backs up to a local directory of the project (./bk/db), so its links are fuzzed too.
+  const d = parse(templateText('api'));
+  d.databases.db.backup.destination = { type: 'local', path: './bk/db' };
+  const spec = stringify(d);
   const places = [
     '.wharf',
     '.wharf/compose',
     '.wharf/secrets',
     '.wharf/backups',
+    '.wharf/state',
     '.wharf/compose/traefik',
     '.wharf/compose/evil',
+    'bk',
+    'bk/db',
     'package.json',
+    'wharf.yaml',
   ];
   await fc.assert(
     fc.asyncProperty(
       fc.subarray(places, { minLength: 1 }),
-      fc.array(fc.boolean(), { minLength: places.length, maxLength: places.length }),
-      async (links, toFile) => {
-        const s = sandbox();
+      fc.array(fc.constantFrom('keep.txt', 'sub', 'sub/compose.yaml', '.'), { minLength: places.length, maxLength: places.length }),
+      async (links, targets) => {
+        const s = sandbox(spec);
         try {
           for (const [i, l] of links.entries()) {
             try {
               mkdirSync(join(s.dir, l, '..'), { recursive: true });
-              symlinkSync(toFile[i] ? join(s.outside, 'keep.txt') : s.outside, join(s.dir, l));
+              rmSync(join(s.dir, l), { force: true });
+              symlinkSync(join(s.outside, targets[i]!), join(s.dir, l));
             } catch {
               continue; // a parent is itself a link now
             }
           }
+          const specPath = join(s.dir, 'wharf.yaml');
           const before = dirSnapshot(s.outside);
           const refusedOrDone = async (fn: () => Promise<unknown> | unknown) => {
             try {
@@ -171,19 +247,21 @@ test('fuzz: random links inside the project to files and directories outside; re
               if (!(e instanceof InputError)) throw e;
             }
           };
-          await refusedOrDone(() => prepare({ specPath: join(s.dir, 'wharf.yaml') }));
+          await refusedOrDone(() => prepare({ specPath }));
+          await refusedOrDone(async () => ensureBackupDirs((await load(specPath)).plan, s.dir));
+          // backup and restore as the CLI runs them (engine commands recorded, never run): what they touch on the host
+          for (const args of [['backup', 'db'], ['restore', 'db', '--yes'], ['backups']]) {
+            const { runner } = recordingRunner(composeVersion);
+            await main(['node', 'wharf', ...args, '--file', specPath], silent, { runner, interactive: false });
+          }
           await refusedOrDone(() => init(s.dir, 'api', true));
-          await refusedOrDone(async () => {
-            const { load } = await import('../../src/ops/prepare.js');
-            ensureBackupDirs((await load(join(s.dir, 'wharf.yaml'))).plan, s.dir);
-          });
-          assert.deepEqual(dirSnapshot(s.outside), before, `links: ${links.join(', ')}`);
+          assert.deepEqual(dirSnapshot(s.outside), before, `links: ${links.map((l, i) => `${l} -> ${targets[i]}`).join(', ')}`);
           assert.equal(readFileSync(join(s.outside, 'keep.txt'), 'utf8'), 'precious\n');
         } finally {
           s.cleanup();
         }
       },
     ),
-    { numRuns: 12 },
+    { numRuns: 30 },
   );
 });

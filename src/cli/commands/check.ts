@@ -2,14 +2,11 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Option } from 'commander';
-import { lint, rulesFor } from '../../check/policy.js';
-import { checkLoaded } from '../../check/plan-rules.js';
-import { buildPlan } from '../../plan/build.js';
-import { planPaths, resolveSpecPath } from '../../ops/prepare.js';
+import { validateSpecFile } from '../../check/validate.js';
+import { resolveSpecPath } from '../../ops/prepare.js';
 import type { Target } from '../../render/index.js';
 import { selfEntry } from '../../spec/config-file.js';
 import { typeCheckConfig } from '../../spec/config-types.js';
-import { loadSpecFile, splitPath } from '../../spec/load.js';
 import { action, fileOption, type Register } from '../command.js';
 import { table } from '../format/table.js';
 import { refuseUnsupported, withTargets } from '../targets.js';
@@ -32,20 +29,22 @@ export const registerCheck: Register = (program, cli) => {
     action(cli, async (o: Flags) => {
       if (o.target) refuseUnsupported('check', o.target, 'option');
       const specPath = resolveSpecPath(o.file);
-      const res = await loadSpecFile(specPath);
-      const valid = res.stack && !res.issues.some((i) => i.severity === 'error');
-      const plan = valid && res.stack ? buildPlan(res.stack, planPaths) : undefined;
-      const issues = [...res.issues, ...(plan && res.stack ? checkLoaded({ ...res, stack: res.stack }, plan) : [])];
+      // The same validation render and up refuse on, plus the target's own rules.
+      const targetOf = (stack?: { target?: Target }) => o.target ?? stack?.target ?? 'compose';
+      const {
+        res,
+        plan,
+        issues: found,
+      } = await validateSpecFile(specPath, async (stack) => {
+        const target = targetOf(stack);
+        const tree = target === 'k8s' ? join(dirname(specPath), '.wharf', 'k8s') : undefined;
+        const k8sTree = tree && existsSync(tree) ? (await import('../../check/k8s-rules.js')).readK8sTree(tree) : undefined;
+        return { target, extra: { k8sTree } };
+      });
       const typeIssues = specPath.endsWith('.ts') ? typeCheckConfig(specPath, selfEntry().types) : [];
-      const specErrors = [...issues, ...typeIssues].filter((i) => i.severity === 'error');
-      const target = o.target ?? res.stack?.target ?? 'compose';
-      const tree = target === 'k8s' ? join(dirname(specPath), '.wharf', 'k8s') : undefined;
-      const k8sTree = tree && existsSync(tree) ? (await import('../../check/k8s-rules.js')).readK8sTree(tree) : undefined;
-      const findings =
-        plan && res.stack && !specErrors.length
-          ? lint(res.stack, plan, await rulesFor(target), { k8sTree }).map((f) => ({ ...f, ...res.place?.(splitPath(f.path)) }))
-          : [];
-      const all = [...typeIssues.map((i) => ({ ...i, rule: 'types' })), ...issues.map((i) => ({ ...i, rule: 'spec' })), ...findings];
+      const specErrors = [...found.filter((i) => i.rule === 'spec'), ...typeIssues].filter((i) => i.severity === 'error');
+      const target = targetOf(res.stack);
+      const all = [...typeIssues.map((i) => ({ ...i, rule: 'types' })), ...found];
       const failed = specErrors.length > 0 || all.some((f) => f.severity === 'error' || (o.strict && f.severity === 'warning'));
       const apps = plan ? plan.components.filter((x) => x.role === 'app') : [];
       const health = apps.map((x) => ({ service: x.name, probe: x.healthProbe ?? 'none' }));

@@ -5,6 +5,7 @@ import { action, fileOption, hostOption, type Register } from '../command.js';
 import { table } from '../format/table.js';
 import { loadTargeted, opsContext, type TargetFlags } from '../stack.js';
 import { withTargets } from '../targets.js';
+import { addSecretsTransfer } from './secrets-transfer.js';
 
 export const registerSecrets: Register = (program, cli) => {
   const secrets = program
@@ -69,4 +70,5 @@ export const registerSecrets: Register = (program, cli) => {
       );
     }),
   );
+  addSecretsTransfer(secrets, cli);
 };

@@ -4,7 +4,7 @@ import { relative } from 'node:path';
 import { Account, type Field } from './account.js';
 import type { ComposeProject, ComposeService } from './compose-schema.js';
 import { dataEngineOf, importDatastore, type Datastore } from './datastores.js';
-import { importService, type ServiceContext } from './service.js';
+import { CONFIG_WHY, importService, type ServiceContext } from './service.js';
 import { specSize, uniqueName, wharfName } from './values.js';
 import { platformComponentNames } from '../spec/rules.js';
 
@@ -122,8 +122,7 @@ export function importCompose(project: ComposeProject, o: ImportOptions): Import
       acc.changed(path, `secrets.${n}`, `the value moved to .wharf/secrets/${n}`);
     } else acc.dropped(path, `${s.external ? 'external' : 'no file and no value'}: declare secrets.${n} with a file by hand`);
   }
-  for (const key of Object.keys(project.configs ?? {}))
-    acc.dropped(`configs.${key}`, 'wharf has no config mounts for services: build the file into the image, or declare it as a secret');
+  for (const key of Object.keys(project.configs ?? {})) acc.dropped(`configs.${key}`, CONFIG_WHY(key, `/${key}`));
   for (const key of Object.keys(project.networks ?? {}))
     acc.changed(
       `networks.${key}`,

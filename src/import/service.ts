@@ -31,8 +31,6 @@ function traefikPort(labels: Record<string, string>): number | undefined {
 const NOT_HTTP = new Set([21, 22, 23, 25, 53, 110, 143, 389, 465, 587, 993, 995, 1883, 3306, 5432, 5672, 6379, 8883, 9092, 11211, 27017]);
 
 const DROP_WHY: Record<string, string> = {
-  cap_add: 'wharf runs services with its own hardening (no extra capabilities): use an image that needs none',
-  labels: 'wharf sets its own container labels: put metadata in the image (LABEL)',
   container_name: 'wharf names containers after the stack and service',
   hostname: 'services reach each other by service name on wharf networks',
   network_mode: 'wharf attaches services to its own networks',
@@ -57,7 +55,7 @@ const DROP_WHY: Record<string, string> = {
 /** Keys whose content is mapped below (the rest get a DROP_WHY entry or a generic one). */
 const MAPPED = new Set([
   'image', 'build', 'command', 'entrypoint', 'environment', 'ports', 'expose', 'volumes', 'healthcheck', 'deploy', 'scale',
-  'cpus', 'mem_limit', 'depends_on', 'networks', 'secrets', 'configs', 'user', 'restart', 'profiles',
+  'cpus', 'mem_limit', 'depends_on', 'networks', 'secrets', 'configs', 'user', 'restart', 'profiles', 'cap_add', 'labels',
 ]); // prettier-ignore
 
 export function importService(src: string, name: string, svc: ComposeService, ctx: ServiceContext, acc: Account): Record<string, unknown> {
@@ -172,8 +170,7 @@ export function importService(src: string, name: string, svc: ComposeService, ct
     else acc.kept(`${p}.secrets[${i}]`, `${at}.secrets`);
   }
   if (secrets.length) out.secrets = [...new Set(secrets)];
-  for (const [i] of (svc.configs ?? []).entries())
-    acc.dropped(`${p}.configs[${i}]`, 'wharf has no config mounts for services: build the file into the image, or declare it as a secret');
+  for (const [i, c] of (svc.configs ?? []).entries()) acc.dropped(`${p}.configs[${i}]`, CONFIG_WHY(c.source, c.target ?? `/${c.source}`));
 
   const vols: Array<{ name: string; target: string }> = [];
   for (const [i, v] of (svc.volumes ?? []).entries()) {
@@ -187,8 +184,8 @@ export function importService(src: string, name: string, svc: ComposeService, ct
       acc.dropped(
         `${p}.volumes[${i}]`,
         v.type === 'bind'
-          ? `bind mount of ${v.source ?? '?'}: wharf mounts no host paths; build the files into the image or keep data in a named volume`
-          : `${v.type} mount: wharf mounts only named volumes`,
+          ? bindWhy(v.source ?? '?', ctx.projectDir)
+          : `${v.type} mount: wharf mounts only named volumes; write to a volume (services.${name}.volumes) or the image`,
       );
   }
   if (vols.length) out.volumes = vols;
@@ -216,12 +213,14 @@ export function importService(src: string, name: string, svc: ComposeService, ct
     out.user = svc.user;
     acc.kept(`${p}.user`, `${at}.user`);
   }
+  importCaps(p, at, svc.cap_add ?? [], out, acc);
+  importLabels(p, at, labels, Boolean(byLabel), out, acc);
   if (svc.restart) acc.changed(`${p}.restart`, null, `Wharf restarts every service unless stopped (was ${svc.restart})`);
   if (svc.networks)
     acc.changed(`${p}.networks`, null, "wharf's networks: the edge reaches routed services, each service reaches the databases it uses");
   if (svc.profiles) acc.changed(`${p}.profiles`, null, 'every profile was imported: wharf has no profiles');
   for (const [k, v] of Object.entries(svc)) {
-    if (MAPPED.has(k) || v === null || v === undefined || (k === 'labels' && byLabel)) continue;
+    if (MAPPED.has(k) || v === null || v === undefined) continue;
     acc.dropped(`${p}.${k}`, DROP_WHY[k] ?? `Wharf has no equivalent of ${k}`);
   }
   return out;
@@ -240,4 +239,68 @@ function importDeploy(p: string, at: string, deploy: Record<string, unknown>, ac
       else acc.dropped(`${p}.deploy.resources.${r}`, 'wharf sets limits only (requests on Kubernetes follow them)');
     }
   }
+}
+
+/** Capabilities wharf check refuses (policy.ts): near root on the host. */
+const REFUSED_CAPS = new Set(['ALL', 'SYS_ADMIN']);
+
+function importCaps(p: string, at: string, caps: string[], out: Record<string, unknown>, acc: Account) {
+  const kept: string[] = [];
+  for (const [i, raw] of caps.entries()) {
+    const cap = raw.toUpperCase().replace(/^CAP_/, '');
+    if (REFUSED_CAPS.has(cap) || !/^[A-Z][A-Z_]{1,30}$/.test(cap))
+      acc.dropped(
+        `${p}.cap_add[${i}]`,
+        `${raw}: wharf refuses a capability that is root on the host; run the part that needs it outside wharf`,
+      );
+    else {
+      kept.push(cap);
+      acc.kept(`${p}.cap_add[${i}]`, `${at}.capAdd`);
+    }
+  }
+  if (kept.length) out.capAdd = [...new Set(kept)];
+}
+
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+function importLabels(
+  p: string,
+  at: string,
+  labels: Record<string, string>,
+  routedByLabel: boolean,
+  out: Record<string, unknown>,
+  acc: Account,
+) {
+  const kept: Record<string, string> = {};
+  for (const [k, v] of Object.entries(labels)) {
+    const path = `${p}.labels.${k}`;
+    if (k.startsWith('traefik.'))
+      acc.changed(path, routedByLabel ? `${at}.routes[0]` : null, "the edge's routing comes from the spec's routes, not from labels");
+    else if (k.startsWith('com.docker.') || k.startsWith('dev.wharf.'))
+      acc.dropped(path, 'Compose and wharf set these labels themselves: they describe the running container, not the service');
+    else if (!LABEL_KEY.test(k) || v.length > 4096)
+      acc.dropped(path, 'not a key Kubernetes accepts as an annotation (at most 63 characters after an optional DOMAIN/): shorten it');
+    else {
+      kept[k] = v;
+      acc.kept(path, `${at}.labels.${k}`);
+    }
+  }
+  if (Object.keys(kept).length) out.labels = kept;
+}
+
+/** A config is a file at a path the image chooses; wharf's secrets land under /run/secrets/ only, so mapping one would move it. */
+export const CONFIG_WHY = (source: string, target: string) =>
+  `config ${source} (at ${target}): wharf has no config mounts for services; COPY the file into the image at ${target}, ` +
+  `or declare it under secrets: and point the application at /run/secrets/NAME`;
+
+/** Host paths are outside what wharf renders and backs up; one outside the project also crosses its trust boundary (src/fs/confined.ts). */
+function bindWhy(source: string, projectDir: string): string {
+  const inside = source === projectDir || source.startsWith(`${projectDir}/`);
+  if (source === '/var/run/docker.sock')
+    return 'the Docker socket: set dockerSocket: read-only on the service (wharf never mounts it writable)';
+  return inside
+    ? `bind mount of ${relative(projectDir, source) || '.'} (project files): wharf mounts no host paths, so every node and ` +
+        'Kubernetes run the same thing; COPY them into the image (build:), or keep changing data in a named volume'
+    : `bind mount of ${source}, outside the project: wharf never reaches past the project directory (a trust boundary); ` +
+        'copy what the service needs into the image, or into a named volume with `docker cp`';
 }

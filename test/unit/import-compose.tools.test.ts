@@ -137,8 +137,10 @@ test('a web app with PostgreSQL and Redis: override, include, extends, profile a
     assert.equal(outcome('services.web.ports[0]'), 'changed');
     assert.equal(outcome('services.web.ports[1]'), 'dropped', '9229 is a second port');
     assert.equal(outcome('services.web.volumes[1]'), 'dropped', 'bind mount');
-    assert.equal(outcome('services.web.cap_add'), 'dropped');
-    assert.equal(outcome('services.web.labels'), 'dropped');
+    assert.equal(outcome('services.web.cap_add[0]'), 'kept');
+    assert.equal(outcome('services.web.labels.com.example.team'), 'kept');
+    assert.deepEqual(web.capAdd, ['NET_BIND_SERVICE']);
+    assert.deepEqual(web.labels, { 'com.example.team': 'shop' });
     assert.equal(outcome('services.web.configs[0]'), 'dropped');
     assert.equal(outcome('services.db.ports'), 'dropped');
     assert.equal(outcome('services.db.environment.POSTGRES_PASSWORD'), 'changed');
@@ -205,7 +207,7 @@ test('--strict refuses an import that drops keys: exit 2, the account printed, n
     const r = await wharf(['import', 'compose', '--dir', p.dir, '--strict']);
     assert.equal(r.code, 2, r.text);
     assert.match(r.text, /dropped \(\d+\)/);
-    assert.match(r.text, /services\.web\.cap_add/);
+    assert.match(r.text, /services\.web\.configs\[0\]/);
     assert.deepEqual(dirSnapshot(p.dir), before);
   } finally {
     p.cleanup();

@@ -22,6 +22,8 @@ export interface ImportResult {
   /** file name under .wharf/secrets -> value */
   secretFiles: Record<string, string>;
   fields: Field[];
+  /** Compose service -> the wharf component that runs it; null when wharf's edge replaces it */
+  components: Record<string, string | null>;
 }
 
 export function importCompose(project: ComposeProject, o: ImportOptions): ImportResult {
@@ -104,7 +106,11 @@ export function importCompose(project: ComposeProject, o: ImportOptions): Import
       );
   }
 
-  const secretNames = new Set<string>(Object.keys(secretFiles));
+  // the secrets wharf generates for each datastore: a Compose secret of that name is renamed
+  const secretNames = new Set<string>([
+    ...Object.keys(secretFiles),
+    ...stores.flatMap((s) => ['password', 'url', 'root-password'].map((x) => `${s.name}-${x}`)),
+  ]);
   const userSecrets: Record<string, string> = {};
   const secrets: Record<string, unknown> = {};
   const fileSecrets = new Map<string, string>();
@@ -115,7 +121,13 @@ export function importCompose(project: ComposeProject, o: ImportOptions): Import
     if (s.file) {
       secrets[n] = { file: relative(o.projectDir, s.file) };
       fileSecrets.set(key, n);
-      acc.kept(path, `secrets.${n}`, n === key ? '' : `renamed ${n}`);
+      if (n === key) acc.kept(path, `secrets.${n}`);
+      else
+        acc.changed(
+          path,
+          `secrets.${n}`,
+          `renamed ${n}: ${key} is not a wharf name or is one wharf generates; mounted at /run/secrets/${n}`,
+        );
     } else if (value !== undefined) {
       userSecrets[n] = value;
       fileSecrets.set(key, n);
@@ -158,7 +170,10 @@ export function importCompose(project: ComposeProject, o: ImportOptions): Import
   if (Object.keys(databases).length) spec.databases = databases;
   if (Object.keys(caches).length) spec.caches = caches;
   if (Object.keys(secrets).length) spec.secrets = secrets;
-  return { spec, secretFiles, fields: acc.fields };
+  const components = Object.fromEntries(
+    Object.keys(project.services).map((src) => [src, storeOf.get(src) === '' ? null : names.get(src)!]),
+  );
+  return { spec, secretFiles, fields: acc.fields, components };
 }
 
 function proxyKindOf(image: string | null | undefined): 'traefik' | 'haproxy' | undefined {

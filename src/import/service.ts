@@ -72,6 +72,10 @@ export function importService(src: string, name: string, svc: ComposeService, ct
     if (Object.keys(args).length) (out.build as Record<string, unknown>).args = args;
     acc.kept(`${p}.build`, `${at}.build`);
     if (svc.image) acc.changed(`${p}.image`, null, `Wharf tags the image it builds itself (${svc.image} is not used)`);
+  } else if (svc.image?.endsWith(':latest')) {
+    // the same reference Compose pulls; wharf check refuses an explicit :latest and warns on an untagged one
+    out.image = svc.image.slice(0, -':latest'.length);
+    acc.changed(`${p}.image`, `${at}.image`, `${out.image} (":latest" is implied; \`wharf check\` warns until you pin a version tag)`);
   } else if (svc.image) {
     out.image = svc.image;
     acc.kept(`${p}.image`, `${at}.image`);

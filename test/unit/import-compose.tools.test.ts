@@ -36,6 +36,7 @@ interface Account {
   written: string[];
   counts: Record<string, number>;
   fields: Array<{ path: string; outcome: 'kept' | 'changed' | 'dropped'; to: string | null; why: string }>;
+  differences: Array<{ service: string; aspect: string; compose: string; wharf: string }>;
 }
 
 async function importJson(args: string[]): Promise<{ code: number; account: Account }> {
@@ -149,6 +150,7 @@ test('a web app with PostgreSQL and Redis: override, include, extends, profile a
     assert.equal(outcome('services.worker.profiles'), 'changed');
     assert.equal(outcome('volumes.pgdata'), 'kept', 'the same Docker volume shop_pgdata');
     assertCoversEveryKey(config, account);
+    assert.deepEqual(account.differences, [], 'rendered again, the spec matches Compose wherever the account says kept');
     await assertChecksAndRenders(p.dir);
     const rendered = parse(readFileSync(join(p.dir, '.wharf/compose/compose.yaml'), 'utf8')) as Record<string, any>;
     assert.equal(rendered.name ?? 'shop', 'shop');
@@ -162,9 +164,9 @@ test('a web app with PostgreSQL and Redis: override, include, extends, profile a
   }
 });
 
-for (const [fixture, file, proxy] of [
-  ['seed-002', 'docker-compose.yml', 'traefik'],
-  ['seed-003', 'compose.yaml', 'haproxy'],
+for (const [fixture, file, proxy, differences] of [
+  ['seed-002', 'docker-compose.yml', 'traefik', ['redis command']],
+  ['seed-003', 'compose.yaml', 'haproxy', []],
 ] as const) {
   test(`${fixture}'s own compose file imports, passes check and renders`, async () => {
     const p = copyOf(fixture);
@@ -176,6 +178,11 @@ for (const [fixture, file, proxy] of [
       for (const svc of Object.values(spec.services as Record<string, any>)) assert.equal(svc.routes.length, 1);
       assert.ok(!readFileSync(join(p.dir, 'wharf.yaml'), 'utf8').match(/apppassword|cloudpass|rootpass/));
       assertCoversEveryKey(config, account);
+      // seed 002's Redis runs the image's default command; wharf's runs with its ACL file and limits
+      assert.deepEqual(
+        account.differences.map((d) => `${d.service} ${d.aspect}`),
+        differences,
+      );
       await assertChecksAndRenders(p.dir);
     } finally {
       p.cleanup();
@@ -194,6 +201,7 @@ test('an existing wharf.yaml is refused (exit 2, directory byte-identical); --fo
     assert.deepEqual(dirSnapshot(p.dir), before);
     const forced = await wharf(['import', 'compose', '--dir', p.dir, '--force']);
     assert.equal(forced.code, 0, forced.text);
+    assert.match(forced.text, /rendered again and compared with Compose: no difference beyond the account/);
     assert.match(readFileSync(join(p.dir, 'wharf.yaml'), 'utf8'), /^name: shop$/m);
   } finally {
     p.cleanup();
@@ -208,6 +216,7 @@ test('--strict refuses an import that drops keys: exit 2, the account printed, n
     assert.equal(r.code, 2, r.text);
     assert.match(r.text, /dropped \(\d+\)/);
     assert.match(r.text, /services\.web\.configs\[0\]/);
+    assert.doesNotMatch(r.text, /rendered again/, 'nothing written, nothing compared');
     assert.deepEqual(dirSnapshot(p.dir), before);
   } finally {
     p.cleanup();

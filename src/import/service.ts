@@ -3,8 +3,8 @@ import { relative } from 'node:path';
 import type { Account } from './account.js';
 import type { ComposeService } from './compose-schema.js';
 import { importEnv, settleSecretEnv, type EnvContext } from './env.js';
-import { importHealth } from './health.js';
-import { specSize } from './values.js';
+import { importHealth, type MovedValue } from './health.js';
+import { specSize, unescapeDollars } from './values.js';
 
 export interface ServiceContext extends EnvContext {
   projectDir: string;
@@ -194,7 +194,13 @@ export function importService(src: string, name: string, svc: ComposeService, ct
   }
   if (vols.length) out.volumes = vols;
 
-  const health = importHealth(p, at, svc.healthcheck, acc);
+  const moved: MovedValue[] = [];
+  for (const [k, raw] of Object.entries(svc.environment ?? {})) {
+    if (raw === null || typeof env.env[k] === 'string' || !env.env[k]) continue;
+    const read = `${k}_FILE` in envOut ? `"$(cat "$${k}_FILE")"` : k in envOut ? `"$${k}"` : undefined;
+    if (read) moved.push({ value: unescapeDollars(raw), read });
+  }
+  const health = importHealth(p, at, svc.healthcheck, acc, moved);
   out.health = health;
 
   const replicas = svc.deploy?.replicas ?? svc.scale;

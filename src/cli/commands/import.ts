@@ -77,7 +77,11 @@ export const registerImport: Register = (program, cli) => {
         if (o.json) {
           const warnings = check.warnings.map((w) => ({ path: w.path, message: w.message }));
           out.log(
-            JSON.stringify({ spec: refused ? null : 'wharf.yaml', written, counts, fields: r.fields, differences, warnings }, null, 2),
+            JSON.stringify(
+              { spec: refused ? null : 'wharf.yaml', written, counts, fields: r.fields, components: r.components, differences, warnings },
+              null,
+              2,
+            ),
           );
         } else {
           printAccount(out, r.fields, counts, written, refused);

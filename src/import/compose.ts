@@ -39,7 +39,8 @@ export function importCompose(project: ComposeProject, o: ImportOptions): Import
   const spec: Record<string, unknown> = { name, domain };
   // Volumes keep their key: rendered under the same project name, Docker finds the same volume.
   const volumeNames = new Map<string, string>();
-  const volTaken = new Set<string>();
+  // the platform's own volumes (prometheus-data, grafana-data...): an imported volume of that name is renamed
+  const volTaken = new Set<string>(platformComponentNames.map((c) => `${c}-data`));
   for (const key of Object.keys(project.volumes ?? {})) volumeNames.set(key, uniqueName(wharfName(key, 'data'), volTaken));
   const sameDockerVolume = (key: string) => {
     const v = project.volumes?.[key];

@@ -69,6 +69,7 @@ export const composeServiceSchema = z.looseObject({
   mem_limit: nullish(z.union([z.string(), z.number()])),
   scale: nullish(z.number().int()),
   labels: nullish(z.record(z.string(), z.string())),
+  cap_add: nullish(z.array(z.string())),
 });
 
 const topFile = z.looseObject({

@@ -4,7 +4,7 @@ import { relative } from 'node:path';
 import { Account, type Field } from './account.js';
 import type { ComposeProject, ComposeService } from './compose-schema.js';
 import { dataEngineOf, importDatastore, type Datastore } from './datastores.js';
-import { importService, type ServiceContext } from './service.js';
+import { CONFIG_WHY, importService, type ServiceContext } from './service.js';
 import { specSize, uniqueName, wharfName } from './values.js';
 import { platformComponentNames } from '../spec/rules.js';
 
@@ -22,6 +22,8 @@ export interface ImportResult {
   /** file name under .wharf/secrets -> value */
   secretFiles: Record<string, string>;
   fields: Field[];
+  /** Compose service -> the wharf component that runs it; null when wharf's edge replaces it */
+  components: Record<string, string | null>;
 }
 
 export function importCompose(project: ComposeProject, o: ImportOptions): ImportResult {
@@ -37,7 +39,8 @@ export function importCompose(project: ComposeProject, o: ImportOptions): Import
   const spec: Record<string, unknown> = { name, domain };
   // Volumes keep their key: rendered under the same project name, Docker finds the same volume.
   const volumeNames = new Map<string, string>();
-  const volTaken = new Set<string>();
+  // the platform's own volumes (prometheus-data, grafana-data...): an imported volume of that name is renamed
+  const volTaken = new Set<string>(platformComponentNames.map((c) => `${c}-data`));
   for (const key of Object.keys(project.volumes ?? {})) volumeNames.set(key, uniqueName(wharfName(key, 'data'), volTaken));
   const sameDockerVolume = (key: string) => {
     const v = project.volumes?.[key];
@@ -104,7 +107,11 @@ export function importCompose(project: ComposeProject, o: ImportOptions): Import
       );
   }
 
-  const secretNames = new Set<string>(Object.keys(secretFiles));
+  // the secrets wharf generates for each datastore: a Compose secret of that name is renamed
+  const secretNames = new Set<string>([
+    ...Object.keys(secretFiles),
+    ...stores.flatMap((s) => ['password', 'url', 'root-password'].map((x) => `${s.name}-${x}`)),
+  ]);
   const userSecrets: Record<string, string> = {};
   const secrets: Record<string, unknown> = {};
   const fileSecrets = new Map<string, string>();
@@ -115,15 +122,20 @@ export function importCompose(project: ComposeProject, o: ImportOptions): Import
     if (s.file) {
       secrets[n] = { file: relative(o.projectDir, s.file) };
       fileSecrets.set(key, n);
-      acc.kept(path, `secrets.${n}`, n === key ? '' : `renamed ${n}`);
+      if (n === key) acc.kept(path, `secrets.${n}`);
+      else
+        acc.changed(
+          path,
+          `secrets.${n}`,
+          `renamed ${n}: ${key} is not a wharf name or is one wharf generates; mounted at /run/secrets/${n}`,
+        );
     } else if (value !== undefined) {
       userSecrets[n] = value;
       fileSecrets.set(key, n);
       acc.changed(path, `secrets.${n}`, `the value moved to .wharf/secrets/${n}`);
     } else acc.dropped(path, `${s.external ? 'external' : 'no file and no value'}: declare secrets.${n} with a file by hand`);
   }
-  for (const key of Object.keys(project.configs ?? {}))
-    acc.dropped(`configs.${key}`, 'wharf has no config mounts for services: build the file into the image, or declare it as a secret');
+  for (const key of Object.keys(project.configs ?? {})) acc.dropped(`configs.${key}`, CONFIG_WHY(key, `/${key}`));
   for (const key of Object.keys(project.networks ?? {}))
     acc.changed(
       `networks.${key}`,
@@ -159,7 +171,10 @@ export function importCompose(project: ComposeProject, o: ImportOptions): Import
   if (Object.keys(databases).length) spec.databases = databases;
   if (Object.keys(caches).length) spec.caches = caches;
   if (Object.keys(secrets).length) spec.secrets = secrets;
-  return { spec, secretFiles, fields: acc.fields };
+  const components = Object.fromEntries(
+    Object.keys(project.services).map((src) => [src, storeOf.get(src) === '' ? null : names.get(src)!]),
+  );
+  return { spec, secretFiles, fields: acc.fields, components };
 }
 
 function proxyKindOf(image: string | null | undefined): 'traefik' | 'haproxy' | undefined {

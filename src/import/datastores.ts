@@ -68,7 +68,13 @@ export function importDatastore(
   const passwords: string[] = [];
   if (found.version) {
     spec.version = found.version;
-    acc.kept(`${p}.image`, `${at}.version`, `${svc.image} -> engine ${found.engine}, version ${found.version}; wharf picks the image`);
+    if (svc.image === `${found.engine}:${found.version}`) acc.kept(`${p}.image`, `${at}.version`);
+    else
+      acc.changed(
+        `${p}.image`,
+        `${at}.version`,
+        `${svc.image} -> ${found.engine} ${found.version}: wharf runs its own ${found.engine}:${found.version} image (same engine and major version)`,
+      );
   } else acc.changed(`${p}.image`, `${at}.engine`, `${svc.image} has no version tag: wharf's pinned ${found.engine} image is used`);
 
   const env = Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, v === null ? null : unescapeDollars(v)]));
@@ -131,9 +137,19 @@ export function importDatastore(
       acc.changed(`${p}.environment`, `${at}.user`, `no ${k.user}: wharf creates the user "app" (the stack's services connect as it)`);
     if (!userPw) acc.changed(`${p}.environment`, `.wharf/secrets/${name}-password`, 'no user password was set: wharf generates one');
   }
-  for (const key of Object.keys(env))
-    if (!used.has(key))
-      acc.dropped(`${p}.environment.${key}`, `Wharf configures ${found.engine} itself; set it in a custom image if needed`);
+  for (const key of Object.keys(env)) {
+    if (used.has(key)) continue;
+    const file = /PASSWORD_FILE$/.test(key) ? /^\/run\/secrets\/(.+)$/.exec(env[key] ?? '')?.[1] : undefined;
+    const to = `.wharf/secrets/${name}-${/ROOT/.test(key) ? 'root-' : ''}password`;
+    if (file)
+      acc.changed(
+        `${p}.environment.${key}`,
+        to,
+        `wharf gives ${found.engine} its own password file (${to}, generated at \`wharf up\`); ` +
+          `to keep the password services read from secret ${file}, write that file's content to ${to} first`,
+      );
+    else acc.dropped(`${p}.environment.${key}`, `Wharf configures ${found.engine} itself; set it in a custom image if needed`);
+  }
 
   const data = (svc.volumes ?? []).find(
     (v) => v.target === dataDirs[found.engine] || (found.engine === 'postgres' && v.target === '/var/lib/postgresql'),

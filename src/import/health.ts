@@ -3,7 +3,19 @@ import type { Account } from './account.js';
 import type { ComposeService } from './compose-schema.js';
 import { specDuration } from './values.js';
 
-export function importHealth(p: string, at: string, hc: ComposeService['healthcheck'], acc: Account): Record<string, unknown> | false {
+/** A value moved out of the spec, and the shell expression that reads it back at run time. */
+export interface MovedValue {
+  value: string;
+  read: string;
+}
+
+export function importHealth(
+  p: string,
+  at: string,
+  hc: ComposeService['healthcheck'],
+  acc: Account,
+  moved: readonly MovedValue[] = [],
+): Record<string, unknown> | false {
   if (!hc) return false;
   const test = hc.test ?? [];
   const path = `${p}.healthcheck`;
@@ -16,6 +28,17 @@ export function importHealth(p: string, at: string, hc: ComposeService['healthch
     acc.dropped(path, 'an empty probe command: give health.command by hand');
     return false;
   }
+  // a probe that spells out a password would put it back into wharf.yaml: the shell form reads it from its secret instead
+  const leaks = moved.filter((m) => m.value.length >= 4 && command.some((c) => c.includes(m.value)));
+  if (leaks.length && test[0] !== 'CMD-SHELL') {
+    acc.changed(
+      path,
+      `${at}.health.tcp`,
+      'the probe command holds a password moved to a secret: probing the port instead; give health.command by hand',
+    );
+    return { tcp: true };
+  }
+  for (const m of leaks) command[2] = command[2]!.split(m.value).join(m.read);
   const out: Record<string, unknown> = { command };
   const times = [
     ['interval', 'interval'],
@@ -30,7 +53,9 @@ export function importHealth(p: string, at: string, hc: ComposeService['healthch
     else acc.dropped(`${path}.${k}`, `${v} is not a duration wharf accepts: the default is used`);
   }
   if (hc.retries != null && hc.retries >= 1) out.retries = Math.min(hc.retries, 100);
-  acc.kept(path, `${at}.health`, test[0] === 'CMD-SHELL' ? 'the shell form runs as sh -c' : '');
+  if (leaks.length)
+    acc.changed(path, `${at}.health`, 'the shell form runs as sh -c; the password in it is read from its secret at run time');
+  else acc.kept(path, `${at}.health`, test[0] === 'CMD-SHELL' ? 'the shell form runs as sh -c' : '');
   for (const k of Object.keys(hc))
     if (!['test', 'interval', 'timeout', 'start_period', 'retries', 'disable'].includes(k) && hc[k] != null)
       acc.dropped(`${path}.${k}`, `wharf's probes have no ${k}`);

@@ -3,8 +3,8 @@ import { relative } from 'node:path';
 import type { Account } from './account.js';
 import type { ComposeService } from './compose-schema.js';
 import { importEnv, settleSecretEnv, type EnvContext } from './env.js';
-import { importHealth } from './health.js';
-import { specSize } from './values.js';
+import { importHealth, type MovedValue } from './health.js';
+import { specSize, unescapeDollars } from './values.js';
 
 export interface ServiceContext extends EnvContext {
   projectDir: string;
@@ -31,8 +31,6 @@ function traefikPort(labels: Record<string, string>): number | undefined {
 const NOT_HTTP = new Set([21, 22, 23, 25, 53, 110, 143, 389, 465, 587, 993, 995, 1883, 3306, 5432, 5672, 6379, 8883, 9092, 11211, 27017]);
 
 const DROP_WHY: Record<string, string> = {
-  cap_add: 'wharf runs services with its own hardening (no extra capabilities): use an image that needs none',
-  labels: 'wharf sets its own container labels: put metadata in the image (LABEL)',
   container_name: 'wharf names containers after the stack and service',
   hostname: 'services reach each other by service name on wharf networks',
   network_mode: 'wharf attaches services to its own networks',
@@ -57,7 +55,7 @@ const DROP_WHY: Record<string, string> = {
 /** Keys whose content is mapped below (the rest get a DROP_WHY entry or a generic one). */
 const MAPPED = new Set([
   'image', 'build', 'command', 'entrypoint', 'environment', 'ports', 'expose', 'volumes', 'healthcheck', 'deploy', 'scale',
-  'cpus', 'mem_limit', 'depends_on', 'networks', 'secrets', 'configs', 'user', 'restart', 'profiles',
+  'cpus', 'mem_limit', 'depends_on', 'networks', 'secrets', 'configs', 'user', 'restart', 'profiles', 'cap_add', 'labels',
 ]); // prettier-ignore
 
 export function importService(src: string, name: string, svc: ComposeService, ctx: ServiceContext, acc: Account): Record<string, unknown> {
@@ -74,6 +72,10 @@ export function importService(src: string, name: string, svc: ComposeService, ct
     if (Object.keys(args).length) (out.build as Record<string, unknown>).args = args;
     acc.kept(`${p}.build`, `${at}.build`);
     if (svc.image) acc.changed(`${p}.image`, null, `Wharf tags the image it builds itself (${svc.image} is not used)`);
+  } else if (svc.image?.endsWith(':latest')) {
+    // the same reference Compose pulls; wharf check refuses an explicit :latest and warns on an untagged one
+    out.image = svc.image.slice(0, -':latest'.length);
+    acc.changed(`${p}.image`, `${at}.image`, `${out.image} (":latest" is implied; \`wharf check\` warns until you pin a version tag)`);
   } else if (svc.image) {
     out.image = svc.image;
     acc.kept(`${p}.image`, `${at}.image`);
@@ -172,8 +174,7 @@ export function importService(src: string, name: string, svc: ComposeService, ct
     else acc.kept(`${p}.secrets[${i}]`, `${at}.secrets`);
   }
   if (secrets.length) out.secrets = [...new Set(secrets)];
-  for (const [i] of (svc.configs ?? []).entries())
-    acc.dropped(`${p}.configs[${i}]`, 'wharf has no config mounts for services: build the file into the image, or declare it as a secret');
+  for (const [i, c] of (svc.configs ?? []).entries()) acc.dropped(`${p}.configs[${i}]`, CONFIG_WHY(c.source, c.target ?? `/${c.source}`));
 
   const vols: Array<{ name: string; target: string }> = [];
   for (const [i, v] of (svc.volumes ?? []).entries()) {
@@ -187,13 +188,19 @@ export function importService(src: string, name: string, svc: ComposeService, ct
       acc.dropped(
         `${p}.volumes[${i}]`,
         v.type === 'bind'
-          ? `bind mount of ${v.source ?? '?'}: wharf mounts no host paths; build the files into the image or keep data in a named volume`
-          : `${v.type} mount: wharf mounts only named volumes`,
+          ? bindWhy(v.source ?? '?', ctx.projectDir)
+          : `${v.type} mount: wharf mounts only named volumes; write to a volume (services.${name}.volumes) or the image`,
       );
   }
   if (vols.length) out.volumes = vols;
 
-  const health = importHealth(p, at, svc.healthcheck, acc);
+  const moved: MovedValue[] = [];
+  for (const [k, raw] of Object.entries(svc.environment ?? {})) {
+    if (raw === null || typeof env.env[k] === 'string' || !env.env[k]) continue;
+    const read = `${k}_FILE` in envOut ? `"$(cat "$${k}_FILE")"` : k in envOut ? `"$${k}"` : undefined;
+    if (read) moved.push({ value: unescapeDollars(raw), read });
+  }
+  const health = importHealth(p, at, svc.healthcheck, acc, moved);
   out.health = health;
 
   const replicas = svc.deploy?.replicas ?? svc.scale;
@@ -216,12 +223,14 @@ export function importService(src: string, name: string, svc: ComposeService, ct
     out.user = svc.user;
     acc.kept(`${p}.user`, `${at}.user`);
   }
+  importCaps(p, at, svc.cap_add ?? [], out, acc);
+  importLabels(p, at, labels, Boolean(byLabel), out, acc);
   if (svc.restart) acc.changed(`${p}.restart`, null, `Wharf restarts every service unless stopped (was ${svc.restart})`);
   if (svc.networks)
     acc.changed(`${p}.networks`, null, "wharf's networks: the edge reaches routed services, each service reaches the databases it uses");
   if (svc.profiles) acc.changed(`${p}.profiles`, null, 'every profile was imported: wharf has no profiles');
   for (const [k, v] of Object.entries(svc)) {
-    if (MAPPED.has(k) || v === null || v === undefined || (k === 'labels' && byLabel)) continue;
+    if (MAPPED.has(k) || v === null || v === undefined) continue;
     acc.dropped(`${p}.${k}`, DROP_WHY[k] ?? `Wharf has no equivalent of ${k}`);
   }
   return out;
@@ -240,4 +249,68 @@ function importDeploy(p: string, at: string, deploy: Record<string, unknown>, ac
       else acc.dropped(`${p}.deploy.resources.${r}`, 'wharf sets limits only (requests on Kubernetes follow them)');
     }
   }
+}
+
+/** Capabilities wharf check refuses (policy.ts): near root on the host. */
+const REFUSED_CAPS = new Set(['ALL', 'SYS_ADMIN']);
+
+function importCaps(p: string, at: string, caps: string[], out: Record<string, unknown>, acc: Account) {
+  const kept: string[] = [];
+  for (const [i, raw] of caps.entries()) {
+    const cap = raw.toUpperCase().replace(/^CAP_/, '');
+    if (REFUSED_CAPS.has(cap) || !/^[A-Z][A-Z_]{1,30}$/.test(cap))
+      acc.dropped(
+        `${p}.cap_add[${i}]`,
+        `${raw}: wharf refuses a capability that is root on the host; run the part that needs it outside wharf`,
+      );
+    else {
+      kept.push(cap);
+      acc.kept(`${p}.cap_add[${i}]`, `${at}.capAdd`);
+    }
+  }
+  if (kept.length) out.capAdd = [...new Set(kept)];
+}
+
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+function importLabels(
+  p: string,
+  at: string,
+  labels: Record<string, string>,
+  routedByLabel: boolean,
+  out: Record<string, unknown>,
+  acc: Account,
+) {
+  const kept: Record<string, string> = {};
+  for (const [k, v] of Object.entries(labels)) {
+    const path = `${p}.labels.${k}`;
+    if (k.startsWith('traefik.'))
+      acc.changed(path, routedByLabel ? `${at}.routes[0]` : null, "the edge's routing comes from the spec's routes, not from labels");
+    else if (k.startsWith('com.docker.') || k.startsWith('dev.wharf.'))
+      acc.dropped(path, 'Compose and wharf set these labels themselves: they describe the running container, not the service');
+    else if (!LABEL_KEY.test(k) || v.length > 4096)
+      acc.dropped(path, 'not a key Kubernetes accepts as an annotation (at most 63 characters after an optional DOMAIN/): shorten it');
+    else {
+      kept[k] = v;
+      acc.kept(path, `${at}.labels.${k}`);
+    }
+  }
+  if (Object.keys(kept).length) out.labels = kept;
+}
+
+/** A config is a file at a path the image chooses; wharf's secrets land under /run/secrets/ only, so mapping one would move it. */
+export const CONFIG_WHY = (source: string, target: string) =>
+  `config ${source} (at ${target}): wharf has no config mounts for services; COPY the file into the image at ${target}, ` +
+  `or declare it under secrets: and point the application at /run/secrets/NAME`;
+
+/** Host paths are outside what wharf renders and backs up; one outside the project also crosses its trust boundary (src/fs/confined.ts). */
+function bindWhy(source: string, projectDir: string): string {
+  const inside = source === projectDir || source.startsWith(`${projectDir}/`);
+  if (source === '/var/run/docker.sock')
+    return 'the Docker socket: set dockerSocket: read-only on the service (wharf never mounts it writable)';
+  return inside
+    ? `bind mount of ${relative(projectDir, source) || '.'} (project files): wharf mounts no host paths, so every node and ` +
+        'Kubernetes run the same thing; COPY them into the image (build:), or keep changing data in a named volume'
+    : `bind mount of ${source}, outside the project: wharf never reaches past the project directory (a trust boundary); ` +
+        'copy what the service needs into the image, or into a named volume with `docker cp`';
 }

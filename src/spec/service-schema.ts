@@ -69,6 +69,11 @@ const autoscaleSchema = z
     'Kubernetes: a HorizontalPodAutoscaler scales the service between min and max replicas on CPU (Compose and Swarm run `replicas`)',
   );
 
+/** A Kubernetes annotation key (an optional DNS prefix and a 63-character name): Docker accepts it too. */
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+/** wharf's own labels, Compose's bookkeeping and the edge's discovery labels: a user label there would change what runs */
+const RESERVED_LABEL = /^(dev\.wharf\.|com\.docker\.|traefik\.)/;
+
 /** `db.url`, `db.password` (a database or cache the service uses) or a user secret's name. */
 export const secretRef = z
   .string()
@@ -118,6 +123,20 @@ export const serviceSchema = z
     uses: z.array(name).default([]).describe('databases and caches this service talks to'),
     dockerSocket: z.enum(['none', 'read-only']).default('none').describe('mount the Docker socket (read-only only)'),
     user: z.string().optional(),
+    capAdd: z
+      .array(z.string().regex(/^[A-Z][A-Z_]{1,30}$/, 'should be a Linux capability name without CAP_, e.g. NET_ADMIN'))
+      .default([])
+      .describe('Linux capabilities added to the defaults (ALL and SYS_ADMIN are refused by wharf check)'),
+    labels: z
+      .record(
+        z
+          .string()
+          .regex(LABEL_KEY, 'should be a label key Docker and Kubernetes both accept (DOMAIN/NAME or NAME, at most 63 characters)')
+          .refine((k) => !RESERVED_LABEL.test(k), 'dev.wharf., com.docker. and traefik. labels are set by wharf itself'),
+        z.string().max(4096),
+      )
+      .default({})
+      .describe('metadata labels on the containers (Compose, Swarm) and pod annotations (Kubernetes)'),
     volumes: z
       .array(z.strictObject({ name, target: z.string().regex(/^\//, 'should be an absolute path'), backup: backupSchema.optional() }))
       .default([]),

@@ -6,70 +6,18 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { parse } from 'yaml';
-import { main } from '../../src/cli/main.js';
-import type { Out } from '../../src/cli/output.js';
+import { assertChecksAndRenders, assertCoversEveryKey, composeConfig, importJson, wharf } from '../support/import-cli.js';
 import { dirSnapshot } from '../support/project.js';
 import { repoRoot } from '../support/templates.js';
 
 const fixtures = join(repoRoot, 'test/fixtures/import');
-
-async function wharf(args: string[]): Promise<{ code: number; text: string }> {
-  const lines: string[] = [];
-  const out: Out = { log: (l = '') => void lines.push(l), error: (l) => void lines.push(l) };
-  process.exitCode = undefined;
-  const code = await main(['node', 'wharf', ...args], out);
-  process.exitCode = undefined;
-  return { code, text: lines.join('\n') };
-}
 
 /** A copy of a fixture in a temporary directory (imports write beside the Compose files). */
 function copyOf(fixture: string): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-import-'));
   cpSync(join(fixtures, fixture), dir, { recursive: true });
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-interface Account {
-  spec: string | null;
-  written: string[];
-  counts: Record<string, number>;
-  fields: Array<{ path: string; outcome: 'kept' | 'changed' | 'dropped'; to: string | null; why: string }>;
-}
-
-async function importJson(args: string[]): Promise<{ code: number; account: Account }> {
-  const r = await wharf(['import', 'compose', '--json', ...args]);
-  assert.equal(r.code, 0, r.text);
-  return { code: r.code, account: JSON.parse(r.text) as Account };
-}
-
-/** Compose's own reading of the fixture, to check the account against every key it has. */
-async function composeConfig(dir: string): Promise<Record<string, any>> {
-  const r = await execa('docker', ['compose', '--profile', '*', 'config', '--format', 'json'], { cwd: dir });
-  return JSON.parse(r.stdout) as Record<string, any>;
-}
-
-function assertCoversEveryKey(config: Record<string, any>, account: Account) {
-  const paths = account.fields.map((f) => f.path);
-  const covered = (p: string) => paths.some((x) => x === p || x.startsWith(`${p}.`) || x.startsWith(`${p}[`));
-  for (const section of Object.keys(config)) assert.ok(covered(section), `top-level ${section} not in the account`);
-  for (const [n, svc] of Object.entries(config.services as Record<string, Record<string, unknown>>))
-    for (const [k, v] of Object.entries(svc))
-      if (v !== null) assert.ok(covered(`services.${n}.${k}`), `services.${n}.${k} not in the account`);
-  for (const f of account.fields) {
-    if (f.outcome !== 'kept') assert.ok(f.why.length > 10, `${f.path}: ${f.outcome} without a reason`);
-    if (f.outcome === 'dropped') assert.equal(f.to, null);
-  }
-}
-
-async function assertChecksAndRenders(dir: string) {
-  const check = await wharf(['check', '-f', join(dir, 'wharf.yaml')]);
-  assert.equal(check.code, 0, check.text);
-  const render = await wharf(['render', '-f', join(dir, 'wharf.yaml')]);
-  assert.equal(render.code, 0, render.text);
-  const rendered = join(dir, '.wharf', 'compose', 'compose.yaml');
-  await execa('docker', ['compose', '-f', rendered, 'config', '-q'], { cwd: join(dir, '.wharf', 'compose') });
 }
 
 test('a web app with PostgreSQL and Redis: override, include, extends, profile and .env read as Compose reads them', async () => {
@@ -137,8 +85,10 @@ test('a web app with PostgreSQL and Redis: override, include, extends, profile a
     assert.equal(outcome('services.web.ports[0]'), 'changed');
     assert.equal(outcome('services.web.ports[1]'), 'dropped', '9229 is a second port');
     assert.equal(outcome('services.web.volumes[1]'), 'dropped', 'bind mount');
-    assert.equal(outcome('services.web.cap_add'), 'dropped');
-    assert.equal(outcome('services.web.labels'), 'dropped');
+    assert.equal(outcome('services.web.cap_add[0]'), 'kept');
+    assert.equal(outcome('services.web.labels.com.example.team'), 'kept');
+    assert.deepEqual(web.capAdd, ['NET_BIND_SERVICE']);
+    assert.deepEqual(web.labels, { 'com.example.team': 'shop' });
     assert.equal(outcome('services.web.configs[0]'), 'dropped');
     assert.equal(outcome('services.db.ports'), 'dropped');
     assert.equal(outcome('services.db.environment.POSTGRES_PASSWORD'), 'changed');
@@ -147,6 +97,7 @@ test('a web app with PostgreSQL and Redis: override, include, extends, profile a
     assert.equal(outcome('services.worker.profiles'), 'changed');
     assert.equal(outcome('volumes.pgdata'), 'kept', 'the same Docker volume shop_pgdata');
     assertCoversEveryKey(config, account);
+    assert.deepEqual(account.differences, [], 'rendered again, the spec matches Compose wherever the account says kept');
     await assertChecksAndRenders(p.dir);
     const rendered = parse(readFileSync(join(p.dir, '.wharf/compose/compose.yaml'), 'utf8')) as Record<string, any>;
     assert.equal(rendered.name ?? 'shop', 'shop');
@@ -160,9 +111,9 @@ test('a web app with PostgreSQL and Redis: override, include, extends, profile a
   }
 });
 
-for (const [fixture, file, proxy] of [
-  ['seed-002', 'docker-compose.yml', 'traefik'],
-  ['seed-003', 'compose.yaml', 'haproxy'],
+for (const [fixture, file, proxy, differences] of [
+  ['seed-002', 'docker-compose.yml', 'traefik', ['redis command']],
+  ['seed-003', 'compose.yaml', 'haproxy', []],
 ] as const) {
   test(`${fixture}'s own compose file imports, passes check and renders`, async () => {
     const p = copyOf(fixture);
@@ -174,6 +125,11 @@ for (const [fixture, file, proxy] of [
       for (const svc of Object.values(spec.services as Record<string, any>)) assert.equal(svc.routes.length, 1);
       assert.ok(!readFileSync(join(p.dir, 'wharf.yaml'), 'utf8').match(/apppassword|cloudpass|rootpass/));
       assertCoversEveryKey(config, account);
+      // seed 002's Redis runs the image's default command; wharf's runs with its ACL file and limits
+      assert.deepEqual(
+        account.differences.map((d) => `${d.service} ${d.aspect}`),
+        differences,
+      );
       await assertChecksAndRenders(p.dir);
     } finally {
       p.cleanup();
@@ -192,6 +148,7 @@ test('an existing wharf.yaml is refused (exit 2, directory byte-identical); --fo
     assert.deepEqual(dirSnapshot(p.dir), before);
     const forced = await wharf(['import', 'compose', '--dir', p.dir, '--force']);
     assert.equal(forced.code, 0, forced.text);
+    assert.match(forced.text, /rendered again and compared with Compose: no difference beyond the account/);
     assert.match(readFileSync(join(p.dir, 'wharf.yaml'), 'utf8'), /^name: shop$/m);
   } finally {
     p.cleanup();
@@ -205,7 +162,8 @@ test('--strict refuses an import that drops keys: exit 2, the account printed, n
     const r = await wharf(['import', 'compose', '--dir', p.dir, '--strict']);
     assert.equal(r.code, 2, r.text);
     assert.match(r.text, /dropped \(\d+\)/);
-    assert.match(r.text, /services\.web\.cap_add/);
+    assert.match(r.text, /services\.web\.configs\[0\]/);
+    assert.doesNotMatch(r.text, /rendered again/, 'nothing written, nothing compared');
     assert.deepEqual(dirSnapshot(p.dir), before);
   } finally {
     p.cleanup();

@@ -7,7 +7,9 @@ import { importCompose } from '../../import/compose.js';
 import { readComposeProject } from '../../import/project.js';
 import { checkImported } from '../../import/validate.js';
 import { refuseExistingSpec, writeImport } from '../../import/write.js';
-import { writeSchemaFile } from '../../ops/prepare.js';
+import { compareImport, type Difference } from '../../import/faithful.js';
+import { load, writeSchemaFile } from '../../ops/prepare.js';
+import { renderInMemory } from '../../ops/plan.js';
 import { action, jsonOption, type Register } from '../command.js';
 import { table } from '../format/table.js';
 import { OperationError } from '../../errors.js';
@@ -64,11 +66,35 @@ export const registerImport: Register = (program, cli) => {
         const refused = o.strict && counts.dropped > 0;
         const written = refused ? [] : writeImport(dir, text, r.secretFiles);
         if (!refused) writeSchemaFile(dir);
+        // proof of faithfulness: the spec as written, rendered for Compose, against Compose's own reading
+        let differences: Difference[] = [];
+        if (!refused) {
+          const loaded = await load(resolve(dir, 'wharf.yaml'));
+          const files = await renderInMemory(loaded.plan, 'compose', resolve(dir, '.wharf', 'secrets'), { composeKind: 'v2' });
+          differences = compareImport(project, r.components, r.fields, files.find((f) => f.path === 'compose.yaml')!.contents);
+        }
         const out = cli.io.out;
         if (o.json) {
           const warnings = check.warnings.map((w) => ({ path: w.path, message: w.message }));
-          out.log(JSON.stringify({ spec: refused ? null : 'wharf.yaml', written, counts, fields: r.fields, warnings }, null, 2));
-        } else printAccount(out, r.fields, counts, written, refused);
+          out.log(
+            JSON.stringify(
+              { spec: refused ? null : 'wharf.yaml', written, counts, fields: r.fields, components: r.components, differences, warnings },
+              null,
+              2,
+            ),
+          );
+        } else {
+          printAccount(out, r.fields, counts, written, refused);
+          if (differences.length) {
+            out.log(`differences the account does not explain (${differences.length}): check them before \`wharf up\``);
+            out.log(
+              table(
+                ['service', 'what', 'compose', 'wharf'],
+                differences.map((d) => [d.service, d.aspect, d.compose, d.wharf]),
+              ),
+            );
+          } else if (!refused) out.log('rendered again and compared with Compose: no difference beyond the account');
+        }
         return refused ? 'invalid' : 'ok';
       }),
     );

@@ -139,6 +139,9 @@ export function planService(n: string, svc: Service, stack: Stack, monitoringOn:
       ? { entrypoint: ['/bin/sh', '-c', ENV_WRAPPER, 'wharf-env'], command: [...injected, '--', ...svc.command!] }
       : { command: copy(svc.command) }),
     user: svc.user,
+    ...(svc.capAdd.length || Object.keys(svc.labels).length
+      ? { hardening: { ...componentDefaults().hardening, addCaps: [...svc.capAdd] }, labels: { ...svc.labels } }
+      : {}),
     env,
     secrets: secretMounts,
     networks,

@@ -48,8 +48,10 @@ export function workloadObjects(plan: Plan, c: Component, o: WorkloadOptions): K
   const meta = { name: c.name, namespace: o.namespace, labels };
   const stateful = claimNames(c, o).length > 0;
   const out: K8sObject[] = [];
+  // the spec's free-form labels are annotations here: Kubernetes labels are for selection and have a stricter value syntax
+  const annotations = { ...c.labels, ...o.podAnnotations };
   const pod = {
-    metadata: { labels, ...(o.podAnnotations ? { annotations: sortedKeys(o.podAnnotations) } : {}) },
+    metadata: { labels, ...(Object.keys(annotations).length ? { annotations: sortedKeys(annotations) } : {}) },
     spec: podSpec(plan, c, o),
   };
   const { order, parallelism, monitor } = c.update ?? updateFor(c);

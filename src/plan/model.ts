@@ -183,6 +183,8 @@ export interface BackupJob {
   encrypt: boolean;
   verifySchedule: string;
   restoreTest: boolean;
+  /** PostgreSQL: WAL archived continuously by a `<target>-pitr` component (plan/pitr.ts) */
+  pointInTime?: boolean;
 }
 
 export interface Tls {

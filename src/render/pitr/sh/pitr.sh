@@ -139,6 +139,8 @@ window() {
 
 # close the current segment and ship it: the window then ends now (the server must be up)
 flush() {
+  # a commit after the moment asked for: recovery stops at it (without one, it runs out of WAL first)
+  psql -XAtq -c 'select txid_current()' >/dev/null
   seg="$(psql -XAtq -c 'select pg_walfile_name(pg_switch_wal())')"
   i=0
   while [ "$i" -lt 300 ]; do

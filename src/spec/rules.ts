@@ -262,7 +262,19 @@ export const pointInTimePostgresOnly: Rule = (s) =>
   allBackups(s).flatMap(([path, b]) => {
     if (!b.pointInTime) return [];
     const engine = path.startsWith('databases.') ? s.databases[path.split('.')[1]!]?.engine : undefined;
-    if (engine === 'postgres') return [];
+    if (engine === 'postgres') {
+      const d = b.destination;
+      const http = d.type === 'minio' || (d.type === 's3' && d.endpoint.startsWith('http:'));
+      return http
+        ? [
+            err(
+              `${path}.destination`,
+              'point-in-time recovery ships WAL with pgBackRest, which reaches S3 over HTTPS only (rule pointInTimePostgresOnly)',
+              'give an https:// endpoint, or a local destination',
+            ),
+          ]
+        : [];
+    }
     const what = engine ? `${engine} (its binary log is not archived)` : 'caches and volumes';
     return [
       err(

@@ -2,7 +2,6 @@
 // quoting, so a value is refused (not escaped) when it holds a line break or another control
 // character, or starts/ends with a space pgBackRest would trim.
 export function pgbackrestValue(value: string): string {
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(value) || value.trim() !== value || value === '')
     throw new Error(`bug: ${JSON.stringify(value)} cannot be a pgBackRest setting (control character, edge space or empty)`);
   return value;

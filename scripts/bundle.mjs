@@ -13,11 +13,11 @@ import { join, resolve } from 'node:path';
 
 // The backup scripts ship as text assets: src/render/backup/scripts.ts reads sh/*.sh from disk
 // when run from source; in the bundle the same module imports each script through the text loader.
-// The ACME client's script (src/render/acme/scripts.ts) ships the same way.
+// The ACME client's script (src/render/acme/scripts.ts) and the WAL archiver's (render/pitr) ship the same way.
 const backupScripts = {
   name: 'backup-scripts',
   setup(b) {
-    b.onLoad({ filter: /[\\/]render[\\/](backup|acme)[\\/]scripts\.ts$/ }, (args) => {
+    b.onLoad({ filter: /[\\/]render[\\/](backup|acme|pitr)[\\/]scripts\.ts$/ }, (args) => {
       const backupDir = resolve(args.path, '..');
       const names = readdirSync(join(backupDir, 'sh'))
         .filter((n) => n.endsWith('.sh'))

@@ -6,6 +6,7 @@ import { runnerOf, secretValues, type OpsContext } from '../engine/context.js';
 import type { Runner } from '../engine/run.js';
 import { OperationError } from '../errors.js';
 import { BACKUP_COMPONENT } from '../plan/backup.js';
+import { pitrComponent } from '../plan/pitr.js';
 import type { Plan } from '../plan/model.js';
 import { edgeLag, edgeWhere } from './edge-admission.js';
 import { healthOf } from './health.js';
@@ -35,6 +36,8 @@ export interface BackupExecutor {
   services?: ServiceControl;
   /** the command running a script of backup/bin with its arguments */
   script(name: 'backup' | 'verify' | 'restore' | 'list', args: string[], describe: string, timeoutMs: number): Cmd;
+  /** pitr.sh in the WAL archiver of a database (plan/pitr.ts); undefined when none runs */
+  pitr?(database: string, args: string[], describe: string, timeoutMs: number): Cmd | undefined;
 }
 
 /**
@@ -44,7 +47,8 @@ export interface BackupExecutor {
 export async function stackBackupExecutor(ctx: OpsContext): Promise<BackupExecutor> {
   const runner = runnerOf(ctx);
   const redact = secretValues(ctx.secretsDir);
-  const box = (await ctx.engine.liveState(runner)).containers.find((c) => c.service === BACKUP_COMPONENT && c.state === 'running');
+  const running = (await ctx.engine.liveState(runner)).containers.filter((c) => c.state === 'running');
+  const box = running.find((c) => c.service === BACKUP_COMPONENT);
   if (!box) throw new BackupError(`the ${BACKUP_COMPONENT} service of ${ctx.engine.project} is not running: run \`wharf up\` first`);
   return {
     plan: ctx.plan,
@@ -54,6 +58,10 @@ export async function stackBackupExecutor(ctx: OpsContext): Promise<BackupExecut
       ...ctx.engine.exec(box, [`/backup/bin/${name}.sh`, ...args], describe, timeoutMs),
       redact,
     }),
+    pitr: (database, args, describe, timeoutMs) => {
+      const archiver = running.find((c) => c.service === pitrComponent(database));
+      return archiver && { ...ctx.engine.exec(archiver, ['/pitr/pitr.sh', ...args], describe, timeoutMs), redact };
+    },
   };
 }
 

@@ -2,6 +2,7 @@
 import { planMessaging } from './messaging.js';
 import type { Stack } from '../spec/schema.js';
 import { planBackupService } from './backup.js';
+import { planPitr } from './pitr.js';
 import { byCodeUnit } from './sort.js';
 import { placeComponents, placementFor } from './placement.js';
 import { planMinio } from './minio.js';
@@ -76,7 +77,10 @@ export function buildPlan(stack: Stack, opts: PlanOptions = {}): Plan {
   if (acmeJob) backups.push(acmeJob);
   backups.sort((a, b) => byCodeUnit(a.name, b.name));
   const backupPart = planBackupService(stack, backups, components, opts.projectDir);
-  components.push(...backupPart.components);
+  const pitrPart = planPitr(stack, backups, components, opts.projectDir);
+  components.push(...backupPart.components, ...pitrPart.components);
+  volumes.push(...pitrPart.volumes);
+  pitrPart.secrets.forEach(addSecret);
   volumes.push(...backupPart.volumes);
   backupPart.secrets.forEach(addSecret);
   monitoring.present.backups = backups.length > 0;

@@ -14,6 +14,7 @@ export type Role =
   | 'cadvisor'
   | 'exporter'
   | 'backup'
+  | 'wal-archiver'
   | 'acme'
   | 'portainer'
   | 'object-store';
@@ -56,7 +57,8 @@ export type ConfigBundle =
   | 'traefik-dynamic'
   | 'haproxy-config'
   | 'backup-scripts'
-  | 'acme-scripts';
+  | 'acme-scripts'
+  | 'pitr-scripts';
 
 export type Mount =
   /** a named volume of the plan */

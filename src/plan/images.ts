@@ -18,6 +18,8 @@ export const defaultImages: Readonly<Record<ImageKey, string>> = Object.freeze({
   'mysqld-exporter': 'prom/mysqld-exporter:v0.16.0',
   'redis-exporter': 'oliver006/redis_exporter:v1.66.0',
   restic: 'restic/restic:0.17.3',
+  // the default pgbackrest image is built FROM the database's postgres image (plan/pitr.ts)
+  pgbackrest: 'postgres:16.6-bookworm',
   portainer: 'portainer/portainer-ce:2.21.4',
   node: 'node:20.18.1-bookworm-slim',
   minio: 'minio/minio:RELEASE.2025-04-22T22-12-26Z',

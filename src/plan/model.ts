@@ -184,6 +184,8 @@ export interface BackupJob {
   encrypt: boolean;
   verifySchedule: string;
   restoreTest: boolean;
+  /** PostgreSQL: WAL archived continuously by a `<target>-pitr` component (plan/pitr.ts) */
+  pointInTime?: boolean;
 }
 
 /** The edge's runtime API as the ACME client reaches every edge replica: TCP on the edge network, mutual TLS

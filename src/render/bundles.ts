@@ -14,6 +14,7 @@ const paths: Record<ConfigBundle, string> = {
   'haproxy-config': 'haproxy',
   'backup-scripts': 'backup',
   'acme-scripts': 'acme',
+  'pitr-scripts': 'pitr',
 };
 
 /** The rendered file, or the directory of rendered files, of a bundle. */

@@ -6,6 +6,7 @@ import type { Plan } from '../plan/model.js';
 import { targetNames, type TargetName } from '../spec/schema.js';
 import { renderAlertmanager } from './alertmanager/index.js';
 import { renderBackup } from './backup/index.js';
+import { renderPitr } from './pitr/index.js';
 import { renderAcme } from './acme/index.js';
 import { renderCompose } from './compose/index.js';
 import { renderGrafana } from './grafana/index.js';
@@ -56,6 +57,7 @@ const configRenderers: Array<{ name: string; applies: (p: Plan) => boolean; rend
   { name: 'prometheus', applies: (p) => p.monitoring.enabled, render: (p, o) => renderPrometheus(p, { addressing: o.addressing }) },
   { name: 'alertmanager', applies: (p) => p.monitoring.enabled && p.monitoring.present.alertmanager, render: renderAlertmanager },
   { name: 'backup', applies: (p) => p.backups.length > 0, render: renderBackup },
+  { name: 'pitr', applies: (p) => p.backups.some((j) => j.pointInTime), render: renderPitr },
   { name: 'acme', applies: (p) => !!p.tls.acme, render: renderAcme },
   { name: 'grafana', applies: (p) => p.monitoring.enabled && p.components.some((c) => c.role === 'grafana'), render: renderGrafana },
 ];

@@ -48,6 +48,13 @@ export const backupSchema = z
       ])
       .prefault({ type: 'local' }),
     encrypt: z.boolean().default(true),
+    pointInTime: z
+      .boolean()
+      .default(false)
+      .describe(
+        'PostgreSQL only: archive the WAL continuously (pgBackRest, encrypted) so `wharf restore DB --to TIME` can go back to any ' +
+          'moment since the oldest base backup; base backups follow schedule',
+      ),
     verify: z.strictObject({ schedule: cron.default('@weekly'), restoreTest: z.boolean().default(true) }).prefault({}),
   })
   .describe('scheduled, encrypted, verified backups');

@@ -257,6 +257,34 @@ export const backupsEncrypted: Rule = (s) =>
       : [],
   );
 
+/** pgBackRest archives PostgreSQL's WAL; MariaDB/MySQL binary-log recovery is not built. */
+export const pointInTimePostgresOnly: Rule = (s) =>
+  allBackups(s).flatMap(([path, b]) => {
+    if (!b.pointInTime) return [];
+    const engine = path.startsWith('databases.') ? s.databases[path.split('.')[1]!]?.engine : undefined;
+    if (engine === 'postgres') {
+      const d = b.destination;
+      const http = d.type === 'minio' || (d.type === 's3' && d.endpoint.startsWith('http:'));
+      return http
+        ? [
+            err(
+              `${path}.destination`,
+              'point-in-time recovery ships WAL with pgBackRest, which reaches S3 over HTTPS only (rule pointInTimePostgresOnly)',
+              'give an https:// endpoint, or a local destination',
+            ),
+          ]
+        : [];
+    }
+    const what = engine ? `${engine} (its binary log is not archived)` : 'caches and volumes';
+    return [
+      err(
+        `${path}.pointInTime`,
+        `point-in-time recovery is offered for PostgreSQL only, not for ${what} (rule pointInTimePostgresOnly)`,
+        'remove pointInTime: scheduled dumps (schedule) are what this backup offers',
+      ),
+    ];
+  });
+
 export const buildInsideProject: Rule = (s) =>
   Object.entries(s.services).flatMap(([n, svc]) => {
     const b = svc.build;
@@ -320,6 +348,7 @@ export const crossFieldRules: Rule[] = [
   retentionKeepsSomething,
   minioDestinationExists,
   backupsEncrypted,
+  pointInTimePostgresOnly,
   buildInsideProject,
   receiverNamesFree,
   ...clusterRules,

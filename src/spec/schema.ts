@@ -39,6 +39,7 @@ export const imageKeys = [
   'mysqld-exporter',
   'redis-exporter',
   'restic',
+  'pgbackrest',
   'portainer',
   'node',
   'minio',

@@ -121,3 +121,32 @@ test("receiver names: the platform's null and heartbeat are reserved, duplicates
     [],
   );
 });
+
+test('pointInTime: accepted on PostgreSQL; refused on MariaDB/MySQL and caches (rule named), and over plain-HTTP S3', () => {
+  const pg = issuesOf((d) => {
+    d.databases.db.backup = { pointInTime: true };
+  });
+  assert.deepEqual(pg, [], JSON.stringify(pg));
+  const maria = issuesOf((d) => {
+    d.databases.db = { engine: 'mariadb', backup: { pointInTime: true } };
+  });
+  assert.ok(
+    maria.some(
+      (x) =>
+        x.path === 'databases.db.backup.pointInTime' &&
+        /offered for PostgreSQL only, not for mariadb \(its binary log is not archived\) \(rule pointInTimePostgresOnly\)/.test(x.message),
+    ),
+    JSON.stringify(maria),
+  );
+  const http = issuesOf((d) => {
+    d.secrets = { ...(d.secrets ?? {}), 's3-key': { generate: true }, 's3-secret': { generate: true } };
+    d.databases.db.backup = {
+      pointInTime: true,
+      destination: { type: 's3', endpoint: 'http://moto:5000', bucket: 'b', accessKeySecret: 's3-key', secretKeySecret: 's3-secret' },
+    };
+  });
+  assert.ok(
+    http.some((x) => x.path === 'databases.db.backup.destination' && /HTTPS only/.test(x.message)),
+    JSON.stringify(http),
+  );
+});

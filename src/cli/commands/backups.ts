@@ -21,10 +21,20 @@ export const registerBackups: Register = (program, cli) => {
       requireBackupTarget(targeted.loaded.plan, target);
       const ctx = await opsContext('backups', o, cli.io, { render: false, loaded: targeted });
       const { listBackups, stackBackupExecutor } = await import('../../ops/backup.js');
-      const r = await listBackups(await stackBackupExecutor(ctx), { target });
+      const ex = await stackBackupExecutor(ctx);
+      const r = await listBackups(ex, { target });
+      const { pitrWindows } = await import('../../ops/pitr.js');
+      const windows = await pitrWindows(ex, target);
       const out = cli.io.out;
       if (o.json) {
-        out.log(JSON.stringify(r, null, 2));
+        // a point-in-time database's listing carries its recoverable window
+        out.log(
+          JSON.stringify(
+            r.map((j) => ({ ...j, pointInTime: windows.find((w) => w.database === j.job) })),
+            null,
+            2,
+          ),
+        );
       } else {
         out.log(table(['job', 'snapshot', 'time', 'age', 'size', 'verification'], r.flatMap(rows)));
         for (const j of r) {
@@ -34,7 +44,19 @@ export const registerBackups: Register = (program, cli) => {
             out.error(`${j.job}: last verification FAILED${j.lastVerify.error ? `: ${j.lastVerify.error}` : ''}`);
         }
       }
-      const bad = r.some((j) => !j.ok || (j.lastBackup && !j.lastBackup.ok) || (j.lastVerify && !j.lastVerify.ok));
+      if (!o.json && windows.length)
+        out.log(
+          table(
+            ['database', 'recoverable from', 'to', 'WAL waiting'],
+            windows.map((w) =>
+              w.ok
+                ? [w.database, w.earliest ?? 'no base backup yet', w.latest ?? '', String(w.pending ?? 0)]
+                : [w.database, `ERROR: ${w.error}`, '', ''],
+            ),
+          ),
+        );
+      const bad =
+        windows.some((w) => !w.ok) || r.some((j) => !j.ok || (j.lastBackup && !j.lastBackup.ok) || (j.lastVerify && !j.lastVerify.ok));
       return bad ? 'failed' : 'ok';
     }),
   );

@@ -1,6 +1,7 @@
 // wharf restore: a snapshot back into its target (asked first, a safety snapshot taken, checked).
 import type { RestoreRequest, RestoreResult } from '../../ops/backup.js';
-import { action, fileOption, hostOption, jsonOption, type Io, type Register } from '../command.js';
+import { action, fileOption, hostOption, jsonOption, type Cli, type Io, type Register } from '../command.js';
+import { InputError } from '../../errors.js';
 import { table } from '../format/table.js';
 import { phaseLine, seconds } from '../format/units.js';
 import { loadTargeted, opsContext, type TargetFlags } from '../stack.js';
@@ -10,6 +11,7 @@ import { requireBackupTarget, requireSnapshotId } from './backup-targets.js';
 
 interface Flags extends TargetFlags {
   snapshot: string;
+  to?: string;
   toScratch?: boolean | string;
   yes: boolean;
   json: boolean;
@@ -24,6 +26,7 @@ export const registerRestore: Register = (program, cli) => {
     .addOption(hostOption())
     .option('--snapshot <id>', 'snapshot id, or latest', 'latest')
     .option('--to-scratch [name]', 'restore into a scratch database instead of the live one')
+    .option('--to <time>', 'PostgreSQL with backup.pointInTime: recover the database to this RFC 3339 moment')
     .option('-y, --yes', 'do not ask for confirmation', false)
     .addOption(jsonOption());
   withTargets(c, 'restore').action(
@@ -32,6 +35,7 @@ export const registerRestore: Register = (program, cli) => {
       const targeted = await loadTargeted('restore', o);
       requireBackupTarget(targeted.loaded.plan, target, { one: true });
       requireSnapshotId(o.snapshot);
+      if (o.to !== undefined) return restoreAt(cli, target, o, targeted);
       const ctx = await opsContext('restore', o, io, { render: false, loaded: targeted });
       const { restoreBackup, stackBackupExecutor } = await import('../../ops/backup.js');
       const r = await restoreBackup(await stackBackupExecutor(ctx), {
@@ -50,6 +54,46 @@ export const registerRestore: Register = (program, cli) => {
     }),
   );
 };
+
+async function restoreAt(cli: Cli, target: string, o: Flags, targeted: Awaited<ReturnType<typeof loadTargeted>>) {
+  const { io } = cli;
+  const { parseRecoveryTarget, restoreToTime } = await import('../../ops/pitr.js');
+  if (o.toScratch !== undefined || o.snapshot !== 'latest')
+    throw new InputError('--to recovers the database in place: it takes no --snapshot or --to-scratch');
+  const to = parseRecoveryTarget(o.to!, new Date());
+  const ctx = await opsContext('restore', o, io, { render: false, loaded: targeted });
+  const { stackBackupExecutor } = await import('../../ops/backup.js');
+  const r = await restoreToTime(await stackBackupExecutor(ctx), {
+    target,
+    to,
+    onProgress: backupProgress(io, o.json),
+    confirm: async (req) => {
+      const what =
+        `recover ${req.database} IN PLACE to ${req.to} (recoverable ${req.window.earliest} to ${req.window.latest}); ` +
+        `stops ${req.stops.map((x) => x.service).join(', ')} first and starts them again after`;
+      if (o.yes) {
+        if (!o.json) io.out.error(what);
+        return true;
+      }
+      if (!io.interactive) {
+        io.out.error(`${what}: refusing without confirmation (pass --yes)`);
+        return false;
+      }
+      return io.confirm(`${what}?`);
+    },
+  });
+  if (o.json) io.out.log(JSON.stringify(r, null, 2));
+  else if (r.cancelled) io.out.error('restore cancelled: nothing changed');
+  else {
+    const reached = r.verified === undefined ? '' : r.verified ? `yes (${r.tables ?? 0} tables)` : 'NO';
+    const row = [r.job, r.ok ? 'ok' : `FAILED: ${r.error ?? `exit ${r.exitCode}`}`, r.destination ?? '', reached, seconds(r.durationMs)];
+    io.out.log(
+      table(['job', 'result', 'recovered', 'stopped at the moment', 'time'], [row]) + (r.phases?.length ? `\n${phaseLine(r.phases)}` : ''),
+    );
+  }
+  if (r.cancelled) return 'invalid';
+  return r.ok && r.verified !== false ? 'ok' : 'failed';
+}
 
 async function ask(io: Io, req: RestoreRequest, o: Flags): Promise<boolean> {
   const where = req.destination === 'scratch' ? 'into a scratch copy' : 'IN PLACE, replacing its current data';

@@ -19,6 +19,7 @@ export function planBackups(stack: Stack): BackupJob[] {
       encrypt: b.encrypt,
       verifySchedule: b.verify.schedule,
       restoreTest: b.verify.restoreTest,
+      ...(b.pointInTime && kind === 'postgres' ? { pointInTime: true } : {}),
     });
   };
   for (const [n, d] of Object.entries(stack.databases)) if (d.backup) add(n, n, d.engine === 'postgres' ? 'postgres' : 'mysql', d.backup);

@@ -11,7 +11,7 @@ import { PG_BIN, startPostgres } from '../../test/support/servers.js';
 import { makeSandbox, planFromYaml, postgresSpec, resticBinary } from '../../test/unit/backup-harness.js';
 
 const GB = Number(process.env.BENCH_GB ?? '1');
-const restic = resticBinary();
+const restic = resticBinary({ realKey: true }); // the real key derivation: part of what a backup costs
 if (!restic) {
   console.error('restic >= 0.17 not found (set WHARF_RESTIC or build the e2e images)');
   process.exit(2);

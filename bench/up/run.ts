@@ -2,7 +2,8 @@
 // the command to every replica healthy, next to plain `docker compose up -d --wait` on the
 // very same rendered files (the floor: Compose's own work), then the idle memory per service
 // next to what seed 000 reports for its hand-built stack (~1 GB).
-//   npx tsx bench/up/run.ts [--rounds 3]
+// Then --noop N more no-op runs (nothing changed) for their percentiles: the 2 s target.
+//   npx tsx bench/up/run.ts [--rounds 3] [--noop 10]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { freePort } from '../../test/e2e/support/stack.js';
 import { pct } from '../stats.js';
 
 const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1] || 3);
+const noops = process.argv.includes('--noop') ? Number(process.argv[process.argv.indexOf('--noop') + 1]) : 10;
 const bin = join(repoRoot, 'bin', 'wharf.js');
 
 const images = await ensureTestImages({ progress: null });
@@ -68,6 +70,7 @@ try {
     }
     console.error(`round ${i + 1}/${rounds} done`);
   }
+  for (let i = 0; i < noops; i++) samples.rerun.push(timed(() => wharf('up')));
   // Idle memory: let the stack settle, then one reading per container, summed per service.
   await new Promise((r) => setTimeout(r, 20_000));
   const stats = execFileSync('docker', ['stats', '--no-stream', '--format', '{{.Name}}\t{{.MemUsage}}'], { encoding: 'utf8' })
@@ -94,6 +97,12 @@ try {
   row('wharf up, volumes kept', samples.restart);
   row('docker compose up -d --wait (floor)', samples.composeWait);
   row('wharf up again (no-op)', samples.rerun);
+  if (samples.rerun.length) {
+    const [p50, p95] = [pct(samples.rerun, 50), pct(samples.rerun, 95)];
+    console.log(
+      `no-op up, ${samples.rerun.length} runs: p50 ${sec(p50)}, p95 ${sec(p95)}; target p50 < 2 s -> ${p50 < 2000 ? 'met' : 'NOT met'}`,
+    );
+  }
   if (samples.composeWait.length)
     console.log(`ratio wharf up (volumes kept) / compose --wait: ${(pct(samples.restart, 50) / pct(samples.composeWait, 50)).toFixed(2)}x`);
   console.log(`target: all healthy in < 30 s -> ${pct(samples.fresh, 50) < 30_000 ? 'met' : 'NOT met'}`);

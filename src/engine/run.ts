@@ -1,7 +1,6 @@
 // The one executor: every process wharf starts goes through run().
 import { existsSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { execa } from 'execa';
 import { formatCmd, redact, type Cmd } from './command.js';
 import { Redactor } from './redactor.js';
 import { OperationError } from '../errors.js';
@@ -48,6 +47,8 @@ export const run: Runner = async (c, opts = {}) => {
   const [file, ...args] = c.argv;
   if (!file) throw new Error(`empty command: ${c.describe}`);
   const started = performance.now();
+  // loaded on the first command: render and check start none, and it is a quarter of their code
+  const { execa } = await import('execa');
   const child = execa(file, args, {
     cwd: c.cwd,
     env: c.env,

@@ -90,6 +90,8 @@ export interface WaitOptions {
   pollMs: number;
   masks: string[];
   emit: (e: WaitEvent) => void;
+  /** the live state up read before it decided nothing was to change: the first look, not read again */
+  live?: LiveState;
 }
 
 /** Polls the live state until every replica is healthy and routed; throws when that will not happen. */
@@ -109,11 +111,13 @@ export async function waitHealthy(
   // A scheduler marks a changed service "updating" only once it picks the change up: its
   // update states are believed from 2 s after the deploy.
   const orchestrated = engine.strategy.kind === 'orchestrated';
+  let known = orchestrated ? undefined : o.live;
   await pWaitFor(
     async () => {
       const settle = orchestrated ? deployedAt + 2000 - Date.now() : 0;
       if (settle > 0) await new Promise((r) => setTimeout(r, settle));
-      const live = await engine.liveState(runner, { updates: orchestrated });
+      const live = known ?? (await engine.liveState(runner, { updates: orchestrated }));
+      known = undefined;
       containers = live.containers;
       services = healthOf(ctx.plan, live);
       const rolling = rollouts(live, deployedAt);

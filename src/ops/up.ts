@@ -247,6 +247,8 @@ export async function up(ctx: OpsContext, opts: UpOptions = {}): Promise<UpResul
     pollMs,
     masks,
     emit,
+    // nothing was deployed: what was read a moment ago is the state to wait on
+    ...(idle ? { live: before } : {}),
   });
   const waitMs = Math.round(performance.now() - waitStart);
   steps.push({ step: 'wait', describe: 'wait until every replica is healthy and routed', durationMs: waitMs });

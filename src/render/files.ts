@@ -15,6 +15,36 @@ export type Renderer<T = unknown> = (plan: T) => RenderedFile[];
 /** Stable YAML: no anchors, no line folding, keys in the order the object was built.
  *  YAML 1.1 quoting so PyYAML (docker-compose v1) reads "no"/"on" as strings. */
 export function toYaml(value: unknown, header?: string): string {
+  // The same data gives the same text: a test that renders one template many times with one
+  // field changed (the property sweeps) gets most files from here. Plain JSON data only: then
+  // its JSON text names its YAML exactly.
+  const key = plainData(value) ? JSON.stringify([header ?? null, value]) : undefined;
+  const known = key === undefined ? undefined : rendered.get(key);
+  if (known !== undefined) return known;
+  const text = yamlText(value, header);
+  if (key !== undefined) {
+    if (rendered.size >= 512) rendered.clear();
+    rendered.set(key, text);
+  }
+  return text;
+}
+
+const rendered = new Map<string, string>();
+
+/** strings, finite numbers (not -0), booleans, null, arrays and plain objects of them, and value types (toJSON) */
+function plainData(v: unknown, inArray = false): boolean {
+  if (v === undefined) return !inArray; // an object's undefined key is left out by both
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
+  if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0);
+  if (Array.isArray(v)) return v.every((x) => plainData(x, true));
+  if (typeof v !== 'object') return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto === Object.prototype || proto === null) return Object.values(v).every((x) => plainData(x));
+  const toJSON = (v as { toJSON?: unknown }).toJSON;
+  return Object.isFrozen(v) && typeof toJSON === 'function' && plainData((v as { toJSON(): unknown }).toJSON(), inArray);
+}
+
+function yamlText(value: unknown, header?: string): string {
   const body = stringify(quoteUnprintable(value), {
     aliasDuplicateObjects: false,
     lineWidth: 0,

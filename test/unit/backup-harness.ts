@@ -4,8 +4,8 @@
 // tests and bench/backup.
 import { execaSync } from 'execa';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { buildPlan } from '../../src/plan/build.js';
@@ -16,6 +16,7 @@ import { cmd } from '../../src/engine/command.js';
 import { renderBackup } from '../../src/render/backup/index.js';
 import { parseSpecText } from '../../src/spec/load.js';
 import { PG_BIN } from '../support/servers.js';
+import { shellQuote } from '../../src/escape/shell.js';
 
 function versionOf(bin: string): [number, number] | undefined {
   try {
@@ -30,9 +31,39 @@ function versionOf(bin: string): [number, number] | undefined {
 /**
  * A restic >= 0.17 (the scripts use --stdin-from-command). WHARF_RESTIC, else the one on PATH
  * if new enough, else the one inside the e2e suite's restic image (copied out once).
- * Debian bookworm's restic is 0.14 and too old.
+ * Debian bookworm's restic is 0.14 and too old. Unless `realKey`, the path of a wrapper whose
+ * `restic init` leaves a local repository keyed with cheap scrypt parameters
+ * (test/support/restic-test-key.mjs): every other command is restic itself (exec'd, so signals
+ * reach it), but opens the repository in milliseconds instead of ~0.5 s of CPU.
  */
-export function resticBinary(): string | undefined {
+export function resticBinary(o: { realKey?: boolean } = {}): string | undefined {
+  const real = findRestic();
+  return real && !o.realKey ? cheapKeyWrapper(real) : real;
+}
+
+function cheapKeyWrapper(real: string): string {
+  const rekey = join(import.meta.dirname, '..', 'support', 'restic-test-key.mjs');
+  const text = [
+    '#!/bin/sh',
+    '# tests only: restic; a local repository made by `init` is re-keyed with cheap scrypt parameters',
+    `[ "$1" = init ] || exec ${shellQuote(real)} "$@"`,
+    `${shellQuote(real)} "$@" || exit $?`,
+    `case "$RESTIC_REPOSITORY" in /*) exec ${shellQuote(process.execPath)} ${shellQuote(rekey)} ;; esac`,
+    '',
+  ].join('\n');
+  const dir = join(tmpdir(), `wharf-restic-cheap-key-${createHash('sha256').update(text).digest('hex').slice(0, 12)}`);
+  const dest = join(dir, 'restic');
+  if (!existsSync(dest)) {
+    mkdirSync(dir, { recursive: true });
+    // test files run side by side: write aside, then rename
+    const tmp = `${dest}.${process.pid}`;
+    writeFileSync(tmp, text, { mode: 0o755 });
+    renameSync(tmp, dest);
+  }
+  return dest;
+}
+
+function findRestic(): string | undefined {
   const cands = [process.env.WHARF_RESTIC, 'restic'].filter((x): x is string => !!x);
   for (const c of cands) {
     const v = versionOf(c);

@@ -25,6 +25,7 @@ export const commandTargets = {
   backups: running,
   verify: running,
   restore: running,
+  notify: running,
 } as const satisfies Record<string, readonly Target[]>;
 
 export type TargetedCommand = keyof typeof commandTargets;

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { runnerOf, type OpsContext } from '../engine/context.js';
 import type { ContainerRef } from '../engine/docker.js';
+import { InputError, OperationError } from '../errors.js';
 import { EVENT_LABEL, EVENT_LIFETIME_SECONDS, EVENT_TARGET_LABEL } from '../render/alertmanager/events.js';
 
 export type EventKind =
@@ -97,4 +98,102 @@ export async function postEvent(sink: AlertSink, project: string, e: OpsEvent): 
   } catch (err) {
     return { posted: false, error: (err as Error).message };
   }
+}
+
+/** wharf notify test [receiver]: one test message through Alertmanager, to one receiver or all. */
+export async function notifyTest(ctx: OpsContext, receiver?: string, sink: AlertSink = engineSink(ctx)): Promise<{ receivers: string[] }> {
+  const names = ctx.plan.monitoring.receivers.map((r) => r.name).sort();
+  if (!ctx.plan.monitoring.enabled || !names.length)
+    throw new InputError('monitoring.alerts.receivers: no receiver to send a test message to', {
+      hint: 'add one under monitoring.alerts.receivers (README: "Notifications")',
+    });
+  if (receiver !== undefined && !names.includes(receiver))
+    throw new InputError(`no receiver named "${receiver}" under monitoring.alerts.receivers`, { hint: `one of: ${names.join(', ')}` });
+  const r = await postEvent(sink, ctx.engine.project, {
+    kind: 'test',
+    summary: `test message from wharf (${ctx.engine.project})`,
+    description: 'wharf notify test: if you read this, this receiver works.',
+    receiver,
+  });
+  if (!r.posted) throw new OperationError(`could not post the test message to Alertmanager: ${r.error}`, { hint: 'wharf doctor' });
+  return { receivers: receiver ? [receiver] : names };
+}
+
+export type EventOutcome = { posted: boolean; error?: string };
+
+/** Events go out only where Alertmanager runs and someone listens. */
+export function eventsWanted(ctx: Pick<OpsContext, 'plan'>): boolean {
+  const m = ctx.plan.monitoring;
+  return m.enabled && m.present.alertmanager && m.receivers.length > 0;
+}
+
+/** One event per deploy: finished (when it changed something), rolled back, or failed. */
+export async function deployWithEvent<T extends { changed: string[]; reloaded: string[] }>(
+  ctx: OpsContext,
+  work: () => Promise<T>,
+  sink: AlertSink = engineSink(ctx),
+): Promise<{ result: T; event?: EventOutcome }> {
+  const project = ctx.engine.project;
+  let result: T;
+  try {
+    result = await work();
+  } catch (e) {
+    if (eventsWanted(ctx)) {
+      const rolledBack = (e as Error).name === 'RolloutFailedError';
+      const first = ((e as Error).message ?? '').split('\n')[0]!.slice(0, 300);
+      await postEvent(sink, project, {
+        kind: rolledBack ? 'deploy-rolled-back' : 'deploy-failed',
+        summary: `deploy of ${project} ${rolledBack ? 'rolled back: the old version keeps serving' : 'failed'}`,
+        description: first,
+      });
+    }
+    throw e;
+  }
+  const touched = [...new Set([...result.changed, ...result.reloaded])].sort();
+  if (!eventsWanted(ctx) || !touched.length) return { result };
+  const event = await postEvent(sink, project, {
+    kind: 'deploy-finished',
+    summary: `deploy of ${project} finished: ${touched.join(', ')}`,
+  });
+  return { result, event };
+}
+
+/** One backup-failed event per failed job of a `wharf backup` run. */
+export async function backupEvents(
+  ctx: OpsContext,
+  results: Array<{ job: string; ok: boolean; error?: string }>,
+  sink: AlertSink = engineSink(ctx),
+): Promise<EventOutcome[]> {
+  if (!eventsWanted(ctx)) return [];
+  const out: EventOutcome[] = [];
+  for (const r of results.filter((x) => !x.ok))
+    out.push(await postEvent(sink, ctx.engine.project, { kind: 'backup-failed', summary: `backup ${r.job} failed`, description: r.error }));
+  return out;
+}
+
+/** A restore that succeeded, in place or into a scratch copy. */
+export async function restoreEvent(
+  ctx: OpsContext,
+  target: string,
+  scratch: boolean,
+  sink: AlertSink = engineSink(ctx),
+): Promise<EventOutcome | undefined> {
+  if (!eventsWanted(ctx)) return undefined;
+  const where = scratch ? 'into a scratch copy' : 'in place';
+  return postEvent(sink, ctx.engine.project, { kind: 'restore-done', summary: `restore of ${target} done (${where})` });
+}
+
+/** `wharf plan --notify`: what changed by hand since the last up, as one event. */
+export async function driftEvent(
+  ctx: OpsContext,
+  drift: Array<{ service: string; what: string }>,
+  sink: AlertSink = engineSink(ctx),
+): Promise<EventOutcome | undefined> {
+  if (!eventsWanted(ctx) || !drift.length) return undefined;
+  const services = [...new Set(drift.map((d) => d.service))].sort();
+  return postEvent(sink, ctx.engine.project, {
+    kind: 'drift-found',
+    summary: `drift found in ${ctx.engine.project}: ${services.join(', ')}`,
+    description: drift.map((d) => `${d.service}: ${d.what}`).join('\n'),
+  });
 }

@@ -2,6 +2,8 @@
 // (test/e2e/images/alertmanager, Debian trixie's build) carries it; its two static binaries are
 // copied out once per process, so a test runs the real server on loopback and the matching amtool.
 // The host's Debian bookworm package is 0.25: no Teams receiver and none of the *_file fields.
+// Debian's build reads its default templates from /usr/share/prometheus/alertmanager: on the host
+// those are bookworm's (0.25), which is why the renderer gives Teams its title and text itself.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

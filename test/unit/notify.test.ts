@@ -4,7 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse, stringify } from 'yaml';
 import { parseSpecText } from '../../src/spec/load.js';
-import { eventAlert } from '../../src/ops/events.js';
+import { backupEvents, deployWithEvent, eventAlert, notifyTest, type EventAlert } from '../../src/ops/events.js';
+import { InputError } from '../../src/errors.js';
+import type { OpsContext } from '../../src/engine/context.js';
+import { buildPlan } from '../../src/plan/build.js';
+import { RolloutFailedError } from '../../src/ops/up-wait.js';
 import { templateText } from '../support/templates.js';
 
 function issuesOf(alerts: Record<string, unknown>, secrets: Record<string, unknown> = {}) {
@@ -80,4 +84,74 @@ test('an event is a short-lived alert of its own (event_id), labelled wharf_even
   const t = eventAlert('shop', { kind: 'test', summary: 'test', receiver: 'team-slack' }, now, 'id-2');
   assert.equal(t.labels.wharf_to, 'team-slack');
   assert.equal(t.labels.severity, 'info');
+});
+
+function ctxWithReceivers(receivers: boolean): { ctx: OpsContext; posted: EventAlert[]; sink: (a: EventAlert[]) => Promise<void> } {
+  const d = parse(templateText('api'));
+  if (receivers)
+    d.monitoring = { ...(d.monitoring ?? {}), alerts: { receivers: [{ type: 'webhook', name: 'hk', url: 'http://hook:1/x' }] } };
+  const r = parseSpecText(stringify(d));
+  assert.ok(r.stack, JSON.stringify(r.issues));
+  const posted: EventAlert[] = [];
+  const ctx = { plan: buildPlan(r.stack), engine: { project: 'shop' } } as unknown as OpsContext;
+  return { ctx, posted, sink: async (a) => void posted.push(...a) };
+}
+
+test('a deploy gives exactly one event: finished when it changed something, rolled back, or failed', async () => {
+  const { ctx, posted, sink } = ctxWithReceivers(true);
+  await deployWithEvent(ctx, async () => ({ changed: ['api'], reloaded: ['proxy'] }), sink);
+  assert.deepEqual(
+    posted.map((a) => [a.labels.wharf_event, a.annotations.summary]),
+    [['deploy-finished', 'deploy of shop finished: api, proxy']],
+  );
+  posted.length = 0;
+  await deployWithEvent(ctx, async () => ({ changed: [], reloaded: [] }), sink);
+  assert.deepEqual(posted, [], 'nothing changed: no message');
+  await assert.rejects(
+    deployWithEvent(ctx, () => Promise.reject(new RolloutFailedError([{ service: 'api', state: 'rollback_completed' }])), sink),
+    RolloutFailedError,
+  );
+  await assert.rejects(
+    deployWithEvent(ctx, () => Promise.reject(new Error('build failed')), sink),
+    /build failed/,
+  );
+  assert.deepEqual(
+    posted.map((a) => a.labels.wharf_event),
+    ['deploy-rolled-back', 'deploy-failed'],
+  );
+  const quiet = ctxWithReceivers(false);
+  await deployWithEvent(quiet.ctx, async () => ({ changed: ['api'], reloaded: [] }), quiet.sink);
+  assert.deepEqual(quiet.posted, [], 'no receiver: nothing posted');
+});
+
+test('a failed backup gives one event per failed job, a good one none; a sink error never throws', async () => {
+  const { ctx, posted, sink } = ctxWithReceivers(true);
+  const out = await backupEvents(
+    ctx,
+    [
+      { job: 'db', ok: false, error: 'restic exited 1' },
+      { job: 'uploads', ok: true },
+    ],
+    sink,
+  );
+  assert.deepEqual(out, [{ posted: true }]);
+  assert.deepEqual(
+    posted.map((a) => [a.labels.wharf_event, a.annotations.summary, a.annotations.description]),
+    [['backup-failed', 'backup db failed', 'restic exited 1']],
+  );
+  const broken = await backupEvents(ctx, [{ job: 'db', ok: false }], () => Promise.reject(new Error('Alertmanager is not running')));
+  assert.deepEqual(broken, [{ posted: false, error: 'Alertmanager is not running' }]);
+});
+
+test('wharf notify test: one message to the named receiver; an unknown receiver or none at all is bad input', async () => {
+  const { ctx, posted, sink } = ctxWithReceivers(true);
+  assert.deepEqual(await notifyTest(ctx, 'hk', sink), { receivers: ['hk'] });
+  assert.deepEqual(
+    posted.map((a) => [a.labels.wharf_event, a.labels.wharf_to]),
+    [['test', 'hk']],
+  );
+  await assert.rejects(notifyTest(ctx, 'nosuch', sink), (e: Error) => e instanceof InputError && /"nosuch"/.test(e.message));
+  const quiet = ctxWithReceivers(false);
+  await assert.rejects(notifyTest(quiet.ctx, undefined, quiet.sink), InputError);
+  assert.equal(posted.length + quiet.posted.length, 1);
 });

@@ -4,7 +4,7 @@
 // each to every receiver exactly once. Posting never fails the operation that reports it.
 import { randomUUID } from 'node:crypto';
 import { runnerOf, type OpsContext } from '../engine/context.js';
-import type { ContainerRef } from '../engine/docker.js';
+import { httpPostJsonScript, type ContainerRef } from '../engine/docker.js';
 import { InputError, OperationError } from '../errors.js';
 import { EVENT_LABEL, EVENT_LIFETIME_SECONDS, EVENT_TARGET_LABEL } from '../render/alertmanager/events.js';
 
@@ -74,7 +74,7 @@ export function httpSink(base: string): AlertSink {
   };
 }
 
-/** Alertmanager is never published: post from inside its running container (wget, argv only). */
+/** Alertmanager is never published: post from inside its running container (url and body as arguments). */
 export function engineSink(ctx: OpsContext): AlertSink {
   return async (alerts) => {
     const runner = runnerOf(ctx);
@@ -84,8 +84,10 @@ export function engineSink(ctx: OpsContext): AlertSink {
     const c: ContainerRef | undefined = live.containers.find((x) => x.service === am.name && x.state === 'running');
     if (!c) throw new Error('Alertmanager is not running (wharf up)');
     const url = `http://127.0.0.1:${am.port ?? 9093}/api/v2/alerts`;
-    const argv = ['wget', '-q', '-O', '-', '--header', 'Content-Type: application/json', '--post-data', JSON.stringify(alerts), url];
-    const r = await runner(ctx.engine.exec(c, argv, `POST ${url} inside ${c.name ?? c.id}`, 15_000), { reject: false });
+    const r = await runner(
+      ctx.engine.exec(c, httpPostJsonScript(url, JSON.stringify(alerts)), `POST ${url} inside ${c.name ?? c.id}`, 15_000),
+      { reject: false },
+    );
     if (r.exitCode !== 0) throw new Error((r.stderr || r.stdout || `exit ${r.exitCode}`).trim().split('\n').slice(-2).join(' '));
   };
 }

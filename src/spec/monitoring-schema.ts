@@ -8,8 +8,12 @@ const plainUrl = (secretField: string) =>
   z
     .string()
     .url()
-    .refine((u) => /^https?:\/\//i.test(u), 'should be an http(s) URL')
-    .refine((u) => !/^https?:\/\/[^/?#]*@/i.test(u), `has credentials: put the URL in a secret file and name it in ${secretField}`);
+    // one error per mistake: these judge only what parses as a URL
+    .refine((u) => !URL.canParse(u) || /^https?:\/\//i.test(u), 'should be an http(s) URL')
+    .refine(
+      (u) => !URL.canParse(u) || !/^https?:\/\/[^/?#]*@/i.test(u),
+      `has credentials: put the URL in a secret file and name it in ${secretField}`,
+    );
 
 export const receiverSchema = z.discriminatedUnion('type', [
   z

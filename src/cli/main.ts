@@ -17,6 +17,7 @@ import { registerInit } from './commands/init.js';
 import { registerLoadtest } from './commands/loadtest.js';
 import { registerLogs } from './commands/logs.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerNotify } from './commands/notify.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRender } from './commands/render.js';
 import { registerRestore } from './commands/restore.js';
@@ -52,6 +53,7 @@ const commands: Register[] = [
   registerExec,
   registerRun,
   registerLoadtest,
+  registerNotify,
   registerBackup,
   registerBackups,
   registerVerify,

@@ -26,6 +26,7 @@ export const commandTargets = {
   verify: running,
   restore: running,
   'secrets rotate': ['compose'] as readonly Target[],
+  notify: running,
 } as const satisfies Record<string, readonly Target[]>;
 
 export type TargetedCommand = keyof typeof commandTargets;

@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { httpGetScript, resolveScript, tcpConnectScript } from './docker.js';
+import { httpGetScript, httpPostJsonScript, resolveScript, tcpConnectScript } from './docker.js';
 
 const runArgv = (argv: string[]) => spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 20_000 });
 
@@ -26,6 +26,7 @@ test('hostile values reach the probe as arguments: nothing they contain runs', (
       runArgv(resolveScript(v));
       runArgv(tcpConnectScript(v, 1));
       runArgv(httpGetScript(`http://127.0.0.1:1/${v}`));
+      runArgv(httpPostJsonScript(`http://127.0.0.1:1/${v}`, v));
       assert.ok(!existsSync(marker), `ran a command from ${JSON.stringify(v)}`);
     }
   } finally {

@@ -91,6 +91,20 @@ export const docker = {
 // Probes run inside containers with whatever tools the image has. The script text is fixed;
 // the URL, name, host and port travel as positional arguments ($1, $2), never inside it.
 
+/** An HTTP POST of a JSON body inside a container (wget or curl), url and body as arguments. */
+export function httpPostJsonScript(url: string, body: string): string[] {
+  return [
+    'sh',
+    '-c',
+    'if command -v wget >/dev/null 2>&1; then wget -q -T 10 -O - --header "Content-Type: application/json" --post-data "$2" "$1"; ' +
+      'elif command -v curl >/dev/null 2>&1; then curl -fsS -m 10 -H "Content-Type: application/json" --data-binary "$2" -- "$1"; ' +
+      "else echo 'no http client (wget or curl) in this container' >&2; exit 127; fi",
+    'wharf-post',
+    url,
+    body,
+  ];
+}
+
 /** An HTTP GET inside a container with whatever client it has
  *  (wget in busybox/Debian images, curl elsewhere, node in the API image). */
 export function httpGetScript(url: string): string[] {

@@ -6,7 +6,7 @@ export const defaultImages: Readonly<Record<ImageKey, string>> = Object.freeze({
   traefik: 'traefik:v3.2.3',
   haproxy: 'haproxy:2.8.14',
   prometheus: 'prom/prometheus:v2.55.1',
-  alertmanager: 'prom/alertmanager:v0.27.0',
+  alertmanager: 'prom/alertmanager:v0.28.1',
   grafana: 'grafana/grafana:11.3.1',
   'node-exporter': 'prom/node-exporter:v1.8.2',
   cadvisor: 'gcr.io/cadvisor/cadvisor:v0.49.1',

@@ -124,16 +124,21 @@ export interface Volume {
 
 export interface Receiver {
   name: string;
-  type: 'webhook' | 'email' | 'slack';
+  type: 'webhook' | 'email' | 'slack' | 'discord' | 'msteams' | 'telegram' | 'pushover';
   severities: Array<'critical' | 'warning' | 'info'>;
   url?: string;
   to?: string;
   from?: string;
   smarthost?: string;
   username?: string;
-  /** path inside the Alertmanager container of the file holding the secret */
+  /** path inside the Alertmanager container of the file holding the secret: a URL with its
+   *  credentials (webhook, Slack, Discord, Teams), the SMTP password, a bot or API token */
   secretFile?: string;
+  /** Pushover's user key file */
+  userKeyFile?: string;
   channel?: string;
+  /** Telegram chat */
+  chatId?: number;
 }
 
 export interface AlertOverride {
@@ -153,7 +158,7 @@ export interface Monitoring {
   groupInterval: Duration;
   repeatInterval: Duration;
   /** dead man's switch: the Watchdog alert is sent there every interval, and nowhere else */
-  heartbeat?: { url: string; interval: Duration };
+  heartbeat?: { url?: string; urlFile?: string; interval: Duration };
   overrides: Record<string, AlertOverride>;
   /** which components exist, so the alert catalogue renders only what applies */
   present: {

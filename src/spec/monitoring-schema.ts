@@ -2,13 +2,29 @@
 import { z } from 'zod';
 import { cidr, duration, hostname, name } from './primitives.js';
 
+const severity = z.array(z.enum(['critical', 'warning', 'info'])).optional();
+/** An http(s) URL written into alertmanager.yml as is: credentials in it must be a secret instead. */
+const plainUrl = (secretField: string) =>
+  z
+    .string()
+    .url()
+    // one error per mistake: these judge only what parses as a URL
+    .refine((u) => !URL.canParse(u) || /^https?:\/\//i.test(u), 'should be an http(s) URL')
+    .refine(
+      (u) => !URL.canParse(u) || !/^https?:\/\/[^/?#]*@/i.test(u),
+      `has credentials: put the URL in a secret file and name it in ${secretField}`,
+    );
+
 export const receiverSchema = z.discriminatedUnion('type', [
-  z.strictObject({
-    type: z.literal('webhook'),
-    name,
-    url: z.string().url(),
-    severity: z.array(z.enum(['critical', 'warning', 'info'])).optional(),
-  }),
+  z
+    .strictObject({
+      type: z.literal('webhook'),
+      name,
+      url: plainUrl('urlSecret').optional(),
+      urlSecret: name.optional().describe('secret holding the webhook URL (with its credentials)'),
+      severity,
+    })
+    .refine((r) => (r.url === undefined) !== (r.urlSecret === undefined), { message: 'set one of url or urlSecret', path: ['url'] }),
   z.strictObject({
     type: z.literal('email'),
     name,
@@ -17,16 +33,43 @@ export const receiverSchema = z.discriminatedUnion('type', [
     smarthost: z.string().regex(/^[^:\s]+:\d+$/, 'should be host:port'),
     username: z.string().optional(),
     passwordSecret: name.optional(),
-    severity: z.array(z.enum(['critical', 'warning', 'info'])).optional(),
+    severity,
   }),
   z.strictObject({
     type: z.literal('slack'),
     name,
     channel: z.string().regex(/^#/),
     webhookSecret: name.describe('secret holding the Slack webhook URL'),
-    severity: z.array(z.enum(['critical', 'warning', 'info'])).optional(),
+    severity,
   }),
+  // -- notify: native Alertmanager receivers, every credential in a secret file --
+  z.strictObject({ type: z.literal('discord'), name, webhookSecret: name.describe('secret holding the Discord webhook URL'), severity }),
+  z.strictObject({ type: z.literal('msteams'), name, webhookSecret: name.describe('secret holding the Teams workflow URL'), severity }),
+  z.strictObject({
+    type: z.literal('telegram'),
+    name,
+    botTokenSecret: name.describe('secret holding the bot token'),
+    chatId: z.number().int(),
+    severity,
+  }),
+  z.strictObject({ type: z.literal('pushover'), name, userKeySecret: name, tokenSecret: name, severity }),
 ]);
+
+/** The user secrets a receiver reads, mounted into Alertmanager under /run/secrets. */
+export function receiverSecretNames(r: z.infer<typeof receiverSchema>): string[] {
+  switch (r.type) {
+    case 'webhook':
+      return r.urlSecret ? [r.urlSecret] : [];
+    case 'email':
+      return r.passwordSecret ? [r.passwordSecret] : [];
+    case 'telegram':
+      return [r.botTokenSecret];
+    case 'pushover':
+      return [r.tokenSecret, r.userKeySecret];
+    default:
+      return [r.webhookSecret];
+  }
+}
 
 export const monitoringSchema = z.strictObject({
   enabled: z.boolean().default(true),
@@ -44,12 +87,13 @@ export const monitoringSchema = z.strictObject({
       repeatInterval: duration.prefault('4h'),
       heartbeat: z
         .strictObject({
-          url: z
-            .string()
-            .url()
+          url: plainUrl('urlSecret')
+            .optional()
             .describe("dead man's switch URL (healthchecks.io, Dead Man's Snitch, ...) that expects a ping every interval"),
+          urlSecret: name.optional().describe('secret holding the heartbeat URL, when it carries a token or credentials'),
           interval: duration.prefault('5m').describe('how often the always-firing Watchdog alert is sent'),
         })
+        .refine((h) => (h.url === undefined) !== (h.urlSecret === undefined), { message: 'set one of url or urlSecret', path: ['url'] })
         .optional()
         .describe('where the Watchdog alert goes: silence there means the alerting pipeline is broken'),
       overrides: z

@@ -6,6 +6,7 @@ import { staysInside } from './grammar.js';
 import { acmeCa, isPublicCa, unprovableHost } from './acme.js';
 import { clusterRules } from './cluster-rules.js';
 import { messagingRules } from './messaging-rules.js';
+import { receiverSecretNames } from './monitoring-schema.js';
 
 type Rule = (s: Stack) => Issue[];
 const err = (path: string, message: string, hint?: string): Issue => ({ path, message, hint, severity: 'error' });
@@ -50,9 +51,11 @@ export const secretsDeclared: Rule = (s) => {
     });
   }
   s.monitoring.alerts.receivers.forEach((r, i) => {
-    const ref = r.type === 'slack' ? r.webhookSecret : r.type === 'email' ? r.passwordSecret : undefined;
-    if (ref && !declared.has(ref)) out.push(err(`monitoring.alerts.receivers[${i}]`, `secret "${ref}" is not declared under secrets`));
+    for (const ref of receiverSecretNames(r))
+      if (!declared.has(ref)) out.push(err(`monitoring.alerts.receivers[${i}]`, `secret "${ref}" is not declared under secrets`));
   });
+  const hb = s.monitoring.alerts.heartbeat?.urlSecret;
+  if (hb && !declared.has(hb)) out.push(err('monitoring.alerts.heartbeat.urlSecret', `secret "${hb}" is not declared under secrets`));
   const backups = allBackups(s);
   for (const [path, b] of backups) {
     if (b.destination.type === 's3') {

@@ -95,7 +95,16 @@ test('alertmanager: webhook, email and Slack receivers, routed by severity, secr
   }
   const doc = parse(contents) as Record<string, any>;
   const rec = Object.fromEntries((doc.receivers as any[]).map((x) => [x.name, x]));
-  assert.deepEqual(Object.keys(rec).sort(), ['heartbeat', 'null', 'oncall-mail', 'ops-hook', 'team-slack']);
+  assert.deepEqual(Object.keys(rec).sort(), [
+    'heartbeat',
+    'null',
+    'oncall-mail',
+    'oncall-mail/events',
+    'ops-hook',
+    'ops-hook/events',
+    'team-slack',
+    'team-slack/events',
+  ]);
   assert.deepEqual(rec.heartbeat.webhook_configs, [{ url: 'https://hc-ping.example.com/0f3e', send_resolved: false, max_alerts: 1 }]);
   // resent every interval: ticks at a quarter of it, so a ping comes 2 to 2.5 minutes after the last
   assert.deepEqual(doc.route.routes[0], {
@@ -109,10 +118,11 @@ test('alertmanager: webhook, email and Slack receivers, routed by severity, secr
   assert.equal(rec['oncall-mail'].email_configs[0].auth_password_file, '/run/secrets/smtp-password');
   assert.equal(rec['oncall-mail'].email_configs[0].auth_password, undefined);
   assert.equal(rec['ops-hook'].webhook_configs[0].url, 'http://hooks.internal:9000/alerts');
-  // the heartbeat alone sends no resolved notification: the Watchdog never resolves
+  // the heartbeat and the event copies alone send no resolved notification: the Watchdog never
+  // resolves, and an event is one message
   assert.ok(
     Object.values(rec)
-      .filter((x: any) => x.name !== 'heartbeat')
+      .filter((x: any) => x.name !== 'heartbeat' && !x.name.endsWith('/events'))
       .every((x: any) =>
         Object.values(x)
           .flat()

@@ -33,6 +33,9 @@ export const registerBackup: Register = (program, cli) => {
       const ctx = await opsContext('backup', o, cli.io, { render: false, loaded: targeted });
       const { backupNow, stackBackupExecutor } = await import('../../ops/backup.js');
       const r = await backupNow(await stackBackupExecutor(ctx), { target, onProgress: backupProgress(cli.io, o.json) });
+      const { backupEvents } = await import('../../ops/events.js');
+      for (const e of await backupEvents(ctx, r))
+        if (!e.posted) cli.io.out.error(`notify: a backup-failed event was not posted: ${e.error}`);
       if (o.json) {
         cli.io.out.log(JSON.stringify(r, null, 2));
       } else {

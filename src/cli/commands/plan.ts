@@ -10,6 +10,7 @@ import { withTargets } from '../targets.js';
 interface Flags extends TargetFlags {
   json: boolean;
   exitCode?: boolean;
+  notify?: boolean;
 }
 
 /** `wharf plan`, and `wharf up --plan-only`. */
@@ -26,6 +27,11 @@ export async function printPlan(cli: Cli, o: Flags, command: 'plan' | 'up' = 'pl
   const r = await plan(ctx, files);
   if (o.json) io.out.log(JSON.stringify(r, null, 2));
   else for (const l of planLines(r)) io.out.log(l);
+  if (o.notify && r.drift.length) {
+    const { driftEvent } = await import('../../ops/events.js');
+    const e = await driftEvent(ctx, r.drift);
+    if (e && !e.posted) io.out.error(`notify: the drift event was not posted: ${e.error}`);
+  }
   const dirty = r.changes.some((x) => x.action !== 'none') || r.drift.length > 0;
   return o.exitCode && dirty ? 'failed' : 'ok';
 }
@@ -37,6 +43,7 @@ export const registerPlan: Register = (program, cli) => {
     .addOption(fileOption())
     .addOption(hostOption())
     .addOption(jsonOption())
-    .addOption(new Option('--exit-code', 'exit 1 when there are changes or drift (for CI)').default(false));
+    .addOption(new Option('--exit-code', 'exit 1 when there are changes or drift (for CI)').default(false))
+    .addOption(new Option('--notify', "post a drift-found event to the spec's receivers when something drifted").default(false));
   withTargets(c, 'plan').action(action(cli, (o: Flags) => printPlan(cli, o)));
 };

@@ -50,6 +50,11 @@ export const registerRestore: Register = (program, cli) => {
       else io.out.log(resultTable(r));
       // Not confirmed: nothing was done, as with any other refused input.
       if (r.cancelled) return 'invalid';
+      if (r.ok) {
+        const { restoreEvent } = await import('../../ops/events.js');
+        const e = await restoreEvent(ctx, target, o.toScratch === true);
+        if (e && !e.posted) io.out.error(`notify: the restore event was not posted: ${e.error}`);
+      }
       return r.ok && r.verified !== false ? 'ok' : 'failed';
     }),
   );

@@ -33,13 +33,15 @@ export const registerUp: Register = (program, cli) => {
       const targeted = await loadTargeted('up', o);
       const ctx = await opsContext('up', o, io, { render: true, loaded: targeted });
       const { up } = await import('../../ops/up.js');
+      const { deployWithEvent } = await import('../../ops/events.js');
       const onProgress = o.json ? undefined : upProgress(io);
-      let r;
+      let r, event;
       try {
-        r = await up(ctx, { timeoutMs: o.timeout * 1000, build: o.build, onProgress });
+        ({ result: r, event } = await deployWithEvent(ctx, () => up(ctx, { timeoutMs: o.timeout * 1000, build: o.build, onProgress })));
       } finally {
         if (!o.json) endProgress(io);
       }
+      if (event && !event.posted) io.out.error(`notify: the deploy event was not posted: ${event.error}`);
       const { stack, layout } = targeted.loaded;
       const credentials = credentialRows(r.credentials, generatedSpecSecrets(stack, ctx.plan, ctx.secretsDir ?? layout.secretsDir));
       const out = io.out;

@@ -6,6 +6,7 @@ import type { Component, Monitoring, Receiver, Route, ScrapeJob, Secret, Volume 
 import { deepCopy } from '../copy.js';
 import { componentDefaults, copy, health, wgetProbe } from './common.js';
 import { Size } from '../../spec/units.js';
+import { receiverSecretNames } from '../../spec/monitoring-schema.js';
 
 export function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, volumes: Volume[], routes: Route[]): Component[] {
   const m = stack.monitoring;
@@ -39,13 +40,12 @@ export function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, vol
     metrics: { job: 'prometheus', port: 9090, path: '/metrics' },
   });
   volumes.push({ name: 'alertmanager-data', component: 'alertmanager', purpose: 'Alertmanager silences and notification log' });
-  const receiverSecrets = m.alerts.receivers.flatMap((r) =>
-    r.type === 'slack' ? [r.webhookSecret] : r.type === 'email' && r.passwordSecret ? [r.passwordSecret] : [],
-  );
-  const inStack = (url: string) => /^https?:\/\/[a-z0-9-]+(:\d+)?\//.test(url);
+  const hb = m.alerts.heartbeat;
+  const receiverSecrets = [...new Set([...m.alerts.receivers.flatMap(receiverSecretNames), ...(hb?.urlSecret ? [hb.urlSecret] : [])])];
+  // A URL held in a secret is not known here: it may be outside the stack.
+  const inStack = (url: string | undefined) => url !== undefined && /^https?:\/\/[a-z0-9-]+(:\d+)?\//.test(url);
   const externalReceivers =
-    m.alerts.receivers.some((r) => r.type !== 'webhook' || !inStack(r.url)) ||
-    (m.alerts.heartbeat !== undefined && !inStack(m.alerts.heartbeat.url));
+    m.alerts.receivers.some((r) => r.type !== 'webhook' || !inStack(r.url)) || (hb !== undefined && !inStack(hb.url));
   out.push({
     ...componentDefaults(),
     name: 'alertmanager',
@@ -183,22 +183,34 @@ export function scrapeJobsFor(components: Component[]): ScrapeJob[] {
     .sort((a, b) => byCodeUnit(a.job, b.job));
 }
 
-export function planReceiver(r: Stack['monitoring']['alerts']['receivers'][number]): Receiver {
-  const severities = [...(r.severity ?? ['critical', 'warning'])];
-  if (r.type === 'webhook') return { name: r.name, type: 'webhook', severities, url: r.url };
-  if (r.type === 'email') {
-    return {
-      name: r.name,
-      type: 'email',
-      severities,
-      to: r.to,
-      from: r.from,
-      smarthost: r.smarthost,
-      username: r.username,
-      secretFile: r.passwordSecret ? `/run/secrets/${r.passwordSecret}` : undefined,
-    };
+type SpecReceiver = Stack['monitoring']['alerts']['receivers'][number];
+
+const secretPath = (name: string) => `/run/secrets/${name}`;
+
+export function planReceiver(r: SpecReceiver): Receiver {
+  const base = { name: r.name, severities: [...(r.severity ?? ['critical', 'warning'])] };
+  switch (r.type) {
+    case 'webhook':
+      return { ...base, type: 'webhook', url: r.url, secretFile: r.urlSecret ? secretPath(r.urlSecret) : undefined };
+    case 'email':
+      return {
+        ...base,
+        type: 'email',
+        to: r.to,
+        from: r.from,
+        smarthost: r.smarthost,
+        username: r.username,
+        secretFile: r.passwordSecret ? secretPath(r.passwordSecret) : undefined,
+      };
+    case 'slack':
+      return { ...base, type: 'slack', channel: r.channel, secretFile: secretPath(r.webhookSecret) };
+    case 'telegram':
+      return { ...base, type: 'telegram', chatId: r.chatId, secretFile: secretPath(r.botTokenSecret) };
+    case 'pushover':
+      return { ...base, type: 'pushover', secretFile: secretPath(r.tokenSecret), userKeyFile: secretPath(r.userKeySecret) };
+    default:
+      return { ...base, type: r.type, secretFile: secretPath(r.webhookSecret) };
   }
-  return { name: r.name, type: 'slack', severities, channel: r.channel, secretFile: `/run/secrets/${r.webhookSecret}` };
 }
 
 /** The monitoring settings of the plan; `scrapeJobs` from scrapeJobsFor once every component exists. */
@@ -214,7 +226,13 @@ export function monitoringOf(stack: Stack, scrapeJobs: Monitoring['scrapeJobs'])
     groupWait: m.alerts.groupWait,
     groupInterval: m.alerts.groupInterval,
     repeatInterval: m.alerts.repeatInterval,
-    heartbeat: m.alerts.heartbeat ? { ...m.alerts.heartbeat } : undefined,
+    heartbeat: m.alerts.heartbeat
+      ? {
+          url: m.alerts.heartbeat.url,
+          urlFile: m.alerts.heartbeat.urlSecret ? secretPath(m.alerts.heartbeat.urlSecret) : undefined,
+          interval: m.alerts.heartbeat.interval,
+        }
+      : undefined,
     overrides: deepCopy(m.alerts.overrides),
     present: {
       apps: Object.entries(stack.services)

@@ -1,10 +1,12 @@
 // plan -> alertmanager/alertmanager.yml: routes by severity, grouping, inhibition,
-// receivers from the spec. Secrets stay in files (Slack api_url_file, SMTP auth_password_file).
+// receivers from the spec. Secrets stay in files (url_file, api_url_file, webhook_url_file,
+// bot_token_file, token_file, user_key_file, auth_password_file), never in this file.
 import type { Plan, Receiver } from '../../plan/model.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
 import { alertCatalogue, WATCHDOG_ALERT } from '../prometheus/catalogue.js';
 import { byCodeUnit } from '../../plan/sort.js';
 import { promqlRegex, promqlString } from '../../escape/promql.js';
+import { eventReceiver, eventRoute } from './events.js';
 
 /** Receiver that drops what no configured receiver takes. */
 export const NULL_RECEIVER = 'null';
@@ -41,8 +43,8 @@ export function alertmanagerConfig(plan: Plan): Record<string, unknown> {
     continue: true,
   }));
   // The Watchdog is matched first and stops there (no `continue`): it reaches the heartbeat and
-  // never a human receiver, whatever severities those ask for.
-  routes.unshift(watchdogRoute(m.heartbeat));
+  // never a human receiver, whatever severities those ask for. Operational events next (events.ts).
+  routes.unshift(watchdogRoute(m.heartbeat), eventRoute(receivers, NULL_RECEIVER));
   route.routes = routes;
   const inhibit: Array<Record<string, unknown>> = [];
   if (downAlerts.length) {
@@ -64,9 +66,15 @@ export function alertmanagerConfig(plan: Plan): Record<string, unknown> {
     receivers: [
       { name: NULL_RECEIVER },
       ...(m.heartbeat
-        ? [{ name: HEARTBEAT_RECEIVER, webhook_configs: [{ url: m.heartbeat.url, send_resolved: false, max_alerts: 1 }] }]
+        ? [
+            {
+              name: HEARTBEAT_RECEIVER,
+              webhook_configs: [{ ...webhookTarget(m.heartbeat.url, m.heartbeat.urlFile), send_resolved: false, max_alerts: 1 }],
+            },
+          ]
         : []),
       ...receivers.map(receiverConfig),
+      ...receivers.map((r) => eventReceiver(receiverConfig(r))),
     ],
   };
 }
@@ -87,11 +95,45 @@ function severityMatcher(sev: Receiver['severities']): string {
   return s.length === 1 ? `severity=${promqlString(s[0]!)}` : `severity=~${promqlString(promqlRegex(s))}`;
 }
 
+/** The webhook's target: a plain URL, or the file of the secret holding one (Alertmanager >= 0.26). */
+function webhookTarget(url: string | undefined, file: string | undefined): Record<string, string> {
+  return file ? { url_file: file } : { url: url! };
+}
+
+/** Receivers Alertmanager (>= 0.28) speaks natively, every credential read from a file. The
+ *  default message templates of each integration are kept: they follow each service's format. */
+function nativeReceiver(r: Receiver): Record<string, unknown> | undefined {
+  const file = r.secretFile!;
+  switch (r.type) {
+    case 'discord':
+      return { name: r.name, discord_configs: [{ webhook_url_file: file, send_resolved: true }] };
+    case 'msteams':
+      // Teams Workflows (Power Automate) posting an Adaptive Card: Office 365 connectors are retired.
+      // Title and text are explicit: Debian's 0.28 build lacks the msteamsv2 default templates.
+      return { name: r.name, msteamsv2_configs: [{ webhook_url_file: file, send_resolved: true, title: TITLE, text: TEXT }] };
+    case 'telegram':
+      return { name: r.name, telegram_configs: [{ bot_token_file: file, chat_id: r.chatId, parse_mode: 'HTML', send_resolved: true }] };
+    case 'pushover':
+      return { name: r.name, pushover_configs: [{ token_file: file, user_key_file: r.userKeyFile, send_resolved: true }] };
+    default:
+      return undefined;
+  }
+}
+
+const TITLE =
+  '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}]' +
+  ' {{ .CommonLabels.alertname }} ({{ .CommonLabels.component }})';
+const TEXT =
+  '{{ range .Alerts }}*{{ .Labels.severity }}* {{ .Annotations.summary }}\n' +
+  '{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook }}\n{{ end }}';
+
 function receiverConfig(r: Receiver): Record<string, unknown> {
   if (r.type === 'webhook') {
-    // The spec's webhook URL is not a secret (schema: url). Alertmanager >= 0.26 also reads url_file.
-    return { name: r.name, webhook_configs: [{ url: r.url, send_resolved: true, max_alerts: 0 }] };
+    // A plain url has no credentials (the schema refuses them); one that has is read from a secret file.
+    return { name: r.name, webhook_configs: [{ ...webhookTarget(r.url, r.secretFile), send_resolved: true, max_alerts: 0 }] };
   }
+  const native = nativeReceiver(r);
+  if (native) return native;
   if (r.type === 'email') {
     const email: Record<string, unknown> = { to: r.to, from: r.from, smarthost: r.smarthost, send_resolved: true, require_tls: true };
     if (r.username) email.auth_username = r.username;
@@ -105,12 +147,8 @@ function receiverConfig(r: Receiver): Record<string, unknown> {
         api_url_file: r.secretFile,
         channel: r.channel,
         send_resolved: true,
-        title:
-          '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}]' +
-          ' {{ .CommonLabels.alertname }} ({{ .CommonLabels.component }})',
-        text:
-          '{{ range .Alerts }}*{{ .Labels.severity }}* {{ .Annotations.summary }}\n' +
-          '{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook }}\n{{ end }}',
+        title: TITLE,
+        text: TEXT,
       },
     ],
   };

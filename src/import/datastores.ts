@@ -145,7 +145,7 @@ export function importDatastore(
       acc.changed(
         `${p}.environment.${key}`,
         to,
-        `wharf gives ${found.engine} its own password file (${to}, generated at \`wharf up\`); ` +
+        `${found.engine} gets its own password file (${to}, generated at \`wharf up\`); ` +
           `to keep the password services read from secret ${file}, write that file's content to ${to} first`,
       );
     else acc.dropped(`${p}.environment.${key}`, `Wharf configures ${found.engine} itself; set it in a custom image if needed`);

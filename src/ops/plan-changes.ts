@@ -176,8 +176,11 @@ export function planChanges(input: PlanInput): PlanReport {
   const gone = new Set(
     [...input.containers.map((x) => x.service), ...Object.keys(applied?.services ?? {})].filter((s) => s && !planned.has(s)),
   );
-  for (const s of [...gone].sort(byCodeUnit))
-    changes.push({ service: s, action: 'remove', downtime: false, reasons: ['not in the spec any more'] });
+  // a removed service refuses requests from then on if it serves any now
+  for (const s of [...gone].sort(byCodeUnit)) {
+    const serving = input.containers.some((x) => x.service === s && x.state === 'running');
+    changes.push({ service: s, action: 'remove', downtime: serving, reasons: ['not in the spec any more'] });
+  }
   for (const [f, h] of Object.entries(applied?.files ?? {}).sort(([x], [y]) => byCodeUnit(x, y))) {
     const now = input.files?.[f];
     if (!input.files || now === h) continue;

@@ -20,6 +20,8 @@ const skip = await requireDocker();
 
 const project = `plantiny${process.pid}`;
 const foreign = `${project}-foreign`;
+/** the database's "next version": another tag of the same base image */
+const dbNext = `local/debian:${project}-db2`;
 let projectDir: string;
 let outDir: string;
 
@@ -73,6 +75,7 @@ before(() => {
 after(async () => {
   if (skip) return;
   await run(cmd(['docker', 'rm', '-f', foreign], 'remove the foreign container'), { reject: false });
+  await run(cmd(['docker', 'image', 'rm', dbNext], 'untag the next db version'), { reject: false });
   await run((await context(tinyPlan(project))).engine.remove({ volumes: true }), { reject: false });
   rmSync(projectDir, { recursive: true, force: true });
 });
@@ -148,5 +151,29 @@ test(
       [foreign],
       'only the foreign container is left: up does not touch what it did not create',
     );
+  },
+);
+
+test(
+  'plan: a database version bump is a stop-first recreate with downtime; a removed service that serves is a remove with downtime',
+  { skip },
+  async () => {
+    // as the first test left it, with the database on its next version
+    const bumped = tinyPlan(project, { dbReplicas: 3 });
+    bumped.components.find((c) => c.name === 'api')!.env.LOG_LEVEL = 'debug';
+    bumped.components.find((c) => c.name === 'db')!.image = dbNext;
+    await sh(['docker', 'tag', BASE_IMAGE, dbNext]);
+    const r = await planChecked(bumped);
+    assert.deepEqual(acting(r), [{ service: 'db', action: 'recreate', downtime: true, reasons: [`image: ${BASE_IMAGE} → ${dbNext}`] }]);
+    writeCompose(bumped, outDir);
+    const applied = await up(await context(bumped), { timeoutMs: 60_000 });
+    assert.deepEqual(applied.plan.changes, r.changes, 'up acted on the same plan');
+    assert.deepEqual(applied.changed, ['db']);
+    assert.deepEqual(acting(await planChecked(bumped)), [], 'converged');
+
+    const withoutApi = { ...bumped, components: bumped.components.filter((c) => c.name !== 'api') };
+    assert.deepEqual(acting(await planChecked(withoutApi)), [
+      { service: 'api', action: 'remove', downtime: true, reasons: ['not in the spec any more'] },
+    ]);
   },
 );

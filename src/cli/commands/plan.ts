@@ -15,14 +15,18 @@ interface Flags extends TargetFlags {
 /** `wharf plan`, and `wharf up --plan-only`. */
 export async function printPlan(cli: Cli, o: Flags, command: 'plan' | 'up' = 'plan'): Promise<Outcome> {
   const { io } = cli;
+  // which Compose runs the files, asked while the spec loads (a plan is mostly waiting on docker)
+  const compose =
+    o.target === undefined || o.target === 'compose' ? import('../../engine/detect.js').then((d) => d.detectCompose(io.runner)) : undefined;
+  compose?.catch(() => undefined); // awaited only when the target is compose
   const targeted = await loadTargeted(command, o);
-  const ctx = await opsContext(command, o, io, { render: false, loaded: targeted });
+  const ctx = await opsContext(command, o, io, { render: false, loaded: targeted, ...(compose ? { compose } : {}) });
   const { plan, renderInMemory } = await import('../../ops/plan.js');
   const target = targeted.target === 'swarm' ? 'swarm' : 'compose';
   // the Compose binary opsContext detected: replica names depend on it
-  const compose = ctx.engine.kind === 'compose' ? (ctx.engine as ComposeEngine).compose : undefined;
+  const binary = ctx.engine.kind === 'compose' ? (ctx.engine as ComposeEngine).compose : undefined;
   const secretsDir = ctx.secretsDir ?? targeted.loaded.layout.secretsDir;
-  const files = await renderInMemory(ctx.plan, target, secretsDir, compose ? { composeKind: compose.kind } : undefined);
+  const files = await renderInMemory(ctx.plan, target, secretsDir, binary ? { composeKind: binary.kind } : undefined);
   const r = await plan(ctx, files);
   if (o.json) io.out.log(JSON.stringify(r, null, 2));
   else for (const l of planLines(r)) io.out.log(l);

@@ -14,6 +14,8 @@ import { run } from '../engine/run.js';
 import { BASE_IMAGE, requireDocker, tinyPlan, writeCompose } from '../engine/testing/tiny-stack.js';
 import { renderCompose } from '../render/compose/index.js';
 import { plan as planOf, type PlanResult } from './plan.js';
+import { rollback } from './rollback.js';
+import { rollout } from './rollout.js';
 import { up } from './up.js';
 
 const skip = await requireDocker();
@@ -177,3 +179,29 @@ test(
     ]);
   },
 );
+
+test('plan: after wharf rollout no change and no drift; after wharf rollback no drift, and up rolls it forward', { skip }, async () => {
+  const current = tinyPlan(project, { dbReplicas: 3 });
+  current.components.find((c) => c.name === 'api')!.env.LOG_LEVEL = 'debug';
+  current.components.find((c) => c.name === 'db')!.image = dbNext;
+  const ctx = await context(current);
+  await rollout(ctx, ['api']);
+  const rolled = await planChecked(current);
+  assert.deepEqual(acting(rolled), [], 'rollout: no change');
+  assert.deepEqual(
+    rolled.drift.filter((d) => d.service !== foreign),
+    [],
+    'rollout: no drift',
+  );
+  await rollback(ctx, 'api');
+  const back = await planChecked(current);
+  assert.deepEqual(
+    back.drift.filter((d) => d.service !== foreign),
+    [],
+    'rollback: no drift',
+  );
+  assert.deepEqual(
+    acting(back).map((c) => [c.service, c.reasons[0]]),
+    [['api', 'rolled back by wharf rollback: up rolls it forward to the spec']],
+  );
+});

@@ -14,6 +14,7 @@ import { proxyRules } from './rules/proxy.js';
 import { acmeRules } from './rules/acme.js';
 import { selfRules } from './rules/self.js';
 import { backupsRules } from './rules/backups.js';
+import { driftRules } from './rules/drift.js';
 
 export {
   BACKUP_LAST_SUCCESS_METRIC,
@@ -52,6 +53,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
     acmeRules,
     selfRules,
     backupsRules,
+    driftRules,
   ].flatMap((group) => group(c));
   return drafts
     .filter((d) => !m.overrides[d.alert]?.disabled)

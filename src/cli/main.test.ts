@@ -86,7 +86,8 @@ test('unknown service, unknown backup target, unknown or unsupported target: exi
       [['status', '--target', 'nope'], /argument 'nope' is invalid\. Allowed choices are compose, swarm, k8s/],
       [['down', '--volumes'], /refusing to delete volumes without confirmation\n {2}hint: pass --yes/],
     ];
-    for (const command of Object.keys(commandTargets).filter((c) => !['check', 'render'].includes(c))) {
+    // every command that cannot take k8s (check, render and plan can)
+    for (const command of Object.keys(commandTargets).filter((c) => !['check', 'render', 'plan'].includes(c))) {
       const args = ['rollback', 'restore'].includes(command)
         ? [command, 'db']
         : ['exec', 'run'].includes(command)

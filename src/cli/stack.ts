@@ -2,6 +2,7 @@
 // checked against what the command supports, and (for ops) the engine context.
 // Ops are imported lazily so `check` and `render` stay quick.
 import type { OpsContext } from '../engine/context.js';
+import type { ComposeBinary } from '../engine/detect.js';
 import { load, prepare, resolveSpecPath, targetDir, type Loaded } from '../ops/prepare.js';
 import { UserInputError } from '../spec/issues.js';
 import type { Target } from '../render/index.js';
@@ -35,14 +36,14 @@ export async function opsContext(
   command: TargetedCommand,
   o: TargetFlags,
   io: Io,
-  opts: { render: boolean; loaded?: Targeted },
+  opts: { render: boolean; loaded?: Targeted; compose?: Promise<ComposeBinary> },
 ): Promise<OpsContext> {
   const { specPath, loaded, target } = opts.loaded ?? (await loadTargeted(command, o));
   const { targetContext } = await import('../engine/context.js');
   const refused = await (await import('../check/policy.js')).targetErrors(target, loaded.stack, loaded.plan);
   if (refused.length) throw new UserInputError(refused);
   // Which Compose runs the files is known before rendering: replica container names depend on it.
-  const compose = target === 'compose' ? await (await import('../engine/detect.js')).detectCompose(io.runner) : undefined;
+  const compose = target === 'compose' ? await (opts.compose ?? (await import('../engine/detect.js')).detectCompose(io.runner)) : undefined;
   const render = compose ? { composeKind: compose.kind } : undefined;
   const l = opts.render ? await prepare({ specPath, target, loaded, render }) : loaded;
   return targetContext({

@@ -10,7 +10,8 @@ const running: readonly Target[] = ['compose', 'swarm'];
 export const commandTargets = {
   check: targets,
   render: targets,
-  plan: running,
+  // k8s: the rendered tree against the one last written (what Flux applies next)
+  plan: targets,
   up: running,
   down: running,
   status: running,

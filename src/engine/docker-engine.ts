@@ -148,15 +148,21 @@ export abstract class DockerEngine implements Pick<
     return (parse(contents) as { services?: Record<string, Record<string, unknown>> } | null)?.services ?? {};
   }
 
-  /** The network's containers; a swarm's load-balancer endpoints (lb-…) are not containers. */
-  async attached(runner: Runner, network: string): Promise<Array<{ id: string; name: string }>> {
-    const r = await runner(onHost(docker.networkInspect(network), this.dockerHost), { reject: false });
-    if (r.exitCode !== 0) return [];
-    const info = (JSON.parse(r.stdout) as Array<{ Containers?: Record<string, { Name?: string }> | null }>)[0];
-    return Object.entries(info?.Containers ?? {})
-      .filter(([id]) => !id.startsWith('lb-'))
-      .map(([id, c]) => ({ id, name: c.Name ?? id }))
-      .sort((a, b) => byCodeUnit(a.name, b.name));
+  /** The networks' containers, one inspect for all (a missing network lists none); a swarm's load-balancer endpoints (lb-…) are not containers. */
+  async attached(runner: Runner, networks: string[]): Promise<Array<{ id: string; name: string; network: string }>> {
+    if (!networks.length) return [];
+    const r = await runner(onHost(docker.networkInspect(...networks), this.dockerHost), { reject: false });
+    // an absent network fails the command but the others are still printed
+    const json = r.stdout.trim();
+    if (!json.startsWith('[')) return [];
+    const infos = JSON.parse(json) as Array<{ Name?: string; Containers?: Record<string, { Name?: string }> | null }>;
+    return infos
+      .flatMap((info) =>
+        Object.entries(info.Containers ?? {})
+          .filter(([id]) => !id.startsWith('lb-'))
+          .map(([id, c]) => ({ id, name: c.Name ?? id, network: info.Name ?? '' })),
+      )
+      .sort((a, b) => byCodeUnit(a.network, b.network) || byCodeUnit(a.name, b.name));
   }
 
   async networkPeers(runner: Runner, network: string, node: NodeState): Promise<{ peers: string[]; mtu?: string } | undefined> {

@@ -74,8 +74,8 @@ export const docker = {
   signal(c: ContainerRef, signal: string, describe: string): Cmd {
     return onHost(cmd(['docker', 'kill', '--signal', signal, c.id], describe, { timeoutMs: 15_000 }), c.host);
   },
-  networkInspect(name: string): Cmd {
-    return cmd(['docker', 'network', 'inspect', '--verbose', name], `inspect network ${name}`, { timeoutMs: 20_000 });
+  networkInspect(...names: string[]): Cmd {
+    return cmd(['docker', 'network', 'inspect', '--verbose', ...names], `inspect network ${names.join(', ')}`, { timeoutMs: 20_000 });
   },
   networkIds(filters: string[]): Cmd {
     return cmd(['docker', 'network', 'ls', '-q', ...filters.flatMap((f) => ['--filter', f])], 'list networks', { timeoutMs: 20_000 });

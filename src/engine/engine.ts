@@ -205,8 +205,8 @@ export interface Engine {
   run(service: string, argv: string[], attach: AttachOptions): Cmd;
   /** each service's definition in a main file's contents (default: the file on disk) */
   definitions(contents?: string): Record<string, Record<string, unknown>>;
-  /** every container attached to one of the engine's networks (as the manager sees it), ours or not */
-  attached(runner: Runner, network: string): Promise<Array<{ id: string; name: string }>>;
+  /** every container attached to these networks of the engine's (as the manager sees it), ours or not; one read */
+  attached(runner: Runner, networks: string[]): Promise<Array<{ id: string; name: string; network: string }>>;
   /** the whole live state: nodes, containers, per service replicas, updates */
   liveState(runner: Runner, o?: LiveStateOptions): Promise<LiveState>;
   /** the engine answers (on a node when given): its version as one line */

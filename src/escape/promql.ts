@@ -23,3 +23,8 @@ export function promqlReplacement(value: string): string {
 export function promTemplateText(value: string): string {
   return value.replaceAll('{{', '{{"{{"}}');
 }
+
+/** A label value in Prometheus' text exposition format (a textfile node-exporter reads): \\, \" and \n escaped. */
+export function expositionLabel(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+}

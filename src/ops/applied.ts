@@ -20,6 +20,8 @@ export interface AppliedService {
   imageId: string;
   /** its replicas' environment: key -> hash of the value */
   env: Record<string, string>;
+  /** set by `wharf rollback`: what runs is an earlier revision, which the next up rolls forward */
+  rolledBack?: true;
 }
 
 export interface Applied {

@@ -12,6 +12,8 @@ import { checkMonitoring } from './doctor/monitoring.js';
 import { checkPorts } from './doctor/ports.js';
 import { checkRoutes } from './doctor/routes.js';
 import { checkCertificates } from './doctor/certificates.js';
+import { checkDrift } from './doctor/drift.js';
+import type { RenderedFile } from '../render/files.js';
 import { check } from './doctor/check.js';
 
 export type { Cause, Check, CheckStatus } from './doctor/check.js';
@@ -29,7 +31,9 @@ export interface DoctorResult {
 
 export interface DoctorOptions {
   /** which groups to run (default all) */
-  only?: Array<'engine' | 'cluster' | 'ports' | 'health' | 'links' | 'routes' | 'monitoring' | 'disk'>;
+  only?: Array<'engine' | 'cluster' | 'ports' | 'health' | 'links' | 'routes' | 'monitoring' | 'disk' | 'drift'>;
+  /** the target's files as up would render them now (in memory): drift is checked only with them */
+  files?: RenderedFile[];
   onCheck?: (c: Check) => void;
 }
 
@@ -91,6 +95,7 @@ export async function doctor(ctx: OpsContext, opts: DoctorOptions = {}): Promise
     if (want('routes')) for (const c of await checkRoutes(ctx.plan, containers, edgeAt)) add(c);
     if (want('routes')) for (const c of await checkCertificates(ctx.plan, containers, runner)) add(c);
     if (want('monitoring') && ctx.plan.monitoring.enabled) for (const c of await checkMonitoring(ctx, containers, runner)) add(c);
+    if (want('drift') && opts.files) for (const c of await checkDrift(ctx, opts.files, containers, runner)) add(c);
   }
   const disk = want('disk') && engineUp ? await checkDisk(ctx, runner) : undefined;
   if (disk) add(disk);

@@ -158,14 +158,14 @@ test('drift on one host: a replica stopped, the image swapped by hand, a rendere
   );
 });
 
-test('a service gone from the spec is removed; live configuration due is a reload', () => {
+test('a service gone from the spec is removed, with downtime only while it serves; live configuration due is a reload', () => {
   const p = tinyPlan('t');
-  const r = planChanges(
-    input(p, { applied: appliedOf(p), containers: [...running(p), container('old', 1)], reloads: { db: ['config/haproxy/haproxy.cfg'] } }),
-  );
+  const containers = [...running(p), container('old', 1), container('stale', 1, { state: 'exited' })];
+  const r = planChanges(input(p, { applied: appliedOf(p), containers, reloads: { db: ['config/haproxy/haproxy.cfg'] } }));
   assert.deepEqual(acting(r), [
     { service: 'db', action: 'reload', downtime: false, reasons: ['config/haproxy/haproxy.cfg: changed'] },
-    { service: 'old', action: 'remove', downtime: false, reasons: ['not in the spec any more'] },
+    { service: 'old', action: 'remove', downtime: true, reasons: ['not in the spec any more'] },
+    { service: 'stale', action: 'remove', downtime: false, reasons: ['not in the spec any more'] },
   ]);
 });
 

@@ -96,6 +96,8 @@ function driftOf(input: PlanInput, c: Component): string[] {
   return out;
 }
 
+const rolledBack = 'rolled back by wharf rollback: up rolls it forward to the spec';
+
 /** Why the side-by-side decision changes a service when the spec says nothing changed. */
 function liveReasons(c: Component, cs: ContainerState[], want: Desired): string[] {
   const out: string[] = [];
@@ -113,7 +115,8 @@ function liveReasons(c: Component, cs: ContainerState[], want: Desired): string[
 /** Side by side: the action follows the deploy decision up acts on. */
 function sideBySide(input: PlanInput, decision: DeployDecision, want: Desired, c: Component, reasons: string[]): Change {
   const cs = input.containers.filter((x) => x.service === c.name);
-  const why = reasons.length ? reasons : liveReasons(c, cs, want);
+  const live = reasons.length ? reasons : liveReasons(c, cs, want);
+  const why = input.applied?.services[c.name]?.rolledBack ? [rolledBack, ...live] : live;
   const change = (action: Action, downtime = false, r = why): Change => ({ service: c.name, action, downtime, reasons: r });
   if (decision.roll.includes(c.name)) return change('update');
   if (decision.deploy.includes(c.name)) {
@@ -138,6 +141,7 @@ function orchestrated(input: PlanInput, c: Component, reasons: string[], drifted
   const change = (action: Action, downtime: boolean, r = reasons): Change => ({ service: c.name, action, downtime, reasons: r });
   if (!a && !cs.length) return change('create', false, ['not running yet']);
   if (!a) return change('update', false, ['no earlier apply recorded: up deploys it as rendered']);
+  if (a.rolledBack) return change('update', false, [rolledBack, ...reasons]);
   const defined = input.desired.services[c.name]?.definition !== a.definition;
   if (!defined && !reasons.length && !drifted) return change('none', false, []);
   const scaleOnly = reasons.length > 0 && reasons.every((r) => r.startsWith('replicas:'));
@@ -176,8 +180,11 @@ export function planChanges(input: PlanInput): PlanReport {
   const gone = new Set(
     [...input.containers.map((x) => x.service), ...Object.keys(applied?.services ?? {})].filter((s) => s && !planned.has(s)),
   );
-  for (const s of [...gone].sort(byCodeUnit))
-    changes.push({ service: s, action: 'remove', downtime: false, reasons: ['not in the spec any more'] });
+  // a removed service refuses requests from then on if it serves any now
+  for (const s of [...gone].sort(byCodeUnit)) {
+    const serving = input.containers.some((x) => x.service === s && x.state === 'running');
+    changes.push({ service: s, action: 'remove', downtime: serving, reasons: ['not in the spec any more'] });
+  }
   for (const [f, h] of Object.entries(applied?.files ?? {}).sort(([x], [y]) => byCodeUnit(x, y))) {
     const now = input.files?.[f];
     if (!input.files || now === h) continue;

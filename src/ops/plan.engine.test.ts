@@ -14,12 +14,16 @@ import { run } from '../engine/run.js';
 import { BASE_IMAGE, requireDocker, tinyPlan, writeCompose } from '../engine/testing/tiny-stack.js';
 import { renderCompose } from '../render/compose/index.js';
 import { plan as planOf, type PlanResult } from './plan.js';
+import { rollback } from './rollback.js';
+import { rollout } from './rollout.js';
 import { up } from './up.js';
 
 const skip = await requireDocker();
 
 const project = `plantiny${process.pid}`;
 const foreign = `${project}-foreign`;
+/** the database's "next version": another tag of the same base image */
+const dbNext = `local/debian:${project}-db2`;
 let projectDir: string;
 let outDir: string;
 
@@ -73,6 +77,7 @@ before(() => {
 after(async () => {
   if (skip) return;
   await run(cmd(['docker', 'rm', '-f', foreign], 'remove the foreign container'), { reject: false });
+  await run(cmd(['docker', 'image', 'rm', dbNext], 'untag the next db version'), { reject: false });
   await run((await context(tinyPlan(project))).engine.remove({ volumes: true }), { reject: false });
   rmSync(projectDir, { recursive: true, force: true });
 });
@@ -150,3 +155,53 @@ test(
     );
   },
 );
+
+test(
+  'plan: a database version bump is a stop-first recreate with downtime; a removed service that serves is a remove with downtime',
+  { skip },
+  async () => {
+    // as the first test left it, with the database on its next version
+    const bumped = tinyPlan(project, { dbReplicas: 3 });
+    bumped.components.find((c) => c.name === 'api')!.env.LOG_LEVEL = 'debug';
+    bumped.components.find((c) => c.name === 'db')!.image = dbNext;
+    await sh(['docker', 'tag', BASE_IMAGE, dbNext]);
+    const r = await planChecked(bumped);
+    assert.deepEqual(acting(r), [{ service: 'db', action: 'recreate', downtime: true, reasons: [`image: ${BASE_IMAGE} → ${dbNext}`] }]);
+    writeCompose(bumped, outDir);
+    const applied = await up(await context(bumped), { timeoutMs: 60_000 });
+    assert.deepEqual(applied.plan.changes, r.changes, 'up acted on the same plan');
+    assert.deepEqual(applied.changed, ['db']);
+    assert.deepEqual(acting(await planChecked(bumped)), [], 'converged');
+
+    const withoutApi = { ...bumped, components: bumped.components.filter((c) => c.name !== 'api') };
+    assert.deepEqual(acting(await planChecked(withoutApi)), [
+      { service: 'api', action: 'remove', downtime: true, reasons: ['not in the spec any more'] },
+    ]);
+  },
+);
+
+test('plan: after wharf rollout no change and no drift; after wharf rollback no drift, and up rolls it forward', { skip }, async () => {
+  const current = tinyPlan(project, { dbReplicas: 3 });
+  current.components.find((c) => c.name === 'api')!.env.LOG_LEVEL = 'debug';
+  current.components.find((c) => c.name === 'db')!.image = dbNext;
+  const ctx = await context(current);
+  await rollout(ctx, ['api']);
+  const rolled = await planChecked(current);
+  assert.deepEqual(acting(rolled), [], 'rollout: no change');
+  assert.deepEqual(
+    rolled.drift.filter((d) => d.service !== foreign),
+    [],
+    'rollout: no drift',
+  );
+  await rollback(ctx, 'api');
+  const back = await planChecked(current);
+  assert.deepEqual(
+    back.drift.filter((d) => d.service !== foreign),
+    [],
+    'rollback: no drift',
+  );
+  assert.deepEqual(
+    acting(back).map((c) => [c.service, c.reasons[0]]),
+    [['api', 'rolled back by wharf rollback: up rolls it forward to the spec']],
+  );
+});

@@ -80,28 +80,22 @@ async function wanted(ctx: OpsContext, runner: Runner, main: string): Promise<De
   return { revisions, imageIds };
 }
 
-/** Every container on the stack's networks, by network. */
-async function attachedTo(engine: Engine, runner: Runner, plan: Plan) {
-  const per = await Promise.all(
-    plan.networks.map(async (n) => {
-      const network = engine.networkName(n.name);
-      return (await engine.attached(runner, network)).map((x) => ({ ...x, network }));
-    }),
-  );
-  return per.flat();
-}
-
 export async function plan(ctx: OpsContext, files: RenderedFile[]): Promise<PlanResult> {
   const runner = runnerOf(ctx);
   const engine = ctx.engine;
   const main = files.find((f) => f.path === engine.file);
   if (!main) throw new Error(`bug: the render has no ${engine.file}`);
   const masks = secretValues(ctx.secretsDir);
-  // every read at once
+  // every read at once; the live state's container list is spawned first, as its inspect waits on it
+  const reading = engine.liveState(runner);
+  await new Promise((r) => setImmediate(r));
   const [live, want, attached] = await Promise.all([
-    engine.liveState(runner),
+    reading,
     wanted(ctx, runner, main.contents),
-    attachedTo(engine, runner, ctx.plan),
+    engine.attached(
+      runner,
+      ctx.plan.networks.map((n) => engine.networkName(n.name)),
+    ),
   ]);
   const ours = new Set(live.containers.map((c) => c.id));
   const foreign = attached.filter((x) => !ours.has(x.id)).map((x) => ({ container: x.name, network: x.network }));
@@ -110,7 +104,11 @@ export async function plan(ctx: OpsContext, files: RenderedFile[]): Promise<Plan
     strategy: engine.strategy.kind,
     containers: live.containers,
     ...(want ? { want } : {}),
-    desired: { services: desiredOf(ctx.plan, engine.definitions(main.contents), masks), secrets: secretDigests(ctx.plan, ctx.secretsDir) },
+    // side by side decides on Compose's config hashes: the definitions' digests (a YAML parse) only count when orchestrated
+    desired: {
+      services: desiredOf(ctx.plan, engine.strategy.kind === 'orchestrated' ? engine.definitions(main.contents) : {}, masks),
+      secrets: secretDigests(ctx.plan, ctx.secretsDir),
+    },
     applied: readApplied(ctx.projectDir),
     reloads: engine.strategy.kind === 'side-by-side' ? reloadsDue(ctx, files, live.containers) : {},
     foreign,

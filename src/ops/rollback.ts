@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { runnerOf, type OpsContext } from '../engine/context.js';
 import { listContainers } from '../engine/live.js';
 import { orchestratedRollout } from './rollout-orchestrated.js';
+import { recordRolled } from './record-rolled.js';
 import { rolloutService } from './rollout-side-by-side.js';
 import type { RolloutOptions, ServiceRollout } from './rollout-report.js';
 import { previousRevision, readRevisions, type Revision } from './revisions.js';
@@ -19,7 +20,11 @@ export async function rollback(ctx: OpsContext, service: string, opts: RolloutOp
   // An orchestrator keeps the previous spec itself (Swarm: PreviousSpec) and rolls back by the
   // rendered rollback_config (start-first, health-gated): wharf waits and reports.
   const strategy = ctx.engine.strategy;
-  if (strategy.kind === 'orchestrated') return orchestratedRollout(ctx, service, { ...opts, via: 'rollback' }, 'rollback');
+  if (strategy.kind === 'orchestrated') {
+    const r = await orchestratedRollout(ctx, service, { ...opts, via: 'rollback' }, 'rollback');
+    await recordRolled(ctx, [service], 'rollback');
+    return r;
+  }
   const list = readRevisions(ctx.projectDir)[service] ?? [];
   const runner = runnerOf(ctx);
   const live = (await listContainers(ctx.engine, runner)).filter((c) => c.service === service && c.state === 'running');
@@ -33,6 +38,7 @@ export async function rollback(ctx: OpsContext, service: string, opts: RolloutOp
   const file = strategy.writeVariant(service, def);
   try {
     const r = await rolloutService(ctx, service, { ...opts, force: true, file, via: 'rollback' });
+    await recordRolled(ctx, [service], 'rollback');
     return { ...r, to };
   } finally {
     rmSync(join(ctx.engine.dir, file), { force: true });

@@ -6,6 +6,7 @@ import type { Desired } from '../engine/engine.js';
 import type { ContainerState } from '../engine/live.js';
 import { routedServices } from './edge-admission.js';
 import { runHook } from './hooks.js';
+import { recordRolled } from './record-rolled.js';
 import { rolloutService, upToDate } from './rollout-side-by-side.js';
 import { orchestratedRollout } from './rollout-orchestrated.js';
 import type { RolloutOptions, ServiceRollout } from './rollout-report.js';
@@ -43,6 +44,7 @@ export async function rollout(ctx: OpsContext, services: string[] = [], opts: Ro
     );
     await runHook(ctx, s, 'afterRollout', (l) => say(s, 'done', `afterRollout: ${l}`));
   }
+  await recordRolled(ctx, names, 'rollout');
   return { project: ctx.engine.project, rollouts, durationMs: Math.round(performance.now() - t0) };
 }
 

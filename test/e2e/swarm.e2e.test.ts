@@ -25,6 +25,7 @@ import { parse, stringify } from 'yaml';
 import { prepare } from '../../src/ops/prepare.js';
 import { dockerSkipReason, ensureTestImages } from './support/images.js';
 import { pebbleOn, type PebbleContainer } from './support/pebble.js';
+import { plan as planOf, renderInMemory, type PlanResult } from '../../src/ops/plan.js';
 import {
   createSwarmStack,
   docker,
@@ -328,6 +329,50 @@ test(
       'an overlay spans nodes and all of them are peers',
     );
     assert.ok(r.checks.some((c) => c.id.startsWith('route:') && c.status === 'ok'));
+  },
+);
+
+test(
+  'wharf plan --target swarm: nothing right after up; a `docker service scale` by hand is drift; up converges; nothing again',
+  { skip, timeout: 5 * 60_000 },
+  async () => {
+    const secretsDir = join(stack.dir, '.wharf', 'secrets');
+    const planNow = async () => planOf(ctx(), await renderInMemory(stack.plan, 'swarm', secretsDir));
+    const acting = (r: PlanResult) => r.changes.filter((c) => c.action !== 'none');
+    const planUntil = async (done: (r: PlanResult) => boolean) => {
+      let r = await planNow();
+      for (let i = 0; i < 30 && !done(r); i++) {
+        await new Promise((res) => setTimeout(res, 2000));
+        r = await planNow();
+      }
+      return r;
+    };
+    const t0 = performance.now();
+    const clean = await planNow();
+    numbers.planSeconds = +((performance.now() - t0) / 1000).toFixed(2);
+    assert.deepEqual(acting(clean), [], 'no change right after up');
+    assert.deepEqual(clean.drift, [], 'no drift right after up');
+
+    const t1 = performance.now();
+    const replicas = stack.plan.components.find((c) => c.name === 'api')!.replicas;
+    const scaled = await docker(stack.engine.dockerHost, ['service', 'scale', '--detach', `${stack.plan.name}_api=${replicas + 1}`]);
+    assert.equal(scaled.exitCode, 0, scaled.stderr);
+    // the scheduler starts the extra task on its own time
+    const drifted = await planUntil((r) => r.drift.length > 0);
+    assert.deepEqual(
+      drifted.drift.map((d) => [d.service, d.what, d.fix]),
+      [['api', `${replicas + 1} replicas running, ${replicas} applied (scaled by hand)`, 'up brings it back to the spec']],
+    );
+    assert.deepEqual(
+      acting(drifted).map((c) => [c.service, c.action, c.downtime]),
+      [['api', 'update', false]],
+    );
+    await up(ctx(), { timeoutMs: 5 * 60_000, pollMs: 2000 });
+    // up returns once the wanted tasks are healthy; the scheduler stops the extra one on its own time
+    const after = await planUntil((r) => !acting(r).length && !r.drift.length);
+    assert.deepEqual(acting(after), [], 'up converged');
+    assert.deepEqual(after.drift, [], 'no drift after up');
+    numbers.planScaleSeconds = +((performance.now() - t1) / 1000).toFixed(1);
   },
 );
 

@@ -24,6 +24,7 @@ import { dashboardQueries } from '../../src/render/grafana/index.js';
 import { jobComponents } from '../../src/render/prometheus/catalogue.js';
 import type { Plan } from '../../src/plan/model.js';
 import { promqlRefs } from '../support/promql-refs.js';
+import { DRIFT_TEXTFILE, driftTextfile } from '../../src/ops/doctor/drift.js';
 import { templatePlan, templateNames, repoRoot } from '../support/templates.js';
 import { have, requireTool, toolPath } from '../support/tools.js';
 import { freePort, skipUnless, startMariadb, startPostgres, startRedis, type DbServer, type RedisServer } from '../support/servers.js';
@@ -56,6 +57,7 @@ type Source =
   | 'haproxy'
   | 'api'
   | 'backup'
+  | 'drift'
   | 'cadvisor'
   | 'traefik'
   | 'recording';
@@ -71,6 +73,7 @@ const PREFIXES: Array<[RegExp, Source]> = [
   [/^haproxy_/, 'haproxy'],
   [/^app_/, 'api'],
   [/^wharf_backup_/, 'backup'],
+  [/^wharf_drift$/, 'drift'],
   [/^(container|machine)_/, 'cadvisor'],
   [/^traefik_/, 'traefik'],
 ];
@@ -203,6 +206,7 @@ before(async () => {
   const textfiles = join(dir, 'textfile');
   mkdirSync(textfiles, { recursive: true });
   writeBackupTextfile(textfiles);
+  writeFileSync(join(textfiles, DRIFT_TEXTFILE), driftTextfile('shop', ['api', 'postgres'], []));
   run(bins.node!, [`--web.listen-address=127.0.0.1:${np}`, `--collector.textfile.directory=${textfiles}`]);
   run(bins.postgres!, [`--web.listen-address=127.0.0.1:${pgp}`], {
     DATA_SOURCE_NAME: `postgresql://${encodeURIComponent(pg.user)}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/${pg.database}?sslmode=disable`,
@@ -335,6 +339,7 @@ before(async () => {
     haproxy: `haproxy ${versionOf(bins.haproxy!, ['-v'])}`,
     api: 'apps/api (prom-client)',
     backup: 'backup write_metrics via node_exporter textfile',
+    drift: 'wharf doctor driftTextfile via node_exporter textfile',
     recording: 'wharf recording rules',
     cadvisor: '',
     traefik: '',
@@ -444,6 +449,28 @@ const fires = (expr: string, ms = 20_000) =>
   );
 const quiets = (expr: string, ms = 20_000) =>
   waitFor(`${expr} yields nothing`, async () => ((await promQuery(expr)).length ? undefined : true), ms);
+
+test(
+  'metrics exist: StackDrift on the textfile wharf doctor writes: a replica stopped by hand fires it, none quiets it',
+  { skip, timeout: 60_000 },
+  async () => {
+    const expr = ruleOf('StackDrift').expr;
+    const file = join(dir, 'textfile', DRIFT_TEXTFILE);
+    const stopped = { service: 'api', what: '1 replica stopped by hand (shop-api-2)', fix: 'up brings it back to the spec' };
+    try {
+      await quiets(expr);
+      writeFileSync(file, driftTextfile('shop', ['api', 'postgres'], [stopped]));
+      const hit = await fires(expr);
+      assert.deepEqual(
+        hit.map((x) => [x.metric.stack, x.metric.service, x.value[1]]),
+        [['shop', 'api', '1']],
+      );
+    } finally {
+      writeFileSync(file, driftTextfile('shop', ['api', 'postgres'], []));
+    }
+    await quiets(expr);
+  },
+);
 
 test(
   'metrics exist: Prometheus and Alertmanager config reload failures fire on a broken file and clear when it is fixed',

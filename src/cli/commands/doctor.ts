@@ -3,6 +3,7 @@ import { action, fileOption, hostOption, jsonOption, type Register } from '../co
 import { table } from '../format/table.js';
 import { opsContext, type TargetFlags } from '../stack.js';
 import { withTargets } from '../targets.js';
+import { renderedNow } from './plan.js';
 
 const mark = { ok: '✓', warn: '!', fail: '✗', skip: '-' } as const;
 
@@ -17,7 +18,9 @@ export const registerDoctor: Register = (program, cli) => {
     action(cli, async (o: TargetFlags & { json: boolean }) => {
       const ctx = await opsContext('doctor', o, cli.io, { render: false });
       const { doctor } = await import('../../ops/doctor.js');
-      const r = await doctor(ctx);
+      // drift needs the files as up would render them now (never written)
+      const files = ctx.secretsDir ? await renderedNow(ctx, ctx.secretsDir) : undefined;
+      const r = await doctor(ctx, files ? { files } : {});
       const out = cli.io.out;
       if (o.json) {
         out.log(JSON.stringify(r, null, 2));

@@ -24,3 +24,21 @@ export function planLines(r: { changes: Change[]; drift: Drift[] }): string[] {
   out.push(`${changed.length} to update, ${unchanged} unchanged${r.drift.length ? `, ${r.drift.length} drifted` : ''}`);
   return out;
 }
+
+/** The k8s tree's plan: what Flux applies on the next push. */
+export function k8sPlanLines(r: {
+  objects: Array<{ object: string; action: string; fields: string[]; file: string }>;
+  unchanged: number;
+}): string[] {
+  const out: string[] = [];
+  if (r.objects.length)
+    out.push(
+      table(
+        ['object', 'action', 'fields', 'file'],
+        r.objects.map((o) => [o.object, o.action, o.fields.join('\n'), o.file]),
+      ),
+    );
+  else out.push('no changes: the rendered tree is the one last written');
+  out.push(`${r.objects.length} to apply, ${r.unchanged} unchanged`);
+  return out;
+}

@@ -24,7 +24,8 @@ export type Cause =
   | 'no-rules'
   | 'alertmanager-unreachable'
   | 'low-disk'
-  | 'encrypted-overlay-unsupported';
+  | 'encrypted-overlay-unsupported'
+  | 'drift';
 
 export interface Check extends CheckOf<Cause> {
   /** the service the finding is about, when there is one */

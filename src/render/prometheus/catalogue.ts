@@ -15,6 +15,7 @@ import { acmeRules } from './rules/acme.js';
 import { selfRules } from './rules/self.js';
 import { backupsRules } from './rules/backups.js';
 import { pitrRules } from './rules/pitr.js';
+import { driftRules } from './rules/drift.js';
 
 export {
   BACKUP_LAST_SUCCESS_METRIC,
@@ -54,6 +55,7 @@ export function alertCatalogue(plan: Plan): AlertRule[] {
     selfRules,
     backupsRules,
     pitrRules,
+    driftRules,
   ].flatMap((group) => group(c));
   return drafts
     .filter((d) => !m.overrides[d.alert]?.disabled)

@@ -61,9 +61,9 @@ export function storeRotation(f: StoreFacts, old: string, next: string): StoreRo
   }
   const twin = twinOf(f.user);
   if (f.engine === 'postgres') {
-    // local socket: the image's initdb trusts it; the owner is the image's superuser
-    const argv = ['psql', '-v', 'ON_ERROR_STOP=1', '-qAt', '-U', f.user, '-d', f.database];
-    const sql = (lines: string[]) => ({ argv, input: `${lines.join('\n')}\n` });
+    // local socket: the image's initdb trusts it; the owner is the image's superuser (psql runs in the container)
+    const inContainer = ['psql', '-v', 'ON_ERROR_STOP=1', '-qAt', '-U', f.user, '-d', f.database];
+    const sql = (lines: string[]) => ({ argv: inContainer, input: `${lines.join('\n')}\n` });
     return {
       mode: 'twin',
       twin,

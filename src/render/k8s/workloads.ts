@@ -12,6 +12,7 @@ import { updateFor } from '../../plan/placement.js';
 import { byCodeUnit } from '../../plan/sort.js';
 import { k8sAddressing } from '../addressing.js';
 import { probeCommand } from '../probes.js';
+import { kubeLiteral } from '../../escape/kube.js';
 import { cpuQuantity, labelsOf, selectorOf, sortedKeys, type K8sObject } from './objects.js';
 
 /** K3s labels its server nodes so; the plan's "control-plane" and "manager" mean these. */
@@ -228,9 +229,12 @@ export function podSpec(plan: Plan, c: Component, o: Partial<WorkloadOptions> = 
     name: c.name,
     image: c.image,
     imagePullPolicy: 'IfNotPresent',
-    ...(c.entrypoint ? { command: c.entrypoint } : {}),
-    ...(c.command ? { args: c.command } : {}),
-    ...(Object.keys(envOf(c)).length ? { env: Object.entries(envOf(c)).map(([name, value]) => ({ name, value })) } : {}),
+    // the kubelet would expand `$(NAME)` in these three: kubeLiteral keeps the spec's text
+    ...(c.entrypoint ? { command: c.entrypoint.map(kubeLiteral) } : {}),
+    ...(c.command ? { args: c.command.map(kubeLiteral) } : {}),
+    ...(Object.keys(envOf(c)).length
+      ? { env: Object.entries(envOf(c)).map(([name, value]) => ({ name, value: kubeLiteral(value) })) }
+      : {}),
     ...(c.port
       ? {
           ports: [

@@ -101,12 +101,15 @@ export function parseSpecText(text: string, file = 'wharf.yaml'): { stack?: Stac
   if (issues.length) return { issues: issues.slice(0, 20) };
   for (const d of duplicateKeys(doc)) {
     const pos = lineCounter.linePos(d.offset);
+    const proto = d.key === '__proto__';
     issues.push({
       path: joinPath(d.path),
       severity: 'error',
       file,
-      message: `duplicate key "${d.key}"`,
-      hint: 'each key may appear once per mapping; the later one would silently win',
+      message: proto ? 'the key "__proto__" cannot be read as data' : `duplicate key "${d.key}"`,
+      hint: proto
+        ? 'JavaScript drops it silently, so what it holds would never take effect: rename it'
+        : 'each key may appear once per mapping; the later one would silently win',
       line: pos.line,
       column: pos.col,
     });
@@ -137,7 +140,7 @@ export function parseSpecText(text: string, file = 'wharf.yaml'): { stack?: Stac
   return { ...validateSpec(value, { file, locate }), place };
 }
 
-/** Keys repeated within one mapping, with the path of the repeat; one pass over the document. */
+/** Keys repeated within one mapping, with the path of the repeat, and every `__proto__` key; one pass over the document. */
 function duplicateKeys(doc: Document): Array<{ path: PropertyKey[]; key: string; offset: number }> {
   const out: Array<{ path: PropertyKey[]; key: string; offset: number }> = [];
   // An explicit stack instead of recursion: deep nesting must not overflow the call stack.
@@ -149,7 +152,7 @@ function duplicateKeys(doc: Document): Array<{ path: PropertyKey[]; key: string;
       for (const pair of node.items) {
         const k = isScalar(pair.key) ? String(pair.key.value) : undefined;
         if (k !== undefined) {
-          if (seen.has(k)) out.push({ path: [...path, k], key: k, offset: (pair.key as Node).range?.[0] ?? 0 });
+          if (seen.has(k) || k === '__proto__') out.push({ path: [...path, k], key: k, offset: (pair.key as Node).range?.[0] ?? 0 });
           seen.add(k);
         }
         todo.push({ node: pair.value, path: [...path, k ?? '?'] });

@@ -1,6 +1,6 @@
 // monitoring: Prometheus, Grafana, the exporters, and where alerts go.
 import { z } from 'zod';
-import { cidr, duration, hostname, name } from './primitives.js';
+import { cidr, duration, hostname, name, positiveDuration } from './primitives.js';
 
 const severity = z.array(z.enum(['critical', 'warning', 'info'])).optional();
 /** An http(s) URL written into alertmanager.yml as is: credentials in it must be a secret instead. */
@@ -73,9 +73,9 @@ export function receiverSecretNames(r: z.infer<typeof receiverSchema>): string[]
 
 export const monitoringSchema = z.strictObject({
   enabled: z.boolean().default(true),
-  scrapeInterval: duration.prefault('15s'),
-  evaluationInterval: duration.optional(),
-  retention: duration.prefault('15d'),
+  scrapeInterval: positiveDuration.prefault('15s'),
+  evaluationInterval: positiveDuration.optional(),
+  retention: positiveDuration.prefault('15d'),
   grafana: z.union([z.strictObject({ host: hostname.optional(), allow: z.array(cidr).optional() }), z.literal(false)]).prefault({}),
   cadvisor: z.boolean().default(true),
   nodeExporter: z.boolean().default(true),
@@ -83,15 +83,15 @@ export const monitoringSchema = z.strictObject({
     .strictObject({
       receivers: z.array(receiverSchema).default([]),
       groupWait: duration.prefault('30s'),
-      groupInterval: duration.prefault('5m'),
-      repeatInterval: duration.prefault('4h'),
+      groupInterval: positiveDuration.prefault('5m'),
+      repeatInterval: positiveDuration.prefault('4h'),
       heartbeat: z
         .strictObject({
           url: plainUrl('urlSecret')
             .optional()
             .describe("dead man's switch URL (healthchecks.io, Dead Man's Snitch, ...) that expects a ping every interval"),
           urlSecret: name.optional().describe('secret holding the heartbeat URL, when it carries a token or credentials'),
-          interval: duration.prefault('5m').describe('how often the always-firing Watchdog alert is sent'),
+          interval: positiveDuration.prefault('5m').describe('how often the always-firing Watchdog alert is sent'),
         })
         .refine((h) => (h.url === undefined) !== (h.urlSecret === undefined), { message: 'set one of url or urlSecret', path: ['url'] })
         .optional()

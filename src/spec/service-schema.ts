@@ -1,6 +1,19 @@
 // services: an application service: image or build, routes, health, env and secrets, rollout.
 import { z } from 'zod';
-import { cidr, duration, hostname, imageRef, memoryLimit, name, port, urlPath } from './primitives.js';
+import {
+  cidr,
+  containerUser,
+  duration,
+  hostname,
+  imageRef,
+  memoryLimit,
+  mountTarget,
+  name,
+  port,
+  positiveDuration,
+  processText,
+  urlPath,
+} from './primitives.js';
 import { backupSchema } from './backup-schema.js';
 import { placementSchema } from './cluster-schema.js';
 
@@ -31,8 +44,8 @@ const healthSchema = z.strictObject({
     .enum(['container', 'edge'])
     .default('container')
     .describe('edge: the image has no shell or HTTP client, so only the edge proxy probes it (path or tcp) and takes failing replicas out'),
-  interval: duration.prefault('5s'),
-  timeout: duration.prefault('3s'),
+  interval: positiveDuration.prefault('5s'),
+  timeout: positiveDuration.prefault('3s'),
   retries: z.number().int().min(1).max(100).default(5),
   startPeriod: duration.prefault('20s'),
 });
@@ -44,7 +57,7 @@ const buildSchema = z.strictObject({
     .regex(/^[^\x00-\x1f\x7f\\]+$/, 'should be a path (no control characters or backslashes)')
     .describe('build context, relative to wharf.yaml (../ allowed for monorepos; never the filesystem root)'),
   dockerfile: z.string().min(1).optional().describe('relative to context; must stay inside it'),
-  args: z.record(z.string(), z.string()).default({}),
+  args: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'should be a build-arg name (letters, digits, _)'), processText).default({}),
 });
 
 const updateSchema = z
@@ -100,7 +113,7 @@ export const serviceSchema = z
   .strictObject({
     image: imageRef.optional().describe('image reference; pin a tag or digest'),
     build: buildSchema.optional(),
-    command: z.array(z.string()).optional(),
+    command: z.array(processText).optional(),
     port: port.describe('port the service listens on inside its container'),
     replicas: z.number().int().min(1).max(100).default(1),
     routes: z.array(routeSchema).default([]),
@@ -112,7 +125,7 @@ export const serviceSchema = z
     env: z
       .record(
         z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'should be an environment variable name'),
-        z.union([z.string(), envSecretSchema]),
+        z.union([processText, envSecretSchema]),
       )
       .default({})
       .describe(
@@ -122,7 +135,7 @@ export const serviceSchema = z
     resources: resourcesSchema.prefault({}),
     uses: z.array(name).default([]).describe('databases and caches this service talks to'),
     dockerSocket: z.enum(['none', 'read-only']).default('none').describe('mount the Docker socket (read-only only)'),
-    user: z.string().optional(),
+    user: containerUser.optional(),
     capAdd: z
       .array(z.string().regex(/^[A-Z][A-Z_]{1,30}$/, 'should be a Linux capability name without CAP_, e.g. NET_ADMIN'))
       .default([])
@@ -137,9 +150,7 @@ export const serviceSchema = z
       )
       .default({})
       .describe('metadata labels on the containers (Compose, Swarm) and pod annotations (Kubernetes)'),
-    volumes: z
-      .array(z.strictObject({ name, target: z.string().regex(/^\//, 'should be an absolute path'), backup: backupSchema.optional() }))
-      .default([]),
+    volumes: z.array(z.strictObject({ name, target: mountTarget, backup: backupSchema.optional() })).default([]),
     init: z.boolean().default(true).describe('run an init process as PID 1 so SIGTERM stops the service quickly'),
     placement: placementSchema.optional(),
     update: updateSchema.prefault({}),

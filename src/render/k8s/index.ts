@@ -28,7 +28,7 @@ import { backupObjects } from './backup.js';
 import { backupClaims, k8sView, KUBELET_JOB } from './view.js';
 import { controllerFiles } from './controllers.js';
 import { connectClient, messagingObjects } from './messaging.js';
-import type { IDeployment } from 'kubernetes-models/apps/v1';
+import type { IDeployment, IStatefulSet } from 'kubernetes-models/apps/v1';
 
 export { k8sView } from './view.js';
 
@@ -142,7 +142,9 @@ export function renderK8s(input: Plan, opts: K8sOptions = {}): RenderedFile[] {
       );
     objects.push(...(c.role === 'backup' ? backupObjects(plan, c, claims.own, wo) : workloadObjects(plan, c, wo)));
     const client = plan.messaging?.clients.find((x) => x.service === c.name);
-    if (client) connectClient(objects.find((x) => x.kind === 'Deployment') as unknown as IDeployment, plan.messaging!, client);
+    // a client that keeps data is a StatefulSet: the connection goes into whichever workload it has
+    const workload = objects.find((x) => x.kind === 'Deployment' || x.kind === 'StatefulSet');
+    if (client) connectClient(workload as unknown as IDeployment | IStatefulSet, plan.messaging!, client);
     add(`${k8sPaths.base}/${c.name}.yaml`, objects);
   }
   if (plan.messaging) add(`${k8sPaths.base}/messaging.yaml`, messagingObjects(plan, plan.messaging, ns, o.storageClass));

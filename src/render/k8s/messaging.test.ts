@@ -284,3 +284,18 @@ test("controllers: the values are ones the pinned charts read (cert-manager's va
     assert.notEqual(v, defaults[k], `${k} is set to its default: drop it`);
   }
 });
+
+test('messaging: a client that keeps data (a StatefulSet) gets its connection too (it crashed check and render)', () => {
+  const { plan } = loadVariant({
+    template: 'k3s',
+    change: (d) => {
+      d.services.gateway.volumes = [{ name: 'gw-data', target: '/data' }];
+    },
+  });
+  const gateway = renderAll(plan, 'k8s').find((f) => f.path.endsWith('/gateway.yaml'))!;
+  const set = parseAllDocuments(gateway.contents)
+    .map((d) => d.toJS() as Doc)
+    .find((d) => d.kind === 'StatefulSet')!;
+  const env = (set.spec.template.spec.containers[0].env as Array<{ name: string }>).map((e) => e.name);
+  assert.ok(env.includes('KAFKA_BOOTSTRAP_SERVERS') && env.includes('KAFKA_PASSWORD_FILE'), env.join(','));
+});

@@ -5,7 +5,7 @@
 // in 0.45.2), with the listeners open only to the services that use messaging; the operator's
 // own generation is switched off (controllers.ts), so this tree is the one place that decides.
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
-import type { IDeployment } from 'kubernetes-models/apps/v1';
+import type { IDeployment, IStatefulSet } from 'kubernetes-models/apps/v1';
 import type { INetworkPolicyPeer } from 'kubernetes-models/networking.k8s.io/v1';
 import type { Messaging, Plan } from '../../plan/model.js';
 import { cpuQuantity, selectorOf, sortedKeys, type K8sObject } from './objects.js';
@@ -197,7 +197,7 @@ export function messagingPolicies(m: Messaging, namespace: string): K8sObject[] 
  * A client service's connection: the bootstrap address and how to authenticate, as env; the
  * user's Strimzi-generated Secret and the cluster CA as files (never a value in the tree).
  */
-export function connectClient(d: IDeployment, m: Messaging, client: Messaging['clients'][number]): void {
+export function connectClient(d: IDeployment | IStatefulSet, m: Messaging, client: Messaging['clients'][number]): void {
   const user = m.users.find((u) => u.name === client.user)!;
   const pod = d.spec!.template.spec!;
   const c = pod.containers[0]!;

@@ -42,7 +42,10 @@ export const clusterSchema = z.strictObject({
     .array(
       z.strictObject({
         name: nodeName.describe("the node's host name, as `docker node ls` shows it"),
-        address: z.string().refine(isIpAddress, 'should be an IPv4 or IPv6 address'),
+        address: z
+          .string()
+          .refine(isIpAddress, 'should be an IPv4 or IPv6 address')
+          .refine((a) => a !== '0.0.0.0' && a !== '::', "should be the node's own address, not 0.0.0.0 or :: (any address)"),
         role: z.enum(['manager', 'worker']).default('manager'),
         labels: z.record(labelKey, labelValue).default({}),
         dockerHost: dockerHost
@@ -76,8 +79,8 @@ export const clusterSchema = z.strictObject({
     .strictObject({
       subnet: cidr
         .refine(
-          (s) => !isCidr(s) || (isIP(s.split('/')[0]!) === 4 && Number(s.split('/')[1]) <= 30),
-          'should be an IPv4 subnet with a prefix of /30 or wider',
+          (s) => !isCidr(s) || (isIP(s.split('/')[0]!) === 4 && Number(s.split('/')[1]) <= 30 && Number(s.split('/')[1]) >= 8),
+          'should be a private IPv4 subnet with a prefix from /8 to /30 (a wider one would route other networks over wg0)',
         )
         .default('10.213.0.0/24')
         .describe("the WireGuard mesh's subnet; every node gets one address on wg0 inside it"),

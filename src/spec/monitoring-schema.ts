@@ -30,7 +30,10 @@ export const receiverSchema = z.discriminatedUnion('type', [
     name,
     to: z.string().email(),
     from: z.string().email(),
-    smarthost: z.string().regex(/^[^:\s]+:\d+$/, 'should be host:port'),
+    smarthost: z
+      .string()
+      .regex(/^[^:\s]+:\d+$/, 'should be host:port')
+      .refine((v) => Number(v.split(':')[1]) >= 1 && Number(v.split(':')[1]) <= 65535, 'should have a port from 1 to 65535'),
     username: z.string().optional(),
     passwordSecret: name.optional(),
     severity,

@@ -7,6 +7,9 @@ import { acmeCa, isPublicCa, unprovableHost } from './acme.js';
 import { clusterRules } from './cluster-rules.js';
 import { messagingRules } from './messaging-rules.js';
 import { receiverSecretNames } from './monitoring-schema.js';
+import { allBackups, backupNamesUnique, backupsOutsideSecrets } from './backup-rules.js';
+
+export { allBackups };
 
 type Rule = (s: Stack) => Issue[];
 const err = (path: string, message: string, hint?: string): Issue => ({ path, message, hint, severity: 'error' });
@@ -195,8 +198,18 @@ export const routedServicesHaveHealth: Rule = (s) =>
       : [],
   );
 
-export const edgePortsDistinct: Rule = (s) =>
-  s.proxy.httpPort === s.proxy.httpsPort ? [err('proxy.httpsPort', 'must differ from proxy.httpPort')] : [];
+export const edgePortsDistinct: Rule = (s) => [
+  ...(s.proxy.httpPort === s.proxy.httpsPort ? [err('proxy.httpsPort', 'must differ from proxy.httpPort')] : []),
+  ...([s.proxy.httpPort, s.proxy.httpsPort].includes(s.proxy.stats.port)
+    ? [
+        err(
+          'proxy.stats.port',
+          'must differ from proxy.httpPort and proxy.httpsPort',
+          'the stats page listens on its own port (default 8404)',
+        ),
+      ]
+    : []),
+];
 
 export const tlsFilesNeedPaths: Rule = (s) =>
   s.tls.mode === 'acme' && s.domain.endsWith('.localhost')
@@ -305,15 +318,6 @@ export const buildInsideProject: Rule = (s) =>
         ];
   });
 
-export function allBackups(s: Stack) {
-  const out: Array<[string, NonNullable<Stack['databases'][string]['backup']>]> = [];
-  for (const [n, d] of Object.entries(s.databases)) if (d.backup) out.push([`databases.${n}.backup`, d.backup]);
-  for (const [n, c] of Object.entries(s.caches)) if (c.backup) out.push([`caches.${n}.backup`, c.backup]);
-  for (const [n, svc] of Object.entries(s.services))
-    svc.volumes.forEach((v, i) => v.backup && out.push([`services.${n}.volumes[${i}].backup`, v.backup]));
-  return out;
-}
-
 /** Alertmanager receiver names are one namespace: `null` and `heartbeat` are the platform's own. */
 export const receiverNamesFree: Rule = (s) => {
   const seen = new Set<string>();
@@ -351,6 +355,8 @@ export const crossFieldRules: Rule[] = [
   retentionKeepsSomething,
   minioDestinationExists,
   backupsEncrypted,
+  backupNamesUnique,
+  backupsOutsideSecrets,
   pointInTimePostgresOnly,
   buildInsideProject,
   receiverNamesFree,

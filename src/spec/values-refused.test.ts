@@ -9,7 +9,7 @@ const base = () => ({
   name: 'shop',
   domain: 'shop.example.com',
   services: { api: { image: 'nginx:1.27', port: 80, build: undefined as unknown } },
-  monitoring: { scrapeInterval: '15s' },
+  monitoring: { scrapeInterval: '15s' } as Record<string, unknown>,
 });
 type Spec = ReturnType<typeof base> & Record<string, unknown>;
 const api = (s: Spec) => s.services.api as Record<string, unknown>;
@@ -25,6 +25,42 @@ const cases: Array<[string, (s: Spec) => void, string]> = [
   ['build-arg key with a space', (s) => (api(s).build = { context: '.', args: { 'A B': '1' } }), 'services.api.build.args.A B'],
   ['duration 0s', (s) => (s.monitoring.scrapeInterval = '0s'), 'monitoring.scrapeInterval'],
   ['duration 300000y', (s) => (s.monitoring.scrapeInterval = '300000y'), 'monitoring.scrapeInterval'],
+  [
+    'one volume backed up by two services (render failed half-way with a raw EEXIST)',
+    (s) => {
+      api(s).volumes = [{ name: 'shared', target: '/data', backup: { schedule: '0 3 * * *' } }];
+      (s.services as Record<string, unknown>).web = {
+        image: 'nginx:1.27',
+        port: 80,
+        volumes: [{ name: 'shared', target: '/data', backup: { schedule: '0 3 * * *' } }],
+      };
+    },
+    'services.web.volumes[0].backup',
+  ],
+  [
+    'smarthost port 99999',
+    (s) =>
+      (s.monitoring = {
+        ...s.monitoring,
+        alerts: {
+          receivers: [
+            { type: 'email', name: 'ops', to: 'ops@example.com', from: 'wharf@example.com', smarthost: 'mail.example.com:99999' },
+          ],
+        },
+      }),
+    'monitoring.alerts.receivers[0].smarthost',
+  ],
+  ['node address 0.0.0.0', (s) => (s.cluster = { nodes: [{ name: 'n1', address: '0.0.0.0' }] }), 'cluster.nodes[0].address'],
+  ['WireGuard subnet 0.0.0.0/0', (s) => (s.cluster = { wireguard: { subnet: '0.0.0.0/0' } }), 'cluster.wireguard.subnet'],
+  ['stats port equal to the HTTP port', (s) => (s.proxy = { kind: 'haproxy', stats: { port: 80 } }), 'proxy.stats.port'],
+  [
+    'backup destination inside .wharf/secrets',
+    (s) =>
+      (s.databases = {
+        db: { engine: 'postgres', backup: { schedule: '0 3 * * *', destination: { type: 'local', path: './.wharf/secrets/b' } } },
+      }),
+    'databases.db.backup.destination.path',
+  ],
   ['host name over 253 characters', (s) => (s.domain = `${'a'.repeat(62)}.`.repeat(5) + 'com'), 'domain'],
 ];
 

@@ -5,11 +5,13 @@ import { resourcesSchema } from './service-schema.js';
 
 /** The Kafka versions Strimzi 0.45.2 (the operator wharf pins, src/render/k8s/controllers.ts) runs. */
 export const kafkaVersions = ['3.8.0', '3.8.1', '3.9.0', '3.9.1', '3.9.2'] as const;
+// a DNS-1123 subdomain (what the API server accepts as a name), kept to 63 characters
 const topicName = z
   .string()
+  .max(63, 'should be at most 63 characters')
   .regex(
-    /^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/,
-    "should be a topic name: lowercase letters, digits, dots and dashes (it is also the KafkaTopic's Kubernetes name)",
+    /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/,
+    "should be a topic name: lowercase letters, digits, dots and dashes, each dot between a letter or digit (it is also the KafkaTopic's Kubernetes name)",
   );
 const quantity = z.string().regex(/^\d+(Mi|Gi|Ti)$/, 'should be a size like 512Mi, 10Gi or 1Ti');
 

@@ -61,6 +61,19 @@ const cases: Array<[string, (s: Spec) => void, string]> = [
       }),
     'databases.db.backup.destination.path',
   ],
+  [
+    'a Kafka topic a..b (the API server refuses the KafkaTopic)',
+    (s) =>
+      (s.messaging = {
+        kafka: {
+          name: 'events',
+          version: '3.9.0',
+          nodePools: [{ name: 'pool', roles: ['controller', 'broker'], replicas: 3, storage: { size: '5Gi' } }],
+        },
+        topics: { 'a..b': { partitions: 1, replicas: 3 } },
+      }),
+    'messaging.topics.a..b',
+  ],
   ['host name over 253 characters', (s) => (s.domain = `${'a'.repeat(62)}.`.repeat(5) + 'com'), 'domain'],
 ];
 

@@ -76,15 +76,7 @@ async function restoreAt(cli: Cli, target: string, o: Flags, targeted: Awaited<R
       const what =
         `recover ${req.database} IN PLACE to ${req.to} (recoverable ${req.window.earliest} to ${req.window.latest}); ` +
         `stops ${req.stops.map((x) => x.service).join(', ')} first and starts them again after`;
-      if (o.yes) {
-        if (!o.json) io.out.error(what);
-        return true;
-      }
-      if (!io.interactive) {
-        io.out.error(`${what}: refusing without confirmation (pass --yes)`);
-        return false;
-      }
-      return io.confirm(`${what}?`);
+      return confirmed(io, what, o);
     },
   });
   if (o.json) io.out.log(JSON.stringify(r, null, 2));
@@ -105,6 +97,11 @@ async function ask(io: Io, req: RestoreRequest, o: Flags): Promise<boolean> {
   const safety = req.safetySnapshot ? '; a safety snapshot is taken first' : '';
   const stops = req.stops.length ? `; stops ${req.stops.map((x) => x.service).join(', ')} first and starts them again after` : '';
   const what = `restore ${req.target} (${req.kind}) ${where} from snapshot ${req.snapshot.shortId} of ${req.snapshot.time}${safety}${stops}`;
+  return confirmed(io, what, o);
+}
+
+/** --yes says what runs; without it a terminal asks, anything else refuses. */
+async function confirmed(io: Io, what: string, o: Flags): Promise<boolean> {
   if (o.yes) {
     if (!o.json) io.out.error(what);
     return true;

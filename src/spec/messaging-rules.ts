@@ -144,7 +144,26 @@ export const strimziNamesFree: Rule = (s) => {
   );
 };
 
+/** Strimzi names each node's pod <cluster>-<pool>-<node id>, a host name: at most 63 characters. */
+export const podNamesFit: Rule = (s) => {
+  const m = s.messaging;
+  if (!m) return [];
+  return m.kafka.nodePools.flatMap((p, i) => {
+    const longest = `${m.kafka.name}-${p.name}-999`;
+    return longest.length <= 63
+      ? []
+      : [
+          err(
+            `messaging.kafka.nodePools[${i}].name`,
+            `pods named ${m.kafka.name}-${p.name}-N would be longer than 63 characters, which Kubernetes refuses`,
+            'shorten the pool name or messaging.kafka.name',
+          ),
+        ];
+  });
+};
+
 export const messagingRules: Rule[] = [
+  podNamesFit,
   strimziNamesFree,
   servicesUseDeclaredUsers,
   usersNameDeclaredTopics,

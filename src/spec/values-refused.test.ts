@@ -74,6 +74,14 @@ const cases: Array<[string, (s: Spec) => void, string]> = [
       }),
     'messaging.topics.a..b',
   ],
+  [
+    'Kafka pod names over 63 characters (<cluster>-<pool>-<id>)',
+    (s) =>
+      (s.messaging = {
+        kafka: { name: 'k'.repeat(32), nodePools: [{ name: 'p'.repeat(32), roles: ['controller', 'broker'], replicas: 3 }] },
+      }),
+    'messaging.kafka.nodePools[0].name',
+  ],
   ['host name over 253 characters', (s) => (s.domain = `${'a'.repeat(62)}.`.repeat(5) + 'com'), 'domain'],
 ];
 

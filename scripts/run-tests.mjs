@@ -14,7 +14,8 @@
 // loopback ports, the host engine never enters swarm mode, image builds are serialised by
 // build-test-images.sh's lock, and the API bundle both lanes build from is made before they start.
 // Each lane's lines are prefixed with its name.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -140,6 +141,10 @@ async function runLanes(files) {
   return { status, line };
 }
 
+// every failed test of every tier, reprinted after the tiers' summaries (see file-times.mjs)
+const failuresDir = mkdtempSync(join(tmpdir(), 'wharf-test-failures-'));
+process.env.WHARF_TEST_FAILURES = join(failuresDir, 'failed.txt');
+
 const results = [];
 if (paths.length) {
   const files = paths.flatMap((p) => walk(p, []));
@@ -150,4 +155,7 @@ for (const t of tiers) {
   results.push(t === 'e2e' ? await runLanes(files) : run(t, files, concurrency[t] ?? concurrency.fast));
 }
 if (results.length > 1) for (const r of results) console.log(r.line);
+if (existsSync(process.env.WHARF_TEST_FAILURES))
+  console.log(`[tests] failed tests:\n${readFileSync(process.env.WHARF_TEST_FAILURES, 'utf8')}`);
+rmSync(failuresDir, { recursive: true, force: true });
 process.exit(results.every((r) => r.status === 0) ? 0 : 1);

@@ -6,10 +6,12 @@
 //
 //   node scripts/run-tests.mjs [fast|pure|tools|engine|e2e|all ...] [paths ...] [--node-test-flags]
 //
-// fast = pure + tools in parallel; all (the default) = fast, then engine, then e2e, each timed.
-// Engine files run one at a time. The e2e tier runs in lanes (WHARF_E2E_LANES, default 2; 1 =
-// one serial lane): the multi-node files (DinD nodes of their own, on networks of their own) in
-// one, the one-host Compose files in the other; within a lane one file at a time. They do not
+// fast = pure + tools in parallel; slow = engine + e2e in lanes; all (the default) = fast, then
+// slow, each timed. Engine files alone run one at a time. The e2e tier runs in lanes
+// (WHARF_E2E_LANES, default 2; 1 = one serial lane): the multi-node files (DinD nodes of their
+// own, on networks of their own) in one, the one-host files (and, under `slow`, the engine files)
+// dealt over the others by their last measured time (scripts/ci/file-weights.json), longest
+// first; within a lane one file at a time. They do not
 // collide: each file has its own project/stack names and DinD node prefixes, the edges bind free
 // loopback ports, the host engine never enters swarm mode, image builds are serialised by
 // build-test-images.sh's lock, and the API bundle both lanes build from is made before they start.
@@ -26,7 +28,10 @@ const roots = ['src', 'test', 'apps/api/test'];
 const skipDirs = new Set(['node_modules', 'dist', '.git', '.wharf', 'snapshots', 'fixtures', 'data']);
 const tierOf = (f) => f.match(/\.(tools|engine|e2e)\.test\.ts$/)?.[1] ?? 'pure';
 const concurrency = { fast: Number(process.env.WHARF_TEST_CONCURRENCY ?? 3), engine: 1, e2e: 1 };
-const groups = { fast: ['pure', 'tools'], pure: ['pure'], tools: ['tools'], engine: ['engine'], e2e: ['e2e'] };
+const groups = { fast: ['pure', 'tools'], pure: ['pure'], tools: ['tools'], engine: ['engine'], e2e: ['e2e'], slow: ['engine', 'e2e'] };
+// seconds each engine/e2e file took in the last cold run; a file not listed counts as a minute
+const weights = JSON.parse(readFileSync(join(import.meta.dirname, 'ci', 'file-weights.json'), 'utf8'));
+const weightOf = (f) => weights[f] ?? 60;
 // Multi-node e2e files: Docker-in-Docker swarms and clusters, CPU-heavy and mostly waiting on schedulers.
 const nodesLane = /\/(swarm|cluster[a-z-]*)\.e2e\.test\.ts$/;
 const lanes = Math.max(1, Number(process.env.WHARF_E2E_LANES ?? 2));
@@ -51,7 +56,7 @@ const flags = args.filter((a) => a.startsWith('-'));
 const words = args.filter((a) => !a.startsWith('-'));
 const paths = words.filter((w) => !(w in groups) && w !== 'all');
 let tiers = words.filter((w) => w in groups);
-if (words.includes('all') || (tiers.length === 0 && paths.length === 0)) tiers = ['fast', 'engine', 'e2e'];
+if (words.includes('all') || (tiers.length === 0 && paths.length === 0)) tiers = ['fast', 'slow'];
 const everything = roots.flatMap((r) => walk(r, []));
 
 // --test-force-exit: a file whose tests are done exits even if it leaked a handle (a load
@@ -116,8 +121,27 @@ function lane(name, files) {
   });
 }
 
-async function runLanes(files) {
-  if (lanes === 1 || files.length < 2) return run('e2e', files, 1);
+async function runLanes(name, files) {
+  if (lanes === 1 || files.length < 2) return run(name, files, 1);
+  const split = [files.filter((f) => nodesLane.test(f)), files.filter((f) => !nodesLane.test(f))];
+  // the one-host files over the other lanes: longest first, each to the lane with the least
+  // work so far; within a lane engine files first (short, they fail early), then by path as before
+  const host = Array.from({ length: lanes - 1 }, () => ({ files: [], load: 0 }));
+  for (const f of [...split[1]].sort((a, b) => weightOf(b) - weightOf(a))) {
+    const least = host.reduce((a, b) => (b.load < a.load ? b : a));
+    least.files.push(f);
+    least.load += weightOf(f);
+  }
+  const engineFirst = (fs) =>
+    [...fs].sort((a, b) => (tierOf(a) === 'engine' ? 0 : 1) - (tierOf(b) === 'engine' ? 0 : 1) || a.localeCompare(b));
+  const named = [
+    [`${name}/nodes`, split[0]],
+    ...host.map((h, i) => [host.length > 1 ? `${name}/host${i + 1}` : `${name}/host`, engineFirst(h.files)]),
+  ].filter(([, fs]) => fs.length);
+  if (process.env.WHARF_TEST_LIST) {
+    for (const [n, fs] of named) console.log(`${n} (${fs.reduce((a, f) => a + weightOf(f), 0)} s): ${fs.join(' ')}`);
+    return { status: 0, line: `${name}: listed` };
+  }
   // Both lanes bring up stacks that build apps/api from its bundle: make it once, before them.
   spawnSync(
     process.execPath,
@@ -126,17 +150,10 @@ async function runLanes(files) {
       stdio: 'inherit',
     },
   );
-  const split = [files.filter((f) => nodesLane.test(f)), files.filter((f) => !nodesLane.test(f))];
-  // more lanes than two: deal the one-host files round-robin over the extra lanes
-  const host = Array.from({ length: lanes - 1 }, () => []);
-  split[1].forEach((f, i) => host[i % host.length].push(f));
-  const named = [['e2e/nodes', split[0]], ...host.map((fs, i) => [host.length > 1 ? `e2e/host${i + 1}` : 'e2e/host', fs])].filter(
-    ([, fs]) => fs.length,
-  );
   const t0 = Date.now();
   const rs = await Promise.all(named.map(([n, fs]) => lane(n, fs)));
   const status = rs.every((r) => r.status === 0) ? 0 : 1;
-  const line = `${summary('e2e', files, t0, status)} (lanes: ${rs.map((r) => r.line.replace('[tests] ', '')).join('; ')})`;
+  const line = `${summary(name, files, t0, status)} (lanes: ${rs.map((r) => r.line.replace('[tests] ', '')).join('; ')})`;
   console.log(line);
   return { status, line };
 }
@@ -152,7 +169,7 @@ if (paths.length) {
 }
 for (const t of tiers) {
   const files = everything.filter((f) => groups[t].includes(tierOf(f)));
-  results.push(t === 'e2e' ? await runLanes(files) : run(t, files, concurrency[t] ?? concurrency.fast));
+  results.push(t === 'e2e' || t === 'slow' ? await runLanes(t, files) : run(t, files, concurrency[t] ?? concurrency.fast));
 }
 if (results.length > 1) for (const r of results) console.log(r.line);
 if (existsSync(process.env.WHARF_TEST_FAILURES))

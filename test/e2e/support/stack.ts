@@ -96,7 +96,13 @@ export async function createStack(
     composePath,
     compose: readFileSync(composePath, 'utf8'),
     async destroy() {
-      await run(ctx.engine.remove({ volumes: true }), { reject: false });
+      // loud and once more: a stack left running after a CI run (edge-storm's, once) holds ports
+      // and memory for every test after it, and nothing said why
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        const r = await run(ctx.engine.remove({ volumes: true }), { reject: false });
+        if (r.exitCode === 0) break;
+        console.error(`# destroy ${p.plan.name} (attempt ${attempt}): exit ${r.exitCode}: ${r.stderr.slice(-800)}`);
+      }
       // the images `up` built are named <stack>/<service>:<tag> (plan/build.ts): every run of a
       // suite would otherwise leave ~300 MB of them on the machine
       const built = (await execa('docker', ['image', 'ls', '-q', '--filter', `reference=${p.plan.name}/*`], { reject: false })).stdout

@@ -5,7 +5,7 @@
 // for its task to end, relays its lines, passes its exit code on, and removes it. It carries
 // no stack namespace label: no status, drift, rollout or `stack deploy --prune` counts it.
 import { randomBytes } from 'node:crypto';
-import { cmd, type Cmd } from './command.js';
+import type { Cmd } from './command.js';
 import { CommandError, type RunOptions, type RunResult, type Runner } from './run.js';
 import { shellQuote } from '../escape/shell.js';
 

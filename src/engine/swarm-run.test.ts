@@ -112,7 +112,7 @@ test('a secret the deploy has not created yet is created first, labelled for the
   const x = { doc, service: 'api', project: 'shop', argv: ['true'], extra: { describe: 'run' } };
   const r = await runOneOff(m.runner, d, x, { reject: false });
   assert.equal(r.exitCode, 125);
-  assert.match(r.stderr, /rejected: no suitable node/);
+  assert.match(r.stderr, /did not start: rejected: no suitable node/);
   const create = m.calls.find((c) => c.argv[1] === 'secret' && c.argv[2] === 'create')!;
   assert.deepEqual(create.argv, [
     'docker',

@@ -94,6 +94,8 @@ export interface OneOffCommands {
   dir: string;
   /** how often the task's state is read (default 500 ms) */
   pollMs?: number;
+  /** how long a task may stay pending before it counts as not started (default 2 min) */
+  pendingMs?: number;
 }
 
 /**
@@ -132,8 +134,8 @@ export async function runOneOff(
     timeoutMs: 120_000,
   });
   await ensureObjects(runner, d, x.doc, x.service, x.project);
-  const made = await runner(create, { reject: false });
-  if (made.exitCode !== 0) return made;
+  // a refused create (no such network, image or secret) is the engine's error, not the command's exit code
+  const made = await runner(create);
   try {
     const deadline = t0 + (x.extra.timeoutMs ?? 30 * 60_000);
     let end = { state: '', exitCode: 0, err: '' };
@@ -149,6 +151,8 @@ export async function runOneOff(
         reject: false,
       });
       if (r.exitCode === 0) end = parseTaskEnd(r.stdout);
+      // no node fits (constraints, resources): the scheduler keeps it pending, saying why
+      if (end.state === 'pending' && performance.now() - t0 > (d.pendingMs ?? 120_000)) end = { ...end, state: 'rejected', exitCode: 0 };
     }
     // the task's lines, once it has ended (a followed service log never ends by itself)
     const logs = d.c(['service', 'logs', '--raw', '--no-trunc', name], `read the output of ${name}`, {
@@ -158,7 +162,12 @@ export async function runOneOff(
     const out = await runner(logs, { ...opts, attach: opts.attach === 'terminal' ? 'terminal' : undefined, reject: false });
     // a task that never started (no node fits, no image) has no exit code: 125, as `docker run` says
     const exitCode = end.state === 'complete' ? 0 : end.exitCode || 125;
-    const stderr = [out.stderr, end.err && exitCode === 125 ? `${name}: ${end.state}: ${end.err}` : ''].filter(Boolean).join('\n');
+    const why = exitCode === 125 ? `${name} did not start: ${end.state}${end.err ? `: ${end.err}` : ''}` : '';
+    if (why) {
+      opts.onLine?.(why, 'stderr');
+      opts.onOutput?.(`${why}\n`, 'stderr');
+    }
+    const stderr = [out.stderr, why].filter(Boolean).join('\n');
     const result = { ...out, cmd: create, exitCode, stderr, durationMs: Math.round(performance.now() - t0) };
     if (exitCode !== 0 && opts.reject !== false) throw new CommandError(result);
     return result;

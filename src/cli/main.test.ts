@@ -257,9 +257,6 @@ test('wharf exec and run: argv as given after --, the exit code passed through; 
     assert.equal(unknown.code, 2);
     assert.match(unknown.text, /no running replica 7 of api \(running: 1, 2\)/);
     assert.deepEqual(unknown.calls, []);
-    const swarm = await go('run', 'api', '--target', 'swarm', '--', 'true');
-    assert.equal(swarm.code, 2);
-    assert.match(swarm.text, /not supported on swarm yet/);
   } finally {
     p.cleanup();
   }

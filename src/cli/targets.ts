@@ -18,7 +18,7 @@ export const commandTargets = {
   doctor: running,
   logs: running,
   exec: running,
-  run: ['compose'] as readonly Target[],
+  run: running,
   rollout: running,
   rollback: running,
   loadtest: running,
@@ -40,7 +40,6 @@ const instead: Partial<Record<Target, string>> = {
 /** Commands a target will drive but does not yet: the hint says so. */
 const notYet: Partial<Record<TargetedCommand, string>> = {
   'secrets rotate': 'rotation is not supported on swarm yet (its secrets are immutable objects named by content)',
-  run: 'one-off containers are not supported on swarm yet: `wharf exec <service> -- cmd...` runs it in a running replica',
 };
 
 /** --target with every known target as a choice (an unknown one is a usage error, exit 2). */

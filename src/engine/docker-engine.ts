@@ -13,13 +13,14 @@ import type {
   LiveState,
   LiveStateOptions,
   Leftovers,
+  OneOff,
   ReplicaLogOptions,
   ServiceLive,
   UpdateStatus,
 } from './engine.js';
 import { parseInspect, type ContainerState } from './live.js';
 import type { NodeState } from './nodes.js';
-import type { Runner } from './run.js';
+import type { RunOptions, RunResult, Runner } from './run.js';
 import type { Component } from '../plan/model.js';
 import { byCodeUnit } from '../plan/sort.js';
 
@@ -62,7 +63,7 @@ const sortContainers = (a: ContainerState, b: ContainerState) =>
 
 export abstract class DockerEngine implements Pick<
   Engine,
-  'replicaLogs' | 'exec' | 'liveState' | 'ping' | 'networkPeers' | 'leftovers' | 'definitions' | 'attached'
+  'replicaLogs' | 'exec' | 'runOnce' | 'liveState' | 'ping' | 'networkPeers' | 'leftovers' | 'definitions' | 'attached'
 > {
   abstract readonly project: string;
   abstract readonly dir: string;
@@ -88,6 +89,14 @@ export abstract class DockerEngine implements Pick<
 
   exec(c: ContainerRef, argv: string[], describe: string, timeoutMs?: number, attach?: AttachOptions): Cmd {
     return docker.exec(c, argv, describe, timeoutMs, attach);
+  }
+
+  abstract run(service: string, argv: string[], attach: AttachOptions): Cmd;
+
+  /** One command does it on one host (compose run --rm). */
+  runOnce(runner: Runner, x: OneOff, opts: RunOptions): Promise<RunResult> {
+    const { service, argv, attach, ...extra } = x;
+    return runner({ ...this.run(service, argv, attach), ...extra }, opts);
   }
 
   ping(node?: NodeState): Cmd {

@@ -7,7 +7,7 @@ import type { Cmd } from './command.js';
 import type { ContainerRef } from './docker.js';
 import type { ContainerState } from './live.js';
 import type { NodeState } from './nodes.js';
-import type { Runner } from './run.js';
+import type { RunOptions, RunResult, Runner } from './run.js';
 import type { Component } from '../plan/model.js';
 import type { Addressing } from '../render/addressing.js';
 
@@ -49,6 +49,13 @@ export interface ToolCheck {
   judge(stdout: string): { status: 'ok' | 'warn'; detail: string; hint?: string };
   /** the fix when the command fails */
   missing: string;
+}
+
+/** A one-off of a service (wharf run, a release hook): the user's argv, and how its command is shown and masked. */
+export interface OneOff extends Pick<Cmd, 'describe' | 'redact' | 'timeoutMs'> {
+  service: string;
+  argv: string[];
+  attach: AttachOptions;
 }
 
 /** A scheduler's last update of a service (Swarm: UpdateStatus). */
@@ -201,8 +208,11 @@ export interface Engine {
   replica(c: ContainerState): string;
   /** a command inside a running replica; attached: the user's stdin (and terminal), no timeout */
   exec(c: ContainerRef, argv: string[], describe: string, timeoutMs?: number, attach?: AttachOptions): Cmd;
-  /** a one-off container of the service as now rendered (image, env, secrets, networks), removed when it exits */
+  /** a one-off container of the service as now rendered (image, env, secrets, networks), removed when it exits
+   *  (swarm: the command that creates its one-off task) */
   run(service: string, argv: string[], attach: AttachOptions): Cmd;
+  /** that one-off run to its end: its output to `opts` as a command's would go, its exit code the result's */
+  runOnce(runner: Runner, x: OneOff, opts: RunOptions): Promise<RunResult>;
   /** each service's definition in a main file's contents (default: the file on disk) */
   definitions(contents?: string): Record<string, Record<string, unknown>>;
   /** every container attached to these networks of the engine's (as the manager sees it), ours or not; one read */

@@ -5,8 +5,8 @@
 // for a user with DOCKER_HOST=ssh://a-manager. The client must have `docker stack config`
 // (docker 25+); the nodes' engines may be older (20.10 answers API 1.41).
 import { cmd, type Cmd } from './command.js';
+import { existsSync, readFileSync } from 'node:fs';
 import { OperationError } from '../errors.js';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { DockerEngine, type WantedService } from './docker-engine.js';
@@ -16,13 +16,15 @@ import {
   type Engine,
   type ImageSource,
   type LogOptions,
+  type OneOff,
   type Orchestrated,
   type ToolCheck,
   type UpdateStatus,
 } from './engine.js';
 import type { ContainerState } from './live.js';
 import { nodeDockerHost, parseNodeInspect, type NodeState } from './nodes.js';
-import type { Runner } from './run.js';
+import type { RunOptions, RunResult, Runner } from './run.js';
+import { oneOffArgs, oneOffName, runOneOff, type StackDoc } from './swarm-run.js';
 import { swarmAddressing } from '../render/addressing.js';
 
 export const STACK_NAMESPACE_LABEL = 'com.docker.stack.namespace';
@@ -229,9 +231,24 @@ export class SwarmEngine extends DockerEngine implements Engine {
     return /^\d+$/.test(slot) ? slot : (c.node ?? slot.slice(0, 12));
   }
 
-  /** `wharf run` is refused on swarm before this; a release hook reaches it and fails the rollout before anything is replaced */
-  run(service: string): Cmd {
-    throw new OperationError(`one-off containers (wharf run, release hooks of ${service}) are not supported on swarm yet`);
+  /** the command creating a one-off task of the service (swarm-run.ts); no terminal: swarm tasks take no stdin */
+  run(service: string, argv: string[]): Cmd {
+    const args = oneOffArgs(this.stackDoc(), service, this.project, oneOffName(this.project, service), argv);
+    return this.c(args, `run a one-off ${service} task`);
+  }
+
+  runOnce(runner: Runner, x: OneOff, opts: RunOptions): Promise<RunResult> {
+    const d = {
+      c: (args: string[], describe: string, extra?: Omit<Cmd, 'argv' | 'describe'>) => this.c(args, describe, extra),
+      dir: this.dir,
+    };
+    return runOneOff(runner, d, { doc: this.stackDoc(), service: x.service, project: this.project, argv: x.argv, extra: x }, opts);
+  }
+
+  private stackDoc(): StackDoc {
+    const path = join(this.dir, this.file);
+    if (!existsSync(path)) throw new OperationError(`${path} does not exist: a one-off runs as the deployed service`, { hint: 'wharf up' });
+    return parse(readFileSync(path, 'utf8')) as StackDoc;
   }
 
   /** desired and running replicas of every service, one JSON object per line */

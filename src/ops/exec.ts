@@ -66,7 +66,8 @@ export async function execIn(
 /** Runs argv in a one-off container of the service, removed when it exits; returns its exit code. */
 export async function runOnce(ctx: OpsContext, x: { service: string; argv: string[] } & AttachedOptions): Promise<{ exitCode: number }> {
   const a = attach(x);
-  const cmd = ctx.engine.run(x.service, withSecretEnv(ctx, x.service, x.argv, false), a.opts);
-  const r = await runnerOf(ctx)({ ...cmd, redact: secretValues(ctx.secretsDir) }, a.run);
+  const argv = withSecretEnv(ctx, x.service, x.argv, false);
+  const oneOff = { service: x.service, argv, attach: a.opts, describe: `run a one-off ${x.service}`, redact: secretValues(ctx.secretsDir) };
+  const r = await ctx.engine.runOnce(runnerOf(ctx), oneOff, a.run);
   return { exitCode: r.exitCode };
 }

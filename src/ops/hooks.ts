@@ -42,13 +42,15 @@ export async function runHook(
   const argv = hookArgv(ctx, service, hook);
   if (!argv) return { ran: false, durationMs: 0 };
   const output: string[] = [];
-  const cmd = {
-    ...ctx.engine.run(service, argv, { stdin: false, tty: false }),
+  const oneOff = {
+    service,
+    argv,
+    attach: { stdin: false, tty: false },
     describe: `run the ${hook} hook of ${service}`,
     redact: secretValues(ctx.secretsDir),
     timeoutMs: 30 * 60_000,
   };
-  const r = await runnerOf(ctx)(cmd, {
+  const r = await ctx.engine.runOnce(runnerOf(ctx), oneOff, {
     reject: false,
     stream: true,
     onLine: (l) => {

@@ -23,6 +23,11 @@ import { connect as tlsConnect } from 'node:tls';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { prepare } from '../../src/ops/prepare.js';
+import { execIn, runOnce } from '../../src/ops/exec.js';
+import { HookError } from '../../src/ops/hooks.js';
+import { readLogs } from '../../src/ops/logs.js';
+import type { LogLine } from '../../src/ops/log-merge.js';
+import { rollout } from '../../src/ops/rollout.js';
 import { dockerSkipReason, ensureTestImages } from './support/images.js';
 import { pebbleOn, type PebbleContainer } from './support/pebble.js';
 import { plan as planOf, renderInMemory, type PlanResult } from '../../src/ops/plan.js';
@@ -426,13 +431,75 @@ test('backup and in-place restore of the database pinned to the data node', { sk
   assert.equal(st.services.find((x) => x.service === 'api')!.healthy, 3);
 });
 
+test(
+  'wharf exec, run and logs on swarm: exit codes through, a replica on another node, the three merged by node, the password only ***',
+  { skip, timeout: 5 * 60_000 },
+  async () => {
+    const t0 = performance.now();
+    const c = ctx();
+    const password = readFileSync(join(c.secretsDir!, 'db-password'), 'utf8').trim();
+    const out: string[] = [];
+    const write = (t: string) => void out.push(t);
+    const manager = fx.nodes.find((n) => n.dockerHost === stack.engine.dockerHost)!.name;
+    const api = (await stack.engine.liveState(run)).containers.filter((x) => x.service === 'api' && x.state === 'running');
+    const away = api.find((x) => x.node !== manager)!;
+    assert.ok(away, `a replica of api off the manager ${manager}: ${api.map((x) => x.node).join(', ')}`);
+    // the application prints the generated password: a line on its own stdout, as a leaky connection log would be
+    const leak = 'echo "connecting to db with password $(cat "$DB_PASSWORD_FILE")" > /proc/1/fd/1; exit 7';
+    const e = await execIn(c, { service: 'api', replica: stack.engine.replica(away), argv: ['sh', '-c', leak], terminal: false, write });
+    assert.equal(e.exitCode, 7, out.join(''));
+    const r = await runOnce(c, {
+      service: 'api',
+      argv: ['sh', '-c', 'echo "one-off as $DB_USER: $(cat "$DB_PASSWORD_FILE")"; exit 3'],
+      terminal: false,
+      write,
+    });
+    numbers.execRunSeconds = +((performance.now() - t0) / 1000).toFixed(1);
+    assert.equal(r.exitCode, 3, out.join(''));
+    assert.match(out.join(''), /one-off as app: \*\*\*/);
+    const left = await docker(stack.engine.dockerHost, ['service', 'ls', '-q', '--filter', 'label=dev.wharf.oneoff']);
+    assert.equal(left.stdout.trim(), '', 'the one-off task is removed');
+    const lines: LogLine[] = [];
+    await readLogs(c, { services: ['api'], tail: 'all', since: '30m' }, (l) => void lines.push(l));
+    const sources = new Set(lines.map((l) => `${l.replica}@${l.node}`));
+    log(`logs: ${lines.length} lines from ${[...sources].join(', ')}; exec + run in ${numbers.execRunSeconds}s`);
+    assert.equal(sources.size, 3, [...sources].join(', '));
+    assert.ok(new Set(lines.map((l) => l.node)).size >= 2, 'lines from several nodes');
+    assert.ok(
+      lines.every((l) => fx.nodes.some((n) => n.name === l.node)),
+      'each line names its node',
+    );
+    assert.deepEqual(
+      lines.map((l) => l.time),
+      lines.map((l) => l.time).sort(),
+      'merged in time order',
+    );
+    const leaked = lines.find((l) => /connecting to db with password/.test(l.line))!;
+    assert.equal(leaked?.line, 'connecting to db with password ***');
+    assert.deepEqual([leaked.replica, leaked.node], [stack.engine.replica(away), away.node]);
+    assert.ok(!lines.some((l) => l.line.includes(password)) && !out.join('').includes(password), 'the password never shows');
+  },
+);
+
 test('a rolling update of the API (start-first) under load through the edge', { skip, timeout: 15 * 60_000 }, async () => {
   const load = steadyLoad(fx.nodes[0]!);
   await new Promise((res) => setTimeout(res, 2000));
   const before = new Set<string>();
   for (let i = 0; i < 12; i++) before.add(String((await https(fx.nodes[0]!, '/health')).headers['x-instance']));
   const t = performance.now();
-  await run(stack.engine.rollout('api'));
+  // followed through the rollout: the new replicas join from their first line
+  const followed: LogLine[] = [];
+  const stopFollowing = new AbortController();
+  const following = readLogs(
+    ctx(),
+    { services: ['api'], tail: 0, follow: true, signal: stopFollowing.signal },
+    (l) => void followed.push(l),
+  );
+  // a release hook runs as a one-off of the new definition, before the scheduler replaces anything
+  const api = stack.plan.components.find((x) => x.name === 'api')!;
+  api.hooks = { beforeRollout: ['sh', '-c', 'echo "migrating as $DB_USER"'] };
+  const progress: string[] = [];
+  await rollout(ctx(), ['api'], { onProgress: (e) => void progress.push(e.detail) }).finally(() => delete api.hooks);
   // done when UpdateStatus says completed
   let state = '';
   while (performance.now() - t < 10 * 60_000) {
@@ -445,7 +512,16 @@ test('a rolling update of the API (start-first) under load through the edge', { 
   const after = new Set<string>();
   for (let i = 0; i < 12; i++) after.add(String((await https(fx.nodes[0]!, '/health')).headers['x-instance']));
   const { results, failed } = await load.end();
+  stopFollowing.abort();
+  await following;
   Object.assign(numbers, { rollingUpdateRequests: results.length, rollingUpdateFailed: failed.length });
+  const hookAt = progress.findIndex((p) => p === 'beforeRollout: migrating as app');
+  assert.ok(
+    hookAt >= 0 && hookAt < progress.findIndex((p) => /^update /.test(p)),
+    `the hook ran before the update: ${progress.join(' | ')}`,
+  );
+  const started = followed.filter((l) => /schema up to date|schema migrations applied/.test(l.line));
+  assert.deepEqual([...new Set(started.map((l) => l.replica))].sort(), ['1', '2', '3'], 'every new replica joined the followed logs');
   log(
     `rolling update ${state} in ${numbers.rollingUpdateSeconds}s; ${results.length} requests, ${failed.length} failed${failed.length ? `: ${failures(failed)}` : ''}; instances before ${[...before].join(',')} after ${[...after].join(',')}`,
   );
@@ -457,6 +533,35 @@ test('a rolling update of the API (start-first) under load through the edge', { 
   );
   assert.ok(failed.length <= results.length * 0.05, `${failed.length} of ${results.length} requests failed`);
 });
+
+test(
+  'a failing beforeRollout hook on swarm: nothing replaced, the old replicas serve with 0 failed requests',
+  { skip, timeout: 5 * 60_000 },
+  async () => {
+    const tasks = async () =>
+      jsonLines<TaskRow & { ID: string }>((await run(stack.engine.tasks('api'))).stdout)
+        .filter((x) => x.DesiredState === 'Running')
+        .map((x) => x.ID)
+        .sort();
+    const before = await tasks();
+    const api = stack.plan.components.find((x) => x.name === 'api')!;
+    api.hooks = { beforeRollout: ['sh', '-c', 'echo "relation items_v2 already exists" >&2; exit 4'] };
+    const load = steadyLoad(fx.nodes[0]!);
+    const t = performance.now();
+    const err = await rollout(ctx(), ['api'])
+      .catch((e: unknown) => e)
+      .finally(() => delete api.hooks);
+    numbers.failedHookSeconds = +((performance.now() - t) / 1000).toFixed(1);
+    await new Promise((res) => setTimeout(res, 1000));
+    const { results, failed } = await load.end();
+    log(`failed hook in ${numbers.failedHookSeconds}s; ${results.length} requests, ${failed.length} failed ${failures(failed)}`);
+    assert.ok(err instanceof HookError, String(err));
+    assert.equal(err.exitCode, 4);
+    assert.deepEqual(err.output, ['relation items_v2 already exists']);
+    assert.deepEqual(await tasks(), before, 'the same tasks run');
+    assert.equal(failed.length, 0, failures(failed));
+  },
+);
 
 test(
   'wharf rollback --target swarm: the API returns to the spec before the update, under load through the edge',

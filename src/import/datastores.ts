@@ -75,7 +75,12 @@ export function importDatastore(
         `${at}.version`,
         `${svc.image} -> ${found.engine} ${found.version}: wharf runs its own ${found.engine}:${found.version} image (same engine and major version)`,
       );
-  } else acc.changed(`${p}.image`, `${at}.engine`, `${svc.image} has no version tag: wharf's pinned ${found.engine} image is used`);
+  } else
+    acc.changed(
+      `${p}.image`,
+      `${at}.engine`,
+      `${svc.image} has no version (untagged or :latest): wharf's pinned ${found.engine} image is used`,
+    );
 
   const env = Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, v === null ? null : unescapeDollars(v)]));
   const used = new Set<string>();

@@ -162,7 +162,15 @@ export function importDatastore(
   const kept = data?.type === 'volume' && data.source ? volumeOf(data.source) : undefined;
   if (kept) spec.volume = kept.name;
   for (const [i, v] of (svc.volumes ?? []).entries()) {
-    if (v === data && kept)
+    if (v === data && kept && v.target !== dataDirs[found.engine])
+      // PostgreSQL 18 images keep data under /var/lib/postgresql/18/docker; wharf's postgres reads the volume's root
+      acc.changed(
+        `${p}.volumes[${i}]`,
+        `${at}.volume`,
+        `the data volume, backed up daily${kept.reused ? ': the same Docker volume' : ''}, mounted at ${dataDirs[found.engine]} ` +
+          `(Compose: ${v.target}, data under <major>/docker): move an existing volume's data to its root before \`wharf up\``,
+      );
+    else if (v === data && kept)
       acc.kept(`${p}.volumes[${i}]`, `${at}.volume`, `the data volume, backed up daily${kept.reused ? ': the same Docker volume' : ''}`);
     else if (v === data)
       acc.changed(

@@ -75,7 +75,12 @@ export function importDatastore(
         `${at}.version`,
         `${svc.image} -> ${found.engine} ${found.version}: wharf runs its own ${found.engine}:${found.version} image (same engine and major version)`,
       );
-  } else acc.changed(`${p}.image`, `${at}.engine`, `${svc.image} has no version tag: wharf's pinned ${found.engine} image is used`);
+  } else
+    acc.changed(
+      `${p}.image`,
+      `${at}.engine`,
+      `${svc.image} has no version (untagged or :latest): wharf's pinned ${found.engine} image is used`,
+    );
 
   const env = Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, v === null ? null : unescapeDollars(v)]));
   const used = new Set<string>();
@@ -157,7 +162,15 @@ export function importDatastore(
   const kept = data?.type === 'volume' && data.source ? volumeOf(data.source) : undefined;
   if (kept) spec.volume = kept.name;
   for (const [i, v] of (svc.volumes ?? []).entries()) {
-    if (v === data && kept)
+    if (v === data && kept && v.target !== dataDirs[found.engine])
+      // PostgreSQL 18 images keep data under /var/lib/postgresql/18/docker; wharf's postgres reads the volume's root
+      acc.changed(
+        `${p}.volumes[${i}]`,
+        `${at}.volume`,
+        `the data volume, backed up daily${kept.reused ? ': the same Docker volume' : ''}, mounted at ${dataDirs[found.engine]} ` +
+          `(Compose: ${v.target}, data under <major>/docker): move an existing volume's data to its root before \`wharf up\``,
+      );
+    else if (v === data && kept)
       acc.kept(`${p}.volumes[${i}]`, `${at}.volume`, `the data volume, backed up daily${kept.reused ? ': the same Docker volume' : ''}`);
     else if (v === data)
       acc.changed(

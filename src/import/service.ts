@@ -4,7 +4,7 @@ import type { Account } from './account.js';
 import type { ComposeService } from './compose-schema.js';
 import { importEnv, settleSecretEnv, type EnvContext } from './env.js';
 import { importHealth, type MovedValue } from './health.js';
-import { specSize, unescapeDollars } from './values.js';
+import { FLOATING_WHY, floatingImage, specSize, unescapeDollars } from './values.js';
 
 export interface ServiceContext extends EnvContext {
   projectDir: string;
@@ -72,13 +72,12 @@ export function importService(src: string, name: string, svc: ComposeService, ct
     if (Object.keys(args).length) (out.build as Record<string, unknown>).args = args;
     acc.kept(`${p}.build`, `${at}.build`);
     if (svc.image) acc.changed(`${p}.image`, null, `Wharf tags the image it builds itself (${svc.image} is not used)`);
-  } else if (svc.image?.endsWith(':latest')) {
-    // the same reference Compose pulls; wharf check refuses an explicit :latest and warns on an untagged one
-    out.image = svc.image.slice(0, -':latest'.length);
-    acc.changed(`${p}.image`, `${at}.image`, `${out.image} (":latest" is implied; \`wharf check\` warns until you pin a version tag)`);
   } else if (svc.image) {
-    out.image = svc.image;
-    acc.kept(`${p}.image`, `${at}.image`);
+    const image = floatingImage(svc.image);
+    out.image = image.ref;
+    if (image.ref !== svc.image) acc.changed(`${p}.image`, `${at}.image`, `${image.ref}: ${FLOATING_WHY}`);
+    else if (image.floating) acc.kept(`${p}.image`, `${at}.image`, `untagged: ${FLOATING_WHY}`);
+    else acc.kept(`${p}.image`, `${at}.image`);
   }
 
   // Ports: the first published HTTP port becomes the service port and an edge route.

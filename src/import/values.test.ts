@@ -1,7 +1,7 @@
 // Compose's canonical values as the spec's: names, Go durations, byte counts, password-like keys.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasUrlPassword, passwordLikeKey, specDuration, specSize, unescapeDollars, wharfName } from './values.js';
+import { floatingImage, hasUrlPassword, passwordLikeKey, specDuration, specSize, unescapeDollars, wharfName } from './values.js';
 import { dataEngineOf } from './datastores.js';
 
 test('Compose names become wharf names', () => {
@@ -24,8 +24,17 @@ test('Go durations and byte counts', () => {
 });
 
 test('password-like keys and values', () => {
-  for (const k of ['DB_PASSWORD', 'SESSION_SECRET', 'API_KEY', 'GITHUB_TOKEN', 'MYSQL_ROOT_PASSWD']) assert.ok(passwordLikeKey(k), k);
-  for (const k of ['DB_PASSWORD_FILE', 'DB_HOST', 'LOG_LEVEL']) assert.ok(!passwordLikeKey(k), k);
+  for (const k of [
+    'DB_PASSWORD',
+    'SESSION_SECRET',
+    'API_KEY',
+    'GITHUB_TOKEN',
+    'MYSQL_ROOT_PASSWD',
+    'N8N_ENCRYPTION_KEY',
+    'JWT_SIGNING_KEY',
+  ])
+    assert.ok(passwordLikeKey(k), k);
+  for (const k of ['DB_PASSWORD_FILE', 'DB_HOST', 'LOG_LEVEL', 'SORT_KEY']) assert.ok(!passwordLikeKey(k), k);
   assert.ok(hasUrlPassword('postgres://u:p@db/x'));
   assert.ok(!hasUrlPassword('https://example.com/a@b'));
   assert.equal(unescapeDollars('a $$HOME $${X}'), 'a $HOME ${X}');
@@ -37,4 +46,16 @@ test('official datastore images and their major version', () => {
   assert.deepEqual(dataEngineOf('mariadb:10.11'), { engine: 'mariadb', version: '10.11' });
   assert.deepEqual(dataEngineOf('redis'), { engine: 'redis', version: undefined });
   assert.equal(dataEngineOf('bitnami/postgresql:16'), undefined);
+});
+
+test('an image with no version is written untagged whether the source said :latest or nothing; a digest pins it', () => {
+  assert.deepEqual(floatingImage('nginx:latest'), { ref: 'nginx', floating: true });
+  assert.deepEqual(floatingImage('nginx'), { ref: 'nginx', floating: true });
+  assert.deepEqual(floatingImage('localhost:5000/team/app:latest'), { ref: 'localhost:5000/team/app', floating: true });
+  assert.deepEqual(floatingImage('localhost:5000/team/app'), { ref: 'localhost:5000/team/app', floating: true });
+  assert.deepEqual(floatingImage('nginx:1.27'), { ref: 'nginx:1.27', floating: false });
+  assert.deepEqual(floatingImage('nginx:latest@sha256:' + 'a'.repeat(64)), {
+    ref: 'nginx:latest@sha256:' + 'a'.repeat(64),
+    floating: false,
+  });
 });

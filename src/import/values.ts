@@ -54,10 +54,29 @@ export function specSize(v: string | number): string | undefined {
 /** Compose writes a literal `$` as `$$` in its canonical output; the spec holds the plain value. */
 export const unescapeDollars = (s: string) => s.replaceAll('$$', '$');
 
-const PASSWORD_KEY = /(pass(word|wd|phrase)?|secret|token|api_?key|access_?key|private_?key|credential|auth_?key|salt|_pw$|^pw$)/i;
+// a key named for what it protects (N8N_ENCRYPTION_KEY), not any *_KEY: SORT_KEY is no secret, and the app must read NAME_FILE
+const PASSWORD_KEY = new RegExp(
+  '(pass(word|wd|phrase)?|secret|token|api_?key|access_?key|private_?key|credential|auth_?key|salt|_pw$|^pw$' +
+    '|(encryption|signing|master|session|jwt|cookie|hmac)_?key)',
+  'i',
+);
 
 /** An environment variable whose value is a secret by its name (not *_FILE: that holds a path). */
 export const passwordLikeKey = (k: string) => PASSWORD_KEY.test(k) && !/_FILE$/i.test(k);
 
 /** A URL with a password in it (scheme://user:password@host). */
 export const hasUrlPassword = (v: string) => /^[a-z][a-z0-9+.-]*:\/\/[^/@\s:]*:[^/@\s]+@/i.test(v);
+
+/**
+ * One rule for an image with no version: untagged and `:latest` are the same pull, written untagged (the form
+ * `wharf check` accepts, with a warning; it refuses an explicit `:latest`). A digest pins it: kept verbatim.
+ */
+export function floatingImage(image: string): { ref: string; floating: boolean } {
+  if (image.includes('@')) return { ref: image, floating: false };
+  const last = image.slice(image.lastIndexOf('/') + 1);
+  if (last.endsWith(':latest')) return { ref: image.slice(0, -':latest'.length), floating: true };
+  return { ref: image, floating: !last.includes(':') };
+}
+
+export const FLOATING_WHY =
+  'no version tag, written untagged (":latest" is implied and the same image is pulled); pin a tag, `wharf check` warns';

@@ -3,7 +3,7 @@
 // the spec passes `wharf check` and its render passes `docker compose config`; every service
 // survives (as a service, a database or cache, or the edge); each image is kept or its change is
 // explained; no secret-looking value of the input is left in wharf.yaml.
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { assertChecksAndRenders, assertCoversEveryKey, composeConfig, wharf, type Account } from '../support/import-cli.js';
 import { repoRoot } from '../support/templates.js';
+import { floatingImage } from '../../src/import/values.js';
 
 const corpus = join(repoRoot, 'test/fixtures/import-corpus');
 const projects = readdirSync(corpus).filter((n) => statSync(join(corpus, n)).isDirectory());
@@ -46,63 +47,75 @@ const leaks = (s: string, secret: string) => s === secret || (!/^[a-z]+$/.test(s
 
 const table: string[][] = [];
 
-for (const name of projects) {
-  test(`corpus ${name}: imports, every key accounted for, checks, renders, every service kept, no secret in wharf.yaml`, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wharf-corpus-'));
-    try {
-      cpSync(join(corpus, name), dir, { recursive: true });
-      const config = await composeConfig(dir);
-      const r = await wharf(['import', 'compose', '--json', '--dir', dir]);
-      if (r.code !== 0) {
-        table.push([name, 'refused', r.text.split('\n')[0]!]);
-        assert.equal(r.code, 2, `not a clean refusal: ${r.text}`);
-        return;
-      }
-      const account = JSON.parse(r.text) as Account;
-      assertCoversEveryKey(config, account);
-      const spec = parse(readFileSync(join(dir, 'wharf.yaml'), 'utf8')) as Record<string, any>;
-      for (const [src, svc] of Object.entries(config.services as Record<string, any>)) {
-        const n = account.components[src];
-        assert.ok(n !== undefined, `${src}: not in the import's service map`);
-        if (n === null) {
-          assert.ok(spec.proxy, `${src} replaced by the edge, but the spec has no proxy`);
-          continue;
+// Each project waits mostly on `docker compose` processes: four at a time keep the file inside its test:fast budget.
+describe('corpus', { concurrency: 4 }, () => {
+  for (const name of projects) {
+    test(`corpus ${name}: imports, every key accounted for, checks, renders, every service kept, no secret in wharf.yaml`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'wharf-corpus-'));
+      try {
+        cpSync(join(corpus, name), dir, { recursive: true });
+        const config = await composeConfig(dir);
+        const r = await wharf(['import', 'compose', '--json', '--dir', dir]);
+        if (r.code !== 0) {
+          table.push([name, 'refused', r.text.split('\n')[0]!]);
+          assert.equal(r.code, 2, `not a clean refusal: ${r.text}`);
+          return;
         }
-        const runs = spec.services?.[n] ?? spec.databases?.[n] ?? spec.caches?.[n];
-        assert.ok(runs, `${src} did not survive (no ${n} in the spec)`);
-        const image = account.fields.find((f) => f.path === `services.${src}.image`);
-        if (svc.image && !svc.build) {
-          assert.ok(image, `${src}: its image is not in the account`);
-          if (image.outcome === 'kept' && spec.services?.[n]) assert.equal(spec.services[n].image, svc.image, `${src}: image kept`);
-          else if (image.outcome !== 'kept') assert.ok(image.why.length > 10, `${src}: image change not explained`);
+        const account = JSON.parse(r.text) as Account;
+        assertCoversEveryKey(config, account);
+        const spec = parse(readFileSync(join(dir, 'wharf.yaml'), 'utf8')) as Record<string, any>;
+        for (const [src, svc] of Object.entries(config.services as Record<string, any>)) {
+          const n = account.components[src];
+          assert.ok(n !== undefined, `${src}: not in the import's service map`);
+          if (n === null) {
+            assert.ok(spec.proxy, `${src} replaced by the edge, but the spec has no proxy`);
+            continue;
+          }
+          const runs = spec.services?.[n] ?? spec.databases?.[n] ?? spec.caches?.[n];
+          assert.ok(runs, `${src} did not survive (no ${n} in the spec)`);
+          const image = account.fields.find((f) => f.path === `services.${src}.image`);
+          if (svc.image && !svc.build) {
+            assert.ok(image, `${src}: its image is not in the account`);
+            if (image.outcome === 'kept' && spec.services?.[n]) assert.equal(spec.services[n].image, svc.image, `${src}: image kept`);
+            else if (image.outcome !== 'kept') assert.ok(image.why.length > 10, `${src}: image change not explained`);
+            // one rule for an image with no version: written untagged, whether the source said :latest or nothing
+            if (spec.services?.[n] && floatingImage(svc.image).floating) {
+              assert.equal(spec.services[n].image, floatingImage(svc.image).ref, `${src}: ${svc.image} not written untagged`);
+              assert.match(image.why, /no version tag, written untagged/, `${src}: the account does not say the image floats`);
+            }
+          }
         }
+        assert.deepEqual(
+          account.differences.filter((d) => d.aspect === 'missing' || d.aspect === 'image'),
+          [],
+          'no service lost, no image changed without a word in the account',
+        );
+        const scalars = strings(spec);
+        for (const v of secretLooking(config, dir))
+          assert.ok(!scalars.some((s) => leaks(s, v)), `${name}: a secret-looking value is left in wharf.yaml`);
+        await assertChecksAndRenders(dir);
+        table.push([
+          name,
+          account.counts.dropped ? 'with drops' : 'imported',
+          `${account.counts.kept}/${account.counts.changed}/${account.counts.dropped}`,
+        ]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
-      assert.deepEqual(
-        account.differences.filter((d) => d.aspect === 'missing' || d.aspect === 'image'),
-        [],
-        'no service lost, no image changed without a word in the account',
-      );
-      const scalars = strings(spec);
-      for (const v of secretLooking(config, dir))
-        assert.ok(!scalars.some((s) => leaks(s, v)), `${name}: a secret-looking value is left in wharf.yaml`);
-      await assertChecksAndRenders(dir);
-      table.push([
-        name,
-        account.counts.dropped ? 'with drops' : 'imported',
-        `${account.counts.kept}/${account.counts.changed}/${account.counts.dropped}`,
-      ]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-}
+    });
+  }
+});
 
-test('the corpus holds at least 30 projects, each with its source and licence', () => {
+test('the corpus holds projects of at least 30 different repositories, each with its source and licence', () => {
   assert.ok(projects.length >= 30, `${projects.length} projects`);
   for (const n of projects) {
     const source = readFileSync(join(corpus, n, 'SOURCE'), 'utf8');
     for (const key of ['repository:', 'path:', 'commit:', 'licence:']) assert.ok(source.includes(key), `${n}/SOURCE has no ${key}`);
   }
-  // the README's corpus table, from this run (project, outcome, kept/changed/dropped)
-  console.log(['| project | outcome | kept/changed/dropped |', '|---|---|---|', ...table.map((r) => `| ${r.join(' | ')} |`)].join('\n'));
+  const repo = (n: string) => /github\.com\/(\S+)/.exec(readFileSync(join(corpus, n, 'SOURCE'), 'utf8'))?.[1] ?? '?';
+  const repos = new Set(projects.map(repo));
+  assert.ok(repos.size >= 30, `only ${repos.size} different repositories`);
+  // the README's corpus table, from this run (project, its repository, outcome, kept/changed/dropped)
+  const rows = table.sort((a, b) => a[0]!.localeCompare(b[0]!)).map(([n, ...rest]) => `| ${[n, repo(n!), ...rest].join(' | ')} |`);
+  console.log(['| project | source | outcome | kept/changed/dropped |', '|---|---|---|---|', ...rows].join('\n'));
 });

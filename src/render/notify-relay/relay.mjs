@@ -14,6 +14,7 @@ const rank = { critical: 3, warning: 2, info: 1 };
 const NTFY_PRIORITY = [5, 4, 3, 2];
 const NTFY_TAGS = ['rotating_light', 'warning', 'information_source', 'white_check_mark'];
 const GOTIFY_PRIORITY = [8, 5, 2, 1];
+const MAX_TEXT = 3500;
 
 const readSecret = (file) => readFileSync(file, 'utf8').trim();
 
@@ -38,7 +39,9 @@ function message(p) {
     .join('\n\n');
   const top = Math.max(0, ...firing.map((a) => rank[a.labels?.severity] ?? 0));
   const level = p.status === 'resolved' ? 3 : top === 3 ? 0 : top === 2 ? 1 : 2;
-  return { title, text: text || title, level };
+  // ntfy turns a message over 4096 bytes into an attachment: a long group is cut, not lost
+  const clipped = text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}\n... (${alerts.length} alerts in all)` : text;
+  return { title, text: clipped || title, level };
 }
 
 /** A URL's user:password as a Basic header, and the URL without them (fetch refuses them). */

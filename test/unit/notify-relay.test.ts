@@ -3,12 +3,14 @@
 // a receiver list that names secret files, never their contents.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parse, stringify } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { parseSpecText } from '../../src/spec/load.js';
 import { buildPlan } from '../../src/plan/build.js';
 import { renderAll } from '../../src/render/index.js';
 import { planEdges } from '../../src/render/k8s/network.js';
 import { k8sView } from '../../src/render/k8s/view.js';
+import { renderK8s } from '../../src/render/k8s/index.js';
+import { k8sSchemaErrors } from '../support/k8s-schema.js';
 import { templateText } from '../support/templates.js';
 
 const SECRETS = { 'ntfy-url': { file: './s/ntfy' }, 'gotify-token': { file: './s/gotify' }, 'mx-token': { file: './s/mx' } };
@@ -72,8 +74,16 @@ test('relayed receivers: Alertmanager posts to the notify-relay, which alone mou
     tokenFile: '/run/secrets/mx-token',
     room: '!ops:example.org',
   });
-  // on k8s: the relay is a workload, and the only peer that may reach it is Alertmanager
-  assert.ok(k8sView(plan).components.some((c) => c.name === 'notify-relay'));
+  // on k8s: the relay is a workload (valid against the API's schema), and only Alertmanager may reach it
+  const manifests = renderK8s(plan).find((f) => f.path.endsWith('/notify-relay.yaml'))!;
+  const docs = parseAllDocuments(manifests.contents).map((d) => d.toJSON() as Record<string, unknown>);
+  for (const kind of ['ConfigMap', 'Deployment', 'Service'])
+    assert.ok(
+      docs.some((d) => d.kind === kind),
+      kind,
+    );
+  for (const d of docs) assert.deepEqual(k8sSchemaErrors(d), [], String(d.kind));
+  assert.ok(!manifests.contents.includes('gotify.example.com/'), 'no secret file content');
   assert.deepEqual(
     planEdges(k8sView(plan)).filter((e) => e.to === 'notify-relay'),
     [{ from: 'alertmanager', to: 'notify-relay', port: 9095, why: 'depends-on' }],

@@ -6,7 +6,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { join, resolve } from 'node:path';
@@ -30,6 +30,17 @@ const backupScripts = {
         resolveDir: backupDir,
       };
     });
+  },
+};
+
+// The notify relay's script (src/render/notify-relay/relay.mjs) is shipped as its text.
+const relayScript = {
+  name: 'relay-script',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]render[\\/]notify-relay[\\/]scripts\.ts$/ }, (args) => ({
+      contents: `export const relayScript = ${JSON.stringify(readFileSync(join(resolve(args.path, '..'), 'relay.mjs'), 'utf8'))};\n`,
+      loader: 'js',
+    }));
   },
 };
 
@@ -79,7 +90,7 @@ await build({
   logLevel: 'warning',
   legalComments: 'none',
   loader: { '.sh': 'text' },
-  plugins: [backupScripts, schemaModule],
+  plugins: [backupScripts, relayScript, schemaModule],
 });
 
 // A config loaded as CommonJS (a project without "type": "module") requires 'wharf'.
@@ -94,7 +105,7 @@ await build({
   logLevel: 'warning',
   legalComments: 'none',
   loader: { '.sh': 'text' },
-  plugins: [backupScripts],
+  plugins: [backupScripts, relayScript],
 });
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');

@@ -9,6 +9,7 @@ export type Role =
   | 'cache'
   | 'prometheus'
   | 'alertmanager'
+  | 'notify-relay'
   | 'grafana'
   | 'node-exporter'
   | 'cadvisor'
@@ -58,7 +59,8 @@ export type ConfigBundle =
   | 'haproxy-config'
   | 'backup-scripts'
   | 'acme-scripts'
-  | 'pitr-scripts';
+  | 'pitr-scripts'
+  | 'notify-relay';
 
 export type Mount =
   /** a named volume of the plan */

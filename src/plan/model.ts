@@ -124,7 +124,7 @@ export interface Volume {
 
 export interface Receiver {
   name: string;
-  type: 'webhook' | 'email' | 'slack' | 'discord' | 'msteams' | 'telegram' | 'pushover';
+  type: 'webhook' | 'email' | 'slack' | 'discord' | 'msteams' | 'telegram' | 'pushover' | 'ntfy' | 'gotify' | 'matrix';
   severities: Array<'critical' | 'warning' | 'info'>;
   url?: string;
   to?: string;
@@ -139,6 +139,12 @@ export interface Receiver {
   channel?: string;
   /** Telegram chat */
   chatId?: number;
+  /** ntfy, Gotify, Matrix (sent by the notify-relay): the server or topic URL when it is not a secret */
+  serverUrl?: string;
+  /** Matrix room id */
+  room?: string;
+  /** file of the access or application token, in the notify-relay container (ntfy: optional) */
+  tokenFile?: string;
 }
 
 export interface AlertOverride {

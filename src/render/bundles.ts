@@ -15,6 +15,7 @@ const paths: Record<ConfigBundle, string> = {
   'backup-scripts': 'backup',
   'acme-scripts': 'acme',
   'pitr-scripts': 'pitr',
+  'notify-relay': 'notify-relay',
 };
 
 /** The rendered file, or the directory of rendered files, of a bundle. */

@@ -8,6 +8,7 @@ import { renderAlertmanager } from './alertmanager/index.js';
 import { renderBackup } from './backup/index.js';
 import { renderPitr } from './pitr/index.js';
 import { renderAcme } from './acme/index.js';
+import { renderNotifyRelay } from './notify-relay/index.js';
 import { renderCompose } from './compose/index.js';
 import { renderGrafana } from './grafana/index.js';
 import { renderHAProxy } from './haproxy/index.js';
@@ -59,6 +60,7 @@ const configRenderers: Array<{ name: string; applies: (p: Plan) => boolean; rend
   { name: 'backup', applies: (p) => p.backups.length > 0, render: renderBackup },
   { name: 'pitr', applies: (p) => p.backups.some((j) => j.pointInTime), render: renderPitr },
   { name: 'acme', applies: (p) => !!p.tls.acme, render: renderAcme },
+  { name: 'notify-relay', applies: (p) => p.components.some((c) => c.role === 'notify-relay'), render: renderNotifyRelay },
   { name: 'grafana', applies: (p) => p.monitoring.enabled && p.components.some((c) => c.role === 'grafana'), render: renderGrafana },
 ];
 

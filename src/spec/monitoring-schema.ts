@@ -56,7 +56,41 @@ export const receiverSchema = z.discriminatedUnion('type', [
     severity,
   }),
   z.strictObject({ type: z.literal('pushover'), name, userKeySecret: name, tokenSecret: name, severity }),
+  // -- notify: no Alertmanager integration: sent by the notify-relay component (README "Notifications") --
+  z
+    .strictObject({
+      type: z.literal('ntfy'),
+      name,
+      url: plainUrl('urlSecret').optional().describe('topic URL, e.g. https://ntfy.sh/my-alerts'),
+      urlSecret: name.optional().describe('secret holding the topic URL (an unguessable topic is a credential)'),
+      tokenSecret: name.optional().describe('secret holding an ntfy access token (sent as a Bearer token)'),
+      severity,
+    })
+    .refine((r) => (r.url === undefined) !== (r.urlSecret === undefined), { message: 'set one of url or urlSecret', path: ['url'] }),
+  z.strictObject({
+    type: z.literal('gotify'),
+    name,
+    url: plainUrl('tokenSecret').describe('Gotify server URL, e.g. https://gotify.example.com'),
+    tokenSecret: name.describe('secret holding the Gotify application token'),
+    severity,
+  }),
+  z.strictObject({
+    type: z.literal('matrix'),
+    name,
+    homeserver: plainUrl('tokenSecret').describe('homeserver URL, e.g. https://matrix.example.org'),
+    room: z
+      .string()
+      .regex(/^![^:\s]+:[^\s]+$/, 'should be a room id such as !abcdef:example.org')
+      .describe('room id (!...:server) the bot has joined'),
+    tokenSecret: name.describe("secret holding the bot's access token"),
+    severity,
+  }),
 ]);
+
+/** Receivers Alertmanager has no integration for: it posts them to the notify-relay component. */
+export const relayReceiverTypes = ['ntfy', 'gotify', 'matrix'] as const;
+export type RelayReceiverType = (typeof relayReceiverTypes)[number];
+export const isRelayType = (t: string): t is RelayReceiverType => (relayReceiverTypes as readonly string[]).includes(t);
 
 /** The user secrets a receiver reads, mounted into Alertmanager under /run/secrets. */
 export function receiverSecretNames(r: z.infer<typeof receiverSchema>): string[] {
@@ -69,6 +103,11 @@ export function receiverSecretNames(r: z.infer<typeof receiverSchema>): string[]
       return [r.botTokenSecret];
     case 'pushover':
       return [r.tokenSecret, r.userKeySecret];
+    case 'ntfy':
+      return [r.urlSecret, r.tokenSecret].filter((x): x is string => x !== undefined);
+    case 'gotify':
+    case 'matrix':
+      return [r.tokenSecret];
     default:
       return [r.webhookSecret];
   }

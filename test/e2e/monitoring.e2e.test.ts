@@ -9,8 +9,10 @@
 // inhibits that database's other alerts; and that the always-firing Watchdog reaches the
 // heartbeat path of the hook every interval, never the human receiver, and nothing else reaches
 // the heartbeat; a failed backup run (repository unreadable) delivers BackupFailed and the next
-// good run resolves it; a stopped exporter reports its database unwatched; a corrupt metrics file delivers NodeTextfileScrapeError until removed.
-import { after, before, describe, test } from 'node:test';
+// good run resolves it; the deploy of `wharf up` and the failed backup each send exactly one event
+// message to each receiver (the webhook, and ntfy's JSON publish through the notify relay, both
+// at the hook); a stopped exporter reports its database unwatched; a corrupt metrics file delivers NodeTextfileScrapeError until removed.
+import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
@@ -37,8 +39,11 @@ import {
   waitFor,
   durationSeconds,
   HEARTBEAT_PATH,
+  NTFY_TOPIC,
+  type Delivered,
   type Hook,
 } from './support/monitoring.js';
+import { backupEvents, deployWithEvent } from '../../src/ops/events.js';
 import { randomBytes } from 'node:crypto';
 
 const skip = dockerSkipReason() ?? false;
@@ -58,6 +63,33 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
   let am: string;
   let host: string;
   const diag = () => monitoringDiagnostics(s, hook);
+
+  /** One message of the event at each receiver: the webhook's alert and the relay's ntfy publish. */
+  async function exactlyOneEvent(t: TestContext, mark: number, kind: string): Promise<void> {
+    const alertname = `Wharf${kind.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase())}`;
+    const of = (d: Delivered[]) => ({
+      webhook: d.slice(mark).filter((x) => x.labels.wharf_event === kind),
+      ntfy: d.slice(mark).filter((x) => x.status === 'message' && String(x.message?.title).includes(alertname)),
+    });
+    const t0 = Date.now();
+    await waitFor(
+      `${kind} at the webhook and through the relay`,
+      async () => {
+        const e = of(await hook.read());
+        return e.webhook.length && e.ntfy.length ? true : undefined;
+      },
+      30_000,
+      250,
+      diag,
+    );
+    const took = Date.now() - t0;
+    await new Promise((r) => setTimeout(r, 3000)); // a second copy would have come by now (group_wait 0s)
+    const e = of(await hook.read());
+    assert.equal(e.webhook.length, 1, `one ${kind} alert at the webhook: ${JSON.stringify(e.webhook)}`);
+    assert.equal(e.ntfy.length, 1, `one ${kind} message through the relay: ${JSON.stringify(e.ntfy)}`);
+    assert.equal(e.ntfy[0]!.message!.topic, NTFY_TOPIC);
+    t.diagnostic(`${kind}: one message per receiver, ${took} ms after it was posted`);
+  }
 
   before(async () => {
     s = await createStack('api', `wharf-mon-e2e-${randomBytes(3).toString('hex')}`, monitoringEdit(testProfile));
@@ -204,7 +236,7 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
     assert.ok(beats.every((b) => b.status === 'firing'));
   });
 
-  test('a killed API replica: APIDown reaches the webhook firing, and resolved after wharf up', async (t) => {
+  test('a killed API replica: APIDown reaches the webhook firing, and resolved after wharf up, whose deploy sends one event per receiver', async (t) => {
     const victim = await containerOf(s, 'api', 2);
     const mark = (await hook.read()).length;
     const t0 = Date.now();
@@ -222,8 +254,12 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
       `APIDown delivered ${detect} ms after docker kill ${victim.name} (for ${testProfile.alertFor}, scrape ${testProfile.scrapeInterval}, group_wait ${testProfile.groupWait})`,
     );
     const t1 = Date.now();
-    const u = await up(s.ctx, { build: false, timeoutMs: 120_000 });
+    // as `wharf up` runs it: the deploy that recreates the replica posts one deploy event
+    const mark2 = (await hook.read()).length;
+    const { result: u, event } = await deployWithEvent(s.ctx, () => up(s.ctx, { build: false, timeoutMs: 120_000 }));
     assert.equal(u.services.find((x) => x.service === 'api')?.healthy, 3, JSON.stringify(u.services));
+    assert.deepEqual(event, { posted: true });
+    await exactlyOneEvent(t, mark2, 'deploy-finished');
     const resolved = await waitFor(
       'APIDown resolved at the webhook',
       async () => findDelivery(await hook.read(), mark, 'APIDown', 'resolved', { job: 'api', component: 'api' }),
@@ -358,7 +394,7 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
     t.diagnostic(`${fired.labels.alertname} resolved ${resolved.at - t1} ms after wharf up began`);
   });
 
-  test('a backup that fails: BackupFailed reaches the webhook, and resolves with the next good backup', async (t) => {
+  test('a backup that fails: one backup-failed event per receiver, BackupFailed reaches the webhook and resolves with the next good backup', async (t) => {
     const { backupNow, stackBackupExecutor } = await import('../../src/ops/backup.js');
     const ex = await stackBackupExecutor(s.ctx);
     const job = s.ctx.plan.backups.find((b) => b.target === 'db')!;
@@ -381,10 +417,13 @@ describe('monitoring on the real engine: live dashboard queries, alerts delivere
     try {
       t0 = Date.now();
       const runs = await backupNow(ex, { target: 'db' });
-      assert.ok(runs.length > 0 && runs.every((r) => !r.ok), JSON.stringify(runs));
+      assert.ok(runs.length === 1 && runs.every((r) => !r.ok), JSON.stringify(runs));
+      // as `wharf backup` reports it: one backup-failed event per failed job
+      assert.deepEqual(await backupEvents(s.ctx, runs), [{ posted: true }]);
     } finally {
       await repoConfigs(true);
     }
+    await exactlyOneEvent(t, mark, 'backup-failed');
     const fired = await waitFor(
       'BackupFailed firing at the webhook',
       async () => findDelivery(await hook.read(), mark, 'BackupFailed', 'firing', { backup: job.name, target: 'db' }),

@@ -6,7 +6,8 @@ import type { Component, Monitoring, Receiver, Route, ScrapeJob, Secret, Volume 
 import { deepCopy } from '../copy.js';
 import { componentDefaults, copy, health, wgetProbe } from './common.js';
 import { Size } from '../../spec/units.js';
-import { receiverSecretNames } from '../../spec/monitoring-schema.js';
+import { isRelayType, receiverSecretNames } from '../../spec/monitoring-schema.js';
+import { planNotifyRelay, RELAY_NAME } from './notify-relay.js';
 
 export function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, volumes: Volume[], routes: Route[]): Component[] {
   const m = stack.monitoring;
@@ -41,11 +42,13 @@ export function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, vol
   });
   volumes.push({ name: 'alertmanager-data', component: 'alertmanager', purpose: 'Alertmanager silences and notification log' });
   const hb = m.alerts.heartbeat;
-  const receiverSecrets = [...new Set([...m.alerts.receivers.flatMap(receiverSecretNames), ...(hb?.urlSecret ? [hb.urlSecret] : [])])];
+  const native = m.alerts.receivers.filter((r) => !isRelayType(r.type));
+  const receiverSecrets = [...new Set([...native.flatMap(receiverSecretNames), ...(hb?.urlSecret ? [hb.urlSecret] : [])])];
+  const relay = planNotifyRelay(stack);
   // A URL held in a secret is not known here: it may be outside the stack.
   const inStack = (url: string | undefined) => url !== undefined && /^https?:\/\/[a-z0-9-]+(:\d+)?\//.test(url);
-  const externalReceivers =
-    m.alerts.receivers.some((r) => r.type !== 'webhook' || !inStack(r.url)) || (hb !== undefined && !inStack(hb.url));
+  const externalReceivers = native.some((r) => r.type !== 'webhook' || !inStack(r.url)) || (hb !== undefined && !inStack(hb.url));
+  if (relay) out.push(relay);
   out.push({
     ...componentDefaults(),
     name: 'alertmanager',
@@ -62,6 +65,8 @@ export function planMonitoring(stack: Stack, addSecret: (s: Secret) => void, vol
       { type: 'volume', source: 'alertmanager-data', target: '/alertmanager', readOnly: false },
     ],
     secrets: receiverSecrets.map((s) => ({ secret: s, target: `/run/secrets/${s}` })),
+    // the relay's receivers are webhooks to it: it should be there when the first alert goes out
+    dependsOn: relay ? [{ name: RELAY_NAME, on: 'started' }] : [],
     healthcheck: health(wgetProbe(9093, '/-/ready')),
     resources: { cpus: 0.1, memory: Size.parse('64M') },
     metrics: { job: 'alertmanager', port: 9093, path: '/metrics' },
@@ -208,6 +213,19 @@ export function planReceiver(r: SpecReceiver): Receiver {
       return { ...base, type: 'telegram', chatId: r.chatId, secretFile: secretPath(r.botTokenSecret) };
     case 'pushover':
       return { ...base, type: 'pushover', secretFile: secretPath(r.tokenSecret), userKeyFile: secretPath(r.userKeySecret) };
+    // files in the notify-relay container: secretFile a topic URL, tokenFile a token
+    case 'ntfy':
+      return {
+        ...base,
+        type: 'ntfy',
+        serverUrl: r.url,
+        secretFile: r.urlSecret ? secretPath(r.urlSecret) : undefined,
+        tokenFile: r.tokenSecret ? secretPath(r.tokenSecret) : undefined,
+      };
+    case 'gotify':
+      return { ...base, type: 'gotify', serverUrl: r.url, tokenFile: secretPath(r.tokenSecret) };
+    case 'matrix':
+      return { ...base, type: 'matrix', serverUrl: r.homeserver, room: r.room, tokenFile: secretPath(r.tokenSecret) };
     default:
       return { ...base, type: r.type, secretFile: secretPath(r.webhookSecret) };
   }

@@ -1,12 +1,14 @@
 // plan -> alertmanager/alertmanager.yml: routes by severity, grouping, inhibition,
 // receivers from the spec. Secrets stay in files (url_file, api_url_file, webhook_url_file,
-// bot_token_file, token_file, user_key_file, auth_password_file), never in this file.
+// bot_token_file, token_file, user_key_file, auth_password_file), never in this file; ntfy,
+// Gotify and Matrix go through the notify-relay, which alone mounts their tokens.
 import type { Plan, Receiver } from '../../plan/model.js';
 import { generatedHeader, toYaml, type RenderedFile } from '../files.js';
 import { alertCatalogue, WATCHDOG_ALERT } from '../prometheus/catalogue.js';
 import { byCodeUnit } from '../../plan/sort.js';
 import { promqlRegex, promqlString } from '../../escape/promql.js';
 import { eventReceiver, eventRoute } from './events.js';
+import { isRelayed, relayUrl } from '../notify-relay/index.js';
 
 /** Receiver that drops what no configured receiver takes. */
 export const NULL_RECEIVER = 'null';
@@ -132,6 +134,8 @@ function receiverConfig(r: Receiver): Record<string, unknown> {
     // A plain url has no credentials (the schema refuses them); one that has is read from a secret file.
     return { name: r.name, webhook_configs: [{ ...webhookTarget(r.url, r.secretFile), send_resolved: true, max_alerts: 0 }] };
   }
+  // ntfy, Gotify, Matrix: Alertmanager's webhook to the notify-relay, which holds their tokens
+  if (isRelayed(r)) return { name: r.name, webhook_configs: [{ url: relayUrl(r.name), send_resolved: true, max_alerts: 0 }] };
   const native = nativeReceiver(r);
   if (native) return native;
   if (r.type === 'email') {

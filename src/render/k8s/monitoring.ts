@@ -6,6 +6,7 @@
 //     (the kubelet's /metrics/cadvisor); nodes are cluster-wide, so this one cannot be a Role.
 // alertmanager.yml holds no secret (receivers read theirs from files: SOPS Secrets mounted
 // like every other secret), so it is a ConfigMap too.
+import { renderNotifyRelay } from '../notify-relay/index.js';
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { ConfigMap, ServiceAccount } from 'kubernetes-models/v1';
@@ -35,6 +36,7 @@ export function k8sConfigFiles(view: Plan, namespaceOf: (c: string) => string): 
     );
   }
   if (has('alertmanager')) files.push(...renderAlertmanager(view));
+  if (has('notify-relay')) files.push(...renderNotifyRelay(view));
   if (has('grafana')) files.push(...renderGrafana(view));
   if (has('backup')) files.push(...renderBackup(view));
   return files.sort((a, b) => byCodeUnit(a.path, b.path));

@@ -26,6 +26,7 @@ export const RENDERED_ROLES: ReadonlySet<Role> = new Set<Role>([
   'exporter',
   'prometheus',
   'alertmanager',
+  'notify-relay',
   'grafana',
   'node-exporter',
   'backup',

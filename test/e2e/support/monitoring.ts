@@ -35,6 +35,8 @@ export const testProfile: MonitoringProfile = {
 /** The alias the webhook container answers to on the monitoring network, and its port. */
 export const HOOK_ALIAS = 'hook';
 export const HOOK_PORT = 8080;
+/** The ntfy topic the relay publishes to on the hook (ntfy's JSON publish posts to /). */
+export const NTFY_TOPIC = 'wharf-events';
 /** The path of the hook that stands for the heartbeat service (the human receiver posts to /). */
 export const HEARTBEAT_PATH = '/heartbeat';
 
@@ -58,7 +60,11 @@ export function monitoringEdit(p: MonitoringProfile = testProfile): (spec: Recor
         groupWait: p.groupWait,
         groupInterval: p.groupInterval,
         repeatInterval: p.repeatInterval,
-        receivers: [{ type: 'webhook', name: 'test', url: `http://${HOOK_ALIAS}:${HOOK_PORT}/` }],
+        receivers: [
+          { type: 'webhook', name: 'test', url: `http://${HOOK_ALIAS}:${HOOK_PORT}/` },
+          // through the notify relay, as ntfy's JSON publish to the hook (recorded as a message)
+          { type: 'ntfy', name: 'phone', url: `http://${HOOK_ALIAS}:${HOOK_PORT}/${NTFY_TOPIC}` },
+        ],
         heartbeat: { url: `http://${HOOK_ALIAS}:${HOOK_PORT}${HEARTBEAT_PATH}`, interval: p.heartbeatInterval },
         overrides: Object.fromEntries(profileAlerts.map((a) => [a, { for: p.alertFor }])),
       },
@@ -71,8 +77,10 @@ export interface Delivered {
   at: number;
   /** the request path: which receiver sent it */
   path: string;
-  status: 'firing' | 'resolved';
+  /** message: a body that is not Alertmanager's (the relay's ntfy publish, in `message`) */
+  status: 'firing' | 'resolved' | 'message';
   labels: Record<string, string>;
+  message?: Record<string, unknown>;
   startsAt: string;
   endsAt: string;
 }
@@ -88,7 +96,9 @@ http.createServer((req, res) => {
     req.on('end', () => {
       const at = Date.now();
       try {
-        for (const a of JSON.parse(b).alerts || []) got.push({ at, path: req.url, status: a.status, labels: a.labels, startsAt: a.startsAt, endsAt: a.endsAt });
+        const j = JSON.parse(b);
+        if (!Array.isArray(j.alerts)) got.push({ at, path: req.url, status: 'message', labels: {}, message: j });
+        for (const a of j.alerts || []) got.push({ at, path: req.url, status: a.status, labels: a.labels, startsAt: a.startsAt, endsAt: a.endsAt });
       } catch (e) { got.push({ at, path: req.url, status: 'invalid', labels: {}, error: String(e) }); }
       res.end('ok');
     });

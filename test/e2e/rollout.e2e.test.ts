@@ -3,6 +3,8 @@
 // through the published edge while the API is rolled by `up` (env change, a rebuilt image
 // tag, replicas 3 -> 5 -> 2), by `rollout`, rolled back, and rolled to a version that never
 // gets healthy. Every request must succeed; no container of an unchanged service restarts.
+// Day two on the same stack: `logs` merges the replicas and follows a rollout with the
+// generated password the API prints masked, and beforeRollout hooks (a failing one, a migration).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -15,9 +17,13 @@ import { run } from '../../src/engine/run.js';
 import { prepare } from '../../src/ops/prepare.js';
 import { edgeOf, edgeServers, FORCED_DRAIN, FORCED_MAINT } from '../../src/ops/edge-admission.js';
 import { readRevisions } from '../../src/ops/revisions.js';
+import { HookError } from '../../src/ops/hooks.js';
+import { normalTime, type LogLine } from '../../src/ops/log-merge.js';
+import { readLogs } from '../../src/ops/logs.js';
 import { rollback } from '../../src/ops/rollback.js';
 import { rollout, RolloutError } from '../../src/ops/rollout.js';
 import { up } from '../../src/ops/up.js';
+import { followLogs, leaks, MASKED_URL, oneOffs, PRINT_PASSWORD_EXIT, sql, wharf } from './support/day-two.js';
 import { dockerSkipReason, ensureTestImages } from './support/images.js';
 import { nginxImage } from './support/nginx.js';
 import { createStack, type E2EStack } from './support/stack.js';
@@ -83,6 +89,11 @@ describe('zero-downtime rollouts on Compose behind HAProxy', { skip, timeout: 1_
       .map((c) => c.id)
       .sort();
   const others = ['web', 'db', 'cache', 'proxy'];
+  /** The replica numbers of the running api containers, and when each started. */
+  const apiReplicas = async () =>
+    (await listContainers(ctx.engine, run))
+      .filter((c) => c.service === 'api' && c.state === 'running')
+      .map((c) => ({ replica: ctx.engine.replica(c), startedAt: normalTime(c.startedAt) }));
 
   before(async () => {
     const [, nginx] = await Promise.all([ensureTestImages({ progress: null }), nginxImage()]);
@@ -102,6 +113,7 @@ describe('zero-downtime rollouts on Compose behind HAProxy', { skip, timeout: 1_
             // declared so after 10 s + 5 x 2 s instead of 20 s + 5 x 5 s
             health: { path: '/health', interval: '2s', startPeriod: '10s' },
             uses: ['db', 'cache'],
+            env: { LOG_DATABASE_URL: '1' },
           },
           web: { image: nginx, port: 8080, replicas: 2, user: 'www-data', routes: [{ host: hosts.web }], health: { path: '/' } },
         },
@@ -205,11 +217,44 @@ describe('zero-downtime rollouts on Compose behind HAProxy', { skip, timeout: 1_
     );
   });
 
-  test('wharf rollout forces new containers with no change, under load', async (t) => {
+  test('logs: the 3 replicas merged in time order, each line attributed, the generated password only as ***', async () => {
+    const lines: LogLine[] = [];
+    const r = await readLogs(ctx, { services: ['api'], tail: 'all' }, (l) => void lines.push(l));
+    const live = (await apiReplicas()).map((x) => x.replica).sort();
+    assert.equal(live.length, 3);
+    assert.deepEqual(r.failed, []);
+    assert.deepEqual([...new Set(lines.map((l) => l.replica))].sort(), live.sort());
+    assert.ok(lines.every((l) => l.service === 'api' && l.node === null && /^\d{4}-.{24}Z$/.test(l.time)));
+    assert.deepEqual(
+      lines.map((l) => l.time),
+      lines.map((l) => l.time).sort(),
+      'merged in time order',
+    );
+    for (const n of live)
+      assert.ok(
+        lines.some((l) => l.replica === n && MASKED_URL.test(l.line)),
+        `replica ${n} printed the URL, masked`,
+      );
+    assert.deepEqual(leaks(ctx, lines), []);
+  });
+
+  test("exec and run through the CLI: wharf exits with the command's code, the password it prints masked, no one-off left", async () => {
+    const e = await wharf(s.specPath, 'exec', 'api', '--', 'node', '-e', PRINT_PASSWORD_EXIT, '7');
+    const r = await wharf(s.specPath, 'run', 'api', '--', 'node', '-e', PRINT_PASSWORD_EXIT, '5');
+    assert.deepEqual([e.exitCode, e.stdout, r.exitCode, r.stdout], [7, '***', 5, '***'], `${e.stderr}\n${r.stderr}`);
+    assert.deepEqual(await oneOffs(ctx), []);
+  });
+
+  test('wharf rollout forces new containers with no change, under load, followed by logs --follow', async (t) => {
     const oldApi = await apiIds();
+    const old = await apiReplicas();
     const keep = await fingerprints(others);
+    const follow = followLogs(ctx, ['api']);
     const { value: r, api, web } = await underLoad(() => rollout(ctx, ['api']));
-    t.diagnostic(`forced rollout: ${summary('api route', api)}; ${summary('web route', web)}; ${r.durationMs} ms`);
+    const { lines, result } = await follow.stop();
+    t.diagnostic(
+      `forced rollout: ${summary('api route', api)}; ${summary('web route', web)}; ${r.durationMs} ms; followed ${lines.length} lines`,
+    );
     assert.deepEqual(failed(api), []);
     assert.deepEqual(failed(web), []);
     assert.deepEqual(await fingerprints(others), keep);
@@ -219,6 +264,21 @@ describe('zero-downtime rollouts on Compose behind HAProxy', { skip, timeout: 1_
       now.filter((id) => oldApi.includes(id)),
       [],
     );
+    // the old replicas' lines until they stopped, the new ones' from their first line: all of them attributed
+    assert.deepEqual(result.failed, []);
+    for (const o of old)
+      assert.ok(
+        lines.some((l) => l.replica === o.replica && /shutting down/.test(l.line)),
+        `old replica ${o.replica} stopping`,
+      );
+    for (const n of await apiReplicas()) {
+      const own = lines.filter((l) => l.replica === n.replica && l.time >= n.startedAt);
+      assert.ok(
+        own.some((l) => /wharf api listening/.test(l.line)) && own.some((l) => MASKED_URL.test(l.line)),
+        `new replica ${n.replica}`,
+      );
+    }
+    assert.deepEqual(leaks(ctx, lines), []);
   });
 
   test('a version that never gets healthy: the new replicas are removed, the old keep serving, the error names the service and its logs', async (t) => {
@@ -282,5 +342,59 @@ describe('zero-downtime rollouts on Compose behind HAProxy', { skip, timeout: 1_
       },
       { ...o, replicas: 2 },
     );
+  });
+
+  test('a failing beforeRollout hook: nothing replaced, the old replicas serve with 0 failed requests, its output masked', async (t) => {
+    await respec((spec) => {
+      spec.services.api.env = { ...spec.services.api.env, RELEASE: '2' };
+      spec.services.api.hooks = { beforeRollout: ['node', '-e', PRINT_PASSWORD_EXIT, '3'] };
+    });
+    const oldApi = await apiIds();
+    const keep = await fingerprints(others);
+    const {
+      value: err,
+      api,
+      web,
+    } = await underLoad(() =>
+      up(ctx, { timeoutMs: 240_000, build: false }).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
+    t.diagnostic(`failing hook: ${summary('api route', api)}; ${summary('web route', web)}`);
+    assert.ok(err instanceof HookError, String(err));
+    assert.equal(err.exitCode, 3);
+    assert.match(err.message, /beforeRollout hook of api failed \(exit 3\).*old replicas keep serving\n\*\*\*$/s);
+    assert.deepEqual(failed(api), [], summary('api route', api));
+    assert.deepEqual(failed(web), [], summary('web route', web));
+    assert.deepEqual(await apiIds(), oldApi, 'the old replicas are the ones running');
+    assert.deepEqual(await fingerprints(others), keep);
+  });
+
+  test("a migration hook (the API's own `migrate`) creates its table before any new replica starts, 0 failed requests", async (t) => {
+    // the schema as before the API's first migration: only the hook can create it again before the new replicas start
+    await sql(ctx, 'api', 'DROP TABLE items; DELETE FROM schema_migrations');
+    await respec((spec) => {
+      spec.services.api.hooks = { beforeRollout: ['node', '/app/server.js', 'migrate'] };
+    });
+    const output: string[] = [];
+    const onProgress = (e: { kind: string; line?: string }) => void (e.kind === 'output' && e.line && output.push(e.line));
+    const { value: r, api, web } = await underLoad(() => up(ctx, { timeoutMs: 240_000, build: false, onProgress }));
+    t.diagnostic(
+      `migration hook: ${summary('api route', api)}; ${summary('web route', web)}; ${r.rollouts.map((x) => `${x.durationMs} ms`).join()}`,
+    );
+    assert.deepEqual(failed(api), [], summary('api route', api));
+    assert.deepEqual(failed(web), [], summary('web route', web));
+    assert.ok(output.includes('api beforeRollout: schema migrations applied: 1'), output.join('\n'));
+    const applied = await sql(
+      ctx,
+      'api',
+      `SELECT to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') FROM schema_migrations WHERE version = 1`,
+    );
+    assert.equal(await sql(ctx, 'api', "SELECT to_regclass('items') IS NOT NULL"), 't');
+    const started = await apiReplicas();
+    assert.equal(started.length, 2);
+    for (const n of started)
+      assert.ok(normalTime(applied) < n.startedAt, `table created at ${applied}, replica ${n.replica} started ${n.startedAt}`);
   });
 });

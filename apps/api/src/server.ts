@@ -1,5 +1,6 @@
 // Entry point: validate config (exit 2 on error), connect, listen, migrate in the background
 // (readiness stays 503 until done), and shut down gracefully on SIGTERM/SIGINT.
+// `node server.js migrate` only applies the migrations and exits (a release hook runs it).
 import pino from 'pino';
 import { buildApp, type AppState } from './app.js';
 import { createCache } from './cache.js';
@@ -19,8 +20,29 @@ function readConfig(): Config {
   }
 }
 
+/** The connection URL with its password, as a careless application logs it (LOG_DATABASE_URL=1, tests only). */
+function databaseUrl(c: Config['db']): string {
+  const scheme = c.driver === 'mysql' ? 'mysql' : 'postgres';
+  return `${scheme}://${encodeURIComponent(c.user)}:${encodeURIComponent(c.password)}@${c.host}:${c.port}/${encodeURIComponent(c.database)}`;
+}
+
+/** Applies the schema migrations once: exit 0 when done, 1 when they fail (no retry: the caller decides). */
+async function migrateOnly(config: Config): Promise<void> {
+  const db = createDb(config.db, () => {});
+  try {
+    const applied = await db.migrate();
+    process.stdout.write(applied.length ? `schema migrations applied: ${applied.join(', ')}\n` : 'schema up to date\n');
+  } catch (err) {
+    process.stderr.write(`schema migration failed: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  } finally {
+    await db.close().catch(() => undefined);
+  }
+}
+
 async function main(): Promise<void> {
   const config = readConfig();
+  if (process.argv[2] === 'migrate') return migrateOnly(config);
   // Asynchronous destination: log lines written under load are batched into few write()s instead
   // of one synchronous write per line (a large share of the per-request CPU otherwise).
   const dest = pino.destination({ dest: 1, sync: false });
@@ -134,6 +156,8 @@ async function main(): Promise<void> {
     },
     'wharf api listening',
   );
+  // wharf's tests show that `wharf logs` masks a secret an application prints: never set it in production
+  if (process.env.LOG_DATABASE_URL === '1') logger.warn({ url: databaseUrl(config.db) }, 'LOG_DATABASE_URL=1: the database URL');
   void migrate(0);
 }
 

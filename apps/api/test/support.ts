@@ -50,9 +50,9 @@ function baseEnv(extra: Record<string, string>): Record<string, string> {
   return { ...env, ...extra };
 }
 
-/** Runs the built server to completion (for config errors): exit code and output. */
-export function runServerSync(env: Record<string, string>, timeoutMs = 10_000) {
-  const r = spawnSync(process.execPath, [buildServer()], { env: baseEnv(env), encoding: 'utf8', timeout: timeoutMs });
+/** Runs the built server to completion (config errors, `migrate`): exit code and output. */
+export function runServerSync(env: Record<string, string>, timeoutMs = 10_000, args: string[] = []) {
+  const r = spawnSync(process.execPath, [buildServer(), ...args], { env: baseEnv(env), encoding: 'utf8', timeout: timeoutMs });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -51,6 +51,7 @@ function setup(opts: { failJob?: string; snaps?: typeof SNAPS } = {}) {
   if (!r.stack) throw new Error(JSON.stringify(r.issues));
   const plan = buildPlan(r.stack);
   const calls: string[] = [];
+  const lists: string[] = [];
   const services: ServiceControl = {
     stop: async (names) => void calls.push(`stop ${names.join(' ')}`),
     start: async (names) => void calls.push(`start ${names.join(' ')}`),
@@ -70,6 +71,7 @@ function setup(opts: { failJob?: string; snaps?: typeof SNAPS } = {}) {
       timedOut: false,
     });
     if (name === 'list') {
+      lists.push(job!);
       const list = (snaps[job!] ?? []).map((s) => ({ ...s, short_id: s.id.slice(0, 8) }));
       return done({ job, backup: { status: 1 }, verify: {}, snapshots: list });
     }
@@ -83,11 +85,11 @@ function setup(opts: { failJob?: string; snaps?: typeof SNAPS } = {}) {
     services,
     script: (n, args, describe) => ({ argv: [`/backup/bin/${n}.sh`, ...args], describe }),
   };
-  return { ex, calls };
+  return { ex, calls, lists };
 }
 
 test('--all restores every job from its latest snapshot (safety snapshots never count), volumes and caches first', async () => {
-  const { ex, calls } = setup();
+  const { ex, calls, lists } = setup();
   let asked: string[] = [];
   const r = await restoreAll(ex, { confirm: (items) => ((asked = items.map((i) => `${i.job} ${i.snapshot.id[0]}`)), true) });
   assert.ok(r.ok);
@@ -111,6 +113,8 @@ test('--all restores every job from its latest snapshot (safety snapshots never 
     'restore db 2',
     'start web',
   ]);
+  // each job listed once: the restores reuse the snapshot chosen up front
+  assert.deepEqual(lists.sort(), ['cache', 'db', 'uploads']);
 });
 
 test('--all --to takes the newest snapshot of each job at or before the moment', async () => {

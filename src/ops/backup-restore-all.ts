@@ -71,6 +71,7 @@ export async function restoreAll(
     const r = await restoreBackup(ex, {
       target: it.job,
       snapshot: it.snapshot.id,
+      listed: it.snapshot,
       noSafety: opts.noSafety,
       confirm: () => true,
       onProgress: opts.onProgress,

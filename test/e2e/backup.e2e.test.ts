@@ -25,6 +25,7 @@ import {
 import { renderBackup } from '../../src/render/backup/index.js';
 import { renderCompose } from '../../src/render/compose/index.js';
 import { ensureSecrets } from '../../src/secrets/generate.js';
+import { phaseLine } from '../../src/cli/format/units.js';
 import { restoreAll } from '../../src/ops/backup-restore-all.js';
 import { startDockerHost } from './support/docker-host.js';
 import { dockerSkipReason, ensureTestImages, repoRoot } from './support/images.js';
@@ -185,6 +186,7 @@ describe('backups in containers (PostgreSQL + backup service, real engine)', { s
         const tr = performance.now();
         r = await restoreAll(await stackBackupExecutor(ctx2), { confirm: () => true });
         console.log(`# restore --all on the new engine: ${((performance.now() - tr) / 1000).toFixed(1)} s`);
+        for (const x of r.results) console.log(`#   ${x.job}: ${phaseLine(x.phases ?? [])}`);
       } finally {
         if (saved === undefined) delete process.env.DOCKER_HOST;
         else process.env.DOCKER_HOST = saved;

@@ -4,7 +4,7 @@
 // healthy (what the edge waits for). Floor: raw pg_restore inside the db container plus a
 // restart of the app until healthy. Run it from a checkout of main too for the baseline
 // (the file only uses ops and render APIs both have).
-// Usage: flock /tmp/wharf-docker.lock npx tsx bench/backup/rto.ts   (BENCH_ROUNDS=3)
+// Usage: flock /tmp/wharf-docker.lock npx tsx bench/backup/rto.ts   (BENCH_ROUNDS=3, BENCH_MB=1: table size)
 import { execa } from 'execa';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,8 @@ import { planFromYaml, postgresSpec } from '../../test/unit/backup-harness.js';
 import { median } from '../stats.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
+// the items table's size on disk; a row of this shape takes ~110 bytes with its index
+const MB = Number(process.env.BENCH_MB ?? '1');
 const project = `pitr-rto${process.pid}`;
 const images = await ensureTestImages({ only: ['postgres', 'restic'] });
 const backupImage = `wharf-test/backup:${images.restic!.split(':')[1]}`;
@@ -64,8 +66,9 @@ try {
   console.error(`${project}: up`);
   await compose('up', '-d', '--wait');
   await sql(
-    "CREATE TABLE items (id bigserial PRIMARY KEY, name text, body text); INSERT INTO items (name, body) SELECT 'item ' || g, md5(g::text) FROM generate_series(1, 1000) g",
+    `CREATE TABLE items (id bigserial PRIMARY KEY, name text, body text); INSERT INTO items (name, body) SELECT 'item ' || g, md5(g::text) FROM generate_series(1, ${Math.max(1, Math.round((MB * 1024 ** 2) / 110))}) g`,
   );
+  const bytes = Number(await sql("SELECT pg_total_relation_size('items')"));
   const ex = { ...(await stackBackupExecutor(ctx)), services: engineServiceControl(ctx) };
   const backups: number[] = [];
   const restores: number[] = [];
@@ -110,7 +113,7 @@ try {
   }
   const s = (xs: number[]) => `${(median(xs) / 1000).toFixed(1)} s`;
   console.log(
-    `${ROUNDS} rounds, medians; app healthcheck interval ${api.healthcheck!.interval}; Docker ${(await execa('docker', ['version', '-f', '{{.Server.Version}}'])).stdout}`,
+    `${ROUNDS} rounds, medians; items table ${(bytes / 1024 ** 2).toFixed(1)} MB; app healthcheck interval ${api.healthcheck!.interval}; Docker ${(await execa('docker', ['version', '-f', '{{.Server.Version}}'])).stdout}`,
   );
   console.log(`wharf backup db (through docker exec): ${s(backups)}`);
   console.log(`wharf restore db in place (stop app, safety snapshot, restore, check, app healthy): ${s(restores)}`);

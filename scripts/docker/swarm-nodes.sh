@@ -8,6 +8,7 @@
 #                                                  # {localRef: refTheNodesPull}
 #   scripts/docker/swarm-nodes.sh status           # the fixture as JSON, or exit 1 when it is not up
 #   scripts/docker/swarm-nodes.sh down             # remove nodes, registry and network
+#   scripts/docker/swarm-nodes.sh node-image       # build (if needed) and print the node image (one-engine hosts)
 #
 # Nodes run without --privileged (this VM withholds CAP_SYS_RESOURCE, so it always fails):
 # every capability but SYS_RESOURCE, no seccomp/apparmor confinement, unmasked system
@@ -220,5 +221,6 @@ case "$cmd" in
   push) push "$@" ;;
   status) status ;;
   down) down ;;
+  node-image) image_for "$here/swarm/node" node; echo ;;
   *) sed -n '2,12p' "$0" >&2; exit 2 ;;
 esac

@@ -85,6 +85,8 @@ export async function restoreBackup(
     onProgress?: ProgressFn;
     /** how long restarted services may take to become healthy */
     healthTimeoutMs?: number;
+    /** the snapshot, already listed by the caller (restore --all): no second listing */
+    listed?: SnapshotInfo;
   },
 ): Promise<RestoreResult> {
   const jobs = selectJobs(ex.plan, opts.target);
@@ -107,17 +109,8 @@ export async function restoreBackup(
   const want = opts.snapshot ?? 'latest';
   if (want !== 'latest' && !/^[0-9a-f]{8,64}$/.test(want))
     throw new BackupError(`--snapshot should be a snapshot id (8-64 hex digits) or latest, not "${want}"`);
-  const [listing] = await listBackups(ex, { target: j.name });
-  if (!listing || !listing.ok) throw new BackupError(`cannot list the snapshots of ${j.name}: ${listing?.error ?? 'unknown error'}`);
-  const candidates = listing.snapshots.filter((s) => (want === 'latest' ? !s.safety : s.id.startsWith(want)));
-  const snap = candidates[0];
-  if (!snap)
-    throw new BackupError(
-      want === 'latest'
-        ? `backup ${j.name} has no snapshot yet: run \`wharf backup ${j.name}\``
-        : `backup ${j.name} has no snapshot ${want}`,
-    );
-  if (want !== 'latest' && candidates.length > 1) throw new BackupError(`snapshot id ${want} is ambiguous: give more digits`);
+  const known = opts.listed?.job === j.name && (want === 'latest' || opts.listed.id.startsWith(want)) ? opts.listed : undefined;
+  const snap = known ?? (await findSnapshot(ex, j, want));
   const found: PhaseTime = { phase: 'find', ms: Math.round(performance.now() - t0) };
   const req: RestoreRequest = {
     job: j.name,
@@ -157,6 +150,21 @@ export async function restoreBackup(
   };
   if (scratch) return toResult(await runScript(ex, j.name, ex.script('restore', args, describe, 12 * 3600_000), opts.onProgress));
   return restoreInPlace(ex, j, stops, args, describe, toResult, { ...opts, found });
+}
+
+async function findSnapshot(ex: BackupExecutor, j: BackupJob, want: string): Promise<SnapshotInfo> {
+  const [listing] = await listBackups(ex, { target: j.name });
+  if (!listing || !listing.ok) throw new BackupError(`cannot list the snapshots of ${j.name}: ${listing?.error ?? 'unknown error'}`);
+  const candidates = listing.snapshots.filter((s) => (want === 'latest' ? !s.safety : s.id.startsWith(want)));
+  const snap = candidates[0];
+  if (!snap)
+    throw new BackupError(
+      want === 'latest'
+        ? `backup ${j.name} has no snapshot yet: run \`wharf backup ${j.name}\``
+        : `backup ${j.name} has no snapshot ${want}`,
+    );
+  if (want !== 'latest' && candidates.length > 1) throw new BackupError(`snapshot id ${want} is ambiguous: give more digits`);
+  return snap;
 }
 
 /**

@@ -1,12 +1,15 @@
-// Backups on the real Docker Engine: the plan's db and backup services only (rendered by
-// renderCompose and renderBackup, secrets by ensureSecrets), run with Compose from the e2e
-// substitute images; the ops functions drive `compose exec -T backup …`.
+// Backups on the real Docker Engine: the plan's db, cache, files (a volume) and backup services
+// only (rendered by renderCompose and renderBackup, secrets by ensureSecrets), run with Compose
+// from the e2e substitute images; the ops functions drive `compose exec -T backup …`. Disaster
+// recovery: the same stack on a second, empty engine (Docker-in-Docker) from the spec, the
+// exported secrets and a copy of the repository, brought back by restore --all.
 // The whole api template's backup (items through the API, volume destroyed, restored) runs on
 // the stack of stack.e2e.test.ts, which brings that template up anyway.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { composeContext, type OpsContext } from '../../src/engine/context.js';
@@ -22,11 +25,22 @@ import {
 import { renderBackup } from '../../src/render/backup/index.js';
 import { renderCompose } from '../../src/render/compose/index.js';
 import { ensureSecrets } from '../../src/secrets/generate.js';
-import { dockerSkipReason, ensureTestImages } from './support/images.js';
+import { phaseLine } from '../../src/cli/format/units.js';
+import { restoreAll } from '../../src/ops/backup-restore-all.js';
+import { startDockerHost } from './support/docker-host.js';
+import { dockerSkipReason, ensureTestImages, repoRoot } from './support/images.js';
 import { planFromYaml, postgresSpec } from '../unit/backup-harness.js';
 import { quietSchedule } from '../support/schedule.js';
 
 const skip = dockerSkipReason() ?? false;
+const FILES_SERVICE = `  files:
+    image: example/files:1
+    port: 8080
+    volumes:
+      - name: uploads
+        target: /data
+        backup: { schedule: "0 3 1 1 *" }
+`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('backups in containers (PostgreSQL + backup service, real engine)', { skip, timeout: 900_000 }, () => {
@@ -47,26 +61,54 @@ describe('backups in containers (PostgreSQL + backup service, real engine)', { s
     assert.fail('db not healthy');
   };
 
-  before(async () => {
-    const images = await ensureTestImages({ only: ['postgres', 'restic'] });
-    // the substitute keeps restic's ENTRYPOINT like the official image; wharf's backup image resets it
-    const backupImage = `wharf-test/backup:${images.restic!.split(':')[1]}`;
-    await execa('docker', ['build', '-q', '-t', backupImage, '-'], { input: `FROM ${images.restic}\nENTRYPOINT []\n` });
-    dir = mkdtempSync(join(tmpdir(), 'wharf-bk-e2e-'));
-    const spec = `${postgresSpec({ keepLast: 5, schedule: quietSchedule() }).replace('name: bk', `name: ${project}`)}images:\n  postgres: ${images.postgres}\n  restic: ${backupImage}\n`;
-    writeFileSync(join(dir, 'wharf.yaml'), spec);
+  // the plan's db, cache, files (a volume) and backup services, rendered into a project
+  const renderInto = (project: string, spec: string) => {
     const plan = planFromYaml(spec);
-    plan.components = plan.components.filter((c) => c.name === 'db' || c.name === 'backup');
-    plan.volumes = plan.volumes.filter((v) => v.component === 'db' || v.component === 'backup');
+    const keep = ['db', 'cache', 'files', 'backup'];
+    plan.components = plan.components.filter((c) => keep.includes(c.name));
+    plan.volumes = plan.volumes.filter((v) => keep.includes(v.component));
     plan.networks = plan.networks.filter((n) => n.name === 'backend');
-    const out = join(dir, '.wharf', 'compose');
+    // the volume's owner: a process holding the volume, no port, running is healthy
+    Object.assign(
+      plan.components.find((c) => c.name === 'files')!,
+      {
+        image: 'local/debian:bookworm',
+        command: ['sleep', 'infinity'],
+        networks: ['backend'],
+        ports: [],
+        secrets: [],
+        user: undefined,
+        healthcheck: undefined,
+      },
+    );
+    const out = join(project, '.wharf', 'compose');
     mkdirSync(out, { recursive: true });
     for (const f of [...renderCompose(plan), ...renderBackup(plan)]) {
       mkdirSync(join(out, f.path, '..'), { recursive: true });
       writeFileSync(join(out, f.path), f.contents, { mode: f.mode ?? 0o644 });
     }
+    ensureBackupDirs(plan, project);
+    return { plan, out };
+  };
+  let spec: string;
+  let imageRefs: string[];
+
+  before(async () => {
+    const images = await ensureTestImages({ only: ['postgres', 'redis', 'restic'] });
+    // the substitute keeps restic's ENTRYPOINT like the official image; wharf's backup image resets it
+    const backupImage = `wharf-test/backup:${images.restic!.split(':')[1]}`;
+    await execa('docker', ['build', '-q', '-t', backupImage, '-'], { input: `FROM ${images.restic}\nENTRYPOINT []\n` });
+    imageRefs = [images.postgres!, images.redis!, backupImage, 'local/debian:bookworm'];
+    dir = mkdtempSync(join(tmpdir(), 'wharf-bk-e2e-'));
+    spec =
+      postgresSpec({ keepLast: 5, schedule: quietSchedule() })
+        .replace('name: bk', `name: ${project}`)
+        .replace('services:\n', `services:\n${FILES_SERVICE}`) +
+      `caches:\n  cache: { engine: redis, persistence: true, backup: { schedule: "${quietSchedule()}" } }\n` +
+      `images:\n  postgres: ${images.postgres}\n  redis: ${images.redis}\n  restic: ${backupImage}\n`;
+    writeFileSync(join(dir, 'wharf.yaml'), spec);
+    const { plan, out } = renderInto(dir, spec);
     await ensureSecrets(plan, join(dir, '.wharf', 'secrets'), dir);
-    ensureBackupDirs(plan, dir);
     ctx = await composeContext({ plan, outDir: out, projectDir: dir, secretsDir: join(dir, '.wharf', 'secrets'), prefer: 'v2' });
     await compose('up', '-d');
     await waitHealthy();
@@ -96,6 +138,73 @@ describe('backups in containers (PostgreSQL + backup service, real engine)', { s
     assert.ok(r.ok, r.error);
     assert.equal(r.verified, true);
     assert.equal(await sql("SELECT string_agg(id || ':' || name || ':' || price, ',' ORDER BY id) FROM items"), before);
+  });
+
+  it('disaster recovery: an empty engine given the spec, the exported secrets and the repository; restore --all brings back db, cache and volume', async () => {
+    const t0 = performance.now();
+    const redis = (h: (...a: string[]) => ReturnType<typeof compose>, cmd: string) =>
+      h('exec', '-T', 'cache', 'sh', '-c', `REDISCLI_AUTH="$(cat /run/secrets/cache-password)" redis-cli --no-auth-warning ${cmd}`);
+    const items = "SELECT string_agg(id || ':' || name || ':' || price, ',' ORDER BY id) FROM items";
+    await redis(compose, 'SET dr:key "kept across hosts"');
+    await compose('exec', '-T', 'files', 'sh', '-c', 'echo uploaded > /data/report.txt');
+    const rows = await sql(items);
+    assert.ok(rows.length > 100);
+    for (const b of await backupNow(ex)) assert.ok(b.ok, `${b.job}: ${b.error}`);
+    const pass = randomBytes(18).toString('base64');
+    const wharf = (cwd: string, ...a: string[]) =>
+      execa(process.execPath, [join(repoRoot, 'bin', 'wharf.js'), ...a], { cwd, env: { NO_COLOR: '1', WHARF_EXPORT_PASSPHRASE: pass } });
+    // what is kept off the host: the encrypted secrets file; the repository is copied as a bucket would be reachable
+    const away = mkdtempSync(join(tmpdir(), 'wharf-dr-away-'));
+    const newDir = mkdtempSync(join(tmpdir(), 'wharf-dr-'));
+    const host = await startDockerHost(`plan-dr${process.pid}`, newDir);
+    try {
+      await wharf(dir, 'secrets', 'export', '--out', join(away, 'secrets.age'));
+      await host.load(imageRefs);
+      writeFileSync(join(newDir, 'wharf.yaml'), spec);
+      cpSync(join(dir, '.wharf', 'backups'), join(newDir, '.wharf', 'backups'), { recursive: true });
+      const imported = await wharf(newDir, 'secrets', 'import', join(away, 'secrets.age'));
+      assert.match(imported.stdout, /secret files written/);
+      const { plan, out } = renderInto(newDir, spec);
+      const env = { DOCKER_HOST: host.dockerHost };
+      const there = (...args: string[]) => execa('docker', ['compose', '-p', project, '-f', 'compose.yaml', ...args], { cwd: out, env });
+      await there('up', '-d', '--wait');
+      const psql = async (q: string) =>
+        (await there('exec', '-T', 'db', 'psql', '-X', '-At', '-U', 'wharf', '-d', 'wharf', '-c', q)).stdout.trim();
+      assert.equal(await psql("SELECT count(*) FROM pg_tables WHERE tablename = 'items'"), '0', 'the new host starts empty');
+      // the ops drive that engine as the CLI would with DOCKER_HOST set
+      const saved = process.env.DOCKER_HOST;
+      process.env.DOCKER_HOST = host.dockerHost;
+      let r: Awaited<ReturnType<typeof restoreAll>>;
+      try {
+        const ctx2 = await composeContext({
+          plan,
+          outDir: out,
+          projectDir: newDir,
+          secretsDir: join(newDir, '.wharf', 'secrets'),
+          prefer: 'v2',
+        });
+        const tr = performance.now();
+        r = await restoreAll(await stackBackupExecutor(ctx2), { confirm: () => true });
+        console.log(`# restore --all on the new engine: ${((performance.now() - tr) / 1000).toFixed(1)} s`);
+        for (const x of r.results) console.log(`#   ${x.job}: ${phaseLine(x.phases ?? [])}`);
+      } finally {
+        if (saved === undefined) delete process.env.DOCKER_HOST;
+        else process.env.DOCKER_HOST = saved;
+      }
+      assert.ok(r.ok, r.results.map((x) => `${x.job}: ${x.error ?? 'ok'}`).join('; '));
+      assert.deepEqual(
+        r.results.map((x) => `${x.job} ${x.verified}`),
+        ['uploads true', 'cache true', 'db true'],
+      );
+      assert.equal(await psql(items), rows);
+      assert.equal((await redis(there, 'GET dr:key')).stdout.trim(), 'kept across hosts');
+      assert.equal((await there('exec', '-T', 'files', 'cat', '/data/report.txt')).stdout.trim(), 'uploaded');
+    } finally {
+      await host.remove();
+      rmSync(newDir, { recursive: true, force: true });
+      rmSync(away, { recursive: true, force: true });
+      console.log(`# disaster recovery subtest: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
   });
 
   it('lists snapshots with size and verification; a verification passes, then fails loudly once the repository is corrupted', async () => {

@@ -13,6 +13,7 @@ interface Flags extends TargetFlags {
   snapshot: string;
   to?: string;
   toScratch?: boolean | string;
+  all: boolean;
   yes: boolean;
   json: boolean;
 }
@@ -21,18 +22,23 @@ export const registerRestore: Register = (program, cli) => {
   const c = program
     .command('restore')
     .description('restore a target from a snapshot (latest by default); asks first, takes a safety snapshot, checks the result')
-    .argument('<target>', 'backup job or target name')
+    .argument('[target]', 'backup job or target name')
     .addOption(fileOption())
     .addOption(hostOption())
     .option('--snapshot <id>', 'snapshot id, or latest', 'latest')
     .option('--to-scratch [name]', 'restore into a scratch database instead of the live one')
     .option('--to <time>', 'PostgreSQL with backup.pointInTime: recover the database to this RFC 3339 moment')
+    .option('--all', 'every database, cache and volume from its latest snapshot (with --to: the newest at or before it)', false)
     .option('-y, --yes', 'do not ask for confirmation', false)
     .addOption(jsonOption());
   withTargets(c, 'restore').action(
-    action(cli, async (target: string, o: Flags) => {
+    action(cli, async (target: string | undefined, o: Flags) => {
       const { io } = cli;
+      if (o.all && target !== undefined) throw new InputError(`--all restores every backup: it takes no target ("${target}")`);
+      if (!o.all && target === undefined)
+        throw new InputError('name what to restore, or pass --all', { hint: '`wharf backups` lists them' });
       const targeted = await loadTargeted('restore', o);
+      if (o.all || target === undefined) return restoreEverything(cli, o, targeted);
       requireBackupTarget(targeted.loaded.plan, target, { one: true });
       requireSnapshotId(o.snapshot);
       if (o.to !== undefined) return restoreAt(cli, target, o, targeted);
@@ -90,6 +96,41 @@ async function restoreAt(cli: Cli, target: string, o: Flags, targeted: Awaited<R
   }
   if (r.cancelled) return 'invalid';
   return r.ok && r.verified !== false ? 'ok' : 'failed';
+}
+
+/** --all: every job from its latest snapshot (or the newest at or before --to), asked once. */
+async function restoreEverything(cli: Cli, o: Flags, targeted: Awaited<ReturnType<typeof loadTargeted>>) {
+  const { io } = cli;
+  requireBackupTarget(targeted.loaded.plan, undefined);
+  if (o.toScratch !== undefined || o.snapshot !== 'latest')
+    throw new InputError('--all restores each backup in place from its own snapshot: it takes no --snapshot or --to-scratch');
+  let to: Date | undefined;
+  if (o.to !== undefined) {
+    const { parseRecoveryTarget } = await import('../../ops/pitr.js');
+    to = parseRecoveryTarget(o.to, new Date());
+  }
+  const ctx = await opsContext('restore', o, io, { render: false, loaded: targeted });
+  const { stackBackupExecutor } = await import('../../ops/backup.js');
+  const { restoreAll } = await import('../../ops/backup-restore-all.js');
+  const r = await restoreAll(await stackBackupExecutor(ctx), {
+    to,
+    onProgress: backupProgress(io, o.json),
+    confirm: (items) => {
+      const each = items.map((i) => `${i.target} (${i.kind}) from ${i.snapshot.shortId} of ${i.snapshot.time}`).join(', ');
+      const stops = [...new Set(items.flatMap((i) => i.stops.map((s) => s.service)))];
+      const safety = '; a safety snapshot of each database and volume is taken first';
+      return confirmed(io, `restore IN PLACE ${each}${safety}; stops ${stops.join(', ') || 'nothing'} in turn`, o);
+    },
+  });
+  if (o.json) io.out.log(JSON.stringify(r, null, 2));
+  else if (r.cancelled) io.out.error('restore cancelled: nothing changed');
+  else {
+    io.out.log(r.results.map(resultTable).join('\n\n'));
+    if (r.skipped.length) io.out.error(`not restored (an earlier restore failed): ${r.skipped.join(', ')}`);
+    io.out.log(`${r.results.filter((x) => x.ok).length} of ${r.results.length + r.skipped.length} restored in ${seconds(r.durationMs)}`);
+  }
+  if (r.cancelled) return 'invalid';
+  return r.ok ? 'ok' : 'failed';
 }
 
 async function ask(io: Io, req: RestoreRequest, o: Flags): Promise<boolean> {

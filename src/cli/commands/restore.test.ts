@@ -1,0 +1,42 @@
+// wharf restore --all through the CLI's boundary, in-process with a recording runner: a target
+// beside --all, neither, a snapshot or scratch with --all, or a malformed --to is exit 2 with
+// nothing run and the project unchanged.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { recordingRunner } from '../../engine/run.js';
+import { dirSnapshot, tempProject } from '../../../test/support/project.js';
+import { templateText } from '../../../test/support/templates.js';
+import { main } from '../main.js';
+
+async function wharf(spec: string, ...args: string[]) {
+  const lines: string[] = [];
+  const rec = recordingRunner((c) =>
+    c.argv.join(' ') === 'docker compose version' ? { stdout: 'Docker Compose version v2.26.1' } : undefined,
+  );
+  const out = { log: (l = '') => void lines.push(l), error: (l: string) => void lines.push(l) };
+  const code = await main(['node', 'wharf', ...args, '--file', spec], out, { runner: rec.runner, interactive: false });
+  return { code, text: lines.join('\n'), calls: rec.calls };
+}
+
+test('wharf restore: --all with a target, no target without --all, --all with --snapshot/--to-scratch, a bad --to: exit 2, nothing run', async () => {
+  const p = tempProject(templateText('api'));
+  try {
+    const before = dirSnapshot(p.dir);
+    const cases: Array<[string[], RegExp]> = [
+      [['restore', 'db', '--all'], /--all restores every backup: it takes no target \("db"\)/],
+      [['restore'], /name what to restore, or pass --all/],
+      [['restore', '--all', '--snapshot', 'abcdef12'], /--all restores each backup in place from its own snapshot/],
+      [['restore', '--all', '--to-scratch'], /--all restores each backup in place from its own snapshot/],
+      [['restore', '--all', '--to', 'yesterday'], /yesterday/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await wharf(p.spec, ...args, '--yes');
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.text}`);
+      assert.match(r.text, message);
+      assert.deepEqual(r.calls, []);
+    }
+    assert.deepEqual(dirSnapshot(p.dir), before);
+  } finally {
+    p.cleanup();
+  }
+});

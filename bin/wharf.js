@@ -1,17 +1,63 @@
 #!/usr/bin/env node
 // Runs the bundled CLI; in a source checkout without a build, the TypeScript through tsx.
-import { existsSync } from 'node:fs';
-import module from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
 
-// Node >= 22.1 keeps V8's compiled code of the bundle on disk: later runs skip most of the
-// compilation (a large part of `wharf render`'s startup). Older Node: nothing happens.
-module.enableCompileCache?.();
-
-const bundled = fileURLToPath(new URL('../dist/bundle/wharf.js', import.meta.url));
+const bundled = fileURLToPath(new URL('../dist/bundle/wharf.cjs', import.meta.url));
 if (existsSync(bundled)) {
-  await import(pathToFileURL(bundled).href);
+  run(bundled);
 } else {
   const { tsImport } = await import('tsx/esm/api');
   await tsImport(new URL('../src/cli/run.ts', import.meta.url).href, import.meta.url);
+}
+
+// Compiling the bundle is a large part of a short command's time, and Node 20 has no
+// module.enableCompileCache: keep V8's code cache of the bundle, one per command (each compiles
+// different functions), written after the first run, in a directory only this user owns.
+function run(file) {
+  const source = readFileSync(file, 'utf8');
+  const cacheFile = cachePath(file);
+  let cachedData;
+  try {
+    if (cacheFile) cachedData = readFileSync(cacheFile);
+  } catch {
+    // no cache yet
+  }
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __wharf_resolve) {${source}\n})`, {
+    filename: file,
+    cachedData,
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  if (cacheFile && (!cachedData || script.cachedDataRejected)) process.once('exit', () => saveCache(script, cacheFile));
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file), (s) => import.meta.resolve(s));
+}
+
+function cachePath(file) {
+  try {
+    const uid = process.getuid?.() ?? 0;
+    const dir = join(tmpdir(), `wharf-v8-cache-${uid}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const d = statSync(dir);
+    if (d.uid !== uid || (d.mode & 0o077) !== 0) return undefined; // someone else's: never load code from it
+    const b = statSync(file);
+    const command = /^[a-z][a-z-]{0,30}$/.test(process.argv[2] ?? '') ? process.argv[2] : 'other';
+    return join(dir, `${process.version}-${process.arch}-${b.size}-${Math.floor(b.mtimeMs)}-${command}.bin`);
+  } catch {
+    return undefined;
+  }
+}
+
+function saveCache(script, cacheFile) {
+  try {
+    const tmp = `${cacheFile}.${process.pid}`;
+    writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
+    renameSync(tmp, cacheFile);
+  } catch {
+    // a cache is an optimisation: a full disk or a read-only /tmp changes nothing else
+  }
 }

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Bundles the CLI into dist/bundle/ (code-split so lazily loaded ops stay lazy).
-// One file per chunk instead of hundreds of modules: startup is what `wharf render` costs.
+// Bundles the CLI into dist/bundle/wharf.cjs (one file instead of hundreds of modules: startup is what `wharf render` costs).
 // Also the package's public entry (`import { defineStack } from 'wharf'`) as ESM and CommonJS,
 // and its type declarations in dist/types (emitted by tsc from the one schema).
 import { build } from 'esbuild';
@@ -76,8 +75,35 @@ const schemaModule = {
 rmSync('dist/bundle', { recursive: true, force: true });
 rmSync('dist/types', { recursive: true, force: true });
 
+// The CLI: one CommonJS file that bin/wharf.js compiles with a V8 code cache (Node 20 has no
+// module.enableCompileCache): compiling ~3 MB of modules was a large part of `wharf render`'s startup.
+// import.meta.* become locals the file defines (its own URL) or bin/wharf.js passes (resolve).
 await build({
-  entryPoints: { wharf: 'src/cli/run.ts', index: 'src/index.ts' },
+  stdin: {
+    contents: "import { main } from './src/cli/main.ts'; main().then((code) => { process.exitCode = code; });",
+    resolveDir: process.cwd(),
+    sourcefile: 'src/cli/run-bundle.ts',
+    loader: 'ts',
+  },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  outfile: 'dist/bundle/wharf.cjs',
+  external: ['tsx', 'autocannon'],
+  define: { 'import.meta.url': '__wharf_url', 'import.meta.resolve': '__wharf_resolve' },
+  banner: { js: "const __wharf_url = require('node:url').pathToFileURL(__filename).href;" },
+  minify: true,
+  keepNames: true,
+  logLevel: 'warning',
+  legalComments: 'none',
+  loader: { '.sh': 'text' },
+  plugins: [backupScripts, schemaModule],
+});
+
+// The package's public entry as ESM (code-split).
+await build({
+  entryPoints: { index: 'src/index.ts' },
   bundle: true,
   platform: 'node',
   format: 'esm',

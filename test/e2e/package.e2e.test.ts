@@ -75,7 +75,7 @@ test('the tarball holds the CLI, the public API with types, templates and the re
     'package.json',
     'README.md',
     'bin/wharf.js',
-    'dist/bundle/wharf.js',
+    'dist/bundle/wharf.cjs',
     'dist/bundle/index.js',
     'dist/bundle/index.cjs',
     'dist/types/index.d.ts',

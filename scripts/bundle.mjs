@@ -98,7 +98,7 @@ await build({
   logLevel: 'warning',
   legalComments: 'none',
   loader: { '.sh': 'text' },
-  plugins: [backupScripts, schemaModule],
+  plugins: [backupScripts, relayScript, schemaModule],
 });
 
 // The package's public entry as ESM (code-split).

@@ -153,7 +153,7 @@ export async function adopt(ctx: OpsContext, record: AdoptRecord, o: { onProgres
   };
   const watches = record.ports.map((p) => ({ p, w: watchPort(p.hostIp === '0.0.0.0' ? '127.0.0.1' : p.hostIp, p.port) }));
   const replaced: AdoptResult['replaced'] = [];
-  let gaps: Array<{ p: AdoptedPort; r: Awaited<ReturnType<ReturnType<typeof watchPort>['stop']>> }> = [];
+  let gaps: Array<{ p: AdoptedPort; r: Awaited<ReturnType<ReturnType<typeof watchPort>['stop']>> }>;
   try {
     const byRole = (roles: string[]) => ctx.plan.components.filter((c) => roles.includes(c.role));
     // 1. datastores: stop-first on the same volume (a clean shutdown: PostgreSQL checkpoints)

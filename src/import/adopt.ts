@@ -89,7 +89,10 @@ export function adoptPlan(
   const stores = { ...((r.spec.databases ?? {}) as object), ...((r.spec.caches ?? {}) as object) };
   for (const [src, n] of Object.entries(r.components))
     if (n && n !== src && n in stores)
-      refusals.push({ path: `services.${src}`, message: `wharf would name it ${n}: rename the Compose service ${src} to ${n} first` });
+      refusals.push({
+        path: `services.${src}`,
+        message: `it would be named ${n} in wharf.yaml: rename the Compose service ${src} to ${n} first`,
+      });
   const addresses = [...new Set(ports.map((p) => p.hostIp))];
   if (addresses.length > 1)
     refusals.push({

@@ -5,6 +5,7 @@ import { parseDocument } from 'yaml';
 import { composeConfig } from '../engine/compose-config.js';
 import { detectCompose } from '../engine/detect.js';
 import { run, type Runner } from '../engine/run.js';
+import { docker } from '../engine/docker.js';
 import { InputError } from '../errors.js';
 import { composeProjectSchema, type ComposeProject } from './compose-schema.js';
 
@@ -75,4 +76,30 @@ export async function readComposeProject(o: ReadOptions): Promise<{ project: Com
     throw new InputError(`${where}: ${first?.path.join('.') ?? ''}: ${first?.message ?? 'unexpected Compose output'}`);
   }
   return { project: parsed.data, projectDir };
+}
+
+/** A Compose project running now, as its containers' labels tell (the directory and files it was started from). */
+export interface RunningProject {
+  name: string;
+  workingDir: string;
+  configFiles: string[];
+  /** running containers, by Compose service */
+  services: Record<string, number>;
+}
+
+export async function runningProject(name: string, runner: Runner = run): Promise<RunningProject | undefined> {
+  const ids = (await runner(docker.psIds([`label=com.docker.compose.project=${name}`], false))).stdout.split('\n').filter(Boolean);
+  if (!ids.length) return undefined;
+  const raw = JSON.parse((await runner(docker.inspect(ids))).stdout) as Array<{ Config: { Labels?: Record<string, string> } }>;
+  const labels = raw.map((c) => c.Config.Labels ?? {}).filter((l) => l['com.docker.compose.oneoff'] !== 'True');
+  const first = labels[0];
+  if (!first) return undefined;
+  const services: Record<string, number> = {};
+  for (const l of labels) services[l['com.docker.compose.service'] ?? '?'] = (services[l['com.docker.compose.service'] ?? '?'] ?? 0) + 1;
+  return {
+    name,
+    workingDir: first['com.docker.compose.project.working_dir'] ?? '',
+    configFiles: (first['com.docker.compose.project.config_files'] ?? '').split(',').filter(Boolean),
+    services,
+  };
 }

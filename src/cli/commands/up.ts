@@ -34,6 +34,10 @@ export const registerUp: Register = (program, cli) => {
       const ctx = await opsContext('up', o, io, { render: true, loaded: targeted });
       const { up } = await import('../../ops/up.js');
       const { deployWithEvent } = await import('../../ops/events.js');
+      // after `wharf import compose --adopt`: take the running project over first (ops/adopt.ts)
+      const { adopt, readAdoptRecord } = await import('../../ops/adopt.js');
+      const record = readAdoptRecord(ctx.projectDir);
+      const adopted = record ? await adopt(ctx, record, { onProgress: o.json ? undefined : (l) => io.out.log(`adopt: ${l}`) }) : undefined;
       const onProgress = o.json ? undefined : upProgress(io);
       let r, event;
       try {
@@ -46,7 +50,7 @@ export const registerUp: Register = (program, cli) => {
       const credentials = credentialRows(r.credentials, generatedSpecSecrets(stack, ctx.plan, ctx.secretsDir ?? layout.secretsDir));
       const out = io.out;
       if (o.json) {
-        out.log(JSON.stringify({ ...r, credentials }, null, 2));
+        out.log(JSON.stringify({ ...r, credentials, ...(adopted ? { adopted } : {}) }, null, 2));
         return;
       }
       const services = r.services.map((s) => [s.service, s.role, `${s.healthy}/${s.desired}`, s.state]);
@@ -68,6 +72,10 @@ export const registerUp: Register = (program, cli) => {
         out.log(`rolled ${x.service} zero-downtime: ${counts} in ${seconds(x.durationMs)}${x.revision ? `, revision ${x.revision}` : ''}`);
       }
       for (const x of r.unavailable) out.log(`recreated ${x.service} stop-first: unavailable for ${seconds(x.ms)}`);
+      for (const p of adopted?.ports ?? [])
+        out.log(
+          `adopted ${p.address} (${p.from} -> ${p.to}): unavailable for ${seconds(p.unavailableMs)} (${p.failed} of ${p.probes} probes failed)`,
+        );
       const what = [
         r.changed.length ? `changed: ${r.changed.join(', ')}` : '',
         r.reloaded.length ? `reloaded: ${r.reloaded.join(', ')}` : '',

@@ -8,7 +8,7 @@
 //
 // fast = pure + tools in parallel; slow = engine + e2e in lanes; all (the default) = fast, then
 // slow, each timed. Engine files alone run one at a time. The e2e tier runs in lanes
-// (WHARF_E2E_LANES, default 2; 1 = one serial lane): the multi-node files (DinD nodes of their
+// (WHARF_E2E_LANES, default 3; 1 = one serial lane): the multi-node files (DinD nodes of their
 // own, on networks of their own) in one, the one-host files (and, under `slow`, the engine files)
 // dealt over the others by their last measured time (scripts/ci/file-weights.json), longest
 // first; within a lane one file at a time. They do not
@@ -34,7 +34,7 @@ const weights = JSON.parse(readFileSync(join(import.meta.dirname, 'ci', 'file-we
 const weightOf = (f) => weights[f] ?? 60;
 // Multi-node e2e files: Docker-in-Docker swarms and clusters, CPU-heavy and mostly waiting on schedulers.
 const nodesLane = /\/(swarm|cluster[a-z-]*)\.e2e\.test\.ts$/;
-const lanes = Math.max(1, Number(process.env.WHARF_E2E_LANES ?? 2));
+const lanes = Math.max(1, Number(process.env.WHARF_E2E_LANES ?? 3));
 
 function walk(dir, out) {
   if (!existsSync(dir)) return out;

@@ -24,8 +24,8 @@ export function followLogs(ctx: OpsContext, services: string[]): { stop(): Promi
 /** One statement through psql in the db service, as the service's own user; the rows as psql -At prints them. */
 export async function sql(ctx: OpsContext, service: string, q: string): Promise<string> {
   const env = ctx.plan.components.find((c) => c.name === service)!.env;
-  const argv = ['compose', '-p', ctx.plan.name, '-f', 'compose.yaml', 'exec', '-T', 'db', 'psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1'];
-  const r = await execa('docker', [...argv, '-U', env.DB_USER!, '-d', env.DB_NAME!, '-c', q], { cwd: ctx.outDir });
+  const psql = ['psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1', '-U', env.DB_USER!, '-d', env.DB_NAME!, '-c', q];
+  const r = await execa('docker', ['compose', '-p', ctx.plan.name, '-f', 'compose.yaml', 'exec', '-T', 'db', ...psql], { cwd: ctx.outDir });
   return r.stdout.trim();
 }
 

@@ -32,7 +32,7 @@ test('pointInTime: the database archives to the shared spool, the archiver mount
       'db-data /var/lib/postgresql/data',
       'db-wal /var/run/postgresql',
       'backup-metrics /metrics',
-      '../../.wharf/backups /repo',
+      '../../.wharf/backups/db-pitr /repo/db-pitr',
     ],
   );
   assert.deepEqual(a.secrets, [{ secret: 'db-pitr-cipher', target: '/run/secrets/db-pitr-cipher' }]);

@@ -82,6 +82,7 @@ export function planPitr(stack: Stack, jobs: BackupJob[], components: Component[
     }
     const secrets = [cipher];
     if (j.destination.type === 's3') secrets.push(j.destination.accessKeySecret, j.destination.secretKeySecret);
+    if (j.destination.type === 's3' && j.destination.caSecret) secrets.push(j.destination.caSecret);
     const networks: NetworkName[] = j.destination.type === 's3' && !isInStackMinio(j.destination) ? ['edge'] : ['backend'];
     const override = stack.images.pgbackrest;
     out.components.push({

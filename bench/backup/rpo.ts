@@ -89,7 +89,8 @@ try {
       '-c',
       `rm -f ${SPOOL_DIR}/0*`,
     ]);
-    await compose('start', 'db-pitr');
+    // docker, not compose: `compose start db-pitr` starts the database it depends on too
+    await execa('docker', ['start', `${project}-db-pitr-1`]);
     const r = JSON.parse(await pitr('restore', 'latest')) as { phases: Array<{ ms: number }> };
     await compose('start', 'db');
     await healthy(`${project}-db-1`);

@@ -65,6 +65,8 @@ try {
     await sleep(1000);
   }
   await sql(TICKS_TABLE);
+  // the table itself in the archive: a kill before the next segment switch would lose it
+  await pitr('flush');
   const rounds: Array<{ lostRows: number; lostSeconds: number; killedAfter: number; restoreMs: number }> = [];
   for (let round = 0; round < ROUNDS; round++) {
     const writer = startWriter(

@@ -1,9 +1,10 @@
 // spec file -> validated stack -> plan -> rendered files on disk + secrets.
 // Everything that can fail on user input fails before anything is written.
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, posix, resolve } from 'node:path';
 import { validateSpecFile, withRule } from '../check/validate.js';
 import { targetErrors } from '../check/policy.js';
 import type { Plan } from '../plan/model.js';
+import { pitrComponent } from '../plan/pitr.js';
 import { createHash } from 'node:crypto';
 import type { RenderOptions, Target } from '../render/index.js';
 import type { RenderedFile } from '../render/files.js';
@@ -162,5 +163,10 @@ export function ensureBackupDirs(plan: Plan, projectDir: string): string[] {
 }
 
 function localBackupDirs(plan: Plan): string[] {
-  return plan.backups.flatMap((j) => (j.destination.type === 'local' ? [j.destination.path] : []));
+  // a point-in-time repository is bind-mounted on its own (plan/pitr.ts): Compose does not create it
+  return plan.backups.flatMap((j) =>
+    j.destination.type !== 'local'
+      ? []
+      : [j.destination.path, ...(j.pointInTime ? [posix.join(j.destination.path, pitrComponent(j.target))] : [])],
+  );
 }

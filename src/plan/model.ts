@@ -191,7 +191,15 @@ export interface BackupJob {
   retention: { keepLast?: number; keepDaily?: number; keepWeekly?: number; keepMonthly?: number };
   destination:
     | { type: 'local'; path: string }
-    | { type: 's3'; endpoint: string; bucket: string; accessKeySecret: string; secretKeySecret: string; timeout?: Duration };
+    | {
+        type: 's3';
+        endpoint: string;
+        bucket: string;
+        accessKeySecret: string;
+        secretKeySecret: string;
+        caSecret?: string;
+        timeout?: Duration;
+      };
   encrypt: boolean;
   verifySchedule: string;
   restoreTest: boolean;

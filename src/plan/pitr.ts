@@ -76,10 +76,13 @@ export function planPitr(stack: Stack, jobs: BackupJob[], components: Component[
     ];
     if (repo.hostPath && repo.mountPoint) {
       const source = posix.isAbsolute(repo.hostPath) ? repo.hostPath : posix.normalize(posix.join(projectDir, repo.hostPath));
-      mounts.push({ type: 'bind', source, target: repo.mountPoint, readOnly: false });
+      // its own directory, not the 0700 root-owned destination above it: pgBackRest runs as the data's owner
+      const sub = `${db.name}${PITR_SUFFIX}`;
+      mounts.push({ type: 'bind', source: posix.join(source, sub), target: posix.join(repo.mountPoint, sub), readOnly: false });
     }
     const secrets = [cipher];
     if (j.destination.type === 's3') secrets.push(j.destination.accessKeySecret, j.destination.secretKeySecret);
+    if (j.destination.type === 's3' && j.destination.caSecret) secrets.push(j.destination.caSecret);
     const networks: NetworkName[] = j.destination.type === 's3' && !isInStackMinio(j.destination) ? ['edge'] : ['backend'];
     const override = stack.images.pgbackrest;
     out.components.push({

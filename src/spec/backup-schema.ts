@@ -37,6 +37,11 @@ export const backupSchema = z
           bucket: z.string().min(1),
           accessKeySecret: name.describe('secret holding the access key id'),
           secretKeySecret: name.describe('secret holding the secret access key'),
+          caSecret: name
+            .optional()
+            .describe(
+              'secret holding the PEM certificate of a private CA that signed the endpoint; pointInTime (pgBackRest) verifies with it',
+            ),
           timeout: duration
             .refine((d) => d.toSeconds() >= 1, 'should be 1s or more')
             .optional()

@@ -62,8 +62,8 @@ export const secretsDeclared: Rule = (s) => {
   const backups = allBackups(s);
   for (const [path, b] of backups) {
     if (b.destination.type === 's3') {
-      for (const k of ['accessKeySecret', 'secretKeySecret'] as const) {
-        if (!declared.has(b.destination[k]))
+      for (const k of ['accessKeySecret', 'secretKeySecret', 'caSecret'] as const) {
+        if (b.destination[k] !== undefined && !declared.has(b.destination[k]))
           out.push(err(`${path}.destination.${k}`, `secret "${b.destination[k]}" is not declared under secrets`));
       }
     }

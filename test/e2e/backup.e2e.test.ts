@@ -24,6 +24,8 @@ import {
 } from '../../src/ops/backup.js';
 import { renderBackup } from '../../src/render/backup/index.js';
 import { renderCompose } from '../../src/render/compose/index.js';
+import { renderPitr } from '../../src/render/pitr/index.js';
+import { pitrWindows, restoreToTime } from '../../src/ops/pitr.js';
 import { ensureSecrets } from '../../src/secrets/generate.js';
 import { phaseLine } from '../../src/cli/format/units.js';
 import { restoreAll } from '../../src/ops/backup-restore-all.js';
@@ -31,6 +33,7 @@ import { startDockerHost } from './support/docker-host.js';
 import { dockerSkipReason, ensureTestImages, repoRoot } from './support/images.js';
 import { planFromYaml, postgresSpec } from '../unit/backup-harness.js';
 import { quietSchedule } from '../support/schedule.js';
+import { assertRecoveredTo, ensurePitrImage, startWriter, TICKS_TABLE } from './support/pitr.js';
 
 const skip = dockerSkipReason() ?? false;
 const FILES_SERVICE = `  files:
@@ -64,7 +67,7 @@ describe('backups in containers (PostgreSQL + backup service, real engine)', { s
   // the plan's db, cache, files (a volume) and backup services, rendered into a project
   const renderInto = (project: string, spec: string) => {
     const plan = planFromYaml(spec);
-    const keep = ['db', 'cache', 'files', 'backup'];
+    const keep = ['db', 'db-pitr', 'cache', 'files', 'backup'];
     plan.components = plan.components.filter((c) => keep.includes(c.name));
     plan.volumes = plan.volumes.filter((v) => keep.includes(v.component));
     plan.networks = plan.networks.filter((n) => n.name === 'backend');
@@ -83,7 +86,7 @@ describe('backups in containers (PostgreSQL + backup service, real engine)', { s
     );
     const out = join(project, '.wharf', 'compose');
     mkdirSync(out, { recursive: true });
-    for (const f of [...renderCompose(plan), ...renderBackup(plan)]) {
+    for (const f of [...renderCompose(plan), ...renderBackup(plan), ...renderPitr(plan)]) {
       mkdirSync(join(out, f.path, '..'), { recursive: true });
       writeFileSync(join(out, f.path), f.contents, { mode: f.mode ?? 0o644 });
     }
@@ -98,14 +101,16 @@ describe('backups in containers (PostgreSQL + backup service, real engine)', { s
     // the substitute keeps restic's ENTRYPOINT like the official image; wharf's backup image resets it
     const backupImage = `wharf-test/backup:${images.restic!.split(':')[1]}`;
     await execa('docker', ['build', '-q', '-t', backupImage, '-'], { input: `FROM ${images.restic}\nENTRYPOINT []\n` });
-    imageRefs = [images.postgres!, images.redis!, backupImage, 'local/debian:bookworm'];
+    const pitrImage = await ensurePitrImage(images.postgres!);
+    imageRefs = [images.postgres!, images.redis!, backupImage, pitrImage, 'local/debian:bookworm'];
     dir = mkdtempSync(join(tmpdir(), 'wharf-bk-e2e-'));
     spec =
       postgresSpec({ keepLast: 5, schedule: quietSchedule() })
         .replace('name: bk', `name: ${project}`)
+        .replace('    backup:\n', '    backup:\n      pointInTime: true\n')
         .replace('services:\n', `services:\n${FILES_SERVICE}`) +
       `caches:\n  cache: { engine: redis, persistence: true, backup: { schedule: "${quietSchedule()}" } }\n` +
-      `images:\n  postgres: ${images.postgres}\n  redis: ${images.redis}\n  restic: ${backupImage}\n`;
+      `images:\n  postgres: ${images.postgres}\n  redis: ${images.redis}\n  restic: ${backupImage}\n  pgbackrest: ${pitrImage}\n`;
     writeFileSync(join(dir, 'wharf.yaml'), spec);
     const { plan, out } = renderInto(dir, spec);
     await ensureSecrets(plan, join(dir, '.wharf', 'secrets'), dir);
@@ -121,6 +126,33 @@ describe('backups in containers (PostgreSQL + backup service, real engine)', { s
     }
   });
 
+  it('point in time: a writer inserts a row every 100 ms, the table is dropped after T; restore --to T brings back every row up to T, none after', async () => {
+    // the archiver takes the first base backup when it starts: the window opens with it
+    for (let i = 0; !(await pitrWindows(ex, 'db'))[0]?.earliest; i++) {
+      assert.ok(i < 120, `no base backup after 120 s: ${JSON.stringify(await pitrWindows(ex, 'db'))}`);
+      await sleep(1000);
+    }
+    await sql(TICKS_TABLE);
+    const writer = startWriter(
+      'docker',
+      ['compose', '-p', project, '-f', 'compose.yaml', 'exec', '-T', 'db', 'psql', '-U', 'wharf', '-d', 'wharf'],
+      join(dir, '.wharf', 'compose'),
+    );
+    await sleep(3000);
+    const t = new Date();
+    await sleep(1000);
+    await sql('DROP TABLE ticks');
+    const acked = await writer.stop();
+    const r = await restoreToTime(ex, { target: 'db', to: t, confirm: () => true });
+    assert.ok(r.ok, r.error);
+    assert.equal(r.verified, true, 'PostgreSQL stopped at T');
+    const ids = (await sql('SELECT id FROM ticks ORDER BY id')).split('\n').filter(Boolean).map(Number);
+    const { lost, upToT } = assertRecoveredTo(acked, ids, t);
+    console.log(
+      `# local PITR: ${upToT} rows up to T, ${lost} lost, ${acked.length - upToT} after T left out; phases ${JSON.stringify(r.phases)}`,
+    );
+  });
+
   it('items -> backup -> database volume destroyed -> restore -> every item identical', async () => {
     await sql(
       "CREATE TABLE items (id serial PRIMARY KEY, name text, price numeric(10,2)); INSERT INTO items (name, price) SELECT 'item ' || g, g * 0.5 FROM generate_series(1, 500) g",
@@ -129,7 +161,8 @@ describe('backups in containers (PostgreSQL + backup service, real engine)', { s
     const [b] = await backupNow(ex, { target: 'db' });
     assert.ok(b?.ok, b?.error);
     // destroy the database volume
-    await compose('rm', '-s', '-f', 'db');
+    // the WAL archiver holds the data volume too
+    await compose('rm', '-s', '-f', 'db', 'db-pitr');
     await execa('docker', ['volume', 'rm', `${project}_db-data`]);
     await compose('up', '-d', 'db');
     await waitHealthy();
@@ -161,7 +194,12 @@ describe('backups in containers (PostgreSQL + backup service, real engine)', { s
       await wharf(dir, 'secrets', 'export', '--out', join(away, 'secrets.age'));
       await host.load(imageRefs);
       writeFileSync(join(newDir, 'wharf.yaml'), spec);
-      cpSync(join(dir, '.wharf', 'backups'), join(newDir, '.wharf', 'backups'), { recursive: true });
+      // the dump repositories; the WAL archive belongs to the old cluster's system identifier (a new
+      // host's archiver starts its own; restore --all restores from the dumps)
+      cpSync(join(dir, '.wharf', 'backups'), join(newDir, '.wharf', 'backups'), {
+        recursive: true,
+        filter: (src) => !src.startsWith(join(dir, '.wharf', 'backups', 'db-pitr')),
+      });
       const imported = await wharf(newDir, 'secrets', 'import', join(away, 'secrets.age'));
       assert.match(imported.stdout, /secret files written/);
       const { plan, out } = renderInto(newDir, spec);

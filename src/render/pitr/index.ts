@@ -67,6 +67,8 @@ export function renderPgbackrestConf(plan: Plan, j: BackupJob, paths: PitrPaths 
       'repo1-s3-region=us-east-1',
       'repo1-s3-uri-style=path',
     );
+    // a private CA: verified against it, never with verification off
+    if (j.destination.caSecret) lines.push(`repo1-storage-ca-file=/run/secrets/${v(j.destination.caSecret)}`);
   } else {
     const dir = repo.mountPoint === '/repo' ? paths.repoDir : repo.mountPoint!;
     lines.push('repo1-type=posix', `repo1-path=${v(dir)}/${v(j.target)}-pitr`);

@@ -32,7 +32,7 @@ test('pointInTime: the database archives to the shared spool, the archiver mount
       'db-data /var/lib/postgresql/data',
       'db-wal /var/run/postgresql',
       'backup-metrics /metrics',
-      '../../.wharf/backups /repo',
+      '../../.wharf/backups/db-pitr /repo/db-pitr',
     ],
   );
   assert.deepEqual(a.secrets, [{ secret: 'db-pitr-cipher', target: '/run/secrets/db-pitr-cipher' }]);
@@ -65,4 +65,25 @@ test('pgbackrest.conf: local and S3 repositories, encrypted, no key in the file'
   );
   assert.match(c, /^repo1-type=s3\nrepo1-path=\/db-pitr\nrepo1-s3-bucket=b-1\nrepo1-s3-endpoint=s3.example.com\nrepo1-storage-port=9443$/m);
   assert.doesNotMatch(c, /cipher-pass|s3-key=|s3-key-secret=/);
+});
+
+test('an S3 endpoint under a private CA: pgBackRest verifies with the CA from caSecret, mounted into the archiver; an undeclared caSecret is refused', () => {
+  const dest = (ca: string) =>
+    `{ pointInTime: true, destination: { type: s3, endpoint: "https://objects:5443", bucket: b-1, accessKeySecret: s3-key, secretKeySecret: s3-secret, caSecret: ${ca} } }`;
+  const plan = planOf(
+    spec(dest('s3-ca')).replace('s3-secret: { generate: true }', 's3-secret: { generate: true }, s3-ca: { file: ca.pem }'),
+  );
+  const conf = renderPgbackrestConf(
+    plan,
+    plan.backups.find((j) => j.name === 'db')!,
+  );
+  assert.match(conf, /^repo1-storage-ca-file=\/run\/secrets\/s3-ca$/m);
+  assert.doesNotMatch(conf, /verify-tls/);
+  const archiver = plan.components.find((c) => c.name === 'db-pitr')!;
+  assert.ok(archiver.secrets.some((s) => s.secret === 's3-ca' && s.target === '/run/secrets/s3-ca'));
+  const r = parseSpecText(spec(dest('nope')), 'wharf.yaml');
+  assert.ok(
+    r.issues?.some((i) => i.path === 'databases.db.backup.destination.caSecret' && /not declared/.test(i.message)),
+    JSON.stringify(r.issues),
+  );
 });

@@ -105,8 +105,9 @@ ensure_stanza() {
   [ "$(get stanza 0)" = 1 ] && return 0
   # a directory repository belongs to the data's owner, who runs pgBackRest
   dir="$(sed -n 's/^repo1-path=//p' "$CONF")"
-  if grep -qx 'repo1-type=posix' "$CONF" && [ ! -d "$dir" ]; then
-    mkdir -p "$dir"; [ -z "$RUN_AS" ] || [ "$(id -u)" != 0 ] || chown "$RUN_AS:$RUN_AS" "$dir"
+  # (the engine creates a missing bind-mounted directory as root's)
+  if grep -qx 'repo1-type=posix' "$CONF"; then
+    mkdir -p "$dir"; chmod 700 "$dir"; [ -z "$RUN_AS" ] || [ "$(id -u)" != 0 ] || chown "$RUN_AS:$RUN_AS" "$dir"
   fi
   out="$(br stanza-create 2>&1)" || { log "stanza-create failed: $(printf "%s" "$out" | tail -n 3 | tr "\n" " ")"; return 1; }
   put stanza 1
@@ -153,15 +154,16 @@ flush() {
   window
 }
 
-# restore TIME: the data directory back to TIME ("YYYY-MM-DD HH:MM:SS.fff+00"), the server stopped
+# restore TIME|latest: the data directory back to TIME ("YYYY-MM-DD HH:MM:SS.fff+00"), the server stopped
 restore() {
   target="$1"; t0="$(ms)"
   # the server runs in another container: it answers on the shared socket, or it is gone
   ! pg_isready -q -h "$SOCKET" -p "$PGPORT" || { echo "the server of $STANZA still runs: stop it first" >&2; exit 1; }
   rm -f "$PGDATA/postmaster.pid"
   progress restore "restoring $STANZA to $target"
-  br --delta --type=time --target="$target" \
-    --target-action=promote --log-level-console=warn restore >&2
+  # latest: to the end of the archive (the database's host lost, what the RPO bench measures)
+  if [ "$target" = latest ]; then set -- --type=default; else set -- --type=time --target="$target" --target-action=promote; fi
+  br --delta "$@" --log-level-console=warn restore >&2
   t1="$(ms)"
   progress replay "replaying WAL to $target"
   # the same archive settings as the database: the new timeline's history reaches the repository
@@ -187,7 +189,7 @@ restore() {
   kill -INT "$pid"; wait "$pid" || true
   t2="$(ms)"
   push || true
-  reached=true; [ -n "$stop_line" ] || reached=false
+  reached=true; [ -n "$stop_line" ] || [ "$target" = latest ] || reached=false
   printf '{"target":"%s","tables":%s,"reachedTarget":%s,"phases":[{"phase":"restore","ms":%s},{"phase":"replay","ms":%s}]}\n' \
     "$target" "$tables" "$reached" $((t1 - t0)) $((t2 - t1))
 }
@@ -220,7 +222,7 @@ case "$cmd" in
   backup) rc=0; backup "${1:-full}" || rc=$?; write_metrics; exit "$rc" ;;
   window) window ;;
   flush) flush ;;
-  restore) [ $# = 1 ] || { echo 'usage: pitr.sh restore "YYYY-MM-DD HH:MM:SS+00"' >&2; exit 2; }; restore "$1" ;;
+  restore) [ $# = 1 ] || { echo 'usage: pitr.sh restore "YYYY-MM-DD HH:MM:SS+00"|latest' >&2; exit 2; }; restore "$1" ;;
   metrics) write_metrics ;;
   *) echo "unknown command: $cmd" >&2; exit 2 ;;
 esac

@@ -26,7 +26,7 @@ import { prepare } from '../../src/ops/prepare.js';
 import { execIn, runOnce } from '../../src/ops/exec.js';
 import { HookError } from '../../src/ops/hooks.js';
 import { readLogs } from '../../src/ops/logs.js';
-import type { LogLine } from '../../src/ops/log-merge.js';
+import { normalTime, type LogLine } from '../../src/ops/log-merge.js';
 import { rollout } from '../../src/ops/rollout.js';
 import { dockerSkipReason, ensureTestImages } from './support/images.js';
 import { pebbleOn, type PebbleContainer } from './support/pebble.js';
@@ -121,6 +121,26 @@ async function untilOk(node: { ip: string }, timeoutMs: number): Promise<number>
     await new Promise((res) => setTimeout(res, 500));
   }
   throw new Error(`the API did not answer through ${node.ip}:${stack.plan.proxy.httpsPort} in ${timeoutMs} ms (${last})`);
+}
+
+/** One statement through psql in the db task, as the API's database user; the rows as psql -At prints them. */
+async function dbSql(q: string): Promise<string> {
+  const env = stack.plan.components.find((c) => c.name === 'api')!.env;
+  const r = await execInTask(fx, stack.engine, 'db', [
+    'psql',
+    '-X',
+    '-At',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-U',
+    env.DB_USER!,
+    '-d',
+    env.DB_NAME!,
+    '-c',
+    q,
+  ]);
+  assert.equal(r.exitCode, 0, `${q}: ${r.stderr}`);
+  return r.stdout.trim();
 }
 
 const ctx = (): OpsContext => ({
@@ -481,58 +501,80 @@ test(
   },
 );
 
-test('a rolling update of the API (start-first) under load through the edge', { skip, timeout: 15 * 60_000 }, async () => {
-  const load = steadyLoad(fx.nodes[0]!);
-  await new Promise((res) => setTimeout(res, 2000));
-  const before = new Set<string>();
-  for (let i = 0; i < 12; i++) before.add(String((await https(fx.nodes[0]!, '/health')).headers['x-instance']));
-  const t = performance.now();
-  // followed through the rollout: the new replicas join from their first line
-  const followed: LogLine[] = [];
-  const stopFollowing = new AbortController();
-  const following = readLogs(
-    ctx(),
-    { services: ['api'], tail: 0, follow: true, signal: stopFollowing.signal },
-    (l) => void followed.push(l),
-  );
-  // a release hook runs as a one-off of the new definition, before the scheduler replaces anything
-  const api = stack.plan.components.find((x) => x.name === 'api')!;
-  api.hooks = { beforeRollout: ['sh', '-c', 'echo "migrating as $DB_USER"'] };
-  const progress: string[] = [];
-  await rollout(ctx(), ['api'], { onProgress: (e) => void progress.push(e.detail) }).finally(() => delete api.hooks);
-  // done when UpdateStatus says completed
-  let state = '';
-  while (performance.now() - t < 10 * 60_000) {
-    state = (await run(stack.engine.rolloutState('api'))).stdout.trim();
-    if (state === 'completed' || state === 'rollback_completed' || state === 'paused') break;
-    await new Promise((res) => setTimeout(res, 1000));
-  }
-  numbers.rollingUpdateSeconds = +((performance.now() - t) / 1000).toFixed(1);
-  await new Promise((res) => setTimeout(res, 3000));
-  const after = new Set<string>();
-  for (let i = 0; i < 12; i++) after.add(String((await https(fx.nodes[0]!, '/health')).headers['x-instance']));
-  const { results, failed } = await load.end();
-  stopFollowing.abort();
-  await following;
-  Object.assign(numbers, { rollingUpdateRequests: results.length, rollingUpdateFailed: failed.length });
-  const hookAt = progress.findIndex((p) => p === 'beforeRollout: migrating as app');
-  assert.ok(
-    hookAt >= 0 && hookAt < progress.findIndex((p) => /^update /.test(p)),
-    `the hook ran before the update: ${progress.join(' | ')}`,
-  );
-  const started = followed.filter((l) => /schema up to date|schema migrations applied/.test(l.line));
-  assert.deepEqual([...new Set(started.map((l) => l.replica))].sort(), ['1', '2', '3'], 'every new replica joined the followed logs');
-  log(
-    `rolling update ${state} in ${numbers.rollingUpdateSeconds}s; ${results.length} requests, ${failed.length} failed${failed.length ? `: ${failures(failed)}` : ''}; instances before ${[...before].join(',')} after ${[...after].join(',')}`,
-  );
-  assert.equal(state, 'completed');
-  assert.equal(after.size, 3);
-  assert.ok(
-    [...after].every((i) => !before.has(i)),
-    'every task was replaced',
-  );
-  assert.ok(failed.length <= results.length * 0.05, `${failed.length} of ${results.length} requests failed`);
-});
+test(
+  "a rolling update of the API (start-first) under load through the edge: the API's `migrate` as beforeRollout hook creates its table before any new task starts, 0 failed requests",
+  { skip, timeout: 15 * 60_000 },
+  async () => {
+    const load = steadyLoad(fx.nodes[0]!);
+    await new Promise((res) => setTimeout(res, 2000));
+    const before = new Set<string>();
+    for (let i = 0; i < 12; i++) before.add(String((await https(fx.nodes[0]!, '/health')).headers['x-instance']));
+    const t = performance.now();
+    // followed through the rollout: the new replicas join from their first line
+    const followed: LogLine[] = [];
+    const stopFollowing = new AbortController();
+    const following = readLogs(
+      ctx(),
+      { services: ['api'], tail: 0, follow: true, signal: stopFollowing.signal },
+      (l) => void followed.push(l),
+    );
+    // a release hook runs as a one-off of the new definition, before the scheduler replaces anything: the API's
+    // own migration, against the schema as before its first migration (only the hook can create the table again)
+    const api = stack.plan.components.find((x) => x.name === 'api')!;
+    await dbSql('DROP TABLE items; DELETE FROM schema_migrations');
+    api.hooks = { beforeRollout: ['node', '/app/server.js', 'migrate'] };
+    const progress: string[] = [];
+    await rollout(ctx(), ['api'], { onProgress: (e) => void progress.push(e.detail) }).finally(() => delete api.hooks);
+    // done when UpdateStatus says completed
+    let state = '';
+    while (performance.now() - t < 10 * 60_000) {
+      state = (await run(stack.engine.rolloutState('api'))).stdout.trim();
+      if (state === 'completed' || state === 'rollback_completed' || state === 'paused') break;
+      await new Promise((res) => setTimeout(res, 1000));
+    }
+    numbers.rollingUpdateSeconds = +((performance.now() - t) / 1000).toFixed(1);
+    await new Promise((res) => setTimeout(res, 3000));
+    const after = new Set<string>();
+    for (let i = 0; i < 12; i++) after.add(String((await https(fx.nodes[0]!, '/health')).headers['x-instance']));
+    const { results, failed } = await load.end();
+    stopFollowing.abort();
+    await following;
+    Object.assign(numbers, { rollingUpdateRequests: results.length, rollingUpdateFailed: failed.length });
+    const hookAt = progress.findIndex((p) => p === 'beforeRollout: schema migrations applied: 1');
+    assert.ok(
+      hookAt >= 0 && hookAt < progress.findIndex((p) => /^update /.test(p)),
+      `the migration hook ran before the update: ${progress.join(' | ')}`,
+    );
+    const started = followed.filter((l) => /schema up to date|schema migrations applied/.test(l.line));
+    assert.deepEqual([...new Set(started.map((l) => l.replica))].sort(), ['1', '2', '3'], 'every new replica joined the followed logs');
+    assert.ok(
+      started.every((l) => /schema up to date/.test(l.line)),
+      `the hook had migrated: ${started.map((l) => l.line).join(' | ')}`,
+    );
+    assert.equal(await dbSql("SELECT to_regclass('items') IS NOT NULL"), 't', 'the table exists again');
+    const applied = normalTime(
+      await dbSql(
+        `SELECT to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') FROM schema_migrations WHERE version = 1`,
+      ),
+    );
+    const replicas = (await stack.engine.liveState(run)).containers.filter((x) => x.service === 'api' && x.state === 'running');
+    assert.equal(replicas.length, 3);
+    const firstStart = replicas.map((x) => normalTime(x.startedAt)).sort()[0]!;
+    log(`migration hook: table created at ${applied}, first new task started ${firstStart}`);
+    for (const x of replicas)
+      assert.ok(applied < normalTime(x.startedAt), `table created at ${applied}, replica ${x.name} on ${x.node} started ${x.startedAt}`);
+    log(
+      `rolling update ${state} in ${numbers.rollingUpdateSeconds}s; ${results.length} requests, ${failed.length} failed${failed.length ? `: ${failures(failed)}` : ''}; instances before ${[...before].join(',')} after ${[...after].join(',')}`,
+    );
+    assert.equal(state, 'completed');
+    assert.equal(after.size, 3);
+    assert.ok(
+      [...after].every((i) => !before.has(i)),
+      'every task was replaced',
+    );
+    assert.equal(failed.length, 0, `${failed.length} of ${results.length} requests failed: ${failures(failed)}`);
+  },
+);
 
 test(
   'a failing beforeRollout hook on swarm: nothing replaced, the old replicas serve with 0 failed requests',

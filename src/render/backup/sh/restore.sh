@@ -57,6 +57,7 @@ if [ -z "$SCRATCH" ] && [ "$SAFETY" = 1 ] && [ "$KIND" != redis ]; then
   WHARF_NESTED=1 WHARF_REPO_OPEN="$RESTIC_REPOSITORY" "$(dirname "$0")/backup.sh" "$JOB" --safety > "$WORK/safety.json" || fail "safety snapshot failed; nothing was overwritten"
   SAFETY_ID="$(jq -R -r 'fromjson? | .snapshot // empty' "$WORK/safety.json" | tail -n 1)"
 fi
+progress lock "taking the lock of $JOB"
 lock_job
 
 TABLES=0; VERIFIED=false; DEST=""
@@ -117,6 +118,7 @@ case "$KIND" in
       [ -d "$DIR" ] || fail "volume $REDIS_VOLUME is not mounted at $DIR"
       # what the backup recorded: key count and checksum of the RDB (older snapshots: read it from the RDB)
       KEYS=""; EXPIRES=0; SUM=""
+      progress manifest "reading the key count and checksum recorded with $short"
       if have_manifest; then
         KEYS="$(awk -F "$TAB" '$1 == "rdb" { print $2; exit }' "$WORK/expected.tsv")"
         SUM="$(awk -F "$TAB" '$1 == "rdb" { print $3; exit }' "$WORK/expected.tsv")"
@@ -131,8 +133,11 @@ case "$KIND" in
         [ "$N" -le "$KEYS" ] && [ "$N" -ge $((KEYS - EXPIRES)) ] || fail "restored $TARGET has $N keys, the backup has $KEYS ($EXPIRES with a TTL)"
         TABLES="$N"; VERIFIED=true
       else
-        # Redis rewrites dump.rdb when it shuts down: a running cache would undo the restore
-        if redis-cli -h "$DB_HOST" -p "$DB_PORT" --no-auth-warning PING 2>/dev/null | grep -q PONG; then
+        # Redis rewrites dump.rdb when it shuts down: a running cache would undo the restore.
+        # A running cache answers at once; the name of a stopped one can take 40 s to fail to
+        # resolve (the engine's DNS asks the host's resolvers), so the probe is bounded.
+        progress stopped "making sure $TARGET is stopped"
+        if timeout 3 redis-cli -h "$DB_HOST" -p "$DB_PORT" --no-auth-warning PING 2>/dev/null | grep -q PONG; then
           fail "Redis $TARGET is still running: stop it first (wharf restore does), or it overwrites the restored file" 2
         fi
         progress restore "restoring $short into $DEST (volume $REDIS_VOLUME)"
@@ -143,6 +148,7 @@ case "$KIND" in
           [ "$(sha256sum "$NEW" | cut -d' ' -f1)" = "$SUM" ] || { rm -f "$NEW"; fail "restored RDB does not match the checksum recorded with snapshot $short"; }
         fi
         if [ -z "$KEYS" ] && command -v redis-check-rdb >/dev/null 2>&1; then
+          progress check "reading the key count from the RDB (redis-check-rdb)"
           redis-check-rdb "$NEW" > "$WORK/check.out" 2>&1 || { rm -f "$NEW"; fail "snapshot $short is a damaged RDB: $(tail -n 2 "$WORK/check.out" | tr '\n' ' ')"; }
           KEYS="$(sed -n 's/.*\[info\] \([0-9]*\) keys read.*/\1/p' "$WORK/check.out")"
           EXPIRES="$(sed -n 's/.*\[info\] \([0-9]*\) expires.*/\1/p' "$WORK/check.out")"; EXPIRES="${EXPIRES:-0}"

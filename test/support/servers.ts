@@ -10,7 +10,7 @@
 //
 // Every server still running when the test process exits is killed (SIGKILL) by PID.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -399,12 +399,17 @@ export async function startMariadb(opts: DbOptions = {}): Promise<DbServer> {
   const root = process.getuid?.() === 0;
   const runAs = root ? (userIds('mysql') ? 'mysql' : 'root') : undefined;
   const ids = runAs === 'mysql' ? userIds('mysql') : undefined;
-  if (ids) chownSync(dir, ids.uid, ids.gid);
+  // its own temp directory: with /tmp shared by the tests running beside it, the bootstrap once
+  // failed deleting its own '/tmp/#sql-temptable-…' file (Errcode 2) in a cold CI run
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
+  if (ids) for (const d of [dir, tmp]) chownSync(d, ids.uid, ids.gid);
   run(
     which('mariadb-install-db')!,
     [
       '--no-defaults',
       `--datadir=${data}`,
+      `--tmpdir=${tmp}`,
       ...(runAs ? [`--user=${runAs}`] : []),
       '--auth-root-authentication-method=normal',
       '--skip-test-db',
@@ -430,6 +435,7 @@ export async function startMariadb(opts: DbOptions = {}): Promise<DbServer> {
         [
           '--no-defaults',
           `--datadir=${data}`,
+          `--tmpdir=${tmp}`,
           `--socket=${sock}`,
           `--port=${port}`,
           `--bind-address=${host}`,

@@ -29,7 +29,7 @@ let outDir: string;
 
 const sh = async (argv: string[]) => (await run(cmd(argv, argv.join(' '), { timeoutMs: 60_000 }))).stdout.trim();
 
-/** Every Docker object by ID, our containers with their start time, and every file of the project with its bytes and mtime. */
+/** The stack's Docker objects by ID, its containers with their start time, and every file of the project with its bytes and mtime. */
 async function snapshot() {
   const ids = (await sh(['docker', 'ps', '-a', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`]))
     .split('\n')
@@ -44,11 +44,19 @@ async function snapshot() {
     }
   };
   walk(projectDir);
+  // The stack's objects, by its label or its name: the engine is shared with the other test lanes,
+  // whose stacks come and go meanwhile (every object on it was compared once, and CI failed on
+  // another lane's new container).
+  const mine = async (kind: string[], quiet: string[]) => {
+    const byLabel = await sh(['docker', ...kind, ...quiet, '--filter', `label=com.docker.compose.project=${project}`]);
+    const byName = await sh(['docker', ...kind, ...quiet, '--filter', `name=${project}`]);
+    return [...new Set([...byLabel.split('\n'), ...byName.split('\n')].filter(Boolean))].sort().join('\n');
+  };
   return {
-    containers: await sh(['docker', 'ps', '-a', '-q', '--no-trunc']),
+    containers: await mine(['ps', '-a'], ['-q', '--no-trunc']),
     ours: ids.length ? await sh(['docker', 'inspect', '-f', '{{.Id}} {{.State.StartedAt}} {{.State.Status}}', ...ids]) : '',
-    networks: await sh(['docker', 'network', 'ls', '-q', '--no-trunc']),
-    volumes: await sh(['docker', 'volume', 'ls', '-q']),
+    networks: await mine(['network', 'ls'], ['-q', '--no-trunc']),
+    volumes: await mine(['volume', 'ls'], ['-q']),
     files,
   };
 }

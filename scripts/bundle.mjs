@@ -75,6 +75,11 @@ const schemaModule = {
 rmSync('dist/bundle', { recursive: true, force: true });
 rmSync('dist/types', { recursive: true, force: true });
 
+// What every build shares; the CLI and the ESM entry also take every asset plugin (a plugin left
+// out of one build once shipped a CLI that read relay.mjs from disk and failed).
+const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', legalComments: 'none', loader: { '.sh': 'text' } };
+const assets = [backupScripts, relayScript, schemaModule];
+
 // The CLI: one CommonJS file that bin/wharf.js compiles with a V8 code cache (Node 20 has no
 // module.enableCompileCache): compiling ~3 MB of modules was a large part of `wharf render`'s startup.
 // import.meta.* become locals the file defines (its own URL) or bin/wharf.js passes (resolve).
@@ -85,52 +90,37 @@ await build({
     sourcefile: 'src/cli/run-bundle.ts',
     loader: 'ts',
   },
-  bundle: true,
-  platform: 'node',
+  ...common,
   format: 'cjs',
-  target: 'node20',
   outfile: 'dist/bundle/wharf.cjs',
   external: ['tsx', 'autocannon'],
   define: { 'import.meta.url': '__wharf_url', 'import.meta.resolve': '__wharf_resolve' },
   banner: { js: "const __wharf_url = require('node:url').pathToFileURL(__filename).href;" },
   minify: true,
   keepNames: true,
-  logLevel: 'warning',
-  legalComments: 'none',
-  loader: { '.sh': 'text' },
-  plugins: [backupScripts, relayScript, schemaModule],
+  plugins: assets,
 });
 
 // The package's public entry as ESM (code-split).
 await build({
   entryPoints: { index: 'src/index.ts' },
-  bundle: true,
-  platform: 'node',
+  ...common,
   format: 'esm',
-  target: 'node20',
   splitting: true,
   outdir: 'dist/bundle',
   // tsx loads wharf.config.ts at run time; autocannon spawns workers from its own files.
   external: ['tsx', 'autocannon'],
   banner,
-  logLevel: 'warning',
-  legalComments: 'none',
-  loader: { '.sh': 'text' },
-  plugins: [backupScripts, relayScript, schemaModule],
+  plugins: assets,
 });
 
 // A config loaded as CommonJS (a project without "type": "module") requires 'wharf'.
 await build({
   entryPoints: { index: 'src/index.ts' },
-  bundle: true,
-  platform: 'node',
+  ...common,
   format: 'cjs',
-  target: 'node20',
   outExtension: { '.js': '.cjs' },
   outdir: 'dist/bundle',
-  logLevel: 'warning',
-  legalComments: 'none',
-  loader: { '.sh': 'text' },
   plugins: [backupScripts, relayScript],
 });
 

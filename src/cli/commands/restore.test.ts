@@ -3,20 +3,11 @@
 // nothing run and the project unchanged.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { recordingRunner } from '../../engine/run.js';
 import { dirSnapshot, tempProject } from '../../../test/support/project.js';
 import { templateText } from '../../../test/support/templates.js';
-import { main } from '../main.js';
+import { wharfInProcess } from '../../../test/support/cli-in-process.js';
 
-async function wharf(spec: string, ...args: string[]) {
-  const lines: string[] = [];
-  const rec = recordingRunner((c) =>
-    c.argv.join(' ') === 'docker compose version' ? { stdout: 'Docker Compose version v2.26.1' } : undefined,
-  );
-  const out = { log: (l = '') => void lines.push(l), error: (l: string) => void lines.push(l) };
-  const code = await main(['node', 'wharf', ...args, '--file', spec], out, { runner: rec.runner, interactive: false });
-  return { code, text: lines.join('\n'), calls: rec.calls };
-}
+const wharf = wharfInProcess;
 
 test('wharf restore: --all with a target, no target without --all, --all with --snapshot/--to-scratch, a bad --to: exit 2, nothing run', async () => {
   const p = tempProject(templateText('api'));

@@ -20,24 +20,29 @@ if (existsSync(bundled)) {
 // different functions), written after the first run, in a directory only this user owns.
 function run(file) {
   const source = readFileSync(file, 'utf8');
-  const cacheFile = cachePath(file);
+  const cacheFile = cachePath(file, /^[a-z][a-z-]{0,30}$/.test(process.argv[2] ?? '') ? process.argv[2] : 'other', 'bin');
   let cachedData;
   try {
     if (cacheFile) cachedData = readFileSync(cacheFile);
   } catch {
     // no cache yet
   }
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __wharf_resolve) {${source}\n})`, {
-    filename: file,
-    cachedData,
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
+  const script = new vm.Script(
+    `(function (exports, require, module, __filename, __dirname, __wharf_resolve, __wharf_yaml_cache) {${source}\n})`,
+    {
+      filename: file,
+      cachedData,
+      importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+    },
+  );
   if (cacheFile && (!cachedData || script.cachedDataRejected)) process.once('exit', () => saveCache(script, cacheFile));
   const module = { exports: {} };
-  script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file), (s) => import.meta.resolve(s));
+  // YAML texts of earlier renders, one file per build of the bundle (src/cli/yaml-cache.ts).
+  const yamlCache = cachePath(file, 'yaml', 'json');
+  script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file), (s) => import.meta.resolve(s), yamlCache);
 }
 
-function cachePath(file) {
+function cachePath(file, name, ext) {
   try {
     const uid = process.getuid?.() ?? 0;
     const dir = join(tmpdir(), `wharf-v8-cache-${uid}`);
@@ -45,8 +50,7 @@ function cachePath(file) {
     const d = statSync(dir);
     if (d.uid !== uid || (d.mode & 0o077) !== 0) return undefined; // someone else's: never load code from it
     const b = statSync(file);
-    const command = /^[a-z][a-z-]{0,30}$/.test(process.argv[2] ?? '') ? process.argv[2] : 'other';
-    return join(dir, `${process.version}-${process.arch}-${b.size}-${Math.floor(b.mtimeMs)}-${command}.bin`);
+    return join(dir, `${process.version}-${process.arch}-${b.size}-${Math.floor(b.mtimeMs)}-${name}.${ext}`);
   } catch {
     return undefined;
   }

@@ -43,6 +43,44 @@ const relayScript = {
   },
 };
 
+// cron-parser requires luxon's CommonJS build and src/spec/cron.ts imports luxon (its ESM build):
+// two copies, and the locale cron.ts pins would not be the one cron-parser's dates ask for.
+const luxonPath = createRequire(import.meta.url).resolve('luxon');
+const oneLuxon = {
+  name: 'one-luxon',
+  setup(b) {
+    b.onResolve({ filter: /^luxon$/ }, () => ({ path: luxonPath }));
+  },
+};
+
+// The Kubernetes models (~half of the CLI's bundle) serve only the k8s renderer, yet every command
+// read and loaded them. The CLI bundle gets, for each models module it imports, a stand-in whose
+// exports are getters that require dist/bundle/k8s-models.cjs (built after it, from the modules
+// the CLI imported) on first use: one copy of the models, loaded by the commands that render k8s.
+const k8sModels = /^(kubernetes-models|@kubernetes-models\/[^/]+)(\/|$)/;
+const k8sImported = new Set();
+const lazyK8sModels = {
+  name: 'lazy-k8s-models',
+  setup(b) {
+    b.onResolve({ filter: k8sModels }, (args) => ({ path: args.path, namespace: 'k8s-models' }));
+    b.onResolve({ filter: /^\.\/k8s-models\.cjs$/ }, (args) => ({ path: args.path, external: true }));
+    b.onLoad({ filter: /.*/, namespace: 'k8s-models' }, async (args) => {
+      k8sImported.add(args.path);
+      const names = Object.keys(await import(args.path)).filter((n) => n !== 'default');
+      const spec = JSON.stringify(args.path);
+      return {
+        contents: [
+          'let m;',
+          `const load = () => (m ??= require('./k8s-models.cjs').modules[${spec}]);`,
+          "Object.defineProperty(exports, '__esModule', { value: true });",
+          `for (const n of ${JSON.stringify(names)}) Object.defineProperty(exports, n, { enumerable: true, get: () => load()[n] });`,
+        ].join('\n'),
+        loader: 'js',
+      };
+    });
+  },
+};
+
 const banner = { js: "import { createRequire as __wharfRequire } from 'node:module'; const require = __wharfRequire(import.meta.url);" };
 
 // The spec's JSON Schema, converted from zod once here instead of on every render.
@@ -78,14 +116,20 @@ rmSync('dist/types', { recursive: true, force: true });
 // What every build shares; the CLI and the ESM entry also take every asset plugin (a plugin left
 // out of one build once shipped a CLI that read relay.mjs from disk and failed).
 const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', legalComments: 'none', loader: { '.sh': 'text' } };
-const assets = [backupScripts, relayScript, schemaModule];
+const assets = [backupScripts, relayScript, schemaModule, oneLuxon];
 
 // The CLI: one CommonJS file that bin/wharf.js compiles with a V8 code cache (Node 20 has no
 // module.enableCompileCache): compiling ~3 MB of modules was a large part of `wharf render`'s startup.
 // import.meta.* become locals the file defines (its own URL) or bin/wharf.js passes (resolve).
 await build({
   stdin: {
-    contents: "import { main } from './src/cli/main.ts'; main().then((code) => { process.exitCode = code; });",
+    // bin/wharf.js passes __wharf_yaml_cache, the file of YAML texts kept between runs (src/cli/yaml-cache.ts).
+    contents: [
+      "import { main } from './src/cli/main.ts';",
+      "import { keepYamlOnDisk } from './src/cli/yaml-cache.ts';",
+      "keepYamlOnDisk(typeof __wharf_yaml_cache === 'string' ? __wharf_yaml_cache : undefined);",
+      'main().then((code) => { process.exitCode = code; });',
+    ].join('\n'),
     resolveDir: process.cwd(),
     sourcefile: 'src/cli/run-bundle.ts',
     loader: 'ts',
@@ -98,7 +142,30 @@ await build({
   banner: { js: "const __wharf_url = require('node:url').pathToFileURL(__filename).href;" },
   minify: true,
   keepNames: true,
-  plugins: assets,
+  plugins: [...assets, lazyK8sModels],
+});
+
+// The models the CLI imported, by module name (see lazyK8sModels).
+await build({
+  stdin: {
+    contents: [...k8sImported]
+      .sort()
+      .map((m, i) => `import * as m${i} from ${JSON.stringify(m)};`)
+      .concat(
+        `export const modules = { ${[...k8sImported]
+          .sort()
+          .map((m, i) => `${JSON.stringify(m)}: m${i}`)
+          .join(', ')} };`,
+      )
+      .join('\n'),
+    resolveDir: process.cwd(),
+    sourcefile: 'k8s-models.js',
+    loader: 'js',
+  },
+  ...common,
+  format: 'cjs',
+  outfile: 'dist/bundle/k8s-models.cjs',
+  minify: true,
 });
 
 // The package's public entry as ESM (code-split).
@@ -121,7 +188,7 @@ await build({
   format: 'cjs',
   outExtension: { '.js': '.cjs' },
   outdir: 'dist/bundle',
-  plugins: [backupScripts, relayScript],
+  plugins: [backupScripts, relayScript, oneLuxon],
 });
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');

@@ -8,13 +8,21 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, sym
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 
 const root = join(import.meta.dirname, '..', '..');
-const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 30);
-const binAt = process.argv.indexOf('--bin');
-const bin = binAt > 0 ? process.argv[binAt + 1] : join(root, 'bin', 'wharf.js');
-const baseAt = process.argv.indexOf('--base');
-const base = baseAt > 0 ? process.argv[baseAt + 1] : undefined;
+// (Hand-parsed flags once read `Number(argv[indexOf('--runs') + 1] || 30)`: with no --runs that is
+// Number(argv[0]), the node path, so NaN runs and a crash at the first percentile.)
+const { values: flags } = parseArgs({
+  options: { runs: { type: 'string', default: '30' }, bin: { type: 'string' }, base: { type: 'string' } },
+});
+const runs = Number(flags.runs);
+if (!Number.isInteger(runs) || runs < 1) {
+  console.error(`--runs: a whole number of at least 1, got ${flags.runs}`);
+  process.exit(2);
+}
+const bin = flags.bin ?? join(root, 'bin', 'wharf.js');
+const base = flags.base;
 
 // CPU time of the children this process has waited for, in ms (Linux; 10 ms ticks).
 const childCpu = () => {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFiles } from './write.js';
@@ -121,6 +121,24 @@ test('temporaries an interrupted render left behind are removed by the next one'
     const r = writeFiles(s.outDir, [{ path: 'compose.yaml', contents: 'a: 1\n' }], s.root);
     assert.deepEqual(r.removed.sort(), ['compose.yaml.wharf-tmp-1', 'traefik/traefik.yml.wharf-tmp-999999']);
     assert.deepEqual(Object.keys(dirSnapshot(s.outDir)).sort(), ['.wharf-manifest.json', 'compose.yaml', 'traefik/']);
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('a render of unchanged files writes nothing, the manifest included; a changed file rewrites it', () => {
+  const s = sandbox();
+  try {
+    const files = [{ path: 'compose.yaml', contents: 'a: 1\n' }];
+    writeFiles(s.outDir, files, s.root);
+    const manifestPath = join(s.outDir, '.wharf-manifest.json');
+    const before = statSync(manifestPath);
+    const again = writeFiles(s.outDir, files, s.root);
+    assert.deepEqual(again.written, []);
+    assert.equal(statSync(manifestPath).ino, before.ino, 'the manifest was not replaced');
+    writeFiles(s.outDir, [{ path: 'compose.yaml', contents: 'a: 2\n' }], s.root);
+    assert.notEqual(statSync(manifestPath).ino, before.ino);
+    assert.deepEqual(JSON.parse(readFileSync(manifestPath, 'utf8')), { version: 2, files: { 'compose.yaml': sha('a: 2\n') } });
   } finally {
     s.cleanup();
   }

@@ -65,7 +65,9 @@ export function writeFiles(outDir: string, files: RenderedFile[], root = dirname
   }
   // A render killed mid-write (or an older wharf on a full disk) left temporaries: they are ours.
   for (const p of staleTemporaries(out)) if (removeInside(out, p)) result.removed.push(p);
-  writeInside(root, rel(MANIFEST), `${JSON.stringify({ version: 2, files: sortKeys(hashes) }, null, 2)}\n`);
+  // An unchanged render writes nothing, the manifest included.
+  const manifest = `${JSON.stringify({ version: 2, files: sortKeys(hashes) }, null, 2)}\n`;
+  if (!sameFile(join(out, MANIFEST), manifest, 0o644)) writeInside(root, rel(MANIFEST), manifest);
   return result;
 }
 

@@ -19,17 +19,28 @@ export function toYaml(value: unknown, header?: string): string {
   // field changed (the property sweeps) gets most files from here. Plain JSON data only: then
   // its JSON text names its YAML exactly.
   const key = plainData(value) ? JSON.stringify([header ?? null, value]) : undefined;
-  const known = key === undefined ? undefined : rendered.get(key);
+  const known = key === undefined ? undefined : (rendered.get(key) ?? store?.get(key));
   if (known !== undefined) return known;
   const text = yamlText(value, header);
   if (key !== undefined) {
     if (rendered.size >= 512) rendered.clear();
     rendered.set(key, text);
+    store?.set(key, text);
   }
   return text;
 }
 
 const rendered = new Map<string, string>();
+
+/** Texts kept between runs (the CLI's on-disk cache, src/cli/yaml-cache.ts), by the same key. */
+export interface YamlStore {
+  get(key: string): string | undefined;
+  set(key: string, text: string): void;
+}
+let store: YamlStore | undefined;
+export function keepYamlIn(s: YamlStore | undefined): void {
+  store = s;
+}
 
 /** strings, finite numbers (not -0), booleans, null, arrays and plain objects of them, and value types (toJSON) */
 function plainData(v: unknown, inArray = false): boolean {

@@ -4,6 +4,14 @@
 // of that expansion (tested against the library's next()).
 // Times are UTC, like the scheduler's.
 import { CronExpressionParser, type CronExpression } from 'cron-parser';
+import { Settings } from 'luxon';
+
+// cron-parser keeps its dates in luxon, which asks Intl for the system locale on the first
+// date: loading ICU's locale data was ~45 ms of every `wharf check`/`render`. No cron result
+// depends on a locale (UTC, numbers and English names cron-parser reads itself), so pin one.
+// (The bundle holds one luxon, scripts/bundle.mjs; run from source, Node loads this import's
+// ESM copy beside cron-parser's CommonJS one and the pin only costs nothing.)
+Settings.defaultLocale = 'en-US';
 
 export const cronMacros: Record<string, string> = {
   '@hourly': '0 * * * *',

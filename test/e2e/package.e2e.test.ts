@@ -76,6 +76,7 @@ test('the tarball holds the CLI, the public API with types, templates and the re
     'README.md',
     'bin/wharf.js',
     'dist/bundle/wharf.cjs',
+    'dist/bundle/k8s-models.cjs',
     'dist/bundle/index.js',
     'dist/bundle/index.cjs',
     'dist/types/index.d.ts',

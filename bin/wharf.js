@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs the bundled CLI; in a source checkout without a build, the TypeScript through tsx.
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -61,6 +61,15 @@ function saveCache(script, cacheFile) {
     const tmp = `${cacheFile}.${process.pid}`;
     writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
     renameSync(tmp, cacheFile);
+    // caches of other builds untouched for a day (an older install): dropped when a new one is written
+    const dir = dirname(cacheFile);
+    const build = cacheFile
+      .slice(dir.length + 1)
+      .split('-')
+      .slice(0, 4)
+      .join('-');
+    const dayAgo = Date.now() - 86_400_000;
+    for (const f of readdirSync(dir)) if (!f.startsWith(`${build}-`) && statSync(join(dir, f)).mtimeMs < dayAgo) unlinkSync(join(dir, f));
   } catch {
     // a cache is an optimisation: a full disk or a read-only /tmp changes nothing else
   }

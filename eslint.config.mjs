@@ -5,7 +5,17 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/', '**/dist/', 'node_modules/', 'test/snapshots/', 'test/fixtures/', 'test/data/', 'templates/', 'docs/'],
+    ignores: [
+      'dist/',
+      '**/dist/',
+      '.test-build/',
+      'node_modules/',
+      'test/snapshots/',
+      'test/fixtures/',
+      'test/data/',
+      'templates/',
+      'docs/',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { bundleTests, removeBundles } from './test-bundle.mjs';
 
 const guard = join(import.meta.dirname, '..', 'test', 'support', 'tier-guard.mjs');
 const fileTimes = join(import.meta.dirname, 'ci', 'file-times.mjs');
@@ -32,6 +33,10 @@ const groups = { fast: ['pure', 'tools'], pure: ['pure'], tools: ['tools'], engi
 // seconds each engine/e2e file took in the last cold run; a file not listed counts as a minute
 const weights = JSON.parse(readFileSync(join(import.meta.dirname, 'ci', 'file-weights.json'), 'utf8'));
 const weightOf = (f) => weights[f] ?? 60;
+// Compiled, the fast tier starts its longest files first (seconds in the last cold run; the rest
+// after, by path): started last, the minute-long ones were the run's tail while other slots idled.
+const fastWeights = JSON.parse(readFileSync(join(import.meta.dirname, 'ci', 'fast-weights.json'), 'utf8'));
+const longestFirst = (files) => [...files].sort((a, b) => (fastWeights[b] ?? 0) - (fastWeights[a] ?? 0));
 // Multi-node e2e files: Docker-in-Docker swarms and clusters, CPU-heavy and mostly waiting on schedulers.
 const nodesLane = /\/(swarm|cluster[a-z-]*)\.e2e\.test\.ts$/;
 const lanes = Math.max(1, Number(process.env.WHARF_E2E_LANES ?? 3));
@@ -81,21 +86,30 @@ const summary = (name, files, t0, status) => {
 };
 
 // TAP as before, then each file's time (unless the caller chose its own reporter).
-function nodeTestArgs(files, n) {
+function nodeTestArgs(files, n, bundled = false) {
   const reporters = flags.some((f) => f.startsWith('--test-reporter'))
     ? []
     : ['--test-reporter=tap', '--test-reporter-destination=stdout', `--test-reporter=${fileTimes}`, '--test-reporter-destination=stdout'];
-  return ['--import', 'tsx', '--import', guard, '--test', `--test-concurrency=${n}`, '--test-force-exit', ...reporters, ...flags, ...files];
+  const loader = bundled ? ['--enable-source-maps'] : ['--import', 'tsx'];
+  return [...loader, '--import', guard, '--test', `--test-concurrency=${n}`, '--test-force-exit', ...reporters, ...flags, ...files];
 }
 
-function run(name, files, n) {
+// Pure and tools files run from one esbuild build of them all (scripts/test-bundle.mjs): tsx in
+// every process cost more CPU than most of their tests. Engine and e2e files keep tsx.
+const bundling = process.env.WHARF_TEST_TSX !== '1';
+
+async function run(name, files, n) {
   const bad = check(name, files);
   if (bad) {
     console.log(bad);
     return { status: 1, line: bad };
   }
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, nodeTestArgs(files, n), { stdio: 'inherit' });
+  const bundled = bundling && files.every((f) => ['pure', 'tools'].includes(tierOf(f)));
+  const targets = bundled ? await bundleTests(longestFirst(files)) : files;
+  if (bundled) console.log(`[tests] ${name}: ${files.length} files compiled in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const r = spawnSync(process.execPath, nodeTestArgs(targets, n, bundled), { stdio: 'inherit' });
+  if (bundled) removeBundles();
   const line = summary(name, files, t0, r.status ?? 1);
   console.log(line);
   return { status: r.status ?? 1, line };
@@ -122,7 +136,7 @@ function lane(name, files) {
 }
 
 async function runLanes(name, files) {
-  if (lanes === 1 || files.length < 2) return run(name, files, 1);
+  if (lanes === 1 || files.length < 2) return await run(name, files, 1);
   const split = [files.filter((f) => nodesLane.test(f)), files.filter((f) => !nodesLane.test(f))];
   // the one-host files over the other lanes: longest first, each to the lane with the least
   // work so far; within a lane engine files first (short, they fail early), then by path as before
@@ -165,11 +179,11 @@ process.env.WHARF_TEST_FAILURES = join(failuresDir, 'failed.txt');
 const results = [];
 if (paths.length) {
   const files = paths.flatMap((p) => walk(p, []));
-  results.push(run('files', files, files.some((f) => ['engine', 'e2e'].includes(tierOf(f))) ? 1 : concurrency.fast));
+  results.push(await run('files', files, files.some((f) => ['engine', 'e2e'].includes(tierOf(f))) ? 1 : concurrency.fast));
 }
 for (const t of tiers) {
   const files = everything.filter((f) => groups[t].includes(tierOf(f)));
-  results.push(t === 'e2e' || t === 'slow' ? await runLanes(t, files) : run(t, files, concurrency[t] ?? concurrency.fast));
+  results.push(t === 'e2e' || t === 'slow' ? await runLanes(t, files) : await run(t, files, concurrency[t] ?? concurrency.fast));
 }
 if (results.length > 1) for (const r of results) console.log(r.line);
 if (existsSync(process.env.WHARF_TEST_FAILURES))

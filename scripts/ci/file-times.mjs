@@ -5,6 +5,9 @@
 import { appendFileSync } from 'node:fs';
 import { relative } from 'node:path';
 
+// a test file compiled by scripts/test-bundle.mjs is named by its source
+const sourceOf = (file) => relative(process.cwd(), file).replace(/^\.test-build\/run-\d+\/\d+\/(.*)\.mjs$/, '$1.ts');
+
 function noteFailure(data) {
   const out = process.env.WHARF_TEST_FAILURES;
   const err = data.details?.error;
@@ -15,7 +18,7 @@ function noteFailure(data) {
     .split('\n')
     .slice(0, 6)
     .join('\n    ');
-  const where = data.file ? relative(process.cwd(), data.file) : '?';
+  const where = data.file ? sourceOf(data.file) : '?';
   appendFileSync(out, `not ok: ${where} > ${data.name}\n    ${message}\n`);
 }
 
@@ -30,7 +33,7 @@ export default async function* fileTimes(source) {
   for await (const { type, data } of source) {
     if (type === 'test:fail') noteFailure(data);
     if ((type === 'test:pass' || type === 'test:fail') && data.nesting === 0 && data.file) {
-      const f = relative(process.cwd(), data.file);
+      const f = sourceOf(data.file);
       ms.set(f, (ms.get(f) ?? 0) + (data.details?.duration_ms ?? 0));
     }
     // The run's totals end with "todo N"; --test-force-exit may end the process before this

@@ -7,7 +7,8 @@ import net from 'node:net';
 import { syncBuiltinESMExports } from 'node:module';
 import { basename } from 'node:path';
 
-const file = process.argv[1] ?? '';
+// a file compiled by scripts/test-bundle.mjs runs as .test-build/run-<pid>/<n>/<its path>.mjs: judged by its source's name
+const file = (process.argv[1] ?? '').replace(/\/\.test-build\/run-\d+\/\d+\/(.*)\.test\.mjs$/, '/$1.test.ts');
 const inTestFile = !!process.env.NODE_TEST_CONTEXT && file.endsWith('.test.ts');
 const pure = inTestFile && !/\.(tools|engine|e2e)\.test\.ts$/.test(file);
 

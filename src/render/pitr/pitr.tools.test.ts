@@ -123,9 +123,14 @@ describe('pitr.sh: point-in-time recovery with pgBackRest (real PostgreSQL)', { 
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
-    await new Promise((r) => setTimeout(r, 2000));
+    // rows counted, not time waited: under load one psql takes longer than the writer's 100 ms
+    const rows = async (n: number) => {
+      while (written.length < n) await new Promise((r) => setTimeout(r, 50));
+    };
+    await rows(5);
     const T = psql("select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')");
-    await new Promise((r) => setTimeout(r, 1000));
+    const before = written.length;
+    await rows(before + 3);
     stop = true;
     await writer;
     psql('drop table ticks');

@@ -4,18 +4,19 @@
 // Floors: raw `pg_dump -Fc` and raw `pg_restore --clean --single-transaction` of the same data.
 // Runs the rendered scripts on this host (test/unit/backup-harness.ts) against PostgreSQL on
 // loopback and restic >= 0.17; no Docker stack (the stop/start of the app is bench/backup/rto.ts).
+// restic with its real key derivation (as in production), wrapped to count its processes per run.
 // Usage: npx tsx bench/backup/overhead.ts   (BENCH_ROUNDS=5, BENCH_KB=50, BENCH_BASE=main)
 import { execFileSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PG_BIN, startPostgres } from '../../test/support/servers.js';
 import { makeSandbox, planFromYaml, postgresSpec, resticBinary, type Sandbox } from '../../test/unit/backup-harness.js';
-import { median } from '../stats.js';
+import { median, pct } from '../stats.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '5');
 const KB = Number(process.env.BENCH_KB ?? '50');
 const BASE = process.env.BENCH_BASE ?? 'main';
-const restic = resticBinary();
+const restic = resticBinary({ realKey: true });
 if (!restic) {
   console.error('restic >= 0.17 not found (set WHARF_RESTIC or build the e2e images)');
   process.exit(2);
@@ -76,12 +77,18 @@ try {
   }
 
   const plan = planFromYaml(postgresSpec({ keepLast: 3 }));
-  const box = (name: string, ref?: string): { name: string; sb: Sandbox } => {
+  const box = (name: string, ref?: string): { name: string; sb: Sandbox; calls: string } => {
     const sb = makeSandbox(plan, {
-      restic,
+      restic: restic!,
       secrets: { 'db-password': db.password },
       env: { WHARF_DB_HOST: '127.0.0.1', WHARF_DB_PORT: String(db.port) },
     });
+    // every restic process of a run, by subcommand (the wrapper's own cost is the same for both)
+    const calls = join(sb.dir, 'restic.calls');
+    writeFileSync(join(sb.dir, 'restic'), `#!/bin/sh\necho "$*" | tr ' ' '\\n' | grep -m1 -v '^-' >> ${calls}\nexec ${restic} "$@"\n`, {
+      mode: 0o755,
+    });
+    sb.env.RESTIC = join(sb.dir, 'restic');
     const bin = join(sb.home, 'bin');
     for (const f of readdirSync(bin).filter((x) => x.endsWith('.sh'))) {
       if (ref)
@@ -98,16 +105,28 @@ try {
       ),
       { mode: 0o644 },
     );
-    return { name, sb };
+    return { name, sb, calls };
+  };
+  const takeCalls = (b: { calls: string }) => {
+    const list = readFileSync(b.calls, 'utf8').trim().split('\n').filter(Boolean);
+    writeFileSync(b.calls, '');
+    return list;
   };
   const boxes = [box(`base (${BASE})`, BASE), box('this branch')];
   const runs = new Map<
     string,
-    { backup: number[]; restore: number[]; bPhases: Array<Map<string, number>>; rPhases: Array<Map<string, number>> }
+    {
+      backup: number[];
+      restore: number[];
+      bPhases: Array<Map<string, number>>;
+      rPhases: Array<Map<string, number>>;
+      bCalls: string[][];
+    }
   >();
-  for (const b of boxes) runs.set(b.name, { backup: [], restore: [], bPhases: [], rPhases: [] });
+  for (const b of boxes) runs.set(b.name, { backup: [], restore: [], bPhases: [], rPhases: [], bCalls: [] });
   // a first backup creates each repository (restic init): not part of the steady state
   for (const b of boxes) if ((await b.sb.run('backup', ['db'])).code !== 0) throw new Error(`${b.name}: first backup failed`);
+  for (const b of boxes) takeCalls(b);
   for (let i = 0; i < ROUNDS; i++) {
     for (const b of i % 2 ? [...boxes].reverse() : boxes) {
       const r = runs.get(b.name)!;
@@ -115,10 +134,12 @@ try {
       if (bk.code !== 0) throw new Error(`${b.name}: backup failed: ${bk.stderr}`);
       r.backup.push(bk.ms);
       r.bPhases.push(phases(bk.stderr, bk.ms));
+      r.bCalls.push(takeCalls(b));
       const rs = await b.sb.run('restore', ['db', 'latest']);
       if (rs.code !== 0 || !/"verified":true/.test(rs.stdout)) throw new Error(`${b.name}: restore failed: ${rs.stderr}`);
       r.restore.push(rs.ms);
       r.rPhases.push(phases(rs.stderr, rs.ms));
+      takeCalls(b);
     }
   }
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -130,14 +151,19 @@ try {
   console.log(`floor: raw pg_dump -Fc ${s(median(rawDump))}, raw pg_restore --clean --single-transaction ${s(median(rawRestore))}`);
   for (const b of boxes) {
     const r = runs.get(b.name)!;
-    console.log(`${b.name.padEnd(16)} backup ${s(median(r.backup))} (${phaseMedians(r.bPhases)})`);
+    const last = r.bCalls[r.bCalls.length - 1] ?? [];
+    console.log(
+      `${b.name.padEnd(16)} backup p50 ${s(median(r.backup))}, p95 ${s(pct(r.backup, 95))} (${phaseMedians(r.bPhases)}); ` +
+        `${last.length} restic processes (${last.join(', ')})`,
+    );
     console.log(
       `${''.padEnd(16)} restore in place, safety snapshot and manifest check ${s(median(r.restore))} (${phaseMedians(r.rPhases)})`,
     );
   }
   const [base, mine] = boxes.map((b) => runs.get(b.name)!);
   console.log(
-    `speed-up: backup ${(median(base!.backup) / median(mine!.backup)).toFixed(1)}x, restore ${(median(base!.restore) / median(mine!.restore)).toFixed(1)}x; ` +
+    `speed-up: backup ${(median(base!.backup) / median(mine!.backup)).toFixed(1)}x (p95 ${(pct(base!.backup, 95) / pct(mine!.backup, 95)).toFixed(1)}x), ` +
+      `backup vs raw pg_dump: ${(median(mine!.backup) / median(rawDump)).toFixed(1)}x, restore ${(median(base!.restore) / median(mine!.restore)).toFixed(1)}x; ` +
       `restore vs raw pg_restore: ${(median(mine!.restore) / median(rawRestore)).toFixed(1)}x`,
   );
   for (const b of boxes) b.sb.cleanup();

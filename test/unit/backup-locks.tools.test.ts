@@ -1,7 +1,8 @@
 // restic locks and the backup scripts, for real (restic >= 0.17, PostgreSQL on loopback): the
 // scripts no longer run `restic unlock` before every command, only when an exclusive one
 // (forget, prune) meets a stale lock. A lock left by a killed restic must not block retention;
-// a live one must make retention fail loudly and keep the new snapshot.
+// a live one must make retention fail loudly and keep the new snapshot. Retention forgets on
+// every run and prunes at most once a day.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -90,6 +91,38 @@ describe('restic locks in the backup scripts', { skip, timeout: 300_000 }, () =>
       assert.equal(dumps(), 2, 'the new dump is kept beside the one retention would have kept');
     } finally {
       holder.kill('SIGKILL');
+    }
+  });
+
+  it('retention forgets on every run, and prunes (gives the space back) at most once a day', async () => {
+    const packs = () =>
+      execFileSync(restic!, ['list', 'packs', '--no-lock'], { env: resticEnv(), encoding: 'utf8' }).trim().split('\n').length;
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    const newRows = () => c.query('INSERT INTO items SELECT g, md5(random()::text) FROM generate_series(1, 300) g');
+    try {
+      await newRows();
+      const pruned = await sb.run('backup', ['db'], { WHARF_PRUNE_EVERY: '0' });
+      assert.equal(pruned.code, 0, pruned.stderr);
+      assert.equal(dumps(), 1);
+      const afterPrune = packs();
+      await newRows();
+      const deferred = await sb.run('backup', ['db']);
+      assert.equal(deferred.code, 0, deferred.stderr);
+      assert.match(deferred.stdout, /"snapshots":1,/);
+      assert.equal(dumps(), 1, 'the dump retention removes is forgotten at once');
+      const afterDeferred = packs();
+      assert.ok(
+        afterDeferred > afterPrune,
+        `no prune within the day: the forgotten dump's data stays (${afterPrune} -> ${afterDeferred} packs)`,
+      );
+      await newRows();
+      const due = await sb.run('backup', ['db'], { WHARF_PRUNE_EVERY: '0' });
+      assert.equal(due.code, 0, due.stderr);
+      assert.equal(dumps(), 1);
+      assert.ok(packs() < afterDeferred, `the prune, once due, removes the forgotten dumps' data (${afterDeferred} -> ${packs()} packs)`);
+    } finally {
+      await c.end();
     }
   });
 });

@@ -121,7 +121,7 @@ describe('backup renderer', () => {
   it('the scripts write the metric names the alert catalogue reads, with its labels', () => {
     const lib = scripts['lib.sh']!;
     for (const m of [BACKUP_LAST_SUCCESS_METRIC, BACKUP_LAST_STATUS_METRIC, BACKUP_VERIFY_LAST_STATUS_METRIC])
-      assert.ok(lib.includes(`m ${m} `), m);
+      assert.ok(lib.includes(`m("${m}", `), m);
     assert.ok(lib.includes('L="backup=\\"$JOB\\",target=\\"$(prom_label "$TARGET")\\"'));
   });
 

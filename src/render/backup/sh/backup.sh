@@ -20,6 +20,7 @@ finish() {
   rc=$?
   [ -n "${PG_CTL_FD:-}" ] && { exec 3>&- 2>/dev/null || true; }
   [ -n "${PSQL_PID:-}" ] && { kill "$PSQL_PID" 2>/dev/null || true; }
+  for p in ${PGM_PID:-} ${MANIFEST_PID:-} ${FORGET_PID:-}; do kill "$p" 2>/dev/null || true; done
   end="$(now)"
   if [ "$rc" = 0 ]; then
     state_put "$SF" "last_run=$end" "last_status=1" "last_success=$end" "last_duration=$((end - STARTED))" "last_size=$SIZE" "last_added=$ADDED" "snapshots=$COUNT"
@@ -36,11 +37,8 @@ trap 'exit 130' INT TERM
 lock_job
 # every restic command opens the repository (a key derivation of about a second on a busy
 # host): the steps below run as few of them as the checks allow, and side by side when they can.
-# A safety snapshot started by restore.sh skips the probe its caller has just made.
-if [ "${WHARF_REPO_OPEN:-}" != "$RESTIC_REPOSITORY" ]; then
-  progress open "opening repository"
-  open_repo
-fi
+# In a steady run: the backup (also the repository's probe), then the read-back, the manifest and
+# retention's dry run side by side, then one forget when retention drops something.
 
 TAGS="--tag wharf-dump --tag job=$JOB --tag kind=$KIND"
 [ -n "$EXTRA_TAG" ] && TAGS="$TAGS --tag $EXTRA_TAG"
@@ -59,11 +57,13 @@ case "$KIND" in
       SNAP="$(grep -E '^[0-9A-F]+-[0-9A-F]+-[0-9]+$' "$WORK/snap.out" 2>/dev/null || true)"
       [ -n "$SNAP" ] && break
       kill -0 "$PSQL_PID" 2>/dev/null || fail "cannot connect to $DB_HOST:$DB_PORT/$DB_NAME: $(tail -n 2 "$WORK/snap.err" | tr '\n' ' ')"
-      i=$((i + 1)); [ "$i" -gt 300 ] && fail "timed out waiting for the database snapshot"
-      sleep 0.1
+      i=$((i + 1)); [ "$i" -gt 1500 ] && fail "timed out waiting for the database snapshot"
+      sleep 0.02
     done
     progress manifest "counting rows and checksums"
-    pg_manifest "$DB_NAME" "$SNAP" > "$WORK/manifest.tsv" || fail "cannot read table checksums"
+    # read in the same snapshot while the dump runs; waited for before the snapshot is released
+    pg_manifest "$DB_NAME" "$SNAP" > "$WORK/manifest.tsv" 2> "$WORK/manifest-read.err" &
+    PGM_PID=$!
     MANIFEST="$WORK/manifest.tsv"
     set -- pg_dump -Fc -Z 0 --snapshot="$SNAP" --no-owner -d "$DB_NAME" ;;
   mysql)
@@ -76,14 +76,43 @@ case "$KIND" in
 esac
 
 progress dump "dumping $KIND $TARGET into the repository"
-# --stdin-from-command: restic keeps no snapshot when the dump command fails.
-# shellcheck disable=SC2086
-"$RESTIC" backup --json --host wharf $TAGS --stdin-filename "${DUMP_FILE#/}" --stdin-from-command -- "$@" > "$WORK/backup.json" 2> "$WORK/backup.err" \
-  || fail "dump or upload failed; earlier snapshots were not touched: $(grep -v '^$' "$WORK/backup.err" | tail -n 3 | tr '\n' ' ')"
-if [ -n "${PSQL_PID:-}" ]; then printf 'COMMIT;\n' >&3; exec 3>&-; PG_CTL_FD=""; wait "$PSQL_PID" || true; PSQL_PID=""; fi
+# --stdin-from-command: restic keeps no snapshot when the dump command fails. restic starts the
+# command only once the repository is open, and the command marks that first: so the backup is
+# also the repository's probe (watched by probe_repo), and only a repository that did not open
+# is looked at as before (open_repo: created only when it never held a backup), then backed up.
+# A safety snapshot started by restore.sh skips the watch: its caller has just read the repository.
+set -- sh -c ': > "$0"; exec "$@"' "$WORK/opened" "$@"
+BACKUP_ARGS="backup --json --host wharf $TAGS --stdin-filename ${DUMP_FILE#/} --stdin-from-command --"
+brc=0
+if [ "${WHARF_REPO_OPEN:-}" = "$RESTIC_REPOSITORY" ]; then
+  # shellcheck disable=SC2086
+  "$RESTIC" $BACKUP_ARGS "$@" > "$WORK/backup.json" 2> "$WORK/backup.err" || brc=$?
+else
+  PROBE_OPENED="$WORK/opened"
+  # shellcheck disable=SC2086
+  probe_repo "$WORK/backup.json" $BACKUP_ARGS "$@" || brc=$?
+  PROBE_OPENED=""
+  cp "$WORK/open.err" "$WORK/backup.err"
+  if [ "$brc" = 1 ]; then
+    progress open "opening repository"
+    open_repo
+    progress dump "dumping $KIND $TARGET into the repository"
+    brc=0
+    # shellcheck disable=SC2086
+    "$RESTIC" $BACKUP_ARGS "$@" > "$WORK/backup.json" 2> "$WORK/backup.err" || brc=$?
+  fi
+fi
+[ "$brc" = 0 ] || fail "dump or upload failed; earlier snapshots were not touched: $(grep -v '^$' "$WORK/backup.err" | tail -n 3 | tr '\n' ' ')"
+bad=""
+if [ -n "${PSQL_PID:-}" ]; then
+  wait "$PGM_PID" || bad="cannot read table checksums: $(tail -n 2 "$WORK/manifest-read.err" | tr '\n' ' ')"
+  PGM_PID=""
+  printf 'COMMIT;\n' >&3; exec 3>&-; PG_CTL_FD=""; wait "$PSQL_PID" || true; PSQL_PID=""
+fi
 # restic writes one JSON object per line (status lines, then the summary): read the summary's fields.
-summary() { jq -R -r --arg key "$1" 'fromjson? | select(.message_type == "summary") | .[$key] // empty' "$WORK/backup.json" | tail -n 1; }
-SNAPSHOT="$(summary snapshot_id)"; SIZE="$(summary total_bytes_processed)"; ADDED="$(summary data_added)"
+SUMMARY="$(jq -R -r 'fromjson? | select(.message_type == "summary") | "\(.snapshot_id // "") \(.total_bytes_processed // 0) \(.data_added // 0)"' \
+  "$WORK/backup.json" | tail -n 1)"
+SNAPSHOT="${SUMMARY%% *}"; SIZE="${SUMMARY#* }"; ADDED="${SIZE#* }"; SIZE="${SIZE%% *}"
 [ -n "$SNAPSHOT" ] || fail "restic reported no snapshot: $(tail -n 3 "$WORK/backup.err" | tr '\n' ' ')"
 SIZE="${SIZE:-0}"; ADDED="${ADDED:-0}"
 progress check "checking snapshot ${SNAPSHOT%"${SNAPSHOT#????????}"} ($SIZE bytes)"
@@ -99,9 +128,9 @@ if [ "$KIND" = redis ] && [ -f "$WORK/dump.rdb" ]; then
     log "WARNING: redis-check-rdb missing or failed: no key count recorded, an in-place restore of this snapshot will be refused"
   fi
 fi
-# The manifest is stored while the dump is read back (both only read the repository).
-MANIFEST_PID=""
-if [ -n "$MANIFEST" ]; then
+# The manifest is stored and retention worked out while the dump is read back.
+MANIFEST_PID=""; FORGET_PID=""
+if [ -n "$MANIFEST" ] && [ -z "$bad" ]; then
   # a header line: restic refuses empty input, and an empty database has an empty manifest
   { printf '# wharf-manifest v1: table, rows, checksum of snapshot %s\n' "$SNAPSHOT"; cat "$MANIFEST"; } > "$WORK/manifest.store"
   "$RESTIC" backup --json --host wharf --tag wharf-manifest --tag "job=$JOB" --tag "for=$(printf '%s' "$SNAPSHOT" | cut -c1-8)" --stdin --stdin-filename manifest.tsv \
@@ -109,8 +138,15 @@ if [ -n "$MANIFEST" ]; then
   MANIFEST_PID=$!
 fi
 # Size sanity: a dump below the floor is never a good backup (the 20-byte backups).
-bad=""
-if [ "$SIZE" -lt "$MIN_BYTES" ] && [ "$SAFETY" = 0 ]; then bad="dump is $SIZE bytes, below the $MIN_BYTES-byte floor"; fi
+if [ -z "$bad" ] && [ "$SIZE" -lt "$MIN_BYTES" ] && [ "$SAFETY" = 0 ]; then bad="dump is $SIZE bytes, below the $MIN_BYTES-byte floor"; fi
+if [ -z "$bad" ] && [ "$SAFETY" = 0 ]; then
+  # retention's decision, read without a lock (restic allows --no-lock for forget only with
+  # --dry-run); nothing is removed before the new dump has read back. Dumps and manifests in one
+  # listing: restic groups them apart (by path), so the policy applies to the dumps alone.
+  # shellcheck disable=SC2086
+  "$RESTIC" --no-lock forget --dry-run --json --tag wharf-dump --tag wharf-manifest $RETENTION > "$WORK/forget.json" 2> "$WORK/forget.err" &
+  FORGET_PID=$!
+fi
 # Format: read the snapshot back from the repository and parse it completely.
 if [ -z "$bad" ]; then
   case "$KIND" in
@@ -123,9 +159,12 @@ if [ -z "$bad" ]; then
   esac
 fi
 MRC=0; [ -z "$MANIFEST_PID" ] || wait "$MANIFEST_PID" || MRC=$?
-MANIFEST_ID="$(jq -R -r 'fromjson? | select(.message_type == "summary") | .snapshot_id // empty' "$WORK/manifest.json" 2>/dev/null | tail -n 1)"
+MANIFEST_PID=""
+FRC=0; [ -z "$FORGET_PID" ] || wait "$FORGET_PID" || FRC=$?
+FORGET_PID=""
 if [ -n "$bad" ]; then
   # A bad snapshot must never be restored by mistake: drop it, keep the evidence in the log.
+  MANIFEST_ID="$(jq -R -r 'fromjson? | select(.message_type == "summary") | .snapshot_id // empty' "$WORK/manifest.json" 2>/dev/null | tail -n 1)"
   # shellcheck disable=SC2086
   restic_exclusive forget "$SNAPSHOT" $MANIFEST_ID >/dev/null 2>&1 || true
   fail "backup rejected: $bad"
@@ -141,21 +180,30 @@ if [ "$SAFETY" = 1 ]; then
   COUNT="$(state_get "$SF" snapshots)"; COUNT="${COUNT:-0}"
 else
   progress retention "applying retention ($RETENTION)"
-  # forget and prune lock the repository exclusively: a lock left by a killed run is removed
-  # (restic unlock removes stale locks only) and the command tried once more
-  # shellcheck disable=SC2086
-  restic_exclusive forget --json --tag wharf-dump --path "$DUMP_FILE" $RETENTION > "$WORK/forget.json" 2> "$WORK/forget.err" \
-    || fail "retention failed (the new snapshot is kept): $(tail -n 2 "$WORK/forget.err" | tr '\n' ' ')"
-  FORGOT="$(grep '^\[' "$WORK/forget.json" | jq -r '[.[] | .remove // [] | .[].id] | join(" ")')"
-  COUNT="$(grep '^\[' "$WORK/forget.json" | jq '[.[] | .keep // [] | length] | add // 0')"
+  [ "$FRC" = 0 ] || fail "retention failed (the new snapshot is kept): $(grep -v '^$' "$WORK/forget.err" | tail -n 4 | tr '\n' ' ')"
+  # From the dry run's dump groups (path $DUMP_FILE): the dumps kept and removed, and the
+  # manifests that belong to no kept dump (those of the removed dumps, and any orphan). Three lines.
+  grep '^\[' "$WORK/forget.json" | jq -r --arg p "$DUMP_FILE" 'map(select(.paths == [$p])) as $d | [$d[] | .keep // [] | .[].id[0:8]] as $kept
+    | ([$d[] | .remove // [] | .[].id] | join(" ")), ($kept | length),
+      ([.[] | (.keep // []) + (.remove // []) | .[] | select((.tags // []) | any(. == "wharf-manifest"))
+        | select(((.tags // []) | map(select(startswith("for="))) | first // "for=" | .[4:]) as $f | $kept | index($f) | not) | .id] | join(" "))' \
+    > "$WORK/retention.txt" || fail "retention failed: cannot read restic's forget --dry-run output"
+  { read -r FORGOT && read -r COUNT && read -r OLD_MANIFESTS; } < "$WORK/retention.txt" || fail "retention failed: restic's forget --dry-run listed nothing"
   if [ -n "$FORGOT" ]; then
-    # manifests follow their dumps: keep those of the kept dumps (--keep-tag, one per dump),
-    # forget the others, and prune once
-    KEEP_TAGS="$(grep '^\[' "$WORK/forget.json" | jq -r '[.[] | .keep // [] | .[] | "--keep-tag for=" + .id[0:8]] | join(" ")')"
-    [ -n "$KEEP_TAGS" ] || fail "retention kept no snapshot of $JOB: refusing to forget its manifests"
+    [ "$COUNT" -gt 0 ] || fail "retention kept no snapshot of $JOB: refusing to forget its manifests"
+    # manifests follow their dumps, and one exclusive forget --prune removes both. forget and
+    # prune lock the repository exclusively: a lock left by a killed run is removed (restic
+    # unlock removes stale locks only) and the command tried once more. The manifest stored
+    # during this run is not in the dry run's listing: it is kept.
+    # The forget runs every time (the snapshots kept are the policy's); the prune that gives back
+    # their space at most once every WHARF_PRUNE_EVERY seconds (a day): it reads every index and
+    # may repack, the largest share of retention's time, and deferring it only delays the space.
+    PRUNE=""; LAST_PRUNE="$(state_get "$SF" last_prune)"
+    [ -n "$LAST_PRUNE" ] && [ $(($(now) - LAST_PRUNE)) -lt "${WHARF_PRUNE_EVERY:-86400}" ] || PRUNE=--prune
     # shellcheck disable=SC2086
-    restic_exclusive forget --tag wharf-manifest $KEEP_TAGS --prune > "$WORK/prune.out" 2>> "$WORK/forget.err" \
-      || fail "cannot forget old manifests and prune (the new snapshot is kept): $(tail -n 2 "$WORK/forget.err" | tr '\n' ' ')"
+    restic_exclusive forget $PRUNE $FORGOT $OLD_MANIFESTS > "$WORK/prune.out" 2>> "$WORK/forget.err" \
+      || fail "retention failed (the new snapshot is kept): $(grep -v '^$' "$WORK/forget.err" | tail -n 4 | tr '\n' ' ')"
+    [ -z "$PRUNE" ] || state_put "$SF" "last_prune=$(now)"
   fi
 fi
 DURATION=$(( $(now) - STARTED ))

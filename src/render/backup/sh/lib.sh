@@ -90,21 +90,21 @@ cleanup() {
   return 0
 }
 
-# state files: key=value lines the metrics are rebuilt from
+# state files: key=value lines the metrics are rebuilt from (one awk each: every process
+# counts on a busy host, and a backup reads and writes them several times)
 state_get() { # file key
   [ -f "$1" ] || return 0
-  sed -n "s/^$2=//p" "$1" | tail -n 1
+  K="$2=" awk 'index($0, ENVIRON["K"]) == 1 { v = substr($0, length(ENVIRON["K"]) + 1); f = 1 } END { if (f) print v }' "$1"
 }
-state_put() { # file key=value...
+state_put() { # file key=value...: each key's old line dropped, the new ones appended in order
   f="$1"; shift
   tmp="$f.tmp.$$"
-  [ -f "$f" ] && cp "$f" "$tmp" || : > "$tmp"
-  for kv in "$@"; do
-    k="${kv%%=*}"
-    grep -v "^$k=" "$tmp" > "$tmp.2" || true
-    mv "$tmp.2" "$tmp"
-    printf '%s\n' "$kv" >> "$tmp"
-  done
+  printf '%s\n' "$@" > "$tmp.new"
+  [ -f "$f" ] || : > "$f"
+  awk 'NR == FNR { i = index($0, "="); new[++n] = $0; at[substr($0, 1, i - 1)] = n; next }
+    { i = index($0, "="); if (!(i && (substr($0, 1, i - 1) in at))) print }
+    END { for (j = 1; j <= n; j++) if (at[substr(new[j], 1, index(new[j], "=") - 1)] == j) print new[j] }' "$tmp.new" "$f" > "$tmp"
+  rm -f "$tmp.new"
   mv "$tmp" "$f"
 }
 
@@ -117,23 +117,24 @@ write_metrics() {
   L="backup=\"$JOB\",target=\"$(prom_label "$TARGET")\",kind=\"$(prom_label "$KIND")\""
   out="$WHARF_METRICS_DIR/wharf_backup_$JOB.prom"
   tmp="$WHARF_METRICS_DIR/.wharf_backup_$JOB.prom.$$"
-  {
-    m() { # name help value
-      [ -n "$3" ] || return 0
-      printf '# HELP %s %s\n# TYPE %s gauge\n%s{%s} %s\n' "$1" "$2" "$1" "$1" "$L" "$3"
-    }
-    m wharf_backup_last_success_timestamp_seconds "Unix time of the last successful backup." "$(state_get "$b" last_success)"
-    m wharf_backup_last_run_timestamp_seconds "Unix time the last backup run ended." "$(state_get "$b" last_run)"
-    m wharf_backup_last_status "1 if the last backup run succeeded, 0 if it failed." "$(state_get "$b" last_status)"
-    m wharf_backup_last_duration_seconds "Duration of the last backup run." "$(state_get "$b" last_duration)"
-    m wharf_backup_last_size_bytes "Size of the last successful dump or archive, before deduplication." "$(state_get "$b" last_size)"
-    m wharf_backup_last_added_bytes "Bytes the last successful backup added to the repository." "$(state_get "$b" last_added)"
-    m wharf_backup_snapshots "Backup snapshots in the repository after retention." "$(state_get "$b" snapshots)"
-    m wharf_backup_verify_last_status "1 if the last verification (restic check and restore test) succeeded, 0 if it failed." "$(state_get "$v" last_status)"
-    m wharf_backup_verify_last_timestamp_seconds "Unix time the last verification ended." "$(state_get "$v" last_run)"
-    m wharf_backup_verify_last_success_timestamp_seconds "Unix time of the last successful verification." "$(state_get "$v" last_success)"
-    m wharf_backup_restore_test_last_status "1 if the last test restore matched the source's row counts and checksums." "$(state_get "$v" restore_test_status)"
-  } > "$tmp"
+  # both state files read once; a metric whose value is empty or missing is left out
+  WB="$b" WV="$v" L="$L" awk '
+    function load(f, p,   line, i) { while ((getline line < f) > 0) { i = index(line, "="); if (i > 1) s[p substr(line, 1, i - 1)] = substr(line, i + 1) }; close(f) }
+    function m(name, help, key) { if (s[key] != "") printf "# HELP %s %s\n# TYPE %s gauge\n%s{%s} %s\n", name, help, name, name, ENVIRON["L"], s[key] }
+    BEGIN {
+      load(ENVIRON["WB"], "b."); load(ENVIRON["WV"], "v.")
+      m("wharf_backup_last_success_timestamp_seconds", "Unix time of the last successful backup.", "b.last_success")
+      m("wharf_backup_last_run_timestamp_seconds", "Unix time the last backup run ended.", "b.last_run")
+      m("wharf_backup_last_status", "1 if the last backup run succeeded, 0 if it failed.", "b.last_status")
+      m("wharf_backup_last_duration_seconds", "Duration of the last backup run.", "b.last_duration")
+      m("wharf_backup_last_size_bytes", "Size of the last successful dump or archive, before deduplication.", "b.last_size")
+      m("wharf_backup_last_added_bytes", "Bytes the last successful backup added to the repository.", "b.last_added")
+      m("wharf_backup_snapshots", "Backup snapshots in the repository after retention.", "b.snapshots")
+      m("wharf_backup_verify_last_status", "1 if the last verification (restic check and restore test) succeeded, 0 if it failed.", "v.last_status")
+      m("wharf_backup_verify_last_timestamp_seconds", "Unix time the last verification ended.", "v.last_run")
+      m("wharf_backup_verify_last_success_timestamp_seconds", "Unix time of the last successful verification.", "v.last_success")
+      m("wharf_backup_restore_test_last_status", "1 if the last test restore matched the source'"'"'s row counts and checksums.", "v.restore_test_status")
+    }' > "$tmp"
   mv "$tmp" "$out"
 }
 
@@ -151,29 +152,36 @@ json_str() { jq -n -c --arg s "$1" '$s'; }
 # keys). Returns 1 when the destination answered but holds no readable repository
 # ($WORK/open.err says why).
 # probe_repo [OUT ARGS...]: the probe may be the caller's first read itself (restic ARGS, its
-# output in OUT), which saves opening the repository twice.
+# output in OUT), which saves opening the repository twice. With PROBE_OPENED set (a file the
+# command restic runs creates: restic starts it only once the repository is open), the watch
+# ends when that file appears, and a failure after it returns 2 (the repository did open).
 probe_repo() {
   pout=/dev/null; if [ $# -gt 0 ]; then pout="$1"; shift; fi
   [ $# -gt 0 ] || set -- cat config
   "$RESTIC" "$@" >"$pout" 2>"$WORK/open.err" &
   probe_pid=$!
-  ticks=0; limit=$(( ${WHARF_REPO_TIMEOUT:-30} * 5 ))
+  ticks=0; limit=$(( ${WHARF_REPO_TIMEOUT:-30} * 10 ))
   while kill -0 "$probe_pid" 2>/dev/null; do
-    if grep -q 'bucket does not exist' "$WORK/open.err"; then stop_probe; return 1; fi
-    why="$(grep -oE '(Access Denied|SignatureDoesNotMatch|signature we calculated does not match|InvalidAccessKeyId|Access Key Id you provided does not exist)[^"]*' "$WORK/open.err" | tail -n 1)"
-    if [ -n "$why" ]; then
-      stop_probe
-      fail "backup destination $RESTIC_REPOSITORY refused the keys (secrets ${S3_ACCESS_KEY_SECRET:-?} and ${S3_SECRET_KEY_SECRET:-?}): $why"
+    [ -n "${PROBE_OPENED:-}" ] && [ -e "$PROBE_OPENED" ] && break
+    # restic says nothing on stderr while it opens a repository it can reach: read it only then
+    if [ -s "$WORK/open.err" ]; then
+      if grep -q 'bucket does not exist' "$WORK/open.err"; then stop_probe; return 1; fi
+      why="$(grep -oE '(Access Denied|SignatureDoesNotMatch|signature we calculated does not match|InvalidAccessKeyId|Access Key Id you provided does not exist)[^"]*' "$WORK/open.err" | tail -n 1)"
+      if [ -n "$why" ]; then
+        stop_probe
+        fail "backup destination $RESTIC_REPOSITORY refused the keys (secrets ${S3_ACCESS_KEY_SECRET:-?} and ${S3_SECRET_KEY_SECRET:-?}): $why"
+      fi
     fi
     if [ "$ticks" -ge "$limit" ]; then
       stop_probe
       why="$(grep -oE '(dial tcp|lookup |connect: |tls: |x509: )[^"]*' "$WORK/open.err" | tail -n 1)"
       fail "backup destination $RESTIC_REPOSITORY unreachable: no answer within ${WHARF_REPO_TIMEOUT:-30}s${why:+ ($why)}; earlier snapshots were not touched"
     fi
-    sleep 0.2; ticks=$((ticks + 1))
+    sleep 0.1; ticks=$((ticks + 1))
   done
   prc=0; wait "$probe_pid" || prc=$?
   [ "$prc" = 0 ] && return 0
+  [ -n "${PROBE_OPENED:-}" ] && [ -e "$PROBE_OPENED" ] && return 2
   why="$(grep -oE '(dial tcp|lookup |connect: |tls: |x509: )[^"]*' "$WORK/open.err" | tail -n 1)"
   [ -n "$why" ] && fail "backup destination $RESTIC_REPOSITORY unreachable: $why; earlier snapshots were not touched"
   return 1

@@ -65,19 +65,21 @@ try {
   const ctx = await composeContext({ plan, outDir: out, projectDir: dir, secretsDir: join(dir, '.wharf', 'secrets'), prefer: 'v2' });
   console.error(`${project}: up`);
   await compose('up', '-d', '--wait');
+  const ex = { ...(await stackBackupExecutor(ctx)), services: engineServiceControl(ctx) };
+  await backupNow(ex, { target: 'db' }); // creates the repository (before the data: one full backup of it, in the rounds)
+  let t = performance.now();
   await sql(
     `CREATE TABLE items (id bigserial PRIMARY KEY, name text, body text); INSERT INTO items (name, body) SELECT 'item ' || g, md5(g::text) FROM generate_series(1, ${Math.max(1, Math.round((MB * 1024 ** 2) / 110))}) g`,
   );
   const bytes = Number(await sql("SELECT pg_total_relation_size('items')"));
-  const ex = { ...(await stackBackupExecutor(ctx)), services: engineServiceControl(ctx) };
+  console.error(`${project}: ${(bytes / 1024 ** 2).toFixed(0)} MB generated in ${((performance.now() - t) / 1000).toFixed(0)} s`);
   const backups: number[] = [];
   const restores: number[] = [];
   const floors: number[] = [];
   const phaseRows: string[] = [];
-  await backupNow(ex, { target: 'db' }); // creates the repository
   for (let i = 0; i < ROUNDS; i++) {
     console.error(`${project}: round ${i + 1}`);
-    let t = performance.now();
+    t = performance.now();
     const [b] = await backupNow(ex, { target: 'db' });
     if (!b?.ok) throw new Error(`backup failed: ${b?.error}`);
     backups.push(performance.now() - t);

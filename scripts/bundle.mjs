@@ -84,12 +84,7 @@ const assets = [backupScripts, relayScript, schemaModule];
 // module.enableCompileCache): compiling ~3 MB of modules was a large part of `wharf render`'s startup.
 // import.meta.* become locals the file defines (its own URL) or bin/wharf.js passes (resolve).
 await build({
-  stdin: {
-    contents: "import { main } from './src/cli/main.ts'; main().then((code) => { process.exitCode = code; });",
-    resolveDir: process.cwd(),
-    sourcefile: 'src/cli/run-bundle.ts',
-    loader: 'ts',
-  },
+  entryPoints: ['src/cli/run.ts'],
   ...common,
   format: 'cjs',
   outfile: 'dist/bundle/wharf.cjs',

@@ -1,0 +1,91 @@
+// Adoption's last step against a recorded Docker: the old project's networks that Compose created
+// (its `<project>_default`) go once nothing is attached; wharf's own networks, a network still in
+// use and one Compose did not create (no network label: external) stay. And `-p` reaches Compose.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import type { Cmd } from '../engine/command.js';
+import { ComposeEngine } from '../engine/compose.js';
+import { composeConfig } from '../engine/compose-config.js';
+import { recordingRunner } from '../engine/run.js';
+import { tinyPlan, writeCompose } from '../engine/testing/tiny-stack.js';
+import { refuseProjectName } from '../import/project.js';
+import { InputError } from '../errors.js';
+import { removeOldNetworks } from './adopt.js';
+
+const label = (network: string) => ({ 'com.docker.compose.project': 't', 'com.docker.compose.network': network });
+
+test('the old project networks with nothing attached are removed; wharf networks, one in use and an unlabelled one stay', async () => {
+  const plan = tinyPlan('t');
+  const dir = writeCompose(plan);
+  try {
+    const engine = new ComposeEngine({
+      compose: { kind: 'v2', argv: ['docker', 'compose'], version: '2.26.1' },
+      project: 't',
+      dir,
+      services: plan.components,
+    });
+    const ours = plan.networks.map((n) => engine.networkName(n.name));
+    assert.ok(ours.length > 0);
+    const networks = [
+      { Name: 't_default', Labels: label('default'), Containers: {} },
+      { Name: 't_front', Labels: label('front'), Containers: null },
+      { Name: 't_jobs', Labels: label('jobs'), Containers: { abc: { Name: 'someone' } } },
+      { Name: 't_shared', Labels: { 'com.docker.compose.project': 't' }, Containers: {} },
+      ...ours.map((Name) => ({ Name, Labels: label(Name.slice(2)), Containers: {} })),
+    ];
+    const { runner, calls } = recordingRunner((c: Cmd) => {
+      const a = c.argv.join(' ');
+      if (a.startsWith('docker network ls')) return { stdout: networks.map((_, i) => `id${i}`).join('\n') };
+      if (a.startsWith('docker network inspect')) return { stdout: JSON.stringify(networks) };
+      return undefined;
+    });
+    const lines: string[] = [];
+    const removed = await removeOldNetworks({ plan, outDir: dir, projectDir: dir, engine, runner }, (l) => lines.push(l));
+    assert.deepEqual(removed, ['t_default', 't_front']);
+    assert.deepEqual(
+      calls.map((c) => c.argv.join(' ')),
+      [
+        'docker network ls -q --filter label=com.docker.compose.project=t',
+        `docker network inspect --verbose ${networks.map((_, i) => `id${i}`).join(' ')}`,
+        'docker network rm t_default t_front',
+      ],
+    );
+    assert.match(lines.join('\n'), /t_default, t_front/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a project with no network of its own left: nothing inspected or removed', async () => {
+  const plan = tinyPlan('t');
+  const dir = writeCompose(plan);
+  try {
+    const engine = new ComposeEngine({
+      compose: { kind: 'v2', argv: ['docker', 'compose'], version: '2.26.1' },
+      project: 't',
+      dir,
+      services: plan.components,
+    });
+    const { runner, calls } = recordingRunner(() => ({ stdout: '' }));
+    assert.deepEqual(await removeOldNetworks({ plan, outDir: dir, projectDir: dir, engine, runner }), []);
+    assert.equal(calls.length, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('import -p NAME: Compose reads the project under that name; a name Compose refuses is exit 2 before anything runs', () => {
+  const bin = { kind: 'v2' as const, argv: ['docker', 'compose'], version: '2.26.1' };
+  const argv = composeConfig(bin, {
+    projectDir: '/p',
+    files: ['/p/compose.yaml'],
+    envFiles: [],
+    profiles: ['*'],
+    projectName: 'shop-2',
+  }).argv;
+  assert.deepEqual(argv.slice(0, 4), ['docker', 'compose', '-p', 'shop-2']);
+  assert.ok(!composeConfig(bin, { projectDir: '/p', files: [], envFiles: [], profiles: [] }).argv.includes('-p'));
+  refuseProjectName('shop_2');
+  for (const bad of ['Shop', '-x', '', 'a b', '../x']) assert.throws(() => refuseProjectName(bad), InputError, bad);
+});

@@ -122,18 +122,7 @@ const assets = [backupScripts, relayScript, schemaModule, oneLuxon];
 // module.enableCompileCache): compiling ~3 MB of modules was a large part of `wharf render`'s startup.
 // import.meta.* become locals the file defines (its own URL) or bin/wharf.js passes (resolve).
 await build({
-  stdin: {
-    // bin/wharf.js passes __wharf_yaml_cache, the file of YAML texts kept between runs (src/cli/yaml-cache.ts).
-    contents: [
-      "import { main } from './src/cli/main.ts';",
-      "import { keepYamlOnDisk } from './src/cli/yaml-cache.ts';",
-      "keepYamlOnDisk(typeof __wharf_yaml_cache === 'string' ? __wharf_yaml_cache : undefined);",
-      'main().then((code) => { process.exitCode = code; });',
-    ].join('\n'),
-    resolveDir: process.cwd(),
-    sourcefile: 'src/cli/run-bundle.ts',
-    loader: 'ts',
-  },
+  entryPoints: ['src/cli/run.ts'],
   ...common,
   format: 'cjs',
   outfile: 'dist/bundle/wharf.cjs',

@@ -13,6 +13,7 @@ import { parse, stringify } from 'yaml';
 import { ensureTestImages, repoRoot } from '../../test/e2e/support/images.js';
 import { freePort } from '../../test/e2e/support/stack.js';
 import { pct } from '../stats.js';
+import { containerMiB } from '../memory.js';
 
 const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1] || 3);
 const noops = process.argv.includes('--noop') ? Number(process.argv[process.argv.indexOf('--noop') + 1]) : 10;
@@ -76,17 +77,16 @@ try {
   const stats = execFileSync('docker', ['stats', '--no-stream', '--format', '{{.Name}}\t{{.MemUsage}}'], { encoding: 'utf8' })
     .split('\n')
     .filter((l) => l.startsWith('benchup-'));
-  const toMiB = (s: string) => {
-    const m = /([\d.]+)\s*([KMG]i?B)/.exec(s);
-    if (!m) return 0;
-    const v = Number(m[1]);
-    return m[2]!.startsWith('G') ? v * 1024 : m[2]!.startsWith('K') ? v / 1024 : v;
-  };
-  const perService = new Map<string, number>();
+  const perService = new Map<string, number | undefined>();
   for (const l of stats) {
     const [name, usage] = l.split('\t');
     const svc = name!.replace(/^benchup-/, '').replace(/-\d+$/, '');
-    perService.set(svc, (perService.get(svc) ?? 0) + toMiB(usage!.split('/')[0]!));
+    const mib = containerMiB(name!, usage ?? '');
+    // one replica that nobody could read makes its service's sum unknown, not smaller
+    perService.set(
+      svc,
+      mib === undefined || (perService.has(svc) && perService.get(svc) === undefined) ? undefined : (perService.get(svc) ?? 0) + mib,
+    );
   }
 
   const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -108,9 +108,9 @@ try {
   console.log(`target: all healthy in < 30 s -> ${pct(samples.fresh, 50) < 30_000 ? 'met' : 'NOT met'}`);
   console.log('\nidle memory per service (docker stats, 20 s after healthy)');
   let total = 0;
-  for (const [svc, mib] of [...perService].sort((a, b) => b[1] - a[1])) {
-    console.log(`${svc}\t${mib.toFixed(1)} MiB`);
-    total += mib;
+  for (const [svc, mib] of [...perService].sort((a, b) => (b[1] ?? -1) - (a[1] ?? -1))) {
+    console.log(`${svc}\t${mib === undefined ? 'unknown (neither docker stats nor the cgroup answered)' : `${mib.toFixed(1)} MiB`}`);
+    total += mib ?? 0;
   }
   console.log(
     `total\t${total.toFixed(0)} MiB (seed 000 reports ~1 GB for Traefik, Portainer, whoami, Prometheus, Grafana, node-exporter, cAdvisor)`,

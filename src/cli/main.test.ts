@@ -12,6 +12,7 @@ import { dirSnapshot, tempProject } from '../../test/support/project.js';
 import { templateText } from '../../test/support/templates.js';
 import { main, reportError } from './main.js';
 import type { Out } from './output.js';
+import { wharfInProcess } from '../../test/support/cli-in-process.js';
 import { commandTargets } from './targets.js';
 
 function recorder(): Out & { text: () => string; errors: string[] } {
@@ -27,12 +28,7 @@ function recorder(): Out & { text: () => string; errors: string[] } {
 
 const composeVersion = (argv: string[]) => argv.join(' ') === 'docker compose version';
 
-async function wharf(spec: string, ...args: string[]) {
-  const out = recorder();
-  const rec = recordingRunner((c) => (composeVersion(c.argv) ? { stdout: 'Docker Compose version v2.26.1' } : undefined));
-  const code = await main(['node', 'wharf', ...args, '--file', spec], out, { runner: rec.runner, interactive: false });
-  return { code, text: out.text(), errors: out.errors, calls: rec.calls };
-}
+const wharf = wharfInProcess;
 
 test('the boundary maps each kind of error to its exit code and one line', () => {
   const cases: Array<[unknown, number, RegExp]> = [

@@ -12,12 +12,15 @@ export interface ComposeConfigInput {
   envFiles: string[];
   /** profiles to enable; ['*'] imports every service */
   profiles: string[];
+  /** `-p`: the project's name when it is not the `name:` key or the directory's (Compose's own precedence) */
+  projectName?: string;
 }
 
 export function composeConfig(bin: ComposeBinary, o: ComposeConfigInput): Cmd {
   return cmd(
     [
       ...bin.argv,
+      ...(o.projectName ? ['-p', o.projectName] : []),
       '--project-directory',
       o.projectDir,
       ...o.files.flatMap((f) => ['-f', f]),

@@ -188,6 +188,8 @@ export abstract class DockerEngine implements Pick<
     const filters = this.containerFilters();
     return {
       networks: () => onHost(docker.networkIds(filters), this.dockerHost),
+      inspectNetworks: (ids) => onHost(docker.networkInspect(...ids), this.dockerHost),
+      removeNetworks: (names) => onHost(docker.networkRemove(names), this.dockerHost),
       volumes: (node) => onHost(docker.volumeNames(filters), node ? node.dockerHost : this.dockerHost),
       removeVolumes: (names, node) => onHost(docker.volumeRemove(names), node ? node.dockerHost : this.dockerHost),
       removeContainers: (cs) => {

@@ -80,6 +80,9 @@ export const docker = {
   networkIds(filters: string[]): Cmd {
     return cmd(['docker', 'network', 'ls', '-q', ...filters.flatMap((f) => ['--filter', f])], 'list networks', { timeoutMs: 20_000 });
   },
+  networkRemove(names: string[]): Cmd {
+    return cmd(['docker', 'network', 'rm', ...names], `remove networks ${names.join(', ')}`, { timeoutMs: 60_000 });
+  },
   volumeRemove(names: string[]): Cmd {
     return cmd(['docker', 'volume', 'rm', ...names], `remove volumes ${names.join(', ')}`, { timeoutMs: 60_000 });
   },

@@ -166,6 +166,9 @@ export type RolloutStrategy = SideBySide | Orchestrated;
 /** The project's leftovers after remove, on one engine (a node, or the single host). */
 export interface Leftovers {
   networks(): Cmd;
+  /** `docker network inspect` of these (name, labels, attached containers) */
+  inspectNetworks(ids: string[]): Cmd;
+  removeNetworks(names: string[]): Cmd;
   volumes(node?: NodeState): Cmd;
   removeVolumes(names: string[], node?: NodeState): Cmd;
   /** containers grouped by the engine each runs on */

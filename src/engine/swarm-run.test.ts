@@ -95,6 +95,7 @@ test('wharf run on swarm: waits for the task, relays its lines masked, passes it
     'secret ls',
     'config ls',
     'service create',
+    'service logs',
     'service ps',
     'inspect --type',
     'service ps',
@@ -102,9 +103,51 @@ test('wharf run on swarm: waits for the task, relays its lines masked, passes it
     'service logs',
     'service rm',
   ]);
+  assert.ok(m.calls[3]!.argv.includes('--follow'), 'followed from the start');
+  assert.ok(!m.calls.at(-2)!.argv.includes('--follow'), 'then read whole once the task ended');
   assert.equal(m.calls[2]!.describe, 'run the hook');
   assert.match(m.calls.at(-1)!.argv.at(-1)!, /^shop_api-run-[0-9a-f]{8}$/);
   assert.equal(m.calls.at(-1)!.argv.at(-1), m.calls[2]!.argv[m.calls[2]!.argv.indexOf('--name') + 1]);
+});
+
+test('wharf run on swarm streams: each line is relayed, masked, while the task still runs; the ones the follower missed come after, none twice', async () => {
+  let poll = 0;
+  const seen: Array<[string, number]> = [];
+  const rec = recordingRunner((c): Partial<RunResult> | undefined => {
+    const a = c.argv.slice(1).join(' ');
+    if (/^(secret|config) ls/.test(a)) return { stdout: 'shop_db-url_1a2b\nshop_app-config_5e6f' };
+    if (a.startsWith('service ps')) return { stdout: 'task1\n' };
+    if (a.startsWith('inspect')) return { stdout: ++poll < 3 ? 'running 0 ' : 'complete 0 ' };
+    if (a.startsWith('service logs')) return { stdout: 'step 1\nsecret hunter2\nlast line' };
+    return undefined;
+  });
+  // the follower gets the first two lines at once (the task runs on); the last arrives after it ends
+  const runner: Runner = async (c, o = {}) => {
+    if (c.argv.includes('--follow')) {
+      for (const l of ['step 1', 'secret hunter2']) {
+        o.onLine?.(redact(l, c.redact), 'stdout');
+        o.onOutput?.(`${redact(l, c.redact)}\n`, 'stdout');
+      }
+      await new Promise<void>((r) => o.signal?.addEventListener('abort', () => r()));
+    }
+    // the executor masks what it returns, too
+    const r = await rec.runner(c, o);
+    return { ...r, stdout: redact(r.stdout, c.redact) };
+  };
+  const x = { doc, service: 'api', project: 'shop', argv: ['migrate'], extra: { describe: 'run', redact: ['hunter2'] } };
+  let chunks = '';
+  const r = await runOneOff(runner, d, x, {
+    reject: false,
+    onLine: (l) => void seen.push([l, poll]),
+    onOutput: (t) => void (chunks += t),
+  });
+  assert.equal(r.exitCode, 0);
+  assert.deepEqual(seen, [
+    ['step 1', 0],
+    ['secret ***', 0],
+    ['last line', 3],
+  ]);
+  assert.equal(chunks, 'step 1\nsecret ***\nlast line\n');
 });
 
 test('a secret the deploy has not created yet is created first, labelled for the stack; a task no node takes is exit 125', async () => {

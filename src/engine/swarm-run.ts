@@ -136,6 +136,17 @@ export async function runOneOff(
   await ensureObjects(runner, d, x.doc, x.service, x.project);
   // a refused create (no such network, image or secret) is the engine's error, not the command's exit code
   const made = await runner(create);
+  const logs = (follow: boolean) =>
+    d.c(
+      ['service', 'logs', '--raw', '--no-trunc', ...(follow ? ['--follow'] : []), name],
+      `${follow ? 'follow' : 'read'} the output of ${name}`,
+      {
+        redact: x.extra.redact,
+        timeoutMs: follow ? (x.extra.timeoutMs ?? 30 * 60_000) : 120_000,
+      },
+    );
+  // its lines as they come (masked by the runner); a terminal session reads them once, at the end
+  const live = opts.attach === 'terminal' ? undefined : followOneOff(runner, logs(true), opts);
   try {
     const deadline = t0 + (x.extra.timeoutMs ?? 30 * 60_000);
     let end = { state: '', exitCode: 0, err: '' };
@@ -154,12 +165,11 @@ export async function runOneOff(
       // no node fits (constraints, resources): the scheduler keeps it pending, saying why
       if (end.state === 'pending' && performance.now() - t0 > (d.pendingMs ?? 120_000)) end = { ...end, state: 'rejected', exitCode: 0 };
     }
-    // the task's lines, once it has ended (a followed service log never ends by itself)
-    const logs = d.c(['service', 'logs', '--raw', '--no-trunc', name], `read the output of ${name}`, {
-      redact: x.extra.redact,
-      timeoutMs: 120_000,
-    });
-    const out = await runner(logs, { ...opts, attach: opts.attach === 'terminal' ? 'terminal' : undefined, reject: false });
+    // a followed service log never ends by itself: stopped once the task has, then read whole, and
+    // what the follower had not relayed yet (the last lines may arrive after the task ends) relayed now
+    const relayed = live ? await live.stop() : undefined;
+    const out = await runner(logs(false), relayed ? { reject: false } : { ...opts, attach: 'terminal', reject: false });
+    if (relayed) relayRest(out, relayed, opts);
     // a task that never started (no node fits, no image) has no exit code: 125, as `docker run` says
     const exitCode = end.state === 'complete' ? 0 : end.exitCode || 125;
     const why = exitCode === 125 ? `${name} did not start: ${end.state}${end.err ? `: ${end.err}` : ''}` : '';
@@ -172,6 +182,44 @@ export async function runOneOff(
     if (exitCode !== 0 && opts.reject !== false) throw new CommandError(result);
     return result;
   } finally {
+    await live?.stop();
     await runner(d.c(['service', 'rm', name], `remove ${name}`, { timeoutMs: 60_000 }), { reject: false });
+  }
+}
+
+/** What the follower relayed so far: text per stream for onOutput, lines per stream for onLine. */
+interface Relayed {
+  text: Record<'stdout' | 'stderr', string>;
+  lines: Record<'stdout' | 'stderr', number>;
+}
+
+/** Follows a one-off's log, relaying each line and chunk as it arrives; stop() ends it and says what went out. */
+function followOneOff(runner: Runner, follow: Cmd, opts: RunOptions) {
+  const relayed: Relayed = { text: { stdout: '', stderr: '' }, lines: { stdout: 0, stderr: 0 } };
+  const ac = new AbortController();
+  const done = runner(follow, {
+    stream: true,
+    reject: false,
+    signal: ac.signal,
+    onLine: (l, s) => (relayed.lines[s]++, opts.onLine?.(l, s)),
+    onOutput: (t, s) => ((relayed.text[s] += t), opts.onOutput?.(t, s)),
+  }).catch(() => undefined);
+  return {
+    async stop(): Promise<Relayed> {
+      ac.abort();
+      await done;
+      return relayed;
+    },
+  };
+}
+
+/** The whole log's lines and text past what the follower relayed (split as the runner splits lines). */
+function relayRest(out: RunResult, relayed: Relayed, opts: RunOptions): void {
+  for (const s of ['stdout', 'stderr'] as const) {
+    const whole = out[s];
+    const lines = whole.split(/\r?\n|\r/).filter((l) => l.trim());
+    for (const l of lines.slice(relayed.lines[s])) opts.onLine?.(l, s);
+    const text = whole ? `${whole}\n` : '';
+    if (text.startsWith(relayed.text[s]) && text.length > relayed.text[s].length) opts.onOutput?.(text.slice(relayed.text[s].length), s);
   }
 }

@@ -4,6 +4,7 @@
 import type { Account } from './account.js';
 import type { ComposeService } from './compose-schema.js';
 import { unescapeDollars } from './values.js';
+import { postgresData } from '../plan/postgres-data.js';
 
 export type DataEngine = 'postgres' | 'mysql' | 'mariadb' | 'redis';
 
@@ -15,12 +16,11 @@ export interface Datastore {
   passwords: string[];
 }
 
-const dataDirs: Record<DataEngine, string> = {
-  postgres: '/var/lib/postgresql/data',
-  mysql: '/var/lib/mysql',
-  mariadb: '/var/lib/mysql',
-  redis: '/data',
-};
+/** where wharf mounts the data volume of this engine and major version */
+const dataDir = (found: { engine: DataEngine; version?: string }): string =>
+  found.engine === 'postgres'
+    ? postgresData(`postgres:${found.version ?? 'latest'}`).mount
+    : { mysql: '/var/lib/mysql', mariadb: '/var/lib/mysql', redis: '/data' }[found.engine];
 
 /** The engine and version of an official image (postgres:16-alpine, docker.io/library/mysql:8.0). */
 export function dataEngineOf(image: string | null | undefined): { engine: DataEngine; version?: string } | undefined {
@@ -156,19 +156,21 @@ export function importDatastore(
     else acc.dropped(`${p}.environment.${key}`, `Wharf configures ${found.engine} itself; set it in a custom image if needed`);
   }
 
+  const dir = dataDir(found);
+  // either layout of the postgres image: before 18 the data volume is at .../data, from 18 at /var/lib/postgresql
   const data = (svc.volumes ?? []).find(
-    (v) => v.target === dataDirs[found.engine] || (found.engine === 'postgres' && v.target === '/var/lib/postgresql'),
+    (v) => v.target === dir || (found.engine === 'postgres' && ['/var/lib/postgresql', '/var/lib/postgresql/data'].includes(v.target)),
   );
   const kept = data?.type === 'volume' && data.source ? volumeOf(data.source) : undefined;
   if (kept) spec.volume = kept.name;
   for (const [i, v] of (svc.volumes ?? []).entries()) {
-    if (v === data && kept && v.target !== dataDirs[found.engine])
-      // PostgreSQL 18 images keep data under /var/lib/postgresql/18/docker; wharf's postgres reads the volume's root
+    if (v === data && kept && v.target !== dir)
+      // the image's version and the mount disagree (or the major is unknown): the data is not where wharf's postgres looks
       acc.changed(
         `${p}.volumes[${i}]`,
         `${at}.volume`,
-        `the data volume, backed up daily${kept.reused ? ': the same Docker volume' : ''}, mounted at ${dataDirs[found.engine]} ` +
-          `(Compose: ${v.target}, data under <major>/docker): move an existing volume's data to its root before \`wharf up\``,
+        `the data volume, backed up daily${kept.reused ? ': the same Docker volume' : ''}, mounted at ${dir} ` +
+          `(Compose: ${v.target}): move an existing volume's data to where PostgreSQL ${found.version ?? '16'} keeps it before \`wharf up\``,
       );
     else if (v === data && kept)
       acc.kept(`${p}.volumes[${i}]`, `${at}.volume`, `the data volume, backed up daily${kept.reused ? ': the same Docker volume' : ''}`);

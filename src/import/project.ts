@@ -38,11 +38,22 @@ export interface ReadOptions {
   files: string[];
   envFiles: string[];
   profiles: string[];
+  /** as `docker compose -p` */
+  projectName?: string;
   runner?: Runner;
+}
+
+/** Compose's rule for a project name (`-p`, COMPOSE_PROJECT_NAME, `name:`). */
+export function refuseProjectName(name: string): void {
+  if (!/^[a-z0-9][a-z0-9_-]*$/.test(name))
+    throw new InputError(`-p ${JSON.stringify(name)}: not a Compose project name`, {
+      hint: 'lowercase letters, digits, dashes and underscores, starting with a letter or digit (as `docker compose -p` takes)',
+    });
 }
 
 export async function readComposeProject(o: ReadOptions): Promise<{ project: ComposeProject; projectDir: string }> {
   const runner = o.runner ?? run;
+  if (o.projectName !== undefined) refuseProjectName(o.projectName);
   const bin = await detectCompose(runner);
   if (bin.kind === 'v1')
     throw new InputError('wharf import needs Compose v2 (`docker compose config --format json`)', { hint: 'install the compose plugin' });
@@ -56,9 +67,18 @@ export async function readComposeProject(o: ReadOptions): Promise<{ project: Com
     refuseHostileYaml(f);
   }
   const projectDir = files[0] ? dirname(files[0]) : resolve(o.dir);
-  const r = await runner(composeConfig(bin, { projectDir, files, envFiles: o.envFiles.map((f) => resolve(f)), profiles: o.profiles }), {
-    reject: false,
-  });
+  const r = await runner(
+    composeConfig(bin, {
+      projectDir,
+      files,
+      envFiles: o.envFiles.map((f) => resolve(f)),
+      profiles: o.profiles,
+      projectName: o.projectName,
+    }),
+    {
+      reject: false,
+    },
+  );
   const where = files.length ? files.join(', ') : projectDir;
   if (r.exitCode !== 0)
     throw new InputError(`${where}: Compose refused the project: ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')}`, {

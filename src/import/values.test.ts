@@ -2,7 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { floatingImage, hasUrlPassword, passwordLikeKey, specDuration, specSize, unescapeDollars, wharfName } from './values.js';
-import { dataEngineOf } from './datastores.js';
+import { dataEngineOf, importDatastore } from './datastores.js';
+import { Account } from './account.js';
+import type { ComposeService } from './compose-schema.js';
 
 test('Compose names become wharf names', () => {
   assert.equal(wharfName('Web_Front.1'), 'web-front-1');
@@ -58,4 +60,29 @@ test('an image with no version is written untagged whether the source said :late
     ref: 'nginx:latest@sha256:' + 'a'.repeat(64),
     floating: false,
   });
+});
+
+test('a PostgreSQL data volume is kept where the same major keeps it: /var/lib/postgresql from 18, .../data before; elsewhere it is changed with a hint', () => {
+  const outcome = (image: string, target: string) => {
+    const acc = new Account();
+    const svc = { image, volumes: [{ type: 'volume', source: 'pgdata', target }] } as ComposeService;
+    const r = importDatastore('db', 'db', svc, dataEngineOf(image)!, acc, () => ({ name: 'pgdata', reused: true }));
+    const f = acc.fields.find((x) => x.path === 'services.db.volumes[0]')!;
+    return { volume: r.spec.volume, outcome: f.outcome, why: f.why };
+  };
+  assert.deepEqual(outcome('postgres:18', '/var/lib/postgresql'), {
+    volume: 'pgdata',
+    outcome: 'kept',
+    why: 'the data volume, backed up daily: the same Docker volume',
+  });
+  assert.equal(outcome('postgres:16', '/var/lib/postgresql/data').outcome, 'kept');
+  for (const [image, target] of [
+    ['postgres:18', '/var/lib/postgresql/data'],
+    ['postgres:16', '/var/lib/postgresql'],
+  ] as const) {
+    const o = outcome(image, target);
+    assert.equal(o.volume, 'pgdata');
+    assert.equal(o.outcome, 'changed', `${image} ${target}`);
+    assert.match(o.why, /move an existing volume's data to where PostgreSQL (18|16) keeps it/);
+  }
 });

@@ -42,6 +42,8 @@ export interface AdoptResult {
   project: string;
   /** old containers removed, by service */
   replaced: Array<{ service: string; containers: number; how: 'stop-first' | 'start-first' | 'port-handover' | 'removed' }>;
+  /** the old project's networks removed (wharf's stack uses others) */
+  networks: string[];
   ports: PortGap[];
   durationMs: number;
 }
@@ -112,6 +114,32 @@ export function watchPort(host: string, port: number, everyMs = 100) {
   };
 }
 
+/**
+ * The old project's networks (its `<project>_default`, say): Compose created them (they carry the
+ * project's label; an external network does not), wharf's stack names others. Removed once
+ * nothing is attached; a network wharf's stack uses, or one still in use, stays.
+ */
+export async function removeOldNetworks(ctx: OpsContext, say: (line: string) => void = () => {}): Promise<string[]> {
+  const runner = runnerOf(ctx);
+  const left = ctx.engine.leftovers;
+  const ids = (await runner(left.networks())).stdout.split('\n').filter(Boolean);
+  if (!ids.length) return [];
+  const ours = new Set(ctx.plan.networks.map((n) => ctx.engine.networkName(n.name)));
+  const found = JSON.parse((await runner(left.inspectNetworks(ids))).stdout) as Array<{
+    Name: string;
+    Labels?: Record<string, string> | null;
+    Containers?: Record<string, unknown> | null;
+  }>;
+  const stale = found
+    .filter((n) => n.Labels?.['com.docker.compose.network'] && !ours.has(n.Name) && !Object.keys(n.Containers ?? {}).length)
+    .map((n) => n.Name);
+  if (!stale.length) return [];
+  say(`remove the old project's networks, nothing attached any more: ${stale.join(', ')}`);
+  // one attached meanwhile (a container started by hand) refuses its removal: it stays, the rest go
+  await runner(left.removeNetworks(stale), { reject: false });
+  return stale;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function adopt(ctx: OpsContext, record: AdoptRecord, o: { onProgress?: (line: string) => void; timeoutMs?: number } = {}) {
@@ -153,6 +181,7 @@ export async function adopt(ctx: OpsContext, record: AdoptRecord, o: { onProgres
   };
   const watches = record.ports.map((p) => ({ p, w: watchPort(p.hostIp === '0.0.0.0' ? '127.0.0.1' : p.hostIp, p.port) }));
   const replaced: AdoptResult['replaced'] = [];
+  let networks: string[];
   let gaps: Array<{ p: AdoptedPort; r: Awaited<ReturnType<ReturnType<typeof watchPort>['stop']>> }>;
   try {
     const byRole = (roles: string[]) => ctx.plan.components.filter((c) => roles.includes(c.role));
@@ -203,6 +232,7 @@ export async function adopt(ctx: OpsContext, record: AdoptRecord, o: { onProgres
       for (const s of new Set(rest.map((x) => x.service)))
         replaced.push({ service: s, containers: rest.filter((x) => x.service === s).length, how: 'removed' });
     }
+    networks = await removeOldNetworks(ctx, say);
     // every port answers again before the gap is measured (or the wait times out and reports it)
     const until = performance.now() + 30_000;
     while (watches.some((x) => x.w.failing) && performance.now() < until) await sleep(100);
@@ -211,5 +241,5 @@ export async function adopt(ctx: OpsContext, record: AdoptRecord, o: { onProgres
   }
   rmSync(adoptFile(ctx.projectDir), { force: true });
   const ports: PortGap[] = gaps.map(({ p, r }) => ({ address: `${p.hostIp}:${p.port}`, from: p.service, to: p.to, ...r }));
-  return { project: engine.project, replaced, ports, durationMs: Math.round(performance.now() - started) } satisfies AdoptResult;
+  return { project: engine.project, replaced, networks, ports, durationMs: Math.round(performance.now() - started) } satisfies AdoptResult;
 }

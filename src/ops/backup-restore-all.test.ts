@@ -9,24 +9,9 @@ import { buildPlan } from '../plan/build.js';
 import { parseSpecText } from '../spec/load.js';
 import type { BackupExecutor, ServiceControl } from './backup.js';
 import { restoreAll } from './backup-restore-all.js';
+import { backupSpec } from '../../test/support/backup-spec.js';
 
-const spec = `name: dr
-domain: dr.localhost
-services:
-  files:
-    image: example/files:1
-    port: 8080
-    volumes:
-      - name: uploads
-        target: /data
-        backup: { schedule: "0 * * * *" }
-  web: { image: example/web:1, port: 3000, uses: [db, cache] }
-databases:
-  db: { engine: postgres, backup: { schedule: "0 3 * * *" } }
-caches:
-  cache: { engine: redis, persistence: true, backup: { schedule: "@hourly" } }
-monitoring: { enabled: false }
-`;
+const spec = backupSpec('dr');
 
 const id = (c: string) => c.repeat(64);
 // per job, newest last: an old snapshot, a newer one, and a safety snapshot newer still

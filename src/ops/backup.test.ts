@@ -10,6 +10,7 @@ import type { Cmd } from '../engine/command.js';
 import { buildPlan } from '../plan/build.js';
 import { parseSpecText } from '../spec/load.js';
 import { BackupError, stackBackupExecutor, engineServiceControl, restoreBackup, restoreStops, type BackupProgress } from './backup.js';
+import { backupSpec } from '../../test/support/backup-spec.js';
 
 const SNAP = 'ab'.repeat(32);
 
@@ -19,27 +20,7 @@ function planOf(yaml: string) {
   return buildPlan(r.stack);
 }
 
-const spec = `name: rs
-domain: rs.localhost
-services:
-  files:
-    image: example/files:1
-    port: 8080
-    volumes:
-      - name: uploads
-        target: /data
-        backup: { schedule: "0 * * * *" }
-  web:
-    image: example/web:1
-    port: 3000
-    replicas: 2
-    uses: [db, cache]
-databases:
-  db: { engine: postgres, backup: { schedule: "0 3 * * *" } }
-caches:
-  cache: { engine: redis, persistence: true, backup: { schedule: "@hourly" } }
-monitoring: { enabled: false }
-`;
+const spec = backupSpec('rs', { webReplicas: 2 });
 
 /** A fake engine state: containers of every plan service, stopped or running; a started one is "starting" once. */
 async function fakeStack(
@@ -204,7 +185,7 @@ test('the users of a restored database count as back once the edge routes to eac
   const plan = planOf(
     spec
       .replace('services:', 'proxy: { kind: haproxy }\nservices:')
-      .replace('    replicas: 2\n', '    replicas: 2\n    routes: [{ host: web.rs.localhost }]\n'),
+      .replace('replicas: 2,', 'replicas: 2, routes: [{ host: web.rs.localhost }],'),
   );
   assert.equal(plan.proxy.kind, 'haproxy');
   const { ex, calls } = await fakeStack(plan, { exitCode: 0 }, { downLooks: 3 });

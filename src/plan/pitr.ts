@@ -18,6 +18,7 @@ import { Duration, Size } from '../spec/units.js';
 import { BACKUP_METRICS_VOLUME, jobRepositories } from './backup.js';
 import type { BackupJob, Component, Mount, NetworkName, Secret, Volume } from './model.js';
 import { isInStackMinio } from './minio.js';
+import { postgresData } from './postgres-data.js';
 
 export const PITR_SUFFIX = '-pitr';
 /** PostgreSQL switches to a new WAL segment at least this often while it is written to */
@@ -27,7 +28,6 @@ export const PUSH_INTERVAL_SECONDS = 5;
 export const SOCKET_DIR = '/var/run/postgresql';
 // pgBackRest checks that archive_command names it before a backup: the spool does
 export const SPOOL_DIR = `${SOCKET_DIR}/pgbackrest-spool`;
-export const PGDATA = '/var/lib/postgresql/data';
 
 export const pitrComponent = (db: string) => `${db}${PITR_SUFFIX}`;
 export const pitrCipherSecret = (db: string) => `${db}-pitr-cipher`;
@@ -55,7 +55,8 @@ export function planPitr(stack: Stack, jobs: BackupJob[], components: Component[
   for (const j of pitrJobs(jobs)) {
     const db = components.find((c) => c.name === j.target);
     if (!db) continue;
-    const data = db.mounts.find((m) => m.type === 'volume' && m.target === PGDATA);
+    const dir = postgresData(db.image);
+    const data = db.mounts.find((m) => m.type === 'volume' && m.target === dir.mount);
     if (!data || data.type !== 'volume') continue;
     const wal = walVolume(db.name);
     out.volumes.push({ name: wal, component: db.name, purpose: `${db.name} socket and WAL segments waiting for the archiver` });
@@ -70,7 +71,7 @@ export function planPitr(stack: Stack, jobs: BackupJob[], components: Component[
     const repo = repos.get(j.name)!;
     const mounts: Mount[] = [
       { type: 'config', bundle: 'pitr-scripts', target: '/pitr', readOnly: true },
-      { type: 'volume', source: data.source, target: PGDATA, readOnly: false },
+      { type: 'volume', source: data.source, target: dir.mount, readOnly: false },
       { type: 'volume', source: wal, target: SOCKET_DIR, readOnly: false },
       { type: 'volume', source: BACKUP_METRICS_VOLUME, target: '/metrics', readOnly: false },
     ];

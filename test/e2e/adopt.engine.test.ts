@@ -212,6 +212,11 @@ describe('adopt a running Compose project under load', { skip, timeout: 300_000 
     // the old containers are gone; wharf's edge routes the site over HTTPS
     const old = (await sh(['ps', '-a', '--filter', `label=com.docker.compose.project.working_dir=${dir}`, '-q'])).stdout.trim();
     assert.equal(old, '', 'old containers left');
+    // and so is the network Compose made for them; wharf's own networks stay
+    const nets = (await sh(['network', 'ls', '--format', '{{.Name}}', '--filter', `label=com.docker.compose.project=${project}`])).stdout;
+    assert.doesNotMatch(nets, new RegExp(`^${project}_default$`, 'm'));
+    assert.match(nets, new RegExp(`^${project}_backend$`, 'm'));
+    assert.match(up.text, new RegExp(`remove the old project's networks, nothing attached any more: ${project}_default`));
     const r = await edgeRequest({ host, port: httpsPort, address: '127.0.0.1', tls: true, timeoutMs: 5000 });
     assert.equal(r.status, 200);
   });

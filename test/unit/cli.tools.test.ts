@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { execa } from 'execa';
 import { repoRoot } from '../support/templates.js';
 import { load } from '../../src/ops/prepare.js';
@@ -246,4 +248,15 @@ test('the real binary: refusals exit 2 with one plain line naming what was wrong
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a reader that goes away (wharf schema | head -1): wharf stops quietly, exit 0, no EPIPE stack trace', async () => {
+  // the read end is closed before wharf writes anything, so its first write meets EPIPE every time
+  const child = spawn(process.execPath, [bin, 'schema'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code] = await once(child, 'close');
+  assert.equal(stderr, '');
+  assert.equal(code, 0);
 });

@@ -4,7 +4,7 @@ import { Option } from 'commander';
 import { stringify } from 'yaml';
 import { countOutcomes, type Field } from '../../import/account.js';
 import { importCompose } from '../../import/compose.js';
-import { readComposeProject, runningProject } from '../../import/project.js';
+import { readComposeProject, refuseProjectName, runningProject } from '../../import/project.js';
 import { adoptPlan } from '../../import/adopt.js';
 import { writeInside } from '../../fs/confined.js';
 import { InputError } from '../../errors.js';
@@ -28,6 +28,7 @@ interface Flags {
   force: boolean;
   strict: boolean;
   adopt: boolean;
+  projectName?: string;
 }
 
 const collect = (v: string, all: string[] = []) => [...all, v];
@@ -50,6 +51,7 @@ export const registerImport: Register = (program, cli) => {
     .addOption(jsonOption())
     .option('--force', 'replace an existing wharf.yaml', false)
     .option('--strict', 'write nothing and exit 2 when any key would be dropped', false)
+    .option('-p, --project-name <name>', 'the project name, as `docker compose -p` (default: its name: key, else the directory)')
     .option('--adopt', 'the project runs now: the next `wharf up` takes it over (same volumes, each port handed over)', false)
     .action(action(cli, (files: string[], o: Flags) => importProject(cli, files, o)));
   imp
@@ -62,10 +64,12 @@ export const registerImport: Register = (program, cli) => {
     .option('--force', 'replace an existing wharf.yaml', false)
     .action(
       action(cli, async (name: string, o: Flags) => {
+        refuseProjectName(name);
         const running = await runningProject(name, cli.io.runner);
         if (!running?.configFiles.length)
           throw new InputError(`${name}: no running container of a Compose project of that name`, { hint: 'see `docker compose ls`' });
-        return importProject(cli, running.configFiles, { ...o, envFile: [], profile: [], strict: false, adopt: true });
+        // the name it runs under, which `-p` may have given: not the one its files or directory would give
+        return importProject(cli, running.configFiles, { ...o, envFile: [], profile: [], strict: false, adopt: true, projectName: name });
       }),
     );
 };
@@ -78,6 +82,7 @@ async function importProject(cli: Parameters<Register>[1], files: string[], o: F
     files,
     envFiles: o.envFile,
     profiles: o.profile.length ? o.profile : ['*'],
+    projectName: o.projectName,
     runner: cli.io.runner,
   });
   const r = importCompose(project, { projectDir: dir, domain: o.domain, environment: process.env });

@@ -4,6 +4,7 @@ import { pickImage } from '../images.js';
 import type { Component, NetworkName, Secret, Volume } from '../model.js';
 import { componentDefaults, dbUser, enginePort, health, wgetProbe } from './common.js';
 import { Duration, Size } from '../../spec/units.js';
+import { postgresData } from '../postgres-data.js';
 
 export function planDatabase(n: string, db: Database, stack: Stack, addSecret: (s: Secret) => void, volumes: Volume[]): Component {
   const { user, database } = dbUser(n, db, stack);
@@ -36,18 +37,22 @@ export function planDatabase(n: string, db: Database, stack: Stack, addSecret: (
     stopGracePeriod: Duration.parse('30s'),
   };
   if (db.engine === 'postgres') {
+    const image = pickImage('postgres', stack.images, db.version);
+    const dir = postgresData(image);
     return {
       ...base,
-      image: pickImage('postgres', stack.images, db.version),
+      image,
       imageKey: 'postgres',
       env: {
         POSTGRES_USER: user,
         POSTGRES_DB: database,
         POSTGRES_PASSWORD_FILE: `/run/secrets/${pw}`,
         POSTGRES_INITDB_ARGS: '--auth-host=scram-sha-256',
+        // said, not left to the image: an override image's tag decides the mount above it, and k8s keeps it
+        ...(dir.pgdata !== dir.mount ? { PGDATA: dir.pgdata } : {}),
       },
       secrets: [{ secret: pw, target: `/run/secrets/${pw}` }],
-      mounts: [{ type: 'volume', source: data, target: '/var/lib/postgresql/data', readOnly: false }],
+      mounts: [{ type: 'volume', source: data, target: dir.mount, readOnly: false }],
       command: db.maxConnections ? ['postgres', '-c', `max_connections=${db.maxConnections}`] : undefined,
       healthcheck: health({ kind: 'exec', command: ['pg_isready', '-h', '127.0.0.1', '-U', user, '-d', database] }),
       resources: { cpus: db.resources.cpus ?? 1, memory: db.resources.memory ?? Size.parse('512M') },

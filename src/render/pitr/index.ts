@@ -5,7 +5,6 @@ import type { BackupJob, Plan } from '../../plan/model.js';
 import { jobConnection, jobRepositories } from '../../plan/backup.js';
 import {
   ARCHIVE_TIMEOUT_SECONDS,
-  PGDATA,
   PUSH_INTERVAL_SECONDS,
   SOCKET_DIR,
   SPOOL_DIR,
@@ -19,6 +18,7 @@ import { scripts as backupScripts } from '../backup/scripts.js';
 import { shellQuote as q } from '../../escape/shell.js';
 import { pgbackrestValue as v } from '../../escape/pgbackrest.js';
 import { normalizeCron } from '../../spec/cron.js';
+import { postgresData } from '../../plan/postgres-data.js';
 
 /** Where the files put things: the container's paths, moved by tests running on a host. */
 export interface PitrPaths {
@@ -27,9 +27,13 @@ export interface PitrPaths {
   socket: string;
   repoDir: string;
 }
-const containerPaths: PitrPaths = { spool: SPOOL_DIR, pgdata: PGDATA, socket: SOCKET_DIR, repoDir: '/repo' };
+/** the container's paths; the data directory is where the database's image keeps it */
+function containerPaths(plan: Plan, j: BackupJob): PitrPaths {
+  const db = plan.components.find((c) => c.name === j.target)!;
+  return { spool: SPOOL_DIR, pgdata: postgresData(db.image).pgdata, socket: SOCKET_DIR, repoDir: '/repo' };
+}
 
-export function renderPitrEnv(plan: Plan, j: BackupJob, paths: PitrPaths = containerPaths): string {
+export function renderPitrEnv(plan: Plan, j: BackupJob, paths: PitrPaths = containerPaths(plan, j)): string {
   const conn = jobConnection(j, plan.components);
   const lines = [
     `# ${generatedHeader}`,
@@ -51,7 +55,7 @@ export function renderPitrEnv(plan: Plan, j: BackupJob, paths: PitrPaths = conta
   return `${lines.join('\n')}\n`;
 }
 
-export function renderPgbackrestConf(plan: Plan, j: BackupJob, paths: PitrPaths = containerPaths): string {
+export function renderPgbackrestConf(plan: Plan, j: BackupJob, paths: PitrPaths = containerPaths(plan, j)): string {
   const conn = jobConnection(j, plan.components);
   const repo = jobRepositories(plan.backups).get(j.name)!;
   const lines = [`# ${generatedHeader}`, '[global]'];

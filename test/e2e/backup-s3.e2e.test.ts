@@ -16,7 +16,7 @@ import { up } from '../../src/ops/up.js';
 import { leaks, secretInventory } from '../support/secret-values.js';
 import { dockerSkipReason, ensureTestImages, repoRoot } from './support/images.js';
 import { ensureMotoImage, makeS3Tls, sigV4Problem, startS3, TLS_PORT, type S3Server, type S3Tls } from './support/s3.js';
-import { assertRecoveredTo, ensurePitrImage, waitForWindow, writeTicksThenDrop } from './support/pitr.js';
+import { assertRecoveredTo, ensurePitrImage, writeTicksThenDrop } from './support/pitr.js';
 import { createStack, type E2EStack } from './support/stack.js';
 
 const skip = dockerSkipReason() ?? false;
@@ -142,8 +142,13 @@ describe('S3 backup destination, live: restic against an S3-compatible server', 
         `no db/${dir}/ object in ${keys.join(' ')}`,
       );
     assert.equal(existsSync(join(s.dir, '.wharf', 'backups', 'db')), false, 'no local repository');
-    // pgBackRest creates no bucket: its stanza and first base backup follow restic's `init`
-    await waitForWindow(pitrWindow);
+    // pgBackRest creates no bucket: its stanza follows restic's `init` (the base backup goes on meanwhile)
+    for (let i = 0; ; i++) {
+      const w = await compose('exec', '-T', 'db-pitr', '/pitr/pitr.sh', 'window').catch((e: Error) => e);
+      if (!(w instanceof Error)) break;
+      assert.ok(i < 60, `the archiver's repository is not readable after 60 s: ${w.message.slice(-600)}`);
+      await sleep(1000);
+    }
   });
 
   test('wharf backups lists the S3 snapshot; wharf verify checks it and restores it into a scratch database', async () => {
@@ -256,23 +261,10 @@ describe('S3 backup destination, live: restic against an S3-compatible server', 
     );
   });
 
-  test('an unreachable destination fails loudly, naming it, within the timeout; the snapshots stay; WAL archiving shows failing, then resumes', async () => {
+  test('an unreachable destination fails loudly, naming it, within the timeout; the snapshots stay', async () => {
     const before = (await bucketKeys()).filter((k) => k.startsWith('db/snapshots/')).length;
-    // the metric PitrArchiveFailing fires on, as the archiver writes it
-    const archiveStatus = async (want: string, seconds: number) => {
-      for (let i = 0; ; i++) {
-        const prom = (await compose('exec', '-T', 'db-pitr', 'cat', '/metrics/pitr-db.prom')).stdout;
-        const v = /^wharf_pitr_archive_last_status\{database="db"\} (\d)$/m.exec(prom)?.[1];
-        if (v === want) return;
-        assert.ok(i < seconds, `wharf_pitr_archive_last_status ${v} after ${seconds} s, not ${want}`);
-        await sleep(1000);
-      }
-    };
     await execa('docker', ['network', 'disconnect', `${s.ctx.plan.name}_edge`, s3.container]);
     try {
-      // a finished WAL segment the archiver cannot ship (a commit, then the switch)
-      await sql('SELECT txid_current()');
-      await sql('SELECT pg_switch_wal()');
       const t0 = Date.now();
       const b = await cli('backup', 'db');
       const ms = Date.now() - t0;
@@ -288,16 +280,10 @@ describe('S3 backup destination, live: restic against an S3-compatible server', 
       console.log(`# unreachable: backup failed after ${ms} ms, backups after ${Date.now() - t1} ms`);
       assert.equal(l.exitCode, 1);
       assert.match(l.stdout + l.stderr, new RegExp(`s3:${ENDPOINT}/${BUCKET}/db unreachable`));
-      const t2 = Date.now();
-      await archiveStatus('0', 30);
-      console.log(`# unreachable: archive status 0 ${Date.now() - t2} ms later`);
     } finally {
       await execa('docker', ['network', 'connect', '--alias', ENDPOINT_HOST, `${s.ctx.plan.name}_edge`, s3.container]);
     }
-    let t3 = Date.now();
-    await archiveStatus('1', 40);
-    console.log(`# reachable again: archive status 1 after ${Date.now() - t3} ms`);
-    t3 = Date.now();
+    const t3 = Date.now();
     assert.equal((await bucketKeys()).filter((k) => k.startsWith('db/snapshots/')).length, before);
     const l = await cli('backups', '--json');
     assert.equal(l.exitCode, 1, 'the failed run is still reported');

@@ -194,7 +194,7 @@ export async function startS3(image: string, haproxyImage: string, network: stri
       return r.body
         .split('\n')
         .filter(Boolean)
-        .map((l) => JSON.parse(l) as RecordedRequest)
+        .flatMap((l) => jsonObjects(l) as RecordedRequest[])
         .filter((q) => !Object.keys(q.headers).some((h) => h.toLowerCase() === TEST_HEADER));
     },
     async stop() {
@@ -202,6 +202,30 @@ export async function startS3(image: string, haproxyImage: string, network: stri
       await execa('docker', ['network', 'rm', own], { reject: false });
     },
   };
+}
+
+/**
+ * The objects of one recorder line: moto writes an entry and its newline in two calls, so two
+ * threads (pgBackRest and restic at once) can leave `{…}{…}` on one line.
+ */
+function jsonObjects(line: string): unknown[] {
+  const out: unknown[] = [];
+  let depth = 0;
+  let start = 0;
+  let inString = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) {
+      out.push(JSON.parse(line.slice(start, i + 1)));
+      start = i + 1;
+    }
+  }
+  return out;
 }
 
 /** marks the test's own unsigned look-ups, so the recording can tell them from restic's */

@@ -103,6 +103,7 @@ export function planBackupService(stack: Stack, jobs: BackupJob[], components: C
     if (j.destination.type === 's3') {
       secretNames.add(j.destination.accessKeySecret);
       secretNames.add(j.destination.secretKeySecret);
+      if (j.destination.caSecret) secretNames.add(j.destination.caSecret);
     }
     const pw = jobPasswordSecret(j, components);
     if (pw) secretNames.add(pw);

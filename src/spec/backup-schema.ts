@@ -40,7 +40,7 @@ export const backupSchema = z
           caSecret: name
             .optional()
             .describe(
-              'secret holding the PEM certificate of a private CA that signed the endpoint; pointInTime (pgBackRest) verifies with it',
+              'secret holding the PEM certificate of a private CA that signed the endpoint; restic and pointInTime (pgBackRest) verify with it',
             ),
           timeout: duration
             .refine((d) => d.toSeconds() >= 1, 'should be 1s or more')

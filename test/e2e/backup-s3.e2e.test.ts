@@ -1,8 +1,10 @@
 // S3 backups for real: a stack whose database backs up to `destination: { type: s3 }`, run
 // with `wharf up`, backed up, listed, verified and restored with the CLI a user runs, against
 // an S3-compatible server (moto, test/e2e/images/moto) in a container on the stack's edge
-// network, under the endpoint's host name. restic's S3 backend (minio-go) does the work:
+// network, under the endpoint's host name, over HTTPS (HAProxy in front) with a certificate of
+// the test's own CA (caSecret): restic and pgBackRest verify it. restic's S3 backend (minio-go) does the dumps:
 // bucket created by `restic init`, ListObjectsV2, PUT/GET/HEAD/DELETE of packs, index, locks.
+// The database has pointInTime: its WAL archiver (pgBackRest) ships to the same bucket.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
@@ -13,12 +15,14 @@ import { join } from 'node:path';
 import { up } from '../../src/ops/up.js';
 import { leaks, secretInventory } from '../support/secret-values.js';
 import { dockerSkipReason, ensureTestImages, repoRoot } from './support/images.js';
-import { ensureMotoImage, sigV4Problem, startS3, type S3Server } from './support/s3.js';
+import { ensureMotoImage, makeS3Tls, sigV4Problem, startS3, TLS_PORT, type S3Server, type S3Tls } from './support/s3.js';
+import { assertRecoveredTo, ensurePitrImage, writeTicksThenDrop } from './support/pitr.js';
 import { createStack, type E2EStack } from './support/stack.js';
 
 const skip = dockerSkipReason() ?? false;
 const BUCKET = 'wharf-backups';
 const ENDPOINT_HOST = 'objects';
+const ENDPOINT = `https://${ENDPOINT_HOST}:${TLS_PORT}`;
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
@@ -28,11 +32,13 @@ function filesUnder(dir: string): string[] {
 }
 
 const REPO_TIMEOUT_S = 10;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('S3 backup destination, live: restic against an S3-compatible server', { skip, timeout: 900_000 }, () => {
   let s: E2EStack;
   let s3: S3Server;
   let keysDir: string;
+  let tls: S3Tls;
   // shaped like AWS keys: the secret has / and + in it
   const accessKey = `AKIA${randomBytes(8).toString('hex').toUpperCase()}`;
   const secretKey = randomBytes(30).toString('base64');
@@ -50,8 +56,14 @@ describe('S3 backup destination, live: restic against an S3-compatible server', 
   const sql = async (q: string) =>
     (await compose('exec', '-T', 'db', 'psql', '-X', '-At', '-U', 'app', '-d', s.ctx.plan.name.replace(/-/g, '_'), '-c', q)).stdout.trim();
   const rows = () => sql("SELECT string_agg(id || ':' || name || ':' || price, ',' ORDER BY id) FROM items");
-  const bucketKeys = async () => {
-    const r = await s3.get(`/${BUCKET}?list-type=2&prefix=db/&max-keys=1000`);
+  // the archiver's own `window` (pgBackRest info on the bucket): earliest is the first base backup's end
+  const pitrWindow = async () => {
+    const w = await compose('exec', '-T', 'db-pitr', '/pitr/pitr.sh', 'window').catch((e: { stdout: string; stderr: string }) => e);
+    const earliest = 'exitCode' in w && w.exitCode === 0 ? (JSON.parse(w.stdout) as { earliest: number }).earliest : 0;
+    return { earliest: earliest ? String(earliest) : undefined, detail: `${w.stdout} ${w.stderr}`.slice(-600) };
+  };
+  const bucketKeys = async (prefix = 'db/') => {
+    const r = await s3.get(`/${BUCKET}?list-type=2&prefix=${prefix}&max-keys=1000`);
     assert.equal(r.status, 200, r.body);
     return [...r.body.matchAll(/<Key>([^<]+)<\/Key>/g)].map((m) => m[1]!);
   };
@@ -62,9 +74,12 @@ describe('S3 backup destination, live: restic against an S3-compatible server', 
     const backupImage = `wharf-test/backup:${images.restic!.split(':')[1]}`;
     await execa('docker', ['build', '-q', '-t', backupImage, '-'], { input: `FROM ${images.restic}\nENTRYPOINT []\n` });
     const moto = await ensureMotoImage();
+    const pitrImage = await ensurePitrImage(images.postgres!);
+    tls = await makeS3Tls(ENDPOINT_HOST);
     keysDir = mkdtempSync(join(tmpdir(), 'wharf-s3-keys-'));
     writeFileSync(join(keysDir, 'access-key'), `${accessKey}\n`, { mode: 0o600 });
     writeFileSync(join(keysDir, 'secret-key'), `${secretKey}\n`, { mode: 0o600 });
+    writeFileSync(join(keysDir, 'ca.pem'), tls.ca, { mode: 0o600 });
     const spec = {
       name: `wharf-e2e-s3${process.pid % 10000}`,
       domain: 's3bk.localhost',
@@ -74,9 +89,11 @@ describe('S3 backup destination, live: restic against an S3-compatible server', 
           backup: {
             schedule: '0 3 * * *',
             retention: { keepLast: 5 },
+            pointInTime: true,
             destination: {
               type: 's3',
-              endpoint: `http://${ENDPOINT_HOST}:5000`,
+              endpoint: ENDPOINT,
+              caSecret: 's3-ca',
               bucket: BUCKET,
               accessKeySecret: 's3-access-key',
               secretKeySecret: 's3-secret-key',
@@ -86,26 +103,31 @@ describe('S3 backup destination, live: restic against an S3-compatible server', 
           },
         },
       },
-      secrets: { 's3-access-key': { file: join(keysDir, 'access-key') }, 's3-secret-key': { file: join(keysDir, 'secret-key') } },
+      secrets: {
+        's3-access-key': { file: join(keysDir, 'access-key') },
+        's3-secret-key': { file: join(keysDir, 'secret-key') },
+        's3-ca': { file: join(keysDir, 'ca.pem') },
+      },
       monitoring: { enabled: false },
     };
     s = await createStack(spec, spec.name, (x) => {
-      x.images = { ...x.images, restic: backupImage };
+      x.images = { ...x.images, restic: backupImage, pgbackrest: pitrImage };
     });
     const r = await up(s.ctx, { timeoutMs: 300_000 });
     assert.deepEqual(
       r.services.filter((x) => x.state !== 'healthy' && x.service !== 'backup').map((x) => `${x.service}:${x.state}`),
       [],
     );
-    s3 = await startS3(moto, `${s.ctx.plan.name}_edge`, ENDPOINT_HOST);
+    s3 = await startS3(moto, images.haproxy!, `${s.ctx.plan.name}_edge`, ENDPOINT_HOST, tls);
   });
   after(async () => {
     await s3?.stop();
     await s?.destroy();
     if (keysDir) rmSync(keysDir, { recursive: true, force: true });
+    tls?.remove();
   });
 
-  test('wharf backup: the repository is created in the bucket, nothing is kept locally', async () => {
+  test("wharf backup: the repository is created in the bucket, nothing is kept locally; the WAL archiver's follows in the bucket", async () => {
     await sql(
       "CREATE TABLE items (id serial PRIMARY KEY, name text, price numeric(10,2)); INSERT INTO items (name, price) SELECT 'item ' || g, g * 0.25 FROM generate_series(1, 2000) g",
     );
@@ -120,6 +142,13 @@ describe('S3 backup destination, live: restic against an S3-compatible server', 
         `no db/${dir}/ object in ${keys.join(' ')}`,
       );
     assert.equal(existsSync(join(s.dir, '.wharf', 'backups', 'db')), false, 'no local repository');
+    // pgBackRest creates no bucket: its stanza follows restic's `init` (the base backup goes on meanwhile)
+    for (let i = 0; ; i++) {
+      const w = await compose('exec', '-T', 'db-pitr', '/pitr/pitr.sh', 'window').catch((e: Error) => e);
+      if (!(w instanceof Error)) break;
+      assert.ok(i < 60, `the archiver's repository is not readable after 60 s: ${w.message.slice(-600)}`);
+      await sleep(1000);
+    }
   });
 
   test('wharf backups lists the S3 snapshot; wharf verify checks it and restores it into a scratch database', async () => {
@@ -143,6 +172,44 @@ describe('S3 backup destination, live: restic against an S3-compatible server', 
     assert.equal(r.exitCode, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /yes \(1 tables\)/);
     assert.equal(await rows(), before);
+  });
+
+  test('point in time on S3: a writer inserts a row every 100 ms, the table is dropped after T; wharf restore db --to T brings back every row up to T, none after', async () => {
+    const { acked, t } = await writeTicksThenDrop({
+      sql,
+      writer: [
+        'docker',
+        [
+          'compose',
+          '-p',
+          s.ctx.plan.name,
+          '-f',
+          'compose.yaml',
+          'exec',
+          '-T',
+          'db',
+          'psql',
+          '-U',
+          'app',
+          '-d',
+          s.ctx.plan.name.replace(/-/g, '_'),
+        ],
+        s.ctx.outDir,
+      ],
+      windowStart: pitrWindow,
+    });
+    const r = await cli('restore', 'db', '--to', t.toISOString(), '--yes');
+    assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+    const ids = (await sql('SELECT id FROM ticks ORDER BY id')).split('\n').filter(Boolean).map(Number);
+    const { lost, upToT } = assertRecoveredTo(acked, ids, t);
+    console.log(`# S3 PITR: ${upToT} rows up to T, ${lost} lost, ${acked.length - upToT} after T left out`);
+    // the WAL and the base backup are in the bucket beside restic's repository
+    const archive = await bucketKeys('db-pitr/');
+    for (const dir of ['archive/db/', 'backup/db/'])
+      assert.ok(
+        archive.some((k) => k.startsWith(`db-pitr/${dir}`)),
+        `no db-pitr/${dir} object in ${archive.join(' ')}`,
+      );
   });
 
   test('every request to the bucket was signed with the keys from the secret files (SigV4 recomputed)', async () => {
@@ -204,16 +271,19 @@ describe('S3 backup destination, live: restic against an S3-compatible server', 
       assert.equal(b.exitCode, 1, b.stdout + b.stderr);
       assert.match(
         b.stdout + b.stderr,
-        new RegExp(`backup destination s3:http://${ENDPOINT_HOST}:5000/${BUCKET}/db unreachable: .*(no such host|lookup ${ENDPOINT_HOST})`),
+        new RegExp(`backup destination s3:${ENDPOINT}/${BUCKET}/db unreachable: .*(no such host|lookup ${ENDPOINT_HOST})`),
       );
       // the probe's timeout, plus the CLI and `docker exec` on a busy machine
       assert.ok(ms < (REPO_TIMEOUT_S + 45) * 1000, `gave up after ${ms} ms`);
+      const t1 = Date.now();
       const l = await cli('backups');
+      console.log(`# unreachable: backup failed after ${ms} ms, backups after ${Date.now() - t1} ms`);
       assert.equal(l.exitCode, 1);
-      assert.match(l.stdout + l.stderr, new RegExp(`s3:http://${ENDPOINT_HOST}:5000/${BUCKET}/db unreachable`));
+      assert.match(l.stdout + l.stderr, new RegExp(`s3:${ENDPOINT}/${BUCKET}/db unreachable`));
     } finally {
       await execa('docker', ['network', 'connect', '--alias', ENDPOINT_HOST, `${s.ctx.plan.name}_edge`, s3.container]);
     }
+    const t3 = Date.now();
     assert.equal((await bucketKeys()).filter((k) => k.startsWith('db/snapshots/')).length, before);
     const l = await cli('backups', '--json');
     assert.equal(l.exitCode, 1, 'the failed run is still reported');
@@ -221,5 +291,6 @@ describe('S3 backup destination, live: restic against an S3-compatible server', 
     assert.equal(job!.ok, true);
     assert.ok(job!.snapshots.length >= 2, 'backup + safety snapshot of the restore');
     assert.match(job!.lastBackup?.error ?? '', /unreachable/);
+    console.log(`# reachable again: backups --json ${Date.now() - t3} ms`);
   });
 });

@@ -33,7 +33,7 @@ import { startDockerHost } from './support/docker-host.js';
 import { dockerSkipReason, ensureTestImages, repoRoot } from './support/images.js';
 import { planFromYaml, postgresSpec } from '../unit/backup-harness.js';
 import { quietSchedule } from '../support/schedule.js';
-import { assertRecoveredTo, ensurePitrImage, startWriter, TICKS_TABLE } from './support/pitr.js';
+import { assertRecoveredTo, ensurePitrImage, writeTicksThenDrop } from './support/pitr.js';
 
 const skip = dockerSkipReason() ?? false;
 const FILES_SERVICE = `  files:
@@ -128,21 +128,18 @@ describe('backups in containers (PostgreSQL + backup service, real engine)', { s
 
   it('point in time: a writer inserts a row every 100 ms, the table is dropped after T; restore --to T brings back every row up to T, none after', async () => {
     // the archiver takes the first base backup when it starts: the window opens with it
-    for (let i = 0; !(await pitrWindows(ex, 'db'))[0]?.earliest; i++) {
-      assert.ok(i < 120, `no base backup after 120 s: ${JSON.stringify(await pitrWindows(ex, 'db'))}`);
-      await sleep(1000);
-    }
-    await sql(TICKS_TABLE);
-    const writer = startWriter(
-      'docker',
-      ['compose', '-p', project, '-f', 'compose.yaml', 'exec', '-T', 'db', 'psql', '-U', 'wharf', '-d', 'wharf'],
-      join(dir, '.wharf', 'compose'),
-    );
-    await sleep(3000);
-    const t = new Date();
-    await sleep(1000);
-    await sql('DROP TABLE ticks');
-    const acked = await writer.stop();
+    const { acked, t } = await writeTicksThenDrop({
+      sql,
+      writer: [
+        'docker',
+        ['compose', '-p', project, '-f', 'compose.yaml', 'exec', '-T', 'db', 'psql', '-U', 'wharf', '-d', 'wharf'],
+        join(dir, '.wharf', 'compose'),
+      ],
+      windowStart: async () => {
+        const w = await pitrWindows(ex, 'db');
+        return { earliest: w[0]?.earliest, detail: JSON.stringify(w) };
+      },
+    });
     const r = await restoreToTime(ex, { target: 'db', to: t, confirm: () => true });
     assert.ok(r.ok, r.error);
     assert.equal(r.verified, true, 'PostgreSQL stopped at T');

@@ -22,9 +22,9 @@ export const registerBackups: Register = (program, cli) => {
       const ctx = await opsContext('backups', o, cli.io, { render: false, loaded: targeted });
       const { listBackups, stackBackupExecutor } = await import('../../ops/backup.js');
       const ex = await stackBackupExecutor(ctx);
-      const r = await listBackups(ex, { target });
       const { pitrWindows } = await import('../../ops/pitr.js');
-      const windows = await pitrWindows(ex, target);
+      // side by side: each waits out the destination's timeout when it is unreachable
+      const [r, windows] = await Promise.all([listBackups(ex, { target }), pitrWindows(ex, target)]);
       const out = cli.io.out;
       if (o.json) {
         // a point-in-time database's listing carries its recoverable window

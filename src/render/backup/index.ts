@@ -41,6 +41,8 @@ export function renderJobEnv(plan: Plan, job: BackupJob): string {
   ];
   if (job.destination.type === 's3') {
     lines.push(`S3_ACCESS_KEY_SECRET=${q(job.destination.accessKeySecret)}`, `S3_SECRET_KEY_SECRET=${q(job.destination.secretKeySecret)}`);
+    // a private CA: restic verifies the endpoint against it (RESTIC_CACERT), never with verification off
+    if (job.destination.caSecret) lines.push(`S3_CA_SECRET=${q(job.destination.caSecret)}`);
     // lib.sh's probe gives up after WHARF_REPO_TIMEOUT whole seconds (30 when unset)
     if (job.destination.timeout) lines.push(`WHARF_REPO_TIMEOUT=${Math.ceil(job.destination.timeout.toSeconds())}`);
   }

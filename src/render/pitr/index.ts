@@ -73,6 +73,8 @@ export function renderPgbackrestConf(plan: Plan, j: BackupJob, paths: PitrPaths 
     );
     // a private CA: verified against it, never with verification off
     if (j.destination.caSecret) lines.push(`repo1-storage-ca-file=/run/secrets/${v(j.destination.caSecret)}`);
+    // the spec's timeout, as for restic: pgBackRest retries a request until io-timeout (60 s by default)
+    if (j.destination.timeout) lines.push(`io-timeout=${Math.ceil(j.destination.timeout.toSeconds())}`);
   } else {
     const dir = repo.mountPoint === '/repo' ? paths.repoDir : repo.mountPoint!;
     lines.push('repo1-type=posix', `repo1-path=${v(dir)}/${v(j.target)}-pitr`);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { buildPlan } from '../../plan/build.js';
 import { parseSpecText } from '../../spec/load.js';
 import { renderPitr, renderPgbackrestConf } from './index.js';
+import { renderJobEnv } from '../backup/index.js';
 
 const planOf = (yaml: string) => buildPlan(parseSpecText(yaml, 'wharf.yaml').stack!);
 const spec = (backup: string) => `name: pt
@@ -67,7 +68,7 @@ test('pgbackrest.conf: local and S3 repositories, encrypted, no key in the file'
   assert.doesNotMatch(c, /cipher-pass|s3-key=|s3-key-secret=/);
 });
 
-test('an S3 endpoint under a private CA: pgBackRest verifies with the CA from caSecret, mounted into the archiver; an undeclared caSecret is refused', () => {
+test('an S3 endpoint under a private CA: pgBackRest and restic verify with the CA from caSecret, mounted into the archiver and the backup service; an undeclared caSecret is refused', () => {
   const dest = (ca: string) =>
     `{ pointInTime: true, destination: { type: s3, endpoint: "https://objects:5443", bucket: b-1, accessKeySecret: s3-key, secretKeySecret: s3-secret, caSecret: ${ca} } }`;
   const plan = planOf(
@@ -79,11 +80,35 @@ test('an S3 endpoint under a private CA: pgBackRest verifies with the CA from ca
   );
   assert.match(conf, /^repo1-storage-ca-file=\/run\/secrets\/s3-ca$/m);
   assert.doesNotMatch(conf, /verify-tls/);
+  assert.doesNotMatch(conf, /io-timeout/, 'pgBackRest keeps its own 60 s when the spec gives no timeout');
   const archiver = plan.components.find((c) => c.name === 'db-pitr')!;
   assert.ok(archiver.secrets.some((s) => s.secret === 's3-ca' && s.target === '/run/secrets/s3-ca'));
+  // restic: lib.sh exports RESTIC_CACERT from this name (never --insecure-tls)
+  const backup = plan.components.find((c) => c.name === 'backup')!;
+  assert.ok(backup.secrets.some((s) => s.secret === 's3-ca' && s.target === '/run/secrets/s3-ca'));
+  assert.match(
+    renderJobEnv(
+      plan,
+      plan.backups.find((j) => j.name === 'db')!,
+    ),
+    /^S3_CA_SECRET='s3-ca'$/m,
+  );
   const r = parseSpecText(spec(dest('nope')), 'wharf.yaml');
   assert.ok(
     r.issues?.some((i) => i.path === 'databases.db.backup.destination.caSecret' && /not declared/.test(i.message)),
     JSON.stringify(r.issues),
   );
+});
+
+test("an S3 destination's timeout bounds pgBackRest's requests as it does restic's (io-timeout, whole seconds)", () => {
+  const plan = planOf(
+    spec(
+      '{ pointInTime: true, destination: { type: s3, endpoint: "https://s3.example.com", bucket: b-1, accessKeySecret: s3-key, secretKeySecret: s3-secret, timeout: 9500ms } }',
+    ),
+  );
+  const conf = renderPgbackrestConf(
+    plan,
+    plan.backups.find((j) => j.name === 'db')!,
+  );
+  assert.match(conf, /^\[global\]\n(?:.*\n)*io-timeout=10\n(?:.*\n)*\[db\]$/m);
 });

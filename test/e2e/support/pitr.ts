@@ -68,6 +68,42 @@ export function startWriter(cmd: string, args: string[], cwd?: string, everyMs =
   };
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type WindowStart = () => Promise<{ earliest?: string; detail: string }>;
+
+/** Until the recoverable window opens (the archiver's first base backup), at most 120 s. */
+export async function waitForWindow(windowStart: WindowStart): Promise<string> {
+  for (let i = 0; ; i++) {
+    const w = await windowStart();
+    if (w.earliest) return w.earliest;
+    assert.ok(i < 120, `no base backup after 120 s: ${w.detail}`);
+    await sleep(1000);
+  }
+}
+
+/**
+ * The writing half of the Must-show, the same on every destination: waits until the window
+ * opens (the archiver's first base backup), creates the ticks table, writes for 3 s, notes T,
+ * writes 1 s more, drops the table and stops the writer. `windowStart` returns the window's
+ * earliest moment (falsy while there is none) and anything worth showing on a timeout.
+ */
+export async function writeTicksThenDrop(o: {
+  sql: (q: string) => Promise<string>;
+  /** the psql session's command: [command, args, cwd] */
+  writer: [string, string[], string?];
+  windowStart: WindowStart;
+}): Promise<{ acked: Tick[]; t: Date }> {
+  await waitForWindow(o.windowStart);
+  await o.sql(TICKS_TABLE);
+  const writer = startWriter(...o.writer);
+  await sleep(3000);
+  const t = new Date();
+  await sleep(1000);
+  await o.sql('DROP TABLE ticks');
+  return { acked: await writer.stop(), t };
+}
+
 /** Rows the restore lost (acknowledged at or before T, not back) and rows it brought back from after T. */
 export function compareRecovery(acked: Tick[], restoredIds: number[], t: Date) {
   const back = new Set(restoredIds);

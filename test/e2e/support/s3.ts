@@ -1,11 +1,17 @@
 // An S3-compatible server for the S3 backup e2e: moto's server mode in a container the test
 // creates (test/e2e/images/moto), joined to the stack's network under the endpoint's name.
+// It is reached over HTTPS: HAProxy (the suite's image) in moto's network namespace terminates
+// TLS on :5443 with a certificate of a CA the test makes with openssl, so clients verify it
+// against that CA. Not moto's own TLS (werkzeug's --ssl): its responses without a length end
+// with a TLS close pgBackRest's OpenSSL reads as "unexpected eof", so every PUT was retried
+// until pgBackRest gave up (found by the first live run).
 // moto accepts any credentials, so the keys are proven from its request recorder: every
 // request's SigV4 signature is recomputed here with the secret key from the secret file.
 import { createHash, createHmac } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'node:http';
+import { request } from 'node:https';
 import { execa } from 'execa';
 import { repoRoot } from './images.js';
 
@@ -26,9 +32,101 @@ export async function ensureMotoImage(): Promise<string> {
   return ref;
 }
 
+/** the HTTPS port of the S3 server (HAProxy in front of moto's :5000) */
+export const TLS_PORT = 5443;
+
+/** A CA and a server certificate it signed for HOST (and 127.0.0.1, the test's own look-ups). */
+export interface S3Tls {
+  dir: string;
+  /** PEM of the CA: what clients are given (caSecret) */
+  ca: string;
+  remove(): void;
+}
+
+export async function makeS3Tls(host: string): Promise<S3Tls> {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-s3-tls-'));
+  const ssl = (...a: string[]) => execa('openssl', a, { cwd: dir });
+  await ssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=wharf test S3 CA',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+  );
+  await ssl(
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-subj',
+    `/CN=${host}`,
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.csr',
+  );
+  // the SAN: hostname checks read it, not the CN; the files are read by HAProxy's own user
+  writeFileSync(
+    join(dir, 'server.ext'),
+    `subjectAltName=DNS:${host},IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`,
+  );
+  await ssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-out',
+    'server.crt',
+    '-extfile',
+    'server.ext',
+  );
+  writeFileSync(join(dir, 'server.pem'), readFileSync(join(dir, 'server.crt'), 'utf8') + readFileSync(join(dir, 'server.key'), 'utf8'));
+  writeFileSync(
+    join(dir, 'haproxy.cfg'),
+    [
+      'global',
+      '  log stderr format raw local0 warning',
+      'defaults',
+      '  mode http',
+      '  log global',
+      '  timeout connect 5s',
+      '  timeout client 120s',
+      '  timeout server 120s',
+      'frontend s3',
+      `  bind :${TLS_PORT} ssl crt /tls/server.pem`,
+      '  default_backend moto',
+      'backend moto',
+      '  server moto 127.0.0.1:5000',
+      '',
+    ].join('\n'),
+  );
+  chmodSync(dir, 0o755);
+  for (const f of ['server.pem', 'haproxy.cfg']) chmodSync(join(dir, f), 0o644);
+  return { dir, ca: readFileSync(join(dir, 'ca.pem'), 'utf8'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 export interface S3Server {
   container: string;
-  /** http://127.0.0.1:PORT, published on loopback for the test's own look at the bucket */
+  /** https://127.0.0.1:PORT, published on loopback for the test's own look at the bucket */
   url: string;
   /** GET on the loopback URL, body as text */
   get(path: string): Promise<{ status: number; body: string }>;
@@ -44,19 +142,33 @@ export interface RecordedRequest {
   body: string;
 }
 
-export async function startS3(image: string, network: string, alias: string): Promise<S3Server> {
+export async function startS3(image: string, haproxyImage: string, network: string, alias: string, tls: S3Tls): Promise<S3Server> {
   const container = `wharf-s3-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   // its own network carries the loopback port, so the test can take it off the stack's
   // network (an unreachable destination) and still look at the bucket
   const own = `${container}-net`;
   await execa('docker', ['network', 'create', own]);
-  await execa('docker', ['run', '-d', '--name', container, '--network', own, '-p', '127.0.0.1::5000', image]);
+  await execa('docker', ['run', '-d', '--name', container, '--network', own, '-p', `127.0.0.1::${TLS_PORT}`, image]);
+  await execa('docker', [
+    'run',
+    '-d',
+    '--name',
+    `${container}-tls`,
+    '--network',
+    `container:${container}`,
+    '-v',
+    `${tls.dir}:/tls:ro`,
+    haproxyImage,
+    'haproxy',
+    '-f',
+    '/tls/haproxy.cfg',
+  ]);
   await execa('docker', ['network', 'connect', '--alias', alias, network, container]);
   // read each time: a network disconnect/connect can move the published port
   const base = async () =>
-    `http://127.0.0.1:${(await execa('docker', ['port', container, '5000/tcp'])).stdout.split('\n')[0]!.split(':').pop()}`;
+    `https://127.0.0.1:${(await execa('docker', ['port', container, `${TLS_PORT}/tcp`])).stdout.split('\n')[0]!.split(':').pop()}`;
   const url = await base();
-  const get = async (path: string, method = 'GET') => httpText(`${await base()}${path}`, method);
+  const get = async (path: string, method = 'GET') => httpText(`${await base()}${path}`, method, tls.ca);
   for (let i = 0; ; i++) {
     const ok = await get('/moto-api/').then(
       (r) => r.status === 200,
@@ -65,7 +177,8 @@ export async function startS3(image: string, network: string, alias: string): Pr
     if (ok) break;
     if (i > 120)
       throw new Error(
-        `moto in ${container} did not answer: ${(await execa('docker', ['logs', container], { reject: false })).stderr.slice(-2000)}`,
+        `moto in ${container} did not answer over TLS: ${(await execa('docker', ['logs', container], { reject: false })).stderr.slice(-1500)}` +
+          ` ${(await execa('docker', ['logs', `${container}-tls`], { reject: false })).stderr.slice(-1500)}`,
       );
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -81,24 +194,48 @@ export async function startS3(image: string, network: string, alias: string): Pr
       return r.body
         .split('\n')
         .filter(Boolean)
-        .map((l) => JSON.parse(l) as RecordedRequest)
+        .flatMap((l) => jsonObjects(l) as RecordedRequest[])
         .filter((q) => !Object.keys(q.headers).some((h) => h.toLowerCase() === TEST_HEADER));
     },
     async stop() {
-      await execa('docker', ['rm', '-f', '-v', container], { reject: false });
+      await execa('docker', ['rm', '-f', '-v', `${container}-tls`, container], { reject: false });
       await execa('docker', ['network', 'rm', own], { reject: false });
     },
   };
 }
 
+/**
+ * The objects of one recorder line: moto writes an entry and its newline in two calls, so two
+ * threads (pgBackRest and restic at once) can leave `{…}{…}` on one line.
+ */
+function jsonObjects(line: string): unknown[] {
+  const out: unknown[] = [];
+  let depth = 0;
+  let start = 0;
+  let inString = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) {
+      out.push(JSON.parse(line.slice(start, i + 1)));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
 /** marks the test's own unsigned look-ups, so the recording can tell them from restic's */
 export const TEST_HEADER = 'x-wharf-test';
 
-/** node:http, not fetch: a fetch to a port docker-proxy accepts before the server listens can
- *  stay pending with nothing keeping the event loop alive. */
-function httpText(url: string, method: string): Promise<{ status: number; body: string }> {
+/** node:https, not fetch: a fetch to a port docker-proxy accepts before the server listens can
+ *  stay pending with nothing keeping the event loop alive. Verified against the test's CA. */
+function httpText(url: string, method: string, ca: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, timeout: 10_000, headers: { [TEST_HEADER]: '1' } }, (res) => {
+    const req = request(url, { method, ca, timeout: 10_000, headers: { [TEST_HEADER]: '1' } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => {

@@ -41,6 +41,8 @@ load_job() {
     AWS_ACCESS_KEY_ID="$(cat "$WHARF_SECRETS_DIR/$S3_ACCESS_KEY_SECRET")"
     AWS_SECRET_ACCESS_KEY="$(cat "$WHARF_SECRETS_DIR/$S3_SECRET_KEY_SECRET")"
     export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+    # the endpoint's private CA (caSecret): restic's --cacert, so TLS is verified against it
+    if [ -n "${S3_CA_SECRET:-}" ]; then export RESTIC_CACERT="$WHARF_SECRETS_DIR/$S3_CA_SECRET"; fi
   fi
   WORK="$(mktemp -d "$WHARF_TMP/wharf-$JOB.XXXXXX")"
   mkdir -p "$WHARF_STATE_DIR"

@@ -61,7 +61,7 @@ try {
     '-c',
     "CREATE TABLE items (id serial PRIMARY KEY, name text, body text); INSERT INTO items (name, body) SELECT 'item ' || g, md5(g::text) || md5((g*7)::text) FROM generate_series(1, 460) g",
   );
-  const ms: Record<string, number[]> = { base: [], mine: [] };
+  const ms: Record<'base' | 'mine', number[]> = { base: [], mine: [] };
   const wharf = () =>
     execa(process.execPath, [join(repoRoot, 'bin', 'wharf.js'), 'backup', 'db'], { cwd: dir, env: { NO_COLOR: '1' }, reject: false });
   const use = (v: 'base' | 'mine') => {
@@ -74,7 +74,7 @@ try {
   }
   const rounds = Number(process.env.BENCH_ROUNDS ?? '5');
   for (let i = 0; i < rounds; i++) {
-    for (const v of (i % 2 ? ['mine', 'base'] : ['base', 'mine']) as const) {
+    for (const v of i % 2 ? (['mine', 'base'] as const) : (['base', 'mine'] as const)) {
       use(v);
       const t0 = performance.now();
       const r = await wharf();
@@ -85,7 +85,7 @@ try {
     }
   }
   const s = (x: number) => `${(x / 1000).toFixed(2)} s`;
-  for (const v of ['base', 'mine'])
+  for (const v of ['base', 'mine'] as const)
     console.log(
       `wharf backup db (${v === 'base' ? `base (${BASE})` : 'this branch'}): p50 ${s(median(ms[v]!))}, p95 ${s(pct(ms[v]!, 95))}  [${ms[v]!.map(s).join(', ')}]`,
     );

@@ -13,10 +13,12 @@
 // and two whose fault is cheap to make: PostgresLongTransaction on a transaction left idle (its
 // threshold lowered to seconds), NodeTextfileScrapeError on a corrupt metrics file. HostOomKillDetected
 // needs a container OOM-killed: metrics-oom.engine.test.ts.
+// The WAL archiver's three rules run on the textfile the real pitr.sh writes from its state (the fault
+// that leaves that state, an unwritable repository, is made for real in pitr.tools.test.ts).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { alertCatalogue, recordingRules, renderRuleFiles } from '../../src/render/prometheus/index.js';
@@ -25,7 +27,9 @@ import { jobComponents } from '../../src/render/prometheus/catalogue.js';
 import type { Plan } from '../../src/plan/model.js';
 import { promqlRefs } from '../support/promql-refs.js';
 import { DRIFT_TEXTFILE, driftTextfile } from '../../src/ops/doctor/drift.js';
-import { templatePlan, templateNames, repoRoot } from '../support/templates.js';
+import { loadVariant, templatePlan, templateNames, repoRoot } from '../support/templates.js';
+import { renderPitrEnv } from '../../src/render/pitr/index.js';
+import { pitrCipherSecret } from '../../src/plan/pitr.js';
 import { have, requireTool, toolPath } from '../support/tools.js';
 import { freePort, skipUnless, startMariadb, startPostgres, startRedis, type DbServer, type RedisServer } from '../support/servers.js';
 import { Redis } from 'ioredis';
@@ -58,6 +62,7 @@ type Source =
   | 'api'
   | 'backup'
   | 'drift'
+  | 'pitr'
   | 'cadvisor'
   | 'traefik'
   | 'recording';
@@ -74,6 +79,7 @@ const PREFIXES: Array<[RegExp, Source]> = [
   [/^app_/, 'api'],
   [/^wharf_backup_/, 'backup'],
   [/^wharf_drift$/, 'drift'],
+  [/^wharf_pitr_/, 'pitr'],
   [/^(container|machine)_/, 'cadvisor'],
   [/^traefik_/, 'traefik'],
 ];
@@ -181,6 +187,41 @@ function writeBackupTextfile(
   assert.equal(r.status, 0, r.stderr);
 }
 
+/** The api template with point-in-time recovery on its database: what the WAL archiver's rules render for. */
+const pitrPlan = () => loadVariant({ template: 'api', change: (d) => (d.databases.db.backup.pointInTime = true) }).plan;
+
+/** The textfile the real WAL archiver (`pitr.sh metrics`) writes from its state files, with
+ *  segments waiting in its spool that were written `pendingAgo` seconds ago. */
+function writePitrTextfile(textfileDir: string, state: Record<string, string>, pendingAgo?: number) {
+  const plan = pitrPlan();
+  const job = plan.backups.find((j) => j.pointInTime)!;
+  const base = join(dir, 'pitr');
+  const paths = { spool: join(base, 'sock/spool'), pgdata: join(base, 'data'), socket: join(base, 'sock'), repoDir: join(base, 'repo') };
+  rmSync(base, { recursive: true, force: true });
+  for (const d of ['secrets', 'sock/pitr-state', 'sock/spool']) mkdirSync(join(base, d), { recursive: true });
+  writeFileSync(join(base, 'pitr.env'), renderPitrEnv(plan, job, paths));
+  writeFileSync(join(base, 'secrets', pitrCipherSecret(job.target)), 'a-cipher-pass-for-tests-only');
+  for (const [k, v] of Object.entries(state)) writeFileSync(join(paths.socket, 'pitr-state', k), `${v}\n`);
+  if (pendingAgo !== undefined) {
+    const seg = join(paths.spool, '000000010000000000000007');
+    writeFileSync(seg, '');
+    const t = Date.now() / 1000 - pendingAgo;
+    utimesSync(seg, t, t);
+  }
+  const r = spawnSync(join(repoRoot, 'src/render/pitr/sh/pitr.sh'), ['metrics'], {
+    encoding: 'utf8',
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      PITR_HOME: base,
+      PITR_ENV: join(base, 'pitr.env'),
+      PITR_METRICS_DIR: textfileDir,
+      PITR_SECRETS_DIR: join(base, 'secrets'),
+      PITR_RUN_AS: '',
+    },
+  });
+  assert.equal(r.status, 0, r.stderr);
+}
+
 before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'wharf-metrics-'));
@@ -207,6 +248,7 @@ before(async () => {
   mkdirSync(textfiles, { recursive: true });
   writeBackupTextfile(textfiles);
   writeFileSync(join(textfiles, DRIFT_TEXTFILE), driftTextfile('shop', ['api', 'postgres'], []));
+  writePitrTextfile(textfiles, { push_status: '1' });
   run(bins.node!, [`--web.listen-address=127.0.0.1:${np}`, `--collector.textfile.directory=${textfiles}`]);
   run(bins.postgres!, [`--web.listen-address=127.0.0.1:${pgp}`], {
     DATA_SOURCE_NAME: `postgresql://${encodeURIComponent(pg.user)}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/${pg.database}?sslmode=disable`,
@@ -340,6 +382,7 @@ before(async () => {
     api: 'apps/api (prom-client)',
     backup: 'backup write_metrics via node_exporter textfile',
     drift: 'wharf doctor driftTextfile via node_exporter textfile',
+    pitr: 'pitr.sh write_metrics via node_exporter textfile',
     recording: 'wharf recording rules',
     cadvisor: '',
     traefik: '',
@@ -431,6 +474,8 @@ test('metrics exist: every metric and label the rules and dashboards name is exp
   const checked = new Set<string>();
   const found: string[] = [];
   for (const name of templateNames) for (const m of mismatches(expressions(templatePlan(name)), checked)) found.push(`${name}: ${m}`);
+  for (const m of mismatches(expressions(pitrPlan()), checked)) found.push(`api with pointInTime: ${m}`);
+  assert.ok(checked.has('wharf_pitr_archive_last_status'), 'the WAL archiver rules are among those checked');
   const sources = [...exposed].map(([s, e]) => `${s}: ${e.metrics.size} metrics (${e.version})`).sort();
   console.log(`metrics checked: ${checked.size}; exposed: ${sources.join('; ')}`);
   assert.ok(checked.size > 40, `only ${checked.size} metrics checked`);
@@ -776,3 +821,36 @@ test('metrics exist: the checker reports a metric, a matcher label and a groupin
     `panel Y -> changes(container_start_time_seconds) never changes: ${CONSTANT.get('container_start_time_seconds')}`,
   ]);
 });
+
+test(
+  'metrics exist: the point-in-time rules on textfiles the real pitr.sh writes: archiving failing, falling behind, the archiver silent',
+  { skip, timeout: 90_000 },
+  async () => {
+    const rules = alertCatalogue(pitrPlan());
+    const expr = (name: string) => rules.find((a) => a.alert === name)!.expr;
+    const failing = expr('PitrArchiveFailing');
+    const behind = expr('PitrArchiveBehind');
+    // the archiver writes every 5 s; silent for 6 s here, where the rule waits 120 s
+    const silent = withThreshold(expr('PitrArchiverDown'), 6);
+    const textfiles = join(dir, 'textfile');
+    try {
+      writePitrTextfile(textfiles, { push_status: '1' });
+      for (const e of [failing, behind, silent]) await quiets(e);
+      writePitrTextfile(textfiles, { push_status: '0' }); // what a push to an unwritable repository leaves (pitr.tools.test.ts)
+      const [hit] = await Promise.all([fires(failing), quiets(behind)]);
+      assert.deepEqual(
+        hit.map((x) => x.metric.database),
+        ['db'],
+      );
+      writePitrTextfile(textfiles, { push_status: '1' }, 3600); // a segment waiting for an hour
+      await Promise.all([fires(behind), quiets(failing)]);
+      writePitrTextfile(textfiles, { push_status: '1' });
+      await quiets(behind);
+      await fires(silent); // nothing rewrites the file: the archiver stopped
+      writePitrTextfile(textfiles, { push_status: '1' });
+      await quiets(silent);
+    } finally {
+      writePitrTextfile(textfiles, { push_status: '1' });
+    }
+  },
+);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildPlan } from '../../plan/build.js';
 import { parseSpecText } from '../../spec/load.js';
-import { archiveSettings } from '../../plan/pitr.js';
+import { PUSH_INTERVAL_SECONDS, archiveSettings } from '../../plan/pitr.js';
 import { renderPgbackrestConf, renderPitrEnv } from './index.js';
 import { PG_BIN, skipUnless } from '../../../test/support/servers.js';
 import { assertDeclared } from '../../../test/support/requirements.js';
@@ -48,6 +48,9 @@ describe('pitr.sh: point-in-time recovery with pgBackRest (real PostgreSQL)', { 
     PITR_RUN_AS: owner,
   };
   let server: ChildProcess | undefined;
+  // archive_timeout for the servers started after a restore: short, so the timer test is short
+  const TIMER_SECONDS = 3;
+  const shortTimeout = ['-c', `archive_timeout=${TIMER_SECONDS}s`];
 
   function sh(cmd: string, args: string[]): string {
     const r = spawnSync(cmd, args, { encoding: 'utf8' });
@@ -59,10 +62,24 @@ describe('pitr.sh: point-in-time recovery with pgBackRest (real PostgreSQL)', { 
   const psql = (sql: string) =>
     spawnSync('psql', ['-XAtq', '-h', paths.socket, '-p', port, '-U', 'app', '-d', 'app', '-c', sql], { encoding: 'utf8' }).stdout.trim();
 
-  async function startServer() {
+  // extra settings come last: they win over archiveSettings
+  async function startServer(...extra: string[]) {
     server = spawn(
       join(PG_BIN, 'postgres'),
-      ['-D', paths.pgdata, '-p', port, '-k', paths.socket, '-c', 'listen_addresses=', '-c', 'fsync=off', ...archiveSettings(paths.spool)],
+      [
+        '-D',
+        paths.pgdata,
+        '-p',
+        port,
+        '-k',
+        paths.socket,
+        '-c',
+        'listen_addresses=',
+        '-c',
+        'fsync=off',
+        ...archiveSettings(paths.spool),
+        ...extra,
+      ],
       { uid: ids?.uid, gid: ids?.gid, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let log = '';
@@ -143,11 +160,56 @@ describe('pitr.sh: point-in-time recovery with pgBackRest (real PostgreSQL)', { 
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { reachedTarget: boolean; tables: number };
     assert.equal(out.reachedTarget, true);
-    await startServer();
+    await startServer(...shortTimeout);
     const back = psql("select to_char(at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') from ticks order by id").split('\n');
     const upToT = written.filter((t) => t <= T);
     assert.ok(upToT.length >= 5 && upToT.length < written.length, `${upToT.length} of ${written.length} rows before T`);
     assert.deepEqual(back, upToT);
+  });
+
+  // Found by bench/backup/rpo.ts: after a restore the database closed no segment for minutes.
+  // The archiver's own loop runs (`pitr.sh run`): a segment current when it starts must reach the
+  // repository within archive_timeout + the push interval while rows are written, no manual switch.
+  async function closedOnTimer(): Promise<{ current: string; shipped: string }> {
+    const current = psql('select pg_walfile_name(pg_current_wal_lsn())');
+    const archiver = spawn(join(import.meta.dirname, 'sh/pitr.sh'), ['run'], { env, cwd: dir, stdio: 'ignore' });
+    const shipped = () => {
+      try {
+        return readFileSync(join(paths.socket, 'pitr-state/last_segment'), 'utf8').trim();
+      } catch {
+        return '';
+      }
+    };
+    try {
+      const until = Date.now() + (TIMER_SECONDS + PUSH_INTERVAL_SECONDS + 2) * 1000;
+      while (Date.now() < until && !(shipped() >= current)) {
+        psql('insert into timer_ticks default values');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return { current, shipped: shipped() };
+    } finally {
+      const gone = new Promise((r) => archiver.once('exit', r));
+      archiver.kill('SIGTERM');
+      await gone;
+      // stopped during a push, the loop leaves a shipped segment in the spool: drain it for the next test
+      const p = pitr('push');
+      assert.equal(p.status, 0, p.stderr);
+    }
+  }
+
+  it('after restore --to T, archiving resumes on archive_timeout (a segment reaches the repository unasked)', async () => {
+    psql('create table timer_ticks (at timestamptz default clock_timestamp())');
+    const r = await closedOnTimer();
+    assert.ok(r.shipped >= r.current, `segment ${r.current} shipped (last shipped: ${r.shipped || 'none'})`);
+  });
+
+  it('after restore latest, archiving resumes on archive_timeout (a segment reaches the repository unasked)', async () => {
+    await stopServer();
+    const l = pitr('restore', 'latest');
+    assert.equal(l.status, 0, l.stderr);
+    await startServer(...shortTimeout);
+    const r = await closedOnTimer();
+    assert.ok(r.shipped >= r.current, `segment ${r.current} shipped (last shipped: ${r.shipped || 'none'})`);
   });
 
   it('a repository that cannot be written shows in the metrics, and archiving resumes after', () => {

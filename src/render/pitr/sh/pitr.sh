@@ -194,6 +194,16 @@ restore() {
     "$target" "$tables" "$reached" $((t1 - t0)) $((t2 - t1))
 }
 
+# PostgreSQL 15's checkpointer plans its first sleep while the server still starts, when
+# archive_timeout does not count yet: it then sleeps checkpoint_timeout (5 min) and closes no
+# segment meanwhile, unless something wakes it (a base backup's checkpoint did, before a
+# restore). A reload wakes it; once per server start (after a restore, a crash, any restart).
+wake_archive_timer() {
+  started="$(psql -XAtq -c 'select pg_postmaster_start_time() where not pg_is_in_recovery()' 2>/dev/null)" || return 0
+  [ -n "$started" ] && [ "$started" != "$(get server_started '')" ] || return 0
+  if psql -XAtq -c 'select pg_reload_conf()' >/dev/null 2>&1; then put server_started "$started"; fi
+}
+
 run() {
   log "archiving $SPOOL to the repository every ${INTERVAL}s; base backups on: $SCHEDULE"
   trap 'exit 0' INT TERM
@@ -202,6 +212,7 @@ run() {
   [ "$(get earliest)" != 0 ] || backup full || log 'first base backup failed'
   last_min=''
   while :; do
+    wake_archive_timer
     push || true
     set -- $(date -u +'%M %H %d %m %w')
     if [ "$1$2" != "$last_min" ]; then

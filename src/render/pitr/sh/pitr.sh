@@ -83,14 +83,17 @@ write_metrics() {
   mv "$METRICS_DIR/.pitr-$STANZA.prom" "$METRICS_DIR/pitr-$STANZA.prom"
 }
 
-# ship every finished segment (and timeline history file), oldest first; keeps what fails
-push() {
+# ship every finished segment (and timeline history file), oldest first; keeps what fails.
+# One pusher at a time: the archiver's loop, a flush and a base backup's shipper run side by
+# side, and the one that pushed an older file last moved the window's end back before T.
+push() { mkdir -p "$STATE"; ( flock 9; push_spool ) 9>>"$STATE/push.lock"; }
+push_spool() {
   ok=1
   for f in "$SPOOL"/0*; do
-    [ -f "$f" ] || continue
+    m="$(date -u -r "$f" +%s 2>/dev/null)" || continue
     if out="$(br archive-push "$f" 2>&1)"; then
-      put latest "$(date -u -r "$f" +%s)"
-      case "${f##*/}" in *.*) ;; *) put last_segment "${f##*/}";; esac
+      [ "$m" -le "$(get latest)" ] || put latest "$m"
+      case "${f##*/}" in *.*) ;; *) [ "$(printf '%s\n%s\n' "${f##*/}" "$(get last_segment '')" | sort | tail -n 1)" != "${f##*/}" ] || put last_segment "${f##*/}";; esac
       rm -f "$f"
     else
       ok=0; log "archive-push $(basename "$f") failed: $(printf '%s' "$out" | tail -n 2 | tr '\n' ' ')"

@@ -270,6 +270,14 @@ export async function amPost(
   ]);
 }
 
+interface TargetState {
+  scrapePool: string;
+  scrapeUrl: string;
+  health: string;
+  lastError: string;
+  lastScrapeDuration: number;
+}
+
 /** A short account of what the monitoring sees, for failure messages. */
 export async function monitoringDiagnostics(s: E2EStack, hook?: Hook): Promise<string> {
   const lines: string[] = [];
@@ -281,6 +289,13 @@ export async function monitoringDiagnostics(s: E2EStack, hook?: Hook): Promise<s
     if (prom) {
       const up = await promQuery(prom, 'up').catch((e) => String(e));
       lines.push(`up: ${typeof up === 'string' ? up : up.map((x) => `${x.metric.job}/${x.metric.instance}=${x.value[1]}`).join(', ')}`);
+      const down = await getInside(prom, 'http://localhost:9090/api/v1/targets?state=active')
+        .then((b) => (JSON.parse(b) as { data: { activeTargets: TargetState[] } }).data.activeTargets.filter((t) => t.health !== 'up'))
+        .catch((e) => String(e));
+      if (typeof down === 'string' || down.length)
+        lines.push(
+          `scrape errors: ${typeof down === 'string' ? down : down.map((t) => `${t.scrapePool}/${t.scrapeUrl}: ${t.lastError} (${t.lastScrapeDuration} s)`).join('; ')}`,
+        );
       const al = await promAlerts(prom).catch((e) => String(e));
       lines.push(
         `prometheus alerts: ${typeof al === 'string' ? al : al.map((a) => `${a.labels.alertname}{component=${a.labels.component}} ${a.state}`).join(', ') || 'none'}`,
@@ -290,6 +305,18 @@ export async function monitoringDiagnostics(s: E2EStack, hook?: Hook): Promise<s
       const al = await amAlerts(am).catch((e) => String(e));
       lines.push(
         `alertmanager: ${typeof al === 'string' ? al : al.map((a) => `${a.labels.alertname}{component=${a.labels.component}} ${a.status.state}`).join(', ') || 'none'}`,
+      );
+    }
+    // why a container is not healthy: its last probe, restarts and OOM kills, its last log lines
+    for (const c of cs.filter((x) => x.health === 'unhealthy' || x.state !== 'running')) {
+      const i = await execa('docker', ['inspect', '-f', '{{.RestartCount}} {{.State.OOMKilled}} {{json .State.Health}}', c.name], {
+        reject: false,
+      });
+      const [restarts, oom, ...health] = i.stdout.split(' ');
+      const probe = (JSON.parse(health.join(' ') || 'null') as { Log?: Array<{ ExitCode: number; Output: string }> } | null)?.Log?.at(-1);
+      const logs = await execa('docker', ['logs', '--tail', '5', c.name], { reject: false, all: true });
+      lines.push(
+        `${c.name}: restarts ${restarts}, OOM-killed ${oom}, last probe ${probe ? `exit ${probe.ExitCode}: ${probe.Output.trim().slice(0, 200)}` : 'none'}; logs: ${(logs.all ?? '').slice(-600)}`,
       );
     }
     if (hook) {

@@ -17,7 +17,7 @@ import { status } from '../../src/ops/status.js';
 import { dockerSkipReason } from './support/images.js';
 import { nginxImage } from './support/nginx.js';
 import { createStack, type E2EStack } from './support/stack.js';
-import { pebbleListenerCert } from '../support/pebble-cert.js';
+import { testServerCert } from '../support/test-cert.js';
 
 const skip = dockerSkipReason() ?? false;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -58,7 +58,7 @@ describe('ACME on the HAProxy edge against Pebble', { skip, timeout: 600_000 }, 
   before(async () => {
     // Pebble's own HTTPS certificate (its listener), for the name the stack reaches it by.
     pebbleDir = mkdtempSync(join(tmpdir(), 'wharf-acme-pebble-'));
-    pebbleListenerCert(pebbleDir, 'DNS:pebble');
+    testServerCert(pebbleDir, 'DNS:pebble');
     chmodSync(pebbleDir, 0o755);
     for (const f of ['ca.pem', 'cert.pem', 'key.pem']) chmodSync(join(pebbleDir, f), 0o644);
     writeFileSync(

@@ -19,7 +19,7 @@ import { buildPlan } from '../../src/plan/build.js';
 import { renderAlertmanager } from '../../src/render/alertmanager/index.js';
 import { httpSink, postEvent } from '../../src/ops/events.js';
 import { alertmanagerBinaries } from '../support/alertmanager-bin.js';
-import { pebbleListenerCert } from '../support/pebble-cert.js';
+import { testServerCert } from '../support/test-cert.js';
 import { requireTool } from '../support/tools.js';
 
 const dockerOk = spawnSync('docker', ['version'], { stdio: 'ignore' }).status === 0;
@@ -60,7 +60,7 @@ function answer(path: string): { status: number; body: string; type?: string } {
 
 before(async () => {
   if (skip) return;
-  pebbleListenerCert(work, 'DNS:api.pushover.net');
+  testServerCert(work, 'DNS:api.pushover.net');
   const handler = (req: IncomingMessage, res: import('node:http').ServerResponse) => {
     let body = '';
     req.setEncoding('utf8').on('data', (d: string) => (body += d));

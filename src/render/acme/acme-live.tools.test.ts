@@ -22,7 +22,7 @@ import { ensureSecrets } from '../../secrets/generate.js';
 import { renderPrometheus } from '../prometheus/index.js';
 import { alertTools, startAlertPipeline } from '../../../test/support/alert-pipeline.js';
 import { check as checkHAProxy, skipReason as skipHAProxy } from '../../../test/support/haproxy.js';
-import { pebbleListenerCert } from '../../../test/support/pebble-cert.js';
+import { testServerCert } from '../../../test/support/test-cert.js';
 
 const tools = ['pebble', 'pebble-challtestsrv', 'lego', 'socat', 'haproxy', 'openssl'].map((t) => [t, toolPath(t)] as const);
 const missing = tools.filter(([, p]) => !p).map(([t]) => t);
@@ -119,7 +119,7 @@ before(async () => {
   mkdirSync(join(dir, 'certs'));
   ports = { dir: 0, mgmt: 0, dns: 0, cts: 0, http: 0, https: 0, challenge: 0, api: 0, runtime: 0 };
   for (const k of Object.keys(ports) as Array<keyof typeof ports>) ports[k] = await freePort();
-  pebbleListenerCert(dir, 'IP:127.0.0.1');
+  testServerCert(dir, 'IP:127.0.0.1');
   // the runtime API's certificate as `wharf up` generates it (with the plan's other secrets)
   await ensureSecrets(acmePlan(), join(dir, 'secrets'), dir);
   const o = (...a: string[]) => execFileSync('openssl', a, { cwd: dir, stdio: 'ignore' });

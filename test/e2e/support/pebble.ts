@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { pebbleListenerCert } from '../../support/pebble-cert.js';
+import { testServerCert } from '../../support/test-cert.js';
 
 export interface PebbleContainer {
   name: string;
@@ -27,7 +27,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Pebble's listener certificate for a name, made before the container (whose network may not exist yet). */
 export function pebbleFiles(alias: string): { dir: string; root: string } {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-pebble-'));
-  pebbleListenerCert(dir, `DNS:${alias}`);
+  testServerCert(dir, `DNS:${alias}`);
   return { dir, root: join(dir, 'ca.pem') };
 }
 
@@ -58,7 +58,7 @@ export async function pebbleOn(
     'infinity',
   ]);
   const ip = (await execa('docker', ['inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, name])).stdout.trim();
-  if (!named) pebbleListenerCert(dir, `IP:${ip}`);
+  if (!named) testServerCert(dir, `IP:${ip}`);
   chmodSync(dir, 0o755);
   for (const f of ['ca.pem', 'cert.pem', 'key.pem']) chmodSync(join(dir, f), 0o644);
   const directory = `https://${named?.alias ?? ip}:14000/dir`;

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { request } from 'node:https';
 import { execa } from 'execa';
 import { repoRoot } from './images.js';
+import { testServerCert } from '../../support/test-cert.js';
 
 const MOTO_DIR = join(repoRoot, 'test', 'e2e', 'images', 'moto');
 /** the debootstrap base every substitute image starts from (build-base.sh) */
@@ -45,61 +46,9 @@ export interface S3Tls {
 
 export async function makeS3Tls(host: string): Promise<S3Tls> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-s3-tls-'));
-  const ssl = (...a: string[]) => execa('openssl', a, { cwd: dir });
-  await ssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=wharf test S3 CA',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-  );
-  await ssl(
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-subj',
-    `/CN=${host}`,
-    '-keyout',
-    'server.key',
-    '-out',
-    'server.csr',
-  );
-  // the SAN: hostname checks read it, not the CN; the files are read by HAProxy's own user
-  writeFileSync(
-    join(dir, 'server.ext'),
-    `subjectAltName=DNS:${host},IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`,
-  );
-  await ssl(
-    'x509',
-    '-req',
-    '-in',
-    'server.csr',
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-out',
-    'server.crt',
-    '-extfile',
-    'server.ext',
-  );
-  writeFileSync(join(dir, 'server.pem'), readFileSync(join(dir, 'server.crt'), 'utf8') + readFileSync(join(dir, 'server.key'), 'utf8'));
+  testServerCert(dir, `DNS:${host},IP:127.0.0.1`);
+  // HAProxy reads certificate and key from one file, as its own user
+  writeFileSync(join(dir, 'server.pem'), readFileSync(join(dir, 'cert.pem'), 'utf8') + readFileSync(join(dir, 'key.pem'), 'utf8'));
   writeFileSync(
     join(dir, 'haproxy.cfg'),
     [

@@ -40,16 +40,16 @@ const psql = async (q: string) => (await dbSh('psql -X -At -U "$POSTGRES_USER" -
 function recovery(results: LoadResult[], t0: number) {
   const after = results.filter((r) => r.t >= t0).sort((a, b) => a.t - b.t);
   const failed = after.filter((r) => !r.ok);
-  if (!failed.length) return { down: 0, back: 0, failed: 0 };
+  if (!failed.length) return { down: 0, back: 0 };
   const last = failed.at(-1)!;
   const back = after
     .filter((r) => r.ok && r.t > last.t)
     .map((r) => r.t + r.ms / 1000)
     .sort((a, b) => a - b)[0];
-  return back === undefined ? undefined : { down: failed[0]!.t - t0, back: back - t0, failed: failed.length };
+  return back === undefined ? undefined : { down: failed[0]!.t - t0, back: back - t0 };
 }
 
-/** Called once the restore (or the floor's commands) returned: until the service answers 3 s in a row. */
+/** Called once the restore (or the floor's commands) returned: until 60 requests (2-3 s of probing) succeeded after the last failure. */
 async function untilBack(load: ReturnType<typeof edgeLoad>, t0: number) {
   for (let i = 0; i < 1200; i++) {
     const r = recovery(load.results, t0);
